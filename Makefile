@@ -1,0 +1,66 @@
+# ngx_rooms: `make run` and `make test` (see README.md).
+#
+# The module is built as a dynamic .so against the distro's nginx, using the
+# headers and exact configure flags Debian ships in nginx-dev; nginx itself
+# is never rebuilt.
+
+SHELL      := /bin/bash
+PORT       ?= 8080
+BUILD      := build
+NGX_SRC    := /usr/share/nginx/src
+NGX_BUILD  := $(BUILD)/nginx
+MODULE     := $(BUILD)/ngx_rooms_module.so
+
+CC         ?= cc
+CFLAGS     ?= -O2 -g
+WARN       := -Wall -Wextra -Werror -Wno-unused-parameter
+COMMON_SRC := $(wildcard common/*.c)
+COMMON_HDR := $(wildcard common/*.h)
+MODULE_SRC := $(wildcard ngx_rooms_module/*.c ngx_rooms_module/*.h)
+WEB        := $(wildcard ngx_rooms_module/web/*)
+UNIT_SRC   := $(wildcard tests/unit/test_*.c)
+UNITS      := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
+UNIT_LIBS  := -lsqlite3 -ljansson -lcrypto
+
+.PHONY: all deps module units test unit-test t-test run clean
+
+all: deps module units
+
+deps:
+	@sh scripts/deps.sh
+
+module: deps $(MODULE)
+
+# ./configure runs again whenever the addon's config or embedded web files
+# change (the web client is generated into objs/ at configure time)
+$(NGX_BUILD)/objs/Makefile: config $(WEB) | $(BUILD)
+	rm -rf $(NGX_BUILD)
+	cp -r $(NGX_SRC) $(NGX_BUILD)
+	cd $(NGX_BUILD) && . ./conf_flags && \
+	    ./configure "$${NGX_CONF_FLAGS[@]}" \
+	        --add-dynamic-module=$(CURDIR) > configure.log 2>&1 || \
+	    { tail -30 configure.log; exit 1; }
+
+$(MODULE): $(NGX_BUILD)/objs/Makefile $(MODULE_SRC) $(COMMON_SRC) $(COMMON_HDR)
+	$(MAKE) -C $(NGX_BUILD) -f objs/Makefile modules
+	cp $(NGX_BUILD)/objs/ngx_rooms_module.so $@
+
+units: deps $(UNITS)
+
+$(BUILD)/tests/%: tests/unit/%.c tests/unit/tap.h $(COMMON_SRC) $(COMMON_HDR)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(WARN) -Icommon -Itests/unit -o $@ $< $(COMMON_SRC) \
+	    $(UNIT_LIBS)
+
+$(BUILD):
+	mkdir -p $@
+
+# every suite in one prove run, ending with prove's summary
+test: all
+	prove -I t/lib/harness -I t/lib $(UNITS) t/
+
+run: all
+	PORT=$(PORT) sh scripts/run.sh
+
+clean:
+	rm -rf $(BUILD) run

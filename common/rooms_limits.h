@@ -1,0 +1,53 @@
+/*
+ * rooms_limits.h: the sizes and counts every part of ngx_rooms agrees on.
+ *
+ * Owns: bounds on client input and on stored records, shared by the nginx
+ * module, the media worker and the tests.  Must never include nginx or
+ * system-specific headers: it is plain C so unit tests and fuzzers can
+ * use it.
+ */
+
+#ifndef ROOMS_LIMITS_H
+#define ROOMS_LIMITS_H
+
+
+/* 128 bits of CSPRNG output, base64url without padding: 22 characters */
+#define ROOMS_CODE_BYTES           16
+#define ROOMS_CODE_LEN             22
+
+/*
+ * Host keys carry 256 bits (43 characters), so a host key can never be
+ * mistaken for a room code and guessing one is out of reach even with the
+ * code known.
+ */
+#define ROOMS_HOST_KEY_BYTES       32
+#define ROOMS_HOST_KEY_LEN         43
+#define ROOMS_HASH_LEN             32      /* SHA-256 of the host key */
+
+/* a title fits a phone's header: 100 characters of up to 4 UTF-8 bytes */
+#define ROOMS_TITLE_MAX_CHARS      100
+#define ROOMS_TITLE_MAX_BYTES      400
+
+/* "group:" plus an identifier from the deployer's identity system */
+#define ROOMS_GROUP_ID_MAX         64
+#define ROOMS_AUDIENCE_MAX         (6 + ROOMS_GROUP_ID_MAX)
+
+/* the seed's promise: 50 people; the admin may raise the cap to this */
+#define ROOMS_PARTICIPANTS_DEFAULT 50
+#define ROOMS_PARTICIPANTS_MIN     2
+#define ROOMS_PARTICIPANTS_LIMIT   1000
+
+/* a room may be scheduled at most a year and a day ahead */
+#define ROOMS_SCHEDULE_AHEAD_MAX   (366 * 86400)
+
+/* the largest JSON body the API reads; a room is a few hundred bytes */
+#define ROOMS_API_BODY_MAX         8192
+
+/* base URLs used in invite links: scheme, host, port and a path prefix */
+#define ROOMS_BASE_URL_MAX         512
+
+/* "YYYY-MM-DDTHH:MM:SSZ" and its terminating zero */
+#define ROOMS_TIME_LEN             20
+
+
+#endif /* ROOMS_LIMITS_H */

@@ -1,0 +1,770 @@
+/*
+ * rooms_room.c: the room record's rules, its JSON in and out, and
+ * RFC 3339 times.
+ *
+ * Client JSON is parsed by jansson (which rejects invalid UTF-8 and NUL
+ * characters); this file only decides what is allowed.  Every rejection
+ * names the field and why, so a client developer can fix the request from
+ * the message alone.  Unknown fields are refused rather than ignored: a
+ * typo ("lockd") must not look like success.
+ */
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#include "rooms_room.h"
+
+
+const rooms_activity_t  rooms_activities[] = {
+    { "drinks",      "Drinks",      "Aperitivo" },
+    { "dancing",     "Dancing",     "Si balla" },
+    { "family",      "Family",      "Famiglia" },
+    { "study_break", "Study break", "Pausa dallo studio" },
+    { "game_night",  "Game night",  "Serata gioco" },
+    { "friends",     "Friends",     "Tra amici" },
+    { "chat",        "Chat",        "Chiacchierata" },
+};
+
+const unsigned  rooms_nactivities =
+    sizeof(rooms_activities) / sizeof(rooms_activities[0]);
+
+
+int
+rooms_error(rooms_error_t *err, int status, const char *code,
+    const char *fmt, ...)
+{
+    va_list  args;
+
+    err->status = status;
+    err->code = code;
+
+    va_start(args, fmt);
+    vsnprintf(err->message, sizeof(err->message), fmt, args);
+    va_end(args);
+
+    return -1;
+}
+
+
+int
+rooms_activity_find(const char *s, size_t len)
+{
+    unsigned  i;
+
+    for (i = 0; i < rooms_nactivities; i++) {
+        if (strlen(rooms_activities[i].name) == len
+            && memcmp(rooms_activities[i].name, s, len) == 0)
+        {
+            return (int) i;
+        }
+    }
+
+    return -1;
+}
+
+
+int
+rooms_audience_check(const char *s, size_t len, rooms_error_t *err)
+{
+    size_t  i;
+
+    if ((len == 4 && memcmp(s, "link", 4) == 0)
+        || (len == 7 && memcmp(s, "friends", 7) == 0)
+        || (len == 6 && memcmp(s, "public", 6) == 0))
+    {
+        return 0;
+    }
+
+    if (len > 6 && len <= ROOMS_AUDIENCE_MAX && memcmp(s, "group:", 6) == 0) {
+        for (i = 6; i < len; i++) {
+            if (!((s[i] >= 'A' && s[i] <= 'Z') || (s[i] >= 'a' && s[i] <= 'z')
+                  || (s[i] >= '0' && s[i] <= '9')
+                  || s[i] == '-' || s[i] == '_' || s[i] == '.'))
+            {
+                break;
+            }
+        }
+
+        if (i == len) {
+            return 0;
+        }
+    }
+
+    return rooms_error(err, 422, "invalid_field",
+                       "\"audience\" must be \"link\", \"friends\", "
+                       "\"public\" or \"group:<id>\" (id: 1 to %d of "
+                       "A-Z a-z 0-9 . _ -)", ROOMS_GROUP_ID_MAX);
+}
+
+
+/*
+ * A title is one line of text a person reads on a tile: any printable
+ * Unicode, no control characters, at most ROOMS_TITLE_MAX_CHARS code
+ * points.  jansson has already guaranteed valid UTF-8 without NUL.
+ */
+static int
+rooms_title_check(const char *s, size_t len, rooms_error_t *err)
+{
+    size_t          i, chars;
+    unsigned char   c;
+
+    chars = 0;
+
+    for (i = 0; i < len; i++) {
+        c = (unsigned char) s[i];
+
+        if (c < 0x20 || c == 0x7f) {
+            return rooms_error(err, 422, "invalid_field",
+                               "\"title\" must not contain control "
+                               "characters");
+        }
+
+        if ((c & 0xc0) != 0x80) {
+            chars++;
+        }
+    }
+
+    if (chars > ROOMS_TITLE_MAX_CHARS || len > ROOMS_TITLE_MAX_BYTES) {
+        return rooms_error(err, 422, "invalid_field",
+                           "\"title\" is longer than %d characters",
+                           ROOMS_TITLE_MAX_CHARS);
+    }
+
+    return 0;
+}
+
+
+static int
+rooms_admission_parse(json_t *v, uint8_t *out, rooms_error_t *err)
+{
+    const char  *s;
+
+    s = json_string_value(v);
+
+    if (s != NULL && strcmp(s, "open") == 0) {
+        *out = ROOMS_ADMISSION_OPEN;
+        return 0;
+    }
+
+    if (s != NULL && strcmp(s, "knock") == 0) {
+        *out = ROOMS_ADMISSION_KNOCK;
+        return 0;
+    }
+
+    return rooms_error(err, 422, "invalid_field",
+                       "\"admission\" must be \"open\" or \"knock\"");
+}
+
+
+static int
+rooms_max_parse(json_t *v, unsigned cap, uint16_t *out, rooms_error_t *err)
+{
+    json_int_t  n;
+
+    if (!json_is_integer(v)) {
+        goto invalid;
+    }
+
+    n = json_integer_value(v);
+
+    if (n < ROOMS_PARTICIPANTS_MIN || n > (json_int_t) cap) {
+        goto invalid;
+    }
+
+    *out = (uint16_t) n;
+    return 0;
+
+invalid:
+
+    return rooms_error(err, 422, "invalid_field",
+                       "\"max_participants\" must be an integer from %d "
+                       "to %u", ROOMS_PARTICIPANTS_MIN, cap);
+}
+
+
+static int
+rooms_string_field(json_t *v, const char *name, rooms_error_t *err)
+{
+    if (!json_is_string(v)) {
+        return rooms_error(err, 422, "invalid_field",
+                           "\"%s\" must be a string", name);
+    }
+
+    return 0;
+}
+
+
+static json_t *
+rooms_parse_object(const char *body, size_t len, rooms_error_t *err)
+{
+    json_t        *root;
+    json_error_t   jerr;
+
+    root = json_loadb(body, len, JSON_REJECT_DUPLICATES, &jerr);
+
+    if (root == NULL) {
+        rooms_error(err, 400, "invalid_json",
+                    "the body is not valid JSON: %s (at character %d)",
+                    jerr.text, jerr.position);
+        return NULL;
+    }
+
+    if (!json_is_object(root)) {
+        json_decref(root);
+        rooms_error(err, 400, "invalid_json",
+                    "the body must be a JSON object");
+        return NULL;
+    }
+
+    return root;
+}
+
+
+int
+rooms_parse_create(const char *body, size_t len, unsigned cap, int64_t now,
+    rooms_room_t *room, rooms_error_t *err)
+{
+    int          i, rc;
+    json_t      *root, *v;
+    int64_t      t;
+    const char  *key, *s;
+    size_t       slen;
+
+    memset(room, 0, sizeof(rooms_room_t));
+    room->activity = ROOMS_ACTIVITY_DEFAULT;
+    room->admission = ROOMS_ADMISSION_OPEN;
+    room->max_participants = (uint16_t) cap;
+    room->start_at = now;
+    memcpy(room->audience, "link", sizeof("link"));
+
+    if (len == 0) {
+        return 0;
+    }
+
+    root = rooms_parse_object(body, len, err);
+    if (root == NULL) {
+        return -1;
+    }
+
+    rc = -1;
+
+    json_object_foreach(root, key, v) {
+
+        if (strcmp(key, "title") == 0) {
+            if (rooms_string_field(v, key, err) != 0) {
+                goto done;
+            }
+
+            s = json_string_value(v);
+            slen = json_string_length(v);
+
+            if (rooms_title_check(s, slen, err) != 0) {
+                goto done;
+            }
+
+            memcpy(room->title, s, slen);
+            room->title[slen] = '\0';
+
+        } else if (strcmp(key, "activity") == 0) {
+            i = json_is_string(v)
+                ? rooms_activity_find(json_string_value(v),
+                                      json_string_length(v))
+                : -1;
+
+            if (i < 0) {
+                rooms_error(err, 422, "invalid_field",
+                            "\"activity\" must be one of drinks, dancing, "
+                            "family, study_break, game_night, friends, "
+                            "chat");
+                goto done;
+            }
+
+            room->activity = (uint8_t) i;
+
+        } else if (strcmp(key, "audience") == 0) {
+            if (rooms_string_field(v, key, err) != 0
+                || rooms_audience_check(json_string_value(v),
+                                        json_string_length(v), err) != 0)
+            {
+                goto done;
+            }
+
+            memcpy(room->audience, json_string_value(v),
+                   json_string_length(v) + 1);
+
+        } else if (strcmp(key, "admission") == 0) {
+            if (rooms_admission_parse(v, &room->admission, err) != 0) {
+                goto done;
+            }
+
+        } else if (strcmp(key, "max_participants") == 0) {
+            if (rooms_max_parse(v, cap, &room->max_participants, err) != 0) {
+                goto done;
+            }
+
+        } else if (strcmp(key, "start_at") == 0) {
+            if (json_is_null(v)) {
+                continue;
+            }
+
+            if (!json_is_string(v)
+                || rooms_time_parse(json_string_value(v),
+                                    json_string_length(v), &t) != 0)
+            {
+                rooms_error(err, 422, "invalid_field",
+                            "\"start_at\" must be an RFC 3339 date-time, "
+                            "such as \"2026-12-24T18:30:00Z\"");
+                goto done;
+            }
+
+            if (t > now + ROOMS_SCHEDULE_AHEAD_MAX) {
+                rooms_error(err, 422, "invalid_field",
+                            "\"start_at\" is more than 366 days ahead");
+                goto done;
+            }
+
+            /* a start in the past means "now": the record stays true */
+            room->start_at = t > now ? t : now;
+
+        } else {
+            rooms_error(err, 422, "unknown_field",
+                        "unknown field \"%.64s\"", key);
+            goto done;
+        }
+    }
+
+    rc = 0;
+
+done:
+
+    json_decref(root);
+    return rc;
+}
+
+
+int
+rooms_parse_patch(const char *body, size_t len, unsigned cap,
+    rooms_patch_t *patch, rooms_error_t *err)
+{
+    int          rc;
+    json_t      *root, *v;
+    size_t       slen;
+    const char  *key, *s;
+
+    memset(patch, 0, sizeof(rooms_patch_t));
+
+    if (len == 0) {
+        return rooms_error(err, 400, "invalid_json",
+                           "the body must be a JSON object with the "
+                           "fields to change");
+    }
+
+    root = rooms_parse_object(body, len, err);
+    if (root == NULL) {
+        return -1;
+    }
+
+    rc = -1;
+
+    json_object_foreach(root, key, v) {
+
+        if (strcmp(key, "locked") == 0) {
+            if (!json_is_boolean(v)) {
+                rooms_error(err, 422, "invalid_field",
+                            "\"locked\" must be true or false");
+                goto done;
+            }
+
+            patch->has_locked = 1;
+            patch->locked = json_is_true(v) ? 1 : 0;
+
+        } else if (strcmp(key, "title") == 0) {
+            if (rooms_string_field(v, key, err) != 0) {
+                goto done;
+            }
+
+            s = json_string_value(v);
+            slen = json_string_length(v);
+
+            if (rooms_title_check(s, slen, err) != 0) {
+                goto done;
+            }
+
+            patch->has_title = 1;
+            memcpy(patch->title, s, slen);
+            patch->title[slen] = '\0';
+
+        } else if (strcmp(key, "admission") == 0) {
+            if (rooms_admission_parse(v, &patch->admission, err) != 0) {
+                goto done;
+            }
+
+            patch->has_admission = 1;
+
+        } else if (strcmp(key, "audience") == 0) {
+            if (rooms_string_field(v, key, err) != 0
+                || rooms_audience_check(json_string_value(v),
+                                        json_string_length(v), err) != 0)
+            {
+                goto done;
+            }
+
+            patch->has_audience = 1;
+            memcpy(patch->audience, json_string_value(v),
+                   json_string_length(v) + 1);
+
+        } else if (strcmp(key, "max_participants") == 0) {
+            if (rooms_max_parse(v, cap, &patch->max_participants, err) != 0)
+            {
+                goto done;
+            }
+
+            patch->has_max = 1;
+
+        } else {
+            rooms_error(err, 422, "unknown_field",
+                        "unknown or read-only field \"%.64s\"", key);
+            goto done;
+        }
+    }
+
+    rc = 0;
+
+done:
+
+    json_decref(root);
+    return rc;
+}
+
+
+int
+rooms_apply_patch(rooms_room_t *room, const rooms_patch_t *patch,
+    rooms_error_t *err)
+{
+    if (room->ended_at != 0) {
+        return rooms_error(err, 409, "room_ended",
+                           "the room has ended and can no longer change");
+    }
+
+    if (patch->has_max && patch->max_participants < room->participants) {
+        return rooms_error(err, 409, "too_many_participants",
+                           "%u people are in the room; the cap cannot go "
+                           "below that", (unsigned) room->participants);
+    }
+
+    if (patch->has_title) {
+        memcpy(room->title, patch->title, sizeof(room->title));
+    }
+
+    if (patch->has_audience) {
+        memcpy(room->audience, patch->audience, sizeof(room->audience));
+    }
+
+    if (patch->has_admission) {
+        room->admission = patch->admission;
+    }
+
+    if (patch->has_locked) {
+        room->locked = patch->locked;
+    }
+
+    if (patch->has_max) {
+        room->max_participants = patch->max_participants;
+    }
+
+    return 0;
+}
+
+
+const char *
+rooms_state(const rooms_room_t *room, int64_t now)
+{
+    if (room->ended_at != 0) {
+        return "ended";
+    }
+
+    return now < room->start_at ? "scheduled" : "open";
+}
+
+
+/* days since 1970-01-01 of a proleptic Gregorian date (Hinnant's formula) */
+static int64_t
+rooms_days_from_civil(int64_t y, unsigned m, unsigned d)
+{
+    int64_t   era;
+    unsigned  yoe, doy, doe;
+
+    y -= m <= 2;
+    era = (y >= 0 ? y : y - 399) / 400;
+    yoe = (unsigned) (y - era * 400);
+    doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+    doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+
+    return era * 146097 + (int64_t) doe - 719468;
+}
+
+
+static int
+rooms_digits(const char *s, size_t n, unsigned *out)
+{
+    size_t  i;
+
+    *out = 0;
+
+    for (i = 0; i < n; i++) {
+        if (s[i] < '0' || s[i] > '9') {
+            return -1;
+        }
+
+        *out = *out * 10 + (unsigned) (s[i] - '0');
+    }
+
+    return 0;
+}
+
+
+int
+rooms_time_parse(const char *s, size_t len, int64_t *out)
+{
+    size_t    i;
+    unsigned  y, mo, d, h, mi, sec, oh, om, mdays;
+    int64_t   t, off;
+
+    static const unsigned  days[] = {
+        31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31
+    };
+
+    /* "YYYY-MM-DDTHH:MM:SS" then fraction and offset */
+    if (len < 20 || len > 40) {
+        return -1;
+    }
+
+    if (rooms_digits(s, 4, &y) != 0 || s[4] != '-'
+        || rooms_digits(s + 5, 2, &mo) != 0 || s[7] != '-'
+        || rooms_digits(s + 8, 2, &d) != 0
+        || (s[10] != 'T' && s[10] != 't' && s[10] != ' ')
+        || rooms_digits(s + 11, 2, &h) != 0 || s[13] != ':'
+        || rooms_digits(s + 14, 2, &mi) != 0 || s[16] != ':'
+        || rooms_digits(s + 17, 2, &sec) != 0)
+    {
+        return -1;
+    }
+
+    if (y < 1970 || mo < 1 || mo > 12 || d < 1 || h > 23 || mi > 59
+        || sec > 59)
+    {
+        return -1;
+    }
+
+    mdays = days[mo - 1];
+    if (mo == 2 && (y % 4 == 0 && (y % 100 != 0 || y % 400 == 0))) {
+        mdays = 29;
+    }
+
+    if (d > mdays) {
+        return -1;
+    }
+
+    i = 19;
+
+    if (s[i] == '.') {
+        i++;
+
+        if (i >= len || s[i] < '0' || s[i] > '9') {
+            return -1;
+        }
+
+        while (i < len && s[i] >= '0' && s[i] <= '9') {
+            i++;
+        }
+    }
+
+    if (i >= len) {
+        return -1;
+    }
+
+    if ((s[i] == 'Z' || s[i] == 'z') && i + 1 == len) {
+        off = 0;
+
+    } else if ((s[i] == '+' || s[i] == '-') && i + 6 == len
+               && rooms_digits(s + i + 1, 2, &oh) == 0 && s[i + 3] == ':'
+               && rooms_digits(s + i + 4, 2, &om) == 0
+               && oh <= 23 && om <= 59)
+    {
+        off = (int64_t) (oh * 3600 + om * 60);
+        if (s[i] == '-') {
+            off = -off;
+        }
+
+    } else {
+        return -1;
+    }
+
+    t = rooms_days_from_civil(y, mo, d) * 86400
+        + (int64_t) (h * 3600 + mi * 60 + sec);
+
+    *out = t - off;
+
+    return 0;
+}
+
+
+void
+rooms_time_format(int64_t t, char out[ROOMS_TIME_LEN + 1])
+{
+    int64_t   days, z, era, y;
+    char      buf[64];
+    unsigned  doe, yoe, doy, mp, d, m, secs;
+
+    if (t < 0) {
+        t = 0;
+    }
+
+    days = t / 86400;
+    secs = (unsigned) (t % 86400);
+
+    /* the inverse of rooms_days_from_civil() */
+    z = days + 719468;
+    era = z / 146097;
+    doe = (unsigned) (z - era * 146097);
+    yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+    y = (int64_t) yoe + era * 400;
+    doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    mp = (5 * doy + 2) / 153;
+    d = doy - (153 * mp + 2) / 5 + 1;
+    m = mp < 10 ? mp + 3 : mp - 9;
+    y += m <= 2;
+
+    /* the fields are in range; the wide buffer only quiets the compiler */
+    snprintf(buf, sizeof(buf), "%04u-%02u-%02uT%02u:%02u:%02uZ",
+             (unsigned) (y % 10000), m, d, secs / 3600, secs / 60 % 60,
+             secs % 60);
+    memcpy(out, buf, ROOMS_TIME_LEN + 1);
+}
+
+
+static int
+rooms_set(json_t *obj, const char *key, json_t *v)
+{
+    return v == NULL ? -1 : json_object_set_new(obj, key, v);
+}
+
+
+static json_t *
+rooms_url(const char *base, size_t base_len, const char *code,
+    const char *host_key)
+{
+    char    *s;
+    json_t  *v;
+    size_t   n;
+
+    n = base_len + sizeof("/r/") + ROOMS_CODE_LEN + sizeof("#host=")
+        + (host_key ? strlen(host_key) : 0);
+
+    s = malloc(n);
+    if (s == NULL) {
+        return NULL;
+    }
+
+    snprintf(s, n, "%.*s/r/%s%s%s", (int) base_len, base, code,
+             host_key ? "#host=" : "", host_key ? host_key : "");
+
+    v = json_string(s);
+    free(s);
+
+    return v;
+}
+
+
+char *
+rooms_render(const rooms_room_t *room, int64_t now, const char *base,
+    size_t base_len, const char *host_key, int view)
+{
+    int                      rc;
+    char                    *out, start[ROOMS_TIME_LEN + 1],
+                             created[ROOMS_TIME_LEN + 1],
+                             ended[ROOMS_TIME_LEN + 1];
+    json_t                  *obj, *label;
+    const rooms_activity_t  *act;
+
+    act = &rooms_activities[room->activity < rooms_nactivities
+                            ? room->activity : ROOMS_ACTIVITY_DEFAULT];
+
+    rooms_time_format(room->start_at, start);
+    rooms_time_format(room->created_at, created);
+    rooms_time_format(room->ended_at, ended);
+
+    obj = json_object();
+    label = json_object();
+
+    if (obj == NULL || label == NULL) {
+        json_decref(obj);
+        json_decref(label);
+        return NULL;
+    }
+
+    rc = rooms_set(label, "en", json_string(act->en))
+         | rooms_set(label, "it", json_string(act->it))
+         | rooms_set(obj, "code", json_string(room->code))
+         | rooms_set(obj, "invite_url",
+                     rooms_url(base, base_len, room->code, NULL))
+         | rooms_set(obj, "title", json_string(room->title))
+         | rooms_set(obj, "activity", json_string(act->name))
+         | rooms_set(obj, "activity_label", label)
+         | rooms_set(obj, "state", json_string(rooms_state(room, now)))
+         | rooms_set(obj, "locked", json_boolean(room->locked))
+         | rooms_set(obj, "admission",
+                     json_string(room->admission == ROOMS_ADMISSION_KNOCK
+                                 ? "knock" : "open"))
+         | rooms_set(obj, "participants",
+                     json_integer(room->participants))
+         | rooms_set(obj, "max_participants",
+                     json_integer(room->max_participants))
+         | rooms_set(obj, "start_at", json_string(start))
+         | rooms_set(obj, "created_at", json_string(created))
+         | rooms_set(obj, "ended_at",
+                     room->ended_at ? json_string(ended) : json_null());
+
+    if (view == ROOMS_VIEW_HOST) {
+        rc |= rooms_set(obj, "audience", json_string(room->audience));
+    }
+
+    if (host_key != NULL) {
+        rc |= rooms_set(obj, "host_key", json_string(host_key))
+              | rooms_set(obj, "host_url",
+                          rooms_url(base, base_len, room->code, host_key));
+    }
+
+    out = NULL;
+
+    if (rc == 0) {
+        out = json_dumps(obj, JSON_COMPACT | JSON_PRESERVE_ORDER);
+    }
+
+    json_decref(obj);
+
+    return out;
+}
+
+
+char *
+rooms_render_error(const rooms_error_t *err)
+{
+    char    *out;
+    json_t  *obj;
+
+    obj = json_pack("{s:{s:s,s:s}}", "error", "code", err->code,
+                    "message", err->message);
+    if (obj == NULL) {
+        return NULL;
+    }
+
+    out = json_dumps(obj, JSON_COMPACT | JSON_PRESERVE_ORDER);
+    json_decref(obj);
+
+    return out;
+}

@@ -1,0 +1,414 @@
+/*
+ * rooms_store.c: the SQLite store behind the room directory.
+ *
+ * WAL mode lets every nginx worker read while one writes; synchronous=
+ * NORMAL keeps a commit off fsync (WAL stays durable across a process
+ * crash, and across power loss up to the last checkpoint).  Statements are
+ * prepared once per handle.  A rotation writes the retired code and the
+ * new one in one transaction, so no instant exists where the old code is
+ * neither live nor gone.
+ */
+
+#include <stdio.h>
+#include <string.h>
+
+#include <sqlite3.h>
+
+#include "rooms_store.h"
+
+
+/* how long a writer waits for another process's transaction, in ms */
+#define ROOMS_STORE_BUSY_MS  2000
+
+
+enum {
+    ROOMS_SQL_INSERT = 0,
+    ROOMS_SQL_FIND,
+    ROOMS_SQL_FIND_RETIRED,
+    ROOMS_SQL_UPDATE,
+    ROOMS_SQL_RETIRE,
+    ROOMS_SQL_RECODE,
+    ROOMS_SQL_END,
+    ROOMS_SQL_N
+};
+
+
+struct rooms_store_s {
+    sqlite3       *db;
+    sqlite3_stmt  *stmt[ROOMS_SQL_N];
+};
+
+
+static const char  rooms_schema[] =
+    "CREATE TABLE IF NOT EXISTS rooms ("
+    "  id               INTEGER PRIMARY KEY,"
+    "  code             TEXT NOT NULL UNIQUE,"
+    "  host_hash        BLOB NOT NULL,"
+    "  title            TEXT NOT NULL,"
+    "  activity         INTEGER NOT NULL,"
+    "  audience         TEXT NOT NULL,"
+    "  admission        INTEGER NOT NULL,"
+    "  locked           INTEGER NOT NULL,"
+    "  max_participants INTEGER NOT NULL,"
+    "  start_at         INTEGER NOT NULL,"
+    "  created_at       INTEGER NOT NULL,"
+    "  ended_at         INTEGER NOT NULL DEFAULT 0"
+    ");"
+    "CREATE TABLE IF NOT EXISTS retired_codes ("
+    "  code             TEXT PRIMARY KEY,"
+    "  room_id          INTEGER NOT NULL REFERENCES rooms(id),"
+    "  retired_at       INTEGER NOT NULL"
+    ");";
+
+
+static const char  *rooms_sql[ROOMS_SQL_N] = {
+    "INSERT INTO rooms (code, host_hash, title, activity, audience,"
+    " admission, locked, max_participants, start_at, created_at, ended_at)"
+    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, 0)",
+
+    "SELECT id, code, host_hash, title, activity, audience, admission,"
+    " locked, max_participants, start_at, created_at, ended_at"
+    " FROM rooms WHERE code = ?1",
+
+    "SELECT 1 FROM retired_codes WHERE code = ?1",
+
+    "UPDATE rooms SET title = ?2, audience = ?3, admission = ?4,"
+    " locked = ?5, max_participants = ?6 WHERE id = ?1",
+
+    "INSERT INTO retired_codes (code, room_id, retired_at)"
+    " VALUES (?1, ?2, strftime('%s', 'now'))",
+
+    "UPDATE rooms SET code = ?2 WHERE id = ?1",
+
+    "UPDATE rooms SET ended_at = ?2 WHERE id = ?1 AND ended_at = 0",
+};
+
+
+static int
+rooms_store_exec(rooms_store_t *st, const char *sql)
+{
+    return sqlite3_exec(st->db, sql, NULL, NULL, NULL) == SQLITE_OK
+           ? 0 : -1;
+}
+
+
+rooms_store_t *
+rooms_store_open(const char *path, char *err, size_t errlen)
+{
+    int             i, version;
+    sqlite3_stmt   *stmt;
+    rooms_store_t  *st;
+
+    st = sqlite3_malloc(sizeof(rooms_store_t));
+    if (st == NULL) {
+        snprintf(err, errlen, "out of memory");
+        return NULL;
+    }
+
+    memset(st, 0, sizeof(rooms_store_t));
+
+    if (sqlite3_open_v2(path, &st->db,
+                        SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE
+                        | SQLITE_OPEN_NOMUTEX, NULL)
+        != SQLITE_OK)
+    {
+        goto failed;
+    }
+
+    sqlite3_busy_timeout(st->db, ROOMS_STORE_BUSY_MS);
+
+    if (rooms_store_exec(st, "PRAGMA journal_mode=WAL") != 0
+        || rooms_store_exec(st, "PRAGMA synchronous=NORMAL") != 0
+        || rooms_store_exec(st, "PRAGMA foreign_keys=ON") != 0)
+    {
+        goto failed;
+    }
+
+    if (sqlite3_prepare_v2(st->db, "PRAGMA user_version", -1, &stmt, NULL)
+        != SQLITE_OK)
+    {
+        goto failed;
+    }
+
+    version = sqlite3_step(stmt) == SQLITE_ROW ? sqlite3_column_int(stmt, 0)
+                                               : -1;
+    sqlite3_finalize(stmt);
+
+    if (version < 0) {
+        goto failed;
+    }
+
+    if (version > ROOMS_STORE_SCHEMA_VERSION) {
+        snprintf(err, errlen, "schema version %d is newer than this "
+                 "module's %d", version, ROOMS_STORE_SCHEMA_VERSION);
+        rooms_store_close(st);
+        return NULL;
+    }
+
+    if (version < ROOMS_STORE_SCHEMA_VERSION) {
+        if (rooms_store_exec(st, "BEGIN IMMEDIATE") != 0) {
+            goto failed;
+        }
+
+        if (rooms_store_exec(st, rooms_schema) != 0
+            || rooms_store_exec(st, "PRAGMA user_version = 1") != 0
+            || rooms_store_exec(st, "COMMIT") != 0)
+        {
+            snprintf(err, errlen, "%s", sqlite3_errmsg(st->db));
+            rooms_store_exec(st, "ROLLBACK");
+            rooms_store_close(st);
+            return NULL;
+        }
+    }
+
+    for (i = 0; i < ROOMS_SQL_N; i++) {
+        if (sqlite3_prepare_v3(st->db, rooms_sql[i], -1,
+                               SQLITE_PREPARE_PERSISTENT, &st->stmt[i], NULL)
+            != SQLITE_OK)
+        {
+            goto failed;
+        }
+    }
+
+    return st;
+
+failed:
+
+    snprintf(err, errlen, "%s",
+             st->db ? sqlite3_errmsg(st->db) : "cannot open");
+    rooms_store_close(st);
+
+    return NULL;
+}
+
+
+void
+rooms_store_close(rooms_store_t *st)
+{
+    int  i;
+
+    if (st == NULL) {
+        return;
+    }
+
+    for (i = 0; i < ROOMS_SQL_N; i++) {
+        sqlite3_finalize(st->stmt[i]);
+    }
+
+    sqlite3_close(st->db);
+    sqlite3_free(st);
+}
+
+
+const char *
+rooms_store_errmsg(rooms_store_t *st)
+{
+    return sqlite3_errmsg(st->db);
+}
+
+
+/* Runs a bound statement that returns no rows, then resets it. */
+static int
+rooms_store_done(sqlite3_stmt *stmt)
+{
+    int  rc;
+
+    rc = sqlite3_step(stmt);
+    sqlite3_reset(stmt);
+    sqlite3_clear_bindings(stmt);
+
+    return rc == SQLITE_DONE ? ROOMS_STORE_OK : ROOMS_STORE_ERROR;
+}
+
+
+int
+rooms_store_insert(rooms_store_t *st, rooms_room_t *room)
+{
+    sqlite3_stmt  *s;
+
+    s = st->stmt[ROOMS_SQL_INSERT];
+
+    sqlite3_bind_text(s, 1, room->code, -1, SQLITE_STATIC);
+    sqlite3_bind_blob(s, 2, room->host_hash, ROOMS_HASH_LEN, SQLITE_STATIC);
+    sqlite3_bind_text(s, 3, room->title, -1, SQLITE_STATIC);
+    sqlite3_bind_int(s, 4, room->activity);
+    sqlite3_bind_text(s, 5, room->audience, -1, SQLITE_STATIC);
+    sqlite3_bind_int(s, 6, room->admission);
+    sqlite3_bind_int(s, 7, room->locked);
+    sqlite3_bind_int(s, 8, room->max_participants);
+    sqlite3_bind_int64(s, 9, room->start_at);
+    sqlite3_bind_int64(s, 10, room->created_at);
+
+    if (rooms_store_done(s) != ROOMS_STORE_OK) {
+        return ROOMS_STORE_ERROR;
+    }
+
+    room->id = sqlite3_last_insert_rowid(st->db);
+
+    return ROOMS_STORE_OK;
+}
+
+
+static void
+rooms_store_text(sqlite3_stmt *s, int col, char *out, size_t size)
+{
+    size_t                n;
+    const unsigned char  *p;
+
+    p = sqlite3_column_text(s, col);
+    n = (size_t) sqlite3_column_bytes(s, col);
+
+    if (p == NULL) {
+        n = 0;
+    }
+
+    /* the API never stores more; a hand-edited file is cut, not overrun */
+    if (n >= size) {
+        n = size - 1;
+    }
+
+    memcpy(out, p, n);
+    out[n] = '\0';
+}
+
+
+int
+rooms_store_find(rooms_store_t *st, const char *code, rooms_room_t *room)
+{
+    int            rc;
+    sqlite3_stmt  *s;
+    const void    *hash;
+
+    s = st->stmt[ROOMS_SQL_FIND];
+    sqlite3_bind_text(s, 1, code, -1, SQLITE_STATIC);
+
+    rc = sqlite3_step(s);
+
+    if (rc == SQLITE_ROW) {
+        memset(room, 0, sizeof(rooms_room_t));
+
+        room->id = sqlite3_column_int64(s, 0);
+        rooms_store_text(s, 1, room->code, sizeof(room->code));
+
+        hash = sqlite3_column_blob(s, 2);
+        if (hash != NULL && sqlite3_column_bytes(s, 2) == ROOMS_HASH_LEN) {
+            memcpy(room->host_hash, hash, ROOMS_HASH_LEN);
+        }
+
+        rooms_store_text(s, 3, room->title, sizeof(room->title));
+        room->activity = (uint8_t) sqlite3_column_int(s, 4);
+        rooms_store_text(s, 5, room->audience, sizeof(room->audience));
+        room->admission = (uint8_t) sqlite3_column_int(s, 6);
+        room->locked = (uint8_t) sqlite3_column_int(s, 7);
+        room->max_participants = (uint16_t) sqlite3_column_int(s, 8);
+        room->start_at = sqlite3_column_int64(s, 9);
+        room->created_at = sqlite3_column_int64(s, 10);
+        room->ended_at = sqlite3_column_int64(s, 11);
+    }
+
+    sqlite3_reset(s);
+    sqlite3_clear_bindings(s);
+
+    if (rc == SQLITE_ROW) {
+        return ROOMS_STORE_OK;
+    }
+
+    if (rc != SQLITE_DONE) {
+        return ROOMS_STORE_ERROR;
+    }
+
+    s = st->stmt[ROOMS_SQL_FIND_RETIRED];
+    sqlite3_bind_text(s, 1, code, -1, SQLITE_STATIC);
+
+    rc = sqlite3_step(s);
+
+    sqlite3_reset(s);
+    sqlite3_clear_bindings(s);
+
+    switch (rc) {
+    case SQLITE_ROW:
+        return ROOMS_STORE_GONE;
+    case SQLITE_DONE:
+        return ROOMS_STORE_NOT_FOUND;
+    default:
+        return ROOMS_STORE_ERROR;
+    }
+}
+
+
+int
+rooms_store_update(rooms_store_t *st, const rooms_room_t *room)
+{
+    sqlite3_stmt  *s;
+
+    s = st->stmt[ROOMS_SQL_UPDATE];
+
+    sqlite3_bind_int64(s, 1, room->id);
+    sqlite3_bind_text(s, 2, room->title, -1, SQLITE_STATIC);
+    sqlite3_bind_text(s, 3, room->audience, -1, SQLITE_STATIC);
+    sqlite3_bind_int(s, 4, room->admission);
+    sqlite3_bind_int(s, 5, room->locked);
+    sqlite3_bind_int(s, 6, room->max_participants);
+
+    return rooms_store_done(s);
+}
+
+
+int
+rooms_store_rotate(rooms_store_t *st, rooms_room_t *room,
+    const char *new_code)
+{
+    sqlite3_stmt  *s;
+
+    if (rooms_store_exec(st, "BEGIN IMMEDIATE") != 0) {
+        return ROOMS_STORE_ERROR;
+    }
+
+    s = st->stmt[ROOMS_SQL_RETIRE];
+    sqlite3_bind_text(s, 1, room->code, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(s, 2, room->id);
+
+    if (rooms_store_done(s) != ROOMS_STORE_OK) {
+        goto failed;
+    }
+
+    s = st->stmt[ROOMS_SQL_RECODE];
+    sqlite3_bind_int64(s, 1, room->id);
+    sqlite3_bind_text(s, 2, new_code, -1, SQLITE_STATIC);
+
+    if (rooms_store_done(s) != ROOMS_STORE_OK
+        || sqlite3_changes(st->db) != 1
+        || rooms_store_exec(st, "COMMIT") != 0)
+    {
+        goto failed;
+    }
+
+    memcpy(room->code, new_code, ROOMS_CODE_LEN + 1);
+
+    return ROOMS_STORE_OK;
+
+failed:
+
+    rooms_store_exec(st, "ROLLBACK");
+
+    return ROOMS_STORE_ERROR;
+}
+
+
+int
+rooms_store_end(rooms_store_t *st, rooms_room_t *room, int64_t now)
+{
+    sqlite3_stmt  *s;
+
+    s = st->stmt[ROOMS_SQL_END];
+    sqlite3_bind_int64(s, 1, room->id);
+    sqlite3_bind_int64(s, 2, now);
+
+    if (rooms_store_done(s) != ROOMS_STORE_OK) {
+        return ROOMS_STORE_ERROR;
+    }
+
+    room->ended_at = now;
+
+    return ROOMS_STORE_OK;
+}

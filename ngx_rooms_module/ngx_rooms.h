@@ -1,0 +1,131 @@
+
+/*
+ * Copyright (C) ngx_rooms authors
+ *
+ * ngx_rooms.h: declarations shared by the files of the nginx module.
+ *
+ * Owns: the module's configuration records, the shared-memory directory
+ * context and the entry points each file offers the others.  Must never
+ * carry protocol or storage rules: those live in common/.
+ */
+
+
+#ifndef _NGX_ROOMS_H_INCLUDED_
+#define _NGX_ROOMS_H_INCLUDED_
+
+
+#include <ngx_config.h>
+#include <ngx_core.h>
+#include <ngx_http.h>
+
+#include "rooms_limits.h"
+#include "rooms_room.h"
+#include "rooms_store.h"
+#include "rooms_token.h"
+
+
+/* statuses nginx has no name for */
+#define NGX_ROOMS_HTTP_GONE                  410
+#define NGX_ROOMS_HTTP_UNPROCESSABLE_ENTITY  422
+
+/* directory results besides NGX_OK, NGX_DECLINED (unknown) and NGX_ERROR */
+#define NGX_ROOMS_GONE      1
+#define NGX_ROOMS_REFUSED   2
+
+/* what a change callback asks the directory to do */
+#define NGX_ROOMS_KEEP      0
+#define NGX_ROOMS_UPDATE    1
+#define NGX_ROOMS_ROTATE    2
+#define NGX_ROOMS_END       3
+
+
+typedef struct {
+    ngx_rbtree_t                 rbtree;
+    ngx_rbtree_node_t            sentinel;
+    ngx_queue_t                  queue;          /* LRU, newest at head */
+    uint32_t                     store_crc;      /* which store is cached */
+    ngx_uint_t                   nodes;
+} ngx_rooms_shctx_t;
+
+
+typedef struct {
+    ngx_rooms_shctx_t           *sh;
+    ngx_slab_pool_t             *shpool;
+    ngx_str_t                    store_path;
+} ngx_rooms_zone_ctx_t;
+
+
+typedef struct {
+    ngx_shm_zone_t              *shm_zone;
+    ngx_str_t                    store_path;
+    rooms_store_t               *store;          /* this process's handle */
+
+    /* where the first "rooms" directive is, to point errors at it */
+    ngx_str_t                    rooms_file;
+    ngx_uint_t                   rooms_line;
+} ngx_rooms_main_conf_t;
+
+
+typedef struct {
+    ngx_flag_t                   enable;
+    ngx_str_t                    prefix;         /* location, ends in '/' */
+    ngx_str_t                    base_url;       /* empty: from request */
+    ngx_uint_t                   max_participants;
+} ngx_rooms_loc_conf_t;
+
+
+/*
+ * A change callback runs under the directory lock on a copy of the
+ * current record.  It returns NGX_ROOMS_KEEP, UPDATE, ROTATE or END to
+ * say what to persist, or NGX_ROOMS_REFUSED (having noted why in data).
+ */
+typedef ngx_int_t (*ngx_rooms_change_pt)(rooms_room_t *room, void *data);
+
+
+/* a file of the web client, embedded at ./configure time */
+typedef struct {
+    ngx_str_t                    name;
+    ngx_str_t                    type;
+    ngx_str_t                    body;
+} ngx_rooms_asset_t;
+
+
+extern ngx_module_t       ngx_rooms_module;
+extern ngx_rooms_asset_t  ngx_rooms_assets[];
+
+
+ngx_int_t ngx_rooms_zone_init(ngx_shm_zone_t *shm_zone, void *data);
+
+/*
+ * Fills room with the record whose current code is code (ROOMS_CODE_LEN
+ * bytes).  Returns NGX_OK, NGX_DECLINED, NGX_ROOMS_GONE or NGX_ERROR.
+ */
+ngx_int_t ngx_rooms_dir_get(ngx_rooms_main_conf_t *rmcf, ngx_log_t *log,
+    u_char *code, rooms_room_t *room);
+
+/* Stores a new room (code, key hash and fields set) and caches it. */
+ngx_int_t ngx_rooms_dir_create(ngx_rooms_main_conf_t *rmcf, ngx_log_t *log,
+    rooms_room_t *room);
+
+/*
+ * Runs handler on the current record under the directory lock and
+ * persists what it asks for: first the store, then shared memory, so no
+ * worker ever sees a change that is not durable.  room receives the
+ * record as it is afterwards.  Returns NGX_OK, NGX_DECLINED,
+ * NGX_ROOMS_GONE, NGX_ROOMS_REFUSED or NGX_ERROR.
+ */
+ngx_int_t ngx_rooms_dir_change(ngx_rooms_main_conf_t *rmcf, ngx_log_t *log,
+    u_char *code, ngx_rooms_change_pt handler, void *data,
+    rooms_room_t *room);
+
+ngx_int_t ngx_rooms_api_handler(ngx_http_request_t *r);
+
+ngx_int_t ngx_rooms_page_index(ngx_http_request_t *r);
+ngx_int_t ngx_rooms_page_room(ngx_http_request_t *r, ngx_uint_t status,
+    rooms_room_t *room);
+ngx_int_t ngx_rooms_page_asset(ngx_http_request_t *r, ngx_str_t *name);
+ngx_int_t ngx_rooms_page_error(ngx_http_request_t *r, ngx_uint_t status,
+    const char *title, const char *text);
+
+
+#endif /* _NGX_ROOMS_H_INCLUDED_ */

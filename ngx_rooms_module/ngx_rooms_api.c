@@ -1,0 +1,932 @@
+
+/*
+ * Copyright (C) ngx_rooms authors
+ *
+ * ngx_rooms_api.c: the HTTP face of the module: routing, the JSON API and
+ * host authorization.
+ *
+ * Owns: which URL does what, reading and bounding request bodies, the
+ * order of checks (room exists, then the caller is its host, then the
+ * body is valid, then the change is allowed) and every error response.
+ * Must never trust a body before its size and type are checked, and never
+ * answer 5xx to anything a client can send: 500 and 503 mean the server
+ * itself failed (the store, memory).
+ */
+
+
+#include "ngx_rooms.h"
+
+
+#define NGX_ROOMS_OP_CREATE  1
+#define NGX_ROOMS_OP_PATCH   2
+#define NGX_ROOMS_OP_INVITE  3
+#define NGX_ROOMS_OP_DELETE  4
+
+
+typedef struct {
+    ngx_uint_t                   op;
+    u_char                       code[ROOMS_CODE_LEN];
+} ngx_rooms_ctx_t;
+
+
+/* what a host action asks of the directory, checked under its lock */
+typedef struct {
+    ngx_uint_t                   action;
+    u_char                       hash[ROOMS_HASH_LEN];
+    rooms_patch_t               *patch;
+    rooms_error_t                err;
+} ngx_rooms_change_t;
+
+
+static ngx_int_t ngx_rooms_route_api(ngx_http_request_t *r,
+    ngx_str_t *rest);
+static ngx_int_t ngx_rooms_route_page(ngx_http_request_t *r,
+    ngx_str_t *code);
+static ngx_int_t ngx_rooms_start_body(ngx_http_request_t *r, ngx_uint_t op,
+    u_char *code);
+static void ngx_rooms_body_handler(ngx_http_request_t *r);
+static ngx_int_t ngx_rooms_body(ngx_http_request_t *r, ngx_str_t *body);
+static ngx_int_t ngx_rooms_create(ngx_http_request_t *r, ngx_str_t *body);
+static ngx_int_t ngx_rooms_get(ngx_http_request_t *r, u_char *code);
+static ngx_int_t ngx_rooms_host_action(ngx_http_request_t *r,
+    ngx_uint_t op, u_char *code, ngx_str_t *body);
+static ngx_int_t ngx_rooms_host_key(ngx_http_request_t *r, ngx_str_t *key);
+static ngx_int_t ngx_rooms_apply(rooms_room_t *room, void *data);
+static ngx_int_t ngx_rooms_send_room(ngx_http_request_t *r,
+    ngx_uint_t status, rooms_room_t *room, ngx_str_t *host_key);
+static ngx_int_t ngx_rooms_send_json(ngx_http_request_t *r,
+    ngx_uint_t status, char *json);
+static ngx_int_t ngx_rooms_send_error(ngx_http_request_t *r,
+    rooms_error_t *err);
+static ngx_int_t ngx_rooms_fail(ngx_http_request_t *r, int status,
+    const char *code, const char *message);
+static ngx_int_t ngx_rooms_not_allowed(ngx_http_request_t *r,
+    const char *allow);
+static ngx_int_t ngx_rooms_base(ngx_http_request_t *r, ngx_str_t *base);
+
+
+ngx_int_t
+ngx_rooms_api_handler(ngx_http_request_t *r)
+{
+    ngx_str_t              rest, code, name;
+    ngx_rooms_loc_conf_t  *rlcf;
+
+    rlcf = ngx_http_get_module_loc_conf(r, ngx_rooms_module);
+
+    /* the path below the location: "", "r/<code>", "api/rooms/..." */
+
+    if (r->uri.len >= rlcf->prefix.len
+        && ngx_strncmp(r->uri.data, rlcf->prefix.data, rlcf->prefix.len) == 0)
+    {
+        rest.data = r->uri.data + rlcf->prefix.len;
+        rest.len = r->uri.len - rlcf->prefix.len;
+
+    } else if (r->uri.len == rlcf->prefix.len - 1) {
+        rest.data = r->uri.data + r->uri.len;
+        rest.len = 0;
+
+    } else {
+        ngx_str_set(&rest, "-");
+    }
+
+    if (rest.len >= 3 && ngx_strncmp(rest.data, "api", 3) == 0
+        && (rest.len == 3 || rest.data[3] == '/'))
+    {
+        return ngx_rooms_route_api(r, &rest);
+    }
+
+    if (!(r->method & (NGX_HTTP_GET|NGX_HTTP_HEAD))) {
+        if (ngx_http_discard_request_body(r) != NGX_OK) {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+
+        return NGX_HTTP_NOT_ALLOWED;
+    }
+
+    if (ngx_http_discard_request_body(r) != NGX_OK) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    if (rest.len == 0) {
+        return ngx_rooms_page_index(r);
+    }
+
+    if (rest.len > 2 && ngx_strncmp(rest.data, "r/", 2) == 0) {
+        code.data = rest.data + 2;
+        code.len = rest.len - 2;
+        return ngx_rooms_route_page(r, &code);
+    }
+
+    if (rest.len > 7 && ngx_strncmp(rest.data, "assets/", 7) == 0) {
+        name.data = rest.data + 7;
+        name.len = rest.len - 7;
+        return ngx_rooms_page_asset(r, &name);
+    }
+
+    return ngx_rooms_page_error(r, NGX_HTTP_NOT_FOUND, "Not found",
+                                "There is nothing at this address.");
+}
+
+
+static ngx_int_t
+ngx_rooms_route_api(ngx_http_request_t *r, ngx_str_t *rest)
+{
+    u_char     *p, *last;
+    ngx_str_t   code;
+
+    p = rest->data;
+    last = rest->data + rest->len;
+
+    if (rest->len < sizeof("api/rooms") - 1
+        || ngx_strncmp(p, "api/rooms", sizeof("api/rooms") - 1) != 0
+        || (rest->len > sizeof("api/rooms") - 1
+            && p[sizeof("api/rooms") - 1] != '/'))
+    {
+        goto not_found;
+    }
+
+    p += sizeof("api/rooms") - 1;
+
+    if (p == last) {
+        if (r->method != NGX_HTTP_POST) {
+            return ngx_rooms_not_allowed(r, "POST");
+        }
+
+        return ngx_rooms_start_body(r, NGX_ROOMS_OP_CREATE, NULL);
+    }
+
+    /* "/<code>" or "/<code>/invite" */
+
+    code.data = ++p;
+
+    while (p < last && *p != '/') {
+        p++;
+    }
+
+    code.len = p - code.data;
+
+    if (!rooms_token_is_code(code.data, code.len)) {
+        goto not_found;
+    }
+
+    if (p == last) {
+        switch (r->method) {
+
+        case NGX_HTTP_GET:
+        case NGX_HTTP_HEAD:
+            if (ngx_http_discard_request_body(r) != NGX_OK) {
+                return NGX_HTTP_INTERNAL_SERVER_ERROR;
+            }
+
+            return ngx_rooms_get(r, code.data);
+
+        case NGX_HTTP_PATCH:
+            return ngx_rooms_start_body(r, NGX_ROOMS_OP_PATCH, code.data);
+
+        case NGX_HTTP_DELETE:
+            return ngx_rooms_start_body(r, NGX_ROOMS_OP_DELETE, code.data);
+
+        default:
+            return ngx_rooms_not_allowed(r, "GET, HEAD, PATCH, DELETE");
+        }
+    }
+
+    if ((size_t) (last - p) == sizeof("/invite") - 1
+        && ngx_strncmp(p, "/invite", sizeof("/invite") - 1) == 0)
+    {
+        if (r->method != NGX_HTTP_POST) {
+            return ngx_rooms_not_allowed(r, "POST");
+        }
+
+        return ngx_rooms_start_body(r, NGX_ROOMS_OP_INVITE, code.data);
+    }
+
+not_found:
+
+    if (ngx_http_discard_request_body(r) != NGX_OK) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    return ngx_rooms_fail(r, NGX_HTTP_NOT_FOUND, "not_found",
+                          "no such room or API endpoint");
+}
+
+
+static ngx_int_t
+ngx_rooms_route_page(ngx_http_request_t *r, ngx_str_t *code)
+{
+    ngx_int_t               rc;
+    rooms_room_t            room;
+    ngx_rooms_main_conf_t  *rmcf;
+
+    if (!rooms_token_is_code(code->data, code->len)) {
+        rc = NGX_DECLINED;
+
+    } else {
+        rmcf = ngx_http_get_module_main_conf(r, ngx_rooms_module);
+        rc = ngx_rooms_dir_get(rmcf, r->connection->log, code->data, &room);
+    }
+
+    switch (rc) {
+
+    case NGX_OK:
+        return ngx_rooms_page_room(r, NGX_HTTP_OK, &room);
+
+    case NGX_ROOMS_GONE:
+        return ngx_rooms_page_error(r, NGX_ROOMS_HTTP_GONE,
+                                    "This invite link was replaced",
+                                    "The host gave this room a new link. "
+                                    "Ask them for it.");
+
+    case NGX_DECLINED:
+        return ngx_rooms_page_error(r, NGX_HTTP_NOT_FOUND, "No such room",
+                                    "Check the invite link: no room has "
+                                    "this address.");
+
+    default:
+        return ngx_rooms_page_error(r, NGX_HTTP_SERVICE_UNAVAILABLE,
+                                    "Rooms are unavailable",
+                                    "The server cannot read its rooms "
+                                    "right now. Try again shortly.");
+    }
+}
+
+
+/*
+ * Bodies are bounded before they are read: a declared length over the
+ * limit is refused at once; a chunked one is measured once read.
+ */
+static ngx_int_t
+ngx_rooms_start_body(ngx_http_request_t *r, ngx_uint_t op, u_char *code)
+{
+    ngx_int_t         rc;
+    ngx_rooms_ctx_t  *ctx;
+
+    if (r->headers_in.content_length_n > ROOMS_API_BODY_MAX) {
+        if (ngx_http_discard_request_body(r) != NGX_OK) {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+
+        return ngx_rooms_fail(r, NGX_HTTP_REQUEST_ENTITY_TOO_LARGE,
+                              "body_too_large",
+                              "the body is larger than 8192 bytes");
+    }
+
+    ctx = ngx_pcalloc(r->pool, sizeof(ngx_rooms_ctx_t));
+    if (ctx == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    ctx->op = op;
+
+    if (code) {
+        ngx_memcpy(ctx->code, code, ROOMS_CODE_LEN);
+    }
+
+    ngx_http_set_ctx(r, ctx, ngx_rooms_module);
+
+    rc = ngx_http_read_client_request_body(r, ngx_rooms_body_handler);
+
+    if (rc >= NGX_HTTP_SPECIAL_RESPONSE) {
+        return rc;
+    }
+
+    return NGX_DONE;
+}
+
+
+static void
+ngx_rooms_body_handler(ngx_http_request_t *r)
+{
+    ngx_int_t         rc;
+    ngx_str_t         body;
+    ngx_rooms_ctx_t  *ctx;
+
+    ctx = ngx_http_get_module_ctx(r, ngx_rooms_module);
+
+    rc = ngx_rooms_body(r, &body);
+
+    if (rc != NGX_OK) {
+        ngx_http_finalize_request(r, rc);
+        return;
+    }
+
+    switch (ctx->op) {
+
+    case NGX_ROOMS_OP_CREATE:
+        rc = ngx_rooms_create(r, &body);
+        break;
+
+    default:
+        rc = ngx_rooms_host_action(r, ctx->op, ctx->code, &body);
+        break;
+    }
+
+    ngx_http_finalize_request(r, rc);
+}
+
+
+/*
+ * Gathers the body into one zero-terminated buffer and checks its size
+ * and media type.  Returns NGX_OK or the response already sent.
+ */
+static ngx_int_t
+ngx_rooms_body(ngx_http_request_t *r, ngx_str_t *body)
+{
+    u_char       *p;
+    off_t         len;
+    ssize_t       n;
+    ngx_buf_t    *b;
+    ngx_str_t    *type;
+    ngx_chain_t  *cl;
+
+    body->len = 0;
+    body->data = (u_char *) "";
+
+    if (r->request_body == NULL || r->request_body->bufs == NULL) {
+        return NGX_OK;
+    }
+
+    len = 0;
+
+    for (cl = r->request_body->bufs; cl; cl = cl->next) {
+        b = cl->buf;
+        len += b->in_file ? b->file_last - b->file_pos : b->last - b->pos;
+    }
+
+    if (len > ROOMS_API_BODY_MAX) {
+        return ngx_rooms_fail(r, NGX_HTTP_REQUEST_ENTITY_TOO_LARGE,
+                              "body_too_large",
+                              "the body is larger than 8192 bytes");
+    }
+
+    if (len == 0) {
+        return NGX_OK;
+    }
+
+    type = r->headers_in.content_type ? &r->headers_in.content_type->value
+                                      : NULL;
+
+    if (type == NULL
+        || type->len < sizeof("application/json") - 1
+        || ngx_strncasecmp(type->data, (u_char *) "application/json",
+                           sizeof("application/json") - 1) != 0
+        || (type->len > sizeof("application/json") - 1
+            && type->data[sizeof("application/json") - 1] != ';'
+            && type->data[sizeof("application/json") - 1] != ' '))
+    {
+        return ngx_rooms_fail(r, NGX_HTTP_UNSUPPORTED_MEDIA_TYPE,
+                              "unsupported_media_type",
+                              "send the body as application/json");
+    }
+
+    p = ngx_pnalloc(r->pool, (size_t) len + 1);
+    if (p == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    body->data = p;
+    body->len = (size_t) len;
+
+    for (cl = r->request_body->bufs; cl; cl = cl->next) {
+        b = cl->buf;
+
+        if (b->in_file) {
+            n = ngx_read_file(b->file, p, (size_t) (b->file_last
+                                                    - b->file_pos),
+                              b->file_pos);
+            if (n != b->file_last - b->file_pos) {
+                return NGX_HTTP_INTERNAL_SERVER_ERROR;
+            }
+
+            p += n;
+
+        } else {
+            p = ngx_cpymem(p, b->pos, b->last - b->pos);
+        }
+    }
+
+    *p = '\0';
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_rooms_create(ngx_http_request_t *r, ngx_str_t *body)
+{
+    char                    key[ROOMS_HOST_KEY_LEN + 1];
+    u_char                 *p;
+    ngx_str_t               host_key;
+    rooms_room_t            room;
+    rooms_error_t           err;
+    ngx_table_elt_t        *location;
+    ngx_rooms_loc_conf_t   *rlcf;
+    ngx_rooms_main_conf_t  *rmcf;
+
+    rlcf = ngx_http_get_module_loc_conf(r, ngx_rooms_module);
+    rmcf = ngx_http_get_module_main_conf(r, ngx_rooms_module);
+
+    if (rooms_parse_create((char *) body->data, body->len,
+                           (unsigned) rlcf->max_participants, ngx_time(),
+                           &room, &err)
+        != 0)
+    {
+        return ngx_rooms_send_error(r, &err);
+    }
+
+    if (rooms_token_code(room.code) != 0 || rooms_token_host_key(key) != 0)
+    {
+        ngx_log_error(NGX_LOG_ALERT, r->connection->log, 0,
+                      "rooms: the random source failed");
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    rooms_token_hash((u_char *) key, ROOMS_HOST_KEY_LEN, room.host_hash);
+    room.created_at = ngx_time();
+
+    if (ngx_rooms_dir_create(rmcf, r->connection->log, &room) != NGX_OK) {
+        return ngx_rooms_fail(r, NGX_HTTP_SERVICE_UNAVAILABLE,
+                              "storage_unavailable",
+                              "the room could not be stored; try again");
+    }
+
+    location = ngx_list_push(&r->headers_out.headers);
+    if (location == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    p = ngx_pnalloc(r->pool, rlcf->prefix.len + sizeof("api/rooms/") - 1
+                             + ROOMS_CODE_LEN);
+    if (p == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    location->hash = 1;
+    ngx_str_set(&location->key, "Location");
+    location->value.data = p;
+    p = ngx_cpymem(p, rlcf->prefix.data, rlcf->prefix.len);
+    p = ngx_cpymem(p, "api/rooms/", sizeof("api/rooms/") - 1);
+    p = ngx_cpymem(p, room.code, ROOMS_CODE_LEN);
+    location->value.len = p - location->value.data;
+
+    host_key.data = (u_char *) key;
+    host_key.len = ROOMS_HOST_KEY_LEN;
+
+    return ngx_rooms_send_room(r, NGX_HTTP_CREATED, &room, &host_key);
+}
+
+
+static ngx_int_t
+ngx_rooms_get(ngx_http_request_t *r, u_char *code)
+{
+    u_char                  hash[ROOMS_HASH_LEN];
+    ngx_int_t               rc;
+    ngx_str_t               key;
+    rooms_room_t            room;
+    ngx_rooms_main_conf_t  *rmcf;
+
+    rmcf = ngx_http_get_module_main_conf(r, ngx_rooms_module);
+
+    rc = ngx_rooms_dir_get(rmcf, r->connection->log, code, &room);
+
+    switch (rc) {
+
+    case NGX_OK:
+        break;
+
+    case NGX_DECLINED:
+        return ngx_rooms_fail(r, NGX_HTTP_NOT_FOUND, "not_found",
+                              "no room has this code");
+
+    case NGX_ROOMS_GONE:
+        return ngx_rooms_fail(r, NGX_ROOMS_HTTP_GONE, "gone",
+                              "this invite code was replaced by the host");
+
+    default:
+        return ngx_rooms_fail(r, NGX_HTTP_SERVICE_UNAVAILABLE,
+                              "storage_unavailable",
+                              "rooms cannot be read right now");
+    }
+
+    /* anyone may read the public view; a host key shows the host's */
+
+    if (r->headers_in.authorization == NULL) {
+        return ngx_rooms_send_room(r, NGX_HTTP_OK, &room, NULL);
+    }
+
+    if (ngx_rooms_host_key(r, &key) != NGX_OK) {
+        return ngx_rooms_fail(r, NGX_HTTP_UNAUTHORIZED, "missing_host_key",
+                              "use \"Authorization: Bearer <host_key>\"");
+    }
+
+    rooms_token_hash(key.data, key.len, hash);
+
+    if (!rooms_token_hash_equal(hash, room.host_hash)) {
+        return ngx_rooms_fail(r, NGX_HTTP_FORBIDDEN, "wrong_host_key",
+                              "the host key does not match this room");
+    }
+
+    return ngx_rooms_send_room(r, NGX_HTTP_OK, &room, &key);
+}
+
+
+/*
+ * PATCH, rotate and end.  The order of checks is fixed: the room must
+ * exist (404, 410), the caller must hold its key (401, 403), the body must
+ * be valid (400, 415, 422), then the change must be allowed (409).  The
+ * key is checked again under the directory lock, against the record the
+ * change is applied to.
+ */
+static ngx_int_t
+ngx_rooms_host_action(ngx_http_request_t *r, ngx_uint_t op, u_char *code,
+    ngx_str_t *body)
+{
+    ngx_int_t               rc;
+    ngx_str_t               key;
+    rooms_patch_t           patch;
+    rooms_room_t            room;
+    ngx_rooms_change_t      change;
+    ngx_rooms_loc_conf_t   *rlcf;
+    ngx_rooms_main_conf_t  *rmcf;
+
+    rmcf = ngx_http_get_module_main_conf(r, ngx_rooms_module);
+    rlcf = ngx_http_get_module_loc_conf(r, ngx_rooms_module);
+
+    rc = ngx_rooms_dir_get(rmcf, r->connection->log, code, &room);
+
+    switch (rc) {
+
+    case NGX_OK:
+        break;
+
+    case NGX_DECLINED:
+        return ngx_rooms_fail(r, NGX_HTTP_NOT_FOUND, "not_found",
+                              "no room has this code");
+
+    case NGX_ROOMS_GONE:
+        return ngx_rooms_fail(r, NGX_ROOMS_HTTP_GONE, "gone",
+                              "this invite code was replaced; use the "
+                              "room's current code");
+
+    default:
+        return ngx_rooms_fail(r, NGX_HTTP_SERVICE_UNAVAILABLE,
+                              "storage_unavailable",
+                              "rooms cannot be read right now");
+    }
+
+    if (ngx_rooms_host_key(r, &key) != NGX_OK) {
+        return ngx_rooms_fail(r, NGX_HTTP_UNAUTHORIZED, "missing_host_key",
+                              "this action needs the room's host key: "
+                              "\"Authorization: Bearer <host_key>\"");
+    }
+
+    ngx_memzero(&change, sizeof(ngx_rooms_change_t));
+    rooms_token_hash(key.data, key.len, change.hash);
+
+    if (!rooms_token_hash_equal(change.hash, room.host_hash)) {
+        return ngx_rooms_fail(r, NGX_HTTP_FORBIDDEN, "wrong_host_key",
+                              "the host key does not match this room");
+    }
+
+    switch (op) {
+
+    case NGX_ROOMS_OP_PATCH:
+        if (rooms_parse_patch((char *) body->data, body->len,
+                              (unsigned) rlcf->max_participants, &patch,
+                              &change.err)
+            != 0)
+        {
+            return ngx_rooms_send_error(r, &change.err);
+        }
+
+        change.action = NGX_ROOMS_UPDATE;
+        change.patch = &patch;
+        break;
+
+    case NGX_ROOMS_OP_INVITE:
+        change.action = NGX_ROOMS_ROTATE;
+        break;
+
+    default: /* NGX_ROOMS_OP_DELETE */
+        change.action = NGX_ROOMS_END;
+        break;
+    }
+
+    rc = ngx_rooms_dir_change(rmcf, r->connection->log, code,
+                              ngx_rooms_apply, &change, &room);
+
+    switch (rc) {
+
+    case NGX_OK:
+        return ngx_rooms_send_room(r, NGX_HTTP_OK, &room, &key);
+
+    case NGX_ROOMS_REFUSED:
+        return ngx_rooms_send_error(r, &change.err);
+
+    case NGX_DECLINED:
+        return ngx_rooms_fail(r, NGX_HTTP_NOT_FOUND, "not_found",
+                              "no room has this code");
+
+    case NGX_ROOMS_GONE:
+        return ngx_rooms_fail(r, NGX_ROOMS_HTTP_GONE, "gone",
+                              "this invite code was replaced meanwhile");
+
+    default:
+        return ngx_rooms_fail(r, NGX_HTTP_SERVICE_UNAVAILABLE,
+                              "storage_unavailable",
+                              "the change could not be stored; nothing "
+                              "changed");
+    }
+}
+
+
+/* Runs under the directory lock, on a copy of the current record. */
+static ngx_int_t
+ngx_rooms_apply(rooms_room_t *room, void *data)
+{
+    ngx_rooms_change_t  *change = data;
+
+    if (!rooms_token_hash_equal(change->hash, room->host_hash)) {
+        rooms_error(&change->err, 403, "wrong_host_key",
+                    "the host key does not match this room");
+        return NGX_ROOMS_REFUSED;
+    }
+
+    switch (change->action) {
+
+    case NGX_ROOMS_UPDATE:
+        if (rooms_apply_patch(room, change->patch, &change->err) != 0) {
+            return NGX_ROOMS_REFUSED;
+        }
+
+        return NGX_ROOMS_UPDATE;
+
+    case NGX_ROOMS_ROTATE:
+        if (room->ended_at != 0) {
+            rooms_error(&change->err, 409, "room_ended",
+                        "the room has ended; its link cannot change");
+            return NGX_ROOMS_REFUSED;
+        }
+
+        return NGX_ROOMS_ROTATE;
+
+    default: /* NGX_ROOMS_END: ending an ended room changes nothing */
+        return room->ended_at != 0 ? NGX_ROOMS_KEEP : NGX_ROOMS_END;
+    }
+}
+
+
+/*
+ * Extracts the token of "Authorization: Bearer <token>".  NGX_DECLINED
+ * when the header is missing or of another scheme.
+ */
+static ngx_int_t
+ngx_rooms_host_key(ngx_http_request_t *r, ngx_str_t *key)
+{
+    u_char     *p, *last;
+    ngx_str_t  *value;
+
+    if (r->headers_in.authorization == NULL) {
+        return NGX_DECLINED;
+    }
+
+    value = &r->headers_in.authorization->value;
+
+    if (value->len < sizeof("Bearer ") - 1
+        || ngx_strncasecmp(value->data, (u_char *) "Bearer ",
+                           sizeof("Bearer ") - 1) != 0)
+    {
+        return NGX_DECLINED;
+    }
+
+    p = value->data + sizeof("Bearer ") - 1;
+    last = value->data + value->len;
+
+    while (p < last && *p == ' ') {
+        p++;
+    }
+
+    while (last > p && last[-1] == ' ') {
+        last--;
+    }
+
+    if (p == last) {
+        return NGX_DECLINED;
+    }
+
+    key->data = p;
+    key->len = last - p;
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_rooms_send_room(ngx_http_request_t *r, ngx_uint_t status,
+    rooms_room_t *room, ngx_str_t *host_key)
+{
+    char       *json, key[ROOMS_HOST_KEY_LEN + 1];
+    ngx_str_t   base;
+
+    if (ngx_rooms_base(r, &base) != NGX_OK) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    /* a key that matched the stored hash has the key's exact shape */
+    if (host_key && host_key->len == ROOMS_HOST_KEY_LEN) {
+        ngx_memcpy(key, host_key->data, ROOMS_HOST_KEY_LEN);
+        key[ROOMS_HOST_KEY_LEN] = '\0';
+
+        json = rooms_render(room, ngx_time(), (char *) base.data, base.len,
+                            key, ROOMS_VIEW_HOST);
+
+    } else {
+        json = rooms_render(room, ngx_time(), (char *) base.data, base.len,
+                            NULL, ROOMS_VIEW_PUBLIC);
+    }
+
+    return ngx_rooms_send_json(r, status, json);
+}
+
+
+/* Sends a malloc()ed JSON document (freed here) with a newline. */
+static ngx_int_t
+ngx_rooms_send_json(ngx_http_request_t *r, ngx_uint_t status, char *json)
+{
+    size_t            len;
+    ngx_int_t         rc;
+    ngx_buf_t        *b;
+    ngx_chain_t       out;
+    ngx_table_elt_t  *h;
+
+    if (json == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    len = ngx_strlen(json);
+
+    b = ngx_create_temp_buf(r->pool, len + 1);
+    if (b == NULL) {
+        free(json);
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    b->last = ngx_cpymem(b->last, json, len);
+    *b->last++ = '\n';
+    free(json);
+
+    b->last_buf = (r == r->main) ? 1 : 0;
+    b->last_in_chain = 1;
+
+    r->headers_out.status = status;
+    r->headers_out.content_length_n = b->last - b->pos;
+
+    if (status == NGX_ROOMS_HTTP_UNPROCESSABLE_ENTITY) {
+        ngx_str_set(&r->headers_out.status_line,
+                    "422 Unprocessable Entity");
+    }
+    ngx_str_set(&r->headers_out.content_type, "application/json");
+    r->headers_out.content_type_len = r->headers_out.content_type.len;
+
+    /* host keys and invite codes must not linger in caches */
+    h = ngx_list_push(&r->headers_out.headers);
+    if (h == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    h->hash = 1;
+    ngx_str_set(&h->key, "Cache-Control");
+    ngx_str_set(&h->value, "no-store");
+
+    h = ngx_list_push(&r->headers_out.headers);
+    if (h == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    h->hash = 1;
+    ngx_str_set(&h->key, "X-Content-Type-Options");
+    ngx_str_set(&h->value, "nosniff");
+
+    rc = ngx_http_send_header(r);
+
+    if (rc == NGX_ERROR || rc > NGX_OK || r->header_only) {
+        return rc;
+    }
+
+    out.buf = b;
+    out.next = NULL;
+
+    return ngx_http_output_filter(r, &out);
+}
+
+
+static ngx_int_t
+ngx_rooms_send_error(ngx_http_request_t *r, rooms_error_t *err)
+{
+    ngx_table_elt_t  *h;
+
+    if (err->status == NGX_HTTP_UNAUTHORIZED) {
+        h = ngx_list_push(&r->headers_out.headers);
+        if (h == NULL) {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+
+        h->hash = 1;
+        ngx_str_set(&h->key, "WWW-Authenticate");
+        ngx_str_set(&h->value, "Bearer realm=\"rooms\"");
+    }
+
+    return ngx_rooms_send_json(r, err->status, rooms_render_error(err));
+}
+
+
+static ngx_int_t
+ngx_rooms_fail(ngx_http_request_t *r, int status, const char *code,
+    const char *message)
+{
+    rooms_error_t  err;
+
+    rooms_error(&err, status, code, "%s", message);
+
+    return ngx_rooms_send_error(r, &err);
+}
+
+
+static ngx_int_t
+ngx_rooms_not_allowed(ngx_http_request_t *r, const char *allow)
+{
+    ngx_table_elt_t  *h;
+
+    if (ngx_http_discard_request_body(r) != NGX_OK) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    h = ngx_list_push(&r->headers_out.headers);
+    if (h == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    h->hash = 1;
+    ngx_str_set(&h->key, "Allow");
+    h->value.data = (u_char *) allow;
+    h->value.len = ngx_strlen(allow);
+
+    return ngx_rooms_fail(r, NGX_HTTP_NOT_ALLOWED, "method_not_allowed",
+                          "this method is not allowed here");
+}
+
+
+/*
+ * The public base of invite links: rooms_base_url when set, otherwise the
+ * scheme and Host of this request and the location's prefix.
+ */
+static ngx_int_t
+ngx_rooms_base(ngx_http_request_t *r, ngx_str_t *base)
+{
+    u_char                    *p;
+    ngx_str_t                  host;
+    ngx_rooms_loc_conf_t      *rlcf;
+    ngx_http_core_srv_conf_t  *cscf;
+
+    rlcf = ngx_http_get_module_loc_conf(r, ngx_rooms_module);
+
+    if (rlcf->base_url.len) {
+        *base = rlcf->base_url;
+        return NGX_OK;
+    }
+
+    if (r->headers_in.host) {
+        host = r->headers_in.host->value;
+
+    } else {
+        cscf = ngx_http_get_module_srv_conf(r, ngx_http_core_module);
+        host = cscf->server_name;
+    }
+
+    p = ngx_pnalloc(r->pool, sizeof("https://") - 1 + host.len
+                             + rlcf->prefix.len);
+    if (p == NULL) {
+        return NGX_ERROR;
+    }
+
+    base->data = p;
+
+#if (NGX_HTTP_SSL)
+    if (r->connection->ssl) {
+        p = ngx_cpymem(p, "https://", sizeof("https://") - 1);
+    } else
+#endif
+    {
+        p = ngx_cpymem(p, "http://", sizeof("http://") - 1);
+    }
+
+    p = ngx_cpymem(p, host.data, host.len);
+
+    /* the prefix without its final slash */
+    p = ngx_cpymem(p, rlcf->prefix.data, rlcf->prefix.len - 1);
+
+    base->len = p - base->data;
+
+    return NGX_OK;
+}

@@ -1,0 +1,492 @@
+
+/*
+ * Copyright (C) ngx_rooms authors
+ *
+ * ngx_rooms_directory.c: the room directory every nginx worker sees.
+ *
+ * Owns: a write-through cache of room records in the shared zone (a red-
+ * black tree keyed by code, with an LRU queue), over the SQLite store,
+ * which stays the truth.  Every operation holds the zone mutex from
+ * lookup to last write, so concurrent requests on different workers
+ * serialize: a change is committed to the store first, then published in
+ * shared memory.  A retired (rotated) code is cached as a small "gone"
+ * node.  Must never hand out pointers into shared memory: callers get
+ * copies.  Rooms with people in them are never evicted.
+ */
+
+
+#include "ngx_rooms.h"
+
+
+typedef struct {
+    u_char                       color;
+    u_char                       gone;
+    u_char                       code[ROOMS_CODE_LEN];
+    ngx_queue_t                  queue;
+    rooms_room_t                 room;           /* absent in gone nodes */
+} ngx_rooms_node_t;
+
+
+/* how many least recently used nodes one failed allocation may evict */
+#define NGX_ROOMS_EVICT_MAX  16
+
+
+static void ngx_rooms_rbtree_insert_value(ngx_rbtree_node_t *temp,
+    ngx_rbtree_node_t *node, ngx_rbtree_node_t *sentinel);
+static ngx_rooms_node_t *ngx_rooms_lookup(ngx_rooms_zone_ctx_t *ctx,
+    u_char *code);
+static ngx_rooms_node_t *ngx_rooms_insert(ngx_rooms_zone_ctx_t *ctx,
+    u_char *code, rooms_room_t *room, ngx_uint_t gone);
+static void ngx_rooms_delete(ngx_rooms_zone_ctx_t *ctx,
+    ngx_rooms_node_t *rn);
+static ngx_int_t ngx_rooms_fetch(ngx_rooms_main_conf_t *rmcf,
+    ngx_log_t *log, u_char *code, ngx_rooms_node_t **node,
+    rooms_room_t *room);
+
+
+#define ngx_rooms_node_of(rn)                                                 \
+    ((ngx_rbtree_node_t *) ((u_char *) (rn)                                   \
+                            - offsetof(ngx_rbtree_node_t, color)))
+
+#define ngx_rooms_data_of(node)                                               \
+    ((ngx_rooms_node_t *) &(node)->color)
+
+
+ngx_int_t
+ngx_rooms_zone_init(ngx_shm_zone_t *shm_zone, void *data)
+{
+    ngx_rooms_zone_ctx_t  *octx = data;
+
+    uint32_t               crc;
+    ngx_queue_t           *q;
+    ngx_rooms_node_t      *rn;
+    ngx_rooms_zone_ctx_t  *ctx;
+
+    ctx = shm_zone->data;
+
+    crc = ngx_crc32_long(ctx->store_path.data, ctx->store_path.len);
+
+    if (octx) {
+        ctx->sh = octx->sh;
+        ctx->shpool = octx->shpool;
+
+        /* a reload that points at another store must not serve the old */
+        if (ctx->sh->store_crc != crc) {
+            ngx_shmtx_lock(&ctx->shpool->mutex);
+
+            while (!ngx_queue_empty(&ctx->sh->queue)) {
+                q = ngx_queue_last(&ctx->sh->queue);
+                rn = ngx_queue_data(q, ngx_rooms_node_t, queue);
+                ngx_rooms_delete(ctx, rn);
+            }
+
+            ctx->sh->store_crc = crc;
+
+            ngx_shmtx_unlock(&ctx->shpool->mutex);
+        }
+
+        return NGX_OK;
+    }
+
+    ctx->shpool = (ngx_slab_pool_t *) shm_zone->shm.addr;
+
+    if (shm_zone->shm.exists) {
+        ctx->sh = ctx->shpool->data;
+        return NGX_OK;
+    }
+
+    ctx->sh = ngx_slab_alloc(ctx->shpool, sizeof(ngx_rooms_shctx_t));
+    if (ctx->sh == NULL) {
+        return NGX_ERROR;
+    }
+
+    ctx->shpool->data = ctx->sh;
+
+    ngx_rbtree_init(&ctx->sh->rbtree, &ctx->sh->sentinel,
+                    ngx_rooms_rbtree_insert_value);
+
+    ngx_queue_init(&ctx->sh->queue);
+
+    ctx->sh->store_crc = crc;
+    ctx->sh->nodes = 0;
+
+    ctx->shpool->log_nomem = 0;
+
+    return NGX_OK;
+}
+
+
+static void
+ngx_rooms_rbtree_insert_value(ngx_rbtree_node_t *temp,
+    ngx_rbtree_node_t *node, ngx_rbtree_node_t *sentinel)
+{
+    ngx_rbtree_node_t  **p;
+    ngx_rooms_node_t    *rn, *rnt;
+
+    for ( ;; ) {
+
+        if (node->key < temp->key) {
+
+            p = &temp->left;
+
+        } else if (node->key > temp->key) {
+
+            p = &temp->right;
+
+        } else { /* node->key == temp->key */
+
+            rn = ngx_rooms_data_of(node);
+            rnt = ngx_rooms_data_of(temp);
+
+            p = (ngx_memcmp(rn->code, rnt->code, ROOMS_CODE_LEN) < 0)
+                ? &temp->left : &temp->right;
+        }
+
+        if (*p == sentinel) {
+            break;
+        }
+
+        temp = *p;
+    }
+
+    *p = node;
+    node->parent = temp;
+    node->left = sentinel;
+    node->right = sentinel;
+    ngx_rbt_red(node);
+}
+
+
+static ngx_rooms_node_t *
+ngx_rooms_lookup(ngx_rooms_zone_ctx_t *ctx, u_char *code)
+{
+    ngx_int_t           rc;
+    uint32_t            hash;
+    ngx_rbtree_node_t  *node, *sentinel;
+    ngx_rooms_node_t   *rn;
+
+    hash = ngx_crc32_short(code, ROOMS_CODE_LEN);
+
+    node = ctx->sh->rbtree.root;
+    sentinel = ctx->sh->rbtree.sentinel;
+
+    while (node != sentinel) {
+
+        if (hash < node->key) {
+            node = node->left;
+            continue;
+        }
+
+        if (hash > node->key) {
+            node = node->right;
+            continue;
+        }
+
+        /* hash == node->key */
+
+        rn = ngx_rooms_data_of(node);
+
+        rc = ngx_memcmp(code, rn->code, ROOMS_CODE_LEN);
+
+        if (rc == 0) {
+            ngx_queue_remove(&rn->queue);
+            ngx_queue_insert_head(&ctx->sh->queue, &rn->queue);
+            return rn;
+        }
+
+        node = (rc < 0) ? node->left : node->right;
+    }
+
+    return NULL;
+}
+
+
+static void
+ngx_rooms_delete(ngx_rooms_zone_ctx_t *ctx, ngx_rooms_node_t *rn)
+{
+    ngx_queue_remove(&rn->queue);
+    ngx_rbtree_delete(&ctx->sh->rbtree, ngx_rooms_node_of(rn));
+    ngx_slab_free_locked(ctx->shpool, ngx_rooms_node_of(rn));
+    ctx->sh->nodes--;
+}
+
+
+/*
+ * Frees up to NGX_ROOMS_EVICT_MAX least recently used nodes.  The store
+ * still holds them; only rooms people are in must stay, because their
+ * live count exists nowhere else.
+ */
+static ngx_uint_t
+ngx_rooms_evict(ngx_rooms_zone_ctx_t *ctx)
+{
+    ngx_uint_t         n, scanned;
+    ngx_queue_t       *q, *prev;
+    ngx_rooms_node_t  *rn;
+
+    n = 0;
+    scanned = 0;
+
+    for (q = ngx_queue_last(&ctx->sh->queue);
+         q != ngx_queue_sentinel(&ctx->sh->queue)
+         && n < NGX_ROOMS_EVICT_MAX && scanned < 4 * NGX_ROOMS_EVICT_MAX;
+         q = prev)
+    {
+        prev = ngx_queue_prev(q);
+        scanned++;
+
+        rn = ngx_queue_data(q, ngx_rooms_node_t, queue);
+
+        if (!rn->gone && rn->room.participants > 0) {
+            continue;
+        }
+
+        ngx_rooms_delete(ctx, rn);
+        n++;
+    }
+
+    return n;
+}
+
+
+static ngx_rooms_node_t *
+ngx_rooms_insert(ngx_rooms_zone_ctx_t *ctx, u_char *code,
+    rooms_room_t *room, ngx_uint_t gone)
+{
+    size_t              size;
+    ngx_rbtree_node_t  *node;
+    ngx_rooms_node_t   *rn;
+
+    size = offsetof(ngx_rbtree_node_t, color)
+           + (gone ? offsetof(ngx_rooms_node_t, room)
+                   : sizeof(ngx_rooms_node_t));
+
+    node = ngx_slab_alloc_locked(ctx->shpool, size);
+
+    while (node == NULL) {
+        if (ngx_rooms_evict(ctx) == 0) {
+            return NULL;
+        }
+
+        node = ngx_slab_alloc_locked(ctx->shpool, size);
+    }
+
+    rn = ngx_rooms_data_of(node);
+
+    node->key = ngx_crc32_short(code, ROOMS_CODE_LEN);
+    rn->gone = (u_char) gone;
+    ngx_memcpy(rn->code, code, ROOMS_CODE_LEN);
+
+    if (!gone) {
+        rn->room = *room;
+    }
+
+    ngx_rbtree_insert(&ctx->sh->rbtree, node);
+    ngx_queue_insert_head(&ctx->sh->queue, &rn->queue);
+    ctx->sh->nodes++;
+
+    return rn;
+}
+
+
+/*
+ * Finds code in the cache or, on a miss, in the store, caching what the
+ * store says.  Called with the mutex held.  *node is NULL when the room
+ * could not be cached (zone full of occupied rooms): the copy in room is
+ * still right.
+ */
+static ngx_int_t
+ngx_rooms_fetch(ngx_rooms_main_conf_t *rmcf, ngx_log_t *log, u_char *code,
+    ngx_rooms_node_t **node, rooms_room_t *room)
+{
+    int                    rc;
+    char                   key[ROOMS_CODE_LEN + 1];
+    ngx_rooms_node_t      *rn;
+    ngx_rooms_zone_ctx_t  *ctx;
+
+    ctx = rmcf->shm_zone->data;
+
+    rn = ngx_rooms_lookup(ctx, code);
+
+    if (rn) {
+        *node = rn;
+
+        if (rn->gone) {
+            return NGX_ROOMS_GONE;
+        }
+
+        *room = rn->room;
+        return NGX_OK;
+    }
+
+    *node = NULL;
+
+    ngx_memcpy(key, code, ROOMS_CODE_LEN);
+    key[ROOMS_CODE_LEN] = '\0';
+
+    rc = rooms_store_find(rmcf->store, key, room);
+
+    switch (rc) {
+
+    case ROOMS_STORE_OK:
+        *node = ngx_rooms_insert(ctx, code, room, 0);
+        return NGX_OK;
+
+    case ROOMS_STORE_GONE:
+        *node = ngx_rooms_insert(ctx, code, NULL, 1);
+        return NGX_ROOMS_GONE;
+
+    case ROOMS_STORE_NOT_FOUND:
+        return NGX_DECLINED;
+
+    default:
+        ngx_log_error(NGX_LOG_ERR, log, 0, "rooms_store lookup failed: %s",
+                      rooms_store_errmsg(rmcf->store));
+        return NGX_ERROR;
+    }
+}
+
+
+ngx_int_t
+ngx_rooms_dir_get(ngx_rooms_main_conf_t *rmcf, ngx_log_t *log, u_char *code,
+    rooms_room_t *room)
+{
+    ngx_int_t              rc;
+    ngx_rooms_node_t      *rn;
+    ngx_rooms_zone_ctx_t  *ctx;
+
+    ctx = rmcf->shm_zone->data;
+
+    ngx_shmtx_lock(&ctx->shpool->mutex);
+
+    rc = ngx_rooms_fetch(rmcf, log, code, &rn, room);
+
+    ngx_shmtx_unlock(&ctx->shpool->mutex);
+
+    return rc;
+}
+
+
+ngx_int_t
+ngx_rooms_dir_create(ngx_rooms_main_conf_t *rmcf, ngx_log_t *log,
+    rooms_room_t *room)
+{
+    ngx_int_t              rc;
+    ngx_rooms_zone_ctx_t  *ctx;
+
+    ctx = rmcf->shm_zone->data;
+
+    ngx_shmtx_lock(&ctx->shpool->mutex);
+
+    if (rooms_store_insert(rmcf->store, room) != ROOMS_STORE_OK) {
+        ngx_log_error(NGX_LOG_ERR, log, 0, "rooms_store insert failed: %s",
+                      rooms_store_errmsg(rmcf->store));
+        rc = NGX_ERROR;
+
+    } else {
+        /* a full cache is no error: the store has the room */
+        (void) ngx_rooms_insert(ctx, (u_char *) room->code, room, 0);
+        rc = NGX_OK;
+    }
+
+    ngx_shmtx_unlock(&ctx->shpool->mutex);
+
+    return rc;
+}
+
+
+ngx_int_t
+ngx_rooms_dir_change(ngx_rooms_main_conf_t *rmcf, ngx_log_t *log,
+    u_char *code, ngx_rooms_change_pt handler, void *data,
+    rooms_room_t *room)
+{
+    char                   new_code[ROOMS_CODE_LEN + 1];
+    ngx_int_t              rc, action;
+    rooms_room_t           copy;
+    ngx_rooms_node_t      *rn;
+    ngx_rooms_zone_ctx_t  *ctx;
+
+    ctx = rmcf->shm_zone->data;
+
+    ngx_shmtx_lock(&ctx->shpool->mutex);
+
+    rc = ngx_rooms_fetch(rmcf, log, code, &rn, room);
+    if (rc != NGX_OK) {
+        goto done;
+    }
+
+    copy = *room;
+
+    action = handler(&copy, data);
+
+    switch (action) {
+
+    case NGX_ROOMS_KEEP:
+        break;
+
+    case NGX_ROOMS_UPDATE:
+        if (rooms_store_update(rmcf->store, &copy) != ROOMS_STORE_OK) {
+            goto failed;
+        }
+
+        break;
+
+    case NGX_ROOMS_END:
+        if (rooms_store_end(rmcf->store, &copy, ngx_time())
+            != ROOMS_STORE_OK)
+        {
+            goto failed;
+        }
+
+        break;
+
+    case NGX_ROOMS_ROTATE:
+        if (rooms_token_code(new_code) != 0) {
+            ngx_log_error(NGX_LOG_ALERT, log, 0,
+                          "rooms: the random source failed");
+            rc = NGX_ERROR;
+            goto done;
+        }
+
+        if (rooms_store_rotate(rmcf->store, &copy, new_code)
+            != ROOMS_STORE_OK)
+        {
+            goto failed;
+        }
+
+        /* the old code's node becomes a small "gone" node */
+        if (rn) {
+            ngx_rooms_delete(ctx, rn);
+        }
+
+        (void) ngx_rooms_insert(ctx, code, NULL, 1);
+
+        rn = ngx_rooms_insert(ctx, (u_char *) copy.code, &copy, 0);
+
+        *room = copy;
+        goto done;
+
+    default: /* NGX_ROOMS_REFUSED */
+        rc = NGX_ROOMS_REFUSED;
+        goto done;
+    }
+
+    if (rn) {
+        rn->room = copy;
+    }
+
+    *room = copy;
+
+    goto done;
+
+failed:
+
+    ngx_log_error(NGX_LOG_ERR, log, 0, "rooms_store write failed: %s",
+                  rooms_store_errmsg(rmcf->store));
+    rc = NGX_ERROR;
+
+done:
+
+    ngx_shmtx_unlock(&ctx->shpool->mutex);
+
+    return rc;
+}

@@ -1,0 +1,533 @@
+
+/*
+ * Copyright (C) ngx_rooms authors
+ *
+ * ngx_rooms_module.c: the module's directives, configuration and process
+ * lifecycle.
+ *
+ * Owns: parsing and checking every rooms_* directive at "nginx -t", the
+ * shared zone's registration, and one store handle per process (opened
+ * after fork in init_process, never inherited).  Must never serve
+ * requests: that is ngx_rooms_api.c.
+ */
+
+
+#include "ngx_rooms.h"
+
+
+static ngx_int_t ngx_rooms_init_module(ngx_cycle_t *cycle);
+static ngx_int_t ngx_rooms_init_process(ngx_cycle_t *cycle);
+static void ngx_rooms_exit_process(ngx_cycle_t *cycle);
+static void *ngx_rooms_create_main_conf(ngx_conf_t *cf);
+static void *ngx_rooms_create_loc_conf(ngx_conf_t *cf);
+static char *ngx_rooms_merge_loc_conf(ngx_conf_t *cf, void *parent,
+    void *child);
+static ngx_int_t ngx_rooms_postconfiguration(ngx_conf_t *cf);
+static char *ngx_rooms_zone(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);
+static char *ngx_rooms_store(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);
+static char *ngx_rooms(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);
+static char *ngx_rooms_base_url(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+
+
+static ngx_conf_num_bounds_t  ngx_rooms_max_participants_bounds = {
+    ngx_conf_check_num_bounds,
+    ROOMS_PARTICIPANTS_MIN, ROOMS_PARTICIPANTS_LIMIT
+};
+
+
+static ngx_command_t  ngx_rooms_commands[] = {
+
+    { ngx_string("rooms_zone"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_rooms_zone,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("rooms_store"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_rooms_store,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("rooms"),
+      NGX_HTTP_LOC_CONF|NGX_CONF_NOARGS,
+      ngx_rooms,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("rooms_base_url"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_rooms_base_url,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("rooms_max_participants"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_num_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_rooms_loc_conf_t, max_participants),
+      &ngx_rooms_max_participants_bounds },
+
+      ngx_null_command
+};
+
+
+static ngx_http_module_t  ngx_rooms_module_ctx = {
+    NULL,                                  /* preconfiguration */
+    ngx_rooms_postconfiguration,           /* postconfiguration */
+
+    ngx_rooms_create_main_conf,            /* create main configuration */
+    NULL,                                  /* init main configuration */
+
+    NULL,                                  /* create server configuration */
+    NULL,                                  /* merge server configuration */
+
+    ngx_rooms_create_loc_conf,             /* create location configuration */
+    ngx_rooms_merge_loc_conf               /* merge location configuration */
+};
+
+
+ngx_module_t  ngx_rooms_module = {
+    NGX_MODULE_V1,
+    &ngx_rooms_module_ctx,                 /* module context */
+    ngx_rooms_commands,                    /* module directives */
+    NGX_HTTP_MODULE,                       /* module type */
+    NULL,                                  /* init master */
+    ngx_rooms_init_module,                 /* init module */
+    ngx_rooms_init_process,                /* init process */
+    NULL,                                  /* init thread */
+    NULL,                                  /* exit thread */
+    ngx_rooms_exit_process,                /* exit process */
+    NULL,                                  /* exit master */
+    NGX_MODULE_V1_PADDING
+};
+
+
+static ngx_rooms_main_conf_t *
+ngx_rooms_cycle_conf(ngx_cycle_t *cycle)
+{
+    ngx_http_conf_ctx_t  *ctx;
+
+    ctx = (ngx_http_conf_ctx_t *) cycle->conf_ctx[ngx_http_module.index];
+    if (ctx == NULL) {
+        return NULL;
+    }
+
+    return ctx->main_conf[ngx_rooms_module.ctx_index];
+}
+
+
+/*
+ * Runs in the master (and under "nginx -t") before workers exist: opening
+ * the store here creates it, migrates its schema and proves it usable, so
+ * a wrong path fails the configuration test instead of the first request.
+ * Running as root, the file is handed to the worker user, who writes it.
+ */
+static ngx_int_t
+ngx_rooms_init_module(ngx_cycle_t *cycle)
+{
+    char                    err[256];
+    rooms_store_t          *st;
+    ngx_core_conf_t        *ccf;
+    ngx_rooms_main_conf_t  *rmcf;
+
+    rmcf = ngx_rooms_cycle_conf(cycle);
+
+    if (rmcf == NULL || rmcf->store_path.len == 0) {
+        return NGX_OK;
+    }
+
+    st = rooms_store_open((char *) rmcf->store_path.data, err, sizeof(err));
+    if (st == NULL) {
+        ngx_log_error(NGX_LOG_EMERG, cycle->log, 0,
+                      "rooms_store \"%V\" cannot be used: %s",
+                      &rmcf->store_path, err);
+        return NGX_ERROR;
+    }
+
+    rooms_store_close(st);
+
+    ccf = (ngx_core_conf_t *) ngx_get_conf(cycle->conf_ctx, ngx_core_module);
+
+    if (geteuid() == 0 && ccf->user != (ngx_uid_t) NGX_CONF_UNSET_UINT) {
+        if (chown((char *) rmcf->store_path.data, ccf->user, ccf->group)
+            == -1)
+        {
+            ngx_log_error(NGX_LOG_EMERG, cycle->log, ngx_errno,
+                          "chown(\"%V\") failed", &rmcf->store_path);
+            return NGX_ERROR;
+        }
+    }
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_rooms_init_process(ngx_cycle_t *cycle)
+{
+    char                    err[256];
+    ngx_rooms_main_conf_t  *rmcf;
+
+    rmcf = ngx_rooms_cycle_conf(cycle);
+
+    if (rmcf == NULL || rmcf->store_path.len == 0) {
+        return NGX_OK;
+    }
+
+    rmcf->store = rooms_store_open((char *) rmcf->store_path.data, err,
+                                   sizeof(err));
+    if (rmcf->store == NULL) {
+        ngx_log_error(NGX_LOG_EMERG, cycle->log, 0,
+                      "rooms_store \"%V\" cannot be opened by the worker "
+                      "(is its directory writable by the worker user?): %s",
+                      &rmcf->store_path, err);
+        return NGX_ERROR;
+    }
+
+    return NGX_OK;
+}
+
+
+static void
+ngx_rooms_exit_process(ngx_cycle_t *cycle)
+{
+    ngx_rooms_main_conf_t  *rmcf;
+
+    rmcf = ngx_rooms_cycle_conf(cycle);
+
+    if (rmcf != NULL && rmcf->store != NULL) {
+        rooms_store_close(rmcf->store);
+        rmcf->store = NULL;
+    }
+}
+
+
+static void *
+ngx_rooms_create_main_conf(ngx_conf_t *cf)
+{
+    ngx_rooms_main_conf_t  *rmcf;
+
+    rmcf = ngx_pcalloc(cf->pool, sizeof(ngx_rooms_main_conf_t));
+    if (rmcf == NULL) {
+        return NULL;
+    }
+
+    /*
+     * set by ngx_pcalloc():
+     *
+     *     rmcf->shm_zone = NULL;
+     *     rmcf->store_path = { 0, NULL };
+     *     rmcf->store = NULL;
+     *     rmcf->rooms_file = { 0, NULL };
+     *     rmcf->rooms_line = 0;
+     */
+
+    return rmcf;
+}
+
+
+static void *
+ngx_rooms_create_loc_conf(ngx_conf_t *cf)
+{
+    ngx_rooms_loc_conf_t  *conf;
+
+    conf = ngx_pcalloc(cf->pool, sizeof(ngx_rooms_loc_conf_t));
+    if (conf == NULL) {
+        return NULL;
+    }
+
+    /*
+     * set by ngx_pcalloc():
+     *
+     *     conf->prefix = { 0, NULL };
+     *     conf->base_url = { 0, NULL };
+     */
+
+    conf->enable = NGX_CONF_UNSET;
+    conf->max_participants = NGX_CONF_UNSET_UINT;
+
+    return conf;
+}
+
+
+static char *
+ngx_rooms_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
+{
+    ngx_rooms_loc_conf_t *prev = parent;
+    ngx_rooms_loc_conf_t *conf = child;
+
+    ngx_conf_merge_value(conf->enable, prev->enable, 0);
+    ngx_conf_merge_str_value(conf->base_url, prev->base_url, "");
+    ngx_conf_merge_uint_value(conf->max_participants,
+                              prev->max_participants,
+                              ROOMS_PARTICIPANTS_DEFAULT);
+
+    return NGX_CONF_OK;
+}
+
+
+/*
+ * "rooms" needs the zone and the store, which may be written after the
+ * locations in the http block: the check waits until the block is read.
+ */
+static ngx_int_t
+ngx_rooms_postconfiguration(ngx_conf_t *cf)
+{
+    ngx_rooms_zone_ctx_t   *ctx;
+    ngx_rooms_main_conf_t  *rmcf;
+
+    rmcf = ngx_http_conf_get_module_main_conf(cf, ngx_rooms_module);
+
+    if (rmcf->shm_zone) {
+        ctx = rmcf->shm_zone->data;
+        ctx->store_path = rmcf->store_path;
+    }
+
+    if (rmcf->rooms_line == 0) {
+        return NGX_OK;
+    }
+
+    if (rmcf->shm_zone == NULL || rmcf->store_path.len == 0) {
+        ngx_log_error(NGX_LOG_EMERG, cf->log, 0,
+                      "\"rooms\" in %V:%ui needs \"rooms_zone\" and "
+                      "\"rooms_store\" in the http block",
+                      &rmcf->rooms_file, rmcf->rooms_line);
+        return NGX_ERROR;
+    }
+
+    return NGX_OK;
+}
+
+
+static char *
+ngx_rooms_zone(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_rooms_main_conf_t *rmcf = conf;
+
+    u_char                *p;
+    ssize_t                size;
+    ngx_str_t             *value, name, s;
+    ngx_rooms_zone_ctx_t  *ctx;
+
+    if (rmcf->shm_zone) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+
+    p = (u_char *) ngx_strchr(value[1].data, ':');
+
+    if (p == NULL || p == value[1].data) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "invalid rooms_zone \"%V\", expected "
+                           "\"name:size\", such as \"rooms:10m\"",
+                           &value[1]);
+        return NGX_CONF_ERROR;
+    }
+
+    name.data = value[1].data;
+    name.len = p - value[1].data;
+
+    s.data = p + 1;
+    s.len = value[1].data + value[1].len - s.data;
+
+    size = ngx_parse_size(&s);
+
+    if (size == NGX_ERROR) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "invalid rooms_zone size \"%V\"", &value[1]);
+        return NGX_CONF_ERROR;
+    }
+
+    /* the slab allocator needs a few pages of its own to be of any use */
+    if (size < (ssize_t) (8 * ngx_pagesize)) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "rooms_zone \"%V\" is too small, at least %uzk "
+                           "is needed", &value[1], 8 * ngx_pagesize / 1024);
+        return NGX_CONF_ERROR;
+    }
+
+    ctx = ngx_pcalloc(cf->pool, sizeof(ngx_rooms_zone_ctx_t));
+    if (ctx == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    rmcf->shm_zone = ngx_shared_memory_add(cf, &name, size,
+                                           &ngx_rooms_module);
+    if (rmcf->shm_zone == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    if (rmcf->shm_zone->data) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "rooms_zone \"%V\" is already used", &name);
+        return NGX_CONF_ERROR;
+    }
+
+    rmcf->shm_zone->init = ngx_rooms_zone_init;
+    rmcf->shm_zone->data = ctx;
+
+    return NGX_CONF_OK;
+}
+
+
+static char *
+ngx_rooms_store(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_rooms_main_conf_t *rmcf = conf;
+
+    ngx_str_t  *value;
+
+    if (rmcf->store_path.len) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+    rmcf->store_path = value[1];
+
+    if (rmcf->store_path.len == 0) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "rooms_store needs the path of an SQLite file");
+        return NGX_CONF_ERROR;
+    }
+
+    /* a zero-terminated full path: SQLite takes C strings */
+    if (ngx_conf_full_name(cf->cycle, &rmcf->store_path, 0) != NGX_OK) {
+        return NGX_CONF_ERROR;
+    }
+
+    return NGX_CONF_OK;
+}
+
+
+static char *
+ngx_rooms(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_rooms_loc_conf_t *rlcf = conf;
+
+    ngx_http_core_loc_conf_t  *clcf;
+    ngx_rooms_main_conf_t     *rmcf;
+
+    if (rlcf->enable != NGX_CONF_UNSET) {
+        return "is duplicate";
+    }
+
+    clcf = ngx_http_conf_get_module_loc_conf(cf, ngx_http_core_module);
+
+    /*
+     * Links are built from the location's prefix, so only a plain prefix
+     * location can hold the service.
+     */
+    if (clcf->named
+#if (NGX_PCRE)
+        || clcf->regex
+#endif
+        || clcf->exact_match
+        || clcf->name.len == 0 || clcf->name.data[0] != '/')
+    {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"rooms\" must be in a prefix location, "
+                           "such as \"location / { rooms; }\" or "
+                           "\"location /rooms/ { rooms; }\"");
+        return NGX_CONF_ERROR;
+    }
+
+    rlcf->enable = 1;
+    rlcf->prefix = clcf->name;
+
+    if (rlcf->prefix.data[rlcf->prefix.len - 1] != '/') {
+        rlcf->prefix.data = ngx_pnalloc(cf->pool, clcf->name.len + 1);
+        if (rlcf->prefix.data == NULL) {
+            return NGX_CONF_ERROR;
+        }
+
+        ngx_memcpy(rlcf->prefix.data, clcf->name.data, clcf->name.len);
+        rlcf->prefix.data[clcf->name.len] = '/';
+        rlcf->prefix.len = clcf->name.len + 1;
+    }
+
+    clcf->handler = ngx_rooms_api_handler;
+
+    rmcf = ngx_http_conf_get_module_main_conf(cf, ngx_rooms_module);
+
+    if (rmcf->rooms_line == 0) {
+        rmcf->rooms_file = cf->conf_file->file.name;
+        rmcf->rooms_line = cf->conf_file->line;
+    }
+
+    return NGX_CONF_OK;
+}
+
+
+/*
+ * The base URL goes verbatim into every invite link: it must be an
+ * absolute http(s) URL with a host, and nothing a browser would reparse
+ * (query, fragment, spaces, quotes).  A trailing slash is dropped.
+ */
+static char *
+ngx_rooms_base_url(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_rooms_loc_conf_t *rlcf = conf;
+
+    size_t      i, skip;
+    ngx_str_t  *value, url;
+
+    if (rlcf->base_url.data) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+    url = value[1];
+
+    if (url.len >= sizeof("https://") - 1
+        && ngx_strncasecmp(url.data, (u_char *) "https://", 8) == 0)
+    {
+        skip = 8;
+
+    } else if (url.len >= sizeof("http://") - 1
+               && ngx_strncasecmp(url.data, (u_char *) "http://", 7) == 0)
+    {
+        skip = 7;
+
+    } else {
+        goto invalid;
+    }
+
+    while (url.len > skip && url.data[url.len - 1] == '/') {
+        url.len--;
+    }
+
+    if (url.len == skip || url.len > ROOMS_BASE_URL_MAX
+        || url.data[skip] == '/')
+    {
+        goto invalid;
+    }
+
+    for (i = skip; i < url.len; i++) {
+        if (url.data[i] <= 0x20 || url.data[i] >= 0x7f
+            || ngx_strchr("?#\"'<>\\`", url.data[i]) != NULL)
+        {
+            goto invalid;
+        }
+    }
+
+    rlcf->base_url = url;
+
+    return NGX_CONF_OK;
+
+invalid:
+
+    ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                       "invalid rooms_base_url \"%V\", expected an "
+                       "absolute URL such as \"https://rooms.example.com\" "
+                       "(no query or fragment, at most %d characters)",
+                       &value[1], ROOMS_BASE_URL_MAX);
+
+    return NGX_CONF_ERROR;
+}

@@ -1,0 +1,348 @@
+
+/*
+ * Copyright (C) ngx_rooms authors
+ *
+ * ngx_rooms_pages.c: the HTML pages and the embedded web client files.
+ *
+ * Owns: the page where a person creates a room, the room page an invite
+ * link opens, human error pages, and the security headers every page
+ * carries (a strict Content-Security-Policy: scripts only from this
+ * server, no inline script; no Referer, so invite codes in the path do not
+ * leak to other sites).  Must never put client-supplied text into a page
+ * unescaped.
+ */
+
+
+#include "ngx_rooms.h"
+
+
+typedef struct {
+    const char                  *name;
+    const char                  *value;
+} ngx_rooms_header_t;
+
+
+static ngx_rooms_header_t  ngx_rooms_page_headers[] = {
+    { "Content-Security-Policy",
+      "default-src 'self'; img-src 'self' data:; media-src 'self' blob:; "
+      "base-uri 'none'; form-action 'self'; frame-ancestors 'none'" },
+    { "Referrer-Policy", "no-referrer" },
+    { "X-Content-Type-Options", "nosniff" },
+    { "Cache-Control", "no-store" },
+    { NULL, NULL }
+};
+
+
+static const char  ngx_rooms_index_html[] =
+    "<!doctype html>\n<html lang=\"en\">\n<head>\n"
+    "<meta charset=\"utf-8\">\n"
+    "<meta name=\"viewport\" content=\"width=device-width, "
+    "initial-scale=1\">\n"
+    "<title>Create a room</title>\n"
+    "<link rel=\"stylesheet\" href=\"assets/rooms.css\">\n"
+    "</head>\n<body>\n<main>\n"
+    "<h1>Create a room</h1>\n"
+    "<p class=\"muted\">Anyone with the invite link can join from a "
+    "browser: no account, no app.</p>\n"
+    "<form id=\"create\">\n"
+    "<label for=\"title\">Title</label>\n"
+    "<input id=\"title\" name=\"title\" maxlength=\"100\" "
+    "placeholder=\"Friday drinks\">\n"
+    "<label for=\"activity\">Activity</label>\n"
+    "<select id=\"activity\" name=\"activity\">\n"
+    "%ACTIVITIES%"
+    "</select>\n"
+    "<label for=\"admission\">Who gets in</label>\n"
+    "<select id=\"admission\" name=\"admission\">\n"
+    "<option value=\"open\">Anyone with the link</option>\n"
+    "<option value=\"knock\">People I admit</option>\n"
+    "</select>\n"
+    "<label for=\"start_at\">Starts (leave empty for now)</label>\n"
+    "<input id=\"start_at\" name=\"start_at\" type=\"datetime-local\">\n"
+    "<button type=\"submit\">Create room</button>\n"
+    "</form>\n"
+    "<p id=\"error\" class=\"error\" role=\"alert\" hidden></p>\n"
+    "<section id=\"result\" class=\"card\" hidden aria-live=\"polite\">\n"
+    "<label for=\"invite\">Invite link: share it</label>\n"
+    "<div class=\"row\"><input id=\"invite\" readonly>"
+    "<button id=\"copy-invite\" type=\"button\">Copy invite link</button>"
+    "</div>\n"
+    "<label for=\"host\">Host link: keep it to yourself</label>\n"
+    "<div class=\"row\"><input id=\"host\" readonly>"
+    "<button id=\"copy-host\" type=\"button\" class=\"secondary\">"
+    "Copy host link</button></div>\n"
+    "<p><a id=\"open-host\" href=\"#\">Open the room as host</a></p>\n"
+    "</section>\n"
+    "</main>\n"
+    "<script type=\"module\" src=\"assets/create.js\"></script>\n"
+    "</body>\n</html>\n";
+
+
+static ngx_int_t ngx_rooms_page_send(ngx_http_request_t *r,
+    ngx_uint_t status, ngx_str_t *type, u_char *data, size_t len,
+    ngx_uint_t page);
+static u_char *ngx_rooms_escape(u_char *dst, const char *src);
+
+
+ngx_int_t
+ngx_rooms_page_index(ngx_http_request_t *r)
+{
+    u_char       *buf, *p;
+    size_t        len;
+    ngx_str_t     type;
+    ngx_uint_t    i;
+    const char   *mark, *html;
+
+    html = ngx_rooms_index_html;
+    mark = ngx_strstr(html, "%ACTIVITIES%");
+
+    len = sizeof(ngx_rooms_index_html);
+
+    for (i = 0; i < rooms_nactivities; i++) {
+        len += sizeof("<option value=\"\"></option>\n")
+               + ngx_strlen(rooms_activities[i].name)
+               + ngx_strlen(rooms_activities[i].en) * 6;
+    }
+
+    buf = ngx_pnalloc(r->pool, len);
+    if (buf == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    p = ngx_cpymem(buf, html, mark - html);
+
+    for (i = 0; i < rooms_nactivities; i++) {
+        p = ngx_sprintf(p, "<option value=\"%s\"%s>",
+                        rooms_activities[i].name,
+                        i == ROOMS_ACTIVITY_DEFAULT ? " selected" : "");
+        p = ngx_rooms_escape(p, rooms_activities[i].en);
+        p = ngx_cpymem(p, "</option>\n", sizeof("</option>\n") - 1);
+    }
+
+    mark += sizeof("%ACTIVITIES%") - 1;
+    p = ngx_cpymem(p, mark, ngx_strlen(mark));
+
+    ngx_str_set(&type, "text/html; charset=utf-8");
+
+    return ngx_rooms_page_send(r, NGX_HTTP_OK, &type, buf, p - buf, 1);
+}
+
+
+ngx_int_t
+ngx_rooms_page_room(ngx_http_request_t *r, ngx_uint_t status,
+    rooms_room_t *room)
+{
+    u_char                  *buf, *p;
+    size_t                   len;
+    ngx_str_t                type;
+    const char              *title, *state;
+    const rooms_activity_t  *act;
+
+    act = &rooms_activities[room->activity < rooms_nactivities
+                            ? room->activity : ROOMS_ACTIVITY_DEFAULT];
+
+    title = room->title[0] ? room->title : act->en;
+    state = rooms_state(room, ngx_time());
+
+    len = 2048 + ngx_strlen(title) * 6 * 2 + ngx_strlen(act->en) * 6
+          + ngx_strlen(act->it) * 6 + ROOMS_CODE_LEN;
+
+    buf = ngx_pnalloc(r->pool, len);
+    if (buf == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    p = ngx_cpymem(buf, "<!doctype html>\n<html lang=\"en\">\n<head>\n"
+                   "<meta charset=\"utf-8\">\n"
+                   "<meta name=\"viewport\" content=\"width=device-width, "
+                   "initial-scale=1\">\n<title>",
+                   sizeof("<!doctype html>\n<html lang=\"en\">\n<head>\n"
+                          "<meta charset=\"utf-8\">\n"
+                          "<meta name=\"viewport\" content=\"width=device-"
+                          "width, initial-scale=1\">\n<title>") - 1);
+    p = ngx_rooms_escape(p, title);
+    p = ngx_sprintf(p, "</title>\n"
+                    "<link rel=\"stylesheet\" href=\"../assets/rooms.css\">\n"
+                    "</head>\n<body>\n"
+                    "<main id=\"room\" data-code=\"%s\" data-state=\"%s\">\n"
+                    "<h1 id=\"title\">", room->code, state);
+    p = ngx_rooms_escape(p, title);
+    p = ngx_cpymem(p, "</h1>\n<p class=\"muted\">",
+                   sizeof("</h1>\n<p class=\"muted\">") - 1);
+    p = ngx_rooms_escape(p, act->en);
+    p = ngx_cpymem(p, " &middot; <span lang=\"it\">",
+                   sizeof(" &middot; <span lang=\"it\">") - 1);
+    p = ngx_rooms_escape(p, act->it);
+    p = ngx_sprintf(p, "</span></p>\n"
+                    "<p id=\"status\" role=\"status\">%s</p>\n"
+                    "<p id=\"error\" class=\"error\" role=\"alert\" hidden>"
+                    "</p>\n"
+                    "<section class=\"card\">\n"
+                    "<label for=\"invite\">Invite link</label>\n"
+                    "<input id=\"invite\" readonly>\n"
+                    "</section>\n"
+                    "<section id=\"host-controls\" class=\"card\" hidden>\n"
+                    "<h2>Host controls</h2>\n"
+                    "<button id=\"lock\" type=\"button\">Lock room</button>\n"
+                    "<button id=\"rotate\" type=\"button\" "
+                    "class=\"secondary\">New invite link</button>\n"
+                    "<button id=\"end\" type=\"button\" class=\"secondary\">"
+                    "End room</button>\n"
+                    "</section>\n"
+                    "</main>\n"
+                    "<script type=\"module\" src=\"../assets/room.js\">"
+                    "</script>\n</body>\n</html>\n",
+                    ngx_strcmp(state, "ended") == 0
+                        ? "This room has ended."
+                        : ngx_strcmp(state, "scheduled") == 0
+                            ? "This room has not opened yet."
+                            : room->locked ? "The host has locked this room."
+                                           : "This room is open.");
+
+    ngx_str_set(&type, "text/html; charset=utf-8");
+
+    return ngx_rooms_page_send(r, status, &type, buf, p - buf, 1);
+}
+
+
+ngx_int_t
+ngx_rooms_page_error(ngx_http_request_t *r, ngx_uint_t status,
+    const char *title, const char *text)
+{
+    u_char     *buf, *p;
+    size_t      len;
+    ngx_str_t   type;
+
+    len = 512 + ngx_strlen(title) * 2 + ngx_strlen(text);
+
+    buf = ngx_pnalloc(r->pool, len);
+    if (buf == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    /* both strings are the module's own constants, not client input */
+    p = ngx_sprintf(buf, "<!doctype html>\n<html lang=\"en\">\n<head>\n"
+                    "<meta charset=\"utf-8\">\n"
+                    "<meta name=\"viewport\" content=\"width=device-width, "
+                    "initial-scale=1\">\n<title>%s</title>\n</head>\n"
+                    "<body>\n<main>\n<h1>%s</h1>\n<p>%s</p>\n</main>\n"
+                    "</body>\n</html>\n", title, title, text);
+
+    ngx_str_set(&type, "text/html; charset=utf-8");
+
+    return ngx_rooms_page_send(r, status, &type, buf, p - buf, 1);
+}
+
+
+ngx_int_t
+ngx_rooms_page_asset(ngx_http_request_t *r, ngx_str_t *name)
+{
+    ngx_rooms_asset_t  *a;
+
+    for (a = ngx_rooms_assets; a->name.len; a++) {
+        if (a->name.len == name->len
+            && ngx_strncmp(a->name.data, name->data, name->len) == 0)
+        {
+            return ngx_rooms_page_send(r, NGX_HTTP_OK, &a->type,
+                                       a->body.data, a->body.len, 0);
+        }
+    }
+
+    return ngx_rooms_page_error(r, NGX_HTTP_NOT_FOUND, "Not found",
+                                "There is nothing at this address.");
+}
+
+
+static ngx_int_t
+ngx_rooms_page_send(ngx_http_request_t *r, ngx_uint_t status,
+    ngx_str_t *type, u_char *data, size_t len, ngx_uint_t page)
+{
+    ngx_int_t            rc;
+    ngx_buf_t           *b;
+    ngx_chain_t          out;
+    ngx_table_elt_t     *h;
+    ngx_rooms_header_t  *hdr;
+
+    for (hdr = ngx_rooms_page_headers; hdr->name; hdr++) {
+
+        /* assets may be cached; pages carry codes and must not be */
+        if (!page && ngx_strcmp(hdr->name, "Cache-Control") == 0) {
+            continue;
+        }
+
+        h = ngx_list_push(&r->headers_out.headers);
+        if (h == NULL) {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+
+        h->hash = 1;
+        h->key.data = (u_char *) hdr->name;
+        h->key.len = ngx_strlen(hdr->name);
+        h->value.data = (u_char *) hdr->value;
+        h->value.len = ngx_strlen(hdr->value);
+    }
+
+    r->headers_out.status = status;
+    r->headers_out.content_length_n = len;
+    r->headers_out.content_type = *type;
+    r->headers_out.content_type_len = type->len;
+
+    rc = ngx_http_send_header(r);
+
+    if (rc == NGX_ERROR || rc > NGX_OK || r->header_only) {
+        return rc;
+    }
+
+    b = ngx_calloc_buf(r->pool);
+    if (b == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    b->pos = data;
+    b->last = data + len;
+    b->memory = 1;
+    b->last_buf = (r == r->main) ? 1 : 0;
+    b->last_in_chain = 1;
+
+    out.buf = b;
+    out.next = NULL;
+
+    return ngx_http_output_filter(r, &out);
+}
+
+
+/* HTML-escapes a zero-terminated string; dst needs 6 bytes per byte */
+static u_char *
+ngx_rooms_escape(u_char *dst, const char *src)
+{
+    for ( /* void */ ; *src; src++) {
+
+        switch (*src) {
+
+        case '<':
+            dst = ngx_cpymem(dst, "&lt;", 4);
+            break;
+
+        case '>':
+            dst = ngx_cpymem(dst, "&gt;", 4);
+            break;
+
+        case '&':
+            dst = ngx_cpymem(dst, "&amp;", 5);
+            break;
+
+        case '"':
+            dst = ngx_cpymem(dst, "&quot;", 6);
+            break;
+
+        case '\'':
+            dst = ngx_cpymem(dst, "&#39;", 5);
+            break;
+
+        default:
+            *dst++ = (u_char) *src;
+        }
+    }
+
+    return dst;
+}

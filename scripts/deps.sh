@@ -1,0 +1,35 @@
+#!/bin/sh
+# Installs the Debian packages the project needs, and only those missing:
+# once everything is present this makes no network access at all, so
+# `make run` and `make test` keep working offline.
+set -eu
+
+PKGS="build-essential nginx nginx-dev libsqlite3-dev sqlite3 libjansson-dev \
+libssl-dev libtest-base-perl libwww-perl curl procps"
+
+missing=""
+for p in $PKGS; do
+    if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null \
+            | grep -q "install ok installed"; then
+        missing="$missing $p"
+    fi
+done
+
+[ -z "$missing" ] && exit 0
+
+echo "deps: installing$missing" >&2
+if [ "$(id -u)" != 0 ]; then
+    echo "deps: run as root (or install:$missing)" >&2
+    exit 1
+fi
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -q >/dev/null || apt-get update
+# nginx's Debian package starts a service when systemd runs; policy-rc.d
+# keeps the install from starting a system nginx on port 80.
+printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d.rooms
+chmod +x /usr/sbin/policy-rc.d.rooms
+if [ ! -e /usr/sbin/policy-rc.d ]; then
+    ln -s /usr/sbin/policy-rc.d.rooms /usr/sbin/policy-rc.d
+    trap 'rm -f /usr/sbin/policy-rc.d' EXIT
+fi
+apt-get install -y -q --no-install-recommends $missing
