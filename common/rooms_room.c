@@ -102,29 +102,50 @@ rooms_audience_check(const char *s, size_t len, rooms_error_t *err)
 
 
 /*
- * A title is one line of text a person reads on a tile: any printable
- * Unicode, no control characters, at most ROOMS_TITLE_MAX_CHARS code
- * points.  jansson has already guaranteed valid UTF-8 without NUL.
+ * A title is one line of text a person reads on a tile: printable Unicode
+ * only, at most ROOMS_TITLE_MAX_CHARS code points.  Refused: C0 and C1
+ * controls, line and paragraph separators, and the bidirectional
+ * overrides and isolates, which let a title reverse the text after it
+ * (a spoofing trick).  jansson has already guaranteed valid UTF-8 without
+ * NUL, so decoding needs no error handling.
  */
 static int
 rooms_title_check(const char *s, size_t len, rooms_error_t *err)
 {
-    size_t          i, chars;
-    unsigned char   c;
+    size_t                i, chars;
+    uint32_t              cp;
+    const unsigned char  *p;
 
+    p = (const unsigned char *) s;
     chars = 0;
 
-    for (i = 0; i < len; i++) {
-        c = (unsigned char) s[i];
+    for (i = 0; i < len; chars++) {
+        if (p[i] < 0x80) {
+            cp = p[i++];
 
-        if (c < 0x20 || c == 0x7f) {
-            return rooms_error(err, 422, "invalid_field",
-                               "\"title\" must not contain control "
-                               "characters");
+        } else if ((p[i] & 0xe0) == 0xc0 && i + 1 < len) {
+            cp = (uint32_t) (p[i] & 0x1f) << 6 | (p[i + 1] & 0x3f);
+            i += 2;
+
+        } else if ((p[i] & 0xf0) == 0xe0 && i + 2 < len) {
+            cp = (uint32_t) (p[i] & 0x0f) << 12
+                 | (uint32_t) (p[i + 1] & 0x3f) << 6 | (p[i + 2] & 0x3f);
+            i += 3;
+
+        } else {
+            cp = 0x10000;
+            i += 4;
         }
 
-        if ((c & 0xc0) != 0x80) {
-            chars++;
+        if (cp < 0x20 || (cp >= 0x7f && cp <= 0x9f)
+            || cp == 0x2028 || cp == 0x2029
+            || (cp >= 0x202a && cp <= 0x202e)
+            || (cp >= 0x2066 && cp <= 0x2069))
+        {
+            return rooms_error(err, 422, "invalid_field",
+                               "\"title\" must not contain control, "
+                               "line-breaking or text-direction "
+                               "characters");
         }
     }
 
@@ -235,6 +256,12 @@ rooms_parse_create(const char *body, size_t len, unsigned cap, int64_t now,
     size_t       slen;
 
     memset(room, 0, sizeof(rooms_room_t));
+
+    if (cap < ROOMS_PARTICIPANTS_MIN || cap > ROOMS_PARTICIPANTS_LIMIT) {
+        return rooms_error(err, 500, "internal", "participant cap %u out "
+                           "of range", cap);
+    }
+
     room->activity = ROOMS_ACTIVITY_DEFAULT;
     room->admission = ROOMS_ADMISSION_OPEN;
     room->max_participants = (uint16_t) cap;
@@ -605,9 +632,14 @@ rooms_time_parse(const char *s, size_t len, int64_t *out)
     }
 
     t = rooms_days_from_civil(y, mo, d) * 86400
-        + (int64_t) (h * 3600 + mi * 60 + sec);
+        + (int64_t) (h * 3600 + mi * 60 + sec) - off;
 
-    *out = t - off;
+    /* an offset may pull the first hour of 1970 before the epoch */
+    if (t < 0) {
+        return -1;
+    }
+
+    *out = t;
 
     return 0;
 }

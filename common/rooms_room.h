@@ -112,7 +112,7 @@ int rooms_apply_patch(rooms_room_t *room, const rooms_patch_t *patch,
 const char *rooms_state(const rooms_room_t *room, int64_t now);
 
 /*
- * Renders the room as a JSON object followed by a newline, malloc()ed,
+ * Renders the room as one line of compact JSON, malloc()ed,
  * zero-terminated; the caller free()s it.  base is the public base URL
  * (no trailing slash).  host_key, when not NULL, adds host_key and
  * host_url (the caller proved it knows the key).  ROOMS_VIEW_HOST adds
@@ -121,7 +121,7 @@ const char *rooms_state(const rooms_room_t *room, int64_t now);
 char *rooms_render(const rooms_room_t *room, int64_t now, const char *base,
     size_t base_len, const char *host_key, int view);
 
-/* Renders {"error":{"code":..,"message":..}} and a newline, malloc()ed. */
+/* Renders {"error":{"code":..,"message":..}}, malloc()ed. */
 char *rooms_render_error(const rooms_error_t *err);
 
 /*

@@ -117,10 +117,7 @@ rooms_store_open(const char *path, char *err, size_t errlen)
 
     sqlite3_busy_timeout(st->db, ROOMS_STORE_BUSY_MS);
 
-    if (rooms_store_exec(st, "PRAGMA journal_mode=WAL") != 0
-        || rooms_store_exec(st, "PRAGMA synchronous=NORMAL") != 0
-        || rooms_store_exec(st, "PRAGMA foreign_keys=ON") != 0)
-    {
+    if (rooms_store_exec(st, "PRAGMA foreign_keys=ON") != 0) {
         goto failed;
     }
 
@@ -159,6 +156,13 @@ rooms_store_open(const char *path, char *err, size_t errlen)
             rooms_store_close(st);
             return NULL;
         }
+    }
+
+    /* only a store this module owns is switched to WAL (a lasting mode) */
+    if (rooms_store_exec(st, "PRAGMA journal_mode=WAL") != 0
+        || rooms_store_exec(st, "PRAGMA synchronous=NORMAL") != 0)
+    {
+        goto failed;
     }
 
     for (i = 0; i < ROOMS_SQL_N; i++) {
@@ -259,7 +263,8 @@ rooms_store_text(sqlite3_stmt *s, int col, char *out, size_t size)
     n = (size_t) sqlite3_column_bytes(s, col);
 
     if (p == NULL) {
-        n = 0;
+        out[0] = '\0';
+        return;
     }
 
     /* the API never stores more; a hand-edited file is cut, not overrun */
@@ -350,7 +355,13 @@ rooms_store_update(rooms_store_t *st, const rooms_room_t *room)
     sqlite3_bind_int(s, 5, room->locked);
     sqlite3_bind_int(s, 6, room->max_participants);
 
-    return rooms_store_done(s);
+    if (rooms_store_done(s) != ROOMS_STORE_OK
+        || sqlite3_changes(st->db) != 1)
+    {
+        return ROOMS_STORE_ERROR;
+    }
+
+    return ROOMS_STORE_OK;
 }
 
 
@@ -404,7 +415,10 @@ rooms_store_end(rooms_store_t *st, rooms_room_t *room, int64_t now)
     sqlite3_bind_int64(s, 1, room->id);
     sqlite3_bind_int64(s, 2, now);
 
-    if (rooms_store_done(s) != ROOMS_STORE_OK) {
+    /* ending twice is refused: the first end time is the true one */
+    if (rooms_store_done(s) != ROOMS_STORE_OK
+        || sqlite3_changes(st->db) != 1)
+    {
         return ROOMS_STORE_ERROR;
     }
 

@@ -28,12 +28,8 @@ static char *ngx_rooms_store(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);
 static char *ngx_rooms(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);
 static char *ngx_rooms_base_url(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
-
-
-static ngx_conf_num_bounds_t  ngx_rooms_max_participants_bounds = {
-    ngx_conf_check_num_bounds,
-    ROOMS_PARTICIPANTS_MIN, ROOMS_PARTICIPANTS_LIMIT
-};
+static char *ngx_rooms_max_participants(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
 
 
 static ngx_command_t  ngx_rooms_commands[] = {
@@ -68,10 +64,10 @@ static ngx_command_t  ngx_rooms_commands[] = {
 
     { ngx_string("rooms_max_participants"),
       NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
-      ngx_conf_set_num_slot,
+      ngx_rooms_max_participants,
       NGX_HTTP_LOC_CONF_OFFSET,
-      offsetof(ngx_rooms_loc_conf_t, max_participants),
-      &ngx_rooms_max_participants_bounds },
+      0,
+      NULL },
 
       ngx_null_command
 };
@@ -530,4 +526,39 @@ invalid:
                        &value[1], ROOMS_BASE_URL_MAX);
 
     return NGX_CONF_ERROR;
+}
+
+
+/*
+ * The cap is 50 unless the admin raises it; ROOMS_PARTICIPANTS_LIMIT is a
+ * sanity bound on what one room may ask of the media worker.
+ */
+static char *
+ngx_rooms_max_participants(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_rooms_loc_conf_t *rlcf = conf;
+
+    ngx_int_t   n;
+    ngx_str_t  *value;
+
+    if (rlcf->max_participants != NGX_CONF_UNSET_UINT) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+
+    n = ngx_atoi(value[1].data, value[1].len);
+
+    if (n < ROOMS_PARTICIPANTS_MIN || n > ROOMS_PARTICIPANTS_LIMIT) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "invalid rooms_max_participants \"%V\", "
+                           "expected a number from %d to %d",
+                           &value[1], ROOMS_PARTICIPANTS_MIN,
+                           ROOMS_PARTICIPANTS_LIMIT);
+        return NGX_CONF_ERROR;
+    }
+
+    rlcf->max_participants = (ngx_uint_t) n;
+
+    return NGX_CONF_OK;
 }

@@ -1,0 +1,230 @@
+# Configuration errors are caught by "nginx -t" with a clear line, and a
+# valid configuration with every directive works.
+
+use lib 't/lib';
+use Test::Nginx::Socket 'no_plan';
+use RoomsTest;
+
+# a file that is not an SQLite database
+open my $junk, '>', "$ENV{TEST_NGINX_ROOMS_DIR}/junk.db" or die $!;
+print $junk "this is not a database\n" x 100;
+close $junk;
+
+no_root_location();
+no_shuffle();
+run_tests();
+
+__DATA__
+
+=== TEST 1: "rooms" without a zone and a store
+--- http_config
+--- must_die
+--- error_log
+"rooms" in
+needs "rooms_zone" and "rooms_store" in the http block
+
+
+
+=== TEST 2: a zone without a size
+--- http_config
+    rooms_zone   rooms;
+    rooms_store  $TEST_NGINX_ROOMS_DIR/rooms.db;
+--- must_die
+--- error_log
+invalid rooms_zone "rooms", expected "name:size", such as "rooms:10m"
+
+
+
+=== TEST 3: a zone with a bad size
+--- http_config
+    rooms_zone   rooms:lots;
+    rooms_store  $TEST_NGINX_ROOMS_DIR/rooms.db;
+--- must_die
+--- error_log
+invalid rooms_zone size "rooms:lots"
+
+
+
+=== TEST 4: a zone too small to hold anything
+--- http_config
+    rooms_zone   rooms:4k;
+    rooms_store  $TEST_NGINX_ROOMS_DIR/rooms.db;
+--- must_die
+--- error_log
+rooms_zone "rooms:4k" is too small
+
+
+
+=== TEST 5: two zones
+--- http_config
+    rooms_zone   rooms:1m;
+    rooms_zone   more:1m;
+    rooms_store  $TEST_NGINX_ROOMS_DIR/rooms.db;
+--- must_die
+--- error_log
+"rooms_zone" directive is duplicate
+
+
+
+=== TEST 6: a store in a folder that does not exist
+--- http_config
+    rooms_zone   rooms:1m;
+    rooms_store  /nonexistent/folder/rooms.db;
+--- must_die
+--- error_log eval
+qr{rooms_store "/nonexistent/folder/rooms.db" cannot be used: unable to open database file}
+
+
+
+=== TEST 7: a store that is not a database
+--- http_config
+    rooms_zone   rooms:1m;
+    rooms_store  $TEST_NGINX_ROOMS_DIR/junk.db;
+--- must_die
+--- error_log eval
+qr{rooms_store ".*/junk.db" cannot be used: file is not a database}
+
+
+
+=== TEST 8: base URLs that cannot make a link
+--- config
+    location / {
+        rooms;
+        rooms_base_url ftp://rooms.example.com;
+    }
+--- must_die
+--- error_log
+invalid rooms_base_url "ftp://rooms.example.com", expected an absolute URL such as "https://rooms.example.com"
+
+
+
+=== TEST 9: a base URL with a query
+--- config
+    location / {
+        rooms;
+        rooms_base_url https://rooms.example.com/?x=1;
+    }
+--- must_die
+--- error_log
+invalid rooms_base_url "https://rooms.example.com/?x=1"
+
+
+
+=== TEST 10: a base URL without a host
+--- config
+    location / {
+        rooms;
+        rooms_base_url https://;
+    }
+--- must_die
+--- error_log
+invalid rooms_base_url "https://"
+
+
+
+=== TEST 11: a participant cap below 2
+--- config
+    location / {
+        rooms;
+        rooms_max_participants 1;
+    }
+--- must_die
+--- error_log
+invalid rooms_max_participants "1", expected a number from 2 to 1000
+
+
+
+=== TEST 12: a participant cap over the hard limit
+--- config
+    location / {
+        rooms;
+        rooms_max_participants 1001;
+    }
+--- must_die
+--- error_log
+invalid rooms_max_participants "1001", expected a number from 2 to 1000
+
+
+
+=== TEST 13: a participant cap that is not a number
+--- config
+    location / {
+        rooms;
+        rooms_max_participants many;
+    }
+--- must_die
+--- error_log
+invalid rooms_max_participants "many", expected a number from 2 to 1000
+
+
+
+=== TEST 14: "rooms" in a regex location
+--- config
+    location ~ ^/x {
+        rooms;
+    }
+--- must_die
+--- error_log
+"rooms" must be in a prefix location
+
+
+
+=== TEST 15: "rooms" takes no argument
+--- config
+    location / {
+        rooms on;
+    }
+--- must_die
+--- error_log
+invalid number of arguments in "rooms" directive
+
+
+
+=== TEST 16: "rooms_zone" outside http
+--- config
+    location / {
+        rooms;
+        rooms_zone rooms:1m;
+    }
+--- must_die
+--- error_log
+"rooms_zone" directive is not allowed here
+
+
+
+=== TEST 17: every directive set: base URL in links, a raised cap
+--- config
+    location / {
+        rooms;
+        rooms_base_url https://rooms.example.com/;
+        rooms_max_participants 100;
+    }
+--- request eval
+[qq{POST /api/rooms\n{"max_participants":100}},
+ qq{POST /api/rooms\n{"max_participants":101}},
+ qq{POST /api/rooms}]
+--- more_headers
+Content-Type: application/json
+--- error_code eval
+[201, 422, 201]
+--- response_body_like eval
+[qr{"invite_url":"https://rooms\.example\.com/r/[\w-]{22}".*"max_participants":100.*"host_url":"https://rooms\.example\.com/r/[\w-]{22}#host=[\w-]{43}"},
+ qr{from 2 to 100},
+ qr{"max_participants":100}]
+
+
+
+=== TEST 18: the cap can be lowered per location
+--- config
+    location / {
+        rooms;
+        rooms_max_participants 8;
+    }
+--- request eval
+[qq{POST /api/rooms}, qq{POST /api/rooms\n{"max_participants":9}}]
+--- more_headers
+Content-Type: application/json
+--- error_code eval
+[201, 422]
+--- response_body_like eval
+[qr{"max_participants":8}, qr{from 2 to 8}]

@@ -1,0 +1,498 @@
+package Test::Nginx::Socket;
+
+# The subset of Test::Nginx::Socket (openresty/test-nginx) that the ngx_rooms
+# suites use, written for this project because Debian has no Test::Nginx.
+# The .t files stay runnable under the real module: same block sections,
+# same functions, same environment variables (TEST_NGINX_BINARY,
+# TEST_NGINX_SERVER_PORT, TEST_NGINX_SERVROOT, TEST_NGINX_USE_HUP,
+# TEST_NGINX_NO_CLEAN), same preprocessor and response-body-check hooks.
+#
+# Sections: config, http_config, main_config, request (a string or, with
+# eval, an array), more_headers, raw_request, error_code, response_body,
+# response_body_like, response_body_unlike, response_headers,
+# response_headers_like, error_log,
+# no_error_log, must_die, timeout, log_level.  Arrays in request pair with
+# arrays in the checks, one element per request.
+
+use strict;
+use warnings;
+
+use Cwd qw(cwd);
+use File::Path qw(make_path remove_tree);
+use IO::Socket::INET;
+use IO::Select;
+use Time::HiRes qw(sleep time);
+use Test::More ();
+use Test::Base ();
+use HTTP::Response;
+
+our @EXPORT = qw(
+    run_tests repeat_each no_shuffle workers master_on master_off
+    master_process_enabled log_level no_long_string no_root_location
+    add_block_preprocessor add_response_body_check blocks server_port
+    no_diff env_to_nginx
+);
+
+our $ServerPort = $ENV{TEST_NGINX_SERVER_PORT} || 1984;
+our $ServerAddr = '127.0.0.1';
+our $ServRoot = $ENV{TEST_NGINX_SERVROOT} || cwd() . '/t/servroot';
+our $NginxBinary = $ENV{TEST_NGINX_BINARY}
+    || (-x '/usr/sbin/nginx' ? '/usr/sbin/nginx' : 'nginx');
+our $UseHup = $ENV{TEST_NGINX_USE_HUP};
+our $Workers = 1;
+our $MasterProcessEnabled = 'off';
+our $LogLevel = 'debug';
+our $RepeatEach = 1;
+our $NoRootLocation = 0;
+our @BlockPreprocessors;
+our @ResponseBodyChecks;
+our @EnvToNginx;
+our $Timeout = $ENV{TEST_NGINX_TIMEOUT} || 10;
+
+# Test::Base needs its import to have run once; do it in a private package
+# so none of its exports land here
+BEGIN {
+    package Test::Nginx::Socket::Spec;
+    Test::Base->import();
+}
+
+my $Base = Test::Base->new;
+my $NginxPid;
+my $PrevConfig;
+my $ConfigVersion = 0;
+
+sub import {
+    my ($class, @args) = @_;
+    my $caller = caller;
+
+    if (@args == 1 && $args[0] eq 'no_plan') {
+        Test::More::plan('no_plan');
+    } elsif (@args) {
+        Test::More::plan(@args);
+    }
+
+    no strict 'refs';
+    for my $f (@EXPORT) {
+        *{"${caller}::$f"} = \&{"Test::Nginx::Socket::$f"};
+    }
+    for my $f (qw(ok is isnt like unlike is_deeply cmp_ok pass fail diag
+                  note plan done_testing)) {
+        *{"${caller}::$f"} = \&{"Test::More::$f"};
+    }
+}
+
+sub repeat_each { $RepeatEach = shift if @_; $RepeatEach }
+sub no_shuffle { }    # blocks always run in file order here
+sub workers { $Workers = shift }
+sub master_on { $MasterProcessEnabled = 'on' }
+sub master_off { $MasterProcessEnabled = 'off' }
+sub master_process_enabled { $MasterProcessEnabled = shift ? 'on' : 'off' }
+sub log_level { $LogLevel = shift }
+sub no_long_string { }
+sub no_diff { }
+sub no_root_location { $NoRootLocation = 1 }
+sub server_port { $ServerPort }
+sub env_to_nginx { push @EnvToNginx, @_ }
+sub add_block_preprocessor { push @BlockPreprocessors, shift }
+sub add_response_body_check { push @ResponseBodyChecks, shift }
+sub blocks { $Base->blocks(@_) }
+
+sub bail { Test::More::BAIL_OUT(join '', @_) }
+
+sub expand_env {
+    my $s = shift;
+    return '' unless defined $s;
+    $s =~ s/\$(TEST_NGINX_[_A-Z0-9]+)/
+        defined $ENV{$1} ? $ENV{$1} : bail("No environment $1 defined.\n")/eg;
+    return $s;
+}
+
+sub write_config {
+    my ($block, $config) = @_;
+    my $text = config_text($block, $config);
+
+    open my $out, '>', "$ServRoot/conf/nginx.conf"
+        or bail("cannot write nginx.conf: $!");
+    print $out $text;
+    close $out;
+}
+
+sub config_text {
+    my ($block, $config) = @_;
+
+    my $http_config = expand_env($block->http_config);
+    my $main_config = expand_env($block->main_config);
+    my $env = join '', map { "env $_;\n" } @EnvToNginx;
+    my $master = $UseHup ? 'on' : $MasterProcessEnabled;
+    my $root = $NoRootLocation ? '' : <<"_EOC_";
+        location / {
+            root $ServRoot/html;
+            index index.html;
+        }
+_EOC_
+    my $ver = $UseHup ? <<"_EOC_" : '';
+    server {
+        listen $ServerPort;
+        server_name 'Test-Nginx';
+        location = /ver {
+            return 200 '$ConfigVersion';
+        }
+    }
+_EOC_
+
+    return <<"_EOC_";
+worker_processes  $Workers;
+daemon on;
+master_process $master;
+error_log $ServRoot/logs/error.log $LogLevel;
+pid       $ServRoot/logs/nginx.pid;
+$env
+$main_config
+
+http {
+    access_log $ServRoot/logs/access.log;
+    default_type text/plain;
+    keepalive_timeout 68;
+    client_body_temp_path $ServRoot/client_body_temp;
+
+$http_config
+
+    server {
+        listen          $ServerPort;
+        server_name     'localhost';
+        client_max_body_size 30M;
+
+$config
+
+$root
+    }
+$ver
+}
+
+events {
+    accept_mutex off;
+    worker_connections 64;
+}
+_EOC_
+}
+
+sub setup_servroot {
+    remove_tree($ServRoot) if -d $ServRoot && !$ENV{TEST_NGINX_NO_CLEAN};
+    make_path("$ServRoot/conf", "$ServRoot/logs", "$ServRoot/html",
+              "$ServRoot/client_body_temp");
+    # workers run as nobody when the suite runs as root
+    chmod 0777, "$ServRoot/client_body_temp";
+}
+
+sub read_pid {
+    open my $in, '<', "$ServRoot/logs/nginx.pid" or return undef;
+    my $pid = <$in>;
+    close $in;
+    return undef unless defined $pid;
+    chomp $pid;
+    return $pid =~ /^\d+$/ ? $pid : undef;
+}
+
+# a daemon's parent may be an init that never reaps it: a zombie is gone
+sub alive {
+    my $pid = shift;
+    return 0 unless kill(0, $pid);
+    open my $in, '<', "/proc/$pid/stat" or return 1;
+    my $stat = <$in> // '';
+    close $in;
+    return $stat =~ /^\d+ \(.*\) Z/ ? 0 : 1;
+}
+
+sub stop_nginx {
+    my $pid = $NginxPid || read_pid();
+    undef $NginxPid;
+    return unless $pid && alive($pid);
+    kill 'TERM', $pid;
+    for (1 .. 200) {
+        return unless alive($pid);
+        sleep 0.01;
+    }
+    kill 'KILL', $pid;
+    sleep 0.1;
+}
+
+sub port_open {
+    my $sock = IO::Socket::INET->new(PeerAddr => $ServerAddr,
+                                     PeerPort => $ServerPort,
+                                     Proto => 'tcp', Timeout => 1);
+    return 0 unless $sock;
+    close $sock;
+    return 1;
+}
+
+# Starts nginx; returns its exit status (0) or the failure status.
+sub start_nginx {
+    my $cmd = "$NginxBinary -p $ServRoot/ -c $ServRoot/conf/nginx.conf";
+    my $rc = system("$cmd 2>>$ServRoot/logs/error.log");
+    return $rc if $rc != 0;
+
+    for (1 .. 200) {
+        $NginxPid = read_pid();
+        last if $NginxPid && port_open();
+        sleep 0.02;
+    }
+    bail("nginx did not start: see $ServRoot/logs/error.log")
+        unless $NginxPid;
+    return 0;
+}
+
+sub reload_nginx {
+    my $name = shift;
+    my $pid = read_pid() or bail("$name - no nginx to reload");
+    kill 'HUP', $pid;
+    my $want = $ConfigVersion;
+    for (1 .. 200) {
+        my $got = http_raw("GET /ver HTTP/1.1\r\nHost: Test-Nginx\r\n"
+                           . "Connection: close\r\n\r\n", 2);
+        if (defined $got && $got =~ /\r\n\r\n\Q$want\E$/s) {
+            sleep 0.2;    # let the old workers finish their exit
+            return;
+        }
+        sleep 0.05;
+    }
+    Test::More::fail("$name - nginx did not reload its configuration");
+}
+
+sub http_raw {
+    my ($req, $timeout) = @_;
+    my $sock = IO::Socket::INET->new(PeerAddr => $ServerAddr,
+                                     PeerPort => $ServerPort,
+                                     Proto => 'tcp', Timeout => $timeout)
+        or return undef;
+    binmode $sock;
+    print $sock $req;
+    my $sel = IO::Select->new($sock);
+    my $resp = '';
+    my $deadline = time + $timeout;
+    while (time < $deadline) {
+        last unless $sel->can_read($deadline - time);
+        my $n = sysread($sock, my $buf, 65536);
+        last unless $n;
+        $resp .= $buf;
+    }
+    close $sock;
+    return $resp;
+}
+
+sub build_request {
+    my ($req, $more_headers) = @_;
+    $req =~ s/^\s+//;
+    my ($line, $body) = split /\n/, $req, 2;
+    $line =~ s/\s+$//;
+    my ($method, $uri, $proto) = split /\s+/, $line;
+    $uri = '/' unless defined $uri;
+    $proto ||= 'HTTP/1.1';
+    $body = '' unless defined $body;
+
+    my %have;
+    my $headers = '';
+    for my $h (split /\n/, defined $more_headers ? $more_headers : '') {
+        next unless $h =~ /\S/;
+        $h =~ s/\s+$//;
+        my ($k) = split /\s*:\s*/, $h, 2;
+        $have{lc $k} = 1;
+        $headers .= "$h\r\n";
+    }
+    $headers = "Host: localhost\r\n$headers" unless $have{host};
+    $headers .= "Connection: close\r\n" unless $have{connection};
+    if (length $body && !$have{'content-length'}
+        && !$have{'transfer-encoding'})
+    {
+        $headers .= "Content-Length: " . length($body) . "\r\n";
+    }
+    return "$method $uri $proto\r\n$headers\r\n$body";
+}
+
+sub pick {
+    my ($v, $i) = @_;
+    return ref $v eq 'ARRAY' ? $v->[$i] : $v;
+}
+
+sub check_response {
+    my ($block, $name, $raw, $i) = @_;
+
+    unless (defined $raw && length $raw) {
+        Test::More::fail("$name - no response from nginx");
+        return;
+    }
+
+    my $res = HTTP::Response->parse($raw);
+    my $content = $res->content;
+    if (($res->header('Transfer-Encoding') || '') =~ /chunked/i) {
+        my $decoded = '';
+        while ($content =~ s/^([0-9a-fA-F]+)[^\r\n]*\r\n//) {
+            my $len = hex $1;
+            last if $len == 0;
+            $decoded .= substr($content, 0, $len, '');
+            $content =~ s/^\r\n//;
+        }
+        $content = $decoded;
+    }
+
+    my $code = pick(scalar($block->error_code), $i);
+    if (defined $code) {
+        $code =~ s/\s+$//;
+        Test::More::is($res->code, $code, "$name - status code ok");
+    }
+
+    my $headers = pick(scalar($block->response_headers), $i);
+    if (defined $headers) {
+        for my $line (split /\n/, $headers) {
+            next unless $line =~ /\S/;
+            $line =~ s/^\s+|\s+$//g;
+            if ($line =~ s/^!\s*//) {
+                Test::More::ok(!defined $res->header($line),
+                               "$name - header $line absent");
+                next;
+            }
+            my ($k, $v) = split /\s*:\s*/, $line, 2;
+            Test::More::is($res->header($k), $v, "$name - header $k ok");
+        }
+    }
+
+    my $headers_like = pick(scalar($block->response_headers_like), $i);
+    if (defined $headers_like) {
+        for my $line (split /\n/, $headers_like) {
+            next unless $line =~ /\S/;
+            $line =~ s/^\s+|\s+$//g;
+            my ($k, $v) = split /\s*:\s*/, $line, 2;
+            Test::More::like($res->header($k) // '', qr/$v/s,
+                             "$name - header $k like");
+        }
+    }
+
+    my $body = pick(scalar($block->response_body), $i);
+    if (defined $body) {
+        Test::More::is($content, $body, "$name - response_body ok");
+    }
+
+    my $like = pick(scalar($block->response_body_like), $i);
+    if (defined $like) {
+        $like = qr/$like/s unless ref $like eq 'Regexp';
+        Test::More::like($content, $like, "$name - response_body_like ok");
+    }
+
+    my $unlike = pick(scalar($block->response_body_unlike), $i);
+    if (defined $unlike) {
+        $unlike = qr/$unlike/s unless ref $unlike eq 'Regexp';
+        Test::More::unlike($content, $unlike,
+                           "$name - response_body_unlike ok");
+    }
+
+    for my $check (@ResponseBodyChecks) {
+        $check->($block, $content, $i, 0, 0);
+    }
+}
+
+sub check_error_log {
+    my ($block, $name, $from) = @_;
+
+    open my $in, '<', "$ServRoot/logs/error.log" or return;
+    seek $in, $from, 0;
+    my $log = do { local $/; <$in> } // '';
+    close $in;
+
+    for my $pair ([error_log => 1], [no_error_log => 0]) {
+        my ($section, $want) = @$pair;
+        my $v = $block->$section;
+        next unless defined $v;
+        my @pats = ref $v eq 'ARRAY' ? @$v
+                 : ref $v eq 'Regexp' ? ($v)
+                 : grep { /\S/ } split /\n/, $v;
+        for my $pat (@pats) {
+            my $hit = ref $pat eq 'Regexp' ? $log =~ $pat
+                                           : index($log, $pat) >= 0;
+            Test::More::ok($want ? $hit : !$hit,
+                           "$name - $section: $pat");
+        }
+    }
+}
+
+sub run_test {
+    my $block = shift;
+    my $name = $block->name;
+    my $config = expand_env($block->config);
+
+    local $LogLevel = $block->log_level || $LogLevel;
+
+    my $log_from = 0;
+
+    if (defined $block->must_die) {
+        stop_nginx();
+        setup_servroot();
+        write_config($block, $config);
+        my $rc = start_nginx();
+        Test::More::ok($rc != 0, "$name - nginx refused the configuration");
+        stop_nginx() if $rc == 0;
+        undef $PrevConfig;
+        check_error_log($block, $name, 0);
+        return;
+    }
+
+    if ($UseHup && $NginxPid && alive($NginxPid)) {
+        $log_from = -s "$ServRoot/logs/error.log" || 0;
+        my $text = config_text($block, $config);
+        if (!defined $PrevConfig || $text ne $PrevConfig) {
+            $ConfigVersion++;
+            write_config($block, $config);
+            reload_nginx($name);
+        }
+        $PrevConfig = config_text($block, $config);
+    } else {
+        stop_nginx();
+        setup_servroot();
+        $ConfigVersion++;
+        write_config($block, $config);
+        my $rc = start_nginx();
+        if ($rc != 0) {
+            Test::More::fail("$name - nginx failed to start: "
+                             . `tail -3 $ServRoot/logs/error.log`);
+            return;
+        }
+        $PrevConfig = config_text($block, $config);
+    }
+
+    my $requests = $block->raw_request // $block->request;
+    my $raw = defined $block->raw_request;
+    my @reqs = ref $requests eq 'ARRAY' ? @$requests : ($requests);
+    my $timeout = $block->timeout || $Timeout;
+
+    for my $i (0 .. $#reqs) {
+        my $more = pick(scalar($block->more_headers), $i);
+        my $req = $raw ? $reqs[$i] : build_request($reqs[$i], $more);
+        my $resp = http_raw($req, $timeout);
+        check_response($block, $name, $resp, ref $requests eq 'ARRAY'
+                                              ? $i : 0);
+    }
+
+    # workers write the log asynchronously to our reads
+    sleep 0.05;
+    check_error_log($block, $name, $log_from);
+
+    stop_nginx() unless $UseHup;
+}
+
+sub run_tests {
+    $ENV{TEST_NGINX_SERVER_PORT} //= $ServerPort;
+
+    for my $block ($Base->blocks) {
+        for my $hdl (@BlockPreprocessors) {
+            my $b = $hdl->($block);
+            $block = $b if ref $b;
+        }
+        for (1 .. $RepeatEach) {
+            run_test($block);
+        }
+    }
+
+    stop_nginx();
+}
+
+END { stop_nginx() }
+
+1;

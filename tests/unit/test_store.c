@@ -1,0 +1,499 @@
+/*
+ * test_store.c: the SQLite store (rooms_store.*) on real files.
+ *
+ * Covers: schema creation (user_version, WAL, tables, read back through
+ * the sqlite3 API), insert and find of every stored field, unknown and
+ * retired codes, update, rotate and end persisting across close and
+ * reopen, two handles on one file as two nginx workers have, and the
+ * refusals: a newer schema, a missing directory, a file that is not a
+ * database.  Everything happens in a fresh mkdtemp() directory that is
+ * removed at the end.
+ */
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <sqlite3.h>
+
+#include "rooms_store.h"
+#include "tap.h"
+
+
+#define NOW  1795285800      /* 2026-11-21T18:30:00Z */
+
+#define CODE1  "AAAAAAAAAAAAAAAAAAAAAA"
+#define CODE2  "Bb-_0123456789xyzXYZqw"
+#define CODE3  "CCCCCCCCCCCCCCCCCCCCCQ"
+#define CODE4  "DDDDDDDDDDDDDDDDDDDDDg"
+
+
+static char  dir[64];
+
+
+static void
+path_in(char *out, size_t size, const char *name)
+{
+    snprintf(out, size, "%s/%s", dir, name);
+}
+
+
+/* Runs a one-value query through the raw sqlite3 API; "" on error. */
+static void
+query_text(const char *path, const char *sql, char *out, size_t size)
+{
+    sqlite3       *db;
+    sqlite3_stmt  *stmt;
+
+    out[0] = '\0';
+
+    if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK) {
+        sqlite3_close(db);
+        return;
+    }
+
+    if (sqlite3_prepare_v2(db, sql, -1, &stmt, NULL) == SQLITE_OK) {
+        if (sqlite3_step(stmt) == SQLITE_ROW
+            && sqlite3_column_text(stmt, 0) != NULL)
+        {
+            snprintf(out, size, "%s",
+                     (const char *) sqlite3_column_text(stmt, 0));
+        }
+
+        sqlite3_finalize(stmt);
+    }
+
+    sqlite3_close(db);
+}
+
+
+static void
+sample_room(rooms_room_t *room, const char *code)
+{
+    unsigned  i;
+
+    memset(room, 0, sizeof(rooms_room_t));
+
+    memcpy(room->code, code, ROOMS_CODE_LEN + 1);
+
+    for (i = 0; i < ROOMS_HASH_LEN; i++) {
+        room->host_hash[i] = (unsigned char) (i * 37 + 1);
+    }
+
+    room->host_hash[5] = 0;             /* a zero byte inside the blob */
+
+    strcpy(room->title, "Caf\xc3\xa9 \"night\" \xf0\x9f\x8e\x89 'quoted'");
+    strcpy(room->audience, "group:club.7");
+    room->activity = 4;
+    room->admission = ROOMS_ADMISSION_KNOCK;
+    room->locked = 1;
+    room->max_participants = 1000;
+    room->start_at = NOW + 86400;
+    room->created_at = NOW;
+}
+
+
+/* Compares every stored field; participants are live, not stored. */
+static int
+same_room(const rooms_room_t *a, const rooms_room_t *b)
+{
+    return a->id == b->id
+           && strcmp(a->code, b->code) == 0
+           && memcmp(a->host_hash, b->host_hash, ROOMS_HASH_LEN) == 0
+           && strcmp(a->title, b->title) == 0
+           && strcmp(a->audience, b->audience) == 0
+           && a->activity == b->activity
+           && a->admission == b->admission
+           && a->locked == b->locked
+           && a->max_participants == b->max_participants
+           && a->start_at == b->start_at
+           && a->created_at == b->created_at
+           && a->ended_at == b->ended_at;
+}
+
+
+static rooms_store_t *
+open_ok(const char *path, const char *what)
+{
+    char            err[256];
+    rooms_store_t  *st;
+
+    err[0] = '\0';
+    st = rooms_store_open(path, err, sizeof(err));
+
+    if (!ok(st != NULL, "open %s", what)) {
+        diag("%s", err);
+    }
+
+    return st;
+}
+
+
+static void
+test_schema(const char *db)
+{
+    char            v[64];
+    rooms_store_t  *st;
+
+    st = open_ok(db, "a new file");
+    if (st == NULL) {
+        tap_bail_out("cannot open a store in %s", dir);
+    }
+
+    ok(access(db, F_OK) == 0, "the database file exists");
+
+    query_text(db, "PRAGMA user_version", v, sizeof(v));
+    is_str(v, "1", "user_version is 1");
+    is_int(ROOMS_STORE_SCHEMA_VERSION, 1, "the module's schema version");
+
+    query_text(db, "PRAGMA journal_mode", v, sizeof(v));
+    is_str(v, "wal", "journal_mode is wal");
+
+    query_text(db, "SELECT group_concat(name, ',') FROM (SELECT name FROM"
+               " sqlite_master WHERE type = 'table' ORDER BY name)",
+               v, sizeof(v));
+    is_str(v, "retired_codes,rooms", "the two tables exist");
+
+    rooms_store_close(st);
+
+    /* a second open of an existing store keeps it as it is */
+    st = open_ok(db, "the same file again");
+    query_text(db, "PRAGMA user_version", v, sizeof(v));
+    is_str(v, "1", "user_version is still 1");
+    rooms_store_close(st);
+}
+
+
+static void
+test_rooms(const char *db)
+{
+    int             rc;
+    char            n[64];
+    rooms_room_t    a, b, got, before;
+    rooms_store_t  *st;
+
+    st = open_ok(db, "for rooms");
+    if (st == NULL) {
+        tap_bail_out("cannot reopen the store");
+    }
+
+    sample_room(&a, CODE1);
+    a.participants = 9;                /* live: must not come back */
+
+    is_int(rooms_store_insert(st, &a), ROOMS_STORE_OK, "insert a room");
+    ok(a.id > 0, "insert sets the id (%lld)", (long long) a.id);
+
+    memset(&got, 0x5a, sizeof(got));
+    is_int(rooms_store_find(st, CODE1, &got), ROOMS_STORE_OK,
+           "find it by code");
+
+    a.participants = 0;
+    ok(same_room(&got, &a), "every stored field comes back identical");
+    is_int(got.participants, 0, "participants are not stored");
+    is_int(got.ended_at, 0, "a new room is not ended");
+    is_str(got.title, a.title, "the UTF-8 title with quotes comes back");
+    ok(memcmp(got.host_hash, a.host_hash, ROOMS_HASH_LEN) == 0,
+       "the host hash comes back byte for byte");
+
+    sample_room(&b, CODE2);
+    strcpy(b.title, "");
+    strcpy(b.audience, "link");
+    b.activity = 0;
+    b.admission = ROOMS_ADMISSION_OPEN;
+    b.locked = 0;
+    b.max_participants = 2;
+    b.start_at = NOW;
+    memset(b.host_hash, 0xff, ROOMS_HASH_LEN);
+
+    is_int(rooms_store_insert(st, &b), ROOMS_STORE_OK, "insert a second");
+    ok(b.id > a.id, "the second gets a new id");
+    ok(rooms_store_find(st, CODE2, &got) == ROOMS_STORE_OK
+       && same_room(&got, &b),
+       "the second comes back with its own fields");
+    ok(rooms_store_find(st, CODE1, &got) == ROOMS_STORE_OK
+       && same_room(&got, &a),
+       "the first is untouched");
+
+    before = b;
+    b.id = 0;
+    is_int(rooms_store_insert(st, &b), ROOMS_STORE_ERROR,
+           "a duplicate code is refused");
+    ok(rooms_store_errmsg(st) != NULL && rooms_store_errmsg(st)[0] != '\0',
+       "with a message (%s)", rooms_store_errmsg(st));
+    b = before;
+
+    memset(&got, 0x5a, sizeof(got));
+    is_int(rooms_store_find(st, "ZZZZZZZZZZZZZZZZZZZZZZ", &got),
+           ROOMS_STORE_NOT_FOUND, "an unknown code is not found");
+    is_int(rooms_store_find(st, "", &got), ROOMS_STORE_NOT_FOUND,
+           "an empty code is not found");
+    is_int(rooms_store_find(st, "AAAAAAAAAAAAAAAAAAAAA", &got),
+           ROOMS_STORE_NOT_FOUND, "a prefix of a code is not found");
+
+    /* update: only the mutable fields */
+    strcpy(a.title, "Renamed");
+    strcpy(a.audience, "public");
+    a.admission = ROOMS_ADMISSION_OPEN;
+    a.locked = 0;
+    a.max_participants = 3;
+    is_int(rooms_store_update(st, &a), ROOMS_STORE_OK, "update");
+
+    rooms_store_close(st);
+
+    st = open_ok(db, "after update");
+    if (st == NULL) {
+        tap_bail_out("cannot reopen the store");
+    }
+
+    ok(rooms_store_find(st, CODE1, &got) == ROOMS_STORE_OK
+       && same_room(&got, &a) && strcmp(got.title, "Renamed") == 0
+       && strcmp(got.audience, "public") == 0 && got.locked == 0
+       && got.admission == ROOMS_ADMISSION_OPEN
+       && got.max_participants == 3,
+       "the update persists across close and reopen");
+    ok(rooms_store_find(st, CODE2, &got) == ROOMS_STORE_OK
+       && same_room(&got, &b),
+       "the other room did not change");
+
+    /* rotate */
+    is_int(rooms_store_rotate(st, &a, CODE3), ROOMS_STORE_OK, "rotate");
+    is_str(a.code, CODE3, "rotate updates room->code");
+    is_int(rooms_store_find(st, CODE1, &got), ROOMS_STORE_GONE,
+           "the old code is gone");
+
+    memset(&got, 0, sizeof(got));
+    rc = rooms_store_find(st, CODE3, &got);
+    ok(rc == ROOMS_STORE_OK && got.id == a.id && same_room(&got, &a),
+       "the new code finds the same room, same id");
+
+    /* a rotation onto a code in use fails and changes nothing */
+    before = a;
+    is_int(rooms_store_rotate(st, &a, CODE2), ROOMS_STORE_ERROR,
+           "rotating onto another room's code fails");
+    is_str(a.code, CODE3, "room->code is kept on failure");
+    ok(rooms_store_find(st, CODE3, &got) == ROOMS_STORE_OK
+       && same_room(&got, &before),
+       "the failed rotation left the room as it was");
+    ok(rooms_store_find(st, CODE2, &got) == ROOMS_STORE_OK
+       && got.id == b.id,
+       "and the other room keeps its code");
+
+    query_text(db, "SELECT count(*) FROM retired_codes", n, sizeof(n));
+    is_str(n, "1", "exactly one retired code after the failed rotation");
+
+    /* end */
+    is_int(rooms_store_end(st, &b, NOW + 600), ROOMS_STORE_OK, "end");
+    is_int(b.ended_at, NOW + 600, "end sets room->ended_at");
+
+    rooms_store_close(st);
+
+    st = open_ok(db, "after rotate and end");
+    if (st == NULL) {
+        tap_bail_out("cannot reopen the store");
+    }
+
+    ok(rooms_store_find(st, CODE2, &got) == ROOMS_STORE_OK
+       && got.ended_at == NOW + 600 && same_room(&got, &b),
+       "ended_at persists across close and reopen");
+    is_int(rooms_store_find(st, CODE1, &got), ROOMS_STORE_GONE,
+           "the retired code is still gone after reopen");
+    ok(rooms_store_find(st, CODE3, &got) == ROOMS_STORE_OK
+       && got.id == a.id && got.ended_at == 0,
+       "the rotated room is still found by its new code");
+
+    /* ending twice keeps the first end */
+    rooms_store_end(st, &b, NOW + 9999);
+    ok(rooms_store_find(st, CODE2, &got) == ROOMS_STORE_OK
+       && got.ended_at == NOW + 600,
+       "a second end does not move ended_at in the store");
+
+    rooms_store_close(st);
+}
+
+
+static void
+test_two_handles(const char *db)
+{
+    rooms_room_t    r, got;
+    rooms_store_t  *w1, *w2;
+
+    w1 = open_ok(db, "worker 1");
+    w2 = open_ok(db, "worker 2");
+
+    if (w1 == NULL || w2 == NULL) {
+        tap_bail_out("cannot open two handles");
+    }
+
+    /* the second handle has read before the first writes */
+    is_int(rooms_store_find(w2, CODE4, &got), ROOMS_STORE_NOT_FOUND,
+           "worker 2 does not see the room yet");
+
+    sample_room(&r, CODE4);
+    is_int(rooms_store_insert(w1, &r), ROOMS_STORE_OK,
+           "worker 1 inserts");
+    ok(rooms_store_find(w2, CODE4, &got) == ROOMS_STORE_OK
+       && same_room(&got, &r),
+       "worker 2 sees the insert");
+
+    strcpy(r.title, "From worker 2");
+    r.locked = 0;
+    is_int(rooms_store_update(w2, &r), ROOMS_STORE_OK, "worker 2 updates");
+    ok(rooms_store_find(w1, CODE4, &got) == ROOMS_STORE_OK
+       && strcmp(got.title, "From worker 2") == 0 && got.locked == 0,
+       "worker 1 sees the update");
+
+    is_int(rooms_store_rotate(w1, &r, "EEEEEEEEEEEEEEEEEEEEEw"),
+           ROOMS_STORE_OK, "worker 1 rotates");
+    is_int(rooms_store_find(w2, CODE4, &got), ROOMS_STORE_GONE,
+           "worker 2 sees the old code gone");
+    ok(rooms_store_find(w2, "EEEEEEEEEEEEEEEEEEEEEw", &got)
+       == ROOMS_STORE_OK && got.id == r.id,
+       "worker 2 finds the new code");
+
+    rooms_store_close(w1);
+    rooms_store_close(w2);
+}
+
+
+static void
+test_refusals(void)
+{
+    int             fd;
+    char            path[128], err[256];
+    sqlite3        *db;
+    unsigned        i;
+    unsigned char   junk[4096];
+    rooms_store_t  *st;
+
+    /* a store written by a newer module */
+    path_in(path, sizeof(path), "v99.db");
+
+    if (sqlite3_open(path, &db) != SQLITE_OK
+        || sqlite3_exec(db, "PRAGMA user_version = 99", NULL, NULL, NULL)
+           != SQLITE_OK)
+    {
+        tap_bail_out("cannot write %s", path);
+    }
+
+    sqlite3_close(db);
+
+    strcpy(err, "");
+    st = rooms_store_open(path, err, sizeof(err));
+    ok(st == NULL, "user_version 99: open fails");
+    ok(strstr(err, "schema") != NULL, "and says why (%s)", err);
+    rooms_store_close(st);
+
+    /* a directory that does not exist */
+    path_in(path, sizeof(path), "missing/rooms.db");
+
+    strcpy(err, "");
+    st = rooms_store_open(path, err, sizeof(err));
+    ok(st == NULL, "a path in a missing directory: open fails");
+    ok(err[0] != '\0', "with a message (%s)", err);
+    rooms_store_close(st);
+    ok(access(path, F_OK) != 0, "and nothing was created");
+
+    /* garbage */
+    path_in(path, sizeof(path), "garbage.db");
+
+    for (i = 0; i < sizeof(junk); i++) {
+        junk[i] = (unsigned char) (i * 131 + 7);
+    }
+
+    fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+
+    if (fd < 0 || write(fd, junk, sizeof(junk)) != (ssize_t) sizeof(junk)
+        || close(fd) != 0)
+    {
+        tap_bail_out("cannot write %s: %s", path, strerror(errno));
+    }
+
+    strcpy(err, "");
+    st = rooms_store_open(path, err, sizeof(err));
+    ok(st == NULL, "a file that is not a database: open fails");
+    ok(strstr(err, "not a database") != NULL, "with a message (%s)", err);
+    rooms_store_close(st);
+
+    /* a short error buffer is cut, not overrun */
+    memset(err, 'x', sizeof(err));
+    path_in(path, sizeof(path), "v99.db");
+    st = rooms_store_open(path, err, 8);
+    ok(st == NULL && strlen(err) == 7 && err[8] == 'x',
+       "the message respects errlen");
+    rooms_store_close(st);
+}
+
+
+/* Removes dir and the files in it; returns 0 when it is gone. */
+static int
+remove_dir(const char *d)
+{
+    DIR            *dp;
+    char            path[512];
+    struct dirent  *de;
+
+    dp = opendir(d);
+    if (dp == NULL) {
+        return -1;
+    }
+
+    while ((de = readdir(dp)) != NULL) {
+        if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0) {
+            continue;
+        }
+
+        snprintf(path, sizeof(path), "%s/%s", d, de->d_name);
+
+        if (unlink(path) != 0) {
+            diag("cannot remove %s: %s", path, strerror(errno));
+        }
+    }
+
+    closedir(dp);
+
+    return rmdir(d);
+}
+
+
+/* After a bail out, the directory must not outlive the test either. */
+static void
+cleanup(void)
+{
+    if (dir[0] != '\0' && access(dir, F_OK) == 0) {
+        (void) remove_dir(dir);
+    }
+}
+
+
+int
+main(void)
+{
+    char         db[128];
+    const char  *tmp;
+
+    tmp = getenv("TMPDIR");
+    snprintf(dir, sizeof(dir), "%s/rooms-store-XXXXXX",
+             tmp && tmp[0] && strlen(tmp) < 40 ? tmp : "/tmp");
+
+    if (mkdtemp(dir) == NULL) {
+        tap_bail_out("mkdtemp: %s", strerror(errno));
+    }
+
+    atexit(cleanup);
+
+    path_in(db, sizeof(db), "rooms.db");
+
+    test_schema(db);
+    test_rooms(db);
+    test_two_handles(db);
+    test_refusals();
+
+    ok(remove_dir(dir) == 0, "the temporary directory is removed");
+
+    return done_testing();
+}
