@@ -32,11 +32,14 @@
 #define NGX_ROOMS_GONE      1
 #define NGX_ROOMS_REFUSED   2
 
-/* what a change callback asks the directory to do */
-#define NGX_ROOMS_KEEP      0
-#define NGX_ROOMS_UPDATE    1
-#define NGX_ROOMS_ROTATE    2
-#define NGX_ROOMS_END       3
+/*
+ * What a change callback asks the directory to do: values apart from the
+ * results above, so a refusal can never be read as an action.
+ */
+#define NGX_ROOMS_KEEP      16
+#define NGX_ROOMS_UPDATE    17
+#define NGX_ROOMS_ROTATE    18
+#define NGX_ROOMS_END       19
 
 
 typedef struct {
