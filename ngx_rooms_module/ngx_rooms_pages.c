@@ -137,6 +137,7 @@ ngx_rooms_page_room(ngx_http_request_t *r, ngx_uint_t status,
     ngx_str_t                type;
     const char              *title, *state;
     const rooms_activity_t  *act;
+    char                     when[ROOMS_TIME_LEN + 1];
 
     act = &rooms_activities[room->activity < rooms_nactivities
                             ? room->activity : ROOMS_ACTIVITY_DEFAULT];
@@ -173,8 +174,26 @@ ngx_rooms_page_room(ngx_http_request_t *r, ngx_uint_t status,
     p = ngx_cpymem(p, " &middot; <span lang=\"it\">",
                    sizeof(" &middot; <span lang=\"it\">") - 1);
     p = ngx_rooms_escape(p, act->it);
-    p = ngx_sprintf(p, "</span></p>\n"
-                    "<p id=\"status\" role=\"status\">%s</p>\n"
+    rooms_time_format(room->start_at, when);
+
+    p = ngx_cpymem(p, "</span></p>\n<p id=\"status\" role=\"status\">",
+                   sizeof("</span></p>\n<p id=\"status\" role=\"status\">")
+                   - 1);
+
+    if (ngx_strcmp(state, "ended") == 0) {
+        p = ngx_sprintf(p, "This room has ended.");
+
+    } else if (ngx_strcmp(state, "scheduled") == 0) {
+        p = ngx_sprintf(p, "This room opens on %s.", when);
+
+    } else if (room->locked) {
+        p = ngx_sprintf(p, "The host has locked this room.");
+
+    } else {
+        p = ngx_sprintf(p, "This room is open.");
+    }
+
+    p = ngx_sprintf(p, "</p>\n"
                     "<p id=\"error\" class=\"error\" role=\"alert\" hidden>"
                     "</p>\n"
                     "<section class=\"card\">\n"
@@ -191,13 +210,7 @@ ngx_rooms_page_room(ngx_http_request_t *r, ngx_uint_t status,
                     "</section>\n"
                     "</main>\n"
                     "<script type=\"module\" src=\"../assets/room.js\">"
-                    "</script>\n</body>\n</html>\n",
-                    ngx_strcmp(state, "ended") == 0
-                        ? "This room has ended."
-                        : ngx_strcmp(state, "scheduled") == 0
-                            ? "This room has not opened yet."
-                            : room->locked ? "The host has locked this room."
-                                           : "This room is open.");
+                    "</script>\n</body>\n</html>\n");
 
     ngx_str_set(&type, "text/html; charset=utf-8");
 
