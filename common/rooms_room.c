@@ -384,6 +384,11 @@ rooms_parse_patch(const char *body, size_t len, unsigned cap,
 
     memset(patch, 0, sizeof(rooms_patch_t));
 
+    if (cap < ROOMS_PARTICIPANTS_MIN || cap > ROOMS_PARTICIPANTS_LIMIT) {
+        return rooms_error(err, 500, "internal", "participant cap %u out "
+                           "of range", cap);
+    }
+
     if (len == 0) {
         return rooms_error(err, 400, "invalid_json",
                            "the body must be a JSON object with the "

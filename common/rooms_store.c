@@ -92,10 +92,28 @@ rooms_store_exec(rooms_store_t *st, const char *sql)
 }
 
 
+/* The single integer a query returns, or -1. */
+static int
+rooms_store_count(rooms_store_t *st, const char *sql)
+{
+    int            n;
+    sqlite3_stmt  *stmt;
+
+    if (sqlite3_prepare_v2(st->db, sql, -1, &stmt, NULL) != SQLITE_OK) {
+        return -1;
+    }
+
+    n = sqlite3_step(stmt) == SQLITE_ROW ? sqlite3_column_int(stmt, 0) : -1;
+    sqlite3_finalize(stmt);
+
+    return n;
+}
+
+
 rooms_store_t *
 rooms_store_open(const char *path, char *err, size_t errlen)
 {
-    int             i, version;
+    int             i, version, wal;
     sqlite3_stmt   *stmt;
     rooms_store_t  *st;
 
@@ -121,15 +139,7 @@ rooms_store_open(const char *path, char *err, size_t errlen)
         goto failed;
     }
 
-    if (sqlite3_prepare_v2(st->db, "PRAGMA user_version", -1, &stmt, NULL)
-        != SQLITE_OK)
-    {
-        goto failed;
-    }
-
-    version = sqlite3_step(stmt) == SQLITE_ROW ? sqlite3_column_int(stmt, 0)
-                                               : -1;
-    sqlite3_finalize(stmt);
+    version = rooms_store_count(st, "PRAGMA user_version");
 
     if (version < 0) {
         goto failed;
@@ -147,6 +157,16 @@ rooms_store_open(const char *path, char *err, size_t errlen)
             goto failed;
         }
 
+        /* a version 0 file with tables is somebody else's: leave it be */
+        if (rooms_store_count(st, "SELECT count(*) FROM sqlite_master") != 0)
+        {
+            rooms_store_exec(st, "ROLLBACK");
+            snprintf(err, errlen, "not an ngx_rooms store (it has tables "
+                     "but no schema version)");
+            rooms_store_close(st);
+            return NULL;
+        }
+
         if (rooms_store_exec(st, rooms_schema) != 0
             || rooms_store_exec(st, "PRAGMA user_version = 1") != 0
             || rooms_store_exec(st, "COMMIT") != 0)
@@ -158,13 +178,6 @@ rooms_store_open(const char *path, char *err, size_t errlen)
         }
     }
 
-    /* only a store this module owns is switched to WAL (a lasting mode) */
-    if (rooms_store_exec(st, "PRAGMA journal_mode=WAL") != 0
-        || rooms_store_exec(st, "PRAGMA synchronous=NORMAL") != 0)
-    {
-        goto failed;
-    }
-
     for (i = 0; i < ROOMS_SQL_N; i++) {
         if (sqlite3_prepare_v3(st->db, rooms_sql[i], -1,
                                SQLITE_PREPARE_PERSISTENT, &st->stmt[i], NULL)
@@ -172,6 +185,34 @@ rooms_store_open(const char *path, char *err, size_t errlen)
         {
             goto failed;
         }
+    }
+
+    /*
+     * Only a store this module owns, whose statements all compiled, is
+     * switched to WAL (a lasting mode); a file system without shared
+     * memory refuses WAL, and then the store is refused too, since
+     * workers would block each other.
+     */
+    if (sqlite3_prepare_v2(st->db, "PRAGMA journal_mode=WAL", -1, &stmt,
+                           NULL)
+        != SQLITE_OK)
+    {
+        goto failed;
+    }
+
+    wal = sqlite3_step(stmt) == SQLITE_ROW
+          && sqlite3_stricmp((const char *) sqlite3_column_text(stmt, 0),
+                             "wal") == 0;
+    sqlite3_finalize(stmt);
+
+    if (!wal) {
+        snprintf(err, errlen, "the store cannot use WAL journaling");
+        rooms_store_close(st);
+        return NULL;
+    }
+
+    if (rooms_store_exec(st, "PRAGMA synchronous=NORMAL") != 0) {
+        goto failed;
     }
 
     return st;

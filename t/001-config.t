@@ -10,6 +10,20 @@ open my $junk, '>', "$ENV{TEST_NGINX_ROOMS_DIR}/junk.db" or die $!;
 print $junk "this is not a database\n" x 100;
 close $junk;
 
+# somebody else's SQLite database: it must be refused and left untouched
+system('sqlite3', "$ENV{TEST_NGINX_ROOMS_DIR}/foreign.db",
+       'CREATE TABLE rooms (name TEXT)') == 0 or die "sqlite3 failed";
+
+add_response_body_check(sub {
+    my ($block) = @_;
+    return unless $block->name =~ /foreign database was not changed/;
+    my $db = "$ENV{TEST_NGINX_ROOMS_DIR}/foreign.db";
+    is(`sqlite3 $db .schema`, "CREATE TABLE rooms (name TEXT);\n",
+       'the foreign schema is as it was');
+    is(`sqlite3 $db 'PRAGMA journal_mode'`, "delete\n",
+       'the foreign journal mode is as it was');
+});
+
 no_root_location();
 no_shuffle();
 run_tests();
@@ -86,7 +100,25 @@ qr{rooms_store ".*/junk.db" cannot be used: file is not a database}
 
 
 
-=== TEST 8: base URLs that cannot make a link
+=== TEST 8: a store that is another application's database
+--- http_config
+    rooms_zone   rooms:1m;
+    rooms_store  $TEST_NGINX_ROOMS_DIR/foreign.db;
+--- must_die
+--- error_log eval
+qr{rooms_store ".*/foreign.db" cannot be used: not an ngx_rooms store}
+
+
+
+=== TEST 8b: the foreign database was not changed
+--- request
+GET /api/rooms/AAAAAAAAAAAAAAAAAAAAAA
+--- error_code: 404
+--- response_body_like: not_found
+
+
+
+=== TEST 9: base URLs that cannot make a link
 --- config
     location / {
         rooms;

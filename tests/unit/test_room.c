@@ -538,6 +538,68 @@ test_create_admission_max(void)
 }
 
 
+/* the admin's cap must itself be in 2..1000: anything else is a bug, 500 */
+static void
+cap_refused(unsigned cap, const char *body)
+{
+    int            rc;
+    char          *out;
+    rooms_room_t   room;
+    rooms_error_t  err;
+
+    memset(&err, 0, sizeof(err));
+    rc = rooms_parse_create(body, body ? strlen(body) : 0, cap, NOW, &room,
+                            &err);
+
+    if (!ok(rc == -1 && err.status == 500 && err.code != NULL
+            && err.message[0] != '\0',
+            "cap %u, body %s: refused with 500", cap, body ? body : "empty"))
+    {
+        diag("rc %d, status %d, code %s, message %s, max %u", rc, err.status,
+             err.code ? err.code : "(null)", err.message,
+             (unsigned) room.max_participants);
+        return;
+    }
+
+    out = rooms_render_error(&err);
+    ok(out != NULL && strstr(out, "\"error\"") != NULL,
+       "cap %u: the 500 renders as an error document", cap);
+    free(out);
+}
+
+
+static void
+test_create_cap(void)
+{
+    rooms_room_t   room;
+    rooms_error_t  err;
+
+    cap_refused(1, NULL);
+    cap_refused(1, "{}");
+    cap_refused(1, "{\"max_participants\":1}");
+    cap_refused(0, NULL);
+    cap_refused(70000, NULL);
+    cap_refused(70000, "{\"max_participants\":4464}");
+    cap_refused(ROOMS_PARTICIPANTS_LIMIT + 1, NULL);
+    cap_refused(65536, NULL);
+    cap_refused(4294967295u, NULL);
+
+    /* the bounds themselves are fine */
+    memset(&err, 0, sizeof(err));
+    ok(rooms_parse_create(NULL, 0, ROOMS_PARTICIPANTS_MIN, NOW, &room, &err)
+       == 0 && room.max_participants == ROOMS_PARTICIPANTS_MIN,
+       "cap %d (the minimum) accepted as the default max",
+       ROOMS_PARTICIPANTS_MIN);
+
+    memset(&err, 0, sizeof(err));
+    ok(rooms_parse_create(NULL, 0, ROOMS_PARTICIPANTS_LIMIT, NOW, &room,
+                          &err) == 0
+       && room.max_participants == ROOMS_PARTICIPANTS_LIMIT,
+       "cap %d (the limit) accepted as the default max",
+       ROOMS_PARTICIPANTS_LIMIT);
+}
+
+
 static void
 test_create_start(void)
 {
@@ -796,6 +858,279 @@ test_parse_patch(void)
 }
 
 
+/* title: C1 controls, separators and text-direction characters */
+
+/* Writes cp as UTF-8 into out (at least 5 bytes); returns the length. */
+static size_t
+utf8(uint32_t cp, char *out)
+{
+    size_t  n;
+
+    if (cp < 0x80) {
+        out[0] = (char) cp;
+        n = 1;
+
+    } else if (cp < 0x800) {
+        out[0] = (char) (0xc0 | cp >> 6);
+        out[1] = (char) (0x80 | (cp & 0x3f));
+        n = 2;
+
+    } else if (cp < 0x10000) {
+        out[0] = (char) (0xe0 | cp >> 12);
+        out[1] = (char) (0x80 | (cp >> 6 & 0x3f));
+        out[2] = (char) (0x80 | (cp & 0x3f));
+        n = 3;
+
+    } else {
+        out[0] = (char) (0xf0 | cp >> 18);
+        out[1] = (char) (0x80 | (cp >> 12 & 0x3f));
+        out[2] = (char) (0x80 | (cp >> 6 & 0x3f));
+        out[3] = (char) (0x80 | (cp & 0x3f));
+        n = 4;
+    }
+
+    out[n] = '\0';
+
+    return n;
+}
+
+
+/*
+ * {"title":"<prefix><cp><suffix>"} with cp as a \uXXXX escape (escaped)
+ * or as raw UTF-8 bytes.
+ */
+static void
+title_with(char *body, size_t size, const char *prefix, uint32_t cp,
+    int escaped, const char *suffix)
+{
+    char  c[8];
+
+    if (escaped) {
+        /* cp is always in the BMP here; the mask only quiets the compiler */
+        snprintf(c, sizeof(c), "\\u%04x", (unsigned) (cp & 0xffff));
+
+    } else {
+        utf8(cp, c);
+    }
+
+    snprintf(body, size, "{\"title\":\"%s%s%s\"}", prefix, c, suffix);
+}
+
+
+/* 1 when err is the title's 422 for a forbidden character */
+static int
+is_control_error(int rc, const rooms_error_t *err)
+{
+    return rc == -1 && err->status == 422 && err->code != NULL
+           && strcmp(err->code, "invalid_field") == 0
+           && strstr(err->message, "must not contain control") != NULL;
+}
+
+
+/* The title body must be refused by both create and PATCH. */
+static int
+title_refused(const char *body)
+{
+    int            rc1, rc2;
+    rooms_room_t   room;
+    rooms_patch_t  p;
+    rooms_error_t  e1, e2;
+
+    rc1 = create(body, &room, &e1);
+    rc2 = patch_of(body, &p, &e2);
+
+    if (is_control_error(rc1, &e1) && is_control_error(rc2, &e2)
+        && !p.has_title)
+    {
+        return 1;
+    }
+
+    diag("%s: create rc %d %d %s \"%s\"; patch rc %d %d %s \"%s\"", body,
+         rc1, e1.status, e1.code ? e1.code : "(null)", e1.message,
+         rc2, e2.status, e2.code ? e2.code : "(null)", e2.message);
+
+    return 0;
+}
+
+
+/* The title body must be accepted by both, keeping want byte for byte. */
+static int
+title_accepted(const char *body, const char *want)
+{
+    int            rc1, rc2;
+    rooms_room_t   room;
+    rooms_patch_t  p;
+    rooms_error_t  e1, e2;
+
+    memset(&room, 0, sizeof(room));
+    memset(&p, 0, sizeof(p));
+
+    rc1 = create(body, &room, &e1);
+    rc2 = patch_of(body, &p, &e2);
+
+    if (rc1 == 0 && rc2 == 0 && strcmp(room.title, want) == 0
+        && p.has_title && strcmp(p.title, want) == 0)
+    {
+        return 1;
+    }
+
+    diag("%s: create rc %d \"%s\" title \"%s\"; patch rc %d \"%s\" "
+         "title \"%s\"", body, rc1, rc1 ? e1.message : "", room.title,
+         rc2, rc2 ? e2.message : "", p.title);
+
+    return 0;
+}
+
+
+static void
+test_title_controls(void)
+{
+    char           body[512], want[64], big[256], c[8];
+    unsigned       i, j, k, bad;
+    uint32_t       cp;
+    rooms_room_t   room;
+    rooms_patch_t  p;
+    rooms_error_t  err;
+
+    static const uint32_t  named[] = {
+        0x80, 0x85, 0x9b, 0x9f,               /* C1: PAD, NEL, CSI, APC */
+        0x2028, 0x2029,                       /* line, paragraph separator */
+        0x202a, 0x202b, 0x202c, 0x202d, 0x202e,  /* LRE RLE PDF LRO RLO */
+        0x2066, 0x2067, 0x2068, 0x2069        /* LRI RLI FSI PDI */
+    };
+
+    /* before and after the character: ASCII, 2-, 3- and 4-byte UTF-8 */
+    static const char  *prefixes[] = {
+        "", "a", "\xc3\xa9", "\xe2\x98\x95", "\xf0\x9f\x8e\x89"
+    };
+
+    /* just outside each refused range: ordinary text */
+    static const uint32_t  neighbours[] = {
+        0x7e, 0xa0, 0xa9, 0x2027, 0x202f, 0x2030, 0x2070
+    };
+
+    for (i = 0; i < sizeof(named) / sizeof(named[0]); i++) {
+        title_with(body, sizeof(body), "Hi ", named[i], 1, " there");
+        ok(title_refused(body), "title with \\u%04x (escaped) refused, "
+           "create and patch", (unsigned) named[i]);
+
+        title_with(body, sizeof(body), "Hi ", named[i], 0, " there");
+        ok(title_refused(body), "title with U+%04X (raw UTF-8) refused, "
+           "create and patch", (unsigned) named[i]);
+    }
+
+    /* every C1 control, alone and after each width of character */
+    bad = 0;
+
+    for (cp = 0x80; cp <= 0x9f; cp++) {
+        for (j = 0; j < sizeof(prefixes) / sizeof(prefixes[0]); j++) {
+            for (k = 0; k < 2; k++) {
+                title_with(body, sizeof(body), prefixes[j], cp, (int) k,
+                           prefixes[j]);
+
+                if (!title_refused(body)) {
+                    bad++;
+                }
+            }
+        }
+    }
+
+    ok(bad == 0, "every C1 control U+0080..U+009F refused after any "
+       "character (%u accepted)", bad);
+
+    /* every separator and direction character, after each width */
+    bad = 0;
+
+    for (i = 0; i < sizeof(named) / sizeof(named[0]); i++) {
+        if (named[i] < 0x2000) {
+            continue;
+        }
+
+        for (j = 0; j < sizeof(prefixes) / sizeof(prefixes[0]); j++) {
+            for (k = 0; k < 2; k++) {
+                title_with(body, sizeof(body), prefixes[j], named[i],
+                           (int) k, "");
+
+                if (!title_refused(body)) {
+                    bad++;
+                }
+            }
+        }
+    }
+
+    ok(bad == 0, "U+2028/9, U+202A..E, U+2066..9 refused at the end, after "
+       "any character (%u accepted)", bad);
+
+    /* the spoof itself: "txt.exe" shown as "exe.txt" */
+    ok(title_refused("{\"title\":\"invoice\\u202etxt.exe\"}"),
+       "a right-to-left override title (the classic spoof) refused");
+
+    /* the message names the field */
+    create("{\"title\":\"a\\u2028b\"}", &room, &err);
+    ok(strstr(err.message, "\"title\"") != NULL,
+       "the message names the title (%s)", err.message);
+
+    /* a refused patch sets nothing */
+    memset(&p, 0, sizeof(p));
+    ok(patch_of("{\"locked\":true,\"title\":\"x\\u0085\"}", &p, &err) == -1
+       && is_control_error(-1, &err),
+       "a patch with a C1 title among other fields is refused");
+
+    /* ordinary Unicode still goes through */
+    ok(title_accepted("{\"title\":\"Caf\xc3\xa9 \xe2\x98\x95 "
+                      "\xf0\x9f\x8e\x89\"}",
+                      "Caf\xc3\xa9 \xe2\x98\x95 \xf0\x9f\x8e\x89"),
+       "\"Caf\xc3\xa9 \xe2\x98\x95 \xf0\x9f\x8e\x89\" accepted by create "
+       "and patch");
+
+    ok(title_accepted("{\"title\":\"Caf\\u00e9 \\u2615 \\ud83c\\udf89\"}",
+                      "Caf\xc3\xa9 \xe2\x98\x95 \xf0\x9f\x8e\x89"),
+       "the same title written with escapes accepted");
+
+    /* family: man ZWJ woman ZWJ girl */
+    ok(title_accepted("{\"title\":\"Family \xf0\x9f\x91\xa8\xe2\x80\x8d"
+                      "\xf0\x9f\x91\xa9\xe2\x80\x8d\xf0\x9f\x91\xa7\"}",
+                      "Family \xf0\x9f\x91\xa8\xe2\x80\x8d"
+                      "\xf0\x9f\x91\xa9\xe2\x80\x8d\xf0\x9f\x91\xa7"),
+       "an emoji joined with U+200D (raw) accepted");
+
+    /* rainbow flag: white flag, VS16, ZWJ, rainbow; escaped */
+    ok(title_accepted("{\"title\":\"\\ud83c\\udff3\\ufe0f\\u200d"
+                      "\\ud83c\\udf08\"}",
+                      "\xf0\x9f\x8f\xb3\xef\xb8\x8f\xe2\x80\x8d"
+                      "\xf0\x9f\x8c\x88"),
+       "an emoji with U+FE0F and U+200D (escaped) accepted");
+
+    for (i = 0; i < sizeof(neighbours) / sizeof(neighbours[0]); i++) {
+        utf8(neighbours[i], c);
+        snprintf(want, sizeof(want), "x%sy", c);
+        title_with(body, sizeof(body), "x", neighbours[i], 1, "y");
+        ok(title_accepted(body, want), "U+%04X, next to a refused range, "
+           "accepted", (unsigned) neighbours[i]);
+    }
+
+    /* U+200D counts as a code point: 50 x "a" ZWJ is 100, one more is not */
+    strcpy(body, "{\"title\":\"");
+    big[0] = '\0';
+
+    for (i = 0; i < 50; i++) {
+        strcat(body, "a\\u200d");
+        strcat(big, "a\xe2\x80\x8d");
+    }
+
+    strcat(body, "\"}");
+    ok(title_accepted(body, big),
+       "50 letters each followed by U+200D (100 code points) accepted");
+
+    body[strlen(body) - 2] = '\0';
+    strcat(body, "a\"}");
+    memset(&room, 0, sizeof(room));
+    ok(create(body, &room, &err) == -1 && err.status == 422
+       && strstr(err.message, "longer") != NULL,
+       "101 code points with U+200D refused as too long (%s)", err.message);
+}
+
+
 /* apply */
 
 static void
@@ -929,6 +1264,24 @@ jstr(json_t *obj, const char *key)
 }
 
 
+/* one line of compact JSON: no newline anywhere, none at the end */
+static void
+one_line(const char *out, const char *what)
+{
+    size_t  n;
+
+    n = strlen(out);
+
+    if (!ok(n > 0 && out[n - 1] == '}' && strchr(out, '\n') == NULL
+            && strchr(out, '\r') == NULL,
+            "%s is one line ending in '}', no trailing newline", what))
+    {
+        diag("%zu bytes, last 0x%02x: %s", n,
+             n ? (unsigned) (unsigned char) out[n - 1] : 0u, out);
+    }
+}
+
+
 static json_t *
 load(const char *out, const char *what)
 {
@@ -949,6 +1302,8 @@ load(const char *out, const char *what)
         json_decref(root);
         return NULL;
     }
+
+    one_line(out, what);
 
     return root;
 }
@@ -1130,6 +1485,19 @@ test_render_error(void)
     json_decref(root);
     free(out);
 
+    /* a newline in the message is escaped: still one line */
+    rooms_error(&err, 400, "invalid_json", "first\nsecond\r\n");
+    out = rooms_render_error(&err);
+    root = load(out, "error document with a newline in its message");
+
+    if (root) {
+        is_str(jstr(json_object_get(root, "error"), "message"),
+               "first\nsecond\r\n", "the newlines come back escaped");
+    }
+
+    json_decref(root);
+    free(out);
+
     /* a message longer than the buffer is cut, not overrun */
     memset(longer, 'm', sizeof(longer) - 1);
     longer[sizeof(longer) - 1] = '\0';
@@ -1149,10 +1517,12 @@ main(void)
     test_create_title();
     test_create_audience();
     test_create_admission_max();
+    test_create_cap();
     test_create_start();
     test_create_all_and_unknown();
     test_create_bad_json();
     test_parse_patch();
+    test_title_controls();
     test_apply_patch();
     test_state();
     test_render();

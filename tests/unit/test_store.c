@@ -173,8 +173,8 @@ static void
 test_rooms(const char *db)
 {
     int             rc;
-    char            n[64];
-    rooms_room_t    a, b, got, before;
+    char            n[64], sql[160];
+    rooms_room_t    a, b, got, before, ghost;
     rooms_store_t  *st;
 
     st = open_ok(db, "for rooms");
@@ -306,11 +306,58 @@ test_rooms(const char *db)
        && got.id == a.id && got.ended_at == 0,
        "the rotated room is still found by its new code");
 
-    /* ending twice keeps the first end */
-    rooms_store_end(st, &b, NOW + 9999);
+    /* ending twice is refused and keeps the first end */
+    is_int(rooms_store_end(st, &b, NOW + 9999), ROOMS_STORE_ERROR,
+           "a second end is refused");
+    is_int(b.ended_at, NOW + 600, "a refused end leaves room->ended_at");
     ok(rooms_store_find(st, CODE2, &got) == ROOMS_STORE_OK
        && got.ended_at == NOW + 600,
        "a second end does not move ended_at in the store");
+
+    /* a stale copy (another worker ended the room) is refused too */
+    got.ended_at = 0;
+    is_int(rooms_store_end(st, &got, NOW + 7777), ROOMS_STORE_ERROR,
+           "ending a room already ended in the store, from a stale copy, "
+           "is refused");
+    is_int(got.ended_at, 0, "and leaves the stale copy's ended_at");
+    ok(rooms_store_find(st, CODE2, &got) == ROOMS_STORE_OK
+       && got.ended_at == NOW + 600,
+       "ended_at in the store is still the first end");
+
+    /* a room id that does not exist: nothing to update or end */
+    ghost = a;
+    ghost.id = b.id + 1000;
+    strcpy(ghost.title, "Ghost");
+    is_int(rooms_store_update(st, &ghost), ROOMS_STORE_ERROR,
+           "update of a room id that does not exist is refused");
+    is_int(rooms_store_end(st, &ghost, NOW + 60), ROOMS_STORE_ERROR,
+           "end of a room id that does not exist is refused");
+    is_int(ghost.ended_at, 0, "and does not set room->ended_at");
+
+    ghost.id = 0;
+    is_int(rooms_store_update(st, &ghost), ROOMS_STORE_ERROR,
+           "update of id 0 (never inserted) is refused");
+    is_int(rooms_store_end(st, &ghost, NOW + 60), ROOMS_STORE_ERROR,
+           "end of id 0 (never inserted) is refused");
+
+    snprintf(sql, sizeof(sql), "SELECT count(*) FROM rooms WHERE"
+             " title = 'Ghost' OR ended_at IN (%lld, %lld)",
+             (long long) NOW + 60, (long long) NOW + 7777);
+    query_text(db, sql, n, sizeof(n));
+    is_str(n, "0", "no row was touched by the refused calls");
+
+    /* an update that writes the same values still matches its row */
+    ok(rooms_store_find(st, CODE3, &got) == ROOMS_STORE_OK,
+       "find the rotated room");
+    is_int(rooms_store_update(st, &got), ROOMS_STORE_OK,
+           "an update with unchanged values succeeds");
+
+    /* and so does an update after the refusals: the handle is sound */
+    strcpy(got.title, "Still fine");
+    is_int(rooms_store_update(st, &got), ROOMS_STORE_OK,
+           "an update after the refusals succeeds");
+    ok(rooms_store_find(st, CODE3, &got) == ROOMS_STORE_OK
+       && strcmp(got.title, "Still fine") == 0, "and is stored");
 
     rooms_store_close(st);
 }
@@ -364,7 +411,7 @@ static void
 test_refusals(void)
 {
     int             fd;
-    char            path[128], err[256];
+    char            path[128], wal[128], err[256], mode[64];
     sqlite3        *db;
     unsigned        i;
     unsigned char   junk[4096];
@@ -387,6 +434,46 @@ test_refusals(void)
     ok(st == NULL, "user_version 99: open fails");
     ok(strstr(err, "schema") != NULL, "and says why (%s)", err);
     rooms_store_close(st);
+
+    /*
+     * a newer store in rollback-journal mode is left exactly as it was:
+     * journal_mode=WAL is lasting, so a refused open must not set it
+     */
+    path_in(path, sizeof(path), "v99-delete.db");
+
+    if (sqlite3_open(path, &db) != SQLITE_OK
+        || sqlite3_exec(db, "PRAGMA journal_mode = DELETE;"
+                        " CREATE TABLE theirs (x);"
+                        " PRAGMA user_version = 99", NULL, NULL, NULL)
+           != SQLITE_OK)
+    {
+        tap_bail_out("cannot write %s", path);
+    }
+
+    sqlite3_close(db);
+
+    query_text(path, "PRAGMA journal_mode", mode, sizeof(mode));
+    if (strcmp(mode, "delete") != 0) {
+        tap_bail_out("%s: journal_mode is \"%s\", not delete", path, mode);
+    }
+
+    strcpy(err, "");
+    st = rooms_store_open(path, err, sizeof(err));
+    ok(st == NULL, "user_version 99, journal delete: open fails");
+    ok(strstr(err, "schema") != NULL, "and says why (%s)", err);
+    rooms_store_close(st);
+
+    path_in(wal, sizeof(wal), "v99-delete.db-wal");
+    ok(access(wal, F_OK) != 0, "no -wal file was left beside it");
+
+    query_text(path, "PRAGMA journal_mode", mode, sizeof(mode));
+    is_str(mode, "delete", "the refused store's journal_mode is still "
+           "delete");
+    query_text(path, "PRAGMA user_version", mode, sizeof(mode));
+    is_str(mode, "99", "its user_version is still 99");
+    query_text(path, "SELECT group_concat(name, ',') FROM sqlite_master",
+               mode, sizeof(mode));
+    is_str(mode, "theirs", "and no table was added to it");
 
     /* a directory that does not exist */
     path_in(path, sizeof(path), "missing/rooms.db");
