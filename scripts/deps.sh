@@ -4,7 +4,7 @@
 # `make run` and `make test` keep working offline.
 set -eu
 
-PKGS="build-essential nginx nginx-dev libsqlite3-dev sqlite3 libjansson-dev \
+PKGS="build-essential perl nginx nginx-dev libsqlite3-dev sqlite3 libjansson-dev \
 libssl-dev libtest-base-perl libwww-perl curl procps"
 
 missing=""
@@ -24,12 +24,11 @@ if [ "$(id -u)" != 0 ]; then
 fi
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -q >/dev/null || apt-get update
-# nginx's Debian package starts a service when systemd runs; policy-rc.d
-# keeps the install from starting a system nginx on port 80.
-printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d.rooms
-chmod +x /usr/sbin/policy-rc.d.rooms
+# nginx's Debian package starts a system nginx on port 80 when installed;
+# a policy-rc.d that says "no" (for the install only) keeps it stopped.
 if [ ! -e /usr/sbin/policy-rc.d ]; then
-    ln -s /usr/sbin/policy-rc.d.rooms /usr/sbin/policy-rc.d
+    printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d
+    chmod +x /usr/sbin/policy-rc.d
     trap 'rm -f /usr/sbin/policy-rc.d' EXIT
 fi
 apt-get install -y -q --no-install-recommends $missing
