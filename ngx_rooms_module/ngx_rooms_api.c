@@ -50,6 +50,8 @@ static ngx_int_t ngx_rooms_create(ngx_http_request_t *r, ngx_str_t *body);
 static ngx_int_t ngx_rooms_get(ngx_http_request_t *r, u_char *code);
 static ngx_int_t ngx_rooms_host_action(ngx_http_request_t *r,
     ngx_uint_t op, u_char *code, ngx_str_t *body);
+static ngx_int_t ngx_rooms_lookup_failed(ngx_http_request_t *r,
+    ngx_int_t rc);
 static ngx_int_t ngx_rooms_host_key(ngx_http_request_t *r, ngx_str_t *key);
 static ngx_int_t ngx_rooms_apply(rooms_room_t *room, void *data);
 static ngx_int_t ngx_rooms_send_room(ngx_http_request_t *r,
@@ -489,24 +491,8 @@ ngx_rooms_get(ngx_http_request_t *r, u_char *code)
     rmcf = ngx_http_get_module_main_conf(r, ngx_rooms_module);
 
     rc = ngx_rooms_dir_get(rmcf, r->connection->log, code, &room);
-
-    switch (rc) {
-
-    case NGX_OK:
-        break;
-
-    case NGX_DECLINED:
-        return ngx_rooms_fail(r, NGX_HTTP_NOT_FOUND, "not_found",
-                              "no room has this code");
-
-    case NGX_ROOMS_GONE:
-        return ngx_rooms_fail(r, NGX_ROOMS_HTTP_GONE, "gone",
-                              "this invite code was replaced by the host");
-
-    default:
-        return ngx_rooms_fail(r, NGX_HTTP_SERVICE_UNAVAILABLE,
-                              "storage_unavailable",
-                              "rooms cannot be read right now");
+    if (rc != NGX_OK) {
+        return ngx_rooms_lookup_failed(r, rc);
     }
 
     /* anyone may read the public view; a host key shows the host's */
@@ -554,25 +540,8 @@ ngx_rooms_host_action(ngx_http_request_t *r, ngx_uint_t op, u_char *code,
     rlcf = ngx_http_get_module_loc_conf(r, ngx_rooms_module);
 
     rc = ngx_rooms_dir_get(rmcf, r->connection->log, code, &room);
-
-    switch (rc) {
-
-    case NGX_OK:
-        break;
-
-    case NGX_DECLINED:
-        return ngx_rooms_fail(r, NGX_HTTP_NOT_FOUND, "not_found",
-                              "no room has this code");
-
-    case NGX_ROOMS_GONE:
-        return ngx_rooms_fail(r, NGX_ROOMS_HTTP_GONE, "gone",
-                              "this invite code was replaced; use the "
-                              "room's current code");
-
-    default:
-        return ngx_rooms_fail(r, NGX_HTTP_SERVICE_UNAVAILABLE,
-                              "storage_unavailable",
-                              "rooms cannot be read right now");
+    if (rc != NGX_OK) {
+        return ngx_rooms_lookup_failed(r, rc);
     }
 
     if (ngx_rooms_host_key(r, &key) != NGX_OK) {
@@ -624,19 +593,14 @@ ngx_rooms_host_action(ngx_http_request_t *r, ngx_uint_t op, u_char *code,
     case NGX_ROOMS_REFUSED:
         return ngx_rooms_send_error(r, &change.err);
 
-    case NGX_DECLINED:
-        return ngx_rooms_fail(r, NGX_HTTP_NOT_FOUND, "not_found",
-                              "no room has this code");
-
-    case NGX_ROOMS_GONE:
-        return ngx_rooms_fail(r, NGX_ROOMS_HTTP_GONE, "gone",
-                              "this invite code was replaced meanwhile");
-
-    default:
+    case NGX_ERROR:
         return ngx_rooms_fail(r, NGX_HTTP_SERVICE_UNAVAILABLE,
                               "storage_unavailable",
                               "the change could not be stored; nothing "
                               "changed");
+
+    default:
+        return ngx_rooms_lookup_failed(r, rc);
     }
 }
 
@@ -673,6 +637,29 @@ ngx_rooms_apply(rooms_room_t *room, void *data)
 
     default: /* NGX_ROOMS_END: ending an ended room changes nothing */
         return room->ended_at != 0 ? NGX_ROOMS_KEEP : NGX_ROOMS_END;
+    }
+}
+
+
+/* The answer to a directory lookup that found no live room. */
+static ngx_int_t
+ngx_rooms_lookup_failed(ngx_http_request_t *r, ngx_int_t rc)
+{
+    switch (rc) {
+
+    case NGX_DECLINED:
+        return ngx_rooms_fail(r, NGX_HTTP_NOT_FOUND, "not_found",
+                              "no room has this code");
+
+    case NGX_ROOMS_GONE:
+        return ngx_rooms_fail(r, NGX_ROOMS_HTTP_GONE, "gone",
+                              "this invite code was replaced by the host; "
+                              "ask for the new link");
+
+    default:
+        return ngx_rooms_fail(r, NGX_HTTP_SERVICE_UNAVAILABLE,
+                              "storage_unavailable",
+                              "rooms cannot be read right now");
     }
 }
 
