@@ -43,7 +43,8 @@ $(NGX_BUILD)/objs/Makefile: config $(WEB) | $(BUILD)
 
 $(MODULE): $(NGX_BUILD)/objs/Makefile $(MODULE_SRC) $(COMMON_SRC) $(COMMON_HDR)
 	$(MAKE) -C $(NGX_BUILD) -f objs/Makefile modules
-	cp $(NGX_BUILD)/objs/ngx_rooms_module.so $@
+	# a new inode: nginx processes running the old .so keep their mapping
+	cp $(NGX_BUILD)/objs/ngx_rooms_module.so $@.tmp && mv -f $@.tmp $@
 
 units: deps $(UNITS)
 
