@@ -18,9 +18,12 @@ COMMON_SRC := $(wildcard common/*.c)
 COMMON_HDR := $(wildcard common/*.h)
 MODULE_SRC := $(wildcard ngx_rooms_module/*.c ngx_rooms_module/*.h)
 WEB        := $(wildcard ngx_rooms_module/web/*)
+# the media worker's sans-IO cores: everything but its event loop (main.c)
+CORE_SRC   := $(filter-out worker/main.c,$(wildcard worker/*.c))
+CORE_HDR   := $(wildcard worker/*.h)
 UNIT_SRC   := $(wildcard tests/unit/test_*.c)
 UNITS      := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
-UNIT_LIBS  := -lsqlite3 -ljansson -lcrypto
+UNIT_LIBS  := -lsqlite3 -ljansson -lssl -lcrypto
 
 .PHONY: all deps module units test unit-test t-test run clean
 
@@ -48,10 +51,11 @@ $(MODULE): $(NGX_BUILD)/objs/Makefile $(MODULE_SRC) $(COMMON_SRC) $(COMMON_HDR)
 
 units: deps $(UNITS)
 
-$(BUILD)/tests/%: tests/unit/%.c tests/unit/tap.h $(COMMON_SRC) $(COMMON_HDR)
+$(BUILD)/tests/%: tests/unit/%.c tests/unit/tap.h $(COMMON_SRC) $(COMMON_HDR) \
+                  $(CORE_SRC) $(CORE_HDR)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $(WARN) -Icommon -Itests/unit -o $@ $< $(COMMON_SRC) \
-	    $(UNIT_LIBS)
+	$(CC) $(CFLAGS) $(WARN) -Icommon -Iworker -Itests/unit -o $@ $< \
+	    $(COMMON_SRC) $(CORE_SRC) $(UNIT_LIBS)
 
 $(BUILD):
 	mkdir -p $@
