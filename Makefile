@@ -23,9 +23,10 @@ CORE_SRC   := $(filter-out worker/main.c,$(wildcard worker/*.c))
 CORE_HDR   := $(wildcard worker/*.h)
 UNIT_SRC   := $(wildcard tests/unit/test_*.c)
 UNITS      := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
-UNIT_LIBS  := -lsqlite3 -ljansson -lssl -lcrypto
+SRTP_LIB   := $(BUILD)/deps/lib/libsrtp2.a
+UNIT_LIBS  := $(SRTP_LIB) -lsqlite3 -ljansson -lssl -lcrypto
 
-.PHONY: all deps module units test unit-test t-test run clean
+.PHONY: all deps module units test run bench clean
 
 all: deps module units
 
@@ -49,12 +50,17 @@ $(MODULE): $(NGX_BUILD)/objs/Makefile $(MODULE_SRC) $(COMMON_SRC) $(COMMON_HDR)
 	# a new inode: nginx processes running the old .so keep their mapping
 	cp $(NGX_BUILD)/objs/ngx_rooms_module.so $@.tmp && mv -f $@.tmp $@
 
-units: deps $(UNITS)
+units: deps $(SRTP_LIB) $(UNITS)
+
+# libsrtp2 against OpenSSL, from Debian's source package (scripts/srtp.sh)
+$(SRTP_LIB):
+	sh scripts/srtp.sh
 
 $(BUILD)/tests/%: tests/unit/%.c tests/unit/tap.h $(COMMON_SRC) $(COMMON_HDR) \
-                  $(CORE_SRC) $(CORE_HDR)
+                  $(CORE_SRC) $(CORE_HDR) | $(SRTP_LIB)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $(WARN) -Icommon -Iworker -Itests/unit -o $@ $< \
+	$(CC) $(CFLAGS) $(WARN) -Icommon -Iworker -Itests/unit \
+	    -I$(BUILD)/deps/include -o $@ $< \
 	    $(COMMON_SRC) $(CORE_SRC) $(UNIT_LIBS)
 
 $(BUILD):
@@ -63,6 +69,19 @@ $(BUILD):
 # every suite in one prove run, ending with prove's summary
 test: all
 	prove -I t/lib/harness -I t/lib $(UNITS) t/
+
+# benchmarks print figures and ratios; they never pass or fail on time
+BENCH_SRC  := $(wildcard tests/bench/bench_*.c)
+BENCHES    := $(patsubst tests/bench/%.c,$(BUILD)/bench/%,$(BENCH_SRC))
+
+bench: deps $(SRTP_LIB) $(BENCHES)
+	@for b in $(BENCHES); do echo "== $$b"; $$b || exit 1; done
+
+$(BUILD)/bench/%: tests/bench/%.c $(COMMON_SRC) $(COMMON_HDR) $(CORE_SRC) \
+                  $(CORE_HDR) | $(SRTP_LIB)
+	@mkdir -p $(dir $@)
+	$(CC) -O2 -g $(WARN) -Icommon -Iworker -I$(BUILD)/deps/include -o $@ $< \
+	    $(COMMON_SRC) $(CORE_SRC) $(UNIT_LIBS)
 
 run: all
 	PORT=$(PORT) sh scripts/run.sh

@@ -5,7 +5,7 @@
 set -eu
 
 PKGS="build-essential perl nginx nginx-dev libsqlite3-dev sqlite3 libjansson-dev \
-libssl-dev libtest-base-perl libwww-perl curl procps"
+libssl-dev patch xz-utils libtest-base-perl libwww-perl curl procps"
 
 missing=""
 for p in $PKGS; do
