@@ -50,4 +50,39 @@
 #define ROOMS_TIME_LEN             20
 
 
+/*
+ * WebSocket signaling (rooms_ws.*).  A signaling message is JSON: an SDP
+ * offer for a large room with simulcast is some tens of KiB, so 64 KiB
+ * fits it while bounding what one connection can make the server buffer.
+ * The limit is on the reassembled message, across all its fragments.
+ */
+#define ROOMS_WS_MESSAGE_MAX       65536
+
+/* RFC 6455 5.5: a control frame's payload is at most 125 bytes */
+#define ROOMS_WS_CONTROL_MAX       125
+
+
+/*
+ * The rings between nginx workers and the media worker (rooms_ring.*).
+ * One ring pair per nginx worker: worker_processes rarely exceeds the
+ * core count, and 64 x 2 rings of 1 MiB are 128 MiB of address space,
+ * of which only the pages a ring has actually used are ever allocated.
+ */
+#define ROOMS_RING_MAX_PEERS        64
+
+/*
+ * Bytes of record space per ring.  1 MiB holds 16 of the largest
+ * signaling messages (ROOMS_WS_MESSAGE_MAX) and a hundred typical ones
+ * (an SDP offer is 5-10 KiB); a record may take half a ring, so the
+ * default fits any WebSocket message whole.  The minimum is one page, the
+ * maximum keeps 64 peers' rings far below any sane address-space limit.
+ */
+#define ROOMS_RING_CAPACITY_DEFAULT (1024 * 1024)
+#define ROOMS_RING_CAPACITY_MIN     4096
+#define ROOMS_RING_CAPACITY_MAX     (64 * 1024 * 1024)
+
+/* descriptors handed over in one message: the memfd and a few eventfds */
+#define ROOMS_RING_MAX_FDS          8
+
+
 #endif /* ROOMS_LIMITS_H */
