@@ -26,7 +26,7 @@ UNITS      := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
 SRTP_LIB   := $(BUILD)/deps/lib/libsrtp2.a
 UNIT_LIBS  := $(SRTP_LIB) -lsqlite3 -ljansson -lssl -lcrypto
 
-.PHONY: all deps module units test run bench clean
+.PHONY: all deps module units test run bench fuzz clean
 
 all: deps module units
 
@@ -82,6 +82,26 @@ $(BUILD)/bench/%: tests/bench/%.c $(COMMON_SRC) $(COMMON_HDR) $(CORE_SRC) \
 	@mkdir -p $(dir $@)
 	$(CC) -O2 -g $(WARN) -Icommon -Iworker -I$(BUILD)/deps/include -o $@ $< \
 	    $(COMMON_SRC) $(CORE_SRC) $(UNIT_LIBS)
+
+# coverage-guided fuzzing with clang's libFuzzer: FUZZ_SECONDS per target
+FUZZ_SECONDS ?= 30
+FUZZ_SRC   := $(wildcard tests/fuzz/fuzz_*.c)
+FUZZERS    := $(patsubst tests/fuzz/%.c,$(BUILD)/fuzz/%,$(FUZZ_SRC))
+
+fuzz: deps $(SRTP_LIB) $(FUZZERS)
+	@for f in $(FUZZERS); do \
+	    echo "== $$f ($(FUZZ_SECONDS) s)"; mkdir -p $$f.corpus; \
+	    $$f -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 \
+	        $$f.corpus 2>&1 | grep -E "stat::number_of_executed_units|ERROR|SUMMARY" \
+	        || exit 1; \
+	done
+
+$(BUILD)/fuzz/%: tests/fuzz/%.c $(COMMON_SRC) $(COMMON_HDR) $(CORE_SRC) \
+                 $(CORE_HDR) | $(SRTP_LIB)
+	@mkdir -p $(dir $@)
+	clang -g -O1 -fsanitize=fuzzer,address,undefined -Icommon -Iworker \
+	    -I$(BUILD)/deps/include -o $@ $< $(COMMON_SRC) $(CORE_SRC) \
+	    $(UNIT_LIBS)
 
 run: all
 	PORT=$(PORT) sh scripts/run.sh
