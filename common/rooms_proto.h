@@ -22,7 +22,7 @@
  * Bump on any change to: the record header, the numbering or meaning of
  * the types, a payload format, or the ring segment layout (rooms_ring.h).
  */
-#define ROOMS_PROTO_VERSION  1
+#define ROOMS_PROTO_VERSION  2
 
 
 /*
@@ -50,22 +50,84 @@ _Static_assert(sizeof(rooms_proto_hdr_t) == 16,
 
 
 /*
- * Record types.  0 is reserved for the rings' own wrap padding and never
- * reaches a reader.  The rest are placeholders for the signaling to come;
- * their payloads are opaque bytes until they are specified here.
+ * Record types and their payloads (see docs/protocol.md for the JSON).
+ *
+ * Connection ids: the nginx side numbers its WebSocket connections as
+ * (slot << 48) | counter, where slot is the ring pair the media worker
+ * gave that nginx worker in its welcome.  The media worker answers on the
+ * ring pair of ROOMS_PROTO_SLOT(id), so an event reaches whichever nginx
+ * worker holds the participant's WebSocket.
  */
 typedef enum {
     ROOMS_PROTO_PAD = 0,          /* ring internal: skip to the buffer end */
-    ROOMS_PROTO_HELLO,            /* a side introduces itself */
-    ROOMS_PROTO_JOIN,             /* a participant joins a room */
-    ROOMS_PROTO_LEAVE,            /* a participant leaves (or is removed) */
-    ROOMS_PROTO_SDP_OFFER,        /* an SDP offer, browser to media worker */
-    ROOMS_PROTO_SDP_ANSWER,       /* an SDP answer, media worker to browser */
-    ROOMS_PROTO_EVENT,            /* a room event to fan out to clients */
-    ROOMS_PROTO_ERROR,            /* a request failed; id says which */
+
+    /*
+     * nginx -> worker, id = connection.  A participant asks to join.  The
+     * payload is a JSON object the nginx side builds after checking the
+     * room (exists, open, not locked, admitted):
+     *     {"room": <store id>, "code": "<code>", "max": <cap>,
+     *      "name": "<display name>"}
+     * The worker owns the count: it answers with a SIGNAL "welcome", or a
+     * SIGNAL "error" (room_full) followed by CLOSE.
+     */
+    ROOMS_PROTO_JOIN = 1,
+
+    /*
+     * Both ways, id = connection.  One signaling message, a JSON object,
+     * verbatim: nginx -> worker, what the browser sent after "join"
+     * (offer, media, leave); worker -> nginx, what to send to the browser
+     * (welcome, answer, renegotiate, participant_*, error).
+     */
+    ROOMS_PROTO_SIGNAL = 2,
+
+    /* nginx -> worker, id = connection, no payload: the WebSocket is gone */
+    ROOMS_PROTO_LEAVE = 3,
+
+    /*
+     * worker -> nginx, id = connection: close that WebSocket.  Payload:
+     * a 2-byte close code in network order, then a UTF-8 reason of at
+     * most 123 bytes (RFC 6455 control frame bounds).
+     */
+    ROOMS_PROTO_CLOSE = 4,
 
     ROOMS_PROTO_TYPE_MAX          /* not a type: one past the last */
 } rooms_proto_type_e;
+
+
+#define ROOMS_PROTO_SLOT(id)        ((unsigned) ((id) >> 48))
+#define ROOMS_PROTO_CONN(slot, n)   (((uint64_t) (slot) << 48)              \
+                                     | ((uint64_t) (n) & 0xffffffffffffULL))
+
+
+/*
+ * The control socket (a unix stream socket the media worker listens on).
+ * An nginx worker connects and sends a hello; the media worker answers
+ * with a welcome and, on success, three descriptors by SCM_RIGHTS: the
+ * ring segment memfd, the eventfd the nginx side rings after pushing to
+ * the worker, and the eventfd the worker rings after pushing to nginx.
+ * EOF on the socket means the other side is gone: the worker drops every
+ * connection of that slot; nginx closes its WebSockets (1012) and
+ * reconnects on a timer.
+ */
+#define ROOMS_PROTO_MAGIC           0x524f4f4dU       /* "ROOM" */
+
+typedef struct {
+    uint32_t  magic;
+    uint32_t  version;              /* ROOMS_PROTO_VERSION */
+    uint32_t  pid;                  /* the nginx worker's, for logs */
+    uint32_t  reserved;
+} rooms_proto_hello_t;
+
+#define ROOMS_PROTO_WELCOME_OK      0
+#define ROOMS_PROTO_WELCOME_VERSION 1  /* another ROOMS_PROTO_VERSION */
+#define ROOMS_PROTO_WELCOME_FULL    2  /* every slot is taken */
+
+typedef struct {
+    uint32_t  magic;
+    uint32_t  version;
+    uint32_t  status;               /* ROOMS_PROTO_WELCOME_* */
+    uint32_t  slot;                 /* the ring pair of this nginx worker */
+} rooms_proto_welcome_t;
 
 
 #endif /* ROOMS_PROTO_H */

@@ -229,7 +229,7 @@ test_geometry(void)
 
     is_int(sizeof(rooms_proto_hdr_t), 16, "a record header is 16 bytes");
     is_int(ROOMS_PROTO_PAD, 0, "type 0 is the ring's padding");
-    is_int(ROOMS_PROTO_ERROR, 7, "seven record types");
+    is_int(ROOMS_PROTO_CLOSE, 4, "four record types");
 
     is_int(rooms_ring_segment_size(1, SMALL), 128 + 2 * (256 + SMALL),
            "segment_size(1, 4 KiB): header, 2 control blocks, 2 buffers");
@@ -524,18 +524,18 @@ test_too_big(void)
 
     is_int(push_seq(&ring, 2, 2033), ROOMS_RING_TOO_BIG,
            "2033 bytes: ROOMS_RING_TOO_BIG");
-    is_int(rooms_ring_push(&ring, ROOMS_PROTO_EVENT, 0, 3, big, SIZE_MAX),
+    is_int(rooms_ring_push(&ring, ROOMS_PROTO_SIGNAL, 0, 3, big, SIZE_MAX),
            ROOMS_RING_TOO_BIG, "SIZE_MAX bytes: too big, no overflow");
-    is_int(rooms_ring_push(&ring, ROOMS_PROTO_EVENT, 0, 3, big, 1u << 31),
+    is_int(rooms_ring_push(&ring, ROOMS_PROTO_SIGNAL, 0, 3, big, 1u << 31),
            ROOMS_RING_TOO_BIG, "2 GiB: too big");
     is_int(rooms_ring_drops(&ring), 3, "each refusal is counted");
     is_int(rooms_ring_used(&ring), 0, "and nothing was written");
 
     is_int(rooms_ring_push(&ring, ROOMS_PROTO_PAD, 0, 4, big, 8),
            ROOMS_RING_EINVAL, "type 0 (the padding marker) refused");
-    is_int(rooms_ring_push(&ring, ROOMS_PROTO_EVENT, 0, 4, NULL, 8),
+    is_int(rooms_ring_push(&ring, ROOMS_PROTO_SIGNAL, 0, 4, NULL, 8),
            ROOMS_RING_EINVAL, "a NULL payload with a length refused");
-    is_int(rooms_ring_push(&ring, ROOMS_PROTO_EVENT, 0, 4, NULL, 0),
+    is_int(rooms_ring_push(&ring, ROOMS_PROTO_SIGNAL, 0, 4, NULL, 0),
            ROOMS_RING_OK, "a NULL payload of 0 bytes is an empty record");
     is_int(rooms_ring_drops(&ring), 5, "refused arguments count as drops");
 
@@ -1419,7 +1419,7 @@ handover_child(int sock)
         _exit(15);
     }
 
-    if (rooms_ring_push(&ring, ROOMS_PROTO_HELLO, 0, (uint64_t) getpid(),
+    if (rooms_ring_push(&ring, ROOMS_PROTO_JOIN, 0, (uint64_t) getpid(),
                         "ring from child", 15)
         != ROOMS_RING_OK)
     {
@@ -1496,7 +1496,7 @@ test_handover(void)
     is_int(rc, ROOMS_RING_OK, "its record is in the shared ring");
 
     if (rc == ROOMS_RING_OK) {
-        ok(hdr.type == ROOMS_PROTO_HELLO && hdr.id == (uint64_t) pid
+        ok(hdr.type == ROOMS_PROTO_JOIN && hdr.id == (uint64_t) pid
            && hdr.len == 15 && memcmp(p, "ring from child", 15) == 0,
            "a HELLO from pid %d with its payload", (int) pid);
         rooms_ring_pop(&ring);
