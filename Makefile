@@ -26,9 +26,25 @@ UNITS      := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
 SRTP_LIB   := $(BUILD)/deps/lib/libsrtp2.a
 UNIT_LIBS  := $(SRTP_LIB) -lsqlite3 -ljansson -lssl -lcrypto
 
-.PHONY: all deps module units test run bench fuzz clean
+.PHONY: all deps module units worker e2e-deps test run bench fuzz clean
 
-all: deps module units
+all: deps module units worker e2e-deps
+
+# the media worker: its event loop (worker/main.c) and every core
+WORKER     := $(BUILD)/rooms-worker
+
+worker: deps $(WORKER)
+
+$(WORKER): worker/main.c $(CORE_SRC) $(CORE_HDR) $(COMMON_SRC) $(COMMON_HDR) \
+           | $(SRTP_LIB)
+	$(CC) $(CFLAGS) $(WARN) -Icommon -Iworker -I$(BUILD)/deps/include \
+	    -o $@.tmp worker/main.c $(CORE_SRC) $(COMMON_SRC) $(UNIT_LIBS)
+	mv -f $@.tmp $@
+
+# npm packages of the browser tests (tests/e2e/package.json), when present
+e2e-deps:
+	@if [ -f tests/e2e/package.json ] && [ ! -d tests/e2e/node_modules ]; \
+	then cd tests/e2e && npm ci --no-audit --no-fund; fi
 
 deps:
 	@sh scripts/deps.sh
@@ -68,7 +84,7 @@ $(BUILD):
 
 # every suite in one prove run, ending with prove's summary
 test: all
-	prove -I t/lib/harness -I t/lib $(UNITS) t/
+	prove -I t/lib/harness -I t/lib $(UNITS) t/ $(wildcard tests/e2e/*.t)
 
 # benchmarks print figures and ratios; they never pass or fail on time
 BENCH_SRC  := $(wildcard tests/bench/bench_*.c)

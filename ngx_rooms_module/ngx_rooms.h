@@ -19,6 +19,7 @@
 #include <ngx_http.h>
 
 #include "rooms_limits.h"
+#include "rooms_proto.h"
 #include "rooms_room.h"
 #include "rooms_store.h"
 #include "rooms_token.h"
@@ -62,6 +63,7 @@ typedef struct {
     ngx_shm_zone_t              *shm_zone;
     ngx_str_t                    store_path;
     rooms_store_t               *store;          /* this process's handle */
+    ngx_str_t                    media_socket;   /* empty: no media worker */
 
     /* where the first "rooms" directive is, to point errors at it */
     ngx_str_t                    rooms_file;
@@ -122,6 +124,50 @@ ngx_int_t ngx_rooms_dir_change(ngx_rooms_main_conf_t *rmcf, ngx_log_t *log,
     rooms_room_t *room);
 
 ngx_int_t ngx_rooms_api_handler(ngx_http_request_t *r);
+
+/*
+ * The WebSocket endpoint of a room that exists (ngx_rooms_ws.c).  Returns
+ * what the content handler returns (NGX_DONE once the connection is
+ * upgraded), or NGX_DECLINED with err set when the handshake is refused:
+ * the caller sends err as the API's other errors.
+ */
+ngx_int_t ngx_rooms_ws_handler(ngx_http_request_t *r, rooms_room_t *room,
+    rooms_error_t *err);
+
+/* this process's WebSocket registry, set up in init_process */
+void ngx_rooms_ws_init_process(ngx_cycle_t *cycle);
+
+/*
+ * Called by the media link: a record from the media worker about one of
+ * this process's WebSockets, and the loss of the link (every joined
+ * WebSocket is closed with 1012).
+ */
+void ngx_rooms_ws_deliver(const rooms_proto_hdr_t *hdr,
+    const u_char *payload);
+void ngx_rooms_ws_media_down(void);
+
+/*
+ * The link to the media worker (ngx_rooms_media.c), one per nginx worker
+ * process.  path is the control socket; a NULL path leaves the link off,
+ * so that joins are refused.
+ */
+ngx_int_t ngx_rooms_media_init_process(ngx_cycle_t *cycle, ngx_str_t *path);
+void ngx_rooms_media_exit_process(ngx_cycle_t *cycle);
+
+/* A fresh connection id, or 0 while the link is down. */
+uint64_t ngx_rooms_media_conn_id(void);
+
+/*
+ * Queues a record for the media worker and rings its doorbell.  Returns
+ * NGX_OK; NGX_DECLINED when the link is down (or id belongs to an earlier
+ * link); NGX_BUSY when the ring is full (never blocks); NGX_ERROR when the
+ * record can never fit.
+ */
+ngx_int_t ngx_rooms_media_push(uint16_t type, uint64_t id,
+    const void *payload, size_t len);
+
+/* Tells the media worker that id's WebSocket is gone; retried if full. */
+void ngx_rooms_media_leave(uint64_t id);
 
 ngx_int_t ngx_rooms_page_index(ngx_http_request_t *r);
 ngx_int_t ngx_rooms_page_room(ngx_http_request_t *r, ngx_uint_t status,

@@ -42,6 +42,7 @@ static ngx_int_t ngx_rooms_route_api(ngx_http_request_t *r,
     ngx_str_t *rest);
 static ngx_int_t ngx_rooms_route_page(ngx_http_request_t *r,
     ngx_str_t *code);
+static ngx_int_t ngx_rooms_route_ws(ngx_http_request_t *r, u_char *code);
 static ngx_int_t ngx_rooms_start_body(ngx_http_request_t *r, ngx_uint_t op,
     u_char *code);
 static void ngx_rooms_body_handler(ngx_http_request_t *r);
@@ -203,6 +204,12 @@ ngx_rooms_route_api(ngx_http_request_t *r, ngx_str_t *rest)
         return ngx_rooms_start_body(r, NGX_ROOMS_OP_INVITE, code.data);
     }
 
+    if ((size_t) (last - p) == sizeof("/ws") - 1
+        && ngx_strncmp(p, "/ws", sizeof("/ws") - 1) == 0)
+    {
+        return ngx_rooms_route_ws(r, code.data);
+    }
+
 not_found:
 
     if (ngx_http_discard_request_body(r) != NGX_OK) {
@@ -251,6 +258,49 @@ ngx_rooms_route_page(ngx_http_request_t *r, ngx_str_t *code)
                                     "The server cannot read its rooms "
                                     "right now. Try again shortly.");
     }
+}
+
+
+/*
+ * The signaling WebSocket (ngx_rooms_ws.c): a GET on a room that exists,
+ * answered 404 or 410 as the rest of the API before the handshake is
+ * looked at.
+ */
+static ngx_int_t
+ngx_rooms_route_ws(ngx_http_request_t *r, u_char *code)
+{
+    ngx_int_t               rc;
+    rooms_room_t            room;
+    rooms_error_t           err;
+    ngx_rooms_main_conf_t  *rmcf;
+
+    if (r->method != NGX_HTTP_GET) {
+        return ngx_rooms_not_allowed(r, "GET");
+    }
+
+    rmcf = ngx_http_get_module_main_conf(r, ngx_rooms_module);
+
+    rc = ngx_rooms_dir_get(rmcf, r->connection->log, code, &room);
+
+    if (rc != NGX_OK) {
+        if (ngx_http_discard_request_body(r) != NGX_OK) {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+
+        return ngx_rooms_lookup_failed(r, rc);
+    }
+
+    rc = ngx_rooms_ws_handler(r, &room, &err);
+
+    if (rc != NGX_DECLINED) {
+        return rc;
+    }
+
+    if (ngx_http_discard_request_body(r) != NGX_OK) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    return ngx_rooms_send_error(r, &err);
 }
 
 

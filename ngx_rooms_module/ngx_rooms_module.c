@@ -30,6 +30,8 @@ static char *ngx_rooms_base_url(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 static char *ngx_rooms_max_participants(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
+static char *ngx_rooms_media_socket(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
 
 
 static ngx_command_t  ngx_rooms_commands[] = {
@@ -44,6 +46,13 @@ static ngx_command_t  ngx_rooms_commands[] = {
     { ngx_string("rooms_store"),
       NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
       ngx_rooms_store,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("rooms_media_socket"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_rooms_media_socket,
       NGX_HTTP_MAIN_CONF_OFFSET,
       0,
       NULL },
@@ -164,16 +173,22 @@ ngx_rooms_init_module(ngx_cycle_t *cycle)
 }
 
 
+/*
+ * Each worker opens its own store handle and its own link to the media
+ * worker; neither can be inherited across fork().
+ */
 static ngx_int_t
 ngx_rooms_init_process(ngx_cycle_t *cycle)
 {
     char                    err[256];
     ngx_rooms_main_conf_t  *rmcf;
 
+    ngx_rooms_ws_init_process(cycle);
+
     rmcf = ngx_rooms_cycle_conf(cycle);
 
     if (rmcf == NULL || rmcf->store_path.len == 0) {
-        return NGX_OK;
+        return ngx_rooms_media_init_process(cycle, NULL);
     }
 
     rmcf->store = rooms_store_open((char *) rmcf->store_path.data, err,
@@ -186,7 +201,7 @@ ngx_rooms_init_process(ngx_cycle_t *cycle)
         return NGX_ERROR;
     }
 
-    return NGX_OK;
+    return ngx_rooms_media_init_process(cycle, &rmcf->media_socket);
 }
 
 
@@ -194,6 +209,8 @@ static void
 ngx_rooms_exit_process(ngx_cycle_t *cycle)
 {
     ngx_rooms_main_conf_t  *rmcf;
+
+    ngx_rooms_media_exit_process(cycle);
 
     rmcf = ngx_rooms_cycle_conf(cycle);
 
@@ -220,6 +237,7 @@ ngx_rooms_create_main_conf(ngx_conf_t *cf)
      *     rmcf->shm_zone = NULL;
      *     rmcf->store_path = { 0, NULL };
      *     rmcf->store = NULL;
+     *     rmcf->media_socket = { 0, NULL };
      *     rmcf->rooms_file = { 0, NULL };
      *     rmcf->rooms_line = 0;
      */
@@ -559,6 +577,58 @@ ngx_rooms_max_participants(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     }
 
     rlcf->max_participants = (ngx_uint_t) n;
+
+    return NGX_CONF_OK;
+}
+
+
+/*
+ * The media worker's control socket.  It need not exist yet: the media
+ * worker is its own service, which may start after nginx; each nginx
+ * worker connects, and reconnects, on its own.  The path must fit a unix
+ * socket address.
+ */
+static char *
+ngx_rooms_media_socket(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_rooms_main_conf_t *rmcf = conf;
+
+    ngx_str_t           *value, path;
+    struct sockaddr_un   sun;
+
+    if (rmcf->media_socket.data) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+    path = value[1];
+
+    if (path.len >= 5 && ngx_strncmp(path.data, "unix:", 5) == 0) {
+        path.data += 5;
+        path.len -= 5;
+    }
+
+    if (path.len == 0) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "rooms_media_socket needs the path of the media "
+                           "worker's unix socket");
+        return NGX_CONF_ERROR;
+    }
+
+    /* zero-terminated, relative to the prefix */
+    if (ngx_conf_full_name(cf->cycle, &path, 0) != NGX_OK) {
+        return NGX_CONF_ERROR;
+    }
+
+    if (path.len >= sizeof(sun.sun_path)) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "rooms_media_socket \"%V\" is too long for a "
+                           "unix socket, at most %uz bytes are allowed",
+                           &path, sizeof(sun.sun_path) - 1);
+        return NGX_CONF_ERROR;
+    }
+
+    rmcf->media_socket = path;
 
     return NGX_CONF_OK;
 }

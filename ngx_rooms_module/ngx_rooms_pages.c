@@ -39,6 +39,7 @@ static const char  ngx_rooms_index_html[] =
     "<meta name=\"viewport\" content=\"width=device-width, "
     "initial-scale=1\">\n"
     "<title>Create a room</title>\n"
+    "<link rel=\"icon\" href=\"data:,\">\n"
     "<link rel=\"stylesheet\" href=\"assets/rooms.css\">\n"
     "</head>\n<body>\n<main>\n"
     "<h1>Create a room</h1>\n"
@@ -145,7 +146,7 @@ ngx_rooms_page_room(ngx_http_request_t *r, ngx_uint_t status,
     title = room->title[0] ? room->title : act->en;
     state = rooms_state(room, ngx_time());
 
-    len = 2048 + ngx_strlen(title) * 6 * 2 + ngx_strlen(act->en) * 6
+    len = 4096 + ngx_strlen(title) * 6 * 2 + ngx_strlen(act->en) * 6
           + ngx_strlen(act->it) * 6 + ROOMS_CODE_LEN;
 
     buf = ngx_pnalloc(r->pool, len);
@@ -163,6 +164,7 @@ ngx_rooms_page_room(ngx_http_request_t *r, ngx_uint_t status,
                           "width, initial-scale=1\">\n<title>") - 1);
     p = ngx_rooms_escape(p, title);
     p = ngx_sprintf(p, "</title>\n"
+                    "<link rel=\"icon\" href=\"data:,\">\n"
                     "<link rel=\"stylesheet\" href=\"../assets/rooms.css\">\n"
                     "</head>\n<body>\n"
                     "<main id=\"room\" data-code=\"%s\" data-state=\"%s\">\n"
@@ -193,9 +195,40 @@ ngx_rooms_page_room(ngx_http_request_t *r, ngx_uint_t status,
         p = ngx_sprintf(p, "This room is open.");
     }
 
+    /*
+     * The call: the join form (a name, then Join), and once in, one tile
+     * per participant.  room.js fills the tiles; ids here are its hooks.
+     */
     p = ngx_sprintf(p, "</p>\n"
                     "<p id=\"error\" class=\"error\" role=\"alert\" hidden>"
                     "</p>\n"
+                    "<form id=\"join\" class=\"card\">\n"
+                    "<label for=\"name\">Your name</label>\n"
+                    "<div class=\"row\"><input id=\"name\" name=\"name\" "
+                    "maxlength=\"64\" required autocomplete=\"nickname\">"
+                    "<button type=\"submit\">Join</button></div>\n"
+                    "</form>\n"
+                    "<section id=\"call\" aria-label=\"Call\" hidden>\n"
+                    "<div id=\"tiles\" class=\"tiles\">\n"
+                    "<figure class=\"tile\" id=\"self\">"
+                    "<video id=\"local\" aria-label=\"You\" autoplay "
+                    "playsinline muted></video>"
+                    "<figcaption>You"
+                    "<span class=\"badge\" data-badge=\"audio\" hidden>"
+                    "mic off</span>"
+                    "<span class=\"badge\" data-badge=\"video\" hidden>"
+                    "camera off</span>"
+                    "</figcaption></figure>\n"
+                    "</div>\n"
+                    "<div class=\"controls\">"
+                    "<button id=\"mic\" type=\"button\" class=\"toggle\" "
+                    "aria-pressed=\"true\">Microphone</button>"
+                    "<button id=\"cam\" type=\"button\" class=\"toggle\" "
+                    "aria-pressed=\"true\">Camera</button>"
+                    "<button id=\"leave\" type=\"button\" class=\"danger\">"
+                    "Leave</button>"
+                    "</div>\n"
+                    "</section>\n"
                     "<section class=\"card\">\n"
                     "<label for=\"invite\">Invite link</label>\n"
                     "<input id=\"invite\" readonly>\n"

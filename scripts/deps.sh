@@ -5,7 +5,14 @@
 set -eu
 
 PKGS="build-essential perl nginx nginx-dev libsqlite3-dev sqlite3 libjansson-dev \
-libssl-dev patch xz-utils libtest-base-perl libwww-perl curl procps"
+libssl-dev patch xz-utils libtest-base-perl libwww-perl curl procps \
+chromium fonts-liberation iproute2 util-linux"
+
+# The browser tests drive Chromium from Node.js (tests/e2e).  A Node.js
+# that is already on PATH (Debian's, or another distribution of it) will
+# do; Debian's packages are installed only when there is none.
+command -v node >/dev/null 2>&1 || PKGS="$PKGS nodejs"
+command -v npm >/dev/null 2>&1 || PKGS="$PKGS npm"
 
 missing=""
 for p in $PKGS; do

@@ -1,10 +1,13 @@
 #!/bin/sh
-# `make run`: nginx with ngx_rooms from a local run folder, in the
-# foreground, on http://127.0.0.1:$PORT.  Ctrl-C or SIGTERM stops every
-# process started here.  Rooms persist in run/data/rooms.db.
+# `make run`: the media worker and nginx with ngx_rooms from a local run
+# folder, in the foreground, on http://127.0.0.1:$PORT (media over UDP on
+# port $MEDIA_PORT, announced to browsers as $MEDIA_IP).  Ctrl-C or SIGTERM
+# stops every process started here.  Rooms persist in run/data/rooms.db.
 set -eu
 
 PORT=${PORT:-8080}
+MEDIA_PORT=${MEDIA_PORT:-40000}
+MEDIA_IP=${MEDIA_IP:-127.0.0.1}
 top=$(cd "$(dirname "$0")/.." && pwd)
 run=$top/run
 
@@ -37,6 +40,7 @@ http {
 
     rooms_zone   rooms:1m;
     rooms_store  $run/data/rooms.db;
+    rooms_media_socket $run/worker.sock;
 
     server {
         listen 127.0.0.1:$PORT;
@@ -48,25 +52,52 @@ http {
 }
 CONF
 
-nginx -t -q -p "$run" -c "$run/nginx.conf"
+nginx -t -q -p "$run" -e "$run/logs/error.log" -c "$run/nginx.conf"
 
 parent=$PPID
-nginx -p "$run" -c "$run/nginx.conf" &
-ngx=$!
+wrk=""
+ngx=""
 
 stop() {
     trap - INT TERM HUP EXIT
-    kill -QUIT "$ngx" 2>/dev/null || true
-    wait "$ngx" 2>/dev/null || true
+    [ -n "$ngx" ] && kill -QUIT "$ngx" 2>/dev/null || true
+    [ -n "$wrk" ] && kill -TERM "$wrk" 2>/dev/null || true
+    wait 2>/dev/null || true
     echo "ngx_rooms stopped"
 }
 trap 'stop; exit 0' INT TERM HUP
 trap stop EXIT
 
-echo "ngx_rooms is running on http://127.0.0.1:$PORT/ (logs in $run/logs)"
+# The media worker is its own service: nginx does not start it; nginx's
+# workers connect to its control socket (and reconnect if it restarts).
+# It makes the socket world-writable, since nginx's workers run as nobody.
+rm -f "$run/worker.sock"
+"$top/build/rooms-worker" --udp-port "$MEDIA_PORT" --announce-ip "$MEDIA_IP" \
+    --control "$run/worker.sock" 2>>"$run/logs/worker.log" &
+wrk=$!
+
+# nginx starts anyway if the worker is slow: it retries on a timer
+i=0
+while [ ! -S "$run/worker.sock" ] && [ $i -lt 50 ] \
+      && kill -0 "$wrk" 2>/dev/null; do
+    sleep 0.1
+    i=$((i + 1))
+done
+if ! kill -0 "$wrk" 2>/dev/null; then
+    echo "the media worker did not start; see $run/logs/worker.log:" >&2
+    tail -5 "$run/logs/worker.log" >&2
+    exit 1
+fi
+
+nginx -p "$run" -e "$run/logs/error.log" -c "$run/nginx.conf" &
+ngx=$!
+
+echo "ngx_rooms is running on http://127.0.0.1:$PORT/"
+echo "media on udp port $MEDIA_PORT, announced as $MEDIA_IP; logs in $run/logs"
 echo "Ctrl-C stops it."
 
-# also stop when whoever started us (make) goes away
-while kill -0 "$ngx" 2>/dev/null && kill -0 "$parent" 2>/dev/null; do
+# stop when either process dies, or when whoever started us (make) goes away
+while kill -0 "$ngx" 2>/dev/null && kill -0 "$wrk" 2>/dev/null \
+      && kill -0 "$parent" 2>/dev/null; do
     sleep 1
 done

@@ -2330,6 +2330,7 @@ rooms_sdp_put_media(rooms_sdp_buf_t *b, const rooms_sdp_t *offer,
     const char *family, const char *fp, int first)
 {
     unsigned                  k;
+    uint8_t                   dir;
     uint16_t                  id;
     const rooms_sdp_media_t  *m;
     const rooms_sdp_codec_t  *c;
@@ -2395,11 +2396,15 @@ rooms_sdp_put_media(rooms_sdp_buf_t *b, const rooms_sdp_t *offer,
         }
     }
 
-    rooms_sdp_put(b, "a=%s\r\n", rooms_sdp_direction_name(neg->direction));
-
     s = &local->send[i];
 
-    if ((neg->direction & ROOMS_SDP_SEND) && s->msid_stream != NULL) {
+    /* a held line announces no sending, so no msid and no ssrc either */
+    dir = s->hold ? (uint8_t) (neg->direction & ~ROOMS_SDP_SEND)
+                  : neg->direction;
+
+    rooms_sdp_put(b, "a=%s\r\n", rooms_sdp_direction_name(dir));
+
+    if ((dir & ROOMS_SDP_SEND) && s->msid_stream != NULL) {
         rooms_sdp_put(b, "a=msid:%s%s%s\r\n", s->msid_stream,
                       s->msid_track ? " " : "",
                       s->msid_track ? s->msid_track : "");
@@ -2444,7 +2449,7 @@ rooms_sdp_put_media(rooms_sdp_buf_t *b, const rooms_sdp_t *offer,
         rooms_sdp_put_simulcast(b, m);
     }
 
-    if ((neg->direction & ROOMS_SDP_SEND) && s->ssrc != 0) {
+    if ((dir & ROOMS_SDP_SEND) && s->ssrc != 0) {
         if (s->rtx_ssrc != 0 && neg->rtx_pt >= 0) {
             rooms_sdp_put(b, "a=ssrc-group:FID %u %u\r\n"
                           "a=ssrc:%u cname:%s\r\na=ssrc:%u cname:%s\r\n",

@@ -268,12 +268,18 @@ typedef struct {
 } rooms_sdp_neg_t;
 
 
-/* what we send on one m= line; all zero announces nothing */
+/*
+ * what we send on one m= line; all zero announces nothing.  hold keeps
+ * our sending direction out of the answer (sendonly becomes inactive,
+ * sendrecv becomes recvonly): the SFU sets it on a receiving m= line it
+ * has no remote stream for, so the browser expects no media there.
+ */
 typedef struct {
     uint32_t            ssrc;             /* 0: no a=ssrc (never used) */
     uint32_t            rtx_ssrc;         /* 0: none */
     const char         *msid_stream;      /* NULL: no a=msid */
     const char         *msid_track;       /* NULL: stream only */
+    uint8_t             hold;             /* 1: answer without SEND */
 } rooms_sdp_send_t;
 
 /* our side of the answer */

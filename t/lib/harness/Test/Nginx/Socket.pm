@@ -8,10 +8,12 @@ package Test::Nginx::Socket;
 # TEST_NGINX_NO_CLEAN), same preprocessor and response-body-check hooks.
 #
 # Sections: config, http_config, main_config, request (a string or, with
-# eval, an array), more_headers, raw_request, error_code, response_body,
+# eval, an array), more_headers, raw_request (a string or, with eval, an
+# array of pieces of one request, written one after the other with
+# raw_request_middle_delay seconds between them), error_code, response_body,
 # response_body_like, response_body_unlike, response_headers,
-# response_headers_like, error_log,
-# no_error_log, must_die, timeout, log_level.  Arrays in request pair with
+# response_headers_like, error_log, no_error_log, must_die, timeout,
+# log_level, raw_request_middle_delay.  Arrays in request pair with
 # arrays in the checks, one element per request.
 
 use strict;
@@ -258,14 +260,20 @@ sub reload_nginx {
     Test::More::fail("$name - nginx did not reload its configuration");
 }
 
+# $req is the request, or an array of its pieces, each written on its own
+# after $delay seconds
 sub http_raw {
-    my ($req, $timeout) = @_;
+    my ($req, $timeout, $delay) = @_;
     my $sock = IO::Socket::INET->new(PeerAddr => $ServerAddr,
                                      PeerPort => $ServerPort,
                                      Proto => 'tcp', Timeout => $timeout)
         or return undef;
     binmode $sock;
-    print $sock $req;
+    my @pieces = ref $req eq 'ARRAY' ? @$req : ($req);
+    for my $i (0 .. $#pieces) {
+        sleep $delay if $i && $delay;
+        syswrite $sock, $pieces[$i];
+    }
     my $sel = IO::Select->new($sock);
     my $resp = '';
     my $deadline = time + $timeout;
@@ -457,17 +465,25 @@ sub run_test {
         $PrevConfig = config_text($block, $config);
     }
 
-    my $requests = $block->raw_request // $block->request;
-    my $raw = defined $block->raw_request;
-    my @reqs = ref $requests eq 'ARRAY' ? @$requests : ($requests);
     my $timeout = $block->timeout || $Timeout;
 
-    for my $i (0 .. $#reqs) {
-        my $more = pick(scalar($block->more_headers), $i);
-        my $req = $raw ? $reqs[$i] : build_request($reqs[$i], $more);
-        my $resp = http_raw($req, $timeout);
-        check_response($block, $name, $resp, ref $requests eq 'ARRAY'
-                                              ? $i : 0);
+    if (defined $block->raw_request) {
+        # one request, whole or in pieces
+        my $delay = $block->raw_request_middle_delay;
+        $delay =~ s/\s+$//s if defined $delay;
+        my $resp = http_raw(scalar($block->raw_request), $timeout, $delay);
+        check_response($block, $name, $resp, 0);
+
+    } else {
+        my $requests = $block->request;
+        my @reqs = ref $requests eq 'ARRAY' ? @$requests : ($requests);
+
+        for my $i (0 .. $#reqs) {
+            my $more = pick(scalar($block->more_headers), $i);
+            my $resp = http_raw(build_request($reqs[$i], $more), $timeout);
+            check_response($block, $name, $resp, ref $requests eq 'ARRAY'
+                                                  ? $i : 0);
+        }
     }
 
     # workers write the log asynchronously to our reads

@@ -1,0 +1,985 @@
+
+/*
+ * Copyright (C) ngx_rooms authors
+ *
+ * ngx_rooms_media.c: this nginx worker's link to the media worker.
+ *
+ * Owns: the control socket (rooms_media_socket), the hello/welcome
+ * handshake of common/rooms_proto.h, the shared ring segment and the two
+ * eventfd doorbells it brings, reading the media worker's records and
+ * handing each to the WebSocket it is about (ngx_rooms_ws.c), and
+ * reconnecting.  Must never block the event loop: connecting, the
+ * handshake and the rings all run on nginx events, a full ring refuses
+ * at once, and the media worker may be absent at any time, including
+ * when nginx starts.
+ *
+ * The link is a small state machine, one per process:
+ *
+ *     off --(rooms_media_socket set)--> connecting --(hello sent)-->
+ *     waiting for the welcome --(welcome, 3 fds, segment checked)--> up
+ *
+ * Any failure (connect refused, EOF, a short or bad welcome, another
+ * protocol version, a corrupt ring) tears everything down: the WebSockets
+ * that had joined through the link are closed with 1012, the segment is
+ * unmapped, and a timer tries again after 1 s, doubling up to 5 s.
+ * Failures are logged once per kind, then again at most once a minute
+ * while they last, so an absent media worker never floods the log.
+ *
+ * The control socket stays open while the link is up: EOF on it is how
+ * the media worker's exit is seen.  Records arrive on the ring
+ * FROM_WORKER of the slot the welcome assigned; its eventfd is registered
+ * in nginx's event loop as a connection whose read handler drains the
+ * doorbell first and then the ring, in bounded batches.  Records go out
+ * on the ring TO_WORKER, each push followed by a ring of the media
+ * worker's doorbell.  A LEAVE that finds the ring full is kept and
+ * retried, so the media worker never keeps a participant whose WebSocket
+ * is gone.
+ */
+
+
+#include "ngx_rooms.h"
+
+#include <sys/socket.h>
+#include <sys/un.h>
+
+#include "rooms_ring.h"
+
+
+#define NGX_ROOMS_MEDIA_OFF         0
+#define NGX_ROOMS_MEDIA_IDLE        1      /* waiting to retry */
+#define NGX_ROOMS_MEDIA_CONNECTING  2      /* hello not sent yet */
+#define NGX_ROOMS_MEDIA_WELCOME     3      /* waiting for the welcome */
+#define NGX_ROOMS_MEDIA_UP          4
+
+/* what failed, so that a repeated failure is logged only once a minute */
+#define NGX_ROOMS_MEDIA_ABSENT      1
+#define NGX_ROOMS_MEDIA_BROKEN      2
+#define NGX_ROOMS_MEDIA_VERSION     3
+#define NGX_ROOMS_MEDIA_LOST        4
+
+#define NGX_ROOMS_MEDIA_RETRY_MIN   1000
+#define NGX_ROOMS_MEDIA_RETRY_MAX   5000
+#define NGX_ROOMS_MEDIA_HANDSHAKE   5000   /* the welcome's deadline */
+#define NGX_ROOMS_MEDIA_LOG_EVERY   60     /* seconds between reminders */
+#define NGX_ROOMS_MEDIA_LEAVE_RETRY 100
+#define NGX_ROOMS_MEDIA_BATCH       256    /* records per event */
+
+#define NGX_ROOMS_MEDIA_NFDS        3      /* memfd, to and from worker */
+
+#define NGX_ROOMS_MEDIA_COUNTER_MASK  0xffffffffffffULL
+
+
+typedef struct {
+    ngx_uint_t                   state;
+    ngx_log_t                   *log;
+
+    struct sockaddr_un           addr;
+    socklen_t                    addrlen;
+    int                          type;           /* SOCK_SEQPACKET first */
+
+    ngx_connection_t            *ctl;            /* the control socket */
+    ngx_connection_t            *bell;           /* from_worker eventfd */
+    int                          to_worker;      /* eventfd, or -1 */
+
+    void                        *seg;
+    size_t                       seg_size;
+    rooms_ring_t                 tx;             /* TO_WORKER */
+    rooms_ring_t                 rx;             /* FROM_WORKER */
+    unsigned                     slot;
+
+    uint64_t                     counter;        /* last id handed out */
+    uint64_t                     first;          /* first id of this link */
+
+    ngx_event_t                  retry;
+    ngx_msec_t                   backoff;
+
+    /* LEAVE records that found the ring full */
+    uint64_t                    *leaves;
+    ngx_uint_t                   nleaves;
+    ngx_uint_t                   leaves_max;
+    ngx_event_t                  leave_retry;
+
+    ngx_uint_t                   fail_kind;      /* last one logged */
+    time_t                       fail_logged;
+    ngx_uint_t                   fail_count;     /* since the last log */
+    ngx_uint_t                   full_logged;
+} ngx_rooms_media_link_t;
+
+
+static void ngx_rooms_media_connect(void);
+static void ngx_rooms_media_ctl_write(ngx_event_t *wev);
+static void ngx_rooms_media_ctl_read(ngx_event_t *rev);
+static ngx_int_t ngx_rooms_media_send_hello(void);
+static ngx_int_t ngx_rooms_media_recv_welcome(void);
+static ngx_int_t ngx_rooms_media_attach(int *fds, unsigned slot);
+static void ngx_rooms_media_bell_handler(ngx_event_t *rev);
+static int ngx_rooms_media_record(void *data, const rooms_proto_hdr_t *hdr,
+    const unsigned char *payload);
+static void ngx_rooms_media_retry_handler(ngx_event_t *ev);
+static void ngx_rooms_media_leave_handler(ngx_event_t *ev);
+static void ngx_rooms_media_flush_leaves(void);
+static void ngx_rooms_media_fail(ngx_uint_t kind, ngx_uint_t level,
+    ngx_err_t err, const char *fmt, ...);
+static void ngx_rooms_media_close(void);
+static void ngx_rooms_media_empty_handler(ngx_event_t *ev);
+
+
+static ngx_rooms_media_link_t  ngx_rooms_media_link;
+
+
+/*
+ * Called from init_process.  The path was checked at "nginx -t"; it is
+ * copied into the process's link, which never refers to a cycle's memory
+ * afterwards (a single-process reload frees the old cycle).
+ */
+ngx_int_t
+ngx_rooms_media_init_process(ngx_cycle_t *cycle, ngx_str_t *path)
+{
+    ngx_rooms_media_link_t  *ml = &ngx_rooms_media_link;
+
+    ngx_memzero(ml, sizeof(ngx_rooms_media_link_t));
+
+    ml->state = NGX_ROOMS_MEDIA_OFF;
+    ml->to_worker = -1;
+
+    if (path == NULL || path->len == 0) {
+        return NGX_OK;
+    }
+
+    if (path->len >= sizeof(ml->addr.sun_path)) {
+        /* refused at "nginx -t"; a guard for a changed check */
+        ngx_log_error(NGX_LOG_EMERG, cycle->log, 0,
+                      "rooms_media_socket \"%V\" is too long", path);
+        return NGX_ERROR;
+    }
+
+    ml->log = cycle->log;
+    ml->addr.sun_family = AF_UNIX;
+    ngx_memcpy(ml->addr.sun_path, path->data, path->len);
+    ml->addrlen = offsetof(struct sockaddr_un, sun_path) + path->len + 1;
+    ml->type = SOCK_SEQPACKET;
+
+    ml->retry.handler = ngx_rooms_media_retry_handler;
+    ml->retry.log = cycle->log;
+    ml->retry.data = ml;
+    ml->retry.cancelable = 1;
+
+    ml->leave_retry.handler = ngx_rooms_media_leave_handler;
+    ml->leave_retry.log = cycle->log;
+    ml->leave_retry.data = ml;
+    ml->leave_retry.cancelable = 1;
+
+    /* every connection leaves at most once: this bounds the retry list */
+    ml->leaves_max = cycle->connection_n;
+    ml->leaves = ngx_alloc(ml->leaves_max * sizeof(uint64_t), cycle->log);
+    if (ml->leaves == NULL) {
+        return NGX_ERROR;
+    }
+
+    ml->backoff = NGX_ROOMS_MEDIA_RETRY_MIN;
+    ml->state = NGX_ROOMS_MEDIA_IDLE;
+
+    ngx_rooms_media_connect();
+
+    return NGX_OK;
+}
+
+
+void
+ngx_rooms_media_exit_process(ngx_cycle_t *cycle)
+{
+    ngx_rooms_media_link_t  *ml = &ngx_rooms_media_link;
+
+    if (ml->state == NGX_ROOMS_MEDIA_OFF) {
+        return;
+    }
+
+    ngx_rooms_media_close();
+
+    if (ml->retry.timer_set) {
+        ngx_del_timer(&ml->retry);
+    }
+
+    if (ml->leave_retry.timer_set) {
+        ngx_del_timer(&ml->leave_retry);
+    }
+
+    ngx_free(ml->leaves);
+    ml->leaves = NULL;
+    ml->state = NGX_ROOMS_MEDIA_OFF;
+}
+
+
+uint64_t
+ngx_rooms_media_conn_id(void)
+{
+    ngx_rooms_media_link_t  *ml = &ngx_rooms_media_link;
+
+    if (ml->state != NGX_ROOMS_MEDIA_UP) {
+        return 0;
+    }
+
+    /* 2^48 joins in one process's life: the counter never wraps */
+    ml->counter = (ml->counter + 1) & NGX_ROOMS_MEDIA_COUNTER_MASK;
+
+    return ROOMS_PROTO_CONN(ml->slot, ml->counter);
+}
+
+
+ngx_int_t
+ngx_rooms_media_push(uint16_t type, uint64_t id, const void *payload,
+    size_t len)
+{
+    int                      rc;
+    uint64_t                 n;
+    ngx_rooms_media_link_t  *ml = &ngx_rooms_media_link;
+
+    n = id & NGX_ROOMS_MEDIA_COUNTER_MASK;
+
+    /* an id from before the last reconnect means nothing to the worker */
+    if (ml->state != NGX_ROOMS_MEDIA_UP
+        || ROOMS_PROTO_SLOT(id) != ml->slot
+        || n < ml->first || n > ml->counter)
+    {
+        return NGX_DECLINED;
+    }
+
+    rc = rooms_ring_push(&ml->tx, type, 0, id, payload, len);
+
+    switch (rc) {
+
+    case ROOMS_RING_OK:
+        break;
+
+    case ROOMS_RING_FULL:
+        if (!ml->full_logged) {
+            ngx_log_error(NGX_LOG_WARN, ml->log, 0,
+                          "rooms: the ring to the media worker is full, "
+                          "it is overloaded or stalled; refusing "
+                          "signaling messages until it catches up");
+            ml->full_logged = 1;
+        }
+
+        return NGX_BUSY;
+
+    default:
+        ngx_log_error(NGX_LOG_ERR, ml->log, 0,
+                      "rooms: a %uz-byte record cannot be queued for the "
+                      "media worker: %s", len, rooms_ring_strerror(rc));
+        return NGX_ERROR;
+    }
+
+    ml->full_logged = 0;
+
+    if (rooms_ring_doorbell_ring(ml->to_worker) == -1) {
+        /* the record is queued; the worker sees it on its next wakeup */
+        ngx_log_error(NGX_LOG_ALERT, ml->log, ngx_errno,
+                      "rooms: ringing the media worker's doorbell failed");
+    }
+
+    return NGX_OK;
+}
+
+
+/*
+ * A LEAVE must not be lost: the media worker would keep the participant
+ * (and show it to the others) until its media times out.  One that finds
+ * the ring full is kept and retried.
+ */
+void
+ngx_rooms_media_leave(uint64_t id)
+{
+    ngx_rooms_media_link_t  *ml = &ngx_rooms_media_link;
+
+    if (ngx_rooms_media_push(ROOMS_PROTO_LEAVE, id, NULL, 0) != NGX_BUSY) {
+        return;
+    }
+
+    if (ml->nleaves == ml->leaves_max) {
+        ngx_log_error(NGX_LOG_ERR, ml->log, 0,
+                      "rooms: a LEAVE for the media worker was lost");
+        return;
+    }
+
+    ml->leaves[ml->nleaves++] = id;
+
+    if (!ml->leave_retry.timer_set) {
+        ngx_add_timer(&ml->leave_retry, NGX_ROOMS_MEDIA_LEAVE_RETRY);
+    }
+}
+
+
+static void
+ngx_rooms_media_connect(void)
+{
+    int                      s;
+    ngx_err_t                err;
+    ngx_connection_t        *c;
+    ngx_rooms_media_link_t  *ml = &ngx_rooms_media_link;
+
+    if (ngx_exiting || ngx_terminate || ngx_quit) {
+        return;
+    }
+
+again:
+
+    s = socket(AF_UNIX, ml->type | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (s == -1) {
+        ngx_rooms_media_fail(NGX_ROOMS_MEDIA_BROKEN, NGX_LOG_ALERT,
+                             ngx_socket_errno, "socket() failed");
+        return;
+    }
+
+    if (connect(s, (struct sockaddr *) &ml->addr, ml->addrlen) == -1) {
+        err = ngx_socket_errno;
+
+        if (err != NGX_EINPROGRESS) {
+            close(s);
+
+            /* a media worker that listens on a stream socket */
+            if (err == EPROTOTYPE && ml->type == SOCK_SEQPACKET) {
+                ml->type = SOCK_STREAM;
+                goto again;
+            }
+
+            if (err == NGX_ENOENT || err == NGX_ECONNREFUSED) {
+                ngx_rooms_media_fail(NGX_ROOMS_MEDIA_ABSENT, NGX_LOG_NOTICE,
+                                     err, "the media worker is not "
+                                     "running: connect() failed");
+                return;
+            }
+
+            /* EAGAIN: its backlog is full, try later like any failure */
+            ngx_rooms_media_fail(NGX_ROOMS_MEDIA_BROKEN, NGX_LOG_ERR, err,
+                                 "connect() failed");
+            return;
+        }
+    }
+
+    c = ngx_get_connection(s, ml->log);
+    if (c == NULL) {
+        close(s);
+        ngx_rooms_media_fail(NGX_ROOMS_MEDIA_BROKEN, NGX_LOG_ERR, 0,
+                             "no free connection for the control socket");
+        return;
+    }
+
+    c->data = ml;
+    c->read->log = ml->log;
+    c->write->log = ml->log;
+    c->read->handler = ngx_rooms_media_ctl_read;
+    c->write->handler = ngx_rooms_media_ctl_write;
+
+    /* the handshake deadline must not hold up a graceful shutdown */
+    c->read->cancelable = 1;
+    c->write->cancelable = 1;
+
+    ml->ctl = c;
+    ml->state = NGX_ROOMS_MEDIA_CONNECTING;
+
+    if (ngx_handle_read_event(c->read, 0) != NGX_OK) {
+        ngx_rooms_media_fail(NGX_ROOMS_MEDIA_BROKEN, NGX_LOG_ERR, 0,
+                             "the control socket cannot be watched");
+        return;
+    }
+
+    ngx_add_timer(c->read, NGX_ROOMS_MEDIA_HANDSHAKE);
+
+    ngx_log_debug1(NGX_LOG_DEBUG_EVENT, ml->log, 0,
+                   "rooms media: connecting to %s", ml->addr.sun_path);
+
+    /* a unix socket is usually connected at once */
+    ngx_rooms_media_ctl_write(c->write);
+}
+
+
+static void
+ngx_rooms_media_ctl_write(ngx_event_t *wev)
+{
+    ngx_rooms_media_link_t  *ml = &ngx_rooms_media_link;
+
+    if (ml->state != NGX_ROOMS_MEDIA_CONNECTING) {
+        return;
+    }
+
+    if (ngx_rooms_media_send_hello() != NGX_OK) {
+        return;
+    }
+
+    ml->state = NGX_ROOMS_MEDIA_WELCOME;
+
+    /* the welcome may be in already */
+    ngx_rooms_media_ctl_read(ml->ctl->read);
+}
+
+
+static void
+ngx_rooms_media_ctl_read(ngx_event_t *rev)
+{
+    u_char                   buf[64];
+    ssize_t                  n;
+    ngx_err_t                err;
+    ngx_uint_t               i;
+    ngx_rooms_media_link_t  *ml = &ngx_rooms_media_link;
+
+    if (rev->timedout) {
+        rev->timedout = 0;
+        ngx_rooms_media_fail(NGX_ROOMS_MEDIA_BROKEN, NGX_LOG_ERR, 0,
+                             "the media worker sent no welcome within "
+                             "%d ms", NGX_ROOMS_MEDIA_HANDSHAKE);
+        return;
+    }
+
+    switch (ml->state) {
+
+    case NGX_ROOMS_MEDIA_WELCOME:
+        (void) ngx_rooms_media_recv_welcome();
+        return;
+
+    case NGX_ROOMS_MEDIA_UP:
+        break;
+
+    default:
+        return;
+    }
+
+    /* nothing follows the welcome: only its EOF is expected */
+
+    for (i = 0; /* void */; i++) {
+
+        if (i == NGX_ROOMS_MEDIA_BATCH) {
+            /* a chatty peer must not hold the event loop */
+            ngx_post_event(rev, &ngx_posted_events);
+            return;
+        }
+
+        n = recv(ml->ctl->fd, buf, sizeof(buf), 0);
+
+        if (n > 0) {
+            ngx_log_debug1(NGX_LOG_DEBUG_EVENT, ml->log, 0,
+                           "rooms media: %z unexpected bytes ignored", n);
+            continue;
+        }
+
+        if (n == 0) {
+            ngx_rooms_media_fail(NGX_ROOMS_MEDIA_LOST, NGX_LOG_ERR, 0,
+                                 "lost the media worker (it closed the "
+                                 "control socket)");
+            return;
+        }
+
+        err = ngx_socket_errno;
+
+        if (err == NGX_EAGAIN) {
+            break;
+        }
+
+        if (err == NGX_EINTR) {
+            continue;
+        }
+
+        ngx_rooms_media_fail(NGX_ROOMS_MEDIA_LOST, NGX_LOG_ERR, err,
+                             "lost the media worker: recv() failed");
+        return;
+    }
+
+    if (ngx_handle_read_event(rev, 0) != NGX_OK) {
+        ngx_rooms_media_fail(NGX_ROOMS_MEDIA_LOST, NGX_LOG_ERR, 0,
+                             "the control socket cannot be watched");
+    }
+}
+
+
+static ngx_int_t
+ngx_rooms_media_send_hello(void)
+{
+    ssize_t                  n;
+    ngx_err_t                err;
+    rooms_proto_hello_t      hello;
+    ngx_rooms_media_link_t  *ml = &ngx_rooms_media_link;
+
+    ngx_memzero(&hello, sizeof(rooms_proto_hello_t));
+
+    hello.magic = ROOMS_PROTO_MAGIC;
+    hello.version = ROOMS_PROTO_VERSION;
+    hello.pid = (uint32_t) ngx_pid;
+
+    do {
+        n = send(ml->ctl->fd, &hello, sizeof(rooms_proto_hello_t),
+                 MSG_NOSIGNAL);
+        err = ngx_socket_errno;
+    } while (n == -1 && err == NGX_EINTR);
+
+    if (n == (ssize_t) sizeof(rooms_proto_hello_t)) {
+
+        /* a level-triggered event method would report it forever */
+        if (ml->ctl->write->active
+            && (ngx_event_flags & NGX_USE_LEVEL_EVENT))
+        {
+            (void) ngx_del_event(ml->ctl->write, NGX_WRITE_EVENT, 0);
+        }
+
+        return NGX_OK;
+    }
+
+    if (n == -1 && (err == NGX_EAGAIN || err == NGX_ENOTCONN)) {
+        /* still connecting: the write event comes back */
+        ml->ctl->write->ready = 0;
+
+        if (ngx_handle_write_event(ml->ctl->write, 0) != NGX_OK) {
+            ngx_rooms_media_fail(NGX_ROOMS_MEDIA_BROKEN, NGX_LOG_ERR, 0,
+                                 "the control socket cannot be watched");
+            return NGX_ERROR;
+        }
+
+        return NGX_AGAIN;
+    }
+
+    if (n == -1 && (err == NGX_ECONNREFUSED || err == NGX_ENOENT)) {
+        ngx_rooms_media_fail(NGX_ROOMS_MEDIA_ABSENT, NGX_LOG_NOTICE, err,
+                             "the media worker is not running");
+        return NGX_ERROR;
+    }
+
+    ngx_rooms_media_fail(NGX_ROOMS_MEDIA_BROKEN, NGX_LOG_ERR,
+                         n == -1 ? err : 0,
+                         "sending the hello to the media worker failed");
+    return NGX_ERROR;
+}
+
+
+static ngx_int_t
+ngx_rooms_media_recv_welcome(void)
+{
+    int                      fds[NGX_ROOMS_MEDIA_NFDS], nfds, i;
+    ssize_t                  n;
+    ngx_err_t                err;
+    rooms_proto_welcome_t    w;
+    ngx_rooms_media_link_t  *ml = &ngx_rooms_media_link;
+
+    nfds = NGX_ROOMS_MEDIA_NFDS;
+
+    n = rooms_ring_recv_fds(ml->ctl->fd, &w, sizeof(rooms_proto_welcome_t),
+                            fds, &nfds);
+
+    if (n == -1) {
+        err = ngx_socket_errno;
+
+        if (err == NGX_EAGAIN) {
+            if (ngx_handle_read_event(ml->ctl->read, 0) != NGX_OK) {
+                ngx_rooms_media_fail(NGX_ROOMS_MEDIA_BROKEN, NGX_LOG_ERR, 0,
+                                     "the control socket cannot be "
+                                     "watched");
+                return NGX_ERROR;
+            }
+
+            return NGX_AGAIN;
+        }
+
+        ngx_rooms_media_fail(NGX_ROOMS_MEDIA_BROKEN, NGX_LOG_ERR, err,
+                             "receiving the welcome failed");
+        return NGX_ERROR;
+    }
+
+    if (n == 0) {
+        ngx_rooms_media_fail(NGX_ROOMS_MEDIA_BROKEN, NGX_LOG_ERR, 0,
+                             "the media worker closed the control socket "
+                             "before its welcome");
+        return NGX_ERROR;
+    }
+
+    if (n != (ssize_t) sizeof(rooms_proto_welcome_t)
+        || w.magic != ROOMS_PROTO_MAGIC)
+    {
+        for (i = 0; i < nfds; i++) {
+            close(fds[i]);
+        }
+
+        ngx_rooms_media_fail(NGX_ROOMS_MEDIA_BROKEN, NGX_LOG_ERR, 0,
+                             "the media worker's welcome is malformed "
+                             "(%z bytes); is \"%s\" its socket?",
+                             n, ml->addr.sun_path);
+        return NGX_ERROR;
+    }
+
+    if (w.status != ROOMS_PROTO_WELCOME_OK || nfds != NGX_ROOMS_MEDIA_NFDS)
+    {
+        for (i = 0; i < nfds; i++) {
+            close(fds[i]);
+        }
+
+        switch (w.status) {
+
+        case ROOMS_PROTO_WELCOME_VERSION:
+            ngx_rooms_media_fail(NGX_ROOMS_MEDIA_VERSION, NGX_LOG_ERR, 0,
+                                 "the media worker speaks protocol "
+                                 "version %uD and this module version %d: "
+                                 "install the module and the media worker "
+                                 "from the same build",
+                                 w.version, ROOMS_PROTO_VERSION);
+            break;
+
+        case ROOMS_PROTO_WELCOME_FULL:
+            ngx_rooms_media_fail(NGX_ROOMS_MEDIA_BROKEN, NGX_LOG_ERR, 0,
+                                 "the media worker has no ring slot left "
+                                 "for this nginx worker (more nginx "
+                                 "workers than it serves?)");
+            break;
+
+        default:
+            ngx_rooms_media_fail(NGX_ROOMS_MEDIA_BROKEN, NGX_LOG_ERR, 0,
+                                 "the media worker refused the hello "
+                                 "(status %uD, %d descriptors)",
+                                 w.status, nfds);
+            break;
+        }
+
+        return NGX_ERROR;
+    }
+
+    return ngx_rooms_media_attach(fds, w.slot);
+}
+
+
+/*
+ * fds: the memfd, the to_worker eventfd and the from_worker eventfd of
+ * the welcome that assigned slot.  Each is owned by the link from here
+ * on, so a failure anywhere below leaves nothing open.
+ */
+static ngx_int_t
+ngx_rooms_media_attach(int *fds, unsigned slot)
+{
+    int                      rc;
+    void                    *seg;
+    size_t                   size;
+    ngx_err_t                err;
+    ngx_connection_t        *c;
+    ngx_rooms_media_link_t  *ml = &ngx_rooms_media_link;
+
+    seg = rooms_ring_memfd_map(fds[0], &size);
+    err = ngx_errno;
+    close(fds[0]);
+
+    ml->to_worker = fds[1];
+
+    c = ngx_get_connection(fds[2], ml->log);
+    if (c == NULL) {
+        close(fds[2]);
+
+        if (seg) {
+            munmap(seg, size);
+        }
+
+        ngx_rooms_media_fail(NGX_ROOMS_MEDIA_BROKEN, NGX_LOG_ERR, 0,
+                             "no free connection for the doorbell");
+        return NGX_ERROR;
+    }
+
+    c->data = ml;
+    c->read->log = ml->log;
+    c->write->log = ml->log;
+    c->read->handler = ngx_rooms_media_bell_handler;
+    c->write->handler = ngx_rooms_media_empty_handler;
+    ml->bell = c;
+
+    if (seg == NULL) {
+        ngx_rooms_media_fail(NGX_ROOMS_MEDIA_BROKEN, NGX_LOG_ERR, err,
+                             "the ring segment cannot be mapped");
+        return NGX_ERROR;
+    }
+
+    ml->seg = seg;
+    ml->seg_size = size;
+
+    rc = rooms_ring_segment_check(seg, size);
+
+    if (rc == ROOMS_RING_EVERSION) {
+        ngx_rooms_media_fail(NGX_ROOMS_MEDIA_VERSION, NGX_LOG_ERR, 0,
+                             "the media worker's ring segment is of "
+                             "protocol version %uD and this module's is "
+                             "%d: install the module and the media worker "
+                             "from the same build",
+                             ((rooms_ring_seg_hdr_t *) seg)->version,
+                             ROOMS_PROTO_VERSION);
+        return NGX_ERROR;
+    }
+
+    if (rc == ROOMS_RING_OK) {
+        rc = rooms_ring_get(&ml->tx, seg, slot, ROOMS_RING_TO_WORKER);
+    }
+
+    if (rc == ROOMS_RING_OK) {
+        rc = rooms_ring_get(&ml->rx, seg, slot, ROOMS_RING_FROM_WORKER);
+    }
+
+    if (rc != ROOMS_RING_OK) {
+        ngx_rooms_media_fail(NGX_ROOMS_MEDIA_BROKEN, NGX_LOG_ERR, 0,
+                             "the media worker's ring segment is unusable "
+                             "(slot %ud): %s", slot, rooms_ring_strerror(rc));
+        return NGX_ERROR;
+    }
+
+    /* what a previous holder of the slot left is about gone connections */
+    rooms_ring_discard(&ml->rx);
+
+    if (ngx_handle_read_event(c->read, 0) != NGX_OK) {
+        ngx_rooms_media_fail(NGX_ROOMS_MEDIA_BROKEN, NGX_LOG_ERR, 0,
+                             "the doorbell cannot be watched");
+        return NGX_ERROR;
+    }
+
+    if (ml->ctl->read->timer_set) {
+        ngx_del_timer(ml->ctl->read);
+    }
+
+    ml->state = NGX_ROOMS_MEDIA_UP;
+    ml->slot = slot;
+    ml->first = ml->counter + 1;
+    ml->backoff = NGX_ROOMS_MEDIA_RETRY_MIN;
+
+    ngx_log_error(NGX_LOG_NOTICE, ml->log, 0,
+                  "rooms: connected to the media worker at \"%s\" "
+                  "(ring slot %ud, %uz-byte segment)",
+                  ml->addr.sun_path, slot, size);
+
+    ml->fail_kind = 0;
+    ml->fail_count = 0;
+
+    /*
+     * Records may be waiting already, and an EOF that came with the
+     * welcome would not be reported again by an edge-triggered epoll.
+     */
+    ngx_post_event(c->read, &ngx_posted_events);
+    ngx_post_event(ml->ctl->read, &ngx_posted_events);
+
+    return NGX_OK;
+}
+
+
+static void
+ngx_rooms_media_bell_handler(ngx_event_t *rev)
+{
+    int                      n;
+    ngx_rooms_media_link_t  *ml = &ngx_rooms_media_link;
+
+    if (ml->state != NGX_ROOMS_MEDIA_UP) {
+        return;
+    }
+
+    /* the doorbell first, then the ring: a push in between is not lost */
+
+    if (rooms_ring_doorbell_drain(ml->bell->fd) == -1) {
+        ngx_rooms_media_fail(NGX_ROOMS_MEDIA_LOST, NGX_LOG_ALERT, ngx_errno,
+                             "reading the doorbell failed");
+        return;
+    }
+
+    n = rooms_ring_read(&ml->rx, ngx_rooms_media_record, ml,
+                        NGX_ROOMS_MEDIA_BATCH);
+
+    if (n == ROOMS_RING_CORRUPT) {
+        ngx_rooms_media_fail(NGX_ROOMS_MEDIA_LOST, NGX_LOG_ALERT, 0,
+                             "the ring from the media worker is corrupt");
+        return;
+    }
+
+    ngx_log_debug1(NGX_LOG_DEBUG_EVENT, ml->log, 0,
+                   "rooms media: %d records", n);
+
+    if (n == NGX_ROOMS_MEDIA_BATCH) {
+        /* let other connections run, then go on */
+        ngx_post_event(rev, &ngx_posted_events);
+    }
+
+    /* the worker made progress: it may have room for what waited */
+    if (ml->nleaves) {
+        ngx_rooms_media_flush_leaves();
+    }
+
+    if (ngx_handle_read_event(rev, 0) != NGX_OK) {
+        ngx_rooms_media_fail(NGX_ROOMS_MEDIA_LOST, NGX_LOG_ERR, 0,
+                             "the doorbell cannot be watched");
+    }
+}
+
+
+static int
+ngx_rooms_media_record(void *data, const rooms_proto_hdr_t *hdr,
+    const unsigned char *payload)
+{
+    ngx_rooms_media_link_t  *ml = data;
+
+    if (ROOMS_PROTO_SLOT(hdr->id) != ml->slot) {
+        ngx_log_debug2(NGX_LOG_DEBUG_EVENT, ml->log, 0,
+                       "rooms media: record type %ui for another slot's "
+                       "id %uL dropped", (ngx_uint_t) hdr->type, hdr->id);
+        return 0;
+    }
+
+    ngx_rooms_ws_deliver(hdr, payload);
+
+    return 0;
+}
+
+
+static void
+ngx_rooms_media_retry_handler(ngx_event_t *ev)
+{
+    ngx_rooms_media_link_t  *ml = &ngx_rooms_media_link;
+
+    if (ml->state == NGX_ROOMS_MEDIA_IDLE) {
+        ngx_rooms_media_connect();
+    }
+}
+
+
+static void
+ngx_rooms_media_leave_handler(ngx_event_t *ev)
+{
+    ngx_rooms_media_flush_leaves();
+}
+
+
+static void
+ngx_rooms_media_flush_leaves(void)
+{
+    ngx_int_t                rc;
+    ngx_uint_t               i;
+    ngx_rooms_media_link_t  *ml = &ngx_rooms_media_link;
+
+    for (i = 0; i < ml->nleaves; i++) {
+        rc = ngx_rooms_media_push(ROOMS_PROTO_LEAVE, ml->leaves[i], NULL, 0);
+        if (rc == NGX_BUSY) {
+            break;
+        }
+    }
+
+    ngx_memmove(ml->leaves, ml->leaves + i,
+                (ml->nleaves - i) * sizeof(uint64_t));
+    ml->nleaves -= i;
+
+    if (ml->nleaves && !ml->leave_retry.timer_set) {
+        ngx_add_timer(&ml->leave_retry, NGX_ROOMS_MEDIA_LEAVE_RETRY);
+    }
+}
+
+
+/*
+ * Tears the link down and schedules the next attempt.  A kind of failure
+ * is logged when it first happens and then at most once a minute while it
+ * repeats; a link that was up closes its WebSockets with 1012.
+ */
+static void
+ngx_rooms_media_fail(ngx_uint_t kind, ngx_uint_t level, ngx_err_t err,
+    const char *fmt, ...)
+{
+    u_char                   msg[NGX_MAX_ERROR_STR];
+    u_char                  *p;
+    va_list                  args;
+    ngx_uint_t               was_up;
+    ngx_rooms_media_link_t  *ml = &ngx_rooms_media_link;
+
+    was_up = (ml->state == NGX_ROOMS_MEDIA_UP);
+
+    ngx_rooms_media_close();
+
+    ml->state = NGX_ROOMS_MEDIA_IDLE;
+
+    if (was_up) {
+        ngx_rooms_ws_media_down();
+        ml->backoff = NGX_ROOMS_MEDIA_RETRY_MIN;
+    }
+
+    if (kind != ml->fail_kind
+        || ngx_time() - ml->fail_logged >= NGX_ROOMS_MEDIA_LOG_EVERY)
+    {
+        va_start(args, fmt);
+        p = ngx_vslprintf(msg, msg + sizeof(msg), fmt, args);
+        va_end(args);
+
+        if (ml->fail_count) {
+            ngx_log_error(level, ml->log, err,
+                          "rooms: %*s (\"%s\", %ui more failures since the "
+                          "last report; retrying every %M ms at most)",
+                          p - msg, msg, ml->addr.sun_path, ml->fail_count,
+                          (ngx_msec_t) NGX_ROOMS_MEDIA_RETRY_MAX);
+
+        } else {
+            ngx_log_error(level, ml->log, err,
+                          "rooms: %*s (\"%s\"; joins are refused until it "
+                          "is back, retrying in %M ms)",
+                          p - msg, msg, ml->addr.sun_path, ml->backoff);
+        }
+
+        ml->fail_kind = kind;
+        ml->fail_logged = ngx_time();
+        ml->fail_count = 0;
+
+    } else {
+        ml->fail_count++;
+    }
+
+    if (ngx_exiting || ngx_terminate || ngx_quit) {
+        return;
+    }
+
+    ngx_add_timer(&ml->retry, ml->backoff);
+
+    ml->backoff = ngx_min(ml->backoff * 2, NGX_ROOMS_MEDIA_RETRY_MAX);
+}
+
+
+/* Closes the sockets and unmaps the segment, whatever state they are in. */
+static void
+ngx_rooms_media_close(void)
+{
+    ngx_rooms_media_link_t  *ml = &ngx_rooms_media_link;
+
+    if (ml->ctl) {
+        ngx_close_connection(ml->ctl);
+        ml->ctl = NULL;
+    }
+
+    if (ml->bell) {
+        /*
+         * The media worker holds the same eventfd: closing ours would not
+         * take it out of epoll, so it is deleted from the set explicitly.
+         */
+        if (ml->bell->read->active) {
+            (void) ngx_del_event(ml->bell->read, NGX_READ_EVENT, 0);
+        }
+
+        ngx_close_connection(ml->bell);
+        ml->bell = NULL;
+    }
+
+    if (ml->to_worker != -1) {
+        close(ml->to_worker);
+        ml->to_worker = -1;
+    }
+
+    if (ml->seg) {
+        munmap(ml->seg, ml->seg_size);
+        ml->seg = NULL;
+        ml->seg_size = 0;
+    }
+
+    ngx_memzero(&ml->tx, sizeof(rooms_ring_t));
+    ngx_memzero(&ml->rx, sizeof(rooms_ring_t));
+
+    /* the media worker drops every connection of the slot at EOF */
+    ml->nleaves = 0;
+
+    if (ml->leave_retry.timer_set) {
+        ngx_del_timer(&ml->leave_retry);
+    }
+
+    ml->full_logged = 0;
+}
+
+
+static void
+ngx_rooms_media_empty_handler(ngx_event_t *ev)
+{
+    return;
+}

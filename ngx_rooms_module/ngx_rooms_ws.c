@@ -1,0 +1,1451 @@
+
+/*
+ * Copyright (C) ngx_rooms authors
+ *
+ * ngx_rooms_ws.c: WebSocket signaling (docs/protocol.md) at
+ * GET <prefix>api/rooms/<code>/ws.
+ *
+ * Owns: the handshake checks and the 101 answer, the upgraded connection
+ * (framing through common/rooms_ws.h, pings, timeouts, a bounded send
+ * queue), admission at "join", and the traffic between one browser and
+ * the media worker: join becomes a JOIN record, later messages SIGNAL
+ * records, the end of the WebSocket a LEAVE record; the worker's SIGNAL
+ * and CLOSE records come back through ngx_rooms_ws_deliver().  Must never
+ * block, never buffer more than NGX_ROOMS_WS_OUT_MAX bytes for a client,
+ * and never finalize a request from another connection's event: work for
+ * a connection that arrives from elsewhere (the media link) is queued and
+ * its write event posted.
+ *
+ * How the upgrade works: the content handler checks the handshake, sends
+ * the 101 header through the ordinary header filters (flushed with
+ * ngx_http_send_special), takes a reference on the request (count++), and
+ * returns NGX_DONE, as ngx_http_upstream does for proxied upgrades.  From
+ * then on the connection's read and write handlers are this file's: it
+ * reads and writes with c->recv and c->send, and bytes that came with the
+ * handshake (r->header_in after the headers) are parsed first.  Until the
+ * 101 has left r->out, nothing else is sent.  The request is finalized
+ * once, at the end, from one of the connection's own events.
+ *
+ * A connection's life: upgraded (a join must come within 10 s), joined
+ * (it has an id, ROOMS_PROTO_CONN(slot, n), and sits in this process's
+ * registry, an rbtree keyed by id), closing (its close frame is queued;
+ * it leaves the registry and the LEAVE record is pushed), then done once
+ * the close frame is out (5 s at most), with a lingering close when the
+ * client may still be sending.  The pool cleanup repeats the detach, so
+ * no path out of the request forgets the LEAVE.  A ping goes out every
+ * 30 s; 75 s without a byte from the client closes the connection.
+ *
+ * Memory per connection is bounded: the parser, a 64 KiB message buffer,
+ * a 4 KiB read buffer, and a send queue that grows on demand up to
+ * NGX_ROOMS_WS_OUT_MAX and is released when it drains.
+ */
+
+
+#include "ngx_rooms.h"
+
+#include <jansson.h>
+
+#include "rooms_ws.h"
+
+
+#define NGX_ROOMS_WS_READ_SIZE      4096
+#define NGX_ROOMS_WS_READS          16         /* reads per event */
+#define NGX_ROOMS_WS_OUT_MAX        (256 * 1024)
+#define NGX_ROOMS_WS_OUT_MIN        4096
+#define NGX_ROOMS_WS_OUT_KEEP       16384      /* kept once drained */
+#define NGX_ROOMS_WS_PING           30000
+#define NGX_ROOMS_WS_IDLE           75000
+#define NGX_ROOMS_WS_JOIN_TIMEOUT   10000
+#define NGX_ROOMS_WS_CLOSE_TIMEOUT  5000
+#define NGX_ROOMS_WS_NAME_MAX       64         /* characters */
+
+/* a close frame is never refused for room: it is the last frame */
+#define NGX_ROOMS_WS_CLOSE_FRAME    (2 + ROOMS_WS_CONTROL_MAX)
+
+/* docs/protocol.md close codes */
+#define NGX_ROOMS_WS_CLOSE_RESTART  1012
+#define NGX_ROOMS_WS_CLOSE_LATER    1013
+#define NGX_ROOMS_WS_CLOSE_BAD      4400
+#define NGX_ROOMS_WS_CLOSE_REFUSED  4403
+#define NGX_ROOMS_WS_CLOSE_NO_JOIN  4408
+
+
+typedef struct {
+    ngx_rbtree_node_t            node;           /* key: the id */
+    ngx_http_request_t          *request;
+    uint64_t                     id;             /* 0 until joined */
+
+    rooms_ws_parser_t            parser;
+    u_char                      *in;             /* NGX_ROOMS_WS_READ_SIZE */
+
+    u_char                      *out;            /* ngx_alloc()ed or NULL */
+    size_t                       out_size;
+    size_t                       out_pos;        /* sent up to here */
+    size_t                       out_last;       /* queued up to here */
+
+    ngx_event_t                  timer;
+    ngx_msec_t                   started;
+    ngx_msec_t                   last_recv;
+    ngx_msec_t                   last_ping;
+
+    u_char                       code[ROOMS_CODE_LEN];
+
+    unsigned                     join_seen:1;    /* a join was handled */
+    unsigned                     joined:1;       /* in the registry */
+    unsigned                     closing:1;      /* our close is queued */
+    unsigned                     peer_closed:1;  /* theirs arrived */
+    unsigned                     done:1;         /* finalized */
+} ngx_rooms_ws_ctx_t;
+
+
+static ngx_int_t ngx_rooms_ws_check(ngx_http_request_t *r,
+    char accept[ROOMS_WS_ACCEPT_LEN + 1], rooms_error_t *err);
+static ngx_int_t ngx_rooms_ws_has_token(ngx_str_t *value, const char *token);
+static ngx_int_t ngx_rooms_ws_upgrade(ngx_http_request_t *r,
+    rooms_room_t *room, char *accept);
+static void ngx_rooms_ws_read_handler(ngx_event_t *rev);
+static void ngx_rooms_ws_write_handler(ngx_event_t *wev);
+static void ngx_rooms_ws_timer_handler(ngx_event_t *ev);
+static ngx_int_t ngx_rooms_ws_read(ngx_rooms_ws_ctx_t *ctx);
+static void ngx_rooms_ws_input(ngx_rooms_ws_ctx_t *ctx, u_char *data,
+    size_t len);
+static void ngx_rooms_ws_message(ngx_rooms_ws_ctx_t *ctx,
+    const u_char *data, size_t len);
+static void ngx_rooms_ws_join(ngx_rooms_ws_ctx_t *ctx, json_t *msg);
+static ngx_int_t ngx_rooms_ws_name(json_t *v, ngx_str_t *name);
+static void ngx_rooms_ws_refuse(ngx_rooms_ws_ctx_t *ctx, const char *code,
+    const char *message, unsigned close_code);
+static void ngx_rooms_ws_error(ngx_rooms_ws_ctx_t *ctx, const char *code,
+    const char *message, const char *start_at);
+static ngx_int_t ngx_rooms_ws_queue(ngx_rooms_ws_ctx_t *ctx, int opcode,
+    const u_char *data, size_t len);
+static void ngx_rooms_ws_close(ngx_rooms_ws_ctx_t *ctx, unsigned code,
+    const char *reason);
+static void ngx_rooms_ws_set_timer(ngx_rooms_ws_ctx_t *ctx);
+static void ngx_rooms_ws_run(ngx_rooms_ws_ctx_t *ctx);
+static ngx_int_t ngx_rooms_ws_flush(ngx_rooms_ws_ctx_t *ctx);
+static void ngx_rooms_ws_finalize(ngx_rooms_ws_ctx_t *ctx, ngx_int_t rc);
+static void ngx_rooms_ws_detach(ngx_rooms_ws_ctx_t *ctx);
+static ngx_rooms_ws_ctx_t *ngx_rooms_ws_find(uint64_t id);
+static void ngx_rooms_ws_cleanup(void *data);
+
+
+#define ngx_rooms_ws_ctx_of(n)                                                \
+    ((ngx_rooms_ws_ctx_t *) ((u_char *) (n)                                   \
+                             - offsetof(ngx_rooms_ws_ctx_t, node)))
+
+
+/* this process's joined WebSockets, by id */
+static ngx_rbtree_t       ngx_rooms_ws_conns;
+static ngx_rbtree_node_t  ngx_rooms_ws_sentinel;
+
+
+void
+ngx_rooms_ws_init_process(ngx_cycle_t *cycle)
+{
+    ngx_rbtree_init(&ngx_rooms_ws_conns, &ngx_rooms_ws_sentinel,
+                    ngx_rbtree_insert_value);
+}
+
+
+ngx_int_t
+ngx_rooms_ws_handler(ngx_http_request_t *r, rooms_room_t *room,
+    rooms_error_t *err)
+{
+    char       accept[ROOMS_WS_ACCEPT_LEN + 1];
+    ngx_int_t  rc;
+
+    rc = ngx_rooms_ws_check(r, accept, err);
+    if (rc != NGX_OK) {
+        return rc;
+    }
+
+    return ngx_rooms_ws_upgrade(r, room, accept);
+}
+
+
+/*
+ * RFC 6455 4.2.1: GET over HTTP/1.1 (checked by the caller and here),
+ * "Upgrade: websocket", "Connection: upgrade" among its tokens, one valid
+ * Sec-WebSocket-Key, and "Sec-WebSocket-Version: 13" (another version is
+ * answered 426 with the version this server speaks).
+ */
+static ngx_int_t
+ngx_rooms_ws_check(ngx_http_request_t *r,
+    char accept[ROOMS_WS_ACCEPT_LEN + 1], rooms_error_t *err)
+{
+    ngx_str_t        *key, *version;
+    ngx_uint_t        i, upgrade, connection, keys, versions;
+    ngx_list_part_t  *part;
+    ngx_table_elt_t  *h, *vh;
+
+    if (r != r->main || r->http_version != NGX_HTTP_VERSION_11) {
+        rooms_error(err, NGX_HTTP_BAD_REQUEST, "bad_handshake",
+                    "a WebSocket handshake needs HTTP/1.1");
+        return NGX_DECLINED;
+    }
+
+    if (r->headers_in.content_length_n > 0 || r->headers_in.chunked) {
+        rooms_error(err, NGX_HTTP_BAD_REQUEST, "bad_handshake",
+                    "a WebSocket handshake has no body");
+        return NGX_DECLINED;
+    }
+
+    upgrade = 0;
+    connection = 0;
+    keys = 0;
+    versions = 0;
+    key = NULL;
+    version = NULL;
+
+    part = &r->headers_in.headers.part;
+    h = part->elts;
+
+    for (i = 0; /* void */; i++) {
+
+        if (i >= part->nelts) {
+            if (part->next == NULL) {
+                break;
+            }
+
+            part = part->next;
+            h = part->elts;
+            i = 0;
+        }
+
+        if (h[i].hash == 0) {
+            continue;
+        }
+
+        if (h[i].key.len == sizeof("Upgrade") - 1
+            && ngx_strncasecmp(h[i].key.data, (u_char *) "Upgrade",
+                               sizeof("Upgrade") - 1) == 0)
+        {
+            upgrade |= (ngx_rooms_ws_has_token(&h[i].value, "websocket")
+                        == NGX_OK);
+
+        } else if (h[i].key.len == sizeof("Connection") - 1
+                   && ngx_strncasecmp(h[i].key.data, (u_char *) "Connection",
+                                      sizeof("Connection") - 1) == 0)
+        {
+            connection |= (ngx_rooms_ws_has_token(&h[i].value, "upgrade")
+                           == NGX_OK);
+
+        } else if (h[i].key.len == sizeof("Sec-WebSocket-Key") - 1
+                   && ngx_strncasecmp(h[i].key.data,
+                                      (u_char *) "Sec-WebSocket-Key",
+                                      sizeof("Sec-WebSocket-Key") - 1) == 0)
+        {
+            keys++;
+            key = &h[i].value;
+
+        } else if (h[i].key.len == sizeof("Sec-WebSocket-Version") - 1
+                   && ngx_strncasecmp(h[i].key.data,
+                                      (u_char *) "Sec-WebSocket-Version",
+                                      sizeof("Sec-WebSocket-Version") - 1)
+                      == 0)
+        {
+            versions++;
+            version = &h[i].value;
+        }
+    }
+
+    if (!upgrade || !connection) {
+        rooms_error(err, NGX_HTTP_BAD_REQUEST, "bad_handshake",
+                    "this address speaks WebSocket only: send "
+                    "\"Upgrade: websocket\" and "
+                    "\"Connection: Upgrade\"");
+        return NGX_DECLINED;
+    }
+
+    if (versions != 1) {
+        rooms_error(err, NGX_HTTP_BAD_REQUEST, "bad_handshake",
+                    "send one Sec-WebSocket-Version header");
+        return NGX_DECLINED;
+    }
+
+    if (version->len != 2 || ngx_strncmp(version->data, "13", 2) != 0) {
+        vh = ngx_list_push(&r->headers_out.headers);
+        if (vh == NULL) {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+
+        vh->hash = 1;
+        ngx_str_set(&vh->key, "Sec-WebSocket-Version");
+        ngx_str_set(&vh->value, "13");
+
+        /* nginx knows no reason phrase for 426 */
+        ngx_str_set(&r->headers_out.status_line, "426 Upgrade Required");
+
+        rooms_error(err, 426, "unsupported_websocket_version",
+                    "this server speaks WebSocket version 13");
+        return NGX_DECLINED;
+    }
+
+    if (keys != 1
+        || rooms_ws_accept_key((char *) key->data, key->len, accept) != 0)
+    {
+        rooms_error(err, NGX_HTTP_BAD_REQUEST, "bad_handshake",
+                    "send one valid Sec-WebSocket-Key (16 bytes in "
+                    "base64)");
+        return NGX_DECLINED;
+    }
+
+    return NGX_OK;
+}
+
+
+/* Is token one of the comma-separated, case-insensitive values? */
+static ngx_int_t
+ngx_rooms_ws_has_token(ngx_str_t *value, const char *token)
+{
+    size_t   len;
+    u_char  *p, *last, *start, *end;
+
+    len = ngx_strlen(token);
+    p = value->data;
+    last = value->data + value->len;
+
+    while (p < last) {
+
+        while (p < last && (*p == ' ' || *p == '\t' || *p == ',')) {
+            p++;
+        }
+
+        start = p;
+
+        while (p < last && *p != ',') {
+            p++;
+        }
+
+        end = p;
+
+        while (end > start && (end[-1] == ' ' || end[-1] == '\t')) {
+            end--;
+        }
+
+        if ((size_t) (end - start) == len
+            && ngx_strncasecmp(start, (u_char *) token, len) == 0)
+        {
+            return NGX_OK;
+        }
+    }
+
+    return NGX_DECLINED;
+}
+
+
+static ngx_int_t
+ngx_rooms_ws_upgrade(ngx_http_request_t *r, rooms_room_t *room, char *accept)
+{
+    u_char                    *buf;
+    size_t                     n;
+    ngx_int_t                  rc;
+    ngx_table_elt_t           *h;
+    ngx_connection_t          *c;
+    ngx_pool_cleanup_t        *cln;
+    ngx_rooms_ws_ctx_t        *ctx;
+    ngx_http_core_loc_conf_t  *clcf;
+
+    c = r->connection;
+
+    ctx = ngx_pcalloc(r->pool, sizeof(ngx_rooms_ws_ctx_t));
+    if (ctx == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    /*
+     * set by ngx_pcalloc():
+     *
+     *     ctx->id = 0;
+     *     ctx->out = NULL;
+     *     ctx->out_size = 0;
+     *     ctx->out_pos = 0;
+     *     ctx->out_last = 0;
+     *     ctx->joined = 0;
+     *     ctx->closing = 0;
+     */
+
+    buf = ngx_palloc(r->pool, ROOMS_WS_MESSAGE_MAX);
+    if (buf == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    ctx->in = ngx_palloc(r->pool, NGX_ROOMS_WS_READ_SIZE);
+    if (ctx->in == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    cln = ngx_pool_cleanup_add(r->pool, 0);
+    if (cln == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    cln->handler = ngx_rooms_ws_cleanup;
+    cln->data = ctx;
+
+    ctx->request = r;
+    ngx_memcpy(ctx->code, room->code, ROOMS_CODE_LEN);
+    rooms_ws_init(&ctx->parser, buf, ROOMS_WS_MESSAGE_MAX);
+
+    ctx->timer.handler = ngx_rooms_ws_timer_handler;
+    ctx->timer.data = ctx;
+    ctx->timer.log = c->log;
+
+    ngx_http_set_ctx(r, ctx, ngx_rooms_module);
+
+    h = ngx_list_push(&r->headers_out.headers);
+    if (h == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    h->hash = 1;
+    ngx_str_set(&h->key, "Upgrade");
+    ngx_str_set(&h->value, "websocket");
+
+    h = ngx_list_push(&r->headers_out.headers);
+    if (h == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    h->value.data = ngx_pnalloc(r->pool, ROOMS_WS_ACCEPT_LEN);
+    if (h->value.data == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    h->hash = 1;
+    ngx_str_set(&h->key, "Sec-WebSocket-Accept");
+    ngx_memcpy(h->value.data, accept, ROOMS_WS_ACCEPT_LEN);
+    h->value.len = ROOMS_WS_ACCEPT_LEN;
+
+    /* the header filter writes "Connection: upgrade" for a 101 */
+    r->headers_out.status = NGX_HTTP_SWITCHING_PROTOCOLS;
+    ngx_str_set(&r->headers_out.status_line, "101 Switching Protocols");
+    r->headers_out.content_length_n = -1;
+    r->keepalive = 0;
+
+    rc = ngx_http_send_header(r);
+
+    if (rc == NGX_ERROR || rc > NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    /* the header is in r->out until a flush: push it to the socket */
+    if (ngx_http_send_special(r, NGX_HTTP_FLUSH) == NGX_ERROR) {
+        return NGX_ERROR;
+    }
+
+    /* from here the connection is ours; the reference is dropped at the end */
+
+    r->main->count++;
+
+    c->log->action = "in WebSocket signaling";
+
+    c->read->handler = ngx_rooms_ws_read_handler;
+    c->write->handler = ngx_rooms_ws_write_handler;
+
+    /* a graceful shutdown calls the read handler with c->close set */
+    c->idle = 1;
+
+    clcf = ngx_http_get_module_loc_conf(r, ngx_http_core_module);
+
+    if (clcf->tcp_nodelay && ngx_tcp_nodelay(c) != NGX_OK) {
+        /* the write event below finalizes it */
+        c->error = 1;
+    }
+
+    ctx->started = ngx_current_msec;
+    ctx->last_recv = ctx->started;
+    ctx->last_ping = ctx->started;
+
+    ngx_log_debug1(NGX_LOG_DEBUG_HTTP, c->log, 0,
+                   "rooms ws: upgraded, %uz bytes came along",
+                   (size_t) (r->header_in->last - r->header_in->pos));
+
+    /* frames sent together with the handshake come first */
+
+    n = r->header_in->last - r->header_in->pos;
+
+    if (n) {
+        buf = r->header_in->pos;
+        r->header_in->pos = r->header_in->last;
+        ngx_rooms_ws_input(ctx, buf, n);
+    }
+
+    if (ngx_exiting) {
+        ngx_rooms_ws_close(ctx, ROOMS_WS_CLOSE_GOING_AWAY,
+                           "server shutting down");
+    }
+
+    if (!ctx->closing) {
+        ngx_rooms_ws_set_timer(ctx);
+    }
+
+    if (c->read->ready) {
+        ngx_post_event(c->read, &ngx_posted_events);
+
+    } else if (ngx_handle_read_event(c->read, 0) != NGX_OK) {
+        c->error = 1;
+    }
+
+    /* the write handler sends what the input queued, or finalizes */
+    ngx_post_event(c->write, &ngx_posted_events);
+
+    return NGX_DONE;
+}
+
+
+static void
+ngx_rooms_ws_read_handler(ngx_event_t *rev)
+{
+    ngx_connection_t    *c;
+    ngx_http_request_t  *r;
+    ngx_rooms_ws_ctx_t  *ctx;
+
+    c = rev->data;
+    r = c->data;
+    ctx = ngx_http_get_module_ctx(r, ngx_rooms_module);
+
+    if (c->close) {
+        /* a graceful shutdown (or reload) of this nginx worker */
+        c->close = 0;
+        c->idle = 0;
+        ngx_rooms_ws_close(ctx, ROOMS_WS_CLOSE_GOING_AWAY,
+                           "server shutting down");
+
+    } else if (ngx_rooms_ws_read(ctx) == NGX_DONE) {
+        /* finalized: ctx may be gone */
+        ngx_http_run_posted_requests(c);
+        return;
+    }
+
+    ngx_rooms_ws_run(ctx);
+    ngx_http_run_posted_requests(c);
+}
+
+
+static void
+ngx_rooms_ws_write_handler(ngx_event_t *wev)
+{
+    ngx_connection_t    *c;
+    ngx_http_request_t  *r;
+    ngx_rooms_ws_ctx_t  *ctx;
+
+    c = wev->data;
+    r = c->data;
+    ctx = ngx_http_get_module_ctx(r, ngx_rooms_module);
+
+    if (!ctx->done) {
+        ngx_rooms_ws_run(ctx);
+    }
+
+    ngx_http_run_posted_requests(c);
+}
+
+
+/*
+ * The one timer of a connection: the join deadline, the next ping and the
+ * idle deadline while open; the close deadline while closing.
+ */
+static void
+ngx_rooms_ws_timer_handler(ngx_event_t *ev)
+{
+    ngx_msec_t           now;
+    ngx_connection_t    *c;
+    ngx_rooms_ws_ctx_t  *ctx;
+
+    ctx = ev->data;
+    c = ctx->request->connection;
+    now = ngx_current_msec;
+
+    if (ctx->closing) {
+        ngx_log_error(NGX_LOG_INFO, c->log, 0,
+                      "rooms: the WebSocket close frame could not be sent "
+                      "within %d ms", NGX_ROOMS_WS_CLOSE_TIMEOUT);
+        c->timedout = 1;
+        ngx_rooms_ws_finalize(ctx, NGX_ERROR);
+        ngx_http_run_posted_requests(c);
+        return;
+    }
+
+    if (ngx_exiting) {
+        ngx_rooms_ws_close(ctx, ROOMS_WS_CLOSE_GOING_AWAY,
+                           "server shutting down");
+
+    } else if (!ctx->join_seen
+               && (ngx_msec_int_t) (now - ctx->started)
+                  >= NGX_ROOMS_WS_JOIN_TIMEOUT)
+    {
+        ngx_log_error(NGX_LOG_INFO, c->log, 0,
+                      "rooms: no join within %d ms of the WebSocket upgrade",
+                      NGX_ROOMS_WS_JOIN_TIMEOUT);
+        ngx_rooms_ws_close(ctx, NGX_ROOMS_WS_CLOSE_NO_JOIN, "join timeout");
+
+    } else if ((ngx_msec_int_t) (now - ctx->last_recv)
+               >= NGX_ROOMS_WS_IDLE)
+    {
+        ngx_log_error(NGX_LOG_INFO, c->log, 0,
+                      "rooms: nothing from the WebSocket client for %d ms",
+                      NGX_ROOMS_WS_IDLE);
+        ngx_rooms_ws_close(ctx, ROOMS_WS_CLOSE_GOING_AWAY, "idle timeout");
+
+    } else {
+        if ((ngx_msec_int_t) (now - ctx->last_ping) >= NGX_ROOMS_WS_PING) {
+            ctx->last_ping = now;
+
+            if (ngx_rooms_ws_queue(ctx, ROOMS_WS_OP_PING, NULL, 0) != NGX_OK)
+            {
+                ngx_rooms_ws_close(ctx, ROOMS_WS_CLOSE_POLICY, "too slow");
+            }
+        }
+
+        if (!ctx->closing) {
+            ngx_rooms_ws_set_timer(ctx);
+        }
+    }
+
+    ngx_rooms_ws_run(ctx);
+    ngx_http_run_posted_requests(c);
+}
+
+
+/* Returns NGX_DONE when the request was finalized, NGX_OK otherwise. */
+static ngx_int_t
+ngx_rooms_ws_read(ngx_rooms_ws_ctx_t *ctx)
+{
+    ssize_t              n;
+    ngx_uint_t           i;
+    ngx_connection_t    *c;
+
+    c = ctx->request->connection;
+
+    for (i = 0; i < NGX_ROOMS_WS_READS; i++) {
+
+        if (!c->read->ready) {
+            break;
+        }
+
+        n = c->recv(c, ctx->in, NGX_ROOMS_WS_READ_SIZE);
+
+        if (n == NGX_AGAIN) {
+            break;
+        }
+
+        if (n == NGX_ERROR) {
+            ngx_rooms_ws_finalize(ctx, NGX_ERROR);
+            return NGX_DONE;
+        }
+
+        if (n == 0) {
+            /*
+             * The client shut its side down.  A close frame queued in
+             * answer to its own may still go out: one try, no waiting.
+             */
+            ngx_log_debug0(NGX_LOG_DEBUG_HTTP, c->log, 0,
+                           "rooms ws: client closed");
+
+            if (ctx->out_last > ctx->out_pos) {
+                (void) ngx_rooms_ws_flush(ctx);
+            }
+
+            ngx_rooms_ws_finalize(ctx, NGX_DONE);
+            return NGX_DONE;
+        }
+
+        ctx->last_recv = ngx_current_msec;
+
+        /* after our close frame, input is read only to be dropped */
+        if (!ctx->closing) {
+            ngx_rooms_ws_input(ctx, ctx->in, (size_t) n);
+        }
+    }
+
+    if (i == NGX_ROOMS_WS_READS && c->read->ready) {
+        /* a busy client: let the others run first */
+        ngx_post_event(c->read, &ngx_posted_events);
+        return NGX_OK;
+    }
+
+    if (ngx_handle_read_event(c->read, 0) != NGX_OK) {
+        ngx_rooms_ws_finalize(ctx, NGX_ERROR);
+        return NGX_DONE;
+    }
+
+    return NGX_OK;
+}
+
+
+/* Feeds client bytes to the parser and acts on each event. */
+static void
+ngx_rooms_ws_input(ngx_rooms_ws_ctx_t *ctx, u_char *data, size_t len)
+{
+    size_t              n;
+    ngx_log_t          *log;
+    rooms_ws_event_t    ev;
+
+    log = ctx->request->connection->log;
+
+    while (len && !ctx->closing) {
+
+        n = rooms_ws_feed(&ctx->parser, data, len, &ev);
+        data += n;
+        len -= n;
+
+        switch (ev.type) {
+
+        case ROOMS_WS_EV_NONE:
+        case ROOMS_WS_EV_PONG:
+            break;
+
+        case ROOMS_WS_EV_TEXT:
+            ngx_rooms_ws_message(ctx, ev.data, ev.len);
+            break;
+
+        case ROOMS_WS_EV_BINARY:
+            ngx_rooms_ws_refuse(ctx, "bad_message",
+                                "messages are JSON in text frames",
+                                NGX_ROOMS_WS_CLOSE_BAD);
+            break;
+
+        case ROOMS_WS_EV_PING:
+            if (ngx_rooms_ws_queue(ctx, ROOMS_WS_OP_PONG, ev.data, ev.len)
+                != NGX_OK)
+            {
+                ngx_rooms_ws_close(ctx, ROOMS_WS_CLOSE_POLICY, "too slow");
+            }
+
+            break;
+
+        case ROOMS_WS_EV_CLOSE:
+            ngx_log_debug1(NGX_LOG_DEBUG_HTTP, log, 0,
+                           "rooms ws: client close %ui", (ngx_uint_t) ev.code);
+
+            /* echo its code: the close handshake is complete */
+            ctx->peer_closed = 1;
+            ngx_rooms_ws_close(ctx, ev.code, NULL);
+            break;
+
+        default: /* ROOMS_WS_EV_ERROR */
+            ngx_log_error(NGX_LOG_INFO, log, 0,
+                          "rooms: WebSocket protocol error: %s", ev.error);
+            ngx_rooms_ws_close(ctx, ev.code, ev.error);
+            break;
+        }
+    }
+}
+
+
+/* One text message: JSON with a "type" (docs/protocol.md). */
+static void
+ngx_rooms_ws_message(ngx_rooms_ws_ctx_t *ctx, const u_char *data,
+    size_t len)
+{
+    json_t        *msg, *v;
+    ngx_int_t      rc;
+    const char    *type;
+    json_error_t   jerr;
+
+    msg = json_loadb((const char *) data, len, JSON_REJECT_DUPLICATES, &jerr);
+
+    if (msg == NULL || !json_is_object(msg)) {
+        json_decref(msg);
+        ngx_rooms_ws_refuse(ctx, "bad_message",
+                            "a message is a JSON object",
+                            NGX_ROOMS_WS_CLOSE_BAD);
+        return;
+    }
+
+    v = json_object_get(msg, "type");
+    type = json_is_string(v) ? json_string_value(v) : NULL;
+
+    if (type == NULL) {
+        ngx_rooms_ws_refuse(ctx, "bad_message",
+                            "a message needs a string \"type\"",
+                            NGX_ROOMS_WS_CLOSE_BAD);
+        goto done;
+    }
+
+    if (!ctx->join_seen) {
+        if (ngx_strcmp(type, "join") != 0) {
+            ngx_rooms_ws_refuse(ctx, "bad_message",
+                                "the first message must be a join",
+                                NGX_ROOMS_WS_CLOSE_BAD);
+            goto done;
+        }
+
+        ngx_rooms_ws_join(ctx, msg);
+        goto done;
+    }
+
+    if (ngx_strcmp(type, "offer") != 0
+        && ngx_strcmp(type, "media") != 0
+        && ngx_strcmp(type, "leave") != 0)
+    {
+        ngx_rooms_ws_refuse(ctx, "bad_message",
+                            ngx_strcmp(type, "join") == 0
+                            ? "already joined" : "unknown message type",
+                            NGX_ROOMS_WS_CLOSE_BAD);
+        goto done;
+    }
+
+    /* verbatim: the media worker parses what it needs */
+
+    rc = ngx_rooms_media_push(ROOMS_PROTO_SIGNAL, ctx->id, data, len);
+
+    if (rc != NGX_OK) {
+        ngx_rooms_ws_refuse(ctx, "media_unavailable",
+                            rc == NGX_BUSY
+                            ? "the media server is overloaded; join again"
+                            : "the media server is unavailable",
+                            NGX_ROOMS_WS_CLOSE_LATER);
+        goto done;
+    }
+
+    if (ngx_strcmp(type, "leave") == 0) {
+        ngx_rooms_ws_close(ctx, ROOMS_WS_CLOSE_NORMAL, "bye");
+    }
+
+done:
+
+    json_decref(msg);
+}
+
+
+/*
+ * Admission happens here, in nginx, on a fresh read of the room: the
+ * media worker only counts people (room_full).
+ */
+static void
+ngx_rooms_ws_join(ngx_rooms_ws_ctx_t *ctx, json_t *msg)
+{
+    char                    start_at[ROOMS_TIME_LEN + 1], *text;
+    json_t                 *join;
+    uint64_t                id;
+    ngx_int_t               rc;
+    ngx_str_t               name;
+    const char             *state;
+    rooms_room_t            room;
+    ngx_connection_t       *c;
+    ngx_rooms_main_conf_t  *rmcf;
+
+    ctx->join_seen = 1;
+
+    c = ctx->request->connection;
+
+    if (ngx_rooms_ws_name(json_object_get(msg, "name"), &name) != NGX_OK) {
+        ngx_rooms_ws_refuse(ctx, "bad_message",
+                            "a name is 1 to 64 characters, without control "
+                            "characters", NGX_ROOMS_WS_CLOSE_BAD);
+        return;
+    }
+
+    rmcf = ngx_http_get_module_main_conf(ctx->request, ngx_rooms_module);
+
+    rc = ngx_rooms_dir_get(rmcf, c->log, ctx->code, &room);
+
+    switch (rc) {
+
+    case NGX_OK:
+        break;
+
+    case NGX_ROOMS_GONE:
+        ngx_rooms_ws_refuse(ctx, "gone",
+                            "this invite link was replaced by the host",
+                            NGX_ROOMS_WS_CLOSE_REFUSED);
+        return;
+
+    case NGX_DECLINED:
+        ngx_rooms_ws_refuse(ctx, "not_found", "no room has this code",
+                            NGX_ROOMS_WS_CLOSE_REFUSED);
+        return;
+
+    default:
+        ngx_rooms_ws_refuse(ctx, "storage_unavailable",
+                            "rooms cannot be read right now",
+                            NGX_ROOMS_WS_CLOSE_LATER);
+        return;
+    }
+
+    state = rooms_state(&room, ngx_time());
+
+    if (ngx_strcmp(state, "ended") == 0) {
+        ngx_rooms_ws_refuse(ctx, "room_ended", "the host ended this room",
+                            NGX_ROOMS_WS_CLOSE_REFUSED);
+        return;
+    }
+
+    if (ngx_strcmp(state, "scheduled") == 0) {
+        rooms_time_format(room.start_at, start_at);
+        ngx_rooms_ws_error(ctx, "not_started", "the room has not started",
+                           start_at);
+        ngx_rooms_ws_close(ctx, NGX_ROOMS_WS_CLOSE_REFUSED, "refused");
+        return;
+    }
+
+    if (room.locked) {
+        ngx_rooms_ws_refuse(ctx, "locked", "the host locked this room",
+                            NGX_ROOMS_WS_CLOSE_REFUSED);
+        return;
+    }
+
+    id = ngx_rooms_media_conn_id();
+
+    if (id == 0) {
+        ngx_rooms_ws_refuse(ctx, "media_unavailable",
+                            "the media server is unavailable; try again "
+                            "shortly", NGX_ROOMS_WS_CLOSE_LATER);
+        return;
+    }
+
+    join = json_pack("{s:I,s:s,s:i,s:s%}",
+                     "room", (json_int_t) room.id,
+                     "code", room.code,
+                     "max", (int) room.max_participants,
+                     "name", (char *) name.data, name.len);
+
+    text = join ? json_dumps(join, JSON_COMPACT) : NULL;
+    json_decref(join);
+
+    if (text == NULL) {
+        ngx_rooms_ws_refuse(ctx, "internal_error", "out of memory",
+                            ROOMS_WS_CLOSE_INTERNAL);
+        return;
+    }
+
+    rc = ngx_rooms_media_push(ROOMS_PROTO_JOIN, id, text, ngx_strlen(text));
+    free(text);
+
+    if (rc != NGX_OK) {
+        ngx_rooms_ws_refuse(ctx, "media_unavailable",
+                            rc == NGX_BUSY
+                            ? "the media server is overloaded; try again "
+                              "shortly"
+                            : "the media server is unavailable; try again "
+                              "shortly", NGX_ROOMS_WS_CLOSE_LATER);
+        return;
+    }
+
+    ctx->id = id;
+    ctx->node.key = (ngx_rbtree_key_t) id;
+    ngx_rbtree_insert(&ngx_rooms_ws_conns, &ctx->node);
+    ctx->joined = 1;
+
+    ngx_log_debug2(NGX_LOG_DEBUG_HTTP, c->log, 0,
+                   "rooms ws: joined room %L as id %uL", room.id, id);
+}
+
+
+/*
+ * A display name: a string, trimmed of white space, 1 to 64 characters
+ * (code points; the frame was valid UTF-8), with no C0 or C1 control
+ * character and no DEL.
+ */
+static ngx_int_t
+ngx_rooms_ws_name(json_t *v, ngx_str_t *name)
+{
+    u_char      *p, *last;
+    ngx_uint_t   chars;
+
+    if (!json_is_string(v)) {
+        return NGX_DECLINED;
+    }
+
+    p = (u_char *) json_string_value(v);
+    last = p + json_string_length(v);
+
+    while (p < last && (*p == ' ' || *p == '\t' || *p == '\r' || *p == '\n'))
+    {
+        p++;
+    }
+
+    while (last > p
+           && (last[-1] == ' ' || last[-1] == '\t' || last[-1] == '\r'
+               || last[-1] == '\n'))
+    {
+        last--;
+    }
+
+    name->data = p;
+    name->len = last - p;
+
+    chars = 0;
+
+    for ( /* void */ ; p < last; p++) {
+
+        if (*p < 0x20 || *p == 0x7f) {
+            return NGX_DECLINED;
+        }
+
+        /* U+0080..U+009F are 0xc2 0x80..0x9f */
+        if (*p == 0xc2 && p + 1 < last && p[1] >= 0x80 && p[1] <= 0x9f) {
+            return NGX_DECLINED;
+        }
+
+        if ((*p & 0xc0) != 0x80) {
+            chars++;
+        }
+    }
+
+    if (chars == 0 || chars > NGX_ROOMS_WS_NAME_MAX) {
+        return NGX_DECLINED;
+    }
+
+    return NGX_OK;
+}
+
+
+/* An error message, then the close frame. */
+static void
+ngx_rooms_ws_refuse(ngx_rooms_ws_ctx_t *ctx, const char *code,
+    const char *message, unsigned close_code)
+{
+    ngx_rooms_ws_error(ctx, code, message, NULL);
+    ngx_rooms_ws_close(ctx, close_code, code);
+}
+
+
+/* {"type":"error","code":...,"message":...[,"start_at":...]} */
+static void
+ngx_rooms_ws_error(ngx_rooms_ws_ctx_t *ctx, const char *code,
+    const char *message, const char *start_at)
+{
+    char    *text;
+    json_t  *err;
+
+    if (start_at) {
+        err = json_pack("{s:s,s:s,s:s,s:s}", "type", "error", "code", code,
+                        "message", message, "start_at", start_at);
+
+    } else {
+        err = json_pack("{s:s,s:s,s:s}", "type", "error", "code", code,
+                        "message", message);
+    }
+
+    text = err ? json_dumps(err, JSON_COMPACT) : NULL;
+    json_decref(err);
+
+    if (text == NULL) {
+        return;
+    }
+
+    /* the close frame that follows is never refused */
+    (void) ngx_rooms_ws_queue(ctx, ROOMS_WS_OP_TEXT, (u_char *) text,
+                              ngx_strlen(text));
+    free(text);
+}
+
+
+/*
+ * Appends one frame to the send queue.  Returns NGX_DECLINED when the
+ * client has not taken NGX_ROOMS_WS_OUT_MAX bytes yet (a close frame
+ * always fits), NGX_ERROR when memory runs out; nothing is queued after
+ * a close frame.
+ */
+static ngx_int_t
+ngx_rooms_ws_queue(ngx_rooms_ws_ctx_t *ctx, int opcode, const u_char *data,
+    size_t len)
+{
+    u_char  hdr[ROOMS_WS_HEADER_MAX], *out;
+    size_t  hlen, used, need, size;
+
+    if (ctx->closing) {
+        return NGX_OK;
+    }
+
+    hlen = rooms_ws_frame_header(hdr, opcode, len);
+    if (hlen == 0) {
+        return NGX_ERROR;
+    }
+
+    used = ctx->out_last - ctx->out_pos;
+    need = hlen + len;
+
+    if (opcode != ROOMS_WS_OP_CLOSE && used + need > NGX_ROOMS_WS_OUT_MAX) {
+        ngx_log_error(NGX_LOG_INFO, ctx->request->connection->log, 0,
+                      "rooms: the WebSocket client is too slow, %uz bytes "
+                      "are waiting", used);
+        return NGX_DECLINED;
+    }
+
+    if (ctx->out_size - ctx->out_last < need) {
+
+        if (used + need <= ctx->out_size) {
+            ngx_memmove(ctx->out, ctx->out + ctx->out_pos, used);
+
+        } else {
+            size = ngx_max(ctx->out_size * 2, NGX_ROOMS_WS_OUT_MIN);
+
+            while (size < used + need) {
+                size *= 2;
+            }
+
+            size = ngx_min(size, NGX_ROOMS_WS_OUT_MAX
+                                 + NGX_ROOMS_WS_CLOSE_FRAME);
+
+            out = ngx_alloc(size, ctx->request->connection->log);
+            if (out == NULL) {
+                return NGX_ERROR;
+            }
+
+            if (used) {
+                ngx_memcpy(out, ctx->out + ctx->out_pos, used);
+            }
+
+            ngx_free(ctx->out);
+            ctx->out = out;
+            ctx->out_size = size;
+        }
+
+        ctx->out_pos = 0;
+        ctx->out_last = used;
+    }
+
+    out = ngx_cpymem(ctx->out + ctx->out_last, hdr, hlen);
+
+    if (len) {
+        ngx_memcpy(out, data, len);
+    }
+
+    ctx->out_last += need;
+
+    return NGX_OK;
+}
+
+
+/*
+ * Starts the closing handshake: queues the close frame and leaves the
+ * registry (the LEAVE record goes out now).  The connection ends once the
+ * frame is sent, from its own write event.
+ */
+static void
+ngx_rooms_ws_close(ngx_rooms_ws_ctx_t *ctx, unsigned code,
+    const char *reason)
+{
+    u_char             payload[ROOMS_WS_CONTROL_MAX];
+    size_t             len;
+    ngx_connection_t  *c;
+
+    if (ctx->closing || ctx->done) {
+        return;
+    }
+
+    c = ctx->request->connection;
+
+    ngx_log_debug2(NGX_LOG_DEBUG_HTTP, c->log, 0,
+                   "rooms ws: closing with %ui \"%s\"", (ngx_uint_t) code,
+                   reason ? reason : "");
+
+    ngx_rooms_ws_detach(ctx);
+
+    len = rooms_ws_close_payload(payload, code, reason);
+
+    if (ngx_rooms_ws_queue(ctx, ROOMS_WS_OP_CLOSE, payload, len) != NGX_OK) {
+        /* no memory for even that: the TCP close has to do */
+        c->error = 1;
+    }
+
+    ctx->closing = 1;
+
+    if (ctx->timer.timer_set) {
+        ngx_del_timer(&ctx->timer);
+    }
+
+    ngx_add_timer(&ctx->timer, NGX_ROOMS_WS_CLOSE_TIMEOUT);
+
+    ngx_post_event(c->write, &ngx_posted_events);
+}
+
+
+static void
+ngx_rooms_ws_set_timer(ngx_rooms_ws_ctx_t *ctx)
+{
+    ngx_msec_t      now;
+    ngx_msec_int_t  left, t;
+
+    now = ngx_current_msec;
+
+    left = (ngx_msec_int_t) (ctx->last_ping + NGX_ROOMS_WS_PING - now);
+
+    t = (ngx_msec_int_t) (ctx->last_recv + NGX_ROOMS_WS_IDLE - now);
+    left = ngx_min(left, t);
+
+    if (!ctx->join_seen) {
+        t = (ngx_msec_int_t) (ctx->started + NGX_ROOMS_WS_JOIN_TIMEOUT - now);
+        left = ngx_min(left, t);
+    }
+
+    ngx_add_timer(&ctx->timer, (ngx_msec_t) ngx_max(left, 1));
+}
+
+
+/* Sends what is queued; ends the connection once its close frame is out. */
+static void
+ngx_rooms_ws_run(ngx_rooms_ws_ctx_t *ctx)
+{
+    ngx_int_t  rc;
+
+    if (ctx->request->connection->error) {
+        ngx_rooms_ws_finalize(ctx, NGX_ERROR);
+        return;
+    }
+
+    rc = ngx_rooms_ws_flush(ctx);
+
+    if (rc == NGX_ERROR) {
+        ngx_rooms_ws_finalize(ctx, NGX_ERROR);
+        return;
+    }
+
+    if (rc == NGX_OK && ctx->closing) {
+        ngx_rooms_ws_finalize(ctx, NGX_DONE);
+    }
+}
+
+
+static ngx_int_t
+ngx_rooms_ws_flush(ngx_rooms_ws_ctx_t *ctx)
+{
+    ssize_t              n;
+    ngx_connection_t    *c;
+    ngx_http_request_t  *r;
+
+    r = ctx->request;
+    c = r->connection;
+
+    /* the 101 may still sit in the output chain: it goes first */
+
+    if (r->out || c->buffered) {
+        if (ngx_http_output_filter(r, NULL) == NGX_ERROR) {
+            return NGX_ERROR;
+        }
+
+        if (r->out || c->buffered) {
+            if (ngx_handle_write_event(c->write, 0) != NGX_OK) {
+                return NGX_ERROR;
+            }
+
+            return NGX_AGAIN;
+        }
+    }
+
+    while (ctx->out_pos < ctx->out_last && c->write->ready) {
+
+        n = c->send(c, ctx->out + ctx->out_pos, ctx->out_last - ctx->out_pos);
+
+        if (n == NGX_ERROR) {
+            c->error = 1;
+            return NGX_ERROR;
+        }
+
+        if (n == NGX_AGAIN || n == 0) {
+            break;
+        }
+
+        ctx->out_pos += n;
+    }
+
+    if (ctx->out_pos == ctx->out_last) {
+        ctx->out_pos = 0;
+        ctx->out_last = 0;
+
+        /* a burst is over: give back what it needed */
+        if (ctx->out_size > NGX_ROOMS_WS_OUT_KEEP) {
+            ngx_free(ctx->out);
+            ctx->out = NULL;
+            ctx->out_size = 0;
+        }
+    }
+
+    if (ngx_handle_write_event(c->write, 0) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    return ctx->out_last ? NGX_AGAIN : NGX_OK;
+}
+
+
+/*
+ * Ends the request: NGX_DONE after a close handshake or a clean EOF (with
+ * a lingering close when the client may still be sending), NGX_ERROR
+ * otherwise.  Only ever called from this connection's own events.
+ */
+static void
+ngx_rooms_ws_finalize(ngx_rooms_ws_ctx_t *ctx, ngx_int_t rc)
+{
+    ngx_http_request_t  *r;
+
+    r = ctx->request;
+
+    ngx_rooms_ws_detach(ctx);
+
+    if (ctx->timer.timer_set) {
+        ngx_del_timer(&ctx->timer);
+    }
+
+    if (ctx->timer.posted) {
+        ngx_delete_posted_event(&ctx->timer);
+    }
+
+    ctx->done = 1;
+    r->connection->idle = 0;
+
+    if (rc == NGX_DONE && ctx->closing && !ctx->peer_closed) {
+        r->lingering_close = 1;
+    }
+
+    ngx_http_finalize_request(r, rc);
+}
+
+
+/* Leaves the registry and tells the media worker, once. */
+static void
+ngx_rooms_ws_detach(ngx_rooms_ws_ctx_t *ctx)
+{
+    if (!ctx->joined) {
+        return;
+    }
+
+    ngx_rbtree_delete(&ngx_rooms_ws_conns, &ctx->node);
+    ctx->joined = 0;
+
+    ngx_rooms_media_leave(ctx->id);
+}
+
+
+static ngx_rooms_ws_ctx_t *
+ngx_rooms_ws_find(uint64_t id)
+{
+    ngx_rbtree_key_t     key;
+    ngx_rbtree_node_t   *node, *sentinel;
+    ngx_rooms_ws_ctx_t  *ctx;
+
+    key = (ngx_rbtree_key_t) id;
+    node = ngx_rooms_ws_conns.root;
+    sentinel = ngx_rooms_ws_conns.sentinel;
+
+    while (node != sentinel) {
+
+        if (key < node->key) {
+            node = node->left;
+            continue;
+        }
+
+        if (key > node->key) {
+            node = node->right;
+            continue;
+        }
+
+        ctx = ngx_rooms_ws_ctx_of(node);
+
+        return ctx->id == id ? ctx : NULL;
+    }
+
+    return NULL;
+}
+
+
+void
+ngx_rooms_ws_deliver(const rooms_proto_hdr_t *hdr, const u_char *payload)
+{
+    char                 reason[ROOMS_WS_CONTROL_MAX - 1];
+    size_t               len;
+    unsigned             code;
+    ngx_rooms_ws_ctx_t  *ctx;
+
+    ctx = ngx_rooms_ws_find(hdr->id);
+
+    if (ctx == NULL) {
+        /* a WebSocket that has closed since */
+        ngx_log_debug2(NGX_LOG_DEBUG_HTTP, ngx_cycle->log, 0,
+                       "rooms ws: record %ui for unknown id %uL dropped",
+                       (ngx_uint_t) hdr->type, hdr->id);
+        return;
+    }
+
+    switch (hdr->type) {
+
+    case ROOMS_PROTO_SIGNAL:
+        switch (ngx_rooms_ws_queue(ctx, ROOMS_WS_OP_TEXT, payload, hdr->len))
+        {
+        case NGX_OK:
+            break;
+
+        case NGX_DECLINED:
+            ngx_rooms_ws_close(ctx, ROOMS_WS_CLOSE_POLICY, "too slow");
+            break;
+
+        default:
+            ngx_rooms_ws_close(ctx, ROOMS_WS_CLOSE_INTERNAL, NULL);
+            break;
+        }
+
+        break;
+
+    case ROOMS_PROTO_CLOSE:
+        /* payload bytes are in shared memory: read each once, into here */
+        code = ROOMS_WS_CLOSE_NORMAL;
+        len = 0;
+
+        if (hdr->len >= 2) {
+            code = (unsigned) payload[0] << 8 | payload[1];
+            len = ngx_min(hdr->len - 2, sizeof(reason) - 1);
+            ngx_memcpy(reason, payload + 2, len);
+        }
+
+        reason[len] = '\0';
+
+        ngx_rooms_ws_close(ctx, code, reason);
+        break;
+
+    default:
+        ngx_log_debug1(NGX_LOG_DEBUG_HTTP, ngx_cycle->log, 0,
+                       "rooms ws: record type %ui ignored",
+                       (ngx_uint_t) hdr->type);
+        return;
+    }
+
+    ngx_post_event(ctx->request->connection->write, &ngx_posted_events);
+}
+
+
+/* The media worker is gone: everyone who joined through it rejoins. */
+void
+ngx_rooms_ws_media_down(void)
+{
+    ngx_rbtree_node_t   *node;
+    ngx_rooms_ws_ctx_t  *ctx;
+
+    while (ngx_rooms_ws_conns.root != ngx_rooms_ws_conns.sentinel) {
+        node = ngx_rbtree_min(ngx_rooms_ws_conns.root,
+                              ngx_rooms_ws_conns.sentinel);
+
+        ngx_rbtree_delete(&ngx_rooms_ws_conns, node);
+
+        ctx = ngx_rooms_ws_ctx_of(node);
+        ctx->joined = 0;
+
+        ngx_rooms_ws_close(ctx, NGX_ROOMS_WS_CLOSE_RESTART,
+                           "media worker restarting");
+    }
+}
+
+
+/* Runs whenever the request is freed, by whatever path. */
+static void
+ngx_rooms_ws_cleanup(void *data)
+{
+    ngx_rooms_ws_ctx_t  *ctx = data;
+
+    ngx_rooms_ws_detach(ctx);
+
+    if (ctx->timer.timer_set) {
+        ngx_del_timer(&ctx->timer);
+    }
+
+    if (ctx->timer.posted) {
+        ngx_delete_posted_event(&ctx->timer);
+    }
+
+    ngx_free(ctx->out);
+    ctx->out = NULL;
+}

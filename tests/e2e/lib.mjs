@@ -1,0 +1,269 @@
+// Helpers of the browser end-to-end tests: TAP output, the real media
+// worker and the real nginx in a temporary folder, Chromium with fake
+// devices, and polling.  Everything here is real; nothing is mocked.
+//
+// The tests run as root inside a network namespace that has only `lo`
+// (see first-call.t): Chromium then offers loopback candidates only.
+
+import { spawn, execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import net from 'node:net';
+import dgram from 'node:dgram';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const top = path.resolve(path.dirname(fileURLToPath(import.meta.url)),
+                                '../..');
+
+/* ---- TAP ----------------------------------------------------------------- */
+
+// The plan is printed at the end (TAP allows it), so a run cut short by
+// the hard deadline shows up in prove as a missing plan, never as a pass.
+let count = 0;
+let failed = 0;
+let closed = false;     // the plan is out: nothing may follow it
+
+export function diag(text) {
+  for (const line of String(text).split('\n')) console.log('# ' + line);
+}
+
+export function ok(cond, name, why) {
+  if (closed) return !!cond;
+  count++;
+  console.log((cond ? 'ok ' : 'not ok ') + count + ' - ' + name);
+  if (!cond) {
+    failed++;
+    if (why) diag(why);
+  }
+  return !!cond;
+}
+
+export function done() {
+  closed = true;
+  console.log('1..' + count);
+  return failed === 0 && count > 0;
+}
+
+/* ---- waiting ------------------------------------------------------------- */
+
+export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+// Polls fn until it returns something truthy, or the time is up; returns
+// the last value either way.  A generous limit only bounds a failing run:
+// a passing run never waits it out.
+export async function until(fn, { timeout = 30000, every = 250 } = {}) {
+  const end = Date.now() + timeout;
+  let v;
+  for (;;) {
+    try {
+      v = await fn();
+    } catch (e) {
+      v = undefined;
+    }
+    if (v || Date.now() > end) return v;
+    await sleep(every);
+  }
+}
+
+/* ---- ports and processes ---------------------------------------------- */
+
+export function freeTcpPort() {
+  return new Promise((resolve, reject) => {
+    const s = net.createServer();
+    s.on('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = s.address();
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+export function freeUdpPort() {
+  return new Promise((resolve, reject) => {
+    const s = dgram.createSocket('udp4');
+    s.on('error', reject);
+    s.bind(0, '127.0.0.1', () => {
+      const { port } = s.address();
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+const children = [];
+
+// Starts a program with its output in a log file; it is stopped by
+// stopAll() (and by the .t wrapper, which kills our process group).
+export function start(file, args, log, stopSignal = 'SIGTERM') {
+  const fd = fs.openSync(log, 'a');
+  const child = spawn(file, args, { stdio: ['ignore', fd, fd] });
+  fs.closeSync(fd);
+  child.stopSignal = stopSignal;
+  child.exited = new Promise((r) => child.on('exit', (code, sig) => {
+    child.exitStatus = sig || code;
+    r();
+  }));
+  child.on('error', () => {});
+  children.push(child);
+  return child;
+}
+
+export async function stop(child) {
+  if (child.exitStatus === undefined) {
+    child.kill(child.stopSignal);
+    await Promise.race([child.exited, sleep(5000)]);
+    if (child.exitStatus === undefined) child.kill('SIGKILL');
+  }
+  await child.exited;
+}
+
+export async function stopAll() {
+  await Promise.all(children.map(stop));
+}
+
+/* ---- the servers ------------------------------------------------------- */
+
+// A world-readable temporary folder: nginx's workers run as nobody and
+// must reach the store (in data/, which is world-writable) and the media
+// worker's control socket.
+export function tempDir() {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'rooms-e2e-'));
+  fs.chmodSync(dir, 0o755);
+  for (const d of ['logs', 'data', 'tmp']) {
+    fs.mkdirSync(path.join(dir, d));
+  }
+  fs.chmodSync(path.join(dir, 'data'), 0o777);
+  return dir;
+}
+
+// ROOMS_E2E_WORKER, ROOMS_E2E_MODULE: other builds to test
+export const workerBinary = process.env.ROOMS_E2E_WORKER ||
+                            path.join(top, 'build/rooms-worker');
+export const moduleFile = process.env.ROOMS_E2E_MODULE ||
+                          path.join(top, 'build/ngx_rooms_module.so');
+
+export async function startWorker(dir, udpPort) {
+  const sock = path.join(dir, 'worker.sock');
+  const child = start(workerBinary,
+    ['--udp-port', String(udpPort), '--announce-ip', '127.0.0.1',
+     '--control', sock, '--log-level', 'debug'],
+    path.join(dir, 'logs/worker.log'));
+  const up = await until(() => child.exitStatus === undefined
+                         ? fs.existsSync(sock) : 'exited',
+                         { timeout: 15000, every: 100 });
+  return up === true ? child : null;
+}
+
+// nginx as root with 2 workers (they run as nobody), `reuseport` so that
+// connections spread over both, and no keepalive: after a page has
+// loaded, the only connections left are the WebSockets, which is how the
+// test sees which worker holds whom.
+export async function startNginx(dir, port) {
+  const conf = path.join(dir, 'nginx.conf');
+  fs.writeFileSync(conf, `# generated by tests/e2e/lib.mjs
+load_module ${moduleFile};
+worker_processes 2;
+master_process on;
+daemon off;
+error_log ${dir}/logs/error.log info;
+pid ${dir}/nginx.pid;
+events { worker_connections 256; }
+http {
+    log_format rooms '$pid $status "$request" $request_time';
+    access_log ${dir}/logs/access.log rooms;
+    keepalive_timeout 0;
+    client_body_temp_path ${dir}/tmp/body;
+    proxy_temp_path ${dir}/tmp/proxy;
+    fastcgi_temp_path ${dir}/tmp/fastcgi;
+    uwsgi_temp_path ${dir}/tmp/uwsgi;
+    scgi_temp_path ${dir}/tmp/scgi;
+    rooms_zone rooms:1m;
+    rooms_store ${dir}/data/rooms.db;
+    rooms_media_socket ${dir}/worker.sock;
+    server {
+        listen 127.0.0.1:${port} reuseport;
+        location / {
+            rooms;
+        }
+    }
+}
+`);
+  const base = `http://127.0.0.1:${port}/`;
+  const child = start('/usr/sbin/nginx',
+    ['-p', dir, '-e', path.join(dir, 'logs/error.log'), '-c', conf],
+    path.join(dir, 'logs/nginx.out'), 'SIGQUIT');
+  const up = await until(async () => {
+    if (child.exitStatus !== undefined) return 'exited';
+    return (await fetch(base)).ok;
+  }, { timeout: 15000, every: 200 });
+  return up === true ? { child, base, port } : null;
+}
+
+// The pids of nginx's workers, and which of them holds each established
+// connection on the server's port (keyed by the client's port).
+export function nginxWorkers(port) {
+  const out = execFileSync('ss', ['-Htnp', 'state', 'established',
+                                  `( sport = :${port} )`]).toString();
+  const byPeer = {};
+  for (const line of out.split('\n')) {
+    const m = line.match(/:(\d+)\s+users:\(\("nginx",pid=(\d+)/);
+    const peer = line.trim().split(/\s+/)[3];
+    if (m && peer) byPeer[peer.split(':').pop()] = m[2];
+  }
+  return byPeer;
+}
+
+export function tail(file, lines = 60) {
+  try {
+    const text = fs.readFileSync(file, 'utf8').trimEnd().split('\n');
+    return text.slice(-lines).join('\n');
+  } catch (e) {
+    return '(no ' + file + ')';
+  }
+}
+
+/* ---- the browser ------------------------------------------------------- */
+
+// DESIGN.md §5: fake camera (640x480, 20 fps) and microphone (a beep),
+// permissions granted without a prompt, loopback ICE candidates allowed.
+export const chromiumArgs = [
+  '--no-sandbox', '--disable-gpu', '--disable-quic',
+  '--use-fake-ui-for-media-stream', '--use-fake-device-for-media-stream',
+  '--allow-loopback-in-peer-connection',
+  '--disable-background-networking', '--disable-component-update',
+  '--disable-sync', '--no-first-run',
+];
+
+// Keeps the page's RTCPeerConnections reachable from the test, so it can
+// read getStats() without the page exposing its internals.
+export function capturePeerConnections() {
+  const Native = window.RTCPeerConnection;
+  window.__pcs = [];
+  window.RTCPeerConnection = class extends Native {
+    constructor(...args) {
+      super(...args);
+      window.__pcs.push(this);
+    }
+  };
+}
+
+// In the page: what this participant receives from each other one, by
+// name, from the inbound-rtp stats of the current peer connection mapped
+// through the last answer's mids (window.roomsState.streams).
+export async function receivedInPage() {
+  const pc = (window.__pcs || []).at(-1);
+  const st = window.roomsState;
+  if (!pc || !st || !st.joined) return null;
+  const out = {};
+  (await pc.getStats()).forEach((s) => {
+    if (s.type !== 'inbound-rtp') return;
+    const bound = st.streams[s.mid];
+    if (!bound) return;
+    const name = st.participants[String(bound.participant)];
+    if (!name) return;
+    const r = out[name] = out[name] || { video: [], audio: [] };
+    if (s.kind === 'video') r.video.push(s.framesDecoded || 0);
+    if (s.kind === 'audio') r.audio.push(s.totalSamplesReceived || 0);
+  });
+  return out;
+}

@@ -1,0 +1,1444 @@
+/*
+ * test_sfu.c: the SFU core (worker/sfu.*) without sockets: ring records
+ * in, SIGNAL and CLOSE records and datagrams out.
+ *
+ * Covers: welcome and participant_joined contents; room_full with CLOSE
+ * 4403 at the cap; answers to the Chromium 156 fixtures (a publisher and
+ * a 2+2 recvonly subscriber) with the streams map, msid and SSRCs on the
+ * bound lines and inactive unbound ones; renegotiate to the others once a
+ * participant publishes, and to a newcomer lacking receiving lines, but
+ * never twice for the same counts; bindings stable across renegotiations;
+ * participant_media; participant_left and renegotiate on LEAVE, with the
+ * freed lines answered inactive; bad_offer (connection kept) and
+ * bad_message with CLOSE 4400; a leave message closes with 1000; with
+ * nine publishers renegotiate is capped so offers stay within 16 m=
+ * lines, and the streams that did not fit take the lines a leaver frees.
+ *
+ * The media path, in memory: two participants each run ICE (real STUN
+ * requests with MESSAGE-INTEGRITY), DTLS (an OpenSSL client, as in
+ * test_dtls.c) and SRTP against the SFU.  The second one's DTLS completion
+ * makes the SFU send a PLI to the first.  An RTP packet the first
+ * publishes reaches the second protected, with the SSRC its answer
+ * announced, its own VP8 payload type, and an extension block rebuilt
+ * with its ids (its mid, abs-send-time copied, transport-wide-cc gone);
+ * audio carries the audio level.  A NACK is answered from the history, a
+ * PLI is relayed (throttled), and 30 s without STUN ends both sessions
+ * with CLOSE 4408.
+ */
+
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+#include <openssl/err.h>
+#include <openssl/evp.h>
+#include <openssl/ssl.h>
+#include <openssl/x509.h>
+
+#include "rooms_proto.h"
+
+#include "dtls.h"
+#include "rtcp.h"
+#include "rtp.h"
+#include "sdp.h"
+#include "sfu.h"
+#include "srtp.h"
+#include "stun.h"
+#include "tap.h"
+
+
+#define MAX_RECORDS   256
+#define MAX_WIRE      512
+#define BIG           (256 * 1024)
+
+
+/* ---- what the SFU sends ---- */
+
+typedef struct {
+    uint16_t   type;
+    uint64_t   id;
+    size_t     len;
+    char      *data;                  /* NUL-terminated copy */
+    json_t    *json;                  /* SIGNAL only */
+} rec_t;
+
+static rec_t        recs[MAX_RECORDS];
+static unsigned     nrecs;
+
+static sfu_dgram_t  wire[MAX_WIRE];   /* flushed datagrams, in order */
+static unsigned     nwire;
+static sfu_dgram_t  queue[64];
+static sfu_io_t     io;
+static sfu_t       *sfu;
+static uint64_t     now = 1000000;
+
+/* about 430 KB: static, never on the stack */
+static rooms_sdp_t  parsed;
+static char         fixture[BIG], text[BIG];
+
+
+static int
+on_record(void *ctx, uint16_t type, uint64_t id, const void *payload,
+    size_t len)
+{
+    rec_t  *r;
+
+    if (nrecs == MAX_RECORDS) {
+        tap_bail_out("too many records");
+    }
+
+    r = &recs[nrecs++];
+    r->type = type;
+    r->id = id;
+    r->len = len;
+    r->data = malloc(len + 1);
+    memcpy(r->data, payload, len);
+    r->data[len] = '\0';
+    r->json = type == ROOMS_PROTO_SIGNAL ? json_loads(r->data, 0, NULL)
+                                         : NULL;
+    return 0;
+}
+
+
+static void
+on_flush(void *ctx, sfu_io_t *q)
+{
+    unsigned  i;
+
+    for (i = 0; i < q->n; i++) {
+        if (nwire == MAX_WIRE) {
+            tap_bail_out("too many datagrams");
+        }
+        wire[nwire++] = q->q[i];
+    }
+
+    q->n = 0;
+}
+
+
+static void
+clear(void)
+{
+    unsigned  i;
+
+    for (i = 0; i < nrecs; i++) {
+        free(recs[i].data);
+        json_decref(recs[i].json);
+    }
+
+    nrecs = 0;
+    on_flush(NULL, &io);
+    nwire = 0;
+}
+
+
+/* The n-th SIGNAL of this type to conn (0 first), or NULL. */
+static json_t *
+sig(uint64_t conn, const char *type, unsigned nth)
+{
+    unsigned     i;
+    const char  *t;
+
+    for (i = 0; i < nrecs; i++) {
+        if (recs[i].type != ROOMS_PROTO_SIGNAL || recs[i].id != conn) {
+            continue;
+        }
+
+        t = json_string_value(json_object_get(recs[i].json, "type"));
+
+        if (t != NULL && strcmp(t, type) == 0 && nth-- == 0) {
+            return recs[i].json;
+        }
+    }
+
+    return NULL;
+}
+
+
+static unsigned
+count_sig(uint64_t conn, const char *type)
+{
+    unsigned  n;
+
+    for (n = 0; sig(conn, type, n) != NULL; n++) { /* count */ }
+
+    return n;
+}
+
+
+/* The close code sent to conn, or -1. */
+static int
+close_code(uint64_t conn)
+{
+    unsigned  i;
+
+    for (i = 0; i < nrecs; i++) {
+        if (recs[i].type == ROOMS_PROTO_CLOSE && recs[i].id == conn
+            && recs[i].len >= 2)
+        {
+            return ((unsigned char) recs[i].data[0] << 8)
+                   | (unsigned char) recs[i].data[1];
+        }
+    }
+
+    return -1;
+}
+
+
+static const char *
+str(json_t *obj, const char *key)
+{
+    return json_string_value(json_object_get(obj, key));
+}
+
+
+static long long
+num(json_t *obj, const char *key)
+{
+    return json_integer_value(json_object_get(obj, key));
+}
+
+
+static int
+boolean(json_t *obj, const char *key)
+{
+    return json_is_true(json_object_get(obj, key));
+}
+
+
+/* ---- what nginx sends ---- */
+
+
+static void
+record(uint16_t type, uint64_t conn, const char *payload)
+{
+    rooms_proto_hdr_t  hdr;
+
+    memset(&hdr, 0, sizeof(hdr));
+    hdr.type = type;
+    hdr.id = conn;
+    hdr.len = payload ? (uint32_t) strlen(payload) : 0;
+
+    sfu_record(sfu, now, &hdr, (const unsigned char *) payload, &io);
+    on_flush(NULL, &io);
+}
+
+
+static void
+join(uint64_t conn, int room, int max, const char *name)
+{
+    char  buf[512];
+
+    snprintf(buf, sizeof(buf), "{\"room\":%d,\"code\":\"code%d\",\"max\":%d,"
+             "\"name\":\"%s\"}", room, room, max, name);
+    record(ROOMS_PROTO_JOIN, conn, buf);
+}
+
+
+static void
+offer(uint64_t conn, const char *sdp)
+{
+    char    *s;
+    json_t  *o;
+
+    o = json_pack("{s:s, s:s}", "type", "offer", "sdp", sdp);
+    s = json_dumps(o, JSON_COMPACT);
+    record(ROOMS_PROTO_SIGNAL, conn, s);
+    free(s);
+    json_decref(o);
+}
+
+
+/* ---- SDP ---- */
+
+
+static size_t
+load(const char *name, char *dst, size_t size)
+{
+    char         path[512];
+    FILE        *f;
+    size_t       n;
+    const char  *dir;
+
+    dir = getenv("ROOMS_SDP_FIXTURES");
+    snprintf(path, sizeof(path), "%s/%s", dir ? dir : "tests/fixtures/sdp",
+             name);
+
+    f = fopen(path, "rb");
+    if (f == NULL) {
+        tap_bail_out("cannot open %s (run from the repository root)", path);
+    }
+
+    n = fread(dst, 1, size - 1, f);
+    fclose(f);
+    dst[n] = '\0';
+
+    return n;
+}
+
+
+/* every "from" in buf replaced by "to", in place (buf has BIG bytes) */
+static void
+replace(char *buf, const char *from, const char *to)
+{
+    char    *p, *tmp;
+    size_t   fl, tl;
+
+    fl = strlen(from);
+    tl = strlen(to);
+    tmp = malloc(BIG);
+    tmp[0] = '\0';
+
+    for (p = buf; ; ) {
+        char  *hit = strstr(p, from);
+
+        if (hit == NULL) {
+            strcat(tmp, p);
+            break;
+        }
+
+        strncat(tmp, p, (size_t) (hit - p));
+        strcat(tmp, to);
+        p = hit + fl;
+    }
+
+    if (strlen(tmp) >= BIG) {
+        tap_bail_out("replace overflow");
+    }
+
+    memcpy(buf, tmp, strlen(tmp) + 1);
+    free(tmp);
+    (void) tl;
+}
+
+
+/* one m= line of a generated Chromium-shaped offer */
+typedef struct {
+    int         video;
+    int         send;               /* sendonly, else recvonly */
+    uint32_t    ssrc;               /* send: primary (rtx = ssrc + 1) */
+} gen_line_t;
+
+/*
+ * A Chromium-shaped offer.  mid_id and vp8 let a subscriber use other
+ * ids than the publisher, so rewriting is visible.
+ */
+static void
+gen_offer(char *out, const char *ufrag, const char *fp, unsigned mid_id,
+    unsigned vp8, const gen_line_t *lines, unsigned n)
+{
+    char     *p;
+    unsigned  i;
+
+    p = out;
+    p += sprintf(p, "v=0\r\no=- 42 2 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\n"
+                 "a=group:BUNDLE");
+
+    for (i = 0; i < n; i++) {
+        p += sprintf(p, " %u", i);
+    }
+
+    p += sprintf(p, "\r\na=extmap-allow-mixed\r\na=msid-semantic: WMS s\r\n");
+
+    for (i = 0; i < n; i++) {
+        if (lines[i].video) {
+            p += sprintf(p, "m=video 9 UDP/TLS/RTP/SAVPF %u %u\r\n", vp8,
+                         vp8 + 1);
+        } else {
+            p += sprintf(p, "m=audio 9 UDP/TLS/RTP/SAVPF 111\r\n");
+        }
+
+        p += sprintf(p, "c=IN IP4 0.0.0.0\r\na=rtcp:9 IN IP4 0.0.0.0\r\n"
+                     "a=ice-ufrag:%s\r\na=ice-pwd:abcdefghijklmnopqrstuvwx\r\n"
+                     "a=ice-options:trickle\r\na=fingerprint:sha-256 %s\r\n"
+                     "a=setup:actpass\r\na=mid:%u\r\n", ufrag, fp, i);
+
+        if (!lines[i].video) {
+            p += sprintf(p, "a=extmap:1 " ROOMS_SDP_EXT_AUDIO_LEVEL "\r\n");
+        }
+
+        p += sprintf(p, "a=extmap:2 " ROOMS_SDP_EXT_ABS_SEND_TIME "\r\n"
+                     "a=extmap:3 " ROOMS_SDP_EXT_TWCC "\r\n"
+                     "a=extmap:%u " ROOMS_SDP_EXT_MID "\r\n", mid_id);
+
+        if (lines[i].send) {
+            p += sprintf(p, "a=sendonly\r\na=msid:s t%u\r\n", i);
+        } else {
+            p += sprintf(p, "a=recvonly\r\n");
+        }
+
+        p += sprintf(p, "a=rtcp-mux\r\na=rtcp-rsize\r\n");
+
+        if (lines[i].video) {
+            p += sprintf(p, "a=rtpmap:%u VP8/90000\r\n"
+                         "a=rtcp-fb:%u goog-remb\r\n"
+                         "a=rtcp-fb:%u transport-cc\r\n"
+                         "a=rtcp-fb:%u ccm fir\r\n"
+                         "a=rtcp-fb:%u nack\r\n"
+                         "a=rtcp-fb:%u nack pli\r\n"
+                         "a=rtpmap:%u rtx/90000\r\n"
+                         "a=fmtp:%u apt=%u\r\n", vp8, vp8, vp8, vp8, vp8,
+                         vp8, vp8 + 1, vp8 + 1, vp8);
+
+            if (lines[i].send) {
+                p += sprintf(p, "a=ssrc-group:FID %u %u\r\n"
+                             "a=ssrc:%u cname:c\r\na=ssrc:%u cname:c\r\n",
+                             lines[i].ssrc, lines[i].ssrc + 1, lines[i].ssrc,
+                             lines[i].ssrc + 1);
+            }
+
+        } else {
+            p += sprintf(p, "a=rtpmap:111 opus/48000/2\r\n"
+                         "a=rtcp-fb:111 transport-cc\r\n"
+                         "a=fmtp:111 minptime=10;useinbandfec=1\r\n");
+
+            if (lines[i].send) {
+                p += sprintf(p, "a=ssrc:%u cname:c\r\n", lines[i].ssrc);
+            }
+        }
+    }
+}
+
+
+/* Parses the answer in a SIGNAL into parsed; the SDP text or NULL. */
+static const char *
+answer_sdp(json_t *ans)
+{
+    char         err[160];
+    const char  *sdp;
+
+    sdp = str(ans, "sdp");
+
+    if (sdp == NULL
+        || rooms_sdp_parse(sdp, strlen(sdp), &parsed, err, sizeof(err)) != 0)
+    {
+        diag("answer does not parse: %s", sdp ? err : "no sdp");
+        return NULL;
+    }
+
+    return sdp;
+}
+
+
+/* The a=ssrc the parsed answer announces on mid, or 0. */
+static uint32_t
+answer_ssrc(const char *mid)
+{
+    int  i;
+
+    i = rooms_sdp_find_mid(&parsed, mid);
+
+    if (i < 0 || parsed.media[i].nssrcs == 0) {
+        return 0;
+    }
+
+    return parsed.media[i].ssrcs[0].ssrc;
+}
+
+
+static unsigned
+answer_dir(const char *mid)
+{
+    int  i;
+
+    i = rooms_sdp_find_mid(&parsed, mid);
+
+    return i < 0 ? 0xff : parsed.media[i].direction;
+}
+
+
+/* streams[mid].participant of an answer, or NULL */
+static const char *
+stream_of(json_t *ans, const char *mid, const char **kind)
+{
+    json_t  *s;
+
+    s = json_object_get(json_object_get(ans, "streams"), mid);
+
+    if (kind != NULL) {
+        *kind = str(s, "kind");
+    }
+
+    return str(s, "participant");
+}
+
+
+/* ---- signaling tests ---- */
+
+
+static void
+test_fixtures(void)
+{
+    char          fp[ROOMS_DTLS_FP_TEXT_LEN], a_id[16], b_id[16];
+    json_t       *m, *list, *ans;
+    const char   *kind, *sdp, *s;
+    unsigned      i, audio_mid_bound, video_mid_bound;
+    uint64_t      a, b, c;
+
+    a = ROOMS_PROTO_CONN(1, 1);
+    b = ROOMS_PROTO_CONN(2, 1);
+    c = ROOMS_PROTO_CONN(1, 2);
+
+    clear();
+    join(a, 10, 2, "Alice");
+    m = sig(a, "welcome", 0);
+    ok(m != NULL, "A gets a welcome");
+    s = str(m, "id");
+    ok(s != NULL && strlen(s) == 8
+       && strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+                    "0123456789-_") == 8, "welcome id: 8 base64url chars");
+    snprintf(a_id, sizeof(a_id), "%s", s ? s : "");
+    list = json_object_get(m, "participants");
+    ok(json_is_array(list) && json_array_size(list) == 0,
+       "nobody else is there");
+    is_int(sfu_participants(sfu), 1, "one participant");
+
+    clear();
+    join(b, 10, 2, "Bob \\\"B\\\"");
+    m = sig(b, "welcome", 0);
+    list = json_object_get(m, "participants");
+    ok(json_array_size(list) == 1, "B's welcome lists one other");
+    is_str(str(json_array_get(list, 0), "id"), a_id, "it is A");
+    is_str(str(json_array_get(list, 0), "name"), "Alice", "with A's name");
+    ok(json_is_boolean(json_object_get(json_array_get(list, 0), "audio"))
+       && json_is_boolean(json_object_get(json_array_get(list, 0), "video")),
+       "and audio/video booleans");
+    s = str(m, "id");
+    snprintf(b_id, sizeof(b_id), "%s", s ? s : "");
+    ok(s != NULL && strcmp(a_id, b_id) != 0, "B has its own id");
+    m = sig(a, "participant_joined", 0);
+    ok(m != NULL, "A is told B joined");
+    is_str(str(m, "id"), b_id, "participant_joined id");
+    is_str(str(m, "name"), "Bob \"B\"", "participant_joined name");
+    is_int(count_sig(b, "participant_joined"), 0,
+           "B is not told about itself");
+
+    /* the third at max 2 */
+    clear();
+    join(c, 10, 2, "Carol");
+    m = sig(c, "error", 0);
+    is_str(str(m, "code"), "room_full", "third join: room_full");
+    is_int(close_code(c), 4403, "then CLOSE 4403");
+    is_int(count_sig(a, "participant_joined"), 0, "A hears nothing of it");
+    is_int(sfu_participants(sfu), 2, "still two participants");
+
+    /* A publishes with the real Chromium offer */
+    load("chromium156-publish-av-sendonly.sdp", fixture, sizeof(fixture));
+    clear();
+    offer(a, fixture);
+    ans = sig(a, "answer", 0);
+    ok(ans != NULL, "A's offer is answered");
+    sdp = answer_sdp(ans);
+    ok(sdp != NULL && strstr(sdp, "a=ice-lite\r\n") != NULL,
+       "answer is an ICE-lite SDP");
+    snprintf(fp, sizeof(fp), "%s", sfu_fingerprint(sfu));
+    ok(sdp != NULL && strstr(sdp, fp) != NULL,
+       "answer carries the process fingerprint");
+    ok(json_is_object(json_object_get(ans, "streams"))
+       && json_object_size(json_object_get(ans, "streams")) == 0,
+       "streams is an empty object");
+    ok(answer_dir("0") == ROOMS_SDP_RECVONLY
+       && answer_dir("1") == ROOMS_SDP_RECVONLY,
+       "publishing lines answered recvonly");
+    is_int(count_sig(b, "renegotiate"), 0,
+           "B has not offered yet: no renegotiate");
+    m = sig(b, "participant_media", 0);
+    ok(m != NULL && boolean(m, "audio") && boolean(m, "video"),
+       "B is told A's media is on");
+
+    /* B subscribes with the 2+2 recvonly fixture (other credentials) */
+    load("chromium156-recvonly-2a2v.sdp", fixture, sizeof(fixture));
+    clear();
+    offer(b, fixture);
+    ans = sig(b, "answer", 0);
+    ok(ans != NULL, "B's offer is answered");
+    sdp = answer_sdp(ans);
+    ok(sdp != NULL, "B's answer parses");
+    is_int(json_object_size(json_object_get(ans, "streams")), 2,
+           "two streams bound");
+
+    audio_mid_bound = video_mid_bound = 99;
+
+    for (i = 0; i < parsed.nmedia; i++) {
+        const char  *who = stream_of(ans, parsed.media[i].mid, &kind);
+
+        if (who == NULL) {
+            continue;
+        }
+
+        if (strcmp(kind, "audio") == 0 && audio_mid_bound == 99) {
+            audio_mid_bound = i;
+        } else if (strcmp(kind, "video") == 0) {
+            video_mid_bound = i;
+        }
+
+        is_str(who, a_id, "mid %s carries A's %s", parsed.media[i].mid,
+               kind);
+        ok(parsed.media[i].nssrcs == 1 && parsed.media[i].ssrcs[0].ssrc != 0,
+           "mid %s announces one SSRC", parsed.media[i].mid);
+        is_str(parsed.media[i].msid_stream, a_id, "mid %s msid is A",
+               parsed.media[i].mid);
+        is_int(parsed.media[i].direction, ROOMS_SDP_SENDONLY,
+               "mid %s is sendonly", parsed.media[i].mid);
+    }
+
+    ok(audio_mid_bound == 0 && video_mid_bound == 1,
+       "the first free line of each kind is used");
+
+    for (i = 0; i < parsed.nmedia; i++) {
+        if (i != audio_mid_bound && i != video_mid_bound) {
+            is_int(parsed.media[i].direction, ROOMS_SDP_INACTIVE,
+                   "unbound mid %s answered inactive", parsed.media[i].mid);
+            is_int(parsed.media[i].nssrcs, 0, "and without a=ssrc");
+        }
+    }
+
+    is_int(count_sig(b, "renegotiate"), 0, "B has lines enough");
+
+    /* bad offer: an error, the connection stays */
+    clear();
+    offer(b, "v=0\r\nthis is not sdp\r\n");
+    m = sig(b, "error", 0);
+    is_str(str(m, "code"), "bad_offer", "garbage offer: bad_offer");
+    is_int(close_code(b), -1, "no close after bad_offer");
+    is_int(sfu_participants(sfu), 2, "B is still in");
+
+    /* an offer that wants us as DTLS client */
+    strcpy(text, fixture);
+    replace(text, "a=setup:actpass", "a=setup:passive");
+    clear();
+    offer(b, text);
+    is_str(str(sig(b, "error", 0), "code"), "bad_offer",
+           "setup:passive offer: bad_offer");
+
+    /* a changed certificate on a renegotiation */
+    strcpy(text, fixture);
+    replace(text, "E7:B3:AE:BB", "E7:B3:AE:BC");
+    clear();
+    offer(b, text);
+    is_str(str(sig(b, "error", 0), "code"), "bad_offer",
+           "changed fingerprint: bad_offer");
+
+    /* A leaves: B hears it and must renegotiate to zero */
+    clear();
+    record(ROOMS_PROTO_LEAVE, a, NULL);
+    m = sig(b, "participant_left", 0);
+    is_str(str(m, "id"), a_id, "B: participant_left A");
+    m = sig(b, "renegotiate", 0);
+    ok(m != NULL && num(m, "audio") == 0 && num(m, "video") == 0,
+       "B: renegotiate 0/0");
+    is_int(nrecs, 2, "nothing is sent to the gone connection");
+
+    load("chromium156-recvonly-2a2v.sdp", fixture, sizeof(fixture));
+    clear();
+    offer(b, fixture);
+    ans = sig(b, "answer", 0);
+    answer_sdp(ans);
+    is_int(json_object_size(json_object_get(ans, "streams")), 0,
+           "after A left no stream is bound");
+    ok(answer_dir("0") == ROOMS_SDP_INACTIVE
+       && answer_dir("1") == ROOMS_SDP_INACTIVE,
+       "A's former lines answered inactive");
+
+    /* an unknown message: bad_message, 4400, and B is gone */
+    clear();
+    record(ROOMS_PROTO_SIGNAL, b, "{\"type\":\"dance\"}");
+    is_str(str(sig(b, "error", 0), "code"), "bad_message",
+           "unknown type: bad_message");
+    is_int(close_code(b), 4400, "then CLOSE 4400");
+    is_int(sfu_participants(sfu), 0, "B was removed");
+    is_int(sfu_rooms(sfu), 0, "the empty room is gone");
+
+    /* not JSON at all, and join twice */
+    clear();
+    join(a, 11, 5, "Ann");
+    record(ROOMS_PROTO_SIGNAL, a, "{not json");
+    is_str(str(sig(a, "error", 0), "code"), "bad_message",
+           "not JSON: bad_message");
+    is_int(close_code(a), 4400, "not JSON: CLOSE 4400");
+
+    clear();
+    join(a, 11, 5, "Ann");
+    record(ROOMS_PROTO_SIGNAL, a, "{\"type\":\"join\",\"name\":\"x\"}");
+    is_int(close_code(a), 4400, "join twice: CLOSE 4400");
+
+    clear();
+    join(a, 11, 5, "Ann");
+    record(ROOMS_PROTO_SIGNAL, a, "{\"type\":\"leave\"}");
+    is_int(close_code(a), 1000, "leave: CLOSE 1000");
+    is_int(sfu_participants(sfu), 0, "leave removes the participant");
+
+    clear();
+    record(ROOMS_PROTO_JOIN, a, "{\"room\":\"x\"}");
+    is_int(close_code(a), 4400, "malformed JOIN: CLOSE 4400");
+    is_int(sfu_participants(sfu), 0, "and no participant");
+}
+
+
+/* ---- the media path, in memory ---- */
+
+typedef struct {
+    uint64_t            conn;
+    const char         *id;
+    char                idbuf[16];
+    char                ufrag[8];
+    char                fp[ROOMS_DTLS_FP_TEXT_LEN];
+    rooms_stun_addr_t   addr;
+    SSL_CTX            *ctx;
+    SSL                *ssl;
+    rooms_srtp_t        srtp;
+    char                server_ufrag[64];
+    char                server_pwd[64];
+    uint32_t            a_ssrc;
+    uint32_t            v_ssrc;
+} client_t;
+
+
+static void
+client_new(client_t *c, uint64_t conn, const char *ufrag, uint16_t port,
+    uint32_t ssrc_base)
+{
+    X509          *x;
+    EVP_PKEY      *key;
+    unsigned int   n, i;
+    uint8_t        fp[32];
+    BIO           *rbio, *wbio;
+
+    memset(c, 0, sizeof(*c));
+    c->conn = conn;
+    snprintf(c->ufrag, sizeof(c->ufrag), "%s", ufrag);
+    rooms_stun_addr_set(&c->addr, "127.0.0.1", port);
+    c->a_ssrc = ssrc_base;
+    c->v_ssrc = ssrc_base + 10;
+
+    key = EVP_EC_gen("P-256");
+    x = X509_new();
+    ASN1_INTEGER_set(X509_get_serialNumber(x), 1);
+    X509_gmtime_adj(X509_getm_notBefore(x), 0);
+    X509_gmtime_adj(X509_getm_notAfter(x), 86400);
+    X509_set_pubkey(x, key);
+    X509_NAME_add_entry_by_txt(X509_get_subject_name(x), "CN", MBSTRING_ASC,
+                               (const unsigned char *) "client", -1, -1, 0);
+    X509_set_issuer_name(x, X509_get_subject_name(x));
+    X509_sign(x, key, EVP_sha256());
+    X509_digest(x, EVP_sha256(), fp, &n);
+
+    for (i = 0; i < 32; i++) {
+        sprintf(c->fp + 3 * i, "%02X%s", fp[i], i < 31 ? ":" : "");
+    }
+
+    c->ctx = SSL_CTX_new(DTLS_client_method());
+    SSL_CTX_use_certificate(c->ctx, x);
+    SSL_CTX_use_PrivateKey(c->ctx, key);
+    SSL_CTX_set_tlsext_use_srtp(c->ctx, "SRTP_AES128_CM_SHA1_80:"
+                                "SRTP_AEAD_AES_128_GCM");
+    SSL_CTX_set_verify(c->ctx, SSL_VERIFY_NONE, NULL);
+
+    c->ssl = SSL_new(c->ctx);
+    rbio = BIO_new(BIO_s_mem());
+    wbio = BIO_new(BIO_s_mem());
+    BIO_set_mem_eof_return(rbio, -1);
+    BIO_set_mem_eof_return(wbio, -1);
+    SSL_set_bio(c->ssl, rbio, wbio);
+    SSL_set_connect_state(c->ssl);
+    SSL_set_mtu(c->ssl, 1200);
+
+    X509_free(x);
+    EVP_PKEY_free(key);
+}
+
+
+static void
+client_free(client_t *c)
+{
+    SSL_free(c->ssl);
+    SSL_CTX_free(c->ctx);
+    rooms_srtp_destroy(&c->srtp);
+}
+
+
+/* Datagrams of the wire addressed to c, counted; copied to the rbio. */
+static unsigned
+to_client(client_t *c, int into_ssl)
+{
+    unsigned  i, n;
+
+    n = 0;
+
+    for (i = 0; i < nwire; i++) {
+        if (rooms_stun_addr_equal(&wire[i].addr, &c->addr)) {
+            n++;
+
+            if (into_ssl) {
+                BIO_write(SSL_get_rbio(c->ssl), wire[i].data,
+                          (int) wire[i].len);
+            }
+        }
+    }
+
+    return n;
+}
+
+
+static void
+udp(client_t *c, uint8_t *buf, size_t len)
+{
+    sfu_udp_input(sfu, now, &c->addr, buf, len, &io);
+    on_flush(NULL, &io);
+}
+
+
+static void
+client_answer(client_t *c, json_t *ans)
+{
+    int  i;
+
+    answer_sdp(ans);
+    i = 0;
+
+    if (strlen(parsed.media[i].ice_ufrag) >= sizeof(c->server_ufrag)
+        || strlen(parsed.media[i].ice_pwd) >= sizeof(c->server_pwd))
+    {
+        tap_bail_out("server credentials too long");
+    }
+
+    strcpy(c->server_ufrag, parsed.media[i].ice_ufrag);
+    strcpy(c->server_pwd, parsed.media[i].ice_pwd);
+}
+
+
+/* A STUN check with USE-CANDIDATE; 1 when the SFU answered it. */
+static int
+client_ice(client_t *c)
+{
+    char               user[160];
+    size_t             len;
+    uint8_t            req[256], tid[12];
+    rooms_stun_msg_t   msg;
+
+    memset(tid, 0x42, sizeof(tid));
+    tid[0] = (uint8_t) c->conn;
+    snprintf(user, sizeof(user), "%s:%s", c->server_ufrag, c->ufrag);
+
+    if (rooms_stun_encode_request(req, sizeof(req), &len, tid, user,
+                                  0x6e0001ff, 1, 1, 0x1234, NULL,
+                                  (const uint8_t *) c->server_pwd,
+                                  strlen(c->server_pwd)) != 0)
+    {
+        tap_bail_out("cannot build a STUN request");
+    }
+
+    clear();
+    udp(c, req, len);
+
+    return nwire == 1 && rooms_stun_addr_equal(&wire[0].addr, &c->addr)
+           && rooms_stun_parse(&msg, wire[0].data, wire[0].len) == 0
+           && msg.type == ROOMS_STUN_BINDING_SUCCESS
+           && rooms_stun_check_integrity(&msg, NULL,
+                                         (const uint8_t *) c->server_pwd,
+                                         strlen(c->server_pwd));
+}
+
+
+/* Runs the DTLS handshake with the SFU; 1 when both ends finished. */
+static int
+client_dtls(client_t *c)
+{
+    int       i;
+    long      n;
+    char     *data;
+    uint8_t   buf[4096], material[64];
+    size_t    len, klen;
+    unsigned  profile;
+    const SRTP_PROTECTION_PROFILE  *prof;
+
+    for (i = 0; i < 20 && !SSL_is_init_finished(c->ssl); i++) {
+        SSL_do_handshake(c->ssl);
+        ERR_clear_error();
+
+        n = BIO_get_mem_data(SSL_get_wbio(c->ssl), &data);
+        if (n <= 0) {
+            continue;
+        }
+
+        len = (size_t) BIO_read(SSL_get_wbio(c->ssl), buf, (int) n);
+        clear();
+        udp(c, buf, len);
+        to_client(c, 1);
+    }
+
+    /* the client's last flight may still be queued */
+    SSL_do_handshake(c->ssl);
+
+    if (!SSL_is_init_finished(c->ssl)) {
+        return 0;
+    }
+
+    prof = SSL_get_selected_srtp_profile(c->ssl);
+    profile = (unsigned) prof->id;
+    klen = rooms_srtp_keying_len(profile);
+
+    SSL_export_keying_material(c->ssl, material, klen, "EXTRACTOR-dtls_srtp",
+                               19, NULL, 0, 0);
+
+    return rooms_srtp_create(&c->srtp, profile, material, klen, 0) == 0;
+}
+
+
+/* An RTP packet as Chromium sends it: mid, abs-send-time, twcc. */
+static size_t
+rtp_packet(uint8_t *p, unsigned pt, uint16_t seq, uint32_t ts,
+    uint32_t ssrc, const char *mid, int audio)
+{
+    size_t  n, ext_start;
+
+    p[0] = 0x90;                             /* V=2, X */
+    p[1] = (uint8_t) pt;
+    p[2] = (uint8_t) (seq >> 8);
+    p[3] = (uint8_t) seq;
+    p[4] = (uint8_t) (ts >> 24);
+    p[5] = (uint8_t) (ts >> 16);
+    p[6] = (uint8_t) (ts >> 8);
+    p[7] = (uint8_t) ts;
+    p[8] = (uint8_t) (ssrc >> 24);
+    p[9] = (uint8_t) (ssrc >> 16);
+    p[10] = (uint8_t) (ssrc >> 8);
+    p[11] = (uint8_t) ssrc;
+    p[12] = 0xbe;
+    p[13] = 0xde;
+    ext_start = 16;
+    n = ext_start;
+
+    p[n++] = 0x22;                           /* id 2, abs-send-time, 3 */
+    p[n++] = 0xab;
+    p[n++] = 0xcd;
+    p[n++] = 0xef;
+    p[n++] = 0x31;                           /* id 3, twcc, 2 */
+    p[n++] = 0x00;
+    p[n++] = 0x07;
+    p[n++] = (uint8_t) (0x40 | (strlen(mid) - 1));   /* id 4, mid */
+    memcpy(p + n, mid, strlen(mid));
+    n += strlen(mid);
+
+    if (audio) {
+        p[n++] = 0x10;                       /* id 1, audio level, 1 */
+        p[n++] = 0x85;
+    }
+
+    while ((n - ext_start) % 4) {
+        p[n++] = 0;
+    }
+
+    p[14] = 0;
+    p[15] = (uint8_t) ((n - ext_start) / 4);
+
+    /* a VP8 keyframe-ish payload (or Opus bytes), recognizable */
+    memcpy(p + n, "\x10\x00\x9d\x01\x2apayload-bytes", 18);
+    n += 18;
+
+    return n;
+}
+
+
+/* The one datagram to c on the wire, unprotected into out; its length. */
+static size_t
+received(client_t *c, uint8_t *out, int rtcp)
+{
+    unsigned  i;
+    size_t    len;
+
+    for (i = 0; i < nwire; i++) {
+        if (rooms_stun_addr_equal(&wire[i].addr, &c->addr)) {
+            len = wire[i].len;
+            memcpy(out, wire[i].data, len);
+
+            if ((rtcp ? rooms_srtp_unprotect_rtcp(&c->srtp, out, &len)
+                      : rooms_srtp_unprotect(&c->srtp, out, &len)) != 0)
+            {
+                diag("unprotect failed");
+                return 0;
+            }
+
+            return len;
+        }
+    }
+
+    return 0;
+}
+
+
+static void
+test_media(void)
+{
+    int             pli;
+    char            sdp1[16384], sdp2[16384];
+    size_t          len, n, off;
+    json_t         *ans, *m;
+    uint8_t         pkt[1600], got[1600];
+    uint16_t        out_seq, lost;
+    uint32_t        v_out, a_out, out_ts;
+    client_t        c1, c2;
+    rooms_rtp_t     r;
+    rooms_rtcp_fb_t fb;
+    rooms_rtcp_hdr_t h;
+    const char     *a_mid, *v_mid, *kind;
+    const uint8_t  *v;
+
+    gen_line_t      pub[2] = { { 0, 1, 0 }, { 1, 1, 0 } };
+    gen_line_t      both[4] = { { 0, 1, 0 }, { 1, 1, 0 },
+                                { 0, 0, 0 }, { 1, 0, 0 } };
+
+    client_new(&c1, ROOMS_PROTO_CONN(3, 1), "cli1", 50001, 1111000);
+    client_new(&c2, ROOMS_PROTO_CONN(3, 2), "cli2", 50002, 2222000);
+
+    clear();
+    join(c1.conn, 20, 3, "One");
+    c1.id = str(sig(c1.conn, "welcome", 0), "id");
+    snprintf(c1.idbuf, sizeof(c1.idbuf), "%s", c1.id);
+    c1.id = c1.idbuf;
+
+    pub[0].ssrc = c1.a_ssrc;
+    pub[1].ssrc = c1.v_ssrc;
+    gen_offer(sdp1, c1.ufrag, c1.fp, 4, 96, pub, 2);
+    clear();
+    offer(c1.conn, sdp1);
+    ans = sig(c1.conn, "answer", 0);
+    ok(ans != NULL, "media: P1 answered");
+    client_answer(&c1, ans);
+
+    /* P2 joins, sees P1 publishing, offers without receiving lines */
+    clear();
+    join(c2.conn, 20, 3, "Two");
+    m = sig(c2.conn, "welcome", 0);
+    c2.id = str(m, "id");
+    snprintf(c2.idbuf, sizeof(c2.idbuf), "%s", c2.id);
+    c2.id = c2.idbuf;
+    m = json_array_get(json_object_get(m, "participants"), 0);
+    ok(boolean(m, "audio") && boolean(m, "video"),
+       "welcome shows P1's audio and video on");
+
+    pub[0].ssrc = c2.a_ssrc;
+    pub[1].ssrc = c2.v_ssrc;
+    gen_offer(sdp2, c2.ufrag, c2.fp, 9, 100, pub, 2);
+    clear();
+    offer(c2.conn, sdp2);
+    ok(sig(c2.conn, "answer", 0) != NULL, "P2 answered");
+    m = sig(c2.conn, "renegotiate", 0);
+    ok(m != NULL && num(m, "audio") == 1 && num(m, "video") == 1,
+       "P2 lacks lines: renegotiate 1/1");
+    m = sig(c1.conn, "renegotiate", 0);
+    ok(m != NULL && num(m, "audio") == 1 && num(m, "video") == 1,
+       "P1 is asked to receive P2: renegotiate 1/1");
+    client_answer(&c2, sig(c2.conn, "answer", 0));
+
+    /* the same offer again: no second renegotiate for the same counts */
+    clear();
+    offer(c2.conn, sdp2);
+    is_int(count_sig(c2.conn, "renegotiate"), 0,
+           "same counts are never asked twice");
+    is_int(count_sig(c1.conn, "renegotiate"), 0,
+           "nothing changed for P1");
+
+    /* both renegotiate with receiving lines */
+    both[0].ssrc = c1.a_ssrc;
+    both[1].ssrc = c1.v_ssrc;
+    gen_offer(sdp1, c1.ufrag, c1.fp, 4, 96, both, 4);
+    clear();
+    offer(c1.conn, sdp1);
+    ans = sig(c1.conn, "answer", 0);
+    ok(stream_of(ans, "2", &kind) != NULL
+       && strcmp(stream_of(ans, "2", NULL), c2.id) == 0
+       && strcmp(kind, "audio") == 0, "P1 mid 2 carries P2's audio");
+    ok(stream_of(ans, "3", &kind) != NULL
+       && strcmp(stream_of(ans, "3", NULL), c2.id) == 0
+       && strcmp(kind, "video") == 0, "P1 mid 3 carries P2's video");
+    is_int(count_sig(c1.conn, "renegotiate"), 0, "P1 has what it needs");
+    is_int(count_sig(c2.conn, "renegotiate"), 0,
+           "P1's streams did not change: P2 not asked");
+
+    both[0].ssrc = c2.a_ssrc;
+    both[1].ssrc = c2.v_ssrc;
+    gen_offer(sdp2, c2.ufrag, c2.fp, 9, 100, both, 4);
+    clear();
+    offer(c2.conn, sdp2);
+    ans = sig(c2.conn, "answer", 0);
+    answer_sdp(ans);
+    a_mid = "2";
+    v_mid = "3";
+    is_str(stream_of(ans, v_mid, NULL), c1.id, "P2 mid 3 carries P1's video");
+    a_out = answer_ssrc(a_mid);
+    v_out = answer_ssrc(v_mid);
+    ok(a_out != 0 && v_out != 0 && a_out != v_out,
+       "P2's answer announces two SSRCs");
+
+    /* renegotiation keeps the binding and its SSRC */
+    clear();
+    offer(c2.conn, sdp2);
+    answer_sdp(sig(c2.conn, "answer", 0));
+    ok(answer_ssrc(v_mid) == v_out && answer_ssrc(a_mid) == a_out,
+       "bindings and SSRCs are stable across offers");
+
+    /* media state */
+    clear();
+    record(ROOMS_PROTO_SIGNAL, c1.conn,
+           "{\"type\":\"media\",\"audio\":false,\"video\":true}");
+    m = sig(c2.conn, "participant_media", 0);
+    ok(m != NULL && strcmp(str(m, "id"), c1.id) == 0 && !boolean(m, "audio")
+       && boolean(m, "video"), "participant_media to P2: audio off");
+    is_int(count_sig(c1.conn, "participant_media"), 0,
+           "not echoed to P1");
+
+    /* ICE */
+    ok(client_ice(&c1), "P1: STUN check answered with integrity");
+    ok(client_ice(&c2), "P2: STUN check answered with integrity");
+
+    /* DTLS: P1 first, then P2, whose subscription triggers a PLI */
+    ok(client_dtls(&c1), "P1: DTLS done, SRTP keys");
+    clear();
+    ok(client_dtls(&c2), "P2: DTLS done, SRTP keys");
+
+    /* the last server flight of P2 went out with the PLI to P1 */
+    pli = 0;
+    n = received(&c1, got, 1);
+    off = 0;
+
+    if (n > 0 && rooms_rtcp_next(got, n, &off, &h) == ROOMS_RTCP_OK
+        && rooms_rtcp_fb_parse(&h, &fb) == 0 && rooms_rtcp_is_pli(&fb)
+        && fb.media_ssrc == c1.v_ssrc)
+    {
+        pli = 1;
+    }
+
+    ok(pli, "P2's subscription made a PLI to P1's video SSRC");
+
+    /* P1 publishes a video packet */
+    len = rtp_packet(pkt, 96, 1000, 5000, c1.v_ssrc, "1", 0);
+    rooms_srtp_protect(&c1.srtp, pkt, &len);
+    clear();
+    udp(&c1, pkt, len);
+    is_int(to_client(&c2, 0), 1, "one datagram to P2");
+    is_int(to_client(&c1, 0), 0, "none back to P1");
+    n = received(&c2, got, 0);
+    ok(n > 0 && rooms_rtp_parse(got, n, &r) == 0,
+       "P2 unprotects an RTP packet");
+    is_int(r.ssrc, v_out, "SSRC is the one P2's answer announced");
+    is_int(r.pt, 100, "payload type is P2's VP8");
+    ok(rooms_rtp_ext_find(&r, 9, &v, &len) == 0 && len == 1
+       && v[0] == '3', "mid extension has P2's id and P2's mid");
+    ok(rooms_rtp_ext_find(&r, 4, &v, &len) != 0,
+       "no element under P1's mid id");
+    ok(rooms_rtp_ext_find(&r, 2, &v, &len) == 0 && len == 3
+       && v[0] == 0xab && v[2] == 0xef, "abs-send-time copied");
+    ok(rooms_rtp_ext_find(&r, 3, &v, &len) != 0,
+       "transport-wide-cc left out");
+    ok(r.payload_len == 18
+       && memcmp(got + r.payload_off, "\x10\x00\x9d\x01\x2apayload-bytes",
+                 18) == 0, "payload intact");
+    out_seq = r.seq;
+    out_ts = r.ts;
+
+    /* and the next one continues the sequence */
+    len = rtp_packet(pkt, 96, 1001, 8000, c1.v_ssrc, "1", 0);
+    rooms_srtp_protect(&c1.srtp, pkt, &len);
+    clear();
+    udp(&c1, pkt, len);
+    n = received(&c2, got, 0);
+    ok(n > 0 && rooms_rtp_parse(got, n, &r) == 0
+       && r.seq == (uint16_t) (out_seq + 1) && r.ts == out_ts + 3000,
+       "next packet: seq + 1, ts + 3000 as the publisher's");
+
+    /* RTX and unknown SSRCs are not forwarded */
+    len = rtp_packet(pkt, 97, 1, 8000, c1.v_ssrc + 1, "1", 0);
+    rooms_srtp_protect(&c1.srtp, pkt, &len);
+    clear();
+    udp(&c1, pkt, len);
+    is_int(nwire, 0, "RTX from the publisher is dropped");
+
+    /* audio carries the level */
+    len = rtp_packet(pkt, 111, 77, 960, c1.a_ssrc, "0", 1);
+    rooms_srtp_protect(&c1.srtp, pkt, &len);
+    clear();
+    udp(&c1, pkt, len);
+    n = received(&c2, got, 0);
+    ok(n > 0 && rooms_rtp_parse(got, n, &r) == 0 && r.ssrc == a_out
+       && r.pt == 111, "audio reaches P2 on its audio SSRC");
+    ok(rooms_rtp_ext_find(&r, 1, &v, &len) == 0 && len == 1 && v[0] == 0x85,
+       "audio level copied");
+    ok(rooms_rtp_ext_find(&r, 9, &v, &len) == 0 && len == 1 && v[0] == '2',
+       "audio mid is P2's mid 2");
+
+    /*
+     * A video packet is lost on the way to P2 (P2 never unprotects it:
+     * its replay window would refuse a packet it already has), P2 NACKs
+     * it and gets it from the history.
+     */
+    len = rtp_packet(pkt, 96, 1002, 11000, c1.v_ssrc, "1", 0);
+    rooms_srtp_protect(&c1.srtp, pkt, &len);
+    clear();
+    udp(&c1, pkt, len);
+    is_int(to_client(&c2, 0), 1, "packet 1002 went to P2 (and is lost)");
+    lost = (uint16_t) (out_seq + 2);
+    len = rooms_rtcp_build_nack(pkt, sizeof(pkt), 0x99, v_out, &lost, 1);
+    rooms_srtp_protect_rtcp(&c2.srtp, pkt, &len);
+    clear();
+    udp(&c2, pkt, len);
+    n = received(&c2, got, 0);
+    ok(n > 0 && rooms_rtp_parse(got, n, &r) == 0 && r.seq == lost
+       && r.ssrc == v_out, "NACK answered from the history, same seq and "
+       "SSRC");
+    is_int(sfu_stats(sfu)->nack_resent, 1, "one resend counted");
+
+    /* a NACK for something never sent resends nothing */
+    lost = (uint16_t) (out_seq + 100);
+    len = rooms_rtcp_build_nack(pkt, sizeof(pkt), 0x99, v_out, &lost, 1);
+    rooms_srtp_protect_rtcp(&c2.srtp, pkt, &len);
+    clear();
+    udp(&c2, pkt, len);
+    is_int(nwire, 0, "NACK of an unknown seq: nothing");
+
+    /* P2's PLI reaches P1, after the throttle */
+    now += 600;
+    len = rooms_rtcp_build_pli(pkt, sizeof(pkt), 0x99, v_out);
+    rooms_srtp_protect_rtcp(&c2.srtp, pkt, &len);
+    clear();
+    udp(&c2, pkt, len);
+    n = received(&c1, got, 1);
+    off = 0;
+    ok(n > 0 && rooms_rtcp_next(got, n, &off, &h) == ROOMS_RTCP_OK
+       && rooms_rtcp_fb_parse(&h, &fb) == 0 && rooms_rtcp_is_pli(&fb)
+       && fb.media_ssrc == c1.v_ssrc, "P2's PLI relayed to P1");
+
+    len = rooms_rtcp_build_pli(pkt, sizeof(pkt), 0x99, v_out);
+    rooms_srtp_protect_rtcp(&c2.srtp, pkt, &len);
+    clear();
+    udp(&c2, pkt, len);
+    is_int(to_client(&c1, 0), 0, "a second PLI within 500 ms is held");
+    now += 600;
+    clear();
+    sfu_poll(sfu, now, &io);
+    on_flush(NULL, &io);
+    is_int(to_client(&c1, 0), 1, "and sent by sfu_poll when allowed");
+
+    /* a forged packet is refused */
+    len = rtp_packet(pkt, 96, 1003, 9000, c1.v_ssrc, "1", 0);
+    rooms_srtp_protect(&c1.srtp, pkt, &len);
+    pkt[len - 1] ^= 1;
+    clear();
+    udp(&c1, pkt, len);
+    is_int(nwire, 0, "a forged SRTP packet is dropped");
+
+    /* 30 s of silence: both sessions time out, 4408 */
+    now += 31000;
+    clear();
+    sfu_poll(sfu, now, &io);
+    sfu_poll(sfu, now, &io);
+    on_flush(NULL, &io);
+    is_int(close_code(c1.conn), 4408, "P1 timed out: CLOSE 4408");
+    is_int(close_code(c2.conn), 4408, "P2 timed out: CLOSE 4408");
+    is_int(sfu_participants(sfu), 0, "both removed");
+
+    client_free(&c1);
+    client_free(&c2);
+}
+
+
+/* A newcomer's first offer without receiving lines gets renegotiate. */
+static void
+test_newcomer(void)
+{
+    char        sdp[16384];
+    json_t     *m;
+    uint64_t    a, b, c;
+    gen_line_t  pub[2] = { { 0, 1, 555 }, { 1, 1, 777 } };
+
+    a = ROOMS_PROTO_CONN(4, 1);
+    b = ROOMS_PROTO_CONN(4, 2);
+    c = ROOMS_PROTO_CONN(5, 1);
+
+    clear();
+    join(a, 30, 50, "A");
+    join(b, 30, 50, "B");
+    gen_offer(sdp, "ufa1", "AA:BB:CC:DD:EE:FF:00:11:22:33:44:55:66:77:88:99:"
+              "AA:BB:CC:DD:EE:FF:00:11:22:33:44:55:66:77:88:99", 4, 96,
+              pub, 2);
+    offer(a, sdp);
+    pub[0].ssrc = 556;
+    pub[1].ssrc = 778;
+    gen_offer(sdp, "ufb1", "AA:BB:CC:DD:EE:FF:00:11:22:33:44:55:66:77:88:98:"
+              "AA:BB:CC:DD:EE:FF:00:11:22:33:44:55:66:77:88:99", 4, 96,
+              pub, 2);
+    offer(b, sdp);
+
+    clear();
+    join(c, 30, 50, "C");
+    pub[0].ssrc = 557;
+    pub[1].ssrc = 779;
+    gen_offer(sdp, "ufc1", "AA:BB:CC:DD:EE:FF:00:11:22:33:44:55:66:77:88:97:"
+              "AA:BB:CC:DD:EE:FF:00:11:22:33:44:55:66:77:88:99", 4, 96,
+              pub, 2);
+    offer(c, sdp);
+    m = sig(c, "renegotiate", 0);
+    ok(m != NULL && num(m, "audio") == 2 && num(m, "video") == 2,
+       "newcomer: renegotiate 2/2");
+    m = sig(a, "renegotiate", 0);
+    ok(m != NULL && num(m, "audio") == 2 && num(m, "video") == 2,
+       "A asked 2/2 once C published");
+    ok(sig(b, "renegotiate", 0) != NULL, "B asked too");
+
+    /* C goes away with its nginx worker */
+    clear();
+    sfu_drop_slot(sfu, 5, now, &io);
+    on_flush(NULL, &io);
+    ok(sig(a, "participant_left", 0) != NULL
+       && sig(b, "participant_left", 0) != NULL,
+       "slot dropped: the others hear C left");
+    m = sig(a, "renegotiate", 0);
+    ok(m != NULL && num(m, "audio") == 1 && num(m, "video") == 1,
+       "and renegotiate back to 1/1");
+    is_int(sfu_participants(sfu), 2, "A and B remain");
+
+    clear();
+    sfu_drop_slot(sfu, 4, now, &io);
+    on_flush(NULL, &io);
+    is_int(sfu_participants(sfu), 0, "slot 4 dropped: nobody left");
+    is_int(nrecs, 0, "nothing sent to a dropped slot");
+}
+
+
+/*
+ * Nine publishers: offers must stay within 16 m= lines, so renegotiate
+ * asks for 7 audio and 7 video at most; the streams that do not fit are
+ * bound as soon as lines are freed.
+ */
+static void
+test_cap(void)
+{
+    char        sdp[32768], ufrag[8], fp[100], ids[10][16];
+    json_t     *m, *ans;
+    unsigned    i, k, found;
+    uint64_t    conn[10];
+    gen_line_t  lines[16];
+
+    for (i = 1; i <= 9; i++) {
+        conn[i] = ROOMS_PROTO_CONN(6, i);
+        snprintf(ufrag, sizeof(ufrag), "cap%u", i);
+        snprintf(fp, sizeof(fp), "%02X:BB:CC:DD:EE:FF:00:11:22:33:44:55:66:"
+                 "77:88:99:AA:BB:CC:DD:EE:FF:00:11:22:33:44:55:66:77:88:99",
+                 i);
+
+        clear();
+        join(conn[i], 40, 50, "cap");
+        snprintf(ids[i], sizeof(ids[i]), "%s",
+                 str(sig(conn[i], "welcome", 0), "id"));
+
+        lines[0] = (gen_line_t) { 0, 1, 100 * i };
+        lines[1] = (gen_line_t) { 1, 1, 100 * i + 50 };
+        gen_offer(sdp, ufrag, fp, 4, 96, lines, 2);
+        offer(conn[i], sdp);
+    }
+
+    m = sig(conn[1], "renegotiate", 0);
+    ok(m != NULL && num(m, "audio") == 7 && num(m, "video") == 7,
+       "8 others: renegotiate capped at 7/7 (16 m= lines)");
+    m = sig(conn[9], "renegotiate", 0);
+    ok(m != NULL && num(m, "audio") == 7 && num(m, "video") == 7,
+       "the ninth is asked 7/7 too");
+
+    /* participant 1 offers its 2 lines and 14 receiving ones */
+    for (k = 2; k < 16; k++) {
+        lines[k] = (gen_line_t) { k >= 9, 0, 0 };
+    }
+
+    lines[0] = (gen_line_t) { 0, 1, 100 };
+    lines[1] = (gen_line_t) { 1, 1, 150 };
+    gen_offer(sdp, "cap1", "01:BB:CC:DD:EE:FF:00:11:22:33:44:55:66:77:88:"
+              "99:AA:BB:CC:DD:EE:FF:00:11:22:33:44:55:66:77:88:99", 4, 96,
+              lines, 16);
+    clear();
+    offer(conn[1], sdp);
+    ans = sig(conn[1], "answer", 0);
+    is_int(json_object_size(json_object_get(ans, "streams")), 14,
+           "16-line offer: 14 streams bound");
+    is_int(count_sig(conn[1], "renegotiate"), 0,
+           "the cap is not asked again (no offer loop)");
+
+    found = 0;
+    for (k = 2; k < 16; k++) {
+        char  mid[8];
+        snprintf(mid, sizeof(mid), "%u", k);
+        found |= stream_of(ans, mid, NULL) != NULL
+                 && strcmp(stream_of(ans, mid, NULL), ids[9]) == 0;
+    }
+    ok(!found, "the ninth's streams do not fit yet");
+
+    /* participant 2 leaves: its lines go to the ninth */
+    clear();
+    record(ROOMS_PROTO_LEAVE, conn[2], NULL);
+    m = sig(conn[1], "renegotiate", 0);
+    ok(m != NULL && num(m, "audio") == 7 && num(m, "video") == 7,
+       "after a leave: renegotiate 7/7");
+    clear();
+    offer(conn[1], sdp);
+    ans = sig(conn[1], "answer", 0);
+    is_int(json_object_size(json_object_get(ans, "streams")), 14,
+           "still 14 streams bound");
+
+    found = 0;
+    for (k = 2; k < 16; k++) {
+        char  mid[8];
+        snprintf(mid, sizeof(mid), "%u", k);
+        found += stream_of(ans, mid, NULL) != NULL
+                 && strcmp(stream_of(ans, mid, NULL), ids[9]) == 0;
+    }
+    is_int(found, 2, "the ninth's audio and video took the freed lines");
+
+    clear();
+    for (i = 1; i <= 9; i++) {
+        record(ROOMS_PROTO_LEAVE, conn[i], NULL);
+    }
+    is_int(sfu_participants(sfu), 0, "everyone left");
+}
+
+
+static void
+log_line(void *ctx, int level, const char *line)
+{
+    diag("sfu: %s", line);
+}
+
+
+int
+main(void)
+{
+    char        err[256];
+    sfu_conf_t  conf;
+
+    memset(&conf, 0, sizeof(conf));
+    conf.announce_ip = "127.0.0.1";
+    conf.port = 40000;
+    conf.max_sessions = 64;
+    conf.log = getenv("SFU_TEST_LOG") ? log_line : NULL;
+    conf.log_level = SFU_LOG_DEBUG;
+
+    sfu = sfu_create(&conf, err, sizeof(err));
+    if (sfu == NULL) {
+        tap_bail_out("sfu_create: %s", err);
+    }
+
+    io.q = queue;
+    io.cap = sizeof(queue) / sizeof(queue[0]);
+    io.flush = on_flush;
+    io.record = on_record;
+
+    test_fixtures();
+    test_media();
+    test_newcomer();
+    test_cap();
+
+    clear();
+    sfu_destroy(sfu);
+
+    return done_testing();
+}

@@ -1,0 +1,2588 @@
+/*
+ * sfu.c: rooms, participants, signaling and RTP forwarding (see sfu.h).
+ *
+ * Owns: the room and participant tables, each participant's media session
+ * (ICE, DTLS, SRTP), the m= lines of its last offer and what each line
+ * publishes or receives, and the per-subscriber forwarding state.  Must
+ * never read a clock, do I/O or block: time and bytes come in as
+ * arguments and everything to send goes out through sfu_io_t.
+ *
+ * The model.  A participant's browser makes one RTCPeerConnection and is
+ * always the offerer (docs/protocol.md).  Its own tracks are sendonly m=
+ * lines ("publishing lines"); the others' streams arrive on its recvonly
+ * m= lines ("receiving lines").  A publishing line is a stream.  Each
+ * stream of a room is bound, in every other participant, to one free
+ * receiving line of its kind; a binding is made only while answering that
+ * participant's offer (so the answer announces it: the SSRC we send with
+ * and the msid naming the publisher) and lasts while the stream exists.
+ * A binding holds the forwarding state: the SSRC, sequence and timestamp
+ * rewriting (forward.h), the NACK history, and the list link through
+ * which the stream finds its subscribers in O(1) per packet.
+ *
+ * When the set of streams of a room changes (someone's first answer
+ * publishes, or a stream or participant goes), every other participant
+ * that has negotiated is asked to "renegotiate" with the number of remote
+ * streams per kind, and binds them when its offer comes.  A participant
+ * whose offer lacks receiving lines is asked again, but never twice with
+ * the same counts, so a client that cannot add lines does not loop.
+ *
+ * Forwarding rebuilds each packet's header extension block with the
+ * subscriber's ids: its own mid value (Chromium demuxes by mid, so the
+ * publisher's would misroute), abs-send-time and audio level when both
+ * sides negotiated them; transport-wide-cc is left out (no feedback is
+ * generated for it here).
+ */
+
+#include <stddef.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+#include <openssl/rand.h>
+
+#include "rooms_limits.h"
+#include "rooms_proto.h"
+
+#include "dtls.h"
+#include "forward.h"
+#include "ice.h"
+#include "rtcp.h"
+#include "rtp.h"
+#include "sdp.h"
+#include "sfu.h"
+#include "srtp.h"
+#include "stun.h"
+
+
+/* a participant id: 48 random bits as 8 base64url characters */
+#define SFU_ID_LEN           8
+
+/* a display name: 64 characters of up to 4 UTF-8 bytes (nginx checks) */
+#define SFU_NAME_MAX         256
+
+/* a room code, only kept for logs: codes are 22 characters */
+#define SFU_CODE_MAX         63
+
+/* "<participant id>-<publisher mid>", the msid track id we announce */
+#define SFU_TRACK_MAX        (SFU_ID_LEN + 1 + ROOMS_SDP_MID_MAX)
+
+/*
+ * NACK history per video binding.  128 slots of 1500 bytes are 188 KiB:
+ * over a second of 640x480 video, far above a LAN round trip.  It is per
+ * binding (docs/architecture.md: sharing it per publisher stream is the
+ * known next step), so a 50-person room would hold 49 of them per
+ * subscriber; 128 keeps that under half a GiB for the whole room.
+ */
+#define SFU_HIST_SLOTS       128
+
+/* retransmissions one NACK packet may trigger: bounds an RTCP's burst */
+#define SFU_NACK_MAX         64
+
+/* an answer for 16 m= lines is about 16 KiB */
+#define SFU_ANSWER_MAX       65536
+
+/* a SIGNAL payload is one WebSocket message (nginx enforces the limit) */
+#define SFU_MSG_MAX          ROOMS_WS_MESSAGE_MAX
+
+/* hash table sizes (powers of two); chains stay short at the bounds */
+#define SFU_CONN_BUCKETS     4096
+#define SFU_ROOM_BUCKETS     1024
+
+/* the CNAME of everything we send (one per process is enough) */
+#define SFU_CNAME            "rooms"
+
+/* close codes (docs/protocol.md) */
+#define SFU_CLOSE_NORMAL     1000
+#define SFU_CLOSE_AGAIN      1013
+#define SFU_CLOSE_BAD        4400
+#define SFU_CLOSE_REFUSED    4403
+#define SFU_CLOSE_TIMEOUT    4408
+
+
+/* an intrusive doubly linked list, as nginx's ngx_queue_t */
+typedef struct sfu_queue_s  sfu_queue_t;
+
+struct sfu_queue_s {
+    sfu_queue_t  *prev;
+    sfu_queue_t  *next;
+};
+
+#define sfu_queue_init(q)      (q)->prev = (q); (q)->next = (q)
+#define sfu_queue_empty(q)     ((q)->next == (q))
+#define sfu_queue_data(q, type, link)                                       \
+    ((type *) (void *) ((unsigned char *) (q) - offsetof(type, link)))
+
+
+static void
+sfu_queue_insert_tail(sfu_queue_t *h, sfu_queue_t *x)
+{
+    x->prev = h->prev;
+    x->prev->next = x;
+    x->next = h;
+    h->prev = x;
+}
+
+
+static void
+sfu_queue_remove(sfu_queue_t *x)
+{
+    x->next->prev = x->prev;
+    x->prev->next = x->next;
+    x->prev = x;
+    x->next = x;
+}
+
+
+typedef struct sfu_room_s  sfu_room_t;
+typedef struct sfu_part_s  sfu_part_t;
+typedef struct sfu_line_s  sfu_line_t;
+
+
+/* one m= line of a participant's last offer */
+struct sfu_line_s {
+    sfu_part_t           *owner;
+    unsigned              index;
+    unsigned              used;           /* in the last offer */
+    char                  mid[ROOMS_SDP_MID_MAX + 1];
+    rooms_sdp_kind_e      kind;
+    rooms_sdp_neg_t       neg;            /* what the answer accepted */
+
+    /* a publishing line: accepted, and the offer sends on it */
+    unsigned              publishing;
+    unsigned              has_ssrc;       /* announced or learned */
+    uint32_t              ssrc;
+    uint32_t              rtx_ssrc;
+    sfu_queue_t           subscribers;    /* of sfu_line_t.sub_link */
+    rooms_kf_throttle_t   kf;
+    unsigned              kf_queued;
+    sfu_queue_t           kf_link;        /* in sfu_t.kf_pending */
+    uint64_t              rx_packets;
+
+    /* a receiving line: accepted, and the offer only receives on it */
+    unsigned              receiving;
+    sfu_line_t           *bound;          /* the stream it carries */
+    sfu_queue_t           sub_link;       /* in bound->subscribers */
+    uint32_t              out_ssrc;
+    char                  track[SFU_TRACK_MAX + 1];
+    rooms_fwd_t           fwd;
+    rooms_hist_t          hist;           /* data NULL: no history */
+};
+
+
+struct sfu_part_s {
+    uint64_t              conn;           /* nginx's connection id */
+    sfu_part_t           *hash_next;
+    sfu_queue_t           all_link;       /* in sfu_t.all */
+    sfu_room_t           *room;
+    sfu_queue_t           room_link;      /* in room->parts, join order */
+
+    char                  id[SFU_ID_LEN + 1];
+    char                  name[SFU_NAME_MAX + 1];
+    unsigned              audio_on;       /* as the last "media" said */
+    unsigned              video_on;
+    unsigned              shown_audio;    /* as last told to the others */
+    unsigned              shown_video;
+
+    unsigned              answered;       /* answers sent */
+    unsigned              asked_audio;    /* the last renegotiate sent */
+    unsigned              asked_video;
+
+    unsigned              nlines;
+    sfu_line_t            lines[ROOMS_SDP_MAX_MEDIA];
+    uint16_t              ext_mid;        /* its mid extension id, 0: none */
+
+    /* the media session, made by the first offer */
+    unsigned              has_session;
+    uint32_t              ice_id;
+    char                  ufrag[ROOMS_ICE_GEN_UFRAG_LEN + 1];
+    char                  pwd[ROOMS_ICE_GEN_PWD_LEN + 1];
+    char                  remote_ufrag[ROOMS_SDP_UFRAG_MAX + 1];
+    uint8_t               remote_fp[ROOMS_DTLS_FP_LEN];
+    uint64_t              sdp_id;
+    uint64_t              sdp_version;
+    rooms_dtls_t          dtls;
+    unsigned              in_handshake;
+    sfu_queue_t           hs_link;        /* in sfu_t.handshakes */
+    rooms_srtp_t          srtp;
+    unsigned              srtp_ready;
+    unsigned              has_addr;
+    rooms_stun_addr_t     addr;           /* ICE's selected address */
+    uint32_t              fb_ssrc;        /* sender SSRC of our RTCP */
+};
+
+
+struct sfu_room_s {
+    int64_t               id;             /* the store's */
+    sfu_room_t           *hash_next;
+    char                  code[SFU_CODE_MAX + 1];
+    unsigned              max;
+    unsigned              count;
+    sfu_queue_t           parts;
+};
+
+
+struct sfu_s {
+    sfu_conf_t            conf;
+    char                  announce_ip[64];
+
+    rooms_ice_table_t    *ice;
+    rooms_dtls_ctx_t     *dtls;
+    uint8_t               fp[ROOMS_DTLS_FP_LEN];
+
+    sfu_part_t           *conns[SFU_CONN_BUCKETS];
+    sfu_room_t           *rooms[SFU_ROOM_BUCKETS];
+    unsigned              nparts;
+    unsigned              nrooms;
+    sfu_queue_t           all;
+    sfu_queue_t           handshakes;
+    sfu_queue_t           kf_pending;
+
+    sfu_stats_t           stats;
+    int                   dead_slot;      /* being dropped, or -1 */
+
+    /* scratch, one at a time: the event loop is single-threaded */
+    rooms_sdp_t          *offer;          /* ~430 KB: on the heap */
+    char                 *answer;         /* SFU_ANSWER_MAX */
+    char                 *msg;            /* SFU_MSG_MAX + 1 */
+};
+
+
+static void sfu_remove(sfu_t *sfu, uint64_t now, sfu_part_t *p,
+    unsigned close_code, const char *why, sfu_io_t *io);
+
+
+/* ---- logging ---- */
+
+
+static void
+#if defined(__GNUC__)
+__attribute__((format(printf, 3, 4)))
+#endif
+sfu_log(sfu_t *sfu, int level, const char *fmt, ...)
+{
+    char     line[1024];
+    va_list  args;
+
+    if (sfu->conf.log == NULL || level > sfu->conf.log_level) {
+        return;
+    }
+
+    va_start(args, fmt);
+    vsnprintf(line, sizeof(line), fmt, args);
+    va_end(args);
+
+    sfu->conf.log(sfu->conf.log_ctx, level, line);
+}
+
+
+/* A name for a log line: control characters and quotes become '?'. */
+static const char *
+sfu_printable(const char *s, char *buf, size_t size)
+{
+    size_t  i;
+
+    for (i = 0; s[i] != '\0' && i + 1 < size; i++) {
+        buf[i] = ((unsigned char) s[i] < 0x20 || s[i] == '"'
+                  || s[i] == 0x7f) ? '?' : s[i];
+    }
+
+    buf[i] = '\0';
+
+    return buf;
+}
+
+
+/* ---- randomness ---- */
+
+
+static int
+sfu_random(void *buf, size_t n)
+{
+    return RAND_bytes(buf, (int) n) == 1 ? 0 : -1;
+}
+
+
+static uint32_t
+sfu_random32(void)
+{
+    uint32_t  v;
+
+    if (sfu_random(&v, sizeof(v)) != 0) {
+        /* only for seq0/ts0 picks; SSRCs and ids check the return */
+        v = 0x5eed1234;
+    }
+
+    return v;
+}
+
+
+/* ---- output ---- */
+
+
+/* The next free datagram of the queue, flushing when full; NULL: none. */
+static sfu_dgram_t *
+sfu_out(sfu_t *sfu, sfu_io_t *io)
+{
+    if (io->q == NULL || io->cap == 0) {
+        sfu->stats.tx_dropped++;
+        return NULL;
+    }
+
+    if (io->n >= io->cap && io->flush != NULL) {
+        io->flush(io->ctx, io);
+    }
+
+    if (io->n >= io->cap) {
+        sfu->stats.tx_dropped++;
+        return NULL;
+    }
+
+    return &io->q[io->n];
+}
+
+
+static void
+sfu_commit(sfu_t *sfu, sfu_io_t *io, const rooms_stun_addr_t *to, size_t len)
+{
+    sfu_dgram_t  *d;
+
+    d = &io->q[io->n];
+    d->addr = *to;
+    d->len = (uint32_t) len;
+    io->n++;
+    sfu->stats.tx++;
+}
+
+
+static void
+sfu_record_out(sfu_t *sfu, sfu_io_t *io, uint16_t type, uint64_t conn,
+    const void *payload, size_t len)
+{
+    /* the nginx worker of that slot is gone: nobody would read it */
+    if (sfu->dead_slot >= 0
+        && ROOMS_PROTO_SLOT(conn) == (unsigned) sfu->dead_slot)
+    {
+        return;
+    }
+
+    if (io->record == NULL
+        || io->record(io->ctx, type, conn, payload, len) != 0)
+    {
+        sfu->stats.records_dropped++;
+        sfu_log(sfu, SFU_LOG_WARN, "record type %u for connection %u:%llu "
+                "could not be queued", (unsigned) type,
+                ROOMS_PROTO_SLOT(conn),
+                (unsigned long long) (conn & 0xffffffffffffULL));
+        return;
+    }
+
+    sfu->stats.records++;
+}
+
+
+/* Sends obj (and releases it) as a SIGNAL to conn. */
+static void
+sfu_signal(sfu_t *sfu, sfu_io_t *io, uint64_t conn, json_t *obj)
+{
+    char  *text;
+
+    if (obj == NULL) {
+        sfu_log(sfu, SFU_LOG_ERR, "out of memory building a message");
+        sfu->stats.records_dropped++;
+        return;
+    }
+
+    text = json_dumps(obj, JSON_COMPACT);
+    json_decref(obj);
+
+    if (text == NULL) {
+        sfu_log(sfu, SFU_LOG_ERR, "out of memory serializing a message");
+        sfu->stats.records_dropped++;
+        return;
+    }
+
+    sfu_record_out(sfu, io, ROOMS_PROTO_SIGNAL, conn, text, strlen(text));
+    free(text);
+}
+
+
+static void
+sfu_error(sfu_t *sfu, sfu_io_t *io, uint64_t conn, const char *code,
+    const char *message)
+{
+    sfu_signal(sfu, io, conn, json_pack("{s:s, s:s, s:s}", "type", "error",
+                                        "code", code, "message", message));
+}
+
+
+/* A CLOSE record: the code in network order, then at most 123 bytes. */
+static void
+sfu_close(sfu_t *sfu, sfu_io_t *io, uint64_t conn, unsigned code,
+    const char *reason)
+{
+    size_t         n;
+    unsigned char  buf[2 + 123];
+
+    n = strlen(reason);
+    if (n > 123) {
+        n = 123;
+    }
+
+    buf[0] = (unsigned char) (code >> 8);
+    buf[1] = (unsigned char) code;
+    memcpy(buf + 2, reason, n);
+
+    sfu_record_out(sfu, io, ROOMS_PROTO_CLOSE, conn, buf, 2 + n);
+}
+
+
+/* ---- tables ---- */
+
+
+static unsigned
+sfu_conn_hash(uint64_t conn)
+{
+    conn ^= conn >> 33;
+    conn *= 0xff51afd7ed558ccdULL;
+    conn ^= conn >> 33;
+
+    return (unsigned) (conn & (SFU_CONN_BUCKETS - 1));
+}
+
+
+static sfu_part_t *
+sfu_find_conn(sfu_t *sfu, uint64_t conn)
+{
+    sfu_part_t  *p;
+
+    for (p = sfu->conns[sfu_conn_hash(conn)]; p; p = p->hash_next) {
+        if (p->conn == conn) {
+            return p;
+        }
+    }
+
+    return NULL;
+}
+
+
+static void
+sfu_conn_unlink(sfu_t *sfu, sfu_part_t *p)
+{
+    sfu_part_t  **pp;
+
+    for (pp = &sfu->conns[sfu_conn_hash(p->conn)]; *pp;
+         pp = &(*pp)->hash_next)
+    {
+        if (*pp == p) {
+            *pp = p->hash_next;
+            return;
+        }
+    }
+}
+
+
+static unsigned
+sfu_room_hash(int64_t id)
+{
+    return sfu_conn_hash((uint64_t) id) & (SFU_ROOM_BUCKETS - 1);
+}
+
+
+static sfu_room_t *
+sfu_find_room(sfu_t *sfu, int64_t id)
+{
+    sfu_room_t  *r;
+
+    for (r = sfu->rooms[sfu_room_hash(id)]; r; r = r->hash_next) {
+        if (r->id == id) {
+            return r;
+        }
+    }
+
+    return NULL;
+}
+
+
+static void
+sfu_room_free(sfu_t *sfu, sfu_room_t *room)
+{
+    sfu_room_t  **pp;
+
+    for (pp = &sfu->rooms[sfu_room_hash(room->id)]; *pp;
+         pp = &(*pp)->hash_next)
+    {
+        if (*pp == room) {
+            *pp = room->hash_next;
+            break;
+        }
+    }
+
+    sfu->nrooms--;
+    free(room);
+}
+
+
+/* ---- lines, streams and bindings ---- */
+
+
+static void
+sfu_line_init(sfu_part_t *p, sfu_line_t *l, unsigned index)
+{
+    memset(l, 0, sizeof(sfu_line_t));
+    l->owner = p;
+    l->index = index;
+    sfu_queue_init(&l->subscribers);
+    sfu_queue_init(&l->kf_link);
+    sfu_queue_init(&l->sub_link);
+}
+
+
+/* A receiving line stops carrying its stream. */
+static void
+sfu_unbind(sfu_line_t *l)
+{
+    if (l->bound == NULL) {
+        return;
+    }
+
+    sfu_queue_remove(&l->sub_link);
+    l->bound = NULL;
+    l->out_ssrc = 0;
+    rooms_hist_free(&l->hist);
+}
+
+
+/* A publishing line stops being a stream: its subscribers lose it. */
+static void
+sfu_unpublish(sfu_line_t *l)
+{
+    sfu_queue_t  *q;
+
+    while (!sfu_queue_empty(&l->subscribers)) {
+        q = l->subscribers.next;
+        sfu_unbind(sfu_queue_data(q, sfu_line_t, sub_link));
+    }
+
+    if (l->kf_queued) {
+        sfu_queue_remove(&l->kf_link);
+        l->kf_queued = 0;
+    }
+
+    l->publishing = 0;
+    l->has_ssrc = 0;
+    l->ssrc = 0;
+    l->rtx_ssrc = 0;
+}
+
+
+static void
+sfu_line_reset(sfu_part_t *p, sfu_line_t *l, unsigned index)
+{
+    sfu_unpublish(l);
+    sfu_unbind(l);
+    sfu_line_init(p, l, index);
+}
+
+
+static unsigned
+sfu_kind_index(rooms_sdp_kind_e kind)
+{
+    return kind == ROOMS_SDP_KIND_AUDIO ? 0 : 1;
+}
+
+
+static const char *
+sfu_kind_name(rooms_sdp_kind_e kind)
+{
+    return kind == ROOMS_SDP_KIND_AUDIO ? "audio" : "video";
+}
+
+
+/* What the participant publishes: 1 when it has a stream of kind. */
+static unsigned
+sfu_publishes(const sfu_part_t *p, rooms_sdp_kind_e kind)
+{
+    unsigned  i;
+
+    for (i = 0; i < p->nlines; i++) {
+        if (p->lines[i].publishing && p->lines[i].kind == kind) {
+            return 1;
+        }
+    }
+
+    return 0;
+}
+
+
+/* Remote streams p could receive, per kind: everyone else's streams. */
+static void
+sfu_remote_counts(const sfu_part_t *p, unsigned counts[2])
+{
+    unsigned            i;
+    sfu_queue_t        *q;
+    const sfu_part_t   *o;
+
+    counts[0] = 0;
+    counts[1] = 0;
+
+    for (q = p->room->parts.next; q != &p->room->parts; q = q->next) {
+        o = sfu_queue_data(q, sfu_part_t, room_link);
+
+        if (o == p) {
+            continue;
+        }
+
+        for (i = 0; i < o->nlines; i++) {
+            if (o->lines[i].publishing) {
+                counts[sfu_kind_index(o->lines[i].kind)]++;
+            }
+        }
+    }
+}
+
+
+/*
+ * The counts to ask p for in "renegotiate": the remote streams, capped so
+ * that p's offer stays within ROOMS_SDP_MAX_MEDIA m= lines (the SDP core
+ * refuses longer offers, so asking for more would break p's call).  Its
+ * own lines stay; the rest is shared between audio and video, half each,
+ * a kind that needs less leaving the rest to the other.  Streams beyond
+ * the cap stay unbound until lines are freed (a stand-in for last-N).
+ */
+static void
+sfu_asked_counts(const sfu_part_t *p, unsigned counts[2])
+{
+    unsigned  i, own, budget, half;
+
+    sfu_remote_counts(p, counts);
+
+    own = 0;
+
+    for (i = 0; i < p->nlines; i++) {
+        if (!p->lines[i].receiving) {
+            own++;
+        }
+    }
+
+    budget = own < ROOMS_SDP_MAX_MEDIA ? ROOMS_SDP_MAX_MEDIA - own : 0;
+
+    if (counts[0] + counts[1] <= budget) {
+        return;
+    }
+
+    half = budget / 2;
+
+    if (counts[0] <= half) {
+        counts[1] = budget - counts[0];
+
+    } else if (counts[1] <= budget - half) {
+        counts[0] = budget - counts[1];
+
+    } else {
+        counts[0] = half;
+        counts[1] = budget - half;
+    }
+}
+
+
+/* An SSRC for p to receive on: random, not 0, unused on p's lines. */
+static uint32_t
+sfu_pick_ssrc(sfu_part_t *p)
+{
+    unsigned     i, tries, clash;
+    uint32_t     v;
+    sfu_line_t  *l;
+
+    for (tries = 0; tries < 16; tries++) {
+        if (sfu_random(&v, sizeof(v)) != 0) {
+            return 0;
+        }
+
+        clash = (v == 0 || v == p->fb_ssrc);
+
+        for (i = 0; i < p->nlines && !clash; i++) {
+            l = &p->lines[i];
+            clash = (l->bound && l->out_ssrc == v)
+                    || (l->has_ssrc && (l->ssrc == v || l->rtx_ssrc == v));
+        }
+
+        if (!clash) {
+            return v;
+        }
+    }
+
+    return 0;
+}
+
+
+/* ---- keyframe requests ---- */
+
+
+static void
+sfu_send_pli(sfu_t *sfu, sfu_line_t *pub, sfu_io_t *io)
+{
+    size_t        n;
+    sfu_part_t   *p;
+    sfu_dgram_t  *d;
+
+    p = pub->owner;
+
+    d = sfu_out(sfu, io);
+    if (d == NULL) {
+        return;
+    }
+
+    n = rooms_rtcp_build_pli(d->data, sizeof(d->data)
+                             - ROOMS_SRTCP_MAX_TRAILER, p->fb_ssrc,
+                             pub->ssrc);
+
+    if (n == 0 || rooms_srtp_protect_rtcp(&p->srtp, d->data, &n) != 0) {
+        return;
+    }
+
+    sfu_commit(sfu, io, &p->addr, n);
+    sfu->stats.pli_sent++;
+
+    sfu_log(sfu, SFU_LOG_DEBUG, "PLI to %s for ssrc %u", p->id,
+            (unsigned) pub->ssrc);
+}
+
+
+/*
+ * Someone wants a keyframe of stream pub: a PLI now, or when the 500 ms
+ * throttle allows (sfu_poll sends it).  A publisher without keys yet is
+ * skipped: its first frame is a keyframe anyway.
+ */
+static void
+sfu_want_keyframe(sfu_t *sfu, uint64_t now, sfu_line_t *pub, sfu_io_t *io)
+{
+    sfu_part_t  *p;
+
+    p = pub->owner;
+
+    if (!pub->publishing || pub->kind != ROOMS_SDP_KIND_VIDEO
+        || !pub->has_ssrc || !p->srtp_ready || !p->has_addr)
+    {
+        return;
+    }
+
+    if (rooms_kf_allow(&pub->kf, (int64_t) now)) {
+        sfu_send_pli(sfu, pub, io);
+        return;
+    }
+
+    if (!pub->kf_queued) {
+        sfu_queue_insert_tail(&sfu->kf_pending, &pub->kf_link);
+        pub->kf_queued = 1;
+    }
+}
+
+
+/* ---- signaling helpers ---- */
+
+
+static json_t *
+sfu_participant_json(const sfu_part_t *p, const char *type)
+{
+    if (type != NULL) {
+        return json_pack("{s:s, s:s, s:s, s:b, s:b}", "type", type,
+                         "id", p->id, "name", p->name,
+                         "audio", (int) p->shown_audio,
+                         "video", (int) p->shown_video);
+    }
+
+    return json_pack("{s:s, s:s, s:b, s:b}", "id", p->id, "name", p->name,
+                     "audio", (int) p->shown_audio,
+                     "video", (int) p->shown_video);
+}
+
+
+/* Sends obj to everyone in p's room but p (obj is released). */
+static void
+sfu_broadcast(sfu_t *sfu, sfu_io_t *io, sfu_part_t *p, json_t *obj)
+{
+    sfu_queue_t  *q;
+    sfu_part_t   *o;
+
+    if (obj == NULL) {
+        sfu_log(sfu, SFU_LOG_ERR, "out of memory building a message");
+        return;
+    }
+
+    for (q = p->room->parts.next; q != &p->room->parts; q = q->next) {
+        o = sfu_queue_data(q, sfu_part_t, room_link);
+
+        if (o != p) {
+            sfu_signal(sfu, io, o->conn, json_incref(obj));
+        }
+    }
+
+    json_decref(obj);
+}
+
+
+static void
+sfu_renegotiate(sfu_t *sfu, sfu_io_t *io, sfu_part_t *p,
+    const unsigned counts[2])
+{
+    p->asked_audio = counts[0];
+    p->asked_video = counts[1];
+
+    sfu_signal(sfu, io, p->conn,
+               json_pack("{s:s, s:i, s:i}", "type", "renegotiate",
+                         "audio", (int) counts[0], "video", (int) counts[1]));
+
+    sfu_log(sfu, SFU_LOG_DEBUG, "renegotiate %s: audio %u video %u", p->id,
+            counts[0], counts[1]);
+}
+
+
+/*
+ * The streams of p's room changed because of p: everyone else who has
+ * negotiated is asked for a new offer.  Those who have not will bind on
+ * their first one.
+ */
+static void
+sfu_streams_changed(sfu_t *sfu, sfu_io_t *io, sfu_part_t *p)
+{
+    unsigned      counts[2];
+    sfu_queue_t  *q;
+    sfu_part_t   *o;
+
+    for (q = p->room->parts.next; q != &p->room->parts; q = q->next) {
+        o = sfu_queue_data(q, sfu_part_t, room_link);
+
+        if (o == p || o->answered == 0) {
+            continue;
+        }
+
+        sfu_asked_counts(o, counts);
+        sfu_renegotiate(sfu, io, o, counts);
+    }
+}
+
+
+/* Tells the others when p's microphone or camera state, as shown, moved. */
+static void
+sfu_media_update(sfu_t *sfu, sfu_io_t *io, sfu_part_t *p, unsigned force)
+{
+    unsigned  audio, video;
+
+    audio = p->audio_on && sfu_publishes(p, ROOMS_SDP_KIND_AUDIO);
+    video = p->video_on && sfu_publishes(p, ROOMS_SDP_KIND_VIDEO);
+
+    if (!force && audio == p->shown_audio && video == p->shown_video) {
+        return;
+    }
+
+    p->shown_audio = audio;
+    p->shown_video = video;
+
+    sfu_broadcast(sfu, io, p,
+                  json_pack("{s:s, s:s, s:b, s:b}", "type",
+                            "participant_media", "id", p->id,
+                            "audio", (int) audio, "video", (int) video));
+}
+
+
+/* ---- JOIN ---- */
+
+
+static int
+sfu_new_id(sfu_room_t *room, char id[SFU_ID_LEN + 1])
+{
+    unsigned       i, tries, taken;
+    uint8_t        rnd[6];
+    sfu_queue_t   *q;
+    uint32_t       bits;
+
+    static const char  b64[] =
+        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+
+    for (tries = 0; tries < 8; tries++) {
+        if (sfu_random(rnd, sizeof(rnd)) != 0) {
+            return -1;
+        }
+
+        for (i = 0; i < 2; i++) {
+            bits = (uint32_t) rnd[3 * i] << 16 | (uint32_t) rnd[3 * i + 1] << 8
+                   | rnd[3 * i + 2];
+            id[4 * i] = b64[(bits >> 18) & 63];
+            id[4 * i + 1] = b64[(bits >> 12) & 63];
+            id[4 * i + 2] = b64[(bits >> 6) & 63];
+            id[4 * i + 3] = b64[bits & 63];
+        }
+
+        id[SFU_ID_LEN] = '\0';
+        taken = 0;
+
+        for (q = room->parts.next; q != &room->parts && !taken; q = q->next) {
+            taken = strcmp(sfu_queue_data(q, sfu_part_t, room_link)->id,
+                           id) == 0;
+        }
+
+        if (!taken) {
+            return 0;
+        }
+    }
+
+    return -1;
+}
+
+
+static void
+sfu_join(sfu_t *sfu, uint64_t now, uint64_t conn, json_t *msg, sfu_io_t *io)
+{
+    char          safe[SFU_NAME_MAX + 1];
+    size_t        name_len, code_len;
+    unsigned      i;
+    json_t       *jroom, *jmax, *jname, *jcode, *list, *obj;
+    int64_t       room_id, max;
+    sfu_room_t   *room;
+    sfu_part_t   *p, *o;
+    sfu_queue_t  *q;
+    const char   *name, *code;
+
+    if (sfu_find_conn(sfu, conn) != NULL) {
+        sfu_log(sfu, SFU_LOG_WARN, "JOIN for connection %u:%llu, which "
+                "has joined already", ROOMS_PROTO_SLOT(conn),
+                (unsigned long long) (conn & 0xffffffffffffULL));
+        sfu_error(sfu, io, conn, "bad_message", "join was sent twice");
+        sfu_close(sfu, io, conn, SFU_CLOSE_BAD, "bad message");
+        return;
+    }
+
+    jroom = json_object_get(msg, "room");
+    jmax = json_object_get(msg, "max");
+    jname = json_object_get(msg, "name");
+    jcode = json_object_get(msg, "code");
+
+    name = json_string_value(jname);
+    code = json_string_value(jcode);
+    name_len = json_string_length(jname);
+    code_len = json_string_length(jcode);
+
+    if (!json_is_integer(jroom) || !json_is_integer(jmax) || name == NULL
+        || name_len == 0 || name_len > SFU_NAME_MAX
+        || strlen(name) != name_len
+        || (jcode != NULL && code == NULL))
+    {
+        sfu_log(sfu, SFU_LOG_WARN, "malformed JOIN from nginx");
+        sfu_error(sfu, io, conn, "bad_message", "malformed join");
+        sfu_close(sfu, io, conn, SFU_CLOSE_BAD, "bad message");
+        return;
+    }
+
+    room_id = json_integer_value(jroom);
+    max = json_integer_value(jmax);
+
+    /* nginx checks the cap; a nonsense one still cannot unbound us */
+    if (max < 1) {
+        max = 1;
+    }
+
+    if (max > ROOMS_PARTICIPANTS_LIMIT) {
+        max = ROOMS_PARTICIPANTS_LIMIT;
+    }
+
+    room = sfu_find_room(sfu, room_id);
+
+    if (room != NULL && room->count >= (unsigned) max) {
+        sfu->stats.refused++;
+        sfu_log(sfu, SFU_LOG_INFO, "room %lld (%s) is full: %u of %lld, "
+                "join refused", (long long) room_id, room->code,
+                room->count, (long long) max);
+        sfu_error(sfu, io, conn, "room_full", "the room is full");
+        sfu_close(sfu, io, conn, SFU_CLOSE_REFUSED, "room full");
+        return;
+    }
+
+    if (sfu->nparts >= sfu->conf.max_sessions) {
+        sfu->stats.refused++;
+        sfu_log(sfu, SFU_LOG_WARN, "every media session is taken (%u), "
+                "join refused", sfu->nparts);
+        sfu_error(sfu, io, conn, "media_unavailable",
+                  "the media server is full");
+        sfu_close(sfu, io, conn, SFU_CLOSE_AGAIN, "media server full");
+        return;
+    }
+
+    if (room == NULL) {
+        room = calloc(1, sizeof(sfu_room_t));
+        if (room == NULL) {
+            goto nomem;
+        }
+
+        room->id = room_id;
+        sfu_queue_init(&room->parts);
+
+        if (code != NULL) {
+            if (code_len > SFU_CODE_MAX) {
+                code_len = SFU_CODE_MAX;
+            }
+            sfu_printable(code, room->code, code_len + 1);
+        }
+
+        room->hash_next = sfu->rooms[sfu_room_hash(room_id)];
+        sfu->rooms[sfu_room_hash(room_id)] = room;
+        sfu->nrooms++;
+    }
+
+    /* the latest JOIN carries the host's latest cap */
+    room->max = (unsigned) max;
+
+    p = calloc(1, sizeof(sfu_part_t));
+    if (p == NULL) {
+        goto nomem_room;
+    }
+
+    if (sfu_new_id(room, p->id) != 0
+        || sfu_random(&p->fb_ssrc, sizeof(p->fb_ssrc)) != 0
+        || sfu_random(&p->sdp_id, sizeof(p->sdp_id)) != 0)
+    {
+        free(p);
+        goto nomem_room;
+    }
+
+    p->conn = conn;
+    p->room = room;
+    p->audio_on = 1;
+    p->video_on = 1;
+    p->fb_ssrc |= 1;
+    p->sdp_id &= 0x3fffffffffffffffULL;   /* o= wants 63 bits at most */
+    memcpy(p->name, name, name_len);
+    p->name[name_len] = '\0';
+    sfu_queue_init(&p->hs_link);
+
+    for (i = 0; i < ROOMS_SDP_MAX_MEDIA; i++) {
+        sfu_line_init(p, &p->lines[i], i);
+    }
+
+    list = json_array();
+    if (list == NULL) {
+        free(p);
+        goto nomem_room;
+    }
+
+    for (q = room->parts.next; q != &room->parts; q = q->next) {
+        o = sfu_queue_data(q, sfu_part_t, room_link);
+        obj = sfu_participant_json(o, NULL);
+
+        if (obj == NULL || json_array_append_new(list, obj) != 0) {
+            json_decref(list);
+            free(p);
+            goto nomem_room;
+        }
+    }
+
+    sfu_queue_insert_tail(&room->parts, &p->room_link);
+    room->count++;
+    sfu_queue_insert_tail(&sfu->all, &p->all_link);
+    p->hash_next = sfu->conns[sfu_conn_hash(conn)];
+    sfu->conns[sfu_conn_hash(conn)] = p;
+    sfu->nparts++;
+    sfu->stats.joins++;
+
+    sfu_signal(sfu, io, conn, json_pack("{s:s, s:s, s:o}", "type", "welcome",
+                                        "id", p->id, "participants", list));
+
+    sfu_broadcast(sfu, io, p, sfu_participant_json(p, "participant_joined"));
+
+    sfu_log(sfu, SFU_LOG_INFO, "participant joined: room %lld (%s) id %s "
+            "name \"%s\" conn %u:%llu, %u in the room", (long long) room->id,
+            room->code, p->id, sfu_printable(p->name, safe, sizeof(safe)),
+            ROOMS_PROTO_SLOT(conn),
+            (unsigned long long) (conn & 0xffffffffffffULL), room->count);
+
+    return;
+
+nomem_room:
+
+    if (room->count == 0) {
+        sfu_room_free(sfu, room);
+    }
+
+nomem:
+
+    sfu_log(sfu, SFU_LOG_ERR, "out of memory (or randomness) on JOIN");
+    sfu_error(sfu, io, conn, "media_unavailable", "the media server failed");
+    sfu_close(sfu, io, conn, SFU_CLOSE_AGAIN, "media server error");
+}
+
+
+/* ---- offers ---- */
+
+
+/*
+ * Reads the offer's m= lines into p's lines, keeping what a line carried
+ * (its stream, its binding) when its mid and kind are the same.  Returns
+ * 1 when p's streams changed.
+ */
+static unsigned
+sfu_lines_update(sfu_t *sfu, sfu_part_t *p, const rooms_sdp_t *offer)
+{
+    int                        n, k;
+    unsigned                   i, changed, pub, recv;
+    sfu_line_t                *l;
+    rooms_sdp_neg_t            neg;
+    rooms_sdp_source_t         src[ROOMS_SDP_MAX_SSRC];
+    const rooms_sdp_media_t   *m;
+
+    changed = 0;
+    p->ext_mid = 0;
+
+    for (i = 0; i < offer->nmedia; i++) {
+        m = &offer->media[i];
+        l = &p->lines[i];
+
+        rooms_sdp_negotiate(offer, i, &neg);
+
+        if (i >= p->nlines || !l->used || l->kind != m->kind
+            || strcmp(l->mid, m->mid) != 0)
+        {
+            if (i < p->nlines && l->publishing) {
+                changed = 1;
+            }
+
+            sfu_line_reset(p, l, i);
+        }
+
+        l->used = 1;
+        l->kind = m->kind;
+        memcpy(l->mid, m->mid, sizeof(l->mid));
+        l->neg = neg;
+
+        if (neg.accepted && neg.ext_mid && p->ext_mid == 0) {
+            p->ext_mid = neg.ext_mid;
+        }
+
+        pub = neg.accepted && neg.pt >= 0 && (m->direction & ROOMS_SDP_SEND)
+              && (m->kind == ROOMS_SDP_KIND_AUDIO
+                  || m->kind == ROOMS_SDP_KIND_VIDEO);
+        recv = neg.accepted && neg.pt >= 0
+               && m->direction == ROOMS_SDP_RECVONLY
+               && (m->kind == ROOMS_SDP_KIND_AUDIO
+                   || m->kind == ROOMS_SDP_KIND_VIDEO);
+
+        if (l->publishing && !pub) {
+            sfu_unpublish(l);
+            changed = 1;
+        }
+
+        if (pub) {
+            if (!l->publishing) {
+                l->publishing = 1;
+                rooms_kf_init(&l->kf, ROOMS_KF_INTERVAL_MS);
+                changed = 1;
+            }
+
+            /* the primary SSRC, when announced; else learned by mid */
+            n = rooms_sdp_media_sources(m, src, ROOMS_SDP_MAX_SSRC);
+
+            for (k = 0; k < n; k++) {
+                if (src[k].has_ssrc) {
+                    l->has_ssrc = 1;
+                    l->ssrc = src[k].ssrc;
+                    l->rtx_ssrc = src[k].has_rtx ? src[k].rtx_ssrc : 0;
+                    break;
+                }
+            }
+        }
+
+        if (l->receiving && !recv) {
+            sfu_unbind(l);
+        }
+
+        l->receiving = recv;
+    }
+
+    for (i = offer->nmedia; i < p->nlines; i++) {
+        if (p->lines[i].publishing) {
+            changed = 1;
+        }
+
+        sfu_line_reset(p, &p->lines[i], i);
+    }
+
+    p->nlines = offer->nmedia;
+
+    sfu_log(sfu, SFU_LOG_DEBUG, "%s offers %u m= lines%s", p->id, p->nlines,
+            changed ? ", streams changed" : "");
+
+    return changed;
+}
+
+
+/* Binds one remote stream to receiving line l of p. */
+static int
+sfu_bind(sfu_t *sfu, uint64_t now, sfu_part_t *p, sfu_line_t *l,
+    sfu_line_t *pub, sfu_io_t *io)
+{
+    uint32_t  ssrc;
+
+    ssrc = sfu_pick_ssrc(p);
+    if (ssrc == 0) {
+        return -1;
+    }
+
+    l->bound = pub;
+    l->out_ssrc = ssrc;
+    snprintf(l->track, sizeof(l->track), "%s-%s", pub->owner->id, pub->mid);
+
+    rooms_fwd_init(&l->fwd, ssrc,
+                   l->kind == ROOMS_SDP_KIND_AUDIO ? 48000 : 90000,
+                   (uint16_t) sfu_random32(), sfu_random32());
+
+    if (l->kind == ROOMS_SDP_KIND_VIDEO && (l->neg.fb & ROOMS_SDP_FB_NACK)
+        && rooms_hist_init(&l->hist, SFU_HIST_SLOTS) != 0)
+    {
+        /* forwarding still works; only NACKs go unanswered */
+        sfu_log(sfu, SFU_LOG_WARN, "no memory for a NACK history of %s",
+                p->id);
+    }
+
+    sfu_queue_insert_tail(&pub->subscribers, &l->sub_link);
+
+    sfu_log(sfu, SFU_LOG_DEBUG, "%s mid %s receives %s of %s (ssrc %u)",
+            p->id, l->mid, sfu_kind_name(l->kind), pub->owner->id,
+            (unsigned) ssrc);
+
+    if (p->srtp_ready) {
+        sfu_want_keyframe(sfu, now, pub, io);
+    }
+
+    return 0;
+}
+
+
+/*
+ * Binds every remote stream p does not receive yet to a free receiving
+ * line of its kind, in join order.  missing[] gets how many found none.
+ */
+static void
+sfu_bind_all(sfu_t *sfu, uint64_t now, sfu_part_t *p, unsigned missing[2],
+    sfu_io_t *io)
+{
+    unsigned      i, j, k, have;
+    sfu_line_t   *pub, *l;
+    sfu_queue_t  *q;
+    sfu_part_t   *o;
+
+    missing[0] = 0;
+    missing[1] = 0;
+
+    for (q = p->room->parts.next; q != &p->room->parts; q = q->next) {
+        o = sfu_queue_data(q, sfu_part_t, room_link);
+
+        if (o == p) {
+            continue;
+        }
+
+        for (i = 0; i < o->nlines; i++) {
+            pub = &o->lines[i];
+
+            if (!pub->publishing) {
+                continue;
+            }
+
+            have = 0;
+
+            for (j = 0; j < p->nlines && !have; j++) {
+                have = p->lines[j].bound == pub;
+            }
+
+            if (have) {
+                continue;
+            }
+
+            l = NULL;
+
+            for (k = 0; k < p->nlines; k++) {
+                if (p->lines[k].receiving && p->lines[k].bound == NULL
+                    && p->lines[k].kind == pub->kind)
+                {
+                    l = &p->lines[k];
+                    break;
+                }
+            }
+
+            if (l == NULL || sfu_bind(sfu, now, p, l, pub, io) != 0) {
+                missing[sfu_kind_index(pub->kind)]++;
+            }
+        }
+    }
+}
+
+
+/* Writes the answer to sfu->offer for p and sends it. */
+static int
+sfu_answer(sfu_t *sfu, sfu_io_t *io, sfu_part_t *p)
+{
+    int                 n;
+    json_t             *streams, *obj;
+    unsigned            i;
+    sfu_line_t         *l;
+    rooms_sdp_local_t   local;
+
+    memset(&local, 0, sizeof(local));
+    local.ice_ufrag = p->ufrag;
+    local.ice_pwd = p->pwd;
+    memcpy(local.fingerprint, sfu->fp, ROOMS_DTLS_FP_LEN);
+    local.ip = sfu->announce_ip;
+    local.port = sfu->conf.port;
+    local.session_id = p->sdp_id;
+    local.session_version = ++p->sdp_version;
+    local.cname = SFU_CNAME;
+
+    streams = json_object();
+    if (streams == NULL) {
+        return -1;
+    }
+
+    for (i = 0; i < p->nlines; i++) {
+        l = &p->lines[i];
+
+        if (l->receiving && l->bound != NULL) {
+            local.send[i].ssrc = l->out_ssrc;
+            local.send[i].msid_stream = l->bound->owner->id;
+            local.send[i].msid_track = l->track;
+
+            obj = json_pack("{s:s, s:s}", "participant", l->bound->owner->id,
+                            "kind", sfu_kind_name(l->kind));
+
+            if (obj == NULL || json_object_set_new(streams, l->mid, obj) != 0)
+            {
+                json_decref(streams);
+                return -1;
+            }
+
+        } else {
+            local.send[i].hold = 1;
+        }
+    }
+
+    n = rooms_sdp_answer(sfu->offer, &local, sfu->answer, SFU_ANSWER_MAX);
+
+    if (n < 0) {
+        json_decref(streams);
+        return n;
+    }
+
+    sfu_signal(sfu, io, p->conn,
+               json_pack("{s:s, s:s%, s:o}", "type", "answer",
+                         "sdp", sfu->answer, (size_t) n,
+                         "streams", streams));
+
+    p->answered++;
+
+    return 0;
+}
+
+
+/* Creates p's ICE and DTLS session from its first offer. */
+static const char *
+sfu_session_new(sfu_t *sfu, uint64_t now, sfu_part_t *p,
+    const rooms_sdp_t *offer)
+{
+    if (rooms_ice_credentials_new(p->ufrag, p->pwd) != 0) {
+        return "no randomness for ICE credentials";
+    }
+
+    p->ice_id = rooms_ice_add(sfu->ice, now, p->ufrag, p->pwd,
+                              offer->ice_ufrag, p);
+    if (p->ice_id == 0) {
+        return "no ICE session available (or a bad ice-ufrag)";
+    }
+
+    if (rooms_dtls_init(&p->dtls, sfu->dtls, offer->fingerprint) != 0) {
+        rooms_ice_remove(sfu->ice, p->ice_id);
+        p->ice_id = 0;
+        return "cannot start DTLS";
+    }
+
+    memcpy(p->remote_fp, offer->fingerprint, ROOMS_DTLS_FP_LEN);
+    memcpy(p->remote_ufrag, offer->ice_ufrag, sizeof(p->remote_ufrag));
+    p->has_session = 1;
+    p->in_handshake = 1;
+    sfu_queue_insert_tail(&sfu->handshakes, &p->hs_link);
+
+    return NULL;
+}
+
+
+static void
+sfu_offer(sfu_t *sfu, uint64_t now, sfu_part_t *p, const char *sdp,
+    size_t len, sfu_io_t *io)
+{
+    int                 rc;
+    char                err[160];
+    unsigned            i, changed, first, missing[2], counts[2];
+    const char         *why;
+    rooms_sdp_t        *offer;
+    rooms_sdp_neg_t     neg;
+
+    offer = sfu->offer;
+
+    if (rooms_sdp_parse(sdp, len, offer, err, sizeof(err)) != 0) {
+        sfu_log(sfu, SFU_LOG_INFO, "bad offer from %s: %s", p->id, err);
+        sfu_error(sfu, io, p->conn, "bad_offer", err);
+        return;
+    }
+
+    why = NULL;
+
+    if (offer->nmedia == 0) {
+        why = "the offer has no m= line";
+
+    } else if (offer->fingerprint_len != ROOMS_DTLS_FP_LEN) {
+        why = "the offer has no sha-256 fingerprint";
+
+    } else if (offer->ice_lite) {
+        why = "the offer is ICE-lite too";
+
+    } else if (offer->setup == ROOMS_SDP_SETUP_PASSIVE
+               || offer->setup == ROOMS_SDP_SETUP_HOLDCONN)
+    {
+        why = "the offer wants us to be the DTLS client";
+
+    } else if (p->has_session
+               && memcmp(p->remote_fp, offer->fingerprint,
+                         ROOMS_DTLS_FP_LEN) != 0)
+    {
+        why = "the DTLS fingerprint changed";
+    }
+
+    for (i = 0; i < offer->nmedia && why == NULL; i++) {
+        rooms_sdp_negotiate(offer, i, &neg);
+
+        if (neg.accepted
+            && (offer->media[i].setup == ROOMS_SDP_SETUP_PASSIVE
+                || offer->media[i].setup == ROOMS_SDP_SETUP_HOLDCONN))
+        {
+            why = "an m= line wants us to be the DTLS client";
+        }
+    }
+
+    if (why == NULL && !p->has_session) {
+        why = sfu_session_new(sfu, now, p, offer);
+    }
+
+    if (why != NULL) {
+        sfu_log(sfu, SFU_LOG_INFO, "bad offer from %s: %s", p->id, why);
+        sfu_error(sfu, io, p->conn, "bad_offer", why);
+        return;
+    }
+
+    /* an ICE restart: the browser's checks now carry its new ufrag */
+    if (strcmp(p->remote_ufrag, offer->ice_ufrag) != 0) {
+        if (rooms_ice_set_remote_ufrag(sfu->ice, p->ice_id, offer->ice_ufrag)
+            != 0)
+        {
+            sfu_error(sfu, io, p->conn, "bad_offer", "bad ice-ufrag");
+            return;
+        }
+
+        memcpy(p->remote_ufrag, offer->ice_ufrag, sizeof(p->remote_ufrag));
+        sfu_log(sfu, SFU_LOG_INFO, "%s restarted ICE", p->id);
+    }
+
+    first = p->answered == 0;
+    changed = sfu_lines_update(sfu, p, offer);
+
+    sfu_bind_all(sfu, now, p, missing, io);
+
+    rc = sfu_answer(sfu, io, p);
+
+    if (rc != 0) {
+        sfu_log(sfu, SFU_LOG_ERR, "cannot answer %s: %d", p->id, rc);
+        sfu_error(sfu, io, p->conn, "bad_offer", "the offer cannot be "
+                  "answered");
+        return;
+    }
+
+    if (changed || (first && (sfu_publishes(p, ROOMS_SDP_KIND_AUDIO)
+                              || sfu_publishes(p, ROOMS_SDP_KIND_VIDEO))))
+    {
+        sfu_streams_changed(sfu, io, p);
+    }
+
+    sfu_media_update(sfu, io, p, 0);
+
+    if (missing[0] + missing[1] > 0) {
+        sfu_asked_counts(p, counts);
+
+        if (counts[0] != p->asked_audio || counts[1] != p->asked_video) {
+            sfu_renegotiate(sfu, io, p, counts);
+
+        } else {
+            sfu_log(sfu, SFU_LOG_INFO, "%s lacks receiving m= lines for "
+                    "%u audio and %u video streams", p->id, missing[0],
+                    missing[1]);
+        }
+    }
+}
+
+
+/* ---- SIGNAL, LEAVE ---- */
+
+
+static void
+sfu_bad_message(sfu_t *sfu, uint64_t now, sfu_part_t *p, const char *why,
+    sfu_io_t *io)
+{
+    sfu_log(sfu, SFU_LOG_INFO, "bad message from %s: %s", p->id, why);
+    sfu_error(sfu, io, p->conn, "bad_message", why);
+    sfu_close(sfu, io, p->conn, SFU_CLOSE_BAD, "bad message");
+    sfu_remove(sfu, now, p, 0, "bad message", io);
+}
+
+
+static void
+sfu_message(sfu_t *sfu, uint64_t now, sfu_part_t *p, json_t *msg,
+    sfu_io_t *io)
+{
+    json_t      *jsdp, *ja, *jv;
+    const char  *type, *sdp;
+
+    type = json_string_value(json_object_get(msg, "type"));
+
+    if (type == NULL) {
+        sfu_bad_message(sfu, now, p, "a message without a type", io);
+        return;
+    }
+
+    if (strcmp(type, "offer") == 0) {
+        jsdp = json_object_get(msg, "sdp");
+        sdp = json_string_value(jsdp);
+
+        if (sdp == NULL) {
+            sfu_bad_message(sfu, now, p, "an offer without sdp", io);
+            return;
+        }
+
+        sfu_offer(sfu, now, p, sdp, json_string_length(jsdp), io);
+        return;
+    }
+
+    if (strcmp(type, "media") == 0) {
+        ja = json_object_get(msg, "audio");
+        jv = json_object_get(msg, "video");
+
+        if (!json_is_boolean(ja) || !json_is_boolean(jv)) {
+            sfu_bad_message(sfu, now, p, "media needs audio and video "
+                            "booleans", io);
+            return;
+        }
+
+        p->audio_on = json_is_true(ja);
+        p->video_on = json_is_true(jv);
+        sfu_media_update(sfu, io, p, 1);
+        return;
+    }
+
+    if (strcmp(type, "leave") == 0) {
+        sfu_close(sfu, io, p->conn, SFU_CLOSE_NORMAL, "bye");
+        sfu_remove(sfu, now, p, 0, "left", io);
+        return;
+    }
+
+    sfu_bad_message(sfu, now, p, strcmp(type, "join") == 0
+                                 ? "join was sent twice"
+                                 : "unknown message type", io);
+}
+
+
+void
+sfu_record(sfu_t *sfu, uint64_t now_ms, const rooms_proto_hdr_t *hdr,
+    const unsigned char *payload, sfu_io_t *io)
+{
+    json_t        *msg;
+    sfu_part_t    *p;
+    json_error_t   jerr;
+
+    p = sfu_find_conn(sfu, hdr->id);
+
+    if (hdr->type == ROOMS_PROTO_LEAVE) {
+        if (p != NULL) {
+            sfu_remove(sfu, now_ms, p, 0, "connection closed", io);
+        }
+        return;
+    }
+
+    if (hdr->type != ROOMS_PROTO_JOIN && hdr->type != ROOMS_PROTO_SIGNAL) {
+        sfu_log(sfu, SFU_LOG_WARN, "record of unknown type %u ignored",
+                (unsigned) hdr->type);
+        return;
+    }
+
+    if (hdr->type == ROOMS_PROTO_SIGNAL && p == NULL) {
+        /* after a refusal, or racing a close: nobody to answer */
+        sfu_log(sfu, SFU_LOG_DEBUG, "SIGNAL for unknown connection %u:%llu",
+                ROOMS_PROTO_SLOT(hdr->id),
+                (unsigned long long) (hdr->id & 0xffffffffffffULL));
+        return;
+    }
+
+    /* shared memory is read once, into our copy, before parsing */
+    msg = NULL;
+
+    if (hdr->len <= SFU_MSG_MAX) {
+        memcpy(sfu->msg, payload, hdr->len);
+        sfu->msg[hdr->len] = '\0';
+        msg = json_loadb(sfu->msg, hdr->len, JSON_REJECT_DUPLICATES, &jerr);
+    }
+
+    if (!json_is_object(msg)) {
+        json_decref(msg);
+
+        if (p != NULL) {
+            sfu_bad_message(sfu, now_ms, p, "not a JSON object", io);
+
+        } else {
+            sfu_log(sfu, SFU_LOG_WARN, "JOIN that is not a JSON object");
+            sfu_error(sfu, io, hdr->id, "bad_message", "malformed join");
+            sfu_close(sfu, io, hdr->id, SFU_CLOSE_BAD, "bad message");
+        }
+
+        return;
+    }
+
+    if (hdr->type == ROOMS_PROTO_JOIN) {
+        sfu_join(sfu, now_ms, hdr->id, msg, io);
+
+    } else {
+        sfu_message(sfu, now_ms, p, msg, io);
+    }
+
+    json_decref(msg);
+}
+
+
+/*
+ * p leaves: its streams and bindings go, the others are told (and asked
+ * to renegotiate when it published), its session is freed.  close_code,
+ * when not 0, also closes p's WebSocket with why.
+ */
+static void
+sfu_remove(sfu_t *sfu, uint64_t now, sfu_part_t *p, unsigned close_code,
+    const char *why, sfu_io_t *io)
+{
+    char          safe[SFU_NAME_MAX + 1];
+    unsigned      i, had_streams, counts[2];
+    sfu_part_t   *o;
+    sfu_room_t   *room;
+    sfu_queue_t  *q;
+
+    room = p->room;
+
+    if (close_code != 0) {
+        sfu_close(sfu, io, p->conn, close_code, why);
+    }
+
+    had_streams = 0;
+
+    for (i = 0; i < p->nlines; i++) {
+        had_streams |= p->lines[i].publishing;
+        sfu_line_reset(p, &p->lines[i], i);
+    }
+
+    sfu_queue_remove(&p->room_link);
+    room->count--;
+
+    /* p is out of the room now: these reach only the others */
+    for (q = room->parts.next; q != &room->parts; q = q->next) {
+        o = sfu_queue_data(q, sfu_part_t, room_link);
+
+        sfu_signal(sfu, io, o->conn,
+                   json_pack("{s:s, s:s}", "type", "participant_left",
+                             "id", p->id));
+
+        /* their lines that carried p's streams are answered inactive */
+        if (had_streams && o->answered > 0) {
+            sfu_asked_counts(o, counts);
+            sfu_renegotiate(sfu, io, o, counts);
+        }
+    }
+
+    if (p->in_handshake) {
+        sfu_queue_remove(&p->hs_link);
+        p->in_handshake = 0;
+    }
+
+    if (p->ice_id != 0) {
+        rooms_ice_remove(sfu->ice, p->ice_id);
+    }
+
+    if (p->dtls.ssl != NULL) {
+        rooms_dtls_free(&p->dtls);
+    }
+
+    if (p->srtp_ready) {
+        rooms_srtp_destroy(&p->srtp);
+    }
+
+    sfu_conn_unlink(sfu, p);
+    sfu_queue_remove(&p->all_link);
+    sfu->nparts--;
+    sfu->stats.leaves++;
+
+    sfu_log(sfu, SFU_LOG_INFO, "participant left: room %lld (%s) id %s "
+            "name \"%s\" (%s), %u in the room", (long long) room->id,
+            room->code, p->id, sfu_printable(p->name, safe, sizeof(safe)),
+            why, room->count);
+
+    free(p);
+
+    if (room->count == 0) {
+        sfu_room_free(sfu, room);
+    }
+}
+
+
+void
+sfu_drop_slot(sfu_t *sfu, unsigned slot, uint64_t now_ms, sfu_io_t *io)
+{
+    sfu_queue_t  *q, *next;
+    sfu_part_t   *p;
+
+    sfu->dead_slot = (int) slot;
+
+    for (q = sfu->all.next; q != &sfu->all; q = next) {
+        next = q->next;
+        p = sfu_queue_data(q, sfu_part_t, all_link);
+
+        if (ROOMS_PROTO_SLOT(p->conn) != slot) {
+            continue;
+        }
+
+        /*
+         * Removing p may only touch its room's members (signals), never
+         * unlink another participant, so next stays valid.
+         */
+        sfu_remove(sfu, now_ms, p, 0, "nginx worker gone", io);
+    }
+
+    sfu->dead_slot = -1;
+}
+
+
+/* ---- the media path ---- */
+
+
+/* Sends whatever DTLS has queued for p. */
+static void
+sfu_dtls_flush(sfu_t *sfu, sfu_part_t *p, sfu_io_t *io)
+{
+    size_t        n;
+    sfu_dgram_t  *d;
+
+    if (!p->has_addr) {
+        return;
+    }
+
+    for ( ;; ) {
+        d = sfu_out(sfu, io);
+        if (d == NULL) {
+            return;
+        }
+
+        n = rooms_dtls_output(&p->dtls, d->data, sizeof(d->data));
+        if (n == 0) {
+            return;
+        }
+
+        sfu_commit(sfu, io, &p->addr, n);
+    }
+}
+
+
+static void
+sfu_dtls_event(sfu_t *sfu, uint64_t now, sfu_part_t *p, int ev, sfu_io_t *io)
+{
+    unsigned     i;
+    sfu_line_t  *l;
+
+    switch (ev) {
+
+    case ROOMS_DTLS_EV_CONNECTED:
+        if (p->in_handshake) {
+            sfu_queue_remove(&p->hs_link);
+            p->in_handshake = 0;
+        }
+
+        if (p->srtp_ready) {
+            return;
+        }
+
+        if (rooms_srtp_create(&p->srtp, p->dtls.profile, p->dtls.keying,
+                              p->dtls.keying_len, 1) != 0)
+        {
+            sfu_log(sfu, SFU_LOG_ERR, "%s: cannot set up SRTP", p->id);
+            sfu_remove(sfu, now, p, SFU_CLOSE_TIMEOUT, "SRTP failed", io);
+            return;
+        }
+
+        p->srtp_ready = 1;
+
+        sfu_log(sfu, SFU_LOG_INFO, "DTLS connected: %s (room %lld), SRTP "
+                "profile %s", p->id, (long long) p->room->id,
+                p->dtls.profile == ROOMS_SRTP_AEAD_AES_128_GCM
+                ? "AEAD_AES_128_GCM" : "AES128_CM_SHA1_80");
+
+        /* its new subscriptions start with a keyframe */
+        for (i = 0; i < p->nlines; i++) {
+            l = &p->lines[i];
+
+            if (l->bound != NULL && l->kind == ROOMS_SDP_KIND_VIDEO) {
+                sfu_want_keyframe(sfu, now, l->bound, io);
+            }
+        }
+
+        return;
+
+    case ROOMS_DTLS_EV_FAILED:
+        sfu_log(sfu, SFU_LOG_WARN, "DTLS failed: %s: %s", p->id,
+                p->dtls.error ? p->dtls.error : "unknown");
+        sfu_remove(sfu, now, p, SFU_CLOSE_TIMEOUT, "media failed (DTLS)", io);
+        return;
+
+    case ROOMS_DTLS_EV_CLOSED:
+        sfu_log(sfu, SFU_LOG_INFO, "DTLS closed by %s", p->id);
+        return;
+
+    default:
+        return;
+    }
+}
+
+
+/*
+ * Writes into out the packet pkt as subscriber line sub sends it: the
+ * fixed header and CSRCs as they are, a new extension block with sub's
+ * ids, then the payload and padding.  Returns the length, or 0 when it
+ * would exceed a history slot.
+ */
+static size_t
+sfu_build(const sfu_line_t *sub, const rooms_rtp_t *pkt, const uint8_t *abs,
+    const uint8_t *level, uint8_t *out)
+{
+    size_t     fixed, ext, n, total, i, mid_len;
+    unsigned   two, count;
+    uint8_t   *e;
+
+    struct {
+        unsigned        id;
+        const uint8_t  *data;
+        size_t          len;
+    } el[3];
+
+    count = 0;
+    mid_len = strlen(sub->mid);
+
+    if (sub->neg.ext_mid && mid_len > 0) {
+        el[count].id = sub->neg.ext_mid;
+        el[count].data = (const uint8_t *) sub->mid;
+        el[count++].len = mid_len;
+    }
+
+    if (sub->neg.ext_abs_send_time && abs != NULL) {
+        el[count].id = sub->neg.ext_abs_send_time;
+        el[count].data = abs;
+        el[count++].len = ROOMS_RTP_ABS_SEND_TIME_LEN;
+    }
+
+    if (sub->neg.ext_audio_level && level != NULL) {
+        el[count].id = sub->neg.ext_audio_level;
+        el[count].data = level;
+        el[count++].len = 1;
+    }
+
+    /* RFC 8285: the one-byte form holds ids 1..14 */
+    two = 0;
+    ext = 0;
+
+    for (i = 0; i < count; i++) {
+        if (el[i].id > 14) {
+            two = 1;
+        }
+    }
+
+    for (i = 0; i < count; i++) {
+        ext += (two ? 2 : 1) + el[i].len;
+    }
+
+    ext = (ext + 3) & ~(size_t) 3;
+
+    fixed = ROOMS_RTP_HEADER_LEN + 4 * (size_t) pkt->csrc_count;
+    total = fixed + (count ? 4 + ext : 0) + (pkt->len - pkt->payload_off);
+
+    if (total > ROOMS_HIST_SLOT) {
+        return 0;
+    }
+
+    memcpy(out, pkt->buf, fixed);
+    out[0] = (uint8_t) ((out[0] & ~0x10) | (count ? 0x10 : 0));
+    n = fixed;
+
+    if (count) {
+        out[n] = two ? 0x10 : 0xbe;
+        out[n + 1] = two ? 0x00 : 0xde;
+        out[n + 2] = (uint8_t) ((ext / 4) >> 8);
+        out[n + 3] = (uint8_t) (ext / 4);
+        e = out + n + 4;
+
+        for (i = 0; i < count; i++) {
+            if (two) {
+                *e++ = (uint8_t) el[i].id;
+                *e++ = (uint8_t) el[i].len;
+
+            } else {
+                *e++ = (uint8_t) ((el[i].id << 4) | (el[i].len - 1));
+            }
+
+            memcpy(e, el[i].data, el[i].len);
+            e += el[i].len;
+        }
+
+        while (e < out + n + 4 + ext) {
+            *e++ = 0;
+        }
+
+        n += 4 + ext;
+    }
+
+    /* payload and padding as they were (P keeps its meaning) */
+    memcpy(out + n, pkt->buf + pkt->payload_off, pkt->len - pkt->payload_off);
+
+    return n + pkt->len - pkt->payload_off;
+}
+
+
+static void
+sfu_forward(sfu_t *sfu, uint64_t now, sfu_line_t *pub, const rooms_rtp_t *pkt,
+    sfu_io_t *io)
+{
+    int            seq;
+    size_t         n, len;
+    sfu_part_t    *s;
+    sfu_line_t    *sub;
+    sfu_queue_t   *q;
+    sfu_dgram_t   *d;
+    const uint8_t *abs, *level, *v;
+
+    abs = NULL;
+    level = NULL;
+
+    if (pub->neg.ext_abs_send_time
+        && rooms_rtp_ext_find(pkt, pub->neg.ext_abs_send_time, &v, &len) == 0
+        && len == ROOMS_RTP_ABS_SEND_TIME_LEN)
+    {
+        abs = v;
+    }
+
+    if (pub->neg.ext_audio_level
+        && rooms_rtp_ext_find(pkt, pub->neg.ext_audio_level, &v, &len) == 0
+        && len == 1)
+    {
+        level = v;
+    }
+
+    for (q = pub->subscribers.next; q != &pub->subscribers; q = q->next) {
+        sub = sfu_queue_data(q, sfu_line_t, sub_link);
+        s = sub->owner;
+
+        if (!s->srtp_ready || !s->has_addr) {
+            continue;
+        }
+
+        d = sfu_out(sfu, io);
+        if (d == NULL) {
+            continue;
+        }
+
+        n = sfu_build(sub, pkt, abs, level, d->data);
+
+        if (n == 0) {
+            sfu->stats.fwd_dropped++;
+            continue;
+        }
+
+        seq = rooms_fwd_rewrite(&sub->fwd, (int64_t) now, d->data, n);
+
+        if (seq == ROOMS_FWD_DROP) {
+            sfu->stats.fwd_dropped++;
+            continue;
+        }
+
+        rooms_rtp_set_pt(d->data, (unsigned) sub->neg.pt);
+
+        if (sub->hist.data != NULL) {
+            (void) rooms_hist_put(&sub->hist, d->data, n);
+        }
+
+        if (rooms_srtp_protect(&s->srtp, d->data, &n) != 0) {
+            sfu->stats.fwd_dropped++;
+            continue;
+        }
+
+        sfu_commit(sfu, io, &s->addr, n);
+        sfu->stats.fwd++;
+    }
+}
+
+
+static void
+sfu_rtp(sfu_t *sfu, uint64_t now, sfu_part_t *p, const uint8_t *buf,
+    size_t len, sfu_io_t *io)
+{
+    char          mid[ROOMS_SDP_MID_MAX + 1];
+    size_t        n;
+    unsigned      i;
+    sfu_line_t   *l, *pub;
+    rooms_rtp_t   pkt;
+    const uint8_t *v;
+
+    if (rooms_rtp_parse(buf, len, &pkt) != 0) {
+        sfu->stats.rx_bad++;
+        return;
+    }
+
+    pub = NULL;
+
+    for (i = 0; i < p->nlines; i++) {
+        l = &p->lines[i];
+
+        if (!l->publishing) {
+            continue;
+        }
+
+        if (l->has_ssrc && l->ssrc == pkt.ssrc) {
+            pub = l;
+            break;
+        }
+
+        if (l->has_ssrc && l->rtx_ssrc == pkt.ssrc) {
+            /* retransmissions: we never NACK publishers, drop them */
+            return;
+        }
+    }
+
+    /* no a=ssrc (rid simulcast, other browsers): learn it by mid */
+    if (pub == NULL && p->ext_mid != 0
+        && rooms_rtp_ext_find(&pkt, p->ext_mid, &v, &n) == 0
+        && n > 0 && n <= ROOMS_SDP_MID_MAX)
+    {
+        memcpy(mid, v, n);
+        mid[n] = '\0';
+
+        for (i = 0; i < p->nlines; i++) {
+            l = &p->lines[i];
+
+            if (l->publishing && !l->has_ssrc && (int) pkt.pt == l->neg.pt
+                && strcmp(l->mid, mid) == 0)
+            {
+                l->has_ssrc = 1;
+                l->ssrc = pkt.ssrc;
+                pub = l;
+
+                sfu_log(sfu, SFU_LOG_DEBUG, "%s mid %s sends ssrc %u",
+                        p->id, mid, (unsigned) pkt.ssrc);
+                break;
+            }
+        }
+    }
+
+    if (pub == NULL) {
+        sfu->stats.rtp_unknown_ssrc++;
+        return;
+    }
+
+    /* the codec we accepted only (no RED, no RTX padding probes) */
+    if ((int) pkt.pt != pub->neg.pt) {
+        return;
+    }
+
+    pub->rx_packets++;
+
+    sfu_forward(sfu, now, pub, &pkt, io);
+}
+
+
+/* The receiving line of p that sends ssrc, or NULL. */
+static sfu_line_t *
+sfu_line_by_out_ssrc(sfu_part_t *p, uint32_t ssrc)
+{
+    unsigned  i;
+
+    for (i = 0; i < p->nlines; i++) {
+        if (p->lines[i].bound != NULL && p->lines[i].out_ssrc == ssrc) {
+            return &p->lines[i];
+        }
+    }
+
+    return NULL;
+}
+
+
+static void
+sfu_nack(sfu_t *sfu, sfu_part_t *p, const rooms_rtcp_fb_t *fb, sfu_io_t *io)
+{
+    int             n, i;
+    size_t          len;
+    uint16_t        lost[SFU_NACK_MAX];
+    sfu_line_t     *l;
+    sfu_dgram_t    *d;
+    const uint8_t  *pkt;
+
+    l = sfu_line_by_out_ssrc(p, fb->media_ssrc);
+
+    if (l == NULL || l->hist.data == NULL) {
+        return;
+    }
+
+    n = rooms_rtcp_nack_expand(fb, lost, SFU_NACK_MAX);
+
+    for (i = 0; i < n; i++) {
+        pkt = rooms_hist_get(&l->hist, lost[i], &len);
+        if (pkt == NULL) {
+            continue;
+        }
+
+        d = sfu_out(sfu, io);
+        if (d == NULL) {
+            return;
+        }
+
+        memcpy(d->data, pkt, len);
+
+        if (rooms_srtp_protect(&p->srtp, d->data, &len) != 0) {
+            continue;
+        }
+
+        sfu_commit(sfu, io, &p->addr, len);
+        sfu->stats.nack_resent++;
+    }
+}
+
+
+static void
+sfu_rtcp(sfu_t *sfu, uint64_t now, sfu_part_t *p, const uint8_t *buf,
+    size_t len, sfu_io_t *io)
+{
+    int                     rc, k, count;
+    size_t                  off;
+    sfu_line_t             *l;
+    rooms_rtcp_fb_t         fb;
+    rooms_rtcp_hdr_t        h;
+    rooms_rtcp_fir_entry_t  fir[4];
+
+    /* a compound is used whole or not at all */
+    if (rooms_rtcp_check(buf, len) < 0) {
+        sfu->stats.rx_bad++;
+        return;
+    }
+
+    off = 0;
+
+    while ((rc = rooms_rtcp_next(buf, len, &off, &h)) == ROOMS_RTCP_OK) {
+        if (h.pt != ROOMS_RTCP_RTPFB && h.pt != ROOMS_RTCP_PSFB) {
+            continue;
+        }
+
+        if (rooms_rtcp_fb_parse(&h, &fb) != 0) {
+            continue;
+        }
+
+        if (h.pt == ROOMS_RTCP_RTPFB && fb.fmt == ROOMS_RTCP_FMT_NACK) {
+            sfu_nack(sfu, p, &fb, io);
+            continue;
+        }
+
+        if (h.pt != ROOMS_RTCP_PSFB) {
+            continue;
+        }
+
+        if (rooms_rtcp_is_pli(&fb)) {
+            l = sfu_line_by_out_ssrc(p, fb.media_ssrc);
+
+            if (l != NULL) {
+                sfu_want_keyframe(sfu, now, l->bound, io);
+            }
+
+            continue;
+        }
+
+        if (fb.fmt == ROOMS_RTCP_FMT_FIR) {
+            count = rooms_rtcp_fir_parse(&fb, fir, 4);
+
+            for (k = 0; k < count && k < 4; k++) {
+                l = sfu_line_by_out_ssrc(p, fir[k].ssrc);
+
+                if (l != NULL) {
+                    sfu_want_keyframe(sfu, now, l->bound, io);
+                }
+            }
+        }
+    }
+}
+
+
+void
+sfu_udp_input(sfu_t *sfu, uint64_t now_ms, const rooms_stun_addr_t *src,
+    uint8_t *buf, size_t len, sfu_io_t *io)
+{
+    int                  ev;
+    char                 text[64];
+    size_t               out_len;
+    uint8_t              reply[ROOMS_STUN_REPLY_MAX], first;
+    sfu_part_t          *p;
+    sfu_dgram_t         *d;
+    rooms_ice_event_t    iev;
+    rooms_ice_action_e   act;
+
+    sfu->stats.rx++;
+
+    if (len == 0) {
+        return;
+    }
+
+    first = buf[0];
+
+    /* RFC 7983: the first byte says which protocol */
+    if (first <= 3) {
+        sfu->stats.rx_stun++;
+        out_len = sizeof(reply);
+
+        act = rooms_ice_input(sfu->ice, now_ms, src, buf, len, reply,
+                              &out_len, &iev);
+
+        if (act == ROOMS_ICE_REPLY && out_len > 0) {
+            d = sfu_out(sfu, io);
+
+            if (d != NULL) {
+                memcpy(d->data, reply, out_len);
+                sfu_commit(sfu, io, src, out_len);
+            }
+        }
+
+        if (iev.type == ROOMS_ICE_EV_SELECTED && iev.data != NULL) {
+            p = iev.data;
+            p->addr = iev.addr;
+            p->has_addr = 1;
+
+            sfu_log(sfu, SFU_LOG_INFO, "ICE selected: %s (room %lld) at %s",
+                    p->id, (long long) p->room->id,
+                    rooms_stun_addr_format(&iev.addr, text, sizeof(text)));
+        }
+
+        return;
+    }
+
+    if (rooms_ice_lookup_addr(sfu->ice, src, (void **) &p) == 0) {
+        sfu->stats.rx_unknown++;
+        return;
+    }
+
+    if (first >= 20 && first <= 63) {
+        sfu->stats.rx_dtls++;
+
+        if (p->dtls.ssl == NULL) {
+            return;
+        }
+
+        ev = rooms_dtls_input(&p->dtls, buf, len);
+        sfu_dtls_flush(sfu, p, io);
+        sfu_dtls_event(sfu, now_ms, p, ev, io);
+        return;
+    }
+
+    if (first < 128 || first > 191) {
+        sfu->stats.rx_bad++;
+        return;
+    }
+
+    if (!p->srtp_ready) {
+        sfu->stats.unprotect_fail++;
+        return;
+    }
+
+    if (rooms_rtp_is_rtcp(buf, len)) {
+        sfu->stats.rx_rtcp++;
+
+        if (rooms_srtp_unprotect_rtcp(&p->srtp, buf, &len) != 0) {
+            sfu->stats.unprotect_fail++;
+            return;
+        }
+
+        sfu_rtcp(sfu, now_ms, p, buf, len, io);
+        return;
+    }
+
+    sfu->stats.rx_rtp++;
+
+    if (rooms_srtp_unprotect(&p->srtp, buf, &len) != 0) {
+        sfu->stats.unprotect_fail++;
+        return;
+    }
+
+    sfu_rtp(sfu, now_ms, p, buf, len, io);
+}
+
+
+/* ---- timers ---- */
+
+
+uint64_t
+sfu_poll(sfu_t *sfu, uint64_t now_ms, sfu_io_t *io)
+{
+    int                 ev;
+    long                ms;
+    int64_t             wait;
+    uint64_t            next, t;
+    sfu_part_t         *p;
+    sfu_line_t         *l;
+    sfu_queue_t        *q, *qn;
+    rooms_ice_event_t   iev;
+
+    next = SFU_NEVER;
+
+    /* ICE: consent and connect timeouts, one event per call */
+    for ( ;; ) {
+        t = rooms_ice_poll(sfu->ice, now_ms, &iev);
+
+        if (iev.type != ROOMS_ICE_EV_TIMEOUT) {
+            if (t < next) {
+                next = t;
+            }
+            break;
+        }
+
+        p = iev.data;
+        sfu->stats.timeouts++;
+
+        if (p == NULL) {
+            rooms_ice_remove(sfu->ice, iev.id);
+            continue;
+        }
+
+        sfu_log(sfu, SFU_LOG_INFO, "ICE timeout (%s): %s",
+                iev.reason == ROOMS_ICE_TIMEOUT_CONSENT
+                ? "consent expired" : "never connected", p->id);
+
+        sfu_remove(sfu, now_ms, p, SFU_CLOSE_TIMEOUT, "media timed out", io);
+    }
+
+    /* DTLS retransmissions of sessions still shaking hands */
+    for (q = sfu->handshakes.next; q != &sfu->handshakes; q = qn) {
+        qn = q->next;
+        p = sfu_queue_data(q, sfu_part_t, hs_link);
+
+        ms = rooms_dtls_timeout(&p->dtls);
+
+        if (ms == 0) {
+            ev = rooms_dtls_on_timeout(&p->dtls);
+            sfu_dtls_flush(sfu, p, io);
+
+            if (ev == ROOMS_DTLS_EV_FAILED) {
+                /* unlinks only p: qn stays valid */
+                sfu_dtls_event(sfu, now_ms, p, ev, io);
+                continue;
+            }
+
+            ms = rooms_dtls_timeout(&p->dtls);
+        }
+
+        if (ms >= 0) {
+            /* 1 ms at least: OpenSSL rounds its remaining time down */
+            t = now_ms + (uint64_t) (ms > 0 ? ms : 1);
+            if (t < next) {
+                next = t;
+            }
+        }
+    }
+
+    /* keyframe requests the throttle held back */
+    for (q = sfu->kf_pending.next; q != &sfu->kf_pending; q = qn) {
+        qn = q->next;
+        l = sfu_queue_data(q, sfu_line_t, kf_link);
+
+        wait = rooms_kf_timeout(&l->kf, (int64_t) now_ms);
+
+        if (wait > 0) {
+            t = now_ms + (uint64_t) wait;
+            if (t < next) {
+                next = t;
+            }
+            continue;
+        }
+
+        sfu_queue_remove(&l->kf_link);
+        l->kf_queued = 0;
+
+        if (wait == 0) {
+            sfu_want_keyframe(sfu, now_ms, l, io);
+        }
+    }
+
+    return next;
+}
+
+
+/* ---- life cycle ---- */
+
+
+sfu_t *
+sfu_create(const sfu_conf_t *conf, char *err, size_t errlen)
+{
+    size_t       n;
+    sfu_t       *sfu;
+    const char  *fp;
+
+    if (conf->announce_ip == NULL
+        || strlen(conf->announce_ip) >= sizeof(sfu->announce_ip)
+        || conf->port == 0 || conf->max_sessions == 0
+        || conf->max_sessions > ROOMS_ICE_MAX_SESSIONS)
+    {
+        snprintf(err, errlen, "bad SFU configuration");
+        return NULL;
+    }
+
+    sfu = calloc(1, sizeof(sfu_t));
+    if (sfu == NULL) {
+        snprintf(err, errlen, "out of memory");
+        return NULL;
+    }
+
+    sfu->conf = *conf;
+    sfu->dead_slot = -1;
+    n = strlen(conf->announce_ip);
+    memcpy(sfu->announce_ip, conf->announce_ip, n + 1);
+    sfu->conf.announce_ip = sfu->announce_ip;
+
+    sfu_queue_init(&sfu->all);
+    sfu_queue_init(&sfu->handshakes);
+    sfu_queue_init(&sfu->kf_pending);
+
+    sfu->offer = malloc(sizeof(rooms_sdp_t));
+    sfu->answer = malloc(SFU_ANSWER_MAX);
+    sfu->msg = malloc(SFU_MSG_MAX + 1);
+
+    if (sfu->offer == NULL || sfu->answer == NULL || sfu->msg == NULL) {
+        snprintf(err, errlen, "out of memory");
+        goto failed;
+    }
+
+    if (rooms_srtp_global_init() != 0) {
+        snprintf(err, errlen, "libsrtp initialization failed");
+        goto failed;
+    }
+
+    sfu->ice = rooms_ice_table_create(conf->max_sessions);
+    if (sfu->ice == NULL) {
+        snprintf(err, errlen, "cannot make the ICE table");
+        goto failed;
+    }
+
+    sfu->dtls = rooms_dtls_ctx_new(err, errlen);
+    if (sfu->dtls == NULL) {
+        goto failed;
+    }
+
+    fp = rooms_dtls_ctx_fingerprint(sfu->dtls);
+
+    if (rooms_dtls_fp_parse(fp, strlen(fp), sfu->fp) != 0) {
+        snprintf(err, errlen, "cannot read our own fingerprint");
+        goto failed;
+    }
+
+    return sfu;
+
+failed:
+
+    sfu_destroy(sfu);
+    return NULL;
+}
+
+
+void
+sfu_destroy(sfu_t *sfu)
+{
+    unsigned      i;
+    sfu_part_t   *p;
+    sfu_room_t   *r;
+    sfu_queue_t  *q;
+
+    if (sfu == NULL) {
+        return;
+    }
+
+    while (!sfu_queue_empty(&sfu->all)) {
+        q = sfu->all.next;
+        p = sfu_queue_data(q, sfu_part_t, all_link);
+        sfu_queue_remove(q);
+
+        for (i = 0; i < p->nlines; i++) {
+            sfu_line_reset(p, &p->lines[i], i);
+        }
+
+        if (p->dtls.ssl != NULL) {
+            rooms_dtls_free(&p->dtls);
+        }
+
+        if (p->srtp_ready) {
+            rooms_srtp_destroy(&p->srtp);
+        }
+
+        free(p);
+    }
+
+    for (i = 0; i < SFU_ROOM_BUCKETS; i++) {
+        while ((r = sfu->rooms[i]) != NULL) {
+            sfu->rooms[i] = r->hash_next;
+            free(r);
+        }
+    }
+
+    if (sfu->ice != NULL) {
+        rooms_ice_table_destroy(sfu->ice);
+    }
+
+    if (sfu->dtls != NULL) {
+        rooms_dtls_ctx_free(sfu->dtls);
+    }
+
+    free(sfu->offer);
+    free(sfu->answer);
+    free(sfu->msg);
+    free(sfu);
+}
+
+
+unsigned
+sfu_participants(const sfu_t *sfu)
+{
+    return sfu->nparts;
+}
+
+
+unsigned
+sfu_rooms(const sfu_t *sfu)
+{
+    return sfu->nrooms;
+}
+
+
+const sfu_stats_t *
+sfu_stats(const sfu_t *sfu)
+{
+    return &sfu->stats;
+}
+
+
+const char *
+sfu_fingerprint(const sfu_t *sfu)
+{
+    return rooms_dtls_ctx_fingerprint(sfu->dtls);
+}

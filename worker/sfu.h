@@ -1,0 +1,168 @@
+/*
+ * sfu.h: the selective forwarding unit of the media worker: rooms,
+ * participants, signaling, and the media path from one browser to the
+ * others.
+ *
+ * Owns: the rooms (keyed by the store id nginx sends in JOIN) and their
+ * participants (keyed by nginx's connection id); every media session
+ * (ICE, DTLS, SRTP) and its lifetime; the signaling answers (welcome,
+ * answer, renegotiate, participant_*, error) and close requests; which
+ * remote stream each receiving m= line of a subscriber carries; the
+ * per-subscriber rewriting of forwarded RTP, the NACK history and the
+ * keyframe requests towards publishers.
+ *
+ * Sans-IO: bytes and the time come in as arguments, and everything this
+ * core wants sent goes out through the caller's sfu_io_t: datagrams into
+ * its queue, ring records and log lines through its callbacks.  It must
+ * never read a clock, touch a socket or a file descriptor, sleep, or
+ * start a thread (OpenSSL's DTLS timer, which reads the clock by itself,
+ * is the one exception; see dtls.h).  Every count is bounded: sessions
+ * by the ICE table, participants per room by ROOMS_PARTICIPANTS_LIMIT,
+ * m= lines by ROOMS_SDP_MAX_MEDIA.
+ */
+
+#ifndef ROOMS_SFU_H
+#define ROOMS_SFU_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "rooms_proto.h"
+#include "stun.h"
+
+
+/*
+ * One datagram to send.  The largest the SFU writes is a forwarded RTP
+ * packet (at most ROOMS_HIST_SLOT = 1500 bytes of plaintext) with its
+ * SRTP tag; STUN replies and DTLS datagrams are smaller.
+ */
+#define SFU_DGRAM_MAX        1536
+
+/* log levels, most severe first */
+#define SFU_LOG_ERR          0
+#define SFU_LOG_WARN         1
+#define SFU_LOG_INFO         2
+#define SFU_LOG_DEBUG        3
+
+/* sfu_poll() with nothing scheduled */
+#define SFU_NEVER            UINT64_MAX
+
+
+typedef struct sfu_s  sfu_t;
+
+typedef struct {
+    rooms_stun_addr_t  addr;              /* where to */
+    uint32_t           len;
+    uint8_t            data[SFU_DGRAM_MAX];
+} sfu_dgram_t;
+
+
+/*
+ * What the caller lends the SFU for one call.  q[0..cap) is the datagram
+ * queue: the SFU appends at q[n] and increments n.  When it is full the
+ * SFU calls flush(), which must send or drop what is queued and set n to
+ * 0; without flush the datagram is dropped and counted.  record() queues
+ * one ring record towards nginx (the ring pair of ROOMS_PROTO_SLOT(id));
+ * it returns 0, or -1 when the record could not be queued (the SFU
+ * counts it and carries on: it never waits).
+ */
+typedef struct sfu_io_s  sfu_io_t;
+
+struct sfu_io_s {
+    sfu_dgram_t   *q;
+    unsigned       n;
+    unsigned       cap;
+    void          *ctx;
+    void         (*flush)(void *ctx, sfu_io_t *io);
+    int          (*record)(void *ctx, uint16_t type, uint64_t id,
+                           const void *payload, size_t len);
+};
+
+
+typedef struct {
+    const char    *announce_ip;          /* in every answer's candidate */
+    uint16_t       port;                 /* the UDP port, ditto */
+    unsigned       max_sessions;         /* 1..ROOMS_ICE_MAX_SESSIONS */
+
+    /* one log line, without a newline; log may be NULL */
+    void          *log_ctx;
+    void         (*log)(void *ctx, int level, const char *line);
+    int            log_level;            /* lines above it are not made */
+} sfu_conf_t;
+
+
+/* counters since sfu_create(); the event loop may print them */
+typedef struct {
+    uint64_t  rx;                        /* datagrams in */
+    uint64_t  rx_stun;
+    uint64_t  rx_dtls;
+    uint64_t  rx_rtp;
+    uint64_t  rx_rtcp;
+    uint64_t  rx_unknown;                /* no session at that address */
+    uint64_t  rx_bad;                    /* malformed after unprotect */
+    uint64_t  unprotect_fail;            /* SRTP/SRTCP refused it */
+    uint64_t  rtp_unknown_ssrc;          /* from no announced stream */
+    uint64_t  tx;                        /* datagrams queued */
+    uint64_t  tx_dropped;                /* queue full, no flush */
+    uint64_t  fwd;                       /* RTP packets forwarded */
+    uint64_t  fwd_dropped;               /* rewrite/size/protect refused */
+    uint64_t  nack_resent;
+    uint64_t  pli_sent;                  /* towards publishers */
+    uint64_t  records;                   /* ring records sent */
+    uint64_t  records_dropped;           /* record() refused them */
+    uint64_t  joins;
+    uint64_t  leaves;
+    uint64_t  refused;                   /* joins refused */
+    uint64_t  timeouts;                  /* ICE timeouts (4408) */
+} sfu_stats_t;
+
+
+/*
+ * Makes the SFU: the ICE table, the process's DTLS certificate, libsrtp.
+ * Returns NULL with a reason in err.
+ */
+sfu_t *sfu_create(const sfu_conf_t *conf, char *err, size_t errlen);
+
+/* Frees everything, sending nothing (the process is stopping). */
+void sfu_destroy(sfu_t *sfu);
+
+/*
+ * One record from nginx (JOIN, SIGNAL or LEAVE; others are logged and
+ * ignored).  payload is hdr->len bytes and may live in shared memory: it
+ * is copied before it is parsed.  Answers go out through io.
+ */
+void sfu_record(sfu_t *sfu, uint64_t now_ms, const rooms_proto_hdr_t *hdr,
+    const unsigned char *payload, sfu_io_t *io);
+
+/*
+ * One datagram from src that arrived at now_ms.  buf[0..len) may be
+ * changed in place (SRTP is undone there).
+ */
+void sfu_udp_input(sfu_t *sfu, uint64_t now_ms, const rooms_stun_addr_t *src,
+    uint8_t *buf, size_t len, sfu_io_t *io);
+
+/*
+ * Runs what is due at now_ms (ICE consent and connect timeouts, DTLS
+ * retransmissions, deferred keyframe requests) and returns the time of
+ * the next call wanted, in the same clock, or SFU_NEVER.
+ */
+uint64_t sfu_poll(sfu_t *sfu, uint64_t now_ms, sfu_io_t *io);
+
+/*
+ * The nginx worker of ring pair slot is gone: every participant whose
+ * connection id names that slot leaves, as after a LEAVE record (the
+ * others are told; nothing is sent towards the dead slot's ring).
+ */
+void sfu_drop_slot(sfu_t *sfu, unsigned slot, uint64_t now_ms, sfu_io_t *io);
+
+/* participants and rooms right now */
+unsigned sfu_participants(const sfu_t *sfu);
+unsigned sfu_rooms(const sfu_t *sfu);
+
+const sfu_stats_t *sfu_stats(const sfu_t *sfu);
+
+/* "sha-256" fingerprint text of the process certificate (for tests) */
+const char *sfu_fingerprint(const sfu_t *sfu);
+
+
+#endif /* ROOMS_SFU_H */
