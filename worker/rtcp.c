@@ -577,39 +577,90 @@ size_t
 rooms_rtcp_build_rr(uint8_t *buf, size_t cap, uint32_t sender,
     const rooms_rtcp_rb_t *rb)
 {
+    return rooms_rtcp_build_rr_blocks(buf, cap, sender, rb, 1);
+}
+
+
+size_t
+rooms_rtcp_build_rr_blocks(uint8_t *buf, size_t cap, uint32_t sender,
+    const rooms_rtcp_rb_t *rb, size_t n)
+{
+    size_t    i, len;
     int32_t   lost;
     uint8_t  *p;
 
-    if (cap < ROOMS_RTCP_RR_LEN) {
+    /* the count field has 5 bits */
+    if (n > ROOMS_RTCP_MAX_REPORTS) {
         return 0;
     }
 
-    rooms_rtcp_put_header(buf, 1, ROOMS_RTCP_RR, ROOMS_RTCP_RR_LEN);
-    rooms_rtcp_put32(buf + 4, sender);
+    len = ROOMS_RTCP_RR_BLOCKS_LEN(n);
 
-    p = buf + 8;
-    rooms_rtcp_put32(p, rb->ssrc);
-    p[4] = rb->fraction_lost;
-
-    lost = rb->cumulative_lost;
-
-    if (lost > 0x7fffff) {
-        lost = 0x7fffff;
-
-    } else if (lost < -0x800000) {
-        lost = -0x800000;
+    if (cap < len) {
+        return 0;
     }
 
-    p[5] = (uint8_t) ((uint32_t) lost >> 16);
-    p[6] = (uint8_t) ((uint32_t) lost >> 8);
-    p[7] = (uint8_t) (uint32_t) lost;
+    rooms_rtcp_put_header(buf, (unsigned) n, ROOMS_RTCP_RR, len);
+    rooms_rtcp_put32(buf + 4, sender);
 
-    rooms_rtcp_put32(p + 8, rb->highest_seq);
-    rooms_rtcp_put32(p + 12, rb->jitter);
-    rooms_rtcp_put32(p + 16, rb->lsr);
-    rooms_rtcp_put32(p + 20, rb->dlsr);
+    for (i = 0; i < n; i++) {
+        p = buf + 8 + ROOMS_RTCP_RB_LEN * i;
 
-    return ROOMS_RTCP_RR_LEN;
+        rooms_rtcp_put32(p, rb[i].ssrc);
+        p[4] = rb[i].fraction_lost;
+
+        lost = rb[i].cumulative_lost;
+
+        if (lost > 0x7fffff) {
+            lost = 0x7fffff;
+
+        } else if (lost < -0x800000) {
+            lost = -0x800000;
+        }
+
+        p[5] = (uint8_t) ((uint32_t) lost >> 16);
+        p[6] = (uint8_t) ((uint32_t) lost >> 8);
+        p[7] = (uint8_t) (uint32_t) lost;
+
+        rooms_rtcp_put32(p + 8, rb[i].highest_seq);
+        rooms_rtcp_put32(p + 12, rb[i].jitter);
+        rooms_rtcp_put32(p + 16, rb[i].lsr);
+        rooms_rtcp_put32(p + 20, rb[i].dlsr);
+    }
+
+    return len;
+}
+
+
+size_t
+rooms_rtcp_build_sdes_cname(uint8_t *buf, size_t cap, uint32_t ssrc,
+    const char *cname)
+{
+    size_t  n, len;
+
+    n = strlen(cname);
+
+    /* an SDES item length is one byte; an empty CNAME names nobody */
+    if (n == 0 || n > 255) {
+        return 0;
+    }
+
+    len = ROOMS_RTCP_SDES_CNAME_LEN(n);
+
+    if (cap < len) {
+        return 0;
+    }
+
+    rooms_rtcp_put_header(buf, 1, ROOMS_RTCP_SDES, len);
+    rooms_rtcp_put32(buf + 4, ssrc);
+    buf[8] = 1;                                  /* CNAME */
+    buf[9] = (uint8_t) n;
+    memcpy(buf + 10, cname, n);
+
+    /* the END item, then zeros up to the 32-bit boundary */
+    memset(buf + 10 + n, 0, len - 10 - n);
+
+    return len;
 }
 
 

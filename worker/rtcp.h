@@ -4,7 +4,7 @@
  * REMB), and the packets it builds.
  *
  * Owns: walking a plaintext compound packet with strict bounds, parsing
- * the packet types into plain structs, building PLI, FIR, NACK and RR,
+ * the packet types into plain structs, building PLI, FIR, NACK, RR and SDES,
  * and rewriting the SSRCs of feedback in place.  Sans-IO: no allocation,
  * no clock, no I/O.  It must never read past the length it is given,
  * never write past the capacity it is given, and never decide what to do
@@ -47,6 +47,13 @@
 #define ROOMS_RTCP_PLI_LEN         12
 #define ROOMS_RTCP_FIR_LEN         20         /* one FCI entry */
 #define ROOMS_RTCP_RR_LEN          32         /* one report block */
+/* an RR of n report blocks */
+#define ROOMS_RTCP_RR_BLOCKS_LEN(n)  (8 + 24 * (n))
+/*
+ * an SDES packet of one chunk holding only a CNAME of n bytes: SSRC, the
+ * item (type, length, text), the END item, padded to 32 bits
+ */
+#define ROOMS_RTCP_SDES_CNAME_LEN(n) ((4 + 4 + 2 + (n) + 1 + 3) & ~(size_t) 3)
 /* a NACK packet of n FCI items (pid + blp) */
 #define ROOMS_RTCP_NACK_LEN(n)     (12 + 4 * (n))
 
@@ -212,6 +219,21 @@ size_t rooms_rtcp_build_nack(uint8_t *buf, size_t cap, uint32_t sender,
  */
 size_t rooms_rtcp_build_rr(uint8_t *buf, size_t cap, uint32_t sender,
     const rooms_rtcp_rb_t *rb);
+
+/*
+ * A receiver report from sender with the n report blocks rb[0..n), n at
+ * most ROOMS_RTCP_MAX_REPORTS (0 makes the empty RR); each
+ * cumulative_lost is clamped as above.
+ */
+size_t rooms_rtcp_build_rr_blocks(uint8_t *buf, size_t cap, uint32_t sender,
+    const rooms_rtcp_rb_t *rb, size_t n);
+
+/*
+ * An SDES packet with one chunk: ssrc and its CNAME (1..255 bytes), the
+ * second packet of a compound RTCP packet (RFC 3550 §6.1).
+ */
+size_t rooms_rtcp_build_sdes_cname(uint8_t *buf, size_t cap, uint32_t ssrc,
+    const char *cname);
 
 /*
  * Rewrites in place the stream a PLI, FIR or NACK is about, in the

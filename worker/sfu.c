@@ -31,6 +31,16 @@
  * publisher's would misroute), abs-send-time and audio level when both
  * sides negotiated them; transport-wide-cc is left out (no feedback is
  * generated for it here).
+ *
+ * Losses.  A subscriber's NACK is answered from its binding's history:
+ * as RTX packets (RFC 4588) on the RTX SSRC its answer announced in
+ * a=ssrc-group:FID when its m= line negotiated RTX, or else by resending
+ * the packet as it was.  The publisher's own RTX is never forwarded.
+ * Towards each publisher the SFU is an RTP receiver: it keeps RFC 3550
+ * receive statistics per stream (primary SSRCs) and the LSR of the
+ * stream's last SR, and sends an SRTCP receiver report about once a
+ * second from the session's random fb_ssrc; the browser's sender reads
+ * loss and round-trip time from them.
  */
 
 #include <stddef.h>
@@ -79,6 +89,30 @@
 
 /* retransmissions one NACK packet may trigger: bounds an RTCP's burst */
 #define SFU_NACK_MAX         64
+
+/*
+ * Receiver reports to publishers: about one a second (RFC 3550 §6.2
+ * spreads each interval over 0.5 to 1.5 times the nominal one, which
+ * keeps the reports of many sessions from bunching on one poll).
+ */
+#define SFU_RR_INTERVAL_MS   1000
+
+/*
+ * RFC 3550 appendix A.1: a sequence number up to MAX_DROPOUT ahead is the
+ * stream going on (losses in between); one up to MAX_MISORDER behind is a
+ * late or duplicate packet; anything else is a jump that counts only when
+ * the next packet confirms it (a restarted sender).
+ */
+#define SFU_RX_MAX_DROPOUT   3000
+#define SFU_RX_MAX_MISORDER  100
+#define SFU_RX_SEQ_MOD       65536
+
+/*
+ * Jitter skips a transit change over 5 s (in the stream's clock): that is
+ * a paused or restarted sender, not network jitter, and one such sample
+ * would swamp the running average for dozens of packets.
+ */
+#define SFU_RX_JITTER_MAX_S  5
 
 /* an answer for 16 m= lines is about 16 KiB */
 #define SFU_ANSWER_MAX       65536
@@ -140,6 +174,33 @@ typedef struct sfu_part_s  sfu_part_t;
 typedef struct sfu_line_s  sfu_line_t;
 
 
+/*
+ * The receive statistics of one publisher stream (RFC 3550 appendix A.1,
+ * A.3 and A.8) and the last SR it sent, for our receiver reports.
+ */
+typedef struct {
+    unsigned              started;        /* base_seq is set */
+    unsigned              fresh;          /* a packet since the last RR */
+    uint16_t              max_seq;        /* highest seq, modulo 2^16 */
+    uint32_t              cycles;         /* wraps of max_seq, * 2^16 */
+    uint32_t              base_seq;
+    uint32_t              bad_seq;        /* the seq confirming a jump */
+    uint32_t              received;       /* duplicates too, as A.3 */
+    uint32_t              expected_prior; /* at the last RR */
+    uint32_t              received_prior;
+
+    /* A.8, in the stream's clock: jitter is scaled by 16 */
+    unsigned              has_transit;
+    uint32_t              last_ts;
+    uint32_t              transit;
+    uint32_t              jitter;
+
+    unsigned              has_sr;
+    uint32_t              lsr;            /* middle 32 bits of its NTP */
+    uint64_t              sr_ms;          /* when it arrived */
+} sfu_rx_t;
+
+
 /* one m= line of a participant's last offer */
 struct sfu_line_s {
     sfu_part_t           *owner;
@@ -159,12 +220,15 @@ struct sfu_line_s {
     unsigned              kf_queued;
     sfu_queue_t           kf_link;        /* in sfu_t.kf_pending */
     uint64_t              rx_packets;
+    sfu_rx_t              rx;             /* of ssrc, for our RRs */
 
     /* a receiving line: accepted, and the offer only receives on it */
     unsigned              receiving;
     sfu_line_t           *bound;          /* the stream it carries */
     sfu_queue_t           sub_link;       /* in bound->subscribers */
     uint32_t              out_ssrc;
+    uint32_t              rtx_out_ssrc;   /* 0: none; RFC 4588 resends */
+    uint16_t              rtx_seq;        /* the next RTX packet's */
     char                  track[SFU_TRACK_MAX + 1];
     rooms_fwd_t           fwd;
     rooms_hist_t          hist;           /* data NULL: no history */
@@ -210,6 +274,11 @@ struct sfu_part_s {
     unsigned              has_addr;
     rooms_stun_addr_t     addr;           /* ICE's selected address */
     uint32_t              fb_ssrc;        /* sender SSRC of our RTCP */
+
+    /* receiver reports: queued from DTLS connection to removal */
+    unsigned              rr_queued;
+    unsigned              rr_pos;         /* in sfu_t.rr_heap */
+    uint64_t              rr_due;
 };
 
 
@@ -238,6 +307,10 @@ struct sfu_s {
     sfu_queue_t           all;
     sfu_queue_t           handshakes;
     sfu_queue_t           kf_pending;
+
+    /* participants by their next receiver report, a min-heap on rr_due */
+    sfu_part_t          **rr_heap;        /* max_sessions entries */
+    unsigned              rr_n;
 
     sfu_stats_t           stats;
     int                   dead_slot;      /* being dropped, or -1 */
@@ -550,6 +623,7 @@ sfu_unbind(sfu_line_t *l)
     sfu_queue_remove(&l->sub_link);
     l->bound = NULL;
     l->out_ssrc = 0;
+    l->rtx_out_ssrc = 0;
     rooms_hist_free(&l->hist);
 }
 
@@ -574,6 +648,7 @@ sfu_unpublish(sfu_line_t *l)
     l->has_ssrc = 0;
     l->ssrc = 0;
     l->rtx_ssrc = 0;
+    memset(&l->rx, 0, sizeof(sfu_rx_t));
 }
 
 
@@ -583,6 +658,14 @@ sfu_line_reset(sfu_part_t *p, sfu_line_t *l, unsigned index)
     sfu_unpublish(l);
     sfu_unbind(l);
     sfu_line_init(p, l, index);
+}
+
+
+/* The RTP clock of the codecs we accept: Opus and VP8. */
+static uint32_t
+sfu_clock_rate(rooms_sdp_kind_e kind)
+{
+    return kind == ROOMS_SDP_KIND_AUDIO ? 48000 : 90000;
 }
 
 
@@ -704,7 +787,8 @@ sfu_pick_ssrc(sfu_part_t *p)
 
         for (i = 0; i < p->nlines && !clash; i++) {
             l = &p->lines[i];
-            clash = (l->bound && l->out_ssrc == v)
+            clash = (l->bound
+                     && (l->out_ssrc == v || l->rtx_out_ssrc == v))
                     || (l->has_ssrc && (l->ssrc == v || l->rtx_ssrc == v));
         }
 
@@ -776,6 +860,388 @@ sfu_want_keyframe(sfu_t *sfu, uint64_t now, sfu_line_t *pub, sfu_io_t *io)
     if (!pub->kf_queued) {
         sfu_queue_insert_tail(&sfu->kf_pending, &pub->kf_link);
         pub->kf_queued = 1;
+    }
+}
+
+
+/* ---- receive statistics and receiver reports ---- */
+
+
+/* A.1 init_seq(): seq starts (or restarts) the statistics. */
+static void
+sfu_rx_init(sfu_rx_t *rx, uint16_t seq)
+{
+    rx->started = 1;
+    rx->base_seq = seq;
+    rx->max_seq = seq;
+    rx->bad_seq = SFU_RX_SEQ_MOD + 1;     /* so seq == bad_seq is false */
+    rx->cycles = 0;
+    rx->received = 0;
+    rx->expected_prior = 0;
+    rx->received_prior = 0;
+    rx->has_transit = 0;
+}
+
+
+/*
+ * One authenticated packet of the stream arrived at now (ms).  The
+ * sequence follows A.1 without its probation: SRTP already proved the
+ * packet comes from the publisher, so the first one starts the count.
+ *
+ * Jitter follows A.8 with the arrival time in the stream's clock, except
+ * that packets with the timestamp of the last one used are skipped: the
+ * packets of one video frame share it but leave the sender paced out, so
+ * they would measure the pacer rather than the network; the first packet
+ * of each frame is the sample.
+ */
+static void
+sfu_rx_packet(sfu_rx_t *rx, uint64_t now, uint32_t clock,
+    const rooms_rtp_t *pkt)
+{
+    int64_t   d;
+    uint16_t  udelta;
+    uint32_t  arrival, transit;
+
+    if (!rx->started) {
+        sfu_rx_init(rx, pkt->seq);
+
+    } else {
+        udelta = (uint16_t) (pkt->seq - rx->max_seq);
+
+        if (udelta < SFU_RX_MAX_DROPOUT) {
+            /* in order, with a permissible gap */
+            if (pkt->seq < rx->max_seq) {
+                rx->cycles += SFU_RX_SEQ_MOD;
+            }
+
+            rx->max_seq = pkt->seq;
+
+        } else if (udelta <= SFU_RX_SEQ_MOD - SFU_RX_MAX_MISORDER) {
+            if (pkt->seq != rx->bad_seq) {
+                /* a jump: not counted unless the next packet follows */
+                rx->bad_seq = (uint32_t) (pkt->seq + 1) & (SFU_RX_SEQ_MOD - 1);
+                return;
+            }
+
+            /* two in a row: the sender restarted its sequence */
+            sfu_rx_init(rx, pkt->seq);
+
+        } else {
+            /* a duplicate or a late packet: counted, max_seq stays */
+        }
+    }
+
+    rx->received++;
+    rx->fresh = 1;
+
+    if (rx->has_transit && pkt->ts == rx->last_ts) {
+        return;
+    }
+
+    /* the arrival time in RTP units; both sides wrap modulo 2^32 */
+    arrival = (uint32_t) (now * clock / 1000);
+    transit = arrival - pkt->ts;
+
+    if (rx->has_transit) {
+        d = (int32_t) (transit - rx->transit);
+
+        if (d < 0) {
+            d = -d;
+        }
+
+        if (d <= (int64_t) clock * SFU_RX_JITTER_MAX_S) {
+            /* J += (|D| - J) / 16, with J kept scaled by 16 */
+            rx->jitter += (uint32_t) d - ((rx->jitter + 8) >> 4);
+        }
+    }
+
+    rx->transit = transit;
+    rx->last_ts = pkt->ts;
+    rx->has_transit = 1;
+}
+
+
+/*
+ * The report block about ssrc at now (A.3), which starts a new interval
+ * for the fraction lost.
+ */
+static void
+sfu_rx_report(sfu_rx_t *rx, uint64_t now, uint32_t ssrc, rooms_rtcp_rb_t *rb)
+{
+    int64_t   lost, lost_interval;
+    uint32_t  ext_max, expected, expected_interval, received_interval;
+    uint64_t  dlsr;
+
+    ext_max = rx->cycles + rx->max_seq;
+    expected = ext_max - rx->base_seq + 1;
+
+    /* duplicates can make it negative; the field is signed 24 bits */
+    lost = (int64_t) expected - (int64_t) rx->received;
+
+    if (lost > 0x7fffff) {
+        lost = 0x7fffff;
+
+    } else if (lost < -0x800000) {
+        lost = -0x800000;
+    }
+
+    expected_interval = expected - rx->expected_prior;
+    received_interval = rx->received - rx->received_prior;
+    rx->expected_prior = expected;
+    rx->received_prior = rx->received;
+
+    lost_interval = (int64_t) expected_interval - (int64_t) received_interval;
+
+    memset(rb, 0, sizeof(rooms_rtcp_rb_t));
+    rb->ssrc = ssrc;
+    rb->cumulative_lost = (int32_t) lost;
+    rb->highest_seq = ext_max;
+    rb->jitter = rx->jitter >> 4;
+
+    if (expected_interval != 0 && lost_interval > 0) {
+        /* 256 would be "all lost", which an 8-bit field cannot say */
+        lost_interval = (lost_interval << 8) / expected_interval;
+        rb->fraction_lost = (uint8_t) (lost_interval > 255 ? 255
+                                                           : lost_interval);
+    }
+
+    if (rx->has_sr) {
+        rb->lsr = rx->lsr;
+
+        /* in 1/65536 s; the field holds 18 hours, so never in practice */
+        dlsr = (now - rx->sr_ms) * 65536 / 1000;
+        rb->dlsr = dlsr > UINT32_MAX ? UINT32_MAX : (uint32_t) dlsr;
+    }
+
+    rx->fresh = 0;
+}
+
+
+/* An SR of p: the LSR of the stream it is about, and when it came. */
+static void
+sfu_sender_report(uint64_t now, sfu_part_t *p, const rooms_rtcp_report_t *sr)
+{
+    unsigned     i;
+    sfu_line_t  *l;
+
+    for (i = 0; i < p->nlines; i++) {
+        l = &p->lines[i];
+
+        if (l->publishing && l->has_ssrc && l->ssrc == sr->ssrc) {
+            l->rx.has_sr = 1;
+            l->rx.lsr = (sr->ntp_sec << 16) | (sr->ntp_frac >> 16);
+            l->rx.sr_ms = now;
+            return;
+        }
+    }
+}
+
+
+/*
+ * One compound RTCP packet to publisher p, SRTCP-protected: an RR with a
+ * block for each stream it sent since the last one (RFC 3550 §6.4: only
+ * those), then our CNAME.  Nothing goes when there is nothing to report.
+ */
+static void
+sfu_send_rr(sfu_t *sfu, uint64_t now, sfu_part_t *p, sfu_io_t *io)
+{
+    size_t            n, k, cap;
+    unsigned          i, blocks;
+    sfu_line_t       *l;
+    sfu_dgram_t      *d;
+    rooms_rtcp_rb_t   rb[ROOMS_SDP_MAX_MEDIA];
+
+    if (!p->srtp_ready || !p->has_addr) {
+        return;
+    }
+
+    blocks = 0;
+
+    for (i = 0; i < p->nlines; i++) {
+        l = &p->lines[i];
+        blocks += l->publishing && l->has_ssrc && l->rx.fresh;
+    }
+
+    if (blocks == 0) {
+        return;
+    }
+
+    d = sfu_out(sfu, io);
+    if (d == NULL) {
+        return;
+    }
+
+    /* at most 16 blocks (one per m= line), within the 31 an RR holds */
+    blocks = 0;
+
+    for (i = 0; i < p->nlines; i++) {
+        l = &p->lines[i];
+
+        if (l->publishing && l->has_ssrc && l->rx.fresh) {
+            sfu_rx_report(&l->rx, now, l->ssrc, &rb[blocks++]);
+        }
+    }
+
+    cap = sizeof(d->data) - ROOMS_SRTCP_MAX_TRAILER;
+
+    n = rooms_rtcp_build_rr_blocks(d->data, cap, p->fb_ssrc, rb, blocks);
+    if (n == 0) {
+        return;
+    }
+
+    k = rooms_rtcp_build_sdes_cname(d->data + n, cap - n, p->fb_ssrc,
+                                    SFU_CNAME);
+    if (k == 0) {
+        return;
+    }
+
+    n += k;
+
+    if (rooms_srtp_protect_rtcp(&p->srtp, d->data, &n) != 0) {
+        return;
+    }
+
+    sfu_commit(sfu, io, &p->addr, n);
+    sfu->stats.rr_sent++;
+}
+
+
+/* The next report interval: 0.5 to 1.5 times the nominal one. */
+static uint64_t
+sfu_rr_interval(void)
+{
+    return SFU_RR_INTERVAL_MS / 2 + sfu_random32() % (SFU_RR_INTERVAL_MS + 1);
+}
+
+
+/*
+ * The participants waiting for their next receiver report form a binary
+ * min-heap on rr_due: sfu_poll() sees the earliest at rr_heap[0] and
+ * reschedules it in O(log n), where a list would be walked on every
+ * poll.  A participant is in it at most once, from its DTLS connection
+ * to its removal, so max_sessions entries always suffice.
+ */
+static void
+sfu_rr_set(sfu_t *sfu, unsigned i, sfu_part_t *p)
+{
+    sfu->rr_heap[i] = p;
+    p->rr_pos = i;
+}
+
+
+static void
+sfu_rr_up(sfu_t *sfu, unsigned i)
+{
+    unsigned     parent;
+    sfu_part_t  *p;
+
+    p = sfu->rr_heap[i];
+
+    while (i > 0) {
+        parent = (i - 1) / 2;
+
+        if (sfu->rr_heap[parent]->rr_due <= p->rr_due) {
+            break;
+        }
+
+        sfu_rr_set(sfu, i, sfu->rr_heap[parent]);
+        i = parent;
+    }
+
+    sfu_rr_set(sfu, i, p);
+}
+
+
+static void
+sfu_rr_down(sfu_t *sfu, unsigned i)
+{
+    unsigned     child;
+    sfu_part_t  *p;
+
+    p = sfu->rr_heap[i];
+
+    for ( ;; ) {
+        child = 2 * i + 1;
+
+        if (child >= sfu->rr_n) {
+            break;
+        }
+
+        if (child + 1 < sfu->rr_n
+            && sfu->rr_heap[child + 1]->rr_due < sfu->rr_heap[child]->rr_due)
+        {
+            child++;
+        }
+
+        if (p->rr_due <= sfu->rr_heap[child]->rr_due) {
+            break;
+        }
+
+        sfu_rr_set(sfu, i, sfu->rr_heap[child]);
+        i = child;
+    }
+
+    sfu_rr_set(sfu, i, p);
+}
+
+
+/* p's next receiver report is due at due (queued, or moved). */
+static void
+sfu_rr_schedule(sfu_t *sfu, sfu_part_t *p, uint64_t due)
+{
+    uint64_t  old;
+
+    if (!p->rr_queued) {
+        if (sfu->rr_n >= sfu->conf.max_sessions) {
+            /* cannot happen: joins stop at max_sessions participants */
+            return;
+        }
+
+        p->rr_due = due;
+        p->rr_queued = 1;
+        sfu_rr_set(sfu, sfu->rr_n++, p);
+        sfu_rr_up(sfu, p->rr_pos);
+        return;
+    }
+
+    old = p->rr_due;
+    p->rr_due = due;
+
+    if (due < old) {
+        sfu_rr_up(sfu, p->rr_pos);
+
+    } else {
+        sfu_rr_down(sfu, p->rr_pos);
+    }
+}
+
+
+static void
+sfu_rr_cancel(sfu_t *sfu, sfu_part_t *p)
+{
+    unsigned     i;
+    sfu_part_t  *last;
+
+    if (!p->rr_queued) {
+        return;
+    }
+
+    i = p->rr_pos;
+    last = sfu->rr_heap[--sfu->rr_n];
+    p->rr_queued = 0;
+
+    if (last == p) {
+        return;
+    }
+
+    /* the last entry fills the hole and moves whichever way it must */
+    sfu_rr_set(sfu, i, last);
+
+    if (i > 0 && last->rr_due < sfu->rr_heap[(i - 1) / 2]->rr_due) {
+        sfu_rr_up(sfu, i);
+
+    } else {
+        sfu_rr_down(sfu, i);
     }
 }
 
@@ -1183,6 +1649,11 @@ sfu_lines_update(sfu_t *sfu, sfu_part_t *p, const rooms_sdp_t *offer)
 
             for (k = 0; k < n; k++) {
                 if (src[k].has_ssrc) {
+                    if (!l->has_ssrc || l->ssrc != src[k].ssrc) {
+                        /* another stream: its statistics start over */
+                        memset(&l->rx, 0, sizeof(sfu_rx_t));
+                    }
+
                     l->has_ssrc = 1;
                     l->ssrc = src[k].ssrc;
                     l->rtx_ssrc = src[k].has_rtx ? src[k].rtx_ssrc : 0;
@@ -1231,8 +1702,7 @@ sfu_bind(sfu_t *sfu, uint64_t now, sfu_part_t *p, sfu_line_t *l,
     l->out_ssrc = ssrc;
     snprintf(l->track, sizeof(l->track), "%s-%s", pub->owner->id, pub->mid);
 
-    rooms_fwd_init(&l->fwd, ssrc,
-                   l->kind == ROOMS_SDP_KIND_AUDIO ? 48000 : 90000,
+    rooms_fwd_init(&l->fwd, ssrc, sfu_clock_rate(l->kind),
                    (uint16_t) sfu_random32(), sfu_random32());
 
     if (l->kind == ROOMS_SDP_KIND_VIDEO && (l->neg.fb & ROOMS_SDP_FB_NACK)
@@ -1241,6 +1711,22 @@ sfu_bind(sfu_t *sfu, uint64_t now, sfu_part_t *p, sfu_line_t *l,
         /* forwarding still works; only NACKs go unanswered */
         sfu_log(sfu, SFU_LOG_WARN, "no memory for a NACK history of %s",
                 p->id);
+    }
+
+    /*
+     * An RTX stream for the NACK answers.  It is drawn for every video
+     * binding with a history, so a later offer that adds RTX finds one;
+     * it is announced and used only while the line negotiates RTX.
+     */
+    if (l->hist.data != NULL) {
+        l->rtx_out_ssrc = sfu_pick_ssrc(p);
+        l->rtx_seq = (uint16_t) sfu_random32();
+
+        if (l->rtx_out_ssrc == 0) {
+            /* NACKs are then answered with plain resends */
+            sfu_log(sfu, SFU_LOG_WARN, "no RTX SSRC for %s mid %s", p->id,
+                    l->mid);
+        }
     }
 
     sfu_queue_insert_tail(&pub->subscribers, &l->sub_link);
@@ -1346,6 +1832,9 @@ sfu_answer(sfu_t *sfu, sfu_io_t *io, sfu_part_t *p)
 
         if (l->receiving && l->bound != NULL) {
             local.send[i].ssrc = l->out_ssrc;
+
+            /* the answerer writes it only when the line negotiated RTX */
+            local.send[i].rtx_ssrc = l->rtx_out_ssrc;
             local.send[i].msid_stream = l->bound->owner->id;
             local.send[i].msid_track = l->track;
 
@@ -1711,6 +2200,8 @@ sfu_remove(sfu_t *sfu, uint64_t now, sfu_part_t *p, unsigned close_code,
         p->in_handshake = 0;
     }
 
+    sfu_rr_cancel(sfu, p);
+
     if (p->ice_id != 0) {
         rooms_ice_remove(sfu->ice, p->ice_id);
     }
@@ -1825,6 +2316,7 @@ sfu_dtls_event(sfu_t *sfu, uint64_t now, sfu_part_t *p, int ev, sfu_io_t *io)
         }
 
         p->srtp_ready = 1;
+        sfu_rr_schedule(sfu, p, now + sfu_rr_interval());
 
         sfu_log(sfu, SFU_LOG_INFO, "DTLS connected: %s (room %lld), SRTP "
                 "profile %s", p->id, (long long) p->room->id,
@@ -1858,6 +2350,79 @@ sfu_dtls_event(sfu_t *sfu, uint64_t now, sfu_part_t *p, int ev, sfu_io_t *io)
 }
 
 
+/* one header extension element to write */
+typedef struct {
+    unsigned        id;
+    const uint8_t  *data;
+    size_t          len;
+} sfu_ext_t;
+
+
+/*
+ * The bytes of the extension block holding el[0..count), its 4-byte
+ * header included (0 when count is 0); *two is set when an id needs the
+ * two-byte form (RFC 8285: the one-byte form holds ids 1..14).
+ */
+static size_t
+sfu_ext_size(const sfu_ext_t *el, unsigned count, unsigned *two)
+{
+    size_t    ext;
+    unsigned  i;
+
+    *two = 0;
+    ext = 0;
+
+    if (count == 0) {
+        return 0;
+    }
+
+    for (i = 0; i < count; i++) {
+        if (el[i].id > 14) {
+            *two = 1;
+        }
+    }
+
+    for (i = 0; i < count; i++) {
+        ext += (*two ? 2 : 1) + el[i].len;
+    }
+
+    return 4 + ((ext + 3) & ~(size_t) 3);
+}
+
+
+/* Writes the block of sfu_ext_size() bytes at out (count > 0). */
+static void
+sfu_ext_write(uint8_t *out, const sfu_ext_t *el, unsigned count,
+    unsigned two, size_t size)
+{
+    unsigned   i;
+    uint8_t   *e;
+
+    out[0] = two ? 0x10 : 0xbe;
+    out[1] = two ? 0x00 : 0xde;
+    out[2] = (uint8_t) (((size - 4) / 4) >> 8);
+    out[3] = (uint8_t) ((size - 4) / 4);
+    e = out + 4;
+
+    for (i = 0; i < count; i++) {
+        if (two) {
+            *e++ = (uint8_t) el[i].id;
+            *e++ = (uint8_t) el[i].len;
+
+        } else {
+            *e++ = (uint8_t) ((el[i].id << 4) | (el[i].len - 1));
+        }
+
+        memcpy(e, el[i].data, el[i].len);
+        e += el[i].len;
+    }
+
+    while (e < out + size) {
+        *e++ = 0;
+    }
+}
+
+
 /*
  * Writes into out the packet pkt as subscriber line sub sends it: the
  * fixed header and CSRCs as they are, a new extension block with sub's
@@ -1868,15 +2433,9 @@ static size_t
 sfu_build(const sfu_line_t *sub, const rooms_rtp_t *pkt, const uint8_t *abs,
     const uint8_t *level, uint8_t *out)
 {
-    size_t     fixed, ext, n, total, i, mid_len;
+    size_t     fixed, ext, n, total, mid_len;
     unsigned   two, count;
-    uint8_t   *e;
-
-    struct {
-        unsigned        id;
-        const uint8_t  *data;
-        size_t          len;
-    } el[3];
+    sfu_ext_t  el[3];
 
     count = 0;
     mid_len = strlen(sub->mid);
@@ -1899,24 +2458,10 @@ sfu_build(const sfu_line_t *sub, const rooms_rtp_t *pkt, const uint8_t *abs,
         el[count++].len = 1;
     }
 
-    /* RFC 8285: the one-byte form holds ids 1..14 */
-    two = 0;
-    ext = 0;
-
-    for (i = 0; i < count; i++) {
-        if (el[i].id > 14) {
-            two = 1;
-        }
-    }
-
-    for (i = 0; i < count; i++) {
-        ext += (two ? 2 : 1) + el[i].len;
-    }
-
-    ext = (ext + 3) & ~(size_t) 3;
+    ext = sfu_ext_size(el, count, &two);
 
     fixed = ROOMS_RTP_HEADER_LEN + 4 * (size_t) pkt->csrc_count;
-    total = fixed + (count ? 4 + ext : 0) + (pkt->len - pkt->payload_off);
+    total = fixed + ext + (pkt->len - pkt->payload_off);
 
     if (total > ROOMS_HIST_SLOT) {
         return 0;
@@ -1927,36 +2472,81 @@ sfu_build(const sfu_line_t *sub, const rooms_rtp_t *pkt, const uint8_t *abs,
     n = fixed;
 
     if (count) {
-        out[n] = two ? 0x10 : 0xbe;
-        out[n + 1] = two ? 0x00 : 0xde;
-        out[n + 2] = (uint8_t) ((ext / 4) >> 8);
-        out[n + 3] = (uint8_t) (ext / 4);
-        e = out + n + 4;
-
-        for (i = 0; i < count; i++) {
-            if (two) {
-                *e++ = (uint8_t) el[i].id;
-                *e++ = (uint8_t) el[i].len;
-
-            } else {
-                *e++ = (uint8_t) ((el[i].id << 4) | (el[i].len - 1));
-            }
-
-            memcpy(e, el[i].data, el[i].len);
-            e += el[i].len;
-        }
-
-        while (e < out + n + 4 + ext) {
-            *e++ = 0;
-        }
-
-        n += 4 + ext;
+        sfu_ext_write(out + n, el, count, two, ext);
+        n += ext;
     }
 
     /* payload and padding as they were (P keeps its meaning) */
     memcpy(out + n, pkt->buf + pkt->payload_off, pkt->len - pkt->payload_off);
 
     return n + pkt->len - pkt->payload_off;
+}
+
+
+/*
+ * Writes into out (SFU_DGRAM_MAX bytes) the RTX packet (RFC 4588 §4)
+ * that resends the kept packet pkt[0..len) of subscriber line sub: its
+ * fixed header and CSRCs with sub's RTX payload type, RTX SSRC and next
+ * RTX sequence number (marker and timestamp kept); an extension block
+ * with sub's mid only (a stale abs-send-time would read as queuing delay
+ * to the receiver's bandwidth estimate); then the original sequence
+ * number, the one sub saw, and the original payload without its padding.
+ * Returns the length, or 0.
+ */
+static size_t
+sfu_build_rtx(sfu_line_t *sub, const uint8_t *pkt, size_t len, uint8_t *out)
+{
+    size_t       fixed, ext, n, mid_len;
+    unsigned     two, count;
+    sfu_ext_t    el[1];
+    rooms_rtp_t  r;
+
+    if (rooms_rtp_parse(pkt, len, &r) != 0) {
+        return 0;
+    }
+
+    count = 0;
+    mid_len = strlen(sub->mid);
+
+    if (sub->neg.ext_mid && mid_len > 0) {
+        el[count].id = sub->neg.ext_mid;
+        el[count].data = (const uint8_t *) sub->mid;
+        el[count++].len = mid_len;
+    }
+
+    ext = sfu_ext_size(el, count, &two);
+    fixed = ROOMS_RTP_HEADER_LEN + 4 * (size_t) r.csrc_count;
+
+    /* the kept packet is at most a slot; this leaves SRTP its tag */
+    if (fixed + ext + 2 + r.payload_len
+        > SFU_DGRAM_MAX - ROOMS_SRTP_MAX_TRAILER)
+    {
+        return 0;
+    }
+
+    memcpy(out, pkt, fixed);
+
+    /* no padding (P), and X only for the mid */
+    out[0] = (uint8_t) ((out[0] & ~0x30) | (count ? 0x10 : 0));
+    n = fixed;
+
+    if (count) {
+        sfu_ext_write(out + n, el, count, two, ext);
+        n += ext;
+    }
+
+    out[n] = (uint8_t) (r.seq >> 8);
+    out[n + 1] = (uint8_t) r.seq;
+    n += 2;
+
+    memcpy(out + n, pkt + r.payload_off, r.payload_len);
+    n += r.payload_len;
+
+    rooms_rtp_set_pt(out, (unsigned) sub->neg.rtx_pt);
+    rooms_rtp_set_ssrc(out, sub->rtx_out_ssrc);
+    rooms_rtp_set_seq(out, sub->rtx_seq++);
+
+    return n;
 }
 
 
@@ -2099,6 +2689,9 @@ sfu_rtp(sfu_t *sfu, uint64_t now, sfu_part_t *p, const uint8_t *buf,
         return;
     }
 
+    /* every packet of the stream counts, whatever its payload type */
+    sfu_rx_packet(&pub->rx, now, sfu_clock_rate(pub->kind), &pkt);
+
     /* the codec we accepted only (no RED, no RTX padding probes) */
     if ((int) pkt.pt != pub->neg.pt) {
         return;
@@ -2126,11 +2719,17 @@ sfu_line_by_out_ssrc(sfu_part_t *p, uint32_t ssrc)
 }
 
 
+/*
+ * Answers a NACK from p's history: as RTX packets when the line
+ * negotiated RTX (and the answer announced our RTX SSRC), or else by
+ * sending the kept packets again as they were.
+ */
 static void
 sfu_nack(sfu_t *sfu, sfu_part_t *p, const rooms_rtcp_fb_t *fb, sfu_io_t *io)
 {
     int             n, i;
     size_t          len;
+    unsigned        rtx;
     uint16_t        lost[SFU_NACK_MAX];
     sfu_line_t     *l;
     sfu_dgram_t    *d;
@@ -2141,6 +2740,8 @@ sfu_nack(sfu_t *sfu, sfu_part_t *p, const rooms_rtcp_fb_t *fb, sfu_io_t *io)
     if (l == NULL || l->hist.data == NULL) {
         return;
     }
+
+    rtx = l->neg.rtx_pt >= 0 && l->rtx_out_ssrc != 0;
 
     n = rooms_rtcp_nack_expand(fb, lost, SFU_NACK_MAX);
 
@@ -2155,7 +2756,15 @@ sfu_nack(sfu_t *sfu, sfu_part_t *p, const rooms_rtcp_fb_t *fb, sfu_io_t *io)
             return;
         }
 
-        memcpy(d->data, pkt, len);
+        if (rtx) {
+            len = sfu_build_rtx(l, pkt, len, d->data);
+            if (len == 0) {
+                continue;
+            }
+
+        } else {
+            memcpy(d->data, pkt, len);
+        }
 
         if (rooms_srtp_protect(&p->srtp, d->data, &len) != 0) {
             continue;
@@ -2163,6 +2772,10 @@ sfu_nack(sfu_t *sfu, sfu_part_t *p, const rooms_rtcp_fb_t *fb, sfu_io_t *io)
 
         sfu_commit(sfu, io, &p->addr, len);
         sfu->stats.nack_resent++;
+
+        if (rtx) {
+            sfu->stats.rtx_sent++;
+        }
     }
 }
 
@@ -2176,6 +2789,7 @@ sfu_rtcp(sfu_t *sfu, uint64_t now, sfu_part_t *p, const uint8_t *buf,
     sfu_line_t             *l;
     rooms_rtcp_fb_t         fb;
     rooms_rtcp_hdr_t        h;
+    rooms_rtcp_report_t     sr;
     rooms_rtcp_fir_entry_t  fir[4];
 
     /* a compound is used whole or not at all */
@@ -2187,6 +2801,14 @@ sfu_rtcp(sfu_t *sfu, uint64_t now, sfu_part_t *p, const uint8_t *buf,
     off = 0;
 
     while ((rc = rooms_rtcp_next(buf, len, &off, &h)) == ROOMS_RTCP_OK) {
+        if (h.pt == ROOMS_RTCP_SR) {
+            if (rooms_rtcp_report_parse(&h, &sr) == 0) {
+                sfu_sender_report(now, p, &sr);
+            }
+
+            continue;
+        }
+
         if (h.pt != ROOMS_RTCP_RTPFB && h.pt != ROOMS_RTCP_PSFB) {
             continue;
         }
@@ -2426,6 +3048,20 @@ sfu_poll(sfu_t *sfu, uint64_t now_ms, sfu_io_t *io)
         }
     }
 
+    /*
+     * Receiver reports that are due; each goes at least half an interval
+     * later, so the loop ends within one pass over the heap.
+     */
+    while (sfu->rr_n > 0 && sfu->rr_heap[0]->rr_due <= now_ms) {
+        p = sfu->rr_heap[0];
+        sfu_send_rr(sfu, now_ms, p, io);
+        sfu_rr_schedule(sfu, p, now_ms + sfu_rr_interval());
+    }
+
+    if (sfu->rr_n > 0 && sfu->rr_heap[0]->rr_due < next) {
+        next = sfu->rr_heap[0]->rr_due;
+    }
+
     return next;
 }
 
@@ -2468,8 +3104,11 @@ sfu_create(const sfu_conf_t *conf, char *err, size_t errlen)
     sfu->offer = malloc(sizeof(rooms_sdp_t));
     sfu->answer = malloc(SFU_ANSWER_MAX);
     sfu->msg = malloc(SFU_MSG_MAX + 1);
+    sfu->rr_heap = calloc(conf->max_sessions, sizeof(sfu_part_t *));
 
-    if (sfu->offer == NULL || sfu->answer == NULL || sfu->msg == NULL) {
+    if (sfu->offer == NULL || sfu->answer == NULL || sfu->msg == NULL
+        || sfu->rr_heap == NULL)
+    {
         snprintf(err, errlen, "out of memory");
         goto failed;
     }
@@ -2556,6 +3195,7 @@ sfu_destroy(sfu_t *sfu)
     free(sfu->offer);
     free(sfu->answer);
     free(sfu->msg);
+    free(sfu->rr_heap);
     free(sfu);
 }
 

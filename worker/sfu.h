@@ -8,8 +8,9 @@
  * (ICE, DTLS, SRTP) and its lifetime; the signaling answers (welcome,
  * answer, renegotiate, participant_*, error) and close requests; which
  * remote stream each receiving m= line of a subscriber carries; the
- * per-subscriber rewriting of forwarded RTP, the NACK history and the
- * keyframe requests towards publishers.
+ * per-subscriber rewriting of forwarded RTP, the NACK history (answered
+ * with RTX where negotiated), the keyframe requests towards publishers,
+ * and the RTCP receive statistics and receiver reports towards them.
  *
  * Sans-IO: bytes and the time come in as arguments, and everything this
  * core wants sent goes out through the caller's sfu_io_t: datagrams into
@@ -106,7 +107,9 @@ typedef struct {
     uint64_t  tx_dropped;                /* queue full, no flush */
     uint64_t  fwd;                       /* RTP packets forwarded */
     uint64_t  fwd_dropped;               /* rewrite/size/protect refused */
-    uint64_t  nack_resent;
+    uint64_t  nack_resent;               /* RTX packets included */
+    uint64_t  rtx_sent;                  /* NACK answers sent as RTX */
+    uint64_t  rr_sent;                   /* receiver reports to publishers */
     uint64_t  pli_sent;                  /* towards publishers */
     uint64_t  records;                   /* ring records sent */
     uint64_t  records_dropped;           /* record() refused them */
@@ -143,8 +146,9 @@ void sfu_udp_input(sfu_t *sfu, uint64_t now_ms, const rooms_stun_addr_t *src,
 
 /*
  * Runs what is due at now_ms (ICE consent and connect timeouts, DTLS
- * retransmissions, deferred keyframe requests) and returns the time of
- * the next call wanted, in the same clock, or SFU_NEVER.
+ * retransmissions, deferred keyframe requests, the receiver reports sent
+ * to each connected publisher about once a second) and returns the time
+ * of the next call wanted, in the same clock, or SFU_NEVER.
  */
 uint64_t sfu_poll(sfu_t *sfu, uint64_t now_ms, sfu_io_t *io);
 

@@ -21,8 +21,18 @@
  * publishes reaches the second protected, with the SSRC its answer
  * announced, its own VP8 payload type, and an extension block rebuilt
  * with its ids (its mid, abs-send-time copied, transport-wide-cc gone);
- * audio carries the audio level.  A NACK is answered from the history, a
- * PLI is relayed (throttled), and 30 s without STUN ends both sessions
+ * audio carries the audio level.  The subscriber's offer has VP8's RTX,
+ * so its answer groups an RTX SSRC with the forwarded one (FID), and its
+ * NACK comes back as RTX packets: RTX payload type and SSRC, their own
+ * sequence, the original timestamp and marker, the original sequence
+ * number it saw, then the payload, with its mid.  A third participant
+ * without RTX gets the kept packet resent as it was.  Receiver reports:
+ * sfu_poll() asks to run when the first is due and sends each publisher
+ * an SRTCP RR + SDES from its session's SSRC within 1.5 s, with a block
+ * per stream heard since the last one: extended highest seq (across a
+ * wrap), cumulative and interval loss for deliberately skipped seqs,
+ * A.8 jitter for a late frame, and after an SR its LSR and the DLSR.  A
+ * PLI is relayed (throttled), and 30 s without STUN ends the sessions
  * with CLOSE 4408.
  */
 
@@ -323,11 +333,12 @@ typedef struct {
 
 /*
  * A Chromium-shaped offer.  mid_id and vp8 let a subscriber use other
- * ids than the publisher, so rewriting is visible.
+ * ids than the publisher, so rewriting is visible.  Video offers VP8's
+ * RTX as payload type vp8 + 1 when rtx is set.
  */
 static void
-gen_offer(char *out, const char *ufrag, const char *fp, unsigned mid_id,
-    unsigned vp8, const gen_line_t *lines, unsigned n)
+gen_offer_rtx(char *out, const char *ufrag, const char *fp, unsigned mid_id,
+    unsigned vp8, const gen_line_t *lines, unsigned n, int rtx)
 {
     char     *p;
     unsigned  i;
@@ -343,9 +354,11 @@ gen_offer(char *out, const char *ufrag, const char *fp, unsigned mid_id,
     p += sprintf(p, "\r\na=extmap-allow-mixed\r\na=msid-semantic: WMS s\r\n");
 
     for (i = 0; i < n; i++) {
-        if (lines[i].video) {
+        if (lines[i].video && rtx) {
             p += sprintf(p, "m=video 9 UDP/TLS/RTP/SAVPF %u %u\r\n", vp8,
                          vp8 + 1);
+        } else if (lines[i].video) {
+            p += sprintf(p, "m=video 9 UDP/TLS/RTP/SAVPF %u\r\n", vp8);
         } else {
             p += sprintf(p, "m=audio 9 UDP/TLS/RTP/SAVPF 111\r\n");
         }
@@ -377,10 +390,13 @@ gen_offer(char *out, const char *ufrag, const char *fp, unsigned mid_id,
                          "a=rtcp-fb:%u transport-cc\r\n"
                          "a=rtcp-fb:%u ccm fir\r\n"
                          "a=rtcp-fb:%u nack\r\n"
-                         "a=rtcp-fb:%u nack pli\r\n"
-                         "a=rtpmap:%u rtx/90000\r\n"
-                         "a=fmtp:%u apt=%u\r\n", vp8, vp8, vp8, vp8, vp8,
-                         vp8, vp8 + 1, vp8 + 1, vp8);
+                         "a=rtcp-fb:%u nack pli\r\n", vp8, vp8, vp8, vp8,
+                         vp8, vp8);
+
+            if (rtx) {
+                p += sprintf(p, "a=rtpmap:%u rtx/90000\r\n"
+                             "a=fmtp:%u apt=%u\r\n", vp8 + 1, vp8 + 1, vp8);
+            }
 
             if (lines[i].send) {
                 p += sprintf(p, "a=ssrc-group:FID %u %u\r\n"
@@ -399,6 +415,14 @@ gen_offer(char *out, const char *ufrag, const char *fp, unsigned mid_id,
             }
         }
     }
+}
+
+
+static void
+gen_offer(char *out, const char *ufrag, const char *fp, unsigned mid_id,
+    unsigned vp8, const gen_line_t *lines, unsigned n)
+{
+    gen_offer_rtx(out, ufrag, fp, mid_id, vp8, lines, n, 1);
 }
 
 
@@ -576,8 +600,24 @@ test_fixtures(void)
 
         is_str(who, a_id, "mid %s carries A's %s", parsed.media[i].mid,
                kind);
-        ok(parsed.media[i].nssrcs == 1 && parsed.media[i].ssrcs[0].ssrc != 0,
-           "mid %s announces one SSRC", parsed.media[i].mid);
+
+        if (strcmp(kind, "video") == 0) {
+            /* the fixture offers VP8's RTX: our resends have an SSRC */
+            ok(parsed.media[i].nssrcs == 2 && parsed.media[i].nfids == 1
+               && parsed.media[i].fids[0].primary
+                  == parsed.media[i].ssrcs[0].ssrc
+               && parsed.media[i].fids[0].rtx != 0
+               && parsed.media[i].fids[0].rtx
+                  != parsed.media[i].fids[0].primary,
+               "mid %s announces its SSRC and an RTX SSRC (FID)",
+               parsed.media[i].mid);
+
+        } else {
+            ok(parsed.media[i].nssrcs == 1
+               && parsed.media[i].ssrcs[0].ssrc != 0
+               && parsed.media[i].nfids == 0,
+               "mid %s announces one SSRC", parsed.media[i].mid);
+        }
         is_str(parsed.media[i].msid_stream, a_id, "mid %s msid is A",
                parsed.media[i].mid);
         is_int(parsed.media[i].direction, ROOMS_SDP_SENDONLY,
@@ -942,15 +982,15 @@ rtp_packet(uint8_t *p, unsigned pt, uint16_t seq, uint32_t ts,
 }
 
 
-/* The one datagram to c on the wire, unprotected into out; its length. */
+/* The nth datagram to c on the wire, unprotected into out; its length. */
 static size_t
-received(client_t *c, uint8_t *out, int rtcp)
+received_nth(client_t *c, unsigned nth, uint8_t *out, int rtcp)
 {
     unsigned  i;
     size_t    len;
 
     for (i = 0; i < nwire; i++) {
-        if (rooms_stun_addr_equal(&wire[i].addr, &c->addr)) {
+        if (rooms_stun_addr_equal(&wire[i].addr, &c->addr) && nth-- == 0) {
             len = wire[i].len;
             memcpy(out, wire[i].data, len);
 
@@ -969,26 +1009,134 @@ received(client_t *c, uint8_t *out, int rtcp)
 }
 
 
+/* The first datagram to c on the wire, unprotected into out. */
+static size_t
+received(client_t *c, uint8_t *out, int rtcp)
+{
+    return received_nth(c, 0, out, rtcp);
+}
+
+
+/*
+ * The first datagram to c as a compound RR: the RR into *rr, and 1 when
+ * an SDES with the SFU's CNAME from the same SSRC follows it.
+ */
+static int
+rr_to(client_t *c, rooms_rtcp_report_t *rr)
+{
+    size_t            n, off;
+    uint8_t           buf[1600];
+    rooms_rtcp_hdr_t  h;
+
+    n = received(c, buf, 1);
+    off = 0;
+
+    if (n == 0 || rooms_rtcp_check(buf, n) != 2
+        || rooms_rtcp_next(buf, n, &off, &h) != ROOMS_RTCP_OK
+        || h.pt != ROOMS_RTCP_RR || rooms_rtcp_report_parse(&h, rr) != 0
+        || rooms_rtcp_next(buf, n, &off, &h) != ROOMS_RTCP_OK
+        || h.pt != ROOMS_RTCP_SDES || h.count != 1 || h.body_len < 11)
+    {
+        return 0;
+    }
+
+    /* chunk: SSRC, CNAME item (type 1, length 5, "rooms"), END */
+    return h.body[0] == (uint8_t) (rr->ssrc >> 24)
+           && h.body[3] == (uint8_t) rr->ssrc && h.body[4] == 1
+           && h.body[5] == 5 && memcmp(h.body + 6, "rooms", 5) == 0
+           && h.body[11] == 0;
+}
+
+
+/* The report block of an RR about ssrc, or NULL. */
+static const rooms_rtcp_rb_t *
+rb_of(const rooms_rtcp_report_t *rr, uint32_t ssrc)
+{
+    unsigned  i;
+
+    for (i = 0; i < rr->report_count; i++) {
+        if (rr->reports[i].ssrc == ssrc) {
+            return &rr->reports[i];
+        }
+    }
+
+    return NULL;
+}
+
+
+/* c publishes video packet seq at now (the caller sets now). */
+static void
+send_video(client_t *c, unsigned pt, uint16_t seq, uint32_t ts,
+    const char *mid)
+{
+    size_t   len;
+    uint8_t  pkt[1600];
+
+    len = rtp_packet(pkt, pt, seq, ts, c->v_ssrc, mid, 0);
+    rooms_srtp_protect(&c->srtp, pkt, &len);
+    clear();
+    udp(c, pkt, len);
+}
+
+
+static void
+put32(uint8_t *p, uint32_t v)
+{
+    p[0] = (uint8_t) (v >> 24);
+    p[1] = (uint8_t) (v >> 16);
+    p[2] = (uint8_t) (v >> 8);
+    p[3] = (uint8_t) v;
+}
+
+
+/* The SR compound Chromium sends for a stream: SR, then SDES. */
+static size_t
+sr_packet(uint8_t *p, uint32_t ssrc, uint32_t ntp_sec, uint32_t ntp_frac)
+{
+    p[0] = 0x80;                             /* V=2, no report blocks */
+    p[1] = ROOMS_RTCP_SR;
+    p[2] = 0;
+    p[3] = 6;                                /* 28 bytes */
+    put32(p + 4, ssrc);
+    put32(p + 8, ntp_sec);
+    put32(p + 12, ntp_frac);
+    put32(p + 16, 123456);                   /* RTP timestamp */
+    put32(p + 20, 10);                       /* packets */
+    put32(p + 24, 1000);                     /* octets */
+
+    return 28 + rooms_rtcp_build_sdes_cname(p + 28, 64, ssrc, "c");
+}
+
+
 static void
 test_media(void)
 {
-    int             pli;
-    char            sdp1[16384], sdp2[16384];
+    int             pli, i, vi;
+    char            sdp1[16384], sdp2[16384], sdp3[16384];
+    double          jit;
     size_t          len, n, off;
     json_t         *ans, *m;
-    uint8_t         pkt[1600], got[1600];
-    uint16_t        out_seq, lost;
-    uint32_t        v_out, a_out, out_ts;
-    client_t        c1, c2;
-    rooms_rtp_t     r;
+    uint8_t         pkt[1600], got[1600], got2[1600];
+    uint16_t        out_seq, lost, lost2[2], seq3;
+    uint32_t        v_out, a_out, out_ts, v_rtx, fb1, v_out3;
+    uint64_t        next, t0, t_sr, arrive;
+    client_t        c1, c2, c3;
+    rooms_rtp_t     r, r2;
     rooms_rtcp_fb_t fb;
     rooms_rtcp_hdr_t h;
+    rooms_rtcp_report_t rr;
+    const rooms_rtcp_rb_t *rb;
     const char     *a_mid, *v_mid, *kind;
     const uint8_t  *v;
 
     gen_line_t      pub[2] = { { 0, 1, 0 }, { 1, 1, 0 } };
     gen_line_t      both[4] = { { 0, 1, 0 }, { 1, 1, 0 },
                                 { 0, 0, 0 }, { 1, 0, 0 } };
+    gen_line_t      recv[2] = { { 0, 0, 0 }, { 1, 0, 0 } };
+
+    /* P2, in the middle of a wrap: seqs, ts and arrival offsets in ms */
+    static const uint16_t  w_seq[5] = { 65533, 65534, 65535, 0, 2 };
+    static const unsigned  w_ms[5] = { 0, 33, 66, 109, 132 };
 
     client_new(&c1, ROOMS_PROTO_CONN(3, 1), "cli1", 50001, 1111000);
     client_new(&c2, ROOMS_PROTO_CONN(3, 2), "cli2", 50002, 2222000);
@@ -1073,12 +1221,33 @@ test_media(void)
     ok(a_out != 0 && v_out != 0 && a_out != v_out,
        "P2's answer announces two SSRCs");
 
+    /* P2's video line offers RTX (101, apt=100): our resends get an SSRC */
+    vi = rooms_sdp_find_mid(&parsed, v_mid);
+    v_rtx = 0;
+    ok(vi >= 0 && parsed.media[vi].nfids == 1
+       && parsed.media[vi].fids[0].primary == v_out
+       && (v_rtx = parsed.media[vi].fids[0].rtx) != 0
+       && v_rtx != v_out && v_rtx != a_out,
+       "P2's video line: a=ssrc-group:FID with its SSRC and an RTX SSRC");
+    ok(vi >= 0 && parsed.media[vi].nssrcs == 2
+       && parsed.media[vi].ssrcs[1].ssrc == v_rtx,
+       "and an a=ssrc line for the RTX SSRC");
+    ok(vi >= 0 && rooms_sdp_find_codec(&parsed.media[vi], 101) != NULL
+       && rooms_sdp_find_codec(&parsed.media[vi], 101)->apt == 100,
+       "the answer keeps rtx 101 with apt=100");
+    vi = rooms_sdp_find_mid(&parsed, a_mid);
+    ok(vi >= 0 && parsed.media[vi].nfids == 0
+       && parsed.media[vi].nssrcs == 1, "audio has no RTX");
+
     /* renegotiation keeps the binding and its SSRC */
     clear();
     offer(c2.conn, sdp2);
     answer_sdp(sig(c2.conn, "answer", 0));
-    ok(answer_ssrc(v_mid) == v_out && answer_ssrc(a_mid) == a_out,
-       "bindings and SSRCs are stable across offers");
+    vi = rooms_sdp_find_mid(&parsed, v_mid);
+    ok(answer_ssrc(v_mid) == v_out && answer_ssrc(a_mid) == a_out
+       && vi >= 0 && parsed.media[vi].nfids == 1
+       && parsed.media[vi].fids[0].rtx == v_rtx,
+       "bindings, SSRCs and the RTX SSRC are stable across offers");
 
     /* media state */
     clear();
@@ -1101,6 +1270,7 @@ test_media(void)
 
     /* the last server flight of P2 went out with the PLI to P1 */
     pli = 0;
+    fb1 = 0;
     n = received(&c1, got, 1);
     off = 0;
 
@@ -1109,6 +1279,7 @@ test_media(void)
         && fb.media_ssrc == c1.v_ssrc)
     {
         pli = 1;
+        fb1 = fb.sender_ssrc;
     }
 
     ok(pli, "P2's subscription made a PLI to P1's video SSRC");
@@ -1170,25 +1341,53 @@ test_media(void)
        "audio mid is P2's mid 2");
 
     /*
-     * A video packet is lost on the way to P2 (P2 never unprotects it:
-     * its replay window would refuse a packet it already has), P2 NACKs
-     * it and gets it from the history.
+     * A video packet (with the marker) is lost on the way to P2, which
+     * NACKs it and the first one; P2 negotiated RTX, so both come back as
+     * RTX packets (RFC 4588): P2's RTX payload type and SSRC, their own
+     * sequence, the original timestamp and marker, the original sequence
+     * number P2 saw, then the payload.  (P2 never unprotects the lost
+     * one: RTX is another SSRC, but the test keeps that out of doubt.)
      */
     len = rtp_packet(pkt, 96, 1002, 11000, c1.v_ssrc, "1", 0);
+    pkt[1] |= 0x80;
     rooms_srtp_protect(&c1.srtp, pkt, &len);
     clear();
     udp(&c1, pkt, len);
     is_int(to_client(&c2, 0), 1, "packet 1002 went to P2 (and is lost)");
-    lost = (uint16_t) (out_seq + 2);
-    len = rooms_rtcp_build_nack(pkt, sizeof(pkt), 0x99, v_out, &lost, 1);
+    lost2[0] = out_seq;
+    lost2[1] = (uint16_t) (out_seq + 2);
+    len = rooms_rtcp_build_nack(pkt, sizeof(pkt), 0x99, v_out, lost2, 2);
     rooms_srtp_protect_rtcp(&c2.srtp, pkt, &len);
     clear();
     udp(&c2, pkt, len);
-    n = received(&c2, got, 0);
-    ok(n > 0 && rooms_rtp_parse(got, n, &r) == 0 && r.seq == lost
-       && r.ssrc == v_out, "NACK answered from the history, same seq and "
-       "SSRC");
-    is_int(sfu_stats(sfu)->nack_resent, 1, "one resend counted");
+    is_int(to_client(&c2, 0), 2, "NACK of two: two packets to P2");
+    n = received_nth(&c2, 0, got, 0);
+    len = received_nth(&c2, 1, got2, 0);
+    ok(n > 0 && rooms_rtp_parse(got, n, &r) == 0
+       && len > 0 && rooms_rtp_parse(got2, len, &r2) == 0,
+       "P2 unprotects both");
+    ok(r.pt == 101 && r2.pt == 101, "payload type is P2's RTX (101)");
+    ok(r.ssrc == v_rtx && r2.ssrc == v_rtx,
+       "SSRC is the RTX SSRC of P2's answer");
+    is_int(r2.seq, (uint16_t) (r.seq + 1), "RTX has its own sequence, + 1");
+    ok(r.ts == out_ts && r2.ts == out_ts + 6000,
+       "RTX keeps the original timestamps");
+    ok(!r.marker && r2.marker, "RTX keeps the original marker");
+    ok(r.payload_len == 20 && got[r.payload_off] == (uint8_t) (out_seq >> 8)
+       && got[r.payload_off + 1] == (uint8_t) out_seq,
+       "RTX payload starts with the OSN of the first");
+    ok(r2.payload_len == 20
+       && got2[r2.payload_off] == (uint8_t) (lost2[1] >> 8)
+       && got2[r2.payload_off + 1] == (uint8_t) lost2[1],
+       "and of the second");
+    ok(memcmp(got2 + r2.payload_off + 2, "\x10\x00\x9d\x01\x2apayload-bytes",
+              18) == 0, "then the original payload");
+    ok(rooms_rtp_ext_find(&r2, 9, &v, &n) == 0 && n == 1 && v[0] == '3',
+       "RTX carries P2's mid");
+    ok(rooms_rtp_ext_find(&r2, 2, &v, &n) != 0,
+       "and no stale abs-send-time");
+    is_int(sfu_stats(sfu)->nack_resent, 2, "two resends counted");
+    is_int(sfu_stats(sfu)->rtx_sent, 2, "both as RTX");
 
     /* a NACK for something never sent resends nothing */
     lost = (uint16_t) (out_seq + 100);
@@ -1197,6 +1396,114 @@ test_media(void)
     clear();
     udp(&c2, pkt, len);
     is_int(nwire, 0, "NACK of an unknown seq: nothing");
+
+    /*
+     * Receiver reports.  Both sessions connected at t0 = now, so their
+     * first report is due within 0.5 to 1.5 s.  P1's video so far: 1000,
+     * 1001, 1002; now 1005 and 1006 (1003 and 1004 skipped), its audio
+     * sent 77.  P2's video crosses the wrap with 1 skipped, one frame
+     * arriving 10 ms late: frames are 2970 ticks (33 ms) apart.
+     */
+    t0 = now;
+    send_video(&c1, 96, 1005, 20000, "1");
+    send_video(&c1, 96, 1006, 23000, "1");
+
+    for (i = 0; i < 5; i++) {
+        now = t0 + w_ms[i];
+        send_video(&c2, 100, w_seq[i], 500000 + 2970 * (uint32_t) i, "1");
+    }
+
+    /* the jitter A.8 gives for that: transits 0, 0, 0, 900, 0 ticks */
+    jit = 0;
+    jit += (0 - jit) / 16;
+    jit += (0 - jit) / 16;
+    jit += (900 - jit) / 16;
+    jit += (900 - jit) / 16;
+
+    now = t0 + 400;
+    clear();
+    next = sfu_poll(sfu, now, &io);
+    on_flush(NULL, &io);
+    is_int(nwire, 0, "no receiver report before 0.5 s");
+    ok(next >= t0 + 500 && next <= t0 + 1500,
+       "sfu_poll wants to run again when the first report is due");
+
+    now = t0 + 1500;
+    clear();
+    next = sfu_poll(sfu, now, &io);
+    on_flush(NULL, &io);
+    is_int(to_client(&c1, 0), 1, "after 1.5 s: one datagram to P1");
+    is_int(to_client(&c2, 0), 1, "and one to P2");
+    ok(rr_to(&c1, &rr), "P1 unprotects an SRTCP compound: RR, then SDES "
+       "CNAME");
+    is_int(rr.ssrc, fb1, "sent from the session's SSRC (as its PLIs)");
+    is_int(rr.report_count, 2, "a block for P1's audio and video");
+    rb = rb_of(&rr, c1.v_ssrc);
+    ok(rb != NULL, "a block about P1's video SSRC");
+    is_int(rb ? rb->highest_seq : 0, 1006, "extended highest seq 1006");
+    is_int(rb ? rb->cumulative_lost : -1, 2,
+           "cumulative lost 2 (1003 and 1004)");
+    is_int(rb ? rb->fraction_lost : 0, 2 * 256 / 7,
+           "fraction lost 2 of 7 expected, * 256");
+    ok(rb && rb->lsr == 0 && rb->dlsr == 0, "no SR yet: LSR and DLSR 0");
+    rb = rb_of(&rr, c1.a_ssrc);
+    ok(rb && rb->highest_seq == 77 && rb->cumulative_lost == 0
+       && rb->fraction_lost == 0, "audio: highest 77, nothing lost");
+
+    ok(rr_to(&c2, &rr), "P2 gets its RR");
+    ok(rr.ssrc != fb1, "from its own session's SSRC");
+    is_int(rr.report_count, 1, "one block: P2 sent no audio");
+    rb = rb_of(&rr, c2.v_ssrc);
+    is_int(rb ? rb->highest_seq : 0, 65536 + 2,
+           "extended highest seq counts the wrap: 65538");
+    is_int(rb ? rb->cumulative_lost : -1, 1, "cumulative lost 1");
+    is_int(rb ? rb->fraction_lost : 0, 256 / 6, "fraction lost 1 of 6");
+    ok(rb && (double) rb->jitter >= jit - 1 && (double) rb->jitter <= jit + 1,
+       "jitter %u ticks, as A.8 gives (%.2f)", rb ? rb->jitter : 0, jit);
+    ok(next >= now + 500 && next <= now + 1500,
+       "the next report in 0.5 to 1.5 s");
+    is_int(sfu_stats(sfu)->rr_sent, 2, "two reports counted");
+
+    clear();
+    sfu_poll(sfu, now, &io);
+    on_flush(NULL, &io);
+    is_int(nwire, 0, "nothing more at the same time");
+
+    /*
+     * P1 sends an SR for its video; 250 ms later 1007, 1008 and 1010.
+     * The next report carries the SR's middle NTP bits as LSR and the
+     * time since as DLSR, and the new interval's loss.
+     */
+    t_sr = now;
+    len = sr_packet(pkt, c1.v_ssrc, 0x12345678, 0x9abcdef0);
+    rooms_srtp_protect_rtcp(&c1.srtp, pkt, &len);
+    clear();
+    udp(&c1, pkt, len);
+    is_int(nwire, 0, "an SR is taken in silently");
+
+    now += 250;
+    send_video(&c1, 96, 1007, 26000, "1");
+    send_video(&c1, 96, 1008, 29000, "1");
+    send_video(&c1, 96, 1010, 35000, "1");
+
+    /* both reports were due by 1.5 s after the last ones */
+    now = t_sr + 1500;
+    clear();
+    sfu_poll(sfu, now, &io);
+    on_flush(NULL, &io);
+    is_int(to_client(&c2, 0), 0, "P2 sent nothing since: no RR to it");
+    ok(rr_to(&c1, &rr), "P1's second RR");
+    is_int(rr.report_count, 1, "only the video block: no audio since");
+    rb = rb_of(&rr, c1.v_ssrc);
+    is_int(rb ? rb->highest_seq : 0, 1010, "extended highest seq 1010");
+    is_int(rb ? rb->cumulative_lost : -1, 3, "cumulative lost 3");
+    is_int(rb ? rb->fraction_lost : 0, 64,
+           "fraction lost of the interval: 1 of 4");
+    is_int(rb ? rb->lsr : 0, 0x56789abc, "LSR: the SR's middle NTP bits");
+    arrive = (now - t_sr) * 65536 / 1000;
+    ok(rb && rb->dlsr + 1 >= arrive && rb->dlsr <= arrive + 1,
+       "DLSR %u: %llu ms since the SR, in 1/65536 s", rb ? rb->dlsr : 0,
+       (unsigned long long) (now - t_sr));
 
     /* P2's PLI reaches P1, after the throttle */
     now += 600;
@@ -1229,6 +1536,49 @@ test_media(void)
     udp(&c1, pkt, len);
     is_int(nwire, 0, "a forged SRTP packet is dropped");
 
+    /*
+     * P3 receives without RTX in its offer: no FID in its answer, and a
+     * NACK gets the packet resent as it was.
+     */
+    client_new(&c3, ROOMS_PROTO_CONN(3, 3), "cli3", 50003, 3333000);
+    clear();
+    join(c3.conn, 20, 3, "Three");
+    ok(sig(c3.conn, "welcome", 0) != NULL, "P3 joins");
+    gen_offer_rtx(sdp3, c3.ufrag, c3.fp, 5, 98, recv, 2, 0);
+    clear();
+    offer(c3.conn, sdp3);
+    ans = sig(c3.conn, "answer", 0);
+    client_answer(&c3, ans);
+    is_str(stream_of(ans, "1", NULL), c1.id, "P3 mid 1 carries P1's video");
+    v_out3 = answer_ssrc("1");
+    vi = rooms_sdp_find_mid(&parsed, "1");
+    ok(v_out3 != 0 && vi >= 0 && parsed.media[vi].nfids == 0
+       && parsed.media[vi].nssrcs == 1, "no RTX offered: no FID, one SSRC");
+    ok(client_ice(&c3), "P3: STUN check answered");
+    ok(client_dtls(&c3), "P3: DTLS done");
+
+    send_video(&c1, 96, 1011, 38000, "1");
+    n = received(&c3, got, 0);
+    ok(n > 0 && rooms_rtp_parse(got, n, &r) == 0 && r.ssrc == v_out3
+       && r.pt == 98, "P3 gets P1's video");
+    seq3 = r.seq;
+
+    send_video(&c1, 96, 1012, 41000, "1");
+    is_int(to_client(&c3, 0), 1, "1012 went to P3 (and is lost)");
+    lost = (uint16_t) (seq3 + 1);
+    len = rooms_rtcp_build_nack(pkt, sizeof(pkt), 0x98, v_out3, &lost, 1);
+    rooms_srtp_protect_rtcp(&c3.srtp, pkt, &len);
+    clear();
+    udp(&c3, pkt, len);
+    n = received(&c3, got, 0);
+    ok(n > 0 && rooms_rtp_parse(got, n, &r) == 0 && r.seq == lost
+       && r.ssrc == v_out3 && r.pt == 98,
+       "NACK answered from the history: same seq, SSRC and payload type");
+    ok(r.payload_len == 18
+       && memcmp(got + r.payload_off, "\x10\x00\x9d\x01\x2apayload-bytes",
+                 18) == 0, "the original payload, no OSN");
+    is_int(sfu_stats(sfu)->rtx_sent, 2, "not counted as RTX");
+
     /* 30 s of silence: both sessions time out, 4408 */
     now += 31000;
     clear();
@@ -1237,10 +1587,17 @@ test_media(void)
     on_flush(NULL, &io);
     is_int(close_code(c1.conn), 4408, "P1 timed out: CLOSE 4408");
     is_int(close_code(c2.conn), 4408, "P2 timed out: CLOSE 4408");
-    is_int(sfu_participants(sfu), 0, "both removed");
+    is_int(close_code(c3.conn), 4408, "P3 timed out: CLOSE 4408");
+    is_int(sfu_participants(sfu), 0, "all removed");
+
+    clear();
+    ok(sfu_poll(sfu, now, &io) == SFU_NEVER,
+       "nobody left: no report is scheduled");
+    on_flush(NULL, &io);
 
     client_free(&c1);
     client_free(&c2);
+    client_free(&c3);
 }
 
 
