@@ -22,7 +22,15 @@
  */
 #define ROOMS_HOST_KEY_BYTES       32
 #define ROOMS_HOST_KEY_LEN         43
-#define ROOMS_HASH_LEN             32      /* SHA-256 of the host key */
+#define ROOMS_HASH_LEN             32      /* SHA-256 of a key or token */
+#define ROOMS_HASH_HEX_LEN         64
+
+/*
+ * A guest token: what a browser keeps to be recognized in one room (a ban
+ * names it).  128 bits, like a room code, which it has the shape of.
+ */
+#define ROOMS_GUEST_TOKEN_BYTES    16
+#define ROOMS_GUEST_TOKEN_LEN      22
 
 /* a title fits a phone's header: 100 characters of up to 4 UTF-8 bytes */
 #define ROOMS_TITLE_MAX_CHARS      100

@@ -22,7 +22,7 @@
  * Bump on any change to: the record header, the numbering or meaning of
  * the types, a payload format, or the ring segment layout (rooms_ring.h).
  */
-#define ROOMS_PROTO_VERSION  2
+#define ROOMS_PROTO_VERSION  3
 
 
 /*
@@ -63,20 +63,26 @@ typedef enum {
 
     /*
      * nginx -> worker, id = connection.  A participant asks to join.  The
-     * payload is a JSON object the nginx side builds after checking the
-     * room (exists, open, not locked, admitted):
+     * payload is a JSON object the nginx side builds after admission
+     * (the room exists, is open, the token is not banned, not locked to a
+     * guest):
      *     {"room": <store id>, "code": "<code>", "max": <cap>,
-     *      "name": "<display name>"}
-     * The worker owns the count: it answers with a SIGNAL "welcome", or a
-     * SIGNAL "error" (room_full) followed by CLOSE.
+     *      "name": "<display name>", "role": "host" | "guest",
+     *      "token": "<SHA-256 of the guest token, 64 hex digits>",
+     *      "locked": <bool>}
+     * The worker owns the count: it answers with a SIGNAL "welcome" (with
+     * role and locked; nginx adds the guest token itself), or a SIGNAL
+     * "error" (room_full) followed by CLOSE.  Guests take at most max - 1
+     * places, so one is always left for a host.
      */
     ROOMS_PROTO_JOIN = 1,
 
     /*
      * Both ways, id = connection.  One signaling message, a JSON object,
      * verbatim: nginx -> worker, what the browser sent after "join"
-     * (offer, media, leave); worker -> nginx, what to send to the browser
-     * (welcome, answer, renegotiate, participant_*, error).
+     * (offer, media, leave, and from a host, remove and mute); worker ->
+     * nginx, what to send to the browser (welcome, answer, renegotiate,
+     * participant_*, mute_request, room, error).
      */
     ROOMS_PROTO_SIGNAL = 2,
 
@@ -89,6 +95,25 @@ typedef enum {
      * most 123 bytes (RFC 6455 control frame bounds).
      */
     ROOMS_PROTO_CLOSE = 4,
+
+    /*
+     * nginx -> worker, id = 0.  A room changed through the store (a host's
+     * lock or end, over HTTP or the WebSocket), for the people in it:
+     *     {"room": <store id>, "locked": <bool>}
+     *     {"room": <store id>, "ended": true}
+     * The worker tells everyone in the room {"type":"room","locked":..},
+     * or sends each of them error room_ended and CLOSE 4403.
+     */
+    ROOMS_PROTO_ROOM = 5,
+
+    /*
+     * worker -> nginx, id = the removed participant's connection (so it
+     * reaches the nginx worker holding that WebSocket, on the same ring
+     * and before the CLOSE that ends it).  A host removed a participant:
+     *     {"room": <store id>, "token": "<64 hex digits>"}
+     * nginx stores the ban; joins with that token are refused "removed".
+     */
+    ROOMS_PROTO_BAN = 6,
 
     ROOMS_PROTO_TYPE_MAX          /* not a type: one past the last */
 } rooms_proto_type_e;

@@ -7,6 +7,13 @@
  * prepared once per handle.  A rotation writes the retired code and the
  * new one in one transaction, so no instant exists where the old code is
  * neither live nor gone.
+ *
+ * Schema versions (PRAGMA user_version) and their migrations:
+ *     1  rooms, retired_codes
+ *     2  bans: the guest tokens a host removed, per room
+ * A store is migrated step by step, in one transaction, from whatever
+ * version it has up to ROOMS_STORE_SCHEMA_VERSION; a newer one is refused
+ * untouched.
  */
 
 #include <stdio.h>
@@ -29,6 +36,9 @@ enum {
     ROOMS_SQL_RETIRE,
     ROOMS_SQL_RECODE,
     ROOMS_SQL_END,
+    ROOMS_SQL_BAN,
+    ROOMS_SQL_IS_BANNED,
+    ROOMS_SQL_CODE,
     ROOMS_SQL_N
 };
 
@@ -39,8 +49,15 @@ struct rooms_store_s {
 };
 
 
-static const char  rooms_schema[] =
-    "CREATE TABLE IF NOT EXISTS rooms ("
+/*
+ * rooms_migrations[v] takes a store from version v to v + 1.  A released
+ * step never changes: a store of any released version must migrate the
+ * same way.
+ */
+static const char  *rooms_migrations[ROOMS_STORE_SCHEMA_VERSION] = {
+
+    /* 0 -> 1: rooms and the codes rotations retired */
+    "CREATE TABLE rooms ("
     "  id               INTEGER PRIMARY KEY,"
     "  code             TEXT NOT NULL UNIQUE,"
     "  host_hash        BLOB NOT NULL,"
@@ -54,11 +71,20 @@ static const char  rooms_schema[] =
     "  created_at       INTEGER NOT NULL,"
     "  ended_at         INTEGER NOT NULL DEFAULT 0"
     ");"
-    "CREATE TABLE IF NOT EXISTS retired_codes ("
+    "CREATE TABLE retired_codes ("
     "  code             TEXT PRIMARY KEY,"
     "  room_id          INTEGER NOT NULL REFERENCES rooms(id),"
     "  retired_at       INTEGER NOT NULL"
-    ");";
+    ");",
+
+    /* 1 -> 2: removal bans, by the SHA-256 of the guest token */
+    "CREATE TABLE bans ("
+    "  room_id          INTEGER NOT NULL REFERENCES rooms(id),"
+    "  token_hash       BLOB NOT NULL,"
+    "  created_at       INTEGER NOT NULL,"
+    "  PRIMARY KEY (room_id, token_hash)"
+    ") WITHOUT ROWID;",
+};
 
 
 static const char  *rooms_sql[ROOMS_SQL_N] = {
@@ -81,6 +107,14 @@ static const char  *rooms_sql[ROOMS_SQL_N] = {
     "UPDATE rooms SET code = ?2 WHERE id = ?1",
 
     "UPDATE rooms SET ended_at = ?2 WHERE id = ?1 AND ended_at = 0",
+
+    /* banning twice is no error: the first ban's time is kept */
+    "INSERT OR IGNORE INTO bans (room_id, token_hash, created_at)"
+    " VALUES (?1, ?2, strftime('%s', 'now'))",
+
+    "SELECT 1 FROM bans WHERE room_id = ?1 AND token_hash = ?2",
+
+    "SELECT code FROM rooms WHERE id = ?1",
 };
 
 
@@ -107,6 +141,67 @@ rooms_store_count(rooms_store_t *st, const char *sql)
     sqlite3_finalize(stmt);
 
     return n;
+}
+
+
+/*
+ * Brings the store up to ROOMS_STORE_SCHEMA_VERSION in one transaction.
+ * The version is read again under the write lock: another process (a
+ * second nginx, "nginx -t") may have migrated it meanwhile.
+ */
+static int
+rooms_store_migrate(rooms_store_t *st, char *err, size_t errlen)
+{
+    int   version;
+    char  sql[32];
+
+    if (rooms_store_exec(st, "BEGIN IMMEDIATE") != 0) {
+        snprintf(err, errlen, "%s", sqlite3_errmsg(st->db));
+        return -1;
+    }
+
+    version = rooms_store_count(st, "PRAGMA user_version");
+
+    if (version < 0 || version > ROOMS_STORE_SCHEMA_VERSION) {
+        rooms_store_exec(st, "ROLLBACK");
+        snprintf(err, errlen, "schema version %d cannot be migrated to "
+                 "this module's %d", version, ROOMS_STORE_SCHEMA_VERSION);
+        return -1;
+    }
+
+    /* a version 0 file with tables is somebody else's: leave it be */
+    if (version == 0
+        && rooms_store_count(st, "SELECT count(*) FROM sqlite_master") != 0)
+    {
+        rooms_store_exec(st, "ROLLBACK");
+        snprintf(err, errlen, "not an ngx_rooms store (it has tables "
+                 "but no schema version)");
+        return -1;
+    }
+
+    for ( /* void */ ; version < ROOMS_STORE_SCHEMA_VERSION; version++) {
+        if (rooms_store_exec(st, rooms_migrations[version]) != 0) {
+            goto failed;
+        }
+    }
+
+    snprintf(sql, sizeof(sql), "PRAGMA user_version = %d",
+             ROOMS_STORE_SCHEMA_VERSION);
+
+    if (rooms_store_exec(st, sql) != 0 || rooms_store_exec(st, "COMMIT") != 0)
+    {
+        goto failed;
+    }
+
+    return 0;
+
+failed:
+
+    snprintf(err, errlen, "migrating the schema from version %d failed: %s",
+             version, sqlite3_errmsg(st->db));
+    rooms_store_exec(st, "ROLLBACK");
+
+    return -1;
 }
 
 
@@ -152,30 +247,11 @@ rooms_store_open(const char *path, char *err, size_t errlen)
         return NULL;
     }
 
-    if (version < ROOMS_STORE_SCHEMA_VERSION) {
-        if (rooms_store_exec(st, "BEGIN IMMEDIATE") != 0) {
-            goto failed;
-        }
-
-        /* a version 0 file with tables is somebody else's: leave it be */
-        if (rooms_store_count(st, "SELECT count(*) FROM sqlite_master") != 0)
-        {
-            rooms_store_exec(st, "ROLLBACK");
-            snprintf(err, errlen, "not an ngx_rooms store (it has tables "
-                     "but no schema version)");
-            rooms_store_close(st);
-            return NULL;
-        }
-
-        if (rooms_store_exec(st, rooms_schema) != 0
-            || rooms_store_exec(st, "PRAGMA user_version = 1") != 0
-            || rooms_store_exec(st, "COMMIT") != 0)
-        {
-            snprintf(err, errlen, "%s", sqlite3_errmsg(st->db));
-            rooms_store_exec(st, "ROLLBACK");
-            rooms_store_close(st);
-            return NULL;
-        }
+    if (version < ROOMS_STORE_SCHEMA_VERSION
+        && rooms_store_migrate(st, err, errlen) != 0)
+    {
+        rooms_store_close(st);
+        return NULL;
     }
 
     for (i = 0; i < ROOMS_SQL_N; i++) {
@@ -466,4 +542,75 @@ rooms_store_end(rooms_store_t *st, rooms_room_t *room, int64_t now)
     room->ended_at = now;
 
     return ROOMS_STORE_OK;
+}
+
+
+int
+rooms_store_ban(rooms_store_t *st, int64_t room_id,
+    const unsigned char token_hash[ROOMS_HASH_LEN])
+{
+    sqlite3_stmt  *s;
+
+    s = st->stmt[ROOMS_SQL_BAN];
+    sqlite3_bind_int64(s, 1, room_id);
+    sqlite3_bind_blob(s, 2, token_hash, ROOMS_HASH_LEN, SQLITE_STATIC);
+
+    return rooms_store_done(s);
+}
+
+
+int
+rooms_store_is_banned(rooms_store_t *st, int64_t room_id,
+    const unsigned char token_hash[ROOMS_HASH_LEN])
+{
+    int            rc;
+    sqlite3_stmt  *s;
+
+    s = st->stmt[ROOMS_SQL_IS_BANNED];
+    sqlite3_bind_int64(s, 1, room_id);
+    sqlite3_bind_blob(s, 2, token_hash, ROOMS_HASH_LEN, SQLITE_STATIC);
+
+    rc = sqlite3_step(s);
+
+    sqlite3_reset(s);
+    sqlite3_clear_bindings(s);
+
+    switch (rc) {
+    case SQLITE_ROW:
+        return 1;
+    case SQLITE_DONE:
+        return 0;
+    default:
+        return ROOMS_STORE_ERROR;
+    }
+}
+
+
+int
+rooms_store_code(rooms_store_t *st, int64_t room_id,
+    char code[ROOMS_CODE_LEN + 1])
+{
+    int            rc;
+    sqlite3_stmt  *s;
+
+    s = st->stmt[ROOMS_SQL_CODE];
+    sqlite3_bind_int64(s, 1, room_id);
+
+    rc = sqlite3_step(s);
+
+    if (rc == SQLITE_ROW) {
+        rooms_store_text(s, 0, code, ROOMS_CODE_LEN + 1);
+    }
+
+    sqlite3_reset(s);
+    sqlite3_clear_bindings(s);
+
+    switch (rc) {
+    case SQLITE_ROW:
+        return ROOMS_STORE_OK;
+    case SQLITE_DONE:
+        return ROOMS_STORE_NOT_FOUND;
+    default:
+        return ROOMS_STORE_ERROR;
+    }
 }

@@ -85,6 +85,13 @@ rooms_token_host_key(char out[ROOMS_HOST_KEY_LEN + 1])
 }
 
 
+int
+rooms_token_guest(char out[ROOMS_GUEST_TOKEN_LEN + 1])
+{
+    return rooms_token_new(out, ROOMS_GUEST_TOKEN_BYTES);
+}
+
+
 static int
 rooms_token_shape(const unsigned char *s, size_t len, size_t want)
 {
@@ -120,6 +127,13 @@ rooms_token_is_host_key(const unsigned char *s, size_t len)
 }
 
 
+int
+rooms_token_is_guest(const unsigned char *s, size_t len)
+{
+    return rooms_token_shape(s, len, ROOMS_GUEST_TOKEN_LEN);
+}
+
+
 void
 rooms_token_hash(const unsigned char *key, size_t len,
     unsigned char out[ROOMS_HASH_LEN])
@@ -133,4 +147,66 @@ rooms_token_hash_equal(const unsigned char a[ROOMS_HASH_LEN],
     const unsigned char b[ROOMS_HASH_LEN])
 {
     return CRYPTO_memcmp(a, b, ROOMS_HASH_LEN) == 0;
+}
+
+
+void
+rooms_token_hash_hex(const unsigned char hash[ROOMS_HASH_LEN],
+    char out[ROOMS_HASH_HEX_LEN + 1])
+{
+    size_t  i;
+
+    static const char  hex[] = "0123456789abcdef";
+
+    for (i = 0; i < ROOMS_HASH_LEN; i++) {
+        out[2 * i] = hex[hash[i] >> 4];
+        out[2 * i + 1] = hex[hash[i] & 0x0f];
+    }
+
+    out[ROOMS_HASH_HEX_LEN] = '\0';
+}
+
+
+static int
+rooms_token_nibble(char c)
+{
+    if (c >= '0' && c <= '9') {
+        return c - '0';
+    }
+
+    if (c >= 'a' && c <= 'f') {
+        return c - 'a' + 10;
+    }
+
+    if (c >= 'A' && c <= 'F') {
+        return c - 'A' + 10;
+    }
+
+    return -1;
+}
+
+
+int
+rooms_token_hash_from_hex(const char *s, size_t len,
+    unsigned char out[ROOMS_HASH_LEN])
+{
+    int     hi, lo;
+    size_t  i;
+
+    if (len != ROOMS_HASH_HEX_LEN) {
+        return -1;
+    }
+
+    for (i = 0; i < ROOMS_HASH_LEN; i++) {
+        hi = rooms_token_nibble(s[2 * i]);
+        lo = rooms_token_nibble(s[2 * i + 1]);
+
+        if (hi < 0 || lo < 0) {
+            return -1;
+        }
+
+        out[i] = (unsigned char) (hi << 4 | lo);
+    }
+
+    return 0;
 }

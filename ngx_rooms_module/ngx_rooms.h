@@ -42,6 +42,10 @@
 #define NGX_ROOMS_ROTATE    18
 #define NGX_ROOMS_END       19
 
+/* what ngx_rooms_media_room() tells the people in a room */
+#define NGX_ROOMS_MEDIA_LOCKED  1        /* its locked state, as it is now */
+#define NGX_ROOMS_MEDIA_ENDED   2
+
 
 typedef struct {
     ngx_rbtree_t                 rbtree;
@@ -126,6 +130,18 @@ ngx_int_t ngx_rooms_dir_change(ngx_rooms_main_conf_t *rmcf, ngx_log_t *log,
 ngx_int_t ngx_rooms_api_handler(ngx_http_request_t *r);
 
 /*
+ * A host's change (NGX_ROOMS_UPDATE with patch, ROTATE or END) to the room
+ * whose current code is code, from the API or a host's WebSocket.  hash
+ * is the SHA-256 of the host key presented, checked again under the
+ * directory lock.  Once stored, a lock or an end is passed on to the
+ * people in the room (ngx_rooms_media_room).  Returns what
+ * ngx_rooms_dir_change() returns; err is set on NGX_ROOMS_REFUSED.
+ */
+ngx_int_t ngx_rooms_host_change(ngx_rooms_main_conf_t *rmcf, ngx_log_t *log,
+    u_char *code, u_char *hash, ngx_uint_t action, rooms_patch_t *patch,
+    rooms_room_t *room, rooms_error_t *err);
+
+/*
  * The WebSocket endpoint of a room that exists (ngx_rooms_ws.c).  Returns
  * what the content handler returns (NGX_DONE once the connection is
  * upgraded), or NGX_DECLINED with err set when the handshake is refused:
@@ -168,6 +184,15 @@ ngx_int_t ngx_rooms_media_push(uint16_t type, uint64_t id,
 
 /* Tells the media worker that id's WebSocket is gone; retried if full. */
 void ngx_rooms_media_leave(uint64_t id);
+
+/*
+ * Tells the media worker that room was locked or unlocked
+ * (NGX_ROOMS_MEDIA_LOCKED) or ended (NGX_ROOMS_MEDIA_ENDED), for the
+ * people in it: a ROOM record.  Returns what ngx_rooms_media_push()
+ * returns.
+ */
+ngx_int_t ngx_rooms_media_room(rooms_room_t *room, ngx_uint_t what,
+    ngx_log_t *log);
 
 ngx_int_t ngx_rooms_page_index(ngx_http_request_t *r);
 ngx_int_t ngx_rooms_page_room(ngx_http_request_t *r, ngx_uint_t status,

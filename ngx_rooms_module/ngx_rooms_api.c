@@ -632,8 +632,9 @@ ngx_rooms_host_action(ngx_http_request_t *r, ngx_uint_t op, u_char *code,
         break;
     }
 
-    rc = ngx_rooms_dir_change(rmcf, r->connection->log, code,
-                              ngx_rooms_apply, &change, &room);
+    rc = ngx_rooms_host_change(rmcf, r->connection->log, code, change.hash,
+                               change.action, change.patch, &room,
+                               &change.err);
 
     switch (rc) {
 
@@ -652,6 +653,51 @@ ngx_rooms_host_action(ngx_http_request_t *r, ngx_uint_t op, u_char *code,
     default:
         return ngx_rooms_lookup_failed(r, rc);
     }
+}
+
+
+/*
+ * A host's change to a room, whether it came as an HTTP request or from a
+ * host's WebSocket (ngx_rooms_ws.c): the one path both take.  hash is
+ * the SHA-256 of the key the host presented; it is checked again under
+ * the directory lock, against the record the change applies to.  Once
+ * the change is stored, the people in the room hear of a lock or an end
+ * through the media worker.
+ */
+ngx_int_t
+ngx_rooms_host_change(ngx_rooms_main_conf_t *rmcf, ngx_log_t *log,
+    u_char *code, u_char *hash, ngx_uint_t action, rooms_patch_t *patch,
+    rooms_room_t *room, rooms_error_t *err)
+{
+    ngx_int_t           rc;
+    ngx_rooms_change_t  change;
+
+    ngx_memzero(&change, sizeof(ngx_rooms_change_t));
+
+    change.action = action;
+    change.patch = patch;
+    ngx_memcpy(change.hash, hash, ROOMS_HASH_LEN);
+
+    rc = ngx_rooms_dir_change(rmcf, log, code, ngx_rooms_apply, &change,
+                              room);
+
+    if (rc == NGX_ROOMS_REFUSED) {
+        *err = change.err;
+        return rc;
+    }
+
+    if (rc != NGX_OK) {
+        return rc;
+    }
+
+    if (action == NGX_ROOMS_END) {
+        (void) ngx_rooms_media_room(room, NGX_ROOMS_MEDIA_ENDED, log);
+
+    } else if (action == NGX_ROOMS_UPDATE && patch->has_locked) {
+        (void) ngx_rooms_media_room(room, NGX_ROOMS_MEDIA_LOCKED, log);
+    }
+
+    return NGX_OK;
 }
 
 

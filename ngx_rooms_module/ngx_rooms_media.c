@@ -7,11 +7,11 @@
  * Owns: the control socket (rooms_media_socket), the hello/welcome
  * handshake of common/rooms_proto.h, the shared ring segment and the two
  * eventfd doorbells it brings, reading the media worker's records and
- * handing each to the WebSocket it is about (ngx_rooms_ws.c), and
- * reconnecting.  Must never block the event loop: connecting, the
- * handshake and the rings all run on nginx events, a full ring refuses
- * at once, and the media worker may be absent at any time, including
- * when nginx starts.
+ * handing each to the WebSocket it is about (ngx_rooms_ws.c), the ROOM
+ * records that tell the worker of a lock or an end, and reconnecting.
+ * Must never block the event loop: connecting, the handshake and the
+ * rings all run on nginx events, a full ring refuses at once, and the
+ * media worker may be absent at any time, including when nginx starts.
  *
  * The link is a small state machine, one per process:
  *
@@ -236,10 +236,14 @@ ngx_rooms_media_push(uint16_t type, uint64_t id, const void *payload,
 
     n = id & NGX_ROOMS_MEDIA_COUNTER_MASK;
 
-    /* an id from before the last reconnect means nothing to the worker */
+    /*
+     * An id from before the last reconnect means nothing to the worker;
+     * id 0 names no connection (a ROOM record).
+     */
     if (ml->state != NGX_ROOMS_MEDIA_UP
-        || ROOMS_PROTO_SLOT(id) != ml->slot
-        || n < ml->first || n > ml->counter)
+        || (id != 0
+            && (ROOMS_PROTO_SLOT(id) != ml->slot
+                || n < ml->first || n > ml->counter)))
     {
         return NGX_DECLINED;
     }
@@ -306,6 +310,52 @@ ngx_rooms_media_leave(uint64_t id)
     if (!ml->leave_retry.timer_set) {
         ngx_add_timer(&ml->leave_retry, NGX_ROOMS_MEDIA_LEAVE_RETRY);
     }
+}
+
+
+ngx_int_t
+ngx_rooms_media_room(rooms_room_t *room, ngx_uint_t what, ngx_log_t *log)
+{
+    u_char     buf[64], *last;
+    ngx_int_t  rc;
+
+    /* {"room":<int64>,"locked":false}: 19 digits and a sign at most */
+
+    if (what == NGX_ROOMS_MEDIA_ENDED) {
+        last = ngx_snprintf(buf, sizeof(buf), "{\"room\":%L,\"ended\":true}",
+                            room->id);
+
+    } else {
+        last = ngx_snprintf(buf, sizeof(buf), "{\"room\":%L,\"locked\":%s}",
+                            room->id, room->locked ? "true" : "false");
+    }
+
+    rc = ngx_rooms_media_push(ROOMS_PROTO_ROOM, 0, buf, last - buf);
+
+    switch (rc) {
+
+    case NGX_OK:
+        break;
+
+    case NGX_DECLINED:
+        /*
+         * No link from this nginx worker (none is configured, or it is
+         * down, which is logged already): nobody is told.  When it is
+         * down, this worker's WebSockets were closed with 1012 anyway.
+         */
+        ngx_log_debug1(NGX_LOG_DEBUG_HTTP, log, 0,
+                       "rooms media: no link, room %L not told", room->id);
+        break;
+
+    default:
+        ngx_log_error(NGX_LOG_WARN, log, 0,
+                      "rooms: the media worker could not be told that room "
+                      "%L was %s", room->id,
+                      what == NGX_ROOMS_MEDIA_ENDED ? "ended" : "changed");
+        break;
+    }
+
+    return rc;
 }
 
 

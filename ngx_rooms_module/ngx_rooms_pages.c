@@ -33,6 +33,20 @@ static ngx_rooms_header_t  ngx_rooms_page_headers[] = {
 };
 
 
+/*
+ * Both pages are written in English; the web client translates them on
+ * load (web/i18n.js: elements carry data-i18n keys) and the language
+ * switch (#lang) is remembered in the browser.
+ */
+
+#define NGX_ROOMS_LANG_SWITCH                                                 \
+    "<div class=\"lang\"><label for=\"lang\" data-i18n=\"language\">"         \
+    "Language</label><select id=\"lang\">"                                    \
+    "<option value=\"en\" lang=\"en\">English</option>"                       \
+    "<option value=\"it\" lang=\"it\">Italiano</option>"                      \
+    "</select></div>\n"
+
+
 static const char  ngx_rooms_index_html[] =
     "<!doctype html>\n<html lang=\"en\">\n<head>\n"
     "<meta charset=\"utf-8\">\n"
@@ -42,40 +56,155 @@ static const char  ngx_rooms_index_html[] =
     "<link rel=\"icon\" href=\"data:,\">\n"
     "<link rel=\"stylesheet\" href=\"assets/rooms.css\">\n"
     "</head>\n<body>\n<main>\n"
-    "<h1>Create a room</h1>\n"
-    "<p class=\"muted\">Anyone with the invite link can join from a "
-    "browser: no account, no app.</p>\n"
-    "<form id=\"create\">\n"
+    "<header class=\"top\">\n"
+    "<h1 data-i18n=\"create.title\">Create a room</h1>\n"
+    NGX_ROOMS_LANG_SWITCH
+    "</header>\n"
+    "<p class=\"muted\" data-i18n=\"create.intro\">Anyone with the invite "
+    "link can join from a browser: no account, no app.</p>\n"
+    "<form id=\"create\" class=\"card\">\n"
     "<label for=\"title\">Title</label>\n"
     "<input id=\"title\" name=\"title\" maxlength=\"100\" "
-    "placeholder=\"Friday drinks\">\n"
-    "<label for=\"activity\">Activity</label>\n"
+    "placeholder=\"Friday drinks\" "
+    "data-i18n-placeholder=\"create.placeholder\">\n"
+    "<label for=\"activity\" data-i18n=\"create.activity\">Activity</label>\n"
     "<select id=\"activity\" name=\"activity\">\n"
     "%ACTIVITIES%"
-    "</select>\n"
-    "<label for=\"admission\">Who gets in</label>\n"
+    "<label for=\"admission\" data-i18n=\"create.admission\">Who gets in"
+    "</label>\n"
     "<select id=\"admission\" name=\"admission\">\n"
-    "<option value=\"open\">Anyone with the link</option>\n"
-    "<option value=\"knock\">People I admit</option>\n"
+    "<option value=\"open\" data-i18n=\"create.open\">Anyone with the link"
+    "</option>\n"
+    "<option value=\"knock\" data-i18n=\"create.knock\">People I admit"
+    "</option>\n"
     "</select>\n"
-    "<label for=\"start_at\">Starts (leave empty for now)</label>\n"
+    "<label for=\"start_at\" data-i18n=\"create.start\">Starts (leave empty "
+    "for now)</label>\n"
     "<input id=\"start_at\" name=\"start_at\" type=\"datetime-local\">\n"
     "<button type=\"submit\">Create room</button>\n"
     "</form>\n"
     "<p id=\"error\" class=\"error\" role=\"alert\" hidden></p>\n"
     "<section id=\"result\" class=\"card\" hidden aria-live=\"polite\">\n"
-    "<label for=\"invite\">Invite link: share it</label>\n"
+    "<label for=\"invite\" data-i18n=\"create.invite\">Invite link: share it"
+    "</label>\n"
     "<div class=\"row\"><input id=\"invite\" readonly>"
-    "<button id=\"copy-invite\" type=\"button\">Copy invite link</button>"
-    "</div>\n"
-    "<label for=\"host\">Host link: keep it to yourself</label>\n"
+    "<button id=\"copy-invite\" type=\"button\" data-i18n=\"copy_invite\">"
+    "Copy invite link</button></div>\n"
+    "<label for=\"host\" data-i18n=\"create.host\">Host link: keep it to "
+    "yourself</label>\n"
     "<div class=\"row\"><input id=\"host\" readonly>"
-    "<button id=\"copy-host\" type=\"button\" class=\"secondary\">"
-    "Copy host link</button></div>\n"
-    "<p><a id=\"open-host\" href=\"#\">Open the room as host</a></p>\n"
+    "<button id=\"copy-host\" type=\"button\" class=\"secondary\" "
+    "data-i18n=\"create.copy_host\">Copy host link</button></div>\n"
+    "<p><a id=\"open-host\" href=\"#\" data-i18n=\"create.open_host\">"
+    "Open the room as host</a></p>\n"
     "</section>\n"
     "</main>\n"
     "<script type=\"module\" src=\"assets/create.js\"></script>\n"
+    "</body>\n</html>\n";
+
+
+/*
+ * The room page.  The ids are room.js's hooks; the call (tiles, controls,
+ * participant panel, settings dialog) stays hidden until the person
+ * joins.  The status line carries what room.js needs to say it again in
+ * another language (data-locked, data-start-at), and the activity line
+ * both labels (data-en, data-it).
+ */
+
+static const char  ngx_rooms_room_head[] =
+    "<!doctype html>\n<html lang=\"en\">\n<head>\n"
+    "<meta charset=\"utf-8\">\n"
+    "<meta name=\"viewport\" content=\"width=device-width, "
+    "initial-scale=1\">\n<title>";
+
+
+static const char  ngx_rooms_room_call[] =
+    "</p>\n"
+    "<p id=\"error\" class=\"error\" role=\"alert\" hidden></p>\n"
+    "<div class=\"notices\" aria-live=\"polite\">"
+    "<p id=\"notice\" class=\"notice\" hidden></p></div>\n"
+    "<form id=\"join\" class=\"card\">\n"
+    "<label for=\"name\" data-i18n=\"join.name\">Your name</label>\n"
+    "<div class=\"row\"><input id=\"name\" name=\"name\" "
+    "maxlength=\"64\" required autocomplete=\"nickname\">"
+    "<button type=\"submit\" data-i18n=\"join.button\">Join</button></div>\n"
+    "</form>\n"
+    "<section id=\"call\" aria-label=\"Call\" data-i18n-label=\"call\" "
+    "hidden>\n"
+    "<div class=\"stage\">\n"
+    "<div id=\"tiles\" class=\"tiles\">"
+    "<figure class=\"tile\" id=\"self\">"
+    "<video id=\"local\" aria-label=\"You\" data-i18n-label=\"you\" "
+    "autoplay playsinline muted></video>"
+    "<div class=\"avatar\" aria-hidden=\"true\"><span></span></div>"
+    "<figcaption><span class=\"name\" data-i18n=\"you\">You</span>"
+    "<span class=\"role-tag\" data-i18n=\"role.host\" hidden>Host</span>"
+    "<span class=\"badge\" data-badge=\"audio\" hidden>"
+    "<span data-icon=\"mic-off\"></span>"
+    "<span class=\"vh\" data-i18n=\"mic_off\">mic off</span></span>"
+    "<span class=\"badge\" data-badge=\"video\" hidden>"
+    "<span data-icon=\"cam-off\"></span>"
+    "<span class=\"vh\" data-i18n=\"cam_off\">camera off</span></span>"
+    "</figcaption></figure>"
+    "</div>\n"
+    "<aside id=\"people\" class=\"panel\" aria-labelledby=\"people-title\" "
+    "hidden>\n"
+    "<h2 id=\"people-title\" data-i18n=\"participants\">Participants</h2>\n"
+    "<ul id=\"people-list\" class=\"people\"></ul>\n"
+    "</aside>\n"
+    "</div>\n"
+    "<div class=\"controls\">"
+    "<button id=\"mic\" type=\"button\" class=\"toggle\" "
+    "aria-pressed=\"true\"><span data-icon=\"mic\"></span>"
+    "<span data-icon=\"mic-off\"></span>"
+    "<span class=\"label\" data-i18n=\"mic\">Microphone</span></button>"
+    "<button id=\"cam\" type=\"button\" class=\"toggle\" "
+    "aria-pressed=\"true\"><span data-icon=\"cam\"></span>"
+    "<span data-icon=\"cam-off\"></span>"
+    "<span class=\"label\" data-i18n=\"cam\">Camera</span></button>"
+    "<button id=\"people-toggle\" type=\"button\" class=\"secondary\" "
+    "aria-expanded=\"false\" aria-controls=\"people\">"
+    "<span data-icon=\"people\"></span>"
+    "<span class=\"label\" data-i18n=\"participants\">Participants</span> "
+    "<span id=\"people-count\" class=\"count\">1</span></button>"
+    "<button id=\"settings-open\" type=\"button\" class=\"secondary\" "
+    "aria-haspopup=\"dialog\"><span data-icon=\"settings\"></span>"
+    "<span class=\"label\" data-i18n=\"settings\">Settings</span></button>"
+    "<button id=\"leave\" type=\"button\" class=\"danger\">"
+    "<span data-icon=\"leave\"></span>"
+    "<span class=\"label\" data-i18n=\"leave\">Leave</span></button>"
+    "</div>\n"
+    "</section>\n"
+    "<section id=\"invite-card\" class=\"card\">\n"
+    "<label for=\"invite\" data-i18n=\"invite\">Invite link</label>\n"
+    "<div class=\"row\"><input id=\"invite\" readonly>"
+    "<button id=\"copy-invite\" type=\"button\" class=\"secondary\">"
+    "<span data-icon=\"copy\"></span>"
+    "<span data-i18n=\"copy_invite\">Copy invite link</span></button></div>\n"
+    "</section>\n"
+    "<section id=\"host-controls\" class=\"card\" "
+    "aria-labelledby=\"host-title\" hidden>\n"
+    "<h2 id=\"host-title\" data-i18n=\"host_controls\">Host controls</h2>\n"
+    "<button id=\"lock\" type=\"button\" class=\"secondary\" "
+    "data-i18n=\"lock\">Lock room</button>\n"
+    "<button id=\"rotate\" type=\"button\" class=\"secondary\" "
+    "data-i18n=\"rotate\">New invite link</button>\n"
+    "<button id=\"end\" type=\"button\" class=\"danger\" data-i18n=\"end\">"
+    "End room</button>\n"
+    "</section>\n"
+    "<dialog id=\"settings\" aria-labelledby=\"settings-title\">\n"
+    "<h2 id=\"settings-title\" data-i18n=\"settings\">Settings</h2>\n"
+    "<label for=\"mic-device\" data-i18n=\"mic_device\">Microphone device"
+    "</label>\n"
+    "<select id=\"mic-device\"></select>\n"
+    "<label for=\"cam-device\" data-i18n=\"cam_device\">Camera device"
+    "</label>\n"
+    "<select id=\"cam-device\"></select>\n"
+    "<button id=\"settings-close\" type=\"button\" data-i18n=\"close\">"
+    "Close</button>\n"
+    "</dialog>\n"
+    "</main>\n"
+    "<script type=\"module\" src=\"../assets/room.js\"></script>\n"
     "</body>\n</html>\n";
 
 
@@ -97,12 +226,19 @@ ngx_rooms_page_index(ngx_http_request_t *r)
     html = ngx_rooms_index_html;
     mark = ngx_strstr(html, "%ACTIVITIES%");
 
-    len = sizeof(ngx_rooms_index_html);
+    len = sizeof(ngx_rooms_index_html)
+          + sizeof("</select>\n<template id=\"activity-labels\">\n"
+                   "</template>\n");
 
     for (i = 0; i < rooms_nactivities; i++) {
         len += sizeof("<option value=\"\"></option>\n")
                + ngx_strlen(rooms_activities[i].name)
-               + ngx_strlen(rooms_activities[i].en) * 6;
+               + ngx_strlen(rooms_activities[i].en) * 6
+               + sizeof("<option value=\"\" data-en=\"\" data-it=\"\">"
+                        "</option>\n")
+               + ngx_strlen(rooms_activities[i].name)
+               + (ngx_strlen(rooms_activities[i].en)
+                  + ngx_strlen(rooms_activities[i].it)) * 6;
     }
 
     buf = ngx_pnalloc(r->pool, len);
@@ -119,6 +255,23 @@ ngx_rooms_page_index(ngx_http_request_t *r)
         p = ngx_rooms_escape(p, rooms_activities[i].en);
         p = ngx_cpymem(p, "</option>\n", sizeof("</option>\n") - 1);
     }
+
+    /* both labels of each activity, for the client's language switch */
+
+    p = ngx_cpymem(p, "</select>\n<template id=\"activity-labels\">\n",
+                   sizeof("</select>\n<template id=\"activity-labels\">\n")
+                   - 1);
+
+    for (i = 0; i < rooms_nactivities; i++) {
+        p = ngx_sprintf(p, "<option value=\"%s\" data-en=\"",
+                        rooms_activities[i].name);
+        p = ngx_rooms_escape(p, rooms_activities[i].en);
+        p = ngx_cpymem(p, "\" data-it=\"", sizeof("\" data-it=\"") - 1);
+        p = ngx_rooms_escape(p, rooms_activities[i].it);
+        p = ngx_cpymem(p, "\"></option>\n", sizeof("\"></option>\n") - 1);
+    }
+
+    p = ngx_cpymem(p, "</template>\n", sizeof("</template>\n") - 1);
 
     mark += sizeof("%ACTIVITIES%") - 1;
     p = ngx_cpymem(p, mark, ngx_strlen(mark));
@@ -146,41 +299,43 @@ ngx_rooms_page_room(ngx_http_request_t *r, ngx_uint_t status,
     title = room->title[0] ? room->title : act->en;
     state = rooms_state(room, ngx_time());
 
-    len = 4096 + ngx_strlen(title) * 6 * 2 + ngx_strlen(act->en) * 6
-          + ngx_strlen(act->it) * 6 + ROOMS_CODE_LEN;
+    len = sizeof(ngx_rooms_room_head) + sizeof(ngx_rooms_room_call) + 2048
+          + ngx_strlen(title) * 6 * 2 + (ngx_strlen(act->en)
+          + ngx_strlen(act->it)) * 6 * 2 + ROOMS_CODE_LEN;
 
     buf = ngx_pnalloc(r->pool, len);
     if (buf == NULL) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    p = ngx_cpymem(buf, "<!doctype html>\n<html lang=\"en\">\n<head>\n"
-                   "<meta charset=\"utf-8\">\n"
-                   "<meta name=\"viewport\" content=\"width=device-width, "
-                   "initial-scale=1\">\n<title>",
-                   sizeof("<!doctype html>\n<html lang=\"en\">\n<head>\n"
-                          "<meta charset=\"utf-8\">\n"
-                          "<meta name=\"viewport\" content=\"width=device-"
-                          "width, initial-scale=1\">\n<title>") - 1);
+    p = ngx_cpymem(buf, ngx_rooms_room_head, sizeof(ngx_rooms_room_head) - 1);
     p = ngx_rooms_escape(p, title);
     p = ngx_sprintf(p, "</title>\n"
                     "<link rel=\"icon\" href=\"data:,\">\n"
                     "<link rel=\"stylesheet\" href=\"../assets/rooms.css\">\n"
                     "</head>\n<body>\n"
                     "<main id=\"room\" data-code=\"%s\" data-state=\"%s\">\n"
+                    "<header class=\"top\">\n<div class=\"heading\">\n"
                     "<h1 id=\"title\">", room->code, state);
     p = ngx_rooms_escape(p, title);
-    p = ngx_cpymem(p, "</h1>\n<p class=\"muted\">",
-                   sizeof("</h1>\n<p class=\"muted\">") - 1);
+    p = ngx_cpymem(p, "</h1>\n<p id=\"activity\" class=\"muted\" data-en=\"",
+                   sizeof("</h1>\n<p id=\"activity\" class=\"muted\" "
+                          "data-en=\"") - 1);
+    p = ngx_rooms_escape(p, act->en);
+    p = ngx_cpymem(p, "\" data-it=\"", sizeof("\" data-it=\"") - 1);
+    p = ngx_rooms_escape(p, act->it);
+    p = ngx_sprintf(p, "\"%s>", room->title[0] ? "" : " data-untitled=\"1\"");
     p = ngx_rooms_escape(p, act->en);
     p = ngx_cpymem(p, " &middot; <span lang=\"it\">",
                    sizeof(" &middot; <span lang=\"it\">") - 1);
     p = ngx_rooms_escape(p, act->it);
     rooms_time_format(room->start_at, when);
 
-    p = ngx_cpymem(p, "</span></p>\n<p id=\"status\" role=\"status\">",
-                   sizeof("</span></p>\n<p id=\"status\" role=\"status\">")
-                   - 1);
+    p = ngx_sprintf(p, "</span></p>\n</div>\n" NGX_ROOMS_LANG_SWITCH
+                    "</header>\n"
+                    "<p id=\"status\" role=\"status\" data-locked=\"%s\" "
+                    "data-start-at=\"%s\">",
+                    room->locked ? "1" : "", when);
 
     if (ngx_strcmp(state, "ended") == 0) {
         p = ngx_sprintf(p, "This room has ended.");
@@ -195,55 +350,7 @@ ngx_rooms_page_room(ngx_http_request_t *r, ngx_uint_t status,
         p = ngx_sprintf(p, "This room is open.");
     }
 
-    /*
-     * The call: the join form (a name, then Join), and once in, one tile
-     * per participant.  room.js fills the tiles; ids here are its hooks.
-     */
-    p = ngx_sprintf(p, "</p>\n"
-                    "<p id=\"error\" class=\"error\" role=\"alert\" hidden>"
-                    "</p>\n"
-                    "<form id=\"join\" class=\"card\">\n"
-                    "<label for=\"name\">Your name</label>\n"
-                    "<div class=\"row\"><input id=\"name\" name=\"name\" "
-                    "maxlength=\"64\" required autocomplete=\"nickname\">"
-                    "<button type=\"submit\">Join</button></div>\n"
-                    "</form>\n"
-                    "<section id=\"call\" aria-label=\"Call\" hidden>\n"
-                    "<div id=\"tiles\" class=\"tiles\">\n"
-                    "<figure class=\"tile\" id=\"self\">"
-                    "<video id=\"local\" aria-label=\"You\" autoplay "
-                    "playsinline muted></video>"
-                    "<figcaption>You"
-                    "<span class=\"badge\" data-badge=\"audio\" hidden>"
-                    "mic off</span>"
-                    "<span class=\"badge\" data-badge=\"video\" hidden>"
-                    "camera off</span>"
-                    "</figcaption></figure>\n"
-                    "</div>\n"
-                    "<div class=\"controls\">"
-                    "<button id=\"mic\" type=\"button\" class=\"toggle\" "
-                    "aria-pressed=\"true\">Microphone</button>"
-                    "<button id=\"cam\" type=\"button\" class=\"toggle\" "
-                    "aria-pressed=\"true\">Camera</button>"
-                    "<button id=\"leave\" type=\"button\" class=\"danger\">"
-                    "Leave</button>"
-                    "</div>\n"
-                    "</section>\n"
-                    "<section class=\"card\">\n"
-                    "<label for=\"invite\">Invite link</label>\n"
-                    "<input id=\"invite\" readonly>\n"
-                    "</section>\n"
-                    "<section id=\"host-controls\" class=\"card\" hidden>\n"
-                    "<h2>Host controls</h2>\n"
-                    "<button id=\"lock\" type=\"button\">Lock room</button>\n"
-                    "<button id=\"rotate\" type=\"button\" "
-                    "class=\"secondary\">New invite link</button>\n"
-                    "<button id=\"end\" type=\"button\" class=\"secondary\">"
-                    "End room</button>\n"
-                    "</section>\n"
-                    "</main>\n"
-                    "<script type=\"module\" src=\"../assets/room.js\">"
-                    "</script>\n</body>\n</html>\n");
+    p = ngx_cpymem(p, ngx_rooms_room_call, sizeof(ngx_rooms_room_call) - 1);
 
     ngx_str_set(&type, "text/html; charset=utf-8");
 

@@ -7,10 +7,13 @@
  *
  * Owns: the handshake checks and the 101 answer, the upgraded connection
  * (framing through common/rooms_ws.h, pings, timeouts, a bounded send
- * queue), admission at "join", and the traffic between one browser and
- * the media worker: join becomes a JOIN record, later messages SIGNAL
- * records, the end of the WebSocket a LEAVE record; the worker's SIGNAL
- * and CLOSE records come back through ngx_rooms_ws_deliver().  Must never
+ * queue), admission at "join" (ngx_rooms_ws_admit()), each connection's
+ * role (host or guest) and guest token, the check that host-only
+ * messages come from a host (ngx_rooms_ws_host_action()), and the traffic
+ * between one browser and the media worker: join becomes a JOIN record,
+ * later messages SIGNAL records, the end of the WebSocket a LEAVE record;
+ * the worker's SIGNAL and CLOSE records come back through
+ * ngx_rooms_ws_deliver(), and its BAN records are stored there.  Must never
  * block, never buffer more than NGX_ROOMS_WS_OUT_MAX bytes for a client,
  * and never finalize a request from another connection's event: work for
  * a connection that arrives from elsewhere (the media link) is queued and
@@ -38,6 +41,17 @@
  * Memory per connection is bounded: the parser, a 64 KiB message buffer,
  * a 4 KiB read buffer, and a send queue that grows on demand up to
  * NGX_ROOMS_WS_OUT_MAX and is released when it drains.
+ *
+ * Hosts and guests.  A join that carries the room's host key (its SHA-256
+ * equals the stored hash, compared in constant time) makes the connection
+ * a host's; any other well-formed key makes it a guest's, like no key.
+ * Every joiner has a guest token: the one its join carried, or a new one
+ * drawn here.  The JOIN record carries the role and the token's hash; the
+ * token itself is added here to the worker's welcome as it passes, so it
+ * reaches that browser alone and never the media worker.  lock and end
+ * are applied here, through the same path as the HTTP API
+ * (ngx_rooms_host_change()), which tells the media worker; remove and
+ * mute go to the media worker, which knows whom an id names.
  */
 
 
@@ -89,7 +103,12 @@ typedef struct {
     ngx_msec_t                   last_ping;
 
     u_char                       code[ROOMS_CODE_LEN];
+    int64_t                      room_id;        /* the store's, at join */
+    u_char                       key_hash[ROOMS_HASH_LEN];  /* a host's */
+    u_char                       token[ROOMS_GUEST_TOKEN_LEN + 1];
 
+    unsigned                     host:1;         /* joined with the key */
+    unsigned                     welcomed:1;     /* the token went out */
     unsigned                     join_seen:1;    /* a join was handled */
     unsigned                     joined:1;       /* in the registry */
     unsigned                     closing:1;      /* our close is queued */
@@ -112,6 +131,20 @@ static void ngx_rooms_ws_input(ngx_rooms_ws_ctx_t *ctx, u_char *data,
 static void ngx_rooms_ws_message(ngx_rooms_ws_ctx_t *ctx,
     const u_char *data, size_t len);
 static void ngx_rooms_ws_join(ngx_rooms_ws_ctx_t *ctx, json_t *msg);
+static ngx_int_t ngx_rooms_ws_secret(ngx_rooms_ws_ctx_t *ctx, json_t *v,
+    ngx_uint_t host_key, u_char *hash);
+static ngx_int_t ngx_rooms_ws_admit(ngx_rooms_ws_ctx_t *ctx,
+    rooms_room_t *room, u_char *token_hash);
+static void ngx_rooms_ws_host_action(ngx_rooms_ws_ctx_t *ctx,
+    const char *type, json_t *msg, const u_char *data, size_t len);
+static ngx_int_t ngx_rooms_ws_change(ngx_rooms_ws_ctx_t *ctx,
+    ngx_uint_t action, rooms_patch_t *patch, rooms_error_t *err);
+static void ngx_rooms_ws_forward(ngx_rooms_ws_ctx_t *ctx,
+    const u_char *data, size_t len);
+static ngx_int_t ngx_rooms_ws_relay(ngx_rooms_ws_ctx_t *ctx,
+    const u_char *payload, size_t len);
+static void ngx_rooms_ws_ban(const rooms_proto_hdr_t *hdr,
+    const u_char *payload);
 static ngx_int_t ngx_rooms_ws_name(json_t *v, ngx_str_t *name);
 static void ngx_rooms_ws_refuse(ngx_rooms_ws_ctx_t *ctx, const char *code,
     const char *message, unsigned close_code);
@@ -741,7 +774,6 @@ ngx_rooms_ws_message(ngx_rooms_ws_ctx_t *ctx, const u_char *data,
     size_t len)
 {
     json_t        *msg, *v;
-    ngx_int_t      rc;
     const char    *type;
     json_error_t   jerr;
 
@@ -777,6 +809,15 @@ ngx_rooms_ws_message(ngx_rooms_ws_ctx_t *ctx, const u_char *data,
         goto done;
     }
 
+    if (ngx_strcmp(type, "remove") == 0
+        || ngx_strcmp(type, "mute") == 0
+        || ngx_strcmp(type, "lock") == 0
+        || ngx_strcmp(type, "end") == 0)
+    {
+        ngx_rooms_ws_host_action(ctx, type, msg, data, len);
+        goto done;
+    }
+
     if (ngx_strcmp(type, "offer") != 0
         && ngx_strcmp(type, "media") != 0
         && ngx_strcmp(type, "leave") != 0)
@@ -788,18 +829,7 @@ ngx_rooms_ws_message(ngx_rooms_ws_ctx_t *ctx, const u_char *data,
         goto done;
     }
 
-    /* verbatim: the media worker parses what it needs */
-
-    rc = ngx_rooms_media_push(ROOMS_PROTO_SIGNAL, ctx->id, data, len);
-
-    if (rc != NGX_OK) {
-        ngx_rooms_ws_refuse(ctx, "media_unavailable",
-                            rc == NGX_BUSY
-                            ? "the media server is overloaded; join again"
-                            : "the media server is unavailable",
-                            NGX_ROOMS_WS_CLOSE_LATER);
-        goto done;
-    }
+    ngx_rooms_ws_forward(ctx, data, len);
 
     if (ngx_strcmp(type, "leave") == 0) {
         ngx_rooms_ws_close(ctx, ROOMS_WS_CLOSE_NORMAL, "bye");
@@ -811,19 +841,169 @@ done:
 }
 
 
+/* A message for the media worker, verbatim: it parses what it needs. */
+static void
+ngx_rooms_ws_forward(ngx_rooms_ws_ctx_t *ctx, const u_char *data,
+    size_t len)
+{
+    ngx_int_t  rc;
+
+    rc = ngx_rooms_media_push(ROOMS_PROTO_SIGNAL, ctx->id, data, len);
+
+    if (rc != NGX_OK) {
+        ngx_rooms_ws_refuse(ctx, "media_unavailable",
+                            rc == NGX_BUSY
+                            ? "the media server is overloaded; join again"
+                            : "the media server is unavailable",
+                            NGX_ROOMS_WS_CLOSE_LATER);
+    }
+}
+
+
 /*
- * Admission happens here, in nginx, on a fresh read of the room: the
- * media worker only counts people (room_full).
+ * remove, mute, lock and end.  This is the one place where nginx checks
+ * that they come from a host: from a guest they are answered not_host and
+ * change nothing, and the connection stays open.  The media worker checks
+ * the role again (worker/sfu.c, sfu_host_action()) for what reaches it.
+ */
+static void
+ngx_rooms_ws_host_action(ngx_rooms_ws_ctx_t *ctx, const char *type,
+    json_t *msg, const u_char *data, size_t len)
+{
+    json_t         *v;
+    ngx_int_t       rc;
+    rooms_patch_t   patch;
+    rooms_error_t   err;
+
+    if (!ctx->host) {
+        ngx_rooms_ws_error(ctx, "not_host", "only the host can do this",
+                           NULL);
+        return;
+    }
+
+    if (ngx_strcmp(type, "remove") == 0 || ngx_strcmp(type, "mute") == 0) {
+        v = json_object_get(msg, "id");
+
+        if (!json_is_string(v)) {
+            ngx_rooms_ws_refuse(ctx, "bad_message",
+                                "remove and mute need a participant's "
+                                "\"id\"", NGX_ROOMS_WS_CLOSE_BAD);
+            return;
+        }
+
+        /* the media worker knows whom the id names */
+        ngx_rooms_ws_forward(ctx, data, len);
+        return;
+    }
+
+    if (ngx_strcmp(type, "lock") == 0) {
+        v = json_object_get(msg, "locked");
+
+        if (!json_is_boolean(v)) {
+            ngx_rooms_ws_refuse(ctx, "bad_message",
+                                "lock needs a boolean \"locked\"",
+                                NGX_ROOMS_WS_CLOSE_BAD);
+            return;
+        }
+
+        ngx_memzero(&patch, sizeof(rooms_patch_t));
+        patch.has_locked = 1;
+        patch.locked = json_is_true(v);
+
+        rc = ngx_rooms_ws_change(ctx, NGX_ROOMS_UPDATE, &patch, &err);
+
+    } else { /* end */
+        rc = ngx_rooms_ws_change(ctx, NGX_ROOMS_END, NULL, &err);
+    }
+
+    /*
+     * On success everyone in the room, this host too, hears of it from
+     * the media worker: {"type":"room",...}, or room_ended and 4403.
+     */
+
+    switch (rc) {
+
+    case NGX_OK:
+        break;
+
+    case NGX_ROOMS_REFUSED:
+        ngx_rooms_ws_error(ctx, err.code, err.message, NULL);
+        break;
+
+    case NGX_ERROR:
+        ngx_rooms_ws_error(ctx, "storage_unavailable",
+                           "the change could not be stored; nothing "
+                           "changed", NULL);
+        break;
+
+    default:
+        ngx_rooms_ws_error(ctx, "not_found", "the room is gone", NULL);
+        break;
+    }
+}
+
+
+/*
+ * A host's change through the HTTP API's path (ngx_rooms_host_change()),
+ * on the room this connection joined.  A rotation since the join retired
+ * the code it knows: the room's current one is looked up once, by id.
+ */
+static ngx_int_t
+ngx_rooms_ws_change(ngx_rooms_ws_ctx_t *ctx, ngx_uint_t action,
+    rooms_patch_t *patch, rooms_error_t *err)
+{
+    char                    code[ROOMS_CODE_LEN + 1];
+    ngx_int_t               rc;
+    ngx_log_t              *log;
+    rooms_room_t            room;
+    ngx_rooms_main_conf_t  *rmcf;
+
+    log = ctx->request->connection->log;
+    rmcf = ngx_http_get_module_main_conf(ctx->request, ngx_rooms_module);
+
+    rc = ngx_rooms_host_change(rmcf, log, ctx->code, ctx->key_hash, action,
+                               patch, &room, err);
+
+    if (rc != NGX_ROOMS_GONE) {
+        return rc;
+    }
+
+    switch (rooms_store_code(rmcf->store, ctx->room_id, code)) {
+
+    case ROOMS_STORE_OK:
+        break;
+
+    case ROOMS_STORE_NOT_FOUND:
+        return NGX_DECLINED;
+
+    default:
+        ngx_log_error(NGX_LOG_ERR, log, 0, "rooms_store lookup failed: %s",
+                      rooms_store_errmsg(rmcf->store));
+        return NGX_ERROR;
+    }
+
+    ngx_memcpy(ctx->code, code, ROOMS_CODE_LEN);
+
+    return ngx_rooms_host_change(rmcf, log, ctx->code, ctx->key_hash, action,
+                                 patch, &room, err);
+}
+
+
+/*
+ * A join: the name, the optional host key and guest token, the room read
+ * afresh, the role, admission, then the JOIN record.  The media worker
+ * only counts people (room_full).
  */
 static void
 ngx_rooms_ws_join(ngx_rooms_ws_ctx_t *ctx, json_t *msg)
 {
-    char                    start_at[ROOMS_TIME_LEN + 1], *text;
+    u_char                  key_hash[ROOMS_HASH_LEN];
+    u_char                  token_hash[ROOMS_HASH_LEN];
+    char                    token_hex[ROOMS_HASH_HEX_LEN + 1], *text;
     json_t                 *join;
     uint64_t                id;
-    ngx_int_t               rc;
+    ngx_int_t               rc, has_key;
     ngx_str_t               name;
-    const char             *state;
     rooms_room_t            room;
     ngx_connection_t       *c;
     ngx_rooms_main_conf_t  *rmcf;
@@ -837,6 +1017,32 @@ ngx_rooms_ws_join(ngx_rooms_ws_ctx_t *ctx, json_t *msg)
                             "a name is 1 to 64 characters, without control "
                             "characters", NGX_ROOMS_WS_CLOSE_BAD);
         return;
+    }
+
+    has_key = ngx_rooms_ws_secret(ctx, json_object_get(msg, "host_key"), 1,
+                                  key_hash);
+    if (has_key == NGX_ERROR) {
+        return;
+    }
+
+    rc = ngx_rooms_ws_secret(ctx, json_object_get(msg, "guest_token"), 0,
+                             token_hash);
+    if (rc == NGX_ERROR) {
+        return;
+    }
+
+    if (rc == NGX_DECLINED) {
+        /* a browser new to this room: its token is drawn here */
+        if (rooms_token_guest((char *) ctx->token) != 0) {
+            ngx_log_error(NGX_LOG_ALERT, c->log, 0,
+                          "rooms: the random source failed");
+            ngx_rooms_ws_refuse(ctx, "internal_error",
+                                "the server cannot draw a token",
+                                ROOMS_WS_CLOSE_INTERNAL);
+            return;
+        }
+
+        rooms_token_hash(ctx->token, ROOMS_GUEST_TOKEN_LEN, token_hash);
     }
 
     rmcf = ngx_http_get_module_main_conf(ctx->request, ngx_rooms_module);
@@ -866,25 +1072,14 @@ ngx_rooms_ws_join(ngx_rooms_ws_ctx_t *ctx, json_t *msg)
         return;
     }
 
-    state = rooms_state(&room, ngx_time());
-
-    if (ngx_strcmp(state, "ended") == 0) {
-        ngx_rooms_ws_refuse(ctx, "room_ended", "the host ended this room",
-                            NGX_ROOMS_WS_CLOSE_REFUSED);
-        return;
+    /* a key that is not this room's makes a guest, like no key at all */
+    if (has_key == NGX_OK && rooms_token_hash_equal(key_hash, room.host_hash))
+    {
+        ctx->host = 1;
+        ngx_memcpy(ctx->key_hash, key_hash, ROOMS_HASH_LEN);
     }
 
-    if (ngx_strcmp(state, "scheduled") == 0) {
-        rooms_time_format(room.start_at, start_at);
-        ngx_rooms_ws_error(ctx, "not_started", "the room has not started",
-                           start_at);
-        ngx_rooms_ws_close(ctx, NGX_ROOMS_WS_CLOSE_REFUSED, "refused");
-        return;
-    }
-
-    if (room.locked) {
-        ngx_rooms_ws_refuse(ctx, "locked", "the host locked this room",
-                            NGX_ROOMS_WS_CLOSE_REFUSED);
+    if (ngx_rooms_ws_admit(ctx, &room, token_hash) != NGX_OK) {
         return;
     }
 
@@ -897,11 +1092,16 @@ ngx_rooms_ws_join(ngx_rooms_ws_ctx_t *ctx, json_t *msg)
         return;
     }
 
-    join = json_pack("{s:I,s:s,s:i,s:s%}",
+    rooms_token_hash_hex(token_hash, token_hex);
+
+    join = json_pack("{s:I,s:s,s:i,s:s%,s:s,s:s,s:b}",
                      "room", (json_int_t) room.id,
                      "code", room.code,
                      "max", (int) room.max_participants,
-                     "name", (char *) name.data, name.len);
+                     "name", (char *) name.data, name.len,
+                     "role", ctx->host ? "host" : "guest",
+                     "token", token_hex,
+                     "locked", (int) room.locked);
 
     text = join ? json_dumps(join, JSON_COMPACT) : NULL;
     json_decref(join);
@@ -926,12 +1126,129 @@ ngx_rooms_ws_join(ngx_rooms_ws_ctx_t *ctx, json_t *msg)
     }
 
     ctx->id = id;
+    ctx->room_id = room.id;
     ctx->node.key = (ngx_rbtree_key_t) id;
     ngx_rbtree_insert(&ngx_rooms_ws_conns, &ctx->node);
     ctx->joined = 1;
 
-    ngx_log_debug2(NGX_LOG_DEBUG_HTTP, c->log, 0,
-                   "rooms ws: joined room %L as id %uL", room.id, id);
+    ngx_log_debug3(NGX_LOG_DEBUG_HTTP, c->log, 0,
+                   "rooms ws: joined room %L as id %uL, %s", room.id, id,
+                   ctx->host ? "host" : "guest");
+}
+
+
+/*
+ * The join's host_key (host_key set) or guest_token: absent or null is
+ * NGX_DECLINED; a value of the exact shape is NGX_OK, with its SHA-256 in
+ * hash (a guest token is kept for the welcome too); anything else is
+ * refused bad_message and NGX_ERROR.
+ */
+static ngx_int_t
+ngx_rooms_ws_secret(ngx_rooms_ws_ctx_t *ctx, json_t *v, ngx_uint_t host_key,
+    u_char *hash)
+{
+    size_t   len;
+    u_char  *s;
+
+    if (v == NULL || json_is_null(v)) {
+        return NGX_DECLINED;
+    }
+
+    s = json_is_string(v) ? (u_char *) json_string_value(v) : NULL;
+    len = s ? json_string_length(v) : 0;
+
+    if (host_key) {
+        if (s == NULL || !rooms_token_is_host_key(s, len)) {
+            ngx_rooms_ws_refuse(ctx, "bad_message",
+                                "host_key is not a host key",
+                                NGX_ROOMS_WS_CLOSE_BAD);
+            return NGX_ERROR;
+        }
+
+    } else {
+        if (s == NULL || !rooms_token_is_guest(s, len)) {
+            ngx_rooms_ws_refuse(ctx, "bad_message",
+                                "guest_token is not a guest token",
+                                NGX_ROOMS_WS_CLOSE_BAD);
+            return NGX_ERROR;
+        }
+
+        ngx_memcpy(ctx->token, s, ROOMS_GUEST_TOKEN_LEN);
+        ctx->token[ROOMS_GUEST_TOKEN_LEN] = '\0';
+    }
+
+    rooms_token_hash(s, len, hash);
+
+    return NGX_OK;
+}
+
+
+/*
+ * Admission, nginx's one check of who may come in, in this order
+ * (docs/protocol.md): an ended room (room_ended), one that has not
+ * started (not_started), a guest token a host removed (removed), a room
+ * locked to guests (locked).  A host is never banned and gets past the
+ * lock.  The refusal is sent here; NGX_DECLINED then.
+ */
+static ngx_int_t
+ngx_rooms_ws_admit(ngx_rooms_ws_ctx_t *ctx, rooms_room_t *room,
+    u_char *token_hash)
+{
+    int                     banned;
+    char                    start_at[ROOMS_TIME_LEN + 1];
+    const char             *state;
+    ngx_rooms_main_conf_t  *rmcf;
+
+    state = rooms_state(room, ngx_time());
+
+    if (ngx_strcmp(state, "ended") == 0) {
+        ngx_rooms_ws_refuse(ctx, "room_ended", "the host ended this room",
+                            NGX_ROOMS_WS_CLOSE_REFUSED);
+        return NGX_DECLINED;
+    }
+
+    if (ngx_strcmp(state, "scheduled") == 0) {
+        rooms_time_format(room->start_at, start_at);
+        ngx_rooms_ws_error(ctx, "not_started", "the room has not started",
+                           start_at);
+        ngx_rooms_ws_close(ctx, NGX_ROOMS_WS_CLOSE_REFUSED, "refused");
+        return NGX_DECLINED;
+    }
+
+    if (ctx->host) {
+        return NGX_OK;
+    }
+
+    /* bans are not cached in the directory: the store is asked each time */
+
+    rmcf = ngx_http_get_module_main_conf(ctx->request, ngx_rooms_module);
+
+    banned = rooms_store_is_banned(rmcf->store, room->id, token_hash);
+
+    if (banned == ROOMS_STORE_ERROR) {
+        ngx_log_error(NGX_LOG_ERR, ctx->request->connection->log, 0,
+                      "rooms_store ban lookup failed: %s",
+                      rooms_store_errmsg(rmcf->store));
+        ngx_rooms_ws_refuse(ctx, "storage_unavailable",
+                            "rooms cannot be read right now",
+                            NGX_ROOMS_WS_CLOSE_LATER);
+        return NGX_DECLINED;
+    }
+
+    if (banned) {
+        ngx_rooms_ws_refuse(ctx, "removed",
+                            "the host removed you from this room",
+                            NGX_ROOMS_WS_CLOSE_REFUSED);
+        return NGX_DECLINED;
+    }
+
+    if (room->locked) {
+        ngx_rooms_ws_refuse(ctx, "locked", "the host locked this room",
+                            NGX_ROOMS_WS_CLOSE_REFUSED);
+        return NGX_DECLINED;
+    }
+
+    return NGX_OK;
 }
 
 
@@ -1352,6 +1669,12 @@ ngx_rooms_ws_deliver(const rooms_proto_hdr_t *hdr, const u_char *payload)
     unsigned             code;
     ngx_rooms_ws_ctx_t  *ctx;
 
+    if (hdr->type == ROOMS_PROTO_BAN) {
+        /* stored whether or not the removed WebSocket is still here */
+        ngx_rooms_ws_ban(hdr, payload);
+        return;
+    }
+
     ctx = ngx_rooms_ws_find(hdr->id);
 
     if (ctx == NULL) {
@@ -1365,7 +1688,9 @@ ngx_rooms_ws_deliver(const rooms_proto_hdr_t *hdr, const u_char *payload)
     switch (hdr->type) {
 
     case ROOMS_PROTO_SIGNAL:
-        switch (ngx_rooms_ws_queue(ctx, ROOMS_WS_OP_TEXT, payload, hdr->len))
+        switch (ctx->welcomed
+                ? ngx_rooms_ws_queue(ctx, ROOMS_WS_OP_TEXT, payload, hdr->len)
+                : ngx_rooms_ws_relay(ctx, payload, hdr->len))
         {
         case NGX_OK:
             break;
@@ -1405,6 +1730,119 @@ ngx_rooms_ws_deliver(const rooms_proto_hdr_t *hdr, const u_char *payload)
     }
 
     ngx_post_event(ctx->request->connection->write, &ngx_posted_events);
+}
+
+
+/*
+ * The worker's first answers to a join: its welcome gets this browser's
+ * guest_token, which only nginx knows (the worker has its hash).  Parsed
+ * only until the welcome passed, so once per join.
+ */
+static ngx_int_t
+ngx_rooms_ws_relay(ngx_rooms_ws_ctx_t *ctx, const u_char *payload,
+    size_t len)
+{
+    char          *text;
+    json_t        *msg, *type;
+    ngx_int_t      rc;
+    json_error_t   jerr;
+
+    msg = json_loadb((const char *) payload, len, 0, &jerr);
+    type = json_object_get(msg, "type");
+
+    if (!json_is_string(type)
+        || ngx_strcmp(json_string_value(type), "welcome") != 0)
+    {
+        /* an error (room_full) before the CLOSE: as it is */
+        json_decref(msg);
+        return ngx_rooms_ws_queue(ctx, ROOMS_WS_OP_TEXT, payload, len);
+    }
+
+    text = NULL;
+
+    if (json_object_set_new(msg, "guest_token",
+                            json_stringn((char *) ctx->token,
+                                         ROOMS_GUEST_TOKEN_LEN))
+        == 0)
+    {
+        text = json_dumps(msg, JSON_COMPACT);
+    }
+
+    json_decref(msg);
+
+    if (text == NULL) {
+        return NGX_ERROR;
+    }
+
+    ctx->welcomed = 1;
+    ngx_memzero(ctx->token, sizeof(ctx->token));
+
+    rc = ngx_rooms_ws_queue(ctx, ROOMS_WS_OP_TEXT, (u_char *) text,
+                            ngx_strlen(text));
+    free(text);
+
+    return rc;
+}
+
+
+/*
+ * A BAN record: a host removed a participant, and its guest token is
+ * banned from the room for good.  The media worker sends it on the ring
+ * of the removed WebSocket's nginx worker, before the CLOSE, so the ban
+ * is stored before that browser can try again.
+ */
+static void
+ngx_rooms_ws_ban(const rooms_proto_hdr_t *hdr, const u_char *payload)
+{
+    u_char                  buf[256], hash[ROOMS_HASH_LEN];
+    json_t                 *msg, *room, *token;
+    json_error_t            jerr;
+    ngx_rooms_main_conf_t  *rmcf;
+
+    /* {"room":<id>,"token":"<64 hex>"} is about 100 bytes */
+    if (hdr->len >= sizeof(buf)) {
+        ngx_log_error(NGX_LOG_ERR, ngx_cycle->log, 0,
+                      "rooms: a %uD-byte BAN record from the media worker "
+                      "was dropped", hdr->len);
+        return;
+    }
+
+    /* payload bytes are in shared memory: read each once, into here */
+    ngx_memcpy(buf, payload, hdr->len);
+
+    msg = json_loadb((char *) buf, hdr->len, JSON_REJECT_DUPLICATES, &jerr);
+    room = json_object_get(msg, "room");
+    token = json_object_get(msg, "token");
+
+    if (!json_is_integer(room) || !json_is_string(token)
+        || rooms_token_hash_from_hex(json_string_value(token),
+                                     json_string_length(token), hash)
+           != 0)
+    {
+        json_decref(msg);
+        ngx_log_error(NGX_LOG_ERR, ngx_cycle->log, 0,
+                      "rooms: a malformed BAN record from the media worker "
+                      "was dropped");
+        return;
+    }
+
+    rmcf = ngx_http_cycle_get_module_main_conf(ngx_cycle, ngx_rooms_module);
+
+    if (rooms_store_ban(rmcf->store, json_integer_value(room), hash)
+        != ROOMS_STORE_OK)
+    {
+        ngx_log_error(NGX_LOG_ERR, ngx_cycle->log, 0,
+                      "rooms_store ban failed: %s; room %L",
+                      rooms_store_errmsg(rmcf->store),
+                      (int64_t) json_integer_value(room));
+
+    } else {
+        ngx_log_error(NGX_LOG_INFO, ngx_cycle->log, 0,
+                      "rooms: a participant was removed from room %L and "
+                      "banned", (int64_t) json_integer_value(room));
+    }
+
+    json_decref(msg);
 }
 
 

@@ -1,7 +1,9 @@
 # WebSocket signaling at /api/rooms/<code>/ws without a media worker: the
 # handshake and its refusals, the 101 takeover (frames sent together with
 # the handshake are read), framing errors and their close codes, message
-# checks, admission at join (ended, scheduled, locked), the join deadline,
+# checks, admission at join (ended, scheduled, locked; the host key gets
+# past the lock, a wrong one does not; malformed host keys and guest
+# tokens are bad_message), the join deadline,
 # and media_unavailable when no media worker is configured or running.
 
 use lib 't/lib';
@@ -34,6 +36,35 @@ add_response_body_check(sub {
            qq{text {"type":"error","code":"bad_message","message":"a name is 1 to 64 characters, without control characters"}\n}
            . "close 4400 bad_message\nEOF\n", "$msg - refused");
     }
+});
+
+# one connection per join: each malformed one closes its WebSocket
+add_response_body_check(sub {
+    my ($block) = @_;
+    my $joins = $block->check_joins;
+    return unless $joins;
+    for my $j (@$joins) {
+        my ($msg, $why) = @$j;
+        $msg = RoomsTest::fill($msg);
+        my $path = RoomsTest::fill('/api/rooms/{{code}}/ws');
+        my ($ws) = RoomsTest::ws_open($path, RoomsTest::ws_frame(text => $msg));
+        ok($ws, "$msg - upgraded") or next;
+        is(RoomsTest::ws_recv($ws, 3),
+           qq{text {"type":"error","code":"bad_message","message":"$why"}\n}
+           . "close 4400 bad_message\nEOF\n", "$msg - refused");
+    }
+});
+
+# the key is known only once TEST 1 ran: the frame is built then
+add_response_body_check(sub {
+    my ($block) = @_;
+    return unless $block->name =~ /host key gets past the lock/;
+    my ($ws) = RoomsTest::ws_open(RoomsTest::fill('/api/rooms/{{code}}/ws'),
+        RoomsTest::ws_frame(text => RoomsTest::fill(
+            '{"type":"join","name":"Ada","host_key":"{{key}}"}')));
+    like(RoomsTest::ws_recv($ws, 3),
+         qr/^text \{"type":"error","code":"media_unavailable",[^\n]+\nclose 1013 media_unavailable\nEOF\n$/,
+         'the host is not refused "locked"');
 });
 
 # a client that sends pings and reads nothing: its pongs pile up in the
@@ -418,6 +449,68 @@ RoomsTest::ws_handshake('/api/rooms/{{code}}/ws') . $::Join
 --- ws_frames
 text {"type":"error","code":"locked","message":"the host locked this room"}
 close 4403 locked
+
+
+
+=== TEST 25b: the host key gets past the lock (and meets no media worker)
+--- request
+GET /api/rooms/{{code}}
+--- error_code: 200
+
+
+
+=== TEST 25c: a well-formed key that is not the room's is a guest's: locked
+--- raw_request eval
+RoomsTest::ws_handshake('/api/rooms/{{code}}/ws')
+. RoomsTest::ws_frame(text => '{"type":"join","name":"Ada","host_key":"'
+                              . ('A' x 43) . '"}')
+--- error_code: 101
+--- ws_frames
+text {"type":"error","code":"locked","message":"the host locked this room"}
+close 4403 locked
+
+
+
+=== TEST 25d: a host key or guest token of another shape: bad_message, close 4400
+--- request
+GET /api/rooms/{{code}}
+--- error_code: 200
+--- check_joins eval
+[['{"type":"join","name":"Ada","host_key":"short"}',
+  'host_key is not a host key'],
+ ['{"type":"join","name":"Ada","host_key":"' . ('A' x 42) . '="}',
+  'host_key is not a host key'],
+ ['{"type":"join","name":"Ada","host_key":42}',
+  'host_key is not a host key'],
+ ['{"type":"join","name":"Ada","guest_token":"' . ('A' x 23) . '"}',
+  'guest_token is not a guest token'],
+ ['{"type":"join","name":"Ada","guest_token":""}',
+  'guest_token is not a guest token'],
+ ['{"type":"join","name":"Ada","guest_token":["' . ('A' x 22) . '"]}',
+  'guest_token is not a guest token']]
+
+
+
+=== TEST 25e: null is as good as absent; a well-formed token passes to the lock check
+--- raw_request eval
+RoomsTest::ws_handshake('/api/rooms/{{code}}/ws')
+. RoomsTest::ws_frame(text => '{"type":"join","name":"Ada","host_key":null,'
+                              . '"guest_token":"' . ('A' x 22) . '"}')
+--- error_code: 101
+--- ws_frames
+text {"type":"error","code":"locked","message":"the host locked this room"}
+close 4403 locked
+
+
+
+=== TEST 25f: host actions before a join: the first message must be a join
+--- raw_request eval
+RoomsTest::ws_handshake('/api/rooms/{{code}}/ws')
+. RoomsTest::ws_frame(text => '{"type":"lock","locked":false}')
+--- error_code: 101
+--- ws_frames
+text {"type":"error","code":"bad_message","message":"the first message must be a join"}
+close 4400 bad_message
 
 
 

@@ -1,10 +1,12 @@
 # The link between nginx workers and the media worker, against a fake
 # media worker (t/lib/fake_media_worker.c) that speaks the real handshake
 # and rings and logs every record: the JOIN record nginx builds after
-# admission, SIGNAL records both ways, the worker's CLOSE, LEAVE when a
-# WebSocket ends for any reason, 1012 for every WebSocket when the media
-# worker goes away, reconnecting when it is back, refusing another
-# protocol version, one ring slot per nginx worker, and 1001 on reload.
+# admission (with the role and the guest token's hash; nginx adds the
+# token to the welcome), SIGNAL records both ways, the worker's CLOSE,
+# LEAVE when a WebSocket ends for any reason, 1012 for every WebSocket
+# when the media worker goes away, reconnecting when it is back, refusing
+# another protocol version, one ring slot per nginx worker, and 1001 on
+# reload.
 
 use lib 't/lib';
 use Test::Nginx::Socket;
@@ -128,11 +130,17 @@ sub check {
     if ($name =~ /signaling round trip/) {
         my $mark = length fake_log();
         my ($ws, $got) = ws_join('  Ada ');
-        like($got, qr/^text \{"type":"welcome","id":"p\d+","participants":\[\]\}\n$/,
-             'the welcome comes from the media worker');
+        like($got, qr/^text \{"type":"welcome","id":"p\d+","participants":\[\],"guest_token":"[A-Za-z0-9_-]{22}"\}\n$/,
+             'the welcome comes from the media worker, nginx adds a new guest token');
+        my ($token) = $got =~ /"guest_token":"([^"]+)"/;
         like(fake_since($mark),
-             qr/^JOIN slot=\d+ n=\d+ \{"room":\d+,"code":"\Q$RoomsTest::Vars{code}\E","max":7,"name":"Ada"\}$/m,
-             'the JOIN record carries the room nginx checked, the name trimmed');
+             qr/^JOIN slot=\d+ n=\d+ \{"room":\d+,"code":"\Q$RoomsTest::Vars{code}\E","max":7,"name":"Ada","role":"guest","token":"[0-9a-f]{64}","locked":false\}$/m,
+             'the JOIN record carries the room nginx checked, the name trimmed, the role and the token hash');
+        my ($hash) = fake_since($mark) =~ /"token":"([0-9a-f]{64})"/;
+        require Digest::SHA;
+        is($hash, Digest::SHA::sha256_hex($token // ''),
+           'the token hash is the SHA-256 of the token the browser got');
+        unlike(fake_since($mark), qr/\Q$token\E/, 'the token itself never reaches the worker');
 
         RoomsTest::ws_send($ws, RoomsTest::ws_frame(text =>
             '{"type":"offer","sdp":"v=0\r\no=- 1 1 IN IP4 0.0.0.0\r\n"}'));
@@ -347,7 +355,7 @@ GET /api/rooms/{{code}}
 GET /api/rooms/{{code}}
 --- error_code: 200
 --- error_log
-the media worker speaks protocol version 99 and this module version 2
+the media worker speaks protocol version 99 and this module version 3
 
 
 

@@ -54,6 +54,7 @@
 
 #include "rooms_limits.h"
 #include "rooms_proto.h"
+#include "rooms_token.h"
 
 #include "dtls.h"
 #include "forward.h"
@@ -244,6 +245,8 @@ struct sfu_part_s {
 
     char                  id[SFU_ID_LEN + 1];
     char                  name[SFU_NAME_MAX + 1];
+    unsigned              host;           /* nginx checked the host key */
+    char                  token[ROOMS_HASH_HEX_LEN + 1];  /* its hash */
     unsigned              audio_on;       /* as the last "media" said */
     unsigned              video_on;
     unsigned              shown_audio;    /* as last told to the others */
@@ -287,7 +290,9 @@ struct sfu_room_s {
     sfu_room_t           *hash_next;
     char                  code[SFU_CODE_MAX + 1];
     unsigned              max;
-    unsigned              count;
+    unsigned              count;          /* hosts and guests */
+    unsigned              guests;         /* at most max - 1 */
+    unsigned              locked;         /* as nginx last said */
     sfu_queue_t           parts;
 };
 
@@ -455,9 +460,10 @@ sfu_record_out(sfu_t *sfu, sfu_io_t *io, uint16_t type, uint64_t conn,
 }
 
 
-/* Sends obj (and releases it) as a SIGNAL to conn. */
+/* Sends obj (and releases it) as a record of type about conn. */
 static void
-sfu_signal(sfu_t *sfu, sfu_io_t *io, uint64_t conn, json_t *obj)
+sfu_send_json(sfu_t *sfu, sfu_io_t *io, uint16_t type, uint64_t conn,
+    json_t *obj)
 {
     char  *text;
 
@@ -476,8 +482,16 @@ sfu_signal(sfu_t *sfu, sfu_io_t *io, uint64_t conn, json_t *obj)
         return;
     }
 
-    sfu_record_out(sfu, io, ROOMS_PROTO_SIGNAL, conn, text, strlen(text));
+    sfu_record_out(sfu, io, type, conn, text, strlen(text));
     free(text);
+}
+
+
+/* Sends obj (and releases it) as a SIGNAL to conn. */
+static void
+sfu_signal(sfu_t *sfu, sfu_io_t *io, uint64_t conn, json_t *obj)
+{
+    sfu_send_json(sfu, io, ROOMS_PROTO_SIGNAL, conn, obj);
 }
 
 
@@ -1249,25 +1263,34 @@ sfu_rr_cancel(sfu_t *sfu, sfu_part_t *p)
 /* ---- signaling helpers ---- */
 
 
+static const char *
+sfu_role(const sfu_part_t *p)
+{
+    return p->host ? "host" : "guest";
+}
+
+
 static json_t *
 sfu_participant_json(const sfu_part_t *p, const char *type)
 {
     if (type != NULL) {
-        return json_pack("{s:s, s:s, s:s, s:b, s:b}", "type", type,
-                         "id", p->id, "name", p->name,
+        return json_pack("{s:s, s:s, s:s, s:s, s:b, s:b}", "type", type,
+                         "id", p->id, "name", p->name, "role", sfu_role(p),
                          "audio", (int) p->shown_audio,
                          "video", (int) p->shown_video);
     }
 
-    return json_pack("{s:s, s:s, s:b, s:b}", "id", p->id, "name", p->name,
+    return json_pack("{s:s, s:s, s:s, s:b, s:b}", "id", p->id,
+                     "name", p->name, "role", sfu_role(p),
                      "audio", (int) p->shown_audio,
                      "video", (int) p->shown_video);
 }
 
 
-/* Sends obj to everyone in p's room but p (obj is released). */
+/* Sends obj to everyone in room but except (obj is released). */
 static void
-sfu_broadcast(sfu_t *sfu, sfu_io_t *io, sfu_part_t *p, json_t *obj)
+sfu_room_broadcast(sfu_t *sfu, sfu_io_t *io, sfu_room_t *room,
+    sfu_part_t *except, json_t *obj)
 {
     sfu_queue_t  *q;
     sfu_part_t   *o;
@@ -1277,15 +1300,23 @@ sfu_broadcast(sfu_t *sfu, sfu_io_t *io, sfu_part_t *p, json_t *obj)
         return;
     }
 
-    for (q = p->room->parts.next; q != &p->room->parts; q = q->next) {
+    for (q = room->parts.next; q != &room->parts; q = q->next) {
         o = sfu_queue_data(q, sfu_part_t, room_link);
 
-        if (o != p) {
+        if (o != except) {
             sfu_signal(sfu, io, o->conn, json_incref(obj));
         }
     }
 
     json_decref(obj);
+}
+
+
+/* Sends obj to everyone in p's room but p (obj is released). */
+static void
+sfu_broadcast(sfu_t *sfu, sfu_io_t *io, sfu_part_t *p, json_t *obj)
+{
+    sfu_room_broadcast(sfu, io, p->room, p, obj);
 }
 
 
@@ -1401,15 +1432,17 @@ sfu_new_id(sfu_room_t *room, char id[SFU_ID_LEN + 1])
 static void
 sfu_join(sfu_t *sfu, uint64_t now, uint64_t conn, json_t *msg, sfu_io_t *io)
 {
-    char          safe[SFU_NAME_MAX + 1];
-    size_t        name_len, code_len;
-    unsigned      i;
-    json_t       *jroom, *jmax, *jname, *jcode, *list, *obj;
-    int64_t       room_id, max;
-    sfu_room_t   *room;
-    sfu_part_t   *p, *o;
-    sfu_queue_t  *q;
-    const char   *name, *code;
+    char           safe[SFU_NAME_MAX + 1];
+    size_t         name_len, code_len;
+    unsigned       i, host;
+    json_t        *jroom, *jmax, *jname, *jcode, *jrole, *jtoken, *jlocked;
+    json_t        *list, *obj;
+    int64_t        room_id, max;
+    sfu_room_t    *room;
+    sfu_part_t    *p, *o;
+    sfu_queue_t   *q;
+    const char    *name, *code, *role, *token;
+    unsigned char  hash[ROOMS_HASH_LEN];
 
     if (sfu_find_conn(sfu, conn) != NULL) {
         sfu_log(sfu, SFU_LOG_WARN, "JOIN for connection %u:%llu, which "
@@ -1424,16 +1457,27 @@ sfu_join(sfu_t *sfu, uint64_t now, uint64_t conn, json_t *msg, sfu_io_t *io)
     jmax = json_object_get(msg, "max");
     jname = json_object_get(msg, "name");
     jcode = json_object_get(msg, "code");
+    jrole = json_object_get(msg, "role");
+    jtoken = json_object_get(msg, "token");
+    jlocked = json_object_get(msg, "locked");
 
     name = json_string_value(jname);
     code = json_string_value(jcode);
+    role = json_string_value(jrole);
+    token = json_string_value(jtoken);
     name_len = json_string_length(jname);
     code_len = json_string_length(jcode);
 
     if (!json_is_integer(jroom) || !json_is_integer(jmax) || name == NULL
         || name_len == 0 || name_len > SFU_NAME_MAX
         || strlen(name) != name_len
-        || (jcode != NULL && code == NULL))
+        || (jcode != NULL && code == NULL)
+        || role == NULL
+        || (strcmp(role, "host") != 0 && strcmp(role, "guest") != 0)
+        || token == NULL
+        || rooms_token_hash_from_hex(token, json_string_length(jtoken), hash)
+           != 0
+        || !json_is_boolean(jlocked))
     {
         sfu_log(sfu, SFU_LOG_WARN, "malformed JOIN from nginx");
         sfu_error(sfu, io, conn, "bad_message", "malformed join");
@@ -1453,13 +1497,34 @@ sfu_join(sfu_t *sfu, uint64_t now, uint64_t conn, json_t *msg, sfu_io_t *io)
         max = ROOMS_PARTICIPANTS_LIMIT;
     }
 
+    host = strcmp(role, "host") == 0;
+
     room = sfu_find_room(sfu, room_id);
 
-    if (room != NULL && room->count >= (unsigned) max) {
+    /*
+     * The capacity rule (docs/protocol.md), enforced here and only here:
+     * this process handles one record at a time, so the count cannot
+     * change between the check and the insert below, however many nginx
+     * workers race.  Guests take at most max - 1 places, so one is always
+     * left for a host; hosts count in the total, which never passes max.
+     */
+    if (room != NULL
+        && (room->count >= (unsigned) max
+            || (!host && room->guests + 1 >= (unsigned) max)))
+    {
         sfu->stats.refused++;
-        sfu_log(sfu, SFU_LOG_INFO, "room %lld (%s) is full: %u of %lld, "
-                "join refused", (long long) room_id, room->code,
-                room->count, (long long) max);
+        sfu_log(sfu, SFU_LOG_INFO, "room %lld (%s) is full for a %s: %u "
+                "of %lld (%u guests), join refused", (long long) room_id,
+                room->code, role, room->count, (long long) max,
+                room->guests);
+        sfu_error(sfu, io, conn, "room_full", "the room is full");
+        sfu_close(sfu, io, conn, SFU_CLOSE_REFUSED, "room full");
+        return;
+    }
+
+    /* a first guest in an empty room at max 1 (nginx never sends it) */
+    if (room == NULL && !host && max < 2) {
+        sfu->stats.refused++;
         sfu_error(sfu, io, conn, "room_full", "the room is full");
         sfu_close(sfu, io, conn, SFU_CLOSE_REFUSED, "room full");
         return;
@@ -1496,8 +1561,9 @@ sfu_join(sfu_t *sfu, uint64_t now, uint64_t conn, json_t *msg, sfu_io_t *io)
         sfu->nrooms++;
     }
 
-    /* the latest JOIN carries the host's latest cap */
+    /* the latest JOIN carries the host's latest cap and lock */
     room->max = (unsigned) max;
+    room->locked = json_is_true(jlocked);
 
     p = calloc(1, sizeof(sfu_part_t));
     if (p == NULL) {
@@ -1514,6 +1580,8 @@ sfu_join(sfu_t *sfu, uint64_t now, uint64_t conn, json_t *msg, sfu_io_t *io)
 
     p->conn = conn;
     p->room = room;
+    p->host = host;
+    rooms_token_hash_hex(hash, p->token);
     p->audio_on = 1;
     p->video_on = 1;
     p->fb_ssrc |= 1;
@@ -1545,20 +1613,25 @@ sfu_join(sfu_t *sfu, uint64_t now, uint64_t conn, json_t *msg, sfu_io_t *io)
 
     sfu_queue_insert_tail(&room->parts, &p->room_link);
     room->count++;
+    room->guests += !host;
     sfu_queue_insert_tail(&sfu->all, &p->all_link);
     p->hash_next = sfu->conns[sfu_conn_hash(conn)];
     sfu->conns[sfu_conn_hash(conn)] = p;
     sfu->nparts++;
     sfu->stats.joins++;
 
-    sfu_signal(sfu, io, conn, json_pack("{s:s, s:s, s:o}", "type", "welcome",
-                                        "id", p->id, "participants", list));
+    sfu_signal(sfu, io, conn, json_pack("{s:s, s:s, s:s, s:b, s:o}",
+                                        "type", "welcome", "id", p->id,
+                                        "role", sfu_role(p),
+                                        "locked", (int) room->locked,
+                                        "participants", list));
 
     sfu_broadcast(sfu, io, p, sfu_participant_json(p, "participant_joined"));
 
     sfu_log(sfu, SFU_LOG_INFO, "participant joined: room %lld (%s) id %s "
-            "name \"%s\" conn %u:%llu, %u in the room", (long long) room->id,
-            room->code, p->id, sfu_printable(p->name, safe, sizeof(safe)),
+            "name \"%s\" %s conn %u:%llu, %u in the room",
+            (long long) room->id, room->code, p->id,
+            sfu_printable(p->name, safe, sizeof(safe)), sfu_role(p),
             ROOMS_PROTO_SLOT(conn),
             (unsigned long long) (conn & 0xffffffffffffULL), room->count);
 
@@ -2028,6 +2101,145 @@ sfu_bad_message(sfu_t *sfu, uint64_t now, sfu_part_t *p, const char *why,
 }
 
 
+/* ---- host actions ---- */
+
+
+static sfu_part_t *
+sfu_find_id(sfu_room_t *room, const char *id)
+{
+    sfu_queue_t  *q;
+    sfu_part_t   *o;
+
+    for (q = room->parts.next; q != &room->parts; q = q->next) {
+        o = sfu_queue_data(q, sfu_part_t, room_link);
+
+        if (strcmp(o->id, id) == 0) {
+            return o;
+        }
+    }
+
+    return NULL;
+}
+
+
+/*
+ * remove and mute, from p.  This is the worker's one check of the role:
+ * nginx refuses them from a guest already (ngx_rooms_ws.c), and this
+ * repeats it against the role the JOIN carried, so that no record can
+ * act for a host that is not one.
+ */
+static void
+sfu_host_action(sfu_t *sfu, uint64_t now, sfu_part_t *p, const char *type,
+    json_t *msg, sfu_io_t *io)
+{
+    char         safe[SFU_NAME_MAX + 1];
+    const char  *id;
+    sfu_part_t  *t;
+
+    if (!p->host) {
+        sfu_error(sfu, io, p->conn, "not_host",
+                  "only the host can do this");
+        return;
+    }
+
+    id = json_string_value(json_object_get(msg, "id"));
+
+    if (id == NULL) {
+        sfu_bad_message(sfu, now, p, "remove and mute need a string id",
+                        io);
+        return;
+    }
+
+    t = sfu_find_id(p->room, id);
+
+    if (t == NULL) {
+        sfu_error(sfu, io, p->conn, "no_such_participant",
+                  "nobody in the room has this id");
+        return;
+    }
+
+    if (strcmp(type, "mute") == 0) {
+        sfu_signal(sfu, io, t->conn,
+                   json_pack("{s:s}", "type", "mute_request"));
+        sfu_log(sfu, SFU_LOG_INFO, "host %s asked %s to mute", p->id, t->id);
+        return;
+    }
+
+    /*
+     * The ban goes first, on the ring of the nginx worker that holds the
+     * removed WebSocket: that worker stores it before it reads the CLOSE
+     * below, so the ban is durable before the browser learns of it and
+     * can try to join again.
+     */
+    sfu_send_json(sfu, io, ROOMS_PROTO_BAN, t->conn,
+                  json_pack("{s:I, s:s}", "room", (json_int_t) t->room->id,
+                            "token", t->token));
+
+    sfu_log(sfu, SFU_LOG_INFO, "host %s removed %s \"%s\"", p->id, t->id,
+            sfu_printable(t->name, safe, sizeof(safe)));
+
+    sfu_error(sfu, io, t->conn, "removed", "the host removed you from "
+              "this room");
+    sfu_remove(sfu, now, t, SFU_CLOSE_REFUSED, "removed", io);
+}
+
+
+/*
+ * A ROOM record: nginx changed a room in the store (a host locked,
+ * unlocked or ended it, over HTTP or a WebSocket).
+ */
+static void
+sfu_room_change(sfu_t *sfu, uint64_t now, json_t *msg, sfu_io_t *io)
+{
+    json_t      *jroom, *jlocked, *jended;
+    sfu_part_t  *p;
+    sfu_room_t  *room;
+    unsigned     last;
+
+    jroom = json_object_get(msg, "room");
+    jlocked = json_object_get(msg, "locked");
+    jended = json_object_get(msg, "ended");
+
+    if (!json_is_integer(jroom)
+        || (jlocked != NULL && !json_is_boolean(jlocked))
+        || (jended != NULL && !json_is_true(jended))
+        || (jlocked == NULL) == (jended == NULL))
+    {
+        sfu_log(sfu, SFU_LOG_WARN, "malformed ROOM record from nginx");
+        return;
+    }
+
+    room = sfu_find_room(sfu, json_integer_value(jroom));
+
+    if (room == NULL) {
+        /* nobody is in it: the next JOIN carries the state */
+        return;
+    }
+
+    if (jlocked != NULL) {
+        room->locked = json_is_true(jlocked);
+        sfu_room_broadcast(sfu, io, room, NULL,
+                           json_pack("{s:s, s:b}", "type", "room",
+                                     "locked", (int) room->locked));
+        sfu_log(sfu, SFU_LOG_INFO, "room %lld (%s) %s", (long long) room->id,
+                room->code, room->locked ? "locked" : "unlocked");
+        return;
+    }
+
+    sfu_log(sfu, SFU_LOG_INFO, "room %lld (%s) ended: closing %u",
+            (long long) room->id, room->code, room->count);
+
+    /* the last removal frees the room: it is not touched after that */
+    do {
+        p = sfu_queue_data(room->parts.next, sfu_part_t, room_link);
+        last = room->count == 1;
+
+        sfu_error(sfu, io, p->conn, "room_ended", "the host ended this room");
+        sfu_remove(sfu, now, p, SFU_CLOSE_REFUSED, "room_ended", io);
+    } while (!last);
+}
+
+
 static void
 sfu_message(sfu_t *sfu, uint64_t now, sfu_part_t *p, json_t *msg,
     sfu_io_t *io)
@@ -2077,6 +2289,11 @@ sfu_message(sfu_t *sfu, uint64_t now, sfu_part_t *p, json_t *msg,
         return;
     }
 
+    if (strcmp(type, "remove") == 0 || strcmp(type, "mute") == 0) {
+        sfu_host_action(sfu, now, p, type, msg, io);
+        return;
+    }
+
     sfu_bad_message(sfu, now, p, strcmp(type, "join") == 0
                                  ? "join was sent twice"
                                  : "unknown message type", io);
@@ -2100,10 +2317,17 @@ sfu_record(sfu_t *sfu, uint64_t now_ms, const rooms_proto_hdr_t *hdr,
         return;
     }
 
-    if (hdr->type != ROOMS_PROTO_JOIN && hdr->type != ROOMS_PROTO_SIGNAL) {
+    if (hdr->type != ROOMS_PROTO_JOIN && hdr->type != ROOMS_PROTO_SIGNAL
+        && hdr->type != ROOMS_PROTO_ROOM)
+    {
         sfu_log(sfu, SFU_LOG_WARN, "record of unknown type %u ignored",
                 (unsigned) hdr->type);
         return;
+    }
+
+    if (hdr->type == ROOMS_PROTO_ROOM) {
+        /* about a room, not a connection: id 0 names nobody */
+        p = NULL;
     }
 
     if (hdr->type == ROOMS_PROTO_SIGNAL && p == NULL) {
@@ -2126,7 +2350,11 @@ sfu_record(sfu_t *sfu, uint64_t now_ms, const rooms_proto_hdr_t *hdr,
     if (!json_is_object(msg)) {
         json_decref(msg);
 
-        if (p != NULL) {
+        if (hdr->type == ROOMS_PROTO_ROOM) {
+            sfu_log(sfu, SFU_LOG_WARN, "ROOM record that is not a JSON "
+                    "object");
+
+        } else if (p != NULL) {
             sfu_bad_message(sfu, now_ms, p, "not a JSON object", io);
 
         } else {
@@ -2140,6 +2368,9 @@ sfu_record(sfu_t *sfu, uint64_t now_ms, const rooms_proto_hdr_t *hdr,
 
     if (hdr->type == ROOMS_PROTO_JOIN) {
         sfu_join(sfu, now_ms, hdr->id, msg, io);
+
+    } else if (hdr->type == ROOMS_PROTO_ROOM) {
+        sfu_room_change(sfu, now_ms, msg, io);
 
     } else {
         sfu_message(sfu, now_ms, p, msg, io);
@@ -2179,6 +2410,7 @@ sfu_remove(sfu_t *sfu, uint64_t now, sfu_part_t *p, unsigned close_code,
 
     sfu_queue_remove(&p->room_link);
     room->count--;
+    room->guests -= !p->host;
 
     /* p is out of the room now: these reach only the others */
     for (q = room->parts.next; q != &room->parts; q = q->next) {

@@ -4,13 +4,18 @@
  * others.
  *
  * Owns: the rooms (keyed by the store id nginx sends in JOIN) and their
- * participants (keyed by nginx's connection id); every media session
+ * participants (keyed by nginx's connection id), with each one's role and
+ * guest token hash as nginx checked them; the capacity rule (guests take
+ * at most max - 1 places, everyone at most max); the effects of a host's
+ * remove and mute, and of a room's lock or end (ROOM records), with the
+ * BAN record that makes nginx store a removal; every media session
  * (ICE, DTLS, SRTP) and its lifetime; the signaling answers (welcome,
- * answer, renegotiate, participant_*, error) and close requests; which
- * remote stream each receiving m= line of a subscriber carries; the
- * per-subscriber rewriting of forwarded RTP, the NACK history (answered
- * with RTX where negotiated), the keyframe requests towards publishers,
- * and the RTCP receive statistics and receiver reports towards them.
+ * answer, renegotiate, participant_*, mute_request, room, error) and
+ * close requests; which remote stream each receiving m= line of a
+ * subscriber carries; the per-subscriber rewriting of forwarded RTP, the
+ * NACK history (answered with RTX where negotiated), the keyframe
+ * requests towards publishers, and the RTCP receive statistics and
+ * receiver reports towards them.
  *
  * Sans-IO: bytes and the time come in as arguments, and everything this
  * core wants sent goes out through the caller's sfu_io_t: datagrams into
@@ -130,8 +135,8 @@ sfu_t *sfu_create(const sfu_conf_t *conf, char *err, size_t errlen);
 void sfu_destroy(sfu_t *sfu);
 
 /*
- * One record from nginx (JOIN, SIGNAL or LEAVE; others are logged and
- * ignored).  payload is hdr->len bytes and may live in shared memory: it
+ * One record from nginx (JOIN, SIGNAL, LEAVE or ROOM; others are logged
+ * and ignored).  payload is hdr->len bytes and may live in shared memory: it
  * is copied before it is parsed.  Answers go out through io.
  */
 void sfu_record(sfu_t *sfu, uint64_t now_ms, const rooms_proto_hdr_t *hdr,

@@ -1,10 +1,38 @@
 // The create-a-room page: posts the form to the JSON API and shows the
 // invite link (to share) and the host link (to keep).
+
+import * as i18n from './i18n.js';
+import { setText } from './i18n.js';
+import { drawIcons } from './icons.js';
+
 const form = document.getElementById('create');
 const result = document.getElementById('result');
 const error = document.getElementById('error');
 
-function copyButton(button, input) {
+// The markup of these is pinned exactly by t/007-pages.t, so the server
+// cannot mark them; they are marked here, before the first translation.
+document.querySelector('label[for="title"]').dataset.i18n =
+  'create.label_title';
+form.querySelector('button[type="submit"]').dataset.i18n = 'create.submit';
+
+// The activities in both languages, from the server's table (a <template>
+// of data-en/data-it pairs next to the <select>).
+function labelActivities() {
+  const labels = document.getElementById('activity-labels');
+  if (!labels) return;
+  for (const o of labels.content.querySelectorAll('option')) {
+    const opt = form.elements.activity.querySelector(
+      'option[value="' + CSS.escape(o.value) + '"]');
+    if (opt) opt.textContent = o.dataset[i18n.lang] || o.dataset.en;
+  }
+}
+
+i18n.onChange(() => {
+  document.title = i18n.t('create.title');
+  labelActivities();
+});
+
+function copyButton(button, input, key) {
   button.addEventListener('click', async () => {
     input.select();
     try {
@@ -12,14 +40,20 @@ function copyButton(button, input) {
     } catch (e) {
       document.execCommand('copy');
     }
-    button.textContent = 'Copied';
+    setText(button, 'copied');
+    setTimeout(() => setText(button, key), 2500);
   });
 }
 
 copyButton(document.getElementById('copy-invite'),
-           document.getElementById('invite'));
+           document.getElementById('invite'), 'copy_invite');
 copyButton(document.getElementById('copy-host'),
-           document.getElementById('host'));
+           document.getElementById('host'), 'create.copy_host');
+
+function fail(key, args) {
+  setText(error, key, args);
+  error.hidden = false;
+}
 
 form.addEventListener('submit', async (ev) => {
   ev.preventDefault();
@@ -41,13 +75,13 @@ form.addEventListener('submit', async (ev) => {
     });
     data = await res.json();
   } catch (e) {
-    error.textContent = 'The server could not be reached.';
-    error.hidden = false;
+    fail('create.unreachable');
     return;
   }
   if (!res.ok) {
-    error.textContent = data.error ? data.error.message : 'Error ' + res.status;
-    error.hidden = false;
+    // the API explains in English; the sentence around it is translated
+    const msg = data.error ? data.error.message : 'HTTP ' + res.status;
+    fail(res.status === 422 ? 'create.invalid' : 'create.failed', { msg });
     return;
   }
   document.getElementById('invite').value = data.invite_url;
@@ -55,3 +89,6 @@ form.addEventListener('submit', async (ev) => {
   document.getElementById('open-host').href = data.host_url;
   result.hidden = false;
 });
+
+drawIcons();
+i18n.start();

@@ -1,182 +1,322 @@
 // The room page.  A guest types a name and joins the call; opened through
 // the host link (#host=<key>) the page also offers the host's controls.
 // The key stays in the fragment, which browsers never send to the server
-// or in Referer.
+// or in Referer; it goes to the server only in the WebSocket's join (and
+// as the API's Bearer token), where nginx checks it.
 //
 // The call speaks docs/protocol.md: one WebSocket for signaling and one
 // RTCPeerConnection to the media worker (an SFU).  The browser is the only
 // offerer: it sends its own camera and microphone on sendonly m-lines and
 // receives everyone else on recvonly m-lines; each answer says whose media
 // each recvonly m-line carries.
+//
+// The parts: i18n.js (English and Italian), tiles.js and grid.js (the
+// video tiles and their layout), people.js (the participant list),
+// speaker.js (who is talking), devices.js (camera and microphone).
 
-const main = document.getElementById('room');
+import * as i18n from './i18n.js';
+import { t, setText } from './i18n.js';
+import { drawIcons } from './icons.js';
+import { watchGrid } from './grid.js';
+import { makeTile, updateTile, highlight } from './tiles.js';
+import { renderPeople } from './people.js';
+import { watchSpeakers } from './speaker.js';
+import { openMedia, listDevices, switchDevice } from './devices.js';
+
+const $ = (id) => document.getElementById(id);
+
+const main = $('room');
 let code = main.dataset.code;      // the host may rotate it
 const hostKey = new URLSearchParams(location.hash.slice(1)).get('host');
-const status = document.getElementById('status');
-const error = document.getElementById('error');
 const api = '../api/rooms/';
 
-const joinForm = document.getElementById('join');
-const callView = document.getElementById('call');
-const tiles = document.getElementById('tiles');
-const selfTile = document.getElementById('self');
-const micButton = document.getElementById('mic');
-const camButton = document.getElementById('cam');
+const status = $('status');
+const error = $('error');
+const noticeEl = $('notice');
+const joinForm = $('join');
 const joinButton = joinForm.querySelector('button');
+const callView = $('call');
+const tiles = $('tiles');
+const selfTile = $('self');
+const micButton = $('mic');
+const camButton = $('cam');
+const panel = $('people');
+const peopleButton = $('people-toggle');
+const peopleList = $('people-list');
+const inviteCard = $('invite-card');
+const hostControls = $('host-controls');
+const lockButton = $('lock');
 
 // What tests (and curious people in devtools) can read.  `participants`
-// maps each other participant's id to its name; `streams` is the last
-// answer's mid -> {participant, kind}.
+// maps each other participant's id to its name; `people` has their whole
+// record ({id, name, role, audio, video}); `streams` is the last answer's
+// mid -> {participant, kind}; `speaker` the id highlighted as speaking;
+// `offers` how many offers this page sent.
 const state = window.roomsState = {
-  joined: false, id: null, participants: {}, streams: {},
+  joined: false, id: null, role: null, locked: false,
+  participants: {}, people: {}, streams: {}, speaker: null, offers: 0,
 };
 
 
-/* ---- messages people read ------------------------------------------ */
+/* ---- words people read --------------------------------------------- */
 
-function when(iso) {
-  return new Date(iso).toLocaleString();
+function say(key, args) {
+  setText(status, key, args);
 }
 
-// One human sentence per error code of docs/protocol.md.
-const ERRORS = {
-  room_ended: () => 'This room has ended.',
-  not_started: (m) => m.start_at
-    ? 'This room opens on ' + when(m.start_at) + '. Join again then.'
-    : 'This room has not opened yet.',
-  locked: () => 'The host has locked this room: nobody new can join.',
-  room_full: () => 'This room is full. Try again when someone leaves.',
-  media_unavailable: () => 'Calls are not available right now: the media ' +
-    'server is not running. Try again in a moment.',
-  bad_offer: () => 'The server could not use the call setup of this ' +
-    'browser. Reload the page, or try another browser.',
-  bad_message: () => 'The server did not understand this page. Reload it ' +
-    'and try again.',
+function fail(key, args) {
+  setText(error, key, args);
+  error.hidden = !key;
+}
+
+// A passing message (a toast): the host's actions, refusals that keep
+// the call going.
+let noticeTimer = null;
+function notice(key, args) {
+  setText(noticeEl, key, args);
+  noticeEl.hidden = !key;
+  clearTimeout(noticeTimer);
+  if (key) noticeTimer = setTimeout(() => notice(null), 6000);
+}
+
+// A refusal's words: every error code of docs/protocol.md and of the
+// host actions in docs/api.md has its sentence; anything else is shown
+// with the server's own message.
+function refusal(err) {
+  const c = err && err.code;
+  if (c === 'not_started') {
+    return err.start_at ? ['error.not_started', { when: err.start_at }]
+      : ['error.not_started_soon'];
+  }
+  if (c && i18n.has('error.' + c)) return ['error.' + c];
+  return ['error.other', { msg: (err && (err.message || err.code)) || '?' }];
+}
+
+
+/* ---- the room: title, state, invite link ------------------------------ */
+
+// What the page knows about the room; the server wrote it into the page
+// and the API refreshes it.
+const activity = $('activity');
+const info = {
+  state: main.dataset.state,
+  locked: status.dataset.locked === '1',
+  start_at: status.dataset.startAt || null,
+  title: activity.dataset.untitled === '1' ? '' : $('title').textContent,
+  label: { en: activity.dataset.en, it: activity.dataset.it },
 };
 
-function say(text) {
-  status.textContent = text;
+function roomStatus() {
+  if (info.state === 'ended') return ['room.ended'];
+  if (info.state === 'scheduled') {
+    return ['room.opens', { when: info.start_at }];
+  }
+  return [info.locked ? 'room.locked' : 'room.open'];
 }
 
-function fail(text) {
-  error.textContent = text;
-  error.hidden = !text;
+function renderRoom() {
+  const label = info.label[i18n.lang] || info.label.en || '';
+  $('title').textContent = info.title || label;
+  document.title = info.title || label;
+  activity.textContent = label;
+  activity.hidden = !info.title;       // an untitled room's title is it
+  // in a call the status line talks about the call, not the room
+  if (!state.joined && !ws) {
+    say(...roomStatus());
+    // after a refusal the alert says why; no need to say it twice
+    if (!error.hidden && status.textContent === error.textContent) say(null);
+  }
+  setText(lockButton, info.locked ? 'unlock' : 'lock');
+  // an ended room takes no more changes: nothing left to control
+  hostControls.hidden = !(hostKey || state.role === 'host') ||
+                        info.state === 'ended';
+  state.locked = info.locked;
 }
-
-
-/* ---- the room's state and the host's controls ------------------------ */
-
-// what the status line says outside a call (the server wrote the first)
-let roomStatus = status.textContent;
 
 function show(room) {
-  document.getElementById('title').textContent =
-    room.title || room.activity_label.en;
-  roomStatus = room.state === 'ended' ? 'This room has ended.'
-    : room.state === 'scheduled'
-      ? 'This room opens on ' + when(room.start_at) + '.'
-      : (room.locked ? 'The host has locked this room.'
-                     : 'This room is open.');
-  // in a call the status line talks about the call, not the room
-  if (!state.joined && !ws) say(roomStatus);
-  const lock = document.getElementById('lock');
-  lock.textContent = room.locked ? 'Unlock room' : 'Lock room';
-  lock.dataset.locked = room.locked ? '1' : '';
-  for (const b of document.querySelectorAll('#host-controls button')) {
-    b.disabled = room.state === 'ended';
-  }
+  Object.assign(info, {
+    state: room.state, locked: room.locked, start_at: room.start_at,
+    title: room.title, label: room.activity_label || info.label,
+  });
+  if (room.invite_url) $('invite').value = room.invite_url;
+  if (info.state === 'ended' && !state.joined) joinForm.hidden = true;
+  renderRoom();
 }
 
+function refreshRoom() {
+  return fetch(api + encodeURIComponent(code)).then((r) => r.json())
+    .then((room) => {
+      if (room.code) show(room);
+    }).catch(() => {});
+}
+
+// The host's room actions over the JSON API (for a host who has not
+// joined; a host in the call uses the WebSocket, see asHost()).
 async function call(method, path, body) {
-  fail('');
-  const res = await fetch(api + path, {
-    method,
-    headers: Object.assign({ 'Authorization': 'Bearer ' + hostKey },
-      body ? { 'Content-Type': 'application/json' } : {}),
-    body: body ? JSON.stringify(body) : undefined,
-  });
-  const data = await res.json();
+  fail(null);
+  let res, data;
+  try {
+    res = await fetch(api + path, {
+      method,
+      headers: Object.assign({ 'Authorization': 'Bearer ' + hostKey },
+        body ? { 'Content-Type': 'application/json' } : {}),
+      body: body ? JSON.stringify(body) : undefined,
+    });
+    data = await res.json();
+  } catch (e) {
+    fail('unreachable');
+    return null;
+  }
   if (!res.ok) {
-    fail(data.error.message);
+    fail(...refusal(data.error));
     return null;
   }
   return data;
 }
 
-if (hostKey) {
-  document.getElementById('host-controls').hidden = false;
-  document.getElementById('lock').addEventListener('click', async (ev) => {
-    const room = await call('PATCH', code,
-                            { locked: !ev.target.dataset.locked });
-    if (room) show(room);
-  });
-  document.getElementById('rotate').addEventListener('click', async () => {
-    const room = await call('POST', code + '/invite');
-    if (room) {
-      code = room.code;                // rejoins use the new link
-      history.replaceState(null, '', room.host_url);
-      document.getElementById('invite').value = room.invite_url;
-      show(room);
+// In the call as the host (the server said so in welcome): room actions
+// go over the WebSocket, and every participant hears of them.
+function asHost() {
+  return state.joined && state.role === 'host' && ws &&
+         ws.readyState === WebSocket.OPEN;
+}
+
+lockButton.addEventListener('click', async () => {
+  const locked = !info.locked;
+  if (asHost()) {
+    send({ type: 'lock', locked });       // the answer is a "room" message
+    return;
+  }
+  const room = await call('PATCH', code, { locked });
+  if (room) show(room);
+});
+
+$('rotate').addEventListener('click', async () => {
+  const old = code;
+  const room = await call('POST', code + '/invite');
+  if (!room) return;
+  code = room.code;                        // rejoins use the new link
+  // our guest token belongs to the room, whatever its code
+  const tok = guestToken(old);
+  if (tok) keepToken(tok);
+  history.replaceState(null, '', room.host_url);
+  show(room);
+});
+
+$('end').addEventListener('click', async () => {
+  if (!confirm(t('confirm_end'))) return;
+  if (asHost()) {
+    send({ type: 'end' });   // everyone, us too, gets room_ended; it closes
+    return;
+  }
+  const room = await call('DELETE', code);
+  if (room) show(room);
+});
+
+function copyButton(button, input) {
+  const label = button.querySelector('[data-i18n]');
+  button.addEventListener('click', async () => {
+    input.select();
+    try {
+      await navigator.clipboard.writeText(input.value);
+    } catch (e) {
+      document.execCommand('copy');
     }
-  });
-  document.getElementById('end').addEventListener('click', async () => {
-    if (!confirm('End the room for everyone?')) return;
-    const room = await call('DELETE', code);
-    if (room) show(room);
+    setText(label, 'copied');
+    setTimeout(() => setText(label, 'copy_invite'), 2500);
   });
 }
 
-fetch(api + code).then((r) => r.json()).then((room) => {
-  if (room.code) {
-    document.getElementById('invite').value = room.invite_url;
-    show(room);
+copyButton($('copy-invite'), $('invite'));
+
+// The guest token (docs/protocol.md): who we are in this room, kept by
+// this browser, sent with each join.  A removed guest's token stays
+// banned, so pressing Join again gets "removed" again.
+const tokenKey = (c) => 'rooms.guest.' + c;
+
+function guestToken(c = code) {
+  try {
+    return localStorage.getItem(tokenKey(c));
+  } catch (e) {
+    return null;        // storage off: a new guest each time
   }
-}).catch(() => {});
+}
+
+function keepToken(tok) {
+  try {
+    localStorage.setItem(tokenKey(code), tok);
+  } catch (e) { /* see guestToken() */ }
+}
+
+
+/* ---- the participant panel -------------------------------------------- */
+
+let panelAuto = false;    // opened by us, not by the person
+const wide = matchMedia('(min-width: 64rem)');
+
+function setPanel(open, auto = false) {
+  panel.hidden = !open;
+  panelAuto = open && auto;
+  peopleButton.setAttribute('aria-expanded', String(open));
+}
+
+peopleButton.addEventListener('click', () => setPanel(panel.hidden));
+
+// A panel we opened beside the tiles would cover them on a small screen
+wide.addEventListener('change', () => {
+  if (!wide.matches && panelAuto) setPanel(false);
+});
+
+function me() {
+  const m = mediaState();
+  return { id: state.id, name: myName, role: state.role || 'guest',
+           audio: m.audio, video: m.video };
+}
+
+function renderList() {
+  if (!state.joined) return;
+  const others = Object.values(state.people);
+  renderPeople(peopleList, me(), others, state.role === 'host');
+  $('people-count').textContent = String(others.length + 1);
+}
+
+peopleList.addEventListener('click', (ev) => {
+  const b = ev.target.closest('button[data-action]');
+  const p = b && state.people[b.dataset.id];
+  if (!p) return;
+  if (b.dataset.action === 'remove') {
+    if (!confirm(t('confirm_remove', { name: p.name }))) return;
+    send({ type: 'remove', id: p.id });
+  } else if (b.dataset.action === 'mute') {
+    send({ type: 'mute', id: p.id });
+  }
+});
 
 
 /* ---- tiles: one per other participant -------------------------------- */
+
+const relayout = watchGrid(tiles);
 
 function tileOf(id) {
   return tiles.querySelector('[data-participant="' + CSS.escape(id) + '"]');
 }
 
-function badge(text, kind) {
-  const b = document.createElement('span');
-  b.className = 'badge';
-  b.dataset.badge = kind;
-  b.textContent = text;
-  b.hidden = true;
-  return b;
-}
-
-function setBadges(tile, audio, video) {
-  tile.querySelector('[data-badge="audio"]').hidden = audio !== false;
-  tile.querySelector('[data-badge="video"]').hidden = video !== false;
-}
-
 function addParticipant(p) {
   const id = String(p.id);
+  const person = state.people[id] = {
+    id: p.id, name: p.name, role: p.role || 'guest',
+    audio: p.audio, video: p.video,
+  };
   state.participants[id] = p.name;
   let tile = tileOf(id);
   if (!tile) {
-    tile = document.createElement('figure');
-    tile.className = 'tile';
-    tile.dataset.participant = id;
-    const video = document.createElement('video');
-    video.autoplay = true;
-    video.playsInline = true;
-    video.setAttribute('aria-label', p.name);
-    const caption = document.createElement('figcaption');
-    const name = document.createElement('span');
-    name.className = 'name';
-    name.textContent = p.name;           // text, never markup
-    caption.append(name, badge('mic off', 'audio'),
-                   badge('camera off', 'video'));
-    tile.append(video, caption);
+    tile = makeTile(person);
+    i18n.translate(tile);
     tiles.append(tile);
   }
-  setBadges(tile, p.audio, p.video);
+  updateTile(tile, person);
   countOthers();
+  renderList();
   // the answer may have named this participant's streams already
   if (pc) attachStreams();
 }
@@ -184,17 +324,30 @@ function addParticipant(p) {
 function removeParticipant(id) {
   id = String(id);
   delete state.participants[id];
+  delete state.people[id];
   const tile = tileOf(id);
   if (tile) tile.remove();
+  if (state.speaker === id) state.speaker = null;
   countOthers();
+  renderList();
+}
+
+function participantMedia(msg) {
+  const p = state.people[String(msg.id)];
+  if (!p) return;
+  p.audio = msg.audio;
+  p.video = msg.video;
+  const tile = tileOf(String(msg.id));
+  if (tile) updateTile(tile, p);
+  renderList();
 }
 
 function countOthers() {
   if (!state.joined) return;
   const n = Object.keys(state.participants).length;
-  say(n === 0 ? 'You are in the room. Nobody else is here yet.'
-    : n === 1 ? 'You are in the room with 1 other person.'
-      : 'You are in the room with ' + n + ' other people.');
+  if (n === 0) say('count.alone');
+  else if (n === 1) say('count.one');
+  else say('count.many', { n });
 }
 
 // Autoplay with sound needs a user gesture; pressing Join was one, so
@@ -204,7 +357,7 @@ function play(video) {
   video.play().catch(() => {
     video.muted = true;
     video.play().catch(() => {});
-    say('Click anywhere on the page to hear the others.');
+    say('click_to_hear');
     document.addEventListener('click', () => {
       for (const v of tiles.querySelectorAll('[data-participant] video')) {
         v.muted = false;
@@ -221,18 +374,18 @@ function play(video) {
 // audio samples of tracks attached to a media element).
 function attachStreams() {
   const tracks = {};
-  for (const t of pc.getTransceivers()) {
-    const s = t.mid !== null && state.streams[t.mid];
-    if (!s || !t.receiver.track) continue;
+  for (const tr of pc.getTransceivers()) {
+    const s = tr.mid !== null && state.streams[tr.mid];
+    if (!s || !tr.receiver.track) continue;
     const id = String(s.participant);
-    (tracks[id] = tracks[id] || []).push(t.receiver.track);
+    (tracks[id] = tracks[id] || []).push(tr.receiver.track);
   }
   for (const tile of tiles.querySelectorAll('[data-participant]')) {
     const video = tile.querySelector('video');
     const theirs = tracks[tile.dataset.participant] || [];
     const have = video.srcObject ? video.srcObject.getTracks() : [];
     if (theirs.length === have.length &&
-        theirs.every((t) => have.includes(t))) continue;
+        theirs.every((tr) => have.includes(tr))) continue;
     video.srcObject = theirs.length ? new MediaStream(theirs) : null;
     if (theirs.length) play(video);
   }
@@ -250,29 +403,14 @@ let again = false;       // a renegotiate came while negotiating
 let myName = '';
 let retry = 0;           // reconnection attempts after a server restart
 let refused = false;     // the server said why before closing
+let stopSpeakers = null; // ends the active-speaker polling
 
 function send(msg) {
   if (ws && ws.readyState === WebSocket.OPEN) ws.send(JSON.stringify(msg));
 }
 
-// The camera and microphone; if one of them is missing or refused, join
-// with what there is (or with nothing: others are still seen and heard).
-async function openMedia() {
-  for (const c of [{ audio: true, video: true }, { audio: true },
-                   { video: true }]) {
-    try {
-      return await navigator.mediaDevices.getUserMedia(c);
-    } catch (e) {
-      if (e.name === 'NotAllowedError') break;
-    }
-  }
-  fail('Your camera and microphone are not available; others can still ' +
-       'see and hear each other, and you can see and hear them.');
-  return new MediaStream();
-}
-
 function localTrack(kind) {
-  return local ? local.getTracks().find((t) => t.kind === kind) : null;
+  return local ? local.getTracks().find((tr) => tr.kind === kind) : null;
 }
 
 function mediaState() {
@@ -281,23 +419,29 @@ function mediaState() {
   return { audio: !!a && a.enabled, video: !!v && v.enabled };
 }
 
+function sendMedia() {
+  send(Object.assign({ type: 'media' }, mediaState()));
+}
+
 function showToggles() {
   const m = mediaState();
   micButton.setAttribute('aria-pressed', String(m.audio));
   camButton.setAttribute('aria-pressed', String(m.video));
   micButton.disabled = !localTrack('audio');
   camButton.disabled = !localTrack('video');
-  setBadges(selfTile, m.audio, m.video);
+  updateTile(selfTile, { name: myName, role: state.role || 'guest',
+                         audio: m.audio, video: m.video });
+  renderList();
 }
 
 function toggle(kind) {
-  const t = localTrack(kind);
-  if (!t) return;
+  const tr = localTrack(kind);
+  if (!tr) return;
   // a disabled track keeps its m-line and sends silence or black frames:
   // no renegotiation, and turning it back on is instant
-  t.enabled = !t.enabled;
+  tr.enabled = !tr.enabled;
   showToggles();
-  send(Object.assign({ type: 'media' }, mediaState()));
+  sendMedia();
 }
 
 micButton.addEventListener('click', () => toggle('audio'));
@@ -314,7 +458,7 @@ function negotiate() {
   again = false;
   offer().catch((e) => {
     negotiating = false;
-    fail('The call could not be set up: ' + e.message);
+    fail('setup_failed', { msg: e.message });
   });
 }
 
@@ -323,8 +467,8 @@ async function offer() {
   // server keeps each remote stream on the same m-line while it exists,
   // and answers the unused ones inactive
   for (const kind of ['audio', 'video']) {
-    const have = pc.getTransceivers().filter((t) =>
-      t.receiver.track.kind === kind && t.direction === 'recvonly').length;
+    const have = pc.getTransceivers().filter((tr) =>
+      tr.receiver.track.kind === kind && tr.direction === 'recvonly').length;
     for (let i = have; i < want[kind]; i++) {
       pc.addTransceiver(kind, { direction: 'recvonly' });
     }
@@ -333,6 +477,7 @@ async function offer() {
   // No trickle: the server is ICE-lite, so it never needs our candidates
   // (it only answers our checks), and its answer carries its own one.
   send({ type: 'offer', sdp: pc.localDescription.sdp });
+  state.offers++;
 }
 
 async function answered(msg) {
@@ -344,19 +489,51 @@ async function answered(msg) {
   if (again) negotiate();
 }
 
-async function welcome(msg) {
-  state.joined = true;
-  state.id = String(msg.id);
-  retry = 0;
+// The call view replaces the join form; the invite link and the host's
+// controls move into the participant panel, next to the people.
+function enterCall() {
   joinForm.hidden = true;
   callView.hidden = false;
   document.body.classList.add('in-call');
+  panel.append(inviteCard, hostControls);
+  selfTile.querySelector('.role-tag').hidden = state.role !== 'host';
+  renderRoom();
+  // a host sees the people they look after, where there is room for it
+  if ((hostKey || state.role === 'host') && wide.matches && panel.hidden) {
+    setPanel(true, true);
+  }
+  relayout();
+}
+
+function exitCall() {
+  callView.hidden = true;
+  joinForm.hidden = info.state === 'ended';
+  joinButton.disabled = false;
+  document.body.classList.remove('in-call');
+  setPanel(false);
+  notice(null);                    // what happened in the call is over
+  joinForm.after(inviteCard, hostControls);
+}
+
+async function welcome(msg) {
+  state.joined = true;
+  state.id = String(msg.id);
+  state.role = msg.role || null;
+  if (msg.guest_token) keepToken(msg.guest_token);
+  if (typeof msg.locked === 'boolean') info.locked = msg.locked;
+  retry = 0;
+  enterCall();
   for (const p of msg.participants || []) addParticipant(p);
   countOthers();
+  renderList();
 
   if (!local) {
     local = await openMedia();
-    document.getElementById('local').srcObject = local;
+    if (!local) {
+      fail('no_media');
+      local = new MediaStream();
+    }
+    $('local').srcObject = local;
   }
   if (!state.joined) {
     // left while the camera was opening (and not about to join again)
@@ -366,11 +543,9 @@ async function welcome(msg) {
   showToggles();
 
   pc = new RTCPeerConnection({ bundlePolicy: 'max-bundle', iceServers: [] });
+  const mine = pc;
   pc.addEventListener('connectionstatechange', () => {
-    if (pc && pc.connectionState === 'failed') {
-      fail('The media connection to the server failed. Leave and join ' +
-           'again to retry.');
-    }
+    if (pc === mine && pc.connectionState === 'failed') fail('pc_failed');
   });
   for (const track of local.getTracks()) {
     pc.addTransceiver(track, { direction: 'sendonly', streams: [local] });
@@ -379,7 +554,23 @@ async function welcome(msg) {
   negotiate();
   // tell the others if we came in with the camera or microphone off
   const m = mediaState();
-  if (!m.audio || !m.video) send(Object.assign({ type: 'media' }, m));
+  if (!m.audio || !m.video) sendMedia();
+
+  stopSpeakers = watchSpeakers({
+    pc,
+    owner: (mid) => {
+      const s = mid !== null && mid !== undefined && state.streams[mid];
+      return s && state.people[String(s.participant)]
+        ? String(s.participant) : null;
+    },
+    self: () => (mediaState().audio ? state.id : null),
+    onChange: (id, levels) => {
+      state.levels = levels;
+      if (id === state.speaker) return;
+      state.speaker = id;
+      highlight(tiles, id, state.id);
+    },
+  });
 }
 
 function onMessage(ev) {
@@ -391,12 +582,12 @@ function onMessage(ev) {
   }
   switch (msg.type) {
   case 'welcome':
-    welcome(msg).catch((e) => fail('Could not join: ' + e.message));
+    welcome(msg).catch((e) => fail('join_failed', { msg: e.message }));
     break;
   case 'answer':
     answered(msg).catch((e) => {
       negotiating = false;
-      fail('The call could not be set up: ' + e.message);
+      fail('setup_failed', { msg: e.message });
     });
     break;
   case 'renegotiate':
@@ -409,27 +600,42 @@ function onMessage(ev) {
   case 'participant_left':
     removeParticipant(msg.id);
     break;
-  case 'participant_media': {
-    const tile = tileOf(String(msg.id));
-    if (tile) setBadges(tile, msg.audio, msg.video);
+  case 'participant_media':
+    participantMedia(msg);
+    break;
+  case 'mute_request': {
+    // the host asks; the microphone goes off here, and we say so
+    const a = localTrack('audio');
+    if (a && a.enabled) toggle('audio');
+    notice('notice.muted');
     break;
   }
-  case 'error': {
-    const text = ERRORS[msg.code];
-    fail(text ? text(msg) : msg.message || 'Error: ' + msg.code);
-    // every error but bad_offer is followed by the server closing
-    if (msg.code === 'bad_offer') negotiating = false;
-    else refused = true;
+  case 'room':
+    info.locked = !!msg.locked;
+    renderRoom();
+    notice(msg.locked ? 'notice.locked' : 'notice.unlocked');
     break;
-  }
+  case 'error':
+    // these leave the connection open; every other error is followed by
+    // the server closing, and the page says why
+    if (msg.code === 'bad_offer') {
+      negotiating = false;
+      fail(...refusal(msg));
+    } else if (msg.code === 'not_host' || msg.code === 'no_such_participant') {
+      notice(...refusal(msg));
+    } else {
+      refused = true;
+      fail(...refusal(msg));
+    }
+    break;
   }
 }
 
 function stopMedia() {
   if (!local) return;
-  for (const t of local.getTracks()) t.stop();
+  for (const tr of local.getTracks()) tr.stop();
   local = null;
-  document.getElementById('local').srcObject = null;
+  $('local').srcObject = null;
 }
 
 // Ends the call on this side: the peer connection and the tiles go; the
@@ -438,19 +644,22 @@ function hangUp(keepMedia) {
   state.joined = false;
   state.id = null;
   state.participants = {};
+  state.people = {};
   state.streams = {};
+  state.speaker = null;
   negotiating = again = false;
   want = { audio: 0, video: 0 };
+  if (stopSpeakers) stopSpeakers();
+  stopSpeakers = null;
   if (pc) pc.close();
   pc = null;
   for (const tile of tiles.querySelectorAll('[data-participant]')) {
     tile.remove();
   }
+  highlight(tiles, null, null);
+  peopleList.replaceChildren();
   if (!keepMedia) stopMedia();
-  callView.hidden = true;
-  joinForm.hidden = false;
-  joinButton.disabled = false;
-  document.body.classList.remove('in-call');
+  exitCall();
 }
 
 function connect() {
@@ -461,7 +670,11 @@ function connect() {
   joinButton.disabled = true;
 
   sock.addEventListener('open', () => {
-    sock.send(JSON.stringify({ type: 'join', name: myName }));
+    const join = { type: 'join', name: myName };
+    if (hostKey) join.host_key = hostKey;
+    const tok = guestToken();
+    if (tok) join.guest_token = tok;
+    sock.send(JSON.stringify(join));
   });
   sock.addEventListener('message', (ev) => {
     if (sock === ws) onMessage(ev);
@@ -474,17 +687,18 @@ function connect() {
     if (ev.code === 1012 && retry < 5) {
       hangUp(true);
       retry++;
-      say('The call service restarted; joining again…');
+      say('restarted');
       setTimeout(connect, 1000 * retry);
       return;
     }
     hangUp(false);
-    say(roomStatus);
-    if (refused) return;              // the error already says why
-    fail(wasIn
-      ? 'The connection to the room was lost. Press Join to try again.'
-      : 'Could not reach the room. Check the link and your connection, ' +
-        'then try again.');
+    if (refused) {
+      renderRoom();
+      refreshRoom();                  // locked, ended: the status line too
+      return;                         // the error already says why
+    }
+    fail(wasIn ? 'lost' : 'unreachable');
+    renderRoom();
   });
 }
 
@@ -495,23 +709,77 @@ joinForm.addEventListener('submit', (ev) => {
   try {
     localStorage.setItem('rooms.name', myName);
   } catch (e) { /* storage may be off; the name is only a convenience */ }
-  fail('');
-  say('Joining…');
+  fail(null);
+  say('joining');
   retry = 0;
   connect();
 });
 
-document.getElementById('leave').addEventListener('click', () => {
+$('leave').addEventListener('click', () => {
   send({ type: 'leave' });
   const sock = ws;
   ws = null;                       // its close event is ours, not an error
   if (sock) sock.close(1000);
   hangUp(false);
-  fail('');
-  say('You left the room.');
+  fail(null);
+  say('left');
 });
 
+
+/* ---- settings: which camera and microphone --------------------------- */
+
+const settings = $('settings');
+const pickers = { audio: $('mic-device'), video: $('cam-device') };
+
+async function fillPickers() {
+  for (const [kind, select] of Object.entries(pickers)) {
+    const track = localTrack(kind);
+    const devices = await listDevices(kind).catch(() => []);
+    const opts = devices.map((d) => new Option(d.label, d.deviceId));
+    if (!opts.length) {
+      const none = new Option('', '');
+      setText(none, 'no_device');
+      opts.push(none);
+    }
+    select.replaceChildren(...opts);
+    const current = track && track.getSettings().deviceId;
+    if (current) select.value = current;
+    // without a track of this kind there is no sender to switch
+    select.disabled = !track || !devices.length;
+  }
+}
+
+for (const [kind, select] of Object.entries(pickers)) {
+  select.addEventListener('change', async () => {
+    if (!local) return;
+    try {
+      await switchDevice(kind, select.value, local, pc);
+      if (kind === 'video') $('local').srcObject = local;
+      showToggles();
+    } catch (e) {
+      fail('device_failed', { msg: e.message });
+      fillPickers();
+    }
+  });
+}
+
+$('settings-open').addEventListener('click', async () => {
+  await fillPickers();
+  settings.showModal();
+});
+$('settings-close').addEventListener('click', () => settings.close());
+navigator.mediaDevices?.addEventListener?.('devicechange', () => {
+  if (settings.open) fillPickers();
+});
+
+
+/* ---- start ----------------------------------------------------------- */
+
+drawIcons();
+i18n.onChange(renderRoom);
+i18n.start();
 try {
   joinForm.elements.name.value = localStorage.getItem('rooms.name') || '';
 } catch (e) { /* see above */ }
-if (main.dataset.state === 'ended') joinForm.hidden = true;
+if (info.state === 'ended') joinForm.hidden = true;
+refreshRoom();

@@ -1,106 +1,14 @@
 #!/usr/bin/perl
 # Browser end-to-end: the first call (tests/e2e/first-call.mjs, which
 # prints the TAP).  Three headless Chromiums through the real nginx and
-# the real media worker.
-#
-# The scenario runs as root inside a network namespace that has only
-# `lo` (DESIGN.md §5: otherwise Chromium prefers its eth address even
-# when the server offers only 127.0.0.1).  This wrapper checks what the
-# run needs, enforces the hard deadline, and kills everything the run
-# started (its own process group) however it ends.
+# the real media worker.  Scenario.pm runs it in a network namespace with
+# only `lo`, enforces the hard deadline and cleans up.
 
 use strict;
 use warnings;
 
-use Cwd qw(abs_path);
 use File::Basename qw(dirname);
-use POSIX qw(setpgid WNOHANG);
+use lib dirname(__FILE__);
+use Scenario;
 
-my $top = abs_path(dirname(__FILE__) . '/../..');
-my $script = "$top/tests/e2e/first-call.mjs";
-my $deadline = 150;     # seconds; the scenario's own deadline is 120
-
-$| = 1;
-
-sub have { my $p = shift; system("command -v $p >/dev/null 2>&1") == 0 }
-
-my @missing;
-push @missing, 'run as root (unshare -n needs it)' if $> != 0;
-push @missing, "$_ (Debian package)" for grep { !have($_) }
-    qw(node unshare ip ss);
-push @missing, '/usr/bin/chromium (Debian package chromium)'
-    unless -x '/usr/bin/chromium';
-push @missing, 'tests/e2e/node_modules (make e2e-deps)'
-    unless -d "$top/tests/e2e/node_modules/playwright-core";
-push @missing, 'build/ngx_rooms_module.so (make module)'
-    unless -f "$top/build/ngx_rooms_module.so";
-
-if (@missing) {
-    print "1..1\nnot ok 1 - the browser tests can run\n";
-    print "# missing: $_\n" for @missing;
-    exit 1;
-}
-
-my $pid = fork // die "fork: $!";
-
-if ($pid == 0) {
-    setpgid(0, 0);
-    chdir "$top/tests/e2e" or die "chdir: $!";
-    exec 'unshare', '-n', 'sh', '-c', 'ip link set lo up && exec node "$0"',
-         $script;
-    die "exec unshare: $!";
-}
-
-setpgid($pid, $pid);
-
-# The namespace the run lives in: Chromium makes its own process group
-# (Playwright launches it detached), so what is left is found by namespace.
-my $host_ns = readlink '/proc/self/ns/net';
-my $ns;
-for (1 .. 100) {
-    my $n = readlink "/proc/$pid/ns/net";
-    last unless defined $n;
-    if ($n ne $host_ns) { $ns = $n; last }
-    select undef, undef, undef, 0.05;
-}
-
-sub kill_namespace {
-    my $sig = shift;
-    return unless defined $ns;
-    for my $dir (glob '/proc/[0-9]*') {
-        my $n = readlink "$dir/ns/net";
-        kill $sig, (split m{/}, $dir)[2] if defined $n && $n eq $ns;
-    }
-}
-
-my $killed = 0;
-
-sub kill_all {
-    my $why = shift;
-    return if $killed++;
-    print "# $why: stopping the run\n";
-    kill 'TERM', -$pid;
-    for (1 .. 50) {
-        last if waitpid($pid, WNOHANG) == $pid && kill(0, -$pid) == 0;
-        select undef, undef, undef, 0.1;
-    }
-    kill 'KILL', -$pid;
-    kill_namespace('KILL');
-}
-
-$SIG{ALRM} = sub { kill_all("hard deadline of $deadline s") };
-$SIG{$_} = sub { kill_all("signal $_[0]"); exit 1 } for qw(INT TERM HUP);
-
-alarm $deadline;
-waitpid $pid, 0;
-my $status = $?;
-alarm 0;
-
-# whatever the run left behind (it should have stopped it all)
-kill 'KILL', -$pid if kill 0, -$pid;
-kill_namespace('KILL');
-
-# killed: the run reported it (or, if it hung, prove sees no plan)
-exit 1 if $killed;
-
-exit($status >> 8 || ($status & 127 ? 1 : 0));
+Scenario::run('first-call.mjs', 150);   # its own deadline is 120 s

@@ -267,3 +267,59 @@ export async function receivedInPage() {
   });
   return out;
 }
+
+/* ---- people in browsers ------------------------------------------------ */
+
+// One person: a browser context of its own (its own localStorage, so its
+// own guest token), with a viewport and a locale, page errors and console
+// kept for the report.  people[name] = { context, page, errors, console }.
+export async function openPerson(browser, people, name, url,
+                                 { viewport = { width: 1280, height: 800 },
+                                   locale = 'en-US',
+                                   colorScheme = 'light' } = {}) {
+  const context = await browser.newContext({ viewport, locale, colorScheme });
+  const page = await context.newPage();
+  const p = people[name] = { context, page, errors: [], console: [] };
+  page.setDefaultTimeout(30000);
+  await page.addInitScript(capturePeerConnections);
+  page.on('pageerror', (e) => p.errors.push(String(e)));
+  page.on('console', (m) => p.console.push(m.type() + ': ' + m.text()));
+  await page.goto(url);
+  return page;
+}
+
+// The text of the page's alert (role=alert), or '' when none shows.
+export const alertOf = (page) => page.evaluate(() => {
+  const a = document.querySelector('[role=alert]');
+  return a && !a.hidden ? a.textContent : '';
+});
+
+// Types the name and presses Join (in the page's language), as a person
+// would; resolves to true once in the call, or to the alert's text if
+// the server refused.
+export async function joinAs(page, name,
+                             { label = 'Your name', button = 'Join',
+                               timeout = 20000 } = {}) {
+  if (await page.evaluate(() => window.roomsState.joined)) return true;
+  await page.getByLabel(label, { exact: true }).fill(name);
+  await page.getByRole('button', { name: button, exact: true }).click();
+  return until(() => page.evaluate(() => {
+    if (window.roomsState.joined) return true;
+    const a = document.querySelector('[role=alert]');
+    return a && !a.hidden && a.textContent ? a.textContent : false;
+  }), { timeout });
+}
+
+// The controls on screen that have no accessible name, from Playwright's
+// ARIA snapshot (its own accessible-name computation): a line like
+// `- button` or `- combobox [disabled]`, with no quoted name.
+export async function unnamedControls(page) {
+  const yaml = await page.locator('body').ariaSnapshot();
+  return yaml.split('\n').filter((l) =>
+    /^\s*- (button|combobox|textbox|checkbox|link|slider|switch)\b(?!\s+")/
+      .test(l));
+}
+
+// Nothing wider than the window: no sideways scrolling.
+export const fitsWidth = (page) => page.evaluate(() =>
+  document.documentElement.scrollWidth <= window.innerWidth);

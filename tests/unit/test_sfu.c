@@ -14,6 +14,19 @@
  * nine publishers renegotiate is capped so offers stay within 16 m=
  * lines, and the streams that did not fit take the lines a leaver frees.
  *
+ * Hosts and guests (max 3): roles in welcome, participants and
+ * participant_joined, welcome's locked from the JOIN; two guests, then a
+ * third guest refused room_full (one place stays for a host), then a host
+ * admitted, then a second host refused (the total is 3); a JOIN without
+ * role or token refused; remove and mute from a guest: not_host, nothing
+ * happens; an unknown id: no_such_participant; mute: mute_request to the
+ * target only; remove: a BAN record with the target's token hash on the
+ * target's connection before its error removed and CLOSE 4403, then
+ * participant_left to the others and a guest place free again; ROOM
+ * records: lock and unlock broadcast {"type":"room"} to everyone, an end
+ * sends everyone room_ended and CLOSE 4403 and frees the room, and one
+ * about a room nobody is in sends nothing.
+ *
  * The media path, in memory: two participants each run ICE (real STUN
  * requests with MESSAGE-INTEGRITY), DTLS (an OpenSSL client, as in
  * test_dtls.c) and SRTP against the SFU.  The second one's DTLS completion
@@ -236,14 +249,34 @@ record(uint16_t type, uint64_t conn, const char *payload)
 }
 
 
+/* a guest token's hash as nginx passes it: 64 hex digits */
+#define TOKEN_A  "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"                           \
+                 "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+#define TOKEN_B  "0123456789abcdef0123456789abcdef"                           \
+                 "0123456789abcdef0123456789abcdef"
+#define TOKEN_C  "cccccccccccccccccccccccccccccccc"                           \
+                 "cccccccccccccccccccccccccccccccc"
+
+
 static void
-join(uint64_t conn, int room, int max, const char *name)
+join_as(uint64_t conn, int room, int max, const char *name,
+    const char *role, const char *token, int locked)
 {
     char  buf[512];
 
     snprintf(buf, sizeof(buf), "{\"room\":%d,\"code\":\"code%d\",\"max\":%d,"
-             "\"name\":\"%s\"}", room, room, max, name);
+             "\"name\":\"%s\",\"role\":\"%s\",\"token\":\"%s\","
+             "\"locked\":%s}", room, room, max, name, role, token,
+             locked ? "true" : "false");
     record(ROOMS_PROTO_JOIN, conn, buf);
+}
+
+
+/* the media tests join as hosts: only the total counts for them */
+static void
+join(uint64_t conn, int room, int max, const char *name)
+{
+    join_as(conn, room, max, name, "host", TOKEN_A, 0);
 }
 
 
@@ -1759,6 +1792,235 @@ test_cap(void)
 }
 
 
+/* The index of the first record of type to conn, or -1. */
+static int
+rec_index(uint16_t type, uint64_t conn)
+{
+    unsigned  i;
+
+    for (i = 0; i < nrecs; i++) {
+        if (recs[i].type == type && recs[i].id == conn) {
+            return (int) i;
+        }
+    }
+
+    return -1;
+}
+
+
+static void
+host_says(uint64_t conn, const char *type, const char *id)
+{
+    char  buf[256];
+
+    snprintf(buf, sizeof(buf), "{\"type\":\"%s\",\"id\":\"%s\"}", type, id);
+    record(ROOMS_PROTO_SIGNAL, conn, buf);
+}
+
+
+static void
+test_hosts(void)
+{
+    int          i, ban, err, cls;
+    char         g1_id[16], g2_id[16], h_id[16], g4_id[16];
+    json_t      *m, *list, *b;
+    uint64_t     g1, g2, g3, g4, h, h2, bad;
+
+    g1 = ROOMS_PROTO_CONN(7, 1);
+    g2 = ROOMS_PROTO_CONN(8, 1);
+    g3 = ROOMS_PROTO_CONN(7, 2);
+    g4 = ROOMS_PROTO_CONN(7, 3);
+    h = ROOMS_PROTO_CONN(8, 2);
+    h2 = ROOMS_PROTO_CONN(8, 3);
+    bad = ROOMS_PROTO_CONN(8, 4);
+
+    /* a JOIN needs a role, a token hash and locked */
+    clear();
+    record(ROOMS_PROTO_JOIN, bad, "{\"room\":50,\"code\":\"c\",\"max\":3,"
+           "\"name\":\"X\",\"token\":\"" TOKEN_A "\",\"locked\":false}");
+    is_str(str(sig(bad, "error", 0), "code"), "bad_message",
+           "a JOIN without a role: bad_message");
+    is_int(close_code(bad), 4400, "and CLOSE 4400");
+    clear();
+    record(ROOMS_PROTO_JOIN, bad, "{\"room\":50,\"code\":\"c\",\"max\":3,"
+           "\"name\":\"X\",\"role\":\"admin\",\"token\":\"" TOKEN_A "\","
+           "\"locked\":false}");
+    is_int(close_code(bad), 4400, "a JOIN with another role: refused");
+    clear();
+    record(ROOMS_PROTO_JOIN, bad, "{\"room\":50,\"code\":\"c\",\"max\":3,"
+           "\"name\":\"X\",\"role\":\"guest\",\"token\":\"abc\","
+           "\"locked\":false}");
+    is_int(close_code(bad), 4400, "a JOIN with a short token: refused");
+    is_int(sfu_rooms(sfu), 0, "no room was made by them");
+
+    /* two guests fill the guests' max - 1 places */
+    clear();
+    join_as(g1, 50, 3, "G1", "guest", TOKEN_A, 0);
+    m = sig(g1, "welcome", 0);
+    is_str(str(m, "role"), "guest", "welcome: role guest");
+    ok(json_is_false(json_object_get(m, "locked")), "welcome: locked false");
+    ok(json_object_get(m, "guest_token") == NULL,
+       "the worker never sends a guest token (nginx adds it)");
+    snprintf(g1_id, sizeof(g1_id), "%s", str(m, "id"));
+
+    clear();
+    join_as(g2, 50, 3, "G2", "guest", TOKEN_B, 0);
+    m = sig(g2, "welcome", 0);
+    ok(m != NULL, "a second guest at max 3 is welcome");
+    snprintf(g2_id, sizeof(g2_id), "%s", str(m, "id"));
+    list = json_object_get(m, "participants");
+    is_str(str(json_array_get(list, 0), "role"), "guest",
+           "participants carry the role");
+    m = sig(g1, "participant_joined", 0);
+    is_str(str(m, "role"), "guest", "participant_joined carries the role");
+
+    clear();
+    join_as(g3, 50, 3, "G3", "guest", TOKEN_C, 0);
+    is_str(str(sig(g3, "error", 0), "code"), "room_full",
+           "a third guest at max 3: room_full (a place stays for a host)");
+    is_int(close_code(g3), 4403, "and CLOSE 4403");
+    ok(sig(g1, "participant_joined", 0) == NULL, "the others hear nothing");
+
+    clear();
+    join_as(h, 50, 3, "Host", "host", TOKEN_C, 0);
+    m = sig(h, "welcome", 0);
+    ok(m != NULL, "then a host is admitted");
+    is_str(str(m, "role"), "host", "welcome: role host");
+    snprintf(h_id, sizeof(h_id), "%s", str(m, "id"));
+    is_int(json_array_size(json_object_get(m, "participants")), 2,
+           "it sees the two guests");
+    is_str(str(sig(g2, "participant_joined", 0), "role"), "host",
+           "the guests see a host join");
+
+    clear();
+    join_as(h2, 50, 3, "Host2", "host", TOKEN_C, 0);
+    is_str(str(sig(h2, "error", 0), "code"), "room_full",
+           "a second host: room_full, the total is max");
+    is_int(sfu_participants(sfu), 3, "three in the room");
+
+    /* a guest's host actions */
+    clear();
+    host_says(g1, "remove", g2_id);
+    is_str(str(sig(g1, "error", 0), "code"), "not_host",
+           "remove from a guest: not_host");
+    is_int(close_code(g1), -1, "its connection stays open");
+    is_int(nrecs, 1, "and nothing else happens");
+    clear();
+    host_says(g1, "mute", h_id);
+    is_str(str(sig(g1, "error", 0), "code"), "not_host",
+           "mute from a guest: not_host");
+    ok(sig(h, "mute_request", 0) == NULL, "nobody is asked to mute");
+    is_int(sfu_participants(sfu), 3, "still three");
+
+    /* unknown ids */
+    clear();
+    host_says(h, "remove", "nobody!!");
+    is_str(str(sig(h, "error", 0), "code"), "no_such_participant",
+           "remove of an unknown id: no_such_participant");
+    is_int(close_code(h), -1, "the host stays");
+    clear();
+    host_says(h, "mute", "nobody!!");
+    is_str(str(sig(h, "error", 0), "code"), "no_such_participant",
+           "mute of an unknown id: no_such_participant");
+    is_int(nrecs, 1, "nothing else");
+
+    /* mute */
+    clear();
+    host_says(h, "mute", g1_id);
+    ok(sig(g1, "mute_request", 0) != NULL, "mute: the target gets "
+       "mute_request");
+    is_int(nrecs, 1, "and only the target");
+
+    /* remove */
+    clear();
+    host_says(h, "remove", g2_id);
+    ban = rec_index(ROOMS_PROTO_BAN, g2);
+    err = -1;
+    for (i = 0; i < (int) nrecs; i++) {
+        if (recs[i].type == ROOMS_PROTO_SIGNAL && recs[i].id == g2
+            && strcmp(str(recs[i].json, "type"), "error") == 0)
+        {
+            err = i;
+            break;
+        }
+    }
+    cls = rec_index(ROOMS_PROTO_CLOSE, g2);
+    ok(ban >= 0, "remove: a BAN record on the target's connection");
+    b = ban >= 0 ? json_loads(recs[ban].data, 0, NULL) : NULL;
+    is_int(num(b, "room"), 50, "BAN names the room");
+    is_str(str(b, "token"), TOKEN_B, "and the target's token hash");
+    json_decref(b);
+    is_str(err >= 0 ? str(recs[err].json, "code") : NULL, "removed",
+           "the target gets error removed");
+    is_int(close_code(g2), 4403, "then CLOSE 4403");
+    ok(ban >= 0 && ban < err && err < cls,
+       "in this order: BAN, error, CLOSE (the ban is stored first)");
+    is_str(str(sig(g1, "participant_left", 0), "id"), g2_id,
+           "the others hear it left");
+    ok(sig(h, "participant_left", 0) != NULL, "the host too");
+    is_int(sfu_participants(sfu), 2, "two remain");
+    clear();
+    record(ROOMS_PROTO_LEAVE, g2, NULL);
+    is_int(nrecs, 0, "the LEAVE nginx sends after the close: nothing more");
+
+    /* a guest place is free again */
+    clear();
+    join_as(g4, 50, 3, "G4", "guest", TOKEN_C, 0);
+    m = sig(g4, "welcome", 0);
+    ok(m != NULL, "after the removal another guest fits");
+    snprintf(g4_id, sizeof(g4_id), "%s", m ? str(m, "id") : "");
+
+    /* ROOM: lock */
+    clear();
+    record(ROOMS_PROTO_ROOM, 0, "{\"room\":50,\"locked\":true}");
+    for (i = 0; i < 3; i++) {
+        uint64_t  c = i == 0 ? g1 : i == 1 ? g4 : h;
+
+        m = sig(c, "room", 0);
+        ok(m != NULL && json_is_true(json_object_get(m, "locked"))
+           && json_object_size(m) == 2,
+           "lock: {\"type\":\"room\",\"locked\":true} to participant %d", i);
+    }
+    is_int(nrecs, 3, "to each once");
+
+    /* a host rejoining a locked room is told in its welcome */
+    clear();
+    record(ROOMS_PROTO_LEAVE, g4, NULL);
+    clear();
+    join_as(h2, 50, 3, "Host2", "host", TOKEN_C, 1);
+    m = sig(h2, "welcome", 0);
+    ok(json_is_true(json_object_get(m, "locked")), "welcome: locked true");
+    is_str(str(m, "role"), "host", "a second host fits now");
+
+    clear();
+    record(ROOMS_PROTO_ROOM, 0, "{\"room\":50,\"locked\":false}");
+    ok(json_is_false(json_object_get(sig(g1, "room", 0), "locked")),
+       "unlock reaches everyone too");
+    is_int(nrecs, 3, "the three of them");
+
+    /* ROOM about nobody's room, and a malformed one */
+    clear();
+    record(ROOMS_PROTO_ROOM, 0, "{\"room\":51,\"locked\":true}");
+    record(ROOMS_PROTO_ROOM, 0, "{\"room\":50,\"locked\":1}");
+    record(ROOMS_PROTO_ROOM, 0, "{\"room\":50}");
+    record(ROOMS_PROTO_ROOM, 0, "[50]");
+    is_int(nrecs, 0, "another room, and malformed ROOM records: nothing");
+
+    /* ROOM: ended */
+    clear();
+    record(ROOMS_PROTO_ROOM, 0, "{\"room\":50,\"ended\":true}");
+    for (i = 0; i < 3; i++) {
+        uint64_t  c = i == 0 ? g1 : i == 1 ? h2 : h;
+
+        is_str(str(sig(c, "error", 0), "code"), "room_ended",
+               "end: room_ended to participant %d", i);
+        is_int(close_code(c), 4403, "and CLOSE 4403");
+    }
+    is_int(sfu_participants(sfu), 0, "nobody is left");
+    is_int(sfu_rooms(sfu), 0, "the room is gone");
+}
+
+
 static void
 log_line(void *ctx, int level, const char *line)
 {
@@ -1793,6 +2055,7 @@ main(void)
     test_media();
     test_newcomer();
     test_cap();
+    test_hosts();
 
     clear();
     sfu_destroy(sfu);

@@ -6,8 +6,12 @@
  * retired codes, update, rotate and end persisting across close and
  * reopen, two handles on one file as two nginx workers have, and the
  * refusals: a newer schema, a missing directory, a file that is not a
- * database.  Everything happens in a fresh mkdtemp() directory that is
- * removed at the end.
+ * database.  Schema 2: bans (per room, idempotent, surviving a reopen,
+ * seen by a second handle, refused for a room that does not exist), the
+ * current code of a room by id, and the migration of a version 1 file
+ * (made here with version 1's own statements) that keeps its rooms and
+ * retired codes and can then hold bans.  Everything happens in a fresh
+ * mkdtemp() directory that is removed at the end.
  */
 
 #include <dirent.h>
@@ -148,8 +152,8 @@ test_schema(const char *db)
     ok(access(db, F_OK) == 0, "the database file exists");
 
     query_text(db, "PRAGMA user_version", v, sizeof(v));
-    is_str(v, "1", "user_version is 1");
-    is_int(ROOMS_STORE_SCHEMA_VERSION, 1, "the module's schema version");
+    is_str(v, "2", "user_version is 2");
+    is_int(ROOMS_STORE_SCHEMA_VERSION, 2, "the module's schema version");
 
     query_text(db, "PRAGMA journal_mode", v, sizeof(v));
     is_str(v, "wal", "journal_mode is wal");
@@ -157,14 +161,14 @@ test_schema(const char *db)
     query_text(db, "SELECT group_concat(name, ',') FROM (SELECT name FROM"
                " sqlite_master WHERE type = 'table' ORDER BY name)",
                v, sizeof(v));
-    is_str(v, "retired_codes,rooms", "the two tables exist");
+    is_str(v, "bans,retired_codes,rooms", "the three tables exist");
 
     rooms_store_close(st);
 
     /* a second open of an existing store keeps it as it is */
     st = open_ok(db, "the same file again");
     query_text(db, "PRAGMA user_version", v, sizeof(v));
-    is_str(v, "1", "user_version is still 1");
+    is_str(v, "2", "user_version is still 2");
     rooms_store_close(st);
 }
 
@@ -408,6 +412,176 @@ test_two_handles(const char *db)
 
 
 static void
+test_bans(const char *db)
+{
+    char            code[ROOMS_CODE_LEN + 1], n[64];
+    unsigned        i;
+    rooms_room_t    a, b;
+    rooms_store_t  *st, *w2;
+    unsigned char   t1[ROOMS_HASH_LEN], t2[ROOMS_HASH_LEN];
+
+    for (i = 0; i < ROOMS_HASH_LEN; i++) {
+        t1[i] = (unsigned char) (i * 7 + 3);
+        t2[i] = t1[i];
+    }
+
+    t1[0] = 0;                          /* a zero byte inside the blob */
+    t2[ROOMS_HASH_LEN - 1] ^= 1;        /* differs in the last byte only */
+
+    st = open_ok(db, "for bans");
+    w2 = open_ok(db, "a second handle for bans");
+    if (st == NULL || w2 == NULL) {
+        tap_bail_out("cannot reopen the store");
+    }
+
+    sample_room(&a, "FFFFFFFFFFFFFFFFFFFFFA");
+    sample_room(&b, "GGGGGGGGGGGGGGGGGGGGGA");
+
+    if (rooms_store_insert(st, &a) != ROOMS_STORE_OK
+        || rooms_store_insert(st, &b) != ROOMS_STORE_OK)
+    {
+        tap_bail_out("cannot insert rooms for bans");
+    }
+
+    is_int(rooms_store_is_banned(st, a.id, t1), 0, "nobody is banned yet");
+    is_int(rooms_store_ban(st, a.id, t1), ROOMS_STORE_OK, "ban a token");
+    is_int(rooms_store_is_banned(st, a.id, t1), 1, "it is banned");
+    is_int(rooms_store_is_banned(w2, a.id, t1), 1,
+           "a second handle (another nginx worker) sees the ban");
+    is_int(rooms_store_is_banned(st, a.id, t2), 0,
+           "a token one bit apart is not");
+    is_int(rooms_store_is_banned(st, b.id, t1), 0,
+           "the same token in another room is not");
+    is_int(rooms_store_ban(st, a.id, t1), ROOMS_STORE_OK,
+           "banning it again succeeds");
+    snprintf(n, sizeof(n), "SELECT count(*) FROM bans WHERE room_id = %lld",
+             (long long) a.id);
+    query_text(db, n, code, sizeof(code));
+    is_str(code, "1", "and keeps one row");
+    ok(rooms_store_ban(st, 999999, t1) == ROOMS_STORE_ERROR,
+       "a ban for a room that does not exist is refused");
+
+    is_int(rooms_store_code(st, a.id, code), ROOMS_STORE_OK,
+           "the code of a room by id");
+    is_str(code, "FFFFFFFFFFFFFFFFFFFFFA", "is its code");
+    is_int(rooms_store_rotate(st, &a, "HHHHHHHHHHHHHHHHHHHHHA"),
+           ROOMS_STORE_OK, "rotate it");
+    ok(rooms_store_code(w2, a.id, code) == ROOMS_STORE_OK
+       && strcmp(code, "HHHHHHHHHHHHHHHHHHHHHA") == 0,
+       "by id, the new code");
+    is_int(rooms_store_code(st, 999999, code), ROOMS_STORE_NOT_FOUND,
+           "an id nobody has: not found");
+
+    rooms_store_close(st);
+    rooms_store_close(w2);
+
+    st = open_ok(db, "after the bans");
+    is_int(rooms_store_is_banned(st, a.id, t1), 1,
+           "the ban survives a reopen, and the rotation");
+    rooms_store_close(st);
+}
+
+
+/* A version 1 store, as the module of that version wrote it. */
+static const char  v1_schema[] =
+    "PRAGMA journal_mode = WAL;"
+    "CREATE TABLE rooms ("
+    "  id               INTEGER PRIMARY KEY,"
+    "  code             TEXT NOT NULL UNIQUE,"
+    "  host_hash        BLOB NOT NULL,"
+    "  title            TEXT NOT NULL,"
+    "  activity         INTEGER NOT NULL,"
+    "  audience         TEXT NOT NULL,"
+    "  admission        INTEGER NOT NULL,"
+    "  locked           INTEGER NOT NULL,"
+    "  max_participants INTEGER NOT NULL,"
+    "  start_at         INTEGER NOT NULL,"
+    "  created_at       INTEGER NOT NULL,"
+    "  ended_at         INTEGER NOT NULL DEFAULT 0"
+    ");"
+    "CREATE TABLE retired_codes ("
+    "  code             TEXT PRIMARY KEY,"
+    "  room_id          INTEGER NOT NULL REFERENCES rooms(id),"
+    "  retired_at       INTEGER NOT NULL"
+    ");"
+    "INSERT INTO rooms VALUES (7, 'IIIIIIIIIIIIIIIIIIIIIA',"
+    " x'00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff',"
+    " 'Old room', 2, 'link', 0, 1, 12, 1700000000, 1690000000, 0);"
+    "INSERT INTO rooms VALUES (8, 'JJJJJJJJJJJJJJJJJJJJJA',"
+    " x'ff112233445566778899aabbccddeeff00112233445566778899aabbccddeeff',"
+    " 'Ended', 6, 'friends', 1, 0, 50, 1700000000, 1690000000,"
+    " 1700000500);"
+    "INSERT INTO retired_codes VALUES ('KKKKKKKKKKKKKKKKKKKKKA', 7,"
+    " 1695000000);"
+    "PRAGMA user_version = 1;";
+
+
+static void
+test_migration(void)
+{
+    char            path[128], v[64], err[256];
+    sqlite3        *db;
+    rooms_room_t    got;
+    rooms_store_t  *st;
+    unsigned char   t[ROOMS_HASH_LEN];
+
+    path_in(path, sizeof(path), "v1.db");
+
+    if (sqlite3_open(path, &db) != SQLITE_OK
+        || sqlite3_exec(db, v1_schema, NULL, NULL, NULL) != SQLITE_OK)
+    {
+        tap_bail_out("cannot write %s: %s", path, sqlite3_errmsg(db));
+    }
+
+    sqlite3_close(db);
+
+    query_text(path, "PRAGMA user_version", v, sizeof(v));
+    is_str(v, "1", "a version 1 store");
+
+    err[0] = '\0';
+    st = rooms_store_open(path, err, sizeof(err));
+    if (!ok(st != NULL, "opens: it is migrated")) {
+        diag("%s", err);
+        tap_bail_out("the migration failed");
+    }
+
+    query_text(path, "PRAGMA user_version", v, sizeof(v));
+    is_str(v, "2", "user_version is 2 now");
+    query_text(path, "SELECT group_concat(name, ',') FROM (SELECT name FROM"
+               " sqlite_master WHERE type = 'table' ORDER BY name)",
+               v, sizeof(v));
+    is_str(v, "bans,retired_codes,rooms", "the bans table was added");
+
+    is_int(rooms_store_find(st, "IIIIIIIIIIIIIIIIIIIIIA", &got),
+           ROOMS_STORE_OK, "its room is still there");
+    ok(got.id == 7 && strcmp(got.title, "Old room") == 0
+       && got.activity == 2 && got.locked == 1
+       && got.max_participants == 12 && got.start_at == 1700000000
+       && got.created_at == 1690000000 && got.ended_at == 0
+       && got.host_hash[0] == 0x00 && got.host_hash[31] == 0xff,
+       "with every field");
+    ok(rooms_store_find(st, "JJJJJJJJJJJJJJJJJJJJJA", &got)
+       == ROOMS_STORE_OK && got.ended_at == 1700000500,
+       "the ended room too");
+    is_int(rooms_store_find(st, "KKKKKKKKKKKKKKKKKKKKKA", &got),
+           ROOMS_STORE_GONE, "its retired code is still gone");
+
+    memset(t, 0xab, sizeof(t));
+    is_int(rooms_store_ban(st, 7, t), ROOMS_STORE_OK,
+           "the migrated store holds bans");
+    is_int(rooms_store_is_banned(st, 7, t), 1, "and reads them");
+
+    rooms_store_close(st);
+
+    st = open_ok(path, "the migrated store again");
+    query_text(path, "PRAGMA user_version", v, sizeof(v));
+    is_str(v, "2", "a second open leaves version 2 as it is");
+    is_int(rooms_store_is_banned(st, 7, t), 1, "the ban is kept");
+    rooms_store_close(st);
+}
+
+
+static void
 test_refusals(void)
 {
     int             fd;
@@ -578,6 +752,8 @@ main(void)
     test_schema(db);
     test_rooms(db);
     test_two_handles(db);
+    test_bans(db);
+    test_migration();
     test_refusals();
 
     ok(remove_dir(dir) == 0, "the temporary directory is removed");

@@ -5,7 +5,9 @@
  * bits of their last character, uniqueness over 10000 codes, a frequency
  * sanity check of the 64 base64url characters (statistics, not timing),
  * the shape checks against every kind of wrong input, SHA-256 of a known
- * vector, and rooms_token_hash_equal.
+ * vector, and rooms_token_hash_equal.  Guest tokens: shape, distinct
+ * draws, the shape check; the hex text of a hash and back, and the
+ * refusal of wrong lengths and non-hex digits.
  */
 
 #include <stdint.h>
@@ -352,6 +354,52 @@ test_hash(void)
 }
 
 
+static void
+test_guest_and_hex(void)
+{
+    char           t1[ROOMS_GUEST_TOKEN_LEN + 1], t2[ROOMS_GUEST_TOKEN_LEN + 1];
+    char           hex[ROOMS_HASH_HEX_LEN + 1], bad[ROOMS_HASH_HEX_LEN + 1];
+    unsigned char  a[ROOMS_HASH_LEN], b[ROOMS_HASH_LEN];
+
+    if (rooms_token_guest(t1) != 0 || rooms_token_guest(t2) != 0) {
+        tap_bail_out("rooms_token_guest failed");
+    }
+
+    is_int(strlen(t1), ROOMS_GUEST_TOKEN_LEN, "a guest token: 22 characters");
+    ok(strspn(t1, alphabet) == ROOMS_GUEST_TOKEN_LEN, "of base64url");
+    ok(strcmp(t1, t2) != 0, "two draws differ");
+    ok(rooms_token_is_guest((unsigned char *) t1, strlen(t1)),
+       "is_guest accepts it");
+    ok(!rooms_token_is_guest((unsigned char *) t1, strlen(t1) - 1),
+       "is_guest refuses 21 characters");
+    t2[3] = '=';
+    ok(!rooms_token_is_guest((unsigned char *) t2, strlen(t2)),
+       "is_guest refuses a character out of the alphabet");
+
+    rooms_token_hash((unsigned char *) "abc", 3, a);
+    rooms_token_hash_hex(a, hex);
+    is_str(hex, "ba7816bf8f01cfea414140de5dae2223"
+                "b00361a396177a9cb410ff61f20015ad", "hash_hex of SHA-256(abc)");
+
+    memset(b, 0, sizeof(b));
+    ok(rooms_token_hash_from_hex(hex, strlen(hex), b) == 0
+       && memcmp(a, b, ROOMS_HASH_LEN) == 0, "from_hex gives it back");
+
+    memcpy(bad, hex, sizeof(bad));
+    bad[0] = 'B';
+    bad[1] = 'A';
+    ok(rooms_token_hash_from_hex(bad, strlen(bad), b) == 0
+       && memcmp(a, b, ROOMS_HASH_LEN) == 0, "from_hex takes upper case");
+
+    ok(rooms_token_hash_from_hex(hex, 63, b) == -1, "63 digits refused");
+    ok(rooms_token_hash_from_hex(hex, 0, b) == -1, "none refused");
+    bad[63] = 'g';
+    ok(rooms_token_hash_from_hex(bad, 64, b) == -1, "a 'g' refused");
+    bad[63] = ' ';
+    ok(rooms_token_hash_from_hex(bad, 64, b) == -1, "a space refused");
+}
+
+
 int
 main(void)
 {
@@ -361,6 +409,7 @@ main(void)
     test_is_code();
     test_is_host_key();
     test_hash();
+    test_guest_and_hex();
 
     return done_testing();
 }

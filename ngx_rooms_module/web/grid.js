@@ -1,0 +1,82 @@
+// The tile grid, from 1 to 50 people: each tile as large as the stage
+// allows.  One person fills the stage; two sit side by side on a desktop
+// and one above the other on a phone; fifty fit a 1280x800 screen.  On a
+// phone, faces get too small past a few people, so there are at most two
+// columns and the stage scrolls.
+//
+// CSS cannot pick a column count from both the tile count and the
+// stage's height, so this computes it and hands rooms.css the tile size
+// as custom properties (set through the CSSOM, which the page's
+// Content-Security-Policy allows, unlike style attributes).
+
+const PHONE = 600;    // px: a stage narrower than this is a phone's
+const MIN_W = 112;    // px: below this a desktop tile is unreadable: scroll
+
+// The best tile size for n tiles in a W x H stage with `gap` between
+// them: for each column count, the tile fills its cell, within the
+// aspect ratios a camera picture survives being cropped to; the largest
+// tile wins.  Returns { cols, w, h, scroll }.
+export function fit(n, W, H, gap) {
+  const phone = W < PHONE;
+  // a landscape stage gets square to 16:9 tiles; a portrait one (a
+  // phone held upright) 3:4 to 4:3
+  const [lo, hi] = W >= H ? [1, 16 / 9] : [3 / 4, 4 / 3];
+  const maxCols = phone ? Math.min(n, 2) : n;
+  let best = null;
+  for (let cols = 1; cols <= maxCols; cols++) {
+    const rows = Math.ceil(n / cols);
+    let w = (W - gap * (cols - 1)) / cols;
+    let h = (H - gap * (rows - 1)) / rows;
+    if (w / h > hi) w = h * hi;
+    if (w / h < lo) h = w / lo;
+    if (!best || w * h > best.w * best.h) best = { cols, w, h, scroll: false };
+  }
+  const minW = phone ? (W - gap) / 2 - 1 : MIN_W;
+  if (n > 1 && best.w < minW) {
+    // too many to fit: fixed-size tiles, as many columns as make sense,
+    // and the stage scrolls (square tiles show more people a screen)
+    const cols = phone ? 2
+      : Math.max(1, Math.floor((W + gap) / (MIN_W + gap)));
+    const w = (W - gap * (cols - 1)) / cols;
+    best = { cols, w, h: phone ? w : w * 3 / 4, scroll: true };
+  }
+  // whole pixels, rounded down, so `cols` tiles always fit on a row
+  best.w = Math.max(1, Math.floor(best.w));
+  best.h = Math.max(1, Math.floor(best.h));
+  return best;
+}
+
+function layout(el) {
+  const tiles = el.children;
+  const cs = getComputedStyle(el);
+  const gap = parseFloat(cs.columnGap) || 0;
+  const W = el.clientWidth - parseFloat(cs.paddingLeft) -
+            parseFloat(cs.paddingRight);
+  const H = el.clientHeight - parseFloat(cs.paddingTop) -
+            parseFloat(cs.paddingBottom);
+  if (W <= 0 || H <= 0 || !tiles.length) return;
+  const f = fit(tiles.length, W, H, gap);
+  el.style.setProperty('--tile-w', f.w + 'px');
+  el.style.setProperty('--tile-h', f.h + 'px');
+  el.classList.toggle('scroll', f.scroll);
+  el.dataset.cols = f.cols;          // for tests and devtools
+}
+
+// Lays out el's tiles now and whenever the stage resizes or a tile comes
+// or goes.  At most once a frame: resizing the tiles may show or hide a
+// scrollbar, which resizes the stage once more.
+export function watchGrid(el) {
+  let queued = false;
+  const run = () => {
+    if (queued) return;
+    queued = true;
+    requestAnimationFrame(() => {
+      queued = false;
+      layout(el);
+    });
+  };
+  new ResizeObserver(run).observe(el);
+  new MutationObserver(run).observe(el, { childList: true });
+  run();
+  return run;
+}

@@ -1,0 +1,347 @@
+// English and Italian for everything the pages show.
+//
+// The server writes its pages in English (they must read well without
+// JavaScript, and the API speaks English); this module replaces the text
+// on load.  An element says what it shows with data-i18n="key" (its text),
+// data-i18n-label (its aria-label) or data-i18n-placeholder, plus
+// data-i18n-args (JSON) when the sentence has parts.  Changing the
+// language re-renders every such element, so dynamic text (the status
+// line, an error, a tile's badge) follows without each caller redrawing.
+
+const STRINGS = {
+  en: {
+    language: 'Language',
+    copied: 'Copied',
+    copy_invite: 'Copy invite link',
+
+    // the create page
+    'create.title': 'Create a room',
+    'create.intro': 'Anyone with the invite link can join from a browser: ' +
+      'no account, no app.',
+    'create.label_title': 'Title',
+    'create.placeholder': 'Friday drinks',
+    'create.activity': 'Activity',
+    'create.admission': 'Who gets in',
+    'create.open': 'Anyone with the link',
+    'create.knock': 'People I admit',
+    'create.start': 'Starts (leave empty for now)',
+    'create.submit': 'Create room',
+    'create.invite': 'Invite link: share it',
+    'create.host': 'Host link: keep it to yourself',
+    'create.copy_host': 'Copy host link',
+    'create.open_host': 'Open the room as host',
+    'create.unreachable': 'The server could not be reached.',
+    'create.invalid': 'Check the form: {msg}',
+    'create.failed': 'The room could not be created: {msg}',
+
+    // the room page, outside the call
+    'room.open': 'This room is open.',
+    'room.locked': 'The host has locked this room.',
+    'room.ended': 'This room has ended.',
+    'room.opens': 'This room opens on {when}.',
+    'join.name': 'Your name',
+    'join.button': 'Join',
+    invite: 'Invite link',
+    host_controls: 'Host controls',
+    lock: 'Lock room',
+    unlock: 'Unlock room',
+    rotate: 'New invite link',
+    end: 'End room',
+    confirm_end: 'End the room for everyone?',
+
+    // the call
+    call: 'Call',
+    you: 'You',
+    you_suffix: '(you)',
+    mic: 'Microphone',
+    cam: 'Camera',
+    leave: 'Leave',
+    participants: 'Participants',
+    settings: 'Settings',
+    mic_device: 'Microphone device',
+    cam_device: 'Camera device',
+    no_device: 'None available',
+    close: 'Close',
+    mic_off: 'mic off',
+    cam_off: 'camera off',
+    mic_on: 'mic on',
+    cam_on: 'camera on',
+    'role.host': 'Host',
+    'role.guest': 'Guest',
+    ask_mute: 'Ask to mute',
+    remove: 'Remove',
+    confirm_remove: 'Remove {name} from the room? They cannot come back ' +
+      'with this browser.',
+    'count.alone': 'You are in the room. Nobody else is here yet.',
+    'count.one': 'You are in the room with 1 other person.',
+    'count.many': 'You are in the room with {n} other people.',
+    click_to_hear: 'Click anywhere on the page to hear the others.',
+    joining: 'Joining…',
+    left: 'You left the room.',
+    restarted: 'The call service restarted; joining again…',
+    lost: 'The connection to the room was lost. Press Join to try again.',
+    unreachable: 'Could not reach the room. Check the link and your ' +
+      'connection, then try again.',
+    no_media: 'Your camera and microphone are not available; others can ' +
+      'still see and hear each other, and you can see and hear them.',
+    pc_failed: 'The media connection to the server failed. Leave and join ' +
+      'again to retry.',
+    setup_failed: 'The call could not be set up: {msg}',
+    join_failed: 'Could not join: {msg}',
+    device_failed: 'That device could not be used: {msg}',
+    'notice.locked': 'The host locked the room',
+    'notice.unlocked': 'The host unlocked the room',
+    'notice.muted': 'The host asked you to mute',
+
+    // refusals (docs/protocol.md) and host API errors (docs/api.md)
+    'error.room_ended': 'This room has ended.',
+    'error.not_started': 'This room opens on {when}. Join again then.',
+    'error.not_started_soon': 'This room has not opened yet.',
+    'error.locked': 'The host has locked this room: nobody new can join.',
+    'error.room_full': 'This room is full. Try again when someone leaves.',
+    'error.media_unavailable': 'Calls are not available right now: the ' +
+      'media server is not running. Try again in a moment.',
+    'error.bad_offer': 'The server could not use the call setup of this ' +
+      'browser. Reload the page, or try another browser.',
+    'error.bad_message': 'The server did not understand this page. Reload ' +
+      'it and try again.',
+    'error.removed': 'You were removed from this room by the host.',
+    'error.not_host': 'Only the host can do that.',
+    'error.no_such_participant': 'That person is no longer in the room.',
+    'error.not_found': 'This room does not exist. Check the link.',
+    'error.gone': 'The host replaced this invite link. Ask them for the ' +
+      'new one.',
+    'error.storage_unavailable': 'The server cannot read rooms right now. ' +
+      'Try again in a moment.',
+    'error.internal_error': 'Something went wrong on the server. Try again.',
+    'error.wrong_host_key': 'This host link is not valid for this room.',
+    'error.missing_host_key': 'This host link is not valid for this room.',
+    'error.other': 'The server refused: {msg}',
+  },
+
+  it: {
+    language: 'Lingua',
+    copied: 'Copiato',
+    copy_invite: 'Copia il link di invito',
+
+    'create.title': 'Crea una stanza',
+    'create.intro': 'Chiunque abbia il link di invito può entrare dal ' +
+      'browser: niente account, niente app.',
+    'create.label_title': 'Titolo',
+    'create.placeholder': 'Aperitivo del venerdì',
+    'create.activity': 'Attività',
+    'create.admission': 'Chi può entrare',
+    'create.open': 'Chiunque abbia il link',
+    'create.knock': 'Le persone che ammetto',
+    'create.start': 'Inizio (lascia vuoto per iniziare subito)',
+    'create.submit': 'Crea la stanza',
+    'create.invite': 'Link di invito: condividilo',
+    'create.host': "Link dell'host: tienilo per te",
+    'create.copy_host': "Copia il link dell'host",
+    'create.open_host': 'Apri la stanza come host',
+    'create.unreachable': 'Il server non è raggiungibile.',
+    'create.invalid': 'Controlla il modulo: {msg}',
+    'create.failed': 'Non è stato possibile creare la stanza: {msg}',
+
+    'room.open': 'La stanza è aperta.',
+    'room.locked': "L'host ha bloccato la stanza.",
+    'room.ended': 'La stanza è terminata.',
+    'room.opens': 'La stanza apre il {when}.',
+    'join.name': 'Il tuo nome',
+    'join.button': 'Entra',
+    invite: 'Link di invito',
+    host_controls: "Controlli dell'host",
+    lock: 'Blocca la stanza',
+    unlock: 'Sblocca la stanza',
+    rotate: 'Nuovo link di invito',
+    end: 'Termina la stanza',
+    confirm_end: 'Terminare la stanza per tutti?',
+
+    call: 'Chiamata',
+    you: 'Tu',
+    you_suffix: '(tu)',
+    mic: 'Microfono',
+    cam: 'Fotocamera',
+    leave: 'Esci',
+    participants: 'Partecipanti',
+    settings: 'Impostazioni',
+    mic_device: 'Dispositivo microfono',
+    cam_device: 'Dispositivo fotocamera',
+    no_device: 'Nessuno disponibile',
+    close: 'Chiudi',
+    mic_off: 'microfono spento',
+    cam_off: 'fotocamera spenta',
+    mic_on: 'microfono acceso',
+    cam_on: 'fotocamera accesa',
+    'role.host': 'Host',
+    'role.guest': 'Ospite',
+    ask_mute: 'Chiedi di silenziare',
+    remove: 'Rimuovi',
+    confirm_remove: 'Rimuovere {name} dalla stanza? Da questo browser non ' +
+      'potrà rientrare.',
+    'count.alone': "Sei nella stanza. Non c'è ancora nessun altro.",
+    'count.one': "Sei nella stanza con un'altra persona.",
+    'count.many': 'Sei nella stanza con altre {n} persone.',
+    click_to_hear: 'Fai clic in un punto qualsiasi della pagina per sentire ' +
+      'gli altri.',
+    joining: 'Ingresso in corso…',
+    left: 'Hai lasciato la stanza.',
+    restarted: 'Il servizio di chiamata si è riavviato; rientro in corso…',
+    lost: 'La connessione alla stanza si è interrotta. Premi Entra per ' +
+      'riprovare.',
+    unreachable: 'Impossibile raggiungere la stanza. Controlla il link e la ' +
+      'connessione, poi riprova.',
+    no_media: 'Fotocamera e microfono non sono disponibili: gli altri si ' +
+      'vedono e si sentono comunque, e tu puoi vederli e sentirli.',
+    pc_failed: 'La connessione audio e video con il server non è riuscita. ' +
+      'Esci ed entra di nuovo per riprovare.',
+    setup_failed: 'Impossibile avviare la chiamata: {msg}',
+    join_failed: 'Impossibile entrare: {msg}',
+    device_failed: 'Impossibile usare quel dispositivo: {msg}',
+    'notice.locked': "L'host ha bloccato la stanza",
+    'notice.unlocked': "L'host ha sbloccato la stanza",
+    'notice.muted': "L'host ti ha chiesto di spegnere il microfono",
+
+    'error.room_ended': 'La stanza è terminata.',
+    'error.not_started': 'La stanza apre il {when}. Entra di nuovo a ' +
+      "quell'ora.",
+    'error.not_started_soon': 'La stanza non è ancora aperta.',
+    'error.locked': "L'host ha bloccato la stanza: nessun altro può entrare.",
+    'error.room_full': 'La stanza è piena. Riprova quando qualcuno esce.',
+    'error.media_unavailable': 'Le chiamate non sono disponibili in questo ' +
+      'momento: il server multimediale non è attivo. Riprova tra poco.',
+    'error.bad_offer': 'Il server non può usare la configurazione di ' +
+      'chiamata di questo browser. Ricarica la pagina o prova un altro ' +
+      'browser.',
+    'error.bad_message': 'Il server non ha capito questa pagina. Ricaricala ' +
+      'e riprova.',
+    'error.removed': "L'host ti ha rimosso da questa stanza.",
+    'error.not_host': "Solo l'host può farlo.",
+    'error.no_such_participant': 'Quella persona non è più nella stanza.',
+    'error.not_found': 'Questa stanza non esiste. Controlla il link.',
+    'error.gone': "L'host ha sostituito questo link di invito. Chiedigli " +
+      'quello nuovo.',
+    'error.storage_unavailable': 'Il server non riesce a leggere le stanze ' +
+      'in questo momento. Riprova tra poco.',
+    'error.internal_error': 'Qualcosa è andato storto sul server. Riprova.',
+    'error.wrong_host_key': "Questo link dell'host non vale per questa " +
+      'stanza.',
+    'error.missing_host_key': "Questo link dell'host non vale per questa " +
+      'stanza.',
+    'error.other': 'Il server ha rifiutato: {msg}',
+  },
+};
+
+export const LANGUAGES = { en: 'English', it: 'Italiano' };
+const STORE = 'rooms.lang';
+
+function stored() {
+  try {
+    return localStorage.getItem(STORE);
+  } catch (e) {
+    return null;          // storage off: the choice lasts for this page
+  }
+}
+
+// A choice made with the switch wins; otherwise the browser's language:
+// Italian for it, it-IT, it-CH…, English for everything else.
+function initial() {
+  const s = stored();
+  if (s && STRINGS[s]) return s;
+  return /^it\b/i.test(navigator.language || '') ? 'it' : 'en';
+}
+
+export let lang = initial();
+const listeners = [];
+
+export function has(key) {
+  return key in STRINGS.en;
+}
+
+// Dates in the reader's language; English keeps the browser's own locale
+// (an American sees 11/22/2026, a Briton 22/11/2026).
+export function formatWhen(iso) {
+  const d = new Date(iso);
+  if (isNaN(d)) return iso;
+  return lang === 'it' ? d.toLocaleString('it-IT')
+    : /^en\b/i.test(navigator.language || '') ? d.toLocaleString()
+      : d.toLocaleString('en-GB');
+}
+
+// t('count.many', {n: 3}).  A `when` argument is an ISO time, shown in
+// the reader's language; everything else is inserted as it is.
+export function t(key, args) {
+  const s = (STRINGS[lang] && STRINGS[lang][key]) ?? STRINGS.en[key] ?? key;
+  return s.replace(/\{(\w+)\}/g, (m, name) => {
+    if (!args || !(name in args)) return m;
+    return name === 'when' ? formatWhen(args[name]) : String(args[name]);
+  });
+}
+
+// Puts a translated sentence in an element, and remembers which one, so
+// a language change re-renders it.  key null: empty.
+export function setText(el, key, args) {
+  if (!key) {
+    delete el.dataset.i18n;
+    delete el.dataset.i18nArgs;
+    el.textContent = '';
+    return;
+  }
+  el.dataset.i18n = key;
+  if (args) el.dataset.i18nArgs = JSON.stringify(args);
+  else delete el.dataset.i18nArgs;
+  el.textContent = t(key, args);
+}
+
+function argsOf(el) {
+  try {
+    return el.dataset.i18nArgs ? JSON.parse(el.dataset.i18nArgs) : undefined;
+  } catch (e) {
+    return undefined;
+  }
+}
+
+// Re-renders every marked element under root (the whole page by default).
+export function translate(root = document) {
+  for (const el of root.querySelectorAll('[data-i18n]')) {
+    el.textContent = t(el.dataset.i18n, argsOf(el));
+  }
+  for (const el of root.querySelectorAll('[data-i18n-label]')) {
+    el.setAttribute('aria-label', t(el.dataset.i18nLabel, argsOf(el)));
+  }
+  for (const el of root.querySelectorAll('[data-i18n-placeholder]')) {
+    el.placeholder = t(el.dataset.i18nPlaceholder);
+  }
+}
+
+// Called after each language change (for what is not plain marked text:
+// activity labels, the page title).
+export function onChange(fn) {
+  listeners.push(fn);
+}
+
+export function setLanguage(l) {
+  if (!STRINGS[l]) return;
+  lang = l;
+  try {
+    localStorage.setItem(STORE, l);
+  } catch (e) { /* see stored() */ }
+  apply();
+}
+
+function apply() {
+  document.documentElement.lang = lang;
+  translate();
+  for (const fn of listeners) fn(lang);
+}
+
+// Wires the page's language <select id="lang"> and renders the page in
+// the chosen language.  Call once, after registering onChange listeners.
+export function start() {
+  const select = document.getElementById('lang');
+  if (select) {
+    select.value = lang;
+    select.addEventListener('change', () => setLanguage(select.value));
+  }
+  apply();
+}

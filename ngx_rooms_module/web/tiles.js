@@ -1,0 +1,85 @@
+// One tile per person in the call: their video, their name, whether they
+// are the host, and badges when their microphone or camera is off.  With
+// the camera off, a coloured circle with their initial stands in for the
+// black picture.  Our own tile (#self) is in the page from the start and
+// has no data-participant (tests count the others by it).
+
+import { icon } from './icons.js';
+
+// The same person gets the same colour on every screen.
+export function hue(name) {
+  let h = 0;
+  for (const c of name) h = (h * 31 + c.codePointAt(0)) >>> 0;
+  return String(h % 8);
+}
+
+export function initial(name) {
+  const c = [...name.trim()][0] || '?';
+  return c.toLocaleUpperCase();
+}
+
+function el(tag, cls, text) {
+  const e = document.createElement(tag);
+  if (cls) e.className = cls;
+  if (text !== undefined) e.textContent = text;   // text, never markup
+  return e;
+}
+
+function badge(kind, iconName, key) {
+  const b = el('span', 'badge');
+  b.dataset.badge = kind;
+  b.hidden = true;
+  const label = el('span', 'vh');
+  label.dataset.i18n = key;
+  b.append(icon(iconName), label);
+  return b;
+}
+
+// A new tile for participant p ({id, name, role, audio, video}); the
+// caller translates it (the badges' words) and adds it to the grid.
+export function makeTile(p) {
+  const tile = el('figure', 'tile');
+  tile.dataset.participant = String(p.id);
+  const video = el('video');
+  video.autoplay = true;
+  video.playsInline = true;
+  video.setAttribute('aria-label', p.name);
+  const avatar = el('div', 'avatar');
+  avatar.setAttribute('aria-hidden', 'true');
+  avatar.append(el('span'));
+  const caption = el('figcaption');
+  const host = el('span', 'role-tag');
+  host.dataset.i18n = 'role.host';
+  host.hidden = true;
+  caption.append(el('span', 'name', p.name), host,
+                 badge('audio', 'mic-off', 'mic_off'),
+                 badge('video', 'cam-off', 'cam_off'));
+  tile.append(video, avatar, caption);
+  updateTile(tile, p);
+  return tile;
+}
+
+// Name, role and media state (either may be unknown: undefined is "on").
+export function updateTile(tile, p) {
+  if (p.name !== undefined) {
+    const name = tile.querySelector('.name');
+    // our own tile says "You", translated; the others say their name
+    if (tile.id !== 'self') name.textContent = p.name;
+    tile.dataset.hue = hue(p.name);
+    tile.querySelector('.avatar span').textContent = initial(p.name);
+  }
+  if (p.role !== undefined) {
+    tile.querySelector('.role-tag').hidden = p.role !== 'host';
+  }
+  tile.querySelector('[data-badge="audio"]').hidden = p.audio !== false;
+  tile.querySelector('[data-badge="video"]').hidden = p.video !== false;
+  tile.classList.toggle('video-off', p.video === false);
+}
+
+// The speaker's tile gets the highlight (id null: nobody's).
+export function highlight(container, id, selfId) {
+  for (const tile of container.children) {
+    const who = tile.id === 'self' ? selfId : tile.dataset.participant;
+    tile.classList.toggle('speaking', id !== null && who === id);
+  }
+}

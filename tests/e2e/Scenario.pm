@@ -1,0 +1,117 @@
+# The wrapper of every browser end-to-end test (tests/e2e/*.t): checks
+# what the run needs, runs one scenario (a .mjs that prints TAP) as root
+# inside a network namespace that has only `lo` (DESIGN.md §5: otherwise
+# Chromium prefers its eth address even when the server offers only
+# 127.0.0.1), enforces the hard deadline, and kills everything the run
+# started (its own process group, and whatever is left in the namespace)
+# however it ends.  Usage, from a .t:
+#
+#     use lib dirname(__FILE__);
+#     use Scenario;
+#     Scenario::run('first-call.mjs', 150);
+
+package Scenario;
+
+use strict;
+use warnings;
+
+use Cwd qw(abs_path);
+use File::Basename qw(dirname);
+use POSIX qw(setpgid WNOHANG);
+
+sub run {
+    # the .mjs, and seconds: over the scenario's own deadline
+    my ($name, $deadline) = @_;
+    my $top = abs_path(dirname(__FILE__) . '/../..');
+    my $script = "$top/tests/e2e/$name";
+
+    $| = 1;
+
+    my $have = sub {
+        system("command -v $_[0] >/dev/null 2>&1") == 0;
+    };
+
+    my @missing;
+    push @missing, 'run as root (unshare -n needs it)' if $> != 0;
+    push @missing, "$_ (Debian package)" for grep { !$have->($_) }
+        qw(node unshare ip ss);
+    push @missing, '/usr/bin/chromium (Debian package chromium)'
+        unless -x '/usr/bin/chromium';
+    push @missing, 'tests/e2e/node_modules (make e2e-deps)'
+        unless -d "$top/tests/e2e/node_modules/playwright-core";
+    push @missing, 'build/ngx_rooms_module.so (make module)'
+        unless -f "$top/build/ngx_rooms_module.so";
+
+    if (@missing) {
+        print "1..1\nnot ok 1 - the browser tests can run\n";
+        print "# missing: $_\n" for @missing;
+        exit 1;
+    }
+
+    my $pid = fork // die "fork: $!";
+
+    if ($pid == 0) {
+        setpgid(0, 0);
+        chdir "$top/tests/e2e" or die "chdir: $!";
+        exec 'unshare', '-n', 'sh', '-c',
+             'ip link set lo up && exec node "$0"', $script;
+        die "exec unshare: $!";
+    }
+
+    setpgid($pid, $pid);
+
+    # The namespace the run lives in: Chromium makes its own process group
+    # (Playwright launches it detached), so what is left is found by namespace.
+    my $host_ns = readlink '/proc/self/ns/net';
+    my $ns;
+    for (1 .. 100) {
+        my $n = readlink "/proc/$pid/ns/net";
+        last unless defined $n;
+        if ($n ne $host_ns) { $ns = $n; last }
+        select undef, undef, undef, 0.05;
+    }
+
+    my $kill_namespace = sub {
+        my $sig = shift;
+        return unless defined $ns;
+        for my $dir (glob '/proc/[0-9]*') {
+            my $n = readlink "$dir/ns/net";
+            kill $sig, (split m{/}, $dir)[2] if defined $n && $n eq $ns;
+        }
+    };
+
+    my $killed = 0;
+
+    my $kill_all = sub {
+        my $why = shift;
+        return if $killed++;
+        print "# $why: stopping the run\n";
+        kill 'TERM', -$pid;
+        for (1 .. 50) {
+            last if waitpid($pid, WNOHANG) == $pid && kill(0, -$pid) == 0;
+            select undef, undef, undef, 0.1;
+        }
+        kill 'KILL', -$pid;
+        $kill_namespace->('KILL');
+    };
+
+    $SIG{ALRM} = sub { $kill_all->("hard deadline of $deadline s") };
+    $SIG{$_} = sub { $kill_all->("signal $_[0]"); exit 1 }
+        for qw(INT TERM HUP);
+
+    alarm $deadline;
+    waitpid $pid, 0;
+    my $status = $?;
+    alarm 0;
+
+    # whatever the run left behind (it should have stopped it all)
+    kill 'KILL', -$pid if kill 0, -$pid;
+    $kill_namespace->('KILL');
+
+    # killed: the run reported it (or, if it hung, prove sees no plan)
+    exit 1 if $killed;
+
+    exit($status >> 8 || ($status & 127 ? 1 : 0));
+}
+
+1;
