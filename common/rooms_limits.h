@@ -45,6 +45,17 @@
 #define ROOMS_PARTICIPANTS_MIN     2
 #define ROOMS_PARTICIPANTS_LIMIT   1000
 
+/*
+ * Guests waiting in a room's lobby (admission "knock").  A waiting guest
+ * costs the media worker a participant record but no media session, and
+ * each one is a line on the host's screen: 50, the default cap of a whole
+ * room, is more than a host can judge one by one, and it bounds what one
+ * link shared with strangers can make a host's browser and the worker
+ * hold.  The worker's total of waiting and joined people is bounded by
+ * its session count besides.
+ */
+#define ROOMS_LOBBY_MAX            50
+
 /* a room may be scheduled at most a year and a day ahead */
 #define ROOMS_SCHEDULE_AHEAD_MAX   (366 * 86400)
 

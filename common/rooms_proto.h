@@ -22,7 +22,7 @@
  * Bump on any change to: the record header, the numbering or meaning of
  * the types, a payload format, or the ring segment layout (rooms_ring.h).
  */
-#define ROOMS_PROTO_VERSION  3
+#define ROOMS_PROTO_VERSION  4
 
 
 /*
@@ -69,20 +69,25 @@ typedef enum {
      *     {"room": <store id>, "code": "<code>", "max": <cap>,
      *      "name": "<display name>", "role": "host" | "guest",
      *      "token": "<SHA-256 of the guest token, 64 hex digits>",
-     *      "locked": <bool>}
+     *      "locked": <bool>, "admission": "open" | "knock"}
      * The worker owns the count: it answers with a SIGNAL "welcome" (with
      * role and locked; nginx adds the guest token itself), or a SIGNAL
      * "error" (room_full) followed by CLOSE.  Guests take at most max - 1
-     * places, so one is always left for a host.
+     * places, so one is always left for a host.  A guest's JOIN with
+     * "admission": "knock" waits in the room's lobby instead: the worker
+     * answers a SIGNAL "waiting" and sends the "welcome" only once a host
+     * admits it (so the welcome, and the guest token nginx adds to it,
+     * may come after other messages).  A missing "admission" is "open".
      */
     ROOMS_PROTO_JOIN = 1,
 
     /*
      * Both ways, id = connection.  One signaling message, a JSON object,
      * verbatim: nginx -> worker, what the browser sent after "join"
-     * (offer, media, leave, and from a host, remove and mute); worker ->
-     * nginx, what to send to the browser (welcome, answer, renegotiate,
-     * participant_*, mute_request, room, error).
+     * (offer, media, leave, and from a host, remove, mute, admit and
+     * deny); worker -> nginx, what to send to the browser (welcome,
+     * waiting, answer, renegotiate, participant_*, mute_request, room,
+     * knock, lobby_left, error).
      */
     ROOMS_PROTO_SIGNAL = 2,
 
@@ -98,11 +103,17 @@ typedef enum {
 
     /*
      * nginx -> worker, id = 0.  A room changed through the store (a host's
-     * lock or end, over HTTP or the WebSocket), for the people in it:
-     *     {"room": <store id>, "locked": <bool>}
+     * lock, end or PATCH, over HTTP or the WebSocket), for the people in
+     * it.  Either an end:
      *     {"room": <store id>, "ended": true}
-     * The worker tells everyone in the room {"type":"room","locked":..},
-     * or sends each of them error room_ended and CLOSE 4403.
+     * or what changed, one or more of:
+     *     {"room": <store id>, "locked": <bool>,
+     *      "admission": "open" | "knock", "max": <cap>}
+     * On "locked" the worker tells everyone in the room
+     * {"type":"room","locked":..}; on "admission": "open" it admits
+     * everyone waiting in the lobby (the capacity rule applies to each);
+     * "max" is the cap for later joins and admissions.  An end sends
+     * everyone, waiting guests too, error room_ended and CLOSE 4403.
      */
     ROOMS_PROTO_ROOM = 5,
 
@@ -114,6 +125,20 @@ typedef enum {
      * nginx stores the ban; joins with that token are refused "removed".
      */
     ROOMS_PROTO_BAN = 6,
+
+    /*
+     * worker -> nginx, id = ROOMS_PROTO_CONN(slot, 0): counter 0 names no
+     * connection, the slot routes the record to one nginx worker.  The
+     * number of people in a room (the lobby not counted) is now count:
+     *     {"room": <store id>, "code": "<code>", "count": <n>}
+     * code is the one the room's latest JOIN carried (a rotation may have
+     * retired it since; nginx then finds the room by id).  The worker
+     * sends it on every change to every nginx worker it is linked to, any
+     * of which may serve GET /api/rooms/<code>, and to a newly linked one
+     * once for every room with people in it.  nginx keeps it in the
+     * shared room directory; it is not stored.
+     */
+    ROOMS_PROTO_COUNT = 7,
 
     ROOMS_PROTO_TYPE_MAX          /* not a type: one past the last */
 } rooms_proto_type_e;

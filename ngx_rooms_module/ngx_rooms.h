@@ -42,9 +42,11 @@
 #define NGX_ROOMS_ROTATE    18
 #define NGX_ROOMS_END       19
 
-/* what ngx_rooms_media_room() tells the people in a room */
-#define NGX_ROOMS_MEDIA_LOCKED  1        /* its locked state, as it is now */
-#define NGX_ROOMS_MEDIA_ENDED   2
+/* what ngx_rooms_media_room() tells the media worker: bits */
+#define NGX_ROOMS_MEDIA_LOCKED     1     /* its locked state, as it is now */
+#define NGX_ROOMS_MEDIA_ENDED      2     /* alone */
+#define NGX_ROOMS_MEDIA_ADMISSION  4     /* its admission, as it is now */
+#define NGX_ROOMS_MEDIA_MAX        8     /* its cap, as it is now */
 
 
 typedef struct {
@@ -127,6 +129,22 @@ ngx_int_t ngx_rooms_dir_change(ngx_rooms_main_conf_t *rmcf, ngx_log_t *log,
     u_char *code, ngx_rooms_change_pt handler, void *data,
     rooms_room_t *room);
 
+/*
+ * A COUNT record: the room with store id room_id has count people now.
+ * code (len bytes) is the code the media worker knows it by; when a
+ * rotation retired it, the current one is read from the store by id.  A
+ * room that is not cached is loaded like any lookup, so the count is
+ * never lost to an eviction (and a room with people in it is never
+ * evicted).  Holds the zone mutex.  Returns NGX_OK, NGX_DECLINED (no such
+ * room, or no place in the zone) or NGX_ERROR.
+ */
+ngx_int_t ngx_rooms_dir_count(ngx_rooms_main_conf_t *rmcf, ngx_log_t *log,
+    int64_t room_id, u_char *code, size_t len, ngx_uint_t count);
+
+/* The link to the media worker is lost: every cached room has 0 people. */
+void ngx_rooms_dir_counts_reset(ngx_rooms_main_conf_t *rmcf,
+    ngx_log_t *log);
+
 ngx_int_t ngx_rooms_api_handler(ngx_http_request_t *r);
 
 /*
@@ -186,10 +204,11 @@ ngx_int_t ngx_rooms_media_push(uint16_t type, uint64_t id,
 void ngx_rooms_media_leave(uint64_t id);
 
 /*
- * Tells the media worker that room was locked or unlocked
- * (NGX_ROOMS_MEDIA_LOCKED) or ended (NGX_ROOMS_MEDIA_ENDED), for the
- * people in it: a ROOM record.  Returns what ngx_rooms_media_push()
- * returns.
+ * Tells the media worker what changed in room, for the people in it and
+ * those waiting in its lobby: a ROOM record.  what is
+ * NGX_ROOMS_MEDIA_ENDED, or any of NGX_ROOMS_MEDIA_LOCKED,
+ * NGX_ROOMS_MEDIA_ADMISSION and NGX_ROOMS_MEDIA_MAX (each sent as room has
+ * it now).  Returns what ngx_rooms_media_push() returns.
  */
 ngx_int_t ngx_rooms_media_room(rooms_room_t *room, ngx_uint_t what,
     ngx_log_t *log);

@@ -661,8 +661,9 @@ ngx_rooms_host_action(ngx_http_request_t *r, ngx_uint_t op, u_char *code,
  * host's WebSocket (ngx_rooms_ws.c): the one path both take.  hash is
  * the SHA-256 of the key the host presented; it is checked again under
  * the directory lock, against the record the change applies to.  Once
- * the change is stored, the people in the room hear of a lock or an end
- * through the media worker.
+ * the change is stored, the media worker hears of a lock, an end, an
+ * admission (a switch to open lets the lobby in) or a cap (for later
+ * admissions), and the people in the room of what concerns them.
  */
 ngx_int_t
 ngx_rooms_host_change(ngx_rooms_main_conf_t *rmcf, ngx_log_t *log,
@@ -670,6 +671,7 @@ ngx_rooms_host_change(ngx_rooms_main_conf_t *rmcf, ngx_log_t *log,
     rooms_room_t *room, rooms_error_t *err)
 {
     ngx_int_t           rc;
+    ngx_uint_t          what;
     ngx_rooms_change_t  change;
 
     ngx_memzero(&change, sizeof(ngx_rooms_change_t));
@@ -692,9 +694,19 @@ ngx_rooms_host_change(ngx_rooms_main_conf_t *rmcf, ngx_log_t *log,
 
     if (action == NGX_ROOMS_END) {
         (void) ngx_rooms_media_room(room, NGX_ROOMS_MEDIA_ENDED, log);
+        return NGX_OK;
+    }
 
-    } else if (action == NGX_ROOMS_UPDATE && patch->has_locked) {
-        (void) ngx_rooms_media_room(room, NGX_ROOMS_MEDIA_LOCKED, log);
+    if (action != NGX_ROOMS_UPDATE) {
+        return NGX_OK;
+    }
+
+    what = (patch->has_locked ? NGX_ROOMS_MEDIA_LOCKED : 0)
+           | (patch->has_admission ? NGX_ROOMS_MEDIA_ADMISSION : 0)
+           | (patch->has_max ? NGX_ROOMS_MEDIA_MAX : 0);
+
+    if (what) {
+        (void) ngx_rooms_media_room(room, what, log);
     }
 
     return NGX_OK;

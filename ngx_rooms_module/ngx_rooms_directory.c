@@ -12,6 +12,11 @@
  * shared memory.  A retired (rotated) code is cached as a small "gone"
  * node.  Must never hand out pointers into shared memory: callers get
  * copies.  Rooms with people in them are never evicted.
+ *
+ * The live participant count of each cached room is written here too,
+ * from the media worker's COUNT records (ngx_rooms_dir_count()).  It is
+ * never stored: SQLite does not know who is in a room, and a room loaded
+ * from it has 0 people until the worker says otherwise.
  */
 
 
@@ -42,6 +47,8 @@ static void ngx_rooms_delete(ngx_rooms_zone_ctx_t *ctx,
 static ngx_int_t ngx_rooms_fetch(ngx_rooms_main_conf_t *rmcf,
     ngx_log_t *log, u_char *code, ngx_rooms_node_t **node,
     rooms_room_t *room);
+static ngx_int_t ngx_rooms_count_code(ngx_rooms_main_conf_t *rmcf,
+    ngx_log_t *log, int64_t room_id, u_char *code, ngx_uint_t count);
 
 
 #define ngx_rooms_node_of(rn)                                                 \
@@ -489,4 +496,135 @@ done:
     ngx_shmtx_unlock(&ctx->shpool->mutex);
 
     return rc;
+}
+
+
+ngx_int_t
+ngx_rooms_dir_count(ngx_rooms_main_conf_t *rmcf, ngx_log_t *log,
+    int64_t room_id, u_char *code, size_t len, ngx_uint_t count)
+{
+    char                   current[ROOMS_CODE_LEN + 1];
+    ngx_int_t              rc;
+    ngx_rooms_zone_ctx_t  *ctx;
+
+    ctx = rmcf->shm_zone->data;
+
+    /* the worker bounds rooms by ROOMS_PARTICIPANTS_LIMIT: this is a guard */
+    count = ngx_min(count, ROOMS_PARTICIPANTS_LIMIT);
+
+    ngx_shmtx_lock(&ctx->shpool->mutex);
+
+    rc = NGX_ROOMS_GONE;
+
+    if (rooms_token_is_code(code, len)) {
+        rc = ngx_rooms_count_code(rmcf, log, room_id, code, count);
+    }
+
+    if (rc != NGX_ROOMS_GONE) {
+        goto done;
+    }
+
+    /* a rotation since the room's latest join: its code now, by id */
+
+    switch (rooms_store_code(rmcf->store, room_id, current)) {
+
+    case ROOMS_STORE_OK:
+        rc = ngx_rooms_count_code(rmcf, log, room_id, (u_char *) current,
+                                  count);
+        if (rc == NGX_ROOMS_GONE) {
+            /* rotated again meanwhile: the next count finds it */
+            rc = NGX_DECLINED;
+        }
+
+        break;
+
+    case ROOMS_STORE_NOT_FOUND:
+        rc = NGX_DECLINED;
+        break;
+
+    default:
+        ngx_log_error(NGX_LOG_ERR, log, 0, "rooms_store lookup failed: %s",
+                      rooms_store_errmsg(rmcf->store));
+        rc = NGX_ERROR;
+        break;
+    }
+
+done:
+
+    ngx_shmtx_unlock(&ctx->shpool->mutex);
+
+    return rc;
+}
+
+
+/*
+ * Sets the count of the room whose current code is code, caching the
+ * room first when it is not.  Called with the mutex held.  NGX_ROOMS_GONE:
+ * a rotation retired the code.
+ */
+static ngx_int_t
+ngx_rooms_count_code(ngx_rooms_main_conf_t *rmcf, ngx_log_t *log,
+    int64_t room_id, u_char *code, ngx_uint_t count)
+{
+    ngx_int_t          rc;
+    rooms_room_t       room;
+    ngx_rooms_node_t  *rn;
+
+    rc = ngx_rooms_fetch(rmcf, log, code, &rn, &room);
+
+    if (rc != NGX_OK) {
+        return rc;
+    }
+
+    if (room.id != room_id) {
+        /* codes are never reused: a worker's mistake, not a room */
+        ngx_log_error(NGX_LOG_ERR, log, 0,
+                      "rooms: a COUNT record names room %L by the code of "
+                      "room %L; dropped", room_id, room.id);
+        return NGX_DECLINED;
+    }
+
+    if (rn == NULL) {
+        /* the zone is full of rooms people are in */
+        ngx_log_error(NGX_LOG_WARN, log, 0,
+                      "rooms: no place in rooms_zone for the count of room "
+                      "%L; make the zone larger", room_id);
+        return NGX_DECLINED;
+    }
+
+    rn->room.participants = (uint16_t) count;
+
+    return NGX_OK;
+}
+
+
+void
+ngx_rooms_dir_counts_reset(ngx_rooms_main_conf_t *rmcf, ngx_log_t *log)
+{
+    ngx_uint_t             n;
+    ngx_queue_t           *q;
+    ngx_rooms_node_t      *rn;
+    ngx_rooms_zone_ctx_t  *ctx;
+
+    ctx = rmcf->shm_zone->data;
+    n = 0;
+
+    ngx_shmtx_lock(&ctx->shpool->mutex);
+
+    for (q = ngx_queue_head(&ctx->sh->queue);
+         q != ngx_queue_sentinel(&ctx->sh->queue);
+         q = ngx_queue_next(q))
+    {
+        rn = ngx_queue_data(q, ngx_rooms_node_t, queue);
+
+        if (!rn->gone && rn->room.participants > 0) {
+            rn->room.participants = 0;
+            n++;
+        }
+    }
+
+    ngx_shmtx_unlock(&ctx->shpool->mutex);
+
+    ngx_log_debug1(NGX_LOG_DEBUG_EVENT, log, 0,
+                   "rooms: %ui rooms have nobody in them now", n);
 }

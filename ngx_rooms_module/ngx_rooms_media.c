@@ -8,7 +8,9 @@
  * handshake of common/rooms_proto.h, the shared ring segment and the two
  * eventfd doorbells it brings, reading the media worker's records and
  * handing each to the WebSocket it is about (ngx_rooms_ws.c), the ROOM
- * records that tell the worker of a lock or an end, and reconnecting.
+ * records that tell the worker of a lock, an end or a PATCH, the COUNT
+ * records that keep the directory's live participant counts (and setting
+ * them to 0 when the link is lost), and reconnecting.
  * Must never block the event loop: connecting, the handshake and the
  * rings all run on nginx events, a full ring refuses at once, and the
  * media worker may be absent at any time, including when nginx starts.
@@ -21,7 +23,8 @@
  * Any failure (connect refused, EOF, a short or bad welcome, another
  * protocol version, a corrupt ring) tears everything down: the WebSockets
  * that had joined through the link are closed with 1012, the segment is
- * unmapped, and a timer tries again after 1 s, doubling up to 5 s.
+ * unmapped, every participant count in the directory is set to 0, and a
+ * timer tries again after 1 s, doubling up to 5 s.
  * Failures are logged once per kind, then again at most once a minute
  * while they last, so an absent media worker never floods the log.
  *
@@ -41,6 +44,8 @@
 
 #include <sys/socket.h>
 #include <sys/un.h>
+
+#include <jansson.h>
 
 #include "rooms_ring.h"
 
@@ -115,6 +120,9 @@ static ngx_int_t ngx_rooms_media_attach(int *fds, unsigned slot);
 static void ngx_rooms_media_bell_handler(ngx_event_t *rev);
 static int ngx_rooms_media_record(void *data, const rooms_proto_hdr_t *hdr,
     const unsigned char *payload);
+static void ngx_rooms_media_count(const rooms_proto_hdr_t *hdr,
+    const unsigned char *payload);
+static ngx_rooms_main_conf_t *ngx_rooms_media_conf(void);
 static void ngx_rooms_media_retry_handler(ngx_event_t *ev);
 static void ngx_rooms_media_leave_handler(ngx_event_t *ev);
 static void ngx_rooms_media_flush_leaves(void);
@@ -316,21 +324,41 @@ ngx_rooms_media_leave(uint64_t id)
 ngx_int_t
 ngx_rooms_media_room(rooms_room_t *room, ngx_uint_t what, ngx_log_t *log)
 {
-    u_char     buf[64], *last;
+    u_char     buf[128], *p, *last;
     ngx_int_t  rc;
 
-    /* {"room":<int64>,"locked":false}: 19 digits and a sign at most */
+    /*
+     * {"room":<int64>,"locked":false,"admission":"knock","max":<5 digits>}
+     * is under 90 bytes: 19 digits and a sign at most for the id
+     */
 
-    if (what == NGX_ROOMS_MEDIA_ENDED) {
-        last = ngx_snprintf(buf, sizeof(buf), "{\"room\":%L,\"ended\":true}",
-                            room->id);
+    last = buf + sizeof(buf);
+    p = ngx_slprintf(buf, last, "{\"room\":%L", room->id);
+
+    if (what & NGX_ROOMS_MEDIA_ENDED) {
+        p = ngx_slprintf(p, last, ",\"ended\":true");
 
     } else {
-        last = ngx_snprintf(buf, sizeof(buf), "{\"room\":%L,\"locked\":%s}",
-                            room->id, room->locked ? "true" : "false");
+        if (what & NGX_ROOMS_MEDIA_LOCKED) {
+            p = ngx_slprintf(p, last, ",\"locked\":%s",
+                             room->locked ? "true" : "false");
+        }
+
+        if (what & NGX_ROOMS_MEDIA_ADMISSION) {
+            p = ngx_slprintf(p, last, ",\"admission\":\"%s\"",
+                             room->admission == ROOMS_ADMISSION_KNOCK
+                             ? "knock" : "open");
+        }
+
+        if (what & NGX_ROOMS_MEDIA_MAX) {
+            p = ngx_slprintf(p, last, ",\"max\":%ui",
+                             (ngx_uint_t) room->max_participants);
+        }
     }
 
-    rc = ngx_rooms_media_push(ROOMS_PROTO_ROOM, 0, buf, last - buf);
+    p = ngx_slprintf(p, last, "}");
+
+    rc = ngx_rooms_media_push(ROOMS_PROTO_ROOM, 0, buf, p - buf);
 
     switch (rc) {
 
@@ -351,7 +379,7 @@ ngx_rooms_media_room(rooms_room_t *room, ngx_uint_t what, ngx_log_t *log)
         ngx_log_error(NGX_LOG_WARN, log, 0,
                       "rooms: the media worker could not be told that room "
                       "%L was %s", room->id,
-                      what == NGX_ROOMS_MEDIA_ENDED ? "ended" : "changed");
+                      (what & NGX_ROOMS_MEDIA_ENDED) ? "ended" : "changed");
         break;
     }
 
@@ -769,8 +797,12 @@ ngx_rooms_media_attach(int *fds, unsigned slot)
         return NGX_ERROR;
     }
 
-    /* what a previous holder of the slot left is about gone connections */
-    rooms_ring_discard(&ml->rx);
+    /*
+     * What a previous holder of the slot left was about gone connections,
+     * and the media worker emptied the ring before its welcome.  What is
+     * in it now was sent for this link, starting with the counts of the
+     * rooms people are in (COUNT records), so it is read, not discarded.
+     */
 
     if (ngx_handle_read_event(c->read, 0) != NGX_OK) {
         ngx_rooms_media_fail(NGX_ROOMS_MEDIA_BROKEN, NGX_LOG_ERR, 0,
@@ -866,9 +898,94 @@ ngx_rooms_media_record(void *data, const rooms_proto_hdr_t *hdr,
         return 0;
     }
 
+    if (hdr->type == ROOMS_PROTO_COUNT) {
+        /* about a room, not a WebSocket */
+        ngx_rooms_media_count(hdr, payload);
+        return 0;
+    }
+
     ngx_rooms_ws_deliver(hdr, payload);
 
     return 0;
+}
+
+
+/*
+ * A COUNT record: the number of people in a room changed.  It goes into
+ * the shared directory, where GET /api/rooms/<code> reads it; every nginx
+ * worker gets the same record and writes the same number.
+ */
+static void
+ngx_rooms_media_count(const rooms_proto_hdr_t *hdr,
+    const unsigned char *payload)
+{
+    u_char                   buf[256];
+    json_t                  *msg, *room, *code, *count;
+    ngx_int_t                rc;
+    json_error_t             jerr;
+    ngx_rooms_main_conf_t   *rmcf;
+    ngx_rooms_media_link_t  *ml = &ngx_rooms_media_link;
+
+    /* {"room":<id>,"code":"<22>","count":<n>} is under 100 bytes */
+    if (hdr->len >= sizeof(buf)) {
+        ngx_log_error(NGX_LOG_ERR, ml->log, 0,
+                      "rooms: a %uD-byte COUNT record from the media worker "
+                      "was dropped", hdr->len);
+        return;
+    }
+
+    /* payload bytes are in shared memory: read each once, into here */
+    ngx_memcpy(buf, payload, hdr->len);
+
+    msg = json_loadb((char *) buf, hdr->len, JSON_REJECT_DUPLICATES, &jerr);
+    room = json_object_get(msg, "room");
+    code = json_object_get(msg, "code");
+    count = json_object_get(msg, "count");
+
+    if (!json_is_integer(room) || !json_is_string(code)
+        || !json_is_integer(count) || json_integer_value(count) < 0)
+    {
+        json_decref(msg);
+        ngx_log_error(NGX_LOG_ERR, ml->log, 0,
+                      "rooms: a malformed COUNT record from the media "
+                      "worker was dropped");
+        return;
+    }
+
+    rmcf = ngx_rooms_media_conf();
+
+    if (rmcf == NULL) {
+        json_decref(msg);
+        return;
+    }
+
+    rc = ngx_rooms_dir_count(rmcf, ml->log, json_integer_value(room),
+                             (u_char *) json_string_value(code),
+                             json_string_length(code),
+                             (ngx_uint_t) json_integer_value(count));
+
+    ngx_log_debug3(NGX_LOG_DEBUG_EVENT, ml->log, 0,
+                   "rooms media: room %L has %L people: %i",
+                   (int64_t) json_integer_value(room),
+                   (int64_t) json_integer_value(count), rc);
+
+    json_decref(msg);
+}
+
+
+/* The directory this process serves, or NULL when it has none. */
+static ngx_rooms_main_conf_t *
+ngx_rooms_media_conf(void)
+{
+    ngx_rooms_main_conf_t  *rmcf;
+
+    rmcf = ngx_http_cycle_get_module_main_conf(ngx_cycle, ngx_rooms_module);
+
+    if (rmcf == NULL || rmcf->shm_zone == NULL || rmcf->store == NULL) {
+        return NULL;
+    }
+
+    return rmcf;
 }
 
 
@@ -927,6 +1044,7 @@ ngx_rooms_media_fail(ngx_uint_t kind, ngx_uint_t level, ngx_err_t err,
     u_char                  *p;
     va_list                  args;
     ngx_uint_t               was_up;
+    ngx_rooms_main_conf_t   *rmcf;
     ngx_rooms_media_link_t  *ml = &ngx_rooms_media_link;
 
     was_up = (ml->state == NGX_ROOMS_MEDIA_UP);
@@ -938,6 +1056,18 @@ ngx_rooms_media_fail(ngx_uint_t kind, ngx_uint_t level, ngx_err_t err,
     if (was_up) {
         ngx_rooms_ws_media_down();
         ml->backoff = NGX_ROOMS_MEDIA_RETRY_MIN;
+
+        /*
+         * Nobody is in a room without the media worker.  When only this
+         * link broke and the worker lives on, the counts come back with
+         * the next link, a second later at first: the worker sends every
+         * count that is not 0 to a newly linked nginx worker.
+         */
+        rmcf = ngx_rooms_media_conf();
+
+        if (rmcf != NULL) {
+            ngx_rooms_dir_counts_reset(rmcf, ml->log);
+        }
     }
 
     if (kind != ml->fail_kind

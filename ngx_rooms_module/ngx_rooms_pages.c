@@ -107,8 +107,10 @@ static const char  ngx_rooms_index_html[] =
  * The room page.  The ids are room.js's hooks; the call (tiles, controls,
  * participant panel, settings dialog) stays hidden until the person
  * joins.  The status line carries what room.js needs to say it again in
- * another language (data-locked, data-start-at), and the activity line
- * both labels (data-en, data-it).
+ * another language (data-locked, data-start-at, data-admission), and the
+ * activity line both labels (data-en, data-it).  A knock room's lobby
+ * has the guest's waiting card (#waiting) and, for the host, the panel's
+ * "Waiting" list (#lobby) and the banner of who knocks (#knock).
  */
 
 static const char  ngx_rooms_room_head[] =
@@ -123,12 +125,35 @@ static const char  ngx_rooms_room_call[] =
     "<p id=\"error\" class=\"error\" role=\"alert\" hidden></p>\n"
     "<div class=\"notices\" aria-live=\"polite\">"
     "<p id=\"notice\" class=\"notice\" hidden></p></div>\n"
+    "<div class=\"knocks\" aria-live=\"polite\">"
+    "<div id=\"knock\" class=\"knock\" hidden>"
+    "<span class=\"avatar-sm\" aria-hidden=\"true\"></span>"
+    "<p id=\"knock-text\"></p>"
+    "<button type=\"button\" class=\"dismiss\" data-action=\"dismiss\" "
+    "aria-label=\"Dismiss\" data-i18n-label=\"dismiss\">"
+    "<span data-icon=\"close\"></span></button>"
+    "<div class=\"knock-actions\">"
+    "<button type=\"button\" class=\"small\" data-action=\"admit\" "
+    "aria-describedby=\"knock-text\" data-i18n=\"admit\">Admit</button>"
+    "<button type=\"button\" class=\"small secondary\" "
+    "data-action=\"deny\" aria-describedby=\"knock-text\" "
+    "data-i18n=\"deny\">Deny</button>"
+    "<button type=\"button\" class=\"small secondary\" "
+    "data-action=\"all\" data-i18n=\"see_all\" hidden>See everyone"
+    "</button></div></div></div>\n"
     "<form id=\"join\" class=\"card\">\n"
     "<label for=\"name\" data-i18n=\"join.name\">Your name</label>\n"
     "<div class=\"row\"><input id=\"name\" name=\"name\" "
     "maxlength=\"64\" required autocomplete=\"nickname\">"
     "<button type=\"submit\" data-i18n=\"join.button\">Join</button></div>\n"
     "</form>\n"
+    "<section id=\"waiting\" class=\"card wait-card\" hidden>\n"
+    "<span class=\"knocking\" data-icon=\"door\"></span>"
+    "<p id=\"waiting-as\"></p>\n"
+    "<button id=\"waiting-leave\" type=\"button\" class=\"secondary\">"
+    "<span data-icon=\"leave\"></span>"
+    "<span data-i18n=\"leave\">Leave</span></button>\n"
+    "</section>\n"
     "<section id=\"call\" aria-label=\"Call\" data-i18n-label=\"call\" "
     "hidden>\n"
     "<div class=\"stage\">\n"
@@ -149,6 +174,11 @@ static const char  ngx_rooms_room_call[] =
     "</div>\n"
     "<aside id=\"people\" class=\"panel\" aria-labelledby=\"people-title\" "
     "hidden>\n"
+    "<section id=\"lobby\" class=\"lobby\" aria-labelledby=\"lobby-title\" "
+    "hidden>\n"
+    "<h2 id=\"lobby-title\" data-i18n=\"lobby\">Waiting</h2>\n"
+    "<ul id=\"lobby-list\" class=\"people\"></ul>\n"
+    "</section>\n"
     "<h2 id=\"people-title\" data-i18n=\"participants\">Participants</h2>\n"
     "<ul id=\"people-list\" class=\"people\"></ul>\n"
     "</aside>\n"
@@ -166,7 +196,9 @@ static const char  ngx_rooms_room_call[] =
     "aria-expanded=\"false\" aria-controls=\"people\">"
     "<span data-icon=\"people\"></span>"
     "<span class=\"label\" data-i18n=\"participants\">Participants</span> "
-    "<span id=\"people-count\" class=\"count\">1</span></button>"
+    "<span id=\"people-count\" class=\"count\">1</span>"
+    "<span id=\"lobby-count\" class=\"count lobby-count\" hidden></span>"
+    "</button>"
     "<button id=\"settings-open\" type=\"button\" class=\"secondary\" "
     "aria-haspopup=\"dialog\"><span data-icon=\"settings\"></span>"
     "<span class=\"label\" data-i18n=\"settings\">Settings</span></button>"
@@ -334,8 +366,10 @@ ngx_rooms_page_room(ngx_http_request_t *r, ngx_uint_t status,
     p = ngx_sprintf(p, "</span></p>\n</div>\n" NGX_ROOMS_LANG_SWITCH
                     "</header>\n"
                     "<p id=\"status\" role=\"status\" data-locked=\"%s\" "
-                    "data-start-at=\"%s\">",
-                    room->locked ? "1" : "", when);
+                    "data-start-at=\"%s\" data-admission=\"%s\">",
+                    room->locked ? "1" : "", when,
+                    room->admission == ROOMS_ADMISSION_KNOCK
+                    ? "knock" : "open");
 
     if (ngx_strcmp(state, "ended") == 0) {
         p = ngx_sprintf(p, "This room has ended.");
@@ -345,6 +379,10 @@ ngx_rooms_page_room(ngx_http_request_t *r, ngx_uint_t status,
 
     } else if (room->locked) {
         p = ngx_sprintf(p, "The host has locked this room.");
+
+    } else if (room->admission == ROOMS_ADMISSION_KNOCK) {
+        p = ngx_sprintf(p, "The host lets people into this room: you will "
+                        "wait until they admit you.");
 
     } else {
         p = ngx_sprintf(p, "This room is open.");

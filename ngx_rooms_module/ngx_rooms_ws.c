@@ -50,8 +50,14 @@
  * token itself is added here to the worker's welcome as it passes, so it
  * reaches that browser alone and never the media worker.  lock and end
  * are applied here, through the same path as the HTTP API
- * (ngx_rooms_host_change()), which tells the media worker; remove and
- * mute go to the media worker, which knows whom an id names.
+ * (ngx_rooms_host_change()), which tells the media worker; remove, mute,
+ * admit and deny go to the media worker, which knows whom an id names.
+ *
+ * The lobby.  The JOIN record carries the room's admission as read at
+ * the join; the media worker keeps a guest of a "knock" room waiting
+ * (it answers "waiting") until a host admits it, and only then sends the
+ * welcome.  So the welcome, into which the guest token goes, is not
+ * always the first message the worker sends a connection.
  */
 
 
@@ -811,6 +817,8 @@ ngx_rooms_ws_message(ngx_rooms_ws_ctx_t *ctx, const u_char *data,
 
     if (ngx_strcmp(type, "remove") == 0
         || ngx_strcmp(type, "mute") == 0
+        || ngx_strcmp(type, "admit") == 0
+        || ngx_strcmp(type, "deny") == 0
         || ngx_strcmp(type, "lock") == 0
         || ngx_strcmp(type, "end") == 0)
     {
@@ -861,10 +869,11 @@ ngx_rooms_ws_forward(ngx_rooms_ws_ctx_t *ctx, const u_char *data,
 
 
 /*
- * remove, mute, lock and end.  This is the one place where nginx checks
- * that they come from a host: from a guest they are answered not_host and
- * change nothing, and the connection stays open.  The media worker checks
- * the role again (worker/sfu.c, sfu_host_action()) for what reaches it.
+ * remove, mute, admit, deny, lock and end.  This is the one place where
+ * nginx checks that they come from a host: from a guest (a waiting one
+ * too) they are answered not_host and change nothing, and the connection
+ * stays open.  The media worker checks the role again (worker/sfu.c,
+ * sfu_host_action()) for what reaches it.
  */
 static void
 ngx_rooms_ws_host_action(ngx_rooms_ws_ctx_t *ctx, const char *type,
@@ -881,13 +890,14 @@ ngx_rooms_ws_host_action(ngx_rooms_ws_ctx_t *ctx, const char *type,
         return;
     }
 
-    if (ngx_strcmp(type, "remove") == 0 || ngx_strcmp(type, "mute") == 0) {
+    if (ngx_strcmp(type, "lock") != 0 && ngx_strcmp(type, "end") != 0) {
         v = json_object_get(msg, "id");
 
         if (!json_is_string(v)) {
             ngx_rooms_ws_refuse(ctx, "bad_message",
-                                "remove and mute need a participant's "
-                                "\"id\"", NGX_ROOMS_WS_CLOSE_BAD);
+                                "remove, mute, admit and deny need a "
+                                "participant's \"id\"",
+                                NGX_ROOMS_WS_CLOSE_BAD);
             return;
         }
 
@@ -992,7 +1002,8 @@ ngx_rooms_ws_change(ngx_rooms_ws_ctx_t *ctx, ngx_uint_t action,
 /*
  * A join: the name, the optional host key and guest token, the room read
  * afresh, the role, admission, then the JOIN record.  The media worker
- * only counts people (room_full).
+ * counts people (room_full) and keeps a knock room's lobby: the JOIN
+ * carries the room's admission as read here.
  */
 static void
 ngx_rooms_ws_join(ngx_rooms_ws_ctx_t *ctx, json_t *msg)
@@ -1094,14 +1105,16 @@ ngx_rooms_ws_join(ngx_rooms_ws_ctx_t *ctx, json_t *msg)
 
     rooms_token_hash_hex(token_hash, token_hex);
 
-    join = json_pack("{s:I,s:s,s:i,s:s%,s:s,s:s,s:b}",
+    join = json_pack("{s:I,s:s,s:i,s:s%,s:s,s:s,s:b,s:s}",
                      "room", (json_int_t) room.id,
                      "code", room.code,
                      "max", (int) room.max_participants,
                      "name", (char *) name.data, name.len,
                      "role", ctx->host ? "host" : "guest",
                      "token", token_hex,
-                     "locked", (int) room.locked);
+                     "locked", (int) room.locked,
+                     "admission", room.admission == ROOMS_ADMISSION_KNOCK
+                                  ? "knock" : "open");
 
     text = join ? json_dumps(join, JSON_COMPACT) : NULL;
     json_decref(join);
@@ -1734,9 +1747,13 @@ ngx_rooms_ws_deliver(const rooms_proto_hdr_t *hdr, const u_char *payload)
 
 
 /*
- * The worker's first answers to a join: its welcome gets this browser's
- * guest_token, which only nginx knows (the worker has its hash).  Parsed
- * only until the welcome passed, so once per join.
+ * The worker's answers to a join until its welcome: the welcome gets this
+ * browser's guest_token, which only nginx knows (the worker has its
+ * hash).  Whatever comes before it passes as it is: an error before a
+ * CLOSE (room_full), or "waiting" for a guest at a knock room's door,
+ * whose welcome comes when a host admits it, and gets the token then.
+ * Parsed only until the welcome passed: a host or an open room's guest
+ * once, a waiting guest twice.
  */
 static ngx_int_t
 ngx_rooms_ws_relay(ngx_rooms_ws_ctx_t *ctx, const u_char *payload,
@@ -1753,7 +1770,7 @@ ngx_rooms_ws_relay(ngx_rooms_ws_ctx_t *ctx, const u_char *payload,
     if (!json_is_string(type)
         || ngx_strcmp(json_string_value(type), "welcome") != 0)
     {
-        /* an error (room_full) before the CLOSE: as it is */
+        /* an error before the CLOSE, or waiting: as it is */
         json_decref(msg);
         return ngx_rooms_ws_queue(ctx, ROOMS_WS_OP_TEXT, payload, len);
     }

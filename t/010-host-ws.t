@@ -26,21 +26,17 @@
 use lib 't/lib';
 use Test::Nginx::Socket;
 use RoomsTest;
-use Cwd qw(abs_path);
+use RoomsLive;
 use Digest::SHA qw(sha256_hex);
-use File::Basename qw(dirname);
-use IO::Socket::INET;
 use JSON::PP;
 use POSIX ();
 use Time::HiRes qw(sleep time);
 
 our $Dir = $ENV{TEST_NGINX_ROOMS_DIR};
-our $Top = abs_path(dirname(__FILE__) . '/..');
-our $Worker = "$Top/build/rooms-worker";
+our $Worker = worker_path();
 our $Sock = "$Dir/worker.sock";
 our $WorkerLog = "$Dir/worker.log";
 our $Db = "$Dir/rooms.db";
-our $WorkerPid;
 
 # a second listener with reuseport: the kernel spreads its connections over
 # both nginx workers, so the race really runs on two
@@ -55,144 +51,11 @@ if (!-x $Worker) {
 
 plan('no_plan');
 
-sub free_udp_port {
-    my $s = IO::Socket::INET->new(LocalAddr => '127.0.0.1', LocalPort => 0,
-                                  Proto => 'udp') or die "udp: $!";
-    my $port = $s->sockport;
-    close $s;
-    return $port;
-}
-
-sub start_worker {
-    unlink $Sock;
-    my $port = free_udp_port();
-    my $pid = fork // die "fork: $!";
-    if ($pid == 0) {
-        open STDOUT, '>>', $WorkerLog or POSIX::_exit(127);
-        open STDERR, '>&', \*STDOUT or POSIX::_exit(127);
-        exec $Worker, '--udp-port', $port, '--announce-ip', '127.0.0.1',
-             '--bind-ip', '127.0.0.1', '--control', $Sock;
-        POSIX::_exit(127);
-    }
-    $WorkerPid = $pid;
-    for (1 .. 300) {
-        last if -S $Sock;
-        sleep 0.01;
-    }
-    die "the media worker did not start: " . `tail -5 $WorkerLog` unless -S $Sock;
-}
-
-sub stop_worker {
-    return unless $WorkerPid;
-    kill 'TERM', $WorkerPid;
-    waitpid $WorkerPid, 0;
-    undef $WorkerPid;
-}
-
 sub sql {
     my $q = shift;
     my $out = `sqlite3 '$Db' "$q"`;
     chomp $out;
     return $out;
-}
-
-# ---- WebSocket clients ----
-
-sub join_frame {
-    my (%j) = @_;
-    return RoomsTest::ws_frame(text => encode_json({ type => 'join', %j }));
-}
-
-sub send_json {
-    my ($ws, $msg) = @_;
-    RoomsTest::ws_send($ws, RoomsTest::ws_frame(text => encode_json($msg)));
-}
-
-# The next frame as [line, decoded JSON or undef]; undef when none came.
-# ws_recv() hands over every frame that arrived together: the ones after
-# the first wait in the socket's own queue.
-sub next_frame {
-    my ($ws, $timeout) = @_;
-    my $q = ${*$ws}{rooms_t_queue} //= [];
-    if (!@$q) {
-        my $lines = RoomsTest::ws_recv($ws, 1, $timeout // 5);
-        push @$q, split /\n/, $lines;
-    }
-    my $line = shift @$q;
-    return undef unless defined $line;
-    my ($text) = $line =~ /^text (.*)$/s;
-    return [$line, defined $text ? eval { decode_json($text) } : undef];
-}
-
-# Reads frames until one is a message of $type (returned, decoded); the
-# ones skipped are kept in @{$skipped} when given.  undef on timeout.
-sub expect_type {
-    my ($ws, $type, $timeout, $skipped) = @_;
-    my $deadline = time + ($timeout // 5);
-    while ((my $left = $deadline - time) > 0) {
-        my $f = next_frame($ws, $left) or return undef;
-        return $f->[1] if ref $f->[1] && ($f->[1]{type} // '') eq $type;
-        push @$skipped, $f->[0] if $skipped;
-        return undef if $f->[0] eq 'EOF';
-    }
-    return undef;
-}
-
-# Reads until the server closes: the close line ("close <code> <reason>").
-sub expect_close {
-    my ($ws, $timeout) = @_;
-    my $deadline = time + ($timeout // 5);
-    while ((my $left = $deadline - time) > 0) {
-        my $f = next_frame($ws, $left) or return undef;
-        return $f->[0] if $f->[0] =~ /^close /;
-        return 'EOF' if $f->[0] eq 'EOF';
-    }
-    return undef;
-}
-
-# Everything that arrives within $wait seconds, one line each.
-sub drain {
-    my ($ws, $wait) = @_;
-    my $q = ${*$ws}{rooms_t_queue} //= [];
-    my $out = join '', map { "$_\n" } @$q;
-    @$q = ();
-    return $out . RoomsTest::ws_recv($ws, 1000, $wait // 0.3);
-}
-
-# Opens a WebSocket to room $code and joins; while the link to the media
-# worker comes up joins are refused media_unavailable, so that is retried.
-# Returns ($ws, the first message decoded, its line).
-sub ws_join {
-    my ($code, %opt) = @_;
-    my $port = delete $opt{port};
-    $opt{name} //= 'Ada';
-    my $deadline = time + 8;
-    for (;;) {
-        my ($ws) = RoomsTest::ws_open("/api/rooms/$code/ws", join_frame(%opt),
-                                      $port ? (port => $port) : ());
-        return (undef, undef, 'no 101') unless $ws;
-        my $f = next_frame($ws) // ['nothing', undef];
-        if (($f->[0] =~ /media_unavailable/) && time < $deadline) {
-            close $ws;
-            sleep 0.1;
-            next;
-        }
-        return ($ws, $f->[1], $f->[0]);
-    }
-}
-
-sub create_room {
-    my (%fields) = @_;
-    my ($st, $h, $room) = RoomsTest::http('POST', '/api/rooms',
-                                          json => \%fields);
-    die "create: $st" unless $st == 201;
-    return $room;
-}
-
-sub get_room {
-    my ($code) = @_;
-    my ($st, $h, $room) = RoomsTest::http('GET', "/api/rooms/$code");
-    return ref $room ? $room : {};
 }
 
 # another key of the right shape: a guest's
@@ -483,7 +346,7 @@ sub check {
             pipe(my $r, my $w) or die "pipe: $!";
             my $pid = fork // die "fork: $!";
             if ($pid == 0) {
-                undef $WorkerPid;      # not this process's to stop
+                RoomsLive::forget_worker();   # not this process's to stop
                 close $r;
                 close $go_w;
                 close $end_w;
@@ -549,10 +412,8 @@ $RoomsTest::HttpConfig = <<"_EOC_";
     }
 _EOC_
 
-start_worker();
-
-# a test killed from outside still stops the media worker (END runs on exit)
-$SIG{TERM} = $SIG{INT} = $SIG{HUP} = sub { stop_worker(); exit 1 };
+# a test killed from outside still stops the media worker (RoomsLive)
+start_worker($Sock, $WorkerLog);
 
 master_on();
 workers(2);
@@ -561,8 +422,6 @@ no_shuffle();
 run_tests();
 
 stop_worker();
-
-END { stop_worker() }
 
 __DATA__
 

@@ -524,6 +524,12 @@ w_hello(w_conn_t *c, uint64_t now)
     w_log(SFU_LOG_INFO, "nginx worker connected: slot %u pid %u", slot,
           (unsigned) hello.pid);
 
+    /*
+     * Its ring was emptied before the welcome, and nginx reads it from
+     * the start: the room counts queued now reach it (COUNT records).
+     */
+    sfu_slot_add(w.sfu, slot, &w.io);
+
     return;
 
 failed:
@@ -903,8 +909,8 @@ w_stats(void)
     w_log(SFU_LOG_INFO, "stats: rx %llu (stun %llu dtls %llu rtp %llu rtcp "
           "%llu unknown %llu bad %llu unprotect-fail %llu) tx %llu (dropped "
           "%llu, send failures %llu) forwarded %llu (dropped %llu) nack "
-          "%llu pli %llu records %llu (dropped %llu) joins %llu leaves %llu "
-          "timeouts %llu",
+          "%llu pli %llu records %llu (dropped %llu) joins %llu knocks %llu "
+          "leaves %llu timeouts %llu",
           (unsigned long long) s->rx, (unsigned long long) s->rx_stun,
           (unsigned long long) s->rx_dtls, (unsigned long long) s->rx_rtp,
           (unsigned long long) s->rx_rtcp, (unsigned long long) s->rx_unknown,
@@ -916,7 +922,8 @@ w_stats(void)
           (unsigned long long) s->nack_resent,
           (unsigned long long) s->pli_sent, (unsigned long long) s->records,
           (unsigned long long) s->records_dropped,
-          (unsigned long long) s->joins, (unsigned long long) s->leaves,
+          (unsigned long long) s->joins, (unsigned long long) s->knocks,
+          (unsigned long long) s->leaves,
           (unsigned long long) s->timeouts);
 }
 

@@ -41,6 +41,16 @@
  * stream's last SR, and sends an SRTCP receiver report about once a
  * second from the session's random fb_ssrc; the browser's sender reads
  * loss and round-trip time from them.
+ *
+ * The lobby.  The worker is the one authority on who is in a room, so
+ * the guests waiting at a "knock" room's door live here too: a
+ * participant record in the room's lobby list instead of its parts, with
+ * no media session, not counted, not shown to anyone but the hosts (knock,
+ * lobby_left, the lobby list of a host's welcome).  admit moves it into
+ * the room (sfu_admit(), where the capacity rule applies), deny and its
+ * own leaving drop it, and the room lives while anyone is in it or
+ * waiting.  Each change of a room's count is sent to every linked nginx
+ * worker as a COUNT record.
  */
 
 #include <stddef.h>
@@ -241,7 +251,10 @@ struct sfu_part_s {
     sfu_part_t           *hash_next;
     sfu_queue_t           all_link;       /* in sfu_t.all */
     sfu_room_t           *room;
-    sfu_queue_t           room_link;      /* in room->parts, join order */
+    sfu_queue_t           room_link;      /* in room->parts, join order, or
+                                             in room->lobby while waiting */
+    unsigned              waiting;        /* in the lobby: not counted, no
+                                             session, not shown to others */
 
     char                  id[SFU_ID_LEN + 1];
     char                  name[SFU_NAME_MAX + 1];
@@ -293,7 +306,10 @@ struct sfu_room_s {
     unsigned              count;          /* hosts and guests */
     unsigned              guests;         /* at most max - 1 */
     unsigned              locked;         /* as nginx last said */
+    unsigned              knock;          /* admission, as nginx last said */
+    unsigned              waiting;        /* in the lobby */
     sfu_queue_t           parts;
+    sfu_queue_t           lobby;          /* of sfu_part_t, knock order */
 };
 
 
@@ -307,8 +323,12 @@ struct sfu_s {
 
     sfu_part_t           *conns[SFU_CONN_BUCKETS];
     sfu_room_t           *rooms[SFU_ROOM_BUCKETS];
-    unsigned              nparts;
+    unsigned              nparts;         /* joined */
+    unsigned              nwaiting;       /* in a lobby */
     unsigned              nrooms;
+
+    /* the ring slots with an nginx worker: where COUNT records go */
+    uint64_t              slots;
     sfu_queue_t           all;
     sfu_queue_t           handshakes;
     sfu_queue_t           kf_pending;
@@ -525,6 +545,50 @@ sfu_close(sfu_t *sfu, sfu_io_t *io, uint64_t conn, unsigned code,
 }
 
 
+/* COUNT records go to the slots of a 64-bit mask (sfu_t.slots) */
+_Static_assert(ROOMS_RING_MAX_PEERS <= 64, "one bit per ring slot");
+
+
+/*
+ * Tells nginx how many people are in room: one COUNT record to each ring
+ * slot in slots (a mask).  Any nginx worker may serve GET /api/rooms, and
+ * any of them may be the one that is alive, so every linked one is told;
+ * the count is absolute, so the copies agree whatever order the nginx
+ * workers read their rings in.
+ */
+static void
+sfu_count(sfu_t *sfu, sfu_io_t *io, const sfu_room_t *room, uint64_t slots)
+{
+    char      *text;
+    json_t    *obj;
+    unsigned   slot;
+
+    if (slots == 0) {
+        return;
+    }
+
+    obj = json_pack("{s:I, s:s, s:i}", "room", (json_int_t) room->id,
+                    "code", room->code, "count", (int) room->count);
+    text = obj ? json_dumps(obj, JSON_COMPACT) : NULL;
+    json_decref(obj);
+
+    if (text == NULL) {
+        sfu_log(sfu, SFU_LOG_ERR, "out of memory building a COUNT record");
+        sfu->stats.records_dropped++;
+        return;
+    }
+
+    for (slot = 0; slot < ROOMS_RING_MAX_PEERS; slot++) {
+        if (slots & ((uint64_t) 1 << slot)) {
+            sfu_record_out(sfu, io, ROOMS_PROTO_COUNT,
+                           ROOMS_PROTO_CONN(slot, 0), text, strlen(text));
+        }
+    }
+
+    free(text);
+}
+
+
 /* ---- tables ---- */
 
 
@@ -608,6 +672,16 @@ sfu_room_free(sfu_t *sfu, sfu_room_t *room)
 
     sfu->nrooms--;
     free(room);
+}
+
+
+/* Frees room once nobody is in it or waiting at its door. */
+static void
+sfu_room_release(sfu_t *sfu, sfu_room_t *room)
+{
+    if (room->count == 0 && room->waiting == 0) {
+        sfu_room_free(sfu, room);
+    }
 }
 
 
@@ -1320,6 +1394,30 @@ sfu_broadcast(sfu_t *sfu, sfu_io_t *io, sfu_part_t *p, json_t *obj)
 }
 
 
+/* Sends obj to the hosts in room (obj is released): the lobby's news. */
+static void
+sfu_hosts_signal(sfu_t *sfu, sfu_io_t *io, sfu_room_t *room, json_t *obj)
+{
+    sfu_queue_t  *q;
+    sfu_part_t   *o;
+
+    if (obj == NULL) {
+        sfu_log(sfu, SFU_LOG_ERR, "out of memory building a message");
+        return;
+    }
+
+    for (q = room->parts.next; q != &room->parts; q = q->next) {
+        o = sfu_queue_data(q, sfu_part_t, room_link);
+
+        if (o->host) {
+            sfu_signal(sfu, io, o->conn, json_incref(obj));
+        }
+    }
+
+    json_decref(obj);
+}
+
+
 static void
 sfu_renegotiate(sfu_t *sfu, sfu_io_t *io, sfu_part_t *p,
     const unsigned counts[2])
@@ -1420,6 +1518,12 @@ sfu_new_id(sfu_room_t *room, char id[SFU_ID_LEN + 1])
                            id) == 0;
         }
 
+        /* a waiting guest keeps its id when it is let in */
+        for (q = room->lobby.next; q != &room->lobby && !taken; q = q->next) {
+            taken = strcmp(sfu_queue_data(q, sfu_part_t, room_link)->id,
+                           id) == 0;
+        }
+
         if (!taken) {
             return 0;
         }
@@ -1429,19 +1533,224 @@ sfu_new_id(sfu_room_t *room, char id[SFU_ID_LEN + 1])
 }
 
 
+/*
+ * The capacity rule (docs/protocol.md), enforced here and only here: 1
+ * when one more host (host set) or guest fits in room (NULL: a room
+ * nobody is in yet) at the cap max.  Guests take at most max - 1 places,
+ * so one is always left for a host; hosts count in the total, which
+ * never passes max.  This process handles one record at a time, so the
+ * count cannot change between this check and the insert that follows
+ * it, however many nginx workers race.
+ */
+static unsigned
+sfu_fits(const sfu_room_t *room, unsigned max, unsigned host)
+{
+    unsigned  count, guests;
+
+    count = room ? room->count : 0;
+    guests = room ? room->guests : 0;
+
+    return count < max && (host || guests + 1 < max);
+}
+
+
+/*
+ * p's welcome: its id and role, the lock, who is in the room and, for a
+ * host only, who waits in the lobby.  NULL when out of memory.
+ */
+static json_t *
+sfu_welcome(sfu_room_t *room, sfu_part_t *p)
+{
+    json_t       *list, *lobby, *obj, *msg;
+    sfu_part_t   *o;
+    sfu_queue_t  *q;
+
+    list = json_array();
+    if (list == NULL) {
+        return NULL;
+    }
+
+    for (q = room->parts.next; q != &room->parts; q = q->next) {
+        o = sfu_queue_data(q, sfu_part_t, room_link);
+        obj = sfu_participant_json(o, NULL);
+
+        if (obj == NULL || json_array_append_new(list, obj) != 0) {
+            json_decref(list);
+            return NULL;
+        }
+    }
+
+    msg = json_pack("{s:s, s:s, s:s, s:b, s:o}", "type", "welcome",
+                    "id", p->id, "role", sfu_role(p),
+                    "locked", (int) room->locked, "participants", list);
+
+    if (msg == NULL || !p->host) {
+        return msg;
+    }
+
+    lobby = json_array();
+    if (lobby == NULL) {
+        json_decref(msg);
+        return NULL;
+    }
+
+    for (q = room->lobby.next; q != &room->lobby; q = q->next) {
+        o = sfu_queue_data(q, sfu_part_t, room_link);
+        obj = json_pack("{s:s, s:s}", "id", o->id, "name", o->name);
+
+        if (obj == NULL || json_array_append_new(lobby, obj) != 0) {
+            json_decref(lobby);
+            json_decref(msg);
+            return NULL;
+        }
+    }
+
+    /* the reference to lobby is taken, even on failure */
+    if (json_object_set_new(msg, "lobby", lobby) != 0) {
+        json_decref(msg);
+        return NULL;
+    }
+
+    return msg;
+}
+
+
+/*
+ * p, known by its connection and out of the lobby, comes into its room
+ * with welcome (from sfu_welcome(), released here): it counts from now
+ * on, the others see it join, and nginx gets the room's new count.
+ */
+static void
+sfu_enter(sfu_t *sfu, sfu_io_t *io, sfu_part_t *p, json_t *welcome)
+{
+    char         safe[SFU_NAME_MAX + 1];
+    sfu_room_t  *room;
+
+    room = p->room;
+
+    sfu_queue_insert_tail(&room->parts, &p->room_link);
+    room->count++;
+    room->guests += !p->host;
+    sfu->nparts++;
+    sfu->stats.joins++;
+
+    sfu_signal(sfu, io, p->conn, welcome);
+    sfu_broadcast(sfu, io, p, sfu_participant_json(p, "participant_joined"));
+    sfu_count(sfu, io, room, sfu->slots);
+
+    sfu_log(sfu, SFU_LOG_INFO, "participant joined: room %lld (%s) id %s "
+            "name \"%s\" %s conn %u:%llu, %u in the room",
+            (long long) room->id, room->code, p->id,
+            sfu_printable(p->name, safe, sizeof(safe)), sfu_role(p),
+            ROOMS_PROTO_SLOT(p->conn),
+            (unsigned long long) (p->conn & 0xffffffffffffULL), room->count);
+}
+
+
+/* p goes out of the lobby's list and counts (it is still known). */
+static void
+sfu_lobby_unlink(sfu_t *sfu, sfu_part_t *p)
+{
+    sfu_queue_remove(&p->room_link);
+    p->waiting = 0;
+    p->room->waiting--;
+    sfu->nwaiting--;
+}
+
+
+/*
+ * Waiting p leaves the lobby without coming in: it left, a host denied
+ * it, it did not fit when admitted, or its room ended.  close_code, when
+ * not 0, closes its WebSocket with why first.  The hosts get lobby_left;
+ * p is freed, and its room too once nobody is in it or waiting.
+ */
+static void
+sfu_lobby_leave(sfu_t *sfu, sfu_part_t *p, unsigned close_code,
+    const char *why, sfu_io_t *io)
+{
+    char         safe[SFU_NAME_MAX + 1];
+    sfu_room_t  *room;
+
+    room = p->room;
+
+    if (close_code != 0) {
+        sfu_close(sfu, io, p->conn, close_code, why);
+    }
+
+    sfu_lobby_unlink(sfu, p);
+
+    sfu_hosts_signal(sfu, io, room, json_pack("{s:s, s:s}", "type",
+                                              "lobby_left", "id", p->id));
+
+    sfu_conn_unlink(sfu, p);
+    sfu_queue_remove(&p->all_link);
+
+    sfu_log(sfu, SFU_LOG_INFO, "left the lobby: room %lld (%s) id %s "
+            "name \"%s\" (%s), %u waiting", (long long) room->id,
+            room->code, p->id, sfu_printable(p->name, safe, sizeof(safe)),
+            why, room->waiting);
+
+    free(p);
+
+    sfu_room_release(sfu, room);
+}
+
+
+/*
+ * Waiting p is let in, by a host's admit or by the room's switch to
+ * open.  The capacity rule applies now: a full room answers it room_full
+ * and CLOSE 4403.  Otherwise it gets the normal welcome and the others
+ * see it join.  Either way it leaves the lobby and the hosts get
+ * lobby_left.
+ */
+static void
+sfu_admit(sfu_t *sfu, sfu_part_t *p, sfu_io_t *io)
+{
+    json_t      *welcome;
+    sfu_room_t  *room;
+
+    room = p->room;
+
+    if (!sfu_fits(room, room->max, 0)) {
+        sfu->stats.refused++;
+        sfu_log(sfu, SFU_LOG_INFO, "room %lld (%s) is full for %s from the "
+                "lobby: %u of %u (%u guests)", (long long) room->id,
+                room->code, p->id, room->count, room->max, room->guests);
+        sfu_error(sfu, io, p->conn, "room_full", "the room is full");
+        sfu_lobby_leave(sfu, p, SFU_CLOSE_REFUSED, "room full", io);
+        return;
+    }
+
+    welcome = sfu_welcome(room, p);
+
+    if (welcome == NULL) {
+        sfu_log(sfu, SFU_LOG_ERR, "out of memory admitting %s", p->id);
+        sfu_error(sfu, io, p->conn, "media_unavailable",
+                  "the media server failed");
+        sfu_lobby_leave(sfu, p, SFU_CLOSE_AGAIN, "media server error", io);
+        return;
+    }
+
+    sfu_lobby_unlink(sfu, p);
+    sfu_enter(sfu, io, p, welcome);
+
+    sfu_hosts_signal(sfu, io, room, json_pack("{s:s, s:s}", "type",
+                                              "lobby_left", "id", p->id));
+}
+
+
 static void
 sfu_join(sfu_t *sfu, uint64_t now, uint64_t conn, json_t *msg, sfu_io_t *io)
 {
     char           safe[SFU_NAME_MAX + 1];
     size_t         name_len, code_len;
-    unsigned       i, host;
+    unsigned       i, host, knock, waiting;
     json_t        *jroom, *jmax, *jname, *jcode, *jrole, *jtoken, *jlocked;
-    json_t        *list, *obj;
+    json_t        *jadmission, *welcome;
     int64_t        room_id, max;
     sfu_room_t    *room;
-    sfu_part_t    *p, *o;
-    sfu_queue_t   *q;
-    const char    *name, *code, *role, *token;
+    sfu_part_t    *p;
+    const char    *name, *code, *role, *token, *admission;
     unsigned char  hash[ROOMS_HASH_LEN];
 
     if (sfu_find_conn(sfu, conn) != NULL) {
@@ -1460,11 +1769,13 @@ sfu_join(sfu_t *sfu, uint64_t now, uint64_t conn, json_t *msg, sfu_io_t *io)
     jrole = json_object_get(msg, "role");
     jtoken = json_object_get(msg, "token");
     jlocked = json_object_get(msg, "locked");
+    jadmission = json_object_get(msg, "admission");
 
     name = json_string_value(jname);
     code = json_string_value(jcode);
     role = json_string_value(jrole);
     token = json_string_value(jtoken);
+    admission = json_string_value(jadmission);
     name_len = json_string_length(jname);
     code_len = json_string_length(jcode);
 
@@ -1477,7 +1788,11 @@ sfu_join(sfu_t *sfu, uint64_t now, uint64_t conn, json_t *msg, sfu_io_t *io)
         || token == NULL
         || rooms_token_hash_from_hex(token, json_string_length(jtoken), hash)
            != 0
-        || !json_is_boolean(jlocked))
+        || !json_is_boolean(jlocked)
+        || (jadmission != NULL
+            && (admission == NULL
+                || (strcmp(admission, "open") != 0
+                    && strcmp(admission, "knock") != 0))))
     {
         sfu_log(sfu, SFU_LOG_WARN, "malformed JOIN from nginx");
         sfu_error(sfu, io, conn, "bad_message", "malformed join");
@@ -1498,42 +1813,49 @@ sfu_join(sfu_t *sfu, uint64_t now, uint64_t conn, json_t *msg, sfu_io_t *io)
     }
 
     host = strcmp(role, "host") == 0;
+    knock = admission != NULL && strcmp(admission, "knock") == 0;
+
+    /*
+     * Hosts never wait.  A guest waits when the JOIN says knock, as nginx
+     * read the room at this join: a switch to open that the worker heard
+     * of first is older than the join or raced it, and a guest left
+     * waiting by such a race is one the hosts see and can let in.  Going
+     * by the JOIN means a lost or late ROOM record can never let a guest
+     * past a knock room's door.
+     */
+    waiting = !host && knock;
 
     room = sfu_find_room(sfu, room_id);
 
-    /*
-     * The capacity rule (docs/protocol.md), enforced here and only here:
-     * this process handles one record at a time, so the count cannot
-     * change between the check and the insert below, however many nginx
-     * workers race.  Guests take at most max - 1 places, so one is always
-     * left for a host; hosts count in the total, which never passes max.
-     */
-    if (room != NULL
-        && (room->count >= (unsigned) max
-            || (!host && room->guests + 1 >= (unsigned) max)))
-    {
+    if (waiting) {
+        /* the capacity rule waits for the admission: a place may free up */
+        if (room != NULL && room->waiting >= ROOMS_LOBBY_MAX) {
+            sfu->stats.refused++;
+            sfu_log(sfu, SFU_LOG_INFO, "room %lld (%s): %u are waiting "
+                    "already, knock refused", (long long) room_id,
+                    room->code, room->waiting);
+            sfu_error(sfu, io, conn, "lobby_full", "too many people are "
+                      "waiting to be let in");
+            sfu_close(sfu, io, conn, SFU_CLOSE_REFUSED, "lobby full");
+            return;
+        }
+
+    } else if (!sfu_fits(room, (unsigned) max, host)) {
         sfu->stats.refused++;
         sfu_log(sfu, SFU_LOG_INFO, "room %lld (%s) is full for a %s: %u "
                 "of %lld (%u guests), join refused", (long long) room_id,
-                room->code, role, room->count, (long long) max,
-                room->guests);
+                room ? room->code : "", role, room ? room->count : 0,
+                (long long) max, room ? room->guests : 0);
         sfu_error(sfu, io, conn, "room_full", "the room is full");
         sfu_close(sfu, io, conn, SFU_CLOSE_REFUSED, "room full");
         return;
     }
 
-    /* a first guest in an empty room at max 1 (nginx never sends it) */
-    if (room == NULL && !host && max < 2) {
+    /* everyone known, joined or waiting, takes one of the places */
+    if (sfu->nparts + sfu->nwaiting >= sfu->conf.max_sessions) {
         sfu->stats.refused++;
-        sfu_error(sfu, io, conn, "room_full", "the room is full");
-        sfu_close(sfu, io, conn, SFU_CLOSE_REFUSED, "room full");
-        return;
-    }
-
-    if (sfu->nparts >= sfu->conf.max_sessions) {
-        sfu->stats.refused++;
-        sfu_log(sfu, SFU_LOG_WARN, "every media session is taken (%u), "
-                "join refused", sfu->nparts);
+        sfu_log(sfu, SFU_LOG_WARN, "every media session is taken (%u, %u "
+                "waiting), join refused", sfu->nparts, sfu->nwaiting);
         sfu_error(sfu, io, conn, "media_unavailable",
                   "the media server is full");
         sfu_close(sfu, io, conn, SFU_CLOSE_AGAIN, "media server full");
@@ -1548,22 +1870,28 @@ sfu_join(sfu_t *sfu, uint64_t now, uint64_t conn, json_t *msg, sfu_io_t *io)
 
         room->id = room_id;
         sfu_queue_init(&room->parts);
-
-        if (code != NULL) {
-            if (code_len > SFU_CODE_MAX) {
-                code_len = SFU_CODE_MAX;
-            }
-            sfu_printable(code, room->code, code_len + 1);
-        }
+        sfu_queue_init(&room->lobby);
 
         room->hash_next = sfu->rooms[sfu_room_hash(room_id)];
         sfu->rooms[sfu_room_hash(room_id)] = room;
         sfu->nrooms++;
     }
 
-    /* the latest JOIN carries the host's latest cap and lock */
+    /*
+     * The latest JOIN carries the host's latest cap, lock and admission,
+     * and the room's current code (a rotation may have replaced the one
+     * the room was made with; COUNT records name it).
+     */
+    if (code != NULL) {
+        if (code_len > SFU_CODE_MAX) {
+            code_len = SFU_CODE_MAX;
+        }
+        sfu_printable(code, room->code, code_len + 1);
+    }
+
     room->max = (unsigned) max;
     room->locked = json_is_true(jlocked);
+    room->knock = knock;
 
     p = calloc(1, sizeof(sfu_part_t));
     if (p == NULL) {
@@ -1594,54 +1922,51 @@ sfu_join(sfu_t *sfu, uint64_t now, uint64_t conn, json_t *msg, sfu_io_t *io)
         sfu_line_init(p, &p->lines[i], i);
     }
 
-    list = json_array();
-    if (list == NULL) {
-        free(p);
-        goto nomem_room;
-    }
+    welcome = NULL;
 
-    for (q = room->parts.next; q != &room->parts; q = q->next) {
-        o = sfu_queue_data(q, sfu_part_t, room_link);
-        obj = sfu_participant_json(o, NULL);
-
-        if (obj == NULL || json_array_append_new(list, obj) != 0) {
-            json_decref(list);
+    if (!waiting) {
+        welcome = sfu_welcome(room, p);
+        if (welcome == NULL) {
             free(p);
             goto nomem_room;
         }
     }
 
-    sfu_queue_insert_tail(&room->parts, &p->room_link);
-    room->count++;
-    room->guests += !host;
     sfu_queue_insert_tail(&sfu->all, &p->all_link);
     p->hash_next = sfu->conns[sfu_conn_hash(conn)];
     sfu->conns[sfu_conn_hash(conn)] = p;
-    sfu->nparts++;
-    sfu->stats.joins++;
 
-    sfu_signal(sfu, io, conn, json_pack("{s:s, s:s, s:s, s:b, s:o}",
-                                        "type", "welcome", "id", p->id,
-                                        "role", sfu_role(p),
-                                        "locked", (int) room->locked,
-                                        "participants", list));
+    if (!waiting) {
+        sfu_enter(sfu, io, p, welcome);
+        return;
+    }
 
-    sfu_broadcast(sfu, io, p, sfu_participant_json(p, "participant_joined"));
+    /*
+     * At the door: no session, not counted, and nobody but the hosts
+     * learns of it (nor does it learn of anyone) until it is let in.
+     */
+    p->waiting = 1;
+    sfu_queue_insert_tail(&room->lobby, &p->room_link);
+    room->waiting++;
+    sfu->nwaiting++;
+    sfu->stats.knocks++;
 
-    sfu_log(sfu, SFU_LOG_INFO, "participant joined: room %lld (%s) id %s "
-            "name \"%s\" %s conn %u:%llu, %u in the room",
-            (long long) room->id, room->code, p->id,
-            sfu_printable(p->name, safe, sizeof(safe)), sfu_role(p),
+    sfu_signal(sfu, io, conn, json_pack("{s:s}", "type", "waiting"));
+    sfu_hosts_signal(sfu, io, room, json_pack("{s:s, s:s, s:s}", "type",
+                                              "knock", "id", p->id,
+                                              "name", p->name));
+
+    sfu_log(sfu, SFU_LOG_INFO, "knock: room %lld (%s) id %s name \"%s\" "
+            "conn %u:%llu, %u waiting", (long long) room->id, room->code,
+            p->id, sfu_printable(p->name, safe, sizeof(safe)),
             ROOMS_PROTO_SLOT(conn),
-            (unsigned long long) (conn & 0xffffffffffffULL), room->count);
+            (unsigned long long) (conn & 0xffffffffffffULL), room->waiting);
 
     return;
 
 nomem_room:
 
-    if (room->count == 0) {
-        sfu_room_free(sfu, room);
-    }
+    sfu_room_release(sfu, room);
 
 nomem:
 
@@ -2104,13 +2429,14 @@ sfu_bad_message(sfu_t *sfu, uint64_t now, sfu_part_t *p, const char *why,
 /* ---- host actions ---- */
 
 
+/* The participant of list (a room's parts or lobby) with this id. */
 static sfu_part_t *
-sfu_find_id(sfu_room_t *room, const char *id)
+sfu_find_id(sfu_queue_t *list, const char *id)
 {
     sfu_queue_t  *q;
     sfu_part_t   *o;
 
-    for (q = room->parts.next; q != &room->parts; q = q->next) {
+    for (q = list->next; q != list; q = q->next) {
         o = sfu_queue_data(q, sfu_part_t, room_link);
 
         if (strcmp(o->id, id) == 0) {
@@ -2123,16 +2449,18 @@ sfu_find_id(sfu_room_t *room, const char *id)
 
 
 /*
- * remove and mute, from p.  This is the worker's one check of the role:
- * nginx refuses them from a guest already (ngx_rooms_ws.c), and this
- * repeats it against the role the JOIN carried, so that no record can
- * act for a host that is not one.
+ * remove, mute, admit and deny, from p.  This is the worker's one check
+ * of the role: nginx refuses them from a guest already (ngx_rooms_ws.c),
+ * and this repeats it against the role the JOIN carried, so that no
+ * record can act for a host that is not one.  remove and mute name
+ * people in the room, admit and deny people waiting in its lobby.
  */
 static void
 sfu_host_action(sfu_t *sfu, uint64_t now, sfu_part_t *p, const char *type,
     json_t *msg, sfu_io_t *io)
 {
     char         safe[SFU_NAME_MAX + 1];
+    unsigned     lobby;
     const char  *id;
     sfu_part_t  *t;
 
@@ -2145,16 +2473,35 @@ sfu_host_action(sfu_t *sfu, uint64_t now, sfu_part_t *p, const char *type,
     id = json_string_value(json_object_get(msg, "id"));
 
     if (id == NULL) {
-        sfu_bad_message(sfu, now, p, "remove and mute need a string id",
-                        io);
+        sfu_bad_message(sfu, now, p, "remove, mute, admit and deny need a "
+                        "string id", io);
         return;
     }
 
-    t = sfu_find_id(p->room, id);
+    lobby = strcmp(type, "admit") == 0 || strcmp(type, "deny") == 0;
+
+    t = sfu_find_id(lobby ? &p->room->lobby : &p->room->parts, id);
 
     if (t == NULL) {
         sfu_error(sfu, io, p->conn, "no_such_participant",
-                  "nobody in the room has this id");
+                  lobby ? "nobody waiting has this id"
+                        : "nobody in the room has this id");
+        return;
+    }
+
+    if (strcmp(type, "admit") == 0) {
+        sfu_log(sfu, SFU_LOG_INFO, "host %s admits %s \"%s\"", p->id, t->id,
+                sfu_printable(t->name, safe, sizeof(safe)));
+        sfu_admit(sfu, t, io);
+        return;
+    }
+
+    if (strcmp(type, "deny") == 0) {
+        /* not a ban: the guest may knock again */
+        sfu_log(sfu, SFU_LOG_INFO, "host %s denied %s \"%s\"", p->id, t->id,
+                sfu_printable(t->name, safe, sizeof(safe)));
+        sfu_error(sfu, io, t->conn, "denied", "the host did not let you in");
+        sfu_lobby_leave(sfu, t, SFU_CLOSE_REFUSED, "denied", io);
         return;
     }
 
@@ -2186,24 +2533,36 @@ sfu_host_action(sfu_t *sfu, uint64_t now, sfu_part_t *p, const char *type,
 
 /*
  * A ROOM record: nginx changed a room in the store (a host locked,
- * unlocked or ended it, over HTTP or a WebSocket).
+ * unlocked, ended or patched it, over HTTP or a WebSocket).
  */
 static void
 sfu_room_change(sfu_t *sfu, uint64_t now, json_t *msg, sfu_io_t *io)
 {
-    json_t      *jroom, *jlocked, *jended;
-    sfu_part_t  *p;
-    sfu_room_t  *room;
-    unsigned     last;
+    json_t       *jroom, *jlocked, *jended, *jadmission, *jmax;
+    int64_t       max;
+    unsigned      n;
+    sfu_part_t   *p;
+    sfu_room_t   *room;
+    sfu_queue_t  *q;
+    const char   *admission;
 
     jroom = json_object_get(msg, "room");
     jlocked = json_object_get(msg, "locked");
     jended = json_object_get(msg, "ended");
+    jadmission = json_object_get(msg, "admission");
+    jmax = json_object_get(msg, "max");
+    admission = json_string_value(jadmission);
 
     if (!json_is_integer(jroom)
         || (jlocked != NULL && !json_is_boolean(jlocked))
         || (jended != NULL && !json_is_true(jended))
-        || (jlocked == NULL) == (jended == NULL))
+        || (jadmission != NULL
+            && (admission == NULL
+                || (strcmp(admission, "open") != 0
+                    && strcmp(admission, "knock") != 0)))
+        || (jmax != NULL && !json_is_integer(jmax))
+        || (jended == NULL)
+           == (jlocked == NULL && jadmission == NULL && jmax == NULL))
     {
         sfu_log(sfu, SFU_LOG_WARN, "malformed ROOM record from nginx");
         return;
@@ -2212,8 +2571,42 @@ sfu_room_change(sfu_t *sfu, uint64_t now, json_t *msg, sfu_io_t *io)
     room = sfu_find_room(sfu, json_integer_value(jroom));
 
     if (room == NULL) {
-        /* nobody is in it: the next JOIN carries the state */
+        /* nobody is in it or waiting: the next JOIN carries the state */
         return;
+    }
+
+    if (jended != NULL) {
+        sfu_log(sfu, SFU_LOG_INFO, "room %lld (%s) ended: closing %u and "
+                "%u waiting", (long long) room->id, room->code, room->count,
+                room->waiting);
+
+        /*
+         * The people in the room go first, so the hosts are not told of
+         * each waiting guest's leaving; then the lobby.  Each removal
+         * takes one, and the last one frees the room: it is not touched
+         * after that.
+         */
+        n = room->count + room->waiting;
+
+        while (n-- > 0) {
+            q = sfu_queue_empty(&room->parts) ? room->lobby.next
+                                              : room->parts.next;
+            p = sfu_queue_data(q, sfu_part_t, room_link);
+
+            sfu_error(sfu, io, p->conn, "room_ended",
+                      "the host ended this room");
+            sfu_remove(sfu, now, p, SFU_CLOSE_REFUSED, "room_ended", io);
+        }
+
+        return;
+    }
+
+    if (jmax != NULL) {
+        /* as in a JOIN: nginx checks the cap, this only bounds it */
+        max = json_integer_value(jmax);
+        room->max = max < 1 ? 1
+                    : max > ROOMS_PARTICIPANTS_LIMIT
+                      ? ROOMS_PARTICIPANTS_LIMIT : (unsigned) max;
     }
 
     if (jlocked != NULL) {
@@ -2223,20 +2616,32 @@ sfu_room_change(sfu_t *sfu, uint64_t now, json_t *msg, sfu_io_t *io)
                                      "locked", (int) room->locked));
         sfu_log(sfu, SFU_LOG_INFO, "room %lld (%s) %s", (long long) room->id,
                 room->code, room->locked ? "locked" : "unlocked");
+    }
+
+    if (jadmission == NULL) {
         return;
     }
 
-    sfu_log(sfu, SFU_LOG_INFO, "room %lld (%s) ended: closing %u",
-            (long long) room->id, room->code, room->count);
+    room->knock = strcmp(admission, "knock") == 0;
 
-    /* the last removal frees the room: it is not touched after that */
-    do {
-        p = sfu_queue_data(room->parts.next, sfu_part_t, room_link);
-        last = room->count == 1;
+    if (room->knock || room->waiting == 0) {
+        return;
+    }
 
-        sfu_error(sfu, io, p->conn, "room_ended", "the host ended this room");
-        sfu_remove(sfu, now, p, SFU_CLOSE_REFUSED, "room_ended", io);
-    } while (!last);
+    sfu_log(sfu, SFU_LOG_INFO, "room %lld (%s) is open now: admitting %u",
+            (long long) room->id, room->code, room->waiting);
+
+    /*
+     * Each admission takes one guest out of the lobby, in the order they
+     * knocked; only a refusal of the last one can free the room (a cap of
+     * 1 with nobody in), and the room is not touched after it.
+     */
+    n = room->waiting;
+
+    while (n-- > 0) {
+        sfu_admit(sfu, sfu_queue_data(room->lobby.next, sfu_part_t,
+                                      room_link), io);
+    }
 }
 
 
@@ -2255,6 +2660,12 @@ sfu_message(sfu_t *sfu, uint64_t now, sfu_part_t *p, json_t *msg,
     }
 
     if (strcmp(type, "offer") == 0) {
+        if (p->waiting) {
+            /* no session before the welcome, which comes on admission */
+            sfu_bad_message(sfu, now, p, "an offer before the welcome", io);
+            return;
+        }
+
         jsdp = json_object_get(msg, "sdp");
         sdp = json_string_value(jsdp);
 
@@ -2279,7 +2690,12 @@ sfu_message(sfu_t *sfu, uint64_t now, sfu_part_t *p, json_t *msg,
 
         p->audio_on = json_is_true(ja);
         p->video_on = json_is_true(jv);
-        sfu_media_update(sfu, io, p, 1);
+
+        /* a waiting guest's choice holds once it is in; nobody sees it */
+        if (!p->waiting) {
+            sfu_media_update(sfu, io, p, 1);
+        }
+
         return;
     }
 
@@ -2289,7 +2705,9 @@ sfu_message(sfu_t *sfu, uint64_t now, sfu_part_t *p, json_t *msg,
         return;
     }
 
-    if (strcmp(type, "remove") == 0 || strcmp(type, "mute") == 0) {
+    if (strcmp(type, "remove") == 0 || strcmp(type, "mute") == 0
+        || strcmp(type, "admit") == 0 || strcmp(type, "deny") == 0)
+    {
         sfu_host_action(sfu, now, p, type, msg, io);
         return;
     }
@@ -2382,8 +2800,9 @@ sfu_record(sfu_t *sfu, uint64_t now_ms, const rooms_proto_hdr_t *hdr,
 
 /*
  * p leaves: its streams and bindings go, the others are told (and asked
- * to renegotiate when it published), its session is freed.  close_code,
- * when not 0, also closes p's WebSocket with why.
+ * to renegotiate when it published), nginx gets the room's new count, its
+ * session is freed.  A waiting p only leaves the lobby.  close_code, when
+ * not 0, also closes p's WebSocket with why.
  */
 static void
 sfu_remove(sfu_t *sfu, uint64_t now, sfu_part_t *p, unsigned close_code,
@@ -2394,6 +2813,12 @@ sfu_remove(sfu_t *sfu, uint64_t now, sfu_part_t *p, unsigned close_code,
     sfu_part_t   *o;
     sfu_room_t   *room;
     sfu_queue_t  *q;
+
+    if (p->waiting) {
+        /* it never came in: only the hosts knew of it */
+        sfu_lobby_leave(sfu, p, close_code, why, io);
+        return;
+    }
 
     room = p->room;
 
@@ -2427,6 +2852,8 @@ sfu_remove(sfu_t *sfu, uint64_t now, sfu_part_t *p, unsigned close_code,
         }
     }
 
+    sfu_count(sfu, io, room, sfu->slots);
+
     if (p->in_handshake) {
         sfu_queue_remove(&p->hs_link);
         p->in_handshake = 0;
@@ -2458,9 +2885,7 @@ sfu_remove(sfu_t *sfu, uint64_t now, sfu_part_t *p, unsigned close_code,
 
     free(p);
 
-    if (room->count == 0) {
-        sfu_room_free(sfu, room);
-    }
+    sfu_room_release(sfu, room);
 }
 
 
@@ -2472,6 +2897,10 @@ sfu_drop_slot(sfu_t *sfu, unsigned slot, uint64_t now_ms, sfu_io_t *io)
 
     sfu->dead_slot = (int) slot;
 
+    if (slot < ROOMS_RING_MAX_PEERS) {
+        sfu->slots &= ~((uint64_t) 1 << slot);
+    }
+
     for (q = sfu->all.next; q != &sfu->all; q = next) {
         next = q->next;
         p = sfu_queue_data(q, sfu_part_t, all_link);
@@ -2481,13 +2910,41 @@ sfu_drop_slot(sfu_t *sfu, unsigned slot, uint64_t now_ms, sfu_io_t *io)
         }
 
         /*
-         * Removing p may only touch its room's members (signals), never
-         * unlink another participant, so next stays valid.
+         * Removing p (joined or waiting) may only touch its room's
+         * members (signals), never unlink another participant or let
+         * one in, so next stays valid.
          */
         sfu_remove(sfu, now_ms, p, 0, "nginx worker gone", io);
     }
 
     sfu->dead_slot = -1;
+}
+
+
+void
+sfu_slot_add(sfu_t *sfu, unsigned slot, sfu_io_t *io)
+{
+    unsigned     i;
+    sfu_room_t  *room;
+
+    if (slot >= ROOMS_RING_MAX_PEERS) {
+        return;
+    }
+
+    sfu->slots |= (uint64_t) 1 << slot;
+
+    /*
+     * The newcomer learns every count that is not 0: nginx sets all it
+     * had to 0 when its link dropped, and after a restart of nginx the
+     * shared directory knows nothing of the rooms people are in.
+     */
+    for (i = 0; i < SFU_ROOM_BUCKETS; i++) {
+        for (room = sfu->rooms[i]; room; room = room->hash_next) {
+            if (room->count > 0) {
+                sfu_count(sfu, io, room, (uint64_t) 1 << slot);
+            }
+        }
+    }
 }
 
 
@@ -3436,6 +3893,13 @@ unsigned
 sfu_participants(const sfu_t *sfu)
 {
     return sfu->nparts;
+}
+
+
+unsigned
+sfu_waiting(const sfu_t *sfu)
+{
+    return sfu->nwaiting;
 }
 
 

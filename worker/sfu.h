@@ -6,9 +6,12 @@
  * Owns: the rooms (keyed by the store id nginx sends in JOIN) and their
  * participants (keyed by nginx's connection id), with each one's role and
  * guest token hash as nginx checked them; the capacity rule (guests take
- * at most max - 1 places, everyone at most max); the effects of a host's
- * remove and mute, and of a room's lock or end (ROOM records), with the
- * BAN record that makes nginx store a removal; every media session
+ * at most max - 1 places, everyone at most max); the lobby of a room
+ * whose admission is "knock" (guests waiting, the hosts' admit and deny,
+ * the switch to open); the effects of a host's remove and mute, and of a
+ * room's lock or end (ROOM records), with the BAN record that makes
+ * nginx store a removal; each room's participant count, sent to every
+ * linked nginx worker as COUNT records; every media session
  * (ICE, DTLS, SRTP) and its lifetime; the signaling answers (welcome,
  * answer, renegotiate, participant_*, mute_request, room, error) and
  * close requests; which remote stream each receiving m= line of a
@@ -24,7 +27,8 @@
  * start a thread (OpenSSL's DTLS timer, which reads the clock by itself,
  * is the one exception; see dtls.h).  Every count is bounded: sessions
  * by the ICE table, participants per room by ROOMS_PARTICIPANTS_LIMIT,
- * m= lines by ROOMS_SDP_MAX_MEDIA.
+ * waiting guests per room by ROOMS_LOBBY_MAX, joined and waiting people
+ * together by max_sessions, m= lines by ROOMS_SDP_MAX_MEDIA.
  */
 
 #ifndef ROOMS_SFU_H
@@ -118,7 +122,8 @@ typedef struct {
     uint64_t  pli_sent;                  /* towards publishers */
     uint64_t  records;                   /* ring records sent */
     uint64_t  records_dropped;           /* record() refused them */
-    uint64_t  joins;
+    uint64_t  joins;                     /* into a room, from a lobby too */
+    uint64_t  knocks;                    /* guests who waited in a lobby */
     uint64_t  leaves;
     uint64_t  refused;                   /* joins refused */
     uint64_t  timeouts;                  /* ICE timeouts (4408) */
@@ -158,14 +163,23 @@ void sfu_udp_input(sfu_t *sfu, uint64_t now_ms, const rooms_stun_addr_t *src,
 uint64_t sfu_poll(sfu_t *sfu, uint64_t now_ms, sfu_io_t *io);
 
 /*
+ * An nginx worker is linked on ring pair slot (its welcome is sent): from
+ * now on it gets the COUNT records, and at once one for every room with
+ * people in it.
+ */
+void sfu_slot_add(sfu_t *sfu, unsigned slot, sfu_io_t *io);
+
+/*
  * The nginx worker of ring pair slot is gone: every participant whose
  * connection id names that slot leaves, as after a LEAVE record (the
- * others are told; nothing is sent towards the dead slot's ring).
+ * others are told; nothing is sent towards the dead slot's ring), and it
+ * gets no more COUNT records.
  */
 void sfu_drop_slot(sfu_t *sfu, unsigned slot, uint64_t now_ms, sfu_io_t *io);
 
-/* participants and rooms right now */
+/* participants (in rooms), guests waiting in lobbies, and rooms right now */
 unsigned sfu_participants(const sfu_t *sfu);
+unsigned sfu_waiting(const sfu_t *sfu);
 unsigned sfu_rooms(const sfu_t *sfu);
 
 const sfu_stats_t *sfu_stats(const sfu_t *sfu);

@@ -39,6 +39,9 @@ const STRINGS = {
     'room.locked': 'The host has locked this room.',
     'room.ended': 'This room has ended.',
     'room.opens': 'This room opens on {when}.',
+    'room.knock': 'The host lets people into this room: you will wait ' +
+      'until they admit you.',
+    'room.knock_host': 'People wait until you admit them.',
     'join.name': 'Your name',
     'join.button': 'Join',
     invite: 'Invite link',
@@ -93,6 +96,20 @@ const STRINGS = {
     'notice.unlocked': 'The host unlocked the room',
     'notice.muted': 'The host asked you to mute',
 
+    // the lobby: a guest waiting to be let in, and the host letting in
+    waiting: 'Waiting for the host to let you in…',
+    'waiting.as': 'You are waiting as “{name}”. Your camera and microphone ' +
+      'stay off until you are in.',
+    lobby: 'Waiting',
+    'lobby.count': '{n} waiting',
+    admit: 'Admit',
+    deny: 'Deny',
+    see_all: 'See everyone',
+    dismiss: 'Dismiss',
+    'knock.one': '{name} is waiting to join',
+    'knock.two': '{name} and 1 other person are waiting to join',
+    'knock.many': '{name} and {n} other people are waiting to join',
+
     // refusals (docs/protocol.md) and host API errors (docs/api.md)
     'error.room_ended': 'This room has ended.',
     'error.not_started': 'This room opens on {when}. Join again then.',
@@ -106,6 +123,9 @@ const STRINGS = {
     'error.bad_message': 'The server did not understand this page. Reload ' +
       'it and try again.',
     'error.removed': 'You were removed from this room by the host.',
+    'error.denied': 'The host did not let you in.',
+    'error.lobby_full': 'Too many people are waiting to join this room. ' +
+      'Try again in a while.',
     'error.not_host': 'Only the host can do that.',
     'error.no_such_participant': 'That person is no longer in the room.',
     'error.not_found': 'This room does not exist. Check the link.',
@@ -147,6 +167,9 @@ const STRINGS = {
     'room.locked': "L'host ha bloccato la stanza.",
     'room.ended': 'La stanza è terminata.',
     'room.opens': 'La stanza apre il {when}.',
+    'room.knock': "In questa stanza è l'host a far entrare le persone: " +
+      'aspetterai finché non ti ammette.',
+    'room.knock_host': 'Le persone aspettano finché non le ammetti.',
     'join.name': 'Il tuo nome',
     'join.button': 'Entra',
     invite: 'Link di invito',
@@ -202,6 +225,19 @@ const STRINGS = {
     'notice.unlocked': "L'host ha sbloccato la stanza",
     'notice.muted': "L'host ti ha chiesto di spegnere il microfono",
 
+    waiting: "In attesa che l'host ti faccia entrare…",
+    'waiting.as': 'Sei in attesa come «{name}». Fotocamera e microfono ' +
+      'restano spenti finché non entri.',
+    lobby: 'In attesa',
+    'lobby.count': '{n} in attesa',
+    admit: 'Ammetti',
+    deny: 'Rifiuta',
+    see_all: 'Vedi tutti',
+    dismiss: 'Ignora',
+    'knock.one': '{name} aspetta di entrare',
+    'knock.two': "{name} e un'altra persona aspettano di entrare",
+    'knock.many': '{name} e altre {n} persone aspettano di entrare',
+
     'error.room_ended': 'La stanza è terminata.',
     'error.not_started': 'La stanza apre il {when}. Entra di nuovo a ' +
       "quell'ora.",
@@ -216,6 +252,9 @@ const STRINGS = {
     'error.bad_message': 'Il server non ha capito questa pagina. Ricaricala ' +
       'e riprova.',
     'error.removed': "L'host ti ha rimosso da questa stanza.",
+    'error.denied': "L'host non ti ha fatto entrare.",
+    'error.lobby_full': 'Troppe persone aspettano di entrare in questa ' +
+      'stanza. Riprova tra un po’.',
     'error.not_host': "Solo l'host può farlo.",
     'error.no_such_participant': 'Quella persona non è più nella stanza.',
     'error.not_found': 'Questa stanza non esiste. Controlla il link.',

@@ -26,6 +26,10 @@ const SHAPES = {
                        '2 2v1' }]],
   lock: [['rect', { x: 4, y: 11, width: 16, height: 10, rx: 2 }],
          ['path', { d: 'M8 11V7a4 4 0 0 1 8 0v4' }]],
+  // a door ajar: knocking, waiting to be let in
+  door: [['path', { d: 'M3 21h18M6 21V4a1 1 0 0 1 1-1h10a1 1 0 0 1 1 1v17' }],
+         ['path', { d: 'M14 11.5v1' }]],
+  close: [['path', { d: 'M6 6l12 12M18 6L6 18' }]],
   slash: [['path', { d: 'M3 3l18 18' }]],
 };
 

@@ -1,7 +1,9 @@
 // The participant list: everyone in the call (us first), with a role
 // badge and their microphone and camera state.  A host also gets, for
 // each other person, "Ask to mute" and "Remove"; room.js handles their
-// clicks (data-action, data-id) in one listener on the list.
+// clicks (data-action, data-id) in one listener on the list.  Above it,
+// for a host of a room with admission "knock", the people waiting to be
+// let in, each with "Admit" and "Deny" (renderWaiting).
 //
 // Rows are updated in place, keyed by id, not redrawn: a keyboard user's
 // focus stays on the button they were on when someone's state changes.
@@ -48,14 +50,14 @@ function newRow(id) {
   return li;
 }
 
-function button(action, id, key, cls) {
-  const b = el('button', 'small ' + cls);
+function button(action, id, key, cls, prefix = 'pname-') {
+  const b = el('button', ('small ' + cls).trim());
   b.type = 'button';
   b.dataset.action = action;
   b.dataset.id = id;
   // the name "Remove" alone, described by whose row it is on:
   // a screen reader says "Remove, button, Ana"
-  b.setAttribute('aria-describedby', 'pname-' + id);
+  b.setAttribute('aria-describedby', prefix + id);
   setText(b, key);
   return b;
 }
@@ -102,6 +104,46 @@ export function renderPeople(list, me, others, canModerate) {
     if (!li) li = newRow(id);
     fill(li, p, { isMe: p === me, canModerate });
     // in order: us, then the others as they came
+    const at = prev ? prev.nextSibling : list.firstChild;
+    if (li !== at) list.insertBefore(li, at);
+    prev = li;
+  }
+}
+
+// The people waiting in the lobby: waiting is [{id, name, pending}] in
+// the order they knocked; pending: "Admit" or "Deny" was pressed and the
+// server has not answered yet (the buttons say so, and room.js ignores
+// more presses).
+export function renderWaiting(list, waiting) {
+  const keep = new Set(waiting.map((p) => String(p.id)));
+  for (const li of [...list.children]) {
+    if (!keep.has(li.dataset.person)) li.remove();
+  }
+  let prev = null;
+  for (const p of waiting) {
+    const id = String(p.id);
+    let li = list.querySelector('[data-person="' + CSS.escape(id) + '"]');
+    if (!li) {
+      li = el('li', 'person waiting');
+      li.dataset.person = id;
+      const avatar = el('span', 'avatar-sm');
+      avatar.setAttribute('aria-hidden', 'true');
+      avatar.textContent = initial(p.name);
+      avatar.dataset.hue = hue(p.name);
+      const who = el('span', 'who');
+      const name = el('span', 'pname');
+      name.id = 'lname-' + id;
+      name.textContent = p.name;                        // text, not markup
+      who.append(name);
+      const actions = el('span', 'actions');
+      actions.append(button('admit', id, 'admit', '', 'lname-'),
+                     button('deny', id, 'deny', 'secondary', 'lname-'));
+      li.append(avatar, who, actions);
+    }
+    for (const b of li.querySelectorAll('button')) {
+      if (p.pending) b.setAttribute('aria-disabled', 'true');
+      else b.removeAttribute('aria-disabled');
+    }
     const at = prev ? prev.nextSibling : list.firstChild;
     if (li !== at) list.insertBefore(li, at);
     prev = li;

@@ -13,13 +13,19 @@
 // The parts: i18n.js (English and Italian), tiles.js and grid.js (the
 // video tiles and their layout), people.js (the participant list),
 // speaker.js (who is talking), devices.js (camera and microphone).
+//
+// In a room with admission "knock" a guest's join is answered "waiting":
+// the page shows that it waits for the host, with no camera, microphone
+// or peer connection (nobody who is not let in gets media), until the
+// host admits (welcome) or denies (error "denied").  A host sees who
+// waits, in the participant panel and in a banner, and admits or denies.
 
 import * as i18n from './i18n.js';
 import { t, setText } from './i18n.js';
 import { drawIcons } from './icons.js';
 import { watchGrid } from './grid.js';
-import { makeTile, updateTile, highlight } from './tiles.js';
-import { renderPeople } from './people.js';
+import { makeTile, updateTile, highlight, hue, initial } from './tiles.js';
+import { renderPeople, renderWaiting } from './people.js';
 import { watchSpeakers } from './speaker.js';
 import { openMedia, listDevices, switchDevice } from './devices.js';
 
@@ -46,15 +52,23 @@ const peopleList = $('people-list');
 const inviteCard = $('invite-card');
 const hostControls = $('host-controls');
 const lockButton = $('lock');
+const waitingCard = $('waiting');
+const lobbySection = $('lobby');
+const lobbyList = $('lobby-list');
+const lobbyCount = $('lobby-count');
+const knockBanner = $('knock');
+const knockText = $('knock-text');
 
 // What tests (and curious people in devtools) can read.  `participants`
 // maps each other participant's id to its name; `people` has their whole
 // record ({id, name, role, audio, video}); `streams` is the last answer's
 // mid -> {participant, kind}; `speaker` the id highlighted as speaking;
-// `offers` how many offers this page sent.
+// `offers` how many offers this page sent.  `waiting`: we are in the
+// lobby; `lobby` (a host's): who waits, id -> name.
 const state = window.roomsState = {
   joined: false, id: null, role: null, locked: false,
   participants: {}, people: {}, streams: {}, speaker: null, offers: 0,
+  waiting: false, lobby: {},
 };
 
 
@@ -104,6 +118,7 @@ const info = {
   start_at: status.dataset.startAt || null,
   title: activity.dataset.untitled === '1' ? '' : $('title').textContent,
   label: { en: activity.dataset.en, it: activity.dataset.it },
+  admission: status.dataset.admission || 'open',
 };
 
 function roomStatus() {
@@ -111,7 +126,11 @@ function roomStatus() {
   if (info.state === 'scheduled') {
     return ['room.opens', { when: info.start_at }];
   }
-  return [info.locked ? 'room.locked' : 'room.open'];
+  if (info.locked) return ['room.locked'];
+  if (info.admission === 'knock') {
+    return [hostKey ? 'room.knock_host' : 'room.knock'];
+  }
+  return ['room.open'];
 }
 
 function renderRoom() {
@@ -137,6 +156,7 @@ function show(room) {
   Object.assign(info, {
     state: room.state, locked: room.locked, start_at: room.start_at,
     title: room.title, label: room.activity_label || info.label,
+    admission: room.admission || info.admission,
   });
   if (room.invite_url) $('invite').value = room.invite_url;
   if (info.state === 'ended' && !state.joined) joinForm.hidden = true;
@@ -258,6 +278,9 @@ function setPanel(open, auto = false) {
   panel.hidden = !open;
   panelAuto = open && auto;
   peopleButton.setAttribute('aria-expanded', String(open));
+  // the panel shows everyone waiting: no need for the banner too
+  if (open) knockShown = null;
+  renderKnock();
 }
 
 peopleButton.addEventListener('click', () => setPanel(panel.hidden));
@@ -289,6 +312,118 @@ peopleList.addEventListener('click', (ev) => {
     send({ type: 'remove', id: p.id });
   } else if (b.dataset.action === 'mute') {
     send({ type: 'mute', id: p.id });
+  }
+});
+
+
+/* ---- the lobby: who waits to be let in (a host's view) ---------------- */
+
+// Everyone waiting is in the panel, under "Waiting"; the people button
+// counts them.  Someone who knocks while the panel is closed also gets
+// a banner over the call, with "Admit" and "Deny", until the host acts,
+// opens the panel or dismisses it.
+let knockShown = null;    // the id the banner is about, or null
+
+function waitingPeople() {
+  return Object.values(state.lobby);
+}
+
+function renderKnock() {
+  const p = knockShown && state.lobby[knockShown];
+  knockBanner.hidden = !p || !panel.hidden;
+  if (!p) return;
+  const n = waitingPeople().length;
+  if (n <= 1) setText(knockText, 'knock.one', { name: p.name });
+  else if (n === 2) setText(knockText, 'knock.two', { name: p.name });
+  else setText(knockText, 'knock.many', { name: p.name, n: n - 1 });
+  const avatar = knockBanner.querySelector('.avatar-sm');
+  avatar.textContent = initial(p.name);
+  avatar.dataset.hue = hue(p.name);
+  for (const b of knockBanner.querySelectorAll('[data-action]')) {
+    b.dataset.id = p.id;
+    if (b.dataset.action === 'admit' || b.dataset.action === 'deny') {
+      if (p.pending) b.setAttribute('aria-disabled', 'true');
+      else b.removeAttribute('aria-disabled');
+    }
+  }
+  knockBanner.querySelector('[data-action="all"]').hidden = n <= 1;
+}
+
+function renderLobby() {
+  // a press of Admit or Deny takes its row (or the banner) away: the
+  // keyboard's focus goes to the people button, not to the page's top
+  const focus = document.activeElement;
+  const hadFocus = focus && (lobbyList.contains(focus) ||
+                             knockBanner.contains(focus));
+  const waiting = waitingPeople();
+  renderWaiting(lobbyList, waiting);
+  lobbySection.hidden = !waiting.length;
+  lobbyCount.hidden = !waiting.length;
+  if (waiting.length) {
+    const num = document.createElement('span');
+    num.setAttribute('aria-hidden', 'true');
+    num.textContent = String(waiting.length);
+    const words = document.createElement('span');
+    words.className = 'vh';
+    setText(words, 'lobby.count', { n: waiting.length });
+    lobbyCount.replaceChildren(num, words);
+  }
+  renderKnock();
+  if (hadFocus && (!focus.isConnected ||
+                   (knockBanner.contains(focus) && knockBanner.hidden))) {
+    // the next person waiting, if any, else the people button
+    const next = !panel.hidden && lobbyList.querySelector('button');
+    (next || peopleButton).focus();
+  }
+}
+
+// Someone knocks (or, in welcome, was already waiting).
+function knocked(p) {
+  const id = String(p.id);
+  state.lobby[id] = { id, raw: p.id, name: String(p.name || ''),
+                      pending: false };
+  if (panel.hidden) knockShown = id;
+  renderLobby();
+}
+
+// Let in, turned away, or gone by themselves: out of the lobby either way.
+function lobbyLeft(id) {
+  id = String(id);
+  delete state.lobby[id];
+  if (knockShown === id) {
+    // the banner goes on with whoever came last, if anyone still waits
+    const rest = Object.keys(state.lobby);
+    knockShown = rest.length ? rest[rest.length - 1] : null;
+  }
+  renderLobby();
+}
+
+function admitOrDeny(b) {
+  const action = b && b.dataset.action;
+  const p = b && state.lobby[b.dataset.id];
+  if (!p || p.pending || (action !== 'admit' && action !== 'deny')) return;
+  // the answer is lobby_left; meanwhile more presses do nothing
+  p.pending = true;
+  send({ type: action, id: p.raw });
+  renderLobby();
+}
+
+lobbyList.addEventListener('click', (ev) => {
+  admitOrDeny(ev.target.closest('button[data-action]'));
+});
+
+knockBanner.addEventListener('click', (ev) => {
+  const b = ev.target.closest('button[data-action]');
+  if (!b) return;
+  if (b.dataset.action === 'dismiss') {
+    knockShown = null;
+    renderKnock();
+    peopleButton.focus();
+  } else if (b.dataset.action === 'all') {
+    setPanel(true);
+    lobbyList.querySelector('button')?.focus();
+  } else {
+    admitOrDeny(b);
   }
 });
 
@@ -493,6 +628,7 @@ async function answered(msg) {
 // controls move into the participant panel, next to the people.
 function enterCall() {
   joinForm.hidden = true;
+  leaveLobby();
   callView.hidden = false;
   document.body.classList.add('in-call');
   panel.append(inviteCard, hostControls);
@@ -505,7 +641,33 @@ function enterCall() {
   relayout();
 }
 
+// A guest of a knock room waits for the host: no camera, no microphone,
+// no peer connection until welcome.  The status line (role=status) says
+// so; the card under it has the way out.
+function waitInLobby() {
+  state.waiting = true;
+  retry = 0;
+  joinForm.hidden = true;
+  waitingCard.hidden = false;
+  document.body.classList.add('in-lobby');
+  setText($('waiting-as'), 'waiting.as', { name: myName });
+  fail(null);
+  say('waiting');
+  // the Join button is gone: the keyboard goes on from the way out
+  if (!document.activeElement || document.activeElement === document.body ||
+      document.activeElement.closest('#join')) {
+    $('waiting-leave').focus();
+  }
+}
+
+function leaveLobby() {
+  state.waiting = false;
+  waitingCard.hidden = true;
+  document.body.classList.remove('in-lobby');
+}
+
 function exitCall() {
+  leaveLobby();
   callView.hidden = true;
   joinForm.hidden = info.state === 'ended';
   joinButton.disabled = false;
@@ -526,6 +688,11 @@ async function welcome(msg) {
   for (const p of msg.participants || []) addParticipant(p);
   countOthers();
   renderList();
+  // a host learns who is already waiting in the lobby
+  state.lobby = {};
+  knockShown = null;
+  for (const p of msg.lobby || []) knocked(p);
+  renderLobby();
 
   if (!local) {
     local = await openMedia();
@@ -594,6 +761,15 @@ function onMessage(ev) {
     want = { audio: msg.audio | 0, video: msg.video | 0 };
     if (pc) negotiate();
     break;
+  case 'waiting':
+    waitInLobby();
+    break;
+  case 'knock':
+    knocked(msg);
+    break;
+  case 'lobby_left':
+    lobbyLeft(msg.id);
+    break;
   case 'participant_joined':
     addParticipant(msg);
     break;
@@ -623,6 +799,9 @@ function onMessage(ev) {
       fail(...refusal(msg));
     } else if (msg.code === 'not_host' || msg.code === 'no_such_participant') {
       notice(...refusal(msg));
+      // an admit or deny that did nothing: the buttons work again
+      for (const p of waitingPeople()) p.pending = false;
+      renderLobby();
     } else {
       refused = true;
       fail(...refusal(msg));
@@ -647,6 +826,9 @@ function hangUp(keepMedia) {
   state.people = {};
   state.streams = {};
   state.speaker = null;
+  state.lobby = {};
+  knockShown = null;
+  renderLobby();
   negotiating = again = false;
   want = { audio: 0, video: 0 };
   if (stopSpeakers) stopSpeakers();
@@ -682,7 +864,7 @@ function connect() {
   sock.addEventListener('close', (ev) => {
     if (sock !== ws) return;          // an old socket, already replaced
     ws = null;
-    const wasIn = state.joined;
+    const wasIn = state.joined || state.waiting;
     // 1012: the media worker restarted; everyone joins again
     if (ev.code === 1012 && retry < 5) {
       hangUp(true);
@@ -715,7 +897,8 @@ joinForm.addEventListener('submit', (ev) => {
   connect();
 });
 
-$('leave').addEventListener('click', () => {
+// Leave: the call, or the lobby while waiting to be let in.
+function leave() {
   send({ type: 'leave' });
   const sock = ws;
   ws = null;                       // its close event is ours, not an error
@@ -723,6 +906,12 @@ $('leave').addEventListener('click', () => {
   hangUp(false);
   fail(null);
   say('left');
+}
+
+$('leave').addEventListener('click', leave);
+$('waiting-leave').addEventListener('click', () => {
+  leave();
+  joinForm.elements.name.focus();
 });
 
 

@@ -309,12 +309,14 @@ sub ws_recv {
 
 # helpers for suites that drive nginx from a response-body check
 
+# http($method, $path, json => {...}, key => $host_key, port => $port):
+# ($status, {lower-case header => value}, decoded JSON or the raw body)
 sub http {
     my ($method, $path, %opt) = @_;
     require IO::Socket::INET;
     my $sock = IO::Socket::INET->new(
         PeerAddr => '127.0.0.1',
-        PeerPort => $ENV{TEST_NGINX_SERVER_PORT} || 1984,
+        PeerPort => $opt{port} || $ENV{TEST_NGINX_SERVER_PORT} || 1984,
         Proto => 'tcp', Timeout => 10) or return (0, {}, '');
     my $body = defined $opt{json} ? encode_json($opt{json}) : '';
     my $req = "$method $path HTTP/1.1\r\nHost: localhost\r\n"

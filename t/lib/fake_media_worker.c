@@ -195,6 +195,9 @@ hello(int s)
     peers[i].from_worker = rooms_ring_doorbell_create();
     rooms_ring_discard(&peers[i].rx);
 
+    /* as the real worker: nginx reads what follows the welcome */
+    rooms_ring_discard(&peers[i].tx);
+
     w.status = ROOMS_PROTO_WELCOME_OK;
     w.slot = (uint32_t) i;
 

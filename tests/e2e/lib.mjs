@@ -247,6 +247,19 @@ export function capturePeerConnections() {
   };
 }
 
+// Counts the page's camera and microphone requests (window.__gum): a
+// guest waiting in the lobby must not have made any.
+export function countMediaRequests() {
+  window.__gum = 0;
+  const md = navigator.mediaDevices;
+  if (!md || !md.getUserMedia) return;
+  const native = md.getUserMedia.bind(md);
+  md.getUserMedia = (...args) => {
+    window.__gum++;
+    return native(...args);
+  };
+}
+
 // In the page: what this participant receives from each other one, by
 // name, from the inbound-rtp stats of the current peer connection mapped
 // through the last answer's mids (window.roomsState.streams).
@@ -273,15 +286,18 @@ export async function receivedInPage() {
 // One person: a browser context of its own (its own localStorage, so its
 // own guest token), with a viewport and a locale, page errors and console
 // kept for the report.  people[name] = { context, page, errors, console }.
+// init: more scripts to run in the page before its own (addInitScript).
 export async function openPerson(browser, people, name, url,
                                  { viewport = { width: 1280, height: 800 },
                                    locale = 'en-US',
-                                   colorScheme = 'light' } = {}) {
+                                   colorScheme = 'light',
+                                   init = [] } = {}) {
   const context = await browser.newContext({ viewport, locale, colorScheme });
   const page = await context.newPage();
   const p = people[name] = { context, page, errors: [], console: [] };
   page.setDefaultTimeout(30000);
   await page.addInitScript(capturePeerConnections);
+  for (const fn of init) await page.addInitScript(fn);
   page.on('pageerror', (e) => p.errors.push(String(e)));
   page.on('console', (m) => p.console.push(m.type() + ': ' + m.text()));
   await page.goto(url);

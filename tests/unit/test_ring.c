@@ -230,8 +230,10 @@ test_geometry(void)
     is_int(sizeof(rooms_proto_hdr_t), 16, "a record header is 16 bytes");
     is_int(ROOMS_PROTO_PAD, 0, "type 0 is the ring's padding");
     is_int(ROOMS_PROTO_CLOSE, 4, "CLOSE is type 4");
-    is_int(ROOMS_PROTO_BAN, 6, "six record types");
-    is_int(ROOMS_PROTO_TYPE_MAX, 7, "and TYPE_MAX one past the last");
+    is_int(ROOMS_PROTO_BAN, 6, "BAN is type 6");
+    is_int(ROOMS_PROTO_COUNT, 7, "seven record types");
+    is_int(ROOMS_PROTO_TYPE_MAX, 8, "and TYPE_MAX one past the last");
+    is_int(ROOMS_PROTO_VERSION, 4, "protocol version 4 (COUNT, the lobby)");
 
     is_int(rooms_ring_segment_size(1, SMALL), 128 + 2 * (256 + SMALL),
            "segment_size(1, 4 KiB): header, 2 control blocks, 2 buffers");

@@ -27,6 +27,25 @@
  * sends everyone room_ended and CLOSE 4403 and frees the room, and one
  * about a room nobody is in sends nothing.
  *
+ * The lobby and the live count (two nginx slots linked): a guest's JOIN
+ * to a knock room gets {"type":"waiting"} only, is not counted and
+ * nobody is told; a host's welcome lists the lobby as {id, name} (an
+ * empty list when nobody waits; a guest's welcome has none); a later
+ * knock reaches the host as {type, id, name}; admit from a guest:
+ * not_host; admit or deny of an unknown or joined id, and remove of a
+ * waiting one: no_such_participant; admit: the welcome with the id it
+ * waited with, participant_joined and lobby_left; deny: denied, CLOSE
+ * 4403, no BAN, lobby_left; a waiting guest's LEAVE: lobby_left; its
+ * media is kept quietly, its offer is bad_message with 4400; the
+ * capacity rule at the admission (room_full, 4403); a JOIN saying open
+ * comes straight in; the end closes the lobby too; the 51st waiting guest
+ * gets lobby_full; ROOM records: malformed admission or max refused, a
+ * lower max then admission open admits the lobby in order up to the cap;
+ * a lone guest at max 1 is refused and its room freed.  COUNT records:
+ * to every linked slot on each join, admission and leave (none for
+ * knocks and denials), to a newly linked slot once per occupied room, and
+ * no longer to a dropped slot.
+ *
  * The media path, in memory: two participants each run ICE (real STUN
  * requests with MESSAGE-INTEGRITY), DTLS (an OpenSSL client, as in
  * test_dtls.c) and SRTP against the SFU.  The second one's DTLS completion
@@ -2021,6 +2040,447 @@ test_hosts(void)
 }
 
 
+/* ---- the lobby and the live count ---- */
+
+
+static void
+join_adm(uint64_t conn, int room, int max, const char *name,
+    const char *role, const char *token, const char *admission)
+{
+    char  buf[512];
+
+    snprintf(buf, sizeof(buf), "{\"room\":%d,\"code\":\"code%d\",\"max\":%d,"
+             "\"name\":\"%s\",\"role\":\"%s\",\"token\":\"%s\","
+             "\"locked\":false,\"admission\":\"%s\"}", room, room, max, name,
+             role, token, admission);
+    record(ROOMS_PROTO_JOIN, conn, buf);
+}
+
+
+/* How many records went to conn (of any type). */
+static unsigned
+count_to(uint64_t conn)
+{
+    unsigned  i, n;
+
+    for (i = 0, n = 0; i < nrecs; i++) {
+        n += recs[i].id == conn;
+    }
+
+    return n;
+}
+
+
+/* The COUNT records sent, to any slot. */
+static unsigned
+counts_sent(void)
+{
+    unsigned  i, n;
+
+    for (i = 0, n = 0; i < nrecs; i++) {
+        n += recs[i].type == ROOMS_PROTO_COUNT;
+    }
+
+    return n;
+}
+
+
+/*
+ * 1 when each slot in mask got exactly one COUNT record, and the others
+ * none: {"room": room, "code": "code<room>", "count": count}.
+ */
+static int
+count_is(uint64_t mask, int room, int count)
+{
+    int        ok;
+    char       code[32];
+    json_t    *c;
+    unsigned   i, slot, seen;
+
+    snprintf(code, sizeof(code), "code%d", room);
+
+    for (slot = 0; slot < 64; slot++) {
+        seen = 0;
+
+        for (i = 0; i < nrecs; i++) {
+            if (recs[i].type != ROOMS_PROTO_COUNT
+                || recs[i].id != ROOMS_PROTO_CONN(slot, 0))
+            {
+                continue;
+            }
+
+            c = json_loads(recs[i].data, 0, NULL);
+            ok = num(c, "room") == room && num(c, "count") == count
+                 && str(c, "code") != NULL && strcmp(str(c, "code"), code) == 0
+                 && json_object_size(c) == 3;
+            json_decref(c);
+
+            if (!ok) {
+                return 0;
+            }
+
+            seen++;
+        }
+
+        if (seen != ((mask >> slot) & 1)) {
+            return 0;
+        }
+    }
+
+    return 1;
+}
+
+
+/* What the COUNT records to slot said about room, in order: "1,0". */
+static const char *
+counts_to(unsigned slot, int room)
+{
+    size_t        n;
+    json_t       *c;
+    unsigned      i;
+    static char   out[256];
+
+    out[0] = '\0';
+    n = 0;
+
+    for (i = 0; i < nrecs && n + 16 < sizeof(out); i++) {
+        if (recs[i].type != ROOMS_PROTO_COUNT
+            || recs[i].id != ROOMS_PROTO_CONN(slot, 0))
+        {
+            continue;
+        }
+
+        c = json_loads(recs[i].data, 0, NULL);
+
+        if (num(c, "room") == room) {
+            n += (size_t) snprintf(out + n, sizeof(out) - n, "%s%lld",
+                                   n ? "," : "", num(c, "count"));
+        }
+
+        json_decref(c);
+    }
+
+    return out;
+}
+
+
+static void
+test_lobby(void)
+{
+    char       g1_id[16], g2_id[16], g3_id[16], g4_id[16], g5_id[16];
+    char       g6_id[16], h_id[16], buf[256];
+    json_t    *m, *list;
+    unsigned   i;
+    uint64_t   h, g1, g2, g3, g4, g5, g6, g7, bad, both, all3;
+    uint64_t   h3, w[3];
+
+    h = ROOMS_PROTO_CONN(9, 1);
+    g1 = ROOMS_PROTO_CONN(9, 2);
+    g2 = ROOMS_PROTO_CONN(9, 3);
+    g3 = ROOMS_PROTO_CONN(9, 4);
+    g4 = ROOMS_PROTO_CONN(9, 5);
+    g5 = ROOMS_PROTO_CONN(9, 6);
+    g6 = ROOMS_PROTO_CONN(9, 7);
+    g7 = ROOMS_PROTO_CONN(9, 8);
+    bad = ROOMS_PROTO_CONN(9, 9);
+    both = (1ULL << 20) | (1ULL << 21);
+    all3 = both | (1ULL << 22);
+
+    /* two nginx workers linked: nothing to tell them yet */
+    clear();
+    sfu_slot_add(sfu, 20, &io);
+    sfu_slot_add(sfu, 21, &io);
+    is_int(nrecs, 0, "slots linked while no room has people: no COUNT");
+
+    /* a JOIN's admission is "open" or "knock" */
+    clear();
+    join_adm(bad, 60, 3, "X", "guest", TOKEN_A, "maybe");
+    is_int(close_code(bad), 4400, "a JOIN with another admission: 4400");
+
+    /* a guest knocks before any host is there */
+    clear();
+    join_adm(g1, 60, 3, "G1", "guest", TOKEN_A, "knock");
+    m = sig(g1, "waiting", 0);
+    ok(m != NULL && json_object_size(m) == 1,
+       "a guest at a knock room's door: {\"type\":\"waiting\"}");
+    ok(sig(g1, "welcome", 0) == NULL, "no welcome, no participant list");
+    is_int(nrecs, 1, "and nothing else: no count, nobody told");
+    is_int(sfu_waiting(sfu), 1, "one waiting");
+    is_int(sfu_participants(sfu), 0, "nobody counted");
+    is_int(sfu_rooms(sfu), 1, "the room exists for its lobby");
+
+    /* the host comes: its welcome lists the lobby */
+    clear();
+    join_adm(h, 60, 3, "Host", "host", TOKEN_C, "knock");
+    m = sig(h, "welcome", 0);
+    ok(m != NULL, "a host never waits");
+    snprintf(h_id, sizeof(h_id), "%s", m ? str(m, "id") : "");
+    is_int(json_array_size(json_object_get(m, "participants")), 0,
+           "the waiting guest is not among the participants");
+    list = json_object_get(m, "lobby");
+    is_int(json_array_size(list), 1, "welcome: lobby lists the waiting guest");
+    is_str(str(json_array_get(list, 0), "name"), "G1", "by name");
+    is_int(json_object_size(json_array_get(list, 0)), 2, "{id, name} only");
+    snprintf(g1_id, sizeof(g1_id), "%s",
+             str(json_array_get(list, 0), "id") ? str(json_array_get(list, 0),
+                                                      "id") : "");
+    is_int(count_to(g1), 0, "the waiting guest hears nothing of the host");
+    ok(count_is(both, 60, 1), "COUNT 1 to both linked slots");
+
+    /* another guest knocks: the host is told */
+    clear();
+    join_adm(g2, 60, 3, "G2", "guest", TOKEN_B, "knock");
+    ok(sig(g2, "waiting", 0) != NULL, "a second guest waits");
+    m = sig(h, "knock", 0);
+    is_str(str(m, "name"), "G2", "the host gets knock with the name");
+    ok(str(m, "id") != NULL && json_object_size(m) == 3,
+       "and the id: {type, id, name}");
+    snprintf(g2_id, sizeof(g2_id), "%s", str(m, "id") ? str(m, "id") : "");
+    is_int(count_to(g1), 0, "the other waiting guest is not told");
+    is_int(counts_sent(), 0, "no COUNT: nobody came in");
+
+    /* admit and deny are the host's */
+    clear();
+    host_says(g1, "admit", g1_id);
+    is_str(str(sig(g1, "error", 0), "code"), "not_host",
+           "a waiting guest's admit: not_host");
+    is_int(nrecs, 1, "nothing else happens");
+    is_int(sfu_waiting(sfu), 2, "both still wait");
+
+    /* unknown ids */
+    clear();
+    host_says(h, "admit", "nobody!!");
+    is_str(str(sig(h, "error", 0), "code"), "no_such_participant",
+           "admit of an unknown id: no_such_participant");
+    clear();
+    host_says(h, "deny", h_id);
+    is_str(str(sig(h, "error", 0), "code"), "no_such_participant",
+           "deny of someone in the room: no_such_participant");
+    clear();
+    host_says(h, "remove", g2_id);
+    is_str(str(sig(h, "error", 0), "code"), "no_such_participant",
+           "remove names people in the room, not in the lobby");
+    is_int(nrecs, 1, "nothing else");
+
+    /* admit */
+    clear();
+    host_says(h, "admit", g1_id);
+    m = sig(g1, "welcome", 0);
+    ok(m != NULL, "admit: the guest gets the normal welcome");
+    is_str(str(m, "id"), g1_id, "with the id it waited with");
+    is_str(str(m, "role"), "guest", "role guest");
+    ok(json_object_get(m, "lobby") == NULL, "a guest's welcome has no lobby");
+    list = json_object_get(m, "participants");
+    is_int(json_array_size(list), 1, "it sees who is in the room");
+    is_str(str(json_array_get(list, 0), "id"), h_id, "the host");
+    is_str(str(sig(h, "participant_joined", 0), "id"), g1_id,
+           "the host sees it join");
+    is_str(str(sig(h, "lobby_left", 0), "id"), g1_id,
+           "and gets lobby_left");
+    is_int(count_to(g2), 0, "the other waiting guest hears nothing");
+    ok(count_is(both, 60, 2), "COUNT 2 to both slots");
+    is_int(sfu_participants(sfu), 2, "two in the room");
+    is_int(sfu_waiting(sfu), 1, "one waiting");
+
+    clear();
+    host_says(h, "admit", g1_id);
+    is_str(str(sig(h, "error", 0), "code"), "no_such_participant",
+           "admitting it again: no_such_participant");
+
+    /* deny */
+    clear();
+    host_says(h, "deny", g2_id);
+    is_str(str(sig(g2, "error", 0), "code"), "denied",
+           "deny: the guest gets error denied");
+    is_int(close_code(g2), 4403, "and CLOSE 4403");
+    ok(rec_index(ROOMS_PROTO_BAN, g2) < 0, "denial is no ban");
+    is_str(str(sig(h, "lobby_left", 0), "id"), g2_id, "the host: lobby_left");
+    is_int(count_to(g1), 0, "the guest in the room hears nothing");
+    is_int(counts_sent(), 0, "no COUNT");
+    is_int(sfu_waiting(sfu), 0, "nobody waits");
+    clear();
+    record(ROOMS_PROTO_LEAVE, g2, NULL);
+    is_int(nrecs, 0, "the LEAVE after the close: nothing more");
+
+    /* a waiting guest goes away */
+    clear();
+    join_adm(g3, 60, 3, "G3", "guest", TOKEN_C, "knock");
+    snprintf(g3_id, sizeof(g3_id), "%s",
+             str(sig(h, "knock", 0), "id") ? str(sig(h, "knock", 0), "id")
+                                           : "");
+    clear();
+    record(ROOMS_PROTO_LEAVE, g3, NULL);
+    is_str(str(sig(h, "lobby_left", 0), "id"), g3_id,
+           "a waiting guest's LEAVE: the host gets lobby_left");
+    is_int(nrecs, 1, "and only that");
+
+    /* a waiting guest's media is kept, an offer is refused */
+    clear();
+    join_adm(g6, 60, 3, "G6", "guest", TOKEN_A, "knock");
+    snprintf(g6_id, sizeof(g6_id), "%s",
+             str(sig(h, "knock", 0), "id") ? str(sig(h, "knock", 0), "id")
+                                           : "");
+    clear();
+    record(ROOMS_PROTO_SIGNAL, g6,
+           "{\"type\":\"media\",\"audio\":false,\"video\":true}");
+    is_int(nrecs, 0, "a waiting guest's media: nobody is told");
+    offer(g6, "v=0\r\n");
+    is_str(str(sig(g6, "error", 0), "code"), "bad_message",
+           "an offer before the welcome: bad_message");
+    is_int(close_code(g6), 4400, "and CLOSE 4400");
+    is_str(str(sig(h, "lobby_left", 0), "id"), g6_id,
+           "the host gets lobby_left");
+
+    /* the capacity rule at the admission (max 3: two guests at most) */
+    clear();
+    join_adm(g4, 60, 3, "G4", "guest", TOKEN_A, "knock");
+    snprintf(g4_id, sizeof(g4_id), "%s",
+             str(sig(h, "knock", 0), "id") ? str(sig(h, "knock", 0), "id")
+                                           : "");
+    join_adm(g5, 60, 3, "G5", "guest", TOKEN_B, "knock");
+    ok(sig(g5, "waiting", 0) != NULL,
+       "a knock waits even when the room would be full");
+    snprintf(g5_id, sizeof(g5_id), "%s",
+             str(sig(h, "knock", 1), "id") ? str(sig(h, "knock", 1), "id")
+                                           : "");
+    clear();
+    host_says(h, "admit", g4_id);
+    ok(sig(g4, "welcome", 0) != NULL, "a second guest is admitted");
+    ok(count_is(both, 60, 3), "COUNT 3");
+    clear();
+    host_says(h, "admit", g5_id);
+    is_str(str(sig(g5, "error", 0), "code"), "room_full",
+           "a third guest at max 3: room_full at the admission");
+    is_int(close_code(g5), 4403, "and CLOSE 4403");
+    is_str(str(sig(h, "lobby_left", 0), "id"), g5_id,
+           "the host: lobby_left");
+    ok(sig(h, "participant_joined", 0) == NULL, "nobody joined");
+    is_int(counts_sent(), 0, "no COUNT");
+
+    /* a newly linked nginx worker learns the counts there are */
+    clear();
+    sfu_slot_add(sfu, 22, &io);
+    ok(count_is(1ULL << 22, 60, 3), "a new slot gets COUNT 3 for the room, "
+       "and only it");
+
+    /* a leave: the count goes down, to every slot */
+    clear();
+    record(ROOMS_PROTO_LEAVE, g4, NULL);
+    ok(count_is(all3, 60, 2), "a LEAVE: COUNT 2 to the three slots");
+    clear();
+    sfu_drop_slot(sfu, 22, now, &io);
+    is_int(nrecs, 0, "dropping a slot nobody joined through sends nothing");
+    join_adm(g4, 60, 3, "G4", "guest", TOKEN_A, "open");
+    ok(sig(g4, "welcome", 0) != NULL, "a guest whose JOIN says open comes "
+       "straight in");
+    ok(count_is(both, 60, 3), "COUNT 3, not to the dropped slot");
+
+    /* the end: waiting guests are closed too */
+    clear();
+    record(ROOMS_PROTO_LEAVE, g4, NULL);
+    join_adm(g7, 60, 3, "G7", "guest", TOKEN_C, "knock");
+    clear();
+    record(ROOMS_PROTO_ROOM, 0, "{\"room\":60,\"ended\":true}");
+    is_str(str(sig(g7, "error", 0), "code"), "room_ended",
+           "end: the waiting guest gets room_ended");
+    is_int(close_code(g7), 4403, "and CLOSE 4403");
+    is_str(str(sig(h, "error", 0), "code"), "room_ended", "as does the host");
+    is_str(str(sig(g1, "error", 0), "code"), "room_ended", "and the guest");
+    ok(sig(h, "lobby_left", 0) == NULL, "nobody is told of the lobby");
+    is_str(counts_to(20, 60), "1,0", "COUNT records down to 0");
+    is_str(counts_to(21, 60), "1,0", "to both slots");
+    is_int(counts_sent(), 4, "and no other");
+    is_int(sfu_rooms(sfu), 0, "the room is gone");
+    is_int(sfu_waiting(sfu), 0, "nobody waits");
+    is_int(sfu_participants(sfu), 0, "nobody is in");
+
+    /* at most ROOMS_LOBBY_MAX wait */
+    for (i = 0; i < 50; i++) {
+        clear();
+        snprintf(buf, sizeof(buf), "W%u", i);
+        join_adm(ROOMS_PROTO_CONN(11, i + 1), 62, 50, buf, "guest", TOKEN_A,
+                 "knock");
+        if (sig(ROOMS_PROTO_CONN(11, i + 1), "waiting", 0) == NULL) {
+            break;
+        }
+    }
+    is_int(i, 50, "50 guests wait");
+    clear();
+    join_adm(ROOMS_PROTO_CONN(11, 51), 62, 50, "W50", "guest", TOKEN_A,
+             "knock");
+    is_str(str(sig(ROOMS_PROTO_CONN(11, 51), "error", 0), "code"),
+           "lobby_full", "the 51st: lobby_full");
+    is_int(close_code(ROOMS_PROTO_CONN(11, 51)), 4403, "and CLOSE 4403");
+    is_int(sfu_waiting(sfu), 50, "50 wait");
+    clear();
+    record(ROOMS_PROTO_ROOM, 0, "{\"room\":62,\"ended\":true}");
+    is_int(close_code(ROOMS_PROTO_CONN(11, 50)), 4403,
+           "the room's end closes its lobby");
+    is_int(counts_sent(), 0, "a room nobody came in: no COUNT");
+    is_int(sfu_rooms(sfu), 0, "and frees the room");
+
+    /* ROOM records: malformed ones change nothing */
+    clear();
+    h3 = ROOMS_PROTO_CONN(12, 1);
+    join_adm(h3, 63, 4, "Host3", "host", TOKEN_C, "knock");
+    m = sig(h3, "welcome", 0);
+    list = json_object_get(m, "lobby");
+    ok(json_is_array(list) && json_array_size(list) == 0,
+       "a host's welcome: an empty lobby when nobody waits");
+    for (i = 0; i < 3; i++) {
+        w[i] = ROOMS_PROTO_CONN(12, i + 2);
+        snprintf(buf, sizeof(buf), "K%u", i);
+        join_adm(w[i], 63, 4, buf, "guest", TOKEN_A, "knock");
+    }
+    is_int(count_sig(h3, "knock"), 3, "three knock");
+    clear();
+    record(ROOMS_PROTO_ROOM, 0, "{\"room\":63,\"admission\":\"maybe\"}");
+    record(ROOMS_PROTO_ROOM, 0, "{\"room\":63,\"admission\":true}");
+    record(ROOMS_PROTO_ROOM, 0, "{\"room\":63,\"max\":\"3\"}");
+    record(ROOMS_PROTO_ROOM, 0, "{\"room\":63,\"ended\":true,"
+           "\"admission\":\"open\"}");
+    is_int(nrecs, 0, "malformed ROOM records: nothing");
+    is_int(sfu_waiting(sfu), 3, "the three still wait");
+
+    /* a lower cap, then the switch to open: the rule applies to each */
+    record(ROOMS_PROTO_ROOM, 0, "{\"room\":63,\"max\":3}");
+    record(ROOMS_PROTO_ROOM, 0, "{\"room\":63,\"admission\":\"knock\"}");
+    is_int(nrecs, 0, "a cap or knock: nobody is told");
+    record(ROOMS_PROTO_ROOM, 0, "{\"room\":63,\"admission\":\"open\"}");
+    ok(sig(w[0], "welcome", 0) != NULL && sig(w[1], "welcome", 0) != NULL,
+       "admission open: the waiting guests are let in, in order");
+    is_str(str(sig(w[2], "error", 0), "code"), "room_full",
+           "but not past the cap of 3 (two guests): room_full");
+    is_int(close_code(w[2]), 4403, "and CLOSE 4403");
+    is_int(count_sig(h3, "lobby_left"), 3, "the host: lobby_left for each");
+    is_int(count_sig(h3, "participant_joined"), 2,
+           "and participant_joined for the two");
+    is_int(count_sig(w[0], "participant_joined"), 1,
+           "the first one sees the second join");
+    is_str(counts_to(20, 63), "2,3", "COUNT 2, then 3");
+    is_str(counts_to(21, 63), "2,3", "to both slots");
+    is_int(counts_sent(), 4, "and no other");
+    is_int(sfu_waiting(sfu), 0, "nobody waits");
+    is_int(sfu_participants(sfu), 3, "three in the room");
+
+    clear();
+    record(ROOMS_PROTO_ROOM, 0, "{\"room\":63,\"ended\":true}");
+    is_int(sfu_rooms(sfu), 0, "the end frees it");
+
+    /* a guest alone at a cap of 1 is refused at the switch to open */
+    clear();
+    join_adm(g1, 64, 1, "Solo", "guest", TOKEN_A, "knock");
+    record(ROOMS_PROTO_ROOM, 0, "{\"room\":64,\"admission\":\"open\"}");
+    is_str(str(sig(g1, "error", 0), "code"), "room_full",
+           "max 1 keeps its place for the host: room_full");
+    is_int(sfu_rooms(sfu), 0, "and the room is freed");
+
+    clear();
+    sfu_drop_slot(sfu, 20, now, &io);
+    sfu_drop_slot(sfu, 21, now, &io);
+}
+
+
 static void
 log_line(void *ctx, int level, const char *line)
 {
@@ -2056,6 +2516,7 @@ main(void)
     test_newcomer();
     test_cap();
     test_hosts();
+    test_lobby();
 
     clear();
     sfu_destroy(sfu);
