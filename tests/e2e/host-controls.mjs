@@ -28,9 +28,9 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { chromium } from 'playwright-core';
 import {
-  top, ok, diag, done, sleep, until, freeTcpPort, freeUdpPort, tempDir,
-  startNginx, startWorker, stopAll, workerBinary, tail, chromiumArgs,
-  openPerson, alertOf, joinAs, unnamedControls, fitsWidth,
+  top, ok, diag, sleep, until, freeTcpPort, freeUdpPort, startNginx,
+  startWorker, workerBinary, chromiumArgs, openPerson, alertOf, joinAs,
+  unnamedControls, fitsWidth, scenarioRun,
 } from './lib.mjs';
 
 const DEADLINE = 170000;      // the whole run; only a failing run reaches it
@@ -38,52 +38,9 @@ const shots = path.join(top, 'build/e2e');
 const DESKTOP = { width: 1280, height: 800 };
 const PHONE = { width: 360, height: 640 };
 
-const dir = tempDir();
 let browser = null;
 const people = {};            // name -> { context, page, errors, console }
-
-function dumpLogs() {
-  diag('--- media worker log (' + dir + '/logs/worker.log)');
-  diag(tail(path.join(dir, 'logs/worker.log'), 60));
-  diag('--- nginx error log');
-  diag(tail(path.join(dir, 'logs/error.log'), 60));
-  for (const [name, p] of Object.entries(people)) {
-    diag('--- ' + name + "'s console");
-    diag(p.console.slice(-30).join('\n') || '(empty)');
-  }
-}
-
-let finishing = false;
-
-async function finish() {
-  if (finishing) return;
-  finishing = true;
-  clearTimeout(timer);
-  const passed = done();
-  if (!passed) dumpLogs();
-  try {
-    if (browser) await browser.close();
-  } catch (e) { /* already gone */ }
-  await stopAll();
-  if (passed) {
-    fs.rmSync(dir, { recursive: true, force: true });
-  } else {
-    diag('logs and configuration kept in ' + dir);
-  }
-  process.exit(passed ? 0 : 1);
-}
-
-const timer = setTimeout(() => {
-  ok(false, 'the scenario finished within ' + DEADLINE / 1000 + ' s');
-  finish();
-}, DEADLINE);
-
-for (const sig of ['SIGTERM', 'SIGINT', 'SIGHUP']) {
-  process.on(sig, () => {
-    ok(false, 'interrupted by ' + sig);
-    finish();
-  });
-}
+const { dir, finish } = scenarioRun(DEADLINE, () => browser, people);
 
 async function shot(page, tag) {
   fs.mkdirSync(shots, { recursive: true });

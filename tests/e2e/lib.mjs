@@ -339,3 +339,60 @@ export async function unnamedControls(page) {
 // Nothing wider than the window: no sideways scrolling.
 export const fitsWidth = (page) => page.evaluate(() =>
   document.documentElement.scrollWidth <= window.innerWidth);
+
+
+// The life of one scenario run: its temp folder, a hard deadline, and the
+// signals that end it early.  finish() reports (with the logs and each
+// page's console when something failed), closes the browser, stops every
+// process and exits; it runs once, whoever calls it first.
+export function scenarioRun(deadline, getBrowser, people) {
+  const dir = tempDir();
+  let finishing = false;
+  let timer = null;
+
+  function dumpLogs() {
+    diag('--- media worker log (' + dir + '/logs/worker.log)');
+    diag(tail(path.join(dir, 'logs/worker.log'), 80));
+    diag('--- nginx error log');
+    diag(tail(path.join(dir, 'logs/error.log'), 80));
+    diag('--- nginx access log');
+    diag(tail(path.join(dir, 'logs/access.log'), 20));
+    for (const [name, p] of Object.entries(people)) {
+      diag('--- ' + name + "'s console");
+      diag(p.console.slice(-30).join('\n') || '(empty)');
+    }
+  }
+
+  async function finish() {
+    if (finishing) return;
+    finishing = true;
+    clearTimeout(timer);
+    const passed = done();
+    if (!passed) dumpLogs();
+    try {
+      const browser = getBrowser();
+      if (browser) await browser.close();
+    } catch (e) { /* already gone */ }
+    await stopAll();
+    if (passed) {
+      fs.rmSync(dir, { recursive: true, force: true });
+    } else {
+      diag('logs and configuration kept in ' + dir);
+    }
+    process.exit(passed ? 0 : 1);
+  }
+
+  timer = setTimeout(() => {
+    ok(false, 'the scenario finished within ' + deadline / 1000 + ' s');
+    finish();
+  }, deadline);
+
+  for (const sig of ['SIGTERM', 'SIGINT', 'SIGHUP']) {
+    process.on(sig, () => {
+      ok(false, 'interrupted by ' + sig);
+      finish();
+    });
+  }
+
+  return { dir, finish };
+}
