@@ -56,6 +56,44 @@
  */
 #define ROOMS_LOBBY_MAX            50
 
+/*
+ * Co-hosts: active co-host credentials per room.  A host promotes people
+ * one by one from the participant list; 16 is more moderators than a
+ * 50-person room needs, and it bounds the rows a host who promotes and
+ * demotes in a loop can make the store keep live (the oldest active one
+ * is revoked to make room for a new one).
+ */
+#define ROOMS_COHOSTS_MAX          16
+
+/*
+ * A co-host key has a host key's shape and strength (256 bits); it is
+ * stored as its SHA-256 only, like a host key.
+ */
+#define ROOMS_COHOST_KEY_LEN       ROOMS_HOST_KEY_LEN
+
+/* a display name: 64 characters of up to 4 UTF-8 bytes */
+#define ROOMS_NAME_MAX_CHARS       64
+#define ROOMS_NAME_MAX_BYTES       256
+
+/*
+ * Host-absent policy: how long the last host (or co-host) may be gone,
+ * dropped rather than gone by "leave", before the room's policy (lock or
+ * end) applies.  A host whose network blinks or whose browser reloads is
+ * back within seconds; 30 s covers a phone switching from Wi-Fi to
+ * mobile data.  The rooms_host_grace directive sets it, up to 10 minutes.
+ */
+#define ROOMS_HOST_GRACE_DEFAULT   30000           /* ms */
+#define ROOMS_HOST_GRACE_MAX       600000          /* ms */
+
+/*
+ * How long the media worker keeps the state (lock, admission, cap,
+ * revision) of a room nobody is in.  A JOIN that nginx built from an
+ * older state of the room may still be on its way from another nginx
+ * worker when a lock arrives; 10 s is far longer than a record spends in
+ * a ring, and short enough that idle rooms cost nothing for long.
+ */
+#define ROOMS_ROOM_LINGER_MS       10000
+
 /* a room may be scheduled at most a year and a day ahead */
 #define ROOMS_SCHEDULE_AHEAD_MAX   (366 * 86400)
 

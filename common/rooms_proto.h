@@ -22,7 +22,7 @@
  * Bump on any change to: the record header, the numbering or meaning of
  * the types, a payload format, or the ring segment layout (rooms_ring.h).
  */
-#define ROOMS_PROTO_VERSION  4
+#define ROOMS_PROTO_VERSION  5
 
 
 /*
@@ -66,28 +66,38 @@ typedef enum {
      * payload is a JSON object the nginx side builds after admission
      * (the room exists, is open, the token is not banned, not locked to a
      * guest):
-     *     {"room": <store id>, "code": "<code>", "max": <cap>,
-     *      "name": "<display name>", "role": "host" | "guest",
+     *     {"room": <store id>, "code": "<code>", "rev": <revision>,
+     *      "max": <cap>, "name": "<display name>",
+     *      "role": "host" | "cohost" | "guest",
      *      "token": "<SHA-256 of the guest token, 64 hex digits>",
-     *      "locked": <bool>, "admission": "open" | "knock"}
+     *      "locked": <bool>, "admission": "open" | "knock",
+     *      "host_absent": "stay_open" | "lock" | "end", "grace": <ms>}
+     * rev, max, locked, admission and host_absent are the room as nginx
+     * read it; rev orders that state against ROOM records (the worker
+     * keeps the newest of the two, so a JOIN built before a lock that the
+     * worker has heard of is judged by the lock).  grace is
+     * rooms_host_grace.  A "cohost" presented an active co-host key.
      * The worker owns the count: it answers with a SIGNAL "welcome" (with
      * role and locked; nginx adds the guest token itself), or a SIGNAL
-     * "error" (room_full) followed by CLOSE.  Guests take at most max - 1
-     * places, so one is always left for a host.  A guest's JOIN with
-     * "admission": "knock" waits in the room's lobby instead: the worker
-     * answers a SIGNAL "waiting" and sends the "welcome" only once a host
-     * admits it (so the welcome, and the guest token nginx adds to it,
-     * may come after other messages).  A missing "admission" is "open".
+     * "error" (room_full, or locked when a newer state says so) followed
+     * by CLOSE.  Guests and co-hosts take at most max - 1 places, so one
+     * is always left for a host.  A guest's JOIN to a "knock" room waits
+     * in the room's lobby instead: the worker answers a SIGNAL "waiting"
+     * and sends the "welcome" only once a host admits it (so the
+     * welcome, and the guest token nginx adds to it, may come after other
+     * messages).  Hosts and co-hosts never wait and get past the lock.  A
+     * missing "admission" is "open", a missing "rev" 0, a missing
+     * "host_absent" "stay_open", a missing "grace" the default.
      */
     ROOMS_PROTO_JOIN = 1,
 
     /*
      * Both ways, id = connection.  One signaling message, a JSON object,
      * verbatim: nginx -> worker, what the browser sent after "join"
-     * (offer, media, leave, and from a host, remove, mute, admit and
-     * deny); worker -> nginx, what to send to the browser (welcome,
-     * waiting, answer, renegotiate, participant_*, mute_request, room,
-     * knock, lobby_left, error).
+     * (offer, media, leave; from a host or co-host remove, mute, admit
+     * and deny; from a host cohost and uncohost); worker -> nginx, what
+     * to send to the browser (welcome, waiting, answer, renegotiate,
+     * participant_*, mute_request, room, knock, lobby_left, error).
      */
     ROOMS_PROTO_SIGNAL = 2,
 
@@ -103,17 +113,27 @@ typedef enum {
 
     /*
      * nginx -> worker, id = 0.  A room changed through the store (a host's
-     * lock, end or PATCH, over HTTP or the WebSocket), for the people in
-     * it.  Either an end:
-     *     {"room": <store id>, "ended": true}
+     * lock, end or PATCH, over HTTP or the WebSocket; a host-absent
+     * policy applied; a co-host credential revoked), for the people in it.
+     * Every ROOM record carries the room's revision after the change,
+     * "rev" (none is 0).  Either an end:
+     *     {"room": <store id>, "rev": <n>, "ended": true}
      * or what changed, one or more of:
-     *     {"room": <store id>, "locked": <bool>,
-     *      "admission": "open" | "knock", "max": <cap>}
-     * On "locked" the worker tells everyone in the room
-     * {"type":"room","locked":..}; on "admission": "open" it admits
-     * everyone waiting in the lobby (the capacity rule applies to each);
-     * "max" is the cap for later joins and admissions.  An end sends
-     * everyone, waiting guests too, error room_ended and CLOSE 4403.
+     *     {"room": <store id>, "rev": <n>, "locked": <bool>,
+     *      "admission": "open" | "knock", "max": <cap>,
+     *      "host_absent": "stay_open" | "lock" | "end",
+     *      "demote": "<guest token hash, 64 hex digits>"}
+     * and, when a host-absent policy caused it, "reason": "host_absent".
+     * A record older than the state the worker has (rev below the room's)
+     * changes no state; a "demote" applies whatever its rev.  On "locked"
+     * the worker tells everyone in the room {"type":"room","locked":..}
+     * (with the reason); on "admission": "open" it admits everyone
+     * waiting in the lobby (the capacity rule applies to each); "max" is
+     * the cap for later joins and admissions; "demote" makes the co-host
+     * with that token a guest (see ROLE).  An end sends everyone, waiting
+     * guests too, error room_ended and CLOSE 4403.  The worker keeps the
+     * state of a room nobody is in for ROOMS_ROOM_LINGER_MS, so that a
+     * JOIN racing the record is judged by it.
      */
     ROOMS_PROTO_ROOM = 5,
 
@@ -139,6 +159,34 @@ typedef enum {
      * shared room directory; it is not stored.
      */
     ROOMS_PROTO_COUNT = 7,
+
+    /*
+     * worker -> nginx, id = ROOMS_PROTO_CONN(slot, 0) as for COUNT (any
+     * one linked nginx worker).  The last host or co-host left a room
+     * whose policy is lock or end: by "leave" at once, or by a lost
+     * connection once the grace passed without a host coming back.
+     *     {"room": <store id>, "code": "<code>", "rev": <n>,
+     *      "action": "lock" | "end"}
+     * nginx applies it through the store if the room's policy is still
+     * that action and the room not ended, and then sends the ROOM record
+     * (with "reason": "host_absent") that tells the people in it.
+     */
+    ROOMS_PROTO_HOST_ABSENT = 8,
+
+    /*
+     * worker -> nginx, id = the participant's connection (so it reaches
+     * the nginx worker holding that WebSocket).  A host made that
+     * participant co-host, or made a co-host a guest again:
+     *     {"room": <store id>, "role": "cohost" | "guest",
+     *      "token": "<guest token hash, 64 hex digits>",
+     *      "name": "<display name>"}
+     * On "cohost" nginx draws a co-host key, stores its hash bound to the
+     * token, and sends the browser {"type":"role","role":"cohost",
+     * "cohost_key":...}; on "guest" it revokes that token's credentials
+     * and sends {"type":"role","role":"guest"}.  The worker has already
+     * changed the role and told everyone (participant_role).
+     */
+    ROOMS_PROTO_ROLE = 9,
 
     ROOMS_PROTO_TYPE_MAX          /* not a type: one past the last */
 } rooms_proto_type_e;

@@ -31,6 +31,14 @@ extern const unsigned          rooms_nactivities;
 #define ROOMS_ADMISSION_OPEN    0
 #define ROOMS_ADMISSION_KNOCK   1
 
+/*
+ * Host-absent policy: what happens to the room when the last host or
+ * co-host leaves it (API names "stay_open", "lock", "end").
+ */
+#define ROOMS_HOST_ABSENT_STAY  0
+#define ROOMS_HOST_ABSENT_LOCK  1
+#define ROOMS_HOST_ABSENT_END   2
+
 
 /*
  * The room record: fixed size and pointer-free, so it can be copied into
@@ -45,8 +53,10 @@ typedef struct {
     uint8_t        activity;                         /* index */
     uint8_t        admission;
     uint8_t        locked;
+    uint8_t        host_absent;                      /* ROOMS_HOST_ABSENT_* */
     uint16_t       max_participants;
     uint16_t       participants;                     /* live, not stored */
+    int64_t        rev;            /* +1 on every stored change of state */
     int64_t        start_at;                         /* unix seconds */
     int64_t        created_at;
     int64_t        ended_at;                         /* 0: not ended */
@@ -68,10 +78,12 @@ typedef struct {
     unsigned       has_admission:1;
     unsigned       has_locked:1;
     unsigned       has_max:1;
+    unsigned       has_host_absent:1;
     char           title[ROOMS_TITLE_MAX_BYTES + 1];
     char           audience[ROOMS_AUDIENCE_MAX + 1];
     uint8_t        admission;
     uint8_t        locked;
+    uint8_t        host_absent;
     uint16_t       max_participants;
 } rooms_patch_t;
 
@@ -132,6 +144,12 @@ int rooms_time_parse(const char *s, size_t len, int64_t *out);
 
 /* Formats unix seconds as "YYYY-MM-DDTHH:MM:SSZ". */
 void rooms_time_format(int64_t t, char out[ROOMS_TIME_LEN + 1]);
+
+/* "stay_open", "lock" or "end" for a ROOMS_HOST_ABSENT_* value. */
+const char *rooms_host_absent_name(unsigned policy);
+
+/* The ROOMS_HOST_ABSENT_* value of a name (len bytes), or -1. */
+int rooms_host_absent_find(const char *s, size_t len);
 
 /* Index of an activity name, or -1. */
 int rooms_activity_find(const char *s, size_t len);

@@ -2,7 +2,8 @@
  * rooms_store.h: durable room state in one SQLite file (WAL).
  *
  * Owns: the schema, its version and its migrations, and every statement
- * that reads or writes rooms, retired invite codes and removal bans.  Must
+ * that reads or writes rooms, retired invite codes, removal bans and
+ * co-host credentials.  Must
  * never be shared across fork(): each process opens its own handle.  Must
  * never keep host keys or guest tokens in clear.
  */
@@ -16,7 +17,7 @@
 #include "rooms_room.h"
 
 
-#define ROOMS_STORE_SCHEMA_VERSION  2
+#define ROOMS_STORE_SCHEMA_VERSION  3
 
 #define ROOMS_STORE_OK         0
 #define ROOMS_STORE_NOT_FOUND  1
@@ -51,8 +52,14 @@ int rooms_store_insert(rooms_store_t *st, rooms_room_t *room);
 int rooms_store_find(rooms_store_t *st, const char *code,
     rooms_room_t *room);
 
-/* Writes the mutable fields (title, audience, admission, locked, cap). */
-int rooms_store_update(rooms_store_t *st, const rooms_room_t *room);
+/*
+ * Writes the mutable fields (title, audience, admission, locked, cap,
+ * host_absent) and the next revision: room->rev + 1, which room->rev
+ * becomes on success.  The revision orders the room's states for the
+ * media worker (docs/protocol.md), so every stored change of state bumps
+ * it, under the caller's lock.
+ */
+int rooms_store_update(rooms_store_t *st, rooms_room_t *room);
 
 /*
  * Gives the room new_code and retires its current code, atomically.
@@ -69,7 +76,10 @@ int rooms_store_rotate(rooms_store_t *st, rooms_room_t *room,
 int rooms_store_code(rooms_store_t *st, int64_t room_id,
     char code[ROOMS_CODE_LEN + 1]);
 
-/* Marks the room ended at time now; room->ended_at is set on success. */
+/*
+ * Marks the room ended at time now; room->ended_at is set and room->rev
+ * bumped on success.
+ */
 int rooms_store_end(rooms_store_t *st, rooms_room_t *room, int64_t now);
 
 /*
@@ -83,6 +93,64 @@ int rooms_store_ban(rooms_store_t *st, int64_t room_id,
 /* 1 when the token is banned from the room, 0 if not, ROOMS_STORE_ERROR. */
 int rooms_store_is_banned(rooms_store_t *st, int64_t room_id,
     const unsigned char token_hash[ROOMS_HASH_LEN]);
+
+
+/*
+ * Co-host credentials.  A host makes a participant co-host; that
+ * participant gets a co-host key of its own (stored here as its SHA-256
+ * only), bound to the participant's guest token, revocable by the host.
+ * A ban (rooms_store_ban) revokes the banned token's credentials in the
+ * same transaction.
+ */
+typedef struct {
+    int64_t        id;                              /* the API's id */
+    char           name[ROOMS_NAME_MAX_BYTES + 1];  /* when made co-host */
+    int64_t        created_at;
+} rooms_cohost_t;
+
+/*
+ * Stores a new active credential: key_hash for the guest whose token
+ * hashes to token_hash, named name, at time now; *id receives its id.
+ * That token's earlier active credential, if any, is revoked first (one
+ * per guest), and when ROOMS_COHOSTS_MAX are active the oldest is revoked
+ * to make room, all in one transaction.
+ */
+int rooms_store_cohost_add(rooms_store_t *st, int64_t room_id,
+    const unsigned char key_hash[ROOMS_HASH_LEN],
+    const unsigned char token_hash[ROOMS_HASH_LEN], const char *name,
+    int64_t now, int64_t *id);
+
+/*
+ * 1 when key_hash is an active co-host credential of the room (token_hash,
+ * when not NULL, receives the guest token hash it is bound to), 0 if not,
+ * ROOMS_STORE_ERROR.
+ */
+int rooms_store_cohost_check(rooms_store_t *st, int64_t room_id,
+    const unsigned char key_hash[ROOMS_HASH_LEN],
+    unsigned char *token_hash);
+
+/*
+ * Revokes the room's active credential with that id at time now
+ * (token_hash, when not NULL, receives the guest token hash it was bound
+ * to).  ROOMS_STORE_OK, ROOMS_STORE_NOT_FOUND (no active credential has
+ * that id in that room) or ROOMS_STORE_ERROR.
+ */
+int rooms_store_cohost_revoke(rooms_store_t *st, int64_t room_id,
+    int64_t id, int64_t now, unsigned char *token_hash);
+
+/*
+ * Revokes every active credential of the room bound to token_hash (none
+ * is no error).  ROOMS_STORE_OK or ROOMS_STORE_ERROR.
+ */
+int rooms_store_cohost_revoke_token(rooms_store_t *st, int64_t room_id,
+    const unsigned char token_hash[ROOMS_HASH_LEN], int64_t now);
+
+/*
+ * The room's active credentials, oldest first: at most max into out, the
+ * number in *n.  ROOMS_STORE_OK or ROOMS_STORE_ERROR.
+ */
+int rooms_store_cohost_list(rooms_store_t *st, int64_t room_id,
+    rooms_cohost_t *out, unsigned max, unsigned *n);
 
 
 #endif /* ROOMS_STORE_H */
