@@ -79,6 +79,7 @@
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
 
+#include "rooms_limits.h"
 #include "rooms_proto.h"
 
 #include "dtls.h"
@@ -1643,8 +1644,11 @@ test_media(void)
     is_int(sfu_participants(sfu), 0, "all removed");
 
     clear();
-    ok(sfu_poll(sfu, now, &io) == SFU_NEVER,
-       "nobody left: no report is scheduled");
+    ok(sfu_poll(sfu, now, &io) == now + ROOMS_ROOM_LINGER_MS,
+       "nobody left: no report is scheduled, only the idle room's end");
+    now += ROOMS_ROOM_LINGER_MS;
+    ok(sfu_poll(sfu, now, &io) == SFU_NEVER, "then nothing at all");
+    is_int(sfu_idle_rooms(sfu), 0, "the idle room is freed");
     on_flush(NULL, &io);
 
     client_free(&c1);
