@@ -92,7 +92,7 @@
 #include "tap.h"
 
 
-#define MAX_RECORDS   256
+#define MAX_RECORDS   1024
 #define MAX_WIRE      512
 #define BIG           (256 * 1024)
 
@@ -1834,7 +1834,7 @@ rec_index(uint16_t type, uint64_t conn)
 static void
 host_says(uint64_t conn, const char *type, const char *id)
 {
-    char  buf[256];
+    char  buf[512];
 
     snprintf(buf, sizeof(buf), "{\"type\":\"%s\",\"id\":\"%s\"}", type, id);
     record(ROOMS_PROTO_SIGNAL, conn, buf);
@@ -2485,6 +2485,605 @@ test_lobby(void)
 }
 
 
+/* ---- co-hosts, revisions and the host-absent policy ---- */
+
+
+/* A JOIN with the state fields given as JSON members ("max":5,...). */
+static void
+join_st(uint64_t conn, int room, const char *name, const char *role,
+    const char *token, const char *state)
+{
+    char  buf[512];
+
+    snprintf(buf, sizeof(buf), "{\"room\":%d,\"code\":\"code%d\","
+             "\"name\":\"%s\",\"role\":\"%s\",\"token\":\"%s\",%s}", room,
+             room, name, role, token, state);
+    record(ROOMS_PROTO_JOIN, conn, buf);
+}
+
+
+/* The id of conn's welcome into out ("" without one). */
+static void
+welcome_id(uint64_t conn, char out[16])
+{
+    const char  *id;
+
+    id = str(sig(conn, "welcome", 0), "id");
+    snprintf(out, 16, "%s", id ? id : "");
+}
+
+
+/* The payload of the n-th record of type (any id), parsed; or NULL. */
+static json_t *
+rec_json(uint16_t type, unsigned nth, uint64_t *id)
+{
+    unsigned  i;
+
+    for (i = 0; i < nrecs; i++) {
+        if (recs[i].type == type && nth-- == 0) {
+            if (id != NULL) {
+                *id = recs[i].id;
+            }
+            return json_loads(recs[i].data, 0, NULL);
+        }
+    }
+
+    return NULL;
+}
+
+
+static unsigned
+count_type(uint16_t type)
+{
+    unsigned  i, n;
+
+    for (i = 0, n = 0; i < nrecs; i++) {
+        n += recs[i].type == type;
+    }
+
+    return n;
+}
+
+
+static void
+test_cohosts(void)
+{
+    char       h_id[16], g1_id[16], g2_id[16], g3_id[16], buf[64];
+    char       w1_id[16], w2_id[16], ids[20][16];
+    json_t    *m, *r;
+    unsigned   i, n;
+    uint64_t   h, g1, g2, g3, w1, w2, c3, id, x[20];
+
+    h = ROOMS_PROTO_CONN(30, 1);
+    g1 = ROOMS_PROTO_CONN(30, 2);
+    g2 = ROOMS_PROTO_CONN(30, 3);
+    g3 = ROOMS_PROTO_CONN(30, 4);
+    w1 = ROOMS_PROTO_CONN(30, 5);
+    w2 = ROOMS_PROTO_CONN(30, 6);
+    c3 = ROOMS_PROTO_CONN(30, 7);
+
+    clear();
+    join_st(h, 70, "Host", "host", TOKEN_C,
+            "\"max\":8,\"locked\":false");
+    welcome_id(h, h_id);
+    join_st(g1, 70, "G1", "guest", TOKEN_A, "\"max\":8,\"locked\":false");
+    welcome_id(g1, g1_id);
+    join_st(g2, 70, "G2", "guest", TOKEN_B, "\"max\":8,\"locked\":false");
+    welcome_id(g2, g2_id);
+    join_st(g3, 70, "G3", "guest", TOKEN_C, "\"max\":8,\"locked\":false");
+    welcome_id(g3, g3_id);
+    join_st(w1, 70, "W1", "guest", TOKEN_A,
+            "\"max\":8,\"locked\":false,\"admission\":\"knock\"");
+    join_st(w2, 70, "W2", "guest", TOKEN_B,
+            "\"max\":8,\"locked\":false,\"admission\":\"knock\"");
+    snprintf(w1_id, sizeof(w1_id), "%s", str(sig(h, "knock", 0), "id"));
+    snprintf(w2_id, sizeof(w2_id), "%s", str(sig(h, "knock", 1), "id"));
+    is_int(sfu_participants(sfu), 4, "cohosts: four in room 70");
+    is_int(sfu_waiting(sfu), 2, "two waiting");
+
+    /* only the host makes co-hosts */
+    clear();
+    host_says(g1, "cohost", g2_id);
+    is_str(str(sig(g1, "error", 0), "code"), "not_host",
+           "cohost from a guest: not_host");
+    is_int(nrecs, 1, "nothing else");
+
+    /* promote G1 */
+    clear();
+    host_says(h, "cohost", g1_id);
+    n = 0;
+    for (i = 0; i < 4; i++) {
+        uint64_t  c = i == 0 ? h : i == 1 ? g1 : i == 2 ? g2 : g3;
+
+        m = sig(c, "participant_role", 0);
+        n += m != NULL && strcmp(str(m, "id"), g1_id) == 0
+             && strcmp(str(m, "role"), "cohost") == 0
+             && json_object_size(m) == 3
+             && count_sig(c, "participant_role") == 1;
+    }
+    is_int(n, 4, "cohost: participant_role cohost to everyone, G1 too");
+    is_int(count_to(w1) + count_to(w2), 0, "the waiting guests hear nothing");
+    is_int(count_type(ROOMS_PROTO_ROLE), 1, "one ROLE record");
+    r = rec_json(ROOMS_PROTO_ROLE, 0, &id);
+    ok(id == g1, "on the new co-host's connection");
+    is_int(num(r, "room"), 70, "ROLE: room");
+    is_str(str(r, "role"), "cohost", "ROLE: role cohost");
+    is_str(str(r, "token"), TOKEN_A, "ROLE: its token hash");
+    is_str(str(r, "name"), "G1", "ROLE: its name");
+    is_int(json_object_size(r), 4, "ROLE: those four");
+    json_decref(r);
+    is_int(count_sig(g1, "knock"), 2, "the new co-host gets a knock per "
+           "waiting guest");
+    is_str(str(sig(g1, "knock", 0), "id"), w1_id, "in knock order: W1");
+    is_str(str(sig(g1, "knock", 1), "name"), "W2", "then W2, with names");
+
+    clear();
+    host_says(h, "cohost", g1_id);
+    is_int(nrecs, 0, "cohost of a co-host: nothing");
+    host_says(h, "cohost", h_id);
+    is_str(str(sig(h, "error", 0), "code"), "not_host",
+           "cohost of a host: not_host");
+    clear();
+    host_says(h, "uncohost", g2_id);
+    is_str(str(sig(h, "error", 0), "code"), "no_such_participant",
+           "uncohost of a guest: no_such_participant");
+    clear();
+    host_says(h, "cohost", w1_id);
+    is_str(str(sig(h, "error", 0), "code"), "no_such_participant",
+           "cohost of a waiting guest: no_such_participant");
+    is_int(nrecs, 1, "nothing else");
+
+    /* the co-host's powers */
+    clear();
+    host_says(g1, "mute", g3_id);
+    ok(sig(g3, "mute_request", 0) != NULL, "a co-host mutes a guest");
+    host_says(g1, "mute", h_id);
+    ok(sig(h, "mute_request", 0) != NULL, "and may ask the host to mute");
+    clear();
+    host_says(g1, "admit", w1_id);
+    ok(sig(w1, "welcome", 0) != NULL, "a co-host admits");
+    ok(sig(h, "lobby_left", 0) != NULL && sig(g1, "lobby_left", 0) != NULL,
+       "host and co-host get lobby_left");
+    clear();
+    host_says(g1, "deny", w2_id);
+    is_str(str(sig(w2, "error", 0), "code"), "denied", "a co-host denies");
+    clear();
+    host_says(g1, "remove", h_id);
+    is_str(str(sig(g1, "error", 0), "code"), "not_host",
+           "a co-host removing the host: not_host");
+    is_int(nrecs, 1, "nothing else happens");
+    clear();
+    host_says(h, "cohost", g2_id);
+    clear();
+    host_says(g1, "remove", g2_id);
+    is_str(str(sig(g1, "error", 0), "code"), "not_host",
+           "a co-host removing a co-host: not_host");
+    is_int(nrecs, 1, "nothing else happens");
+    clear();
+    host_says(g1, "uncohost", g2_id);
+    is_str(str(sig(g1, "error", 0), "code"), "not_host",
+           "uncohost from a co-host: not_host");
+    host_says(g1, "cohost", g3_id);
+    is_str(str(sig(g1, "error", 1), "code"), "not_host",
+           "cohost from a co-host: not_host");
+    is_int(nrecs, 2, "nothing else");
+    clear();
+    host_says(g1, "remove", g3_id);
+    ok(rec_index(ROOMS_PROTO_BAN, g3) >= 0, "a co-host removes a guest: BAN");
+    is_int(close_code(g3), 4403, "and CLOSE 4403");
+
+    /* a co-host by JOIN: past the lock, never waiting, sees the lobby */
+    clear();
+    join_st(w2, 70, "W2", "guest", TOKEN_B,
+            "\"max\":8,\"locked\":false,\"admission\":\"knock\"");
+    join_st(c3, 70, "C3", "cohost", TOKEN_C,
+            "\"max\":8,\"locked\":true,\"admission\":\"knock\"");
+    m = sig(c3, "welcome", 0);
+    is_str(str(m, "role"), "cohost", "a cohost JOIN: welcome role cohost");
+    is_int(json_array_size(json_object_get(m, "lobby")), 1,
+           "past the lock, with the lobby in its welcome");
+    is_str(str(sig(h, "participant_joined", 0), "role"), "cohost",
+           "participant_joined: role cohost");
+    clear();
+    join_st(w2 + 101, 70, "W4", "guest", TOKEN_B,
+            "\"max\":9,\"locked\":false,\"admission\":\"knock\"");
+    ok(sig(c3, "knock", 0) != NULL, "a knock reaches a co-host by JOIN");
+    record(ROOMS_PROTO_LEAVE, w2 + 101, NULL);
+
+    /* uncohost */
+    clear();
+    host_says(h, "uncohost", g2_id);
+    m = sig(g2, "participant_role", 0);
+    is_str(str(m, "role"), "guest", "uncohost: participant_role guest");
+    ok(sig(h, "participant_role", 0) != NULL
+       && sig(c3, "participant_role", 0) != NULL, "to everyone");
+    r = rec_json(ROOMS_PROTO_ROLE, 0, &id);
+    ok(id == g2, "a ROLE record on its connection");
+    is_str(str(r, "role"), "guest", "ROLE: role guest");
+    is_str(str(r, "token"), TOKEN_B, "ROLE: its token hash");
+    json_decref(r);
+
+    /* a ROOM demote */
+    clear();
+    record(ROOMS_PROTO_ROOM, 0, "{\"room\":70,\"demote\":\"" TOKEN_A "\"}");
+    is_str(str(sig(h, "participant_role", 0), "id"), g1_id,
+           "ROOM demote: participant_role for G1");
+    is_str(str(sig(g1, "participant_role", 0), "role"), "guest", "guest");
+    r = rec_json(ROOMS_PROTO_ROLE, 0, &id);
+    ok(id == g1 && r != NULL && strcmp(str(r, "role"), "guest") == 0,
+       "and a ROLE guest record");
+    json_decref(r);
+    clear();
+    host_says(g1, "mute", h_id);
+    is_str(str(sig(g1, "error", 0), "code"), "not_host",
+           "the demoted one is a guest");
+    clear();
+    record(ROOMS_PROTO_ROOM, 0, "{\"room\":70,\"demote\":\"" TOKEN_B "\"}");
+    is_int(nrecs, 0, "a demote matching no co-host: nothing");
+    record(ROOMS_PROTO_ROOM, 0, "{\"room\":70,\"demote\":\"abc\"}");
+    is_int(nrecs, 0, "a malformed demote: nothing");
+
+    clear();
+    record(ROOMS_PROTO_ROOM, 0, "{\"room\":70,\"ended\":true}");
+
+    /* at most ROOMS_COHOSTS_MAX by promotion */
+    clear();
+    join_st(h, 71, "Host", "host", TOKEN_C, "\"max\":30,\"locked\":false");
+    for (i = 0; i < 17; i++) {
+        x[i] = ROOMS_PROTO_CONN(31, i + 1);
+        snprintf(buf, sizeof(buf), "P%u", i);
+        join_st(x[i], 71, buf, "guest", TOKEN_A,
+                "\"max\":30,\"locked\":false");
+        welcome_id(x[i], ids[i]);
+    }
+    clear();
+    for (i = 0; i < 16; i++) {
+        host_says(h, "cohost", ids[i]);
+    }
+    is_int(count_type(ROOMS_PROTO_ROLE), 16, "16 co-hosts made");
+    clear();
+    host_says(h, "cohost", ids[16]);
+    is_str(str(sig(h, "error", 0), "code"), "too_many_cohosts",
+           "a 17th: too_many_cohosts");
+    is_int(nrecs, 1, "nothing else");
+    clear();
+    host_says(h, "uncohost", ids[0]);
+    host_says(h, "cohost", ids[16]);
+    is_int(count_type(ROOMS_PROTO_ROLE), 2, "after an uncohost it fits");
+    clear();
+    record(ROOMS_PROTO_ROOM, 0, "{\"room\":71,\"ended\":true}");
+
+    /* capacity: co-hosts count as guests, one place stays for the host */
+    clear();
+    join_st(g1, 72, "C1", "cohost", TOKEN_A, "\"max\":3,\"locked\":false");
+    join_st(g2, 72, "G2", "guest", TOKEN_B, "\"max\":3,\"locked\":false");
+    join_st(g3, 72, "C2", "cohost", TOKEN_A, "\"max\":3,\"locked\":false");
+    ok(sig(g1, "welcome", 0) != NULL && sig(g2, "welcome", 0) != NULL,
+       "max 3: a co-host and a guest");
+    is_str(str(sig(g3, "error", 0), "code"), "room_full",
+           "a second co-host: room_full (co-hosts take guests' places)");
+    join_st(h, 72, "Host", "host", TOKEN_C, "\"max\":3,\"locked\":false");
+    ok(sig(h, "welcome", 0) != NULL, "the host's place was kept");
+    clear();
+    host_says(h, "cohost", str(sig(g1, "welcome", 0), "id"));
+    record(ROOMS_PROTO_ROOM, 0, "{\"room\":72,\"ended\":true}");
+    is_int(sfu_participants(sfu), 0, "cohosts: nobody left");
+    is_int(sfu_waiting(sfu), 0, "nobody waits");
+}
+
+
+static void
+test_revisions(void)
+{
+    unsigned  idle;
+    uint64_t  h, g, g2, g3;
+
+    h = ROOMS_PROTO_CONN(34, 1);
+    g = ROOMS_PROTO_CONN(34, 2);
+    g2 = ROOMS_PROTO_CONN(34, 3);
+    g3 = ROOMS_PROTO_CONN(34, 4);
+
+    /* the rooms earlier tests left idle go once their linger is over */
+    now += ROOMS_ROOM_LINGER_MS;
+    sfu_poll(sfu, now, &io);
+    idle = sfu_idle_rooms(sfu);
+    is_int(idle, 0, "revisions: no idle room to begin with");
+
+    /* ROOM validation */
+    clear();
+    record(ROOMS_PROTO_ROOM, 0, "{\"room\":80,\"rev\":\"5\",\"locked\":true}");
+    record(ROOMS_PROTO_ROOM, 0, "{\"room\":80,\"rev\":-1,\"locked\":true}");
+    record(ROOMS_PROTO_ROOM, 0, "{\"room\":80,\"host_absent\":\"maybe\"}");
+    record(ROOMS_PROTO_ROOM, 0, "{\"room\":80,\"demote\":7}");
+    record(ROOMS_PROTO_ROOM, 0, "{\"room\":80,\"rev\":5}");
+    record(ROOMS_PROTO_ROOM, 0, "{\"room\":80,\"ended\":true,"
+           "\"host_absent\":\"end\"}");
+    is_int(nrecs, 0, "malformed ROOM records: nothing");
+    is_int(sfu_idle_rooms(sfu), idle, "and no room state kept");
+
+    /* a lock heard first, for a room nobody is in: it lingers */
+    record(ROOMS_PROTO_ROOM, 0, "{\"room\":80,\"rev\":5,\"locked\":true}");
+    is_int(sfu_idle_rooms(sfu), idle + 1, "ROOM for an unknown room: its "
+           "state is kept");
+    clear();
+    join_st(g, 80, "G", "guest", TOKEN_A,
+            "\"rev\":4,\"max\":5,\"locked\":false");
+    is_str(str(sig(g, "error", 0), "code"), "locked",
+           "a JOIN of rev 4 after a lock of rev 5: locked");
+    is_str(str(sig(g, "error", 0), "message"), "the host locked this room",
+           "with its message");
+    is_int(close_code(g), 4403, "and CLOSE 4403");
+    clear();
+    join_st(h, 80, "H", "host", TOKEN_C,
+            "\"rev\":4,\"max\":5,\"locked\":false");
+    ok(json_is_true(json_object_get(sig(h, "welcome", 0), "locked")),
+       "a host gets in, told the room is locked");
+    is_int(sfu_idle_rooms(sfu), idle, "the room is not idle any more");
+
+    /* a stale ROOM changes nothing */
+    clear();
+    record(ROOMS_PROTO_ROOM, 0, "{\"room\":80,\"rev\":3,\"locked\":false}");
+    is_int(nrecs, 0, "a ROOM of rev 3: nobody told");
+    join_st(g, 80, "G", "guest", TOKEN_A,
+            "\"rev\":4,\"max\":5,\"locked\":false");
+    is_str(str(sig(g, "error", 0), "code"), "locked",
+           "and the room stays locked");
+
+    /* a newer JOIN sets the state */
+    clear();
+    join_st(g, 80, "G", "guest", TOKEN_A,
+            "\"rev\":6,\"max\":5,\"locked\":false");
+    ok(json_is_false(json_object_get(sig(g, "welcome", 0), "locked")),
+       "a JOIN of rev 6, unlocked: welcome");
+    clear();
+    join_st(g2, 80, "G2", "guest", TOKEN_B,
+            "\"rev\":5,\"max\":5,\"locked\":true");
+    ok(sig(g2, "welcome", 0) != NULL, "a JOIN of rev 5 saying locked is "
+       "judged by rev 6: welcome");
+    clear();
+    record(ROOMS_PROTO_ROOM, 0, "{\"room\":80,\"rev\":6,"
+           "\"admission\":\"knock\"}");
+    join_st(g3, 80, "G3", "guest", TOKEN_C,
+            "\"rev\":5,\"max\":5,\"locked\":false,\"admission\":\"open\"");
+    ok(sig(g3, "waiting", 0) != NULL, "knock of rev 6: a JOIN of rev 5 "
+       "saying open waits");
+    clear();
+    record(ROOMS_PROTO_ROOM, 0, "{\"room\":80,\"rev\":7,\"locked\":true}");
+    ok(json_object_size(sig(h, "room", 0)) == 2, "a ROOM lock without a "
+       "reason: {type, locked}");
+
+    /* everyone goes: the state lingers, then is freed */
+    clear();
+    record(ROOMS_PROTO_LEAVE, g3, NULL);
+    record(ROOMS_PROTO_LEAVE, g2, NULL);
+    record(ROOMS_PROTO_LEAVE, g, NULL);
+    record(ROOMS_PROTO_LEAVE, h, NULL);
+    is_int(sfu_idle_rooms(sfu), idle + 1, "an emptied room is idle");
+    ok(sfu_poll(sfu, now, &io) <= now + ROOMS_ROOM_LINGER_MS,
+       "sfu_poll wants to run by its linger's end");
+    now += ROOMS_ROOM_LINGER_MS - 1;
+    sfu_poll(sfu, now, &io);
+    clear();
+    join_st(g, 80, "G", "guest", TOKEN_A,
+            "\"rev\":6,\"max\":5,\"locked\":false");
+    is_str(str(sig(g, "error", 0), "code"), "locked",
+           "within the linger a stale JOIN is refused locked");
+    now += 1;
+    sfu_poll(sfu, now, &io);
+    is_int(sfu_idle_rooms(sfu), idle, "after the linger the room is freed");
+    clear();
+    join_st(g, 80, "G", "guest", TOKEN_A,
+            "\"rev\":6,\"max\":5,\"locked\":false");
+    ok(sig(g, "welcome", 0) != NULL, "then the JOIN is all there is");
+    record(ROOMS_PROTO_LEAVE, g, NULL);
+
+    /* an ended room lingers too */
+    clear();
+    record(ROOMS_PROTO_ROOM, 0, "{\"room\":81,\"rev\":2,\"ended\":true}");
+    join_st(h, 81, "H", "host", TOKEN_C,
+            "\"rev\":9,\"max\":5,\"locked\":false");
+    is_str(str(sig(h, "error", 0), "code"), "room_ended",
+           "a JOIN into a lingering ended room: room_ended");
+    is_int(close_code(h), 4403, "and CLOSE 4403");
+
+    now += ROOMS_ROOM_LINGER_MS;
+    sfu_poll(sfu, now, &io);
+    is_int(sfu_idle_rooms(sfu), 0, "revisions: no idle room is left");
+}
+
+
+static void
+test_host_absent(void)
+{
+    json_t    *r, *m;
+    uint64_t   h, g, c, h2, id, t0;
+
+    h = ROOMS_PROTO_CONN(35, 1);
+    g = ROOMS_PROTO_CONN(35, 2);
+    c = ROOMS_PROTO_CONN(35, 3);
+    h2 = ROOMS_PROTO_CONN(35, 4);
+
+    clear();
+    sfu_slot_add(sfu, 33, &io);
+    sfu_slot_add(sfu, 32, &io);
+
+    /* by leave: at once */
+    join_st(h, 90, "H", "host", TOKEN_C, "\"rev\":7,\"max\":5,"
+            "\"locked\":false,\"host_absent\":\"lock\"");
+    join_st(g, 90, "G", "guest", TOKEN_A, "\"rev\":7,\"max\":5,"
+            "\"locked\":false,\"host_absent\":\"lock\"");
+    clear();
+    record(ROOMS_PROTO_SIGNAL, h, "{\"type\":\"leave\"}");
+    is_int(count_type(ROOMS_PROTO_HOST_ABSENT), 1,
+           "the host's leave: one HOST_ABSENT record at once");
+    r = rec_json(ROOMS_PROTO_HOST_ABSENT, 0, &id);
+    ok(id == ROOMS_PROTO_CONN(32, 0), "to the lowest linked slot");
+    is_int(num(r, "room"), 90, "room");
+    is_str(str(r, "code"), "code90", "code");
+    is_int(num(r, "rev"), 7, "rev");
+    is_str(str(r, "action"), "lock", "action lock");
+    is_int(json_object_size(r), 4, "those four");
+    json_decref(r);
+    clear();
+    record(ROOMS_PROTO_ROOM, 0, "{\"room\":90,\"rev\":8,\"locked\":true,"
+           "\"reason\":\"host_absent\"}");
+    m = sig(g, "room", 0);
+    ok(json_is_true(json_object_get(m, "locked")), "the lock reaches the "
+       "guest");
+    is_str(str(m, "reason"), "host_absent", "with reason host_absent");
+    clear();
+    now += 60000;
+    sfu_poll(sfu, now, &io);
+    is_int(count_type(ROOMS_PROTO_HOST_ABSENT), 0, "nothing more later");
+    record(ROOMS_PROTO_LEAVE, g, NULL);
+
+    /* by a lost connection: after the grace */
+    clear();
+    join_st(h, 91, "H", "host", TOKEN_C, "\"max\":5,\"locked\":false,"
+            "\"host_absent\":\"end\",\"grace\":5000");
+    join_st(g, 91, "G", "guest", TOKEN_A, "\"max\":5,\"locked\":false,"
+            "\"host_absent\":\"end\",\"grace\":5000");
+    clear();
+    t0 = now;
+    record(ROOMS_PROTO_LEAVE, h, NULL);
+    is_int(count_type(ROOMS_PROTO_HOST_ABSENT), 0,
+           "the host's connection closed: nothing yet");
+    ok(sfu_poll(sfu, now, &io) <= t0 + 5000, "sfu_poll wants to run by "
+       "the deadline");
+    now = t0 + 4999;
+    sfu_poll(sfu, now, &io);
+    is_int(count_type(ROOMS_PROTO_HOST_ABSENT), 0, "nothing within grace");
+    now = t0 + 5000;
+    sfu_poll(sfu, now, &io);
+    r = rec_json(ROOMS_PROTO_HOST_ABSENT, 0, &id);
+    is_str(str(r, "action"), "end", "after the grace: HOST_ABSENT end");
+    is_int(count_type(ROOMS_PROTO_HOST_ABSENT), 1, "once");
+    json_decref(r);
+    clear();
+    record(ROOMS_PROTO_ROOM, 0, "{\"room\":91,\"rev\":1,\"ended\":true,"
+           "\"reason\":\"host_absent\"}");
+    m = sig(g, "error", 0);
+    is_str(str(m, "code"), "room_ended", "the end: room_ended");
+    is_str(str(m, "reason"), "host_absent", "with reason host_absent");
+    is_int(close_code(g), 4403, "and CLOSE 4403");
+
+    /* the host is back within the grace */
+    clear();
+    join_st(h, 92, "H", "host", TOKEN_C, "\"max\":5,\"locked\":false,"
+            "\"host_absent\":\"lock\",\"grace\":5000");
+    join_st(g, 92, "G", "guest", TOKEN_A, "\"max\":5,\"locked\":false,"
+            "\"host_absent\":\"lock\",\"grace\":5000");
+    record(ROOMS_PROTO_LEAVE, h, NULL);
+    now += 2000;
+    join_st(h2, 92, "H", "host", TOKEN_C, "\"max\":5,\"locked\":false,"
+            "\"host_absent\":\"lock\",\"grace\":5000");
+    now += 10000;
+    sfu_poll(sfu, now, &io);
+    is_int(count_type(ROOMS_PROTO_HOST_ABSENT), 0,
+           "a host back within the grace: no HOST_ABSENT");
+    record(ROOMS_PROTO_ROOM, 0, "{\"room\":92,\"ended\":true}");
+
+    /* stay_open */
+    clear();
+    join_st(h, 93, "H", "host", TOKEN_C, "\"max\":5,\"locked\":false");
+    join_st(g, 93, "G", "guest", TOKEN_A, "\"max\":5,\"locked\":false");
+    record(ROOMS_PROTO_SIGNAL, h, "{\"type\":\"leave\"}");
+    now += 60000;
+    sfu_poll(sfu, now, &io);
+    is_int(count_type(ROOMS_PROTO_HOST_ABSENT), 0, "stay_open: nothing");
+    record(ROOMS_PROTO_LEAVE, g, NULL);
+
+    /* the policy switched to stay_open during the grace */
+    clear();
+    join_st(h, 94, "H", "host", TOKEN_C, "\"max\":5,\"locked\":false,"
+            "\"host_absent\":\"lock\",\"grace\":5000");
+    join_st(g, 94, "G", "guest", TOKEN_A, "\"max\":5,\"locked\":false,"
+            "\"host_absent\":\"lock\",\"grace\":5000");
+    record(ROOMS_PROTO_LEAVE, h, NULL);
+    record(ROOMS_PROTO_ROOM, 0, "{\"room\":94,\"rev\":1,"
+           "\"host_absent\":\"stay_open\"}");
+    now += 6000;
+    sfu_poll(sfu, now, &io);
+    is_int(count_type(ROOMS_PROTO_HOST_ABSENT), 0,
+           "switched to stay_open within the grace: nothing");
+    record(ROOMS_PROTO_LEAVE, g, NULL);
+
+    /* a co-host keeps the room moderated */
+    clear();
+    join_st(h, 95, "H", "host", TOKEN_C, "\"max\":5,\"locked\":false,"
+            "\"host_absent\":\"end\"");
+    join_st(c, 95, "C", "cohost", TOKEN_A, "\"max\":5,\"locked\":false,"
+            "\"host_absent\":\"end\"");
+    record(ROOMS_PROTO_SIGNAL, h, "{\"type\":\"leave\"}");
+    now += 60000;
+    sfu_poll(sfu, now, &io);
+    is_int(count_type(ROOMS_PROTO_HOST_ABSENT), 0,
+           "the host leaves, a co-host stays: nothing");
+    record(ROOMS_PROTO_SIGNAL, c, "{\"type\":\"leave\"}");
+    r = rec_json(ROOMS_PROTO_HOST_ABSENT, 0, NULL);
+    is_int(num(r, "room"), 95, "the co-host leaves too: HOST_ABSENT");
+    json_decref(r);
+
+    /* a host alone: the empty room is kept for its deadline */
+    clear();
+    join_st(h, 96, "H", "host", TOKEN_C, "\"max\":5,\"locked\":false,"
+            "\"host_absent\":\"lock\",\"grace\":3000");
+    record(ROOMS_PROTO_LEAVE, h, NULL);
+    is_int(sfu_idle_rooms(sfu), 2, "the empty room is kept (95 lingers)");
+    now += ROOMS_ROOM_LINGER_MS;
+    sfu_poll(sfu, now, &io);
+    r = rec_json(ROOMS_PROTO_HOST_ABSENT, 0, NULL);
+    is_int(num(r, "room"), 96, "its deadline applies to an empty room");
+    json_decref(r);
+    is_int(sfu_idle_rooms(sfu), 1, "then it lingers");
+    now += ROOMS_ROOM_LINGER_MS;
+    sfu_poll(sfu, now, &io);
+    is_int(sfu_idle_rooms(sfu), 0, "and is freed");
+
+    /* the last co-host demoted: after the grace */
+    clear();
+    join_st(c, 97, "C", "cohost", TOKEN_A, "\"max\":5,\"locked\":false,"
+            "\"host_absent\":\"end\",\"grace\":3000");
+    join_st(g, 97, "G", "guest", TOKEN_B, "\"max\":5,\"locked\":false,"
+            "\"host_absent\":\"end\",\"grace\":3000");
+    record(ROOMS_PROTO_ROOM, 0, "{\"room\":97,\"demote\":\"" TOKEN_A "\"}");
+    is_int(count_type(ROOMS_PROTO_HOST_ABSENT), 0, "a demotion: not at once");
+    now += 3000;
+    sfu_poll(sfu, now, &io);
+    is_int(count_type(ROOMS_PROTO_HOST_ABSENT), 1,
+           "after the grace: HOST_ABSENT");
+    record(ROOMS_PROTO_ROOM, 0, "{\"room\":97,\"ended\":true}");
+
+    /* a room that never had a host */
+    clear();
+    join_st(g, 98, "G", "guest", TOKEN_B, "\"max\":5,\"locked\":false,"
+            "\"host_absent\":\"end\",\"grace\":0");
+    record(ROOMS_PROTO_SIGNAL, g, "{\"type\":\"leave\"}");
+    now += 60000;
+    sfu_poll(sfu, now, &io);
+    is_int(count_type(ROOMS_PROTO_HOST_ABSENT), 0,
+           "a room that never had a host: nothing");
+
+    /* nginx gone: the deadline runs, the record is logged and dropped */
+    clear();
+    join_st(h, 99, "H", "host", TOKEN_C, "\"max\":5,\"locked\":false,"
+            "\"host_absent\":\"lock\",\"grace\":1000");
+    sfu_drop_slot(sfu, 32, now, &io);
+    sfu_drop_slot(sfu, 33, now, &io);
+    sfu_drop_slot(sfu, 35, now, &io);
+    is_int(count_type(ROOMS_PROTO_HOST_ABSENT), 0,
+           "the host's nginx worker gone: nothing at once");
+    now += 1000;
+    sfu_poll(sfu, now, &io);
+    is_int(count_type(ROOMS_PROTO_HOST_ABSENT), 0,
+           "no slot linked: no HOST_ABSENT record");
+    now += ROOMS_ROOM_LINGER_MS * 2;
+    sfu_poll(sfu, now, &io);
+    is_int(sfu_idle_rooms(sfu), 0, "host-absent: no idle room is left");
+    is_int(sfu_participants(sfu), 0, "nobody is in");
+}
+
+
 static void
 log_line(void *ctx, int level, const char *line)
 {
@@ -2521,6 +3120,9 @@ main(void)
     test_cap();
     test_hosts();
     test_lobby();
+    test_cohosts();
+    test_revisions();
+    test_host_absent();
 
     clear();
     sfu_destroy(sfu);
