@@ -1,9 +1,11 @@
 /*
  * sfu.c: rooms, participants, signaling and RTP forwarding (see sfu.h).
  *
- * Owns: the room and participant tables, each participant's media session
- * (ICE, DTLS, SRTP), the m= lines of its last offer and what each line
- * publishes or receives, and the per-subscriber forwarding state.  Must
+ * Owns: the room and participant tables (each room's newest state by
+ * revision, its idle linger and its host-absent deadline), each
+ * participant's role and media session (ICE, DTLS, SRTP), the m= lines
+ * of its last offer and what each line publishes or receives, and the
+ * per-subscriber forwarding state.  Must
  * never read a clock, do I/O or block: time and bytes come in as
  * arguments and everything to send goes out through sfu_io_t.
  *
@@ -48,9 +50,28 @@
  * no media session, not counted, not shown to anyone but the hosts (knock,
  * lobby_left, the lobby list of a host's welcome).  admit moves it into
  * the room (sfu_admit(), where the capacity rule applies), deny and its
- * own leaving drop it, and the room lives while anyone is in it or
- * waiting.  Each change of a room's count is sent to every linked nginx
- * worker as a COUNT record.
+ * own leaving drop it.  Each change of a room's count is sent to every
+ * linked nginx worker as a COUNT record.
+ *
+ * Roles.  The host holds the room's key; a co-host holds a co-host key
+ * or was promoted by a host (cohost, uncohost, or a ROOM record's
+ * demote), and the ROLE record tells nginx to draw or revoke its key.
+ * Both moderate (the lobby, remove, mute) and get past the lock; for
+ * capacity a co-host is a guest, so the host's place stays reserved.
+ *
+ * Room state.  Lock, admission, cap and host-absent policy come from
+ * JOIN records (the room as nginx read it) and ROOM records (changes),
+ * and the one with the higher revision wins: a JOIN built before a lock
+ * the worker heard of is judged by the lock.  A room nobody is in or
+ * waiting at is idle: its state lingers ROOMS_ROOM_LINGER_MS (a ROOM
+ * record for an unknown room makes such an idle room), and sfu_poll()
+ * frees it after that.
+ *
+ * Host absent.  When the last host or co-host goes from a room whose
+ * policy is lock or end, a HOST_ABSENT record asks nginx to apply it: at
+ * once after "leave", after the grace otherwise (unless one comes back);
+ * an idle room is kept for that deadline.  nginx answers with a ROOM
+ * record (reason host_absent) that the people in the room are told of.
  */
 
 #include <stddef.h>

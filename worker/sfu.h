@@ -151,8 +151,9 @@ void sfu_destroy(sfu_t *sfu);
 
 /*
  * One record from nginx (JOIN, SIGNAL, LEAVE or ROOM; others are logged
- * and ignored).  now_ms starts host-absent and linger times.  payload is hdr->len bytes and may live in shared memory: it
- * is copied before it is parsed.  Answers go out through io.
+ * and ignored).  payload is hdr->len bytes and may live in shared
+ * memory: it is copied before it is parsed.  Answers go out through io.
+ * now_ms starts host-absent deadlines and the linger of idle rooms.
  */
 void sfu_record(sfu_t *sfu, uint64_t now_ms, const rooms_proto_hdr_t *hdr,
     const unsigned char *payload, sfu_io_t *io);

@@ -24,7 +24,7 @@
  * target's connection before its error removed and CLOSE 4403, then
  * participant_left to the others and a guest place free again; ROOM
  * records: lock and unlock broadcast {"type":"room"} to everyone, an end
- * sends everyone room_ended and CLOSE 4403 and frees the room, and one
+ * sends everyone room_ended and CLOSE 4403 and empties the room, and one
  * about a room nobody is in sends nothing.
  *
  * The lobby and the live count (two nginx slots linked): a guest's JOIN
@@ -45,6 +45,37 @@
  * to every linked slot on each join, admission and leave (none for
  * knocks and denials), to a newly linked slot once per occupied room, and
  * no longer to a dropped slot.
+ *
+ * Co-hosts: cohost and uncohost only from the host (not_host from a
+ * guest or a co-host); a promotion sends participant_role to everyone
+ * (the target too, not the lobby), one ROLE record on the target's
+ * connection {room, role, token, name}, and a knock per waiting guest to
+ * the new co-host in knock order; a co-host again: nothing; a host:
+ * not_host; a waiting or non-co-host target: no_such_participant.  A
+ * co-host mutes (the host too), admits, denies and removes a guest, but
+ * removing a host or a co-host is not_host.  A cohost JOIN gets past the
+ * lock, sees the lobby and hears knocks; uncohost and a ROOM demote
+ * (token hash) send participant_role guest and a ROLE guest record; a
+ * demote matching nobody does nothing.  The 17th promotion is
+ * too_many_cohosts.  Co-hosts take guests' places at the cap; the host's
+ * place stays.
+ *
+ * Revisions: malformed ROOM records (rev, host_absent, demote, ended
+ * with state) are ignored; a ROOM lock of rev 5 for an unknown room is
+ * kept, a guest JOIN of rev 4 is refused locked (4403), a host's gets
+ * in; a stale ROOM is ignored; a JOIN of rev 6 sets the state, one of
+ * rev 5 is judged by it (lock, and knock over its "open"); an emptied
+ * room's state lingers ROOMS_ROOM_LINGER_MS (sfu_poll asks for it) and
+ * is freed after; a lingering ended room refuses room_ended.
+ *
+ * Host absent: "leave" of the last host sends one HOST_ABSENT record at
+ * once to the lowest linked slot {room, code, rev, action}; a lost
+ * connection only after the grace; a host back within it, stay_open, a
+ * switch to stay_open within the grace, a co-host staying, or a room
+ * that never had a host: none; a ROOM lock or end with reason
+ * host_absent carries the reason to the clients; an empty room is kept
+ * for its deadline and lingers after; a demotion of the last co-host
+ * counts after the grace; with no slot linked nothing is sent.
  *
  * The media path, in memory: two participants each run ICE (real STUN
  * requests with MESSAGE-INTEGRITY), DTLS (an OpenSSL client, as in
@@ -1841,6 +1872,20 @@ host_says(uint64_t conn, const char *type, const char *id)
 }
 
 
+/*
+ * After a clear(), conn sends {type, id}: the code of the error it got,
+ * or NULL.
+ */
+static const char *
+refused(uint64_t conn, const char *type, const char *id)
+{
+    clear();
+    host_says(conn, type, id);
+
+    return str(sig(conn, "error", 0), "code");
+}
+
+
 static void
 test_hosts(void)
 {
@@ -1922,28 +1967,20 @@ test_hosts(void)
     is_int(sfu_participants(sfu), 3, "three in the room");
 
     /* a guest's host actions */
-    clear();
-    host_says(g1, "remove", g2_id);
-    is_str(str(sig(g1, "error", 0), "code"), "not_host",
+    is_str(refused(g1, "remove", g2_id), "not_host",
            "remove from a guest: not_host");
     is_int(close_code(g1), -1, "its connection stays open");
     is_int(nrecs, 1, "and nothing else happens");
-    clear();
-    host_says(g1, "mute", h_id);
-    is_str(str(sig(g1, "error", 0), "code"), "not_host",
+    is_str(refused(g1, "mute", h_id), "not_host",
            "mute from a guest: not_host");
     ok(sig(h, "mute_request", 0) == NULL, "nobody is asked to mute");
     is_int(sfu_participants(sfu), 3, "still three");
 
     /* unknown ids */
-    clear();
-    host_says(h, "remove", "nobody!!");
-    is_str(str(sig(h, "error", 0), "code"), "no_such_participant",
+    is_str(refused(h, "remove", "nobody!!"), "no_such_participant",
            "remove of an unknown id: no_such_participant");
     is_int(close_code(h), -1, "the host stays");
-    clear();
-    host_says(h, "mute", "nobody!!");
-    is_str(str(sig(h, "error", 0), "code"), "no_such_participant",
+    is_str(refused(h, "mute", "nobody!!"), "no_such_participant",
            "mute of an unknown id: no_such_participant");
     is_int(nrecs, 1, "nothing else");
 
@@ -2075,14 +2112,14 @@ count_to(uint64_t conn)
 }
 
 
-/* The COUNT records sent, to any slot. */
+/* The records of type sent (COUNT: to any slot). */
 static unsigned
-counts_sent(void)
+count_type(uint16_t type)
 {
     unsigned  i, n;
 
     for (i = 0, n = 0; i < nrecs; i++) {
-        n += recs[i].type == ROOMS_PROTO_COUNT;
+        n += recs[i].type == type;
     }
 
     return n;
@@ -2241,28 +2278,20 @@ test_lobby(void)
        "and the id: {type, id, name}");
     snprintf(g2_id, sizeof(g2_id), "%s", str(m, "id") ? str(m, "id") : "");
     is_int(count_to(g1), 0, "the other waiting guest is not told");
-    is_int(counts_sent(), 0, "no COUNT: nobody came in");
+    is_int(count_type(ROOMS_PROTO_COUNT), 0, "no COUNT: nobody came in");
 
     /* admit and deny are the host's */
-    clear();
-    host_says(g1, "admit", g1_id);
-    is_str(str(sig(g1, "error", 0), "code"), "not_host",
+    is_str(refused(g1, "admit", g1_id), "not_host",
            "a waiting guest's admit: not_host");
     is_int(nrecs, 1, "nothing else happens");
     is_int(sfu_waiting(sfu), 2, "both still wait");
 
     /* unknown ids */
-    clear();
-    host_says(h, "admit", "nobody!!");
-    is_str(str(sig(h, "error", 0), "code"), "no_such_participant",
+    is_str(refused(h, "admit", "nobody!!"), "no_such_participant",
            "admit of an unknown id: no_such_participant");
-    clear();
-    host_says(h, "deny", h_id);
-    is_str(str(sig(h, "error", 0), "code"), "no_such_participant",
+    is_str(refused(h, "deny", h_id), "no_such_participant",
            "deny of someone in the room: no_such_participant");
-    clear();
-    host_says(h, "remove", g2_id);
-    is_str(str(sig(h, "error", 0), "code"), "no_such_participant",
+    is_str(refused(h, "remove", g2_id), "no_such_participant",
            "remove names people in the room, not in the lobby");
     is_int(nrecs, 1, "nothing else");
 
@@ -2286,9 +2315,7 @@ test_lobby(void)
     is_int(sfu_participants(sfu), 2, "two in the room");
     is_int(sfu_waiting(sfu), 1, "one waiting");
 
-    clear();
-    host_says(h, "admit", g1_id);
-    is_str(str(sig(h, "error", 0), "code"), "no_such_participant",
+    is_str(refused(h, "admit", g1_id), "no_such_participant",
            "admitting it again: no_such_participant");
 
     /* deny */
@@ -2300,7 +2327,7 @@ test_lobby(void)
     ok(rec_index(ROOMS_PROTO_BAN, g2) < 0, "denial is no ban");
     is_str(str(sig(h, "lobby_left", 0), "id"), g2_id, "the host: lobby_left");
     is_int(count_to(g1), 0, "the guest in the room hears nothing");
-    is_int(counts_sent(), 0, "no COUNT");
+    is_int(count_type(ROOMS_PROTO_COUNT), 0, "no COUNT");
     is_int(sfu_waiting(sfu), 0, "nobody waits");
     clear();
     record(ROOMS_PROTO_LEAVE, g2, NULL);
@@ -2359,7 +2386,7 @@ test_lobby(void)
     is_str(str(sig(h, "lobby_left", 0), "id"), g5_id,
            "the host: lobby_left");
     ok(sig(h, "participant_joined", 0) == NULL, "nobody joined");
-    is_int(counts_sent(), 0, "no COUNT");
+    is_int(count_type(ROOMS_PROTO_COUNT), 0, "no COUNT");
 
     /* a newly linked nginx worker learns the counts there are */
     clear();
@@ -2393,7 +2420,7 @@ test_lobby(void)
     ok(sig(h, "lobby_left", 0) == NULL, "nobody is told of the lobby");
     is_str(counts_to(20, 60), "1,0", "COUNT records down to 0");
     is_str(counts_to(21, 60), "1,0", "to both slots");
-    is_int(counts_sent(), 4, "and no other");
+    is_int(count_type(ROOMS_PROTO_COUNT), 4, "and no other");
     is_int(sfu_rooms(sfu), 0, "the room is gone");
     is_int(sfu_waiting(sfu), 0, "nobody waits");
     is_int(sfu_participants(sfu), 0, "nobody is in");
@@ -2420,8 +2447,8 @@ test_lobby(void)
     record(ROOMS_PROTO_ROOM, 0, "{\"room\":62,\"ended\":true}");
     is_int(close_code(ROOMS_PROTO_CONN(11, 50)), 4403,
            "the room's end closes its lobby");
-    is_int(counts_sent(), 0, "a room nobody came in: no COUNT");
-    is_int(sfu_rooms(sfu), 0, "and frees the room");
+    is_int(count_type(ROOMS_PROTO_COUNT), 0, "a room nobody came in: no COUNT");
+    is_int(sfu_rooms(sfu), 0, "and empties the room");
 
     /* ROOM records: malformed ones change nothing */
     clear();
@@ -2463,7 +2490,7 @@ test_lobby(void)
            "the first one sees the second join");
     is_str(counts_to(20, 63), "2,3", "COUNT 2, then 3");
     is_str(counts_to(21, 63), "2,3", "to both slots");
-    is_int(counts_sent(), 4, "and no other");
+    is_int(count_type(ROOMS_PROTO_COUNT), 4, "and no other");
     is_int(sfu_waiting(sfu), 0, "nobody waits");
     is_int(sfu_participants(sfu), 3, "three in the room");
 
@@ -2532,19 +2559,6 @@ rec_json(uint16_t type, unsigned nth, uint64_t *id)
 }
 
 
-static unsigned
-count_type(uint16_t type)
-{
-    unsigned  i, n;
-
-    for (i = 0, n = 0; i < nrecs; i++) {
-        n += recs[i].type == type;
-    }
-
-    return n;
-}
-
-
 static void
 test_cohosts(void)
 {
@@ -2582,9 +2596,7 @@ test_cohosts(void)
     is_int(sfu_waiting(sfu), 2, "two waiting");
 
     /* only the host makes co-hosts */
-    clear();
-    host_says(g1, "cohost", g2_id);
-    is_str(str(sig(g1, "error", 0), "code"), "not_host",
+    is_str(refused(g1, "cohost", g2_id), "not_host",
            "cohost from a guest: not_host");
     is_int(nrecs, 1, "nothing else");
 
@@ -2623,13 +2635,9 @@ test_cohosts(void)
     host_says(h, "cohost", h_id);
     is_str(str(sig(h, "error", 0), "code"), "not_host",
            "cohost of a host: not_host");
-    clear();
-    host_says(h, "uncohost", g2_id);
-    is_str(str(sig(h, "error", 0), "code"), "no_such_participant",
+    is_str(refused(h, "uncohost", g2_id), "no_such_participant",
            "uncohost of a guest: no_such_participant");
-    clear();
-    host_says(h, "cohost", w1_id);
-    is_str(str(sig(h, "error", 0), "code"), "no_such_participant",
+    is_str(refused(h, "cohost", w1_id), "no_such_participant",
            "cohost of a waiting guest: no_such_participant");
     is_int(nrecs, 1, "nothing else");
 
@@ -2647,21 +2655,15 @@ test_cohosts(void)
     clear();
     host_says(g1, "deny", w2_id);
     is_str(str(sig(w2, "error", 0), "code"), "denied", "a co-host denies");
-    clear();
-    host_says(g1, "remove", h_id);
-    is_str(str(sig(g1, "error", 0), "code"), "not_host",
+    is_str(refused(g1, "remove", h_id), "not_host",
            "a co-host removing the host: not_host");
     is_int(nrecs, 1, "nothing else happens");
     clear();
     host_says(h, "cohost", g2_id);
-    clear();
-    host_says(g1, "remove", g2_id);
-    is_str(str(sig(g1, "error", 0), "code"), "not_host",
+    is_str(refused(g1, "remove", g2_id), "not_host",
            "a co-host removing a co-host: not_host");
     is_int(nrecs, 1, "nothing else happens");
-    clear();
-    host_says(g1, "uncohost", g2_id);
-    is_str(str(sig(g1, "error", 0), "code"), "not_host",
+    is_str(refused(g1, "uncohost", g2_id), "not_host",
            "uncohost from a co-host: not_host");
     host_says(g1, "cohost", g3_id);
     is_str(str(sig(g1, "error", 1), "code"), "not_host",
@@ -2713,9 +2715,7 @@ test_cohosts(void)
     ok(id == g1 && r != NULL && strcmp(str(r, "role"), "guest") == 0,
        "and a ROLE guest record");
     json_decref(r);
-    clear();
-    host_says(g1, "mute", h_id);
-    is_str(str(sig(g1, "error", 0), "code"), "not_host",
+    is_str(refused(g1, "mute", h_id), "not_host",
            "the demoted one is a guest");
     clear();
     record(ROOMS_PROTO_ROOM, 0, "{\"room\":70,\"demote\":\"" TOKEN_B "\"}");
@@ -2892,6 +2892,34 @@ test_revisions(void)
 }
 
 
+/*
+ * Host h (TOKEN_C) and guest g (TOKEN_A) join room, at rev, with the
+ * host-absent policy and grace given.
+ */
+static void
+pair_in(uint64_t h, uint64_t g, int room, const char *policy, int grace,
+    int rev)
+{
+    char  state[256];
+
+    snprintf(state, sizeof(state), "\"rev\":%d,\"max\":5,\"locked\":false,"
+             "\"host_absent\":\"%s\",\"grace\":%d", rev, policy, grace);
+    join_st(h, room, "H", "host", TOKEN_C, state);
+    join_st(g, room, "G", "guest", TOKEN_A, state);
+}
+
+
+/* Runs sfu_poll() ms later: the HOST_ABSENT records since clear(). */
+static unsigned
+absent_after(uint64_t ms)
+{
+    now += ms;
+    sfu_poll(sfu, now, &io);
+
+    return count_type(ROOMS_PROTO_HOST_ABSENT);
+}
+
+
 static void
 test_host_absent(void)
 {
@@ -2908,10 +2936,7 @@ test_host_absent(void)
     sfu_slot_add(sfu, 32, &io);
 
     /* by leave: at once */
-    join_st(h, 90, "H", "host", TOKEN_C, "\"rev\":7,\"max\":5,"
-            "\"locked\":false,\"host_absent\":\"lock\"");
-    join_st(g, 90, "G", "guest", TOKEN_A, "\"rev\":7,\"max\":5,"
-            "\"locked\":false,\"host_absent\":\"lock\"");
+    pair_in(h, g, 90, "lock", ROOMS_HOST_GRACE_DEFAULT, 7);
     clear();
     record(ROOMS_PROTO_SIGNAL, h, "{\"type\":\"leave\"}");
     is_int(count_type(ROOMS_PROTO_HOST_ABSENT), 1,
@@ -2932,17 +2957,12 @@ test_host_absent(void)
        "guest");
     is_str(str(m, "reason"), "host_absent", "with reason host_absent");
     clear();
-    now += 60000;
-    sfu_poll(sfu, now, &io);
-    is_int(count_type(ROOMS_PROTO_HOST_ABSENT), 0, "nothing more later");
+    is_int(absent_after(60000), 0, "nothing more later");
     record(ROOMS_PROTO_LEAVE, g, NULL);
 
     /* by a lost connection: after the grace */
     clear();
-    join_st(h, 91, "H", "host", TOKEN_C, "\"max\":5,\"locked\":false,"
-            "\"host_absent\":\"end\",\"grace\":5000");
-    join_st(g, 91, "G", "guest", TOKEN_A, "\"max\":5,\"locked\":false,"
-            "\"host_absent\":\"end\",\"grace\":5000");
+    pair_in(h, g, 91, "end", 5000, 0);
     clear();
     t0 = now;
     record(ROOMS_PROTO_LEAVE, h, NULL);
@@ -2969,42 +2989,29 @@ test_host_absent(void)
 
     /* the host is back within the grace */
     clear();
-    join_st(h, 92, "H", "host", TOKEN_C, "\"max\":5,\"locked\":false,"
-            "\"host_absent\":\"lock\",\"grace\":5000");
-    join_st(g, 92, "G", "guest", TOKEN_A, "\"max\":5,\"locked\":false,"
-            "\"host_absent\":\"lock\",\"grace\":5000");
+    pair_in(h, g, 92, "lock", 5000, 0);
     record(ROOMS_PROTO_LEAVE, h, NULL);
     now += 2000;
     join_st(h2, 92, "H", "host", TOKEN_C, "\"max\":5,\"locked\":false,"
             "\"host_absent\":\"lock\",\"grace\":5000");
-    now += 10000;
-    sfu_poll(sfu, now, &io);
-    is_int(count_type(ROOMS_PROTO_HOST_ABSENT), 0,
+    is_int(absent_after(10000), 0,
            "a host back within the grace: no HOST_ABSENT");
     record(ROOMS_PROTO_ROOM, 0, "{\"room\":92,\"ended\":true}");
 
     /* stay_open */
     clear();
-    join_st(h, 93, "H", "host", TOKEN_C, "\"max\":5,\"locked\":false");
-    join_st(g, 93, "G", "guest", TOKEN_A, "\"max\":5,\"locked\":false");
+    pair_in(h, g, 93, "stay_open", ROOMS_HOST_GRACE_DEFAULT, 0);
     record(ROOMS_PROTO_SIGNAL, h, "{\"type\":\"leave\"}");
-    now += 60000;
-    sfu_poll(sfu, now, &io);
-    is_int(count_type(ROOMS_PROTO_HOST_ABSENT), 0, "stay_open: nothing");
+    is_int(absent_after(60000), 0, "stay_open: nothing");
     record(ROOMS_PROTO_LEAVE, g, NULL);
 
     /* the policy switched to stay_open during the grace */
     clear();
-    join_st(h, 94, "H", "host", TOKEN_C, "\"max\":5,\"locked\":false,"
-            "\"host_absent\":\"lock\",\"grace\":5000");
-    join_st(g, 94, "G", "guest", TOKEN_A, "\"max\":5,\"locked\":false,"
-            "\"host_absent\":\"lock\",\"grace\":5000");
+    pair_in(h, g, 94, "lock", 5000, 0);
     record(ROOMS_PROTO_LEAVE, h, NULL);
     record(ROOMS_PROTO_ROOM, 0, "{\"room\":94,\"rev\":1,"
            "\"host_absent\":\"stay_open\"}");
-    now += 6000;
-    sfu_poll(sfu, now, &io);
-    is_int(count_type(ROOMS_PROTO_HOST_ABSENT), 0,
+    is_int(absent_after(6000), 0,
            "switched to stay_open within the grace: nothing");
     record(ROOMS_PROTO_LEAVE, g, NULL);
 
@@ -3015,9 +3022,7 @@ test_host_absent(void)
     join_st(c, 95, "C", "cohost", TOKEN_A, "\"max\":5,\"locked\":false,"
             "\"host_absent\":\"end\"");
     record(ROOMS_PROTO_SIGNAL, h, "{\"type\":\"leave\"}");
-    now += 60000;
-    sfu_poll(sfu, now, &io);
-    is_int(count_type(ROOMS_PROTO_HOST_ABSENT), 0,
+    is_int(absent_after(60000), 0,
            "the host leaves, a co-host stays: nothing");
     record(ROOMS_PROTO_SIGNAL, c, "{\"type\":\"leave\"}");
     r = rec_json(ROOMS_PROTO_HOST_ABSENT, 0, NULL);
@@ -3048,9 +3053,7 @@ test_host_absent(void)
             "\"host_absent\":\"end\",\"grace\":3000");
     record(ROOMS_PROTO_ROOM, 0, "{\"room\":97,\"demote\":\"" TOKEN_A "\"}");
     is_int(count_type(ROOMS_PROTO_HOST_ABSENT), 0, "a demotion: not at once");
-    now += 3000;
-    sfu_poll(sfu, now, &io);
-    is_int(count_type(ROOMS_PROTO_HOST_ABSENT), 1,
+    is_int(absent_after(3000), 1,
            "after the grace: HOST_ABSENT");
     record(ROOMS_PROTO_ROOM, 0, "{\"room\":97,\"ended\":true}");
 
@@ -3059,9 +3062,7 @@ test_host_absent(void)
     join_st(g, 98, "G", "guest", TOKEN_B, "\"max\":5,\"locked\":false,"
             "\"host_absent\":\"end\",\"grace\":0");
     record(ROOMS_PROTO_SIGNAL, g, "{\"type\":\"leave\"}");
-    now += 60000;
-    sfu_poll(sfu, now, &io);
-    is_int(count_type(ROOMS_PROTO_HOST_ABSENT), 0,
+    is_int(absent_after(60000), 0,
            "a room that never had a host: nothing");
 
     /* nginx gone: the deadline runs, the record is logged and dropped */
@@ -3073,9 +3074,7 @@ test_host_absent(void)
     sfu_drop_slot(sfu, 35, now, &io);
     is_int(count_type(ROOMS_PROTO_HOST_ABSENT), 0,
            "the host's nginx worker gone: nothing at once");
-    now += 1000;
-    sfu_poll(sfu, now, &io);
-    is_int(count_type(ROOMS_PROTO_HOST_ABSENT), 0,
+    is_int(absent_after(1000), 0,
            "no slot linked: no HOST_ABSENT record");
     now += ROOMS_ROOM_LINGER_MS * 2;
     sfu_poll(sfu, now, &io);
