@@ -938,24 +938,6 @@ sfu_cap(int64_t max)
 }
 
 
-/*
- * The ROOMS_HOST_ABSENT_* value of a JSON policy name, or -1.  (The
- * same as rooms_host_absent_find(), which common/rooms_room.c does not
- * define yet.)
- */
-static int
-sfu_host_absent_find(const char *name)
-{
-    if (name == NULL) {
-        return -1;
-    }
-
-    return strcmp(name, "stay_open") == 0 ? ROOMS_HOST_ABSENT_STAY
-           : strcmp(name, "lock") == 0 ? ROOMS_HOST_ABSENT_LOCK
-           : strcmp(name, "end") == 0 ? ROOMS_HOST_ABSENT_END : -1;
-}
-
-
 /* ---- lines, streams and bindings ---- */
 
 
@@ -2219,7 +2201,10 @@ sfu_state_parse(json_t *msg, sfu_state_t *st)
     }
 
     if (jabsent != NULL) {
-        policy = sfu_host_absent_find(json_string_value(jabsent));
+        policy = json_is_string(jabsent)
+                 ? rooms_host_absent_find(json_string_value(jabsent),
+                                          json_string_length(jabsent))
+                 : -1;
 
         if (policy < 0) {
             return -1;
