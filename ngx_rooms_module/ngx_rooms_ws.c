@@ -126,8 +126,7 @@ typedef struct {
 
     u_char                       code[ROOMS_CODE_LEN];
     int64_t                      room_id;        /* the store's, at join */
-    u_char                       key_hash[ROOMS_HASH_LEN];  /* a host's,
-                                                             a co-host's */
+    u_char                       key_hash[ROOMS_HASH_LEN];  /* (co-)host's */
     u_char                       token[ROOMS_GUEST_TOKEN_LEN + 1];
 
     unsigned                     host:1;         /* joined with the key */
