@@ -181,6 +181,60 @@ rooms_admission_parse(json_t *v, uint8_t *out, rooms_error_t *err)
 }
 
 
+static const char  *rooms_host_absent_names[] = {
+    "stay_open",                                  /* ROOMS_HOST_ABSENT_STAY */
+    "lock",                                       /* ROOMS_HOST_ABSENT_LOCK */
+    "end",                                        /* ROOMS_HOST_ABSENT_END */
+};
+
+
+const char *
+rooms_host_absent_name(unsigned policy)
+{
+    return rooms_host_absent_names[policy <= ROOMS_HOST_ABSENT_END
+                                   ? policy : ROOMS_HOST_ABSENT_STAY];
+}
+
+
+int
+rooms_host_absent_find(const char *s, size_t len)
+{
+    int  i;
+
+    for (i = 0; i <= ROOMS_HOST_ABSENT_END; i++) {
+        if (strlen(rooms_host_absent_names[i]) == len
+            && memcmp(rooms_host_absent_names[i], s, len) == 0)
+        {
+            return i;
+        }
+    }
+
+    return -1;
+}
+
+
+static int
+rooms_host_absent_parse(json_t *v, uint8_t *out, rooms_error_t *err)
+{
+    int  policy;
+
+    policy = json_is_string(v)
+             ? rooms_host_absent_find(json_string_value(v),
+                                      json_string_length(v))
+             : -1;
+
+    if (policy < 0) {
+        return rooms_error(err, 422, "invalid_field",
+                           "\"host_absent\" must be \"stay_open\", "
+                           "\"lock\" or \"end\"");
+    }
+
+    *out = (uint8_t) policy;
+
+    return 0;
+}
+
+
 static int
 rooms_max_parse(json_t *v, unsigned cap, uint16_t *out, rooms_error_t *err)
 {
@@ -328,6 +382,11 @@ rooms_parse_create(const char *body, size_t len, unsigned cap, int64_t now,
                 goto done;
             }
 
+        } else if (strcmp(key, "host_absent") == 0) {
+            if (rooms_host_absent_parse(v, &room->host_absent, err) != 0) {
+                goto done;
+            }
+
         } else if (strcmp(key, "max_participants") == 0) {
             if (rooms_max_parse(v, cap, &room->max_participants, err) != 0) {
                 goto done;
@@ -437,6 +496,13 @@ rooms_parse_patch(const char *body, size_t len, unsigned cap,
 
             patch->has_admission = 1;
 
+        } else if (strcmp(key, "host_absent") == 0) {
+            if (rooms_host_absent_parse(v, &patch->host_absent, err) != 0) {
+                goto done;
+            }
+
+            patch->has_host_absent = 1;
+
         } else if (strcmp(key, "audience") == 0) {
             if (rooms_string_field(v, key, err) != 0
                 || rooms_audience_check(json_string_value(v),
@@ -502,6 +568,10 @@ rooms_apply_patch(rooms_room_t *room, const rooms_patch_t *patch,
 
     if (patch->has_locked) {
         room->locked = patch->locked;
+    }
+
+    if (patch->has_host_absent) {
+        room->host_absent = patch->host_absent;
     }
 
     if (patch->has_max) {
@@ -767,7 +837,9 @@ rooms_render(const rooms_room_t *room, int64_t now, const char *base,
                      room->ended_at ? json_string(ended) : json_null());
 
     if (view == ROOMS_VIEW_HOST) {
-        rc |= rooms_set(obj, "audience", json_string(room->audience));
+        rc |= rooms_set(obj, "host_absent",
+                        json_string(rooms_host_absent_name(room->host_absent)))
+              | rooms_set(obj, "audience", json_string(room->audience));
     }
 
     if (host_key != NULL) {

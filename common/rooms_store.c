@@ -11,6 +11,7 @@
  * Schema versions (PRAGMA user_version) and their migrations:
  *     1  rooms, retired_codes
  *     2  bans: the guest tokens a host removed, per room
+ *     3  rooms.host_absent and rooms.rev; cohosts: co-host credentials
  * A store is migrated step by step, in one transaction, from whatever
  * version it has up to ROOMS_STORE_SCHEMA_VERSION; a newer one is refused
  * untouched.
@@ -39,6 +40,15 @@ enum {
     ROOMS_SQL_BAN,
     ROOMS_SQL_IS_BANNED,
     ROOMS_SQL_CODE,
+    ROOMS_SQL_BAN_COHOSTS,
+    ROOMS_SQL_COHOST_INSERT,
+    ROOMS_SQL_COHOST_ACTIVE,
+    ROOMS_SQL_COHOST_REVOKE_OLDEST,
+    ROOMS_SQL_COHOST_CHECK,
+    ROOMS_SQL_COHOST_GET,
+    ROOMS_SQL_COHOST_REVOKE,
+    ROOMS_SQL_COHOST_REVOKE_TOKEN,
+    ROOMS_SQL_COHOST_LIST,
     ROOMS_SQL_N
 };
 
@@ -84,29 +94,52 @@ static const char  *rooms_migrations[ROOMS_STORE_SCHEMA_VERSION] = {
     "  created_at       INTEGER NOT NULL,"
     "  PRIMARY KEY (room_id, token_hash)"
     ") WITHOUT ROWID;",
+
+    /*
+     * 2 -> 3: the host-absent policy, the revision that orders a room's
+     * states, and co-host credentials (SHA-256 of the key, bound to the
+     * SHA-256 of the guest token it was given with; revoked_at 0 while
+     * active)
+     */
+    "ALTER TABLE rooms ADD COLUMN host_absent INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE rooms ADD COLUMN rev INTEGER NOT NULL DEFAULT 0;"
+    "CREATE TABLE cohosts ("
+    "  id               INTEGER PRIMARY KEY,"
+    "  room_id          INTEGER NOT NULL REFERENCES rooms(id),"
+    "  key_hash         BLOB NOT NULL UNIQUE,"
+    "  token_hash       BLOB NOT NULL,"
+    "  name             TEXT NOT NULL,"
+    "  created_at       INTEGER NOT NULL,"
+    "  revoked_at       INTEGER NOT NULL DEFAULT 0"
+    ");"
+    "CREATE INDEX cohosts_room ON cohosts (room_id, revoked_at);",
 };
 
 
 static const char  *rooms_sql[ROOMS_SQL_N] = {
     "INSERT INTO rooms (code, host_hash, title, activity, audience,"
-    " admission, locked, max_participants, start_at, created_at, ended_at)"
-    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, 0)",
+    " admission, locked, max_participants, start_at, created_at, ended_at,"
+    " host_absent, rev)"
+    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, 0, ?11, 0)",
 
     "SELECT id, code, host_hash, title, activity, audience, admission,"
-    " locked, max_participants, start_at, created_at, ended_at"
+    " locked, max_participants, start_at, created_at, ended_at,"
+    " host_absent, rev"
     " FROM rooms WHERE code = ?1",
 
     "SELECT 1 FROM retired_codes WHERE code = ?1",
 
     "UPDATE rooms SET title = ?2, audience = ?3, admission = ?4,"
-    " locked = ?5, max_participants = ?6 WHERE id = ?1",
+    " locked = ?5, max_participants = ?6, host_absent = ?7, rev = ?8"
+    " WHERE id = ?1",
 
     "INSERT INTO retired_codes (code, room_id, retired_at)"
     " VALUES (?1, ?2, strftime('%s', 'now'))",
 
     "UPDATE rooms SET code = ?2 WHERE id = ?1",
 
-    "UPDATE rooms SET ended_at = ?2 WHERE id = ?1 AND ended_at = 0",
+    "UPDATE rooms SET ended_at = ?2, rev = rev + 1"
+    " WHERE id = ?1 AND ended_at = 0",
 
     /* banning twice is no error: the first ban's time is kept */
     "INSERT OR IGNORE INTO bans (room_id, token_hash, created_at)"
@@ -115,6 +148,34 @@ static const char  *rooms_sql[ROOMS_SQL_N] = {
     "SELECT 1 FROM bans WHERE room_id = ?1 AND token_hash = ?2",
 
     "SELECT code FROM rooms WHERE id = ?1",
+
+    /* a ban ends the banned guest's co-host credentials */
+    "UPDATE cohosts SET revoked_at = max(strftime('%s', 'now'), 1)"
+    " WHERE room_id = ?1 AND token_hash = ?2 AND revoked_at = 0",
+
+    "INSERT INTO cohosts (room_id, key_hash, token_hash, name, created_at)"
+    " VALUES (?1, ?2, ?3, ?4, ?5)",
+
+    "SELECT count(*) FROM cohosts WHERE room_id = ?1 AND revoked_at = 0",
+
+    "UPDATE cohosts SET revoked_at = ?2 WHERE id ="
+    " (SELECT id FROM cohosts WHERE room_id = ?1 AND revoked_at = 0"
+    "  ORDER BY id LIMIT 1)",
+
+    "SELECT token_hash FROM cohosts"
+    " WHERE room_id = ?1 AND key_hash = ?2 AND revoked_at = 0",
+
+    "SELECT token_hash FROM cohosts"
+    " WHERE room_id = ?1 AND id = ?2 AND revoked_at = 0",
+
+    "UPDATE cohosts SET revoked_at = ?3"
+    " WHERE room_id = ?1 AND id = ?2 AND revoked_at = 0",
+
+    "UPDATE cohosts SET revoked_at = ?3"
+    " WHERE room_id = ?1 AND token_hash = ?2 AND revoked_at = 0",
+
+    "SELECT id, name, created_at FROM cohosts"
+    " WHERE room_id = ?1 AND revoked_at = 0 ORDER BY id LIMIT ?2",
 };
 
 
@@ -359,6 +420,7 @@ rooms_store_insert(rooms_store_t *st, rooms_room_t *room)
     sqlite3_bind_int(s, 8, room->max_participants);
     sqlite3_bind_int64(s, 9, room->start_at);
     sqlite3_bind_int64(s, 10, room->created_at);
+    sqlite3_bind_int(s, 11, room->host_absent);
 
     if (rooms_store_done(s) != ROOMS_STORE_OK) {
         return ROOMS_STORE_ERROR;
@@ -426,6 +488,8 @@ rooms_store_find(rooms_store_t *st, const char *code, rooms_room_t *room)
         room->start_at = sqlite3_column_int64(s, 9);
         room->created_at = sqlite3_column_int64(s, 10);
         room->ended_at = sqlite3_column_int64(s, 11);
+        room->host_absent = (uint8_t) sqlite3_column_int(s, 12);
+        room->rev = sqlite3_column_int64(s, 13);
     }
 
     sqlite3_reset(s);
@@ -459,7 +523,7 @@ rooms_store_find(rooms_store_t *st, const char *code, rooms_room_t *room)
 
 
 int
-rooms_store_update(rooms_store_t *st, const rooms_room_t *room)
+rooms_store_update(rooms_store_t *st, rooms_room_t *room)
 {
     sqlite3_stmt  *s;
 
@@ -471,12 +535,16 @@ rooms_store_update(rooms_store_t *st, const rooms_room_t *room)
     sqlite3_bind_int(s, 4, room->admission);
     sqlite3_bind_int(s, 5, room->locked);
     sqlite3_bind_int(s, 6, room->max_participants);
+    sqlite3_bind_int(s, 7, room->host_absent);
+    sqlite3_bind_int64(s, 8, room->rev + 1);
 
     if (rooms_store_done(s) != ROOMS_STORE_OK
         || sqlite3_changes(st->db) != 1)
     {
         return ROOMS_STORE_ERROR;
     }
+
+    room->rev++;
 
     return ROOMS_STORE_OK;
 }
@@ -540,6 +608,7 @@ rooms_store_end(rooms_store_t *st, rooms_room_t *room, int64_t now)
     }
 
     room->ended_at = now;
+    room->rev++;
 
     return ROOMS_STORE_OK;
 }
@@ -549,13 +618,31 @@ int
 rooms_store_ban(rooms_store_t *st, int64_t room_id,
     const unsigned char token_hash[ROOMS_HASH_LEN])
 {
+    int            i;
     sqlite3_stmt  *s;
 
-    s = st->stmt[ROOMS_SQL_BAN];
-    sqlite3_bind_int64(s, 1, room_id);
-    sqlite3_bind_blob(s, 2, token_hash, ROOMS_HASH_LEN, SQLITE_STATIC);
+    if (rooms_store_exec(st, "BEGIN IMMEDIATE") != 0) {
+        return ROOMS_STORE_ERROR;
+    }
 
-    return rooms_store_done(s);
+    /* the ban, and the end of the banned guest's co-host credentials */
+    for (i = 0; i < 2; i++) {
+        s = st->stmt[i == 0 ? ROOMS_SQL_BAN : ROOMS_SQL_BAN_COHOSTS];
+        sqlite3_bind_int64(s, 1, room_id);
+        sqlite3_bind_blob(s, 2, token_hash, ROOMS_HASH_LEN, SQLITE_STATIC);
+
+        if (rooms_store_done(s) != ROOMS_STORE_OK) {
+            rooms_store_exec(st, "ROLLBACK");
+            return ROOMS_STORE_ERROR;
+        }
+    }
+
+    if (rooms_store_exec(st, "COMMIT") != 0) {
+        rooms_store_exec(st, "ROLLBACK");
+        return ROOMS_STORE_ERROR;
+    }
+
+    return ROOMS_STORE_OK;
 }
 
 
@@ -613,4 +700,223 @@ rooms_store_code(rooms_store_t *st, int64_t room_id,
     default:
         return ROOMS_STORE_ERROR;
     }
+}
+
+
+/* a revocation time is never 0, which means "active" */
+static int64_t
+rooms_store_revoke_time(int64_t now)
+{
+    return now > 0 ? now : 1;
+}
+
+
+/*
+ * Runs a bound statement that returns one row or none, then resets it:
+ * 1 with the row's first column copied to out (a blob of len bytes; out
+ * may be NULL), 0 for none, ROOMS_STORE_ERROR.
+ */
+static int
+rooms_store_blob(sqlite3_stmt *s, unsigned char *out, size_t len)
+{
+    int          rc;
+    const void  *blob;
+
+    rc = sqlite3_step(s);
+
+    if (rc == SQLITE_ROW && out != NULL) {
+        blob = sqlite3_column_blob(s, 0);
+
+        if (blob != NULL && (size_t) sqlite3_column_bytes(s, 0) == len) {
+            memcpy(out, blob, len);
+
+        } else {
+            memset(out, 0, len);
+        }
+    }
+
+    sqlite3_reset(s);
+    sqlite3_clear_bindings(s);
+
+    switch (rc) {
+    case SQLITE_ROW:
+        return 1;
+    case SQLITE_DONE:
+        return 0;
+    default:
+        return ROOMS_STORE_ERROR;
+    }
+}
+
+
+int
+rooms_store_cohost_add(rooms_store_t *st, int64_t room_id,
+    const unsigned char key_hash[ROOMS_HASH_LEN],
+    const unsigned char token_hash[ROOMS_HASH_LEN], const char *name,
+    int64_t now, int64_t *id)
+{
+    int            active;
+    sqlite3_stmt  *s;
+
+    if (rooms_store_exec(st, "BEGIN IMMEDIATE") != 0) {
+        return ROOMS_STORE_ERROR;
+    }
+
+    /* one credential per guest: a new one replaces the old */
+    if (rooms_store_cohost_revoke_token(st, room_id, token_hash, now)
+        != ROOMS_STORE_OK)
+    {
+        goto failed;
+    }
+
+    /* the oldest goes first when the room has ROOMS_COHOSTS_MAX */
+    for ( ;; ) {
+        s = st->stmt[ROOMS_SQL_COHOST_ACTIVE];
+        sqlite3_bind_int64(s, 1, room_id);
+
+        active = sqlite3_step(s) == SQLITE_ROW ? sqlite3_column_int(s, 0)
+                                               : -1;
+        sqlite3_reset(s);
+        sqlite3_clear_bindings(s);
+
+        if (active < 0) {
+            goto failed;
+        }
+
+        if (active < ROOMS_COHOSTS_MAX) {
+            break;
+        }
+
+        s = st->stmt[ROOMS_SQL_COHOST_REVOKE_OLDEST];
+        sqlite3_bind_int64(s, 1, room_id);
+        sqlite3_bind_int64(s, 2, rooms_store_revoke_time(now));
+
+        if (rooms_store_done(s) != ROOMS_STORE_OK
+            || sqlite3_changes(st->db) != 1)
+        {
+            goto failed;
+        }
+    }
+
+    s = st->stmt[ROOMS_SQL_COHOST_INSERT];
+    sqlite3_bind_int64(s, 1, room_id);
+    sqlite3_bind_blob(s, 2, key_hash, ROOMS_HASH_LEN, SQLITE_STATIC);
+    sqlite3_bind_blob(s, 3, token_hash, ROOMS_HASH_LEN, SQLITE_STATIC);
+    sqlite3_bind_text(s, 4, name, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(s, 5, now);
+
+    if (rooms_store_done(s) != ROOMS_STORE_OK) {
+        goto failed;
+    }
+
+    *id = sqlite3_last_insert_rowid(st->db);
+
+    if (rooms_store_exec(st, "COMMIT") != 0) {
+        goto failed;
+    }
+
+    return ROOMS_STORE_OK;
+
+failed:
+
+    rooms_store_exec(st, "ROLLBACK");
+
+    return ROOMS_STORE_ERROR;
+}
+
+
+int
+rooms_store_cohost_check(rooms_store_t *st, int64_t room_id,
+    const unsigned char key_hash[ROOMS_HASH_LEN],
+    unsigned char *token_hash)
+{
+    sqlite3_stmt  *s;
+
+    s = st->stmt[ROOMS_SQL_COHOST_CHECK];
+    sqlite3_bind_int64(s, 1, room_id);
+    sqlite3_bind_blob(s, 2, key_hash, ROOMS_HASH_LEN, SQLITE_STATIC);
+
+    return rooms_store_blob(s, token_hash, ROOMS_HASH_LEN);
+}
+
+
+int
+rooms_store_cohost_revoke(rooms_store_t *st, int64_t room_id, int64_t id,
+    int64_t now, unsigned char *token_hash)
+{
+    int            rc;
+    sqlite3_stmt  *s;
+
+    if (rooms_store_exec(st, "BEGIN IMMEDIATE") != 0) {
+        return ROOMS_STORE_ERROR;
+    }
+
+    s = st->stmt[ROOMS_SQL_COHOST_GET];
+    sqlite3_bind_int64(s, 1, room_id);
+    sqlite3_bind_int64(s, 2, id);
+
+    rc = rooms_store_blob(s, token_hash, ROOMS_HASH_LEN);
+
+    if (rc != 1) {
+        rooms_store_exec(st, "ROLLBACK");
+        return rc == 0 ? ROOMS_STORE_NOT_FOUND : ROOMS_STORE_ERROR;
+    }
+
+    s = st->stmt[ROOMS_SQL_COHOST_REVOKE];
+    sqlite3_bind_int64(s, 1, room_id);
+    sqlite3_bind_int64(s, 2, id);
+    sqlite3_bind_int64(s, 3, rooms_store_revoke_time(now));
+
+    if (rooms_store_done(s) != ROOMS_STORE_OK
+        || sqlite3_changes(st->db) != 1
+        || rooms_store_exec(st, "COMMIT") != 0)
+    {
+        rooms_store_exec(st, "ROLLBACK");
+        return ROOMS_STORE_ERROR;
+    }
+
+    return ROOMS_STORE_OK;
+}
+
+
+int
+rooms_store_cohost_revoke_token(rooms_store_t *st, int64_t room_id,
+    const unsigned char token_hash[ROOMS_HASH_LEN], int64_t now)
+{
+    sqlite3_stmt  *s;
+
+    s = st->stmt[ROOMS_SQL_COHOST_REVOKE_TOKEN];
+    sqlite3_bind_int64(s, 1, room_id);
+    sqlite3_bind_blob(s, 2, token_hash, ROOMS_HASH_LEN, SQLITE_STATIC);
+    sqlite3_bind_int64(s, 3, rooms_store_revoke_time(now));
+
+    return rooms_store_done(s);
+}
+
+
+int
+rooms_store_cohost_list(rooms_store_t *st, int64_t room_id,
+    rooms_cohost_t *out, unsigned max, unsigned *n)
+{
+    int            rc;
+    sqlite3_stmt  *s;
+
+    *n = 0;
+
+    s = st->stmt[ROOMS_SQL_COHOST_LIST];
+    sqlite3_bind_int64(s, 1, room_id);
+    sqlite3_bind_int(s, 2, (int) max);
+
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW && *n < max) {
+        out[*n].id = sqlite3_column_int64(s, 0);
+        rooms_store_text(s, 1, out[*n].name, sizeof(out[*n].name));
+        out[*n].created_at = sqlite3_column_int64(s, 2);
+        (*n)++;
+    }
+
+    sqlite3_reset(s);
+    sqlite3_clear_bindings(s);
+
+    return rc == SQLITE_DONE || rc == SQLITE_ROW ? ROOMS_STORE_OK
+                                                 : ROOMS_STORE_ERROR;
 }

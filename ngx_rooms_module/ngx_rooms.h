@@ -43,10 +43,12 @@
 #define NGX_ROOMS_END       19
 
 /* what ngx_rooms_media_room() tells the media worker: bits */
-#define NGX_ROOMS_MEDIA_LOCKED     1     /* its locked state, as it is now */
-#define NGX_ROOMS_MEDIA_ENDED      2     /* alone */
-#define NGX_ROOMS_MEDIA_ADMISSION  4     /* its admission, as it is now */
-#define NGX_ROOMS_MEDIA_MAX        8     /* its cap, as it is now */
+#define NGX_ROOMS_MEDIA_LOCKED       1   /* its locked state, as it is now */
+#define NGX_ROOMS_MEDIA_ENDED        2   /* alone (or with REASON) */
+#define NGX_ROOMS_MEDIA_ADMISSION    4   /* its admission, as it is now */
+#define NGX_ROOMS_MEDIA_MAX          8   /* its cap, as it is now */
+#define NGX_ROOMS_MEDIA_HOST_ABSENT  16  /* its policy, as it is now */
+#define NGX_ROOMS_MEDIA_REASON       32  /* "reason":"host_absent" */
 
 
 typedef struct {
@@ -82,6 +84,7 @@ typedef struct {
     ngx_str_t                    prefix;         /* location, ends in '/' */
     ngx_str_t                    base_url;       /* empty: from request */
     ngx_uint_t                   max_participants;
+    ngx_msec_t                   host_grace;     /* rooms_host_grace */
 } ngx_rooms_loc_conf_t;
 
 
@@ -151,13 +154,17 @@ ngx_int_t ngx_rooms_api_handler(ngx_http_request_t *r);
  * A host's change (NGX_ROOMS_UPDATE with patch, ROTATE or END) to the room
  * whose current code is code, from the API or a host's WebSocket.  hash
  * is the SHA-256 of the host key presented, checked again under the
- * directory lock.  Once stored, a lock or an end is passed on to the
- * people in the room (ngx_rooms_media_room).  Returns what
- * ngx_rooms_dir_change() returns; err is set on NGX_ROOMS_REFUSED.
+ * directory lock.  With cohost set, hash is a co-host key's instead: it
+ * must be an active co-host credential of the room (asked of the store
+ * under the directory lock), and the change may only be a patch of
+ * "locked"; anything else is refused not_host.  Once stored, a lock or an
+ * end is passed on to the people in the room (ngx_rooms_media_room).
+ * Returns what ngx_rooms_dir_change() returns; err is set on
+ * NGX_ROOMS_REFUSED.
  */
 ngx_int_t ngx_rooms_host_change(ngx_rooms_main_conf_t *rmcf, ngx_log_t *log,
-    u_char *code, u_char *hash, ngx_uint_t action, rooms_patch_t *patch,
-    rooms_room_t *room, rooms_error_t *err);
+    u_char *code, u_char *hash, ngx_uint_t cohost, ngx_uint_t action,
+    rooms_patch_t *patch, rooms_room_t *room, rooms_error_t *err);
 
 /*
  * The WebSocket endpoint of a room that exists (ngx_rooms_ws.c).  Returns
@@ -205,12 +212,22 @@ void ngx_rooms_media_leave(uint64_t id);
 
 /*
  * Tells the media worker what changed in room, for the people in it and
- * those waiting in its lobby: a ROOM record.  what is
- * NGX_ROOMS_MEDIA_ENDED, or any of NGX_ROOMS_MEDIA_LOCKED,
- * NGX_ROOMS_MEDIA_ADMISSION and NGX_ROOMS_MEDIA_MAX (each sent as room has
- * it now).  Returns what ngx_rooms_media_push() returns.
+ * those waiting in its lobby: a ROOM record, always with the room's
+ * revision ("rev").  what is NGX_ROOMS_MEDIA_ENDED, or any of
+ * NGX_ROOMS_MEDIA_LOCKED, NGX_ROOMS_MEDIA_ADMISSION, NGX_ROOMS_MEDIA_MAX
+ * and NGX_ROOMS_MEDIA_HOST_ABSENT (each sent as room has it now); either
+ * may carry NGX_ROOMS_MEDIA_REASON when a host-absent policy caused it.
+ * Returns what ngx_rooms_media_push() returns.
  */
 ngx_int_t ngx_rooms_media_room(rooms_room_t *room, ngx_uint_t what,
+    ngx_log_t *log);
+
+/*
+ * A ROOM record that makes the co-host whose guest token hashes to
+ * token_hash a guest again (its credential was revoked): {"room","rev",
+ * "demote"}.  Returns what ngx_rooms_media_push() returns.
+ */
+ngx_int_t ngx_rooms_media_demote(rooms_room_t *room, u_char *token_hash,
     ngx_log_t *log);
 
 ngx_int_t ngx_rooms_page_index(ngx_http_request_t *r);

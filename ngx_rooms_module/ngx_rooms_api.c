@@ -7,7 +7,11 @@
  *
  * Owns: which URL does what, reading and bounding request bodies, the
  * order of checks (room exists, then the caller is its host, then the
- * body is valid, then the change is allowed) and every error response.
+ * body is valid, then the change is allowed) and every error response;
+ * the one path of every change a host or co-host makes to a room
+ * (ngx_rooms_host_change()), and listing and revoking co-host
+ * credentials.  Only the host key authenticates here: a co-host key is
+ * refused like any other wrong key.
  * Must never trust a body before its size and type are checked, and never
  * answer 5xx to anything a client can send: 500 and 503 mean the server
  * itself failed (the store, memory).
@@ -16,11 +20,19 @@
 
 #include "ngx_rooms.h"
 
+#include <jansson.h>
+
 
 #define NGX_ROOMS_OP_CREATE  1
 #define NGX_ROOMS_OP_PATCH   2
 #define NGX_ROOMS_OP_INVITE  3
 #define NGX_ROOMS_OP_DELETE  4
+
+/*
+ * A change that is no directory action: revoking a co-host credential,
+ * in the store, under the directory lock (the room's record stays).
+ */
+#define NGX_ROOMS_REVOKE     64
 
 
 typedef struct {
@@ -32,8 +44,12 @@ typedef struct {
 /* what a host action asks of the directory, checked under its lock */
 typedef struct {
     ngx_uint_t                   action;
+    ngx_uint_t                   cohost;         /* hash is a co-host's */
     u_char                       hash[ROOMS_HASH_LEN];
     rooms_patch_t               *patch;
+    rooms_store_t               *store;
+    int64_t                      cohost_id;      /* NGX_ROOMS_REVOKE */
+    u_char                       token_hash[ROOMS_HASH_LEN];  /* revoked */
     rooms_error_t                err;
 } ngx_rooms_change_t;
 
@@ -51,6 +67,14 @@ static ngx_int_t ngx_rooms_create(ngx_http_request_t *r, ngx_str_t *body);
 static ngx_int_t ngx_rooms_get(ngx_http_request_t *r, u_char *code);
 static ngx_int_t ngx_rooms_host_action(ngx_http_request_t *r,
     ngx_uint_t op, u_char *code, ngx_str_t *body);
+static ngx_int_t ngx_rooms_route_cohosts(ngx_http_request_t *r,
+    u_char *code, u_char *p, u_char *last);
+static ngx_int_t ngx_rooms_host_auth(ngx_http_request_t *r, u_char *code,
+    rooms_room_t *room, ngx_str_t *key, u_char *hash, ngx_int_t *answer);
+static ngx_int_t ngx_rooms_cohost_list(ngx_http_request_t *r,
+    u_char *code);
+static ngx_int_t ngx_rooms_cohost_revoke(ngx_http_request_t *r,
+    u_char *code, ngx_str_t *id);
 static ngx_int_t ngx_rooms_lookup_failed(ngx_http_request_t *r,
     ngx_int_t rc);
 static ngx_int_t ngx_rooms_host_key(ngx_http_request_t *r, ngx_str_t *key);
@@ -208,6 +232,15 @@ ngx_rooms_route_api(ngx_http_request_t *r, ngx_str_t *rest)
         && ngx_strncmp(p, "/ws", sizeof("/ws") - 1) == 0)
     {
         return ngx_rooms_route_ws(r, code.data);
+    }
+
+    if ((size_t) (last - p) >= sizeof("/cohosts") - 1
+        && ngx_strncmp(p, "/cohosts", sizeof("/cohosts") - 1) == 0
+        && ((size_t) (last - p) == sizeof("/cohosts") - 1
+            || p[sizeof("/cohosts") - 1] == '/'))
+    {
+        return ngx_rooms_route_cohosts(r, code.data,
+                                       p + sizeof("/cohosts") - 1, last);
     }
 
 not_found:
@@ -589,23 +622,12 @@ ngx_rooms_host_action(ngx_http_request_t *r, ngx_uint_t op, u_char *code,
     rmcf = ngx_http_get_module_main_conf(r, ngx_rooms_module);
     rlcf = ngx_http_get_module_loc_conf(r, ngx_rooms_module);
 
-    rc = ngx_rooms_dir_get(rmcf, r->connection->log, code, &room);
-    if (rc != NGX_OK) {
-        return ngx_rooms_lookup_failed(r, rc);
-    }
-
-    if (ngx_rooms_host_key(r, &key) != NGX_OK) {
-        return ngx_rooms_fail(r, NGX_HTTP_UNAUTHORIZED, "missing_host_key",
-                              "this action needs the room's host key: "
-                              "\"Authorization: Bearer <host_key>\"");
-    }
-
     ngx_memzero(&change, sizeof(ngx_rooms_change_t));
-    rooms_token_hash(key.data, key.len, change.hash);
 
-    if (!rooms_token_hash_equal(change.hash, room.host_hash)) {
-        return ngx_rooms_fail(r, NGX_HTTP_FORBIDDEN, "wrong_host_key",
-                              "the host key does not match this room");
+    if (ngx_rooms_host_auth(r, code, &room, &key, change.hash, &rc)
+        != NGX_OK)
+    {
+        return rc;
     }
 
     switch (op) {
@@ -633,7 +655,7 @@ ngx_rooms_host_action(ngx_http_request_t *r, ngx_uint_t op, u_char *code,
     }
 
     rc = ngx_rooms_host_change(rmcf, r->connection->log, code, change.hash,
-                               change.action, change.patch, &room,
+                               0, change.action, change.patch, &room,
                                &change.err);
 
     switch (rc) {
@@ -657,18 +679,233 @@ ngx_rooms_host_action(ngx_http_request_t *r, ngx_uint_t op, u_char *code,
 
 
 /*
+ * The first two checks of every host action: the room exists (404, 410),
+ * and the caller holds its host key (401, 403); a co-host key is not one.
+ * NGX_OK with the room, the key and its hash; otherwise the error is sent
+ * and *answer is what the handler returns.
+ */
+static ngx_int_t
+ngx_rooms_host_auth(ngx_http_request_t *r, u_char *code, rooms_room_t *room,
+    ngx_str_t *key, u_char *hash, ngx_int_t *answer)
+{
+    ngx_int_t               rc;
+    ngx_rooms_main_conf_t  *rmcf;
+
+    rmcf = ngx_http_get_module_main_conf(r, ngx_rooms_module);
+
+    rc = ngx_rooms_dir_get(rmcf, r->connection->log, code, room);
+    if (rc != NGX_OK) {
+        *answer = ngx_rooms_lookup_failed(r, rc);
+        return NGX_DECLINED;
+    }
+
+    if (ngx_rooms_host_key(r, key) != NGX_OK) {
+        *answer = ngx_rooms_fail(r, NGX_HTTP_UNAUTHORIZED,
+                                 "missing_host_key",
+                                 "this action needs the room's host key: "
+                                 "\"Authorization: Bearer <host_key>\"");
+        return NGX_DECLINED;
+    }
+
+    rooms_token_hash(key->data, key->len, hash);
+
+    if (!rooms_token_hash_equal(hash, room->host_hash)) {
+        *answer = ngx_rooms_fail(r, NGX_HTTP_FORBIDDEN, "wrong_host_key",
+                                 "the host key does not match this room");
+        return NGX_DECLINED;
+    }
+
+    return NGX_OK;
+}
+
+
+/*
+ * "/cohosts" (p at its end) and "/cohosts/<id>" of a room: GET (and HEAD)
+ * lists the active co-hosts, DELETE revokes one.  Neither takes a body.
+ */
+static ngx_int_t
+ngx_rooms_route_cohosts(ngx_http_request_t *r, u_char *code, u_char *p,
+    u_char *last)
+{
+    ngx_str_t  id;
+
+    if (p == last) {
+        if (!(r->method & (NGX_HTTP_GET|NGX_HTTP_HEAD))) {
+            return ngx_rooms_not_allowed(r, "GET, HEAD");
+        }
+
+        if (ngx_http_discard_request_body(r) != NGX_OK) {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+
+        return ngx_rooms_cohost_list(r, code);
+    }
+
+    if (r->method != NGX_HTTP_DELETE) {
+        return ngx_rooms_not_allowed(r, "DELETE");
+    }
+
+    if (ngx_http_discard_request_body(r) != NGX_OK) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    /* after the slash */
+    id.data = p + 1;
+    id.len = last - id.data;
+
+    return ngx_rooms_cohost_revoke(r, code, &id);
+}
+
+
+/* GET /api/rooms/<code>/cohosts: {"cohosts":[{id, name, created_at}]} */
+static ngx_int_t
+ngx_rooms_cohost_list(ngx_http_request_t *r, u_char *code)
+{
+    u_char                  hash[ROOMS_HASH_LEN];
+    char                    created[ROOMS_TIME_LEN + 1], *text;
+    json_t                 *doc, *list, *item;
+    unsigned                i, n;
+    ngx_int_t               rc;
+    ngx_str_t               key;
+    rooms_room_t            room;
+    rooms_cohost_t          cohosts[ROOMS_COHOSTS_MAX];
+    ngx_rooms_main_conf_t  *rmcf;
+
+    if (ngx_rooms_host_auth(r, code, &room, &key, hash, &rc) != NGX_OK) {
+        return rc;
+    }
+
+    rmcf = ngx_http_get_module_main_conf(r, ngx_rooms_module);
+
+    if (rooms_store_cohost_list(rmcf->store, room.id, cohosts,
+                                ROOMS_COHOSTS_MAX, &n)
+        != ROOMS_STORE_OK)
+    {
+        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                      "rooms_store co-host list failed: %s",
+                      rooms_store_errmsg(rmcf->store));
+        return ngx_rooms_fail(r, NGX_HTTP_SERVICE_UNAVAILABLE,
+                              "storage_unavailable",
+                              "rooms cannot be read right now");
+    }
+
+    list = json_array();
+    doc = json_pack("{s:o}", "cohosts", list);
+
+    if (doc == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    for (i = 0; i < n; i++) {
+        rooms_time_format(cohosts[i].created_at, created);
+
+        item = json_pack("{s:I,s:s,s:s}",
+                         "id", (json_int_t) cohosts[i].id,
+                         "name", cohosts[i].name,
+                         "created_at", created);
+
+        if (item == NULL || json_array_append_new(list, item) != 0) {
+            json_decref(doc);
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+    }
+
+    /* json_dumps() allocates with malloc(), as ngx_rooms_send_json wants */
+    text = json_dumps(doc, JSON_COMPACT);
+    json_decref(doc);
+
+    return ngx_rooms_send_json(r, NGX_HTTP_OK, text);
+}
+
+
+/*
+ * DELETE /api/rooms/<code>/cohosts/<id>: the credential is revoked under
+ * the directory lock (the host key checked again there), then the media
+ * worker is told to make that co-host a guest if it is in the room.
+ */
+static ngx_int_t
+ngx_rooms_cohost_revoke(ngx_http_request_t *r, u_char *code, ngx_str_t *id)
+{
+    ngx_int_t               rc, n;
+    ngx_str_t               key;
+    rooms_room_t            room;
+    ngx_rooms_change_t      change;
+    ngx_rooms_main_conf_t  *rmcf;
+
+    ngx_memzero(&change, sizeof(ngx_rooms_change_t));
+
+    if (ngx_rooms_host_auth(r, code, &room, &key, change.hash, &rc)
+        != NGX_OK)
+    {
+        return rc;
+    }
+
+    /* ids are positive decimal integers, without sign or leading zero */
+    n = (id->len && id->len <= NGX_INT64_LEN - 1 && id->data[0] != '0')
+        ? ngx_atoi(id->data, id->len) : NGX_ERROR;
+
+    if (n <= 0) {
+        return ngx_rooms_fail(r, NGX_HTTP_NOT_FOUND, "not_found",
+                              "this room has no active co-host with this "
+                              "id");
+    }
+
+    rmcf = ngx_http_get_module_main_conf(r, ngx_rooms_module);
+
+    change.action = NGX_ROOMS_REVOKE;
+    change.store = rmcf->store;
+    change.cohost_id = (int64_t) n;
+
+    rc = ngx_rooms_dir_change(rmcf, r->connection->log, code,
+                              ngx_rooms_apply, &change, &room);
+
+    switch (rc) {
+
+    case NGX_OK:
+        break;
+
+    case NGX_ROOMS_REFUSED:
+        return ngx_rooms_send_error(r, &change.err);
+
+    case NGX_ERROR:
+        return ngx_rooms_fail(r, NGX_HTTP_SERVICE_UNAVAILABLE,
+                              "storage_unavailable",
+                              "the change could not be stored; nothing "
+                              "changed");
+
+    default:
+        return ngx_rooms_lookup_failed(r, rc);
+    }
+
+    ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
+                  "rooms: the host revoked co-host %i of room %L", n,
+                  room.id);
+
+    (void) ngx_rooms_media_demote(&room, change.token_hash,
+                                  r->connection->log);
+
+    r->headers_out.status = NGX_HTTP_NO_CONTENT;
+    r->headers_out.content_length_n = 0;
+    r->header_only = 1;
+
+    return ngx_http_send_header(r);
+}
+
+
+/*
  * A host's change to a room, whether it came as an HTTP request or from a
- * host's WebSocket (ngx_rooms_ws.c): the one path both take.  hash is
- * the SHA-256 of the key the host presented; it is checked again under
- * the directory lock, against the record the change applies to.  Once
- * the change is stored, the media worker hears of a lock, an end, an
- * admission (a switch to open lets the lobby in) or a cap (for later
- * admissions), and the people in the room of what concerns them.
+ * host's or co-host's WebSocket (ngx_rooms_ws.c): the one path all take.
+ * hash is the SHA-256 of the key presented; it is checked again under
+ * the directory lock, against the record the change applies to (a
+ * co-host's against the store's active credentials).  Once the change is
+ * stored, the media worker hears of a lock, an end, an admission (a
+ * switch to open lets the lobby in), a cap (for later admissions) or a
+ * policy, and the people in the room of what concerns them.
  */
 ngx_int_t
 ngx_rooms_host_change(ngx_rooms_main_conf_t *rmcf, ngx_log_t *log,
-    u_char *code, u_char *hash, ngx_uint_t action, rooms_patch_t *patch,
-    rooms_room_t *room, rooms_error_t *err)
+    u_char *code, u_char *hash, ngx_uint_t cohost, ngx_uint_t action,
+    rooms_patch_t *patch, rooms_room_t *room, rooms_error_t *err)
 {
     ngx_int_t           rc;
     ngx_uint_t          what;
@@ -677,7 +914,9 @@ ngx_rooms_host_change(ngx_rooms_main_conf_t *rmcf, ngx_log_t *log,
     ngx_memzero(&change, sizeof(ngx_rooms_change_t));
 
     change.action = action;
+    change.cohost = cohost;
     change.patch = patch;
+    change.store = rmcf->store;
     ngx_memcpy(change.hash, hash, ROOMS_HASH_LEN);
 
     rc = ngx_rooms_dir_change(rmcf, log, code, ngx_rooms_apply, &change,
@@ -703,7 +942,8 @@ ngx_rooms_host_change(ngx_rooms_main_conf_t *rmcf, ngx_log_t *log,
 
     what = (patch->has_locked ? NGX_ROOMS_MEDIA_LOCKED : 0)
            | (patch->has_admission ? NGX_ROOMS_MEDIA_ADMISSION : 0)
-           | (patch->has_max ? NGX_ROOMS_MEDIA_MAX : 0);
+           | (patch->has_max ? NGX_ROOMS_MEDIA_MAX : 0)
+           | (patch->has_host_absent ? NGX_ROOMS_MEDIA_HOST_ABSENT : 0);
 
     if (what) {
         (void) ngx_rooms_media_room(room, what, log);
@@ -713,13 +953,41 @@ ngx_rooms_host_change(ngx_rooms_main_conf_t *rmcf, ngx_log_t *log,
 }
 
 
-/* Runs under the directory lock, on a copy of the current record. */
+/*
+ * Runs under the directory lock, on a copy of the current record.  The
+ * store is asked under the same lock for a co-host's credential, and for
+ * a revocation, so that neither races a change of the room.
+ */
 static ngx_int_t
 ngx_rooms_apply(rooms_room_t *room, void *data)
 {
     ngx_rooms_change_t  *change = data;
 
-    if (!rooms_token_hash_equal(change->hash, room->host_hash)) {
+    int                  rc;
+
+    if (change->cohost) {
+        rc = rooms_store_cohost_check(change->store, room->id, change->hash,
+                                      NULL);
+
+        if (rc == ROOMS_STORE_ERROR) {
+            rooms_error(&change->err, 503, "storage_unavailable",
+                        "the change could not be stored; nothing changed");
+            return NGX_ROOMS_REFUSED;
+        }
+
+        /* a co-host may lock and unlock, and nothing else */
+        if (rc != 1
+            || change->action != NGX_ROOMS_UPDATE
+            || change->patch->has_title || change->patch->has_audience
+            || change->patch->has_admission || change->patch->has_max
+            || change->patch->has_host_absent || !change->patch->has_locked)
+        {
+            rooms_error(&change->err, 403, "not_host",
+                        "only the host can do this");
+            return NGX_ROOMS_REFUSED;
+        }
+
+    } else if (!rooms_token_hash_equal(change->hash, room->host_hash)) {
         rooms_error(&change->err, 403, "wrong_host_key",
                     "the host key does not match this room");
         return NGX_ROOMS_REFUSED;
@@ -742,6 +1010,28 @@ ngx_rooms_apply(rooms_room_t *room, void *data)
         }
 
         return NGX_ROOMS_ROTATE;
+
+    case NGX_ROOMS_REVOKE:
+        rc = rooms_store_cohost_revoke(change->store, room->id,
+                                       change->cohost_id, ngx_time(),
+                                       change->token_hash);
+
+        if (rc == ROOMS_STORE_NOT_FOUND) {
+            rooms_error(&change->err, 404, "not_found",
+                        "this room has no active co-host with this id");
+            return NGX_ROOMS_REFUSED;
+        }
+
+        if (rc != ROOMS_STORE_OK) {
+            ngx_log_error(NGX_LOG_ERR, ngx_cycle->log, 0,
+                          "rooms_store co-host revocation failed: %s",
+                          rooms_store_errmsg(change->store));
+            rooms_error(&change->err, 503, "storage_unavailable",
+                        "the change could not be stored; nothing changed");
+            return NGX_ROOMS_REFUSED;
+        }
+
+        return NGX_ROOMS_KEEP;
 
     default: /* NGX_ROOMS_END: ending an ended room changes nothing */
         return room->ended_at != 0 ? NGX_ROOMS_KEEP : NGX_ROOMS_END;

@@ -477,6 +477,8 @@ ngx_rooms_dir_change(ngx_rooms_main_conf_t *rmcf, ngx_log_t *log,
         goto done;
     }
 
+    /* with the revision the store bumped, which ROOM records carry */
+
     if (rn) {
         rn->room = copy;
     }

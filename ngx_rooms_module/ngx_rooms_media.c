@@ -8,9 +8,12 @@
  * handshake of common/rooms_proto.h, the shared ring segment and the two
  * eventfd doorbells it brings, reading the media worker's records and
  * handing each to the WebSocket it is about (ngx_rooms_ws.c), the ROOM
- * records that tell the worker of a lock, an end or a PATCH, the COUNT
- * records that keep the directory's live participant counts (and setting
- * them to 0 when the link is lost), and reconnecting.
+ * records that tell the worker of a lock, an end, a PATCH or a revoked
+ * co-host (each with the room's revision), the COUNT records that keep
+ * the directory's live participant counts (and setting them to 0 when the
+ * link is lost), applying the HOST_ABSENT records (a room's last host
+ * left: its lock or end policy is stored here, then announced with a ROOM
+ * record), and reconnecting.
  * Must never block the event loop: connecting, the handshake and the
  * rings all run on nginx events, a full ring refuses at once, and the
  * media worker may be absent at any time, including when nginx starts.
@@ -111,6 +114,8 @@ typedef struct {
 } ngx_rooms_media_link_t;
 
 
+static ngx_int_t ngx_rooms_media_tell(rooms_room_t *room, u_char *json,
+    size_t len, const char *what, ngx_log_t *log);
 static void ngx_rooms_media_connect(void);
 static void ngx_rooms_media_ctl_write(ngx_event_t *wev);
 static void ngx_rooms_media_ctl_read(ngx_event_t *rev);
@@ -122,6 +127,12 @@ static int ngx_rooms_media_record(void *data, const rooms_proto_hdr_t *hdr,
     const unsigned char *payload);
 static void ngx_rooms_media_count(const rooms_proto_hdr_t *hdr,
     const unsigned char *payload);
+static void ngx_rooms_media_host_absent(const rooms_proto_hdr_t *hdr,
+    const unsigned char *payload);
+static ngx_int_t ngx_rooms_media_absent_change(ngx_rooms_main_conf_t *rmcf,
+    u_char *code, void *data, rooms_room_t *room);
+static ngx_int_t ngx_rooms_media_absent_apply(rooms_room_t *room,
+    void *data);
 static ngx_rooms_main_conf_t *ngx_rooms_media_conf(void);
 static void ngx_rooms_media_retry_handler(ngx_event_t *ev);
 static void ngx_rooms_media_leave_handler(ngx_event_t *ev);
@@ -324,16 +335,17 @@ ngx_rooms_media_leave(uint64_t id)
 ngx_int_t
 ngx_rooms_media_room(rooms_room_t *room, ngx_uint_t what, ngx_log_t *log)
 {
-    u_char     buf[128], *p, *last;
-    ngx_int_t  rc;
+    u_char  buf[192], *p, *last;
 
     /*
-     * {"room":<int64>,"locked":false,"admission":"knock","max":<5 digits>}
-     * is under 90 bytes: 19 digits and a sign at most for the id
+     * {"room":<int64>,"rev":<int64>,"locked":false,"admission":"knock",
+     *  "max":<5 digits>,"host_absent":"stay_open","reason":"host_absent"}
+     * is under 160 bytes: 19 digits and a sign at most for an int64
      */
 
     last = buf + sizeof(buf);
-    p = ngx_slprintf(buf, last, "{\"room\":%L", room->id);
+    p = ngx_slprintf(buf, last, "{\"room\":%L,\"rev\":%L", room->id,
+                     room->rev);
 
     if (what & NGX_ROOMS_MEDIA_ENDED) {
         p = ngx_slprintf(p, last, ",\"ended\":true");
@@ -354,11 +366,53 @@ ngx_rooms_media_room(rooms_room_t *room, ngx_uint_t what, ngx_log_t *log)
             p = ngx_slprintf(p, last, ",\"max\":%ui",
                              (ngx_uint_t) room->max_participants);
         }
+
+        if (what & NGX_ROOMS_MEDIA_HOST_ABSENT) {
+            p = ngx_slprintf(p, last, ",\"host_absent\":\"%s\"",
+                             rooms_host_absent_name(room->host_absent));
+        }
+    }
+
+    if (what & NGX_ROOMS_MEDIA_REASON) {
+        p = ngx_slprintf(p, last, ",\"reason\":\"host_absent\"");
     }
 
     p = ngx_slprintf(p, last, "}");
 
-    rc = ngx_rooms_media_push(ROOMS_PROTO_ROOM, 0, buf, p - buf);
+    return ngx_rooms_media_tell(room, buf, p - buf,
+                                (what & NGX_ROOMS_MEDIA_ENDED)
+                                ? "was ended" : "changed", log);
+}
+
+
+ngx_int_t
+ngx_rooms_media_demote(rooms_room_t *room, u_char *token_hash,
+    ngx_log_t *log)
+{
+    u_char  buf[192], *p;
+    char    hex[ROOMS_HASH_HEX_LEN + 1];
+
+    /* {"room":<int64>,"rev":<int64>,"demote":"<64 hex>"}: 128 bytes */
+
+    rooms_token_hash_hex(token_hash, hex);
+
+    p = ngx_slprintf(buf, buf + sizeof(buf),
+                     "{\"room\":%L,\"rev\":%L,\"demote\":\"%s\"}",
+                     room->id, room->rev, hex);
+
+    return ngx_rooms_media_tell(room, buf, p - buf, "lost a co-host",
+                                log);
+}
+
+
+/* Pushes a ROOM record; what says what it was about, for the log. */
+static ngx_int_t
+ngx_rooms_media_tell(rooms_room_t *room, u_char *json, size_t len,
+    const char *what, ngx_log_t *log)
+{
+    ngx_int_t  rc;
+
+    rc = ngx_rooms_media_push(ROOMS_PROTO_ROOM, 0, json, len);
 
     switch (rc) {
 
@@ -378,8 +432,7 @@ ngx_rooms_media_room(rooms_room_t *room, ngx_uint_t what, ngx_log_t *log)
     default:
         ngx_log_error(NGX_LOG_WARN, log, 0,
                       "rooms: the media worker could not be told that room "
-                      "%L was %s", room->id,
-                      (what & NGX_ROOMS_MEDIA_ENDED) ? "ended" : "changed");
+                      "%L %s", room->id, what);
         break;
     }
 
@@ -904,6 +957,11 @@ ngx_rooms_media_record(void *data, const rooms_proto_hdr_t *hdr,
         return 0;
     }
 
+    if (hdr->type == ROOMS_PROTO_HOST_ABSENT) {
+        ngx_rooms_media_host_absent(hdr, payload);
+        return 0;
+    }
+
     ngx_rooms_ws_deliver(hdr, payload);
 
     return 0;
@@ -970,6 +1028,206 @@ ngx_rooms_media_count(const rooms_proto_hdr_t *hdr,
                    (int64_t) json_integer_value(count), rc);
 
     json_decref(msg);
+}
+
+
+/* what a HOST_ABSENT record asks, and what came of it */
+typedef struct {
+    int64_t                      room_id;
+    ngx_uint_t                   policy;         /* ROOMS_HOST_ABSENT_* */
+    ngx_uint_t                   done;           /* NGX_ROOMS_UPDATE, END */
+} ngx_rooms_media_absent_t;
+
+
+/*
+ * A HOST_ABSENT record: the last host or co-host left a room whose
+ * policy is lock or end (docs/protocol.md, "When the last host leaves").
+ * The media worker timed the grace; the policy is read again here, under
+ * the directory lock, so a host who changed it to stay_open meanwhile, or
+ * ended the room, wins.  Once stored, the ROOM record with the reason
+ * tells the people in the room; one nginx worker gets the record, and
+ * any one of them may apply it.
+ */
+static void
+ngx_rooms_media_host_absent(const rooms_proto_hdr_t *hdr,
+    const unsigned char *payload)
+{
+    int                        policy;
+    char                       current[ROOMS_CODE_LEN + 1];
+    u_char                     buf[256];
+    json_t                    *msg, *room, *code, *action;
+    ngx_int_t                  rc;
+    json_error_t               jerr;
+    rooms_room_t               r;
+    ngx_rooms_main_conf_t     *rmcf;
+    ngx_rooms_media_absent_t   ha;
+    ngx_rooms_media_link_t    *ml = &ngx_rooms_media_link;
+
+    /* {"room":<id>,"code":"<22>","rev":<n>,"action":"lock"}: 120 bytes */
+    if (hdr->len >= sizeof(buf)) {
+        ngx_log_error(NGX_LOG_ERR, ml->log, 0,
+                      "rooms: a %uD-byte HOST_ABSENT record from the media "
+                      "worker was dropped", hdr->len);
+        return;
+    }
+
+    /* payload bytes are in shared memory: read each once, into here */
+    ngx_memcpy(buf, payload, hdr->len);
+
+    msg = json_loadb((char *) buf, hdr->len, JSON_REJECT_DUPLICATES, &jerr);
+    room = json_object_get(msg, "room");
+    code = json_object_get(msg, "code");
+    action = json_object_get(msg, "action");
+
+    policy = json_is_string(action)
+             ? rooms_host_absent_find(json_string_value(action),
+                                      json_string_length(action))
+             : -1;
+
+    if (!json_is_integer(room) || !json_is_string(code)
+        || (policy != ROOMS_HOST_ABSENT_LOCK
+            && policy != ROOMS_HOST_ABSENT_END))
+    {
+        json_decref(msg);
+        ngx_log_error(NGX_LOG_ERR, ml->log, 0,
+                      "rooms: a malformed HOST_ABSENT record from the media "
+                      "worker was dropped");
+        return;
+    }
+
+    rmcf = ngx_rooms_media_conf();
+
+    if (rmcf == NULL) {
+        json_decref(msg);
+        return;
+    }
+
+    ha.room_id = json_integer_value(room);
+    ha.policy = (ngx_uint_t) policy;
+    ha.done = 0;
+
+    rc = NGX_ROOMS_GONE;
+
+    if (rooms_token_is_code((u_char *) json_string_value(code),
+                            json_string_length(code)))
+    {
+        rc = ngx_rooms_media_absent_change(rmcf,
+                                           (u_char *) json_string_value(code),
+                                           &ha, &r);
+    }
+
+    json_decref(msg);
+
+    if (rc == NGX_ROOMS_GONE) {
+        /* a rotation since the room's latest join: its code now, by id */
+
+        switch (rooms_store_code(rmcf->store, ha.room_id, current)) {
+
+        case ROOMS_STORE_OK:
+            rc = ngx_rooms_media_absent_change(rmcf, (u_char *) current,
+                                               &ha, &r);
+            break;
+
+        case ROOMS_STORE_NOT_FOUND:
+            rc = NGX_DECLINED;
+            break;
+
+        default:
+            ngx_log_error(NGX_LOG_ERR, ml->log, 0,
+                          "rooms_store lookup failed: %s",
+                          rooms_store_errmsg(rmcf->store));
+            rc = NGX_ERROR;
+            break;
+        }
+    }
+
+    if (rc == NGX_ERROR) {
+        ngx_log_error(NGX_LOG_ERR, ml->log, 0,
+                      "rooms: the host-absent policy of room %L could not "
+                      "be applied", ha.room_id);
+        return;
+    }
+
+    if (rc != NGX_OK) {
+        /* the room is no longer in the store */
+        ngx_log_error(NGX_LOG_INFO, ml->log, 0,
+                      "rooms: the last host left room %L, which is gone",
+                      ha.room_id);
+        return;
+    }
+
+    if (ha.done == 0) {
+        ngx_log_error(NGX_LOG_INFO, ml->log, 0,
+                      "rooms: the last host left room %L, which is ended, "
+                      "locked already or no longer of policy \"%s\": "
+                      "nothing changed", ha.room_id,
+                      rooms_host_absent_name(ha.policy));
+        return;
+    }
+
+    ngx_log_error(NGX_LOG_INFO, ml->log, 0,
+                  "rooms: the last host left room %L, which is %s now "
+                  "(host_absent)", ha.room_id,
+                  ha.done == NGX_ROOMS_END ? "ended" : "locked");
+
+    (void) ngx_rooms_media_room(&r, (ha.done == NGX_ROOMS_END
+                                     ? NGX_ROOMS_MEDIA_ENDED
+                                     : NGX_ROOMS_MEDIA_LOCKED)
+                                    | NGX_ROOMS_MEDIA_REASON, ml->log);
+}
+
+
+/* ngx_rooms_dir_change() of the room whose current code is code */
+static ngx_int_t
+ngx_rooms_media_absent_change(ngx_rooms_main_conf_t *rmcf, u_char *code,
+    void *data, rooms_room_t *room)
+{
+    ngx_int_t                  rc;
+    ngx_rooms_media_absent_t  *ha = data;
+
+    rc = ngx_rooms_dir_change(rmcf, ngx_rooms_media_link.log, code,
+                              ngx_rooms_media_absent_apply, ha, room);
+
+    if (rc == NGX_OK && room->id != ha->room_id) {
+        /* codes are never reused: a worker's mistake, not a room */
+        ngx_log_error(NGX_LOG_ERR, ngx_rooms_media_link.log, 0,
+                      "rooms: a HOST_ABSENT record names room %L by the "
+                      "code of room %L; dropped", ha->room_id, room->id);
+        return NGX_DECLINED;
+    }
+
+    return rc;
+}
+
+
+/* Runs under the directory lock, on a copy of the current record. */
+static ngx_int_t
+ngx_rooms_media_absent_apply(rooms_room_t *room, void *data)
+{
+    ngx_rooms_media_absent_t  *ha = data;
+
+    ha->done = 0;
+
+    if (room->id != ha->room_id
+        || room->ended_at != 0
+        || room->host_absent != ha->policy)
+    {
+        return NGX_ROOMS_KEEP;
+    }
+
+    if (ha->policy == ROOMS_HOST_ABSENT_END) {
+        ha->done = NGX_ROOMS_END;
+        return NGX_ROOMS_END;
+    }
+
+    if (room->locked) {
+        return NGX_ROOMS_KEEP;
+    }
+
+    room->locked = 1;
+    ha->done = NGX_ROOMS_UPDATE;
+
+    return NGX_ROOMS_UPDATE;
 }
 
 

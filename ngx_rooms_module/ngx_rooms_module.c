@@ -30,6 +30,8 @@ static char *ngx_rooms_base_url(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 static char *ngx_rooms_max_participants(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
+static char *ngx_rooms_host_grace(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
 static char *ngx_rooms_media_socket(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 
@@ -74,6 +76,13 @@ static ngx_command_t  ngx_rooms_commands[] = {
     { ngx_string("rooms_max_participants"),
       NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
       ngx_rooms_max_participants,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("rooms_host_grace"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_rooms_host_grace,
       NGX_HTTP_LOC_CONF_OFFSET,
       0,
       NULL },
@@ -265,6 +274,7 @@ ngx_rooms_create_loc_conf(ngx_conf_t *cf)
 
     conf->enable = NGX_CONF_UNSET;
     conf->max_participants = NGX_CONF_UNSET_UINT;
+    conf->host_grace = NGX_CONF_UNSET_MSEC;
 
     return conf;
 }
@@ -281,6 +291,8 @@ ngx_rooms_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
     ngx_conf_merge_uint_value(conf->max_participants,
                               prev->max_participants,
                               ROOMS_PARTICIPANTS_DEFAULT);
+    ngx_conf_merge_msec_value(conf->host_grace, prev->host_grace,
+                              ROOMS_HOST_GRACE_DEFAULT);
 
     return NGX_CONF_OK;
 }
@@ -577,6 +589,43 @@ ngx_rooms_max_participants(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     }
 
     rlcf->max_participants = (ngx_uint_t) n;
+
+    return NGX_CONF_OK;
+}
+
+
+/*
+ * How long the last host or co-host may be gone, dropped rather than
+ * gone by "leave", before the room's host-absent policy applies
+ * (docs/protocol.md).  It travels in every JOIN ("grace", in ms), so the
+ * media worker applies the value of the location the host joined
+ * through.  0 applies the policy at once; 10 minutes is the most.
+ */
+static char *
+ngx_rooms_host_grace(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_rooms_loc_conf_t *rlcf = conf;
+
+    ngx_msec_t  ms;
+    ngx_str_t  *value;
+
+    if (rlcf->host_grace != NGX_CONF_UNSET_MSEC) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+
+    ms = ngx_parse_time(&value[1], 0);
+
+    if (ms == (ngx_msec_t) NGX_ERROR || ms > ROOMS_HOST_GRACE_MAX) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "invalid rooms_host_grace \"%V\", expected a "
+                           "time from 0s to %ds, such as \"30s\"",
+                           &value[1], ROOMS_HOST_GRACE_MAX / 1000);
+        return NGX_CONF_ERROR;
+    }
+
+    rlcf->host_grace = ms;
 
     return NGX_CONF_OK;
 }

@@ -8,12 +8,13 @@
  * Owns: the handshake checks and the 101 answer, the upgraded connection
  * (framing through common/rooms_ws.h, pings, timeouts, a bounded send
  * queue), admission at "join" (ngx_rooms_ws_admit()), each connection's
- * role (host or guest) and guest token, the check that host-only
- * messages come from a host (ngx_rooms_ws_host_action()), and the traffic
- * between one browser and the media worker: join becomes a JOIN record,
- * later messages SIGNAL records, the end of the WebSocket a LEAVE record;
- * the worker's SIGNAL and CLOSE records come back through
- * ngx_rooms_ws_deliver(), and its BAN records are stored there.  Must never
+ * role (host, co-host or guest) and guest token, the check that host
+ * actions come from a host or co-host (ngx_rooms_ws_host_action()), and
+ * the traffic between one browser and the media worker: join becomes a
+ * JOIN record, later messages SIGNAL records, the end of the WebSocket a
+ * LEAVE record; the worker's SIGNAL and CLOSE records come back through
+ * ngx_rooms_ws_deliver(), its BAN records are stored there, and its ROLE
+ * records draw, store or revoke co-host keys there.  Must never
  * block, never buffer more than NGX_ROOMS_WS_OUT_MAX bytes for a client,
  * and never finalize a request from another connection's event: work for
  * a connection that arrives from elsewhere (the media link) is queued and
@@ -51,7 +52,17 @@
  * reaches that browser alone and never the media worker.  lock and end
  * are applied here, through the same path as the HTTP API
  * (ngx_rooms_host_change()), which tells the media worker; remove, mute,
- * admit and deny go to the media worker, which knows whom an id names.
+ * admit, deny, cohost and uncohost go to the media worker, which knows
+ * whom an id names.
+ *
+ * Co-hosts.  A host's cohost makes the worker send a ROLE record for the
+ * new co-host's WebSocket: a co-host key is drawn here, its hash stored
+ * bound to that browser's guest token, and the key sent to that browser
+ * alone ({"type":"role"}).  A later join with the key and the same guest
+ * token is a co-host's while the key is active (the store says so at the
+ * join); with another token, or once revoked, a guest's.  A co-host may
+ * do what a host does but end the room and make or unmake co-hosts; its
+ * lock is checked against the store again, under the directory lock.
  *
  * The lobby.  The JOIN record carries the room's admission as read at
  * the join; the media worker keeps a guest of a "knock" room waiting
@@ -78,6 +89,11 @@
 #define NGX_ROOMS_WS_JOIN_TIMEOUT   10000
 #define NGX_ROOMS_WS_CLOSE_TIMEOUT  5000
 #define NGX_ROOMS_WS_NAME_MAX       64         /* characters */
+
+/* the secrets a join may carry (ngx_rooms_ws_secret()) */
+#define NGX_ROOMS_WS_HOST_KEY       0
+#define NGX_ROOMS_WS_COHOST_KEY     1
+#define NGX_ROOMS_WS_GUEST_TOKEN    2
 
 /* a close frame is never refused for room: it is the last frame */
 #define NGX_ROOMS_WS_CLOSE_FRAME    (2 + ROOMS_WS_CONTROL_MAX)
@@ -110,10 +126,11 @@ typedef struct {
 
     u_char                       code[ROOMS_CODE_LEN];
     int64_t                      room_id;        /* the store's, at join */
-    u_char                       key_hash[ROOMS_HASH_LEN];  /* a host's */
+    u_char                       key_hash[ROOMS_HASH_LEN];  /* (co-)host's */
     u_char                       token[ROOMS_GUEST_TOKEN_LEN + 1];
 
     unsigned                     host:1;         /* joined with the key */
+    unsigned                     cohost:1;       /* a co-host key, now */
     unsigned                     welcomed:1;     /* the token went out */
     unsigned                     join_seen:1;    /* a join was handled */
     unsigned                     joined:1;       /* in the registry */
@@ -138,7 +155,9 @@ static void ngx_rooms_ws_message(ngx_rooms_ws_ctx_t *ctx,
     const u_char *data, size_t len);
 static void ngx_rooms_ws_join(ngx_rooms_ws_ctx_t *ctx, json_t *msg);
 static ngx_int_t ngx_rooms_ws_secret(ngx_rooms_ws_ctx_t *ctx, json_t *v,
-    ngx_uint_t host_key, u_char *hash);
+    ngx_uint_t kind, u_char *hash);
+static ngx_int_t ngx_rooms_ws_cohost_check(ngx_rooms_ws_ctx_t *ctx,
+    rooms_room_t *room, u_char *key_hash, u_char *token_hash);
 static ngx_int_t ngx_rooms_ws_admit(ngx_rooms_ws_ctx_t *ctx,
     rooms_room_t *room, u_char *token_hash);
 static void ngx_rooms_ws_host_action(ngx_rooms_ws_ctx_t *ctx,
@@ -151,6 +170,8 @@ static ngx_int_t ngx_rooms_ws_relay(ngx_rooms_ws_ctx_t *ctx,
     const u_char *payload, size_t len);
 static void ngx_rooms_ws_ban(const rooms_proto_hdr_t *hdr,
     const u_char *payload);
+static void ngx_rooms_ws_role(ngx_rooms_ws_ctx_t *ctx,
+    const rooms_proto_hdr_t *hdr, const u_char *payload);
 static ngx_int_t ngx_rooms_ws_name(json_t *v, ngx_str_t *name);
 static void ngx_rooms_ws_refuse(ngx_rooms_ws_ctx_t *ctx, const char *code,
     const char *message, unsigned close_code);
@@ -820,7 +841,9 @@ ngx_rooms_ws_message(ngx_rooms_ws_ctx_t *ctx, const u_char *data,
         || ngx_strcmp(type, "admit") == 0
         || ngx_strcmp(type, "deny") == 0
         || ngx_strcmp(type, "lock") == 0
-        || ngx_strcmp(type, "end") == 0)
+        || ngx_strcmp(type, "end") == 0
+        || ngx_strcmp(type, "cohost") == 0
+        || ngx_strcmp(type, "uncohost") == 0)
     {
         ngx_rooms_ws_host_action(ctx, type, msg, data, len);
         goto done;
@@ -869,11 +892,15 @@ ngx_rooms_ws_forward(ngx_rooms_ws_ctx_t *ctx, const u_char *data,
 
 
 /*
- * remove, mute, admit, deny, lock and end.  This is the one place where
- * nginx checks that they come from a host: from a guest (a waiting one
- * too) they are answered not_host and change nothing, and the connection
- * stays open.  The media worker checks the role again (worker/sfu.c,
- * sfu_host_action()) for what reaches it.
+ * remove, mute, admit, deny, lock, end, cohost and uncohost.  This is the
+ * one place where nginx checks that they come from a host or a co-host:
+ * end, cohost and uncohost from a host only, the others from either.
+ * From anyone else (a waiting guest too) they are answered not_host and
+ * change nothing, and the connection stays open.  The media worker checks
+ * the role again (worker/sfu.c) for what reaches it, and it alone knows
+ * whom an id names (a co-host may not remove a host or a co-host); a
+ * co-host's lock is checked again against the store, under the directory
+ * lock, so a revoked co-host cannot lock.
  */
 static void
 ngx_rooms_ws_host_action(ngx_rooms_ws_ctx_t *ctx, const char *type,
@@ -881,10 +908,15 @@ ngx_rooms_ws_host_action(ngx_rooms_ws_ctx_t *ctx, const char *type,
 {
     json_t         *v;
     ngx_int_t       rc;
+    ngx_uint_t      host_only;
     rooms_patch_t   patch;
     rooms_error_t   err;
 
-    if (!ctx->host) {
+    host_only = (ngx_strcmp(type, "end") == 0
+                 || ngx_strcmp(type, "cohost") == 0
+                 || ngx_strcmp(type, "uncohost") == 0);
+
+    if (!ctx->host && (host_only || !ctx->cohost)) {
         ngx_rooms_ws_error(ctx, "not_host", "only the host can do this",
                            NULL);
         return;
@@ -895,8 +927,8 @@ ngx_rooms_ws_host_action(ngx_rooms_ws_ctx_t *ctx, const char *type,
 
         if (!json_is_string(v)) {
             ngx_rooms_ws_refuse(ctx, "bad_message",
-                                "remove, mute, admit and deny need a "
-                                "participant's \"id\"",
+                                "remove, mute, admit, deny, cohost and "
+                                "uncohost need a participant's \"id\"",
                                 NGX_ROOMS_WS_CLOSE_BAD);
             return;
         }
@@ -954,9 +986,10 @@ ngx_rooms_ws_host_action(ngx_rooms_ws_ctx_t *ctx, const char *type,
 
 
 /*
- * A host's change through the HTTP API's path (ngx_rooms_host_change()),
- * on the room this connection joined.  A rotation since the join retired
- * the code it knows: the room's current one is looked up once, by id.
+ * A host's or co-host's change through the HTTP API's path
+ * (ngx_rooms_host_change()), on the room this connection joined.  A
+ * rotation since the join retired the code it knows: the room's current
+ * one is looked up once, by id.
  */
 static ngx_int_t
 ngx_rooms_ws_change(ngx_rooms_ws_ctx_t *ctx, ngx_uint_t action,
@@ -971,8 +1004,8 @@ ngx_rooms_ws_change(ngx_rooms_ws_ctx_t *ctx, ngx_uint_t action,
     log = ctx->request->connection->log;
     rmcf = ngx_http_get_module_main_conf(ctx->request, ngx_rooms_module);
 
-    rc = ngx_rooms_host_change(rmcf, log, ctx->code, ctx->key_hash, action,
-                               patch, &room, err);
+    rc = ngx_rooms_host_change(rmcf, log, ctx->code, ctx->key_hash,
+                               !ctx->host, action, patch, &room, err);
 
     if (rc != NGX_ROOMS_GONE) {
         return rc;
@@ -994,29 +1027,32 @@ ngx_rooms_ws_change(ngx_rooms_ws_ctx_t *ctx, ngx_uint_t action,
 
     ngx_memcpy(ctx->code, code, ROOMS_CODE_LEN);
 
-    return ngx_rooms_host_change(rmcf, log, ctx->code, ctx->key_hash, action,
-                                 patch, &room, err);
+    return ngx_rooms_host_change(rmcf, log, ctx->code, ctx->key_hash,
+                                 !ctx->host, action, patch, &room, err);
 }
 
 
 /*
- * A join: the name, the optional host key and guest token, the room read
- * afresh, the role, admission, then the JOIN record.  The media worker
- * counts people (room_full) and keeps a knock room's lobby: the JOIN
- * carries the room's admission as read here.
+ * A join: the name, the optional host key, co-host key and guest token,
+ * the room read afresh, the role, admission, then the JOIN record.  The
+ * media worker counts people (room_full) and keeps a knock room's lobby:
+ * the JOIN carries the room's state as read here, with its revision, so
+ * the worker can tell it from a newer one it has heard of.
  */
 static void
 ngx_rooms_ws_join(ngx_rooms_ws_ctx_t *ctx, json_t *msg)
 {
     u_char                  key_hash[ROOMS_HASH_LEN];
+    u_char                  cohost_hash[ROOMS_HASH_LEN];
     u_char                  token_hash[ROOMS_HASH_LEN];
     char                    token_hex[ROOMS_HASH_HEX_LEN + 1], *text;
     json_t                 *join;
     uint64_t                id;
-    ngx_int_t               rc, has_key;
+    ngx_int_t               rc, has_key, has_cohost_key;
     ngx_str_t               name;
     rooms_room_t            room;
     ngx_connection_t       *c;
+    ngx_rooms_loc_conf_t   *rlcf;
     ngx_rooms_main_conf_t  *rmcf;
 
     ctx->join_seen = 1;
@@ -1030,14 +1066,22 @@ ngx_rooms_ws_join(ngx_rooms_ws_ctx_t *ctx, json_t *msg)
         return;
     }
 
-    has_key = ngx_rooms_ws_secret(ctx, json_object_get(msg, "host_key"), 1,
-                                  key_hash);
+    has_key = ngx_rooms_ws_secret(ctx, json_object_get(msg, "host_key"),
+                                  NGX_ROOMS_WS_HOST_KEY, key_hash);
     if (has_key == NGX_ERROR) {
         return;
     }
 
-    rc = ngx_rooms_ws_secret(ctx, json_object_get(msg, "guest_token"), 0,
-                             token_hash);
+    has_cohost_key = ngx_rooms_ws_secret(ctx,
+                                         json_object_get(msg, "cohost_key"),
+                                         NGX_ROOMS_WS_COHOST_KEY,
+                                         cohost_hash);
+    if (has_cohost_key == NGX_ERROR) {
+        return;
+    }
+
+    rc = ngx_rooms_ws_secret(ctx, json_object_get(msg, "guest_token"),
+                             NGX_ROOMS_WS_GUEST_TOKEN, token_hash);
     if (rc == NGX_ERROR) {
         return;
     }
@@ -1088,6 +1132,13 @@ ngx_rooms_ws_join(ngx_rooms_ws_ctx_t *ctx, json_t *msg)
     {
         ctx->host = 1;
         ngx_memcpy(ctx->key_hash, key_hash, ROOMS_HASH_LEN);
+
+    } else if (has_cohost_key == NGX_OK) {
+        if (ngx_rooms_ws_cohost_check(ctx, &room, cohost_hash, token_hash)
+            != NGX_OK)
+        {
+            return;
+        }
     }
 
     if (ngx_rooms_ws_admit(ctx, &room, token_hash) != NGX_OK) {
@@ -1105,16 +1156,22 @@ ngx_rooms_ws_join(ngx_rooms_ws_ctx_t *ctx, json_t *msg)
 
     rooms_token_hash_hex(token_hash, token_hex);
 
-    join = json_pack("{s:I,s:s,s:i,s:s%,s:s,s:s,s:b,s:s}",
+    rlcf = ngx_http_get_module_loc_conf(ctx->request, ngx_rooms_module);
+
+    join = json_pack("{s:I,s:s,s:I,s:i,s:s%,s:s,s:s,s:b,s:s,s:s,s:I}",
                      "room", (json_int_t) room.id,
                      "code", room.code,
+                     "rev", (json_int_t) room.rev,
                      "max", (int) room.max_participants,
                      "name", (char *) name.data, name.len,
-                     "role", ctx->host ? "host" : "guest",
+                     "role", ctx->host ? "host"
+                             : (ctx->cohost ? "cohost" : "guest"),
                      "token", token_hex,
                      "locked", (int) room.locked,
                      "admission", room.admission == ROOMS_ADMISSION_KNOCK
-                                  ? "knock" : "open");
+                                  ? "knock" : "open",
+                     "host_absent", rooms_host_absent_name(room.host_absent),
+                     "grace", (json_int_t) rlcf->host_grace);
 
     text = join ? json_dumps(join, JSON_COMPACT) : NULL;
     json_decref(join);
@@ -1146,18 +1203,18 @@ ngx_rooms_ws_join(ngx_rooms_ws_ctx_t *ctx, json_t *msg)
 
     ngx_log_debug3(NGX_LOG_DEBUG_HTTP, c->log, 0,
                    "rooms ws: joined room %L as id %uL, %s", room.id, id,
-                   ctx->host ? "host" : "guest");
+                   ctx->host ? "host" : (ctx->cohost ? "cohost" : "guest"));
 }
 
 
 /*
- * The join's host_key (host_key set) or guest_token: absent or null is
- * NGX_DECLINED; a value of the exact shape is NGX_OK, with its SHA-256 in
- * hash (a guest token is kept for the welcome too); anything else is
- * refused bad_message and NGX_ERROR.
+ * The join's host_key, cohost_key or guest_token (kind): absent or null
+ * is NGX_DECLINED; a value of the exact shape (a co-host key has a host
+ * key's) is NGX_OK, with its SHA-256 in hash (a guest token is kept for
+ * the welcome too); anything else is refused bad_message and NGX_ERROR.
  */
 static ngx_int_t
-ngx_rooms_ws_secret(ngx_rooms_ws_ctx_t *ctx, json_t *v, ngx_uint_t host_key,
+ngx_rooms_ws_secret(ngx_rooms_ws_ctx_t *ctx, json_t *v, ngx_uint_t kind,
     u_char *hash)
 {
     size_t   len;
@@ -1170,7 +1227,9 @@ ngx_rooms_ws_secret(ngx_rooms_ws_ctx_t *ctx, json_t *v, ngx_uint_t host_key,
     s = json_is_string(v) ? (u_char *) json_string_value(v) : NULL;
     len = s ? json_string_length(v) : 0;
 
-    if (host_key) {
+    switch (kind) {
+
+    case NGX_ROOMS_WS_HOST_KEY:
         if (s == NULL || !rooms_token_is_host_key(s, len)) {
             ngx_rooms_ws_refuse(ctx, "bad_message",
                                 "host_key is not a host key",
@@ -1178,7 +1237,19 @@ ngx_rooms_ws_secret(ngx_rooms_ws_ctx_t *ctx, json_t *v, ngx_uint_t host_key,
             return NGX_ERROR;
         }
 
-    } else {
+        break;
+
+    case NGX_ROOMS_WS_COHOST_KEY:
+        if (s == NULL || !rooms_token_is_host_key(s, len)) {
+            ngx_rooms_ws_refuse(ctx, "bad_message",
+                                "cohost_key is not a co-host key",
+                                NGX_ROOMS_WS_CLOSE_BAD);
+            return NGX_ERROR;
+        }
+
+        break;
+
+    default: /* NGX_ROOMS_WS_GUEST_TOKEN */
         if (s == NULL || !rooms_token_is_guest(s, len)) {
             ngx_rooms_ws_refuse(ctx, "bad_message",
                                 "guest_token is not a guest token",
@@ -1188,9 +1259,48 @@ ngx_rooms_ws_secret(ngx_rooms_ws_ctx_t *ctx, json_t *v, ngx_uint_t host_key,
 
         ngx_memcpy(ctx->token, s, ROOMS_GUEST_TOKEN_LEN);
         ctx->token[ROOMS_GUEST_TOKEN_LEN] = '\0';
+        break;
     }
 
     rooms_token_hash(s, len, hash);
+
+    return NGX_OK;
+}
+
+
+/*
+ * A join's co-host key makes a co-host when it is an active credential of
+ * this room bound to the guest token this join carries: a key copied to
+ * another browser (another token), or revoked, joins as a guest, without
+ * an error.  NGX_OK either way; NGX_ERROR when the store failed (refused
+ * here).
+ */
+static ngx_int_t
+ngx_rooms_ws_cohost_check(ngx_rooms_ws_ctx_t *ctx, rooms_room_t *room,
+    u_char *key_hash, u_char *token_hash)
+{
+    int                     rc;
+    u_char                  bound[ROOMS_HASH_LEN];
+    ngx_rooms_main_conf_t  *rmcf;
+
+    rmcf = ngx_http_get_module_main_conf(ctx->request, ngx_rooms_module);
+
+    rc = rooms_store_cohost_check(rmcf->store, room->id, key_hash, bound);
+
+    if (rc == ROOMS_STORE_ERROR) {
+        ngx_log_error(NGX_LOG_ERR, ctx->request->connection->log, 0,
+                      "rooms_store co-host lookup failed: %s",
+                      rooms_store_errmsg(rmcf->store));
+        ngx_rooms_ws_refuse(ctx, "storage_unavailable",
+                            "rooms cannot be read right now",
+                            NGX_ROOMS_WS_CLOSE_LATER);
+        return NGX_ERROR;
+    }
+
+    if (rc == 1 && rooms_token_hash_equal(bound, token_hash)) {
+        ctx->cohost = 1;
+        ngx_memcpy(ctx->key_hash, key_hash, ROOMS_HASH_LEN);
+    }
 
     return NGX_OK;
 }
@@ -1201,7 +1311,9 @@ ngx_rooms_ws_secret(ngx_rooms_ws_ctx_t *ctx, json_t *v, ngx_uint_t host_key,
  * (docs/protocol.md): an ended room (room_ended), one that has not
  * started (not_started), a guest token a host removed (removed), a room
  * locked to guests (locked).  A host is never banned and gets past the
- * lock.  The refusal is sent here; NGX_DECLINED then.
+ * lock; a co-host is checked for a ban like a guest (a ban revokes its
+ * key anyway) and gets past the lock like a host.  The refusal is sent
+ * here; NGX_DECLINED then.
  */
 static ngx_int_t
 ngx_rooms_ws_admit(ngx_rooms_ws_ctx_t *ctx, rooms_room_t *room,
@@ -1255,7 +1367,7 @@ ngx_rooms_ws_admit(ngx_rooms_ws_ctx_t *ctx, rooms_room_t *room,
         return NGX_DECLINED;
     }
 
-    if (room->locked) {
+    if (room->locked && !ctx->cohost) {
         ngx_rooms_ws_refuse(ctx, "locked", "the host locked this room",
                             NGX_ROOMS_WS_CLOSE_REFUSED);
         return NGX_DECLINED;
@@ -1690,6 +1802,18 @@ ngx_rooms_ws_deliver(const rooms_proto_hdr_t *hdr, const u_char *payload)
 
     ctx = ngx_rooms_ws_find(hdr->id);
 
+    if (hdr->type == ROOMS_PROTO_ROLE) {
+        /* a revocation is stored whether or not the WebSocket is here */
+        ngx_rooms_ws_role(ctx, hdr, payload);
+
+        if (ctx) {
+            ngx_post_event(ctx->request->connection->write,
+                           &ngx_posted_events);
+        }
+
+        return;
+    }
+
     if (ctx == NULL) {
         /* a WebSocket that has closed since */
         ngx_log_debug2(NGX_LOG_DEBUG_HTTP, ngx_cycle->log, 0,
@@ -1860,6 +1984,174 @@ ngx_rooms_ws_ban(const rooms_proto_hdr_t *hdr, const u_char *payload)
     }
 
     json_decref(msg);
+}
+
+
+/*
+ * A ROLE record: a host made the participant of this WebSocket (ctx, NULL
+ * when it has closed since) co-host, or a guest again; the media worker
+ * has changed its role already and told the room.  A new co-host gets a
+ * key of its own, drawn here, stored as its hash bound to the guest
+ * token, and sent to that browser alone.  When the key cannot be drawn or
+ * stored, the browser is told its role without a key (the failure is
+ * logged): it acts as co-host until it leaves, except that its lock is
+ * refused (nginx checks a co-host's lock against the store), and it
+ * rejoins as a guest.  A demotion revokes every credential of the token.
+ */
+static void
+ngx_rooms_ws_role(ngx_rooms_ws_ctx_t *ctx, const rooms_proto_hdr_t *hdr,
+    const u_char *payload)
+{
+    u_char                  buf[2048], token[ROOMS_HASH_LEN];
+    u_char                  key_hash[ROOMS_HASH_LEN];
+    char                    key[ROOMS_HOST_KEY_LEN + 1], *text;
+    json_t                 *msg, *room, *role, *tok, *name, *out;
+    int64_t                 room_id, id;
+    ngx_int_t               cohost;
+    ngx_log_t              *log;
+    json_error_t            jerr;
+    ngx_rooms_main_conf_t  *rmcf;
+
+    log = ctx ? ctx->request->connection->log : ngx_cycle->log;
+
+    /* a name is at most 256 bytes, some 1.6 KiB escaped */
+    if (hdr->len >= sizeof(buf)) {
+        ngx_log_error(NGX_LOG_ERR, log, 0,
+                      "rooms: a %uD-byte ROLE record from the media worker "
+                      "was dropped", hdr->len);
+        return;
+    }
+
+    /* payload bytes are in shared memory: read each once, into here */
+    ngx_memcpy(buf, payload, hdr->len);
+
+    msg = json_loadb((char *) buf, hdr->len, JSON_REJECT_DUPLICATES, &jerr);
+    room = json_object_get(msg, "room");
+    role = json_object_get(msg, "role");
+    tok = json_object_get(msg, "token");
+    name = json_object_get(msg, "name");
+
+    cohost = json_is_string(role)
+             ? (ngx_strcmp(json_string_value(role), "cohost") == 0
+                ? 1
+                : (ngx_strcmp(json_string_value(role), "guest") == 0
+                   ? 0 : -1))
+             : -1;
+
+    if (!json_is_integer(room) || cohost == -1 || !json_is_string(tok)
+        || rooms_token_hash_from_hex(json_string_value(tok),
+                                     json_string_length(tok), token)
+           != 0
+        || (cohost && !json_is_string(name)))
+    {
+        json_decref(msg);
+        ngx_log_error(NGX_LOG_ERR, log, 0,
+                      "rooms: a malformed ROLE record from the media worker "
+                      "was dropped");
+        return;
+    }
+
+    room_id = json_integer_value(room);
+
+    rmcf = ngx_http_cycle_get_module_main_conf(ngx_cycle, ngx_rooms_module);
+
+    if (!cohost) {
+        json_decref(msg);
+
+        if (rooms_store_cohost_revoke_token(rmcf->store, room_id, token,
+                                            ngx_time())
+            != ROOMS_STORE_OK)
+        {
+            /* the key would work at the next join: loud */
+            ngx_log_error(NGX_LOG_ERR, log, 0,
+                          "rooms_store co-host revocation failed: %s; "
+                          "room %L", rooms_store_errmsg(rmcf->store),
+                          room_id);
+
+        } else {
+            ngx_log_error(NGX_LOG_INFO, log, 0,
+                          "rooms: a co-host of room %L is a guest again",
+                          room_id);
+        }
+
+        if (ctx == NULL) {
+            return;
+        }
+
+        ctx->cohost = 0;
+        ngx_memzero(ctx->key_hash, ROOMS_HASH_LEN);
+
+        out = json_pack("{s:s,s:s}", "type", "role", "role", "guest");
+
+        goto send;
+    }
+
+    if (ctx == NULL) {
+        /* nobody to give the key to: none is drawn */
+        json_decref(msg);
+        return;
+    }
+
+    out = NULL;
+
+    if (rooms_token_host_key(key) != 0) {
+        ngx_log_error(NGX_LOG_ALERT, log, 0,
+                      "rooms: the random source failed; a co-host of room "
+                      "%L gets no key", room_id);
+
+    } else {
+        rooms_token_hash((u_char *) key, ROOMS_HOST_KEY_LEN, key_hash);
+
+        if (rooms_store_cohost_add(rmcf->store, room_id, key_hash, token,
+                                   json_string_value(name), ngx_time(), &id)
+            != ROOMS_STORE_OK)
+        {
+            ngx_log_error(NGX_LOG_ERR, log, 0,
+                          "rooms_store co-host insert failed: %s; a co-host "
+                          "of room %L gets no key",
+                          rooms_store_errmsg(rmcf->store), room_id);
+
+        } else {
+            ngx_log_error(NGX_LOG_INFO, log, 0,
+                          "rooms: a participant of room %L is co-host %L",
+                          room_id, id);
+
+            ngx_memcpy(ctx->key_hash, key_hash, ROOMS_HASH_LEN);
+
+            out = json_pack("{s:s,s:s,s:s}", "type", "role", "role",
+                            "cohost", "cohost_key", key);
+        }
+
+        ngx_explicit_memzero(key, sizeof(key));
+    }
+
+    json_decref(msg);
+
+    ctx->cohost = 1;
+
+    if (out == NULL) {
+        out = json_pack("{s:s,s:s}", "type", "role", "role", "cohost");
+    }
+
+send:
+
+    text = out ? json_dumps(out, JSON_COMPACT) : NULL;
+    json_decref(out);
+
+    if (text == NULL) {
+        ngx_rooms_ws_close(ctx, ROOMS_WS_CLOSE_INTERNAL, NULL);
+        return;
+    }
+
+    if (ngx_rooms_ws_queue(ctx, ROOMS_WS_OP_TEXT, (u_char *) text,
+                           ngx_strlen(text))
+        != NGX_OK)
+    {
+        ngx_rooms_ws_close(ctx, ROOMS_WS_CLOSE_POLICY, "too slow");
+    }
+
+    ngx_explicit_memzero(text, ngx_strlen(text));
+    free(text);
 }
 
 

@@ -260,3 +260,72 @@ Content-Type: application/json
 [201, 422]
 --- response_body_like eval
 [qr{"max_participants":8}, qr{from 2 to 8}]
+
+
+
+=== TEST 19: a host grace over ten minutes
+--- config
+    location / {
+        rooms;
+        rooms_host_grace 601s;
+    }
+--- must_die
+--- error_log
+invalid rooms_host_grace "601s", expected a time from 0s to 600s, such as "30s"
+
+
+
+=== TEST 20: a host grace that is not a time
+--- config
+    location / {
+        rooms;
+        rooms_host_grace soon;
+    }
+--- must_die
+--- error_log
+invalid rooms_host_grace "soon", expected a time from 0s to 600s, such as "30s"
+
+
+
+=== TEST 21: a negative host grace
+--- config
+    location / {
+        rooms_host_grace -1s;
+        rooms;
+    }
+--- must_die
+--- error_log
+invalid rooms_host_grace "-1s"
+
+
+
+=== TEST 22: two host graces in one location
+--- config
+    location / {
+        rooms;
+        rooms_host_grace 5s;
+        rooms_host_grace 10s;
+    }
+--- must_die
+--- error_log
+"rooms_host_grace" directive is duplicate
+
+
+
+=== TEST 23: a host grace in every context, 0 and the maximum are valid
+--- http_config
+    rooms_zone   rooms:1m;
+    rooms_store  $TEST_NGINX_ROOMS_DIR/rooms.db;
+    rooms_host_grace 10m;
+--- config
+    rooms_host_grace 0;
+    location / {
+        rooms;
+        rooms_host_grace 600s;
+    }
+    location /b/ {
+        rooms;
+    }
+--- request
+POST /api/rooms
+--- error_code: 201

@@ -30,7 +30,7 @@ Location: ^/api/rooms/[A-Za-z0-9_-]{22}$
 Content-Type: ^application/json
 Cache-Control: no-store
 --- response_body_like eval
-qr/^\{"code":"([A-Za-z0-9_-]{22})","invite_url":"http:\/\/localhost\/r\/\1","title":"Venerdì drinks","activity":"drinks","activity_label":\{"en":"Drinks","it":"Aperitivo"\},"state":"scheduled","locked":false,"admission":"knock","participants":0,"max_participants":12,"start_at":"$::StartUtc","created_at":"[-0-9T:]{19}Z","ended_at":null,"audience":"friends","host_key":"([A-Za-z0-9_-]{43})","host_url":"http:\/\/localhost\/r\/\1#host=\2"\}\n$/
+qr/^\{"code":"([A-Za-z0-9_-]{22})","invite_url":"http:\/\/localhost\/r\/\1","title":"Venerdì drinks","activity":"drinks","activity_label":\{"en":"Drinks","it":"Aperitivo"\},"state":"scheduled","locked":false,"admission":"knock","participants":0,"max_participants":12,"start_at":"$::StartUtc","created_at":"[-0-9T:]{19}Z","ended_at":null,"host_absent":"stay_open","audience":"friends","host_key":"([A-Za-z0-9_-]{43})","host_url":"http:\/\/localhost\/r\/\1#host=\2"\}\n$/
 
 
 

@@ -1,9 +1,11 @@
 /*
  * sfu.c: rooms, participants, signaling and RTP forwarding (see sfu.h).
  *
- * Owns: the room and participant tables, each participant's media session
- * (ICE, DTLS, SRTP), the m= lines of its last offer and what each line
- * publishes or receives, and the per-subscriber forwarding state.  Must
+ * Owns: the room and participant tables (each room's newest state by
+ * revision, its idle linger and its host-absent deadline), each
+ * participant's role and media session (ICE, DTLS, SRTP), the m= lines
+ * of its last offer and what each line publishes or receives, and the
+ * per-subscriber forwarding state.  Must
  * never read a clock, do I/O or block: time and bytes come in as
  * arguments and everything to send goes out through sfu_io_t.
  *
@@ -48,9 +50,28 @@
  * no media session, not counted, not shown to anyone but the hosts (knock,
  * lobby_left, the lobby list of a host's welcome).  admit moves it into
  * the room (sfu_admit(), where the capacity rule applies), deny and its
- * own leaving drop it, and the room lives while anyone is in it or
- * waiting.  Each change of a room's count is sent to every linked nginx
- * worker as a COUNT record.
+ * own leaving drop it.  Each change of a room's count is sent to every
+ * linked nginx worker as a COUNT record.
+ *
+ * Roles.  The host holds the room's key; a co-host holds a co-host key
+ * or was promoted by a host (cohost, uncohost, or a ROOM record's
+ * demote), and the ROLE record tells nginx to draw or revoke its key.
+ * Both moderate (the lobby, remove, mute) and get past the lock; for
+ * capacity a co-host is a guest, so the host's place stays reserved.
+ *
+ * Room state.  Lock, admission, cap and host-absent policy come from
+ * JOIN records (the room as nginx read it) and ROOM records (changes),
+ * and the one with the higher revision wins: a JOIN built before a lock
+ * the worker heard of is judged by the lock.  A room nobody is in or
+ * waiting at is idle: its state lingers ROOMS_ROOM_LINGER_MS (a ROOM
+ * record for an unknown room makes such an idle room), and sfu_poll()
+ * frees it after that.
+ *
+ * Host absent.  When the last host or co-host goes from a room whose
+ * policy is lock or end, a HOST_ABSENT record asks nginx to apply it: at
+ * once after "leave", after the grace otherwise (unless one comes back);
+ * an idle room is kept for that deadline.  nginx answers with a ROOM
+ * record (reason host_absent) that the people in the room are told of.
  */
 
 #include <stddef.h>
@@ -64,6 +85,7 @@
 
 #include "rooms_limits.h"
 #include "rooms_proto.h"
+#include "rooms_room.h"
 #include "rooms_token.h"
 
 #include "dtls.h"
@@ -137,6 +159,32 @@
 
 /* the CNAME of everything we send (one per process is enough) */
 #define SFU_CNAME            "rooms"
+
+/*
+ * Idle rooms (nobody in them or waiting) whose state is kept for
+ * ROOMS_ROOM_LINGER_MS.  A room goes idle at most as often as someone
+ * leaves it or nginx changes one, so 4096 in 10 s is some 400 rooms
+ * emptied a second, far above what one worker's sessions make; at a few
+ * hundred bytes each they stay under 2 MiB.  Over the bound the one idle
+ * longest goes first: losing an old state only lets a JOIN be judged by
+ * what nginx read, as before revisions.
+ */
+#define SFU_LINGER_MAX       4096
+
+/*
+ * Rooms waiting for a host-absent deadline.  Each one lost its last host
+ * or co-host within the grace (at most ROOMS_HOST_GRACE_MAX), so this is
+ * far above what is live; over it the earliest deadline is handled at
+ * once, which shortens one grace but never loses the policy.
+ */
+#define SFU_ABSENT_MAX       4096
+
+/* what a JOIN or a ROOM record said of a room (sfu_state_t.has) */
+#define SFU_KNOWS_MAX        0x01
+#define SFU_KNOWS_LOCKED     0x02
+#define SFU_KNOWS_KNOCK      0x04
+#define SFU_KNOWS_ABSENT     0x08
+#define SFU_KNOWS_GRACE      0x10
 
 /* close codes (docs/protocol.md) */
 #define SFU_CLOSE_NORMAL     1000
@@ -259,6 +307,8 @@ struct sfu_part_s {
     char                  id[SFU_ID_LEN + 1];
     char                  name[SFU_NAME_MAX + 1];
     unsigned              host;           /* nginx checked the host key */
+    unsigned              cohost;         /* a co-host key, or promoted */
+    unsigned              said_leave;     /* goes by its "leave" */
     char                  token[ROOMS_HASH_HEX_LEN + 1];  /* its hash */
     unsigned              audio_on;       /* as the last "media" said */
     unsigned              video_on;
@@ -298,18 +348,53 @@ struct sfu_part_s {
 };
 
 
+/* a room's state as one JOIN or ROOM record says it */
+typedef struct {
+    unsigned              has;            /* SFU_KNOWS_*: what it says */
+    int64_t               rev;
+    unsigned              max;
+    unsigned              locked;
+    unsigned              knock;
+    unsigned              host_absent;    /* ROOMS_HOST_ABSENT_* */
+    uint64_t              grace;          /* ms */
+} sfu_state_t;
+
+
 struct sfu_room_s {
     int64_t               id;             /* the store's */
     sfu_room_t           *hash_next;
     char                  code[SFU_CODE_MAX + 1];
+
+    /* the newest state heard, by rev, from JOIN and ROOM records */
+    int64_t               rev;
+    unsigned              known;          /* SFU_KNOWS_*: fields heard */
     unsigned              max;
+    unsigned              locked;
+    unsigned              knock;          /* admission */
+    unsigned              host_absent;    /* ROOMS_HOST_ABSENT_* */
+    uint64_t              grace;          /* ms */
+    unsigned              ended;
+
     unsigned              count;          /* hosts and guests */
-    unsigned              guests;         /* at most max - 1 */
-    unsigned              locked;         /* as nginx last said */
-    unsigned              knock;          /* admission, as nginx last said */
+    unsigned              guests;         /* not the key holder: at most
+                                             max - 1, co-hosts too */
+    unsigned              moderators;     /* hosts and co-hosts in it */
+    unsigned              cohosts;        /* at most ROOMS_COHOSTS_MAX
+                                             by promotion */
     unsigned              waiting;        /* in the lobby */
     sfu_queue_t           parts;
     sfu_queue_t           lobby;          /* of sfu_part_t, knock order */
+
+    /* nobody in it or waiting: kept for its state (or its deadline) */
+    unsigned              idle;
+    unsigned              lingering;      /* in sfu_t.linger */
+    uint64_t              linger_until;
+    sfu_queue_t           linger_link;
+
+    /* the last host or co-host went: the policy applies at absent_at */
+    unsigned              absent_pending; /* in sfu_t.absent */
+    uint64_t              absent_at;
+    sfu_queue_t           absent_link;
 };
 
 
@@ -325,7 +410,16 @@ struct sfu_s {
     sfu_room_t           *rooms[SFU_ROOM_BUCKETS];
     unsigned              nparts;         /* joined */
     unsigned              nwaiting;       /* in a lobby */
-    unsigned              nrooms;
+    unsigned              nrooms;         /* idle ones too */
+    unsigned              nidle;
+
+    /* idle rooms, oldest first (so by linger_until too) */
+    sfu_queue_t           linger;
+    unsigned              nlinger;
+
+    /* rooms with a host-absent deadline, earliest first */
+    sfu_queue_t           absent;
+    unsigned              nabsent;
 
     /* the ring slots with an nginx worker: where COUNT records go */
     uint64_t              slots;
@@ -515,12 +609,32 @@ sfu_signal(sfu_t *sfu, sfu_io_t *io, uint64_t conn, json_t *obj)
 }
 
 
+/* An error; reason, when not NULL, says what caused it (host_absent). */
+static void
+sfu_error_why(sfu_t *sfu, sfu_io_t *io, uint64_t conn, const char *code,
+    const char *message, const char *reason)
+{
+    json_t  *obj;
+
+    obj = json_pack("{s:s, s:s, s:s}", "type", "error", "code", code,
+                    "message", message);
+
+    if (obj != NULL && reason != NULL
+        && json_object_set_new(obj, "reason", json_string(reason)) != 0)
+    {
+        json_decref(obj);
+        obj = NULL;
+    }
+
+    sfu_signal(sfu, io, conn, obj);
+}
+
+
 static void
 sfu_error(sfu_t *sfu, sfu_io_t *io, uint64_t conn, const char *code,
     const char *message)
 {
-    sfu_signal(sfu, io, conn, json_pack("{s:s, s:s, s:s}", "type", "error",
-                                        "code", code, "message", message));
+    sfu_error_why(sfu, io, conn, code, message, NULL);
 }
 
 
@@ -656,6 +770,37 @@ sfu_find_room(sfu_t *sfu, int64_t id)
 }
 
 
+/*
+ * A room nobody is in yet, with no state heard (the caller applies one):
+ * in the table, not idle.  NULL when out of memory.
+ */
+static sfu_room_t *
+sfu_room_new(sfu_t *sfu, int64_t id)
+{
+    sfu_room_t  *room;
+
+    room = calloc(1, sizeof(sfu_room_t));
+    if (room == NULL) {
+        return NULL;
+    }
+
+    room->id = id;
+    room->max = 1;
+    room->grace = ROOMS_HOST_GRACE_DEFAULT;
+    sfu_queue_init(&room->parts);
+    sfu_queue_init(&room->lobby);
+    sfu_queue_init(&room->linger_link);
+    sfu_queue_init(&room->absent_link);
+
+    room->hash_next = sfu->rooms[sfu_room_hash(id)];
+    sfu->rooms[sfu_room_hash(id)] = room;
+    sfu->nrooms++;
+
+    return room;
+}
+
+
+/* Frees an idle room, whatever lists it is in. */
 static void
 sfu_room_free(sfu_t *sfu, sfu_room_t *room)
 {
@@ -670,18 +815,144 @@ sfu_room_free(sfu_t *sfu, sfu_room_t *room)
         }
     }
 
+    if (room->lingering) {
+        sfu_queue_remove(&room->linger_link);
+        sfu->nlinger--;
+    }
+
+    if (room->absent_pending) {
+        sfu_queue_remove(&room->absent_link);
+        sfu->nabsent--;
+    }
+
+    sfu->nidle -= room->idle;
     sfu->nrooms--;
     free(room);
 }
 
 
-/* Frees room once nobody is in it or waiting at its door. */
+/*
+ * Room may have gone idle: nobody in it or waiting at its door.  Its
+ * state is kept ROOMS_ROOM_LINGER_MS from now (sfu_poll() frees it), or,
+ * while a host-absent deadline is pending, until that is handled and
+ * then as long again.  Over SFU_LINGER_MAX the room idle longest is
+ * freed: never room itself, which goes last in the list.
+ */
 static void
-sfu_room_release(sfu_t *sfu, sfu_room_t *room)
+sfu_room_release(sfu_t *sfu, sfu_room_t *room, uint64_t now)
 {
-    if (room->count == 0 && room->waiting == 0) {
-        sfu_room_free(sfu, room);
+    sfu_room_t  *old;
+
+    if (room->count > 0 || room->waiting > 0 || room->lingering) {
+        return;
     }
+
+    if (!room->idle) {
+        room->idle = 1;
+        sfu->nidle++;
+    }
+
+    if (room->absent_pending) {
+        return;
+    }
+
+    room->lingering = 1;
+    room->linger_until = now + ROOMS_ROOM_LINGER_MS;
+    sfu_queue_insert_tail(&sfu->linger, &room->linger_link);
+    sfu->nlinger++;
+
+    if (sfu->nlinger > SFU_LINGER_MAX) {
+        old = sfu_queue_data(sfu->linger.next, sfu_room_t, linger_link);
+        sfu_log(sfu, SFU_LOG_WARN, "%u idle rooms: the state of room %lld "
+                "goes early", sfu->nlinger, (long long) old->id);
+        sfu_room_free(sfu, old);
+    }
+}
+
+
+/* Someone comes into room or its lobby: it is not idle any more. */
+static void
+sfu_room_occupy(sfu_t *sfu, sfu_room_t *room)
+{
+    if (room->lingering) {
+        sfu_queue_remove(&room->linger_link);
+        room->lingering = 0;
+        sfu->nlinger--;
+    }
+
+    if (room->idle) {
+        room->idle = 0;
+        sfu->nidle--;
+    }
+}
+
+
+/*
+ * Takes what st says into room: all of it when it is the newest state
+ * (newer), otherwise only the fields no record has set yet (a room made
+ * by a ROOM record knows only what that said).  The revision moves only
+ * forward.
+ */
+static void
+sfu_state_apply(sfu_room_t *room, const sfu_state_t *st, unsigned newer)
+{
+    unsigned  take;
+
+    take = newer ? st->has : st->has & ~room->known;
+
+    if (take & SFU_KNOWS_MAX) {
+        room->max = st->max;
+    }
+
+    if (take & SFU_KNOWS_LOCKED) {
+        room->locked = st->locked;
+    }
+
+    if (take & SFU_KNOWS_KNOCK) {
+        room->knock = st->knock;
+    }
+
+    if (take & SFU_KNOWS_ABSENT) {
+        room->host_absent = st->host_absent;
+    }
+
+    if (take & SFU_KNOWS_GRACE) {
+        room->grace = st->grace;
+    }
+
+    room->known |= take;
+
+    if (newer && st->rev > room->rev) {
+        room->rev = st->rev;
+    }
+}
+
+
+/* nginx checks the cap; a nonsense one still cannot unbound us */
+static unsigned
+sfu_cap(int64_t max)
+{
+    return max < 1 ? 1
+           : max > ROOMS_PARTICIPANTS_LIMIT ? ROOMS_PARTICIPANTS_LIMIT
+           : (unsigned) max;
+}
+
+
+/*
+ * The ROOMS_HOST_ABSENT_* value of a JSON policy name, or -1.  (The
+ * same as rooms_host_absent_find(), which common/rooms_room.c does not
+ * define yet.)
+ */
+static int
+sfu_host_absent_find(const char *name)
+{
+    if (name == NULL) {
+        return -1;
+    }
+
+    return strcmp(name, "stay_open") == 0 ? ROOMS_HOST_ABSENT_STAY
+           : strcmp(name, "lock") == 0 ? ROOMS_HOST_ABSENT_LOCK
+           : strcmp(name, "end") == 0 ? ROOMS_HOST_ABSENT_END : -1;
 }
 
 
@@ -1340,7 +1611,15 @@ sfu_rr_cancel(sfu_t *sfu, sfu_part_t *p)
 static const char *
 sfu_role(const sfu_part_t *p)
 {
-    return p->host ? "host" : "guest";
+    return p->host ? "host" : p->cohost ? "cohost" : "guest";
+}
+
+
+/* hosts and co-hosts: they see the lobby and may act on the others */
+static unsigned
+sfu_moderator(const sfu_part_t *p)
+{
+    return p->host || p->cohost;
 }
 
 
@@ -1394,7 +1673,7 @@ sfu_broadcast(sfu_t *sfu, sfu_io_t *io, sfu_part_t *p, json_t *obj)
 }
 
 
-/* Sends obj to the hosts in room (obj is released): the lobby's news. */
+/* Sends obj to the moderators in room (released): the lobby's news. */
 static void
 sfu_hosts_signal(sfu_t *sfu, sfu_io_t *io, sfu_room_t *room, json_t *obj)
 {
@@ -1409,7 +1688,7 @@ sfu_hosts_signal(sfu_t *sfu, sfu_io_t *io, sfu_room_t *room, json_t *obj)
     for (q = room->parts.next; q != &room->parts; q = q->next) {
         o = sfu_queue_data(q, sfu_part_t, room_link);
 
-        if (o->host) {
+        if (sfu_moderator(o)) {
             sfu_signal(sfu, io, o->conn, json_incref(obj));
         }
     }
@@ -1479,6 +1758,138 @@ sfu_media_update(sfu_t *sfu, sfu_io_t *io, sfu_part_t *p, unsigned force)
                   json_pack("{s:s, s:s, s:b, s:b}", "type",
                             "participant_media", "id", p->id,
                             "audio", (int) audio, "video", (int) video));
+}
+
+
+/* ---- the host-absent policy ---- */
+
+
+/*
+ * Room's deadline came (or, by "leave", the last moderator just went):
+ * when nobody moderates it still and its policy, as it is now, is lock
+ * or end, one HOST_ABSENT record asks nginx to apply it.  Any linked
+ * nginx worker can, so it goes to the lowest linked slot; nginx checks
+ * the stored policy and answers with a ROOM record.
+ */
+static void
+sfu_absent_fire(sfu_t *sfu, sfu_room_t *room, sfu_io_t *io)
+{
+    unsigned     slot;
+    const char  *action;
+
+    if (room->moderators > 0 || room->ended
+        || room->host_absent == ROOMS_HOST_ABSENT_STAY)
+    {
+        return;
+    }
+
+    action = room->host_absent == ROOMS_HOST_ABSENT_LOCK ? "lock" : "end";
+
+    if (sfu->slots == 0) {
+        sfu_log(sfu, SFU_LOG_WARN, "room %lld (%s) has no host: no nginx "
+                "worker is linked to %s it", (long long) room->id,
+                room->code, action);
+        return;
+    }
+
+    for (slot = 0; (sfu->slots & ((uint64_t) 1 << slot)) == 0; slot++) {
+        /* the lowest linked slot */
+    }
+
+    sfu_send_json(sfu, io, ROOMS_PROTO_HOST_ABSENT, ROOMS_PROTO_CONN(slot, 0),
+                  json_pack("{s:I, s:s, s:I, s:s}", "room",
+                            (json_int_t) room->id, "code", room->code,
+                            "rev", (json_int_t) room->rev,
+                            "action", action));
+
+    sfu_log(sfu, SFU_LOG_INFO, "room %lld (%s) has no host: asking nginx "
+            "(slot %u) to %s it", (long long) room->id, room->code, slot,
+            action);
+}
+
+
+static void
+sfu_absent_cancel(sfu_t *sfu, sfu_room_t *room)
+{
+    if (room->absent_pending) {
+        sfu_queue_remove(&room->absent_link);
+        room->absent_pending = 0;
+        sfu->nabsent--;
+    }
+}
+
+
+/* Handles room's deadline now; an idle room then lingers. */
+static void
+sfu_absent_due(sfu_t *sfu, sfu_room_t *room, uint64_t now, sfu_io_t *io)
+{
+    sfu_absent_cancel(sfu, room);
+    sfu_absent_fire(sfu, room, io);
+    sfu_room_release(sfu, room, now);
+}
+
+
+/* Room's policy applies at at, unless a moderator comes first. */
+static void
+sfu_absent_schedule(sfu_t *sfu, sfu_room_t *room, uint64_t at, uint64_t now,
+    sfu_io_t *io)
+{
+    sfu_queue_t  *q;
+
+    sfu_absent_cancel(sfu, room);
+
+    /* the list stays sorted; deadlines mostly come in order */
+    for (q = sfu->absent.prev; q != &sfu->absent; q = q->prev) {
+        if (sfu_queue_data(q, sfu_room_t, absent_link)->absent_at <= at) {
+            break;
+        }
+    }
+
+    sfu_queue_insert_tail(q->next, &room->absent_link);
+    room->absent_pending = 1;
+    room->absent_at = at;
+    sfu->nabsent++;
+
+    if (sfu->nabsent > SFU_ABSENT_MAX) {
+        sfu_absent_due(sfu, sfu_queue_data(sfu->absent.next, sfu_room_t,
+                                           absent_link), now, io);
+    }
+}
+
+
+/* A host or co-host comes into room (or is made one): no deadline. */
+static void
+sfu_moderator_come(sfu_t *sfu, sfu_room_t *room)
+{
+    room->moderators++;
+    sfu_absent_cancel(sfu, room);
+}
+
+
+/*
+ * A host or co-host leaves room, or stops being one.  When it was the
+ * last, a room that is not ending and whose policy is lock or end gets
+ * its deadline: now when it went by "leave" (at_once), otherwise after
+ * the grace, for a host whose network blinks comes back within it.
+ */
+static void
+sfu_moderator_gone(sfu_t *sfu, sfu_room_t *room, uint64_t now,
+    unsigned at_once, sfu_io_t *io)
+{
+    room->moderators--;
+
+    if (room->moderators > 0 || room->ended
+        || room->host_absent == ROOMS_HOST_ABSENT_STAY)
+    {
+        return;
+    }
+
+    if (at_once) {
+        sfu_absent_fire(sfu, room, io);
+        return;
+    }
+
+    sfu_absent_schedule(sfu, room, now + room->grace, now, io);
 }
 
 
@@ -1556,7 +1967,7 @@ sfu_fits(const sfu_room_t *room, unsigned max, unsigned host)
 
 /*
  * p's welcome: its id and role, the lock, who is in the room and, for a
- * host only, who waits in the lobby.  NULL when out of memory.
+ * host or co-host only, who waits in the lobby.  NULL when out of memory.
  */
 static json_t *
 sfu_welcome(sfu_room_t *room, sfu_part_t *p)
@@ -1584,7 +1995,7 @@ sfu_welcome(sfu_room_t *room, sfu_part_t *p)
                     "id", p->id, "role", sfu_role(p),
                     "locked", (int) room->locked, "participants", list);
 
-    if (msg == NULL || !p->host) {
+    if (msg == NULL || !sfu_moderator(p)) {
         return msg;
     }
 
@@ -1631,8 +2042,13 @@ sfu_enter(sfu_t *sfu, sfu_io_t *io, sfu_part_t *p, json_t *welcome)
     sfu_queue_insert_tail(&room->parts, &p->room_link);
     room->count++;
     room->guests += !p->host;
+    room->cohosts += p->cohost;
     sfu->nparts++;
     sfu->stats.joins++;
+
+    if (sfu_moderator(p)) {
+        sfu_moderator_come(sfu, room);
+    }
 
     sfu_signal(sfu, io, p->conn, welcome);
     sfu_broadcast(sfu, io, p, sfu_participant_json(p, "participant_joined"));
@@ -1661,11 +2077,12 @@ sfu_lobby_unlink(sfu_t *sfu, sfu_part_t *p)
 /*
  * Waiting p leaves the lobby without coming in: it left, a host denied
  * it, it did not fit when admitted, or its room ended.  close_code, when
- * not 0, closes its WebSocket with why first.  The hosts get lobby_left;
- * p is freed, and its room too once nobody is in it or waiting.
+ * not 0, closes its WebSocket with why first.  The moderators get
+ * lobby_left; p is freed, and its room goes idle once nobody is in it or
+ * waiting.
  */
 static void
-sfu_lobby_leave(sfu_t *sfu, sfu_part_t *p, unsigned close_code,
+sfu_lobby_leave(sfu_t *sfu, uint64_t now, sfu_part_t *p, unsigned close_code,
     const char *why, sfu_io_t *io)
 {
     char         safe[SFU_NAME_MAX + 1];
@@ -1692,7 +2109,7 @@ sfu_lobby_leave(sfu_t *sfu, sfu_part_t *p, unsigned close_code,
 
     free(p);
 
-    sfu_room_release(sfu, room);
+    sfu_room_release(sfu, room, now);
 }
 
 
@@ -1704,7 +2121,7 @@ sfu_lobby_leave(sfu_t *sfu, sfu_part_t *p, unsigned close_code,
  * lobby_left.
  */
 static void
-sfu_admit(sfu_t *sfu, sfu_part_t *p, sfu_io_t *io)
+sfu_admit(sfu_t *sfu, uint64_t now, sfu_part_t *p, sfu_io_t *io)
 {
     json_t      *welcome;
     sfu_room_t  *room;
@@ -1717,7 +2134,7 @@ sfu_admit(sfu_t *sfu, sfu_part_t *p, sfu_io_t *io)
                 "lobby: %u of %u (%u guests)", (long long) room->id,
                 room->code, p->id, room->count, room->max, room->guests);
         sfu_error(sfu, io, p->conn, "room_full", "the room is full");
-        sfu_lobby_leave(sfu, p, SFU_CLOSE_REFUSED, "room full", io);
+        sfu_lobby_leave(sfu, now, p, SFU_CLOSE_REFUSED, "room full", io);
         return;
     }
 
@@ -1727,7 +2144,8 @@ sfu_admit(sfu_t *sfu, sfu_part_t *p, sfu_io_t *io)
         sfu_log(sfu, SFU_LOG_ERR, "out of memory admitting %s", p->id);
         sfu_error(sfu, io, p->conn, "media_unavailable",
                   "the media server failed");
-        sfu_lobby_leave(sfu, p, SFU_CLOSE_AGAIN, "media server error", io);
+        sfu_lobby_leave(sfu, now, p, SFU_CLOSE_AGAIN, "media server error",
+                        io);
         return;
     }
 
@@ -1739,18 +2157,106 @@ sfu_admit(sfu_t *sfu, sfu_part_t *p, sfu_io_t *io)
 }
 
 
+/*
+ * Reads the room state a JOIN or ROOM record carries into st: whichever
+ * of rev, max, locked, admission and host_absent are there (st->has
+ * names them; a missing rev is 0).  Returns -1 when one of them is
+ * malformed.
+ */
+static int
+sfu_state_parse(json_t *msg, sfu_state_t *st)
+{
+    int          policy;
+    json_t      *jrev, *jmax, *jlocked, *jadmission, *jabsent;
+    const char  *admission;
+
+    memset(st, 0, sizeof(sfu_state_t));
+
+    jrev = json_object_get(msg, "rev");
+    jmax = json_object_get(msg, "max");
+    jlocked = json_object_get(msg, "locked");
+    jadmission = json_object_get(msg, "admission");
+    jabsent = json_object_get(msg, "host_absent");
+
+    if (jrev != NULL) {
+        if (!json_is_integer(jrev) || json_integer_value(jrev) < 0) {
+            return -1;
+        }
+
+        st->rev = json_integer_value(jrev);
+    }
+
+    if (jmax != NULL) {
+        if (!json_is_integer(jmax)) {
+            return -1;
+        }
+
+        st->max = sfu_cap(json_integer_value(jmax));
+        st->has |= SFU_KNOWS_MAX;
+    }
+
+    if (jlocked != NULL) {
+        if (!json_is_boolean(jlocked)) {
+            return -1;
+        }
+
+        st->locked = json_is_true(jlocked);
+        st->has |= SFU_KNOWS_LOCKED;
+    }
+
+    if (jadmission != NULL) {
+        admission = json_string_value(jadmission);
+
+        if (admission == NULL
+            || (strcmp(admission, "open") != 0
+                && strcmp(admission, "knock") != 0))
+        {
+            return -1;
+        }
+
+        st->knock = strcmp(admission, "knock") == 0;
+        st->has |= SFU_KNOWS_KNOCK;
+    }
+
+    if (jabsent != NULL) {
+        policy = sfu_host_absent_find(json_string_value(jabsent));
+
+        if (policy < 0) {
+            return -1;
+        }
+
+        st->host_absent = (unsigned) policy;
+        st->has |= SFU_KNOWS_ABSENT;
+    }
+
+    return 0;
+}
+
+
+/* Refuses a JOIN (or an admission): error code, then CLOSE close_code. */
+static void
+sfu_refuse(sfu_t *sfu, sfu_io_t *io, uint64_t conn, const char *code,
+    const char *message, unsigned close_code, const char *why)
+{
+    sfu->stats.refused++;
+    sfu_error(sfu, io, conn, code, message);
+    sfu_close(sfu, io, conn, close_code, why);
+}
+
+
 static void
 sfu_join(sfu_t *sfu, uint64_t now, uint64_t conn, json_t *msg, sfu_io_t *io)
 {
     char           safe[SFU_NAME_MAX + 1];
     size_t         name_len, code_len;
-    unsigned       i, host, knock, waiting;
-    json_t        *jroom, *jmax, *jname, *jcode, *jrole, *jtoken, *jlocked;
-    json_t        *jadmission, *welcome;
-    int64_t        room_id, max;
+    unsigned       i, host, cohost, waiting, newer, max, locked, knock;
+    json_t        *jroom, *jname, *jcode, *jrole, *jtoken, *jgrace;
+    json_t        *welcome;
+    int64_t        room_id, grace;
     sfu_room_t    *room;
     sfu_part_t    *p;
-    const char    *name, *code, *role, *token, *admission;
+    sfu_state_t    st;
+    const char    *name, *code, *role, *token;
     unsigned char  hash[ROOMS_HASH_LEN];
 
     if (sfu_find_conn(sfu, conn) != NULL) {
@@ -1763,36 +2269,33 @@ sfu_join(sfu_t *sfu, uint64_t now, uint64_t conn, json_t *msg, sfu_io_t *io)
     }
 
     jroom = json_object_get(msg, "room");
-    jmax = json_object_get(msg, "max");
     jname = json_object_get(msg, "name");
     jcode = json_object_get(msg, "code");
     jrole = json_object_get(msg, "role");
     jtoken = json_object_get(msg, "token");
-    jlocked = json_object_get(msg, "locked");
-    jadmission = json_object_get(msg, "admission");
+    jgrace = json_object_get(msg, "grace");
 
     name = json_string_value(jname);
     code = json_string_value(jcode);
     role = json_string_value(jrole);
     token = json_string_value(jtoken);
-    admission = json_string_value(jadmission);
     name_len = json_string_length(jname);
     code_len = json_string_length(jcode);
 
-    if (!json_is_integer(jroom) || !json_is_integer(jmax) || name == NULL
+    if (!json_is_integer(jroom) || name == NULL
         || name_len == 0 || name_len > SFU_NAME_MAX
         || strlen(name) != name_len
         || (jcode != NULL && code == NULL)
         || role == NULL
-        || (strcmp(role, "host") != 0 && strcmp(role, "guest") != 0)
+        || (strcmp(role, "host") != 0 && strcmp(role, "cohost") != 0
+            && strcmp(role, "guest") != 0)
         || token == NULL
         || rooms_token_hash_from_hex(token, json_string_length(jtoken), hash)
            != 0
-        || !json_is_boolean(jlocked)
-        || (jadmission != NULL
-            && (admission == NULL
-                || (strcmp(admission, "open") != 0
-                    && strcmp(admission, "knock") != 0))))
+        || sfu_state_parse(msg, &st) != 0
+        || (st.has & (SFU_KNOWS_MAX | SFU_KNOWS_LOCKED))
+           != (SFU_KNOWS_MAX | SFU_KNOWS_LOCKED)
+        || (jgrace != NULL && !json_is_integer(jgrace)))
     {
         sfu_log(sfu, SFU_LOG_WARN, "malformed JOIN from nginx");
         sfu_error(sfu, io, conn, "bad_message", "malformed join");
@@ -1801,97 +2304,116 @@ sfu_join(sfu_t *sfu, uint64_t now, uint64_t conn, json_t *msg, sfu_io_t *io)
     }
 
     room_id = json_integer_value(jroom);
-    max = json_integer_value(jmax);
 
-    /* nginx checks the cap; a nonsense one still cannot unbound us */
-    if (max < 1) {
-        max = 1;
-    }
+    /* nginx bounds the grace; clamped, a nonsense one cannot stall us */
+    grace = jgrace ? json_integer_value(jgrace) : ROOMS_HOST_GRACE_DEFAULT;
+    st.grace = grace < 0 ? 0
+               : grace > ROOMS_HOST_GRACE_MAX ? ROOMS_HOST_GRACE_MAX
+               : (uint64_t) grace;
 
-    if (max > ROOMS_PARTICIPANTS_LIMIT) {
-        max = ROOMS_PARTICIPANTS_LIMIT;
-    }
+    /* a JOIN is the whole state: what it leaves out has its default */
+    st.has |= SFU_KNOWS_KNOCK | SFU_KNOWS_ABSENT | SFU_KNOWS_GRACE;
 
     host = strcmp(role, "host") == 0;
-    knock = admission != NULL && strcmp(admission, "knock") == 0;
-
-    /*
-     * Hosts never wait.  A guest waits when the JOIN says knock, as nginx
-     * read the room at this join: a switch to open that the worker heard
-     * of first is older than the join or raced it, and a guest left
-     * waiting by such a race is one the hosts see and can let in.  Going
-     * by the JOIN means a lost or late ROOM record can never let a guest
-     * past a knock room's door.
-     */
-    waiting = !host && knock;
+    cohost = strcmp(role, "cohost") == 0;
 
     room = sfu_find_room(sfu, room_id);
+
+    if (room != NULL && room->ended) {
+        sfu_log(sfu, SFU_LOG_INFO, "room %lld (%s) has ended, join refused",
+                (long long) room_id, room->code);
+        sfu_refuse(sfu, io, conn, "room_ended", "the host ended this room",
+                   SFU_CLOSE_REFUSED, "room ended");
+        return;
+    }
+
+    /*
+     * The newest state wins, by revision: a JOIN that nginx built after
+     * the last ROOM record the worker applied (rev not below the room's)
+     * sets the room's state, an older one is judged by the room's.  So a
+     * lock or a switch to knock the worker has heard of holds against a
+     * JOIN built before it, and a ROOM record that was lost is superseded
+     * by the next JOIN, which carries a higher rev.  A guest left waiting
+     * by a switch to open that raced its JOIN is one the hosts see and
+     * can let in.
+     */
+    newer = room == NULL || st.rev >= room->rev;
+
+    if (room != NULL) {
+        sfu_state_apply(room, &st, newer);
+        max = room->max;
+        locked = room->locked;
+        knock = room->knock;
+
+    } else {
+        max = st.max;
+        locked = st.locked;
+        knock = st.knock;
+    }
+
+    /* hosts and co-hosts get past the lock and never wait */
+    if (!host && !cohost && locked) {
+        sfu_log(sfu, SFU_LOG_INFO, "room %lld (%s) is locked, guest join "
+                "refused", (long long) room_id, room ? room->code : "");
+        sfu_refuse(sfu, io, conn, "locked", "the host locked this room",
+                   SFU_CLOSE_REFUSED, "locked");
+        return;
+    }
+
+    waiting = !host && !cohost && knock;
 
     if (waiting) {
         /* the capacity rule waits for the admission: a place may free up */
         if (room != NULL && room->waiting >= ROOMS_LOBBY_MAX) {
-            sfu->stats.refused++;
             sfu_log(sfu, SFU_LOG_INFO, "room %lld (%s): %u are waiting "
                     "already, knock refused", (long long) room_id,
                     room->code, room->waiting);
-            sfu_error(sfu, io, conn, "lobby_full", "too many people are "
-                      "waiting to be let in");
-            sfu_close(sfu, io, conn, SFU_CLOSE_REFUSED, "lobby full");
+            sfu_refuse(sfu, io, conn, "lobby_full", "too many people are "
+                       "waiting to be let in", SFU_CLOSE_REFUSED,
+                       "lobby full");
             return;
         }
 
-    } else if (!sfu_fits(room, (unsigned) max, host)) {
-        sfu->stats.refused++;
+    } else if (!sfu_fits(room, max, host)) {
         sfu_log(sfu, SFU_LOG_INFO, "room %lld (%s) is full for a %s: %u "
-                "of %lld (%u guests), join refused", (long long) room_id,
+                "of %u (%u guests), join refused", (long long) room_id,
                 room ? room->code : "", role, room ? room->count : 0,
-                (long long) max, room ? room->guests : 0);
-        sfu_error(sfu, io, conn, "room_full", "the room is full");
-        sfu_close(sfu, io, conn, SFU_CLOSE_REFUSED, "room full");
+                max, room ? room->guests : 0);
+        sfu_refuse(sfu, io, conn, "room_full", "the room is full",
+                   SFU_CLOSE_REFUSED, "room full");
         return;
     }
 
     /* everyone known, joined or waiting, takes one of the places */
     if (sfu->nparts + sfu->nwaiting >= sfu->conf.max_sessions) {
-        sfu->stats.refused++;
         sfu_log(sfu, SFU_LOG_WARN, "every media session is taken (%u, %u "
                 "waiting), join refused", sfu->nparts, sfu->nwaiting);
-        sfu_error(sfu, io, conn, "media_unavailable",
-                  "the media server is full");
-        sfu_close(sfu, io, conn, SFU_CLOSE_AGAIN, "media server full");
+        sfu_refuse(sfu, io, conn, "media_unavailable",
+                   "the media server is full", SFU_CLOSE_AGAIN,
+                   "media server full");
         return;
     }
 
     if (room == NULL) {
-        room = calloc(1, sizeof(sfu_room_t));
+        room = sfu_room_new(sfu, room_id);
         if (room == NULL) {
             goto nomem;
         }
 
-        room->id = room_id;
-        sfu_queue_init(&room->parts);
-        sfu_queue_init(&room->lobby);
-
-        room->hash_next = sfu->rooms[sfu_room_hash(room_id)];
-        sfu->rooms[sfu_room_hash(room_id)] = room;
-        sfu->nrooms++;
+        sfu_state_apply(room, &st, 1);
     }
 
     /*
-     * The latest JOIN carries the host's latest cap, lock and admission,
-     * and the room's current code (a rotation may have replaced the one
-     * the room was made with; COUNT records name it).
+     * The room's current code, for COUNT and HOST_ABSENT records (a
+     * rotation may have replaced the one the room was made with), from
+     * the newest JOIN.
      */
-    if (code != NULL) {
+    if (code != NULL && (newer || room->code[0] == '\0')) {
         if (code_len > SFU_CODE_MAX) {
             code_len = SFU_CODE_MAX;
         }
         sfu_printable(code, room->code, code_len + 1);
     }
-
-    room->max = (unsigned) max;
-    room->locked = json_is_true(jlocked);
-    room->knock = knock;
 
     p = calloc(1, sizeof(sfu_part_t));
     if (p == NULL) {
@@ -1909,6 +2431,7 @@ sfu_join(sfu_t *sfu, uint64_t now, uint64_t conn, json_t *msg, sfu_io_t *io)
     p->conn = conn;
     p->room = room;
     p->host = host;
+    p->cohost = cohost;
     rooms_token_hash_hex(hash, p->token);
     p->audio_on = 1;
     p->video_on = 1;
@@ -1932,6 +2455,7 @@ sfu_join(sfu_t *sfu, uint64_t now, uint64_t conn, json_t *msg, sfu_io_t *io)
         }
     }
 
+    sfu_room_occupy(sfu, room);
     sfu_queue_insert_tail(&sfu->all, &p->all_link);
     p->hash_next = sfu->conns[sfu_conn_hash(conn)];
     sfu->conns[sfu_conn_hash(conn)] = p;
@@ -1943,7 +2467,8 @@ sfu_join(sfu_t *sfu, uint64_t now, uint64_t conn, json_t *msg, sfu_io_t *io)
 
     /*
      * At the door: no session, not counted, and nobody but the hosts
-     * learns of it (nor does it learn of anyone) until it is let in.
+     * and co-hosts learns of it (nor does it learn of anyone) until it
+     * is let in.
      */
     p->waiting = 1;
     sfu_queue_insert_tail(&room->lobby, &p->room_link);
@@ -1966,7 +2491,7 @@ sfu_join(sfu_t *sfu, uint64_t now, uint64_t conn, json_t *msg, sfu_io_t *io)
 
 nomem_room:
 
-    sfu_room_release(sfu, room);
+    sfu_room_release(sfu, room, now);
 
 nomem:
 
@@ -2449,22 +2974,80 @@ sfu_find_id(sfu_queue_t *list, const char *id)
 
 
 /*
- * remove, mute, admit and deny, from p.  This is the worker's one check
- * of the role: nginx refuses them from a guest already (ngx_rooms_ws.c),
- * and this repeats it against the role the JOIN carried, so that no
- * record can act for a host that is not one.  remove and mute name
- * people in the room, admit and deny people waiting in its lobby.
+ * t, in the room, becomes a co-host (cohost set) or a guest again: its
+ * role changes, everyone in the room (t too) gets participant_role, and
+ * a ROLE record on t's connection makes nginx draw or revoke its co-host
+ * key.  A new co-host gets one knock for each guest waiting, in knock
+ * order, as if it had been there when they came; one who stops being
+ * one may have been the last moderator (the host-absent policy).
+ */
+static void
+sfu_set_role(sfu_t *sfu, uint64_t now, sfu_part_t *t, unsigned cohost,
+    sfu_io_t *io)
+{
+    char          safe[SFU_NAME_MAX + 1];
+    sfu_part_t   *o;
+    sfu_room_t   *room;
+    sfu_queue_t  *q;
+
+    room = t->room;
+    t->cohost = cohost;
+
+    sfu_room_broadcast(sfu, io, room, NULL,
+                       json_pack("{s:s, s:s, s:s}", "type",
+                                 "participant_role", "id", t->id,
+                                 "role", sfu_role(t)));
+
+    sfu_send_json(sfu, io, ROOMS_PROTO_ROLE, t->conn,
+                  json_pack("{s:I, s:s, s:s, s:s}", "room",
+                            (json_int_t) room->id, "role", sfu_role(t),
+                            "token", t->token, "name", t->name));
+
+    sfu_log(sfu, SFU_LOG_INFO, "room %lld (%s): %s \"%s\" is a%s now",
+            (long long) room->id, room->code, t->id,
+            sfu_printable(t->name, safe, sizeof(safe)),
+            cohost ? " co-host" : " guest");
+
+    if (!cohost) {
+        room->cohosts--;
+        sfu_moderator_gone(sfu, room, now, 0, io);
+        return;
+    }
+
+    room->cohosts++;
+    sfu_moderator_come(sfu, room);
+
+    for (q = room->lobby.next; q != &room->lobby; q = q->next) {
+        o = sfu_queue_data(q, sfu_part_t, room_link);
+
+        sfu_signal(sfu, io, t->conn,
+                   json_pack("{s:s, s:s, s:s}", "type", "knock",
+                             "id", o->id, "name", o->name));
+    }
+}
+
+
+/*
+ * remove, mute, admit and deny from a host or co-host, cohost and
+ * uncohost from a host.  This is the worker's one check of the role:
+ * nginx refuses them from a guest already (ngx_rooms_ws.c), and this
+ * repeats it against the role the JOIN carried (or a promotion gave), so
+ * that no record can act for a host that is not one.  A co-host may not
+ * remove a host or another co-host.  remove, mute, cohost and uncohost
+ * name people in the room, admit and deny people waiting in its lobby.
  */
 static void
 sfu_host_action(sfu_t *sfu, uint64_t now, sfu_part_t *p, const char *type,
     json_t *msg, sfu_io_t *io)
 {
     char         safe[SFU_NAME_MAX + 1];
-    unsigned     lobby;
+    unsigned     lobby, role;
     const char  *id;
     sfu_part_t  *t;
 
-    if (!p->host) {
+    role = strcmp(type, "cohost") == 0 || strcmp(type, "uncohost") == 0;
+
+    if (role ? !p->host : !sfu_moderator(p)) {
         sfu_error(sfu, io, p->conn, "not_host",
                   "only the host can do this");
         return;
@@ -2473,8 +3056,7 @@ sfu_host_action(sfu_t *sfu, uint64_t now, sfu_part_t *p, const char *type,
     id = json_string_value(json_object_get(msg, "id"));
 
     if (id == NULL) {
-        sfu_bad_message(sfu, now, p, "remove, mute, admit and deny need a "
-                        "string id", io);
+        sfu_bad_message(sfu, now, p, "a host action needs a string id", io);
         return;
     }
 
@@ -2482,17 +3064,48 @@ sfu_host_action(sfu_t *sfu, uint64_t now, sfu_part_t *p, const char *type,
 
     t = sfu_find_id(lobby ? &p->room->lobby : &p->room->parts, id);
 
-    if (t == NULL) {
+    if (t == NULL || (strcmp(type, "uncohost") == 0 && !t->cohost)) {
         sfu_error(sfu, io, p->conn, "no_such_participant",
                   lobby ? "nobody waiting has this id"
-                        : "nobody in the room has this id");
+                  : t == NULL ? "nobody in the room has this id"
+                  : "nobody in the room is a co-host with this id");
+        return;
+    }
+
+    /* a co-host acts on guests only; a host is no co-host to make */
+    if ((strcmp(type, "cohost") == 0 && t->host)
+        || (strcmp(type, "remove") == 0 && !p->host && sfu_moderator(t)))
+    {
+        sfu_error(sfu, io, p->conn, "not_host", t->host && p->host
+                  ? "a host cannot be made a co-host"
+                  : "only the host can remove a host or a co-host");
+        return;
+    }
+
+    if (strcmp(type, "cohost") == 0) {
+        if (t->cohost) {
+            return;
+        }
+
+        if (p->room->cohosts >= ROOMS_COHOSTS_MAX) {
+            sfu_error(sfu, io, p->conn, "too_many_cohosts",
+                      "this room has as many co-hosts as it may");
+            return;
+        }
+
+        sfu_set_role(sfu, now, t, 1, io);
+        return;
+    }
+
+    if (strcmp(type, "uncohost") == 0) {
+        sfu_set_role(sfu, now, t, 0, io);
         return;
     }
 
     if (strcmp(type, "admit") == 0) {
         sfu_log(sfu, SFU_LOG_INFO, "host %s admits %s \"%s\"", p->id, t->id,
                 sfu_printable(t->name, safe, sizeof(safe)));
-        sfu_admit(sfu, t, io);
+        sfu_admit(sfu, now, t, io);
         return;
     }
 
@@ -2501,7 +3114,7 @@ sfu_host_action(sfu_t *sfu, uint64_t now, sfu_part_t *p, const char *type,
         sfu_log(sfu, SFU_LOG_INFO, "host %s denied %s \"%s\"", p->id, t->id,
                 sfu_printable(t->name, safe, sizeof(safe)));
         sfu_error(sfu, io, t->conn, "denied", "the host did not let you in");
-        sfu_lobby_leave(sfu, t, SFU_CLOSE_REFUSED, "denied", io);
+        sfu_lobby_leave(sfu, now, t, SFU_CLOSE_REFUSED, "denied", io);
         return;
     }
 
@@ -2533,58 +3146,90 @@ sfu_host_action(sfu_t *sfu, uint64_t now, sfu_part_t *p, const char *type,
 
 /*
  * A ROOM record: nginx changed a room in the store (a host locked,
- * unlocked, ended or patched it, over HTTP or a WebSocket).
+ * unlocked, ended or patched it, over HTTP or a WebSocket; a host-absent
+ * policy applied; a co-host credential was revoked).  One older than the
+ * state the worker has (rev below the room's) changes none of it; an end
+ * and a demotion apply whatever the rev.  One about a room nobody is in
+ * makes an idle room with that state, so that a JOIN built before the
+ * change and still on its way is judged by it.
  */
 static void
 sfu_room_change(sfu_t *sfu, uint64_t now, json_t *msg, sfu_io_t *io)
 {
-    json_t       *jroom, *jlocked, *jended, *jadmission, *jmax;
-    int64_t       max;
-    unsigned      n;
-    sfu_part_t   *p;
-    sfu_room_t   *room;
-    sfu_queue_t  *q;
-    const char   *admission;
+    char           token[ROOMS_HASH_HEX_LEN + 1];
+    json_t        *jroom, *jended, *jdemote, *jreason, *obj;
+    unsigned       n;
+    sfu_part_t    *p;
+    sfu_room_t    *room;
+    sfu_queue_t   *q, *qn;
+    sfu_state_t    st;
+    const char    *demote, *reason;
+    unsigned char  hash[ROOMS_HASH_LEN];
 
     jroom = json_object_get(msg, "room");
-    jlocked = json_object_get(msg, "locked");
     jended = json_object_get(msg, "ended");
-    jadmission = json_object_get(msg, "admission");
-    jmax = json_object_get(msg, "max");
-    admission = json_string_value(jadmission);
+    jdemote = json_object_get(msg, "demote");
+    jreason = json_object_get(msg, "reason");
+    demote = json_string_value(jdemote);
+    reason = json_string_value(jreason);
 
     if (!json_is_integer(jroom)
-        || (jlocked != NULL && !json_is_boolean(jlocked))
+        || sfu_state_parse(msg, &st) != 0
         || (jended != NULL && !json_is_true(jended))
-        || (jadmission != NULL
-            && (admission == NULL
-                || (strcmp(admission, "open") != 0
-                    && strcmp(admission, "knock") != 0)))
-        || (jmax != NULL && !json_is_integer(jmax))
-        || (jended == NULL)
-           == (jlocked == NULL && jadmission == NULL && jmax == NULL))
+        || (jdemote != NULL
+            && (demote == NULL
+                || rooms_token_hash_from_hex(demote,
+                                             json_string_length(jdemote),
+                                             hash) != 0))
+        || (jreason != NULL && reason == NULL)
+        || (jended == NULL) == (st.has == 0 && jdemote == NULL))
     {
         sfu_log(sfu, SFU_LOG_WARN, "malformed ROOM record from nginx");
         return;
     }
 
+    /* the one reason the clients are told of */
+    if (reason != NULL && strcmp(reason, "host_absent") != 0) {
+        reason = NULL;
+    }
+
     room = sfu_find_room(sfu, json_integer_value(jroom));
 
     if (room == NULL) {
-        /* nobody is in it or waiting: the next JOIN carries the state */
-        return;
+        if (jended == NULL && st.has == 0) {
+            /* a demotion in a room nobody is in: nobody to demote */
+            return;
+        }
+
+        room = sfu_room_new(sfu, json_integer_value(jroom));
+        if (room == NULL) {
+            sfu_log(sfu, SFU_LOG_ERR, "out of memory keeping the state of "
+                    "room %lld", (long long) json_integer_value(jroom));
+            return;
+        }
+
+        /* idle from the start: it lingers */
+        sfu_room_release(sfu, room, now);
     }
 
     if (jended != NULL) {
-        sfu_log(sfu, SFU_LOG_INFO, "room %lld (%s) ended: closing %u and "
-                "%u waiting", (long long) room->id, room->code, room->count,
-                room->waiting);
+        if (room->ended) {
+            return;
+        }
+
+        room->ended = 1;
+        sfu_state_apply(room, &st, st.rev >= room->rev);
+        sfu_absent_cancel(sfu, room);
+
+        sfu_log(sfu, SFU_LOG_INFO, "room %lld (%s) ended%s: closing %u and "
+                "%u waiting", (long long) room->id, room->code,
+                reason ? " (no host)" : "", room->count, room->waiting);
 
         /*
-         * The people in the room go first, so the hosts are not told of
-         * each waiting guest's leaving; then the lobby.  Each removal
-         * takes one, and the last one frees the room: it is not touched
-         * after that.
+         * The people in the room go first, so the moderators are not
+         * told of each waiting guest's leaving; then the lobby.  Each
+         * removal takes one; an ended room starts no host-absent
+         * deadline, and it lingers (so that a racing JOIN is refused).
          */
         n = room->count + room->waiting;
 
@@ -2593,38 +3238,59 @@ sfu_room_change(sfu_t *sfu, uint64_t now, json_t *msg, sfu_io_t *io)
                                               : room->parts.next;
             p = sfu_queue_data(q, sfu_part_t, room_link);
 
-            sfu_error(sfu, io, p->conn, "room_ended",
-                      "the host ended this room");
+            sfu_error_why(sfu, io, p->conn, "room_ended",
+                          "the host ended this room", reason);
             sfu_remove(sfu, now, p, SFU_CLOSE_REFUSED, "room_ended", io);
         }
 
+        /* an idle room whose deadline was pending lingers now */
+        sfu_room_release(sfu, room, now);
         return;
     }
 
-    if (jmax != NULL) {
-        /* as in a JOIN: nginx checks the cap, this only bounds it */
-        max = json_integer_value(jmax);
-        room->max = max < 1 ? 1
-                    : max > ROOMS_PARTICIPANTS_LIMIT
-                      ? ROOMS_PARTICIPANTS_LIMIT : (unsigned) max;
+    if (st.rev < room->rev) {
+        sfu_log(sfu, SFU_LOG_DEBUG, "room %lld (%s): ROOM record of rev "
+                "%lld is older than rev %lld, its state is ignored",
+                (long long) room->id, room->code, (long long) st.rev,
+                (long long) room->rev);
+        st.has = 0;
     }
 
-    if (jlocked != NULL) {
-        room->locked = json_is_true(jlocked);
-        sfu_room_broadcast(sfu, io, room, NULL,
-                           json_pack("{s:s, s:b}", "type", "room",
-                                     "locked", (int) room->locked));
-        sfu_log(sfu, SFU_LOG_INFO, "room %lld (%s) %s", (long long) room->id,
-                room->code, room->locked ? "locked" : "unlocked");
+    sfu_state_apply(room, &st, 1);
+
+    if (st.has & SFU_KNOWS_LOCKED) {
+        obj = json_pack("{s:s, s:b}", "type", "room",
+                        "locked", (int) room->locked);
+
+        if (obj != NULL && reason != NULL
+            && json_object_set_new(obj, "reason", json_string(reason)) != 0)
+        {
+            json_decref(obj);
+            obj = NULL;
+        }
+
+        sfu_room_broadcast(sfu, io, room, NULL, obj);
+        sfu_log(sfu, SFU_LOG_INFO, "room %lld (%s) %s%s",
+                (long long) room->id, room->code,
+                room->locked ? "locked" : "unlocked",
+                reason ? " (no host)" : "");
     }
 
-    if (jadmission == NULL) {
-        return;
+    if (demote != NULL) {
+        rooms_token_hash_hex(hash, token);
+
+        /* a demotion unlinks nobody: qn stays valid */
+        for (q = room->parts.next; q != &room->parts; q = qn) {
+            qn = q->next;
+            p = sfu_queue_data(q, sfu_part_t, room_link);
+
+            if (p->cohost && strcmp(p->token, token) == 0) {
+                sfu_set_role(sfu, now, p, 0, io);
+            }
+        }
     }
 
-    room->knock = strcmp(admission, "knock") == 0;
-
-    if (room->knock || room->waiting == 0) {
+    if (!(st.has & SFU_KNOWS_KNOCK) || room->knock || room->waiting == 0) {
         return;
     }
 
@@ -2633,14 +3299,14 @@ sfu_room_change(sfu_t *sfu, uint64_t now, json_t *msg, sfu_io_t *io)
 
     /*
      * Each admission takes one guest out of the lobby, in the order they
-     * knocked; only a refusal of the last one can free the room (a cap of
-     * 1 with nobody in), and the room is not touched after it.
+     * knocked; a refusal of the last one leaves the room idle (a cap of
+     * 1 with nobody in), which only the next sfu_poll() frees.
      */
     n = room->waiting;
 
     while (n-- > 0) {
-        sfu_admit(sfu, sfu_queue_data(room->lobby.next, sfu_part_t,
-                                      room_link), io);
+        sfu_admit(sfu, now, sfu_queue_data(room->lobby.next, sfu_part_t,
+                                           room_link), io);
     }
 }
 
@@ -2700,13 +3366,16 @@ sfu_message(sfu_t *sfu, uint64_t now, sfu_part_t *p, json_t *msg,
     }
 
     if (strcmp(type, "leave") == 0) {
+        /* a host gone by "leave" is gone for good: no grace */
+        p->said_leave = 1;
         sfu_close(sfu, io, p->conn, SFU_CLOSE_NORMAL, "bye");
         sfu_remove(sfu, now, p, 0, "left", io);
         return;
     }
 
     if (strcmp(type, "remove") == 0 || strcmp(type, "mute") == 0
-        || strcmp(type, "admit") == 0 || strcmp(type, "deny") == 0)
+        || strcmp(type, "admit") == 0 || strcmp(type, "deny") == 0
+        || strcmp(type, "cohost") == 0 || strcmp(type, "uncohost") == 0)
     {
         sfu_host_action(sfu, now, p, type, msg, io);
         return;
@@ -2801,8 +3470,10 @@ sfu_record(sfu_t *sfu, uint64_t now_ms, const rooms_proto_hdr_t *hdr,
 /*
  * p leaves: its streams and bindings go, the others are told (and asked
  * to renegotiate when it published), nginx gets the room's new count, its
- * session is freed.  A waiting p only leaves the lobby.  close_code, when
- * not 0, also closes p's WebSocket with why.
+ * session is freed.  The last host or co-host to go starts the room's
+ * host-absent policy (at once when it said "leave").  A waiting p only
+ * leaves the lobby.  close_code, when not 0, also closes p's WebSocket
+ * with why.  The room is never freed here: it lingers when idle.
  */
 static void
 sfu_remove(sfu_t *sfu, uint64_t now, sfu_part_t *p, unsigned close_code,
@@ -2816,7 +3487,7 @@ sfu_remove(sfu_t *sfu, uint64_t now, sfu_part_t *p, unsigned close_code,
 
     if (p->waiting) {
         /* it never came in: only the hosts knew of it */
-        sfu_lobby_leave(sfu, p, close_code, why, io);
+        sfu_lobby_leave(sfu, now, p, close_code, why, io);
         return;
     }
 
@@ -2836,6 +3507,7 @@ sfu_remove(sfu_t *sfu, uint64_t now, sfu_part_t *p, unsigned close_code,
     sfu_queue_remove(&p->room_link);
     room->count--;
     room->guests -= !p->host;
+    room->cohosts -= p->cohost;
 
     /* p is out of the room now: these reach only the others */
     for (q = room->parts.next; q != &room->parts; q = q->next) {
@@ -2853,6 +3525,10 @@ sfu_remove(sfu_t *sfu, uint64_t now, sfu_part_t *p, unsigned close_code,
     }
 
     sfu_count(sfu, io, room, sfu->slots);
+
+    if (sfu_moderator(p)) {
+        sfu_moderator_gone(sfu, room, now, p->said_leave, io);
+    }
 
     if (p->in_handshake) {
         sfu_queue_remove(&p->hs_link);
@@ -2885,7 +3561,7 @@ sfu_remove(sfu_t *sfu, uint64_t now, sfu_part_t *p, unsigned close_code,
 
     free(p);
 
-    sfu_room_release(sfu, room);
+    sfu_room_release(sfu, room, now);
 }
 
 
@@ -3654,6 +4330,7 @@ sfu_poll(sfu_t *sfu, uint64_t now_ms, sfu_io_t *io)
     uint64_t            next, t;
     sfu_part_t         *p;
     sfu_line_t         *l;
+    sfu_room_t         *room;
     sfu_queue_t        *q, *qn;
     rooms_ice_event_t   iev;
 
@@ -3751,6 +4428,36 @@ sfu_poll(sfu_t *sfu, uint64_t now_ms, sfu_io_t *io)
         next = sfu->rr_heap[0]->rr_due;
     }
 
+    /* host-absent deadlines, earliest first */
+    while (!sfu_queue_empty(&sfu->absent)) {
+        room = sfu_queue_data(sfu->absent.next, sfu_room_t, absent_link);
+
+        if (room->absent_at > now_ms) {
+            if (room->absent_at < next) {
+                next = room->absent_at;
+            }
+            break;
+        }
+
+        sfu_absent_due(sfu, room, now_ms, io);
+    }
+
+    /* idle rooms whose state has lingered long enough, oldest first */
+    while (!sfu_queue_empty(&sfu->linger)) {
+        room = sfu_queue_data(sfu->linger.next, sfu_room_t, linger_link);
+
+        if (room->linger_until > now_ms) {
+            if (room->linger_until < next) {
+                next = room->linger_until;
+            }
+            break;
+        }
+
+        sfu_log(sfu, SFU_LOG_DEBUG, "room %lld (%s): idle state freed",
+                (long long) room->id, room->code);
+        sfu_room_free(sfu, room);
+    }
+
     return next;
 }
 
@@ -3789,6 +4496,8 @@ sfu_create(const sfu_conf_t *conf, char *err, size_t errlen)
     sfu_queue_init(&sfu->all);
     sfu_queue_init(&sfu->handshakes);
     sfu_queue_init(&sfu->kf_pending);
+    sfu_queue_init(&sfu->linger);
+    sfu_queue_init(&sfu->absent);
 
     sfu->offer = malloc(sizeof(rooms_sdp_t));
     sfu->answer = malloc(SFU_ANSWER_MAX);
@@ -3906,7 +4615,14 @@ sfu_waiting(const sfu_t *sfu)
 unsigned
 sfu_rooms(const sfu_t *sfu)
 {
-    return sfu->nrooms;
+    return sfu->nrooms - sfu->nidle;
+}
+
+
+unsigned
+sfu_idle_rooms(const sfu_t *sfu)
+{
+    return sfu->nidle;
 }
 
 

@@ -4,14 +4,22 @@
  * others.
  *
  * Owns: the rooms (keyed by the store id nginx sends in JOIN) and their
- * participants (keyed by nginx's connection id), with each one's role and
- * guest token hash as nginx checked them; the capacity rule (guests take
- * at most max - 1 places, everyone at most max); the lobby of a room
- * whose admission is "knock" (guests waiting, the hosts' admit and deny,
- * the switch to open); the effects of a host's remove and mute, and of a
- * room's lock or end (ROOM records), with the BAN record that makes
- * nginx store a removal; each room's participant count, sent to every
- * linked nginx worker as COUNT records; every media session
+ * participants (keyed by nginx's connection id), with each one's role
+ * (host, cohost or guest) and guest token hash as nginx checked them;
+ * each room's newest state by revision (cap, lock, admission, host-absent
+ * policy, end) from JOIN and ROOM records, kept ROOMS_ROOM_LINGER_MS
+ * after the room empties so that a racing JOIN is judged by it; the
+ * capacity rule (guests and co-hosts take at most max - 1 places,
+ * everyone at most max) and the lock; the lobby of a room whose
+ * admission is "knock" (guests waiting, the moderators' admit and deny,
+ * the switch to open); the effects of a moderator's remove and mute, of
+ * a host's cohost and uncohost (with the ROLE record that makes nginx
+ * draw or revoke a co-host key), and of a room's lock, end or demotion
+ * (ROOM records), with the BAN record that makes nginx store a removal;
+ * the host-absent deadline of a room whose last host or co-host went,
+ * with the HOST_ABSENT record that asks nginx to lock or end it; each
+ * room's participant count, sent to every linked nginx worker as COUNT
+ * records; every media session
  * (ICE, DTLS, SRTP) and its lifetime; the signaling answers (welcome,
  * answer, renegotiate, participant_*, mute_request, room, error) and
  * close requests; which remote stream each receiving m= line of a
@@ -28,7 +36,9 @@
  * is the one exception; see dtls.h).  Every count is bounded: sessions
  * by the ICE table, participants per room by ROOMS_PARTICIPANTS_LIMIT,
  * waiting guests per room by ROOMS_LOBBY_MAX, joined and waiting people
- * together by max_sessions, m= lines by ROOMS_SDP_MAX_MEDIA.
+ * together by max_sessions, m= lines by ROOMS_SDP_MAX_MEDIA, co-hosts
+ * made by promotion per room by ROOMS_COHOSTS_MAX, idle rooms and rooms
+ * awaiting a host-absent deadline by fixed bounds (sfu.c).
  */
 
 #ifndef ROOMS_SFU_H
@@ -141,8 +151,9 @@ void sfu_destroy(sfu_t *sfu);
 
 /*
  * One record from nginx (JOIN, SIGNAL, LEAVE or ROOM; others are logged
- * and ignored).  payload is hdr->len bytes and may live in shared memory: it
- * is copied before it is parsed.  Answers go out through io.
+ * and ignored).  payload is hdr->len bytes and may live in shared
+ * memory: it is copied before it is parsed.  Answers go out through io.
+ * now_ms starts host-absent deadlines and the linger of idle rooms.
  */
 void sfu_record(sfu_t *sfu, uint64_t now_ms, const rooms_proto_hdr_t *hdr,
     const unsigned char *payload, sfu_io_t *io);
@@ -157,8 +168,10 @@ void sfu_udp_input(sfu_t *sfu, uint64_t now_ms, const rooms_stun_addr_t *src,
 /*
  * Runs what is due at now_ms (ICE consent and connect timeouts, DTLS
  * retransmissions, deferred keyframe requests, the receiver reports sent
- * to each connected publisher about once a second) and returns the time
- * of the next call wanted, in the same clock, or SFU_NEVER.
+ * to each connected publisher about once a second, host-absent deadlines,
+ * and the freeing of idle rooms whose state has lingered long enough)
+ * and returns the time of the next call wanted, in the same clock, or
+ * SFU_NEVER.
  */
 uint64_t sfu_poll(sfu_t *sfu, uint64_t now_ms, sfu_io_t *io);
 
@@ -177,10 +190,15 @@ void sfu_slot_add(sfu_t *sfu, unsigned slot, sfu_io_t *io);
  */
 void sfu_drop_slot(sfu_t *sfu, unsigned slot, uint64_t now_ms, sfu_io_t *io);
 
-/* participants (in rooms), guests waiting in lobbies, and rooms right now */
+/*
+ * Participants (in rooms), guests waiting in lobbies, rooms with people
+ * in them or waiting, and idle rooms (nobody in them: their state kept to
+ * linger or for a host-absent deadline), right now.
+ */
 unsigned sfu_participants(const sfu_t *sfu);
 unsigned sfu_waiting(const sfu_t *sfu);
 unsigned sfu_rooms(const sfu_t *sfu);
+unsigned sfu_idle_rooms(const sfu_t *sfu);
 
 const sfu_stats_t *sfu_stats(const sfu_t *sfu);
 

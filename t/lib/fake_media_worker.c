@@ -10,6 +10,13 @@
  *     SIGNAL offer         SIGNAL {"type":"answer",...}
  *     SIGNAL media         SIGNAL {"type":"participant_media",...}, and
  *                          a CLOSE 4000 "kicked" when video is "kick"
+ *     SIGNAL cohost        ROLE "cohost" for the participant "p<n>" its
+ *                          "id" names (room, token and name from its
+ *                          JOIN), on the sender's slot
+ *     SIGNAL uncohost      ROLE "guest" likewise
+ *     SIGNAL leave         from a host whose JOIN said host_absent lock or
+ *                          end: HOST_ABSENT with that action
+ *     ROOM                 logged as "ROOM <json>"
  *     LEAVE                nothing
  *
  * Usage: fake_media_worker <socket> <log> [--version N]
@@ -54,6 +61,68 @@ static int      refuse_version;
 static int      welcomes;
 
 
+/* what the latest JOINs said, by connection id, for ROLE and HOST_ABSENT */
+#define JOINS     64
+
+typedef struct {
+    uint64_t      id;
+    char          text[1024];
+} join_t;
+
+static join_t   joins[JOINS];
+static unsigned njoins;
+
+
+/* the value of "key": in a JOIN's compact JSON, copied into v */
+static void
+field(const char *json, const char *key, char *v, size_t size)
+{
+    char        pat[64];
+    const char *p, *e;
+    size_t      n;
+
+    v[0] = '\0';
+    snprintf(pat, sizeof(pat), "\"%s\":", key);
+    p = strstr(json, pat);
+
+    if (p == NULL) {
+        return;
+    }
+
+    p += strlen(pat);
+
+    if (*p == '"') {
+        p++;
+        e = strchr(p, '"');
+    } else {
+        e = p + strcspn(p, ",}");
+    }
+
+    if (e == NULL) {
+        return;
+    }
+
+    n = (size_t) (e - p) < size - 1 ? (size_t) (e - p) : size - 1;
+    memcpy(v, p, n);
+    v[n] = '\0';
+}
+
+
+static const char *
+join_of(uint64_t id)
+{
+    unsigned  i;
+
+    for (i = 0; i < JOINS; i++) {
+        if (joins[i].id == id) {
+            return joins[i].text;
+        }
+    }
+
+    return NULL;
+}
+
+
 static void
 say(peer_t *p, uint16_t type, uint64_t id, const char *json)
 {
@@ -86,9 +155,13 @@ static int
 on_record(void *data, const rooms_proto_hdr_t *hdr,
     const unsigned char *payload)
 {
-    char     text[70000], reply[256];
-    peer_t  *p = data;
-    size_t   n;
+    char         text[70000], reply[1024], room[32], token[80], name[300];
+    char         action[16], code[32], rev[32];
+    peer_t      *p = data;
+    size_t       n;
+    unsigned     i;
+    uint64_t     target;
+    const char  *j;
 
     n = hdr->len < sizeof(text) - 1 ? hdr->len : sizeof(text) - 1;
     memcpy(text, payload, n);
@@ -99,6 +172,18 @@ on_record(void *data, const rooms_proto_hdr_t *hdr,
     case ROOMS_PROTO_JOIN:
         fprintf(out, "JOIN slot=%u n=%llu %s\n", ROOMS_PROTO_SLOT(hdr->id),
                 (unsigned long long) (hdr->id & 0xffffffffffffULL), text);
+
+        /* nginx restarts number its connections anew: newest wins */
+        for (i = 0; i < JOINS; i++) {
+            if (joins[i].id == hdr->id) {
+                joins[i].id = 0;
+            }
+        }
+
+        joins[njoins % JOINS].id = hdr->id;
+        snprintf(joins[njoins % JOINS].text, sizeof(joins[0].text), "%s",
+                 text);
+        njoins++;
 
         if (strstr(text, "\"name\":\"Full\"")) {
             say(p, ROOMS_PROTO_SIGNAL, hdr->id,
@@ -117,6 +202,45 @@ on_record(void *data, const rooms_proto_hdr_t *hdr,
     case ROOMS_PROTO_SIGNAL:
         fprintf(out, "SIGNAL %s\n", text);
 
+        field(text, "id", name, sizeof(name));
+        target = ROOMS_PROTO_CONN(ROOMS_PROTO_SLOT(hdr->id),
+                                  strtoull(name + (name[0] == 'p'), NULL,
+                                           10));
+        j = join_of(target);
+
+        if (j && (strstr(text, "\"type\":\"cohost\"")
+                  || strstr(text, "\"type\":\"uncohost\"")))
+        {
+            field(j, "room", room, sizeof(room));
+            field(j, "token", token, sizeof(token));
+            field(j, "name", name, sizeof(name));
+            snprintf(reply, sizeof(reply),
+                     "{\"room\":%s,\"role\":\"%s\",\"token\":\"%s\","
+                     "\"name\":\"%s\"}", room,
+                     strstr(text, "\"uncohost\"") ? "guest" : "cohost",
+                     token, name);
+            say(p, ROOMS_PROTO_ROLE, target, reply);
+        }
+
+        j = join_of(hdr->id);
+
+        if (j && strstr(text, "\"type\":\"leave\"")
+            && strstr(j, "\"role\":\"host\""))
+        {
+            field(j, "host_absent", action, sizeof(action));
+
+            if (strcmp(action, "stay_open") != 0) {
+                field(j, "room", room, sizeof(room));
+                field(j, "code", code, sizeof(code));
+                field(j, "rev", rev, sizeof(rev));
+                snprintf(reply, sizeof(reply),
+                         "{\"room\":%s,\"code\":\"%s\",\"rev\":%s,"
+                         "\"action\":\"%s\"}", room, code, rev, action);
+                say(p, ROOMS_PROTO_HOST_ABSENT,
+                    ROOMS_PROTO_CONN(ROOMS_PROTO_SLOT(hdr->id), 0), reply);
+            }
+        }
+
         if (strstr(text, "\"type\":\"offer\"")) {
             say(p, ROOMS_PROTO_SIGNAL, hdr->id,
                 "{\"type\":\"answer\",\"sdp\":\"v=0\",\"streams\":{}}");
@@ -132,6 +256,10 @@ on_record(void *data, const rooms_proto_hdr_t *hdr,
             }
         }
 
+        break;
+
+    case ROOMS_PROTO_ROOM:
+        fprintf(out, "ROOM %s\n", text);
         break;
 
     case ROOMS_PROTO_LEAVE:

@@ -231,9 +231,12 @@ test_geometry(void)
     is_int(ROOMS_PROTO_PAD, 0, "type 0 is the ring's padding");
     is_int(ROOMS_PROTO_CLOSE, 4, "CLOSE is type 4");
     is_int(ROOMS_PROTO_BAN, 6, "BAN is type 6");
-    is_int(ROOMS_PROTO_COUNT, 7, "seven record types");
-    is_int(ROOMS_PROTO_TYPE_MAX, 8, "and TYPE_MAX one past the last");
-    is_int(ROOMS_PROTO_VERSION, 4, "protocol version 4 (COUNT, the lobby)");
+    is_int(ROOMS_PROTO_COUNT, 7, "COUNT is type 7");
+    is_int(ROOMS_PROTO_HOST_ABSENT, 8, "HOST_ABSENT is type 8");
+    is_int(ROOMS_PROTO_ROLE, 9, "nine record types");
+    is_int(ROOMS_PROTO_TYPE_MAX, 10, "and TYPE_MAX one past the last");
+    is_int(ROOMS_PROTO_VERSION, 5,
+           "protocol version 5 (co-hosts, host-absent, revisions)");
 
     is_int(rooms_ring_segment_size(1, SMALL), 128 + 2 * (256 + SMALL),
            "segment_size(1, 4 KiB): header, 2 control blocks, 2 buffers");

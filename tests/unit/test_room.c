@@ -495,6 +495,42 @@ test_create_admission_max(void)
     fails("{\"admission\":1}", 422, "invalid_field");
     fails("{\"admission\":true}", 422, "invalid_field");
 
+    /* the host-absent policy */
+    if (create_ok("{}", &room)) {
+        is_int(room.host_absent, ROOMS_HOST_ABSENT_STAY,
+               "host_absent defaults to stay_open");
+    }
+
+    if (create_ok("{\"host_absent\":\"lock\"}", &room)) {
+        is_int(room.host_absent, ROOMS_HOST_ABSENT_LOCK, "host_absent lock");
+    }
+
+    if (create_ok("{\"host_absent\":\"end\"}", &room)) {
+        is_int(room.host_absent, ROOMS_HOST_ABSENT_END, "host_absent end");
+    }
+
+    if (create_ok("{\"host_absent\":\"stay_open\"}", &room)) {
+        is_int(room.host_absent, ROOMS_HOST_ABSENT_STAY,
+               "host_absent stay_open");
+    }
+
+    fails("{\"host_absent\":\"close\"}", 422, "invalid_field");
+    fails("{\"host_absent\":\"End\"}", 422, "invalid_field");
+    fails("{\"host_absent\":\"end \"}", 422, "invalid_field");
+    fails("{\"host_absent\":\"\"}", 422, "invalid_field");
+    fails("{\"host_absent\":2}", 422, "invalid_field");
+    fails("{\"host_absent\":null}", 422, "invalid_field");
+
+    is_str(rooms_host_absent_name(ROOMS_HOST_ABSENT_END), "end",
+           "the name of end");
+    is_str(rooms_host_absent_name(77), "stay_open",
+           "an unknown value names stay_open");
+    is_int(rooms_host_absent_find("lock", 4), ROOMS_HOST_ABSENT_LOCK,
+           "find lock");
+    is_int(rooms_host_absent_find("lockx", 4), ROOMS_HOST_ABSENT_LOCK,
+           "find takes len bytes");
+    is_int(rooms_host_absent_find("loc", 3), -1, "a prefix is not found");
+
     if (create_ok("{\"max_participants\":2}", &room)) {
         is_int(room.max_participants, 2, "max_participants 2");
     }
@@ -763,7 +799,7 @@ static int
 no_fields(const rooms_patch_t *p)
 {
     return !p->has_title && !p->has_audience && !p->has_admission
-           && !p->has_locked && !p->has_max;
+           && !p->has_locked && !p->has_max && !p->has_host_absent;
 }
 
 
@@ -1191,6 +1227,19 @@ test_apply_patch(void)
        && strcmp(room.title, "After") == 0 && room.locked == 1,
        "audience and admission patched, earlier changes kept");
 
+    memset(&p, 0, sizeof(p));
+    ok(patch_of("{\"host_absent\":\"end\"}", &p, &err) == 0
+       && p.has_host_absent && p.host_absent == ROOMS_HOST_ABSENT_END
+       && !p.has_locked && !p.has_title,
+       "patch host_absent end, nothing else");
+    ok(rooms_apply_patch(&room, &p, &err) == 0
+       && room.host_absent == ROOMS_HOST_ABSENT_END
+       && room.admission == ROOMS_ADMISSION_KNOCK,
+       "host_absent patched, earlier changes kept");
+    ok(patch_of("{\"host_absent\":\"later\"}", &p, &err) != 0
+       && err.status == 422 && strcmp(err.code, "invalid_field") == 0,
+       "a bad host_absent patch is 422 invalid_field");
+
     /* an ended room refuses every change */
     base_room(&room);
     room.ended_at = NOW + 60;
@@ -1403,7 +1452,9 @@ test_render(void)
                "host: invite_url carries no key");
         is_str(jstr(root, "audience"), "group:club.7", "host: audience");
         is_str(jstr(root, "state"), "open", "host: state open");
-        is_int(json_object_size(root), 16, "host: 16 fields");
+        is_str(jstr(root, "host_absent"), "stay_open",
+               "host: host_absent");
+        is_int(json_object_size(root), 17, "host: 17 fields");
     }
 
     json_decref(root);

@@ -24,7 +24,7 @@
  * target's connection before its error removed and CLOSE 4403, then
  * participant_left to the others and a guest place free again; ROOM
  * records: lock and unlock broadcast {"type":"room"} to everyone, an end
- * sends everyone room_ended and CLOSE 4403 and frees the room, and one
+ * sends everyone room_ended and CLOSE 4403 and empties the room, and one
  * about a room nobody is in sends nothing.
  *
  * The lobby and the live count (two nginx slots linked): a guest's JOIN
@@ -45,6 +45,37 @@
  * to every linked slot on each join, admission and leave (none for
  * knocks and denials), to a newly linked slot once per occupied room, and
  * no longer to a dropped slot.
+ *
+ * Co-hosts: cohost and uncohost only from the host (not_host from a
+ * guest or a co-host); a promotion sends participant_role to everyone
+ * (the target too, not the lobby), one ROLE record on the target's
+ * connection {room, role, token, name}, and a knock per waiting guest to
+ * the new co-host in knock order; a co-host again: nothing; a host:
+ * not_host; a waiting or non-co-host target: no_such_participant.  A
+ * co-host mutes (the host too), admits, denies and removes a guest, but
+ * removing a host or a co-host is not_host.  A cohost JOIN gets past the
+ * lock, sees the lobby and hears knocks; uncohost and a ROOM demote
+ * (token hash) send participant_role guest and a ROLE guest record; a
+ * demote matching nobody does nothing.  The 17th promotion is
+ * too_many_cohosts.  Co-hosts take guests' places at the cap; the host's
+ * place stays.
+ *
+ * Revisions: malformed ROOM records (rev, host_absent, demote, ended
+ * with state) are ignored; a ROOM lock of rev 5 for an unknown room is
+ * kept, a guest JOIN of rev 4 is refused locked (4403), a host's gets
+ * in; a stale ROOM is ignored; a JOIN of rev 6 sets the state, one of
+ * rev 5 is judged by it (lock, and knock over its "open"); an emptied
+ * room's state lingers ROOMS_ROOM_LINGER_MS (sfu_poll asks for it) and
+ * is freed after; a lingering ended room refuses room_ended.
+ *
+ * Host absent: "leave" of the last host sends one HOST_ABSENT record at
+ * once to the lowest linked slot {room, code, rev, action}; a lost
+ * connection only after the grace; a host back within it, stay_open, a
+ * switch to stay_open within the grace, a co-host staying, or a room
+ * that never had a host: none; a ROOM lock or end with reason
+ * host_absent carries the reason to the clients; an empty room is kept
+ * for its deadline and lingers after; a demotion of the last co-host
+ * counts after the grace; with no slot linked nothing is sent.
  *
  * The media path, in memory: two participants each run ICE (real STUN
  * requests with MESSAGE-INTEGRITY), DTLS (an OpenSSL client, as in
@@ -79,6 +110,7 @@
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
 
+#include "rooms_limits.h"
 #include "rooms_proto.h"
 
 #include "dtls.h"
@@ -91,7 +123,7 @@
 #include "tap.h"
 
 
-#define MAX_RECORDS   256
+#define MAX_RECORDS   1024
 #define MAX_WIRE      512
 #define BIG           (256 * 1024)
 
@@ -1643,8 +1675,11 @@ test_media(void)
     is_int(sfu_participants(sfu), 0, "all removed");
 
     clear();
-    ok(sfu_poll(sfu, now, &io) == SFU_NEVER,
-       "nobody left: no report is scheduled");
+    ok(sfu_poll(sfu, now, &io) == now + ROOMS_ROOM_LINGER_MS,
+       "nobody left: no report is scheduled, only the idle room's end");
+    now += ROOMS_ROOM_LINGER_MS;
+    ok(sfu_poll(sfu, now, &io) == SFU_NEVER, "then nothing at all");
+    is_int(sfu_idle_rooms(sfu), 0, "the idle room is freed");
     on_flush(NULL, &io);
 
     client_free(&c1);
@@ -1830,10 +1865,24 @@ rec_index(uint16_t type, uint64_t conn)
 static void
 host_says(uint64_t conn, const char *type, const char *id)
 {
-    char  buf[256];
+    char  buf[512];
 
     snprintf(buf, sizeof(buf), "{\"type\":\"%s\",\"id\":\"%s\"}", type, id);
     record(ROOMS_PROTO_SIGNAL, conn, buf);
+}
+
+
+/*
+ * After a clear(), conn sends {type, id}: the code of the error it got,
+ * or NULL.
+ */
+static const char *
+refused(uint64_t conn, const char *type, const char *id)
+{
+    clear();
+    host_says(conn, type, id);
+
+    return str(sig(conn, "error", 0), "code");
 }
 
 
@@ -1918,28 +1967,20 @@ test_hosts(void)
     is_int(sfu_participants(sfu), 3, "three in the room");
 
     /* a guest's host actions */
-    clear();
-    host_says(g1, "remove", g2_id);
-    is_str(str(sig(g1, "error", 0), "code"), "not_host",
+    is_str(refused(g1, "remove", g2_id), "not_host",
            "remove from a guest: not_host");
     is_int(close_code(g1), -1, "its connection stays open");
     is_int(nrecs, 1, "and nothing else happens");
-    clear();
-    host_says(g1, "mute", h_id);
-    is_str(str(sig(g1, "error", 0), "code"), "not_host",
+    is_str(refused(g1, "mute", h_id), "not_host",
            "mute from a guest: not_host");
     ok(sig(h, "mute_request", 0) == NULL, "nobody is asked to mute");
     is_int(sfu_participants(sfu), 3, "still three");
 
     /* unknown ids */
-    clear();
-    host_says(h, "remove", "nobody!!");
-    is_str(str(sig(h, "error", 0), "code"), "no_such_participant",
+    is_str(refused(h, "remove", "nobody!!"), "no_such_participant",
            "remove of an unknown id: no_such_participant");
     is_int(close_code(h), -1, "the host stays");
-    clear();
-    host_says(h, "mute", "nobody!!");
-    is_str(str(sig(h, "error", 0), "code"), "no_such_participant",
+    is_str(refused(h, "mute", "nobody!!"), "no_such_participant",
            "mute of an unknown id: no_such_participant");
     is_int(nrecs, 1, "nothing else");
 
@@ -2071,14 +2112,14 @@ count_to(uint64_t conn)
 }
 
 
-/* The COUNT records sent, to any slot. */
+/* The records of type sent (COUNT: to any slot). */
 static unsigned
-counts_sent(void)
+count_type(uint16_t type)
 {
     unsigned  i, n;
 
     for (i = 0, n = 0; i < nrecs; i++) {
-        n += recs[i].type == ROOMS_PROTO_COUNT;
+        n += recs[i].type == type;
     }
 
     return n;
@@ -2237,28 +2278,20 @@ test_lobby(void)
        "and the id: {type, id, name}");
     snprintf(g2_id, sizeof(g2_id), "%s", str(m, "id") ? str(m, "id") : "");
     is_int(count_to(g1), 0, "the other waiting guest is not told");
-    is_int(counts_sent(), 0, "no COUNT: nobody came in");
+    is_int(count_type(ROOMS_PROTO_COUNT), 0, "no COUNT: nobody came in");
 
     /* admit and deny are the host's */
-    clear();
-    host_says(g1, "admit", g1_id);
-    is_str(str(sig(g1, "error", 0), "code"), "not_host",
+    is_str(refused(g1, "admit", g1_id), "not_host",
            "a waiting guest's admit: not_host");
     is_int(nrecs, 1, "nothing else happens");
     is_int(sfu_waiting(sfu), 2, "both still wait");
 
     /* unknown ids */
-    clear();
-    host_says(h, "admit", "nobody!!");
-    is_str(str(sig(h, "error", 0), "code"), "no_such_participant",
+    is_str(refused(h, "admit", "nobody!!"), "no_such_participant",
            "admit of an unknown id: no_such_participant");
-    clear();
-    host_says(h, "deny", h_id);
-    is_str(str(sig(h, "error", 0), "code"), "no_such_participant",
+    is_str(refused(h, "deny", h_id), "no_such_participant",
            "deny of someone in the room: no_such_participant");
-    clear();
-    host_says(h, "remove", g2_id);
-    is_str(str(sig(h, "error", 0), "code"), "no_such_participant",
+    is_str(refused(h, "remove", g2_id), "no_such_participant",
            "remove names people in the room, not in the lobby");
     is_int(nrecs, 1, "nothing else");
 
@@ -2282,9 +2315,7 @@ test_lobby(void)
     is_int(sfu_participants(sfu), 2, "two in the room");
     is_int(sfu_waiting(sfu), 1, "one waiting");
 
-    clear();
-    host_says(h, "admit", g1_id);
-    is_str(str(sig(h, "error", 0), "code"), "no_such_participant",
+    is_str(refused(h, "admit", g1_id), "no_such_participant",
            "admitting it again: no_such_participant");
 
     /* deny */
@@ -2296,7 +2327,7 @@ test_lobby(void)
     ok(rec_index(ROOMS_PROTO_BAN, g2) < 0, "denial is no ban");
     is_str(str(sig(h, "lobby_left", 0), "id"), g2_id, "the host: lobby_left");
     is_int(count_to(g1), 0, "the guest in the room hears nothing");
-    is_int(counts_sent(), 0, "no COUNT");
+    is_int(count_type(ROOMS_PROTO_COUNT), 0, "no COUNT");
     is_int(sfu_waiting(sfu), 0, "nobody waits");
     clear();
     record(ROOMS_PROTO_LEAVE, g2, NULL);
@@ -2355,7 +2386,7 @@ test_lobby(void)
     is_str(str(sig(h, "lobby_left", 0), "id"), g5_id,
            "the host: lobby_left");
     ok(sig(h, "participant_joined", 0) == NULL, "nobody joined");
-    is_int(counts_sent(), 0, "no COUNT");
+    is_int(count_type(ROOMS_PROTO_COUNT), 0, "no COUNT");
 
     /* a newly linked nginx worker learns the counts there are */
     clear();
@@ -2389,7 +2420,7 @@ test_lobby(void)
     ok(sig(h, "lobby_left", 0) == NULL, "nobody is told of the lobby");
     is_str(counts_to(20, 60), "1,0", "COUNT records down to 0");
     is_str(counts_to(21, 60), "1,0", "to both slots");
-    is_int(counts_sent(), 4, "and no other");
+    is_int(count_type(ROOMS_PROTO_COUNT), 4, "and no other");
     is_int(sfu_rooms(sfu), 0, "the room is gone");
     is_int(sfu_waiting(sfu), 0, "nobody waits");
     is_int(sfu_participants(sfu), 0, "nobody is in");
@@ -2416,8 +2447,8 @@ test_lobby(void)
     record(ROOMS_PROTO_ROOM, 0, "{\"room\":62,\"ended\":true}");
     is_int(close_code(ROOMS_PROTO_CONN(11, 50)), 4403,
            "the room's end closes its lobby");
-    is_int(counts_sent(), 0, "a room nobody came in: no COUNT");
-    is_int(sfu_rooms(sfu), 0, "and frees the room");
+    is_int(count_type(ROOMS_PROTO_COUNT), 0, "a room nobody came in: no COUNT");
+    is_int(sfu_rooms(sfu), 0, "and empties the room");
 
     /* ROOM records: malformed ones change nothing */
     clear();
@@ -2459,7 +2490,7 @@ test_lobby(void)
            "the first one sees the second join");
     is_str(counts_to(20, 63), "2,3", "COUNT 2, then 3");
     is_str(counts_to(21, 63), "2,3", "to both slots");
-    is_int(counts_sent(), 4, "and no other");
+    is_int(count_type(ROOMS_PROTO_COUNT), 4, "and no other");
     is_int(sfu_waiting(sfu), 0, "nobody waits");
     is_int(sfu_participants(sfu), 3, "three in the room");
 
@@ -2478,6 +2509,577 @@ test_lobby(void)
     clear();
     sfu_drop_slot(sfu, 20, now, &io);
     sfu_drop_slot(sfu, 21, now, &io);
+}
+
+
+/* ---- co-hosts, revisions and the host-absent policy ---- */
+
+
+/* A JOIN with the state fields given as JSON members ("max":5,...). */
+static void
+join_st(uint64_t conn, int room, const char *name, const char *role,
+    const char *token, const char *state)
+{
+    char  buf[512];
+
+    snprintf(buf, sizeof(buf), "{\"room\":%d,\"code\":\"code%d\","
+             "\"name\":\"%s\",\"role\":\"%s\",\"token\":\"%s\",%s}", room,
+             room, name, role, token, state);
+    record(ROOMS_PROTO_JOIN, conn, buf);
+}
+
+
+/* The id of conn's welcome into out ("" without one). */
+static void
+welcome_id(uint64_t conn, char out[16])
+{
+    const char  *id;
+
+    id = str(sig(conn, "welcome", 0), "id");
+    snprintf(out, 16, "%s", id ? id : "");
+}
+
+
+/* The payload of the n-th record of type (any id), parsed; or NULL. */
+static json_t *
+rec_json(uint16_t type, unsigned nth, uint64_t *id)
+{
+    unsigned  i;
+
+    for (i = 0; i < nrecs; i++) {
+        if (recs[i].type == type && nth-- == 0) {
+            if (id != NULL) {
+                *id = recs[i].id;
+            }
+            return json_loads(recs[i].data, 0, NULL);
+        }
+    }
+
+    return NULL;
+}
+
+
+static void
+test_cohosts(void)
+{
+    char       h_id[16], g1_id[16], g2_id[16], g3_id[16], buf[64];
+    char       w1_id[16], w2_id[16], ids[20][16];
+    json_t    *m, *r;
+    unsigned   i, n;
+    uint64_t   h, g1, g2, g3, w1, w2, c3, id, x[20];
+
+    h = ROOMS_PROTO_CONN(30, 1);
+    g1 = ROOMS_PROTO_CONN(30, 2);
+    g2 = ROOMS_PROTO_CONN(30, 3);
+    g3 = ROOMS_PROTO_CONN(30, 4);
+    w1 = ROOMS_PROTO_CONN(30, 5);
+    w2 = ROOMS_PROTO_CONN(30, 6);
+    c3 = ROOMS_PROTO_CONN(30, 7);
+
+    clear();
+    join_st(h, 70, "Host", "host", TOKEN_C,
+            "\"max\":8,\"locked\":false");
+    welcome_id(h, h_id);
+    join_st(g1, 70, "G1", "guest", TOKEN_A, "\"max\":8,\"locked\":false");
+    welcome_id(g1, g1_id);
+    join_st(g2, 70, "G2", "guest", TOKEN_B, "\"max\":8,\"locked\":false");
+    welcome_id(g2, g2_id);
+    join_st(g3, 70, "G3", "guest", TOKEN_C, "\"max\":8,\"locked\":false");
+    welcome_id(g3, g3_id);
+    join_st(w1, 70, "W1", "guest", TOKEN_A,
+            "\"max\":8,\"locked\":false,\"admission\":\"knock\"");
+    join_st(w2, 70, "W2", "guest", TOKEN_B,
+            "\"max\":8,\"locked\":false,\"admission\":\"knock\"");
+    snprintf(w1_id, sizeof(w1_id), "%s", str(sig(h, "knock", 0), "id"));
+    snprintf(w2_id, sizeof(w2_id), "%s", str(sig(h, "knock", 1), "id"));
+    is_int(sfu_participants(sfu), 4, "cohosts: four in room 70");
+    is_int(sfu_waiting(sfu), 2, "two waiting");
+
+    /* only the host makes co-hosts */
+    is_str(refused(g1, "cohost", g2_id), "not_host",
+           "cohost from a guest: not_host");
+    is_int(nrecs, 1, "nothing else");
+
+    /* promote G1 */
+    clear();
+    host_says(h, "cohost", g1_id);
+    n = 0;
+    for (i = 0; i < 4; i++) {
+        uint64_t  c = i == 0 ? h : i == 1 ? g1 : i == 2 ? g2 : g3;
+
+        m = sig(c, "participant_role", 0);
+        n += m != NULL && strcmp(str(m, "id"), g1_id) == 0
+             && strcmp(str(m, "role"), "cohost") == 0
+             && json_object_size(m) == 3
+             && count_sig(c, "participant_role") == 1;
+    }
+    is_int(n, 4, "cohost: participant_role cohost to everyone, G1 too");
+    is_int(count_to(w1) + count_to(w2), 0, "the waiting guests hear nothing");
+    is_int(count_type(ROOMS_PROTO_ROLE), 1, "one ROLE record");
+    r = rec_json(ROOMS_PROTO_ROLE, 0, &id);
+    ok(id == g1, "on the new co-host's connection");
+    is_int(num(r, "room"), 70, "ROLE: room");
+    is_str(str(r, "role"), "cohost", "ROLE: role cohost");
+    is_str(str(r, "token"), TOKEN_A, "ROLE: its token hash");
+    is_str(str(r, "name"), "G1", "ROLE: its name");
+    is_int(json_object_size(r), 4, "ROLE: those four");
+    json_decref(r);
+    is_int(count_sig(g1, "knock"), 2, "the new co-host gets a knock per "
+           "waiting guest");
+    is_str(str(sig(g1, "knock", 0), "id"), w1_id, "in knock order: W1");
+    is_str(str(sig(g1, "knock", 1), "name"), "W2", "then W2, with names");
+
+    clear();
+    host_says(h, "cohost", g1_id);
+    is_int(nrecs, 0, "cohost of a co-host: nothing");
+    host_says(h, "cohost", h_id);
+    is_str(str(sig(h, "error", 0), "code"), "not_host",
+           "cohost of a host: not_host");
+    is_str(refused(h, "uncohost", g2_id), "no_such_participant",
+           "uncohost of a guest: no_such_participant");
+    is_str(refused(h, "cohost", w1_id), "no_such_participant",
+           "cohost of a waiting guest: no_such_participant");
+    is_int(nrecs, 1, "nothing else");
+
+    /* the co-host's powers */
+    clear();
+    host_says(g1, "mute", g3_id);
+    ok(sig(g3, "mute_request", 0) != NULL, "a co-host mutes a guest");
+    host_says(g1, "mute", h_id);
+    ok(sig(h, "mute_request", 0) != NULL, "and may ask the host to mute");
+    clear();
+    host_says(g1, "admit", w1_id);
+    ok(sig(w1, "welcome", 0) != NULL, "a co-host admits");
+    ok(sig(h, "lobby_left", 0) != NULL && sig(g1, "lobby_left", 0) != NULL,
+       "host and co-host get lobby_left");
+    clear();
+    host_says(g1, "deny", w2_id);
+    is_str(str(sig(w2, "error", 0), "code"), "denied", "a co-host denies");
+    is_str(refused(g1, "remove", h_id), "not_host",
+           "a co-host removing the host: not_host");
+    is_int(nrecs, 1, "nothing else happens");
+    clear();
+    host_says(h, "cohost", g2_id);
+    is_str(refused(g1, "remove", g2_id), "not_host",
+           "a co-host removing a co-host: not_host");
+    is_int(nrecs, 1, "nothing else happens");
+    is_str(refused(g1, "uncohost", g2_id), "not_host",
+           "uncohost from a co-host: not_host");
+    host_says(g1, "cohost", g3_id);
+    is_str(str(sig(g1, "error", 1), "code"), "not_host",
+           "cohost from a co-host: not_host");
+    is_int(nrecs, 2, "nothing else");
+    clear();
+    host_says(g1, "remove", g3_id);
+    ok(rec_index(ROOMS_PROTO_BAN, g3) >= 0, "a co-host removes a guest: BAN");
+    is_int(close_code(g3), 4403, "and CLOSE 4403");
+
+    /* a co-host by JOIN: past the lock, never waiting, sees the lobby */
+    clear();
+    join_st(w2, 70, "W2", "guest", TOKEN_B,
+            "\"max\":8,\"locked\":false,\"admission\":\"knock\"");
+    join_st(c3, 70, "C3", "cohost", TOKEN_C,
+            "\"max\":8,\"locked\":true,\"admission\":\"knock\"");
+    m = sig(c3, "welcome", 0);
+    is_str(str(m, "role"), "cohost", "a cohost JOIN: welcome role cohost");
+    is_int(json_array_size(json_object_get(m, "lobby")), 1,
+           "past the lock, with the lobby in its welcome");
+    is_str(str(sig(h, "participant_joined", 0), "role"), "cohost",
+           "participant_joined: role cohost");
+    clear();
+    join_st(w2 + 101, 70, "W4", "guest", TOKEN_B,
+            "\"max\":9,\"locked\":false,\"admission\":\"knock\"");
+    ok(sig(c3, "knock", 0) != NULL, "a knock reaches a co-host by JOIN");
+    record(ROOMS_PROTO_LEAVE, w2 + 101, NULL);
+
+    /* uncohost */
+    clear();
+    host_says(h, "uncohost", g2_id);
+    m = sig(g2, "participant_role", 0);
+    is_str(str(m, "role"), "guest", "uncohost: participant_role guest");
+    ok(sig(h, "participant_role", 0) != NULL
+       && sig(c3, "participant_role", 0) != NULL, "to everyone");
+    r = rec_json(ROOMS_PROTO_ROLE, 0, &id);
+    ok(id == g2, "a ROLE record on its connection");
+    is_str(str(r, "role"), "guest", "ROLE: role guest");
+    is_str(str(r, "token"), TOKEN_B, "ROLE: its token hash");
+    json_decref(r);
+
+    /* a ROOM demote */
+    clear();
+    record(ROOMS_PROTO_ROOM, 0, "{\"room\":70,\"demote\":\"" TOKEN_A "\"}");
+    is_str(str(sig(h, "participant_role", 0), "id"), g1_id,
+           "ROOM demote: participant_role for G1");
+    is_str(str(sig(g1, "participant_role", 0), "role"), "guest", "guest");
+    r = rec_json(ROOMS_PROTO_ROLE, 0, &id);
+    ok(id == g1 && r != NULL && strcmp(str(r, "role"), "guest") == 0,
+       "and a ROLE guest record");
+    json_decref(r);
+    is_str(refused(g1, "mute", h_id), "not_host",
+           "the demoted one is a guest");
+    clear();
+    record(ROOMS_PROTO_ROOM, 0, "{\"room\":70,\"demote\":\"" TOKEN_B "\"}");
+    is_int(nrecs, 0, "a demote matching no co-host: nothing");
+    record(ROOMS_PROTO_ROOM, 0, "{\"room\":70,\"demote\":\"abc\"}");
+    is_int(nrecs, 0, "a malformed demote: nothing");
+
+    clear();
+    record(ROOMS_PROTO_ROOM, 0, "{\"room\":70,\"ended\":true}");
+
+    /* at most ROOMS_COHOSTS_MAX by promotion */
+    clear();
+    join_st(h, 71, "Host", "host", TOKEN_C, "\"max\":30,\"locked\":false");
+    for (i = 0; i < 17; i++) {
+        x[i] = ROOMS_PROTO_CONN(31, i + 1);
+        snprintf(buf, sizeof(buf), "P%u", i);
+        join_st(x[i], 71, buf, "guest", TOKEN_A,
+                "\"max\":30,\"locked\":false");
+        welcome_id(x[i], ids[i]);
+    }
+    clear();
+    for (i = 0; i < 16; i++) {
+        host_says(h, "cohost", ids[i]);
+    }
+    is_int(count_type(ROOMS_PROTO_ROLE), 16, "16 co-hosts made");
+    clear();
+    host_says(h, "cohost", ids[16]);
+    is_str(str(sig(h, "error", 0), "code"), "too_many_cohosts",
+           "a 17th: too_many_cohosts");
+    is_int(nrecs, 1, "nothing else");
+    clear();
+    host_says(h, "uncohost", ids[0]);
+    host_says(h, "cohost", ids[16]);
+    is_int(count_type(ROOMS_PROTO_ROLE), 2, "after an uncohost it fits");
+    clear();
+    record(ROOMS_PROTO_ROOM, 0, "{\"room\":71,\"ended\":true}");
+
+    /* capacity: co-hosts count as guests, one place stays for the host */
+    clear();
+    join_st(g1, 72, "C1", "cohost", TOKEN_A, "\"max\":3,\"locked\":false");
+    join_st(g2, 72, "G2", "guest", TOKEN_B, "\"max\":3,\"locked\":false");
+    join_st(g3, 72, "C2", "cohost", TOKEN_A, "\"max\":3,\"locked\":false");
+    ok(sig(g1, "welcome", 0) != NULL && sig(g2, "welcome", 0) != NULL,
+       "max 3: a co-host and a guest");
+    is_str(str(sig(g3, "error", 0), "code"), "room_full",
+           "a second co-host: room_full (co-hosts take guests' places)");
+    join_st(h, 72, "Host", "host", TOKEN_C, "\"max\":3,\"locked\":false");
+    ok(sig(h, "welcome", 0) != NULL, "the host's place was kept");
+    clear();
+    host_says(h, "cohost", str(sig(g1, "welcome", 0), "id"));
+    record(ROOMS_PROTO_ROOM, 0, "{\"room\":72,\"ended\":true}");
+    is_int(sfu_participants(sfu), 0, "cohosts: nobody left");
+    is_int(sfu_waiting(sfu), 0, "nobody waits");
+}
+
+
+static void
+test_revisions(void)
+{
+    unsigned  idle;
+    uint64_t  h, g, g2, g3;
+
+    h = ROOMS_PROTO_CONN(34, 1);
+    g = ROOMS_PROTO_CONN(34, 2);
+    g2 = ROOMS_PROTO_CONN(34, 3);
+    g3 = ROOMS_PROTO_CONN(34, 4);
+
+    /* the rooms earlier tests left idle go once their linger is over */
+    now += ROOMS_ROOM_LINGER_MS;
+    sfu_poll(sfu, now, &io);
+    idle = sfu_idle_rooms(sfu);
+    is_int(idle, 0, "revisions: no idle room to begin with");
+
+    /* ROOM validation */
+    clear();
+    record(ROOMS_PROTO_ROOM, 0, "{\"room\":80,\"rev\":\"5\",\"locked\":true}");
+    record(ROOMS_PROTO_ROOM, 0, "{\"room\":80,\"rev\":-1,\"locked\":true}");
+    record(ROOMS_PROTO_ROOM, 0, "{\"room\":80,\"host_absent\":\"maybe\"}");
+    record(ROOMS_PROTO_ROOM, 0, "{\"room\":80,\"demote\":7}");
+    record(ROOMS_PROTO_ROOM, 0, "{\"room\":80,\"rev\":5}");
+    record(ROOMS_PROTO_ROOM, 0, "{\"room\":80,\"ended\":true,"
+           "\"host_absent\":\"end\"}");
+    is_int(nrecs, 0, "malformed ROOM records: nothing");
+    is_int(sfu_idle_rooms(sfu), idle, "and no room state kept");
+
+    /* a lock heard first, for a room nobody is in: it lingers */
+    record(ROOMS_PROTO_ROOM, 0, "{\"room\":80,\"rev\":5,\"locked\":true}");
+    is_int(sfu_idle_rooms(sfu), idle + 1, "ROOM for an unknown room: its "
+           "state is kept");
+    clear();
+    join_st(g, 80, "G", "guest", TOKEN_A,
+            "\"rev\":4,\"max\":5,\"locked\":false");
+    is_str(str(sig(g, "error", 0), "code"), "locked",
+           "a JOIN of rev 4 after a lock of rev 5: locked");
+    is_str(str(sig(g, "error", 0), "message"), "the host locked this room",
+           "with its message");
+    is_int(close_code(g), 4403, "and CLOSE 4403");
+    clear();
+    join_st(h, 80, "H", "host", TOKEN_C,
+            "\"rev\":4,\"max\":5,\"locked\":false");
+    ok(json_is_true(json_object_get(sig(h, "welcome", 0), "locked")),
+       "a host gets in, told the room is locked");
+    is_int(sfu_idle_rooms(sfu), idle, "the room is not idle any more");
+
+    /* a stale ROOM changes nothing */
+    clear();
+    record(ROOMS_PROTO_ROOM, 0, "{\"room\":80,\"rev\":3,\"locked\":false}");
+    is_int(nrecs, 0, "a ROOM of rev 3: nobody told");
+    join_st(g, 80, "G", "guest", TOKEN_A,
+            "\"rev\":4,\"max\":5,\"locked\":false");
+    is_str(str(sig(g, "error", 0), "code"), "locked",
+           "and the room stays locked");
+
+    /* a newer JOIN sets the state */
+    clear();
+    join_st(g, 80, "G", "guest", TOKEN_A,
+            "\"rev\":6,\"max\":5,\"locked\":false");
+    ok(json_is_false(json_object_get(sig(g, "welcome", 0), "locked")),
+       "a JOIN of rev 6, unlocked: welcome");
+    clear();
+    join_st(g2, 80, "G2", "guest", TOKEN_B,
+            "\"rev\":5,\"max\":5,\"locked\":true");
+    ok(sig(g2, "welcome", 0) != NULL, "a JOIN of rev 5 saying locked is "
+       "judged by rev 6: welcome");
+    clear();
+    record(ROOMS_PROTO_ROOM, 0, "{\"room\":80,\"rev\":6,"
+           "\"admission\":\"knock\"}");
+    join_st(g3, 80, "G3", "guest", TOKEN_C,
+            "\"rev\":5,\"max\":5,\"locked\":false,\"admission\":\"open\"");
+    ok(sig(g3, "waiting", 0) != NULL, "knock of rev 6: a JOIN of rev 5 "
+       "saying open waits");
+    clear();
+    record(ROOMS_PROTO_ROOM, 0, "{\"room\":80,\"rev\":7,\"locked\":true}");
+    ok(json_object_size(sig(h, "room", 0)) == 2, "a ROOM lock without a "
+       "reason: {type, locked}");
+
+    /* everyone goes: the state lingers, then is freed */
+    clear();
+    record(ROOMS_PROTO_LEAVE, g3, NULL);
+    record(ROOMS_PROTO_LEAVE, g2, NULL);
+    record(ROOMS_PROTO_LEAVE, g, NULL);
+    record(ROOMS_PROTO_LEAVE, h, NULL);
+    is_int(sfu_idle_rooms(sfu), idle + 1, "an emptied room is idle");
+    ok(sfu_poll(sfu, now, &io) <= now + ROOMS_ROOM_LINGER_MS,
+       "sfu_poll wants to run by its linger's end");
+    now += ROOMS_ROOM_LINGER_MS - 1;
+    sfu_poll(sfu, now, &io);
+    clear();
+    join_st(g, 80, "G", "guest", TOKEN_A,
+            "\"rev\":6,\"max\":5,\"locked\":false");
+    is_str(str(sig(g, "error", 0), "code"), "locked",
+           "within the linger a stale JOIN is refused locked");
+    now += 1;
+    sfu_poll(sfu, now, &io);
+    is_int(sfu_idle_rooms(sfu), idle, "after the linger the room is freed");
+    clear();
+    join_st(g, 80, "G", "guest", TOKEN_A,
+            "\"rev\":6,\"max\":5,\"locked\":false");
+    ok(sig(g, "welcome", 0) != NULL, "then the JOIN is all there is");
+    record(ROOMS_PROTO_LEAVE, g, NULL);
+
+    /* an ended room lingers too */
+    clear();
+    record(ROOMS_PROTO_ROOM, 0, "{\"room\":81,\"rev\":2,\"ended\":true}");
+    join_st(h, 81, "H", "host", TOKEN_C,
+            "\"rev\":9,\"max\":5,\"locked\":false");
+    is_str(str(sig(h, "error", 0), "code"), "room_ended",
+           "a JOIN into a lingering ended room: room_ended");
+    is_int(close_code(h), 4403, "and CLOSE 4403");
+
+    now += ROOMS_ROOM_LINGER_MS;
+    sfu_poll(sfu, now, &io);
+    is_int(sfu_idle_rooms(sfu), 0, "revisions: no idle room is left");
+}
+
+
+/*
+ * Host h (TOKEN_C) and guest g (TOKEN_A) join room, at rev, with the
+ * host-absent policy and grace given.
+ */
+static void
+pair_in(uint64_t h, uint64_t g, int room, const char *policy, int grace,
+    int rev)
+{
+    char  state[256];
+
+    snprintf(state, sizeof(state), "\"rev\":%d,\"max\":5,\"locked\":false,"
+             "\"host_absent\":\"%s\",\"grace\":%d", rev, policy, grace);
+    join_st(h, room, "H", "host", TOKEN_C, state);
+    join_st(g, room, "G", "guest", TOKEN_A, state);
+}
+
+
+/* Runs sfu_poll() ms later: the HOST_ABSENT records since clear(). */
+static unsigned
+absent_after(uint64_t ms)
+{
+    now += ms;
+    sfu_poll(sfu, now, &io);
+
+    return count_type(ROOMS_PROTO_HOST_ABSENT);
+}
+
+
+static void
+test_host_absent(void)
+{
+    json_t    *r, *m;
+    uint64_t   h, g, c, h2, id, t0;
+
+    h = ROOMS_PROTO_CONN(35, 1);
+    g = ROOMS_PROTO_CONN(35, 2);
+    c = ROOMS_PROTO_CONN(35, 3);
+    h2 = ROOMS_PROTO_CONN(35, 4);
+
+    clear();
+    sfu_slot_add(sfu, 33, &io);
+    sfu_slot_add(sfu, 32, &io);
+
+    /* by leave: at once */
+    pair_in(h, g, 90, "lock", ROOMS_HOST_GRACE_DEFAULT, 7);
+    clear();
+    record(ROOMS_PROTO_SIGNAL, h, "{\"type\":\"leave\"}");
+    is_int(count_type(ROOMS_PROTO_HOST_ABSENT), 1,
+           "the host's leave: one HOST_ABSENT record at once");
+    r = rec_json(ROOMS_PROTO_HOST_ABSENT, 0, &id);
+    ok(id == ROOMS_PROTO_CONN(32, 0), "to the lowest linked slot");
+    is_int(num(r, "room"), 90, "room");
+    is_str(str(r, "code"), "code90", "code");
+    is_int(num(r, "rev"), 7, "rev");
+    is_str(str(r, "action"), "lock", "action lock");
+    is_int(json_object_size(r), 4, "those four");
+    json_decref(r);
+    clear();
+    record(ROOMS_PROTO_ROOM, 0, "{\"room\":90,\"rev\":8,\"locked\":true,"
+           "\"reason\":\"host_absent\"}");
+    m = sig(g, "room", 0);
+    ok(json_is_true(json_object_get(m, "locked")), "the lock reaches the "
+       "guest");
+    is_str(str(m, "reason"), "host_absent", "with reason host_absent");
+    clear();
+    is_int(absent_after(60000), 0, "nothing more later");
+    record(ROOMS_PROTO_LEAVE, g, NULL);
+
+    /* by a lost connection: after the grace */
+    clear();
+    pair_in(h, g, 91, "end", 5000, 0);
+    clear();
+    t0 = now;
+    record(ROOMS_PROTO_LEAVE, h, NULL);
+    is_int(count_type(ROOMS_PROTO_HOST_ABSENT), 0,
+           "the host's connection closed: nothing yet");
+    ok(sfu_poll(sfu, now, &io) <= t0 + 5000, "sfu_poll wants to run by "
+       "the deadline");
+    now = t0 + 4999;
+    sfu_poll(sfu, now, &io);
+    is_int(count_type(ROOMS_PROTO_HOST_ABSENT), 0, "nothing within grace");
+    now = t0 + 5000;
+    sfu_poll(sfu, now, &io);
+    r = rec_json(ROOMS_PROTO_HOST_ABSENT, 0, &id);
+    is_str(str(r, "action"), "end", "after the grace: HOST_ABSENT end");
+    is_int(count_type(ROOMS_PROTO_HOST_ABSENT), 1, "once");
+    json_decref(r);
+    clear();
+    record(ROOMS_PROTO_ROOM, 0, "{\"room\":91,\"rev\":1,\"ended\":true,"
+           "\"reason\":\"host_absent\"}");
+    m = sig(g, "error", 0);
+    is_str(str(m, "code"), "room_ended", "the end: room_ended");
+    is_str(str(m, "reason"), "host_absent", "with reason host_absent");
+    is_int(close_code(g), 4403, "and CLOSE 4403");
+
+    /* the host is back within the grace */
+    clear();
+    pair_in(h, g, 92, "lock", 5000, 0);
+    record(ROOMS_PROTO_LEAVE, h, NULL);
+    now += 2000;
+    join_st(h2, 92, "H", "host", TOKEN_C, "\"max\":5,\"locked\":false,"
+            "\"host_absent\":\"lock\",\"grace\":5000");
+    is_int(absent_after(10000), 0,
+           "a host back within the grace: no HOST_ABSENT");
+    record(ROOMS_PROTO_ROOM, 0, "{\"room\":92,\"ended\":true}");
+
+    /* stay_open */
+    clear();
+    pair_in(h, g, 93, "stay_open", ROOMS_HOST_GRACE_DEFAULT, 0);
+    record(ROOMS_PROTO_SIGNAL, h, "{\"type\":\"leave\"}");
+    is_int(absent_after(60000), 0, "stay_open: nothing");
+    record(ROOMS_PROTO_LEAVE, g, NULL);
+
+    /* the policy switched to stay_open during the grace */
+    clear();
+    pair_in(h, g, 94, "lock", 5000, 0);
+    record(ROOMS_PROTO_LEAVE, h, NULL);
+    record(ROOMS_PROTO_ROOM, 0, "{\"room\":94,\"rev\":1,"
+           "\"host_absent\":\"stay_open\"}");
+    is_int(absent_after(6000), 0,
+           "switched to stay_open within the grace: nothing");
+    record(ROOMS_PROTO_LEAVE, g, NULL);
+
+    /* a co-host keeps the room moderated */
+    clear();
+    join_st(h, 95, "H", "host", TOKEN_C, "\"max\":5,\"locked\":false,"
+            "\"host_absent\":\"end\"");
+    join_st(c, 95, "C", "cohost", TOKEN_A, "\"max\":5,\"locked\":false,"
+            "\"host_absent\":\"end\"");
+    record(ROOMS_PROTO_SIGNAL, h, "{\"type\":\"leave\"}");
+    is_int(absent_after(60000), 0,
+           "the host leaves, a co-host stays: nothing");
+    record(ROOMS_PROTO_SIGNAL, c, "{\"type\":\"leave\"}");
+    r = rec_json(ROOMS_PROTO_HOST_ABSENT, 0, NULL);
+    is_int(num(r, "room"), 95, "the co-host leaves too: HOST_ABSENT");
+    json_decref(r);
+
+    /* a host alone: the empty room is kept for its deadline */
+    clear();
+    join_st(h, 96, "H", "host", TOKEN_C, "\"max\":5,\"locked\":false,"
+            "\"host_absent\":\"lock\",\"grace\":3000");
+    record(ROOMS_PROTO_LEAVE, h, NULL);
+    is_int(sfu_idle_rooms(sfu), 2, "the empty room is kept (95 lingers)");
+    now += ROOMS_ROOM_LINGER_MS;
+    sfu_poll(sfu, now, &io);
+    r = rec_json(ROOMS_PROTO_HOST_ABSENT, 0, NULL);
+    is_int(num(r, "room"), 96, "its deadline applies to an empty room");
+    json_decref(r);
+    is_int(sfu_idle_rooms(sfu), 1, "then it lingers");
+    now += ROOMS_ROOM_LINGER_MS;
+    sfu_poll(sfu, now, &io);
+    is_int(sfu_idle_rooms(sfu), 0, "and is freed");
+
+    /* the last co-host demoted: after the grace */
+    clear();
+    join_st(c, 97, "C", "cohost", TOKEN_A, "\"max\":5,\"locked\":false,"
+            "\"host_absent\":\"end\",\"grace\":3000");
+    join_st(g, 97, "G", "guest", TOKEN_B, "\"max\":5,\"locked\":false,"
+            "\"host_absent\":\"end\",\"grace\":3000");
+    record(ROOMS_PROTO_ROOM, 0, "{\"room\":97,\"demote\":\"" TOKEN_A "\"}");
+    is_int(count_type(ROOMS_PROTO_HOST_ABSENT), 0, "a demotion: not at once");
+    is_int(absent_after(3000), 1,
+           "after the grace: HOST_ABSENT");
+    record(ROOMS_PROTO_ROOM, 0, "{\"room\":97,\"ended\":true}");
+
+    /* a room that never had a host */
+    clear();
+    join_st(g, 98, "G", "guest", TOKEN_B, "\"max\":5,\"locked\":false,"
+            "\"host_absent\":\"end\",\"grace\":0");
+    record(ROOMS_PROTO_SIGNAL, g, "{\"type\":\"leave\"}");
+    is_int(absent_after(60000), 0,
+           "a room that never had a host: nothing");
+
+    /* nginx gone: the deadline runs, the record is logged and dropped */
+    clear();
+    join_st(h, 99, "H", "host", TOKEN_C, "\"max\":5,\"locked\":false,"
+            "\"host_absent\":\"lock\",\"grace\":1000");
+    sfu_drop_slot(sfu, 32, now, &io);
+    sfu_drop_slot(sfu, 33, now, &io);
+    sfu_drop_slot(sfu, 35, now, &io);
+    is_int(count_type(ROOMS_PROTO_HOST_ABSENT), 0,
+           "the host's nginx worker gone: nothing at once");
+    is_int(absent_after(1000), 0,
+           "no slot linked: no HOST_ABSENT record");
+    now += ROOMS_ROOM_LINGER_MS * 2;
+    sfu_poll(sfu, now, &io);
+    is_int(sfu_idle_rooms(sfu), 0, "host-absent: no idle room is left");
+    is_int(sfu_participants(sfu), 0, "nobody is in");
 }
 
 
@@ -2517,6 +3119,9 @@ main(void)
     test_cap();
     test_hosts();
     test_lobby();
+    test_cohosts();
+    test_revisions();
+    test_host_absent();
 
     clear();
     sfu_destroy(sfu);

@@ -10,7 +10,8 @@
  * seen by a second handle, refused for a room that does not exist), the
  * current code of a room by id, and the migration of a version 1 file
  * (made here with version 1's own statements) that keeps its rooms and
- * retired codes and can then hold bans.  Everything happens in a fresh
+ * retired codes and can then hold bans.  Schema 3: host_absent and the
+ * revision stored and bumped, and co-host credentials (test_cohosts).  Everything happens in a fresh
  * mkdtemp() directory that is removed at the end.
  */
 
@@ -99,6 +100,7 @@ sample_room(rooms_room_t *room, const char *code)
     room->max_participants = 1000;
     room->start_at = NOW + 86400;
     room->created_at = NOW;
+    room->host_absent = ROOMS_HOST_ABSENT_END;
 }
 
 
@@ -117,7 +119,9 @@ same_room(const rooms_room_t *a, const rooms_room_t *b)
            && a->max_participants == b->max_participants
            && a->start_at == b->start_at
            && a->created_at == b->created_at
-           && a->ended_at == b->ended_at;
+           && a->ended_at == b->ended_at
+           && a->host_absent == b->host_absent
+           && a->rev == b->rev;
 }
 
 
@@ -152,8 +156,8 @@ test_schema(const char *db)
     ok(access(db, F_OK) == 0, "the database file exists");
 
     query_text(db, "PRAGMA user_version", v, sizeof(v));
-    is_str(v, "2", "user_version is 2");
-    is_int(ROOMS_STORE_SCHEMA_VERSION, 2, "the module's schema version");
+    is_str(v, "3", "user_version is 3");
+    is_int(ROOMS_STORE_SCHEMA_VERSION, 3, "the module's schema version");
 
     query_text(db, "PRAGMA journal_mode", v, sizeof(v));
     is_str(v, "wal", "journal_mode is wal");
@@ -161,14 +165,14 @@ test_schema(const char *db)
     query_text(db, "SELECT group_concat(name, ',') FROM (SELECT name FROM"
                " sqlite_master WHERE type = 'table' ORDER BY name)",
                v, sizeof(v));
-    is_str(v, "bans,retired_codes,rooms", "the three tables exist");
+    is_str(v, "bans,cohosts,retired_codes,rooms", "the four tables exist");
 
     rooms_store_close(st);
 
     /* a second open of an existing store keeps it as it is */
     st = open_ok(db, "the same file again");
     query_text(db, "PRAGMA user_version", v, sizeof(v));
-    is_str(v, "2", "user_version is still 2");
+    is_str(v, "3", "user_version is still 3");
     rooms_store_close(st);
 }
 
@@ -245,7 +249,9 @@ test_rooms(const char *db)
     a.admission = ROOMS_ADMISSION_OPEN;
     a.locked = 0;
     a.max_participants = 3;
+    a.host_absent = ROOMS_HOST_ABSENT_LOCK;
     is_int(rooms_store_update(st, &a), ROOMS_STORE_OK, "update");
+    is_int(a.rev, 1, "an update bumps the revision to 1");
 
     rooms_store_close(st);
 
@@ -258,8 +264,10 @@ test_rooms(const char *db)
        && same_room(&got, &a) && strcmp(got.title, "Renamed") == 0
        && strcmp(got.audience, "public") == 0 && got.locked == 0
        && got.admission == ROOMS_ADMISSION_OPEN
-       && got.max_participants == 3,
-       "the update persists across close and reopen");
+       && got.max_participants == 3
+       && got.host_absent == ROOMS_HOST_ABSENT_LOCK && got.rev == 1,
+       "the update (host_absent and revision too) persists across close "
+       "and reopen");
     ok(rooms_store_find(st, CODE2, &got) == ROOMS_STORE_OK
        && same_room(&got, &b),
        "the other room did not change");
@@ -293,6 +301,7 @@ test_rooms(const char *db)
     /* end */
     is_int(rooms_store_end(st, &b, NOW + 600), ROOMS_STORE_OK, "end");
     is_int(b.ended_at, NOW + 600, "end sets room->ended_at");
+    is_int(b.rev, 1, "and bumps the revision");
 
     rooms_store_close(st);
 
@@ -546,11 +555,12 @@ test_migration(void)
     }
 
     query_text(path, "PRAGMA user_version", v, sizeof(v));
-    is_str(v, "2", "user_version is 2 now");
+    is_str(v, "3", "user_version is 3 now");
     query_text(path, "SELECT group_concat(name, ',') FROM (SELECT name FROM"
                " sqlite_master WHERE type = 'table' ORDER BY name)",
                v, sizeof(v));
-    is_str(v, "bans,retired_codes,rooms", "the bans table was added");
+    is_str(v, "bans,cohosts,retired_codes,rooms",
+           "the bans and cohosts tables were added");
 
     is_int(rooms_store_find(st, "IIIIIIIIIIIIIIIIIIIIIA", &got),
            ROOMS_STORE_OK, "its room is still there");
@@ -558,8 +568,9 @@ test_migration(void)
        && got.activity == 2 && got.locked == 1
        && got.max_participants == 12 && got.start_at == 1700000000
        && got.created_at == 1690000000 && got.ended_at == 0
-       && got.host_hash[0] == 0x00 && got.host_hash[31] == 0xff,
-       "with every field");
+       && got.host_hash[0] == 0x00 && got.host_hash[31] == 0xff
+       && got.host_absent == ROOMS_HOST_ABSENT_STAY && got.rev == 0,
+       "with every field, stay_open and revision 0 added");
     ok(rooms_store_find(st, "JJJJJJJJJJJJJJJJJJJJJA", &got)
        == ROOMS_STORE_OK && got.ended_at == 1700000500,
        "the ended room too");
@@ -575,8 +586,159 @@ test_migration(void)
 
     st = open_ok(path, "the migrated store again");
     query_text(path, "PRAGMA user_version", v, sizeof(v));
-    is_str(v, "2", "a second open leaves version 2 as it is");
+    is_str(v, "3", "a second open leaves version 3 as it is");
     is_int(rooms_store_is_banned(st, 7, t), 1, "the ban is kept");
+    rooms_store_close(st);
+}
+
+
+/*
+ * Schema 3: co-host credentials (add, check bound to the token, one per
+ * token, the ROOMS_COHOSTS_MAX bound revoking the oldest, revoke by id and
+ * by token, list, a ban revoking them) and the revision moving with each
+ * stored change.
+ */
+static void
+test_cohosts(const char *db)
+{
+    char            v[64];
+    int64_t         id, first, ids[ROOMS_COHOSTS_MAX + 2];
+    unsigned        i, n;
+    unsigned char   key[ROOMS_HASH_LEN], key2[ROOMS_HASH_LEN];
+    unsigned char   tok[ROOMS_HASH_LEN], tok2[ROOMS_HASH_LEN];
+    unsigned char   out[ROOMS_HASH_LEN];
+    rooms_room_t    r, other, got;
+    rooms_store_t  *st;
+    rooms_cohost_t  list[ROOMS_COHOSTS_MAX + 4];
+
+    st = open_ok(db, "for co-hosts");
+    if (st == NULL) {
+        tap_bail_out("cannot open the store");
+    }
+
+    sample_room(&r, "CoHostRoomAAAAAAAAAAAA");
+    sample_room(&other, "CoHostRoomBBBBBBBBBBBB");
+    is_int(rooms_store_insert(st, &r), ROOMS_STORE_OK, "a room");
+    is_int(rooms_store_insert(st, &other), ROOMS_STORE_OK, "another room");
+
+    memset(key, 0x11, sizeof(key));
+    memset(key2, 0x22, sizeof(key2));
+    memset(tok, 0x33, sizeof(tok));
+    memset(tok2, 0x44, sizeof(tok2));
+
+    is_int(rooms_store_cohost_check(st, r.id, key, NULL), 0,
+           "an unknown key is no co-host");
+
+    id = 0;
+    is_int(rooms_store_cohost_add(st, r.id, key, tok, "Ada", NOW, &id),
+           ROOMS_STORE_OK, "add a co-host");
+    ok(id > 0, "it has an id");
+    first = id;
+
+    memset(out, 0, sizeof(out));
+    is_int(rooms_store_cohost_check(st, r.id, key, out), 1,
+           "its key is active");
+    ok(memcmp(out, tok, ROOMS_HASH_LEN) == 0,
+       "and bound to the guest token it was given with");
+    is_int(rooms_store_cohost_check(st, other.id, key, NULL), 0,
+           "in its room only");
+
+    is_int(rooms_store_cohost_list(st, r.id, list, 8, &n), ROOMS_STORE_OK,
+           "list");
+    ok(n == 1 && list[0].id == id && strcmp(list[0].name, "Ada") == 0
+       && list[0].created_at == NOW, "lists it with its name and time");
+
+    /* a second credential for the same guest replaces the first */
+    is_int(rooms_store_cohost_add(st, r.id, key2, tok, "Ada", NOW + 1, &id),
+           ROOMS_STORE_OK, "the same guest made co-host again");
+    is_int(rooms_store_cohost_check(st, r.id, key, NULL), 0,
+           "the first key is revoked");
+    is_int(rooms_store_cohost_check(st, r.id, key2, NULL), 1,
+           "the new one is active");
+    rooms_store_cohost_list(st, r.id, list, 8, &n);
+    is_int(n, 1, "one credential per guest");
+
+    /* revoke by id */
+    is_int(rooms_store_cohost_revoke(st, r.id, first, NOW + 2, NULL),
+           ROOMS_STORE_NOT_FOUND, "a revoked id cannot be revoked again");
+    is_int(rooms_store_cohost_revoke(st, other.id, id, NOW + 2, NULL),
+           ROOMS_STORE_NOT_FOUND, "nor revoked through another room");
+    memset(out, 0, sizeof(out));
+    is_int(rooms_store_cohost_revoke(st, r.id, id, NOW + 2, out),
+           ROOMS_STORE_OK, "revoke by id");
+    ok(memcmp(out, tok, ROOMS_HASH_LEN) == 0, "it names the token");
+    is_int(rooms_store_cohost_check(st, r.id, key2, NULL), 0,
+           "the key no longer works");
+    rooms_store_cohost_list(st, r.id, list, 8, &n);
+    is_int(n, 0, "and is not listed");
+
+    /* at most ROOMS_COHOSTS_MAX active: the oldest makes room */
+    for (i = 0; i < ROOMS_COHOSTS_MAX + 1; i++) {
+        memset(key, 0x50 + i, sizeof(key));
+        memset(tok2, 0x80 + i, sizeof(tok2));
+        ids[i] = 0;
+        rooms_store_cohost_add(st, r.id, key, tok2, "Many", NOW + 10 + i,
+                               &ids[i]);
+    }
+
+    is_int(rooms_store_cohost_list(st, r.id, list,
+                                   ROOMS_COHOSTS_MAX + 4, &n),
+           ROOMS_STORE_OK, "list a full room");
+    is_int(n, ROOMS_COHOSTS_MAX, "ROOMS_COHOSTS_MAX are active");
+    ok(list[0].id == ids[1] && list[n - 1].id == ids[ROOMS_COHOSTS_MAX],
+       "the oldest was revoked, oldest first");
+    memset(key, 0x50, sizeof(key));
+    is_int(rooms_store_cohost_check(st, r.id, key, NULL), 0,
+           "the oldest key no longer works");
+
+    /* a ban revokes the banned guest's credential */
+    memset(key, 0x51, sizeof(key));
+    memset(tok2, 0x81, sizeof(tok2));
+    is_int(rooms_store_cohost_check(st, r.id, key, NULL), 1,
+           "a co-host's key works");
+    is_int(rooms_store_ban(st, r.id, tok2), ROOMS_STORE_OK, "ban it");
+    is_int(rooms_store_is_banned(st, r.id, tok2), 1, "it is banned");
+    is_int(rooms_store_cohost_check(st, r.id, key, NULL), 0,
+           "and its co-host key is revoked");
+
+    /* revoke by token, none is no error */
+    memset(key, 0x52, sizeof(key));
+    memset(tok2, 0x82, sizeof(tok2));
+    is_int(rooms_store_cohost_revoke_token(st, r.id, tok2, NOW + 50),
+           ROOMS_STORE_OK, "revoke by token");
+    is_int(rooms_store_cohost_check(st, r.id, key, NULL), 0,
+           "its key no longer works");
+    is_int(rooms_store_cohost_revoke_token(st, r.id, tok2, NOW + 51),
+           ROOMS_STORE_OK, "revoking nothing is no error");
+
+    /* a revocation at time 0 is still a revocation */
+    memset(key, 0x53, sizeof(key));
+    memset(tok2, 0x83, sizeof(tok2));
+    rooms_store_cohost_revoke_token(st, r.id, tok2, 0);
+    is_int(rooms_store_cohost_check(st, r.id, key, NULL), 0,
+           "revoked at time 0 stays revoked");
+
+    /* a room that does not exist holds no co-hosts */
+    is_int(rooms_store_cohost_add(st, r.id + 999, key, tok, "Nobody", NOW,
+                                  &id),
+           ROOMS_STORE_ERROR, "no co-host for a room that does not exist");
+
+    /* the revision: every update and the end bump it by one */
+    is_int(rooms_store_find(st, "CoHostRoomAAAAAAAAAAAA", &got),
+           ROOMS_STORE_OK, "find the room");
+    is_int(got.rev, 0, "a new room is at revision 0");
+    got.locked = 0;
+    rooms_store_update(st, &got);
+    rooms_store_update(st, &got);
+    is_int(got.rev, 2, "two updates: revision 2");
+    rooms_store_end(st, &got, NOW + 100);
+    is_int(got.rev, 3, "the end: revision 3");
+    rooms_store_find(st, "CoHostRoomAAAAAAAAAAAA", &got);
+    is_int(got.rev, 3, "as stored");
+    query_text(db, "SELECT rev FROM rooms WHERE code ="
+               " 'CoHostRoomAAAAAAAAAAAA'", v, sizeof(v));
+    is_str(v, "3", "read back through sqlite3");
+
     rooms_store_close(st);
 }
 
@@ -754,6 +916,7 @@ main(void)
     test_two_handles(db);
     test_bans(db);
     test_migration();
+    test_cohosts(db);
     test_refusals();
 
     ok(remove_dir(dir) == 0, "the temporary directory is removed");

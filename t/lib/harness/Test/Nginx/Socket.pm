@@ -32,7 +32,7 @@ our @EXPORT = qw(
     run_tests repeat_each no_shuffle workers master_on master_off
     master_process_enabled log_level no_long_string no_root_location
     add_block_preprocessor add_response_body_check blocks server_port
-    no_diff env_to_nginx
+    no_diff env_to_nginx worker_connections
 );
 
 our $ServerPort = $ENV{TEST_NGINX_SERVER_PORT} || 1984;
@@ -42,6 +42,7 @@ our $NginxBinary = $ENV{TEST_NGINX_BINARY}
     || (-x '/usr/sbin/nginx' ? '/usr/sbin/nginx' : 'nginx');
 our $UseHup = $ENV{TEST_NGINX_USE_HUP};
 our $Workers = 1;
+our $WorkerConnections = 64;
 our $MasterProcessEnabled = 'off';
 our $LogLevel = 'debug';
 our $RepeatEach = 1;
@@ -86,6 +87,7 @@ sub import {
 sub repeat_each { $RepeatEach = shift if @_; $RepeatEach }
 sub no_shuffle { }    # blocks always run in file order here
 sub workers { $Workers = shift }
+sub worker_connections { $WorkerConnections = shift }
 sub master_on { $MasterProcessEnabled = 'on' }
 sub master_off { $MasterProcessEnabled = 'off' }
 sub master_process_enabled { $MasterProcessEnabled = shift ? 'on' : 'off' }
@@ -173,7 +175,7 @@ $ver
 
 events {
     accept_mutex off;
-    worker_connections 64;
+    worker_connections $WorkerConnections;
 }
 _EOC_
 }
