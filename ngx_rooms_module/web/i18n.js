@@ -143,6 +143,8 @@ const STRINGS = {
       'Try again in a while.',
     'error.not_host': 'Only the host can do that.',
     'error.no_such_participant': 'That person is no longer in the room.',
+    'error.too_many_cohosts': 'This room has as many co-hosts as it can ' +
+      'have.',
     'error.not_found': 'This room does not exist. Check the link.',
     'error.gone': 'The host replaced this invite link. Ask them for the ' +
       'new one.',
@@ -288,6 +290,8 @@ const STRINGS = {
       'stanza. Riprova tra un po’.',
     'error.not_host': "Solo l'host può farlo.",
     'error.no_such_participant': 'Quella persona non è più nella stanza.',
+    'error.too_many_cohosts': 'Questa stanza ha già tutti i co-host che ' +
+      'può avere.',
     'error.not_found': 'Questa stanza non esiste. Controlla il link.',
     'error.gone': "L'host ha sostituito questo link di invito. Chiedigli " +
       'quello nuovo.',

@@ -978,7 +978,8 @@ function onMessage(ev) {
     if (msg.code === 'bad_offer') {
       negotiating = false;
       fail(...refusal(msg));
-    } else if (msg.code === 'not_host' || msg.code === 'no_such_participant') {
+    } else if (msg.code === 'not_host' || msg.code === 'no_such_participant' ||
+               msg.code === 'too_many_cohosts') {
       notice(...refusal(msg));
       // an admit, a deny or a role change that did nothing: the buttons
       // work again
