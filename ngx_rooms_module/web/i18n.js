@@ -105,6 +105,8 @@ const STRINGS = {
     'notice.muted': 'The host asked you to mute',
     'notice.you_locked': 'You locked the room',
     'notice.you_unlocked': 'You unlocked the room',
+    'notice.was_locked': 'The room was locked',
+    'notice.was_unlocked': 'The room was unlocked',
     'notice.host_absent_locked': 'The room locked itself because the host ' +
       'left',
     'notice.cohost': 'You are now a co-host',
@@ -251,6 +253,8 @@ const STRINGS = {
     'notice.muted': "L'host ti ha chiesto di spegnere il microfono",
     'notice.you_locked': 'Hai bloccato la stanza',
     'notice.you_unlocked': 'Hai sbloccato la stanza',
+    'notice.was_locked': 'La stanza è stata bloccata',
+    'notice.was_unlocked': 'La stanza è stata sbloccata',
     'notice.host_absent_locked': "La stanza si è bloccata da sola perché " +
       "l'host è uscito",
     'notice.cohost': 'Ora sei co-host',

@@ -966,8 +966,10 @@ function onMessage(ev) {
       // (a room message may also follow other changes of the room)
       const mine = myLock && myLock.locked === locked &&
                    Date.now() - myLock.at < 10000;
-      if (mine) notice(locked ? 'notice.you_locked' : 'notice.you_unlocked');
-      else notice(locked ? 'notice.locked' : 'notice.unlocked');
+      // a host or co-host cannot tell which of them it was
+      const who = mine ? 'you_' : (state.role === 'host' ||
+                                   state.role === 'cohost') ? 'was_' : '';
+      notice('notice.' + who + (locked ? 'locked' : 'unlocked'));
     }
     myLock = null;
     break;

@@ -252,6 +252,8 @@ async function scenario() {
     sees(ada, 'You locked the room', 'Ada is told "You locked the room"'),
     sees(bruno, 'The host locked the room',
          'Bruno is told the room was locked'),
+    sees(host, 'The room was locked',
+         'the host is told "The room was locked"'),
   ]);
   {
     const cleo = await open('Cleo', inviteUrl);
@@ -321,6 +323,7 @@ async function scenario() {
     await sel.selectOption({ label: 'Lock the room' });
     ok(await until(async () => (await apiRoom()).host_absent === 'lock'),
        'choosing "Lock the room" changes the room (PATCH host_absent)');
+    await sel.scrollIntoViewIfNeeded();
     await shot(host, 'host-absent-1280x800');
     await button(host, 'Leave').click();
   }
