@@ -15,6 +15,29 @@ document.querySelector('label[for="title"]').dataset.i18n =
   'create.label_title';
 form.querySelector('button[type="submit"]').dataset.i18n = 'create.submit';
 
+// What happens when the host leaves (host_absent, docs/api.md).  The
+// server's markup has no field for it; it goes after "Who gets in".
+const HOST_ABSENT = [['stay_open', 'create.stay_open'],
+                            ['lock', 'create.lock'], ['end', 'create.end']];
+
+function addHostAbsent() {
+  const label = document.createElement('label');
+  label.htmlFor = 'host_absent';
+  setText(label, 'create.host_absent');
+  const select = document.createElement('select');
+  select.id = select.name = 'host_absent';
+  for (const [value, key] of HOST_ABSENT) {
+    const o = new Option('', value);
+    setText(o, key);
+    select.append(o);
+  }
+  const before = form.querySelector('label[for="start_at"]');
+  form.insertBefore(label, before);
+  form.insertBefore(select, before);
+}
+
+addHostAbsent();
+
 // The activities in both languages, from the server's table (a <template>
 // of data-en/data-it pairs next to the <select>).
 function labelActivities() {
@@ -62,6 +85,7 @@ form.addEventListener('submit', async (ev) => {
     title: form.elements.title.value.trim(),
     activity: form.elements.activity.value,
     admission: form.elements.admission.value,
+    host_absent: form.elements.host_absent.value,
   };
   if (form.elements.start_at.value) {
     body.start_at = new Date(form.elements.start_at.value).toISOString();

@@ -24,6 +24,10 @@ const STRINGS = {
     'create.admission': 'Who gets in',
     'create.open': 'Anyone with the link',
     'create.knock': 'People I admit',
+    'create.host_absent': 'When the host leaves',
+    'create.stay_open': 'Keep the room open',
+    'create.lock': 'Lock the room',
+    'create.end': 'End the room',
     'create.start': 'Starts (leave empty for now)',
     'create.submit': 'Create room',
     'create.invite': 'Invite link: share it',
@@ -46,6 +50,7 @@ const STRINGS = {
     'join.button': 'Join',
     invite: 'Invite link',
     host_controls: 'Host controls',
+    cohost_controls: 'Co-host controls',
     lock: 'Lock room',
     unlock: 'Unlock room',
     rotate: 'New invite link',
@@ -71,6 +76,9 @@ const STRINGS = {
     cam_on: 'camera on',
     'role.host': 'Host',
     'role.guest': 'Guest',
+    'role.cohost': 'Co-host',
+    make_cohost: 'Make co-host',
+    remove_cohost: 'Remove co-host',
     ask_mute: 'Ask to mute',
     remove: 'Remove',
     confirm_remove: 'Remove {name} from the room? They cannot come back ' +
@@ -95,6 +103,14 @@ const STRINGS = {
     'notice.locked': 'The host locked the room',
     'notice.unlocked': 'The host unlocked the room',
     'notice.muted': 'The host asked you to mute',
+    'notice.you_locked': 'You locked the room',
+    'notice.you_unlocked': 'You unlocked the room',
+    'notice.was_locked': 'The room was locked',
+    'notice.was_unlocked': 'The room was unlocked',
+    'notice.host_absent_locked': 'The room locked itself because the host ' +
+      'left',
+    'notice.cohost': 'You are now a co-host',
+    'notice.not_cohost': 'You are no longer a co-host',
 
     // the lobby: a guest waiting to be let in, and the host letting in
     waiting: 'Waiting for the host to let you in…',
@@ -112,6 +128,7 @@ const STRINGS = {
 
     // refusals (docs/protocol.md) and host API errors (docs/api.md)
     'error.room_ended': 'This room has ended.',
+    'error.room_ended_host_absent': 'The room ended because the host left.',
     'error.not_started': 'This room opens on {when}. Join again then.',
     'error.not_started_soon': 'This room has not opened yet.',
     'error.locked': 'The host has locked this room: nobody new can join.',
@@ -128,6 +145,8 @@ const STRINGS = {
       'Try again in a while.',
     'error.not_host': 'Only the host can do that.',
     'error.no_such_participant': 'That person is no longer in the room.',
+    'error.too_many_cohosts': 'This room has as many co-hosts as it can ' +
+      'have.',
     'error.not_found': 'This room does not exist. Check the link.',
     'error.gone': 'The host replaced this invite link. Ask them for the ' +
       'new one.',
@@ -153,6 +172,10 @@ const STRINGS = {
     'create.admission': 'Chi può entrare',
     'create.open': 'Chiunque abbia il link',
     'create.knock': 'Le persone che ammetto',
+    'create.host_absent': "Quando l'host esce",
+    'create.stay_open': 'Lascia la stanza aperta',
+    'create.lock': 'Blocca la stanza',
+    'create.end': 'Termina la stanza',
     'create.start': 'Inizio (lascia vuoto per iniziare subito)',
     'create.submit': 'Crea la stanza',
     'create.invite': 'Link di invito: condividilo',
@@ -174,6 +197,7 @@ const STRINGS = {
     'join.button': 'Entra',
     invite: 'Link di invito',
     host_controls: "Controlli dell'host",
+    cohost_controls: 'Controlli del co-host',
     lock: 'Blocca la stanza',
     unlock: 'Sblocca la stanza',
     rotate: 'Nuovo link di invito',
@@ -198,6 +222,9 @@ const STRINGS = {
     cam_on: 'fotocamera accesa',
     'role.host': 'Host',
     'role.guest': 'Ospite',
+    'role.cohost': 'Co-host',
+    make_cohost: 'Rendi co-host',
+    remove_cohost: 'Togli co-host',
     ask_mute: 'Chiedi di silenziare',
     remove: 'Rimuovi',
     confirm_remove: 'Rimuovere {name} dalla stanza? Da questo browser non ' +
@@ -224,6 +251,14 @@ const STRINGS = {
     'notice.locked': "L'host ha bloccato la stanza",
     'notice.unlocked': "L'host ha sbloccato la stanza",
     'notice.muted': "L'host ti ha chiesto di spegnere il microfono",
+    'notice.you_locked': 'Hai bloccato la stanza',
+    'notice.you_unlocked': 'Hai sbloccato la stanza',
+    'notice.was_locked': 'La stanza è stata bloccata',
+    'notice.was_unlocked': 'La stanza è stata sbloccata',
+    'notice.host_absent_locked': "La stanza si è bloccata da sola perché " +
+      "l'host è uscito",
+    'notice.cohost': 'Ora sei co-host',
+    'notice.not_cohost': 'Non sei più co-host',
 
     waiting: "In attesa che l'host ti faccia entrare…",
     'waiting.as': 'Sei in attesa come «{name}». Fotocamera e microfono ' +
@@ -239,6 +274,8 @@ const STRINGS = {
     'knock.many': '{name} e altre {n} persone aspettano di entrare',
 
     'error.room_ended': 'La stanza è terminata.',
+    'error.room_ended_host_absent': "La stanza è terminata perché l'host " +
+      'è uscito.',
     'error.not_started': 'La stanza apre il {when}. Entra di nuovo a ' +
       "quell'ora.",
     'error.not_started_soon': 'La stanza non è ancora aperta.',
@@ -257,6 +294,8 @@ const STRINGS = {
       'stanza. Riprova tra un po’.',
     'error.not_host': "Solo l'host può farlo.",
     'error.no_such_participant': 'Quella persona non è più nella stanza.',
+    'error.too_many_cohosts': 'Questa stanza ha già tutti i co-host che ' +
+      'può avere.',
     'error.not_found': 'Questa stanza non esiste. Controlla il link.',
     'error.gone': "L'host ha sostituito questo link di invito. Chiedigli " +
       'quello nuovo.',

@@ -1,12 +1,17 @@
 // The participant list: everyone in the call (us first), with a role
 // badge and their microphone and camera state.  A host also gets, for
-// each other person, "Ask to mute" and "Remove"; room.js handles their
-// clicks (data-action, data-id) in one listener on the list.  Above it,
-// for a host of a room with admission "knock", the people waiting to be
-// let in, each with "Admit" and "Deny" (renderWaiting).
+// each other person, "Ask to mute" and "Remove", and "Make co-host" for a
+// guest or "Remove co-host" for a co-host; a co-host gets "Ask to mute"
+// for everyone and "Remove" for guests (docs/protocol.md, "Co-hosts").
+// room.js handles their clicks (data-action, data-id) in one listener on
+// the list.  Above it, for a host or co-host of a room with admission
+// "knock", the people waiting to be let in, each with "Admit" and "Deny"
+// (renderWaiting).
 //
 // Rows are updated in place, keyed by id, not redrawn: a keyboard user's
-// focus stays on the button they were on when someone's state changes.
+// focus stays on the button they were on when someone's state changes
+// (the co-host button is one button that turns from "Make co-host" into
+// "Remove co-host" and back).
 
 import { icon } from './icons.js';
 import { hue, initial } from './tiles.js';
@@ -62,7 +67,28 @@ function button(action, id, key, cls, prefix = 'pname-') {
   return b;
 }
 
-function fill(li, p, { isMe, canModerate }) {
+const ROLES = { host: 'role.host', cohost: 'role.cohost', guest: 'role.guest' };
+
+// The buttons on someone's row, by what we are (myRole) and what they
+// are: [slot, action, words, class] in the order they show.
+function actionsFor(p, myRole) {
+  const them = ROLES[p.role] ? p.role : 'guest';
+  const out = [];
+  if (myRole !== 'host' && myRole !== 'cohost') return out;
+  out.push(['mute', 'mute', 'ask_mute', 'secondary']);
+  if (myRole === 'host' && them !== 'host') {
+    out.push(them === 'cohost'
+      ? ['role', 'uncohost', 'remove_cohost', 'secondary']
+      : ['role', 'cohost', 'make_cohost', 'secondary']);
+  }
+  // a co-host removes guests only
+  if (myRole === 'host' || them === 'guest') {
+    out.push(['remove', 'remove', 'remove', 'danger']);
+  }
+  return out;
+}
+
+function fill(li, p, { isMe, myRole }) {
   const id = li.dataset.person;
   li.querySelector('.avatar-sm').textContent = initial(p.name);
   li.querySelector('.avatar-sm').dataset.hue = hue(p.name);
@@ -71,27 +97,49 @@ function fill(li, p, { isMe, canModerate }) {
   if (isMe) setText(you, 'you_suffix');
   else setText(you, null);
   const role = li.querySelector('.role');
-  setText(role, p.role === 'host' ? 'role.host' : 'role.guest');
-  role.dataset.role = p.role === 'host' ? 'host' : 'guest';
+  const r = ROLES[p.role] ? p.role : 'guest';
+  setText(role, ROLES[r]);
+  role.dataset.role = r;
   mediaState(li.querySelector('.media .audio'), 'audio', p.audio !== false);
   mediaState(li.querySelector('.media .video'), 'video', p.video !== false);
 
   const actions = li.querySelector('.actions');
-  if (!canModerate || isMe) {
-    actions.replaceChildren();
-    return;
+  const want = isMe ? [] : actionsFor(p, myRole);
+  const have = {};
+  for (const b of actions.children) have[b.dataset.slot] = b;
+  let prev = null;
+  for (const [slot, action, key, cls] of want) {
+    let b = have[slot];
+    delete have[slot];
+    if (!b) {
+      b = button(action, id, key, cls);
+      b.dataset.slot = slot;
+    } else if (b.dataset.action !== action) {
+      // the same button, so a keyboard user's focus stays on it
+      b.dataset.action = action;
+      b.className = ('small ' + cls).trim();
+      setText(b, key);
+    }
+    const at = prev ? prev.nextSibling : actions.firstChild;
+    if (b !== at) actions.insertBefore(b, at);
+    prev = b;
   }
-  if (!actions.children.length) {
-    actions.append(button('mute', id, 'ask_mute', 'secondary'),
-                   button('remove', id, 'remove', 'danger'));
-  }
+  for (const b of Object.values(have)) b.remove();
+
   // nothing to ask of someone whose microphone is already off
-  actions.querySelector('[data-action="mute"]').disabled = p.audio === false;
+  const mute = actions.querySelector('[data-action="mute"]');
+  if (mute) mute.disabled = p.audio === false;
+  // a role change asked for and not yet answered: more presses do nothing
+  const roleButton = actions.querySelector('[data-slot="role"]');
+  if (roleButton) {
+    if (p.pending) roleButton.setAttribute('aria-disabled', 'true');
+    else roleButton.removeAttribute('aria-disabled');
+  }
 }
 
 // me: our own {id, name, role, audio, video}; others: the rest, in the
-// order they came; canModerate: we are the room's host.
-export function renderPeople(list, me, others, canModerate) {
+// order they came; myRole: 'host', 'cohost' or 'guest' (what we may do).
+export function renderPeople(list, me, others, myRole) {
   const want = [me, ...others];
   const keep = new Set(want.map((p) => String(p.id)));
   for (const li of [...list.children]) {
@@ -102,7 +150,7 @@ export function renderPeople(list, me, others, canModerate) {
     const id = String(p.id);
     let li = list.querySelector('[data-person="' + CSS.escape(id) + '"]');
     if (!li) li = newRow(id);
-    fill(li, p, { isMe: p === me, canModerate });
+    fill(li, p, { isMe: p === me, myRole });
     // in order: us, then the others as they came
     const at = prev ? prev.nextSibling : list.firstChild;
     if (li !== at) list.insertBefore(li, at);

@@ -19,12 +19,24 @@
 // or peer connection (nobody who is not let in gets media), until the
 // host admits (welcome) or denies (error "denied").  A host sees who
 // waits, in the participant panel and in a banner, and admits or denies.
+//
+// Co-hosts (docs/protocol.md, "Co-hosts"): the host makes a guest co-host
+// from the participant list.  The co-host's browser keeps the co-host key
+// the server gives it (localStorage, per room, next to the guest token)
+// and sends it with every join.  A co-host gets part of the host's
+// controls: Remove (guests only), Ask to mute, Admit and Deny, Lock room;
+// not End room, the invite link, the host-absent policy or co-hosts.
+// The host chooses what happens when the last host or co-host leaves
+// (host_absent: stay open, lock, end), on the create page and, over the
+// JSON API, in the host controls.
 
 import * as i18n from './i18n.js';
 import { t, setText } from './i18n.js';
 import { drawIcons } from './icons.js';
 import { watchGrid } from './grid.js';
-import { makeTile, updateTile, highlight, hue, initial } from './tiles.js';
+import {
+  makeTile, updateTile, showRole, highlight, hue, initial,
+} from './tiles.js';
 import { renderPeople, renderWaiting } from './people.js';
 import { watchSpeakers } from './speaker.js';
 import { openMedia, listDevices, switchDevice } from './devices.js';
@@ -51,7 +63,10 @@ const peopleButton = $('people-toggle');
 const peopleList = $('people-list');
 const inviteCard = $('invite-card');
 const hostControls = $('host-controls');
+const hostTitle = $('host-title');
 const lockButton = $('lock');
+const rotateButton = $('rotate');
+const endButton = $('end');
 const waitingCard = $('waiting');
 const lobbySection = $('lobby');
 const lobbyList = $('lobby-list');
@@ -64,7 +79,8 @@ const knockText = $('knock-text');
 // record ({id, name, role, audio, video}); `streams` is the last answer's
 // mid -> {participant, kind}; `speaker` the id highlighted as speaking;
 // `offers` how many offers this page sent.  `waiting`: we are in the
-// lobby; `lobby` (a host's): who waits, id -> name.
+// lobby; `lobby` (a host's or co-host's): who waits, id -> name.
+// `role`: ours, 'host', 'cohost' or 'guest' (from welcome, then role).
 const state = window.roomsState = {
   joined: false, id: null, role: null, locked: false,
   participants: {}, people: {}, streams: {}, speaker: null, offers: 0,
@@ -98,6 +114,9 @@ function notice(key, args) {
 // with the server's own message.
 function refusal(err) {
   const c = err && err.code;
+  if (c === 'room_ended' && err.reason === 'host_absent') {
+    return ['error.room_ended_host_absent'];
+  }
   if (c === 'not_started') {
     return err.start_at ? ['error.not_started', { when: err.start_at }]
       : ['error.not_started_soon'];
@@ -119,6 +138,7 @@ const info = {
   title: activity.dataset.untitled === '1' ? '' : $('title').textContent,
   label: { en: activity.dataset.en, it: activity.dataset.it },
   admission: status.dataset.admission || 'open',
+  host_absent: null,          // the host view's; null until read
 };
 
 function roomStatus() {
@@ -146,9 +166,22 @@ function renderRoom() {
     if (!error.hidden && status.textContent === error.textContent) say(null);
   }
   setText(lockButton, info.locked ? 'unlock' : 'lock');
+  // a co-host, in the call, gets part of the controls: no End room, no
+  // new invite link and no host-absent policy (those need the host key)
+  const host = !!hostKey || isHost();
+  const cohost = !host && inCall() && state.role === 'cohost';
   // an ended room takes no more changes: nothing left to control
-  hostControls.hidden = !(hostKey || state.role === 'host') ||
-                        info.state === 'ended';
+  const hide = !(host || cohost) || info.state === 'ended';
+  if (hide && !hostControls.hidden &&
+      hostControls.contains(document.activeElement)) {
+    // the controls go from under the keyboard: it goes on from the panel
+    (state.joined ? peopleButton : joinForm.elements.name).focus();
+  }
+  hostControls.hidden = hide;
+  setText(hostTitle, cohost ? 'cohost_controls' : 'host_controls');
+  rotateButton.hidden = endButton.hidden = !host;
+  absentField.hidden = !hostKey;
+  if (info.host_absent) absentSelect.value = info.host_absent;
   state.locked = info.locked;
 }
 
@@ -157,17 +190,30 @@ function show(room) {
     state: room.state, locked: room.locked, start_at: room.start_at,
     title: room.title, label: room.activity_label || info.label,
     admission: room.admission || info.admission,
+    host_absent: room.host_absent || info.host_absent,
   });
   if (room.invite_url) $('invite').value = room.invite_url;
   if (info.state === 'ended' && !state.joined) joinForm.hidden = true;
   renderRoom();
 }
 
+// With the host key, the host view (it has host_absent); a key the room
+// refuses still gets the public view.
+async function getRoom() {
+  const url = api + encodeURIComponent(code);
+  if (hostKey) {
+    const r = await fetch(url, {
+      headers: { 'Authorization': 'Bearer ' + hostKey },
+    });
+    if (r.ok) return r.json();
+  }
+  return (await fetch(url)).json();
+}
+
 function refreshRoom() {
-  return fetch(api + encodeURIComponent(code)).then((r) => r.json())
-    .then((room) => {
-      if (room.code) show(room);
-    }).catch(() => {});
+  return getRoom().then((room) => {
+    if (room.code) show(room);
+  }).catch(() => {});
 }
 
 // The host's room actions over the JSON API (for a host who has not
@@ -194,16 +240,32 @@ async function call(method, path, body) {
   return data;
 }
 
-// In the call as the host (the server said so in welcome): room actions
-// go over the WebSocket, and every participant hears of them.
-function asHost() {
-  return state.joined && state.role === 'host' && ws &&
-         ws.readyState === WebSocket.OPEN;
+function inCall() {
+  return state.joined && ws && ws.readyState === WebSocket.OPEN;
 }
+
+function isHost() {
+  return state.role === 'host';
+}
+
+// In the call as the host or a co-host (the server said so in welcome or
+// role): room actions go over the WebSocket, and everyone hears of them.
+function asHost() {
+  return inCall() && isHost();
+}
+
+function asModerator() {
+  return inCall() && (state.role === 'host' || state.role === 'cohost');
+}
+
+// the lock we asked for, to tell "You locked the room" from "The host
+// locked the room" when the answer comes
+let myLock = null;
 
 lockButton.addEventListener('click', async () => {
   const locked = !info.locked;
-  if (asHost()) {
+  if (asModerator()) {
+    myLock = { locked, at: Date.now() };
     send({ type: 'lock', locked });       // the answer is a "room" message
     return;
   }
@@ -231,6 +293,38 @@ $('end').addEventListener('click', async () => {
   }
   const room = await call('DELETE', code);
   if (room) show(room);
+});
+
+// "When the host leaves" (host_absent, docs/api.md): the host's choice,
+// read and changed over the JSON API with the host key.  The server's
+// markup has no field for it; it goes at the end of the host controls.
+const HOST_ABSENT = [['stay_open', 'create.stay_open'],
+                     ['lock', 'create.lock'], ['end', 'create.end']];
+const absentField = document.createElement('div');
+absentField.className = 'field';
+const absentSelect = document.createElement('select');
+{
+  const label = document.createElement('label');
+  label.htmlFor = absentSelect.id = 'host-absent';
+  setText(label, 'create.host_absent');
+  for (const [value, key] of HOST_ABSENT) {
+    const o = new Option('', value);
+    setText(o, key);
+    absentSelect.append(o);
+  }
+  absentField.append(label, absentSelect);
+  absentField.hidden = !hostKey;
+  hostControls.append(absentField);
+}
+
+absentSelect.addEventListener('change', async () => {
+  const want = absentSelect.value;
+  absentSelect.disabled = true;
+  const room = await call('PATCH', code, { host_absent: want });
+  absentSelect.disabled = false;
+  if (room) show(room);
+  // refused: back to what the room has
+  else if (info.host_absent) absentSelect.value = info.host_absent;
 });
 
 function copyButton(button, input) {
@@ -268,6 +362,27 @@ function keepToken(tok) {
   } catch (e) { /* see guestToken() */ }
 }
 
+// The co-host key (docs/protocol.md, "Co-hosts"): given in a role
+// message, kept per room next to the guest token, sent with each join
+// (it works only with the guest token it was given with), forgotten when
+// the host takes it back.
+const cohostKeyOf = (c) => 'rooms.cohost.' + c;
+
+function cohostKey() {
+  try {
+    return localStorage.getItem(cohostKeyOf(code));
+  } catch (e) {
+    return null;
+  }
+}
+
+function keepCohostKey(key) {
+  try {
+    if (key) localStorage.setItem(cohostKeyOf(code), key);
+    else localStorage.removeItem(cohostKeyOf(code));
+  } catch (e) { /* see guestToken() */ }
+}
+
 
 /* ---- the participant panel -------------------------------------------- */
 
@@ -299,7 +414,7 @@ function me() {
 function renderList() {
   if (!state.joined) return;
   const others = Object.values(state.people);
-  renderPeople(peopleList, me(), others, state.role === 'host');
+  renderPeople(peopleList, me(), others, state.role || 'guest');
   $('people-count').textContent = String(others.length + 1);
 }
 
@@ -312,8 +427,51 @@ peopleList.addEventListener('click', (ev) => {
     send({ type: 'remove', id: p.id });
   } else if (b.dataset.action === 'mute') {
     send({ type: 'mute', id: p.id });
+  } else if (b.dataset.action === 'cohost' ||
+             b.dataset.action === 'uncohost') {
+    // the answer is participant_role; meanwhile more presses do nothing
+    if (p.pending) return;
+    p.pending = true;
+    send({ type: b.dataset.action, id: p.id });
+    renderList();
   }
 });
+
+// Someone's role changed (participant_role): their tile and row.
+function participantRole(msg) {
+  const id = String(msg.id);
+  const p = state.people[id];
+  if (!p) return;
+  p.role = msg.role;
+  p.pending = false;
+  const tile = tileOf(id);
+  if (tile) showRole(tile, p.role);
+  renderList();
+}
+
+// Our own role changed (role): the host made us co-host, or took it back.
+function ownRole(msg) {
+  if (msg.role === 'cohost') {
+    if (msg.cohost_key) keepCohostKey(msg.cohost_key);
+    state.role = 'cohost';
+    notice('notice.cohost');
+    // our controls are in the panel: show them where there is room
+    if (wide.matches && panel.hidden) setPanel(true, true);
+  } else if (msg.role === 'guest') {
+    keepCohostKey(null);
+    state.role = 'guest';
+    // nobody waiting is ours to let in any more
+    state.lobby = {};
+    knockShown = null;
+    renderLobby();
+    notice('notice.not_cohost');
+  } else {
+    return;
+  }
+  showRole(selfTile, state.role);
+  renderRoom();
+  renderList();
+}
 
 
 /* ---- the lobby: who waits to be let in (a host's view) ---------------- */
@@ -539,6 +697,7 @@ let myName = '';
 let retry = 0;           // reconnection attempts after a server restart
 let refused = false;     // the server said why before closing
 let stopSpeakers = null; // ends the active-speaker polling
+let sentCohostKey = false; // the last join carried a co-host key
 
 function send(msg) {
   if (ws && ws.readyState === WebSocket.OPEN) ws.send(JSON.stringify(msg));
@@ -632,10 +791,11 @@ function enterCall() {
   callView.hidden = false;
   document.body.classList.add('in-call');
   panel.append(inviteCard, hostControls);
-  selfTile.querySelector('.role-tag').hidden = state.role !== 'host';
+  showRole(selfTile, state.role);
   renderRoom();
   // a host sees the people they look after, where there is room for it
-  if ((hostKey || state.role === 'host') && wide.matches && panel.hidden) {
+  if ((hostKey || state.role === 'host' || state.role === 'cohost') &&
+      wide.matches && panel.hidden) {
     setPanel(true, true);
   }
   relayout();
@@ -675,6 +835,7 @@ function exitCall() {
   setPanel(false);
   notice(null);                    // what happened in the call is over
   joinForm.after(inviteCard, hostControls);
+  renderRoom();                    // a co-host's controls are for the call
 }
 
 async function welcome(msg) {
@@ -682,6 +843,8 @@ async function welcome(msg) {
   state.id = String(msg.id);
   state.role = msg.role || null;
   if (msg.guest_token) keepToken(msg.guest_token);
+  // we came with a co-host key and are a guest: the host took it back
+  if (sentCohostKey && state.role === 'guest') keepCohostKey(null);
   if (typeof msg.locked === 'boolean') info.locked = msg.locked;
   retry = 0;
   enterCall();
@@ -779,6 +942,12 @@ function onMessage(ev) {
   case 'participant_media':
     participantMedia(msg);
     break;
+  case 'participant_role':
+    participantRole(msg);
+    break;
+  case 'role':
+    ownRole(msg);
+    break;
   case 'mute_request': {
     // the host asks; the microphone goes off here, and we say so
     const a = localTrack('audio');
@@ -786,22 +955,40 @@ function onMessage(ev) {
     notice('notice.muted');
     break;
   }
-  case 'room':
-    info.locked = !!msg.locked;
+  case 'room': {
+    const locked = !!msg.locked;
+    const changed = locked !== info.locked;
+    info.locked = locked;
     renderRoom();
-    notice(msg.locked ? 'notice.locked' : 'notice.unlocked');
+    if (msg.reason === 'host_absent' && locked) {
+      notice('notice.host_absent_locked');
+    } else if (changed) {
+      // (a room message may also follow other changes of the room)
+      const mine = myLock && myLock.locked === locked &&
+                   Date.now() - myLock.at < 10000;
+      // a host or co-host cannot tell which of them it was
+      const who = mine ? 'you_' : (state.role === 'host' ||
+                                   state.role === 'cohost') ? 'was_' : '';
+      notice('notice.' + who + (locked ? 'locked' : 'unlocked'));
+    }
+    myLock = null;
     break;
+  }
   case 'error':
     // these leave the connection open; every other error is followed by
     // the server closing, and the page says why
     if (msg.code === 'bad_offer') {
       negotiating = false;
       fail(...refusal(msg));
-    } else if (msg.code === 'not_host' || msg.code === 'no_such_participant') {
+    } else if (msg.code === 'not_host' || msg.code === 'no_such_participant' ||
+               msg.code === 'too_many_cohosts') {
       notice(...refusal(msg));
-      // an admit or deny that did nothing: the buttons work again
+      // an admit, a deny or a role change that did nothing: the buttons
+      // work again
       for (const p of waitingPeople()) p.pending = false;
+      for (const p of Object.values(state.people)) p.pending = false;
       renderLobby();
+      renderList();
     } else {
       refused = true;
       fail(...refusal(msg));
@@ -856,6 +1043,9 @@ function connect() {
     if (hostKey) join.host_key = hostKey;
     const tok = guestToken();
     if (tok) join.guest_token = tok;
+    const key = tok && cohostKey();
+    if (key) join.cohost_key = key;
+    sentCohostKey = !!key;
     sock.send(JSON.stringify(join));
   });
   sock.addEventListener('message', (ev) => {

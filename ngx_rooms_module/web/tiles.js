@@ -1,10 +1,11 @@
 // One tile per person in the call: their video, their name, whether they
-// are the host, and badges when their microphone or camera is off.  With
+// are the host or a co-host, and badges when their microphone or camera is off.  With
 // the camera off, a coloured circle with their initial stands in for the
 // black picture.  Our own tile (#self) is in the page from the start and
 // has no data-participant (tests count the others by it).
 
 import { icon } from './icons.js';
+import { setText } from './i18n.js';
 
 // The same person gets the same colour on every screen.
 export function hue(name) {
@@ -68,12 +69,19 @@ export function updateTile(tile, p) {
     tile.dataset.hue = hue(p.name);
     tile.querySelector('.avatar span').textContent = initial(p.name);
   }
-  if (p.role !== undefined) {
-    tile.querySelector('.role-tag').hidden = p.role !== 'host';
-  }
+  if (p.role !== undefined) showRole(tile, p.role);
   tile.querySelector('[data-badge="audio"]').hidden = p.audio !== false;
   tile.querySelector('[data-badge="video"]').hidden = p.video !== false;
   tile.classList.toggle('video-off', p.video === false);
+}
+
+// The role tag: "Host" or "Co-host"; a guest has none.
+export function showRole(tile, role) {
+  const tag = tile.querySelector('.role-tag');
+  const shown = role === 'host' || role === 'cohost';
+  tag.hidden = !shown;
+  tag.dataset.role = shown ? role : 'guest';
+  if (shown) setText(tag, 'role.' + role);
 }
 
 // The speaker's tile gets the highlight (id null: nobody's).
