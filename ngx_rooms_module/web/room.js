@@ -178,6 +178,8 @@ function renderRoom() {
     (state.joined ? peopleButton : joinForm.elements.name).focus();
   }
   hostControls.hidden = hide;
+  // nobody can come into an ended room: its link is no use to share
+  inviteCard.hidden = info.state === 'ended';
   setText(hostTitle, cohost ? 'cohost_controls' : 'host_controls');
   rotateButton.hidden = endButton.hidden = !host;
   absentField.hidden = !hostKey;
