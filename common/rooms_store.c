@@ -403,6 +403,44 @@ rooms_store_done(sqlite3_stmt *stmt)
 }
 
 
+/*
+ * Runs a bound statement that returns one row or none, then resets it:
+ * 1 with the row's first column copied to out (a blob of len bytes; out
+ * may be NULL), 0 for none, ROOMS_STORE_ERROR.
+ */
+static int
+rooms_store_blob(sqlite3_stmt *s, unsigned char *out, size_t len)
+{
+    int          rc;
+    const void  *blob;
+
+    rc = sqlite3_step(s);
+
+    if (rc == SQLITE_ROW && out != NULL) {
+        blob = sqlite3_column_blob(s, 0);
+
+        if (blob != NULL && (size_t) sqlite3_column_bytes(s, 0) == len) {
+            memcpy(out, blob, len);
+
+        } else {
+            memset(out, 0, len);
+        }
+    }
+
+    sqlite3_reset(s);
+    sqlite3_clear_bindings(s);
+
+    switch (rc) {
+    case SQLITE_ROW:
+        return 1;
+    case SQLITE_DONE:
+        return 0;
+    default:
+        return ROOMS_STORE_ERROR;
+    }
+}
+
+
 int
 rooms_store_insert(rooms_store_t *st, rooms_room_t *room)
 {
@@ -650,26 +688,13 @@ int
 rooms_store_is_banned(rooms_store_t *st, int64_t room_id,
     const unsigned char token_hash[ROOMS_HASH_LEN])
 {
-    int            rc;
     sqlite3_stmt  *s;
 
     s = st->stmt[ROOMS_SQL_IS_BANNED];
     sqlite3_bind_int64(s, 1, room_id);
     sqlite3_bind_blob(s, 2, token_hash, ROOMS_HASH_LEN, SQLITE_STATIC);
 
-    rc = sqlite3_step(s);
-
-    sqlite3_reset(s);
-    sqlite3_clear_bindings(s);
-
-    switch (rc) {
-    case SQLITE_ROW:
-        return 1;
-    case SQLITE_DONE:
-        return 0;
-    default:
-        return ROOMS_STORE_ERROR;
-    }
+    return rooms_store_blob(s, NULL, 0);
 }
 
 
@@ -708,44 +733,6 @@ static int64_t
 rooms_store_revoke_time(int64_t now)
 {
     return now > 0 ? now : 1;
-}
-
-
-/*
- * Runs a bound statement that returns one row or none, then resets it:
- * 1 with the row's first column copied to out (a blob of len bytes; out
- * may be NULL), 0 for none, ROOMS_STORE_ERROR.
- */
-static int
-rooms_store_blob(sqlite3_stmt *s, unsigned char *out, size_t len)
-{
-    int          rc;
-    const void  *blob;
-
-    rc = sqlite3_step(s);
-
-    if (rc == SQLITE_ROW && out != NULL) {
-        blob = sqlite3_column_blob(s, 0);
-
-        if (blob != NULL && (size_t) sqlite3_column_bytes(s, 0) == len) {
-            memcpy(out, blob, len);
-
-        } else {
-            memset(out, 0, len);
-        }
-    }
-
-    sqlite3_reset(s);
-    sqlite3_clear_bindings(s);
-
-    switch (rc) {
-    case SQLITE_ROW:
-        return 1;
-    case SQLITE_DONE:
-        return 0;
-    default:
-        return ROOMS_STORE_ERROR;
-    }
 }
 
 

@@ -75,6 +75,8 @@ static ngx_int_t ngx_rooms_cohost_list(ngx_http_request_t *r,
     u_char *code);
 static ngx_int_t ngx_rooms_cohost_revoke(ngx_http_request_t *r,
     u_char *code, ngx_str_t *id);
+static ngx_int_t ngx_rooms_change_failed(ngx_http_request_t *r,
+    ngx_int_t rc, rooms_error_t *err);
 static ngx_int_t ngx_rooms_lookup_failed(ngx_http_request_t *r,
     ngx_int_t rc);
 static ngx_int_t ngx_rooms_host_key(ngx_http_request_t *r, ngx_str_t *key);
@@ -658,23 +660,11 @@ ngx_rooms_host_action(ngx_http_request_t *r, ngx_uint_t op, u_char *code,
                                0, change.action, change.patch, &room,
                                &change.err);
 
-    switch (rc) {
-
-    case NGX_OK:
-        return ngx_rooms_send_room(r, NGX_HTTP_OK, &room, &key);
-
-    case NGX_ROOMS_REFUSED:
-        return ngx_rooms_send_error(r, &change.err);
-
-    case NGX_ERROR:
-        return ngx_rooms_fail(r, NGX_HTTP_SERVICE_UNAVAILABLE,
-                              "storage_unavailable",
-                              "the change could not be stored; nothing "
-                              "changed");
-
-    default:
-        return ngx_rooms_lookup_failed(r, rc);
+    if (rc != NGX_OK) {
+        return ngx_rooms_change_failed(r, rc, &change.err);
     }
+
+    return ngx_rooms_send_room(r, NGX_HTTP_OK, &room, &key);
 }
 
 
@@ -859,22 +849,8 @@ ngx_rooms_cohost_revoke(ngx_http_request_t *r, u_char *code, ngx_str_t *id)
     rc = ngx_rooms_dir_change(rmcf, r->connection->log, code,
                               ngx_rooms_apply, &change, &room);
 
-    switch (rc) {
-
-    case NGX_OK:
-        break;
-
-    case NGX_ROOMS_REFUSED:
-        return ngx_rooms_send_error(r, &change.err);
-
-    case NGX_ERROR:
-        return ngx_rooms_fail(r, NGX_HTTP_SERVICE_UNAVAILABLE,
-                              "storage_unavailable",
-                              "the change could not be stored; nothing "
-                              "changed");
-
-    default:
-        return ngx_rooms_lookup_failed(r, rc);
+    if (rc != NGX_OK) {
+        return ngx_rooms_change_failed(r, rc, &change.err);
     }
 
     ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
@@ -1035,6 +1011,28 @@ ngx_rooms_apply(rooms_room_t *room, void *data)
 
     default: /* NGX_ROOMS_END: ending an ended room changes nothing */
         return room->ended_at != 0 ? NGX_ROOMS_KEEP : NGX_ROOMS_END;
+    }
+}
+
+
+/* The answer to a host's change that was not made (rc is not NGX_OK). */
+static ngx_int_t
+ngx_rooms_change_failed(ngx_http_request_t *r, ngx_int_t rc,
+    rooms_error_t *err)
+{
+    switch (rc) {
+
+    case NGX_ROOMS_REFUSED:
+        return ngx_rooms_send_error(r, err);
+
+    case NGX_ERROR:
+        return ngx_rooms_fail(r, NGX_HTTP_SERVICE_UNAVAILABLE,
+                              "storage_unavailable",
+                              "the change could not be stored; nothing "
+                              "changed");
+
+    default:
+        return ngx_rooms_lookup_failed(r, rc);
     }
 }
 

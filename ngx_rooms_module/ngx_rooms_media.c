@@ -125,6 +125,8 @@ static ngx_int_t ngx_rooms_media_attach(int *fds, unsigned slot);
 static void ngx_rooms_media_bell_handler(ngx_event_t *rev);
 static int ngx_rooms_media_record(void *data, const rooms_proto_hdr_t *hdr,
     const unsigned char *payload);
+static json_t *ngx_rooms_media_json(const rooms_proto_hdr_t *hdr,
+    const unsigned char *payload, const char *type);
 static void ngx_rooms_media_count(const rooms_proto_hdr_t *hdr,
     const unsigned char *payload);
 static void ngx_rooms_media_host_absent(const rooms_proto_hdr_t *hdr,
@@ -969,6 +971,32 @@ ngx_rooms_media_record(void *data, const rooms_proto_hdr_t *hdr,
 
 
 /*
+ * The JSON of a small record from the media worker (COUNT, HOST_ABSENT),
+ * or NULL: a record over 255 bytes is none of those, and is logged with
+ * its type's name.  The bytes are copied out of the ring first: they are
+ * in shared memory, and each is read once.
+ */
+static json_t *
+ngx_rooms_media_json(const rooms_proto_hdr_t *hdr,
+    const unsigned char *payload, const char *type)
+{
+    u_char        buf[256];
+    json_error_t  jerr;
+
+    if (hdr->len >= sizeof(buf)) {
+        ngx_log_error(NGX_LOG_ERR, ngx_rooms_media_link.log, 0,
+                      "rooms: a %uD-byte %s record from the media worker "
+                      "was dropped", hdr->len, type);
+        return NULL;
+    }
+
+    ngx_memcpy(buf, payload, hdr->len);
+
+    return json_loadb((char *) buf, hdr->len, JSON_REJECT_DUPLICATES, &jerr);
+}
+
+
+/*
  * A COUNT record: the number of people in a room changed.  It goes into
  * the shared directory, where GET /api/rooms/<code> reads it; every nginx
  * worker gets the same record and writes the same number.
@@ -977,25 +1005,13 @@ static void
 ngx_rooms_media_count(const rooms_proto_hdr_t *hdr,
     const unsigned char *payload)
 {
-    u_char                   buf[256];
     json_t                  *msg, *room, *code, *count;
     ngx_int_t                rc;
-    json_error_t             jerr;
     ngx_rooms_main_conf_t   *rmcf;
     ngx_rooms_media_link_t  *ml = &ngx_rooms_media_link;
 
     /* {"room":<id>,"code":"<22>","count":<n>} is under 100 bytes */
-    if (hdr->len >= sizeof(buf)) {
-        ngx_log_error(NGX_LOG_ERR, ml->log, 0,
-                      "rooms: a %uD-byte COUNT record from the media worker "
-                      "was dropped", hdr->len);
-        return;
-    }
-
-    /* payload bytes are in shared memory: read each once, into here */
-    ngx_memcpy(buf, payload, hdr->len);
-
-    msg = json_loadb((char *) buf, hdr->len, JSON_REJECT_DUPLICATES, &jerr);
+    msg = ngx_rooms_media_json(hdr, payload, "COUNT");
     room = json_object_get(msg, "room");
     code = json_object_get(msg, "code");
     count = json_object_get(msg, "count");
@@ -1054,27 +1070,15 @@ ngx_rooms_media_host_absent(const rooms_proto_hdr_t *hdr,
 {
     int                        policy;
     char                       current[ROOMS_CODE_LEN + 1];
-    u_char                     buf[256];
     json_t                    *msg, *room, *code, *action;
     ngx_int_t                  rc;
-    json_error_t               jerr;
     rooms_room_t               r;
     ngx_rooms_main_conf_t     *rmcf;
     ngx_rooms_media_absent_t   ha;
     ngx_rooms_media_link_t    *ml = &ngx_rooms_media_link;
 
     /* {"room":<id>,"code":"<22>","rev":<n>,"action":"lock"}: 120 bytes */
-    if (hdr->len >= sizeof(buf)) {
-        ngx_log_error(NGX_LOG_ERR, ml->log, 0,
-                      "rooms: a %uD-byte HOST_ABSENT record from the media "
-                      "worker was dropped", hdr->len);
-        return;
-    }
-
-    /* payload bytes are in shared memory: read each once, into here */
-    ngx_memcpy(buf, payload, hdr->len);
-
-    msg = json_loadb((char *) buf, hdr->len, JSON_REJECT_DUPLICATES, &jerr);
+    msg = ngx_rooms_media_json(hdr, payload, "HOST_ABSENT");
     room = json_object_get(msg, "room");
     code = json_object_get(msg, "code");
     action = json_object_get(msg, "action");

@@ -32,7 +32,8 @@ import { chromium } from 'playwright-core';
 import {
   top, ok, diag, sleep, until, freeTcpPort, freeUdpPort, startNginx,
   startWorker, workerBinary, chromiumArgs, openPerson, alertOf, joinAs,
-  unnamedControls, fitsWidth, scenarioRun,
+  scenarioRun,
+  roomsState, listRow, openPanel, closePanel, checkScreen,
 } from './lib.mjs';
 
 const DEADLINE = 170000;      // the whole run; only a failing run reaches it
@@ -59,40 +60,16 @@ async function shot(page, tag) {
 }
 
 const open = (name, url, opts) => openPerson(browser, people, name, url, opts);
-const roomsState = (page) => page.evaluate(() => window.roomsState);
 const noticeOf = (page) => page.locator('#notice').evaluate((n) =>
   (n.hidden ? '' : n.textContent));
 const button = (page, name) =>
   page.getByRole('button', { name, exact: true });
 
 // A row of the participant list, by the exact name on it.
-const row = (page, name) => page.locator('#people-list li').filter({
-  has: page.locator('.pname').getByText(name, { exact: true }),
-});
+const row = (page, name) => listRow(page, '#people-list', name);
 const tileOf = (page, name) => page.locator('[data-participant]').filter({
   has: page.locator('.name').getByText(name, { exact: true }),
 });
-
-async function openPanel(page) {
-  const toggle = page.locator('#people-toggle');
-  if (await toggle.getAttribute('aria-expanded') !== 'true') {
-    await toggle.click();
-  }
-}
-
-async function closePanel(page) {
-  const toggle = page.locator('#people-toggle');
-  if (await toggle.getAttribute('aria-expanded') === 'true') {
-    await toggle.click();
-  }
-}
-
-async function checkScreen(page, what) {
-  ok(await fitsWidth(page), what + ': no sideways scrolling');
-  const unnamed = await unnamedControls(page);
-  ok(unnamed.length === 0, what + ': every control has an accessible name',
-     unnamed.join('\n'));
-}
 
 // Waits until the page shows the notice, and says so.
 async function sees(page, text, name) {

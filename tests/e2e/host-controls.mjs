@@ -30,7 +30,8 @@ import { chromium } from 'playwright-core';
 import {
   top, ok, diag, sleep, until, freeTcpPort, freeUdpPort, startNginx,
   startWorker, workerBinary, chromiumArgs, openPerson, alertOf, joinAs,
-  unnamedControls, fitsWidth, scenarioRun,
+  fitsWidth, scenarioRun,
+  roomsState, listRow, openPanel, closePanel, checkScreen,
 } from './lib.mjs';
 
 const DEADLINE = 170000;      // the whole run; only a failing run reaches it
@@ -52,26 +53,9 @@ async function shot(page, tag) {
 
 const open = (name, url, opts) => openPerson(browser, people, name, url, opts);
 const pageOf = (name) => people[name].page;
-const roomsState = (page) => page.evaluate(() => window.roomsState);
 
 // A row of the participant list, by the exact name on it.
-const row = (page, name) => page.locator('#people-list li').filter({
-  has: page.locator('.pname').getByText(name, { exact: true }),
-});
-
-async function openPanel(page) {
-  const toggle = page.locator('#people-toggle');
-  if (await toggle.getAttribute('aria-expanded') !== 'true') {
-    await toggle.click();
-  }
-}
-
-async function closePanel(page) {
-  const toggle = page.locator('#people-toggle');
-  if (await toggle.getAttribute('aria-expanded') === 'true') {
-    await toggle.click();
-  }
-}
+const row = (page, name) => listRow(page, '#people-list', name);
 
 // The tiles' boxes in the page: [{x, y, w, h}], ours first.
 const tileBoxes = (page) => page.evaluate(() =>
@@ -93,13 +77,6 @@ const barAtBottom = (page) => page.evaluate(() => {
   return r.height > 0 && Math.abs(r.bottom - window.innerHeight) < 1 &&
          r.top >= window.innerHeight - 90;
 });
-
-async function checkScreen(page, what) {
-  ok(await fitsWidth(page), what + ': no sideways scrolling');
-  const unnamed = await unnamedControls(page);
-  ok(unnamed.length === 0, what + ': every control has an accessible name',
-     unnamed.join('\n'));
-}
 
 /* ------------------------------------------------------------------------ */
 

@@ -329,6 +329,33 @@ export async function joinAs(page, name,
 // The controls on screen that have no accessible name, from Playwright's
 // ARIA snapshot (its own accessible-name computation): a line like
 // `- button` or `- combobox [disabled]`, with no quoted name.
+// The page's own view of the call (window.roomsState), for assertions.
+export const roomsState = (page) => page.evaluate(() => window.roomsState);
+
+// A row of the participant list (#people-list) or of the lobby
+// (#lobby-list), by the exact name on it.
+export const listRow = (page, list, name) => page.locator(list + ' li')
+  .filter({ has: page.locator('.pname').getByText(name, { exact: true }) });
+
+// Opens or closes the participant panel (a no-op when it already is).
+export async function setPanel(page, open) {
+  const toggle = page.locator('#people-toggle');
+  if ((await toggle.getAttribute('aria-expanded') === 'true') !== open) {
+    await toggle.click();
+  }
+}
+
+export const openPanel = (page) => setPanel(page, true);
+export const closePanel = (page) => setPanel(page, false);
+
+// What every screen must be: no sideways scrolling, every control named.
+export async function checkScreen(page, what) {
+  ok(await fitsWidth(page), what + ': no sideways scrolling');
+  const unnamed = await unnamedControls(page);
+  ok(unnamed.length === 0, what + ': every control has an accessible name',
+     unnamed.join('\n'));
+}
+
 export async function unnamedControls(page) {
   const yaml = await page.locator('body').ariaSnapshot();
   return yaml.split('\n').filter((l) =>

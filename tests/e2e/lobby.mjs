@@ -31,7 +31,8 @@ import { chromium } from 'playwright-core';
 import {
   top, ok, diag, sleep, until, freeTcpPort, freeUdpPort, startNginx,
   startWorker, workerBinary, chromiumArgs, openPerson, alertOf, joinAs,
-  unnamedControls, fitsWidth, countMediaRequests, receivedInPage, scenarioRun,
+  countMediaRequests, receivedInPage, scenarioRun,
+  roomsState, listRow, openPanel, closePanel, checkScreen,
 } from './lib.mjs';
 
 const DEADLINE = 160000;      // the whole run; only a failing run reaches it
@@ -59,37 +60,11 @@ async function shot(page, tag) {
 // every guest counts its camera and microphone requests (window.__gum)
 const open = (name, url, opts = {}) => openPerson(browser, people, name, url,
   Object.assign({ init: [countMediaRequests] }, opts));
-const roomsState = (page) => page.evaluate(() => window.roomsState);
 const statusOf = (page) => page.getByRole('status').textContent();
 
 // A row of the host's lobby (or participant) list, by the exact name.
-const lobbyRow = (page, name) => page.locator('#lobby-list li').filter({
-  has: page.locator('.pname').getByText(name, { exact: true }),
-});
-const personRow = (page, name) => page.locator('#people-list li').filter({
-  has: page.locator('.pname').getByText(name, { exact: true }),
-});
-
-async function openPanel(page) {
-  const toggle = page.locator('#people-toggle');
-  if (await toggle.getAttribute('aria-expanded') !== 'true') {
-    await toggle.click();
-  }
-}
-
-async function closePanel(page) {
-  const toggle = page.locator('#people-toggle');
-  if (await toggle.getAttribute('aria-expanded') === 'true') {
-    await toggle.click();
-  }
-}
-
-async function checkScreen(page, what) {
-  ok(await fitsWidth(page), what + ': no sideways scrolling');
-  const unnamed = await unnamedControls(page);
-  ok(unnamed.length === 0, what + ': every control has an accessible name',
-     unnamed.join('\n'));
-}
+const lobbyRow = (page, name) => listRow(page, '#lobby-list', name);
+const personRow = (page, name) => listRow(page, '#people-list', name);
 
 // What a guest who was never let in has had: no camera or microphone
 // request, no peer connection, no tiles of others, nobody's names.
