@@ -94,6 +94,20 @@
  */
 #define ROOMS_ROOM_LINGER_MS       10000
 
+/*
+ * Who a participant receives (docs/protocol.md, "Who you see and hear").
+ * Audio: every other person in a 50-person room.  Video: the ones on
+ * screen, up to rooms_video_slots.  The bounds come from the offer size:
+ * a Chromium offer with 49 recvonly audio and 16 recvonly video m-lines,
+ * codecs pruned to what the server forwards, is about 50 KB, inside
+ * ROOMS_WS_MESSAGE_MAX; 16 tiles is also the most a 1280x800 grid page
+ * shows at a useful size.  ROOMS_VIEW_MAX bounds a "view" message.
+ */
+#define ROOMS_RECV_AUDIO_MAX       49
+#define ROOMS_VIDEO_SLOTS_DEFAULT  16
+#define ROOMS_VIDEO_SLOTS_MAX      16
+#define ROOMS_VIEW_MAX             64
+
 /* a room may be scheduled at most a year and a day ahead */
 #define ROOMS_SCHEDULE_AHEAD_MAX   (366 * 86400)
 

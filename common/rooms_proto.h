@@ -22,7 +22,7 @@
  * Bump on any change to: the record header, the numbering or meaning of
  * the types, a payload format, or the ring segment layout (rooms_ring.h).
  */
-#define ROOMS_PROTO_VERSION  5
+#define ROOMS_PROTO_VERSION  6
 
 
 /*
@@ -71,7 +71,8 @@ typedef enum {
      *      "role": "host" | "cohost" | "guest",
      *      "token": "<SHA-256 of the guest token, 64 hex digits>",
      *      "locked": <bool>, "admission": "open" | "knock",
-     *      "host_absent": "stay_open" | "lock" | "end", "grace": <ms>}
+     *      "host_absent": "stay_open" | "lock" | "end", "grace": <ms>,
+     *      "video_slots": <1..ROOMS_VIDEO_SLOTS_MAX>}
      * rev, max, locked, admission and host_absent are the room as nginx
      * read it; rev orders that state against ROOM records (the worker
      * keeps the newest of the two, so a JOIN built before a lock that the
@@ -87,17 +88,21 @@ typedef enum {
      * welcome, and the guest token nginx adds to it, may come after other
      * messages).  Hosts and co-hosts never wait and get past the lock.  A
      * missing "admission" is "open", a missing "rev" 0, a missing
-     * "host_absent" "stay_open", a missing "grace" the default.
+     * "host_absent" "stay_open", a missing "grace" the default, a missing
+     * "video_slots" ROOMS_VIDEO_SLOTS_DEFAULT.  video_slots is
+     * rooms_video_slots: how many remote videos this participant gets at
+     * most (docs/protocol.md, "Who you see and hear").
      */
     ROOMS_PROTO_JOIN = 1,
 
     /*
      * Both ways, id = connection.  One signaling message, a JSON object,
      * verbatim: nginx -> worker, what the browser sent after "join"
-     * (offer, media, leave; from a host or co-host remove, mute, admit
+     * (offer, media, view, leave; from a host or co-host remove, mute, admit
      * and deny; from a host cohost and uncohost); worker -> nginx, what
      * to send to the browser (welcome, waiting, answer, renegotiate,
-     * participant_*, mute_request, room, knock, lobby_left, error).
+     * participant_*, mute_request, room, knock, lobby_left, streams,
+     * role, participant_role, error).
      */
     ROOMS_PROTO_SIGNAL = 2,
 
