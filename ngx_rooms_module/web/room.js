@@ -29,6 +29,13 @@
 // The host chooses what happens when the last host or co-host leaves
 // (host_absent: stay open, lock, end), on the create page and, over the
 // JSON API, in the host controls.
+//
+// Who we see and hear (docs/protocol.md, "Who you see and hear"): every
+// remote audio, and as many remote videos as the server has video slots
+// for us, chosen from our `view`: the tiles on screen, the pinned one and
+// the speaker first (receive.js).  The server may move a video to
+// another of our m-lines and say so with `streams`; a tile whose video
+// has no m-line shows the person's initial and name.
 
 import * as i18n from './i18n.js';
 import { t, setText } from './i18n.js';
@@ -40,6 +47,7 @@ import {
 import { renderPeople, renderWaiting } from './people.js';
 import { watchSpeakers } from './speaker.js';
 import { openMedia, listDevices, switchDevice } from './devices.js';
+import { pruneRecv, watchView } from './receive.js';
 
 const $ = (id) => document.getElementById(id);
 
@@ -76,15 +84,17 @@ const knockText = $('knock-text');
 
 // What tests (and curious people in devtools) can read.  `participants`
 // maps each other participant's id to its name; `people` has their whole
-// record ({id, name, role, audio, video}); `streams` is the last answer's
-// mid -> {participant, kind}; `speaker` the id highlighted as speaking;
-// `offers` how many offers this page sent.  `waiting`: we are in the
-// lobby; `lobby` (a host's or co-host's): who waits, id -> name.
+// record ({id, name, role, audio, video}); `streams` is the last
+// mid -> {participant, kind} (of an answer or a streams message);
+// `speaker` the id highlighted as speaking; `offers` how many offers
+// this page sent; `view` the ids of the last view message; `pinned` the
+// id of the pinned tile, or null.  `waiting`: we are in the lobby;
+// `lobby` (a host's or co-host's): who waits, id -> name.
 // `role`: ours, 'host', 'cohost' or 'guest' (from welcome, then role).
 const state = window.roomsState = {
   joined: false, id: null, role: null, locked: false,
   participants: {}, people: {}, streams: {}, speaker: null, offers: 0,
-  waiting: false, lobby: {},
+  waiting: false, lobby: {}, view: null, pinned: null,
 };
 
 
@@ -592,6 +602,41 @@ knockBanner.addEventListener('click', (ev) => {
 
 const relayout = watchGrid(tiles);
 
+// Our view: the tiles on screen, the pinned one and the speaker first,
+// for the server to choose whose video we get.  Only in the call: not
+// before welcome, not while waiting in the lobby (it would be ignored).
+const view = watchView(tiles, {
+  first: () => [state.pinned, state.speaker],
+  onView: (ids) => {
+    if (!inCall() || state.waiting) return false;
+    const raw = ids.map((id) => (state.people[id] ? state.people[id].id : id));
+    send({ type: 'view', ids: raw });
+    state.view = raw;
+    return true;
+  },
+});
+
+// Pinning a tile puts it first on the grid and first in our view: the
+// way to choose whom to see when there are more people than video slots.
+// Pressing the pin again (or pinning someone else) lets it go.
+function pin(id) {
+  state.pinned = id === state.pinned ? null : id;
+  for (const tile of tiles.querySelectorAll('[data-participant]')) {
+    const on = tile.dataset.participant === state.pinned;
+    tile.classList.toggle('pinned', on);
+    tile.querySelector('button.pin').setAttribute('aria-pressed', String(on));
+  }
+  // the pinned tile moved to the top: show it
+  if (state.pinned) tiles.scrollTop = 0;
+  view.update();
+}
+
+tiles.addEventListener('click', (ev) => {
+  const b = ev.target.closest('button.pin');
+  const tile = b && b.closest('[data-participant]');
+  if (tile) pin(tile.dataset.participant);
+});
+
 function tileOf(id) {
   return tiles.querySelector('[data-participant="' + CSS.escape(id) + '"]');
 }
@@ -623,6 +668,7 @@ function removeParticipant(id) {
   const tile = tileOf(id);
   if (tile) tile.remove();
   if (state.speaker === id) state.speaker = null;
+  if (state.pinned === id) state.pinned = null;
   countOthers();
   renderList();
 }
@@ -678,6 +724,10 @@ function attachStreams() {
   for (const tile of tiles.querySelectorAll('[data-participant]')) {
     const video = tile.querySelector('video');
     const theirs = tracks[tile.dataset.participant] || [];
+    // no video slot for them now: their initial and name, not a frozen
+    // or black picture
+    tile.classList.toggle('no-video',
+      !theirs.some((tr) => tr.kind === 'video'));
     const have = video.srcObject ? video.srcObject.getTracks() : [];
     if (theirs.length === have.length &&
         theirs.every((tr) => have.includes(tr))) continue;
@@ -769,6 +819,9 @@ async function offer() {
       pc.addTransceiver(kind, { direction: 'recvonly' });
     }
   }
+  // only the codecs and header extensions the server forwards: 49 audio
+  // and 16 video m-lines must fit one message (receive.js)
+  for (const tr of pc.getTransceivers()) pruneRecv(tr);
   await pc.setLocalDescription(await pc.createOffer());
   // No trickle: the server is ICE-lite, so it never needs our candidates
   // (it only answers our checks), and its answer carries its own one.
@@ -779,10 +832,18 @@ async function offer() {
 async function answered(msg) {
   if (!pc) return;
   await pc.setRemoteDescription({ type: 'answer', sdp: msg.sdp });
-  state.streams = msg.streams || {};
-  attachStreams();
+  bindStreams(msg.streams);
   negotiating = false;
   if (again) negotiate();
+  // new tiles may have come while the offer was out
+  view.update();
+}
+
+// answer.streams and the streams message: the whole map of whose media
+// each of our receiving m-lines carries, replacing the last one.
+function bindStreams(map) {
+  state.streams = map && typeof map === 'object' ? map : {};
+  if (pc) attachStreams();
 }
 
 // The call view replaces the join form; the invite link and the host's
@@ -858,6 +919,8 @@ async function welcome(msg) {
   knockShown = null;
   for (const p of msg.lobby || []) knocked(p);
   renderLobby();
+  // a new session: the server knows nothing of our view yet
+  view.reset();
 
   if (!local) {
     local = await openMedia();
@@ -901,6 +964,7 @@ async function welcome(msg) {
       if (id === state.speaker) return;
       state.speaker = id;
       highlight(tiles, id, state.id);
+      view.update();
     },
   });
 }
@@ -921,6 +985,10 @@ function onMessage(ev) {
       negotiating = false;
       fail('setup_failed', { msg: e.message });
     });
+    break;
+  case 'streams':
+    // the server moved streams between our m-lines: no new offer
+    bindStreams(msg.streams);
     break;
   case 'renegotiate':
     want = { audio: msg.audio | 0, video: msg.video | 0 };
@@ -1016,6 +1084,8 @@ function hangUp(keepMedia) {
   state.streams = {};
   state.speaker = null;
   state.lobby = {};
+  state.view = null;
+  state.pinned = null;
   knockShown = null;
   renderLobby();
   negotiating = again = false;

@@ -1,11 +1,12 @@
 // One tile per person in the call: their video, their name, whether they
 // are the host or a co-host, and badges when their microphone or camera is off.  With
 // the camera off, a coloured circle with their initial stands in for the
-// black picture.  Our own tile (#self) is in the page from the start and
+// black picture, and also while we receive no video of theirs (the
+// server gives us a few video slots, see room.js).  Our own tile (#self) is in the page from the start and
 // has no data-participant (tests count the others by it).
 
 import { icon } from './icons.js';
-import { setText } from './i18n.js';
+import { setText, t } from './i18n.js';
 
 // The same person gets the same colour on every screen.
 export function hue(name) {
@@ -55,7 +56,14 @@ export function makeTile(p) {
   caption.append(el('span', 'name', p.name), host,
                  badge('audio', 'mic-off', 'mic_off'),
                  badge('video', 'cam-off', 'cam_off'));
-  tile.append(video, avatar, caption);
+  // pin: first on the grid and first in our view (room.js)
+  const pin = el('button', 'pin');
+  pin.type = 'button';
+  pin.setAttribute('aria-pressed', 'false');
+  pin.dataset.i18nLabel = 'pin';
+  pin.dataset.i18nArgs = JSON.stringify({ name: p.name });
+  pin.append(icon('pin'));
+  tile.append(video, avatar, caption, pin);
   updateTile(tile, p);
   return tile;
 }
@@ -66,6 +74,11 @@ export function updateTile(tile, p) {
     const name = tile.querySelector('.name');
     // our own tile says "You", translated; the others say their name
     if (tile.id !== 'self') name.textContent = p.name;
+    const pin = tile.querySelector('button.pin');
+    if (pin) {
+      pin.dataset.i18nArgs = JSON.stringify({ name: p.name });
+      pin.setAttribute('aria-label', t('pin', { name: p.name }));
+    }
     tile.dataset.hue = hue(p.name);
     tile.querySelector('.avatar span').textContent = initial(p.name);
   }
