@@ -42,6 +42,8 @@ function badge(kind, iconName, key) {
 export function makeTile(p) {
   const tile = el('figure', 'tile');
   tile.dataset.participant = String(p.id);
+  // no video of theirs until an answer or streams message binds it
+  tile.classList.add('no-video');
   const video = el('video');
   video.autoplay = true;
   video.playsInline = true;
