@@ -32,6 +32,8 @@ static char *ngx_rooms_max_participants(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 static char *ngx_rooms_host_grace(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
+static char *ngx_rooms_video_slots(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
 static char *ngx_rooms_media_socket(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 
@@ -83,6 +85,13 @@ static ngx_command_t  ngx_rooms_commands[] = {
     { ngx_string("rooms_host_grace"),
       NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
       ngx_rooms_host_grace,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("rooms_video_slots"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_rooms_video_slots,
       NGX_HTTP_LOC_CONF_OFFSET,
       0,
       NULL },
@@ -275,6 +284,7 @@ ngx_rooms_create_loc_conf(ngx_conf_t *cf)
     conf->enable = NGX_CONF_UNSET;
     conf->max_participants = NGX_CONF_UNSET_UINT;
     conf->host_grace = NGX_CONF_UNSET_MSEC;
+    conf->video_slots = NGX_CONF_UNSET;
 
     return conf;
 }
@@ -293,6 +303,8 @@ ngx_rooms_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
                               ROOMS_PARTICIPANTS_DEFAULT);
     ngx_conf_merge_msec_value(conf->host_grace, prev->host_grace,
                               ROOMS_HOST_GRACE_DEFAULT);
+    ngx_conf_merge_value(conf->video_slots, prev->video_slots,
+                         ROOMS_VIDEO_SLOTS_DEFAULT);
 
     return NGX_CONF_OK;
 }
@@ -678,6 +690,42 @@ ngx_rooms_media_socket(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     }
 
     rmcf->media_socket = path;
+
+    return NGX_CONF_OK;
+}
+
+
+/*
+ * How many remote videos one participant receives at most: the offer of
+ * a 50-person room stays inside the signaling message limit up to 16
+ * (docs/protocol.md, "Who you see and hear"); fewer saves bandwidth on
+ * small screens and slow links.
+ */
+static char *
+ngx_rooms_video_slots(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_rooms_loc_conf_t *rlcf = conf;
+
+    ngx_int_t   n;
+    ngx_str_t  *value;
+
+    if (rlcf->video_slots != NGX_CONF_UNSET) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+
+    n = ngx_atoi(value[1].data, value[1].len);
+
+    if (n < 1 || n > ROOMS_VIDEO_SLOTS_MAX) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "invalid rooms_video_slots \"%V\", expected a "
+                           "number from 1 to %d", &value[1],
+                           ROOMS_VIDEO_SLOTS_MAX);
+        return NGX_CONF_ERROR;
+    }
+
+    rlcf->video_slots = n;
 
     return NGX_CONF_OK;
 }

@@ -851,6 +851,7 @@ ngx_rooms_ws_message(ngx_rooms_ws_ctx_t *ctx, const u_char *data,
 
     if (ngx_strcmp(type, "offer") != 0
         && ngx_strcmp(type, "media") != 0
+        && ngx_strcmp(type, "view") != 0
         && ngx_strcmp(type, "leave") != 0)
     {
         ngx_rooms_ws_refuse(ctx, "bad_message",
@@ -1158,7 +1159,7 @@ ngx_rooms_ws_join(ngx_rooms_ws_ctx_t *ctx, json_t *msg)
 
     rlcf = ngx_http_get_module_loc_conf(ctx->request, ngx_rooms_module);
 
-    join = json_pack("{s:I,s:s,s:I,s:i,s:s%,s:s,s:s,s:b,s:s,s:s,s:I}",
+    join = json_pack("{s:I,s:s,s:I,s:i,s:s%,s:s,s:s,s:b,s:s,s:s,s:I,s:I}",
                      "room", (json_int_t) room.id,
                      "code", room.code,
                      "rev", (json_int_t) room.rev,
@@ -1171,7 +1172,8 @@ ngx_rooms_ws_join(ngx_rooms_ws_ctx_t *ctx, json_t *msg)
                      "admission", room.admission == ROOMS_ADMISSION_KNOCK
                                   ? "knock" : "open",
                      "host_absent", rooms_host_absent_name(room.host_absent),
-                     "grace", (json_int_t) rlcf->host_grace);
+                     "grace", (json_int_t) rlcf->host_grace,
+                     "video_slots", (json_int_t) rlcf->video_slots);
 
     text = join ? json_dumps(join, JSON_COMPACT) : NULL;
     json_decref(join);

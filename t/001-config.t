@@ -329,3 +329,52 @@ invalid rooms_host_grace "-1s"
 --- request
 POST /api/rooms
 --- error_code: 201
+
+
+
+=== TEST 24: more video slots than the offer can carry
+--- config
+    location / {
+        rooms;
+        rooms_video_slots 17;
+    }
+--- must_die
+--- error_log
+invalid rooms_video_slots "17", expected a number from 1 to 16
+
+
+
+=== TEST 25: no video slot at all
+--- config
+    location / {
+        rooms_video_slots 0;
+        rooms;
+    }
+--- must_die
+--- error_log
+invalid rooms_video_slots "0", expected a number from 1 to 16
+
+
+
+=== TEST 26: video slots that are not a number
+--- config
+    location / {
+        rooms;
+        rooms_video_slots many;
+    }
+--- must_die
+--- error_log
+invalid rooms_video_slots "many", expected a number from 1 to 16
+
+
+
+=== TEST 27: two video slot counts in one location
+--- config
+    location / {
+        rooms;
+        rooms_video_slots 4;
+        rooms_video_slots 9;
+    }
+--- must_die
+--- error_log
+"rooms_video_slots" directive is duplicate

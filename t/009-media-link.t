@@ -134,7 +134,7 @@ sub check {
              'the welcome comes from the media worker, nginx adds a new guest token');
         my ($token) = $got =~ /"guest_token":"([^"]+)"/;
         like(fake_since($mark),
-             qr/^JOIN slot=\d+ n=\d+ \{"room":\d+,"code":"\Q$RoomsTest::Vars{code}\E","rev":0,"max":7,"name":"Ada","role":"guest","token":"[0-9a-f]{64}","locked":false,"admission":"open","host_absent":"stay_open","grace":30000\}$/m,
+             qr/^JOIN slot=\d+ n=\d+ \{"room":\d+,"code":"\Q$RoomsTest::Vars{code}\E","rev":0,"max":7,"name":"Ada","role":"guest","token":"[0-9a-f]{64}","locked":false,"admission":"open","host_absent":"stay_open","grace":30000,"video_slots":16\}$/m,
              'the JOIN record carries the room nginx checked (its admission too), the name trimmed, the role and the token hash');
         my ($hash) = fake_since($mark) =~ /"token":"([0-9a-f]{64})"/;
         require Digest::SHA;
@@ -150,6 +150,12 @@ sub check {
         like(fake_since($mark),
              qr/^SIGNAL \{"type":"offer","sdp":"v=0\\r\\no=- 1 1 IN IP4 0\.0\.0\.0\\r\\n"\}$/m,
              'the offer reached the worker verbatim');
+
+        RoomsTest::ws_send($ws, RoomsTest::ws_frame(text =>
+            '{"type":"view","ids":["b","c"]}'));
+        ok(fake_wait($mark,
+                     qr/^SIGNAL \{"type":"view","ids":\["b","c"\]\}$/m),
+           'a view reaches the worker verbatim');
 
         RoomsTest::ws_send($ws,
             RoomsTest::ws_frame(ping => 'x'),
@@ -355,7 +361,7 @@ GET /api/rooms/{{code}}
 GET /api/rooms/{{code}}
 --- error_code: 200
 --- error_log
-the media worker speaks protocol version 99 and this module version 5
+the media worker speaks protocol version 99 and this module version 6
 
 
 

@@ -276,8 +276,9 @@ sub check {
                                 key => $key);
         $mark = length fake_log();
         my ($host) = ws_join($code, name => 'Hanna', host_key => $key);
-        like(fake_line($mark, qr/^JOIN /), qr/"host_absent":"lock","grace":2500\}/,
-             'the JOIN carries the policy and rooms_host_grace');
+        like(fake_line($mark, qr/^JOIN /), qr/"host_absent":"lock","grace":2500,"video_slots":4\}/,
+             'the JOIN carries the policy, rooms_host_grace and '
+             . 'rooms_video_slots');
         my ($g) = ws_join($code, name => 'Gino');
 
         $mark = length fake_log();
@@ -333,6 +334,7 @@ $RoomsTest::HttpConfig = <<"_EOC_";
     rooms_store  $Dir/rooms.db;
     rooms_media_socket $Sock;
     rooms_host_grace 2500ms;
+    rooms_video_slots 4;
 _EOC_
 
 start_fake();
