@@ -5,6 +5,15 @@
 // m-line, its SSRC and the negotiated codec stay, so the media worker
 // notices nothing and there is no renegotiation.  The choice is kept in
 // localStorage and preferred the next time the camera opens.
+//
+// pruneRecv(): what we receive of the others.  An offer has one m-line
+// per remote stream (docs/protocol.md, "Who you see and hear": 49 audio
+// and 16 video at most), and a signaling message is at most 65536 bytes.
+// A Chromium m-line lists every codec and header extension it knows; the
+// server forwards only Opus and VP8 (with its RTX), and needs only the
+// mid and the audio level.  Pruning each recvonly m-line to those makes
+// the offer about a third of its size.  Browsers without the APIs offer
+// the full list; nothing breaks, the offer is only bigger.
 
 const KEY = { audio: 'rooms.device.audio', video: 'rooms.device.video' };
 
@@ -82,4 +91,62 @@ export async function switchDevice(kind, deviceId, local, pc) {
   local.addTrack(track);
   remember(kind, deviceId);
   return track;
+}
+
+
+/* ---- what we receive -------------------------------------------------- */
+
+const KEEP_CODECS = {
+  audio: (m) => m === 'audio/opus',
+  video: (m) => m === 'video/vp8' || m === 'video/rtx',
+};
+const KEEP_EXTENSIONS = new Set([
+  'urn:ietf:params:rtp-hdrext:sdes:mid',
+  'urn:ietf:params:rtp-hdrext:ssrc-audio-level',
+]);
+
+const codecsOf = {};      // kind -> the codecs we keep (or null: all)
+
+function keptCodecs(kind) {
+  if (!(kind in codecsOf)) {
+    let keep = null;
+    try {
+      const caps = RTCRtpReceiver.getCapabilities &&
+                   RTCRtpReceiver.getCapabilities(kind);
+      const want = KEEP_CODECS[kind];
+      keep = caps && want ? caps.codecs.filter((c) =>
+        want(c.mimeType.toLowerCase())) : null;
+      // RTX alone would be no codec at all
+      if (keep && !keep.some((c) => !/\/rtx$/i.test(c.mimeType))) keep = null;
+    } catch (e) {
+      keep = null;
+    }
+    codecsOf[kind] = keep;
+  }
+  return codecsOf[kind];
+}
+
+// Limits a recvonly transceiver to what the server forwards.  Safe to
+// call again on the same transceiver, and on any browser.
+export function pruneRecv(tr) {
+  if (!tr || tr.direction !== 'recvonly' || tr.stopped) return;
+  const kind = tr.receiver && tr.receiver.track && tr.receiver.track.kind;
+  const codecs = kind && keptCodecs(kind);
+  if (codecs && typeof tr.setCodecPreferences === 'function') {
+    try {
+      tr.setCodecPreferences(codecs);
+    } catch (e) { /* the browser's own list then */ }
+  }
+  if (typeof tr.setHeaderExtensionsToNegotiate === 'function' &&
+      typeof tr.getHeaderExtensionsToNegotiate === 'function') {
+    try {
+      const exts = tr.getHeaderExtensionsToNegotiate();
+      if (exts.some((x) => !KEEP_EXTENSIONS.has(x.uri) &&
+                           x.direction !== 'stopped')) {
+        tr.setHeaderExtensionsToNegotiate(exts.map((x) =>
+          KEEP_EXTENSIONS.has(x.uri) ? x
+            : Object.assign({}, x, { direction: 'stopped' })));
+      }
+    } catch (e) { /* some are mandatory on this browser: keep them all */ }
+  }
 }

@@ -8,6 +8,11 @@
 // stage's height, so this computes it and hands rooms.css the tile size
 // as custom properties (set through the CSSOM, which the page's
 // Content-Security-Policy allows, unlike style attributes).
+//
+// watchView(): which participants' tiles are on screen, in screen order,
+// the pinned one and the speaker first; room.js sends it to the server
+// as our `view`, which chooses whose video we receive from it
+// (docs/protocol.md, "Who you see and hear").
 
 const PHONE = 600;    // px: a stage narrower than this is a phone's
 const MIN_W = 112;    // px: below this a desktop tile is unreadable: scroll
@@ -79,4 +84,91 @@ export function watchGrid(el) {
   new MutationObserver(run).observe(el, { childList: true });
   run();
   return run;
+}
+
+export const MAX_VIEW = 64;     // the protocol's limit on view.ids
+const DELAY = 300;              // ms: changes this close count as one
+
+// container: the tile grid (it scrolls); its participants' tiles have
+// data-participant.  first() -> ids to put first when their tile is on
+// screen (the pinned one, the speaker), in that order.  onView(ids) is
+// called with the new list when it differs from the last one it got.
+// Returns { update() (something first() depends on changed), reset()
+// (forget the last list: a new session must be told again), stop() }.
+export function watchView(container, { first, onView }) {
+  const shown = new Set();        // tiles at least partly on screen
+  let last = null;                // JSON of the last list reported
+  let timer = null;
+
+  const io = new IntersectionObserver((entries) => {
+    for (const e of entries) {
+      if (e.isIntersecting) shown.add(e.target);
+      else shown.delete(e.target);
+    }
+    update();
+  }, { root: container });
+
+  const watch = (tile) => {
+    if (tile.nodeType === 1 && tile.dataset.participant !== undefined) {
+      io.observe(tile);
+    }
+  };
+  const mo = new MutationObserver((records) => {
+    for (const r of records) {
+      for (const n of r.addedNodes) watch(n);
+      for (const n of r.removedNodes) {
+        if (n.nodeType === 1) {
+          io.unobserve(n);
+          shown.delete(n);
+        }
+      }
+    }
+    update();
+  });
+  mo.observe(container, { childList: true });
+  for (const tile of container.children) watch(tile);
+
+  function compute() {
+    // screen order: top to bottom, then left to right (a pinned tile is
+    // moved by CSS, so the document's order is not the screen's)
+    const tiles = [...shown].filter((t) => t.isConnected).map((t) => {
+      const r = t.getBoundingClientRect();
+      return { id: t.dataset.participant, top: Math.round(r.top),
+               left: r.left };
+    });
+    tiles.sort((a, b) => a.top - b.top || a.left - b.left);
+    const visible = tiles.map((t) => t.id);
+    const ids = [];
+    for (const id of first()) {
+      if (id !== null && id !== undefined && visible.includes(String(id)) &&
+          !ids.includes(String(id))) ids.push(String(id));
+    }
+    for (const id of visible) if (!ids.includes(id)) ids.push(id);
+    return ids.slice(0, MAX_VIEW);
+  }
+
+  function report() {
+    timer = null;
+    const ids = compute();
+    const json = JSON.stringify(ids);
+    if (json === last) return;
+    if (onView(ids) !== false) last = json;
+  }
+
+  function update() {
+    if (timer === null) timer = setTimeout(report, DELAY);
+  }
+
+  return {
+    update,
+    reset() {
+      last = null;
+      update();
+    },
+    stop() {
+      clearTimeout(timer);
+      io.disconnect();
+      mo.disconnect();
+    },
+  };
 }

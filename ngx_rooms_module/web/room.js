@@ -33,21 +33,22 @@
 // Who we see and hear (docs/protocol.md, "Who you see and hear"): every
 // remote audio, and as many remote videos as the server has video slots
 // for us, chosen from our `view`: the tiles on screen, the pinned one and
-// the speaker first (receive.js).  The server may move a video to
+// the speaker first (grid.js).  The server may move a video to
 // another of our m-lines and say so with `streams`; a tile whose video
 // has no m-line shows the person's initial and name.
 
 import * as i18n from './i18n.js';
 import { t, setText } from './i18n.js';
 import { drawIcons } from './icons.js';
-import { watchGrid } from './grid.js';
+import { watchGrid, watchView } from './grid.js';
 import {
   makeTile, updateTile, showRole, highlight, hue, initial,
 } from './tiles.js';
 import { renderPeople, renderWaiting } from './people.js';
 import { watchSpeakers } from './speaker.js';
-import { openMedia, listDevices, switchDevice } from './devices.js';
-import { pruneRecv, watchView } from './receive.js';
+import {
+  openMedia, listDevices, switchDevice, pruneRecv,
+} from './devices.js';
 
 const $ = (id) => document.getElementById(id);
 
@@ -820,7 +821,7 @@ async function offer() {
     }
   }
   // only the codecs and header extensions the server forwards: 49 audio
-  // and 16 video m-lines must fit one message (receive.js)
+  // and 16 video m-lines must fit one message (devices.js)
   for (const tr of pc.getTransceivers()) pruneRecv(tr);
   await pc.setLocalDescription(await pc.createOffer());
   // No trickle: the server is ICE-lite, so it never needs our candidates

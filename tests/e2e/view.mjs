@@ -215,11 +215,11 @@ async function scenario() {
        'sizes: ' + offers.map((s) => s.size).join(' '));
     diag("Anna's offers, bytes: " + offers.map((s) => s.size).join(' '));
 
-    // the client's own pruning (receive.js), on the largest offer a
+    // the client's own pruning (devices.js), on the largest offer a
     // 50-person room asks for: 49 audio and 16 video recvonly m-lines
     const sizes = await anna.evaluate(async () => {
       const { pruneRecv } = await import(
-        new URL('../assets/receive.js', location.href).href);
+        new URL('../assets/devices.js', location.href).href);
       const build = async (prune) => {
         const pc = new RTCPeerConnection({ bundlePolicy: 'max-bundle' });
         pc.addTransceiver('audio', { direction: 'sendonly' });
