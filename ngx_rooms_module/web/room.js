@@ -832,8 +832,11 @@ async function offer() {
 
 async function answered(msg) {
   if (!pc) return;
+  const seq = ++maps;
   await pc.setRemoteDescription({ type: 'answer', sdp: msg.sdp });
-  bindStreams(msg.streams);
+  // a streams message that came meanwhile is newer than this map
+  if (seq === maps) bindStreams(msg.streams);
+  else attachStreams();
   negotiating = false;
   if (again) negotiate();
   // new tiles may have come while the offer was out
@@ -841,7 +844,9 @@ async function answered(msg) {
 }
 
 // answer.streams and the streams message: the whole map of whose media
-// each of our receiving m-lines carries, replacing the last one.
+// each of our receiving m-lines carries, replacing the last one.  `maps`
+// counts the maps received, so that the newest wins.
+let maps = 0;
 function bindStreams(map) {
   state.streams = map && typeof map === 'object' ? map : {};
   if (pc) attachStreams();
@@ -989,6 +994,7 @@ function onMessage(ev) {
     break;
   case 'streams':
     // the server moved streams between our m-lines: no new offer
+    maps++;
     bindStreams(msg.streams);
     break;
   case 'renegotiate':
