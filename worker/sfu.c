@@ -12,21 +12,29 @@
  * The model.  A participant's browser makes one RTCPeerConnection and is
  * always the offerer (docs/protocol.md).  Its own tracks are sendonly m=
  * lines ("publishing lines"); the others' streams arrive on its recvonly
- * m= lines ("receiving lines").  A publishing line is a stream.  Each
+ * m= lines ("receiving lines").  A publishing line is a stream.  Who
+ * receives what (docs/protocol.md, "Who you see and hear"): every audio
  * stream of a room is bound, in every other participant, to one free
- * receiving line of its kind; a binding is made only while answering that
- * participant's offer (so the answer announces it: the SSRC we send with
- * and the msid naming the publisher) and lasts while the stream exists.
- * A binding holds the forwarding state: the SSRC, sequence and timestamp
- * rewriting (forward.h), the NACK history, and the list link through
- * which the stream finds its subscribers in O(1) per packet.
+ * receiving audio line, up to ROOMS_RECV_AUDIO_MAX, and lasts while the
+ * stream exists; video lines, up to the participant's video_slots, carry
+ * the videos its last "view" chooses (its ids first, then join order).
+ * A line gets its first stream only while answering that participant's
+ * offer (so the answer announces it: the SSRC we send with and the msid
+ * naming the publisher); after that the line keeps its outgoing stream
+ * (SSRC, sequence and timestamp rewriting of forward.h, NACK history)
+ * and may be re-pointed to another publisher between answers, when the
+ * view or the room's videos change: its numbers continue, the publisher
+ * is asked for a keyframe and the participant gets "streams", the whole
+ * map.  A binding is the list link through which the stream finds its
+ * subscribers in O(1) per packet.
  *
  * When the set of streams of a room changes (someone's first answer
  * publishes, or a stream or participant goes), every other participant
- * that has negotiated is asked to "renegotiate" with the number of remote
- * streams per kind, and binds them when its offer comes.  A participant
- * whose offer lacks receiving lines is asked again, but never twice with
- * the same counts, so a client that cannot add lines does not loop.
+ * that has negotiated has its video lines chosen again and is asked to
+ * "renegotiate" with the number of remote streams per kind, and binds
+ * them when its offer comes.  A participant whose offer lacks receiving
+ * lines is asked again, but never twice with the same counts, so a
+ * client that cannot add lines does not loop.
  *
  * Forwarding rebuilds each packet's header extension block with the
  * subscriber's ids: its own mid value (Chromium demuxes by mid, so the
@@ -340,9 +348,9 @@ struct sfu_part_s {
     unsigned              map_changed;    /* since the last map it got */
 
     /*
-     * Its m= lines, all reserved inline: about 750 bytes each (the
+     * Its m= lines, all reserved inline: 440 bytes each on x86-64 (the
      * forwarding state and the negotiated ids; a history is on the heap),
-     * so 72 of them make a participant some 55 KB, 2.7 MB for a 50-person
+     * so 72 of them make a participant some 33 KB, 1.6 MB for a 50-person
      * room, next to the 150 MiB of NACK histories it needs.
      */
     unsigned              nlines;

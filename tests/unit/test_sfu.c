@@ -10,9 +10,23 @@
  * never twice for the same counts; bindings stable across renegotiations;
  * participant_media; participant_left and renegotiate on LEAVE, with the
  * freed lines answered inactive; bad_offer (connection kept) and
- * bad_message with CLOSE 4400; a leave message closes with 1000; with
- * nine publishers renegotiate is capped so offers stay within 16 m=
- * lines, and the streams that did not fit take the lines a leaver frees.
+ * bad_message with CLOSE 4400; a leave message closes with 1000; lines
+ * a leaver freed are told in a streams message.
+ *
+ * Who you see and hear, in rooms of 20 and 50 publishers: renegotiate
+ * asks every other audio (up to 49) and video up to video_slots (16 by
+ * default, 2 from JOIN); each answer binds every remote audio and the
+ * first videos in join order, with no renegotiate loop; a view re-points
+ * video lines in place (one streams message, the whole map, the same
+ * SSRC in the next answer, msid of the new publisher), skips unknown and
+ * repeated ids, keeps the line of a stream still chosen, sends nothing
+ * when repeated; a publisher leaving frees its line for the next chosen
+ * one (streams).  A 67-line offer is answered, a 73-line one is
+ * bad_offer; a malformed view (not an array, a number in it, 65 ids) is
+ * bad_message with 4400; a waiting guest's view is ignored; video_slots
+ * is clamped.  In the media test a view moves P3's video line from P1
+ * to P2: a PLI to P2, P2's packet on the same SSRC with the next seq,
+ * and a NACK from before the switch still answered.
  *
  * Hosts and guests (max 3): roles in welcome, participants and
  * participant_joined, welcome's locked from the JOIN; two guests, then a
@@ -1199,6 +1213,7 @@ static void
 test_media(void)
 {
     int             pli, i, vi;
+    unsigned        k;
     char            sdp1[16384], sdp2[16384], sdp3[16384];
     double          jit;
     size_t          len, n, off;
@@ -1665,6 +1680,41 @@ test_media(void)
        && memcmp(got + r.payload_off, "\x10\x00\x9d\x01\x2apayload-bytes",
                  18) == 0, "the original payload, no OSN");
     is_int(sfu_stats(sfu)->rtx_sent, 2, "not counted as RTX");
+
+    /*
+     * P3's one video line follows its view to P2: a streams message, a
+     * PLI to P2, and P2's packets continue the line's stream (same SSRC,
+     * the next seq); a NACK for P1's last packet is still answered.
+     */
+    now += 600;
+    snprintf((char *) pkt, sizeof(pkt), "{\"type\":\"view\","
+             "\"ids\":[\"%s\"]}", c2.id);
+    clear();
+    record(ROOMS_PROTO_SIGNAL, c3.conn, (const char *) pkt);
+    m = sig(c3.conn, "streams", 0);
+    is_str(stream_of(m, "1", NULL), c2.id, "view: P3 mid 1 now carries P2");
+    n = received(&c2, got, 1);
+    off = 0;
+    ok(n > 0 && rooms_rtcp_next(got, n, &off, &h) == ROOMS_RTCP_OK
+       && rooms_rtcp_fb_parse(&h, &fb) == 0 && rooms_rtcp_is_pli(&fb)
+       && fb.media_ssrc == c2.v_ssrc, "and P2 is asked for a keyframe");
+
+    send_video(&c2, 100, 7000, 123456, "1");
+    n = received(&c3, got, 0);
+    ok(n > 0 && rooms_rtp_parse(got, n, &r) == 0 && r.ssrc == v_out3
+       && r.seq == (uint16_t) (seq3 + 2) && r.pt == 98,
+       "P2's video reaches P3 on the same SSRC, seq continuing");
+
+    /* P1's packet seq3 (P3's SRTP refuses a replay, so count it sent) */
+    lost = seq3;
+    len = rooms_rtcp_build_nack(pkt, sizeof(pkt), 0x98, v_out3, &lost, 1);
+    rooms_srtp_protect_rtcp(&c3.srtp, pkt, &len);
+    k = (unsigned) sfu_stats(sfu)->nack_resent;
+    clear();
+    udp(&c3, pkt, len);
+    ok(to_client(&c3, 0) == 1 && sfu_stats(sfu)->nack_resent == k + 1,
+       "a NACK from before the switch: still answered from the line's "
+       "history");
 
     /* 30 s of silence: both sessions time out, 4408 */
     now += 31000;
