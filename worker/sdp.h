@@ -13,7 +13,7 @@
  * exactly what the browser said.  It is sans-IO: the event loop passes
  * text in and sends the answer text out through signaling.
  *
- * The structures are large (about 420 KB for rooms_sdp_t, because every
+ * The structures are large (about 2 MB for rooms_sdp_t, because every
  * bound is reserved inline): keep them static or on the heap, never on a
  * small thread stack.
  */
@@ -25,8 +25,17 @@
 #include <stdint.h>
 
 
-/* m= lines in one description: 16 transceivers per peer connection */
-#define ROOMS_SDP_MAX_MEDIA        16
+/*
+ * m= lines in one description.  A participant of a 50-person room
+ * offers its own sendonly lines (a microphone, a camera, a screen: 4 at
+ * most in practice) and the receiving lines the SFU asks for: up to
+ * ROOMS_RECV_AUDIO_MAX (49) audio and ROOMS_VIDEO_SLOTS_MAX (16) video,
+ * 69 in all (docs/protocol.md, "Who you see and hear"); 72 leaves a
+ * little room.  Every structure below that reserves a line inline grows
+ * with it: rooms_sdp_t is about 2 MB at 72, which is why it is never on
+ * a stack.
+ */
+#define ROOMS_SDP_MAX_MEDIA        72
 
 /*
  * Payload types listed on one m= line.  The brief said 32, but Chromium

@@ -12,21 +12,29 @@
  * The model.  A participant's browser makes one RTCPeerConnection and is
  * always the offerer (docs/protocol.md).  Its own tracks are sendonly m=
  * lines ("publishing lines"); the others' streams arrive on its recvonly
- * m= lines ("receiving lines").  A publishing line is a stream.  Each
+ * m= lines ("receiving lines").  A publishing line is a stream.  Who
+ * receives what (docs/protocol.md, "Who you see and hear"): every audio
  * stream of a room is bound, in every other participant, to one free
- * receiving line of its kind; a binding is made only while answering that
- * participant's offer (so the answer announces it: the SSRC we send with
- * and the msid naming the publisher) and lasts while the stream exists.
- * A binding holds the forwarding state: the SSRC, sequence and timestamp
- * rewriting (forward.h), the NACK history, and the list link through
- * which the stream finds its subscribers in O(1) per packet.
+ * receiving audio line, up to ROOMS_RECV_AUDIO_MAX, and lasts while the
+ * stream exists; video lines, up to the participant's video_slots, carry
+ * the videos its last "view" chooses (its ids first, then join order).
+ * A line gets its first stream only while answering that participant's
+ * offer (so the answer announces it: the SSRC we send with and the msid
+ * naming the publisher); after that the line keeps its outgoing stream
+ * (SSRC, sequence and timestamp rewriting of forward.h, NACK history)
+ * and may be re-pointed to another publisher between answers, when the
+ * view or the room's videos change: its numbers continue, the publisher
+ * is asked for a keyframe and the participant gets "streams", the whole
+ * map.  A binding is the list link through which the stream finds its
+ * subscribers in O(1) per packet.
  *
  * When the set of streams of a room changes (someone's first answer
  * publishes, or a stream or participant goes), every other participant
- * that has negotiated is asked to "renegotiate" with the number of remote
- * streams per kind, and binds them when its offer comes.  A participant
- * whose offer lacks receiving lines is asked again, but never twice with
- * the same counts, so a client that cannot add lines does not loop.
+ * that has negotiated has its video lines chosen again and is asked to
+ * "renegotiate" with the number of remote streams per kind, and binds
+ * them when its offer comes.  A participant whose offer lacks receiving
+ * lines is asked again, but never twice with the same counts, so a
+ * client that cannot add lines does not loop.
  *
  * Forwarding rebuilds each packet's header extension block with the
  * subscriber's ids: its own mid value (Chromium demuxes by mid, so the
@@ -112,11 +120,13 @@
 #define SFU_TRACK_MAX        (SFU_ID_LEN + 1 + ROOMS_SDP_MID_MAX)
 
 /*
- * NACK history per video binding.  128 slots of 1500 bytes are 188 KiB:
- * over a second of 640x480 video, far above a LAN round trip.  It is per
- * binding (docs/architecture.md: sharing it per publisher stream is the
- * known next step), so a 50-person room would hold 49 of them per
- * subscriber; 128 keeps that under half a GiB for the whole room.
+ * NACK history per receiving video line.  128 slots of 1500 bytes are
+ * 188 KiB: over a second of 640x480 video, far above a LAN round trip.
+ * It is per line (docs/architecture.md: sharing it per publisher stream
+ * is the known next step), allocated when the line first carries a
+ * stream and kept across re-pointings until the line goes; audio lines
+ * have none.  A subscriber has at most ROOMS_VIDEO_SLOTS_MAX (16) video
+ * lines, 3 MiB, so a full 50-person room holds some 150 MiB of them.
  */
 #define SFU_HIST_SLOTS       128
 
@@ -147,8 +157,13 @@
  */
 #define SFU_RX_JITTER_MAX_S  5
 
-/* an answer for 16 m= lines is about 16 KiB */
-#define SFU_ANSWER_MAX       65536
+/*
+ * An answer is about 1 KiB per m= line (a bound line with RTX some
+ * 1.2 KiB): 72 lines need under 90 KiB.  The answer SIGNAL also carries
+ * the streams map (about 60 bytes a line) and JSON escaping of the CRLFs,
+ * which nginx passes on whole; 192 KiB bounds all of it.
+ */
+#define SFU_ANSWER_MAX       (192 * 1024)
 
 /* a SIGNAL payload is one WebSocket message (nginx enforces the limit) */
 #define SFU_MSG_MAX          ROOMS_WS_MESSAGE_MAX
@@ -281,11 +296,18 @@ struct sfu_line_s {
     uint64_t              rx_packets;
     sfu_rx_t              rx;             /* of ssrc, for our RRs */
 
-    /* a receiving line: accepted, and the offer only receives on it */
+    /*
+     * A receiving line: accepted, and the offer only receives on it.
+     * Once it first carries a stream it keeps its outgoing stream (SSRC,
+     * rewriting state, history, RTX) while the line exists, whichever
+     * stream feeds it: re-pointed to another one, the subscriber sees
+     * one continuous stream (forward.h).
+     */
     unsigned              receiving;
+    unsigned              announced;      /* the last answer sent on it */
     sfu_line_t           *bound;          /* the stream it carries */
     sfu_queue_t           sub_link;       /* in bound->subscribers */
-    uint32_t              out_ssrc;
+    uint32_t              out_ssrc;       /* 0: never carried one */
     uint32_t              rtx_out_ssrc;   /* 0: none; RFC 4588 resends */
     uint16_t              rtx_seq;        /* the next RTX packet's */
     char                  track[SFU_TRACK_MAX + 1];
@@ -319,6 +341,18 @@ struct sfu_part_s {
     unsigned              asked_audio;    /* the last renegotiate sent */
     unsigned              asked_video;
 
+    /* whose video it sees: "video_slots" of JOIN, its last "view" */
+    unsigned              video_slots;    /* 1..ROOMS_VIDEO_SLOTS_MAX */
+    unsigned              nview;
+    char                  view[ROOMS_VIEW_MAX][SFU_ID_LEN + 1];
+    unsigned              map_changed;    /* since the last map it got */
+
+    /*
+     * Its m= lines, all reserved inline: 440 bytes each on x86-64 (the
+     * forwarding state and the negotiated ids; a history is on the heap),
+     * so 72 of them make a participant some 33 KB, 1.6 MB for a 50-person
+     * room, next to the 150 MiB of NACK histories it needs.
+     */
     unsigned              nlines;
     sfu_line_t            lines[ROOMS_SDP_MAX_MEDIA];
     uint16_t              ext_mid;        /* its mid extension id, 0: none */
@@ -443,6 +477,8 @@ struct sfu_s {
 
 static void sfu_remove(sfu_t *sfu, uint64_t now, sfu_part_t *p,
     unsigned close_code, const char *why, sfu_io_t *io);
+static void sfu_video_update(sfu_t *sfu, uint64_t now, sfu_part_t *p,
+    sfu_io_t *io);
 
 
 /* ---- logging ---- */
@@ -953,7 +989,11 @@ sfu_line_init(sfu_part_t *p, sfu_line_t *l, unsigned index)
 }
 
 
-/* A receiving line stops carrying its stream. */
+/*
+ * A receiving line stops carrying its stream.  It keeps its outgoing
+ * stream (SSRC, rewriting, history) for the next one it carries, and its
+ * owner's streams map has changed.
+ */
 static void
 sfu_unbind(sfu_line_t *l)
 {
@@ -963,9 +1003,7 @@ sfu_unbind(sfu_line_t *l)
 
     sfu_queue_remove(&l->sub_link);
     l->bound = NULL;
-    l->out_ssrc = 0;
-    l->rtx_out_ssrc = 0;
-    rooms_hist_free(&l->hist);
+    l->owner->map_changed = 1;
 }
 
 
@@ -993,12 +1031,21 @@ sfu_unpublish(sfu_line_t *l)
 }
 
 
+/* The line goes (or is another one now): everything it held goes too. */
 static void
 sfu_line_reset(sfu_part_t *p, sfu_line_t *l, unsigned index)
 {
     sfu_unpublish(l);
     sfu_unbind(l);
+    rooms_hist_free(&l->hist);
     sfu_line_init(p, l, index);
+}
+
+
+static unsigned
+sfu_min(unsigned a, unsigned b)
+{
+    return a < b ? a : b;
 }
 
 
@@ -1021,6 +1068,25 @@ static const char *
 sfu_kind_name(rooms_sdp_kind_e kind)
 {
     return kind == ROOMS_SDP_KIND_AUDIO ? "audio" : "video";
+}
+
+
+/* The participant of list (a room's parts or lobby) with this id. */
+static sfu_part_t *
+sfu_find_id(sfu_queue_t *list, const char *id)
+{
+    sfu_queue_t  *q;
+    sfu_part_t   *o;
+
+    for (q = list->next; q != list; q = q->next) {
+        o = sfu_queue_data(q, sfu_part_t, room_link);
+
+        if (strcmp(o->id, id) == 0) {
+            return o;
+        }
+    }
+
+    return NULL;
 }
 
 
@@ -1068,17 +1134,19 @@ sfu_remote_counts(const sfu_part_t *p, unsigned counts[2])
 
 
 /*
- * The counts to ask p for in "renegotiate": the remote streams, capped so
- * that p's offer stays within ROOMS_SDP_MAX_MEDIA m= lines (the SDP core
- * refuses longer offers, so asking for more would break p's call).  Its
- * own lines stay; the rest is shared between audio and video, half each,
- * a kind that needs less leaving the rest to the other.  Streams beyond
- * the cap stay unbound until lines are freed (a stand-in for last-N).
+ * The counts to ask p for in "renegotiate" (docs/protocol.md, "Who you
+ * see and hear"): every remote audio stream, up to ROOMS_RECV_AUDIO_MAX,
+ * and remote video streams up to p's video_slots, since p sees only
+ * the videos its view chooses.  Both stay within ROOMS_SDP_MAX_MEDIA m=
+ * lines with p's own ones (the SDP core refuses longer offers, so asking
+ * for more would break p's call), audio first: hearing everyone is the
+ * promise, and an offer of at most 4 own lines always fits 49 + 16.
+ * Audio streams beyond the bound stay unbound until lines are freed.
  */
 static void
 sfu_asked_counts(const sfu_part_t *p, unsigned counts[2])
 {
-    unsigned  i, own, budget, half;
+    unsigned  i, own, budget;
 
     sfu_remote_counts(p, counts);
 
@@ -1092,21 +1160,25 @@ sfu_asked_counts(const sfu_part_t *p, unsigned counts[2])
 
     budget = own < ROOMS_SDP_MAX_MEDIA ? ROOMS_SDP_MAX_MEDIA - own : 0;
 
-    if (counts[0] + counts[1] <= budget) {
-        return;
-    }
+    counts[0] = sfu_min(counts[0], sfu_min(ROOMS_RECV_AUDIO_MAX, budget));
+    counts[1] = sfu_min(counts[1], sfu_min(p->video_slots,
+                                           budget - counts[0]));
+}
 
-    half = budget / 2;
 
-    if (counts[0] <= half) {
-        counts[1] = budget - counts[0];
+/* p's receiving lines, per kind. */
+static void
+sfu_receiving_counts(const sfu_part_t *p, unsigned have[2])
+{
+    unsigned  i;
 
-    } else if (counts[1] <= budget - half) {
-        counts[0] = budget - counts[1];
+    have[0] = 0;
+    have[1] = 0;
 
-    } else {
-        counts[0] = half;
-        counts[1] = budget - half;
+    for (i = 0; i < p->nlines; i++) {
+        if (p->lines[i].receiving) {
+            have[sfu_kind_index(p->lines[i].kind)]++;
+        }
     }
 }
 
@@ -1128,7 +1200,7 @@ sfu_pick_ssrc(sfu_part_t *p)
 
         for (i = 0; i < p->nlines && !clash; i++) {
             l = &p->lines[i];
-            clash = (l->bound
+            clash = (l->out_ssrc != 0
                      && (l->out_ssrc == v || l->rtx_out_ssrc == v))
                     || (l->has_ssrc && (l->ssrc == v || l->rtx_ssrc == v));
         }
@@ -1390,7 +1462,7 @@ sfu_send_rr(sfu_t *sfu, uint64_t now, sfu_part_t *p, sfu_io_t *io)
     unsigned          i, blocks;
     sfu_line_t       *l;
     sfu_dgram_t      *d;
-    rooms_rtcp_rb_t   rb[ROOMS_SDP_MAX_MEDIA];
+    rooms_rtcp_rb_t   rb[ROOMS_RTCP_MAX_REPORTS];
 
     if (!p->srtp_ready || !p->has_addr) {
         return;
@@ -1412,10 +1484,14 @@ sfu_send_rr(sfu_t *sfu, uint64_t now, sfu_part_t *p, sfu_io_t *io)
         return;
     }
 
-    /* at most 16 blocks (one per m= line), within the 31 an RR holds */
+    /*
+     * One block per publishing line, up to the 31 an RR holds: a browser
+     * publishes a few, and the streams past 31 of an offer that
+     * publishes more are reported when the earlier ones fall silent.
+     */
     blocks = 0;
 
-    for (i = 0; i < p->nlines; i++) {
+    for (i = 0; i < p->nlines && blocks < ROOMS_RTCP_MAX_REPORTS; i++) {
         l = &p->lines[i];
 
         if (l->publishing && l->has_ssrc && l->rx.fresh) {
@@ -1697,11 +1773,12 @@ sfu_renegotiate(sfu_t *sfu, sfu_io_t *io, sfu_part_t *p,
 
 /*
  * The streams of p's room changed because of p: everyone else who has
- * negotiated is asked for a new offer.  Those who have not will bind on
- * their first one.
+ * negotiated has its video lines chosen again (a video that came may
+ * take a line, one that went frees one) and is asked for a new offer.
+ * Those who have not will bind on their first one.
  */
 static void
-sfu_streams_changed(sfu_t *sfu, sfu_io_t *io, sfu_part_t *p)
+sfu_streams_changed(sfu_t *sfu, uint64_t now, sfu_io_t *io, sfu_part_t *p)
 {
     unsigned      counts[2];
     sfu_queue_t  *q;
@@ -1714,6 +1791,7 @@ sfu_streams_changed(sfu_t *sfu, sfu_io_t *io, sfu_part_t *p)
             continue;
         }
 
+        sfu_video_update(sfu, now, o, io);
         sfu_asked_counts(o, counts);
         sfu_renegotiate(sfu, io, o, counts);
     }
@@ -2235,9 +2313,9 @@ sfu_join(sfu_t *sfu, uint64_t now, uint64_t conn, json_t *msg, sfu_io_t *io)
     char           safe[SFU_NAME_MAX + 1];
     size_t         name_len, code_len;
     unsigned       i, host, cohost, waiting, newer, max, locked, knock;
-    json_t        *jroom, *jname, *jcode, *jrole, *jtoken, *jgrace;
+    json_t        *jroom, *jname, *jcode, *jrole, *jtoken, *jgrace, *jslots;
     json_t        *welcome;
-    int64_t        room_id, grace;
+    int64_t        room_id, grace, slots;
     sfu_room_t    *room;
     sfu_part_t    *p;
     sfu_state_t    st;
@@ -2259,6 +2337,7 @@ sfu_join(sfu_t *sfu, uint64_t now, uint64_t conn, json_t *msg, sfu_io_t *io)
     jrole = json_object_get(msg, "role");
     jtoken = json_object_get(msg, "token");
     jgrace = json_object_get(msg, "grace");
+    jslots = json_object_get(msg, "video_slots");
 
     name = json_string_value(jname);
     code = json_string_value(jcode);
@@ -2280,7 +2359,8 @@ sfu_join(sfu_t *sfu, uint64_t now, uint64_t conn, json_t *msg, sfu_io_t *io)
         || sfu_state_parse(msg, &st) != 0
         || (st.has & (SFU_KNOWS_MAX | SFU_KNOWS_LOCKED))
            != (SFU_KNOWS_MAX | SFU_KNOWS_LOCKED)
-        || (jgrace != NULL && !json_is_integer(jgrace)))
+        || (jgrace != NULL && !json_is_integer(jgrace))
+        || (jslots != NULL && !json_is_integer(jslots)))
     {
         sfu_log(sfu, SFU_LOG_WARN, "malformed JOIN from nginx");
         sfu_error(sfu, io, conn, "bad_message", "malformed join");
@@ -2412,6 +2492,12 @@ sfu_join(sfu_t *sfu, uint64_t now, uint64_t conn, json_t *msg, sfu_io_t *io)
         free(p);
         goto nomem_room;
     }
+
+    /* nginx bounds rooms_video_slots; clamped, as the grace */
+    slots = jslots ? json_integer_value(jslots) : ROOMS_VIDEO_SLOTS_DEFAULT;
+    p->video_slots = slots < 1 ? 1
+                     : slots > ROOMS_VIDEO_SLOTS_MAX ? ROOMS_VIDEO_SLOTS_MAX
+                     : (unsigned) slots;
 
     p->conn = conn;
     p->room = room;
@@ -2594,54 +2680,75 @@ sfu_lines_update(sfu_t *sfu, sfu_part_t *p, const rooms_sdp_t *offer)
 }
 
 
-/* Binds one remote stream to receiving line l of p. */
+/*
+ * Makes receiving line l of p carry stream pub, in place of what it
+ * carried.  A line that carried a stream before keeps its outgoing one:
+ * the same SSRC, and sequence numbers and timestamps that continue from
+ * the last packet sent (rooms_fwd_switch()), so the browser's receiver
+ * goes on as with one sender.  Its history stays valid: it is keyed by
+ * the outgoing sequence number, which never goes back, so a NACK for a
+ * packet of the previous stream is still answered with that packet.  A
+ * line that never carried one draws its SSRC, and a video line with
+ * NACK its history (once: re-pointing allocates nothing).  The
+ * publisher is asked for a keyframe, the only place a decoder can
+ * start.
+ */
 static int
 sfu_bind(sfu_t *sfu, uint64_t now, sfu_part_t *p, sfu_line_t *l,
     sfu_line_t *pub, sfu_io_t *io)
 {
     uint32_t  ssrc;
 
-    ssrc = sfu_pick_ssrc(p);
-    if (ssrc == 0) {
-        return -1;
+    if (l->out_ssrc == 0) {
+        ssrc = sfu_pick_ssrc(p);
+        if (ssrc == 0) {
+            return -1;
+        }
+
+        l->out_ssrc = ssrc;
+        rooms_fwd_init(&l->fwd, ssrc, sfu_clock_rate(l->kind),
+                       (uint16_t) sfu_random32(), sfu_random32());
+
+    } else {
+        rooms_fwd_switch(&l->fwd);
     }
-
-    l->bound = pub;
-    l->out_ssrc = ssrc;
-    snprintf(l->track, sizeof(l->track), "%s-%s", pub->owner->id, pub->mid);
-
-    rooms_fwd_init(&l->fwd, ssrc, sfu_clock_rate(l->kind),
-                   (uint16_t) sfu_random32(), sfu_random32());
 
     if (l->kind == ROOMS_SDP_KIND_VIDEO && (l->neg.fb & ROOMS_SDP_FB_NACK)
-        && rooms_hist_init(&l->hist, SFU_HIST_SLOTS) != 0)
+        && l->hist.data == NULL)
     {
-        /* forwarding still works; only NACKs go unanswered */
-        sfu_log(sfu, SFU_LOG_WARN, "no memory for a NACK history of %s",
-                p->id);
-    }
+        if (rooms_hist_init(&l->hist, SFU_HIST_SLOTS) != 0) {
+            /* forwarding still works; only NACKs go unanswered */
+            sfu_log(sfu, SFU_LOG_WARN, "no memory for a NACK history of %s",
+                    p->id);
 
-    /*
-     * An RTX stream for the NACK answers.  It is drawn for every video
-     * binding with a history, so a later offer that adds RTX finds one;
-     * it is announced and used only while the line negotiates RTX.
-     */
-    if (l->hist.data != NULL) {
-        l->rtx_out_ssrc = sfu_pick_ssrc(p);
-        l->rtx_seq = (uint16_t) sfu_random32();
+        } else if (l->rtx_out_ssrc == 0) {
+            /*
+             * An RTX stream for the NACK answers.  It is drawn for every
+             * video line with a history, so a later offer that adds RTX
+             * finds one; it is announced and used only while the line
+             * negotiates RTX.
+             */
+            l->rtx_out_ssrc = sfu_pick_ssrc(p);
+            l->rtx_seq = (uint16_t) sfu_random32();
 
-        if (l->rtx_out_ssrc == 0) {
-            /* NACKs are then answered with plain resends */
-            sfu_log(sfu, SFU_LOG_WARN, "no RTX SSRC for %s mid %s", p->id,
-                    l->mid);
+            if (l->rtx_out_ssrc == 0) {
+                /* NACKs are then answered with plain resends */
+                sfu_log(sfu, SFU_LOG_WARN, "no RTX SSRC for %s mid %s",
+                        p->id, l->mid);
+            }
         }
     }
 
+    sfu_unbind(l);
+
+    l->bound = pub;
+    snprintf(l->track, sizeof(l->track), "%s-%s", pub->owner->id, pub->mid);
     sfu_queue_insert_tail(&pub->subscribers, &l->sub_link);
+    p->map_changed = 1;
 
     sfu_log(sfu, SFU_LOG_DEBUG, "%s mid %s receives %s of %s (ssrc %u)",
             p->id, l->mid, sfu_kind_name(l->kind), pub->owner->id,
-            (unsigned) ssrc);
+            (unsigned) l->out_ssrc);
 
     if (p->srtp_ready) {
         sfu_want_keyframe(sfu, now, pub, io);
@@ -2651,21 +2758,35 @@ sfu_bind(sfu_t *sfu, uint64_t now, sfu_part_t *p, sfu_line_t *l,
 }
 
 
-/*
- * Binds every remote stream p does not receive yet to a free receiving
- * line of its kind, in join order.  missing[] gets how many found none.
- */
-static void
-sfu_bind_all(sfu_t *sfu, uint64_t now, sfu_part_t *p, unsigned missing[2],
-    sfu_io_t *io)
+/* The line of p that carries pub, or NULL. */
+static sfu_line_t *
+sfu_line_of(sfu_part_t *p, const sfu_line_t *pub)
 {
-    unsigned      i, j, k, have;
+    unsigned  i;
+
+    for (i = 0; i < p->nlines; i++) {
+        if (p->lines[i].bound == pub) {
+            return &p->lines[i];
+        }
+    }
+
+    return NULL;
+}
+
+
+/*
+ * Binds every remote audio stream p does not receive yet to a free
+ * receiving audio line, in join order.  Returns how many found none.
+ */
+static unsigned
+sfu_bind_audio(sfu_t *sfu, uint64_t now, sfu_part_t *p, sfu_io_t *io)
+{
+    unsigned      i, k, missing;
     sfu_line_t   *pub, *l;
     sfu_queue_t  *q;
     sfu_part_t   *o;
 
-    missing[0] = 0;
-    missing[1] = 0;
+    missing = 0;
 
     for (q = p->room->parts.next; q != &p->room->parts; q = q->next) {
         o = sfu_queue_data(q, sfu_part_t, room_link);
@@ -2677,17 +2798,9 @@ sfu_bind_all(sfu_t *sfu, uint64_t now, sfu_part_t *p, unsigned missing[2],
         for (i = 0; i < o->nlines; i++) {
             pub = &o->lines[i];
 
-            if (!pub->publishing) {
-                continue;
-            }
-
-            have = 0;
-
-            for (j = 0; j < p->nlines && !have; j++) {
-                have = p->lines[j].bound == pub;
-            }
-
-            if (have) {
+            if (!pub->publishing || pub->kind != ROOMS_SDP_KIND_AUDIO
+                || sfu_line_of(p, pub) != NULL)
+            {
                 continue;
             }
 
@@ -2695,7 +2808,7 @@ sfu_bind_all(sfu_t *sfu, uint64_t now, sfu_part_t *p, unsigned missing[2],
 
             for (k = 0; k < p->nlines; k++) {
                 if (p->lines[k].receiving && p->lines[k].bound == NULL
-                    && p->lines[k].kind == pub->kind)
+                    && p->lines[k].kind == ROOMS_SDP_KIND_AUDIO)
                 {
                     l = &p->lines[k];
                     break;
@@ -2703,10 +2816,228 @@ sfu_bind_all(sfu_t *sfu, uint64_t now, sfu_part_t *p, unsigned missing[2],
             }
 
             if (l == NULL || sfu_bind(sfu, now, p, l, pub, io) != 0) {
-                missing[sfu_kind_index(pub->kind)]++;
+                missing++;
             }
         }
     }
+
+    return missing;
+}
+
+
+/* Appends o's video streams not in chosen[0..n) while n < max. */
+static unsigned
+sfu_choose_from(const sfu_part_t *o, sfu_line_t **chosen, unsigned n,
+    unsigned max)
+{
+    unsigned     i, k;
+    sfu_line_t  *pub;
+
+    for (i = 0; i < o->nlines && n < max; i++) {
+        pub = (sfu_line_t *) &o->lines[i];
+
+        if (!pub->publishing || pub->kind != ROOMS_SDP_KIND_VIDEO) {
+            continue;
+        }
+
+        for (k = 0; k < n && chosen[k] != pub; k++) { /* void */ }
+
+        if (k == n) {
+            chosen[n++] = pub;
+        }
+    }
+
+    return n;
+}
+
+
+/*
+ * The remote video streams p should see on max lines, most wanted first:
+ * those of its view's ids in order (unknown ids and repeats skipped),
+ * then everyone else's in join order, so no line idles while videos
+ * exist.  Returns how many, at most max.
+ */
+static unsigned
+sfu_choose_video(sfu_part_t *p, sfu_line_t **chosen, unsigned max)
+{
+    unsigned      i, n;
+    sfu_part_t   *o;
+    sfu_queue_t  *q;
+
+    n = 0;
+
+    for (i = 0; i < p->nview && n < max; i++) {
+        o = sfu_find_id(&p->room->parts, p->view[i]);
+
+        if (o != NULL && o != p) {
+            n = sfu_choose_from(o, chosen, n, max);
+        }
+    }
+
+    for (q = p->room->parts.next; q != &p->room->parts && n < max;
+         q = q->next)
+    {
+        o = sfu_queue_data(q, sfu_part_t, room_link);
+
+        if (o != p) {
+            n = sfu_choose_from(o, chosen, n, max);
+        }
+    }
+
+    return n;
+}
+
+
+static unsigned
+sfu_is_chosen(sfu_line_t *const *chosen, unsigned n, const sfu_line_t *pub)
+{
+    unsigned  i;
+
+    for (i = 0; i < n; i++) {
+        if (chosen[i] == pub) {
+            return 1;
+        }
+    }
+
+    return 0;
+}
+
+
+/*
+ * Fills p's video lines with the streams sfu_choose_video() picks.  In
+ * an answer every receiving video line may take a stream (the answer
+ * announces it); between answers only the lines the last answer sent on
+ * may, since the browser expects media on no other.  A chosen stream
+ * that has a line keeps it; each other one takes a free line, or else
+ * the line of a stream no longer chosen, which is re-pointed (sfu_bind).
+ * Returns how many chosen streams found no line.
+ */
+static unsigned
+sfu_assign_video(sfu_t *sfu, uint64_t now, sfu_part_t *p,
+    unsigned answering, sfu_io_t *io)
+{
+    unsigned     i, k, n, nl, missing;
+    sfu_line_t  *l, *use, *stale;
+    sfu_line_t  *chosen[ROOMS_SDP_MAX_MEDIA], *lines[ROOMS_SDP_MAX_MEDIA];
+
+    nl = 0;
+
+    for (i = 0; i < p->nlines; i++) {
+        l = &p->lines[i];
+
+        if (l->receiving && l->kind == ROOMS_SDP_KIND_VIDEO
+            && (answering || l->announced))
+        {
+            lines[nl++] = l;
+        }
+    }
+
+    n = sfu_choose_video(p, chosen, nl);
+    missing = 0;
+
+    for (i = 0; i < n; i++) {
+        if (sfu_line_of(p, chosen[i]) != NULL) {
+            continue;
+        }
+
+        use = NULL;
+        stale = NULL;
+
+        for (k = 0; k < nl && use == NULL; k++) {
+            l = lines[k];
+
+            if (l->bound == NULL) {
+                use = l;
+
+            } else if (stale == NULL && !sfu_is_chosen(chosen, n, l->bound))
+            {
+                stale = l;
+            }
+        }
+
+        if (use == NULL) {
+            use = stale;
+        }
+
+        if (use == NULL || sfu_bind(sfu, now, p, use, chosen[i], io) != 0) {
+            missing++;
+        }
+    }
+
+    return missing;
+}
+
+
+/*
+ * The streams map of p's lines, {"<mid>": {"participant", "kind"}}, as
+ * the answer and the "streams" message carry it; NULL without memory.
+ */
+static json_t *
+sfu_streams_json(const sfu_part_t *p)
+{
+    json_t            *streams, *obj;
+    unsigned           i;
+    const sfu_line_t  *l;
+
+    streams = json_object();
+    if (streams == NULL) {
+        return NULL;
+    }
+
+    for (i = 0; i < p->nlines; i++) {
+        l = &p->lines[i];
+
+        if (!l->receiving || l->bound == NULL) {
+            continue;
+        }
+
+        obj = json_pack("{s:s, s:s}", "participant", l->bound->owner->id,
+                        "kind", sfu_kind_name(l->kind));
+
+        if (obj == NULL || json_object_set_new(streams, l->mid, obj) != 0) {
+            json_decref(streams);
+            return NULL;
+        }
+    }
+
+    return streams;
+}
+
+
+/*
+ * Between answers: p's video lines follow its view and the room's
+ * streams again, and when its map changed (a line re-pointed, or left
+ * without a stream) p gets the whole new one in "streams".  Nothing
+ * happens before p's first answer: it has no line to move yet.
+ */
+static void
+sfu_video_update(sfu_t *sfu, uint64_t now, sfu_part_t *p, sfu_io_t *io)
+{
+    json_t  *streams;
+
+    if (p->answered == 0) {
+        return;
+    }
+
+    (void) sfu_assign_video(sfu, now, p, 0, io);
+
+    if (!p->map_changed) {
+        return;
+    }
+
+    streams = sfu_streams_json(p);
+
+    if (streams == NULL) {
+        /* the next answer or "streams" carries the whole map anyway */
+        sfu_log(sfu, SFU_LOG_ERR, "out of memory for the streams of %s",
+                p->id);
+        return;
+    }
+
+    p->map_changed = 0;
+
+    sfu_signal(sfu, io, p->conn, json_pack("{s:s, s:o}", "type", "streams",
+                                           "streams", streams));
 }
 
 
@@ -2715,7 +3046,7 @@ static int
 sfu_answer(sfu_t *sfu, sfu_io_t *io, sfu_part_t *p)
 {
     int                 n;
-    json_t             *streams, *obj;
+    json_t             *streams;
     unsigned            i;
     sfu_line_t         *l;
     rooms_sdp_local_t   local;
@@ -2730,7 +3061,7 @@ sfu_answer(sfu_t *sfu, sfu_io_t *io, sfu_part_t *p)
     local.session_version = ++p->sdp_version;
     local.cname = SFU_CNAME;
 
-    streams = json_object();
+    streams = sfu_streams_json(p);
     if (streams == NULL) {
         return -1;
     }
@@ -2745,15 +3076,6 @@ sfu_answer(sfu_t *sfu, sfu_io_t *io, sfu_part_t *p)
             local.send[i].rtx_ssrc = l->rtx_out_ssrc;
             local.send[i].msid_stream = l->bound->owner->id;
             local.send[i].msid_track = l->track;
-
-            obj = json_pack("{s:s, s:s}", "participant", l->bound->owner->id,
-                            "kind", sfu_kind_name(l->kind));
-
-            if (obj == NULL || json_object_set_new(streams, l->mid, obj) != 0)
-            {
-                json_decref(streams);
-                return -1;
-            }
 
         } else {
             local.send[i].hold = 1;
@@ -2772,6 +3094,13 @@ sfu_answer(sfu_t *sfu, sfu_io_t *io, sfu_part_t *p)
                          "sdp", sfu->answer, (size_t) n,
                          "streams", streams));
 
+    /* what the browser now expects media on, and the map it has */
+    for (i = 0; i < p->nlines; i++) {
+        l = &p->lines[i];
+        l->announced = l->receiving && l->bound != NULL;
+    }
+
+    p->map_changed = 0;
     p->answered++;
 
     return 0;
@@ -2815,7 +3144,7 @@ sfu_offer(sfu_t *sfu, uint64_t now, sfu_part_t *p, const char *sdp,
 {
     int                 rc;
     char                err[160];
-    unsigned            i, changed, first, missing[2], counts[2];
+    unsigned            i, changed, first, missing[2], counts[2], have[2];
     const char         *why;
     rooms_sdp_t        *offer;
     rooms_sdp_neg_t     neg;
@@ -2888,7 +3217,9 @@ sfu_offer(sfu_t *sfu, uint64_t now, sfu_part_t *p, const char *sdp,
     first = p->answered == 0;
     changed = sfu_lines_update(sfu, p, offer);
 
-    sfu_bind_all(sfu, now, p, missing, io);
+    /* every remote audio stream; the videos p's view chooses */
+    missing[0] = sfu_bind_audio(sfu, now, p, io);
+    missing[1] = sfu_assign_video(sfu, now, p, 1, io);
 
     rc = sfu_answer(sfu, io, p);
 
@@ -2902,20 +3233,22 @@ sfu_offer(sfu_t *sfu, uint64_t now, sfu_part_t *p, const char *sdp,
     if (changed || (first && (sfu_publishes(p, ROOMS_SDP_KIND_AUDIO)
                               || sfu_publishes(p, ROOMS_SDP_KIND_VIDEO))))
     {
-        sfu_streams_changed(sfu, io, p);
+        sfu_streams_changed(sfu, now, io, p);
     }
 
     sfu_media_update(sfu, io, p, 0);
 
-    if (missing[0] + missing[1] > 0) {
-        sfu_asked_counts(p, counts);
+    /* fewer receiving lines than p should have: ask, but once a count */
+    sfu_asked_counts(p, counts);
+    sfu_receiving_counts(p, have);
 
+    if (have[0] < counts[0] || have[1] < counts[1]) {
         if (counts[0] != p->asked_audio || counts[1] != p->asked_video) {
             sfu_renegotiate(sfu, io, p, counts);
 
         } else {
-            sfu_log(sfu, SFU_LOG_INFO, "%s lacks receiving m= lines for "
-                    "%u audio and %u video streams", p->id, missing[0],
+            sfu_log(sfu, SFU_LOG_INFO, "%s lacks receiving m= lines: %u "
+                    "audio and %u video streams wait", p->id, missing[0],
                     missing[1]);
         }
     }
@@ -2936,26 +3269,57 @@ sfu_bad_message(sfu_t *sfu, uint64_t now, sfu_part_t *p, const char *why,
 }
 
 
-/* ---- host actions ---- */
-
-
-/* The participant of list (a room's parts or lobby) with this id. */
-static sfu_part_t *
-sfu_find_id(sfu_queue_t *list, const char *id)
+/*
+ * "view": the ids whose video p's screen shows, most wanted first
+ * (docs/protocol.md, "Who you see and hear").  It replaces the last one
+ * and p's video lines follow it at once.  Ids that name nobody are kept
+ * (matching nobody, they are skipped when choosing); ones too long to be
+ * an id cannot match and are dropped.  A waiting guest sees nobody: its
+ * view is ignored.
+ */
+static void
+sfu_view(sfu_t *sfu, uint64_t now, sfu_part_t *p, json_t *msg, sfu_io_t *io)
 {
-    sfu_queue_t  *q;
-    sfu_part_t   *o;
+    size_t   i, n, len;
+    json_t  *ids, *id;
 
-    for (q = list->next; q != list; q = q->next) {
-        o = sfu_queue_data(q, sfu_part_t, room_link);
+    if (p->waiting) {
+        return;
+    }
 
-        if (strcmp(o->id, id) == 0) {
-            return o;
+    ids = json_object_get(msg, "ids");
+    n = json_array_size(ids);
+
+    if (!json_is_array(ids) || n > ROOMS_VIEW_MAX) {
+        sfu_bad_message(sfu, now, p, "view needs ids, an array of at most "
+                        "64", io);
+        return;
+    }
+
+    for (i = 0; i < n; i++) {
+        if (!json_is_string(json_array_get(ids, i))) {
+            sfu_bad_message(sfu, now, p, "view ids must be strings", io);
+            return;
         }
     }
 
-    return NULL;
+    p->nview = 0;
+
+    for (i = 0; i < n; i++) {
+        id = json_array_get(ids, i);
+        len = json_string_length(id);
+
+        if (len > 0 && len <= SFU_ID_LEN) {
+            memcpy(p->view[p->nview], json_string_value(id), len + 1);
+            p->nview++;
+        }
+    }
+
+    sfu_video_update(sfu, now, p, io);
 }
+
+
+/* ---- host actions ---- */
 
 
 /*
@@ -3350,6 +3714,11 @@ sfu_message(sfu_t *sfu, uint64_t now, sfu_part_t *p, json_t *msg,
         return;
     }
 
+    if (strcmp(type, "view") == 0) {
+        sfu_view(sfu, now, p, msg, io);
+        return;
+    }
+
     if (strcmp(type, "leave") == 0) {
         /* a host gone by "leave" is gone for good: no grace */
         p->said_leave = 1;
@@ -3502,8 +3871,12 @@ sfu_remove(sfu_t *sfu, uint64_t now, sfu_part_t *p, unsigned close_code,
                    json_pack("{s:s, s:s}", "type", "participant_left",
                              "id", p->id));
 
-        /* their lines that carried p's streams are answered inactive */
+        /*
+         * Their video lines that carried p's streams take the next ones
+         * chosen; the lines left free are answered inactive.
+         */
         if (had_streams && o->answered > 0) {
+            sfu_video_update(sfu, now, o, io);
             sfu_asked_counts(o, counts);
             sfu_renegotiate(sfu, io, o, counts);
         }

@@ -1266,23 +1266,25 @@ test_bounds(void)
 
     init_local();
 
-    /* m= lines: 16 fit, 17 do not */
-    len = many_lines(text, 16, 1);
+    /* m= lines: 72 fit, 73 do not */
+    len = many_lines(text, ROOMS_SDP_MAX_MEDIA, 1);
     is_int(rooms_sdp_parse(text, len, &offer, err, sizeof(err)), 0,
-           "16 m= lines parse (%s)", err);
+           "72 m= lines parse (%s)", err);
     n = rooms_sdp_answer(&offer, &local, out, sizeof(out));
-    ok(n > 0 && parse_str(out, &answer) == 0 && answer.nmedia == 16
-       && answer.nbundle == 16, "16 m= lines are all answered and bundled");
+    ok(n > 0 && parse_str(out, &answer) == 0
+       && answer.nmedia == ROOMS_SDP_MAX_MEDIA
+       && answer.nbundle == ROOMS_SDP_MAX_MEDIA,
+       "72 m= lines are all answered and bundled");
 
-    len = many_lines(text, 17, 0);
+    len = many_lines(text, ROOMS_SDP_MAX_MEDIA + 1, 0);
     ok(rooms_sdp_parse(text, len, &offer, err, sizeof(err)) == -1
-       && strstr(err, "more than 16 m= lines") != NULL,
-       "17 m= lines are refused (%s)", err);
+       && strstr(err, "more than 72 m= lines") != NULL,
+       "73 m= lines are refused (%s)", err);
 
-    len = many_lines(text, 17, 1);
+    len = many_lines(text, ROOMS_SDP_MAX_MEDIA + 1, 1);
     ok(rooms_sdp_parse(text, len, &offer, err, sizeof(err)) == -1
-       && strstr(err, "more than 16 mids") != NULL,
-       "17 BUNDLE mids are refused (%s)", err);
+       && strstr(err, "more than 72 mids") != NULL,
+       "73 BUNDLE mids are refused (%s)", err);
 
     /* lines: 4096 bytes fit, 4097 and 5000 do not */
     memset(line, 'x', sizeof(line));

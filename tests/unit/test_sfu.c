@@ -10,9 +10,23 @@
  * never twice for the same counts; bindings stable across renegotiations;
  * participant_media; participant_left and renegotiate on LEAVE, with the
  * freed lines answered inactive; bad_offer (connection kept) and
- * bad_message with CLOSE 4400; a leave message closes with 1000; with
- * nine publishers renegotiate is capped so offers stay within 16 m=
- * lines, and the streams that did not fit take the lines a leaver frees.
+ * bad_message with CLOSE 4400; a leave message closes with 1000; lines
+ * a leaver freed are told in a streams message.
+ *
+ * Who you see and hear, in rooms of 20 and 50 publishers: renegotiate
+ * asks every other audio (up to 49) and video up to video_slots (16 by
+ * default, 2 from JOIN); each answer binds every remote audio and the
+ * first videos in join order, with no renegotiate loop; a view re-points
+ * video lines in place (one streams message, the whole map, the same
+ * SSRC in the next answer, msid of the new publisher), skips unknown and
+ * repeated ids, keeps the line of a stream still chosen, sends nothing
+ * when repeated; a publisher leaving frees its line for the next chosen
+ * one (streams).  A 67-line offer is answered, a 73-line one is
+ * bad_offer; a malformed view (not an array, a number in it, 65 ids) is
+ * bad_message with 4400; a waiting guest's view is ignored; video_slots
+ * is clamped.  In the media test a view moves P3's video line from P1
+ * to P2: a PLI to P2, P2's packet on the same SSRC with the next seq,
+ * and a NACK from before the switch still answered.
  *
  * Hosts and guests (max 3): roles in welcome, participants and
  * participant_joined, welcome's locked from the JOIN; two guests, then a
@@ -123,7 +137,7 @@
 #include "tap.h"
 
 
-#define MAX_RECORDS   1024
+#define MAX_RECORDS   4096
 #define MAX_WIRE      512
 #define BIG           (256 * 1024)
 
@@ -753,7 +767,10 @@ test_fixtures(void)
     m = sig(b, "renegotiate", 0);
     ok(m != NULL && num(m, "audio") == 0 && num(m, "video") == 0,
        "B: renegotiate 0/0");
-    is_int(nrecs, 2, "nothing is sent to the gone connection");
+    m = sig(b, "streams", 0);
+    ok(m != NULL && json_object_size(json_object_get(m, "streams")) == 0,
+       "B: streams, an empty map (A's lines carry nothing now)");
+    is_int(nrecs, 3, "nothing is sent to the gone connection");
 
     load("chromium156-recvonly-2a2v.sdp", fixture, sizeof(fixture));
     clear();
@@ -1196,6 +1213,7 @@ static void
 test_media(void)
 {
     int             pli, i, vi;
+    unsigned        k;
     char            sdp1[16384], sdp2[16384], sdp3[16384];
     double          jit;
     size_t          len, n, off;
@@ -1663,6 +1681,41 @@ test_media(void)
                  18) == 0, "the original payload, no OSN");
     is_int(sfu_stats(sfu)->rtx_sent, 2, "not counted as RTX");
 
+    /*
+     * P3's one video line follows its view to P2: a streams message, a
+     * PLI to P2, and P2's packets continue the line's stream (same SSRC,
+     * the next seq); a NACK for P1's last packet is still answered.
+     */
+    now += 600;
+    snprintf((char *) pkt, sizeof(pkt), "{\"type\":\"view\","
+             "\"ids\":[\"%s\"]}", c2.id);
+    clear();
+    record(ROOMS_PROTO_SIGNAL, c3.conn, (const char *) pkt);
+    m = sig(c3.conn, "streams", 0);
+    is_str(stream_of(m, "1", NULL), c2.id, "view: P3 mid 1 now carries P2");
+    n = received(&c2, got, 1);
+    off = 0;
+    ok(n > 0 && rooms_rtcp_next(got, n, &off, &h) == ROOMS_RTCP_OK
+       && rooms_rtcp_fb_parse(&h, &fb) == 0 && rooms_rtcp_is_pli(&fb)
+       && fb.media_ssrc == c2.v_ssrc, "and P2 is asked for a keyframe");
+
+    send_video(&c2, 100, 7000, 123456, "1");
+    n = received(&c3, got, 0);
+    ok(n > 0 && rooms_rtp_parse(got, n, &r) == 0 && r.ssrc == v_out3
+       && r.seq == (uint16_t) (seq3 + 2) && r.pt == 98,
+       "P2's video reaches P3 on the same SSRC, seq continuing");
+
+    /* P1's packet seq3 (P3's SRTP refuses a replay, so count it sent) */
+    lost = seq3;
+    len = rooms_rtcp_build_nack(pkt, sizeof(pkt), 0x98, v_out3, &lost, 1);
+    rooms_srtp_protect_rtcp(&c3.srtp, pkt, &len);
+    k = (unsigned) sfu_stats(sfu)->nack_resent;
+    clear();
+    udp(&c3, pkt, len);
+    ok(to_client(&c3, 0) == 1 && sfu_stats(sfu)->nack_resent == k + 1,
+       "a NACK from before the switch: still answered from the line's "
+       "history");
+
     /* 30 s of silence: both sessions time out, 4408 */
     now += 31000;
     clear();
@@ -1748,101 +1801,6 @@ test_newcomer(void)
     on_flush(NULL, &io);
     is_int(sfu_participants(sfu), 0, "slot 4 dropped: nobody left");
     is_int(nrecs, 0, "nothing sent to a dropped slot");
-}
-
-
-/*
- * Nine publishers: offers must stay within 16 m= lines, so renegotiate
- * asks for 7 audio and 7 video at most; the streams that do not fit are
- * bound as soon as lines are freed.
- */
-static void
-test_cap(void)
-{
-    char        sdp[32768], ufrag[8], fp[100], ids[10][16];
-    json_t     *m, *ans;
-    unsigned    i, k, found;
-    uint64_t    conn[10];
-    gen_line_t  lines[16];
-
-    for (i = 1; i <= 9; i++) {
-        conn[i] = ROOMS_PROTO_CONN(6, i);
-        snprintf(ufrag, sizeof(ufrag), "cap%u", i);
-        snprintf(fp, sizeof(fp), "%02X:BB:CC:DD:EE:FF:00:11:22:33:44:55:66:"
-                 "77:88:99:AA:BB:CC:DD:EE:FF:00:11:22:33:44:55:66:77:88:99",
-                 i);
-
-        clear();
-        join(conn[i], 40, 50, "cap");
-        snprintf(ids[i], sizeof(ids[i]), "%s",
-                 str(sig(conn[i], "welcome", 0), "id"));
-
-        lines[0] = (gen_line_t) { 0, 1, 100 * i };
-        lines[1] = (gen_line_t) { 1, 1, 100 * i + 50 };
-        gen_offer(sdp, ufrag, fp, 4, 96, lines, 2);
-        offer(conn[i], sdp);
-    }
-
-    m = sig(conn[1], "renegotiate", 0);
-    ok(m != NULL && num(m, "audio") == 7 && num(m, "video") == 7,
-       "8 others: renegotiate capped at 7/7 (16 m= lines)");
-    m = sig(conn[9], "renegotiate", 0);
-    ok(m != NULL && num(m, "audio") == 7 && num(m, "video") == 7,
-       "the ninth is asked 7/7 too");
-
-    /* participant 1 offers its 2 lines and 14 receiving ones */
-    for (k = 2; k < 16; k++) {
-        lines[k] = (gen_line_t) { k >= 9, 0, 0 };
-    }
-
-    lines[0] = (gen_line_t) { 0, 1, 100 };
-    lines[1] = (gen_line_t) { 1, 1, 150 };
-    gen_offer(sdp, "cap1", "01:BB:CC:DD:EE:FF:00:11:22:33:44:55:66:77:88:"
-              "99:AA:BB:CC:DD:EE:FF:00:11:22:33:44:55:66:77:88:99", 4, 96,
-              lines, 16);
-    clear();
-    offer(conn[1], sdp);
-    ans = sig(conn[1], "answer", 0);
-    is_int(json_object_size(json_object_get(ans, "streams")), 14,
-           "16-line offer: 14 streams bound");
-    is_int(count_sig(conn[1], "renegotiate"), 0,
-           "the cap is not asked again (no offer loop)");
-
-    found = 0;
-    for (k = 2; k < 16; k++) {
-        char  mid[8];
-        snprintf(mid, sizeof(mid), "%u", k);
-        found |= stream_of(ans, mid, NULL) != NULL
-                 && strcmp(stream_of(ans, mid, NULL), ids[9]) == 0;
-    }
-    ok(!found, "the ninth's streams do not fit yet");
-
-    /* participant 2 leaves: its lines go to the ninth */
-    clear();
-    record(ROOMS_PROTO_LEAVE, conn[2], NULL);
-    m = sig(conn[1], "renegotiate", 0);
-    ok(m != NULL && num(m, "audio") == 7 && num(m, "video") == 7,
-       "after a leave: renegotiate 7/7");
-    clear();
-    offer(conn[1], sdp);
-    ans = sig(conn[1], "answer", 0);
-    is_int(json_object_size(json_object_get(ans, "streams")), 14,
-           "still 14 streams bound");
-
-    found = 0;
-    for (k = 2; k < 16; k++) {
-        char  mid[8];
-        snprintf(mid, sizeof(mid), "%u", k);
-        found += stream_of(ans, mid, NULL) != NULL
-                 && strcmp(stream_of(ans, mid, NULL), ids[9]) == 0;
-    }
-    is_int(found, 2, "the ninth's audio and video took the freed lines");
-
-    clear();
-    for (i = 1; i <= 9; i++) {
-        record(ROOMS_PROTO_LEAVE, conn[i], NULL);
-    }
-    is_int(sfu_participants(sfu), 0, "everyone left");
 }
 
 
@@ -3083,6 +3041,425 @@ test_host_absent(void)
 }
 
 
+/* ---- who you see and hear ---- */
+
+
+#define VIEW_MAX_PARTS  50
+
+static uint64_t  vconn[VIEW_MAX_PARTS + 1];
+static char      vid[VIEW_MAX_PARTS + 1][16];
+static json_t   *vans[VIEW_MAX_PARTS + 1];       /* the last answer */
+
+
+/*
+ * Participant i of a view room offers its audio and video (sendonly,
+ * mids 0 and 1), then audio and video recvonly lines (mids from 2).
+ */
+static void
+view_offer(unsigned i, unsigned audio, unsigned video)
+{
+    char        ufrag[16], fp[100];
+    unsigned    k, n;
+    gen_line_t  lines[ROOMS_SDP_MAX_MEDIA + 8];
+
+    snprintf(ufrag, sizeof(ufrag), "vw%03u", i);
+    snprintf(fp, sizeof(fp), "%02X:7E:CC:DD:EE:FF:00:11:22:33:44:55:66:"
+             "77:88:99:AA:BB:CC:DD:EE:FF:00:11:22:33:44:55:66:77:88:99", i);
+
+    lines[0] = (gen_line_t) { 0, 1, 20000 + 10 * i };
+    lines[1] = (gen_line_t) { 1, 1, 20000 + 10 * i + 4 };
+    n = 2;
+
+    for (k = 0; k < audio && n < ROOMS_SDP_MAX_MEDIA + 8; k++) {
+        lines[n++] = (gen_line_t) { 0, 0, 0 };
+    }
+
+    for (k = 0; k < video && n < ROOMS_SDP_MAX_MEDIA + 8; k++) {
+        lines[n++] = (gen_line_t) { 1, 0, 0 };
+    }
+
+    gen_offer(text, ufrag, fp, 4, 96, lines, n);
+    offer(vconn[i], text);
+}
+
+
+/* The participant's answer kept (a copy: clear() frees the records). */
+static json_t *
+view_keep(unsigned i)
+{
+    json_decref(vans[i]);
+    vans[i] = json_deep_copy(sig(vconn[i], "answer", 0));
+
+    return vans[i];
+}
+
+
+/* Streams of kind in map, and whether each names a distinct other. */
+static unsigned
+map_count(json_t *map, const char *kind, unsigned self, unsigned *distinct)
+{
+    unsigned     n;
+    json_t      *v, *w;
+    const char  *key, *key2, *who;
+
+    n = 0;
+    *distinct = 1;
+
+    json_object_foreach(map, key, v) {
+        if (strcmp(str(v, "kind"), kind) != 0) {
+            continue;
+        }
+
+        n++;
+        who = str(v, "participant");
+
+        if (who == NULL || strcmp(who, vid[self]) == 0) {
+            *distinct = 0;
+        }
+
+        json_object_foreach(map, key2, w) {
+            if (strcmp(key, key2) != 0 && strcmp(str(w, "kind"), kind) == 0
+                && who != NULL
+                && strcmp(who, str(w, "participant")) == 0)
+            {
+                *distinct = 0;
+            }
+        }
+    }
+
+    return n;
+}
+
+
+/* The mid of map whose stream is participant i's video, or NULL. */
+static const char *
+mid_of(json_t *map, unsigned i)
+{
+    json_t      *v;
+    const char  *key;
+
+    json_object_foreach(map, key, v) {
+        if (strcmp(str(v, "kind"), "video") == 0
+            && strcmp(str(v, "participant"), vid[i]) == 0)
+        {
+            return key;
+        }
+    }
+
+    return NULL;
+}
+
+
+static void
+view_send(unsigned i, const char *ids)
+{
+    char  buf[2048];
+
+    snprintf(buf, sizeof(buf), "{\"type\":\"view\",\"ids\":%s}", ids);
+    record(ROOMS_PROTO_SIGNAL, vconn[i], buf);
+}
+
+
+/*
+ * A room of n publishers (participant 2 joins with video_slots 2, the
+ * others with none: the default, 16): every renegotiate asks audio for
+ * all the others (up to 49) and video up to the slots; each answer binds
+ * every remote audio stream and the first videos in join order; a view
+ * re-points video lines in place (same SSRC; streams message), keeps the
+ * lines of streams still chosen, skips unknown and repeated ids; a
+ * publisher leaving frees lines that the next chosen ones take.
+ */
+static void
+test_view(unsigned n)
+{
+    char         ids[256], want[32], mid_a[32], mid_b[32];
+    json_t      *m, *map, *before;
+    unsigned     i, k, audio, video, slots, d, good, asked_ok;
+    uint32_t     ssrc_a, ssrc_b;
+    const char  *mid;
+
+    for (i = 1; i <= n; i++) {
+        vconn[i] = ROOMS_PROTO_CONN(40, i);
+        clear();
+        join_st(vconn[i], 300 + (int) n, "V", "host", TOKEN_A,
+                i == 2 ? "\"max\":50,\"locked\":false,\"video_slots\":2"
+                       : "\"max\":50,\"locked\":false");
+        welcome_id(vconn[i], vid[i]);
+        view_offer(i, 0, 0);
+    }
+
+    /* the last one published: everyone is asked for the whole room */
+    asked_ok = 1;
+
+    for (i = 1; i <= n; i++) {
+        m = sig(vconn[i], "renegotiate", 0);
+        slots = i == 2 ? 2 : ROOMS_VIDEO_SLOTS_DEFAULT;
+
+        if (m == NULL || num(m, "audio") != (n - 1 < 49 ? n - 1 : 49)
+            || num(m, "video") != (n - 1 < slots ? n - 1 : slots))
+        {
+            diag("%u asked %lld/%lld", i, m ? num(m, "audio") : -1,
+                 m ? num(m, "video") : -1);
+            asked_ok = 0;
+        }
+    }
+
+    ok(asked_ok, "%u publishers: renegotiate asks audio %u (all others) "
+       "and video min(others, slots) of everyone", n, n - 1);
+
+    /* everyone offers what it was asked for */
+    good = 1;
+
+    for (i = 1; i <= n; i++) {
+        slots = i == 2 ? 2 : ROOMS_VIDEO_SLOTS_DEFAULT;
+        audio = n - 1;
+        video = n - 1 < slots ? n - 1 : slots;
+
+        clear();
+        view_offer(i, audio, video);
+        map = json_object_get(view_keep(i), "streams");
+
+        if (vans[i] == NULL || answer_sdp(vans[i]) == NULL
+            || map_count(map, "audio", i, &d) != audio || !d
+            || map_count(map, "video", i, &d) != video || !d
+            || count_sig(vconn[i], "renegotiate") != 0
+            || count_sig(vconn[i], "error") != 0)
+        {
+            diag("%u: %zu streams", i, json_object_size(map));
+            good = 0;
+        }
+
+        /* the videos seen without a view: the first others by join */
+        for (k = 1, d = 0; k <= n && d < video; k++) {
+            if (k != i) {
+                good &= mid_of(map, k) != NULL;
+                d++;
+            }
+        }
+    }
+
+    ok(good, "%u answers: every remote audio bound, video lines up to the "
+       "slots (2 for participant 2), the first others in join order, no "
+       "renegotiate loop", n);
+
+    /* participant 2 (2 slots, on 1 and 3) views n, an unknown id, n, n-1 */
+    before = json_deep_copy(json_object_get(vans[2], "streams"));
+    ok(mid_of(before, 1) != NULL && mid_of(before, 3) != NULL,
+       "participant 2 sees 1 and 3");
+    snprintf(mid_a, sizeof(mid_a), "%s", mid_of(before, 1));
+    snprintf(mid_b, sizeof(mid_b), "%s", mid_of(before, 3));
+    json_decref(before);
+
+    answer_sdp(vans[2]);
+    ssrc_a = answer_ssrc(mid_a);
+    ssrc_b = answer_ssrc(mid_b);
+
+    clear();
+    snprintf(ids, sizeof(ids), "[\"%s\",\"nobody00\",\"%s\",\"%s\"]",
+             vid[n], vid[n], vid[n - 1]);
+    view_send(2, ids);
+    m = sig(vconn[2], "streams", 0);
+    map = json_object_get(m, "streams");
+    is_int(count_sig(vconn[2], "streams"), 1, "view: one streams message");
+    ok(mid_of(map, n) != NULL && mid_of(map, n - 1) != NULL
+       && mid_of(map, 1) == NULL && mid_of(map, 3) == NULL,
+       "view [n, unknown, n, n-1]: n and n-1 are seen, 1 and 3 no longer");
+    ok(mid_of(map, n) != NULL
+       && mid_of(map, n - 1) != NULL
+       && ((strcmp(mid_of(map, n), mid_a) == 0
+            && strcmp(mid_of(map, n - 1), mid_b) == 0)
+           || (strcmp(mid_of(map, n), mid_b) == 0
+               && strcmp(mid_of(map, n - 1), mid_a) == 0)),
+       "on the same two m= lines");
+    ok(map_count(map, "audio", 2, &d) == n - 1 && d,
+       "the map is whole: every audio stream still in it");
+    is_int(count_sig(vconn[2], "renegotiate"), 0, "no new offer is asked");
+    is_int(nrecs, 1, "nobody else is told anything");
+
+    /* the next answer announces the same SSRCs on those lines */
+    before = json_deep_copy(map);
+    clear();
+    view_offer(2, n - 1, 2);
+    m = view_keep(2);
+    answer_sdp(m);
+    ok(answer_ssrc(mid_a) == ssrc_a
+       && answer_ssrc(mid_b) == ssrc_b && ssrc_a != 0 && ssrc_b != 0,
+       "re-pointed lines keep their SSRC in the next answer");
+    k = (unsigned) rooms_sdp_find_mid(&parsed, mid_of(json_object_get(m,
+                                                      "streams"), n));
+    is_str(parsed.media[k].msid_stream, vid[n],
+           "and their msid names the new publisher");
+    ok(json_equal(json_object_get(m, "streams"), before),
+       "the answer's map is the streams message's");
+    is_int(count_sig(vconn[2], "streams"), 0,
+           "an answer sends no streams message");
+
+    /* stability: [n-1, 5] keeps n-1 where it is, 5 takes n's line */
+    mid = mid_of(before, n - 1);
+    snprintf(want, sizeof(want), "%s", mid ? mid : "");
+    json_decref(before);
+    clear();
+    snprintf(ids, sizeof(ids), "[\"%s\",\"%s\"]", vid[n - 1], vid[5]);
+    view_send(2, ids);
+    map = json_object_get(sig(vconn[2], "streams", 0), "streams");
+    ok(mid_of(map, n - 1) != NULL && strcmp(mid_of(map, n - 1), want) == 0
+       && mid_of(map, 5) != NULL && mid_of(map, n) == NULL,
+       "a stream still chosen keeps its line, the new one takes the other");
+
+    /* the same view again: nothing moves, nothing is sent */
+    clear();
+    view_send(2, ids);
+    is_int(nrecs, 0, "the same view again: nothing sent");
+
+    /* participant 1 (16 slots): its view puts n first; n-... is dropped */
+    clear();
+    snprintf(ids, sizeof(ids), "[\"%s\"]", vid[n]);
+    view_send(1, ids);
+    map = json_object_get(sig(vconn[1], "streams", 0), "streams");
+
+    if (n - 1 > ROOMS_VIDEO_SLOTS_DEFAULT) {
+        /* 2..17 were seen: 17 goes, n comes onto its line */
+        good = mid_of(map, n) != NULL && mid_of(map, 17) == NULL
+               && strcmp(mid_of(map, n), mid_of(json_object_get(vans[1],
+                                                "streams"), 17)) == 0;
+
+        for (k = 2; k <= 16; k++) {
+            good &= mid_of(map, k) != NULL
+                    && strcmp(mid_of(map, k),
+                              mid_of(json_object_get(vans[1], "streams"), k))
+                       == 0;
+        }
+
+        ok(good, "view [n] of 16 lines: n takes the last chosen's line, "
+           "the 15 others stay where they are");
+
+    } else {
+        is_int(count_sig(vconn[1], "streams"), 0,
+               "view [n] when every video is seen: nothing moves");
+    }
+
+    /* 3 leaves: participant 2 loses nothing, participant 1 ... */
+    clear();
+    record(ROOMS_PROTO_LEAVE, vconn[3], NULL);
+    map = json_object_get(sig(vconn[1], "streams", 0), "streams");
+
+    if (n - 1 > ROOMS_VIDEO_SLOTS_DEFAULT) {
+        ok(map != NULL && mid_of(map, 17) != NULL && mid_of(map, 3) == NULL
+           && strcmp(mid_of(map, 17), mid_of(json_object_get(vans[1],
+                                             "streams"), 3)) == 0,
+           "3 left: the next chosen (17) takes its line on 1 (streams)");
+        ok(map_count(map, "audio", 1, &d) == n - 2 && d,
+           "and the map lists the remaining audio");
+    }
+
+    m = sig(vconn[1], "renegotiate", 0);
+    ok(m != NULL && num(m, "audio") == n - 2, "and 1 is asked to renegotiate");
+    ok(sig(vconn[2], "streams", 0) == NULL || mid_of(json_object_get(
+           sig(vconn[2], "streams", 0), "streams"), 5) != NULL,
+       "participant 2 keeps its view's streams");
+
+    clear();
+
+    for (i = 1; i <= n; i++) {
+        if (i != 3) {
+            record(ROOMS_PROTO_LEAVE, vconn[i], NULL);
+        }
+
+        json_decref(vans[i]);
+        vans[i] = NULL;
+    }
+
+    is_int(sfu_participants(sfu), 0, "the view room is empty");
+}
+
+
+/*
+ * The bounds: a 67-line offer (2 own, 49 audio, 16 video) parses and
+ * is answered, a 73-line one is bad_offer and the connection stays; a
+ * malformed view (not an array, a number in it, 65 ids) is bad_message
+ * with 4400; a view while waiting in the lobby is ignored; video_slots
+ * out of range is clamped.
+ */
+static void
+test_view_edges(void)
+{
+    char         ids[1024], *p;
+    json_t      *m;
+    unsigned     i;
+
+    for (i = 1; i <= 3; i++) {
+        vconn[i] = ROOMS_PROTO_CONN(41, i);
+    }
+
+    clear();
+    join_st(vconn[1], 400, "E", "host", TOKEN_A,
+            "\"max\":50,\"locked\":false,\"video_slots\":99");
+    join_st(vconn[2], 400, "F", "host", TOKEN_A,
+            "\"max\":50,\"locked\":false,\"video_slots\":0");
+    welcome_id(vconn[1], vid[1]);
+    welcome_id(vconn[2], vid[2]);
+    view_offer(2, 0, 0);
+
+    clear();
+    view_offer(1, 49, 16);
+    m = sig(vconn[1], "answer", 0);
+    ok(m != NULL && answer_sdp(m) != NULL && parsed.nmedia == 67,
+       "a 67-line offer (2 own, 49 audio, 16 video) is answered whole");
+    ok(stream_of(m, "2", NULL) != NULL && stream_of(m, "51", NULL) != NULL,
+       "the other's audio and video are bound");
+    is_int(count_sig(vconn[1], "error"), 0, "no error");
+    m = sig(vconn[2], "renegotiate", 0);
+    ok(m != NULL && num(m, "audio") == 1 && num(m, "video") == 1,
+       "video_slots 0 is clamped to 1, and 99 is taken (to 16)");
+
+    clear();
+    view_offer(1, 55, 16);
+    m = sig(vconn[1], "error", 0);
+    ok(m != NULL && strcmp(str(m, "code"), "bad_offer") == 0
+       && strstr(str(m, "message"), "more than 72") != NULL,
+       "a 73-line offer is bad_offer (%s)", m ? str(m, "message") : "");
+    is_int(close_code(vconn[1]), -1, "and the connection stays");
+    is_int(sfu_participants(sfu), 2, "both are in");
+
+    clear();
+    view_send(1, "\"x\"");
+    ok(sig(vconn[1], "error", 0) != NULL
+       && strcmp(str(sig(vconn[1], "error", 0), "code"), "bad_message") == 0
+       && close_code(vconn[1]) == 4400, "view ids not an array: "
+       "bad_message, 4400");
+
+    clear();
+    view_send(2, "[\"abc\",1]");
+    ok(sig(vconn[2], "error", 0) != NULL
+       && strcmp(str(sig(vconn[2], "error", 0), "code"), "bad_message") == 0
+       && close_code(vconn[2]) == 4400, "a number in view ids: bad_message");
+
+    clear();
+    join_st(vconn[3], 400, "G", "host", TOKEN_A,
+            "\"max\":50,\"locked\":false");
+    p = ids;
+    p += sprintf(p, "[");
+    for (i = 0; i <= ROOMS_VIEW_MAX; i++) {
+        p += sprintf(p, "%s\"id%u\"", i ? "," : "", i);
+    }
+    sprintf(p, "]");
+    view_send(3, ids);
+    ok(close_code(vconn[3]) == 4400, "65 view ids: bad_message, 4400");
+    is_int(sfu_participants(sfu), 0, "all three are gone");
+
+    /* a guest waiting at a knock room's door: its view is ignored */
+    clear();
+    join_adm(vconn[1], 401, 50, "W", "guest", TOKEN_B, "knock");
+    ok(sig(vconn[1], "waiting", 0) != NULL, "a guest waits in the lobby");
+    clear();
+    view_send(1, "[\"abc\"]");
+    view_send(1, "\"not even an array\"");
+    is_int(nrecs, 0, "a view while waiting: ignored, nothing sent");
+    record(ROOMS_PROTO_LEAVE, vconn[1], NULL);
+    is_int(sfu_waiting(sfu), 0, "the waiting guest left");
+}
+
+
 static void
 log_line(void *ctx, int level, const char *line)
 {
@@ -3116,12 +3493,14 @@ main(void)
     test_fixtures();
     test_media();
     test_newcomer();
-    test_cap();
     test_hosts();
     test_lobby();
     test_cohosts();
     test_revisions();
     test_host_absent();
+    test_view(20);
+    test_view(50);
+    test_view_edges();
 
     clear();
     sfu_destroy(sfu);
