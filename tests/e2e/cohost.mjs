@@ -27,17 +27,15 @@
 //   - screenshots at 1280x800 and 360x640 in build/e2e/.
 
 import fs from 'node:fs';
-import path from 'node:path';
-import { chromium } from 'playwright-core';
 import {
   top, ok, diag, sleep, until, freeTcpPort, freeUdpPort, startNginx,
-  startWorker, workerBinary, chromiumArgs, openPerson, alertOf, joinAs,
+  startWorker, workerBinary, openPerson, alertOf, joinAs,
   scenarioRun,
   roomsState, listRow, openPanel, closePanel, checkScreen,
+  launchChromium, screenshot,
 } from './lib.mjs';
 
 const DEADLINE = 170000;      // the whole run; only a failing run reaches it
-const shots = path.join(top, 'build/e2e');
 const DESKTOP = { width: 1280, height: 800 };
 const PHONE = { width: 360, height: 640 };
 
@@ -51,13 +49,7 @@ let browser = null;
 const people = {};            // name -> { context, page, errors, console }
 const { dir, finish } = scenarioRun(DEADLINE, () => browser, people);
 
-async function shot(page, tag) {
-  fs.mkdirSync(shots, { recursive: true });
-  const file = path.join(shots, 'cohost-' + tag + '.png');
-  await sleep(300);                       // let the layout settle
-  await page.screenshot({ path: file }).catch(() => {});
-  diag('screenshot ' + file);
-}
+const shot = (page, tag) => screenshot(page, 'cohost-' + tag);
 
 const open = (name, url, opts) => openPerson(browser, people, name, url, opts);
 const noticeOf = (page) => page.locator('#notice').evaluate((n) =>
@@ -94,11 +86,7 @@ async function scenario() {
   const ngx = await startNginx(dir, port);
   if (!ok(ngx, 'nginx starts with the module: 2 workers')) return;
 
-  browser = await chromium.launch({
-    executablePath: '/usr/bin/chromium',
-    args: chromiumArgs,
-    handleSIGINT: false, handleSIGTERM: false, handleSIGHUP: false,
-  });
+  browser = await launchChromium();
 
   /* ---- the create page: "When the host leaves" ------------------------ */
 

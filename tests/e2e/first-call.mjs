@@ -6,11 +6,11 @@
 
 import fs from 'node:fs';
 import path from 'node:path';
-import { chromium } from 'playwright-core';
 import {
   top, ok, diag, sleep, until, freeTcpPort, freeUdpPort, startNginx,
   startWorker, stop, workerBinary, nginxWorkers, chromiumArgs,
   capturePeerConnections, receivedInPage, scenarioRun,
+  launchChromium,
 } from './lib.mjs';
 
 const DEADLINE = 120000;      // the whole run; only a failing run reaches it
@@ -97,11 +97,7 @@ async function scenario() {
     return;
   }
 
-  browser = await chromium.launch({
-    executablePath: '/usr/bin/chromium',
-    args: chromiumArgs,
-    handleSIGINT: false, handleSIGTERM: false, handleSIGHUP: false,
-  });
+  browser = await launchChromium();
 
   // The join form, before the media worker runs: the page answers with
   // media_unavailable's human message.  Alice is the host: she opens the

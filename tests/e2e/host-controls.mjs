@@ -25,17 +25,15 @@
 // written against the protocol, and poll for its effects.
 
 import fs from 'node:fs';
-import path from 'node:path';
-import { chromium } from 'playwright-core';
 import {
   top, ok, diag, sleep, until, freeTcpPort, freeUdpPort, startNginx,
-  startWorker, workerBinary, chromiumArgs, openPerson, alertOf, joinAs,
+  startWorker, workerBinary, openPerson, alertOf, joinAs,
   fitsWidth, scenarioRun,
   roomsState, listRow, openPanel, closePanel, checkScreen,
+  launchChromium, screenshot,
 } from './lib.mjs';
 
 const DEADLINE = 170000;      // the whole run; only a failing run reaches it
-const shots = path.join(top, 'build/e2e');
 const DESKTOP = { width: 1280, height: 800 };
 const PHONE = { width: 360, height: 640 };
 
@@ -43,13 +41,7 @@ let browser = null;
 const people = {};            // name -> { context, page, errors, console }
 const { dir, finish } = scenarioRun(DEADLINE, () => browser, people);
 
-async function shot(page, tag) {
-  fs.mkdirSync(shots, { recursive: true });
-  const file = path.join(shots, 'host-controls-' + tag + '.png');
-  await sleep(300);                       // let the grid settle
-  await page.screenshot({ path: file }).catch(() => {});
-  diag('screenshot ' + file);
-}
+const shot = (page, tag) => screenshot(page, 'host-controls-' + tag);
 
 const open = (name, url, opts) => openPerson(browser, people, name, url, opts);
 const pageOf = (name) => people[name].page;
@@ -105,11 +97,7 @@ async function scenario() {
   const apiRoom = async () =>
     (await fetch(ngx.base + 'api/rooms/' + room.code)).json();
 
-  browser = await chromium.launch({
-    executablePath: '/usr/bin/chromium',
-    args: chromiumArgs,
-    handleSIGINT: false, handleSIGTERM: false, handleSIGHUP: false,
-  });
+  browser = await launchChromium();
 
   /* ---- the host alone: one tile fills the stage ---------------------- */
 

@@ -387,6 +387,28 @@ export async function checkScreen(page, what) {
      unnamed.join('\n'));
 }
 
+// Chromium for a scenario: fake devices, loopback candidates; the signals
+// stay with the test, which closes the browser itself.
+export async function launchChromium() {
+  const { chromium } = await import('playwright-core');
+  return chromium.launch({
+    executablePath: '/usr/bin/chromium',
+    args: chromiumArgs,
+    handleSIGINT: false, handleSIGTERM: false, handleSIGHUP: false,
+  });
+}
+
+// A screenshot kept as test output (build/e2e/<name>.png, not committed),
+// once the layout has had settleMs to settle.
+export async function screenshot(page, name, settleMs = 300) {
+  const dir = path.join(top, 'build/e2e');
+  fs.mkdirSync(dir, { recursive: true });
+  const file = path.join(dir, name + '.png');
+  await sleep(settleMs);
+  await page.screenshot({ path: file }).catch(() => {});
+  diag('screenshot ' + file);
+}
+
 export async function unnamedControls(page) {
   const yaml = await page.locator('body').ariaSnapshot();
   return yaml.split('\n').filter((l) =>

@@ -26,17 +26,15 @@
 //   - screenshots at 1280x800 and 360x640 in build/e2e/.
 
 import fs from 'node:fs';
-import path from 'node:path';
-import { chromium } from 'playwright-core';
 import {
   top, ok, diag, sleep, until, freeTcpPort, freeUdpPort, startNginx,
-  startWorker, workerBinary, chromiumArgs, openPerson, alertOf, joinAs,
+  startWorker, workerBinary, openPerson, alertOf, joinAs,
   countMediaRequests, receivedInPage, scenarioRun,
   roomsState, listRow, openPanel, closePanel, checkScreen,
+  launchChromium, screenshot,
 } from './lib.mjs';
 
 const DEADLINE = 160000;      // the whole run; only a failing run reaches it
-const shots = path.join(top, 'build/e2e');
 const DESKTOP = { width: 1280, height: 800 };
 const PHONE = { width: 360, height: 640 };
 
@@ -49,13 +47,7 @@ let browser = null;
 const people = {};            // name -> { context, page, errors, console }
 const { dir, finish } = scenarioRun(DEADLINE, () => browser, people);
 
-async function shot(page, tag) {
-  fs.mkdirSync(shots, { recursive: true });
-  const file = path.join(shots, 'lobby-' + tag + '.png');
-  await sleep(300);                       // let the layout settle
-  await page.screenshot({ path: file }).catch(() => {});
-  diag('screenshot ' + file);
-}
+const shot = (page, tag) => screenshot(page, 'lobby-' + tag);
 
 // every guest counts its camera and microphone requests (window.__gum)
 const open = (name, url, opts = {}) => openPerson(browser, people, name, url,
@@ -113,11 +105,7 @@ async function scenario() {
   const ngx = await startNginx(dir, port);
   if (!ok(ngx, 'nginx starts with the module: 2 workers')) return;
 
-  browser = await chromium.launch({
-    executablePath: '/usr/bin/chromium',
-    args: chromiumArgs,
-    handleSIGINT: false, handleSIGTERM: false, handleSIGHUP: false,
-  });
+  browser = await launchChromium();
 
   const apiRoom = async (code) =>
     (await fetch(ngx.base + 'api/rooms/' + code)).json();

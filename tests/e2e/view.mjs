@@ -19,16 +19,14 @@
 //   - screenshots at 1280x800 and 360x640 in build/e2e/.
 
 import fs from 'node:fs';
-import path from 'node:path';
-import { chromium } from 'playwright-core';
 import {
   top, ok, diag, sleep, until, freeTcpPort, freeUdpPort, startNginx,
-  startWorker, workerBinary, chromiumArgs, openPerson, joinAs, roomsState,
+  startWorker, workerBinary, openPerson, joinAs, roomsState,
   receivedInPage, captureSignaling, scenarioRun, checkScreen,
+  launchChromium, screenshot,
 } from './lib.mjs';
 
 const DEADLINE = 150000;      // the whole run; only a failing run reaches it
-const shots = path.join(top, 'build/e2e');
 const OTHERS = ['Bruno', 'Carla', 'Dario'];
 const LIMIT = 65536;          // bytes: the largest signaling message
 
@@ -36,13 +34,7 @@ let browser = null;
 const people = {};            // name -> { context, page, errors, console }
 const { dir, finish } = scenarioRun(DEADLINE, () => browser, people);
 
-async function shot(page, tag) {
-  fs.mkdirSync(shots, { recursive: true });
-  const file = path.join(shots, 'view-' + tag + '.png');
-  await sleep(500);                       // let the layout settle
-  await page.screenshot({ path: file }).catch(() => {});
-  diag('screenshot ' + file);
-}
+const shot = (page, tag) => screenshot(page, 'view-' + tag, 500);
 
 const open = (name, url, opts) => openPerson(browser, people, name, url, opts);
 const received = (page) => page.evaluate(receivedInPage);
@@ -113,11 +105,7 @@ async function scenario() {
     return;
   }
 
-  browser = await chromium.launch({
-    executablePath: '/usr/bin/chromium',
-    args: chromiumArgs,
-    handleSIGINT: false, handleSIGTERM: false, handleSIGHUP: false,
-  });
+  browser = await launchChromium();
 
   const anna = await open('Anna', room.invite_url,
                           { init: [captureSignaling] });
