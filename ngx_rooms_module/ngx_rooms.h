@@ -85,7 +85,7 @@ typedef struct {
     ngx_str_t                    base_url;       /* empty: from request */
     ngx_uint_t                   max_participants;
     ngx_msec_t                   host_grace;     /* rooms_host_grace */
-    ngx_int_t                    video_slots;    /* rooms_video_slots */
+    ngx_uint_t                   video_slots;    /* rooms_video_slots */
 } ngx_rooms_loc_conf_t;
 
 

@@ -28,14 +28,31 @@ static char *ngx_rooms_store(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);
 static char *ngx_rooms(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);
 static char *ngx_rooms_base_url(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
-static char *ngx_rooms_max_participants(ngx_conf_t *cf, ngx_command_t *cmd,
+static char *ngx_rooms_conf_set_range(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 static char *ngx_rooms_host_grace(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
-static char *ngx_rooms_video_slots(ngx_conf_t *cf, ngx_command_t *cmd,
-    void *conf);
 static char *ngx_rooms_media_socket(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
+
+
+/*
+ * The cap is 50 unless the admin raises it; ROOMS_PARTICIPANTS_LIMIT is a
+ * sanity bound on what one room may ask of the media worker.
+ */
+static ngx_conf_num_bounds_t  ngx_rooms_max_participants_range = {
+    NULL, ROOMS_PARTICIPANTS_MIN, ROOMS_PARTICIPANTS_LIMIT
+};
+
+/*
+ * How many remote videos one participant receives at most: the offer of
+ * a 50-person room stays inside the signaling message limit up to 16
+ * (docs/protocol.md, "Who you see and hear"); fewer saves bandwidth on
+ * small screens and slow links.
+ */
+static ngx_conf_num_bounds_t  ngx_rooms_video_slots_range = {
+    NULL, 1, ROOMS_VIDEO_SLOTS_MAX
+};
 
 
 static ngx_command_t  ngx_rooms_commands[] = {
@@ -77,10 +94,10 @@ static ngx_command_t  ngx_rooms_commands[] = {
 
     { ngx_string("rooms_max_participants"),
       NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
-      ngx_rooms_max_participants,
+      ngx_rooms_conf_set_range,
       NGX_HTTP_LOC_CONF_OFFSET,
-      0,
-      NULL },
+      offsetof(ngx_rooms_loc_conf_t, max_participants),
+      &ngx_rooms_max_participants_range },
 
     { ngx_string("rooms_host_grace"),
       NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
@@ -91,10 +108,10 @@ static ngx_command_t  ngx_rooms_commands[] = {
 
     { ngx_string("rooms_video_slots"),
       NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
-      ngx_rooms_video_slots,
+      ngx_rooms_conf_set_range,
       NGX_HTTP_LOC_CONF_OFFSET,
-      0,
-      NULL },
+      offsetof(ngx_rooms_loc_conf_t, video_slots),
+      &ngx_rooms_video_slots_range },
 
       ngx_null_command
 };
@@ -284,7 +301,7 @@ ngx_rooms_create_loc_conf(ngx_conf_t *cf)
     conf->enable = NGX_CONF_UNSET;
     conf->max_participants = NGX_CONF_UNSET_UINT;
     conf->host_grace = NGX_CONF_UNSET_MSEC;
-    conf->video_slots = NGX_CONF_UNSET;
+    conf->video_slots = NGX_CONF_UNSET_UINT;
 
     return conf;
 }
@@ -303,8 +320,8 @@ ngx_rooms_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
                               ROOMS_PARTICIPANTS_DEFAULT);
     ngx_conf_merge_msec_value(conf->host_grace, prev->host_grace,
                               ROOMS_HOST_GRACE_DEFAULT);
-    ngx_conf_merge_value(conf->video_slots, prev->video_slots,
-                         ROOMS_VIDEO_SLOTS_DEFAULT);
+    ngx_conf_merge_uint_value(conf->video_slots, prev->video_slots,
+                              ROOMS_VIDEO_SLOTS_DEFAULT);
 
     return NGX_CONF_OK;
 }
@@ -572,18 +589,24 @@ invalid:
 
 
 /*
- * The cap is 50 unless the admin raises it; ROOMS_PARTICIPANTS_LIMIT is a
- * sanity bound on what one room may ask of the media worker.
+ * A number directive with bounds (cmd->post, an ngx_conf_num_bounds_t
+ * whose post_handler is unused) into an ngx_uint_t field at cmd->offset:
+ * a value out of bounds fails "nginx -t" with the range.
  */
 static char *
-ngx_rooms_max_participants(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+ngx_rooms_conf_set_range(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 {
-    ngx_rooms_loc_conf_t *rlcf = conf;
+    char  *p = conf;
 
-    ngx_int_t   n;
-    ngx_str_t  *value;
+    ngx_int_t               n;
+    ngx_str_t              *value;
+    ngx_uint_t             *field;
+    ngx_conf_num_bounds_t  *range;
 
-    if (rlcf->max_participants != NGX_CONF_UNSET_UINT) {
+    field = (ngx_uint_t *) (p + cmd->offset);
+    range = cmd->post;
+
+    if (*field != NGX_CONF_UNSET_UINT) {
         return "is duplicate";
     }
 
@@ -591,16 +614,15 @@ ngx_rooms_max_participants(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 
     n = ngx_atoi(value[1].data, value[1].len);
 
-    if (n < ROOMS_PARTICIPANTS_MIN || n > ROOMS_PARTICIPANTS_LIMIT) {
+    if (n == NGX_ERROR || n < range->low || n > range->high) {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "invalid rooms_max_participants \"%V\", "
-                           "expected a number from %d to %d",
-                           &value[1], ROOMS_PARTICIPANTS_MIN,
-                           ROOMS_PARTICIPANTS_LIMIT);
+                           "invalid %V \"%V\", expected a number from %i "
+                           "to %i", &cmd->name, &value[1], range->low,
+                           range->high);
         return NGX_CONF_ERROR;
     }
 
-    rlcf->max_participants = (ngx_uint_t) n;
+    *field = (ngx_uint_t) n;
 
     return NGX_CONF_OK;
 }
@@ -690,42 +712,6 @@ ngx_rooms_media_socket(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     }
 
     rmcf->media_socket = path;
-
-    return NGX_CONF_OK;
-}
-
-
-/*
- * How many remote videos one participant receives at most: the offer of
- * a 50-person room stays inside the signaling message limit up to 16
- * (docs/protocol.md, "Who you see and hear"); fewer saves bandwidth on
- * small screens and slow links.
- */
-static char *
-ngx_rooms_video_slots(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
-{
-    ngx_rooms_loc_conf_t *rlcf = conf;
-
-    ngx_int_t   n;
-    ngx_str_t  *value;
-
-    if (rlcf->video_slots != NGX_CONF_UNSET) {
-        return "is duplicate";
-    }
-
-    value = cf->args->elts;
-
-    n = ngx_atoi(value[1].data, value[1].len);
-
-    if (n < 1 || n > ROOMS_VIDEO_SLOTS_MAX) {
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "invalid rooms_video_slots \"%V\", expected a "
-                           "number from 1 to %d", &value[1],
-                           ROOMS_VIDEO_SLOTS_MAX);
-        return NGX_CONF_ERROR;
-    }
-
-    rlcf->video_slots = n;
 
     return NGX_CONF_OK;
 }

@@ -26,13 +26,10 @@
 //     "La stanza è terminata perché l'host è uscito.";
 //   - screenshots at 1280x800 and 360x640 in build/e2e/.
 
-import fs from 'node:fs';
 import {
-  top, ok, diag, sleep, until, freeTcpPort, freeUdpPort, startNginx,
-  startWorker, workerBinary, openPerson, alertOf, joinAs,
-  scenarioRun,
-  roomsState, listRow, openPanel, closePanel, checkScreen,
-  launchChromium, screenshot,
+  ok, until, openPerson, alertOf, joinAs, scenarioRun, roomsState, listRow,
+  openPanel, closePanel, checkScreen, launchChromium, screenshot,
+  startServers,
 } from './lib.mjs';
 
 const DEADLINE = 170000;      // the whole run; only a failing run reaches it
@@ -76,14 +73,9 @@ async function sees(page, text, name) {
 /* ------------------------------------------------------------------------ */
 
 async function scenario() {
-  if (!ok(fs.existsSync(workerBinary), 'the media worker is built',
-          workerBinary + ' does not exist: build it with `make worker`')) {
-    return;
-  }
-  const worker = await startWorker(dir, await freeUdpPort());
-  if (!ok(worker, 'the media worker starts')) return;
-  const port = await freeTcpPort();
-  const ngx = await startNginx(dir, port);
+  const servers = await startServers(dir);
+  if (!servers) return;
+  const { ngx } = servers;
   if (!ok(ngx, 'nginx starts with the module: 2 workers')) return;
 
   browser = await launchChromium();

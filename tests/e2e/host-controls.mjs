@@ -24,13 +24,10 @@
 // docs/protocol.md (welcome.role, remove, mute, lock, end); the steps are
 // written against the protocol, and poll for its effects.
 
-import fs from 'node:fs';
 import {
-  top, ok, diag, sleep, until, freeTcpPort, freeUdpPort, startNginx,
-  startWorker, workerBinary, openPerson, alertOf, joinAs,
-  fitsWidth, scenarioRun,
-  roomsState, listRow, openPanel, closePanel, checkScreen,
-  launchChromium, screenshot,
+  top, ok, sleep, until, openPerson, alertOf, joinAs, fitsWidth, scenarioRun,
+  roomsState, listRow, openPanel, closePanel, checkScreen, launchChromium,
+  screenshot, startServers,
 } from './lib.mjs';
 
 const DEADLINE = 170000;      // the whole run; only a failing run reaches it
@@ -73,14 +70,9 @@ const barAtBottom = (page) => page.evaluate(() => {
 /* ------------------------------------------------------------------------ */
 
 async function scenario() {
-  if (!ok(fs.existsSync(workerBinary), 'the media worker is built',
-          workerBinary + ' does not exist: build it with `make worker`')) {
-    return;
-  }
-  const worker = await startWorker(dir, await freeUdpPort());
-  if (!ok(worker, 'the media worker starts')) return;
-  const port = await freeTcpPort();
-  const ngx = await startNginx(dir, port);
+  const servers = await startServers(dir);
+  if (!servers) return;
+  const { ngx } = servers;
   if (!ok(ngx, 'nginx starts with the module: 2 workers')) return;
 
   // no title: the page shows the activity's label, in each language

@@ -369,11 +369,18 @@ export const listRow = (page, list, name) => page.locator(list + ' li')
   .filter({ has: page.locator('.pname').getByText(name, { exact: true }) });
 
 // Opens or closes the participant panel (a no-op when it already is).
+// The page may still change it by itself just after a resize (a panel it
+// opened closes when the window narrows), so the state must hold for a
+// moment before it counts.
 export async function setPanel(page, open) {
   const toggle = page.locator('#people-toggle');
-  if ((await toggle.getAttribute('aria-expanded') === 'true') !== open) {
-    await toggle.click();
-  }
+  const isOpen = async () =>
+    (await toggle.getAttribute('aria-expanded')) === 'true';
+  await until(async () => {
+    if (await isOpen() !== open) await toggle.click();
+    await sleep(200);
+    return await isOpen() === open;
+  }, { timeout: 10000, every: 50 });
 }
 
 export const openPanel = (page) => setPanel(page, true);
@@ -381,7 +388,9 @@ export const closePanel = (page) => setPanel(page, false);
 
 // What every screen must be: no sideways scrolling, every control named.
 export async function checkScreen(page, what) {
-  ok(await fitsWidth(page), what + ': no sideways scrolling');
+  // a resize or a toast may take a few frames to settle
+  ok(await until(() => fitsWidth(page), { timeout: 3000, every: 100 }),
+     what + ': no sideways scrolling');
   const unnamed = await unnamedControls(page);
   ok(unnamed.length === 0, what + ': every control has an accessible name',
      unnamed.join('\n'));
@@ -407,6 +416,20 @@ export async function screenshot(page, name, settleMs = 300) {
   await sleep(settleMs);
   await page.screenshot({ path: file }).catch(() => {});
   diag('screenshot ' + file);
+}
+
+// The servers of a scenario: the media worker, then nginx (options as
+// startNginx takes them).  Each start is one test; null on a failure, and
+// nginx's own failure is the caller's to report.
+export async function startServers(dir, nginxOptions) {
+  if (!ok(fs.existsSync(workerBinary), 'the media worker is built',
+          workerBinary + ' does not exist: build it with `make worker`')) {
+    return null;
+  }
+  const worker = await startWorker(dir, await freeUdpPort());
+  if (!ok(worker, 'the media worker starts')) return null;
+  return { worker, ngx: await startNginx(dir, await freeTcpPort(),
+                                         nginxOptions) };
 }
 
 export async function unnamedControls(page) {

@@ -25,13 +25,11 @@
 //     host's welcome lists her (welcome.lobby);
 //   - screenshots at 1280x800 and 360x640 in build/e2e/.
 
-import fs from 'node:fs';
 import {
-  top, ok, diag, sleep, until, freeTcpPort, freeUdpPort, startNginx,
-  startWorker, workerBinary, openPerson, alertOf, joinAs,
-  countMediaRequests, receivedInPage, scenarioRun,
-  roomsState, listRow, openPanel, closePanel, checkScreen,
-  launchChromium, screenshot,
+  top, ok, diag, sleep, until, openPerson, alertOf, joinAs,
+  countMediaRequests, receivedInPage, scenarioRun, roomsState, listRow,
+  openPanel, closePanel, checkScreen, launchChromium, screenshot,
+  startServers,
 } from './lib.mjs';
 
 const DEADLINE = 160000;      // the whole run; only a failing run reaches it
@@ -95,14 +93,9 @@ async function hearsAndSees(page, other) {
 /* ------------------------------------------------------------------------ */
 
 async function scenario() {
-  if (!ok(fs.existsSync(workerBinary), 'the media worker is built',
-          workerBinary + ' does not exist: build it with `make worker`')) {
-    return;
-  }
-  const worker = await startWorker(dir, await freeUdpPort());
-  if (!ok(worker, 'the media worker starts')) return;
-  const port = await freeTcpPort();
-  const ngx = await startNginx(dir, port);
+  const servers = await startServers(dir);
+  if (!servers) return;
+  const { ngx } = servers;
   if (!ok(ngx, 'nginx starts with the module: 2 workers')) return;
 
   browser = await launchChromium();

@@ -18,12 +18,10 @@
 //     of the client's own pruning with 49 audio and 16 video m-lines;
 //   - screenshots at 1280x800 and 360x640 in build/e2e/.
 
-import fs from 'node:fs';
 import {
-  top, ok, diag, sleep, until, freeTcpPort, freeUdpPort, startNginx,
-  startWorker, workerBinary, openPerson, joinAs, roomsState,
-  receivedInPage, captureSignaling, scenarioRun, checkScreen,
-  launchChromium, screenshot,
+  ok, diag, sleep, until, openPerson, joinAs, roomsState, receivedInPage,
+  captureSignaling, scenarioRun, checkScreen, launchChromium, screenshot,
+  startServers,
 } from './lib.mjs';
 
 const DEADLINE = 150000;      // the whole run; only a failing run reaches it
@@ -82,15 +80,10 @@ async function seesOnly(page, name) {
 /* ------------------------------------------------------------------------ */
 
 async function scenario() {
-  if (!ok(fs.existsSync(workerBinary), 'the media worker is built',
-          workerBinary + ' does not exist: build it with `make worker`')) {
-    return;
-  }
-  const worker = await startWorker(dir, await freeUdpPort());
-  if (!ok(worker, 'the media worker starts')) return;
-  const port = await freeTcpPort();
-  const ngx = await startNginx(dir, port,
-                               { directives: ['rooms_video_slots 1;'] });
+  const servers = await startServers(dir,
+    { directives: ['rooms_video_slots 1;'] });
+  if (!servers) return;
+  const { ngx } = servers;
   if (!ok(ngx, 'nginx starts with the module and rooms_video_slots 1')) {
     return;
   }
