@@ -11,75 +11,11 @@
 use lib 't/lib';
 use Test::Nginx::Socket;
 use RoomsTest;
-use Cwd qw(abs_path);
-use File::Basename qw(dirname);
-use POSIX ();
+use RoomsFake;
+use Cwd ();
 use Time::HiRes qw(sleep time);
 
-our $Dir = $ENV{TEST_NGINX_ROOMS_DIR};
-our $Top = abs_path(dirname(__FILE__) . '/..');
-our $Fake = "$Dir/fake_media_worker";
-our $Sock = "$Dir/media.sock";
-our $Log = "$Dir/fake.log";
-our $FakePid;
-
-my $cc = $ENV{CC} || 'cc';
-if (system("$cc -O1 -I$Top/common -o $Fake $Top/t/lib/fake_media_worker.c "
-           . "$Top/common/rooms_ring.c 2>$Dir/cc.log") != 0)
-{
-    plan(skip_all => "the fake media worker does not build: "
-                     . `cat $Dir/cc.log`);
-}
-
 plan('no_plan');
-
-sub start_fake {
-    my @args = @_;
-    my $pid = fork // die "fork: $!";
-    if ($pid == 0) {
-        exec $Fake, $Sock, $Log, @args;
-        POSIX::_exit(127);
-    }
-    $FakePid = $pid;
-    # it is ready once it says so
-    for (1 .. 200) {
-        last if -S $Sock && fake_log() =~ /listening\n\z/;
-        sleep 0.01;
-    }
-}
-
-sub stop_fake {
-    return unless $FakePid;
-    kill 'TERM', $FakePid;
-    waitpid $FakePid, 0;
-    undef $FakePid;
-}
-
-sub fake_log {
-    open my $in, '<', $Log or return '';
-    local $/;
-    my $s = <$in> // '';
-    close $in;
-    return $s;
-}
-
-# the lines the fake logged since $mark (a length of its log)
-sub fake_since {
-    my ($mark) = @_;
-    my $log = fake_log();
-    return substr($log, $mark);
-}
-
-# waits until the fake logged something matching $re after $mark
-sub fake_wait {
-    my ($mark, $re, $timeout) = @_;
-    my $deadline = time + ($timeout // 5);
-    while (time < $deadline) {
-        return 1 if fake_since($mark) =~ $re;
-        sleep 0.02;
-    }
-    return 0;
-}
 
 sub master_pid {
     my $root = $ENV{TEST_NGINX_SERVROOT} || Cwd::cwd() . '/t/servroot';
@@ -307,7 +243,6 @@ run_tests();
 
 stop_fake();
 
-END { stop_fake() }
 
 __DATA__
 

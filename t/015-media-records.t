@@ -21,70 +21,15 @@
 use lib 't/lib';
 use Test::Nginx::Socket;
 use RoomsTest;
+use RoomsFake;
 use RoomsLive;
-use Cwd qw(abs_path);
 use Digest::SHA qw(sha256_hex);
-use File::Basename qw(dirname);
 use JSON::PP;
-use POSIX ();
 use Time::HiRes qw(sleep time);
 
 our $Dir = $ENV{TEST_NGINX_ROOMS_DIR};
-our $Top = abs_path(dirname(__FILE__) . '/..');
-our $Fake = "$Dir/fake_media_worker";
-our $Sock = "$Dir/media.sock";
-our $Log = "$Dir/fake.log";
-our $FakePid;
-
-my $cc = $ENV{CC} || 'cc';
-if (system("$cc -O1 -I$Top/common -o $Fake $Top/t/lib/fake_media_worker.c "
-           . "$Top/common/rooms_ring.c 2>$Dir/cc.log") != 0)
-{
-    plan(skip_all => "the fake media worker does not build: "
-                     . `cat $Dir/cc.log`);
-}
 
 plan('no_plan');
-
-sub start_fake {
-    my $pid = fork // die "fork: $!";
-    if ($pid == 0) {
-        exec $Fake, $Sock, $Log;
-        POSIX::_exit(127);
-    }
-    $FakePid = $pid;
-    for (1 .. 200) {
-        last if -S $Sock && fake_log() =~ /listening\n\z/;
-        sleep 0.01;
-    }
-}
-
-sub stop_fake {
-    return unless $FakePid;
-    kill 'TERM', $FakePid;
-    waitpid $FakePid, 0;
-    undef $FakePid;
-}
-
-sub fake_log {
-    open my $in, '<', $Log or return '';
-    local $/;
-    my $s = <$in> // '';
-    close $in;
-    return $s;
-}
-
-# the first line matching $re logged after $mark, waiting for it
-sub fake_line {
-    my ($mark, $re, $timeout) = @_;
-    my $deadline = time + ($timeout // 5);
-    while (time < $deadline) {
-        my ($line) = grep { $_ =~ $re } split /\n/, substr(fake_log(), $mark);
-        return $line if defined $line;
-        sleep 0.02;
-    }
-    return '';
-}
 
 sub room_record {
     my ($mark, $re) = @_;
@@ -332,7 +277,7 @@ add_response_body_check(\&check);
 $RoomsTest::HttpConfig = <<"_EOC_";
     rooms_zone   rooms:1m;
     rooms_store  $Dir/rooms.db;
-    rooms_media_socket $Sock;
+    rooms_media_socket $FakeSock;
     rooms_host_grace 2500ms;
     rooms_video_slots 4;
 _EOC_
