@@ -62,7 +62,8 @@ static ngx_int_t ngx_rooms_route_ws(ngx_http_request_t *r, u_char *code);
 static ngx_int_t ngx_rooms_start_body(ngx_http_request_t *r, ngx_uint_t op,
     u_char *code);
 static void ngx_rooms_body_handler(ngx_http_request_t *r);
-static ngx_int_t ngx_rooms_body(ngx_http_request_t *r, ngx_str_t *body);
+static ngx_int_t ngx_rooms_body(ngx_http_request_t *r, ngx_str_t *body,
+    rooms_error_t *err);
 static ngx_int_t ngx_rooms_create(ngx_http_request_t *r, ngx_str_t *body);
 static ngx_int_t ngx_rooms_get(ngx_http_request_t *r, u_char *code);
 static ngx_int_t ngx_rooms_host_action(ngx_http_request_t *r,
@@ -387,11 +388,18 @@ ngx_rooms_body_handler(ngx_http_request_t *r)
 {
     ngx_int_t         rc;
     ngx_str_t         body;
+    rooms_error_t     err;
     ngx_rooms_ctx_t  *ctx;
 
     ctx = ngx_http_get_module_ctx(r, ngx_rooms_module);
 
-    rc = ngx_rooms_body(r, &body);
+    rc = ngx_rooms_body(r, &body, &err);
+
+    if (rc == NGX_DECLINED) {
+        /* a refused body is answered, and its action never runs */
+        ngx_http_finalize_request(r, ngx_rooms_send_error(r, &err));
+        return;
+    }
 
     if (rc != NGX_OK) {
         ngx_http_finalize_request(r, rc);
@@ -415,10 +423,12 @@ ngx_rooms_body_handler(ngx_http_request_t *r)
 
 /*
  * Gathers the body into one zero-terminated buffer and checks its size
- * and media type.  Returns NGX_OK or the response already sent.
+ * and media type.  Returns NGX_OK; NGX_DECLINED with *err filled when the
+ * body is refused (nothing is sent: the caller answers with *err and must
+ * not run the action); or an HTTP status for a failure of the server.
  */
 static ngx_int_t
-ngx_rooms_body(ngx_http_request_t *r, ngx_str_t *body)
+ngx_rooms_body(ngx_http_request_t *r, ngx_str_t *body, rooms_error_t *err)
 {
     u_char       *p;
     off_t         len;
@@ -442,9 +452,9 @@ ngx_rooms_body(ngx_http_request_t *r, ngx_str_t *body)
     }
 
     if (len > ROOMS_API_BODY_MAX) {
-        return ngx_rooms_fail(r, NGX_HTTP_REQUEST_ENTITY_TOO_LARGE,
-                              "body_too_large",
-                              "the body is larger than 8192 bytes");
+        rooms_error(err, NGX_HTTP_REQUEST_ENTITY_TOO_LARGE, "body_too_large",
+                    "the body is larger than 8192 bytes");
+        return NGX_DECLINED;
     }
 
     if (len == 0) {
@@ -462,9 +472,10 @@ ngx_rooms_body(ngx_http_request_t *r, ngx_str_t *body)
             && type->data[sizeof("application/json") - 1] != ';'
             && type->data[sizeof("application/json") - 1] != ' '))
     {
-        return ngx_rooms_fail(r, NGX_HTTP_UNSUPPORTED_MEDIA_TYPE,
-                              "unsupported_media_type",
-                              "send the body as application/json");
+        rooms_error(err, NGX_HTTP_UNSUPPORTED_MEDIA_TYPE,
+                    "unsupported_media_type",
+                    "send the body as application/json");
+        return NGX_DECLINED;
     }
 
     p = ngx_pnalloc(r->pool, (size_t) len + 1);

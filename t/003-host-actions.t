@@ -266,3 +266,42 @@ GET /api/rooms/{{other}}
 [alert]
 [crit]
 [emerg]
+
+
+
+=== TEST 19: a refused body never runs the action: 415 on rotate and end
+--- request eval
+[qq{POST /api/rooms/{{other}}/invite\nx}, qq{DELETE /api/rooms/{{other}}\nx},
+ "GET /api/rooms/{{other}}"]
+--- more_headers eval
+[("Content-Type: text/plain\nAuthorization: Bearer {{other_key}}") x 2, ""]
+--- error_code eval
+[415, 415, 200]
+--- response_body_like eval
+[qr/unsupported_media_type/, qr/unsupported_media_type/,
+ qr/"code":"\{\{other\}\}".*"state":"open".*"ended_at":null/]
+
+
+
+=== TEST 20: a chunked body over 8 KiB on rotate is refused with 413, unrotated
+--- raw_request eval
+my $chunk = '{"x":"' . ("x" x 9000) . '"}';
+"POST /api/rooms/{{other}}/invite HTTP/1.1\r\nHost: localhost\r\n"
+. "Connection: close\r\nAuthorization: Bearer {{other_key}}\r\n"
+. "Content-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n"
+. sprintf("%x\r\n", length $chunk) . $chunk . "\r\n0\r\n\r\n"
+--- error_code: 413
+--- response_body_like: "code":"body_too_large"
+
+
+
+=== TEST 21: after both refusals the room keeps its code and is open
+--- request
+GET /api/rooms/{{other}}
+--- error_code: 200
+--- response_body_like eval
+qr/"code":"\{\{other\}\}".*"state":"open".*"ended_at":null/
+--- no_error_log
+[alert]
+[crit]
+[emerg]

@@ -9,6 +9,7 @@
 # reload.
 
 use lib 't/lib';
+use Test::More import => [qw(note)];
 use Test::Nginx::Socket;
 use RoomsTest;
 use RoomsFake;

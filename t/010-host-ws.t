@@ -24,6 +24,7 @@
 #   welcome (max - 1) and three get room_full; then the host gets in.
 
 use lib 't/lib';
+use Test::More import => [qw(note)];
 use Test::Nginx::Socket;
 use RoomsTest;
 use RoomsLive;

@@ -10,6 +10,7 @@
 # - one more guest afterwards is refused room_full.
 
 use lib 't/lib';
+use Test::More import => [qw(note)];
 use Test::Nginx::Socket;
 use RoomsTest;
 use RoomsLive;

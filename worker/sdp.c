@@ -2026,12 +2026,10 @@ rooms_sdp_choose(const rooms_sdp_t *offer, unsigned i, rooms_sdp_neg_t *neg)
     neg->pt = best->pt;
 
     if (m->kind == ROOMS_SDP_KIND_AUDIO) {
-        neg->fb = best->fb & ROOMS_SDP_FB_TWCC;
+        neg->fb = best->fb & ROOMS_SDP_FB_ANSWER_AUDIO;
 
     } else {
-        neg->fb = best->fb & (ROOMS_SDP_FB_NACK | ROOMS_SDP_FB_PLI
-                              | ROOMS_SDP_FB_FIR | ROOMS_SDP_FB_REMB
-                              | ROOMS_SDP_FB_TWCC);
+        neg->fb = best->fb & ROOMS_SDP_FB_ANSWER_VIDEO;
 
         for (k = 0; k < m->ncodecs; k++) {
             c = &m->codecs[k];
@@ -2070,8 +2068,11 @@ rooms_sdp_choose(const rooms_sdp_t *offer, unsigned i, rooms_sdp_neg_t *neg)
         {
             neg->ext_audio_level = m->extmaps[k].id;
 
-        } else if (strcmp(uri, ROOMS_SDP_EXT_TWCC) == 0 && !neg->ext_twcc) {
-            neg->ext_twcc = m->extmaps[k].id;
+        /*
+         * transport-wide-cc is not answered: its sequence numbers ask for
+         * transport feedback, which the worker does not send (see
+         * ROOMS_SDP_FB_ANSWER_VIDEO).
+         */
 
         } else if (strcmp(uri, ROOMS_SDP_EXT_RID) == 0 && simulcast
                    && !neg->ext_rid)

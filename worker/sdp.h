@@ -127,6 +127,18 @@ typedef enum {
 #define ROOMS_SDP_FB_REMB          0x08    /* goog-remb */
 #define ROOMS_SDP_FB_TWCC          0x10    /* transport-cc */
 
+/*
+ * The feedback an answer may name: only what the worker honours.  It
+ * answers NACK (with RTX or a resend), PLI and FIR.  It sends no REMB and
+ * no transport-cc feedback, and a browser told it would get them holds its
+ * send-side estimate at the floor (Chromium: 30 kbit/s, 320x240 at
+ * 10 fps); without them it falls back to loss-based control from our
+ * receiver reports.  Audio negotiates no feedback.
+ */
+#define ROOMS_SDP_FB_ANSWER_VIDEO                                           \
+    (ROOMS_SDP_FB_NACK | ROOMS_SDP_FB_PLI | ROOMS_SDP_FB_FIR)
+#define ROOMS_SDP_FB_ANSWER_AUDIO  0
+
 
 /* the header extensions we keep (all others are never answered) */
 #define ROOMS_SDP_EXT_MID                                                   \

@@ -44,7 +44,7 @@ sub start_fake {
     my @args = @_;
     my $pid = fork // die "fork: $!";
     if ($pid == 0) {
-        exec $Fake, $FakeSock, $FakeLog, @args;
+        { exec $Fake, $FakeSock, $FakeLog, @args; }
         POSIX::_exit(127);
     }
     $FakePid = $pid;

@@ -175,6 +175,22 @@ async function scenario() {
     if (r) diag(name + ' receives ' + JSON.stringify(r));
   }
 
+  // Negotiate only what the worker honours: the answer the browser holds
+  // names no feedback the worker does not send or answer (a transport-cc
+  // or goog-remb that never comes keeps Chromium's estimate at its floor).
+  for (const name of NAMES) {
+    const fb = await people[name].page.evaluate(() => {
+      const pc = (window.__pcs || []).at(-1);
+      const sdp = (pc && pc.remoteDescription && pc.remoteDescription.sdp) || '';
+      return sdp.split('\r\n').filter((l) => /^a=(rtcp-fb|extmap):/.test(l));
+    });
+    const honoured = /^a=rtcp-fb:\d+ (nack|nack pli|ccm fir)$|^a=extmap:\d+ (urn:ietf:params:rtp-hdrext:(sdes:mid|ssrc-audio-level|sdes:rtp-stream-id|sdes:repaired-rtp-stream-id)|http:\/\/www\.webrtc\.org\/experiments\/rtp-hdrext\/abs-send-time)$/;
+    const bad = fb.filter((l) => !honoured.test(l));
+    ok(fb.length > 0 && bad.length === 0,
+       name + "'s answer names only feedback and extensions the worker " +
+       'honours (' + fb.length + ' lines)', 'not honoured: ' + bad.join(', '));
+  }
+
   for (const name of NAMES) {
     const others = NAMES.filter((n) => n !== name);
     const captions = await people[name].page

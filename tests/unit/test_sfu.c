@@ -658,6 +658,11 @@ test_fixtures(void)
     snprintf(fp, sizeof(fp), "%s", sfu_fingerprint(sfu));
     ok(sdp != NULL && strstr(sdp, fp) != NULL,
        "answer carries the process fingerprint");
+    ok(sdp != NULL && strstr(sdp, "transport-cc") == NULL
+       && strstr(sdp, "goog-remb") == NULL
+       && strstr(sdp, "transport-wide-cc") == NULL,
+       "the offer's transport-cc and goog-remb are not answered (the worker "
+       "sends neither)");
     ok(json_is_object(json_object_get(ans, "streams"))
        && json_object_size(json_object_get(ans, "streams")) == 0,
        "streams is an empty object");
