@@ -26,7 +26,7 @@ UNITS      := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
 SRTP_LIB   := $(BUILD)/deps/lib/libsrtp2.a
 UNIT_LIBS  := $(SRTP_LIB) -lsqlite3 -ljansson -lssl -lcrypto
 
-.PHONY: all deps module units worker e2e-deps test run bench fuzz clean
+.PHONY: all deps module units worker e2e-deps test run bench fuzz clean layers
 
 all: deps module units worker e2e-deps
 
@@ -85,6 +85,10 @@ $(BUILD):
 # every suite in one prove run, ending with prove's summary
 test: all
 	prove -I t/lib/harness -I t/lib $(UNITS) t/ $(wildcard tests/e2e/*.t)
+
+# each source file's "May not:" contract against its includes and calls
+layers:
+	@sh scripts/layers.sh
 
 # benchmarks print figures and ratios; they never pass or fail on time
 BENCH_SRC  := $(wildcard tests/bench/bench_*.c)
