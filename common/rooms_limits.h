@@ -5,6 +5,8 @@
  * module, the media worker and the tests.  Must never include nginx or
  * system-specific headers: it is plain C so unit tests and fuzzers can
  * use it.
+ *
+ * May not: include <ngx_core.h>, include <jansson.h>
  */
 
 #ifndef ROOMS_LIMITS_H

@@ -10,6 +10,8 @@
  * two sides are separate programs, possibly from different builds, and
  * the version is all that tells them apart (the ring segment carries it
  * and rooms_ring_segment_check() refuses another one).
+ *
+ * May not: include <ngx_core.h>, include <jansson.h>, include <sys/socket.h>
  */
 
 #ifndef ROOMS_PROTO_H

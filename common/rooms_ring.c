@@ -21,6 +21,8 @@
  * before it reuses the space.  Each side keeps the last value it saw of
  * the other's index in its handle and reads the shared one again only
  * when that copy is not enough, so a busy ring costs few cache misses.
+ *
+ * May not: include <ngx_core.h>, include <jansson.h>, include <sqlite3.h>, call json_, call sqlite3_, call malloc
  */
 
 #ifndef _GNU_SOURCE

@@ -33,6 +33,8 @@
  * Doorbells: a producer rings the consumer's eventfd after it pushed (one
  * ring per batch of pushes is enough); a consumer drains its eventfd
  * first and then the ring, so a push between the two is never missed.
+ *
+ * May not: include <ngx_core.h>, include <jansson.h>
  */
 
 #ifndef ROOMS_RING_H

@@ -7,6 +7,8 @@
  * names the field and why, so a client developer can fix the request from
  * the message alone.  Unknown fields are refused rather than ignored: a
  * typo ("lockd") must not look like success.
+ *
+ * May not: include <ngx_core.h>, include <sqlite3.h>, include rooms_store.h, call sqlite3_, call rooms_store_
  */
 
 #include <stdarg.h>

@@ -5,6 +5,8 @@
  * the HTTP API; parsing and validating client JSON into it; rendering it
  * as JSON for the public and the host views; RFC 3339 times.
  * Must never do I/O or read the clock: "now" is always an argument.
+ *
+ * May not: include <ngx_core.h>, include <jansson.h>, include <sqlite3.h>
  */
 
 #ifndef ROOMS_ROOM_H

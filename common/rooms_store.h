@@ -6,6 +6,8 @@
  * co-host credentials.  Must
  * never be shared across fork(): each process opens its own handle.  Must
  * never keep host keys or guest tokens in clear.
+ *
+ * May not: include <ngx_core.h>, include <sqlite3.h>, include <jansson.h>
  */
 
 #ifndef ROOMS_STORE_H

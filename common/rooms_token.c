@@ -6,6 +6,8 @@
  * alphabet, so they survive links, paths and headers unescaped.  Host keys
  * are high-entropy, so a plain SHA-256 is a sufficient stored form: no
  * salt or slow KDF adds anything against a 256-bit secret.
+ *
+ * May not: include <ngx_core.h>, include <jansson.h>, include <sqlite3.h>, call json_, call sqlite3_
  */
 
 #include <string.h>

@@ -6,6 +6,8 @@
  * guest tokens (SHA-256, and its hex text between the nginx module and
  * the media worker), and their constant-time comparison.  Must never use
  * a non-cryptographic random source or compare secrets with memcmp().
+ *
+ * May not: include <ngx_core.h>, include <openssl/rand.h>
  */
 
 #ifndef ROOMS_TOKEN_H

@@ -14,6 +14,8 @@
  * The close codes follow RFC 6455 7.4.1: 1002 for any framing rule
  * broken, 1007 for bad UTF-8 in text or in a close reason, 1009 for a
  * message larger than the caller's buffer.
+ *
+ * May not: include <ngx_core.h>, include <jansson.h>, include <sqlite3.h>, call json_, call sqlite3_, call malloc
  */
 
 #include <string.h>

@@ -13,6 +13,8 @@
  *
  * No extension is ever negotiated (no permessage-deflate), so any RSV bit
  * is a protocol error.
+ *
+ * May not: include <ngx_core.h>, include <jansson.h>
  */
 
 #ifndef ROOMS_WS_H

@@ -1,0 +1,303 @@
+/*
+ * test_msg.c: the one vocabulary of the two programs (rooms_msg.*).
+ *
+ * Covers: the browser message table (every type, who may send it, which
+ * side acts on it, and that server-only and unknown types are not in
+ * it); each record payload encoded and decoded back; the JSON the
+ * encoders write, byte for byte, as docs/protocol.md and
+ * common/rooms_proto.h describe it; defaults and clamps of JOIN; and the
+ * refusals: not an object, duplicate keys, a missing or mistyped field,
+ * a bad token, a truncated payload, a too-small buffer.
+ */
+
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "rooms_msg.h"
+#include "rooms_room.h"
+#include "tap.h"
+
+
+static const char  tok[] =
+    "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff";
+
+static char  buf[2048];
+
+
+static void
+test_table(void)
+{
+    const rooms_msg_type_t  *t;
+
+    static const struct {
+        const char  *name;
+        unsigned     from, at, target;
+    } want[] = {
+        { "join",     ROOMS_MSG_ANYONE, ROOMS_MSG_NGINX, 0 },
+        { "offer",    ROOMS_MSG_ANYONE, ROOMS_MSG_RELAY, 0 },
+        { "media",    ROOMS_MSG_ANYONE, ROOMS_MSG_RELAY, 0 },
+        { "view",     ROOMS_MSG_ANYONE, ROOMS_MSG_RELAY, 0 },
+        { "leave",    ROOMS_MSG_ANYONE, ROOMS_MSG_RELAY, 0 },
+        { "remove",   ROOMS_MSG_COHOST, ROOMS_MSG_RELAY, 1 },
+        { "mute",     ROOMS_MSG_COHOST, ROOMS_MSG_RELAY, 1 },
+        { "admit",    ROOMS_MSG_COHOST, ROOMS_MSG_RELAY, 1 },
+        { "deny",     ROOMS_MSG_COHOST, ROOMS_MSG_RELAY, 1 },
+        { "lock",     ROOMS_MSG_COHOST, ROOMS_MSG_NGINX, 0 },
+        { "end",      ROOMS_MSG_HOST,   ROOMS_MSG_NGINX, 0 },
+        { "cohost",   ROOMS_MSG_HOST,   ROOMS_MSG_RELAY, 1 },
+        { "uncohost", ROOMS_MSG_HOST,   ROOMS_MSG_RELAY, 1 }
+    };
+    unsigned  i;
+
+    for (i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
+        t = rooms_msg_type(want[i].name, strlen(want[i].name));
+        ok(t != NULL && strcmp(t->name, want[i].name) == 0
+           && t->from == want[i].from && t->at == want[i].at
+           && t->target == want[i].target
+           && rooms_msg_type_of(t->id) == t,
+           "%s: from %u, at %u, target %u", want[i].name, want[i].from,
+           want[i].at, want[i].target);
+    }
+
+    is_int(ROOMS_MSG_NTYPES, (int) (sizeof(want) / sizeof(want[0])),
+           "the table has exactly these types");
+
+    ok(rooms_msg_type("welcome", 7) == NULL
+       && rooms_msg_type("answer", 6) == NULL
+       && rooms_msg_type("streams", 7) == NULL,
+       "server-only types are not a browser's");
+    ok(rooms_msg_type("joi", 3) == NULL && rooms_msg_type("joinx", 5) == NULL
+       && rooms_msg_type("JOIN", 4) == NULL && rooms_msg_type("", 0) == NULL,
+       "prefixes, suffixes, case and the empty type are unknown");
+    ok(rooms_msg_type("join\0x", 6) == NULL, "a zero byte inside is unknown");
+    ok(rooms_msg_type_of(ROOMS_MSG_NTYPES) == NULL, "id past the end: NULL");
+    is_str(rooms_msg_role_name(ROOMS_MSG_ROLE_COHOST), "cohost", "role name");
+    ok(rooms_msg_role_name(3) == NULL, "no fourth role");
+}
+
+
+static void
+test_join(void)
+{
+    int               n;
+    const char       *why;
+    rooms_msg_join_t  j, d;
+
+    memset(&j, 0, sizeof(j));
+    j.room = 42;
+    strcpy(j.code, "AAAAAAAAAAAAAAAAAAAAAA");
+    j.rev = 7;
+    j.max = 12;
+    strcpy(j.name, "Zoë \"Z\"");
+    j.role = ROOMS_MSG_ROLE_COHOST;
+    strcpy(j.token, tok);
+    j.locked = 1;
+    j.knock = 1;
+    j.host_absent = ROOMS_HOST_ABSENT_END;
+    j.grace = 30000;
+    j.video_slots = 9;
+
+    n = rooms_msg_join_encode(&j, buf, sizeof(buf));
+    ok(n > 0 && (size_t) n == strlen(buf), "JOIN encodes (%d bytes)", n);
+    is_str(buf, "{\"room\":42,\"code\":\"AAAAAAAAAAAAAAAAAAAAAA\",\"rev\":7,"
+           "\"max\":12,\"name\":\"Zoë \\\"Z\\\"\",\"role\":\"cohost\","
+           "\"token\":\"00112233445566778899aabbccddeeff00112233445566778899"
+           "aabbccddeeff\",\"locked\":true,\"admission\":\"knock\","
+           "\"host_absent\":\"end\",\"grace\":30000,\"video_slots\":9}",
+           "JOIN is the documented JSON");
+
+    is_int(rooms_msg_join_decode(buf, (size_t) n, &d, &why), 0,
+           "JOIN decodes");
+    ok(d.room == 42 && strcmp(d.code, j.code) == 0 && d.rev == 7
+       && d.max == 12 && strcmp(d.name, j.name) == 0
+       && d.role == ROOMS_MSG_ROLE_COHOST && strcmp(d.token, tok) == 0
+       && d.locked && d.knock && d.host_absent == ROOMS_HOST_ABSENT_END
+       && d.grace == 30000 && d.video_slots == 9, "JOIN round trip");
+
+    is_int(rooms_msg_join_encode(&j, buf, (size_t) n), -1,
+           "JOIN into a buffer one byte short: -1");
+
+    /* the defaults and the clamps */
+    snprintf(buf, sizeof(buf), "{\"room\":1,\"name\":\"a\",\"role\":\"guest\","
+             "\"token\":\"%s\",\"max\":100000,\"locked\":false,"
+             "\"grace\":-5}", tok);
+    is_int(rooms_msg_join_decode(buf, strlen(buf), &d, &why), 0,
+           "a JOIN with only what is required decodes");
+    ok(d.rev == 0 && d.code[0] == '\0' && !d.knock
+       && d.host_absent == ROOMS_HOST_ABSENT_STAY && d.grace == 0
+       && d.video_slots == ROOMS_VIDEO_SLOTS_DEFAULT
+       && d.max == ROOMS_PARTICIPANTS_LIMIT,
+       "defaults: rev 0, open, stay_open, video_slots %d; max and grace "
+       "clamped", ROOMS_VIDEO_SLOTS_DEFAULT);
+
+    {
+        static const char  *bad[] = {
+            "[]", "{", "{\"room\":1}",
+            "{\"room\":\"1\",\"name\":\"a\",\"role\":\"guest\",\"token\":\"%s\","
+            "\"max\":2,\"locked\":false}",
+            "{\"room\":1,\"name\":\"\",\"role\":\"guest\",\"token\":\"%s\","
+            "\"max\":2,\"locked\":false}",
+            "{\"room\":1,\"name\":\"a\",\"role\":\"owner\",\"token\":\"%s\","
+            "\"max\":2,\"locked\":false}",
+            "{\"room\":1,\"name\":\"a\",\"role\":\"guest\",\"token\":\"%.63s\","
+            "\"max\":2,\"locked\":false}",
+            "{\"room\":1,\"name\":\"a\",\"role\":\"guest\",\"token\":\"%s\","
+            "\"max\":2,\"locked\":0}",
+            "{\"room\":1,\"name\":\"a\",\"role\":\"guest\",\"token\":\"%s\","
+            "\"max\":2}",
+            "{\"room\":1,\"name\":\"a\",\"role\":\"guest\",\"token\":\"%s\","
+            "\"max\":2,\"locked\":false,\"admission\":\"maybe\"}",
+            "{\"room\":1,\"name\":\"a\",\"role\":\"guest\",\"token\":\"%s\","
+            "\"max\":2,\"locked\":false,\"host_absent\":\"later\"}",
+            "{\"room\":1,\"name\":\"a\",\"role\":\"guest\",\"token\":\"%s\","
+            "\"max\":2,\"locked\":false,\"rev\":-1}",
+            "{\"room\":1,\"name\":\"a\",\"role\":\"guest\",\"token\":\"%s\","
+            "\"max\":2,\"locked\":false,\"video_slots\":\"9\"}",
+            "{\"room\":1,\"name\":\"a\\u0000b\",\"role\":\"guest\","
+            "\"token\":\"%s\",\"max\":2,\"locked\":false}",
+            "{\"room\":1,\"room\":2,\"name\":\"a\",\"role\":\"guest\","
+            "\"token\":\"%s\",\"max\":2,\"locked\":false}"
+        };
+        unsigned  i;
+
+        for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+            snprintf(buf, sizeof(buf), bad[i], tok);
+            why = NULL;
+            ok(rooms_msg_join_decode(buf, strlen(buf), &d, &why) == -1
+               && why != NULL, "JOIN refused (%s): %s", why ? why : "-",
+               buf);
+        }
+    }
+
+    /* a payload cut short never decodes */
+    n = rooms_msg_join_encode(&j, buf, sizeof(buf));
+    ok(rooms_msg_join_decode(buf, (size_t) n - 1, &d, &why) == -1,
+       "a JOIN one byte short is refused");
+}
+
+
+static void
+test_room(void)
+{
+    int               n;
+    const char       *why;
+    rooms_msg_room_t  r, d;
+
+    memset(&r, 0, sizeof(r));
+    r.room = 5;
+    r.rev = 9;
+    r.has = ROOMS_MSG_ROOM_LOCKED | ROOMS_MSG_ROOM_ADMISSION
+            | ROOMS_MSG_ROOM_MAX | ROOMS_MSG_ROOM_HOST_ABSENT
+            | ROOMS_MSG_ROOM_REASON;
+    r.locked = 1;
+    r.max = 20;
+    r.host_absent = ROOMS_HOST_ABSENT_LOCK;
+
+    n = rooms_msg_room_encode(&r, buf, sizeof(buf));
+    is_str(buf, "{\"room\":5,\"rev\":9,\"locked\":true,\"admission\":\"open\","
+           "\"max\":20,\"host_absent\":\"lock\",\"reason\":\"host_absent\"}",
+           "ROOM is the documented JSON");
+    ok(rooms_msg_room_decode(buf, (size_t) n, &d, &why) == 0
+       && d.room == 5 && d.rev == 9 && d.has == r.has && d.locked
+       && !d.knock && d.max == 20 && d.host_absent == ROOMS_HOST_ABSENT_LOCK,
+       "ROOM round trip");
+
+    memset(&r, 0, sizeof(r));
+    r.room = 5;
+    r.rev = 10;
+    r.has = ROOMS_MSG_ROOM_ENDED | ROOMS_MSG_ROOM_LOCKED;
+    rooms_msg_room_encode(&r, buf, sizeof(buf));
+    is_str(buf, "{\"room\":5,\"rev\":10,\"ended\":true}",
+           "an end says only that");
+
+    memset(&r, 0, sizeof(r));
+    r.room = 5;
+    r.rev = 11;
+    r.has = ROOMS_MSG_ROOM_DEMOTE;
+    strcpy(r.demote, tok);
+    n = rooms_msg_room_encode(&r, buf, sizeof(buf));
+    ok(rooms_msg_room_decode(buf, (size_t) n, &d, &why) == 0
+       && d.has == ROOMS_MSG_ROOM_DEMOTE && strcmp(d.demote, tok) == 0,
+       "a demote round trip");
+
+    ok(rooms_msg_room_decode("{\"room\":5,\"ended\":false}", 24, &d, &why)
+       == -1, "ended false is refused");
+    ok(rooms_msg_room_decode("{\"room\":5,\"reason\":\"bored\"}", 27, &d,
+                             &why) == -1, "an unknown reason is refused");
+    ok(rooms_msg_room_decode("{\"room\":5,\"demote\":\"ab\"}", 24, &d, &why)
+       == -1, "a short demote token is refused");
+    ok(rooms_msg_room_decode("{\"room\":5,\"rev\":3,\"later\":1}", 28, &d,
+                             &why) == 0 && d.has == 0 && d.rev == 3,
+       "an unknown field is ignored");
+}
+
+
+static void
+test_small_records(void)
+{
+    int                      n;
+    const char              *why;
+    rooms_msg_ban_t          b, db;
+    rooms_msg_count_t        c, dc;
+    rooms_msg_host_absent_t  h, dh;
+    rooms_msg_role_t         r, dr;
+
+    b.room = 3;
+    strcpy(b.token, tok);
+    n = rooms_msg_ban_encode(&b, buf, sizeof(buf));
+    ok(n > 0 && rooms_msg_ban_decode(buf, (size_t) n, &db, &why) == 0
+       && db.room == 3 && strcmp(db.token, tok) == 0, "BAN round trip");
+    ok(rooms_msg_ban_decode("{\"room\":3}", 10, &db, &why) == -1,
+       "BAN without a token is refused");
+
+    c.room = 4;
+    strcpy(c.code, "BBBBBBBBBBBBBBBBBBBBBB");
+    c.count = 49;
+    n = rooms_msg_count_encode(&c, buf, sizeof(buf));
+    is_str(buf, "{\"room\":4,\"code\":\"BBBBBBBBBBBBBBBBBBBBBB\",\"count\":49}",
+           "COUNT is the documented JSON");
+    ok(rooms_msg_count_decode(buf, (size_t) n, &dc, &why) == 0
+       && dc.room == 4 && dc.count == 49, "COUNT round trip");
+    ok(rooms_msg_count_decode("{\"room\":4,\"code\":\"BBBBBBBBBBBBBBBBBBBBBB\","
+                              "\"count\":-1}", 50, &dc, &why) == -1,
+       "a negative count is refused");
+    ok(rooms_msg_count_decode("{\"room\":4,\"code\":\"BBB\",\"count\":1}", 33,
+                              &dc, &why) == -1, "a short code is refused");
+
+    h.room = 6;
+    strcpy(h.code, "CCCCCCCCCCCCCCCCCCCCCC");
+    h.rev = 2;
+    h.end = 1;
+    n = rooms_msg_host_absent_encode(&h, buf, sizeof(buf));
+    is_str(buf, "{\"room\":6,\"code\":\"CCCCCCCCCCCCCCCCCCCCCC\",\"rev\":2,"
+           "\"action\":\"end\"}", "HOST_ABSENT is the documented JSON");
+    ok(rooms_msg_host_absent_decode(buf, (size_t) n, &dh, &why) == 0
+       && dh.end && dh.rev == 2, "HOST_ABSENT round trip");
+    buf[n - 4] = 'x';
+    ok(rooms_msg_host_absent_decode(buf, (size_t) n, &dh, &why) == -1,
+       "an unknown action is refused");
+
+    r.room = 8;
+    r.cohost = 1;
+    strcpy(r.token, tok);
+    strcpy(r.name, "Ann");
+    n = rooms_msg_role_encode(&r, buf, sizeof(buf));
+    ok(n > 0 && rooms_msg_role_decode(buf, (size_t) n, &dr, &why) == 0
+       && dr.cohost && strcmp(dr.name, "Ann") == 0, "ROLE round trip");
+    ok(rooms_msg_role_decode("{\"room\":8,\"role\":\"host\"}", 24, &dr, &why)
+       == -1, "ROLE host is refused");
+    ok(rooms_msg_role_encode(&r, buf, 10) == -1, "ROLE into 10 bytes: -1");
+}
+
+
+int
+main(void)
+{
+    test_table();
+    test_join();
+    test_room();
+    test_small_records();
+
+    return done_testing();
+}
