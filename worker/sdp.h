@@ -16,6 +16,12 @@
  * The structures are large (about 2 MB for rooms_sdp_t, because every
  * bound is reserved inline): keep them static or on the heap, never on a
  * small thread stack.
+ *
+ * The parser is sdp.c, its a= attribute handlers sdp_attr.c, negotiation
+ * and the answer sdp_answer.c; what those share is in sdp_int.h, which
+ * no other file includes.
+ *
+ * May not: include <sys/socket.h>, include <stdlib.h>, include sfu.h, include sdp_int.h, call malloc
  */
 
 #ifndef ROOMS_SDP_H

@@ -1,5 +1,5 @@
 /*
- * fuzz_sdp.c: libFuzzer target for the SDP core (worker/sdp.*).
+ * fuzz_sdp.c: libFuzzer target for the SDP core (worker/sdp*).
  *
  * Beyond "no crash, no out-of-bounds access", each input checks the
  * properties the media worker relies on:
@@ -18,7 +18,7 @@
  *   mkdir -p build/fuzz/corpus
  *   cp tests/fixtures/sdp/chromium* build/fuzz/corpus/
  *   clang -g -O1 -fsanitize=fuzzer,address,undefined -Iworker \
- *       -o build/fuzz/fuzz_sdp tests/fuzz/fuzz_sdp.c worker/sdp.c
+ *       -o build/fuzz/fuzz_sdp tests/fuzz/fuzz_sdp.c worker/sdp*.c
  *   build/fuzz/fuzz_sdp -max_total_time=60 -max_len=16384 build/fuzz/corpus
  *
  * The corpus directory is written to, so it is a copy, never the
@@ -26,7 +26,7 @@
  * that runs the target once per file named on the command line:
  *
  *   cc -DROOMS_FUZZ_MAIN -Iworker -o fuzz_sdp tests/fuzz/fuzz_sdp.c \
- *       worker/sdp.c && ./fuzz_sdp tests/fixtures/sdp/chromium*
+ *       worker/sdp*.c && ./fuzz_sdp tests/fixtures/sdp/chromium*
  */
 
 #include <stdint.h>

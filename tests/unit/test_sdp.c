@@ -1,5 +1,5 @@
 /*
- * test_sdp.c: the SDP core of the media worker (worker/sdp.*).
+ * test_sdp.c: the SDP core of the media worker (worker/sdp*).
  *
  * Covers: the four real Chromium 156 offers (values read off the files:
  * credentials, fingerprints, payload types, header extension ids, BUNDLE,
