@@ -65,8 +65,8 @@ ngx_rooms_api_action(ngx_http_request_t *r, ngx_uint_t op, u_char *code)
         }
 
         return ngx_rooms_api_fail(r, NGX_HTTP_REQUEST_ENTITY_TOO_LARGE,
-                              "body_too_large",
-                              "the body is larger than 8192 bytes");
+                                  "body_too_large",
+                                  "the body is larger than 8192 bytes");
     }
 
     ctx = ngx_pcalloc(r->pool, sizeof(ngx_rooms_api_ctx_t));
@@ -254,8 +254,8 @@ ngx_rooms_create(ngx_http_request_t *r, ngx_str_t *body)
 
     if (ngx_rooms_control_create(rmcf, r->connection->log, &room) != NGX_OK) {
         return ngx_rooms_api_fail(r, NGX_HTTP_SERVICE_UNAVAILABLE,
-                              "storage_unavailable",
-                              "the room could not be stored; try again");
+                                  "storage_unavailable",
+                                  "the room could not be stored; try again");
     }
 
     location = ngx_list_push(&r->headers_out.headers);
@@ -308,14 +308,14 @@ ngx_rooms_api_get(ngx_http_request_t *r, u_char *code)
 
     if (ngx_rooms_host_key(r, &key) != NGX_OK) {
         return ngx_rooms_api_fail(r, NGX_HTTP_UNAUTHORIZED, "missing_host_key",
-                              "use \"Authorization: Bearer <host_key>\"");
+                                  "use \"Authorization: Bearer <host_key>\"");
     }
 
     rooms_token_hash(key.data, key.len, hash);
 
     if (!rooms_token_hash_equal(hash, room.host_hash)) {
         return ngx_rooms_api_fail(r, NGX_HTTP_FORBIDDEN, "wrong_host_key",
-                              "the host key does not match this room");
+                                  "the host key does not match this room");
     }
 
     return ngx_rooms_send_room(r, NGX_HTTP_OK, &room, &key);
@@ -544,9 +544,9 @@ ngx_rooms_change_failed(ngx_http_request_t *r, ngx_int_t rc,
 
     case NGX_ERROR:
         return ngx_rooms_api_fail(r, NGX_HTTP_SERVICE_UNAVAILABLE,
-                              "storage_unavailable",
-                              "the change could not be stored; nothing "
-                              "changed");
+                                  "storage_unavailable",
+                                  "the change could not be stored; nothing "
+                                  "changed");
 
     default:
         return ngx_rooms_api_lookup_failed(r, rc);
@@ -562,17 +562,17 @@ ngx_rooms_api_lookup_failed(ngx_http_request_t *r, ngx_int_t rc)
 
     case NGX_DECLINED:
         return ngx_rooms_api_fail(r, NGX_HTTP_NOT_FOUND, "not_found",
-                              "no room has this code");
+                                  "no room has this code");
 
     case NGX_ROOMS_GONE:
         return ngx_rooms_api_fail(r, NGX_ROOMS_HTTP_GONE, "gone",
-                              "this invite code was replaced by the host; "
-                              "ask for the new link");
+                                  "this invite code was replaced by the host; "
+                                  "ask for the new link");
 
     default:
         return ngx_rooms_api_fail(r, NGX_HTTP_SERVICE_UNAVAILABLE,
-                              "storage_unavailable",
-                              "rooms cannot be read right now");
+                                  "storage_unavailable",
+                                  "rooms cannot be read right now");
     }
 }
 
@@ -773,7 +773,7 @@ ngx_rooms_api_not_allowed(ngx_http_request_t *r, const char *allow)
     h->value.len = ngx_strlen(allow);
 
     return ngx_rooms_api_fail(r, NGX_HTTP_NOT_ALLOWED, "method_not_allowed",
-                          "this method is not allowed here");
+                              "this method is not allowed here");
 }
 
 

@@ -930,9 +930,9 @@ ngx_rooms_control_host_absent(const rooms_proto_hdr_t *hdr,
     if (rooms_token_is_code((u_char *) json_string_value(code),
                             json_string_length(code)))
     {
-        rc = ngx_rooms_control_absent_change(rmcf,
-                                        (u_char *) json_string_value(code),
-                                        &ha, &r);
+        rc = ngx_rooms_control_absent_change(rmcf, (u_char *)
+                                             json_string_value(code),
+                                             &ha, &r);
     }
 
     json_decref(msg);

@@ -172,7 +172,7 @@ not_found:
     }
 
     return ngx_rooms_api_fail(r, NGX_HTTP_NOT_FOUND, "not_found",
-                          "no such room or API endpoint");
+                              "no such room or API endpoint");
 }
 
 

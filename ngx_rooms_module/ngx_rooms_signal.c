@@ -28,15 +28,15 @@
  * drawn here.  The JOIN record carries the role and the token's hash; the
  * token itself is added here to the worker's welcome as it passes, so it
  * reaches that browser alone and never the media worker.  lock and end
- * are applied here, through the same path as the HTTP API
- * (ngx_rooms_control_change_joined()), which tells the media worker; remove, mute,
- * admit, deny, cohost and uncohost go to the media worker, which knows
- * whom an id names.
+ * take the HTTP API's path to the control file
+ * (ngx_rooms_control_change_joined()), which tells the media worker;
+ * remove, mute, admit, deny, cohost and uncohost go to the media worker,
+ * which knows whom an id names.
  *
  * Co-hosts.  A host's cohost makes the worker send a ROLE record for the
- * new co-host's WebSocket: a co-host key is drawn here, its hash stored
- * bound to that browser's guest token, and the key sent to that browser
- * alone ({"type":"role"}).  A later join with the key and the same guest
+ * new co-host's WebSocket: the control file draws a co-host key and
+ * stores its hash bound to that browser's guest token, and the key is
+ * sent to that browser alone ({"type":"role"}).  A later join with the key and the same guest
  * token is a co-host's while the key is active (the store says so at the
  * join); with another token, or once revoked, a guest's.  A co-host may
  * do what a host does but end the room and make or unmake co-hosts; its
@@ -242,8 +242,8 @@ ngx_rooms_signal_message(void *data, const u_char *text, size_t len,
     if (msg == NULL || !json_is_object(msg)) {
         json_decref(msg);
         ngx_rooms_signal_refuse(ctx, "bad_message",
-                            "a message is a JSON object",
-                            NGX_ROOMS_SIGNAL_CLOSE_BAD);
+                                "a message is a JSON object",
+                                NGX_ROOMS_SIGNAL_CLOSE_BAD);
         return;
     }
 
@@ -252,16 +252,16 @@ ngx_rooms_signal_message(void *data, const u_char *text, size_t len,
 
     if (type == NULL) {
         ngx_rooms_signal_refuse(ctx, "bad_message",
-                            "a message needs a string \"type\"",
-                            NGX_ROOMS_SIGNAL_CLOSE_BAD);
+                                "a message needs a string \"type\"",
+                                NGX_ROOMS_SIGNAL_CLOSE_BAD);
         goto done;
     }
 
     if (!ctx->join_seen) {
         if (ngx_strcmp(type, "join") != 0) {
             ngx_rooms_signal_refuse(ctx, "bad_message",
-                                "the first message must be a join",
-                                NGX_ROOMS_SIGNAL_CLOSE_BAD);
+                                    "the first message must be a join",
+                                    NGX_ROOMS_SIGNAL_CLOSE_BAD);
             goto done;
         }
 
@@ -288,9 +288,9 @@ ngx_rooms_signal_message(void *data, const u_char *text, size_t len,
         && ngx_strcmp(type, "leave") != 0)
     {
         ngx_rooms_signal_refuse(ctx, "bad_message",
-                            ngx_strcmp(type, "join") == 0
+                                ngx_strcmp(type, "join") == 0
                             ? "already joined" : "unknown message type",
-                            NGX_ROOMS_SIGNAL_CLOSE_BAD);
+                                NGX_ROOMS_SIGNAL_CLOSE_BAD);
         goto done;
     }
 
@@ -317,10 +317,10 @@ ngx_rooms_signal_forward(ngx_rooms_signal_ctx_t *ctx, const u_char *data,
 
     if (rc != NGX_OK) {
         ngx_rooms_signal_refuse(ctx, "media_unavailable",
-                            rc == NGX_BUSY
+                                rc == NGX_BUSY
                             ? "the media server is overloaded; join again"
                             : "the media server is unavailable",
-                            NGX_ROOMS_SIGNAL_CLOSE_LATER);
+                                NGX_ROOMS_SIGNAL_CLOSE_LATER);
     }
 }
 
@@ -354,7 +354,7 @@ ngx_rooms_signal_host_action(ngx_rooms_signal_ctx_t *ctx, const char *type,
 
     if (!ctx->host && (host_only || !ctx->cohost)) {
         ngx_rooms_signal_error(ctx, "not_host", "only the host can do this",
-                           NULL);
+                               NULL);
         return;
     }
 
@@ -363,9 +363,9 @@ ngx_rooms_signal_host_action(ngx_rooms_signal_ctx_t *ctx, const char *type,
 
         if (!json_is_string(v)) {
             ngx_rooms_signal_refuse(ctx, "bad_message",
-                                "remove, mute, admit, deny, cohost and "
-                                "uncohost need a participant's \"id\"",
-                                NGX_ROOMS_SIGNAL_CLOSE_BAD);
+                                    "remove, mute, admit, deny, cohost and "
+                                    "uncohost need a participant's \"id\"",
+                                    NGX_ROOMS_SIGNAL_CLOSE_BAD);
             return;
         }
 
@@ -388,8 +388,8 @@ ngx_rooms_signal_host_action(ngx_rooms_signal_ctx_t *ctx, const char *type,
 
         if (!json_is_boolean(v)) {
             ngx_rooms_signal_refuse(ctx, "bad_message",
-                                "lock needs a boolean \"locked\"",
-                                NGX_ROOMS_SIGNAL_CLOSE_BAD);
+                                    "lock needs a boolean \"locked\"",
+                                    NGX_ROOMS_SIGNAL_CLOSE_BAD);
             return;
         }
 
@@ -425,8 +425,8 @@ ngx_rooms_signal_host_action(ngx_rooms_signal_ctx_t *ctx, const char *type,
 
     case NGX_ERROR:
         ngx_rooms_signal_error(ctx, "storage_unavailable",
-                           "the change could not be stored; nothing "
-                           "changed", NULL);
+                               "the change could not be stored; nothing "
+                               "changed", NULL);
         break;
 
     default:
@@ -649,9 +649,9 @@ ngx_rooms_signal_join_record(ngx_rooms_signal_ctx_t *ctx, rooms_room_t *room,
         ngx_rooms_signal_refuse(ctx, "media_unavailable",
                                 rc == NGX_BUSY
                                 ? "the media server is overloaded; try "
-                                  "again shortly"
+                                "again shortly"
                                 : "the media server is unavailable; try "
-                                  "again shortly",
+                                "again shortly",
                                 NGX_ROOMS_SIGNAL_CLOSE_LATER);
         return;
     }
@@ -691,8 +691,8 @@ ngx_rooms_signal_secret(ngx_rooms_signal_ctx_t *ctx, json_t *v, ngx_uint_t kind,
     case NGX_ROOMS_SIGNAL_HOST_KEY:
         if (s == NULL || !rooms_token_is_host_key(s, len)) {
             ngx_rooms_signal_refuse(ctx, "bad_message",
-                                "host_key is not a host key",
-                                NGX_ROOMS_SIGNAL_CLOSE_BAD);
+                                    "host_key is not a host key",
+                                    NGX_ROOMS_SIGNAL_CLOSE_BAD);
             return NGX_ERROR;
         }
 
@@ -701,8 +701,8 @@ ngx_rooms_signal_secret(ngx_rooms_signal_ctx_t *ctx, json_t *v, ngx_uint_t kind,
     case NGX_ROOMS_SIGNAL_COHOST_KEY:
         if (s == NULL || !rooms_token_is_host_key(s, len)) {
             ngx_rooms_signal_refuse(ctx, "bad_message",
-                                "cohost_key is not a co-host key",
-                                NGX_ROOMS_SIGNAL_CLOSE_BAD);
+                                    "cohost_key is not a co-host key",
+                                    NGX_ROOMS_SIGNAL_CLOSE_BAD);
             return NGX_ERROR;
         }
 
@@ -711,8 +711,8 @@ ngx_rooms_signal_secret(ngx_rooms_signal_ctx_t *ctx, json_t *v, ngx_uint_t kind,
     default: /* NGX_ROOMS_SIGNAL_GUEST_TOKEN */
         if (s == NULL || !rooms_token_is_guest(s, len)) {
             ngx_rooms_signal_refuse(ctx, "bad_message",
-                                "guest_token is not a guest token",
-                                NGX_ROOMS_SIGNAL_CLOSE_BAD);
+                                    "guest_token is not a guest token",
+                                    NGX_ROOMS_SIGNAL_CLOSE_BAD);
             return NGX_ERROR;
         }
 
@@ -785,14 +785,14 @@ ngx_rooms_signal_admit(ngx_rooms_signal_ctx_t *ctx, rooms_room_t *room,
 
     if (ngx_strcmp(state, "ended") == 0) {
         ngx_rooms_signal_refuse(ctx, "room_ended", "the host ended this room",
-                            NGX_ROOMS_SIGNAL_CLOSE_REFUSED);
+                                NGX_ROOMS_SIGNAL_CLOSE_REFUSED);
         return NGX_DECLINED;
     }
 
     if (ngx_strcmp(state, "scheduled") == 0) {
         rooms_time_format(room->start_at, start_at);
         ngx_rooms_signal_error(ctx, "not_started", "the room has not started",
-                           start_at);
+                               start_at);
         ngx_rooms_ws_close(ctx->ws, NGX_ROOMS_SIGNAL_CLOSE_REFUSED, "refused");
         return NGX_DECLINED;
     }
@@ -815,14 +815,14 @@ ngx_rooms_signal_admit(ngx_rooms_signal_ctx_t *ctx, rooms_room_t *room,
 
     if (banned) {
         ngx_rooms_signal_refuse(ctx, "removed",
-                            "the host removed you from this room",
-                            NGX_ROOMS_SIGNAL_CLOSE_REFUSED);
+                                "the host removed you from this room",
+                                NGX_ROOMS_SIGNAL_CLOSE_REFUSED);
         return NGX_DECLINED;
     }
 
     if (room->locked && !ctx->cohost) {
         ngx_rooms_signal_refuse(ctx, "locked", "the host locked this room",
-                            NGX_ROOMS_SIGNAL_CLOSE_REFUSED);
+                                NGX_ROOMS_SIGNAL_CLOSE_REFUSED);
         return NGX_DECLINED;
     }
 
@@ -925,7 +925,7 @@ ngx_rooms_signal_error(ngx_rooms_signal_ctx_t *ctx, const char *code,
 
     /* the close frame that follows is never refused */
     (void) ngx_rooms_ws_send(ctx->ws, (u_char *) text,
-                              ngx_strlen(text));
+                             ngx_strlen(text));
     free(text);
 }
 
@@ -1060,7 +1060,7 @@ ngx_rooms_signal_relay(ngx_rooms_signal_ctx_t *ctx, const u_char *payload,
     ngx_memzero(ctx->token, sizeof(ctx->token));
 
     rc = ngx_rooms_ws_send(ctx->ws, (u_char *) text,
-                            ngx_strlen(text));
+                           ngx_strlen(text));
     free(text);
 
     return rc;
