@@ -2,365 +2,74 @@
 /*
  * Copyright (C) ngx_rooms authors
  *
- * ngx_rooms_api.c: the HTTP face of the module: routing, the JSON API and
- * host authorization.
+ * ngx_rooms_api.c: the JSON API of docs/api.md.
  *
- * Owns: which URL does what, reading and bounding request bodies, the
- * order of checks (room exists, then the caller is its host, then the
- * body is valid, then the change is allowed) and every error response;
- * the one path of every change a host or co-host makes to a room
- * (ngx_rooms_host_change()), and listing and revoking co-host
- * credentials.  Only the host key authenticates here: a co-host key is
- * refused like any other wrong key.
+ * Owns: reading and bounding request bodies, the order of checks (room
+ * exists, then the caller is its host, then the body is valid, then the
+ * change is allowed), host authorization (only the host key
+ * authenticates here: a co-host key is refused like any other wrong key),
+ * the JSON answers and every API error response (the router and the
+ * signaling answer their refusals through ngx_rooms_api_error()).  A
+ * change itself is the control file's (ngx_rooms_control.c).
  * Must never trust a body before its size and type are checked, and never
  * answer 5xx to anything a client can send: 500 and 503 mean the server
  * itself failed (the store, memory).
+ * May not: call rooms_store_, include rooms_ring.h, include rooms_ws.h, call ngx_rooms_dir_change, call ngx_rooms_dir_add, call ngx_rooms_dir_count, call ngx_rooms_media_, call ngx_rooms_ws_, call ngx_rooms_signal_, call ngx_rooms_router_, call ngx_rooms_page_
  */
 
 
-#include "ngx_rooms.h"
+#include "ngx_rooms_api.h"
+#include "ngx_rooms_control.h"
+#include "ngx_rooms_directory.h"
 
 #include <jansson.h>
-
-
-#define NGX_ROOMS_OP_CREATE  1
-#define NGX_ROOMS_OP_PATCH   2
-#define NGX_ROOMS_OP_INVITE  3
-#define NGX_ROOMS_OP_DELETE  4
-
-/*
- * A change that is no directory action: revoking a co-host credential,
- * in the store, under the directory lock (the room's record stays).
- */
-#define NGX_ROOMS_REVOKE     64
 
 
 typedef struct {
     ngx_uint_t                   op;
     u_char                       code[ROOMS_CODE_LEN];
-} ngx_rooms_ctx_t;
+} ngx_rooms_api_ctx_t;
 
 
-/* what a host action asks of the directory, checked under its lock */
-typedef struct {
-    ngx_uint_t                   action;
-    ngx_uint_t                   cohost;         /* hash is a co-host's */
-    u_char                       hash[ROOMS_HASH_LEN];
-    rooms_patch_t               *patch;
-    rooms_store_t               *store;
-    int64_t                      cohost_id;      /* NGX_ROOMS_REVOKE */
-    u_char                       token_hash[ROOMS_HASH_LEN];  /* revoked */
-    rooms_error_t                err;
-} ngx_rooms_change_t;
-
-
-static ngx_int_t ngx_rooms_route_api(ngx_http_request_t *r,
-    ngx_str_t *rest);
-static ngx_int_t ngx_rooms_route_page(ngx_http_request_t *r,
-    ngx_str_t *code);
-static ngx_int_t ngx_rooms_route_ws(ngx_http_request_t *r, u_char *code);
-static ngx_int_t ngx_rooms_start_body(ngx_http_request_t *r, ngx_uint_t op,
-    u_char *code);
 static void ngx_rooms_body_handler(ngx_http_request_t *r);
 static ngx_int_t ngx_rooms_body(ngx_http_request_t *r, ngx_str_t *body,
     rooms_error_t *err);
 static ngx_int_t ngx_rooms_create(ngx_http_request_t *r, ngx_str_t *body);
-static ngx_int_t ngx_rooms_get(ngx_http_request_t *r, u_char *code);
 static ngx_int_t ngx_rooms_host_action(ngx_http_request_t *r,
     ngx_uint_t op, u_char *code, ngx_str_t *body);
-static ngx_int_t ngx_rooms_route_cohosts(ngx_http_request_t *r,
-    u_char *code, u_char *p, u_char *last);
 static ngx_int_t ngx_rooms_host_auth(ngx_http_request_t *r, u_char *code,
     rooms_room_t *room, ngx_str_t *key, u_char *hash, ngx_int_t *answer);
-static ngx_int_t ngx_rooms_cohost_list(ngx_http_request_t *r,
-    u_char *code);
-static ngx_int_t ngx_rooms_cohost_revoke(ngx_http_request_t *r,
-    u_char *code, ngx_str_t *id);
 static ngx_int_t ngx_rooms_change_failed(ngx_http_request_t *r,
     ngx_int_t rc, rooms_error_t *err);
-static ngx_int_t ngx_rooms_lookup_failed(ngx_http_request_t *r,
-    ngx_int_t rc);
 static ngx_int_t ngx_rooms_host_key(ngx_http_request_t *r, ngx_str_t *key);
-static ngx_int_t ngx_rooms_apply(rooms_room_t *room, void *data);
 static ngx_int_t ngx_rooms_send_room(ngx_http_request_t *r,
     ngx_uint_t status, rooms_room_t *room, ngx_str_t *host_key);
 static ngx_int_t ngx_rooms_send_json(ngx_http_request_t *r,
     ngx_uint_t status, char *json);
-static ngx_int_t ngx_rooms_send_error(ngx_http_request_t *r,
-    rooms_error_t *err);
-static ngx_int_t ngx_rooms_fail(ngx_http_request_t *r, int status,
-    const char *code, const char *message);
-static ngx_int_t ngx_rooms_not_allowed(ngx_http_request_t *r,
-    const char *allow);
 static ngx_int_t ngx_rooms_base(ngx_http_request_t *r, ngx_str_t *base);
-
-
-ngx_int_t
-ngx_rooms_api_handler(ngx_http_request_t *r)
-{
-    ngx_str_t              rest, code, name;
-    ngx_rooms_loc_conf_t  *rlcf;
-
-    rlcf = ngx_http_get_module_loc_conf(r, ngx_rooms_module);
-
-    /* the path below the location: "", "r/<code>", "api/rooms/..." */
-
-    if (r->uri.len >= rlcf->prefix.len
-        && ngx_strncmp(r->uri.data, rlcf->prefix.data, rlcf->prefix.len) == 0)
-    {
-        rest.data = r->uri.data + rlcf->prefix.len;
-        rest.len = r->uri.len - rlcf->prefix.len;
-
-    } else if (r->uri.len == rlcf->prefix.len - 1) {
-        rest.data = r->uri.data + r->uri.len;
-        rest.len = 0;
-
-    } else {
-        ngx_str_set(&rest, "-");
-    }
-
-    if (rest.len >= 3 && ngx_strncmp(rest.data, "api", 3) == 0
-        && (rest.len == 3 || rest.data[3] == '/'))
-    {
-        return ngx_rooms_route_api(r, &rest);
-    }
-
-    if (!(r->method & (NGX_HTTP_GET|NGX_HTTP_HEAD))) {
-        if (ngx_http_discard_request_body(r) != NGX_OK) {
-            return NGX_HTTP_INTERNAL_SERVER_ERROR;
-        }
-
-        return NGX_HTTP_NOT_ALLOWED;
-    }
-
-    if (ngx_http_discard_request_body(r) != NGX_OK) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    if (rest.len == 0) {
-        return ngx_rooms_page_index(r);
-    }
-
-    if (rest.len > 2 && ngx_strncmp(rest.data, "r/", 2) == 0) {
-        code.data = rest.data + 2;
-        code.len = rest.len - 2;
-        return ngx_rooms_route_page(r, &code);
-    }
-
-    if (rest.len > 7 && ngx_strncmp(rest.data, "assets/", 7) == 0) {
-        name.data = rest.data + 7;
-        name.len = rest.len - 7;
-        return ngx_rooms_page_asset(r, &name);
-    }
-
-    return ngx_rooms_page_error(r, NGX_HTTP_NOT_FOUND, "Not found",
-                                "There is nothing at this address.");
-}
-
-
-static ngx_int_t
-ngx_rooms_route_api(ngx_http_request_t *r, ngx_str_t *rest)
-{
-    u_char     *p, *last;
-    ngx_str_t   code;
-
-    p = rest->data;
-    last = rest->data + rest->len;
-
-    if (rest->len < sizeof("api/rooms") - 1
-        || ngx_strncmp(p, "api/rooms", sizeof("api/rooms") - 1) != 0
-        || (rest->len > sizeof("api/rooms") - 1
-            && p[sizeof("api/rooms") - 1] != '/'))
-    {
-        goto not_found;
-    }
-
-    p += sizeof("api/rooms") - 1;
-
-    if (p == last) {
-        if (r->method != NGX_HTTP_POST) {
-            return ngx_rooms_not_allowed(r, "POST");
-        }
-
-        return ngx_rooms_start_body(r, NGX_ROOMS_OP_CREATE, NULL);
-    }
-
-    /* "/<code>" or "/<code>/invite" */
-
-    code.data = ++p;
-
-    while (p < last && *p != '/') {
-        p++;
-    }
-
-    code.len = p - code.data;
-
-    if (!rooms_token_is_code(code.data, code.len)) {
-        goto not_found;
-    }
-
-    if (p == last) {
-        switch (r->method) {
-
-        case NGX_HTTP_GET:
-        case NGX_HTTP_HEAD:
-            if (ngx_http_discard_request_body(r) != NGX_OK) {
-                return NGX_HTTP_INTERNAL_SERVER_ERROR;
-            }
-
-            return ngx_rooms_get(r, code.data);
-
-        case NGX_HTTP_PATCH:
-            return ngx_rooms_start_body(r, NGX_ROOMS_OP_PATCH, code.data);
-
-        case NGX_HTTP_DELETE:
-            return ngx_rooms_start_body(r, NGX_ROOMS_OP_DELETE, code.data);
-
-        default:
-            return ngx_rooms_not_allowed(r, "GET, HEAD, PATCH, DELETE");
-        }
-    }
-
-    if ((size_t) (last - p) == sizeof("/invite") - 1
-        && ngx_strncmp(p, "/invite", sizeof("/invite") - 1) == 0)
-    {
-        if (r->method != NGX_HTTP_POST) {
-            return ngx_rooms_not_allowed(r, "POST");
-        }
-
-        return ngx_rooms_start_body(r, NGX_ROOMS_OP_INVITE, code.data);
-    }
-
-    if ((size_t) (last - p) == sizeof("/ws") - 1
-        && ngx_strncmp(p, "/ws", sizeof("/ws") - 1) == 0)
-    {
-        return ngx_rooms_route_ws(r, code.data);
-    }
-
-    if ((size_t) (last - p) >= sizeof("/cohosts") - 1
-        && ngx_strncmp(p, "/cohosts", sizeof("/cohosts") - 1) == 0
-        && ((size_t) (last - p) == sizeof("/cohosts") - 1
-            || p[sizeof("/cohosts") - 1] == '/'))
-    {
-        return ngx_rooms_route_cohosts(r, code.data,
-                                       p + sizeof("/cohosts") - 1, last);
-    }
-
-not_found:
-
-    if (ngx_http_discard_request_body(r) != NGX_OK) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    return ngx_rooms_fail(r, NGX_HTTP_NOT_FOUND, "not_found",
-                          "no such room or API endpoint");
-}
-
-
-static ngx_int_t
-ngx_rooms_route_page(ngx_http_request_t *r, ngx_str_t *code)
-{
-    ngx_int_t               rc;
-    rooms_room_t            room;
-    ngx_rooms_main_conf_t  *rmcf;
-
-    if (!rooms_token_is_code(code->data, code->len)) {
-        rc = NGX_DECLINED;
-
-    } else {
-        rmcf = ngx_http_get_module_main_conf(r, ngx_rooms_module);
-        rc = ngx_rooms_dir_get(rmcf, r->connection->log, code->data, &room);
-    }
-
-    switch (rc) {
-
-    case NGX_OK:
-        return ngx_rooms_page_room(r, NGX_HTTP_OK, &room);
-
-    case NGX_ROOMS_GONE:
-        return ngx_rooms_page_error(r, NGX_ROOMS_HTTP_GONE,
-                                    "This invite link was replaced",
-                                    "The host gave this room a new link. "
-                                    "Ask them for it.");
-
-    case NGX_DECLINED:
-        return ngx_rooms_page_error(r, NGX_HTTP_NOT_FOUND, "No such room",
-                                    "Check the invite link: no room has "
-                                    "this address.");
-
-    default:
-        return ngx_rooms_page_error(r, NGX_HTTP_SERVICE_UNAVAILABLE,
-                                    "Rooms are unavailable",
-                                    "The server cannot read its rooms "
-                                    "right now. Try again shortly.");
-    }
-}
-
-
-/*
- * The signaling WebSocket (ngx_rooms_ws.c): a GET on a room that exists,
- * answered 404 or 410 as the rest of the API before the handshake is
- * looked at.
- */
-static ngx_int_t
-ngx_rooms_route_ws(ngx_http_request_t *r, u_char *code)
-{
-    ngx_int_t               rc;
-    rooms_room_t            room;
-    rooms_error_t           err;
-    ngx_rooms_main_conf_t  *rmcf;
-
-    if (r->method != NGX_HTTP_GET) {
-        return ngx_rooms_not_allowed(r, "GET");
-    }
-
-    rmcf = ngx_http_get_module_main_conf(r, ngx_rooms_module);
-
-    rc = ngx_rooms_dir_get(rmcf, r->connection->log, code, &room);
-
-    if (rc != NGX_OK) {
-        if (ngx_http_discard_request_body(r) != NGX_OK) {
-            return NGX_HTTP_INTERNAL_SERVER_ERROR;
-        }
-
-        return ngx_rooms_lookup_failed(r, rc);
-    }
-
-    rc = ngx_rooms_ws_handler(r, &room, &err);
-
-    if (rc != NGX_DECLINED) {
-        return rc;
-    }
-
-    if (ngx_http_discard_request_body(r) != NGX_OK) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    return ngx_rooms_send_error(r, &err);
-}
 
 
 /*
  * Bodies are bounded before they are read: a declared length over the
  * limit is refused at once; a chunked one is measured once read.
  */
-static ngx_int_t
-ngx_rooms_start_body(ngx_http_request_t *r, ngx_uint_t op, u_char *code)
+ngx_int_t
+ngx_rooms_api_action(ngx_http_request_t *r, ngx_uint_t op, u_char *code)
 {
     ngx_int_t         rc;
-    ngx_rooms_ctx_t  *ctx;
+    ngx_rooms_api_ctx_t  *ctx;
 
     if (r->headers_in.content_length_n > ROOMS_API_BODY_MAX) {
         if (ngx_http_discard_request_body(r) != NGX_OK) {
             return NGX_HTTP_INTERNAL_SERVER_ERROR;
         }
 
-        return ngx_rooms_fail(r, NGX_HTTP_REQUEST_ENTITY_TOO_LARGE,
-                              "body_too_large",
-                              "the body is larger than 8192 bytes");
+        return ngx_rooms_api_fail(r, NGX_HTTP_REQUEST_ENTITY_TOO_LARGE,
+                                  "body_too_large",
+                                  "the body is larger than 8192 bytes");
     }
 
-    ctx = ngx_pcalloc(r->pool, sizeof(ngx_rooms_ctx_t));
+    ctx = ngx_pcalloc(r->pool, sizeof(ngx_rooms_api_ctx_t));
     if (ctx == NULL) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
@@ -389,7 +98,7 @@ ngx_rooms_body_handler(ngx_http_request_t *r)
     ngx_int_t         rc;
     ngx_str_t         body;
     rooms_error_t     err;
-    ngx_rooms_ctx_t  *ctx;
+    ngx_rooms_api_ctx_t  *ctx;
 
     ctx = ngx_http_get_module_ctx(r, ngx_rooms_module);
 
@@ -397,7 +106,7 @@ ngx_rooms_body_handler(ngx_http_request_t *r)
 
     if (rc == NGX_DECLINED) {
         /* a refused body is answered, and its action never runs */
-        ngx_http_finalize_request(r, ngx_rooms_send_error(r, &err));
+        ngx_http_finalize_request(r, ngx_rooms_api_error(r, &err));
         return;
     }
 
@@ -408,7 +117,7 @@ ngx_rooms_body_handler(ngx_http_request_t *r)
 
     switch (ctx->op) {
 
-    case NGX_ROOMS_OP_CREATE:
+    case NGX_ROOMS_API_CREATE:
         rc = ngx_rooms_create(r, &body);
         break;
 
@@ -530,7 +239,7 @@ ngx_rooms_create(ngx_http_request_t *r, ngx_str_t *body)
                            &room, &err)
         != 0)
     {
-        return ngx_rooms_send_error(r, &err);
+        return ngx_rooms_api_error(r, &err);
     }
 
     if (rooms_token_code(room.code) != 0 || rooms_token_host_key(key) != 0)
@@ -543,10 +252,10 @@ ngx_rooms_create(ngx_http_request_t *r, ngx_str_t *body)
     rooms_token_hash((u_char *) key, ROOMS_HOST_KEY_LEN, room.host_hash);
     room.created_at = ngx_time();
 
-    if (ngx_rooms_dir_create(rmcf, r->connection->log, &room) != NGX_OK) {
-        return ngx_rooms_fail(r, NGX_HTTP_SERVICE_UNAVAILABLE,
-                              "storage_unavailable",
-                              "the room could not be stored; try again");
+    if (ngx_rooms_control_create(rmcf, r->connection->log, &room) != NGX_OK) {
+        return ngx_rooms_api_fail(r, NGX_HTTP_SERVICE_UNAVAILABLE,
+                                  "storage_unavailable",
+                                  "the room could not be stored; try again");
     }
 
     location = ngx_list_push(&r->headers_out.headers);
@@ -575,8 +284,8 @@ ngx_rooms_create(ngx_http_request_t *r, ngx_str_t *body)
 }
 
 
-static ngx_int_t
-ngx_rooms_get(ngx_http_request_t *r, u_char *code)
+ngx_int_t
+ngx_rooms_api_get(ngx_http_request_t *r, u_char *code)
 {
     u_char                  hash[ROOMS_HASH_LEN];
     ngx_int_t               rc;
@@ -588,7 +297,7 @@ ngx_rooms_get(ngx_http_request_t *r, u_char *code)
 
     rc = ngx_rooms_dir_get(rmcf, r->connection->log, code, &room);
     if (rc != NGX_OK) {
-        return ngx_rooms_lookup_failed(r, rc);
+        return ngx_rooms_api_lookup_failed(r, rc);
     }
 
     /* anyone may read the public view; a host key shows the host's */
@@ -598,15 +307,15 @@ ngx_rooms_get(ngx_http_request_t *r, u_char *code)
     }
 
     if (ngx_rooms_host_key(r, &key) != NGX_OK) {
-        return ngx_rooms_fail(r, NGX_HTTP_UNAUTHORIZED, "missing_host_key",
-                              "use \"Authorization: Bearer <host_key>\"");
+        return ngx_rooms_api_fail(r, NGX_HTTP_UNAUTHORIZED, "missing_host_key",
+                                  "use \"Authorization: Bearer <host_key>\"");
     }
 
     rooms_token_hash(key.data, key.len, hash);
 
     if (!rooms_token_hash_equal(hash, room.host_hash)) {
-        return ngx_rooms_fail(r, NGX_HTTP_FORBIDDEN, "wrong_host_key",
-                              "the host key does not match this room");
+        return ngx_rooms_api_fail(r, NGX_HTTP_FORBIDDEN, "wrong_host_key",
+                                  "the host key does not match this room");
     }
 
     return ngx_rooms_send_room(r, NGX_HTTP_OK, &room, &key);
@@ -624,55 +333,54 @@ static ngx_int_t
 ngx_rooms_host_action(ngx_http_request_t *r, ngx_uint_t op, u_char *code,
     ngx_str_t *body)
 {
+    u_char                  hash[ROOMS_HASH_LEN];
     ngx_int_t               rc;
     ngx_str_t               key;
-    rooms_patch_t           patch;
+    ngx_uint_t              action;
+    rooms_patch_t           patch, *pp;
     rooms_room_t            room;
-    ngx_rooms_change_t      change;
+    rooms_error_t           err;
     ngx_rooms_loc_conf_t   *rlcf;
     ngx_rooms_main_conf_t  *rmcf;
 
     rmcf = ngx_http_get_module_main_conf(r, ngx_rooms_module);
     rlcf = ngx_http_get_module_loc_conf(r, ngx_rooms_module);
 
-    ngx_memzero(&change, sizeof(ngx_rooms_change_t));
-
-    if (ngx_rooms_host_auth(r, code, &room, &key, change.hash, &rc)
-        != NGX_OK)
-    {
+    if (ngx_rooms_host_auth(r, code, &room, &key, hash, &rc) != NGX_OK) {
         return rc;
     }
 
+    pp = NULL;
+
     switch (op) {
 
-    case NGX_ROOMS_OP_PATCH:
+    case NGX_ROOMS_API_PATCH:
         if (rooms_parse_patch((char *) body->data, body->len,
                               (unsigned) rlcf->max_participants, &patch,
-                              &change.err)
+                              &err)
             != 0)
         {
-            return ngx_rooms_send_error(r, &change.err);
+            return ngx_rooms_api_error(r, &err);
         }
 
-        change.action = NGX_ROOMS_UPDATE;
-        change.patch = &patch;
+        action = NGX_ROOMS_UPDATE;
+        pp = &patch;
         break;
 
-    case NGX_ROOMS_OP_INVITE:
-        change.action = NGX_ROOMS_ROTATE;
+    case NGX_ROOMS_API_ROTATE:
+        action = NGX_ROOMS_ROTATE;
         break;
 
-    default: /* NGX_ROOMS_OP_DELETE */
-        change.action = NGX_ROOMS_END;
+    default: /* NGX_ROOMS_API_END */
+        action = NGX_ROOMS_END;
         break;
     }
 
-    rc = ngx_rooms_host_change(rmcf, r->connection->log, code, change.hash,
-                               0, change.action, change.patch, &room,
-                               &change.err);
+    rc = ngx_rooms_control_change(rmcf, r->connection->log, code, hash, 0,
+                                  action, pp, &room, &err);
 
     if (rc != NGX_OK) {
-        return ngx_rooms_change_failed(r, rc, &change.err);
+        return ngx_rooms_change_failed(r, rc, &err);
     }
 
     return ngx_rooms_send_room(r, NGX_HTTP_OK, &room, &key);
@@ -696,12 +404,12 @@ ngx_rooms_host_auth(ngx_http_request_t *r, u_char *code, rooms_room_t *room,
 
     rc = ngx_rooms_dir_get(rmcf, r->connection->log, code, room);
     if (rc != NGX_OK) {
-        *answer = ngx_rooms_lookup_failed(r, rc);
+        *answer = ngx_rooms_api_lookup_failed(r, rc);
         return NGX_DECLINED;
     }
 
     if (ngx_rooms_host_key(r, key) != NGX_OK) {
-        *answer = ngx_rooms_fail(r, NGX_HTTP_UNAUTHORIZED,
+        *answer = ngx_rooms_api_fail(r, NGX_HTTP_UNAUTHORIZED,
                                  "missing_host_key",
                                  "this action needs the room's host key: "
                                  "\"Authorization: Bearer <host_key>\"");
@@ -711,7 +419,7 @@ ngx_rooms_host_auth(ngx_http_request_t *r, u_char *code, rooms_room_t *room,
     rooms_token_hash(key->data, key->len, hash);
 
     if (!rooms_token_hash_equal(hash, room->host_hash)) {
-        *answer = ngx_rooms_fail(r, NGX_HTTP_FORBIDDEN, "wrong_host_key",
+        *answer = ngx_rooms_api_fail(r, NGX_HTTP_FORBIDDEN, "wrong_host_key",
                                  "the host key does not match this room");
         return NGX_DECLINED;
     }
@@ -720,47 +428,9 @@ ngx_rooms_host_auth(ngx_http_request_t *r, u_char *code, rooms_room_t *room,
 }
 
 
-/*
- * "/cohosts" (p at its end) and "/cohosts/<id>" of a room: GET (and HEAD)
- * lists the active co-hosts, DELETE revokes one.  Neither takes a body.
- */
-static ngx_int_t
-ngx_rooms_route_cohosts(ngx_http_request_t *r, u_char *code, u_char *p,
-    u_char *last)
-{
-    ngx_str_t  id;
-
-    if (p == last) {
-        if (!(r->method & (NGX_HTTP_GET|NGX_HTTP_HEAD))) {
-            return ngx_rooms_not_allowed(r, "GET, HEAD");
-        }
-
-        if (ngx_http_discard_request_body(r) != NGX_OK) {
-            return NGX_HTTP_INTERNAL_SERVER_ERROR;
-        }
-
-        return ngx_rooms_cohost_list(r, code);
-    }
-
-    if (r->method != NGX_HTTP_DELETE) {
-        return ngx_rooms_not_allowed(r, "DELETE");
-    }
-
-    if (ngx_http_discard_request_body(r) != NGX_OK) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    /* after the slash */
-    id.data = p + 1;
-    id.len = last - id.data;
-
-    return ngx_rooms_cohost_revoke(r, code, &id);
-}
-
-
 /* GET /api/rooms/<code>/cohosts: {"cohosts":[{id, name, created_at}]} */
-static ngx_int_t
-ngx_rooms_cohost_list(ngx_http_request_t *r, u_char *code)
+ngx_int_t
+ngx_rooms_api_cohost_list(ngx_http_request_t *r, u_char *code)
 {
     u_char                  hash[ROOMS_HASH_LEN];
     char                    created[ROOMS_TIME_LEN + 1], *text;
@@ -778,16 +448,13 @@ ngx_rooms_cohost_list(ngx_http_request_t *r, u_char *code)
 
     rmcf = ngx_http_get_module_main_conf(r, ngx_rooms_module);
 
-    if (rooms_store_cohost_list(rmcf->store, room.id, cohosts,
-                                ROOMS_COHOSTS_MAX, &n)
-        != ROOMS_STORE_OK)
+    if (ngx_rooms_control_cohosts(rmcf, r->connection->log, room.id,
+                                  cohosts, ROOMS_COHOSTS_MAX, &n)
+        != NGX_OK)
     {
-        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
-                      "rooms_store co-host list failed: %s",
-                      rooms_store_errmsg(rmcf->store));
-        return ngx_rooms_fail(r, NGX_HTTP_SERVICE_UNAVAILABLE,
-                              "storage_unavailable",
-                              "rooms cannot be read right now");
+        return ngx_rooms_api_fail(r, NGX_HTTP_SERVICE_UNAVAILABLE,
+                                  "storage_unavailable",
+                                  "rooms cannot be read right now");
     }
 
     list = json_array();
@@ -820,24 +487,21 @@ ngx_rooms_cohost_list(ngx_http_request_t *r, u_char *code)
 
 
 /*
- * DELETE /api/rooms/<code>/cohosts/<id>: the credential is revoked under
- * the directory lock (the host key checked again there), then the media
- * worker is told to make that co-host a guest if it is in the room.
+ * DELETE /api/rooms/<code>/cohosts/<id>: the control file revokes the
+ * credential under the directory lock (the host key checked again there)
+ * and tells the media worker.
  */
-static ngx_int_t
-ngx_rooms_cohost_revoke(ngx_http_request_t *r, u_char *code, ngx_str_t *id)
+ngx_int_t
+ngx_rooms_api_cohost_revoke(ngx_http_request_t *r, u_char *code, ngx_str_t *id)
 {
+    u_char                  hash[ROOMS_HASH_LEN];
     ngx_int_t               rc, n;
     ngx_str_t               key;
     rooms_room_t            room;
-    ngx_rooms_change_t      change;
+    rooms_error_t           err;
     ngx_rooms_main_conf_t  *rmcf;
 
-    ngx_memzero(&change, sizeof(ngx_rooms_change_t));
-
-    if (ngx_rooms_host_auth(r, code, &room, &key, change.hash, &rc)
-        != NGX_OK)
-    {
+    if (ngx_rooms_host_auth(r, code, &room, &key, hash, &rc) != NGX_OK) {
         return rc;
     }
 
@@ -846,183 +510,25 @@ ngx_rooms_cohost_revoke(ngx_http_request_t *r, u_char *code, ngx_str_t *id)
         ? ngx_atoi(id->data, id->len) : NGX_ERROR;
 
     if (n <= 0) {
-        return ngx_rooms_fail(r, NGX_HTTP_NOT_FOUND, "not_found",
-                              "this room has no active co-host with this "
-                              "id");
+        return ngx_rooms_api_fail(r, NGX_HTTP_NOT_FOUND, "not_found",
+                                  "this room has no active co-host with "
+                                  "this id");
     }
 
     rmcf = ngx_http_get_module_main_conf(r, ngx_rooms_module);
 
-    change.action = NGX_ROOMS_REVOKE;
-    change.store = rmcf->store;
-    change.cohost_id = (int64_t) n;
-
-    rc = ngx_rooms_dir_change(rmcf, r->connection->log, code,
-                              ngx_rooms_apply, &change, &room);
+    rc = ngx_rooms_control_cohost_revoke(rmcf, r->connection->log, code,
+                                         hash, (int64_t) n, &room, &err);
 
     if (rc != NGX_OK) {
-        return ngx_rooms_change_failed(r, rc, &change.err);
+        return ngx_rooms_change_failed(r, rc, &err);
     }
-
-    ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
-                  "rooms: the host revoked co-host %i of room %L", n,
-                  room.id);
-
-    (void) ngx_rooms_media_demote(&room, change.token_hash,
-                                  r->connection->log);
 
     r->headers_out.status = NGX_HTTP_NO_CONTENT;
     r->headers_out.content_length_n = 0;
     r->header_only = 1;
 
     return ngx_http_send_header(r);
-}
-
-
-/*
- * A host's change to a room, whether it came as an HTTP request or from a
- * host's or co-host's WebSocket (ngx_rooms_ws.c): the one path all take.
- * hash is the SHA-256 of the key presented; it is checked again under
- * the directory lock, against the record the change applies to (a
- * co-host's against the store's active credentials).  Once the change is
- * stored, the media worker hears of a lock, an end, an admission (a
- * switch to open lets the lobby in), a cap (for later admissions) or a
- * policy, and the people in the room of what concerns them.
- */
-ngx_int_t
-ngx_rooms_host_change(ngx_rooms_main_conf_t *rmcf, ngx_log_t *log,
-    u_char *code, u_char *hash, ngx_uint_t cohost, ngx_uint_t action,
-    rooms_patch_t *patch, rooms_room_t *room, rooms_error_t *err)
-{
-    ngx_int_t           rc;
-    ngx_uint_t          what;
-    ngx_rooms_change_t  change;
-
-    ngx_memzero(&change, sizeof(ngx_rooms_change_t));
-
-    change.action = action;
-    change.cohost = cohost;
-    change.patch = patch;
-    change.store = rmcf->store;
-    ngx_memcpy(change.hash, hash, ROOMS_HASH_LEN);
-
-    rc = ngx_rooms_dir_change(rmcf, log, code, ngx_rooms_apply, &change,
-                              room);
-
-    if (rc == NGX_ROOMS_REFUSED) {
-        *err = change.err;
-        return rc;
-    }
-
-    if (rc != NGX_OK) {
-        return rc;
-    }
-
-    if (action == NGX_ROOMS_END) {
-        (void) ngx_rooms_media_room(room, NGX_ROOMS_MEDIA_ENDED, log);
-        return NGX_OK;
-    }
-
-    if (action != NGX_ROOMS_UPDATE) {
-        return NGX_OK;
-    }
-
-    what = (patch->has_locked ? NGX_ROOMS_MEDIA_LOCKED : 0)
-           | (patch->has_admission ? NGX_ROOMS_MEDIA_ADMISSION : 0)
-           | (patch->has_max ? NGX_ROOMS_MEDIA_MAX : 0)
-           | (patch->has_host_absent ? NGX_ROOMS_MEDIA_HOST_ABSENT : 0);
-
-    if (what) {
-        (void) ngx_rooms_media_room(room, what, log);
-    }
-
-    return NGX_OK;
-}
-
-
-/*
- * Runs under the directory lock, on a copy of the current record.  The
- * store is asked under the same lock for a co-host's credential, and for
- * a revocation, so that neither races a change of the room.
- */
-static ngx_int_t
-ngx_rooms_apply(rooms_room_t *room, void *data)
-{
-    ngx_rooms_change_t  *change = data;
-
-    int                  rc;
-
-    if (change->cohost) {
-        rc = rooms_store_cohost_check(change->store, room->id, change->hash,
-                                      NULL);
-
-        if (rc == ROOMS_STORE_ERROR) {
-            rooms_error(&change->err, 503, "storage_unavailable",
-                        "the change could not be stored; nothing changed");
-            return NGX_ROOMS_REFUSED;
-        }
-
-        /* a co-host may lock and unlock, and nothing else */
-        if (rc != 1
-            || change->action != NGX_ROOMS_UPDATE
-            || change->patch->has_title || change->patch->has_audience
-            || change->patch->has_admission || change->patch->has_max
-            || change->patch->has_host_absent || !change->patch->has_locked)
-        {
-            rooms_error(&change->err, 403, "not_host",
-                        "only the host can do this");
-            return NGX_ROOMS_REFUSED;
-        }
-
-    } else if (!rooms_token_hash_equal(change->hash, room->host_hash)) {
-        rooms_error(&change->err, 403, "wrong_host_key",
-                    "the host key does not match this room");
-        return NGX_ROOMS_REFUSED;
-    }
-
-    switch (change->action) {
-
-    case NGX_ROOMS_UPDATE:
-        if (rooms_apply_patch(room, change->patch, &change->err) != 0) {
-            return NGX_ROOMS_REFUSED;
-        }
-
-        return NGX_ROOMS_UPDATE;
-
-    case NGX_ROOMS_ROTATE:
-        if (room->ended_at != 0) {
-            rooms_error(&change->err, 409, "room_ended",
-                        "the room has ended; its link cannot change");
-            return NGX_ROOMS_REFUSED;
-        }
-
-        return NGX_ROOMS_ROTATE;
-
-    case NGX_ROOMS_REVOKE:
-        rc = rooms_store_cohost_revoke(change->store, room->id,
-                                       change->cohost_id, ngx_time(),
-                                       change->token_hash);
-
-        if (rc == ROOMS_STORE_NOT_FOUND) {
-            rooms_error(&change->err, 404, "not_found",
-                        "this room has no active co-host with this id");
-            return NGX_ROOMS_REFUSED;
-        }
-
-        if (rc != ROOMS_STORE_OK) {
-            ngx_log_error(NGX_LOG_ERR, ngx_cycle->log, 0,
-                          "rooms_store co-host revocation failed: %s",
-                          rooms_store_errmsg(change->store));
-            rooms_error(&change->err, 503, "storage_unavailable",
-                        "the change could not be stored; nothing changed");
-            return NGX_ROOMS_REFUSED;
-        }
-
-        return NGX_ROOMS_KEEP;
-
-    default: /* NGX_ROOMS_END: ending an ended room changes nothing */
-        return room->ended_at != 0 ? NGX_ROOMS_KEEP : NGX_ROOMS_END;
-    }
 }
 
 
@@ -1034,39 +540,39 @@ ngx_rooms_change_failed(ngx_http_request_t *r, ngx_int_t rc,
     switch (rc) {
 
     case NGX_ROOMS_REFUSED:
-        return ngx_rooms_send_error(r, err);
+        return ngx_rooms_api_error(r, err);
 
     case NGX_ERROR:
-        return ngx_rooms_fail(r, NGX_HTTP_SERVICE_UNAVAILABLE,
-                              "storage_unavailable",
-                              "the change could not be stored; nothing "
-                              "changed");
+        return ngx_rooms_api_fail(r, NGX_HTTP_SERVICE_UNAVAILABLE,
+                                  "storage_unavailable",
+                                  "the change could not be stored; nothing "
+                                  "changed");
 
     default:
-        return ngx_rooms_lookup_failed(r, rc);
+        return ngx_rooms_api_lookup_failed(r, rc);
     }
 }
 
 
 /* The answer to a directory lookup that found no live room. */
-static ngx_int_t
-ngx_rooms_lookup_failed(ngx_http_request_t *r, ngx_int_t rc)
+ngx_int_t
+ngx_rooms_api_lookup_failed(ngx_http_request_t *r, ngx_int_t rc)
 {
     switch (rc) {
 
     case NGX_DECLINED:
-        return ngx_rooms_fail(r, NGX_HTTP_NOT_FOUND, "not_found",
-                              "no room has this code");
+        return ngx_rooms_api_fail(r, NGX_HTTP_NOT_FOUND, "not_found",
+                                  "no room has this code");
 
     case NGX_ROOMS_GONE:
-        return ngx_rooms_fail(r, NGX_ROOMS_HTTP_GONE, "gone",
-                              "this invite code was replaced by the host; "
-                              "ask for the new link");
+        return ngx_rooms_api_fail(r, NGX_ROOMS_HTTP_GONE, "gone",
+                                  "this invite code was replaced by the host; "
+                                  "ask for the new link");
 
     default:
-        return ngx_rooms_fail(r, NGX_HTTP_SERVICE_UNAVAILABLE,
-                              "storage_unavailable",
-                              "rooms cannot be read right now");
+        return ngx_rooms_api_fail(r, NGX_HTTP_SERVICE_UNAVAILABLE,
+                                  "storage_unavailable",
+                                  "rooms cannot be read right now");
     }
 }
 
@@ -1215,8 +721,8 @@ ngx_rooms_send_json(ngx_http_request_t *r, ngx_uint_t status, char *json)
 }
 
 
-static ngx_int_t
-ngx_rooms_send_error(ngx_http_request_t *r, rooms_error_t *err)
+ngx_int_t
+ngx_rooms_api_error(ngx_http_request_t *r, rooms_error_t *err)
 {
     ngx_table_elt_t  *h;
 
@@ -1235,20 +741,20 @@ ngx_rooms_send_error(ngx_http_request_t *r, rooms_error_t *err)
 }
 
 
-static ngx_int_t
-ngx_rooms_fail(ngx_http_request_t *r, int status, const char *code,
+ngx_int_t
+ngx_rooms_api_fail(ngx_http_request_t *r, int status, const char *code,
     const char *message)
 {
     rooms_error_t  err;
 
     rooms_error(&err, status, code, "%s", message);
 
-    return ngx_rooms_send_error(r, &err);
+    return ngx_rooms_api_error(r, &err);
 }
 
 
-static ngx_int_t
-ngx_rooms_not_allowed(ngx_http_request_t *r, const char *allow)
+ngx_int_t
+ngx_rooms_api_not_allowed(ngx_http_request_t *r, const char *allow)
 {
     ngx_table_elt_t  *h;
 
@@ -1266,8 +772,8 @@ ngx_rooms_not_allowed(ngx_http_request_t *r, const char *allow)
     h->value.data = (u_char *) allow;
     h->value.len = ngx_strlen(allow);
 
-    return ngx_rooms_fail(r, NGX_HTTP_NOT_ALLOWED, "method_not_allowed",
-                          "this method is not allowed here");
+    return ngx_rooms_api_fail(r, NGX_HTTP_NOT_ALLOWED, "method_not_allowed",
+                              "this method is not allowed here");
 }
 
 

@@ -17,10 +17,17 @@
  * from the media worker's COUNT records (ngx_rooms_dir_count()).  It is
  * never stored: SQLite does not know who is in a room, and a room loaded
  * from it has 0 people until the worker says otherwise.
+ *
+ * The store is read here (a cache miss, a room's current code by id) and
+ * never written: a change is stored by the callback of ngx_rooms_dir_add()
+ * or ngx_rooms_dir_change() (ngx_rooms_control.c), under the zone mutex,
+ * and published here once it is durable.  Must never call up: it knows no
+ * other file of the module.
+ * May not: call rooms_store_insert, call rooms_store_update, call rooms_store_rotate, call rooms_store_end, call rooms_store_ban, call rooms_store_cohost, call rooms_store_open, call rooms_store_close, call json_, include jansson.h, include rooms_ring.h, include rooms_ws.h, call ngx_rooms_control_, call ngx_rooms_media_, call ngx_rooms_signal_, call ngx_rooms_ws_, call ngx_rooms_api_, call ngx_rooms_router_, call ngx_rooms_page_
  */
 
 
-#include "ngx_rooms.h"
+#include "ngx_rooms_directory.h"
 
 
 typedef struct {
@@ -374,8 +381,8 @@ ngx_rooms_dir_get(ngx_rooms_main_conf_t *rmcf, ngx_log_t *log, u_char *code,
 
 
 ngx_int_t
-ngx_rooms_dir_create(ngx_rooms_main_conf_t *rmcf, ngx_log_t *log,
-    rooms_room_t *room)
+ngx_rooms_dir_add(ngx_rooms_main_conf_t *rmcf, ngx_log_t *log,
+    rooms_room_t *room, ngx_rooms_change_pt store, void *data)
 {
     ngx_int_t              rc;
     ngx_rooms_zone_ctx_t  *ctx;
@@ -384,15 +391,11 @@ ngx_rooms_dir_create(ngx_rooms_main_conf_t *rmcf, ngx_log_t *log,
 
     ngx_shmtx_lock(&ctx->shpool->mutex);
 
-    if (rooms_store_insert(rmcf->store, room) != ROOMS_STORE_OK) {
-        ngx_log_error(NGX_LOG_ERR, log, 0, "rooms_store insert failed: %s",
-                      rooms_store_errmsg(rmcf->store));
-        rc = NGX_ERROR;
+    rc = store(room, data);
 
-    } else {
+    if (rc == NGX_OK) {
         /* a full cache is no error: the store has the room */
         (void) ngx_rooms_insert(ctx, (u_char *) room->code, room, 0);
-        rc = NGX_OK;
     }
 
     ngx_shmtx_unlock(&ctx->shpool->mutex);
@@ -406,7 +409,6 @@ ngx_rooms_dir_change(ngx_rooms_main_conf_t *rmcf, ngx_log_t *log,
     u_char *code, ngx_rooms_change_pt handler, void *data,
     rooms_room_t *room)
 {
-    char                   new_code[ROOMS_CODE_LEN + 1];
     ngx_int_t              rc, action;
     rooms_room_t           copy;
     ngx_rooms_node_t      *rn;
@@ -427,39 +429,11 @@ ngx_rooms_dir_change(ngx_rooms_main_conf_t *rmcf, ngx_log_t *log,
 
     switch (action) {
 
-    case NGX_ROOMS_KEEP:
+    case NGX_ROOMS_DIR_KEEP:
+    case NGX_ROOMS_DIR_UPDATE:
         break;
 
-    case NGX_ROOMS_UPDATE:
-        if (rooms_store_update(rmcf->store, &copy) != ROOMS_STORE_OK) {
-            goto failed;
-        }
-
-        break;
-
-    case NGX_ROOMS_END:
-        if (rooms_store_end(rmcf->store, &copy, ngx_time())
-            != ROOMS_STORE_OK)
-        {
-            goto failed;
-        }
-
-        break;
-
-    case NGX_ROOMS_ROTATE:
-        if (rooms_token_code(new_code) != 0) {
-            ngx_log_error(NGX_LOG_ALERT, log, 0,
-                          "rooms: the random source failed");
-            rc = NGX_ERROR;
-            goto done;
-        }
-
-        if (rooms_store_rotate(rmcf->store, &copy, new_code)
-            != ROOMS_STORE_OK)
-        {
-            goto failed;
-        }
-
+    case NGX_ROOMS_DIR_ROTATE:
         /* the old code's node becomes a small "gone" node */
         if (rn) {
             ngx_rooms_delete(ctx, rn);
@@ -470,6 +444,11 @@ ngx_rooms_dir_change(ngx_rooms_main_conf_t *rmcf, ngx_log_t *log,
         rn = ngx_rooms_insert(ctx, (u_char *) copy.code, &copy, 0);
 
         *room = copy;
+        goto done;
+
+    case NGX_ERROR:
+        /* the store failed, and the callback said so in the log */
+        rc = NGX_ERROR;
         goto done;
 
     default: /* NGX_ROOMS_REFUSED */
@@ -484,14 +463,6 @@ ngx_rooms_dir_change(ngx_rooms_main_conf_t *rmcf, ngx_log_t *log,
     }
 
     *room = copy;
-
-    goto done;
-
-failed:
-
-    ngx_log_error(NGX_LOG_ERR, log, 0, "rooms_store write failed: %s",
-                  rooms_store_errmsg(rmcf->store));
-    rc = NGX_ERROR;
 
 done:
 

@@ -6,14 +6,14 @@
  *
  * Owns: the control socket (rooms_media_socket), the hello/welcome
  * handshake of common/rooms_proto.h, the shared ring segment and the two
- * eventfd doorbells it brings, reading the media worker's records and
- * handing each to the WebSocket it is about (ngx_rooms_ws.c), the ROOM
- * records that tell the worker of a lock, an end, a PATCH or a revoked
- * co-host (each with the room's revision), the COUNT records that keep
- * the directory's live participant counts (and setting them to 0 when the
- * link is lost), applying the HOST_ABSENT records (a room's last host
- * left: its lock or end policy is stored here, then announced with a ROOM
- * record), and reconnecting.
+ * eventfd doorbells it brings, connection ids, pushing records (a LEAVE
+ * that finds the ring full is kept and retried), reading the media
+ * worker's records and handing each to the handler registered for its
+ * type at postconfiguration (ngx_rooms_media_on_record()), telling the
+ * handlers registered with ngx_rooms_media_on_link_down() when the link
+ * is lost, and reconnecting.  What a record means is its handler's
+ * business: this file reads no payload, and knows no other file of the
+ * module by name.
  * Must never block the event loop: connecting, the handshake and the
  * rings all run on nginx events, a full ring refuses at once, and the
  * media worker may be absent at any time, including when nginx starts.
@@ -24,10 +24,11 @@
  *     waiting for the welcome --(welcome, 3 fds, segment checked)--> up
  *
  * Any failure (connect refused, EOF, a short or bad welcome, another
- * protocol version, a corrupt ring) tears everything down: the WebSockets
- * that had joined through the link are closed with 1012, the segment is
- * unmapped, every participant count in the directory is set to 0, and a
- * timer tries again after 1 s, doubling up to 5 s.
+ * protocol version, a corrupt ring) tears everything down: the segment
+ * is unmapped, the link-down handlers run when the link was up (the
+ * signaling closes its WebSockets with 1012, the control sets every
+ * participant count to 0), and a timer tries again after 1 s, doubling up
+ * to 5 s.
  * Failures are logged once per kind, then again at most once a minute
  * while they last, so an absent media worker never floods the log.
  *
@@ -40,15 +41,15 @@
  * worker's doorbell.  A LEAVE that finds the ring full is kept and
  * retried, so the media worker never keeps a participant whose WebSocket
  * is gone.
+ *
+ * May not: call json_, include jansson.h, call rooms_store_, call ngx_rooms_dir_, call ngx_rooms_control_, call ngx_rooms_signal_, call ngx_rooms_ws_, call ngx_rooms_api_, call ngx_rooms_router_, call ngx_rooms_page_
  */
 
 
-#include "ngx_rooms.h"
+#include "ngx_rooms_media.h"
 
 #include <sys/socket.h>
 #include <sys/un.h>
-
-#include <jansson.h>
 
 #include "rooms_ring.h"
 
@@ -114,8 +115,6 @@ typedef struct {
 } ngx_rooms_media_link_t;
 
 
-static ngx_int_t ngx_rooms_media_tell(rooms_room_t *room, u_char *json,
-    size_t len, const char *what, ngx_log_t *log);
 static void ngx_rooms_media_connect(void);
 static void ngx_rooms_media_ctl_write(ngx_event_t *wev);
 static void ngx_rooms_media_ctl_read(ngx_event_t *rev);
@@ -125,17 +124,6 @@ static ngx_int_t ngx_rooms_media_attach(int *fds, unsigned slot);
 static void ngx_rooms_media_bell_handler(ngx_event_t *rev);
 static int ngx_rooms_media_record(void *data, const rooms_proto_hdr_t *hdr,
     const unsigned char *payload);
-static json_t *ngx_rooms_media_json(const rooms_proto_hdr_t *hdr,
-    const unsigned char *payload, const char *type);
-static void ngx_rooms_media_count(const rooms_proto_hdr_t *hdr,
-    const unsigned char *payload);
-static void ngx_rooms_media_host_absent(const rooms_proto_hdr_t *hdr,
-    const unsigned char *payload);
-static ngx_int_t ngx_rooms_media_absent_change(ngx_rooms_main_conf_t *rmcf,
-    u_char *code, void *data, rooms_room_t *room);
-static ngx_int_t ngx_rooms_media_absent_apply(rooms_room_t *room,
-    void *data);
-static ngx_rooms_main_conf_t *ngx_rooms_media_conf(void);
 static void ngx_rooms_media_retry_handler(ngx_event_t *ev);
 static void ngx_rooms_media_leave_handler(ngx_event_t *ev);
 static void ngx_rooms_media_flush_leaves(void);
@@ -331,114 +319,6 @@ ngx_rooms_media_leave(uint64_t id)
     if (!ml->leave_retry.timer_set) {
         ngx_add_timer(&ml->leave_retry, NGX_ROOMS_MEDIA_LEAVE_RETRY);
     }
-}
-
-
-ngx_int_t
-ngx_rooms_media_room(rooms_room_t *room, ngx_uint_t what, ngx_log_t *log)
-{
-    u_char  buf[192], *p, *last;
-
-    /*
-     * {"room":<int64>,"rev":<int64>,"locked":false,"admission":"knock",
-     *  "max":<5 digits>,"host_absent":"stay_open","reason":"host_absent"}
-     * is under 160 bytes: 19 digits and a sign at most for an int64
-     */
-
-    last = buf + sizeof(buf);
-    p = ngx_slprintf(buf, last, "{\"room\":%L,\"rev\":%L", room->id,
-                     room->rev);
-
-    if (what & NGX_ROOMS_MEDIA_ENDED) {
-        p = ngx_slprintf(p, last, ",\"ended\":true");
-
-    } else {
-        if (what & NGX_ROOMS_MEDIA_LOCKED) {
-            p = ngx_slprintf(p, last, ",\"locked\":%s",
-                             room->locked ? "true" : "false");
-        }
-
-        if (what & NGX_ROOMS_MEDIA_ADMISSION) {
-            p = ngx_slprintf(p, last, ",\"admission\":\"%s\"",
-                             room->admission == ROOMS_ADMISSION_KNOCK
-                             ? "knock" : "open");
-        }
-
-        if (what & NGX_ROOMS_MEDIA_MAX) {
-            p = ngx_slprintf(p, last, ",\"max\":%ui",
-                             (ngx_uint_t) room->max_participants);
-        }
-
-        if (what & NGX_ROOMS_MEDIA_HOST_ABSENT) {
-            p = ngx_slprintf(p, last, ",\"host_absent\":\"%s\"",
-                             rooms_host_absent_name(room->host_absent));
-        }
-    }
-
-    if (what & NGX_ROOMS_MEDIA_REASON) {
-        p = ngx_slprintf(p, last, ",\"reason\":\"host_absent\"");
-    }
-
-    p = ngx_slprintf(p, last, "}");
-
-    return ngx_rooms_media_tell(room, buf, p - buf,
-                                (what & NGX_ROOMS_MEDIA_ENDED)
-                                ? "was ended" : "changed", log);
-}
-
-
-ngx_int_t
-ngx_rooms_media_demote(rooms_room_t *room, u_char *token_hash,
-    ngx_log_t *log)
-{
-    u_char  buf[192], *p;
-    char    hex[ROOMS_HASH_HEX_LEN + 1];
-
-    /* {"room":<int64>,"rev":<int64>,"demote":"<64 hex>"}: 128 bytes */
-
-    rooms_token_hash_hex(token_hash, hex);
-
-    p = ngx_slprintf(buf, buf + sizeof(buf),
-                     "{\"room\":%L,\"rev\":%L,\"demote\":\"%s\"}",
-                     room->id, room->rev, hex);
-
-    return ngx_rooms_media_tell(room, buf, p - buf, "lost a co-host",
-                                log);
-}
-
-
-/* Pushes a ROOM record; what says what it was about, for the log. */
-static ngx_int_t
-ngx_rooms_media_tell(rooms_room_t *room, u_char *json, size_t len,
-    const char *what, ngx_log_t *log)
-{
-    ngx_int_t  rc;
-
-    rc = ngx_rooms_media_push(ROOMS_PROTO_ROOM, 0, json, len);
-
-    switch (rc) {
-
-    case NGX_OK:
-        break;
-
-    case NGX_DECLINED:
-        /*
-         * No link from this nginx worker (none is configured, or it is
-         * down, which is logged already): nobody is told.  When it is
-         * down, this worker's WebSockets were closed with 1012 anyway.
-         */
-        ngx_log_debug1(NGX_LOG_DEBUG_HTTP, log, 0,
-                       "rooms media: no link, room %L not told", room->id);
-        break;
-
-    default:
-        ngx_log_error(NGX_LOG_WARN, log, 0,
-                      "rooms: the media worker could not be told that room "
-                      "%L %s", room->id, what);
-        break;
-    }
-
-    return rc;
 }
 
 
@@ -944,6 +824,7 @@ static int
 ngx_rooms_media_record(void *data, const rooms_proto_hdr_t *hdr,
     const unsigned char *payload)
 {
+    ngx_rooms_main_conf_t   *rmcf;
     ngx_rooms_media_link_t  *ml = data;
 
     if (ROOMS_PROTO_SLOT(hdr->id) != ml->slot) {
@@ -953,301 +834,60 @@ ngx_rooms_media_record(void *data, const rooms_proto_hdr_t *hdr,
         return 0;
     }
 
-    if (hdr->type == ROOMS_PROTO_COUNT) {
-        /* about a room, not a WebSocket */
-        ngx_rooms_media_count(hdr, payload);
+    rmcf = ngx_http_cycle_get_module_main_conf(ngx_cycle, ngx_rooms_module);
+
+    if (rmcf == NULL
+        || hdr->type >= NGX_ROOMS_RECORD_TYPES
+        || rmcf->records[hdr->type] == NULL)
+    {
+        ngx_log_debug1(NGX_LOG_DEBUG_EVENT, ml->log, 0,
+                       "rooms media: record type %ui ignored",
+                       (ngx_uint_t) hdr->type);
         return 0;
     }
 
-    if (hdr->type == ROOMS_PROTO_HOST_ABSENT) {
-        ngx_rooms_media_host_absent(hdr, payload);
-        return 0;
-    }
-
-    ngx_rooms_ws_deliver(hdr, payload);
+    rmcf->records[hdr->type](hdr, payload);
 
     return 0;
 }
 
 
-/*
- * The JSON of a small record from the media worker (COUNT, HOST_ABSENT),
- * or NULL: a record over 255 bytes is none of those, and is logged with
- * its type's name.  The bytes are copied out of the ring first: they are
- * in shared memory, and each is read once.
- */
-static json_t *
-ngx_rooms_media_json(const rooms_proto_hdr_t *hdr,
-    const unsigned char *payload, const char *type)
-{
-    u_char        buf[256];
-    json_error_t  jerr;
-
-    if (hdr->len >= sizeof(buf)) {
-        ngx_log_error(NGX_LOG_ERR, ngx_rooms_media_link.log, 0,
-                      "rooms: a %uD-byte %s record from the media worker "
-                      "was dropped", hdr->len, type);
-        return NULL;
-    }
-
-    ngx_memcpy(buf, payload, hdr->len);
-
-    return json_loadb((char *) buf, hdr->len, JSON_REJECT_DUPLICATES, &jerr);
-}
-
-
-/*
- * A COUNT record: the number of people in a room changed.  It goes into
- * the shared directory, where GET /api/rooms/<code> reads it; every nginx
- * worker gets the same record and writes the same number.
- */
-static void
-ngx_rooms_media_count(const rooms_proto_hdr_t *hdr,
-    const unsigned char *payload)
-{
-    json_t                  *msg, *room, *code, *count;
-    ngx_int_t                rc;
-    ngx_rooms_main_conf_t   *rmcf;
-    ngx_rooms_media_link_t  *ml = &ngx_rooms_media_link;
-
-    /* {"room":<id>,"code":"<22>","count":<n>} is under 100 bytes */
-    msg = ngx_rooms_media_json(hdr, payload, "COUNT");
-    room = json_object_get(msg, "room");
-    code = json_object_get(msg, "code");
-    count = json_object_get(msg, "count");
-
-    if (!json_is_integer(room) || !json_is_string(code)
-        || !json_is_integer(count) || json_integer_value(count) < 0)
-    {
-        json_decref(msg);
-        ngx_log_error(NGX_LOG_ERR, ml->log, 0,
-                      "rooms: a malformed COUNT record from the media "
-                      "worker was dropped");
-        return;
-    }
-
-    rmcf = ngx_rooms_media_conf();
-
-    if (rmcf == NULL) {
-        json_decref(msg);
-        return;
-    }
-
-    rc = ngx_rooms_dir_count(rmcf, ml->log, json_integer_value(room),
-                             (u_char *) json_string_value(code),
-                             json_string_length(code),
-                             (ngx_uint_t) json_integer_value(count));
-
-    ngx_log_debug3(NGX_LOG_DEBUG_EVENT, ml->log, 0,
-                   "rooms media: room %L has %L people: %i",
-                   (int64_t) json_integer_value(room),
-                   (int64_t) json_integer_value(count), rc);
-
-    json_decref(msg);
-}
-
-
-/* what a HOST_ABSENT record asks, and what came of it */
-typedef struct {
-    int64_t                      room_id;
-    ngx_uint_t                   policy;         /* ROOMS_HOST_ABSENT_* */
-    ngx_uint_t                   done;           /* NGX_ROOMS_UPDATE, END */
-} ngx_rooms_media_absent_t;
-
-
-/*
- * A HOST_ABSENT record: the last host or co-host left a room whose
- * policy is lock or end (docs/protocol.md, "When the last host leaves").
- * The media worker timed the grace; the policy is read again here, under
- * the directory lock, so a host who changed it to stay_open meanwhile, or
- * ended the room, wins.  Once stored, the ROOM record with the reason
- * tells the people in the room; one nginx worker gets the record, and
- * any one of them may apply it.
- */
-static void
-ngx_rooms_media_host_absent(const rooms_proto_hdr_t *hdr,
-    const unsigned char *payload)
-{
-    int                        policy;
-    char                       current[ROOMS_CODE_LEN + 1];
-    json_t                    *msg, *room, *code, *action;
-    ngx_int_t                  rc;
-    rooms_room_t               r;
-    ngx_rooms_main_conf_t     *rmcf;
-    ngx_rooms_media_absent_t   ha;
-    ngx_rooms_media_link_t    *ml = &ngx_rooms_media_link;
-
-    /* {"room":<id>,"code":"<22>","rev":<n>,"action":"lock"}: 120 bytes */
-    msg = ngx_rooms_media_json(hdr, payload, "HOST_ABSENT");
-    room = json_object_get(msg, "room");
-    code = json_object_get(msg, "code");
-    action = json_object_get(msg, "action");
-
-    policy = json_is_string(action)
-             ? rooms_host_absent_find(json_string_value(action),
-                                      json_string_length(action))
-             : -1;
-
-    if (!json_is_integer(room) || !json_is_string(code)
-        || (policy != ROOMS_HOST_ABSENT_LOCK
-            && policy != ROOMS_HOST_ABSENT_END))
-    {
-        json_decref(msg);
-        ngx_log_error(NGX_LOG_ERR, ml->log, 0,
-                      "rooms: a malformed HOST_ABSENT record from the media "
-                      "worker was dropped");
-        return;
-    }
-
-    rmcf = ngx_rooms_media_conf();
-
-    if (rmcf == NULL) {
-        json_decref(msg);
-        return;
-    }
-
-    ha.room_id = json_integer_value(room);
-    ha.policy = (ngx_uint_t) policy;
-    ha.done = 0;
-
-    rc = NGX_ROOMS_GONE;
-
-    if (rooms_token_is_code((u_char *) json_string_value(code),
-                            json_string_length(code)))
-    {
-        rc = ngx_rooms_media_absent_change(rmcf,
-                                           (u_char *) json_string_value(code),
-                                           &ha, &r);
-    }
-
-    json_decref(msg);
-
-    if (rc == NGX_ROOMS_GONE) {
-        /* a rotation since the room's latest join: its code now, by id */
-
-        switch (rooms_store_code(rmcf->store, ha.room_id, current)) {
-
-        case ROOMS_STORE_OK:
-            rc = ngx_rooms_media_absent_change(rmcf, (u_char *) current,
-                                               &ha, &r);
-            break;
-
-        case ROOMS_STORE_NOT_FOUND:
-            rc = NGX_DECLINED;
-            break;
-
-        default:
-            ngx_log_error(NGX_LOG_ERR, ml->log, 0,
-                          "rooms_store lookup failed: %s",
-                          rooms_store_errmsg(rmcf->store));
-            rc = NGX_ERROR;
-            break;
-        }
-    }
-
-    if (rc == NGX_ERROR) {
-        ngx_log_error(NGX_LOG_ERR, ml->log, 0,
-                      "rooms: the host-absent policy of room %L could not "
-                      "be applied", ha.room_id);
-        return;
-    }
-
-    if (rc != NGX_OK) {
-        /* the room is no longer in the store */
-        ngx_log_error(NGX_LOG_INFO, ml->log, 0,
-                      "rooms: the last host left room %L, which is gone",
-                      ha.room_id);
-        return;
-    }
-
-    if (ha.done == 0) {
-        ngx_log_error(NGX_LOG_INFO, ml->log, 0,
-                      "rooms: the last host left room %L, which is ended, "
-                      "locked already or no longer of policy \"%s\": "
-                      "nothing changed", ha.room_id,
-                      rooms_host_absent_name(ha.policy));
-        return;
-    }
-
-    ngx_log_error(NGX_LOG_INFO, ml->log, 0,
-                  "rooms: the last host left room %L, which is %s now "
-                  "(host_absent)", ha.room_id,
-                  ha.done == NGX_ROOMS_END ? "ended" : "locked");
-
-    (void) ngx_rooms_media_room(&r, (ha.done == NGX_ROOMS_END
-                                     ? NGX_ROOMS_MEDIA_ENDED
-                                     : NGX_ROOMS_MEDIA_LOCKED)
-                                    | NGX_ROOMS_MEDIA_REASON, ml->log);
-}
-
-
-/* ngx_rooms_dir_change() of the room whose current code is code */
-static ngx_int_t
-ngx_rooms_media_absent_change(ngx_rooms_main_conf_t *rmcf, u_char *code,
-    void *data, rooms_room_t *room)
-{
-    ngx_int_t                  rc;
-    ngx_rooms_media_absent_t  *ha = data;
-
-    rc = ngx_rooms_dir_change(rmcf, ngx_rooms_media_link.log, code,
-                              ngx_rooms_media_absent_apply, ha, room);
-
-    if (rc == NGX_OK && room->id != ha->room_id) {
-        /* codes are never reused: a worker's mistake, not a room */
-        ngx_log_error(NGX_LOG_ERR, ngx_rooms_media_link.log, 0,
-                      "rooms: a HOST_ABSENT record names room %L by the "
-                      "code of room %L; dropped", ha->room_id, room->id);
-        return NGX_DECLINED;
-    }
-
-    return rc;
-}
-
-
-/* Runs under the directory lock, on a copy of the current record. */
-static ngx_int_t
-ngx_rooms_media_absent_apply(rooms_room_t *room, void *data)
-{
-    ngx_rooms_media_absent_t  *ha = data;
-
-    ha->done = 0;
-
-    if (room->id != ha->room_id
-        || room->ended_at != 0
-        || room->host_absent != ha->policy)
-    {
-        return NGX_ROOMS_KEEP;
-    }
-
-    if (ha->policy == ROOMS_HOST_ABSENT_END) {
-        ha->done = NGX_ROOMS_END;
-        return NGX_ROOMS_END;
-    }
-
-    if (room->locked) {
-        return NGX_ROOMS_KEEP;
-    }
-
-    room->locked = 1;
-    ha->done = NGX_ROOMS_UPDATE;
-
-    return NGX_ROOMS_UPDATE;
-}
-
-
-/* The directory this process serves, or NULL when it has none. */
-static ngx_rooms_main_conf_t *
-ngx_rooms_media_conf(void)
+ngx_int_t
+ngx_rooms_media_on_record(ngx_conf_t *cf, ngx_uint_t type,
+    ngx_rooms_record_pt handler)
 {
     ngx_rooms_main_conf_t  *rmcf;
 
-    rmcf = ngx_http_cycle_get_module_main_conf(ngx_cycle, ngx_rooms_module);
+    rmcf = ngx_http_conf_get_module_main_conf(cf, ngx_rooms_module);
 
-    if (rmcf == NULL || rmcf->shm_zone == NULL || rmcf->store == NULL) {
-        return NULL;
+    if (type >= NGX_ROOMS_RECORD_TYPES || rmcf->records[type] != NULL) {
+        ngx_log_error(NGX_LOG_EMERG, cf->log, 0,
+                      "rooms: a second handler for record type %ui", type);
+        return NGX_ERROR;
     }
 
-    return rmcf;
+    rmcf->records[type] = handler;
+
+    return NGX_OK;
+}
+
+
+ngx_int_t
+ngx_rooms_media_on_link_down(ngx_conf_t *cf, ngx_rooms_link_down_pt handler)
+{
+    ngx_rooms_main_conf_t  *rmcf;
+
+    rmcf = ngx_http_conf_get_module_main_conf(cf, ngx_rooms_module);
+
+    if (rmcf->nlink_down == NGX_ROOMS_LINK_DOWN_MAX) {
+        ngx_log_error(NGX_LOG_EMERG, cf->log, 0,
+                      "rooms: too many link-down handlers");
+        return NGX_ERROR;
+    }
+
+    rmcf->link_down[rmcf->nlink_down++] = handler;
+
+    return NGX_OK;
 }
 
 
@@ -1305,7 +945,7 @@ ngx_rooms_media_fail(ngx_uint_t kind, ngx_uint_t level, ngx_err_t err,
     u_char                   msg[NGX_MAX_ERROR_STR];
     u_char                  *p;
     va_list                  args;
-    ngx_uint_t               was_up;
+    ngx_uint_t               i, was_up;
     ngx_rooms_main_conf_t   *rmcf;
     ngx_rooms_media_link_t  *ml = &ngx_rooms_media_link;
 
@@ -1316,19 +956,14 @@ ngx_rooms_media_fail(ngx_uint_t kind, ngx_uint_t level, ngx_err_t err,
     ml->state = NGX_ROOMS_MEDIA_IDLE;
 
     if (was_up) {
-        ngx_rooms_ws_media_down();
         ml->backoff = NGX_ROOMS_MEDIA_RETRY_MIN;
 
-        /*
-         * Nobody is in a room without the media worker.  When only this
-         * link broke and the worker lives on, the counts come back with
-         * the next link, a second later at first: the worker sends every
-         * count that is not 0 to a newly linked nginx worker.
-         */
-        rmcf = ngx_rooms_media_conf();
+        /* nobody is in a room without the media worker */
+        rmcf = ngx_http_cycle_get_module_main_conf(ngx_cycle,
+                                                   ngx_rooms_module);
 
-        if (rmcf != NULL) {
-            ngx_rooms_dir_counts_reset(rmcf, ml->log);
+        for (i = 0; rmcf != NULL && i < rmcf->nlink_down; i++) {
+            rmcf->link_down[i]();
         }
     }
 

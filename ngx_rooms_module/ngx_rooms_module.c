@@ -6,13 +6,24 @@
  * lifecycle.
  *
  * Owns: parsing and checking every rooms_* directive at "nginx -t", the
- * shared zone's registration, and one store handle per process (opened
- * after fork in init_process, never inherited).  Must never serve
- * requests: that is ngx_rooms_api.c.
+ * shared zone's registration, the content handler of "rooms" locations
+ * (the router's), the registration of the media worker's record handlers
+ * at postconfiguration (the signaling's and the control's), and the
+ * order of each process's start and end: the store handle, the WebSocket
+ * registry and the media link, each opened by its own file.  Must never
+ * serve requests (that is ngx_rooms_router.c and below), and never touch
+ * the store itself.
+ * May not: call rooms_store_, call json_, include jansson.h, include rooms_ring.h, include rooms_ws.h, call ngx_rooms_dir_get, call ngx_rooms_dir_change, call ngx_rooms_dir_add, call ngx_rooms_api_, call ngx_rooms_page_, call ngx_rooms_media_push, call ngx_rooms_ws_send, call ngx_rooms_ws_close
  */
 
 
 #include "ngx_rooms.h"
+#include "ngx_rooms_control.h"
+#include "ngx_rooms_directory.h"
+#include "ngx_rooms_media.h"
+#include "ngx_rooms_router.h"
+#include "ngx_rooms_signal.h"
+#include "ngx_rooms_ws.h"
 
 
 static ngx_int_t ngx_rooms_init_module(ngx_cycle_t *cycle);
@@ -165,14 +176,13 @@ ngx_rooms_cycle_conf(ngx_cycle_t *cycle)
 /*
  * Runs in the master (and under "nginx -t") before workers exist: opening
  * the store here creates it, migrates its schema and proves it usable, so
- * a wrong path fails the configuration test instead of the first request.
- * Running as root, the file is handed to the worker user, who writes it.
+ * a wrong path fails the configuration test instead of the first request
+ * (ngx_rooms_control_init_module()).  Running as root, the file is then
+ * handed to the worker user, who writes it.
  */
 static ngx_int_t
 ngx_rooms_init_module(ngx_cycle_t *cycle)
 {
-    char                    err[256];
-    rooms_store_t          *st;
     ngx_core_conf_t        *ccf;
     ngx_rooms_main_conf_t  *rmcf;
 
@@ -182,15 +192,9 @@ ngx_rooms_init_module(ngx_cycle_t *cycle)
         return NGX_OK;
     }
 
-    st = rooms_store_open((char *) rmcf->store_path.data, err, sizeof(err));
-    if (st == NULL) {
-        ngx_log_error(NGX_LOG_EMERG, cycle->log, 0,
-                      "rooms_store \"%V\" cannot be used: %s",
-                      &rmcf->store_path, err);
+    if (ngx_rooms_control_init_module(cycle, rmcf) != NGX_OK) {
         return NGX_ERROR;
     }
-
-    rooms_store_close(st);
 
     ccf = (ngx_core_conf_t *) ngx_get_conf(cycle->conf_ctx, ngx_core_module);
 
@@ -215,7 +219,6 @@ ngx_rooms_init_module(ngx_cycle_t *cycle)
 static ngx_int_t
 ngx_rooms_init_process(ngx_cycle_t *cycle)
 {
-    char                    err[256];
     ngx_rooms_main_conf_t  *rmcf;
 
     ngx_rooms_ws_init_process(cycle);
@@ -226,13 +229,7 @@ ngx_rooms_init_process(ngx_cycle_t *cycle)
         return ngx_rooms_media_init_process(cycle, NULL);
     }
 
-    rmcf->store = rooms_store_open((char *) rmcf->store_path.data, err,
-                                   sizeof(err));
-    if (rmcf->store == NULL) {
-        ngx_log_error(NGX_LOG_EMERG, cycle->log, 0,
-                      "rooms_store \"%V\" cannot be opened by the worker "
-                      "(is its directory writable by the worker user?): %s",
-                      &rmcf->store_path, err);
+    if (ngx_rooms_control_init_process(cycle, rmcf) != NGX_OK) {
         return NGX_ERROR;
     }
 
@@ -249,9 +246,8 @@ ngx_rooms_exit_process(ngx_cycle_t *cycle)
 
     rmcf = ngx_rooms_cycle_conf(cycle);
 
-    if (rmcf != NULL && rmcf->store != NULL) {
-        rooms_store_close(rmcf->store);
-        rmcf->store = NULL;
+    if (rmcf != NULL) {
+        ngx_rooms_control_exit_process(rmcf);
     }
 }
 
@@ -275,6 +271,8 @@ ngx_rooms_create_main_conf(ngx_conf_t *cf)
      *     rmcf->media_socket = { 0, NULL };
      *     rmcf->rooms_file = { 0, NULL };
      *     rmcf->rooms_line = 0;
+     *     rmcf->records[] = { NULL, ... };
+     *     rmcf->nlink_down = 0;
      */
 
     return rmcf;
@@ -328,6 +326,8 @@ ngx_rooms_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
 
 
 /*
+ * The media worker's records go to the handlers the signaling and the
+ * control register here, as nginx-rtmp-module's modules register theirs.
  * "rooms" needs the zone and the store, which may be written after the
  * locations in the http block: the check waits until the block is read.
  */
@@ -336,6 +336,12 @@ ngx_rooms_postconfiguration(ngx_conf_t *cf)
 {
     ngx_rooms_zone_ctx_t   *ctx;
     ngx_rooms_main_conf_t  *rmcf;
+
+    if (ngx_rooms_signal_init(cf) != NGX_OK
+        || ngx_rooms_control_init(cf) != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
 
     rmcf = ngx_http_conf_get_module_main_conf(cf, ngx_rooms_module);
 
@@ -507,7 +513,7 @@ ngx_rooms(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
         rlcf->prefix.len = clcf->name.len + 1;
     }
 
-    clcf->handler = ngx_rooms_api_handler;
+    clcf->handler = ngx_rooms_router_handler;
 
     rmcf = ngx_http_conf_get_module_main_conf(cf, ngx_rooms_module);
 

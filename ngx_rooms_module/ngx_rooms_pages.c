@@ -9,11 +9,12 @@
  * carries (a strict Content-Security-Policy: scripts only from this
  * server, no inline script; no Referer, so invite codes in the path do not
  * leak to other sites).  Must never put client-supplied text into a page
- * unescaped.
+ * unescaped, and never look a room up: the router gives it the room.
+ * May not: call json_, include jansson.h, call rooms_store_, include rooms_ring.h, include rooms_ws.h, call ngx_rooms_dir_, call ngx_rooms_control_, call ngx_rooms_media_, call ngx_rooms_ws_, call ngx_rooms_signal_, call ngx_rooms_api_, call ngx_rooms_router_
  */
 
 
-#include "ngx_rooms.h"
+#include "ngx_rooms_pages.h"
 
 
 typedef struct {

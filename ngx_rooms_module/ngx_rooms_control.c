@@ -1,0 +1,1091 @@
+
+/*
+ * Copyright (C) ngx_rooms authors
+ *
+ * ngx_rooms_control.c: every change to a room, and every write to the
+ * store.
+ *
+ * Owns: the store handle of each process (opened, migrated, closed); the
+ * one path of every change to a room, whoever asks: a host's or
+ * co-host's change from the API or a WebSocket (with the key checked
+ * again under the directory lock), a co-host's revocation, and the
+ * host-absent policy the media worker reports (HOST_ABSENT records); each
+ * runs under the directory lock (ngx_rooms_dir_change()), stores what it
+ * changes, and then tells the media worker what concerns the people in
+ * the room (ROOM records, each with the room's revision); creating rooms,
+ * storing bans (BAN records), drawing, storing and revoking co-host keys,
+ * and the store reads the API and the signaling need (bans, co-host
+ * keys); the live participant counts the media worker reports (COUNT
+ * records, written into the directory) and their reset when the link is
+ * lost.  The directory reads the store on its own (a cache miss, a code
+ * by id) and writes it never.
+ * Must never store a change without the directory lock, never announce
+ * a change before it is stored, and never answer a client: the callers
+ * turn its results into HTTP or WebSocket errors.
+ * May not: include rooms_ring.h, include rooms_ws.h, call ngx_rooms_ws_, call ngx_rooms_signal_, call ngx_rooms_api_, call ngx_rooms_router_, call ngx_rooms_page_, call ngx_rooms_media_conn_id, call ngx_rooms_media_leave
+ */
+
+
+#include "ngx_rooms_control.h"
+#include "ngx_rooms_directory.h"
+#include "ngx_rooms_media.h"
+
+#include <jansson.h>
+
+
+/*
+ * A change that is no host action: revoking a co-host credential, in the
+ * store, under the directory lock (the room's record stays).
+ */
+#define NGX_ROOMS_REVOKE     64
+
+/* what a ROOM record tells the media worker: bits */
+#define NGX_ROOMS_TELL_LOCKED       1   /* its locked state, as it is now */
+#define NGX_ROOMS_TELL_ENDED        2   /* alone (or with REASON) */
+#define NGX_ROOMS_TELL_ADMISSION    4   /* its admission, as it is now */
+#define NGX_ROOMS_TELL_MAX          8   /* its cap, as it is now */
+#define NGX_ROOMS_TELL_HOST_ABSENT  16  /* its policy, as it is now */
+#define NGX_ROOMS_TELL_REASON       32  /* "reason":"host_absent" */
+
+
+/* what a host action asks of the directory, checked under its lock */
+typedef struct {
+    ngx_uint_t                   action;
+    ngx_uint_t                   cohost;         /* hash is a co-host's */
+    u_char                       hash[ROOMS_HASH_LEN];
+    rooms_patch_t               *patch;
+    rooms_store_t               *store;
+    ngx_log_t                   *log;
+    int64_t                      cohost_id;      /* NGX_ROOMS_REVOKE */
+    u_char                       token_hash[ROOMS_HASH_LEN];  /* revoked */
+    rooms_error_t                err;
+} ngx_rooms_change_t;
+
+
+/* what a HOST_ABSENT record asks, and what came of it */
+typedef struct {
+    int64_t                      room_id;
+    ngx_uint_t                   policy;         /* ROOMS_HOST_ABSENT_* */
+    ngx_uint_t                   done;           /* NGX_ROOMS_UPDATE, END */
+    rooms_store_t               *store;
+} ngx_rooms_absent_t;
+
+
+static ngx_int_t ngx_rooms_control_insert(rooms_room_t *room, void *data);
+static ngx_int_t ngx_rooms_control_apply(rooms_room_t *room, void *data);
+static ngx_int_t ngx_rooms_control_allowed(rooms_room_t *room,
+    ngx_rooms_change_t *change);
+static ngx_int_t ngx_rooms_control_write(rooms_store_t *store,
+    ngx_log_t *log, rooms_room_t *room, ngx_uint_t action);
+static ngx_int_t ngx_rooms_control_room(rooms_room_t *room, ngx_uint_t what,
+    ngx_log_t *log);
+static ngx_int_t ngx_rooms_control_demote(rooms_room_t *room,
+    u_char *token_hash, ngx_log_t *log);
+static ngx_int_t ngx_rooms_control_tell(rooms_room_t *room, u_char *json,
+    size_t len, const char *what, ngx_log_t *log);
+static json_t *ngx_rooms_control_json(const rooms_proto_hdr_t *hdr,
+    const u_char *payload, const char *type);
+static void ngx_rooms_control_ban(const rooms_proto_hdr_t *hdr,
+    const u_char *payload);
+static void ngx_rooms_control_count(const rooms_proto_hdr_t *hdr,
+    const u_char *payload);
+static void ngx_rooms_control_host_absent(const rooms_proto_hdr_t *hdr,
+    const u_char *payload);
+static ngx_int_t ngx_rooms_control_absent_change(ngx_rooms_main_conf_t *rmcf,
+    u_char *code, ngx_rooms_absent_t *ha, rooms_room_t *room);
+static ngx_int_t ngx_rooms_control_absent_apply(rooms_room_t *room,
+    void *data);
+static void ngx_rooms_control_link_down(void);
+static ngx_rooms_main_conf_t *ngx_rooms_control_conf(void);
+
+
+/*
+ * Runs in the master (and under "nginx -t") before workers exist: opening
+ * the store here creates it, migrates its schema and proves it usable, so
+ * a wrong path fails the configuration test instead of the first request.
+ */
+ngx_int_t
+ngx_rooms_control_init_module(ngx_cycle_t *cycle,
+    ngx_rooms_main_conf_t *rmcf)
+{
+    char            err[256];
+    rooms_store_t  *st;
+
+    st = rooms_store_open((char *) rmcf->store_path.data, err, sizeof(err));
+    if (st == NULL) {
+        ngx_log_error(NGX_LOG_EMERG, cycle->log, 0,
+                      "rooms_store \"%V\" cannot be used: %s",
+                      &rmcf->store_path, err);
+        return NGX_ERROR;
+    }
+
+    rooms_store_close(st);
+
+    return NGX_OK;
+}
+
+
+/* Each worker opens its own handle: one is never inherited across fork(). */
+ngx_int_t
+ngx_rooms_control_init_process(ngx_cycle_t *cycle,
+    ngx_rooms_main_conf_t *rmcf)
+{
+    char  err[256];
+
+    rmcf->store = rooms_store_open((char *) rmcf->store_path.data, err,
+                                   sizeof(err));
+    if (rmcf->store == NULL) {
+        ngx_log_error(NGX_LOG_EMERG, cycle->log, 0,
+                      "rooms_store \"%V\" cannot be opened by the worker "
+                      "(is its directory writable by the worker user?): %s",
+                      &rmcf->store_path, err);
+        return NGX_ERROR;
+    }
+
+    return NGX_OK;
+}
+
+
+void
+ngx_rooms_control_exit_process(ngx_rooms_main_conf_t *rmcf)
+{
+    if (rmcf->store != NULL) {
+        rooms_store_close(rmcf->store);
+        rmcf->store = NULL;
+    }
+}
+
+
+ngx_int_t
+ngx_rooms_control_init(ngx_conf_t *cf)
+{
+    if (ngx_rooms_media_on_record(cf, ROOMS_PROTO_BAN, ngx_rooms_control_ban)
+        != NGX_OK
+        || ngx_rooms_media_on_record(cf, ROOMS_PROTO_COUNT,
+                                     ngx_rooms_control_count)
+           != NGX_OK
+        || ngx_rooms_media_on_record(cf, ROOMS_PROTO_HOST_ABSENT,
+                                     ngx_rooms_control_host_absent)
+           != NGX_OK
+        || ngx_rooms_media_on_link_down(cf, ngx_rooms_control_link_down)
+           != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    return NGX_OK;
+}
+
+
+ngx_int_t
+ngx_rooms_control_create(ngx_rooms_main_conf_t *rmcf, ngx_log_t *log,
+    rooms_room_t *room)
+{
+    ngx_rooms_change_t  change;
+
+    ngx_memzero(&change, sizeof(ngx_rooms_change_t));
+
+    change.store = rmcf->store;
+    change.log = log;
+
+    return ngx_rooms_dir_add(rmcf, log, room, ngx_rooms_control_insert,
+                             &change);
+}
+
+
+/* Runs under the directory lock: a new room goes into the store. */
+static ngx_int_t
+ngx_rooms_control_insert(rooms_room_t *room, void *data)
+{
+    ngx_rooms_change_t  *change = data;
+
+    if (rooms_store_insert(change->store, room) != ROOMS_STORE_OK) {
+        ngx_log_error(NGX_LOG_ERR, change->log, 0,
+                      "rooms_store insert failed: %s",
+                      rooms_store_errmsg(change->store));
+        return NGX_ERROR;
+    }
+
+    return NGX_OK;
+}
+
+
+/*
+ * A host's change to a room, whether it came as an HTTP request or from a
+ * host's or co-host's WebSocket: the one path all take.  Once the change
+ * is stored, the media worker hears of a lock, an end, an admission (a
+ * switch to open lets the lobby in), a cap (for later admissions) or a
+ * policy, and the people in the room of what concerns them.
+ */
+ngx_int_t
+ngx_rooms_control_change(ngx_rooms_main_conf_t *rmcf, ngx_log_t *log,
+    u_char *code, u_char *hash, ngx_uint_t cohost, ngx_uint_t action,
+    rooms_patch_t *patch, rooms_room_t *room, rooms_error_t *err)
+{
+    ngx_int_t           rc;
+    ngx_uint_t          what;
+    ngx_rooms_change_t  change;
+
+    ngx_memzero(&change, sizeof(ngx_rooms_change_t));
+
+    change.action = action;
+    change.cohost = cohost;
+    change.patch = patch;
+    change.store = rmcf->store;
+    change.log = log;
+    ngx_memcpy(change.hash, hash, ROOMS_HASH_LEN);
+
+    rc = ngx_rooms_dir_change(rmcf, log, code, ngx_rooms_control_apply,
+                              &change, room);
+
+    if (rc == NGX_ROOMS_REFUSED) {
+        *err = change.err;
+        return rc;
+    }
+
+    if (rc != NGX_OK) {
+        return rc;
+    }
+
+    if (action == NGX_ROOMS_END) {
+        (void) ngx_rooms_control_room(room, NGX_ROOMS_TELL_ENDED, log);
+        return NGX_OK;
+    }
+
+    if (action != NGX_ROOMS_UPDATE) {
+        return NGX_OK;
+    }
+
+    what = (patch->has_locked ? NGX_ROOMS_TELL_LOCKED : 0)
+           | (patch->has_admission ? NGX_ROOMS_TELL_ADMISSION : 0)
+           | (patch->has_max ? NGX_ROOMS_TELL_MAX : 0)
+           | (patch->has_host_absent ? NGX_ROOMS_TELL_HOST_ABSENT : 0);
+
+    if (what) {
+        (void) ngx_rooms_control_room(room, what, log);
+    }
+
+    return NGX_OK;
+}
+
+
+ngx_int_t
+ngx_rooms_control_change_joined(ngx_rooms_main_conf_t *rmcf, ngx_log_t *log,
+    u_char *code, int64_t room_id, u_char *hash, ngx_uint_t cohost,
+    ngx_uint_t action, rooms_patch_t *patch, rooms_error_t *err)
+{
+    char          current[ROOMS_CODE_LEN + 1];
+    ngx_int_t     rc;
+    rooms_room_t  room;
+
+    rc = ngx_rooms_control_change(rmcf, log, code, hash, cohost, action,
+                                  patch, &room, err);
+
+    if (rc != NGX_ROOMS_GONE) {
+        return rc;
+    }
+
+    switch (rooms_store_code(rmcf->store, room_id, current)) {
+
+    case ROOMS_STORE_OK:
+        break;
+
+    case ROOMS_STORE_NOT_FOUND:
+        return NGX_DECLINED;
+
+    default:
+        ngx_log_error(NGX_LOG_ERR, log, 0, "rooms_store lookup failed: %s",
+                      rooms_store_errmsg(rmcf->store));
+        return NGX_ERROR;
+    }
+
+    ngx_memcpy(code, current, ROOMS_CODE_LEN);
+
+    return ngx_rooms_control_change(rmcf, log, code, hash, cohost, action,
+                                    patch, &room, err);
+}
+
+
+ngx_int_t
+ngx_rooms_control_cohost_revoke(ngx_rooms_main_conf_t *rmcf, ngx_log_t *log,
+    u_char *code, u_char *hash, int64_t id, rooms_room_t *room,
+    rooms_error_t *err)
+{
+    ngx_int_t           rc;
+    ngx_rooms_change_t  change;
+
+    ngx_memzero(&change, sizeof(ngx_rooms_change_t));
+
+    change.action = NGX_ROOMS_REVOKE;
+    change.store = rmcf->store;
+    change.log = log;
+    change.cohost_id = id;
+    ngx_memcpy(change.hash, hash, ROOMS_HASH_LEN);
+
+    rc = ngx_rooms_dir_change(rmcf, log, code, ngx_rooms_control_apply,
+                              &change, room);
+
+    if (rc != NGX_OK) {
+        *err = change.err;
+        return rc;
+    }
+
+    ngx_log_error(NGX_LOG_INFO, log, 0,
+                  "rooms: the host revoked co-host %L of room %L", id,
+                  room->id);
+
+    (void) ngx_rooms_control_demote(room, change.token_hash, log);
+
+    return NGX_OK;
+}
+
+
+/*
+ * Runs under the directory lock, on a copy of the current record: checks
+ * who asks, then stores the change.  The store is asked under the same
+ * lock for a co-host's credential, and for a revocation, so that neither
+ * races a change of the room.
+ */
+static ngx_int_t
+ngx_rooms_control_apply(rooms_room_t *room, void *data)
+{
+    ngx_rooms_change_t  *change = data;
+
+    int                  rc;
+
+    if (ngx_rooms_control_allowed(room, change) != NGX_OK) {
+        return NGX_ROOMS_REFUSED;
+    }
+
+    switch (change->action) {
+
+    case NGX_ROOMS_UPDATE:
+        if (rooms_apply_patch(room, change->patch, &change->err) != 0) {
+            return NGX_ROOMS_REFUSED;
+        }
+
+        return ngx_rooms_control_write(change->store, change->log, room,
+                                       NGX_ROOMS_UPDATE);
+
+    case NGX_ROOMS_ROTATE:
+        if (room->ended_at != 0) {
+            rooms_error(&change->err, 409, "room_ended",
+                        "the room has ended; its link cannot change");
+            return NGX_ROOMS_REFUSED;
+        }
+
+        return ngx_rooms_control_write(change->store, change->log, room,
+                                       NGX_ROOMS_ROTATE);
+
+    case NGX_ROOMS_REVOKE:
+        rc = rooms_store_cohost_revoke(change->store, room->id,
+                                       change->cohost_id, ngx_time(),
+                                       change->token_hash);
+
+        if (rc == ROOMS_STORE_NOT_FOUND) {
+            rooms_error(&change->err, 404, "not_found",
+                        "this room has no active co-host with this id");
+            return NGX_ROOMS_REFUSED;
+        }
+
+        if (rc != ROOMS_STORE_OK) {
+            ngx_log_error(NGX_LOG_ERR, ngx_cycle->log, 0,
+                          "rooms_store co-host revocation failed: %s",
+                          rooms_store_errmsg(change->store));
+            rooms_error(&change->err, 503, "storage_unavailable",
+                        "the change could not be stored; nothing changed");
+            return NGX_ROOMS_REFUSED;
+        }
+
+        return NGX_ROOMS_DIR_KEEP;
+
+    default: /* NGX_ROOMS_END: ending an ended room changes nothing */
+        if (room->ended_at != 0) {
+            return NGX_ROOMS_DIR_KEEP;
+        }
+
+        return ngx_rooms_control_write(change->store, change->log, room,
+                                       NGX_ROOMS_END);
+    }
+}
+
+
+/*
+ * Under the directory lock: the host key's hash must be the room's; a
+ * co-host key must be an active credential of the room, and may only
+ * lock and unlock.  NGX_DECLINED with change->err set otherwise.
+ */
+static ngx_int_t
+ngx_rooms_control_allowed(rooms_room_t *room, ngx_rooms_change_t *change)
+{
+    int  rc;
+
+    if (!change->cohost) {
+        if (rooms_token_hash_equal(change->hash, room->host_hash)) {
+            return NGX_OK;
+        }
+
+        rooms_error(&change->err, 403, "wrong_host_key",
+                    "the host key does not match this room");
+        return NGX_DECLINED;
+    }
+
+    rc = rooms_store_cohost_check(change->store, room->id, change->hash,
+                                  NULL);
+
+    if (rc == ROOMS_STORE_ERROR) {
+        rooms_error(&change->err, 503, "storage_unavailable",
+                    "the change could not be stored; nothing changed");
+        return NGX_DECLINED;
+    }
+
+    if (rc != 1
+        || change->action != NGX_ROOMS_UPDATE
+        || change->patch->has_title || change->patch->has_audience
+        || change->patch->has_admission || change->patch->has_max
+        || change->patch->has_host_absent || !change->patch->has_locked)
+    {
+        rooms_error(&change->err, 403, "not_host",
+                    "only the host can do this");
+        return NGX_DECLINED;
+    }
+
+    return NGX_OK;
+}
+
+
+/*
+ * Stores room as action changed it (a rotation draws the new code here).
+ * Returns what the directory is to publish, or NGX_ERROR (logged).
+ */
+static ngx_int_t
+ngx_rooms_control_write(rooms_store_t *store, ngx_log_t *log,
+    rooms_room_t *room, ngx_uint_t action)
+{
+    int   rc;
+    char  new_code[ROOMS_CODE_LEN + 1];
+
+    switch (action) {
+
+    case NGX_ROOMS_UPDATE:
+        rc = rooms_store_update(store, room);
+        break;
+
+    case NGX_ROOMS_END:
+        rc = rooms_store_end(store, room, ngx_time());
+        break;
+
+    default: /* NGX_ROOMS_ROTATE */
+        if (rooms_token_code(new_code) != 0) {
+            ngx_log_error(NGX_LOG_ALERT, log, 0,
+                          "rooms: the random source failed");
+            return NGX_ERROR;
+        }
+
+        rc = rooms_store_rotate(store, room, new_code);
+        break;
+    }
+
+    if (rc != ROOMS_STORE_OK) {
+        ngx_log_error(NGX_LOG_ERR, log, 0, "rooms_store write failed: %s",
+                      rooms_store_errmsg(store));
+        return NGX_ERROR;
+    }
+
+    return action == NGX_ROOMS_ROTATE ? NGX_ROOMS_DIR_ROTATE
+                                      : NGX_ROOMS_DIR_UPDATE;
+}
+
+
+/*
+ * Tells the media worker what changed in room, for the people in it and
+ * those waiting in its lobby: a ROOM record, always with the room's
+ * revision ("rev").  what is NGX_ROOMS_TELL_ENDED, or any of LOCKED,
+ * ADMISSION, MAX and HOST_ABSENT (each sent as room has it now); either
+ * may carry NGX_ROOMS_TELL_REASON when a host-absent policy caused it.
+ * Returns what ngx_rooms_media_push() returns.
+ */
+static ngx_int_t
+ngx_rooms_control_room(rooms_room_t *room, ngx_uint_t what, ngx_log_t *log)
+{
+    u_char  buf[192], *p, *last;
+
+    /*
+     * {"room":<int64>,"rev":<int64>,"locked":false,"admission":"knock",
+     *  "max":<5 digits>,"host_absent":"stay_open","reason":"host_absent"}
+     * is under 160 bytes: 19 digits and a sign at most for an int64
+     */
+
+    last = buf + sizeof(buf);
+    p = ngx_slprintf(buf, last, "{\"room\":%L,\"rev\":%L", room->id,
+                     room->rev);
+
+    if (what & NGX_ROOMS_TELL_ENDED) {
+        p = ngx_slprintf(p, last, ",\"ended\":true");
+
+    } else {
+        if (what & NGX_ROOMS_TELL_LOCKED) {
+            p = ngx_slprintf(p, last, ",\"locked\":%s",
+                             room->locked ? "true" : "false");
+        }
+
+        if (what & NGX_ROOMS_TELL_ADMISSION) {
+            p = ngx_slprintf(p, last, ",\"admission\":\"%s\"",
+                             room->admission == ROOMS_ADMISSION_KNOCK
+                             ? "knock" : "open");
+        }
+
+        if (what & NGX_ROOMS_TELL_MAX) {
+            p = ngx_slprintf(p, last, ",\"max\":%ui",
+                             (ngx_uint_t) room->max_participants);
+        }
+
+        if (what & NGX_ROOMS_TELL_HOST_ABSENT) {
+            p = ngx_slprintf(p, last, ",\"host_absent\":\"%s\"",
+                             rooms_host_absent_name(room->host_absent));
+        }
+    }
+
+    if (what & NGX_ROOMS_TELL_REASON) {
+        p = ngx_slprintf(p, last, ",\"reason\":\"host_absent\"");
+    }
+
+    p = ngx_slprintf(p, last, "}");
+
+    return ngx_rooms_control_tell(room, buf, p - buf,
+                                  (what & NGX_ROOMS_TELL_ENDED)
+                                  ? "was ended" : "changed", log);
+}
+
+
+/*
+ * A ROOM record that makes the co-host whose guest token hashes to
+ * token_hash a guest again (its credential was revoked): {"room","rev",
+ * "demote"}.
+ */
+static ngx_int_t
+ngx_rooms_control_demote(rooms_room_t *room, u_char *token_hash,
+    ngx_log_t *log)
+{
+    u_char  buf[192], *p;
+    char    hex[ROOMS_HASH_HEX_LEN + 1];
+
+    /* {"room":<int64>,"rev":<int64>,"demote":"<64 hex>"}: 128 bytes */
+
+    rooms_token_hash_hex(token_hash, hex);
+
+    p = ngx_slprintf(buf, buf + sizeof(buf),
+                     "{\"room\":%L,\"rev\":%L,\"demote\":\"%s\"}",
+                     room->id, room->rev, hex);
+
+    return ngx_rooms_control_tell(room, buf, p - buf, "lost a co-host",
+                                  log);
+}
+
+
+/* Pushes a ROOM record; what says what it was about, for the log. */
+static ngx_int_t
+ngx_rooms_control_tell(rooms_room_t *room, u_char *json, size_t len,
+    const char *what, ngx_log_t *log)
+{
+    ngx_int_t  rc;
+
+    rc = ngx_rooms_media_push(ROOMS_PROTO_ROOM, 0, json, len);
+
+    switch (rc) {
+
+    case NGX_OK:
+        break;
+
+    case NGX_DECLINED:
+        /*
+         * No link from this nginx worker (none is configured, or it is
+         * down, which is logged already): nobody is told.  When it is
+         * down, this worker's WebSockets were closed with 1012 anyway.
+         */
+        ngx_log_debug1(NGX_LOG_DEBUG_HTTP, log, 0,
+                       "rooms media: no link, room %L not told", room->id);
+        break;
+
+    default:
+        ngx_log_error(NGX_LOG_WARN, log, 0,
+                      "rooms: the media worker could not be told that room "
+                      "%L %s", room->id, what);
+        break;
+    }
+
+    return rc;
+}
+
+
+/*
+ * When the key cannot be drawn or stored, the participant stays co-host
+ * without a key until it leaves (the caller's business), except that its
+ * lock is refused (a co-host's lock is checked against the store), and it
+ * rejoins as a guest.
+ */
+ngx_int_t
+ngx_rooms_control_cohost_grant(ngx_rooms_main_conf_t *rmcf, ngx_log_t *log,
+    int64_t room_id, u_char *token_hash, const char *name,
+    char key[ROOMS_HOST_KEY_LEN + 1], u_char *key_hash)
+{
+    int64_t  id;
+
+    if (rooms_token_host_key(key) != 0) {
+        ngx_log_error(NGX_LOG_ALERT, log, 0,
+                      "rooms: the random source failed; a co-host of room "
+                      "%L gets no key", room_id);
+        return NGX_ERROR;
+    }
+
+    rooms_token_hash((u_char *) key, ROOMS_HOST_KEY_LEN, key_hash);
+
+    if (rooms_store_cohost_add(rmcf->store, room_id, key_hash, token_hash,
+                               name, ngx_time(), &id)
+        != ROOMS_STORE_OK)
+    {
+        ngx_log_error(NGX_LOG_ERR, log, 0,
+                      "rooms_store co-host insert failed: %s; a co-host "
+                      "of room %L gets no key",
+                      rooms_store_errmsg(rmcf->store), room_id);
+        ngx_explicit_memzero(key, ROOMS_HOST_KEY_LEN + 1);
+        return NGX_ERROR;
+    }
+
+    ngx_log_error(NGX_LOG_INFO, log, 0,
+                  "rooms: a participant of room %L is co-host %L",
+                  room_id, id);
+
+    return NGX_OK;
+}
+
+
+void
+ngx_rooms_control_cohost_demote(ngx_rooms_main_conf_t *rmcf, ngx_log_t *log,
+    int64_t room_id, u_char *token_hash)
+{
+    if (rooms_store_cohost_revoke_token(rmcf->store, room_id, token_hash,
+                                        ngx_time())
+        != ROOMS_STORE_OK)
+    {
+        /* the key would work at the next join: loud */
+        ngx_log_error(NGX_LOG_ERR, log, 0,
+                      "rooms_store co-host revocation failed: %s; "
+                      "room %L", rooms_store_errmsg(rmcf->store), room_id);
+        return;
+    }
+
+    ngx_log_error(NGX_LOG_INFO, log, 0,
+                  "rooms: a co-host of room %L is a guest again", room_id);
+}
+
+
+ngx_int_t
+ngx_rooms_control_cohost_key(ngx_rooms_main_conf_t *rmcf, ngx_log_t *log,
+    int64_t room_id, u_char *key_hash, u_char *bound)
+{
+    int  rc;
+
+    rc = rooms_store_cohost_check(rmcf->store, room_id, key_hash, bound);
+
+    if (rc == ROOMS_STORE_ERROR) {
+        ngx_log_error(NGX_LOG_ERR, log, 0,
+                      "rooms_store co-host lookup failed: %s",
+                      rooms_store_errmsg(rmcf->store));
+        return NGX_ERROR;
+    }
+
+    return rc == 1;
+}
+
+
+/* Bans are not cached in the directory: the store is asked each time. */
+ngx_int_t
+ngx_rooms_control_banned(ngx_rooms_main_conf_t *rmcf, ngx_log_t *log,
+    int64_t room_id, u_char *token_hash)
+{
+    int  banned;
+
+    banned = rooms_store_is_banned(rmcf->store, room_id, token_hash);
+
+    if (banned == ROOMS_STORE_ERROR) {
+        ngx_log_error(NGX_LOG_ERR, log, 0,
+                      "rooms_store ban lookup failed: %s",
+                      rooms_store_errmsg(rmcf->store));
+        return NGX_ERROR;
+    }
+
+    return banned ? 1 : 0;
+}
+
+
+ngx_int_t
+ngx_rooms_control_cohosts(ngx_rooms_main_conf_t *rmcf, ngx_log_t *log,
+    int64_t room_id, rooms_cohost_t *cohosts, unsigned max, unsigned *n)
+{
+    if (rooms_store_cohost_list(rmcf->store, room_id, cohosts, max, n)
+        != ROOMS_STORE_OK)
+    {
+        ngx_log_error(NGX_LOG_ERR, log, 0,
+                      "rooms_store co-host list failed: %s",
+                      rooms_store_errmsg(rmcf->store));
+        return NGX_ERROR;
+    }
+
+    return NGX_OK;
+}
+
+
+/*
+ * The JSON of a small record from the media worker (BAN, COUNT,
+ * HOST_ABSENT), or NULL: a record over 255 bytes is none of those, and
+ * is logged with its type's name.  The bytes are copied out of the
+ * ring first: they are in shared memory, and each is read once.
+ */
+static json_t *
+ngx_rooms_control_json(const rooms_proto_hdr_t *hdr, const u_char *payload,
+    const char *type)
+{
+    u_char        buf[256];
+    json_error_t  jerr;
+
+    if (hdr->len >= sizeof(buf)) {
+        ngx_log_error(NGX_LOG_ERR, ngx_cycle->log, 0,
+                      "rooms: a %uD-byte %s record from the media worker "
+                      "was dropped", hdr->len, type);
+        return NULL;
+    }
+
+    ngx_memcpy(buf, payload, hdr->len);
+
+    return json_loadb((char *) buf, hdr->len, JSON_REJECT_DUPLICATES, &jerr);
+}
+
+
+/*
+ * A BAN record: a host removed a participant, and its guest token is
+ * banned from the room for good.  The media worker sends it on the ring
+ * of the removed WebSocket's nginx worker, before the CLOSE, so the ban
+ * is stored before that browser can try again; it is stored whether or
+ * not that WebSocket is still here.
+ */
+static void
+ngx_rooms_control_ban(const rooms_proto_hdr_t *hdr, const u_char *payload)
+{
+    u_char                  hash[ROOMS_HASH_LEN];
+    json_t                 *msg, *room, *token;
+    ngx_rooms_main_conf_t  *rmcf;
+
+    /* {"room":<id>,"token":"<64 hex>"} is about 100 bytes */
+    msg = ngx_rooms_control_json(hdr, payload, "BAN");
+    if (msg == NULL && hdr->len >= 256) {
+        /* too long to be one: logged */
+        return;
+    }
+
+    room = json_object_get(msg, "room");
+    token = json_object_get(msg, "token");
+
+    if (!json_is_integer(room) || !json_is_string(token)
+        || rooms_token_hash_from_hex(json_string_value(token),
+                                     json_string_length(token), hash)
+           != 0)
+    {
+        json_decref(msg);
+        ngx_log_error(NGX_LOG_ERR, ngx_cycle->log, 0,
+                      "rooms: a malformed BAN record from the media worker "
+                      "was dropped");
+        return;
+    }
+
+    rmcf = ngx_http_cycle_get_module_main_conf(ngx_cycle, ngx_rooms_module);
+
+    if (rooms_store_ban(rmcf->store, json_integer_value(room), hash)
+        != ROOMS_STORE_OK)
+    {
+        ngx_log_error(NGX_LOG_ERR, ngx_cycle->log, 0,
+                      "rooms_store ban failed: %s; room %L",
+                      rooms_store_errmsg(rmcf->store),
+                      (int64_t) json_integer_value(room));
+
+    } else {
+        ngx_log_error(NGX_LOG_INFO, ngx_cycle->log, 0,
+                      "rooms: a participant was removed from room %L and "
+                      "banned", (int64_t) json_integer_value(room));
+    }
+
+    json_decref(msg);
+}
+
+
+/*
+ * A COUNT record: the number of people in a room changed.  It goes into
+ * the shared directory, where GET /api/rooms/<code> reads it; every nginx
+ * worker gets the same record and writes the same number.
+ */
+static void
+ngx_rooms_control_count(const rooms_proto_hdr_t *hdr, const u_char *payload)
+{
+    json_t                 *msg, *room, *code, *count;
+    ngx_int_t               rc;
+    ngx_rooms_main_conf_t  *rmcf;
+
+    /* {"room":<id>,"code":"<22>","count":<n>} is under 100 bytes */
+    msg = ngx_rooms_control_json(hdr, payload, "COUNT");
+    room = json_object_get(msg, "room");
+    code = json_object_get(msg, "code");
+    count = json_object_get(msg, "count");
+
+    if (!json_is_integer(room) || !json_is_string(code)
+        || !json_is_integer(count) || json_integer_value(count) < 0)
+    {
+        json_decref(msg);
+        ngx_log_error(NGX_LOG_ERR, ngx_cycle->log, 0,
+                      "rooms: a malformed COUNT record from the media "
+                      "worker was dropped");
+        return;
+    }
+
+    rmcf = ngx_rooms_control_conf();
+
+    if (rmcf == NULL) {
+        json_decref(msg);
+        return;
+    }
+
+    rc = ngx_rooms_dir_count(rmcf, ngx_cycle->log, json_integer_value(room),
+                             (u_char *) json_string_value(code),
+                             json_string_length(code),
+                             (ngx_uint_t) json_integer_value(count));
+
+    ngx_log_debug3(NGX_LOG_DEBUG_EVENT, ngx_cycle->log, 0,
+                   "rooms media: room %L has %L people: %i",
+                   (int64_t) json_integer_value(room),
+                   (int64_t) json_integer_value(count), rc);
+
+    json_decref(msg);
+}
+
+
+/*
+ * A HOST_ABSENT record: the last host or co-host left a room whose
+ * policy is lock or end (docs/protocol.md, "When the last host leaves").
+ * The media worker timed the grace; the policy is read again here, under
+ * the directory lock, so a host who changed it to stay_open meanwhile, or
+ * ended the room, wins.  Once stored, the ROOM record with the reason
+ * tells the people in the room; one nginx worker gets the record, and
+ * any one of them may apply it.
+ */
+static void
+ngx_rooms_control_host_absent(const rooms_proto_hdr_t *hdr,
+    const u_char *payload)
+{
+    int                     policy;
+    char                    current[ROOMS_CODE_LEN + 1];
+    json_t                 *msg, *room, *code, *action;
+    ngx_int_t               rc;
+    ngx_log_t              *log;
+    rooms_room_t            r;
+    ngx_rooms_absent_t      ha;
+    ngx_rooms_main_conf_t  *rmcf;
+
+    log = ngx_cycle->log;
+
+    /* {"room":<id>,"code":"<22>","rev":<n>,"action":"lock"}: 120 bytes */
+    msg = ngx_rooms_control_json(hdr, payload, "HOST_ABSENT");
+    room = json_object_get(msg, "room");
+    code = json_object_get(msg, "code");
+    action = json_object_get(msg, "action");
+
+    policy = json_is_string(action)
+             ? rooms_host_absent_find(json_string_value(action),
+                                      json_string_length(action))
+             : -1;
+
+    if (!json_is_integer(room) || !json_is_string(code)
+        || (policy != ROOMS_HOST_ABSENT_LOCK
+            && policy != ROOMS_HOST_ABSENT_END))
+    {
+        json_decref(msg);
+        ngx_log_error(NGX_LOG_ERR, log, 0,
+                      "rooms: a malformed HOST_ABSENT record from the media "
+                      "worker was dropped");
+        return;
+    }
+
+    rmcf = ngx_rooms_control_conf();
+
+    if (rmcf == NULL) {
+        json_decref(msg);
+        return;
+    }
+
+    ha.room_id = json_integer_value(room);
+    ha.policy = (ngx_uint_t) policy;
+    ha.done = 0;
+    ha.store = rmcf->store;
+
+    rc = NGX_ROOMS_GONE;
+
+    if (rooms_token_is_code((u_char *) json_string_value(code),
+                            json_string_length(code)))
+    {
+        rc = ngx_rooms_control_absent_change(rmcf, (u_char *)
+                                             json_string_value(code),
+                                             &ha, &r);
+    }
+
+    json_decref(msg);
+
+    if (rc == NGX_ROOMS_GONE) {
+        /* a rotation since the room's latest join: its code now, by id */
+
+        switch (rooms_store_code(rmcf->store, ha.room_id, current)) {
+
+        case ROOMS_STORE_OK:
+            rc = ngx_rooms_control_absent_change(rmcf, (u_char *) current,
+                                                 &ha, &r);
+            break;
+
+        case ROOMS_STORE_NOT_FOUND:
+            rc = NGX_DECLINED;
+            break;
+
+        default:
+            ngx_log_error(NGX_LOG_ERR, log, 0,
+                          "rooms_store lookup failed: %s",
+                          rooms_store_errmsg(rmcf->store));
+            rc = NGX_ERROR;
+            break;
+        }
+    }
+
+    if (rc == NGX_ERROR) {
+        ngx_log_error(NGX_LOG_ERR, log, 0,
+                      "rooms: the host-absent policy of room %L could not "
+                      "be applied", ha.room_id);
+        return;
+    }
+
+    if (rc != NGX_OK) {
+        /* the room is no longer in the store */
+        ngx_log_error(NGX_LOG_INFO, log, 0,
+                      "rooms: the last host left room %L, which is gone",
+                      ha.room_id);
+        return;
+    }
+
+    if (ha.done == 0) {
+        ngx_log_error(NGX_LOG_INFO, log, 0,
+                      "rooms: the last host left room %L, which is ended, "
+                      "locked already or no longer of policy \"%s\": "
+                      "nothing changed", ha.room_id,
+                      rooms_host_absent_name(ha.policy));
+        return;
+    }
+
+    ngx_log_error(NGX_LOG_INFO, log, 0,
+                  "rooms: the last host left room %L, which is %s now "
+                  "(host_absent)", ha.room_id,
+                  ha.done == NGX_ROOMS_END ? "ended" : "locked");
+
+    (void) ngx_rooms_control_room(&r, (ha.done == NGX_ROOMS_END
+                                       ? NGX_ROOMS_TELL_ENDED
+                                       : NGX_ROOMS_TELL_LOCKED)
+                                      | NGX_ROOMS_TELL_REASON, log);
+}
+
+
+/* ngx_rooms_dir_change() of the room whose current code is code */
+static ngx_int_t
+ngx_rooms_control_absent_change(ngx_rooms_main_conf_t *rmcf, u_char *code,
+    ngx_rooms_absent_t *ha, rooms_room_t *room)
+{
+    ngx_int_t  rc;
+
+    rc = ngx_rooms_dir_change(rmcf, ngx_cycle->log, code,
+                              ngx_rooms_control_absent_apply, ha, room);
+
+    if (rc == NGX_OK && room->id != ha->room_id) {
+        /* codes are never reused: a worker's mistake, not a room */
+        ngx_log_error(NGX_LOG_ERR, ngx_cycle->log, 0,
+                      "rooms: a HOST_ABSENT record names room %L by the "
+                      "code of room %L; dropped", ha->room_id, room->id);
+        return NGX_DECLINED;
+    }
+
+    return rc;
+}
+
+
+/* Runs under the directory lock, on a copy of the current record. */
+static ngx_int_t
+ngx_rooms_control_absent_apply(rooms_room_t *room, void *data)
+{
+    ngx_rooms_absent_t  *ha = data;
+
+    ngx_int_t            rc;
+
+    ha->done = 0;
+
+    if (room->id != ha->room_id
+        || room->ended_at != 0
+        || room->host_absent != ha->policy)
+    {
+        return NGX_ROOMS_DIR_KEEP;
+    }
+
+    if (ha->policy == ROOMS_HOST_ABSENT_END) {
+        rc = ngx_rooms_control_write(ha->store, ngx_cycle->log, room,
+                                     NGX_ROOMS_END);
+        ha->done = (rc == NGX_ERROR) ? 0 : NGX_ROOMS_END;
+        return rc;
+    }
+
+    if (room->locked) {
+        return NGX_ROOMS_DIR_KEEP;
+    }
+
+    room->locked = 1;
+
+    rc = ngx_rooms_control_write(ha->store, ngx_cycle->log, room,
+                                 NGX_ROOMS_UPDATE);
+    ha->done = (rc == NGX_ERROR) ? 0 : NGX_ROOMS_UPDATE;
+
+    return rc;
+}
+
+
+/*
+ * The link to the media worker is lost: nobody is in a room without it.
+ * When only this link broke and the worker lives on, the counts come back
+ * with the next link, a second later at first: the worker sends every
+ * count that is not 0 to a newly linked nginx worker.
+ */
+static void
+ngx_rooms_control_link_down(void)
+{
+    ngx_rooms_main_conf_t  *rmcf;
+
+    rmcf = ngx_rooms_control_conf();
+
+    if (rmcf != NULL) {
+        ngx_rooms_dir_counts_reset(rmcf, ngx_cycle->log);
+    }
+}
+
+
+/* The directory this process serves, or NULL when it has none. */
+static ngx_rooms_main_conf_t *
+ngx_rooms_control_conf(void)
+{
+    ngx_rooms_main_conf_t  *rmcf;
+
+    rmcf = ngx_http_cycle_get_module_main_conf(ngx_cycle, ngx_rooms_module);
+
+    if (rmcf == NULL || rmcf->shm_zone == NULL || rmcf->store == NULL) {
+        return NULL;
+    }
+
+    return rmcf;
+}

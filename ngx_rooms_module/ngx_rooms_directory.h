@@ -1,0 +1,86 @@
+
+/*
+ * Copyright (C) ngx_rooms authors
+ *
+ * ngx_rooms_directory.h: the room directory in the shared zone
+ * (ngx_rooms_directory.c), for the files that read rooms (router, API,
+ * signaling) and the one that changes them (ngx_rooms_control.c).
+ *
+ * May not: include jansson.h, include rooms_ring.h, include rooms_ws.h
+ */
+
+
+#ifndef _NGX_ROOMS_DIRECTORY_H_INCLUDED_
+#define _NGX_ROOMS_DIRECTORY_H_INCLUDED_
+
+
+#include "ngx_rooms.h"
+
+
+/*
+ * What a change callback has done, for the directory to publish: values
+ * apart from the results in ngx_rooms.h, so that a refusal can never be
+ * read as one.
+ */
+#define NGX_ROOMS_DIR_KEEP    16     /* nothing changed */
+#define NGX_ROOMS_DIR_UPDATE  17     /* the record changed */
+#define NGX_ROOMS_DIR_ROTATE  18     /* ... and has a new code */
+
+
+/*
+ * A change callback runs under the directory lock on a copy of the
+ * current record.  It stores what it changes (ngx_rooms_control.c is the
+ * one file that writes the store) and returns NGX_ROOMS_DIR_KEEP, UPDATE
+ * or ROTATE for the directory to publish; NGX_ROOMS_REFUSED (having noted
+ * why in data); or NGX_ERROR when the store failed (logged).
+ */
+typedef ngx_int_t (*ngx_rooms_change_pt)(rooms_room_t *room, void *data);
+
+
+ngx_int_t ngx_rooms_zone_init(ngx_shm_zone_t *shm_zone, void *data);
+
+/*
+ * Fills room with the record whose current code is code (ROOMS_CODE_LEN
+ * bytes), read from the store on a miss.  Returns NGX_OK, NGX_DECLINED,
+ * NGX_ROOMS_GONE or NGX_ERROR.
+ */
+ngx_int_t ngx_rooms_dir_get(ngx_rooms_main_conf_t *rmcf, ngx_log_t *log,
+    u_char *code, rooms_room_t *room);
+
+/*
+ * A new room (code, key hash and fields set): under the directory lock,
+ * store() stores it (NGX_OK, or NGX_ERROR when it could not), and then it
+ * is cached.  Returns what store() returned.
+ */
+ngx_int_t ngx_rooms_dir_add(ngx_rooms_main_conf_t *rmcf, ngx_log_t *log,
+    rooms_room_t *room, ngx_rooms_change_pt store, void *data);
+
+/*
+ * Runs handler on the current record under the directory lock and
+ * publishes what it stored: the store first, then shared memory, so no
+ * worker ever sees a change that is not durable.  room receives the
+ * record as it is afterwards.  Returns NGX_OK, NGX_DECLINED,
+ * NGX_ROOMS_GONE, NGX_ROOMS_REFUSED or NGX_ERROR.
+ */
+ngx_int_t ngx_rooms_dir_change(ngx_rooms_main_conf_t *rmcf, ngx_log_t *log,
+    u_char *code, ngx_rooms_change_pt handler, void *data,
+    rooms_room_t *room);
+
+/*
+ * A COUNT record: the room with store id room_id has count people now.
+ * code (len bytes) is the code the media worker knows it by; when a
+ * rotation retired it, the current one is read from the store by id.  A
+ * room that is not cached is loaded like any lookup, so the count is
+ * never lost to an eviction (and a room with people in it is never
+ * evicted).  Holds the zone mutex.  Returns NGX_OK, NGX_DECLINED (no such
+ * room, or no place in the zone) or NGX_ERROR.
+ */
+ngx_int_t ngx_rooms_dir_count(ngx_rooms_main_conf_t *rmcf, ngx_log_t *log,
+    int64_t room_id, u_char *code, size_t len, ngx_uint_t count);
+
+/* The link to the media worker is lost: every cached room has 0 people. */
+void ngx_rooms_dir_counts_reset(ngx_rooms_main_conf_t *rmcf,
+    ngx_log_t *log);
+
+
+#endif /* _NGX_ROOMS_DIRECTORY_H_INCLUDED_ */

@@ -1,0 +1,1234 @@
+
+/*
+ * Copyright (C) ngx_rooms authors
+ *
+ * ngx_rooms_signal.c: the signaling of docs/protocol.md, over the
+ * WebSocket connections of ngx_rooms_ws.c.
+ *
+ * Owns: the meaning of each message a browser sends: the join
+ * (ngx_rooms_signal_join()) with its admission (ngx_rooms_signal_admit()),
+ * each connection's role (host, co-host or guest) and guest token, the
+ * check that host actions come from a host or co-host
+ * (ngx_rooms_signal_host_action()), and the traffic between one browser
+ * and the media worker: the join becomes a JOIN record, later messages
+ * SIGNAL records, the end of the WebSocket a LEAVE record; the worker's
+ * SIGNAL, CLOSE and ROLE records (handlers registered at
+ * postconfiguration) come back to the browser they are about, the
+ * welcome with its guest token (ngx_rooms_signal_relay()).  Every error
+ * message and close code a browser sees is chosen here.
+ * Must never write the store or change a room itself (the control file
+ * does, ngx_rooms_control.c), and never touch a socket or a frame (the
+ * WebSocket file does).
+ * May not: call rooms_store_, call rooms_ws_, include rooms_ring.h, call ngx_rooms_dir_change, call ngx_rooms_dir_add, call ngx_rooms_dir_count, call ngx_rooms_api_, call ngx_rooms_router_, call ngx_rooms_page_, call ngx_rooms_media_init_process
+ *
+ * Hosts and guests.  A join that carries the room's host key (its SHA-256
+ * equals the stored hash, compared in constant time) makes the connection
+ * a host's; any other well-formed key makes it a guest's, like no key.
+ * Every joiner has a guest token: the one its join carried, or a new one
+ * drawn here.  The JOIN record carries the role and the token's hash; the
+ * token itself is added here to the worker's welcome as it passes, so it
+ * reaches that browser alone and never the media worker.  lock and end
+ * take the HTTP API's path to the control file
+ * (ngx_rooms_control_change_joined()), which tells the media worker;
+ * remove, mute, admit, deny, cohost and uncohost go to the media worker,
+ * which knows whom an id names.
+ *
+ * Co-hosts.  A host's cohost makes the worker send a ROLE record for the
+ * new co-host's WebSocket: the control file draws a co-host key and
+ * stores its hash bound to that browser's guest token, and the key is
+ * sent to that browser alone ({"type":"role"}).  A later join with the key and the same guest
+ * token is a co-host's while the key is active (the store says so at the
+ * join); with another token, or once revoked, a guest's.  A co-host may
+ * do what a host does but end the room and make or unmake co-hosts; its
+ * lock is checked against the store again, under the directory lock.
+ *
+ * The lobby.  The JOIN record carries the room's admission as read at
+ * the join; the media worker keeps a guest of a "knock" room waiting
+ * (it answers "waiting") until a host admits it, and only then sends the
+ * welcome.  So the welcome, into which the guest token goes, is not
+ * always the first message the worker sends a connection.
+ */
+
+
+#include "ngx_rooms_signal.h"
+#include "ngx_rooms_control.h"
+#include "ngx_rooms_directory.h"
+#include "ngx_rooms_media.h"
+#include "ngx_rooms_ws.h"
+
+#include <jansson.h>
+
+
+#define NGX_ROOMS_SIGNAL_JOIN_TIMEOUT  10000
+#define NGX_ROOMS_SIGNAL_NAME_MAX      64      /* characters */
+
+/* the secrets a join may carry (ngx_rooms_signal_secret()) */
+#define NGX_ROOMS_SIGNAL_HOST_KEY      0
+#define NGX_ROOMS_SIGNAL_COHOST_KEY    1
+#define NGX_ROOMS_SIGNAL_GUEST_TOKEN   2
+
+/* docs/protocol.md close codes */
+#define NGX_ROOMS_SIGNAL_CLOSE_RESTART  1012
+#define NGX_ROOMS_SIGNAL_CLOSE_LATER    1013
+#define NGX_ROOMS_SIGNAL_CLOSE_BAD      4400
+#define NGX_ROOMS_SIGNAL_CLOSE_REFUSED  4403
+#define NGX_ROOMS_SIGNAL_CLOSE_NO_JOIN  4408
+
+
+/* one browser's signaling, over its WebSocket */
+typedef struct {
+    ngx_http_request_t          *request;
+    ngx_rooms_ws_t              *ws;
+    uint64_t                     id;             /* 0 until joined */
+
+    u_char                       code[ROOMS_CODE_LEN];
+    int64_t                      room_id;        /* the store's, at join */
+    u_char                       key_hash[ROOMS_HASH_LEN];  /* (co-)host's */
+    u_char                       token[ROOMS_GUEST_TOKEN_LEN + 1];
+
+    unsigned                     host:1;         /* joined with the key */
+    unsigned                     cohost:1;       /* a co-host key, now */
+    unsigned                     welcomed:1;     /* the token went out */
+    unsigned                     join_seen:1;    /* a join was handled */
+} ngx_rooms_signal_ctx_t;
+
+
+static void ngx_rooms_signal_message(void *data, const u_char *text,
+    size_t len, ngx_uint_t binary);
+static void ngx_rooms_signal_no_join(void *data);
+static void ngx_rooms_signal_leave(void *data, uint64_t id);
+static void ngx_rooms_signal_join(ngx_rooms_signal_ctx_t *ctx, json_t *msg);
+static ngx_int_t ngx_rooms_signal_secrets(ngx_rooms_signal_ctx_t *ctx,
+    json_t *msg, u_char *key_hash, u_char *cohost_hash, u_char *token_hash,
+    ngx_int_t *has_key, ngx_int_t *has_cohost_key);
+static ngx_int_t ngx_rooms_signal_secret(ngx_rooms_signal_ctx_t *ctx,
+    json_t *v, ngx_uint_t kind, u_char *hash);
+static ngx_int_t ngx_rooms_signal_room(ngx_rooms_signal_ctx_t *ctx,
+    rooms_room_t *room);
+static ngx_int_t ngx_rooms_signal_cohost_check(ngx_rooms_signal_ctx_t *ctx,
+    rooms_room_t *room, u_char *key_hash, u_char *token_hash);
+static ngx_int_t ngx_rooms_signal_admit(ngx_rooms_signal_ctx_t *ctx,
+    rooms_room_t *room, u_char *token_hash);
+static void ngx_rooms_signal_join_record(ngx_rooms_signal_ctx_t *ctx,
+    rooms_room_t *room, ngx_str_t *name, u_char *token_hash);
+static void ngx_rooms_signal_host_action(ngx_rooms_signal_ctx_t *ctx,
+    const char *type, json_t *msg, const u_char *data, size_t len);
+static void ngx_rooms_signal_forward(ngx_rooms_signal_ctx_t *ctx,
+    const u_char *data, size_t len);
+static void ngx_rooms_signal_record(const rooms_proto_hdr_t *hdr,
+    const u_char *payload);
+static ngx_int_t ngx_rooms_signal_relay(ngx_rooms_signal_ctx_t *ctx,
+    const u_char *payload, size_t len);
+static void ngx_rooms_signal_close_record(const rooms_proto_hdr_t *hdr,
+    const u_char *payload);
+static void ngx_rooms_signal_role(const rooms_proto_hdr_t *hdr,
+    const u_char *payload);
+static void ngx_rooms_signal_promoted(ngx_rooms_signal_ctx_t *ctx,
+    int64_t room_id, u_char *token_hash, const char *name, ngx_log_t *log);
+static void ngx_rooms_signal_demoted(ngx_rooms_signal_ctx_t *ctx,
+    int64_t room_id, u_char *token_hash, ngx_log_t *log);
+static void ngx_rooms_signal_send_json(ngx_rooms_signal_ctx_t *ctx,
+    json_t *out);
+static void ngx_rooms_signal_link_down(void);
+static ngx_int_t ngx_rooms_signal_name(json_t *v, ngx_str_t *name);
+static void ngx_rooms_signal_refuse(ngx_rooms_signal_ctx_t *ctx,
+    const char *code, const char *message, unsigned close_code);
+static void ngx_rooms_signal_error(ngx_rooms_signal_ctx_t *ctx,
+    const char *code, const char *message, const char *start_at);
+
+
+static ngx_rooms_ws_handler_t  ngx_rooms_signal_ws_handler = {
+    NGX_ROOMS_SIGNAL_JOIN_TIMEOUT,
+    ngx_rooms_signal_no_join,
+    ngx_rooms_signal_message,
+    ngx_rooms_signal_leave
+};
+
+
+ngx_int_t
+ngx_rooms_signal_init(ngx_conf_t *cf)
+{
+    if (ngx_rooms_media_on_record(cf, ROOMS_PROTO_SIGNAL,
+                                  ngx_rooms_signal_record)
+        != NGX_OK
+        || ngx_rooms_media_on_record(cf, ROOMS_PROTO_CLOSE,
+                                     ngx_rooms_signal_close_record)
+           != NGX_OK
+        || ngx_rooms_media_on_record(cf, ROOMS_PROTO_ROLE,
+                                     ngx_rooms_signal_role)
+           != NGX_OK
+        || ngx_rooms_media_on_link_down(cf, ngx_rooms_signal_link_down)
+           != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    return NGX_OK;
+}
+
+
+ngx_int_t
+ngx_rooms_signal_handler(ngx_http_request_t *r, rooms_room_t *room,
+    rooms_error_t *err)
+{
+    char                     accept[ROOMS_WS_ACCEPT_LEN + 1];
+    ngx_int_t                rc;
+    ngx_rooms_signal_ctx_t  *ctx;
+
+    rc = ngx_rooms_ws_check(r, accept, err);
+    if (rc != NGX_OK) {
+        return rc;
+    }
+
+    ctx = ngx_pcalloc(r->pool, sizeof(ngx_rooms_signal_ctx_t));
+    if (ctx == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    ctx->request = r;
+    ngx_memcpy(ctx->code, room->code, ROOMS_CODE_LEN);
+
+    ctx->ws = ngx_rooms_ws_create(r, &ngx_rooms_signal_ws_handler, ctx);
+    if (ctx->ws == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    return ngx_rooms_ws_start(ctx->ws, accept);
+}
+
+
+/* The first message did not come in time. */
+static void
+ngx_rooms_signal_no_join(void *data)
+{
+    ngx_rooms_signal_ctx_t  *ctx = data;
+
+    ngx_log_error(NGX_LOG_INFO, ctx->request->connection->log, 0,
+                  "rooms: no join within %d ms of the WebSocket upgrade",
+                  NGX_ROOMS_SIGNAL_JOIN_TIMEOUT);
+    ngx_rooms_ws_close(ctx->ws, NGX_ROOMS_SIGNAL_CLOSE_NO_JOIN,
+                       "join timeout");
+}
+
+
+/* A joined WebSocket is closing or gone: the media worker is told. */
+static void
+ngx_rooms_signal_leave(void *data, uint64_t id)
+{
+    ngx_rooms_media_leave(id);
+}
+
+
+/* One text message: JSON with a "type" (docs/protocol.md). */
+static void
+ngx_rooms_signal_message(void *data, const u_char *text, size_t len,
+    ngx_uint_t binary)
+{
+    ngx_rooms_signal_ctx_t  *ctx = data;
+
+    json_t                  *msg, *v;
+    const char              *type;
+    json_error_t             jerr;
+
+    if (binary) {
+        ngx_rooms_signal_refuse(ctx, "bad_message",
+                                "messages are JSON in text frames",
+                                NGX_ROOMS_SIGNAL_CLOSE_BAD);
+        return;
+    }
+
+    msg = json_loadb((const char *) text, len, JSON_REJECT_DUPLICATES, &jerr);
+
+    if (msg == NULL || !json_is_object(msg)) {
+        json_decref(msg);
+        ngx_rooms_signal_refuse(ctx, "bad_message",
+                                "a message is a JSON object",
+                                NGX_ROOMS_SIGNAL_CLOSE_BAD);
+        return;
+    }
+
+    v = json_object_get(msg, "type");
+    type = json_is_string(v) ? json_string_value(v) : NULL;
+
+    if (type == NULL) {
+        ngx_rooms_signal_refuse(ctx, "bad_message",
+                                "a message needs a string \"type\"",
+                                NGX_ROOMS_SIGNAL_CLOSE_BAD);
+        goto done;
+    }
+
+    if (!ctx->join_seen) {
+        if (ngx_strcmp(type, "join") != 0) {
+            ngx_rooms_signal_refuse(ctx, "bad_message",
+                                    "the first message must be a join",
+                                    NGX_ROOMS_SIGNAL_CLOSE_BAD);
+            goto done;
+        }
+
+        ngx_rooms_signal_join(ctx, msg);
+        goto done;
+    }
+
+    if (ngx_strcmp(type, "remove") == 0
+        || ngx_strcmp(type, "mute") == 0
+        || ngx_strcmp(type, "admit") == 0
+        || ngx_strcmp(type, "deny") == 0
+        || ngx_strcmp(type, "lock") == 0
+        || ngx_strcmp(type, "end") == 0
+        || ngx_strcmp(type, "cohost") == 0
+        || ngx_strcmp(type, "uncohost") == 0)
+    {
+        ngx_rooms_signal_host_action(ctx, type, msg, text, len);
+        goto done;
+    }
+
+    if (ngx_strcmp(type, "offer") != 0
+        && ngx_strcmp(type, "media") != 0
+        && ngx_strcmp(type, "view") != 0
+        && ngx_strcmp(type, "leave") != 0)
+    {
+        ngx_rooms_signal_refuse(ctx, "bad_message",
+                                ngx_strcmp(type, "join") == 0
+                            ? "already joined" : "unknown message type",
+                                NGX_ROOMS_SIGNAL_CLOSE_BAD);
+        goto done;
+    }
+
+    ngx_rooms_signal_forward(ctx, text, len);
+
+    if (ngx_strcmp(type, "leave") == 0) {
+        ngx_rooms_ws_close(ctx->ws, ROOMS_WS_CLOSE_NORMAL, "bye");
+    }
+
+done:
+
+    json_decref(msg);
+}
+
+
+/* A message for the media worker, verbatim: it parses what it needs. */
+static void
+ngx_rooms_signal_forward(ngx_rooms_signal_ctx_t *ctx, const u_char *data,
+    size_t len)
+{
+    ngx_int_t  rc;
+
+    rc = ngx_rooms_media_push(ROOMS_PROTO_SIGNAL, ctx->id, data, len);
+
+    if (rc != NGX_OK) {
+        ngx_rooms_signal_refuse(ctx, "media_unavailable",
+                                rc == NGX_BUSY
+                            ? "the media server is overloaded; join again"
+                            : "the media server is unavailable",
+                                NGX_ROOMS_SIGNAL_CLOSE_LATER);
+    }
+}
+
+
+/*
+ * remove, mute, admit, deny, lock, end, cohost and uncohost.  This is the
+ * one place where nginx checks that they come from a host or a co-host:
+ * end, cohost and uncohost from a host only, the others from either.
+ * From anyone else (a waiting guest too) they are answered not_host and
+ * change nothing, and the connection stays open.  The media worker checks
+ * the role again (worker/sfu.c) for what reaches it, and it alone knows
+ * whom an id names (a co-host may not remove a host or a co-host); a
+ * co-host's lock is checked again against the store, under the directory
+ * lock, so a revoked co-host cannot lock.
+ */
+static void
+ngx_rooms_signal_host_action(ngx_rooms_signal_ctx_t *ctx, const char *type,
+    json_t *msg, const u_char *data, size_t len)
+{
+    json_t                 *v;
+    ngx_int_t               rc;
+    ngx_log_t              *log;
+    ngx_uint_t              host_only;
+    rooms_patch_t           patch;
+    rooms_error_t           err;
+    ngx_rooms_main_conf_t  *rmcf;
+
+    host_only = (ngx_strcmp(type, "end") == 0
+                 || ngx_strcmp(type, "cohost") == 0
+                 || ngx_strcmp(type, "uncohost") == 0);
+
+    if (!ctx->host && (host_only || !ctx->cohost)) {
+        ngx_rooms_signal_error(ctx, "not_host", "only the host can do this",
+                               NULL);
+        return;
+    }
+
+    if (ngx_strcmp(type, "lock") != 0 && ngx_strcmp(type, "end") != 0) {
+        v = json_object_get(msg, "id");
+
+        if (!json_is_string(v)) {
+            ngx_rooms_signal_refuse(ctx, "bad_message",
+                                    "remove, mute, admit, deny, cohost and "
+                                    "uncohost need a participant's \"id\"",
+                                    NGX_ROOMS_SIGNAL_CLOSE_BAD);
+            return;
+        }
+
+        /* the media worker knows whom the id names */
+        ngx_rooms_signal_forward(ctx, data, len);
+        return;
+    }
+
+    log = ctx->request->connection->log;
+    rmcf = ngx_http_get_module_main_conf(ctx->request, ngx_rooms_module);
+
+    /*
+     * Through the HTTP API's path, on the room this connection joined; a
+     * rotation since the join retired the code it knows, and the control
+     * file looks the current one up once, by id.
+     */
+
+    if (ngx_strcmp(type, "lock") == 0) {
+        v = json_object_get(msg, "locked");
+
+        if (!json_is_boolean(v)) {
+            ngx_rooms_signal_refuse(ctx, "bad_message",
+                                    "lock needs a boolean \"locked\"",
+                                    NGX_ROOMS_SIGNAL_CLOSE_BAD);
+            return;
+        }
+
+        ngx_memzero(&patch, sizeof(rooms_patch_t));
+        patch.has_locked = 1;
+        patch.locked = json_is_true(v);
+
+        rc = ngx_rooms_control_change_joined(rmcf, log, ctx->code,
+                                             ctx->room_id, ctx->key_hash,
+                                             !ctx->host, NGX_ROOMS_UPDATE,
+                                             &patch, &err);
+
+    } else { /* end */
+        rc = ngx_rooms_control_change_joined(rmcf, log, ctx->code,
+                                             ctx->room_id, ctx->key_hash,
+                                             !ctx->host, NGX_ROOMS_END, NULL,
+                                             &err);
+    }
+
+    /*
+     * On success everyone in the room, this host too, hears of it from
+     * the media worker: {"type":"room",...}, or room_ended and 4403.
+     */
+
+    switch (rc) {
+
+    case NGX_OK:
+        break;
+
+    case NGX_ROOMS_REFUSED:
+        ngx_rooms_signal_error(ctx, err.code, err.message, NULL);
+        break;
+
+    case NGX_ERROR:
+        ngx_rooms_signal_error(ctx, "storage_unavailable",
+                               "the change could not be stored; nothing "
+                               "changed", NULL);
+        break;
+
+    default:
+        ngx_rooms_signal_error(ctx, "not_found", "the room is gone", NULL);
+        break;
+    }
+}
+
+
+/*
+ * A join: the name, the optional host key, co-host key and guest token,
+ * the room read afresh, the role, admission, then the JOIN record.  The
+ * media worker counts people (room_full) and keeps a knock room's lobby:
+ * the JOIN carries the room's state as read here, with its revision, so
+ * the worker can tell it from a newer one it has heard of.
+ */
+static void
+ngx_rooms_signal_join(ngx_rooms_signal_ctx_t *ctx, json_t *msg)
+{
+    u_char        key_hash[ROOMS_HASH_LEN];
+    u_char        cohost_hash[ROOMS_HASH_LEN];
+    u_char        token_hash[ROOMS_HASH_LEN];
+    ngx_int_t     has_key, has_cohost_key;
+    ngx_str_t     name;
+    rooms_room_t  room;
+
+    ctx->join_seen = 1;
+
+    if (ngx_rooms_signal_name(json_object_get(msg, "name"), &name)
+        != NGX_OK)
+    {
+        ngx_rooms_signal_refuse(ctx, "bad_message",
+                                "a name is 1 to 64 characters, without "
+                                "control characters",
+                                NGX_ROOMS_SIGNAL_CLOSE_BAD);
+        return;
+    }
+
+    if (ngx_rooms_signal_secrets(ctx, msg, key_hash, cohost_hash, token_hash,
+                                 &has_key, &has_cohost_key)
+        != NGX_OK)
+    {
+        return;
+    }
+
+    if (ngx_rooms_signal_room(ctx, &room) != NGX_OK) {
+        return;
+    }
+
+    /* a key that is not this room's makes a guest, like no key at all */
+    if (has_key == NGX_OK && rooms_token_hash_equal(key_hash, room.host_hash))
+    {
+        ctx->host = 1;
+        ngx_memcpy(ctx->key_hash, key_hash, ROOMS_HASH_LEN);
+
+    } else if (has_cohost_key == NGX_OK) {
+        if (ngx_rooms_signal_cohost_check(ctx, &room, cohost_hash,
+                                          token_hash)
+            != NGX_OK)
+        {
+            return;
+        }
+    }
+
+    if (ngx_rooms_signal_admit(ctx, &room, token_hash) != NGX_OK) {
+        return;
+    }
+
+    ngx_rooms_signal_join_record(ctx, &room, &name, token_hash);
+}
+
+
+/*
+ * The join's host_key, cohost_key and guest_token, each hashed (*has_key
+ * and *has_cohost_key are what ngx_rooms_signal_secret() returned); a
+ * browser new to this room gets its guest token drawn here.  NGX_ERROR
+ * once the join is refused.
+ */
+static ngx_int_t
+ngx_rooms_signal_secrets(ngx_rooms_signal_ctx_t *ctx, json_t *msg,
+    u_char *key_hash, u_char *cohost_hash, u_char *token_hash,
+    ngx_int_t *has_key, ngx_int_t *has_cohost_key)
+{
+    ngx_int_t  rc;
+
+    *has_key = ngx_rooms_signal_secret(ctx, json_object_get(msg, "host_key"),
+                                       NGX_ROOMS_SIGNAL_HOST_KEY, key_hash);
+    if (*has_key == NGX_ERROR) {
+        return NGX_ERROR;
+    }
+
+    *has_cohost_key = ngx_rooms_signal_secret(ctx,
+                                           json_object_get(msg, "cohost_key"),
+                                           NGX_ROOMS_SIGNAL_COHOST_KEY,
+                                           cohost_hash);
+    if (*has_cohost_key == NGX_ERROR) {
+        return NGX_ERROR;
+    }
+
+    rc = ngx_rooms_signal_secret(ctx, json_object_get(msg, "guest_token"),
+                                 NGX_ROOMS_SIGNAL_GUEST_TOKEN, token_hash);
+    if (rc == NGX_ERROR) {
+        return NGX_ERROR;
+    }
+
+    if (rc == NGX_DECLINED) {
+        /* a browser new to this room: its token is drawn here */
+        if (rooms_token_guest((char *) ctx->token) != 0) {
+            ngx_log_error(NGX_LOG_ALERT, ctx->request->connection->log, 0,
+                          "rooms: the random source failed");
+            ngx_rooms_signal_refuse(ctx, "internal_error",
+                                    "the server cannot draw a token",
+                                    ROOMS_WS_CLOSE_INTERNAL);
+            return NGX_ERROR;
+        }
+
+        rooms_token_hash(ctx->token, ROOMS_GUEST_TOKEN_LEN, token_hash);
+    }
+
+    return NGX_OK;
+}
+
+
+/* The room this connection is for, read afresh; refused here if none. */
+static ngx_int_t
+ngx_rooms_signal_room(ngx_rooms_signal_ctx_t *ctx, rooms_room_t *room)
+{
+    ngx_int_t               rc;
+    ngx_rooms_main_conf_t  *rmcf;
+
+    rmcf = ngx_http_get_module_main_conf(ctx->request, ngx_rooms_module);
+
+    rc = ngx_rooms_dir_get(rmcf, ctx->request->connection->log, ctx->code,
+                           room);
+
+    switch (rc) {
+
+    case NGX_OK:
+        return NGX_OK;
+
+    case NGX_ROOMS_GONE:
+        ngx_rooms_signal_refuse(ctx, "gone",
+                                "this invite link was replaced by the host",
+                                NGX_ROOMS_SIGNAL_CLOSE_REFUSED);
+        break;
+
+    case NGX_DECLINED:
+        ngx_rooms_signal_refuse(ctx, "not_found", "no room has this code",
+                                NGX_ROOMS_SIGNAL_CLOSE_REFUSED);
+        break;
+
+    default:
+        ngx_rooms_signal_refuse(ctx, "storage_unavailable",
+                                "rooms cannot be read right now",
+                                NGX_ROOMS_SIGNAL_CLOSE_LATER);
+        break;
+    }
+
+    return NGX_ERROR;
+}
+
+
+/*
+ * The JOIN record of an admitted join; the connection is registered
+ * under its new id once the record is queued.
+ */
+static void
+ngx_rooms_signal_join_record(ngx_rooms_signal_ctx_t *ctx, rooms_room_t *room,
+    ngx_str_t *name, u_char *token_hash)
+{
+    char                   token_hex[ROOMS_HASH_HEX_LEN + 1], *text;
+    json_t                *join;
+    uint64_t               id;
+    ngx_int_t              rc;
+    ngx_rooms_loc_conf_t  *rlcf;
+
+    id = ngx_rooms_media_conn_id();
+
+    if (id == 0) {
+        ngx_rooms_signal_refuse(ctx, "media_unavailable",
+                                "the media server is unavailable; try "
+                                "again shortly",
+                                NGX_ROOMS_SIGNAL_CLOSE_LATER);
+        return;
+    }
+
+    rooms_token_hash_hex(token_hash, token_hex);
+
+    rlcf = ngx_http_get_module_loc_conf(ctx->request, ngx_rooms_module);
+
+    join = json_pack("{s:I,s:s,s:I,s:i,s:s%,s:s,s:s,s:b,s:s,s:s,s:I,s:I}",
+                     "room", (json_int_t) room->id,
+                     "code", room->code,
+                     "rev", (json_int_t) room->rev,
+                     "max", (int) room->max_participants,
+                     "name", (char *) name->data, name->len,
+                     "role", ctx->host ? "host"
+                             : (ctx->cohost ? "cohost" : "guest"),
+                     "token", token_hex,
+                     "locked", (int) room->locked,
+                     "admission", room->admission == ROOMS_ADMISSION_KNOCK
+                                  ? "knock" : "open",
+                     "host_absent", rooms_host_absent_name(room->host_absent),
+                     "grace", (json_int_t) rlcf->host_grace,
+                     "video_slots", (json_int_t) rlcf->video_slots);
+
+    text = join ? json_dumps(join, JSON_COMPACT) : NULL;
+    json_decref(join);
+
+    if (text == NULL) {
+        ngx_rooms_signal_refuse(ctx, "internal_error", "out of memory",
+                                ROOMS_WS_CLOSE_INTERNAL);
+        return;
+    }
+
+    rc = ngx_rooms_media_push(ROOMS_PROTO_JOIN, id, text, ngx_strlen(text));
+    free(text);
+
+    if (rc != NGX_OK) {
+        ngx_rooms_signal_refuse(ctx, "media_unavailable",
+                                rc == NGX_BUSY
+                                ? "the media server is overloaded; try "
+                                "again shortly"
+                                : "the media server is unavailable; try "
+                                "again shortly",
+                                NGX_ROOMS_SIGNAL_CLOSE_LATER);
+        return;
+    }
+
+    ctx->id = id;
+    ctx->room_id = room->id;
+    ngx_rooms_ws_register(ctx->ws, id);
+
+    ngx_log_debug3(NGX_LOG_DEBUG_HTTP, ctx->request->connection->log, 0,
+                   "rooms ws: joined room %L as id %uL, %s", room->id, id,
+                   ctx->host ? "host" : (ctx->cohost ? "cohost" : "guest"));
+}
+
+
+/*
+ * The join's host_key, cohost_key or guest_token (kind): absent or null
+ * is NGX_DECLINED; a value of the exact shape (a co-host key has a host
+ * key's) is NGX_OK, with its SHA-256 in hash (a guest token is kept for
+ * the welcome too); anything else is refused bad_message and NGX_ERROR.
+ */
+static ngx_int_t
+ngx_rooms_signal_secret(ngx_rooms_signal_ctx_t *ctx, json_t *v, ngx_uint_t kind,
+    u_char *hash)
+{
+    size_t   len;
+    u_char  *s;
+
+    if (v == NULL || json_is_null(v)) {
+        return NGX_DECLINED;
+    }
+
+    s = json_is_string(v) ? (u_char *) json_string_value(v) : NULL;
+    len = s ? json_string_length(v) : 0;
+
+    switch (kind) {
+
+    case NGX_ROOMS_SIGNAL_HOST_KEY:
+        if (s == NULL || !rooms_token_is_host_key(s, len)) {
+            ngx_rooms_signal_refuse(ctx, "bad_message",
+                                    "host_key is not a host key",
+                                    NGX_ROOMS_SIGNAL_CLOSE_BAD);
+            return NGX_ERROR;
+        }
+
+        break;
+
+    case NGX_ROOMS_SIGNAL_COHOST_KEY:
+        if (s == NULL || !rooms_token_is_host_key(s, len)) {
+            ngx_rooms_signal_refuse(ctx, "bad_message",
+                                    "cohost_key is not a co-host key",
+                                    NGX_ROOMS_SIGNAL_CLOSE_BAD);
+            return NGX_ERROR;
+        }
+
+        break;
+
+    default: /* NGX_ROOMS_SIGNAL_GUEST_TOKEN */
+        if (s == NULL || !rooms_token_is_guest(s, len)) {
+            ngx_rooms_signal_refuse(ctx, "bad_message",
+                                    "guest_token is not a guest token",
+                                    NGX_ROOMS_SIGNAL_CLOSE_BAD);
+            return NGX_ERROR;
+        }
+
+        ngx_memcpy(ctx->token, s, ROOMS_GUEST_TOKEN_LEN);
+        ctx->token[ROOMS_GUEST_TOKEN_LEN] = '\0';
+        break;
+    }
+
+    rooms_token_hash(s, len, hash);
+
+    return NGX_OK;
+}
+
+
+/*
+ * A join's co-host key makes a co-host when it is an active credential of
+ * this room bound to the guest token this join carries: a key copied to
+ * another browser (another token), or revoked, joins as a guest, without
+ * an error.  NGX_OK either way; NGX_ERROR when the store failed (refused
+ * here).
+ */
+static ngx_int_t
+ngx_rooms_signal_cohost_check(ngx_rooms_signal_ctx_t *ctx, rooms_room_t *room,
+    u_char *key_hash, u_char *token_hash)
+{
+    u_char                  bound[ROOMS_HASH_LEN];
+    ngx_int_t               rc;
+    ngx_rooms_main_conf_t  *rmcf;
+
+    rmcf = ngx_http_get_module_main_conf(ctx->request, ngx_rooms_module);
+
+    rc = ngx_rooms_control_cohost_key(rmcf, ctx->request->connection->log,
+                                      room->id, key_hash, bound);
+
+    if (rc == NGX_ERROR) {
+        ngx_rooms_signal_refuse(ctx, "storage_unavailable",
+                                "rooms cannot be read right now",
+                                NGX_ROOMS_SIGNAL_CLOSE_LATER);
+        return NGX_ERROR;
+    }
+
+    if (rc == 1 && rooms_token_hash_equal(bound, token_hash)) {
+        ctx->cohost = 1;
+        ngx_memcpy(ctx->key_hash, key_hash, ROOMS_HASH_LEN);
+    }
+
+    return NGX_OK;
+}
+
+
+/*
+ * Admission, nginx's one check of who may come in, in this order
+ * (docs/protocol.md): an ended room (room_ended), one that has not
+ * started (not_started), a guest token a host removed (removed), a room
+ * locked to guests (locked).  A host is never banned and gets past the
+ * lock; a co-host is checked for a ban like a guest (a ban revokes its
+ * key anyway) and gets past the lock like a host.  The refusal is sent
+ * here; NGX_DECLINED then.
+ */
+static ngx_int_t
+ngx_rooms_signal_admit(ngx_rooms_signal_ctx_t *ctx, rooms_room_t *room,
+    u_char *token_hash)
+{
+    char                    start_at[ROOMS_TIME_LEN + 1];
+    ngx_int_t               banned;
+    const char             *state;
+    ngx_rooms_main_conf_t  *rmcf;
+
+    state = rooms_state(room, ngx_time());
+
+    if (ngx_strcmp(state, "ended") == 0) {
+        ngx_rooms_signal_refuse(ctx, "room_ended", "the host ended this room",
+                                NGX_ROOMS_SIGNAL_CLOSE_REFUSED);
+        return NGX_DECLINED;
+    }
+
+    if (ngx_strcmp(state, "scheduled") == 0) {
+        rooms_time_format(room->start_at, start_at);
+        ngx_rooms_signal_error(ctx, "not_started", "the room has not started",
+                               start_at);
+        ngx_rooms_ws_close(ctx->ws, NGX_ROOMS_SIGNAL_CLOSE_REFUSED, "refused");
+        return NGX_DECLINED;
+    }
+
+    if (ctx->host) {
+        return NGX_OK;
+    }
+
+    rmcf = ngx_http_get_module_main_conf(ctx->request, ngx_rooms_module);
+
+    banned = ngx_rooms_control_banned(rmcf, ctx->request->connection->log,
+                                      room->id, token_hash);
+
+    if (banned == NGX_ERROR) {
+        ngx_rooms_signal_refuse(ctx, "storage_unavailable",
+                                "rooms cannot be read right now",
+                                NGX_ROOMS_SIGNAL_CLOSE_LATER);
+        return NGX_DECLINED;
+    }
+
+    if (banned) {
+        ngx_rooms_signal_refuse(ctx, "removed",
+                                "the host removed you from this room",
+                                NGX_ROOMS_SIGNAL_CLOSE_REFUSED);
+        return NGX_DECLINED;
+    }
+
+    if (room->locked && !ctx->cohost) {
+        ngx_rooms_signal_refuse(ctx, "locked", "the host locked this room",
+                                NGX_ROOMS_SIGNAL_CLOSE_REFUSED);
+        return NGX_DECLINED;
+    }
+
+    return NGX_OK;
+}
+
+
+/*
+ * A display name: a string, trimmed of white space, 1 to 64 characters
+ * (code points; the frame was valid UTF-8), with no C0 or C1 control
+ * character and no DEL.
+ */
+static ngx_int_t
+ngx_rooms_signal_name(json_t *v, ngx_str_t *name)
+{
+    u_char      *p, *last;
+    ngx_uint_t   chars;
+
+    if (!json_is_string(v)) {
+        return NGX_DECLINED;
+    }
+
+    p = (u_char *) json_string_value(v);
+    last = p + json_string_length(v);
+
+    while (p < last && (*p == ' ' || *p == '\t' || *p == '\r' || *p == '\n'))
+    {
+        p++;
+    }
+
+    while (last > p
+           && (last[-1] == ' ' || last[-1] == '\t' || last[-1] == '\r'
+               || last[-1] == '\n'))
+    {
+        last--;
+    }
+
+    name->data = p;
+    name->len = last - p;
+
+    chars = 0;
+
+    for ( /* void */ ; p < last; p++) {
+
+        if (*p < 0x20 || *p == 0x7f) {
+            return NGX_DECLINED;
+        }
+
+        /* U+0080..U+009F are 0xc2 0x80..0x9f */
+        if (*p == 0xc2 && p + 1 < last && p[1] >= 0x80 && p[1] <= 0x9f) {
+            return NGX_DECLINED;
+        }
+
+        if ((*p & 0xc0) != 0x80) {
+            chars++;
+        }
+    }
+
+    if (chars == 0 || chars > NGX_ROOMS_SIGNAL_NAME_MAX) {
+        return NGX_DECLINED;
+    }
+
+    return NGX_OK;
+}
+
+
+/* An error message, then the close frame. */
+static void
+ngx_rooms_signal_refuse(ngx_rooms_signal_ctx_t *ctx, const char *code,
+    const char *message, unsigned close_code)
+{
+    ngx_rooms_signal_error(ctx, code, message, NULL);
+    ngx_rooms_ws_close(ctx->ws, close_code, code);
+}
+
+
+/* {"type":"error","code":...,"message":...[,"start_at":...]} */
+static void
+ngx_rooms_signal_error(ngx_rooms_signal_ctx_t *ctx, const char *code,
+    const char *message, const char *start_at)
+{
+    char    *text;
+    json_t  *err;
+
+    if (start_at) {
+        err = json_pack("{s:s,s:s,s:s,s:s}", "type", "error", "code", code,
+                        "message", message, "start_at", start_at);
+
+    } else {
+        err = json_pack("{s:s,s:s,s:s}", "type", "error", "code", code,
+                        "message", message);
+    }
+
+    text = err ? json_dumps(err, JSON_COMPACT) : NULL;
+    json_decref(err);
+
+    if (text == NULL) {
+        return;
+    }
+
+    /* the close frame that follows is never refused */
+    (void) ngx_rooms_ws_send(ctx->ws, (u_char *) text,
+                             ngx_strlen(text));
+    free(text);
+}
+
+
+/* A SIGNAL record: a message from the media worker for one browser. */
+static void
+ngx_rooms_signal_record(const rooms_proto_hdr_t *hdr, const u_char *payload)
+{
+    ngx_rooms_signal_ctx_t  *ctx;
+
+    ctx = ngx_rooms_ws_find(hdr->id);
+
+    if (ctx == NULL) {
+        /* a WebSocket that has closed since */
+        ngx_log_debug2(NGX_LOG_DEBUG_HTTP, ngx_cycle->log, 0,
+                       "rooms ws: record %ui for unknown id %uL dropped",
+                       (ngx_uint_t) hdr->type, hdr->id);
+        return;
+    }
+
+    switch (ctx->welcomed
+            ? ngx_rooms_ws_send(ctx->ws, payload, hdr->len)
+            : ngx_rooms_signal_relay(ctx, payload, hdr->len))
+    {
+    case NGX_OK:
+        break;
+
+    case NGX_DECLINED:
+        ngx_rooms_ws_close(ctx->ws, ROOMS_WS_CLOSE_POLICY, "too slow");
+        break;
+
+    default:
+        ngx_rooms_ws_close(ctx->ws, ROOMS_WS_CLOSE_INTERNAL, NULL);
+        break;
+    }
+
+    ngx_rooms_ws_wake(ctx->ws);
+}
+
+
+/* A CLOSE record: the media worker closes one browser's WebSocket. */
+static void
+ngx_rooms_signal_close_record(const rooms_proto_hdr_t *hdr,
+    const u_char *payload)
+{
+    char                     reason[ROOMS_WS_CONTROL_MAX - 1];
+    size_t                   len;
+    unsigned                 code;
+    ngx_rooms_signal_ctx_t  *ctx;
+
+    ctx = ngx_rooms_ws_find(hdr->id);
+
+    if (ctx == NULL) {
+        ngx_log_debug2(NGX_LOG_DEBUG_HTTP, ngx_cycle->log, 0,
+                       "rooms ws: record %ui for unknown id %uL dropped",
+                       (ngx_uint_t) hdr->type, hdr->id);
+        return;
+    }
+
+    /* payload bytes are in shared memory: read each once, into here */
+    code = ROOMS_WS_CLOSE_NORMAL;
+    len = 0;
+
+    if (hdr->len >= 2) {
+        code = (unsigned) payload[0] << 8 | payload[1];
+        len = ngx_min(hdr->len - 2, sizeof(reason) - 1);
+        ngx_memcpy(reason, payload + 2, len);
+    }
+
+    reason[len] = '\0';
+
+    ngx_rooms_ws_close(ctx->ws, code, reason);
+    ngx_rooms_ws_wake(ctx->ws);
+}
+
+
+/* The media worker is gone: everyone who joined through it rejoins. */
+static void
+ngx_rooms_signal_link_down(void)
+{
+    ngx_rooms_ws_close_all(NGX_ROOMS_SIGNAL_CLOSE_RESTART,
+                           "media worker restarting");
+}
+
+
+/*
+ * The worker's answers to a join until its welcome: the welcome gets this
+ * browser's guest_token, which only nginx knows (the worker has its
+ * hash).  Whatever comes before it passes as it is: an error before a
+ * CLOSE (room_full), or "waiting" for a guest at a knock room's door,
+ * whose welcome comes when a host admits it, and gets the token then.
+ * Parsed only until the welcome passed: a host or an open room's guest
+ * once, a waiting guest twice.
+ */
+static ngx_int_t
+ngx_rooms_signal_relay(ngx_rooms_signal_ctx_t *ctx, const u_char *payload,
+    size_t len)
+{
+    char          *text;
+    json_t        *msg, *type;
+    ngx_int_t      rc;
+    json_error_t   jerr;
+
+    msg = json_loadb((const char *) payload, len, 0, &jerr);
+    type = json_object_get(msg, "type");
+
+    if (!json_is_string(type)
+        || ngx_strcmp(json_string_value(type), "welcome") != 0)
+    {
+        /* an error before the CLOSE, or waiting: as it is */
+        json_decref(msg);
+        return ngx_rooms_ws_send(ctx->ws, payload, len);
+    }
+
+    text = NULL;
+
+    if (json_object_set_new(msg, "guest_token",
+                            json_stringn((char *) ctx->token,
+                                         ROOMS_GUEST_TOKEN_LEN))
+        == 0)
+    {
+        text = json_dumps(msg, JSON_COMPACT);
+    }
+
+    json_decref(msg);
+
+    if (text == NULL) {
+        return NGX_ERROR;
+    }
+
+    ctx->welcomed = 1;
+    ngx_memzero(ctx->token, sizeof(ctx->token));
+
+    rc = ngx_rooms_ws_send(ctx->ws, (u_char *) text,
+                           ngx_strlen(text));
+    free(text);
+
+    return rc;
+}
+
+
+/*
+ * A ROLE record: a host made the participant of a WebSocket co-host, or
+ * a guest again; the media worker has changed its role already and told
+ * the room.  A new co-host gets a key of its own (drawn and stored by the
+ * control file), sent to that browser alone.  When the key cannot be
+ * drawn or stored, the browser is told its role without a key (the
+ * failure is logged): it acts as co-host until it leaves, except that its
+ * lock is refused, and it rejoins as a guest.  A demotion revokes every
+ * credential of the token, whether or not the WebSocket is still here.
+ */
+static void
+ngx_rooms_signal_role(const rooms_proto_hdr_t *hdr, const u_char *payload)
+{
+    u_char                   buf[2048], token[ROOMS_HASH_LEN];
+    json_t                  *msg, *room, *role, *tok, *name;
+    int64_t                  room_id;
+    ngx_int_t                cohost;
+    ngx_log_t               *log;
+    json_error_t             jerr;
+    ngx_rooms_signal_ctx_t  *ctx;
+
+    ctx = ngx_rooms_ws_find(hdr->id);
+    log = ctx ? ctx->request->connection->log : ngx_cycle->log;
+
+    /* a name is at most 256 bytes, some 1.6 KiB escaped */
+    if (hdr->len >= sizeof(buf)) {
+        ngx_log_error(NGX_LOG_ERR, log, 0,
+                      "rooms: a %uD-byte ROLE record from the media worker "
+                      "was dropped", hdr->len);
+        return;
+    }
+
+    /* payload bytes are in shared memory: read each once, into here */
+    ngx_memcpy(buf, payload, hdr->len);
+
+    msg = json_loadb((char *) buf, hdr->len, JSON_REJECT_DUPLICATES, &jerr);
+    room = json_object_get(msg, "room");
+    role = json_object_get(msg, "role");
+    tok = json_object_get(msg, "token");
+    name = json_object_get(msg, "name");
+
+    cohost = json_is_string(role)
+             ? (ngx_strcmp(json_string_value(role), "cohost") == 0
+                ? 1
+                : (ngx_strcmp(json_string_value(role), "guest") == 0
+                   ? 0 : -1))
+             : -1;
+
+    if (!json_is_integer(room) || cohost == -1 || !json_is_string(tok)
+        || rooms_token_hash_from_hex(json_string_value(tok),
+                                     json_string_length(tok), token)
+           != 0
+        || (cohost && !json_is_string(name)))
+    {
+        json_decref(msg);
+        ngx_log_error(NGX_LOG_ERR, log, 0,
+                      "rooms: a malformed ROLE record from the media worker "
+                      "was dropped");
+        return;
+    }
+
+    room_id = json_integer_value(room);
+
+    if (cohost) {
+        ngx_rooms_signal_promoted(ctx, room_id, token,
+                                  json_string_value(name), log);
+
+    } else {
+        ngx_rooms_signal_demoted(ctx, room_id, token, log);
+    }
+
+    json_decref(msg);
+
+    if (ctx) {
+        ngx_rooms_ws_wake(ctx->ws);
+    }
+}
+
+
+/* ctx is NULL when the WebSocket has closed since: no key is drawn then */
+static void
+ngx_rooms_signal_promoted(ngx_rooms_signal_ctx_t *ctx, int64_t room_id,
+    u_char *token_hash, const char *name, ngx_log_t *log)
+{
+    char                    key[ROOMS_HOST_KEY_LEN + 1];
+    u_char                  key_hash[ROOMS_HASH_LEN];
+    json_t                 *out;
+    ngx_rooms_main_conf_t  *rmcf;
+
+    if (ctx == NULL) {
+        return;
+    }
+
+    rmcf = ngx_http_get_module_main_conf(ctx->request, ngx_rooms_module);
+
+    out = NULL;
+
+    if (ngx_rooms_control_cohost_grant(rmcf, log, room_id, token_hash, name,
+                                       key, key_hash)
+        == NGX_OK)
+    {
+        ngx_memcpy(ctx->key_hash, key_hash, ROOMS_HASH_LEN);
+
+        out = json_pack("{s:s,s:s,s:s}", "type", "role", "role", "cohost",
+                        "cohost_key", key);
+
+        ngx_explicit_memzero(key, sizeof(key));
+    }
+
+    ctx->cohost = 1;
+
+    if (out == NULL) {
+        out = json_pack("{s:s,s:s}", "type", "role", "role", "cohost");
+    }
+
+    ngx_rooms_signal_send_json(ctx, out);
+}
+
+
+static void
+ngx_rooms_signal_demoted(ngx_rooms_signal_ctx_t *ctx, int64_t room_id,
+    u_char *token_hash, ngx_log_t *log)
+{
+    ngx_rooms_main_conf_t  *rmcf;
+
+    rmcf = ngx_http_cycle_get_module_main_conf(ngx_cycle, ngx_rooms_module);
+
+    ngx_rooms_control_cohost_demote(rmcf, log, room_id, token_hash);
+
+    if (ctx == NULL) {
+        return;
+    }
+
+    ctx->cohost = 0;
+    ngx_memzero(ctx->key_hash, ROOMS_HASH_LEN);
+
+    ngx_rooms_signal_send_json(ctx,
+                               json_pack("{s:s,s:s}", "type", "role", "role",
+                                         "guest"));
+}
+
+
+/* Sends out (released here) to the browser, and wipes the text after. */
+static void
+ngx_rooms_signal_send_json(ngx_rooms_signal_ctx_t *ctx, json_t *out)
+{
+    char  *text;
+
+    text = out ? json_dumps(out, JSON_COMPACT) : NULL;
+    json_decref(out);
+
+    if (text == NULL) {
+        ngx_rooms_ws_close(ctx->ws, ROOMS_WS_CLOSE_INTERNAL, NULL);
+        return;
+    }
+
+    if (ngx_rooms_ws_send(ctx->ws, (u_char *) text, ngx_strlen(text))
+        != NGX_OK)
+    {
+        ngx_rooms_ws_close(ctx->ws, ROOMS_WS_CLOSE_POLICY, "too slow");
+    }
+
+    ngx_explicit_memzero(text, ngx_strlen(text));
+    free(text);
+}
