@@ -172,6 +172,37 @@ rooms_msg_str(json_t *obj, const char *key, char *dst, size_t size)
 }
 
 
+/*
+ * A room code: 0 with the code in dst, or with dst empty when the string
+ * is not ROOMS_CODE_LEN long (the reader then finds the room by id); -1
+ * when absent, -2 when not a string.
+ */
+static int
+rooms_msg_code(json_t *obj, char dst[ROOMS_CODE_LEN + 1])
+{
+    json_t  *j;
+
+    j = json_object_get(obj, "code");
+    dst[0] = '\0';
+
+    if (j == NULL) {
+        return -1;
+    }
+
+    if (!json_is_string(j)) {
+        return -2;
+    }
+
+    if (json_string_length(j) == ROOMS_CODE_LEN
+        && strlen(json_string_value(j)) == ROOMS_CODE_LEN)
+    {
+        memcpy(dst, json_string_value(j), ROOMS_CODE_LEN + 1);
+    }
+
+    return 0;
+}
+
+
 /* A token hash: exactly 64 hex digits. */
 static int
 rooms_msg_token(json_t *obj, const char *key, char dst[ROOMS_MSG_TOKEN_LEN + 1])
@@ -330,7 +361,7 @@ rooms_msg_join_decode(const char *json, size_t len, rooms_msg_join_t *j,
     }
 
     if (j->role > ROOMS_MSG_ROLE_HOST
-        || rooms_msg_str(obj, "code", j->code, sizeof(j->code)) == -2)
+        || rooms_msg_code(obj, j->code) == -2)
     {
         goto done;
     }
@@ -617,8 +648,7 @@ rooms_msg_count_decode(const char *json, size_t len, rooms_msg_count_t *c,
 
     /* a count is bounded by the largest cap: more is a broken sender */
     if (rooms_msg_int(obj, "room", &c->room) == 0
-        && rooms_msg_str(obj, "code", c->code, sizeof(c->code)) == 0
-        && strlen(c->code) == ROOMS_CODE_LEN
+        && rooms_msg_code(obj, c->code) == 0
         && rooms_msg_int(obj, "count", &n) == 0
         && n >= 0 && n <= ROOMS_PARTICIPANTS_LIMIT)
     {
@@ -666,8 +696,7 @@ rooms_msg_host_absent_decode(const char *json, size_t len,
     rc = -1;
 
     if (rooms_msg_int(obj, "room", &h->room) == 0
-        && rooms_msg_str(obj, "code", h->code, sizeof(h->code)) == 0
-        && strlen(h->code) == ROOMS_CODE_LEN
+        && rooms_msg_code(obj, h->code) == 0
         && rooms_msg_int(obj, "rev", &h->rev) != -2 && h->rev >= 0
         && rooms_msg_str(obj, "action", action, sizeof(action)) == 0
         && (strcmp(action, "end") == 0 || strcmp(action, "lock") == 0))
@@ -701,7 +730,7 @@ int
 rooms_msg_role_decode(const char *json, size_t len, rooms_msg_role_t *r,
     const char **why)
 {
-    int      rc;
+    int      rc, v;
     char     role[8];
     json_t  *obj;
 
@@ -714,11 +743,13 @@ rooms_msg_role_decode(const char *json, size_t len, rooms_msg_role_t *r,
 
     rc = -1;
 
+    /* a new co-host's name goes with its credential; a guest needs none */
     if (rooms_msg_int(obj, "room", &r->room) == 0
         && rooms_msg_str(obj, "role", role, sizeof(role)) == 0
         && (strcmp(role, "cohost") == 0 || strcmp(role, "guest") == 0)
         && rooms_msg_token(obj, "token", r->token) == 0
-        && rooms_msg_str(obj, "name", r->name, sizeof(r->name)) == 0)
+        && (v = rooms_msg_str(obj, "name", r->name, sizeof(r->name))) != -2
+        && (v == 0 || strcmp(role, "guest") == 0))
     {
         r->cohost = strcmp(role, "cohost") == 0;
         rc = 0;

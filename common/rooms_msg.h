@@ -153,6 +153,11 @@ int rooms_msg_ban_decode(const char *json, size_t len, rooms_msg_ban_t *b,
     const char **why);
 
 
+/*
+ * A code that is not ROOMS_CODE_LEN long decodes as "" (COUNT, JOIN,
+ * HOST_ABSENT): the reader then goes by the room's id.
+ */
+
 /* worker -> nginx: the people in a room now (ROOMS_PROTO_COUNT) */
 typedef struct {
     int64_t   room;

@@ -22,7 +22,7 @@
  * Must never store a change without the directory lock, never announce
  * a change before it is stored, and never answer a client: the callers
  * turn its results into HTTP or WebSocket errors.
- * May not: include rooms_ring.h, include rooms_ws.h, call ngx_rooms_ws_, call ngx_rooms_signal_, call ngx_rooms_api_, call ngx_rooms_router_, call ngx_rooms_page_, call ngx_rooms_media_conn_id, call ngx_rooms_media_leave
+ * May not: include rooms_ring.h, include rooms_ws.h, call ngx_rooms_ws_, call ngx_rooms_signal_, call ngx_rooms_api_, call ngx_rooms_router_, call ngx_rooms_page_, call ngx_rooms_media_conn_id, call ngx_rooms_media_leave, include <jansson.h>, call json_
  */
 
 
@@ -30,7 +30,8 @@
 #include "ngx_rooms_directory.h"
 #include "ngx_rooms_media.h"
 
-#include <jansson.h>
+
+#include "rooms_msg.h"
 
 
 /*
@@ -83,8 +84,9 @@ static ngx_int_t ngx_rooms_control_demote(rooms_room_t *room,
     u_char *token_hash, ngx_log_t *log);
 static ngx_int_t ngx_rooms_control_tell(rooms_room_t *room, u_char *json,
     size_t len, const char *what, ngx_log_t *log);
-static json_t *ngx_rooms_control_json(const rooms_proto_hdr_t *hdr,
-    const u_char *payload, const char *type);
+static ngx_int_t ngx_rooms_control_copy(const rooms_proto_hdr_t *hdr,
+    const u_char *payload, const char *type, u_char buf[256]);
+static void ngx_rooms_control_malformed(const char *type);
 static void ngx_rooms_control_ban(const rooms_proto_hdr_t *hdr,
     const u_char *payload);
 static void ngx_rooms_control_count(const rooms_proto_hdr_t *hdr,
@@ -508,51 +510,34 @@ ngx_rooms_control_write(rooms_store_t *store, ngx_log_t *log,
 static ngx_int_t
 ngx_rooms_control_room(rooms_room_t *room, ngx_uint_t what, ngx_log_t *log)
 {
-    u_char  buf[192], *p, *last;
+    int               n;
+    char              buf[256];
+    rooms_msg_room_t  rec;
 
-    /*
-     * {"room":<int64>,"rev":<int64>,"locked":false,"admission":"knock",
-     *  "max":<5 digits>,"host_absent":"stay_open","reason":"host_absent"}
-     * is under 160 bytes: 19 digits and a sign at most for an int64
-     */
+    ngx_memzero(&rec, sizeof(rooms_msg_room_t));
+    rec.room = room->id;
+    rec.rev = room->rev;
+    rec.locked = room->locked;
+    rec.knock = room->admission == ROOMS_ADMISSION_KNOCK;
+    rec.max = (unsigned) room->max_participants;
+    rec.host_absent = room->host_absent;
 
-    last = buf + sizeof(buf);
-    p = ngx_slprintf(buf, last, "{\"room\":%L,\"rev\":%L", room->id,
-                     room->rev);
+    rec.has = ((what & NGX_ROOMS_TELL_ENDED) ? ROOMS_MSG_ROOM_ENDED : 0)
+              | ((what & NGX_ROOMS_TELL_LOCKED) ? ROOMS_MSG_ROOM_LOCKED : 0)
+              | ((what & NGX_ROOMS_TELL_ADMISSION)
+                 ? ROOMS_MSG_ROOM_ADMISSION : 0)
+              | ((what & NGX_ROOMS_TELL_MAX) ? ROOMS_MSG_ROOM_MAX : 0)
+              | ((what & NGX_ROOMS_TELL_HOST_ABSENT)
+                 ? ROOMS_MSG_ROOM_HOST_ABSENT : 0)
+              | ((what & NGX_ROOMS_TELL_REASON) ? ROOMS_MSG_ROOM_REASON : 0);
 
-    if (what & NGX_ROOMS_TELL_ENDED) {
-        p = ngx_slprintf(p, last, ",\"ended\":true");
-
-    } else {
-        if (what & NGX_ROOMS_TELL_LOCKED) {
-            p = ngx_slprintf(p, last, ",\"locked\":%s",
-                             room->locked ? "true" : "false");
-        }
-
-        if (what & NGX_ROOMS_TELL_ADMISSION) {
-            p = ngx_slprintf(p, last, ",\"admission\":\"%s\"",
-                             room->admission == ROOMS_ADMISSION_KNOCK
-                             ? "knock" : "open");
-        }
-
-        if (what & NGX_ROOMS_TELL_MAX) {
-            p = ngx_slprintf(p, last, ",\"max\":%ui",
-                             (ngx_uint_t) room->max_participants);
-        }
-
-        if (what & NGX_ROOMS_TELL_HOST_ABSENT) {
-            p = ngx_slprintf(p, last, ",\"host_absent\":\"%s\"",
-                             rooms_host_absent_name(room->host_absent));
-        }
+    /* every field at once is under 200 bytes: 20 characters an int64 */
+    n = rooms_msg_room_encode(&rec, buf, sizeof(buf));
+    if (n < 0) {
+        return NGX_ERROR;
     }
 
-    if (what & NGX_ROOMS_TELL_REASON) {
-        p = ngx_slprintf(p, last, ",\"reason\":\"host_absent\"");
-    }
-
-    p = ngx_slprintf(p, last, "}");
-
-    return ngx_rooms_control_tell(room, buf, p - buf,
+    return ngx_rooms_control_tell(room, (u_char *) buf, (size_t) n,
                                   (what & NGX_ROOMS_TELL_ENDED)
                                   ? "was ended" : "changed", log);
 }
@@ -567,19 +552,23 @@ static ngx_int_t
 ngx_rooms_control_demote(rooms_room_t *room, u_char *token_hash,
     ngx_log_t *log)
 {
-    u_char  buf[192], *p;
-    char    hex[ROOMS_HASH_HEX_LEN + 1];
+    int               n;
+    char              buf[256];
+    rooms_msg_room_t  rec;
 
-    /* {"room":<int64>,"rev":<int64>,"demote":"<64 hex>"}: 128 bytes */
+    ngx_memzero(&rec, sizeof(rooms_msg_room_t));
+    rec.room = room->id;
+    rec.rev = room->rev;
+    rec.has = ROOMS_MSG_ROOM_DEMOTE;
+    rooms_token_hash_hex(token_hash, rec.demote);
 
-    rooms_token_hash_hex(token_hash, hex);
+    n = rooms_msg_room_encode(&rec, buf, sizeof(buf));
+    if (n < 0) {
+        return NGX_ERROR;
+    }
 
-    p = ngx_slprintf(buf, buf + sizeof(buf),
-                     "{\"room\":%L,\"rev\":%L,\"demote\":\"%s\"}",
-                     room->id, room->rev, hex);
-
-    return ngx_rooms_control_tell(room, buf, p - buf, "lost a co-host",
-                                  log);
+    return ngx_rooms_control_tell(room, (u_char *) buf, (size_t) n,
+                                  "lost a co-host", log);
 }
 
 
@@ -737,28 +726,35 @@ ngx_rooms_control_cohosts(ngx_rooms_main_conf_t *rmcf, ngx_log_t *log,
 
 
 /*
- * The JSON of a small record from the media worker (BAN, COUNT,
- * HOST_ABSENT), or NULL: a record over 255 bytes is none of those, and
- * is logged with its type's name.  The bytes are copied out of the
- * ring first: they are in shared memory, and each is read once.
+ * Copies a small record from the media worker (BAN, COUNT, HOST_ABSENT)
+ * out of the ring into buf, which holds 256 bytes: NGX_OK, or NGX_ERROR
+ * for a record over 255 bytes, which is none of those and is logged with
+ * its type's name.  The bytes are in shared memory: each is read once.
  */
-static json_t *
-ngx_rooms_control_json(const rooms_proto_hdr_t *hdr, const u_char *payload,
-    const char *type)
+static ngx_int_t
+ngx_rooms_control_copy(const rooms_proto_hdr_t *hdr, const u_char *payload,
+    const char *type, u_char buf[256])
 {
-    u_char        buf[256];
-    json_error_t  jerr;
-
-    if (hdr->len >= sizeof(buf)) {
+    if (hdr->len >= 256) {
         ngx_log_error(NGX_LOG_ERR, ngx_cycle->log, 0,
                       "rooms: a %uD-byte %s record from the media worker "
                       "was dropped", hdr->len, type);
-        return NULL;
+        return NGX_ERROR;
     }
 
     ngx_memcpy(buf, payload, hdr->len);
 
-    return json_loadb((char *) buf, hdr->len, JSON_REJECT_DUPLICATES, &jerr);
+    return NGX_OK;
+}
+
+
+/* Logs a record that is not what its type says, and drops it. */
+static void
+ngx_rooms_control_malformed(const char *type)
+{
+    ngx_log_error(NGX_LOG_ERR, ngx_cycle->log, 0,
+                  "rooms: a malformed %s record from the media worker was "
+                  "dropped", type);
 }
 
 
@@ -772,49 +768,35 @@ ngx_rooms_control_json(const rooms_proto_hdr_t *hdr, const u_char *payload,
 static void
 ngx_rooms_control_ban(const rooms_proto_hdr_t *hdr, const u_char *payload)
 {
-    u_char                  hash[ROOMS_HASH_LEN];
-    json_t                 *msg, *room, *token;
+    u_char                  buf[256], hash[ROOMS_HASH_LEN];
+    const char             *why;
+    rooms_msg_ban_t         rec;
     ngx_rooms_main_conf_t  *rmcf;
 
-    /* {"room":<id>,"token":"<64 hex>"} is about 100 bytes */
-    msg = ngx_rooms_control_json(hdr, payload, "BAN");
-    if (msg == NULL && hdr->len >= 256) {
-        /* too long to be one: logged */
+    if (ngx_rooms_control_copy(hdr, payload, "BAN", buf) != NGX_OK) {
         return;
     }
 
-    room = json_object_get(msg, "room");
-    token = json_object_get(msg, "token");
-
-    if (!json_is_integer(room) || !json_is_string(token)
-        || rooms_token_hash_from_hex(json_string_value(token),
-                                     json_string_length(token), hash)
+    if (rooms_msg_ban_decode((char *) buf, hdr->len, &rec, &why) != 0
+        || rooms_token_hash_from_hex(rec.token, ROOMS_HASH_HEX_LEN, hash)
            != 0)
     {
-        json_decref(msg);
-        ngx_log_error(NGX_LOG_ERR, ngx_cycle->log, 0,
-                      "rooms: a malformed BAN record from the media worker "
-                      "was dropped");
+        ngx_rooms_control_malformed("BAN");
         return;
     }
 
     rmcf = ngx_http_cycle_get_module_main_conf(ngx_cycle, ngx_rooms_module);
 
-    if (rooms_store_ban(rmcf->store, json_integer_value(room), hash)
-        != ROOMS_STORE_OK)
-    {
+    if (rooms_store_ban(rmcf->store, rec.room, hash) != ROOMS_STORE_OK) {
         ngx_log_error(NGX_LOG_ERR, ngx_cycle->log, 0,
                       "rooms_store ban failed: %s; room %L",
-                      rooms_store_errmsg(rmcf->store),
-                      (int64_t) json_integer_value(room));
+                      rooms_store_errmsg(rmcf->store), rec.room);
 
     } else {
         ngx_log_error(NGX_LOG_INFO, ngx_cycle->log, 0,
                       "rooms: a participant was removed from room %L and "
-                      "banned", (int64_t) json_integer_value(room));
+                      "banned", rec.room);
     }
-
-    json_decref(msg);
 }
 
 
@@ -826,44 +808,34 @@ ngx_rooms_control_ban(const rooms_proto_hdr_t *hdr, const u_char *payload)
 static void
 ngx_rooms_control_count(const rooms_proto_hdr_t *hdr, const u_char *payload)
 {
-    json_t                 *msg, *room, *code, *count;
+    u_char                  buf[256];
     ngx_int_t               rc;
+    const char             *why;
+    rooms_msg_count_t       rec;
     ngx_rooms_main_conf_t  *rmcf;
 
-    /* {"room":<id>,"code":"<22>","count":<n>} is under 100 bytes */
-    msg = ngx_rooms_control_json(hdr, payload, "COUNT");
-    room = json_object_get(msg, "room");
-    code = json_object_get(msg, "code");
-    count = json_object_get(msg, "count");
+    if (ngx_rooms_control_copy(hdr, payload, "COUNT", buf) != NGX_OK) {
+        return;
+    }
 
-    if (!json_is_integer(room) || !json_is_string(code)
-        || !json_is_integer(count) || json_integer_value(count) < 0)
-    {
-        json_decref(msg);
-        ngx_log_error(NGX_LOG_ERR, ngx_cycle->log, 0,
-                      "rooms: a malformed COUNT record from the media "
-                      "worker was dropped");
+    if (rooms_msg_count_decode((char *) buf, hdr->len, &rec, &why) != 0) {
+        ngx_rooms_control_malformed("COUNT");
         return;
     }
 
     rmcf = ngx_rooms_control_conf();
 
     if (rmcf == NULL) {
-        json_decref(msg);
         return;
     }
 
-    rc = ngx_rooms_dir_count(rmcf, ngx_cycle->log, json_integer_value(room),
-                             (u_char *) json_string_value(code),
-                             json_string_length(code),
-                             (ngx_uint_t) json_integer_value(count));
+    rc = ngx_rooms_dir_count(rmcf, ngx_cycle->log, rec.room,
+                             (u_char *) rec.code, ngx_strlen(rec.code),
+                             (ngx_uint_t) rec.count);
 
     ngx_log_debug3(NGX_LOG_DEBUG_EVENT, ngx_cycle->log, 0,
-                   "rooms media: room %L has %L people: %i",
-                   (int64_t) json_integer_value(room),
-                   (int64_t) json_integer_value(count), rc);
-
-    json_decref(msg);
+                   "rooms media: room %L has %ui people: %i",
+                   rec.room, (ngx_uint_t) rec.count, rc);
 }
 
 
@@ -880,62 +852,46 @@ static void
 ngx_rooms_control_host_absent(const rooms_proto_hdr_t *hdr,
     const u_char *payload)
 {
-    int                     policy;
+    u_char                  buf[256];
     char                    current[ROOMS_CODE_LEN + 1];
-    json_t                 *msg, *room, *code, *action;
     ngx_int_t               rc;
     ngx_log_t              *log;
+    const char             *why;
     rooms_room_t            r;
     ngx_rooms_absent_t      ha;
+    rooms_msg_host_absent_t rec;
     ngx_rooms_main_conf_t  *rmcf;
 
     log = ngx_cycle->log;
 
-    /* {"room":<id>,"code":"<22>","rev":<n>,"action":"lock"}: 120 bytes */
-    msg = ngx_rooms_control_json(hdr, payload, "HOST_ABSENT");
-    room = json_object_get(msg, "room");
-    code = json_object_get(msg, "code");
-    action = json_object_get(msg, "action");
+    if (ngx_rooms_control_copy(hdr, payload, "HOST_ABSENT", buf) != NGX_OK) {
+        return;
+    }
 
-    policy = json_is_string(action)
-             ? rooms_host_absent_find(json_string_value(action),
-                                      json_string_length(action))
-             : -1;
-
-    if (!json_is_integer(room) || !json_is_string(code)
-        || (policy != ROOMS_HOST_ABSENT_LOCK
-            && policy != ROOMS_HOST_ABSENT_END))
+    if (rooms_msg_host_absent_decode((char *) buf, hdr->len, &rec, &why)
+        != 0)
     {
-        json_decref(msg);
-        ngx_log_error(NGX_LOG_ERR, log, 0,
-                      "rooms: a malformed HOST_ABSENT record from the media "
-                      "worker was dropped");
+        ngx_rooms_control_malformed("HOST_ABSENT");
         return;
     }
 
     rmcf = ngx_rooms_control_conf();
 
     if (rmcf == NULL) {
-        json_decref(msg);
         return;
     }
 
-    ha.room_id = json_integer_value(room);
-    ha.policy = (ngx_uint_t) policy;
+    ha.room_id = rec.room;
+    ha.policy = rec.end ? ROOMS_HOST_ABSENT_END : ROOMS_HOST_ABSENT_LOCK;
     ha.done = 0;
     ha.store = rmcf->store;
 
     rc = NGX_ROOMS_GONE;
 
-    if (rooms_token_is_code((u_char *) json_string_value(code),
-                            json_string_length(code)))
-    {
-        rc = ngx_rooms_control_absent_change(rmcf, (u_char *)
-                                             json_string_value(code),
-                                             &ha, &r);
+    if (rec.code[0] != '\0') {
+        rc = ngx_rooms_control_absent_change(rmcf, (u_char *) rec.code, &ha,
+                                             &r);
     }
-
-    json_decref(msg);
 
     if (rc == NGX_ROOMS_GONE) {
         /* a rotation since the room's latest join: its code now, by id */

@@ -58,6 +58,8 @@
 
 #include <jansson.h>
 
+#include "rooms_msg.h"
+
 
 #define NGX_ROOMS_SIGNAL_JOIN_TIMEOUT  10000
 #define NGX_ROOMS_SIGNAL_NAME_MAX      64      /* characters */
@@ -112,7 +114,7 @@ static ngx_int_t ngx_rooms_signal_admit(ngx_rooms_signal_ctx_t *ctx,
 static void ngx_rooms_signal_join_record(ngx_rooms_signal_ctx_t *ctx,
     rooms_room_t *room, ngx_str_t *name, u_char *token_hash);
 static void ngx_rooms_signal_host_action(ngx_rooms_signal_ctx_t *ctx,
-    const char *type, json_t *msg, const u_char *data, size_t len);
+    const rooms_msg_type_t *mt, json_t *msg, const u_char *data, size_t len);
 static void ngx_rooms_signal_forward(ngx_rooms_signal_ctx_t *ctx,
     const u_char *data, size_t len);
 static void ngx_rooms_signal_record(const rooms_proto_hdr_t *hdr,
@@ -229,6 +231,7 @@ ngx_rooms_signal_message(void *data, const u_char *text, size_t len,
     json_t                  *msg, *v;
     const char              *type;
     json_error_t             jerr;
+    const rooms_msg_type_t  *mt;
 
     if (binary) {
         ngx_rooms_signal_refuse(ctx, "bad_message",
@@ -257,8 +260,11 @@ ngx_rooms_signal_message(void *data, const u_char *text, size_t len,
         goto done;
     }
 
+    /* one table says who may send what, and which side acts on it */
+    mt = rooms_msg_type(type, json_string_length(v));
+
     if (!ctx->join_seen) {
-        if (ngx_strcmp(type, "join") != 0) {
+        if (mt == NULL || mt->id != ROOMS_MSG_JOIN) {
             ngx_rooms_signal_refuse(ctx, "bad_message",
                                     "the first message must be a join",
                                     NGX_ROOMS_SIGNAL_CLOSE_BAD);
@@ -269,34 +275,22 @@ ngx_rooms_signal_message(void *data, const u_char *text, size_t len,
         goto done;
     }
 
-    if (ngx_strcmp(type, "remove") == 0
-        || ngx_strcmp(type, "mute") == 0
-        || ngx_strcmp(type, "admit") == 0
-        || ngx_strcmp(type, "deny") == 0
-        || ngx_strcmp(type, "lock") == 0
-        || ngx_strcmp(type, "end") == 0
-        || ngx_strcmp(type, "cohost") == 0
-        || ngx_strcmp(type, "uncohost") == 0)
-    {
-        ngx_rooms_signal_host_action(ctx, type, msg, text, len);
+    if (mt == NULL || mt->id == ROOMS_MSG_JOIN) {
+        ngx_rooms_signal_refuse(ctx, "bad_message",
+                                mt != NULL ? "already joined"
+                                           : "unknown message type",
+                                NGX_ROOMS_SIGNAL_CLOSE_BAD);
         goto done;
     }
 
-    if (ngx_strcmp(type, "offer") != 0
-        && ngx_strcmp(type, "media") != 0
-        && ngx_strcmp(type, "view") != 0
-        && ngx_strcmp(type, "leave") != 0)
-    {
-        ngx_rooms_signal_refuse(ctx, "bad_message",
-                                ngx_strcmp(type, "join") == 0
-                            ? "already joined" : "unknown message type",
-                                NGX_ROOMS_SIGNAL_CLOSE_BAD);
+    if (mt->from != ROOMS_MSG_ANYONE) {
+        ngx_rooms_signal_host_action(ctx, mt, msg, text, len);
         goto done;
     }
 
     ngx_rooms_signal_forward(ctx, text, len);
 
-    if (ngx_strcmp(type, "leave") == 0) {
+    if (mt->id == ROOMS_MSG_LEAVE) {
         ngx_rooms_ws_close(ctx->ws, ROOMS_WS_CLOSE_NORMAL, "bye");
     }
 
@@ -337,31 +331,26 @@ ngx_rooms_signal_forward(ngx_rooms_signal_ctx_t *ctx, const u_char *data,
  * lock, so a revoked co-host cannot lock.
  */
 static void
-ngx_rooms_signal_host_action(ngx_rooms_signal_ctx_t *ctx, const char *type,
-    json_t *msg, const u_char *data, size_t len)
+ngx_rooms_signal_host_action(ngx_rooms_signal_ctx_t *ctx,
+    const rooms_msg_type_t *mt, json_t *msg, const u_char *data, size_t len)
 {
     json_t                 *v;
     ngx_int_t               rc;
     ngx_log_t              *log;
-    ngx_uint_t              host_only;
     rooms_patch_t           patch;
     rooms_error_t           err;
     ngx_rooms_main_conf_t  *rmcf;
 
-    host_only = (ngx_strcmp(type, "end") == 0
-                 || ngx_strcmp(type, "cohost") == 0
-                 || ngx_strcmp(type, "uncohost") == 0);
-
-    if (!ctx->host && (host_only || !ctx->cohost)) {
+    if (!ctx->host && (mt->from == ROOMS_MSG_HOST || !ctx->cohost)) {
         ngx_rooms_signal_error(ctx, "not_host", "only the host can do this",
                                NULL);
         return;
     }
 
-    if (ngx_strcmp(type, "lock") != 0 && ngx_strcmp(type, "end") != 0) {
+    if (mt->at == ROOMS_MSG_RELAY) {
         v = json_object_get(msg, "id");
 
-        if (!json_is_string(v)) {
+        if (mt->target && !json_is_string(v)) {
             ngx_rooms_signal_refuse(ctx, "bad_message",
                                     "remove, mute, admit, deny, cohost and "
                                     "uncohost need a participant's \"id\"",
@@ -383,7 +372,7 @@ ngx_rooms_signal_host_action(ngx_rooms_signal_ctx_t *ctx, const char *type,
      * file looks the current one up once, by id.
      */
 
-    if (ngx_strcmp(type, "lock") == 0) {
+    if (mt->id == ROOMS_MSG_LOCK) {
         v = json_object_get(msg, "locked");
 
         if (!json_is_boolean(v)) {
@@ -597,10 +586,15 @@ static void
 ngx_rooms_signal_join_record(ngx_rooms_signal_ctx_t *ctx, rooms_room_t *room,
     ngx_str_t *name, u_char *token_hash)
 {
-    char                   token_hex[ROOMS_HASH_HEX_LEN + 1], *text;
-    json_t                *join;
+    /*
+     * a name of ROOMS_NAME_MAX_BYTES, each byte escaped as \u00XX at
+     * worst, and the other fields in well under 512 bytes
+     */
+    char                   text[6 * ROOMS_NAME_MAX_BYTES + 512];
+    int                    n;
     uint64_t               id;
     ngx_int_t              rc;
+    rooms_msg_join_t       join;
     ngx_rooms_loc_conf_t  *rlcf;
 
     id = ngx_rooms_media_conn_id();
@@ -613,37 +607,35 @@ ngx_rooms_signal_join_record(ngx_rooms_signal_ctx_t *ctx, rooms_room_t *room,
         return;
     }
 
-    rooms_token_hash_hex(token_hash, token_hex);
-
     rlcf = ngx_http_get_module_loc_conf(ctx->request, ngx_rooms_module);
 
-    join = json_pack("{s:I,s:s,s:I,s:i,s:s%,s:s,s:s,s:b,s:s,s:s,s:I,s:I}",
-                     "room", (json_int_t) room->id,
-                     "code", room->code,
-                     "rev", (json_int_t) room->rev,
-                     "max", (int) room->max_participants,
-                     "name", (char *) name->data, name->len,
-                     "role", ctx->host ? "host"
-                             : (ctx->cohost ? "cohost" : "guest"),
-                     "token", token_hex,
-                     "locked", (int) room->locked,
-                     "admission", room->admission == ROOMS_ADMISSION_KNOCK
-                                  ? "knock" : "open",
-                     "host_absent", rooms_host_absent_name(room->host_absent),
-                     "grace", (json_int_t) rlcf->host_grace,
-                     "video_slots", (json_int_t) rlcf->video_slots);
+    ngx_memzero(&join, sizeof(rooms_msg_join_t));
+    join.room = room->id;
+    ngx_cpystrn((u_char *) join.code, (u_char *) room->code,
+                sizeof(join.code));
+    join.rev = room->rev;
+    join.max = (unsigned) room->max_participants;
+    ngx_memcpy(join.name, name->data,
+               ngx_min(name->len, sizeof(join.name) - 1));
+    join.role = ctx->host ? ROOMS_MSG_ROLE_HOST
+                : ctx->cohost ? ROOMS_MSG_ROLE_COHOST : ROOMS_MSG_ROLE_GUEST;
+    rooms_token_hash_hex(token_hash, join.token);
+    join.locked = room->locked;
+    join.knock = room->admission == ROOMS_ADMISSION_KNOCK;
+    join.host_absent = room->host_absent;
+    join.grace = (uint64_t) rlcf->host_grace;
+    join.video_slots = (unsigned) rlcf->video_slots;
 
-    text = join ? json_dumps(join, JSON_COMPACT) : NULL;
-    json_decref(join);
+    n = rooms_msg_join_encode(&join, text, sizeof(text));
 
-    if (text == NULL) {
-        ngx_rooms_signal_refuse(ctx, "internal_error", "out of memory",
+    if (n < 0) {
+        ngx_rooms_signal_refuse(ctx, "internal_error",
+                                "the join could not be encoded",
                                 ROOMS_WS_CLOSE_INTERNAL);
         return;
     }
 
-    rc = ngx_rooms_media_push(ROOMS_PROTO_JOIN, id, text, ngx_strlen(text));
-    free(text);
+    rc = ngx_rooms_media_push(ROOMS_PROTO_JOIN, id, text, (size_t) n);
 
     if (rc != NGX_OK) {
         ngx_rooms_signal_refuse(ctx, "media_unavailable",
@@ -1081,11 +1073,9 @@ static void
 ngx_rooms_signal_role(const rooms_proto_hdr_t *hdr, const u_char *payload)
 {
     u_char                   buf[2048], token[ROOMS_HASH_LEN];
-    json_t                  *msg, *room, *role, *tok, *name;
-    int64_t                  room_id;
-    ngx_int_t                cohost;
     ngx_log_t               *log;
-    json_error_t             jerr;
+    const char              *why;
+    rooms_msg_role_t         rec;
     ngx_rooms_signal_ctx_t  *ctx;
 
     ctx = ngx_rooms_ws_find(hdr->id);
@@ -1102,43 +1092,22 @@ ngx_rooms_signal_role(const rooms_proto_hdr_t *hdr, const u_char *payload)
     /* payload bytes are in shared memory: read each once, into here */
     ngx_memcpy(buf, payload, hdr->len);
 
-    msg = json_loadb((char *) buf, hdr->len, JSON_REJECT_DUPLICATES, &jerr);
-    room = json_object_get(msg, "room");
-    role = json_object_get(msg, "role");
-    tok = json_object_get(msg, "token");
-    name = json_object_get(msg, "name");
-
-    cohost = json_is_string(role)
-             ? (ngx_strcmp(json_string_value(role), "cohost") == 0
-                ? 1
-                : (ngx_strcmp(json_string_value(role), "guest") == 0
-                   ? 0 : -1))
-             : -1;
-
-    if (!json_is_integer(room) || cohost == -1 || !json_is_string(tok)
-        || rooms_token_hash_from_hex(json_string_value(tok),
-                                     json_string_length(tok), token)
-           != 0
-        || (cohost && !json_is_string(name)))
+    if (rooms_msg_role_decode((char *) buf, hdr->len, &rec, &why) != 0
+        || rooms_token_hash_from_hex(rec.token, ROOMS_HASH_HEX_LEN, token)
+           != 0)
     {
-        json_decref(msg);
         ngx_log_error(NGX_LOG_ERR, log, 0,
                       "rooms: a malformed ROLE record from the media worker "
                       "was dropped");
         return;
     }
 
-    room_id = json_integer_value(room);
-
-    if (cohost) {
-        ngx_rooms_signal_promoted(ctx, room_id, token,
-                                  json_string_value(name), log);
+    if (rec.cohost) {
+        ngx_rooms_signal_promoted(ctx, rec.room, token, rec.name, log);
 
     } else {
-        ngx_rooms_signal_demoted(ctx, room_id, token, log);
+        ngx_rooms_signal_demoted(ctx, rec.room, token, log);
     }
-
-    json_decref(msg);
 
     if (ctx) {
         ngx_rooms_ws_wake(ctx->ws);

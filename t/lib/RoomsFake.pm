@@ -32,7 +32,9 @@ our $FakeLog = "$Dir/fake.log";
 
 my $cc = $ENV{CC} || 'cc';
 if (system("$cc -O1 -I$Top/common -o $Fake $Top/t/lib/fake_media_worker.c "
-           . "$Top/common/rooms_ring.c 2>$Dir/cc.log") != 0)
+           . "$Top/common/rooms_ring.c $Top/common/rooms_msg.c "
+           . "$Top/common/rooms_room.c $Top/common/rooms_token.c "
+           . "-ljansson -lcrypto 2>$Dir/cc.log") != 0)
 {
     plan(skip_all => "the fake media worker does not build: "
                      . `cat $Dir/cc.log`);

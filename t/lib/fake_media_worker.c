@@ -37,7 +37,11 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <jansson.h>
+
+#include "rooms_msg.h"
 #include "rooms_ring.h"
+#include "rooms_room.h"
 
 
 #define PEERS     4
@@ -65,57 +69,33 @@ static int      welcomes;
 #define JOINS     64
 
 typedef struct {
-    uint64_t      id;
-    char          text[1024];
+    uint64_t          id;
+    rooms_msg_join_t  join;
 } join_t;
 
 static join_t   joins[JOINS];
 static unsigned njoins;
 
 
-/* the value of "key": in a JOIN's compact JSON, copied into v */
+/* the string "key" of a SIGNAL's JSON object, copied into v ("" if none) */
 static void
-field(const char *json, const char *key, char *v, size_t size)
+field(json_t *msg, const char *key, char *v, size_t size)
 {
-    char        pat[64];
-    const char *p, *e;
-    size_t      n;
+    const char  *s;
 
-    v[0] = '\0';
-    snprintf(pat, sizeof(pat), "\"%s\":", key);
-    p = strstr(json, pat);
-
-    if (p == NULL) {
-        return;
-    }
-
-    p += strlen(pat);
-
-    if (*p == '"') {
-        p++;
-        e = strchr(p, '"');
-    } else {
-        e = p + strcspn(p, ",}");
-    }
-
-    if (e == NULL) {
-        return;
-    }
-
-    n = (size_t) (e - p) < size - 1 ? (size_t) (e - p) : size - 1;
-    memcpy(v, p, n);
-    v[n] = '\0';
+    s = json_string_value(json_object_get(msg, key));
+    snprintf(v, size, "%s", s ? s : "");
 }
 
 
-static const char *
+static const rooms_msg_join_t *
 join_of(uint64_t id)
 {
     unsigned  i;
 
     for (i = 0; i < JOINS; i++) {
         if (joins[i].id == id) {
-            return joins[i].text;
+            return &joins[i].join;
         }
     }
 
@@ -155,13 +135,19 @@ static int
 on_record(void *data, const rooms_proto_hdr_t *hdr,
     const unsigned char *payload)
 {
-    char         text[70000], reply[1024], room[32], token[80], name[300];
-    char         action[16], code[32], rev[32];
-    peer_t      *p = data;
-    size_t       n;
-    unsigned     i;
-    uint64_t     target;
-    const char  *j;
+    char                     text[70000], reply[2048], name[300];
+    int                      n2;
+    peer_t                  *p = data;
+    size_t                   n;
+    json_t                  *msg;
+    unsigned                 i;
+    uint64_t                 target;
+    const char              *why, *type;
+    rooms_msg_join_t         join;
+    rooms_msg_role_t         role;
+    const rooms_msg_join_t  *j;
+    rooms_msg_host_absent_t  absent;
+    const rooms_msg_type_t  *mt;
 
     n = hdr->len < sizeof(text) - 1 ? hdr->len : sizeof(text) - 1;
     memcpy(text, payload, n);
@@ -173,6 +159,11 @@ on_record(void *data, const rooms_proto_hdr_t *hdr,
         fprintf(out, "JOIN slot=%u n=%llu %s\n", ROOMS_PROTO_SLOT(hdr->id),
                 (unsigned long long) (hdr->id & 0xffffffffffffULL), text);
 
+        if (rooms_msg_join_decode(text, n, &join, &why) != 0) {
+            fprintf(out, "bad JOIN: %s\n", why);
+            break;
+        }
+
         /* nginx restarts number its connections anew: newest wins */
         for (i = 0; i < JOINS; i++) {
             if (joins[i].id == hdr->id) {
@@ -181,11 +172,10 @@ on_record(void *data, const rooms_proto_hdr_t *hdr,
         }
 
         joins[njoins % JOINS].id = hdr->id;
-        snprintf(joins[njoins % JOINS].text, sizeof(joins[0].text), "%s",
-                 text);
+        joins[njoins % JOINS].join = join;
         njoins++;
 
-        if (strstr(text, "\"name\":\"Full\"")) {
+        if (strcmp(join.name, "Full") == 0) {
             say(p, ROOMS_PROTO_SIGNAL, hdr->id,
                 "{\"type\":\"error\",\"code\":\"room_full\","
                 "\"message\":\"the room is full\"}");
@@ -202,50 +192,58 @@ on_record(void *data, const rooms_proto_hdr_t *hdr,
     case ROOMS_PROTO_SIGNAL:
         fprintf(out, "SIGNAL %s\n", text);
 
-        field(text, "id", name, sizeof(name));
+        msg = json_loadb(text, n, 0, NULL);
+        type = json_string_value(json_object_get(msg, "type"));
+        mt = type ? rooms_msg_type(type, strlen(type)) : NULL;
+
+        field(msg, "id", name, sizeof(name));
+        json_decref(msg);
+
+        if (mt == NULL) {
+            break;
+        }
+
         target = ROOMS_PROTO_CONN(ROOMS_PROTO_SLOT(hdr->id),
                                   strtoull(name + (name[0] == 'p'), NULL,
                                            10));
         j = join_of(target);
 
-        if (j && (strstr(text, "\"type\":\"cohost\"")
-                  || strstr(text, "\"type\":\"uncohost\"")))
+        if (j && (mt->id == ROOMS_MSG_COHOST_SET
+                  || mt->id == ROOMS_MSG_COHOST_UNSET))
         {
-            field(j, "room", room, sizeof(room));
-            field(j, "token", token, sizeof(token));
-            field(j, "name", name, sizeof(name));
-            snprintf(reply, sizeof(reply),
-                     "{\"room\":%s,\"role\":\"%s\",\"token\":\"%s\","
-                     "\"name\":\"%s\"}", room,
-                     strstr(text, "\"uncohost\"") ? "guest" : "cohost",
-                     token, name);
-            say(p, ROOMS_PROTO_ROLE, target, reply);
+            role.room = j->room;
+            role.cohost = mt->id == ROOMS_MSG_COHOST_SET;
+            memcpy(role.token, j->token, sizeof(role.token));
+            memcpy(role.name, j->name, sizeof(role.name));
+            n2 = rooms_msg_role_encode(&role, reply, sizeof(reply));
+
+            if (n2 > 0) {
+                say(p, ROOMS_PROTO_ROLE, target, reply);
+            }
         }
 
         j = join_of(hdr->id);
 
-        if (j && strstr(text, "\"type\":\"leave\"")
-            && strstr(j, "\"role\":\"host\""))
+        if (j && mt->id == ROOMS_MSG_LEAVE && j->role == ROOMS_MSG_ROLE_HOST
+            && j->host_absent != ROOMS_HOST_ABSENT_STAY)
         {
-            field(j, "host_absent", action, sizeof(action));
+            absent.room = j->room;
+            memcpy(absent.code, j->code, sizeof(absent.code));
+            absent.rev = j->rev;
+            absent.end = j->host_absent == ROOMS_HOST_ABSENT_END;
+            n2 = rooms_msg_host_absent_encode(&absent, reply, sizeof(reply));
 
-            if (strcmp(action, "stay_open") != 0) {
-                field(j, "room", room, sizeof(room));
-                field(j, "code", code, sizeof(code));
-                field(j, "rev", rev, sizeof(rev));
-                snprintf(reply, sizeof(reply),
-                         "{\"room\":%s,\"code\":\"%s\",\"rev\":%s,"
-                         "\"action\":\"%s\"}", room, code, rev, action);
+            if (n2 > 0) {
                 say(p, ROOMS_PROTO_HOST_ABSENT,
                     ROOMS_PROTO_CONN(ROOMS_PROTO_SLOT(hdr->id), 0), reply);
             }
         }
 
-        if (strstr(text, "\"type\":\"offer\"")) {
+        if (mt->id == ROOMS_MSG_OFFER) {
             say(p, ROOMS_PROTO_SIGNAL, hdr->id,
                 "{\"type\":\"answer\",\"sdp\":\"v=0\",\"streams\":{}}");
 
-        } else if (strstr(text, "\"type\":\"media\"")) {
+        } else if (mt->id == ROOMS_MSG_MEDIA) {
             if (strstr(text, "\"kick\"")) {
                 say_close(p, hdr->id, 4000, "kicked");
 

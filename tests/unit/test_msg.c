@@ -263,7 +263,11 @@ test_small_records(void)
                               "\"count\":-1}", 50, &dc, &why) == -1,
        "a negative count is refused");
     ok(rooms_msg_count_decode("{\"room\":4,\"code\":\"BBB\",\"count\":1}", 33,
-                              &dc, &why) == -1, "a short code is refused");
+                              &dc, &why) == 0 && dc.code[0] == '\0',
+       "a short code decodes as none (found by id)");
+    ok(rooms_msg_count_decode("{\"room\":4,\"code\":7,\"count\":1}", 31,
+                              &dc, &why) == -1, "a code that is no string is "
+       "refused");
 
     h.room = 6;
     strcpy(h.code, "CCCCCCCCCCCCCCCCCCCCCC");
