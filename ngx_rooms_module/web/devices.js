@@ -31,10 +31,16 @@ function remember(kind, id) {
   } catch (e) { /* see preferred() */ }
 }
 
-// `ideal`, not `exact`: a device unplugged since is no reason to fail
+// `ideal`, not `exact`: a device unplugged since is no reason to fail.
+// The camera at 1280x720 if it can: the top simulcast layer, and what a
+// pinned or large tile shows; smaller layers are made from it.
+const CAMERA = { width: { ideal: 1280 }, height: { ideal: 720 } };
+
 function want(kind) {
   const id = preferred(kind);
-  return id ? { deviceId: { ideal: id } } : true;
+  const c = id ? { deviceId: { ideal: id } } : {};
+  if (kind === 'video') Object.assign(c, CAMERA);
+  return Object.keys(c).length ? c : true;
 }
 
 // The camera and microphone; if one of them is missing or refused, what
@@ -61,9 +67,9 @@ export async function listDevices(kind) {
 }
 
 async function open(kind, deviceId) {
-  const s = await navigator.mediaDevices.getUserMedia({
-    [kind]: { deviceId: { exact: deviceId } },
-  });
+  const c = { deviceId: { exact: deviceId } };
+  if (kind === 'video') Object.assign(c, CAMERA);
+  const s = await navigator.mediaDevices.getUserMedia({ [kind]: c });
   return s.getTracks()[0];
 }
 

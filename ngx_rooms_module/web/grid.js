@@ -89,10 +89,15 @@ export function watchGrid(el) {
 export const MAX_VIEW = 64;     // the protocol's limit on view.ids
 const DELAY = 300;              // ms: changes this close count as one
 
+const STEP = 32;                // device px: sizes are reported in steps
+
 // container: the tile grid (it scrolls); its participants' tiles have
 // data-participant.  first() -> ids to put first when their tile is on
-// screen (the pinned one, the speaker), in that order.  onView(ids) is
-// called with the new list when it differs from the last one it got.
+// screen (the pinned one, the speaker), in that order.  onView(ids,
+// sizes) is called with the new list when it differs from the last one it
+// got; sizes[i] is [width, height] of ids[i]'s tile in device pixels,
+// rounded down to STEP (the server picks each video's layer from it), so
+// a resize that changes no step sends nothing.
 // Returns { update() (something first() depends on changed), reset()
 // (forget the last list: a new session must be told again), stop() }.
 export function watchView(container, { first, onView }) {
@@ -131,8 +136,12 @@ export function watchView(container, { first, onView }) {
   function compute() {
     // screen order: top to bottom, then left to right (a pinned tile is
     // moved by CSS, so the document's order is not the screen's)
+    const dpr = window.devicePixelRatio || 1;
+    const step = (v) => Math.max(STEP, Math.floor(v * dpr / STEP) * STEP);
+    const size = {};
     const tiles = [...shown].filter((t) => t.isConnected).map((t) => {
       const r = t.getBoundingClientRect();
+      size[t.dataset.participant] = [step(r.width), step(r.height)];
       return { id: t.dataset.participant, top: Math.round(r.top),
                left: r.left };
     });
@@ -144,16 +153,21 @@ export function watchView(container, { first, onView }) {
           !ids.includes(String(id))) ids.push(String(id));
     }
     for (const id of visible) if (!ids.includes(id)) ids.push(id);
-    return ids.slice(0, MAX_VIEW);
+    const list = ids.slice(0, MAX_VIEW);
+    return { ids: list, sizes: list.map((id) => size[id]) };
   }
 
   function report() {
     timer = null;
-    const ids = compute();
-    const json = JSON.stringify(ids);
+    const { ids, sizes } = compute();
+    const json = JSON.stringify([ids, sizes]);
     if (json === last) return;
-    if (onView(ids) !== false) last = json;
+    if (onView(ids, sizes) !== false) last = json;
   }
+
+  // a tile that grows or shrinks may need another layer of its video
+  const ro = new ResizeObserver(() => update());
+  ro.observe(container);
 
   function update() {
     if (timer === null) timer = setTimeout(report, DELAY);
@@ -169,6 +183,7 @@ export function watchView(container, { first, onView }) {
       clearTimeout(timer);
       io.disconnect();
       mo.disconnect();
+      ro.disconnect();
     },
   };
 }

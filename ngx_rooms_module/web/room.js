@@ -608,10 +608,10 @@ const relayout = watchGrid(tiles);
 // before welcome, not while waiting in the lobby (it would be ignored).
 const view = watchView(tiles, {
   first: () => [state.pinned, state.speaker],
-  onView: (ids) => {
+  onView: (ids, sizes) => {
     if (!inCall() || state.waiting) return false;
     const raw = ids.map((id) => (state.people[id] ? state.people[id].id : id));
-    send({ type: 'view', ids: raw });
+    send({ type: 'view', ids: raw, sizes });
     state.view = raw;
     return true;
   },
@@ -907,6 +907,24 @@ function exitCall() {
   renderRoom();                    // a co-host's controls are for the call
 }
 
+// Simulcast (the server says it takes it, in welcome): our camera as
+// layers q, h and f, a quarter, half and all of its size, so each of the
+// others gets the one that fits their tile and their link.  A phone-sized
+// screen sends two (its camera and its uplink rarely carry 720p well).
+// The bitrates are the tops Chromium would pick for 180p, 360p and 720p.
+function layers(track) {
+  const all = [
+    { rid: 'q', scaleResolutionDownBy: 4, maxBitrate: 150000 },
+    { rid: 'h', scaleResolutionDownBy: 2, maxBitrate: 500000 },
+    { rid: 'f', scaleResolutionDownBy: 1, maxBitrate: 1500000 },
+  ];
+  const small = Math.min(screen.width, screen.height) < 600;
+  if (!small) return all;
+  // two layers: the top one is the camera's size halved
+  return [{ rid: 'q', scaleResolutionDownBy: 4, maxBitrate: 150000 },
+          { rid: 'h', scaleResolutionDownBy: 2, maxBitrate: 500000 }];
+}
+
 async function welcome(msg) {
   state.joined = true;
   state.id = String(msg.id);
@@ -949,7 +967,11 @@ async function welcome(msg) {
     if (pc === mine && pc.connectionState === 'failed') fail('pc_failed');
   });
   for (const track of local.getTracks()) {
-    pc.addTransceiver(track, { direction: 'sendonly', streams: [local] });
+    const init = { direction: 'sendonly', streams: [local] };
+    if (track.kind === 'video' && msg.simulcast) {
+      init.sendEncodings = layers(track);
+    }
+    pc.addTransceiver(track, init);
   }
   negotiating = false;
   negotiate();
