@@ -30,6 +30,8 @@
  * The estimate is the lower of the delay-based rate and the loss limit,
  * within [min_bps, max_bps].  Doubles are fine here: this runs once per
  * feedback (10 a second), not per forwarded packet.
+ *
+ * May not: include <sys/socket.h>, include <pthread.h>, include <time.h>, include <stdlib.h>, call clock_gettime, call gettimeofday, call time, call malloc, call calloc, call free, call rand, call random, call json_, call rooms_store_, call rooms_sfu_
  */
 
 #include <string.h>
