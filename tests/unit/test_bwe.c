@@ -433,18 +433,25 @@ test_steps(void)
 
 /* the mean estimate over 10..20 s with random loss, ample capacity */
 static double
-run_loss(double loss, uint64_t seed, int verbose)
+run_loss_on(double cap, double loss, uint64_t seed, int verbose)
 {
     stats_t   a;
     sim_t    *s;
 
     s = &sim;
-    sim_init(s, 20e6, 25000, 256000, loss, seed, 300000, 4000000);
+    sim_init(s, cap, 25000, 256000, loss, seed, 300000, 4000000);
     sim_run(s, 10000000, NULL, verbose);
     memset(&a, 0, sizeof(a));
     sim_run(s, 20000000, &a, verbose);
 
     return a.est_sum / a.ticks;
+}
+
+
+static double
+run_loss(double loss, uint64_t seed, int verbose)
+{
+    return run_loss_on(20e6, loss, seed, verbose);
 }
 
 
@@ -485,6 +492,23 @@ test_loss(void)
          100 * w / clean);
     ok(w > 0.7 * clean, "(d) over 9 seeds the worst keeps %.0f%%",
        100 * w / clean);
+
+    /* the same on the 2.5 Mbit/s bottleneck, where delay governs */
+    clean = run_loss_on(2.5e6, 0, 7, 0);
+    lossy = run_loss_on(2.5e6, 0.05, 7, 0);
+    diag("(d) 2.5 Mbit/s bottleneck: mean estimate over 10..20 s %.0f kbit/s"
+         " without loss, %.0f with 5%% loss (%.0f%%)", clean / 1e3,
+         lossy / 1e3, 100 * lossy / clean);
+    ok(lossy > 0.7 * clean,
+       "(d) 5%% loss on a bottleneck: %.0f%% of the lossless estimate",
+       100 * lossy / clean);
+
+    /* (e) 20% loss from the start: it never ramps */
+    lossy = run_loss(0.20, 7, 0);
+    diag("(e) 20%% loss from the start: mean estimate over 10..20 s %.0f"
+         " kbit/s (started at 300)", lossy / 1e3);
+    ok(lossy < 300000, "(e) 20%% loss from the start: under the start"
+       " (%.0f kbit/s)", lossy / 1e3);
 
     /* (e) 10 s clean, then 20% loss */
     s = &sim;
@@ -711,7 +735,8 @@ main(int argc, char **argv)
     }
 
     if (argc > 1 && strcmp(argv[1], "-l") == 0) {
-        run_loss(argc > 2 ? atof(argv[2]) : 0.05, 7, 1);
+        run_loss_on(argc > 3 ? atof(argv[3]) : 20e6,
+                    argc > 2 ? atof(argv[2]) : 0.05, 7, 1);
         return 0;
     }
 
