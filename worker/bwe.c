@@ -149,6 +149,13 @@
 #define ROOMS_BWE_PROBE_SUCCESS   0.8
 #define ROOMS_BWE_PROBE_MIN_STEP  1.25   /* probe at least this x est */
 
+/*
+ * A probe declined because the path is not stable (overuse, high loss,
+ * no recent feedback) is reconsidered 250 ms later: about two feedback
+ * intervals, so the timer does not spin while the state cannot change.
+ */
+#define ROOMS_BWE_PROBE_RETRY_US  250000
+
 /* the RTT before any is measured, and its smoothing (1/8, as TCP) */
 #define ROOMS_BWE_RTT_START_US  100000
 
@@ -1227,12 +1234,17 @@ rooms_bwe_poll(rooms_bwe_t *b, int64_t now_us, uint32_t want_bps,
         return 0;
     }
 
+    if (now_us < b->probe_retry_us) {
+        return 0;
+    }
+
     /* stable: no overuse now, loss not high, feedback flowing */
     if (b->probed
         && (b->usage == ROOMS_BWE_OVERUSE || b->loss_high
             || b->loss_fraction > ROOMS_BWE_LOSS_HIGH || !b->has_feedback
             || now_us - b->last_fb_us > ROOMS_BWE_FB_TIMEOUT_US))
     {
+        b->probe_retry_us = now_us + ROOMS_BWE_PROBE_RETRY_US;
         return 0;
     }
 
@@ -1286,7 +1298,7 @@ int64_t
 rooms_bwe_timeout(const rooms_bwe_t *b)
 {
     unsigned  i;
-    int64_t   t, at;
+    int64_t   t, at, busy;
 
     if (!b->started) {
         return -1;
@@ -1298,15 +1310,21 @@ rooms_bwe_timeout(const rooms_bwe_t *b)
         t = b->fb_wait_us + ROOMS_BWE_FB_TIMEOUT_US;
     }
 
+    /* a cluster in flight expires then; no new one starts before */
+    busy = 0;
+
     for (i = 0; i < ROOMS_BWE_PROBE_CLUSTERS; i++) {
         if (b->clusters[i].id != 0) {
             at = b->clusters[i].start_us + ROOMS_BWE_PROBE_EXPIRE_US + 1;
             t = at < t ? at : t;
+            busy = busy > at ? busy : at;
         }
     }
 
     if (b->want_bps > b->estimate_bps && b->estimate_bps < b->max_bps) {
         at = rooms_bwe_probe_at(b);
+        at = at > b->probe_retry_us ? at : b->probe_retry_us;
+        at = at > busy ? at : busy;
         t = at < t ? at : t;
     }
 

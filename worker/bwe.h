@@ -227,6 +227,7 @@ typedef struct {
     unsigned        probed;       /* one was started */
     int64_t         probe_backoff_us;
     int64_t         want_bps;     /* as of the last poll */
+    int64_t         probe_retry_us;  /* declined as unstable until */
     uint32_t        probe_bps;    /* the last probe's measured rate */
     rooms_bwe_cluster_t clusters[ROOMS_BWE_PROBE_CLUSTERS];
 
@@ -304,8 +305,10 @@ int rooms_bwe_poll(rooms_bwe_t *b, int64_t now_us, uint32_t want_bps,
 
 /*
  * When rooms_bwe_poll() should be called next (on the now_us clock), or
- * -1 when nothing is scheduled (nothing sent yet).  Calling it earlier or
- * more often is harmless.
+ * -1 when nothing is scheduled (nothing sent yet).  Right after a poll at
+ * now_us it is -1 or later than now_us, so a timer loop never spins.
+ * Calling poll earlier or more often is harmless; call it also when
+ * want_bps changes.
  */
 int64_t rooms_bwe_timeout(const rooms_bwe_t *b);
 
