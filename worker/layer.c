@@ -190,7 +190,7 @@ rooms_layer_choose(rooms_layer_state_t *s, int64_t now_ms,
         total += rooms_layer_bps(t[i].pub, t[i].layer);
     }
 
-    want += total;
+    want += total * ROOMS_LAYER_UP_PCT / 100;
 
     /* the end of the view steps down first, each tile to its smallest */
     for (i = n; i-- > 0 && total > s->granted_bps; ) {
@@ -207,8 +207,13 @@ rooms_layer_choose(rooms_layer_state_t *s, int64_t now_ms,
         }
     }
 
-    /* then tiles are paused from the end, never the first */
-    for (i = n; i-- > 1 && total > s->granted_bps; ) {
+    /*
+     * Then tiles are paused from the end.  The first only when even its
+     * smallest layer alone is over the budget: sending it anyway keeps
+     * the link's queue full (seconds of delay, measured in test_bwe),
+     * and the subscriber's audio waits in that queue too.
+     */
+    for (i = n; i-- > 0 && total > s->granted_bps; ) {
         if (t[i].layer >= 0) {
             total -= rooms_layer_bps(t[i].pub, t[i].layer);
             t[i].layer = ROOMS_LAYER_PAUSED;

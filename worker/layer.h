@@ -105,10 +105,12 @@ typedef struct {
 /* what a choice came to */
 typedef struct {
     uint32_t        video_bps;    /* the chosen layers' bitrates */
-    uint32_t        want_bps;     /* every tile at the layer its size
-                                     asks for, plus audio: what the
-                                     subscriber would take (for
-                                     rooms_bwe_poll()) */
+    uint32_t        want_bps;     /* the estimate that would give every
+                                     tile the layer its size asks for:
+                                     their total x 1.15 (the margin an
+                                     upgrade needs) plus audio; for
+                                     rooms_bwe_poll(), so a probe goes
+                                     far enough to unlock it */
     uint32_t        budget_bps;   /* the granted budget */
     unsigned        paused;       /* tiles paused for bandwidth */
     unsigned        changed;      /* tiles whose layer changed */
@@ -136,7 +138,9 @@ int rooms_layer_desired(const rooms_layer_pub_t *pub, unsigned h,
  * publisher's smallest active layer steps down one layer (so the end of
  * the view goes down to the smallest before the tile before it moves);
  * when every tile is at its smallest and the total still does not fit,
- * tiles are paused from the end of the view, never the first.
+ * tiles are paused from the end of the view; the first one only when its
+ * smallest layer alone does not fit (the link cannot carry it next to
+ * the audio: sending it would only hold a standing queue).
  *
  * The granted budget: the budget itself on the first call and whenever
  * the budget falls below it (down at once); raised to budget / 1.15 when

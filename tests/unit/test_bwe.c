@@ -15,7 +15,9 @@
  * Covers: (a) ramp-up from 300 kbit/s on a 2.5 Mbit/s link; (b) a step
  * down to 300 kbit/s; (c) the step back up; (d) 5% random loss with
  * ample capacity; (e) 20% loss; (f) feedback that is garbage (unknown
- * numbers, duplicates, reordering, the 16-bit wrap); and the small
+ * numbers, duplicates, reordering, the 16-bit wrap); the estimator
+ * driving the layer chooser (worker/layer.*) with an app-limited sender
+ * through link changes; and the small
  * contracts (clamping, the unwrap of sent numbers, the feedback timeout,
  * probe bounds).  The figures are printed as TAP diagnostics.
  */
@@ -25,6 +27,7 @@
 #include <string.h>
 
 #include "bwe.h"
+#include "layer.h"
 #include "twcc.h"
 #include "tap.h"
 
@@ -59,6 +62,7 @@ typedef struct {
     /* what the SFU sends */
     uint16_t        seq;
     uint32_t        want_bps;
+    uint32_t        app_bps;      /* 0: send at the estimate (greedy) */
     int64_t         frame_us;     /* next frame */
     int64_t         probe_us;     /* next probe packet */
     unsigned        probe_left;
@@ -227,7 +231,8 @@ sim_tick(sim_t *s)
         }
 
         /* a frame at the estimate, its packets 100 us apart */
-        frame_bits = rooms_bwe_estimate(&s->bwe) / FPS;
+        frame_bits = (s->app_bps ? s->app_bps : rooms_bwe_estimate(&s->bwe))
+                     / FPS;
         pkts = (unsigned) ((frame_bits + PKT_BYTES * 8 - 1) / (PKT_BYTES * 8));
         t = s->frame_us;
 
@@ -721,6 +726,122 @@ test_contracts(void)
 }
 
 
+/*
+ * The SFU as it will be: the layer chooser picks layers for a pinned
+ * 720p tile and three thumbnails from the estimate every 100 ms, the
+ * sender sends exactly what it picked (app-limited, not greedy), and
+ * probes go as far as the chooser's want.  On a 4 Mbit/s link the pinned
+ * tile must reach f; when the link drops to 1 Mbit/s the layers must
+ * drop; at 250 kbit/s thumbnails are paused; back at 4 Mbit/s all
+ * return.
+ */
+static void
+test_app_limited(void)
+{
+    size_t                i;
+    int64_t               t_f, t_drop, t_pause, t_back;
+    rooms_layer_pub_t     pub[4];
+    rooms_layer_tile_t    tile[4];
+    rooms_layer_state_t   ls;
+    rooms_layer_result_t  r;
+    sim_t                *s;
+
+    for (i = 0; i < 4; i++) {
+        memset(&pub[i], 0, sizeof(pub[i]));
+        pub[i].n = 3;
+        pub[i].layer[0] = (rooms_layer_t) { 320, 180, 150000, 1 };
+        pub[i].layer[1] = (rooms_layer_t) { 640, 360, 500000, 1 };
+        pub[i].layer[2] = (rooms_layer_t) { 1280, 720, 1500000, 1 };
+        memset(&tile[i], 0, sizeof(tile[i]));
+        tile[i].pub = &pub[i];
+        tile[i].height = i == 0 ? 720 : 180;
+        tile[i].width = i == 0 ? 1280 : 320;
+        tile[i].pinned = i == 0;
+        tile[i].layer = ROOMS_LAYER_NONE;
+    }
+
+    s = &sim;
+    sim_init(s, 4e6, 25000, 64000, 0, 3, 300000, 10000000);
+    rooms_layer_init(&ls);
+    t_f = -1;
+    t_drop = -1;
+    t_pause = -1;
+    t_back = -1;
+
+    while (s->now_us < 60000000) {
+        if (s->now_us % 100000 == 0) {
+            rooms_layer_choose(&ls, s->now_us / 1000,
+                               rooms_bwe_estimate(&s->bwe), 4, tile, 4, &r);
+            s->app_bps = r.video_bps + 4 * ROOMS_LAYER_AUDIO_BPS;
+            s->want_bps = r.want_bps;
+
+            if (t_f < 0 && tile[0].layer == 2) {
+                t_f = s->now_us;
+            }
+
+            if (s->now_us >= 20000000 && t_drop < 0
+                && r.video_bps + 160000 <= 1000000)
+            {
+                t_drop = s->now_us;
+            }
+
+            if (s->now_us >= 30000000 && t_pause < 0 && r.paused > 0) {
+                t_pause = s->now_us;
+            }
+
+            if (s->now_us >= 40000000 && t_back < 0 && r.paused == 0
+                && tile[0].layer == 2)
+            {
+                t_back = s->now_us;
+            }
+
+            if (s->now_us % 5000000 == 0) {
+                diag("  t=%4.0f s  link %4.0f kbit/s  estimate %5.0f  "
+                     "sending %5.0f  queue %4lld ms  layers %c%c%c%c",
+                     s->now_us / 1e6, s->cap_bps / 1e3,
+                     rooms_bwe_estimate(&s->bwe) / 1e3, s->app_bps / 1e3,
+                     (long long) s->qdelay_us / 1000,
+                     "-.qhf"[tile[0].layer + 2], "-.qhf"[tile[1].layer + 2],
+                     "-.qhf"[tile[2].layer + 2], "-.qhf"[tile[3].layer + 2]);
+            }
+        }
+
+        if (s->now_us == 20000000) {
+            s->cap_bps = 1e6;
+        }
+
+        if (s->now_us == 30000000) {
+            s->cap_bps = 250000;
+        }
+
+        if (s->now_us == 40000000) {
+            s->cap_bps = 4e6;
+        }
+
+        sim_tick(s);
+    }
+
+    ok(t_f > 0 && t_f <= 20000000,
+       "app-limited, 4 Mbit/s: the pinned tile reaches f after %.1f s",
+       t_f / 1e6);
+    ok(t_drop > 0 && t_drop - 20000000 <= 3000000,
+       "link to 1 Mbit/s: the layers fit it after %.1f s",
+       t_drop > 0 ? (t_drop - 20000000) / 1e6 : -1.0);
+    ok(t_pause > 0 && t_pause - 30000000 <= 3000000,
+       "link to 250 kbit/s: thumbnails paused after %.1f s",
+       t_pause > 0 ? (t_pause - 30000000) / 1e6 : -1.0);
+    ok(t_back > 0 && t_back - 40000000 <= 20000000,
+       "link back to 4 Mbit/s: all resumed and f after %.1f s",
+       t_back > 0 ? (t_back - 40000000) / 1e6 : -1.0);
+    diag("app-limited: %llu probes, %llu raised the estimate, %llu cuts,"
+         " %llu of %llu packets dropped",
+         (unsigned long long) s->bwe.probes,
+         (unsigned long long) s->bwe.probes_ok,
+         (unsigned long long) s->bwe.decreases,
+         (unsigned long long) s->dropped, (unsigned long long) s->sent);
+}
+
+
 int
 main(int argc, char **argv)
 {
@@ -744,6 +865,7 @@ main(int argc, char **argv)
     test_steps();
     test_loss();
     test_garbage();
+    test_app_limited();
 
     return done_testing();
 }
