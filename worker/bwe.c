@@ -274,7 +274,11 @@ rooms_bwe_sent(rooms_bwe_t *b, int64_t now_us, uint16_t twcc_seq,
     p->cluster = (uint8_t) (probe_cluster <= 255 ? probe_cluster : 0);
     p->flags = ROOMS_BWE_F_USED;
 
-    /* an average over ~16 packets, for the additive increase */
+    /*
+     * The packet size the additive increase adds per response time: an
+     * average over ~16 packets (about a frame at 2 Mbit/s) follows a
+     * layer switch within a frame and ignores one small audio packet.
+     */
     b->pkt_bits += ((double) bytes * 8 - b->pkt_bits) / 16;
 
     if (b->fb_wait_us < 0) {
@@ -872,6 +876,7 @@ rooms_bwe_rate_update(rooms_bwe_t *b, int64_t now_us)
         } else {
             add = rate * ROOMS_BWE_MULT_PER_S * dt_s;
 
+            /* at least 1 kbit/s a second, so a rate at min still moves */
             if (add < 1000 * dt_s) {
                 add = 1000 * dt_s;
             }
@@ -1007,6 +1012,7 @@ rooms_bwe_loss_update(rooms_bwe_t *b, int64_t now_us)
         if (loss < ROOMS_BWE_LOSS_LOW) {
             span_s = (double) span / 1e6;
             span_s = span_s > 1 ? 1 : span_s;
+            /* as the delay-based increase: 8%/s (+1 kbit/s, as there) */
             b->loss_bps += b->loss_bps * ROOMS_BWE_MULT_PER_S * span_s + 1000;
         }
     }
@@ -1091,6 +1097,11 @@ rooms_bwe_clusters_update(rooms_bwe_t *b, int64_t now_us)
             continue;
         }
 
+        /*
+         * A verdict once the whole cluster is sent and 80% of it acked:
+         * a lost packet or two must not stall it, and the rest come from
+         * the same feedback or the next one anyway.
+         */
         if (cl->sent < cl->planned || 5 * cl->recv < 4 * cl->sent) {
             continue;
         }
@@ -1278,6 +1289,11 @@ rooms_bwe_poll(rooms_bwe_t *b, int64_t now_us, uint32_t want_bps,
     cl->target_bps = (uint32_t) target;
     cl->start_us = now_us;
 
+    /*
+     * Ids 1..255 fit the byte of a packet's record (0 is no probe); a
+     * late packet of an old id finds its slot holding another id, or
+     * none, and counts as plain media.
+     */
     b->next_cluster = (uint8_t) (b->next_cluster == 255
                                  ? 1 : b->next_cluster + 1);
     b->probed = 1;
