@@ -104,9 +104,15 @@ rooms_rtcp_next(const uint8_t *buf, size_t len, size_t *off,
             return ROOMS_RTCP_ERROR;
         }
 
+        /*
+         * RFC 3550 §6.4.1: the count includes itself and may be any
+         * number the packet's payload can hold.  Transport-cc feedback
+         * (Chromium's and ours) pads 1..3 bytes so that its length is a
+         * multiple of 4; the length word already keeps that whole.
+         */
         pad = p[plen - 1];
 
-        if (pad == 0 || pad % 4 != 0 || pad > plen - ROOMS_RTCP_HEADER_LEN) {
+        if (pad == 0 || pad > plen - ROOMS_RTCP_HEADER_LEN) {
             return ROOMS_RTCP_ERROR;
         }
     }

@@ -125,8 +125,9 @@ typedef struct {
 /*
  * Steps through the compound packet buf[0..len): *off starts at 0.  Each
  * call checks the packet at *off (V=2, its length word within the buffer,
- * padding only on the last packet and then a non-zero multiple of 4 that
- * fits its body), fills *out and advances *off.  Returns ROOMS_RTCP_OK,
+ * padding only on the last packet and then a count of 1 up to its body's
+ * length, as RFC 3550 allows: transport-cc feedback pads 1..3 bytes),
+ * fills *out (body_len without the padding) and advances *off.  Returns ROOMS_RTCP_OK,
  * ROOMS_RTCP_END after the last packet, or ROOMS_RTCP_ERROR; an empty
  * buffer or bytes left over that cannot hold a header are an error.
  */

@@ -209,9 +209,9 @@ int rooms_twcc_parse_fci(const uint8_t *fci, size_t len,
 /*
  * The same for one whole RTCP packet pkt[0..len) (V=2, PT 205, FMT 15,
  * its length word exactly len, padding of any count its body can hold),
- * also filling info's SSRCs.  rooms_rtcp_next() refuses padding that is
- * not a multiple of 4, which transport feedback uses, so this is the
- * parser for such a packet on its own.  Returns as above.
+ * also filling info's SSRCs: for a packet on its own.  In a compound,
+ * walk with rooms_rtcp_next() and give the FCI (body + 8, body_len - 8)
+ * to rooms_twcc_parse_fci().  Returns as above.
  */
 int rooms_twcc_parse_packet(const uint8_t *pkt, size_t len,
     rooms_twcc_info_t *info, rooms_twcc_status_t *out, size_t cap);

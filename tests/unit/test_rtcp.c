@@ -9,7 +9,9 @@
  * build -> parse with clamping; malformed compounds (length past the
  * buffer, V != 2, empty, leftovers, padding misuse, counts past a body);
  * every cut of a compound in an exactly-sized buffer; media SSRC rewrite
- * of PLI, FIR and NACK in place.
+ * of PLI, FIR and NACK in place; transport-cc feedback from
+ * rooms_twcc_poll() with 1, 2 and 3 bytes of padding walks, and a padding
+ * count past the body is refused.
  */
 
 #include <stdint.h>
@@ -17,6 +19,7 @@
 #include <string.h>
 
 #include "rtcp.h"
+#include "twcc.h"
 #include "tap.h"
 
 
@@ -428,7 +431,12 @@ test_malformed(void)
     b[n - 1] = 0;
     ok(rooms_rtcp_check(b, n) == -1, "padding count 0");
     b[n - 1] = 3;
-    ok(rooms_rtcp_check(b, n) == -1, "padding count not a multiple of 4");
+    ok(rooms_rtcp_check(b, n) == 2,
+       "padding count 3 (not a multiple of 4) is what RFC 3550 allows");
+    b[n - 1] = (uint8_t) (n - 52 - 4);
+    ok(rooms_rtcp_check(b, n) == 2, "padding of the whole body");
+    b[n - 1] = (uint8_t) (n - 52 - 4 + 1);
+    ok(rooms_rtcp_check(b, n) == -1, "padding one byte past the body");
     b[n - 1] = 40;
     ok(rooms_rtcp_check(b, n) == -1, "padding past the body");
     b[n - 1] = 4;
@@ -574,6 +582,73 @@ test_rewrite_ssrc(void)
 }
 
 
+/*
+ * Transport-cc feedback as rooms_twcc_poll() builds it: 1, 3 and 4 small
+ * deltas make 23, 25 and 26 bytes before padding, so the packets carry
+ * 1, 3 and 2 bytes of padding; each walks as a compound of one packet and
+ * its FCI parses back.  One more byte of padding than the body is refused.
+ */
+static void
+test_twcc_padding(void)
+{
+    int                 len, k, i, j, npk;
+    static const int    npks[3] = { 1, 3, 4 }, pads[3] = { 1, 3, 2 };
+    size_t              off;
+    uint8_t             b[ROOMS_TWCC_MAX_LEN];
+    rooms_twcc_t        t;
+    rooms_rtcp_hdr_t    h;
+    rooms_rtcp_fb_t     fb;
+    rooms_twcc_info_t   info;
+    rooms_twcc_status_t st[8];
+
+    for (j = 0; j < 3; j++) {
+        npk = npks[j];
+        rooms_twcc_init(&t, 0x1111, 0x2222);
+
+        for (i = 0; i < npk; i++) {
+            rooms_twcc_input(&t, 1000000 + i * 1000, (uint16_t) (65534 + i));
+        }
+
+        len = rooms_twcc_poll(&t, 1000000 + npk * 1000, b, sizeof(b));
+        k = pads[j];
+
+        ok(len > 0 && len % 4 == 0 && (b[0] & 0x20) && b[len - 1] == k,
+           "twcc of %d packet(s): %d bytes with %d byte(s) of padding",
+           npk, len, k);
+
+        off = 0;
+        ok(rooms_rtcp_check(b, (size_t) len) == 1
+           && rooms_rtcp_next(b, (size_t) len, &off, &h) == ROOMS_RTCP_OK
+           && h.len == (size_t) len
+           && h.body_len == (size_t) len - ROOMS_RTCP_HEADER_LEN - k
+           && rooms_rtcp_next(b, (size_t) len, &off, &h) == ROOMS_RTCP_END,
+           "padding %d: the packet walks, padding removed", k);
+
+        off = 0;
+        rooms_rtcp_next(b, (size_t) len, &off, &h);
+        ok(rooms_rtcp_fb_parse(&h, &fb) == 0
+           && fb.fmt == ROOMS_RTCP_FMT_TWCC
+           && rooms_twcc_parse_fci(fb.fci, fb.fci_len, &info, st, 8) == npk
+           && info.base_seq == 65534 && st[npk - 1].seq == (uint16_t) (65534 + npk - 1)
+           && info.received == (unsigned) npk,
+           "padding %d: its FCI parses back (%d statuses over the wrap)",
+           k, npk);
+
+        /* a count larger than the body the packet has */
+        b[len - 1] = (uint8_t) (len - ROOMS_RTCP_HEADER_LEN + 1);
+        off = 0;
+        ok(rooms_rtcp_check(b, (size_t) len) == -1
+           && rooms_rtcp_next(b, (size_t) len, &off, &h) == ROOMS_RTCP_ERROR,
+           "padding %d: a count of %d past the body is refused", k,
+           b[len - 1]);
+
+        b[len - 1] = 0;
+        ok(rooms_rtcp_check(b, (size_t) len) == -1,
+           "padding %d: a count of 0 with the P bit is refused", k);
+    }
+}
+
+
 int
 main(void)
 {
@@ -585,6 +660,7 @@ main(void)
     test_malformed();
     test_truncated();
     test_rewrite_ssrc();
+    test_twcc_padding();
 
     return done_testing();
 }
