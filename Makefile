@@ -110,7 +110,10 @@ units: deps $(SRTP_LIB) $(UNITS)
 $(SRTP_LIB):
 	sh scripts/srtp.sh
 
-# a unit test: its own object linked against the libraries
+# a unit test: its own object (kept: not an intermediate) linked against
+# the libraries
+.SECONDARY: $(patsubst %.c,$(OBJ)/%.o,$(UNIT_SRC))
+
 $(BUILD)/tests/%: $(OBJ)/tests/unit/%.o $(CORE_LIB) $(LOOP_LIB) $(UHELP_LIB) \
                   | $(SRTP_LIB)
 	@mkdir -p $(dir $@)
