@@ -485,19 +485,13 @@ rooms_ice_table_destroy(rooms_ice_table_t *t)
 
 
 int
-rooms_ice_credentials_new(char ufrag[ROOMS_ICE_GEN_UFRAG_LEN + 1],
+rooms_ice_credentials_from(const uint8_t rnd[ROOMS_ICE_GEN_RANDOM_LEN],
+    char ufrag[ROOMS_ICE_GEN_UFRAG_LEN + 1],
     char pwd[ROOMS_ICE_GEN_PWD_LEN + 1])
 {
-    size_t    i, n;
-    uint8_t   rnd[ROOMS_ICE_GEN_UFRAG_LEN + ROOMS_ICE_GEN_PWD_LEN];
+    size_t  i;
 
     /* one character per 6 random bits: 132 bits and 192 bits */
-    n = sizeof(rnd);
-
-    if (RAND_bytes(rnd, (int) n) != 1) {
-        return -1;
-    }
-
     for (i = 0; i < ROOMS_ICE_GEN_UFRAG_LEN; i++) {
         ufrag[i] = rooms_ice_b64[rnd[i] & 63];
     }
@@ -509,9 +503,25 @@ rooms_ice_credentials_new(char ufrag[ROOMS_ICE_GEN_UFRAG_LEN + 1],
     ufrag[ROOMS_ICE_GEN_UFRAG_LEN] = '\0';
     pwd[ROOMS_ICE_GEN_PWD_LEN] = '\0';
 
+    return 0;
+}
+
+
+int
+rooms_ice_credentials_new(char ufrag[ROOMS_ICE_GEN_UFRAG_LEN + 1],
+    char pwd[ROOMS_ICE_GEN_PWD_LEN + 1])
+{
+    int       rc;
+    uint8_t   rnd[ROOMS_ICE_GEN_RANDOM_LEN];
+
+    if (RAND_bytes(rnd, (int) sizeof(rnd)) != 1) {
+        return -1;
+    }
+
+    rc = rooms_ice_credentials_from(rnd, ufrag, pwd);
     OPENSSL_cleanse(rnd, sizeof(rnd));
 
-    return 0;
+    return rc;
 }
 
 

@@ -51,6 +51,8 @@
 #include <sys/stat.h>
 #include <sys/un.h>
 
+#include <openssl/rand.h>
+
 #include "rooms_limits.h"
 #include "rooms_proto.h"
 #include "rooms_ring.h"
@@ -231,6 +233,13 @@ w_log(int level, const char *fmt, ...)
     va_end(args);
 
     w_log_line(NULL, level, line);
+}
+
+
+static int
+w_rng(void *ctx, void *buf, size_t n)
+{
+    return RAND_bytes(buf, (int) n) == 1 ? 0 : -1;
 }
 
 
@@ -1027,6 +1036,7 @@ main(int argc, char **argv)
     conf.max_sessions = ROOMS_ICE_MAX_SESSIONS;
     conf.log = w_log_line;
     conf.log_level = w.log_level;
+    conf.rng = w_rng;
 
     w.sfu = sfu_create(&conf, err, sizeof(err));
     if (w.sfu == NULL) {

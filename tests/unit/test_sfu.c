@@ -121,6 +121,7 @@
 #include <jansson.h>
 #include <openssl/err.h>
 #include <openssl/evp.h>
+#include <openssl/rand.h>
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
 
@@ -3472,6 +3473,13 @@ log_line(void *ctx, int level, const char *line)
 }
 
 
+static int
+rng(void *ctx, void *buf, size_t n)
+{
+    return RAND_bytes(buf, (int) n) == 1 ? 0 : -1;
+}
+
+
 int
 main(void)
 {
@@ -3484,6 +3492,7 @@ main(void)
     conf.max_sessions = 64;
     conf.log = getenv("SFU_TEST_LOG") ? log_line : NULL;
     conf.log_level = SFU_LOG_DEBUG;
+    conf.rng = rng;
 
     sfu = sfu_create(&conf, err, sizeof(err));
     if (sfu == NULL) {
