@@ -26,8 +26,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
+#include <arpa/inet.h>           /* inet_pton(), inet_ntop(): text only */
 
 #include <openssl/core_names.h>
 #include <openssl/crypto.h>
@@ -807,84 +806,6 @@ rooms_stun_encode_request(uint8_t *out, size_t cap, size_t *out_len,
     }
 
     *out_len = w.len;
-
-    return 0;
-}
-
-
-int
-rooms_stun_addr_from_sockaddr(rooms_stun_addr_t *addr,
-    const struct sockaddr *sa, socklen_t salen)
-{
-    const struct sockaddr_in   *sin;
-    const struct sockaddr_in6  *sin6;
-
-    static const uint8_t  v4mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
-                                           0xff, 0xff };
-
-    memset(addr, 0, sizeof(*addr));
-
-    if (sa->sa_family == AF_INET && salen >= sizeof(struct sockaddr_in)) {
-        sin = (const struct sockaddr_in *) sa;
-        addr->family = 4;
-        addr->port = ntohs(sin->sin_port);
-        memcpy(addr->ip, &sin->sin_addr, 4);
-        return 0;
-    }
-
-    if (sa->sa_family == AF_INET6 && salen >= sizeof(struct sockaddr_in6)) {
-        sin6 = (const struct sockaddr_in6 *) sa;
-        addr->port = ntohs(sin6->sin6_port);
-
-        if (memcmp(sin6->sin6_addr.s6_addr, v4mapped, 12) == 0) {
-            addr->family = 4;
-            memcpy(addr->ip, sin6->sin6_addr.s6_addr + 12, 4);
-
-        } else {
-            addr->family = 6;
-            memcpy(addr->ip, sin6->sin6_addr.s6_addr, 16);
-        }
-
-        return 0;
-    }
-
-    return -1;
-}
-
-
-socklen_t
-rooms_stun_addr_to_sockaddr(const rooms_stun_addr_t *addr, int sock_family,
-    struct sockaddr_storage *ss)
-{
-    struct sockaddr_in   *sin;
-    struct sockaddr_in6  *sin6;
-
-    memset(ss, 0, sizeof(*ss));
-
-    if (addr->family == 4 && sock_family == AF_INET) {
-        sin = (struct sockaddr_in *) ss;
-        sin->sin_family = AF_INET;
-        sin->sin_port = htons(addr->port);
-        memcpy(&sin->sin_addr, addr->ip, 4);
-        return sizeof(struct sockaddr_in);
-    }
-
-    if ((addr->family == 4 || addr->family == 6) && sock_family == AF_INET6) {
-        sin6 = (struct sockaddr_in6 *) ss;
-        sin6->sin6_family = AF_INET6;
-        sin6->sin6_port = htons(addr->port);
-
-        if (addr->family == 4) {
-            sin6->sin6_addr.s6_addr[10] = 0xff;
-            sin6->sin6_addr.s6_addr[11] = 0xff;
-            memcpy(sin6->sin6_addr.s6_addr + 12, addr->ip, 4);
-
-        } else {
-            memcpy(sin6->sin6_addr.s6_addr, addr->ip, 16);
-        }
-
-        return sizeof(struct sockaddr_in6);
-    }
 
     return 0;
 }
