@@ -21,6 +21,11 @@
  *
  * The hash tables are keyed with SipHash-2-4 under a random key, so that
  * nobody can choose addresses or ufrags that pile into one chain.
+ * Randomness: the SipHash key is drawn here from OpenSSL (a secret that
+ * must not come from a replayable source; bucket placement is not
+ * observable); credentials come from the caller's bytes
+ * (rooms_ice_credentials_from()), or from OpenSSL for tests and tools.
+ * May not: include <sys/socket.h>, include <netinet/in.h>, include <sys/epoll.h>, include <jansson.h>, include sfu.h, include dtls.h, include srtp.h, include rtp.h, include rtcp.h, include sdp.h, call json_, call clock_gettime, call time, call gettimeofday, call rand, call getrandom
  */
 
 #include <string.h>

@@ -16,6 +16,7 @@
  * Sessions are named by a uint32_t id (never 0) that carries a generation,
  * so an id kept after rooms_ice_remove() can never reach the session that
  * reuses the slot.
+ * May not: include <sys/socket.h>, include <netinet/in.h>, include <sys/epoll.h>, include <jansson.h>, include sfu.h
  */
 
 #ifndef ROOMS_ICE_H

@@ -16,6 +16,7 @@
  * The structures are large (about 2 MB for rooms_sdp_t, because every
  * bound is reserved inline): keep them static or on the heap, never on a
  * small thread stack.
+ * May not: include <sys/socket.h>, include <netinet/in.h>, include <sys/epoll.h>, include <jansson.h>, include sfu.h
  */
 
 #ifndef ROOMS_SDP_H

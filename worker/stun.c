@@ -21,6 +21,10 @@
  * 16-bit value length, and the value padded to a multiple of 4 bytes.
  * Padding bytes may hold anything (RFC 5769 pads with spaces), so they
  * are never checked.
+ * <arpa/inet.h> is here for inet_pton() and inet_ntop() only (address
+ * text, no socket): the sockaddr conversions are the event loop's
+ * (udp.h).
+ * May not: include <sys/socket.h>, include <netinet/in.h>, include <sys/epoll.h>, include <jansson.h>, include sfu.h, call json_, call socket, call recvfrom, call sendto, call RAND_bytes, call clock_gettime, call time, call gettimeofday, call rand, call getrandom
  */
 
 #include <stdio.h>

@@ -13,6 +13,7 @@
  * before checking it against the bytes that exist, compare MACs with
  * memcmp(), keep state between calls (apart from the caller-owned MAC
  * context), or touch a socket or a clock.  Parsing never allocates.
+ * May not: include <sys/socket.h>, include <netinet/in.h>, include <sys/epoll.h>, include <jansson.h>, include sfu.h
  */
 
 #ifndef ROOMS_STUN_H
