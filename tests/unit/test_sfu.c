@@ -163,7 +163,7 @@ static sfu_io_t     io;
 static sfu_t       *sfu;
 static uint64_t     now = 1000000;
 
-/* about 430 KB: static, never on the stack */
+/* rooms_sdp_t is large (docs/architecture.md): static, never on the stack */
 static rooms_sdp_t  parsed;
 static char         fixture[BIG], text[BIG];
 
