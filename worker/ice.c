@@ -732,15 +732,72 @@ rooms_ice_checked(rooms_ice_table_t *t, rooms_ice_session_t *s,
 }
 
 
+/*
+ * The session a check authenticates as: its USERNAME names a live
+ * session by our ufrag (and theirs, once known), and its
+ * MESSAGE-INTEGRITY verifies under that session's pwd.  NULL, with the
+ * drop counted, otherwise.
+ */
+static rooms_ice_session_t *
+rooms_ice_authenticate(rooms_ice_table_t *t, const rooms_stun_msg_t *msg)
+{
+    size_t                n, ulen;
+    const uint8_t        *colon, *remote;
+    rooms_ice_session_t  *s;
+
+    /* USERNAME is "<our ufrag>:<their ufrag>"; ':' is not an ice-char */
+    colon = memchr(msg->username, ':', msg->username_len);
+
+    if (colon == NULL) {
+        t->stats.drop_unknown_ufrag++;
+        return NULL;
+    }
+
+    ulen = (size_t) (colon - msg->username);
+    remote = colon + 1;
+    n = msg->username_len - ulen - 1;
+
+    s = rooms_ice_by_ufrag(t, msg->username, ulen);
+
+    if (s == NULL) {
+        t->stats.drop_unknown_ufrag++;
+        return NULL;
+    }
+
+    if (n == 0
+        || (s->remote_ufrag_len != 0
+            && (n != s->remote_ufrag_len
+                || memcmp(remote, s->remote_ufrag, n) != 0)))
+    {
+        t->stats.drop_bad_remote_ufrag++;
+        return NULL;
+    }
+
+    if (s->state == ROOMS_ICE_EXPIRED) {
+        t->stats.drop_expired++;
+        return NULL;
+    }
+
+    if (!rooms_stun_check_integrity(msg, t->mac,
+                                    (const uint8_t *) s->local_pwd,
+                                    s->local_pwd_len))
+    {
+        t->stats.drop_bad_integrity++;
+        return NULL;
+    }
+
+    return s;
+}
+
+
 rooms_ice_action_e
 rooms_ice_input(rooms_ice_table_t *t, uint64_t now_ms,
     const rooms_stun_addr_t *src, const uint8_t *buf, size_t len,
     uint8_t *out_buf, size_t *out_len, rooms_ice_event_t *ev)
 {
     int                   rc;
-    size_t                cap, n, ulen;
+    size_t                cap, n;
     unsigned              code;
-    const uint8_t        *colon, *remote;
     rooms_stun_msg_t      msg;
     rooms_ice_session_t  *s;
 
@@ -786,44 +843,9 @@ rooms_ice_input(rooms_ice_table_t *t, uint64_t now_ms,
         return ROOMS_ICE_DROP;
     }
 
-    /* USERNAME is "<our ufrag>:<their ufrag>"; ':' is not an ice-char */
-    colon = memchr(msg.username, ':', msg.username_len);
-
-    if (colon == NULL) {
-        t->stats.drop_unknown_ufrag++;
-        return ROOMS_ICE_DROP;
-    }
-
-    ulen = (size_t) (colon - msg.username);
-    remote = colon + 1;
-    n = msg.username_len - ulen - 1;
-
-    s = rooms_ice_by_ufrag(t, msg.username, ulen);
+    s = rooms_ice_authenticate(t, &msg);
 
     if (s == NULL) {
-        t->stats.drop_unknown_ufrag++;
-        return ROOMS_ICE_DROP;
-    }
-
-    if (n == 0
-        || (s->remote_ufrag_len != 0
-            && (n != s->remote_ufrag_len
-                || memcmp(remote, s->remote_ufrag, n) != 0)))
-    {
-        t->stats.drop_bad_remote_ufrag++;
-        return ROOMS_ICE_DROP;
-    }
-
-    if (s->state == ROOMS_ICE_EXPIRED) {
-        t->stats.drop_expired++;
-        return ROOMS_ICE_DROP;
-    }
-
-    if (!rooms_stun_check_integrity(&msg, t->mac,
-                                    (const uint8_t *) s->local_pwd,
-                                    s->local_pwd_len))
-    {
-        t->stats.drop_bad_integrity++;
         return ROOMS_ICE_DROP;
     }
 

@@ -191,11 +191,153 @@ rooms_stun_parse_xor_address(rooms_stun_addr_t *addr, const uint8_t *hdr,
 }
 
 
+/* ERROR-CODE: 0, or ROOMS_STUN_ERR_ATTR_BAD */
+static int
+rooms_stun_parse_error_code(rooms_stun_msg_t *msg, const uint8_t *v,
+    size_t vlen)
+{
+    unsigned  cls, num;
+
+    /* 21 reserved bits, a class of 3..6 and a number of 0..99 */
+    if (vlen < 4 || vlen > 4 + ROOMS_STUN_REASON_MAX) {
+        return ROOMS_STUN_ERR_ATTR_BAD;
+    }
+
+    cls = v[2] & 0x07;
+    num = v[3];
+
+    if (cls < 3 || cls > 6 || num > 99) {
+        return ROOMS_STUN_ERR_ATTR_BAD;
+    }
+
+    msg->flags |= ROOMS_STUN_HAS_ERROR_CODE;
+    msg->error_code = cls * 100 + num;
+    msg->error_reason = v + 4;
+    msg->error_reason_len = vlen - 4;
+
+    return 0;
+}
+
+
+/*
+ * One attribute before MESSAGE-INTEGRITY (type atype, value v[0..vlen),
+ * at off): into msg.  Returns 0, or ROOMS_STUN_ERR_ATTR_BAD.
+ */
+static int
+rooms_stun_parse_attr(rooms_stun_msg_t *msg, const uint8_t *buf, size_t off,
+    uint16_t atype, const uint8_t *v, size_t vlen)
+{
+    switch (atype) {
+
+    case ROOMS_STUN_ATTR_MESSAGE_INTEGRITY:
+        if (vlen != ROOMS_STUN_HMAC_LEN) {
+            return ROOMS_STUN_ERR_ATTR_BAD;
+        }
+
+        msg->flags |= ROOMS_STUN_HAS_INTEGRITY;
+        msg->integrity_off = off;
+        break;
+
+    case ROOMS_STUN_ATTR_USERNAME:
+        if (msg->flags & ROOMS_STUN_HAS_USERNAME) {
+            break;
+        }
+
+        if (vlen > ROOMS_STUN_USERNAME_MAX) {
+            return ROOMS_STUN_ERR_ATTR_BAD;
+        }
+
+        msg->flags |= ROOMS_STUN_HAS_USERNAME;
+        msg->username = v;
+        msg->username_len = vlen;
+        break;
+
+    case ROOMS_STUN_ATTR_PRIORITY:
+        if (msg->flags & ROOMS_STUN_HAS_PRIORITY) {
+            break;
+        }
+
+        if (vlen != 4) {
+            return ROOMS_STUN_ERR_ATTR_BAD;
+        }
+
+        msg->flags |= ROOMS_STUN_HAS_PRIORITY;
+        msg->priority = rooms_stun_get32(v);
+        break;
+
+    case ROOMS_STUN_ATTR_USE_CANDIDATE:
+        if (vlen != 0) {
+            return ROOMS_STUN_ERR_ATTR_BAD;
+        }
+
+        msg->flags |= ROOMS_STUN_HAS_USE_CANDIDATE;
+        break;
+
+    case ROOMS_STUN_ATTR_ICE_CONTROLLING:
+    case ROOMS_STUN_ATTR_ICE_CONTROLLED:
+        if (vlen != 8) {
+            return ROOMS_STUN_ERR_ATTR_BAD;
+        }
+
+        if (!(msg->flags & (ROOMS_STUN_HAS_ICE_CONTROLLING
+                            | ROOMS_STUN_HAS_ICE_CONTROLLED)))
+        {
+            msg->ice_tiebreaker = (uint64_t) rooms_stun_get32(v) << 32
+                                  | rooms_stun_get32(v + 4);
+        }
+
+        msg->flags |= atype == ROOMS_STUN_ATTR_ICE_CONTROLLING
+                      ? ROOMS_STUN_HAS_ICE_CONTROLLING
+                      : ROOMS_STUN_HAS_ICE_CONTROLLED;
+        break;
+
+    case ROOMS_STUN_ATTR_XOR_MAPPED_ADDRESS:
+        if (msg->flags & ROOMS_STUN_HAS_XOR_MAPPED) {
+            break;
+        }
+
+        if (rooms_stun_parse_xor_address(&msg->xor_mapped, buf, v, vlen)
+            != 0)
+        {
+            return ROOMS_STUN_ERR_ATTR_BAD;
+        }
+
+        msg->flags |= ROOMS_STUN_HAS_XOR_MAPPED;
+        break;
+
+    case ROOMS_STUN_ATTR_ERROR_CODE:
+        if (!(msg->flags & ROOMS_STUN_HAS_ERROR_CODE)) {
+            return rooms_stun_parse_error_code(msg, v, vlen);
+        }
+
+        break;
+
+    case ROOMS_STUN_ATTR_MAPPED_ADDRESS:
+    case ROOMS_STUN_ATTR_UNKNOWN_ATTRIBUTES:
+        /* understood, and of no use to an ICE-lite server */
+        break;
+
+    default:
+        /* 0x0000-0x7fff are comprehension-required (RFC 8489 14) */
+        if (atype < 0x8000) {
+            if (msg->nunknown < ROOMS_STUN_MAX_UNKNOWN) {
+                msg->unknown[msg->nunknown] = atype;
+            }
+
+            msg->nunknown++;
+        }
+
+        break;
+    }
+
+    return 0;
+}
+
+
 int
 rooms_stun_parse(rooms_stun_msg_t *msg, const uint8_t *buf, size_t len)
 {
     size_t          off, end, vlen, padded;
-    unsigned        cls, num;
     uint16_t        atype;
     const uint8_t  *v;
 
@@ -268,123 +410,8 @@ rooms_stun_parse(rooms_stun_msg_t *msg, const uint8_t *buf, size_t len)
             continue;
         }
 
-        switch (atype) {
-
-        case ROOMS_STUN_ATTR_MESSAGE_INTEGRITY:
-            if (vlen != ROOMS_STUN_HMAC_LEN) {
-                return ROOMS_STUN_ERR_ATTR_BAD;
-            }
-
-            msg->flags |= ROOMS_STUN_HAS_INTEGRITY;
-            msg->integrity_off = off;
-            break;
-
-        case ROOMS_STUN_ATTR_USERNAME:
-            if (msg->flags & ROOMS_STUN_HAS_USERNAME) {
-                break;
-            }
-
-            if (vlen > ROOMS_STUN_USERNAME_MAX) {
-                return ROOMS_STUN_ERR_ATTR_BAD;
-            }
-
-            msg->flags |= ROOMS_STUN_HAS_USERNAME;
-            msg->username = v;
-            msg->username_len = vlen;
-            break;
-
-        case ROOMS_STUN_ATTR_PRIORITY:
-            if (msg->flags & ROOMS_STUN_HAS_PRIORITY) {
-                break;
-            }
-
-            if (vlen != 4) {
-                return ROOMS_STUN_ERR_ATTR_BAD;
-            }
-
-            msg->flags |= ROOMS_STUN_HAS_PRIORITY;
-            msg->priority = rooms_stun_get32(v);
-            break;
-
-        case ROOMS_STUN_ATTR_USE_CANDIDATE:
-            if (vlen != 0) {
-                return ROOMS_STUN_ERR_ATTR_BAD;
-            }
-
-            msg->flags |= ROOMS_STUN_HAS_USE_CANDIDATE;
-            break;
-
-        case ROOMS_STUN_ATTR_ICE_CONTROLLING:
-        case ROOMS_STUN_ATTR_ICE_CONTROLLED:
-            if (vlen != 8) {
-                return ROOMS_STUN_ERR_ATTR_BAD;
-            }
-
-            if (!(msg->flags & (ROOMS_STUN_HAS_ICE_CONTROLLING
-                                | ROOMS_STUN_HAS_ICE_CONTROLLED)))
-            {
-                msg->ice_tiebreaker = (uint64_t) rooms_stun_get32(v) << 32
-                                      | rooms_stun_get32(v + 4);
-            }
-
-            msg->flags |= atype == ROOMS_STUN_ATTR_ICE_CONTROLLING
-                          ? ROOMS_STUN_HAS_ICE_CONTROLLING
-                          : ROOMS_STUN_HAS_ICE_CONTROLLED;
-            break;
-
-        case ROOMS_STUN_ATTR_XOR_MAPPED_ADDRESS:
-            if (msg->flags & ROOMS_STUN_HAS_XOR_MAPPED) {
-                break;
-            }
-
-            if (rooms_stun_parse_xor_address(&msg->xor_mapped, buf, v, vlen)
-                != 0)
-            {
-                return ROOMS_STUN_ERR_ATTR_BAD;
-            }
-
-            msg->flags |= ROOMS_STUN_HAS_XOR_MAPPED;
-            break;
-
-        case ROOMS_STUN_ATTR_ERROR_CODE:
-            if (msg->flags & ROOMS_STUN_HAS_ERROR_CODE) {
-                break;
-            }
-
-            /* 21 reserved bits, a class of 3..6 and a number of 0..99 */
-            if (vlen < 4 || vlen > 4 + ROOMS_STUN_REASON_MAX) {
-                return ROOMS_STUN_ERR_ATTR_BAD;
-            }
-
-            cls = v[2] & 0x07;
-            num = v[3];
-
-            if (cls < 3 || cls > 6 || num > 99) {
-                return ROOMS_STUN_ERR_ATTR_BAD;
-            }
-
-            msg->flags |= ROOMS_STUN_HAS_ERROR_CODE;
-            msg->error_code = cls * 100 + num;
-            msg->error_reason = v + 4;
-            msg->error_reason_len = vlen - 4;
-            break;
-
-        case ROOMS_STUN_ATTR_MAPPED_ADDRESS:
-        case ROOMS_STUN_ATTR_UNKNOWN_ATTRIBUTES:
-            /* understood, and of no use to an ICE-lite server */
-            break;
-
-        default:
-            /* 0x0000-0x7fff are comprehension-required (RFC 8489 14) */
-            if (atype < 0x8000) {
-                if (msg->nunknown < ROOMS_STUN_MAX_UNKNOWN) {
-                    msg->unknown[msg->nunknown] = atype;
-                }
-
-                msg->nunknown++;
-            }
-
-            break;
+        if (rooms_stun_parse_attr(msg, buf, off, atype, v, vlen) != 0) {
+            return ROOMS_STUN_ERR_ATTR_BAD;
         }
     }
 
