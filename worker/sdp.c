@@ -519,16 +519,77 @@ done:
 }
 
 
+/*
+ * The formats that end an m= line (value): the first kept as text, and
+ * for audio and video each one a payload type (at most
+ * ROOMS_SDP_MAX_PT, none twice).  0, or -1 after rooms_sdp_fail().
+ */
+static int
+rooms_sdp_m_formats(rooms_sdp_parser_t *ps, rooms_sdp_media_t *m,
+    rooms_sdp_str_t value)
+{
+    unsigned            nfmt;
+    uint64_t            pt;
+    rooms_sdp_str_t     fmt;
+    rooms_sdp_codec_t  *c;
+
+    for (nfmt = 0; ; nfmt++) {
+        fmt = rooms_sdp_word(&value);
+
+        if (fmt.n == 0) {
+            break;
+        }
+
+        if (!rooms_sdp_is_token(fmt, ROOMS_SDP_TOKEN_MAX)) {
+            return rooms_sdp_fail(ps, "bad format in m= line");
+        }
+
+        if (nfmt == 0) {
+            (void) rooms_sdp_copy(m->fmt, sizeof(m->fmt), fmt);
+        }
+
+        if (m->kind != ROOMS_SDP_KIND_AUDIO
+            && m->kind != ROOMS_SDP_KIND_VIDEO)
+        {
+            continue;
+        }
+
+        if (rooms_sdp_uint(fmt, 127, &pt) != 0) {
+            return rooms_sdp_fail(ps, "bad payload type in m= line");
+        }
+
+        if (rooms_sdp_codec(m, pt) != NULL) {
+            return rooms_sdp_fail(ps, "payload type %u twice in m= line",
+                                  (unsigned) pt);
+        }
+
+        if (m->ncodecs == ROOMS_SDP_MAX_PT) {
+            return rooms_sdp_fail(ps, "more than %d payload types in m= line",
+                                  ROOMS_SDP_MAX_PT);
+        }
+
+        c = &m->codecs[m->ncodecs++];
+        c->pt = (uint8_t) pt;
+        c->apt = -1;
+    }
+
+    if (nfmt == 0) {
+        return rooms_sdp_fail(ps, "m= line without formats");
+    }
+
+    return 0;
+}
+
+
 /* m=<media> <port> <proto> <fmt> ... */
 static int
 rooms_sdp_m_line(rooms_sdp_parser_t *ps, rooms_sdp_str_t value)
 {
     unsigned            nfmt;
-    uint64_t            port, pt;
+    uint64_t            port;
     rooms_sdp_t        *sdp;
-    rooms_sdp_str_t     media, portw, proto, fmt;
+    rooms_sdp_str_t     media, portw, proto;
     rooms_sdp_media_t  *m;
-    rooms_sdp_codec_t  *c;
 
     if (rooms_sdp_end_media(ps) != 0) {
         return -1;
@@ -605,51 +666,7 @@ rooms_sdp_m_line(rooms_sdp_parser_t *ps, rooms_sdp_str_t value)
                               ROOMS_SDP_PROTO_RTP);
     }
 
-    for (nfmt = 0; ; nfmt++) {
-        fmt = rooms_sdp_word(&value);
-
-        if (fmt.n == 0) {
-            break;
-        }
-
-        if (!rooms_sdp_is_token(fmt, ROOMS_SDP_TOKEN_MAX)) {
-            return rooms_sdp_fail(ps, "bad format in m= line");
-        }
-
-        if (nfmt == 0) {
-            (void) rooms_sdp_copy(m->fmt, sizeof(m->fmt), fmt);
-        }
-
-        if (m->kind != ROOMS_SDP_KIND_AUDIO
-            && m->kind != ROOMS_SDP_KIND_VIDEO)
-        {
-            continue;
-        }
-
-        if (rooms_sdp_uint(fmt, 127, &pt) != 0) {
-            return rooms_sdp_fail(ps, "bad payload type in m= line");
-        }
-
-        if (rooms_sdp_codec(m, pt) != NULL) {
-            return rooms_sdp_fail(ps, "payload type %u twice in m= line",
-                                  (unsigned) pt);
-        }
-
-        if (m->ncodecs == ROOMS_SDP_MAX_PT) {
-            return rooms_sdp_fail(ps, "more than %d payload types in m= line",
-                                  ROOMS_SDP_MAX_PT);
-        }
-
-        c = &m->codecs[m->ncodecs++];
-        c->pt = (uint8_t) pt;
-        c->apt = -1;
-    }
-
-    if (nfmt == 0) {
-        return rooms_sdp_fail(ps, "m= line without formats");
-    }
-
-    return 0;
+    return rooms_sdp_m_formats(ps, m, value);
 }
 
 

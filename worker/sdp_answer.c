@@ -422,17 +422,13 @@ rooms_sdp_put_simulcast(rooms_sdp_buf_t *b, const rooms_sdp_media_t *m)
 }
 
 
+/* The accepted codec of m= line m, its feedback, and its RTX. */
 static void
-rooms_sdp_put_media(rooms_sdp_buf_t *b, const rooms_sdp_t *offer,
-    const rooms_sdp_local_t *local, unsigned i, const rooms_sdp_neg_t *neg,
-    const char *family, const char *fp, int first)
+rooms_sdp_put_codecs(rooms_sdp_buf_t *b, const rooms_sdp_media_t *m,
+    const rooms_sdp_neg_t *neg)
 {
     unsigned                  k;
-    uint8_t                   dir;
-    uint16_t                  id;
-    const rooms_sdp_media_t  *m;
     const rooms_sdp_codec_t  *c;
-    const rooms_sdp_send_t   *s;
 
     static const struct {
         uint8_t      flag;
@@ -444,6 +440,48 @@ rooms_sdp_put_media(rooms_sdp_buf_t *b, const rooms_sdp_t *offer,
         { ROOMS_SDP_FB_REMB, "goog-remb" },
         { ROOMS_SDP_FB_TWCC, "transport-cc" }
     };
+
+    c = rooms_sdp_find_codec(m, (unsigned) neg->pt);
+
+    if (c->channels) {
+        rooms_sdp_put(b, "a=rtpmap:%d %s/%u/%u\r\n", neg->pt, c->name,
+                      (unsigned) c->clock, (unsigned) c->channels);
+
+    } else {
+        rooms_sdp_put(b, "a=rtpmap:%d %s/%u\r\n", neg->pt, c->name,
+                      (unsigned) c->clock);
+    }
+
+    for (k = 0; k < sizeof(fbs) / sizeof(fbs[0]); k++) {
+        if (neg->fb & fbs[k].flag) {
+            rooms_sdp_put(b, "a=rtcp-fb:%d %s\r\n", neg->pt, fbs[k].text);
+        }
+    }
+
+    if (m->kind == ROOMS_SDP_KIND_AUDIO) {
+        rooms_sdp_put(b, "a=fmtp:%d minptime=10;useinbandfec=1\r\n",
+                      neg->pt);
+    }
+
+    if (neg->rtx_pt >= 0) {
+        c = rooms_sdp_find_codec(m, (unsigned) neg->rtx_pt);
+        rooms_sdp_put(b, "a=rtpmap:%d %s/%u\r\na=fmtp:%d apt=%d\r\n",
+                      neg->rtx_pt, c->name, (unsigned) c->clock,
+                      neg->rtx_pt, neg->pt);
+    }
+}
+
+
+static void
+rooms_sdp_put_media(rooms_sdp_buf_t *b, const rooms_sdp_t *offer,
+    const rooms_sdp_local_t *local, unsigned i, const rooms_sdp_neg_t *neg,
+    const char *family, const char *fp, int first)
+{
+    unsigned                  k;
+    uint8_t                   dir;
+    uint16_t                  id;
+    const rooms_sdp_media_t  *m;
+    const rooms_sdp_send_t   *s;
 
     m = &offer->media[i];
 
@@ -514,34 +552,7 @@ rooms_sdp_put_media(rooms_sdp_buf_t *b, const rooms_sdp_t *offer,
         rooms_sdp_put(b, "a=rtcp-rsize\r\n");
     }
 
-    c = rooms_sdp_find_codec(m, (unsigned) neg->pt);
-
-    if (c->channels) {
-        rooms_sdp_put(b, "a=rtpmap:%d %s/%u/%u\r\n", neg->pt, c->name,
-                      (unsigned) c->clock, (unsigned) c->channels);
-
-    } else {
-        rooms_sdp_put(b, "a=rtpmap:%d %s/%u\r\n", neg->pt, c->name,
-                      (unsigned) c->clock);
-    }
-
-    for (k = 0; k < sizeof(fbs) / sizeof(fbs[0]); k++) {
-        if (neg->fb & fbs[k].flag) {
-            rooms_sdp_put(b, "a=rtcp-fb:%d %s\r\n", neg->pt, fbs[k].text);
-        }
-    }
-
-    if (m->kind == ROOMS_SDP_KIND_AUDIO) {
-        rooms_sdp_put(b, "a=fmtp:%d minptime=10;useinbandfec=1\r\n",
-                      neg->pt);
-    }
-
-    if (neg->rtx_pt >= 0) {
-        c = rooms_sdp_find_codec(m, (unsigned) neg->rtx_pt);
-        rooms_sdp_put(b, "a=rtpmap:%d %s/%u\r\na=fmtp:%d apt=%d\r\n",
-                      neg->rtx_pt, c->name, (unsigned) c->clock,
-                      neg->rtx_pt, neg->pt);
-    }
+    rooms_sdp_put_codecs(b, m, neg);
 
     if (neg->simulcast) {
         rooms_sdp_put_simulcast(b, m);
