@@ -18,30 +18,77 @@ COMMON_SRC := $(wildcard common/*.c)
 COMMON_HDR := $(wildcard common/*.h)
 MODULE_SRC := $(wildcard ngx_rooms_module/*.c ngx_rooms_module/*.h)
 WEB        := $(wildcard ngx_rooms_module/web/*)
-# the media worker's sans-IO cores: everything but its event loop (main.c)
-CORE_SRC   := $(filter-out worker/main.c,$(wildcard worker/*.c))
+# the media worker's event-loop side: every system call and clock reading
+LOOP_SRC   := $(filter $(addprefix worker/,main.c loop.c udp.c link.c), \
+                       $(wildcard worker/*.c))
+# the media worker's sans-IO cores: everything else in worker/
+CORE_SRC   := $(filter-out $(LOOP_SRC),$(wildcard worker/*.c))
 CORE_HDR   := $(wildcard worker/*.h)
 UNIT_SRC   := $(wildcard tests/unit/test_*.c)
 UNITS      := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
+# helpers shared by several unit tests (tests/unit/*.c not named test_*)
+UHELP_SRC  := $(filter-out $(UNIT_SRC),$(wildcard tests/unit/*.c))
 SRTP_LIB   := $(BUILD)/deps/lib/libsrtp2.a
 UNIT_LIBS  := $(SRTP_LIB) -lsqlite3 -ljansson -lssl -lcrypto
 
-.PHONY: all deps module units worker e2e-deps test run bench fuzz clean layers
+# Every source is compiled once into $(OBJ) (header dependencies from
+# -MMD), then archived: the cores and common/ into libroomscore.a, the
+# event-loop side but main() into libroomsloop.a, the unit tests' shared
+# helpers into libroomstest.a.  The worker, the unit tests and the bench
+# link these, so a one-line change recompiles one object and relinks.
+OBJ        := $(BUILD)/obj
+CFLAGS_ALL := $(CFLAGS) $(WARN) -MMD -MP -Icommon -Iworker -Itests/unit \
+              -I$(BUILD)/deps/include
+CORE_OBJ   := $(patsubst %.c,$(OBJ)/%.o,$(CORE_SRC) $(COMMON_SRC))
+LOOP_OBJ   := $(patsubst %.c,$(OBJ)/%.o,$(filter-out worker/main.c,$(LOOP_SRC)))
+UHELP_OBJ  := $(patsubst %.c,$(OBJ)/%.o,$(UHELP_SRC))
+CORE_LIB   := $(BUILD)/libroomscore.a
+LOOP_LIB   := $(BUILD)/libroomsloop.a
+UHELP_LIB  := $(BUILD)/libroomstest.a
 
-all: deps module units worker e2e-deps
+.PHONY: all deps module units worker relay e2e-deps test run bench fuzz clean layers
 
-# the media worker: its event loop (worker/main.c) and every core
+all: deps module units worker relay e2e-deps
+
+$(OBJ)/%.o: %.c | $(SRTP_LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) -c -o $@ $<
+
+-include $(wildcard $(OBJ)/*/*.d $(OBJ)/*/*/*.d \
+                    $(BUILD)/fuzz/obj/*.d $(BUILD)/fuzz/obj/*/*.d)
+
+$(CORE_LIB): $(CORE_OBJ)
+	rm -f $@ && ar rcs $@ $^
+
+$(LOOP_LIB): $(LOOP_OBJ)
+	rm -f $@ && ar rcs $@ $^
+
+$(UHELP_LIB): $(UHELP_OBJ)
+	rm -f $@ && ar rcs $@ $(UHELP_OBJ)
+
+# the media worker: its event loop and the cores it calls.  No store
+# (SQLite) or WebSocket code: nothing it links refers to them, and the
+# link has no -lsqlite3 to satisfy them.
 WORKER     := $(BUILD)/rooms-worker
+WORKER_LIBS := $(SRTP_LIB) -ljansson -lssl -lcrypto
 
 worker: deps $(WORKER)
 
-$(WORKER): worker/main.c $(CORE_SRC) $(CORE_HDR) $(COMMON_SRC) $(COMMON_HDR) \
-           | $(SRTP_LIB)
-	$(CC) $(CFLAGS) $(WARN) -Icommon -Iworker -I$(BUILD)/deps/include \
-	    -o $@.tmp worker/main.c $(CORE_SRC) $(COMMON_SRC) $(UNIT_LIBS)
+$(WORKER): $(OBJ)/worker/main.o $(LOOP_LIB) $(CORE_LIB) | $(SRTP_LIB)
+	$(CC) $(CFLAGS) -o $@.tmp $(OBJ)/worker/main.o $(LOOP_LIB) $(CORE_LIB) \
+	    $(WORKER_LIBS)
 	mv -f $@.tmp $@
 
 # npm packages of the browser tests (tests/e2e/package.json), when present
+# the userspace impairment relay of the browser tests (this kernel has no
+# netem): loss, delay and a bandwidth limit per client and direction
+RELAY      := $(BUILD)/rooms-relay
+
+relay: $(RELAY)
+
+$(RELAY): tests/relay/rooms-relay.c | $(BUILD)
+	$(CC) -O2 -g -Wall -Wextra -Werror -o $@ $<
+
 e2e-deps:
 	@if [ -f tests/e2e/package.json ] && [ ! -d tests/e2e/node_modules ]; \
 	then cd tests/e2e && npm ci --no-audit --no-fund; fi
@@ -72,19 +119,23 @@ units: deps $(SRTP_LIB) $(UNITS)
 $(SRTP_LIB):
 	sh scripts/srtp.sh
 
-$(BUILD)/tests/%: tests/unit/%.c tests/unit/tap.h $(COMMON_SRC) $(COMMON_HDR) \
-                  $(CORE_SRC) $(CORE_HDR) | $(SRTP_LIB)
+# a unit test: its own object (kept: not an intermediate) linked against
+# the libraries
+.SECONDARY: $(patsubst %.c,$(OBJ)/%.o,$(UNIT_SRC))
+
+$(BUILD)/tests/%: $(OBJ)/tests/unit/%.o $(CORE_LIB) $(LOOP_LIB) $(UHELP_LIB) \
+                  | $(SRTP_LIB)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $(WARN) -Icommon -Iworker -Itests/unit \
-	    -I$(BUILD)/deps/include -o $@ $< \
-	    $(COMMON_SRC) $(CORE_SRC) $(UNIT_LIBS)
+	$(CC) $(CFLAGS) -o $@ $< $(UHELP_LIB) $(LOOP_LIB) $(CORE_LIB) \
+	    $(UNIT_LIBS)
 
 $(BUILD):
 	mkdir -p $@
 
 # every suite in one prove run, ending with prove's summary
-test: all
-	prove -I t/lib/harness -I t/lib $(UNITS) t/ $(wildcard tests/e2e/*.t)
+test: all layers
+	prove -I t/lib/harness -I t/lib $(UNITS) t/ tests/relay/test_relay.sh \
+	    $(wildcard tests/e2e/*.t)
 
 # each source file's "May not:" contract against its includes and calls
 layers:
@@ -97,11 +148,10 @@ BENCHES    := $(patsubst tests/bench/%.c,$(BUILD)/bench/%,$(BENCH_SRC))
 bench: deps $(SRTP_LIB) $(BENCHES)
 	@for b in $(BENCHES); do echo "== $$b"; $$b || exit 1; done
 
-$(BUILD)/bench/%: tests/bench/%.c $(COMMON_SRC) $(COMMON_HDR) $(CORE_SRC) \
-                  $(CORE_HDR) | $(SRTP_LIB)
-	@mkdir -p $(dir $@)
-	$(CC) -O2 -g $(WARN) -Icommon -Iworker -I$(BUILD)/deps/include -o $@ $< \
-	    $(COMMON_SRC) $(CORE_SRC) $(UNIT_LIBS)
+$(BUILD)/bench/%: tests/bench/%.c $(CORE_LIB) | $(SRTP_LIB)
+	@mkdir -p $(dir $@) $(OBJ)/bench
+	$(CC) -O2 -g $(WARN) -MMD -MP -MT $@ -MF $(OBJ)/bench/$*.d -Icommon -Iworker \
+	    -I$(BUILD)/deps/include -o $@ $< $(CORE_LIB) $(UNIT_LIBS)
 
 # coverage-guided fuzzing with clang's libFuzzer: FUZZ_SECONDS per target
 FUZZ_SECONDS ?= 30
@@ -116,11 +166,24 @@ fuzz: deps $(SRTP_LIB) $(FUZZERS)
 	        || exit 1; \
 	done
 
-$(BUILD)/fuzz/%: tests/fuzz/%.c $(COMMON_SRC) $(COMMON_HDR) $(CORE_SRC) \
-                 $(CORE_HDR) | $(SRTP_LIB)
+# fuzzers are built with clang and sanitizers: their own objects, once
+FUZZ_OBJ   := $(BUILD)/fuzz/obj
+FUZZ_FLAGS := -g -O1 -MMD -MP -Icommon -Iworker -I$(BUILD)/deps/include
+FUZZ_CORE  := $(patsubst %.c,$(FUZZ_OBJ)/%.o,$(CORE_SRC) $(COMMON_SRC))
+FUZZ_LIB   := $(BUILD)/fuzz/libroomscore.a
+
+$(FUZZ_OBJ)/%.o: %.c | $(SRTP_LIB)
 	@mkdir -p $(dir $@)
-	clang -g -O1 -fsanitize=fuzzer,address,undefined -Icommon -Iworker \
-	    -I$(BUILD)/deps/include -o $@ $< $(COMMON_SRC) $(CORE_SRC) \
+	clang $(FUZZ_FLAGS) -fsanitize=fuzzer-no-link,address,undefined \
+	    -c -o $@ $<
+
+$(FUZZ_LIB): $(FUZZ_CORE)
+	rm -f $@ && ar rcs $@ $^
+
+$(BUILD)/fuzz/%: tests/fuzz/%.c $(FUZZ_LIB) | $(SRTP_LIB)
+	@mkdir -p $(dir $@) $(FUZZ_OBJ)
+	clang $(FUZZ_FLAGS) -MT $@ -MF $(FUZZ_OBJ)/$*.d \
+	    -fsanitize=fuzzer,address,undefined -o $@ $< $(FUZZ_LIB) \
 	    $(UNIT_LIBS)
 
 run: all

@@ -10,6 +10,11 @@
  * self-signed ones) and checked against the signaled fingerprint as soon
  * as the handshake completes: a mismatch fails the session before any key
  * is exported.
+ * OpenSSL draws its own randomness here (the certificate's serial with
+ * RAND_bytes(), the handshake's keys) and reads the clock for its
+ * retransmission timer: a DTLS handshake cannot be replayed, and that is
+ * the one exception to the SFU's single source of randomness.
+ * May not: include <sys/socket.h>, include <netinet/in.h>, include <sys/epoll.h>, include <jansson.h>, include sfu.h, include rtp.h, include rtcp.h, include sdp.h, include ice.h, call json_, call clock_gettime, call time, call gettimeofday, call rand, call getrandom
  */
 
 #include <stdio.h>

@@ -10,6 +10,7 @@
  * keying material.  Sans-IO: datagrams in, datagrams out; it never touches
  * a socket.  OpenSSL reads the clock itself for DTLS retransmission
  * timers; the event loop asks rooms_dtls_timeout() when to call back.
+ * May not: include <sys/socket.h>, include <netinet/in.h>, include <sys/epoll.h>, include <jansson.h>, include sfu.h, include <openssl/ssl.h>
  */
 
 #ifndef ROOMS_DTLS_H

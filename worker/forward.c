@@ -7,6 +7,7 @@
  * seen, so the 16-bit wrap never looks like a jump back.  A packet more
  * than 32767 behind the newest would be read as ahead of it; nothing that
  * old is in flight on one RTP stream.
+ * May not: include <sys/socket.h>, include <netinet/in.h>, include <sys/epoll.h>, include <jansson.h>, include sfu.h, include srtp.h, include dtls.h, include sdp.h, include ice.h, call json_, call RAND_bytes, call clock_gettime, call time, call gettimeofday, call rand, call getrandom
  */
 
 #include <stdlib.h>

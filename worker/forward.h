@@ -13,6 +13,7 @@
  * allocates per packet (the history allocates once, at init).  It never
  * chooses which source feeds a stream (layer selection, keyframe waits):
  * the router does, and only hands the chosen source's packets here.
+ * May not: include <sys/socket.h>, include <netinet/in.h>, include <sys/epoll.h>, include <jansson.h>, include sfu.h
  */
 
 #ifndef ROOMS_FORWARD_H

@@ -21,6 +21,11 @@
  *
  * The hash tables are keyed with SipHash-2-4 under a random key, so that
  * nobody can choose addresses or ufrags that pile into one chain.
+ * Randomness: the SipHash key is drawn here from OpenSSL (a secret that
+ * must not come from a replayable source; bucket placement is not
+ * observable); credentials come from the caller's bytes
+ * (rooms_ice_credentials_from()), or from OpenSSL for tests and tools.
+ * May not: include <sys/socket.h>, include <netinet/in.h>, include <sys/epoll.h>, include <jansson.h>, include sfu.h, include dtls.h, include srtp.h, include rtp.h, include rtcp.h, include sdp.h, call json_, call clock_gettime, call time, call gettimeofday, call rand, call getrandom
  */
 
 #include <string.h>
@@ -485,19 +490,13 @@ rooms_ice_table_destroy(rooms_ice_table_t *t)
 
 
 int
-rooms_ice_credentials_new(char ufrag[ROOMS_ICE_GEN_UFRAG_LEN + 1],
+rooms_ice_credentials_from(const uint8_t rnd[ROOMS_ICE_GEN_RANDOM_LEN],
+    char ufrag[ROOMS_ICE_GEN_UFRAG_LEN + 1],
     char pwd[ROOMS_ICE_GEN_PWD_LEN + 1])
 {
-    size_t    i, n;
-    uint8_t   rnd[ROOMS_ICE_GEN_UFRAG_LEN + ROOMS_ICE_GEN_PWD_LEN];
+    size_t  i;
 
     /* one character per 6 random bits: 132 bits and 192 bits */
-    n = sizeof(rnd);
-
-    if (RAND_bytes(rnd, (int) n) != 1) {
-        return -1;
-    }
-
     for (i = 0; i < ROOMS_ICE_GEN_UFRAG_LEN; i++) {
         ufrag[i] = rooms_ice_b64[rnd[i] & 63];
     }
@@ -509,9 +508,25 @@ rooms_ice_credentials_new(char ufrag[ROOMS_ICE_GEN_UFRAG_LEN + 1],
     ufrag[ROOMS_ICE_GEN_UFRAG_LEN] = '\0';
     pwd[ROOMS_ICE_GEN_PWD_LEN] = '\0';
 
+    return 0;
+}
+
+
+int
+rooms_ice_credentials_new(char ufrag[ROOMS_ICE_GEN_UFRAG_LEN + 1],
+    char pwd[ROOMS_ICE_GEN_PWD_LEN + 1])
+{
+    int       rc;
+    uint8_t   rnd[ROOMS_ICE_GEN_RANDOM_LEN];
+
+    if (RAND_bytes(rnd, (int) sizeof(rnd)) != 1) {
+        return -1;
+    }
+
+    rc = rooms_ice_credentials_from(rnd, ufrag, pwd);
     OPENSSL_cleanse(rnd, sizeof(rnd));
 
-    return 0;
+    return rc;
 }
 
 
@@ -717,15 +732,72 @@ rooms_ice_checked(rooms_ice_table_t *t, rooms_ice_session_t *s,
 }
 
 
+/*
+ * The session a check authenticates as: its USERNAME names a live
+ * session by our ufrag (and theirs, once known), and its
+ * MESSAGE-INTEGRITY verifies under that session's pwd.  NULL, with the
+ * drop counted, otherwise.
+ */
+static rooms_ice_session_t *
+rooms_ice_authenticate(rooms_ice_table_t *t, const rooms_stun_msg_t *msg)
+{
+    size_t                n, ulen;
+    const uint8_t        *colon, *remote;
+    rooms_ice_session_t  *s;
+
+    /* USERNAME is "<our ufrag>:<their ufrag>"; ':' is not an ice-char */
+    colon = memchr(msg->username, ':', msg->username_len);
+
+    if (colon == NULL) {
+        t->stats.drop_unknown_ufrag++;
+        return NULL;
+    }
+
+    ulen = (size_t) (colon - msg->username);
+    remote = colon + 1;
+    n = msg->username_len - ulen - 1;
+
+    s = rooms_ice_by_ufrag(t, msg->username, ulen);
+
+    if (s == NULL) {
+        t->stats.drop_unknown_ufrag++;
+        return NULL;
+    }
+
+    if (n == 0
+        || (s->remote_ufrag_len != 0
+            && (n != s->remote_ufrag_len
+                || memcmp(remote, s->remote_ufrag, n) != 0)))
+    {
+        t->stats.drop_bad_remote_ufrag++;
+        return NULL;
+    }
+
+    if (s->state == ROOMS_ICE_EXPIRED) {
+        t->stats.drop_expired++;
+        return NULL;
+    }
+
+    if (!rooms_stun_check_integrity(msg, t->mac,
+                                    (const uint8_t *) s->local_pwd,
+                                    s->local_pwd_len))
+    {
+        t->stats.drop_bad_integrity++;
+        return NULL;
+    }
+
+    return s;
+}
+
+
 rooms_ice_action_e
 rooms_ice_input(rooms_ice_table_t *t, uint64_t now_ms,
     const rooms_stun_addr_t *src, const uint8_t *buf, size_t len,
     uint8_t *out_buf, size_t *out_len, rooms_ice_event_t *ev)
 {
     int                   rc;
-    size_t                cap, n, ulen;
+    size_t                cap, n;
     unsigned              code;
-    const uint8_t        *colon, *remote;
     rooms_stun_msg_t      msg;
     rooms_ice_session_t  *s;
 
@@ -771,44 +843,9 @@ rooms_ice_input(rooms_ice_table_t *t, uint64_t now_ms,
         return ROOMS_ICE_DROP;
     }
 
-    /* USERNAME is "<our ufrag>:<their ufrag>"; ':' is not an ice-char */
-    colon = memchr(msg.username, ':', msg.username_len);
-
-    if (colon == NULL) {
-        t->stats.drop_unknown_ufrag++;
-        return ROOMS_ICE_DROP;
-    }
-
-    ulen = (size_t) (colon - msg.username);
-    remote = colon + 1;
-    n = msg.username_len - ulen - 1;
-
-    s = rooms_ice_by_ufrag(t, msg.username, ulen);
+    s = rooms_ice_authenticate(t, &msg);
 
     if (s == NULL) {
-        t->stats.drop_unknown_ufrag++;
-        return ROOMS_ICE_DROP;
-    }
-
-    if (n == 0
-        || (s->remote_ufrag_len != 0
-            && (n != s->remote_ufrag_len
-                || memcmp(remote, s->remote_ufrag, n) != 0)))
-    {
-        t->stats.drop_bad_remote_ufrag++;
-        return ROOMS_ICE_DROP;
-    }
-
-    if (s->state == ROOMS_ICE_EXPIRED) {
-        t->stats.drop_expired++;
-        return ROOMS_ICE_DROP;
-    }
-
-    if (!rooms_stun_check_integrity(&msg, t->mac,
-                                    (const uint8_t *) s->local_pwd,
-                                    s->local_pwd_len))
-    {
-        t->stats.drop_bad_integrity++;
         return ROOMS_ICE_DROP;
     }
 

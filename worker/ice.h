@@ -16,6 +16,7 @@
  * Sessions are named by a uint32_t id (never 0) that carries a generation,
  * so an id kept after rooms_ice_remove() can never reach the session that
  * reuses the slot.
+ * May not: include <sys/socket.h>, include <netinet/in.h>, include <sys/epoll.h>, include <jansson.h>, include sfu.h
  */
 
 #ifndef ROOMS_ICE_H
@@ -57,6 +58,10 @@
 /* rooms_ice_credentials_new(): 132 and 192 bits in base64 ice-chars */
 #define ROOMS_ICE_GEN_UFRAG_LEN    22
 #define ROOMS_ICE_GEN_PWD_LEN      32
+
+/* the random bytes rooms_ice_credentials_from() takes: one per char */
+#define ROOMS_ICE_GEN_RANDOM_LEN   (ROOMS_ICE_GEN_UFRAG_LEN               \
+                                    + ROOMS_ICE_GEN_PWD_LEN)
 
 /* rooms_ice_poll() with nothing pending */
 #define ROOMS_ICE_NEVER            UINT64_MAX
@@ -136,9 +141,16 @@ rooms_ice_table_t *rooms_ice_table_create(unsigned max_sessions);
 void rooms_ice_table_destroy(rooms_ice_table_t *t);
 
 /*
- * Draws local credentials from OpenSSL's CSPRNG, in the base64 alphabet
- * (which is all ice-chars; base64url's '-' and '_' are not): 0 or -1.
+ * Makes local credentials from rnd (random bytes, 6 bits of each used),
+ * in the base64 alphabet (which is all ice-chars; base64url's '-' and '_'
+ * are not): 0.  The SFU draws rnd through its own source of randomness
+ * (sfu_conf_t.rng), so that a test can replay a session.
  */
+int rooms_ice_credentials_from(const uint8_t rnd[ROOMS_ICE_GEN_RANDOM_LEN],
+    char ufrag[ROOMS_ICE_GEN_UFRAG_LEN + 1],
+    char pwd[ROOMS_ICE_GEN_PWD_LEN + 1]);
+
+/* The same from OpenSSL's CSPRNG (tests and tools): 0 or -1. */
 int rooms_ice_credentials_new(char ufrag[ROOMS_ICE_GEN_UFRAG_LEN + 1],
     char pwd[ROOMS_ICE_GEN_PWD_LEN + 1]);
 

@@ -8,6 +8,7 @@
  * field can never make them read past a packet; the walker already
  * guaranteed each body lies inside the buffer.  Builders check the
  * caller's capacity before the first write.
+ * May not: include <sys/socket.h>, include <netinet/in.h>, include <sys/epoll.h>, include <jansson.h>, include sfu.h, include srtp.h, include dtls.h, include sdp.h, call json_, call malloc, call calloc, call RAND_bytes, call clock_gettime, call time, call gettimeofday, call rand, call getrandom
  */
 
 #include <string.h>

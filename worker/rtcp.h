@@ -9,6 +9,7 @@
  * no clock, no I/O.  It must never read past the length it is given,
  * never write past the capacity it is given, and never decide what to do
  * with feedback: the SFU does.
+ * May not: include <sys/socket.h>, include <netinet/in.h>, include <sys/epoll.h>, include <jansson.h>, include sfu.h
  */
 
 #ifndef ROOMS_RTCP_H

@@ -6,6 +6,7 @@
  * (after SRTP authentication, but a browser is not trusted either).  The
  * parse walks the extension block once to prove it well formed, so later
  * lookups only repeat the same bounded walk.  Nothing here allocates.
+ * May not: include <sys/socket.h>, include <netinet/in.h>, include <sys/epoll.h>, include <jansson.h>, include sfu.h, include srtp.h, include dtls.h, include sdp.h, call json_, call malloc, call calloc, call RAND_bytes, call clock_gettime, call time, call gettimeofday, call rand, call getrandom
  */
 
 #include <string.h>

@@ -11,6 +11,7 @@
  * no I/O.  It must never read or write a byte outside the buffer it is
  * given, never move bytes (rewrites keep every length), and never decide
  * routing: the SFU does that with what this file reports.
+ * May not: include <sys/socket.h>, include <netinet/in.h>, include <sys/epoll.h>, include <jansson.h>, include sfu.h
  */
 
 #ifndef ROOMS_RTP_H

@@ -1,12 +1,9 @@
 /*
- * sdp.c: the SDP parser of the media worker (see sdp.h for the contract):
- * the lexing helpers, m= lines, the line loop, the checks that need the
- * whole description, and the accessors.
- *
- * Owns: turning offer text into a rooms_sdp_t, line by line, and the
- * lookups the SFU runs on it.  The a= attributes are read by sdp_attr.c
- * (rooms_sdp_attribute), the answer is written by sdp_answer.c; the
- * parser's state and the helpers they share are in sdp_int.h.
+ * sdp.c: the SDP core of the media worker (see sdp.h for the contract):
+ * the parser's structure (lines, the session level, m= lines), its
+ * checked string helpers, and the accessors.  One parser per a=
+ * attribute is in sdp_attr.c; negotiation and the answer in
+ * sdp_answer.c; their shared state in sdp_int.h.
  *
  * The parser walks the text once, line by line, without copying it: each
  * line is a (pointer, length) span checked for its bound and for control
@@ -21,23 +18,15 @@
  * of rooms_sdp_media_t never need to look at two levels.
  *
  * Must never: allocate, do I/O, keep static mutable state, or accept
- * input over a bound by cutting it; never call an a= handler but through
- * rooms_sdp_attribute(), nor anything of the answer.
- *
- * May not: include <sys/socket.h>, include <stdlib.h>, include sfu.h, call malloc, call calloc, call realloc, call free, call json_
- * May not: call printf, call fprintf, call fopen, call write, call time, call clock_gettime, call rand
- * May not: call rooms_sdp_a_, call rooms_sdp_negotiate, call rooms_sdp_answer, call rooms_sdp_put
+ * input over a bound by cutting it.
+ * May not: include <sys/socket.h>, include <netinet/in.h>, include <sys/epoll.h>, include <jansson.h>, include sfu.h, include rtp.h, include rtcp.h, include srtp.h, include dtls.h, include ice.h, call json_, call malloc, call calloc, call RAND_bytes, call clock_gettime, call time, call gettimeofday, call rand, call getrandom
  */
 
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
-#include "sdp.h"
 #include "sdp_int.h"
-
-
-#define ROOMS_SDP_PROTO_RTP  "UDP/TLS/RTP/SAVPF"
 
 
 /* ------------------------------------------------------------------ */
@@ -73,7 +62,7 @@ rooms_sdp_fail(rooms_sdp_parser_t *ps, const char *fmt, ...)
 }
 
 
-static int
+int
 rooms_sdp_is_space(char c)
 {
     return c == ' ' || c == '\t';
@@ -157,7 +146,7 @@ rooms_sdp_eq(rooms_sdp_str_t s, const char *lit)
 }
 
 
-static int
+int
 rooms_sdp_lower(int c)
 {
     return (c >= 'A' && c <= 'Z') ? c - 'A' + 'a' : c;
@@ -238,7 +227,7 @@ rooms_sdp_copy(char *dst, size_t size, rooms_sdp_str_t s)
 
 
 /* token-char (RFC 8866): visible ASCII but " ( ) , / : ; < = > ? @ [ \ ] */
-static int
+int
 rooms_sdp_token_char(unsigned char c)
 {
     if (c <= 0x20 || c >= 0x7f) {
@@ -289,7 +278,7 @@ rooms_sdp_is_visible(rooms_sdp_str_t s, size_t max)
 }
 
 
-static int
+int
 rooms_sdp_alnum(unsigned char c)
 {
     return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')
@@ -396,24 +385,22 @@ rooms_sdp_codec(rooms_sdp_media_t *m, uint64_t pt)
 }
 
 
-/* ------------------------------------------------------------------ */
-/* m= lines and the end of each                                         */
-/* ------------------------------------------------------------------ */
-
-
-static int
-rooms_sdp_ssrc_declared(const rooms_sdp_media_t *m, uint32_t ssrc)
+/* Reads "<pt>" of rtpmap, fmtp and rtcp-fb: 0..127, the RTP header's 7 bits */
+int
+rooms_sdp_pt(rooms_sdp_parser_t *ps, rooms_sdp_str_t s, const char *attr,
+    uint64_t *pt)
 {
-    unsigned  i;
-
-    for (i = 0; i < m->nssrcs; i++) {
-        if (m->ssrcs[i].ssrc == ssrc) {
-            return 1;
-        }
+    if (rooms_sdp_uint(s, 127, pt) != 0) {
+        return rooms_sdp_fail(ps, "bad payload type in a=%s", attr);
     }
 
     return 0;
 }
+
+
+/* ------------------------------------------------------------------ */
+/* m= lines and the end of each                                         */
+/* ------------------------------------------------------------------ */
 
 
 /*
@@ -533,9 +520,9 @@ done:
 
 
 /*
- * The <fmt> words of an m= line: the first is kept (a refused line's
- * answer echoes it); on audio and video each is a payload type, listed
- * once, that the a= lines may then describe.
+ * The formats that end an m= line (value): the first kept as text, and
+ * for audio and video each one a payload type (at most
+ * ROOMS_SDP_MAX_PT, none twice).  0, or -1 after rooms_sdp_fail().
  */
 static int
 rooms_sdp_m_formats(rooms_sdp_parser_t *ps, rooms_sdp_media_t *m,
@@ -598,7 +585,7 @@ rooms_sdp_m_formats(rooms_sdp_parser_t *ps, rooms_sdp_media_t *m,
 static int
 rooms_sdp_m_line(rooms_sdp_parser_t *ps, rooms_sdp_str_t value)
 {
-    size_t              i;
+    unsigned            nfmt;
     uint64_t            port;
     rooms_sdp_t        *sdp;
     rooms_sdp_str_t     media, portw, proto;
@@ -664,9 +651,9 @@ rooms_sdp_m_line(rooms_sdp_parser_t *ps, rooms_sdp_str_t value)
         return rooms_sdp_fail(ps, "bad proto in m= line");
     }
 
-    for (i = 0; i < proto.n; i++) {
-        if (proto.p[i] != '/'
-            && !rooms_sdp_token_char((unsigned char) proto.p[i]))
+    for (nfmt = 0; nfmt < proto.n; nfmt++) {
+        if (proto.p[nfmt] != '/'
+            && !rooms_sdp_token_char((unsigned char) proto.p[nfmt]))
         {
             return rooms_sdp_fail(ps, "bad proto in m= line");
         }

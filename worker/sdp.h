@@ -13,15 +13,10 @@
  * exactly what the browser said.  It is sans-IO: the event loop passes
  * text in and sends the answer text out through signaling.
  *
- * The structures are large (about 2 MB for rooms_sdp_t, because every
- * bound is reserved inline): keep them static or on the heap, never on a
- * small thread stack.
- *
- * The parser is sdp.c, its a= attribute handlers sdp_attr.c, negotiation
- * and the answer sdp_answer.c; what those share is in sdp_int.h, which
- * no other file includes.
- *
- * May not: include <sys/socket.h>, include <stdlib.h>, include sfu.h, include sdp_int.h, call malloc
+ * The structures are large (rooms_sdp_t's size is in docs/architecture.md,
+ * "Memory"; every bound is reserved inline): keep them static or on the
+ * heap, never on a small thread stack.
+ * May not: include <sys/socket.h>, include <netinet/in.h>, include <sys/epoll.h>, include <jansson.h>, include sfu.h
  */
 
 #ifndef ROOMS_SDP_H
@@ -38,8 +33,7 @@
  * ROOMS_RECV_AUDIO_MAX (49) audio and ROOMS_VIDEO_SLOTS_MAX (16) video,
  * 69 in all (docs/protocol.md, "Who you see and hear"); 72 leaves a
  * little room.  Every structure below that reserves a line inline grows
- * with it: rooms_sdp_t is about 2 MB at 72, which is why it is never on
- * a stack.
+ * with it, rooms_sdp_t most of all.
  */
 #define ROOMS_SDP_MAX_MEDIA        72
 

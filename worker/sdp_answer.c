@@ -1,30 +1,19 @@
 /*
- * sdp_answer.c: what we accept of an offer (rooms_sdp_negotiate) and the
- * ICE-lite answer text built from it (rooms_sdp_answer); see sdp.h for
- * the contract.
+ * sdp_answer.c: negotiation (what the worker accepts of each m= line)
+ * and the answer's text.  The answer is built from rooms_sdp_negotiate()
+ * alone, so the SFU and the text the browser gets cannot disagree.  It
+ * only formats: no clock, no randomness, no allocation, so the same
+ * inputs give the same bytes.
  *
- * Owns: the one rule for each m= line (codec, RTX, feedback, header
- * extensions, direction, simulcast, BUNDLE), the checks of the local
- * strings that go into the answer, and the answer's bytes.
- *
- * The answer is built from rooms_sdp_negotiate() alone, so the SFU and
- * the text the browser gets cannot disagree.  It only formats: no clock,
- * no randomness, no allocation, so the same inputs give the same bytes.
- *
- * Must never: allocate, do I/O, read the clock or a random source, keep
- * static mutable state, write a local string it has not checked, or
- * parse: it reads a rooms_sdp_t that rooms_sdp_parse() filled.
- *
- * May not: include <sys/socket.h>, include <stdlib.h>, include <time.h>, include sfu.h, call malloc, call calloc, call realloc, call free, call json_
- * May not: call printf, call fprintf, call fopen, call write, call time, call clock_gettime, call rand
- * May not: call rooms_sdp_parse, call rooms_sdp_fail, call rooms_sdp_attribute, call rooms_sdp_a_, call rooms_sdp_word, call rooms_sdp_uint
+ * Must never: allocate, do I/O, keep static mutable state, or write
+ * beyond the buffer it is given.
+ * May not: include <sys/socket.h>, include <netinet/in.h>, include <sys/epoll.h>, include <jansson.h>, include sfu.h, include rtp.h, include rtcp.h, include srtp.h, include dtls.h, include ice.h, call json_, call malloc, call calloc, call RAND_bytes, call clock_gettime, call time, call gettimeofday, call rand, call getrandom
  */
 
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
-#include "sdp.h"
 #include "sdp_int.h"
 
 
@@ -78,59 +67,12 @@ rooms_sdp_codec_is(const rooms_sdp_codec_t *c, const char *name,
 }
 
 
-/*
- * The header extensions we answer on m, with the offer's ids: the first
- * id the offer gives each URI we use.
- */
-static void
-rooms_sdp_choose_extmaps(const rooms_sdp_media_t *m, unsigned simulcast,
-    rooms_sdp_neg_t *neg)
-{
-    unsigned     k;
-    const char  *uri;
-
-    for (k = 0; k < m->nextmaps; k++) {
-        uri = m->extmaps[k].uri;
-
-        if (strcmp(uri, ROOMS_SDP_EXT_MID) == 0 && !neg->ext_mid) {
-            neg->ext_mid = m->extmaps[k].id;
-
-        } else if (strcmp(uri, ROOMS_SDP_EXT_ABS_SEND_TIME) == 0
-                   && !neg->ext_abs_send_time)
-        {
-            neg->ext_abs_send_time = m->extmaps[k].id;
-
-        } else if (strcmp(uri, ROOMS_SDP_EXT_AUDIO_LEVEL) == 0
-                   && m->kind == ROOMS_SDP_KIND_AUDIO
-                   && !neg->ext_audio_level)
-        {
-            neg->ext_audio_level = m->extmaps[k].id;
-
-        /*
-         * transport-wide-cc is not answered: its sequence numbers ask for
-         * transport feedback, which the worker does not send (see
-         * ROOMS_SDP_FB_ANSWER_VIDEO).
-         */
-
-        } else if (strcmp(uri, ROOMS_SDP_EXT_RID) == 0 && simulcast
-                   && !neg->ext_rid)
-        {
-            neg->ext_rid = m->extmaps[k].id;
-
-        } else if (strcmp(uri, ROOMS_SDP_EXT_RRID) == 0 && simulcast
-                   && !neg->ext_rrid)
-        {
-            neg->ext_rrid = m->extmaps[k].id;
-        }
-    }
-}
-
-
 /* What we would accept of media[i] on its own, BUNDLE aside. */
 static int
 rooms_sdp_choose(const rooms_sdp_t *offer, unsigned i, rooms_sdp_neg_t *neg)
 {
     unsigned                  k, simulcast;
+    const char               *uri;
     const rooms_sdp_codec_t  *c, *best;
     const rooms_sdp_media_t  *m;
 
@@ -206,7 +148,40 @@ rooms_sdp_choose(const rooms_sdp_t *offer, unsigned i, rooms_sdp_neg_t *neg)
     neg->simulcast = (uint8_t) simulcast;
     neg->rtcp_rsize = m->rtcp_rsize;
 
-    rooms_sdp_choose_extmaps(m, simulcast, neg);
+    for (k = 0; k < m->nextmaps; k++) {
+        uri = m->extmaps[k].uri;
+
+        if (strcmp(uri, ROOMS_SDP_EXT_MID) == 0 && !neg->ext_mid) {
+            neg->ext_mid = m->extmaps[k].id;
+
+        } else if (strcmp(uri, ROOMS_SDP_EXT_ABS_SEND_TIME) == 0
+                   && !neg->ext_abs_send_time)
+        {
+            neg->ext_abs_send_time = m->extmaps[k].id;
+
+        } else if (strcmp(uri, ROOMS_SDP_EXT_AUDIO_LEVEL) == 0
+                   && m->kind == ROOMS_SDP_KIND_AUDIO
+                   && !neg->ext_audio_level)
+        {
+            neg->ext_audio_level = m->extmaps[k].id;
+
+        /*
+         * transport-wide-cc is not answered: its sequence numbers ask for
+         * transport feedback, which the worker does not send (see
+         * ROOMS_SDP_FB_ANSWER_VIDEO).
+         */
+
+        } else if (strcmp(uri, ROOMS_SDP_EXT_RID) == 0 && simulcast
+                   && !neg->ext_rid)
+        {
+            neg->ext_rid = m->extmaps[k].id;
+
+        } else if (strcmp(uri, ROOMS_SDP_EXT_RRID) == 0 && simulcast
+                   && !neg->ext_rrid)
+        {
+            neg->ext_rrid = m->extmaps[k].id;
+        }
+    }
 
     neg->accepted = 1;
 
@@ -447,7 +422,7 @@ rooms_sdp_put_simulcast(rooms_sdp_buf_t *b, const rooms_sdp_media_t *m)
 }
 
 
-/* the chosen codec with its feedback and fmtp, then its RTX */
+/* The accepted codec of m= line m, its feedback, and its RTX. */
 static void
 rooms_sdp_put_codecs(rooms_sdp_buf_t *b, const rooms_sdp_media_t *m,
     const rooms_sdp_neg_t *neg)
@@ -493,25 +468,6 @@ rooms_sdp_put_codecs(rooms_sdp_buf_t *b, const rooms_sdp_media_t *m,
         rooms_sdp_put(b, "a=rtpmap:%d %s/%u\r\na=fmtp:%d apt=%d\r\n",
                       neg->rtx_pt, c->name, (unsigned) c->clock,
                       neg->rtx_pt, neg->pt);
-    }
-}
-
-
-/* what we send on a line: its SSRC, and its RTX SSRC in an FID group */
-static void
-rooms_sdp_put_ssrcs(rooms_sdp_buf_t *b, const rooms_sdp_send_t *s,
-    const rooms_sdp_neg_t *neg, const char *cname)
-{
-    if (s->rtx_ssrc != 0 && neg->rtx_pt >= 0) {
-        rooms_sdp_put(b, "a=ssrc-group:FID %u %u\r\n"
-                      "a=ssrc:%u cname:%s\r\na=ssrc:%u cname:%s\r\n",
-                      (unsigned) s->ssrc, (unsigned) s->rtx_ssrc,
-                      (unsigned) s->ssrc, cname, (unsigned) s->rtx_ssrc,
-                      cname);
-
-    } else {
-        rooms_sdp_put(b, "a=ssrc:%u cname:%s\r\n", (unsigned) s->ssrc,
-                      cname);
     }
 }
 
@@ -603,7 +559,17 @@ rooms_sdp_put_media(rooms_sdp_buf_t *b, const rooms_sdp_t *offer,
     }
 
     if ((dir & ROOMS_SDP_SEND) && s->ssrc != 0) {
-        rooms_sdp_put_ssrcs(b, s, neg, local->cname);
+        if (s->rtx_ssrc != 0 && neg->rtx_pt >= 0) {
+            rooms_sdp_put(b, "a=ssrc-group:FID %u %u\r\n"
+                          "a=ssrc:%u cname:%s\r\na=ssrc:%u cname:%s\r\n",
+                          (unsigned) s->ssrc, (unsigned) s->rtx_ssrc,
+                          (unsigned) s->ssrc, local->cname,
+                          (unsigned) s->rtx_ssrc, local->cname);
+
+        } else {
+            rooms_sdp_put(b, "a=ssrc:%u cname:%s\r\n", (unsigned) s->ssrc,
+                          local->cname);
+        }
     }
 }
 

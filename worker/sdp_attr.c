@@ -1,61 +1,23 @@
 /*
- * sdp_attr.c: the a= attributes of an offer, one handler each, and the
- * table that says at which level each is read (see sdp.h for the
- * contract, sdp_int.h for the parser state they fill).
+ * sdp_attr.c: one parser per a= attribute of an offer, and the table
+ * that says where each may appear (session level, m= line, RTP m= lines
+ * only).  Each checks its value against its bound and character set
+ * before it copies anything into rooms_sdp_t (sdp.h's contract).
  *
- * Owns: reading every a= line we use into the current m= line, or into
- * the session-level values that sdp.c resolves into each m= line when it
- * ends; rooms_sdp_attribute() is its one entry point.  Attributes we do
- * not know, or that sit at a level where they mean nothing to us, are
- * ignored as SDP asks.
- *
- * Must never: allocate, do I/O, keep static mutable state, accept a value
- * over its bound by cutting it, copy a value before it is checked, or
- * write an error but through rooms_sdp_fail(); it never sees more than
- * one line, so checks that need the whole m= section stay in sdp.c.
- *
- * May not: include <sys/socket.h>, include <stdlib.h>, include <stdio.h>, include sfu.h, call malloc, call calloc, call realloc, call free, call json_
- * May not: call printf, call fprintf, call snprintf, call vsnprintf, call fopen, call write, call time, call clock_gettime, call rand
- * May not: call rooms_sdp_parse, call rooms_sdp_m_line, call rooms_sdp_end_media, call rooms_sdp_negotiate, call rooms_sdp_answer, call rooms_sdp_put
+ * Must never: allocate, do I/O, keep static mutable state, or accept
+ * input over a bound by cutting it.
+ * May not: include <sys/socket.h>, include <netinet/in.h>, include <sys/epoll.h>, include <jansson.h>, include sfu.h, include rtp.h, include rtcp.h, include srtp.h, include dtls.h, include ice.h, call json_, call malloc, call calloc, call RAND_bytes, call clock_gettime, call time, call gettimeofday, call rand, call getrandom
  */
 
+#include <stdio.h>
 #include <string.h>
 
-#include "sdp.h"
 #include "sdp_int.h"
-
-
-typedef int (*rooms_sdp_attr_pt)(rooms_sdp_parser_t *ps, rooms_sdp_str_t name,
-    rooms_sdp_str_t val);
-
-#define ROOMS_SDP_AT_SESSION  0x01
-#define ROOMS_SDP_AT_MEDIA    0x02
-#define ROOMS_SDP_AT_RTP      0x04        /* audio and video m= lines only */
-#define ROOMS_SDP_AT_BOTH     (ROOMS_SDP_AT_SESSION | ROOMS_SDP_AT_MEDIA)
-
-typedef struct {
-    const char         *name;
-    rooms_sdp_attr_pt   handler;
-    unsigned            where;
-} rooms_sdp_attr_t;
 
 
 /* ------------------------------------------------------------------ */
 /* attributes                                                           */
 /* ------------------------------------------------------------------ */
-
-
-/* Reads "<pt>" of rtpmap, fmtp and rtcp-fb: 0..127, the RTP header's 7 bits */
-static int
-rooms_sdp_pt(rooms_sdp_parser_t *ps, rooms_sdp_str_t s, const char *attr,
-    uint64_t *pt)
-{
-    if (rooms_sdp_uint(s, 127, pt) != 0) {
-        return rooms_sdp_fail(ps, "bad payload type in a=%s", attr);
-    }
-
-    return 0;
-}
 
 
 static int
@@ -605,6 +567,21 @@ rooms_sdp_a_msid(rooms_sdp_parser_t *ps, rooms_sdp_str_t name,
     ps->m_has_msid = 1;
 
     return rooms_sdp_msid(ps, val);
+}
+
+
+int
+rooms_sdp_ssrc_declared(const rooms_sdp_media_t *m, uint32_t ssrc)
+{
+    unsigned  i;
+
+    for (i = 0; i < m->nssrcs; i++) {
+        if (m->ssrcs[i].ssrc == ssrc) {
+            return 1;
+        }
+    }
+
+    return 0;
 }
 
 

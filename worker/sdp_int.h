@@ -1,23 +1,17 @@
 /*
- * sdp_int.h: what the files of the SDP core share, and nothing else may
- * include: the parser's state, the input span and the lexing helpers
- * (defined in sdp.c).
+ * sdp_int.h: the SDP core's private header, shared by sdp.c (the
+ * parser's structure: lines, m= lines, the session level, accessors),
+ * sdp_attr.c (one parser per a= attribute) and sdp_answer.c
+ * (negotiation and the answer): the parser's state and the checked
+ * string helpers every part reads the input with.
  *
- * Owns: rooms_sdp_parser_t, rooms_sdp_str_t, and the declarations of the
- * helpers that sdp_attr.c (the a= handlers) and sdp_answer.c (the checks
- * of local strings, which use the same character classes as the parser)
- * call.  Must never: be included outside worker/sdp*.c, declare anything
- * that keeps state between calls, or grow a function a caller outside
- * the SDP core would need: that belongs in sdp.h.
- *
- * May not: include <sys/socket.h>, include <stdlib.h>, include <stdio.h>, include sfu.h, call malloc, call json_
+ * Owns: the shape of the parser's state.
+ * Must never: be included outside worker/sdp*.c.
+ * May not: include <sys/socket.h>, include <netinet/in.h>, include <sys/epoll.h>, include <jansson.h>, include sfu.h, include rtp.h, include rtcp.h, include srtp.h, include dtls.h, include ice.h
  */
 
 #ifndef ROOMS_SDP_INT_H
 #define ROOMS_SDP_INT_H
-
-#include <stddef.h>
-#include <stdint.h>
 
 #include "sdp.h"
 
@@ -29,7 +23,6 @@ typedef struct {
 } rooms_sdp_str_t;
 
 
-/* one call of rooms_sdp_parse(): on its stack, never kept after it */
 typedef struct {
     rooms_sdp_t        *sdp;
     rooms_sdp_media_t  *m;                /* NULL at session level */
@@ -58,45 +51,57 @@ typedef struct {
 } rooms_sdp_parser_t;
 
 
-/* the current m= line's a=<name>[:<value>] or the session's (sdp_attr.c) */
+typedef int (*rooms_sdp_attr_pt)(rooms_sdp_parser_t *ps, rooms_sdp_str_t name,
+    rooms_sdp_str_t val);
+
+#define ROOMS_SDP_AT_SESSION  0x01
+#define ROOMS_SDP_AT_MEDIA    0x02
+#define ROOMS_SDP_AT_RTP      0x04        /* audio and video m= lines only */
+#define ROOMS_SDP_AT_BOTH     (ROOMS_SDP_AT_SESSION | ROOMS_SDP_AT_MEDIA)
+
+typedef struct {
+    const char         *name;
+    rooms_sdp_attr_pt   handler;
+    unsigned            where;
+} rooms_sdp_attr_t;
+
+
+#define ROOMS_SDP_PROTO_RTP  "UDP/TLS/RTP/SAVPF"
+
+
+/* one a= line: 0, or -1 after rooms_sdp_fail() */
 int rooms_sdp_attribute(rooms_sdp_parser_t *ps, rooms_sdp_str_t value);
 
-/*
- * Writes "line N: <message>" into the caller's err buffer (the line part
- * when ps->line is not 0) and returns -1, so a check reads
- * "return rooms_sdp_fail(...)".
- */
+/* 1 when m= line m announced ssrc in an a=ssrc line (sdp_attr.c) */
+int rooms_sdp_ssrc_declared(const rooms_sdp_media_t *m, uint32_t ssrc);
+
+/* the checked helpers (sdp.c) */
 int rooms_sdp_fail(rooms_sdp_parser_t *ps, const char *fmt, ...)
 #if defined(__GNUC__)
     __attribute__((format(printf, 2, 3)))
 #endif
     ;
-
-
-/* lexing: spans of the input, never copied until checked */
+int rooms_sdp_is_space(char c);
 rooms_sdp_str_t rooms_sdp_word(rooms_sdp_str_t *rest);
 rooms_sdp_str_t rooms_sdp_trim(rooms_sdp_str_t s);
 int rooms_sdp_split(rooms_sdp_str_t s, char c, rooms_sdp_str_t *head,
     rooms_sdp_str_t *tail);
 int rooms_sdp_eq(rooms_sdp_str_t s, const char *lit);
+int rooms_sdp_lower(int c);
 int rooms_sdp_eq_nocase(const char *a, size_t n, const char *lit);
 int rooms_sdp_uint(rooms_sdp_str_t s, uint64_t max, uint64_t *out);
 int rooms_sdp_copy(char *dst, size_t size, rooms_sdp_str_t s);
-
-/* character classes: 1 when s is one, 0 otherwise */
+int rooms_sdp_token_char(unsigned char c);
 int rooms_sdp_is_token(rooms_sdp_str_t s, size_t max);
 int rooms_sdp_is_visible(rooms_sdp_str_t s, size_t max);
+int rooms_sdp_alnum(unsigned char c);
 int rooms_sdp_is_ice(const char *p, size_t n, size_t min, size_t max);
 int rooms_sdp_is_rid(rooms_sdp_str_t s);
-
-/* one hex digit's value, or -1 */
 int rooms_sdp_hex(char c);
-
-/* a direction attribute's name as ROOMS_SDP_SENDRECV...; -1 if none */
 int rooms_sdp_direction(rooms_sdp_str_t s);
-
-/* the codec of payload type pt listed on m's m= line, or NULL */
 rooms_sdp_codec_t *rooms_sdp_codec(rooms_sdp_media_t *m, uint64_t pt);
+int rooms_sdp_pt(rooms_sdp_parser_t *ps, rooms_sdp_str_t s, const char *attr,
+    uint64_t *pt);
 
 
 #endif /* ROOMS_SDP_INT_H */

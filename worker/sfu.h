@@ -31,17 +31,20 @@
  * requests towards publishers, and the RTCP receive statistics and
  * receiver reports towards them.
  *
- * Sans-IO: bytes and the time come in as arguments, and everything this
- * core wants sent goes out through the caller's sfu_io_t: datagrams into
- * its queue, ring records and log lines through its callbacks.  It must
- * never read a clock, touch a socket or a file descriptor, sleep, or
- * start a thread (OpenSSL's DTLS timer, which reads the clock by itself,
- * is the one exception; see dtls.h).  Every count is bounded: sessions
+ * Sans-IO: bytes, the time and randomness come in as arguments or
+ * callbacks (sfu_conf_t.rng), and everything this core wants sent goes
+ * out through the caller's sfu_io_t: datagrams into its queue, ring
+ * records and log lines through its callbacks.  It must never read a
+ * clock, touch a socket or a file descriptor, sleep, or start a thread
+ * (OpenSSL's DTLS timer, which reads the clock by itself, is the one
+ * exception; see dtls.h).  Every count is bounded: sessions
  * by the ICE table, participants per room by ROOMS_PARTICIPANTS_LIMIT,
  * waiting guests per room by ROOMS_LOBBY_MAX, joined and waiting people
  * together by max_sessions, m= lines by ROOMS_SDP_MAX_MEDIA, co-hosts
  * made by promotion per room by ROOMS_COHOSTS_MAX, idle rooms and rooms
- * awaiting a host-absent deadline by fixed bounds (sfu.c).
+ * awaiting a host-absent deadline by fixed bounds (sfu_int.h).  The
+ * files that implement it are listed in sfu.c.
+ * May not: include <sys/socket.h>, include <netinet/in.h>, include <sys/epoll.h>, include <jansson.h>
  */
 
 #ifndef ROOMS_SFU_H
@@ -111,6 +114,17 @@ typedef struct {
     void          *log_ctx;
     void         (*log)(void *ctx, int level, const char *line);
     int            log_level;            /* lines above it are not made */
+
+    /*
+     * The SFU's one source of randomness, as the time is its one clock:
+     * fills buf[0..n) and returns 0, or -1 (what needed it is refused).
+     * Participant ids, SSRCs, sequence and timestamp origins, ICE
+     * credentials, SDP session ids and receiver-report spacing all come
+     * from it, so a test that passes a seeded generator replays a
+     * session.  The worker passes OpenSSL's CSPRNG (loop.h).
+     */
+    void          *rng_ctx;
+    int          (*rng)(void *ctx, void *buf, size_t n);
 } sfu_conf_t;
 
 

@@ -5,6 +5,7 @@
  * Owns: turning DTLS-SRTP keying material (RFC 5764 §4.2) into an inbound
  * and an outbound libsrtp context, and protecting / unprotecting packets
  * in place.  Must never do I/O, read a clock or allocate per packet.
+ * May not: include <sys/socket.h>, include <netinet/in.h>, include <sys/epoll.h>, include <jansson.h>, include sfu.h, include <srtp2/srtp.h>
  */
 
 #ifndef ROOMS_SRTP_H

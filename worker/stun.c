@@ -21,13 +21,16 @@
  * 16-bit value length, and the value padded to a multiple of 4 bytes.
  * Padding bytes may hold anything (RFC 5769 pads with spaces), so they
  * are never checked.
+ * <arpa/inet.h> is here for inet_pton() and inet_ntop() only (address
+ * text, no socket): the sockaddr conversions are the event loop's
+ * (udp.h).
+ * May not: include <sys/socket.h>, include <netinet/in.h>, include <sys/epoll.h>, include <jansson.h>, include sfu.h, call json_, call socket, call recvfrom, call sendto, call RAND_bytes, call clock_gettime, call time, call gettimeofday, call rand, call getrandom
  */
 
 #include <stdio.h>
 #include <string.h>
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
+#include <arpa/inet.h>           /* inet_pton(), inet_ntop(): text only */
 
 #include <openssl/core_names.h>
 #include <openssl/crypto.h>
@@ -188,11 +191,153 @@ rooms_stun_parse_xor_address(rooms_stun_addr_t *addr, const uint8_t *hdr,
 }
 
 
+/* ERROR-CODE: 0, or ROOMS_STUN_ERR_ATTR_BAD */
+static int
+rooms_stun_parse_error_code(rooms_stun_msg_t *msg, const uint8_t *v,
+    size_t vlen)
+{
+    unsigned  cls, num;
+
+    /* 21 reserved bits, a class of 3..6 and a number of 0..99 */
+    if (vlen < 4 || vlen > 4 + ROOMS_STUN_REASON_MAX) {
+        return ROOMS_STUN_ERR_ATTR_BAD;
+    }
+
+    cls = v[2] & 0x07;
+    num = v[3];
+
+    if (cls < 3 || cls > 6 || num > 99) {
+        return ROOMS_STUN_ERR_ATTR_BAD;
+    }
+
+    msg->flags |= ROOMS_STUN_HAS_ERROR_CODE;
+    msg->error_code = cls * 100 + num;
+    msg->error_reason = v + 4;
+    msg->error_reason_len = vlen - 4;
+
+    return 0;
+}
+
+
+/*
+ * One attribute before MESSAGE-INTEGRITY (type atype, value v[0..vlen),
+ * at off): into msg.  Returns 0, or ROOMS_STUN_ERR_ATTR_BAD.
+ */
+static int
+rooms_stun_parse_attr(rooms_stun_msg_t *msg, const uint8_t *buf, size_t off,
+    uint16_t atype, const uint8_t *v, size_t vlen)
+{
+    switch (atype) {
+
+    case ROOMS_STUN_ATTR_MESSAGE_INTEGRITY:
+        if (vlen != ROOMS_STUN_HMAC_LEN) {
+            return ROOMS_STUN_ERR_ATTR_BAD;
+        }
+
+        msg->flags |= ROOMS_STUN_HAS_INTEGRITY;
+        msg->integrity_off = off;
+        break;
+
+    case ROOMS_STUN_ATTR_USERNAME:
+        if (msg->flags & ROOMS_STUN_HAS_USERNAME) {
+            break;
+        }
+
+        if (vlen > ROOMS_STUN_USERNAME_MAX) {
+            return ROOMS_STUN_ERR_ATTR_BAD;
+        }
+
+        msg->flags |= ROOMS_STUN_HAS_USERNAME;
+        msg->username = v;
+        msg->username_len = vlen;
+        break;
+
+    case ROOMS_STUN_ATTR_PRIORITY:
+        if (msg->flags & ROOMS_STUN_HAS_PRIORITY) {
+            break;
+        }
+
+        if (vlen != 4) {
+            return ROOMS_STUN_ERR_ATTR_BAD;
+        }
+
+        msg->flags |= ROOMS_STUN_HAS_PRIORITY;
+        msg->priority = rooms_stun_get32(v);
+        break;
+
+    case ROOMS_STUN_ATTR_USE_CANDIDATE:
+        if (vlen != 0) {
+            return ROOMS_STUN_ERR_ATTR_BAD;
+        }
+
+        msg->flags |= ROOMS_STUN_HAS_USE_CANDIDATE;
+        break;
+
+    case ROOMS_STUN_ATTR_ICE_CONTROLLING:
+    case ROOMS_STUN_ATTR_ICE_CONTROLLED:
+        if (vlen != 8) {
+            return ROOMS_STUN_ERR_ATTR_BAD;
+        }
+
+        if (!(msg->flags & (ROOMS_STUN_HAS_ICE_CONTROLLING
+                            | ROOMS_STUN_HAS_ICE_CONTROLLED)))
+        {
+            msg->ice_tiebreaker = (uint64_t) rooms_stun_get32(v) << 32
+                                  | rooms_stun_get32(v + 4);
+        }
+
+        msg->flags |= atype == ROOMS_STUN_ATTR_ICE_CONTROLLING
+                      ? ROOMS_STUN_HAS_ICE_CONTROLLING
+                      : ROOMS_STUN_HAS_ICE_CONTROLLED;
+        break;
+
+    case ROOMS_STUN_ATTR_XOR_MAPPED_ADDRESS:
+        if (msg->flags & ROOMS_STUN_HAS_XOR_MAPPED) {
+            break;
+        }
+
+        if (rooms_stun_parse_xor_address(&msg->xor_mapped, buf, v, vlen)
+            != 0)
+        {
+            return ROOMS_STUN_ERR_ATTR_BAD;
+        }
+
+        msg->flags |= ROOMS_STUN_HAS_XOR_MAPPED;
+        break;
+
+    case ROOMS_STUN_ATTR_ERROR_CODE:
+        if (!(msg->flags & ROOMS_STUN_HAS_ERROR_CODE)) {
+            return rooms_stun_parse_error_code(msg, v, vlen);
+        }
+
+        break;
+
+    case ROOMS_STUN_ATTR_MAPPED_ADDRESS:
+    case ROOMS_STUN_ATTR_UNKNOWN_ATTRIBUTES:
+        /* understood, and of no use to an ICE-lite server */
+        break;
+
+    default:
+        /* 0x0000-0x7fff are comprehension-required (RFC 8489 14) */
+        if (atype < 0x8000) {
+            if (msg->nunknown < ROOMS_STUN_MAX_UNKNOWN) {
+                msg->unknown[msg->nunknown] = atype;
+            }
+
+            msg->nunknown++;
+        }
+
+        break;
+    }
+
+    return 0;
+}
+
+
 int
 rooms_stun_parse(rooms_stun_msg_t *msg, const uint8_t *buf, size_t len)
 {
     size_t          off, end, vlen, padded;
-    unsigned        cls, num;
     uint16_t        atype;
     const uint8_t  *v;
 
@@ -265,123 +410,8 @@ rooms_stun_parse(rooms_stun_msg_t *msg, const uint8_t *buf, size_t len)
             continue;
         }
 
-        switch (atype) {
-
-        case ROOMS_STUN_ATTR_MESSAGE_INTEGRITY:
-            if (vlen != ROOMS_STUN_HMAC_LEN) {
-                return ROOMS_STUN_ERR_ATTR_BAD;
-            }
-
-            msg->flags |= ROOMS_STUN_HAS_INTEGRITY;
-            msg->integrity_off = off;
-            break;
-
-        case ROOMS_STUN_ATTR_USERNAME:
-            if (msg->flags & ROOMS_STUN_HAS_USERNAME) {
-                break;
-            }
-
-            if (vlen > ROOMS_STUN_USERNAME_MAX) {
-                return ROOMS_STUN_ERR_ATTR_BAD;
-            }
-
-            msg->flags |= ROOMS_STUN_HAS_USERNAME;
-            msg->username = v;
-            msg->username_len = vlen;
-            break;
-
-        case ROOMS_STUN_ATTR_PRIORITY:
-            if (msg->flags & ROOMS_STUN_HAS_PRIORITY) {
-                break;
-            }
-
-            if (vlen != 4) {
-                return ROOMS_STUN_ERR_ATTR_BAD;
-            }
-
-            msg->flags |= ROOMS_STUN_HAS_PRIORITY;
-            msg->priority = rooms_stun_get32(v);
-            break;
-
-        case ROOMS_STUN_ATTR_USE_CANDIDATE:
-            if (vlen != 0) {
-                return ROOMS_STUN_ERR_ATTR_BAD;
-            }
-
-            msg->flags |= ROOMS_STUN_HAS_USE_CANDIDATE;
-            break;
-
-        case ROOMS_STUN_ATTR_ICE_CONTROLLING:
-        case ROOMS_STUN_ATTR_ICE_CONTROLLED:
-            if (vlen != 8) {
-                return ROOMS_STUN_ERR_ATTR_BAD;
-            }
-
-            if (!(msg->flags & (ROOMS_STUN_HAS_ICE_CONTROLLING
-                                | ROOMS_STUN_HAS_ICE_CONTROLLED)))
-            {
-                msg->ice_tiebreaker = (uint64_t) rooms_stun_get32(v) << 32
-                                      | rooms_stun_get32(v + 4);
-            }
-
-            msg->flags |= atype == ROOMS_STUN_ATTR_ICE_CONTROLLING
-                          ? ROOMS_STUN_HAS_ICE_CONTROLLING
-                          : ROOMS_STUN_HAS_ICE_CONTROLLED;
-            break;
-
-        case ROOMS_STUN_ATTR_XOR_MAPPED_ADDRESS:
-            if (msg->flags & ROOMS_STUN_HAS_XOR_MAPPED) {
-                break;
-            }
-
-            if (rooms_stun_parse_xor_address(&msg->xor_mapped, buf, v, vlen)
-                != 0)
-            {
-                return ROOMS_STUN_ERR_ATTR_BAD;
-            }
-
-            msg->flags |= ROOMS_STUN_HAS_XOR_MAPPED;
-            break;
-
-        case ROOMS_STUN_ATTR_ERROR_CODE:
-            if (msg->flags & ROOMS_STUN_HAS_ERROR_CODE) {
-                break;
-            }
-
-            /* 21 reserved bits, a class of 3..6 and a number of 0..99 */
-            if (vlen < 4 || vlen > 4 + ROOMS_STUN_REASON_MAX) {
-                return ROOMS_STUN_ERR_ATTR_BAD;
-            }
-
-            cls = v[2] & 0x07;
-            num = v[3];
-
-            if (cls < 3 || cls > 6 || num > 99) {
-                return ROOMS_STUN_ERR_ATTR_BAD;
-            }
-
-            msg->flags |= ROOMS_STUN_HAS_ERROR_CODE;
-            msg->error_code = cls * 100 + num;
-            msg->error_reason = v + 4;
-            msg->error_reason_len = vlen - 4;
-            break;
-
-        case ROOMS_STUN_ATTR_MAPPED_ADDRESS:
-        case ROOMS_STUN_ATTR_UNKNOWN_ATTRIBUTES:
-            /* understood, and of no use to an ICE-lite server */
-            break;
-
-        default:
-            /* 0x0000-0x7fff are comprehension-required (RFC 8489 14) */
-            if (atype < 0x8000) {
-                if (msg->nunknown < ROOMS_STUN_MAX_UNKNOWN) {
-                    msg->unknown[msg->nunknown] = atype;
-                }
-
-                msg->nunknown++;
-            }
-
-            break;
+        if (rooms_stun_parse_attr(msg, buf, off, atype, v, vlen) != 0) {
+            return ROOMS_STUN_ERR_ATTR_BAD;
         }
     }
 
@@ -807,84 +837,6 @@ rooms_stun_encode_request(uint8_t *out, size_t cap, size_t *out_len,
     }
 
     *out_len = w.len;
-
-    return 0;
-}
-
-
-int
-rooms_stun_addr_from_sockaddr(rooms_stun_addr_t *addr,
-    const struct sockaddr *sa, socklen_t salen)
-{
-    const struct sockaddr_in   *sin;
-    const struct sockaddr_in6  *sin6;
-
-    static const uint8_t  v4mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
-                                           0xff, 0xff };
-
-    memset(addr, 0, sizeof(*addr));
-
-    if (sa->sa_family == AF_INET && salen >= sizeof(struct sockaddr_in)) {
-        sin = (const struct sockaddr_in *) sa;
-        addr->family = 4;
-        addr->port = ntohs(sin->sin_port);
-        memcpy(addr->ip, &sin->sin_addr, 4);
-        return 0;
-    }
-
-    if (sa->sa_family == AF_INET6 && salen >= sizeof(struct sockaddr_in6)) {
-        sin6 = (const struct sockaddr_in6 *) sa;
-        addr->port = ntohs(sin6->sin6_port);
-
-        if (memcmp(sin6->sin6_addr.s6_addr, v4mapped, 12) == 0) {
-            addr->family = 4;
-            memcpy(addr->ip, sin6->sin6_addr.s6_addr + 12, 4);
-
-        } else {
-            addr->family = 6;
-            memcpy(addr->ip, sin6->sin6_addr.s6_addr, 16);
-        }
-
-        return 0;
-    }
-
-    return -1;
-}
-
-
-socklen_t
-rooms_stun_addr_to_sockaddr(const rooms_stun_addr_t *addr, int sock_family,
-    struct sockaddr_storage *ss)
-{
-    struct sockaddr_in   *sin;
-    struct sockaddr_in6  *sin6;
-
-    memset(ss, 0, sizeof(*ss));
-
-    if (addr->family == 4 && sock_family == AF_INET) {
-        sin = (struct sockaddr_in *) ss;
-        sin->sin_family = AF_INET;
-        sin->sin_port = htons(addr->port);
-        memcpy(&sin->sin_addr, addr->ip, 4);
-        return sizeof(struct sockaddr_in);
-    }
-
-    if ((addr->family == 4 || addr->family == 6) && sock_family == AF_INET6) {
-        sin6 = (struct sockaddr_in6 *) ss;
-        sin6->sin6_family = AF_INET6;
-        sin6->sin6_port = htons(addr->port);
-
-        if (addr->family == 4) {
-            sin6->sin6_addr.s6_addr[10] = 0xff;
-            sin6->sin6_addr.s6_addr[11] = 0xff;
-            memcpy(sin6->sin6_addr.s6_addr + 12, addr->ip, 4);
-
-        } else {
-            memcpy(sin6->sin6_addr.s6_addr, addr->ip, 16);
-        }
-
-        return sizeof(struct sockaddr_in6);
-    }
 
     return 0;
 }

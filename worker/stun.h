@@ -13,6 +13,7 @@
  * before checking it against the bytes that exist, compare MACs with
  * memcmp(), keep state between calls (apart from the caller-owned MAC
  * context), or touch a socket or a clock.  Parsing never allocates.
+ * May not: include <sys/socket.h>, include <netinet/in.h>, include <sys/epoll.h>, include <jansson.h>, include sfu.h
  */
 
 #ifndef ROOMS_STUN_H
@@ -20,8 +21,6 @@
 
 #include <stddef.h>
 #include <stdint.h>
-
-#include <sys/socket.h>
 
 
 #define ROOMS_STUN_HEADER_LEN          20
@@ -213,22 +212,6 @@ int rooms_stun_encode_request(uint8_t *out, size_t cap, size_t *out_len,
 
 /* CRC-32 (ISO-HDLC, as zlib's crc32) of buf[0..len). */
 uint32_t rooms_stun_crc32(const uint8_t *buf, size_t len);
-
-/*
- * Converts a kernel address (recvmsg) to rooms_stun_addr_t: 0, or -1 for
- * a family other than AF_INET and AF_INET6.  IPv4-mapped IPv6 addresses
- * (a dual-stack socket) become IPv4.
- */
-int rooms_stun_addr_from_sockaddr(rooms_stun_addr_t *addr,
-    const struct sockaddr *sa, socklen_t salen);
-
-/*
- * The reverse, for a socket of family sock_family: an IPv4 address sent
- * through an AF_INET6 socket becomes IPv4-mapped.  Returns the sockaddr's
- * length, or 0 when the address cannot be sent through that socket.
- */
-socklen_t rooms_stun_addr_to_sockaddr(const rooms_stun_addr_t *addr,
-    int sock_family, struct sockaddr_storage *ss);
 
 /* Fills addr from numbers, for tests and configuration: 0 or -1. */
 int rooms_stun_addr_set(rooms_stun_addr_t *addr, const char *ip,

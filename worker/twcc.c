@@ -14,6 +14,8 @@
  * "small delta", a two-bit vector for 7 otherwise.  The size of a prefix
  * is then exact (emitted chunks plus one for the pending symbols), which
  * is what lets a packet stop at its capacity without building it twice.
+ *
+ * May not: include <sys/socket.h>, include <stdlib.h>, include sfu.h, call malloc, call json_, call clock_gettime, call time, call rand
  */
 
 #include <string.h>

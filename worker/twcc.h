@@ -17,6 +17,8 @@
  * never estimate bandwidth: the sender of the media does, from the
  * feedback.  Packets are plaintext here: SRTCP protection is the
  * caller's.
+ *
+ * May not: include <sys/socket.h>, include sfu.h
  */
 
 #ifndef ROOMS_TWCC_H

@@ -121,6 +121,7 @@
 #include <jansson.h>
 #include <openssl/err.h>
 #include <openssl/evp.h>
+#include <openssl/rand.h>
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
 
@@ -162,7 +163,7 @@ static sfu_io_t     io;
 static sfu_t       *sfu;
 static uint64_t     now = 1000000;
 
-/* about 430 KB: static, never on the stack */
+/* rooms_sdp_t is large (docs/architecture.md): static, never on the stack */
 static rooms_sdp_t  parsed;
 static char         fixture[BIG], text[BIG];
 
@@ -3472,6 +3473,13 @@ log_line(void *ctx, int level, const char *line)
 }
 
 
+static int
+rng(void *ctx, void *buf, size_t n)
+{
+    return RAND_bytes(buf, (int) n) == 1 ? 0 : -1;
+}
+
+
 int
 main(void)
 {
@@ -3484,6 +3492,7 @@ main(void)
     conf.max_sessions = 64;
     conf.log = getenv("SFU_TEST_LOG") ? log_line : NULL;
     conf.log_level = SFU_LOG_DEBUG;
+    conf.rng = rng;
 
     sfu = sfu_create(&conf, err, sizeof(err));
     if (sfu == NULL) {

@@ -1,0 +1,429 @@
+/*
+ * sfu_int.h: the SFU's private header, shared by worker/sfu*.c and by
+ * no one else: the room-level structs (the SFU, its rooms, the people
+ * in them), the records nginx sends as sfu_msg.c read them, and the
+ * calls the SFU's files make to each other.  The transport side of a
+ * participant (its peer: ICE, DTLS, SRTP, m= lines) is opaque here and
+ * lives in sfu_peer.h, so that sfu_room.c, which includes only this
+ * header, cannot reach a packet.
+ *
+ * Owns: the shape of the SFU's room state (sfu_t, sfu_room_t,
+ * sfu_part_t), its bounds and close codes, and the intrusive list.
+ * Must never: declare what the files outside worker/sfu*.c may call
+ * (that is sfu.h), or name a type of the protocol cores (rtp, rtcp,
+ * srtp, dtls, sdp, forward, ice).
+ * May not: include rtp.h, include rtcp.h, include srtp.h, include dtls.h, include sdp.h, include forward.h, include ice.h, include <jansson.h>, include <sys/socket.h>, include <netinet/in.h>, include <sys/epoll.h>
+ */
+
+#ifndef ROOMS_SFU_INT_H
+#define ROOMS_SFU_INT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "rooms_limits.h"
+#include "rooms_proto.h"
+#include "sfu.h"
+
+
+/* a participant id: 48 random bits as 8 base64url characters */
+#define SFU_ID_LEN           8
+
+/* a display name: 64 characters of up to 4 UTF-8 bytes (nginx checks) */
+#define SFU_NAME_MAX         256
+
+/* a room code, only kept for logs: codes are 22 characters */
+#define SFU_CODE_MAX         63
+
+/* a SIGNAL payload is one WebSocket message (nginx enforces the limit) */
+#define SFU_MSG_MAX          ROOMS_WS_MESSAGE_MAX
+
+/* hash table sizes (powers of two); chains stay short at the bounds */
+#define SFU_CONN_BUCKETS     4096
+#define SFU_ROOM_BUCKETS     1024
+
+/* the CNAME of everything we send (one per process is enough) */
+#define SFU_CNAME            "rooms"
+
+/*
+ * Idle rooms (nobody in them or waiting) whose state is kept for
+ * ROOMS_ROOM_LINGER_MS.  A room goes idle at most as often as someone
+ * leaves it or nginx changes one, so 4096 in 10 s is some 400 rooms
+ * emptied a second, far above what one worker's sessions make; at a few
+ * hundred bytes each they stay under 2 MiB.  Over the bound the one idle
+ * longest goes first: losing an old state only lets a JOIN be judged by
+ * what nginx read, as before revisions.
+ */
+#define SFU_LINGER_MAX       4096
+
+/*
+ * Rooms waiting for a host-absent deadline.  Each one lost its last host
+ * or co-host within the grace (at most ROOMS_HOST_GRACE_MAX), so this is
+ * far above what is live; over it the earliest deadline is handled at
+ * once, which shortens one grace but never loses the policy.
+ */
+#define SFU_ABSENT_MAX       4096
+
+/* what a JOIN or a ROOM record said of a room (sfu_state_t.has) */
+#define SFU_KNOWS_MAX        0x01
+#define SFU_KNOWS_LOCKED     0x02
+#define SFU_KNOWS_KNOCK      0x04
+#define SFU_KNOWS_ABSENT     0x08
+#define SFU_KNOWS_GRACE      0x10
+
+/* close codes (docs/protocol.md) */
+#define SFU_CLOSE_NORMAL     1000
+#define SFU_CLOSE_AGAIN      1013
+#define SFU_CLOSE_BAD        4400
+#define SFU_CLOSE_REFUSED    4403
+#define SFU_CLOSE_TIMEOUT    4408
+
+/* the two kinds of stream, as indexes (counts[2] and the like) */
+#define SFU_AUDIO            0
+#define SFU_VIDEO            1
+
+
+/* an intrusive doubly linked list, as nginx's ngx_queue_t */
+typedef struct sfu_queue_s  sfu_queue_t;
+
+struct sfu_queue_s {
+    sfu_queue_t  *prev;
+    sfu_queue_t  *next;
+};
+
+#define sfu_queue_init(q)      (q)->prev = (q); (q)->next = (q)
+#define sfu_queue_empty(q)     ((q)->next == (q))
+#define sfu_queue_data(q, type, link)                                       \
+    ((type *) (void *) ((unsigned char *) (q) - offsetof(type, link)))
+
+
+static inline void
+sfu_queue_insert_tail(sfu_queue_t *h, sfu_queue_t *x)
+{
+    x->prev = h->prev;
+    x->prev->next = x;
+    x->next = h;
+    h->prev = x;
+}
+
+
+static inline void
+sfu_queue_remove(sfu_queue_t *x)
+{
+    x->next->prev = x->prev;
+    x->prev->next = x->next;
+    x->prev = x;
+    x->next = x;
+}
+
+
+typedef struct sfu_room_s  sfu_room_t;
+typedef struct sfu_part_s  sfu_part_t;
+typedef struct sfu_peer_s  sfu_peer_t;      /* sfu_peer.h */
+typedef struct sfu_net_s   sfu_net_t;       /* sfu_peer.h */
+
+
+/* a person in a room, or waiting at its door */
+struct sfu_part_s {
+    uint64_t              conn;           /* nginx's connection id */
+    sfu_part_t           *hash_next;
+    sfu_queue_t           all_link;       /* in sfu_t.all */
+    sfu_room_t           *room;
+    sfu_queue_t           room_link;      /* in room->parts, join order, or
+                                             in room->lobby while waiting */
+    unsigned              waiting;        /* in the lobby: not counted, no
+                                             session, not shown to others */
+
+    char                  id[SFU_ID_LEN + 1];
+    char                  name[SFU_NAME_MAX + 1];
+    unsigned              host;           /* nginx checked the host key */
+    unsigned              cohost;         /* a co-host key, or promoted */
+    unsigned              said_leave;     /* goes by its "leave" */
+    char                  token[ROOMS_HASH_HEX_LEN + 1];  /* its hash */
+    unsigned              audio_on;       /* as the last "media" said */
+    unsigned              video_on;
+    unsigned              shown_audio;    /* as last told to the others */
+    unsigned              shown_video;
+
+    unsigned              asked_audio;    /* the last renegotiate sent */
+    unsigned              asked_video;
+
+    /* whose video it sees: "video_slots" of JOIN, its last "view" */
+    unsigned              video_slots;    /* 1..ROOMS_VIDEO_SLOTS_MAX */
+    unsigned              nview;
+    char                  view[ROOMS_VIEW_MAX][SFU_ID_LEN + 1];
+
+    /* its transport and m= lines, made with it (sfu_peer.c) */
+    sfu_peer_t           *peer;
+};
+
+
+/* a room's state as one JOIN or ROOM record says it */
+typedef struct {
+    unsigned              has;            /* SFU_KNOWS_*: what it says */
+    int64_t               rev;
+    unsigned              max;
+    unsigned              locked;
+    unsigned              knock;
+    unsigned              host_absent;    /* ROOMS_HOST_ABSENT_* */
+    uint64_t              grace;          /* ms */
+} sfu_state_t;
+
+
+struct sfu_room_s {
+    int64_t               id;             /* the store's */
+    sfu_room_t           *hash_next;
+    char                  code[SFU_CODE_MAX + 1];
+
+    /* the newest state heard, by rev, from JOIN and ROOM records */
+    int64_t               rev;
+    unsigned              known;          /* SFU_KNOWS_*: fields heard */
+    unsigned              max;
+    unsigned              locked;
+    unsigned              knock;          /* admission */
+    unsigned              host_absent;    /* ROOMS_HOST_ABSENT_* */
+    uint64_t              grace;          /* ms */
+    unsigned              ended;
+
+    unsigned              count;          /* hosts and guests */
+    unsigned              guests;         /* not the key holder: at most
+                                             max - 1, co-hosts too */
+    unsigned              moderators;     /* hosts and co-hosts in it */
+    unsigned              cohosts;        /* at most ROOMS_COHOSTS_MAX
+                                             by promotion */
+    unsigned              waiting;        /* in the lobby */
+    sfu_queue_t           parts;
+    sfu_queue_t           lobby;          /* of sfu_part_t, knock order */
+
+    /* nobody in it or waiting: kept for its state (or its deadline) */
+    unsigned              idle;
+    unsigned              lingering;      /* in sfu_t.linger */
+    uint64_t              linger_until;
+    sfu_queue_t           linger_link;
+
+    /* the last host or co-host went: the policy applies at absent_at */
+    unsigned              absent_pending; /* in sfu_t.absent */
+    uint64_t              absent_at;
+    sfu_queue_t           absent_link;
+};
+
+
+struct sfu_s {
+    sfu_conf_t            conf;
+    char                  announce_ip[64];
+
+    sfu_part_t           *conns[SFU_CONN_BUCKETS];
+    sfu_room_t           *rooms[SFU_ROOM_BUCKETS];
+    unsigned              nparts;         /* joined */
+    unsigned              nwaiting;       /* in a lobby */
+    unsigned              nrooms;         /* idle ones too */
+    unsigned              nidle;
+
+    /* idle rooms, oldest first (so by linger_until too) */
+    sfu_queue_t           linger;
+    unsigned              nlinger;
+
+    /* rooms with a host-absent deadline, earliest first */
+    sfu_queue_t           absent;
+    unsigned              nabsent;
+
+    /* the ring slots with an nginx worker: where COUNT records go */
+    uint64_t              slots;
+    sfu_queue_t           all;
+
+    sfu_stats_t           stats;
+    int                   dead_slot;      /* being dropped, or -1 */
+
+    /* the transport side: ICE, DTLS, timers of peers (sfu_peer.h) */
+    sfu_net_t            *net;
+
+    /* a record's payload, copied out of shared memory to be parsed */
+    char                 *msg;            /* SFU_MSG_MAX + 1 */
+};
+
+
+/* ---- the records nginx sends, as sfu_msg.c read them ---- */
+
+
+/* a JOIN (docs/protocol.md); name, code and role point into the record */
+typedef struct {
+    int64_t               room;
+    const char           *name;
+    size_t                name_len;       /* 1..SFU_NAME_MAX, no NUL */
+    const char           *code;           /* NULL: none */
+    size_t                code_len;
+    const char           *role;           /* "host", "cohost" or "guest" */
+    unsigned              host;
+    unsigned              cohost;
+    unsigned char         token[ROOMS_HASH_LEN];
+    sfu_state_t           st;             /* max and locked at least */
+    int64_t               grace;          /* as sent, or the default */
+    int64_t               video_slots;    /* as sent, or the default */
+} sfu_join_t;
+
+
+/* a ROOM record: a state change, an end, a demotion */
+typedef struct {
+    int64_t               room;
+    unsigned              ended;
+    unsigned              demote;         /* demote_hash is set */
+    unsigned char         demote_hash[ROOMS_HASH_LEN];
+    const char           *reason;         /* NULL: none */
+    sfu_state_t           st;
+} sfu_change_t;
+
+
+/* the SIGNAL messages the worker handles (the others are errors) */
+typedef enum {
+    SFU_SIG_NONE = 0,                     /* no "type" */
+    SFU_SIG_UNKNOWN,
+    SFU_SIG_JOIN,                         /* a second join */
+    SFU_SIG_OFFER,
+    SFU_SIG_MEDIA,
+    SFU_SIG_VIEW,
+    SFU_SIG_LEAVE,
+    SFU_SIG_REMOVE,                       /* the host actions, */
+    SFU_SIG_MUTE,                         /* from here to the end */
+    SFU_SIG_ADMIT,
+    SFU_SIG_DENY,
+    SFU_SIG_COHOST,
+    SFU_SIG_UNCOHOST
+} sfu_sig_e;
+
+
+/* one SIGNAL from a browser; pointers point into the record */
+typedef struct {
+    sfu_sig_e             type;
+    const char           *bad;            /* why it is malformed, or NULL */
+    const char           *sdp;            /* offer */
+    size_t                sdp_len;
+    unsigned              audio;          /* media */
+    unsigned              video;
+    unsigned              nview;          /* view: the usable ids */
+    char                  view[ROOMS_VIEW_MAX][SFU_ID_LEN + 1];
+    const char           *id;             /* host actions; NULL: none */
+} sfu_signal_t;
+
+
+/* ---- sfu.c: output, logs, randomness, dispatch ---- */
+
+#if defined(__GNUC__)
+__attribute__((format(printf, 3, 4)))
+#endif
+void sfu_log(sfu_t *sfu, int level, const char *fmt, ...);
+const char *sfu_printable(const char *s, char *buf, size_t size);
+
+/* n random bytes through sfu_conf_t.rng: 0, or -1 */
+int sfu_random(sfu_t *sfu, void *buf, size_t n);
+/* 32 random bits for seq0/ts0 picks, never failing (a fixed one then) */
+uint32_t sfu_random32(sfu_t *sfu);
+
+sfu_dgram_t *sfu_out(sfu_t *sfu, sfu_io_t *io);
+void sfu_commit(sfu_t *sfu, sfu_io_t *io, const rooms_stun_addr_t *to,
+    size_t len);
+void sfu_record_out(sfu_t *sfu, sfu_io_t *io, uint16_t type, uint64_t conn,
+    const void *payload, size_t len);
+
+/*
+ * Sends text (a message of sfu_msg.c, freed here) as a record of type
+ * about conn; NULL is counted as a dropped record (out of memory).
+ */
+void sfu_send(sfu_t *sfu, sfu_io_t *io, uint16_t type, uint64_t conn,
+    char *text);
+void sfu_signal(sfu_t *sfu, sfu_io_t *io, uint64_t conn, char *text);
+void sfu_error(sfu_t *sfu, sfu_io_t *io, uint64_t conn, const char *code,
+    const char *message);
+void sfu_error_why(sfu_t *sfu, sfu_io_t *io, uint64_t conn,
+    const char *code, const char *message, const char *reason);
+void sfu_close(sfu_t *sfu, sfu_io_t *io, uint64_t conn, unsigned code,
+    const char *reason);
+
+/* one SIGNAL of p, read by sfu_msg.c */
+void sfu_message(sfu_t *sfu, uint64_t now, sfu_part_t *p,
+    const sfu_signal_t *m, sfu_io_t *io);
+void sfu_bad_message(sfu_t *sfu, uint64_t now, sfu_part_t *p,
+    const char *why, sfu_io_t *io);
+
+/*
+ * p's video lines follow its view and the room's streams again, and it is
+ * asked for the counts it should receive (after someone's streams came
+ * or went).  Nothing happens before p's first answer.
+ */
+void sfu_streams_refresh(sfu_t *sfu, uint64_t now, sfu_part_t *p,
+    sfu_io_t *io);
+
+
+/* ---- sfu_room.c: rooms, people, roles, the lobby ---- */
+
+sfu_part_t *sfu_find_conn(sfu_t *sfu, uint64_t conn);
+/* a room's cap as nginx sent it, clamped to 1..ROOMS_PARTICIPANTS_LIMIT */
+unsigned sfu_cap(int64_t max);
+sfu_part_t *sfu_find_id(sfu_queue_t *list, const char *id);
+const char *sfu_role(const sfu_part_t *p);
+unsigned sfu_moderator(const sfu_part_t *p);
+
+void sfu_join(sfu_t *sfu, uint64_t now, uint64_t conn, const sfu_join_t *j,
+    sfu_io_t *io);
+void sfu_room_change(sfu_t *sfu, uint64_t now, const sfu_change_t *c,
+    sfu_io_t *io);
+void sfu_host_action(sfu_t *sfu, uint64_t now, sfu_part_t *p,
+    const sfu_signal_t *m, sfu_io_t *io);
+void sfu_remove(sfu_t *sfu, uint64_t now, sfu_part_t *p,
+    unsigned close_code, const char *why, sfu_io_t *io);
+void sfu_media_update(sfu_t *sfu, sfu_io_t *io, sfu_part_t *p,
+    unsigned force);
+void sfu_room_broadcast(sfu_t *sfu, sfu_io_t *io, sfu_room_t *room,
+    sfu_part_t *except, char *text);
+void sfu_counts_to(sfu_t *sfu, sfu_io_t *io, uint64_t slots);
+
+/* host-absent deadlines and lingering idle rooms due at now */
+uint64_t sfu_room_poll(sfu_t *sfu, uint64_t now, sfu_io_t *io);
+void sfu_rooms_free(sfu_t *sfu);
+
+
+/* ---- sfu_peer.c, as the room side sees it ---- */
+
+/* a peer for p: no session yet, its lines empty; NULL without memory */
+sfu_peer_t *sfu_peer_new(sfu_t *sfu, sfu_part_t *p);
+/* p's streams and bindings go: 1 when it published any */
+unsigned sfu_peer_reset_lines(sfu_peer_t *peer);
+/* frees the session (ICE, DTLS, SRTP, timers) and the peer */
+void sfu_peer_free(sfu_t *sfu, sfu_peer_t *peer);
+/* 1 when it publishes a stream of kind (SFU_AUDIO, SFU_VIDEO) */
+unsigned sfu_peer_publishes(const sfu_peer_t *peer, unsigned kind);
+/* 1 once it has been answered: it has lines that may carry streams */
+unsigned sfu_peer_answered(const sfu_peer_t *peer);
+
+
+/* ---- sfu_msg.c: every JSON text in and out ---- */
+
+/*
+ * The record hdr (JOIN, SIGNAL of p, or ROOM) in sfu->msg: parsed, then
+ * handed to sfu_join(), sfu_message() or sfu_room_change().
+ */
+void sfu_msg_record(sfu_t *sfu, uint64_t now, const rooms_proto_hdr_t *hdr,
+    sfu_part_t *p, sfu_io_t *io);
+
+/* messages: JSON text to free, NULL when out of memory */
+char *sfu_msg_error(const char *code, const char *message,
+    const char *reason);
+char *sfu_msg_type(const char *type);
+char *sfu_msg_id(const char *type, const char *id);
+char *sfu_msg_welcome(const sfu_room_t *room, const sfu_part_t *p);
+char *sfu_msg_participant(const sfu_part_t *p, const char *type);
+char *sfu_msg_media(const sfu_part_t *p);
+char *sfu_msg_role(const sfu_part_t *p);
+char *sfu_msg_knock(const sfu_part_t *p);
+char *sfu_msg_room(unsigned locked, const char *reason);
+char *sfu_msg_renegotiate(const unsigned counts[2]);
+char *sfu_msg_streams(const sfu_peer_t *peer);
+char *sfu_msg_answer(const char *sdp, size_t len, const sfu_peer_t *peer);
+
+/* records to nginx */
+char *sfu_msg_count(const sfu_room_t *room);
+char *sfu_msg_host_absent(const sfu_room_t *room, const char *action);
+char *sfu_msg_role_record(const sfu_part_t *p);
+char *sfu_msg_ban(const sfu_part_t *p);
+
+
+#endif /* ROOMS_SFU_INT_H */

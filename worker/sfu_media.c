@@ -1,0 +1,806 @@
+/*
+ * sfu_media.c: the SFU's packet path.  A publisher's RTP is matched to
+ * its stream (by SSRC, or learned by mid), counted for receiver reports,
+ * and forwarded to every receiving line bound to the stream: rebuilt
+ * with the subscriber's header extension ids, rewritten (SSRC, sequence,
+ * timestamp: forward.h), kept in the line's NACK history and protected.
+ * A subscriber's RTCP is answered: NACK from the history (RTX, RFC 4588,
+ * where negotiated, else the packet as it was), PLI and FIR as a
+ * throttled PLI to the publisher.  Binding a receiving line to a stream
+ * (its SSRC, rewriting state, history and RTX stream) is here too.
+ *
+ * Forwarding rebuilds each packet's header extension block with the
+ * subscriber's ids: its own mid value (Chromium demuxes by mid, so the
+ * publisher's would misroute), abs-send-time and audio level when both
+ * sides negotiated them; transport-wide-cc is left out (no feedback is
+ * generated for it here).  The publisher's own RTX is never forwarded.
+ *
+ * Owns: bindings (sfu_line_t.bound and the publisher's subscriber list),
+ * the per-line forwarding state, the keyframe requests waiting for their
+ * throttle (sfu_net_t.kf_pending).
+ * Must never: allocate per packet (a line's history is allocated once,
+ * when it first carries a stream), build or read JSON, or know of rooms.
+ * May not: include <sys/socket.h>, include <netinet/in.h>, include <sys/epoll.h>, include <jansson.h>, call json_, call malloc, call calloc, call clock_gettime, call time, call rand, call getrandom, call RAND_bytes
+ */
+
+#include <stdio.h>
+#include <string.h>
+
+#include "rtcp.h"
+#include "rtp.h"
+#include "sfu_peer.h"
+
+
+/* one header extension element to write */
+typedef struct {
+    unsigned        id;
+    const uint8_t  *data;
+    size_t          len;
+} sfu_ext_t;
+
+
+/* The RTP clock of the codecs we accept: Opus and VP8. */
+uint32_t
+sfu_clock_rate(rooms_sdp_kind_e kind)
+{
+    return kind == ROOMS_SDP_KIND_AUDIO ? 48000 : 90000;
+}
+
+
+/* An SSRC for p to receive on: random, not 0, unused on p's lines. */
+static uint32_t
+sfu_pick_ssrc(sfu_t *sfu, sfu_peer_t *p)
+{
+    unsigned     i, tries, clash;
+    uint32_t     v;
+    sfu_line_t  *l;
+
+    for (tries = 0; tries < 16; tries++) {
+        if (sfu_random(sfu, &v, sizeof(v)) != 0) {
+            return 0;
+        }
+
+        clash = (v == 0 || v == p->fb_ssrc);
+
+        for (i = 0; i < p->nlines && !clash; i++) {
+            l = &p->lines[i];
+            clash = (l->out_ssrc != 0
+                     && (l->out_ssrc == v || l->rtx_out_ssrc == v))
+                    || (l->has_ssrc && (l->ssrc == v || l->rtx_ssrc == v));
+        }
+
+        if (!clash) {
+            return v;
+        }
+    }
+
+    return 0;
+}
+
+
+static void
+sfu_send_pli(sfu_t *sfu, sfu_line_t *pub, sfu_io_t *io)
+{
+    size_t        n;
+    sfu_peer_t   *p;
+    sfu_dgram_t  *d;
+
+    p = pub->owner;
+
+    d = sfu_out(sfu, io);
+    if (d == NULL) {
+        return;
+    }
+
+    n = rooms_rtcp_build_pli(d->data, sizeof(d->data)
+                             - ROOMS_SRTCP_MAX_TRAILER, p->fb_ssrc,
+                             pub->ssrc);
+
+    if (n == 0 || rooms_srtp_protect_rtcp(&p->srtp, d->data, &n) != 0) {
+        return;
+    }
+
+    sfu_commit(sfu, io, &p->addr, n);
+    sfu->stats.pli_sent++;
+
+    sfu_log(sfu, SFU_LOG_DEBUG, "PLI to %s for ssrc %u", p->id,
+            (unsigned) pub->ssrc);
+}
+
+
+/*
+ * Someone wants a keyframe of stream pub: a PLI now, or when the 500 ms
+ * throttle allows (sfu_poll sends it).  A publisher without keys yet is
+ * skipped: its first frame is a keyframe anyway.
+ */
+void
+sfu_want_keyframe(sfu_t *sfu, uint64_t now, sfu_line_t *pub, sfu_io_t *io)
+{
+    sfu_peer_t  *p;
+
+    p = pub->owner;
+
+    if (!pub->publishing || pub->kind != ROOMS_SDP_KIND_VIDEO
+        || !pub->has_ssrc || !p->srtp_ready || !p->has_addr)
+    {
+        return;
+    }
+
+    if (rooms_kf_allow(&pub->kf, (int64_t) now)) {
+        sfu_send_pli(sfu, pub, io);
+        return;
+    }
+
+    if (!pub->kf_queued) {
+        sfu_queue_insert_tail(&sfu->net->kf_pending, &pub->kf_link);
+        pub->kf_queued = 1;
+    }
+}
+
+
+/*
+ * A receiving line stops carrying its stream.  It keeps its outgoing
+ * stream (SSRC, rewriting, history) for the next one it carries, and its
+ * owner's streams map has changed.
+ */
+void
+sfu_unbind(sfu_line_t *l)
+{
+    if (l->bound == NULL) {
+        return;
+    }
+
+    sfu_queue_remove(&l->sub_link);
+    l->bound = NULL;
+    l->owner->map_changed = 1;
+}
+
+
+/* A publishing line stops being a stream: its subscribers lose it. */
+void
+sfu_unpublish(sfu_line_t *l)
+{
+    sfu_queue_t  *q;
+
+    while (!sfu_queue_empty(&l->subscribers)) {
+        q = l->subscribers.next;
+        sfu_unbind(sfu_queue_data(q, sfu_line_t, sub_link));
+    }
+
+    if (l->kf_queued) {
+        sfu_queue_remove(&l->kf_link);
+        l->kf_queued = 0;
+    }
+
+    l->publishing = 0;
+    l->has_ssrc = 0;
+    l->ssrc = 0;
+    l->rtx_ssrc = 0;
+    memset(&l->rx, 0, sizeof(sfu_rx_t));
+}
+
+
+/*
+ * Makes receiving line l of p carry stream pub, in place of what it
+ * carried.  A line that carried a stream before keeps its outgoing one:
+ * the same SSRC, and sequence numbers and timestamps that continue from
+ * the last packet sent (rooms_fwd_switch()), so the browser's receiver
+ * goes on as with one sender.  Its history stays valid: it is keyed by
+ * the outgoing sequence number, which never goes back, so a NACK for a
+ * packet of the previous stream is still answered with that packet.  A
+ * line that never carried one draws its SSRC, and a video line with
+ * NACK its history (once: re-pointing allocates nothing).  The
+ * publisher is asked for a keyframe, the only place a decoder can
+ * start.
+ */
+int
+sfu_bind(sfu_t *sfu, uint64_t now, sfu_peer_t *p, sfu_line_t *l,
+    sfu_line_t *pub, sfu_io_t *io)
+{
+    uint32_t  ssrc;
+
+    if (l->out_ssrc == 0) {
+        ssrc = sfu_pick_ssrc(sfu, p);
+        if (ssrc == 0) {
+            return -1;
+        }
+
+        l->out_ssrc = ssrc;
+        rooms_fwd_init(&l->fwd, ssrc, sfu_clock_rate(l->kind),
+                       (uint16_t) sfu_random32(sfu), sfu_random32(sfu));
+
+    } else {
+        rooms_fwd_switch(&l->fwd);
+    }
+
+    if (l->kind == ROOMS_SDP_KIND_VIDEO && (l->neg.fb & ROOMS_SDP_FB_NACK)
+        && l->hist.data == NULL)
+    {
+        if (rooms_hist_init(&l->hist, SFU_HIST_SLOTS) != 0) {
+            /* forwarding still works; only NACKs go unanswered */
+            sfu_log(sfu, SFU_LOG_WARN, "no memory for a NACK history of %s",
+                    p->id);
+
+        } else if (l->rtx_out_ssrc == 0) {
+            /*
+             * An RTX stream for the NACK answers.  It is drawn for every
+             * video line with a history, so a later offer that adds RTX
+             * finds one; it is announced and used only while the line
+             * negotiates RTX.
+             */
+            l->rtx_out_ssrc = sfu_pick_ssrc(sfu, p);
+            l->rtx_seq = (uint16_t) sfu_random32(sfu);
+
+            if (l->rtx_out_ssrc == 0) {
+                /* NACKs are then answered with plain resends */
+                sfu_log(sfu, SFU_LOG_WARN, "no RTX SSRC for %s mid %s",
+                        p->id, l->mid);
+            }
+        }
+    }
+
+    sfu_unbind(l);
+
+    l->bound = pub;
+    snprintf(l->track, sizeof(l->track), "%s-%s", pub->owner->id, pub->mid);
+    sfu_queue_insert_tail(&pub->subscribers, &l->sub_link);
+    p->map_changed = 1;
+
+    sfu_log(sfu, SFU_LOG_DEBUG, "%s mid %s receives %s of %s (ssrc %u)",
+            p->id, l->mid, sfu_kind_name(l->kind), pub->owner->id,
+            (unsigned) l->out_ssrc);
+
+    if (p->srtp_ready) {
+        sfu_want_keyframe(sfu, now, pub, io);
+    }
+
+    return 0;
+}
+
+
+/*
+ * The bytes of the extension block holding el[0..count), its 4-byte
+ * header included (0 when count is 0); *two is set when an id needs the
+ * two-byte form (RFC 8285: the one-byte form holds ids 1..14).
+ */
+static size_t
+sfu_ext_size(const sfu_ext_t *el, unsigned count, unsigned *two)
+{
+    size_t    ext;
+    unsigned  i;
+
+    *two = 0;
+    ext = 0;
+
+    if (count == 0) {
+        return 0;
+    }
+
+    for (i = 0; i < count; i++) {
+        if (el[i].id > 14) {
+            *two = 1;
+        }
+    }
+
+    for (i = 0; i < count; i++) {
+        ext += (*two ? 2 : 1) + el[i].len;
+    }
+
+    return 4 + ((ext + 3) & ~(size_t) 3);
+}
+
+
+/* Writes the block of sfu_ext_size() bytes at out (count > 0). */
+static void
+sfu_ext_write(uint8_t *out, const sfu_ext_t *el, unsigned count,
+    unsigned two, size_t size)
+{
+    unsigned   i;
+    uint8_t   *e;
+
+    out[0] = two ? 0x10 : 0xbe;
+    out[1] = two ? 0x00 : 0xde;
+    out[2] = (uint8_t) (((size - 4) / 4) >> 8);
+    out[3] = (uint8_t) ((size - 4) / 4);
+    e = out + 4;
+
+    for (i = 0; i < count; i++) {
+        if (two) {
+            *e++ = (uint8_t) el[i].id;
+            *e++ = (uint8_t) el[i].len;
+
+        } else {
+            *e++ = (uint8_t) ((el[i].id << 4) | (el[i].len - 1));
+        }
+
+        memcpy(e, el[i].data, el[i].len);
+        e += el[i].len;
+    }
+
+    while (e < out + size) {
+        *e++ = 0;
+    }
+}
+
+
+/*
+ * Writes into out the packet pkt as subscriber line sub sends it: the
+ * fixed header and CSRCs as they are, a new extension block with sub's
+ * ids, then the payload and padding.  Returns the length, or 0 when it
+ * would exceed a history slot.
+ */
+static size_t
+sfu_build(const sfu_line_t *sub, const rooms_rtp_t *pkt, const uint8_t *abs,
+    const uint8_t *level, uint8_t *out)
+{
+    size_t     fixed, ext, n, total, mid_len;
+    unsigned   two, count;
+    sfu_ext_t  el[3];
+
+    count = 0;
+    mid_len = strlen(sub->mid);
+
+    if (sub->neg.ext_mid && mid_len > 0) {
+        el[count].id = sub->neg.ext_mid;
+        el[count].data = (const uint8_t *) sub->mid;
+        el[count++].len = mid_len;
+    }
+
+    if (sub->neg.ext_abs_send_time && abs != NULL) {
+        el[count].id = sub->neg.ext_abs_send_time;
+        el[count].data = abs;
+        el[count++].len = ROOMS_RTP_ABS_SEND_TIME_LEN;
+    }
+
+    if (sub->neg.ext_audio_level && level != NULL) {
+        el[count].id = sub->neg.ext_audio_level;
+        el[count].data = level;
+        el[count++].len = 1;
+    }
+
+    ext = sfu_ext_size(el, count, &two);
+
+    fixed = ROOMS_RTP_HEADER_LEN + 4 * (size_t) pkt->csrc_count;
+    total = fixed + ext + (pkt->len - pkt->payload_off);
+
+    if (total > ROOMS_HIST_SLOT) {
+        return 0;
+    }
+
+    memcpy(out, pkt->buf, fixed);
+    out[0] = (uint8_t) ((out[0] & ~0x10) | (count ? 0x10 : 0));
+    n = fixed;
+
+    if (count) {
+        sfu_ext_write(out + n, el, count, two, ext);
+        n += ext;
+    }
+
+    /* payload and padding as they were (P keeps its meaning) */
+    memcpy(out + n, pkt->buf + pkt->payload_off, pkt->len - pkt->payload_off);
+
+    return n + pkt->len - pkt->payload_off;
+}
+
+
+/*
+ * Writes into out (SFU_DGRAM_MAX bytes) the RTX packet (RFC 4588 §4)
+ * that resends the kept packet pkt[0..len) of subscriber line sub: its
+ * fixed header and CSRCs with sub's RTX payload type, RTX SSRC and next
+ * RTX sequence number (marker and timestamp kept); an extension block
+ * with sub's mid only (a stale abs-send-time would read as queuing delay
+ * to the receiver's bandwidth estimate); then the original sequence
+ * number, the one sub saw, and the original payload without its padding.
+ * Returns the length, or 0.
+ */
+static size_t
+sfu_build_rtx(sfu_line_t *sub, const uint8_t *pkt, size_t len, uint8_t *out)
+{
+    size_t       fixed, ext, n, mid_len;
+    unsigned     two, count;
+    sfu_ext_t    el[1];
+    rooms_rtp_t  r;
+
+    if (rooms_rtp_parse(pkt, len, &r) != 0) {
+        return 0;
+    }
+
+    count = 0;
+    mid_len = strlen(sub->mid);
+
+    if (sub->neg.ext_mid && mid_len > 0) {
+        el[count].id = sub->neg.ext_mid;
+        el[count].data = (const uint8_t *) sub->mid;
+        el[count++].len = mid_len;
+    }
+
+    ext = sfu_ext_size(el, count, &two);
+    fixed = ROOMS_RTP_HEADER_LEN + 4 * (size_t) r.csrc_count;
+
+    /* the kept packet is at most a slot; this leaves SRTP its tag */
+    if (fixed + ext + 2 + r.payload_len
+        > SFU_DGRAM_MAX - ROOMS_SRTP_MAX_TRAILER)
+    {
+        return 0;
+    }
+
+    memcpy(out, pkt, fixed);
+
+    /* no padding (P), and X only for the mid */
+    out[0] = (uint8_t) ((out[0] & ~0x30) | (count ? 0x10 : 0));
+    n = fixed;
+
+    if (count) {
+        sfu_ext_write(out + n, el, count, two, ext);
+        n += ext;
+    }
+
+    out[n] = (uint8_t) (r.seq >> 8);
+    out[n + 1] = (uint8_t) r.seq;
+    n += 2;
+
+    memcpy(out + n, pkt + r.payload_off, r.payload_len);
+    n += r.payload_len;
+
+    rooms_rtp_set_pt(out, (unsigned) sub->neg.rtx_pt);
+    rooms_rtp_set_ssrc(out, sub->rtx_out_ssrc);
+    rooms_rtp_set_seq(out, sub->rtx_seq++);
+
+    return n;
+}
+
+
+static void
+sfu_forward(sfu_t *sfu, uint64_t now, sfu_line_t *pub, const rooms_rtp_t *pkt,
+    sfu_io_t *io)
+{
+    int            seq;
+    size_t         n, len;
+    sfu_peer_t    *s;
+    sfu_line_t    *sub;
+    sfu_queue_t   *q;
+    sfu_dgram_t   *d;
+    const uint8_t *abs, *level, *v;
+
+    abs = NULL;
+    level = NULL;
+
+    if (pub->neg.ext_abs_send_time
+        && rooms_rtp_ext_find(pkt, pub->neg.ext_abs_send_time, &v, &len) == 0
+        && len == ROOMS_RTP_ABS_SEND_TIME_LEN)
+    {
+        abs = v;
+    }
+
+    if (pub->neg.ext_audio_level
+        && rooms_rtp_ext_find(pkt, pub->neg.ext_audio_level, &v, &len) == 0
+        && len == 1)
+    {
+        level = v;
+    }
+
+    for (q = pub->subscribers.next; q != &pub->subscribers; q = q->next) {
+        sub = sfu_queue_data(q, sfu_line_t, sub_link);
+        s = sub->owner;
+
+        if (!s->srtp_ready || !s->has_addr) {
+            continue;
+        }
+
+        d = sfu_out(sfu, io);
+        if (d == NULL) {
+            continue;
+        }
+
+        n = sfu_build(sub, pkt, abs, level, d->data);
+
+        if (n == 0) {
+            sfu->stats.fwd_dropped++;
+            continue;
+        }
+
+        seq = rooms_fwd_rewrite(&sub->fwd, (int64_t) now, d->data, n);
+
+        if (seq == ROOMS_FWD_DROP) {
+            sfu->stats.fwd_dropped++;
+            continue;
+        }
+
+        rooms_rtp_set_pt(d->data, (unsigned) sub->neg.pt);
+
+        if (sub->hist.data != NULL) {
+            (void) rooms_hist_put(&sub->hist, d->data, n);
+        }
+
+        if (rooms_srtp_protect(&s->srtp, d->data, &n) != 0) {
+            sfu->stats.fwd_dropped++;
+            continue;
+        }
+
+        sfu_commit(sfu, io, &s->addr, n);
+        sfu->stats.fwd++;
+    }
+}
+
+
+void
+sfu_rtp(sfu_t *sfu, uint64_t now, sfu_peer_t *p, const uint8_t *buf,
+    size_t len, sfu_io_t *io)
+{
+    char          mid[ROOMS_SDP_MID_MAX + 1];
+    size_t        n;
+    unsigned      i;
+    sfu_line_t   *l, *pub;
+    rooms_rtp_t   pkt;
+    const uint8_t *v;
+
+    if (rooms_rtp_parse(buf, len, &pkt) != 0) {
+        sfu->stats.rx_bad++;
+        return;
+    }
+
+    pub = NULL;
+
+    for (i = 0; i < p->nlines; i++) {
+        l = &p->lines[i];
+
+        if (!l->publishing) {
+            continue;
+        }
+
+        if (l->has_ssrc && l->ssrc == pkt.ssrc) {
+            pub = l;
+            break;
+        }
+
+        if (l->has_ssrc && l->rtx_ssrc == pkt.ssrc) {
+            /* retransmissions: we never NACK publishers, drop them */
+            return;
+        }
+    }
+
+    /* no a=ssrc (rid simulcast, other browsers): learn it by mid */
+    if (pub == NULL && p->ext_mid != 0
+        && rooms_rtp_ext_find(&pkt, p->ext_mid, &v, &n) == 0
+        && n > 0 && n <= ROOMS_SDP_MID_MAX)
+    {
+        memcpy(mid, v, n);
+        mid[n] = '\0';
+
+        for (i = 0; i < p->nlines; i++) {
+            l = &p->lines[i];
+
+            if (l->publishing && !l->has_ssrc && (int) pkt.pt == l->neg.pt
+                && strcmp(l->mid, mid) == 0)
+            {
+                l->has_ssrc = 1;
+                l->ssrc = pkt.ssrc;
+                pub = l;
+
+                sfu_log(sfu, SFU_LOG_DEBUG, "%s mid %s sends ssrc %u",
+                        p->id, mid, (unsigned) pkt.ssrc);
+                break;
+            }
+        }
+    }
+
+    if (pub == NULL) {
+        sfu->stats.rtp_unknown_ssrc++;
+        return;
+    }
+
+    /* every packet of the stream counts, whatever its payload type */
+    sfu_rx_packet(&pub->rx, now, sfu_clock_rate(pub->kind), pkt.seq, pkt.ts);
+
+    /* the codec we accepted only (no RED, no RTX padding probes) */
+    if ((int) pkt.pt != pub->neg.pt) {
+        return;
+    }
+
+    pub->rx_packets++;
+
+    sfu_forward(sfu, now, pub, &pkt, io);
+}
+
+
+/* The receiving line of p that sends ssrc, or NULL. */
+static sfu_line_t *
+sfu_line_by_out_ssrc(sfu_peer_t *p, uint32_t ssrc)
+{
+    unsigned  i;
+
+    for (i = 0; i < p->nlines; i++) {
+        if (p->lines[i].bound != NULL && p->lines[i].out_ssrc == ssrc) {
+            return &p->lines[i];
+        }
+    }
+
+    return NULL;
+}
+
+
+/*
+ * Answers a NACK from p's history: as RTX packets when the line
+ * negotiated RTX (and the answer announced our RTX SSRC), or else by
+ * sending the kept packets again as they were.
+ */
+static void
+sfu_nack(sfu_t *sfu, sfu_peer_t *p, const rooms_rtcp_fb_t *fb, sfu_io_t *io)
+{
+    int             n, i;
+    size_t          len;
+    unsigned        rtx;
+    uint16_t        lost[SFU_NACK_MAX];
+    sfu_line_t     *l;
+    sfu_dgram_t    *d;
+    const uint8_t  *pkt;
+
+    l = sfu_line_by_out_ssrc(p, fb->media_ssrc);
+
+    if (l == NULL || l->hist.data == NULL) {
+        return;
+    }
+
+    rtx = l->neg.rtx_pt >= 0 && l->rtx_out_ssrc != 0;
+
+    n = rooms_rtcp_nack_expand(fb, lost, SFU_NACK_MAX);
+
+    for (i = 0; i < n; i++) {
+        pkt = rooms_hist_get(&l->hist, lost[i], &len);
+        if (pkt == NULL) {
+            continue;
+        }
+
+        d = sfu_out(sfu, io);
+        if (d == NULL) {
+            return;
+        }
+
+        if (rtx) {
+            len = sfu_build_rtx(l, pkt, len, d->data);
+            if (len == 0) {
+                continue;
+            }
+
+        } else {
+            memcpy(d->data, pkt, len);
+        }
+
+        if (rooms_srtp_protect(&p->srtp, d->data, &len) != 0) {
+            continue;
+        }
+
+        sfu_commit(sfu, io, &p->addr, len);
+        sfu->stats.nack_resent++;
+
+        if (rtx) {
+            sfu->stats.rtx_sent++;
+        }
+    }
+}
+
+
+void
+sfu_rtcp(sfu_t *sfu, uint64_t now, sfu_peer_t *p, const uint8_t *buf,
+    size_t len, sfu_io_t *io)
+{
+    int                     rc, k, count;
+    size_t                  off;
+    sfu_line_t             *l;
+    rooms_rtcp_fb_t         fb;
+    rooms_rtcp_hdr_t        h;
+    rooms_rtcp_report_t     sr;
+    rooms_rtcp_fir_entry_t  fir[4];
+
+    /* a compound is used whole or not at all */
+    if (rooms_rtcp_check(buf, len) < 0) {
+        sfu->stats.rx_bad++;
+        return;
+    }
+
+    off = 0;
+
+    while ((rc = rooms_rtcp_next(buf, len, &off, &h)) == ROOMS_RTCP_OK) {
+        if (h.pt == ROOMS_RTCP_SR) {
+            if (rooms_rtcp_report_parse(&h, &sr) == 0) {
+                sfu_rx_sender_report(now, p, sr.ssrc, sr.ntp_sec, sr.ntp_frac);
+            }
+
+            continue;
+        }
+
+        if (h.pt != ROOMS_RTCP_RTPFB && h.pt != ROOMS_RTCP_PSFB) {
+            continue;
+        }
+
+        if (rooms_rtcp_fb_parse(&h, &fb) != 0) {
+            continue;
+        }
+
+        if (h.pt == ROOMS_RTCP_RTPFB && fb.fmt == ROOMS_RTCP_FMT_NACK) {
+            sfu_nack(sfu, p, &fb, io);
+            continue;
+        }
+
+        if (h.pt != ROOMS_RTCP_PSFB) {
+            continue;
+        }
+
+        if (rooms_rtcp_is_pli(&fb)) {
+            l = sfu_line_by_out_ssrc(p, fb.media_ssrc);
+
+            if (l != NULL) {
+                sfu_want_keyframe(sfu, now, l->bound, io);
+            }
+
+            continue;
+        }
+
+        if (fb.fmt == ROOMS_RTCP_FMT_FIR) {
+            count = rooms_rtcp_fir_parse(&fb, fir, 4);
+
+            for (k = 0; k < count && k < 4; k++) {
+                l = sfu_line_by_out_ssrc(p, fir[k].ssrc);
+
+                if (l != NULL) {
+                    sfu_want_keyframe(sfu, now, l->bound, io);
+                }
+            }
+        }
+    }
+}
+
+
+/* A keyframe of each video stream peer receives: its subscriptions start. */
+void
+sfu_want_keyframes(sfu_t *sfu, uint64_t now, sfu_peer_t *peer, sfu_io_t *io)
+{
+    unsigned     i;
+    sfu_line_t  *l;
+
+    for (i = 0; i < peer->nlines; i++) {
+        l = &peer->lines[i];
+
+        if (l->bound != NULL && l->kind == ROOMS_SDP_KIND_VIDEO) {
+            sfu_want_keyframe(sfu, now, l->bound, io);
+        }
+    }
+}
+
+
+/* Keyframe requests the throttle held back: those due now go. */
+uint64_t
+sfu_keyframes_poll(sfu_t *sfu, uint64_t now, sfu_io_t *io)
+{
+    int64_t       wait;
+    uint64_t      next, t;
+    sfu_line_t   *l;
+    sfu_queue_t  *q, *qn, *list;
+
+    next = SFU_NEVER;
+    list = &sfu->net->kf_pending;
+
+    for (q = list->next; q != list; q = qn) {
+        qn = q->next;
+        l = sfu_queue_data(q, sfu_line_t, kf_link);
+
+        wait = rooms_kf_timeout(&l->kf, (int64_t) now);
+
+        if (wait > 0) {
+            t = now + (uint64_t) wait;
+            if (t < next) {
+                next = t;
+            }
+            continue;
+        }
+
+        sfu_queue_remove(&l->kf_link);
+        l->kf_queued = 0;
+
+        if (wait == 0) {
+            sfu_want_keyframe(sfu, now, l, io);
+        }
+    }
+
+    return next;
+}

@@ -1,0 +1,266 @@
+/*
+ * sfu_peer.h: the SFU's private header of the media side, shared by
+ * sfu.c, sfu_peer.c, sfu_select.c, sfu_media.c, sfu_rx.c and sfu_msg.c
+ * (which reads the streams map off the lines): one participant's
+ * transport and m= lines (sfu_peer_t, sfu_line_t), what the transport
+ * side of the SFU shares (sfu_net_t), and the calls between those files.
+ *
+ * Owns: the shape of a peer (its ICE, DTLS and SRTP session, its lines,
+ * what each line publishes or receives and the forwarding state of each
+ * receiving line) and of a publisher stream's receive statistics.
+ * Must never: hold a room or reach one except through the participant
+ * it reports to (sfu_peer_t.part, which only sfu.c and sfu_select.c
+ * follow).
+ * May not: include <jansson.h>, include <sys/socket.h>, include <netinet/in.h>, include <sys/epoll.h>
+ */
+
+#ifndef ROOMS_SFU_PEER_H
+#define ROOMS_SFU_PEER_H
+
+#include "dtls.h"
+#include "forward.h"
+#include "ice.h"
+#include "sdp.h"
+#include "srtp.h"
+
+#include "sfu_int.h"
+
+
+/* "<participant id>-<publisher mid>", the msid track id we announce */
+#define SFU_TRACK_MAX        (SFU_ID_LEN + 1 + ROOMS_SDP_MID_MAX)
+
+/*
+ * NACK history per receiving video line: 128 slots of ROOMS_HIST_SLOT
+ * bytes (docs/architecture.md, "Memory", has what that makes per line
+ * and per room).  It is per line, allocated when the line first carries
+ * a stream and kept across re-pointings until the line goes; audio lines
+ * have none.
+ */
+#define SFU_HIST_SLOTS       128
+
+/* retransmissions one NACK packet may trigger: bounds an RTCP's burst */
+#define SFU_NACK_MAX         64
+
+/*
+ * An answer is about 1 KiB per m= line (a bound line with RTX some
+ * 1.2 KiB): 72 lines need under 90 KiB.  The answer SIGNAL also carries
+ * the streams map (about 60 bytes a line) and JSON escaping of the CRLFs,
+ * which nginx passes on whole; 192 KiB bounds all of it.
+ */
+#define SFU_ANSWER_MAX       (192 * 1024)
+
+/*
+ * Receiver reports to publishers: about one a second (RFC 3550 §6.2
+ * spreads each interval over 0.5 to 1.5 times the nominal one, which
+ * keeps the reports of many sessions from bunching on one poll).
+ */
+#define SFU_RR_INTERVAL_MS   1000
+
+
+typedef struct sfu_line_s  sfu_line_t;
+
+
+/*
+ * The receive statistics of one publisher stream (RFC 3550 appendix A.1,
+ * A.3 and A.8) and the last SR it sent, for our receiver reports.
+ */
+typedef struct {
+    unsigned              started;        /* base_seq is set */
+    unsigned              fresh;          /* a packet since the last RR */
+    uint16_t              max_seq;        /* highest seq, modulo 2^16 */
+    uint32_t              cycles;         /* wraps of max_seq, * 2^16 */
+    uint32_t              base_seq;
+    uint32_t              bad_seq;        /* the seq confirming a jump */
+    uint32_t              received;       /* duplicates too, as A.3 */
+    uint32_t              expected_prior; /* at the last RR */
+    uint32_t              received_prior;
+
+    /* A.8, in the stream's clock: jitter is scaled by 16 */
+    unsigned              has_transit;
+    uint32_t              last_ts;
+    uint32_t              transit;
+    uint32_t              jitter;
+
+    unsigned              has_sr;
+    uint32_t              lsr;            /* middle 32 bits of its NTP */
+    uint64_t              sr_ms;          /* when it arrived */
+} sfu_rx_t;
+
+
+/* one m= line of a participant's last offer */
+struct sfu_line_s {
+    sfu_peer_t           *owner;
+    unsigned              index;
+    unsigned              used;           /* in the last offer */
+    char                  mid[ROOMS_SDP_MID_MAX + 1];
+    rooms_sdp_kind_e      kind;
+    rooms_sdp_neg_t       neg;            /* what the answer accepted */
+
+    /* a publishing line: accepted, and the offer sends on it */
+    unsigned              publishing;
+    unsigned              has_ssrc;       /* announced or learned */
+    uint32_t              ssrc;
+    uint32_t              rtx_ssrc;
+    sfu_queue_t           subscribers;    /* of sfu_line_t.sub_link */
+    rooms_kf_throttle_t   kf;
+    unsigned              kf_queued;
+    sfu_queue_t           kf_link;        /* in sfu_net_t.kf_pending */
+    uint64_t              rx_packets;
+    sfu_rx_t              rx;             /* of ssrc, for our RRs */
+
+    /*
+     * A receiving line: accepted, and the offer only receives on it.
+     * Once it first carries a stream it keeps its outgoing stream (SSRC,
+     * rewriting state, history, RTX) while the line exists, whichever
+     * stream feeds it: re-pointed to another one, the subscriber sees
+     * one continuous stream (forward.h).
+     */
+    unsigned              receiving;
+    unsigned              announced;      /* the last answer sent on it */
+    sfu_line_t           *bound;          /* the stream it carries */
+    sfu_queue_t           sub_link;       /* in bound->subscribers */
+    uint32_t              out_ssrc;       /* 0: never carried one */
+    uint32_t              rtx_out_ssrc;   /* 0: none; RFC 4588 resends */
+    uint16_t              rtx_seq;        /* the next RTX packet's */
+    char                  track[SFU_TRACK_MAX + 1];
+    rooms_fwd_t           fwd;
+    rooms_hist_t          hist;           /* data NULL: no history */
+};
+
+
+/* one participant's transport: its session and its m= lines */
+struct sfu_peer_s {
+    sfu_part_t           *part;           /* whom it reports to */
+    char                  id[SFU_ID_LEN + 1];   /* its participant's */
+
+    unsigned              answered;       /* answers sent */
+    unsigned              map_changed;    /* since the last map it got */
+
+    /* its m= lines, all reserved inline (docs/architecture.md) */
+    unsigned              nlines;
+    sfu_line_t            lines[ROOMS_SDP_MAX_MEDIA];
+    uint16_t              ext_mid;        /* its mid extension id, 0: none */
+
+    /* the media session, made by the first offer */
+    unsigned              has_session;
+    uint32_t              ice_id;
+    char                  ufrag[ROOMS_ICE_GEN_UFRAG_LEN + 1];
+    char                  pwd[ROOMS_ICE_GEN_PWD_LEN + 1];
+    char                  remote_ufrag[ROOMS_SDP_UFRAG_MAX + 1];
+    uint8_t               remote_fp[ROOMS_DTLS_FP_LEN];
+    uint64_t              sdp_id;
+    uint64_t              sdp_version;
+    rooms_dtls_t          dtls;
+    unsigned              in_handshake;
+    sfu_queue_t           hs_link;        /* in sfu_net_t.handshakes */
+    rooms_srtp_t          srtp;
+    unsigned              srtp_ready;
+    unsigned              has_addr;
+    rooms_stun_addr_t     addr;           /* ICE's selected address */
+    uint32_t              fb_ssrc;        /* sender SSRC of our RTCP */
+
+    /* receiver reports: queued from DTLS connection to removal */
+    unsigned              rr_queued;
+    unsigned              rr_pos;         /* in sfu_net_t.rr_heap */
+    uint64_t              rr_due;
+};
+
+
+/* what the transport side of the SFU shares */
+struct sfu_net_s {
+    rooms_ice_table_t    *ice;
+    rooms_dtls_ctx_t     *dtls;
+    uint8_t               fp[ROOMS_DTLS_FP_LEN];
+
+    sfu_queue_t           handshakes;     /* of sfu_peer_t.hs_link */
+    sfu_queue_t           kf_pending;     /* of sfu_line_t.kf_link */
+
+    /* peers by their next receiver report, a min-heap on rr_due */
+    sfu_peer_t          **rr_heap;        /* max_sessions entries */
+    unsigned              rr_n;
+
+    /* scratch, one at a time: the event loop is single-threaded */
+    rooms_sdp_t          *offer;          /* sizeof: docs/architecture.md */
+    char                 *answer;         /* SFU_ANSWER_MAX */
+};
+
+
+/* ---- sfu_peer.c: sessions, offers and answers, lines ---- */
+
+int sfu_net_create(sfu_t *sfu, char *err, size_t errlen);
+void sfu_net_free(sfu_t *sfu);
+
+/*
+ * Reads the offer sdp[0..len) of peer into sfu->net->offer, makes its
+ * session on the first, follows an ICE restart, and updates its lines.
+ * Returns 1 when its streams changed, 0 when not, or -1 with why set.
+ */
+int sfu_peer_offer(sfu_t *sfu, uint64_t now, sfu_peer_t *peer,
+    const char *sdp, size_t len, char *why, size_t whylen);
+/* writes the answer to the last offer into sfu->net->answer: its length */
+int sfu_peer_answer(sfu_t *sfu, sfu_peer_t *peer);
+/* the answer went out: what the browser now expects media on */
+void sfu_peer_answer_sent(sfu_peer_t *peer);
+/*
+ * DTLS connected: the SRTP session from its keys, and receiver reports.
+ * Returns 1, 0 when it was connected already, -1 when SRTP failed.
+ */
+int sfu_peer_connected(sfu_t *sfu, uint64_t now, sfu_peer_t *peer);
+/* sends whatever DTLS has queued for peer */
+void sfu_peer_dtls_flush(sfu_t *sfu, sfu_peer_t *peer, sfu_io_t *io);
+
+
+/* ---- sfu_select.c: who receives what, pure functions ---- */
+
+/* a kind as an index (SFU_AUDIO or SFU_VIDEO), and as a word */
+unsigned sfu_kind_index(rooms_sdp_kind_e kind);
+const char *sfu_kind_name(rooms_sdp_kind_e kind);
+/* the line of peer that carries pub, or NULL */
+sfu_line_t *sfu_line_of(const sfu_peer_t *peer, const sfu_line_t *pub);
+void sfu_select_counts(const sfu_part_t *p, unsigned counts[2]);
+void sfu_select_receiving(const sfu_peer_t *peer, unsigned have[2]);
+unsigned sfu_select_audio(const sfu_part_t *p, sfu_line_t **want,
+    unsigned max);
+sfu_line_t *sfu_select_audio_line(const sfu_peer_t *peer);
+unsigned sfu_select_video_lines(const sfu_peer_t *peer, unsigned answering,
+    sfu_line_t **lines);
+unsigned sfu_select_video(const sfu_part_t *p, sfu_line_t **chosen,
+    unsigned max);
+sfu_line_t *sfu_select_video_line(sfu_line_t *const *lines, unsigned nl,
+    sfu_line_t *const *chosen, unsigned n);
+
+
+/* ---- sfu_media.c: bindings, forwarding, feedback ---- */
+
+int sfu_bind(sfu_t *sfu, uint64_t now, sfu_peer_t *peer, sfu_line_t *l,
+    sfu_line_t *pub, sfu_io_t *io);
+void sfu_unbind(sfu_line_t *l);
+void sfu_unpublish(sfu_line_t *l);
+void sfu_want_keyframe(sfu_t *sfu, uint64_t now, sfu_line_t *pub,
+    sfu_io_t *io);
+/* a keyframe of each video stream peer receives (its new subscriptions) */
+void sfu_want_keyframes(sfu_t *sfu, uint64_t now, sfu_peer_t *peer,
+    sfu_io_t *io);
+/* keyframe requests the throttle held back: the next due, or SFU_NEVER */
+uint64_t sfu_keyframes_poll(sfu_t *sfu, uint64_t now, sfu_io_t *io);
+void sfu_rtp(sfu_t *sfu, uint64_t now, sfu_peer_t *peer, const uint8_t *buf,
+    size_t len, sfu_io_t *io);
+void sfu_rtcp(sfu_t *sfu, uint64_t now, sfu_peer_t *peer, const uint8_t *buf,
+    size_t len, sfu_io_t *io);
+/* the RTP clock of the codecs we accept: Opus and VP8 */
+uint32_t sfu_clock_rate(rooms_sdp_kind_e kind);
+
+
+/* ---- sfu_rx.c: receive statistics and receiver reports ---- */
+
+void sfu_rx_packet(sfu_rx_t *rx, uint64_t now, uint32_t clock,
+    uint16_t seq, uint32_t ts);
+void sfu_rx_sender_report(uint64_t now, sfu_peer_t *peer, uint32_t ssrc,
+    uint32_t ntp_sec, uint32_t ntp_frac);
+void sfu_rr_start(sfu_t *sfu, uint64_t now, sfu_peer_t *peer);
+void sfu_rr_cancel(sfu_t *sfu, sfu_peer_t *peer);
+/* receiver reports due at now: the next due, or SFU_NEVER */
+uint64_t sfu_rr_poll(sfu_t *sfu, uint64_t now, sfu_io_t *io);
+
+
+#endif /* ROOMS_SFU_PEER_H */

@@ -1,0 +1,340 @@
+/*
+ * sfu_select.c: who receives what (docs/protocol.md, "Who you see and
+ * hear"), as pure functions of the room's people and their lines: the
+ * counts a participant is asked to receive, the remote audio streams
+ * each receiving audio line takes, and the videos its view chooses with
+ * the line each one takes (a free one, or one whose stream is no longer
+ * chosen, re-pointed in place).  sfu.c applies what these decide
+ * (binding, through sfu_media.c) and tells the browser.
+ *
+ * Every audio stream of a room is bound, in every other participant, to
+ * one free receiving audio line, up to ROOMS_RECV_AUDIO_MAX, and lasts
+ * while the stream exists; video lines, up to the participant's
+ * video_slots, carry the videos its last "view" chooses (its ids first,
+ * then join order).
+ *
+ * Owns: the rules of the choice.  Must never: change anything (every
+ * function reads its arguments and returns a decision), send, log,
+ * allocate, or draw randomness, so that tests/unit/test_sfu_select.c
+ * checks the rules on hand-made rooms.
+ * May not: include <sys/socket.h>, include <netinet/in.h>, include <sys/epoll.h>, include <jansson.h>, include rtp.h, include rtcp.h, include srtp.h, include dtls.h, call json_, call malloc, call calloc, call free, call sfu_log, call sfu_random, call sfu_bind, call sfu_signal, call sfu_send, call rooms_, call clock_gettime, call time, call rand, call getrandom, call RAND_bytes
+ */
+
+#include <string.h>
+
+#include "sfu_peer.h"
+
+
+unsigned
+sfu_kind_index(rooms_sdp_kind_e kind)
+{
+    return kind == ROOMS_SDP_KIND_AUDIO ? 0 : 1;
+}
+
+
+const char *
+sfu_kind_name(rooms_sdp_kind_e kind)
+{
+    return kind == ROOMS_SDP_KIND_AUDIO ? "audio" : "video";
+}
+
+
+
+static unsigned
+sfu_min(unsigned a, unsigned b)
+{
+    return a < b ? a : b;
+}
+
+
+/* Remote streams p could receive, per kind: everyone else's streams. */
+static void
+sfu_remote_counts(const sfu_part_t *p, unsigned counts[2])
+{
+    unsigned            i;
+    sfu_queue_t        *q;
+    const sfu_peer_t   *o;
+
+    counts[0] = 0;
+    counts[1] = 0;
+
+    for (q = p->room->parts.next; q != &p->room->parts; q = q->next) {
+        if (sfu_queue_data(q, sfu_part_t, room_link) == p) {
+            continue;
+        }
+
+        o = sfu_queue_data(q, sfu_part_t, room_link)->peer;
+
+        for (i = 0; i < o->nlines; i++) {
+            if (o->lines[i].publishing) {
+                counts[sfu_kind_index(o->lines[i].kind)]++;
+            }
+        }
+    }
+}
+
+
+/*
+ * The counts to ask p for in "renegotiate" (docs/protocol.md, "Who you
+ * see and hear"): every remote audio stream, up to ROOMS_RECV_AUDIO_MAX,
+ * and remote video streams up to p's video_slots, since p sees only
+ * the videos its view chooses.  Both stay within ROOMS_SDP_MAX_MEDIA m=
+ * lines with p's own ones (the SDP core refuses longer offers, so asking
+ * for more would break p's call), audio first: hearing everyone is the
+ * promise, and an offer of at most 4 own lines always fits 49 + 16.
+ * Audio streams beyond the bound stay unbound until lines are freed.
+ */
+void
+sfu_select_counts(const sfu_part_t *p, unsigned counts[2])
+{
+    unsigned           i, own, budget;
+    const sfu_peer_t  *peer;
+
+    sfu_remote_counts(p, counts);
+
+    peer = p->peer;
+    own = 0;
+
+    for (i = 0; i < peer->nlines; i++) {
+        if (!peer->lines[i].receiving) {
+            own++;
+        }
+    }
+
+    budget = own < ROOMS_SDP_MAX_MEDIA ? ROOMS_SDP_MAX_MEDIA - own : 0;
+
+    counts[0] = sfu_min(counts[0], sfu_min(ROOMS_RECV_AUDIO_MAX, budget));
+    counts[1] = sfu_min(counts[1], sfu_min(p->video_slots,
+                                           budget - counts[0]));
+}
+
+
+/* peer's receiving lines, per kind. */
+void
+sfu_select_receiving(const sfu_peer_t *peer, unsigned have[2])
+{
+    unsigned  i;
+
+    have[0] = 0;
+    have[1] = 0;
+
+    for (i = 0; i < peer->nlines; i++) {
+        if (peer->lines[i].receiving) {
+            have[sfu_kind_index(peer->lines[i].kind)]++;
+        }
+    }
+}
+
+
+/* The line of peer that carries pub, or NULL. */
+sfu_line_t *
+sfu_line_of(const sfu_peer_t *peer, const sfu_line_t *pub)
+{
+    unsigned  i;
+
+    for (i = 0; i < peer->nlines; i++) {
+        if (peer->lines[i].bound == pub) {
+            return (sfu_line_t *) &peer->lines[i];
+        }
+    }
+
+    return NULL;
+}
+
+
+/* Appends o's video streams not in chosen[0..n) while n < max. */
+static unsigned
+sfu_choose_from(const sfu_peer_t *o, sfu_line_t **chosen, unsigned n,
+    unsigned max)
+{
+    unsigned     i, k;
+    sfu_line_t  *pub;
+
+    for (i = 0; i < o->nlines && n < max; i++) {
+        pub = (sfu_line_t *) &o->lines[i];
+
+        if (!pub->publishing || pub->kind != ROOMS_SDP_KIND_VIDEO) {
+            continue;
+        }
+
+        for (k = 0; k < n && chosen[k] != pub; k++) { /* void */ }
+
+        if (k == n) {
+            chosen[n++] = pub;
+        }
+    }
+
+    return n;
+}
+
+
+/*
+ * The remote video streams p should see on max lines, most wanted first:
+ * those of its view's ids in order (unknown ids and repeats skipped),
+ * then everyone else's in join order, so no line idles while videos
+ * exist.  Returns how many, at most max.
+ */
+unsigned
+sfu_select_video(const sfu_part_t *p, sfu_line_t **chosen, unsigned max)
+{
+    unsigned      i, n;
+    sfu_part_t   *o;
+    sfu_queue_t  *q;
+
+    n = 0;
+
+    for (i = 0; i < p->nview && n < max; i++) {
+        o = sfu_find_id(&p->room->parts, p->view[i]);
+
+        if (o != NULL && o != p) {
+            n = sfu_choose_from(o->peer, chosen, n, max);
+        }
+    }
+
+    for (q = p->room->parts.next; q != &p->room->parts && n < max;
+         q = q->next)
+    {
+        o = sfu_queue_data(q, sfu_part_t, room_link);
+
+        if (o != p) {
+            n = sfu_choose_from(o->peer, chosen, n, max);
+        }
+    }
+
+    return n;
+}
+
+
+static unsigned
+sfu_is_chosen(sfu_line_t *const *chosen, unsigned n, const sfu_line_t *pub)
+{
+    unsigned  i;
+
+    for (i = 0; i < n; i++) {
+        if (chosen[i] == pub) {
+            return 1;
+        }
+    }
+
+    return 0;
+}
+
+
+
+/*
+ * The remote audio streams p receives on no line yet, in join order:
+ * their number, and the first max of them in want.
+ */
+unsigned
+sfu_select_audio(const sfu_part_t *p, sfu_line_t **want, unsigned max)
+{
+    unsigned           i, n;
+    sfu_line_t        *pub;
+    sfu_queue_t       *q;
+    const sfu_part_t  *o;
+
+    n = 0;
+
+    for (q = p->room->parts.next; q != &p->room->parts; q = q->next) {
+        o = sfu_queue_data(q, sfu_part_t, room_link);
+
+        if (o == p) {
+            continue;
+        }
+
+        for (i = 0; i < o->peer->nlines; i++) {
+            pub = &o->peer->lines[i];
+
+            if (!pub->publishing || pub->kind != ROOMS_SDP_KIND_AUDIO
+                || sfu_line_of(p->peer, pub) != NULL)
+            {
+                continue;
+            }
+
+            if (n < max) {
+                want[n] = pub;
+            }
+
+            n++;
+        }
+    }
+
+    return n;
+}
+
+
+/* The first receiving audio line of peer that carries nothing, or NULL. */
+sfu_line_t *
+sfu_select_audio_line(const sfu_peer_t *peer)
+{
+    unsigned  k;
+
+    for (k = 0; k < peer->nlines; k++) {
+        if (peer->lines[k].receiving && peer->lines[k].bound == NULL
+            && peer->lines[k].kind == ROOMS_SDP_KIND_AUDIO)
+        {
+            return (sfu_line_t *) &peer->lines[k];
+        }
+    }
+
+    return NULL;
+}
+
+
+/*
+ * The video lines of peer that may take a stream now, in order: in an
+ * answer every receiving video line (the answer announces it); between
+ * answers only the lines the last answer sent on, since the browser
+ * expects media on no other.  Returns how many (at most nlines).
+ */
+unsigned
+sfu_select_video_lines(const sfu_peer_t *peer, unsigned answering,
+    sfu_line_t **lines)
+{
+    unsigned           i, nl;
+    const sfu_line_t  *l;
+
+    nl = 0;
+
+    for (i = 0; i < peer->nlines; i++) {
+        l = &peer->lines[i];
+
+        if (l->receiving && l->kind == ROOMS_SDP_KIND_VIDEO
+            && (answering || l->announced))
+        {
+            lines[nl++] = (sfu_line_t *) l;
+        }
+    }
+
+    return nl;
+}
+
+
+/*
+ * The line of lines[0..nl) a chosen stream that has none should take:
+ * the first that carries nothing, or else the first whose stream is not
+ * in chosen[0..n) (it is re-pointed), or NULL.
+ */
+sfu_line_t *
+sfu_select_video_line(sfu_line_t *const *lines, unsigned nl,
+    sfu_line_t *const *chosen, unsigned n)
+{
+    unsigned     k;
+    sfu_line_t  *l, *stale;
+
+    stale = NULL;
+
+    for (k = 0; k < nl; k++) {
+        l = lines[k];
+
+        if (l->bound == NULL) {
+            return l;
+        }
+
+        if (stale == NULL && !sfu_is_chosen(chosen, n, l->bound)) {
+            stale = l;
+        }
+    }
+
+    return stale;
+}
