@@ -111,6 +111,17 @@ rooms_loop_wait(rooms_loop_t *loop, int timeout_ms)
 
 
 uint64_t
+rooms_loop_now_us(void)
+{
+    struct timespec  ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+
+    return (uint64_t) ts.tv_sec * 1000000 + (uint64_t) ts.tv_nsec / 1000;
+}
+
+
+uint64_t
 rooms_loop_now(void)
 {
     struct timespec  ts;

@@ -56,6 +56,8 @@ int rooms_loop_wait(rooms_loop_t *loop, int timeout_ms);
 
 /* the monotonic clock, in ms: the "now" of every core */
 uint64_t rooms_loop_now(void);
+/* the same clock in microseconds (packet arrival times) */
+uint64_t rooms_loop_now_us(void);
 
 /* sfu_conf_t.rng: n bytes of OpenSSL's CSPRNG; 0, or -1 */
 int rooms_loop_random(void *ctx, void *buf, size_t n);

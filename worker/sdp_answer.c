@@ -123,10 +123,14 @@ rooms_sdp_choose(const rooms_sdp_t *offer, unsigned i, rooms_sdp_neg_t *neg)
     neg->pt = best->pt;
 
     if (m->kind == ROOMS_SDP_KIND_AUDIO) {
-        neg->fb = best->fb & ROOMS_SDP_FB_ANSWER_AUDIO;
+        neg->fb = best->fb & (ROOMS_SDP_FB_ANSWER_AUDIO
+                              | ((m->direction & ROOMS_SDP_SEND)
+                                 ? ROOMS_SDP_FB_ANSWER_SENDER : 0));
 
     } else {
-        neg->fb = best->fb & ROOMS_SDP_FB_ANSWER_VIDEO;
+        neg->fb = best->fb & (ROOMS_SDP_FB_ANSWER_VIDEO
+                              | ((m->direction & ROOMS_SDP_SEND)
+                                 ? ROOMS_SDP_FB_ANSWER_SENDER : 0));
 
         for (k = 0; k < m->ncodecs; k++) {
             c = &m->codecs[k];
@@ -165,11 +169,11 @@ rooms_sdp_choose(const rooms_sdp_t *offer, unsigned i, rooms_sdp_neg_t *neg)
         {
             neg->ext_audio_level = m->extmaps[k].id;
 
-        /*
-         * transport-wide-cc is not answered: its sequence numbers ask for
-         * transport feedback, which the worker does not send (see
-         * ROOMS_SDP_FB_ANSWER_VIDEO).
-         */
+        /* where the browser sends: ROOMS_SDP_FB_ANSWER_SENDER */
+        } else if (strcmp(uri, ROOMS_SDP_EXT_TWCC) == 0
+                   && (m->direction & ROOMS_SDP_SEND) && !neg->ext_twcc)
+        {
+            neg->ext_twcc = m->extmaps[k].id;
 
         } else if (strcmp(uri, ROOMS_SDP_EXT_RID) == 0 && simulcast
                    && !neg->ext_rid)

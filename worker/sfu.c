@@ -769,10 +769,20 @@ void
 sfu_udp_input(sfu_t *sfu, uint64_t now_ms, const rooms_stun_addr_t *src,
     uint8_t *buf, size_t len, sfu_io_t *io)
 {
+    sfu_udp_input_us(sfu, now_ms * 1000, src, buf, len, io);
+}
+
+
+void
+sfu_udp_input_us(sfu_t *sfu, uint64_t now_us, const rooms_stun_addr_t *src,
+    uint8_t *buf, size_t len, sfu_io_t *io)
+{
     int          ev;
     uint8_t      first;
+    uint64_t     now_ms;
     sfu_peer_t  *p;
 
+    now_ms = now_us / 1000;
     sfu->stats.rx++;
 
     if (len == 0) {
@@ -833,7 +843,7 @@ sfu_udp_input(sfu_t *sfu, uint64_t now_ms, const rooms_stun_addr_t *src,
         return;
     }
 
-    sfu_rtp(sfu, now_ms, p, buf, len, io);
+    sfu_rtp(sfu, now_us, p, buf, len, io);
 }
 
 
@@ -935,6 +945,7 @@ sfu_poll(sfu_t *sfu, uint64_t now_ms, sfu_io_t *io)
     next = sfu_min64(next, sfu_dtls_poll(sfu, now_ms, io));
     next = sfu_min64(next, sfu_keyframes_poll(sfu, now_ms, io));
     next = sfu_min64(next, sfu_rr_poll(sfu, now_ms, io));
+    next = sfu_min64(next, sfu_twcc_poll(sfu, now_ms, io));
     next = sfu_min64(next, sfu_room_poll(sfu, now_ms, io));
 
     return next;

@@ -146,6 +146,7 @@ typedef struct {
     uint64_t  nack_resent;               /* RTX packets included */
     uint64_t  rtx_sent;                  /* NACK answers sent as RTX */
     uint64_t  rr_sent;                   /* receiver reports to publishers */
+    uint64_t  twcc_sent;                 /* transport feedback packets */
     uint64_t  pli_sent;                  /* towards publishers */
     uint64_t  records;                   /* ring records sent */
     uint64_t  records_dropped;           /* record() refused them */
@@ -176,9 +177,15 @@ void sfu_record(sfu_t *sfu, uint64_t now_ms, const rooms_proto_hdr_t *hdr,
     const unsigned char *payload, sfu_io_t *io);
 
 /*
- * One datagram from src that arrived at now_ms.  buf[0..len) may be
- * changed in place (SRTP is undone there).
+ * One datagram from src that arrived at now_us, in microseconds of the
+ * same clock as every now_ms (now_ms * 1000): arrival times go into
+ * transport-wide congestion control feedback, in 250 µs steps, so the
+ * event loop reads the clock for each batch it receives.  buf[0..len) may
+ * be changed in place (SRTP is undone there).  sfu_udp_input() is the
+ * same at millisecond resolution.
  */
+void sfu_udp_input_us(sfu_t *sfu, uint64_t now_us,
+    const rooms_stun_addr_t *src, uint8_t *buf, size_t len, sfu_io_t *io);
 void sfu_udp_input(sfu_t *sfu, uint64_t now_ms, const rooms_stun_addr_t *src,
     uint8_t *buf, size_t len, sfu_io_t *io);
 

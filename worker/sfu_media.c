@@ -524,20 +524,26 @@ sfu_forward(sfu_t *sfu, uint64_t now, sfu_line_t *pub, const rooms_rtp_t *pkt,
 
 
 void
-sfu_rtp(sfu_t *sfu, uint64_t now, sfu_peer_t *p, const uint8_t *buf,
+sfu_rtp(sfu_t *sfu, uint64_t now_us, sfu_peer_t *p, const uint8_t *buf,
     size_t len, sfu_io_t *io)
 {
     char          mid[ROOMS_SDP_MID_MAX + 1];
     size_t        n;
+    uint64_t      now;
     unsigned      i;
     sfu_line_t   *l, *pub;
     rooms_rtp_t   pkt;
     const uint8_t *v;
 
+    now = now_us / 1000;
+
     if (rooms_rtp_parse(buf, len, &pkt) != 0) {
         sfu->stats.rx_bad++;
         return;
     }
+
+    /* every packet of the transport counts, RTX and padding too */
+    sfu_twcc_packet(sfu, now_us, p, &pkt);
 
     pub = NULL;
 

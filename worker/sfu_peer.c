@@ -70,6 +70,7 @@ sfu_lines_update(sfu_t *sfu, sfu_peer_t *p, const rooms_sdp_t *offer)
 
     changed = 0;
     p->ext_mid = 0;
+    p->ext_twcc = 0;
 
     for (i = 0; i < offer->nmedia; i++) {
         m = &offer->media[i];
@@ -94,6 +95,11 @@ sfu_lines_update(sfu_t *sfu, sfu_peer_t *p, const rooms_sdp_t *offer)
 
         if (neg.accepted && neg.ext_mid && p->ext_mid == 0) {
             p->ext_mid = neg.ext_mid;
+        }
+
+        /* answered only where the browser sends (sdp.h) */
+        if (neg.accepted && neg.ext_twcc && p->ext_twcc == 0) {
+            p->ext_twcc = neg.ext_twcc;
         }
 
         pub = neg.accepted && neg.pt >= 0 && (m->direction & ROOMS_SDP_SEND)
@@ -399,6 +405,8 @@ sfu_peer_new(sfu_t *sfu, sfu_part_t *p)
     peer->fb_ssrc |= 1;
     peer->sdp_id &= 0x3fffffffffffffffULL;   /* o= wants 63 bits at most */
     sfu_queue_init(&peer->hs_link);
+    sfu_queue_init(&peer->twcc_link);
+    rooms_twcc_init(&peer->twcc, peer->fb_ssrc, 0);
 
     for (i = 0; i < ROOMS_SDP_MAX_MEDIA; i++) {
         sfu_line_init(peer, &peer->lines[i], i);
@@ -435,6 +443,7 @@ sfu_peer_free(sfu_t *sfu, sfu_peer_t *peer)
     }
 
     sfu_rr_cancel(sfu, peer);
+    sfu_twcc_cancel(peer);
 
     if (peer->ice_id != 0) {
         rooms_ice_remove(sfu->net->ice, peer->ice_id);
@@ -515,6 +524,7 @@ sfu_net_create(sfu_t *sfu, char *err, size_t errlen)
 
     sfu->net = net;
     sfu_queue_init(&net->handshakes);
+    sfu_queue_init(&net->twcc_pending);
     sfu_queue_init(&net->kf_pending);
 
     net->offer = malloc(sizeof(rooms_sdp_t));

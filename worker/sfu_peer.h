@@ -20,8 +20,10 @@
 #include "dtls.h"
 #include "forward.h"
 #include "ice.h"
+#include "rtp.h"
 #include "sdp.h"
 #include "srtp.h"
+#include "twcc.h"
 
 #include "sfu_int.h"
 
@@ -163,6 +165,17 @@ struct sfu_peer_s {
     unsigned              rr_queued;
     unsigned              rr_pos;         /* in sfu_net_t.rr_heap */
     uint64_t              rr_due;
+
+    /*
+     * Transport-wide congestion control towards the browser as sender:
+     * the arrival of each packet that carries the transport-wide sequence
+     * number (its id, ext_twcc, from the publishing lines' answer), and
+     * the feedback it is owed (queued while some is, in twcc_pending).
+     */
+    uint16_t              ext_twcc;
+    unsigned              twcc_queued;
+    sfu_queue_t           twcc_link;      /* in sfu_net_t.twcc_pending */
+    rooms_twcc_t          twcc;
 };
 
 
@@ -173,6 +186,7 @@ struct sfu_net_s {
     uint8_t               fp[ROOMS_DTLS_FP_LEN];
 
     sfu_queue_t           handshakes;     /* of sfu_peer_t.hs_link */
+    sfu_queue_t           twcc_pending;   /* of sfu_peer_t.twcc_link */
     sfu_queue_t           kf_pending;     /* of sfu_line_t.kf_link */
 
     /* peers by their next receiver report, a min-heap on rr_due */
@@ -243,8 +257,9 @@ void sfu_want_keyframes(sfu_t *sfu, uint64_t now, sfu_peer_t *peer,
     sfu_io_t *io);
 /* keyframe requests the throttle held back: the next due, or SFU_NEVER */
 uint64_t sfu_keyframes_poll(sfu_t *sfu, uint64_t now, sfu_io_t *io);
-void sfu_rtp(sfu_t *sfu, uint64_t now, sfu_peer_t *peer, const uint8_t *buf,
-    size_t len, sfu_io_t *io);
+/* one SRTP-unprotected packet from peer that arrived at now_us */
+void sfu_rtp(sfu_t *sfu, uint64_t now_us, sfu_peer_t *peer,
+    const uint8_t *buf, size_t len, sfu_io_t *io);
 void sfu_rtcp(sfu_t *sfu, uint64_t now, sfu_peer_t *peer, const uint8_t *buf,
     size_t len, sfu_io_t *io);
 /* the RTP clock of the codecs we accept: Opus and VP8 */
@@ -261,6 +276,12 @@ void sfu_rr_start(sfu_t *sfu, uint64_t now, sfu_peer_t *peer);
 void sfu_rr_cancel(sfu_t *sfu, sfu_peer_t *peer);
 /* receiver reports due at now: the next due, or SFU_NEVER */
 uint64_t sfu_rr_poll(sfu_t *sfu, uint64_t now, sfu_io_t *io);
+/* records the arrival of pkt for peer's transport feedback */
+void sfu_twcc_packet(sfu_t *sfu, uint64_t now_us, sfu_peer_t *peer,
+    const rooms_rtp_t *pkt);
+/* transport feedback due by now_ms: the next due, or SFU_NEVER */
+uint64_t sfu_twcc_poll(sfu_t *sfu, uint64_t now_ms, sfu_io_t *io);
+void sfu_twcc_cancel(sfu_peer_t *peer);
 
 
 #endif /* ROOMS_SFU_PEER_H */

@@ -3,11 +3,15 @@
  * receive statistics per publisher stream (appendix A.1, A.3, A.8), the
  * LSR of each stream's last SR, and the receiver reports sent about once
  * a second from each peer's fb_ssrc (the browser's sender reads loss and
- * round-trip time from them).
+ * round-trip time from them); and transport-wide congestion control
+ * feedback (RTPFB FMT 15) to each peer whose answer negotiated it, from
+ * the arrival times twcc.h records, so the browser's send-side estimator
+ * ramps up to what the link carries.
  *
  * Owns: sfu_rx_t's arithmetic; the receiver-report schedule, a binary
  * min-heap of peers on rr_due (sfu_net_t.rr_heap), so that sfu_poll()
- * sees the earliest report in O(1) and reschedules it in O(log n).
+ * sees the earliest report in O(1) and reschedules it in O(log n); the
+ * list of peers owed transport feedback (sfu_net_t.twcc_pending).
  * Must never: allocate (the heap is made once, max_sessions entries, in
  * sfu_net_create()), build or read JSON, or know of rooms.
  * May not: include <sys/socket.h>, include <netinet/in.h>, include <sys/epoll.h>, include <jansson.h>, call json_, call malloc, call calloc, call clock_gettime, call time, call rand, call getrandom, call RAND_bytes
@@ -16,6 +20,7 @@
 #include <string.h>
 
 #include "rtcp.h"
+#include "rtp.h"
 #include "sfu_peer.h"
 
 
@@ -449,4 +454,125 @@ sfu_rr_poll(sfu_t *sfu, uint64_t now, sfu_io_t *io)
     }
 
     return net->rr_n > 0 ? net->rr_heap[0]->rr_due : SFU_NEVER;
+}
+
+
+/* ---- transport-wide congestion control feedback ---- */
+
+
+void
+sfu_twcc_packet(sfu_t *sfu, uint64_t now_us, sfu_peer_t *peer,
+    const rooms_rtp_t *pkt)
+{
+    uint16_t  seq;
+
+    if (peer->ext_twcc == 0
+        || rooms_rtp_get_twcc_seq(pkt, peer->ext_twcc, &seq) != 0)
+    {
+        return;
+    }
+
+    if (!peer->twcc.started) {
+        /* the feedback names a media SSRC of the session: this one */
+        peer->twcc.media_ssrc = pkt->ssrc;
+    }
+
+    if (rooms_twcc_input(&peer->twcc, (int64_t) now_us, seq) != 1) {
+        return;
+    }
+
+    if (!peer->twcc_queued) {
+        sfu_queue_insert_tail(&sfu->net->twcc_pending, &peer->twcc_link);
+        peer->twcc_queued = 1;
+    }
+}
+
+
+void
+sfu_twcc_cancel(sfu_peer_t *peer)
+{
+    if (peer->twcc_queued) {
+        sfu_queue_remove(&peer->twcc_link);
+        peer->twcc_queued = 0;
+    }
+}
+
+
+/* Sends what peer is owed by now_us; one feedback may take a few packets. */
+static void
+sfu_twcc_send(sfu_t *sfu, int64_t now_us, sfu_peer_t *peer, sfu_io_t *io)
+{
+    int           n;
+    size_t        len;
+    unsigned      k;
+    sfu_dgram_t  *d;
+
+    /*
+     * rooms_twcc_poll() splits a window that does not fit one packet, and
+     * 1024 statuses fit in a few: the bound keeps one peer from holding
+     * the loop whatever its state.
+     */
+    for (k = 0; k < 8; k++) {
+        d = sfu_out(sfu, io);
+        if (d == NULL) {
+            return;
+        }
+
+        n = rooms_twcc_poll(&peer->twcc, now_us, d->data,
+                            sizeof(d->data) - ROOMS_SRTCP_MAX_TRAILER);
+        if (n <= 0) {
+            return;
+        }
+
+        len = (size_t) n;
+
+        if (rooms_srtp_protect_rtcp(&peer->srtp, d->data, &len) != 0) {
+            return;
+        }
+
+        sfu_commit(sfu, io, &peer->addr, len);
+        sfu->stats.twcc_sent++;
+    }
+}
+
+
+uint64_t
+sfu_twcc_poll(sfu_t *sfu, uint64_t now_ms, sfu_io_t *io)
+{
+    int64_t       due, now_us;
+    uint64_t      next;
+    sfu_peer_t   *p;
+    sfu_queue_t  *q, *qn;
+
+    next = SFU_NEVER;
+    now_us = (int64_t) now_ms * 1000;
+
+    for (q = sfu->net->twcc_pending.next; q != &sfu->net->twcc_pending;
+         q = qn)
+    {
+        qn = q->next;
+        p = sfu_queue_data(q, sfu_peer_t, twcc_link);
+
+        due = rooms_twcc_timeout(&p->twcc);
+
+        if (due >= 0 && due <= now_us && p->srtp_ready && p->has_addr) {
+            /* the arrival clock may be ahead of now_ms by under 1 ms */
+            sfu_twcc_send(sfu, now_us > p->twcc.last_us ? now_us
+                                                        : p->twcc.last_us,
+                          p, io);
+            due = rooms_twcc_timeout(&p->twcc);
+        }
+
+        if (due < 0) {
+            sfu_twcc_cancel(p);
+            continue;
+        }
+
+        /* milliseconds, rounded up: never sooner than due */
+        if ((uint64_t) (due + 999) / 1000 < next) {
+            next = (uint64_t) (due + 999) / 1000;
+        }
+    }
+
+    return next;
 }

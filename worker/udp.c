@@ -209,6 +209,7 @@ void
 rooms_udp_read(rooms_udp_t *u, uint64_t now, sfu_t *sfu, sfu_io_t *io)
 {
     int                 n, i;
+    uint64_t            now_us;
     unsigned            round;
     rooms_stun_addr_t   src;
 
@@ -237,6 +238,12 @@ rooms_udp_read(rooms_udp_t *u, uint64_t now, sfu_t *sfu, sfu_io_t *io)
             return;
         }
 
+        /*
+         * arrival times feed transport feedback in 250 µs steps: the
+         * clock is read for each batch, not once per wakeup (now)
+         */
+        now_us = rooms_loop_now_us();
+
         for (i = 0; i < n; i++) {
             if (u->rx_msgs[i].msg_hdr.msg_flags & MSG_TRUNC) {
                 continue;
@@ -249,8 +256,8 @@ rooms_udp_read(rooms_udp_t *u, uint64_t now, sfu_t *sfu, sfu_io_t *io)
                 continue;
             }
 
-            sfu_udp_input(sfu, now, &src, u->rx_buf[i],
-                          u->rx_msgs[i].msg_len, io);
+            sfu_udp_input_us(sfu, now_us, &src, u->rx_buf[i],
+                             u->rx_msgs[i].msg_len, io);
         }
 
         rooms_udp_flush(u, io);

@@ -17,6 +17,8 @@
  * root, as make test does) or from $ROOMS_SDP_FIXTURES.
  */
 
+#define _GNU_SOURCE  /* memmem */
+
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -493,31 +495,50 @@ test_datachannel(void)
 /*
  * Negotiate only what the worker honours: every a=rtcp-fb and a=extmap
  * line of an answer names a feedback kind the worker sends or answers, or
- * a header extension it reads or writes.  A browser told it gets feedback
- * that never comes holds its bandwidth estimate at the floor.
+ * a header extension it reads or writes.  transport-cc and the
+ * transport-wide-cc extension only in an m= section where we receive
+ * (the answer says recvonly or sendrecv): the worker sends transport
+ * feedback for what it receives and stamps nothing on what it sends.  A
+ * browser told it gets feedback that never comes holds its bandwidth
+ * estimate at the floor.
  */
 static void
 check_honoured(const char *name, const char *sdp)
 {
-    int          bad_fb, bad_ext, nfb;
+    int          bad_fb, bad_ext, nfb, ntwcc, receiving;
     size_t       k, len;
-    const char  *line, *end, *sp;
+    const char  *line, *end, *sp, *sec_end;
 
-    static const char  *fbs[] = { "nack", "nack pli", "ccm fir" };
+    static const char  *fbs[] = { "nack", "nack pli", "ccm fir",
+                                  "transport-cc" };
     static const char  *exts[] = {
         ROOMS_SDP_EXT_MID, ROOMS_SDP_EXT_ABS_SEND_TIME,
-        ROOMS_SDP_EXT_AUDIO_LEVEL, ROOMS_SDP_EXT_RID, ROOMS_SDP_EXT_RRID
+        ROOMS_SDP_EXT_AUDIO_LEVEL, ROOMS_SDP_EXT_RID, ROOMS_SDP_EXT_RRID,
+        ROOMS_SDP_EXT_TWCC
     };
 
     bad_fb = 0;
     bad_ext = 0;
     nfb = 0;
+    ntwcc = 0;
+    receiving = 0;
+    sec_end = sdp;
 
     for (line = sdp; *line != '\0'; line = end + 2) {
         end = strstr(line, "\r\n");
 
         if (end == NULL) {
             break;
+        }
+
+        if (line >= sec_end) {
+            /* a new section (or the session part): where does it end? */
+            sec_end = strstr(line + 1, "\r\nm=");
+            sec_end = sec_end ? sec_end + 2 : line + strlen(line);
+            len = (size_t) (sec_end - line);
+            receiving = (memmem(line, len, "\r\na=recvonly\r\n", 14) != NULL
+                         || memmem(line, len, "\r\na=sendrecv\r\n", 14)
+                            != NULL);
         }
 
         if (strncmp(line, "a=rtcp-fb:", 10) == 0) {
@@ -533,7 +554,12 @@ check_honoured(const char *name, const char *sdp)
                 }
             }
 
-            if (k == sizeof(fbs) / sizeof(fbs[0])) {
+            if (k == 3) {
+                ntwcc++;
+            }
+
+            if (k == sizeof(fbs) / sizeof(fbs[0]) || (k == 3 && !receiving))
+            {
                 diag("%s: not honoured: %.*s", name, (int) (end - line),
                      line);
                 bad_fb++;
@@ -551,7 +577,8 @@ check_honoured(const char *name, const char *sdp)
                 }
             }
 
-            if (k == sizeof(exts) / sizeof(exts[0])) {
+            if (k == sizeof(exts) / sizeof(exts[0]) || (k == 5 && !receiving))
+            {
                 diag("%s: not honoured: %.*s", name, (int) (end - line),
                      line);
                 bad_ext++;
@@ -559,11 +586,10 @@ check_honoured(const char *name, const char *sdp)
         }
     }
 
-    is_int(bad_fb, 0, "%s: every a=rtcp-fb (%d) is one the worker honours",
-           name, nfb);
+    is_int(bad_fb, 0, "%s: every a=rtcp-fb (%d, %d transport-cc) is one the "
+           "worker honours", name, nfb, ntwcc);
     is_int(bad_ext, 0, "%s: every a=extmap is one the worker honours",
            name);
-    is_int(count_of(sdp, "transport-cc"), 0, "%s: no transport-cc", name);
     is_int(count_of(sdp, "goog-remb"), 0, "%s: no goog-remb", name);
 }
 
@@ -663,13 +689,28 @@ check_answer(const char *name)
                && c->channels == 2, "%s: m%u Opus 111 only", name, i);
             is_str(c->fmtp, "minptime=10;useinbandfec=1",
                    "%s: m%u Opus fmtp", name, i);
-            is_int(c->fb, 0, "%s: m%u no rtcp-fb on Opus", name, i);
-            ok(am->nextmaps == 3
-               && am->extmaps[0].id == 1 && am->extmaps[1].id == 2
-               && am->extmaps[2].id == 4
-               && rooms_sdp_find_extmap(am, ROOMS_SDP_EXT_AUDIO_LEVEL) == 1,
-               "%s: m%u audio extmaps 1 2 4 in the offer's order", name,
-               i);
+            if (om->direction & ROOMS_SDP_SEND) {
+                is_int(c->fb, ROOMS_SDP_FB_TWCC, "%s: m%u transport-cc on "
+                       "the Opus the browser sends", name, i);
+                ok(am->nextmaps == 4
+                   && am->extmaps[0].id == 1 && am->extmaps[1].id == 2
+                   && am->extmaps[2].id == 3 && am->extmaps[3].id == 4
+                   && rooms_sdp_find_extmap(am, ROOMS_SDP_EXT_AUDIO_LEVEL)
+                      == 1,
+                   "%s: m%u audio extmaps 1 2 3 4 in the offer's order",
+                   name, i);
+
+            } else {
+                is_int(c->fb, 0, "%s: m%u no rtcp-fb on Opus we send", name,
+                       i);
+                ok(am->nextmaps == 3
+                   && am->extmaps[0].id == 1 && am->extmaps[1].id == 2
+                   && am->extmaps[2].id == 4
+                   && rooms_sdp_find_extmap(am, ROOMS_SDP_EXT_AUDIO_LEVEL)
+                      == 1,
+                   "%s: m%u audio extmaps 1 2 4 in the offer's order", name,
+                   i);
+            }
 
         } else {
             c = &am->codecs[0];
@@ -678,22 +719,28 @@ check_answer(const char *name)
                && am->codecs[1].apt == 96, "%s: m%u VP8 96 + RTX 97 only",
                name, i);
             is_int(c->fb, ROOMS_SDP_FB_NACK | ROOMS_SDP_FB_PLI
-                   | ROOMS_SDP_FB_FIR, "%s: m%u VP8 rtcp-fb nack, pli, fir",
-                   name, i);
+                   | ROOMS_SDP_FB_FIR
+                   | ((om->direction & ROOMS_SDP_SEND) ? ROOMS_SDP_FB_TWCC
+                                                        : 0),
+                   "%s: m%u VP8 rtcp-fb nack, pli, fir%s", name, i,
+                   (om->direction & ROOMS_SDP_SEND) ? ", transport-cc" : "");
             is_int(am->codecs[1].fb, 0, "%s: m%u no rtcp-fb on RTX", name,
                    i);
             is_int(rooms_sdp_find_extmap(am, ROOMS_SDP_EXT_MID), 4,
                    "%s: m%u mid ext 4", name, i);
             is_int(rooms_sdp_find_extmap(am, ROOMS_SDP_EXT_ABS_SEND_TIME), 2,
                    "%s: m%u abs-send-time 2", name, i);
-            is_int(rooms_sdp_find_extmap(am, ROOMS_SDP_EXT_TWCC), 0,
-                   "%s: m%u no transport-wide-cc", name, i);
+            is_int(rooms_sdp_find_extmap(am, ROOMS_SDP_EXT_TWCC),
+                   (om->direction & ROOMS_SDP_SEND) ? 3 : 0,
+                   "%s: m%u transport-wide-cc %s", name, i,
+                   (om->direction & ROOMS_SDP_SEND) ? "3 (the browser sends)"
+                                                    : "absent (we send)");
             is_int(rooms_sdp_find_extmap(am,
                                          "urn:ietf:params:rtp-hdrext:toffset"),
                    0, "%s: m%u no toffset", name, i);
 
             if (om->nsim_send > 0) {
-                is_int(am->nextmaps, 4, "%s: m%u 4 extmaps with simulcast",
+                is_int(am->nextmaps, 5, "%s: m%u 5 extmaps with simulcast",
                        name, i);
                 is_int(rooms_sdp_find_extmap(am, ROOMS_SDP_EXT_RID), 10,
                        "%s: m%u rid ext 10", name, i);
@@ -713,7 +760,8 @@ check_answer(const char *name)
                    "%s: simulcast line verbatim", name);
 
             } else {
-                is_int(am->nextmaps, 2, "%s: m%u 2 extmaps, no rid", name, i);
+                is_int(am->nextmaps, (om->direction & ROOMS_SDP_SEND) ? 3 : 2,
+                       "%s: m%u extmaps without rid", name, i);
                 ok(am->nrids == 0 && am->nsim_recv == 0,
                    "%s: m%u no simulcast", name, i);
             }

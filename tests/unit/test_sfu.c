@@ -133,6 +133,7 @@
 #include "rtp.h"
 #include "sdp.h"
 #include "sfu.h"
+#include "twcc.h"
 #include "srtp.h"
 #include "stun.h"
 #include "tap.h"
@@ -659,11 +660,13 @@ test_fixtures(void)
     snprintf(fp, sizeof(fp), "%s", sfu_fingerprint(sfu));
     ok(sdp != NULL && strstr(sdp, fp) != NULL,
        "answer carries the process fingerprint");
-    ok(sdp != NULL && strstr(sdp, "transport-cc") == NULL
-       && strstr(sdp, "goog-remb") == NULL
-       && strstr(sdp, "transport-wide-cc") == NULL,
-       "the offer's transport-cc and goog-remb are not answered (the worker "
-       "sends neither)");
+    ok(sdp != NULL && strstr(sdp, "goog-remb") == NULL,
+       "the offer's goog-remb is not answered (the worker sends no REMB)");
+    ok(sdp != NULL && strstr(sdp, "a=rtcp-fb:111 transport-cc\r\n") != NULL
+       && strstr(sdp, "a=rtcp-fb:96 transport-cc\r\n") != NULL
+       && strstr(sdp, "transport-wide-cc-extensions-01\r\n") != NULL,
+       "transport-cc and its extension are answered on the lines A sends "
+       "(the worker sends transport feedback for them)");
     ok(json_is_object(json_object_get(ans, "streams"))
        && json_object_size(json_object_get(ans, "streams")) == 0,
        "streams is an empty object");
@@ -1532,7 +1535,51 @@ test_media(void)
     clear();
     next = sfu_poll(sfu, now, &io);
     on_flush(NULL, &io);
-    is_int(nwire, 0, "no receiver report before 0.5 s");
+    {
+        int                   k, nfb, nrr, nst;
+        size_t                m, off;
+        uint8_t               buf[1600];
+        client_t             *cs[2];
+        rooms_rtcp_hdr_t      h;
+        rooms_twcc_info_t     info;
+        rooms_twcc_status_t   st[16];
+
+        /*
+         * what did go: transport feedback, one to each publisher, about
+         * the transport-wide sequence number its packets carried (7)
+         */
+        cs[0] = &c1;
+        cs[1] = &c2;
+        nfb = 0;
+        nrr = 0;
+        nst = 0;
+
+        for (k = 0; k < 2; k++) {
+            m = received(cs[k], buf, 1);
+            off = 0;
+
+            if (m > 0 && rooms_rtcp_next(buf, m, &off, &h) == ROOMS_RTCP_OK
+                && h.pt == ROOMS_RTCP_RR)
+            {
+                nrr++;
+            }
+
+            if (m > 0 && rooms_twcc_parse_packet(buf, m, &info, st, 16) == 1
+                && st[0].seq == 7
+                && st[0].status != ROOMS_TWCC_NOT_RECEIVED
+                && info.media_ssrc != 0)
+            {
+                nfb++;
+                nst += (int) info.status_count;
+            }
+        }
+
+        is_int(nrr, 0, "no receiver report before 0.5 s");
+        is_int(nfb, 2, "transport feedback went to each publisher, about "
+               "seq 7, received (%d statuses)", nst);
+        is_int(to_client(&c1, 0) + to_client(&c2, 0), 2,
+               "and nothing else");
+    }
     ok(next >= t0 + 500 && next <= t0 + 1500,
        "sfu_poll wants to run again when the first report is due");
 
