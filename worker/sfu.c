@@ -46,6 +46,9 @@ _Static_assert(ROOMS_RING_MAX_PEERS <= 64, "one bit per ring slot");
 
 static void sfu_video_update(sfu_t *sfu, uint64_t now, sfu_part_t *p,
     sfu_io_t *io);
+static unsigned sfu_layers_apply(sfu_t *sfu, uint64_t now, sfu_part_t *p,
+    sfu_io_t *io);
+static uint64_t sfu_layers_poll(sfu_t *sfu, uint64_t now, sfu_io_t *io);
 
 
 /* ---- logs, randomness, output ---- */
@@ -356,6 +359,7 @@ sfu_video_update(sfu_t *sfu, uint64_t now, sfu_part_t *p, sfu_io_t *io)
     }
 
     (void) sfu_assign_video(sfu, now, p, 0, io);
+    (void) sfu_layers_apply(sfu, now, p, io);
 
     if (!p->peer->map_changed) {
         return;
@@ -496,6 +500,8 @@ sfu_view(sfu_t *sfu, uint64_t now, sfu_part_t *p, const sfu_signal_t *m,
 
     p->nview = m->nview;
     memcpy(p->view, m->view, sizeof(p->view));
+    memcpy(p->view_w, m->view_w, sizeof(p->view_w));
+    memcpy(p->view_h, m->view_h, sizeof(p->view_h));
 
     sfu_video_update(sfu, now, p, io);
 }
@@ -847,6 +853,113 @@ sfu_udp_input_us(sfu_t *sfu, uint64_t now_us, const rooms_stun_addr_t *src,
 }
 
 
+/* ---- simulcast layers ---- */
+
+
+/*
+ * The layers p's simulcast subscriptions get (layer.h): from each tile's
+ * size in its view, its view order and (once the subscriber side of
+ * congestion control exists) its estimate.  A line whose choice changed
+ * to another layer keeps what it forwards until a keyframe of the new
+ * one, which is asked for now; a paused line forwards nothing from now.
+ */
+static unsigned
+sfu_layers_apply(sfu_t *sfu, uint64_t now, sfu_part_t *p, sfu_io_t *io)
+{
+    int                    t;
+    unsigned               i, k, n, audio;
+    sfu_line_t            *l, *lines[ROOMS_SDP_MAX_MEDIA];
+    sfu_layer_t           *ly;
+    sfu_peer_t            *peer;
+    rooms_layer_tile_t     tiles[ROOMS_SDP_MAX_MEDIA];
+    rooms_layer_result_t   res;
+
+    peer = p->peer;
+
+    if (peer == NULL || p->waiting) {
+        return 0;
+    }
+
+    n = sfu_select_tiles(p, tiles, lines, ROOMS_SDP_MAX_MEDIA);
+
+    if (n == 0) {
+        return 0;
+    }
+
+    /* a layer is arriving while its packets are */
+    for (i = 0; i < n; i++) {
+        for (k = 0; k < lines[i]->bound->nlayers; k++) {
+            ly = &lines[i]->bound->layers[k];
+            lines[i]->bound->lpub.layer[k].active =
+                ly->has_ssrc && now - ly->last_ms <= SFU_LAYER_IDLE_MS;
+        }
+    }
+
+    audio = 0;
+
+    for (i = 0; i < peer->nlines; i++) {
+        audio += peer->lines[i].bound != NULL
+                 && peer->lines[i].kind == ROOMS_SDP_KIND_AUDIO;
+    }
+
+    rooms_layer_choose(&peer->lstate, (int64_t) now, SFU_NO_ESTIMATE, audio,
+                       tiles, n, &res);
+
+    for (i = 0; i < n; i++) {
+        l = lines[i];
+        t = tiles[i].layer;
+
+        if (t == l->target) {
+            continue;
+        }
+
+        sfu_log(sfu, SFU_LOG_DEBUG, "%s mid %s: layer %d of %s (tile %ux%u)",
+                p->id, l->mid, t, l->bound->owner->id,
+                (unsigned) tiles[i].width, (unsigned) tiles[i].height);
+
+        l->target = t;
+
+        if (t < 0) {
+            l->layer = ROOMS_LAYER_NONE;
+
+        } else if (t != l->layer) {
+            sfu_want_keyframe(sfu, now, l->bound, io);
+        }
+    }
+
+    return n;
+}
+
+
+/*
+ * Every SFU_LAYERS_INTERVAL_MS, the choice of every participant again:
+ * layers start and stop arriving, and the chooser's hysteresis moves
+ * only with time.  Nobody receiving simulcast: no timer (SFU_NEVER).
+ */
+static uint64_t
+sfu_layers_poll(sfu_t *sfu, uint64_t now, sfu_io_t *io)
+{
+    unsigned     i;
+    sfu_part_t  *p;
+
+    if (now < sfu->layers_due) {
+        return sfu->layers_tiles ? sfu->layers_due : SFU_NEVER;
+    }
+
+    sfu->layers_tiles = 0;
+
+    for (i = 0; i < SFU_CONN_BUCKETS; i++) {
+        for (p = sfu->conns[i]; p != NULL; p = p->hash_next) {
+            sfu->layers_tiles += sfu_layers_apply(sfu, now, p, io);
+        }
+    }
+
+    sfu->layers_due = now + SFU_LAYERS_INTERVAL_MS;
+
+    return sfu->layers_tiles ? sfu->layers_due : SFU_NEVER;
+}
+
+
 /* ---- timers ---- */
 
 
@@ -941,7 +1054,9 @@ sfu_poll(sfu_t *sfu, uint64_t now_ms, sfu_io_t *io)
 {
     uint64_t  next;
 
-    next = sfu_ice_poll(sfu, now_ms, io);
+    next = sfu_layers_poll(sfu, now_ms, io);
+
+    next = sfu_min64(next, sfu_ice_poll(sfu, now_ms, io));
     next = sfu_min64(next, sfu_dtls_poll(sfu, now_ms, io));
     next = sfu_min64(next, sfu_keyframes_poll(sfu, now_ms, io));
     next = sfu_min64(next, sfu_rr_poll(sfu, now_ms, io));

@@ -152,6 +152,8 @@ struct sfu_part_s {
     unsigned              video_slots;    /* 1..ROOMS_VIDEO_SLOTS_MAX */
     unsigned              nview;
     char                  view[ROOMS_VIEW_MAX][SFU_ID_LEN + 1];
+    uint16_t              view_w[ROOMS_VIEW_MAX];  /* each tile's size in */
+    uint16_t              view_h[ROOMS_VIEW_MAX];  /* device px; 0: unknown */
 
     /* its transport and m= lines, made with it (sfu_peer.c) */
     sfu_peer_t           *peer;
@@ -239,6 +241,9 @@ struct sfu_s {
 
     /* a record's payload, copied out of shared memory to be parsed */
     char                 *msg;            /* SFU_MSG_MAX + 1 */
+
+    uint64_t              layers_due;     /* the next simulcast choice */
+    unsigned              layers_tiles;   /* simulcast tiles at the last */
 };
 
 
@@ -301,6 +306,8 @@ typedef struct {
     unsigned              video;
     unsigned              nview;          /* view: the usable ids */
     char                  view[ROOMS_VIEW_MAX][SFU_ID_LEN + 1];
+    uint16_t              view_w[ROOMS_VIEW_MAX];  /* and their tiles' */
+    uint16_t              view_h[ROOMS_VIEW_MAX];  /* sizes; 0: unknown */
     const char           *id;             /* host actions; NULL: none */
 } sfu_signal_t;
 

@@ -31,6 +31,12 @@
 #include "sfu_peer.h"
 
 
+static sfu_line_t *sfu_learn_layer(sfu_t *sfu, sfu_peer_t *p,
+    const rooms_rtp_t *pkt, int *li);
+static unsigned sfu_layer_packet(sfu_line_t *pub, int li, uint64_t now,
+    const rooms_rtp_t *pkt);
+
+
 /* one header extension element to write */
 typedef struct {
     unsigned        id;
@@ -84,17 +90,44 @@ sfu_send_pli(sfu_t *sfu, sfu_line_t *pub, sfu_io_t *io)
     size_t        n;
     sfu_peer_t   *p;
     sfu_dgram_t  *d;
-
     p = pub->owner;
+
+    unsigned      k;
+    size_t        m;
 
     d = sfu_out(sfu, io);
     if (d == NULL) {
         return;
     }
 
-    n = rooms_rtcp_build_pli(d->data, sizeof(d->data)
-                             - ROOMS_SRTCP_MAX_TRAILER, p->fb_ssrc,
-                             pub->ssrc);
+    if (pub->nlayers == 0) {
+        n = rooms_rtcp_build_pli(d->data, sizeof(d->data)
+                                 - ROOMS_SRTCP_MAX_TRAILER, p->fb_ssrc,
+                                 pub->ssrc);
+
+    } else {
+        /*
+         * Simulcast: a PLI for each layer known, in one compound.  A
+         * subscriber switching layers waits for a keyframe of its target,
+         * and one request serves every subscriber of every layer.
+         */
+        n = 0;
+
+        for (k = 0; k < pub->nlayers; k++) {
+            if (!pub->layers[k].has_ssrc) {
+                continue;
+            }
+
+            m = rooms_rtcp_build_pli(d->data + n, sizeof(d->data) - n
+                                     - ROOMS_SRTCP_MAX_TRAILER, p->fb_ssrc,
+                                     pub->layers[k].ssrc);
+            if (m == 0) {
+                return;
+            }
+
+            n += m;
+        }
+    }
 
     if (n == 0 || rooms_srtp_protect_rtcp(&p->srtp, d->data, &n) != 0) {
         return;
@@ -177,6 +210,9 @@ sfu_unpublish(sfu_line_t *l)
     l->ssrc = 0;
     l->rtx_ssrc = 0;
     memset(&l->rx, 0, sizeof(sfu_rx_t));
+    l->nlayers = 0;
+    memset(l->layers, 0, sizeof(l->layers));
+    memset(&l->lpub, 0, sizeof(l->lpub));
 }
 
 
@@ -242,6 +278,8 @@ sfu_bind(sfu_t *sfu, uint64_t now, sfu_peer_t *p, sfu_line_t *l,
     sfu_unbind(l);
 
     l->bound = pub;
+    l->layer = ROOMS_LAYER_NONE;
+    l->target = ROOMS_LAYER_NONE;
     snprintf(l->track, sizeof(l->track), "%s-%s", pub->owner->id, pub->mid);
     sfu_queue_insert_tail(&pub->subscribers, &l->sub_link);
     p->map_changed = 1;
@@ -451,8 +489,8 @@ sfu_build_rtx(sfu_line_t *sub, const uint8_t *pkt, size_t len, uint8_t *out)
 
 
 static void
-sfu_forward(sfu_t *sfu, uint64_t now, sfu_line_t *pub, const rooms_rtp_t *pkt,
-    sfu_io_t *io)
+sfu_forward(sfu_t *sfu, uint64_t now, sfu_line_t *pub, int li,
+    unsigned keyframe, const rooms_rtp_t *pkt, sfu_io_t *io)
 {
     int            seq;
     size_t         n, len;
@@ -485,6 +523,24 @@ sfu_forward(sfu_t *sfu, uint64_t now, sfu_line_t *pub, const rooms_rtp_t *pkt,
 
         if (!s->srtp_ready || !s->has_addr) {
             continue;
+        }
+
+        /*
+         * Simulcast: one layer at a time.  A subscriber moves to its
+         * target at a keyframe of the target, never between, so its
+         * decoder never sees a frame it cannot decode; its outgoing
+         * stream goes on (rooms_fwd_switch(): the SSRC stays, sequence
+         * numbers and timestamps continue).
+         */
+        if (li >= 0 && sub->layer != li) {
+            if (sub->target != li || !keyframe) {
+                continue;
+            }
+
+            /* another SSRC starts a new source anyway; this says so */
+            rooms_fwd_switch(&sub->fwd);
+            sub->layer = li;
+            sfu->stats.layer_switches++;
         }
 
         d = sfu_out(sfu, io);
@@ -527,10 +583,11 @@ void
 sfu_rtp(sfu_t *sfu, uint64_t now_us, sfu_peer_t *p, const uint8_t *buf,
     size_t len, sfu_io_t *io)
 {
+    int           li;
     char          mid[ROOMS_SDP_MID_MAX + 1];
     size_t        n;
     uint64_t      now;
-    unsigned      i;
+    unsigned      i, k, keyframe;
     sfu_line_t   *l, *pub;
     rooms_rtp_t   pkt;
     const uint8_t *v;
@@ -546,11 +603,24 @@ sfu_rtp(sfu_t *sfu, uint64_t now_us, sfu_peer_t *p, const uint8_t *buf,
     sfu_twcc_packet(sfu, now_us, p, &pkt);
 
     pub = NULL;
+    li = -1;
 
-    for (i = 0; i < p->nlines; i++) {
+    for (i = 0; i < p->nlines && pub == NULL; i++) {
         l = &p->lines[i];
 
         if (!l->publishing) {
+            continue;
+        }
+
+        for (k = 0; k < l->nlayers; k++) {
+            if (l->layers[k].has_ssrc && l->layers[k].ssrc == pkt.ssrc) {
+                pub = l;
+                li = (int) k;
+                break;
+            }
+        }
+
+        if (pub != NULL || l->nlayers > 0) {
             continue;
         }
 
@@ -565,6 +635,15 @@ sfu_rtp(sfu_t *sfu, uint64_t now_us, sfu_peer_t *p, const uint8_t *buf,
         }
     }
 
+    /*
+     * Simulcast: a layer's SSRC is learned from the rid its first packets
+     * carry (RFC 8852); retransmissions carry repaired-rid instead and
+     * are never learned, as the publisher's RTX is never forwarded.
+     */
+    if (pub == NULL && p->ext_rid != 0) {
+        pub = sfu_learn_layer(sfu, p, &pkt, &li);
+    }
+
     /* no a=ssrc (rid simulcast, other browsers): learn it by mid */
     if (pub == NULL && p->ext_mid != 0
         && rooms_rtp_ext_find(&pkt, p->ext_mid, &v, &n) == 0
@@ -576,7 +655,8 @@ sfu_rtp(sfu_t *sfu, uint64_t now_us, sfu_peer_t *p, const uint8_t *buf,
         for (i = 0; i < p->nlines; i++) {
             l = &p->lines[i];
 
-            if (l->publishing && !l->has_ssrc && (int) pkt.pt == l->neg.pt
+            if (l->publishing && !l->has_ssrc && l->nlayers == 0
+                && (int) pkt.pt == l->neg.pt
                 && strcmp(l->mid, mid) == 0)
             {
                 l->has_ssrc = 1;
@@ -596,7 +676,8 @@ sfu_rtp(sfu_t *sfu, uint64_t now_us, sfu_peer_t *p, const uint8_t *buf,
     }
 
     /* every packet of the stream counts, whatever its payload type */
-    sfu_rx_packet(&pub->rx, now, sfu_clock_rate(pub->kind), pkt.seq, pkt.ts);
+    sfu_rx_packet(li >= 0 ? &pub->layers[li].rx : &pub->rx, now,
+                  sfu_clock_rate(pub->kind), pkt.seq, pkt.ts);
 
     /* the codec we accepted only (no RED, no RTX padding probes) */
     if ((int) pkt.pt != pub->neg.pt) {
@@ -604,8 +685,131 @@ sfu_rtp(sfu_t *sfu, uint64_t now_us, sfu_peer_t *p, const uint8_t *buf,
     }
 
     pub->rx_packets++;
+    keyframe = 0;
 
-    sfu_forward(sfu, now, pub, &pkt, io);
+    if (li >= 0) {
+        keyframe = sfu_layer_packet(pub, li, now, &pkt);
+    }
+
+    sfu_forward(sfu, now, pub, li, keyframe, &pkt, io);
+}
+
+
+/*
+ * The layer of one of p's simulcast lines whose rid pkt names (with its
+ * mid, when both are negotiated): its SSRC is pkt's from now on.  The
+ * line, with *li set, or NULL.
+ */
+static sfu_line_t *
+sfu_learn_layer(sfu_t *sfu, sfu_peer_t *p, const rooms_rtp_t *pkt, int *li)
+{
+    size_t          n, mn;
+    unsigned        i, k;
+    sfu_line_t     *l;
+    const uint8_t  *v, *mv;
+
+    if (rooms_rtp_ext_find(pkt, p->ext_rid, &v, &n) != 0 || n == 0
+        || n > ROOMS_SDP_RID_MAX)
+    {
+        return NULL;
+    }
+
+    mv = NULL;
+    mn = 0;
+
+    if (p->ext_mid != 0
+        && rooms_rtp_ext_find(pkt, p->ext_mid, &mv, &mn) != 0)
+    {
+        mv = NULL;
+    }
+
+    for (i = 0; i < p->nlines; i++) {
+        l = &p->lines[i];
+
+        if (!l->publishing || l->nlayers == 0 || (int) pkt->pt != l->neg.pt
+            || (mv != NULL && (strlen(l->mid) != mn
+                               || memcmp(l->mid, mv, mn) != 0)))
+        {
+            continue;
+        }
+
+        for (k = 0; k < l->nlayers; k++) {
+            if (strlen(l->layers[k].rid) == n
+                && memcmp(l->layers[k].rid, v, n) == 0)
+            {
+                /* a layer that restarts with another SSRC starts over */
+                memset(&l->layers[k].rx, 0, sizeof(sfu_rx_t));
+                l->layers[k].has_ssrc = 1;
+                l->layers[k].ssrc = pkt->ssrc;
+                l->has_ssrc = 1;
+                *li = (int) k;
+
+                sfu_log(sfu, SFU_LOG_DEBUG, "%s mid %s layer %s sends "
+                        "ssrc %u", p->id, l->mid, l->layers[k].rid,
+                        (unsigned) pkt->ssrc);
+                return l;
+            }
+        }
+    }
+
+    return NULL;
+}
+
+
+/*
+ * What the layer chooser reads of layer li of pub, from one of its
+ * packets: its bitrate over about a second, that it is arriving, and its
+ * picture size from each keyframe (RFC 6386 §9.1: after the 3-byte frame
+ * tag, the start code 9d 01 2a, then 14-bit width and height).  Returns
+ * 1 when pkt starts a keyframe.
+ */
+static unsigned
+sfu_layer_packet(sfu_line_t *pub, int li, uint64_t now,
+    const rooms_rtp_t *pkt)
+{
+    uint64_t        span;
+    sfu_layer_t    *ly;
+    rooms_vp8_t     vp8;
+    rooms_layer_t  *lp;
+    const uint8_t  *b;
+
+    ly = &pub->layers[li];
+    lp = &pub->lpub.layer[li];
+
+    if (ly->win_start == 0 || now < ly->win_start) {
+        ly->win_start = now;
+        ly->win_bytes = 0;
+    }
+
+    ly->win_bytes += pkt->len;
+    ly->last_ms = now;
+    lp->active = 1;
+    span = now - ly->win_start;
+
+    if (span >= 1000) {
+        lp->bps = (uint32_t) (ly->win_bytes * 8000 / span);
+        ly->win_start = now;
+        ly->win_bytes = 0;
+    }
+
+    if (pub->kind != ROOMS_SDP_KIND_VIDEO
+        || rooms_rtp_vp8_parse(pkt->buf + pkt->payload_off,
+                               pkt->payload_len, &vp8) != 0
+        || !vp8.keyframe)
+    {
+        return 0;
+    }
+
+    b = pkt->buf + pkt->payload_off + vp8.desc_len;
+
+    if (pkt->payload_len >= vp8.desc_len + 10
+        && b[3] == 0x9d && b[4] == 0x01 && b[5] == 0x2a)
+    {
+        lp->width = (uint16_t) ((b[6] | (b[7] << 8)) & 0x3fff);
+        lp->height = (uint16_t) ((b[8] | (b[9] << 8)) & 0x3fff);
+    }
+
+    return 1;
 }
 
 

@@ -228,8 +228,9 @@ sfu_msg_change(const json_t *msg, sfu_change_t *c)
 static void
 sfu_msg_view(const json_t *msg, sfu_signal_t *m)
 {
-    size_t   i, n, len;
-    json_t  *ids, *id;
+    size_t     i, n, len;
+    json_t    *ids, *id, *sizes, *size;
+    json_int_t w, h;
 
     ids = json_object_get(msg, "ids");
     n = json_array_size(ids);
@@ -246,13 +247,25 @@ sfu_msg_view(const json_t *msg, sfu_signal_t *m)
         }
     }
 
-    /* ones too long to be an id cannot match: dropped */
+    /*
+     * ones too long to be an id cannot match: dropped.  sizes, when
+     * there, is [width, height] of each id's tile in device pixels: what
+     * simulcast layer it gets; a size that is not two numbers is unknown
+     * (0), and bounded, since a screen is not wider than 16384 pixels
+     */
+    sizes = json_object_get(msg, "sizes");
+
     for (i = 0; i < n; i++) {
         id = json_array_get(ids, i);
         len = json_string_length(id);
 
         if (len > 0 && len <= SFU_ID_LEN) {
             memcpy(m->view[m->nview], json_string_value(id), len + 1);
+            size = json_array_get(sizes, i);
+            w = json_integer_value(json_array_get(size, 0));
+            h = json_integer_value(json_array_get(size, 1));
+            m->view_w[m->nview] = (uint16_t) (w > 0 && w <= 16384 ? w : 0);
+            m->view_h[m->nview] = (uint16_t) (h > 0 && h <= 16384 ? h : 0);
             m->nview++;
         }
     }
@@ -446,9 +459,11 @@ sfu_welcome_json(const sfu_room_t *room, const sfu_part_t *p)
         }
     }
 
-    msg = json_pack("{s:s, s:s, s:s, s:b, s:o}", "type", "welcome",
+    /* simulcast: the worker takes a camera as layers (protocol.md) */
+    msg = json_pack("{s:s, s:s, s:s, s:b, s:o, s:b}", "type", "welcome",
                     "id", p->id, "role", sfu_role(p),
-                    "locked", (int) room->locked, "participants", list);
+                    "locked", (int) room->locked, "participants", list,
+                    "simulcast", 1);
 
     if (msg == NULL || !sfu_moderator(p)) {
         return msg;

@@ -54,6 +54,48 @@ sfu_line_reset(sfu_peer_t *peer, sfu_line_t *l, unsigned index)
 
 
 /*
+ * A simulcast video line's layers: the rids of the offer's
+ * a=simulcast:send, in its order (the client lists them smallest first),
+ * at most ROOMS_LAYER_MAX.  A line whose rids are the same keeps what it
+ * learned of them (SSRCs, sizes, statistics); other rids start over.
+ */
+static void
+sfu_line_layers(sfu_line_t *l, const rooms_sdp_media_t *m,
+    const rooms_sdp_neg_t *neg)
+{
+    unsigned  k, n, same;
+
+    n = 0;
+
+    if (neg->simulcast && neg->ext_rid && m->kind == ROOMS_SDP_KIND_VIDEO) {
+        n = m->nsim_send < ROOMS_LAYER_MAX ? m->nsim_send : ROOMS_LAYER_MAX;
+    }
+
+    same = n == l->nlayers;
+
+    for (k = 0; k < n && same; k++) {
+        same = strcmp(l->layers[k].rid, m->sim_send[k].rid) == 0;
+    }
+
+    if (same) {
+        return;
+    }
+
+    memset(l->layers, 0, sizeof(l->layers));
+    memset(&l->lpub, 0, sizeof(l->lpub));
+
+    for (k = 0; k < n; k++) {
+        memcpy(l->layers[k].rid, m->sim_send[k].rid,
+               sizeof(l->layers[k].rid));
+    }
+
+    l->nlayers = n;
+    l->lpub.n = n;
+    l->has_ssrc = 0;
+}
+
+
+/*
  * Reads the offer's m= lines into p's lines, keeping what a line carried
  * (its stream, its binding) when its mid and kind are the same.  Returns
  * 1 when p's streams changed.
@@ -71,6 +113,7 @@ sfu_lines_update(sfu_t *sfu, sfu_peer_t *p, const rooms_sdp_t *offer)
     changed = 0;
     p->ext_mid = 0;
     p->ext_twcc = 0;
+    p->ext_rid = 0;
 
     for (i = 0; i < offer->nmedia; i++) {
         m = &offer->media[i];
@@ -95,6 +138,10 @@ sfu_lines_update(sfu_t *sfu, sfu_peer_t *p, const rooms_sdp_t *offer)
 
         if (neg.accepted && neg.ext_mid && p->ext_mid == 0) {
             p->ext_mid = neg.ext_mid;
+        }
+
+        if (neg.accepted && neg.ext_rid && p->ext_rid == 0) {
+            p->ext_rid = neg.ext_rid;
         }
 
         /* answered only where the browser sends (sdp.h) */
@@ -122,8 +169,12 @@ sfu_lines_update(sfu_t *sfu, sfu_peer_t *p, const rooms_sdp_t *offer)
                 changed = 1;
             }
 
+            sfu_line_layers(l, m, &neg);
+
             /* the primary SSRC, when announced; else learned by mid */
-            n = rooms_sdp_media_sources(m, src, ROOMS_SDP_MAX_SSRC);
+            n = l->nlayers ? 0
+                           : rooms_sdp_media_sources(m, src,
+                                                     ROOMS_SDP_MAX_SSRC);
 
             for (k = 0; k < n; k++) {
                 if (src[k].has_ssrc) {
@@ -406,6 +457,7 @@ sfu_peer_new(sfu_t *sfu, sfu_part_t *p)
     peer->sdp_id &= 0x3fffffffffffffffULL;   /* o= wants 63 bits at most */
     sfu_queue_init(&peer->hs_link);
     sfu_queue_init(&peer->twcc_link);
+    rooms_layer_init(&peer->lstate);
     rooms_twcc_init(&peer->twcc, peer->fb_ssrc, 0);
 
     for (i = 0; i < ROOMS_SDP_MAX_MEDIA; i++) {

@@ -20,6 +20,7 @@
 #include "dtls.h"
 #include "forward.h"
 #include "ice.h"
+#include "layer.h"
 #include "rtp.h"
 #include "sdp.h"
 #include "srtp.h"
@@ -89,6 +90,46 @@ typedef struct {
 } sfu_rx_t;
 
 
+/*
+ * One simulcast layer of a publishing video line (rid q, h or f): its
+ * SSRC, learned from the rid header extension of its first packets, its
+ * receive statistics, its keyframe throttle, and what the layer chooser
+ * reads of it (sfu_line_t.lpub: size from its keyframes, bitrate over the
+ * last second, whether it is arriving).
+ */
+typedef struct {
+    char                  rid[ROOMS_SDP_RID_MAX + 1];
+    unsigned              has_ssrc;
+    uint32_t              ssrc;
+    sfu_rx_t              rx;
+    rooms_kf_throttle_t   kf;
+    uint64_t              win_start;      /* ms: this bitrate window's */
+    uint64_t              win_bytes;
+    uint64_t              last_ms;        /* its latest packet */
+} sfu_layer_t;
+
+/*
+ * A layer that sent nothing for this long is not arriving (a browser
+ * stops a layer its encoder cannot afford): its subscribers move to
+ * another.  Two keyframe intervals of a quiet camera.
+ */
+#define SFU_LAYER_IDLE_MS    1500
+
+/*
+ * Layers are chosen again this often: a layer that stops or starts
+ * arriving is noticed within it, and the chooser's 2 s hold before going
+ * up is measured in its steps.
+ */
+#define SFU_LAYERS_INTERVAL_MS  250
+
+/*
+ * The estimate layers are chosen in until a subscriber's own exists (the
+ * subscriber side of congestion control): enough for every tile at the
+ * layer its size asks for, so size alone decides.
+ */
+#define SFU_NO_ESTIMATE      100000000
+
+
 /* one m= line of a participant's last offer */
 struct sfu_line_s {
     sfu_peer_t           *owner;
@@ -111,6 +152,15 @@ struct sfu_line_s {
     sfu_rx_t              rx;             /* of ssrc, for our RRs */
 
     /*
+     * Simulcast: its layers in the offer's a=simulcast order (by size,
+     * smallest first, as the client sends them); 0 for one stream.  Then
+     * ssrc and rx above are unused, and has_ssrc says some layer is known.
+     */
+    unsigned              nlayers;
+    sfu_layer_t           layers[ROOMS_LAYER_MAX];
+    rooms_layer_pub_t     lpub;
+
+    /*
      * A receiving line: accepted, and the offer only receives on it.
      * Once it first carries a stream it keeps its outgoing stream (SSRC,
      * rewriting state, history, RTX) while the line exists, whichever
@@ -120,6 +170,10 @@ struct sfu_line_s {
     unsigned              receiving;
     unsigned              announced;      /* the last answer sent on it */
     sfu_line_t           *bound;          /* the stream it carries */
+    int                   layer;          /* of a simulcast bound: the one
+                                             forwarded, ROOMS_LAYER_NONE */
+    int                   target;         /* the one chosen: forwarded
+                                             from its next keyframe on */
     sfu_queue_t           sub_link;       /* in bound->subscribers */
     uint32_t              out_ssrc;       /* 0: never carried one */
     uint32_t              rtx_out_ssrc;   /* 0: none; RFC 4588 resends */
@@ -142,6 +196,7 @@ struct sfu_peer_s {
     unsigned              nlines;
     sfu_line_t            lines[ROOMS_SDP_MAX_MEDIA];
     uint16_t              ext_mid;        /* its mid extension id, 0: none */
+    uint16_t              ext_rid;        /* its rid extension id, 0: none */
 
     /* the media session, made by the first offer */
     unsigned              has_session;
@@ -173,6 +228,9 @@ struct sfu_peer_s {
      * the feedback it is owed (queued while some is, in twcc_pending).
      */
     uint16_t              ext_twcc;
+
+    /* the simulcast layers it receives: the chooser's state (layer.h) */
+    rooms_layer_state_t   lstate;
     unsigned              twcc_queued;
     sfu_queue_t           twcc_link;      /* in sfu_net_t.twcc_pending */
     rooms_twcc_t          twcc;
@@ -242,6 +300,8 @@ unsigned sfu_select_video(const sfu_part_t *p, sfu_line_t **chosen,
     unsigned max);
 sfu_line_t *sfu_select_video_line(sfu_line_t *const *lines, unsigned nl,
     sfu_line_t *const *chosen, unsigned n);
+unsigned sfu_select_tiles(const sfu_part_t *p, rooms_layer_tile_t *tiles,
+    sfu_line_t **lines, unsigned max);
 
 
 /* ---- sfu_media.c: bindings, forwarding, feedback ---- */

@@ -197,16 +197,30 @@ void
 sfu_rx_sender_report(uint64_t now, sfu_peer_t *peer, uint32_t ssrc,
     uint32_t ntp_sec, uint32_t ntp_frac)
 {
-    unsigned     i;
+    unsigned     i, j;
+    sfu_rx_t    *rx;
     sfu_line_t  *l;
 
     for (i = 0; i < peer->nlines; i++) {
         l = &peer->lines[i];
+        rx = NULL;
 
-        if (l->publishing && l->has_ssrc && l->ssrc == ssrc) {
-            l->rx.has_sr = 1;
-            l->rx.lsr = (ntp_sec << 16) | (ntp_frac >> 16);
-            l->rx.sr_ms = now;
+        if (l->publishing && l->has_ssrc && l->nlayers == 0
+            && l->ssrc == ssrc)
+        {
+            rx = &l->rx;
+        }
+
+        for (j = 0; j < l->nlayers && rx == NULL; j++) {
+            if (l->layers[j].has_ssrc && l->layers[j].ssrc == ssrc) {
+                rx = &l->layers[j].rx;
+            }
+        }
+
+        if (rx != NULL) {
+            rx->has_sr = 1;
+            rx->lsr = (ntp_sec << 16) | (ntp_frac >> 16);
+            rx->sr_ms = now;
             return;
         }
     }
@@ -222,7 +236,7 @@ static void
 sfu_send_rr(sfu_t *sfu, uint64_t now, sfu_peer_t *p, sfu_io_t *io)
 {
     size_t            n, k, cap;
-    unsigned          i, blocks;
+    unsigned          i, j, blocks;
     sfu_line_t       *l;
     sfu_dgram_t      *d;
     rooms_rtcp_rb_t   rb[ROOMS_RTCP_MAX_REPORTS];
@@ -235,7 +249,12 @@ sfu_send_rr(sfu_t *sfu, uint64_t now, sfu_peer_t *p, sfu_io_t *io)
 
     for (i = 0; i < p->nlines; i++) {
         l = &p->lines[i];
-        blocks += l->publishing && l->has_ssrc && l->rx.fresh;
+        blocks += l->publishing && l->has_ssrc && l->nlayers == 0
+                  && l->rx.fresh;
+
+        for (j = 0; j < l->nlayers; j++) {
+            blocks += l->layers[j].has_ssrc && l->layers[j].rx.fresh;
+        }
     }
 
     if (blocks == 0) {
@@ -257,8 +276,16 @@ sfu_send_rr(sfu_t *sfu, uint64_t now, sfu_peer_t *p, sfu_io_t *io)
     for (i = 0; i < p->nlines && blocks < ROOMS_RTCP_MAX_REPORTS; i++) {
         l = &p->lines[i];
 
-        if (l->publishing && l->has_ssrc && l->rx.fresh) {
+        if (l->publishing && l->has_ssrc && l->nlayers == 0 && l->rx.fresh) {
             sfu_rx_report(&l->rx, now, l->ssrc, &rb[blocks++]);
+        }
+
+        /* a simulcast line: a block per layer, each its own stream */
+        for (j = 0; j < l->nlayers && blocks < ROOMS_RTCP_MAX_REPORTS; j++) {
+            if (l->layers[j].has_ssrc && l->layers[j].rx.fresh) {
+                sfu_rx_report(&l->layers[j].rx, now, l->layers[j].ssrc,
+                              &rb[blocks++]);
+            }
         }
     }
 

@@ -338,3 +338,62 @@ sfu_select_video_line(sfu_line_t *const *lines, unsigned nl,
 
     return stale;
 }
+
+
+/*
+ * p's receiving video lines that carry a simulcast stream, as the layer
+ * chooser's tiles (layer.h), in p's view order: the lines of the ids its
+ * last view names, in that order, with the tile sizes the view gave,
+ * then the others (not on its screen: size unknown).  The first of the
+ * view is taken as pinned (the client puts the pinned tile, then the
+ * speaker, first).  lines[i] is tiles[i]'s line.  Returns how many, at
+ * most max.
+ */
+unsigned
+sfu_select_tiles(const sfu_part_t *p, rooms_layer_tile_t *tiles,
+    sfu_line_t **lines, unsigned max)
+{
+    unsigned     i, j, k, n, pos[ROOMS_SDP_MAX_MEDIA];
+    sfu_peer_t  *peer;
+    sfu_line_t  *l;
+
+    peer = p->peer;
+    n = 0;
+
+    for (i = 0; i < peer->nlines && n < max; i++) {
+        l = &peer->lines[i];
+
+        if (l->bound == NULL || l->kind != ROOMS_SDP_KIND_VIDEO
+            || l->bound->nlayers == 0)
+        {
+            continue;
+        }
+
+        for (j = 0; j < p->nview; j++) {
+            if (strcmp(p->view[j], l->bound->owner->id) == 0) {
+                break;
+            }
+        }
+
+        /* insertion by view position: a few lines, 16 at most */
+        for (k = n; k > 0 && pos[k - 1] > j; k--) {
+            pos[k] = pos[k - 1];
+            lines[k] = lines[k - 1];
+        }
+
+        pos[k] = j;
+        lines[k] = l;
+        n++;
+    }
+
+    for (k = 0; k < n; k++) {
+        memset(&tiles[k], 0, sizeof(rooms_layer_tile_t));
+        tiles[k].pub = &lines[k]->bound->lpub;
+        tiles[k].width = pos[k] < p->nview ? p->view_w[pos[k]] : 0;
+        tiles[k].height = pos[k] < p->nview ? p->view_h[pos[k]] : 0;
+        tiles[k].pinned = pos[k] == 0 && p->nview > 0;
+        tiles[k].layer = lines[k]->target;
+    }
+
+    return n;
+}

@@ -60,12 +60,30 @@ function layout(el) {
   const H = el.clientHeight - parseFloat(cs.paddingTop) -
             parseFloat(cs.paddingBottom);
   if (W <= 0 || H <= 0 || !tiles.length) return;
-  const f = fit(tiles.length, W, H, gap);
+  // A pinned tile is the spotlight: it takes the stage but a strip along
+  // the bottom, where the others sit small (the server sends each the
+  // video layer its size asks for).  Alone, it is just a tile.
+  const pinned = el.querySelector(':scope > .tile.pinned');
+  let f;
+  if (pinned && tiles.length > 1) {
+    const strip = Math.floor(H * STRIP);
+    const p = fit(1, W, H - strip - gap, gap);
+    el.style.setProperty('--pin-w', p.w + 'px');
+    el.style.setProperty('--pin-h', p.h + 'px');
+    f = fit(tiles.length - 1, W, strip, gap);
+  } else {
+    el.style.removeProperty('--pin-w');
+    el.style.removeProperty('--pin-h');
+    f = fit(tiles.length, W, H, gap);
+  }
   el.style.setProperty('--tile-w', f.w + 'px');
   el.style.setProperty('--tile-h', f.h + 'px');
   el.classList.toggle('scroll', f.scroll);
+  el.classList.toggle('spotlight', Boolean(pinned && tiles.length > 1));
   el.dataset.cols = f.cols;          // for tests and devtools
 }
+
+const STRIP = 0.22;   // of the stage's height: the strip under a spotlight
 
 // Lays out el's tiles now and whenever the stage resizes or a tile comes
 // or goes.  At most once a frame: resizing the tiles may show or hide a

@@ -627,8 +627,9 @@ function pin(id) {
     tile.classList.toggle('pinned', on);
     tile.querySelector('button.pin').setAttribute('aria-pressed', String(on));
   }
-  // the pinned tile moved to the top: show it
+  // the pinned tile moved to the top, and is large now: show it
   if (state.pinned) tiles.scrollTop = 0;
+  relayout();
   view.update();
 }
 
