@@ -174,12 +174,15 @@ rooms_msg_str(json_t *obj, const char *key, char *dst, size_t size)
 
 /*
  * A room code: 0 with the code in dst, or with dst empty when the string
- * is not ROOMS_CODE_LEN long (the reader then finds the room by id); -1
- * when absent, -2 when not a string.
+ * does not fit (the reader then goes by the room's id); -1 when absent,
+ * -2 when not a string.  exact: only a ROOMS_CODE_LEN one fits (nginx
+ * looks rooms up by it); otherwise any of at most ROOMS_CODE_LEN bytes
+ * (the worker only keeps it, as its label of the room).
  */
 static int
-rooms_msg_code(json_t *obj, char dst[ROOMS_CODE_LEN + 1])
+rooms_msg_code(json_t *obj, char dst[ROOMS_CODE_LEN + 1], unsigned exact)
 {
+    size_t   n;
     json_t  *j;
 
     j = json_object_get(obj, "code");
@@ -193,17 +196,19 @@ rooms_msg_code(json_t *obj, char dst[ROOMS_CODE_LEN + 1])
         return -2;
     }
 
-    if (json_string_length(j) == ROOMS_CODE_LEN
-        && strlen(json_string_value(j)) == ROOMS_CODE_LEN)
+    n = json_string_length(j);
+
+    if ((exact ? n == ROOMS_CODE_LEN : n <= ROOMS_CODE_LEN)
+        && strlen(json_string_value(j)) == n)
     {
-        memcpy(dst, json_string_value(j), ROOMS_CODE_LEN + 1);
+        memcpy(dst, json_string_value(j), n + 1);
     }
 
     return 0;
 }
 
 
-/* A token hash: exactly 64 hex digits. */
+/* A token hash: exactly 64 hex digits, written back in lower case. */
 static int
 rooms_msg_token(json_t *obj, const char *key, char dst[ROOMS_MSG_TOKEN_LEN + 1])
 {
@@ -214,6 +219,8 @@ rooms_msg_token(json_t *obj, const char *key, char dst[ROOMS_MSG_TOKEN_LEN + 1])
     {
         return -1;
     }
+
+    rooms_token_hash_hex(hash, dst);
 
     return 0;
 }
@@ -361,7 +368,7 @@ rooms_msg_join_decode(const char *json, size_t len, rooms_msg_join_t *j,
     }
 
     if (j->role > ROOMS_MSG_ROLE_HOST
-        || rooms_msg_code(obj, j->code) == -2)
+        || rooms_msg_code(obj, j->code, 0) == -2)
     {
         goto done;
     }
@@ -481,8 +488,7 @@ rooms_msg_room_decode(const char *json, size_t len, rooms_msg_room_t *r,
     const char **why)
 {
     int       v, rc;
-    char      reason[16];
-    json_t   *obj;
+    json_t   *obj, *jreason;
     int64_t   n;
 
     memset(r, 0, sizeof(rooms_msg_room_t));
@@ -561,15 +567,24 @@ rooms_msg_room_decode(const char *json, size_t len, rooms_msg_room_t *r,
         r->has |= ROOMS_MSG_ROOM_DEMOTE;
     }
 
-    switch (rooms_msg_str(obj, "reason", reason, sizeof(reason))) {
-    case -2:
+    /* an end, or one change at least: "rev" alone says nothing */
+    if ((r->has & ROOMS_MSG_ROOM_ENDED) ? r->has != ROOMS_MSG_ROOM_ENDED
+                                        : r->has == 0)
+    {
         goto done;
-    case 0:
-        if (strcmp(reason, "host_absent") != 0) {
+    }
+
+    /* a reason the worker does not tell the clients of is ignored */
+    jreason = json_object_get(obj, "reason");
+
+    if (jreason != NULL) {
+        if (!json_is_string(jreason)) {
             goto done;
         }
 
-        r->has |= ROOMS_MSG_ROOM_REASON;
+        if (strcmp(json_string_value(jreason), "host_absent") == 0) {
+            r->has |= ROOMS_MSG_ROOM_REASON;
+        }
     }
 
     rc = 0;
@@ -648,7 +663,7 @@ rooms_msg_count_decode(const char *json, size_t len, rooms_msg_count_t *c,
 
     /* a count is bounded by the largest cap: more is a broken sender */
     if (rooms_msg_int(obj, "room", &c->room) == 0
-        && rooms_msg_code(obj, c->code) == 0
+        && rooms_msg_code(obj, c->code, 1) == 0
         && rooms_msg_int(obj, "count", &n) == 0
         && n >= 0 && n <= ROOMS_PARTICIPANTS_LIMIT)
     {
@@ -696,7 +711,7 @@ rooms_msg_host_absent_decode(const char *json, size_t len,
     rc = -1;
 
     if (rooms_msg_int(obj, "room", &h->room) == 0
-        && rooms_msg_code(obj, h->code) == 0
+        && rooms_msg_code(obj, h->code, 1) == 0
         && rooms_msg_int(obj, "rev", &h->rev) != -2 && h->rev >= 0
         && rooms_msg_str(obj, "action", action, sizeof(action)) == 0
         && (strcmp(action, "end") == 0 || strcmp(action, "lock") == 0))

@@ -95,10 +95,16 @@ const char *rooms_msg_role_name(unsigned role);
 
 #define ROOMS_MSG_TOKEN_LEN  ROOMS_HASH_HEX_LEN
 
-/* nginx -> worker: a participant asks to join (ROOMS_PROTO_JOIN) */
+/*
+ * nginx -> worker: a participant asks to join (ROOMS_PROTO_JOIN).  The
+ * worker only labels the room with the code (its logs, the code of its
+ * COUNT and HOST_ABSENT records): one of at most ROOMS_CODE_LEN bytes is
+ * kept as sent, a longer one decodes as "" (none).  Token hashes, here
+ * and in every record, decode in lower case.
+ */
 typedef struct {
     int64_t   room;
-    char      code[ROOMS_CODE_LEN + 1];
+    char      code[ROOMS_CODE_LEN + 1];     /* "": none */
     int64_t   rev;                          /* 0 when absent */
     unsigned  max;
     char      name[ROOMS_NAME_MAX_BYTES + 1];
@@ -125,7 +131,11 @@ int rooms_msg_join_decode(const char *json, size_t len, rooms_msg_join_t *j,
 #define ROOMS_MSG_ROOM_DEMOTE       0x20
 #define ROOMS_MSG_ROOM_REASON       0x40    /* "reason": "host_absent" */
 
-/* nginx -> worker: a room changed through the store (ROOMS_PROTO_ROOM) */
+/*
+ * nginx -> worker: a room changed through the store (ROOMS_PROTO_ROOM):
+ * an end alone, or one change at least (a record saying neither is
+ * refused); a "reason" other than "host_absent" is ignored.
+ */
 typedef struct {
     int64_t   room;
     int64_t   rev;
@@ -154,8 +164,8 @@ int rooms_msg_ban_decode(const char *json, size_t len, rooms_msg_ban_t *b,
 
 
 /*
- * A code that is not ROOMS_CODE_LEN long decodes as "" (COUNT, JOIN,
- * HOST_ABSENT): the reader then goes by the room's id.
+ * A code that is not ROOMS_CODE_LEN long decodes as "" (COUNT,
+ * HOST_ABSENT): nginx then goes by the room's id.
  */
 
 /* worker -> nginx: the people in a room now (ROOMS_PROTO_COUNT) */

@@ -511,13 +511,15 @@ void
 sfu_message(sfu_t *sfu, uint64_t now, sfu_part_t *p, const sfu_signal_t *m,
     sfu_io_t *io)
 {
-    switch (m->type) {
-
-    case SFU_SIG_NONE:
-        sfu_bad_message(sfu, now, p, "a message without a type", io);
+    if (m->type == NULL) {
+        sfu_bad_message(sfu, now, p, m->no_type ? "a message without a type"
+                                                : "unknown message type", io);
         return;
+    }
 
-    case SFU_SIG_OFFER:
+    switch (m->type->id) {
+
+    case ROOMS_MSG_OFFER:
         if (p->waiting) {
             /* no session before the welcome, which comes on admission */
             sfu_bad_message(sfu, now, p, "an offer before the welcome", io);
@@ -532,7 +534,7 @@ sfu_message(sfu_t *sfu, uint64_t now, sfu_part_t *p, const sfu_signal_t *m,
         sfu_offer(sfu, now, p, m->sdp, m->sdp_len, io);
         return;
 
-    case SFU_SIG_MEDIA:
+    case ROOMS_MSG_MEDIA:
         if (m->bad != NULL) {
             sfu_bad_message(sfu, now, p, m->bad, io);
             return;
@@ -548,30 +550,32 @@ sfu_message(sfu_t *sfu, uint64_t now, sfu_part_t *p, const sfu_signal_t *m,
 
         return;
 
-    case SFU_SIG_VIEW:
+    case ROOMS_MSG_VIEW:
         sfu_view(sfu, now, p, m, io);
         return;
 
-    case SFU_SIG_LEAVE:
+    case ROOMS_MSG_LEAVE:
         /* a host gone by "leave" is gone for good: no grace */
         p->said_leave = 1;
         sfu_close(sfu, io, p->conn, SFU_CLOSE_NORMAL, "bye");
         sfu_remove(sfu, now, p, 0, "left", io);
         return;
 
-    case SFU_SIG_REMOVE:
-    case SFU_SIG_MUTE:
-    case SFU_SIG_ADMIT:
-    case SFU_SIG_DENY:
-    case SFU_SIG_COHOST:
-    case SFU_SIG_UNCOHOST:
-        sfu_host_action(sfu, now, p, m, io);
+    case ROOMS_MSG_JOIN:
+        sfu_bad_message(sfu, now, p, "join was sent twice", io);
         return;
 
     default:
-        sfu_bad_message(sfu, now, p, m->type == SFU_SIG_JOIN
-                                     ? "join was sent twice"
-                                     : "unknown message type", io);
+        /* the table's host actions; nginx's own (lock, end) never come */
+        if (m->type->at == ROOMS_MSG_RELAY
+            && m->type->from != ROOMS_MSG_ANYONE)
+        {
+            sfu_host_action(sfu, now, p, m, io);
+
+        } else {
+            sfu_bad_message(sfu, now, p, "unknown message type", io);
+        }
+
         return;
     }
 }

@@ -1,11 +1,12 @@
 /*
  * sfu_int.h: the SFU's private header, shared by worker/sfu*.c and by
  * no one else: the room-level structs (the SFU, its rooms, the people
- * in them), the records nginx sends as sfu_msg.c read them, and the
- * calls the SFU's files make to each other.  The transport side of a
- * participant (its peer: ICE, DTLS, SRTP, m= lines) is opaque here and
- * lives in sfu_peer.h, so that sfu_room.c, which includes only this
- * header, cannot reach a packet.
+ * in them), a browser's SIGNAL as sfu_msg.c reads it (JOIN and ROOM
+ * records are common/rooms_msg.h's structs), and the calls the SFU's
+ * files make to each other.  The transport side of a participant (its
+ * peer: ICE, DTLS, SRTP, m= lines) is opaque here and lives in
+ * sfu_peer.h, so that sfu_room.c, which includes only this header,
+ * cannot reach a packet.
  *
  * Owns: the shape of the SFU's room state (sfu_t, sfu_room_t,
  * sfu_part_t), its bounds and close codes, and the intrusive list.
@@ -22,6 +23,7 @@
 #include <stdint.h>
 
 #include "rooms_limits.h"
+#include "rooms_msg.h"
 #include "rooms_proto.h"
 #include "sfu.h"
 
@@ -29,11 +31,8 @@
 /* a participant id: 48 random bits as 8 base64url characters */
 #define SFU_ID_LEN           8
 
-/* a display name: 64 characters of up to 4 UTF-8 bytes (nginx checks) */
-#define SFU_NAME_MAX         256
-
-/* a room code, only kept for logs: codes are 22 characters */
-#define SFU_CODE_MAX         63
+/* a display name, as a JOIN carries it (nginx checks) */
+#define SFU_NAME_MAX         ROOMS_NAME_MAX_BYTES
 
 /* a SIGNAL payload is one WebSocket message (nginx enforces the limit) */
 #define SFU_MSG_MAX          ROOMS_WS_MESSAGE_MAX
@@ -175,7 +174,9 @@ typedef struct {
 struct sfu_room_s {
     int64_t               id;             /* the store's */
     sfu_room_t           *hash_next;
-    char                  code[SFU_CODE_MAX + 1];
+
+    /* its code as the newest JOIN said (logs, COUNT, HOST_ABSENT) */
+    char                  code[ROOMS_CODE_LEN + 1];
 
     /* the newest state heard, by rev, from JOIN and ROOM records */
     int64_t               rev;
@@ -247,68 +248,27 @@ struct sfu_s {
 };
 
 
-/* ---- the records nginx sends, as sfu_msg.c read them ---- */
+/* ---- a browser's SIGNAL, as sfu_msg.c reads it ---- */
 
 
-/* a JOIN (docs/protocol.md); name, code and role point into the record */
+/*
+ * One SIGNAL from a browser; pointers point into the record.  type is
+ * its entry in rooms_msg.h's table, which says who may send it and
+ * whether it names a participant ("id").
+ */
 typedef struct {
-    int64_t               room;
-    const char           *name;
-    size_t                name_len;       /* 1..SFU_NAME_MAX, no NUL */
-    const char           *code;           /* NULL: none */
-    size_t                code_len;
-    const char           *role;           /* "host", "cohost" or "guest" */
-    unsigned              host;
-    unsigned              cohost;
-    unsigned char         token[ROOMS_HASH_LEN];
-    sfu_state_t           st;             /* max and locked at least */
-    int64_t               grace;          /* as sent, or the default */
-    int64_t               video_slots;    /* as sent, or the default */
-} sfu_join_t;
-
-
-/* a ROOM record: a state change, an end, a demotion */
-typedef struct {
-    int64_t               room;
-    unsigned              ended;
-    unsigned              demote;         /* demote_hash is set */
-    unsigned char         demote_hash[ROOMS_HASH_LEN];
-    const char           *reason;         /* NULL: none */
-    sfu_state_t           st;
-} sfu_change_t;
-
-
-/* the SIGNAL messages the worker handles (the others are errors) */
-typedef enum {
-    SFU_SIG_NONE = 0,                     /* no "type" */
-    SFU_SIG_UNKNOWN,
-    SFU_SIG_JOIN,                         /* a second join */
-    SFU_SIG_OFFER,
-    SFU_SIG_MEDIA,
-    SFU_SIG_VIEW,
-    SFU_SIG_LEAVE,
-    SFU_SIG_REMOVE,                       /* the host actions, */
-    SFU_SIG_MUTE,                         /* from here to the end */
-    SFU_SIG_ADMIT,
-    SFU_SIG_DENY,
-    SFU_SIG_COHOST,
-    SFU_SIG_UNCOHOST
-} sfu_sig_e;
-
-
-/* one SIGNAL from a browser; pointers point into the record */
-typedef struct {
-    sfu_sig_e             type;
-    const char           *bad;            /* why it is malformed, or NULL */
-    const char           *sdp;            /* offer */
-    size_t                sdp_len;
-    unsigned              audio;          /* media */
-    unsigned              video;
-    unsigned              nview;          /* view: the usable ids */
-    char                  view[ROOMS_VIEW_MAX][SFU_ID_LEN + 1];
-    uint16_t              view_w[ROOMS_VIEW_MAX];  /* and their tiles' */
-    uint16_t              view_h[ROOMS_VIEW_MAX];  /* sizes; 0: unknown */
-    const char           *id;             /* host actions; NULL: none */
+    const rooms_msg_type_t  *type;        /* NULL: unknown, or no_type */
+    unsigned                 no_type;     /* no "type" string at all */
+    const char              *bad;         /* why it is malformed, or NULL */
+    const char              *sdp;         /* offer */
+    size_t                   sdp_len;
+    unsigned                 audio;       /* media */
+    unsigned                 video;
+    unsigned                 nview;       /* view: the usable ids */
+    char                     view[ROOMS_VIEW_MAX][SFU_ID_LEN + 1];
+    uint16_t                 view_w[ROOMS_VIEW_MAX];  /* and their tiles' */
+    uint16_t                 view_h[ROOMS_VIEW_MAX];  /* sizes; 0: unknown */
+    const char              *id;          /* type->target; NULL: none */
 } sfu_signal_t;
 
 
@@ -363,15 +323,13 @@ void sfu_streams_refresh(sfu_t *sfu, uint64_t now, sfu_part_t *p,
 /* ---- sfu_room.c: rooms, people, roles, the lobby ---- */
 
 sfu_part_t *sfu_find_conn(sfu_t *sfu, uint64_t conn);
-/* a room's cap as nginx sent it, clamped to 1..ROOMS_PARTICIPANTS_LIMIT */
-unsigned sfu_cap(int64_t max);
 sfu_part_t *sfu_find_id(sfu_queue_t *list, const char *id);
 const char *sfu_role(const sfu_part_t *p);
 unsigned sfu_moderator(const sfu_part_t *p);
 
-void sfu_join(sfu_t *sfu, uint64_t now, uint64_t conn, const sfu_join_t *j,
-    sfu_io_t *io);
-void sfu_room_change(sfu_t *sfu, uint64_t now, const sfu_change_t *c,
+void sfu_join(sfu_t *sfu, uint64_t now, uint64_t conn,
+    const rooms_msg_join_t *j, sfu_io_t *io);
+void sfu_room_change(sfu_t *sfu, uint64_t now, const rooms_msg_room_t *c,
     sfu_io_t *io);
 void sfu_host_action(sfu_t *sfu, uint64_t now, sfu_part_t *p,
     const sfu_signal_t *m, sfu_io_t *io);
@@ -405,8 +363,9 @@ unsigned sfu_peer_answered(const sfu_peer_t *peer);
 /* ---- sfu_msg.c: every JSON text in and out ---- */
 
 /*
- * The record hdr (JOIN, SIGNAL of p, or ROOM) in sfu->msg: parsed, then
- * handed to sfu_join(), sfu_message() or sfu_room_change().
+ * The record hdr (JOIN, SIGNAL of p, or ROOM) in sfu->msg: decoded (JOIN
+ * and ROOM by rooms_msg.h), then handed to sfu_join(), sfu_message() or
+ * sfu_room_change().
  */
 void sfu_msg_record(sfu_t *sfu, uint64_t now, const rooms_proto_hdr_t *hdr,
     sfu_part_t *p, sfu_io_t *io);
@@ -426,9 +385,9 @@ char *sfu_msg_renegotiate(const unsigned counts[2]);
 char *sfu_msg_streams(const sfu_peer_t *peer);
 char *sfu_msg_answer(const char *sdp, size_t len, const sfu_peer_t *peer);
 
-/* records to nginx */
+/* records to nginx, encoded by rooms_msg.h */
 char *sfu_msg_count(const sfu_room_t *room);
-char *sfu_msg_host_absent(const sfu_room_t *room, const char *action);
+char *sfu_msg_host_absent(const sfu_room_t *room, unsigned end);
 char *sfu_msg_role_record(const sfu_part_t *p);
 char *sfu_msg_ban(const sfu_part_t *p);
 

@@ -1,16 +1,18 @@
 /*
  * sfu_msg.c: every JSON text of the SFU, in and out: the JOIN, SIGNAL
- * and ROOM records nginx sends, read into the structs of sfu_int.h and
- * handed to sfu_join(), sfu_message() and sfu_room_change(); and every
- * message the SFU sends (welcome, answer, renegotiate, streams,
- * participant_*, knock, lobby_left, room, error, ...) and every JSON
- * record (COUNT, ROLE, BAN, HOST_ABSENT), built from plain values.
- * docs/protocol.md is the vocabulary.
+ * and ROOM records nginx sends, decoded and handed to sfu_join(),
+ * sfu_message() and sfu_room_change(); and every message the SFU sends
+ * (welcome, answer, renegotiate, streams, participant_*, knock,
+ * lobby_left, room, error, ...) and every JSON record (COUNT, ROLE, BAN,
+ * HOST_ABSENT), built from plain values.  The records and the browser's
+ * message types are common/rooms_msg.h's vocabulary, shared with nginx:
+ * JOIN and ROOM are decoded, the records out encoded, and a SIGNAL's
+ * type looked up there; docs/protocol.md describes them.
  *
- * Owns: the shape of each message: which keys, which types, what is
- * malformed.  A malformed record is reported as such (sfu_join_t NULL,
- * sfu_signal_t.bad), and the handler decides, in its own order, what to
- * say.
+ * Owns: the shape of each message the SFU alone reads or writes: which
+ * keys, which types, what is malformed.  A malformed record is reported
+ * as such (a NULL JOIN, sfu_signal_t.bad), and the handler decides, in
+ * its own order, what to say.
  * Must never: decide anything about rooms, people or media (it reads and
  * writes, the other files judge), send (it returns the text), or keep
  * state.
@@ -22,10 +24,17 @@
 
 #include <jansson.h>
 
-#include "rooms_room.h"
-#include "rooms_token.h"
+#include "rooms_msg.h"
 
 #include "sfu_peer.h"
+
+
+/*
+ * A record to nginx fits in this: ROLE is the longest, a display name
+ * that JSON escapes at worst 6 bytes a byte, with a token hash, a room id
+ * and the keys.
+ */
+#define SFU_RECORD_MAX  (6 * ROOMS_NAME_MAX_BYTES + 256)
 
 
 /* Serializes obj (released): the text to send, or NULL. */
@@ -46,182 +55,6 @@ sfu_text(json_t *obj)
 
 
 /* ---- in ---- */
-
-
-/*
- * Reads the room state a JOIN or ROOM record carries into st: whichever
- * of rev, max, locked, admission and host_absent are there (st->has
- * names them; a missing rev is 0).  Returns -1 when one of them is
- * malformed.
- */
-static int
-sfu_state_parse(const json_t *msg, sfu_state_t *st)
-{
-    int          policy;
-    json_t      *jrev, *jmax, *jlocked, *jadmission, *jabsent;
-    const char  *admission;
-
-    memset(st, 0, sizeof(sfu_state_t));
-
-    jrev = json_object_get(msg, "rev");
-    jmax = json_object_get(msg, "max");
-    jlocked = json_object_get(msg, "locked");
-    jadmission = json_object_get(msg, "admission");
-    jabsent = json_object_get(msg, "host_absent");
-
-    if (jrev != NULL) {
-        if (!json_is_integer(jrev) || json_integer_value(jrev) < 0) {
-            return -1;
-        }
-
-        st->rev = json_integer_value(jrev);
-    }
-
-    if (jmax != NULL) {
-        if (!json_is_integer(jmax)) {
-            return -1;
-        }
-
-        st->max = sfu_cap(json_integer_value(jmax));
-        st->has |= SFU_KNOWS_MAX;
-    }
-
-    if (jlocked != NULL) {
-        if (!json_is_boolean(jlocked)) {
-            return -1;
-        }
-
-        st->locked = json_is_true(jlocked);
-        st->has |= SFU_KNOWS_LOCKED;
-    }
-
-    if (jadmission != NULL) {
-        admission = json_string_value(jadmission);
-
-        if (admission == NULL
-            || (strcmp(admission, "open") != 0
-                && strcmp(admission, "knock") != 0))
-        {
-            return -1;
-        }
-
-        st->knock = strcmp(admission, "knock") == 0;
-        st->has |= SFU_KNOWS_KNOCK;
-    }
-
-    if (jabsent != NULL) {
-        policy = json_is_string(jabsent)
-                 ? rooms_host_absent_find(json_string_value(jabsent),
-                                          json_string_length(jabsent))
-                 : -1;
-
-        if (policy < 0) {
-            return -1;
-        }
-
-        st->host_absent = (unsigned) policy;
-        st->has |= SFU_KNOWS_ABSENT;
-    }
-
-    return 0;
-}
-
-
-
-
-/* Reads a JOIN into j: 0, or -1 when it is malformed. */
-static int
-sfu_msg_join(const json_t *msg, sfu_join_t *j)
-{
-    json_t      *jroom, *jname, *jcode, *jrole, *jtoken, *jgrace, *jslots;
-    const char  *role, *token;
-
-    memset(j, 0, sizeof(sfu_join_t));
-
-    jroom = json_object_get(msg, "room");
-    jname = json_object_get(msg, "name");
-    jcode = json_object_get(msg, "code");
-    jrole = json_object_get(msg, "role");
-    jtoken = json_object_get(msg, "token");
-    jgrace = json_object_get(msg, "grace");
-    jslots = json_object_get(msg, "video_slots");
-
-    j->name = json_string_value(jname);
-    j->code = json_string_value(jcode);
-    role = json_string_value(jrole);
-    token = json_string_value(jtoken);
-    j->name_len = json_string_length(jname);
-    j->code_len = json_string_length(jcode);
-
-    if (!json_is_integer(jroom) || j->name == NULL
-        || j->name_len == 0 || j->name_len > SFU_NAME_MAX
-        || strlen(j->name) != j->name_len
-        || (jcode != NULL && j->code == NULL)
-        || role == NULL
-        || (strcmp(role, "host") != 0 && strcmp(role, "cohost") != 0
-            && strcmp(role, "guest") != 0)
-        || token == NULL
-        || rooms_token_hash_from_hex(token, json_string_length(jtoken),
-                                     j->token)
-           != 0
-        || sfu_state_parse(msg, &j->st) != 0
-        || (j->st.has & (SFU_KNOWS_MAX | SFU_KNOWS_LOCKED))
-           != (SFU_KNOWS_MAX | SFU_KNOWS_LOCKED)
-        || (jgrace != NULL && !json_is_integer(jgrace))
-        || (jslots != NULL && !json_is_integer(jslots)))
-    {
-        return -1;
-    }
-
-    j->room = json_integer_value(jroom);
-    j->role = role;
-    j->host = strcmp(role, "host") == 0;
-    j->cohost = strcmp(role, "cohost") == 0;
-    j->grace = jgrace ? json_integer_value(jgrace)
-                      : ROOMS_HOST_GRACE_DEFAULT;
-    j->video_slots = jslots ? json_integer_value(jslots)
-                            : ROOMS_VIDEO_SLOTS_DEFAULT;
-
-    return 0;
-}
-
-
-/* Reads a ROOM record into c: 0, or -1 when it is malformed. */
-static int
-sfu_msg_change(const json_t *msg, sfu_change_t *c)
-{
-    json_t      *jroom, *jended, *jdemote, *jreason;
-    const char  *demote;
-
-    memset(c, 0, sizeof(sfu_change_t));
-
-    jroom = json_object_get(msg, "room");
-    jended = json_object_get(msg, "ended");
-    jdemote = json_object_get(msg, "demote");
-    jreason = json_object_get(msg, "reason");
-    demote = json_string_value(jdemote);
-    c->reason = json_string_value(jreason);
-
-    if (!json_is_integer(jroom)
-        || sfu_state_parse(msg, &c->st) != 0
-        || (jended != NULL && !json_is_true(jended))
-        || (jdemote != NULL
-            && (demote == NULL
-                || rooms_token_hash_from_hex(demote,
-                                             json_string_length(jdemote),
-                                             c->demote_hash) != 0))
-        || (jreason != NULL && c->reason == NULL)
-        || (jended == NULL) == (c->st.has == 0 && jdemote == NULL))
-    {
-        return -1;
-    }
-
-    c->room = json_integer_value(jroom);
-    c->ended = jended != NULL;
-    c->demote = demote != NULL;
-
-    return 0;
-}
 
 
 /* "view": its ids, or why they are malformed. */
@@ -272,53 +105,35 @@ sfu_msg_view(const json_t *msg, sfu_signal_t *m)
 }
 
 
-static const struct {
-    const char  *name;
-    sfu_sig_e    type;
-} sfu_sig_types[] = {
-    { "offer", SFU_SIG_OFFER },
-    { "media", SFU_SIG_MEDIA },
-    { "view", SFU_SIG_VIEW },
-    { "leave", SFU_SIG_LEAVE },
-    { "remove", SFU_SIG_REMOVE },
-    { "mute", SFU_SIG_MUTE },
-    { "admit", SFU_SIG_ADMIT },
-    { "deny", SFU_SIG_DENY },
-    { "cohost", SFU_SIG_COHOST },
-    { "uncohost", SFU_SIG_UNCOHOST },
-    { "join", SFU_SIG_JOIN }
-};
-
-
 /* Reads a SIGNAL into m (m->bad says what is malformed in it). */
 static void
 sfu_msg_signal(const json_t *msg, sfu_signal_t *m)
 {
-    size_t       i;
-    json_t      *jsdp, *ja, *jv;
-    const char  *type;
+    json_t  *jtype, *jsdp, *ja, *jv;
 
     memset(m, 0, sizeof(sfu_signal_t));
 
-    type = json_string_value(json_object_get(msg, "type"));
+    jtype = json_object_get(msg, "type");
 
-    if (type == NULL) {
-        m->type = SFU_SIG_NONE;
+    if (!json_is_string(jtype)) {
+        m->no_type = 1;
         return;
     }
 
-    m->type = SFU_SIG_UNKNOWN;
+    m->type = rooms_msg_type(json_string_value(jtype),
+                             json_string_length(jtype));
 
-    for (i = 0; i < sizeof(sfu_sig_types) / sizeof(sfu_sig_types[0]); i++) {
-        if (strcmp(type, sfu_sig_types[i].name) == 0) {
-            m->type = sfu_sig_types[i].type;
-            break;
-        }
+    if (m->type == NULL) {
+        return;
     }
 
-    switch (m->type) {
+    if (m->type->target) {
+        m->id = json_string_value(json_object_get(msg, "id"));
+    }
 
-    case SFU_SIG_OFFER:
+    switch (m->type->id) {
+
+    case ROOMS_MSG_OFFER:
         jsdp = json_object_get(msg, "sdp");
         m->sdp = json_string_value(jsdp);
         m->sdp_len = json_string_length(jsdp);
@@ -329,7 +144,7 @@ sfu_msg_signal(const json_t *msg, sfu_signal_t *m)
 
         return;
 
-    case SFU_SIG_MEDIA:
+    case ROOMS_MSG_MEDIA:
         ja = json_object_get(msg, "audio");
         jv = json_object_get(msg, "video");
 
@@ -342,17 +157,56 @@ sfu_msg_signal(const json_t *msg, sfu_signal_t *m)
         m->video = json_is_true(jv);
         return;
 
-    case SFU_SIG_VIEW:
+    case ROOMS_MSG_VIEW:
         sfu_msg_view(msg, m);
         return;
 
     default:
-        if (m->type >= SFU_SIG_REMOVE) {
-            m->id = json_string_value(json_object_get(msg, "id"));
-        }
-
         return;
     }
+}
+
+
+/* Whether json[0..len) is a JSON object at all. */
+static unsigned
+sfu_msg_is_object(const char *json, size_t len)
+{
+    json_t    *obj;
+    unsigned   is;
+
+    obj = json_loadb(json, len, 0, NULL);
+    is = json_is_object(obj);
+    json_decref(obj);
+
+    return is;
+}
+
+
+/*
+ * A JOIN: decoded and handed to sfu_join() (NULL when malformed, which
+ * sfu_join() refuses after its own check for a second JOIN).  A JOIN
+ * that is no JSON object at all, for a connection that has joined, is
+ * that participant's bad message, as any record of it would be.
+ */
+static void
+sfu_msg_join(sfu_t *sfu, uint64_t now, const rooms_proto_hdr_t *hdr,
+    size_t len, sfu_part_t *p, sfu_io_t *io)
+{
+    const char        *why;
+    rooms_msg_join_t   j;
+
+    if (rooms_msg_join_decode(sfu->msg, len, &j, &why) == 0) {
+        sfu_join(sfu, now, hdr->id, &j, io);
+        return;
+    }
+
+    if (p != NULL && !sfu_msg_is_object(sfu->msg, len)) {
+        sfu_bad_message(sfu, now, p, "not a JSON object", io);
+        return;
+    }
+
+    sfu_log(sfu, SFU_LOG_DEBUG, "JOIN: %s", why);
+    sfu_join(sfu, now, hdr->id, NULL, io);
 }
 
 
@@ -360,54 +214,45 @@ void
 sfu_msg_record(sfu_t *sfu, uint64_t now, const rooms_proto_hdr_t *hdr,
     sfu_part_t *p, sfu_io_t *io)
 {
-    json_t        *msg;
-    sfu_join_t     j;
-    sfu_change_t   c;
-    sfu_signal_t   m;
-    json_error_t   jerr;
+    size_t             len;
+    json_t            *msg;
+    const char        *why;
+    sfu_signal_t       m;
+    json_error_t       jerr;
+    rooms_msg_room_t   c;
 
-    /* sfu_record() copied the payload out of shared memory, if it fits */
-    msg = NULL;
+    /*
+     * sfu_record() copied the payload out of shared memory if it fits;
+     * one that does not is read as empty, which is no JSON object.
+     */
+    len = hdr->len <= SFU_MSG_MAX ? hdr->len : 0;
 
-    if (hdr->len <= SFU_MSG_MAX) {
-        msg = json_loadb(sfu->msg, hdr->len, JSON_REJECT_DUPLICATES, &jerr);
-    }
-
-    if (!json_is_object(msg)) {
-        json_decref(msg);
-
-        if (hdr->type == ROOMS_PROTO_ROOM) {
-            sfu_log(sfu, SFU_LOG_WARN, "ROOM record that is not a JSON "
-                    "object");
-
-        } else if (p != NULL) {
-            sfu_bad_message(sfu, now, p, "not a JSON object", io);
-
-        } else {
-            sfu_log(sfu, SFU_LOG_WARN, "JOIN that is not a JSON object");
-            sfu_error(sfu, io, hdr->id, "bad_message", "malformed join");
-            sfu_close(sfu, io, hdr->id, SFU_CLOSE_BAD, "bad message");
-        }
-
+    if (hdr->type == ROOMS_PROTO_JOIN) {
+        sfu_msg_join(sfu, now, hdr, len, p, io);
         return;
     }
 
-    if (hdr->type == ROOMS_PROTO_JOIN) {
-        sfu_join(sfu, now, hdr->id, sfu_msg_join(msg, &j) == 0 ? &j : NULL,
-                 io);
-
-    } else if (hdr->type == ROOMS_PROTO_ROOM) {
-        if (sfu_msg_change(msg, &c) != 0) {
-            sfu_log(sfu, SFU_LOG_WARN, "malformed ROOM record from nginx");
-
-        } else {
-            sfu_room_change(sfu, now, &c, io);
+    if (hdr->type == ROOMS_PROTO_ROOM) {
+        if (rooms_msg_room_decode(sfu->msg, len, &c, &why) != 0) {
+            sfu_log(sfu, SFU_LOG_WARN, "malformed ROOM record from nginx: "
+                    "%s", why);
+            return;
         }
 
-    } else {
-        sfu_msg_signal(msg, &m);
-        sfu_message(sfu, now, p, &m, io);
+        sfu_room_change(sfu, now, &c, io);
+        return;
     }
+
+    msg = json_loadb(sfu->msg, len, JSON_REJECT_DUPLICATES, &jerr);
+
+    if (!json_is_object(msg)) {
+        json_decref(msg);
+        sfu_bad_message(sfu, now, p, "not a JSON object", io);
+        return;
+    }
+
+    sfu_msg_signal(msg, &m);
+    sfu_message(sfu, now, p, &m, io);
 
     json_decref(msg);
 }
@@ -666,37 +511,100 @@ sfu_msg_answer(const char *sdp, size_t len, const sfu_peer_t *peer)
 }
 
 
+/*
+ * The text of a record to nginx: buf (SFU_RECORD_MAX bytes), into which
+ * a rooms_msg encoder wrote n bytes; NULL, buf freed, when it failed (a
+ * field out of its range).
+ */
+static char *
+sfu_record_text(char *buf, int n)
+{
+    if (n < 0) {
+        free(buf);
+        return NULL;
+    }
+
+    return buf;
+}
+
+
 char *
 sfu_msg_count(const sfu_room_t *room)
 {
-    return sfu_text(json_pack("{s:I, s:s, s:i}", "room",
-                              (json_int_t) room->id, "code", room->code,
-                              "count", (int) room->count));
+    char               *buf;
+    rooms_msg_count_t   c;
+
+    buf = malloc(SFU_RECORD_MAX);
+    if (buf == NULL) {
+        return NULL;
+    }
+
+    c.room = room->id;
+    memcpy(c.code, room->code, sizeof(c.code));
+    c.count = room->count;
+
+    return sfu_record_text(buf, rooms_msg_count_encode(&c, buf,
+                                                       SFU_RECORD_MAX));
 }
 
 
 char *
-sfu_msg_host_absent(const sfu_room_t *room, const char *action)
+sfu_msg_host_absent(const sfu_room_t *room, unsigned end)
 {
-    return sfu_text(json_pack("{s:I, s:s, s:I, s:s}", "room",
-                              (json_int_t) room->id, "code", room->code,
-                              "rev", (json_int_t) room->rev,
-                              "action", action));
+    char                     *buf;
+    rooms_msg_host_absent_t   h;
+
+    buf = malloc(SFU_RECORD_MAX);
+    if (buf == NULL) {
+        return NULL;
+    }
+
+    h.room = room->id;
+    memcpy(h.code, room->code, sizeof(h.code));
+    h.rev = room->rev;
+    h.end = end;
+
+    return sfu_record_text(buf, rooms_msg_host_absent_encode(&h, buf,
+                                                             SFU_RECORD_MAX));
 }
 
 
+/* p's role now: a co-host, or a guest again (a host is never either) */
 char *
 sfu_msg_role_record(const sfu_part_t *p)
 {
-    return sfu_text(json_pack("{s:I, s:s, s:s, s:s}", "room",
-                              (json_int_t) p->room->id, "role", sfu_role(p),
-                              "token", p->token, "name", p->name));
+    char               *buf;
+    rooms_msg_role_t    r;
+
+    buf = malloc(SFU_RECORD_MAX);
+    if (buf == NULL) {
+        return NULL;
+    }
+
+    r.room = p->room->id;
+    r.cohost = p->cohost;
+    memcpy(r.token, p->token, sizeof(r.token));
+    memcpy(r.name, p->name, sizeof(r.name));
+
+    return sfu_record_text(buf, rooms_msg_role_encode(&r, buf,
+                                                      SFU_RECORD_MAX));
 }
 
 
 char *
 sfu_msg_ban(const sfu_part_t *p)
 {
-    return sfu_text(json_pack("{s:I, s:s}", "room",
-                              (json_int_t) p->room->id, "token", p->token));
+    char             *buf;
+    rooms_msg_ban_t   b;
+
+    buf = malloc(SFU_RECORD_MAX);
+    if (buf == NULL) {
+        return NULL;
+    }
+
+    b.room = p->room->id;
+    memcpy(b.token, p->token, sizeof(b.token));
+
+    return sfu_record_text(buf, rooms_msg_ban_encode(&b, buf,
+                                                     SFU_RECORD_MAX));
 }

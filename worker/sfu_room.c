@@ -48,7 +48,6 @@
 #include <string.h>
 
 #include "rooms_room.h"
-#include "rooms_token.h"
 
 #include "sfu_int.h"
 
@@ -279,16 +278,6 @@ sfu_state_apply(sfu_room_t *room, const sfu_state_t *st, unsigned newer)
 }
 
 
-/* nginx checks the cap; a nonsense one still cannot unbound us */
-unsigned
-sfu_cap(int64_t max)
-{
-    return max < 1 ? 1
-           : max > ROOMS_PARTICIPANTS_LIMIT ? ROOMS_PARTICIPANTS_LIMIT
-           : (unsigned) max;
-}
-
-
 /* The participant of list (a room's parts or lobby) with this id. */
 sfu_part_t *
 sfu_find_id(sfu_queue_t *list, const char *id)
@@ -311,7 +300,9 @@ sfu_find_id(sfu_queue_t *list, const char *id)
 const char *
 sfu_role(const sfu_part_t *p)
 {
-    return p->host ? "host" : p->cohost ? "cohost" : "guest";
+    return rooms_msg_role_name(p->host ? ROOMS_MSG_ROLE_HOST
+                               : p->cohost ? ROOMS_MSG_ROLE_COHOST
+                               : ROOMS_MSG_ROLE_GUEST);
 }
 
 
@@ -448,7 +439,7 @@ sfu_media_update(sfu_t *sfu, sfu_io_t *io, sfu_part_t *p, unsigned force)
 static void
 sfu_absent_fire(sfu_t *sfu, sfu_room_t *room, sfu_io_t *io)
 {
-    unsigned     slot;
+    unsigned     slot, end;
     const char  *action;
 
     if (room->moderators > 0 || room->ended
@@ -457,7 +448,8 @@ sfu_absent_fire(sfu_t *sfu, sfu_room_t *room, sfu_io_t *io)
         return;
     }
 
-    action = room->host_absent == ROOMS_HOST_ABSENT_LOCK ? "lock" : "end";
+    end = room->host_absent == ROOMS_HOST_ABSENT_END;
+    action = end ? "end" : "lock";
 
     if (sfu->slots == 0) {
         sfu_log(sfu, SFU_LOG_WARN, "room %lld (%s) has no host: no nginx "
@@ -471,7 +463,7 @@ sfu_absent_fire(sfu_t *sfu, sfu_room_t *room, sfu_io_t *io)
     }
 
     sfu_send(sfu, io, ROOMS_PROTO_HOST_ABSENT, ROOMS_PROTO_CONN(slot, 0),
-             sfu_msg_host_absent(room, action));
+             sfu_msg_host_absent(room, end));
 
     sfu_log(sfu, SFU_LOG_INFO, "room %lld (%s) has no host: asking nginx "
             "(slot %u) to %s it", (long long) room->id, room->code, slot,
@@ -774,31 +766,30 @@ sfu_refuse(sfu_t *sfu, sfu_io_t *io, uint64_t conn, const char *code,
 
 
 /*
- * The room state a JOIN says (j->st, with its grace and defaults) meets
- * the room's, if the room is known: the newest wins, by revision.  A
- * JOIN that nginx built after the last ROOM record the worker applied
- * (rev not below the room's) sets the room's state, an older one is
- * judged by the room's.  So a lock or a switch to knock the worker has
- * heard of holds against a JOIN built before it, and a ROOM record that
- * was lost is superseded by the next JOIN, which carries a higher rev.  A
- * guest left waiting by a switch to open that raced its JOIN is one the
- * hosts see and can let in.  Writes into st the state to judge the JOIN
- * by; returns 1 when the JOIN's is the newest.
+ * The room state a JOIN says (all of it: the decoder gave what it leaves
+ * out its default) meets the room's, if the room is known: the newest
+ * wins, by revision.  A JOIN that nginx built after the last ROOM record
+ * the worker applied (rev not below the room's) sets the room's state,
+ * an older one is judged by the room's.  So a lock or a switch to knock
+ * the worker has heard of holds against a JOIN built before it, and a
+ * ROOM record that was lost is superseded by the next JOIN, which carries
+ * a higher rev.  A guest left waiting by a switch to open that raced its
+ * JOIN is one the hosts see and can let in.  Writes into st the state to
+ * judge the JOIN by; returns 1 when the JOIN's is the newest.
  */
 static unsigned
-sfu_join_state(sfu_room_t *room, const sfu_join_t *j, sfu_state_t *st)
+sfu_join_state(sfu_room_t *room, const rooms_msg_join_t *j, sfu_state_t *st)
 {
     unsigned  newer;
 
-    *st = j->st;
-
-    /* nginx bounds the grace; clamped, a nonsense one cannot stall us */
-    st->grace = j->grace < 0 ? 0
-                : j->grace > ROOMS_HOST_GRACE_MAX ? ROOMS_HOST_GRACE_MAX
-                : (uint64_t) j->grace;
-
-    /* a JOIN is the whole state: what it leaves out has its default */
-    st->has |= SFU_KNOWS_KNOCK | SFU_KNOWS_ABSENT | SFU_KNOWS_GRACE;
+    st->has = SFU_KNOWS_MAX | SFU_KNOWS_LOCKED | SFU_KNOWS_KNOCK
+              | SFU_KNOWS_ABSENT | SFU_KNOWS_GRACE;
+    st->rev = j->rev;
+    st->max = j->max;
+    st->locked = j->locked;
+    st->knock = j->knock;
+    st->host_absent = j->host_absent;
+    st->grace = j->grace;
 
     newer = room == NULL || st->rev >= room->rev;
 
@@ -821,11 +812,13 @@ sfu_join_state(sfu_room_t *room, const sfu_join_t *j, sfu_state_t *st)
  */
 static int
 sfu_join_allowed(sfu_t *sfu, sfu_room_t *room, uint64_t conn,
-    const sfu_join_t *j, const sfu_state_t *st, sfu_io_t *io)
+    const rooms_msg_join_t *j, const sfu_state_t *st, sfu_io_t *io)
 {
-    unsigned  waiting;
+    unsigned  guest, waiting;
 
-    if (!j->host && !j->cohost && st->locked) {
+    guest = j->role == ROOMS_MSG_ROLE_GUEST;
+
+    if (guest && st->locked) {
         sfu_log(sfu, SFU_LOG_INFO, "room %lld (%s) is locked, guest join "
                 "refused", (long long) j->room, room ? room->code : "");
         sfu_refuse(sfu, io, conn, "locked", "the host locked this room",
@@ -833,7 +826,7 @@ sfu_join_allowed(sfu_t *sfu, sfu_room_t *room, uint64_t conn,
         return -1;
     }
 
-    waiting = !j->host && !j->cohost && st->knock;
+    waiting = guest && st->knock;
 
     if (waiting) {
         /* the capacity rule waits for the admission: a place may free up */
@@ -847,11 +840,11 @@ sfu_join_allowed(sfu_t *sfu, sfu_room_t *room, uint64_t conn,
             return -1;
         }
 
-    } else if (!sfu_fits(room, st->max, j->host)) {
+    } else if (!sfu_fits(room, st->max, j->role == ROOMS_MSG_ROLE_HOST)) {
         sfu_log(sfu, SFU_LOG_INFO, "room %lld (%s) is full for a %s: %u "
                 "of %u (%u guests), join refused", (long long) j->room,
-                room ? room->code : "", j->role, room ? room->count : 0,
-                st->max, room ? room->guests : 0);
+                room ? room->code : "", rooms_msg_role_name(j->role),
+                room ? room->count : 0, st->max, room ? room->guests : 0);
         sfu_refuse(sfu, io, conn, "room_full", "the room is full",
                    SFU_CLOSE_REFUSED, "room full");
         return -1;
@@ -876,7 +869,8 @@ sfu_join_allowed(sfu_t *sfu, sfu_room_t *room, uint64_t conn,
  * name; not linked anywhere yet.  NULL when out of memory or randomness.
  */
 static sfu_part_t *
-sfu_part_new(sfu_t *sfu, sfu_room_t *room, uint64_t conn, const sfu_join_t *j)
+sfu_part_new(sfu_t *sfu, sfu_room_t *room, uint64_t conn,
+    const rooms_msg_join_t *j)
 {
     sfu_part_t  *p;
 
@@ -896,21 +890,17 @@ sfu_part_new(sfu_t *sfu, sfu_room_t *room, uint64_t conn, const sfu_join_t *j)
         return NULL;
     }
 
-    /* nginx bounds rooms_video_slots; clamped, as the grace */
-    p->video_slots = j->video_slots < 1 ? 1
-                     : j->video_slots > ROOMS_VIDEO_SLOTS_MAX
-                       ? ROOMS_VIDEO_SLOTS_MAX
-                     : (unsigned) j->video_slots;
+    /* the decoder clamped it to 1..ROOMS_VIDEO_SLOTS_MAX */
+    p->video_slots = j->video_slots;
 
     p->conn = conn;
     p->room = room;
-    p->host = j->host;
-    p->cohost = j->cohost;
-    rooms_token_hash_hex(j->token, p->token);
+    p->host = j->role == ROOMS_MSG_ROLE_HOST;
+    p->cohost = j->role == ROOMS_MSG_ROLE_COHOST;
+    memcpy(p->token, j->token, sizeof(p->token));
     p->audio_on = 1;
     p->video_on = 1;
-    memcpy(p->name, j->name, j->name_len);
-    p->name[j->name_len] = '\0';
+    memcpy(p->name, j->name, sizeof(p->name));
 
     return p;
 }
@@ -952,11 +942,10 @@ sfu_knock(sfu_t *sfu, sfu_part_t *p, sfu_io_t *io)
  * is refused.
  */
 void
-sfu_join(sfu_t *sfu, uint64_t now, uint64_t conn, const sfu_join_t *j,
+sfu_join(sfu_t *sfu, uint64_t now, uint64_t conn, const rooms_msg_join_t *j,
     sfu_io_t *io)
 {
     char         *welcome;
-    size_t        code_len;
     unsigned      newer, waiting;
     sfu_room_t   *room;
     sfu_part_t   *p;
@@ -994,7 +983,7 @@ sfu_join(sfu_t *sfu, uint64_t now, uint64_t conn, const sfu_join_t *j,
         return;
     }
 
-    waiting = !j->host && !j->cohost && st.knock;
+    waiting = j->role == ROOMS_MSG_ROLE_GUEST && st.knock;
 
     if (room == NULL) {
         room = sfu_room_new(sfu, j->room);
@@ -1010,9 +999,8 @@ sfu_join(sfu_t *sfu, uint64_t now, uint64_t conn, const sfu_join_t *j,
      * rotation may have replaced the one the room was made with), from
      * the newest JOIN.
      */
-    if (j->code != NULL && (newer || room->code[0] == '\0')) {
-        code_len = j->code_len > SFU_CODE_MAX ? SFU_CODE_MAX : j->code_len;
-        sfu_printable(j->code, room->code, code_len + 1);
+    if (j->code[0] != '\0' && (newer || room->code[0] == '\0')) {
+        sfu_printable(j->code, room->code, sizeof(room->code));
     }
 
     p = sfu_part_new(sfu, room, conn, j);
@@ -1104,26 +1092,26 @@ sfu_set_role(sfu_t *sfu, uint64_t now, sfu_part_t *t, unsigned cohost,
 
 /*
  * remove, mute, admit and deny from a host or co-host, cohost and
- * uncohost from a host.  This is the worker's one check of the role:
- * nginx refuses them from a guest already (ngx_rooms_ws.c), and this
- * repeats it against the role the JOIN carried (or a promotion gave), so
- * that no record can act for a host that is not one.  A co-host may not
- * remove a host or another co-host.  remove, mute, cohost and uncohost
- * name people in the room, admit and deny people waiting in its lobby.
+ * uncohost from a host, as the "from" of rooms_msg.h's table says.  This
+ * is the worker's one check of the role: nginx refuses them by the same
+ * table already (ngx_rooms_signal.c), and this repeats it against the
+ * role the JOIN carried (or a promotion gave), so that no record can act
+ * for a host that is not one.  A co-host may not remove a host or
+ * another co-host.  remove, mute, cohost and uncohost name people in the
+ * room, admit and deny people waiting in its lobby.
  */
 void
 sfu_host_action(sfu_t *sfu, uint64_t now, sfu_part_t *p,
     const sfu_signal_t *m, sfu_io_t *io)
 {
-    char         safe[SFU_NAME_MAX + 1];
-    unsigned     lobby, role;
-    sfu_part_t  *t;
-    sfu_sig_e    type;
+    char            safe[SFU_NAME_MAX + 1];
+    unsigned        lobby;
+    sfu_part_t     *t;
+    rooms_msg_id_e  type;
 
-    type = m->type;
-    role = type == SFU_SIG_COHOST || type == SFU_SIG_UNCOHOST;
+    type = m->type->id;
 
-    if (role ? !p->host : !sfu_moderator(p)) {
+    if (m->type->from == ROOMS_MSG_HOST ? !p->host : !sfu_moderator(p)) {
         sfu_error(sfu, io, p->conn, "not_host",
                   "only the host can do this");
         return;
@@ -1134,11 +1122,11 @@ sfu_host_action(sfu_t *sfu, uint64_t now, sfu_part_t *p,
         return;
     }
 
-    lobby = type == SFU_SIG_ADMIT || type == SFU_SIG_DENY;
+    lobby = type == ROOMS_MSG_ADMIT || type == ROOMS_MSG_DENY;
 
     t = sfu_find_id(lobby ? &p->room->lobby : &p->room->parts, m->id);
 
-    if (t == NULL || (type == SFU_SIG_UNCOHOST && !t->cohost)) {
+    if (t == NULL || (type == ROOMS_MSG_COHOST_UNSET && !t->cohost)) {
         sfu_error(sfu, io, p->conn, "no_such_participant",
                   lobby ? "nobody waiting has this id"
                   : t == NULL ? "nobody in the room has this id"
@@ -1147,8 +1135,8 @@ sfu_host_action(sfu_t *sfu, uint64_t now, sfu_part_t *p,
     }
 
     /* a co-host acts on guests only; a host is no co-host to make */
-    if ((type == SFU_SIG_COHOST && t->host)
-        || (type == SFU_SIG_REMOVE && !p->host && sfu_moderator(t)))
+    if ((type == ROOMS_MSG_COHOST_SET && t->host)
+        || (type == ROOMS_MSG_REMOVE && !p->host && sfu_moderator(t)))
     {
         sfu_error(sfu, io, p->conn, "not_host", t->host && p->host
                   ? "a host cannot be made a co-host"
@@ -1156,7 +1144,7 @@ sfu_host_action(sfu_t *sfu, uint64_t now, sfu_part_t *p,
         return;
     }
 
-    if (type == SFU_SIG_COHOST) {
+    if (type == ROOMS_MSG_COHOST_SET) {
         if (t->cohost) {
             return;
         }
@@ -1171,19 +1159,19 @@ sfu_host_action(sfu_t *sfu, uint64_t now, sfu_part_t *p,
         return;
     }
 
-    if (type == SFU_SIG_UNCOHOST) {
+    if (type == ROOMS_MSG_COHOST_UNSET) {
         sfu_set_role(sfu, now, t, 0, io);
         return;
     }
 
-    if (type == SFU_SIG_ADMIT) {
+    if (type == ROOMS_MSG_ADMIT) {
         sfu_log(sfu, SFU_LOG_INFO, "host %s admits %s \"%s\"", p->id, t->id,
                 sfu_printable(t->name, safe, sizeof(safe)));
         sfu_admit(sfu, now, t, io);
         return;
     }
 
-    if (type == SFU_SIG_DENY) {
+    if (type == ROOMS_MSG_DENY) {
         /* not a ban: the guest may knock again */
         sfu_log(sfu, SFU_LOG_INFO, "host %s denied %s \"%s\"", p->id, t->id,
                 sfu_printable(t->name, safe, sizeof(safe)));
@@ -1192,7 +1180,7 @@ sfu_host_action(sfu_t *sfu, uint64_t now, sfu_part_t *p,
         return;
     }
 
-    if (type == SFU_SIG_MUTE) {
+    if (type == ROOMS_MSG_MUTE) {
         sfu_signal(sfu, io, t->conn, sfu_msg_type("mute_request"));
         sfu_log(sfu, SFU_LOG_INFO, "host %s asked %s to mute", p->id, t->id);
         return;
@@ -1260,16 +1248,13 @@ sfu_room_end(sfu_t *sfu, uint64_t now, sfu_room_t *room,
 }
 
 
-/* The co-hosts of room whose key hashes to hash are guests again. */
+/* The co-hosts of room whose guest token hash is token are guests again. */
 static void
 sfu_room_demote(sfu_t *sfu, uint64_t now, sfu_room_t *room,
-    const unsigned char *hash, sfu_io_t *io)
+    const char *token, sfu_io_t *io)
 {
-    char          token[ROOMS_HASH_HEX_LEN + 1];
     sfu_part_t   *p;
     sfu_queue_t  *q, *qn;
-
-    rooms_token_hash_hex(hash, token);
 
     /* a demotion unlinks nobody: qn stays valid */
     for (q = room->parts.next; q != &room->parts; q = qn) {
@@ -1306,6 +1291,35 @@ sfu_room_open(sfu_t *sfu, uint64_t now, sfu_room_t *room, sfu_io_t *io)
 }
 
 
+/* What a ROOM record says of the room's state, into st. */
+static void
+sfu_room_state(const rooms_msg_room_t *c, sfu_state_t *st)
+{
+    memset(st, 0, sizeof(sfu_state_t));
+    st->rev = c->rev;
+
+    if (c->has & ROOMS_MSG_ROOM_MAX) {
+        st->max = c->max;
+        st->has |= SFU_KNOWS_MAX;
+    }
+
+    if (c->has & ROOMS_MSG_ROOM_LOCKED) {
+        st->locked = c->locked;
+        st->has |= SFU_KNOWS_LOCKED;
+    }
+
+    if (c->has & ROOMS_MSG_ROOM_ADMISSION) {
+        st->knock = c->knock;
+        st->has |= SFU_KNOWS_KNOCK;
+    }
+
+    if (c->has & ROOMS_MSG_ROOM_HOST_ABSENT) {
+        st->host_absent = c->host_absent;
+        st->has |= SFU_KNOWS_ABSENT;
+    }
+}
+
+
 /*
  * A ROOM record: nginx changed a room in the store (a host locked,
  * unlocked, ended or patched it, over HTTP or a WebSocket; a host-absent
@@ -1316,23 +1330,24 @@ sfu_room_open(sfu_t *sfu, uint64_t now, sfu_room_t *room, sfu_io_t *io)
  * change and still on its way is judged by it.
  */
 void
-sfu_room_change(sfu_t *sfu, uint64_t now, const sfu_change_t *c,
+sfu_room_change(sfu_t *sfu, uint64_t now, const rooms_msg_room_t *c,
     sfu_io_t *io)
 {
+    unsigned      ended;
     sfu_room_t   *room;
     sfu_state_t   st;
     const char   *reason;
 
-    st = c->st;
+    sfu_room_state(c, &st);
+    ended = (c->has & ROOMS_MSG_ROOM_ENDED) != 0;
 
     /* the one reason the clients are told of */
-    reason = c->reason != NULL && strcmp(c->reason, "host_absent") == 0
-             ? c->reason : NULL;
+    reason = (c->has & ROOMS_MSG_ROOM_REASON) ? "host_absent" : NULL;
 
     room = sfu_find_room(sfu, c->room);
 
     if (room == NULL) {
-        if (!c->ended && st.has == 0) {
+        if (!ended && st.has == 0) {
             /* a demotion in a room nobody is in: nobody to demote */
             return;
         }
@@ -1348,7 +1363,7 @@ sfu_room_change(sfu_t *sfu, uint64_t now, const sfu_change_t *c,
         sfu_room_release(sfu, room, now);
     }
 
-    if (c->ended) {
+    if (ended) {
         sfu_room_end(sfu, now, room, &st, reason, io);
         return;
     }
@@ -1372,8 +1387,8 @@ sfu_room_change(sfu_t *sfu, uint64_t now, const sfu_change_t *c,
                 reason ? " (no host)" : "");
     }
 
-    if (c->demote) {
-        sfu_room_demote(sfu, now, room, c->demote_hash, io);
+    if (c->has & ROOMS_MSG_ROOM_DEMOTE) {
+        sfu_room_demote(sfu, now, room, c->demote, io);
     }
 
     if ((st.has & SFU_KNOWS_KNOCK) && !room->knock && room->waiting > 0) {

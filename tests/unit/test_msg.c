@@ -5,9 +5,11 @@
  * side acts on it, and that server-only and unknown types are not in
  * it); each record payload encoded and decoded back; the JSON the
  * encoders write, byte for byte, as docs/protocol.md and
- * common/rooms_proto.h describe it; defaults and clamps of JOIN; and the
- * refusals: not an object, duplicate keys, a missing or mistyped field,
- * a bad token, a truncated payload, a too-small buffer.
+ * common/rooms_proto.h describe it; defaults and clamps of JOIN, its
+ * code kept as the worker's label, token hashes in lower case; ROOM as
+ * an end or a change, and its reason; and the refusals: not an object,
+ * duplicate keys, a missing or mistyped field, a bad token, a truncated
+ * payload, a too-small buffer.
  */
 
 #include <stdint.h>
@@ -131,6 +133,27 @@ test_join(void)
        "defaults: rev 0, open, stay_open, video_slots %d; max and grace "
        "clamped", ROOMS_VIDEO_SLOTS_DEFAULT);
 
+    /* the code is the worker's label: kept up to ROOMS_CODE_LEN bytes */
+    snprintf(buf, sizeof(buf), "{\"room\":1,\"code\":\"c7\",\"name\":\"a\","
+             "\"role\":\"guest\",\"token\":\"%s\",\"max\":2,"
+             "\"locked\":false}", tok);
+    ok(rooms_msg_join_decode(buf, strlen(buf), &d, &why) == 0
+       && strcmp(d.code, "c7") == 0, "a short code is kept as sent");
+    snprintf(buf, sizeof(buf), "{\"room\":1,\"code\":\"%s\",\"name\":\"a\","
+             "\"role\":\"guest\",\"token\":\"%s\",\"max\":2,"
+             "\"locked\":false}", "AAAAAAAAAAAAAAAAAAAAAAA", tok);
+    ok(rooms_msg_join_decode(buf, strlen(buf), &d, &why) == 0
+       && d.code[0] == '\0', "a code longer than %d decodes as none",
+       ROOMS_CODE_LEN);
+
+    /* a token hash in upper case is the same hash */
+    snprintf(buf, sizeof(buf), "{\"room\":1,\"name\":\"a\",\"role\":\"host\","
+             "\"token\":\"00112233445566778899AABBCCDDEEFF00112233445566778899"
+             "AABBCCDDEEFF\",\"max\":2,\"locked\":false}");
+    ok(rooms_msg_join_decode(buf, strlen(buf), &d, &why) == 0
+       && strcmp(d.token, tok) == 0 && d.role == ROOMS_MSG_ROLE_HOST,
+       "a token hash decodes in lower case");
+
     {
         static const char  *bad[] = {
             "[]", "{", "{\"room\":1}",
@@ -223,13 +246,35 @@ test_room(void)
 
     ok(rooms_msg_room_decode("{\"room\":5,\"ended\":false}", 24, &d, &why)
        == -1, "ended false is refused");
-    ok(rooms_msg_room_decode("{\"room\":5,\"reason\":\"bored\"}", 27, &d,
-                             &why) == -1, "an unknown reason is refused");
     ok(rooms_msg_room_decode("{\"room\":5,\"demote\":\"ab\"}", 24, &d, &why)
        == -1, "a short demote token is refused");
-    ok(rooms_msg_room_decode("{\"room\":5,\"rev\":3,\"later\":1}", 28, &d,
-                             &why) == 0 && d.has == 0 && d.rev == 3,
+    ok(rooms_msg_room_decode("{\"room\":5,\"rev\":3,\"max\":4,\"later\":1}",
+                             36, &d, &why) == 0
+       && d.has == ROOMS_MSG_ROOM_MAX && d.rev == 3 && d.max == 4,
        "an unknown field is ignored");
+
+    /* an end alone, or a change: the worker's rules (rooms_proto.h) */
+    ok(rooms_msg_room_decode("{\"room\":5,\"rev\":3}", 18, &d, &why) == -1,
+       "a record that says nothing is refused");
+    ok(rooms_msg_room_decode("{\"room\":5,\"reason\":\"host_absent\"}", 33,
+                             &d, &why) == -1, "a reason alone says nothing");
+    ok(rooms_msg_room_decode("{\"room\":5,\"ended\":true,\"locked\":true}",
+                             37, &d, &why) == -1,
+       "an end with a change is refused");
+    snprintf(buf, sizeof(buf), "{\"room\":5,\"ended\":true,\"demote\":\"%s\"}",
+             tok);
+    ok(rooms_msg_room_decode(buf, strlen(buf), &d, &why) == -1,
+       "an end with a demote is refused");
+    ok(rooms_msg_room_decode("{\"room\":5,\"ended\":true,"
+                             "\"reason\":\"host_absent\"}", 46, &d, &why) == 0
+       && d.has == (ROOMS_MSG_ROOM_ENDED | ROOMS_MSG_ROOM_REASON),
+       "an end with its reason");
+    ok(rooms_msg_room_decode("{\"room\":5,\"locked\":true,"
+                             "\"reason\":\"bored\"}", 41, &d, &why) == 0
+       && d.has == ROOMS_MSG_ROOM_LOCKED, "an unknown reason is ignored");
+    ok(rooms_msg_room_decode("{\"room\":5,\"locked\":true,\"reason\":7}",
+                             35, &d, &why) == -1,
+       "a reason that is no string is refused");
 }
 
 
