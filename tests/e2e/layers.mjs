@@ -97,6 +97,14 @@ async function scenario() {
        "Ben's browser publishes its camera as layers q, h and f");
   }
 
+  // the room has formed: Ada decodes all three (the joins renegotiated)
+  ok(await until(async () => {
+    const w = await ada.evaluate(widthsInPage);
+    return w && NAMES.every((n) => w[n] && w[n].frames > 10);
+  }, { timeout: 45000, every: 1000 }), 'Ada decodes Ben, Cai and Dee',
+     JSON.stringify(await ada.evaluate(widthsInPage)));
+  await sleep(1000);
+
   for (const [big, small] of [['Ben', 'Cai'], ['Cai', 'Ben']]) {
     const offers = (await roomsState(ada)).offers;
     const pin = ada.getByRole('button', { name: 'Pin ' + big, exact: true });
