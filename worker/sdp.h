@@ -129,19 +129,20 @@ typedef enum {
 
 /*
  * The feedback an answer may name: only what the worker honours.  On
- * video it answers NACK (with RTX or a resend), PLI and FIR.  Where the
- * browser sends (its sendonly or sendrecv lines) the worker also sends
- * transport-wide congestion control feedback (RTPFB 15, sfu_rx.c), so
- * transport-cc and the transport-wide-cc extension are answered there,
- * and only there: towards the browser the worker stamps no transport
- * sequence numbers yet.  It sends no REMB: a browser told to expect
- * feedback that never comes holds its send-side estimate at the floor
- * (Chromium: 30 kbit/s, 320x240 at 10 fps).
+ * video it answers NACK (with RTX or a resend), PLI and FIR.  On every
+ * line, transport-cc and the transport-wide-cc extension: the worker
+ * sends transport feedback for what it receives (sfu_rx.c), so the
+ * browser's send-side estimator ramps up, and stamps its own transport
+ * sequence numbers on what it sends and reads the browser's feedback
+ * (sfu_media.c), to estimate each subscriber's link (bwe.h).  It sends no
+ * REMB: a browser told to expect feedback that never comes holds its
+ * send-side estimate at the floor (Chromium: 30 kbit/s, 320x240 at
+ * 10 fps).
  */
 #define ROOMS_SDP_FB_ANSWER_VIDEO                                           \
-    (ROOMS_SDP_FB_NACK | ROOMS_SDP_FB_PLI | ROOMS_SDP_FB_FIR)
-#define ROOMS_SDP_FB_ANSWER_AUDIO  0
-#define ROOMS_SDP_FB_ANSWER_SENDER ROOMS_SDP_FB_TWCC
+    (ROOMS_SDP_FB_NACK | ROOMS_SDP_FB_PLI | ROOMS_SDP_FB_FIR              \
+     | ROOMS_SDP_FB_TWCC)
+#define ROOMS_SDP_FB_ANSWER_AUDIO  ROOMS_SDP_FB_TWCC
 
 
 /* the header extensions we keep (all others are never answered) */

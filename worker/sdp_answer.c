@@ -123,14 +123,10 @@ rooms_sdp_choose(const rooms_sdp_t *offer, unsigned i, rooms_sdp_neg_t *neg)
     neg->pt = best->pt;
 
     if (m->kind == ROOMS_SDP_KIND_AUDIO) {
-        neg->fb = best->fb & (ROOMS_SDP_FB_ANSWER_AUDIO
-                              | ((m->direction & ROOMS_SDP_SEND)
-                                 ? ROOMS_SDP_FB_ANSWER_SENDER : 0));
+        neg->fb = best->fb & ROOMS_SDP_FB_ANSWER_AUDIO;
 
     } else {
-        neg->fb = best->fb & (ROOMS_SDP_FB_ANSWER_VIDEO
-                              | ((m->direction & ROOMS_SDP_SEND)
-                                 ? ROOMS_SDP_FB_ANSWER_SENDER : 0));
+        neg->fb = best->fb & ROOMS_SDP_FB_ANSWER_VIDEO;
 
         for (k = 0; k < m->ncodecs; k++) {
             c = &m->codecs[k];
@@ -169,9 +165,8 @@ rooms_sdp_choose(const rooms_sdp_t *offer, unsigned i, rooms_sdp_neg_t *neg)
         {
             neg->ext_audio_level = m->extmaps[k].id;
 
-        /* where the browser sends: ROOMS_SDP_FB_ANSWER_SENDER */
-        } else if (strcmp(uri, ROOMS_SDP_EXT_TWCC) == 0
-                   && (m->direction & ROOMS_SDP_SEND) && !neg->ext_twcc)
+        /* both ways: ROOMS_SDP_FB_ANSWER_VIDEO */
+        } else if (strcmp(uri, ROOMS_SDP_EXT_TWCC) == 0 && !neg->ext_twcc)
         {
             neg->ext_twcc = m->extmaps[k].id;
 

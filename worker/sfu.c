@@ -871,6 +871,8 @@ static unsigned
 sfu_layers_apply(sfu_t *sfu, uint64_t now, sfu_part_t *p, sfu_io_t *io)
 {
     int                    t;
+    char                  *text;
+    uint64_t               paused;
     unsigned               i, k, n, audio;
     sfu_line_t            *l, *lines[ROOMS_SDP_MAX_MEDIA];
     sfu_layer_t           *ly;
@@ -906,8 +908,16 @@ sfu_layers_apply(sfu_t *sfu, uint64_t now, sfu_part_t *p, sfu_io_t *io)
                  && peer->lines[i].kind == ROOMS_SDP_KIND_AUDIO;
     }
 
-    rooms_layer_choose(&peer->lstate, (int64_t) now, SFU_NO_ESTIMATE, audio,
-                       tiles, n, &res);
+    rooms_layer_choose(&peer->lstate, (int64_t) now,
+                       peer->bwe_on ? rooms_bwe_estimate(&peer->bwe)
+                                    : SFU_NO_ESTIMATE,
+                       audio, tiles, n, &res);
+
+    /* what its tiles ask for: how far a probe should go */
+    peer->want_bps = res.want_bps;
+    sfu_bwe_probe(sfu, now, peer, io);
+
+    paused = 0;
 
     for (i = 0; i < n; i++) {
         l = lines[i];
@@ -928,6 +938,22 @@ sfu_layers_apply(sfu_t *sfu, uint64_t now, sfu_part_t *p, sfu_io_t *io)
 
         } else if (t != l->layer) {
             sfu_want_keyframe(sfu, now, l->bound, io);
+        }
+    }
+
+    /* the browser shows why a paused tile has no picture, and when not */
+    for (i = 0; i < n; i++) {
+        if (lines[i]->target == ROOMS_LAYER_PAUSED) {
+            paused = paused * 31 + lines[i]->index + 1;
+        }
+    }
+
+    if (paused != peer->paused_told) {
+        text = sfu_msg_video_paused(peer);
+
+        if (text != NULL) {
+            peer->paused_told = paused;
+            sfu_signal(sfu, io, p->conn, text);
         }
     }
 

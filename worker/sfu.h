@@ -148,6 +148,8 @@ typedef struct {
     uint64_t  rtx_sent;                  /* NACK answers sent as RTX */
     uint64_t  rr_sent;                   /* receiver reports to publishers */
     uint64_t  twcc_sent;                 /* transport feedback packets */
+    uint64_t  twcc_received;             /* and from subscribers, read */
+    uint64_t  probes_sent;               /* bandwidth probe packets */
     uint64_t  pli_sent;                  /* towards publishers */
     uint64_t  records;                   /* ring records sent */
     uint64_t  records_dropped;           /* record() refused them */

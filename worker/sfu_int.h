@@ -383,6 +383,7 @@ char *sfu_msg_knock(const sfu_part_t *p);
 char *sfu_msg_room(unsigned locked, const char *reason);
 char *sfu_msg_renegotiate(const unsigned counts[2]);
 char *sfu_msg_streams(const sfu_peer_t *peer);
+char *sfu_msg_video_paused(const sfu_peer_t *peer);
 char *sfu_msg_answer(const char *sdp, size_t len, const sfu_peer_t *peer);
 
 /* records to nginx, encoded by rooms_msg.h */

@@ -12,8 +12,12 @@
  * Forwarding rebuilds each packet's header extension block with the
  * subscriber's ids: its own mid value (Chromium demuxes by mid, so the
  * publisher's would misroute), abs-send-time and audio level when both
- * sides negotiated them; transport-wide-cc is left out (no feedback is
- * generated for it here).  The publisher's own RTX is never forwarded.
+ * sides negotiated them; and, where the subscriber negotiated
+ * transport-cc, our own transport-wide sequence number: one counter per
+ * subscriber's BUNDLE, recorded in its estimator (bwe.h) with the send
+ * time, which its transport feedback turns into its estimate.  NACK
+ * resends, RTX and probes are new transport packets and get new numbers.
+ * The publisher's own RTX is never forwarded.
  *
  * Owns: bindings (sfu_line_t.bound and the publisher's subscriber list),
  * the per-line forwarding state, the keyframe requests waiting for their
@@ -43,6 +47,33 @@ typedef struct {
     const uint8_t  *data;
     size_t          len;
 } sfu_ext_t;
+
+static const uint8_t  sfu_twcc_zero[ROOMS_RTP_TWCC_LEN];
+
+
+/*
+ * Stamps the next transport-wide sequence number of subscriber s on
+ * pkt[0..len) (built with the element's place) and records the send in
+ * its estimator, with cluster (0, or the probe's).  SRTP's tag is
+ * counted in the bytes: it crosses the link too.
+ */
+static void
+sfu_stamp(sfu_peer_t *s, uint64_t now_us, uint8_t *pkt, size_t len,
+    unsigned cluster)
+{
+    rooms_rtp_t  r;
+
+    /* one extension id for the BUNDLE (sfu_peer.c: ext_twcc) */
+    if (!s->bwe_on || rooms_rtp_parse(pkt, len, &r) != 0
+        || rooms_rtp_set_twcc_seq(pkt, &r, s->ext_twcc, s->tx_seq) != 0)
+    {
+        return;
+    }
+
+    rooms_bwe_sent(&s->bwe, (int64_t) now_us, s->tx_seq,
+                   len + ROOMS_SRTP_MAX_TRAILER, cluster);
+    s->tx_seq++;
+}
 
 
 /* The RTP clock of the codecs we accept: Opus and VP8. */
@@ -373,10 +404,17 @@ sfu_build(const sfu_line_t *sub, const rooms_rtp_t *pkt, const uint8_t *abs,
 {
     size_t     fixed, ext, n, total, mid_len;
     unsigned   two, count;
-    sfu_ext_t  el[3];
+    sfu_ext_t  el[4];
 
     count = 0;
     mid_len = strlen(sub->mid);
+
+    /* a place for the transport-wide number, stamped by sfu_stamp() */
+    if (sub->neg.ext_twcc && sub->owner->bwe_on) {
+        el[count].id = sub->neg.ext_twcc;
+        el[count].data = sfu_twcc_zero;
+        el[count++].len = ROOMS_RTP_TWCC_LEN;
+    }
 
     if (sub->neg.ext_mid && mid_len > 0) {
         el[count].id = sub->neg.ext_mid;
@@ -446,6 +484,12 @@ sfu_build_rtx(sfu_line_t *sub, const uint8_t *pkt, size_t len, uint8_t *out)
     count = 0;
     mid_len = strlen(sub->mid);
 
+    if (sub->neg.ext_twcc && sub->owner->bwe_on) {
+        el[count].id = sub->neg.ext_twcc;
+        el[count].data = sfu_twcc_zero;
+        el[count++].len = ROOMS_RTP_TWCC_LEN;
+    }
+
     if (sub->neg.ext_mid && mid_len > 0) {
         el[count].id = sub->neg.ext_mid;
         el[count].data = (const uint8_t *) sub->mid;
@@ -489,9 +533,11 @@ sfu_build_rtx(sfu_line_t *sub, const uint8_t *pkt, size_t len, uint8_t *out)
 
 
 static void
-sfu_forward(sfu_t *sfu, uint64_t now, sfu_line_t *pub, int li,
+sfu_forward(sfu_t *sfu, uint64_t now_us, sfu_line_t *pub, int li,
     unsigned keyframe, const rooms_rtp_t *pkt, sfu_io_t *io)
 {
+    uint64_t       now;
+
     int            seq;
     size_t         n, len;
     sfu_peer_t    *s;
@@ -500,6 +546,7 @@ sfu_forward(sfu_t *sfu, uint64_t now, sfu_line_t *pub, int li,
     sfu_dgram_t   *d;
     const uint8_t *abs, *level, *v;
 
+    now = now_us / 1000;
     abs = NULL;
     level = NULL;
 
@@ -563,6 +610,8 @@ sfu_forward(sfu_t *sfu, uint64_t now, sfu_line_t *pub, int li,
         }
 
         rooms_rtp_set_pt(d->data, (unsigned) sub->neg.pt);
+
+        sfu_stamp(s, now_us, d->data, n, 0);
 
         if (sub->hist.data != NULL) {
             (void) rooms_hist_put(&sub->hist, d->data, n);
@@ -691,7 +740,7 @@ sfu_rtp(sfu_t *sfu, uint64_t now_us, sfu_peer_t *p, const uint8_t *buf,
         keyframe = sfu_layer_packet(pub, li, now, &pkt);
     }
 
-    sfu_forward(sfu, now, pub, li, keyframe, &pkt, io);
+    sfu_forward(sfu, now_us, pub, li, keyframe, &pkt, io);
 }
 
 
@@ -835,7 +884,8 @@ sfu_line_by_out_ssrc(sfu_peer_t *p, uint32_t ssrc)
  * sending the kept packets again as they were.
  */
 static void
-sfu_nack(sfu_t *sfu, sfu_peer_t *p, const rooms_rtcp_fb_t *fb, sfu_io_t *io)
+sfu_nack(sfu_t *sfu, uint64_t now_us, sfu_peer_t *p,
+    const rooms_rtcp_fb_t *fb, sfu_io_t *io)
 {
     int             n, i;
     size_t          len;
@@ -876,6 +926,9 @@ sfu_nack(sfu_t *sfu, sfu_peer_t *p, const rooms_rtcp_fb_t *fb, sfu_io_t *io)
             memcpy(d->data, pkt, len);
         }
 
+        /* a resend is a new transport packet: a new number */
+        sfu_stamp(p, now_us, d->data, len, 0);
+
         if (rooms_srtp_protect(&p->srtp, d->data, &len) != 0) {
             continue;
         }
@@ -897,6 +950,7 @@ sfu_rtcp(sfu_t *sfu, uint64_t now, sfu_peer_t *p, const uint8_t *buf,
     int                     rc, k, count;
     size_t                  off;
     sfu_line_t             *l;
+    rooms_twcc_info_t       info;
     rooms_rtcp_fb_t         fb;
     rooms_rtcp_hdr_t        h;
     rooms_rtcp_report_t     sr;
@@ -928,7 +982,25 @@ sfu_rtcp(sfu_t *sfu, uint64_t now, sfu_peer_t *p, const uint8_t *buf,
         }
 
         if (h.pt == ROOMS_RTCP_RTPFB && fb.fmt == ROOMS_RTCP_FMT_NACK) {
-            sfu_nack(sfu, p, &fb, io);
+            sfu_nack(sfu, now * 1000, p, &fb, io);
+            continue;
+        }
+
+        /* transport feedback on what we sent: the subscriber's estimate */
+        if (h.pt == ROOMS_RTCP_RTPFB && fb.fmt == ROOMS_RTCP_FMT_TWCC) {
+            if (p->bwe_on) {
+                count = rooms_twcc_parse_fci(fb.fci, fb.fci_len, &info,
+                                             sfu->net->twcc_st,
+                                             ROOMS_BWE_HISTORY);
+                if (count > 0) {
+                    (void) rooms_bwe_feedback(&p->bwe,
+                                              (int64_t) now * 1000,
+                                              sfu->net->twcc_st,
+                                              (size_t) count);
+                    sfu->stats.twcc_received++;
+                }
+            }
+
             continue;
         }
 
@@ -1013,4 +1085,72 @@ sfu_keyframes_poll(sfu_t *sfu, uint64_t now, sfu_io_t *io)
     }
 
     return next;
+}
+
+
+/*
+ * The estimator's timer, and its probes: when it asks to find out whether
+ * peer's link carries more than its estimate (its tiles want more), a
+ * cluster of RTX packets of the newest packet of one of its video lines
+ * (the browser drops a packet it has, after its transport feedback has
+ * counted it), sent at once: the link spreads them as it carries them,
+ * and their arrivals say how fast that is.  A peer with no video line
+ * that negotiated RTX and holds a packet is not probed.
+ */
+void
+sfu_bwe_probe(sfu_t *sfu, uint64_t now, sfu_peer_t *peer, sfu_io_t *io)
+{
+    size_t              len, n;
+    unsigned            i, k;
+    sfu_line_t         *l;
+    sfu_dgram_t        *d;
+    const uint8_t      *pkt;
+    rooms_bwe_probe_t   pr;
+
+    if (!peer->bwe_on || !peer->srtp_ready || !peer->has_addr
+        || rooms_bwe_poll(&peer->bwe, (int64_t) now * 1000, peer->want_bps,
+                          &pr) != 1)
+    {
+        return;
+    }
+
+    pkt = NULL;
+    l = NULL;
+    len = 0;
+
+    for (i = 0; i < peer->nlines && pkt == NULL; i++) {
+        l = &peer->lines[i];
+
+        if (l->bound != NULL && l->kind == ROOMS_SDP_KIND_VIDEO
+            && l->hist.data != NULL && l->hist.any && l->neg.rtx_pt >= 0
+            && l->rtx_out_ssrc != 0)
+        {
+            pkt = rooms_hist_get(&l->hist, (uint16_t) l->hist.newest, &len);
+        }
+    }
+
+    if (pkt == NULL) {
+        return;
+    }
+
+    for (k = 0; k < pr.packets; k++) {
+        d = sfu_out(sfu, io);
+        if (d == NULL) {
+            return;
+        }
+
+        n = sfu_build_rtx(l, pkt, len, d->data);
+        if (n == 0) {
+            return;
+        }
+
+        sfu_stamp(peer, now * 1000, d->data, n, pr.cluster);
+
+        if (rooms_srtp_protect(&peer->srtp, d->data, &n) != 0) {
+            return;
+        }
+
+        sfu_commit(sfu, io, &peer->addr, n);
+        sfu->stats.probes_sent++;
+    }
 }

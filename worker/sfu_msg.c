@@ -496,6 +496,40 @@ sfu_msg_streams(const sfu_peer_t *peer)
 }
 
 
+/*
+ * {"type":"video_paused","ids":[...],"reason":"bandwidth"}: whose video
+ * peer's link cannot carry now (the chooser paused their lines); an
+ * empty list says every video is back.
+ */
+char *
+sfu_msg_video_paused(const sfu_peer_t *peer)
+{
+    unsigned     i;
+    json_t      *ids;
+    sfu_line_t  *l;
+
+    ids = json_array();
+    if (ids == NULL) {
+        return NULL;
+    }
+
+    for (i = 0; i < peer->nlines; i++) {
+        l = (sfu_line_t *) &peer->lines[i];
+
+        if (l->bound != NULL && l->target == ROOMS_LAYER_PAUSED
+            && json_array_append_new(ids, json_string(l->bound->owner->id))
+               != 0)
+        {
+            json_decref(ids);
+            return NULL;
+        }
+    }
+
+    return sfu_text(json_pack("{s:s, s:o, s:s}", "type", "video_paused",
+                              "ids", ids, "reason", "bandwidth"));
+}
+
+
 char *
 sfu_msg_answer(const char *sdp, size_t len, const sfu_peer_t *peer)
 {

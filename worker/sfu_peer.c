@@ -195,6 +195,15 @@ sfu_lines_update(sfu_t *sfu, sfu_peer_t *p, const rooms_sdp_t *offer)
             sfu_unbind(l);
         }
 
+        /* what we send it gets our transport numbers: its estimate */
+        if (recv && neg.ext_twcc && (neg.fb & ROOMS_SDP_FB_TWCC)
+            && !p->bwe_on)
+        {
+            rooms_bwe_init(&p->bwe, SFU_BWE_START_BPS, SFU_BWE_MIN_BPS,
+                           SFU_BWE_MAX_BPS);
+            p->bwe_on = 1;
+        }
+
         l->receiving = recv;
     }
 
@@ -582,8 +591,11 @@ sfu_net_create(sfu_t *sfu, char *err, size_t errlen)
     net->offer = malloc(sizeof(rooms_sdp_t));
     net->answer = malloc(SFU_ANSWER_MAX);
     net->rr_heap = calloc(sfu->conf.max_sessions, sizeof(sfu_peer_t *));
+    net->twcc_st = calloc(ROOMS_BWE_HISTORY, sizeof(rooms_twcc_status_t));
 
-    if (net->offer == NULL || net->answer == NULL || net->rr_heap == NULL) {
+    if (net->offer == NULL || net->answer == NULL || net->rr_heap == NULL
+        || net->twcc_st == NULL)
+    {
         snprintf(err, errlen, "out of memory");
         return -1;
     }
@@ -638,6 +650,7 @@ sfu_net_free(sfu_t *sfu)
     free(net->offer);
     free(net->answer);
     free(net->rr_heap);
+    free(net->twcc_st);
     free(net);
     sfu->net = NULL;
 }

@@ -19,6 +19,7 @@
 
 #include "dtls.h"
 #include "forward.h"
+#include "bwe.h"
 #include "ice.h"
 #include "layer.h"
 #include "rtp.h"
@@ -123,11 +124,22 @@ typedef struct {
 #define SFU_LAYERS_INTERVAL_MS  250
 
 /*
- * The estimate layers are chosen in until a subscriber's own exists (the
- * subscriber side of congestion control): enough for every tile at the
- * layer its size asks for, so size alone decides.
+ * The estimate layers are chosen in for a subscriber that negotiated no
+ * transport-cc (so has no estimate of its own): enough for every tile at
+ * the layer its size asks for, so size alone decides.
  */
 #define SFU_NO_ESTIMATE      100000000
+
+/*
+ * A subscriber's estimate starts at 800 kbit/s: above the audio of a few
+ * people and the small layers of the first tiles (so video starts at
+ * once), far below what a working link carries, which probing then finds
+ * within a few seconds; it never goes below 50 kbit/s (audio for a few)
+ * nor above 20 Mbit/s (16 tiles of 720p with room to spare).
+ */
+#define SFU_BWE_START_BPS    800000
+#define SFU_BWE_MIN_BPS      50000
+#define SFU_BWE_MAX_BPS      20000000
 
 
 /* one m= line of a participant's last offer */
@@ -231,6 +243,21 @@ struct sfu_peer_s {
 
     /* the simulcast layers it receives: the chooser's state (layer.h) */
     rooms_layer_state_t   lstate;
+    uint32_t              want_bps;       /* what its tiles ask for */
+    uint64_t              paused_told;    /* a digest of the lines paused
+                                             for bandwidth it was last told
+                                             of; 0: none */
+
+    /*
+     * Congestion control towards the browser as receiver: every packet
+     * we send it carries our transport-wide sequence number (tx_seq, one
+     * counter for the BUNDLE), recorded in bwe, which its transport
+     * feedback then turns into its estimate.  Started by the first
+     * receiving line that negotiates transport-cc.
+     */
+    unsigned              bwe_on;
+    uint16_t              tx_seq;
+    rooms_bwe_t           bwe;
     unsigned              twcc_queued;
     sfu_queue_t           twcc_link;      /* in sfu_net_t.twcc_pending */
     rooms_twcc_t          twcc;
@@ -252,6 +279,7 @@ struct sfu_net_s {
     unsigned              rr_n;
 
     /* scratch, one at a time: the event loop is single-threaded */
+    rooms_twcc_status_t  *twcc_st;        /* ROOMS_BWE_HISTORY entries */
     rooms_sdp_t          *offer;          /* sizeof: docs/architecture.md */
     char                 *answer;         /* SFU_ANSWER_MAX */
 };
@@ -322,6 +350,11 @@ void sfu_rtp(sfu_t *sfu, uint64_t now_us, sfu_peer_t *peer,
     const uint8_t *buf, size_t len, sfu_io_t *io);
 void sfu_rtcp(sfu_t *sfu, uint64_t now, sfu_peer_t *peer, const uint8_t *buf,
     size_t len, sfu_io_t *io);
+/*
+ * Asks peer's estimator whether to probe above its estimate, and sends
+ * the probe (RTX of the newest packet of a video line) when it says so.
+ */
+void sfu_bwe_probe(sfu_t *sfu, uint64_t now, sfu_peer_t *peer, sfu_io_t *io);
 /* the RTP clock of the codecs we accept: Opus and VP8 */
 uint32_t sfu_clock_rate(rooms_sdp_kind_e kind);
 

@@ -42,7 +42,7 @@ import { t, setText } from './i18n.js';
 import { drawIcons } from './icons.js';
 import { watchGrid, watchView } from './grid.js';
 import {
-  makeTile, updateTile, showRole, highlight, hue, initial,
+  makeTile, updateTile, showRole, showPaused, highlight, hue, initial,
 } from './tiles.js';
 import { renderPeople, renderWaiting } from './people.js';
 import { watchSpeakers } from './speaker.js';
@@ -95,7 +95,7 @@ const knockText = $('knock-text');
 const state = window.roomsState = {
   joined: false, id: null, role: null, locked: false,
   participants: {}, people: {}, streams: {}, speaker: null, offers: 0,
-  waiting: false, lobby: {}, view: null, pinned: null,
+  waiting: false, lobby: {}, view: null, pinned: null, paused: [],
 };
 
 
@@ -1019,6 +1019,13 @@ function onMessage(ev) {
     // the server moved streams between our m-lines: no new offer
     maps++;
     bindStreams(msg.streams);
+    break;
+  case 'video_paused':
+    // our link cannot carry these videos now: say so on their tiles
+    state.paused = (msg.ids || []).map(String);
+    for (const tile of tiles.querySelectorAll('[data-participant]')) {
+      showPaused(tile, state.paused.includes(tile.dataset.participant));
+    }
     break;
   case 'renegotiate':
     want = { audio: msg.audio | 0, video: msg.video | 0 };

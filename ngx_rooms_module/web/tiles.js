@@ -55,9 +55,13 @@ export function makeTile(p) {
   const host = el('span', 'role-tag');
   host.dataset.i18n = 'role.host';
   host.hidden = true;
+  // the server paused their video for our link (video_paused): why
+  const paused = el('span', 'paused-note');
+  paused.dataset.i18n = 'video_paused';
+  paused.hidden = true;
   caption.append(el('span', 'name', p.name), host,
                  badge('audio', 'mic-off', 'mic_off'),
-                 badge('video', 'cam-off', 'cam_off'));
+                 badge('video', 'cam-off', 'cam_off'), paused);
   // pin: first on the grid and first in our view (room.js)
   const pin = el('button', 'pin');
   pin.type = 'button';
@@ -88,6 +92,13 @@ export function updateTile(tile, p) {
   tile.querySelector('[data-badge="audio"]').hidden = p.audio !== false;
   tile.querySelector('[data-badge="video"]').hidden = p.video !== false;
   tile.classList.toggle('video-off', p.video === false);
+}
+
+// Whether the server paused this tile's video for our link: the avatar
+// shows instead of a frozen picture, and the caption says why.
+export function showPaused(tile, on) {
+  tile.classList.toggle('paused', on);
+  tile.querySelector('.paused-note').hidden = !on;
 }
 
 // The role tag: "Host" or "Co-host"; a guest has none.

@@ -177,9 +177,10 @@ async function scenario() {
 
   // Negotiate only what the worker honours: the answer the browser holds
   // names no feedback the worker does not send or answer (feedback that
-  // never comes keeps Chromium's estimate at its floor).  transport-cc and
-  // its extension only where the worker receives (it sends transport
-  // feedback for that) and nowhere it sends; no goog-remb at all.
+  // never comes keeps Chromium's estimate at its floor): transport-cc and
+  // its extension (the worker sends transport feedback on what it
+  // receives, and reads the browser's on what it sends), NACK, PLI, FIR;
+  // no goog-remb at all.
   for (const name of NAMES) {
     const bad = await people[name].page.evaluate(() => {
       const pc = (window.__pcs || []).at(-1);
@@ -191,10 +192,9 @@ async function scenario() {
       let lines = 0;
       for (const section of sdp.split('\r\nm=').slice(1)) {
         const ls = section.split('\r\n');
-        const receiving = ls.includes('a=recvonly') || ls.includes('a=sendrecv');
         for (const l of ls.filter((x) => /^a=(rtcp-fb|extmap):/.test(x))) {
           lines++;
-          if (!(fb.test(l) || ext.test(l) || (receiving && twcc.test(l)))) {
+          if (!(fb.test(l) || ext.test(l) || twcc.test(l))) {
             out.push(l);
           }
         }

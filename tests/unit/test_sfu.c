@@ -1413,8 +1413,10 @@ test_media(void)
        "no element under P1's mid id");
     ok(rooms_rtp_ext_find(&r, 2, &v, &len) == 0 && len == 3
        && v[0] == 0xab && v[2] == 0xef, "abs-send-time copied");
-    ok(rooms_rtp_ext_find(&r, 3, &v, &len) != 0,
-       "transport-wide-cc left out");
+    ok(rooms_rtp_ext_find(&r, 3, &v, &len) == 0 && len == 2
+       && !(v[0] == 0x00 && v[1] == 0x07),
+       "transport-wide-cc is ours (P2's transport number), not P1's 7");
+    is_int(sfu_stats(sfu)->twcc_received, 0, "no feedback from P2 yet");
     ok(r.payload_len == 18
        && memcmp(got + r.payload_off, "\x10\x00\x9d\x01\x2apayload-bytes",
                  18) == 0, "payload intact");

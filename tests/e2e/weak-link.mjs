@@ -1,0 +1,192 @@
+// A weak link, then loss (bandwidth estimation per subscriber): three
+// headless Chromiums reach the media worker through the userspace
+// impairment relay (tests/relay: this kernel has no netem).  The worker
+// stamps its transport-wide numbers on what it sends each of them, reads
+// their transport feedback, and chooses each one's simulcast layers from
+// its own estimate.
+//
+//   - the relay limits Ada's downlink to 300 kbit/s: her estimate falls,
+//     her layers drop (or the server pauses a video and says so), her
+//     loss settles near zero within 10 s of the drop, and Ben's picture
+//     of Cai stays as it was;
+//   - the limit goes: Ada's layers come back;
+//   - 5% random loss and 50 ms round trip for everyone: the frozen time
+//     of each received video (totalFreezesDuration) over a 20 s window,
+//     reported, at most 1% thanks to NACK/RTX and keyframe requests.
+//
+// Prints TAP; run through weak-link.t.  Figures go to diag lines.
+
+import {
+  ok, diag, sleep, until, openPerson, joinAs, scenarioRun, launchChromium,
+  startNginx, freeUdpPort, freeTcpPort,
+} from './lib.mjs';
+import { startWorkerBehindRelay, relayClientOf } from '../relay/relay.mjs';
+
+const DEADLINE = 230000;
+const NAMES = ['Ada', 'Ben', 'Cai'];
+
+let browser = null;
+const people = {};
+const { dir, finish } = scenarioRun(DEADLINE, () => browser, people);
+
+// In the page: per remote name, video width, frames, loss and freezes,
+// and audio samples (inbound-rtp mapped through the streams map).
+async function inboundInPage() {
+  const pc = (window.__pcs || []).at(-1);
+  const st = window.roomsState;
+  if (!pc || !st || !st.joined) return null;
+  const out = {};
+  (await pc.getStats()).forEach((s) => {
+    if (s.type !== 'inbound-rtp') return;
+    const bound = st.streams[s.mid];
+    const name = bound && st.participants[String(bound.participant)];
+    if (!name) return;
+    const r = out[name] = out[name] || {};
+    if (s.kind === 'video') {
+      Object.assign(r, { width: s.frameWidth || 0,
+                         frames: s.framesDecoded || 0,
+                         lost: s.packetsLost || 0,
+                         got: s.packetsReceived || 0,
+                         freezes: s.totalFreezesDuration || 0,
+                         nacks: s.nackCount || 0 });
+    } else {
+      r.samples = s.totalSamplesReceived || 0;
+    }
+  });
+  out.paused = (st.paused || []).map((id) => st.participants[id]);
+  return out;
+}
+
+const inbound = (name) => people[name].page.evaluate(inboundInPage);
+
+// Loss of what name receives (video of everyone) between two samples.
+function lossBetween(a, b) {
+  let lost = 0;
+  let got = 0;
+  for (const n of NAMES) {
+    if (!a[n] || !b[n] || a[n].got === undefined) continue;
+    lost += Math.max(0, b[n].lost - a[n].lost);
+    got += Math.max(0, b[n].got - a[n].got);
+  }
+  return got + lost ? lost / (got + lost) : 0;
+}
+
+async function scenario() {
+  const { worker, relay } = await startWorkerBehindRelay(dir,
+                                                         await freeUdpPort());
+  if (!ok(worker && relay, 'the media worker starts behind the relay')) {
+    return;
+  }
+  const ngx = await startNginx(dir, await freeTcpPort());
+  if (!ok(ngx, 'nginx starts with the module')) return;
+  const res = await fetch(ngx.base + 'api/rooms', {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/json' },
+    body: JSON.stringify({ title: 'Weak link', activity: 'friends' }),
+  });
+  const room = await res.json();
+  if (!ok(res.status === 201, 'the API creates a room')) return;
+
+  browser = await launchChromium();
+  for (const name of NAMES) {
+    const page = await openPerson(browser, people, name, room.invite_url);
+    ok(await joinAs(page, name) === true, name + ' joins');
+  }
+
+  // everyone sees everyone, through the relay
+  for (const name of NAMES) {
+    const others = NAMES.filter((n) => n !== name);
+    const r = await until(async () => {
+      const got = await inbound(name);
+      return got && others.every((o) => got[o] && got[o].frames > 20 &&
+                                 got[o].samples > 0) ? got : false;
+    }, { timeout: 45000, every: 1000 });
+    ok(r, name + ' decodes ' + others.join(' and ') + ' through the relay',
+       JSON.stringify(await inbound(name)));
+  }
+  await sleep(5000);                 // let the estimates find the link
+  const ada = await until(() => relayClientOf(people.Ada.page));
+  ok(ada, "the relay knows Ada's browser (" + ada + ')');
+  const before = await inbound('Ada');
+  const benSeesCai = (await inbound('Ben')).Cai.width;
+  diag('before the limit: Ada receives ' + JSON.stringify(before));
+
+  /* ---- a weak downlink: 300 kbit/s ----------------------------------- */
+
+  ok((await relay.control('set ' + ada + ' down rate=300000 queue=30000'))
+       .startsWith('ok'), "the relay limits Ada's downlink to 300 kbit/s");
+  const t0 = Date.now();
+  const dropped = await until(async () => {
+    const now = await inbound('Ada');
+    const lower = ['Ben', 'Cai'].every((n) => now.paused.includes(n) ||
+      (now[n] && now[n].width > 0 && now[n].width < before[n].width) ||
+      (now[n] && now[n].width <= 320));
+    return lower ? now : false;
+  }, { timeout: 30000, every: 1000 });
+  ok(dropped, "Ada's layers drop (or a video is paused and she is told)",
+     JSON.stringify(await inbound('Ada')));
+  diag('limited after ' + Math.round((Date.now() - t0) / 1000) + ' s: ' +
+       JSON.stringify(dropped));
+
+  // her loss settles: two consecutive 5 s windows, the last under 5%
+  let settled = null;
+  let last = await inbound('Ada');
+  for (let i = 0; i < 6 && !settled; i++) {
+    await sleep(5000);
+    const now = await inbound('Ada');
+    const loss = lossBetween(last, now);
+    diag('Ada loss over 5 s: ' + (loss * 100).toFixed(1) + '%');
+    if (loss < 0.05) settled = { loss, at: Math.round((Date.now() - t0) / 1000) };
+    last = now;
+  }
+  ok(settled, "Ada's loss settles under 5% once her layers fit the link",
+     JSON.stringify(settled));
+  if (settled) diag('settled ' + settled.at + ' s after the limit');
+  const benNow = (await inbound('Ben')).Cai.width;
+  ok(benNow >= benSeesCai, "Ben's picture of Cai is unaffected (" +
+     benSeesCai + ' -> ' + benNow + ' wide)');
+
+  /* ---- the limit goes -------------------------------------------------- */
+
+  ok((await relay.control('set ' + ada + ' down rate=0')).startsWith('ok'),
+     'the relay lifts the limit');
+  const back = await until(async () => {
+    const now = await inbound('Ada');
+    return now.paused.length === 0 && ['Ben', 'Cai'].every((n) =>
+      now[n] && now[n].width >= before[n].width) ? now : false;
+  }, { timeout: 60000, every: 1000 });
+  ok(back, "Ada's layers come back", JSON.stringify(await inbound('Ada')));
+
+  /* ---- 5% loss, 50 ms round trip ------------------------------------- */
+
+  ok((await relay.control('set * both loss=0.05 delay=25')).startsWith('ok'),
+     'the relay drops 5% and delays 25 ms each way, for everyone');
+  await sleep(5000);
+  const a = {};
+  for (const n of NAMES) a[n] = await inbound(n);
+  await sleep(20000);
+  let worst = 0;
+  for (const n of NAMES) {
+    const b = await inbound(n);
+    for (const o of NAMES.filter((x) => x !== n)) {
+      const frozen = (b[o].freezes - a[n][o].freezes) / 20;
+      worst = Math.max(worst, frozen);
+      diag(n + ' <- ' + o + ': frozen ' + (frozen * 100).toFixed(2) +
+           '% of 20 s, ' + (b[o].frames - a[n][o].frames) + ' frames, ' +
+           (b[o].nacks - a[n][o].nacks) + ' NACKs, ' + b[o].width + ' wide');
+    }
+  }
+  ok(worst <= 0.01, 'with 5% loss no received video is frozen more than ' +
+     '1% of the time (worst ' + (worst * 100).toFixed(2) + '%)');
+  await relay.control('reset');
+
+  for (const name of NAMES) {
+    ok(people[name].errors.length === 0, name + "'s page threw no errors",
+       people[name].errors.join('\n'));
+  }
+}
+
+scenario().then(finish, (e) => {
+  ok(false, 'the scenario ran to its end', e.stack);
+  finish();
+});
