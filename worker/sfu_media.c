@@ -37,6 +37,12 @@
 
 static sfu_line_t *sfu_learn_layer(sfu_t *sfu, sfu_peer_t *p,
     const rooms_rtp_t *pkt, int *li);
+static sfu_line_t *sfu_learn_rtx(sfu_t *sfu, sfu_peer_t *p,
+    const rooms_rtp_t *pkt, int *li);
+static size_t sfu_repair(const sfu_line_t *pub, int li,
+    const rooms_rtp_t *rtx, uint8_t *out);
+static void sfu_nack_gap(sfu_t *sfu, sfu_peer_t *p, sfu_line_t *pub, int li,
+    uint16_t seq, sfu_io_t *io);
 static unsigned sfu_layer_packet(sfu_line_t *pub, int li, uint64_t now,
     const rooms_rtp_t *pkt);
 
@@ -635,9 +641,10 @@ sfu_rtp(sfu_t *sfu, uint64_t now_us, sfu_peer_t *p, const uint8_t *buf,
     int           li;
     char          mid[ROOMS_SDP_MID_MAX + 1];
     size_t        n;
+    uint8_t       repair[SFU_DGRAM_MAX];
     uint64_t      now;
     unsigned      i, k, keyframe;
-    sfu_line_t   *l, *pub;
+    sfu_line_t   *l, *pub, *rtx;
     rooms_rtp_t   pkt;
     const uint8_t *v;
 
@@ -652,6 +659,7 @@ sfu_rtp(sfu_t *sfu, uint64_t now_us, sfu_peer_t *p, const uint8_t *buf,
     sfu_twcc_packet(sfu, now_us, p, &pkt);
 
     pub = NULL;
+    rtx = NULL;
     li = -1;
 
     for (i = 0; i < p->nlines && pub == NULL; i++) {
@@ -667,9 +675,17 @@ sfu_rtp(sfu_t *sfu, uint64_t now_us, sfu_peer_t *p, const uint8_t *buf,
                 li = (int) k;
                 break;
             }
+
+            if (l->layers[k].rtx_ssrc != 0
+                && l->layers[k].rtx_ssrc == pkt.ssrc)
+            {
+                rtx = l;
+                li = (int) k;
+                break;
+            }
         }
 
-        if (pub != NULL || l->nlayers > 0) {
+        if (pub != NULL || rtx != NULL || l->nlayers > 0) {
             continue;
         }
 
@@ -678,10 +694,38 @@ sfu_rtp(sfu_t *sfu, uint64_t now_us, sfu_peer_t *p, const uint8_t *buf,
             break;
         }
 
-        if (l->has_ssrc && l->rtx_ssrc == pkt.ssrc) {
-            /* retransmissions: we never NACK publishers, drop them */
+        if (l->has_ssrc && l->rtx_ssrc != 0 && l->rtx_ssrc == pkt.ssrc) {
+            rtx = l;
+            break;
+        }
+    }
+
+    /* a simulcast layer's retransmissions name it by repaired-rid */
+    if (pub == NULL && rtx == NULL && p->ext_rrid != 0) {
+        rtx = sfu_learn_rtx(sfu, p, &pkt, &li);
+    }
+
+    /*
+     * The publisher's retransmission (RFC 4588) of a packet we NACKed:
+     * the packet it repairs, as it was, goes the normal way (late, its
+     * subscribers' rewriting places it); padding-only ones (probes) and
+     * any other payload type stop here.
+     */
+    if (rtx != NULL) {
+        if ((int) pkt.pt != rtx->neg.rtx_pt || pkt.payload_len < 2
+            || pkt.payload_off + pkt.payload_len > sizeof(repair))
+        {
             return;
         }
+
+        n = sfu_repair(rtx, li, &pkt, repair);
+
+        if (rooms_rtp_parse(repair, n, &pkt) != 0) {
+            return;
+        }
+
+        pub = rtx;
+        sfu->stats.rtx_received++;
     }
 
     /*
@@ -724,9 +768,22 @@ sfu_rtp(sfu_t *sfu, uint64_t now_us, sfu_peer_t *p, const uint8_t *buf,
         return;
     }
 
-    /* every packet of the stream counts, whatever its payload type */
-    sfu_rx_packet(li >= 0 ? &pub->layers[li].rx : &pub->rx, now,
-                  sfu_clock_rate(pub->kind), pkt.seq, pkt.ts);
+    /* a gap before this packet: ask the publisher for what is missing */
+    if (rtx == NULL && pub->kind == ROOMS_SDP_KIND_VIDEO
+        && (pub->neg.fb & ROOMS_SDP_FB_NACK))
+    {
+        sfu_nack_gap(sfu, p, pub, li, pkt.seq, io);
+    }
+
+    /*
+     * every packet of the stream counts, whatever its payload type; a
+     * repair is not a second arrival of its number (our receiver reports
+     * say what the link lost, as the browser's own do)
+     */
+    if (rtx == NULL) {
+        sfu_rx_packet(li >= 0 ? &pub->layers[li].rx : &pub->rx, now,
+                      sfu_clock_rate(pub->kind), pkt.seq, pkt.ts);
+    }
 
     /* the codec we accepted only (no RED, no RTX padding probes) */
     if ((int) pkt.pt != pub->neg.pt) {
@@ -802,6 +859,125 @@ sfu_learn_layer(sfu_t *sfu, sfu_peer_t *p, const rooms_rtp_t *pkt, int *li)
     }
 
     return NULL;
+}
+
+
+/*
+ * The simulcast layer whose retransmissions pkt carries, named by its
+ * repaired-rid: its RTX SSRC from now on.  The line, with *li set, or
+ * NULL.
+ */
+static sfu_line_t *
+sfu_learn_rtx(sfu_t *sfu, sfu_peer_t *p, const rooms_rtp_t *pkt, int *li)
+{
+    size_t          n;
+    unsigned        i, k;
+    sfu_line_t     *l;
+    const uint8_t  *v;
+
+    if (rooms_rtp_ext_find(pkt, p->ext_rrid, &v, &n) != 0 || n == 0
+        || n > ROOMS_SDP_RID_MAX)
+    {
+        return NULL;
+    }
+
+    for (i = 0; i < p->nlines; i++) {
+        l = &p->lines[i];
+
+        if (!l->publishing || (int) pkt->pt != l->neg.rtx_pt) {
+            continue;
+        }
+
+        for (k = 0; k < l->nlayers; k++) {
+            if (strlen(l->layers[k].rid) == n
+                && memcmp(l->layers[k].rid, v, n) == 0
+                && l->layers[k].has_ssrc)
+            {
+                l->layers[k].rtx_ssrc = pkt->ssrc;
+                *li = (int) k;
+
+                sfu_log(sfu, SFU_LOG_DEBUG, "%s mid %s layer %s repairs "
+                        "with ssrc %u", p->id, l->mid, l->layers[k].rid,
+                        (unsigned) pkt->ssrc);
+                return l;
+            }
+        }
+    }
+
+    return NULL;
+}
+
+
+/*
+ * Writes into out the packet the retransmission rtx repairs (RFC 4588
+ * §4: its payload starts with the original sequence number): the header
+ * with the stream's SSRC, payload type and that number, without padding,
+ * then the original payload.  The caller checked the payload holds the 2
+ * bytes and fits out.  Returns its length.
+ */
+static size_t
+sfu_repair(const sfu_line_t *pub, int li, const rooms_rtp_t *rtx,
+    uint8_t *out)
+{
+    const uint8_t  *osn;
+
+    osn = rtx->buf + rtx->payload_off;
+
+    memcpy(out, rtx->buf, rtx->payload_off);
+    out[0] &= (uint8_t) ~0x20;
+    memcpy(out + rtx->payload_off, osn + 2, rtx->payload_len - 2);
+
+    rooms_rtp_set_seq(out, (uint16_t) ((osn[0] << 8) | osn[1]));
+    rooms_rtp_set_ssrc(out, li >= 0 ? pub->layers[li].ssrc : pub->ssrc);
+    rooms_rtp_set_pt(out, (unsigned) pub->neg.pt);
+
+    return rtx->payload_off + rtx->payload_len - 2;
+}
+
+
+/*
+ * seq of publisher stream pub (layer li) arrived past a gap: one NACK to
+ * the publisher for every number missing since the highest before it
+ * (SFU_NACK_GAP_MAX at most), from our feedback SSRC.
+ */
+static void
+sfu_nack_gap(sfu_t *sfu, sfu_peer_t *p, sfu_line_t *pub, int li,
+    uint16_t seq, sfu_io_t *io)
+{
+    size_t        n;
+    uint16_t      gap, k, lost[SFU_NACK_GAP_MAX];
+    sfu_rx_t     *rx;
+    sfu_dgram_t  *d;
+
+    rx = li >= 0 ? &pub->layers[li].rx : &pub->rx;
+    gap = (uint16_t) (seq - rx->max_seq);
+
+    if (!rx->started || gap < 2 || gap > SFU_NACK_GAP_MAX
+        || !p->srtp_ready || !p->has_addr)
+    {
+        return;
+    }
+
+    for (k = 0; k < gap - 1; k++) {
+        lost[k] = (uint16_t) (rx->max_seq + 1 + k);
+    }
+
+    d = sfu_out(sfu, io);
+    if (d == NULL) {
+        return;
+    }
+
+    n = rooms_rtcp_build_nack(d->data, sizeof(d->data)
+                              - ROOMS_SRTCP_MAX_TRAILER, p->fb_ssrc,
+                              li >= 0 ? pub->layers[li].ssrc : pub->ssrc,
+                              lost, gap - 1);
+
+    if (n == 0 || rooms_srtp_protect_rtcp(&p->srtp, d->data, &n) != 0) {
+        return;
+    }
+
+    sfu_commit(sfu, io, &p->addr, n);
+    sfu->stats.nack_sent++;
 }
 
 

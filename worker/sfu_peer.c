@@ -114,6 +114,7 @@ sfu_lines_update(sfu_t *sfu, sfu_peer_t *p, const rooms_sdp_t *offer)
     p->ext_mid = 0;
     p->ext_twcc = 0;
     p->ext_rid = 0;
+    p->ext_rrid = 0;
 
     for (i = 0; i < offer->nmedia; i++) {
         m = &offer->media[i];
@@ -142,6 +143,10 @@ sfu_lines_update(sfu_t *sfu, sfu_peer_t *p, const rooms_sdp_t *offer)
 
         if (neg.accepted && neg.ext_rid && p->ext_rid == 0) {
             p->ext_rid = neg.ext_rid;
+        }
+
+        if (neg.accepted && neg.ext_rrid && p->ext_rrid == 0) {
+            p->ext_rrid = neg.ext_rrid;
         }
 
         /* answered only where the browser sends (sdp.h) */

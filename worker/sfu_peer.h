@@ -102,6 +102,7 @@ typedef struct {
     char                  rid[ROOMS_SDP_RID_MAX + 1];
     unsigned              has_ssrc;
     uint32_t              ssrc;
+    uint32_t              rtx_ssrc;       /* learned by repaired-rid; 0 */
     sfu_rx_t              rx;
     rooms_kf_throttle_t   kf;
     uint64_t              win_start;      /* ms: this bitrate window's */
@@ -115,6 +116,14 @@ typedef struct {
  * another.  Two keyframe intervals of a quiet camera.
  */
 #define SFU_LAYER_IDLE_MS    1500
+
+/*
+ * A gap in a publisher's sequence numbers up to this many packets is
+ * NACKed at once (one request: a publisher's RTX answers within a round
+ * trip, and what it does not recover the subscribers' keyframe requests
+ * do); a longer gap is an outage a keyframe repairs better.
+ */
+#define SFU_NACK_GAP_MAX     64
 
 /*
  * Layers are chosen again this often: a layer that stops or starts
@@ -209,6 +218,7 @@ struct sfu_peer_s {
     sfu_line_t            lines[ROOMS_SDP_MAX_MEDIA];
     uint16_t              ext_mid;        /* its mid extension id, 0: none */
     uint16_t              ext_rid;        /* its rid extension id, 0: none */
+    uint16_t              ext_rrid;       /* repaired-rid's, 0: none */
 
     /* the media session, made by the first offer */
     unsigned              has_session;

@@ -113,8 +113,10 @@ async function scenario() {
 
   /* ---- a weak downlink: 300 kbit/s ----------------------------------- */
 
-  ok((await relay.control('set ' + ada + ' down rate=300000 queue=30000'))
-       .startsWith('ok'), "the relay limits Ada's downlink to 300 kbit/s");
+  const said = await relay.control('set ' + ada +
+                                   ' down rate=300000 queue=30000');
+  ok(said.startsWith('ok'), "the relay limits Ada's downlink to 300 kbit/s",
+     said + '\n' + await relay.control('clients'));
   const t0 = Date.now();
   const dropped = await until(async () => {
     const now = await inbound('Ada');
@@ -148,8 +150,8 @@ async function scenario() {
 
   /* ---- the limit goes -------------------------------------------------- */
 
-  ok((await relay.control('set ' + ada + ' down rate=0')).startsWith('ok'),
-     'the relay lifts the limit');
+  const lifted = await relay.control('set ' + ada + ' down rate=0');
+  ok(lifted.startsWith('ok'), 'the relay lifts the limit', lifted);
   const back = await until(async () => {
     const now = await inbound('Ada');
     return now.paused.length === 0 && ['Ben', 'Cai'].every((n) =>
