@@ -43,6 +43,8 @@ static size_t sfu_repair(const sfu_line_t *pub, int li,
     const rooms_rtp_t *rtx, uint8_t *out);
 static void sfu_nack_gap(sfu_t *sfu, sfu_peer_t *p, sfu_line_t *pub, int li,
     uint16_t seq, sfu_io_t *io);
+static void sfu_nack_up(sfu_t *sfu, sfu_line_t *pub, int li,
+    const uint16_t *lost, size_t nlost, sfu_io_t *io);
 static unsigned sfu_layer_packet(sfu_line_t *pub, int li, uint64_t now,
     const rooms_rtp_t *pkt);
 
@@ -944,10 +946,8 @@ static void
 sfu_nack_gap(sfu_t *sfu, sfu_peer_t *p, sfu_line_t *pub, int li,
     uint16_t seq, sfu_io_t *io)
 {
-    size_t        n;
     uint16_t      gap, k, lost[SFU_NACK_GAP_MAX];
     sfu_rx_t     *rx;
-    sfu_dgram_t  *d;
 
     rx = li >= 0 ? &pub->layers[li].rx : &pub->rx;
     gap = (uint16_t) (seq - rx->max_seq);
@@ -962,6 +962,28 @@ sfu_nack_gap(sfu_t *sfu, sfu_peer_t *p, sfu_line_t *pub, int li,
         lost[k] = (uint16_t) (rx->max_seq + 1 + k);
     }
 
+    sfu_nack_up(sfu, pub, li, lost, gap - 1, io);
+}
+
+
+/*
+ * A NACK to publisher pub for the n numbers lost[] of its stream (layer
+ * li of a simulcast line), from our feedback SSRC.
+ */
+static void
+sfu_nack_up(sfu_t *sfu, sfu_line_t *pub, int li, const uint16_t *lost,
+    size_t nlost, sfu_io_t *io)
+{
+    size_t        n;
+    sfu_peer_t   *p;
+    sfu_dgram_t  *d;
+
+    p = pub->owner;
+
+    if (nlost == 0 || !p->srtp_ready || !p->has_addr) {
+        return;
+    }
+
     d = sfu_out(sfu, io);
     if (d == NULL) {
         return;
@@ -970,7 +992,7 @@ sfu_nack_gap(sfu_t *sfu, sfu_peer_t *p, sfu_line_t *pub, int li,
     n = rooms_rtcp_build_nack(d->data, sizeof(d->data)
                               - ROOMS_SRTCP_MAX_TRAILER, p->fb_ssrc,
                               li >= 0 ? pub->layers[li].ssrc : pub->ssrc,
-                              lost, gap - 1);
+                              lost, nlost);
 
     if (n == 0 || rooms_srtp_protect_rtcp(&p->srtp, d->data, &n) != 0) {
         return;
@@ -1064,9 +1086,9 @@ sfu_nack(sfu_t *sfu, uint64_t now_us, sfu_peer_t *p,
     const rooms_rtcp_fb_t *fb, sfu_io_t *io)
 {
     int             n, i;
-    size_t          len;
+    size_t          len, nup;
     unsigned        rtx;
-    uint16_t        lost[SFU_NACK_MAX];
+    uint16_t        lost[SFU_NACK_MAX], up[SFU_NACK_MAX];
     sfu_line_t     *l;
     sfu_dgram_t    *d;
     const uint8_t  *pkt;
@@ -1080,10 +1102,26 @@ sfu_nack(sfu_t *sfu, uint64_t now_us, sfu_peer_t *p,
     rtx = l->neg.rtx_pt >= 0 && l->rtx_out_ssrc != 0;
 
     n = rooms_rtcp_nack_expand(fb, lost, SFU_NACK_MAX);
+    nup = 0;
 
     for (i = 0; i < n; i++) {
         pkt = rooms_hist_get(&l->hist, lost[i], &len);
+
         if (pkt == NULL) {
+            /*
+             * sent before and never reached us (lost on the
+             * publisher's leg, and our one NACK did not bring it): ask
+             * the publisher again, in its numbers, while the line
+             * carries that stream; the subscriber's own retries pace
+             * this
+             */
+            if (l->bound != NULL && l->fwd.has_src && l->fwd.started
+                && (int16_t) (uint16_t) (lost[i] - l->fwd.last_seq) < 0
+                && (l->bound->nlayers == 0 || l->layer >= 0))
+            {
+                up[nup++] = (uint16_t) (lost[i] - l->fwd.seq_off);
+            }
+
             continue;
         }
 
@@ -1115,6 +1153,11 @@ sfu_nack(sfu_t *sfu, uint64_t now_us, sfu_peer_t *p,
         if (rtx) {
             sfu->stats.rtx_sent++;
         }
+    }
+
+    if (nup > 0) {
+        sfu_nack_up(sfu, l->bound, l->bound->nlayers ? l->layer : -1, up, nup,
+                    io);
     }
 }
 

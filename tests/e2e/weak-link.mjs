@@ -105,7 +105,7 @@ async function scenario() {
        JSON.stringify(await inbound(name)));
   }
   await sleep(5000);                 // let the estimates find the link
-  const ada = await until(() => relayClientOf(people.Ada.page));
+  const ada = await until(() => relayClientOf(people.Ada.page, relay));
   ok(ada, "the relay knows Ada's browser (" + ada + ')');
   const before = await inbound('Ada');
   const benSeesCai = (await inbound('Ben')).Cai.width;

@@ -138,8 +138,11 @@ export async function startWorkerBehindRelay(dir, udpPort, { seed } = {}) {
 // The relay's name for a page's browser, '127.0.0.1:PORT': the local
 // candidate of the selected pair of the page's newest peer connection
 // (window.__pcs, kept by lib.mjs's capturePeerConnections).  null until
-// ICE has chosen a pair.
-export async function relayClientOf(page) {
+// ICE has chosen a pair.  When the browser took the worker's
+// XOR-MAPPED-ADDRESS (the relay's upstream socket for it) as a
+// peer-reflexive local candidate, that is the client's `via`: pass the
+// relay to have it resolved to the client's name.
+export async function relayClientOf(page, relay) {
   const port = await page.evaluate(async () => {
     const pc = (window.__pcs || []).at(-1);
     if (!pc) return null;
@@ -154,5 +157,10 @@ export async function relayClientOf(page) {
     const local = pair && stats.get(pair.localCandidateId);
     return local ? local.port : null;
   });
-  return port ? '127.0.0.1:' + port : null;
+  if (!port) return null;
+  const name = '127.0.0.1:' + port;
+  if (!relay) return name;
+  const { clients } = await relay.clients();
+  const c = clients.find((x) => x.name === name || x.via === name);
+  return c ? c.name : null;
 }
