@@ -163,6 +163,15 @@ w_stats(w_t *w)
               (unsigned long long) s->joins, (unsigned long long) s->knocks,
               (unsigned long long) s->leaves,
               (unsigned long long) s->timeouts);
+    rooms_log(ROOMS_LOG_INFO, "stats: transport feedback sent %llu read %llu, "
+              "probes %llu, NACKs to publishers %llu, repairs %llu, layer "
+              "switches %llu",
+              (unsigned long long) s->twcc_sent,
+              (unsigned long long) s->twcc_received,
+              (unsigned long long) s->probes_sent,
+              (unsigned long long) s->nack_sent,
+              (unsigned long long) s->rtx_received,
+              (unsigned long long) s->layer_switches);
 }
 
 

@@ -45,6 +45,7 @@ static void sfu_nack_gap(sfu_t *sfu, sfu_peer_t *p, sfu_line_t *pub, int li,
     uint16_t seq, sfu_io_t *io);
 static void sfu_nack_up(sfu_t *sfu, sfu_line_t *pub, int li,
     const uint16_t *lost, size_t nlost, sfu_io_t *io);
+static unsigned sfu_repair_wanted(sfu_rx_t *rx, uint16_t seq);
 static unsigned sfu_layer_packet(sfu_line_t *pub, int li, uint64_t now,
     const rooms_rtp_t *pkt);
 
@@ -722,7 +723,10 @@ sfu_rtp(sfu_t *sfu, uint64_t now_us, sfu_peer_t *p, const uint8_t *buf,
 
         n = sfu_repair(rtx, li, &pkt, repair);
 
-        if (rooms_rtp_parse(repair, n, &pkt) != 0) {
+        if (rooms_rtp_parse(repair, n, &pkt) != 0
+            || !sfu_repair_wanted(li >= 0 ? &rtx->layers[li].rx : &rtx->rx,
+                                  pkt.seq))
+        {
             return;
         }
 
@@ -938,6 +942,33 @@ sfu_repair(const sfu_line_t *pub, int li, const rooms_rtp_t *rtx,
 
 
 /*
+ * Whether seq is one we NACKed and still wait for; taken off the list
+ * when it is, so a second copy goes nowhere either.
+ */
+static unsigned
+sfu_repair_wanted(sfu_rx_t *rx, uint16_t seq)
+{
+    unsigned  k, i;
+
+    for (k = 0; k < rx->nacked_n; k++) {
+        i = (rx->nacked_pos + SFU_NACKED_MAX - 1 - k) % SFU_NACKED_MAX;
+
+        if (rx->nacked[i] == seq) {
+            /* the newest request takes its place */
+            rx->nacked[i] = rx->nacked[(rx->nacked_pos + SFU_NACKED_MAX - 1)
+                                       % SFU_NACKED_MAX];
+            rx->nacked_pos = (rx->nacked_pos + SFU_NACKED_MAX - 1)
+                             % SFU_NACKED_MAX;
+            rx->nacked_n--;
+            return 1;
+        }
+    }
+
+    return 0;
+}
+
+
+/*
  * seq of publisher stream pub (layer li) arrived past a gap: one NACK to
  * the publisher for every number missing since the highest before it
  * (SFU_NACK_GAP_MAX at most), from our feedback SSRC.
@@ -974,7 +1005,8 @@ static void
 sfu_nack_up(sfu_t *sfu, sfu_line_t *pub, int li, const uint16_t *lost,
     size_t nlost, sfu_io_t *io)
 {
-    size_t        n;
+    size_t        n, k;
+    sfu_rx_t     *rx;
     sfu_peer_t   *p;
     sfu_dgram_t  *d;
 
@@ -982,6 +1014,18 @@ sfu_nack_up(sfu_t *sfu, sfu_line_t *pub, int li, const uint16_t *lost,
 
     if (nlost == 0 || !p->srtp_ready || !p->has_addr) {
         return;
+    }
+
+    /* what a repair may bring: sfu_repair_wanted() */
+    rx = li >= 0 ? &pub->layers[li].rx : &pub->rx;
+
+    for (k = 0; k < nlost; k++) {
+        rx->nacked[rx->nacked_pos] = lost[k];
+        rx->nacked_pos = (rx->nacked_pos + 1) % SFU_NACKED_MAX;
+
+        if (rx->nacked_n < SFU_NACKED_MAX) {
+            rx->nacked_n++;
+        }
     }
 
     d = sfu_out(sfu, io);

@@ -63,6 +63,9 @@
 
 typedef struct sfu_line_s  sfu_line_t;
 
+/* outstanding NACKed numbers kept per publisher stream (sfu_rx_t) */
+#define SFU_NACKED_MAX       128
+
 
 /*
  * The receive statistics of one publisher stream (RFC 3550 appendix A.1,
@@ -88,6 +91,16 @@ typedef struct {
     unsigned              has_sr;
     uint32_t              lsr;            /* middle 32 bits of its NTP */
     uint64_t              sr_ms;          /* when it arrived */
+
+    /*
+     * The numbers we NACKed and still wait for: only their repairs go
+     * on to subscribers (a publisher's RTX also probes its bandwidth
+     * with copies of what it sent, which nobody needs twice).  A ring of
+     * SFU_NACKED_MAX: an older request that was not answered is given up.
+     */
+    uint16_t              nacked[SFU_NACKED_MAX];
+    unsigned              nacked_pos;
+    unsigned              nacked_n;
 } sfu_rx_t;
 
 

@@ -11,8 +11,9 @@
 // and 16 video at most), and a signaling message is at most 65536 bytes.
 // A Chromium m-line lists every codec and header extension it knows; the
 // server forwards only Opus and VP8 (with its RTX), and needs only the
-// mid and the audio level.  Pruning each recvonly m-line to those makes
-// the offer about a third of its size.  Browsers without the APIs offer
+// mid, the audio level and the transport-wide sequence number.  Pruning
+// each recvonly m-line to those makes the offer about a third of its
+// size.  Browsers without the APIs offer
 // the full list; nothing breaks, the offer is only bigger.
 
 const KEY = { audio: 'rooms.device.audio', video: 'rooms.device.video' };
@@ -109,6 +110,9 @@ const KEEP_CODECS = {
 const KEEP_EXTENSIONS = new Set([
   'urn:ietf:params:rtp-hdrext:sdes:mid',
   'urn:ietf:params:rtp-hdrext:ssrc-audio-level',
+  // the server's transport-wide numbers on what it sends us: our
+  // feedback on them is how it knows what our link carries
+  'http://www.ietf.org/id/draft-holmer-rmcat-transport-wide-cc-extensions-01',
 ]);
 
 const codecsOf = {};      // kind -> the codecs we keep (or null: all)
