@@ -125,10 +125,12 @@ typedef struct {
 
 /*
  * A layer that sent nothing for this long is not arriving (a browser
- * stops a layer its encoder cannot afford): its subscribers move to
- * another.  Two keyframe intervals of a quiet camera.
+ * stops a layer its encoder or its estimate cannot afford): its
+ * subscribers move to another at once, since they see nothing until a
+ * keyframe of the new one.  Five frame intervals at 10 fps, the slowest a
+ * sending layer goes.
  */
-#define SFU_LAYER_IDLE_MS    1500
+#define SFU_LAYER_IDLE_MS    500
 
 /*
  * A gap in a publisher's sequence numbers up to this many packets is
