@@ -233,3 +233,32 @@ GET /api/rooms/{{code}}
 [alert]
 [crit]
 [emerg]
+
+
+
+=== TEST 15: an unknown field cut at its 64th byte inside a character is still a 422
+The message names at most 64 bytes of the field, cut before a character
+that does not fit whole: "é" (2 bytes) at bytes 64-65, "€" (3 bytes) at
+63-65, an emoji (4 bytes) at 62-65.  The answer is valid JSON in UTF-8.
+--- request eval
+[
+"POST /api/rooms\n{\"" . ("a" x 63) . "\xc3\xa9\":1}",
+"POST /api/rooms\n{\"" . ("a" x 62) . "\xe2\x82\xac\":1}",
+"POST /api/rooms\n{\"" . ("a" x 61) . "\xf0\x9f\x98\x80\":1}",
+"POST /api/rooms\n{\"" . ("a" x 60) . "\xf0\x9f\x98\x80b\":1}",
+]
+--- more_headers
+Content-Type: application/json
+--- error_code eval
+[(422) x 4]
+--- response_body_like eval
+[
+qr/^\{"error":\{"code":"unknown_field","message":"unknown field \\"a{63}\\""\}\}\n$/,
+qr/^\{"error":\{"code":"unknown_field","message":"unknown field \\"a{62}\\""\}\}\n$/,
+qr/^\{"error":\{"code":"unknown_field","message":"unknown field \\"a{61}\\""\}\}\n$/,
+qr/^\{"error":\{"code":"unknown_field","message":"unknown field \\"a{60}\xf0\x9f\x98\x80\\""\}\}\n$/,
+]
+--- no_error_log
+[alert]
+[crit]
+[emerg]
