@@ -14,9 +14,12 @@ run=$top/run
 mkdir -p "$run/logs" "$run/data" "$run/tmp"
 
 user=""
+socket_user=""
 if [ "$(id -u)" = 0 ]; then
-    # the workers drop to nobody and must write the store's folder
+    # the workers drop to nobody and must write the store's folder, and
+    # the media worker's control socket is theirs (and root's) alone
     user="user nobody nogroup;"
+    socket_user="--socket-user nobody --socket-group nogroup"
     chown nobody:nogroup "$run/data" "$run/tmp"
 fi
 
@@ -70,10 +73,11 @@ trap stop EXIT
 
 # The media worker is its own service: nginx does not start it; nginx's
 # workers connect to its control socket (and reconnect if it restarts).
-# It makes the socket world-writable, since nginx's workers run as nobody.
+# Only nginx's workers' user (nobody under root, else ours) may use it.
 rm -f "$run/worker.sock"
+# shellcheck disable=SC2086
 "$top/build/rooms-worker" --udp-port "$MEDIA_PORT" --announce-ip "$MEDIA_IP" \
-    --control "$run/worker.sock" 2>>"$run/logs/worker.log" &
+    --control "$run/worker.sock" $socket_user 2>>"$run/logs/worker.log" &
 wrk=$!
 
 # nginx starts anyway if the worker is slow: it retries on a timer
