@@ -350,7 +350,8 @@ ngx_rooms_postconfiguration(ngx_conf_t *cf)
     ngx_rooms_main_conf_t  *rmcf;
 
     if (ngx_rooms_signal_init(cf) != NGX_OK
-        || ngx_rooms_control_init(cf) != NGX_OK)
+        || ngx_rooms_control_init(cf) != NGX_OK
+        || ngx_rooms_router_init_filters(cf) != NGX_OK)
     {
         return NGX_ERROR;
     }
