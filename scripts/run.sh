@@ -2,14 +2,15 @@
 # `make run`: the media worker and nginx with ngx_rooms from a local run
 # folder, in the foreground, on http://127.0.0.1:$PORT (media over UDP on
 # port $MEDIA_PORT, announced to browsers as $MEDIA_IP).  Ctrl-C or SIGTERM
-# stops every process started here.  Rooms persist in run/data/rooms.db.
+# stops every process started here.  Rooms persist in run/data/rooms.db
+# (RUN_DIR= names another folder than run/).
 set -eu
 
 PORT=${PORT:-8080}
 MEDIA_PORT=${MEDIA_PORT:-40000}
 MEDIA_IP=${MEDIA_IP:-127.0.0.1}
 top=$(cd "$(dirname "$0")/.." && pwd)
-run=$top/run
+run=${RUN_DIR:-$top/run}
 
 mkdir -p "$run/logs" "$run/data" "$run/tmp"
 
@@ -45,11 +46,21 @@ http {
     rooms_store  $run/data/rooms.db;
     rooms_media_socket $run/worker.sock;
 
+    # room creation is open to anyone: at most 10 a minute per address
+    # (bursts of 5), answered 429 in the API's JSON; nothing else limited
+    map "\$request_method \$uri" \$rooms_create_addr {
+        "POST /api/rooms"  \$binary_remote_addr;
+        default            "";
+    }
+    limit_req_zone \$rooms_create_addr zone=rooms_create:1m rate=10r/m;
+
     server {
         listen 127.0.0.1:$PORT;
 
         location / {
             rooms;
+            limit_req zone=rooms_create burst=5 nodelay;
+            limit_req_status 429;
         }
     }
 }
