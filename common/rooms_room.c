@@ -237,15 +237,15 @@ rooms_audience_check(const char *s, size_t len, rooms_error_t *err)
 
 
 /*
- * A title is one line of text a person reads on a tile: printable Unicode
- * only, at most ROOMS_TITLE_MAX_CHARS code points.  Refused: C0 and C1
- * controls, line and paragraph separators, and the bidirectional
- * overrides and isolates, which let a title reverse the text after it
- * (a spoofing trick).  jansson has already guaranteed valid UTF-8 without
- * NUL, so decoding needs no error handling.
+ * One line of text a person reads (a title on a tile, a name in a call):
+ * printable Unicode only.  Refused: C0 and C1 controls, line and
+ * paragraph separators, and the bidirectional overrides and isolates,
+ * which let a text reverse what follows it (a spoofing trick).  The text
+ * is valid UTF-8 without NUL (jansson guarantees it), so decoding needs
+ * no error handling.
  */
-static int
-rooms_title_check(const char *s, size_t len, rooms_error_t *err)
+int
+rooms_text_check(const char *s, size_t len, size_t *nchars)
 {
     size_t                i, chars;
     uint32_t              cp;
@@ -277,11 +277,29 @@ rooms_title_check(const char *s, size_t len, rooms_error_t *err)
             || (cp >= 0x202a && cp <= 0x202e)
             || (cp >= 0x2066 && cp <= 0x2069))
         {
-            return rooms_error(err, 422, "invalid_field",
-                               "\"title\" must not contain control, "
-                               "line-breaking or text-direction "
-                               "characters");
+            return -1;
         }
+    }
+
+    if (nchars != NULL) {
+        *nchars = chars;
+    }
+
+    return 0;
+}
+
+
+/* A title: one line of text (above), at most ROOMS_TITLE_MAX_CHARS. */
+static int
+rooms_title_check(const char *s, size_t len, rooms_error_t *err)
+{
+    size_t  chars;
+
+    if (rooms_text_check(s, len, &chars) != 0) {
+        return rooms_error(err, 422, "invalid_field",
+                           "\"title\" must not contain control, "
+                           "line-breaking or text-direction "
+                           "characters");
     }
 
     if (chars > ROOMS_TITLE_MAX_CHARS || len > ROOMS_TITLE_MAX_BYTES) {

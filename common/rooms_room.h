@@ -108,6 +108,15 @@ int rooms_error(rooms_error_t *err, int status, const char *code,
     const char *fmt, ...);
 
 /*
+ * Whether s (len bytes of valid UTF-8) is one line of printable text, as
+ * titles and display names must be: 0, with the number of characters in
+ * *nchars (when not NULL); -1 when it holds a C0 or C1 control, a line or
+ * paragraph separator, or a bidirectional override or isolate (U+202A to
+ * U+202E, U+2066 to U+2069).
+ */
+int rooms_text_check(const char *s, size_t len, size_t *nchars);
+
+/*
  * The length of the longest prefix of s (len bytes) that is at most max
  * bytes and ends between two characters of UTF-8 (a byte that is not UTF-8
  * counts as one character), for printing a part of client text.

@@ -1644,6 +1644,33 @@ test_render_error(void)
 }
 
 
+/* Display names (ngx_rooms_signal.c) follow the title's rule. */
+static void
+test_text_check(void)
+{
+    size_t  n;
+
+    n = 0;
+    ok(rooms_text_check("Ada \xc3\xa9\xf0\x9f\x98\x80", 10, &n) == 0 && n == 6,
+       "a name of letters, a space and an emoji passes (6 characters)");
+    ok(rooms_text_check("Ada\xe2\x80\x8f", 6, NULL) == 0,
+       "a right-to-left mark (U+200F) is no override: it passes");
+    ok(rooms_text_check("Ada\xe2\x80\xaegnp.exe", 14, NULL) == -1,
+       "U+202E (right-to-left override) is refused");
+    ok(rooms_text_check("\xe2\x80\xaa" "Ada", 6, NULL) == -1,
+       "U+202A (left-to-right embedding) is refused");
+    ok(rooms_text_check("a\xe2\x81\xa6" "b\xe2\x81\xa9", 8, NULL) == -1,
+       "U+2066..U+2069 (isolates) are refused");
+    ok(rooms_text_check("a\xe2\x80\xa8" "b", 5, NULL) == -1,
+       "U+2028 (line separator) is refused");
+    ok(rooms_text_check("a\x07", 2, NULL) == -1, "a C0 control is refused");
+    ok(rooms_text_check("a\x7f", 2, NULL) == -1, "DEL is refused");
+    ok(rooms_text_check("a\xc2\x85", 3, NULL) == -1,
+       "a C1 control (U+0085) is refused");
+    ok(rooms_text_check("", 0, &n) == 0 && n == 0, "empty: 0 characters");
+}
+
+
 int
 main(void)
 {
@@ -1661,6 +1688,7 @@ main(void)
     test_create_bad_json();
     test_parse_patch();
     test_title_controls();
+    test_text_check();
     test_apply_patch();
     test_state();
     test_render();
