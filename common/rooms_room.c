@@ -35,6 +35,137 @@ const unsigned  rooms_nactivities =
     sizeof(rooms_activities) / sizeof(rooms_activities[0]);
 
 
+/*
+ * The length of the UTF-8 sequence at p (at most n bytes available), or 0
+ * when it is not a valid, shortest-form encoding of a scalar value.
+ */
+static size_t
+rooms_utf8_seq(const unsigned char *p, size_t n)
+{
+    size_t    len, i;
+    uint32_t  cp;
+
+    if (p[0] < 0x80) {
+        return 1;
+    }
+
+    if (p[0] >= 0xc2 && p[0] <= 0xdf) {
+        len = 2;
+        cp = p[0] & 0x1f;
+
+    } else if ((p[0] & 0xf0) == 0xe0) {
+        len = 3;
+        cp = p[0] & 0x0f;
+
+    } else if (p[0] >= 0xf0 && p[0] <= 0xf4) {
+        len = 4;
+        cp = p[0] & 0x07;
+
+    } else {
+        return 0;
+    }
+
+    if (len > n) {
+        return 0;
+    }
+
+    for (i = 1; i < len; i++) {
+        if ((p[i] & 0xc0) != 0x80) {
+            return 0;
+        }
+
+        cp = cp << 6 | (p[i] & 0x3f);
+    }
+
+    if ((len == 3 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff)))
+        || (len == 4 && (cp < 0x10000 || cp > 0x10ffff)))
+    {
+        return 0;
+    }
+
+    return len;
+}
+
+
+size_t
+rooms_utf8_prefix(const char *s, size_t len, size_t max)
+{
+    size_t  n, k;
+
+    n = 0;
+
+    while (n < len) {
+        k = rooms_utf8_seq((const unsigned char *) s + n, len - n);
+
+        if (k == 0) {
+            k = 1;                  /* not UTF-8: a byte is a character */
+        }
+
+        if (n + k > max) {
+            break;
+        }
+
+        n += k;
+    }
+
+    return n;
+}
+
+
+/* Whether the n bytes at p are the start of a character cut short. */
+static int
+rooms_utf8_cut(const unsigned char *p, size_t n)
+{
+    size_t  want, i;
+
+    want = (p[0] >= 0xc2 && p[0] <= 0xdf) ? 2
+           : ((p[0] & 0xf0) == 0xe0) ? 3
+           : (p[0] >= 0xf0 && p[0] <= 0xf4) ? 4 : 0;
+
+    if (n >= want) {
+        return 0;
+    }
+
+    for (i = 1; i < n; i++) {
+        if ((p[i] & 0xc0) != 0x80) {
+            return 0;
+        }
+    }
+
+    return 1;
+}
+
+
+/*
+ * A message is sent in JSON, which must be UTF-8: snprintf() may have cut
+ * a character at the end of the buffer, and a "%.Ns" in the middle, so
+ * any byte that does not start a whole character becomes '?'.
+ */
+static void
+rooms_utf8_repair(char *s)
+{
+    size_t          i, k, len;
+    unsigned char  *p;
+
+    p = (unsigned char *) s;
+    len = strlen(s);
+
+    for (i = 0; i < len; i += k) {
+        k = rooms_utf8_seq(p + i, len - i);
+
+        if (k == 0) {
+            if (rooms_utf8_cut(p + i, len - i)) {
+                p[i] = '\0';       /* the buffer's end cut a character */
+                return;
+            }
+
+            p[i] = '?';
+            k = 1;
+        }
+    }
+}
+
+
 int
 rooms_error(rooms_error_t *err, int status, const char *code,
     const char *fmt, ...)
@@ -47,6 +178,8 @@ rooms_error(rooms_error_t *err, int status, const char *code,
     va_start(args, fmt);
     vsnprintf(err->message, sizeof(err->message), fmt, args);
     va_end(args);
+
+    rooms_utf8_repair(err->message);
 
     return -1;
 }
@@ -104,15 +237,15 @@ rooms_audience_check(const char *s, size_t len, rooms_error_t *err)
 
 
 /*
- * A title is one line of text a person reads on a tile: printable Unicode
- * only, at most ROOMS_TITLE_MAX_CHARS code points.  Refused: C0 and C1
- * controls, line and paragraph separators, and the bidirectional
- * overrides and isolates, which let a title reverse the text after it
- * (a spoofing trick).  jansson has already guaranteed valid UTF-8 without
- * NUL, so decoding needs no error handling.
+ * One line of text a person reads (a title on a tile, a name in a call):
+ * printable Unicode only.  Refused: C0 and C1 controls, line and
+ * paragraph separators, and the bidirectional overrides and isolates,
+ * which let a text reverse what follows it (a spoofing trick).  The text
+ * is valid UTF-8 without NUL (jansson guarantees it), so decoding needs
+ * no error handling.
  */
-static int
-rooms_title_check(const char *s, size_t len, rooms_error_t *err)
+int
+rooms_text_check(const char *s, size_t len, size_t *nchars)
 {
     size_t                i, chars;
     uint32_t              cp;
@@ -144,11 +277,29 @@ rooms_title_check(const char *s, size_t len, rooms_error_t *err)
             || (cp >= 0x202a && cp <= 0x202e)
             || (cp >= 0x2066 && cp <= 0x2069))
         {
-            return rooms_error(err, 422, "invalid_field",
-                               "\"title\" must not contain control, "
-                               "line-breaking or text-direction "
-                               "characters");
+            return -1;
         }
+    }
+
+    if (nchars != NULL) {
+        *nchars = chars;
+    }
+
+    return 0;
+}
+
+
+/* A title: one line of text (above), at most ROOMS_TITLE_MAX_CHARS. */
+static int
+rooms_title_check(const char *s, size_t len, rooms_error_t *err)
+{
+    size_t  chars;
+
+    if (rooms_text_check(s, len, &chars) != 0) {
+        return rooms_error(err, 422, "invalid_field",
+                           "\"title\" must not contain control, "
+                           "line-breaking or text-direction "
+                           "characters");
     }
 
     if (chars > ROOMS_TITLE_MAX_CHARS || len > ROOMS_TITLE_MAX_BYTES) {
@@ -420,7 +571,10 @@ rooms_parse_create(const char *body, size_t len, unsigned cap, int64_t now,
 
         } else {
             rooms_error(err, 422, "unknown_field",
-                        "unknown field \"%.64s\"", key);
+                        "unknown field \"%.*s\"",
+                        (int) rooms_utf8_prefix(key, strlen(key),
+                                                ROOMS_FIELD_NAME_SHOWN),
+                        key);
             goto done;
         }
     }
@@ -527,7 +681,10 @@ rooms_parse_patch(const char *body, size_t len, unsigned cap,
 
         } else {
             rooms_error(err, 422, "unknown_field",
-                        "unknown or read-only field \"%.64s\"", key);
+                        "unknown or read-only field \"%.*s\"",
+                        (int) rooms_utf8_prefix(key, strlen(key),
+                                                ROOMS_FIELD_NAME_SHOWN),
+                        key);
             goto done;
         }
     }

@@ -94,12 +94,34 @@ typedef struct {
 #define ROOMS_VIEW_HOST    1
 
 
+/* How much of an unknown field's name an error message shows, in bytes. */
+#define ROOMS_FIELD_NAME_SHOWN  64
+
+
 /*
  * Sets err to the given status, code and printf-style message; returns -1
- * so callers can write "return rooms_error(...)".
+ * so callers can write "return rooms_error(...)".  The message is always
+ * UTF-8 (it goes into JSON): a character the buffer's end cuts is dropped,
+ * and any other byte that is not UTF-8 becomes '?'.
  */
 int rooms_error(rooms_error_t *err, int status, const char *code,
     const char *fmt, ...);
+
+/*
+ * Whether s (len bytes of valid UTF-8) is one line of printable text, as
+ * titles and display names must be: 0, with the number of characters in
+ * *nchars (when not NULL); -1 when it holds a C0 or C1 control, a line or
+ * paragraph separator, or a bidirectional override or isolate (U+202A to
+ * U+202E, U+2066 to U+2069).
+ */
+int rooms_text_check(const char *s, size_t len, size_t *nchars);
+
+/*
+ * The length of the longest prefix of s (len bytes) that is at most max
+ * bytes and ends between two characters of UTF-8 (a byte that is not UTF-8
+ * counts as one character), for printing a part of client text.
+ */
+size_t rooms_utf8_prefix(const char *s, size_t len, size_t max);
 
 /*
  * Parses a create body (len 0 means "all defaults") into room: title,

@@ -12,6 +12,7 @@
  *     1  rooms, retired_codes
  *     2  bans: the guest tokens a host removed, per room
  *     3  rooms.host_absent and rooms.rev; cohosts: co-host credentials
+ *     4  rooms.used_at: when people were last seen in the room (expiry)
  * A store is migrated step by step, in one transaction, from whatever
  * version it has up to ROOMS_STORE_SCHEMA_VERSION; a newer one is refused
  * untouched.
@@ -51,6 +52,7 @@ enum {
     ROOMS_SQL_COHOST_REVOKE,
     ROOMS_SQL_COHOST_REVOKE_TOKEN,
     ROOMS_SQL_COHOST_LIST,
+    ROOMS_SQL_USED,
     ROOMS_SQL_N
 };
 
@@ -115,6 +117,9 @@ static const char  *rooms_migrations[ROOMS_STORE_SCHEMA_VERSION] = {
     "  revoked_at       INTEGER NOT NULL DEFAULT 0"
     ");"
     "CREATE INDEX cohosts_room ON cohosts (room_id, revoked_at);",
+
+    /* 3 -> 4: when people were last seen in a room (0: never), for expiry */
+    "ALTER TABLE rooms ADD COLUMN used_at INTEGER NOT NULL DEFAULT 0;",
 };
 
 
@@ -178,6 +183,26 @@ static const char  *rooms_sql[ROOMS_SQL_N] = {
 
     "SELECT id, name, created_at FROM cohosts"
     " WHERE room_id = ?1 AND revoked_at = 0 ORDER BY id LIMIT ?2",
+
+    /* at most one write per room and ROOMS_STORE_USED_EVERY */
+    "UPDATE rooms SET used_at = ?2"
+    " WHERE id = ?1 AND used_at <= ?2 - ?3",
+};
+
+
+/*
+ * The rooms rooms_store_expire() purges: ended before ?1, or not ended
+ * with nothing (creation, scheduled start, people in it) since ?1.
+ */
+#define ROOMS_SQL_EXPIRED                                                     \
+    "SELECT id FROM rooms WHERE CASE WHEN ended_at != 0 THEN ended_at < ?1"   \
+    " ELSE max(created_at, start_at, used_at) < ?1 END"
+
+static const char  *rooms_sql_expire[] = {
+    "DELETE FROM bans WHERE room_id IN (" ROOMS_SQL_EXPIRED ")",
+    "DELETE FROM cohosts WHERE room_id IN (" ROOMS_SQL_EXPIRED ")",
+    "DELETE FROM retired_codes WHERE room_id IN (" ROOMS_SQL_EXPIRED ")",
+    "DELETE FROM rooms WHERE id IN (" ROOMS_SQL_EXPIRED ")",
 };
 
 
@@ -908,4 +933,67 @@ rooms_store_cohost_list(rooms_store_t *st, int64_t room_id,
 
     return rc == SQLITE_DONE || rc == SQLITE_ROW ? ROOMS_STORE_OK
                                                  : ROOMS_STORE_ERROR;
+}
+
+
+int
+rooms_store_used(rooms_store_t *st, int64_t room_id, int64_t now)
+{
+    sqlite3_stmt  *s;
+
+    s = st->stmt[ROOMS_SQL_USED];
+    sqlite3_bind_int64(s, 1, room_id);
+    sqlite3_bind_int64(s, 2, now);
+    sqlite3_bind_int64(s, 3, ROOMS_STORE_USED_EVERY);
+
+    return rooms_store_done(s);
+}
+
+
+int
+rooms_store_expire(rooms_store_t *st, int64_t before, int64_t *purged)
+{
+    int            rc;
+    size_t         i;
+    sqlite3_stmt  *s;
+
+    *purged = 0;
+
+    if (rooms_store_exec(st, "BEGIN IMMEDIATE") != 0) {
+        return ROOMS_STORE_ERROR;
+    }
+
+    /* what refers to a room first, the room last: all or nothing */
+    for (i = 0; i < sizeof(rooms_sql_expire) / sizeof(rooms_sql_expire[0]);
+         i++)
+    {
+        if (sqlite3_prepare_v2(st->db, rooms_sql_expire[i], -1, &s, NULL)
+            != SQLITE_OK)
+        {
+            goto failed;
+        }
+
+        sqlite3_bind_int64(s, 1, before);
+        rc = sqlite3_step(s);
+        sqlite3_finalize(s);
+
+        if (rc != SQLITE_DONE) {
+            goto failed;
+        }
+    }
+
+    *purged = sqlite3_changes(st->db);
+
+    if (rooms_store_exec(st, "COMMIT") != 0) {
+        goto failed;
+    }
+
+    return ROOMS_STORE_OK;
+
+failed:
+
+    *purged = 0;
+    rooms_store_exec(st, "ROLLBACK");
+
+    return ROOMS_STORE_ERROR;
 }

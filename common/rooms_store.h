@@ -19,7 +19,7 @@
 #include "rooms_room.h"
 
 
-#define ROOMS_STORE_SCHEMA_VERSION  3
+#define ROOMS_STORE_SCHEMA_VERSION  4
 
 #define ROOMS_STORE_OK         0
 #define ROOMS_STORE_NOT_FOUND  1
@@ -153,6 +153,27 @@ int rooms_store_cohost_revoke_token(rooms_store_t *st, int64_t room_id,
  */
 int rooms_store_cohost_list(rooms_store_t *st, int64_t room_id,
     rooms_cohost_t *out, unsigned max, unsigned *n);
+
+
+/*
+ * Expiry (nginx's rooms_expire).  A room is in use when people are in it:
+ * rooms_store_used() records that at time now, writing at most once per
+ * ROOMS_STORE_USED_EVERY seconds per room (a no-op otherwise).
+ * ROOMS_STORE_OK or ROOMS_STORE_ERROR.
+ */
+#define ROOMS_STORE_USED_EVERY  3600
+
+int rooms_store_used(rooms_store_t *st, int64_t room_id, int64_t now);
+
+/*
+ * Purges, in one transaction, every room that ended before the time
+ * before, and every room not ended with nothing since then: not created,
+ * not scheduled to start and nobody in it (rooms_store_used()).  Its
+ * retired codes, bans and co-host credentials go with it; its codes then
+ * answer as never known.  *purged receives how many rooms went.
+ * ROOMS_STORE_OK or ROOMS_STORE_ERROR (nothing purged).
+ */
+int rooms_store_expire(rooms_store_t *st, int64_t before, int64_t *purged);
 
 
 #endif /* ROOMS_STORE_H */

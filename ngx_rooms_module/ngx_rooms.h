@@ -41,6 +41,11 @@
 #define NGX_ROOMS_GONE      1
 #define NGX_ROOMS_REFUSED   2
 
+/* rooms_expire: its default, its least value, and how often it runs */
+#define NGX_ROOMS_EXPIRE_DEFAULT     (30 * 86400)
+#define NGX_ROOMS_EXPIRE_MIN         86400
+#define NGX_ROOMS_EXPIRE_EVERY       (3600 * 1000)
+
 /* the record types a handler may be registered for (rooms_proto_type_e) */
 #define NGX_ROOMS_RECORD_TYPES       16
 #define NGX_ROOMS_LINK_DOWN_MAX      4
@@ -79,6 +84,8 @@ typedef struct {
     ngx_str_t                    store_path;
     rooms_store_t               *store;          /* this process's handle */
     ngx_str_t                    media_socket;   /* empty: no media worker */
+    time_t                       expire;         /* rooms_expire; 0: off */
+    ngx_event_t                  expire_ev;      /* worker 0's hourly run */
 
     /* where the first "rooms" directive is, to point errors at it */
     ngx_str_t                    rooms_file;

@@ -28,6 +28,8 @@
 typedef struct {
     ngx_uint_t                   op;
     u_char                       code[ROOMS_CODE_LEN];
+    ngx_chain_t                 *page;      /* replaces nginx's error page */
+    unsigned                     page_sent:1;
 } ngx_rooms_api_ctx_t;
 
 
@@ -738,6 +740,120 @@ ngx_rooms_api_error(ngx_http_request_t *r, rooms_error_t *err)
     }
 
     return ngx_rooms_send_json(r, err->status, rooms_render_error(err));
+}
+
+
+/*
+ * nginx itself refused an API request before or while its body was read:
+ * a body over client_max_body_size (413), or limit_req (429, with
+ * "limit_req_status 429").  Its HTML page becomes the API's JSON error:
+ * the headers here, the body in ngx_rooms_api_error_page_body().
+ */
+ngx_int_t
+ngx_rooms_api_error_page(ngx_http_request_t *r)
+{
+    size_t                len;
+    char                 *json;
+    ngx_buf_t            *b;
+    rooms_error_t         err;
+    ngx_table_elt_t      *h;
+    ngx_rooms_api_ctx_t  *ctx;
+
+    if (r->headers_out.status == NGX_HTTP_REQUEST_ENTITY_TOO_LARGE) {
+        rooms_error(&err, NGX_HTTP_REQUEST_ENTITY_TOO_LARGE, "body_too_large",
+                    "the body is larger than 8192 bytes");
+
+    } else {
+        rooms_error(&err, NGX_HTTP_TOO_MANY_REQUESTS, "too_many_requests",
+                    "too many requests from this address: wait a moment "
+                    "and try again");
+    }
+
+    ctx = ngx_http_get_module_ctx(r, ngx_rooms_module);
+
+    if (ctx == NULL) {
+        ctx = ngx_pcalloc(r->pool, sizeof(ngx_rooms_api_ctx_t));
+        if (ctx == NULL) {
+            return NGX_ERROR;
+        }
+
+        ngx_http_set_ctx(r, ctx, ngx_rooms_module);
+    }
+
+    json = rooms_render_error(&err);
+    if (json == NULL) {
+        return NGX_ERROR;
+    }
+
+    len = ngx_strlen(json);
+
+    b = ngx_create_temp_buf(r->pool, len + 1);
+    if (b == NULL) {
+        free(json);
+        return NGX_ERROR;
+    }
+
+    b->last = ngx_cpymem(b->last, json, len);
+    *b->last++ = '\n';
+    free(json);
+
+    b->last_buf = 1;
+    b->last_in_chain = 1;
+
+    ctx->page = ngx_alloc_chain_link(r->pool);
+    if (ctx->page == NULL) {
+        return NGX_ERROR;
+    }
+
+    ctx->page->buf = b;
+    ctx->page->next = NULL;
+
+    h = ngx_list_push(&r->headers_out.headers);
+    if (h == NULL) {
+        return NGX_ERROR;
+    }
+
+    h->hash = 1;
+    ngx_str_set(&h->key, "Cache-Control");
+    ngx_str_set(&h->value, "no-store");
+
+    ngx_str_set(&r->headers_out.content_type, "application/json");
+    r->headers_out.content_type_len = r->headers_out.content_type.len;
+    r->headers_out.content_type_lowcase = NULL;
+    r->headers_out.content_length_n = b->last - b->pos;
+
+    if (r->headers_out.content_length) {
+        r->headers_out.content_length->hash = 0;
+        r->headers_out.content_length = NULL;
+    }
+
+    return NGX_OK;
+}
+
+
+ngx_chain_t *
+ngx_rooms_api_error_page_body(ngx_http_request_t *r, ngx_uint_t *drop)
+{
+    ngx_rooms_api_ctx_t  *ctx;
+
+    *drop = 0;
+
+    ctx = ngx_http_get_module_ctx(r, ngx_rooms_module);
+
+    if (ctx == NULL || ctx->page == NULL) {
+        return NULL;
+    }
+
+    /* nginx's page is dropped; ours goes once */
+    *drop = 1;
+
+    if (ctx->page_sent) {
+        return NULL;
+    }
+
+    ctx->page_sent = 1;
+
+    return ctx->page;
 }
 
 

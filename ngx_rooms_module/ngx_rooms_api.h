@@ -43,6 +43,17 @@ ngx_int_t ngx_rooms_api_cohost_revoke(ngx_http_request_t *r, u_char *code,
  * ngx_rooms_dir_get() returned: 404, 410 or 503).
  */
 ngx_int_t ngx_rooms_api_error(ngx_http_request_t *r, rooms_error_t *err);
+
+/*
+ * nginx refused an API request with its own 413 or 429 page: in the
+ * header filter, ngx_rooms_api_error_page() makes the headers the API's
+ * JSON error (NGX_OK, or NGX_ERROR); in the body filter,
+ * ngx_rooms_api_error_page_body() gives the JSON body the first time and
+ * NULL after, with *drop set when nginx's page must be dropped.
+ */
+ngx_int_t ngx_rooms_api_error_page(ngx_http_request_t *r);
+ngx_chain_t *ngx_rooms_api_error_page_body(ngx_http_request_t *r,
+    ngx_uint_t *drop);
 ngx_int_t ngx_rooms_api_fail(ngx_http_request_t *r, int status,
     const char *code, const char *message);
 ngx_int_t ngx_rooms_api_not_allowed(ngx_http_request_t *r,

@@ -16,8 +16,10 @@
  * storing bans (BAN records), drawing, storing and revoking co-host keys,
  * and the store reads the API and the signaling need (bans, co-host
  * keys); the live participant counts the media worker reports (COUNT
- * records, written into the directory) and their reset when the link is
- * lost.  The directory reads the store on its own (a cache miss, a code
+ * records, written into the directory, and when a room was last in use,
+ * written into the store for expiry) and their reset when the link is
+ * lost; expiry (rooms_expire): worker 0 purges rooms ended or unused for
+ * that long, at its start and every hour.  The directory reads the store on its own (a cache miss, a code
  * by id) and writes it never.
  * Must never store a change without the directory lock, never announce
  * a change before it is stored, and never answer a client: the callers
@@ -98,6 +100,8 @@ static ngx_int_t ngx_rooms_control_absent_change(ngx_rooms_main_conf_t *rmcf,
 static ngx_int_t ngx_rooms_control_absent_apply(rooms_room_t *room,
     void *data);
 static void ngx_rooms_control_link_down(void);
+static void ngx_rooms_control_expire(ngx_event_t *ev);
+static ngx_int_t ngx_rooms_control_purge(void *data);
 static ngx_rooms_main_conf_t *ngx_rooms_control_conf(void);
 
 
@@ -144,13 +148,78 @@ ngx_rooms_control_init_process(ngx_cycle_t *cycle,
         return NGX_ERROR;
     }
 
+    /*
+     * Expiry runs in one worker: the first, at its start (so a restart
+     * serves no expired room) and then every hour.  The timer is
+     * cancelable: it never holds a graceful shutdown.
+     */
+    if (rmcf->expire > 0 && ngx_worker == 0 && rmcf->shm_zone != NULL) {
+        rmcf->expire_ev.handler = ngx_rooms_control_expire;
+        rmcf->expire_ev.data = rmcf;
+        rmcf->expire_ev.log = cycle->log;
+        rmcf->expire_ev.cancelable = 1;
+
+        ngx_rooms_control_expire(&rmcf->expire_ev);
+    }
+
     return NGX_OK;
+}
+
+
+static void
+ngx_rooms_control_expire(ngx_event_t *ev)
+{
+    ngx_int_t               n;
+    ngx_rooms_main_conf_t  *rmcf = ev->data;
+
+    if (rmcf->store == NULL) {
+        return;
+    }
+
+    n = ngx_rooms_dir_purge(rmcf, ev->log, ngx_rooms_control_purge, rmcf);
+
+    if (n == NGX_ERROR) {
+        ngx_log_error(NGX_LOG_ERR, ev->log, 0,
+                      "rooms_expire: the store could not be purged: %s",
+                      rooms_store_errmsg(rmcf->store));
+
+    } else if (n > 0) {
+        ngx_log_error(NGX_LOG_NOTICE, ev->log, 0,
+                      "rooms_expire: %i rooms ended or unused for %T days "
+                      "or more were purged", n, rmcf->expire / 86400);
+    }
+
+    if (!ngx_exiting && !ngx_terminate && !ngx_quit) {
+        ngx_add_timer(ev, NGX_ROOMS_EXPIRE_EVERY);
+    }
+}
+
+
+/* Runs under the directory lock: the purge itself (ngx_rooms_dir_purge). */
+static ngx_int_t
+ngx_rooms_control_purge(void *data)
+{
+    int64_t                 purged;
+    ngx_rooms_main_conf_t  *rmcf = data;
+
+    if (rooms_store_expire(rmcf->store, (int64_t) ngx_time() - rmcf->expire,
+                           &purged)
+        != ROOMS_STORE_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    return (ngx_int_t) purged;
 }
 
 
 void
 ngx_rooms_control_exit_process(ngx_rooms_main_conf_t *rmcf)
 {
+    if (rmcf->expire_ev.timer_set) {
+        ngx_del_timer(&rmcf->expire_ev);
+    }
+
     if (rmcf->store != NULL) {
         rooms_store_close(rmcf->store);
         rmcf->store = NULL;
@@ -832,6 +901,18 @@ ngx_rooms_control_count(const rooms_proto_hdr_t *hdr, const u_char *payload)
     rc = ngx_rooms_dir_count(rmcf, ngx_cycle->log, rec.room,
                              (u_char *) rec.code, ngx_strlen(rec.code),
                              (ngx_uint_t) rec.count);
+
+    /*
+     * People came or went: the room is in use, which keeps it from
+     * rooms_expire (a write at most once an hour per room).
+     */
+    if (rooms_store_used(rmcf->store, rec.room, (int64_t) ngx_time())
+        != ROOMS_STORE_OK)
+    {
+        ngx_log_error(NGX_LOG_ERR, ngx_cycle->log, 0,
+                      "rooms_store: room %L in use not recorded: %s",
+                      rec.room, rooms_store_errmsg(rmcf->store));
+    }
 
     ngx_log_debug3(NGX_LOG_DEBUG_EVENT, ngx_cycle->log, 0,
                    "rooms media: room %L has %ui people: %i",

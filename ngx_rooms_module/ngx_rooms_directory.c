@@ -601,3 +601,38 @@ ngx_rooms_dir_counts_reset(ngx_rooms_main_conf_t *rmcf, ngx_log_t *log)
     ngx_log_debug1(NGX_LOG_DEBUG_EVENT, log, 0,
                    "rooms: %ui rooms have nobody in them now", n);
 }
+
+
+ngx_int_t
+ngx_rooms_dir_purge(ngx_rooms_main_conf_t *rmcf, ngx_log_t *log,
+    ngx_rooms_purge_pt purge, void *data)
+{
+    ngx_int_t              n;
+    ngx_queue_t           *q, *prev;
+    ngx_rooms_node_t      *rn;
+    ngx_rooms_zone_ctx_t  *ctx;
+
+    ctx = rmcf->shm_zone->data;
+
+    ngx_shmtx_lock(&ctx->shpool->mutex);
+
+    n = purge(data);
+
+    if (n > 0) {
+        for (q = ngx_queue_last(&ctx->sh->queue);
+             q != ngx_queue_sentinel(&ctx->sh->queue);
+             q = prev)
+        {
+            prev = ngx_queue_prev(q);
+            rn = ngx_queue_data(q, ngx_rooms_node_t, queue);
+
+            if (rn->gone || rn->room.participants == 0) {
+                ngx_rooms_delete(ctx, rn);
+            }
+        }
+    }
+
+    ngx_shmtx_unlock(&ctx->shpool->mutex);
+
+    return n;
+}

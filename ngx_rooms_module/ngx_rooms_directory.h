@@ -78,6 +78,18 @@ ngx_int_t ngx_rooms_dir_change(ngx_rooms_main_conf_t *rmcf, ngx_log_t *log,
 ngx_int_t ngx_rooms_dir_count(ngx_rooms_main_conf_t *rmcf, ngx_log_t *log,
     int64_t room_id, u_char *code, size_t len, ngx_uint_t count);
 
+/*
+ * Expiry: under the directory lock, purge() deletes rooms from the store
+ * (ngx_rooms_control.c) and returns how many, or NGX_ERROR.  When any
+ * went, every cached room nobody is in is dropped from the zone (the
+ * store is the truth: the rest is read again on the next miss), so no
+ * worker serves a purged room.  Returns what purge() returned.
+ */
+typedef ngx_int_t (*ngx_rooms_purge_pt)(void *data);
+
+ngx_int_t ngx_rooms_dir_purge(ngx_rooms_main_conf_t *rmcf, ngx_log_t *log,
+    ngx_rooms_purge_pt purge, void *data);
+
 /* The link to the media worker is lost: every cached room has 0 people. */
 void ngx_rooms_dir_counts_reset(ngx_rooms_main_conf_t *rmcf,
     ngx_log_t *log);

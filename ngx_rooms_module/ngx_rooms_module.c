@@ -36,6 +36,8 @@ static char *ngx_rooms_merge_loc_conf(ngx_conf_t *cf, void *parent,
 static ngx_int_t ngx_rooms_postconfiguration(ngx_conf_t *cf);
 static char *ngx_rooms_zone(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);
 static char *ngx_rooms_store(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);
+static char *ngx_rooms_expire(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
 static char *ngx_rooms(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);
 static char *ngx_rooms_base_url(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
@@ -78,6 +80,13 @@ static ngx_command_t  ngx_rooms_commands[] = {
     { ngx_string("rooms_store"),
       NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
       ngx_rooms_store,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("rooms_expire"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_rooms_expire,
       NGX_HTTP_MAIN_CONF_OFFSET,
       0,
       NULL },
@@ -273,7 +282,10 @@ ngx_rooms_create_main_conf(ngx_conf_t *cf)
      *     rmcf->rooms_line = 0;
      *     rmcf->records[] = { NULL, ... };
      *     rmcf->nlink_down = 0;
+     *     rmcf->expire_ev = { 0 };
      */
+
+    rmcf->expire = NGX_CONF_UNSET;
 
     return rmcf;
 }
@@ -338,7 +350,8 @@ ngx_rooms_postconfiguration(ngx_conf_t *cf)
     ngx_rooms_main_conf_t  *rmcf;
 
     if (ngx_rooms_signal_init(cf) != NGX_OK
-        || ngx_rooms_control_init(cf) != NGX_OK)
+        || ngx_rooms_control_init(cf) != NGX_OK
+        || ngx_rooms_router_init_filters(cf) != NGX_OK)
     {
         return NGX_ERROR;
     }
@@ -348,6 +361,10 @@ ngx_rooms_postconfiguration(ngx_conf_t *cf)
     if (rmcf->shm_zone) {
         ctx = rmcf->shm_zone->data;
         ctx->store_path = rmcf->store_path;
+    }
+
+    if (rmcf->expire == NGX_CONF_UNSET) {
+        rmcf->expire = NGX_ROOMS_EXPIRE_DEFAULT;
     }
 
     if (rmcf->rooms_line == 0) {
@@ -433,6 +450,46 @@ ngx_rooms_zone(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 
     rmcf->shm_zone->init = ngx_rooms_zone_init;
     rmcf->shm_zone->data = ctx;
+
+    return NGX_CONF_OK;
+}
+
+
+/*
+ * rooms_expire time | off: rooms ended, or with nobody in them, for
+ * longer than time are purged from the store (ngx_rooms_control.c).  At
+ * least a day, so that a room is never purged under a call.
+ */
+static char *
+ngx_rooms_expire(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_rooms_main_conf_t *rmcf = conf;
+
+    time_t      t;
+    ngx_str_t  *value;
+
+    if (rmcf->expire != NGX_CONF_UNSET) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+
+    if (value[1].len == 3 && ngx_strncmp(value[1].data, "off", 3) == 0) {
+        rmcf->expire = 0;
+        return NGX_CONF_OK;
+    }
+
+    t = ngx_parse_time(&value[1], 1);
+
+    if (t == (time_t) NGX_ERROR || t < NGX_ROOMS_EXPIRE_MIN) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "rooms_expire must be \"off\" or a time of at "
+                           "least 1d, such as \"30d\", not \"%V\"",
+                           &value[1]);
+        return NGX_CONF_ERROR;
+    }
+
+    rmcf->expire = t;
 
     return NGX_CONF_OK;
 }

@@ -8,7 +8,9 @@
  * each address allows, and the dispatch to the pages (ngx_rooms_pages.c),
  * the JSON API (ngx_rooms_api.c) and the signaling WebSocket
  * (ngx_rooms_signal.c); the lookup of the room an invite page or a
- * WebSocket address names, answered 404 or 410 before anything else.
+ * WebSocket address names, answered 404 or 410 before anything else;
+ * which of nginx's own error pages on an API address (413, 429) become
+ * the API's JSON errors (a header and a body filter).
  * Must never read a body, change a room or build JSON: what it refuses
  * is answered through the API's error answers.
  * May not: call json_, include jansson.h, call rooms_store_, include rooms_ring.h, include rooms_ws.h, call ngx_rooms_dir_change, call ngx_rooms_dir_add, call ngx_rooms_dir_count, call ngx_rooms_control_, call ngx_rooms_media_, call ngx_rooms_ws_
@@ -30,6 +32,134 @@ static ngx_int_t ngx_rooms_route_page(ngx_http_request_t *r,
 static ngx_int_t ngx_rooms_route_ws(ngx_http_request_t *r, u_char *code);
 static ngx_int_t ngx_rooms_route_cohosts(ngx_http_request_t *r,
     u_char *code, u_char *p, u_char *last);
+static ngx_int_t ngx_rooms_router_header_filter(ngx_http_request_t *r);
+static ngx_int_t ngx_rooms_router_body_filter(ngx_http_request_t *r,
+    ngx_chain_t *in);
+
+
+static ngx_http_output_header_filter_pt  ngx_rooms_next_header_filter;
+static ngx_http_output_body_filter_pt    ngx_rooms_next_body_filter;
+
+
+ngx_int_t
+ngx_rooms_router_init_filters(ngx_conf_t *cf)
+{
+    ngx_rooms_next_header_filter = ngx_http_top_header_filter;
+    ngx_http_top_header_filter = ngx_rooms_router_header_filter;
+
+    ngx_rooms_next_body_filter = ngx_http_top_body_filter;
+    ngx_http_top_body_filter = ngx_rooms_router_body_filter;
+
+    return NGX_OK;
+}
+
+
+/*
+ * Whether r, a 413 or 429 response, is for an API address of a "rooms"
+ * location, but the WebSocket's (which keeps its own state in the
+ * module's context): then the context, if any, is the API's.
+ */
+static ngx_uint_t
+ngx_rooms_router_api_refusal(ngx_http_request_t *r)
+{
+    ngx_str_t              rest;
+    ngx_uint_t             status;
+    ngx_rooms_loc_conf_t  *rlcf;
+
+    status = r->headers_out.status;
+
+    if (r != r->main
+        || (status != NGX_HTTP_REQUEST_ENTITY_TOO_LARGE
+            && status != NGX_HTTP_TOO_MANY_REQUESTS))
+    {
+        return 0;
+    }
+
+    rlcf = ngx_http_get_module_loc_conf(r, ngx_rooms_module);
+
+    if (rlcf == NULL || rlcf->enable != 1
+        || r->uri.len < rlcf->prefix.len + sizeof("api/") - 1
+        || ngx_strncmp(r->uri.data, rlcf->prefix.data, rlcf->prefix.len) != 0)
+    {
+        return 0;
+    }
+
+    rest.data = r->uri.data + rlcf->prefix.len;
+    rest.len = r->uri.len - rlcf->prefix.len;
+
+    return ngx_strncmp(rest.data, "api/", sizeof("api/") - 1) == 0
+           && !(rest.len >= 3
+                && ngx_strncmp(rest.data + rest.len - 3, "/ws", 3) == 0);
+}
+
+
+/*
+ * Whether this response is nginx's own HTML page for a 413 or 429 on an
+ * API address, with no error_page of the admin's for that status: clients
+ * of the API read JSON errors only.
+ */
+static ngx_uint_t
+ngx_rooms_router_nginx_page(ngx_http_request_t *r)
+{
+    ngx_uint_t                 i;
+    ngx_http_err_page_t       *err_page;
+    ngx_http_core_loc_conf_t  *clcf;
+
+    if (!ngx_rooms_router_api_refusal(r)
+        || r->headers_out.content_type.len != sizeof("text/html") - 1
+        || ngx_strncmp(r->headers_out.content_type.data, "text/html",
+                       sizeof("text/html") - 1) != 0)
+    {
+        return 0;
+    }
+
+    clcf = ngx_http_get_module_loc_conf(r, ngx_http_core_module);
+
+    if (clcf->error_pages) {
+        err_page = clcf->error_pages->elts;
+
+        for (i = 0; i < clcf->error_pages->nelts; i++) {
+            if (err_page[i].status == (ngx_int_t) r->headers_out.status) {
+                return 0;
+            }
+        }
+    }
+
+    return 1;
+}
+
+
+static ngx_int_t
+ngx_rooms_router_header_filter(ngx_http_request_t *r)
+{
+    if (ngx_rooms_router_nginx_page(r)
+        && ngx_rooms_api_error_page(r) != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    return ngx_rooms_next_header_filter(r);
+}
+
+
+static ngx_int_t
+ngx_rooms_router_body_filter(ngx_http_request_t *r, ngx_chain_t *in)
+{
+    ngx_uint_t    drop;
+    ngx_chain_t  *page;
+
+    if (!ngx_rooms_router_api_refusal(r)) {
+        return ngx_rooms_next_body_filter(r, in);
+    }
+
+    page = ngx_rooms_api_error_page_body(r, &drop);
+
+    if (!drop) {
+        return ngx_rooms_next_body_filter(r, in);
+    }
+
+    return page ? ngx_rooms_next_body_filter(r, page) : NGX_OK;
+}
 
 
 ngx_int_t

@@ -18,5 +18,12 @@
 
 ngx_int_t ngx_rooms_router_handler(ngx_http_request_t *r);
 
+/*
+ * Installs the filters that give the API's addresses JSON where nginx
+ * would answer its own HTML 413 (client_max_body_size) or 429
+ * (limit_req with limit_req_status 429); at postconfiguration.
+ */
+ngx_int_t ngx_rooms_router_init_filters(ngx_conf_t *cf);
+
 
 #endif /* _NGX_ROOMS_ROUTER_H_INCLUDED_ */

@@ -449,7 +449,8 @@ ngx_rooms_signal_join(ngx_rooms_signal_ctx_t *ctx, json_t *msg)
     {
         ngx_rooms_signal_refuse(ctx, "bad_message",
                                 "a name is 1 to 64 characters, without "
-                                "control characters",
+                                "control, line-breaking or text-direction "
+                                "characters",
                                 NGX_ROOMS_SIGNAL_CLOSE_BAD);
         return;
     }
@@ -824,14 +825,15 @@ ngx_rooms_signal_admit(ngx_rooms_signal_ctx_t *ctx, rooms_room_t *room,
 
 /*
  * A display name: a string, trimmed of white space, 1 to 64 characters
- * (code points; the frame was valid UTF-8), with no C0 or C1 control
- * character and no DEL.
+ * (code points; the frame was valid UTF-8), one line of printable text as
+ * a title is (rooms_text_check(): no C0 or C1 control, DEL, line or
+ * paragraph separator, bidirectional override or isolate).
  */
 static ngx_int_t
 ngx_rooms_signal_name(json_t *v, ngx_str_t *name)
 {
-    u_char      *p, *last;
-    ngx_uint_t   chars;
+    size_t   chars;
+    u_char  *p, *last;
 
     if (!json_is_string(v)) {
         return NGX_DECLINED;
@@ -855,22 +857,9 @@ ngx_rooms_signal_name(json_t *v, ngx_str_t *name)
     name->data = p;
     name->len = last - p;
 
-    chars = 0;
-
-    for ( /* void */ ; p < last; p++) {
-
-        if (*p < 0x20 || *p == 0x7f) {
-            return NGX_DECLINED;
-        }
-
-        /* U+0080..U+009F are 0xc2 0x80..0x9f */
-        if (*p == 0xc2 && p + 1 < last && p[1] >= 0x80 && p[1] <= 0x9f) {
-            return NGX_DECLINED;
-        }
-
-        if ((*p & 0xc0) != 0x80) {
-            chars++;
-        }
+    /* the same rule as a room's title: no controls, no direction tricks */
+    if (rooms_text_check((char *) p, last - p, &chars) != 0) {
+        return NGX_DECLINED;
     }
 
     if (chars == 0 || chars > NGX_ROOMS_SIGNAL_NAME_MAX) {

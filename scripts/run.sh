@@ -2,21 +2,25 @@
 # `make run`: the media worker and nginx with ngx_rooms from a local run
 # folder, in the foreground, on http://127.0.0.1:$PORT (media over UDP on
 # port $MEDIA_PORT, announced to browsers as $MEDIA_IP).  Ctrl-C or SIGTERM
-# stops every process started here.  Rooms persist in run/data/rooms.db.
+# stops every process started here.  Rooms persist in run/data/rooms.db
+# (RUN_DIR= names another folder than run/).
 set -eu
 
 PORT=${PORT:-8080}
 MEDIA_PORT=${MEDIA_PORT:-40000}
 MEDIA_IP=${MEDIA_IP:-127.0.0.1}
 top=$(cd "$(dirname "$0")/.." && pwd)
-run=$top/run
+run=${RUN_DIR:-$top/run}
 
 mkdir -p "$run/logs" "$run/data" "$run/tmp"
 
 user=""
+socket_user=""
 if [ "$(id -u)" = 0 ]; then
-    # the workers drop to nobody and must write the store's folder
+    # the workers drop to nobody and must write the store's folder, and
+    # the media worker's control socket is theirs (and root's) alone
     user="user nobody nogroup;"
+    socket_user="--socket-user nobody --socket-group nogroup"
     chown nobody:nogroup "$run/data" "$run/tmp"
 fi
 
@@ -42,11 +46,21 @@ http {
     rooms_store  $run/data/rooms.db;
     rooms_media_socket $run/worker.sock;
 
+    # room creation is open to anyone: at most 10 a minute per address
+    # (bursts of 5), answered 429 in the API's JSON; nothing else limited
+    map "\$request_method \$uri" \$rooms_create_addr {
+        "POST /api/rooms"  \$binary_remote_addr;
+        default            "";
+    }
+    limit_req_zone \$rooms_create_addr zone=rooms_create:1m rate=10r/m;
+
     server {
         listen 127.0.0.1:$PORT;
 
         location / {
             rooms;
+            limit_req zone=rooms_create burst=5 nodelay;
+            limit_req_status 429;
         }
     }
 }
@@ -70,10 +84,11 @@ trap stop EXIT
 
 # The media worker is its own service: nginx does not start it; nginx's
 # workers connect to its control socket (and reconnect if it restarts).
-# It makes the socket world-writable, since nginx's workers run as nobody.
+# Only nginx's workers' user (nobody under root, else ours) may use it.
 rm -f "$run/worker.sock"
+# shellcheck disable=SC2086
 "$top/build/rooms-worker" --udp-port "$MEDIA_PORT" --announce-ip "$MEDIA_IP" \
-    --control "$run/worker.sock" 2>>"$run/logs/worker.log" &
+    --control "$run/worker.sock" $socket_user 2>>"$run/logs/worker.log" &
 wrk=$!
 
 # nginx starts anyway if the worker is slow: it retries on a timer

@@ -233,3 +233,99 @@ GET /api/rooms/{{code}}
 [alert]
 [crit]
 [emerg]
+
+
+
+=== TEST 15: an unknown field cut at its 64th byte inside a character is still a 422
+The message names at most 64 bytes of the field, cut before a character
+that does not fit whole: "é" (2 bytes) at bytes 64-65, "€" (3 bytes) at
+63-65, an emoji (4 bytes) at 62-65.  The answer is valid JSON in UTF-8.
+--- request eval
+[
+"POST /api/rooms\n{\"" . ("a" x 63) . "\xc3\xa9\":1}",
+"POST /api/rooms\n{\"" . ("a" x 62) . "\xe2\x82\xac\":1}",
+"POST /api/rooms\n{\"" . ("a" x 61) . "\xf0\x9f\x98\x80\":1}",
+"POST /api/rooms\n{\"" . ("a" x 60) . "\xf0\x9f\x98\x80b\":1}",
+]
+--- more_headers
+Content-Type: application/json
+--- error_code eval
+[(422) x 4]
+--- response_body_like eval
+[
+qr/^\{"error":\{"code":"unknown_field","message":"unknown field \\"a{63}\\""\}\}\n$/,
+qr/^\{"error":\{"code":"unknown_field","message":"unknown field \\"a{62}\\""\}\}\n$/,
+qr/^\{"error":\{"code":"unknown_field","message":"unknown field \\"a{61}\\""\}\}\n$/,
+qr/^\{"error":\{"code":"unknown_field","message":"unknown field \\"a{60}\xf0\x9f\x98\x80\\""\}\}\n$/,
+]
+--- no_error_log
+[alert]
+[crit]
+[emerg]
+
+
+
+=== TEST 16: a declared body over client_max_body_size is the API's JSON 413
+nginx refuses it before the module runs (the harness's server has 30M)
+--- config
+    location / {
+        rooms;
+        client_max_body_size 1m;
+    }
+--- request eval
+"POST /api/rooms\n" . ('x' x (1024 * 1024 + 10))
+--- more_headers
+Content-Type: application/json
+--- error_code: 413
+--- response_headers_like
+Content-Type: ^application/json$
+Cache-Control: no-store
+--- response_body_like: ^\{"error":\{"code":"body_too_large","message":"the body is larger than 8192 bytes"\}\}\n$
+
+
+
+=== TEST 17: a chunked body over client_max_body_size is the API's JSON 413 too
+--- config
+    location / {
+        rooms;
+        client_max_body_size 1m;
+    }
+--- raw_request eval
+my $chunk = 'x' x (1024 * 1024 + 10);
+"PATCH /api/rooms/{{code}} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n"
+. "Authorization: Bearer {{key}}\r\n"
+. "Content-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n"
+. sprintf("%x\r\n", length $chunk) . $chunk . "\r\n0\r\n\r\n"
+--- error_code: 413
+--- response_headers_like
+Content-Type: ^application/json$
+--- response_body_like: ^\{"error":\{"code":"body_too_large","message":"the body is larger than 8192 bytes"\}\}\n$
+
+
+
+=== TEST 18: a page's 413 stays nginx's own (HTML), and an admin's error_page wins
+--- config
+    location / {
+        rooms;
+        client_max_body_size 1m;
+    }
+    location /rooms/ {
+        rooms;
+        client_max_body_size 1m;
+        error_page 413 @big;
+    }
+    location @big {
+        default_type text/plain;
+        return 200 "big\n";
+    }
+--- request eval
+["GET /r/{{code}}\n" . ('x' x (1024 * 1024 + 10)),
+ "POST /rooms/api/rooms\n" . ('x' x (1024 * 1024 + 10))]
+--- error_code eval
+[413, 413]
+--- response_body_like eval
+[qr/<html>/, qr/^big$/]
+--- no_error_log
+[alert]
+[crit]
+[emerg]

@@ -150,6 +150,26 @@ Authorization: Bearer {{other_key}}
 
 
 
+=== TEST 9b: an unknown field cut inside a character on PATCH: 422, not 500
+--- request eval
+["PATCH /api/rooms/{{code}}\n{\"" . ("a" x 63) . "\xc3\xa9\":1}",
+ "PATCH /api/rooms/{{code}}\n{\"" . ("a" x 62) . "\xe2\x82\xac\":1}",
+ "GET /api/rooms/{{code}}"]
+--- more_headers eval
+[("Content-Type: application/json\nAuthorization: Bearer {{key}}") x 2, ""]
+--- error_code eval
+[422, 422, 200]
+--- response_body_like eval
+[qr/^\{"error":\{"code":"unknown_field","message":"unknown or read-only field \\"a{63}\\""\}\}\n$/,
+ qr/^\{"error":\{"code":"unknown_field","message":"unknown or read-only field \\"a{62}\\""\}\}\n$/,
+ qr/"title":"Serata giochi".*"locked":false,"admission":"knock".*"max_participants":20/]
+--- no_error_log
+[alert]
+[crit]
+[emerg]
+
+
+
 === TEST 10: an empty patch changes nothing and answers the room
 --- request
 PATCH /api/rooms/{{code}}

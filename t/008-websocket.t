@@ -33,7 +33,7 @@ add_response_body_check(sub {
                                              RoomsTest::ws_frame(text => $msg));
         ok($ws, "$msg - upgraded") or next;
         is(RoomsTest::ws_recv($ws, 3),
-           qq{text {"type":"error","code":"bad_message","message":"a name is 1 to 64 characters, without control characters"}\n}
+           qq{text {"type":"error","code":"bad_message","message":"a name is 1 to 64 characters, without control, line-breaking or text-direction characters"}\n}
            . "close 4400 bad_message\nEOF\n", "$msg - refused");
     }
 });
@@ -371,7 +371,7 @@ close 4400 bad_message
 
 
 
-=== TEST 21: names: missing, blank, 65 characters, control characters, not a string
+=== TEST 21: names: missing, blank, 65 characters, control, line-breaking and text-direction characters, not a string
 --- request
 GET /api/rooms/{{code}}
 --- error_code: 200
@@ -382,6 +382,12 @@ GET /api/rooms/{{code}}
  '{"type":"join","name":"Ada\\u0007"}',
  '{"type":"join","name":"Ada\\u007f"}',
  '{"type":"join","name":"Ada\\u0085"}',
+ '{"type":"join","name":"Ada\\u202egnp.exe"}',
+ '{"type":"join","name":"' . "\x{202e}" . 'Ada"}',
+ '{"type":"join","name":"Ada\\u202a"}',
+ '{"type":"join","name":"Ada\\u2066x\\u2069"}',
+ '{"type":"join","name":"Ada\\u2028Bob"}',
+ '{"type":"join","name":"Ada\\u2029"}',
  '{"type":"join","name":42}']
 
 

@@ -3,15 +3,17 @@
  * (see link.h).
  *
  * Owns: every system call on the control socket, its connections, the
- * eventfds and the ring segment.
+ * eventfds and the ring segment; who may connect (the socket file's mode
+ * and owner, the peer's credentials).
  * Must never: block; read a ring record further than rooms_ring_read()
  * hands it to the SFU.
  * May not: include <sys/epoll.h>, call epoll_, call clock_gettime, call sendmmsg, call recvmmsg, call json_
  */
 
-#define _GNU_SOURCE                 /* accept4 */
+#define _GNU_SOURCE                 /* accept4, struct ucred */
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -37,6 +39,12 @@
 /* ring records read per doorbell round before looking at the rest */
 #define W_RING_BATCH       256
 
+/* refused connections are logged at most this often, with a count */
+#define W_REFUSE_LOG_MS    1000
+
+/* supplementary groups of a peer looked at (SO_PEERGROUPS) */
+#define W_PEER_GROUPS      64
+
 #define W_CONNS  (ROOMS_RING_MAX_PEERS + W_PENDING_MAX)
 
 
@@ -49,6 +57,7 @@ struct rooms_link_conn_s {
     unsigned           active;              /* welcomed: holds slot */
     unsigned           slot;
     uint32_t           pid;
+    uint32_t           uid;                 /* SO_PEERCRED's, for logs */
     uint64_t           since_ms;
     uint64_t           now;                 /* of the records being read */
     size_t             got;
@@ -69,6 +78,10 @@ struct rooms_link_s {
     sfu_t               *sfu;
     sfu_io_t            *io;
     const char          *path;
+    rooms_link_access_t  access;
+    uid_t                self;              /* our effective uid */
+    uint64_t             refused;           /* peers refused, not logged */
+    uint64_t             refused_log_ms;    /* the last refusal logged */
     int                  listen;
     int                  memfd;
     void                *seg;
@@ -295,8 +308,8 @@ w_hello(rooms_link_conn_t *c, uint64_t now)
     c->dirty = 0;
     w->slot_conn[slot] = (int) (c - w->conns);
 
-    rooms_log(ROOMS_LOG_INFO, "nginx worker connected: slot %u pid %u", slot,
-          (unsigned) hello.pid);
+    rooms_log(ROOMS_LOG_INFO, "nginx worker connected: slot %u pid %u uid %u",
+          slot, (unsigned) hello.pid, (unsigned) c->uid);
 
     /*
      * Its ring was emptied before the welcome, and nginx reads it from
@@ -373,11 +386,99 @@ w_conn_read(rooms_link_conn_t *c, uint64_t now)
 
 
 
+/*
+ * Whether the peer on fd may hold a ring slot: root, our own user, or the
+ * nginx workers' user or group (rooms_link_access_t).  Its uid, gid and
+ * pid go to *cred for the log.  A slot holder is trusted with JOIN records
+ * (roles included), so nobody else may have one, whatever the socket
+ * file's mode says.
+ */
+static int
+w_peer_allowed(rooms_link_t *w, int fd, struct ucred *cred)
+{
+    gid_t      groups[W_PEER_GROUPS];
+    size_t     i, n;
+    socklen_t  len;
+
+    len = sizeof(struct ucred);
+
+    if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, cred, &len) != 0
+        || len != sizeof(struct ucred))
+    {
+        memset(cred, 0xff, sizeof(struct ucred));
+        return 0;
+    }
+
+    if (cred->uid == 0 || cred->uid == w->self
+        || (w->access.uid != (uid_t) -1 && cred->uid == w->access.uid))
+    {
+        return 1;
+    }
+
+    if (w->access.gid == (gid_t) -1) {
+        return 0;
+    }
+
+    if (cred->gid == w->access.gid) {
+        return 1;
+    }
+
+#ifdef SO_PEERGROUPS
+    len = sizeof(groups);
+
+    if (getsockopt(fd, SOL_SOCKET, SO_PEERGROUPS, groups, &len) == 0) {
+        n = len / sizeof(gid_t);
+
+        for (i = 0; i < n; i++) {
+            if (groups[i] == w->access.gid) {
+                return 1;
+            }
+        }
+    }
+#else
+    (void) groups;
+    (void) i;
+    (void) n;
+#endif
+
+    return 0;
+}
+
+
+static void
+w_refuse_peer(rooms_link_t *w, const struct ucred *cred, uint64_t now)
+{
+    char  more[64];
+
+    if (w->refused_log_ms != 0 && now - w->refused_log_ms < W_REFUSE_LOG_MS) {
+        w->refused++;
+        return;
+    }
+
+    more[0] = '\0';
+
+    if (w->refused != 0) {
+        snprintf(more, sizeof(more), " (and %llu more since the last line)",
+                 (unsigned long long) w->refused);
+    }
+
+    rooms_log(ROOMS_LOG_WARN, "control connection refused: pid %ld uid %ld "
+              "gid %ld is not root, the media worker's user, or the nginx "
+              "workers' user or group (--socket-user, --socket-group)%s",
+              (long) cred->pid, (long) (int) cred->uid,
+              (long) (int) cred->gid, more);
+
+    w->refused = 0;
+    w->refused_log_ms = now ? now : 1;
+}
+
+
 static void
 w_accept(rooms_link_t *w, uint64_t now)
 {
     int                 fd;
     unsigned            i;
+    struct ucred        cred;
     rooms_link_conn_t  *c;
 
     for ( ;; ) {
@@ -393,6 +494,12 @@ w_accept(rooms_link_t *w, uint64_t now)
             }
 
             return;
+        }
+
+        if (!w_peer_allowed(w, fd, &cred)) {
+            w_refuse_peer(w, &cred, now);
+            close(fd);
+            continue;
         }
 
         c = NULL;
@@ -416,6 +523,7 @@ w_accept(rooms_link_t *w, uint64_t now)
         c->bell_in = -1;
         c->bell_out = -1;
         c->since_ms = now;
+        c->uid = (uint32_t) cred.uid;
         c->ev_conn.handler = w_on_conn;
         c->ev_conn.data = c;
 
@@ -478,9 +586,10 @@ w_bell(rooms_link_conn_t *c, uint64_t now)
 
 
 static int
-w_control_open(const char *path)
+w_control_open(const char *path, const rooms_link_access_t *access)
 {
-    int                 fd;
+    int                 fd, rc;
+    mode_t              mask, mode;
     struct stat         st;
     struct sockaddr_un  sun;
 
@@ -512,15 +621,40 @@ w_control_open(const char *path)
     sun.sun_family = AF_UNIX;
     memcpy(sun.sun_path, path, strlen(path) + 1);
 
-    if (bind(fd, (struct sockaddr *) &sun, sizeof(sun)) != 0) {
+    /*
+     * The file is made usable by our own user only, then given to the
+     * nginx workers' user and group: at no moment can anyone else connect.
+     */
+    mask = umask(0177);
+    rc = bind(fd, (struct sockaddr *) &sun, sizeof(sun));
+    (void) umask(mask);
+
+    if (rc != 0) {
         rooms_log(ROOMS_LOG_ERR, "bind %s: %s", path, strerror(errno));
         close(fd);
         return -1;
     }
 
-    /* nginx workers run as another user (nobody, www-data) */
-    if (chmod(path, 0666) != 0) {
-        rooms_log(ROOMS_LOG_WARN, "chmod %s: %s", path, strerror(errno));
+    mode = access->gid != (gid_t) -1 ? 0660 : 0600;
+
+    if ((access->uid != (uid_t) -1 || access->gid != (gid_t) -1)
+        && chown(path, access->uid, access->gid) != 0)
+    {
+        rooms_log(ROOMS_LOG_ERR, "chown %s to uid %ld gid %ld: %s (a media "
+                  "worker that is not root can give the socket only to a "
+                  "group it is in: --socket-group)", path,
+                  (long) (int) access->uid, (long) (int) access->gid,
+                  strerror(errno));
+        close(fd);
+        unlink(path);
+        return -1;
+    }
+
+    if (chmod(path, mode) != 0) {
+        rooms_log(ROOMS_LOG_ERR, "chmod %s: %s", path, strerror(errno));
+        close(fd);
+        unlink(path);
+        return -1;
     }
 
     if (listen(fd, 64) != 0) {
@@ -565,8 +699,8 @@ w_on_listen(rooms_loop_ev_t *ev, uint64_t now)
 
 
 rooms_link_t *
-rooms_link_open(rooms_loop_t *loop, const char *path, sfu_t *sfu,
-    sfu_io_t *io)
+rooms_link_open(rooms_loop_t *loop, const char *path,
+    const rooms_link_access_t *access, sfu_t *sfu, sfu_io_t *io)
 {
     unsigned       i;
     rooms_link_t  *w;
@@ -581,6 +715,8 @@ rooms_link_open(rooms_loop_t *loop, const char *path, sfu_t *sfu,
     w->sfu = sfu;
     w->io = io;
     w->path = path;
+    w->access = *access;
+    w->self = geteuid();
     w->listen = -1;
     w->memfd = -1;
 
@@ -608,7 +744,7 @@ rooms_link_open(rooms_loop_t *loop, const char *path, sfu_t *sfu,
         goto failed;
     }
 
-    w->listen = w_control_open(path);
+    w->listen = w_control_open(path, access);
     if (w->listen < 0) {
         goto failed;
     }

@@ -14,7 +14,8 @@
  *
  * Owns: the ring segment (one memfd, one ring pair per nginx worker,
  * made once at start), the control socket and its file, each nginx
- * worker's connection (EOF means it is gone) and doorbells.
+ * worker's connection (EOF means it is gone) and doorbells, who may
+ * connect (the file's owner, group and mode, and the peer's credentials).
  * Must never: block (a full ring drops and counts), trust what an nginx
  * worker writes into shared memory beyond what rooms_ring.h checks, or
  * leave the socket file behind on a clean exit.
@@ -27,6 +28,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <sys/types.h>
+
 #include "loop.h"
 #include "sfu.h"
 
@@ -35,12 +38,26 @@ typedef struct rooms_link_s  rooms_link_t;
 
 
 /*
+ * Who may use the control socket: the nginx workers' user and group
+ * (README, "Running the media worker").  The socket file is given this
+ * owner and group, with mode 0660 (0600 without a group), and a peer is
+ * served only if SO_PEERCRED shows root, the media worker's own user,
+ * this user, or this group (primary or supplementary).  (uid_t) -1 and
+ * (gid_t) -1: none, and the file keeps the worker's own.
+ */
+typedef struct {
+    uid_t           uid;
+    gid_t           gid;
+} rooms_link_access_t;
+
+
+/*
  * Makes the ring segment and listens on path (a stale socket file there
- * is replaced), in loop; records go to sfu with io.  NULL, with the
- * reason logged, when it cannot.
+ * is replaced), usable as access says, in loop; records go to sfu with
+ * io.  NULL, with the reason logged, when it cannot.
  */
 rooms_link_t *rooms_link_open(rooms_loop_t *loop, const char *path,
-    sfu_t *sfu, sfu_io_t *io);
+    const rooms_link_access_t *access, sfu_t *sfu, sfu_io_t *io);
 
 /* Closes every connection and the socket, and removes its file. */
 void rooms_link_close(rooms_link_t *link);

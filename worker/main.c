@@ -5,6 +5,7 @@
  *
  *     rooms-worker --udp-port 40000 --announce-ip 127.0.0.1
  *                  --control /run/rooms/worker.sock [--bind-ip 0.0.0.0]
+ *                  [--socket-user www-data] [--socket-group www-data]
  *                  [--log-level info|debug]
  *
  * Owns: the order of one turn of the loop (the SFU's timers, the
@@ -22,6 +23,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+
+#include <grp.h>
+#include <pwd.h>
 
 #include <sys/signalfd.h>
 
@@ -51,6 +55,9 @@ typedef struct {
     const char      *announce;
     const char      *bind_ip;
     const char      *control;
+    const char      *socket_user;
+    const char      *socket_group;
+    rooms_link_access_t  access;
     int              log_level;
 } w_args_t;
 
@@ -74,7 +81,85 @@ w_usage(void)
     fprintf(stderr,
             "usage: rooms-worker --udp-port PORT --announce-ip IP "
             "--control PATH\n"
-            "                    [--bind-ip IP] [--log-level info|debug]\n");
+            "                    [--bind-ip IP] [--socket-user USER] "
+            "[--socket-group GROUP]\n"
+            "                    [--log-level info|debug]\n");
+}
+
+
+/* A number, or -1 when s is not one (a name to look up). */
+static long
+w_id_number(const char *s)
+{
+    char  *end;
+    long   n;
+
+    if (*s < '0' || *s > '9') {
+        return -1;
+    }
+
+    n = strtol(s, &end, 10);
+
+    return (*end == '\0' && n >= 0 && n < 0x7fffffff) ? n : -1;
+}
+
+
+/*
+ * Who may use the control socket (link.h, rooms_link_access_t): the
+ * nginx workers' user, by name or number, and its group (by default the
+ * user's primary group).  A media worker started as root with neither
+ * serves nginx's own default worker user, "nobody"; one started as
+ * another user serves only that user (and root).  0, or -1 with the
+ * reason printed.
+ */
+static int
+w_access(w_args_t *a)
+{
+    long            n;
+    const char     *user;
+    struct group   *gr;
+    struct passwd  *pw;
+
+    a->access.uid = (uid_t) -1;
+    a->access.gid = (gid_t) -1;
+
+    user = a->socket_user;
+
+    if (user == NULL && a->socket_group == NULL && geteuid() == 0) {
+        user = "nobody";
+    }
+
+    if (user != NULL) {
+        n = w_id_number(user);
+        pw = n >= 0 ? getpwuid((uid_t) n) : getpwnam(user);
+
+        if (pw == NULL && n < 0) {
+            fprintf(stderr, "rooms-worker: --socket-user %s: no such user\n",
+                    user);
+            return -1;
+        }
+
+        a->access.uid = pw != NULL ? pw->pw_uid : (uid_t) n;
+
+        if (a->socket_group == NULL && pw != NULL) {
+            a->access.gid = pw->pw_gid;
+        }
+    }
+
+    if (a->socket_group != NULL) {
+        n = w_id_number(a->socket_group);
+        gr = n >= 0 ? NULL : getgrnam(a->socket_group);
+
+        if (gr == NULL && n < 0) {
+            fprintf(stderr, "rooms-worker: --socket-group %s: no such "
+                    "group\n", a->socket_group);
+            return -1;
+        }
+
+        a->access.gid = gr != NULL ? gr->gr_gid : (gid_t) n;
+    }
+
+    return 0;
 }
 
 
@@ -105,6 +190,12 @@ w_args(int argc, char **argv, w_args_t *a)
 
         } else if (strcmp(argv[i], "--bind-ip") == 0) {
             a->bind_ip = argv[++i];
+
+        } else if (strcmp(argv[i], "--socket-user") == 0) {
+            a->socket_user = argv[++i];
+
+        } else if (strcmp(argv[i], "--socket-group") == 0) {
+            a->socket_group = argv[++i];
 
         } else if (strcmp(argv[i], "--log-level") == 0) {
             level = argv[++i];
@@ -283,7 +374,8 @@ w_start(w_t *w, const w_args_t *a)
     w->io.flush = w_flush;
     w->io.record = w_record;
 
-    w->link = rooms_link_open(w->loop, a->control, w->sfu, &w->io);
+    w->link = rooms_link_open(w->loop, a->control, &a->access, w->sfu,
+                              &w->io);
     if (w->link == NULL) {
         return -1;
     }
@@ -382,6 +474,10 @@ main(int argc, char **argv)
         return 2;
     }
 
+    if (w_access(&a) != 0) {
+        return 2;
+    }
+
     rooms_log_set_level(a.log_level);
 
     memset(&w, 0, sizeof(w_t));
@@ -393,9 +489,11 @@ main(int argc, char **argv)
     }
 
     rooms_log(ROOMS_LOG_INFO, "started: pid %u, UDP %s:%d (announced %s), "
-              "control %s, %u ring slots, DTLS fingerprint %s",
+              "control %s (for uid %ld gid %ld), %u ring slots, DTLS "
+              "fingerprint %s",
               (unsigned) getpid(), a.bind_ip, a.port, a.announce,
-              a.control, ROOMS_RING_MAX_PEERS, sfu_fingerprint(w.sfu));
+              a.control, (long) (int) a.access.uid, (long) (int) a.access.gid,
+              ROOMS_RING_MAX_PEERS, sfu_fingerprint(w.sfu));
 
     w_run(&w);
     w_stats(&w);

@@ -1078,6 +1078,65 @@ sfu_min64(uint64_t a, uint64_t b)
 }
 
 
+/*
+ * Participants in a room with no offer SFU_OFFER_MS after they came in:
+ * each gets the error no_offer and goes with 4408 (its browser failed
+ * to negotiate, or a client holds a place without media).  The others
+ * hear participant_left.  The next look, or SFU_NEVER when no offer is
+ * awaited.
+ */
+static uint64_t
+sfu_offer_poll(sfu_t *sfu, uint64_t now, sfu_io_t *io)
+{
+    uint64_t      limit;
+    unsigned      pending;
+    sfu_part_t   *p;
+    sfu_queue_t  *q;
+
+    if (!sfu->offer_pending) {
+        return SFU_NEVER;
+    }
+
+    if (now < sfu->offer_scan_ms) {
+        return sfu->offer_scan_ms;
+    }
+
+    limit = sfu->conf.offer_ms ? sfu->conf.offer_ms : SFU_OFFER_MS;
+
+again:
+
+    pending = 0;
+
+    for (q = sfu->all.next; q != &sfu->all; q = q->next) {
+        p = sfu_queue_data(q, sfu_part_t, all_link);
+
+        if (p->waiting || p->peer == NULL || sfu_peer_answered(p->peer)) {
+            continue;
+        }
+
+        if (now - p->entered_ms < limit) {
+            pending++;
+            continue;
+        }
+
+        sfu_log(sfu, SFU_LOG_INFO, "no offer from %s within %llu ms: it "
+                "goes", p->id, (unsigned long long) limit);
+
+        sfu_error(sfu, io, p->conn, "no_offer", "no offer came in time "
+                  "after the welcome");
+        sfu_remove(sfu, now, p, SFU_CLOSE_TIMEOUT, "no offer", io);
+
+        /* a removal may change the list: look again from the start */
+        goto again;
+    }
+
+    sfu->offer_scan_ms = now + SFU_OFFER_SCAN_MS;
+    sfu->offer_pending = pending != 0;
+
+    return pending ? sfu->offer_scan_ms : SFU_NEVER;
+}
+
+
 /* Every timer of every file, in this order; the soonest next one. */
 uint64_t
 sfu_poll(sfu_t *sfu, uint64_t now_ms, sfu_io_t *io)
@@ -1092,6 +1151,7 @@ sfu_poll(sfu_t *sfu, uint64_t now_ms, sfu_io_t *io)
     next = sfu_min64(next, sfu_rr_poll(sfu, now_ms, io));
     next = sfu_min64(next, sfu_twcc_poll(sfu, now_ms, io));
     next = sfu_min64(next, sfu_room_poll(sfu, now_ms, io));
+    next = sfu_min64(next, sfu_offer_poll(sfu, now_ms, io));
 
     return next;
 }

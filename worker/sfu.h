@@ -125,6 +125,12 @@ typedef struct {
      */
     void          *rng_ctx;
     int          (*rng)(void *ctx, void *buf, size_t n);
+
+    /*
+     * How long a participant in a room may go without an offer before it
+     * is removed (4408), in ms; 0: 30 s (SFU_OFFER_MS).
+     */
+    uint64_t       offer_ms;
 } sfu_conf_t;
 
 

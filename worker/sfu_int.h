@@ -77,6 +77,14 @@
 #define SFU_CLOSE_REFUSED    4403
 #define SFU_CLOSE_TIMEOUT    4408
 
+/*
+ * A participant in a room that has sent no offer this long after coming
+ * in (joined, or admitted from the lobby) goes with 4408: it would hold
+ * a place forever.  Looked for at most once per SFU_OFFER_SCAN_MS.
+ */
+#define SFU_OFFER_MS         30000
+#define SFU_OFFER_SCAN_MS    1000
+
 /* the two kinds of stream, as indexes (counts[2] and the like) */
 #define SFU_AUDIO            0
 #define SFU_VIDEO            1
@@ -132,6 +140,8 @@ struct sfu_part_s {
                                              in room->lobby while waiting */
     unsigned              waiting;        /* in the lobby: not counted, no
                                              session, not shown to others */
+    uint64_t              entered_ms;     /* came into the room (not the
+                                             lobby): its offer is due */
 
     char                  id[SFU_ID_LEN + 1];
     char                  name[SFU_NAME_MAX + 1];
@@ -233,6 +243,8 @@ struct sfu_s {
     /* the ring slots with an nginx worker: where COUNT records go */
     uint64_t              slots;
     sfu_queue_t           all;
+    uint64_t              offer_scan_ms;  /* next look for missing offers */
+    unsigned              offer_pending;  /* someone may owe its offer */
 
     sfu_stats_t           stats;
     int                   dead_slot;      /* being dropped, or -1 */

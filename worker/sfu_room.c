@@ -748,6 +748,8 @@ sfu_admit(sfu_t *sfu, uint64_t now, sfu_part_t *p, sfu_io_t *io)
     }
 
     sfu_lobby_unlink(sfu, p);
+    p->entered_ms = now;
+    sfu->offer_pending = 1;
     sfu_enter(sfu, io, p, welcome);
 
     sfu_hosts_signal(sfu, io, room, sfu_msg_id("lobby_left", p->id));
@@ -1028,6 +1030,8 @@ sfu_join(sfu_t *sfu, uint64_t now, uint64_t conn, const rooms_msg_join_t *j,
         sfu_knock(sfu, p, io);
 
     } else {
+        p->entered_ms = now;
+        sfu->offer_pending = 1;
         sfu_enter(sfu, io, p, welcome);
     }
 

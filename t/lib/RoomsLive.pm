@@ -26,7 +26,8 @@ our @EXPORT = qw(worker_path start_worker stop_worker join_frame send_json
 my $WorkerPid;
 
 sub worker_path {
-    return abs_path(dirname(__FILE__) . '/../..') . '/build/rooms-worker';
+    return $ENV{TEST_NGINX_ROOMS_WORKER}
+           || abs_path(dirname(__FILE__) . '/../..') . '/build/rooms-worker';
 }
 
 sub free_udp_port {
@@ -39,8 +40,11 @@ sub free_udp_port {
 
 # Starts the media worker on control socket $sock, logging to $log, and
 # waits until it listens.  A test killed from outside still stops it.
+# @extra: more arguments; by default, as root, the control socket is for
+# nginx's workers, which run as nobody (README, "Running the media worker").
 sub start_worker {
-    my ($sock, $log) = @_;
+    my ($sock, $log, @extra) = @_;
+    @extra = ('--socket-user', 'nobody') if !@extra && $> == 0;
     my $worker = worker_path();
     unlink $sock;
     my $port = free_udp_port();
@@ -49,7 +53,7 @@ sub start_worker {
         open STDOUT, '>>', $log or POSIX::_exit(127);
         open STDERR, '>&', \*STDOUT or POSIX::_exit(127);
         exec($worker, '--udp-port', $port, '--announce-ip', '127.0.0.1',
-             '--bind-ip', '127.0.0.1', '--control', $sock)
+             '--bind-ip', '127.0.0.1', '--control', $sock, @extra)
             or POSIX::_exit(127);
     }
     $WorkerPid = $pid;

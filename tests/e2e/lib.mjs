@@ -144,9 +144,11 @@ export const moduleFile = process.env.ROOMS_E2E_MODULE ||
 
 export async function startWorker(dir, udpPort) {
   const sock = path.join(dir, 'worker.sock');
+  // nginx's workers run as nobody under root: the control socket is theirs
+  const owner = process.getuid() === 0 ? ['--socket-user', 'nobody'] : [];
   const child = start(workerBinary,
     ['--udp-port', String(udpPort), '--announce-ip', '127.0.0.1',
-     '--control', sock, '--log-level', 'debug'],
+     '--control', sock, '--log-level', 'debug', ...owner],
     path.join(dir, 'logs/worker.log'));
   const up = await until(() => child.exitStatus === undefined
                          ? fs.existsSync(sock) : 'exited',

@@ -721,6 +721,92 @@ test_create_all_and_unknown(void)
 }
 
 
+/*
+ * An unknown field's name is shown up to 64 bytes, cut between characters:
+ * the message must stay UTF-8, or the error document cannot be rendered
+ * (jansson refuses it and the API answered 500).
+ */
+static void
+unknown_cut(const char *tail, size_t as, size_t shown, int patch,
+    const char *what)
+{
+    char           body[256], want[128];
+    char          *out;
+    size_t         n;
+    rooms_room_t   room;
+    rooms_patch_t  p;
+    rooms_error_t  err;
+
+    n = (size_t) snprintf(body, sizeof(body), "{\"");
+    memset(body + n, 'a', as);
+    n += as;
+    n += (size_t) snprintf(body + n, sizeof(body) - n, "%s\":1}", tail);
+
+    memset(&err, 0, sizeof(err));
+
+    if (patch) {
+        rooms_parse_patch(body, n, CAP, &p, &err);
+    } else {
+        rooms_parse_create(body, n, CAP, NOW, &room, &err);
+    }
+
+    memset(want, 'a', shown);
+    want[shown] = '\0';
+
+    ok(err.status == 422 && strcmp(err.code, "unknown_field") == 0
+       && strstr(err.message, want) != NULL
+       && strchr(err.message, '?') == NULL,
+       "%s %s: 422, the name cut to %zu bytes (%s)",
+       patch ? "patch" : "create", what, shown, err.message);
+
+    out = rooms_render_error(&err);
+    ok(out != NULL, "%s %s: the error document renders",
+       patch ? "patch" : "create", what);
+    free(out);
+}
+
+
+static void
+test_unknown_field_utf8(void)
+{
+    int            patch;
+    char           buf[8];
+    rooms_error_t  err;
+
+    for (patch = 0; patch <= 1; patch++) {
+        unknown_cut("\xc3\xa9", 63, 63, patch, "2-byte char at 64-65");
+        unknown_cut("\xe2\x82\xac", 62, 62, patch, "3-byte char at 63-65");
+        unknown_cut("\xe2\x82\xac", 63, 63, patch, "3-byte char at 64-66");
+        unknown_cut("\xf0\x9f\x98\x80", 61, 61, patch,
+                    "4-byte char at 62-65");
+        unknown_cut("\xf0\x9f\x98\x80", 60, 60, patch,
+                    "4-byte char ending at 64");
+        unknown_cut("\xc3\xa9", 62, 62, patch, "2-byte char ending at 64");
+    }
+
+    is_int(rooms_utf8_prefix("a\xc3\xa9", 3, 2), 1,
+           "prefix: a character that does not fit is left out");
+    is_int(rooms_utf8_prefix("a\xc3\xa9", 3, 3), 3,
+           "prefix: one that fits is kept");
+    is_int(rooms_utf8_prefix("ab", 2, 64), 2, "prefix: a short text whole");
+    is_int(rooms_utf8_prefix("a\xff" "b", 3, 2), 2,
+           "prefix: a byte that is not UTF-8 counts as one");
+
+    /* rooms_error() itself never keeps a cut or invalid sequence */
+    rooms_error(&err, 422, "x", "%s", "ab\xe2\x82");
+    is_str(err.message, "ab", "a character cut at the end is dropped");
+    rooms_error(&err, 422, "x", "%.3s!", "ab\xc3\xa9");
+    is_str(err.message, "ab?!", "a character cut in the middle becomes ?");
+    rooms_error(&err, 422, "x", "a\xff" "b\xed\xa0\x80" "c\xc0\xaf" "d");
+    is_str(err.message, "a?b???c??d",
+           "bytes that are not UTF-8 (surrogate, overlong) become ?");
+    snprintf(buf, sizeof(buf), "\xe2\x82\xac\xf0\x9f\x98\x80");
+    rooms_error(&err, 422, "x", "%s", buf);
+    is_str(err.message, "\xe2\x82\xac\xf0\x9f\x98\x80",
+           "whole characters are kept");
+}
+
+
 static void
 test_create_bad_json(void)
 {
@@ -1558,6 +1644,33 @@ test_render_error(void)
 }
 
 
+/* Display names (ngx_rooms_signal.c) follow the title's rule. */
+static void
+test_text_check(void)
+{
+    size_t  n;
+
+    n = 0;
+    ok(rooms_text_check("Ada \xc3\xa9\xf0\x9f\x98\x80", 10, &n) == 0 && n == 6,
+       "a name of letters, a space and an emoji passes (6 characters)");
+    ok(rooms_text_check("Ada\xe2\x80\x8f", 6, NULL) == 0,
+       "a right-to-left mark (U+200F) is no override: it passes");
+    ok(rooms_text_check("Ada\xe2\x80\xaegnp.exe", 14, NULL) == -1,
+       "U+202E (right-to-left override) is refused");
+    ok(rooms_text_check("\xe2\x80\xaa" "Ada", 6, NULL) == -1,
+       "U+202A (left-to-right embedding) is refused");
+    ok(rooms_text_check("a\xe2\x81\xa6" "b\xe2\x81\xa9", 8, NULL) == -1,
+       "U+2066..U+2069 (isolates) are refused");
+    ok(rooms_text_check("a\xe2\x80\xa8" "b", 5, NULL) == -1,
+       "U+2028 (line separator) is refused");
+    ok(rooms_text_check("a\x07", 2, NULL) == -1, "a C0 control is refused");
+    ok(rooms_text_check("a\x7f", 2, NULL) == -1, "DEL is refused");
+    ok(rooms_text_check("a\xc2\x85", 3, NULL) == -1,
+       "a C1 control (U+0085) is refused");
+    ok(rooms_text_check("", 0, &n) == 0 && n == 0, "empty: 0 characters");
+}
+
+
 int
 main(void)
 {
@@ -1571,9 +1684,11 @@ main(void)
     test_create_cap();
     test_create_start();
     test_create_all_and_unknown();
+    test_unknown_field_utf8();
     test_create_bad_json();
     test_parse_patch();
     test_title_controls();
+    test_text_check();
     test_apply_patch();
     test_state();
     test_render();

@@ -3538,6 +3538,108 @@ rng(void *ctx, void *buf, size_t n)
 }
 
 
+/* the worker's defaults (sfu_int.h: SFU_OFFER_MS, SFU_OFFER_SCAN_MS) */
+#define OFFER_MS       30000
+#define OFFER_SCAN_MS  1000
+
+/*
+ * A participant that never sends its offer goes 30 s after it came in
+ * (joined, or admitted from the lobby): error no_offer, close 4408, the
+ * others hear it leave, the count drops.  One that offered stays.  (A
+ * fresh SFU with the default limit.)
+ */
+static void
+test_no_offer(const sfu_conf_t *conf)
+{
+    char        sdp[16384], id[64], err[256];
+    json_t     *m;
+    uint64_t    a, b, h, g, t0;
+    gen_line_t  pub[2] = { { 0, 1, 601 }, { 1, 1, 701 } };
+
+    sfu = sfu_create(conf, err, sizeof(err));
+    if (sfu == NULL) {
+        tap_bail_out("sfu_create: %s", err);
+    }
+
+    a = ROOMS_PROTO_CONN(6, 1);
+    b = ROOMS_PROTO_CONN(6, 2);
+    h = ROOMS_PROTO_CONN(6, 3);
+    g = ROOMS_PROTO_CONN(6, 4);
+
+    gen_offer(sdp, "ufn1", "AA:BB:CC:DD:EE:FF:00:11:22:33:44:55:66:77:88:99:"
+              "AA:BB:CC:DD:EE:FF:00:11:22:33:44:55:66:77:88:99", 4, 96,
+              pub, 2);
+
+    /* (an offer starts ICE's own 30 s: the offers come late enough) */
+    clear();
+    t0 = now;
+    join(a, 60, 50, "Silent");
+    join(b, 60, 50, "Talker");
+    is_int(sfu_participants(sfu), 2, "no offer: two in the room");
+    ok(sfu_poll(sfu, now, &io) <= now + OFFER_SCAN_MS,
+       "sfu_poll comes back while an offer is awaited");
+
+    now = t0 + 25000;
+    offer(b, sdp);
+    ok(sig(b, "answer", 0) != NULL, "one of them offers after 25 s");
+
+    clear();
+    now = t0 + OFFER_MS - 1;
+    sfu_poll(sfu, now, &io);
+    on_flush(NULL, &io);
+    is_int(sfu_participants(sfu), 2, "29.999 s: both still there");
+    is_int(close_code(a), -1, "not closed yet");
+
+    clear();
+    now = t0 + OFFER_MS + OFFER_SCAN_MS;
+    sfu_poll(sfu, now, &io);
+    on_flush(NULL, &io);
+    m = sig(a, "error", 0);
+    ok(m != NULL && strcmp(str(m, "code"), "no_offer") == 0,
+       "31 s without an offer: error no_offer");
+    is_int(close_code(a), 4408, "and close 4408");
+    is_int(close_code(b), -1, "the one that offered stays");
+    ok(sig(b, "participant_left", 0) != NULL, "it hears the silent one left");
+    is_int(sfu_participants(sfu), 1, "one in the room");
+    ok(sfu_poll(sfu, now + OFFER_SCAN_MS, &io) > now + 2 * OFFER_SCAN_MS,
+       "no offer awaited: no wake-up for offers");
+
+    /* the lobby: a guest owes its offer from its admission on */
+    clear();
+    t0 = now;
+    join_adm(h, 61, 50, "Host", "host", TOKEN_C, "knock");
+    join_adm(g, 61, 50, "Guest", "guest", TOKEN_B, "knock");
+    m = sig(h, "knock", 0);
+    ok(sig(g, "waiting", 0) != NULL && m != NULL, "a guest waits and knocks");
+    snprintf(id, sizeof(id), "%s", m && str(m, "id") ? str(m, "id") : "");
+    now = t0 + 20000;
+    offer(h, sdp);
+
+    clear();
+    now = t0 + 40000;
+    sfu_poll(sfu, now, &io);
+    on_flush(NULL, &io);
+    is_int(close_code(g), -1, "a guest waiting 40 s owes no offer");
+
+    clear();
+    t0 = now;
+    host_says(h, "admit", id);
+    ok(sig(g, "welcome", 0) != NULL, "admitted");
+    now = t0 + OFFER_MS - 1;
+    sfu_poll(sfu, now, &io);
+    on_flush(NULL, &io);
+    is_int(close_code(g), -1, "29.999 s after the admission: still in");
+    now = t0 + OFFER_MS + OFFER_SCAN_MS;
+    sfu_poll(sfu, now, &io);
+    on_flush(NULL, &io);
+    is_int(close_code(g), 4408, "31 s after it without an offer: 4408");
+
+    clear();
+    sfu_destroy(sfu);
+    sfu = NULL;
+}
+
+
 int
 main(void)
 {
@@ -3551,6 +3653,8 @@ main(void)
     conf.log = getenv("SFU_TEST_LOG") ? log_line : NULL;
     conf.log_level = SFU_LOG_DEBUG;
     conf.rng = rng;
+    /* most tests keep participants without an offer for minutes */
+    conf.offer_ms = 3600000;
 
     sfu = sfu_create(&conf, err, sizeof(err));
     if (sfu == NULL) {
@@ -3576,6 +3680,9 @@ main(void)
 
     clear();
     sfu_destroy(sfu);
+
+    conf.offer_ms = 0;
+    test_no_offer(&conf);
 
     return done_testing();
 }

@@ -156,8 +156,8 @@ test_schema(const char *db)
     ok(access(db, F_OK) == 0, "the database file exists");
 
     query_text(db, "PRAGMA user_version", v, sizeof(v));
-    is_str(v, "3", "user_version is 3");
-    is_int(ROOMS_STORE_SCHEMA_VERSION, 3, "the module's schema version");
+    is_str(v, "4", "user_version is 4");
+    is_int(ROOMS_STORE_SCHEMA_VERSION, 4, "the module's schema version");
 
     query_text(db, "PRAGMA journal_mode", v, sizeof(v));
     is_str(v, "wal", "journal_mode is wal");
@@ -172,7 +172,7 @@ test_schema(const char *db)
     /* a second open of an existing store keeps it as it is */
     st = open_ok(db, "the same file again");
     query_text(db, "PRAGMA user_version", v, sizeof(v));
-    is_str(v, "3", "user_version is still 3");
+    is_str(v, "4", "user_version is still 4");
     rooms_store_close(st);
 }
 
@@ -555,7 +555,7 @@ test_migration(void)
     }
 
     query_text(path, "PRAGMA user_version", v, sizeof(v));
-    is_str(v, "3", "user_version is 3 now");
+    is_str(v, "4", "user_version is 4 now");
     query_text(path, "SELECT group_concat(name, ',') FROM (SELECT name FROM"
                " sqlite_master WHERE type = 'table' ORDER BY name)",
                v, sizeof(v));
@@ -586,7 +586,7 @@ test_migration(void)
 
     st = open_ok(path, "the migrated store again");
     query_text(path, "PRAGMA user_version", v, sizeof(v));
-    is_str(v, "3", "a second open leaves version 3 as it is");
+    is_str(v, "4", "a second open leaves version 4 as it is");
     is_int(rooms_store_is_banned(st, 7, t), 1, "the ban is kept");
     rooms_store_close(st);
 }
@@ -738,6 +738,149 @@ test_cohosts(const char *db)
     query_text(db, "SELECT rev FROM rooms WHERE code ="
                " 'CoHostRoomAAAAAAAAAAAA'", v, sizeof(v));
     is_str(v, "3", "read back through sqlite3");
+
+    rooms_store_close(st);
+}
+
+
+/*
+ * Expiry: rooms ended, or with nothing in them (created, scheduled, used),
+ * before the limit go with their retired codes, bans and co-host
+ * credentials; every other room and what refers to it stays.
+ */
+#define DAY  86400
+
+static int64_t
+expire_room(rooms_store_t *st, const char *code, int64_t created,
+    int64_t start, int64_t ended)
+{
+    rooms_room_t  r;
+
+    sample_room(&r, code);
+    r.created_at = created;
+    r.start_at = start;
+
+    if (rooms_store_insert(st, &r) != ROOMS_STORE_OK) {
+        tap_bail_out("insert %s: %s", code, rooms_store_errmsg(st));
+    }
+
+    if (ended && rooms_store_end(st, &r, ended) != ROOMS_STORE_OK) {
+        tap_bail_out("end %s", code);
+    }
+
+    return r.id;
+}
+
+
+static void
+test_expire(void)
+{
+    char            path[128], v[256], sql[320];
+    int64_t         purged, old_never, old_used, old_ended, new_ended, fresh,
+                    ahead, long_ago, id;
+    unsigned char   t[ROOMS_HASH_LEN], k[ROOMS_HASH_LEN];
+    rooms_room_t    got;
+    rooms_store_t  *st;
+
+    path_in(path, sizeof(path), "expire.db");
+    st = open_ok(path, "for expiry");
+    if (st == NULL) {
+        tap_bail_out("cannot open %s", path);
+    }
+
+    /* 40 days old, nobody ever in it */
+    old_never = expire_room(st, "EAAAAAAAAAAAAAAAAAAAAA", NOW - 40 * DAY,
+                            NOW - 40 * DAY, 0);
+    /* 40 days old, people in it 2 days ago */
+    old_used = expire_room(st, "EBBBBBBBBBBBBBBBBBBBBA", NOW - 40 * DAY,
+                           NOW - 40 * DAY, 0);
+    /* ended 35 days ago, with a retired code, a ban and a co-host */
+    old_ended = expire_room(st, "ECCCCCCCCCCCCCCCCCCCCA", NOW - 40 * DAY,
+                            NOW - 40 * DAY, 0);
+    /* ended 5 days ago */
+    new_ended = expire_room(st, "EDDDDDDDDDDDDDDDDDDDDA", NOW - 40 * DAY,
+                            NOW - 40 * DAY, NOW - 5 * DAY);
+    /* created yesterday */
+    fresh = expire_room(st, "EEEEEEEEEEEEEEEEEEEEEA", NOW - DAY, NOW - DAY, 0);
+    /* made 40 days ago for a start 10 days ahead */
+    ahead = expire_room(st, "EFFFFFFFFFFFFFFFFFFFFA", NOW - 40 * DAY,
+                        NOW + 10 * DAY, 0);
+    /* people in it last 31 days ago */
+    long_ago = expire_room(st, "EGGGGGGGGGGGGGGGGGGGGA", NOW - 90 * DAY,
+                           NOW - 90 * DAY, 0);
+
+    /* used: at most one write an hour */
+    is_int(rooms_store_used(st, old_used, NOW - 2 * DAY), ROOMS_STORE_OK,
+           "used: records people in a room");
+    is_int(rooms_store_used(st, old_used, NOW - 2 * DAY + 60),
+           ROOMS_STORE_OK, "used again a minute later");
+    snprintf(sql, sizeof(sql), "SELECT used_at FROM rooms WHERE id = %lld",
+             (long long) old_used);
+    query_text(path, sql, v, sizeof(v));
+    is_int(atoll(v), NOW - 2 * DAY, "a minute later is not written");
+    rooms_store_used(st, old_used, NOW - 2 * DAY + ROOMS_STORE_USED_EVERY);
+    query_text(path, sql, v, sizeof(v));
+    is_int(atoll(v), NOW - 2 * DAY + ROOMS_STORE_USED_EVERY,
+           "an hour later it is");
+    rooms_store_used(st, long_ago, NOW - 31 * DAY);
+
+    /* what refers to the rooms */
+    memset(t, 0x11, sizeof(t));
+    memset(k, 0x22, sizeof(k));
+    sample_room(&got, "ECCCCCCCCCCCCCCCCCCCCA");
+    if (rooms_store_find(st, "ECCCCCCCCCCCCCCCCCCCCA", &got) != ROOMS_STORE_OK
+        || rooms_store_rotate(st, &got, "EHHHHHHHHHHHHHHHHHHHHA")
+           != ROOMS_STORE_OK
+        || rooms_store_ban(st, old_ended, t) != ROOMS_STORE_OK
+        || rooms_store_cohost_add(st, old_ended, k, t, "Co", NOW - 38 * DAY,
+                                  &id) != ROOMS_STORE_OK
+        || rooms_store_end(st, &got, NOW - 35 * DAY) != ROOMS_STORE_OK
+        || rooms_store_ban(st, new_ended, t) != ROOMS_STORE_OK)
+    {
+        tap_bail_out("cannot set up the expiry rooms: %s",
+                     rooms_store_errmsg(st));
+    }
+
+    purged = -1;
+    is_int(rooms_store_expire(st, NOW - 30 * DAY, &purged), ROOMS_STORE_OK,
+           "expire: rooms idle or ended for 30 days");
+    is_int(purged, 3, "three rooms purged");
+
+    is_int(rooms_store_find(st, "EAAAAAAAAAAAAAAAAAAAAA", &got),
+           ROOMS_STORE_NOT_FOUND, "a room nobody was ever in is gone");
+    snprintf(sql, sizeof(sql), "SELECT count(*) FROM rooms WHERE id = %lld",
+             (long long) old_never);
+    query_text(path, sql, v, sizeof(v));
+    is_str(v, "0", "its row too");
+    is_int(rooms_store_find(st, "EHHHHHHHHHHHHHHHHHHHHA", &got),
+           ROOMS_STORE_NOT_FOUND, "a room ended 35 days ago is gone");
+    is_int(rooms_store_find(st, "ECCCCCCCCCCCCCCCCCCCCA", &got),
+           ROOMS_STORE_NOT_FOUND, "and its retired code is unknown");
+    is_int(rooms_store_find(st, "EGGGGGGGGGGGGGGGGGGGGA", &got),
+           ROOMS_STORE_NOT_FOUND, "a room last used 31 days ago is gone");
+
+    ok(rooms_store_find(st, "EBBBBBBBBBBBBBBBBBBBBA", &got) == ROOMS_STORE_OK
+       && got.id == old_used, "a room used 2 days ago stays");
+    ok(rooms_store_find(st, "EDDDDDDDDDDDDDDDDDDDDA", &got) == ROOMS_STORE_OK
+       && got.id == new_ended, "a room ended 5 days ago stays");
+    ok(rooms_store_find(st, "EEEEEEEEEEEEEEEEEEEEEA", &got) == ROOMS_STORE_OK
+       && got.id == fresh, "a room made yesterday stays");
+    ok(rooms_store_find(st, "EFFFFFFFFFFFFFFFFFFFFA", &got) == ROOMS_STORE_OK
+       && got.id == ahead, "a room scheduled ahead stays");
+
+    snprintf(sql, sizeof(sql), "SELECT (SELECT count(*) FROM bans WHERE"
+             " room_id = %lld) || ',' || (SELECT count(*) FROM cohosts WHERE"
+             " room_id = %lld) || ',' || (SELECT count(*) FROM retired_codes"
+             " WHERE room_id = %lld)", (long long) old_ended,
+             (long long) old_ended, (long long) old_ended);
+    query_text(path, sql, v, sizeof(v));
+    is_str(v, "0,0,0", "its ban, co-host and retired code went with it");
+    is_int(rooms_store_is_banned(st, new_ended, t), 1,
+           "a kept room keeps its ban");
+
+    is_int(rooms_store_expire(st, NOW - 30 * DAY, &purged), ROOMS_STORE_OK,
+           "expire again");
+    is_int(purged, 0, "nothing more to purge");
 
     rooms_store_close(st);
 }
@@ -917,6 +1060,7 @@ main(void)
     test_bans(db);
     test_migration();
     test_cohosts(db);
+    test_expire();
     test_refusals();
 
     ok(remove_dir(dir) == 0, "the temporary directory is removed");
