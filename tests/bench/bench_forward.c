@@ -28,9 +28,11 @@
 #include <netinet/in.h>
 #include <sys/socket.h>
 
+#include "bwe.h"
 #include "forward.h"
 #include "rtp.h"
 #include "srtp.h"
+#include "twcc.h"
 
 
 #define FANOUT    49
@@ -52,6 +54,9 @@ typedef struct {
 static rooms_srtp_t    subs[FANOUT];
 static rooms_fwd_t     fwds[FANOUT];
 static rooms_hist_t    hists[FANOUT];
+static rooms_bwe_t     bwes[FANOUT];     /* one estimator per subscriber */
+static rooms_twcc_t    twcc_in;          /* the publisher's feedback */
+static uint16_t        tx_seq[FANOUT];
 static uint8_t         sealed[INBOUND][BUFSZ];
 static size_t          sealed_len[INBOUND];
 static uint8_t         egress[FANOUT][BUFSZ];
@@ -259,14 +264,15 @@ send_all(const size_t *lens)
 
 /* ns of CPU per egress packet for one run of the whole forwarding path */
 static double
-run_forward(unsigned profile, int with_send, int64_t *now_ms)
+run_forward(unsigned profile, int with_send, int with_cc, int64_t *now_ms)
 {
     int              r;
     size_t           i, len, elen[FANOUT];
     unsigned         k, s;
     double           t0;
     route_t         *route;
-    rooms_rtp_t      rtp;
+    uint16_t         twseq;
+    rooms_rtp_t      rtp, out;
     rooms_srtp_t     pub;
 
     seal_inbound(profile, &pub);
@@ -286,6 +292,12 @@ run_forward(unsigned profile, int with_send, int64_t *now_ms)
 
         route = route_find(rtp.ssrc);
 
+        /* transport feedback to the publisher: the arrival recorded */
+        if (with_cc && rooms_rtp_get_twcc_seq(&rtp, 3, &twseq) == 0) {
+            (void) rooms_twcc_input(&twcc_in, *now_ms * 1000 + (int64_t) i,
+                                    (uint16_t) (twseq + i));
+        }
+
         /* 4 packets per 20 ms... a video frame every 33 ms is close */
         if (i % 4 == 0) {
             *now_ms += 33;
@@ -299,6 +311,14 @@ run_forward(unsigned profile, int with_send, int64_t *now_ms)
 
             if (r < 0) {
                 continue;
+            }
+
+            /* our transport-wide number and the estimator's record */
+            if (with_cc && rooms_rtp_parse(egress[k], len, &out) == 0
+                && rooms_rtp_set_twcc_seq(egress[k], &out, 3, tx_seq[k]) == 0)
+            {
+                rooms_bwe_sent(&bwes[k], *now_ms * 1000, tx_seq[k]++,
+                               len + 16, 0);
             }
 
             rooms_hist_put(&hists[k], egress[k], len);
@@ -455,18 +475,19 @@ bench_profile(unsigned profile, const char *name, const char *no_send)
 {
     int      r;
     int64_t  now_ms;
-    double   fw[RUNS], fl[RUNS], fws[RUNS], fls[RUNS], rw[RUNS];
-    double   f, fo, fs, fos, w;
+    double   fw[RUNS], fl[RUNS], fws[RUNS], fls[RUNS], rw[RUNS], fc[RUNS];
+    double   f, fo, fs, fos, w, c;
 
     now_ms = 0;
 
     for (r = 0; r < RUNS; r++) {
-        fw[r] = run_forward(profile, 0, &now_ms);
+        fw[r] = run_forward(profile, 0, 0, &now_ms);
+        fc[r] = run_forward(profile, 0, 1, &now_ms);
         fl[r] = run_floor(profile, 0);
         rw[r] = run_rewrite(&now_ms);
 
         if (no_send == NULL) {
-            fws[r] = run_forward(profile, 1, &now_ms);
+            fws[r] = run_forward(profile, 1, 0, &now_ms);
             fls[r] = run_floor(profile, 1);
         }
     }
@@ -474,6 +495,7 @@ bench_profile(unsigned profile, const char *name, const char *no_send)
     f = median(fw);
     fo = median(fl);
     w = median(rw);
+    c = median(fc);
 
     printf("%s\n", name);
     printf("  without send:\n");
@@ -487,6 +509,12 @@ bench_profile(unsigned profile, const char *name, const char *no_send)
            "%7.1f us)\n", FANOUT, f * FANOUT / 1000);
     printf("    (rewrite+history alone, plaintext copy)            "
            "%6.0f ns/egress pkt)\n", w);
+    printf("    forward + congestion control (transport-wide number\n"
+           "      stamped and recorded in the subscriber's estimator;\n"
+           "      the publisher's arrival recorded)               "
+           "%7.0f ns/egress pkt\n", c);
+    printf("    ratio forward+cc/floor                            "
+           "%7.2fx (added %.0f ns/egress pkt)\n", c / fo, c - f);
 
     if (no_send != NULL) {
         printf("  with sendmmsg: not measured (%s)\n", no_send);
@@ -521,8 +549,10 @@ main(void)
     }
 
     route_setup();
+    rooms_twcc_init(&twcc_in, 1, 2);
 
     for (k = 0; k < FANOUT; k++) {
+        rooms_bwe_init(&bwes[k], 800000, 50000, 20000000);
         rooms_fwd_init(&fwds[k], 0x70000000u + k, 90000,
                        (uint16_t) (k * 1000), k * 100000u);
 
