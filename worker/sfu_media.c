@@ -46,6 +46,10 @@ static void sfu_nack_gap(sfu_t *sfu, sfu_peer_t *p, sfu_line_t *pub, int li,
 static void sfu_nack_up(sfu_t *sfu, sfu_line_t *pub, int li,
     const uint16_t *lost, size_t nlost, sfu_io_t *io);
 static unsigned sfu_repair_wanted(sfu_rx_t *rx, uint16_t seq);
+static void sfu_demux(sfu_peer_t *p, const rooms_rtp_t *pkt, sfu_line_t **pub,
+    sfu_line_t **rtx, int *li);
+static sfu_line_t *sfu_learn_by_mid(sfu_t *sfu, sfu_peer_t *p,
+    const rooms_rtp_t *pkt);
 static unsigned sfu_layer_packet(sfu_line_t *pub, int li, uint64_t now,
     const rooms_rtp_t *pkt);
 
@@ -637,19 +641,111 @@ sfu_forward(sfu_t *sfu, uint64_t now_us, sfu_line_t *pub, int li,
 }
 
 
+/*
+ * The publishing line of p (and layer, *li, or -1) that pkt belongs to,
+ * by the SSRCs known: its stream in *pub, or its retransmissions in
+ * *rtx.  Neither when the SSRC is not known yet.
+ */
+static void
+sfu_demux(sfu_peer_t *p, const rooms_rtp_t *pkt, sfu_line_t **pub,
+    sfu_line_t **rtx, int *li)
+{
+    unsigned     i, k;
+    sfu_line_t  *l;
+
+    for (i = 0; i < p->nlines; i++) {
+        l = &p->lines[i];
+
+        if (!l->publishing) {
+            continue;
+        }
+
+        for (k = 0; k < l->nlayers; k++) {
+            if (l->layers[k].has_ssrc && l->layers[k].ssrc == pkt->ssrc) {
+                *pub = l;
+                *li = (int) k;
+                return;
+            }
+
+            if (l->layers[k].rtx_ssrc != 0
+                && l->layers[k].rtx_ssrc == pkt->ssrc)
+            {
+                *rtx = l;
+                *li = (int) k;
+                return;
+            }
+        }
+
+        if (l->nlayers > 0) {
+            continue;
+        }
+
+        if (l->has_ssrc && l->ssrc == pkt->ssrc) {
+            *pub = l;
+            return;
+        }
+
+        if (l->has_ssrc && l->rtx_ssrc != 0 && l->rtx_ssrc == pkt->ssrc) {
+            *rtx = l;
+            return;
+        }
+    }
+}
+
+
+/*
+ * No a=ssrc (rid simulcast, other browsers): the line of p whose mid pkt
+ * names, with pkt's payload type and no stream yet, takes its SSRC.
+ */
+static sfu_line_t *
+sfu_learn_by_mid(sfu_t *sfu, sfu_peer_t *p, const rooms_rtp_t *pkt)
+{
+    char            mid[ROOMS_SDP_MID_MAX + 1];
+    size_t          n;
+    unsigned        i;
+    sfu_line_t     *l;
+    const uint8_t  *v;
+
+    if (p->ext_mid == 0
+        || rooms_rtp_ext_find(pkt, p->ext_mid, &v, &n) != 0
+        || n == 0 || n > ROOMS_SDP_MID_MAX)
+    {
+        return NULL;
+    }
+
+    memcpy(mid, v, n);
+    mid[n] = '\0';
+
+    for (i = 0; i < p->nlines; i++) {
+        l = &p->lines[i];
+
+        if (l->publishing && !l->has_ssrc && l->nlayers == 0
+            && (int) pkt->pt == l->neg.pt && strcmp(l->mid, mid) == 0)
+        {
+            l->has_ssrc = 1;
+            l->ssrc = pkt->ssrc;
+
+            sfu_log(sfu, SFU_LOG_DEBUG, "%s mid %s sends ssrc %u", p->id, mid,
+                    (unsigned) pkt->ssrc);
+            return l;
+        }
+    }
+
+    return NULL;
+}
+
+
 void
 sfu_rtp(sfu_t *sfu, uint64_t now_us, sfu_peer_t *p, const uint8_t *buf,
     size_t len, sfu_io_t *io)
 {
     int           li;
-    char          mid[ROOMS_SDP_MID_MAX + 1];
     size_t        n;
     uint8_t       repair[SFU_DGRAM_MAX];
     uint64_t      now;
-    unsigned      i, k, keyframe;
-    sfu_line_t   *l, *pub, *rtx;
+    unsigned      keyframe;
+    sfu_line_t   *pub, *rtx;
     rooms_rtp_t   pkt;
-    const uint8_t *v;
 
     now = now_us / 1000;
 
@@ -665,43 +761,7 @@ sfu_rtp(sfu_t *sfu, uint64_t now_us, sfu_peer_t *p, const uint8_t *buf,
     rtx = NULL;
     li = -1;
 
-    for (i = 0; i < p->nlines && pub == NULL; i++) {
-        l = &p->lines[i];
-
-        if (!l->publishing) {
-            continue;
-        }
-
-        for (k = 0; k < l->nlayers; k++) {
-            if (l->layers[k].has_ssrc && l->layers[k].ssrc == pkt.ssrc) {
-                pub = l;
-                li = (int) k;
-                break;
-            }
-
-            if (l->layers[k].rtx_ssrc != 0
-                && l->layers[k].rtx_ssrc == pkt.ssrc)
-            {
-                rtx = l;
-                li = (int) k;
-                break;
-            }
-        }
-
-        if (pub != NULL || rtx != NULL || l->nlayers > 0) {
-            continue;
-        }
-
-        if (l->has_ssrc && l->ssrc == pkt.ssrc) {
-            pub = l;
-            break;
-        }
-
-        if (l->has_ssrc && l->rtx_ssrc != 0 && l->rtx_ssrc == pkt.ssrc) {
-            rtx = l;
-            break;
-        }
-    }
+    sfu_demux(p, &pkt, &pub, &rtx, &li);
 
     /* a simulcast layer's retransmissions name it by repaired-rid */
     if (pub == NULL && rtx == NULL && p->ext_rrid != 0) {
@@ -711,8 +771,8 @@ sfu_rtp(sfu_t *sfu, uint64_t now_us, sfu_peer_t *p, const uint8_t *buf,
     /*
      * The publisher's retransmission (RFC 4588) of a packet we NACKed:
      * the packet it repairs, as it was, goes the normal way (late, its
-     * subscribers' rewriting places it); padding-only ones (probes) and
-     * any other payload type stop here.
+     * subscribers' rewriting places it); padding-only ones (probes), the
+     * copies we did not ask for and any other payload type stop here.
      */
     if (rtx != NULL) {
         if ((int) pkt.pt != rtx->neg.rtx_pt || pkt.payload_len < 2
@@ -736,37 +796,14 @@ sfu_rtp(sfu_t *sfu, uint64_t now_us, sfu_peer_t *p, const uint8_t *buf,
 
     /*
      * Simulcast: a layer's SSRC is learned from the rid its first packets
-     * carry (RFC 8852); retransmissions carry repaired-rid instead and
-     * are never learned, as the publisher's RTX is never forwarded.
+     * carry (RFC 8852); retransmissions carry repaired-rid instead.
      */
     if (pub == NULL && p->ext_rid != 0) {
         pub = sfu_learn_layer(sfu, p, &pkt, &li);
     }
 
-    /* no a=ssrc (rid simulcast, other browsers): learn it by mid */
-    if (pub == NULL && p->ext_mid != 0
-        && rooms_rtp_ext_find(&pkt, p->ext_mid, &v, &n) == 0
-        && n > 0 && n <= ROOMS_SDP_MID_MAX)
-    {
-        memcpy(mid, v, n);
-        mid[n] = '\0';
-
-        for (i = 0; i < p->nlines; i++) {
-            l = &p->lines[i];
-
-            if (l->publishing && !l->has_ssrc && l->nlayers == 0
-                && (int) pkt.pt == l->neg.pt
-                && strcmp(l->mid, mid) == 0)
-            {
-                l->has_ssrc = 1;
-                l->ssrc = pkt.ssrc;
-                pub = l;
-
-                sfu_log(sfu, SFU_LOG_DEBUG, "%s mid %s sends ssrc %u",
-                        p->id, mid, (unsigned) pkt.ssrc);
-                break;
-            }
-        }
+    if (pub == NULL) {
+        pub = sfu_learn_by_mid(sfu, p, &pkt);
     }
 
     if (pub == NULL) {
@@ -797,11 +834,7 @@ sfu_rtp(sfu_t *sfu, uint64_t now_us, sfu_peer_t *p, const uint8_t *buf,
     }
 
     pub->rx_packets++;
-    keyframe = 0;
-
-    if (li >= 0) {
-        keyframe = sfu_layer_packet(pub, li, now, &pkt);
-    }
+    keyframe = li >= 0 ? sfu_layer_packet(pub, li, now, &pkt) : 0;
 
     sfu_forward(sfu, now_us, pub, li, keyframe, &pkt, io);
 }

@@ -96,6 +96,35 @@ sfu_line_layers(sfu_line_t *l, const rooms_sdp_media_t *m,
 
 
 /*
+ * A publishing line's primary SSRC and its RTX, when the offer announces
+ * them (a=ssrc, a=ssrc-group:FID); else they are learned by mid.  A
+ * simulcast line learns its layers' by rid instead.
+ */
+static void
+sfu_line_sources(sfu_line_t *l, const rooms_sdp_media_t *m)
+{
+    int                  n, k;
+    rooms_sdp_source_t   src[ROOMS_SDP_MAX_SSRC];
+
+    n = l->nlayers ? 0 : rooms_sdp_media_sources(m, src, ROOMS_SDP_MAX_SSRC);
+
+    for (k = 0; k < n; k++) {
+        if (src[k].has_ssrc) {
+            if (!l->has_ssrc || l->ssrc != src[k].ssrc) {
+                /* another stream: its statistics start over */
+                memset(&l->rx, 0, sizeof(sfu_rx_t));
+            }
+
+            l->has_ssrc = 1;
+            l->ssrc = src[k].ssrc;
+            l->rtx_ssrc = src[k].has_rtx ? src[k].rtx_ssrc : 0;
+            return;
+        }
+    }
+}
+
+
+/*
  * Reads the offer's m= lines into p's lines, keeping what a line carried
  * (its stream, its binding) when its mid and kind are the same.  Returns
  * 1 when p's streams changed.
@@ -103,11 +132,9 @@ sfu_line_layers(sfu_line_t *l, const rooms_sdp_media_t *m,
 static unsigned
 sfu_lines_update(sfu_t *sfu, sfu_peer_t *p, const rooms_sdp_t *offer)
 {
-    int                        n, k;
     unsigned                   i, changed, pub, recv;
     sfu_line_t                *l;
     rooms_sdp_neg_t            neg;
-    rooms_sdp_source_t         src[ROOMS_SDP_MAX_SSRC];
     const rooms_sdp_media_t   *m;
 
     changed = 0;
@@ -175,25 +202,7 @@ sfu_lines_update(sfu_t *sfu, sfu_peer_t *p, const rooms_sdp_t *offer)
             }
 
             sfu_line_layers(l, m, &neg);
-
-            /* the primary SSRC, when announced; else learned by mid */
-            n = l->nlayers ? 0
-                           : rooms_sdp_media_sources(m, src,
-                                                     ROOMS_SDP_MAX_SSRC);
-
-            for (k = 0; k < n; k++) {
-                if (src[k].has_ssrc) {
-                    if (!l->has_ssrc || l->ssrc != src[k].ssrc) {
-                        /* another stream: its statistics start over */
-                        memset(&l->rx, 0, sizeof(sfu_rx_t));
-                    }
-
-                    l->has_ssrc = 1;
-                    l->ssrc = src[k].ssrc;
-                    l->rtx_ssrc = src[k].has_rtx ? src[k].rtx_ssrc : 0;
-                    break;
-                }
-            }
+            sfu_line_sources(l, m);
         }
 
         if (l->receiving && !recv) {
