@@ -55,7 +55,8 @@ END {
 
 sub request {
     my ($method, $path, $body) = @_;
-    my $s = IO::Socket::INET->new(PeerAddr => "127.0.0.1:$port") or return;
+    my $s = IO::Socket::INET->new(PeerAddr => "127.0.0.1:$port")
+        or return (0, "");
     $body //= '';
     print $s "$method $path HTTP/1.0\r\nHost: localhost\r\n"
         . "Content-Type: application/json\r\n"
