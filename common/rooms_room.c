@@ -452,15 +452,139 @@ rooms_parse_object(const char *body, size_t len, rooms_error_t *err)
 }
 
 
+/* "activity": one of the names in rooms_activities */
+static int
+rooms_activity_parse(json_t *v, uint8_t *out, rooms_error_t *err)
+{
+    int  i;
+
+    i = json_is_string(v)
+        ? rooms_activity_find(json_string_value(v), json_string_length(v))
+        : -1;
+
+    if (i < 0) {
+        return rooms_error(err, 422, "invalid_field",
+                           "\"activity\" must be one of drinks, dancing, "
+                           "family, study_break, game_night, friends, "
+                           "chat");
+    }
+
+    *out = (uint8_t) i;
+
+    return 0;
+}
+
+
+/*
+ * "start_at": null leaves *out as it is; otherwise an RFC 3339 time at
+ * most ROOMS_SCHEDULE_AHEAD_MAX ahead of now, and one in the past is now.
+ */
+static int
+rooms_start_at_parse(json_t *v, int64_t now, int64_t *out,
+    rooms_error_t *err)
+{
+    int64_t  t;
+
+    if (json_is_null(v)) {
+        return 0;
+    }
+
+    if (!json_is_string(v)
+        || rooms_time_parse(json_string_value(v),
+                            json_string_length(v), &t) != 0)
+    {
+        return rooms_error(err, 422, "invalid_field",
+                           "\"start_at\" must be an RFC 3339 date-time, "
+                           "such as \"2026-12-24T18:30:00Z\"");
+    }
+
+    if (t > now + ROOMS_SCHEDULE_AHEAD_MAX) {
+        return rooms_error(err, 422, "invalid_field",
+                           "\"start_at\" is more than 366 days ahead");
+    }
+
+    /* a start in the past means "now": the record stays true */
+    *out = t > now ? t : now;
+
+    return 0;
+}
+
+
+/* one field of a create body into room; unknown fields are refused */
+static int
+rooms_create_field(const char *key, json_t *v, unsigned cap, int64_t now,
+    rooms_room_t *room, rooms_error_t *err)
+{
+    size_t       slen;
+    const char  *s;
+
+    if (strcmp(key, "title") == 0) {
+        if (rooms_string_field(v, key, err) != 0) {
+            return -1;
+        }
+
+        s = json_string_value(v);
+        slen = json_string_length(v);
+
+        if (rooms_title_check(s, slen, err) != 0) {
+            return -1;
+        }
+
+        memcpy(room->title, s, slen);
+        room->title[slen] = '\0';
+
+        return 0;
+    }
+
+    if (strcmp(key, "activity") == 0) {
+        return rooms_activity_parse(v, &room->activity, err);
+    }
+
+    if (strcmp(key, "audience") == 0) {
+        if (rooms_string_field(v, key, err) != 0
+            || rooms_audience_check(json_string_value(v),
+                                    json_string_length(v), err) != 0)
+        {
+            return -1;
+        }
+
+        memcpy(room->audience, json_string_value(v),
+               json_string_length(v) + 1);
+
+        return 0;
+    }
+
+    if (strcmp(key, "admission") == 0) {
+        return rooms_admission_parse(v, &room->admission, err);
+    }
+
+    if (strcmp(key, "host_absent") == 0) {
+        return rooms_host_absent_parse(v, &room->host_absent, err);
+    }
+
+    if (strcmp(key, "max_participants") == 0) {
+        return rooms_max_parse(v, cap, &room->max_participants, err);
+    }
+
+    if (strcmp(key, "start_at") == 0) {
+        return rooms_start_at_parse(v, now, &room->start_at, err);
+    }
+
+    return rooms_error(err, 422, "unknown_field",
+                       "unknown field \"%.*s\"",
+                       (int) rooms_utf8_prefix(key, strlen(key),
+                                               ROOMS_FIELD_NAME_SHOWN),
+                       key);
+}
+
+
 int
 rooms_parse_create(const char *body, size_t len, unsigned cap, int64_t now,
     rooms_room_t *room, rooms_error_t *err)
 {
-    int          i, rc;
+    int          rc;
     json_t      *root, *v;
-    int64_t      t;
-    const char  *key, *s;
-    size_t       slen;
+    const char  *key;
 
     memset(room, 0, sizeof(rooms_room_t));
 
@@ -487,94 +611,7 @@ rooms_parse_create(const char *body, size_t len, unsigned cap, int64_t now,
     rc = -1;
 
     json_object_foreach(root, key, v) {
-
-        if (strcmp(key, "title") == 0) {
-            if (rooms_string_field(v, key, err) != 0) {
-                goto done;
-            }
-
-            s = json_string_value(v);
-            slen = json_string_length(v);
-
-            if (rooms_title_check(s, slen, err) != 0) {
-                goto done;
-            }
-
-            memcpy(room->title, s, slen);
-            room->title[slen] = '\0';
-
-        } else if (strcmp(key, "activity") == 0) {
-            i = json_is_string(v)
-                ? rooms_activity_find(json_string_value(v),
-                                      json_string_length(v))
-                : -1;
-
-            if (i < 0) {
-                rooms_error(err, 422, "invalid_field",
-                            "\"activity\" must be one of drinks, dancing, "
-                            "family, study_break, game_night, friends, "
-                            "chat");
-                goto done;
-            }
-
-            room->activity = (uint8_t) i;
-
-        } else if (strcmp(key, "audience") == 0) {
-            if (rooms_string_field(v, key, err) != 0
-                || rooms_audience_check(json_string_value(v),
-                                        json_string_length(v), err) != 0)
-            {
-                goto done;
-            }
-
-            memcpy(room->audience, json_string_value(v),
-                   json_string_length(v) + 1);
-
-        } else if (strcmp(key, "admission") == 0) {
-            if (rooms_admission_parse(v, &room->admission, err) != 0) {
-                goto done;
-            }
-
-        } else if (strcmp(key, "host_absent") == 0) {
-            if (rooms_host_absent_parse(v, &room->host_absent, err) != 0) {
-                goto done;
-            }
-
-        } else if (strcmp(key, "max_participants") == 0) {
-            if (rooms_max_parse(v, cap, &room->max_participants, err) != 0) {
-                goto done;
-            }
-
-        } else if (strcmp(key, "start_at") == 0) {
-            if (json_is_null(v)) {
-                continue;
-            }
-
-            if (!json_is_string(v)
-                || rooms_time_parse(json_string_value(v),
-                                    json_string_length(v), &t) != 0)
-            {
-                rooms_error(err, 422, "invalid_field",
-                            "\"start_at\" must be an RFC 3339 date-time, "
-                            "such as \"2026-12-24T18:30:00Z\"");
-                goto done;
-            }
-
-            if (t > now + ROOMS_SCHEDULE_AHEAD_MAX) {
-                rooms_error(err, 422, "invalid_field",
-                            "\"start_at\" is more than 366 days ahead");
-                goto done;
-            }
-
-            /* a start in the past means "now": the record stays true */
-            room->start_at = t > now ? t : now;
-
-        } else {
-            rooms_error(err, 422, "unknown_field",
-                        "unknown field \"%.*s\"",
-                        (int) rooms_utf8_prefix(key, strlen(key),
-                                                ROOMS_FIELD_NAME_SHOWN),
-                        key);
+        if (rooms_create_field(key, v, cap, now, room, err) != 0) {
             goto done;
         }
     }

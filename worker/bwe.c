@@ -168,10 +168,21 @@ static void rooms_bwe_detect(rooms_bwe_t *b, double trend, double send_ms,
     int64_t arr_us);
 static void rooms_bwe_ack_add(rooms_bwe_t *b, int64_t arr_us, unsigned size);
 static void rooms_bwe_ack_update(rooms_bwe_t *b);
+static void rooms_bwe_rate_state(rooms_bwe_t *b);
+static double rooms_bwe_rate_dt(const rooms_bwe_t *b, int64_t now_us);
+static double rooms_bwe_rate_increase(rooms_bwe_t *b, double rate,
+    double acked, double dt_s);
+static double rooms_bwe_rate_decrease(rooms_bwe_t *b, int64_t now_us,
+    double rate, double acked);
+static void rooms_bwe_capacity_update(rooms_bwe_t *b, double acked);
 static void rooms_bwe_rate_update(rooms_bwe_t *b, int64_t now_us);
 static void rooms_bwe_loss_update(rooms_bwe_t *b, int64_t now_us);
 static void rooms_bwe_clusters_update(rooms_bwe_t *b, int64_t now_us);
 static void rooms_bwe_set_estimate(rooms_bwe_t *b);
+static void rooms_bwe_fb_timeout(rooms_bwe_t *b, int64_t now_us);
+static int rooms_bwe_probe_busy(rooms_bwe_t *b, int64_t now_us);
+static void rooms_bwe_probe_start(rooms_bwe_t *b, int64_t now_us,
+    uint32_t want_bps, rooms_bwe_probe_t *p);
 
 
 void
@@ -811,16 +822,10 @@ rooms_bwe_ack_update(rooms_bwe_t *b)
 }
 
 
-/* AIMD on the detector's verdict, once per feedback (GCC §5.5) */
+/* the controller's state on the detector's verdict */
 static void
-rooms_bwe_rate_update(rooms_bwe_t *b, int64_t now_us)
+rooms_bwe_rate_state(rooms_bwe_t *b)
 {
-    double   acked, rate, dt_s, add, lim, dev, resp_s;
-    int64_t  gap;
-
-    acked = b->acked_bps;
-    rate = b->delay_bps;
-
     switch (b->usage) {
 
     case ROOMS_BWE_OVERUSE:
@@ -834,11 +839,19 @@ rooms_bwe_rate_update(rooms_bwe_t *b, int64_t now_us)
     default:
         if (b->rc_state == ROOMS_BWE_HOLD) {
             b->rc_state = ROOMS_BWE_INCREASE;
-    b->rc_last_us = -1;
-    b->loss_start_us = -1;
+            b->rc_last_us = -1;
+            b->loss_start_us = -1;
         }
         break;
     }
+}
+
+
+/* the seconds since the last update, within 0..1 (0 for the first) */
+static double
+rooms_bwe_rate_dt(const rooms_bwe_t *b, int64_t now_us)
+{
+    double  dt_s;
 
     dt_s = b->rc_last_us >= 0 ? (double) (now_us - b->rc_last_us) / 1e6 : 0;
 
@@ -851,102 +864,153 @@ rooms_bwe_rate_update(rooms_bwe_t *b, int64_t now_us)
         dt_s = 0;
     }
 
+    return dt_s;
+}
+
+
+/* how much the rate grows over dt_s: additive near the capacity, else 8%/s */
+static double
+rooms_bwe_rate_increase(rooms_bwe_t *b, double rate, double acked,
+    double dt_s)
+{
+    double  add, lim, dev, resp_s;
+
+    if (b->cap_known && acked > 0) {
+        dev = acked - b->cap_avg_bps;
+
+        /* 3 sigma above what the cuts saw: the link changed */
+        if (dev > 0 && dev * dev > 9 * b->cap_var * b->cap_avg_bps) {
+            b->cap_known = 0;
+        }
+    }
+
+    if (b->cap_known) {
+        resp_s = (double) (b->rtt_us + ROOMS_BWE_RESPONSE_US) / 1e6;
+        add = b->pkt_bits / resp_s;
+
+        if (add < ROOMS_BWE_ADD_MIN_BPS) {
+            add = ROOMS_BWE_ADD_MIN_BPS;
+        }
+
+        add *= dt_s;
+
+    } else {
+        add = rate * ROOMS_BWE_MULT_PER_S * dt_s;
+
+        /* at least 1 kbit/s a second, so a rate at min still moves */
+        if (add < 1000 * dt_s) {
+            add = 1000 * dt_s;
+        }
+    }
+
+    if (acked > 0) {
+        lim = ROOMS_BWE_ACKED_HEADROOM * acked + ROOMS_BWE_ACKED_EXTRA;
+
+        if (rate + add > lim) {
+            /* never beyond the limit by increasing; never cut by it */
+            add = lim > rate ? lim - rate : 0;
+        }
+    }
+
+    return add;
+}
+
+
+/* the rate after an overuse: cut, at most once per round trip */
+static double
+rooms_bwe_rate_decrease(rooms_bwe_t *b, int64_t now_us, double rate,
+    double acked)
+{
+    double   cut;
+    int64_t  gap;
+
+    gap = b->rtt_us;
+
+    if (gap < ROOMS_BWE_CUT_MIN_US) {
+        gap = ROOMS_BWE_CUT_MIN_US;
+
+    } else if (gap > ROOMS_BWE_CUT_MAX_US) {
+        gap = ROOMS_BWE_CUT_MAX_US;
+    }
+
+    if (b->decreased && now_us - b->last_decrease_us < gap
+        && !(acked > 0 && rate > 2 * acked))
+    {
+        return rate;
+    }
+
+    cut = ROOMS_BWE_BETA * (acked > 0 ? acked : rate);
+
+    if (cut > rate && b->cap_known) {
+        /* more arrived than we meant to send: trust the history */
+        cut = ROOMS_BWE_BETA * b->cap_avg_bps;
+    }
+
+    if (cut < rate) {
+        rate = cut;
+    }
+
+    if (acked > 0) {
+        rooms_bwe_capacity_update(b, acked);
+    }
+
+    b->decreased = 1;
+    b->last_decrease_us = now_us;
+    b->decreases++;
+
+    return rate;
+}
+
+
+/* the link capacity as seen at this overuse: its mean and variance */
+static void
+rooms_bwe_capacity_update(rooms_bwe_t *b, double acked)
+{
+    double  dev;
+
+    if (!b->cap_known) {
+        b->cap_known = 1;
+        b->cap_avg_bps = acked;
+        b->cap_var = 0.4;
+        return;
+    }
+
+    dev = b->cap_avg_bps - acked;
+    b->cap_avg_bps = 0.95 * b->cap_avg_bps + 0.05 * acked;
+    b->cap_var = 0.95 * b->cap_var
+                 + 0.05 * dev * dev
+                   / (b->cap_avg_bps > 1 ? b->cap_avg_bps : 1);
+
+    /* within 0.4..2.5 (normalised), as libwebrtc keeps it */
+    if (b->cap_var < 0.4) {
+        b->cap_var = 0.4;
+
+    } else if (b->cap_var > 2.5) {
+        b->cap_var = 2.5;
+    }
+}
+
+
+/* AIMD on the detector's verdict, once per feedback (GCC §5.5) */
+static void
+rooms_bwe_rate_update(rooms_bwe_t *b, int64_t now_us)
+{
+    double  acked, rate, dt_s;
+
+    acked = b->acked_bps;
+    rate = b->delay_bps;
+
+    rooms_bwe_rate_state(b);
+    dt_s = rooms_bwe_rate_dt(b, now_us);
+
     switch (b->rc_state) {
 
     case ROOMS_BWE_INCREASE:
-        if (b->cap_known && acked > 0) {
-            dev = acked - b->cap_avg_bps;
-
-            /* 3 sigma above what the cuts saw: the link changed */
-            if (dev > 0 && dev * dev > 9 * b->cap_var * b->cap_avg_bps) {
-                b->cap_known = 0;
-            }
-        }
-
-        if (b->cap_known) {
-            resp_s = (double) (b->rtt_us + ROOMS_BWE_RESPONSE_US) / 1e6;
-            add = b->pkt_bits / resp_s;
-
-            if (add < ROOMS_BWE_ADD_MIN_BPS) {
-                add = ROOMS_BWE_ADD_MIN_BPS;
-            }
-
-            add *= dt_s;
-
-        } else {
-            add = rate * ROOMS_BWE_MULT_PER_S * dt_s;
-
-            /* at least 1 kbit/s a second, so a rate at min still moves */
-            if (add < 1000 * dt_s) {
-                add = 1000 * dt_s;
-            }
-        }
-
-        if (acked > 0) {
-            lim = ROOMS_BWE_ACKED_HEADROOM * acked + ROOMS_BWE_ACKED_EXTRA;
-
-            if (rate + add > lim) {
-                /* never beyond the limit by increasing; never cut by it */
-                add = lim > rate ? lim - rate : 0;
-            }
-        }
-
-        rate += add;
+        rate += rooms_bwe_rate_increase(b, rate, acked, dt_s);
         break;
 
     case ROOMS_BWE_DECREASE:
-        gap = b->rtt_us;
-
-        if (gap < ROOMS_BWE_CUT_MIN_US) {
-            gap = ROOMS_BWE_CUT_MIN_US;
-
-        } else if (gap > ROOMS_BWE_CUT_MAX_US) {
-            gap = ROOMS_BWE_CUT_MAX_US;
-        }
-
-        if (!b->decreased || now_us - b->last_decrease_us >= gap
-            || (acked > 0 && rate > 2 * acked))
-        {
-            add = ROOMS_BWE_BETA * (acked > 0 ? acked : rate);
-
-            if (add > rate && b->cap_known) {
-                /* more arrived than we meant to send: trust the history */
-                add = ROOMS_BWE_BETA * b->cap_avg_bps;
-            }
-
-            if (add < rate) {
-                rate = add;
-            }
-
-            if (acked > 0) {
-                /* the link capacity as seen at this overuse */
-                if (!b->cap_known) {
-                    b->cap_known = 1;
-                    b->cap_avg_bps = acked;
-                    b->cap_var = 0.4;
-
-                } else {
-                    dev = b->cap_avg_bps - acked;
-                    b->cap_avg_bps = 0.95 * b->cap_avg_bps + 0.05 * acked;
-                    b->cap_var = 0.95 * b->cap_var
-                                 + 0.05 * dev * dev
-                                   / (b->cap_avg_bps > 1 ? b->cap_avg_bps : 1);
-
-                    /* within 0.4..2.5 (normalised), as libwebrtc keeps it */
-                    if (b->cap_var < 0.4) {
-                        b->cap_var = 0.4;
-
-                    } else if (b->cap_var > 2.5) {
-                        b->cap_var = 2.5;
-                    }
-                }
-            }
-
-            b->decreased = 1;
-            b->last_decrease_us = now_us;
-            b->decreases++;
-        }
-
+        rate = rooms_bwe_rate_decrease(b, now_us, rate, acked);
         b->rc_state = ROOMS_BWE_HOLD;
         break;
 
@@ -1185,42 +1249,41 @@ rooms_bwe_probe_at(const rooms_bwe_t *b)
 }
 
 
-int
-rooms_bwe_poll(rooms_bwe_t *b, int64_t now_us, uint32_t want_bps,
-    rooms_bwe_probe_t *p)
+/* feedback stopped while packets went out: halve, once a second */
+static void
+rooms_bwe_fb_timeout(rooms_bwe_t *b, int64_t now_us)
+{
+    if (b->fb_wait_us < 0 || now_us - b->fb_wait_us < ROOMS_BWE_FB_TIMEOUT_US)
+    {
+        return;
+    }
+
+    b->delay_bps /= 2;
+
+    if (b->loss_bps > b->delay_bps) {
+        b->loss_bps = b->delay_bps;
+    }
+
+    if (b->delay_bps < b->min_bps) {
+        b->delay_bps = b->min_bps;
+    }
+
+    if (b->loss_bps < b->min_bps) {
+        b->loss_bps = b->min_bps;
+    }
+
+    b->fb_wait_us = now_us;
+    b->timeouts++;
+    rooms_bwe_set_estimate(b);
+}
+
+
+/* expires clusters whose time is up; 1 when one is still in flight */
+static int
+rooms_bwe_probe_busy(rooms_bwe_t *b, int64_t now_us)
 {
     unsigned              i;
-    double                target, bytes;
     rooms_bwe_cluster_t  *cl;
-
-    if (now_us < b->now_us) {
-        now_us = b->now_us;
-    }
-
-    b->now_us = now_us;
-    b->want_bps = want_bps;
-
-    /* feedback stopped while packets went out: halve, once a second */
-    if (b->fb_wait_us >= 0 && now_us - b->fb_wait_us >= ROOMS_BWE_FB_TIMEOUT_US)
-    {
-        b->delay_bps /= 2;
-
-        if (b->loss_bps > b->delay_bps) {
-            b->loss_bps = b->delay_bps;
-        }
-
-        if (b->delay_bps < b->min_bps) {
-            b->delay_bps = b->min_bps;
-        }
-
-        if (b->loss_bps < b->min_bps) {
-            b->loss_bps = b->min_bps;
-        }
-
-        b->fb_wait_us = now_us;
-        b->timeouts++;
-        rooms_bwe_set_estimate(b);
-    }
 
     for (i = 0; i < ROOMS_BWE_PROBE_CLUSTERS; i++) {
         cl = &b->clusters[i];
@@ -1236,28 +1299,20 @@ rooms_bwe_poll(rooms_bwe_t *b, int64_t now_us, uint32_t want_bps,
         }
 
         /* one cluster in flight at a time */
-        return 0;
+        return 1;
     }
 
-    if (want_bps <= b->estimate_bps || b->estimate_bps >= b->max_bps
-        || now_us < rooms_bwe_probe_at(b))
-    {
-        return 0;
-    }
+    return 0;
+}
 
-    if (now_us < b->probe_retry_us) {
-        return 0;
-    }
 
-    /* stable: no overuse now, loss not high, feedback flowing */
-    if (b->probed
-        && (b->usage == ROOMS_BWE_OVERUSE || b->loss_high
-            || b->loss_fraction > ROOMS_BWE_LOSS_HIGH || !b->has_feedback
-            || now_us - b->last_fb_us > ROOMS_BWE_FB_TIMEOUT_US))
-    {
-        b->probe_retry_us = now_us + ROOMS_BWE_PROBE_RETRY_US;
-        return 0;
-    }
+/* starts the next cluster towards want_bps and describes it in p */
+static void
+rooms_bwe_probe_start(rooms_bwe_t *b, int64_t now_us, uint32_t want_bps,
+    rooms_bwe_probe_t *p)
+{
+    double                target, bytes;
+    rooms_bwe_cluster_t  *cl;
 
     target = (double) want_bps;
 
@@ -1305,6 +1360,47 @@ rooms_bwe_poll(rooms_bwe_t *b, int64_t now_us, uint32_t want_bps,
     p->packets = cl->planned;
     p->bytes = (unsigned) bytes;
     p->interval_us = (int64_t) (bytes * 8 * 1e6 / target);
+}
+
+
+int
+rooms_bwe_poll(rooms_bwe_t *b, int64_t now_us, uint32_t want_bps,
+    rooms_bwe_probe_t *p)
+{
+    if (now_us < b->now_us) {
+        now_us = b->now_us;
+    }
+
+    b->now_us = now_us;
+    b->want_bps = want_bps;
+
+    rooms_bwe_fb_timeout(b, now_us);
+
+    if (rooms_bwe_probe_busy(b, now_us)) {
+        return 0;
+    }
+
+    if (want_bps <= b->estimate_bps || b->estimate_bps >= b->max_bps
+        || now_us < rooms_bwe_probe_at(b))
+    {
+        return 0;
+    }
+
+    if (now_us < b->probe_retry_us) {
+        return 0;
+    }
+
+    /* stable: no overuse now, loss not high, feedback flowing */
+    if (b->probed
+        && (b->usage == ROOMS_BWE_OVERUSE || b->loss_high
+            || b->loss_fraction > ROOMS_BWE_LOSS_HIGH || !b->has_feedback
+            || now_us - b->last_fb_us > ROOMS_BWE_FB_TIMEOUT_US))
+    {
+        b->probe_retry_us = now_us + ROOMS_BWE_PROBE_RETRY_US;
+        return 0;
+    }
+
+    rooms_bwe_probe_start(b, now_us, want_bps, p);
 
     return 1;
 }
