@@ -87,14 +87,19 @@ async function scenario() {
   await pin.click();
   ok(await pin.getAttribute('aria-pressed') === 'true', 'Ada pins Ben');
 
-  // the answer Ben's browser holds: transport-cc both ways
-  const fb = await ben.evaluate(() => {
+  // the answer Ben's browser holds once he receives Ada too:
+  // transport-cc both ways
+  const answerOf = () => ben.evaluate(() => {
     const sdp = window.__pcs.at(-1).remoteDescription.sdp;
     return sdp.split('\r\nm=').slice(1).map((sec) => ({
       recvonly: sec.includes('\r\na=recvonly'),
       twcc: sec.includes(' transport-cc\r\n'),
     }));
   });
+  const fb = await until(async () => {
+    const a = await answerOf();
+    return a.some((s) => !s.recvonly) ? a : false;
+  }, { timeout: 20000 }) || await answerOf();
   ok(fb.some((s) => s.recvonly) && fb.some((s) => !s.recvonly) &&
      fb.every((s) => s.twcc),
      "Ben's answer names transport-cc on the lines he sends and on those " +
