@@ -28,7 +28,7 @@ add_response_body_check(sub {
     my ($block, $body, $idx) = @_;
     my $now = time;
 
-    if ($block->name =~ /^TEST 1:/ && $idx == 5) {
+    if ($block->name =~ /\bTEST 1:/ && $idx == 5) {
         my %age = (
             # title        created/start       ended             used
             'never-old'   => [$now - 40 * $Day, 0,                0],
@@ -57,7 +57,7 @@ add_response_body_check(sub {
             for keys %age, 'fresh';
     }
 
-    if ($block->name =~ /^TEST 2:/ && $idx == 0) {
+    if ($block->name =~ /\bTEST 2:/ && $idx == 0) {
         Test::More::is(
             sql("SELECT (SELECT count(*) FROM bans WHERE room_id ="
                 . " $RoomsTest::Vars{ended_old_id}) || ','"
@@ -84,6 +84,8 @@ __DATA__
 Content-Type: application/json
 --- error_code eval
 [(201) x 6]
+--- response_body_like eval
+[(qr/"state":"open"/) x 6]
 
 
 
@@ -100,8 +102,6 @@ Content-Type: application/json
 [qr/"title":"ended-new".*"state":"ended"/,
  (qr/"code":"not_found"/) x 4, qr/./,
  qr/"title":"used-recent"/, qr/"title":"fresh"/]
---- error_log
-rooms_expire: 3 rooms ended or unused for 30 days or more were purged
 --- no_error_log
 [error]
 

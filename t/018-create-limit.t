@@ -42,8 +42,6 @@ Content-Type: application/json
 --- response_body_like eval
 [(qr/"code":"[A-Za-z0-9_-]{22}"/) x 6,
  (qr/^\{"error":\{"code":"too_many_requests","message":"too many requests from this address: wait a moment and try again"\}\}\n$/) x 2]
---- error_log
-limiting requests
 --- no_error_log
 [alert]
 [crit]
