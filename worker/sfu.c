@@ -1150,6 +1150,7 @@ sfu_poll(sfu_t *sfu, uint64_t now_ms, sfu_io_t *io)
     next = sfu_min64(next, sfu_keyframes_poll(sfu, now_ms, io));
     next = sfu_min64(next, sfu_rr_poll(sfu, now_ms, io));
     next = sfu_min64(next, sfu_twcc_poll(sfu, now_ms, io));
+    next = sfu_min64(next, sfu_probe_poll(sfu, now_ms, io));
     next = sfu_min64(next, sfu_room_poll(sfu, now_ms, io));
     next = sfu_min64(next, sfu_offer_poll(sfu, now_ms, io));
 

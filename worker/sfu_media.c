@@ -1387,28 +1387,55 @@ sfu_keyframes_poll(sfu_t *sfu, uint64_t now, sfu_io_t *io)
 /*
  * The estimator's timer, and its probes: when it asks to find out whether
  * peer's link carries more than its estimate (its tiles want more), a
- * cluster of RTX packets of the newest packet of one of its video lines
- * (the browser drops a packet it has, after its transport feedback has
- * counted it), sent at once: the link spreads them as it carries them,
- * and their arrivals say how fast that is.  A peer with no video line
- * that negotiated RTX and holds a packet is not probed.
+ * cluster of RTX copies of the newest packet of one of its video lines
+ * (the browser drops a packet it has, once its transport feedback has
+ * counted it), paced at the cluster's rate by sfu_probe_poll(): their
+ * arrivals say how fast the link carries them.  A peer with no video
+ * line that negotiated RTX and holds a packet is not probed.
  */
 void
 sfu_bwe_probe(sfu_t *sfu, uint64_t now, sfu_peer_t *peer, sfu_io_t *io)
 {
-    size_t              len, n;
-    unsigned            i, k;
-    sfu_line_t         *l;
-    sfu_dgram_t        *d;
-    const uint8_t      *pkt;
-    rooms_bwe_probe_t   pr;
+    rooms_bwe_probe_t  pr;
 
     if (!peer->bwe_on || !peer->srtp_ready || !peer->has_addr
+        || peer->probe_left > 0
         || rooms_bwe_poll(&peer->bwe, (int64_t) now * 1000, peer->want_bps,
-                          &pr) != 1)
+                          &pr) != 1
+        || pr.packets == 0)
     {
         return;
     }
+
+    peer->probe_left = pr.packets;
+    peer->probe_cluster = pr.cluster;
+    peer->probe_interval_us = pr.interval_us > 0 ? pr.interval_us : 1000;
+    peer->probe_next_us = (int64_t) now * 1000;
+    sfu_queue_insert_tail(&sfu->net->probing, &peer->probe_link);
+
+    (void) sfu_probe_poll(sfu, now, io);
+}
+
+
+void
+sfu_probe_cancel(sfu_peer_t *peer)
+{
+    if (peer->probe_left > 0) {
+        sfu_queue_remove(&peer->probe_link);
+        peer->probe_left = 0;
+    }
+}
+
+
+/* One probe packet of peer's cluster: 0, or -1 when it cannot be sent. */
+static int
+sfu_probe_send(sfu_t *sfu, uint64_t now_us, sfu_peer_t *peer, sfu_io_t *io)
+{
+    size_t          len, n;
+    unsigned        i;
+    sfu_line_t     *l;
+    sfu_dgram_t    *d;
+    const uint8_t  *pkt;
 
     pkt = NULL;
     l = NULL;
@@ -1425,28 +1452,69 @@ sfu_bwe_probe(sfu_t *sfu, uint64_t now, sfu_peer_t *peer, sfu_io_t *io)
         }
     }
 
-    if (pkt == NULL) {
-        return;
+    if (pkt == NULL || !peer->srtp_ready || !peer->has_addr) {
+        return -1;
     }
 
-    for (k = 0; k < pr.packets; k++) {
-        d = sfu_out(sfu, io);
-        if (d == NULL) {
-            return;
-        }
-
-        n = sfu_build_rtx(l, pkt, len, d->data);
-        if (n == 0) {
-            return;
-        }
-
-        sfu_stamp(peer, now * 1000, d->data, n, pr.cluster);
-
-        if (rooms_srtp_protect(&peer->srtp, d->data, &n) != 0) {
-            return;
-        }
-
-        sfu_commit(sfu, io, &peer->addr, n);
-        sfu->stats.probes_sent++;
+    d = sfu_out(sfu, io);
+    if (d == NULL) {
+        return -1;
     }
+
+    n = sfu_build_rtx(l, pkt, len, d->data);
+    if (n == 0) {
+        return -1;
+    }
+
+    sfu_stamp(peer, now_us, d->data, n, peer->probe_cluster);
+
+    if (rooms_srtp_protect(&peer->srtp, d->data, &n) != 0) {
+        return -1;
+    }
+
+    sfu_commit(sfu, io, &peer->addr, n);
+    sfu->stats.probes_sent++;
+
+    return 0;
+}
+
+
+uint64_t
+sfu_probe_poll(sfu_t *sfu, uint64_t now, sfu_io_t *io)
+{
+    int64_t       now_us;
+    uint64_t      next, due;
+    sfu_peer_t   *p;
+    sfu_queue_t  *q, *qn;
+
+    next = SFU_NEVER;
+    now_us = (int64_t) now * 1000;
+
+    for (q = sfu->net->probing.next; q != &sfu->net->probing; q = qn) {
+        qn = q->next;
+        p = sfu_queue_data(q, sfu_peer_t, probe_link);
+
+        /* what is due (a late timer sends what it owes, no more) */
+        while (p->probe_left > 0 && p->probe_next_us <= now_us) {
+            if (sfu_probe_send(sfu, (uint64_t) now_us, p, io) != 0) {
+                p->probe_left = 1;
+            }
+
+            p->probe_left--;
+            p->probe_next_us += p->probe_interval_us;
+        }
+
+        if (p->probe_left == 0) {
+            sfu_queue_remove(&p->probe_link);
+            continue;
+        }
+
+        due = (uint64_t) (p->probe_next_us + 999) / 1000;
+
+        if (due < next) {
+            next = due;
+        }
+    }
+
+    return next;
 }

@@ -283,6 +283,17 @@ struct sfu_peer_s {
     unsigned              bwe_on;
     uint16_t              tx_seq;
     rooms_bwe_t           bwe;
+
+    /*
+     * A probe cluster being sent, one packet every probe_interval_us
+     * (paced: a burst would reach the browser all in one feedback tick,
+     * and say nothing of the link), in sfu_net_t.probing while it lasts.
+     */
+    unsigned              probe_left;
+    uint8_t               probe_cluster;
+    int64_t               probe_next_us;
+    int64_t               probe_interval_us;
+    sfu_queue_t           probe_link;
     unsigned              twcc_queued;
     sfu_queue_t           twcc_link;      /* in sfu_net_t.twcc_pending */
     rooms_twcc_t          twcc;
@@ -297,6 +308,7 @@ struct sfu_net_s {
 
     sfu_queue_t           handshakes;     /* of sfu_peer_t.hs_link */
     sfu_queue_t           twcc_pending;   /* of sfu_peer_t.twcc_link */
+    sfu_queue_t           probing;        /* of sfu_peer_t.probe_link */
     sfu_queue_t           kf_pending;     /* of sfu_line_t.kf_link */
 
     /* peers by their next receiver report, a min-heap on rr_due */
@@ -380,6 +392,9 @@ void sfu_rtcp(sfu_t *sfu, uint64_t now, sfu_peer_t *peer, const uint8_t *buf,
  * the probe (RTX of the newest packet of a video line) when it says so.
  */
 void sfu_bwe_probe(sfu_t *sfu, uint64_t now, sfu_peer_t *peer, sfu_io_t *io);
+/* the probe packets due by now: the next due, or SFU_NEVER */
+uint64_t sfu_probe_poll(sfu_t *sfu, uint64_t now, sfu_io_t *io);
+void sfu_probe_cancel(sfu_peer_t *peer);
 /* the RTP clock of the codecs we accept: Opus and VP8 */
 uint32_t sfu_clock_rate(rooms_sdp_kind_e kind);
 
