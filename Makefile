@@ -159,16 +159,23 @@ $(BUILD)/bench/%: tests/bench/%.c $(CORE_LIB) | $(SRTP_LIB)
 	$(CC) -O2 -g $(WARN) -MMD -MP -MT $@ -MF $(OBJ)/bench/$*.d -Icommon -Iworker \
 	    -I$(BUILD)/deps/include -o $@ $< $(CORE_LIB) $(UNIT_LIBS)
 
-# coverage-guided fuzzing with clang's libFuzzer: FUZZ_SECONDS per target
+# coverage-guided fuzzing with clang's libFuzzer: FUZZ_SECONDS per target,
+# each on its corpus $(BUILD)/fuzz/<target>.corpus (written to), seeded
+# from tests/fuzz/corpus/<target>/ when there is one; a crash, leak or
+# failed property stops the run, its input in $(BUILD)/fuzz/<target>-*
 FUZZ_SECONDS ?= 30
 FUZZ_SRC   := $(wildcard tests/fuzz/fuzz_*.c)
 FUZZERS    := $(patsubst tests/fuzz/%.c,$(BUILD)/fuzz/%,$(FUZZ_SRC))
 
 fuzz: deps $(SRTP_LIB) $(FUZZERS)
-	@for f in $(FUZZERS); do \
+	@set -o pipefail; for f in $(FUZZERS); do \
+	    n=$$(basename $$f); \
 	    echo "== $$f ($(FUZZ_SECONDS) s)"; mkdir -p $$f.corpus; \
+	    if [ -d tests/fuzz/corpus/$$n ]; then \
+	        cp -p tests/fuzz/corpus/$$n/* $$f.corpus/; fi; \
 	    $$f -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 \
-	        $$f.corpus 2>&1 | grep -E "stat::number_of_executed_units|ERROR|SUMMARY" \
+	        -artifact_prefix=$$f- $$f.corpus 2>&1 \
+	        | grep -E "stat::number_of_executed_units|ERROR|SUMMARY|property|runtime error" \
 	        || exit 1; \
 	done
 
