@@ -46,7 +46,8 @@ CORE_LIB   := $(BUILD)/libroomscore.a
 LOOP_LIB   := $(BUILD)/libroomsloop.a
 UHELP_LIB  := $(BUILD)/libroomstest.a
 
-.PHONY: all deps module units worker relay e2e-deps test run bench fuzz clean layers
+.PHONY: all deps module units worker relay e2e-deps test run bench fuzz clean layers \
+        sanitize sanitize-build
 
 all: deps module units worker relay e2e-deps
 
@@ -55,7 +56,8 @@ $(OBJ)/%.o: %.c | $(SRTP_LIB)
 	$(CC) $(CFLAGS_ALL) -c -o $@ $<
 
 -include $(wildcard $(OBJ)/*/*.d $(OBJ)/*/*/*.d \
-                    $(BUILD)/fuzz/obj/*.d $(BUILD)/fuzz/obj/*/*.d)
+                    $(BUILD)/fuzz/obj/*.d $(BUILD)/fuzz/obj/*/*.d \
+                    $(BUILD)/asan/obj/*/*.d $(BUILD)/asan/obj/*/*/*.d)
 
 $(CORE_LIB): $(CORE_OBJ)
 	rm -f $@ && ar rcs $@ $^
@@ -132,9 +134,13 @@ $(BUILD)/tests/%: $(OBJ)/tests/unit/%.o $(CORE_LIB) $(LOOP_LIB) $(UHELP_LIB) \
 $(BUILD):
 	mkdir -p $@
 
-# every suite in one prove run, ending with prove's summary
-test: all layers
-	prove -I t/lib/harness -I t/lib $(UNITS) t/ tests/relay/test_relay.sh \
+# every suite in one prove run, ending with prove's summary; the unit
+# tests twice, the second time built with ASan and UBSan, and
+# tests/sanitize.t (a short run of every fuzz target, the media worker
+# built with both, started and stopped)
+test: all layers sanitize-build
+	$(SAN_ENV) prove -I t/lib/harness -I t/lib $(UNITS) $(ASAN_UNITS) \
+	    tests/sanitize.t t/ tests/relay/test_relay.sh \
 	    $(wildcard tests/e2e/*.t)
 
 # each source file's "May not:" contract against its includes and calls
@@ -153,16 +159,23 @@ $(BUILD)/bench/%: tests/bench/%.c $(CORE_LIB) | $(SRTP_LIB)
 	$(CC) -O2 -g $(WARN) -MMD -MP -MT $@ -MF $(OBJ)/bench/$*.d -Icommon -Iworker \
 	    -I$(BUILD)/deps/include -o $@ $< $(CORE_LIB) $(UNIT_LIBS)
 
-# coverage-guided fuzzing with clang's libFuzzer: FUZZ_SECONDS per target
+# coverage-guided fuzzing with clang's libFuzzer: FUZZ_SECONDS per target,
+# each on its corpus $(BUILD)/fuzz/<target>.corpus (written to), seeded
+# from tests/fuzz/corpus/<target>/ when there is one; a crash, leak or
+# failed property stops the run, its input in $(BUILD)/fuzz/<target>-*
 FUZZ_SECONDS ?= 30
 FUZZ_SRC   := $(wildcard tests/fuzz/fuzz_*.c)
 FUZZERS    := $(patsubst tests/fuzz/%.c,$(BUILD)/fuzz/%,$(FUZZ_SRC))
 
 fuzz: deps $(SRTP_LIB) $(FUZZERS)
-	@for f in $(FUZZERS); do \
+	@set -o pipefail; for f in $(FUZZERS); do \
+	    n=$$(basename $$f); \
 	    echo "== $$f ($(FUZZ_SECONDS) s)"; mkdir -p $$f.corpus; \
+	    if [ -d tests/fuzz/corpus/$$n ]; then \
+	        cp -p tests/fuzz/corpus/$$n/* $$f.corpus/; fi; \
 	    $$f -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 \
-	        $$f.corpus 2>&1 | grep -E "stat::number_of_executed_units|ERROR|SUMMARY" \
+	        -artifact_prefix=$$f- $$f.corpus 2>&1 \
+	        | grep -E "stat::number_of_executed_units|ERROR|SUMMARY|property|runtime error" \
 	        || exit 1; \
 	done
 
@@ -185,6 +198,61 @@ $(BUILD)/fuzz/%: tests/fuzz/%.c $(FUZZ_LIB) | $(SRTP_LIB)
 	clang $(FUZZ_FLAGS) -MT $@ -MF $(FUZZ_OBJ)/$*.d \
 	    -fsanitize=fuzzer,address,undefined -o $@ $< $(FUZZ_LIB) \
 	    $(UNIT_LIBS)
+
+# AddressSanitizer and UndefinedBehaviorSanitizer: the unit tests and the
+# media worker built again with both, from their own objects in
+# $(ASAN)/obj (the normal objects are untouched), and run by prove with
+# the options below; an error aborts the binary (halt_on_error, and
+# -fno-sanitize-recover, so it holds without them too), a leak at exit is
+# a failure.  tests/sanitize.t also runs every fuzz target (libFuzzer,
+# ASan and UBSan too) for SANITIZE_FUZZ_SECONDS on its seed corpus.
+ASAN       := $(BUILD)/asan
+ASAN_OBJ   := $(ASAN)/obj
+SAN_FLAGS  := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined \
+              -fno-sanitize-recover=undefined
+ASAN_CORE  := $(patsubst %.c,$(ASAN_OBJ)/%.o,$(CORE_SRC) $(COMMON_SRC))
+ASAN_LOOP  := $(patsubst %.c,$(ASAN_OBJ)/%.o, \
+                         $(filter-out worker/main.c,$(LOOP_SRC)))
+ASAN_UHELP := $(patsubst %.c,$(ASAN_OBJ)/%.o,$(UHELP_SRC))
+ASAN_UNITS := $(patsubst tests/unit/%.c,$(ASAN)/tests/%,$(UNIT_SRC))
+ASAN_WORKER := $(ASAN)/rooms-worker
+SANITIZE_FUZZ_SECONDS ?= 5
+SAN_ENV    := ASAN_OPTIONS=detect_leaks=1:$(ASAN_OPTIONS) \
+              UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1:$(UBSAN_OPTIONS) \
+              SANITIZE_FUZZ_SECONDS=$(SANITIZE_FUZZ_SECONDS)
+
+.SECONDARY: $(patsubst %.c,$(ASAN_OBJ)/%.o,$(UNIT_SRC) worker/main.c)
+
+$(ASAN_OBJ)/%.o: %.c | $(SRTP_LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(SAN_FLAGS) $(WARN) -MMD -MP -Icommon -Iworker -Itests/unit \
+	    -I$(BUILD)/deps/include -c -o $@ $<
+
+$(ASAN)/libroomscore.a: $(ASAN_CORE)
+	rm -f $@ && ar rcs $@ $^
+
+$(ASAN)/libroomsloop.a: $(ASAN_LOOP)
+	rm -f $@ && ar rcs $@ $^
+
+$(ASAN)/libroomstest.a: $(ASAN_UHELP)
+	rm -f $@ && ar rcs $@ $(ASAN_UHELP)
+
+$(ASAN)/tests/%: $(ASAN_OBJ)/tests/unit/%.o $(ASAN)/libroomscore.a \
+                 $(ASAN)/libroomsloop.a $(ASAN)/libroomstest.a | $(SRTP_LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(SAN_FLAGS) -o $@ $< $(ASAN)/libroomstest.a $(ASAN)/libroomsloop.a \
+	    $(ASAN)/libroomscore.a $(UNIT_LIBS)
+
+$(ASAN_WORKER): $(ASAN_OBJ)/worker/main.o $(ASAN)/libroomsloop.a \
+                $(ASAN)/libroomscore.a | $(SRTP_LIB)
+	$(CC) $(SAN_FLAGS) -o $@.tmp $(ASAN_OBJ)/worker/main.o \
+	    $(ASAN)/libroomsloop.a $(ASAN)/libroomscore.a $(WORKER_LIBS)
+	mv -f $@.tmp $@
+
+sanitize-build: deps $(SRTP_LIB) $(ASAN_UNITS) $(ASAN_WORKER) $(FUZZERS)
+
+sanitize: sanitize-build
+	$(SAN_ENV) prove $(ASAN_UNITS) tests/sanitize.t
 
 run: all
 	PORT=$(PORT) sh scripts/run.sh

@@ -87,6 +87,7 @@ static X509 *
 rooms_dtls_cert(EVP_PKEY *key)
 {
     X509           *x;
+    BIGNUM         *bn;
     X509_NAME      *name;
     unsigned char   serial[8];
 
@@ -101,9 +102,20 @@ rooms_dtls_cert(EVP_PKEY *key)
 
     serial[0] &= 0x7f;
 
+    /* the serial is copied into the certificate: its BIGNUM is ours */
+    bn = BN_bin2bn(serial, sizeof(serial), NULL);
+    if (bn == NULL) {
+        goto failed;
+    }
+
+    if (BN_to_ASN1_INTEGER(bn, X509_get_serialNumber(x)) == NULL) {
+        BN_free(bn);
+        goto failed;
+    }
+
+    BN_free(bn);
+
     if (X509_set_version(x, 2) != 1
-        || BN_to_ASN1_INTEGER(BN_bin2bn(serial, sizeof(serial), NULL),
-                              X509_get_serialNumber(x)) == NULL
         || X509_gmtime_adj(X509_getm_notBefore(x), -86400) == NULL
         || X509_gmtime_adj(X509_getm_notAfter(x),
                            86400L * ROOMS_DTLS_CERT_DAYS) == NULL

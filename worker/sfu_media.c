@@ -487,7 +487,7 @@ sfu_build_rtx(sfu_line_t *sub, const uint8_t *pkt, size_t len, uint8_t *out)
 {
     size_t       fixed, ext, n, mid_len;
     unsigned     two, count;
-    sfu_ext_t    el[1];
+    sfu_ext_t    el[2];         /* twcc and mid */
     rooms_rtp_t  r;
 
     if (rooms_rtp_parse(pkt, len, &r) != 0) {

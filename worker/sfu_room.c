@@ -705,6 +705,8 @@ sfu_lobby_leave(sfu_t *sfu, uint64_t now, sfu_part_t *p, unsigned close_code,
             room->code, p->id, sfu_printable(p->name, safe, sizeof(safe)),
             why, room->waiting);
 
+    /* made with p at its JOIN (unused while it waited): it goes with p */
+    sfu_peer_free(sfu, p->peer);
     free(p);
 
     sfu_room_release(sfu, room, now);

@@ -1,0 +1,110 @@
+#!/usr/bin/perl
+# tests/sanitize.t: what `make test` runs under AddressSanitizer and
+# UndefinedBehaviorSanitizer besides the unit tests (prove runs
+# build/asan/tests/test_* itself, next to this file).  Build first with
+# `make sanitize-build`; `make sanitize` runs both.
+#
+# - Every fuzz target of tests/fuzz/ (libFuzzer, built with both
+#   sanitizers) for SANITIZE_FUZZ_SECONDS (5) on a fresh copy of its seed
+#   corpus (tests/fuzz/corpus/<target>/, when it has one): ok when it
+#   exits 0 having reported nothing.  Its executions are noted.
+# - The media worker built with both (build/asan/rooms-worker) under the
+#   two suites that run the real worker, t/010-host-ws.t and
+#   t/011-lobby.t: ok when the suite passes and the worker wrote no
+#   sanitizer report (each suite stops it with SIGTERM, so LeakSanitizer
+#   checks what sfu_destroy() and the rest left at exit).
+#
+# The sanitizer options come from the environment (make sets
+# ASAN_OPTIONS=detect_leaks=1 and UBSAN_OPTIONS=halt_on_error=1); this
+# file adds log_path for the worker, so a report lands in a file whatever
+# the suite does with the worker's output.
+
+use strict;
+use warnings;
+
+use Cwd qw(abs_path);
+use File::Basename qw(basename dirname);
+use File::Copy qw(copy);
+use File::Temp qw(tempdir);
+use Test::More;
+
+my $top = abs_path(dirname(__FILE__) . '/..');
+chdir $top or die "chdir $top: $!";
+
+my $seconds = $ENV{SANITIZE_FUZZ_SECONDS} || 5;
+my $tmp = tempdir('rooms-sanitize-XXXXXX', TMPDIR => 1, CLEANUP => 1);
+
+# the tail of a long output, for diag
+sub tail {
+    my ($text, $n) = @_;
+    my @l = split /\n/, $text;
+    @l = @l[-$n .. -1] if @l > $n;
+    return join("\n", @l);
+}
+
+sub slurp {
+    my ($path) = @_;
+    open my $fh, '<', $path or return "$path: $!";
+    local $/;
+    return scalar <$fh>;
+}
+
+# ---- fuzz targets ----
+
+for my $src (sort glob 'tests/fuzz/fuzz_*.c') {
+    my $name = basename($src, '.c');
+    my $bin = "build/fuzz/$name";
+
+    if (!-x $bin) {
+        fail("$name: built (make sanitize-build)");
+        next;
+    }
+
+    my $corpus = "$tmp/$name.corpus";
+    mkdir $corpus or die "mkdir $corpus: $!";
+    for my $seed (glob "tests/fuzz/corpus/$name/*") {
+        copy($seed, $corpus) or die "copy $seed: $!";
+    }
+
+    my $out = `$bin -max_total_time=$seconds -print_final_stats=1 -artifact_prefix=$tmp/$name- $corpus 2>&1`;
+    my $rc = $?;
+    my ($runs) = $out =~ /stat::number_of_executed_units:\s*(\d+)/;
+    my $reported = $out =~ /ERROR: |runtime error:|SUMMARY: /;
+
+    ok($rc == 0 && !$reported && defined $runs,
+       "$name: ${seconds} s of fuzzing, nothing reported")
+        or diag(tail($out, 40));
+    note("$name: " . ($runs // '?') . " executions");
+}
+
+# ---- the media worker ----
+
+my $worker = 'build/asan/rooms-worker';
+
+for my $suite ('t/010-host-ws.t', 't/011-lobby.t') {
+    if (!-x $worker) {
+        fail("$suite with $worker: built (make sanitize-build)");
+        next;
+    }
+
+    my $dir = "$tmp/" . basename($suite, '.t');
+    mkdir $dir or die "mkdir $dir: $!";
+
+    local $ENV{TEST_NGINX_ROOMS_WORKER} = "$top/$worker";
+    local $ENV{ASAN_OPTIONS} = join ':', grep { length }
+        ($ENV{ASAN_OPTIONS} // 'detect_leaks=1'), "log_path=$dir/asan";
+    local $ENV{UBSAN_OPTIONS} = join ':', grep { length }
+        ($ENV{UBSAN_OPTIONS} // 'halt_on_error=1'), "log_path=$dir/ubsan";
+
+    my $out = `$^X -I t/lib/harness -I t/lib $suite 2>&1`;
+    my $rc = $?;
+    my @reports = glob "$dir/*";
+
+    ok($rc == 0 && $out !~ /^not ok/m,
+       "$suite passes with the media worker under ASan and UBSan")
+        or diag(tail($out, 30));
+    ok(!@reports, "$suite: the worker reported nothing")
+        or diag(join "\n", map { tail(slurp($_), 40) } @reports);
+}
+
+done_testing();
