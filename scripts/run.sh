@@ -85,11 +85,16 @@ trap stop EXIT
 # The media worker is its own service: nginx does not start it; nginx's
 # workers connect to its control socket (and reconnect if it restarts).
 # Only nginx's workers' user (nobody under root, else ours) may use it.
-rm -f "$run/worker.sock"
-# shellcheck disable=SC2086
-"$top/build/rooms-worker" --udp-port "$MEDIA_PORT" --announce-ip "$MEDIA_IP" \
-    --control "$run/worker.sock" $socket_user 2>>"$run/logs/worker.log" &
-wrk=$!
+start_worker() {
+    rm -f "$run/worker.sock"
+    # shellcheck disable=SC2086
+    "$top/build/rooms-worker" --udp-port "$MEDIA_PORT" \
+        --announce-ip "$MEDIA_IP" --control "$run/worker.sock" \
+        $socket_user 2>>"$run/logs/worker.log" &
+    wrk=$!
+}
+
+start_worker
 
 # nginx starts anyway if the worker is slow: it retries on a timer
 i=0
@@ -111,8 +116,17 @@ echo "ngx_rooms is running on http://127.0.0.1:$PORT/"
 echo "media on udp port $MEDIA_PORT, announced as $MEDIA_IP; logs in $run/logs"
 echo "Ctrl-C stops it."
 
-# stop when either process dies, or when whoever started us (make) goes away
-while kill -0 "$ngx" 2>/dev/null && kill -0 "$wrk" 2>/dev/null \
-      && kill -0 "$parent" 2>/dev/null; do
+# Stop when nginx dies, or when whoever started us (make) goes away.  A
+# media worker that dies is started again, as its systemd unit would:
+# nginx keeps serving, its workers reconnect, and the browsers told to
+# join again (close 1012) find the call back.
+while kill -0 "$ngx" 2>/dev/null && kill -0 "$parent" 2>/dev/null; do
+    if ! kill -0 "$wrk" 2>/dev/null; then
+        wait "$wrk" 2>/dev/null || true
+        echo "the media worker stopped; starting it again" >&2
+        echo "$(date -u +%FT%TZ) run.sh: the media worker stopped;" \
+             "starting it again" >>"$run/logs/worker.log"
+        start_worker
+    fi
     sleep 1
 done

@@ -99,4 +99,32 @@ if ($> == 0) {
          'and the nginx workers are linked');
 }
 
+# The media worker dies: run.sh starts it again, nginx keeps serving, and
+# its workers link to the new one.
+{
+    my $old = `pgrep -f '^[^ ]*/rooms-worker .*$dir/worker.sock'`;
+    chomp $old;
+    ok($old =~ /^\d+$/, "the media worker runs (pid $old)");
+    kill 'KILL', $old if $old =~ /^\d+$/;
+
+    my ($new, $linked) = ('', 0);
+    my $until = time + 20;
+    while (time < $until) {
+        $new = `pgrep -f '^[^ ]*/rooms-worker .*$dir/worker.sock'`;
+        chomp $new;
+        my $log = `cat $dir/logs/worker.log`;
+        my ($after) = $log =~ /run\.sh: the media worker stopped.*\z/s
+                      ? ($log =~ /(run\.sh: the media worker stopped(?:(?!run\.sh:).)*)\z/s)
+                      : ('');
+        $linked = ($after // '') =~ /nginx worker connected/;
+        last if $new =~ /^\d+$/ && $new ne $old && $linked;
+        sleep 0.2;
+    }
+    ok($new =~ /^\d+$/ && $new ne $old,
+       "a killed media worker is started again (pid $new)");
+    ok($linked, 'and the nginx workers link to the new one');
+    my ($st2) = request('GET', '/');
+    is($st2, 200, 'nginx kept serving');
+}
+
 done_testing();
