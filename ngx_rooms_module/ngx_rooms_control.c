@@ -42,14 +42,6 @@
  */
 #define NGX_ROOMS_REVOKE     64
 
-/* what a ROOM record tells the media worker: bits */
-#define NGX_ROOMS_TELL_LOCKED       1   /* its locked state, as it is now */
-#define NGX_ROOMS_TELL_ENDED        2   /* alone (or with REASON) */
-#define NGX_ROOMS_TELL_ADMISSION    4   /* its admission, as it is now */
-#define NGX_ROOMS_TELL_MAX          8   /* its cap, as it is now */
-#define NGX_ROOMS_TELL_HOST_ABSENT  16  /* its policy, as it is now */
-#define NGX_ROOMS_TELL_REASON       32  /* "reason":"host_absent" */
-
 
 /* what a host action asks of the directory, checked under its lock */
 typedef struct {
@@ -319,7 +311,7 @@ ngx_rooms_control_change(ngx_rooms_main_conf_t *rmcf, ngx_log_t *log,
     }
 
     if (action == NGX_ROOMS_END) {
-        (void) ngx_rooms_control_room(room, NGX_ROOMS_TELL_ENDED, log);
+        (void) ngx_rooms_control_room(room, ROOMS_MSG_ROOM_ENDED, log);
         return NGX_OK;
     }
 
@@ -327,10 +319,10 @@ ngx_rooms_control_change(ngx_rooms_main_conf_t *rmcf, ngx_log_t *log,
         return NGX_OK;
     }
 
-    what = (patch->has_locked ? NGX_ROOMS_TELL_LOCKED : 0)
-           | (patch->has_admission ? NGX_ROOMS_TELL_ADMISSION : 0)
-           | (patch->has_max ? NGX_ROOMS_TELL_MAX : 0)
-           | (patch->has_host_absent ? NGX_ROOMS_TELL_HOST_ABSENT : 0);
+    what = (patch->has_locked ? ROOMS_MSG_ROOM_LOCKED : 0)
+           | (patch->has_admission ? ROOMS_MSG_ROOM_ADMISSION : 0)
+           | (patch->has_max ? ROOMS_MSG_ROOM_MAX : 0)
+           | (patch->has_host_absent ? ROOMS_MSG_ROOM_HOST_ABSENT : 0);
 
     if (what) {
         (void) ngx_rooms_control_room(room, what, log);
@@ -571,9 +563,9 @@ ngx_rooms_control_write(rooms_store_t *store, ngx_log_t *log,
 /*
  * Tells the media worker what changed in room, for the people in it and
  * those waiting in its lobby: a ROOM record, always with the room's
- * revision ("rev").  what is NGX_ROOMS_TELL_ENDED, or any of LOCKED,
+ * revision ("rev").  what is ROOMS_MSG_ROOM_ENDED, or any of LOCKED,
  * ADMISSION, MAX and HOST_ABSENT (each sent as room has it now); either
- * may carry NGX_ROOMS_TELL_REASON when a host-absent policy caused it.
+ * may carry ROOMS_MSG_ROOM_REASON when a host-absent policy caused it.
  * Returns what ngx_rooms_media_push() returns.
  */
 static ngx_int_t
@@ -591,14 +583,7 @@ ngx_rooms_control_room(rooms_room_t *room, ngx_uint_t what, ngx_log_t *log)
     rec.max = (unsigned) room->max_participants;
     rec.host_absent = room->host_absent;
 
-    rec.has = ((what & NGX_ROOMS_TELL_ENDED) ? ROOMS_MSG_ROOM_ENDED : 0)
-              | ((what & NGX_ROOMS_TELL_LOCKED) ? ROOMS_MSG_ROOM_LOCKED : 0)
-              | ((what & NGX_ROOMS_TELL_ADMISSION)
-                 ? ROOMS_MSG_ROOM_ADMISSION : 0)
-              | ((what & NGX_ROOMS_TELL_MAX) ? ROOMS_MSG_ROOM_MAX : 0)
-              | ((what & NGX_ROOMS_TELL_HOST_ABSENT)
-                 ? ROOMS_MSG_ROOM_HOST_ABSENT : 0)
-              | ((what & NGX_ROOMS_TELL_REASON) ? ROOMS_MSG_ROOM_REASON : 0);
+    rec.has = (unsigned) what;
 
     /* every field at once is under 200 bytes: 20 characters an int64 */
     n = rooms_msg_room_encode(&rec, buf, sizeof(buf));
@@ -607,7 +592,7 @@ ngx_rooms_control_room(rooms_room_t *room, ngx_uint_t what, ngx_log_t *log)
     }
 
     return ngx_rooms_control_tell(room, (u_char *) buf, (size_t) n,
-                                  (what & NGX_ROOMS_TELL_ENDED)
+                                  (what & ROOMS_MSG_ROOM_ENDED)
                                   ? "was ended" : "changed", log);
 }
 
@@ -1027,9 +1012,9 @@ ngx_rooms_control_host_absent(const rooms_proto_hdr_t *hdr,
                   ha.done == NGX_ROOMS_END ? "ended" : "locked");
 
     (void) ngx_rooms_control_room(&r, (ha.done == NGX_ROOMS_END
-                                       ? NGX_ROOMS_TELL_ENDED
-                                       : NGX_ROOMS_TELL_LOCKED)
-                                      | NGX_ROOMS_TELL_REASON, log);
+                                       ? ROOMS_MSG_ROOM_ENDED
+                                       : ROOMS_MSG_ROOM_LOCKED)
+                                      | ROOMS_MSG_ROOM_REASON, log);
 }
 
 

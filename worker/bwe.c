@@ -178,6 +178,8 @@ static void rooms_bwe_capacity_update(rooms_bwe_t *b, double acked);
 static void rooms_bwe_rate_update(rooms_bwe_t *b, int64_t now_us);
 static void rooms_bwe_loss_update(rooms_bwe_t *b, int64_t now_us);
 static void rooms_bwe_clusters_update(rooms_bwe_t *b, int64_t now_us);
+static int rooms_bwe_cluster_expire(rooms_bwe_t *b, rooms_bwe_cluster_t *cl,
+    int64_t now_us);
 static void rooms_bwe_set_estimate(rooms_bwe_t *b);
 static void rooms_bwe_fb_timeout(rooms_bwe_t *b, int64_t now_us);
 static int rooms_bwe_probe_busy(rooms_bwe_t *b, int64_t now_us);
@@ -1139,6 +1141,25 @@ rooms_bwe_probe_failed(rooms_bwe_t *b)
 }
 
 
+/*
+ * A cluster whose feedback never came (or of which the caller sent too
+ * few) in ROOMS_BWE_PROBE_EXPIRE_US is given up as a failed probe: 1.
+ */
+static int
+rooms_bwe_cluster_expire(rooms_bwe_t *b, rooms_bwe_cluster_t *cl,
+    int64_t now_us)
+{
+    if (now_us - cl->start_us <= ROOMS_BWE_PROBE_EXPIRE_US) {
+        return 0;
+    }
+
+    cl->id = 0;
+    rooms_bwe_probe_failed(b);
+
+    return 1;
+}
+
+
 /* clusters whose packets are sent and mostly acked get their verdict */
 static void
 rooms_bwe_clusters_update(rooms_bwe_t *b, int64_t now_us)
@@ -1154,10 +1175,7 @@ rooms_bwe_clusters_update(rooms_bwe_t *b, int64_t now_us)
             continue;
         }
 
-        if (now_us - cl->start_us > ROOMS_BWE_PROBE_EXPIRE_US) {
-            /* its feedback never came (or the caller sent too few) */
-            cl->id = 0;
-            rooms_bwe_probe_failed(b);
+        if (rooms_bwe_cluster_expire(b, cl, now_us)) {
             continue;
         }
 
@@ -1292,9 +1310,7 @@ rooms_bwe_probe_busy(rooms_bwe_t *b, int64_t now_us)
             continue;
         }
 
-        if (now_us - cl->start_us > ROOMS_BWE_PROBE_EXPIRE_US) {
-            cl->id = 0;
-            rooms_bwe_probe_failed(b);
+        if (rooms_bwe_cluster_expire(b, cl, now_us)) {
             continue;
         }
 

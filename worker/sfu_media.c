@@ -416,16 +416,23 @@ sfu_build(const sfu_line_t *sub, const rooms_rtp_t *pkt, const uint8_t *abs,
     const uint8_t *level, uint8_t *out)
 {
     size_t     fixed, ext, n, total, mid_len;
+    uint8_t    tw[ROOMS_RTP_TWCC_LEN];
     unsigned   two, count;
     sfu_ext_t  el[4];
 
     count = 0;
     mid_len = strlen(sub->mid);
 
-    /* a place for the transport-wide number, stamped by sfu_stamp() */
+    /*
+     * the subscriber's next transport-wide number, written here rather
+     * than stamped after (no second parse per packet); sfu_forward()
+     * records it and moves on once the packet goes
+     */
     if (sub->neg.ext_twcc && sub->owner->bwe_on) {
+        tw[0] = (uint8_t) (sub->owner->tx_seq >> 8);
+        tw[1] = (uint8_t) sub->owner->tx_seq;
         el[count].id = sub->neg.ext_twcc;
-        el[count].data = sfu_twcc_zero;
+        el[count].data = tw;
         el[count++].len = ROOMS_RTP_TWCC_LEN;
     }
 
@@ -624,7 +631,11 @@ sfu_forward(sfu_t *sfu, uint64_t now_us, sfu_line_t *pub, int li,
 
         rooms_rtp_set_pt(d->data, (unsigned) sub->neg.pt);
 
-        sfu_stamp(s, now_us, d->data, n, 0);
+        /* sfu_build() wrote s->tx_seq: the estimator's record of it */
+        if (sub->neg.ext_twcc && s->bwe_on) {
+            rooms_bwe_sent(&s->bwe, (int64_t) now_us, s->tx_seq++,
+                           n + ROOMS_SRTP_MAX_TRAILER, 0);
+        }
 
         if (sub->hist.data != NULL) {
             (void) rooms_hist_put(&sub->hist, d->data, n);

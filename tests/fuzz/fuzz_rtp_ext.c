@@ -415,37 +415,4 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 }
 
 
-#ifdef ROOMS_FUZZ_MAIN
-
-int
-main(int argc, char **argv)
-{
-    int       i;
-    long      len;
-    FILE     *f;
-    uint8_t  *buf;
-
-    for (i = 1; i < argc; i++) {
-        f = fopen(argv[i], "rb");
-
-        if (f == NULL) {
-            continue;
-        }
-
-        fseek(f, 0, SEEK_END);
-        len = ftell(f);
-        fseek(f, 0, SEEK_SET);
-        buf = malloc(len > 0 ? (size_t) len : 1);
-
-        if (buf != NULL && fread(buf, 1, (size_t) len, f) == (size_t) len) {
-            LLVMFuzzerTestOneInput(buf, (size_t) len);
-        }
-
-        free(buf);
-        fclose(f);
-    }
-
-    return 0;
-}
-
-#endif
+#include "fuzz_main.h"
