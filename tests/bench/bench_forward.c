@@ -510,8 +510,10 @@ bench_profile(unsigned profile, const char *name, const char *no_send)
     printf("    (rewrite+history alone, plaintext copy)            "
            "%6.0f ns/egress pkt)\n", w);
     printf("    forward + congestion control (transport-wide number\n"
-           "      stamped and recorded in the subscriber's estimator;\n"
-           "      the publisher's arrival recorded)               "
+           "      parsed, set and recorded in the subscriber's\n"
+           "      estimator, the publisher's arrival recorded: an\n"
+           "      upper bound, the SFU writes the number as it\n"
+           "      builds the packet, with no parse)               "
            "%7.0f ns/egress pkt\n", c);
     printf("    ratio forward+cc/floor                            "
            "%7.2fx (added %.0f ns/egress pkt)\n", c / fo, c - f);
