@@ -115,6 +115,7 @@ typedef struct {
     unsigned  host_absent;                  /* rooms_host_absent_e */
     uint64_t  grace;                        /* ms */
     unsigned  video_slots;
+    unsigned  audio_slots;
 } rooms_msg_join_t;
 
 int rooms_msg_join_encode(const rooms_msg_join_t *j, char *out, size_t cap);

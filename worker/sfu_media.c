@@ -254,6 +254,7 @@ sfu_unpublish(sfu_line_t *l)
     l->ssrc = 0;
     l->rtx_ssrc = 0;
     memset(&l->rx, 0, sizeof(sfu_rx_t));
+    memset(&l->voice, 0, sizeof(rooms_voice_t));
     l->nlayers = 0;
     memset(l->layers, 0, sizeof(l->layers));
     memset(&l->lpub, 0, sizeof(l->lpub));
@@ -322,6 +323,7 @@ sfu_bind(sfu_t *sfu, uint64_t now, sfu_peer_t *p, sfu_line_t *l,
     sfu_unbind(l);
 
     l->bound = pub;
+    l->bound_ms = now;
     l->layer = ROOMS_LAYER_NONE;
     l->target = ROOMS_LAYER_NONE;
     snprintf(l->track, sizeof(l->track), "%s-%s", pub->owner->id, pub->mid);
@@ -757,6 +759,7 @@ sfu_rtp(sfu_t *sfu, uint64_t now_us, sfu_peer_t *p, const uint8_t *buf,
     unsigned      keyframe;
     sfu_line_t   *pub, *rtx;
     rooms_rtp_t   pkt;
+    const uint8_t *lv;
 
     now = now_us / 1000;
 
@@ -846,6 +849,15 @@ sfu_rtp(sfu_t *sfu, uint64_t now_us, sfu_peer_t *p, const uint8_t *buf,
 
     pub->rx_packets++;
     keyframe = li >= 0 ? sfu_layer_packet(pub, li, now, &pkt) : 0;
+
+    /* how loud the voice is: who is heard (sfu_voice.c) */
+    if (pub->kind == ROOMS_SDP_KIND_AUDIO && pub->neg.ext_audio_level
+        && rooms_rtp_ext_find(&pkt, pub->neg.ext_audio_level, &lv, &n) == 0
+        && n == 1)
+    {
+        rooms_voice_level(&pub->voice, now, lv[0] & 0x7f);
+        sfu->voice_heard = 1;
+    }
 
     sfu_forward(sfu, now_us, pub, li, keyframe, &pkt, io);
 }

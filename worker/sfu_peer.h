@@ -24,6 +24,7 @@
 #include "layer.h"
 #include "rtp.h"
 #include "sdp.h"
+#include "speaker.h"
 #include "srtp.h"
 #include "twcc.h"
 
@@ -186,6 +187,8 @@ struct sfu_line_s {
     sfu_queue_t           kf_link;        /* in sfu_net_t.kf_pending */
     uint64_t              rx_packets;
     sfu_rx_t              rx;             /* of ssrc, for our RRs */
+    rooms_voice_t         voice;          /* audio: how loud, by its
+                                             audio levels (speaker.h) */
 
     /*
      * Simulcast: its layers in the offer's a=simulcast order (by size,
@@ -206,6 +209,7 @@ struct sfu_line_s {
     unsigned              receiving;
     unsigned              announced;      /* the last answer sent on it */
     sfu_line_t           *bound;          /* the stream it carries */
+    uint64_t              bound_ms;       /* since when */
     int                   layer;          /* of a simulcast bound: the one
                                              forwarded, ROOMS_LAYER_NONE */
     int                   target;         /* the one chosen: forwarded
@@ -356,9 +360,10 @@ const char *sfu_kind_name(rooms_sdp_kind_e kind);
 sfu_line_t *sfu_line_of(const sfu_peer_t *peer, const sfu_line_t *pub);
 void sfu_select_counts(const sfu_part_t *p, unsigned counts[2]);
 void sfu_select_receiving(const sfu_peer_t *peer, unsigned have[2]);
-unsigned sfu_select_audio(const sfu_part_t *p, sfu_line_t **want,
+unsigned sfu_select_voices(const sfu_part_t *p, sfu_line_t **cand,
     unsigned max);
-sfu_line_t *sfu_select_audio_line(const sfu_peer_t *peer);
+unsigned sfu_select_audio_lines(const sfu_part_t *p, unsigned answering,
+    sfu_line_t **lines, sfu_line_t **extra, unsigned *nextra);
 unsigned sfu_select_video_lines(const sfu_peer_t *peer, unsigned answering,
     sfu_line_t **lines);
 unsigned sfu_select_video(const sfu_part_t *p, sfu_line_t **chosen,
@@ -367,6 +372,19 @@ sfu_line_t *sfu_select_video_line(sfu_line_t *const *lines, unsigned nl,
     sfu_line_t *const *chosen, unsigned n);
 unsigned sfu_select_tiles(const sfu_part_t *p, rooms_layer_tile_t *tiles,
     sfu_line_t **lines, unsigned max);
+
+
+/* ---- sfu_voice.c: who is heard ---- */
+
+/*
+ * p's audio lines carry the loudest others again (speaker.h), re-pointed
+ * in place (answering: any receiving audio line may take one).  Returns
+ * how many voices p should hear but has no line for.
+ */
+unsigned sfu_voice_assign(sfu_t *sfu, uint64_t now, sfu_part_t *p,
+    unsigned answering, sfu_io_t *io);
+/* every room's choice again, when due: the next due, or SFU_NEVER */
+uint64_t sfu_voice_poll(sfu_t *sfu, uint64_t now, sfu_io_t *io);
 
 
 /* ---- sfu_media.c: bindings, forwarding, feedback ---- */
