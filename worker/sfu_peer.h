@@ -35,11 +35,14 @@
 #define SFU_TRACK_MAX        (SFU_ID_LEN + 1 + ROOMS_SDP_MID_MAX)
 
 /*
- * NACK history per receiving video line: 128 slots of ROOMS_HIST_SLOT
- * bytes (docs/architecture.md, "Memory", has what that makes per line
- * and per room).  It is per line, allocated when the line first carries
- * a stream and kept across re-pointings until the line goes; audio lines
- * have none.
+ * NACK history per publisher video stream, shared by all its subscribers
+ * (each keeps only its rewriting state): 128 slots of ROOMS_HIST_SLOT
+ * bytes for a stream, or a simulcast's top layer, about 0.8 s of a 720p
+ * one; a layer below it half its layer above's (each has about a third
+ * of the packets).  It is allocated when the stream (the layer) is first
+ * forwarded to someone and kept while it is published
+ * (docs/architecture.md, "Memory", has what that makes per room); audio
+ * has none.
  */
 #define SFU_HIST_SLOTS       128
 
@@ -122,6 +125,7 @@ typedef struct {
     uint64_t              win_start;      /* ms: this bitrate window's */
     uint64_t              win_bytes;
     uint64_t              last_ms;        /* its latest packet */
+    rooms_hist_t          hist;           /* its packets, as they came */
 } sfu_layer_t;
 
 /*
@@ -187,6 +191,10 @@ struct sfu_line_s {
     sfu_queue_t           kf_link;        /* in sfu_net_t.kf_pending */
     uint64_t              rx_packets;
     sfu_rx_t              rx;             /* of ssrc, for our RRs */
+    rooms_hist_t          hist;           /* video: its packets as they
+                                             came (not simulcast: each
+                                             layer has its own) */
+    unsigned              hist_failed;    /* no memory for one: said */
     rooms_voice_t         voice;          /* audio: how loud, by its
                                              audio levels (speaker.h) */
 
@@ -202,9 +210,10 @@ struct sfu_line_s {
     /*
      * A receiving line: accepted, and the offer only receives on it.
      * Once it first carries a stream it keeps its outgoing stream (SSRC,
-     * rewriting state, history, RTX) while the line exists, whichever
-     * stream feeds it: re-pointed to another one, the subscriber sees
-     * one continuous stream (forward.h).
+     * rewriting state, RTX) while the line exists, whichever stream
+     * feeds it: re-pointed to another one, the subscriber sees one
+     * continuous stream (forward.h).  Its NACKs are answered from the
+     * history of the stream it carries, through its rewriting.
      */
     unsigned              receiving;
     unsigned              announced;      /* the last answer sent on it */
@@ -220,7 +229,6 @@ struct sfu_line_s {
     uint16_t              rtx_seq;        /* the next RTX packet's */
     char                  track[SFU_TRACK_MAX + 1];
     rooms_fwd_t           fwd;
-    rooms_hist_t          hist;           /* data NULL: no history */
 };
 
 
@@ -393,6 +401,8 @@ int sfu_bind(sfu_t *sfu, uint64_t now, sfu_peer_t *peer, sfu_line_t *l,
     sfu_line_t *pub, sfu_io_t *io);
 void sfu_unbind(sfu_line_t *l);
 void sfu_unpublish(sfu_line_t *l);
+/* a publishing line's NACK histories (its own, its layers') go */
+void sfu_hist_drop(sfu_line_t *l);
 void sfu_want_keyframe(sfu_t *sfu, uint64_t now, sfu_line_t *pub,
     sfu_io_t *io);
 /* a keyframe of each video stream peer receives (its new subscriptions) */

@@ -1230,6 +1230,7 @@ test_media(void)
     uint8_t         pkt[1600], got[1600], got2[1600];
     uint16_t        out_seq, lost, lost2[2], seq3;
     uint32_t        v_out, a_out, out_ts, v_rtx, fb1, v_out3;
+    uint16_t        seq2;
     uint64_t        next, t0, t_sr, arrive;
     client_t        c1, c2, c3;
     rooms_rtp_t     r, r2;
@@ -1731,6 +1732,11 @@ test_media(void)
 
     send_video(&c1, 96, 1012, 41000, "1");
     is_int(to_client(&c3, 0), 1, "1012 went to P3 (and is lost)");
+    n = received(&c2, got, 0);
+    ok(n > 0 && rooms_rtp_parse(got, n, &r) == 0 && r.ssrc == v_out
+       && (uint16_t) (r.seq - seq3) != 1,
+       "and to P2, in P2's own numbers (another rewrite than P3's)");
+    seq2 = r.seq;
     lost = (uint16_t) (seq3 + 1);
     len = rooms_rtcp_build_nack(pkt, sizeof(pkt), 0x98, v_out3, &lost, 1);
     rooms_srtp_protect_rtcp(&c3.srtp, pkt, &len);
@@ -1746,9 +1752,31 @@ test_media(void)
     is_int(sfu_stats(sfu)->rtx_sent, 2, "not counted as RTX");
 
     /*
+     * One history of P1's video serves both: P2 NACKs the same packet in
+     * its numbers, and gets it as its RTX, with its SSRC and OSN.
+     */
+    lost = seq2;
+    len = rooms_rtcp_build_nack(pkt, sizeof(pkt), 0x99, v_out, &lost, 1);
+    rooms_srtp_protect_rtcp(&c2.srtp, pkt, &len);
+    clear();
+    udp(&c2, pkt, len);
+    n = received(&c2, got, 0);
+    ok(n > 0 && rooms_rtp_parse(got, n, &r) == 0 && r.ssrc == v_rtx
+       && r.pt == 101 && r.payload_len == 20
+       && got[r.payload_off] == (uint8_t) (seq2 >> 8)
+       && got[r.payload_off + 1] == (uint8_t) seq2
+       && memcmp(got + r.payload_off + 2, "\x10\x00\x9d\x01\x2apayload-bytes",
+                 18) == 0,
+       "the same packet NACKed by P2: from the same history, as P2's RTX "
+       "(its SSRC, its OSN %u, the payload)", (unsigned) seq2);
+    is_int(sfu_stats(sfu)->rtx_sent, 3, "counted as RTX");
+
+    /*
      * P3's one video line follows its view to P2: a streams message, a
      * PLI to P2, and P2's packets continue the line's stream (same SSRC,
-     * the next seq); a NACK for P1's last packet is still answered.
+     * the next seq); a NACK is answered for P2's packets (P2's history,
+     * through the line's new rewrite), not for P1's from before the
+     * switch (the keyframe the switch asked for repairs those).
      */
     now += 600;
     snprintf((char *) pkt, sizeof(pkt), "{\"type\":\"view\","
@@ -1776,9 +1804,16 @@ test_media(void)
     k = (unsigned) sfu_stats(sfu)->nack_resent;
     clear();
     udp(&c3, pkt, len);
+    ok(to_client(&c3, 0) == 0 && sfu_stats(sfu)->nack_resent == k,
+       "a NACK from before the switch: not answered (another stream's)");
+
+    lost = (uint16_t) (seq3 + 2);
+    len = rooms_rtcp_build_nack(pkt, sizeof(pkt), 0x98, v_out3, &lost, 1);
+    rooms_srtp_protect_rtcp(&c3.srtp, pkt, &len);
+    clear();
+    udp(&c3, pkt, len);
     ok(to_client(&c3, 0) == 1 && sfu_stats(sfu)->nack_resent == k + 1,
-       "a NACK from before the switch: still answered from the line's "
-       "history");
+       "a NACK for P2's packet: answered from P2's history");
 
     /* 30 s of silence: both sessions time out, 4408 */
     now += 31000;
