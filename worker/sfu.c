@@ -11,6 +11,7 @@
  *   sfu_room.c    rooms, people, roles, the lobby, host actions;
  *   sfu_peer.c    one participant's transport, offers and answers;
  *   sfu_select.c  who receives what, as pure functions;
+ *   sfu_voice.c   who is heard: the loudest voices, the speaker;
  *   sfu_media.c   bindings, forwarding, NACK, PLI/FIR, RTCP;
  *   sfu_rx.c      receive statistics and receiver reports;
  *   sfu_msg.c     every JSON text;
@@ -319,10 +320,11 @@ sfu_assign_video(sfu_t *sfu, uint64_t now, sfu_part_t *p,
 
 
 /*
- * Between answers: p's video lines follow its view and the room's
- * streams again, and when its map changed (a line re-pointed, or left
- * without a stream) p gets the whole new one in "streams".  Nothing
- * happens before p's first answer: it has no line to move yet.
+ * Between answers: p's audio lines follow the voices and its video lines
+ * its view and the room's streams again, and when its map changed (a
+ * line re-pointed, or left without a stream) p gets the whole new one in
+ * "streams".  Nothing happens before p's first answer: it has no line to
+ * move yet.
  */
 static void
 sfu_video_update(sfu_t *sfu, uint64_t now, sfu_part_t *p, sfu_io_t *io)
