@@ -119,7 +119,8 @@ same(unsigned kind, const rec_t *ra, const rec_t *rb)
                && a->max == b->max && STR_EQ(name) && a->role == b->role
                && STR_EQ(token) && a->locked == b->locked
                && a->knock == b->knock && a->host_absent == b->host_absent
-               && a->grace == b->grace && a->video_slots == b->video_slots;
+               && a->grace == b->grace && a->video_slots == b->video_slots
+               && a->audio_slots == b->audio_slots;
     }
 
     case 1: {
@@ -171,7 +172,9 @@ terminated(unsigned kind, const rec_t *r)
               && strlen(r->join.token) == ROOMS_MSG_TOKEN_LEN,
               "join strings");
         check(r->join.role <= ROOMS_MSG_ROLE_HOST && r->join.max >= 1
-              && r->join.video_slots >= 1 && r->join.rev >= 0,
+              && r->join.video_slots >= 1 && r->join.audio_slots >= 1
+              && r->join.audio_slots <= ROOMS_AUDIO_SLOTS_MAX
+              && r->join.rev >= 0,
               "join ranges");
         break;
     case 1:
