@@ -14,9 +14,10 @@
  * a leaver freed are told in a streams message.
  *
  * Who you see and hear, in rooms of 20 and 50 publishers: renegotiate
- * asks every other audio (up to 49) and video up to video_slots (16 by
- * default, 2 from JOIN); each answer binds every remote audio and the
- * first videos in join order, with no renegotiate loop; a view re-points
+ * asks audio up to the audio slots (3) and video up to video_slots (16
+ * by default, 2 from JOIN); each answer binds a voice to every audio
+ * line and the first videos in join order, with no renegotiate loop; a
+ * view re-points
  * video lines in place (one streams message, the whole map, the same
  * SSRC in the next answer, msid of the new publisher), skips unknown and
  * repeated ids, keeps the line of a stream still chosen, sends nothing
@@ -24,9 +25,17 @@
  * one (streams).  A 67-line offer is answered, a 73-line one is
  * bad_offer; a malformed view (not an array, a number in it, 65 ids) is
  * bad_message with 4400; a waiting guest's view is ignored; video_slots
- * is clamped.  In the media test a view moves P3's video line from P1
- * to P2: a PLI to P2, P2's packet on the same SSRC with the next seq,
- * and a NACK from before the switch still answered.
+ * is clamped.  In the media test one NACK history of P1's video answers
+ * P3 (a plain resend) and P2 (RTX), each in its own numbers; a view
+ * moves P3's video line from P1 to P2: a PLI to P2, P2's packet on the
+ * same SSRC with the next seq, a NACK for it answered from P2's
+ * history, one from before the switch not.
+ *
+ * Who is heard, on a virtual clock (audio_slots 1): a listener's one
+ * line carries the first publisher while nobody speaks; another who
+ * starts to speak reaches it within 300 ms of its first loud packet, on
+ * the same SSRC with the sequence continuing, with one streams message
+ * and a speaker message; the first no longer does; and back, once.
  *
  * Hosts and guests (max 3): roles in welcome, participants and
  * participant_joined, welcome's locked from the JOIN; two guests, then a
@@ -3681,6 +3690,228 @@ test_no_offer(const sfu_conf_t *conf)
 }
 
 
+/* ---- who is heard ---- */
+
+
+/* c sends an audio packet with RFC 6464 level, its last payload byte tag */
+static void
+send_level(client_t *c, uint16_t seq, uint32_t ts, unsigned level,
+    uint8_t tag)
+{
+    size_t   i, len;
+    uint8_t  pkt[1600];
+
+    len = rtp_packet(pkt, 111, seq, ts, c->a_ssrc, "0", 1);
+
+    for (i = 16; i + 1 < len; i++) {
+        if (pkt[i] == 0x10 && pkt[i + 1] == 0x85) {     /* id 1, level */
+            pkt[i + 1] = (uint8_t) (0x80 | level);
+            break;
+        }
+    }
+
+    pkt[len - 1] = tag;
+    rooms_srtp_protect(&c->srtp, pkt, &len);
+    clear();
+    udp(c, pkt, len);
+}
+
+
+/*
+ * The RTP on the wire to c (RTCP left out), unprotected: the last one's
+ * tag (its last payload byte) into *tag, its SSRC and seq; how many.
+ */
+static unsigned
+rtp_to(client_t *c, uint8_t *tag, uint32_t *ssrc, uint16_t *seq)
+{
+    size_t       len;
+    uint8_t      out[1600];
+    unsigned     i, n;
+    rooms_rtp_t  r;
+
+    n = 0;
+
+    for (i = 0; i < nwire; i++) {
+        if (!rooms_stun_addr_equal(&wire[i].addr, &c->addr)
+            || wire[i].len < 12
+            || ((wire[i].data[1] & 0x7f) >= 72
+                && (wire[i].data[1] & 0x7f) <= 79))
+        {
+            continue;
+        }
+
+        len = wire[i].len;
+        memcpy(out, wire[i].data, len);
+
+        if (rooms_srtp_unprotect(&c->srtp, out, &len) != 0
+            || rooms_rtp_parse(out, len, &r) != 0)
+        {
+            continue;
+        }
+
+        *tag = out[len - 1];
+        *ssrc = r.ssrc;
+        *seq = r.seq;
+        n++;
+    }
+
+    return n;
+}
+
+
+/*
+ * Through the SFU, on a virtual clock: P1 joins with audio_slots 1
+ * after P2 and P3, who publish audio with levels every 20 ms.  Nobody
+ * speaks: P1's one line carries P2 (join order), and the offer was
+ * asked for one audio line.  P3 starts to speak: the first of its
+ * packets reaches P1 within 300 ms of its first loud one, on the same
+ * SSRC with the sequence continuing; P1 gets a streams message naming
+ * P3 and everyone a speaker message naming P3; P2's packets no longer
+ * reach P1.  Then P3 stops and P2 speaks: the line goes back, once.
+ */
+static void
+test_voices(void)
+{
+    char         sdp[4096], id2[16], id3[16], id1[16];
+    json_t      *m;
+    uint8_t      tag;
+    uint16_t     seq, last_seq, s2, s3;
+    uint32_t     ssrc, a_out, ts;
+    uint64_t     t_loud, t_back, heard3, heard2;
+    unsigned     step, n, good_seq, from2_after, maps, spk3, spk1;
+    client_t     c1, c2, c3;
+    gen_line_t   pub[1] = { { 0, 1, 0 } };
+    gen_line_t   lis[2] = { { 0, 1, 0 }, { 0, 0, 0 } };
+    const char  *who;
+
+    client_new(&c2, ROOMS_PROTO_CONN(6, 2), "vox2", 50022, 7772000);
+    client_new(&c3, ROOMS_PROTO_CONN(6, 3), "vox3", 50023, 7773000);
+    client_new(&c1, ROOMS_PROTO_CONN(6, 1), "vox1", 50021, 7771000);
+
+    clear();
+    join_st(c2.conn, 95, "Two", "host", TOKEN_A, "\"max\":10,"
+            "\"locked\":false");
+    welcome_id(c2.conn, id2);
+    pub[0].ssrc = c2.a_ssrc;
+    gen_offer(sdp, c2.ufrag, c2.fp, 4, 96, pub, 1);
+    clear();
+    offer(c2.conn, sdp);
+    client_answer(&c2, sig(c2.conn, "answer", 0));
+    ok(client_ice(&c2) && client_dtls(&c2), "voices: P2 publishes audio");
+
+    clear();
+    join_st(c3.conn, 95, "Three", "host", TOKEN_A, "\"max\":10,"
+            "\"locked\":false");
+    welcome_id(c3.conn, id3);
+    pub[0].ssrc = c3.a_ssrc;
+    gen_offer(sdp, c3.ufrag, c3.fp, 4, 96, pub, 1);
+    clear();
+    offer(c3.conn, sdp);
+    client_answer(&c3, sig(c3.conn, "answer", 0));
+    ok(client_ice(&c3) && client_dtls(&c3), "P3 publishes audio");
+
+    clear();
+    join_st(c1.conn, 95, "One", "host", TOKEN_A, "\"max\":10,"
+            "\"locked\":false,\"audio_slots\":1");
+    welcome_id(c1.conn, id1);
+    lis[0].ssrc = c1.a_ssrc;
+    gen_offer(sdp, c1.ufrag, c1.fp, 4, 96, lis, 2);
+    clear();
+    offer(c1.conn, sdp);
+    m = sig(c1.conn, "answer", 0);
+    client_answer(&c1, m);
+    who = stream_of(m, "1", NULL);
+    ok(who != NULL && strcmp(who, id2) == 0,
+       "P1's one audio line carries P2: nobody speaks, join order");
+    is_int(count_sig(c1.conn, "renegotiate"), 0,
+           "P1 (audio_slots 1) has the one audio line it needs");
+    a_out = answer_ssrc("1");
+    ok(client_ice(&c1) && client_dtls(&c1), "P1 connects");
+
+    /* 3 s in 10 ms steps: P3 speaks from 1 s, P2 instead from 2 s */
+    t_loud = now + 1000;
+    t_back = now + 2000;
+    heard3 = heard2 = 0;
+    s2 = 100;
+    s3 = 5000;
+    ts = 0;
+    good_seq = 1;
+    from2_after = 0;
+    maps = spk3 = spk1 = 0;
+    last_seq = 0;
+    seq = 0;
+
+    for (step = 0; step < 300; step++) {
+        now += 10;
+
+        if (step % 2 == 0) {
+            ts += 960;
+
+            send_level(&c2, s2++, ts, now >= t_back ? 20 : 127, 2);
+            n = rtp_to(&c1, &tag, &ssrc, &seq);
+
+            if (n > 0) {
+                good_seq &= ssrc == a_out
+                            && (last_seq == 0
+                                || seq == (uint16_t) (last_seq + 1));
+                last_seq = seq;
+                from2_after += now >= t_loud + 300 && now < t_back;
+
+                if (now >= t_back && heard2 == 0) {
+                    heard2 = now;
+                }
+            }
+
+            send_level(&c3, s3++, ts, now >= t_loud && now < t_back ? 20
+                                                                   : 127, 3);
+            n = rtp_to(&c1, &tag, &ssrc, &seq);
+
+            if (n > 0) {
+                good_seq &= ssrc == a_out && seq == (uint16_t) (last_seq + 1);
+                last_seq = seq;
+
+                if (heard3 == 0) {
+                    heard3 = now;
+                }
+            }
+        }
+
+        clear();
+        (void) sfu_poll(sfu, now, &io);
+        on_flush(NULL, &io);
+
+        maps += count_sig(c1.conn, "streams");
+
+        if ((m = sig(c1.conn, "speaker", 0)) != NULL) {
+            who = str(m, "id");
+            spk3 += who != NULL && strcmp(who, id3) == 0;
+            spk1 += who != NULL && strcmp(who, id1) == 0;
+        }
+    }
+
+    ok(heard3 > 0 && heard3 - t_loud <= 300,
+       "P3 is heard by P1 %llu ms after its first loud packet (within "
+       "300 ms)", (unsigned long long) (heard3 - t_loud));
+    ok(good_seq, "on P1's one SSRC, its sequence numbers continuing "
+       "across both moves");
+    is_int(from2_after, 0, "while P3 speaks, P2's packets do not reach P1");
+    ok(heard2 > 0 && heard2 - t_back <= 1000,
+       "P3 stops and P2 speaks: P2 has the line again %llu ms after its "
+       "first loud packet", (unsigned long long) (heard2 - t_back));
+    is_int(maps, 2, "two streams messages to P1: no flapping");
+    ok(spk3 >= 1 && spk1 == 0, "P1 is told P3 speaks (and never that it "
+       "does itself)");
+
+    clear();
+    record(ROOMS_PROTO_LEAVE, c1.conn, NULL);
+    record(ROOMS_PROTO_LEAVE, c2.conn, NULL);
+    record(ROOMS_PROTO_LEAVE, c3.conn, NULL);
+    client_free(&c1);
+    client_free(&c2);
+    client_free(&c3);
+}
+
+
 int
 main(void)
 {
@@ -3718,6 +3949,7 @@ main(void)
     test_view(20);
     test_view(50);
     test_view_edges();
+    test_voices();
 
     clear();
     sfu_destroy(sfu);
