@@ -154,6 +154,8 @@ struct sfu_part_s {
     unsigned              shown_audio;    /* as last told to the others */
     unsigned              shown_video;
 
+    unsigned              speaker_told;   /* knows its room's speaker */
+
     unsigned              asked_audio;    /* the last renegotiate sent */
     unsigned              asked_video;
 

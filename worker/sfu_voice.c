@@ -103,7 +103,7 @@ sfu_voice_assign(sfu_t *sfu, uint64_t now, sfu_part_t *p,
 
 /*
  * The room's dominant speaker again: told to everyone in it when it
- * changes.
+ * changes, and to whoever came in since it was (as soon as it speaks).
  */
 static void
 sfu_voice_dominant(sfu_t *sfu, uint64_t now, sfu_room_t *room,
@@ -152,6 +152,15 @@ sfu_voice_dominant(sfu_t *sfu, uint64_t now, sfu_room_t *room,
     }
 
     if (next == cur && (cur >= 0 || room->speaker[0] == '\0')) {
+        for (q = room->parts.next; q != &room->parts; q = q->next) {
+            o = sfu_queue_data(q, sfu_part_t, room_link);
+
+            if (!o->speaker_told && room->speaker[0] != '\0') {
+                o->speaker_told = 1;
+                sfu_signal(sfu, io, o->conn, sfu_msg_speaker(room->speaker));
+            }
+        }
+
         return;
     }
 
@@ -166,6 +175,10 @@ sfu_voice_dominant(sfu_t *sfu, uint64_t now, sfu_room_t *room,
             next >= 0 ? room->speaker : "none");
 
     sfu_room_broadcast(sfu, io, room, NULL, sfu_msg_speaker(room->speaker));
+
+    for (q = room->parts.next; q != &room->parts; q = q->next) {
+        sfu_queue_data(q, sfu_part_t, room_link)->speaker_told = 1;
+    }
 }
 
 

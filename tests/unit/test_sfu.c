@@ -35,7 +35,8 @@
  * line carries the first publisher while nobody speaks; another who
  * starts to speak reaches it within 300 ms of its first loud packet, on
  * the same SSRC with the sequence continuing, with one streams message
- * and a speaker message; the first no longer does; and back, once.
+ * and a speaker message; the first no longer does; and back, once; a
+ * newcomer is told the speaker at the next step.
  *
  * Hosts and guests (max 3): roles in welcome, participants and
  * participant_joined, welcome's locked from the JOIN; two guests, then a
@@ -3901,6 +3902,26 @@ test_voices(void)
     is_int(maps, 2, "two streams messages to P1: no flapping");
     ok(spk3 >= 1 && spk1 == 0, "P1 is told P3 speaks (and never that it "
        "does itself)");
+
+    /* someone who comes in while P2 speaks is told at the next step */
+    clear();
+    join_st(ROOMS_PROTO_CONN(6, 4), 95, "Four", "host", TOKEN_A,
+            "\"max\":10,\"locked\":false");
+    who = NULL;
+
+    for (step = 0; step < 10 && who == NULL; step++) {
+        now += 20;
+        ts += 960;
+        send_level(&c2, s2++, ts, 20, 2);
+        clear();
+        (void) sfu_poll(sfu, now, &io);
+        on_flush(NULL, &io);
+        who = str(sig(ROOMS_PROTO_CONN(6, 4), "speaker", 0), "id");
+    }
+
+    ok(who != NULL && strcmp(who, id2) == 0,
+       "a newcomer is told the speaker (P2) without waiting for a change");
+    record(ROOMS_PROTO_LEAVE, ROOMS_PROTO_CONN(6, 4), NULL);
 
     clear();
     record(ROOMS_PROTO_LEAVE, c1.conn, NULL);
