@@ -121,10 +121,17 @@ async function hears(page, name) {
     : false;
 }
 
+// Turns the microphone on or off with its button, once the page has its
+// microphone (its own video shows it; the button does nothing before).
 async function mic(page, on) {
   const b = page.locator('#mic');
+  if (!await until(() => page.evaluate(() => {
+    const s = document.getElementById('local').srcObject;
+    return !!s && s.getAudioTracks().length > 0;
+  }), { timeout: 20000 })) return false;
   if ((await b.getAttribute('aria-pressed')) !== String(on)) await b.click();
-  return (await b.getAttribute('aria-pressed')) === String(on);
+  return until(async () => (await b.getAttribute('aria-pressed')) ===
+                           String(on), { timeout: 5000 });
 }
 
 /* ------------------------------------------------------------------------ */
