@@ -46,7 +46,7 @@ import {
   makeTile, updateTile, showRole, showPaused, highlight, hue, initial,
 } from './tiles.js';
 import { renderPeople, renderWaiting } from './people.js';
-import { heardSpeaker, attachVoices } from './speaker.js';
+import { heardSpeaker } from './speaker.js';
 import {
   openMedia, listDevices, switchDevice, pruneRecv,
 } from './devices.js';
@@ -703,8 +703,7 @@ function play(video) {
     video.play().catch(() => {});
     say('click_to_hear');
     document.addEventListener('click', () => {
-      for (const v of document.querySelectorAll(
-        '#tiles [data-participant] video, #voices audio')) {
+      for (const v of tiles.querySelectorAll('[data-participant] video')) {
         v.muted = false;
         v.play().catch(() => {});
       }
@@ -713,23 +712,15 @@ function play(video) {
   });
 }
 
-// The voices we hear play apart from the tiles (speaker.js).
-const voices = document.createElement('div');
-voices.id = 'voices';
-voices.hidden = true;
-document.body.append(voices);
-
-// After each answer or streams message: give every participant's <video>
-// exactly the video tracks the map assigns to them, and play every audio
-// line (speaker.js: a voice moving between lines leaves the tiles be).
+// After each answer: give every participant's <video> exactly the tracks
+// the answer assigns to them.  One MediaStream per participant holds its
+// audio and video, so the element plays both (and Chromium only counts
+// audio samples of tracks attached to a media element).
 function attachStreams() {
   const tracks = {};
-  attachVoices(voices, pc, play);
   for (const tr of pc.getTransceivers()) {
     const s = tr.mid !== null && state.streams[tr.mid];
-    if (!s || !tr.receiver.track || tr.receiver.track.kind !== 'video') {
-      continue;
-    }
+    if (!s || !tr.receiver.track) continue;
     const id = String(s.participant);
     (tracks[id] = tracks[id] || []).push(tr.receiver.track);
   }
@@ -1127,7 +1118,6 @@ function hangUp(keepMedia) {
   want = { audio: 0, video: 0 };
   if (pc) pc.close();
   pc = null;
-  attachVoices(voices, null, play);
   for (const tile of tiles.querySelectorAll('[data-participant]')) {
     tile.remove();
   }
