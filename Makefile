@@ -140,7 +140,7 @@ $(BUILD):
 # built with both, started and stopped)
 test: all layers sanitize-build
 	$(SAN_ENV) prove -I t/lib/harness -I t/lib $(UNITS) $(ASAN_UNITS) \
-	    tests/sanitize.t t/ tests/relay/test_relay.sh \
+	    tests/sanitize.t t/ tests/relay/test_relay.sh tests/load/load.t \
 	    $(wildcard tests/e2e/*.t)
 
 # each source file's "May not:" contract against its includes and calls

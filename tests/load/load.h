@@ -183,6 +183,7 @@ struct load_peer_s {
     uint64_t        connect_us, open_us, welcome_us, answer_us;
     unsigned        want_audio, want_video;
     unsigned        negotiating, again, offers;
+    char           *last_view;        /* the last `view` sent */
     int             present[LOAD_MAX_PEERS]; /* in the room at our open */
     unsigned        npresent;
     char            close_reason[80];

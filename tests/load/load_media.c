@@ -526,9 +526,12 @@ load_send_sr(load_peer_t *p, uint64_t now)
 void
 load_media_start(load_peer_t *p, uint64_t now)
 {
+    /* each at its own phase, as independent browsers: never all 50
+     * frames in the same millisecond */
     p->tx_on = 1;
-    p->next_audio_us = now;
-    p->next_video_us = now;
+    p->next_audio_us = now + (uint64_t) (load_random() * 20000);
+    p->next_video_us = now + (uint64_t) (load_random() * 1000000
+                                         / load_run.media.fps);
     p->next_rtcp_us = now + 1000000;
     rooms_twcc_init(&p->twcc, p->audio.ssrc, 0);
 }

@@ -112,6 +112,35 @@ static long long   wticks[2], nticks[2];
 static uint64_t    marks_us[2];
 
 
+static long long   tticks[2], drops[2];
+
+
+/* RcvbufErrors of /proc/net/snmp: in the run's namespace, every
+ * datagram a full socket buffer dropped (ours or the servers') */
+static long long
+load_udp_drops(void)
+{
+    FILE       *f = fopen("/proc/net/snmp", "r");
+    char        line[512];
+    long long   v[6];
+    int         n = 0;
+
+    if (f == NULL) {
+        return -1;
+    }
+    while (fgets(line, sizeof(line), f)) {
+        if (strncmp(line, "Udp: ", 5) == 0 && ++n == 2
+            && sscanf(line + 5, "%lld %lld %lld %lld %lld", &v[0], &v[1],
+                      &v[2], &v[3], &v[4]) == 5)
+        {
+            fclose(f);
+            return v[4];
+        }
+    }
+    fclose(f);
+    return -1;
+}
+
 void
 load_report_proc_start(void)
 {
@@ -129,6 +158,8 @@ load_report_proc_mark(int which)
         wticks[which] = load_run.opt.worker_pid
                         ? load_cpu_ticks(load_run.opt.worker_pid) : -1;
         nticks[which] = load_nginx_ticks();
+        tticks[which] = load_cpu_ticks(getpid());
+        drops[which] = load_udp_drops();
         if (which == 1 && load_run.opt.worker_pid) {
             rss_kb[1] = load_rss_kb(load_run.opt.worker_pid);
         }
@@ -289,6 +320,11 @@ load_report(void)
            load_lat_pct(0.5), load_lat_pct(0.99), j50, j99,
            rss_kb[0] / 1024.0, rss_kb[1] / 1024.0, rss_kb[2] / 1024.0);
 
+    fprintf(stderr, "rooms-load: %s: the tool itself used %.0f%% CPU "
+            "while measuring; full socket buffers dropped %lld datagrams "
+            "then\n", load_run.opt.label,
+            (tticks[1] - tticks[0]) / tick / secs * 100,
+            drops[1] - drops[0]);
     fprintf(stderr, "rooms-load: %s: %u/%u in, %u/%u got everyone's media, "
             "%u left cleanly; %llu samples checked, %llu corrupt; "
             "NACKs sent %llu, repaired %llu, resent %llu, PLI/FIR %llu; "

@@ -331,6 +331,14 @@ load_sample(load_peer_t *p, load_rx_t *l, const uint8_t *buf, size_t len)
     if (rc != ROOMS_SRTP_OK) {
         p->auth_fail++;
         p->corrupt++;
+        if (load_run.opt.verbose) {
+            load_log(p, "sample fails SRTP (%d): %zu bytes, ssrc %u seq %u "
+                     "on mid %u (ssrc %u rtx %u), pt %u", rc, len,
+                     (unsigned) (buf[8] << 24 | buf[9] << 16 | buf[10] << 8
+                                 | buf[11]),
+                     (unsigned) (buf[2] << 8 | buf[3]), (unsigned) (l - p->lines),
+                     l->ssrc, l->rtx_ssrc, buf[1] & 0x7fu);
+        }
         return;
     }
     if (rooms_rtp_parse(b, n, &r) != 0) {
@@ -424,10 +432,17 @@ load_rtp(load_peer_t *p, uint8_t *buf, size_t len, uint64_t now)
     if (h.abs >= 0 && load_run.measuring) {
         nowabs = (uint32_t) (((now << 18) / 1000000) & 0xffffff);
         d = (nowabs - (uint32_t) h.abs) & 0xffffff;
-        load_report_latency((uint64_t) d * 1000000 / (1u << 18));
+        /* "before it was sent": the two clocks' error, under 4 us */
+        load_report_latency(d >= 0x800000 ? 0
+                            : (uint64_t) d * 1000000 / (1u << 18));
     }
 
-    if (load_run.opt.sample && h.seq % load_run.opt.sample == 0) {
+    /* and the line's first packet: libsrtp learns the stream's rollover
+     * counter from it (a line that starts just before its sequence
+     * numbers wrap would otherwise fail every later sample) */
+    if (load_run.opt.sample
+        && (h.seq % load_run.opt.sample == 0 || l->packets == 1))
+    {
         load_sample(p, l, buf, len);
     }
 }

@@ -280,8 +280,18 @@ load_view(load_peer_t *p)
         n++;
     }
 
-    load_send_json(p, json_pack("{s:s, s:o, s:o}", "type", "view",
-                                "ids", ids, "sizes", sizes));
+    /* as room.js: only when what is on screen changed */
+    json_t *msg = json_pack("{s:s, s:o, s:o}", "type", "view", "ids", ids,
+                            "sizes", sizes);
+    char *text = json_dumps(msg, JSON_COMPACT | JSON_SORT_KEYS);
+    if (text && p->last_view && strcmp(text, p->last_view) == 0) {
+        free(text);
+        json_decref(msg);
+        return;
+    }
+    free(p->last_view);
+    p->last_view = text;
+    load_send_json(p, msg);
 }
 
 

@@ -123,6 +123,7 @@ status=0
 for s in "$@"; do
     args=$(scenario_args "$s") || { echo "run.sh: unknown scenario $s" >&2; exit 2; }
     start_servers
+    udp0=$(awk '/^Udp:/ { n++; if (n == 2) print }' /proc/net/snmp)
     # shellcheck disable=SC2086
     if row=$(timeout 180 "$load" --port "$port" $args --label "$s" \
                 --worker-pid "$wrk" --nginx-pids "$ngxw" \
@@ -134,6 +135,11 @@ for s in "$@"; do
     fi
     rows="$rows$row
 "
+    # which socket dropped (the d of skmem): for the logs
+    ss -uamn > "$dir/logs/$s.sockets" 2>/dev/null || true
+    # datagrams the kernel dropped in this namespace (full buffers)
+    udp1=$(awk '/^Udp:/ { n++; if (n == 2) print }' /proc/net/snmp)
+    echo "$udp0 $udp1" | awk -v s="$s" '{ printf "run.sh: %s: UDP receive buffer errors %d, send buffer errors %d\n", s, $16 - $6, $17 - $7 }' >&2
     # the worker must still be there: a crash is a finding
     if ! kill -0 "$wrk" 2>/dev/null; then
         echo "run.sh: $s: the media worker died; see $dir/logs/worker.log" >&2
