@@ -80,6 +80,10 @@ typedef struct {
     const char     *label;            /* the row's name */
     const char     *json;             /* write the figures here too */
     int             verbose;
+    int             janus;            /* the target is Janus VideoRoom */
+    unsigned        janus_http;       /* its HTTP API port (rooms) */
+    const char     *local_ip;         /* our candidates' address */
+    int             no_simulcast;     /* one layer (320x180), no rids */
 } load_opts_t;
 
 
@@ -153,6 +157,8 @@ typedef struct {
 typedef struct {
     unsigned        kind;             /* 0 none, 'a', 'v' */
     unsigned        active;           /* the answer sends on it */
+    char            mid[16];          /* Janus's offer names them */
+    int             pt, rtx_pt;       /* Opus or VP8, its RTX; -1 */
     uint32_t        ssrc, rtx_ssrc;
     int             pub;              /* index of whose media, -1 none */
     /* sequence state */
@@ -190,8 +196,22 @@ struct load_peer_s {
     unsigned        close_code;
     unsigned        left_cleanly;
 
+    /* Janus: a participant is two peer connections, the publisher's (this
+     * record, with the WebSocket) and the subscriber's (its twin) */
+    int             twin;             /* -1 for ngx_rooms */
+    unsigned        is_sub;
+    uint64_t        j_session, j_pub, j_sub;
+    uint64_t        j_feed;           /* our publisher id in the room */
+    unsigned        j_step;
+    uint64_t        j_keepalive_us;
+    uint64_t        j_feeds[LOAD_MAX_PEERS];
+    unsigned        j_nfeeds, j_subscribed, j_sub_started, j_sub_busy;
+
     /* ICE */
     int             udp_fd;
+    unsigned        controlled;       /* the answerer of a full-ICE offer */
+    unsigned        got_nomination;
+    unsigned        dtls_server;      /* the other side said setup:active */
     uint16_t        local_port;
     char            ufrag[8], pwd[32];
     char            rufrag[260], rpwd[260];
@@ -256,7 +276,8 @@ typedef struct {
     load_opts_t     opt;
     load_media_t    media;
     load_stats_t    stats;
-    unsigned        npeers;
+    unsigned        npeers;           /* records: 2 per participant for Janus */
+    unsigned        nlogical;         /* participants */
     load_peer_t    *peers;
     char            code[LOAD_MAX_ROOMS][64];
     char            host_key[LOAD_MAX_ROOMS][64];
@@ -290,10 +311,21 @@ int load_peer_by_id(const char *id);     /* index, or -1 */
 void load_ws_event(load_peer_t *p, unsigned events);
 void load_ws_leave(load_peer_t *p);
 void load_ws_close(load_peer_t *p);
+void load_ws_send_text(load_peer_t *p, const char *text);
+
+/* load_janus.c: the same participant toward Janus VideoRoom */
+int load_janus_create_room(unsigned room);
+void load_janus_open(load_peer_t *p);
+void load_janus_message(load_peer_t *p, const char *text, size_t len);
+void load_janus_tick(load_peer_t *p, uint64_t now);
+void load_janus_leave(load_peer_t *p);
 
 /* load_sdp.c: the offer into buf (cap bytes); the answer read into p */
 int load_sdp_offer(load_peer_t *p, char *buf, size_t cap);
 int load_sdp_answer(load_peer_t *p, const char *sdp);
+/* Janus's offer to a subscriber read into p, and our answer to it */
+int load_sdp_janus_offer(load_peer_t *p, const char *sdp);
+int load_sdp_janus_answer(load_peer_t *p, char *buf, size_t cap);
 
 /* load_ice.c */
 void load_ice_start(load_peer_t *p, uint64_t now);

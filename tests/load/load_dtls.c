@@ -74,7 +74,8 @@ load_dtls_global(void)
                 i + 1 < mdlen ? ":" : "");
     }
 
-    ctx = SSL_CTX_new(DTLS_client_method());
+    /* a client toward ngx_rooms; toward Janus, whichever its SDP says */
+    ctx = SSL_CTX_new(DTLS_method());
     if (ctx == NULL
         || SSL_CTX_use_certificate(ctx, load_cert) != 1
         || SSL_CTX_use_PrivateKey(ctx, load_key) != 1
@@ -84,7 +85,8 @@ load_dtls_global(void)
     {
         return -1;
     }
-    SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, load_verify_any);
+    SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER
+                       | SSL_VERIFY_FAIL_IF_NO_PEER_CERT, load_verify_any);
     SSL_CTX_set_options(ctx, SSL_OP_NO_QUERY_MTU);
     load_run.dtls_ctx = ctx;
     return rooms_srtp_global_init();
@@ -135,6 +137,11 @@ load_dtls_start(load_peer_t *p)
     SSL  *ssl;
     BIO  *rbio, *wbio;
 
+    if (load_run.opt.verbose > 1) {
+        load_log(p, "ICE up, DTLS %s starts", p->dtls_server ? "server"
+                                                             : "client");
+    }
+
     ssl = SSL_new(load_run.dtls_ctx);
     rbio = BIO_new(BIO_s_mem());
     wbio = BIO_new(BIO_s_mem());
@@ -146,7 +153,11 @@ load_dtls_start(load_peer_t *p)
     SSL_set_bio(ssl, rbio, wbio);
     SSL_set_mtu(ssl, LOAD_DTLS_MTU);
     DTLS_set_link_mtu(ssl, LOAD_DTLS_MTU);
-    SSL_set_connect_state(ssl);
+    if (p->dtls_server) {
+        SSL_set_accept_state(ssl);
+    } else {
+        SSL_set_connect_state(ssl);
+    }
     p->ssl = ssl;
 
     SSL_do_handshake(ssl);
@@ -184,7 +195,8 @@ load_dtls_done(load_peer_t *p, uint64_t now)
     if (kl == 0 || kl > sizeof(km)
         || SSL_export_keying_material(p->ssl, km, kl, "EXTRACTOR-dtls_srtp",
                                       19, NULL, 0, 0) != 1
-        || rooms_srtp_create(&p->srtp, (unsigned) prof->id, km, kl, 0) != 0)
+        || rooms_srtp_create(&p->srtp, (unsigned) prof->id, km, kl,
+                             p->dtls_server) != 0)
     {
         load_fail(p, "DTLS: no SRTP keys");
         return;
@@ -192,8 +204,14 @@ load_dtls_done(load_peer_t *p, uint64_t now)
 
     p->dtls_done = 1;
     p->dtls_us = now;
+    if (load_run.opt.verbose > 1) {
+        load_log(p, "DTLS done (%s)", p->dtls_server ? "server" : "client");
+    }
     p->srtp_on = 1;
     load_media_start(p, now);
+    if (p->is_sub) {
+        p->tx_on = 0;                   /* it only receives */
+    }
 }
 
 
@@ -203,6 +221,13 @@ load_dtls_input(load_peer_t *p, const uint8_t *buf, size_t len,
 {
     int  rc;
 
+    if (p->ssl == NULL && p->dtls_server && p->ice_done >= 1) {
+        /* the other side's ClientHello starts our server side */
+        if (load_dtls_start(p) != 0) {
+            load_fail(p, "cannot start DTLS");
+            return;
+        }
+    }
     if (p->ssl == NULL) {
         return;
     }
@@ -210,6 +235,10 @@ load_dtls_input(load_peer_t *p, const uint8_t *buf, size_t len,
 
     if (!p->dtls_done) {
         rc = SSL_do_handshake(p->ssl);
+        if (load_run.opt.verbose > 2) {
+            load_log(p, "DTLS in %zu bytes: rc %d err %d", len, rc,
+                     SSL_get_error(p->ssl, rc));
+        }
         load_dtls_flush(p);
         if (rc == 1) {
             load_dtls_done(p, now);

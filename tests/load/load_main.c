@@ -370,9 +370,17 @@ load_peer_init(load_peer_t *p, unsigned i)
 
     memset(p, 0, sizeof(*p));
     p->index = i;
-    p->room = i % load_run.opt.rooms;
+    /* Janus: records N.. are the subscriber connections of 0.. */
+    p->twin = -1;
+    p->is_sub = load_run.opt.janus && i >= load_run.nlogical;
+    if (load_run.opt.janus) {
+        p->twin = (int) (p->is_sub ? i - load_run.nlogical
+                                   : i + load_run.nlogical);
+        p->controlled = p->is_sub;
+    }
+    p->room = (i % load_run.nlogical) % load_run.opt.rooms;
     p->host = i < load_run.opt.rooms;     /* the first of each room */
-    snprintf(p->name, sizeof(p->name), "load %u", i);
+    snprintf(p->name, sizeof(p->name), "load %u", i % load_run.nlogical);
     p->ws_fd = -1;
     load_rand_text(p->ufrag, 4);
     load_rand_text(p->pwd, 24);
@@ -403,7 +411,7 @@ load_peer_init(load_peer_t *p, unsigned i)
     setsockopt(p->udp_fd, SOL_SOCKET, SO_TIMESTAMPNS, &size, sizeof(size));
     memset(&sa, 0, sizeof(sa));
     sa.sin_family = AF_INET;
-    inet_pton(AF_INET, "127.0.0.1", &sa.sin_addr);
+    inet_pton(AF_INET, load_run.opt.local_ip, &sa.sin_addr);
     if (bind(p->udp_fd, (struct sockaddr *) &sa, sizeof(sa)) != 0
         || getsockname(p->udp_fd, (struct sockaddr *) &sa, &sl) != 0)
     {
@@ -425,7 +433,9 @@ load_usage(void)
 "usage: rooms-load --port N [--host 127.0.0.1] [--rooms R] [--per-room N]\n"
 "         [--spread MS] [--seconds S] [--loss P] [--delay MS] [--sample N]\n"
 "         [--tile WxH] [--speakers N] [--worker-pid PID] [--nginx-pids A,B]\n"
-"         [--label TEXT] [--json FILE] [-v]\n");
+"         [--label TEXT] [--json FILE] [--no-simulcast]\n"
+"         [--janus-http PORT --local-ip IP: Janus VideoRoom, WebSocket on\n"
+"          --port] [-v]\n");
 }
 
 
@@ -444,6 +454,8 @@ load_options(int argc, char **argv)
         { "speakers", 1, NULL, 'k' }, { "worker-pid", 1, NULL, 'w' },
         { "nginx-pids", 1, NULL, 'N' }, { "label", 1, NULL, 'L' },
         { "json", 1, NULL, 'j' }, { "verbose", 0, NULL, 'v' },
+        { "janus-http", 1, NULL, 'J' }, { "local-ip", 1, NULL, 'i' },
+        { "no-simulcast", 0, NULL, 'M' },
         { NULL, 0, NULL, 0 }
     };
 
@@ -457,6 +469,7 @@ load_options(int argc, char **argv)
     o->tile_h = 180;
     o->speakers = 3;
     o->label = "run";
+    o->local_ip = "127.0.0.1";
 
     while ((c = getopt_long(argc, argv, "v", opts, NULL)) != -1) {
         switch (c) {
@@ -480,6 +493,10 @@ load_options(int argc, char **argv)
         case 'L': o->label = optarg; break;
         case 'j': o->json = optarg; break;
         case 'v': o->verbose++; break;
+        case 'J': o->janus = 1; o->janus_http = (unsigned) atoi(optarg);
+                  break;
+        case 'i': o->local_ip = optarg; break;
+        case 'M': o->no_simulcast = 1; break;
         default: return -1;
         }
     }
@@ -490,7 +507,8 @@ load_options(int argc, char **argv)
         || o->per_room > 50 || o->rooms * o->per_room > LOAD_MAX_PEERS
         || o->seconds == 0 || o->seconds > 600 || o->spread_ms > 60000
         || o->loss < 0 || o->loss >= 0.5 || o->delay_ms > 1000
-        || o->speakers == 0 || o->speakers > o->per_room)
+        || o->speakers == 0 || o->speakers > o->per_room
+        || o->rooms * o->per_room * (o->janus ? 2 : 1) > LOAD_MAX_PEERS)
     {
         return -1;
     }
@@ -507,7 +525,23 @@ load_complete(load_peer_t *p)
 {
     unsigned  i, others = 0, a = 0, v = 0;
 
-    for (i = 0; i < load_run.npeers; i++) {
+    if (p->twin >= 0 && !p->is_sub) {
+        /* Janus: its subscriber connection receives */
+        load_peer_t *r = &load_run.peers[p->twin];
+        for (i = 0; i < load_run.nlogical; i++) {
+            if (i == p->index || load_run.peers[i].room != p->room
+                || load_run.peers[i].state == LP_FAILED)
+            {
+                continue;
+            }
+            others++;
+            a += r->first_a[i] != 0;
+            v += r->first_v[i] != 0;
+        }
+        return a == others && v >= (others < 16 ? others : 16);
+    }
+
+    for (i = 0; i < load_run.nlogical; i++) {
         /* one who failed is reported as such, not against everyone */
         if (i == p->index || load_run.peers[i].room != p->room
             || load_run.peers[i].state == LP_FAILED)
@@ -534,11 +568,17 @@ load_turn(uint64_t now)
 
     for (i = 0; i < load_run.npeers; i++) {
         p = &load_run.peers[i];
-        if (p->state == LP_FAILED || p->state == LP_IDLE) {
+        if (p->state == LP_FAILED || (p->state == LP_IDLE && !p->is_sub)) {
+            continue;
+        }
+        if (p->is_sub && p->answer_us == 0) {
             continue;
         }
         load_ice_tick(p, now);
         load_dtls_tick(p, now);
+        if (load_run.opt.janus && !p->is_sub) {
+            load_janus_tick(p, now);
+        }
         load_media_tick(p, now);
         load_rx_tick(p, now);
     }
@@ -593,17 +633,17 @@ load_join_done(uint64_t now)
     unsigned  i, start;
 
     /* joins leave on their schedule */
-    for (i = 0; i < load_run.npeers; i++) {
+    for (i = 0; i < load_run.nlogical; i++) {
         load_peer_t *p = &load_run.peers[i];
-        start = load_run.npeers > 1
+        start = load_run.nlogical > 1
                 ? (unsigned) ((uint64_t) load_run.opt.spread_ms * 1000 * i
-                              / (load_run.npeers - 1))
+                              / (load_run.nlogical - 1))
                 : 0;
         if (p->state == LP_IDLE && now >= load_join_from + start) {
             load_ws_start(p);
         }
     }
-    for (i = 0; i < load_run.npeers; i++) {
+    for (i = 0; i < load_run.nlogical; i++) {
         load_peer_t *p = &load_run.peers[i];
         if (p->state == LP_FAILED) {
             continue;
@@ -676,14 +716,17 @@ main(int argc, char **argv)
     }
 
     load_run.ep = epoll_create1(EPOLL_CLOEXEC);
-    load_run.npeers = load_run.opt.rooms * load_run.opt.per_room;
+    load_run.nlogical = load_run.opt.rooms * load_run.opt.per_room;
+    load_run.npeers = load_run.nlogical * (load_run.opt.janus ? 2 : 1);
     load_run.peers = calloc(load_run.npeers, sizeof(load_peer_t));
     if (load_run.ep < 0 || load_run.peers == NULL) {
         return 2;
     }
 
     for (i = 0; i < load_run.opt.rooms; i++) {
-        if (load_create_room(i) != 0) {
+        if ((load_run.opt.janus ? load_janus_create_room(i)
+                                : load_create_room(i)) != 0)
+        {
             return 2;
         }
     }
@@ -733,8 +776,12 @@ main(int argc, char **argv)
     }
 
     /* everyone leaves */
-    for (i = 0; i < load_run.npeers; i++) {
-        load_ws_leave(&load_run.peers[i]);
+    for (i = 0; i < load_run.nlogical; i++) {
+        if (load_run.opt.janus) {
+            load_janus_leave(&load_run.peers[i]);
+        } else {
+            load_ws_leave(&load_run.peers[i]);
+        }
     }
     now = load_now_us();
     load_loop(now + 10000000, load_left_done);

@@ -217,6 +217,11 @@ load_report(void)
 
     for (i = 0; i < load_run.npeers; i++) {
         p = &load_run.peers[i];
+        if (p->is_sub) {
+            /* what a Janus subscriber connection received counts below;
+             * its participant is judged on its publisher's record */
+            goto lines;
+        }
         in += p->welcome_us != 0;
         if (p->welcome_us != 0 && load_complete(p)) {
             complete++;
@@ -257,10 +262,14 @@ load_report(void)
                                       : -1);
             }
         }
-        if (p->open_us && p->joined_us && p->npresent > 0) {
-            joins[nj++] = p->joined_us - p->open_us;
+        {
+            load_peer_t *r = p->twin >= 0 ? &load_run.peers[p->twin] : p;
+            if (p->open_us && r->joined_us && p->npresent > 0) {
+                joins[nj++] = r->joined_us - p->open_us;
+            }
         }
-        for (k = 2; k < p->nlines; k++) {
+lines:
+        for (k = p->is_sub ? 0 : 2; k < p->nlines; k++) {
             l = &p->lines[k];
             lost[l->kind == 'v'] += l->lost;
             got[l->kind == 'v'] += l->packets;
@@ -313,7 +322,7 @@ load_report(void)
     printf("| %s | %u | %u | %.0f | %.0f | %.1f%% | %.2f | %.1f%% "
            "| %.2f%% / %.2f%% | %.2f / %.2f | %.0f / %.0f | %.1f / %.1f / %.1f "
            "|\n",
-           load_run.opt.label, load_run.npeers, load_run.opt.rooms, in_pps,
+           load_run.opt.label, load_run.nlogical, load_run.opt.rooms, in_pps,
            out_pps, wcpu, us_per, ncpu,
            got[1] + lost[1] ? 100.0 * lost[1] / (got[1] + lost[1]) : 0,
            got[0] + lost[0] ? 100.0 * lost[0] / (got[0] + lost[0]) : 0,
@@ -329,7 +338,7 @@ load_report(void)
             "%u left cleanly; %llu samples checked, %llu corrupt; "
             "NACKs sent %llu, repaired %llu, resent %llu, PLI/FIR %llu; "
             "impaired %llu out, %llu in\n", load_run.opt.label, in,
-            load_run.npeers, complete, load_run.npeers, left,
+            load_run.nlogical, complete, load_run.nlogical, left,
             (unsigned long long) sampled, (unsigned long long) corrupt,
             (unsigned long long) nacks, (unsigned long long) rec,
             (unsigned long long) resent, (unsigned long long) plis,
@@ -345,7 +354,7 @@ load_report(void)
                 "\"rss_before\":%ld,\"rss_during\":%ld,\"rss_after\":%ld,"
                 "\"complete\":%u,\"left\":%u,\"sampled\":%llu,"
                 "\"corrupt\":%llu,\"ok\":%s}\n", load_run.opt.label,
-                load_run.npeers, load_run.opt.rooms, in_pps, out_pps, wcpu,
+                load_run.nlogical, load_run.opt.rooms, in_pps, out_pps, wcpu,
                 us_per, ncpu,
                 got[1] + lost[1] ? (double) lost[1] / (got[1] + lost[1]) : 0,
                 got[0] + lost[0] ? (double) lost[0] / (got[0] + lost[0]) : 0,

@@ -35,6 +35,7 @@ load_rx_line_reset(load_rx_t *l)
 {
     memset(l, 0, sizeof(*l));
     l->pub = -1;
+    l->pt = l->rtx_pt = -1;
 }
 
 
@@ -136,14 +137,14 @@ load_find_line(load_peer_t *p, const load_hdr_t *h, int *rtx)
 {
     unsigned  i;
 
-    if (h->mid >= 2 && h->mid < (int) p->nlines) {
+    if (h->mid >= (p->is_sub ? 0 : 2) && h->mid < (int) p->nlines) {
         load_rx_t *l = &p->lines[h->mid];
         if (l->ssrc == h->ssrc || l->rtx_ssrc == h->ssrc) {
             *rtx = l->rtx_ssrc == h->ssrc;
             return h->mid;
         }
     }
-    for (i = 2; i < p->nlines; i++) {
+    for (i = p->is_sub ? 0 : 2; i < p->nlines; i++) {
         if (p->lines[i].ssrc == h->ssrc) {
             *rtx = 0;
             return (int) i;
@@ -282,7 +283,7 @@ load_rx_close(load_peer_t *p)
 {
     unsigned  i;
 
-    for (i = 2; i < p->nlines; i++) {
+    for (i = p->is_sub ? 0 : 2; i < p->nlines; i++) {
         load_rx_close_line(&p->lines[i]);
         p->lines[i].started = 0;
     }
@@ -346,14 +347,14 @@ load_sample(load_peer_t *p, load_rx_t *l, const uint8_t *buf, size_t len)
         return;
     }
     if (l->kind == 'a') {
-        if (r.pt != LOAD_PT_OPUS) {
+        if (r.pt != (l->pt >= 0 ? (unsigned) l->pt : LOAD_PT_OPUS)) {
             p->misrouted++;
         } else if (!load_media_known(b + r.payload_off, r.payload_len)) {
             p->corrupt++;
         }
         return;
     }
-    if (r.pt != LOAD_PT_VP8) {
+    if (r.pt != (l->pt >= 0 ? (unsigned) l->pt : LOAD_PT_VP8)) {
         p->misrouted++;
         return;
     }
@@ -500,7 +501,7 @@ load_rx_tick(load_peer_t *p, uint64_t now)
     /* a round trip and a little: the impairment's delay both ways */
     retry = 2 * (uint64_t) load_run.opt.delay_ms * 1000 + 30000;
 
-    for (i = 2; i < p->nlines; i++) {
+    for (i = p->is_sub ? 0 : 2; i < p->nlines; i++) {
         l = &p->lines[i];
         if (l->nmissing == 0) {
             continue;

@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <arpa/inet.h>
 
 #include "load.h"
@@ -53,11 +54,12 @@ put(load_sb_t *b, const char *fmt, ...)
 static void
 put_common(load_peer_t *p, load_sb_t *b, unsigned mid)
 {
-    put(b, "c=IN IP4 127.0.0.1\r\na=rtcp:9 IN IP4 0.0.0.0\r\n"
-        "a=candidate:1 1 udp 2122260223 127.0.0.1 %u typ host generation 0"
+    put(b, "c=IN IP4 %s\r\na=rtcp:9 IN IP4 0.0.0.0\r\n"
+        "a=candidate:1 1 udp 2122260223 %s %u typ host generation 0"
         " network-id 1\r\n"
         "a=ice-ufrag:%s\r\na=ice-pwd:%s\r\na=ice-options:trickle\r\n"
         "a=fingerprint:sha-256 %s\r\na=setup:actpass\r\na=mid:%u\r\n",
+        load_run.opt.local_ip, load_run.opt.local_ip,
         (unsigned) p->local_port, p->ufrag, p->pwd, load_run.fingerprint,
         mid);
 }
@@ -203,20 +205,26 @@ hexval(int c)
 }
 
 
-int
-load_sdp_answer(load_peer_t *p, const char *sdp)
+/*
+ * Reads an answer to our offer (ngx_rooms, Janus's to a publisher) or,
+ * offer set, Janus's offer to a subscriber: then every m= line is one we
+ * receive on, from the first.
+ */
+static int
+load_sdp_read(load_peer_t *p, const char *sdp, int offer)
 {
     const char  *s, *e;
-    char         line[4096], ip[64];
-    int          m, hi, lo;
-    unsigned     n, port, a, bb, id, have_fp, have_cand;
+    char         line[4096], ip[64], codec[32];
+    int          m, hi, lo, pt, apt;
+    unsigned     n, port, a, bb, id, have_fp, have_cand, first;
     size_t       len, k;
     load_rx_t   *l;
 
     m = -1;
     have_fp = have_cand = 0;
+    first = offer ? 0 : 2;
 
-    for (n = 2; n < p->nlines; n++) {
+    for (n = first; n < p->nlines; n++) {
         p->lines[n].active = 0;
     }
 
@@ -237,19 +245,25 @@ load_sdp_answer(load_peer_t *p, const char *sdp)
 
         if (strncmp(line, "m=", 2) == 0) {
             m++;
+            if (offer && m >= (int) p->nlines && m < LOAD_MAX_LINES) {
+                load_rx_line_reset(&p->lines[m]);
+                p->lines[m].kind = strncmp(line, "m=audio", 7) == 0 ? 'a'
+                                   : strncmp(line, "m=video", 7) == 0 ? 'v'
+                                   : 0;
+                p->lines[m].pt = p->lines[m].rtx_pt = -1;
+                p->nlines = (unsigned) m + 1;
+            }
             continue;
         }
-        if (m < 0 || m >= (int) p->nlines) {
-            continue;
-        }
-        l = &p->lines[m];
-
+        /* credentials and fingerprint: session level (Janus) or media */
         if (sscanf(line, "a=ice-ufrag:%255s", p->rufrag) == 1
             || sscanf(line, "a=ice-pwd:%255s", p->rpwd) == 1)
         {
             continue;
         }
-        if (strncmp(line, "a=fingerprint:sha-256 ", 22) == 0) {
+        if (strncmp(line, "a=fingerprint:sha-256 ", 22) == 0
+            && strlen(line) >= 22 + 95)
+        {
             const char *f = line + 22;
             for (k = 0; k < 32; k++) {
                 hi = hexval(f[3 * k]);
@@ -262,6 +276,35 @@ load_sdp_answer(load_peer_t *p, const char *sdp)
             have_fp = 1;
             continue;
         }
+        if (m < 0 || m >= (int) p->nlines) {
+            continue;
+        }
+        l = &p->lines[m];
+
+        if (sscanf(line, "a=mid:%15s", l->mid) == 1) {
+            continue;
+        }
+        if (strcmp(line, "a=setup:active") == 0 && !offer) {
+            p->dtls_server = 1;
+            continue;
+        }
+        if (sscanf(line, "a=rtpmap:%d %31[^/]", &pt, codec) == 2) {
+            if (strcasecmp(codec, "opus") == 0 || strcasecmp(codec, "VP8") == 0) {
+                if (l->pt < 0 || !offer) {
+                    l->pt = pt;
+                }
+            } else if (strcasecmp(codec, "rtx") == 0) {
+                l->rtx_pt = l->rtx_pt < 0 ? -2 - pt : l->rtx_pt;
+            }
+            continue;
+        }
+        if (sscanf(line, "a=fmtp:%d apt=%d", &pt, &apt) == 2
+            && l->rtx_pt == -2 - pt && apt == l->pt)
+        {
+            l->rtx_pt = pt;
+            continue;
+        }
+
         if (sscanf(line, "a=candidate:%*s %*u udp %*u %63s %u typ host",
                    ip, &port) == 2 && !p->have_remote)
         {
@@ -291,13 +334,15 @@ load_sdp_answer(load_peer_t *p, const char *sdp)
             }
             continue;
         }
-        if (m >= 2 && (strcmp(line, "a=sendonly") == 0
+        if (m >= (int) first && (strcmp(line, "a=sendonly") == 0
                        || strcmp(line, "a=sendrecv") == 0))
         {
             l->active = 1;
             continue;
         }
-        if (m >= 2 && sscanf(line, "a=ssrc-group:FID %u %u", &a, &bb) == 2) {
+        if (m >= (int) first
+            && sscanf(line, "a=ssrc-group:FID %u %u", &a, &bb) == 2)
+        {
             if (l->ssrc != a) {
                 l->started = 0;          /* a new stream on this line */
                 l->nmissing = 0;
@@ -306,7 +351,7 @@ load_sdp_answer(load_peer_t *p, const char *sdp)
             l->rtx_ssrc = bb;
             continue;
         }
-        if (m >= 2 && sscanf(line, "a=ssrc:%u ", &a) == 1
+        if (m >= (int) first && sscanf(line, "a=ssrc:%u ", &a) == 1
             && l->rtx_ssrc != a)
         {
             if (l->ssrc != a) {
@@ -324,4 +369,94 @@ load_sdp_answer(load_peer_t *p, const char *sdp)
         return -1;
     }
     return 0;
+}
+
+
+int
+load_sdp_answer(load_peer_t *p, const char *sdp)
+{
+    return load_sdp_read(p, sdp, 0);
+}
+
+
+int
+load_sdp_janus_offer(load_peer_t *p, const char *sdp)
+{
+    return load_sdp_read(p, sdp, 1);
+}
+
+
+/* our answer to Janus's offer: every line received on, DTLS client */
+int
+load_sdp_janus_answer(load_peer_t *p, char *buf, size_t cap)
+{
+    load_sb_t   b = { buf, cap, 0, 0 };
+    unsigned    i;
+    load_rx_t  *l;
+    const char *ip = load_run.opt.local_ip;
+
+    put(&b, "v=0\r\no=- %u%06u 2 IN IP4 %s\r\ns=-\r\nt=0 0\r\n"
+        "a=group:BUNDLE", 7000 + p->index, p->offers, ip);
+    for (i = 0; i < p->nlines; i++) {
+        if (p->lines[i].kind) {
+            put(&b, " %s", p->lines[i].mid);
+        }
+    }
+    put(&b, "\r\na=msid-semantic: WMS\r\n");
+
+    for (i = 0; i < p->nlines; i++) {
+        l = &p->lines[i];
+        if (l->kind == 0 || l->pt < 0) {
+            put(&b, "m=%s 0 UDP/TLS/RTP/SAVPF 0\r\nc=IN IP4 0.0.0.0\r\n"
+                "a=mid:%s\r\na=inactive\r\n",
+                l->kind == 'a' ? "audio" : l->kind == 'v' ? "video"
+                                                           : "application",
+                l->mid);
+            continue;
+        }
+        if (l->rtx_pt >= 0) {
+            put(&b, "m=video 9 UDP/TLS/RTP/SAVPF %d %d\r\n", l->pt,
+                l->rtx_pt);
+        } else {
+            put(&b, "m=%s 9 UDP/TLS/RTP/SAVPF %d\r\n",
+                l->kind == 'a' ? "audio" : "video", l->pt);
+        }
+        put(&b, "c=IN IP4 %s\r\na=rtcp:9 IN IP4 0.0.0.0\r\n"
+            "a=candidate:1 1 udp 2122260223 %s %u typ host\r\n"
+            "a=end-of-candidates\r\n"
+            "a=ice-ufrag:%s\r\na=ice-pwd:%s\r\n"
+            "a=fingerprint:sha-256 %s\r\na=setup:active\r\na=mid:%s\r\n",
+            ip, ip, (unsigned) p->local_port, p->ufrag, p->pwd,
+            load_run.fingerprint, l->mid);
+        if (p->rx_ext_mid) {
+            put(&b, "a=extmap:%u urn:ietf:params:rtp-hdrext:sdes:mid\r\n",
+                p->rx_ext_mid);
+        }
+        if (p->rx_ext_abs) {
+            put(&b, "a=extmap:%u http://www.webrtc.org/experiments/"
+                "rtp-hdrext/abs-send-time\r\n", p->rx_ext_abs);
+        }
+        if (p->rx_ext_twcc) {
+            put(&b, "a=extmap:%u http://www.ietf.org/id/draft-holmer-rmcat-"
+                "transport-wide-cc-extensions-01\r\n", p->rx_ext_twcc);
+        }
+        put(&b, "a=%s\r\na=rtcp-mux\r\na=rtcp-rsize\r\n",
+            l->active ? "recvonly" : "inactive");
+        if (l->kind == 'a') {
+            put(&b, "a=rtpmap:%d opus/48000/2\r\n"
+                "a=rtcp-fb:%d transport-cc\r\n"
+                "a=fmtp:%d minptime=10;useinbandfec=1\r\n", l->pt, l->pt,
+                l->pt);
+        } else {
+            put(&b, "a=rtpmap:%d VP8/90000\r\na=rtcp-fb:%d goog-remb\r\n"
+                "a=rtcp-fb:%d transport-cc\r\na=rtcp-fb:%d ccm fir\r\n"
+                "a=rtcp-fb:%d nack\r\na=rtcp-fb:%d nack pli\r\n", l->pt,
+                l->pt, l->pt, l->pt, l->pt, l->pt);
+            if (l->rtx_pt >= 0) {
+                put(&b, "a=rtpmap:%d rtx/90000\r\na=fmtp:%d apt=%d\r\n",
+                    l->rtx_pt, l->rtx_pt, l->pt);
+            }
+        }
+    }
+    return b.over ? -1 : 0;
 }

@@ -209,6 +209,14 @@ load_ws_frame(load_peer_t *p, unsigned opcode, const char *data, size_t len)
 }
 
 
+void
+load_ws_send_text(load_peer_t *p, const char *text)
+{
+    load_ws_frame(p, 1, text, strlen(text));
+    load_ws_flush(p);
+}
+
+
 static void
 load_send_json(load_peer_t *p, json_t *msg)
 {
@@ -360,10 +368,17 @@ load_message(load_peer_t *p, const char *text, size_t len)
     if (strcmp(type, "welcome") == 0) {
         id = json_string_value(json_object_get(msg, "id"));
         snprintf(p->id, sizeof(p->id), "%s", id ? id : "?");
-        p->simulcast = json_is_true(json_object_get(msg, "simulcast"));
+        p->simulcast = json_is_true(json_object_get(msg, "simulcast"))
+                       && !load_run.opt.no_simulcast;
         p->layers = p->simulcast ? LOAD_LAYERS : 1;
         p->welcome_us = now;
         p->state = LP_IN;
+        /* a server that says how many streams to receive in the welcome
+         * gets a first offer that receives them, as room.js does */
+        p->want_audio = (unsigned) json_integer_value(json_object_get(msg,
+                                                      "audio"));
+        p->want_video = (unsigned) json_integer_value(json_object_get(msg,
+                                                      "video"));
 
         /* who is there: our join is complete when each has reached us */
         list = json_object_get(msg, "participants");
@@ -444,6 +459,11 @@ load_ws_input(load_peer_t *p)
         p->open_us = load_now_us();
         p->state = LP_JOINING;
 
+        if (load_run.opt.janus) {
+            load_janus_open(p);
+            goto frames;
+        }
+
         /* who is in the room when our WebSocket opens */
         p->npresent = 0;
 
@@ -456,6 +476,7 @@ load_ws_input(load_peer_t *p)
         load_send_json(p, join);
     }
 
+frames:
     off = 0;
     b = (uint8_t *) p->in;
 
@@ -479,7 +500,9 @@ load_ws_input(load_peer_t *p)
             break;
         }
 
-        if (op == 1) {
+        if (op == 1 && load_run.opt.janus) {
+            load_janus_message(p, (char *) b + off + hl, plen);
+        } else if (op == 1) {
             load_message(p, (char *) b + off + hl, plen);
         } else if (op == 9) {
             load_ws_frame(p, 10, (char *) b + off + hl, plen);
@@ -542,11 +565,21 @@ load_ws_start(load_peer_t *p)
     k64[o++] = '=';
     k64[o] = '\0';
 
-    snprintf(req, sizeof(req), "GET /api/rooms/%s/ws HTTP/1.1\r\n"
-             "Host: %s:%u\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-             "Sec-WebSocket-Key: %s\r\nSec-WebSocket-Version: 13\r\n\r\n",
-             load_run.code[p->room], load_run.opt.host, load_run.opt.port,
-             k64);
+    if (load_run.opt.janus) {
+        snprintf(req, sizeof(req), "GET / HTTP/1.1\r\n"
+                 "Host: %s:%u\r\nUpgrade: websocket\r\n"
+                 "Connection: Upgrade\r\nSec-WebSocket-Key: %s\r\n"
+                 "Sec-WebSocket-Protocol: janus-protocol\r\n"
+                 "Sec-WebSocket-Version: 13\r\n\r\n", load_run.opt.host,
+                 load_run.opt.port, k64);
+    } else {
+        snprintf(req, sizeof(req), "GET /api/rooms/%s/ws HTTP/1.1\r\n"
+                 "Host: %s:%u\r\nUpgrade: websocket\r\n"
+                 "Connection: Upgrade\r\nSec-WebSocket-Key: %s\r\n"
+                 "Sec-WebSocket-Version: 13\r\n\r\n",
+                 load_run.code[p->room], load_run.opt.host,
+                 load_run.opt.port, k64);
+    }
     load_out(p, req, strlen(req));
 
     struct epoll_event ev = {
