@@ -112,7 +112,28 @@ static long long   wticks[2], nticks[2];
 static uint64_t    marks_us[2];
 
 
-static long long   tticks[2], drops[2];
+static long long   tticks[2], drops[2], waits[2];
+
+
+/* ns the process spent runnable but waiting for a CPU (schedstat) */
+static long long
+load_run_delay(int pid)
+{
+    char        path[64];
+    FILE       *f;
+    long long   run, wait = -1;
+
+    snprintf(path, sizeof(path), "/proc/%d/schedstat", pid);
+    f = fopen(path, "r");
+    if (f == NULL) {
+        return -1;
+    }
+    if (fscanf(f, "%lld %lld", &run, &wait) != 2) {
+        wait = -1;
+    }
+    fclose(f);
+    return wait;
+}
 
 
 /* RcvbufErrors of /proc/net/snmp: in the run's namespace, every
@@ -160,6 +181,8 @@ load_report_proc_mark(int which)
         nticks[which] = load_nginx_ticks();
         tticks[which] = load_cpu_ticks(getpid());
         drops[which] = load_udp_drops();
+        waits[which] = load_run.opt.worker_pid
+                       ? load_run_delay(load_run.opt.worker_pid) : -1;
         if (which == 1 && load_run.opt.worker_pid) {
             rss_kb[1] = load_rss_kb(load_run.opt.worker_pid);
         }
@@ -331,9 +354,9 @@ lines:
 
     fprintf(stderr, "rooms-load: %s: the tool itself used %.0f%% CPU "
             "while measuring; full socket buffers dropped %lld datagrams "
-            "then\n", load_run.opt.label,
-            (tticks[1] - tticks[0]) / tick / secs * 100,
-            drops[1] - drops[0]);
+            "then; the media worker waited for a CPU %.0f%% of the time\n",
+            load_run.opt.label, (tticks[1] - tticks[0]) / tick / secs * 100,
+            drops[1] - drops[0], (waits[1] - waits[0]) / 1e7 / secs);
     fprintf(stderr, "rooms-load: %s: %u/%u in, %u/%u got everyone's media, "
             "%u left cleanly; %llu samples checked, %llu corrupt; "
             "NACKs sent %llu, repaired %llu, resent %llu, PLI/FIR %llu; "
