@@ -190,6 +190,8 @@ struct load_peer_s {
     unsigned        want_audio, want_video;
     unsigned        negotiating, again, offers;
     char           *last_view;        /* the last `view` sent */
+    char           *frag;             /* a fragmented message so far */
+    size_t          frag_len, frag_cap;
     int             present[LOAD_MAX_PEERS]; /* in the room at our open */
     unsigned        npresent;
     char            close_reason[80];

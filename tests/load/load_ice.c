@@ -152,12 +152,11 @@ load_ice_input(load_peer_t *p, uint8_t *buf, size_t len, uint64_t now)
     }
 
     if (p->ice_done == 0 && p->controlled) {
-        /* controlled, one candidate pair: it works both ways now, and it
-         * is the one the other side will nominate, so DTLS may begin (as
-         * Chromium does once a pair succeeded) */
+        /* controlled: connected once the other side has nominated the
+         * pair (it may have already), as Chromium waits to be */
         p->ice_done = 1;
         p->next_check_us = now + LOAD_ICE_RTO_US * 4;
-        if (1) {
+        if (p->got_nomination) {
             p->ice_done = 2;
             p->ice_us = now;
             p->next_check_us = now + LOAD_CONSENT_US;

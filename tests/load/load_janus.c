@@ -493,8 +493,8 @@ load_janus_leave(load_peer_t *p)
     if (p->ws_fd < 0 || p->state != LP_IN) {
         return;
     }
-    load_janus_plugin(p, p->j_pub, "l", json_pack("{s:s}", "request",
-                                                  "leave"), NULL);
+    /* as janus.js's destroy(): the session goes, its handles detach and
+     * leave the room (a `leave` racing it would find no session) */
     load_janus_send(p, json_pack("{s:s, s:s}", "janus", "destroy",
                                  "transaction", "d"));
     p->state = LP_LEAVING;

@@ -500,7 +500,38 @@ frames:
             break;
         }
 
-        if (op == 1 && load_run.opt.janus) {
+        if ((op == 1 || op == 0) && !(b[off] & 0x80)) {
+            /* a fragment (Janus's libwebsockets splits large messages):
+             * kept until the final one */
+            if (op == 1) {
+                p->frag_len = 0;
+            }
+            if (p->frag_len + plen > LOAD_WS_MAX) {
+                load_fail(p, "a fragmented message over %u bytes",
+                          LOAD_WS_MAX);
+                return;
+            }
+            if (p->frag_len + plen > p->frag_cap) {
+                p->frag_cap = (p->frag_len + plen) * 2;
+                p->frag = realloc(p->frag, p->frag_cap);
+            }
+            memcpy(p->frag + p->frag_len, b + off + hl, plen);
+            p->frag_len += plen;
+        } else if (op == 0) {
+            /* the final fragment */
+            if (p->frag_len + plen > p->frag_cap) {
+                p->frag_cap = p->frag_len + plen;
+                p->frag = realloc(p->frag, p->frag_cap);
+            }
+            memcpy(p->frag + p->frag_len, b + off + hl, plen);
+            p->frag_len += plen;
+            if (load_run.opt.janus) {
+                load_janus_message(p, p->frag, p->frag_len);
+            } else {
+                load_message(p, p->frag, p->frag_len);
+            }
+            p->frag_len = 0;
+        } else if (op == 1 && load_run.opt.janus) {
             load_janus_message(p, (char *) b + off + hl, plen);
         } else if (op == 1) {
             load_message(p, (char *) b + off + hl, plen);
