@@ -31,9 +31,10 @@
 /* bounds: a run is at most this many participants and rooms */
 #define LOAD_MAX_PEERS        200
 #define LOAD_MAX_ROOMS        16
-/* m= lines of one participant: 2 of its own + 49 audio + 16 video, as the
- * worker's ROOMS_SDP_MAX_MEDIA (72) allows */
-#define LOAD_MAX_LINES        72
+/* m= lines of one peer connection: toward ngx_rooms 2 of its own + 49
+ * audio + 16 video (the worker's ROOMS_SDP_MAX_MEDIA is 72); a Janus
+ * subscriber connection of a room of 50 has 49 + 16 */
+#define LOAD_MAX_LINES        80
 #define LOAD_LAYERS           3        /* q, h, f */
 /* sent packets remembered per sending stream to answer NACKs: about 2 s
  * of the top layer; each entry is 16 bytes (the payload is the shared
@@ -208,6 +209,7 @@ struct load_peer_s {
     uint64_t        j_keepalive_us;
     uint64_t        j_feeds[LOAD_MAX_PEERS];
     unsigned        j_nfeeds, j_subscribed, j_sub_started, j_sub_busy;
+    unsigned        j_videos;         /* video streams subscribed to */
 
     /* ICE */
     int             udp_fd;

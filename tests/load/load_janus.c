@@ -274,9 +274,17 @@ load_janus_subscribe(load_peer_t *p)
         return;
     }
     streams = json_array();
+    /* everyone's audio, and video from the first 16 (the tiles of a
+     * gallery, as ngx_rooms's rooms_video_slots): the same streams per
+     * subscriber on both servers */
     for (i = p->j_subscribed; i < p->j_nfeeds; i++) {
-        json_array_append_new(streams, json_pack("{s:I}", "feed",
-                              (json_int_t) p->j_feeds[i]));
+        json_array_append_new(streams, json_pack("{s:I, s:s}", "feed",
+                              (json_int_t) p->j_feeds[i], "mid", "0"));
+        if (p->j_videos < 16) {
+            json_array_append_new(streams, json_pack("{s:I, s:s}", "feed",
+                                  (json_int_t) p->j_feeds[i], "mid", "1"));
+            p->j_videos++;
+        }
     }
     p->j_sub_busy = 1;
     if (!p->j_sub_started) {

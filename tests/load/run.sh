@@ -22,8 +22,25 @@ load="$top/build/rooms-load"
 worker="${ROOMS_LOAD_WORKER:-$top/build/rooms-worker}"
 module="$top/build/ngx_rooms_module.so"
 
+# --janus: each scenario for ngx_rooms and then for Janus VideoRoom
+# (tests/janus/janus.sh installs and starts it), alternately, both with
+# one camera layer (--no-simulcast: Janus's subscribers would otherwise
+# take the top layer), ROOMS_LOAD_ROUNDS times (default 1); the table
+# then has both rows and their ratios
+janus=0
+if [ "${1:-}" = --janus ]; then
+    janus=1
+    shift
+fi
+janus_sh=${ROOMS_LOAD_JANUS_SH:-$top/tests/janus/janus.sh}
+rounds=${ROOMS_LOAD_ROUNDS:-1}
+
 [ $# -gt 0 ] || set -- room50
 [ "$1" = all ] && set -- room50 rooms2x25 storm50 loss50
+if [ $janus = 1 ] && [ ! -f "$janus_sh" ]; then
+    echo "run.sh: $janus_sh is missing (the Janus set-up script)" >&2
+    exit 2
+fi
 
 for f in "$load" "$worker" "$module"; do
     [ -x "$f" ] || [ -f "$f" ] || { echo "run.sh: $f is missing (make all)" >&2; exit 2; }
@@ -35,6 +52,7 @@ if [ -z "${ROOMS_LOAD_IN_NS:-}" ]; then
         echo "run.sh: run as root (unshare -n needs it)" >&2
         exit 2
     fi
+    [ $janus = 1 ] && set -- --janus "$@"
     ROOMS_LOAD_IN_NS=1 exec unshare -n sh -c \
         'ip link set lo up && exec sh "$0" "$@"' "$0" "$@"
 fi
@@ -122,16 +140,40 @@ scenario_args() {
     esac
 }
 
+# one Janus run of scenario $1 (label $2), its figures in $dir/$2.json
+run_janus() {
+    # shellcheck disable=SC2086
+    sh "$janus_sh" --http-port 18088 --ws-port 18188 -- sh -c '
+        me=$(readlink /proc/self/ns/net)
+        jpid=""
+        for p in $(pgrep -x janus); do
+            [ "$(readlink /proc/$p/ns/net)" = "$me" ] && jpid=$p
+        done
+        exec timeout 180 "$0" --janus-http 18088 --port 18188 \
+            --local-ip "$JANUS_IP" --worker-pid "${jpid:-0}" "$@"' \
+        "$load" $(scenario_args "$1") --no-simulcast --label "$2" \
+        --json "$dir/$2.json" ${ROOMS_LOAD_ARGS:-}
+}
+
 rows=""
 status=0
+labels=""
 for s in "$@"; do
     args=$(scenario_args "$s") || { echo "run.sh: unknown scenario $s" >&2; exit 2; }
+    r=0
+    while [ $r -lt "$rounds" ]; do
+    r=$((r + 1))
+    label=$s
+    if [ $janus = 1 ]; then
+        label="$s-ngx_rooms-$r"
+        args="$args --no-simulcast"
+    fi
     start_servers
     udp0=$(awk '/^Udp:/ { n++; if (n == 2) print }' /proc/net/snmp)
     # shellcheck disable=SC2086
-    if row=$(timeout 180 $nice "$load" --port "$port" $args --label "$s" \
+    if row=$(timeout 180 $nice "$load" --port "$port" $args --label "$label" \
                 --worker-pid "$wrk" --nginx-pids "$ngxw" \
-                --json "$dir/$s.json" ${ROOMS_LOAD_ARGS:-}); then
+                --json "$dir/$label.json" ${ROOMS_LOAD_ARGS:-}); then
         :
     else
         status=1
@@ -150,7 +192,22 @@ for s in "$@"; do
         status=1
     fi
     stop_servers
-    [ -n "${ROOMS_LOAD_JSON_DIR:-}" ] && cp "$dir/$s.json" "$ROOMS_LOAD_JSON_DIR/" 2>/dev/null || true
+    [ -n "${ROOMS_LOAD_JSON_DIR:-}" ] && cp "$dir/$label.json" "$ROOMS_LOAD_JSON_DIR/" 2>/dev/null || true
+    labels="$labels $label"
+
+    if [ $janus = 1 ]; then
+        jl="$s-janus-$r"
+        if row=$(run_janus "$s" "$jl" | grep '^|'); then
+            :
+        else
+            status=1
+            echo "run.sh: $jl: the behaviour failed (above)" >&2
+        fi
+        rows="$rows$row
+"
+        labels="$labels $jl"
+    fi
+    done
 done
 
 echo
@@ -158,6 +215,35 @@ echo "ngx_rooms, $(date -u +%FT%TZ), $(nproc) cores, $(uname -r), load average $
 echo "| scenario | participants | rooms | ingress pkt/s | egress pkt/s | worker CPU | worker µs/egress pkt | nginx CPU | loss video / audio | relay latency p50 / p99 ms | join p50 / p99 ms | worker RSS MB start / full / end |"
 echo "|---|---|---|---|---|---|---|---|---|---|---|---|"
 printf '%s' "$rows"
+
+# Janus against ngx_rooms, per scenario (medians of the rounds): above 1
+# means Janus needs more (CPU per packet, join time, loss, latency)
+if [ $janus = 1 ]; then
+    echo
+    echo "| scenario | Janus / ngx_rooms: worker µs per egress packet | join p50 | join p99 | video loss | relay latency p50 |"
+    echo "|---|---|---|---|---|---|"
+    for s in "$@"; do
+        perl -e '
+            my ($dir, $s) = @ARGV;
+            sub med { my @v = sort { $a <=> $b } @_; @v ? $v[$#v / 2] : -1 }
+            my %v;
+            for my $f (glob "$dir/$s-*.json") {
+                open my $h, "<", $f or next;
+                my $j = do { local $/; <$h> };
+                my ($who) = $f =~ /-(janus|ngx_rooms)-\d+\.json$/ or next;
+                for my $k (qw(us_per_packet join_p50 join_p99 video_loss lat_p50)) {
+                    push @{$v{$who}{$k}}, $1 if $j =~ /"$k":(-?[\d.]+)/;
+                }
+            }
+            my @r = map {
+                my ($a, $b) = (med(@{$v{janus}{$_} || []}),
+                               med(@{$v{ngx_rooms}{$_} || []}));
+                $b > 0 && $a >= 0 ? sprintf("%.2f", $a / $b) : "n/a"
+            } qw(us_per_packet join_p50 join_p99 video_loss lat_p50);
+            print "| $s | ", join(" | ", @r), " |\n";
+        ' "$dir" "$s"
+    done
+fi
 
 [ $status = 0 ] && [ -z "${ROOMS_LOAD_KEEP:-}" ] && rm -rf "$dir"
 exit $status
