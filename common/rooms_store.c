@@ -509,9 +509,13 @@ rooms_store_check_write(rooms_store_t *st, char *err, size_t errlen)
     path = sqlite3_db_filename(st->db, "main");
 
     if (sqlite3_db_readonly(st->db, "main") == 1) {
-        snprintf(err, errlen, "\"%s\" can only be read (a read-only file "
-                 "system or mount, an immutable file, or no write "
-                 "permission): every change would fail", path);
+        snprintf(err, errlen, "\"%s\" can only be read (%s): every change "
+                 "would fail", path,
+                 rooms_store_read_only_fs(path)
+                 ? "its file system is mounted read-only: Read-only file "
+                   "system"
+                 : "a read-only mount of the file, an immutable file, or "
+                   "no write permission");
         return ROOMS_STORE_ERROR;
     }
 
