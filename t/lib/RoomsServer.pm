@@ -57,7 +57,8 @@ http {
     rooms_store $store;
     $media
     server {
-        listen 127.0.0.1:$port;
+        # reuseport: the kernel spreads connections over both workers
+        listen 127.0.0.1:$port reuseport;
         location / { rooms; }
     }
 }
