@@ -28,6 +28,13 @@
 #define ROOMS_STORE_BUSY      -2      /* another process holds the lock */
 
 /*
+ * Every write below returns ROOMS_STORE_BUSY when it needs the write lock
+ * and another process holds it: outside rooms_store_begin() a write takes
+ * it without waiting (or, for one of several statements, waiting
+ * ROOMS_STORE_WAIT_MS), and nothing is changed then.
+ */
+
+/*
  * How long a writer waits for the store's write lock, in milliseconds.
  * nginx's own workers hold it well under a millisecond per change, so
  * this covers a queue of them; a longer hold is another program's (a
