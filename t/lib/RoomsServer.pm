@@ -22,6 +22,7 @@ our @EXPORT = qw(free_port nginx_conf nginx_test nginx_start nginx_stop
                  nginx_workers wait_for);
 
 my $top = abs_path(dirname(__FILE__) . '/../..');
+my $nginx = $ENV{TEST_NGINX_BINARY} || 'nginx';
 my %Master;          # folder => master pid
 
 sub free_port {
@@ -69,7 +70,7 @@ CONF
 # "nginx -t" of $dir/nginx.conf: (exit status, what it printed)
 sub nginx_test {
     my ($dir) = @_;
-    my $out = `nginx -t -p $dir -c $dir/nginx.conf -e $dir/error.log 2>&1`;
+    my $out = `$nginx -t -p $dir -c $dir/nginx.conf -e $dir/error.log 2>&1`;
     # a crash is no pass: 128 + the signal
     return ($? & 127 ? 128 + ($? & 127) : $? >> 8, $out);
 }
@@ -82,7 +83,7 @@ sub nginx_start {
     if ($pid == 0) {
         open STDOUT, '>>', "$dir/nginx.out" or POSIX::_exit(127);
         open STDERR, '>&', \*STDOUT or POSIX::_exit(127);
-        exec('nginx', '-p', $dir, '-c', "$dir/nginx.conf", '-e',
+        exec($nginx, '-p', $dir, '-c', "$dir/nginx.conf", '-e',
              "$dir/error.log") or POSIX::_exit(127);
     }
     $Master{$dir} = $pid;
