@@ -3,7 +3,7 @@
 # write: another process holds the SQLite write lock (BEGIN EXCLUSIVE,
 # held open) while clients create rooms in a loop, and GET / and a cached
 # room read are timed.  Prints figures; it never passes or fails on time.
-#   scripts/store-lock.sh [PORT]
+#   scripts/store-lock.sh [PORT]   (ROOMS_MODULE= another build of the .so)
 set -eu
 
 port=${1:-19951}
@@ -14,7 +14,7 @@ user=""
 [ "$(id -u)" = 0 ] && user="user nobody nogroup;"
 
 cat > "$dir/nginx.conf" <<CONF
-load_module $top/build/ngx_rooms_module.so;
+load_module ${ROOMS_MODULE:-$top/build/ngx_rooms_module.so};
 $user
 worker_processes 2;
 error_log $dir/error.log info;
@@ -63,7 +63,7 @@ start_writers() {
 }
 
 echo "no lock, 4 clients creating rooms:"
-start_writers; sleep 0.5; phase; kill $writers; wait $writers 2>/dev/null || true; writers=""
+start_writers; sleep 0.5; phase; kill $writers 2>/dev/null; wait $writers 2>/dev/null || true; writers=""
 
 # the lock: a write transaction another process keeps open until killed
 mkfifo "$dir/lock.sql"
@@ -79,7 +79,7 @@ echo "store locked by another process, 4 clients creating rooms:"
 start_writers; sleep 0.5; phase
 echo "  a create while locked: $(curl -s -m 10 -o /dev/null -w '%{http_code} in %{time_total} s' -X POST $base/api/rooms)"
 echo "  its answer: $(curl -s -m 10 -D - -X POST $base/api/rooms | tr -d '\r' | grep -E '^(HTTP|Retry-After)|error' | tr '\n' ' ')"
-kill $writers; wait $writers 2>/dev/null || true; writers=""
+kill $writers 2>/dev/null; wait $writers 2>/dev/null || true; writers=""
 exec 3>&-
 wait $locker 2>/dev/null || true
 locker=""
