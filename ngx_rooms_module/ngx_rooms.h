@@ -44,9 +44,6 @@
 #define NGX_ROOMS_REFUSED   2
 #define NGX_ROOMS_BUSY      3
 
-/* how often writes the store was too busy for are tried again, in ms */
-#define NGX_ROOMS_RETRY_EVERY        1000
-
 /* rooms_expire: its default, its least value, and how often it runs */
 #define NGX_ROOMS_EXPIRE_DEFAULT     (30 * 86400)
 #define NGX_ROOMS_EXPIRE_MIN         86400
@@ -92,7 +89,6 @@ typedef struct {
     ngx_str_t                    media_socket;   /* empty: no media worker */
     time_t                       expire;         /* rooms_expire; 0: off */
     ngx_event_t                  expire_ev;      /* worker 0's hourly run */
-    ngx_event_t                  retry_ev;       /* deferred writes */
 
     /* where the first "rooms" directive is, to point errors at it */
     ngx_str_t                    rooms_file;

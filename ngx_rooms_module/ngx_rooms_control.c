@@ -27,8 +27,8 @@
  * directory read needs; a change the store is too busy for is refused
  * (NGX_ROOMS_BUSY: the client is told to try again), and a write nobody
  * can be asked to repeat (a ban, a co-host's demotion, a host-absent
- * policy, all from the media worker or a WebSocket) is kept in this
- * process and tried again every second until stored.
+ * policy, all from the media worker or a WebSocket) is kept by
+ * ngx_rooms_deferred.c and made again here every second until stored.
  * Must never store a change without the directory lock, never announce
  * a change before it is stored, never wait for the store under the zone
  * mutex, and never answer a client: the callers turn its results into
@@ -38,6 +38,7 @@
 
 
 #include "ngx_rooms_control.h"
+#include "ngx_rooms_deferred.h"
 #include "ngx_rooms_directory.h"
 #include "ngx_rooms_media.h"
 
@@ -64,31 +65,6 @@ typedef struct {
     u_char                       token_hash[ROOMS_HASH_LEN];  /* revoked */
     rooms_error_t                err;
 } ngx_rooms_change_t;
-
-
-/*
- * A write the store was too busy for, whose asker cannot try again: it is
- * kept here and tried every NGX_ROOMS_RETRY_EVERY until stored.
- */
-typedef struct {
-    ngx_uint_t                   kind;           /* NGX_ROOMS_DEFER_* */
-    int64_t                      room_id;
-    int64_t                      time;           /* DEMOTE: when */
-    u_char                       token_hash[ROOMS_HASH_LEN];
-    ngx_uint_t                   end;            /* ABSENT: policy end */
-    char                         code[ROOMS_CODE_LEN + 1];   /* ABSENT */
-} ngx_rooms_deferred_t;
-
-#define NGX_ROOMS_DEFER_BAN     1
-#define NGX_ROOMS_DEFER_DEMOTE  2
-#define NGX_ROOMS_DEFER_ABSENT  3
-
-/*
- * Why 64: these come from hosts removing and demoting people and rooms
- * losing their last host, a few a minute on a busy server; 64 covers a
- * store locked for minutes.  More are logged as lost.
- */
-#define NGX_ROOMS_DEFER_MAX     64
 
 
 /* what a HOST_ABSENT record asks, and what came of it */
@@ -140,14 +116,7 @@ static ngx_int_t ngx_rooms_control_store_demote(rooms_store_t *store,
     int64_t room_id, u_char *token_hash, int64_t now);
 static ngx_int_t ngx_rooms_control_absent(ngx_rooms_main_conf_t *rmcf,
     int64_t room_id, char *code, ngx_uint_t end);
-static void ngx_rooms_control_defer(ngx_rooms_main_conf_t *rmcf,
-    ngx_rooms_deferred_t *d);
-static void ngx_rooms_control_retry(ngx_event_t *ev);
-
-
-/* this process's deferred writes, oldest first */
-static ngx_rooms_deferred_t  ngx_rooms_deferred[NGX_ROOMS_DEFER_MAX];
-static ngx_uint_t            ngx_rooms_ndeferred;
+static ngx_int_t ngx_rooms_control_deferred(ngx_rooms_deferred_t *d);
 
 
 /*
@@ -210,10 +179,7 @@ ngx_rooms_control_init_process(ngx_cycle_t *cycle,
         return NGX_ERROR;
     }
 
-    rmcf->retry_ev.handler = ngx_rooms_control_retry;
-    rmcf->retry_ev.data = rmcf;
-    rmcf->retry_ev.log = cycle->log;
-    rmcf->retry_ev.cancelable = 1;
+    ngx_rooms_deferred_init_process(cycle, ngx_rooms_control_deferred);
 
     /*
      * Expiry runs in one worker: the first, at its start (so a restart
@@ -304,14 +270,8 @@ ngx_rooms_control_exit_process(ngx_rooms_main_conf_t *rmcf)
         ngx_del_timer(&rmcf->expire_ev);
     }
 
-    if (rmcf->retry_ev.timer_set) {
-        ngx_del_timer(&rmcf->retry_ev);
-    }
-
-    /* a last try: what is still deferred then is logged as lost */
-    if (ngx_rooms_ndeferred && rmcf->store != NULL) {
-        rmcf->retry_ev.data = NULL;
-        ngx_rooms_control_retry(&rmcf->retry_ev);
+    if (rmcf->store != NULL) {
+        ngx_rooms_deferred_exit_process();
     }
 
     if (rmcf->store != NULL) {
@@ -868,7 +828,7 @@ ngx_rooms_control_cohost_demote(ngx_rooms_main_conf_t *rmcf, ngx_log_t *log,
         d.time = (int64_t) ngx_time();
         ngx_memcpy(d.token_hash, token_hash, ROOMS_HASH_LEN);
 
-        ngx_rooms_control_defer(rmcf, &d);
+        ngx_rooms_deferred_add(&d);
         return;
     }
 
@@ -909,18 +869,11 @@ ngx_int_t
 ngx_rooms_control_banned(ngx_rooms_main_conf_t *rmcf, ngx_log_t *log,
     int64_t room_id, u_char *token_hash)
 {
-    int         banned;
-    ngx_uint_t  i;
+    int  banned;
 
     /* a ban not stored yet holds all the same, in this process */
-    for (i = 0; i < ngx_rooms_ndeferred; i++) {
-        if (ngx_rooms_deferred[i].kind == NGX_ROOMS_DEFER_BAN
-            && ngx_rooms_deferred[i].room_id == room_id
-            && rooms_token_hash_equal(ngx_rooms_deferred[i].token_hash,
-                                      token_hash))
-        {
-            return 1;
-        }
+    if (ngx_rooms_deferred_banned(room_id, token_hash)) {
+        return 1;
     }
 
     banned = rooms_store_is_banned(rmcf->store, room_id, token_hash);
@@ -1029,7 +982,7 @@ ngx_rooms_control_ban(const rooms_proto_hdr_t *hdr, const u_char *payload)
         d.room_id = rec.room;
         ngx_memcpy(d.token_hash, hash, ROOMS_HASH_LEN);
 
-        ngx_rooms_control_defer(rmcf, &d);
+        ngx_rooms_deferred_add(&d);
 
     } else if (rc != NGX_OK) {
         ngx_log_error(NGX_LOG_ERR, ngx_cycle->log, 0,
@@ -1153,7 +1106,7 @@ ngx_rooms_control_host_absent(const rooms_proto_hdr_t *hdr,
         ngx_cpystrn((u_char *) d.code, (u_char *) rec.code,
                     sizeof(d.code));
 
-        ngx_rooms_control_defer(rmcf, &d);
+        ngx_rooms_deferred_add(&d);
     }
 }
 
@@ -1470,117 +1423,46 @@ ngx_rooms_control_store_demote(rooms_store_t *store, int64_t room_id,
 }
 
 
-/* Keeps a write the store was too busy for, to try it every second. */
-static void
-ngx_rooms_control_defer(ngx_rooms_main_conf_t *rmcf, ngx_rooms_deferred_t *d)
-{
-    ngx_rooms_control_busy(ngx_cycle->log, "a write was kept to be tried "
-                           "again every second");
-
-    if (ngx_rooms_ndeferred == NGX_ROOMS_DEFER_MAX) {
-        ngx_log_error(NGX_LOG_ALERT, ngx_cycle->log, 0,
-                      "rooms_store: %d writes wait for the store's lock "
-                      "already; a %s of room %L is lost",
-                      NGX_ROOMS_DEFER_MAX,
-                      d->kind == NGX_ROOMS_DEFER_BAN ? "ban"
-                      : d->kind == NGX_ROOMS_DEFER_DEMOTE
-                        ? "co-host's demotion" : "host-absent policy",
-                      d->room_id);
-        return;
-    }
-
-    ngx_rooms_deferred[ngx_rooms_ndeferred++] = *d;
-
-    if (!rmcf->retry_ev.timer_set && rmcf->retry_ev.handler) {
-        ngx_add_timer(&rmcf->retry_ev, NGX_ROOMS_RETRY_EVERY);
-    }
-}
-
-
 /*
- * Tries the deferred writes again, oldest first, until the store is
- * still busy; a write that fails otherwise is logged and dropped.
+ * Makes a write ngx_rooms_deferred.c kept: NGX_ROOMS_BUSY, NGX_OK or
+ * NGX_ERROR (logged).
  */
-static void
-ngx_rooms_control_retry(ngx_event_t *ev)
+static ngx_int_t
+ngx_rooms_control_deferred(ngx_rooms_deferred_t *d)
 {
     ngx_int_t               rc;
-    ngx_uint_t              i;
-    ngx_rooms_deferred_t   *d;
     ngx_rooms_main_conf_t  *rmcf;
 
-    /* the exiting worker's last try passes a NULL data */
-    rmcf = ev->data ? ev->data : ngx_rooms_control_conf();
+    rmcf = ngx_rooms_control_conf();
 
     if (rmcf == NULL) {
-        return;
+        return NGX_ERROR;
     }
 
-    for (i = 0; i < ngx_rooms_ndeferred; i++) {
-        d = &ngx_rooms_deferred[i];
+    switch (d->kind) {
 
-        switch (d->kind) {
+    case NGX_ROOMS_DEFER_BAN:
+        rc = ngx_rooms_control_store_ban(rmcf->store, d->room_id,
+                                         d->token_hash);
+        break;
 
-        case NGX_ROOMS_DEFER_BAN:
-            rc = ngx_rooms_control_store_ban(rmcf->store, d->room_id,
-                                             d->token_hash);
-            break;
+    case NGX_ROOMS_DEFER_DEMOTE:
+        rc = ngx_rooms_control_store_demote(rmcf->store, d->room_id,
+                                            d->token_hash, d->time);
+        break;
 
-        case NGX_ROOMS_DEFER_DEMOTE:
-            rc = ngx_rooms_control_store_demote(rmcf->store, d->room_id,
-                                                d->token_hash, d->time);
-            break;
-
-        default: /* NGX_ROOMS_DEFER_ABSENT */
-            rc = ngx_rooms_control_absent(rmcf, d->room_id, d->code,
-                                          d->end);
-            break;
-        }
-
-        if (rc == NGX_ROOMS_BUSY) {
-            break;
-        }
-
-        if (rc == NGX_ERROR) {
-            /* a host-absent policy logged its failure already */
-            if (d->kind != NGX_ROOMS_DEFER_ABSENT) {
-                ngx_log_error(NGX_LOG_ERR, ev->log, 0,
-                              "rooms_store: a deferred %s of room %L "
-                              "failed: %s",
-                              d->kind == NGX_ROOMS_DEFER_BAN ? "ban"
-                                                             : "demotion",
-                              d->room_id, rooms_store_errmsg(rmcf->store));
-            }
-
-        } else {
-            ngx_log_error(NGX_LOG_NOTICE, ev->log, 0,
-                          "rooms_store: a deferred %s of room %L is stored",
-                          d->kind == NGX_ROOMS_DEFER_BAN ? "ban"
-                          : d->kind == NGX_ROOMS_DEFER_DEMOTE
-                            ? "co-host's demotion" : "host-absent policy",
-                          d->room_id);
-        }
+    default: /* NGX_ROOMS_DEFER_ABSENT: it logs its own failure */
+        return ngx_rooms_control_absent(rmcf, d->room_id, d->code, d->end);
     }
 
-    /* what is left stays, in order */
-    ngx_memmove(ngx_rooms_deferred, &ngx_rooms_deferred[i],
-                (ngx_rooms_ndeferred - i) * sizeof(ngx_rooms_deferred_t));
-    ngx_rooms_ndeferred -= i;
-
-    if (ngx_rooms_ndeferred == 0) {
-        return;
+    if (rc == NGX_ERROR) {
+        ngx_log_error(NGX_LOG_ERR, ngx_cycle->log, 0,
+                      "rooms_store: a kept %s of room %L failed: %s",
+                      d->kind == NGX_ROOMS_DEFER_BAN ? "ban" : "demotion",
+                      d->room_id, rooms_store_errmsg(rmcf->store));
     }
 
-    if (ev->data == NULL || ngx_exiting || ngx_terminate || ngx_quit) {
-        ngx_log_error(NGX_LOG_ALERT, ev->log, 0,
-                      "rooms_store is still locked by another process: %ui "
-                      "writes (bans, demotions, host-absent policies) are "
-                      "lost as this worker exits", ngx_rooms_ndeferred);
-        ngx_rooms_ndeferred = 0;
-        return;
-    }
-
-    ngx_add_timer(ev, NGX_ROOMS_RETRY_EVERY);
+    return rc;
 }
 
 
