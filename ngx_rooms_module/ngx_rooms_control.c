@@ -271,10 +271,9 @@ ngx_rooms_control_exit_process(ngx_rooms_main_conf_t *rmcf)
     }
 
     if (rmcf->store != NULL) {
+        /* a last try of the kept writes, while the handle is open */
         ngx_rooms_deferred_exit_process();
-    }
 
-    if (rmcf->store != NULL) {
         rooms_store_close(rmcf->store);
         rmcf->store = NULL;
     }
