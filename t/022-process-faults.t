@@ -15,7 +15,9 @@
 #   room unlocked); a host removes a guest meanwhile: the guest is out at
 #   once, and its ban, kept by nginx until the store is free, is stored
 #   then: the token stays refused after the lock is gone and after a
-#   restart.
+#   restart; the last host leaves a room of policy lock meanwhile: the
+#   policy is kept, and once the store is free the room locks itself and
+#   the guest hears it.
 # The stalled nginx worker (SIGSTOP) is t/020-ring-overflow.t's.
 
 use strict;
@@ -228,5 +230,43 @@ ok($m2 && ($m2->{code} // '') =~ /^(removed|locked)$/,
    'after a restart the removed guest is still kept out');
 is(`sqlite3 '$db' "SELECT count(*) FROM bans"` + 0, 1,
    'and the store has its ban');
+
+# the last host leaves a room whose policy is lock, while the store is
+# locked: the policy is kept, and applied once the store is free
+$room = create_room(title => 'Absent host', host_absent => 'lock');
+($code, $key) = @{$room}{qw(code host_key)};
+($host, $hw) = ws_join($code, name => 'Hanna', host_key => $key);
+($guest, $gw) = ws_join($code, name => 'Gino');
+expect_type($host, 'participant_joined');
+
+$locker = fork // die "fork: $!";
+if ($locker == 0) {
+    open STDIN, '<', "$dir/lock.sql" or POSIX::_exit(127);
+    open STDOUT, '>', '/dev/null';
+    exec('sqlite3', $db) or POSIX::_exit(127);
+}
+open $lock, '>', "$dir/lock.sql" or die "fifo: $!";
+$lock->autoflush(1);
+print $lock "BEGIN EXCLUSIVE;\nDELETE FROM bans;\n";
+ok(wait_for(5, sub {
+       `sqlite3 -cmd '.timeout 0' '$db' 'BEGIN IMMEDIATE' 2>&1` =~ /locked/
+   }), 'the store is locked again');
+
+send_json($host, { type => 'leave' });
+$left = expect_type($guest, 'participant_left');
+ok($left, 'the host leaves');
+ok(wait_for(5, sub { `cat $dir/error.log` =~ /a host-absent policy of room \d+ is kept/ }),
+   'its policy is kept while the store is locked');
+($st, undef, $r) = http('GET', "/api/rooms/$code");
+ok($st == 200 && !$r->{locked}, 'the room is not locked yet');
+
+close $lock;
+waitpid $locker, 0;
+
+$rm = expect_type($guest, 'room', 5);
+ok($rm && $rm->{locked} && ($rm->{reason} // '') eq 'host_absent',
+   'once the store is free, the guest hears the room locked itself');
+($st, undef, $r) = http('GET', "/api/rooms/$code");
+ok($st == 200 && $r->{locked}, 'and the room is locked');
 
 done_testing();
