@@ -5,11 +5,11 @@
  * encoder and decoder (docs/protocol.md, common/rooms_proto.h).
  *
  * Owns: the table of browser message types and the payload codecs of the
- * JOIN, ROOM, BAN, COUNT, RESYNC, HOST_ABSENT and ROLE records.  The module, the
- * media worker and the test's fake media worker all use these, so no
- * second strcmp chain or json_pack for the same question exists.  Must
- * never include nginx or worker headers, keep state, or decide what a
- * record does: it only says what the bytes mean.
+ * JOIN, ROOM, BAN, COUNT, RESYNC, HOST_ABSENT and ROLE records.  The
+ * module, the media worker and the test's fake media worker all use
+ * these, so no second strcmp chain or json_pack for the same question
+ * exists.  Must never include nginx or worker headers, keep state, or
+ * decide what a record does: it only says what the bytes mean.
  *
  * May not: include <ngx_config.h>, include <ngx_core.h>, include sfu.h, call rooms_store_, call ngx_
  */

@@ -19,9 +19,10 @@
  * records, written into the directory in the media worker's order, and
  * when a room was last in use, written into the store for expiry), the
  * RESYNC records that empty the rooms no count was sent for again, and
- * the reset of the counts this process read when its link is lost; expiry (rooms_expire): worker 0 purges rooms ended or unused for
- * that long, at its start and every hour.  The directory reads the store on its own (a cache miss, a code
- * by id) and writes it never.
+ * the reset of the counts this process read when its link is lost;
+ * expiry (rooms_expire): worker 0 purges rooms ended or unused for that
+ * long, at its start and every hour.  The directory reads the store on
+ * its own (a cache miss, a code by id) and writes it never.
  * Must never store a change without the directory lock, never announce
  * a change before it is stored, and never answer a client: the callers
  * turn its results into HTTP or WebSocket errors.

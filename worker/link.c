@@ -117,24 +117,18 @@ rooms_link_record(void *ctx, uint16_t type, uint64_t id, const void *payload,
 
     c = &w->conns[w->slot_conn[slot]];
 
-    /* a ring that overflowed keeps some records back until its resync */
-    rc = rooms_resync_hold(&c->resync, type, id, payload, len);
+    /*
+     * A refused push is said once a second, with a count, and made right
+     * once the ring drains (rooms_link_poll()); meanwhile a ring that
+     * overflowed keeps some records back (resync.h).
+     */
+    rc = rooms_resync_push(&c->resync, &c->out, type, id, payload, len);
 
-    if (rc != 0) {
-        return rc > 0 ? 0 : -1;
+    if (rc > 0) {
+        c->dirty = 1;
     }
 
-    rc = rooms_ring_push(&c->out, type, 0, id, payload, len);
-
-    if (rc != ROOMS_RING_OK) {
-        /* said once a second, with a count (rooms_link_poll()) */
-        rooms_resync_lost(&c->resync, type, id, payload, len);
-        return -1;
-    }
-
-    c->dirty = 1;
-
-    return 0;
+    return rc >= 0 ? 0 : -1;
 }
 
 

@@ -192,6 +192,27 @@ rooms_resync_lost(rooms_resync_t *r, uint16_t type, uint64_t id,
 
 
 int
+rooms_resync_push(rooms_resync_t *r, rooms_ring_t *ring, uint16_t type,
+    uint64_t id, const void *payload, size_t len)
+{
+    int  rc;
+
+    rc = rooms_resync_hold(r, type, id, payload, len);
+
+    if (rc != 0) {
+        return rc > 0 ? 0 : -1;
+    }
+
+    if (rooms_ring_push(ring, type, 0, id, payload, len) != ROOMS_RING_OK) {
+        rooms_resync_lost(r, type, id, payload, len);
+        return -1;
+    }
+
+    return 1;
+}
+
+
+int
 rooms_resync_log_due(rooms_resync_t *r, uint64_t now_ms, uint64_t *n)
 {
     if (r->unlogged == 0

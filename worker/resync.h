@@ -94,6 +94,15 @@ void rooms_resync_lost(rooms_resync_t *r, uint16_t type, uint64_t id,
     const void *payload, size_t len);
 
 /*
+ * One record towards the nginx worker of ring, as the link sends every
+ * one: rooms_resync_hold(), then the push, then rooms_resync_lost() when
+ * it is refused.  Returns 1 (pushed: ring the doorbell), 0 (kept for the
+ * resync) or -1 (lost).
+ */
+int rooms_resync_push(rooms_resync_t *r, rooms_ring_t *ring, uint16_t type,
+    uint64_t id, const void *payload, size_t len);
+
+/*
  * Whether a drop line is due at now_ms: then *n is how many records were
  * lost since the last one (which this resets), and 1 is returned.
  */

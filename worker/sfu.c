@@ -694,6 +694,19 @@ sfu_slot_resync(sfu_t *sfu, unsigned slot, const uint64_t *conns, size_t n,
         return;
     }
 
+    if (all) {
+        for (q = sfu->all.next; q != &sfu->all; q = next) {
+            next = q->next;
+            p = sfu_queue_data(q, sfu_part_t, all_link);
+
+            if (ROOMS_PROTO_SLOT(p->conn) == slot) {
+                /* as in sfu_drop_slot(): next stays valid */
+                sfu_remove(sfu, now_ms, p, ROOMS_PROTO_CLOSE_RESYNC,
+                           "records lost", io);
+            }
+        }
+    }
+
     for (i = 0; i < n; i++) {
         if (ROOMS_PROTO_SLOT(conns[i]) != slot
             || (conns[i] & 0xffffffffffffULL) == 0)
@@ -712,19 +725,6 @@ sfu_slot_resync(sfu_t *sfu, unsigned slot, const uint64_t *conns, size_t n,
             /* it was gone already, but its browser may not know it */
             sfu_close(sfu, io, conns[i], ROOMS_PROTO_CLOSE_RESYNC,
                       "records lost");
-        }
-    }
-
-    if (all) {
-        for (q = sfu->all.next; q != &sfu->all; q = next) {
-            next = q->next;
-            p = sfu_queue_data(q, sfu_part_t, all_link);
-
-            if (ROOMS_PROTO_SLOT(p->conn) == slot) {
-                /* as in sfu_drop_slot(): next stays valid */
-                sfu_remove(sfu, now_ms, p, ROOMS_PROTO_CLOSE_RESYNC,
-                           "records lost", io);
-            }
         }
     }
 
