@@ -45,6 +45,16 @@ typedef struct {
 } ngx_rooms_node_t;
 
 
+/*
+ * The layout of a node, checked with the store's path: nginx keeps the
+ * zone across a reload, also one into a newer module, which must not read
+ * nodes of another layout (it empties the cache instead: the store is
+ * the truth, and the media worker sends every count again to the new
+ * nginx workers).  Bump on any change to ngx_rooms_node_t or
+ * rooms_room_t.  2: count_seq.
+ */
+#define NGX_ROOMS_NODE_LAYOUT  "rooms node layout 2"
+
 /* how many least recently used nodes one failed allocation may evict */
 #define NGX_ROOMS_EVICT_MAX  16
 
@@ -85,13 +95,20 @@ ngx_rooms_zone_init(ngx_shm_zone_t *shm_zone, void *data)
 
     ctx = shm_zone->data;
 
-    crc = ngx_crc32_long(ctx->store_path.data, ctx->store_path.len);
+    ngx_crc32_init(crc);
+    ngx_crc32_update(&crc, ctx->store_path.data, ctx->store_path.len);
+    ngx_crc32_update(&crc, (u_char *) NGX_ROOMS_NODE_LAYOUT,
+                     sizeof(NGX_ROOMS_NODE_LAYOUT) - 1);
+    ngx_crc32_final(crc);
 
     if (octx) {
         ctx->sh = octx->sh;
         ctx->shpool = octx->shpool;
 
-        /* a reload that points at another store must not serve the old */
+        /*
+         * a reload that points at another store must not serve the old,
+         * nor one into a module whose nodes differ read the old nodes
+         */
         if (ctx->sh->store_crc != crc) {
             ngx_shmtx_lock(&ctx->shpool->mutex);
 
