@@ -110,8 +110,11 @@ int rooms_resync_log_due(rooms_resync_t *r, uint64_t now_ms, uint64_t *n);
 
 /*
  * Whether r is marked and its ring (the producer's handle) has drained
- * enough for the resync: at most a quarter of it in use, so the kept
- * records, the closes and one count per room fit.
+ * enough for the resync: at most a quarter of it in use.  Why a quarter:
+ * the resync pushes the kept records (64 KiB at most), a CLOSE per lost
+ * connection (4096 of about 40 bytes) and one COUNT per room with people
+ * (at most ROOMS_ICE_MAX_SESSIONS rooms of about 110 bytes), under 700
+ * KiB, which three quarters of the default 1 MiB ring hold.
  */
 int rooms_resync_due(const rooms_resync_t *r, const rooms_ring_t *ring);
 
