@@ -430,7 +430,9 @@ load_rtp(load_peer_t *p, uint8_t *buf, size_t len, uint64_t now)
         }
     }
 
-    if (h.abs >= 0 && load_run.measuring) {
+    /* Janus stamps its own abs-send-time on what it sends: the
+     * publisher's time is not there to measure from */
+    if (h.abs >= 0 && load_run.measuring && !load_run.opt.janus) {
         nowabs = (uint32_t) (((now << 18) / 1000000) & 0xffffff);
         d = (nowabs - (uint32_t) h.abs) & 0xffffff;
         /* "before it was sent": the two clocks' error, under 4 us */
