@@ -752,6 +752,11 @@ main(int argc, char **argv)
         for (unsigned k = 0; k < p->nlines; k++) {
             p->lines[k].packets = p->lines[k].lost = p->lines[k].dups = 0;
             p->lines[k].reordered = p->lines[k].recovered = 0;
+            /* what was missing before is not judged in the window (a
+             * line paused since then would read as all lost) */
+            if (p->lines[k].started) {
+                p->lines[k].base = p->lines[k].top + 1;
+            }
         }
     }
     load_report_proc_mark(0);
