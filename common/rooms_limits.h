@@ -144,13 +144,19 @@
 #define ROOMS_RING_MAX_PEERS        64
 
 /*
- * Bytes of record space per ring.  1 MiB holds 16 of the largest
- * signaling messages (ROOMS_WS_MESSAGE_MAX) and a hundred typical ones
- * (an SDP offer is 5-10 KiB); a record may take half a ring, so the
- * default fits any WebSocket message whole.  The minimum is one page, the
- * maximum keeps 64 peers' rings far below any sane address-space limit.
+ * Bytes of record space per ring.  In a room of 50 an offer or answer
+ * is ~50 KiB (49 audio and 16 video m-lines, docs/protocol.md), and one
+ * join makes each of the 49 others renegotiate at once: ~2.5 MiB of
+ * offers one way and of answers the other, through one nginx worker's
+ * rings when it holds them all.  rooms-load measured 1 MiB rings
+ * overflowing then (docs/performance.md: signaling records dropped,
+ * `media_unavailable`); 16 MiB holds several such rounds.  Only the pages
+ * a ring has used are ever allocated (they stay resident once touched).
+ * A record may take half a ring, so any WebSocket message fits whole.
+ * The minimum is one page, the maximum keeps 64 peers' rings far below
+ * any sane address-space limit.
  */
-#define ROOMS_RING_CAPACITY_DEFAULT (1024 * 1024)
+#define ROOMS_RING_CAPACITY_DEFAULT ((size_t) 16 * 1024 * 1024)
 #define ROOMS_RING_CAPACITY_MIN     4096
 #define ROOMS_RING_CAPACITY_MAX     (64 * 1024 * 1024)
 

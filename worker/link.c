@@ -762,7 +762,8 @@ w_on_listen(rooms_loop_ev_t *ev, uint64_t now)
 
 rooms_link_t *
 rooms_link_open(rooms_loop_t *loop, const char *path,
-    const rooms_link_access_t *access, sfu_t *sfu, sfu_io_t *io)
+    const rooms_link_access_t *access, size_t capacity, sfu_t *sfu,
+    sfu_io_t *io)
 {
     unsigned       i;
     rooms_link_t  *w;
@@ -793,13 +794,12 @@ rooms_link_open(rooms_loop_t *loop, const char *path,
         w->slot_conn[i] = -1;
     }
 
-    w->seg_size = rooms_ring_segment_size(ROOMS_RING_MAX_PEERS,
-                                          ROOMS_RING_CAPACITY_DEFAULT);
+    w->seg_size = rooms_ring_segment_size(ROOMS_RING_MAX_PEERS, capacity);
     w->memfd = rooms_ring_memfd_create(w->seg_size, &w->seg);
 
     if (w->memfd < 0
         || rooms_ring_segment_init(w->seg, w->seg_size, ROOMS_RING_MAX_PEERS,
-                                   ROOMS_RING_CAPACITY_DEFAULT) != 0)
+                                   capacity) != 0)
     {
         rooms_log(ROOMS_LOG_ERR, "cannot make the ring segment: %s",
                   strerror(errno));
