@@ -296,6 +296,13 @@ ngx_rooms_signal_message(void *data, const u_char *text, size_t len,
     /* one table says who may send what, and which side acts on it */
     mt = rooms_msg_type(type, json_string_length(v));
 
+    if (!ctx->join_seen && ngx_exiting) {
+        /* a closing worker takes no one in: the browser goes elsewhere */
+        ngx_rooms_ws_close(ctx->ws, ROOMS_WS_CLOSE_GOING_AWAY,
+                           "server shutting down");
+        goto done;
+    }
+
     if (!ctx->join_seen) {
         if (mt != NULL && mt->id == ROOMS_MSG_JOIN) {
             ngx_rooms_signal_join(ctx, msg);

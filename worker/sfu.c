@@ -547,6 +547,9 @@ void
 sfu_message(sfu_t *sfu, uint64_t now, sfu_part_t *p, const sfu_signal_t *m,
     sfu_io_t *io)
 {
+    /* p speaks on its connection: it has the resume token it was given */
+    p->resume_prev[0] = '\0';
+
     if (m->type == NULL) {
         sfu_bad_message(sfu, now, p, m->no_type ? "a message without a type"
                                                 : "unknown message type", io);

@@ -179,6 +179,7 @@ struct sfu_part_s {
      * is SFU_CONN_NONE until resumed, or it goes at resume_until.
      */
     char                  resume[ROOMS_HASH_HEX_LEN + 1];
+    char                  resume_prev[ROOMS_HASH_HEX_LEN + 1];
     unsigned              detached;
     uint64_t              resume_until;
 

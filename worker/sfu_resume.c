@@ -8,7 +8,11 @@
  * its resume token's hash, checking that the guest token and the role
  * nginx read are its own, moving it to the new connection with the next
  * hash (a token resumes once), and the "resumed" answer; a refusal
- * (resume_failed, close 4410).  A detached participant keeps its place,
+ * (resume_failed, close 4410).  The token just used stays good until the
+ * browser speaks on its new connection (sfu_message() forgets it): a
+ * connection that closes before its "resumed" reached the browser (an
+ * nginx worker that was closing took it) must not leave the browser
+ * holding a spent token and its call lost.  A detached participant keeps its place,
  * its count and its media session (ICE, DTLS, SRTP and its m= lines are
  * untouched: the browser's peer connection never stopped), and nobody is
  * told it left; what would be sent to it meanwhile goes nowhere
@@ -138,7 +142,9 @@ sfu_resume(sfu_t *sfu, uint64_t now, uint64_t conn,
         for (q = room->parts.next; q != &room->parts; q = q->next) {
             o = sfu_queue_data(q, sfu_part_t, room_link);
 
-            if (sfu_hash_equal(o->resume, r->resume)) {
+            if (sfu_hash_equal(o->resume, r->resume)
+                || sfu_hash_equal(o->resume_prev, r->resume))
+            {
                 p = o;
                 break;
             }
@@ -168,6 +174,12 @@ sfu_resume(sfu_t *sfu, uint64_t now, uint64_t conn,
 
     p->conn = conn;
     sfu_conn_link(sfu, p);
+
+    /* the token used stays good until the browser shows it has the next */
+    if (!sfu_hash_equal(p->resume_prev, r->resume)) {
+        memcpy(p->resume_prev, r->resume, sizeof(p->resume_prev));
+    }
+
     memcpy(p->resume, r->next, sizeof(p->resume));
 
     sfu_signal(sfu, io, conn, sfu_msg_resumed(room, p));

@@ -3681,7 +3681,7 @@ test_resume(void)
 {
     char        sdp[16384], id[16];
     json_t     *m;
-    uint64_t    a, b, a2, a3, c, b2;
+    uint64_t    a, b, a2, a2x, a3, c, b2;
     unsigned    parts;
     gen_line_t  pub[2] = { { 0, 1, 901 }, { 1, 1, 902 } };
 
@@ -3691,6 +3691,7 @@ test_resume(void)
     a3 = ROOMS_PROTO_CONN(42, 2);
     c = ROOMS_PROTO_CONN(42, 3);
     b2 = ROOMS_PROTO_CONN(42, 4);
+    a2x = ROOMS_PROTO_CONN(42, 5);
 
     clear();
     parts = sfu_participants(sfu);
@@ -3754,7 +3755,18 @@ test_resume(void)
     is_int(close_code(a), -1, "nothing to the old connection");
     is_int(sfu_participants(sfu), parts + 2, "still two");
 
-    /* a token resumes once; the next one works */
+    /*
+     * A closing nginx worker took the new connection before "resumed"
+     * reached the browser: the token it used is still good, once.
+     */
+    clear();
+    record(ROOMS_PROTO_DETACH, a2, NULL);
+    resume_rec(a2x, 90, "guest", TOKEN_A, RESUME_1, RESUME_2);
+    ok(sig(a2x, "resumed", 0) != NULL, "a resume whose answer was lost: "
+       "the same token again resumes");
+    record(ROOMS_PROTO_SIGNAL, a2x, "{\"type\":\"view\",\"ids\":[]}");
+
+    /* once the browser speaks on it, a token resumes no more */
     clear();
     resume_rec(c, 90, "guest", TOKEN_A, RESUME_1, RESUME_3);
     is_int(close_code(c), 4410, "the used token again: 4410");
@@ -3763,9 +3775,9 @@ test_resume(void)
     resume_rec(a3, 90, "guest", TOKEN_A, RESUME_2, RESUME_1);
     ok(sig(a3, "resumed", 0) != NULL, "the next token resumes A while it "
        "is still on its connection");
-    is_int(close_code(a2), 4409, "which is closed 4409");
+    is_int(close_code(a2x), 4409, "which is closed 4409");
     clear();
-    record(ROOMS_PROTO_LEAVE, a2, NULL);
+    record(ROOMS_PROTO_LEAVE, a2x, NULL);
     is_int(count_sig(b, "participant_left"), 0, "and whose LEAVE then "
            "finds nobody");
 

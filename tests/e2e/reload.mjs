@@ -1,0 +1,222 @@
+// A call survives nginx reloads (issue 11, docs/protocol.md "Resuming
+// after a reload"): three headless Chromiums (Alice the host, Bob,
+// Carol) in a call through the real nginx (2 workers) and the real media
+// worker; `nginx -s reload` three times.  Each reload closes every
+// WebSocket (the old workers go); each browser resumes on a new worker
+// and keeps its peer connection.  What a user would notice is measured in
+// each page: every 100 ms, framesDecoded of each remote video; the
+// longest time one did not grow is its longest freeze.  It is measured
+// for as long before the reloads (the baseline of this machine) as
+// through them.  Prints TAP; run it through reload.t.
+
+import { execFileSync } from 'node:child_process';
+import path from 'node:path';
+import {
+  ok, diag, sleep, until, nginxWorkers, receivedInPage, scenarioRun,
+  launchChromium, openPerson, joinAs, startServers, captureSignaling,
+} from './lib.mjs';
+
+const DEADLINE = 150000;      // the whole run; only a failing run reaches it
+const NAMES = ['Alice', 'Bob', 'Carol'];
+const RELOADS = 3;
+const WINDOW_MS = 9000;       // each measured window, reloads 3 s apart
+
+// What the test asserts: no freeze longer than this.  A call that goes
+// on through a reload shows none above this machine's normal jitter (the
+// media path never changes); one joined again from scratch shows a new
+// session's setup (ICE, DTLS, an offer, a keyframe) at least, and the
+// code before resuming existed did not join again at all.
+const FREEZE_BOUND_MS = 1500;
+
+let browser = null;
+const people = {};            // name -> { context, page, errors, console }
+const { dir, finish } = scenarioRun(DEADLINE, () => browser, people);
+
+// In the page: samples framesDecoded of each remote video (by name, the
+// page's own map of whose stream each m-line carries) every 100 ms, and
+// keeps for each the longest time it did not grow since the last reset.
+function startSampler() {
+  const f = window.__freeze = {
+    longest: {}, lastValue: {}, lastGrowth: {}, samples: 0, maxSpacing: 0,
+    lastSample: 0, minTiles: Infinity,
+  };
+  f.reset = () => {
+    const now = performance.now();
+    f.longest = {};
+    f.samples = 0;
+    f.maxSpacing = 0;
+    f.minTiles = Infinity;
+    for (const k of Object.keys(f.lastGrowth)) f.lastGrowth[k] = now;
+    f.lastSample = now;
+  };
+  setInterval(async () => {
+    const pc = (window.__pcs || []).at(-1);
+    const st = window.roomsState;
+    if (!pc || !st) return;
+    const per = {};
+    (await pc.getStats()).forEach((s) => {
+      if (s.type !== 'inbound-rtp' || s.kind !== 'video') return;
+      const b = st.streams[s.mid];
+      const name = b && st.participants[String(b.participant)];
+      if (name) per[name] = (per[name] || 0) + (s.framesDecoded || 0);
+    });
+    const now = performance.now();
+    if (f.lastSample) f.maxSpacing = Math.max(f.maxSpacing, now - f.lastSample);
+    f.lastSample = now;
+    f.samples++;
+    f.minTiles = Math.min(f.minTiles,
+      document.querySelectorAll('#tiles [data-participant]').length);
+    for (const name of new Set([...Object.keys(per),
+                                ...Object.keys(f.lastGrowth)])) {
+      const v = per[name] || 0;
+      if (f.lastGrowth[name] === undefined || v > (f.lastValue[name] || 0)) {
+        f.lastGrowth[name] = now;
+      }
+      f.lastValue[name] = Math.max(v, f.lastValue[name] || 0);
+      f.longest[name] = Math.max(f.longest[name] || 0,
+                                 now - f.lastGrowth[name]);
+    }
+  }, 100);
+}
+
+const freeze = (name) => people[name].page.evaluate(() => {
+  const f = window.__freeze;
+  return { longest: f.longest, frames: f.lastValue, samples: f.samples,
+           maxSpacing: f.maxSpacing, minTiles: f.minTiles };
+});
+const resetFreeze = (name) => people[name].page.evaluate(
+  () => window.__freeze.reset());
+const signals = (name, type) => people[name].page.evaluate(
+  (t) => window.__signals.filter((s) => s.dir === 'in' && s.type === t)
+    .map((s) => s.msg), type);
+
+async function hearsAndSees(name, others) {
+  const r = await people[name].page.evaluate(receivedInPage);
+  return r && others.every((o) => r[o] &&
+    r[o].video.some((v) => v > 0) && r[o].audio.some((v) => v > 0)) ? r : false;
+}
+
+// the worst freeze of one window, over every page and every remote video
+async function measure(label) {
+  let worst = 0;
+  const all = {};
+  for (const name of NAMES) {
+    const f = all[name] = await freeze(name);
+    const others = NAMES.filter((n) => n !== name);
+    for (const o of others) worst = Math.max(worst, f.longest[o] ?? Infinity);
+    diag(label + ': ' + name + ' longest freeze per video (ms) ' +
+         JSON.stringify(Object.fromEntries(Object.entries(f.longest)
+           .map(([k, v]) => [k, Math.round(v)]))) +
+         ', frames ' + JSON.stringify(f.frames) + ', ' + f.samples +
+         ' samples, widest spacing ' + Math.round(f.maxSpacing) + ' ms');
+  }
+  return { worst, all };
+}
+
+/* ------------------------------------------------------------------------ */
+
+async function scenario() {
+  const servers = await startServers(dir);
+  if (!servers) return;
+  const { ngx } = servers;
+  if (!ok(ngx, 'nginx starts with the module: 2 workers, reuseport')) return;
+
+  const res = await fetch(ngx.base + 'api/rooms', {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/json' },
+    body: JSON.stringify({ title: 'Reloads' }),
+  });
+  const room = await res.json();
+  if (!ok(res.status === 201, 'the API creates a room')) return;
+
+  browser = await launchChromium();
+  for (const name of NAMES) {
+    await openPerson(browser, people, name,
+                     name === 'Alice' ? room.host_url : room.invite_url,
+                     { init: [captureSignaling, startSampler] });
+    const r = await until(async () => (await joinAs(people[name].page, name,
+                                                    { timeout: 10000 }))
+                                      === true, { timeout: 40000, every: 500 });
+    if (!ok(r, name + ' joins')) return;
+  }
+
+  for (const name of NAMES) {
+    const others = NAMES.filter((n) => n !== name);
+    const r = await until(() => hearsAndSees(name, others), { timeout: 40000 });
+    if (!ok(r, name + ' sees and hears ' + others.join(' and '))) return;
+  }
+
+  const ids = {};
+  for (const name of NAMES) {
+    ids[name] = await people[name].page.evaluate(() => window.roomsState.id);
+  }
+  const before = Object.values(nginxWorkers(ngx.port));
+  diag('WebSockets held by nginx workers ' + before.join(' '));
+
+  // the baseline: a window as long as the reloads', with no reload
+  for (const name of NAMES) await resetFreeze(name);
+  await sleep(WINDOW_MS);
+  const base = await measure('no reload');
+
+  // three reloads, 3 s apart; each browser resumes after each
+  for (const name of NAMES) await resetFreeze(name);
+  const conf = path.join(dir, 'nginx.conf');
+  for (let i = 1; i <= RELOADS; i++) {
+    execFileSync('/usr/sbin/nginx', ['-p', dir, '-e',
+                                     path.join(dir, 'logs/error.log'),
+                                     '-c', conf, '-s', 'reload']);
+    const back = await until(async () => {
+      for (const name of NAMES) {
+        if ((await signals(name, 'resumed')).length < i) return false;
+      }
+      return true;
+    }, { timeout: 15000, every: 100 });
+    ok(back, 'reload ' + i + ': every browser resumes on a new worker');
+    await sleep(3000);
+  }
+  const through = await measure('three reloads');
+
+  const after = Object.values(nginxWorkers(ngx.port));
+  diag('WebSockets held by nginx workers ' + after.join(' '));
+  ok(after.length === 3 && after.every((p) => !before.includes(p)),
+     'the WebSockets are now held by new nginx workers',
+     before.join(' ') + ' -> ' + after.join(' '));
+
+  diag('longest freeze without a reload: ' + Math.round(base.worst) +
+       ' ms; through three reloads: ' + Math.round(through.worst) + ' ms');
+  ok(through.worst < FREEZE_BOUND_MS,
+     'through three reloads no video froze for ' + FREEZE_BOUND_MS +
+     ' ms (longest: ' + Math.round(through.worst) + ' ms)');
+
+  for (const name of NAMES) {
+    const others = NAMES.filter((n) => n !== name);
+    const f = through.all[name];
+    const b = base.all[name];
+    ok(others.every((o) => f.frames[o] > b.frames[o] + 50),
+       name + ': framesDecoded kept growing on every remote video',
+       JSON.stringify({ before: b.frames, after: f.frames }));
+    ok(f.minTiles === 2, name + ' saw both others\' tiles all along');
+    const st = await people[name].page.evaluate(() => ({
+      id: window.roomsState.id, pcs: window.__pcs.length,
+      names: Object.values(window.roomsState.participants).sort(),
+    }));
+    ok(st.id === ids[name] && st.pcs === 1,
+       name + ' is the same participant with the same peer connection',
+       JSON.stringify(st));
+    ok(JSON.stringify(st.names) === JSON.stringify(others.sort()),
+       name + ' still has ' + others.join(' and ') + ' in the call');
+    ok((await signals(name, 'participant_left')).length === 0 &&
+       (await signals(name, 'welcome')).length === 1,
+       name + ' was told of nobody leaving, and never joined again');
+    ok(people[name].errors.length === 0, name + ': no page errors',
+       people[name].errors.join('\n'));
+  }
+  const n = (await fetch(ngx.base + 'api/rooms/' + room.code)
+    .then((r) => r.json())).participants;
+  ok(n === 3, 'the room counts 3 participants', 'got ' + n);
+}
+
+scenario()
+  .catch((e) => ok(false, 'the scenario ran without an exception',
+                   e.stack || String(e)))
+  .finally(finish);
