@@ -941,12 +941,19 @@ sfu_layers_apply(sfu_t *sfu, uint64_t now, sfu_part_t *p, sfu_io_t *io)
         return 0;
     }
 
-    /* a layer is arriving while its packets are */
+    /*
+     * A layer is arriving while its packets are.  A record may be handled
+     * with a "now" read before the datagrams of the same turn of the event
+     * loop (each batch reads the clock): a packet stamped after now is
+     * recent, not 2^64 ms old, or a view sent then would drop every layer
+     * and wait for keyframes.
+     */
     for (i = 0; i < n; i++) {
         for (k = 0; k < lines[i]->bound->nlayers; k++) {
             ly = &lines[i]->bound->layers[k];
             lines[i]->bound->lpub.layer[k].active =
-                ly->has_ssrc && now - ly->last_ms <= SFU_LAYER_IDLE_MS;
+                ly->has_ssrc && (ly->last_ms >= now
+                                 || now - ly->last_ms <= SFU_LAYER_IDLE_MS);
         }
     }
 

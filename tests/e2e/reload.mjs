@@ -23,10 +23,12 @@ const WINDOW_MS = 9000;       // each measured window, reloads 3 s apart
 
 // What the test asserts: no freeze longer than this.  A call that goes
 // on through a reload shows none above this machine's normal jitter (the
-// media path never changes); one joined again from scratch shows a new
-// session's setup (ICE, DTLS, an offer, a keyframe) at least, and the
-// code before resuming existed did not join again at all.
-const FREEZE_BOUND_MS = 1500;
+// media path never changes; the issue asks for none over 0.5 s, and the
+// figure is printed); one joined again from scratch shows a new session's
+// setup (a WebSocket, ICE, DTLS, an offer, a keyframe) at least, and the
+// code before resuming existed did not join again at all.  The bound is
+// generous for a loaded 2-core machine running three Chromiums.
+const FREEZE_BOUND_MS = 1000;
 
 let browser = null;
 const people = {};            // name -> { context, page, errors, console }
@@ -183,7 +185,8 @@ async function scenario() {
      before.join(' ') + ' -> ' + after.join(' '));
 
   diag('longest freeze without a reload: ' + Math.round(base.worst) +
-       ' ms; through three reloads: ' + Math.round(through.worst) + ' ms');
+       ' ms; through three reloads: ' + Math.round(through.worst) + ' ms' +
+       (through.worst <= 500 ? ' (none over 0.5 s)' : ' (over 0.5 s)'));
   ok(through.worst < FREEZE_BOUND_MS,
      'through three reloads no video froze for ' + FREEZE_BOUND_MS +
      ' ms (longest: ' + Math.round(through.worst) + ' ms)');
