@@ -1042,8 +1042,7 @@ function resumed(msg) {
   countOthers();
   renderList();
   sendMedia();
-  view.reset();
-  view.update();
+  view.reset();                    // our view, told again
   if (pc && pc.signalingState === 'have-local-offer') {
     send({ type: 'offer', sdp: pc.localDescription.sdp });
   }
