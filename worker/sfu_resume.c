@@ -106,7 +106,7 @@ sfu_resume_refuse(sfu_t *sfu, sfu_io_t *io, uint64_t conn, const char *why)
  * nginx read from the browser's credentials, so a resume token alone,
  * or one with another browser's token, resumes nothing.  It may still be
  * on another connection (the RESUME came before the DETACH, on another
- * nginx worker's ring): that one is closed 4409 and its LEAVE, or
+ * nginx worker's ring): that one is closed 4411 and its LEAVE, or
  * DETACH, finds nobody.
  */
 void
