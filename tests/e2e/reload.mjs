@@ -4,10 +4,13 @@
 // worker; `nginx -s reload` three times.  Each reload closes every
 // WebSocket (the old workers go); each browser resumes on a new worker
 // and keeps its peer connection.  What a user would notice is measured in
-// each page: every 100 ms, framesDecoded of each remote video; the
-// longest time one did not grow is its longest freeze.  It is measured
-// for as long before the reloads (the baseline of this machine) as
-// through them.  Prints TAP; run it through reload.t.
+// each page: every 100 ms, framesDecoded of each remote video; a time it
+// did not grow is a freeze.  A freeze a reload causes overlaps that
+// reload (from the command until every browser resumed); the longest
+// freeze anywhere is printed too, with that of as long a window without
+// reloads, which is what this machine's load alone does to a call (a
+// starved Chromium stalls, the server's congestion control pauses a
+// video).  Prints TAP; run it through reload.t.
 
 import { execFileSync } from 'node:child_process';
 import path from 'node:path';
@@ -20,14 +23,16 @@ const DEADLINE = 150000;      // the whole run; only a failing run reaches it
 const NAMES = ['Alice', 'Bob', 'Carol'];
 const RELOADS = 3;
 const WINDOW_MS = 9000;       // each measured window, reloads 3 s apart
+const WARMUP_MS = 8000;       // the call settles before anything is measured
 
-// What the test asserts: no freeze longer than this.  A call that goes
-// on through a reload shows none above this machine's normal jitter (the
-// media path never changes; the issue asks for none over 0.5 s, and the
-// figure is printed); one joined again from scratch shows a new session's
-// setup (a WebSocket, ICE, DTLS, an offer, a keyframe) at least, and the
-// code before resuming existed did not join again at all.  The bound is
-// generous for a loaded 2-core machine running three Chromiums.
+// What the test asserts: no freeze longer than this over a reload.  A
+// call that goes on through a reload shows none above this machine's
+// normal jitter (the media path never changes; the issue asks for none
+// over 0.5 s, and the figure is printed); one joined again from scratch
+// shows a new session's setup (a WebSocket, ICE, DTLS, an offer, a
+// keyframe) at least, and the code before resuming existed did not join
+// again at all.  The bound is generous for a loaded 2-core machine
+// running three Chromiums.
 const FREEZE_BOUND_MS = 1000;
 
 // A small window: every tile asks for the smallest simulcast layer from
@@ -42,20 +47,17 @@ const { dir, finish } = scenarioRun(DEADLINE, () => browser, people);
 
 // In the page: samples framesDecoded of each remote video (by name, the
 // page's own map of whose stream each m-line carries) every 100 ms, and
-// keeps for each the longest time it did not grow since the last reset.
+// keeps, for each, the times (Date.now()) of the samples that saw it grow.
 function startSampler() {
-  const f = window.__freeze = {
-    longest: {}, lastValue: {}, lastGrowth: {}, samples: 0, maxSpacing: 0,
-    lastSample: 0, minTiles: Infinity,
-  };
+  const f = window.__freeze = { grew: {}, frames: {}, samples: 0,
+                                maxSpacing: 0, last: 0, minTiles: Infinity };
   f.reset = () => {
-    const now = performance.now();
-    f.longest = {};
+    const now = Date.now();
+    for (const k of Object.keys(f.grew)) f.grew[k] = [now];
     f.samples = 0;
     f.maxSpacing = 0;
     f.minTiles = Infinity;
-    for (const k of Object.keys(f.lastGrowth)) f.lastGrowth[k] = now;
-    f.lastSample = now;
+    f.last = now;
   };
   setInterval(async () => {
     const pc = (window.__pcs || []).at(-1);
@@ -68,29 +70,26 @@ function startSampler() {
       const name = b && st.participants[String(b.participant)];
       if (name) per[name] = (per[name] || 0) + (s.framesDecoded || 0);
     });
-    const now = performance.now();
-    if (f.lastSample) f.maxSpacing = Math.max(f.maxSpacing, now - f.lastSample);
-    f.lastSample = now;
+    const now = Date.now();
+    if (f.last) f.maxSpacing = Math.max(f.maxSpacing, now - f.last);
+    f.last = now;
     f.samples++;
     f.minTiles = Math.min(f.minTiles,
       document.querySelectorAll('#tiles [data-participant]').length);
-    for (const name of new Set([...Object.keys(per),
-                                ...Object.keys(f.lastGrowth)])) {
-      const v = per[name] || 0;
-      if (f.lastGrowth[name] === undefined || v > (f.lastValue[name] || 0)) {
-        f.lastGrowth[name] = now;
+    for (const [name, v] of Object.entries(per)) {
+      if (!f.grew[name]) f.grew[name] = [];
+      if (v > (f.frames[name] || 0)) {
+        f.grew[name].push(now);
+        f.frames[name] = v;
       }
-      f.lastValue[name] = Math.max(v, f.lastValue[name] || 0);
-      f.longest[name] = Math.max(f.longest[name] || 0,
-                                 now - f.lastGrowth[name]);
     }
   }, 100);
 }
 
-const freeze = (name) => people[name].page.evaluate(() => {
+const sampled = (name) => people[name].page.evaluate(() => {
   const f = window.__freeze;
-  return { longest: f.longest, frames: f.lastValue, samples: f.samples,
-           maxSpacing: f.maxSpacing, minTiles: f.minTiles };
+  return { grew: f.grew, frames: f.frames, samples: f.samples,
+           maxSpacing: f.maxSpacing, minTiles: f.minTiles, now: Date.now() };
 });
 const resetFreeze = (name) => people[name].page.evaluate(
   () => window.__freeze.reset());
@@ -104,21 +103,39 @@ async function hearsAndSees(name, others) {
     r[o].video.some((v) => v > 0) && r[o].audio.some((v) => v > 0)) ? r : false;
 }
 
-// the worst freeze of one window, over every page and every remote video
-async function measure(label) {
-  let worst = 0;
+// The freezes of one window: for every page and remote video, the gaps
+// between the samples that saw it grow (the last one runs to the end).
+// longest: the longest anywhere; atReload: the longest that overlaps a
+// reload, from its command until every browser had resumed (a freeze a
+// reload causes overlaps it; one elsewhere comes from the machine, as the
+// window without reloads shows).
+async function measure(label, reloads = []) {
+  let longest = 0;
+  let atReload = 0;
   const all = {};
   for (const name of NAMES) {
-    const f = all[name] = await freeze(name);
-    const others = NAMES.filter((n) => n !== name);
-    for (const o of others) worst = Math.max(worst, f.longest[o] ?? Infinity);
+    const f = all[name] = await sampled(name);
+    const per = {};
+    for (const o of NAMES.filter((n) => n !== name)) {
+      const t = (f.grew[o] || []).concat([f.now]);
+      let worst = 0;
+      for (let i = 1; i < t.length; i++) {
+        const gap = t[i] - t[i - 1];
+        worst = Math.max(worst, gap);
+        if (reloads.some(([a, b]) => t[i - 1] <= b && t[i] >= a)) {
+          atReload = Math.max(atReload, gap);
+        }
+      }
+      if (t.length < 2) worst = Infinity;
+      per[o] = worst;
+      longest = Math.max(longest, worst);
+    }
     diag(label + ': ' + name + ' longest freeze per video (ms) ' +
-         JSON.stringify(Object.fromEntries(Object.entries(f.longest)
-           .map(([k, v]) => [k, Math.round(v)]))) +
-         ', frames ' + JSON.stringify(f.frames) + ', ' + f.samples +
-         ' samples, widest spacing ' + Math.round(f.maxSpacing) + ' ms');
+         JSON.stringify(per) + ', frames ' + JSON.stringify(f.frames) +
+         ', ' + f.samples + ' samples, widest spacing ' + f.maxSpacing +
+         ' ms');
   }
-  return { worst, all };
+  return { longest, atReload, all };
 }
 
 /* ------------------------------------------------------------------------ */
@@ -162,7 +179,10 @@ async function scenario() {
   const before = Object.values(nginxWorkers(ngx.port));
   diag('WebSockets held by nginx workers ' + before.join(' '));
 
-  // the baseline: a window as long as the reloads', with no reload
+  // The call settles first: the first seconds of a call see its link's
+  // estimate found and its layers chosen (a switch waits for a keyframe).
+  // Then the baseline: a window as long as the reloads', with no reload.
+  await sleep(WARMUP_MS);
   for (const name of NAMES) await resetFreeze(name);
   await sleep(WINDOW_MS);
   const base = await measure('no reload');
@@ -170,7 +190,9 @@ async function scenario() {
   // three reloads, 3 s apart; each browser resumes after each
   for (const name of NAMES) await resetFreeze(name);
   const conf = path.join(dir, 'nginx.conf');
+  const reloads = [];
   for (let i = 1; i <= RELOADS; i++) {
+    const t0 = Date.now();
     execFileSync('/usr/sbin/nginx', ['-p', dir, '-e',
                                      path.join(dir, 'logs/error.log'),
                                      '-c', conf, '-s', 'reload']);
@@ -180,10 +202,13 @@ async function scenario() {
       }
       return true;
     }, { timeout: 15000, every: 100 });
+    reloads.push([t0, Date.now()]);
     ok(back, 'reload ' + i + ': every browser resumes on a new worker');
+    diag('reload ' + i + ': every browser resumed within ' +
+         (Date.now() - t0) + ' ms (as polled)');
     await sleep(3000);
   }
-  const through = await measure('three reloads');
+  const through = await measure('three reloads', reloads);
 
   const after = Object.values(nginxWorkers(ngx.port));
   diag('WebSockets held by nginx workers ' + after.join(' '));
@@ -191,12 +216,13 @@ async function scenario() {
      'the WebSockets are now held by new nginx workers',
      before.join(' ') + ' -> ' + after.join(' '));
 
-  diag('longest freeze without a reload: ' + Math.round(base.worst) +
-       ' ms; through three reloads: ' + Math.round(through.worst) + ' ms' +
-       (through.worst <= 500 ? ' (none over 0.5 s)' : ' (over 0.5 s)'));
-  ok(through.worst < FREEZE_BOUND_MS,
-     'through three reloads no video froze for ' + FREEZE_BOUND_MS +
-     ' ms (longest: ' + Math.round(through.worst) + ' ms)');
+  diag('longest freeze over a reload: ' + through.atReload + ' ms' +
+       (through.atReload <= 500 ? ' (none over 0.5 s)' : ' (over 0.5 s)') +
+       '; longest anywhere: ' + through.longest + ' ms through the reloads, ' +
+       base.longest + ' ms in as long a window without one');
+  ok(through.atReload < FREEZE_BOUND_MS,
+     'no video froze for ' + FREEZE_BOUND_MS + ' ms over a reload ' +
+     '(longest: ' + through.atReload + ' ms)');
 
   for (const name of NAMES) {
     const others = NAMES.filter((n) => n !== name);
