@@ -1226,13 +1226,15 @@ function connect(resuming) {
     if (sock !== ws) return;          // an old socket, already replaced
     ws = null;
     const wasIn = state.joined || state.waiting;
-    // 1001: our nginx worker is closing (a reload); the call goes on in
-    // the media server, and a new WebSocket resumes it.  While resuming,
+    // 1001: our nginx worker is closing (a reload); 1006: the connection
+    // broke (that nginx worker died, say).  The call goes on in the media
+    // server, and a new WebSocket resumes it (if the server let us go
+    // meanwhile, the answer is 4410 and we join again).  While resuming,
     // a connection refused or not yet served is tried again, for about
     // the 10 s the server keeps us.
     if (state.joined && pc && resumeToken && !refused && resumes < 8 &&
-        (ev.code === 1001 ||
-         (resuming && (ev.code === 1006 || ev.code === 1013)))) {
+        (ev.code === 1001 || ev.code === 1006 ||
+         (resuming && ev.code === 1013))) {
       resumes++;
       setTimeout(() => connect(true), resumes === 1 ? 0 : 250 * resumes);
       return;
