@@ -110,6 +110,17 @@
 #define ROOMS_VIDEO_SLOTS_MAX      16
 #define ROOMS_VIEW_MAX             64
 
+/*
+ * A call survives an nginx reload (docs/protocol.md, "Resuming after a
+ * reload"): a participant whose WebSocket went with a closing nginx
+ * worker keeps its place and its media session this long, waiting for
+ * its browser to resume on a new worker.  The browser reconnects at once
+ * (its close frame says why), so a resume takes well under a second; 10 s
+ * covers a slow reconnect on a loaded machine, while someone who really
+ * went (a tab closed during the reload) is shown leaving soon enough.
+ */
+#define ROOMS_RESUME_GRACE_MS      10000
+
 /* a room may be scheduled at most a year and a day ahead */
 #define ROOMS_SCHEDULE_AHEAD_MAX   (366 * 86400)
 

@@ -96,6 +96,8 @@ struct rooms_link_s {
 
 static void w_on_bell(rooms_loop_ev_t *ev, uint64_t now);
 static void w_on_conn(rooms_loop_ev_t *ev, uint64_t now);
+static int w_on_record(void *ctx, const rooms_proto_hdr_t *hdr,
+    const unsigned char *payload);
 
 
 int
@@ -241,6 +243,19 @@ w_conn_close(rooms_link_conn_t *c, uint64_t now, const char *why)
 
     rooms_log(ROOMS_LOG_INFO, "nginx worker disconnected: slot %u pid %u (%s)",
           slot, (unsigned) c->pid, why);
+
+    /*
+     * What it pushed before it went is read first: a closing nginx
+     * worker's last records are its DETACHes (a reload), and dropping
+     * the slot must not overtake them.  A corrupt ring stops the reading.
+     */
+    c->now = now;
+
+    while (rooms_ring_read(&c->in, w_on_record, c, W_RING_BATCH)
+           == W_RING_BATCH)
+    {
+        /* void */
+    }
 
     /* its participants leave; nothing more goes to its ring */
     w->slot_conn[slot] = -1;
