@@ -400,6 +400,9 @@ sfu_answer(sfu_t *sfu, sfu_io_t *io, sfu_part_t *p)
     sfu_signal(sfu, io, p->conn, text);
     sfu_peer_answer_sent(p->peer);
 
+    sfu_log(sfu, SFU_LOG_DEBUG, "answered %s (answer %u)", p->id,
+            p->peer->answered);
+
     return 0;
 }
 

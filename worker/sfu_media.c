@@ -322,6 +322,8 @@ sfu_bind(sfu_t *sfu, uint64_t now, sfu_peer_t *p, sfu_line_t *l,
     sfu_unbind(l);
 
     l->bound = pub;
+    l->fwd_first = 0;
+    l->fwd_keyframe = 0;
     l->layer = ROOMS_LAYER_NONE;
     l->target = ROOMS_LAYER_NONE;
     snprintf(l->track, sizeof(l->track), "%s-%s", pub->owner->id, pub->mid);
@@ -552,6 +554,29 @@ sfu_build_rtx(sfu_line_t *sub, const uint8_t *pkt, size_t len, uint8_t *out)
 }
 
 
+/*
+ * The join's last phases in the log (docs/join-time.md): the first packet
+ * a receiving line forwards since it was bound, and its first keyframe.
+ * Two lines at most per binding, at debug level: bounded by the bindings.
+ */
+static void
+sfu_forward_first(sfu_t *sfu, sfu_line_t *sub, unsigned keyframe)
+{
+    const char  *what;
+
+    /* keyframe: known of simulcast layers only (sfu_layer_packet()) */
+    what = sub->fwd_first ? "first keyframe"
+           : keyframe ? "first packet, a keyframe" : "first packet";
+
+    sub->fwd_first = 1;
+    sub->fwd_keyframe |= keyframe;
+
+    sfu_log(sfu, SFU_LOG_DEBUG, "forwarded to %s mid %s: %s of %s's %s",
+            sub->owner->id, sub->mid, what, sub->bound->owner->id,
+            sfu_kind_name(sub->kind));
+}
+
+
 static void
 sfu_forward(sfu_t *sfu, uint64_t now_us, sfu_line_t *pub, int li,
     unsigned keyframe, const rooms_rtp_t *pkt, sfu_io_t *io)
@@ -648,6 +673,10 @@ sfu_forward(sfu_t *sfu, uint64_t now_us, sfu_line_t *pub, int li,
 
         sfu_commit(sfu, io, &s->addr, n);
         sfu->stats.fwd++;
+
+        if (!sub->fwd_first || (keyframe && !sub->fwd_keyframe)) {
+            sfu_forward_first(sfu, sub, keyframe);
+        }
     }
 }
 

@@ -211,6 +211,8 @@ struct sfu_line_s {
     int                   target;         /* the one chosen: forwarded
                                              from its next keyframe on */
     sfu_queue_t           sub_link;       /* in bound->subscribers */
+    unsigned              fwd_first;      /* since bound: a packet went */
+    unsigned              fwd_keyframe;   /* since bound: a keyframe went */
     uint32_t              out_ssrc;       /* 0: never carried one */
     uint32_t              rtx_out_ssrc;   /* 0: none; RFC 4588 resends */
     uint16_t              rtx_seq;        /* the next RTX packet's */

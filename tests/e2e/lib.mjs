@@ -142,12 +142,15 @@ export const workerBinary = process.env.ROOMS_E2E_WORKER ||
 export const moduleFile = process.env.ROOMS_E2E_MODULE ||
                           path.join(top, 'build/ngx_rooms_module.so');
 
-export async function startWorker(dir, udpPort) {
+// announceIp: the address the worker puts in its answers (127.0.0.1; the
+// join-time bench uses the veth address tests/janus/janus.sh made)
+export async function startWorker(dir, udpPort,
+                                  { announceIp = '127.0.0.1' } = {}) {
   const sock = path.join(dir, 'worker.sock');
   // nginx's workers run as nobody under root: the control socket is theirs
   const owner = process.getuid() === 0 ? ['--socket-user', 'nobody'] : [];
   const child = start(workerBinary,
-    ['--udp-port', String(udpPort), '--announce-ip', '127.0.0.1',
+    ['--udp-port', String(udpPort), '--announce-ip', announceIp,
      '--control', sock, '--log-level', 'debug', ...owner],
     path.join(dir, 'logs/worker.log'));
   const up = await until(() => child.exitStatus === undefined
