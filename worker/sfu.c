@@ -452,6 +452,13 @@ sfu_offer(sfu_t *sfu, uint64_t now, sfu_part_t *p, const char *sdp,
 
     sfu_media_update(sfu, io, p, 0);
 
+    /*
+     * The layers of the videos just bound, now rather than at the next
+     * layer poll: the keyframe their binding asks for is then one of the
+     * layer each line forwards (docs/join-time.md).
+     */
+    (void) sfu_layers_apply(sfu, now, p, io);
+
     /* fewer receiving lines than p should have: ask, but once a count */
     sfu_select_counts(p, counts);
     sfu_select_receiving(p->peer, have);
@@ -939,7 +946,8 @@ sfu_layers_apply(sfu_t *sfu, uint64_t now, sfu_part_t *p, sfu_io_t *io)
         if (t < 0) {
             l->layer = ROOMS_LAYER_NONE;
 
-        } else if (t != l->layer) {
+        } else if (t != l->layer && peer->srtp_ready) {
+            /* without keys yet, its DTLS asks when they come */
             sfu_want_keyframe(sfu, now, l->bound, io);
         }
     }

@@ -876,6 +876,10 @@ sfu_rtp(sfu_t *sfu, uint64_t now_us, sfu_peer_t *p, const uint8_t *buf,
     pub->rx_packets++;
     keyframe = li >= 0 ? sfu_layer_packet(pub, li, now, &pkt) : 0;
 
+    if (keyframe) {
+        rooms_kf_keyframe(&pub->kf);
+    }
+
     sfu_forward(sfu, now_us, pub, li, keyframe, &pkt, io);
 }
 

@@ -279,11 +279,14 @@ sfu_participant_json(const sfu_part_t *p, const char *type)
 
 
 /*
- * p's welcome: its id and role, the lock, who is in the room and, for a
- * host or co-host only, who waits in the lobby.  NULL when out of memory.
+ * p's welcome: its id and role, the lock, who is in the room, how many
+ * remote streams of each kind its first offer should receive (counts, as
+ * in renegotiate) and, for a host or co-host only, who waits in the
+ * lobby.  NULL when out of memory.
  */
 static json_t *
-sfu_welcome_json(const sfu_room_t *room, const sfu_part_t *p)
+sfu_welcome_json(const sfu_room_t *room, const sfu_part_t *p,
+    const unsigned counts[2])
 {
     json_t             *list, *lobby, *obj, *msg;
     const sfu_part_t   *o;
@@ -305,10 +308,11 @@ sfu_welcome_json(const sfu_room_t *room, const sfu_part_t *p)
     }
 
     /* simulcast: the worker takes a camera as layers (protocol.md) */
-    msg = json_pack("{s:s, s:s, s:s, s:b, s:o, s:b}", "type", "welcome",
-                    "id", p->id, "role", sfu_role(p),
+    msg = json_pack("{s:s, s:s, s:s, s:b, s:o, s:b, s:i, s:i}", "type",
+                    "welcome", "id", p->id, "role", sfu_role(p),
                     "locked", (int) room->locked, "participants", list,
-                    "simulcast", 1);
+                    "simulcast", 1, "audio", (int) counts[SFU_AUDIO],
+                    "video", (int) counts[SFU_VIDEO]);
 
     if (msg == NULL || !sfu_moderator(p)) {
         return msg;
@@ -413,9 +417,10 @@ sfu_msg_id(const char *type, const char *id)
 
 
 char *
-sfu_msg_welcome(const sfu_room_t *room, const sfu_part_t *p)
+sfu_msg_welcome(const sfu_room_t *room, const sfu_part_t *p,
+    const unsigned counts[2])
 {
-    return sfu_text(sfu_welcome_json(room, p));
+    return sfu_text(sfu_welcome_json(room, p, counts));
 }
 
 

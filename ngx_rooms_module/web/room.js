@@ -876,6 +876,7 @@ function enterCall() {
 // so; the card under it has the way out.
 function waitInLobby() {
   state.waiting = true;
+  stopMedia();                     // opened early: not while waiting
   retry = 0;
   joinForm.hidden = true;
   waitingCard.hidden = false;
@@ -948,7 +949,9 @@ async function welcome(msg) {
   view.reset();
 
   if (!local) {
-    local = await openMedia();
+    const e = early;
+    early = null;
+    local = await (e ? e.media : openMedia());
     if (!local) {
       fail('no_media');
       local = new MediaStream();
@@ -975,6 +978,9 @@ async function welcome(msg) {
     pc.addTransceiver(track, init);
   }
   negotiating = false;
+  // the first offer already receives everyone there (welcome says how
+  // many): no renegotiation before the first remote frame
+  want = { audio: msg.audio | 0, video: msg.video | 0 };
   negotiate();
   // tell the others if we came in with the camera or microphone off
   const m = mediaState();
@@ -1104,7 +1110,22 @@ function onMessage(ev) {
   }
 }
 
+// The camera and microphone open while the WebSocket connects, when the
+// room lets us straight in (open, or our host link): the two waits
+// overlap.  A knock room's guest opens nothing before it is let in.
+let early = null;        // { media: a promise of openMedia(), dropped }
+
+function openEarly() {
+  if (local || early || (info.admission === 'knock' && !hostKey)) return;
+  const e = early = { media: openMedia(), dropped: false };
+  e.media.then((m) => {
+    if (e.dropped && m) for (const tr of m.getTracks()) tr.stop();
+  });
+}
+
 function stopMedia() {
+  if (early) early.dropped = true;
+  early = null;
   if (!local) return;
   for (const tr of local.getTracks()) tr.stop();
   local = null;
@@ -1194,6 +1215,7 @@ joinForm.addEventListener('submit', (ev) => {
   say('joining');
   retry = 0;
   connect();
+  openEarly();
 });
 
 // Leave: the call, or the lobby while waiting to be let in.

@@ -63,6 +63,7 @@ function instrument() {
   const jt = window.__jt = {
     click: null, ws_open: null, welcome: null, offers: [], answers: [],
     renegotiates: [], ice: {}, dtls: {}, pkt: {}, dec: {},
+    gum: null, gum_done: null, pc: null,
   };
   const now = () => performance.now();
   window.__pcs = [];
@@ -73,7 +74,12 @@ function instrument() {
     const end = jt.click + 30000;
     while (!window.__jtStop && now() < end) {
       for (let i = 0; i < window.__pcs.length; i++) {
-        const stats = await window.__pcs[i].getStats().catch(() => null);
+        // only a peer connection that receives video (Janus's publisher
+        // connection only sends: asking it would slow the loop)
+        const pc = window.__pcs[i];
+        if (!pc.getTransceivers().some((tr) => tr.receiver.track.kind ===
+              'video' && /recv/.test(tr.currentDirection || ''))) continue;
+        const stats = await pc.getStats().catch(() => null);
         if (!stats) continue;
         const t = now();
         stats.forEach((s) => {
@@ -92,6 +98,16 @@ function instrument() {
     jt.click = now();
     poll();
   }, true);
+
+  const md = navigator.mediaDevices;
+  const gum = md.getUserMedia.bind(md);
+  md.getUserMedia = (...args) => {
+    if (jt.gum === null) jt.gum = now();
+    return gum(...args).then((m) => {
+      if (jt.gum_done === null) jt.gum_done = now();
+      return m;
+    });
+  };
 
   const WS = window.WebSocket;
   window.WebSocket = class extends WS {
@@ -126,6 +142,7 @@ function instrument() {
     constructor(...args) {
       super(...args);
       const i = window.__pcs.push(this) - 1;
+      if (jt.pc === null) jt.pc = now();
       this.addEventListener('iceconnectionstatechange', () => {
         if (['connected', 'completed'].includes(this.iceConnectionState) &&
             !(i in jt.ice)) jt.ice[i] = now();
@@ -170,6 +187,7 @@ function marksInPage(kind) {
     clickEpoch: performance.timeOrigin + jt.click,
     id: kind === 'ours' ? window.roomsState.id : null,
     ws_open: rel(jt.ws_open), welcome: rel(jt.welcome),
+    gum: rel(jt.gum), gum_done: rel(jt.gum_done), pc: rel(jt.pc),
     offers: jt.offers.map(rel), answers: jt.answers.map(rel),
     renegotiates: jt.renegotiates.map(rel),
     ice: rel(jt.ice[last]), dtls: rel(jt.dtls[last]),
@@ -387,9 +405,12 @@ const minOf = (o) => {
 function phases(j) {
   const w = j.worker || {};
   return [
+    ['camera and microphone asked for', j.gum],
     ['WebSocket open', j.ws_open],
     ['welcome', j.welcome],
     ['worker: participant joined', w.join],
+    ['camera and microphone open', j.gum_done],
+    ['peer connection made', j.pc],
     ['first offer sent', firstOf(j.offers)],
     ['worker: first answer', firstOf(w.answers)],
     ['first answer received', firstOf(j.answers)],
