@@ -577,6 +577,22 @@ sfu_forward_first(sfu_t *sfu, sfu_line_t *sub, unsigned keyframe)
 }
 
 
+/*
+ * A line that forwards no layer yet starts on a keyframe of a smaller
+ * layer than its target: that keyframe comes first (a subscription asks
+ * every layer for one at once, and the smaller is fewer packets through
+ * the publisher's pacer), so the first picture is not held back for the
+ * target's; the line moves up at the target's own keyframe, which the
+ * same request brought (docs/join-time.md).
+ */
+static unsigned
+sfu_layer_first(const sfu_line_t *sub, int li)
+{
+    return sub->layer == ROOMS_LAYER_NONE && sub->target >= 0
+           && li < sub->target;
+}
+
+
 static void
 sfu_forward(sfu_t *sfu, uint64_t now_us, sfu_line_t *pub, int li,
     unsigned keyframe, const rooms_rtp_t *pkt, sfu_io_t *io)
@@ -625,7 +641,9 @@ sfu_forward(sfu_t *sfu, uint64_t now_us, sfu_line_t *pub, int li,
          * numbers and timestamps continue).
          */
         if (li >= 0 && sub->layer != li) {
-            if (sub->target != li || !keyframe) {
+            if (!keyframe || (sub->target != li
+                              && !sfu_layer_first(sub, li)))
+            {
                 continue;
             }
 

@@ -936,6 +936,15 @@ async function welcome(msg) {
   if (sentCohostKey && state.role === 'guest') keepCohostKey(null);
   if (typeof msg.locked === 'boolean') info.locked = msg.locked;
   retry = 0;
+  // the camera and microphone opened while we connected: the peer
+  // connection and its offer first, the call view is drawn while the
+  // browser makes the offer
+  if (!local && early && early.open) {
+    local = early.open;
+    early = null;
+    $('local').srcObject = local;
+  }
+  if (local) startMedia(msg);
   enterCall();
   for (const p of msg.participants || []) addParticipant(p);
   countOthers();
@@ -947,6 +956,7 @@ async function welcome(msg) {
   renderLobby();
   // a new session: the server knows nothing of our view yet
   view.reset();
+  if (pc) return;
 
   if (!local) {
     const e = early;
@@ -963,6 +973,12 @@ async function welcome(msg) {
     if (!ws) stopMedia();
     return;
   }
+  startMedia(msg);
+}
+
+// Our camera and microphone (`local`) into the call: the peer connection,
+// its first offer, and the speaker watch.
+function startMedia(msg) {
   showToggles();
 
   pc = new RTCPeerConnection({ bundlePolicy: 'max-bundle', iceServers: [] });
@@ -1113,13 +1129,14 @@ function onMessage(ev) {
 // The camera and microphone open while the WebSocket connects, when the
 // room lets us straight in (open, or our host link): the two waits
 // overlap.  A knock room's guest opens nothing before it is let in.
-let early = null;        // { media: a promise of openMedia(), dropped }
+let early = null;  // { media: a promise of openMedia(), dropped, open: it }
 
 function openEarly() {
   if (local || early || (info.admission === 'knock' && !hostKey)) return;
-  const e = early = { media: openMedia(), dropped: false };
+  const e = early = { media: openMedia(), dropped: false, open: null };
   e.media.then((m) => {
     if (e.dropped && m) for (const tr of m.getTracks()) tr.stop();
+    else e.open = m;
   });
 }
 

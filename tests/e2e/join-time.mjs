@@ -506,16 +506,37 @@ function checkPhases(joins) {
   ok(j.others.every((o) => o in j.dec && j.pkt[o] <= j.dec[o]),
      'the newcomer decodes a frame of every other participant',
      JSON.stringify(j.dec));
-  diag(table(joins.length, { ours: [joins] }));
+  diag(table(joins.length, [joins]));
 }
 
-function table(n, results) {
+// The phases Janus's page shows (its WebSocket, the subscription's
+// peer connection, the remote videos).
+function janusPhases(j) {
+  return [
+    ['camera and microphone asked for', j.gum],
+    ['WebSocket open', j.ws_open],
+    ['camera and microphone open', j.gum_done],
+    ['ICE connected (subscription)', j.ice],
+    ['DTLS connected (subscription)', j.dtls],
+    ['first remote video packet (page)', minOf(j.pkt)],
+    ['first remote frame decoded', minOf(j.dec)],
+    ['every remote frame decoded', maxOf(j.dec)],
+  ];
+}
+
+// The median of each phase over the rooms' last joins (each row on its
+// own: the rows of one table need not add up).
+function table(n, results, kind = 'ours') {
   const lines = [];
-  const ours = results.ours.map((joins) => joins[joins.length - 1]);
-  lines.push(`ngx_rooms, the ${n}th participant's join, ms from the Join ` +
-             `click (median of ${ours.length}):`);
-  for (const [i, [label]] of phases(ours[0]).entries()) {
-    const v = median(ours.map((j) => phases(j)[i][1]));
+  const rows = kind === 'ours' ? phases : janusPhases;
+  const last = results.map((joins) => joins[joins.length - 1])
+    .filter((j) => j.ok);
+  if (!last.length) return `${kind}: no complete room of ${n}`;
+  lines.push(`${kind === 'ours' ? 'ngx_rooms' : 'Janus'}, participant ` +
+             `${n}'s join, ms from the Join click (median of ` +
+             `${last.length}):`);
+  for (const [i, [label]] of rows(last[0]).entries()) {
+    const v = median(last.map((j) => rows(j)[i][1]));
     lines.push('  ' + label.padEnd(42) + pad(fmt(v), 6));
   }
   return lines.join('\n');
@@ -524,8 +545,12 @@ function table(n, results) {
 function report(results) {
   const out = [];
   for (const n of SIZES) {
-    out.push(table(n, { ours: results.ours[n] }));
+    out.push(table(n, results.ours[n]));
     out.push('');
+    if (JANUS) {
+      out.push(table(n, results.janus[n], 'janus'));
+      out.push('');
+    }
   }
   out.push('Join click -> first decoded frame of every other participant, ' +
            'median ms (' + REPS + ' rooms each, run alternately):');
