@@ -63,7 +63,8 @@ function instrument() {
   const jt = window.__jt = {
     click: null, ws_open: null, welcome: null, offers: [], answers: [],
     renegotiates: [], ice: {}, dtls: {}, pkt: {}, dec: {},
-    gum: null, gum_done: null, pc: null,
+    gum: null, gum_done: null, pc: null, create_offer: null,
+    offer_made: null, local_set: null,
   };
   const now = () => performance.now();
   window.__pcs = [];
@@ -143,6 +144,21 @@ function instrument() {
       super(...args);
       const i = window.__pcs.push(this) - 1;
       if (jt.pc === null) jt.pc = now();
+      if (i > 0) return;
+      // the first offer's steps, on the first peer connection
+      const createOffer = this.createOffer.bind(this);
+      this.createOffer = async (...a) => {
+        if (jt.create_offer === null) jt.create_offer = now();
+        const o = await createOffer(...a);
+        if (jt.offer_made === null) jt.offer_made = now();
+        return o;
+      };
+      const setLocal = this.setLocalDescription.bind(this);
+      this.setLocalDescription = async (...a) => {
+        const r = await setLocal(...a);
+        if (jt.local_set === null) jt.local_set = now();
+        return r;
+      };
       this.addEventListener('iceconnectionstatechange', () => {
         if (['connected', 'completed'].includes(this.iceConnectionState) &&
             !(i in jt.ice)) jt.ice[i] = now();
@@ -182,12 +198,21 @@ function marksInPage(kind) {
     }
     return out;
   };
-  const last = window.__pcs.length - 1;
+  // the receiving peer connection (Janus's subscription may be made
+  // before or after its publisher connection)
+  let last = window.__pcs.length - 1;
+  if (kind !== 'ours') {
+    const r = window.__pcs.findIndex((pc) => pc.getTransceivers().some(
+      (tr) => /recv/.test(tr.currentDirection || '')));
+    if (r >= 0) last = r;
+  }
   return {
     clickEpoch: performance.timeOrigin + jt.click,
     id: kind === 'ours' ? window.roomsState.id : null,
     ws_open: rel(jt.ws_open), welcome: rel(jt.welcome),
     gum: rel(jt.gum), gum_done: rel(jt.gum_done), pc: rel(jt.pc),
+    create_offer: rel(jt.create_offer), offer_made: rel(jt.offer_made),
+    local_set: rel(jt.local_set),
     offers: jt.offers.map(rel), answers: jt.answers.map(rel),
     renegotiates: jt.renegotiates.map(rel),
     ice: rel(jt.ice[last]), dtls: rel(jt.dtls[last]),
@@ -411,6 +436,9 @@ function phases(j) {
     ['worker: participant joined', w.join],
     ['camera and microphone open', j.gum_done],
     ['peer connection made', j.pc],
+    ['createOffer called', j.create_offer],
+    ['offer made', j.offer_made],
+    ['setLocalDescription done', j.local_set],
     ['first offer sent', firstOf(j.offers)],
     ['worker: first answer', firstOf(w.answers)],
     ['first answer received', firstOf(j.answers)],
