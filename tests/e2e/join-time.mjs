@@ -70,25 +70,27 @@ function instrument() {
   window.__pcs = [];
 
   // every 20 ms from the click: the first packet and the first decoded
-  // frame of each inbound video, keyed "<pc index>/<mid>"
+  // frame of each inbound video, keyed "<pc index>/<mid>"; each receiving
+  // video transceiver's own stats (a whole getStats() of a connection with
+  // simulcast senders and many m-lines costs the busy page much more)
   async function poll() {
     const end = jt.click + 30000;
     while (!window.__jtStop && now() < end) {
       for (let i = 0; i < window.__pcs.length; i++) {
-        // only a peer connection that receives video (Janus's publisher
-        // connection only sends: asking it would slow the loop)
-        const pc = window.__pcs[i];
-        if (!pc.getTransceivers().some((tr) => tr.receiver.track.kind ===
-              'video' && /recv/.test(tr.currentDirection || ''))) continue;
-        const stats = await pc.getStats().catch(() => null);
-        if (!stats) continue;
-        const t = now();
-        stats.forEach((s) => {
-          if (s.type !== 'inbound-rtp' || s.kind !== 'video') return;
-          const key = i + '/' + s.mid;
-          if (s.packetsReceived > 0 && !(key in jt.pkt)) jt.pkt[key] = t;
-          if (s.framesDecoded > 0 && !(key in jt.dec)) jt.dec[key] = t;
-        });
+        for (const tr of window.__pcs[i].getTransceivers()) {
+          if (tr.receiver.track.kind !== 'video' ||
+              !/recv/.test(tr.currentDirection || '')) continue;
+          const key = i + '/' + tr.mid;
+          if (key in jt.dec) continue;
+          const stats = await tr.receiver.getStats().catch(() => null);
+          if (!stats) continue;
+          const t = now();
+          stats.forEach((s) => {
+            if (s.type !== 'inbound-rtp') return;
+            if (s.packetsReceived > 0 && !(key in jt.pkt)) jt.pkt[key] = t;
+            if (s.framesDecoded > 0 && !(key in jt.dec)) jt.dec[key] = t;
+          });
+        }
       }
       await new Promise((r) => setTimeout(r, 20));
     }
