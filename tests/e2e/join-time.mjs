@@ -146,6 +146,15 @@ function instrument() {
       super(...args);
       const i = window.__pcs.push(this) - 1;
       if (jt.pc === null) jt.pc = now();
+      this.addEventListener('iceconnectionstatechange', () => {
+        if (['connected', 'completed'].includes(this.iceConnectionState) &&
+            !(i in jt.ice)) jt.ice[i] = now();
+      });
+      this.addEventListener('connectionstatechange', () => {
+        if (this.connectionState === 'connected' && !(i in jt.dtls)) {
+          jt.dtls[i] = now();
+        }
+      });
       if (i > 0) return;
       // the first offer's steps, on the first peer connection
       const createOffer = this.createOffer.bind(this);
@@ -161,15 +170,6 @@ function instrument() {
         if (jt.local_set === null) jt.local_set = now();
         return r;
       };
-      this.addEventListener('iceconnectionstatechange', () => {
-        if (['connected', 'completed'].includes(this.iceConnectionState) &&
-            !(i in jt.ice)) jt.ice[i] = now();
-      });
-      this.addEventListener('connectionstatechange', () => {
-        if (this.connectionState === 'connected' && !(i in jt.dtls)) {
-          jt.dtls[i] = now();
-        }
-      });
     }
   };
 }
