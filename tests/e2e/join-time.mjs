@@ -514,7 +514,8 @@ async function scenario() {
   report(results);
 }
 
-// The test's assertions: the last join went through every phase, in order.
+// The test's assertions: the last join went through every phase, in
+// order, with one offer (welcome said what to receive).
 function checkPhases(joins) {
   const j = joins && joins[joins.length - 1];
   if (!ok(j && j.ok, 'the last join completed')) return;
@@ -533,6 +534,10 @@ function checkPhases(joins) {
      'the phases come in order: WebSocket, welcome, offer, answer, ICE, ' +
      'DTLS, first packet forwarded, received, decoded',
      rows.map(([l, t]) => l + ': ' + fmt(t)).join('\n'));
+  ok(j.offers.length === 1 && j.renegotiates.length === 0,
+     "the newcomer's first offer receives everyone: no renegotiate, one " +
+     'offer', `offers ${j.offers.length}, renegotiates ` +
+     j.renegotiates.length);
   ok(j.others.every((o) => o in j.dec && j.pkt[o] <= j.dec[o]),
      'the newcomer decodes a frame of every other participant',
      JSON.stringify(j.dec));
