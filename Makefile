@@ -163,7 +163,8 @@ $(BUILD)/bench/%: tests/bench/%.c $(CORE_LIB) | $(SRTP_LIB)
 # alternately (docs/join-time.md): tests/janus/janus.sh installs Janus if
 # it is missing and runs the bench in its network namespace; the browser
 # lock keeps it alone with the other browser runs.  JOIN_REPS rooms of
-# each of JOIN_SIZES participants.
+# each of JOIN_SIZES participants; JOIN_BASE_WORKER and JOIN_BASE_MODULE
+# (from the environment) add another build, run in turn as "before".
 JOIN_REPS  ?= 5
 JOIN_SIZES ?= 3 5
 

@@ -19,7 +19,10 @@
 //       alternately (ours, Janus, ours, Janus ...), JOIN_REPS repetitions
 //       (default 5) of rooms of JOIN_SIZES (default "3 5") participants;
 //       prints the phase table of ngx_rooms and the medians side by side
-//       with the ratio.  Timing is reported, never asserted.
+//       with the ratio.  With JOIN_BASE_WORKER and JOIN_BASE_MODULE (another
+//       build's rooms-worker and ngx_rooms_module.so), that build runs
+//       too, in turn with the others, as "before".  Timing is reported,
+//       never asserted.
 //
 // The measured join is the last one of each room (the N-th participant
 // coming into a room of N-1, who must see all of them); each earlier one
@@ -33,7 +36,7 @@ import http from 'node:http';
 import path from 'node:path';
 import {
   top, ok, diag, sleep, until, freeTcpPort, freeUdpPort, startNginx,
-  startWorker, chromiumArgs, scenarioRun, launchChromium,
+  startWorker, scenarioRun, launchChromium, tempDir,
 } from './lib.mjs';
 
 const BENCH = process.argv.includes('--bench');
@@ -45,9 +48,16 @@ const JANUS = BENCH && process.env.JANUS_WS ? {
 } : null;
 const ANNOUNCE = BENCH && process.env.JANUS_IP ? process.env.JANUS_IP
   : '127.0.0.1';
+// another build of ngx_rooms run alongside, as "before" (a commit's
+// build/rooms-worker and build/ngx_rooms_module.so, copied aside)
+const BASE = BENCH && process.env.JOIN_BASE_WORKER &&
+  process.env.JOIN_BASE_MODULE ? {
+    worker: process.env.JOIN_BASE_WORKER,
+    module: process.env.JOIN_BASE_MODULE,
+  } : null;
 // the whole run; only a failing run reaches it (a bench run: ~6 s a join)
 const DEADLINE = BENCH ? 60000 + REPS * SIZES.reduce((a, n) => a + n, 0) *
-  2 * 8000 : 120000;
+  3 * 8000 : 120000;
 const JOIN_LIMIT = 20000;     // one join, when it fails
 
 let browser = null;
@@ -322,12 +332,16 @@ function workerPhases(log, id, clickEpoch) {
 
 /* ---- one room ---------------------------------------------------------- */
 
+const NAME = { ours: 'ngx_rooms', base: 'ngx_rooms before', janus: 'Janus' };
 const NAMES = ['Ann', 'Ben', 'Cid', 'Dee', 'Eve', 'Fay', 'Gus', 'Hal'];
+
+// the page a kind of server serves: ngx_rooms' (ours and before) or Janus's
+const pageKind = (kind) => (kind === 'janus' ? 'janus' : 'ours');
 
 // Everyone of `names` decodes a video frame of every other one.
 async function allSee(pages, names, kind) {
   for (const n of names) {
-    const m = await pages[n].evaluate(marksInPage, kind);
+    const m = await pages[n].evaluate(marksInPage, pageKind(kind));
     if (!names.every((o) => o === n || o in m.dec)) return false;
   }
   return true;
@@ -338,8 +352,8 @@ async function allSee(pages, names, kind) {
 // first one's has no remote) or null when a join failed.
 async function room(kind, n, servers, rep) {
   let url;
-  if (kind === 'ours') {
-    const res = await fetch(servers.ours.base + 'api/rooms', {
+  if (kind !== 'janus') {
+    const res = await fetch(servers[kind].base + 'api/rooms', {
       method: 'POST', headers: { 'Content-Type': 'application/json' },
       body: JSON.stringify({ title: 'Join time', activity: 'chat' }),
     });
@@ -383,7 +397,7 @@ async function room(kind, n, servers, rep) {
     await page.getByRole('button', { name: 'Join', exact: true }).click();
     const seen = await until(() => allSee(pages, names.slice(0, k + 1), kind),
                              { timeout: JOIN_LIMIT, every: 50 });
-    const m = await page.evaluate(marksInPage, kind);
+    const m = await page.evaluate(marksInPage, pageKind(kind));
     m.name = name;
     m.ok = !!seen;
     m.others = names.slice(0, k);
@@ -474,26 +488,42 @@ async function scenario() {
          'for the comparison: make jointime)');
   }
   if (JANUS) servers.janus = await janusPages();
+  const logs = { ours: path.join(dir, 'logs/worker.log') };
+  let baseDir = null;
+  if (BASE) {
+    baseDir = tempDir();
+    const w = await startWorker(baseDir, await freeUdpPort(),
+                                { announceIp: ANNOUNCE, binary: BASE.worker });
+    const n = w && await startNginx(baseDir, await freeTcpPort(),
+                                    { module: BASE.module });
+    if (!ok(w && n, 'the "before" build starts (' + BASE.worker + ')')) {
+      return;
+    }
+    servers.base = n;
+    logs.base = path.join(baseDir, 'logs/worker.log');
+  }
 
   browser = await launchChromium();
-  const log = path.join(dir, 'logs/worker.log');
+  const log = logs.ours;
 
   // results[kind][n] = [the room's joins, per repetition]
-  const results = { ours: {}, janus: {} };
-  const kinds = JANUS ? ['ours', 'janus'] : ['ours'];
+  const results = { ours: {}, base: {}, janus: {} };
+  const kinds = ['ours'];
+  if (BASE) kinds.push('base');
+  if (JANUS) kinds.push('janus');
   for (let rep = 0; rep < REPS; rep++) {
     for (const n of SIZES) {
       for (const kind of kinds) {
         const joins = await room(kind, n, servers, rep);
-        if (kind === 'ours') {
+        if (kind !== 'janus') {
           for (const j of joins) {
-            if (j.id) j.worker = workerPhases(log, j.id, j.clickEpoch);
+            if (j.id) j.worker = workerPhases(logs[kind], j.id, j.clickEpoch);
           }
         }
         (results[kind][n] ||= []).push(joins);
         const last = joins[joins.length - 1];
         ok(joins.length === n && joins.every((j) => j.ok),
-           `${kind === 'ours' ? 'ngx_rooms' : 'Janus'}, room of ${n} ` +
+           `${NAME[kind]}, room of ${n} ` +
            `(repetition ${rep + 1}): everyone decodes a frame of everyone`,
            'the last join: ' + JSON.stringify(last));
         if (BENCH) {
@@ -512,6 +542,7 @@ async function scenario() {
     return;
   }
   report(results);
+  if (baseDir) fs.rmSync(baseDir, { recursive: true, force: true });
 }
 
 // The test's assertions: the last join went through every phase, in
@@ -563,11 +594,11 @@ function janusPhases(j) {
 // own: the rows of one table need not add up).
 function table(n, results, kind = 'ours') {
   const lines = [];
-  const rows = kind === 'ours' ? phases : janusPhases;
+  const rows = kind === 'janus' ? janusPhases : phases;
   const last = results.map((joins) => joins[joins.length - 1])
     .filter((j) => j.ok);
   if (!last.length) return `${kind}: no complete room of ${n}`;
-  lines.push(`${kind === 'ours' ? 'ngx_rooms' : 'Janus'}, participant ` +
+  lines.push(`${NAME[kind]}, participant ` +
              `${n}'s join, ms from the Join click (median of ` +
              `${last.length}):`);
   for (const [i, [label]] of rows(last[0]).entries()) {
@@ -582,6 +613,10 @@ function report(results) {
   for (const n of SIZES) {
     out.push(table(n, results.ours[n]));
     out.push('');
+    if (BASE) {
+      out.push(table(n, results.base[n], 'base'));
+      out.push('');
+    }
     if (JANUS) {
       out.push(table(n, results.janus[n], 'janus'));
       out.push('');
@@ -590,7 +625,8 @@ function report(results) {
   out.push('Join click -> first decoded frame of every other participant, ' +
            'median ms (' + REPS + ' rooms each, run alternately):');
   out.push('  participants   ngx_rooms   Janus   ours/Janus   ' +
-           '(every join k>=2: ngx_rooms  Janus)');
+           '(every join k>=2: ngx_rooms  Janus)' +
+           (BASE ? '   before  before/Janus' : ''));
   for (const n of SIZES) {
     const lastJoin = (kind) => median((results[kind][n] || [])
       .map((joins) => joins.length === n && joins[n - 1].ok
@@ -602,7 +638,10 @@ function report(results) {
     out.push('  ' + pad(n, 12) + pad(fmt(o), 12) + pad(fmt(jn), 8) +
              pad(o && jn ? (o / jn).toFixed(2) : '-', 13) +
              pad(fmt(every('ours')), 22) + pad(fmt(JANUS ? every('janus')
-                                                   : null), 7));
+                                                   : null), 7) +
+             (BASE ? pad(fmt(lastJoin('base')), 9) +
+              pad(lastJoin('base') && jn ? (lastJoin('base') / jn).toFixed(2)
+                : '-', 14) : ''));
   }
   diag(out.join('\n'));
   fs.mkdirSync(path.join(top, 'build'), { recursive: true });
