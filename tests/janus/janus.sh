@@ -76,7 +76,8 @@ while [ $# -gt 0 ]; do
         --dir) DIR="$2"; shift 2 ;;
         --keep) KEEP=1; shift ;;
         --) shift; break ;;
-        -h|--help) sed -n '2,28p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+        -h|--help) awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next }
+                        NR > 1 { exit }' "$0"; exit 0 ;;
         *) echo "janus.sh: unknown option $1 (see --help)" >&2; exit 2 ;;
     esac
 done
