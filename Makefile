@@ -47,9 +47,9 @@ LOOP_LIB   := $(BUILD)/libroomsloop.a
 UHELP_LIB  := $(BUILD)/libroomstest.a
 
 .PHONY: all deps module units worker relay e2e-deps test run bench fuzz clean layers \
-        sanitize sanitize-build
+        sanitize sanitize-build load load-build jointime
 
-all: deps module units worker relay e2e-deps
+all: deps module units worker relay e2e-deps load-build
 
 $(OBJ)/%.o: %.c | $(SRTP_LIB)
 	@mkdir -p $(dir $@)
@@ -140,7 +140,7 @@ $(BUILD):
 # built with both, started and stopped)
 test: all layers sanitize-build
 	$(SAN_ENV) prove -I t/lib/harness -I t/lib $(UNITS) $(ASAN_UNITS) \
-	    tests/sanitize.t t/ tests/relay/test_relay.sh \
+	    tests/sanitize.t t/ tests/relay/test_relay.sh tests/load/load.t \
 	    $(wildcard tests/e2e/*.t)
 
 # each source file's "May not:" contract against its includes and calls
@@ -158,6 +158,20 @@ $(BUILD)/bench/%: tests/bench/%.c $(CORE_LIB) | $(SRTP_LIB)
 	@mkdir -p $(dir $@) $(OBJ)/bench
 	$(CC) -O2 -g $(WARN) -MMD -MP -MT $@ -MF $(OBJ)/bench/$*.d -Icommon -Iworker \
 	    -I$(BUILD)/deps/include -o $@ $< $(CORE_LIB) $(UNIT_LIBS)
+
+# the join time of ngx_rooms and of Janus VideoRoom, in Chromium, run
+# alternately (docs/join-time.md): tests/janus/janus.sh installs Janus if
+# it is missing and runs the bench in its network namespace; the browser
+# lock keeps it alone with the other browser runs.  JOIN_REPS rooms of
+# each of JOIN_SIZES participants; JOIN_BASE_WORKER and JOIN_BASE_MODULE
+# (from the environment) add another build, run in turn as "before".
+JOIN_REPS  ?= 5
+JOIN_SIZES ?= 3 5
+
+jointime: deps module worker e2e-deps
+	JOIN_REPS=$(JOIN_REPS) JOIN_SIZES="$(JOIN_SIZES)" \
+	    flock /tmp/rooms-browser.lock sh tests/janus/janus.sh -- \
+	    node tests/e2e/join-time.mjs --bench
 
 # coverage-guided fuzzing with clang's libFuzzer: FUZZ_SECONDS per target,
 # each on its corpus $(BUILD)/fuzz/<target>.corpus (written to), seeded
@@ -249,10 +263,49 @@ $(ASAN_WORKER): $(ASAN_OBJ)/worker/main.o $(ASAN)/libroomsloop.a \
 	    $(ASAN)/libroomsloop.a $(ASAN)/libroomscore.a $(WORKER_LIBS)
 	mv -f $@.tmp $@
 
-sanitize-build: deps $(SRTP_LIB) $(ASAN_UNITS) $(ASAN_WORKER) $(FUZZERS)
+# the module built again with both sanitizers, from a copy of the
+# configured nginx tree (its own objects), for Debian's nginx with the
+# sanitizer runtimes preloaded (tests/sanitize.t: t/002 and t/003)
+ASAN_NGX    := $(ASAN)/nginx
+ASAN_MODULE := $(ASAN)/ngx_rooms_module.so
+
+$(ASAN_NGX)/objs/Makefile: $(NGX_BUILD)/objs/Makefile
+	rm -rf $(ASAN_NGX) && mkdir -p $(ASAN)
+	cp -r $(NGX_BUILD) $(ASAN_NGX)
+	find $(ASAN_NGX)/objs -name '*.o' -delete
+	rm -f $(ASAN_NGX)/objs/*.so
+
+$(ASAN_MODULE): $(ASAN_NGX)/objs/Makefile $(MODULE_SRC) $(COMMON_SRC) \
+                $(COMMON_HDR)
+	cflags=$$(sed -n 's/^CFLAGS = //p' $(ASAN_NGX)/objs/Makefile); \
+	$(MAKE) -C $(ASAN_NGX) -f objs/Makefile modules \
+	    CFLAGS="$$cflags $(SAN_FLAGS)"
+	cp $(ASAN_NGX)/objs/ngx_rooms_module.so $@.tmp && mv -f $@.tmp $@
+
+sanitize-build: deps $(SRTP_LIB) $(ASAN_UNITS) $(ASAN_WORKER) $(FUZZERS) \
+                $(ASAN_MODULE)
 
 sanitize: sanitize-build
 	$(SAN_ENV) prove $(ASAN_UNITS) tests/sanitize.t
+
+# rooms-load: many participants with real media through nginx and the
+# media worker (tests/load/, docs/performance.md).  `make load` builds it
+# and runs SCENARIO (room50, rooms2x25, storm50, loss50, or all) in a
+# network namespace of its own, printing the table.
+LOAD       := $(BUILD)/rooms-load
+LOAD_SRC   := $(wildcard tests/load/*.c)
+LOAD_OBJ   := $(patsubst %.c,$(OBJ)/%.o,$(LOAD_SRC))
+LOAD_LIBS  := $(SRTP_LIB) -ljansson -lssl -lcrypto -lvpx -lopus -lm
+SCENARIO   ?= room50
+
+load-build: deps $(LOAD)
+
+$(LOAD): $(LOAD_OBJ) $(CORE_LIB) | $(SRTP_LIB)
+	$(CC) $(CFLAGS) -o $@.tmp $(LOAD_OBJ) $(CORE_LIB) $(LOAD_LIBS)
+	mv -f $@.tmp $@
+
+load: all
+	sh tests/load/run.sh $(SCENARIO)
 
 run: all
 	PORT=$(PORT) sh scripts/run.sh

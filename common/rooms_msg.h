@@ -5,11 +5,11 @@
  * encoder and decoder (docs/protocol.md, common/rooms_proto.h).
  *
  * Owns: the table of browser message types and the payload codecs of the
- * JOIN, ROOM, BAN, COUNT, HOST_ABSENT and ROLE records.  The module, the
- * media worker and the test's fake media worker all use these, so no
- * second strcmp chain or json_pack for the same question exists.  Must
- * never include nginx or worker headers, keep state, or decide what a
- * record does: it only says what the bytes mean.
+ * JOIN, ROOM, BAN, COUNT, RESYNC, HOST_ABSENT, ROLE and RESUME records.
+ * The module, the media worker and the test's fake media worker all use
+ * these, so no second strcmp chain or json_pack for the same question
+ * exists.  Must never include nginx or worker headers, keep state, or
+ * decide what a record does: it only says what the bytes mean.
  *
  * May not: include <ngx_config.h>, include <ngx_core.h>, include sfu.h, call rooms_store_, call ngx_
  */
@@ -50,6 +50,7 @@ typedef enum {
     ROOMS_MSG_END,
     ROOMS_MSG_COHOST_SET,         /* "cohost" */
     ROOMS_MSG_COHOST_UNSET,       /* "uncohost" */
+    ROOMS_MSG_RESUME,             /* "resume": a first message, as join */
     ROOMS_MSG_NTYPES
 } rooms_msg_id_e;
 
@@ -116,6 +117,7 @@ typedef struct {
     uint64_t  grace;                        /* ms */
     unsigned  video_slots;
     unsigned  audio_slots;
+    char      resume[ROOMS_MSG_TOKEN_LEN + 1];  /* "": none */
 } rooms_msg_join_t;
 
 int rooms_msg_join_encode(const rooms_msg_join_t *j, char *out, size_t cap);
@@ -169,17 +171,36 @@ int rooms_msg_ban_decode(const char *json, size_t len, rooms_msg_ban_t *b,
  * HOST_ABSENT): nginx then goes by the room's id.
  */
 
-/* worker -> nginx: the people in a room now (ROOMS_PROTO_COUNT) */
+/*
+ * worker -> nginx: the people in a room now (ROOMS_PROTO_COUNT).  seq is
+ * the media worker's order of its counts (1 or more): a count with a seq
+ * below the one a room's count was set by is stale (rooms_proto.h).
+ */
 typedef struct {
     int64_t   room;
     char      code[ROOMS_CODE_LEN + 1];
     unsigned  count;
+    int64_t   seq;
 } rooms_msg_count_t;
 
 int rooms_msg_count_encode(const rooms_msg_count_t *c, char *out,
     size_t cap);
 int rooms_msg_count_decode(const char *json, size_t len,
     rooms_msg_count_t *c, const char **why);
+
+
+/*
+ * worker -> nginx: every count set by a seq up to seq (0 or more) and
+ * not sent again since is 0 (ROOMS_PROTO_RESYNC).
+ */
+typedef struct {
+    int64_t   seq;
+} rooms_msg_resync_t;
+
+int rooms_msg_resync_encode(const rooms_msg_resync_t *r, char *out,
+    size_t cap);
+int rooms_msg_resync_decode(const char *json, size_t len,
+    rooms_msg_resync_t *r, const char **why);
 
 
 /* worker -> nginx: the last host left (ROOMS_PROTO_HOST_ABSENT) */
@@ -207,6 +228,24 @@ typedef struct {
 int rooms_msg_role_encode(const rooms_msg_role_t *r, char *out, size_t cap);
 int rooms_msg_role_decode(const char *json, size_t len, rooms_msg_role_t *r,
     const char **why);
+
+
+/*
+ * nginx -> worker: a browser resumes its participant on a new connection
+ * (ROOMS_PROTO_RESUME).  Every field is required.
+ */
+typedef struct {
+    int64_t   room;
+    unsigned  role;                         /* rooms_msg_role_e */
+    char      token[ROOMS_MSG_TOKEN_LEN + 1];   /* the guest token's hash */
+    char      resume[ROOMS_MSG_TOKEN_LEN + 1];  /* the presented one's */
+    char      next[ROOMS_MSG_TOKEN_LEN + 1];    /* the next one's */
+} rooms_msg_resume_t;
+
+int rooms_msg_resume_encode(const rooms_msg_resume_t *r, char *out,
+    size_t cap);
+int rooms_msg_resume_decode(const char *json, size_t len,
+    rooms_msg_resume_t *r, const char **why);
 
 
 #endif /* ROOMS_MSG_H */

@@ -24,7 +24,7 @@
  * Bump on any change to: the record header, the numbering or meaning of
  * the types, a payload format, or the ring segment layout (rooms_ring.h).
  */
-#define ROOMS_PROTO_VERSION  6
+#define ROOMS_PROTO_VERSION  8
 
 
 /*
@@ -75,7 +75,8 @@ typedef enum {
      *      "locked": <bool>, "admission": "open" | "knock",
      *      "host_absent": "stay_open" | "lock" | "end", "grace": <ms>,
      *      "video_slots": <1..ROOMS_VIDEO_SLOTS_MAX>,
-     *      "audio_slots": <1..ROOMS_AUDIO_SLOTS_MAX>}
+     *      "audio_slots": <1..ROOMS_AUDIO_SLOTS_MAX>,
+     *      "resume": "<SHA-256 of the resume token, 64 hex digits>"}
      * rev, max, locked, admission and host_absent are the room as nginx
      * read it; rev orders that state against ROOM records (the worker
      * keeps the newest of the two, so a JOIN built before a lock that the
@@ -96,7 +97,9 @@ typedef enum {
      * ROOMS_AUDIO_SLOTS_DEFAULT.  video_slots is rooms_video_slots: how
      * many remote videos this participant gets at most; audio_slots is
      * rooms_audio_slots: how many of the loudest others it hears at once
-     * (docs/protocol.md, "Who you see and hear").
+     * (docs/protocol.md, "Who you see and hear").  resume is the hash
+     * of the resume token nginx drew for this browser (RESUME below); a
+     * missing one makes a participant that cannot be resumed.
      */
     ROOMS_PROTO_JOIN = 1,
 
@@ -160,13 +163,23 @@ typedef enum {
      * worker -> nginx, id = ROOMS_PROTO_CONN(slot, 0): counter 0 names no
      * connection, the slot routes the record to one nginx worker.  The
      * number of people in a room (the lobby not counted) is now count:
-     *     {"room": <store id>, "code": "<code>", "count": <n>}
+     *     {"room": <store id>, "code": "<code>", "count": <n>,
+     *      "seq": <order>}
      * code is the one the room's latest JOIN carried (a rotation may have
      * retired it since; nginx then finds the room by id).  The worker
      * sends it on every change to every nginx worker it is linked to, any
      * of which may serve GET /api/rooms/<code>, and to a newly linked one
-     * once for every room with people in it.  nginx keeps it in the
-     * shared room directory; it is not stored.
+     * once for every room with people in it (then RESYNC).  nginx keeps
+     * it in the shared room directory; it is not stored.
+     *
+     * The order.  Rings have no order between them, and all nginx workers
+     * write one shared directory, so a count read late from a slow ring
+     * must not undo a newer one read from another.  seq is one counter of
+     * the media worker's, raised by every COUNT it sends (whatever the
+     * room or the slot), so a higher seq is a later truth; it starts at
+     * the worker's monotonic clock in ms times 2^16, so a restarted worker
+     * orders after the one before it.  nginx keeps each room's count with
+     * the seq that set it, and ignores a COUNT whose seq is lower.
      */
     ROOMS_PROTO_COUNT = 7,
 
@@ -198,8 +211,63 @@ typedef enum {
      */
     ROOMS_PROTO_ROLE = 9,
 
+    /*
+     * worker -> nginx, id = ROOMS_PROTO_CONN(slot, 0).  The counts the
+     * worker just sent this nginx worker (one COUNT for every room with
+     * people in it, all with a seq above this one) are the whole truth:
+     *     {"seq": <order>}
+     * every room whose count was set by a seq up to this one is empty.
+     * Sent after the counts of a newly linked nginx worker, and after
+     * those of one whose ring overflowed, once it drained: so a count
+     * lost on a full ring (the last leave of a room, say) never stays
+     * behind.  Records lost on a full ring to a connection (SIGNAL,
+     * CLOSE) end it instead: once the ring drained the worker removes
+     * that participant and sends CLOSE 4409, and the browser joins again
+     * (docs/protocol.md); lost BAN, ROLE and HOST_ABSENT records are kept
+     * by the worker and sent again, before that CLOSE.
+     */
+    ROOMS_PROTO_RESYNC = 10,
+
+    /*
+     * nginx -> worker, id = connection, no payload.  The WebSocket went
+     * with a closing nginx worker (a reload or a graceful stop), not by
+     * its browser's choice: the worker keeps the participant, its place
+     * and its media session, for ROOMS_RESUME_GRACE_MS, shown to nobody
+     * as leaving, and sends it nothing meanwhile.  Not resumed by then,
+     * it leaves as after a LEAVE.  An nginx worker whose control socket
+     * closes (EOF) has the participants still on its slot kept the same
+     * way, so a DETACH that found the ring full is not a loss.
+     */
+    ROOMS_PROTO_DETACH = 11,
+
+    /*
+     * nginx -> worker, id = the new connection.  A browser resumes its
+     * participant on a new WebSocket (docs/protocol.md):
+     *     {"room": <store id>, "token": "<guest token hash>",
+     *      "role": "host" | "cohost" | "guest",
+     *      "resume": "<hash of the resume token presented>",
+     *      "next": "<hash of the resume token drawn for next time>"}
+     * The worker looks in that room for the participant whose resume
+     * hash, guest token hash and role are these (detached, or still on
+     * another connection, which then gets CLOSE 4411), moves it to the
+     * new connection with next as its resume hash (a token is good for
+     * one resume), and answers a SIGNAL "resumed" (nginx adds the new
+     * resume_token), then the current "streams" map and, if its m-lines
+     * are too few now, a "renegotiate".  Otherwise: SIGNAL error
+     * resume_failed and CLOSE 4410, and the browser joins again.
+     */
+    ROOMS_PROTO_RESUME = 12,
+
     ROOMS_PROTO_TYPE_MAX          /* not a type: one past the last */
 } rooms_proto_type_e;
+
+
+/*
+ * The close code of a WebSocket whose records were lost on a full ring
+ * (RESYNC): the browser's picture of the room may be wrong, so it joins
+ * again (docs/protocol.md).
+ */
+#define ROOMS_PROTO_CLOSE_RESYNC    4409
 
 
 #define ROOMS_PROTO_SLOT(id)        ((unsigned) ((id) >> 48))

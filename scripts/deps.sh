@@ -6,8 +6,10 @@ set -eu
 
 PKGS="build-essential perl nginx nginx-dev libsqlite3-dev sqlite3 libjansson-dev \
 libssl-dev patch xz-utils libtest-base-perl libwww-perl curl procps \
-chromium fonts-liberation iproute2 util-linux"
+chromium fonts-liberation iproute2 util-linux libvpx-dev libopus-dev"
 
+# libvpx-dev and libopus-dev: the load tool encodes real VP8 and Opus
+# (tests/load/, `make load`).
 # The browser tests drive Chromium from Node.js (tests/e2e).  A Node.js
 # that is already on PATH (Debian's, or another distribution of it) will
 # do; Debian's packages are installed only when there is none.

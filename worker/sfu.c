@@ -150,9 +150,13 @@ void
 sfu_record_out(sfu_t *sfu, sfu_io_t *io, uint16_t type, uint64_t conn,
     const void *payload, size_t len)
 {
-    /* the nginx worker of that slot is gone: nobody would read it */
-    if (sfu->dead_slot >= 0
-        && ROOMS_PROTO_SLOT(conn) == (unsigned) sfu->dead_slot)
+    /*
+     * The nginx worker of that slot is gone, or the participant waits to
+     * be resumed (sfu_resume.c): nobody would read it.
+     */
+    if (conn == SFU_CONN_NONE
+        || (sfu->dead_slot >= 0
+            && ROOMS_PROTO_SLOT(conn) == (unsigned) sfu->dead_slot))
     {
         return;
     }
@@ -160,8 +164,9 @@ sfu_record_out(sfu_t *sfu, sfu_io_t *io, uint16_t type, uint64_t conn,
     if (io->record == NULL
         || io->record(io->ctx, type, conn, payload, len) != 0)
     {
+        /* record() says it (a full ring: once a second, with a count) */
         sfu->stats.records_dropped++;
-        sfu_log(sfu, SFU_LOG_WARN, "record type %u for connection %u:%llu "
+        sfu_log(sfu, SFU_LOG_DEBUG, "record type %u for connection %u:%llu "
                 "could not be queued", (unsigned) type,
                 ROOMS_PROTO_SLOT(conn),
                 (unsigned long long) (conn & 0xffffffffffffULL));
@@ -365,6 +370,38 @@ sfu_map_send(sfu_t *sfu, sfu_io_t *io, sfu_part_t *p)
 }
 
 
+void
+sfu_streams_resync(sfu_t *sfu, uint64_t now, sfu_part_t *p, sfu_io_t *io)
+{
+    char      *text;
+    unsigned   counts[2], have[2];
+
+    if (!sfu_peer_answered(p->peer)) {
+        return;
+    }
+
+    (void) sfu_assign_video(sfu, now, p, 0, io);
+    (void) sfu_layers_apply(sfu, now, p, io);
+
+    /* the whole map and the paused list, whatever was told before */
+    text = sfu_msg_streams(p->peer);
+
+    if (text != NULL) {
+        p->peer->map_changed = 0;
+    }
+
+    sfu_signal(sfu, io, p->conn, text);
+    sfu_signal(sfu, io, p->conn, sfu_msg_video_paused(p->peer));
+
+    sfu_select_counts(p, counts);
+    sfu_select_receiving(p->peer, have);
+
+    if (have[0] < counts[0] || have[1] < counts[1]) {
+        sfu_renegotiate(sfu, io, p, counts);
+    }
+}
+
+
 /* Sends p the answer to its offer (in sfu->net->offer): 0, or -1. */
 static int
 sfu_answer(sfu_t *sfu, sfu_io_t *io, sfu_part_t *p)
@@ -384,6 +421,9 @@ sfu_answer(sfu_t *sfu, sfu_io_t *io, sfu_part_t *p)
 
     sfu_signal(sfu, io, p->conn, text);
     sfu_peer_answer_sent(p->peer);
+
+    sfu_log(sfu, SFU_LOG_DEBUG, "answered %s (answer %u)", p->id,
+            p->peer->answered);
 
     return 0;
 }
@@ -433,6 +473,13 @@ sfu_offer(sfu_t *sfu, uint64_t now, sfu_part_t *p, const char *sdp,
     }
 
     sfu_media_update(sfu, io, p, 0);
+
+    /*
+     * The layers of the videos just bound, now rather than at the next
+     * layer poll: the keyframe their binding asks for is then one of the
+     * layer each line forwards (docs/join-time.md).
+     */
+    (void) sfu_layers_apply(sfu, now, p, io);
 
     /* fewer receiving lines than p should have: ask, but once a count */
     sfu_select_counts(p, counts);
@@ -496,6 +543,9 @@ void
 sfu_message(sfu_t *sfu, uint64_t now, sfu_part_t *p, const sfu_signal_t *m,
     sfu_io_t *io)
 {
+    /* p speaks on its connection: it has the resume token it was given */
+    p->resume_prev[0] = '\0';
+
     if (m->type == NULL) {
         sfu_bad_message(sfu, now, p, m->no_type ? "a message without a type"
                                                 : "unknown message type", io);
@@ -581,8 +631,16 @@ sfu_record(sfu_t *sfu, uint64_t now_ms, const rooms_proto_hdr_t *hdr,
         return;
     }
 
+    if (hdr->type == ROOMS_PROTO_DETACH) {
+        /* its nginx worker is closing: the browser may resume it */
+        if (p != NULL) {
+            sfu_detach(sfu, now_ms, p, io);
+        }
+        return;
+    }
+
     if (hdr->type != ROOMS_PROTO_JOIN && hdr->type != ROOMS_PROTO_SIGNAL
-        && hdr->type != ROOMS_PROTO_ROOM)
+        && hdr->type != ROOMS_PROTO_ROOM && hdr->type != ROOMS_PROTO_RESUME)
     {
         sfu_log(sfu, SFU_LOG_WARN, "record of unknown type %u ignored",
                 (unsigned) hdr->type);
@@ -633,11 +691,13 @@ sfu_drop_slot(sfu_t *sfu, unsigned slot, uint64_t now_ms, sfu_io_t *io)
         }
 
         /*
-         * Removing p (joined or waiting) may only touch its room's
-         * members (signals), never unlink another participant or let
-         * one in, so next stays valid.
+         * Its browser may resume it on another nginx worker (a DETACH
+         * lost on a full ring, or the nginx worker died): a participant
+         * in a room waits for that (sfu_resume.c), one in a lobby goes.
+         * Neither may unlink another participant or let one in, so next
+         * stays valid.
          */
-        sfu_remove(sfu, now_ms, p, 0, "nginx worker gone", io);
+        sfu_detach(sfu, now_ms, p, io);
     }
 
     sfu->dead_slot = -1;
@@ -654,11 +714,65 @@ sfu_slot_add(sfu_t *sfu, unsigned slot, sfu_io_t *io)
     sfu->slots |= (uint64_t) 1 << slot;
 
     /*
-     * The newcomer learns every count that is not 0: nginx sets all it
-     * had to 0 when its link dropped, and after a restart of nginx the
-     * shared directory knows nothing of the rooms people are in.
+     * The newcomer learns every count that is not 0, and that the rest
+     * are 0: nginx sets all it had to 0 when its link dropped, after a
+     * restart of nginx the shared directory knows nothing of the rooms
+     * people are in, and after a reload it may hold counts that no ring
+     * will correct.
      */
-    sfu_counts_to(sfu, io, (uint64_t) 1 << slot);
+    sfu_counts_sync(sfu, io, slot);
+}
+
+
+void
+sfu_slot_resync(sfu_t *sfu, unsigned slot, const uint64_t *conns, size_t n,
+    unsigned all, uint64_t now_ms, sfu_io_t *io)
+{
+    size_t        i;
+    sfu_part_t   *p;
+    sfu_queue_t  *q, *next;
+
+    if (slot >= ROOMS_RING_MAX_PEERS
+        || (sfu->slots & ((uint64_t) 1 << slot)) == 0)
+    {
+        return;
+    }
+
+    if (all) {
+        for (q = sfu->all.next; q != &sfu->all; q = next) {
+            next = q->next;
+            p = sfu_queue_data(q, sfu_part_t, all_link);
+
+            if (ROOMS_PROTO_SLOT(p->conn) == slot) {
+                /* as in sfu_drop_slot(): next stays valid */
+                sfu_remove(sfu, now_ms, p, ROOMS_PROTO_CLOSE_RESYNC,
+                           "records lost", io);
+            }
+        }
+    }
+
+    for (i = 0; i < n; i++) {
+        if (ROOMS_PROTO_SLOT(conns[i]) != slot
+            || (conns[i] & 0xffffffffffffULL) == 0)
+        {
+            continue;
+        }
+
+        p = sfu_find_conn(sfu, conns[i]);
+
+        if (p != NULL) {
+            /* the others are told it left; it joins again */
+            sfu_remove(sfu, now_ms, p, ROOMS_PROTO_CLOSE_RESYNC,
+                       "records lost", io);
+
+        } else {
+            /* it was gone already, but its browser may not know it */
+            sfu_close(sfu, io, conns[i], ROOMS_PROTO_CLOSE_RESYNC,
+                      "records lost");
+        }
+    }
+
+    sfu_counts_sync(sfu, io, slot);
 }
 
 
@@ -877,12 +991,19 @@ sfu_layers_apply(sfu_t *sfu, uint64_t now, sfu_part_t *p, sfu_io_t *io)
         return 0;
     }
 
-    /* a layer is arriving while its packets are */
+    /*
+     * A layer is arriving while its packets are.  A record may be handled
+     * with a "now" read before the datagrams of the same turn of the event
+     * loop (each batch reads the clock): a packet stamped after now is
+     * recent, not 2^64 ms old, or a view sent then would drop every layer
+     * and wait for keyframes.
+     */
     for (i = 0; i < n; i++) {
         for (k = 0; k < lines[i]->bound->nlayers; k++) {
             ly = &lines[i]->bound->layers[k];
             lines[i]->bound->lpub.layer[k].active =
-                ly->has_ssrc && now - ly->last_ms <= SFU_LAYER_IDLE_MS;
+                ly->has_ssrc && (ly->last_ms >= now
+                                 || now - ly->last_ms <= SFU_LAYER_IDLE_MS);
         }
     }
 
@@ -921,7 +1042,8 @@ sfu_layers_apply(sfu_t *sfu, uint64_t now, sfu_part_t *p, sfu_io_t *io)
         if (t < 0) {
             l->layer = ROOMS_LAYER_NONE;
 
-        } else if (t != l->layer) {
+        } else if (t != l->layer && peer->srtp_ready) {
+            /* without keys yet, its DTLS asks when they come */
             sfu_want_keyframe(sfu, now, l->bound, io);
         }
     }
@@ -1139,6 +1261,7 @@ sfu_poll(sfu_t *sfu, uint64_t now_ms, sfu_io_t *io)
     next = sfu_min64(next, sfu_probe_poll(sfu, now_ms, io));
     next = sfu_min64(next, sfu_room_poll(sfu, now_ms, io));
     next = sfu_min64(next, sfu_offer_poll(sfu, now_ms, io));
+    next = sfu_min64(next, sfu_resume_poll(sfu, now_ms, io));
 
     return next;
 }
@@ -1169,6 +1292,7 @@ sfu_create(const sfu_conf_t *conf, char *err, size_t errlen)
     sfu->conf = *conf;
     sfu->dead_slot = -1;
     sfu->voice_quiet = SFU_NEVER;
+    sfu->count_seq = conf->count_seq0 > 0 ? conf->count_seq0 : 0;
     n = strlen(conf->announce_ip);
     memcpy(sfu->announce_ip, conf->announce_ip, n + 1);
     sfu->conf.announce_ip = sfu->announce_ip;

@@ -82,7 +82,15 @@ sfu_find_conn(sfu_t *sfu, uint64_t conn)
 }
 
 
-static void
+void
+sfu_conn_link(sfu_t *sfu, sfu_part_t *p)
+{
+    p->hash_next = sfu->conns[sfu_conn_hash(p->conn)];
+    sfu->conns[sfu_conn_hash(p->conn)] = p;
+}
+
+
+void
 sfu_conn_unlink(sfu_t *sfu, sfu_part_t *p)
 {
     sfu_part_t  **pp;
@@ -105,7 +113,7 @@ sfu_room_hash(int64_t id)
 }
 
 
-static sfu_room_t *
+sfu_room_t *
 sfu_find_room(sfu_t *sfu, int64_t id)
 {
     sfu_room_t  *r;
@@ -317,9 +325,10 @@ sfu_moderator(const sfu_part_t *p)
 /*
  * Tells nginx how many people are in room: one COUNT record to each ring
  * slot in slots (a mask).  Any nginx worker may serve GET /api/rooms, and
- * any of them may be the one that is alive, so every linked one is told;
- * the count is absolute, so the copies agree whatever order the nginx
- * workers read their rings in.
+ * any of them may be the one that is alive, so every linked one is told.
+ * The count is absolute and carries the next seq (rooms_proto.h, "The
+ * order"), so the copies agree whatever order the nginx workers read
+ * their rings in: the directory keeps the count of the highest seq.
  */
 static void
 sfu_count(sfu_t *sfu, sfu_io_t *io, const sfu_room_t *room, uint64_t slots)
@@ -331,7 +340,7 @@ sfu_count(sfu_t *sfu, sfu_io_t *io, const sfu_room_t *room, uint64_t slots)
         return;
     }
 
-    text = sfu_msg_count(room);
+    text = sfu_msg_count(room, ++sfu->count_seq);
 
     if (text == NULL) {
         sfu_log(sfu, SFU_LOG_ERR, "out of memory building a COUNT record");
@@ -724,6 +733,7 @@ static void
 sfu_admit(sfu_t *sfu, uint64_t now, sfu_part_t *p, sfu_io_t *io)
 {
     char        *welcome;
+    unsigned     counts[2];
     sfu_room_t  *room;
 
     room = p->room;
@@ -738,7 +748,8 @@ sfu_admit(sfu_t *sfu, uint64_t now, sfu_part_t *p, sfu_io_t *io)
         return;
     }
 
-    welcome = sfu_msg_welcome(room, p);
+    sfu_select_counts(p, counts);
+    welcome = sfu_msg_welcome(room, p, counts);
 
     if (welcome == NULL) {
         sfu_log(sfu, SFU_LOG_ERR, "out of memory admitting %s", p->id);
@@ -903,6 +914,7 @@ sfu_part_new(sfu_t *sfu, sfu_room_t *room, uint64_t conn,
     p->host = j->role == ROOMS_MSG_ROLE_HOST;
     p->cohost = j->role == ROOMS_MSG_ROLE_COHOST;
     memcpy(p->token, j->token, sizeof(p->token));
+    memcpy(p->resume, j->resume, sizeof(p->resume));
     p->audio_on = 1;
     p->video_on = 1;
     memcpy(p->name, j->name, sizeof(p->name));
@@ -951,7 +963,7 @@ sfu_join(sfu_t *sfu, uint64_t now, uint64_t conn, const rooms_msg_join_t *j,
     sfu_io_t *io)
 {
     char         *welcome;
-    unsigned      newer, waiting;
+    unsigned      newer, waiting, counts[2];
     sfu_room_t   *room;
     sfu_part_t   *p;
     sfu_state_t   st;
@@ -980,6 +992,15 @@ sfu_join(sfu_t *sfu, uint64_t now, uint64_t conn, const rooms_msg_join_t *j,
         sfu_refuse(sfu, io, conn, "room_ended", "the host ended this room",
                    SFU_CLOSE_REFUSED, "room ended");
         return;
+    }
+
+    /*
+     * The same browser joins again from scratch (its resume failed, or it
+     * never tried): what is left of it waiting to be resumed goes first,
+     * so that it neither shows twice nor holds a place.
+     */
+    if (room != NULL && sfu->ndetached) {
+        sfu_resume_drop(sfu, now, room, j->token, io);
     }
 
     newer = sfu_join_state(room, j, &st);
@@ -1016,7 +1037,8 @@ sfu_join(sfu_t *sfu, uint64_t now, uint64_t conn, const rooms_msg_join_t *j,
     welcome = NULL;
 
     if (!waiting) {
-        welcome = sfu_msg_welcome(room, p);
+        sfu_select_counts(p, counts);
+        welcome = sfu_msg_welcome(room, p, counts);
         if (welcome == NULL) {
             sfu_peer_free(sfu, p->peer);
             free(p);
@@ -1026,8 +1048,7 @@ sfu_join(sfu_t *sfu, uint64_t now, uint64_t conn, const rooms_msg_join_t *j,
 
     sfu_room_occupy(sfu, room);
     sfu_queue_insert_tail(&sfu->all, &p->all_link);
-    p->hash_next = sfu->conns[sfu_conn_hash(conn)];
-    sfu->conns[sfu_conn_hash(conn)] = p;
+    sfu_conn_link(sfu, p);
 
     if (waiting) {
         sfu_knock(sfu, p, io);
@@ -1467,6 +1488,7 @@ sfu_remove(sfu_t *sfu, uint64_t now, sfu_part_t *p, unsigned close_code,
     sfu_conn_unlink(sfu, p);
     sfu_queue_remove(&p->all_link);
     sfu->nparts--;
+    sfu->ndetached -= p->detached;
     sfu->stats.leaves++;
 
     sfu_log(sfu, SFU_LOG_INFO, "participant left: room %lld (%s) id %s "
@@ -1523,21 +1545,39 @@ sfu_room_poll(sfu_t *sfu, uint64_t now, sfu_io_t *io)
 
 
 /*
- * The counts of every room with people in it, to the ring slots in
- * slots (a newly linked nginx worker).
+ * The whole truth of the counts to ring slot (a newly linked nginx
+ * worker, or one whose ring overflowed and drained): the count of every
+ * room with people in it, each with a new seq, then a RESYNC with the seq
+ * before them, which empties every other room in nginx's directory.  When
+ * a count cannot be queued the RESYNC is not sent (it would empty that
+ * room): the ring is full again, and its next drain brings another sync.
  */
 void
-sfu_counts_to(sfu_t *sfu, sfu_io_t *io, uint64_t slots)
+sfu_counts_sync(sfu_t *sfu, sfu_io_t *io, unsigned slot)
 {
+    int64_t      seq;
+    uint64_t     dropped;
     unsigned     i;
     sfu_room_t  *room;
+
+    if (slot >= ROOMS_RING_MAX_PEERS) {
+        return;
+    }
+
+    seq = sfu->count_seq;
+    dropped = sfu->stats.records_dropped;
 
     for (i = 0; i < SFU_ROOM_BUCKETS; i++) {
         for (room = sfu->rooms[i]; room; room = room->hash_next) {
             if (room->count > 0) {
-                sfu_count(sfu, io, room, slots);
+                sfu_count(sfu, io, room, (uint64_t) 1 << slot);
             }
         }
+    }
+
+    if (sfu->stats.records_dropped == dropped) {
+        sfu_send(sfu, io, ROOMS_PROTO_RESYNC, ROOMS_PROTO_CONN(slot, 0),
+                 sfu_msg_resync(seq));
     }
 }
 

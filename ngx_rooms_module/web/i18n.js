@@ -92,6 +92,7 @@ const STRINGS = {
     joining: 'Joining…',
     left: 'You left the room.',
     restarted: 'The call service restarted; joining again…',
+    resync: 'The connection fell behind; joining again…',
     lost: 'The connection to the room was lost. Press Join to try again.',
     unreachable: 'Could not reach the room. Check the link and your ' +
       'connection, then try again.',
@@ -154,6 +155,8 @@ const STRINGS = {
       'new one.',
     'error.storage_unavailable': 'The server cannot read rooms right now. ' +
       'Try again in a moment.',
+    'error.storage_busy': 'The server could not save that just now, and ' +
+      'nothing changed. Try again in a moment.',
     'error.internal_error': 'Something went wrong on the server. Try again.',
     'error.wrong_host_key': 'This host link is not valid for this room.',
     'error.missing_host_key': 'This host link is not valid for this room.',
@@ -241,6 +244,7 @@ const STRINGS = {
     joining: 'Ingresso in corso…',
     left: 'Hai lasciato la stanza.',
     restarted: 'Il servizio di chiamata si è riavviato; rientro in corso…',
+    resync: 'La connessione è rimasta indietro; rientro in corso…',
     lost: 'La connessione alla stanza si è interrotta. Premi Entra per ' +
       'riprovare.',
     unreachable: 'Impossibile raggiungere la stanza. Controlla il link e la ' +
@@ -305,6 +309,8 @@ const STRINGS = {
       'quello nuovo.',
     'error.storage_unavailable': 'Il server non riesce a leggere le stanze ' +
       'in questo momento. Riprova tra poco.',
+    'error.storage_busy': 'Il server non è riuscito a salvarlo adesso, e ' +
+      'non è cambiato nulla. Riprova tra poco.',
     'error.internal_error': 'Qualcosa è andato storto sul server. Riprova.',
     'error.wrong_host_key': "Questo link dell'host non vale per questa " +
       'stanza.',

@@ -16,8 +16,18 @@
  *     SIGNAL uncohost      ROLE "guest" likewise
  *     SIGNAL leave         from a host whose JOIN said host_absent lock or
  *                          end: HOST_ABSENT with that action
+ *     SIGNAL view          with "count" and "seq" (numbers): a COUNT record
+ *                          of the sender's room (from its JOIN) with them,
+ *                          on the sender's slot; with "resync" instead, a
+ *                          RESYNC record of that seq
  *     ROOM                 logged as "ROOM <json>"
  *     LEAVE                nothing
+ *     DETACH               logged as "DETACH n=<counter>"
+ *     RESUME               logged as "RESUME <json>"; a JOIN kept with
+ *                          that resume hash (and guest token hash) moves
+ *                          to the new connection with the next hash and
+ *                          gets SIGNAL {"type":"resumed",...}; otherwise
+ *                          error resume_failed and CLOSE 4410
  *
  * Usage: fake_media_worker <socket> <log> [--version N]
  * With --version, every hello is answered ROOMS_PROTO_WELCOME_VERSION
@@ -143,10 +153,14 @@ on_record(void *data, const rooms_proto_hdr_t *hdr,
     unsigned                 i;
     uint64_t                 target;
     const char              *why, *type;
+    json_int_t               count, seq, resync;
     rooms_msg_join_t         join;
     rooms_msg_role_t         role;
+    rooms_msg_count_t        cnt;
+    rooms_msg_resync_t       rs;
     const rooms_msg_join_t  *j;
     rooms_msg_host_absent_t  absent;
+    rooms_msg_resume_t       res;
     const rooms_msg_type_t  *mt;
 
     n = hdr->len < sizeof(text) - 1 ? hdr->len : sizeof(text) - 1;
@@ -197,6 +211,10 @@ on_record(void *data, const rooms_proto_hdr_t *hdr,
         mt = type ? rooms_msg_type(type, strlen(type)) : NULL;
 
         field(msg, "id", name, sizeof(name));
+        count = json_integer_value(json_object_get(msg, "count"));
+        seq = json_integer_value(json_object_get(msg, "seq"));
+        resync = json_is_integer(json_object_get(msg, "resync"))
+                 ? json_integer_value(json_object_get(msg, "resync")) : -1;
         json_decref(msg);
 
         if (mt == NULL) {
@@ -239,6 +257,30 @@ on_record(void *data, const rooms_proto_hdr_t *hdr,
             }
         }
 
+        j = join_of(hdr->id);
+
+        if (j && mt->id == ROOMS_MSG_VIEW && resync >= 0) {
+            rs.seq = resync;
+            n2 = rooms_msg_resync_encode(&rs, reply, sizeof(reply));
+
+            if (n2 > 0) {
+                say(p, ROOMS_PROTO_RESYNC,
+                    ROOMS_PROTO_CONN(ROOMS_PROTO_SLOT(hdr->id), 0), reply);
+            }
+
+        } else if (j && mt->id == ROOMS_MSG_VIEW && seq > 0) {
+            cnt.room = j->room;
+            memcpy(cnt.code, j->code, sizeof(cnt.code));
+            cnt.count = (unsigned) count;
+            cnt.seq = seq;
+            n2 = rooms_msg_count_encode(&cnt, reply, sizeof(reply));
+
+            if (n2 > 0) {
+                say(p, ROOMS_PROTO_COUNT,
+                    ROOMS_PROTO_CONN(ROOMS_PROTO_SLOT(hdr->id), 0), reply);
+            }
+        }
+
         if (mt->id == ROOMS_MSG_OFFER) {
             say(p, ROOMS_PROTO_SIGNAL, hdr->id,
                 "{\"type\":\"answer\",\"sdp\":\"v=0\",\"streams\":{}}");
@@ -263,6 +305,46 @@ on_record(void *data, const rooms_proto_hdr_t *hdr,
     case ROOMS_PROTO_LEAVE:
         fprintf(out, "LEAVE n=%llu\n",
                 (unsigned long long) (hdr->id & 0xffffffffffffULL));
+        break;
+
+    case ROOMS_PROTO_DETACH:
+        fprintf(out, "DETACH n=%llu\n",
+                (unsigned long long) (hdr->id & 0xffffffffffffULL));
+        break;
+
+    case ROOMS_PROTO_RESUME:
+        fprintf(out, "RESUME slot=%u n=%llu %s\n", ROOMS_PROTO_SLOT(hdr->id),
+                (unsigned long long) (hdr->id & 0xffffffffffffULL), text);
+
+        if (rooms_msg_resume_decode(text, n, &res, &why) != 0) {
+            fprintf(out, "bad RESUME: %s\n", why);
+            break;
+        }
+
+        for (i = 0; i < JOINS; i++) {
+            if (joins[i].id != 0 && joins[i].join.resume[0] != '\0'
+                && strcmp(joins[i].join.resume, res.resume) == 0
+                && strcmp(joins[i].join.token, res.token) == 0)
+            {
+                break;
+            }
+        }
+
+        if (i == JOINS) {
+            say(p, ROOMS_PROTO_SIGNAL, hdr->id,
+                "{\"type\":\"error\",\"code\":\"resume_failed\","
+                "\"message\":\"nothing to resume\"}");
+            say_close(p, hdr->id, 4410, "join again");
+            break;
+        }
+
+        snprintf(reply, sizeof(reply),
+                 "{\"type\":\"resumed\",\"id\":\"p%llu\","
+                 "\"participants\":[]}",
+                 (unsigned long long) (joins[i].id & 0xffffffffffffULL));
+        joins[i].id = hdr->id;
+        memcpy(joins[i].join.resume, res.next, sizeof(res.next));
+        say(p, ROOMS_PROTO_SIGNAL, hdr->id, reply);
         break;
 
     default:

@@ -16,16 +16,22 @@
  *   - an empty line: the clock moves 1 s and sfu_poll() runs;
  *   - "@..." is a SIGNAL from B, "#..." from C, "!..." a ROOM record
  *     from nginx (id 0), "-A", "-B", "-C" a LEAVE of that connection;
+ *   - "~A", "~B", "~C", "~D" a DETACH of that connection (its nginx
+ *     worker is closing), "%..." a RESUME record on a fourth connection
+ *     D (A, B and C joined with the resume hashes RESUME_A, _B, _C);
  *   - any other line is a SIGNAL from A.
  *
  * Then the clock moves past the 30 s a participant may go without an
- * offer, everyone still there leaves (LEAVE), the idle room lingers out
+ * offer, everyone still there leaves (LEAVE; a detached one once its
+ * grace is over), the idle room lingers out
  * (sfu_poll() at later times), and sfu_destroy() frees everything:
  * LeakSanitizer checks that nothing is left.  Every record the SFU sends
  * is checked: a SIGNAL is a JSON object with a type, a CLOSE carries a
- * code and a reason of at most 123 bytes, COUNT, HOST_ABSENT, BAN and
- * ROLE decode with their rooms_msg.h decoders, and each goes to one of
- * the three connections (COUNT and HOST_ABSENT to slot 1's counter 0).
+ * code and a reason of at most 123 bytes, COUNT, RESYNC, HOST_ABSENT,
+ * BAN and ROLE decode with their rooms_msg.h decoders, and each goes to
+ * one of the three connections (COUNT, RESYNC and HOST_ABSENT to slot
+ * 1's counter 0); the seq of COUNT records goes up, and a RESYNC's is
+ * not above the last COUNT's.
  * A property failure aborts.
  *
  *     make build/fuzz/fuzz_sfu_signal
@@ -53,6 +59,10 @@
 #define CONN_A   ROOMS_PROTO_CONN(SLOT, 1)
 #define CONN_B   ROOMS_PROTO_CONN(SLOT, 2)
 #define CONN_C   ROOMS_PROTO_CONN(SLOT, 3)
+#define CONN_D   ROOMS_PROTO_CONN(SLOT, 4)
+#define RESUME_A "1111111111111111111111111111111111111111111111111111111111111111"
+#define RESUME_B "2222222222222222222222222222222222222222222222222222222222222222"
+#define RESUME_C "3333333333333333333333333333333333333333333333333333333333333333"
 #define ROOM_ID  42
 #define CODE     "Q2x1YmhvdXNlLXJvb20tMQ"
 #define TOKEN_A  "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
@@ -121,10 +131,14 @@ flush(void *ctx, sfu_io_t *io)
 }
 
 
+/* the seq of the last COUNT of this input's SFU */
+static int64_t  seq_last;
+
+
 static int
 is_conn(uint64_t id)
 {
-    return id == CONN_A || id == CONN_B || id == CONN_C;
+    return id == CONN_A || id == CONN_B || id == CONN_C || id == CONN_D;
 }
 
 
@@ -137,6 +151,7 @@ on_record(void *ctx, uint16_t type, uint64_t id, const void *payload,
     rooms_msg_ban_t           ban;
     rooms_msg_role_t          role;
     rooms_msg_count_t         count;
+    rooms_msg_resync_t        resync;
     rooms_msg_host_absent_t   absent;
 
 #ifdef ROOMS_FUZZ_MAIN
@@ -166,6 +181,15 @@ on_record(void *ctx, uint16_t type, uint64_t id, const void *payload,
         check(rooms_msg_count_decode(payload, len, &count, &why) == 0
               && count.room == ROOM_ID && count.count <= 3,
               "a COUNT decodes");
+        check(count.seq > seq_last, "a COUNT's seq is above the last one");
+        seq_last = count.seq;
+        break;
+
+    case ROOMS_PROTO_RESYNC:
+        check(id == ROOMS_PROTO_CONN(SLOT, 0), "a RESYNC to the slot");
+        check(rooms_msg_resync_decode(payload, len, &resync, &why) == 0
+              && resync.seq <= seq_last, "a RESYNC decodes, its seq not "
+              "above the last COUNT's");
         break;
 
     case ROOMS_PROTO_HOST_ABSENT:
@@ -235,6 +259,9 @@ join(sfu_t *sfu, sfu_io_t *io, uint64_t conn, const char *name,
     snprintf(j.name, sizeof(j.name), "%s", name);
     j.role = role;
     memcpy(j.token, token, ROOMS_MSG_TOKEN_LEN);
+    memcpy(j.resume, conn == CONN_A ? RESUME_A
+                     : conn == CONN_B ? RESUME_B : RESUME_C,
+           ROOMS_MSG_TOKEN_LEN);
     j.locked = (flags >> 2) & 1;
     j.knock = flags & 1;
     j.host_absent = ROOMS_HOST_ABSENT_LOCK;
@@ -276,6 +303,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     conf.log_level = SFU_LOG_DEBUG;
     conf.rng = rng;
 
+    seq_last = 0;
     sfu = sfu_create(&conf, err, sizeof(err));
     check(sfu != NULL, "sfu_create");
 
@@ -328,9 +356,17 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             send_record(sfu, &io, ROOMS_PROTO_ROOM, 0, msg + 1, n - 1);
             continue;
         case '-':
+        case '~':
             conn = n > 1 && msg[1] == 'B' ? CONN_B
-                   : n > 1 && msg[1] == 'C' ? CONN_C : CONN_A;
-            send_record(sfu, &io, ROOMS_PROTO_LEAVE, conn, NULL, 0);
+                   : n > 1 && msg[1] == 'C' ? CONN_C
+                   : n > 1 && msg[1] == 'D' ? CONN_D : CONN_A;
+            send_record(sfu, &io, msg[0] == '-' ? ROOMS_PROTO_LEAVE
+                                                : ROOMS_PROTO_DETACH,
+                        conn, NULL, 0);
+            continue;
+        case '%':
+            send_record(sfu, &io, ROOMS_PROTO_RESUME, CONN_D, msg + 1,
+                        n - 1);
             continue;
         }
 
@@ -346,6 +382,12 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     send_record(sfu, &io, ROOMS_PROTO_LEAVE, CONN_A, NULL, 0);
     send_record(sfu, &io, ROOMS_PROTO_LEAVE, CONN_B, NULL, 0);
     send_record(sfu, &io, ROOMS_PROTO_LEAVE, CONN_C, NULL, 0);
+    send_record(sfu, &io, ROOMS_PROTO_LEAVE, CONN_D, NULL, 0);
+
+    /* the detached ones wait for their grace */
+    now += ROOMS_RESUME_GRACE_MS;
+    (void) sfu_poll(sfu, now, &io);
+    flush(NULL, &io);
 
     check(sfu_participants(sfu) == 0 && sfu_waiting(sfu) == 0,
           "nobody is left after every LEAVE");

@@ -233,10 +233,13 @@ test_geometry(void)
     is_int(ROOMS_PROTO_BAN, 6, "BAN is type 6");
     is_int(ROOMS_PROTO_COUNT, 7, "COUNT is type 7");
     is_int(ROOMS_PROTO_HOST_ABSENT, 8, "HOST_ABSENT is type 8");
-    is_int(ROOMS_PROTO_ROLE, 9, "nine record types");
-    is_int(ROOMS_PROTO_TYPE_MAX, 10, "and TYPE_MAX one past the last");
-    is_int(ROOMS_PROTO_VERSION, 6,
-           "protocol version 6 (video slots and views)");
+    is_int(ROOMS_PROTO_ROLE, 9, "ROLE is type 9");
+    is_int(ROOMS_PROTO_RESYNC, 10, "RESYNC is type 10");
+    is_int(ROOMS_PROTO_DETACH, 11, "DETACH is type 11");
+    is_int(ROOMS_PROTO_RESUME, 12, "RESUME is type 12");
+    is_int(ROOMS_PROTO_TYPE_MAX, 13, "and TYPE_MAX one past the last");
+    is_int(ROOMS_PROTO_VERSION, 8,
+           "protocol version 8 (resume after a reload)");
 
     is_int(rooms_ring_segment_size(1, SMALL), 128 + 2 * (256 + SMALL),
            "segment_size(1, 4 KiB): header, 2 control blocks, 2 buffers");
