@@ -1282,23 +1282,37 @@ sfu_line_by_out_ssrc(sfu_peer_t *p, uint32_t ssrc)
 
 
 /*
- * The history of the stream (the layer) subscriber line l forwards now,
- * or NULL.
+ * The history of the source subscriber line l last forwarded (its
+ * stream, or the simulcast layer whose SSRC its rewriting follows: a
+ * line paused for bandwidth keeps it), or NULL.
  */
 static rooms_hist_t *
 sfu_line_hist(sfu_line_t *l)
 {
+    unsigned     k;
     sfu_line_t  *pub;
 
     pub = l->bound;
 
     if (pub == NULL || pub->kind != ROOMS_SDP_KIND_VIDEO
-        || (pub->nlayers > 0 && l->layer < 0))
+        || !l->fwd.has_src)
     {
         return NULL;
     }
 
-    return sfu_hist_of(NULL, pub, pub->nlayers > 0 ? l->layer : -1, 0);
+    if (pub->nlayers == 0) {
+        return sfu_hist_of(NULL, pub, -1, 0);
+    }
+
+    for (k = 0; k < pub->nlayers; k++) {
+        if (pub->layers[k].has_ssrc
+            && pub->layers[k].ssrc == l->fwd.src_ssrc)
+        {
+            return sfu_hist_of(NULL, pub, (int) k, 0);
+        }
+    }
+
+    return NULL;
 }
 
 
@@ -1650,16 +1664,18 @@ sfu_probe_send(sfu_t *sfu, uint64_t now_us, sfu_peer_t *peer, sfu_io_t *io)
     l = NULL;
     len = 0;
 
-    /* the newest packet the first video line with RTX was sent */
+    /*
+     * the newest packet the first video line with RTX was sent (paused
+     * for bandwidth too: probing is how its videos come back)
+     */
     for (i = 0; i < peer->nlines && len == 0; i++) {
         l = &peer->lines[i];
 
         if (l->bound != NULL && l->kind == ROOMS_SDP_KIND_VIDEO
             && l->neg.rtx_pt >= 0 && l->rtx_out_ssrc != 0
-            && (h = sfu_line_hist(l)) != NULL && h->any)
+            && l->fwd.started && (h = sfu_line_hist(l)) != NULL && h->any)
         {
-            len = sfu_kept(l, (uint16_t) ((uint16_t) h->newest
-                                          + l->fwd.seq_off), kept, NULL);
+            len = sfu_kept(l, l->fwd.last_seq, kept, NULL);
         }
     }
 
