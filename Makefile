@@ -291,12 +291,14 @@ sanitize: sanitize-build
 # rooms-load: many participants with real media through nginx and the
 # media worker (tests/load/, docs/performance.md).  `make load` builds it
 # and runs SCENARIO (room50, rooms2x25, storm50, loss50, or all) in a
-# network namespace of its own, printing the table.
+# network namespace of its own, then the same on Janus VideoRoom
+# (JANUS=0 skips it), printing one table with both and their ratios.
 LOAD       := $(BUILD)/rooms-load
 LOAD_SRC   := $(wildcard tests/load/*.c)
 LOAD_OBJ   := $(patsubst %.c,$(OBJ)/%.o,$(LOAD_SRC))
 LOAD_LIBS  := $(SRTP_LIB) -ljansson -lssl -lcrypto -lvpx -lopus -lm
 SCENARIO   ?= room50
+JANUS      ?= 1
 
 load-build: deps $(LOAD)
 
@@ -305,7 +307,7 @@ $(LOAD): $(LOAD_OBJ) $(CORE_LIB) | $(SRTP_LIB)
 	mv -f $@.tmp $@
 
 load: all
-	sh tests/load/run.sh $(SCENARIO)
+	sh tests/load/run.sh $(if $(filter 1,$(JANUS)),--janus) $(SCENARIO)
 
 run: all
 	PORT=$(PORT) sh scripts/run.sh
