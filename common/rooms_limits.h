@@ -98,14 +98,18 @@
 
 /*
  * Who a participant receives (docs/protocol.md, "Who you see and hear").
- * Audio: every other person in a 50-person room.  Video: the ones on
- * screen, up to rooms_video_slots.  The bounds come from the offer size:
- * a Chromium offer with 49 recvonly audio and 16 recvonly video m-lines,
- * codecs pruned to what the server forwards, is about 50 KB, inside
- * ROOMS_WS_MESSAGE_MAX; 16 tiles is also the most a 1280x800 grid page
- * shows at a useful size.  ROOMS_VIEW_MAX bounds a "view" message.
+ * Audio: the rooms_audio_slots loudest other people, on that many lines
+ * re-pointed as the speakers change: three is what a room says at once
+ * (more is crosstalk nobody follows), and eight bounds what a phone
+ * decodes.  Video: the ones on screen, up to rooms_video_slots.  The
+ * video bound comes from the offer size: a Chromium offer with 16
+ * recvonly video m-lines and the audio ones, codecs pruned to what the
+ * server forwards, stays far inside ROOMS_WS_MESSAGE_MAX; 16 tiles is
+ * also the most a 1280x800 grid page shows at a useful size.
+ * ROOMS_VIEW_MAX bounds a "view" message.
  */
-#define ROOMS_RECV_AUDIO_MAX       49
+#define ROOMS_AUDIO_SLOTS_DEFAULT  3
+#define ROOMS_AUDIO_SLOTS_MAX      8
 #define ROOMS_VIDEO_SLOTS_DEFAULT  16
 #define ROOMS_VIDEO_SLOTS_MAX      16
 #define ROOMS_VIEW_MAX             64

@@ -307,7 +307,7 @@ rooms_msg_join_encode(const rooms_msg_join_t *j, char *out, size_t cap)
 
     if (j->resume[0] != '\0') {
         return rooms_msg_dump(json_pack("{s:I,s:s,s:I,s:I,s:s,s:s,s:s,s:b,"
-                                        "s:s,s:s,s:I,s:I,s:s}",
+                                        "s:s,s:s,s:I,s:I,s:I,s:s}",
                                         "room", (json_int_t) j->room,
                                         "code", j->code,
                                         "rev", (json_int_t) j->rev,
@@ -322,12 +322,14 @@ rooms_msg_join_encode(const rooms_msg_join_t *j, char *out, size_t cap)
                                         "grace", (json_int_t) j->grace,
                                         "video_slots",
                                         (json_int_t) j->video_slots,
+                                        "audio_slots",
+                                        (json_int_t) j->audio_slots,
                                         "resume", j->resume),
                               out, cap);
     }
 
     return rooms_msg_dump(json_pack("{s:I,s:s,s:I,s:I,s:s,s:s,s:s,s:b,s:s,"
-                                    "s:s,s:I,s:I}",
+                                    "s:s,s:I,s:I,s:I}",
                                     "room", (json_int_t) j->room,
                                     "code", j->code,
                                     "rev", (json_int_t) j->rev,
@@ -340,15 +342,17 @@ rooms_msg_join_encode(const rooms_msg_join_t *j, char *out, size_t cap)
                                     "host_absent", absent,
                                     "grace", (json_int_t) j->grace,
                                     "video_slots",
-                                    (json_int_t) j->video_slots),
+                                    (json_int_t) j->video_slots,
+                                    "audio_slots",
+                                    (json_int_t) j->audio_slots),
                           out, cap);
 }
 
 
 /*
  * JOIN: room, name, role, token, max and locked are required; code, rev,
- * admission, host_absent, grace and video_slots have their defaults, and
- * resume is "" when absent.
+ * admission, host_absent, grace, video_slots and audio_slots have their
+ * defaults, and resume is "" when absent.
  * Numbers outside their bounds are clamped, as nginx bounds them already
  * and a nonsense one must not stall the worker.
  */
@@ -435,6 +439,16 @@ rooms_msg_join_decode(const char *json, size_t len, rooms_msg_join_t *j,
 
     j->video_slots = n < 1 ? 1 : n > ROOMS_VIDEO_SLOTS_MAX
                                  ? ROOMS_VIDEO_SLOTS_MAX : (unsigned) n;
+
+    switch (rooms_msg_int(obj, "audio_slots", &n)) {
+    case -2:
+        goto done;
+    case -1:
+        n = ROOMS_AUDIO_SLOTS_DEFAULT;
+    }
+
+    j->audio_slots = n < 1 ? 1 : n > ROOMS_AUDIO_SLOTS_MAX
+                                 ? ROOMS_AUDIO_SLOTS_MAX : (unsigned) n;
 
     if (json_object_get(obj, "resume") != NULL
         && rooms_msg_token(obj, "resume", j->resume) != 0)

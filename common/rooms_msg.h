@@ -116,6 +116,7 @@ typedef struct {
     unsigned  host_absent;                  /* rooms_host_absent_e */
     uint64_t  grace;                        /* ms */
     unsigned  video_slots;
+    unsigned  audio_slots;
     char      resume[ROOMS_MSG_TOKEN_LEN + 1];  /* "": none */
 } rooms_msg_join_t;
 

@@ -75,6 +75,7 @@ typedef enum {
      *      "locked": <bool>, "admission": "open" | "knock",
      *      "host_absent": "stay_open" | "lock" | "end", "grace": <ms>,
      *      "video_slots": <1..ROOMS_VIDEO_SLOTS_MAX>,
+     *      "audio_slots": <1..ROOMS_AUDIO_SLOTS_MAX>,
      *      "resume": "<SHA-256 of the resume token, 64 hex digits>"}
      * rev, max, locked, admission and host_absent are the room as nginx
      * read it; rev orders that state against ROOM records (the worker
@@ -92,9 +93,11 @@ typedef enum {
      * messages).  Hosts and co-hosts never wait and get past the lock.  A
      * missing "admission" is "open", a missing "rev" 0, a missing
      * "host_absent" "stay_open", a missing "grace" the default, a missing
-     * "video_slots" ROOMS_VIDEO_SLOTS_DEFAULT.  video_slots is
-     * rooms_video_slots: how many remote videos this participant gets at
-     * most (docs/protocol.md, "Who you see and hear").  resume is the hash
+     * "video_slots" ROOMS_VIDEO_SLOTS_DEFAULT, a missing "audio_slots"
+     * ROOMS_AUDIO_SLOTS_DEFAULT.  video_slots is rooms_video_slots: how
+     * many remote videos this participant gets at most; audio_slots is
+     * rooms_audio_slots: how many of the loudest others it hears at once
+     * (docs/protocol.md, "Who you see and hear").  resume is the hash
      * of the resume token nginx drew for this browser (RESUME below); a
      * missing one makes a participant that cannot be resumed.
      */

@@ -108,6 +108,7 @@ typedef struct {
     ngx_uint_t                   max_participants;
     ngx_msec_t                   host_grace;     /* rooms_host_grace */
     ngx_uint_t                   video_slots;    /* rooms_video_slots */
+    ngx_uint_t                   audio_slots;    /* rooms_audio_slots */
 } ngx_rooms_loc_conf_t;
 
 

@@ -67,6 +67,14 @@ static ngx_conf_num_bounds_t  ngx_rooms_video_slots_range = {
     NULL, 1, ROOMS_VIDEO_SLOTS_MAX
 };
 
+/*
+ * How many of the loudest others one participant hears at once, each on
+ * its own audio line (docs/protocol.md, "Who you see and hear").
+ */
+static ngx_conf_num_bounds_t  ngx_rooms_audio_slots_range = {
+    NULL, 1, ROOMS_AUDIO_SLOTS_MAX
+};
+
 
 static ngx_command_t  ngx_rooms_commands[] = {
 
@@ -132,6 +140,13 @@ static ngx_command_t  ngx_rooms_commands[] = {
       NGX_HTTP_LOC_CONF_OFFSET,
       offsetof(ngx_rooms_loc_conf_t, video_slots),
       &ngx_rooms_video_slots_range },
+
+    { ngx_string("rooms_audio_slots"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_rooms_conf_set_range,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_rooms_loc_conf_t, audio_slots),
+      &ngx_rooms_audio_slots_range },
 
       ngx_null_command
 };
@@ -383,6 +398,7 @@ ngx_rooms_create_loc_conf(ngx_conf_t *cf)
     conf->max_participants = NGX_CONF_UNSET_UINT;
     conf->host_grace = NGX_CONF_UNSET_MSEC;
     conf->video_slots = NGX_CONF_UNSET_UINT;
+    conf->audio_slots = NGX_CONF_UNSET_UINT;
 
     return conf;
 }
@@ -403,6 +419,8 @@ ngx_rooms_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
                               ROOMS_HOST_GRACE_DEFAULT);
     ngx_conf_merge_uint_value(conf->video_slots, prev->video_slots,
                               ROOMS_VIDEO_SLOTS_DEFAULT);
+    ngx_conf_merge_uint_value(conf->audio_slots, prev->audio_slots,
+                              ROOMS_AUDIO_SLOTS_DEFAULT);
 
     return NGX_CONF_OK;
 }

@@ -839,6 +839,7 @@ ngx_rooms_signal_join_record(ngx_rooms_signal_ctx_t *ctx, rooms_room_t *room,
     join.host_absent = room->host_absent;
     join.grace = (uint64_t) rlcf->host_grace;
     join.video_slots = (unsigned) rlcf->video_slots;
+    join.audio_slots = (unsigned) rlcf->audio_slots;
     rooms_token_hash_hex(resume_hash, join.resume);
 
     n = rooms_msg_join_encode(&join, text, sizeof(text));

@@ -378,3 +378,55 @@ invalid rooms_video_slots "many", expected a number from 1 to 16
 --- must_die
 --- error_log
 "rooms_video_slots" directive is duplicate
+
+
+
+=== TEST 28: more audio slots than a phone decodes
+--- config
+    location / {
+        rooms;
+        rooms_audio_slots 9;
+    }
+--- must_die
+--- error_log
+invalid rooms_audio_slots "9", expected a number from 1 to 8
+
+
+
+=== TEST 29: no audio slot at all
+--- config
+    location / {
+        rooms_audio_slots 0;
+        rooms;
+    }
+--- must_die
+--- error_log
+invalid rooms_audio_slots "0", expected a number from 1 to 8
+
+
+
+=== TEST 30: audio slots that are not a number
+--- config
+    location / {
+        rooms;
+        rooms_audio_slots loud;
+    }
+--- must_die
+--- error_log
+invalid rooms_audio_slots "loud", expected a number from 1 to 8
+
+
+
+=== TEST 31: audio slots in range, inherited and overridden
+--- config
+    rooms_audio_slots 1;
+    location / {
+        rooms;
+        rooms_audio_slots 8;
+    }
+    location /b/ {
+        rooms;
+    }
+--- request
+POST /api/rooms
+--- error_code: 201

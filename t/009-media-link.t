@@ -71,7 +71,7 @@ sub check {
              'the welcome comes from the media worker, nginx adds a new guest token and a resume token');
         my ($token) = $got =~ /"guest_token":"([^"]+)"/;
         like(fake_since($mark),
-             qr/^JOIN slot=\d+ n=\d+ \{"room":\d+,"code":"\Q$RoomsTest::Vars{code}\E","rev":0,"max":7,"name":"Ada","role":"guest","token":"[0-9a-f]{64}","locked":false,"admission":"open","host_absent":"stay_open","grace":30000,"video_slots":16,"resume":"[0-9a-f]{64}"\}$/m,
+             qr/^JOIN slot=\d+ n=\d+ \{"room":\d+,"code":"\Q$RoomsTest::Vars{code}\E","rev":0,"max":7,"name":"Ada","role":"guest","token":"[0-9a-f]{64}","locked":false,"admission":"open","host_absent":"stay_open","grace":30000,"video_slots":16,"audio_slots":3,"resume":"[0-9a-f]{64}"\}$/m,
              'the JOIN record carries the room nginx checked (its admission too), the name trimmed, the role, the token hash and the resume token\'s');
         my ($hash) = fake_since($mark) =~ /"token":"([0-9a-f]{64})"/;
         require Digest::SHA;

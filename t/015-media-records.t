@@ -227,9 +227,9 @@ sub check {
                                 key => $key);
         $mark = length fake_log();
         my ($host) = ws_join($code, name => 'Hanna', host_key => $key);
-        like(fake_line($mark, qr/^JOIN /), qr/"host_absent":"lock","grace":2500,"video_slots":4,"resume":"[0-9a-f]{64}"\}/,
-             'the JOIN carries the policy, rooms_host_grace and '
-             . 'rooms_video_slots');
+        like(fake_line($mark, qr/^JOIN /), qr/"host_absent":"lock","grace":2500,"video_slots":4,"audio_slots":2,"resume":"[0-9a-f]{64}"\}/,
+             'the JOIN carries the policy, rooms_host_grace, '
+             . 'rooms_video_slots and rooms_audio_slots');
         my ($g) = ws_join($code, name => 'Gino');
 
         $mark = length fake_log();
@@ -349,6 +349,7 @@ $RoomsTest::HttpConfig = <<"_EOC_";
     rooms_media_socket $FakeSock;
     rooms_host_grace 2500ms;
     rooms_video_slots 4;
+    rooms_audio_slots 2;
 _EOC_
 
 start_fake();

@@ -176,6 +176,51 @@ rooms_fwd_rewrite(rooms_fwd_t *fwd, int64_t now_ms, uint8_t *pkt,
 
 
 int
+rooms_fwd_source_seq(const rooms_fwd_t *fwd, uint16_t out_seq,
+    uint16_t *in_seq)
+{
+    int64_t   ext;
+    uint16_t  in;
+
+    if (!fwd->has_src || !fwd->started) {
+        return -1;
+    }
+
+    in = (uint16_t) (out_seq - fwd->seq_off);
+    ext = fwd->src_max + (int16_t) (uint16_t) (in - (uint16_t) fwd->src_max);
+
+    if (ext < fwd->src_base || ext > fwd->src_max) {
+        return -1;
+    }
+
+    *in_seq = in;
+
+    return 0;
+}
+
+
+int
+rooms_fwd_replay(const rooms_fwd_t *fwd, uint8_t *pkt, size_t len)
+{
+    uint16_t  out_seq;
+
+    if (len < 12 || (pkt[0] >> 6) != ROOMS_FWD_VERSION || !fwd->has_src
+        || rooms_fwd_get32(pkt + 8) != fwd->src_ssrc)
+    {
+        return ROOMS_FWD_DROP;
+    }
+
+    out_seq = (uint16_t) (rooms_fwd_get16(pkt + 2) + fwd->seq_off);
+
+    rooms_fwd_put16(pkt + 2, out_seq);
+    rooms_fwd_put32(pkt + 4, rooms_fwd_get32(pkt + 4) + fwd->ts_off);
+    rooms_fwd_put32(pkt + 8, fwd->out_ssrc);
+
+    return out_seq;
+}
+
+
+int
 rooms_hist_init(rooms_hist_t *h, size_t n)
 {
     memset(h, 0, sizeof(rooms_hist_t));

@@ -6,8 +6,9 @@
  *
  * Owns: the mapping from whichever source currently feeds an outgoing
  * stream (a publisher's stream, or one simulcast layer of it) to the
- * subscriber's view of one continuous stream; the copies of the last N
- * sent packets; the 500 ms spacing of PLI/FIR towards a publisher.
+ * subscriber's view of one continuous stream, both ways; the copies of
+ * the last N packets of a stream; the 500 ms spacing of PLI/FIR towards
+ * a publisher.
  * Sans-IO: the caller passes the time (now_ms, any monotonic millisecond
  * clock) and the packets; nothing here reads a clock, does I/O or
  * allocates per packet (the history allocates once, at init).  It never
@@ -130,6 +131,25 @@ int rooms_fwd_rewrite(rooms_fwd_t *fwd, int64_t now_ms, uint8_t *pkt,
 
 
 /*
+ * The number the current source gave the packet this subscriber saw as
+ * out_seq: 0 with *in_seq set, or -1 when out_seq was not sent from the
+ * current source (before its switch, or not sent yet).  A history kept
+ * of the source's own packets (one per publisher stream, shared by all
+ * its subscribers) answers a NACK through this and rooms_fwd_replay().
+ */
+int rooms_fwd_source_seq(const rooms_fwd_t *fwd, uint16_t out_seq,
+    uint16_t *in_seq);
+
+/*
+ * Rewrites pkt[0..len), a packet of the current source that was sent
+ * before, as rooms_fwd_rewrite() did then (SSRC, seq, ts), without
+ * changing fwd.  Returns its sequence number for the subscriber, or
+ * ROOMS_FWD_DROP when it is not RTP of the current source.
+ */
+int rooms_fwd_replay(const rooms_fwd_t *fwd, uint8_t *pkt, size_t len);
+
+
+/*
  * Allocates n slots (a power of two, 1..ROOMS_HIST_MAX): n * 1500 bytes
  * plus the index.  Returns 0, or -1 on a bad n or no memory.
  */
@@ -137,7 +157,7 @@ int rooms_hist_init(rooms_hist_t *h, size_t n);
 void rooms_hist_free(rooms_hist_t *h);
 
 /*
- * Keeps a copy of the rewritten plaintext packet pkt[0..len), keyed by its
+ * Keeps a copy of the plaintext packet pkt[0..len), keyed by its
  * sequence number, replacing the one N packets older.  Returns 0, or -1
  * when len is not 12..ROOMS_HIST_SLOT or the packet is older than the
  * whole window (not kept).

@@ -30,10 +30,10 @@
  * m= lines in one description.  A participant of a 50-person room
  * offers its own sendonly lines (a microphone, a camera, a screen: 4 at
  * most in practice) and the receiving lines the SFU asks for: up to
- * ROOMS_RECV_AUDIO_MAX (49) audio and ROOMS_VIDEO_SLOTS_MAX (16) video,
- * 69 in all (docs/protocol.md, "Who you see and hear"); 72 leaves a
- * little room.  Every structure below that reserves a line inline grows
- * with it, rooms_sdp_t most of all.
+ * ROOMS_AUDIO_SLOTS_MAX (8) audio and ROOMS_VIDEO_SLOTS_MAX (16) video
+ * (docs/protocol.md, "Who you see and hear"); 72 is what it was when
+ * everyone heard all 49 others, and leaves room.  Every structure below
+ * that reserves a line inline grows with it, rooms_sdp_t most of all.
  */
 #define ROOMS_SDP_MAX_MEDIA        72
 

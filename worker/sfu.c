@@ -11,6 +11,7 @@
  *   sfu_room.c    rooms, people, roles, the lobby, host actions;
  *   sfu_peer.c    one participant's transport, offers and answers;
  *   sfu_select.c  who receives what, as pure functions;
+ *   sfu_voice.c   who is heard: the loudest voices, the speaker;
  *   sfu_media.c   bindings, forwarding, NACK, PLI/FIR, RTCP;
  *   sfu_rx.c      receive statistics and receiver reports;
  *   sfu_msg.c     every JSON text;
@@ -288,31 +289,6 @@ sfu_streams_refresh(sfu_t *sfu, uint64_t now, sfu_part_t *p, sfu_io_t *io)
 
 
 /*
- * Binds every remote audio stream p does not receive yet to a free
- * receiving audio line, in join order.  Returns how many found none.
- */
-static unsigned
-sfu_bind_audio(sfu_t *sfu, uint64_t now, sfu_part_t *p, sfu_io_t *io)
-{
-    unsigned      i, n, missing;
-    sfu_line_t   *l, *want[ROOMS_SDP_MAX_MEDIA];
-
-    n = sfu_select_audio(p, want, ROOMS_SDP_MAX_MEDIA);
-    missing = 0;
-
-    for (i = 0; i < n; i++) {
-        l = i < ROOMS_SDP_MAX_MEDIA ? sfu_select_audio_line(p->peer) : NULL;
-
-        if (l == NULL || sfu_bind(sfu, now, p->peer, l, want[i], io) != 0) {
-            missing++;
-        }
-    }
-
-    return missing;
-}
-
-
-/*
  * Fills p's video lines with the streams sfu_select_video() picks, each
  * one on the line sfu_select_video_line() gives it (answering: any
  * receiving video line may take one).  Returns how many chosen streams
@@ -349,22 +325,31 @@ sfu_assign_video(sfu_t *sfu, uint64_t now, sfu_part_t *p,
 
 
 /*
- * Between answers: p's video lines follow its view and the room's
- * streams again, and when its map changed (a line re-pointed, or left
- * without a stream) p gets the whole new one in "streams".  Nothing
- * happens before p's first answer: it has no line to move yet.
+ * Between answers: p's audio lines follow the voices and its video lines
+ * its view and the room's streams again, and when its map changed (a
+ * line re-pointed, or left without a stream) p gets the whole new one in
+ * "streams".  Nothing happens before p's first answer: it has no line to
+ * move yet.
  */
 static void
 sfu_video_update(sfu_t *sfu, uint64_t now, sfu_part_t *p, sfu_io_t *io)
 {
-    char  *text;
-
     if (!sfu_peer_answered(p->peer)) {
         return;
     }
 
+    (void) sfu_voice_assign(sfu, now, p, 0, io);
     (void) sfu_assign_video(sfu, now, p, 0, io);
     (void) sfu_layers_apply(sfu, now, p, io);
+
+    sfu_map_send(sfu, io, p);
+}
+
+
+void
+sfu_map_send(sfu_t *sfu, sfu_io_t *io, sfu_part_t *p)
+{
+    char  *text;
 
     if (!p->peer->map_changed) {
         return;
@@ -468,8 +453,8 @@ sfu_offer(sfu_t *sfu, uint64_t now, sfu_part_t *p, const char *sdp,
 
     changed = (unsigned) rc;
 
-    /* every remote audio stream; the videos p's view chooses */
-    missing[0] = sfu_bind_audio(sfu, now, p, io);
+    /* the loudest others; the videos p's view chooses */
+    missing[0] = sfu_voice_assign(sfu, now, p, 1, io);
     missing[1] = sfu_assign_video(sfu, now, p, 1, io);
 
     rc = sfu_answer(sfu, io, p);
@@ -1267,6 +1252,7 @@ sfu_poll(sfu_t *sfu, uint64_t now_ms, sfu_io_t *io)
 
     next = sfu_layers_poll(sfu, now_ms, io);
 
+    next = sfu_min64(next, sfu_voice_poll(sfu, now_ms, io));
     next = sfu_min64(next, sfu_ice_poll(sfu, now_ms, io));
     next = sfu_min64(next, sfu_dtls_poll(sfu, now_ms, io));
     next = sfu_min64(next, sfu_keyframes_poll(sfu, now_ms, io));
@@ -1305,6 +1291,7 @@ sfu_create(const sfu_conf_t *conf, char *err, size_t errlen)
 
     sfu->conf = *conf;
     sfu->dead_slot = -1;
+    sfu->voice_quiet = SFU_NEVER;
     sfu->count_seq = conf->count_seq0 > 0 ? conf->count_seq0 : 0;
     n = strlen(conf->announce_ip);
     memcpy(sfu->announce_ip, conf->announce_ip, n + 1);

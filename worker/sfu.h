@@ -21,13 +21,14 @@
  * room's participant count, sent to every linked nginx worker as COUNT
  * records; every media session
  * (ICE, DTLS, SRTP) and its lifetime; the signaling answers (welcome,
- * answer, renegotiate, streams, participant_*, mute_request, room,
- * error) and close requests; which remote stream each receiving m= line
- * of a subscriber carries (every remote audio, up to
- * ROOMS_RECV_AUDIO_MAX; the videos its "view" chooses, up to its
- * video_slots, re-pointed in place as the choice changes); the
- * per-subscriber rewriting of forwarded RTP, the
- * NACK history (answered with RTX where negotiated), the keyframe
+ * answer, renegotiate, streams, speaker, participant_*, mute_request,
+ * room, error) and close requests; which remote stream each receiving
+ * m= line of a subscriber carries (the loudest other voices, up to its
+ * audio_slots; the videos its "view" chooses, up to its video_slots;
+ * both re-pointed in place as the choice changes); the room's dominant
+ * speaker; the per-subscriber rewriting of forwarded RTP, the NACK
+ * history of each publisher stream (answered with RTX where
+ * negotiated), the keyframe
  * requests towards publishers, and the RTCP receive statistics and
  * receiver reports towards them.
  *

@@ -163,11 +163,14 @@ struct sfu_part_s {
     unsigned              shown_audio;    /* as last told to the others */
     unsigned              shown_video;
 
+    unsigned              speaker_told;   /* knows its room's speaker */
+
     unsigned              asked_audio;    /* the last renegotiate sent */
     unsigned              asked_video;
 
     /* whose video it sees: "video_slots" of JOIN, its last "view" */
     unsigned              video_slots;    /* 1..ROOMS_VIDEO_SLOTS_MAX */
+    unsigned              audio_slots;    /* 1..ROOMS_AUDIO_SLOTS_MAX */
     unsigned              nview;
     char                  view[ROOMS_VIEW_MAX][SFU_ID_LEN + 1];
     uint16_t              view_w[ROOMS_VIEW_MAX];  /* each tile's size in */
@@ -233,6 +236,10 @@ struct sfu_room_s {
     uint64_t              linger_until;
     sfu_queue_t           linger_link;
 
+    /* its dominant speaker as last told ("": nobody), since when */
+    char                  speaker[SFU_ID_LEN + 1];
+    uint64_t              speaker_ms;
+
     /* the last host or co-host went: the policy applies at absent_at */
     unsigned              absent_pending; /* in sfu_t.absent */
     uint64_t              absent_at;
@@ -279,6 +286,10 @@ struct sfu_s {
     char                 *msg;            /* SFU_MSG_MAX + 1 */
 
     uint64_t              layers_due;     /* the next simulcast choice */
+    uint64_t              voice_due;      /* the next choice of voices */
+    unsigned              voice_heard;    /* an audio level since it */
+    uint64_t              voice_quiet;    /* the first room's speaker goes
+                                             then, unless heard again */
     unsigned              layers_tiles;   /* simulcast tiles at the last */
 };
 
@@ -353,6 +364,9 @@ void sfu_bad_message(sfu_t *sfu, uint64_t now, sfu_part_t *p,
  */
 void sfu_streams_refresh(sfu_t *sfu, uint64_t now, sfu_part_t *p,
     sfu_io_t *io);
+
+/* p gets its whole streams map when it changed since the last it got */
+void sfu_map_send(sfu_t *sfu, sfu_io_t *io, sfu_part_t *p);
 
 /*
  * p, resumed on a new connection, missed what was sent meanwhile: it gets
@@ -455,6 +469,7 @@ char *sfu_msg_room(unsigned locked, const char *reason);
 char *sfu_msg_renegotiate(const unsigned counts[2]);
 char *sfu_msg_streams(const sfu_peer_t *peer);
 char *sfu_msg_video_paused(const sfu_peer_t *peer);
+char *sfu_msg_speaker(const char *id);
 char *sfu_msg_answer(const char *sdp, size_t len, const sfu_peer_t *peer);
 
 /* records to nginx, encoded by rooms_msg.h */

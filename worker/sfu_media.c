@@ -3,11 +3,13 @@
  * its stream (by SSRC, or learned by mid), counted for receiver reports,
  * and forwarded to every receiving line bound to the stream: rebuilt
  * with the subscriber's header extension ids, rewritten (SSRC, sequence,
- * timestamp: forward.h), kept in the line's NACK history and protected.
- * A subscriber's RTCP is answered: NACK from the history (RTX, RFC 4588,
- * where negotiated, else the packet as it was), PLI and FIR as a
- * throttled PLI to the publisher.  Binding a receiving line to a stream
- * (its SSRC, rewriting state, history and RTX stream) is here too.
+ * timestamp: forward.h) and protected; a video stream's packets are kept
+ * once, as they came, in its NACK history, which all its subscribers
+ * share.  A subscriber's RTCP is answered: NACK from that history,
+ * rebuilt and rewritten for it (RTX, RFC 4588, where negotiated, else
+ * the packet as it was sent), PLI and FIR as a throttled PLI to the
+ * publisher.  Binding a receiving line to a stream (its SSRC, rewriting
+ * state and RTX stream) is here too.
  *
  * Forwarding rebuilds each packet's header extension block with the
  * subscriber's ids: its own mid value (Chromium demuxes by mid, so the
@@ -22,8 +24,8 @@
  * Owns: bindings (sfu_line_t.bound and the publisher's subscriber list),
  * the per-line forwarding state, the keyframe requests waiting for their
  * throttle (sfu_net_t.kf_pending).
- * Must never: allocate per packet (a line's history is allocated once,
- * when it first carries a stream), build or read JSON, or know of rooms.
+ * Must never: allocate per packet (a stream's history is allocated once,
+ * when it is first forwarded), build or read JSON, or know of rooms.
  * May not: include <sys/socket.h>, include <netinet/in.h>, include <sys/epoll.h>, include <jansson.h>, call json_, call malloc, call calloc, call clock_gettime, call time, call rand, call getrandom, call RAND_bytes
  */
 
@@ -217,7 +219,7 @@ sfu_want_keyframe(sfu_t *sfu, uint64_t now, sfu_line_t *pub, sfu_io_t *io)
 
 /*
  * A receiving line stops carrying its stream.  It keeps its outgoing
- * stream (SSRC, rewriting, history) for the next one it carries, and its
+ * stream (SSRC, rewriting, RTX) for the next one it carries, and its
  * owner's streams map has changed.
  */
 void
@@ -230,6 +232,21 @@ sfu_unbind(sfu_line_t *l)
     sfu_queue_remove(&l->sub_link);
     l->bound = NULL;
     l->owner->map_changed = 1;
+}
+
+
+void
+sfu_hist_drop(sfu_line_t *l)
+{
+    unsigned  k;
+
+    rooms_hist_free(&l->hist);
+
+    for (k = 0; k < ROOMS_LAYER_MAX; k++) {
+        rooms_hist_free(&l->layers[k].hist);
+    }
+
+    l->hist_failed = 0;
 }
 
 
@@ -254,6 +271,8 @@ sfu_unpublish(sfu_line_t *l)
     l->ssrc = 0;
     l->rtx_ssrc = 0;
     memset(&l->rx, 0, sizeof(sfu_rx_t));
+    memset(&l->voice, 0, sizeof(rooms_voice_t));
+    sfu_hist_drop(l);
     l->nlayers = 0;
     memset(l->layers, 0, sizeof(l->layers));
     memset(&l->lpub, 0, sizeof(l->lpub));
@@ -265,13 +284,11 @@ sfu_unpublish(sfu_line_t *l)
  * carried.  A line that carried a stream before keeps its outgoing one:
  * the same SSRC, and sequence numbers and timestamps that continue from
  * the last packet sent (rooms_fwd_switch()), so the browser's receiver
- * goes on as with one sender.  Its history stays valid: it is keyed by
- * the outgoing sequence number, which never goes back, so a NACK for a
- * packet of the previous stream is still answered with that packet.  A
- * line that never carried one draws its SSRC, and a video line with
- * NACK its history (once: re-pointing allocates nothing).  The
- * publisher is asked for a keyframe, the only place a decoder can
- * start.
+ * goes on as with one sender; a NACK is answered for the packets of the
+ * stream it carries now (those of the previous one are repaired by the
+ * keyframe the switch asks for).  A line that never carried one draws
+ * its SSRC, and a video line with NACK its RTX SSRC.  The publisher is
+ * asked for a keyframe, the only place a decoder can start.
  */
 int
 sfu_bind(sfu_t *sfu, uint64_t now, sfu_peer_t *p, sfu_line_t *l,
@@ -294,34 +311,28 @@ sfu_bind(sfu_t *sfu, uint64_t now, sfu_peer_t *p, sfu_line_t *l,
     }
 
     if (l->kind == ROOMS_SDP_KIND_VIDEO && (l->neg.fb & ROOMS_SDP_FB_NACK)
-        && l->hist.data == NULL)
+        && l->rtx_out_ssrc == 0)
     {
-        if (rooms_hist_init(&l->hist, SFU_HIST_SLOTS) != 0) {
-            /* forwarding still works; only NACKs go unanswered */
-            sfu_log(sfu, SFU_LOG_WARN, "no memory for a NACK history of %s",
-                    p->id);
+        /*
+         * An RTX stream for the NACK answers.  It is drawn for every
+         * video line with NACK, so a later offer that adds RTX finds
+         * one; it is announced and used only while the line negotiates
+         * RTX.
+         */
+        l->rtx_out_ssrc = sfu_pick_ssrc(sfu, p);
+        l->rtx_seq = (uint16_t) sfu_random32(sfu);
 
-        } else if (l->rtx_out_ssrc == 0) {
-            /*
-             * An RTX stream for the NACK answers.  It is drawn for every
-             * video line with a history, so a later offer that adds RTX
-             * finds one; it is announced and used only while the line
-             * negotiates RTX.
-             */
-            l->rtx_out_ssrc = sfu_pick_ssrc(sfu, p);
-            l->rtx_seq = (uint16_t) sfu_random32(sfu);
-
-            if (l->rtx_out_ssrc == 0) {
-                /* NACKs are then answered with plain resends */
-                sfu_log(sfu, SFU_LOG_WARN, "no RTX SSRC for %s mid %s",
-                        p->id, l->mid);
-            }
+        if (l->rtx_out_ssrc == 0) {
+            /* NACKs are then answered with plain resends */
+            sfu_log(sfu, SFU_LOG_WARN, "no RTX SSRC for %s mid %s",
+                    p->id, l->mid);
         }
     }
 
     sfu_unbind(l);
 
     l->bound = pub;
+    l->bound_ms = now;
     l->fwd_first = 0;
     l->fwd_keyframe = 0;
     l->layer = ROOMS_LAYER_NONE;
@@ -555,6 +566,44 @@ sfu_build_rtx(sfu_line_t *sub, const uint8_t *pkt, size_t len, uint8_t *out)
 
 
 /*
+ * The NACK history of stream pub (of its layer li, or -1): allocated
+ * with SFU_HIST_SLOTS, halved for each layer below the top, when create
+ * is set and there is none yet.  NULL when there is none (audio, or no
+ * memory: forwarding goes on, NACKs go unanswered).
+ */
+static rooms_hist_t *
+sfu_hist_of(sfu_t *sfu, sfu_line_t *pub, int li, unsigned create)
+{
+    size_t         n;
+    rooms_hist_t  *h;
+
+    if (pub->kind != ROOMS_SDP_KIND_VIDEO
+        || (li >= 0 && (unsigned) li >= pub->nlayers))
+    {
+        return NULL;
+    }
+
+    h = li >= 0 ? &pub->layers[li].hist : &pub->hist;
+
+    if (h->data != NULL || !create || pub->hist_failed) {
+        return h->data != NULL ? h : NULL;
+    }
+
+    n = li >= 0 ? SFU_HIST_SLOTS >> (pub->nlayers - 1 - (unsigned) li)
+                : SFU_HIST_SLOTS;
+
+    if (rooms_hist_init(h, n) != 0) {
+        pub->hist_failed = 1;
+        sfu_log(sfu, SFU_LOG_WARN, "no memory for a NACK history of %s "
+                "mid %s", pub->owner->id, pub->mid);
+        return NULL;
+    }
+
+    return h;
+}
+
+
+/*
  * The join's last phases in the log (docs/join-time.md): the first packet
  * a receiving line forwards since it was bound, and its first keyframe.
  * Two lines at most per binding, at debug level: bounded by the bindings.
@@ -601,10 +650,12 @@ sfu_forward(sfu_t *sfu, uint64_t now_us, sfu_line_t *pub, int li,
 
     int            seq;
     size_t         n, len;
+    unsigned       sent;
     sfu_peer_t    *s;
     sfu_line_t    *sub;
     sfu_queue_t   *q;
     sfu_dgram_t   *d;
+    rooms_hist_t  *h;
     const uint8_t *abs, *level, *v;
 
     now = now_us / 1000;
@@ -624,6 +675,8 @@ sfu_forward(sfu_t *sfu, uint64_t now_us, sfu_line_t *pub, int li,
     {
         level = v;
     }
+
+    sent = 0;
 
     for (q = pub->subscribers.next; q != &pub->subscribers; q = q->next) {
         sub = sfu_queue_data(q, sfu_line_t, sub_link);
@@ -680,9 +733,7 @@ sfu_forward(sfu_t *sfu, uint64_t now_us, sfu_line_t *pub, int li,
                            n + ROOMS_SRTP_MAX_TRAILER, 0);
         }
 
-        if (sub->hist.data != NULL) {
-            (void) rooms_hist_put(&sub->hist, d->data, n);
-        }
+        sent |= (sub->neg.fb & ROOMS_SDP_FB_NACK) != 0;
 
         if (rooms_srtp_protect(&s->srtp, d->data, &n) != 0) {
             sfu->stats.fwd_dropped++;
@@ -695,6 +746,11 @@ sfu_forward(sfu_t *sfu, uint64_t now_us, sfu_line_t *pub, int li,
         if (!sub->fwd_first || (keyframe && !sub->fwd_keyframe)) {
             sfu_forward_first(sfu, sub, keyframe);
         }
+    }
+
+    /* once for all its subscribers: as it came, for their NACKs */
+    if (sent && (h = sfu_hist_of(sfu, pub, li, 1)) != NULL) {
+        (void) rooms_hist_put(h, pkt->buf, pkt->len);
     }
 }
 
@@ -804,6 +860,7 @@ sfu_rtp(sfu_t *sfu, uint64_t now_us, sfu_peer_t *p, const uint8_t *buf,
     unsigned      keyframe;
     sfu_line_t   *pub, *rtx;
     rooms_rtp_t   pkt;
+    const uint8_t *lv;
 
     now = now_us / 1000;
 
@@ -893,6 +950,15 @@ sfu_rtp(sfu_t *sfu, uint64_t now_us, sfu_peer_t *p, const uint8_t *buf,
 
     pub->rx_packets++;
     keyframe = li >= 0 ? sfu_layer_packet(pub, li, now, &pkt) : 0;
+
+    /* how loud the voice is: who is heard (sfu_voice.c) */
+    if (pub->kind == ROOMS_SDP_KIND_AUDIO && pub->neg.ext_audio_level
+        && rooms_rtp_ext_find(&pkt, pub->neg.ext_audio_level, &lv, &n) == 0
+        && n == 1)
+    {
+        rooms_voice_level(&pub->voice, now, lv[0] & 0x7f);
+        sfu->voice_heard = 1;
+    }
 
     if (keyframe) {
         rooms_kf_keyframe(&pub->kf);
@@ -1216,25 +1282,121 @@ sfu_line_by_out_ssrc(sfu_peer_t *p, uint32_t ssrc)
 
 
 /*
- * Answers a NACK from p's history: as RTX packets when the line
- * negotiated RTX (and the answer announced our RTX SSRC), or else by
- * sending the kept packets again as they were.
+ * The history of the source subscriber line l last forwarded (its
+ * stream, or the simulcast layer whose SSRC its rewriting follows: a
+ * line paused for bandwidth keeps it), or NULL.
+ */
+static rooms_hist_t *
+sfu_line_hist(sfu_line_t *l)
+{
+    unsigned     k;
+    sfu_line_t  *pub;
+
+    pub = l->bound;
+
+    if (pub == NULL || pub->kind != ROOMS_SDP_KIND_VIDEO
+        || !l->fwd.has_src)
+    {
+        return NULL;
+    }
+
+    if (pub->nlayers == 0) {
+        return sfu_hist_of(NULL, pub, -1, 0);
+    }
+
+    for (k = 0; k < pub->nlayers; k++) {
+        if (pub->layers[k].has_ssrc
+            && pub->layers[k].ssrc == l->fwd.src_ssrc)
+        {
+            return sfu_hist_of(NULL, pub, (int) k, 0);
+        }
+    }
+
+    return NULL;
+}
+
+
+/*
+ * Writes into out (ROOMS_HIST_SLOT bytes) the packet subscriber line l
+ * was sent as out_seq, from the shared history of the stream it carries:
+ * the kept packet rebuilt with l's extension ids and rewritten by l's
+ * state, as sfu_forward() sent it.  Returns its length; 0 when it was of
+ * another stream than the current one, or is not kept; *in_seq (when not
+ * NULL) is then set to the publisher's number when there is one.
+ */
+static size_t
+sfu_kept(sfu_line_t *l, uint16_t out_seq, uint8_t *out, int *in_seq)
+{
+    size_t          len, alen;
+    uint16_t        in;
+    rooms_rtp_t     r;
+    rooms_hist_t   *h;
+    const uint8_t  *pkt, *abs, *level, *v;
+
+    if (in_seq != NULL) {
+        *in_seq = -1;
+    }
+
+    h = sfu_line_hist(l);
+
+    if (h == NULL || rooms_fwd_source_seq(&l->fwd, out_seq, &in) != 0) {
+        return 0;
+    }
+
+    if (in_seq != NULL) {
+        *in_seq = in;
+    }
+
+    pkt = rooms_hist_get(h, in, &len);
+
+    if (pkt == NULL || rooms_rtp_parse(pkt, len, &r) != 0) {
+        return 0;
+    }
+
+    abs = NULL;
+    level = NULL;
+
+    if (l->bound->neg.ext_abs_send_time
+        && rooms_rtp_ext_find(&r, l->bound->neg.ext_abs_send_time, &v, &alen)
+           == 0
+        && alen == ROOMS_RTP_ABS_SEND_TIME_LEN)
+    {
+        abs = v;
+    }
+
+    len = sfu_build(l, &r, abs, level, out);
+
+    if (len == 0 || rooms_fwd_replay(&l->fwd, out, len) == ROOMS_FWD_DROP) {
+        return 0;
+    }
+
+    rooms_rtp_set_pt(out, (unsigned) l->neg.pt);
+
+    return len;
+}
+
+
+/*
+ * Answers a NACK from p: each lost packet from the shared history of the
+ * stream its line carries (sfu_kept()), as RTX packets when the line
+ * negotiated RTX (and the answer announced our RTX SSRC), or else sent
+ * again as it was.
  */
 static void
 sfu_nack(sfu_t *sfu, uint64_t now_us, sfu_peer_t *p,
     const rooms_rtcp_fb_t *fb, sfu_io_t *io)
 {
-    int             n, i;
+    int             n, i, in;
     size_t          len, nup;
     unsigned        rtx;
+    uint8_t         kept[ROOMS_HIST_SLOT];
     uint16_t        lost[SFU_NACK_MAX], up[SFU_NACK_MAX];
     sfu_line_t     *l;
     sfu_dgram_t    *d;
-    const uint8_t  *pkt;
 
     l = sfu_line_by_out_ssrc(p, fb->media_ssrc);
 
-    if (l == NULL || l->hist.data == NULL) {
+    if (l == NULL || sfu_line_hist(l) == NULL) {
         return;
     }
 
@@ -1244,9 +1406,9 @@ sfu_nack(sfu_t *sfu, uint64_t now_us, sfu_peer_t *p,
     nup = 0;
 
     for (i = 0; i < n; i++) {
-        pkt = rooms_hist_get(&l->hist, lost[i], &len);
+        len = sfu_kept(l, lost[i], kept, &in);
 
-        if (pkt == NULL) {
+        if (len == 0) {
             /*
              * sent before and never reached us (lost on the
              * publisher's leg, and our one NACK did not bring it): ask
@@ -1254,11 +1416,10 @@ sfu_nack(sfu_t *sfu, uint64_t now_us, sfu_peer_t *p,
              * carries that stream; the subscriber's own retries pace
              * this
              */
-            if (l->bound != NULL && l->fwd.has_src && l->fwd.started
-                && (int16_t) (uint16_t) (lost[i] - l->fwd.last_seq) < 0
-                && (l->bound->nlayers == 0 || l->layer >= 0))
+            if (in >= 0
+                && (int16_t) (uint16_t) (lost[i] - l->fwd.last_seq) < 0)
             {
-                up[nup++] = (uint16_t) (lost[i] - l->fwd.seq_off);
+                up[nup++] = (uint16_t) in;
             }
 
             continue;
@@ -1270,13 +1431,13 @@ sfu_nack(sfu_t *sfu, uint64_t now_us, sfu_peer_t *p,
         }
 
         if (rtx) {
-            len = sfu_build_rtx(l, pkt, len, d->data);
+            len = sfu_build_rtx(l, kept, len, d->data);
             if (len == 0) {
                 continue;
             }
 
         } else {
-            memcpy(d->data, pkt, len);
+            memcpy(d->data, kept, len);
         }
 
         /* a resend is a new transport packet: a new number */
@@ -1494,27 +1655,31 @@ static int
 sfu_probe_send(sfu_t *sfu, uint64_t now_us, sfu_peer_t *peer, sfu_io_t *io)
 {
     size_t          len, n;
+    uint8_t         kept[ROOMS_HIST_SLOT];
     unsigned        i;
     sfu_line_t     *l;
     sfu_dgram_t    *d;
-    const uint8_t  *pkt;
+    rooms_hist_t   *h;
 
-    pkt = NULL;
     l = NULL;
     len = 0;
 
-    for (i = 0; i < peer->nlines && pkt == NULL; i++) {
+    /*
+     * the newest packet the first video line with RTX was sent (paused
+     * for bandwidth too: probing is how its videos come back)
+     */
+    for (i = 0; i < peer->nlines && len == 0; i++) {
         l = &peer->lines[i];
 
         if (l->bound != NULL && l->kind == ROOMS_SDP_KIND_VIDEO
-            && l->hist.data != NULL && l->hist.any && l->neg.rtx_pt >= 0
-            && l->rtx_out_ssrc != 0)
+            && l->neg.rtx_pt >= 0 && l->rtx_out_ssrc != 0
+            && l->fwd.started && (h = sfu_line_hist(l)) != NULL && h->any)
         {
-            pkt = rooms_hist_get(&l->hist, (uint16_t) l->hist.newest, &len);
+            len = sfu_kept(l, l->fwd.last_seq, kept, NULL);
         }
     }
 
-    if (pkt == NULL || !peer->srtp_ready || !peer->has_addr) {
+    if (len == 0 || !peer->srtp_ready || !peer->has_addr) {
         return -1;
     }
 
@@ -1523,7 +1688,7 @@ sfu_probe_send(sfu_t *sfu, uint64_t now_us, sfu_peer_t *peer, sfu_io_t *io)
         return -1;
     }
 
-    n = sfu_build_rtx(l, pkt, len, d->data);
+    n = sfu_build_rtx(l, kept, len, d->data);
     if (n == 0) {
         return -1;
     }

@@ -571,6 +571,19 @@ sfu_msg_video_paused(const sfu_peer_t *peer)
 }
 
 
+/*
+ * {"type":"speaker","id":"<id>"}: the room's dominant speaker; id null
+ * when nobody speaks.
+ */
+char *
+sfu_msg_speaker(const char *id)
+{
+    return sfu_text(json_pack("{s:s, s:o}", "type", "speaker", "id",
+                              id[0] != '\0' ? json_string(id)
+                                             : json_null()));
+}
+
+
 char *
 sfu_msg_answer(const char *sdp, size_t len, const sfu_peer_t *peer)
 {

@@ -48,7 +48,6 @@ sfu_line_reset(sfu_peer_t *peer, sfu_line_t *l, unsigned index)
 {
     sfu_unpublish(l);
     sfu_unbind(l);
-    rooms_hist_free(&l->hist);
     sfu_line_init(peer, l, index);
 }
 
@@ -81,6 +80,7 @@ sfu_line_layers(sfu_line_t *l, const rooms_sdp_media_t *m,
         return;
     }
 
+    sfu_hist_drop(l);
     memset(l->layers, 0, sizeof(l->layers));
     memset(&l->lpub, 0, sizeof(l->lpub));
 

@@ -24,6 +24,7 @@
 #include "layer.h"
 #include "rtp.h"
 #include "sdp.h"
+#include "speaker.h"
 #include "srtp.h"
 #include "twcc.h"
 
@@ -34,11 +35,14 @@
 #define SFU_TRACK_MAX        (SFU_ID_LEN + 1 + ROOMS_SDP_MID_MAX)
 
 /*
- * NACK history per receiving video line: 128 slots of ROOMS_HIST_SLOT
- * bytes (docs/architecture.md, "Memory", has what that makes per line
- * and per room).  It is per line, allocated when the line first carries
- * a stream and kept across re-pointings until the line goes; audio lines
- * have none.
+ * NACK history per publisher video stream, shared by all its subscribers
+ * (each keeps only its rewriting state): 128 slots of ROOMS_HIST_SLOT
+ * bytes for a stream, or a simulcast's top layer, about 0.8 s of a 720p
+ * one; a layer below it half its layer above's (each has about a third
+ * of the packets).  It is allocated when the stream (the layer) is first
+ * forwarded to someone and kept while it is published
+ * (docs/architecture.md, "Memory", has what that makes per room); audio
+ * has none.
  */
 #define SFU_HIST_SLOTS       128
 
@@ -121,6 +125,7 @@ typedef struct {
     uint64_t              win_start;      /* ms: this bitrate window's */
     uint64_t              win_bytes;
     uint64_t              last_ms;        /* its latest packet */
+    rooms_hist_t          hist;           /* its packets, as they came */
 } sfu_layer_t;
 
 /*
@@ -186,6 +191,12 @@ struct sfu_line_s {
     sfu_queue_t           kf_link;        /* in sfu_net_t.kf_pending */
     uint64_t              rx_packets;
     sfu_rx_t              rx;             /* of ssrc, for our RRs */
+    rooms_hist_t          hist;           /* video: its packets as they
+                                             came (not simulcast: each
+                                             layer has its own) */
+    unsigned              hist_failed;    /* no memory for one: said */
+    rooms_voice_t         voice;          /* audio: how loud, by its
+                                             audio levels (speaker.h) */
 
     /*
      * Simulcast: its layers in the offer's a=simulcast order (by size,
@@ -199,13 +210,15 @@ struct sfu_line_s {
     /*
      * A receiving line: accepted, and the offer only receives on it.
      * Once it first carries a stream it keeps its outgoing stream (SSRC,
-     * rewriting state, history, RTX) while the line exists, whichever
-     * stream feeds it: re-pointed to another one, the subscriber sees
-     * one continuous stream (forward.h).
+     * rewriting state, RTX) while the line exists, whichever stream
+     * feeds it: re-pointed to another one, the subscriber sees one
+     * continuous stream (forward.h).  Its NACKs are answered from the
+     * history of the stream it carries, through its rewriting.
      */
     unsigned              receiving;
     unsigned              announced;      /* the last answer sent on it */
     sfu_line_t           *bound;          /* the stream it carries */
+    uint64_t              bound_ms;       /* since when */
     int                   layer;          /* of a simulcast bound: the one
                                              forwarded, ROOMS_LAYER_NONE */
     int                   target;         /* the one chosen: forwarded
@@ -218,7 +231,6 @@ struct sfu_line_s {
     uint16_t              rtx_seq;        /* the next RTX packet's */
     char                  track[SFU_TRACK_MAX + 1];
     rooms_fwd_t           fwd;
-    rooms_hist_t          hist;           /* data NULL: no history */
 };
 
 
@@ -357,9 +369,10 @@ const char *sfu_kind_name(rooms_sdp_kind_e kind);
 /* the line of peer that carries pub, or NULL */
 sfu_line_t *sfu_line_of(const sfu_peer_t *peer, const sfu_line_t *pub);
 void sfu_select_receiving(const sfu_peer_t *peer, unsigned have[2]);
-unsigned sfu_select_audio(const sfu_part_t *p, sfu_line_t **want,
+unsigned sfu_select_voices(const sfu_part_t *p, sfu_line_t **cand,
     unsigned max);
-sfu_line_t *sfu_select_audio_line(const sfu_peer_t *peer);
+unsigned sfu_select_audio_lines(const sfu_part_t *p, unsigned answering,
+    sfu_line_t **lines, sfu_line_t **extra, unsigned *nextra);
 unsigned sfu_select_video_lines(const sfu_peer_t *peer, unsigned answering,
     sfu_line_t **lines);
 unsigned sfu_select_video(const sfu_part_t *p, sfu_line_t **chosen,
@@ -370,12 +383,27 @@ unsigned sfu_select_tiles(const sfu_part_t *p, rooms_layer_tile_t *tiles,
     sfu_line_t **lines, unsigned max);
 
 
+/* ---- sfu_voice.c: who is heard ---- */
+
+/*
+ * p's audio lines carry the loudest others again (speaker.h), re-pointed
+ * in place (answering: any receiving audio line may take one).  Returns
+ * how many voices p should hear but has no line for.
+ */
+unsigned sfu_voice_assign(sfu_t *sfu, uint64_t now, sfu_part_t *p,
+    unsigned answering, sfu_io_t *io);
+/* every room's choice again, when due: the next due, or SFU_NEVER */
+uint64_t sfu_voice_poll(sfu_t *sfu, uint64_t now, sfu_io_t *io);
+
+
 /* ---- sfu_media.c: bindings, forwarding, feedback ---- */
 
 int sfu_bind(sfu_t *sfu, uint64_t now, sfu_peer_t *peer, sfu_line_t *l,
     sfu_line_t *pub, sfu_io_t *io);
 void sfu_unbind(sfu_line_t *l);
 void sfu_unpublish(sfu_line_t *l);
+/* a publishing line's NACK histories (its own, its layers') go */
+void sfu_hist_drop(sfu_line_t *l);
 void sfu_want_keyframe(sfu_t *sfu, uint64_t now, sfu_line_t *pub,
     sfu_io_t *io);
 /* a keyframe of each video stream peer receives (its new subscriptions) */

@@ -907,6 +907,7 @@ sfu_part_new(sfu_t *sfu, sfu_room_t *room, uint64_t conn,
 
     /* the decoder clamped it to 1..ROOMS_VIDEO_SLOTS_MAX */
     p->video_slots = j->video_slots;
+    p->audio_slots = j->audio_slots;
 
     p->conn = conn;
     p->room = room;

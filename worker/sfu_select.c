@@ -7,11 +7,11 @@
  * chosen, re-pointed in place).  sfu.c applies what these decide
  * (binding, through sfu_media.c) and tells the browser.
  *
- * Every audio stream of a room is bound, in every other participant, to
- * one free receiving audio line, up to ROOMS_RECV_AUDIO_MAX, and lasts
- * while the stream exists; video lines, up to the participant's
- * video_slots, carry the videos its last "view" chooses (its ids first,
- * then join order).
+ * A participant's audio lines, up to its audio_slots, carry the loudest
+ * other voices (speaker.h chooses among the streams these functions
+ * list, sfu_voice.c applies it); video lines, up to its video_slots,
+ * carry the videos its last "view" chooses (its ids first, then join
+ * order).
  *
  * Owns: the rules of the choice.  Must never: change anything (every
  * function reads its arguments and returns a decision), send, log,
@@ -76,13 +76,12 @@ sfu_remote_counts(const sfu_part_t *p, unsigned counts[2])
 
 /*
  * The counts to ask p for in "renegotiate" (docs/protocol.md, "Who you
- * see and hear"): every remote audio stream, up to ROOMS_RECV_AUDIO_MAX,
- * and remote video streams up to p's video_slots, since p sees only
- * the videos its view chooses.  Both stay within ROOMS_SDP_MAX_MEDIA m=
- * lines with p's own ones (the SDP core refuses longer offers, so asking
- * for more would break p's call), audio first: hearing everyone is the
- * promise, and an offer of at most 4 own lines always fits 49 + 16.
- * Audio streams beyond the bound stay unbound until lines are freed.
+ * see and hear"): remote audio streams up to p's audio_slots, since p
+ * hears the loudest few, and remote video streams up to p's
+ * video_slots, since p sees only the videos its view chooses.  Both stay
+ * within ROOMS_SDP_MAX_MEDIA m= lines with p's own ones (the SDP core
+ * refuses longer offers, so asking for more would break p's call), audio
+ * first: hearing who speaks comes before seeing them.
  */
 void
 sfu_select_counts(const sfu_part_t *p, unsigned counts[2])
@@ -103,7 +102,7 @@ sfu_select_counts(const sfu_part_t *p, unsigned counts[2])
 
     budget = own < ROOMS_SDP_MAX_MEDIA ? ROOMS_SDP_MAX_MEDIA - own : 0;
 
-    counts[0] = sfu_min(counts[0], sfu_min(ROOMS_RECV_AUDIO_MAX, budget));
+    counts[0] = sfu_min(counts[0], sfu_min(p->audio_slots, budget));
     counts[1] = sfu_min(counts[1], sfu_min(p->video_slots,
                                            budget - counts[0]));
 }
@@ -222,11 +221,12 @@ sfu_is_chosen(sfu_line_t *const *chosen, unsigned n, const sfu_line_t *pub)
 
 
 /*
- * The remote audio streams p receives on no line yet, in join order:
- * their number, and the first max of them in want.
+ * The voices p may hear: every other participant's audio stream, in
+ * join order (speaker.h breaks ties by that order).  Returns how many,
+ * at most max, into cand.
  */
 unsigned
-sfu_select_audio(const sfu_part_t *p, sfu_line_t **want, unsigned max)
+sfu_select_voices(const sfu_part_t *p, sfu_line_t **cand, unsigned max)
 {
     unsigned           i, n;
     sfu_line_t        *pub;
@@ -235,27 +235,21 @@ sfu_select_audio(const sfu_part_t *p, sfu_line_t **want, unsigned max)
 
     n = 0;
 
-    for (q = p->room->parts.next; q != &p->room->parts; q = q->next) {
+    for (q = p->room->parts.next; q != &p->room->parts && n < max;
+         q = q->next)
+    {
         o = sfu_queue_data(q, sfu_part_t, room_link);
 
         if (o == p) {
             continue;
         }
 
-        for (i = 0; i < o->peer->nlines; i++) {
+        for (i = 0; i < o->peer->nlines && n < max; i++) {
             pub = &o->peer->lines[i];
 
-            if (!pub->publishing || pub->kind != ROOMS_SDP_KIND_AUDIO
-                || sfu_line_of(p->peer, pub) != NULL)
-            {
-                continue;
+            if (pub->publishing && pub->kind == ROOMS_SDP_KIND_AUDIO) {
+                cand[n++] = pub;
             }
-
-            if (n < max) {
-                want[n] = pub;
-            }
-
-            n++;
         }
     }
 
@@ -263,21 +257,42 @@ sfu_select_audio(const sfu_part_t *p, sfu_line_t **want, unsigned max)
 }
 
 
-/* The first receiving audio line of peer that carries nothing, or NULL. */
-sfu_line_t *
-sfu_select_audio_line(const sfu_peer_t *peer)
+/*
+ * The audio lines of p that may carry a voice now, in order, at most its
+ * audio_slots: in an answer every receiving audio line (the answer
+ * announces it); between answers only the lines the last answer sent on.
+ * The receiving audio lines past them go into extra (they carry nothing:
+ * an old offer's, or more than the slots).  Returns how many usable;
+ * *nextra is set.
+ */
+unsigned
+sfu_select_audio_lines(const sfu_part_t *p, unsigned answering,
+    sfu_line_t **lines, sfu_line_t **extra, unsigned *nextra)
 {
-    unsigned  k;
+    unsigned           i, nl, nx;
+    const sfu_line_t  *l;
 
-    for (k = 0; k < peer->nlines; k++) {
-        if (peer->lines[k].receiving && peer->lines[k].bound == NULL
-            && peer->lines[k].kind == ROOMS_SDP_KIND_AUDIO)
-        {
-            return (sfu_line_t *) &peer->lines[k];
+    nl = 0;
+    nx = 0;
+
+    for (i = 0; i < p->peer->nlines; i++) {
+        l = &p->peer->lines[i];
+
+        if (!l->receiving || l->kind != ROOMS_SDP_KIND_AUDIO) {
+            continue;
+        }
+
+        if (nl < p->audio_slots && (answering || l->announced)) {
+            lines[nl++] = (sfu_line_t *) l;
+
+        } else {
+            extra[nx++] = (sfu_line_t *) l;
         }
     }
 
-    return NULL;
+    *nextra = nx;
+
+    return nl;
 }
 
 

@@ -7,7 +7,7 @@
 // localStorage and preferred the next time the camera opens.
 //
 // pruneRecv(): what we receive of the others.  An offer has one m-line
-// per remote stream (docs/protocol.md, "Who you see and hear": 49 audio
+// per remote stream (docs/protocol.md, "Who you see and hear": 8 audio
 // and 16 video at most), and a signaling message is at most 65536 bytes.
 // A Chromium m-line lists every codec and header extension it knows; the
 // server forwards only Opus and VP8 (with its RTX), and needs only the

@@ -30,12 +30,13 @@
 // (host_absent: stay open, lock, end), on the create page and, over the
 // JSON API, in the host controls.
 //
-// Who we see and hear (docs/protocol.md, "Who you see and hear"): every
-// remote audio, and as many remote videos as the server has video slots
-// for us, chosen from our `view`: the tiles on screen, the pinned one and
-// the speaker first (grid.js).  The server may move a video to
-// another of our m-lines and say so with `streams`; a tile whose video
-// has no m-line shows the person's initial and name.
+// Who we see and hear (docs/protocol.md, "Who you see and hear"): the
+// few loudest voices, and as many remote videos as the server has video
+// slots for us, chosen from our `view`: the tiles on screen, the pinned
+// one and the speaker (as the server says, speaker.js) first (grid.js).
+// The server may move a voice or a video to another of our m-lines and
+// say so with `streams`; a tile whose video has no m-line shows the
+// person's initial and name.
 
 import * as i18n from './i18n.js';
 import { t, setText } from './i18n.js';
@@ -45,7 +46,7 @@ import {
   makeTile, updateTile, showRole, showPaused, highlight, hue, initial,
 } from './tiles.js';
 import { renderPeople, renderWaiting } from './people.js';
-import { watchSpeakers } from './speaker.js';
+import { heardSpeaker } from './speaker.js';
 import {
   openMedia, listDevices, switchDevice, pruneRecv,
 } from './devices.js';
@@ -758,7 +759,6 @@ let retry = 0;           // reconnection attempts after a server restart
 let resumeToken = null;
 let resumes = 0;         // resume attempts since the WebSocket went
 let refused = false;     // the server said why before closing
-let stopSpeakers = null; // ends the active-speaker polling
 let sentCohostKey = false; // the last join carried a co-host key
 
 function send(msg) {
@@ -829,7 +829,7 @@ async function offer() {
       pc.addTransceiver(kind, { direction: 'recvonly' });
     }
   }
-  // only the codecs and header extensions the server forwards: 49 audio
+  // only the codecs and header extensions the server forwards: 8 audio
   // and 16 video m-lines must fit one message (devices.js)
   for (const tr of pc.getTransceivers()) pruneRecv(tr);
   await pc.setLocalDescription(await pc.createOffer());
@@ -1011,23 +1011,6 @@ function startMedia(msg) {
   // tell the others if we came in with the camera or microphone off
   const m = mediaState();
   if (!m.audio || !m.video) sendMedia();
-
-  stopSpeakers = watchSpeakers({
-    pc,
-    owner: (mid) => {
-      const s = mid !== null && mid !== undefined && state.streams[mid];
-      return s && state.people[String(s.participant)]
-        ? String(s.participant) : null;
-    },
-    self: () => (mediaState().audio ? state.id : null),
-    onChange: (id, levels) => {
-      state.levels = levels;
-      if (id === state.speaker) return;
-      state.speaker = id;
-      highlight(tiles, id, state.id);
-      view.update();
-    },
-  });
 }
 
 // Back in the call on a new WebSocket after a reload: the peer connection
@@ -1094,6 +1077,12 @@ function onMessage(ev) {
     // the server moved streams between our m-lines: no new offer
     maps++;
     bindStreams(msg.streams);
+    break;
+  case 'speaker':
+    heardSpeaker(state, msg, (id) => {
+      highlight(tiles, id, state.id);
+      view.update();
+    });
     break;
   case 'video_paused':
     // our link cannot carry these videos now: say so on their tiles
@@ -1222,8 +1211,6 @@ function hangUp(keepMedia) {
   renderLobby();
   negotiating = again = false;
   want = { audio: 0, video: 0 };
-  if (stopSpeakers) stopSpeakers();
-  stopSpeakers = null;
   if (pc) pc.close();
   pc = null;
   for (const tile of tiles.querySelectorAll('[data-participant]')) {

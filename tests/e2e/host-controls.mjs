@@ -229,8 +229,8 @@ async function scenario() {
 
   ok(await until(() => host.evaluate(() =>
     !!document.querySelector('#tiles .tile.speaking')), { timeout: 15000 }),
-     'the loudest person is highlighted as speaking (getStats audio levels)',
-     'levels: ' + JSON.stringify((await roomsState(host)).levels));
+     "the loudest person is highlighted as speaking (the server's speaker " +
+     'message)', 'speaker: ' + JSON.stringify((await roomsState(host)).speaker));
 
   {
     await ada.getByRole('button', { name: 'Settings' }).click();

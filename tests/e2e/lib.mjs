@@ -404,13 +404,14 @@ export async function checkScreen(page, what) {
      unnamed.join('\n'));
 }
 
-// Chromium for a scenario: fake devices, loopback candidates; the signals
-// stay with the test, which closes the browser itself.
-export async function launchChromium() {
+// Chromium for a scenario: fake devices, loopback candidates, and any
+// more arguments (a microphone's sound from a file); the signals stay with
+// the test, which closes the browser itself.
+export async function launchChromium(more = []) {
   const { chromium } = await import('playwright-core');
   return chromium.launch({
     executablePath: '/usr/bin/chromium',
-    args: chromiumArgs,
+    args: [...chromiumArgs, ...more],
     handleSIGINT: false, handleSIGTERM: false, handleSIGHUP: false,
   });
 }

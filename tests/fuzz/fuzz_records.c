@@ -131,7 +131,7 @@ same(unsigned kind, const rec_t *ra, const rec_t *rb)
                && STR_EQ(token) && a->locked == b->locked
                && a->knock == b->knock && a->host_absent == b->host_absent
                && a->grace == b->grace && a->video_slots == b->video_slots
-               && STR_EQ(resume);
+               && a->audio_slots == b->audio_slots && STR_EQ(resume);
     }
 
     case 8: {
@@ -196,7 +196,9 @@ terminated(unsigned kind, const rec_t *r)
                   || strlen(r->join.resume) == ROOMS_MSG_TOKEN_LEN),
               "join strings");
         check(r->join.role <= ROOMS_MSG_ROLE_HOST && r->join.max >= 1
-              && r->join.video_slots >= 1 && r->join.rev >= 0,
+              && r->join.video_slots >= 1 && r->join.audio_slots >= 1
+              && r->join.audio_slots <= ROOMS_AUDIO_SLOTS_MAX
+              && r->join.rev >= 0,
               "join ranges");
         break;
     case 1:

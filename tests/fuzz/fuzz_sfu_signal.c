@@ -267,6 +267,7 @@ join(sfu_t *sfu, sfu_io_t *io, uint64_t conn, const char *name,
     j.host_absent = ROOMS_HOST_ABSENT_LOCK;
     j.grace = 5000;
     j.video_slots = (flags & 8) ? 1 : 16;
+    j.audio_slots = (flags & 8) ? 1 : 3;
 
     n = rooms_msg_join_encode(&j, buf, sizeof(buf));
     check(n > 0, "a JOIN encodes");

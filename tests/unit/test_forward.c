@@ -9,7 +9,10 @@
  * packets older than a switch are dropped; 16-bit sequence and 32-bit
  * timestamp wrap; the timestamp jump at a switch follows the wall clock
  * (and is at least 1); a forced switch on the same SSRC; the NACK
- * history's hits, misses, window and wrap; the keyframe throttle.
+ * history's hits, misses, window and wrap; one history of a source's
+ * packets answering two subscribers with different rewrites (the source
+ * number each one's NACK maps to, the bytes replayed); the keyframe
+ * throttle.
  */
 
 #include <stdint.h>
@@ -317,6 +320,78 @@ test_history(void)
 }
 
 
+/*
+ * One history of the source's own packets serves two subscribers with
+ * different rewrites: each one's NACK (in its numbers) finds the
+ * source's packet, and the replay gives it that subscriber's SSRC, seq
+ * and ts, as the packet it was sent; numbers from before a switch, or
+ * not sent yet, find nothing.
+ */
+static void
+test_shared(void)
+{
+    int            i;
+    size_t         len, klen;
+    uint8_t        b[64], sent_a[64], sent_b[64], kept[64];
+    uint16_t       in, out_a, out_b;
+    rooms_fwd_t    a, c;
+    rooms_hist_t   h;
+    const uint8_t *k;
+
+    rooms_fwd_init(&a, 0x1111, 90000, 100, 5000);
+    rooms_fwd_init(&c, 0x2222, 90000, 60000, 77);
+    ok(rooms_hist_init(&h, 16) == 0, "a shared history of 16");
+    ok(rooms_fwd_source_seq(&a, 100, &in) == -1,
+       "nothing sent yet: no source number");
+
+    /* a took an earlier source first: its switch sits before these */
+    len = make_pkt(b, 0x5, 9, 0);
+    rooms_fwd_rewrite(&a, 0, b, len);
+    rooms_fwd_switch(&a);
+
+    out_a = out_b = 0;
+
+    for (i = 0; i < 5; i++) {
+        len = make_pkt(b, 0x77, (uint16_t) (40000 + i),
+                       (uint32_t) (900 + 3000 * i));
+        rooms_hist_put(&h, b, len);
+
+        memcpy(sent_a, b, len);
+        out_a = (uint16_t) rooms_fwd_rewrite(&a, 20 * i + 20, sent_a, len);
+        memcpy(sent_b, b, len);
+        out_b = (uint16_t) rooms_fwd_rewrite(&c, 20 * i + 20, sent_b, len);
+    }
+
+    ok(out_a != out_b, "the two rewrite differently (%u, %u)",
+       (unsigned) out_a, (unsigned) out_b);
+
+    ok(rooms_fwd_source_seq(&a, out_a, &in) == 0 && in == 40004
+       && rooms_fwd_source_seq(&c, out_b, &in) == 0 && in == 40004,
+       "each one's number of the last packet maps to the source's 40004");
+
+    k = rooms_hist_get(&h, 40004, &klen);
+    memcpy(kept, k, klen);
+    ok(rooms_fwd_replay(&a, kept, klen) == out_a
+       && memcmp(kept, sent_a, klen) == 0,
+       "replayed for the first: the very bytes it was sent");
+    memcpy(kept, k, klen);
+    ok(rooms_fwd_replay(&c, kept, klen) == out_b
+       && memcmp(kept, sent_b, klen) == 0,
+       "replayed for the second: the bytes it was sent");
+
+    ok(rooms_fwd_source_seq(&a, (uint16_t) (out_a - 5), &in) == -1,
+       "the first's number from before its switch: not this source's");
+    ok(rooms_fwd_source_seq(&c, (uint16_t) (out_b + 1), &in) == -1,
+       "a number not sent yet: nothing");
+
+    len = make_pkt(kept, 0x5, 9, 0);
+    ok(rooms_fwd_replay(&a, kept, len) == ROOMS_FWD_DROP,
+       "another source's packet is not replayed");
+
+    rooms_hist_free(&h);
+}
+
+
 static void
 test_throttle(void)
 {
@@ -368,6 +443,7 @@ main(void)
     test_switches();
     test_forced_and_short();
     test_history();
+    test_shared();
     test_throttle();
 
     return done_testing();

@@ -100,6 +100,7 @@ test_join(void)
     j.host_absent = ROOMS_HOST_ABSENT_END;
     j.grace = 30000;
     j.video_slots = 9;
+    j.audio_slots = 2;
 
     n = rooms_msg_join_encode(&j, buf, sizeof(buf));
     ok(n > 0 && (size_t) n == strlen(buf), "JOIN encodes (%d bytes)", n);
@@ -107,7 +108,8 @@ test_join(void)
            "\"max\":12,\"name\":\"Zoë \\\"Z\\\"\",\"role\":\"cohost\","
            "\"token\":\"00112233445566778899aabbccddeeff00112233445566778899"
            "aabbccddeeff\",\"locked\":true,\"admission\":\"knock\","
-           "\"host_absent\":\"end\",\"grace\":30000,\"video_slots\":9}",
+           "\"host_absent\":\"end\",\"grace\":30000,\"video_slots\":9,"
+           "\"audio_slots\":2}",
            "JOIN is the documented JSON");
 
     is_int(rooms_msg_join_decode(buf, (size_t) n, &d, &why), 0,
@@ -116,7 +118,8 @@ test_join(void)
        && d.max == 12 && strcmp(d.name, j.name) == 0
        && d.role == ROOMS_MSG_ROLE_COHOST && strcmp(d.token, tok) == 0
        && d.locked && d.knock && d.host_absent == ROOMS_HOST_ABSENT_END
-       && d.grace == 30000 && d.video_slots == 9, "JOIN round trip");
+       && d.grace == 30000 && d.video_slots == 9 && d.audio_slots == 2,
+       "JOIN round trip");
 
     is_int(rooms_msg_join_encode(&j, buf, (size_t) n), -1,
            "JOIN into a buffer one byte short: -1");
@@ -130,9 +133,11 @@ test_join(void)
     ok(d.rev == 0 && d.code[0] == '\0' && !d.knock
        && d.host_absent == ROOMS_HOST_ABSENT_STAY && d.grace == 0
        && d.video_slots == ROOMS_VIDEO_SLOTS_DEFAULT
+       && d.audio_slots == ROOMS_AUDIO_SLOTS_DEFAULT
        && d.max == ROOMS_PARTICIPANTS_LIMIT,
-       "defaults: rev 0, open, stay_open, video_slots %d; max and grace "
-       "clamped", ROOMS_VIDEO_SLOTS_DEFAULT);
+       "defaults: rev 0, open, stay_open, video_slots %d, audio_slots %d; "
+       "max and grace clamped", ROOMS_VIDEO_SLOTS_DEFAULT,
+       ROOMS_AUDIO_SLOTS_DEFAULT);
 
     /* the code is the worker's label: kept up to ROOMS_CODE_LEN bytes */
     snprintf(buf, sizeof(buf), "{\"room\":1,\"code\":\"c7\",\"name\":\"a\","
@@ -178,6 +183,8 @@ test_join(void)
             "\"max\":2,\"locked\":false,\"rev\":-1}",
             "{\"room\":1,\"name\":\"a\",\"role\":\"guest\",\"token\":\"%s\","
             "\"max\":2,\"locked\":false,\"video_slots\":\"9\"}",
+            "{\"room\":1,\"name\":\"a\",\"role\":\"guest\",\"token\":\"%s\","
+            "\"max\":2,\"locked\":false,\"audio_slots\":\"2\"}",
             "{\"room\":1,\"name\":\"a\\u0000b\",\"role\":\"guest\","
             "\"token\":\"%s\",\"max\":2,\"locked\":false}",
             "{\"room\":1,\"room\":2,\"name\":\"a\",\"role\":\"guest\","

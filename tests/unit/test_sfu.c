@@ -14,9 +14,10 @@
  * a leaver freed are told in a streams message.
  *
  * Who you see and hear, in rooms of 20 and 50 publishers: renegotiate
- * asks every other audio (up to 49) and video up to video_slots (16 by
- * default, 2 from JOIN); each answer binds every remote audio and the
- * first videos in join order, with no renegotiate loop; a view re-points
+ * asks audio up to the audio slots (3) and video up to video_slots (16
+ * by default, 2 from JOIN); each answer binds a voice to every audio
+ * line and the first videos in join order, with no renegotiate loop; a
+ * view re-points
  * video lines in place (one streams message, the whole map, the same
  * SSRC in the next answer, msid of the new publisher), skips unknown and
  * repeated ids, keeps the line of a stream still chosen, sends nothing
@@ -24,9 +25,18 @@
  * one (streams).  A 67-line offer is answered, a 73-line one is
  * bad_offer; a malformed view (not an array, a number in it, 65 ids) is
  * bad_message with 4400; a waiting guest's view is ignored; video_slots
- * is clamped.  In the media test a view moves P3's video line from P1
- * to P2: a PLI to P2, P2's packet on the same SSRC with the next seq,
- * and a NACK from before the switch still answered.
+ * is clamped.  In the media test one NACK history of P1's video answers
+ * P3 (a plain resend) and P2 (RTX), each in its own numbers; a view
+ * moves P3's video line from P1 to P2: a PLI to P2, P2's packet on the
+ * same SSRC with the next seq, a NACK for it answered from P2's
+ * history, one from before the switch not.
+ *
+ * Who is heard, on a virtual clock (audio_slots 1): a listener's one
+ * line carries the first publisher while nobody speaks; another who
+ * starts to speak reaches it within 300 ms of its first loud packet, on
+ * the same SSRC with the sequence continuing, with one streams message
+ * and a speaker message; the first no longer does; and back, once; a
+ * newcomer is told the speaker at the next step.
  *
  * Hosts and guests (max 3): roles in welcome, participants and
  * participant_joined, welcome's locked from the JOIN; two guests, then a
@@ -1247,6 +1257,7 @@ test_media(void)
     uint8_t         pkt[1600], got[1600], got2[1600];
     uint16_t        out_seq, lost, lost2[2], seq3;
     uint32_t        v_out, a_out, out_ts, v_rtx, fb1, v_out3;
+    uint16_t        seq2;
     uint64_t        next, t0, t_sr, arrive;
     client_t        c1, c2, c3;
     rooms_rtp_t     r, r2;
@@ -1748,6 +1759,11 @@ test_media(void)
 
     send_video(&c1, 96, 1012, 41000, "1");
     is_int(to_client(&c3, 0), 1, "1012 went to P3 (and is lost)");
+    n = received(&c2, got, 0);
+    ok(n > 0 && rooms_rtp_parse(got, n, &r) == 0 && r.ssrc == v_out
+       && (uint16_t) (r.seq - seq3) != 1,
+       "and to P2, in P2's own numbers (another rewrite than P3's)");
+    seq2 = r.seq;
     lost = (uint16_t) (seq3 + 1);
     len = rooms_rtcp_build_nack(pkt, sizeof(pkt), 0x98, v_out3, &lost, 1);
     rooms_srtp_protect_rtcp(&c3.srtp, pkt, &len);
@@ -1763,9 +1779,31 @@ test_media(void)
     is_int(sfu_stats(sfu)->rtx_sent, 2, "not counted as RTX");
 
     /*
+     * One history of P1's video serves both: P2 NACKs the same packet in
+     * its numbers, and gets it as its RTX, with its SSRC and OSN.
+     */
+    lost = seq2;
+    len = rooms_rtcp_build_nack(pkt, sizeof(pkt), 0x99, v_out, &lost, 1);
+    rooms_srtp_protect_rtcp(&c2.srtp, pkt, &len);
+    clear();
+    udp(&c2, pkt, len);
+    n = received(&c2, got, 0);
+    ok(n > 0 && rooms_rtp_parse(got, n, &r) == 0 && r.ssrc == v_rtx
+       && r.pt == 101 && r.payload_len == 20
+       && got[r.payload_off] == (uint8_t) (seq2 >> 8)
+       && got[r.payload_off + 1] == (uint8_t) seq2
+       && memcmp(got + r.payload_off + 2, "\x10\x00\x9d\x01\x2apayload-bytes",
+                 18) == 0,
+       "the same packet NACKed by P2: from the same history, as P2's RTX "
+       "(its SSRC, its OSN %u, the payload)", (unsigned) seq2);
+    is_int(sfu_stats(sfu)->rtx_sent, 3, "counted as RTX");
+
+    /*
      * P3's one video line follows its view to P2: a streams message, a
      * PLI to P2, and P2's packets continue the line's stream (same SSRC,
-     * the next seq); a NACK for P1's last packet is still answered.
+     * the next seq); a NACK is answered for P2's packets (P2's history,
+     * through the line's new rewrite), not for P1's from before the
+     * switch (the keyframe the switch asked for repairs those).
      */
     now += 600;
     snprintf((char *) pkt, sizeof(pkt), "{\"type\":\"view\","
@@ -1793,9 +1831,16 @@ test_media(void)
     k = (unsigned) sfu_stats(sfu)->nack_resent;
     clear();
     udp(&c3, pkt, len);
+    ok(to_client(&c3, 0) == 0 && sfu_stats(sfu)->nack_resent == k,
+       "a NACK from before the switch: not answered (another stream's)");
+
+    lost = (uint16_t) (seq3 + 2);
+    len = rooms_rtcp_build_nack(pkt, sizeof(pkt), 0x98, v_out3, &lost, 1);
+    rooms_srtp_protect_rtcp(&c3.srtp, pkt, &len);
+    clear();
+    udp(&c3, pkt, len);
     ok(to_client(&c3, 0) == 1 && sfu_stats(sfu)->nack_resent == k + 1,
-       "a NACK from before the switch: still answered from the line's "
-       "history");
+       "a NACK for P2's packet: answered from P2's history");
 
     /* 30 s of silence: both sessions time out, 4408 */
     now += 31000;
@@ -3309,9 +3354,10 @@ view_send(unsigned i, const char *ids)
 
 /*
  * A room of n publishers (participant 2 joins with video_slots 2, the
- * others with none: the default, 16): every renegotiate asks audio for
- * all the others (up to 49) and video up to the slots; each answer binds
- * every remote audio stream and the first videos in join order; a view
+ * others with none: the default, 16): every renegotiate asks audio up to
+ * the audio slots (3 by default) and video up to the slots; each answer
+ * binds a voice to every audio line (nobody speaks: the first others in
+ * join order) and the first videos in join order; a view
  * re-points video lines in place (same SSRC; streams message), keeps the
  * lines of streams still chosen, skips unknown and repeated ids; a
  * publisher leaving frees lines that the next chosen ones take.
@@ -3321,9 +3367,13 @@ test_view(unsigned n)
 {
     char         ids[256], want[32], mid_a[32], mid_b[32];
     json_t      *m, *map, *before;
-    unsigned     i, k, audio, video, slots, d, good, asked_ok;
+    unsigned     i, k, audio, video, slots, d, good, asked_ok, aud;
     uint32_t     ssrc_a, ssrc_b;
     const char  *mid;
+
+    /* the voices each one hears: nobody speaks, so the first others */
+    aud = n - 1 < ROOMS_AUDIO_SLOTS_DEFAULT ? n - 1
+                                            : ROOMS_AUDIO_SLOTS_DEFAULT;
 
     for (i = 1; i <= n; i++) {
         vconn[i] = ROOMS_PROTO_CONN(40, i);
@@ -3342,7 +3392,7 @@ test_view(unsigned n)
         m = sig(vconn[i], "renegotiate", 0);
         slots = i == 2 ? 2 : ROOMS_VIDEO_SLOTS_DEFAULT;
 
-        if (m == NULL || num(m, "audio") != (n - 1 < 49 ? n - 1 : 49)
+        if (m == NULL || num(m, "audio") != aud
             || num(m, "video") != (n - 1 < slots ? n - 1 : slots))
         {
             diag("%u asked %lld/%lld", i, m ? num(m, "audio") : -1,
@@ -3351,15 +3401,15 @@ test_view(unsigned n)
         }
     }
 
-    ok(asked_ok, "%u publishers: renegotiate asks audio %u (all others) "
-       "and video min(others, slots) of everyone", n, n - 1);
+    ok(asked_ok, "%u publishers: renegotiate asks audio %u (the audio "
+       "slots) and video min(others, slots) of everyone", n, aud);
 
     /* everyone offers what it was asked for */
     good = 1;
 
     for (i = 1; i <= n; i++) {
         slots = i == 2 ? 2 : ROOMS_VIDEO_SLOTS_DEFAULT;
-        audio = n - 1;
+        audio = aud;
         video = n - 1 < slots ? n - 1 : slots;
 
         clear();
@@ -3385,7 +3435,7 @@ test_view(unsigned n)
         }
     }
 
-    ok(good, "%u answers: every remote audio bound, video lines up to the "
+    ok(good, "%u answers: every audio line bound, video lines up to the "
        "slots (2 for participant 2), the first others in join order, no "
        "renegotiate loop", n);
 
@@ -3418,15 +3468,15 @@ test_view(unsigned n)
            || (strcmp(mid_of(map, n), mid_b) == 0
                && strcmp(mid_of(map, n - 1), mid_a) == 0)),
        "on the same two m= lines");
-    ok(map_count(map, "audio", 2, &d) == n - 1 && d,
-       "the map is whole: every audio stream still in it");
+    ok(map_count(map, "audio", 2, &d) == aud && d,
+       "the map is whole: every audio line still in it");
     is_int(count_sig(vconn[2], "renegotiate"), 0, "no new offer is asked");
     is_int(nrecs, 1, "nobody else is told anything");
 
     /* the next answer announces the same SSRCs on those lines */
     before = json_deep_copy(map);
     clear();
-    view_offer(2, n - 1, 2);
+    view_offer(2, aud, 2);
     m = view_keep(2);
     answer_sdp(m);
     ok(answer_ssrc(mid_a) == ssrc_a
@@ -3495,12 +3545,13 @@ test_view(unsigned n)
            && strcmp(mid_of(map, 17), mid_of(json_object_get(vans[1],
                                              "streams"), 3)) == 0,
            "3 left: the next chosen (17) takes its line on 1 (streams)");
-        ok(map_count(map, "audio", 1, &d) == n - 2 && d,
-           "and the map lists the remaining audio");
+        ok(map_count(map, "audio", 1, &d) == aud && d,
+           "and the map lists the voices (3's line took another)");
     }
 
     m = sig(vconn[1], "renegotiate", 0);
-    ok(m != NULL && num(m, "audio") == n - 2, "and 1 is asked to renegotiate");
+    ok(m != NULL && num(m, "audio") == (n - 2 < aud ? n - 2 : aud),
+       "and 1 is asked to renegotiate");
     ok(sig(vconn[2], "streams", 0) == NULL || mid_of(json_object_get(
            sig(vconn[2], "streams", 0), "streams"), 5) != NULL,
        "participant 2 keeps its view's streams");
@@ -3720,6 +3771,248 @@ test_no_offer(const sfu_conf_t *conf)
     clear();
     sfu_destroy(sfu);
     sfu = NULL;
+}
+
+
+/* ---- who is heard ---- */
+
+
+/* c sends an audio packet with RFC 6464 level, its last payload byte tag */
+static void
+send_level(client_t *c, uint16_t seq, uint32_t ts, unsigned level,
+    uint8_t tag)
+{
+    size_t   i, len;
+    uint8_t  pkt[1600];
+
+    len = rtp_packet(pkt, 111, seq, ts, c->a_ssrc, "0", 1);
+
+    for (i = 16; i + 1 < len; i++) {
+        if (pkt[i] == 0x10 && pkt[i + 1] == 0x85) {     /* id 1, level */
+            pkt[i + 1] = (uint8_t) (0x80 | level);
+            break;
+        }
+    }
+
+    pkt[len - 1] = tag;
+    rooms_srtp_protect(&c->srtp, pkt, &len);
+    clear();
+    udp(c, pkt, len);
+}
+
+
+/*
+ * The RTP on the wire to c (RTCP left out), unprotected: the last one's
+ * tag (its last payload byte) into *tag, its SSRC and seq; how many.
+ */
+static unsigned
+rtp_to(client_t *c, uint8_t *tag, uint32_t *ssrc, uint16_t *seq)
+{
+    size_t       len;
+    uint8_t      out[1600];
+    unsigned     i, n;
+    rooms_rtp_t  r;
+
+    n = 0;
+
+    for (i = 0; i < nwire; i++) {
+        if (!rooms_stun_addr_equal(&wire[i].addr, &c->addr)
+            || wire[i].len < 12
+            || ((wire[i].data[1] & 0x7f) >= 72
+                && (wire[i].data[1] & 0x7f) <= 79))
+        {
+            continue;
+        }
+
+        len = wire[i].len;
+        memcpy(out, wire[i].data, len);
+
+        if (rooms_srtp_unprotect(&c->srtp, out, &len) != 0
+            || rooms_rtp_parse(out, len, &r) != 0)
+        {
+            continue;
+        }
+
+        *tag = out[len - 1];
+        *ssrc = r.ssrc;
+        *seq = r.seq;
+        n++;
+    }
+
+    return n;
+}
+
+
+/*
+ * Through the SFU, on a virtual clock: P1 joins with audio_slots 1
+ * after P2 and P3, who publish audio with levels every 20 ms.  Nobody
+ * speaks: P1's one line carries P2 (join order), and the offer was
+ * asked for one audio line.  P3 starts to speak: the first of its
+ * packets reaches P1 within 300 ms of its first loud one, on the same
+ * SSRC with the sequence continuing; P1 gets a streams message naming
+ * P3 and everyone a speaker message naming P3; P2's packets no longer
+ * reach P1.  Then P3 stops and P2 speaks: the line goes back, once.
+ */
+static void
+test_voices(void)
+{
+    char         sdp[4096], id2[16], id3[16], id1[16];
+    json_t      *m;
+    uint8_t      tag;
+    uint16_t     seq, last_seq, s2, s3;
+    uint32_t     ssrc, a_out, ts;
+    uint64_t     t_loud, t_back, heard3, heard2;
+    unsigned     step, n, good_seq, from2_after, maps, spk3, spk1;
+    client_t     c1, c2, c3;
+    gen_line_t   pub[1] = { { 0, 1, 0 } };
+    gen_line_t   lis[2] = { { 0, 1, 0 }, { 0, 0, 0 } };
+    const char  *who;
+
+    client_new(&c2, ROOMS_PROTO_CONN(6, 2), "vox2", 50022, 7772000);
+    client_new(&c3, ROOMS_PROTO_CONN(6, 3), "vox3", 50023, 7773000);
+    client_new(&c1, ROOMS_PROTO_CONN(6, 1), "vox1", 50021, 7771000);
+
+    clear();
+    join_st(c2.conn, 95, "Two", "host", TOKEN_A, "\"max\":10,"
+            "\"locked\":false");
+    welcome_id(c2.conn, id2);
+    pub[0].ssrc = c2.a_ssrc;
+    gen_offer(sdp, c2.ufrag, c2.fp, 4, 96, pub, 1);
+    clear();
+    offer(c2.conn, sdp);
+    client_answer(&c2, sig(c2.conn, "answer", 0));
+    ok(client_ice(&c2) && client_dtls(&c2), "voices: P2 publishes audio");
+
+    clear();
+    join_st(c3.conn, 95, "Three", "host", TOKEN_A, "\"max\":10,"
+            "\"locked\":false");
+    welcome_id(c3.conn, id3);
+    pub[0].ssrc = c3.a_ssrc;
+    gen_offer(sdp, c3.ufrag, c3.fp, 4, 96, pub, 1);
+    clear();
+    offer(c3.conn, sdp);
+    client_answer(&c3, sig(c3.conn, "answer", 0));
+    ok(client_ice(&c3) && client_dtls(&c3), "P3 publishes audio");
+
+    clear();
+    join_st(c1.conn, 95, "One", "host", TOKEN_A, "\"max\":10,"
+            "\"locked\":false,\"audio_slots\":1");
+    welcome_id(c1.conn, id1);
+    lis[0].ssrc = c1.a_ssrc;
+    gen_offer(sdp, c1.ufrag, c1.fp, 4, 96, lis, 2);
+    clear();
+    offer(c1.conn, sdp);
+    m = sig(c1.conn, "answer", 0);
+    client_answer(&c1, m);
+    who = stream_of(m, "1", NULL);
+    ok(who != NULL && strcmp(who, id2) == 0,
+       "P1's one audio line carries P2: nobody speaks, join order");
+    is_int(count_sig(c1.conn, "renegotiate"), 0,
+           "P1 (audio_slots 1) has the one audio line it needs");
+    a_out = answer_ssrc("1");
+    ok(client_ice(&c1) && client_dtls(&c1), "P1 connects");
+
+    /* 3 s in 10 ms steps: P3 speaks from 1 s, P2 instead from 2 s */
+    t_loud = now + 1000;
+    t_back = now + 2000;
+    heard3 = heard2 = 0;
+    s2 = 100;
+    s3 = 5000;
+    ts = 0;
+    good_seq = 1;
+    from2_after = 0;
+    maps = spk3 = spk1 = 0;
+    last_seq = 0;
+    seq = 0;
+
+    for (step = 0; step < 300; step++) {
+        now += 10;
+
+        if (step % 2 == 0) {
+            ts += 960;
+
+            send_level(&c2, s2++, ts, now >= t_back ? 20 : 127, 2);
+            n = rtp_to(&c1, &tag, &ssrc, &seq);
+
+            if (n > 0) {
+                good_seq &= ssrc == a_out
+                            && (last_seq == 0
+                                || seq == (uint16_t) (last_seq + 1));
+                last_seq = seq;
+                from2_after += now >= t_loud + 300 && now < t_back;
+
+                if (now >= t_back && heard2 == 0) {
+                    heard2 = now;
+                }
+            }
+
+            send_level(&c3, s3++, ts, now >= t_loud && now < t_back ? 20
+                                                                   : 127, 3);
+            n = rtp_to(&c1, &tag, &ssrc, &seq);
+
+            if (n > 0) {
+                good_seq &= ssrc == a_out && seq == (uint16_t) (last_seq + 1);
+                last_seq = seq;
+
+                if (heard3 == 0) {
+                    heard3 = now;
+                }
+            }
+        }
+
+        clear();
+        (void) sfu_poll(sfu, now, &io);
+        on_flush(NULL, &io);
+
+        maps += count_sig(c1.conn, "streams");
+
+        if ((m = sig(c1.conn, "speaker", 0)) != NULL) {
+            who = str(m, "id");
+            spk3 += who != NULL && strcmp(who, id3) == 0;
+            spk1 += who != NULL && strcmp(who, id1) == 0;
+        }
+    }
+
+    ok(heard3 > 0 && heard3 - t_loud <= 300,
+       "P3 is heard by P1 %llu ms after its first loud packet (within "
+       "300 ms)", (unsigned long long) (heard3 - t_loud));
+    ok(good_seq, "on P1's one SSRC, its sequence numbers continuing "
+       "across both moves");
+    is_int(from2_after, 0, "while P3 speaks, P2's packets do not reach P1");
+    ok(heard2 > 0 && heard2 - t_back <= 1000,
+       "P3 stops and P2 speaks: P2 has the line again %llu ms after its "
+       "first loud packet", (unsigned long long) (heard2 - t_back));
+    is_int(maps, 2, "two streams messages to P1: no flapping");
+    ok(spk3 >= 1 && spk1 == 0, "P1 is told P3 speaks (and never that it "
+       "does itself)");
+
+    /* someone who comes in while P2 speaks is told at the next step */
+    clear();
+    join_st(ROOMS_PROTO_CONN(6, 4), 95, "Four", "host", TOKEN_A,
+            "\"max\":10,\"locked\":false");
+    who = NULL;
+
+    for (step = 0; step < 10 && who == NULL; step++) {
+        now += 20;
+        ts += 960;
+        send_level(&c2, s2++, ts, 20, 2);
+        clear();
+        (void) sfu_poll(sfu, now, &io);
+        on_flush(NULL, &io);
+        who = str(sig(ROOMS_PROTO_CONN(6, 4), "speaker", 0), "id");
+    }
+
+    ok(who != NULL && strcmp(who, id2) == 0,
+       "a newcomer is told the speaker (P2) without waiting for a change");
+    record(ROOMS_PROTO_LEAVE, ROOMS_PROTO_CONN(6, 4), NULL);
+
+    clear();
+    record(ROOMS_PROTO_LEAVE, c1.conn, NULL);
+    record(ROOMS_PROTO_LEAVE, c2.conn, NULL);
+    record(ROOMS_PROTO_LEAVE, c3.conn, NULL);
+    client_free(&c1);
+    client_free(&c2);
+    client_free(&c3);
 }
 
 
@@ -3943,6 +4236,7 @@ main(void)
     test_view(20);
     test_view(50);
     test_view_edges();
+    test_voices();
     test_resume();
 
     ok(count_seq_last > 0 && count_seq_down == 0,

@@ -5,10 +5,11 @@
  * with the same bytes.
  *
  * Covers: the counts a participant is asked for (every remote audio and
- * video up to its video_slots, within the 72 m= lines with its own ones,
- * audio first); its receiving lines per kind; the remote audio streams
- * it does not receive yet, in join order, itself left out, counted past
- * the array; the first free receiving audio line; the video lines that
+ * audio up to its audio_slots, video up to its video_slots, within the 72 m= lines with its own ones,
+ * audio first); its receiving lines per kind; the voices it may hear
+ * (the remote audio streams in join order, itself left out); its audio
+ * lines that may carry one (all in an answer, the announced ones
+ * between, up to its audio_slots); the video lines that
  * may take a stream (any receiving video line in an answer, only the
  * announced ones between answers); the videos a view chooses (its ids
  * in order, unknown and repeated ids skipped, then join order, never
@@ -58,6 +59,7 @@ room_reset(void)
         parts[i].room = &room;
         parts[i].peer = &peers[i];
         parts[i].video_slots = ROOMS_VIDEO_SLOTS_DEFAULT;
+        parts[i].audio_slots = ROOMS_AUDIO_SLOTS_MAX;
         peers[i].part = &parts[i];
 
         for (k = 0; k < ROOMS_SDP_MAX_MEDIA; k++) {
@@ -140,6 +142,12 @@ test_counts(void)
     ok(counts[SFU_AUDIO] == 3 && counts[SFU_VIDEO] == 1,
        "video up to video_slots (1)");
 
+    parts[3].audio_slots = 2;
+    sfu_select_counts(&parts[3], counts);
+    ok(counts[SFU_AUDIO] == 2 && counts[SFU_VIDEO] == 1,
+       "audio up to audio_slots (2 of 3 voices)");
+    parts[3].audio_slots = ROOMS_AUDIO_SLOTS_MAX;
+
     sfu_select_counts(&parts[2], counts);
     ok(counts[SFU_AUDIO] == 3 && counts[SFU_VIDEO] == 3,
        "its own streams are not asked for");
@@ -171,8 +179,9 @@ test_counts(void)
 static void
 test_audio(void)
 {
-    unsigned     n;
-    sfu_line_t  *want[2], *a0, *a1, *free1, *free2;
+    unsigned     n, nx;
+    sfu_line_t  *cand[4], *lines[ROOMS_AUDIO_SLOTS_MAX];
+    sfu_line_t  *extra[ROOMS_SDP_MAX_MEDIA], *a0, *a1, *r1, *r2, *r3;
 
     room_reset();
     enter(0);
@@ -184,27 +193,29 @@ test_audio(void)
     a1 = line(1, 0, ROOMS_SDP_KIND_AUDIO, 1);
     line(2, 0, ROOMS_SDP_KIND_AUDIO, 1);
     line(2, 1, ROOMS_SDP_KIND_VIDEO, 0);
-    free1 = line(2, 2, ROOMS_SDP_KIND_AUDIO, 0);
-    free2 = line(2, 3, ROOMS_SDP_KIND_AUDIO, 0);
+    r1 = line(2, 2, ROOMS_SDP_KIND_AUDIO, 0);
+    r2 = line(2, 3, ROOMS_SDP_KIND_AUDIO, 0);
+    r3 = line(2, 4, ROOMS_SDP_KIND_AUDIO, 0);
 
-    n = sfu_select_audio(&parts[2], want, 2);
-    ok(n == 2 && want[0] == a0 && want[1] == a1,
-       "the remote audio streams, in join order, its own left out");
+    n = sfu_select_voices(&parts[2], cand, 4);
+    ok(n == 2 && cand[0] == a0 && cand[1] == a1,
+       "the voices: the remote audio streams, in join order, its own "
+       "left out");
 
-    ok(sfu_select_audio_line(&peers[2]) == free1,
-       "the first free receiving audio line (not a video one)");
+    n = sfu_select_voices(&parts[2], cand, 1);
+    ok(n == 1 && cand[0] == a0, "at most max voices");
 
-    free1->bound = a0;
-    n = sfu_select_audio(&parts[2], want, 2);
-    ok(n == 1 && want[0] == a1, "a stream it receives is not wanted");
-    ok(sfu_select_audio_line(&peers[2]) == free2,
-       "a line that carries a stream is not free");
+    parts[2].audio_slots = 2;
+    n = sfu_select_audio_lines(&parts[2], 1, lines, extra, &nx);
+    ok(n == 2 && lines[0] == r1 && lines[1] == r2 && nx == 1
+       && extra[0] == r3,
+       "answering: the receiving audio lines up to audio_slots (2), the "
+       "rest extra (not a video line, not a sending one)");
 
-    n = sfu_select_audio(&parts[0], want, 0);
-    is_int(n, 2, "counted past the array (max 0)");
-
-    free2->bound = a1;
-    ok(sfu_select_audio_line(&peers[2]) == NULL, "no free line: NULL");
+    r2->announced = 1;
+    n = sfu_select_audio_lines(&parts[2], 0, lines, extra, &nx);
+    ok(n == 1 && lines[0] == r2 && nx == 2,
+       "between answers: the announced ones only");
 }
 
 
