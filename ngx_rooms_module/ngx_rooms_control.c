@@ -31,6 +31,7 @@
 #include "ngx_rooms_control.h"
 #include "ngx_rooms_directory.h"
 #include "ngx_rooms_media.h"
+#include "ngx_rooms_metrics.h"
 
 
 #include "rooms_msg.h"
@@ -174,6 +175,7 @@ ngx_rooms_control_expire(ngx_event_t *ev)
         ngx_log_error(NGX_LOG_ERR, ev->log, 0,
                       "rooms_expire: the store could not be purged: %s",
                       rooms_store_errmsg(rmcf->store));
+        ngx_rooms_metrics_add(NGX_ROOMS_M_STORE_ERRORS, 1);
 
     } else if (n > 0) {
         ngx_log_error(NGX_LOG_NOTICE, ev->log, 0,
@@ -266,6 +268,7 @@ ngx_rooms_control_insert(rooms_room_t *room, void *data)
         ngx_log_error(NGX_LOG_ERR, change->log, 0,
                       "rooms_store insert failed: %s",
                       rooms_store_errmsg(change->store));
+        ngx_rooms_metrics_add(NGX_ROOMS_M_STORE_ERRORS, 1);
         return NGX_ERROR;
     }
 
@@ -359,6 +362,7 @@ ngx_rooms_control_change_joined(ngx_rooms_main_conf_t *rmcf, ngx_log_t *log,
     default:
         ngx_log_error(NGX_LOG_ERR, log, 0, "rooms_store lookup failed: %s",
                       rooms_store_errmsg(rmcf->store));
+        ngx_rooms_metrics_add(NGX_ROOMS_M_STORE_ERRORS, 1);
         return NGX_ERROR;
     }
 
@@ -455,6 +459,7 @@ ngx_rooms_control_apply(rooms_room_t *room, void *data)
             ngx_log_error(NGX_LOG_ERR, ngx_cycle->log, 0,
                           "rooms_store co-host revocation failed: %s",
                           rooms_store_errmsg(change->store));
+            ngx_rooms_metrics_add(NGX_ROOMS_M_STORE_ERRORS, 1);
             rooms_error(&change->err, 503, "storage_unavailable",
                         "the change could not be stored; nothing changed");
             return NGX_ROOMS_REFUSED;
@@ -552,6 +557,7 @@ ngx_rooms_control_write(rooms_store_t *store, ngx_log_t *log,
     if (rc != ROOMS_STORE_OK) {
         ngx_log_error(NGX_LOG_ERR, log, 0, "rooms_store write failed: %s",
                       rooms_store_errmsg(store));
+        ngx_rooms_metrics_add(NGX_ROOMS_M_STORE_ERRORS, 1);
         return NGX_ERROR;
     }
 
@@ -691,6 +697,7 @@ ngx_rooms_control_cohost_grant(ngx_rooms_main_conf_t *rmcf, ngx_log_t *log,
                       "rooms_store co-host insert failed: %s; a co-host "
                       "of room %L gets no key",
                       rooms_store_errmsg(rmcf->store), room_id);
+        ngx_rooms_metrics_add(NGX_ROOMS_M_STORE_ERRORS, 1);
         ngx_explicit_memzero(key, ROOMS_HOST_KEY_LEN + 1);
         return NGX_ERROR;
     }
@@ -715,6 +722,7 @@ ngx_rooms_control_cohost_demote(ngx_rooms_main_conf_t *rmcf, ngx_log_t *log,
         ngx_log_error(NGX_LOG_ERR, log, 0,
                       "rooms_store co-host revocation failed: %s; "
                       "room %L", rooms_store_errmsg(rmcf->store), room_id);
+        ngx_rooms_metrics_add(NGX_ROOMS_M_STORE_ERRORS, 1);
         return;
     }
 
@@ -735,6 +743,7 @@ ngx_rooms_control_cohost_key(ngx_rooms_main_conf_t *rmcf, ngx_log_t *log,
         ngx_log_error(NGX_LOG_ERR, log, 0,
                       "rooms_store co-host lookup failed: %s",
                       rooms_store_errmsg(rmcf->store));
+        ngx_rooms_metrics_add(NGX_ROOMS_M_STORE_ERRORS, 1);
         return NGX_ERROR;
     }
 
@@ -755,6 +764,7 @@ ngx_rooms_control_banned(ngx_rooms_main_conf_t *rmcf, ngx_log_t *log,
         ngx_log_error(NGX_LOG_ERR, log, 0,
                       "rooms_store ban lookup failed: %s",
                       rooms_store_errmsg(rmcf->store));
+        ngx_rooms_metrics_add(NGX_ROOMS_M_STORE_ERRORS, 1);
         return NGX_ERROR;
     }
 
@@ -772,6 +782,7 @@ ngx_rooms_control_cohosts(ngx_rooms_main_conf_t *rmcf, ngx_log_t *log,
         ngx_log_error(NGX_LOG_ERR, log, 0,
                       "rooms_store co-host list failed: %s",
                       rooms_store_errmsg(rmcf->store));
+        ngx_rooms_metrics_add(NGX_ROOMS_M_STORE_ERRORS, 1);
         return NGX_ERROR;
     }
 
@@ -845,6 +856,7 @@ ngx_rooms_control_ban(const rooms_proto_hdr_t *hdr, const u_char *payload)
         ngx_log_error(NGX_LOG_ERR, ngx_cycle->log, 0,
                       "rooms_store ban failed: %s; room %L",
                       rooms_store_errmsg(rmcf->store), rec.room);
+        ngx_rooms_metrics_add(NGX_ROOMS_M_STORE_ERRORS, 1);
 
     } else {
         ngx_log_error(NGX_LOG_INFO, ngx_cycle->log, 0,
@@ -897,6 +909,7 @@ ngx_rooms_control_count(const rooms_proto_hdr_t *hdr, const u_char *payload)
         ngx_log_error(NGX_LOG_ERR, ngx_cycle->log, 0,
                       "rooms_store: room %L in use not recorded: %s",
                       rec.room, rooms_store_errmsg(rmcf->store));
+        ngx_rooms_metrics_add(NGX_ROOMS_M_STORE_ERRORS, 1);
     }
 
     ngx_log_debug3(NGX_LOG_DEBUG_EVENT, ngx_cycle->log, 0,
@@ -977,6 +990,7 @@ ngx_rooms_control_host_absent(const rooms_proto_hdr_t *hdr,
             ngx_log_error(NGX_LOG_ERR, log, 0,
                           "rooms_store lookup failed: %s",
                           rooms_store_errmsg(rmcf->store));
+            ngx_rooms_metrics_add(NGX_ROOMS_M_STORE_ERRORS, 1);
             rc = NGX_ERROR;
             break;
         }

@@ -90,6 +90,14 @@ typedef ngx_int_t (*ngx_rooms_purge_pt)(void *data);
 ngx_int_t ngx_rooms_dir_purge(ngx_rooms_main_conf_t *rmcf, ngx_log_t *log,
     ngx_rooms_purge_pt purge, void *data);
 
+/*
+ * For the metrics: how many cached rooms have people in them, and how
+ * many people in all (rooms with people are never evicted, so both are
+ * whole).  Holds the zone mutex while it walks the cache.
+ */
+void ngx_rooms_dir_totals(ngx_rooms_main_conf_t *rmcf, ngx_uint_t *rooms,
+    ngx_uint_t *people);
+
 /* The link to the media worker is lost: every cached room has 0 people. */
 void ngx_rooms_dir_counts_reset(ngx_rooms_main_conf_t *rmcf,
     ngx_log_t *log);
