@@ -251,6 +251,7 @@ http {
     server {
         listen 127.0.0.1:$port;
         location / { rooms; }
+        location = /metrics { rooms_metrics; }
     }
 }
 CONF
@@ -271,6 +272,8 @@ ok(wait_for(sub { slurp($wlog) =~ /nginx worker connected: slot \d+ pid \d+ uid 
 
 ($rc, $out) = run("curl -s -o /dev/null -w '%{http_code}' http://127.0.0.1:$port/");
 is($out, '200', 'that nginx serves the create page');
+($rc, $out) = run("curl -s http://127.0.0.1:$port/metrics");
+like($out, qr/^# TYPE rooms_joins_total counter$/m, 'and its metrics');
 
 kill 'QUIT', $npid;
 waitpid $npid, 0;
