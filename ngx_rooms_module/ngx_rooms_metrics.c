@@ -11,15 +11,18 @@
  * per-person label, so the number of series is bounded), and the page:
  * every family with its HELP and TYPE.  The directory's live figures
  * (rooms with people, participants) are read from the room directory
- * when the page is asked for.  Must never block or take a lock on the
+ * when the page is asked for, and the media worker's own figures are the
+ * latest of its STATS records (rooms_proto.h), kept in the zone too.
+ * Must never block or take a lock on the
  * counting paths (an atomic add each), never let a count fail a request,
  * and never serve anything but GET and HEAD.
- * May not: call rooms_store_, call json_, include jansson.h, include rooms_ring.h, include rooms_ws.h, call ngx_rooms_media_, call ngx_rooms_control_, call ngx_rooms_signal_, call ngx_rooms_ws_, call ngx_rooms_api_, call ngx_rooms_router_, call ngx_rooms_page_, call ngx_rooms_dir_get, call ngx_rooms_dir_change, call ngx_rooms_dir_add
+ * May not: call rooms_store_, call json_, include jansson.h, include rooms_ring.h, include rooms_ws.h, call ngx_rooms_media_push, call ngx_rooms_control_, call ngx_rooms_signal_, call ngx_rooms_ws_, call ngx_rooms_api_, call ngx_rooms_router_, call ngx_rooms_page_, call ngx_rooms_dir_get, call ngx_rooms_dir_change, call ngx_rooms_dir_add
  */
 
 
 #include "ngx_rooms_metrics.h"
 #include "ngx_rooms_directory.h"
+#include "ngx_rooms_media.h"
 
 #include "rooms_msg.h"
 
@@ -57,12 +60,18 @@ typedef struct {
     ngx_atomic_t                 plain[NGX_ROOMS_M_NPLAIN];
     ngx_atomic_t                 refusals[NGX_ROOMS_METRICS_NREASONS];
     ngx_atomic_t                 actions[ROOMS_MSG_NTYPES];
+    ngx_atomic_t                 media_seen;     /* a STATS record came */
+    rooms_proto_stats_t          media;          /* the latest */
 } ngx_rooms_metrics_sh_t;
 
 
 static ngx_int_t ngx_rooms_metrics_zone_init(ngx_shm_zone_t *shm_zone,
     void *data);
 static ngx_int_t ngx_rooms_metrics_handler(ngx_http_request_t *r);
+static void ngx_rooms_metrics_stats(const rooms_proto_hdr_t *hdr,
+    const u_char *payload);
+static u_char *ngx_rooms_metrics_media(u_char *p, u_char *last,
+    rooms_proto_stats_t *st);
 static u_char *ngx_rooms_metrics_family(u_char *p, u_char *last,
     const char *name, const char *type, const char *help);
 
@@ -100,6 +109,40 @@ ngx_rooms_metrics_directive(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     clcf->handler = ngx_rooms_metrics_handler;
 
     return NGX_CONF_OK;
+}
+
+
+ngx_int_t
+ngx_rooms_metrics_init(ngx_conf_t *cf)
+{
+    return ngx_rooms_media_on_record(cf, ROOMS_PROTO_STATS,
+                                     ngx_rooms_metrics_stats);
+}
+
+
+/*
+ * A STATS record: the media worker's figures, kept as they are (every
+ * nginx worker gets each one; whichever writes last wrote the same or
+ * newer totals).  payload is in shared memory: copied once, then stored.
+ */
+static void
+ngx_rooms_metrics_stats(const rooms_proto_hdr_t *hdr, const u_char *payload)
+{
+    rooms_proto_stats_t  st;
+
+    if (ngx_rooms_metrics_sh == NULL || hdr->len < sizeof(st)) {
+        return;
+    }
+
+    ngx_memcpy(&st, payload, sizeof(st));
+
+    /*
+     * A page read during the copy may mix two records' fields: each is a
+     * total of its own, so that is never a wrong figure, only a mix of
+     * two moments 5 s apart.
+     */
+    ngx_memcpy(&ngx_rooms_metrics_sh->media, &st, sizeof(st));
+    ngx_rooms_metrics_sh->media_seen = 1;
 }
 
 
@@ -232,6 +275,7 @@ ngx_rooms_metrics_handler(ngx_http_request_t *r)
     ngx_int_t                rc;
     ngx_uint_t               i, rooms, people;
     ngx_chain_t              out;
+    rooms_proto_stats_t      media;
     ngx_rooms_metrics_sh_t  *sh;
     const rooms_msg_type_t  *mt;
     ngx_rooms_main_conf_t   *rmcf;
@@ -337,6 +381,11 @@ ngx_rooms_metrics_handler(ngx_http_request_t *r)
     p = ngx_slprintf(p, last, "rooms_media_link_reconnects_total %uA\n",
                      sh->plain[NGX_ROOMS_M_LINK_RECONNECTS]);
 
+    if (sh->media_seen) {
+        ngx_memcpy(&media, &sh->media, sizeof(media));
+        p = ngx_rooms_metrics_media(p, last, &media);
+    }
+
     if (p == last) {
         /* the page is bounded by the code above; this cannot be reached */
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
@@ -369,4 +418,96 @@ ngx_rooms_metrics_handler(ngx_http_request_t *r)
     out.next = NULL;
 
     return ngx_http_output_filter(r, &out);
+}
+
+
+/* The media worker's figures, from its latest STATS record. */
+static u_char *
+ngx_rooms_metrics_media(u_char *p, u_char *last, rooms_proto_stats_t *st)
+{
+    p = ngx_rooms_metrics_family(p, last, "rooms_media_participants",
+            "gauge", "People with a session in the media worker.");
+    p = ngx_slprintf(p, last, "rooms_media_participants %uL\n",
+                     st->participants);
+
+    p = ngx_rooms_metrics_family(p, last,
+            "rooms_media_packets_received_total", "counter",
+            "UDP datagrams the media worker received, by kind (unknown: "
+            "from no session's address).");
+    p = ngx_slprintf(p, last,
+            "rooms_media_packets_received_total{kind=\"stun\"} %uL\n"
+            "rooms_media_packets_received_total{kind=\"dtls\"} %uL\n"
+            "rooms_media_packets_received_total{kind=\"rtp\"} %uL\n"
+            "rooms_media_packets_received_total{kind=\"rtcp\"} %uL\n"
+            "rooms_media_packets_received_total{kind=\"unknown\"} %uL\n",
+            st->rx_stun, st->rx_dtls, st->rx_rtp, st->rx_rtcp,
+            st->rx_unknown);
+
+    p = ngx_rooms_metrics_family(p, last, "rooms_media_packets_sent_total",
+            "counter", "UDP datagrams the media worker sent.");
+    p = ngx_slprintf(p, last, "rooms_media_packets_sent_total %uL\n",
+                     st->tx);
+
+    p = ngx_rooms_metrics_family(p, last,
+            "rooms_media_packets_forwarded_total", "counter",
+            "RTP packets forwarded from a publisher to a subscriber.");
+    p = ngx_slprintf(p, last, "rooms_media_packets_forwarded_total %uL\n",
+                     st->fwd);
+
+    p = ngx_rooms_metrics_family(p, last,
+            "rooms_media_packets_dropped_total", "counter",
+            "Packets the media worker dropped, by why: malformed after "
+            "decryption, refused by SRTP, send queue full, not "
+            "forwardable.");
+    p = ngx_slprintf(p, last,
+            "rooms_media_packets_dropped_total{reason=\"malformed\"} %uL\n"
+            "rooms_media_packets_dropped_total{reason=\"unprotect\"} %uL\n"
+            "rooms_media_packets_dropped_total{reason=\"send_queue\"} %uL\n"
+            "rooms_media_packets_dropped_total{reason=\"forward\"} %uL\n",
+            st->rx_bad, st->unprotect_fail, st->tx_dropped,
+            st->fwd_dropped);
+
+    p = ngx_rooms_metrics_family(p, last, "rooms_media_nacks_sent_total",
+            "counter", "NACKs the media worker sent to publishers.");
+    p = ngx_slprintf(p, last, "rooms_media_nacks_sent_total %uL\n",
+                     st->nack_sent);
+
+    p = ngx_rooms_metrics_family(p, last,
+            "rooms_media_nack_resends_total", "counter",
+            "Packets the media worker resent to answer subscribers' NACKs.");
+    p = ngx_slprintf(p, last, "rooms_media_nack_resends_total %uL\n",
+                     st->nack_resent);
+
+    p = ngx_rooms_metrics_family(p, last, "rooms_media_plis_sent_total",
+            "counter", "Picture loss indications sent to publishers.");
+    p = ngx_slprintf(p, last, "rooms_media_plis_sent_total %uL\n",
+                     st->pli_sent);
+
+    p = ngx_rooms_metrics_family(p, last, "rooms_media_joins_total",
+            "counter", "Joins the media worker took into a room.");
+    p = ngx_slprintf(p, last, "rooms_media_joins_total %uL\n", st->joins);
+
+    p = ngx_rooms_metrics_family(p, last, "rooms_media_joins_refused_total",
+            "counter", "Joins the media worker refused.");
+    p = ngx_slprintf(p, last, "rooms_media_joins_refused_total %uL\n",
+                     st->refused);
+
+    p = ngx_rooms_metrics_family(p, last,
+            "rooms_media_ice_timeouts_total", "counter",
+            "Sessions ended because ICE consent stopped for 30 s.");
+    p = ngx_slprintf(p, last, "rooms_media_ice_timeouts_total %uL\n",
+                     st->timeouts);
+
+    p = ngx_rooms_metrics_family(p, last, "rooms_media_cpu_seconds_total",
+            "counter", "CPU time of the media worker, user and system.");
+    p = ngx_slprintf(p, last, "rooms_media_cpu_seconds_total %uL.%06uL\n",
+                     st->cpu_usec / 1000000, st->cpu_usec % 1000000);
+
+    p = ngx_rooms_metrics_family(p, last,
+            "rooms_media_resident_memory_bytes", "gauge",
+            "Resident memory of the media worker.");
+    p = ngx_slprintf(p, last, "rooms_media_resident_memory_bytes %uL\n",
+                     st->rss_bytes);
+
+    return p;
 }

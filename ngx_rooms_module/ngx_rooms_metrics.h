@@ -39,6 +39,9 @@ typedef enum {
 char *ngx_rooms_metrics_directive(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 
+/* At postconfiguration: the handler of the media worker's STATS records. */
+ngx_int_t ngx_rooms_metrics_init(ngx_conf_t *cf);
+
 /* Each worker finds the zone of its cycle (none: counting is a no-op). */
 void ngx_rooms_metrics_init_process(ngx_cycle_t *cycle);
 

@@ -360,6 +360,7 @@ ngx_rooms_postconfiguration(ngx_conf_t *cf)
 
     if (ngx_rooms_signal_init(cf) != NGX_OK
         || ngx_rooms_control_init(cf) != NGX_OK
+        || ngx_rooms_metrics_init(cf) != NGX_OK
         || ngx_rooms_router_init_filters(cf) != NGX_OK)
     {
         return NGX_ERROR;

@@ -88,11 +88,11 @@ sub v {
     return $m->{samples}{$name} // 0;
 }
 
-# reads until $name is $want (media worker records are asynchronous), at
-# most 5 s; returns the last page
+# reads until $name is $want (media worker records are asynchronous; its
+# STATS come every 5 s), at most $secs (5) s; returns the last page
 sub wait_for {
-    my ($name, $want) = @_;
-    my $deadline = time + 5;
+    my ($name, $want, $secs) = @_;
+    my $deadline = time + ($secs // 5);
     my $m;
     for (;;) {
         ($m) = metrics();
@@ -144,7 +144,14 @@ sub check {
     my $name = $block->name;
 
     if ($name =~ /parses/) {
-        my ($m, $pid, $text, $h) = metrics();
+        # the media worker's figures come with its first STATS record
+        my $deadline = time + 8;
+        my ($m, $pid, $text, $h);
+        for (;;) {
+            ($m, $pid, $text, $h) = metrics();
+            last if $text =~ /^rooms_media_participants /m || time > $deadline;
+            sleep 0.2;
+        }
         ok(!$m->{error}, 'prometheus_client parses the page')
             or diag($m->{error}, "\n", $text);
         like($h->{'content-type'} // '', qr{^text/plain; version=0\.0\.4},
@@ -161,6 +168,19 @@ sub check {
             rooms_store_errors => 'counter',
             rooms_media_ring_pushes_refused => 'counter',
             rooms_media_link_reconnects => 'counter',
+            rooms_media_participants => 'gauge',
+            rooms_media_packets_received => 'counter',
+            rooms_media_packets_sent => 'counter',
+            rooms_media_packets_forwarded => 'counter',
+            rooms_media_packets_dropped => 'counter',
+            rooms_media_nacks_sent => 'counter',
+            rooms_media_nack_resends => 'counter',
+            rooms_media_plis_sent => 'counter',
+            rooms_media_joins => 'counter',
+            rooms_media_joins_refused => 'counter',
+            rooms_media_ice_timeouts => 'counter',
+            rooms_media_cpu_seconds => 'counter',
+            rooms_media_resident_memory_bytes => 'gauge',
         );
         for my $f (sort keys %want) {
             my $got = $m->{families}{$f};
@@ -190,6 +210,11 @@ sub check {
            'admit,cohost,deny,end,lock,mute,remove,uncohost',
            'host action kinds: the host-only message types');
 
+        ok(v($m, 'rooms_media_resident_memory_bytes') > 1e6,
+           'the media worker\'s resident memory: over 1 MB');
+        ok(v($m, 'rooms_media_cpu_seconds_total') > 0,
+           'its CPU time: more than 0');
+
         my ($st) = RoomsTest::http('POST', '/metrics', json => {});
         is($st, 405, 'POST /metrics: 405');
         ($st) = RoomsTest::http('HEAD', '/metrics');
@@ -197,7 +222,17 @@ sub check {
     }
 
     if ($name =~ /counters move/) {
+        # after nginx's restart, the worker's next STATS (5 s at most)
         my ($m0) = metrics();
+        my $deadline = time + 8;
+        while (!exists $m0->{samples}{rooms_media_joins_total}
+               && time < $deadline)
+        {
+            sleep 0.2;
+            ($m0) = metrics();
+        }
+        ok(exists $m0->{samples}{rooms_media_joins_total},
+           'the media worker\'s figures are there');
         is(v($m0, 'rooms_websocket_connections'), 0, 'no WebSocket yet');
 
         # a create and three joins, through the listener both workers serve
@@ -307,6 +342,17 @@ sub check {
         is(v($m, 'rooms_participants'), 0, '0 people');
         is(v($m, 'rooms_active_rooms'), 0, '0 rooms with people');
         is(v($m, 'rooms_lobby_waiting'), 0, 'nobody waiting');
+        # the media worker's own count, from its STATS records
+        my $mj = v($m0, 'rooms_media_joins_total') + 6;
+        $m = wait_for('rooms_media_joins_total', $mj, 8);
+        is(v($m, 'rooms_media_joins_total'), $mj,
+           'the media worker took 6 joins (its STATS)');
+        is(v($m, 'rooms_media_joins_refused_total'),
+           v($m0, 'rooms_media_joins_refused_total') + 1,
+           'and refused 1 (room_full; the lock was nginx\'s)');
+        $m = wait_for('rooms_media_participants', 0, 8);
+        is(v($m, 'rooms_media_participants'), 0, 'and has nobody now');
+
         moved($m0, $m, 'over the whole sequence: joins +6, 2 refusals, '
               . '4 host actions, no store error, no ring refusal',
               'rooms_joins_total' => 6,

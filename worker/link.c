@@ -131,6 +131,28 @@ rooms_link_record(void *ctx, uint16_t type, uint64_t id, const void *payload,
 
 
 
+unsigned
+rooms_link_record_all(rooms_link_t *w, uint16_t type, const void *payload,
+    size_t len)
+{
+    unsigned  i, n;
+
+    n = 0;
+
+    for (i = 0; i < ROOMS_RING_MAX_PEERS; i++) {
+        if (w->slot_conn[i] >= 0
+            && rooms_link_record(w, type, ROOMS_PROTO_CONN(i, 0), payload,
+                                 len) == 0)
+        {
+            n++;
+        }
+    }
+
+    return n;
+}
+
+
+
 /* Rings the doorbell of every nginx worker that got records. */
 void
 rooms_link_ring_bells(rooms_link_t *w)
