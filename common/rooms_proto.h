@@ -203,7 +203,7 @@ typedef enum {
      * keeps the latest.  Fields are only ever appended: nginx reads the
      * ones it knows from a longer payload, and drops a shorter one.
      */
-    ROOMS_PROTO_STATS = 12,
+    ROOMS_PROTO_STATS = 10,
 
     ROOMS_PROTO_TYPE_MAX          /* not a type: one past the last */
 } rooms_proto_type_e;
