@@ -3,8 +3,8 @@
  * (see rooms_msg.h).
  *
  * Owns: the only table of browser message types and the only code that
- * writes or reads the JSON of JOIN, ROOM, BAN, COUNT, HOST_ABSENT and
- * ROLE records.  Must never keep state between calls, allocate beyond
+ * writes or reads the JSON of JOIN, ROOM, BAN, COUNT, RESYNC, HOST_ABSENT
+ * and ROLE records.  Must never keep state between calls, allocate beyond
  * the JSON document of one call, or accept half of a payload.
  *
  * May not: include <ngx_config.h>, include <ngx_core.h>, include sfu.h, call rooms_store_, call ngx_
@@ -636,10 +636,15 @@ rooms_msg_ban_decode(const char *json, size_t len, rooms_msg_ban_t *b,
 int
 rooms_msg_count_encode(const rooms_msg_count_t *c, char *out, size_t cap)
 {
-    return rooms_msg_dump(json_pack("{s:I,s:s,s:I}",
+    if (c->seq < 1) {
+        return -1;
+    }
+
+    return rooms_msg_dump(json_pack("{s:I,s:s,s:I,s:I}",
                                     "room", (json_int_t) c->room,
                                     "code", c->code,
-                                    "count", (json_int_t) c->count),
+                                    "count", (json_int_t) c->count,
+                                    "seq", (json_int_t) c->seq),
                           out, cap);
 }
 
@@ -665,13 +670,52 @@ rooms_msg_count_decode(const char *json, size_t len, rooms_msg_count_t *c,
     if (rooms_msg_int(obj, "room", &c->room) == 0
         && rooms_msg_code(obj, c->code, 1) == 0
         && rooms_msg_int(obj, "count", &n) == 0
-        && n >= 0 && n <= ROOMS_PARTICIPANTS_LIMIT)
+        && n >= 0 && n <= ROOMS_PARTICIPANTS_LIMIT
+        && rooms_msg_int(obj, "seq", &c->seq) == 0 && c->seq >= 1)
     {
         c->count = (unsigned) n;
         rc = 0;
 
     } else {
         *why = "malformed count record";
+    }
+
+    json_decref(obj);
+
+    return rc;
+}
+
+
+int
+rooms_msg_resync_encode(const rooms_msg_resync_t *r, char *out, size_t cap)
+{
+    if (r->seq < 0) {
+        return -1;
+    }
+
+    return rooms_msg_dump(json_pack("{s:I}", "seq", (json_int_t) r->seq),
+                          out, cap);
+}
+
+
+int
+rooms_msg_resync_decode(const char *json, size_t len, rooms_msg_resync_t *r,
+    const char **why)
+{
+    int      rc;
+    json_t  *obj;
+
+    memset(r, 0, sizeof(rooms_msg_resync_t));
+
+    obj = rooms_msg_load(json, len, why);
+    if (obj == NULL) {
+        return -1;
+    }
+
+    rc = rooms_msg_int(obj, "seq", &r->seq) == 0 && r->seq >= 0 ? 0 : -1;
+
+    if (rc != 0) {
+        *why = "malformed resync record";
     }
 
     json_decref(obj);

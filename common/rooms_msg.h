@@ -5,11 +5,11 @@
  * encoder and decoder (docs/protocol.md, common/rooms_proto.h).
  *
  * Owns: the table of browser message types and the payload codecs of the
- * JOIN, ROOM, BAN, COUNT, HOST_ABSENT and ROLE records.  The module, the
- * media worker and the test's fake media worker all use these, so no
- * second strcmp chain or json_pack for the same question exists.  Must
- * never include nginx or worker headers, keep state, or decide what a
- * record does: it only says what the bytes mean.
+ * JOIN, ROOM, BAN, COUNT, RESYNC, HOST_ABSENT and ROLE records.  The
+ * module, the media worker and the test's fake media worker all use
+ * these, so no second strcmp chain or json_pack for the same question
+ * exists.  Must never include nginx or worker headers, keep state, or
+ * decide what a record does: it only says what the bytes mean.
  *
  * May not: include <ngx_config.h>, include <ngx_core.h>, include sfu.h, call rooms_store_, call ngx_
  */
@@ -168,17 +168,36 @@ int rooms_msg_ban_decode(const char *json, size_t len, rooms_msg_ban_t *b,
  * HOST_ABSENT): nginx then goes by the room's id.
  */
 
-/* worker -> nginx: the people in a room now (ROOMS_PROTO_COUNT) */
+/*
+ * worker -> nginx: the people in a room now (ROOMS_PROTO_COUNT).  seq is
+ * the media worker's order of its counts (1 or more): a count with a seq
+ * below the one a room's count was set by is stale (rooms_proto.h).
+ */
 typedef struct {
     int64_t   room;
     char      code[ROOMS_CODE_LEN + 1];
     unsigned  count;
+    int64_t   seq;
 } rooms_msg_count_t;
 
 int rooms_msg_count_encode(const rooms_msg_count_t *c, char *out,
     size_t cap);
 int rooms_msg_count_decode(const char *json, size_t len,
     rooms_msg_count_t *c, const char **why);
+
+
+/*
+ * worker -> nginx: every count set by a seq up to seq (0 or more) and
+ * not sent again since is 0 (ROOMS_PROTO_RESYNC).
+ */
+typedef struct {
+    int64_t   seq;
+} rooms_msg_resync_t;
+
+int rooms_msg_resync_encode(const rooms_msg_resync_t *r, char *out,
+    size_t cap);
+int rooms_msg_resync_decode(const char *json, size_t len,
+    rooms_msg_resync_t *r, const char **why);
 
 
 /* worker -> nginx: the last host left (ROOMS_PROTO_HOST_ABSENT) */

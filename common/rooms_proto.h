@@ -24,7 +24,7 @@
  * Bump on any change to: the record header, the numbering or meaning of
  * the types, a payload format, or the ring segment layout (rooms_ring.h).
  */
-#define ROOMS_PROTO_VERSION  6
+#define ROOMS_PROTO_VERSION  7
 
 
 /*
@@ -157,13 +157,23 @@ typedef enum {
      * worker -> nginx, id = ROOMS_PROTO_CONN(slot, 0): counter 0 names no
      * connection, the slot routes the record to one nginx worker.  The
      * number of people in a room (the lobby not counted) is now count:
-     *     {"room": <store id>, "code": "<code>", "count": <n>}
+     *     {"room": <store id>, "code": "<code>", "count": <n>,
+     *      "seq": <order>}
      * code is the one the room's latest JOIN carried (a rotation may have
      * retired it since; nginx then finds the room by id).  The worker
      * sends it on every change to every nginx worker it is linked to, any
      * of which may serve GET /api/rooms/<code>, and to a newly linked one
-     * once for every room with people in it.  nginx keeps it in the
-     * shared room directory; it is not stored.
+     * once for every room with people in it (then RESYNC).  nginx keeps
+     * it in the shared room directory; it is not stored.
+     *
+     * The order.  Rings have no order between them, and all nginx workers
+     * write one shared directory, so a count read late from a slow ring
+     * must not undo a newer one read from another.  seq is one counter of
+     * the media worker's, raised by every COUNT it sends (whatever the
+     * room or the slot), so a higher seq is a later truth; it starts at
+     * the worker's monotonic clock in ms times 2^16, so a restarted worker
+     * orders after the one before it.  nginx keeps each room's count with
+     * the seq that set it, and ignores a COUNT whose seq is lower.
      */
     ROOMS_PROTO_COUNT = 7,
 
@@ -196,6 +206,23 @@ typedef enum {
     ROOMS_PROTO_ROLE = 9,
 
     /*
+     * worker -> nginx, id = ROOMS_PROTO_CONN(slot, 0).  The counts the
+     * worker just sent this nginx worker (one COUNT for every room with
+     * people in it, all with a seq above this one) are the whole truth:
+     *     {"seq": <order>}
+     * every room whose count was set by a seq up to this one is empty.
+     * Sent after the counts of a newly linked nginx worker, and after
+     * those of one whose ring overflowed, once it drained: so a count
+     * lost on a full ring (the last leave of a room, say) never stays
+     * behind.  Records lost on a full ring to a connection (SIGNAL,
+     * CLOSE) end it instead: once the ring drained the worker removes
+     * that participant and sends CLOSE 4409, and the browser joins again
+     * (docs/protocol.md); lost BAN, ROLE and HOST_ABSENT records are kept
+     * by the worker and sent again, before that CLOSE.
+     */
+    ROOMS_PROTO_RESYNC = 10,
+
+    /*
      * worker -> nginx, id = ROOMS_PROTO_CONN(slot, 0), to every linked
      * nginx worker every ROOMS_PROTO_STATS_MS: the media worker's own
      * figures for the metrics page (rooms_metrics), a binary
@@ -203,11 +230,18 @@ typedef enum {
      * keeps the latest.  Fields are only ever appended: nginx reads the
      * ones it knows from a longer payload, and drops a shorter one.
      */
-    ROOMS_PROTO_STATS = 10,
+    ROOMS_PROTO_STATS = 11,
 
     ROOMS_PROTO_TYPE_MAX          /* not a type: one past the last */
 } rooms_proto_type_e;
 
+
+/*
+ * The close code of a WebSocket whose records were lost on a full ring
+ * (RESYNC): the browser's picture of the room may be wrong, so it joins
+ * again (docs/protocol.md).
+ */
+#define ROOMS_PROTO_CLOSE_RESYNC    4409
 
 /* how often the worker sends STATS: fresher than any scrape interval */
 #define ROOMS_PROTO_STATS_MS        5000

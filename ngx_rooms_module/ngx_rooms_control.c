@@ -16,11 +16,13 @@
  * storing bans (BAN records), drawing, storing and revoking co-host keys,
  * and the store reads the API and the signaling need (bans, co-host
  * keys); the live participant counts the media worker reports (COUNT
- * records, written into the directory, and when a room was last in use,
- * written into the store for expiry) and their reset when the link is
- * lost; expiry (rooms_expire): worker 0 purges rooms ended or unused for
- * that long, at its start and every hour.  The directory reads the store on its own (a cache miss, a code
- * by id) and writes it never.
+ * records, written into the directory in the media worker's order, and
+ * when a room was last in use, written into the store for expiry), the
+ * RESYNC records that empty the rooms no count was sent for again, and
+ * the reset of the counts this process read when its link is lost;
+ * expiry (rooms_expire): worker 0 purges rooms ended or unused for that
+ * long, at its start and every hour.  The directory reads the store on
+ * its own (a cache miss, a code by id) and writes it never.
  * Must never store a change without the directory lock, never announce
  * a change before it is stored, and never answer a client: the callers
  * turn its results into HTTP or WebSocket errors.
@@ -86,6 +88,8 @@ static void ngx_rooms_control_ban(const rooms_proto_hdr_t *hdr,
     const u_char *payload);
 static void ngx_rooms_control_count(const rooms_proto_hdr_t *hdr,
     const u_char *payload);
+static void ngx_rooms_control_resync(const rooms_proto_hdr_t *hdr,
+    const u_char *payload);
 static void ngx_rooms_control_host_absent(const rooms_proto_hdr_t *hdr,
     const u_char *payload);
 static ngx_int_t ngx_rooms_control_absent_change(ngx_rooms_main_conf_t *rmcf,
@@ -96,6 +100,15 @@ static void ngx_rooms_control_link_down(void);
 static void ngx_rooms_control_expire(ngx_event_t *ev);
 static ngx_int_t ngx_rooms_control_purge(void *data);
 static ngx_rooms_main_conf_t *ngx_rooms_control_conf(void);
+
+
+/*
+ * The highest seq of the COUNT and RESYNC records this process read: a
+ * lost link empties the rooms whose counts are that old or older, not
+ * the newer ones another nginx worker read, perhaps from a media worker
+ * started since (ngx_rooms_dir_counts_reset()).
+ */
+static int64_t  ngx_rooms_control_seq;
 
 
 /*
@@ -228,6 +241,9 @@ ngx_rooms_control_init(ngx_conf_t *cf)
         != NGX_OK
         || ngx_rooms_media_on_record(cf, ROOMS_PROTO_COUNT,
                                      ngx_rooms_control_count)
+           != NGX_OK
+        || ngx_rooms_media_on_record(cf, ROOMS_PROTO_RESYNC,
+                                     ngx_rooms_control_resync)
            != NGX_OK
         || ngx_rooms_media_on_record(cf, ROOMS_PROTO_HOST_ABSENT,
                                      ngx_rooms_control_host_absent)
@@ -869,7 +885,8 @@ ngx_rooms_control_ban(const rooms_proto_hdr_t *hdr, const u_char *payload)
 /*
  * A COUNT record: the number of people in a room changed.  It goes into
  * the shared directory, where GET /api/rooms/<code> reads it; every nginx
- * worker gets the same record and writes the same number.
+ * worker gets the same record and writes the same number, and one that
+ * reads it after a newer one (a higher seq) was written leaves the newer.
  */
 static void
 ngx_rooms_control_count(const rooms_proto_hdr_t *hdr, const u_char *payload)
@@ -895,9 +912,11 @@ ngx_rooms_control_count(const rooms_proto_hdr_t *hdr, const u_char *payload)
         return;
     }
 
+    ngx_rooms_control_seq = ngx_max(ngx_rooms_control_seq, rec.seq);
+
     rc = ngx_rooms_dir_count(rmcf, ngx_cycle->log, rec.room,
                              (u_char *) rec.code, ngx_strlen(rec.code),
-                             (ngx_uint_t) rec.count);
+                             (ngx_uint_t) rec.count, rec.seq);
 
     /*
      * People came or went: the room is in use, which keeps it from
@@ -912,9 +931,44 @@ ngx_rooms_control_count(const rooms_proto_hdr_t *hdr, const u_char *payload)
         ngx_rooms_metrics_add(NGX_ROOMS_M_STORE_ERRORS, 1);
     }
 
-    ngx_log_debug3(NGX_LOG_DEBUG_EVENT, ngx_cycle->log, 0,
-                   "rooms media: room %L has %ui people: %i",
-                   rec.room, (ngx_uint_t) rec.count, rc);
+    ngx_log_debug4(NGX_LOG_DEBUG_EVENT, ngx_cycle->log, 0,
+                   "rooms media: room %L has %ui people (seq %L): %i",
+                   rec.room, (ngx_uint_t) rec.count, rec.seq, rc);
+}
+
+
+/*
+ * A RESYNC record: the counts the media worker sent this process just
+ * before it are all the rooms with people in them; the rest are empty
+ * (a count that would have said so may have been lost on a full ring).
+ */
+static void
+ngx_rooms_control_resync(const rooms_proto_hdr_t *hdr,
+    const u_char *payload)
+{
+    u_char                  buf[256];
+    const char             *why;
+    rooms_msg_resync_t      rec;
+    ngx_rooms_main_conf_t  *rmcf;
+
+    if (ngx_rooms_control_copy(hdr, payload, "RESYNC", buf) != NGX_OK) {
+        return;
+    }
+
+    if (rooms_msg_resync_decode((char *) buf, hdr->len, &rec, &why) != 0) {
+        ngx_rooms_control_malformed("RESYNC");
+        return;
+    }
+
+    rmcf = ngx_rooms_control_conf();
+
+    if (rmcf == NULL) {
+        return;
+    }
+
+    ngx_rooms_control_seq = ngx_max(ngx_rooms_control_seq, rec.seq);
+
+    ngx_rooms_dir_counts_reset(rmcf, ngx_cycle->log, rec.seq);
 }
 
 
@@ -1096,7 +1150,9 @@ ngx_rooms_control_absent_apply(rooms_room_t *room, void *data)
  * The link to the media worker is lost: nobody is in a room without it.
  * When only this link broke and the worker lives on, the counts come back
  * with the next link, a second later at first: the worker sends every
- * count that is not 0 to a newly linked nginx worker.
+ * count that is not 0 to a newly linked nginx worker.  Only the counts as
+ * old as the newest this process read are emptied: another nginx worker
+ * that linked to a restarted media worker first may have newer ones.
  */
 static void
 ngx_rooms_control_link_down(void)
@@ -1106,7 +1162,8 @@ ngx_rooms_control_link_down(void)
     rmcf = ngx_rooms_control_conf();
 
     if (rmcf != NULL) {
-        ngx_rooms_dir_counts_reset(rmcf, ngx_cycle->log);
+        ngx_rooms_dir_counts_reset(rmcf, ngx_cycle->log,
+                                   ngx_rooms_control_seq);
     }
 }
 

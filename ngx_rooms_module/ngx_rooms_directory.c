@@ -16,7 +16,12 @@
  * The live participant count of each cached room is written here too,
  * from the media worker's COUNT records (ngx_rooms_dir_count()).  It is
  * never stored: SQLite does not know who is in a room, and a room loaded
- * from it has 0 people until the worker says otherwise.
+ * from it has 0 people until the worker says otherwise.  Each count is
+ * kept with the seq of the record that set it, and a record with a lower
+ * seq is stale (common/rooms_proto.h, "The order"): every nginx worker
+ * writes here from its own ring, and one that reads late must not undo
+ * what another read earlier.  A RESYNC record's seq empties every room
+ * whose count is as old or older (ngx_rooms_dir_counts_reset()).
  *
  * The store is read here (a cache miss, a room's current code by id) and
  * never written: a change is stored by the callback of ngx_rooms_dir_add()
@@ -38,8 +43,19 @@ typedef struct {
     u_char                       code[ROOMS_CODE_LEN];
     ngx_queue_t                  queue;
     rooms_room_t                 room;           /* absent in gone nodes */
+    int64_t                      count_seq;      /* set room.participants */
 } ngx_rooms_node_t;
 
+
+/*
+ * The layout of a node, checked with the store's path: nginx keeps the
+ * zone across a reload, also one into a newer module, which must not read
+ * nodes of another layout (it empties the cache instead: the store is
+ * the truth, and the media worker sends every count again to the new
+ * nginx workers).  Bump on any change to ngx_rooms_node_t or
+ * rooms_room_t.  2: count_seq.
+ */
+#define NGX_ROOMS_NODE_LAYOUT  "rooms node layout 2"
 
 /* how many least recently used nodes one failed allocation may evict */
 #define NGX_ROOMS_EVICT_MAX  16
@@ -57,7 +73,8 @@ static ngx_int_t ngx_rooms_fetch(ngx_rooms_main_conf_t *rmcf,
     ngx_log_t *log, u_char *code, ngx_rooms_node_t **node,
     rooms_room_t *room);
 static ngx_int_t ngx_rooms_count_code(ngx_rooms_main_conf_t *rmcf,
-    ngx_log_t *log, int64_t room_id, u_char *code, ngx_uint_t count);
+    ngx_log_t *log, int64_t room_id, u_char *code, ngx_uint_t count,
+    int64_t seq);
 
 
 #define ngx_rooms_node_of(rn)                                                 \
@@ -80,13 +97,20 @@ ngx_rooms_zone_init(ngx_shm_zone_t *shm_zone, void *data)
 
     ctx = shm_zone->data;
 
-    crc = ngx_crc32_long(ctx->store_path.data, ctx->store_path.len);
+    ngx_crc32_init(crc);
+    ngx_crc32_update(&crc, ctx->store_path.data, ctx->store_path.len);
+    ngx_crc32_update(&crc, (u_char *) NGX_ROOMS_NODE_LAYOUT,
+                     sizeof(NGX_ROOMS_NODE_LAYOUT) - 1);
+    ngx_crc32_final(crc);
 
     if (octx) {
         ctx->sh = octx->sh;
         ctx->shpool = octx->shpool;
 
-        /* a reload that points at another store must not serve the old */
+        /*
+         * a reload that points at another store must not serve the old,
+         * nor one into a module whose nodes differ read the old nodes
+         */
         if (ctx->sh->store_crc != crc) {
             ngx_shmtx_lock(&ctx->shpool->mutex);
 
@@ -294,6 +318,7 @@ ngx_rooms_insert(ngx_rooms_zone_ctx_t *ctx, u_char *code,
 
     if (!gone) {
         rn->room = *room;
+        rn->count_seq = 0;
     }
 
     ngx_rbtree_insert(&ctx->sh->rbtree, node);
@@ -412,6 +437,7 @@ ngx_rooms_dir_change(ngx_rooms_main_conf_t *rmcf, ngx_log_t *log,
     u_char *code, ngx_rooms_change_pt handler, void *data,
     rooms_room_t *room)
 {
+    int64_t                seq;
     ngx_int_t              rc, action;
     rooms_room_t           copy;
     ngx_rooms_node_t      *rn;
@@ -438,13 +464,21 @@ ngx_rooms_dir_change(ngx_rooms_main_conf_t *rmcf, ngx_log_t *log,
 
     case NGX_ROOMS_DIR_ROTATE:
         /* the old code's node becomes a small "gone" node */
+        seq = 0;
+
         if (rn) {
+            seq = rn->count_seq;
             ngx_rooms_delete(ctx, rn);
         }
 
         (void) ngx_rooms_insert(ctx, code, NULL, 1);
 
         rn = ngx_rooms_insert(ctx, (u_char *) copy.code, &copy, 0);
+
+        if (rn) {
+            /* the count goes on under the new code, in the same order */
+            rn->count_seq = seq;
+        }
 
         *room = copy;
         goto done;
@@ -477,7 +511,7 @@ done:
 
 ngx_int_t
 ngx_rooms_dir_count(ngx_rooms_main_conf_t *rmcf, ngx_log_t *log,
-    int64_t room_id, u_char *code, size_t len, ngx_uint_t count)
+    int64_t room_id, u_char *code, size_t len, ngx_uint_t count, int64_t seq)
 {
     char                   current[ROOMS_CODE_LEN + 1];
     ngx_int_t              rc;
@@ -493,7 +527,7 @@ ngx_rooms_dir_count(ngx_rooms_main_conf_t *rmcf, ngx_log_t *log,
     rc = NGX_ROOMS_GONE;
 
     if (rooms_token_is_code(code, len)) {
-        rc = ngx_rooms_count_code(rmcf, log, room_id, code, count);
+        rc = ngx_rooms_count_code(rmcf, log, room_id, code, count, seq);
     }
 
     if (rc != NGX_ROOMS_GONE) {
@@ -506,7 +540,7 @@ ngx_rooms_dir_count(ngx_rooms_main_conf_t *rmcf, ngx_log_t *log,
 
     case ROOMS_STORE_OK:
         rc = ngx_rooms_count_code(rmcf, log, room_id, (u_char *) current,
-                                  count);
+                                  count, seq);
         if (rc == NGX_ROOMS_GONE) {
             /* rotated again meanwhile: the next count finds it */
             rc = NGX_DECLINED;
@@ -536,12 +570,13 @@ done:
 
 /*
  * Sets the count of the room whose current code is code, caching the
- * room first when it is not.  Called with the mutex held.  NGX_ROOMS_GONE:
- * a rotation retired the code.
+ * room first when it is not, unless a record of a higher seq set it
+ * (NGX_ABORT: this one is stale).  Called with the mutex held.
+ * NGX_ROOMS_GONE: a rotation retired the code.
  */
 static ngx_int_t
 ngx_rooms_count_code(ngx_rooms_main_conf_t *rmcf, ngx_log_t *log,
-    int64_t room_id, u_char *code, ngx_uint_t count)
+    int64_t room_id, u_char *code, ngx_uint_t count, int64_t seq)
 {
     ngx_int_t          rc;
     rooms_room_t       room;
@@ -569,14 +604,21 @@ ngx_rooms_count_code(ngx_rooms_main_conf_t *rmcf, ngx_log_t *log,
         return NGX_DECLINED;
     }
 
+    if (seq < rn->count_seq) {
+        /* read late from a slower ring: a newer count is in already */
+        return NGX_ABORT;
+    }
+
     rn->room.participants = (uint16_t) count;
+    rn->count_seq = seq;
 
     return NGX_OK;
 }
 
 
 void
-ngx_rooms_dir_counts_reset(ngx_rooms_main_conf_t *rmcf, ngx_log_t *log)
+ngx_rooms_dir_counts_reset(ngx_rooms_main_conf_t *rmcf, ngx_log_t *log,
+    int64_t seq)
 {
     ngx_uint_t             n;
     ngx_queue_t           *q;
@@ -594,16 +636,21 @@ ngx_rooms_dir_counts_reset(ngx_rooms_main_conf_t *rmcf, ngx_log_t *log)
     {
         rn = ngx_queue_data(q, ngx_rooms_node_t, queue);
 
-        if (!rn->gone && rn->room.participants > 0) {
-            rn->room.participants = 0;
-            n++;
+        if (rn->gone || rn->count_seq > seq) {
+            continue;
         }
+
+        /* and a count older than seq, read late, is stale here too */
+        n += (rn->room.participants > 0);
+        rn->room.participants = 0;
+        rn->count_seq = seq;
     }
 
     ngx_shmtx_unlock(&ctx->shpool->mutex);
 
-    ngx_log_debug1(NGX_LOG_DEBUG_EVENT, log, 0,
-                   "rooms: %ui rooms have nobody in them now", n);
+    ngx_log_debug2(NGX_LOG_DEBUG_EVENT, log, 0,
+                   "rooms: %ui rooms have nobody in them now (counts up to "
+                   "seq %L)", n, seq);
 }
 
 

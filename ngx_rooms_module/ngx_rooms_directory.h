@@ -67,16 +67,19 @@ ngx_int_t ngx_rooms_dir_change(ngx_rooms_main_conf_t *rmcf, ngx_log_t *log,
     rooms_room_t *room);
 
 /*
- * A COUNT record: the room with store id room_id has count people now.
- * code (len bytes) is the code the media worker knows it by; when a
- * rotation retired it, the current one is read from the store by id.  A
- * room that is not cached is loaded like any lookup, so the count is
- * never lost to an eviction (and a room with people in it is never
- * evicted).  Holds the zone mutex.  Returns NGX_OK, NGX_DECLINED (no such
- * room, or no place in the zone) or NGX_ERROR.
+ * A COUNT record: the room with store id room_id has count people now,
+ * as of the media worker's seq.  code (len bytes) is the code the media
+ * worker knows it by; when a rotation retired it, the current one is
+ * read from the store by id.  A room that is not cached is loaded like
+ * any lookup, so the count is never lost to an eviction (and a room with
+ * people in it is never evicted).  A count set by a higher seq stays
+ * (NGX_ABORT: this one is stale).  Holds the zone mutex.  Returns NGX_OK,
+ * NGX_ABORT, NGX_DECLINED (no such room, or no place in the zone) or
+ * NGX_ERROR.
  */
 ngx_int_t ngx_rooms_dir_count(ngx_rooms_main_conf_t *rmcf, ngx_log_t *log,
-    int64_t room_id, u_char *code, size_t len, ngx_uint_t count);
+    int64_t room_id, u_char *code, size_t len, ngx_uint_t count,
+    int64_t seq);
 
 /*
  * Expiry: under the directory lock, purge() deletes rooms from the store
@@ -98,9 +101,15 @@ ngx_int_t ngx_rooms_dir_purge(ngx_rooms_main_conf_t *rmcf, ngx_log_t *log,
 void ngx_rooms_dir_totals(ngx_rooms_main_conf_t *rmcf, ngx_uint_t *rooms,
     ngx_uint_t *people);
 
-/* The link to the media worker is lost: every cached room has 0 people. */
+/*
+ * Every cached room whose count was set by a seq up to seq has 0 people,
+ * and a count of a lower seq read later is stale: a RESYNC record (the
+ * counts sent since are the truth), or this process's link to the media
+ * worker lost (seq: the highest this process read; a count another
+ * process read since, of a newer worker perhaps, stays).
+ */
 void ngx_rooms_dir_counts_reset(ngx_rooms_main_conf_t *rmcf,
-    ngx_log_t *log);
+    ngx_log_t *log, int64_t seq);
 
 
 #endif /* _NGX_ROOMS_DIRECTORY_H_INCLUDED_ */

@@ -297,7 +297,7 @@ GET /api/rooms/{{code}}
 GET /api/rooms/{{code}}
 --- error_code: 200
 --- error_log
-the media worker speaks protocol version 99 and this module version 6
+the media worker speaks protocol version 99 and this module version 7
 
 
 

@@ -17,6 +17,12 @@
 #   credential is revoked;
 # - HOST_ABSENT lock and end are stored and announced with
 #   "reason":"host_absent"; a PATCH of host_absent is a ROOM record.
+# - COUNT and RESYNC (the fake sends them when a "view" asks): the count
+#   of the highest seq stays (a lower seq read later is stale, and leaves
+#   the PATCH of a cap below the live count refused or accepted as the
+#   newer count says); a RESYNC empties the rooms whose counts are that
+#   old, and a count older than it read later changes nothing; a newer
+#   one does.
 
 use lib 't/lib';
 use Test::Nginx::Socket;
@@ -270,6 +276,69 @@ sub check {
         is(host_view($code, $key)->{state}, 'ended', 'the room is ended');
         close $g;
     }
+
+    if ($name =~ /counts in order/) {
+        my $room = create_room(title => 'Fake counts');
+        my ($code, $key) = @{$room}{qw(code host_key)};
+        my ($host, $hw) = ws_join($code, name => 'Hanna', host_key => $key);
+        is($hw && $hw->{type}, 'welcome', 'the host joins');
+
+        # the fake answers a view with count and seq by that COUNT record
+        my $count = sub {
+            my ($n, $seq) = @_;
+            my $mark = length fake_log();
+            send_json($host, { type => 'view', ids => [], count => $n,
+                               seq => $seq });
+            fake_line($mark, qr/^push 7 ok/);
+        };
+        my $resync = sub {
+            my ($seq) = @_;
+            my $mark = length fake_log();
+            send_json($host, { type => 'view', ids => [], resync => $seq });
+            fake_line($mark, qr/^push 10 ok/);
+        };
+        my $live = sub {
+            my ($want) = @_;
+            my $n;
+            for (1 .. 50) {
+                $n = host_view($code, $key)->{participants} // -1;
+                return $n if $n == $want;
+                sleep 0.05;
+            }
+            return $n;
+        };
+        my $cap = sub {
+            my ($max) = @_;
+            my ($st) = RoomsTest::http('PATCH', "/api/rooms/$code",
+                                       json => { max_participants => $max },
+                                       key => $key);
+            return $st;
+        };
+
+        $count->(5, 100);
+        is($live->(5), 5, 'COUNT 5 (seq 100): 5 participants');
+        $count->(3, 99);
+        sleep 0.3;
+        is($live->(5), 5, 'COUNT 3 of seq 99, read after it: stale, still 5');
+        is($cap->(4), 409, 'a cap of 4 is below the live count: 409');
+        $count->(3, 101);
+        is($live->(3), 3, 'COUNT 3 of seq 101: 3');
+        is($cap->(4), 200, 'a cap of 4 is accepted now');
+        $count->(7, 101);
+        is($live->(7), 7, 'the same seq again (another ring): it is written');
+
+        $resync->(150);
+        is($live->(0), 0, 'RESYNC 150: a room counted at seq 101 is empty');
+        $count->(9, 140);
+        sleep 0.3;
+        is($live->(0), 0, 'a COUNT of seq 140 read after it: stale');
+        $count->(2, 151);
+        is($live->(2), 2, 'a COUNT of seq 151: 2');
+        $resync->(120);
+        sleep 0.3;
+        is($live->(2), 2, 'an older RESYNC (120) leaves the newer count');
+        close $host;
+    }
 }
 
 add_response_body_check(\&check);
@@ -306,6 +375,17 @@ GET /
 
 
 === TEST 2: host-absent records
+--- request
+GET /
+--- error_code: 200
+--- timeout: 30
+--- no_error_log
+[error]
+[alert]
+
+
+
+=== TEST 3: counts in order
 --- request
 GET /
 --- error_code: 200

@@ -8,9 +8,10 @@
 #   sanitizers) for SANITIZE_FUZZ_SECONDS (5) on a fresh copy of its seed
 #   corpus (tests/fuzz/corpus/<target>/, when it has one): ok when it
 #   exits 0 having reported nothing.  Its executions are noted.
-# - The media worker built with both (build/asan/rooms-worker) under the
-#   two suites that run the real worker, t/010-host-ws.t and
-#   t/011-lobby.t: ok when the suite passes and the worker wrote no
+# - The media worker built with both (build/asan/rooms-worker) under
+#   three suites that run the real worker, t/010-host-ws.t,
+#   t/011-lobby.t and t/020-ring-overflow.t (a full ring and its
+#   resync): ok when the suite passes and the worker wrote no
 #   sanitizer report (each suite stops it with SIGTERM, so LeakSanitizer
 #   checks what sfu_destroy() and the rest left at exit).
 #
@@ -81,7 +82,8 @@ for my $src (sort glob 'tests/fuzz/fuzz_*.c') {
 
 my $worker = 'build/asan/rooms-worker';
 
-for my $suite ('t/010-host-ws.t', 't/011-lobby.t') {
+for my $suite ('t/010-host-ws.t', 't/011-lobby.t', 't/020-ring-overflow.t')
+{
     if (!-x $worker) {
         fail("$suite with $worker: built (make sanitize-build)");
         next;

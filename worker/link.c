@@ -4,7 +4,8 @@
  *
  * Owns: every system call on the control socket, its connections, the
  * eventfds and the ring segment; who may connect (the socket file's mode
- * and owner, the peer's credentials).
+ * and owner, the peer's credentials); when a full ring towards an nginx
+ * worker is reported and resynced (what it lost is resync.c's).
  * Must never: block; read a ring record further than rooms_ring_read()
  * hands it to the SFU.
  * May not: include <sys/epoll.h>, call epoll_, call clock_gettime, call sendmmsg, call recvmmsg, call json_
@@ -28,6 +29,7 @@
 #include "rooms_ring.h"
 
 #include "link.h"
+#include "resync.h"
 
 
 /* control connections still saying hello, beyond the ring slots */
@@ -67,7 +69,7 @@ struct rooms_link_conn_s {
     rooms_ring_t       in;
     rooms_ring_t       out;
     unsigned           dirty;               /* pushed since the last ring */
-    uint64_t           out_drops;           /* drops already logged */
+    rooms_resync_t     resync;              /* what the full out ring lost */
     rooms_loop_ev_t    ev_conn;
     rooms_loop_ev_t    ev_bell;
 };
@@ -115,18 +117,77 @@ rooms_link_record(void *ctx, uint16_t type, uint64_t id, const void *payload,
 
     c = &w->conns[w->slot_conn[slot]];
 
-    rc = rooms_ring_push(&c->out, type, 0, id, payload, len);
+    /*
+     * A refused push is said once a second, with a count, and made right
+     * once the ring drains (rooms_link_poll()); meanwhile a ring that
+     * overflowed keeps some records back (resync.h).
+     */
+    rc = rooms_resync_push(&c->resync, &c->out, type, id, payload, len);
 
-    if (rc != ROOMS_RING_OK) {
-        rooms_log(ROOMS_LOG_WARN, "ring to nginx slot %u: %s (%llu dropped so "
-              "far)", slot, rooms_ring_strerror(rc),
-              (unsigned long long) rooms_ring_drops(&c->out));
-        return -1;
+    if (rc > 0) {
+        c->dirty = 1;
     }
 
-    c->dirty = 1;
+    return rc >= 0 ? 0 : -1;
+}
 
-    return 0;
+
+/*
+ * For each ring towards an nginx worker: the line saying how many records
+ * a full one dropped (at most once a second), and, once a ring that
+ * overflowed has drained, its resync (resync.h).
+ */
+void
+rooms_link_poll(rooms_link_t *w, uint64_t now)
+{
+    int                 n;
+    unsigned            i;
+    uint64_t            lost;
+    rooms_link_conn_t  *c;
+
+    for (i = 0; i < ROOMS_RING_MAX_PEERS; i++) {
+        if (w->slot_conn[i] < 0) {
+            continue;
+        }
+
+        c = &w->conns[w->slot_conn[i]];
+
+        if (rooms_resync_log_due(&c->resync, now, &lost)) {
+            rooms_log(ROOMS_LOG_WARN, "ring to nginx slot %u (pid %u) is "
+                      "full: %llu records dropped since the last line (%llu "
+                      "in all); that nginx worker is resynced once it has "
+                      "read its ring", i, (unsigned) c->pid,
+                      (unsigned long long) lost,
+                      (unsigned long long) c->resync.drops);
+        }
+
+        if (!rooms_resync_due(&c->resync, &c->out)) {
+            continue;
+        }
+
+        n = rooms_resync_run(&c->resync, &c->out, w->sfu, i, now, w->io);
+        c->dirty = 1;
+
+        if (n < 0) {
+            continue;
+        }
+
+        rooms_log(ROOMS_LOG_WARN, "ring to nginx slot %u (pid %u) drained: "
+                  "resynced, %d connections that lost records closed "
+                  "(%u), the counts sent again%s", i, (unsigned) c->pid, n,
+                  ROOMS_PROTO_CLOSE_RESYNC,
+                  c->resync.kept_lost ? "; some BAN, ROLE or HOST_ABSENT "
+                  "records were lost (see the count below)" : "");
+
+        if (c->resync.kept_lost) {
+            rooms_log(ROOMS_LOG_ERR, "ring to nginx slot %u: %llu BAN, ROLE "
+                      "or HOST_ABSENT records lost for good (more than %u "
+                      "bytes waited)", i,
+                      (unsigned long long) c->resync.kept_lost,
+                      (unsigned) ROOMS_RESYNC_KEPT_MAX);
+            c->resync.kept_lost = 0;
+        }
+    }
 }
 
 
@@ -206,6 +267,7 @@ w_conn_close(rooms_link_conn_t *c, uint64_t now, const char *why)
     /* its participants leave; nothing more goes to its ring */
     w->slot_conn[slot] = -1;
     sfu_drop_slot(w->sfu, slot, now, w->io);
+    rooms_resync_free(&c->resync);
 
     rooms_loop_del(w->loop, c->bell_in);
     close(c->bell_in);
@@ -296,7 +358,7 @@ w_hello(rooms_link_conn_t *c, uint64_t now)
         goto failed;
     }
 
-    c->out_drops = rooms_ring_drops(&c->out);
+    rooms_resync_init(&c->resync);
 
     memset(&wel, 0, sizeof(wel));
     wel.magic = ROOMS_PROTO_MAGIC;
@@ -814,6 +876,8 @@ rooms_link_close(rooms_link_t *w)
     }
 
     for (i = 0; i < W_CONNS; i++) {
+        rooms_resync_free(&w->conns[i].resync);
+
         if (w->conns[i].fd >= 0) {
             close(w->conns[i].fd);
         }

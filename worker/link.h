@@ -76,6 +76,13 @@ unsigned rooms_link_record_all(rooms_link_t *link, uint16_t type,
 /* Rings the doorbell of every nginx worker that got records. */
 void rooms_link_ring_bells(rooms_link_t *link);
 
+/*
+ * Once a loop turn: the drop line of a full ring (at most once a second,
+ * with a count), and the resync of an nginx worker whose ring overflowed
+ * and has drained (resync.h).
+ */
+void rooms_link_poll(rooms_link_t *link, uint64_t now);
+
 /* Closes the connections that have not said hello in time. */
 void rooms_link_expire(rooms_link_t *link, uint64_t now);
 

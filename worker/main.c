@@ -407,6 +407,13 @@ w_start(w_t *w, const w_args_t *a)
     conf.log_level = a->log_level;
     conf.rng = rooms_loop_random;
 
+    /*
+     * The order of COUNT records (rooms_proto.h): 2^16 a ms, more than
+     * the rings could carry, so a restarted worker's first count orders
+     * after everything its predecessor sent.
+     */
+    conf.count_seq0 = (int64_t) (rooms_loop_now() << 16);
+
     w->sfu = sfu_create(&conf, err, sizeof(err));
     if (w->sfu == NULL) {
         rooms_log(ROOMS_LOG_ERR, "cannot start the SFU: %s", err);
@@ -468,6 +475,9 @@ w_run(w_t *w)
     while (!w->stop) {
         now = rooms_loop_now();
         next = sfu_poll(w->sfu, now, &w->io);
+
+        /* full rings said once a second, and drained ones resynced */
+        rooms_link_poll(w->link, now);
         w_flush(w, &w->io);
         rooms_link_ring_bells(w->link);
 

@@ -159,8 +159,9 @@ sfu_record_out(sfu_t *sfu, sfu_io_t *io, uint16_t type, uint64_t conn,
     if (io->record == NULL
         || io->record(io->ctx, type, conn, payload, len) != 0)
     {
+        /* record() says it (a full ring: once a second, with a count) */
         sfu->stats.records_dropped++;
-        sfu_log(sfu, SFU_LOG_WARN, "record type %u for connection %u:%llu "
+        sfu_log(sfu, SFU_LOG_DEBUG, "record type %u for connection %u:%llu "
                 "could not be queued", (unsigned) type,
                 ROOMS_PROTO_SLOT(conn),
                 (unsigned long long) (conn & 0xffffffffffffULL));
@@ -669,11 +670,65 @@ sfu_slot_add(sfu_t *sfu, unsigned slot, sfu_io_t *io)
     sfu->slots |= (uint64_t) 1 << slot;
 
     /*
-     * The newcomer learns every count that is not 0: nginx sets all it
-     * had to 0 when its link dropped, and after a restart of nginx the
-     * shared directory knows nothing of the rooms people are in.
+     * The newcomer learns every count that is not 0, and that the rest
+     * are 0: nginx sets all it had to 0 when its link dropped, after a
+     * restart of nginx the shared directory knows nothing of the rooms
+     * people are in, and after a reload it may hold counts that no ring
+     * will correct.
      */
-    sfu_counts_to(sfu, io, (uint64_t) 1 << slot);
+    sfu_counts_sync(sfu, io, slot);
+}
+
+
+void
+sfu_slot_resync(sfu_t *sfu, unsigned slot, const uint64_t *conns, size_t n,
+    unsigned all, uint64_t now_ms, sfu_io_t *io)
+{
+    size_t        i;
+    sfu_part_t   *p;
+    sfu_queue_t  *q, *next;
+
+    if (slot >= ROOMS_RING_MAX_PEERS
+        || (sfu->slots & ((uint64_t) 1 << slot)) == 0)
+    {
+        return;
+    }
+
+    if (all) {
+        for (q = sfu->all.next; q != &sfu->all; q = next) {
+            next = q->next;
+            p = sfu_queue_data(q, sfu_part_t, all_link);
+
+            if (ROOMS_PROTO_SLOT(p->conn) == slot) {
+                /* as in sfu_drop_slot(): next stays valid */
+                sfu_remove(sfu, now_ms, p, ROOMS_PROTO_CLOSE_RESYNC,
+                           "records lost", io);
+            }
+        }
+    }
+
+    for (i = 0; i < n; i++) {
+        if (ROOMS_PROTO_SLOT(conns[i]) != slot
+            || (conns[i] & 0xffffffffffffULL) == 0)
+        {
+            continue;
+        }
+
+        p = sfu_find_conn(sfu, conns[i]);
+
+        if (p != NULL) {
+            /* the others are told it left; it joins again */
+            sfu_remove(sfu, now_ms, p, ROOMS_PROTO_CLOSE_RESYNC,
+                       "records lost", io);
+
+        } else {
+            /* it was gone already, but its browser may not know it */
+            sfu_close(sfu, io, conns[i], ROOMS_PROTO_CLOSE_RESYNC,
+                      "records lost");
+        }
+    }
+
+    sfu_counts_sync(sfu, io, slot);
 }
 
 
@@ -1182,6 +1237,7 @@ sfu_create(const sfu_conf_t *conf, char *err, size_t errlen)
 
     sfu->conf = *conf;
     sfu->dead_slot = -1;
+    sfu->count_seq = conf->count_seq0 > 0 ? conf->count_seq0 : 0;
     n = strlen(conf->announce_ip);
     memcpy(sfu->announce_ip, conf->announce_ip, n + 1);
     sfu->conf.announce_ip = sfu->announce_ip;

@@ -131,6 +131,15 @@ typedef struct {
      * is removed (4408), in ms; 0: 30 s (SFU_OFFER_MS).
      */
     uint64_t       offer_ms;
+
+    /*
+     * Where the order of COUNT records starts (rooms_proto.h, "The
+     * order"): the first one sent has count_seq0 + 1.  The worker passes
+     * its monotonic clock in ms times 2^16, so that a restarted worker's
+     * counts order after the ones of the process before it; 0 is fine
+     * for a single process (tests).
+     */
+    int64_t        count_seq0;
 } sfu_conf_t;
 
 
@@ -213,9 +222,22 @@ uint64_t sfu_poll(sfu_t *sfu, uint64_t now_ms, sfu_io_t *io);
 /*
  * An nginx worker is linked on ring pair slot (its welcome is sent): from
  * now on it gets the COUNT records, and at once one for every room with
- * people in it.
+ * people in it, then a RESYNC (every other room is empty).
  */
 void sfu_slot_add(sfu_t *sfu, unsigned slot, sfu_io_t *io);
+
+/*
+ * The ring towards slot's nginx worker overflowed, and has drained: what
+ * was lost on it is made right (rooms_proto.h, RESYNC).  Each connection
+ * of that slot in conns[0..n) lost records: its participant, joined or
+ * waiting, leaves as after a LEAVE (the others are told), and its
+ * WebSocket is closed ROOMS_PROTO_CLOSE_RESYNC, so the browser joins
+ * again (a connection nobody holds any more is closed too).  all: more
+ * connections lost records than the caller kept: every participant of
+ * slot goes so.  Then the counts of every room again, and RESYNC.
+ */
+void sfu_slot_resync(sfu_t *sfu, unsigned slot, const uint64_t *conns,
+    size_t n, unsigned all, uint64_t now_ms, sfu_io_t *io);
 
 /*
  * The nginx worker of ring pair slot is gone: every participant whose

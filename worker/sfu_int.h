@@ -242,6 +242,9 @@ struct sfu_s {
 
     /* the ring slots with an nginx worker: where COUNT records go */
     uint64_t              slots;
+
+    /* the seq of the last COUNT sent (rooms_proto.h, "The order") */
+    int64_t               count_seq;
     sfu_queue_t           all;
     uint64_t              offer_scan_ms;  /* next look for missing offers */
     unsigned              offer_pending;  /* someone may owe its offer */
@@ -351,7 +354,7 @@ void sfu_media_update(sfu_t *sfu, sfu_io_t *io, sfu_part_t *p,
     unsigned force);
 void sfu_room_broadcast(sfu_t *sfu, sfu_io_t *io, sfu_room_t *room,
     sfu_part_t *except, char *text);
-void sfu_counts_to(sfu_t *sfu, sfu_io_t *io, uint64_t slots);
+void sfu_counts_sync(sfu_t *sfu, sfu_io_t *io, unsigned slot);
 
 /* host-absent deadlines and lingering idle rooms due at now */
 uint64_t sfu_room_poll(sfu_t *sfu, uint64_t now, sfu_io_t *io);
@@ -399,7 +402,8 @@ char *sfu_msg_video_paused(const sfu_peer_t *peer);
 char *sfu_msg_answer(const char *sdp, size_t len, const sfu_peer_t *peer);
 
 /* records to nginx, encoded by rooms_msg.h */
-char *sfu_msg_count(const sfu_room_t *room);
+char *sfu_msg_count(const sfu_room_t *room, int64_t seq);
+char *sfu_msg_resync(int64_t seq);
 char *sfu_msg_host_absent(const sfu_room_t *room, unsigned end);
 char *sfu_msg_role_record(const sfu_part_t *p);
 char *sfu_msg_ban(const sfu_part_t *p);

@@ -563,7 +563,7 @@ sfu_record_text(char *buf, int n)
 
 
 char *
-sfu_msg_count(const sfu_room_t *room)
+sfu_msg_count(const sfu_room_t *room, int64_t seq)
 {
     char               *buf;
     rooms_msg_count_t   c;
@@ -576,9 +576,28 @@ sfu_msg_count(const sfu_room_t *room)
     c.room = room->id;
     memcpy(c.code, room->code, sizeof(c.code));
     c.count = room->count;
+    c.seq = seq;
 
     return sfu_record_text(buf, rooms_msg_count_encode(&c, buf,
                                                        SFU_RECORD_MAX));
+}
+
+
+char *
+sfu_msg_resync(int64_t seq)
+{
+    char                *buf;
+    rooms_msg_resync_t   r;
+
+    buf = malloc(SFU_RECORD_MAX);
+    if (buf == NULL) {
+        return NULL;
+    }
+
+    r.seq = seq;
+
+    return sfu_record_text(buf, rooms_msg_resync_encode(&r, buf,
+                                                        SFU_RECORD_MAX));
 }
 
 

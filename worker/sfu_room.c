@@ -317,9 +317,10 @@ sfu_moderator(const sfu_part_t *p)
 /*
  * Tells nginx how many people are in room: one COUNT record to each ring
  * slot in slots (a mask).  Any nginx worker may serve GET /api/rooms, and
- * any of them may be the one that is alive, so every linked one is told;
- * the count is absolute, so the copies agree whatever order the nginx
- * workers read their rings in.
+ * any of them may be the one that is alive, so every linked one is told.
+ * The count is absolute and carries the next seq (rooms_proto.h, "The
+ * order"), so the copies agree whatever order the nginx workers read
+ * their rings in: the directory keeps the count of the highest seq.
  */
 static void
 sfu_count(sfu_t *sfu, sfu_io_t *io, const sfu_room_t *room, uint64_t slots)
@@ -331,7 +332,7 @@ sfu_count(sfu_t *sfu, sfu_io_t *io, const sfu_room_t *room, uint64_t slots)
         return;
     }
 
-    text = sfu_msg_count(room);
+    text = sfu_msg_count(room, ++sfu->count_seq);
 
     if (text == NULL) {
         sfu_log(sfu, SFU_LOG_ERR, "out of memory building a COUNT record");
@@ -1522,21 +1523,39 @@ sfu_room_poll(sfu_t *sfu, uint64_t now, sfu_io_t *io)
 
 
 /*
- * The counts of every room with people in it, to the ring slots in
- * slots (a newly linked nginx worker).
+ * The whole truth of the counts to ring slot (a newly linked nginx
+ * worker, or one whose ring overflowed and drained): the count of every
+ * room with people in it, each with a new seq, then a RESYNC with the seq
+ * before them, which empties every other room in nginx's directory.  When
+ * a count cannot be queued the RESYNC is not sent (it would empty that
+ * room): the ring is full again, and its next drain brings another sync.
  */
 void
-sfu_counts_to(sfu_t *sfu, sfu_io_t *io, uint64_t slots)
+sfu_counts_sync(sfu_t *sfu, sfu_io_t *io, unsigned slot)
 {
+    int64_t      seq;
+    uint64_t     dropped;
     unsigned     i;
     sfu_room_t  *room;
+
+    if (slot >= ROOMS_RING_MAX_PEERS) {
+        return;
+    }
+
+    seq = sfu->count_seq;
+    dropped = sfu->stats.records_dropped;
 
     for (i = 0; i < SFU_ROOM_BUCKETS; i++) {
         for (room = sfu->rooms[i]; room; room = room->hash_next) {
             if (room->count > 0) {
-                sfu_count(sfu, io, room, slots);
+                sfu_count(sfu, io, room, (uint64_t) 1 << slot);
             }
         }
+    }
+
+    if (sfu->stats.records_dropped == dropped) {
+        sfu_send(sfu, io, ROOMS_PROTO_RESYNC, ROOMS_PROTO_CONN(slot, 0),
+                 sfu_msg_resync(seq));
     }
 }
 

@@ -1164,11 +1164,13 @@ function connect() {
     if (sock !== ws) return;          // an old socket, already replaced
     ws = null;
     const wasIn = state.joined || state.waiting;
-    // 1012: the media worker restarted; everyone joins again
-    if (ev.code === 1012 && retry < 5) {
+    // 1012: the media worker restarted; everyone joins again.  4409:
+    // messages to this page were lost, so its picture of the room may be
+    // wrong; joining again gives it the room as it is (docs/protocol.md)
+    if ((ev.code === 1012 || ev.code === 4409) && retry < 5) {
       hangUp(true);
       retry++;
-      say('restarted');
+      say(ev.code === 1012 ? 'restarted' : 'resync');
       setTimeout(connect, 1000 * retry);
       return;
     }

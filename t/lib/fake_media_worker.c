@@ -16,6 +16,10 @@
  *     SIGNAL uncohost      ROLE "guest" likewise
  *     SIGNAL leave         from a host whose JOIN said host_absent lock or
  *                          end: HOST_ABSENT with that action
+ *     SIGNAL view          with "count" and "seq" (numbers): a COUNT record
+ *                          of the sender's room (from its JOIN) with them,
+ *                          on the sender's slot; with "resync" instead, a
+ *                          RESYNC record of that seq
  *     ROOM                 logged as "ROOM <json>"
  *     LEAVE                nothing
  *
@@ -143,8 +147,11 @@ on_record(void *data, const rooms_proto_hdr_t *hdr,
     unsigned                 i;
     uint64_t                 target;
     const char              *why, *type;
+    json_int_t               count, seq, resync;
     rooms_msg_join_t         join;
     rooms_msg_role_t         role;
+    rooms_msg_count_t        cnt;
+    rooms_msg_resync_t       rs;
     const rooms_msg_join_t  *j;
     rooms_msg_host_absent_t  absent;
     const rooms_msg_type_t  *mt;
@@ -197,6 +204,10 @@ on_record(void *data, const rooms_proto_hdr_t *hdr,
         mt = type ? rooms_msg_type(type, strlen(type)) : NULL;
 
         field(msg, "id", name, sizeof(name));
+        count = json_integer_value(json_object_get(msg, "count"));
+        seq = json_integer_value(json_object_get(msg, "seq"));
+        resync = json_is_integer(json_object_get(msg, "resync"))
+                 ? json_integer_value(json_object_get(msg, "resync")) : -1;
         json_decref(msg);
 
         if (mt == NULL) {
@@ -235,6 +246,30 @@ on_record(void *data, const rooms_proto_hdr_t *hdr,
 
             if (n2 > 0) {
                 say(p, ROOMS_PROTO_HOST_ABSENT,
+                    ROOMS_PROTO_CONN(ROOMS_PROTO_SLOT(hdr->id), 0), reply);
+            }
+        }
+
+        j = join_of(hdr->id);
+
+        if (j && mt->id == ROOMS_MSG_VIEW && resync >= 0) {
+            rs.seq = resync;
+            n2 = rooms_msg_resync_encode(&rs, reply, sizeof(reply));
+
+            if (n2 > 0) {
+                say(p, ROOMS_PROTO_RESYNC,
+                    ROOMS_PROTO_CONN(ROOMS_PROTO_SLOT(hdr->id), 0), reply);
+            }
+
+        } else if (j && mt->id == ROOMS_MSG_VIEW && seq > 0) {
+            cnt.room = j->room;
+            memcpy(cnt.code, j->code, sizeof(cnt.code));
+            cnt.count = (unsigned) count;
+            cnt.seq = seq;
+            n2 = rooms_msg_count_encode(&cnt, reply, sizeof(reply));
+
+            if (n2 > 0) {
+                say(p, ROOMS_PROTO_COUNT,
                     ROOMS_PROTO_CONN(ROOMS_PROTO_SLOT(hdr->id), 0), reply);
             }
         }

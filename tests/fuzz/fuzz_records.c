@@ -1,11 +1,12 @@
 /*
  * fuzz_records.c: libFuzzer target for the ring records' JSON payloads
  * (common/rooms_msg.*), both ways: JOIN and ROOM (nginx -> worker), BAN,
- * COUNT, HOST_ABSENT and ROLE (worker -> nginx); and the browser message
- * types, rooms_msg_type().
+ * COUNT, HOST_ABSENT, ROLE and RESYNC (worker -> nginx); and the browser
+ * message types, rooms_msg_type().
  *
- * The first byte of the input chooses the record (its value modulo 7;
- * 6 is rooms_msg_type()), and the next one a buffer size; the rest is
+ * The first byte of the input chooses the record (its value modulo 8:
+ * 0 JOIN, 1 ROOM, 2 BAN, 3 COUNT, 4 HOST_ABSENT, 5 ROLE, 6 is
+ * rooms_msg_type(), 7 RESYNC), and the next one a buffer size; the rest is
  * the payload, in a malloc()ed buffer of its exact length (the decoders
  * read shared memory that is not zero-terminated, so ASan must see a
  * read past it).  Properties:
@@ -48,6 +49,7 @@ typedef union {
     rooms_msg_count_t        count;
     rooms_msg_host_absent_t  absent;
     rooms_msg_role_t         role;
+    rooms_msg_resync_t       resync;
 } rec_t;
 
 
@@ -79,6 +81,8 @@ decode(unsigned kind, const char *json, size_t len, rec_t *r,
         return rooms_msg_count_decode(json, len, &r->count, why);
     case 4:
         return rooms_msg_host_absent_decode(json, len, &r->absent, why);
+    case 7:
+        return rooms_msg_resync_decode(json, len, &r->resync, why);
     default:
         return rooms_msg_role_decode(json, len, &r->role, why);
     }
@@ -99,6 +103,8 @@ encode(unsigned kind, const rec_t *r, char *out, size_t cap)
         return rooms_msg_count_encode(&r->count, out, cap);
     case 4:
         return rooms_msg_host_absent_encode(&r->absent, out, cap);
+    case 7:
+        return rooms_msg_resync_encode(&r->resync, out, cap);
     default:
         return rooms_msg_role_encode(&r->role, out, cap);
     }
@@ -140,8 +146,12 @@ same(unsigned kind, const rec_t *ra, const rec_t *rb)
     case 3: {
         const rooms_msg_count_t  *a = &ra->count, *b = &rb->count;
 
-        return a->room == b->room && STR_EQ(code) && a->count == b->count;
+        return a->room == b->room && STR_EQ(code) && a->count == b->count
+               && a->seq == b->seq;
     }
+
+    case 7:
+        return ra->resync.seq == rb->resync.seq;
 
     case 4: {
         const rooms_msg_host_absent_t  *a = &ra->absent, *b = &rb->absent;
@@ -182,8 +192,11 @@ terminated(unsigned kind, const rec_t *r)
         check(strlen(r->ban.token) == ROOMS_MSG_TOKEN_LEN, "ban token");
         break;
     case 3:
-        check(memchr(r->count.code, 0, sizeof(r->count.code)) != NULL,
-              "count code");
+        check(memchr(r->count.code, 0, sizeof(r->count.code)) != NULL
+              && r->count.seq >= 1, "count record");
+        break;
+    case 7:
+        check(r->resync.seq >= 0, "resync seq");
         break;
     case 4:
         check(memchr(r->absent.code, 0, sizeof(r->absent.code)) != NULL
@@ -273,7 +286,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         return 0;
     }
 
-    kind = data[0] % 7;
+    kind = data[0] % 8;
     small = data[1];
     len = size - 2;
 

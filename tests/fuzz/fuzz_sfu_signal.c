@@ -23,9 +23,11 @@
  * (sfu_poll() at later times), and sfu_destroy() frees everything:
  * LeakSanitizer checks that nothing is left.  Every record the SFU sends
  * is checked: a SIGNAL is a JSON object with a type, a CLOSE carries a
- * code and a reason of at most 123 bytes, COUNT, HOST_ABSENT, BAN and
- * ROLE decode with their rooms_msg.h decoders, and each goes to one of
- * the three connections (COUNT and HOST_ABSENT to slot 1's counter 0).
+ * code and a reason of at most 123 bytes, COUNT, RESYNC, HOST_ABSENT,
+ * BAN and ROLE decode with their rooms_msg.h decoders, and each goes to
+ * one of the three connections (COUNT, RESYNC and HOST_ABSENT to slot
+ * 1's counter 0); the seq of COUNT records goes up, and a RESYNC's is
+ * not above the last COUNT's.
  * A property failure aborts.
  *
  *     make build/fuzz/fuzz_sfu_signal
@@ -121,6 +123,10 @@ flush(void *ctx, sfu_io_t *io)
 }
 
 
+/* the seq of the last COUNT of this input's SFU */
+static int64_t  seq_last;
+
+
 static int
 is_conn(uint64_t id)
 {
@@ -137,6 +143,7 @@ on_record(void *ctx, uint16_t type, uint64_t id, const void *payload,
     rooms_msg_ban_t           ban;
     rooms_msg_role_t          role;
     rooms_msg_count_t         count;
+    rooms_msg_resync_t        resync;
     rooms_msg_host_absent_t   absent;
 
 #ifdef ROOMS_FUZZ_MAIN
@@ -166,6 +173,15 @@ on_record(void *ctx, uint16_t type, uint64_t id, const void *payload,
         check(rooms_msg_count_decode(payload, len, &count, &why) == 0
               && count.room == ROOM_ID && count.count <= 3,
               "a COUNT decodes");
+        check(count.seq > seq_last, "a COUNT's seq is above the last one");
+        seq_last = count.seq;
+        break;
+
+    case ROOMS_PROTO_RESYNC:
+        check(id == ROOMS_PROTO_CONN(SLOT, 0), "a RESYNC to the slot");
+        check(rooms_msg_resync_decode(payload, len, &resync, &why) == 0
+              && resync.seq <= seq_last, "a RESYNC decodes, its seq not "
+              "above the last COUNT's");
         break;
 
     case ROOMS_PROTO_HOST_ABSENT:
@@ -275,6 +291,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     conf.log_level = SFU_LOG_DEBUG;
     conf.rng = rng;
 
+    seq_last = 0;
     sfu = sfu_create(&conf, err, sizeof(err));
     check(sfu != NULL, "sfu_create");
 

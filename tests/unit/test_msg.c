@@ -299,20 +299,51 @@ test_small_records(void)
     c.room = 4;
     strcpy(c.code, "BBBBBBBBBBBBBBBBBBBBBB");
     c.count = 49;
+    c.seq = 0;
+    ok(rooms_msg_count_encode(&c, buf, sizeof(buf)) == -1,
+       "a COUNT without a seq is not encoded");
+    c.seq = 7205759403792793600LL;
     n = rooms_msg_count_encode(&c, buf, sizeof(buf));
-    is_str(buf, "{\"room\":4,\"code\":\"BBBBBBBBBBBBBBBBBBBBBB\",\"count\":49}",
-           "COUNT is the documented JSON");
+    is_str(buf, "{\"room\":4,\"code\":\"BBBBBBBBBBBBBBBBBBBBBB\",\"count\":49,"
+           "\"seq\":7205759403792793600}", "COUNT is the documented JSON");
     ok(rooms_msg_count_decode(buf, (size_t) n, &dc, &why) == 0
-       && dc.room == 4 && dc.count == 49, "COUNT round trip");
+       && dc.room == 4 && dc.count == 49 && dc.seq == c.seq,
+       "COUNT round trip, seq too (a monotonic clock of years, times 2^16)");
     ok(rooms_msg_count_decode("{\"room\":4,\"code\":\"BBBBBBBBBBBBBBBBBBBBBB\","
-                              "\"count\":-1}", 50, &dc, &why) == -1,
+                              "\"count\":-1,\"seq\":1}", 61, &dc, &why) == -1,
        "a negative count is refused");
+    ok(rooms_msg_count_decode("{\"room\":4,\"code\":\"BBB\",\"count\":1,"
+                              "\"seq\":1}", 41, &dc, &why) == 0
+       && dc.code[0] == '\0', "a short code decodes as none (found by id)");
+    ok(rooms_msg_count_decode("{\"room\":4,\"code\":7,\"count\":1,\"seq\":1}",
+                              37, &dc, &why) == -1, "a code that is no string "
+       "is refused");
     ok(rooms_msg_count_decode("{\"room\":4,\"code\":\"BBB\",\"count\":1}", 33,
-                              &dc, &why) == 0 && dc.code[0] == '\0',
-       "a short code decodes as none (found by id)");
-    ok(rooms_msg_count_decode("{\"room\":4,\"code\":7,\"count\":1}", 31,
-                              &dc, &why) == -1, "a code that is no string is "
-       "refused");
+                              &dc, &why) == -1, "a COUNT without its seq "
+       "(an older media worker) is refused: its order is unknown");
+    ok(rooms_msg_count_decode("{\"room\":4,\"code\":\"BBB\",\"count\":1,"
+                              "\"seq\":0}", 41, &dc, &why) == -1,
+       "seq 0 is refused");
+
+    {
+        rooms_msg_resync_t  s, ds;
+
+        s.seq = 41;
+        n = rooms_msg_resync_encode(&s, buf, sizeof(buf));
+        is_str(buf, "{\"seq\":41}", "RESYNC is the documented JSON");
+        ok(rooms_msg_resync_decode(buf, (size_t) n, &ds, &why) == 0
+           && ds.seq == 41, "RESYNC round trip");
+        ok(rooms_msg_resync_decode("{\"seq\":0}", 9, &ds, &why) == 0
+           && ds.seq == 0, "RESYNC seq 0 (before any count): every count "
+           "goes");
+        ok(rooms_msg_resync_decode("{\"seq\":-1}", 10, &ds, &why) == -1
+           && rooms_msg_resync_decode("{\"seq\":\"1\"}", 11, &ds, &why) == -1
+           && rooms_msg_resync_decode("{}", 2, &ds, &why) == -1,
+           "a RESYNC with a negative, a string or no seq is refused");
+        s.seq = -1;
+        ok(rooms_msg_resync_encode(&s, buf, sizeof(buf)) == -1,
+           "a negative seq is not encoded");
+    }
 
     h.room = 6;
     strcpy(h.code, "CCCCCCCCCCCCCCCCCCCCCC");

@@ -234,12 +234,13 @@ test_geometry(void)
     is_int(ROOMS_PROTO_COUNT, 7, "COUNT is type 7");
     is_int(ROOMS_PROTO_HOST_ABSENT, 8, "HOST_ABSENT is type 8");
     is_int(ROOMS_PROTO_ROLE, 9, "ROLE is type 9");
-    is_int(ROOMS_PROTO_STATS, 10, "STATS is type 10: ten record types");
-    is_int(ROOMS_PROTO_TYPE_MAX, 11, "and TYPE_MAX one past the last");
+    is_int(ROOMS_PROTO_RESYNC, 10, "RESYNC is type 10");
+    is_int(ROOMS_PROTO_STATS, 11, "STATS is type 11: eleven record types");
+    is_int(ROOMS_PROTO_TYPE_MAX, 12, "and TYPE_MAX one past the last");
     is_int(sizeof(rooms_proto_stats_t), 20 * 8,
            "a STATS payload is 20 64-bit figures");
-    is_int(ROOMS_PROTO_VERSION, 6,
-           "protocol version 6 (video slots and views)");
+    is_int(ROOMS_PROTO_VERSION, 7,
+           "protocol version 7 (ordered counts, RESYNC)");
 
     is_int(rooms_ring_segment_size(1, SMALL), 128 + 2 * (256 + SMALL),
            "segment_size(1, 4 KiB): header, 2 control blocks, 2 buffers");

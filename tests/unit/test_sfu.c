@@ -57,8 +57,9 @@
  * lower max then admission open admits the lobby in order up to the cap;
  * a lone guest at max 1 is refused and its room freed.  COUNT records:
  * to every linked slot on each join, admission and leave (none for
- * knocks and denials), to a newly linked slot once per occupied room, and
- * no longer to a dropped slot.
+ * knocks and denials), to a newly linked slot once per occupied room and
+ * then a RESYNC with a lower seq, and no longer to a dropped slot; their
+ * seq never goes down (one seq per change, the same on every slot).
  *
  * Co-hosts: cohost and uncohost only from the host (not_host from a
  * guest or a co-host); a promotion sends participant_role to everyone
@@ -169,11 +170,18 @@ static rooms_sdp_t  parsed;
 static char         fixture[BIG], text[BIG];
 
 
+/* the seq of the last COUNT seen, and whether one ever went down */
+static long long    count_seq_last;
+static unsigned     count_seq_down;
+
+
 static int
 on_record(void *ctx, uint16_t type, uint64_t id, const void *payload,
     size_t len)
 {
-    rec_t  *r;
+    rec_t       *r;
+    json_t      *c;
+    long long    seq;
 
     if (nrecs == MAX_RECORDS) {
         tap_bail_out("too many records");
@@ -188,6 +196,15 @@ on_record(void *ctx, uint16_t type, uint64_t id, const void *payload,
     r->data[len] = '\0';
     r->json = type == ROOMS_PROTO_SIGNAL ? json_loads(r->data, 0, NULL)
                                          : NULL;
+
+    if (type == ROOMS_PROTO_COUNT) {
+        c = json_loads(r->data, 0, NULL);
+        seq = json_integer_value(json_object_get(c, "seq"));
+        count_seq_down += seq < count_seq_last;
+        count_seq_last = seq;
+        json_decref(c);
+    }
+
     return 0;
 }
 
@@ -2175,7 +2192,7 @@ count_is(uint64_t mask, int room, int count)
             c = json_loads(recs[i].data, 0, NULL);
             ok = num(c, "room") == room && num(c, "count") == count
                  && str(c, "code") != NULL && strcmp(str(c, "code"), code) == 0
-                 && json_object_size(c) == 3;
+                 && num(c, "seq") >= 1 && json_object_size(c) == 4;
             json_decref(c);
 
             if (!ok) {
@@ -2253,7 +2270,11 @@ test_lobby(void)
     clear();
     sfu_slot_add(sfu, 20, &io);
     sfu_slot_add(sfu, 21, &io);
-    is_int(nrecs, 0, "slots linked while no room has people: no COUNT");
+    is_int(count_type(ROOMS_PROTO_COUNT), 0,
+           "slots linked while no room has people: no COUNT");
+    is_int(count_type(ROOMS_PROTO_RESYNC), 2, "a RESYNC to each: every "
+           "room nginx may think has people is empty");
+    is_int(nrecs, 2, "and nothing else");
 
     /* a JOIN's admission is "open" or "knock" */
     clear();
@@ -2415,6 +2436,22 @@ test_lobby(void)
     sfu_slot_add(sfu, 22, &io);
     ok(count_is(1ULL << 22, 60, 3), "a new slot gets COUNT 3 for the room, "
        "and only it");
+    is_int(nrecs, 2, "then one more record");
+    ok(nrecs == 2 && recs[1].type == ROOMS_PROTO_RESYNC
+       && recs[1].id == ROOMS_PROTO_CONN(22, 0),
+       "a RESYNC, to that slot");
+    {
+        json_t  *a, *b;
+
+        a = json_loads(recs[0].data, 0, NULL);
+        b = nrecs == 2 ? json_loads(recs[1].data, 0, NULL) : NULL;
+        ok(b != NULL && json_object_size(b) == 1
+           && num(b, "seq") == num(a, "seq") - 1,
+           "its seq is the one before the counts': those stay, older ones "
+           "go to 0");
+        json_decref(a);
+        json_decref(b);
+    }
 
     /* a leave: the count goes down, to every slot */
     clear();
@@ -3677,6 +3714,9 @@ main(void)
     test_view(20);
     test_view(50);
     test_view_edges();
+
+    ok(count_seq_last > 0 && count_seq_down == 0,
+       "the seq of COUNT records never went down in all these calls");
 
     clear();
     sfu_destroy(sfu);
