@@ -230,7 +230,10 @@ ok(@st && $st[4] == $pw[2] && $st[5] == $www && ($st[2] & 07777) == 0660,
 like(slurp("/proc/$wpid/status"), qr/^NoNewPrivs:\s*1$/m, 'with NoNewPrivs');
 
 # the installed module, in a real nginx of its own, links to it
-my $port = $ENV{TEST_NGINX_SERVER_PORT} || 19991;
+my $t = IO::Socket::INET->new(LocalAddr => '127.0.0.1', LocalPort => 0,
+                              Proto => 'tcp', Listen => 1) or die "tcp: $!";
+my $port = $t->sockport;
+close $t;
 mkdir "$tmp/$_" for qw(logs conf store);
 chown scalar(getpwnam('www-data')), $www, "$tmp/store";
 open my $fh, '>', "$tmp/conf/nginx.conf" or die;
