@@ -250,7 +250,27 @@ $(ASAN_WORKER): $(ASAN_OBJ)/worker/main.o $(ASAN)/libroomsloop.a \
 	    $(ASAN)/libroomsloop.a $(ASAN)/libroomscore.a $(WORKER_LIBS)
 	mv -f $@.tmp $@
 
-sanitize-build: deps $(SRTP_LIB) $(ASAN_UNITS) $(ASAN_WORKER) $(FUZZERS)
+# the module built again with both sanitizers, from a copy of the
+# configured nginx tree (its own objects), for Debian's nginx with the
+# sanitizer runtimes preloaded (tests/sanitize.t: t/002 and t/003)
+ASAN_NGX    := $(ASAN)/nginx
+ASAN_MODULE := $(ASAN)/ngx_rooms_module.so
+
+$(ASAN_NGX)/objs/Makefile: $(NGX_BUILD)/objs/Makefile
+	rm -rf $(ASAN_NGX) && mkdir -p $(ASAN)
+	cp -r $(NGX_BUILD) $(ASAN_NGX)
+	find $(ASAN_NGX)/objs -name '*.o' -delete
+	rm -f $(ASAN_NGX)/objs/*.so
+
+$(ASAN_MODULE): $(ASAN_NGX)/objs/Makefile $(MODULE_SRC) $(COMMON_SRC) \
+                $(COMMON_HDR)
+	cflags=$$(sed -n 's/^CFLAGS = //p' $(ASAN_NGX)/objs/Makefile); \
+	$(MAKE) -C $(ASAN_NGX) -f objs/Makefile modules \
+	    CFLAGS="$$cflags $(SAN_FLAGS)"
+	cp $(ASAN_NGX)/objs/ngx_rooms_module.so $@.tmp && mv -f $@.tmp $@
+
+sanitize-build: deps $(SRTP_LIB) $(ASAN_UNITS) $(ASAN_WORKER) $(FUZZERS) \
+                $(ASAN_MODULE)
 
 sanitize: sanitize-build
 	$(SAN_ENV) prove $(ASAN_UNITS) tests/sanitize.t

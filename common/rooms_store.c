@@ -20,16 +20,14 @@
  * May not: include <ngx_core.h>, include <jansson.h>, call json_, call rooms_ring_, call rooms_ws_
  */
 
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/statvfs.h>
 
 #include <sqlite3.h>
 
 #include "rooms_store.h"
-
-
-/* how long a writer waits for another process's transaction, in ms */
-#define ROOMS_STORE_BUSY_MS  2000
 
 
 enum {
@@ -60,7 +58,14 @@ enum {
 struct rooms_store_s {
     sqlite3       *db;
     sqlite3_stmt  *stmt[ROOMS_SQL_N];
+    char           err[256];        /* the message a rollback kept */
 };
+
+
+static int rooms_store_tx(rooms_store_t *st);
+static void rooms_store_why(rooms_store_t *st, const char *path, char *err,
+    size_t errlen);
+static int rooms_store_tx_end(rooms_store_t *st, int own, int rc);
 
 
 /*
@@ -244,7 +249,7 @@ rooms_store_migrate(rooms_store_t *st, char *err, size_t errlen)
     char  sql[32];
 
     if (rooms_store_exec(st, "BEGIN IMMEDIATE") != 0) {
-        snprintf(err, errlen, "%s", sqlite3_errmsg(st->db));
+        rooms_store_why(st, sqlite3_db_filename(st->db, "main"), err, errlen);
         return -1;
     }
 
@@ -285,8 +290,15 @@ rooms_store_migrate(rooms_store_t *st, char *err, size_t errlen)
 
 failed:
 
-    snprintf(err, errlen, "migrating the schema from version %d failed: %s",
-             version, sqlite3_errmsg(st->db));
+    {
+        char  why[384];
+
+        rooms_store_why(st, sqlite3_db_filename(st->db, "main"), why,
+                        sizeof(why));
+        snprintf(err, errlen, "migrating the schema from version %d "
+                 "failed: %s", version, why);
+    }
+
     rooms_store_exec(st, "ROLLBACK");
 
     return -1;
@@ -316,7 +328,8 @@ rooms_store_open(const char *path, char *err, size_t errlen)
         goto failed;
     }
 
-    sqlite3_busy_timeout(st->db, ROOMS_STORE_BUSY_MS);
+    /* only the migration below waits for the lock: requests never do */
+    sqlite3_busy_timeout(st->db, ROOMS_STORE_OPEN_WAIT_MS);
 
     if (rooms_store_exec(st, "PRAGMA foreign_keys=ON") != 0) {
         goto failed;
@@ -379,15 +392,157 @@ rooms_store_open(const char *path, char *err, size_t errlen)
         goto failed;
     }
 
+    sqlite3_busy_timeout(st->db, 0);
+
     return st;
 
 failed:
 
-    snprintf(err, errlen, "%s",
-             st->db ? sqlite3_errmsg(st->db) : "cannot open");
+    if (st->db != NULL) {
+        rooms_store_why(st, path, err, errlen);
+
+    } else {
+        snprintf(err, errlen, "cannot open");
+    }
+
     rooms_store_close(st);
 
     return NULL;
+}
+
+
+/* 1 when the file system of path's folder is mounted read-only */
+static int
+rooms_store_read_only_fs(const char *path)
+{
+    char            dir[4096];
+    char           *slash;
+    struct statvfs  vfs;
+
+    snprintf(dir, sizeof(dir), "%s", path);
+    slash = strrchr(dir, '/');
+
+    if (slash == NULL) {
+        snprintf(dir, sizeof(dir), ".");
+
+    } else {
+        slash[slash == dir ? 1 : 0] = '\0';
+    }
+
+    return statvfs(dir, &vfs) == 0 && (vfs.f_flag & ST_RDONLY);
+}
+
+
+/*
+ * What went wrong, for an admin: SQLite's message, and for a failed
+ * system call which file and why ("disk I/O error" alone says neither).
+ */
+static void
+rooms_store_why(rooms_store_t *st, const char *path, char *err, size_t errlen)
+{
+    int          code, sys;
+    const char  *file, *hint;
+
+    code = sqlite3_extended_errcode(st->db);
+    sys = sqlite3_system_errno(st->db);
+
+    /* SQLite's own "full" carries no errno */
+    if ((code & 0xff) == SQLITE_FULL) {
+        sys = ENOSPC;
+    }
+
+    /* SQLite tells a file it could not create as missing */
+    if (rooms_store_read_only_fs(path)) {
+        sys = EROFS;
+    }
+
+    if (sys == 0 || (code & 0xff) == SQLITE_CORRUPT
+        || (code & 0xff) == SQLITE_NOTADB || (code & 0xff) == SQLITE_BUSY)
+    {
+        snprintf(err, errlen, "%s", sqlite3_errmsg(st->db));
+        return;
+    }
+
+    /* the shared-memory index SQLite keeps beside a WAL store */
+    switch (code) {
+    case SQLITE_IOERR_SHMOPEN:
+    case SQLITE_IOERR_SHMSIZE:
+    case SQLITE_IOERR_SHMMAP:
+    case SQLITE_IOERR_SHMLOCK:
+        file = "-shm\"";
+        break;
+    default:
+        file = "\" (or its -wal file)";
+        break;
+    }
+
+    switch (sys) {
+    case ENOSPC:
+    case EDQUOT:
+        hint = ": the file system is full";
+        break;
+    case EROFS:
+        hint = ": the file system is read-only";
+        break;
+    case EACCES:
+    case EPERM:
+        hint = ": no permission (is the folder writable by nginx's "
+               "worker user? is the file immutable?)";
+        break;
+    default:
+        hint = "";
+        break;
+    }
+
+    snprintf(err, errlen, "%s: \"%s%s: %s%s", sqlite3_errmsg(st->db),
+             path, file, strerror(sys), hint);
+}
+
+
+int
+rooms_store_check_write(rooms_store_t *st, char *err, size_t errlen)
+{
+    int          rc;
+    const char  *path;
+    char         sql[32];
+
+    path = sqlite3_db_filename(st->db, "main");
+
+    if (sqlite3_db_readonly(st->db, "main") == 1) {
+        snprintf(err, errlen, "\"%s\" can only be read (%s): every change "
+                 "would fail", path,
+                 rooms_store_read_only_fs(path)
+                 ? "its file system is mounted read-only: Read-only file "
+                   "system"
+                 : "a read-only mount of the file, an immutable file, or "
+                   "no write permission");
+        return ROOMS_STORE_ERROR;
+    }
+
+    rc = rooms_store_begin(st, ROOMS_STORE_OPEN_WAIT_MS);
+
+    if (rc == ROOMS_STORE_BUSY) {
+        snprintf(err, errlen, "another program holds its write lock");
+        return ROOMS_STORE_BUSY;
+    }
+
+    /* a write that changes nothing, but needs the disk as any write does */
+    snprintf(sql, sizeof(sql), "PRAGMA user_version = %d",
+             ROOMS_STORE_SCHEMA_VERSION);
+
+    if (rc != ROOMS_STORE_OK || rooms_store_exec(st, sql) != 0
+        || sqlite3_exec(st->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK)
+    {
+        rooms_store_why(st, path, err, errlen);
+
+        if (!sqlite3_get_autocommit(st->db)) {
+            (void) sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
+        }
+
+        return ROOMS_STORE_ERROR;
+    }
+
+    return ROOMS_STORE_OK;
 }
 
 
@@ -412,7 +567,101 @@ rooms_store_close(rooms_store_t *st)
 const char *
 rooms_store_errmsg(rooms_store_t *st)
 {
+    if (sqlite3_errcode(st->db) == SQLITE_OK && st->err[0] != '\0') {
+        return st->err;
+    }
+
     return sqlite3_errmsg(st->db);
+}
+
+
+int
+rooms_store_begin(rooms_store_t *st, int wait_ms)
+{
+    int  rc;
+
+    st->err[0] = '\0';
+
+    sqlite3_busy_timeout(st->db, wait_ms);
+    rc = sqlite3_exec(st->db, "BEGIN IMMEDIATE", NULL, NULL, NULL);
+    sqlite3_busy_timeout(st->db, 0);
+
+    switch (rc) {
+    case SQLITE_OK:
+        return ROOMS_STORE_OK;
+    case SQLITE_BUSY:
+        return ROOMS_STORE_BUSY;
+    default:
+        return ROOMS_STORE_ERROR;
+    }
+}
+
+
+int
+rooms_store_commit(rooms_store_t *st)
+{
+    if (sqlite3_exec(st->db, "COMMIT", NULL, NULL, NULL) == SQLITE_OK) {
+        return ROOMS_STORE_OK;
+    }
+
+    rooms_store_rollback(st);
+
+    return ROOMS_STORE_ERROR;
+}
+
+
+void
+rooms_store_rollback(rooms_store_t *st)
+{
+    if (sqlite3_errcode(st->db) != SQLITE_OK) {
+        snprintf(st->err, sizeof(st->err), "%s", sqlite3_errmsg(st->db));
+    }
+
+    if (!sqlite3_get_autocommit(st->db)) {
+        (void) sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
+    }
+}
+
+
+/*
+ * A write of several statements: 1 when it opened its own transaction
+ * (none was open), 0 inside the caller's, ROOMS_STORE_BUSY or
+ * ROOMS_STORE_ERROR.
+ */
+static int
+rooms_store_tx(rooms_store_t *st)
+{
+    int  rc;
+
+    if (!sqlite3_get_autocommit(st->db)) {
+        return 0;
+    }
+
+    rc = rooms_store_begin(st, ROOMS_STORE_WAIT_MS);
+
+    return rc == ROOMS_STORE_OK ? 1 : rc;
+}
+
+
+/*
+ * Ends what rooms_store_tx() opened with the result rc: committed or
+ * rolled back when it was its own; inside the caller's, a failure is the
+ * caller's to roll back.
+ */
+static int
+rooms_store_tx_end(rooms_store_t *st, int own, int rc)
+{
+    if (!own) {
+        return rc;
+    }
+
+    if (rc == ROOMS_STORE_OK) {
+        return rooms_store_commit(st);
+    }
+
+    rooms_store_rollback(st);
+
+    return rc;
 }
 
 
@@ -426,7 +675,14 @@ rooms_store_done(sqlite3_stmt *stmt)
     sqlite3_reset(stmt);
     sqlite3_clear_bindings(stmt);
 
-    return rc == SQLITE_DONE ? ROOMS_STORE_OK : ROOMS_STORE_ERROR;
+    switch (rc) {
+    case SQLITE_DONE:
+        return ROOMS_STORE_OK;
+    case SQLITE_BUSY:
+        return ROOMS_STORE_BUSY;
+    default:
+        return ROOMS_STORE_ERROR;
+    }
 }
 
 
@@ -471,6 +727,7 @@ rooms_store_blob(sqlite3_stmt *s, unsigned char *out, size_t len)
 int
 rooms_store_insert(rooms_store_t *st, rooms_room_t *room)
 {
+    int            rc;
     sqlite3_stmt  *s;
 
     s = st->stmt[ROOMS_SQL_INSERT];
@@ -487,8 +744,10 @@ rooms_store_insert(rooms_store_t *st, rooms_room_t *room)
     sqlite3_bind_int64(s, 10, room->created_at);
     sqlite3_bind_int(s, 11, room->host_absent);
 
-    if (rooms_store_done(s) != ROOMS_STORE_OK) {
-        return ROOMS_STORE_ERROR;
+    rc = rooms_store_done(s);
+
+    if (rc != ROOMS_STORE_OK) {
+        return rc;
     }
 
     room->id = sqlite3_last_insert_rowid(st->db);
@@ -590,6 +849,7 @@ rooms_store_find(rooms_store_t *st, const char *code, rooms_room_t *room)
 int
 rooms_store_update(rooms_store_t *st, rooms_room_t *room)
 {
+    int            rc;
     sqlite3_stmt  *s;
 
     s = st->stmt[ROOMS_SQL_UPDATE];
@@ -603,9 +863,13 @@ rooms_store_update(rooms_store_t *st, rooms_room_t *room)
     sqlite3_bind_int(s, 7, room->host_absent);
     sqlite3_bind_int64(s, 8, room->rev + 1);
 
-    if (rooms_store_done(s) != ROOMS_STORE_OK
-        || sqlite3_changes(st->db) != 1)
-    {
+    rc = rooms_store_done(s);
+
+    if (rc != ROOMS_STORE_OK) {
+        return rc;
+    }
+
+    if (sqlite3_changes(st->db) != 1) {
         return ROOMS_STORE_ERROR;
     }
 
@@ -619,56 +883,60 @@ int
 rooms_store_rotate(rooms_store_t *st, rooms_room_t *room,
     const char *new_code)
 {
+    int            own, rc;
     sqlite3_stmt  *s;
 
-    if (rooms_store_exec(st, "BEGIN IMMEDIATE") != 0) {
-        return ROOMS_STORE_ERROR;
+    own = rooms_store_tx(st);
+    if (own < 0) {
+        return own;
     }
 
     s = st->stmt[ROOMS_SQL_RETIRE];
     sqlite3_bind_text(s, 1, room->code, -1, SQLITE_STATIC);
     sqlite3_bind_int64(s, 2, room->id);
 
-    if (rooms_store_done(s) != ROOMS_STORE_OK) {
-        goto failed;
+    rc = rooms_store_done(s);
+
+    if (rc == ROOMS_STORE_OK) {
+        s = st->stmt[ROOMS_SQL_RECODE];
+        sqlite3_bind_int64(s, 1, room->id);
+        sqlite3_bind_text(s, 2, new_code, -1, SQLITE_STATIC);
+
+        rc = rooms_store_done(s);
+
+        if (rc == ROOMS_STORE_OK && sqlite3_changes(st->db) != 1) {
+            rc = ROOMS_STORE_ERROR;
+        }
     }
 
-    s = st->stmt[ROOMS_SQL_RECODE];
-    sqlite3_bind_int64(s, 1, room->id);
-    sqlite3_bind_text(s, 2, new_code, -1, SQLITE_STATIC);
+    rc = rooms_store_tx_end(st, own, rc);
 
-    if (rooms_store_done(s) != ROOMS_STORE_OK
-        || sqlite3_changes(st->db) != 1
-        || rooms_store_exec(st, "COMMIT") != 0)
-    {
-        goto failed;
+    if (rc == ROOMS_STORE_OK) {
+        memcpy(room->code, new_code, ROOMS_CODE_LEN + 1);
     }
 
-    memcpy(room->code, new_code, ROOMS_CODE_LEN + 1);
-
-    return ROOMS_STORE_OK;
-
-failed:
-
-    rooms_store_exec(st, "ROLLBACK");
-
-    return ROOMS_STORE_ERROR;
+    return rc;
 }
 
 
 int
 rooms_store_end(rooms_store_t *st, rooms_room_t *room, int64_t now)
 {
+    int            rc;
     sqlite3_stmt  *s;
 
     s = st->stmt[ROOMS_SQL_END];
     sqlite3_bind_int64(s, 1, room->id);
     sqlite3_bind_int64(s, 2, now);
 
+    rc = rooms_store_done(s);
+
+    if (rc != ROOMS_STORE_OK) {
+        return rc;
+    }
+
     /* ending twice is refused: the first end time is the true one */
-    if (rooms_store_done(s) != ROOMS_STORE_OK
-        || sqlite3_changes(st->db) != 1)
-    {
+    if (sqlite3_changes(st->db) != 1) {
         return ROOMS_STORE_ERROR;
     }
 
@@ -683,31 +951,26 @@ int
 rooms_store_ban(rooms_store_t *st, int64_t room_id,
     const unsigned char token_hash[ROOMS_HASH_LEN])
 {
-    int            i;
+    int            i, own, rc;
     sqlite3_stmt  *s;
 
-    if (rooms_store_exec(st, "BEGIN IMMEDIATE") != 0) {
-        return ROOMS_STORE_ERROR;
+    own = rooms_store_tx(st);
+    if (own < 0) {
+        return own;
     }
 
+    rc = ROOMS_STORE_OK;
+
     /* the ban, and the end of the banned guest's co-host credentials */
-    for (i = 0; i < 2; i++) {
+    for (i = 0; i < 2 && rc == ROOMS_STORE_OK; i++) {
         s = st->stmt[i == 0 ? ROOMS_SQL_BAN : ROOMS_SQL_BAN_COHOSTS];
         sqlite3_bind_int64(s, 1, room_id);
         sqlite3_bind_blob(s, 2, token_hash, ROOMS_HASH_LEN, SQLITE_STATIC);
 
-        if (rooms_store_done(s) != ROOMS_STORE_OK) {
-            rooms_store_exec(st, "ROLLBACK");
-            return ROOMS_STORE_ERROR;
-        }
+        rc = rooms_store_done(s);
     }
 
-    if (rooms_store_exec(st, "COMMIT") != 0) {
-        rooms_store_exec(st, "ROLLBACK");
-        return ROOMS_STORE_ERROR;
-    }
-
-    return ROOMS_STORE_OK;
+    return rooms_store_tx_end(st, own, rc);
 }
 
 
@@ -769,11 +1032,12 @@ rooms_store_cohost_add(rooms_store_t *st, int64_t room_id,
     const unsigned char token_hash[ROOMS_HASH_LEN], const char *name,
     int64_t now, int64_t *id)
 {
-    int            active;
+    int            active, own;
     sqlite3_stmt  *s;
 
-    if (rooms_store_exec(st, "BEGIN IMMEDIATE") != 0) {
-        return ROOMS_STORE_ERROR;
+    own = rooms_store_tx(st);
+    if (own < 0) {
+        return own;
     }
 
     /* one credential per guest: a new one replaces the old */
@@ -825,17 +1089,11 @@ rooms_store_cohost_add(rooms_store_t *st, int64_t room_id,
 
     *id = sqlite3_last_insert_rowid(st->db);
 
-    if (rooms_store_exec(st, "COMMIT") != 0) {
-        goto failed;
-    }
-
-    return ROOMS_STORE_OK;
+    return rooms_store_tx_end(st, own, ROOMS_STORE_OK);
 
 failed:
 
-    rooms_store_exec(st, "ROLLBACK");
-
-    return ROOMS_STORE_ERROR;
+    return rooms_store_tx_end(st, own, ROOMS_STORE_ERROR);
 }
 
 
@@ -858,11 +1116,12 @@ int
 rooms_store_cohost_revoke(rooms_store_t *st, int64_t room_id, int64_t id,
     int64_t now, unsigned char *token_hash)
 {
-    int            rc;
+    int            own, rc;
     sqlite3_stmt  *s;
 
-    if (rooms_store_exec(st, "BEGIN IMMEDIATE") != 0) {
-        return ROOMS_STORE_ERROR;
+    own = rooms_store_tx(st);
+    if (own < 0) {
+        return own;
     }
 
     s = st->stmt[ROOMS_SQL_COHOST_GET];
@@ -872,8 +1131,8 @@ rooms_store_cohost_revoke(rooms_store_t *st, int64_t room_id, int64_t id,
     rc = rooms_store_blob(s, token_hash, ROOMS_HASH_LEN);
 
     if (rc != 1) {
-        rooms_store_exec(st, "ROLLBACK");
-        return rc == 0 ? ROOMS_STORE_NOT_FOUND : ROOMS_STORE_ERROR;
+        return rooms_store_tx_end(st, own, rc == 0 ? ROOMS_STORE_NOT_FOUND
+                                                   : ROOMS_STORE_ERROR);
     }
 
     s = st->stmt[ROOMS_SQL_COHOST_REVOKE];
@@ -881,15 +1140,13 @@ rooms_store_cohost_revoke(rooms_store_t *st, int64_t room_id, int64_t id,
     sqlite3_bind_int64(s, 2, id);
     sqlite3_bind_int64(s, 3, rooms_store_revoke_time(now));
 
-    if (rooms_store_done(s) != ROOMS_STORE_OK
-        || sqlite3_changes(st->db) != 1
-        || rooms_store_exec(st, "COMMIT") != 0)
-    {
-        rooms_store_exec(st, "ROLLBACK");
-        return ROOMS_STORE_ERROR;
+    rc = rooms_store_done(s);
+
+    if (rc == ROOMS_STORE_OK && sqlite3_changes(st->db) != 1) {
+        rc = ROOMS_STORE_ERROR;
     }
 
-    return ROOMS_STORE_OK;
+    return rooms_store_tx_end(st, own, rc);
 }
 
 
@@ -953,14 +1210,15 @@ rooms_store_used(rooms_store_t *st, int64_t room_id, int64_t now)
 int
 rooms_store_expire(rooms_store_t *st, int64_t before, int64_t *purged)
 {
-    int            rc;
+    int            own, rc;
     size_t         i;
     sqlite3_stmt  *s;
 
     *purged = 0;
 
-    if (rooms_store_exec(st, "BEGIN IMMEDIATE") != 0) {
-        return ROOMS_STORE_ERROR;
+    own = rooms_store_tx(st);
+    if (own < 0) {
+        return own;
     }
 
     /* what refers to a room first, the room last: all or nothing */
@@ -970,7 +1228,7 @@ rooms_store_expire(rooms_store_t *st, int64_t before, int64_t *purged)
         if (sqlite3_prepare_v2(st->db, rooms_sql_expire[i], -1, &s, NULL)
             != SQLITE_OK)
         {
-            goto failed;
+            return rooms_store_tx_end(st, own, ROOMS_STORE_ERROR);
         }
 
         sqlite3_bind_int64(s, 1, before);
@@ -978,22 +1236,17 @@ rooms_store_expire(rooms_store_t *st, int64_t before, int64_t *purged)
         sqlite3_finalize(s);
 
         if (rc != SQLITE_DONE) {
-            goto failed;
+            return rooms_store_tx_end(st, own, ROOMS_STORE_ERROR);
         }
     }
 
     *purged = sqlite3_changes(st->db);
 
-    if (rooms_store_exec(st, "COMMIT") != 0) {
-        goto failed;
+    rc = rooms_store_tx_end(st, own, ROOMS_STORE_OK);
+
+    if (rc != ROOMS_STORE_OK) {
+        *purged = 0;
     }
 
-    return ROOMS_STORE_OK;
-
-failed:
-
-    *purged = 0;
-    rooms_store_exec(st, "ROLLBACK");
-
-    return ROOMS_STORE_ERROR;
+    return rc;
 }

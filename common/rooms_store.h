@@ -25,14 +25,34 @@
 #define ROOMS_STORE_NOT_FOUND  1
 #define ROOMS_STORE_GONE       2      /* a code retired by rotation */
 #define ROOMS_STORE_ERROR     -1
+#define ROOMS_STORE_BUSY      -2      /* another process holds the lock */
+
+/*
+ * Every write below returns ROOMS_STORE_BUSY when it needs the write lock
+ * and another process holds it: outside rooms_store_begin() a write takes
+ * it without waiting (or, for one of several statements, waiting
+ * ROOMS_STORE_WAIT_MS), and nothing is changed then.
+ */
+
+/*
+ * How long a writer waits for the store's write lock, in milliseconds.
+ * nginx's own workers hold it well under a millisecond per change, so
+ * this covers a queue of them; a longer hold is another program's (a
+ * backup, the sqlite3 shell), and waiting it out would stall the event
+ * loop of the nginx worker that waits.  No other statement ever waits.
+ */
+#define ROOMS_STORE_WAIT_MS    50
+#define ROOMS_STORE_OPEN_WAIT_MS  2000
 
 
 typedef struct rooms_store_s  rooms_store_t;
 
 
 /*
- * Opens (creating when missing) the store at path: WAL journal, a busy
- * timeout, the schema created, or migrated from an older version.
+ * Opens (creating when missing) the store at path: WAL journal, the
+ * schema created, or migrated from an older version (waiting up to
+ * ROOMS_STORE_OPEN_WAIT_MS for the write lock: it runs before any
+ * request).
  * Returns NULL with a message in err on failure (unwritable directory, a
  * newer schema, not a database).
  */
@@ -40,8 +60,35 @@ rooms_store_t *rooms_store_open(const char *path, char *err, size_t errlen);
 
 void rooms_store_close(rooms_store_t *st);
 
+/*
+ * Proves the store writable now, as "nginx -t" must: a store that can
+ * only be read (a read-only mount, an immutable file) opens and reads
+ * fine, and would fail every change later.  Writes the schema version
+ * again, which needs the disk as any write does (a full disk fails it).
+ * ROOMS_STORE_OK; ROOMS_STORE_ERROR with what and why in err (the file,
+ * and the system's reason); ROOMS_STORE_BUSY when another program held
+ * the write lock for ROOMS_STORE_OPEN_WAIT_MS (nothing is known).
+ */
+int rooms_store_check_write(rooms_store_t *st, char *err, size_t errlen);
+
 /* The last error's message, for logs. */
 const char *rooms_store_errmsg(rooms_store_t *st);
+
+/*
+ * Writes and the write lock.  rooms_store_begin() takes the write lock
+ * (BEGIN IMMEDIATE), waiting at most wait_ms for another process to
+ * release it: ROOMS_STORE_OK, ROOMS_STORE_BUSY (it did not, nothing is
+ * open) or ROOMS_STORE_ERROR.  Every write below may run inside it; one
+ * that needs several statements opens (and ends) its own transaction
+ * only when none is open.  rooms_store_commit() ends it: ROOMS_STORE_OK,
+ * or ROOMS_STORE_ERROR with everything since the begin rolled back (the
+ * disk is full, an I/O error).  rooms_store_rollback() drops it, when
+ * one is open, and keeps the last error's message.  Reads never wait: in
+ * WAL mode they see the last commit while another process writes.
+ */
+int rooms_store_begin(rooms_store_t *st, int wait_ms);
+int rooms_store_commit(rooms_store_t *st);
+void rooms_store_rollback(rooms_store_t *st);
 
 /* Inserts a new room; sets room->id. */
 int rooms_store_insert(rooms_store_t *st, rooms_room_t *room);

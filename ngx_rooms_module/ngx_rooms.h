@@ -6,8 +6,8 @@
  *
  * Owns: the module's configuration records (with the record handlers
  * registered at postconfiguration), the shared-memory directory context,
- * and the two results every layer passes up (NGX_ROOMS_GONE,
- * NGX_ROOMS_REFUSED).  Each file's entry points are in its own header
+ * and the results every layer passes up (NGX_ROOMS_GONE,
+ * NGX_ROOMS_REFUSED, NGX_ROOMS_BUSY).  Each file's entry points are in its own header
  * (ngx_rooms_<file>.h), so a file can call only what it includes.
  * Must never carry protocol or storage rules (those live in common/), and
  * never declare another file's functions.
@@ -36,10 +36,13 @@
 
 /*
  * results besides NGX_OK, NGX_DECLINED (unknown) and NGX_ERROR: the code
- * was retired by a rotation; the change was refused (why is noted)
+ * was retired by a rotation; the change was refused (why is noted); the
+ * store's write lock is held by another process (nothing changed: try
+ * again later)
  */
 #define NGX_ROOMS_GONE      1
 #define NGX_ROOMS_REFUSED   2
+#define NGX_ROOMS_BUSY      3
 
 /* rooms_expire: its default, its least value, and how often it runs */
 #define NGX_ROOMS_EXPIRE_DEFAULT     (30 * 86400)

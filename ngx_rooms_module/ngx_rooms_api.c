@@ -49,6 +49,7 @@ static ngx_int_t ngx_rooms_send_room(ngx_http_request_t *r,
 static ngx_int_t ngx_rooms_send_json(ngx_http_request_t *r,
     ngx_uint_t status, char *json);
 static ngx_int_t ngx_rooms_base(ngx_http_request_t *r, ngx_str_t *base);
+static ngx_int_t ngx_rooms_api_busy(ngx_http_request_t *r);
 
 
 /*
@@ -226,6 +227,7 @@ ngx_rooms_create(ngx_http_request_t *r, ngx_str_t *body)
 {
     char                    key[ROOMS_HOST_KEY_LEN + 1];
     u_char                 *p;
+    ngx_int_t               rc;
     ngx_str_t               host_key;
     rooms_room_t            room;
     rooms_error_t           err;
@@ -254,7 +256,13 @@ ngx_rooms_create(ngx_http_request_t *r, ngx_str_t *body)
     rooms_token_hash((u_char *) key, ROOMS_HOST_KEY_LEN, room.host_hash);
     room.created_at = ngx_time();
 
-    if (ngx_rooms_control_create(rmcf, r->connection->log, &room) != NGX_OK) {
+    rc = ngx_rooms_control_create(rmcf, r->connection->log, &room);
+
+    if (rc == NGX_ROOMS_BUSY) {
+        return ngx_rooms_api_busy(r);
+    }
+
+    if (rc != NGX_OK) {
         return ngx_rooms_api_fail(r, NGX_HTTP_SERVICE_UNAVAILABLE,
                                   "storage_unavailable",
                                   "the room could not be stored; try again");
@@ -543,6 +551,9 @@ ngx_rooms_change_failed(ngx_http_request_t *r, ngx_int_t rc,
 
     case NGX_ROOMS_REFUSED:
         return ngx_rooms_api_error(r, err);
+
+    case NGX_ROOMS_BUSY:
+        return ngx_rooms_api_busy(r);
 
     case NGX_ERROR:
         return ngx_rooms_api_fail(r, NGX_HTTP_SERVICE_UNAVAILABLE,
@@ -866,6 +877,31 @@ ngx_rooms_api_fail(ngx_http_request_t *r, int status, const char *code,
     rooms_error(&err, status, code, "%s", message);
 
     return ngx_rooms_api_error(r, &err);
+}
+
+
+/*
+ * 503 storage_busy with "Retry-After: 1": another program holds the
+ * store's write lock; nothing changed, and the same request may simply
+ * be sent again.
+ */
+static ngx_int_t
+ngx_rooms_api_busy(ngx_http_request_t *r)
+{
+    ngx_table_elt_t  *h;
+
+    h = ngx_list_push(&r->headers_out.headers);
+    if (h == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    h->hash = 1;
+    ngx_str_set(&h->key, "Retry-After");
+    ngx_str_set(&h->value, "1");
+
+    return ngx_rooms_api_fail(r, NGX_HTTP_SERVICE_UNAVAILABLE, "storage_busy",
+                              "the room store is locked by another program; "
+                              "nothing changed, try again in a moment");
 }
 
 

@@ -23,14 +23,24 @@
  * expiry (rooms_expire): worker 0 purges rooms ended or unused for that
  * long, at its start and every hour.  The directory reads the store on
  * its own (a cache miss, a code by id) and writes it never.
+ * Locks: a change takes the store's write lock first, waiting at most
+ * ROOMS_STORE_WAIT_MS, and only then the directory lock (the zone
+ * mutex), so nobody waits for the store while holding the mutex every
+ * directory read needs; a change the store is too busy for is refused
+ * (NGX_ROOMS_BUSY: the client is told to try again), and a write nobody
+ * can be asked to repeat (a ban, a co-host's demotion, a host-absent
+ * policy, all from the media worker or a WebSocket) is kept by
+ * ngx_rooms_deferred.c and made again here every second until stored.
  * Must never store a change without the directory lock, never announce
- * a change before it is stored, and never answer a client: the callers
- * turn its results into HTTP or WebSocket errors.
+ * a change before it is stored, never wait for the store under the zone
+ * mutex, and never answer a client: the callers turn its results into
+ * HTTP or WebSocket errors.
  * May not: include rooms_ring.h, include rooms_ws.h, call ngx_rooms_ws_, call ngx_rooms_signal_, call ngx_rooms_api_, call ngx_rooms_router_, call ngx_rooms_page_, call ngx_rooms_media_conn_id, call ngx_rooms_media_leave, include <jansson.h>, call json_
  */
 
 
 #include "ngx_rooms_control.h"
+#include "ngx_rooms_deferred.h"
 #include "ngx_rooms_directory.h"
 #include "ngx_rooms_media.h"
 #include "ngx_rooms_metrics.h"
@@ -100,6 +110,18 @@ static void ngx_rooms_control_link_down(void);
 static void ngx_rooms_control_expire(ngx_event_t *ev);
 static ngx_int_t ngx_rooms_control_purge(void *data);
 static ngx_rooms_main_conf_t *ngx_rooms_control_conf(void);
+static ngx_int_t ngx_rooms_control_begin(rooms_store_t *store,
+    ngx_log_t *log);
+static ngx_int_t ngx_rooms_control_commit(rooms_store_t *store,
+    ngx_log_t *log);
+static void ngx_rooms_control_busy(ngx_log_t *log, const char *what);
+static ngx_int_t ngx_rooms_control_store_ban(rooms_store_t *store,
+    int64_t room_id, u_char *token_hash);
+static ngx_int_t ngx_rooms_control_store_demote(rooms_store_t *store,
+    int64_t room_id, u_char *token_hash, int64_t now);
+static ngx_int_t ngx_rooms_control_absent(ngx_rooms_main_conf_t *rmcf,
+    int64_t room_id, char *code, ngx_uint_t end);
+static ngx_int_t ngx_rooms_control_deferred(ngx_rooms_deferred_t *d);
 
 
 /*
@@ -113,14 +135,16 @@ static int64_t  ngx_rooms_control_seq;
 
 /*
  * Runs in the master (and under "nginx -t") before workers exist: opening
- * the store here creates it, migrates its schema and proves it usable, so
- * a wrong path fails the configuration test instead of the first request.
+ * the store here creates it, migrates its schema and proves it usable,
+ * writes included, so a wrong path, a read-only store or a full disk
+ * fails the configuration test instead of the first request.
  */
 ngx_int_t
 ngx_rooms_control_init_module(ngx_cycle_t *cycle,
     ngx_rooms_main_conf_t *rmcf)
 {
-    char            err[256];
+    int             rc;
+    char            err[512];
     rooms_store_t  *st;
 
     st = rooms_store_open((char *) rmcf->store_path.data, err, sizeof(err));
@@ -131,7 +155,22 @@ ngx_rooms_control_init_module(ngx_cycle_t *cycle,
         return NGX_ERROR;
     }
 
+    rc = rooms_store_check_write(st, err, sizeof(err));
+
     rooms_store_close(st);
+
+    if (rc == ROOMS_STORE_BUSY) {
+        /* a backup may hold it for a while: no reason to refuse nginx */
+        ngx_log_error(NGX_LOG_WARN, cycle->log, 0,
+                      "rooms_store \"%V\": %s, so writing to it was not "
+                      "tested", &rmcf->store_path, err);
+
+    } else if (rc != ROOMS_STORE_OK) {
+        ngx_log_error(NGX_LOG_EMERG, cycle->log, 0,
+                      "rooms_store \"%V\" cannot be written: %s",
+                      &rmcf->store_path, err);
+        return NGX_ERROR;
+    }
 
     return NGX_OK;
 }
@@ -142,7 +181,7 @@ ngx_int_t
 ngx_rooms_control_init_process(ngx_cycle_t *cycle,
     ngx_rooms_main_conf_t *rmcf)
 {
-    char  err[256];
+    char  err[512];
 
     rmcf->store = rooms_store_open((char *) rmcf->store_path.data, err,
                                    sizeof(err));
@@ -153,6 +192,8 @@ ngx_rooms_control_init_process(ngx_cycle_t *cycle,
                       &rmcf->store_path, err);
         return NGX_ERROR;
     }
+
+    ngx_rooms_deferred_init_process(cycle, ngx_rooms_control_deferred);
 
     /*
      * Expiry runs in one worker: the first, at its start (so a restart
@@ -176,15 +217,28 @@ static void
 ngx_rooms_control_expire(ngx_event_t *ev)
 {
     ngx_int_t               n;
+    ngx_msec_t              next;
     ngx_rooms_main_conf_t  *rmcf = ev->data;
 
     if (rmcf->store == NULL) {
         return;
     }
 
-    n = ngx_rooms_dir_purge(rmcf, ev->log, ngx_rooms_control_purge, rmcf);
+    next = NGX_ROOMS_EXPIRE_EVERY;
 
-    if (n == NGX_ERROR) {
+    n = ngx_rooms_control_begin(rmcf->store, ev->log);
+
+    if (n == NGX_OK) {
+        n = ngx_rooms_dir_purge(rmcf, ev->log, ngx_rooms_control_purge,
+                                rmcf);
+        rooms_store_rollback(rmcf->store);
+    }
+
+    if (n == NGX_ROOMS_BUSY) {
+        /* locked by another program: again in a minute */
+        next = 60 * 1000;
+
+    } else if (n == NGX_ERROR) {
         ngx_log_error(NGX_LOG_ERR, ev->log, 0,
                       "rooms_expire: the store could not be purged: %s",
                       rooms_store_errmsg(rmcf->store));
@@ -197,12 +251,15 @@ ngx_rooms_control_expire(ngx_event_t *ev)
     }
 
     if (!ngx_exiting && !ngx_terminate && !ngx_quit) {
-        ngx_add_timer(ev, NGX_ROOMS_EXPIRE_EVERY);
+        ngx_add_timer(ev, next);
     }
 }
 
 
-/* Runs under the directory lock: the purge itself (ngx_rooms_dir_purge). */
+/*
+ * Runs under the directory lock, inside the store's write transaction:
+ * the purge itself (ngx_rooms_dir_purge).
+ */
 static ngx_int_t
 ngx_rooms_control_purge(void *data)
 {
@@ -211,7 +268,8 @@ ngx_rooms_control_purge(void *data)
 
     if (rooms_store_expire(rmcf->store, (int64_t) ngx_time() - rmcf->expire,
                            &purged)
-        != ROOMS_STORE_OK)
+        != ROOMS_STORE_OK
+        || rooms_store_commit(rmcf->store) != ROOMS_STORE_OK)
     {
         return NGX_ERROR;
     }
@@ -228,6 +286,9 @@ ngx_rooms_control_exit_process(ngx_rooms_main_conf_t *rmcf)
     }
 
     if (rmcf->store != NULL) {
+        /* a last try of the kept writes, while the handle is open */
+        ngx_rooms_deferred_exit_process();
+
         rooms_store_close(rmcf->store);
         rmcf->store = NULL;
     }
@@ -262,6 +323,7 @@ ngx_int_t
 ngx_rooms_control_create(ngx_rooms_main_conf_t *rmcf, ngx_log_t *log,
     rooms_room_t *room)
 {
+    ngx_int_t           rc;
     ngx_rooms_change_t  change;
 
     ngx_memzero(&change, sizeof(ngx_rooms_change_t));
@@ -269,8 +331,17 @@ ngx_rooms_control_create(ngx_rooms_main_conf_t *rmcf, ngx_log_t *log,
     change.store = rmcf->store;
     change.log = log;
 
-    return ngx_rooms_dir_add(rmcf, log, room, ngx_rooms_control_insert,
-                             &change);
+    rc = ngx_rooms_control_begin(rmcf->store, log);
+    if (rc != NGX_OK) {
+        return rc;
+    }
+
+    rc = ngx_rooms_dir_add(rmcf, log, room, ngx_rooms_control_insert,
+                           &change);
+
+    rooms_store_rollback(rmcf->store);
+
+    return rc;
 }
 
 
@@ -288,7 +359,7 @@ ngx_rooms_control_insert(rooms_room_t *room, void *data)
         return NGX_ERROR;
     }
 
-    return NGX_OK;
+    return ngx_rooms_control_commit(change->store, change->log);
 }
 
 
@@ -317,8 +388,16 @@ ngx_rooms_control_change(ngx_rooms_main_conf_t *rmcf, ngx_log_t *log,
     change.log = log;
     ngx_memcpy(change.hash, hash, ROOMS_HASH_LEN);
 
+    rc = ngx_rooms_control_begin(rmcf->store, log);
+    if (rc != NGX_OK) {
+        return rc;
+    }
+
     rc = ngx_rooms_dir_change(rmcf, log, code, ngx_rooms_control_apply,
                               &change, room);
+
+    /* a refusal, or a failure, stored nothing */
+    rooms_store_rollback(rmcf->store);
 
     if (rc == NGX_ROOMS_REFUSED) {
         *err = change.err;
@@ -405,8 +484,15 @@ ngx_rooms_control_cohost_revoke(ngx_rooms_main_conf_t *rmcf, ngx_log_t *log,
     change.cohost_id = id;
     ngx_memcpy(change.hash, hash, ROOMS_HASH_LEN);
 
+    rc = ngx_rooms_control_begin(rmcf->store, log);
+    if (rc != NGX_OK) {
+        return rc;
+    }
+
     rc = ngx_rooms_dir_change(rmcf, log, code, ngx_rooms_control_apply,
                               &change, room);
+
+    rooms_store_rollback(rmcf->store);
 
     if (rc != NGX_OK) {
         *err = change.err;
@@ -471,7 +557,10 @@ ngx_rooms_control_apply(rooms_room_t *room, void *data)
             return NGX_ROOMS_REFUSED;
         }
 
-        if (rc != ROOMS_STORE_OK) {
+        if (rc != ROOMS_STORE_OK
+            || ngx_rooms_control_commit(change->store, change->log)
+               != NGX_OK)
+        {
             ngx_log_error(NGX_LOG_ERR, ngx_cycle->log, 0,
                           "rooms_store co-host revocation failed: %s",
                           rooms_store_errmsg(change->store));
@@ -539,8 +628,10 @@ ngx_rooms_control_allowed(rooms_room_t *room, ngx_rooms_change_t *change)
 
 
 /*
- * Stores room as action changed it (a rotation draws the new code here).
- * Returns what the directory is to publish, or NGX_ERROR (logged).
+ * Stores room as action changed it (a rotation draws the new code here),
+ * and commits: inside the transaction the caller began, under the
+ * directory lock.  Returns what the directory is to publish, or
+ * NGX_ERROR (logged).
  */
 static ngx_int_t
 ngx_rooms_control_write(rooms_store_t *store, ngx_log_t *log,
@@ -574,6 +665,10 @@ ngx_rooms_control_write(rooms_store_t *store, ngx_log_t *log,
         ngx_log_error(NGX_LOG_ERR, log, 0, "rooms_store write failed: %s",
                       rooms_store_errmsg(store));
         ngx_rooms_metrics_add(NGX_ROOMS_M_STORE_ERRORS, 1);
+        return NGX_ERROR;
+    }
+
+    if (ngx_rooms_control_commit(store, log) != NGX_OK) {
         return NGX_ERROR;
     }
 
@@ -694,7 +789,8 @@ ngx_rooms_control_cohost_grant(ngx_rooms_main_conf_t *rmcf, ngx_log_t *log,
     int64_t room_id, u_char *token_hash, const char *name,
     char key[ROOMS_HOST_KEY_LEN + 1], u_char *key_hash)
 {
-    int64_t  id;
+    int64_t    id;
+    ngx_int_t  rc;
 
     if (rooms_token_host_key(key) != 0) {
         ngx_log_error(NGX_LOG_ALERT, log, 0,
@@ -705,14 +801,25 @@ ngx_rooms_control_cohost_grant(ngx_rooms_main_conf_t *rmcf, ngx_log_t *log,
 
     rooms_token_hash((u_char *) key, ROOMS_HOST_KEY_LEN, key_hash);
 
-    if (rooms_store_cohost_add(rmcf->store, room_id, key_hash, token_hash,
-                               name, ngx_time(), &id)
-        != ROOMS_STORE_OK)
+    rc = ngx_rooms_control_begin(rmcf->store, log);
+
+    if (rc == NGX_OK
+        && (rooms_store_cohost_add(rmcf->store, room_id, key_hash,
+                                   token_hash, name, ngx_time(), &id)
+            != ROOMS_STORE_OK
+            || rooms_store_commit(rmcf->store) != ROOMS_STORE_OK))
     {
+        rooms_store_rollback(rmcf->store);
+        rc = NGX_ERROR;
+    }
+
+    if (rc != NGX_OK) {
         ngx_log_error(NGX_LOG_ERR, log, 0,
                       "rooms_store co-host insert failed: %s; a co-host "
                       "of room %L gets no key",
-                      rooms_store_errmsg(rmcf->store), room_id);
+                      rc == NGX_ROOMS_BUSY
+                      ? "the store is locked by another process"
+                      : rooms_store_errmsg(rmcf->store), room_id);
         ngx_rooms_metrics_add(NGX_ROOMS_M_STORE_ERRORS, 1);
         ngx_explicit_memzero(key, ROOMS_HOST_KEY_LEN + 1);
         return NGX_ERROR;
@@ -730,10 +837,24 @@ void
 ngx_rooms_control_cohost_demote(ngx_rooms_main_conf_t *rmcf, ngx_log_t *log,
     int64_t room_id, u_char *token_hash)
 {
-    if (rooms_store_cohost_revoke_token(rmcf->store, room_id, token_hash,
-                                        ngx_time())
-        != ROOMS_STORE_OK)
-    {
+    ngx_int_t             rc;
+    ngx_rooms_deferred_t  d;
+
+    rc = ngx_rooms_control_store_demote(rmcf->store, room_id, token_hash,
+                                        (int64_t) ngx_time());
+
+    if (rc == NGX_ROOMS_BUSY) {
+        ngx_memzero(&d, sizeof(ngx_rooms_deferred_t));
+        d.kind = NGX_ROOMS_DEFER_DEMOTE;
+        d.room_id = room_id;
+        d.time = (int64_t) ngx_time();
+        ngx_memcpy(d.token_hash, token_hash, ROOMS_HASH_LEN);
+
+        ngx_rooms_deferred_add(&d);
+        return;
+    }
+
+    if (rc != NGX_OK) {
         /* the key would work at the next join: loud */
         ngx_log_error(NGX_LOG_ERR, log, 0,
                       "rooms_store co-host revocation failed: %s; "
@@ -773,6 +894,11 @@ ngx_rooms_control_banned(ngx_rooms_main_conf_t *rmcf, ngx_log_t *log,
     int64_t room_id, u_char *token_hash)
 {
     int  banned;
+
+    /* a ban not stored yet holds all the same, in this process */
+    if (ngx_rooms_deferred_banned(room_id, token_hash)) {
+        return 1;
+    }
 
     banned = rooms_store_is_banned(rmcf->store, room_id, token_hash);
 
@@ -850,8 +976,10 @@ static void
 ngx_rooms_control_ban(const rooms_proto_hdr_t *hdr, const u_char *payload)
 {
     u_char                  buf[256], hash[ROOMS_HASH_LEN];
+    ngx_int_t               rc;
     const char             *why;
     rooms_msg_ban_t         rec;
+    ngx_rooms_deferred_t    d;
     ngx_rooms_main_conf_t  *rmcf;
 
     if (ngx_rooms_control_copy(hdr, payload, "BAN", buf) != NGX_OK) {
@@ -866,9 +994,23 @@ ngx_rooms_control_ban(const rooms_proto_hdr_t *hdr, const u_char *payload)
         return;
     }
 
-    rmcf = ngx_http_cycle_get_module_main_conf(ngx_cycle, ngx_rooms_module);
+    rmcf = ngx_rooms_control_conf();
 
-    if (rooms_store_ban(rmcf->store, rec.room, hash) != ROOMS_STORE_OK) {
+    if (rmcf == NULL) {
+        return;
+    }
+
+    rc = ngx_rooms_control_store_ban(rmcf->store, rec.room, hash);
+
+    if (rc == NGX_ROOMS_BUSY) {
+        ngx_memzero(&d, sizeof(ngx_rooms_deferred_t));
+        d.kind = NGX_ROOMS_DEFER_BAN;
+        d.room_id = rec.room;
+        ngx_memcpy(d.token_hash, hash, ROOMS_HASH_LEN);
+
+        ngx_rooms_deferred_add(&d);
+
+    } else if (rc != NGX_OK) {
         ngx_log_error(NGX_LOG_ERR, ngx_cycle->log, 0,
                       "rooms_store ban failed: %s; room %L",
                       rooms_store_errmsg(rmcf->store), rec.room);
@@ -920,15 +1062,27 @@ ngx_rooms_control_count(const rooms_proto_hdr_t *hdr, const u_char *payload)
 
     /*
      * People came or went: the room is in use, which keeps it from
-     * rooms_expire (a write at most once an hour per room).
+     * rooms_expire (a write at most once an hour per room).  It never
+     * waits for the store's lock: when another process holds it, the
+     * next COUNT of the room writes it.
      */
-    if (rooms_store_used(rmcf->store, rec.room, (int64_t) ngx_time())
-        != ROOMS_STORE_OK)
-    {
+    switch (rooms_store_used(rmcf->store, rec.room, (int64_t) ngx_time())) {
+
+    case ROOMS_STORE_OK:
+        break;
+
+    case ROOMS_STORE_BUSY:
+        ngx_log_debug1(NGX_LOG_DEBUG_EVENT, ngx_cycle->log, 0,
+                       "rooms_store busy: room %L in use not recorded yet",
+                       rec.room);
+        break;
+
+    default:
         ngx_log_error(NGX_LOG_ERR, ngx_cycle->log, 0,
                       "rooms_store: room %L in use not recorded: %s",
                       rec.room, rooms_store_errmsg(rmcf->store));
         ngx_rooms_metrics_add(NGX_ROOMS_M_STORE_ERRORS, 1);
+        break;
     }
 
     ngx_log_debug4(NGX_LOG_DEBUG_EVENT, ngx_cycle->log, 0,
@@ -986,16 +1140,10 @@ ngx_rooms_control_host_absent(const rooms_proto_hdr_t *hdr,
     const u_char *payload)
 {
     u_char                  buf[256];
-    char                    current[ROOMS_CODE_LEN + 1];
-    ngx_int_t               rc;
-    ngx_log_t              *log;
     const char             *why;
-    rooms_room_t            r;
-    ngx_rooms_absent_t      ha;
+    ngx_rooms_deferred_t    d;
     rooms_msg_host_absent_t rec;
     ngx_rooms_main_conf_t  *rmcf;
-
-    log = ngx_cycle->log;
 
     if (ngx_rooms_control_copy(hdr, payload, "HOST_ABSENT", buf) != NGX_OK) {
         return;
@@ -1014,15 +1162,48 @@ ngx_rooms_control_host_absent(const rooms_proto_hdr_t *hdr,
         return;
     }
 
-    ha.room_id = rec.room;
-    ha.policy = rec.end ? ROOMS_HOST_ABSENT_END : ROOMS_HOST_ABSENT_LOCK;
+    if (ngx_rooms_control_absent(rmcf, rec.room, rec.code, rec.end)
+        == NGX_ROOMS_BUSY)
+    {
+        ngx_memzero(&d, sizeof(ngx_rooms_deferred_t));
+        d.kind = NGX_ROOMS_DEFER_ABSENT;
+        d.room_id = rec.room;
+        d.end = rec.end;
+        ngx_cpystrn((u_char *) d.code, (u_char *) rec.code,
+                    sizeof(d.code));
+
+        ngx_rooms_deferred_add(&d);
+    }
+}
+
+
+/*
+ * Applies the host-absent policy (end or lock) to the room with store id
+ * room_id, known by code (empty or retired: its current one is read by
+ * id), and tells the people in it.  NGX_ROOMS_BUSY when the store is
+ * locked (nothing changed); anything else is done or logged.
+ */
+static ngx_int_t
+ngx_rooms_control_absent(ngx_rooms_main_conf_t *rmcf, int64_t room_id,
+    char *code, ngx_uint_t end)
+{
+    char                    current[ROOMS_CODE_LEN + 1];
+    ngx_int_t               rc;
+    ngx_log_t              *log;
+    rooms_room_t            r;
+    ngx_rooms_absent_t      ha;
+
+    log = ngx_cycle->log;
+
+    ha.room_id = room_id;
+    ha.policy = end ? ROOMS_HOST_ABSENT_END : ROOMS_HOST_ABSENT_LOCK;
     ha.done = 0;
     ha.store = rmcf->store;
 
     rc = NGX_ROOMS_GONE;
 
-    if (rec.code[0] != '\0') {
-        rc = ngx_rooms_control_absent_change(rmcf, (u_char *) rec.code, &ha,
+    if (code[0] != '\0') {
+        rc = ngx_rooms_control_absent_change(rmcf, (u_char *) code, &ha,
                                              &r);
     }
 
@@ -1050,11 +1231,15 @@ ngx_rooms_control_host_absent(const rooms_proto_hdr_t *hdr,
         }
     }
 
+    if (rc == NGX_ROOMS_BUSY) {
+        return rc;
+    }
+
     if (rc == NGX_ERROR) {
         ngx_log_error(NGX_LOG_ERR, log, 0,
                       "rooms: the host-absent policy of room %L could not "
                       "be applied", ha.room_id);
-        return;
+        return rc;
     }
 
     if (rc != NGX_OK) {
@@ -1062,7 +1247,7 @@ ngx_rooms_control_host_absent(const rooms_proto_hdr_t *hdr,
         ngx_log_error(NGX_LOG_INFO, log, 0,
                       "rooms: the last host left room %L, which is gone",
                       ha.room_id);
-        return;
+        return rc;
     }
 
     if (ha.done == 0) {
@@ -1071,7 +1256,7 @@ ngx_rooms_control_host_absent(const rooms_proto_hdr_t *hdr,
                       "locked already or no longer of policy \"%s\": "
                       "nothing changed", ha.room_id,
                       rooms_host_absent_name(ha.policy));
-        return;
+        return NGX_OK;
     }
 
     ngx_log_error(NGX_LOG_INFO, log, 0,
@@ -1083,6 +1268,8 @@ ngx_rooms_control_host_absent(const rooms_proto_hdr_t *hdr,
                                        ? ROOMS_MSG_ROOM_ENDED
                                        : ROOMS_MSG_ROOM_LOCKED)
                                       | ROOMS_MSG_ROOM_REASON, log);
+
+    return NGX_OK;
 }
 
 
@@ -1093,8 +1280,15 @@ ngx_rooms_control_absent_change(ngx_rooms_main_conf_t *rmcf, u_char *code,
 {
     ngx_int_t  rc;
 
+    rc = ngx_rooms_control_begin(rmcf->store, ngx_cycle->log);
+    if (rc != NGX_OK) {
+        return rc;
+    }
+
     rc = ngx_rooms_dir_change(rmcf, ngx_cycle->log, code,
                               ngx_rooms_control_absent_apply, ha, room);
+
+    rooms_store_rollback(rmcf->store);
 
     if (rc == NGX_OK && room->id != ha->room_id) {
         /* codes are never reused: a worker's mistake, not a room */
@@ -1165,6 +1359,183 @@ ngx_rooms_control_link_down(void)
         ngx_rooms_dir_counts_reset(rmcf, ngx_cycle->log,
                                    ngx_rooms_control_seq);
     }
+}
+
+
+/*
+ * Takes the store's write lock for a change, before the directory lock:
+ * the order every writer keeps, so that nobody waits for the store while
+ * holding the zone mutex that every directory read needs.  It waits
+ * ROOMS_STORE_WAIT_MS at most, and once that was not enough (another
+ * program holds the lock), for the next second it does not wait at all:
+ * each write only tries, so a flood of writes against a locked store
+ * stalls this worker's event loop for one wait a second, not one each.
+ * NGX_OK (the caller commits or rolls back), NGX_ROOMS_BUSY or NGX_ERROR
+ * (logged).
+ */
+static ngx_int_t
+ngx_rooms_control_begin(rooms_store_t *store, ngx_log_t *log)
+{
+    static ngx_msec_t  locked_until;
+
+    ngx_msec_int_t     wait;
+
+    wait = (ngx_msec_int_t) (locked_until - ngx_current_msec) > 0
+           ? 0 : ROOMS_STORE_WAIT_MS;
+
+    switch (rooms_store_begin(store, (int) wait)) {
+
+    case ROOMS_STORE_OK:
+        locked_until = ngx_current_msec;
+        return NGX_OK;
+
+    case ROOMS_STORE_BUSY:
+        if (wait) {
+            ngx_time_update();
+            locked_until = ngx_current_msec + 1000;
+        }
+
+        ngx_rooms_control_busy(log, "a change was refused");
+        return NGX_ROOMS_BUSY;
+
+    default:
+        ngx_log_error(NGX_LOG_ERR, log, 0, "rooms_store write failed: %s",
+                      rooms_store_errmsg(store));
+        ngx_rooms_metrics_add(NGX_ROOMS_M_STORE_ERRORS, 1);
+        return NGX_ERROR;
+    }
+}
+
+
+/* Commits the caller's transaction: NGX_OK, or NGX_ERROR (logged). */
+static ngx_int_t
+ngx_rooms_control_commit(rooms_store_t *store, ngx_log_t *log)
+{
+    if (rooms_store_commit(store) != ROOMS_STORE_OK) {
+        ngx_log_error(NGX_LOG_ERR, log, 0, "rooms_store write failed: %s",
+                      rooms_store_errmsg(store));
+        ngx_rooms_metrics_add(NGX_ROOMS_M_STORE_ERRORS, 1);
+        return NGX_ERROR;
+    }
+
+    return NGX_OK;
+}
+
+
+/*
+ * Logs that another process holds the store's write lock: once a second
+ * at most, with how many writes met it since the last line.
+ */
+static void
+ngx_rooms_control_busy(ngx_log_t *log, const char *what)
+{
+    static time_t      last;
+    static ngx_uint_t  n;
+
+    n++;
+
+    if (ngx_time() == last) {
+        return;
+    }
+
+    last = ngx_time();
+
+    ngx_log_error(NGX_LOG_WARN, log, 0,
+                  "rooms_store is locked by another process (held over "
+                  "%d ms): %s; %ui writes met the lock since the last "
+                  "such line", ROOMS_STORE_WAIT_MS, what, n);
+    n = 0;
+}
+
+
+/* A ban: NGX_OK, NGX_ROOMS_BUSY or NGX_ERROR. */
+static ngx_int_t
+ngx_rooms_control_store_ban(rooms_store_t *store, int64_t room_id,
+    u_char *token_hash)
+{
+    ngx_int_t  rc;
+
+    rc = ngx_rooms_control_begin(store, ngx_cycle->log);
+    if (rc != NGX_OK) {
+        return rc;
+    }
+
+    if (rooms_store_ban(store, room_id, token_hash) != ROOMS_STORE_OK
+        || rooms_store_commit(store) != ROOMS_STORE_OK)
+    {
+        rooms_store_rollback(store);
+        return NGX_ERROR;
+    }
+
+    return NGX_OK;
+}
+
+
+/* A demotion: NGX_OK, NGX_ROOMS_BUSY or NGX_ERROR. */
+static ngx_int_t
+ngx_rooms_control_store_demote(rooms_store_t *store, int64_t room_id,
+    u_char *token_hash, int64_t now)
+{
+    ngx_int_t  rc;
+
+    rc = ngx_rooms_control_begin(store, ngx_cycle->log);
+    if (rc != NGX_OK) {
+        return rc;
+    }
+
+    if (rooms_store_cohost_revoke_token(store, room_id, token_hash, now)
+        != ROOMS_STORE_OK
+        || rooms_store_commit(store) != ROOMS_STORE_OK)
+    {
+        rooms_store_rollback(store);
+        return NGX_ERROR;
+    }
+
+    return NGX_OK;
+}
+
+
+/*
+ * Makes a write ngx_rooms_deferred.c kept: NGX_ROOMS_BUSY, NGX_OK or
+ * NGX_ERROR (logged).
+ */
+static ngx_int_t
+ngx_rooms_control_deferred(ngx_rooms_deferred_t *d)
+{
+    ngx_int_t               rc;
+    ngx_rooms_main_conf_t  *rmcf;
+
+    rmcf = ngx_rooms_control_conf();
+
+    if (rmcf == NULL) {
+        return NGX_ERROR;
+    }
+
+    switch (d->kind) {
+
+    case NGX_ROOMS_DEFER_BAN:
+        rc = ngx_rooms_control_store_ban(rmcf->store, d->room_id,
+                                         d->token_hash);
+        break;
+
+    case NGX_ROOMS_DEFER_DEMOTE:
+        rc = ngx_rooms_control_store_demote(rmcf->store, d->room_id,
+                                            d->token_hash, d->time);
+        break;
+
+    default: /* NGX_ROOMS_DEFER_ABSENT: it logs its own failure */
+        return ngx_rooms_control_absent(rmcf, d->room_id, d->code, d->end);
+    }
+
+    if (rc == NGX_ERROR) {
+        ngx_log_error(NGX_LOG_ERR, ngx_cycle->log, 0,
+                      "rooms_store: a kept %s of room %L failed: %s",
+                      d->kind == NGX_ROOMS_DEFER_BAN ? "ban" : "demotion",
+                      d->room_id, rooms_store_errmsg(rmcf->store));
+        ngx_rooms_metrics_add(NGX_ROOMS_M_STORE_ERRORS, 1);
+    }
+
+    return rc;
 }
 
 

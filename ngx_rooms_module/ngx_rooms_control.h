@@ -40,7 +40,11 @@ void ngx_rooms_control_exit_process(ngx_rooms_main_conf_t *rmcf);
  */
 ngx_int_t ngx_rooms_control_init(ngx_conf_t *cf);
 
-/* Stores a new room (code, key hash and fields set) and caches it. */
+/*
+ * Stores a new room (code, key hash and fields set) and caches it:
+ * NGX_OK, NGX_ROOMS_BUSY (another program holds the store's write lock;
+ * nothing was stored) or NGX_ERROR (logged).
+ */
 ngx_int_t ngx_rooms_control_create(ngx_rooms_main_conf_t *rmcf,
     ngx_log_t *log, rooms_room_t *room);
 
@@ -53,8 +57,9 @@ ngx_int_t ngx_rooms_control_create(ngx_rooms_main_conf_t *rmcf,
  * under the directory lock), and the change may only be a patch of
  * "locked"; anything else is refused not_host.  Once stored, the media
  * worker is told what concerns the people in the room (a ROOM record).
- * Returns what ngx_rooms_dir_change() returns; err is set on
- * NGX_ROOMS_REFUSED.
+ * Returns what ngx_rooms_dir_change() returns, or NGX_ROOMS_BUSY when
+ * another program holds the store's write lock (nothing changed); err is
+ * set on NGX_ROOMS_REFUSED.
  */
 ngx_int_t ngx_rooms_control_change(ngx_rooms_main_conf_t *rmcf,
     ngx_log_t *log, u_char *code, u_char *hash, ngx_uint_t cohost,
@@ -76,8 +81,8 @@ ngx_int_t ngx_rooms_control_change_joined(ngx_rooms_main_conf_t *rmcf,
  * The host (hash, checked again under the directory lock) revokes the
  * co-host credential id of the room whose code is code; then the media
  * worker is told to make that co-host a guest if it is in the room.
- * Returns what ngx_rooms_dir_change() returns; err is set on
- * NGX_ROOMS_REFUSED (not_found for no such active credential).
+ * Returns what ngx_rooms_dir_change() returns, or NGX_ROOMS_BUSY; err is
+ * set on NGX_ROOMS_REFUSED (not_found for no such active credential).
  */
 ngx_int_t ngx_rooms_control_cohost_revoke(ngx_rooms_main_conf_t *rmcf,
     ngx_log_t *log, u_char *code, u_char *hash, int64_t id,
@@ -93,7 +98,11 @@ ngx_int_t ngx_rooms_control_cohost_grant(ngx_rooms_main_conf_t *rmcf,
     ngx_log_t *log, int64_t room_id, u_char *token_hash, const char *name,
     char key[ROOMS_HOST_KEY_LEN + 1], u_char *key_hash);
 
-/* The guest of token_hash is a co-host no more: its keys are revoked. */
+/*
+ * The guest of token_hash is a co-host no more: its keys are revoked (or,
+ * while another program holds the store's lock, kept to be revoked as
+ * soon as it is free).
+ */
 void ngx_rooms_control_cohost_demote(ngx_rooms_main_conf_t *rmcf,
     ngx_log_t *log, int64_t room_id, u_char *token_hash);
 

@@ -28,8 +28,11 @@
 
 
 /*
- * A change callback runs under the directory lock on a copy of the
- * current record.  It stores what it changes (ngx_rooms_control.c is the
+ * The caller of ngx_rooms_dir_add(), ngx_rooms_dir_change() and
+ * ngx_rooms_dir_purge() has taken the store's write lock before (the
+ * order every writer keeps): nothing under the directory lock waits for
+ * the store.  A change callback runs under the directory lock on a copy
+ * of the current record.  It stores what it changes (ngx_rooms_control.c is the
  * one file that writes the store) and returns NGX_ROOMS_DIR_KEEP, UPDATE
  * or ROTATE for the directory to publish; NGX_ROOMS_REFUSED (having noted
  * why in data); or NGX_ERROR when the store failed (logged).

@@ -197,6 +197,10 @@ ngx_rooms_cycle_conf(ngx_cycle_t *cycle)
  * (ngx_rooms_control_init_module()).  Running as root, the file is then
  * handed to the worker user, who writes it.
  */
+static ngx_int_t ngx_rooms_store_folder(ngx_cycle_t *cycle,
+    ngx_rooms_main_conf_t *rmcf, ngx_core_conf_t *ccf);
+
+
 static ngx_int_t
 ngx_rooms_init_module(ngx_cycle_t *cycle)
 {
@@ -223,6 +227,73 @@ ngx_rooms_init_module(ngx_cycle_t *cycle)
                           "chown(\"%V\") failed", &rmcf->store_path);
             return NGX_ERROR;
         }
+
+        return ngx_rooms_store_folder(cycle, rmcf, ccf);
+    }
+
+    return NGX_OK;
+}
+
+
+/*
+ * Root writes anywhere, so "nginx -t" as root proves nothing about the
+ * workers: the store's folder must be writable and searchable by the
+ * worker user, since SQLite creates the -wal and -shm files there.  Its
+ * mode bits are checked for that user and group (an ACL that grants
+ * more is not seen: give the user the folder, or its group).
+ */
+static ngx_int_t
+ngx_rooms_store_folder(ngx_cycle_t *cycle, ngx_rooms_main_conf_t *rmcf,
+    ngx_core_conf_t *ccf)
+{
+    u_char           *p, dir[NGX_MAX_PATH];
+    ngx_uint_t        ok;
+    ngx_file_info_t   fi;
+
+    if (rmcf->store_path.len >= NGX_MAX_PATH) {
+        return NGX_OK;
+    }
+
+    p = ngx_cpystrn(dir, rmcf->store_path.data, rmcf->store_path.len + 1);
+
+    while (p > dir && *(p - 1) != '/') {
+        p--;
+    }
+
+    if (p == dir) {
+        /* a relative name without folder is under nginx's prefix */
+        return NGX_OK;
+    }
+
+    *(p == dir + 1 ? p : p - 1) = '\0';
+
+    if (ngx_file_info(dir, &fi) == NGX_FILE_ERROR) {
+        ngx_log_error(NGX_LOG_EMERG, cycle->log, ngx_errno,
+                      ngx_file_info_n " \"%s\" failed", dir);
+        return NGX_ERROR;
+    }
+
+    if (fi.st_uid == ccf->user) {
+        ok = (fi.st_mode & (S_IWUSR | S_IXUSR)) == (S_IWUSR | S_IXUSR);
+
+    } else if (fi.st_gid == ccf->group) {
+        ok = (fi.st_mode & (S_IWGRP | S_IXGRP)) == (S_IWGRP | S_IXGRP);
+
+    } else {
+        ok = (fi.st_mode & (S_IWOTH | S_IXOTH)) == (S_IWOTH | S_IXOTH);
+    }
+
+    if (!ok) {
+        ngx_log_error(NGX_LOG_EMERG, cycle->log, 0,
+                      "rooms_store \"%V\" cannot be written by the worker "
+                      "user \"%s\": its folder \"%s\" (mode 0%c%c%c, owner "
+                      "%ui:%ui) is not writable by that user, and SQLite "
+                      "creates the store's -wal and -shm files there",
+                      &rmcf->store_path, ccf->username, dir,
+                      '0' + ((fi.st_mode >> 6) & 7),
+                      '0' + ((fi.st_mode >> 3) & 7), '0' + (fi.st_mode & 7),
+                      (ngx_uint_t) fi.st_uid, (ngx_uint_t) fi.st_gid);
+        return NGX_ERROR;
     }
 
     return NGX_OK;

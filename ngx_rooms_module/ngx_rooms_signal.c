@@ -425,6 +425,13 @@ ngx_rooms_signal_host_action(ngx_rooms_signal_ctx_t *ctx,
         ngx_rooms_signal_error(ctx, err.code, err.message, NULL);
         break;
 
+    case NGX_ROOMS_BUSY:
+        ngx_rooms_signal_error(ctx, "storage_busy",
+                               "the room store is locked by another "
+                               "program; nothing changed, try again in a "
+                               "moment", NULL);
+        break;
+
     case NGX_ERROR:
         ngx_rooms_signal_error(ctx, "storage_unavailable",
                                "the change could not be stored; nothing "

@@ -14,6 +14,14 @@
 #   resync): ok when the suite passes and the worker wrote no
 #   sanitizer report (each suite stops it with SIGTERM, so LeakSanitizer
 #   checks what sfu_destroy() and the rest left at exit).
+# - The nginx module built with both (build/asan/ngx_rooms_module.so),
+#   loaded into Debian's nginx with the two runtimes preloaded (a wrapper
+#   script as TEST_NGINX_BINARY), under t/002-create-read.t and
+#   t/003-host-actions.t: ok when the suite passes and nginx wrote no
+#   report.  Leak checking is off there: nginx itself leaves its cycle's
+#   arrays at exit, and its unwinding (no frame pointers) cannot tell
+#   those from the module's; the module's common/ code is leak-checked
+#   by the unit tests.
 #
 # The sanitizer options come from the environment (make sets
 # ASAN_OPTIONS=detect_leaks=1 and UBSAN_OPTIONS=halt_on_error=1); this
@@ -106,6 +114,46 @@ for my $suite ('t/010-host-ws.t', 't/011-lobby.t', 't/020-ring-overflow.t')
        "$suite passes with the media worker under ASan and UBSan")
         or diag(tail($out, 30));
     ok(!@reports, "$suite: the worker reported nothing")
+        or diag(join "\n", map { tail(slurp($_), 40) } @reports);
+}
+
+# ---- the nginx module ----
+
+my $module = "$top/build/asan/ngx_rooms_module.so";
+my $runtimes = join ' ', map { my $f = `gcc -print-file-name=$_`; chomp $f; $f }
+                         qw(libasan.so libubsan.so);
+my $wrapper = "$tmp/nginx-sanitized";
+open my $w, '>', $wrapper or die "$wrapper: $!";
+print $w "#!/bin/sh\nLD_PRELOAD='$runtimes' exec "
+    . ($ENV{TEST_NGINX_BINARY} || '/usr/sbin/nginx') . " \"\$@\"\n";
+close $w;
+chmod 0755, $wrapper;
+
+for my $suite ('t/002-create-read.t', 't/003-host-actions.t') {
+    if (!-f $module) {
+        fail("$suite with $module: built (make sanitize-build)");
+        next;
+    }
+
+    my $dir = "$tmp/module-" . basename($suite, '.t');
+    mkdir $dir or die "mkdir $dir: $!";
+    # the worker processes run as nobody when nginx starts as root
+    chmod 0777, $dir;
+
+    local $ENV{TEST_NGINX_BINARY} = $wrapper;
+    local $ENV{TEST_NGINX_ROOMS_MODULE} = $module;
+    local $ENV{ASAN_OPTIONS} = "detect_leaks=0:log_path=$dir/asan";
+    local $ENV{UBSAN_OPTIONS} = join ':', grep { length }
+        ($ENV{UBSAN_OPTIONS} // 'halt_on_error=1'), "log_path=$dir/ubsan";
+
+    my $out = `$^X -I t/lib/harness -I t/lib $suite 2>&1`;
+    my $rc = $?;
+    my @reports = glob "$dir/*san*";
+
+    ok($rc == 0 && $out !~ /^not ok/m,
+       "$suite passes with the module under ASan and UBSan")
+        or diag(tail($out, 30));
+    ok(!@reports, "$suite: nginx with the module reported nothing")
         or diag(join "\n", map { tail(slurp($_), 40) } @reports);
 }
 

@@ -155,6 +155,8 @@ const STRINGS = {
       'new one.',
     'error.storage_unavailable': 'The server cannot read rooms right now. ' +
       'Try again in a moment.',
+    'error.storage_busy': 'The server could not save that just now, and ' +
+      'nothing changed. Try again in a moment.',
     'error.internal_error': 'Something went wrong on the server. Try again.',
     'error.wrong_host_key': 'This host link is not valid for this room.',
     'error.missing_host_key': 'This host link is not valid for this room.',
@@ -307,6 +309,8 @@ const STRINGS = {
       'quello nuovo.',
     'error.storage_unavailable': 'Il server non riesce a leggere le stanze ' +
       'in questo momento. Riprova tra poco.',
+    'error.storage_busy': 'Il server non è riuscito a salvarlo adesso, e ' +
+      'non è cambiato nulla. Riprova tra poco.',
     'error.internal_error': 'Qualcosa è andato storto sul server. Riprova.',
     'error.wrong_host_key': "Questo link dell'host non vale per questa " +
       'stanza.',

@@ -11,7 +11,10 @@
  * current code of a room by id, and the migration of a version 1 file
  * (made here with version 1's own statements) that keeps its rooms and
  * retired codes and can then hold bans.  Schema 3: host_absent and the
- * revision stored and bumped, and co-host credentials (test_cohosts).  Everything happens in a fresh
+ * revision stored and bumped, and co-host credentials (test_cohosts).
+ * The write lock (test_lock): reads go on while another handle holds
+ * it, writes are refused BUSY and change nothing, and writes inside a
+ * caller's transaction commit only with it.  Everything happens in a fresh
  * mkdtemp() directory that is removed at the end.
  */
 
@@ -1027,6 +1030,82 @@ remove_dir(const char *d)
 
 
 /* After a bail out, the directory must not outlive the test either. */
+/*
+ * The write lock: one handle (another program, or a worker) holds it; the
+ * other reads all the same, and every write of it is refused BUSY at once
+ * or after its wait, changing nothing; once the lock is free it writes.
+ * A write of several statements inside a caller's transaction commits
+ * nothing by itself: the caller's rollback drops it all.
+ */
+static void
+test_lock(const char *db)
+{
+    unsigned char   token[ROOMS_HASH_LEN];
+    rooms_room_t    r, got;
+    rooms_store_t  *holder, *w;
+
+    holder = open_ok(db, "the lock holder");
+    w = open_ok(db, "a worker");
+
+    if (holder == NULL || w == NULL) {
+        tap_bail_out("cannot open two handles");
+    }
+
+    sample_room(&r, "LLLLLLLLLLLLLLLLLLLLLA");
+    is_int(rooms_store_insert(w, &r), ROOMS_STORE_OK, "a room to lock");
+
+    is_int(rooms_store_begin(holder, 0), ROOMS_STORE_OK,
+           "the holder takes the write lock");
+
+    is_int(rooms_store_begin(w, 20), ROOMS_STORE_BUSY,
+           "a begin that waited 20 ms is refused BUSY");
+    ok(rooms_store_find(w, r.code, &got) == ROOMS_STORE_OK
+       && same_room(&got, &r), "reads go on while the lock is held");
+
+    strcpy(r.title, "Not stored");
+    is_int(rooms_store_update(w, &r), ROOMS_STORE_BUSY,
+           "a single write outside a transaction does not wait: BUSY");
+    memset(token, 7, sizeof(token));
+    is_int(rooms_store_ban(w, r.id, token), ROOMS_STORE_BUSY,
+           "a ban (its own transaction) is refused BUSY");
+    is_int(rooms_store_rotate(w, &r, "MMMMMMMMMMMMMMMMMMMMMA"),
+           ROOMS_STORE_BUSY, "a rotation is refused BUSY");
+    ok(strcmp(r.code, "LLLLLLLLLLLLLLLLLLLLLA") == 0,
+       "the refused rotation left the code as it was");
+
+    rooms_store_rollback(holder);
+
+    ok(rooms_store_find(w, "LLLLLLLLLLLLLLLLLLLLLA", &got) == ROOMS_STORE_OK
+       && strcmp(got.title, "Not stored") != 0 && got.rev == 0,
+       "nothing a refused write asked for is stored");
+    is_int(rooms_store_is_banned(w, r.id, token), 0,
+           "the refused ban is not stored");
+
+    /* inside the caller's transaction, then rolled back */
+    is_int(rooms_store_begin(w, 20), ROOMS_STORE_OK,
+           "once free, the lock is taken");
+    is_int(rooms_store_rotate(w, &r, "MMMMMMMMMMMMMMMMMMMMMA"),
+           ROOMS_STORE_OK, "a rotation inside it");
+    is_int(rooms_store_ban(w, r.id, token), ROOMS_STORE_OK,
+           "a ban inside it");
+    rooms_store_rollback(w);
+    is_int(rooms_store_find(holder, "MMMMMMMMMMMMMMMMMMMMMA", &got),
+           ROOMS_STORE_NOT_FOUND, "the rolled back rotation is not stored");
+    is_int(rooms_store_is_banned(holder, r.id, token), 0,
+           "nor the rolled back ban");
+
+    /* and committed */
+    is_int(rooms_store_begin(w, 20), ROOMS_STORE_OK, "the lock again");
+    is_int(rooms_store_ban(w, r.id, token), ROOMS_STORE_OK, "a ban");
+    is_int(rooms_store_commit(w), ROOMS_STORE_OK, "committed");
+    is_int(rooms_store_is_banned(holder, r.id, token), 1,
+           "the other handle sees the committed ban");
+
+    rooms_store_close(holder);
+    rooms_store_close(w);
+}
+
+
 static void
 cleanup(void)
 {
@@ -1061,6 +1140,7 @@ main(void)
     test_migration();
     test_cohosts(db);
     test_expire();
+    test_lock(db);
     test_refusals();
 
     ok(remove_dir(dir) == 0, "the temporary directory is removed");
