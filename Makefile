@@ -47,9 +47,9 @@ LOOP_LIB   := $(BUILD)/libroomsloop.a
 UHELP_LIB  := $(BUILD)/libroomstest.a
 
 .PHONY: all deps module units worker relay e2e-deps test run bench fuzz clean layers \
-        sanitize sanitize-build deb
+        sanitize sanitize-build load load-build deb
 
-all: deps module units worker relay e2e-deps
+all: deps module units worker relay e2e-deps load-build
 
 $(OBJ)/%.o: %.c | $(SRTP_LIB)
 	@mkdir -p $(dir $@)
@@ -141,7 +141,7 @@ $(BUILD):
 # the packages of `make deb`
 test: all layers sanitize-build deb
 	$(SAN_ENV) prove -I t/lib/harness -I t/lib $(UNITS) $(ASAN_UNITS) \
-	    tests/sanitize.t t/ tests/deb.t tests/relay/test_relay.sh \
+	    tests/sanitize.t t/ tests/deb.t tests/relay/test_relay.sh tests/load/load.t \
 	    $(wildcard tests/e2e/*.t)
 
 # each source file's "May not:" contract against its includes and calls
@@ -290,6 +290,25 @@ $(DEBS) &: $(wildcard debian/* debian/*/*) config Makefile $(MODULE_SRC) \
            $(COMMON_SRC) $(COMMON_HDR) $(WEB) $(LOOP_SRC) $(CORE_SRC) \
            $(CORE_HDR) | $(SRTP_LIB)
 	sh scripts/deb.sh $(DEB_DIR)
+
+# rooms-load: many participants with real media through nginx and the
+# media worker (tests/load/, docs/performance.md).  `make load` builds it
+# and runs SCENARIO (room50, rooms2x25, storm50, loss50, or all) in a
+# network namespace of its own, printing the table.
+LOAD       := $(BUILD)/rooms-load
+LOAD_SRC   := $(wildcard tests/load/*.c)
+LOAD_OBJ   := $(patsubst %.c,$(OBJ)/%.o,$(LOAD_SRC))
+LOAD_LIBS  := $(SRTP_LIB) -ljansson -lssl -lcrypto -lvpx -lopus -lm
+SCENARIO   ?= room50
+
+load-build: deps $(LOAD)
+
+$(LOAD): $(LOAD_OBJ) $(CORE_LIB) | $(SRTP_LIB)
+	$(CC) $(CFLAGS) -o $@.tmp $(LOAD_OBJ) $(CORE_LIB) $(LOAD_LIBS)
+	mv -f $@.tmp $@
+
+load: all
+	sh tests/load/run.sh $(SCENARIO)
 
 run: all
 	PORT=$(PORT) sh scripts/run.sh

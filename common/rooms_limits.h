@@ -110,6 +110,17 @@
 #define ROOMS_VIDEO_SLOTS_MAX      16
 #define ROOMS_VIEW_MAX             64
 
+/*
+ * A call survives an nginx reload (docs/protocol.md, "Resuming after a
+ * reload"): a participant whose WebSocket went with a closing nginx
+ * worker keeps its place and its media session this long, waiting for
+ * its browser to resume on a new worker.  The browser reconnects at once
+ * (its close frame says why), so a resume takes well under a second; 10 s
+ * covers a slow reconnect on a loaded machine, while someone who really
+ * went (a tab closed during the reload) is shown leaving soon enough.
+ */
+#define ROOMS_RESUME_GRACE_MS      10000
+
 /* a room may be scheduled at most a year and a day ahead */
 #define ROOMS_SCHEDULE_AHEAD_MAX   (366 * 86400)
 
@@ -144,13 +155,19 @@
 #define ROOMS_RING_MAX_PEERS        64
 
 /*
- * Bytes of record space per ring.  1 MiB holds 16 of the largest
- * signaling messages (ROOMS_WS_MESSAGE_MAX) and a hundred typical ones
- * (an SDP offer is 5-10 KiB); a record may take half a ring, so the
- * default fits any WebSocket message whole.  The minimum is one page, the
- * maximum keeps 64 peers' rings far below any sane address-space limit.
+ * Bytes of record space per ring.  In a room of 50 an offer or answer
+ * is ~50 KiB (49 audio and 16 video m-lines, docs/protocol.md), and one
+ * join makes each of the 49 others renegotiate at once: ~2.5 MiB of
+ * offers one way and of answers the other, through one nginx worker's
+ * rings when it holds them all.  rooms-load measured 1 MiB rings
+ * overflowing then (docs/performance.md: signaling records dropped,
+ * `media_unavailable`); 16 MiB holds several such rounds.  Only the pages
+ * a ring has used are ever allocated (they stay resident once touched).
+ * A record may take half a ring, so any WebSocket message fits whole.
+ * The minimum is one page, the maximum keeps 64 peers' rings far below
+ * any sane address-space limit.
  */
-#define ROOMS_RING_CAPACITY_DEFAULT (1024 * 1024)
+#define ROOMS_RING_CAPACITY_DEFAULT ((size_t) 16 * 1024 * 1024)
 #define ROOMS_RING_CAPACITY_MIN     4096
 #define ROOMS_RING_CAPACITY_MAX     (64 * 1024 * 1024)
 

@@ -3,8 +3,8 @@
  * (see rooms_msg.h).
  *
  * Owns: the only table of browser message types and the only code that
- * writes or reads the JSON of JOIN, ROOM, BAN, COUNT, RESYNC, HOST_ABSENT
- * and ROLE records.  Must never keep state between calls, allocate beyond
+ * writes or reads the JSON of JOIN, ROOM, BAN, COUNT, RESYNC, HOST_ABSENT,
+ * ROLE and RESUME records.  Must never keep state between calls, allocate beyond
  * the JSON document of one call, or accept half of a payload.
  *
  * May not: include <ngx_config.h>, include <ngx_core.h>, include sfu.h, call rooms_store_, call ngx_
@@ -21,7 +21,8 @@
 
 /*
  * Every type a browser may send (docs/protocol.md).  join is handled by
- * nginx (admission) and must come first; lock and end change the room in
+ * nginx (admission) and must come first, or resume in its place (nginx
+ * checks the credentials, the worker finds the participant); lock and end change the room in
  * the store, so nginx handles them; the rest reach the media worker, the
  * one authority on who is in a room, which checks the role again for the
  * host actions.
@@ -39,7 +40,8 @@ static const rooms_msg_type_t  rooms_msg_types[ROOMS_MSG_NTYPES] = {
     { "lock",     ROOMS_MSG_LOCK,         ROOMS_MSG_COHOST, ROOMS_MSG_NGINX, 0 },
     { "end",      ROOMS_MSG_END,          ROOMS_MSG_HOST,   ROOMS_MSG_NGINX, 0 },
     { "cohost",   ROOMS_MSG_COHOST_SET,   ROOMS_MSG_HOST,   ROOMS_MSG_RELAY, 1 },
-    { "uncohost", ROOMS_MSG_COHOST_UNSET, ROOMS_MSG_HOST,   ROOMS_MSG_RELAY, 1 }
+    { "uncohost", ROOMS_MSG_COHOST_UNSET, ROOMS_MSG_HOST,   ROOMS_MSG_RELAY, 1 },
+    { "resume",   ROOMS_MSG_RESUME,       ROOMS_MSG_ANYONE, ROOMS_MSG_NGINX, 0 }
 };
 
 static const char  *rooms_msg_roles[] = { "guest", "cohost", "host" };
@@ -303,6 +305,27 @@ rooms_msg_join_encode(const rooms_msg_join_t *j, char *out, size_t cap)
         return -1;
     }
 
+    if (j->resume[0] != '\0') {
+        return rooms_msg_dump(json_pack("{s:I,s:s,s:I,s:I,s:s,s:s,s:s,s:b,"
+                                        "s:s,s:s,s:I,s:I,s:s}",
+                                        "room", (json_int_t) j->room,
+                                        "code", j->code,
+                                        "rev", (json_int_t) j->rev,
+                                        "max", (json_int_t) j->max,
+                                        "name", j->name,
+                                        "role", role,
+                                        "token", j->token,
+                                        "locked", (int) j->locked,
+                                        "admission",
+                                        j->knock ? "knock" : "open",
+                                        "host_absent", absent,
+                                        "grace", (json_int_t) j->grace,
+                                        "video_slots",
+                                        (json_int_t) j->video_slots,
+                                        "resume", j->resume),
+                              out, cap);
+    }
+
     return rooms_msg_dump(json_pack("{s:I,s:s,s:I,s:I,s:s,s:s,s:s,s:b,s:s,"
                                     "s:s,s:I,s:I}",
                                     "room", (json_int_t) j->room,
@@ -324,7 +347,8 @@ rooms_msg_join_encode(const rooms_msg_join_t *j, char *out, size_t cap)
 
 /*
  * JOIN: room, name, role, token, max and locked are required; code, rev,
- * admission, host_absent, grace and video_slots have their defaults.
+ * admission, host_absent, grace and video_slots have their defaults, and
+ * resume is "" when absent.
  * Numbers outside their bounds are clamped, as nginx bounds them already
  * and a nonsense one must not stall the worker.
  */
@@ -411,6 +435,13 @@ rooms_msg_join_decode(const char *json, size_t len, rooms_msg_join_t *j,
 
     j->video_slots = n < 1 ? 1 : n > ROOMS_VIDEO_SLOTS_MAX
                                  ? ROOMS_VIDEO_SLOTS_MAX : (unsigned) n;
+
+    if (json_object_get(obj, "resume") != NULL
+        && rooms_msg_token(obj, "resume", j->resume) != 0)
+    {
+        goto done;
+    }
+
     rc = 0;
 
 done:
@@ -815,6 +846,68 @@ rooms_msg_role_decode(const char *json, size_t len, rooms_msg_role_t *r,
 
     } else {
         *why = "malformed role record";
+    }
+
+    json_decref(obj);
+
+    return rc;
+}
+
+
+int
+rooms_msg_resume_encode(const rooms_msg_resume_t *r, char *out, size_t cap)
+{
+    const char  *role;
+
+    role = rooms_msg_role_name(r->role);
+
+    if (role == NULL) {
+        return -1;
+    }
+
+    return rooms_msg_dump(json_pack("{s:I,s:s,s:s,s:s,s:s}",
+                                    "room", (json_int_t) r->room,
+                                    "token", r->token,
+                                    "role", role,
+                                    "resume", r->resume,
+                                    "next", r->next),
+                          out, cap);
+}
+
+
+int
+rooms_msg_resume_decode(const char *json, size_t len, rooms_msg_resume_t *r,
+    const char **why)
+{
+    int      rc;
+    char     role[8];
+    json_t  *obj;
+
+    memset(r, 0, sizeof(rooms_msg_resume_t));
+
+    obj = rooms_msg_load(json, len, why);
+    if (obj == NULL) {
+        return -1;
+    }
+
+    rc = -1;
+
+    if (rooms_msg_int(obj, "room", &r->room) == 0
+        && rooms_msg_token(obj, "token", r->token) == 0
+        && rooms_msg_str(obj, "role", role, sizeof(role)) == 0
+        && rooms_msg_token(obj, "resume", r->resume) == 0
+        && rooms_msg_token(obj, "next", r->next) == 0)
+    {
+        for (r->role = 0; r->role <= ROOMS_MSG_ROLE_HOST; r->role++) {
+            if (strcmp(role, rooms_msg_roles[r->role]) == 0) {
+                rc = 0;
+                break;
+            }
+        }
+    }
+
+    if (rc != 0) {
+        *why = "malformed resume record";
     }
 
     json_decref(obj);

@@ -5,8 +5,8 @@
  * encoder and decoder (docs/protocol.md, common/rooms_proto.h).
  *
  * Owns: the table of browser message types and the payload codecs of the
- * JOIN, ROOM, BAN, COUNT, RESYNC, HOST_ABSENT and ROLE records.  The
- * module, the media worker and the test's fake media worker all use
+ * JOIN, ROOM, BAN, COUNT, RESYNC, HOST_ABSENT, ROLE and RESUME records.
+ * The module, the media worker and the test's fake media worker all use
  * these, so no second strcmp chain or json_pack for the same question
  * exists.  Must never include nginx or worker headers, keep state, or
  * decide what a record does: it only says what the bytes mean.
@@ -50,6 +50,7 @@ typedef enum {
     ROOMS_MSG_END,
     ROOMS_MSG_COHOST_SET,         /* "cohost" */
     ROOMS_MSG_COHOST_UNSET,       /* "uncohost" */
+    ROOMS_MSG_RESUME,             /* "resume": a first message, as join */
     ROOMS_MSG_NTYPES
 } rooms_msg_id_e;
 
@@ -115,6 +116,7 @@ typedef struct {
     unsigned  host_absent;                  /* rooms_host_absent_e */
     uint64_t  grace;                        /* ms */
     unsigned  video_slots;
+    char      resume[ROOMS_MSG_TOKEN_LEN + 1];  /* "": none */
 } rooms_msg_join_t;
 
 int rooms_msg_join_encode(const rooms_msg_join_t *j, char *out, size_t cap);
@@ -225,6 +227,24 @@ typedef struct {
 int rooms_msg_role_encode(const rooms_msg_role_t *r, char *out, size_t cap);
 int rooms_msg_role_decode(const char *json, size_t len, rooms_msg_role_t *r,
     const char **why);
+
+
+/*
+ * nginx -> worker: a browser resumes its participant on a new connection
+ * (ROOMS_PROTO_RESUME).  Every field is required.
+ */
+typedef struct {
+    int64_t   room;
+    unsigned  role;                         /* rooms_msg_role_e */
+    char      token[ROOMS_MSG_TOKEN_LEN + 1];   /* the guest token's hash */
+    char      resume[ROOMS_MSG_TOKEN_LEN + 1];  /* the presented one's */
+    char      next[ROOMS_MSG_TOKEN_LEN + 1];    /* the next one's */
+} rooms_msg_resume_t;
+
+int rooms_msg_resume_encode(const rooms_msg_resume_t *r, char *out,
+    size_t cap);
+int rooms_msg_resume_decode(const char *json, size_t len,
+    rooms_msg_resume_t *r, const char **why);
 
 
 #endif /* ROOMS_MSG_H */

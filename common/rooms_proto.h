@@ -24,7 +24,7 @@
  * Bump on any change to: the record header, the numbering or meaning of
  * the types, a payload format, or the ring segment layout (rooms_ring.h).
  */
-#define ROOMS_PROTO_VERSION  7
+#define ROOMS_PROTO_VERSION  8
 
 
 /*
@@ -74,7 +74,8 @@ typedef enum {
      *      "token": "<SHA-256 of the guest token, 64 hex digits>",
      *      "locked": <bool>, "admission": "open" | "knock",
      *      "host_absent": "stay_open" | "lock" | "end", "grace": <ms>,
-     *      "video_slots": <1..ROOMS_VIDEO_SLOTS_MAX>}
+     *      "video_slots": <1..ROOMS_VIDEO_SLOTS_MAX>,
+     *      "resume": "<SHA-256 of the resume token, 64 hex digits>"}
      * rev, max, locked, admission and host_absent are the room as nginx
      * read it; rev orders that state against ROOM records (the worker
      * keeps the newest of the two, so a JOIN built before a lock that the
@@ -93,7 +94,9 @@ typedef enum {
      * "host_absent" "stay_open", a missing "grace" the default, a missing
      * "video_slots" ROOMS_VIDEO_SLOTS_DEFAULT.  video_slots is
      * rooms_video_slots: how many remote videos this participant gets at
-     * most (docs/protocol.md, "Who you see and hear").
+     * most (docs/protocol.md, "Who you see and hear").  resume is the hash
+     * of the resume token nginx drew for this browser (RESUME below); a
+     * missing one makes a participant that cannot be resumed.
      */
     ROOMS_PROTO_JOIN = 1,
 
@@ -223,6 +226,36 @@ typedef enum {
     ROOMS_PROTO_RESYNC = 10,
 
     /*
+     * nginx -> worker, id = connection, no payload.  The WebSocket went
+     * with a closing nginx worker (a reload or a graceful stop), not by
+     * its browser's choice: the worker keeps the participant, its place
+     * and its media session, for ROOMS_RESUME_GRACE_MS, shown to nobody
+     * as leaving, and sends it nothing meanwhile.  Not resumed by then,
+     * it leaves as after a LEAVE.  An nginx worker whose control socket
+     * closes (EOF) has the participants still on its slot kept the same
+     * way, so a DETACH that found the ring full is not a loss.
+     */
+    ROOMS_PROTO_DETACH = 11,
+
+    /*
+     * nginx -> worker, id = the new connection.  A browser resumes its
+     * participant on a new WebSocket (docs/protocol.md):
+     *     {"room": <store id>, "token": "<guest token hash>",
+     *      "role": "host" | "cohost" | "guest",
+     *      "resume": "<hash of the resume token presented>",
+     *      "next": "<hash of the resume token drawn for next time>"}
+     * The worker looks in that room for the participant whose resume
+     * hash, guest token hash and role are these (detached, or still on
+     * another connection, which then gets CLOSE 4411), moves it to the
+     * new connection with next as its resume hash (a token is good for
+     * one resume), and answers a SIGNAL "resumed" (nginx adds the new
+     * resume_token), then the current "streams" map and, if its m-lines
+     * are too few now, a "renegotiate".  Otherwise: SIGNAL error
+     * resume_failed and CLOSE 4410, and the browser joins again.
+     */
+    ROOMS_PROTO_RESUME = 12,
+
+    /*
      * worker -> nginx, id = ROOMS_PROTO_CONN(slot, 0), to every linked
      * nginx worker every ROOMS_PROTO_STATS_MS: the media worker's own
      * figures for the metrics page (rooms_metrics), a binary
@@ -230,7 +263,7 @@ typedef enum {
      * keeps the latest.  Fields are only ever appended: nginx reads the
      * ones it knows from a longer payload, and drops a shorter one.
      */
-    ROOMS_PROTO_STATS = 11,
+    ROOMS_PROTO_STATS = 13,
 
     ROOMS_PROTO_TYPE_MAX          /* not a type: one past the last */
 } rooms_proto_type_e;

@@ -42,6 +42,19 @@
  * do what a host does but end the room and make or unmake co-hosts; its
  * lock is checked against the store again, under the directory lock.
  *
+ * Resuming after a reload.  Every welcome carries a resume token drawn
+ * here (128 bits; the JOIN carries its hash, the media worker keeps it
+ * with the participant).  A WebSocket closed because this nginx worker
+ * is closing (ngx_exiting: a reload or a graceful stop) becomes a DETACH
+ * record, not a LEAVE: the media worker keeps the participant and its
+ * media session for ROOMS_RESUME_GRACE_MS.  The browser then opens a new
+ * WebSocket (served by a new worker) whose first message is "resume"
+ * instead of "join", with its resume token and the join's credentials;
+ * the role is read from those as for a join, and a RESUME record asks
+ * the worker for the participant.  Its "resumed" gets the next resume
+ * token here, as the welcome got the first: a token resumes once.
+ * Tokens are never logged.
+ *
  * The lobby.  The JOIN record carries the room's admission as read at
  * the join; the media worker keeps a guest of a "knock" room waiting
  * (it answers "waiting") until a host admits it, and only then sends the
@@ -88,6 +101,7 @@ typedef struct {
     int64_t                      room_id;        /* the store's, at join */
     u_char                       key_hash[ROOMS_HASH_LEN];  /* (co-)host's */
     u_char                       token[ROOMS_GUEST_TOKEN_LEN + 1];
+    u_char                       resume[ROOMS_GUEST_TOKEN_LEN + 1];
 
     unsigned                     host:1;         /* joined with the key */
     unsigned                     cohost:1;       /* a co-host key, now */
@@ -102,6 +116,13 @@ static void ngx_rooms_signal_message(void *data, const u_char *text,
 static void ngx_rooms_signal_no_join(void *data);
 static void ngx_rooms_signal_leave(void *data, uint64_t id);
 static void ngx_rooms_signal_join(ngx_rooms_signal_ctx_t *ctx, json_t *msg);
+static void ngx_rooms_signal_resume(ngx_rooms_signal_ctx_t *ctx,
+    json_t *msg);
+static ngx_int_t ngx_rooms_signal_role_read(ngx_rooms_signal_ctx_t *ctx,
+    rooms_room_t *room, ngx_int_t has_key, u_char *key_hash,
+    ngx_int_t has_cohost_key, u_char *cohost_hash, u_char *token_hash);
+static ngx_int_t ngx_rooms_signal_resume_token(ngx_rooms_signal_ctx_t *ctx,
+    u_char *hash);
 static ngx_int_t ngx_rooms_signal_secrets(ngx_rooms_signal_ctx_t *ctx,
     json_t *msg, u_char *key_hash, u_char *cohost_hash, u_char *token_hash,
     ngx_int_t *has_key, ngx_int_t *has_cohost_key);
@@ -217,7 +238,14 @@ ngx_rooms_signal_no_join(void *data)
 }
 
 
-/* A joined WebSocket is closing or gone: the media worker is told. */
+/*
+ * A joined WebSocket is closing or gone: the media worker is told.  While
+ * this nginx worker is closing (a reload), the WebSocket goes with it and
+ * not by its browser's choice: DETACH keeps the participant for its
+ * browser to resume on a new worker.  A DETACH that finds the ring full
+ * is not retried: the media worker detaches what is left on the slot
+ * when this process's link closes.
+ */
 static void
 ngx_rooms_signal_leave(void *data, uint64_t id)
 {
@@ -226,6 +254,11 @@ ngx_rooms_signal_leave(void *data, uint64_t id)
     if (ctx->waiting) {
         ctx->waiting = 0;
         ngx_rooms_metrics_add(NGX_ROOMS_M_LOBBY_WAITING, -1);
+    }
+
+    if (ngx_exiting) {
+        (void) ngx_rooms_media_push(ROOMS_PROTO_DETACH, id, NULL, 0);
+        return;
     }
 
     ngx_rooms_media_leave(id);
@@ -274,19 +307,31 @@ ngx_rooms_signal_message(void *data, const u_char *text, size_t len,
     /* one table says who may send what, and which side acts on it */
     mt = rooms_msg_type(type, json_string_length(v));
 
-    if (!ctx->join_seen) {
-        if (mt == NULL || mt->id != ROOMS_MSG_JOIN) {
-            ngx_rooms_signal_refuse(ctx, "bad_message",
-                                    "the first message must be a join",
-                                    NGX_ROOMS_SIGNAL_CLOSE_BAD);
-            goto done;
-        }
-
-        ngx_rooms_signal_join(ctx, msg);
+    if (!ctx->join_seen && ngx_exiting) {
+        /* a closing worker takes no one in: the browser goes elsewhere */
+        ngx_rooms_ws_close(ctx->ws, ROOMS_WS_CLOSE_GOING_AWAY,
+                           "server shutting down");
         goto done;
     }
 
-    if (mt == NULL || mt->id == ROOMS_MSG_JOIN) {
+    if (!ctx->join_seen) {
+        if (mt != NULL && mt->id == ROOMS_MSG_JOIN) {
+            ngx_rooms_signal_join(ctx, msg);
+
+        } else if (mt != NULL && mt->id == ROOMS_MSG_RESUME) {
+            ngx_rooms_signal_resume(ctx, msg);
+
+        } else {
+            ngx_rooms_signal_refuse(ctx, "bad_message",
+                                    "the first message must be a join",
+                                    NGX_ROOMS_SIGNAL_CLOSE_BAD);
+        }
+
+        goto done;
+    }
+
+    if (mt == NULL || mt->id == ROOMS_MSG_JOIN || mt->id == ROOMS_MSG_RESUME)
+    {
         ngx_rooms_signal_refuse(ctx, "bad_message",
                                 mt != NULL ? "already joined"
                                            : "unknown message type",
@@ -486,19 +531,11 @@ ngx_rooms_signal_join(ngx_rooms_signal_ctx_t *ctx, json_t *msg)
         return;
     }
 
-    /* a key that is not this room's makes a guest, like no key at all */
-    if (has_key == NGX_OK && rooms_token_hash_equal(key_hash, room.host_hash))
+    if (ngx_rooms_signal_role_read(ctx, &room, has_key, key_hash,
+                                   has_cohost_key, cohost_hash, token_hash)
+        != NGX_OK)
     {
-        ctx->host = 1;
-        ngx_memcpy(ctx->key_hash, key_hash, ROOMS_HASH_LEN);
-
-    } else if (has_cohost_key == NGX_OK) {
-        if (ngx_rooms_signal_cohost_check(ctx, &room, cohost_hash,
-                                          token_hash)
-            != NGX_OK)
-        {
-            return;
-        }
+        return;
     }
 
     if (ngx_rooms_signal_admit(ctx, &room, token_hash) != NGX_OK) {
@@ -506,6 +543,170 @@ ngx_rooms_signal_join(ngx_rooms_signal_ctx_t *ctx, json_t *msg)
     }
 
     ngx_rooms_signal_join_record(ctx, &room, &name, token_hash);
+}
+
+
+/*
+ * The role the join's or the resume's credentials give (one rule for
+ * both): a key that is not this room's makes a guest, like no key at
+ * all.  NGX_ERROR once refused (the store failed).
+ */
+static ngx_int_t
+ngx_rooms_signal_role_read(ngx_rooms_signal_ctx_t *ctx, rooms_room_t *room,
+    ngx_int_t has_key, u_char *key_hash, ngx_int_t has_cohost_key,
+    u_char *cohost_hash, u_char *token_hash)
+{
+    if (has_key == NGX_OK && rooms_token_hash_equal(key_hash, room->host_hash))
+    {
+        ctx->host = 1;
+        ngx_memcpy(ctx->key_hash, key_hash, ROOMS_HASH_LEN);
+        return NGX_OK;
+    }
+
+    if (has_cohost_key == NGX_OK) {
+        return ngx_rooms_signal_cohost_check(ctx, room, cohost_hash,
+                                             token_hash);
+    }
+
+    return NGX_OK;
+}
+
+
+/*
+ * A resume: the first message of a browser whose WebSocket went with a
+ * closing nginx worker (docs/protocol.md, "Resuming after a reload").  It
+ * carries the join's credentials (host_key, cohost_key, guest_token: the
+ * guest token is required) and its resume_token.  The room is read afresh
+ * and the role as for a join; admission is not asked again, since the
+ * participant is in the room already, and the media worker, which knows
+ * whether it still is, answers "resumed" or resume_failed with 4410.
+ */
+static void
+ngx_rooms_signal_resume(ngx_rooms_signal_ctx_t *ctx, json_t *msg)
+{
+    /* the record: four hashes in hex, a role and a room id */
+    char                 text[4 * ROOMS_HASH_HEX_LEN + 256];
+    int                  n;
+    u_char               key_hash[ROOMS_HASH_LEN];
+    u_char               cohost_hash[ROOMS_HASH_LEN];
+    u_char               token_hash[ROOMS_HASH_LEN];
+    u_char               resume_hash[ROOMS_HASH_LEN];
+    u_char               next_hash[ROOMS_HASH_LEN];
+    json_t              *v;
+    uint64_t             id;
+    ngx_int_t            rc, has_key, has_cohost_key;
+    rooms_room_t         room;
+    rooms_msg_resume_t   rec;
+
+    ctx->join_seen = 1;
+
+    v = json_object_get(msg, "resume_token");
+
+    if (!json_is_string(v)
+        || !rooms_token_is_guest((u_char *) json_string_value(v),
+                                 json_string_length(v))
+        || !json_is_string(json_object_get(msg, "guest_token")))
+    {
+        ngx_rooms_signal_refuse(ctx, "bad_message",
+                                "resume needs a resume_token and the "
+                                "guest_token",
+                                NGX_ROOMS_SIGNAL_CLOSE_BAD);
+        return;
+    }
+
+    rooms_token_hash((u_char *) json_string_value(v), json_string_length(v),
+                     resume_hash);
+
+    if (ngx_rooms_signal_secrets(ctx, msg, key_hash, cohost_hash, token_hash,
+                                 &has_key, &has_cohost_key)
+        != NGX_OK)
+    {
+        return;
+    }
+
+    /* the welcome has passed: the browser knows its guest token */
+    ngx_memzero(ctx->token, sizeof(ctx->token));
+
+    if (ngx_rooms_signal_room(ctx, &room) != NGX_OK) {
+        return;
+    }
+
+    if (ngx_rooms_signal_role_read(ctx, &room, has_key, key_hash,
+                                   has_cohost_key, cohost_hash, token_hash)
+        != NGX_OK)
+    {
+        return;
+    }
+
+    if (ngx_rooms_signal_resume_token(ctx, next_hash) != NGX_OK) {
+        return;
+    }
+
+    id = ngx_rooms_media_conn_id();
+
+    if (id == 0) {
+        ngx_rooms_signal_refuse(ctx, "media_unavailable",
+                                "the media server is unavailable; try "
+                                "again shortly",
+                                NGX_ROOMS_SIGNAL_CLOSE_LATER);
+        return;
+    }
+
+    ngx_memzero(&rec, sizeof(rooms_msg_resume_t));
+    rec.room = room.id;
+    rec.role = ctx->host ? ROOMS_MSG_ROLE_HOST
+               : ctx->cohost ? ROOMS_MSG_ROLE_COHOST : ROOMS_MSG_ROLE_GUEST;
+    rooms_token_hash_hex(token_hash, rec.token);
+    rooms_token_hash_hex(resume_hash, rec.resume);
+    rooms_token_hash_hex(next_hash, rec.next);
+
+    n = rooms_msg_resume_encode(&rec, text, sizeof(text));
+
+    if (n < 0) {
+        ngx_rooms_signal_refuse(ctx, "internal_error",
+                                "the resume could not be encoded",
+                                ROOMS_WS_CLOSE_INTERNAL);
+        return;
+    }
+
+    rc = ngx_rooms_media_push(ROOMS_PROTO_RESUME, id, text, (size_t) n);
+
+    if (rc != NGX_OK) {
+        ngx_rooms_signal_refuse(ctx, "media_unavailable",
+                                "the media server is unavailable; try "
+                                "again shortly",
+                                NGX_ROOMS_SIGNAL_CLOSE_LATER);
+        return;
+    }
+
+    ctx->id = id;
+    ctx->room_id = room.id;
+    ngx_rooms_ws_register(ctx->ws, id);
+
+    ngx_log_debug2(NGX_LOG_DEBUG_HTTP, ctx->request->connection->log, 0,
+                   "rooms ws: resuming in room %L as id %uL", room.id, id);
+}
+
+
+/*
+ * Draws the resume token the next welcome or resumed hands out, into
+ * ctx->resume, and its SHA-256 into hash.  NGX_ERROR once refused.
+ */
+static ngx_int_t
+ngx_rooms_signal_resume_token(ngx_rooms_signal_ctx_t *ctx, u_char *hash)
+{
+    if (rooms_token_guest((char *) ctx->resume) != 0) {
+        ngx_log_error(NGX_LOG_ALERT, ctx->request->connection->log, 0,
+                      "rooms: the random source failed");
+        ngx_rooms_signal_refuse(ctx, "internal_error",
+                                "the server cannot draw a token",
+                                ROOMS_WS_CLOSE_INTERNAL);
+        return NGX_ERROR;
+    }
+
+    rooms_token_hash(ctx->resume, ROOMS_GUEST_TOKEN_LEN, hash);
+
+    return NGX_OK;
 }
 
 
@@ -613,6 +814,7 @@ ngx_rooms_signal_join_record(ngx_rooms_signal_ctx_t *ctx, rooms_room_t *room,
      */
     char                   text[6 * ROOMS_NAME_MAX_BYTES + 512];
     int                    n;
+    u_char                 resume_hash[ROOMS_HASH_LEN];
     uint64_t               id;
     ngx_int_t              rc;
     rooms_msg_join_t       join;
@@ -625,6 +827,10 @@ ngx_rooms_signal_join_record(ngx_rooms_signal_ctx_t *ctx, rooms_room_t *room,
                                 "the media server is unavailable; try "
                                 "again shortly",
                                 NGX_ROOMS_SIGNAL_CLOSE_LATER);
+        return;
+    }
+
+    if (ngx_rooms_signal_resume_token(ctx, resume_hash) != NGX_OK) {
         return;
     }
 
@@ -646,6 +852,7 @@ ngx_rooms_signal_join_record(ngx_rooms_signal_ctx_t *ctx, rooms_room_t *room,
     join.host_absent = room->host_absent;
     join.grace = (uint64_t) rlcf->host_grace;
     join.video_slots = (unsigned) rlcf->video_slots;
+    rooms_token_hash_hex(resume_hash, join.resume);
 
     n = rooms_msg_join_encode(&join, text, sizeof(text));
 
@@ -1019,8 +1226,9 @@ ngx_rooms_signal_link_down(void)
 
 /*
  * The worker's answers to a join until its welcome: the welcome gets this
- * browser's guest_token, which only nginx knows (the worker has its
- * hash).  Whatever comes before it passes as it is: an error before a
+ * browser's guest_token and resume_token, which only nginx knows (the
+ * worker has their hashes); likewise a "resumed" gets the next
+ * resume_token.  Whatever comes before it passes as it is: an error before a
  * CLOSE (room_full), or "waiting" for a guest at a knock room's door,
  * whose welcome comes when a host admits it, and gets the token then.
  * Parsed only until the welcome passed: a host or an open room's guest
@@ -1033,13 +1241,17 @@ ngx_rooms_signal_relay(ngx_rooms_signal_ctx_t *ctx, const u_char *payload,
     char          *text;
     json_t        *msg, *type;
     ngx_int_t      rc;
+    ngx_uint_t     welcome;
     json_error_t   jerr;
 
     msg = json_loadb((const char *) payload, len, 0, &jerr);
     type = json_object_get(msg, "type");
+    welcome = json_is_string(type)
+              && ngx_strcmp(json_string_value(type), "welcome") == 0;
 
-    if (!json_is_string(type)
-        || ngx_strcmp(json_string_value(type), "welcome") != 0)
+    if (!welcome
+        && (!json_is_string(type)
+            || ngx_strcmp(json_string_value(type), "resumed") != 0))
     {
         /* an error before the CLOSE, or waiting: as it is */
         ngx_rooms_signal_count(ctx, msg, type);
@@ -1049,10 +1261,15 @@ ngx_rooms_signal_relay(ngx_rooms_signal_ctx_t *ctx, const u_char *payload,
 
     text = NULL;
 
-    if (json_object_set_new(msg, "guest_token",
-                            json_stringn((char *) ctx->token,
-                                         ROOMS_GUEST_TOKEN_LEN))
-        == 0)
+    if ((!welcome
+         || json_object_set_new(msg, "guest_token",
+                                json_stringn((char *) ctx->token,
+                                             ROOMS_GUEST_TOKEN_LEN))
+            == 0)
+        && json_object_set_new(msg, "resume_token",
+                               json_stringn((char *) ctx->resume,
+                                            ROOMS_GUEST_TOKEN_LEN))
+           == 0)
     {
         text = json_dumps(msg, JSON_COMPACT);
     }
@@ -1065,8 +1282,12 @@ ngx_rooms_signal_relay(ngx_rooms_signal_ctx_t *ctx, const u_char *payload,
 
     ctx->welcomed = 1;
     ngx_memzero(ctx->token, sizeof(ctx->token));
+    ngx_memzero(ctx->resume, sizeof(ctx->resume));
 
-    ngx_rooms_metrics_add(NGX_ROOMS_M_JOINS, 1);
+    if (welcome) {
+        /* a "resumed" after a reload is the same join going on */
+        ngx_rooms_metrics_add(NGX_ROOMS_M_JOINS, 1);
+    }
 
     if (ctx->waiting) {
         ctx->waiting = 0;
@@ -1075,6 +1296,7 @@ ngx_rooms_signal_relay(ngx_rooms_signal_ctx_t *ctx, const u_char *payload,
 
     rc = ngx_rooms_ws_send(ctx->ws, (u_char *) text,
                            ngx_strlen(text));
+    ngx_explicit_memzero(text, ngx_strlen(text));
     free(text);
 
     return rc;

@@ -9,9 +9,11 @@ set -eu
 # the real parser of the /metrics suite.
 PKGS="build-essential perl nginx nginx-dev libsqlite3-dev sqlite3 libjansson-dev \
 libssl-dev patch xz-utils libtest-base-perl libwww-perl curl procps \
-chromium fonts-liberation iproute2 util-linux \
+chromium fonts-liberation iproute2 util-linux libvpx-dev libopus-dev \
 debhelper dpkg-dev lintian systemd python3-prometheus-client"
 
+# libvpx-dev and libopus-dev: the load tool encodes real VP8 and Opus
+# (tests/load/, `make load`).
 # The browser tests drive Chromium from Node.js (tests/e2e).  A Node.js
 # that is already on PATH (Debian's, or another distribution of it) will
 # do; Debian's packages are installed only when there is none.

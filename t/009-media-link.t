@@ -6,7 +6,7 @@
 # LEAVE when a WebSocket ends for any reason, 1012 for every WebSocket
 # when the media worker goes away, reconnecting when it is back, refusing
 # another protocol version, one ring slot per nginx worker, and 1001 on
-# reload.
+# reload with DETACH instead of LEAVE, and the RESUME on a new worker.
 
 use lib 't/lib';
 use Test::More import => [qw(note)];
@@ -67,12 +67,12 @@ sub check {
     if ($name =~ /signaling round trip/) {
         my $mark = length fake_log();
         my ($ws, $got) = ws_join('  Ada ');
-        like($got, qr/^text \{"type":"welcome","id":"p\d+","participants":\[\],"guest_token":"[A-Za-z0-9_-]{22}"\}\n$/,
-             'the welcome comes from the media worker, nginx adds a new guest token');
+        like($got, qr/^text \{"type":"welcome","id":"p\d+","participants":\[\],"guest_token":"[A-Za-z0-9_-]{22}","resume_token":"[A-Za-z0-9_-]{22}"\}\n$/,
+             'the welcome comes from the media worker, nginx adds a new guest token and a resume token');
         my ($token) = $got =~ /"guest_token":"([^"]+)"/;
         like(fake_since($mark),
-             qr/^JOIN slot=\d+ n=\d+ \{"room":\d+,"code":"\Q$RoomsTest::Vars{code}\E","rev":0,"max":7,"name":"Ada","role":"guest","token":"[0-9a-f]{64}","locked":false,"admission":"open","host_absent":"stay_open","grace":30000,"video_slots":16\}$/m,
-             'the JOIN record carries the room nginx checked (its admission too), the name trimmed, the role and the token hash');
+             qr/^JOIN slot=\d+ n=\d+ \{"room":\d+,"code":"\Q$RoomsTest::Vars{code}\E","rev":0,"max":7,"name":"Ada","role":"guest","token":"[0-9a-f]{64}","locked":false,"admission":"open","host_absent":"stay_open","grace":30000,"video_slots":16,"resume":"[0-9a-f]{64}"\}$/m,
+             'the JOIN record carries the room nginx checked (its admission too), the name trimmed, the role, the token hash and the resume token\'s');
         my ($hash) = fake_since($mark) =~ /"token":"([0-9a-f]{64})"/;
         require Digest::SHA;
         is($hash, Digest::SHA::sha256_hex($token // ''),
@@ -214,8 +214,19 @@ sub check {
         is(RoomsTest::ws_recv($ws, 2, 10),
            "close 1001 server shutting down\nEOF\n",
            'the old worker closes its WebSockets with 1001');
-        ok(fake_wait($mark, qr/^LEAVE n=\d+$/m), 'LEAVE');
+        ok(fake_wait($mark, qr/^DETACH n=\d+$/m),
+           'DETACH, not LEAVE: the browser may resume');
+        unlike(fake_since($mark), qr/^LEAVE /m, 'no LEAVE');
         ok(fake_wait($mark, qr/^EOF slot=\d+$/m), 'the old worker left its slot');
+        my ($gt) = $got =~ /"guest_token":"([^"]+)"/;
+        my ($rt) = $got =~ /"resume_token":"([^"]+)"/;
+        my ($r) = RoomsTest::ws_open(
+            RoomsTest::fill('/api/rooms/{{code}}/ws'),
+            RoomsTest::ws_frame(text => qq{{"type":"resume","resume_token":"$rt","guest_token":"$gt"}}));
+        like(RoomsTest::ws_recv($r, 1, 5), qr/"type":"resumed"/,
+             'the new worker resumes it (RESUME, then the worker\'s resumed)');
+        like(fake_since($mark), qr/^RESUME slot=\d+ n=\d+ \{"room"/m,
+             'with a RESUME record');
         ($ws, $got) = ws_join('Ada');
         like($got, qr/welcome/, 'the new worker serves joins');
     }
@@ -297,7 +308,7 @@ GET /api/rooms/{{code}}
 GET /api/rooms/{{code}}
 --- error_code: 200
 --- error_log
-the media worker speaks protocol version 99 and this module version 7
+the media worker speaks protocol version 99 and this module version 8
 
 
 

@@ -227,7 +227,7 @@ sub check {
                                 key => $key);
         $mark = length fake_log();
         my ($host) = ws_join($code, name => 'Hanna', host_key => $key);
-        like(fake_line($mark, qr/^JOIN /), qr/"host_absent":"lock","grace":2500,"video_slots":4\}/,
+        like(fake_line($mark, qr/^JOIN /), qr/"host_absent":"lock","grace":2500,"video_slots":4,"resume":"[0-9a-f]{64}"\}/,
              'the JOIN carries the policy, rooms_host_grace and '
              . 'rooms_video_slots');
         my ($g) = ws_join($code, name => 'Gino');

@@ -6,8 +6,9 @@
 # - room R: its host and a guest are on the stopped worker; 20 guests
 #   join R through the other (the counts go up to 22), then a flood of
 #   "media" messages in a second room, to a guest on the stopped worker,
-#   fills its ring (1 MiB); then the 20 leave R, and their counts and
-#   participant_left messages are dropped on the full ring;
+#   fills its ring (1 MiB, --ring-capacity); then the 20 leave R, and
+#   their counts and participant_left messages are dropped on the full
+#   ring;
 # - the worker log says so once a second with a count, not once a
 #   record;
 # - resumed, the stopped worker reads its ring: the old counts in it do
@@ -261,7 +262,9 @@ $RoomsTest::Config = <<'_EOC_';
     }
 _EOC_
 
-start_worker($Sock, $WorkerLog);
+# rings of 1 MiB (the default is 16 MiB): the flood below fills that
+start_worker($Sock, $WorkerLog, '--ring-capacity', 1048576,
+             $> == 0 ? ('--socket-user', 'nobody') : ());
 
 master_on();
 workers(2);

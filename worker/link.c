@@ -96,6 +96,8 @@ struct rooms_link_s {
 
 static void w_on_bell(rooms_loop_ev_t *ev, uint64_t now);
 static void w_on_conn(rooms_loop_ev_t *ev, uint64_t now);
+static int w_on_record(void *ctx, const rooms_proto_hdr_t *hdr,
+    const unsigned char *payload);
 
 
 int
@@ -279,6 +281,19 @@ w_conn_close(rooms_link_conn_t *c, uint64_t now, const char *why)
 
     rooms_log(ROOMS_LOG_INFO, "nginx worker disconnected: slot %u pid %u (%s)",
           slot, (unsigned) c->pid, why);
+
+    /*
+     * What it pushed before it went is read first: a closing nginx
+     * worker's last records are its DETACHes (a reload), and dropping
+     * the slot must not overtake them.  A corrupt ring stops the reading.
+     */
+    c->now = now;
+
+    while (rooms_ring_read(&c->in, w_on_record, c, W_RING_BATCH)
+           == W_RING_BATCH)
+    {
+        /* void */
+    }
 
     /* its participants leave; nothing more goes to its ring */
     w->slot_conn[slot] = -1;
@@ -800,7 +815,8 @@ w_on_listen(rooms_loop_ev_t *ev, uint64_t now)
 
 rooms_link_t *
 rooms_link_open(rooms_loop_t *loop, const char *path,
-    const rooms_link_access_t *access, sfu_t *sfu, sfu_io_t *io)
+    const rooms_link_access_t *access, size_t capacity, sfu_t *sfu,
+    sfu_io_t *io)
 {
     unsigned       i;
     rooms_link_t  *w;
@@ -831,13 +847,12 @@ rooms_link_open(rooms_loop_t *loop, const char *path,
         w->slot_conn[i] = -1;
     }
 
-    w->seg_size = rooms_ring_segment_size(ROOMS_RING_MAX_PEERS,
-                                          ROOMS_RING_CAPACITY_DEFAULT);
+    w->seg_size = rooms_ring_segment_size(ROOMS_RING_MAX_PEERS, capacity);
     w->memfd = rooms_ring_memfd_create(w->seg_size, &w->seg);
 
     if (w->memfd < 0
         || rooms_ring_segment_init(w->seg, w->seg_size, ROOMS_RING_MAX_PEERS,
-                                   ROOMS_RING_CAPACITY_DEFAULT) != 0)
+                                   capacity) != 0)
     {
         rooms_log(ROOMS_LOG_ERR, "cannot make the ring segment: %s",
                   strerror(errno));

@@ -52,12 +52,14 @@ typedef struct {
 
 
 /*
- * Makes the ring segment and listens on path (a stale socket file there
- * is replaced), usable as access says, in loop; records go to sfu with
- * io.  NULL, with the reason logged, when it cannot.
+ * Makes the ring segment (rings of capacity bytes: a power of two within
+ * ROOMS_RING_CAPACITY_MIN..MAX) and listens on path (a stale socket file
+ * there is replaced), usable as access says, in loop; records go to sfu
+ * with io.  NULL, with the reason logged, when it cannot.
  */
 rooms_link_t *rooms_link_open(rooms_loop_t *loop, const char *path,
-    const rooms_link_access_t *access, sfu_t *sfu, sfu_io_t *io);
+    const rooms_link_access_t *access, size_t capacity, sfu_t *sfu,
+    sfu_io_t *io);
 
 /* Closes every connection and the socket, and removes its file. */
 void rooms_link_close(rooms_link_t *link);

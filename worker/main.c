@@ -60,6 +60,7 @@ typedef struct {
     const char      *socket_user;
     const char      *socket_group;
     rooms_link_access_t  access;
+    size_t           ring_capacity;   /* bytes per ring */
     int              log_level;
 } w_args_t;
 
@@ -85,7 +86,8 @@ w_usage(void)
             "--control PATH\n"
             "                    [--bind-ip IP] [--socket-user USER] "
             "[--socket-group GROUP]\n"
-            "                    [--log-level info|debug]\n");
+            "                    [--log-level info|debug] "
+            "[--ring-capacity BYTES]\n");
 }
 
 
@@ -174,6 +176,7 @@ w_args(int argc, char **argv, w_args_t *a)
 
     memset(a, 0, sizeof(w_args_t));
     a->bind_ip = "0.0.0.0";
+    a->ring_capacity = ROOMS_RING_CAPACITY_DEFAULT;
     level = "info";
 
     for (i = 1; i < argc; i++) {
@@ -201,6 +204,17 @@ w_args(int argc, char **argv, w_args_t *a)
 
         } else if (strcmp(argv[i], "--log-level") == 0) {
             level = argv[++i];
+
+        } else if (strcmp(argv[i], "--ring-capacity") == 0) {
+            /* a power of two within the ring's bounds (rooms_limits.h) */
+            char *end;
+            unsigned long long c = strtoull(argv[++i], &end, 10);
+            if (*end != '\0' || c < ROOMS_RING_CAPACITY_MIN
+                || c > ROOMS_RING_CAPACITY_MAX || (c & (c - 1)) != 0)
+            {
+                return -1;
+            }
+            a->ring_capacity = (size_t) c;
 
         } else {
             return -1;
@@ -440,7 +454,8 @@ w_start(w_t *w, const w_args_t *a)
     w->io.flush = w_flush;
     w->io.record = w_record;
 
-    w->link = rooms_link_open(w->loop, a->control, &a->access, w->sfu,
+    w->link = rooms_link_open(w->loop, a->control, &a->access,
+                              a->ring_capacity, w->sfu,
                               &w->io);
     if (w->link == NULL) {
         return -1;
@@ -565,11 +580,12 @@ main(int argc, char **argv)
     }
 
     rooms_log(ROOMS_LOG_INFO, "started: pid %u, UDP %s:%d (announced %s), "
-              "control %s (for uid %ld gid %ld), %u ring slots, DTLS "
-              "fingerprint %s",
+              "control %s (for uid %ld gid %ld), %u ring slots of %zu "
+              "KiB, DTLS fingerprint %s",
               (unsigned) getpid(), a.bind_ip, a.port, a.announce,
               a.control, (long) (int) a.access.uid, (long) (int) a.access.gid,
-              ROOMS_RING_MAX_PEERS, sfu_fingerprint(w.sfu));
+              ROOMS_RING_MAX_PEERS, a.ring_capacity / 1024,
+              sfu_fingerprint(w.sfu));
 
     w_run(&w);
     w_stats(&w);

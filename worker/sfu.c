@@ -149,9 +149,13 @@ void
 sfu_record_out(sfu_t *sfu, sfu_io_t *io, uint16_t type, uint64_t conn,
     const void *payload, size_t len)
 {
-    /* the nginx worker of that slot is gone: nobody would read it */
-    if (sfu->dead_slot >= 0
-        && ROOMS_PROTO_SLOT(conn) == (unsigned) sfu->dead_slot)
+    /*
+     * The nginx worker of that slot is gone, or the participant waits to
+     * be resumed (sfu_resume.c): nobody would read it.
+     */
+    if (conn == SFU_CONN_NONE
+        || (sfu->dead_slot >= 0
+            && ROOMS_PROTO_SLOT(conn) == (unsigned) sfu->dead_slot))
     {
         return;
     }
@@ -381,6 +385,38 @@ sfu_video_update(sfu_t *sfu, uint64_t now, sfu_part_t *p, sfu_io_t *io)
 }
 
 
+void
+sfu_streams_resync(sfu_t *sfu, uint64_t now, sfu_part_t *p, sfu_io_t *io)
+{
+    char      *text;
+    unsigned   counts[2], have[2];
+
+    if (!sfu_peer_answered(p->peer)) {
+        return;
+    }
+
+    (void) sfu_assign_video(sfu, now, p, 0, io);
+    (void) sfu_layers_apply(sfu, now, p, io);
+
+    /* the whole map and the paused list, whatever was told before */
+    text = sfu_msg_streams(p->peer);
+
+    if (text != NULL) {
+        p->peer->map_changed = 0;
+    }
+
+    sfu_signal(sfu, io, p->conn, text);
+    sfu_signal(sfu, io, p->conn, sfu_msg_video_paused(p->peer));
+
+    sfu_select_counts(p, counts);
+    sfu_select_receiving(p->peer, have);
+
+    if (have[0] < counts[0] || have[1] < counts[1]) {
+        sfu_renegotiate(sfu, io, p, counts);
+    }
+}
+
+
 /* Sends p the answer to its offer (in sfu->net->offer): 0, or -1. */
 static int
 sfu_answer(sfu_t *sfu, sfu_io_t *io, sfu_part_t *p)
@@ -512,6 +548,9 @@ void
 sfu_message(sfu_t *sfu, uint64_t now, sfu_part_t *p, const sfu_signal_t *m,
     sfu_io_t *io)
 {
+    /* p speaks on its connection: it has the resume token it was given */
+    p->resume_prev[0] = '\0';
+
     if (m->type == NULL) {
         sfu_bad_message(sfu, now, p, m->no_type ? "a message without a type"
                                                 : "unknown message type", io);
@@ -597,8 +636,16 @@ sfu_record(sfu_t *sfu, uint64_t now_ms, const rooms_proto_hdr_t *hdr,
         return;
     }
 
+    if (hdr->type == ROOMS_PROTO_DETACH) {
+        /* its nginx worker is closing: the browser may resume it */
+        if (p != NULL) {
+            sfu_detach(sfu, now_ms, p, io);
+        }
+        return;
+    }
+
     if (hdr->type != ROOMS_PROTO_JOIN && hdr->type != ROOMS_PROTO_SIGNAL
-        && hdr->type != ROOMS_PROTO_ROOM)
+        && hdr->type != ROOMS_PROTO_ROOM && hdr->type != ROOMS_PROTO_RESUME)
     {
         sfu_log(sfu, SFU_LOG_WARN, "record of unknown type %u ignored",
                 (unsigned) hdr->type);
@@ -649,11 +696,13 @@ sfu_drop_slot(sfu_t *sfu, unsigned slot, uint64_t now_ms, sfu_io_t *io)
         }
 
         /*
-         * Removing p (joined or waiting) may only touch its room's
-         * members (signals), never unlink another participant or let
-         * one in, so next stays valid.
+         * Its browser may resume it on another nginx worker (a DETACH
+         * lost on a full ring, or the nginx worker died): a participant
+         * in a room waits for that (sfu_resume.c), one in a lobby goes.
+         * Neither may unlink another participant or let one in, so next
+         * stays valid.
          */
-        sfu_remove(sfu, now_ms, p, 0, "nginx worker gone", io);
+        sfu_detach(sfu, now_ms, p, io);
     }
 
     sfu->dead_slot = -1;
@@ -947,12 +996,19 @@ sfu_layers_apply(sfu_t *sfu, uint64_t now, sfu_part_t *p, sfu_io_t *io)
         return 0;
     }
 
-    /* a layer is arriving while its packets are */
+    /*
+     * A layer is arriving while its packets are.  A record may be handled
+     * with a "now" read before the datagrams of the same turn of the event
+     * loop (each batch reads the clock): a packet stamped after now is
+     * recent, not 2^64 ms old, or a view sent then would drop every layer
+     * and wait for keyframes.
+     */
     for (i = 0; i < n; i++) {
         for (k = 0; k < lines[i]->bound->nlayers; k++) {
             ly = &lines[i]->bound->layers[k];
             lines[i]->bound->lpub.layer[k].active =
-                ly->has_ssrc && now - ly->last_ms <= SFU_LAYER_IDLE_MS;
+                ly->has_ssrc && (ly->last_ms >= now
+                                 || now - ly->last_ms <= SFU_LAYER_IDLE_MS);
         }
     }
 
@@ -1208,6 +1264,7 @@ sfu_poll(sfu_t *sfu, uint64_t now_ms, sfu_io_t *io)
     next = sfu_min64(next, sfu_probe_poll(sfu, now_ms, io));
     next = sfu_min64(next, sfu_room_poll(sfu, now_ms, io));
     next = sfu_min64(next, sfu_offer_poll(sfu, now_ms, io));
+    next = sfu_min64(next, sfu_resume_poll(sfu, now_ms, io));
 
     return next;
 }

@@ -76,6 +76,15 @@
 #define SFU_CLOSE_BAD        4400
 #define SFU_CLOSE_REFUSED    4403
 #define SFU_CLOSE_TIMEOUT    4408
+#define SFU_CLOSE_REPLACED   4411     /* resumed on another connection */
+#define SFU_CLOSE_NO_RESUME  4410     /* nothing to resume: join again */
+
+/*
+ * The connection of a detached participant (its nginx worker went, its
+ * browser may resume it): no ring slot has it (the slot is 0xffff), so it
+ * is in no hash chain, and what is sent to it goes nowhere, silently.
+ */
+#define SFU_CONN_NONE        UINT64_MAX
 
 /*
  * A participant in a room that has sent no offer this long after coming
@@ -164,6 +173,16 @@ struct sfu_part_s {
     uint16_t              view_w[ROOMS_VIEW_MAX];  /* each tile's size in */
     uint16_t              view_h[ROOMS_VIEW_MAX];  /* device px; 0: unknown */
 
+    /*
+     * Resuming (sfu_resume.c): the hash of the one resume token that may
+     * move it to a new connection ("": none); detached, its connection
+     * is SFU_CONN_NONE until resumed, or it goes at resume_until.
+     */
+    char                  resume[ROOMS_HASH_HEX_LEN + 1];
+    char                  resume_prev[ROOMS_HASH_HEX_LEN + 1];
+    unsigned              detached;
+    uint64_t              resume_until;
+
     /* its transport and m= lines, made with it (sfu_peer.c) */
     sfu_peer_t           *peer;
 };
@@ -229,6 +248,7 @@ struct sfu_s {
     sfu_room_t           *rooms[SFU_ROOM_BUCKETS];
     unsigned              nparts;         /* joined */
     unsigned              nwaiting;       /* in a lobby */
+    unsigned              ndetached;      /* waiting to be resumed */
     unsigned              nrooms;         /* idle ones too */
     unsigned              nidle;
 
@@ -334,10 +354,23 @@ void sfu_bad_message(sfu_t *sfu, uint64_t now, sfu_part_t *p,
 void sfu_streams_refresh(sfu_t *sfu, uint64_t now, sfu_part_t *p,
     sfu_io_t *io);
 
+/*
+ * p, resumed on a new connection, missed what was sent meanwhile: it gets
+ * its whole streams map, the videos paused for it, and a renegotiate if
+ * it has fewer receiving lines than it should now.  Nothing before p's
+ * first answer (its offer is still to come).
+ */
+void sfu_streams_resync(sfu_t *sfu, uint64_t now, sfu_part_t *p,
+    sfu_io_t *io);
+
 
 /* ---- sfu_room.c: rooms, people, roles, the lobby ---- */
 
 sfu_part_t *sfu_find_conn(sfu_t *sfu, uint64_t conn);
+sfu_room_t *sfu_find_room(sfu_t *sfu, int64_t id);
+/* p goes into, or out of, the hash of connections under p->conn */
+void sfu_conn_link(sfu_t *sfu, sfu_part_t *p);
+void sfu_conn_unlink(sfu_t *sfu, sfu_part_t *p);
 sfu_part_t *sfu_find_id(sfu_queue_t *list, const char *id);
 const char *sfu_role(const sfu_part_t *p);
 unsigned sfu_moderator(const sfu_part_t *p);
@@ -359,6 +392,20 @@ void sfu_counts_sync(sfu_t *sfu, sfu_io_t *io, unsigned slot);
 /* host-absent deadlines and lingering idle rooms due at now */
 uint64_t sfu_room_poll(sfu_t *sfu, uint64_t now, sfu_io_t *io);
 void sfu_rooms_free(sfu_t *sfu);
+
+
+/* ---- sfu_resume.c: detached participants and resuming them ---- */
+
+/* p's WebSocket went with its nginx worker: it waits to be resumed */
+void sfu_detach(sfu_t *sfu, uint64_t now, sfu_part_t *p, sfu_io_t *io);
+/* a RESUME record for conn (r NULL: a malformed one) */
+void sfu_resume(sfu_t *sfu, uint64_t now, uint64_t conn,
+    const rooms_msg_resume_t *r, sfu_io_t *io);
+/* a JOIN with token's hash: a detached participant of it gives up */
+void sfu_resume_drop(sfu_t *sfu, uint64_t now, sfu_room_t *room,
+    const char *token, sfu_io_t *io);
+/* the detached ones whose grace is over leave; the next deadline */
+uint64_t sfu_resume_poll(sfu_t *sfu, uint64_t now, sfu_io_t *io);
 
 
 /* ---- sfu_peer.c, as the room side sees it ---- */
@@ -391,6 +438,8 @@ char *sfu_msg_error(const char *code, const char *message,
 char *sfu_msg_type(const char *type);
 char *sfu_msg_id(const char *type, const char *id);
 char *sfu_msg_welcome(const sfu_room_t *room, const sfu_part_t *p);
+/* the welcome again, as "resumed", for p already in the room */
+char *sfu_msg_resumed(const sfu_room_t *room, const sfu_part_t *p);
 char *sfu_msg_participant(const sfu_part_t *p, const char *type);
 char *sfu_msg_media(const sfu_part_t *p);
 char *sfu_msg_role(const sfu_part_t *p);

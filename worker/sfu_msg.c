@@ -1,8 +1,8 @@
 /*
- * sfu_msg.c: every JSON text of the SFU, in and out: the JOIN, SIGNAL
- * and ROOM records nginx sends, decoded and handed to sfu_join(),
- * sfu_message() and sfu_room_change(); and every message the SFU sends
- * (welcome, answer, renegotiate, streams, participant_*, knock,
+ * sfu_msg.c: every JSON text of the SFU, in and out: the JOIN, SIGNAL,
+ * ROOM and RESUME records nginx sends, decoded and handed to sfu_join(),
+ * sfu_message(), sfu_room_change() and sfu_resume(); and every message
+ * the SFU sends (welcome, resumed, answer, renegotiate, streams, participant_*, knock,
  * lobby_left, room, error, ...) and every JSON record (COUNT, ROLE, BAN,
  * HOST_ABSENT), built from plain values.  The records and the browser's
  * message types are common/rooms_msg.h's vocabulary, shared with nginx:
@@ -220,6 +220,7 @@ sfu_msg_record(sfu_t *sfu, uint64_t now, const rooms_proto_hdr_t *hdr,
     sfu_signal_t       m;
     json_error_t       jerr;
     rooms_msg_room_t   c;
+    rooms_msg_resume_t r;
 
     /*
      * sfu_record() copied the payload out of shared memory if it fits;
@@ -229,6 +230,17 @@ sfu_msg_record(sfu_t *sfu, uint64_t now, const rooms_proto_hdr_t *hdr,
 
     if (hdr->type == ROOMS_PROTO_JOIN) {
         sfu_msg_join(sfu, now, hdr, len, p, io);
+        return;
+    }
+
+    if (hdr->type == ROOMS_PROTO_RESUME) {
+        if (rooms_msg_resume_decode(sfu->msg, len, &r, &why) != 0) {
+            sfu_log(sfu, SFU_LOG_DEBUG, "RESUME: %s", why);
+            sfu_resume(sfu, now, hdr->id, NULL, io);
+            return;
+        }
+
+        sfu_resume(sfu, now, hdr->id, &r, io);
         return;
     }
 
@@ -283,7 +295,8 @@ sfu_participant_json(const sfu_part_t *p, const char *type)
  * host or co-host only, who waits in the lobby.  NULL when out of memory.
  */
 static json_t *
-sfu_welcome_json(const sfu_room_t *room, const sfu_part_t *p)
+sfu_welcome_json(const sfu_room_t *room, const sfu_part_t *p,
+    const char *type)
 {
     json_t             *list, *lobby, *obj, *msg;
     const sfu_part_t   *o;
@@ -296,6 +309,12 @@ sfu_welcome_json(const sfu_room_t *room, const sfu_part_t *p)
 
     for (q = room->parts.next; q != &room->parts; q = q->next) {
         o = sfu_queue_data(q, sfu_part_t, room_link);
+
+        /* a resumed p is in the room already: the others only */
+        if (o == p) {
+            continue;
+        }
+
         obj = sfu_participant_json(o, NULL);
 
         if (obj == NULL || json_array_append_new(list, obj) != 0) {
@@ -305,7 +324,7 @@ sfu_welcome_json(const sfu_room_t *room, const sfu_part_t *p)
     }
 
     /* simulcast: the worker takes a camera as layers (protocol.md) */
-    msg = json_pack("{s:s, s:s, s:s, s:b, s:o, s:b}", "type", "welcome",
+    msg = json_pack("{s:s, s:s, s:s, s:b, s:o, s:b}", "type", type,
                     "id", p->id, "role", sfu_role(p),
                     "locked", (int) room->locked, "participants", list,
                     "simulcast", 1);
@@ -415,7 +434,14 @@ sfu_msg_id(const char *type, const char *id)
 char *
 sfu_msg_welcome(const sfu_room_t *room, const sfu_part_t *p)
 {
-    return sfu_text(sfu_welcome_json(room, p));
+    return sfu_text(sfu_welcome_json(room, p, "welcome"));
+}
+
+
+char *
+sfu_msg_resumed(const sfu_room_t *room, const sfu_part_t *p)
+{
+    return sfu_text(sfu_welcome_json(room, p, "resumed"));
 }
 
 

@@ -82,7 +82,15 @@ sfu_find_conn(sfu_t *sfu, uint64_t conn)
 }
 
 
-static void
+void
+sfu_conn_link(sfu_t *sfu, sfu_part_t *p)
+{
+    p->hash_next = sfu->conns[sfu_conn_hash(p->conn)];
+    sfu->conns[sfu_conn_hash(p->conn)] = p;
+}
+
+
+void
 sfu_conn_unlink(sfu_t *sfu, sfu_part_t *p)
 {
     sfu_part_t  **pp;
@@ -105,7 +113,7 @@ sfu_room_hash(int64_t id)
 }
 
 
-static sfu_room_t *
+sfu_room_t *
 sfu_find_room(sfu_t *sfu, int64_t id)
 {
     sfu_room_t  *r;
@@ -903,6 +911,7 @@ sfu_part_new(sfu_t *sfu, sfu_room_t *room, uint64_t conn,
     p->host = j->role == ROOMS_MSG_ROLE_HOST;
     p->cohost = j->role == ROOMS_MSG_ROLE_COHOST;
     memcpy(p->token, j->token, sizeof(p->token));
+    memcpy(p->resume, j->resume, sizeof(p->resume));
     p->audio_on = 1;
     p->video_on = 1;
     memcpy(p->name, j->name, sizeof(p->name));
@@ -982,6 +991,15 @@ sfu_join(sfu_t *sfu, uint64_t now, uint64_t conn, const rooms_msg_join_t *j,
         return;
     }
 
+    /*
+     * The same browser joins again from scratch (its resume failed, or it
+     * never tried): what is left of it waiting to be resumed goes first,
+     * so that it neither shows twice nor holds a place.
+     */
+    if (room != NULL && sfu->ndetached) {
+        sfu_resume_drop(sfu, now, room, j->token, io);
+    }
+
     newer = sfu_join_state(room, j, &st);
 
     if (sfu_join_allowed(sfu, room, conn, j, &st, io) != 0) {
@@ -1026,8 +1044,7 @@ sfu_join(sfu_t *sfu, uint64_t now, uint64_t conn, const rooms_msg_join_t *j,
 
     sfu_room_occupy(sfu, room);
     sfu_queue_insert_tail(&sfu->all, &p->all_link);
-    p->hash_next = sfu->conns[sfu_conn_hash(conn)];
-    sfu->conns[sfu_conn_hash(conn)] = p;
+    sfu_conn_link(sfu, p);
 
     if (waiting) {
         sfu_knock(sfu, p, io);
@@ -1467,6 +1484,7 @@ sfu_remove(sfu_t *sfu, uint64_t now, sfu_part_t *p, unsigned close_code,
     sfu_conn_unlink(sfu, p);
     sfu_queue_remove(&p->all_link);
     sfu->nparts--;
+    sfu->ndetached -= p->detached;
     sfu->stats.leaves++;
 
     sfu_log(sfu, SFU_LOG_INFO, "participant left: room %lld (%s) id %s "

@@ -749,6 +749,14 @@ let negotiating = false; // an offer is out and its answer not yet in
 let again = false;       // a renegotiate came while negotiating
 let myName = '';
 let retry = 0;           // reconnection attempts after a server restart
+// A reload of nginx closes our WebSocket (1001) but not the media
+// session: the server keeps us in the call while we open a new WebSocket
+// and resume with this token (docs/protocol.md, "Resuming after a
+// reload").  It is good for one resume; each welcome or resumed brings
+// the next.  Kept in memory only: a reloaded page has no session to
+// resume.
+let resumeToken = null;
+let resumes = 0;         // resume attempts since the WebSocket went
 let refused = false;     // the server said why before closing
 let stopSpeakers = null; // ends the active-speaker polling
 let sentCohostKey = false; // the last join carried a co-host key
@@ -931,6 +939,8 @@ async function welcome(msg) {
   state.id = String(msg.id);
   state.role = msg.role || null;
   if (msg.guest_token) keepToken(msg.guest_token);
+  resumeToken = msg.resume_token || null;
+  resumes = 0;
   // we came with a co-host key and are a guest: the host took it back
   if (sentCohostKey && state.role === 'guest') keepCohostKey(null);
   if (typeof msg.locked === 'boolean') info.locked = msg.locked;
@@ -998,6 +1008,46 @@ async function welcome(msg) {
   });
 }
 
+// Back in the call on a new WebSocket after a reload: the peer connection
+// never stopped.  What changed while we were away is put right: who is
+// here, their microphones and cameras, the lock; and the server hears
+// again what we said meanwhile (our media, our view, an offer whose
+// answer went with the old connection).
+function resumed(msg) {
+  resumeToken = msg.resume_token || null;
+  resumes = 0;
+  if (msg.role) state.role = msg.role;
+  if (typeof msg.locked === 'boolean' && msg.locked !== info.locked) {
+    info.locked = msg.locked;
+    renderRoom();
+  }
+  const here = new Set((msg.participants || []).map((p) => String(p.id)));
+  for (const id of Object.keys(state.people)) {
+    if (!here.has(id)) removeParticipant(id);
+  }
+  for (const p of msg.participants || []) {
+    if (state.people[String(p.id)]) {
+      participantMedia(p);
+      participantRole(p);
+    } else {
+      addParticipant(p);
+    }
+  }
+  if (msg.lobby) {
+    state.lobby = {};
+    knockShown = null;
+    for (const p of msg.lobby) knocked(p);
+    renderLobby();
+  }
+  countOthers();
+  renderList();
+  sendMedia();
+  view.reset();                    // our view, told again
+  if (pc && pc.signalingState === 'have-local-offer') {
+    send({ type: 'offer', sdp: pc.localDescription.sdp });
+  }
+}
+
 function onMessage(ev) {
   let msg;
   try {
@@ -1008,6 +1058,9 @@ function onMessage(ev) {
   switch (msg.type) {
   case 'welcome':
     welcome(msg).catch((e) => fail('join_failed', { msg: e.message }));
+    break;
+  case 'resumed':
+    resumed(msg);
     break;
   case 'answer':
     answered(msg).catch((e) => {
@@ -1084,7 +1137,11 @@ function onMessage(ev) {
   case 'error':
     // these leave the connection open; every other error is followed by
     // the server closing, and the page says why
-    if (msg.code === 'bad_offer') {
+    if (msg.code === 'resume_failed' ||
+        (msg.code === 'media_unavailable' && ws && ws.resuming)) {
+      // too late to resume (close 4410 follows): we join again; or the
+      // new nginx worker is not linked to the media server yet: again
+    } else if (msg.code === 'bad_offer') {
       negotiating = false;
       fail(...refusal(msg));
     } else if (msg.code === 'not_host' || msg.code === 'no_such_participant' ||
@@ -1140,15 +1197,20 @@ function hangUp(keepMedia) {
   exitCall();
 }
 
-function connect() {
+// Opens the signaling WebSocket: to join, or to resume the call we are
+// in (resuming: its first message is resume, with the join's credentials).
+function connect(resuming) {
   const url = new URL(api + encodeURIComponent(code) + '/ws', location.href);
   url.protocol = location.protocol === 'https:' ? 'wss:' : 'ws:';
   const sock = ws = new WebSocket(url);
+  sock.resuming = !!resuming;
   refused = false;
   joinButton.disabled = true;
 
   sock.addEventListener('open', () => {
-    const join = { type: 'join', name: myName };
+    const join = resuming
+      ? { type: 'resume', resume_token: resumeToken }
+      : { type: 'join', name: myName };
     if (hostKey) join.host_key = hostKey;
     const tok = guestToken();
     if (tok) join.guest_token = tok;
@@ -1164,6 +1226,29 @@ function connect() {
     if (sock !== ws) return;          // an old socket, already replaced
     ws = null;
     const wasIn = state.joined || state.waiting;
+    // 1001: our nginx worker is closing (a reload); 1006: the connection
+    // broke (that nginx worker died, say).  The call goes on in the media
+    // server, and a new WebSocket resumes it (if the server let us go
+    // meanwhile, the answer is 4410 and we join again).  While resuming,
+    // a connection refused or not yet served is tried again, for about
+    // the 10 s the server keeps us.
+    if (state.joined && pc && resumeToken && !refused && resumes < 8 &&
+        (ev.code === 1001 || ev.code === 1006 ||
+         (resuming && ev.code === 1013))) {
+      resumes++;
+      setTimeout(() => connect(true), resumes === 1 ? 0 : 250 * resumes);
+      return;
+    }
+    // nothing to resume (4410: too late), or no way back in time: join
+    // again from scratch, keeping the camera
+    if (state.joined && resuming && !refused) {
+      resumeToken = null;
+      resumes = 0;
+      hangUp(true);
+      say('restarted');
+      connect();
+      return;
+    }
     // 1012: the media worker restarted; everyone joins again.  4409:
     // messages to this page were lost, so its picture of the room may be
     // wrong; joining again gives it the room as it is (docs/protocol.md)

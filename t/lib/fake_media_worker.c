@@ -22,6 +22,12 @@
  *                          RESYNC record of that seq
  *     ROOM                 logged as "ROOM <json>"
  *     LEAVE                nothing
+ *     DETACH               logged as "DETACH n=<counter>"
+ *     RESUME               logged as "RESUME <json>"; a JOIN kept with
+ *                          that resume hash (and guest token hash) moves
+ *                          to the new connection with the next hash and
+ *                          gets SIGNAL {"type":"resumed",...}; otherwise
+ *                          error resume_failed and CLOSE 4410
  *
  * Usage: fake_media_worker <socket> <log> [--version N]
  * With --version, every hello is answered ROOMS_PROTO_WELCOME_VERSION
@@ -154,6 +160,7 @@ on_record(void *data, const rooms_proto_hdr_t *hdr,
     rooms_msg_resync_t       rs;
     const rooms_msg_join_t  *j;
     rooms_msg_host_absent_t  absent;
+    rooms_msg_resume_t       res;
     const rooms_msg_type_t  *mt;
 
     n = hdr->len < sizeof(text) - 1 ? hdr->len : sizeof(text) - 1;
@@ -298,6 +305,46 @@ on_record(void *data, const rooms_proto_hdr_t *hdr,
     case ROOMS_PROTO_LEAVE:
         fprintf(out, "LEAVE n=%llu\n",
                 (unsigned long long) (hdr->id & 0xffffffffffffULL));
+        break;
+
+    case ROOMS_PROTO_DETACH:
+        fprintf(out, "DETACH n=%llu\n",
+                (unsigned long long) (hdr->id & 0xffffffffffffULL));
+        break;
+
+    case ROOMS_PROTO_RESUME:
+        fprintf(out, "RESUME slot=%u n=%llu %s\n", ROOMS_PROTO_SLOT(hdr->id),
+                (unsigned long long) (hdr->id & 0xffffffffffffULL), text);
+
+        if (rooms_msg_resume_decode(text, n, &res, &why) != 0) {
+            fprintf(out, "bad RESUME: %s\n", why);
+            break;
+        }
+
+        for (i = 0; i < JOINS; i++) {
+            if (joins[i].id != 0 && joins[i].join.resume[0] != '\0'
+                && strcmp(joins[i].join.resume, res.resume) == 0
+                && strcmp(joins[i].join.token, res.token) == 0)
+            {
+                break;
+            }
+        }
+
+        if (i == JOINS) {
+            say(p, ROOMS_PROTO_SIGNAL, hdr->id,
+                "{\"type\":\"error\",\"code\":\"resume_failed\","
+                "\"message\":\"nothing to resume\"}");
+            say_close(p, hdr->id, 4410, "join again");
+            break;
+        }
+
+        snprintf(reply, sizeof(reply),
+                 "{\"type\":\"resumed\",\"id\":\"p%llu\","
+                 "\"participants\":[]}",
+                 (unsigned long long) (joins[i].id & 0xffffffffffffULL));
+        joins[i].id = hdr->id;
+        memcpy(joins[i].join.resume, res.next, sizeof(res.next));
+        say(p, ROOMS_PROTO_SIGNAL, hdr->id, reply);
         break;
 
     default:

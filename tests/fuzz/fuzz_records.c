@@ -1,12 +1,12 @@
 /*
  * fuzz_records.c: libFuzzer target for the ring records' JSON payloads
  * (common/rooms_msg.*), both ways: JOIN and ROOM (nginx -> worker), BAN,
- * COUNT, HOST_ABSENT, ROLE and RESYNC (worker -> nginx); and the browser
- * message types, rooms_msg_type().
+ * COUNT, HOST_ABSENT, ROLE and RESYNC (worker -> nginx), RESUME (nginx ->
+ * worker); and the browser message types, rooms_msg_type().
  *
- * The first byte of the input chooses the record (its value modulo 8:
+ * The first byte of the input chooses the record (its value modulo 9:
  * 0 JOIN, 1 ROOM, 2 BAN, 3 COUNT, 4 HOST_ABSENT, 5 ROLE, 6 is
- * rooms_msg_type(), 7 RESYNC), and the next one a buffer size; the rest is
+ * rooms_msg_type(), 7 RESYNC, 8 RESUME), and the next one a buffer size; the rest is
  * the payload, in a malloc()ed buffer of its exact length (the decoders
  * read shared memory that is not zero-terminated, so ASan must see a
  * read past it).  Properties:
@@ -50,6 +50,7 @@ typedef union {
     rooms_msg_host_absent_t  absent;
     rooms_msg_role_t         role;
     rooms_msg_resync_t       resync;
+    rooms_msg_resume_t       resume;
 } rec_t;
 
 
@@ -83,6 +84,8 @@ decode(unsigned kind, const char *json, size_t len, rec_t *r,
         return rooms_msg_host_absent_decode(json, len, &r->absent, why);
     case 7:
         return rooms_msg_resync_decode(json, len, &r->resync, why);
+    case 8:
+        return rooms_msg_resume_decode(json, len, &r->resume, why);
     default:
         return rooms_msg_role_decode(json, len, &r->role, why);
     }
@@ -105,6 +108,8 @@ encode(unsigned kind, const rec_t *r, char *out, size_t cap)
         return rooms_msg_host_absent_encode(&r->absent, out, cap);
     case 7:
         return rooms_msg_resync_encode(&r->resync, out, cap);
+    case 8:
+        return rooms_msg_resume_encode(&r->resume, out, cap);
     default:
         return rooms_msg_role_encode(&r->role, out, cap);
     }
@@ -125,7 +130,15 @@ same(unsigned kind, const rec_t *ra, const rec_t *rb)
                && a->max == b->max && STR_EQ(name) && a->role == b->role
                && STR_EQ(token) && a->locked == b->locked
                && a->knock == b->knock && a->host_absent == b->host_absent
-               && a->grace == b->grace && a->video_slots == b->video_slots;
+               && a->grace == b->grace && a->video_slots == b->video_slots
+               && STR_EQ(resume);
+    }
+
+    case 8: {
+        const rooms_msg_resume_t  *a = &ra->resume, *b = &rb->resume;
+
+        return a->room == b->room && a->role == b->role && STR_EQ(token)
+               && STR_EQ(resume) && STR_EQ(next);
     }
 
     case 1: {
@@ -178,7 +191,9 @@ terminated(unsigned kind, const rec_t *r)
     case 0:
         check(memchr(r->join.code, 0, sizeof(r->join.code)) != NULL
               && memchr(r->join.name, 0, sizeof(r->join.name)) != NULL
-              && strlen(r->join.token) == ROOMS_MSG_TOKEN_LEN,
+              && strlen(r->join.token) == ROOMS_MSG_TOKEN_LEN
+              && (r->join.resume[0] == '\0'
+                  || strlen(r->join.resume) == ROOMS_MSG_TOKEN_LEN),
               "join strings");
         check(r->join.role <= ROOMS_MSG_ROLE_HOST && r->join.max >= 1
               && r->join.video_slots >= 1 && r->join.rev >= 0,
@@ -201,6 +216,12 @@ terminated(unsigned kind, const rec_t *r)
     case 4:
         check(memchr(r->absent.code, 0, sizeof(r->absent.code)) != NULL
               && r->absent.rev >= 0, "host_absent record");
+        break;
+    case 8:
+        check(strlen(r->resume.token) == ROOMS_MSG_TOKEN_LEN
+              && strlen(r->resume.resume) == ROOMS_MSG_TOKEN_LEN
+              && strlen(r->resume.next) == ROOMS_MSG_TOKEN_LEN
+              && r->resume.role <= ROOMS_MSG_ROLE_HOST, "resume record");
         break;
     default:
         check(strlen(r->role.token) == ROOMS_MSG_TOKEN_LEN
@@ -286,7 +307,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         return 0;
     }
 
-    kind = data[0] % 8;
+    kind = data[0] % 9;
     small = data[1];
     len = size - 2;
 

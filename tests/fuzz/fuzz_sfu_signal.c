@@ -16,10 +16,14 @@
  *   - an empty line: the clock moves 1 s and sfu_poll() runs;
  *   - "@..." is a SIGNAL from B, "#..." from C, "!..." a ROOM record
  *     from nginx (id 0), "-A", "-B", "-C" a LEAVE of that connection;
+ *   - "~A", "~B", "~C", "~D" a DETACH of that connection (its nginx
+ *     worker is closing), "%..." a RESUME record on a fourth connection
+ *     D (A, B and C joined with the resume hashes RESUME_A, _B, _C);
  *   - any other line is a SIGNAL from A.
  *
  * Then the clock moves past the 30 s a participant may go without an
- * offer, everyone still there leaves (LEAVE), the idle room lingers out
+ * offer, everyone still there leaves (LEAVE; a detached one once its
+ * grace is over), the idle room lingers out
  * (sfu_poll() at later times), and sfu_destroy() frees everything:
  * LeakSanitizer checks that nothing is left.  Every record the SFU sends
  * is checked: a SIGNAL is a JSON object with a type, a CLOSE carries a
@@ -55,6 +59,10 @@
 #define CONN_A   ROOMS_PROTO_CONN(SLOT, 1)
 #define CONN_B   ROOMS_PROTO_CONN(SLOT, 2)
 #define CONN_C   ROOMS_PROTO_CONN(SLOT, 3)
+#define CONN_D   ROOMS_PROTO_CONN(SLOT, 4)
+#define RESUME_A "1111111111111111111111111111111111111111111111111111111111111111"
+#define RESUME_B "2222222222222222222222222222222222222222222222222222222222222222"
+#define RESUME_C "3333333333333333333333333333333333333333333333333333333333333333"
 #define ROOM_ID  42
 #define CODE     "Q2x1YmhvdXNlLXJvb20tMQ"
 #define TOKEN_A  "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
@@ -130,7 +138,7 @@ static int64_t  seq_last;
 static int
 is_conn(uint64_t id)
 {
-    return id == CONN_A || id == CONN_B || id == CONN_C;
+    return id == CONN_A || id == CONN_B || id == CONN_C || id == CONN_D;
 }
 
 
@@ -251,6 +259,9 @@ join(sfu_t *sfu, sfu_io_t *io, uint64_t conn, const char *name,
     snprintf(j.name, sizeof(j.name), "%s", name);
     j.role = role;
     memcpy(j.token, token, ROOMS_MSG_TOKEN_LEN);
+    memcpy(j.resume, conn == CONN_A ? RESUME_A
+                     : conn == CONN_B ? RESUME_B : RESUME_C,
+           ROOMS_MSG_TOKEN_LEN);
     j.locked = (flags >> 2) & 1;
     j.knock = flags & 1;
     j.host_absent = ROOMS_HOST_ABSENT_LOCK;
@@ -344,9 +355,17 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             send_record(sfu, &io, ROOMS_PROTO_ROOM, 0, msg + 1, n - 1);
             continue;
         case '-':
+        case '~':
             conn = n > 1 && msg[1] == 'B' ? CONN_B
-                   : n > 1 && msg[1] == 'C' ? CONN_C : CONN_A;
-            send_record(sfu, &io, ROOMS_PROTO_LEAVE, conn, NULL, 0);
+                   : n > 1 && msg[1] == 'C' ? CONN_C
+                   : n > 1 && msg[1] == 'D' ? CONN_D : CONN_A;
+            send_record(sfu, &io, msg[0] == '-' ? ROOMS_PROTO_LEAVE
+                                                : ROOMS_PROTO_DETACH,
+                        conn, NULL, 0);
+            continue;
+        case '%':
+            send_record(sfu, &io, ROOMS_PROTO_RESUME, CONN_D, msg + 1,
+                        n - 1);
             continue;
         }
 
@@ -362,6 +381,12 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     send_record(sfu, &io, ROOMS_PROTO_LEAVE, CONN_A, NULL, 0);
     send_record(sfu, &io, ROOMS_PROTO_LEAVE, CONN_B, NULL, 0);
     send_record(sfu, &io, ROOMS_PROTO_LEAVE, CONN_C, NULL, 0);
+    send_record(sfu, &io, ROOMS_PROTO_LEAVE, CONN_D, NULL, 0);
+
+    /* the detached ones wait for their grace */
+    now += ROOMS_RESUME_GRACE_MS;
+    (void) sfu_poll(sfu, now, &io);
+    flush(NULL, &io);
 
     check(sfu_participants(sfu) == 0 && sfu_waiting(sfu) == 0,
           "nobody is left after every LEAVE");

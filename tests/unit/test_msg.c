@@ -48,7 +48,8 @@ test_table(void)
         { "lock",     ROOMS_MSG_COHOST, ROOMS_MSG_NGINX, 0 },
         { "end",      ROOMS_MSG_HOST,   ROOMS_MSG_NGINX, 0 },
         { "cohost",   ROOMS_MSG_HOST,   ROOMS_MSG_RELAY, 1 },
-        { "uncohost", ROOMS_MSG_HOST,   ROOMS_MSG_RELAY, 1 }
+        { "uncohost", ROOMS_MSG_HOST,   ROOMS_MSG_RELAY, 1 },
+        { "resume",   ROOMS_MSG_ANYONE, ROOMS_MSG_NGINX, 0 }
     };
     unsigned  i;
 
@@ -197,6 +198,75 @@ test_join(void)
     n = rooms_msg_join_encode(&j, buf, sizeof(buf));
     ok(rooms_msg_join_decode(buf, (size_t) n - 1, &d, &why) == -1,
        "a JOIN one byte short is refused");
+
+    /* the resume token's hash: absent is "", present is a hash */
+    ok(d.resume[0] == '\0', "a JOIN without resume decodes as none");
+    strcpy(j.resume, tok);
+    n = rooms_msg_join_encode(&j, buf, sizeof(buf));
+    ok(n > 0 && strstr(buf, "\"resume\":\"00112233") != NULL
+       && rooms_msg_join_decode(buf, (size_t) n, &d, &why) == 0
+       && strcmp(d.resume, tok) == 0, "JOIN with resume round trip");
+    snprintf(buf, sizeof(buf), "{\"room\":1,\"name\":\"a\",\"role\":\"guest\","
+             "\"token\":\"%s\",\"max\":2,\"locked\":false,"
+             "\"resume\":\"abc\"}", tok);
+    ok(rooms_msg_join_decode(buf, strlen(buf), &d, &why) == -1,
+       "a JOIN whose resume is no hash is refused");
+}
+
+
+static void
+test_resume(void)
+{
+    int                 n;
+    const char         *why;
+    rooms_msg_resume_t  r, d;
+
+    memset(&r, 0, sizeof(r));
+    r.room = 5;
+    r.role = ROOMS_MSG_ROLE_HOST;
+    strcpy(r.token, tok);
+    strcpy(r.resume, tok);
+    memcpy(r.resume, "ff", 2);
+    strcpy(r.next, tok);
+    memcpy(r.next, "ee", 2);
+
+    n = rooms_msg_resume_encode(&r, buf, sizeof(buf));
+    ok(n > 0 && strncmp(buf, "{\"room\":5,\"token\":\"0011", 23) == 0
+       && strstr(buf, "\"role\":\"host\",\"resume\":\"ff11") != NULL
+       && strstr(buf, "\"next\":\"ee11") != NULL,
+       "RESUME is the documented JSON");
+    ok(rooms_msg_resume_decode(buf, (size_t) n, &d, &why) == 0
+       && d.room == 5 && d.role == ROOMS_MSG_ROLE_HOST
+       && strcmp(d.token, tok) == 0 && strcmp(d.resume, r.resume) == 0
+       && strcmp(d.next, r.next) == 0, "RESUME round trip");
+    ok(rooms_msg_resume_decode(buf, (size_t) n - 1, &d, &why) == -1,
+       "a RESUME one byte short is refused");
+    is_int(rooms_msg_resume_encode(&r, buf, 40), -1,
+           "RESUME into 40 bytes: -1");
+
+    r.role = 3;
+    is_int(rooms_msg_resume_encode(&r, buf, sizeof(buf)), -1,
+           "RESUME of no role: -1");
+
+    {
+        static const char  *bad[] = {
+            "{\"room\":5,\"token\":\"%s\",\"role\":\"guest\",\"resume\":\"%s\"}",
+            "{\"room\":5,\"token\":\"%s\",\"role\":\"owner\",\"resume\":\"%s\","
+            "\"next\":\"%s\"}",
+            "{\"room\":\"5\",\"token\":\"%s\",\"role\":\"guest\",\"resume\":\"%s\","
+            "\"next\":\"%s\"}",
+            "{\"room\":5,\"token\":\"%s\",\"role\":\"guest\",\"resume\":\"%.60s\","
+            "\"next\":\"%s\"}"
+        };
+        unsigned  i;
+
+        for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+            snprintf(buf, sizeof(buf), bad[i], tok, tok, tok);
+            why = NULL;
+            ok(rooms_msg_resume_decode(buf, strlen(buf), &d, &why) == -1
+               && why != NULL, "RESUME refused: %s", buf);
+        }
+    }
 }
 
 
@@ -378,6 +448,7 @@ main(void)
     test_join();
     test_room();
     test_small_records();
+    test_resume();
 
     return done_testing();
 }

@@ -235,12 +235,14 @@ test_geometry(void)
     is_int(ROOMS_PROTO_HOST_ABSENT, 8, "HOST_ABSENT is type 8");
     is_int(ROOMS_PROTO_ROLE, 9, "ROLE is type 9");
     is_int(ROOMS_PROTO_RESYNC, 10, "RESYNC is type 10");
-    is_int(ROOMS_PROTO_STATS, 11, "STATS is type 11: eleven record types");
-    is_int(ROOMS_PROTO_TYPE_MAX, 12, "and TYPE_MAX one past the last");
+    is_int(ROOMS_PROTO_DETACH, 11, "DETACH is type 11");
+    is_int(ROOMS_PROTO_RESUME, 12, "RESUME is type 12");
+    is_int(ROOMS_PROTO_STATS, 13, "STATS is type 13");
+    is_int(ROOMS_PROTO_TYPE_MAX, 14, "and TYPE_MAX one past the last");
     is_int(sizeof(rooms_proto_stats_t), 20 * 8,
            "a STATS payload is 20 64-bit figures");
-    is_int(ROOMS_PROTO_VERSION, 7,
-           "protocol version 7 (ordered counts, RESYNC)");
+    is_int(ROOMS_PROTO_VERSION, 8,
+           "protocol version 8 (resume after a reload)");
 
     is_int(rooms_ring_segment_size(1, SMALL), 128 + 2 * (256 + SMALL),
            "segment_size(1, 4 KiB): header, 2 control blocks, 2 buffers");

@@ -3677,6 +3677,189 @@ test_no_offer(const sfu_conf_t *conf)
 }
 
 
+/* ---- resuming after an nginx reload (sfu_resume.c) ---- */
+
+
+#define RESUME_1  "1111111111111111111111111111111111111111111111111111111111111111"
+#define RESUME_2  "2222222222222222222222222222222222222222222222222222222222222222"
+#define RESUME_3  "3333333333333333333333333333333333333333333333333333333333333333"
+
+
+/* a JOIN of a guest that can be resumed with the hash resume */
+static void
+join_resumable(uint64_t conn, int room, const char *name, const char *role,
+    const char *token, const char *resume)
+{
+    char  buf[512];
+
+    snprintf(buf, sizeof(buf), "{\"room\":%d,\"code\":\"code%d\",\"max\":10,"
+             "\"name\":\"%s\",\"role\":\"%s\",\"token\":\"%s\","
+             "\"locked\":false,\"resume\":\"%s\"}", room, room, name, role,
+             token, resume);
+    record(ROOMS_PROTO_JOIN, conn, buf);
+}
+
+
+static void
+resume_rec(uint64_t conn, int room, const char *role, const char *token,
+    const char *resume, const char *next)
+{
+    char  buf[512];
+
+    snprintf(buf, sizeof(buf), "{\"room\":%d,\"token\":\"%s\",\"role\":\"%s\","
+             "\"resume\":\"%s\",\"next\":\"%s\"}", room, token, role, resume,
+             next);
+    record(ROOMS_PROTO_RESUME, conn, buf);
+}
+
+
+static void
+test_resume(void)
+{
+    char        sdp[16384], id[16];
+    json_t     *m;
+    uint64_t    a, b, a2, a2x, a3, c, b2;
+    unsigned    parts;
+    gen_line_t  pub[2] = { { 0, 1, 901 }, { 1, 1, 902 } };
+
+    a = ROOMS_PROTO_CONN(40, 1);
+    b = ROOMS_PROTO_CONN(41, 1);
+    a2 = ROOMS_PROTO_CONN(42, 1);
+    a3 = ROOMS_PROTO_CONN(42, 2);
+    c = ROOMS_PROTO_CONN(42, 3);
+    b2 = ROOMS_PROTO_CONN(42, 4);
+    a2x = ROOMS_PROTO_CONN(42, 5);
+
+    clear();
+    parts = sfu_participants(sfu);
+    join_resumable(a, 90, "A", "guest", TOKEN_A, RESUME_1);
+    join_resumable(b, 90, "B", "host", TOKEN_B, RESUME_3);
+    snprintf(id, sizeof(id), "%s", str(sig(a, "welcome", 0), "id"));
+    gen_offer(sdp, "ufr1", "AA:BB:CC:DD:EE:FF:00:11:22:33:44:55:66:77:88:99:"
+              "AA:BB:CC:DD:EE:FF:00:11:22:33:44:55:66:77:88:90", 4, 96,
+              pub, 2);
+    offer(a, sdp);
+    ok(sig(a, "answer", 0) != NULL, "A is answered");
+
+    /* A's nginx worker closes (a reload): DETACH, and nobody sees it go */
+    clear();
+    record(ROOMS_PROTO_DETACH, a, NULL);
+    is_int(count_sig(b, "participant_left"), 0,
+           "DETACH: B hears of no participant_left");
+    is_int(count_type(ROOMS_PROTO_COUNT), 0, "and the count is unchanged");
+    is_int(sfu_participants(sfu), parts + 2, "A is still in");
+
+    /* what happens meanwhile goes nowhere */
+    clear();
+    record(ROOMS_PROTO_SIGNAL, b, "{\"type\":\"media\",\"audio\":false,"
+           "\"video\":true}");
+    is_int(nrecs, 0, "a change meanwhile sends A nothing, and no record "
+           "is lost on the way (none was tried)");
+
+    /* a wrong token, another guest token, another role: refused */
+    clear();
+    resume_rec(c, 90, "guest", TOKEN_A, RESUME_2, RESUME_3);
+    is_str(str(sig(c, "error", 0), "code"), "resume_failed",
+           "a wrong resume token: resume_failed");
+    is_int(close_code(c), 4410, "and CLOSE 4410");
+    clear();
+    resume_rec(c, 90, "guest", TOKEN_C, RESUME_1, RESUME_2);
+    is_int(close_code(c), 4410, "the right token with another guest "
+           "token: 4410");
+    clear();
+    resume_rec(c, 90, "host", TOKEN_A, RESUME_1, RESUME_2);
+    is_int(close_code(c), 4410, "the right token with another role: 4410");
+    clear();
+    record(ROOMS_PROTO_RESUME, c, "{\"room\":90}");
+    is_int(close_code(c), 4400, "a malformed RESUME: 4400");
+
+    /* the right one: the same participant, the same session */
+    clear();
+    resume_rec(a2, 90, "guest", TOKEN_A, RESUME_1, RESUME_2);
+    m = sig(a2, "resumed", 0);
+    ok(m != NULL && strcmp(str(m, "id"), id) == 0
+       && strcmp(str(m, "role"), "guest") == 0,
+       "resumed: the same id %s, the same role", id);
+    ok(m != NULL && json_array_size(json_object_get(m, "participants")) == 1
+       && strcmp(str(json_array_get(json_object_get(m, "participants"), 0),
+                     "name"), "B") == 0
+       && !boolean(json_array_get(json_object_get(m, "participants"), 0),
+                   "audio"),
+       "with the others as they are now (B's microphone off meanwhile)");
+    ok(sig(a2, "streams", 0) != NULL, "and the whole streams map");
+    is_int(count_sig(b, "participant_left"), 0, "B heard nothing");
+    is_int(count_sig(b, "participant_joined"), 0, "not even a join");
+    is_int(close_code(a), -1, "nothing to the old connection");
+    is_int(sfu_participants(sfu), parts + 2, "still two");
+
+    /*
+     * A closing nginx worker took the new connection before "resumed"
+     * reached the browser: the token it used is still good, once.
+     */
+    clear();
+    record(ROOMS_PROTO_DETACH, a2, NULL);
+    resume_rec(a2x, 90, "guest", TOKEN_A, RESUME_1, RESUME_2);
+    ok(sig(a2x, "resumed", 0) != NULL, "a resume whose answer was lost: "
+       "the same token again resumes");
+    record(ROOMS_PROTO_SIGNAL, a2x, "{\"type\":\"view\",\"ids\":[]}");
+
+    /* once the browser speaks on it, a token resumes no more */
+    clear();
+    resume_rec(c, 90, "guest", TOKEN_A, RESUME_1, RESUME_3);
+    is_int(close_code(c), 4410, "the used token again: 4410");
+
+    clear();
+    resume_rec(a3, 90, "guest", TOKEN_A, RESUME_2, RESUME_1);
+    ok(sig(a3, "resumed", 0) != NULL, "the next token resumes A while it "
+       "is still on its connection");
+    is_int(close_code(a2x), 4411, "which is closed 4411");
+    clear();
+    record(ROOMS_PROTO_LEAVE, a2x, NULL);
+    is_int(count_sig(b, "participant_left"), 0, "and whose LEAVE then "
+           "finds nobody");
+
+    /* the messages go to the new connection */
+    clear();
+    record(ROOMS_PROTO_SIGNAL, b, "{\"type\":\"media\",\"audio\":true,"
+           "\"video\":true}");
+    ok(sig(a3, "participant_media", 0) != NULL, "A hears of B's changes "
+       "on its new connection");
+
+    /* the grace: not resumed in time, A leaves and everyone hears it */
+    clear();
+    record(ROOMS_PROTO_DETACH, a3, NULL);
+    now += ROOMS_RESUME_GRACE_MS - 1;
+    sfu_poll(sfu, now, &io);
+    is_int(count_sig(b, "participant_left"), 0,
+           "1 ms before the grace ends: still in");
+    now += 1;
+    sfu_poll(sfu, now, &io);
+    ok(sig(b, "participant_left", 0) != NULL
+       && strcmp(str(sig(b, "participant_left", 0), "id"), id) == 0,
+       "at %d ms: B hears A left", ROOMS_RESUME_GRACE_MS);
+    clear();
+    resume_rec(c, 90, "guest", TOKEN_A, RESUME_1, RESUME_2);
+    is_int(close_code(c), 4410, "a resume after the grace: 4410");
+
+    /* a slot's end detaches; a fresh join of the same browser drops it */
+    clear();
+    sfu_drop_slot(sfu, 41, now, &io);
+    is_int(sfu_participants(sfu), parts + 1, "B's nginx worker died: B "
+           "waits to be resumed");
+    join_resumable(b2, 90, "B", "host", TOKEN_B, RESUME_2);
+    ok(sig(b2, "welcome", 0) != NULL
+       && json_array_size(json_object_get(sig(b2, "welcome", 0),
+                                          "participants")) == 0,
+       "B joins again from scratch: what waited for it is gone first");
+    is_int(sfu_participants(sfu), parts + 1, "one B");
+
+    clear();
+    record(ROOMS_PROTO_LEAVE, b2, NULL);
+    now += ROOMS_ROOM_LINGER_MS * 2;
+    sfu_poll(sfu, now, &io);
+    is_int(sfu_participants(sfu), parts, "everyone is gone");
+}
+
 int
 main(void)
 {
@@ -3714,6 +3897,7 @@ main(void)
     test_view(20);
     test_view(50);
     test_view_edges();
+    test_resume();
 
     ok(count_seq_last > 0 && count_seq_down == 0,
        "the seq of COUNT records never went down in all these calls");
