@@ -47,7 +47,7 @@ LOOP_LIB   := $(BUILD)/libroomsloop.a
 UHELP_LIB  := $(BUILD)/libroomstest.a
 
 .PHONY: all deps module units worker relay e2e-deps test run bench fuzz clean layers \
-        sanitize sanitize-build load load-build deb
+        sanitize sanitize-build load load-build jointime deb
 
 all: deps module units worker relay e2e-deps load-build
 
@@ -159,6 +159,20 @@ $(BUILD)/bench/%: tests/bench/%.c $(CORE_LIB) | $(SRTP_LIB)
 	@mkdir -p $(dir $@) $(OBJ)/bench
 	$(CC) -O2 -g $(WARN) -MMD -MP -MT $@ -MF $(OBJ)/bench/$*.d -Icommon -Iworker \
 	    -I$(BUILD)/deps/include -o $@ $< $(CORE_LIB) $(UNIT_LIBS)
+
+# the join time of ngx_rooms and of Janus VideoRoom, in Chromium, run
+# alternately (docs/join-time.md): tests/janus/janus.sh installs Janus if
+# it is missing and runs the bench in its network namespace; the browser
+# lock keeps it alone with the other browser runs.  JOIN_REPS rooms of
+# each of JOIN_SIZES participants; JOIN_BASE_WORKER and JOIN_BASE_MODULE
+# (from the environment) add another build, run in turn as "before".
+JOIN_REPS  ?= 5
+JOIN_SIZES ?= 3 5
+
+jointime: deps module worker e2e-deps
+	JOIN_REPS=$(JOIN_REPS) JOIN_SIZES="$(JOIN_SIZES)" \
+	    flock /tmp/rooms-browser.lock sh tests/janus/janus.sh -- \
+	    node tests/e2e/join-time.mjs --bench
 
 # coverage-guided fuzzing with clang's libFuzzer: FUZZ_SECONDS per target,
 # each on its corpus $(BUILD)/fuzz/<target>.corpus (written to), seeded

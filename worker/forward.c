@@ -298,12 +298,22 @@ rooms_kf_init(rooms_kf_throttle_t *t, unsigned interval_ms)
 }
 
 
+/* the least time from the last request to the next one */
+static int64_t
+rooms_kf_gap(const rooms_kf_throttle_t *t)
+{
+    return t->answered && t->interval_ms > ROOMS_KF_ANSWERED_MS
+           ? ROOMS_KF_ANSWERED_MS : (int64_t) t->interval_ms;
+}
+
+
 int
 rooms_kf_allow(rooms_kf_throttle_t *t, int64_t now_ms)
 {
-    if (!t->sent || now_ms - t->last_ms >= (int64_t) t->interval_ms) {
+    if (!t->sent || now_ms - t->last_ms >= rooms_kf_gap(t)) {
         t->sent = 1;
         t->pending = 0;
+        t->answered = 0;
         t->last_ms = now_ms;
         return 1;
     }
@@ -311,6 +321,13 @@ rooms_kf_allow(rooms_kf_throttle_t *t, int64_t now_ms)
     t->pending = 1;
 
     return 0;
+}
+
+
+void
+rooms_kf_keyframe(rooms_kf_throttle_t *t)
+{
+    t->answered = t->sent;
 }
 
 
@@ -323,7 +340,7 @@ rooms_kf_timeout(const rooms_kf_throttle_t *t, int64_t now_ms)
         return -1;
     }
 
-    left = t->last_ms + (int64_t) t->interval_ms - now_ms;
+    left = t->last_ms + rooms_kf_gap(t) - now_ms;
 
     return left > 0 ? left : 0;
 }

@@ -37,7 +37,16 @@
 #define ROOMS_HIST_DEFAULT        512
 #define ROOMS_HIST_MAX            32768  /* half the sequence space */
 
+/*
+ * Keyframe requests (PLI) towards one publisher stream: at most one per
+ * ROOMS_KF_INTERVAL_MS while the last is unanswered (a keyframe is large:
+ * a storm of them fills the publisher's uplink), but one per
+ * ROOMS_KF_ANSWERED_MS once a keyframe answered it: a subscriber that
+ * comes just after someone else's request is not made to wait out the
+ * whole interval for its first picture (docs/join-time.md).
+ */
 #define ROOMS_KF_INTERVAL_MS      500
+#define ROOMS_KF_ANSWERED_MS      100
 
 
 typedef struct {
@@ -78,6 +87,7 @@ typedef struct {
     unsigned        interval_ms;
     unsigned        sent;         /* a request went out at last_ms */
     unsigned        pending;      /* one was suppressed since */
+    unsigned        answered;     /* a keyframe came since last_ms */
     int64_t         last_ms;
 } rooms_kf_throttle_t;
 
@@ -152,6 +162,12 @@ void rooms_kf_init(rooms_kf_throttle_t *t, unsigned interval_ms);
  * then it is remembered as pending, see rooms_kf_timeout().
  */
 int rooms_kf_allow(rooms_kf_throttle_t *t, int64_t now_ms);
+
+/*
+ * A keyframe of the stream arrived: the last request is answered, and
+ * the next may go ROOMS_KF_ANSWERED_MS after it instead of the interval.
+ */
+void rooms_kf_keyframe(rooms_kf_throttle_t *t);
 
 /*
  * Milliseconds until a suppressed request may go (call rooms_kf_allow()

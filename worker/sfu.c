@@ -437,6 +437,9 @@ sfu_answer(sfu_t *sfu, sfu_io_t *io, sfu_part_t *p)
     sfu_signal(sfu, io, p->conn, text);
     sfu_peer_answer_sent(p->peer);
 
+    sfu_log(sfu, SFU_LOG_DEBUG, "answered %s (answer %u)", p->id,
+            p->peer->answered);
+
     return 0;
 }
 
@@ -485,6 +488,13 @@ sfu_offer(sfu_t *sfu, uint64_t now, sfu_part_t *p, const char *sdp,
     }
 
     sfu_media_update(sfu, io, p, 0);
+
+    /*
+     * The layers of the videos just bound, now rather than at the next
+     * layer poll: the keyframe their binding asks for is then one of the
+     * layer each line forwards (docs/join-time.md).
+     */
+    (void) sfu_layers_apply(sfu, now, p, io);
 
     /* fewer receiving lines than p should have: ask, but once a count */
     sfu_select_counts(p, counts);
@@ -1047,7 +1057,8 @@ sfu_layers_apply(sfu_t *sfu, uint64_t now, sfu_part_t *p, sfu_io_t *io)
         if (t < 0) {
             l->layer = ROOMS_LAYER_NONE;
 
-        } else if (t != l->layer) {
+        } else if (t != l->layer && peer->srtp_ready) {
+            /* without keys yet, its DTLS asks when they come */
             sfu_want_keyframe(sfu, now, l->bound, io);
         }
     }

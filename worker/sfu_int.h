@@ -432,12 +432,19 @@ unsigned sfu_peer_answered(const sfu_peer_t *peer);
 void sfu_msg_record(sfu_t *sfu, uint64_t now, const rooms_proto_hdr_t *hdr,
     sfu_part_t *p, sfu_io_t *io);
 
+/*
+ * sfu_select.c: how many remote streams of each kind p should receive
+ * (renegotiate's and welcome's audio and video).
+ */
+void sfu_select_counts(const sfu_part_t *p, unsigned counts[2]);
+
 /* messages: JSON text to free, NULL when out of memory */
 char *sfu_msg_error(const char *code, const char *message,
     const char *reason);
 char *sfu_msg_type(const char *type);
 char *sfu_msg_id(const char *type, const char *id);
-char *sfu_msg_welcome(const sfu_room_t *room, const sfu_part_t *p);
+char *sfu_msg_welcome(const sfu_room_t *room, const sfu_part_t *p,
+    const unsigned counts[2]);
 /* the welcome again, as "resumed", for p already in the room */
 char *sfu_msg_resumed(const sfu_room_t *room, const sfu_part_t *p);
 char *sfu_msg_participant(const sfu_part_t *p, const char *type);

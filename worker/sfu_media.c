@@ -322,6 +322,8 @@ sfu_bind(sfu_t *sfu, uint64_t now, sfu_peer_t *p, sfu_line_t *l,
     sfu_unbind(l);
 
     l->bound = pub;
+    l->fwd_first = 0;
+    l->fwd_keyframe = 0;
     l->layer = ROOMS_LAYER_NONE;
     l->target = ROOMS_LAYER_NONE;
     snprintf(l->track, sizeof(l->track), "%s-%s", pub->owner->id, pub->mid);
@@ -552,6 +554,45 @@ sfu_build_rtx(sfu_line_t *sub, const uint8_t *pkt, size_t len, uint8_t *out)
 }
 
 
+/*
+ * The join's last phases in the log (docs/join-time.md): the first packet
+ * a receiving line forwards since it was bound, and its first keyframe.
+ * Two lines at most per binding, at debug level: bounded by the bindings.
+ */
+static void
+sfu_forward_first(sfu_t *sfu, sfu_line_t *sub, unsigned keyframe)
+{
+    const char  *what;
+
+    /* keyframe: known of simulcast layers only (sfu_layer_packet()) */
+    what = sub->fwd_first ? "first keyframe"
+           : keyframe ? "first packet, a keyframe" : "first packet";
+
+    sub->fwd_first = 1;
+    sub->fwd_keyframe |= keyframe;
+
+    sfu_log(sfu, SFU_LOG_DEBUG, "forwarded to %s mid %s: %s of %s's %s",
+            sub->owner->id, sub->mid, what, sub->bound->owner->id,
+            sfu_kind_name(sub->kind));
+}
+
+
+/*
+ * A line that forwards no layer yet starts on a keyframe of a smaller
+ * layer than its target: that keyframe comes first (a subscription asks
+ * every layer for one at once, and the smaller is fewer packets through
+ * the publisher's pacer), so the first picture is not held back for the
+ * target's; the line moves up at the target's own keyframe, which the
+ * same request brought (docs/join-time.md).
+ */
+static unsigned
+sfu_layer_first(const sfu_line_t *sub, int li)
+{
+    return sub->layer == ROOMS_LAYER_NONE && sub->target >= 0
+           && li < sub->target;
+}
+
+
 static void
 sfu_forward(sfu_t *sfu, uint64_t now_us, sfu_line_t *pub, int li,
     unsigned keyframe, const rooms_rtp_t *pkt, sfu_io_t *io)
@@ -600,7 +641,9 @@ sfu_forward(sfu_t *sfu, uint64_t now_us, sfu_line_t *pub, int li,
          * numbers and timestamps continue).
          */
         if (li >= 0 && sub->layer != li) {
-            if (sub->target != li || !keyframe) {
+            if (!keyframe || (sub->target != li
+                              && !sfu_layer_first(sub, li)))
+            {
                 continue;
             }
 
@@ -648,6 +691,10 @@ sfu_forward(sfu_t *sfu, uint64_t now_us, sfu_line_t *pub, int li,
 
         sfu_commit(sfu, io, &s->addr, n);
         sfu->stats.fwd++;
+
+        if (!sub->fwd_first || (keyframe && !sub->fwd_keyframe)) {
+            sfu_forward_first(sfu, sub, keyframe);
+        }
     }
 }
 
@@ -846,6 +893,10 @@ sfu_rtp(sfu_t *sfu, uint64_t now_us, sfu_peer_t *p, const uint8_t *buf,
 
     pub->rx_packets++;
     keyframe = li >= 0 ? sfu_layer_packet(pub, li, now, &pkt) : 0;
+
+    if (keyframe) {
+        rooms_kf_keyframe(&pub->kf);
+    }
 
     sfu_forward(sfu, now_us, pub, li, keyframe, &pkt, io);
 }

@@ -291,12 +291,15 @@ sfu_participant_json(const sfu_part_t *p, const char *type)
 
 
 /*
- * p's welcome: its id and role, the lock, who is in the room and, for a
- * host or co-host only, who waits in the lobby.  NULL when out of memory.
+ * p's welcome (type "welcome" or "resumed"): its id and role, the lock,
+ * who is in the room, how many remote streams of each kind its first
+ * offer should receive (counts, as in renegotiate; NULL for "resumed",
+ * which makes no offer) and, for a host or co-host only, who waits in the
+ * lobby.  NULL when out of memory.
  */
 static json_t *
 sfu_welcome_json(const sfu_room_t *room, const sfu_part_t *p,
-    const char *type)
+    const char *type, const unsigned counts[2])
 {
     json_t             *list, *lobby, *obj, *msg;
     const sfu_part_t   *o;
@@ -328,6 +331,17 @@ sfu_welcome_json(const sfu_room_t *room, const sfu_part_t *p,
                     "id", p->id, "role", sfu_role(p),
                     "locked", (int) room->locked, "participants", list,
                     "simulcast", 1);
+
+    /* a resumed p has its lines: a renegotiate follows if it lacks some */
+    if (msg != NULL && counts != NULL
+        && (json_object_set_new(msg, "audio",
+                                json_integer(counts[SFU_AUDIO])) != 0
+            || json_object_set_new(msg, "video",
+                                   json_integer(counts[SFU_VIDEO])) != 0))
+    {
+        json_decref(msg);
+        return NULL;
+    }
 
     if (msg == NULL || !sfu_moderator(p)) {
         return msg;
@@ -432,16 +446,17 @@ sfu_msg_id(const char *type, const char *id)
 
 
 char *
-sfu_msg_welcome(const sfu_room_t *room, const sfu_part_t *p)
+sfu_msg_welcome(const sfu_room_t *room, const sfu_part_t *p,
+    const unsigned counts[2])
 {
-    return sfu_text(sfu_welcome_json(room, p, "welcome"));
+    return sfu_text(sfu_welcome_json(room, p, "welcome", counts));
 }
 
 
 char *
 sfu_msg_resumed(const sfu_room_t *room, const sfu_part_t *p)
 {
-    return sfu_text(sfu_welcome_json(room, p, "resumed"));
+    return sfu_text(sfu_welcome_json(room, p, "resumed", NULL));
 }
 
 

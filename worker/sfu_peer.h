@@ -211,6 +211,8 @@ struct sfu_line_s {
     int                   target;         /* the one chosen: forwarded
                                              from its next keyframe on */
     sfu_queue_t           sub_link;       /* in bound->subscribers */
+    unsigned              fwd_first;      /* since bound: a packet went */
+    unsigned              fwd_keyframe;   /* since bound: a keyframe went */
     uint32_t              out_ssrc;       /* 0: never carried one */
     uint32_t              rtx_out_ssrc;   /* 0: none; RFC 4588 resends */
     uint16_t              rtx_seq;        /* the next RTX packet's */
@@ -354,7 +356,6 @@ unsigned sfu_kind_index(rooms_sdp_kind_e kind);
 const char *sfu_kind_name(rooms_sdp_kind_e kind);
 /* the line of peer that carries pub, or NULL */
 sfu_line_t *sfu_line_of(const sfu_peer_t *peer, const sfu_line_t *pub);
-void sfu_select_counts(const sfu_part_t *p, unsigned counts[2]);
 void sfu_select_receiving(const sfu_peer_t *peer, unsigned have[2]);
 unsigned sfu_select_audio(const sfu_part_t *p, sfu_line_t **want,
     unsigned max);

@@ -733,6 +733,7 @@ static void
 sfu_admit(sfu_t *sfu, uint64_t now, sfu_part_t *p, sfu_io_t *io)
 {
     char        *welcome;
+    unsigned     counts[2];
     sfu_room_t  *room;
 
     room = p->room;
@@ -747,7 +748,8 @@ sfu_admit(sfu_t *sfu, uint64_t now, sfu_part_t *p, sfu_io_t *io)
         return;
     }
 
-    welcome = sfu_msg_welcome(room, p);
+    sfu_select_counts(p, counts);
+    welcome = sfu_msg_welcome(room, p, counts);
 
     if (welcome == NULL) {
         sfu_log(sfu, SFU_LOG_ERR, "out of memory admitting %s", p->id);
@@ -960,7 +962,7 @@ sfu_join(sfu_t *sfu, uint64_t now, uint64_t conn, const rooms_msg_join_t *j,
     sfu_io_t *io)
 {
     char         *welcome;
-    unsigned      newer, waiting;
+    unsigned      newer, waiting, counts[2];
     sfu_room_t   *room;
     sfu_part_t   *p;
     sfu_state_t   st;
@@ -1034,7 +1036,8 @@ sfu_join(sfu_t *sfu, uint64_t now, uint64_t conn, const rooms_msg_join_t *j,
     welcome = NULL;
 
     if (!waiting) {
-        welcome = sfu_msg_welcome(room, p);
+        sfu_select_counts(p, counts);
+        welcome = sfu_msg_welcome(room, p, counts);
         if (welcome == NULL) {
             sfu_peer_free(sfu, p->peer);
             free(p);

@@ -137,9 +137,16 @@ function keptCodecs(kind) {
 }
 
 // Limits a recvonly transceiver to what the server forwards.  Safe to
-// call again on the same transceiver, and on any browser.
+// call again on the same transceiver, and on any browser; a transceiver
+// done once is skipped (each of these calls waits on the browser's
+// WebRTC thread, and every offer goes over all the transceivers).
+const pruned = new WeakSet();
+
 export function pruneRecv(tr) {
-  if (!tr || tr.direction !== 'recvonly' || tr.stopped) return;
+  if (!tr || pruned.has(tr) || tr.direction !== 'recvonly' || tr.stopped) {
+    return;
+  }
+  pruned.add(tr);
   const kind = tr.receiver && tr.receiver.track && tr.receiver.track.kind;
   const codecs = kind && keptCodecs(kind);
   if (codecs && typeof tr.setCodecPreferences === 'function') {

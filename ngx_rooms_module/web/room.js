@@ -884,6 +884,7 @@ function enterCall() {
 // so; the card under it has the way out.
 function waitInLobby() {
   state.waiting = true;
+  stopMedia();                     // opened early: not while waiting
   retry = 0;
   joinForm.hidden = true;
   waitingCard.hidden = false;
@@ -945,6 +946,15 @@ async function welcome(msg) {
   if (sentCohostKey && state.role === 'guest') keepCohostKey(null);
   if (typeof msg.locked === 'boolean') info.locked = msg.locked;
   retry = 0;
+  // the camera and microphone opened while we connected: the peer
+  // connection and its offer first, the call view is drawn while the
+  // browser makes the offer
+  if (!local && early && early.open) {
+    local = early.open;
+    early = null;
+    $('local').srcObject = local;
+  }
+  if (local) startMedia(msg);
   enterCall();
   for (const p of msg.participants || []) addParticipant(p);
   countOthers();
@@ -956,9 +966,12 @@ async function welcome(msg) {
   renderLobby();
   // a new session: the server knows nothing of our view yet
   view.reset();
+  if (pc) return;
 
   if (!local) {
-    local = await openMedia();
+    const e = early;
+    early = null;
+    local = await (e ? e.media : openMedia());
     if (!local) {
       fail('no_media');
       local = new MediaStream();
@@ -970,6 +983,12 @@ async function welcome(msg) {
     if (!ws) stopMedia();
     return;
   }
+  startMedia(msg);
+}
+
+// Our camera and microphone (`local`) into the call: the peer connection,
+// its first offer, and the speaker watch.
+function startMedia(msg) {
   showToggles();
 
   pc = new RTCPeerConnection({ bundlePolicy: 'max-bundle', iceServers: [] });
@@ -985,6 +1004,9 @@ async function welcome(msg) {
     pc.addTransceiver(track, init);
   }
   negotiating = false;
+  // the first offer already receives everyone there (welcome says how
+  // many): no renegotiation before the first remote frame
+  want = { audio: msg.audio | 0, video: msg.video | 0 };
   negotiate();
   // tell the others if we came in with the camera or microphone off
   const m = mediaState();
@@ -1161,7 +1183,23 @@ function onMessage(ev) {
   }
 }
 
+// The camera and microphone open while the WebSocket connects, when the
+// room lets us straight in (open, or our host link): the two waits
+// overlap.  A knock room's guest opens nothing before it is let in.
+let early = null;  // { media: a promise of openMedia(), dropped, open: it }
+
+function openEarly() {
+  if (local || early || (info.admission === 'knock' && !hostKey)) return;
+  const e = early = { media: openMedia(), dropped: false, open: null };
+  e.media.then((m) => {
+    if (e.dropped && m) for (const tr of m.getTracks()) tr.stop();
+    else e.open = m;
+  });
+}
+
 function stopMedia() {
+  if (early) early.dropped = true;
+  early = null;
   if (!local) return;
   for (const tr of local.getTracks()) tr.stop();
   local = null;
@@ -1281,6 +1319,7 @@ joinForm.addEventListener('submit', (ev) => {
   say('joining');
   retry = 0;
   connect();
+  openEarly();
 });
 
 // Leave: the call, or the lobby while waiting to be let in.

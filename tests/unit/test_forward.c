@@ -336,6 +336,25 @@ test_throttle(void)
     is_int(rooms_kf_timeout(&t, 11200), 0, "overdue pending: 0");
     is_int(rooms_kf_allow(&t, 11200), 1, "700 ms after: allowed");
 
+    /* answered by a keyframe: the next may go ROOMS_KF_ANSWERED_MS on */
+    rooms_kf_init(&t, ROOMS_KF_INTERVAL_MS);
+    rooms_kf_keyframe(&t);
+    is_int(rooms_kf_allow(&t, 20000), 1, "a keyframe before any request "
+           "changes nothing: the first goes");
+    is_int(rooms_kf_allow(&t, 20050), 0, "50 ms later, unanswered: "
+           "suppressed");
+    is_int(rooms_kf_timeout(&t, 20050), 450,
+           "unanswered: pending for the whole interval");
+    rooms_kf_keyframe(&t);
+    is_int(rooms_kf_timeout(&t, 20060), 40,
+           "answered: pending until 100 ms after the request");
+    is_int(rooms_kf_allow(&t, 20099), 0, "answered, 99 ms: suppressed");
+    is_int(rooms_kf_allow(&t, 20100), 1, "answered, 100 ms: allowed");
+    is_int(rooms_kf_timeout(&t, 20100), -1, "and nothing pending");
+    is_int(rooms_kf_allow(&t, 20250), 0, "a new request is unanswered "
+           "again: 150 ms later suppressed");
+    is_int(rooms_kf_allow(&t, 20600), 1, "500 ms later: allowed");
+
     rooms_kf_init(&t, 1000);
     is_int(rooms_kf_allow(&t, -5), 1, "any clock origin works");
     is_int(rooms_kf_allow(&t, 994), 0, "interval is a parameter: 999 ms");

@@ -1822,21 +1822,32 @@ test_media(void)
 }
 
 
-/* A newcomer's first offer without receiving lines gets renegotiate. */
+/*
+ * A newcomer's welcome says how many remote streams to receive; a first
+ * offer without receiving lines gets renegotiate, one with them is
+ * answered with every stream bound and no renegotiate.
+ */
 static void
 test_newcomer(void)
 {
     char        sdp[16384];
     json_t     *m;
-    uint64_t    a, b, c;
+    uint64_t    a, b, c, d;
     gen_line_t  pub[2] = { { 0, 1, 555 }, { 1, 1, 777 } };
+    gen_line_t  all[8] = { { 0, 1, 558 }, { 1, 1, 780 },
+                           { 0, 0, 0 }, { 0, 0, 0 }, { 0, 0, 0 },
+                           { 1, 0, 0 }, { 1, 0, 0 }, { 1, 0, 0 } };
 
     a = ROOMS_PROTO_CONN(4, 1);
     b = ROOMS_PROTO_CONN(4, 2);
     c = ROOMS_PROTO_CONN(5, 1);
+    d = ROOMS_PROTO_CONN(5, 2);
 
     clear();
     join(a, 30, 50, "A");
+    m = sig(a, "welcome", 0);
+    ok(m != NULL && num(m, "audio") == 0 && num(m, "video") == 0,
+       "the first one's welcome: nothing to receive (0/0)");
     join(b, 30, 50, "B");
     gen_offer(sdp, "ufa1", "AA:BB:CC:DD:EE:FF:00:11:22:33:44:55:66:77:88:99:"
               "AA:BB:CC:DD:EE:FF:00:11:22:33:44:55:66:77:88:99", 4, 96,
@@ -1851,6 +1862,9 @@ test_newcomer(void)
 
     clear();
     join(c, 30, 50, "C");
+    m = sig(c, "welcome", 0);
+    ok(m != NULL && num(m, "audio") == 2 && num(m, "video") == 2,
+       "newcomer's welcome: receive 2/2 (A and B publish)");
     pub[0].ssrc = 557;
     pub[1].ssrc = 779;
     gen_offer(sdp, "ufc1", "AA:BB:CC:DD:EE:FF:00:11:22:33:44:55:66:77:88:97:"
@@ -1864,6 +1878,38 @@ test_newcomer(void)
     ok(m != NULL && num(m, "audio") == 2 && num(m, "video") == 2,
        "A asked 2/2 once C published");
     ok(sig(b, "renegotiate", 0) != NULL, "B asked too");
+
+    /* D offers what its welcome said: everything bound at once */
+    clear();
+    join(d, 30, 50, "D");
+    m = sig(d, "welcome", 0);
+    ok(m != NULL && num(m, "audio") == 3 && num(m, "video") == 3,
+       "D's welcome: receive 3/3");
+    gen_offer(sdp, "ufd1", "AA:BB:CC:DD:EE:FF:00:11:22:33:44:55:66:77:88:96:"
+              "AA:BB:CC:DD:EE:FF:00:11:22:33:44:55:66:77:88:99", 4, 96,
+              all, 8);
+    offer(d, sdp);
+    m = sig(d, "answer", 0);
+    ok(m != NULL && json_object_size(json_object_get(m, "streams")) == 6,
+       "D's first answer binds all 6 remote streams");
+    is_int(count_sig(d, "renegotiate"), 0,
+           "D's first offer had the lines: no renegotiate");
+    ok(sig(a, "renegotiate", 0) != NULL, "A is asked to receive D");
+
+    clear();
+    sfu_drop_slot(sfu, 5, now, &io);
+    on_flush(NULL, &io);
+    ok(sig(a, "participant_left", 0) != NULL, "C and D gone");
+
+    /* C again, on its own, for what follows */
+    clear();
+    join(c, 30, 50, "C");
+    pub[0].ssrc = 559;
+    pub[1].ssrc = 781;
+    gen_offer(sdp, "ufc2", "AA:BB:CC:DD:EE:FF:00:11:22:33:44:55:66:77:88:95:"
+              "AA:BB:CC:DD:EE:FF:00:11:22:33:44:55:66:77:88:99", 4, 96,
+              pub, 2);
+    offer(c, sdp);
 
     /* C goes away with its nginx worker */
     clear();
