@@ -47,7 +47,7 @@ LOOP_LIB   := $(BUILD)/libroomsloop.a
 UHELP_LIB  := $(BUILD)/libroomstest.a
 
 .PHONY: all deps module units worker relay e2e-deps test run bench fuzz clean layers \
-        sanitize sanitize-build load load-build jointime
+        sanitize sanitize-build load load-build jointime deb
 
 all: deps module units worker relay e2e-deps load-build
 
@@ -77,8 +77,8 @@ WORKER_LIBS := $(SRTP_LIB) -ljansson -lssl -lcrypto
 worker: deps $(WORKER)
 
 $(WORKER): $(OBJ)/worker/main.o $(LOOP_LIB) $(CORE_LIB) | $(SRTP_LIB)
-	$(CC) $(CFLAGS) -o $@.tmp $(OBJ)/worker/main.o $(LOOP_LIB) $(CORE_LIB) \
-	    $(WORKER_LIBS)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@.tmp $(OBJ)/worker/main.o $(LOOP_LIB) \
+	    $(CORE_LIB) $(WORKER_LIBS)
 	mv -f $@.tmp $@
 
 # npm packages of the browser tests (tests/e2e/package.json), when present
@@ -137,10 +137,11 @@ $(BUILD):
 # every suite in one prove run, ending with prove's summary; the unit
 # tests twice, the second time built with ASan and UBSan, and
 # tests/sanitize.t (a short run of every fuzz target, the media worker
-# built with both, started and stopped)
-test: all layers sanitize-build
+# built with both, started and stopped); tests/deb.t installs and purges
+# the packages of `make deb`
+test: all layers sanitize-build deb
 	$(SAN_ENV) prove -I t/lib/harness -I t/lib $(UNITS) $(ASAN_UNITS) \
-	    tests/sanitize.t t/ tests/relay/test_relay.sh tests/load/load.t \
+	    tests/sanitize.t t/ tests/deb.t tests/relay/test_relay.sh tests/load/load.t \
 	    $(wildcard tests/e2e/*.t)
 
 # each source file's "May not:" contract against its includes and calls
@@ -287,6 +288,22 @@ sanitize-build: deps $(SRTP_LIB) $(ASAN_UNITS) $(ASAN_WORKER) $(FUZZERS) \
 
 sanitize: sanitize-build
 	$(SAN_ENV) prove $(ASAN_UNITS) tests/sanitize.t
+
+# Debian packages (debian/): libnginx-mod-rooms and rooms-worker, built by
+# dpkg-buildpackage from a copy of the sources (scripts/deb.sh), checked
+# by lintian, into $(DEB_DIR)
+DEB_DIR    := $(BUILD)/deb
+DEB_VER    := $(shell dpkg-parsechangelog -l debian/changelog -S Version 2>/dev/null)
+DEB_ARCH   := $(shell dpkg --print-architecture 2>/dev/null)
+DEBS       := $(DEB_DIR)/libnginx-mod-rooms_$(DEB_VER)_$(DEB_ARCH).deb \
+              $(DEB_DIR)/rooms-worker_$(DEB_VER)_$(DEB_ARCH).deb
+
+deb: deps $(DEBS)
+
+$(DEBS) &: $(wildcard debian/* debian/*/*) config Makefile $(MODULE_SRC) \
+           $(COMMON_SRC) $(COMMON_HDR) $(WEB) $(LOOP_SRC) $(CORE_SRC) \
+           $(CORE_HDR) | $(SRTP_LIB)
+	sh scripts/deb.sh $(DEB_DIR)
 
 # rooms-load: many participants with real media through nginx and the
 # media worker (tests/load/, docs/performance.md).  `make load` builds it

@@ -258,6 +258,16 @@ typedef enum {
      */
     ROOMS_PROTO_RESUME = 12,
 
+    /*
+     * worker -> nginx, id = ROOMS_PROTO_CONN(slot, 0), to every linked
+     * nginx worker every ROOMS_PROTO_STATS_MS: the media worker's own
+     * figures for the metrics page (rooms_metrics), a binary
+     * rooms_proto_stats_t (below).  Totals since the worker started; nginx
+     * keeps the latest.  Fields are only ever appended: nginx reads the
+     * ones it knows from a longer payload, and drops a shorter one.
+     */
+    ROOMS_PROTO_STATS = 13,
+
     ROOMS_PROTO_TYPE_MAX          /* not a type: one past the last */
 } rooms_proto_type_e;
 
@@ -268,6 +278,33 @@ typedef enum {
  * again (docs/protocol.md).
  */
 #define ROOMS_PROTO_CLOSE_RESYNC    4409
+
+/* how often the worker sends STATS: fresher than any scrape interval */
+#define ROOMS_PROTO_STATS_MS        5000
+
+/* the STATS payload: totals since the media worker started, but the gauges */
+typedef struct {
+    uint64_t  participants;         /* gauge: people in calls */
+    uint64_t  rx_stun;              /* datagrams in, by kind */
+    uint64_t  rx_dtls;
+    uint64_t  rx_rtp;
+    uint64_t  rx_rtcp;
+    uint64_t  rx_unknown;           /* from no session's address */
+    uint64_t  rx_bad;               /* malformed after unprotect */
+    uint64_t  unprotect_fail;       /* SRTP/SRTCP refused */
+    uint64_t  tx;                   /* datagrams sent */
+    uint64_t  tx_dropped;           /* send queue full */
+    uint64_t  fwd;                  /* RTP packets forwarded */
+    uint64_t  fwd_dropped;          /* rewrite, size or protect refused */
+    uint64_t  nack_sent;            /* NACKs to publishers */
+    uint64_t  nack_resent;          /* packets resent to answer NACKs */
+    uint64_t  pli_sent;             /* PLIs to publishers */
+    uint64_t  joins;                /* joins into a room */
+    uint64_t  refused;              /* joins refused */
+    uint64_t  timeouts;             /* sessions ended by ICE timeout */
+    uint64_t  cpu_usec;             /* user + system CPU time */
+    uint64_t  rss_bytes;            /* gauge: resident memory */
+} rooms_proto_stats_t;
 
 
 #define ROOMS_PROTO_SLOT(id)        ((unsigned) ((id) >> 48))

@@ -43,6 +43,7 @@
 #include "ngx_rooms_deferred.h"
 #include "ngx_rooms_directory.h"
 #include "ngx_rooms_media.h"
+#include "ngx_rooms_metrics.h"
 
 
 #include "rooms_msg.h"
@@ -241,6 +242,7 @@ ngx_rooms_control_expire(ngx_event_t *ev)
         ngx_log_error(NGX_LOG_ERR, ev->log, 0,
                       "rooms_expire: the store could not be purged: %s",
                       rooms_store_errmsg(rmcf->store));
+        ngx_rooms_metrics_add(NGX_ROOMS_M_STORE_ERRORS, 1);
 
     } else if (n > 0) {
         ngx_log_error(NGX_LOG_NOTICE, ev->log, 0,
@@ -353,6 +355,7 @@ ngx_rooms_control_insert(rooms_room_t *room, void *data)
         ngx_log_error(NGX_LOG_ERR, change->log, 0,
                       "rooms_store insert failed: %s",
                       rooms_store_errmsg(change->store));
+        ngx_rooms_metrics_add(NGX_ROOMS_M_STORE_ERRORS, 1);
         return NGX_ERROR;
     }
 
@@ -454,6 +457,7 @@ ngx_rooms_control_change_joined(ngx_rooms_main_conf_t *rmcf, ngx_log_t *log,
     default:
         ngx_log_error(NGX_LOG_ERR, log, 0, "rooms_store lookup failed: %s",
                       rooms_store_errmsg(rmcf->store));
+        ngx_rooms_metrics_add(NGX_ROOMS_M_STORE_ERRORS, 1);
         return NGX_ERROR;
     }
 
@@ -560,6 +564,7 @@ ngx_rooms_control_apply(rooms_room_t *room, void *data)
             ngx_log_error(NGX_LOG_ERR, ngx_cycle->log, 0,
                           "rooms_store co-host revocation failed: %s",
                           rooms_store_errmsg(change->store));
+            ngx_rooms_metrics_add(NGX_ROOMS_M_STORE_ERRORS, 1);
             rooms_error(&change->err, 503, "storage_unavailable",
                         "the change could not be stored; nothing changed");
             return NGX_ROOMS_REFUSED;
@@ -659,6 +664,7 @@ ngx_rooms_control_write(rooms_store_t *store, ngx_log_t *log,
     if (rc != ROOMS_STORE_OK) {
         ngx_log_error(NGX_LOG_ERR, log, 0, "rooms_store write failed: %s",
                       rooms_store_errmsg(store));
+        ngx_rooms_metrics_add(NGX_ROOMS_M_STORE_ERRORS, 1);
         return NGX_ERROR;
     }
 
@@ -814,6 +820,7 @@ ngx_rooms_control_cohost_grant(ngx_rooms_main_conf_t *rmcf, ngx_log_t *log,
                       rc == NGX_ROOMS_BUSY
                       ? "the store is locked by another process"
                       : rooms_store_errmsg(rmcf->store), room_id);
+        ngx_rooms_metrics_add(NGX_ROOMS_M_STORE_ERRORS, 1);
         ngx_explicit_memzero(key, ROOMS_HOST_KEY_LEN + 1);
         return NGX_ERROR;
     }
@@ -852,6 +859,7 @@ ngx_rooms_control_cohost_demote(ngx_rooms_main_conf_t *rmcf, ngx_log_t *log,
         ngx_log_error(NGX_LOG_ERR, log, 0,
                       "rooms_store co-host revocation failed: %s; "
                       "room %L", rooms_store_errmsg(rmcf->store), room_id);
+        ngx_rooms_metrics_add(NGX_ROOMS_M_STORE_ERRORS, 1);
         return;
     }
 
@@ -872,6 +880,7 @@ ngx_rooms_control_cohost_key(ngx_rooms_main_conf_t *rmcf, ngx_log_t *log,
         ngx_log_error(NGX_LOG_ERR, log, 0,
                       "rooms_store co-host lookup failed: %s",
                       rooms_store_errmsg(rmcf->store));
+        ngx_rooms_metrics_add(NGX_ROOMS_M_STORE_ERRORS, 1);
         return NGX_ERROR;
     }
 
@@ -897,6 +906,7 @@ ngx_rooms_control_banned(ngx_rooms_main_conf_t *rmcf, ngx_log_t *log,
         ngx_log_error(NGX_LOG_ERR, log, 0,
                       "rooms_store ban lookup failed: %s",
                       rooms_store_errmsg(rmcf->store));
+        ngx_rooms_metrics_add(NGX_ROOMS_M_STORE_ERRORS, 1);
         return NGX_ERROR;
     }
 
@@ -914,6 +924,7 @@ ngx_rooms_control_cohosts(ngx_rooms_main_conf_t *rmcf, ngx_log_t *log,
         ngx_log_error(NGX_LOG_ERR, log, 0,
                       "rooms_store co-host list failed: %s",
                       rooms_store_errmsg(rmcf->store));
+        ngx_rooms_metrics_add(NGX_ROOMS_M_STORE_ERRORS, 1);
         return NGX_ERROR;
     }
 
@@ -1003,6 +1014,7 @@ ngx_rooms_control_ban(const rooms_proto_hdr_t *hdr, const u_char *payload)
         ngx_log_error(NGX_LOG_ERR, ngx_cycle->log, 0,
                       "rooms_store ban failed: %s; room %L",
                       rooms_store_errmsg(rmcf->store), rec.room);
+        ngx_rooms_metrics_add(NGX_ROOMS_M_STORE_ERRORS, 1);
 
     } else {
         ngx_log_error(NGX_LOG_INFO, ngx_cycle->log, 0,
@@ -1069,6 +1081,7 @@ ngx_rooms_control_count(const rooms_proto_hdr_t *hdr, const u_char *payload)
         ngx_log_error(NGX_LOG_ERR, ngx_cycle->log, 0,
                       "rooms_store: room %L in use not recorded: %s",
                       rec.room, rooms_store_errmsg(rmcf->store));
+        ngx_rooms_metrics_add(NGX_ROOMS_M_STORE_ERRORS, 1);
         break;
     }
 
@@ -1212,6 +1225,7 @@ ngx_rooms_control_absent(ngx_rooms_main_conf_t *rmcf, int64_t room_id,
             ngx_log_error(NGX_LOG_ERR, log, 0,
                           "rooms_store lookup failed: %s",
                           rooms_store_errmsg(rmcf->store));
+            ngx_rooms_metrics_add(NGX_ROOMS_M_STORE_ERRORS, 1);
             rc = NGX_ERROR;
             break;
         }
@@ -1387,6 +1401,7 @@ ngx_rooms_control_begin(rooms_store_t *store, ngx_log_t *log)
     default:
         ngx_log_error(NGX_LOG_ERR, log, 0, "rooms_store write failed: %s",
                       rooms_store_errmsg(store));
+        ngx_rooms_metrics_add(NGX_ROOMS_M_STORE_ERRORS, 1);
         return NGX_ERROR;
     }
 }
@@ -1399,6 +1414,7 @@ ngx_rooms_control_commit(rooms_store_t *store, ngx_log_t *log)
     if (rooms_store_commit(store) != ROOMS_STORE_OK) {
         ngx_log_error(NGX_LOG_ERR, log, 0, "rooms_store write failed: %s",
                       rooms_store_errmsg(store));
+        ngx_rooms_metrics_add(NGX_ROOMS_M_STORE_ERRORS, 1);
         return NGX_ERROR;
     }
 
@@ -1516,6 +1532,7 @@ ngx_rooms_control_deferred(ngx_rooms_deferred_t *d)
                       "rooms_store: a kept %s of room %L failed: %s",
                       d->kind == NGX_ROOMS_DEFER_BAN ? "ban" : "demotion",
                       d->room_id, rooms_store_errmsg(rmcf->store));
+        ngx_rooms_metrics_add(NGX_ROOMS_M_STORE_ERRORS, 1);
     }
 
     return rc;

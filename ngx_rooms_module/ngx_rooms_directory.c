@@ -27,12 +27,14 @@
  * never written: a change is stored by the callback of ngx_rooms_dir_add()
  * or ngx_rooms_dir_change() (ngx_rooms_control.c), under the zone mutex,
  * and published here once it is durable.  Must never call up: it knows no
- * other file of the module.
+ * other file of the module but the counters it adds to (a store read that
+ * failed, ngx_rooms_metrics.h), which read its totals in turn.
  * May not: call rooms_store_insert, call rooms_store_update, call rooms_store_rotate, call rooms_store_end, call rooms_store_ban, call rooms_store_cohost, call rooms_store_open, call rooms_store_close, call json_, include jansson.h, include rooms_ring.h, include rooms_ws.h, call ngx_rooms_control_, call ngx_rooms_media_, call ngx_rooms_signal_, call ngx_rooms_ws_, call ngx_rooms_api_, call ngx_rooms_router_, call ngx_rooms_page_
  */
 
 
 #include "ngx_rooms_directory.h"
+#include "ngx_rooms_metrics.h"
 
 
 typedef struct {
@@ -380,6 +382,7 @@ ngx_rooms_fetch(ngx_rooms_main_conf_t *rmcf, ngx_log_t *log, u_char *code,
     default:
         ngx_log_error(NGX_LOG_ERR, log, 0, "rooms_store lookup failed: %s",
                       rooms_store_errmsg(rmcf->store));
+        ngx_rooms_metrics_add(NGX_ROOMS_M_STORE_ERRORS, 1);
         return NGX_ERROR;
     }
 }
@@ -552,6 +555,7 @@ ngx_rooms_dir_count(ngx_rooms_main_conf_t *rmcf, ngx_log_t *log,
     default:
         ngx_log_error(NGX_LOG_ERR, log, 0, "rooms_store lookup failed: %s",
                       rooms_store_errmsg(rmcf->store));
+        ngx_rooms_metrics_add(NGX_ROOMS_M_STORE_ERRORS, 1);
         rc = NGX_ERROR;
         break;
     }
@@ -647,6 +651,36 @@ ngx_rooms_dir_counts_reset(ngx_rooms_main_conf_t *rmcf, ngx_log_t *log,
     ngx_log_debug2(NGX_LOG_DEBUG_EVENT, log, 0,
                    "rooms: %ui rooms have nobody in them now (counts up to "
                    "seq %L)", n, seq);
+}
+
+
+void
+ngx_rooms_dir_totals(ngx_rooms_main_conf_t *rmcf, ngx_uint_t *rooms,
+    ngx_uint_t *people)
+{
+    ngx_queue_t           *q;
+    ngx_rooms_node_t      *rn;
+    ngx_rooms_zone_ctx_t  *ctx;
+
+    ctx = rmcf->shm_zone->data;
+    *rooms = 0;
+    *people = 0;
+
+    ngx_shmtx_lock(&ctx->shpool->mutex);
+
+    for (q = ngx_queue_head(&ctx->sh->queue);
+         q != ngx_queue_sentinel(&ctx->sh->queue);
+         q = ngx_queue_next(q))
+    {
+        rn = ngx_queue_data(q, ngx_rooms_node_t, queue);
+
+        if (!rn->gone && rn->room.participants > 0) {
+            (*rooms)++;
+            *people += rn->room.participants;
+        }
+    }
+
+    ngx_shmtx_unlock(&ctx->shpool->mutex);
 }
 
 

@@ -97,6 +97,14 @@ ngx_int_t ngx_rooms_dir_purge(ngx_rooms_main_conf_t *rmcf, ngx_log_t *log,
     ngx_rooms_purge_pt purge, void *data);
 
 /*
+ * For the metrics: how many cached rooms have people in them, and how
+ * many people in all (rooms with people are never evicted, so both are
+ * whole).  Holds the zone mutex while it walks the cache.
+ */
+void ngx_rooms_dir_totals(ngx_rooms_main_conf_t *rmcf, ngx_uint_t *rooms,
+    ngx_uint_t *people);
+
+/*
  * Every cached room whose count was set by a seq up to seq has 0 people,
  * and a count of a lower seq read later is stale: a RESYNC record (the
  * counts sent since are the truth), or this process's link to the media

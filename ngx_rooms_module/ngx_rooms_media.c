@@ -47,6 +47,7 @@
 
 
 #include "ngx_rooms_media.h"
+#include "ngx_rooms_metrics.h"
 
 #include <sys/socket.h>
 #include <sys/un.h>
@@ -112,6 +113,7 @@ typedef struct {
     time_t                       fail_logged;
     ngx_uint_t                   fail_count;     /* since the last log */
     ngx_uint_t                   full_logged;
+    ngx_uint_t                   links;          /* made, this process */
 } ngx_rooms_media_link_t;
 
 
@@ -265,6 +267,8 @@ ngx_rooms_media_push(uint16_t type, uint64_t id, const void *payload,
         break;
 
     case ROOMS_RING_FULL:
+        ngx_rooms_metrics_add(NGX_ROOMS_M_RING_FULL, 1);
+
         if (!ml->full_logged) {
             ngx_log_error(NGX_LOG_WARN, ml->log, 0,
                           "rooms: the ring to the media worker is full, "
@@ -276,6 +280,7 @@ ngx_rooms_media_push(uint16_t type, uint64_t id, const void *payload,
         return NGX_BUSY;
 
     default:
+        ngx_rooms_metrics_add(NGX_ROOMS_M_RING_ERROR, 1);
         ngx_log_error(NGX_LOG_ERR, ml->log, 0,
                       "rooms: a %uz-byte record cannot be queued for the "
                       "media worker: %s", len, rooms_ring_strerror(rc));
@@ -750,6 +755,10 @@ ngx_rooms_media_attach(int *fds, unsigned slot)
     }
 
     ml->state = NGX_ROOMS_MEDIA_UP;
+
+    if (ml->links++ > 0) {
+        ngx_rooms_metrics_add(NGX_ROOMS_M_LINK_RECONNECTS, 1);
+    }
     ml->slot = slot;
     ml->first = ml->counter + 1;
     ml->backoff = NGX_ROOMS_MEDIA_RETRY_MIN;

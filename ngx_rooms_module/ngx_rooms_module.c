@@ -21,6 +21,7 @@
 #include "ngx_rooms_control.h"
 #include "ngx_rooms_directory.h"
 #include "ngx_rooms_media.h"
+#include "ngx_rooms_metrics.h"
 #include "ngx_rooms_router.h"
 #include "ngx_rooms_signal.h"
 #include "ngx_rooms_ws.h"
@@ -109,6 +110,13 @@ static ngx_command_t  ngx_rooms_commands[] = {
     { ngx_string("rooms"),
       NGX_HTTP_LOC_CONF|NGX_CONF_NOARGS,
       ngx_rooms,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("rooms_metrics"),
+      NGX_HTTP_LOC_CONF|NGX_CONF_NOARGS,
+      ngx_rooms_metrics_directive,
       NGX_HTTP_LOC_CONF_OFFSET,
       0,
       NULL },
@@ -317,6 +325,7 @@ ngx_rooms_init_process(ngx_cycle_t *cycle)
     ngx_rooms_main_conf_t  *rmcf;
 
     ngx_rooms_ws_init_process(cycle);
+    ngx_rooms_metrics_init_process(cycle);
 
     rmcf = ngx_rooms_cycle_conf(cycle);
 
@@ -440,6 +449,7 @@ ngx_rooms_postconfiguration(ngx_conf_t *cf)
 
     if (ngx_rooms_signal_init(cf) != NGX_OK
         || ngx_rooms_control_init(cf) != NGX_OK
+        || ngx_rooms_metrics_init(cf) != NGX_OK
         || ngx_rooms_router_init_filters(cf) != NGX_OK)
     {
         return NGX_ERROR;

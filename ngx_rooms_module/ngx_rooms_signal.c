@@ -67,6 +67,7 @@
 #include "ngx_rooms_control.h"
 #include "ngx_rooms_directory.h"
 #include "ngx_rooms_media.h"
+#include "ngx_rooms_metrics.h"
 #include "ngx_rooms_ws.h"
 
 #include <jansson.h>
@@ -106,6 +107,7 @@ typedef struct {
     unsigned                     cohost:1;       /* a co-host key, now */
     unsigned                     welcomed:1;     /* the token went out */
     unsigned                     join_seen:1;    /* a join was handled */
+    unsigned                     waiting:1;      /* in the lobby (counted) */
 } ngx_rooms_signal_ctx_t;
 
 
@@ -140,6 +142,8 @@ static void ngx_rooms_signal_forward(ngx_rooms_signal_ctx_t *ctx,
     const u_char *data, size_t len);
 static void ngx_rooms_signal_record(const rooms_proto_hdr_t *hdr,
     const u_char *payload);
+static void ngx_rooms_signal_count(ngx_rooms_signal_ctx_t *ctx, json_t *msg,
+    json_t *type);
 static ngx_int_t ngx_rooms_signal_relay(ngx_rooms_signal_ctx_t *ctx,
     const u_char *payload, size_t len);
 static void ngx_rooms_signal_close_record(const rooms_proto_hdr_t *hdr,
@@ -245,6 +249,13 @@ ngx_rooms_signal_no_join(void *data)
 static void
 ngx_rooms_signal_leave(void *data, uint64_t id)
 {
+    ngx_rooms_signal_ctx_t  *ctx = data;
+
+    if (ctx->waiting) {
+        ctx->waiting = 0;
+        ngx_rooms_metrics_add(NGX_ROOMS_M_LOBBY_WAITING, -1);
+    }
+
     if (ngx_exiting) {
         (void) ngx_rooms_media_push(ROOMS_PROTO_DETACH, id, NULL, 0);
         return;
@@ -391,6 +402,8 @@ ngx_rooms_signal_host_action(ngx_rooms_signal_ctx_t *ctx,
                                NULL);
         return;
     }
+
+    ngx_rooms_metrics_host_action(mt->id);
 
     if (mt->at == ROOMS_MSG_RELAY) {
         v = json_object_get(msg, "id");
@@ -1103,6 +1116,11 @@ ngx_rooms_signal_error(ngx_rooms_signal_ctx_t *ctx, const char *code,
     char    *text;
     json_t  *err;
 
+    /* an error between the join and the welcome that ends the join */
+    if (ctx->join_seen && !ctx->welcomed) {
+        ngx_rooms_metrics_refusal(code, ngx_strlen(code));
+    }
+
     if (start_at) {
         err = json_pack("{s:s,s:s,s:s,s:s}", "type", "error", "code", code,
                         "message", message, "start_at", start_at);
@@ -1237,6 +1255,7 @@ ngx_rooms_signal_relay(ngx_rooms_signal_ctx_t *ctx, const u_char *payload,
             || ngx_strcmp(json_string_value(type), "resumed") != 0))
     {
         /* an error before the CLOSE, or waiting: as it is */
+        ngx_rooms_signal_count(ctx, msg, type);
         json_decref(msg);
         return ngx_rooms_ws_send(ctx->ws, payload, len);
     }
@@ -1266,12 +1285,56 @@ ngx_rooms_signal_relay(ngx_rooms_signal_ctx_t *ctx, const u_char *payload,
     ngx_memzero(ctx->token, sizeof(ctx->token));
     ngx_memzero(ctx->resume, sizeof(ctx->resume));
 
+    if (welcome) {
+        /* a "resumed" after a reload is the same join going on */
+        ngx_rooms_metrics_add(NGX_ROOMS_M_JOINS, 1);
+    }
+
+    if (ctx->waiting) {
+        ctx->waiting = 0;
+        ngx_rooms_metrics_add(NGX_ROOMS_M_LOBBY_WAITING, -1);
+    }
+
     rc = ngx_rooms_ws_send(ctx->ws, (u_char *) text,
                            ngx_strlen(text));
     ngx_explicit_memzero(text, ngx_strlen(text));
     free(text);
 
     return rc;
+}
+
+
+/*
+ * The metrics of what the media worker answers a join before its welcome:
+ * "waiting" puts a guest in the lobby, an error refuses the join.
+ */
+static void
+ngx_rooms_signal_count(ngx_rooms_signal_ctx_t *ctx, json_t *msg,
+    json_t *type)
+{
+    json_t  *code;
+
+    if (!json_is_string(type)) {
+        return;
+    }
+
+    if (ngx_strcmp(json_string_value(type), "waiting") == 0) {
+        if (!ctx->waiting) {
+            ctx->waiting = 1;
+            ngx_rooms_metrics_add(NGX_ROOMS_M_LOBBY_WAITING, 1);
+        }
+
+        return;
+    }
+
+    code = json_object_get(msg, "code");
+
+    if (ngx_strcmp(json_string_value(type), "error") == 0
+        && json_is_string(code))
+    {
+        ngx_rooms_metrics_refusal(json_string_value(code),
+                                  json_string_length(code));
+    }
 }
 
 

@@ -44,6 +44,7 @@
 
 
 #include "ngx_rooms_ws.h"
+#include "ngx_rooms_metrics.h"
 
 
 #define NGX_ROOMS_WS_READ_SIZE      4096
@@ -357,6 +358,9 @@ ngx_rooms_ws_create(ngx_http_request_t *r, ngx_rooms_ws_handler_t *handler,
 
     cln->handler = ngx_rooms_ws_cleanup;
     cln->data = ctx;
+
+    /* counted from here, so the cleanup's count is always the match */
+    ngx_rooms_metrics_add(NGX_ROOMS_M_WS_CONNECTIONS, 1);
 
     ctx->request = r;
     ctx->handler = handler;
@@ -1083,6 +1087,7 @@ ngx_rooms_ws_cleanup(void *data)
 {
     ngx_rooms_ws_t  *ctx = data;
 
+    ngx_rooms_metrics_add(NGX_ROOMS_M_WS_CONNECTIONS, -1);
     ngx_rooms_ws_detach(ctx);
 
     if (ctx->timer.timer_set) {

@@ -16,8 +16,10 @@
 #   checks what sfu_destroy() and the rest left at exit).
 # - The nginx module built with both (build/asan/ngx_rooms_module.so),
 #   loaded into Debian's nginx with the two runtimes preloaded (a wrapper
-#   script as TEST_NGINX_BINARY), under t/002-create-read.t and
-#   t/003-host-actions.t: ok when the suite passes and nginx wrote no
+#   script as TEST_NGINX_BINARY), under t/002-create-read.t,
+#   t/003-host-actions.t and t/030-metrics.t (the counters' shared zone,
+#   the WebSockets and the media worker's STATS records): ok when the
+#   suite passes and nginx wrote no
 #   report.  Leak checking is off there: nginx itself leaves its cycle's
 #   arrays at exit, and its unwinding (no frame pointers) cannot tell
 #   those from the module's; the module's common/ code is leak-checked
@@ -129,7 +131,9 @@ print $w "#!/bin/sh\nLD_PRELOAD='$runtimes' exec "
 close $w;
 chmod 0755, $wrapper;
 
-for my $suite ('t/002-create-read.t', 't/003-host-actions.t') {
+for my $suite ('t/002-create-read.t', 't/003-host-actions.t',
+                't/030-metrics.t')
+{
     if (!-f $module) {
         fail("$suite with $module: built (make sanitize-build)");
         next;

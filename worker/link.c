@@ -194,6 +194,44 @@ rooms_link_poll(rooms_link_t *w, uint64_t now)
 
 
 
+unsigned
+rooms_link_record_all(rooms_link_t *w, uint16_t type, const void *payload,
+    size_t len)
+{
+    unsigned            i, n;
+    rooms_link_conn_t  *c;
+
+    n = 0;
+
+    for (i = 0; i < ROOMS_RING_MAX_PEERS; i++) {
+        if (w->slot_conn[i] < 0) {
+            continue;
+        }
+
+        c = &w->conns[w->slot_conn[i]];
+
+        /*
+         * Such records (STATS) are sent again soon: a ring half full, or
+         * waiting for its resync, gets none, so that one never marks a
+         * ring for a resync it does not need.
+         */
+        if (c->resync.marked || rooms_ring_used(&c->out) > c->out.capacity / 2)
+        {
+            continue;
+        }
+
+        if (rooms_link_record(w, type, ROOMS_PROTO_CONN(i, 0), payload, len)
+            == 0)
+        {
+            n++;
+        }
+    }
+
+    return n;
+}
+
+
+
 /* Rings the doorbell of every nginx worker that got records. */
 void
 rooms_link_ring_bells(rooms_link_t *w)

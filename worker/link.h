@@ -68,6 +68,14 @@ void rooms_link_close(rooms_link_t *link);
 int rooms_link_record(void *ctx, uint16_t type, uint64_t id,
     const void *payload, size_t len);
 
+/*
+ * One record that is sent again soon (STATS) to every linked nginx
+ * worker whose ring is less than half full and not waiting for a resync,
+ * each with id ROOMS_PROTO_CONN(its slot, 0); how many took it.
+ */
+unsigned rooms_link_record_all(rooms_link_t *link, uint16_t type,
+    const void *payload, size_t len);
+
 /* Rings the doorbell of every nginx worker that got records. */
 void rooms_link_ring_bells(rooms_link_t *link);
 

@@ -10,7 +10,8 @@
  *
  * Owns: the order of one turn of the loop (the SFU's timers, the
  * datagrams and records they queued, the wait, what the wait woke up),
- * SIGTERM and SIGINT (a signalfd), the statistics line.
+ * SIGTERM and SIGINT (a signalfd), the statistics line and the STATS
+ * records of the metrics page.
  * Must never: block but in the loop's wait; do what the files it wires
  * do.
  * May not: include <sys/epoll.h>, include rooms_ring.h, call epoll_, call rooms_ring_, call sendmmsg, call recvmmsg, call clock_gettime, call json_
@@ -27,6 +28,7 @@
 #include <grp.h>
 #include <pwd.h>
 
+#include <sys/resource.h>
 #include <sys/signalfd.h>
 
 #include "rooms_limits.h"
@@ -239,6 +241,63 @@ w_args(int argc, char **argv, w_args_t *a)
 }
 
 
+/*
+ * The STATS record (rooms_proto.h) to every nginx worker: the SFU's
+ * totals, its CPU time and resident memory.
+ */
+static void
+w_metrics(w_t *w)
+{
+    long                  pages;
+    FILE                 *f;
+    struct rusage         ru;
+    const sfu_stats_t    *s;
+    rooms_proto_stats_t   st;
+
+    s = sfu_stats(w->sfu);
+
+    memset(&st, 0, sizeof(st));
+    st.participants = sfu_participants(w->sfu);
+    st.rx_stun = s->rx_stun;
+    st.rx_dtls = s->rx_dtls;
+    st.rx_rtp = s->rx_rtp;
+    st.rx_rtcp = s->rx_rtcp;
+    st.rx_unknown = s->rx_unknown;
+    st.rx_bad = s->rx_bad;
+    st.unprotect_fail = s->unprotect_fail;
+    st.tx = s->tx;
+    st.tx_dropped = s->tx_dropped;
+    st.fwd = s->fwd;
+    st.fwd_dropped = s->fwd_dropped;
+    st.nack_sent = s->nack_sent;
+    st.nack_resent = s->nack_resent;
+    st.pli_sent = s->pli_sent;
+    st.joins = s->joins;
+    st.refused = s->refused;
+    st.timeouts = s->timeouts;
+
+    if (getrusage(RUSAGE_SELF, &ru) == 0) {
+        st.cpu_usec = (uint64_t) ru.ru_utime.tv_sec * 1000000
+                      + ru.ru_utime.tv_usec
+                      + (uint64_t) ru.ru_stime.tv_sec * 1000000
+                      + ru.ru_stime.tv_usec;
+    }
+
+    /* statm's second field: resident pages */
+    f = fopen("/proc/self/statm", "r");
+
+    if (f != NULL) {
+        if (fscanf(f, "%*s %ld", &pages) == 1 && pages > 0) {
+            st.rss_bytes = (uint64_t) pages * (uint64_t) sysconf(_SC_PAGESIZE);
+        }
+
+        fclose(f);
+    }
+
+    (void) rooms_link_record_all(w->link, ROOMS_PROTO_STATS, &st, sizeof(st));
+}
+
+
 static void
 w_stats(w_t *w)
 {
@@ -423,9 +482,10 @@ static void
 w_run(w_t *w)
 {
     int       n, timeout;
-    uint64_t  now, next, last_stats;
+    uint64_t  now, next, last_stats, last_metrics;
 
     last_stats = rooms_loop_now();
+    last_metrics = 0;
 
     while (!w->stop) {
         now = rooms_loop_now();
@@ -438,6 +498,12 @@ w_run(w_t *w)
 
         /* hellos that never came */
         rooms_link_expire(w->link, now);
+
+        if (now - last_metrics >= ROOMS_PROTO_STATS_MS) {
+            last_metrics = now;
+            w_metrics(w);
+            rooms_link_ring_bells(w->link);
+        }
 
         if (now - last_stats >= W_STATS_MS) {
             last_stats = now;

@@ -336,6 +336,40 @@ async function scenario() {
     diag('WebSocket requests in the access log: ' + lines.length +
          ', by nginx worker pids ' + [...pids].join(' '));
   }
+
+  // The metrics page after the call (README "Monitoring"; t/030 parses it
+  // with a real Prometheus parser): once every WebSocket is gone and the
+  // media worker's next STATS record has come.
+  {
+    let text = '';
+    const value = (name) => {
+      const line = text.split('\n').find((l) => l.startsWith(name + ' '));
+      return line === undefined ? NaN : Number(line.slice(name.length + 1));
+    };
+    await until(async () => {
+      text = await (await fetch(ngx.base + 'metrics')).text();
+      return value('rooms_websocket_connections') === 0 &&
+             value('rooms_media_participants') === 0;
+    }, { timeout: 15000, every: 500 });
+    diag('GET /metrics after the call:\n' + text.trimEnd());
+    ok(value('rooms_websocket_connections') === 0 &&
+       value('rooms_media_participants') === 0 &&
+       value('rooms_participants') === 0,
+       '/metrics: no WebSocket and nobody in a call once the pages closed');
+    ok(value('rooms_joins_total') >= 5,
+       '/metrics: the joins (3, and 2 again after the media worker restarted)');
+    ok(value('rooms_join_refusals_total{reason="locked"}') >= 1 &&
+       value('rooms_join_refusals_total{reason="not_started"}') >= 1,
+       '/metrics: the refusals the pages showed (locked, not_started)');
+    ok(value('rooms_host_actions_total{kind="lock"}') === 1,
+       "/metrics: the host's lock");
+    ok(value('rooms_media_link_reconnects_total') === 2,
+       '/metrics: both nginx workers linked again to the restarted worker');
+    // (the media worker's totals count from its restart on)
+    ok(value('rooms_media_packets_received_total{kind="rtp"}') > 100 &&
+       value('rooms_media_packets_forwarded_total') > 100,
+       '/metrics: the restarted media worker received and forwarded media');
+  }
 }
 
 scenario().then(finish, (e) => {

@@ -194,6 +194,9 @@ http {
         location / {
             rooms;${directives.map((d) => '\n            ' + d).join('')}
         }
+        location = /metrics {
+            rooms_metrics;
+        }
     }
 }
 `);

@@ -237,7 +237,10 @@ test_geometry(void)
     is_int(ROOMS_PROTO_RESYNC, 10, "RESYNC is type 10");
     is_int(ROOMS_PROTO_DETACH, 11, "DETACH is type 11");
     is_int(ROOMS_PROTO_RESUME, 12, "RESUME is type 12");
-    is_int(ROOMS_PROTO_TYPE_MAX, 13, "and TYPE_MAX one past the last");
+    is_int(ROOMS_PROTO_STATS, 13, "STATS is type 13");
+    is_int(ROOMS_PROTO_TYPE_MAX, 14, "and TYPE_MAX one past the last");
+    is_int(sizeof(rooms_proto_stats_t), 20 * 8,
+           "a STATS payload is 20 64-bit figures");
     is_int(ROOMS_PROTO_VERSION, 8,
            "protocol version 8 (resume after a reload)");
 
