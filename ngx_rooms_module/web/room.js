@@ -785,6 +785,8 @@ function attachScreens(screens) {
     }
   }
   if (changed) renderList();
+  // the tiles moved and shrank: our view's sizes with them
+  view.update();
 }
 
 
