@@ -128,7 +128,7 @@ async function scenario() {
   const res = await fetch(ngx.base + 'api/rooms', {
     method: 'POST',
     headers: { 'Content-Type': 'application/json' },
-    body: JSON.stringify({ title: 'Screens', activity: 'work' }),
+    body: JSON.stringify({ title: 'Screens', activity: 'chat' }),
   });
   const room = await res.json();
   if (!ok(res.status === 201 && room.host_url, 'the API creates a room',
