@@ -168,7 +168,8 @@ test_schema(const char *db)
     query_text(db, "SELECT group_concat(name, ',') FROM (SELECT name FROM"
                " sqlite_master WHERE type = 'table' ORDER BY name)",
                v, sizeof(v));
-    is_str(v, "bans,cohosts,retired_codes,rooms", "the four tables exist");
+    is_str(v, "bans,cohosts,retired_codes,rooms,sqlite_sequence,"
+           "webhook_outbox", "the tables exist");
 
     rooms_store_close(st);
 
@@ -562,8 +563,8 @@ test_migration(void)
     query_text(path, "SELECT group_concat(name, ',') FROM (SELECT name FROM"
                " sqlite_master WHERE type = 'table' ORDER BY name)",
                v, sizeof(v));
-    is_str(v, "bans,cohosts,retired_codes,rooms",
-           "the bans and cohosts tables were added");
+    is_str(v, "bans,cohosts,retired_codes,rooms,sqlite_sequence,"
+           "webhook_outbox", "the bans, cohosts and outbox tables were added");
 
     is_int(rooms_store_find(st, "IIIIIIIIIIIIIIIIIIIIIA", &got),
            ROOMS_STORE_OK, "its room is still there");
