@@ -227,7 +227,7 @@ int rooms_store_expire(rooms_store_t *st, int64_t before, int64_t *purged);
  * a body of at most ROOMS_STORE_EVENT_MAX bytes under an id that grows
  * and is never given twice.
  */
-#define ROOMS_STORE_EVENT_MAX  1024
+#define ROOMS_STORE_EVENT_MAX  2048
 
 /*
  * Appends body (len bytes), made at now, keeping at most max rows: when

@@ -89,6 +89,8 @@ typedef struct {
     ngx_str_t                    media_socket;   /* empty: no media worker */
     time_t                       expire;         /* rooms_expire; 0: off */
     ngx_event_t                  expire_ev;      /* worker 0's hourly run */
+    ngx_url_t                   *webhook;        /* rooms_webhook; or NULL */
+    ngx_str_t                    webhook_secret;
 
     /* where the first "rooms" directive is, to point errors at it */
     ngx_str_t                    rooms_file;

@@ -15,6 +15,7 @@
 
 
 #include "ngx_rooms.h"
+#include "ngx_rooms_webhook.h"
 
 
 /* how often the kept writes are tried again, in ms */
@@ -23,6 +24,7 @@
 #define NGX_ROOMS_DEFER_BAN     1       /* a BAN record's ban */
 #define NGX_ROOMS_DEFER_DEMOTE  2       /* a co-host made a guest again */
 #define NGX_ROOMS_DEFER_ABSENT  3       /* a HOST_ABSENT record's policy */
+#define NGX_ROOMS_DEFER_EVENT   4       /* a webhook event for the outbox */
 
 
 typedef struct {
@@ -32,6 +34,8 @@ typedef struct {
     u_char                       token_hash[ROOMS_HASH_LEN]; /* BAN, DEMOTE */
     ngx_uint_t                   end;            /* ABSENT: policy end */
     char                         code[ROOMS_CODE_LEN + 1];   /* ABSENT */
+    size_t                       event_len;      /* EVENT: its body */
+    u_char                       event[NGX_ROOMS_WEBHOOK_BODY_MAX];
 } ngx_rooms_deferred_t;
 
 
