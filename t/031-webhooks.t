@@ -14,8 +14,9 @@
 #   README shows; a wrong secret does not verify;
 # - the receiver is down while a second room lives and nginx restarts
 #   meanwhile, and a third room is created after the restart: the failed
-#   deliveries are counted, and once the receiver is back it gets every
-#   event, in the order they happened, none lost and none twice.
+#   deliveries are counted, and once the receiver is back (answering its
+#   first request 503, which is tried again) it gets every event, in the
+#   order they happened, none lost and none twice.
 
 use strict;
 use warnings;
@@ -50,8 +51,10 @@ sub http { RoomsTest::http(@_, port => $port) }
 # ---- the receiver ----
 
 # Forks a server on $rport that appends each request (its first line,
-# headers, body) to $log as one JSON line, and answers 204.
+# headers, body) to $log as one JSON line, and answers 204; with $refuse,
+# the first request is answered 503 instead and kept in $log.refused.
 sub receiver_start {
+    my ($refuse) = @_;
     my $srv = IO::Socket::INET->new(LocalAddr => '127.0.0.1',
                                     LocalPort => $rport, Listen => 16,
                                     ReuseAddr => 1, Proto => 'tcp')
@@ -72,6 +75,15 @@ sub receiver_start {
                 $h{lc $1} = $2 if /^([^:]+):\s*(.*)$/;
             }
             my ($line) = $head =~ /^([^\r\n]*)/;
+            if ($refuse) {
+                $refuse = 0;
+                open my $f, '>', "$log.refused" or POSIX::_exit(1);
+                print $f $body;
+                close $f;
+                print $c "HTTP/1.1 503 Busy\r\nConnection: close\r\n\r\n";
+                close $c;
+                next;
+            }
             open my $f, '>>', $log or POSIX::_exit(1);
             print $f encode_json({ line => $line, headers => \%h,
                                    body => $body }), "\n";
@@ -252,7 +264,7 @@ my $c = create_room(title => 'After the restart');
 sleep 1.5;
 is(scalar(received()), $before, 'nothing was received while it was down');
 
-$rpid = receiver_start();
+$rpid = receiver_start('refuse the first');
 ok(wait_for(30, sub { story($c->{code}, received()) >= 1 }),
    'the receiver is back: the events come');
 sleep 1;
@@ -271,6 +283,9 @@ is(join(' ', story($c->{code}, @late)), 'room.created',
 is($late[-1]{event}{room}{code}, $c->{code}, 'and it came last: in order');
 is(scalar(@late), 5, 'five events in all: none lost, none twice')
     or diag(join "\n", map { $_->{body} } @late);
+my $refused = do { local (@ARGV, $/) = ("$log.refused"); <> } // '';
+is($refused, $late[0]{body}, 'the event answered 503 was sent again, '
+   . 'first, as it was');
 %ids = ();
 $ids{ $_->{event}{id} }++ for @r;
 is(scalar(grep { $_ > 1 } values %ids), 0, 'no id twice over the whole run');
