@@ -21,7 +21,11 @@
  * RESYNC records that empty the rooms no count was sent for again, and
  * the reset of the counts this process read when its link is lost;
  * expiry (rooms_expire): worker 0 purges rooms ended or unused for that
- * long, at its start and every hour.  The directory reads the store on
+ * long, at its start and every hour; the webhook outbox (rooms_webhook):
+ * room.created and room.ended stored in the transaction of the change,
+ * room.opened when a COUNT record took a room from nobody to somebody
+ * (only the process whose record set the count first), the participant
+ * events the signaling reports, and the removal of a delivered event.  The directory reads the store on
  * its own (a cache miss, a code by id) and writes it never.
  * Locks: a change takes the store's write lock first, waiting at most
  * ROOMS_STORE_WAIT_MS, and only then the directory lock (the zone

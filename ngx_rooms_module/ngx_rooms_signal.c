@@ -15,7 +15,10 @@
  * SIGNAL, CLOSE and ROLE records (handlers registered at
  * postconfiguration) come back to the browser they are about, the
  * welcome with its guest token (ngx_rooms_signal_relay()).  Every error
- * message and close code a browser sees is chosen here.
+ * message and close code a browser sees is chosen here.  The webhook's
+ * participant.joined (as the welcome passes) and participant.left (as a
+ * welcomed WebSocket ends, not detached) are told from here, by the one
+ * nginx worker that holds the WebSocket, through the control file.
  * Must never write the store or change a room itself (the control file
  * does, ngx_rooms_control.c), and never touch a socket or a frame (the
  * WebSocket file does).
