@@ -72,6 +72,7 @@ typedef struct {
     ngx_queue_t                  queue;          /* LRU, newest at head */
     uint32_t                     store_crc;      /* which store is cached */
     ngx_uint_t                   nodes;
+    ngx_atomic_t                 webhook_sender; /* its pid; 0: none */
 } ngx_rooms_shctx_t;
 
 

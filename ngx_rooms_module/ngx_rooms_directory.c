@@ -121,6 +121,7 @@ ngx_rooms_zone_init(ngx_shm_zone_t *shm_zone, void *data)
             }
 
             ctx->sh->store_crc = crc;
+    ctx->sh->webhook_sender = 0;
 
             ngx_shmtx_unlock(&ctx->shpool->mutex);
         }
@@ -723,4 +724,15 @@ ngx_rooms_dir_purge(ngx_rooms_main_conf_t *rmcf, ngx_log_t *log,
     ngx_shmtx_unlock(&ctx->shpool->mutex);
 
     return n;
+}
+
+
+ngx_atomic_t *
+ngx_rooms_dir_webhook_sender(ngx_rooms_main_conf_t *rmcf)
+{
+    ngx_rooms_zone_ctx_t  *ctx;
+
+    ctx = rmcf->shm_zone->data;
+
+    return &ctx->sh->webhook_sender;
 }

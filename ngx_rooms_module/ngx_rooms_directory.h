@@ -117,4 +117,12 @@ void ngx_rooms_dir_counts_reset(ngx_rooms_main_conf_t *rmcf,
     ngx_log_t *log, int64_t seq);
 
 
+/*
+ * The pid of the worker that delivers webhooks (0: none), in the zone, so
+ * that it outlives a reload: the new worker 0 starts sending only once the
+ * old one, which may be finishing a delivery, is gone.
+ */
+ngx_atomic_t *ngx_rooms_dir_webhook_sender(ngx_rooms_main_conf_t *rmcf);
+
+
 #endif /* _NGX_ROOMS_DIRECTORY_H_INCLUDED_ */

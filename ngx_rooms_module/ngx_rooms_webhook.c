@@ -16,17 +16,21 @@
  * (refused, timed out, not 2xx) is tried again after a delay that doubles
  * up to NGX_ROOMS_WEBHOOK_BACKOFF_MAX.  One event at a time, oldest first:
  * a receiver sees them in order.  Events stay in the store until
- * delivered, so a restart loses none.
+ * delivered, so a restart loses none.  Across a reload, the old worker 0
+ * may still be finishing a delivery: the sender's pid in the shared zone
+ * (ngx_rooms_dir_webhook_sender()) keeps the new one waiting until the old
+ * one is gone (exited, or dead), so that event is not sent twice.
  * Must never block: no resolver at run time (the address was resolved at
  * "nginx -t"), no waiting for the store (the read never waits; the removal
  * is the control file's, which refuses when busy and is asked again).
  * Must never write the store itself, nor send from any other worker.
- * May not: include jansson.h, call json_, include rooms_ring.h, include rooms_ws.h, call ngx_rooms_ws_, call ngx_rooms_signal_, call ngx_rooms_api_, call ngx_rooms_dir_, call ngx_rooms_media_push, call rooms_store_outbox_add, call rooms_store_outbox_remove
+ * May not: include jansson.h, call json_, include rooms_ring.h, include rooms_ws.h, call ngx_rooms_ws_, call ngx_rooms_signal_, call ngx_rooms_api_, call ngx_rooms_dir_get, call ngx_rooms_dir_change, call ngx_rooms_dir_add, call ngx_rooms_dir_count, call ngx_rooms_media_push, call rooms_store_outbox_add, call rooms_store_outbox_remove
  */
 
 
 #include "ngx_rooms_webhook.h"
 #include "ngx_rooms_control.h"
+#include "ngx_rooms_directory.h"
 #include "ngx_rooms_metrics.h"
 
 
@@ -81,6 +85,7 @@ static void ngx_rooms_webhook_read(ngx_event_t *ev);
 static void ngx_rooms_webhook_done(ngx_rooms_webhook_t *wh, ngx_uint_t ok,
     const char *why);
 static void ngx_rooms_webhook_close(ngx_rooms_webhook_t *wh);
+static ngx_int_t ngx_rooms_webhook_claim(ngx_rooms_webhook_t *wh);
 
 
 static ngx_rooms_webhook_t  *ngx_rooms_webhook;
@@ -276,7 +281,58 @@ ngx_rooms_webhook_exit_process(void)
 
     ngx_rooms_webhook_close(wh);
 
+    if (wh->delivered
+        && ngx_rooms_control_webhook_delivered(wh->rmcf, wh->delivered)
+           != NGX_OK)
+    {
+        ngx_log_error(NGX_LOG_WARN, ngx_cycle->log, 0,
+                      "rooms_webhook: delivered event %L stays in the "
+                      "outbox (the store is locked) and will be sent again",
+                      wh->delivered);
+    }
+
+    /* the next worker 0 may send now */
+    (void) ngx_atomic_cmp_set(ngx_rooms_dir_webhook_sender(wh->rmcf),
+                              (ngx_atomic_uint_t) ngx_pid, 0);
+
     ngx_rooms_webhook = NULL;
+}
+
+
+/*
+ * NGX_OK when this process is the sender (it stays one until it exits),
+ * NGX_DECLINED while another live process is: the worker 0 of the cycle
+ * before a reload, finishing.  A sender that died (its pid is gone) is
+ * replaced.
+ */
+static ngx_int_t
+ngx_rooms_webhook_claim(ngx_rooms_webhook_t *wh)
+{
+    ngx_atomic_t       *sender;
+    ngx_atomic_uint_t   pid;
+
+    sender = ngx_rooms_dir_webhook_sender(wh->rmcf);
+    pid = *sender;
+
+    if (pid == (ngx_atomic_uint_t) ngx_pid) {
+        return NGX_OK;
+    }
+
+    if (pid != 0 && (kill((ngx_pid_t) pid, 0) == 0 || ngx_errno != ESRCH)) {
+        return NGX_DECLINED;
+    }
+
+    if (!ngx_atomic_cmp_set(sender, pid, (ngx_atomic_uint_t) ngx_pid)) {
+        return NGX_DECLINED;
+    }
+
+    if (pid != 0) {
+        ngx_log_error(NGX_LOG_NOTICE, ngx_cycle->log, 0,
+                      "rooms_webhook: the sender before (pid %uA) is gone; "
+                      "this worker sends now", pid);
+    }
+
+    return NGX_OK;
 }
 
 
@@ -296,6 +352,11 @@ ngx_rooms_webhook_tick(ngx_event_t *ev)
     }
 
     next = NGX_ROOMS_WEBHOOK_POLL;
+
+    if (ngx_rooms_webhook_claim(wh) != NGX_OK) {
+        ngx_add_timer(&wh->timer, next);
+        return;
+    }
 
     if (wh->delivered) {
         rc = ngx_rooms_control_webhook_delivered(wh->rmcf, wh->delivered);
@@ -596,8 +657,14 @@ ngx_rooms_webhook_done(ngx_rooms_webhook_t *wh, ngx_uint_t ok,
     if (ok) {
         ngx_rooms_metrics_add(NGX_ROOMS_M_WEBHOOK_SENT, 1);
         wh->failures = 0;
-        wh->delivered = wh->id;
         delay = 1;
+
+        /* at once: an exiting worker has no next tick */
+        wh->delivered = wh->id;
+
+        if (ngx_rooms_control_webhook_delivered(wh->rmcf, wh->id) == NGX_OK) {
+            wh->delivered = 0;
+        }
 
     } else {
         ngx_rooms_metrics_add(NGX_ROOMS_M_WEBHOOK_FAILED, 1);

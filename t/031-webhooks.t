@@ -16,7 +16,9 @@
 #   meanwhile, and a third room is created after the restart: the failed
 #   deliveries are counted, and once the receiver is back (answering its
 #   first request 503, which is tried again) it gets every event, in the
-#   order they happened, none lost and none twice.
+#   order they happened, none lost and none twice;
+# - nginx reloads while a delivery is under way (the receiver takes 3 s to
+#   answer): the event arrives once, not again from the new worker 0.
 
 use strict;
 use warnings;
@@ -52,9 +54,12 @@ sub http { RoomsTest::http(@_, port => $port) }
 
 # Forks a server on $rport that appends each request (its first line,
 # headers, body) to $log as one JSON line, and answers 204; with $refuse,
-# the first request is answered 503 instead and kept in $log.refused.
+# the first request is answered 503 instead and kept in $log.refused;
+# with 'slow', the first is answered after 3 s ($log.slow made at once).
 sub receiver_start {
     my ($refuse) = @_;
+    my $slow = ($refuse // '') eq 'slow';
+    $refuse = 0 if $slow;
     my $srv = IO::Socket::INET->new(LocalAddr => '127.0.0.1',
                                     LocalPort => $rport, Listen => 16,
                                     ReuseAddr => 1, Proto => 'tcp')
@@ -75,6 +80,12 @@ sub receiver_start {
                 $h{lc $1} = $2 if /^([^:]+):\s*(.*)$/;
             }
             my ($line) = $head =~ /^([^\r\n]*)/;
+            if ($slow) {
+                $slow = 0;
+                open my $s, '>', "$log.slow" or POSIX::_exit(1);
+                close $s;
+                sleep 3;
+            }
             if ($refuse) {
                 $refuse = 0;
                 open my $f, '>', "$log.refused" or POSIX::_exit(1);
@@ -290,6 +301,22 @@ is($refused, $late[0]{body}, 'the event answered 503 was sent again, '
 $ids{ $_->{event}{id} }++ for @r;
 is(scalar(grep { $_ > 1 } values %ids), 0, 'no id twice over the whole run');
 is(metric('rooms_webhook_events_dropped_total'), 0, 'nothing dropped');
+
+# ---- a reload while a delivery is under way ----
+
+receiver_stop($rpid);
+$rpid = receiver_start('slow');
+my $d = create_room(title => 'Reload');
+ok(wait_for(10, sub { -e "$log.slow" }), 'a delivery is under way');
+kill 'HUP', $master;
+ok(wait_for(15, sub { story($d->{code}, received()) >= 1 }),
+   'nginx reloads meanwhile: the event is delivered');
+sleep 3;                           # a second sending would have come now
+is(join(' ', story($d->{code}, received())), 'room.created',
+   'once: the new worker 0 waited for the old one to finish');
+my $e = create_room(title => 'After the reload');
+ok(wait_for(10, sub { story($e->{code}, received()) >= 1 }),
+   'and sends the events after it');
 
 nginx_stop($dir);
 receiver_stop($rpid);
