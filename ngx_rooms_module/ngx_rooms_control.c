@@ -131,6 +131,8 @@ static void ngx_rooms_control_room_event(rooms_store_t *store,
     ngx_rooms_event_e type, rooms_room_t *room);
 static ngx_int_t ngx_rooms_control_outbox(rooms_store_t *store, u_char *body,
     size_t len);
+static ngx_int_t ngx_rooms_control_outbox_now(rooms_store_t *store,
+    u_char *body, size_t len);
 
 
 /*
@@ -1549,7 +1551,8 @@ ngx_rooms_control_deferred(ngx_rooms_deferred_t *d)
         break;
 
     case NGX_ROOMS_DEFER_EVENT:
-        rc = ngx_rooms_control_outbox(rmcf->store, d->event, d->event_len);
+        rc = ngx_rooms_control_outbox_now(rmcf->store, d->event,
+                                          d->event_len);
         if (rc == NGX_ERROR) {
             ngx_rooms_metrics_add(NGX_ROOMS_M_WEBHOOK_DROPPED, 1);
         }
@@ -1636,7 +1639,7 @@ ngx_rooms_control_event(ngx_rooms_main_conf_t *rmcf, ngx_rooms_event_e type,
         return;
     }
 
-    rc = ngx_rooms_control_outbox(rmcf->store, d.event, d.event_len);
+    rc = ngx_rooms_control_outbox_now(rmcf->store, d.event, d.event_len);
 
     if (rc == NGX_ROOMS_BUSY) {
         d.kind = NGX_ROOMS_DEFER_EVENT;
@@ -1686,6 +1689,44 @@ ngx_rooms_control_outbox(rooms_store_t *store, u_char *body, size_t len)
     }
 
     return NGX_OK;
+}
+
+
+/*
+ * One event into the outbox in a transaction of its own that never waits
+ * for the lock (the deferred writes take it when it is free): NGX_OK,
+ * NGX_ROOMS_BUSY or NGX_ERROR (logged).
+ */
+static ngx_int_t
+ngx_rooms_control_outbox_now(rooms_store_t *store, u_char *body, size_t len)
+{
+    ngx_int_t  rc;
+
+    switch (rooms_store_begin(store, 0)) {
+
+    case ROOMS_STORE_OK:
+        break;
+
+    case ROOMS_STORE_BUSY:
+        return NGX_ROOMS_BUSY;
+
+    default:
+        ngx_log_error(NGX_LOG_ERR, ngx_cycle->log, 0,
+                      "rooms_webhook: the store cannot be written: %s",
+                      rooms_store_errmsg(store));
+        ngx_rooms_metrics_add(NGX_ROOMS_M_STORE_ERRORS, 1);
+        return NGX_ERROR;
+    }
+
+    rc = ngx_rooms_control_outbox(store, body, len);
+
+    if (rc == NGX_OK) {
+        rc = ngx_rooms_control_commit(store, ngx_cycle->log);
+    }
+
+    rooms_store_rollback(store);
+
+    return rc;
 }
 
 

@@ -17,6 +17,9 @@
 #   deliveries are counted, and once the receiver is back (answering its
 #   first request 503, which is tried again) it gets every event, in the
 #   order they happened, none lost and none twice;
+# - another program holds the store's write lock while a host joins: the
+#   events are kept by the nginx worker, and stored and sent once it is
+#   free;
 # - nginx reloads while a delivery is under way (the receiver takes 3 s to
 #   answer): the event arrives once, not again from the new worker 0.
 
@@ -301,6 +304,42 @@ is($refused, $late[0]{body}, 'the event answered 503 was sent again, '
 $ids{ $_->{event}{id} }++ for @r;
 is(scalar(grep { $_ > 1 } values %ids), 0, 'no id twice over the whole run');
 is(metric('rooms_webhook_events_dropped_total'), 0, 'nothing dropped');
+
+# ---- the store locked by another program ----
+
+my $g = create_room(title => 'Locked store');
+ok(wait_for(10, sub { story($g->{code}, received()) >= 1 }),
+   'a room created before the lock: its event came');
+POSIX::mkfifo("$dir/lock.sql", 0600) or die "mkfifo: $!";
+my $locker = fork // die "fork: $!";
+if ($locker == 0) {
+    open STDIN, '<', "$dir/lock.sql" or POSIX::_exit(127);
+    open STDOUT, '>', '/dev/null';
+    exec('sqlite3', "$dir/rooms.db") or POSIX::_exit(127);
+}
+open my $lock, '>', "$dir/lock.sql" or die "fifo: $!";
+$lock->autoflush(1);
+print $lock "BEGIN EXCLUSIVE;\nDELETE FROM bans;\n";
+ok(wait_for(5, sub {
+       `sqlite3 -cmd '.timeout 0' '$dir/rooms.db' 'BEGIN IMMEDIATE' 2>&1`
+           =~ /locked/
+   }), 'another program holds the store\'s write lock');
+my ($gh, $ghw) = ws_join($g->{code}, name => 'Gil',
+                         host_key => $g->{host_key});
+is($ghw->{type}, 'welcome', 'a host joins meanwhile');
+ok(wait_for(5, sub {
+       `cat $dir/error.log` =~ /a webhook event of room \d+ is kept/
+   }), 'its events are kept while the store is locked');
+is(join(' ', story($g->{code}, received())), 'room.created',
+   'and not sent yet');
+close $lock;
+waitpid $locker, 0;
+ok(wait_for(10, sub { story($g->{code}, received()) >= 3 }),
+   'once the store is free they are stored and sent');
+sleep 1;
+is(join(' ', sort(story($g->{code}, received()))),
+   'participant.joined:Gil room.created room.opened', 'each once');
+close $gh;
 
 # ---- a reload while a delivery is under way ----
 
