@@ -260,14 +260,16 @@ async function scenario() {
        JSON.stringify(await received(name).catch(() => null)));
   }
 
-  // The media worker restarts: nginx closes every WebSocket with 1012, the
-  // pages join again by themselves, and Alice and Bob see each other again.
+  // The media worker is killed (SIGKILL: no goodbye on its sockets) and
+  // starts again: nginx closes every WebSocket with 1012, the pages join
+  // again by themselves, and Alice and Bob see each other again.
   {
     const ids = {};
     for (const name of ['Alice', 'Bob']) {
       ids[name] = await people[name].page.evaluate(() => window.roomsState.id);
     }
-    await stop(worker);
+    worker.kill('SIGKILL');
+    await worker.exited;
     const again = await startWorker(dir, udpPort);
     ok(again, 'the media worker starts again');
     for (const [name, other] of [['Alice', 'Bob'], ['Bob', 'Alice']]) {
