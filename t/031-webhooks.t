@@ -221,7 +221,8 @@ for my $q (@r) {
         unless $q->{line} eq 'POST /hook HTTP/1.1'
                && $h->{'content-type'} eq 'application/json'
                && ($q->{event}{id} // '') =~ /^[0-9a-f]{32}$/
-               && ($q->{event}{time} // '') =~ /^\d{10}\.\d{3}$/
+               # the raw text: a decoded 1796335200.120 prints .12
+               && $q->{body} =~ /"time":\d{10}\.\d{3}[,}]/
                && abs($q->{event}{time} - time) < 120
                && ($q->{event}{room}{id} // '') =~ /^\d+$/;
     $ids{ $q->{event}{id} // '' }++;
