@@ -1639,7 +1639,10 @@ ngx_rooms_control_event(ngx_rooms_main_conf_t *rmcf, ngx_rooms_event_e type,
         return;
     }
 
-    rc = ngx_rooms_control_outbox_now(rmcf->store, d.event, d.event_len);
+    /* after the ones kept already: a participant's leave after its join */
+    rc = ngx_rooms_deferred_events()
+         ? NGX_ROOMS_BUSY
+         : ngx_rooms_control_outbox_now(rmcf->store, d.event, d.event_len);
 
     if (rc == NGX_ROOMS_BUSY) {
         d.kind = NGX_ROOMS_DEFER_EVENT;
@@ -1693,16 +1696,18 @@ ngx_rooms_control_outbox(rooms_store_t *store, u_char *body, size_t len)
 
 
 /*
- * One event into the outbox in a transaction of its own that never waits
- * for the lock (the deferred writes take it when it is free): NGX_OK,
- * NGX_ROOMS_BUSY or NGX_ERROR (logged).
+ * One event into the outbox in a transaction of its own, waiting for the
+ * lock at most ROOMS_STORE_WAIT_MS as every change does (another nginx
+ * worker's write is that short; a longer lock is another program's, and
+ * the deferred writes wait it out): NGX_OK, NGX_ROOMS_BUSY or NGX_ERROR
+ * (logged).
  */
 static ngx_int_t
 ngx_rooms_control_outbox_now(rooms_store_t *store, u_char *body, size_t len)
 {
     ngx_int_t  rc;
 
-    switch (rooms_store_begin(store, 0)) {
+    switch (rooms_store_begin(store, ROOMS_STORE_WAIT_MS)) {
 
     case ROOMS_STORE_OK:
         break;

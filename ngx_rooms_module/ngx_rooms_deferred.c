@@ -108,6 +108,21 @@ ngx_rooms_deferred_banned(int64_t room_id, u_char *token_hash)
 }
 
 
+ngx_uint_t
+ngx_rooms_deferred_events(void)
+{
+    ngx_uint_t  i, n;
+
+    n = 0;
+
+    for (i = 0; i < ngx_rooms_ndeferred; i++) {
+        n += ngx_rooms_deferred[i].kind == NGX_ROOMS_DEFER_EVENT;
+    }
+
+    return n;
+}
+
+
 void
 ngx_rooms_deferred_exit_process(void)
 {

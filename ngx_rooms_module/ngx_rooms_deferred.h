@@ -61,6 +61,9 @@ void ngx_rooms_deferred_add(ngx_rooms_deferred_t *d);
 /* 1 when a ban of token_hash from room_id is kept here, not stored yet. */
 ngx_uint_t ngx_rooms_deferred_banned(int64_t room_id, u_char *token_hash);
 
+/* How many webhook events are kept here: a new one goes after them. */
+ngx_uint_t ngx_rooms_deferred_events(void);
+
 /* At a worker's exit: a last try; what is left is logged as lost. */
 void ngx_rooms_deferred_exit_process(void);
 
