@@ -76,6 +76,9 @@ typedef struct {
     unsigned        sample;           /* 1 in N packets fully unprotected */
     unsigned        tile_w, tile_h;   /* the tile sizes in view */
     unsigned        speakers;         /* talking at a time */
+    unsigned        audio_slots;      /* voices the server forwards to each
+                                       * (its rooms_audio_slots); Janus:
+                                       * everyone */
     int             worker_pid;       /* for /proc figures; 0 none */
     const char     *nginx_pids;       /* "pid,pid" of nginx's workers */
     const char     *label;            /* the row's name */
@@ -287,6 +290,7 @@ typedef struct {
     char            host_key[LOAD_MAX_ROOMS][64];
     int             ep;               /* epoll */
     uint64_t        start_us;
+    uint64_t        end_us;           /* the measured window's end; 0 before */
     uint64_t        media_from_us, media_to_us;  /* the measured window */
     unsigned        measuring;
     void           *dtls_ctx;         /* SSL_CTX * */
@@ -299,6 +303,11 @@ extern load_run_t  load_run;
 
 /* load_main.c */
 uint64_t load_now_us(void);
+/* whether participant `index` is talking in talk slot `slot` (the talk
+ * pattern: a window of `speakers` moving through each room) */
+int load_talking(unsigned index, unsigned slot);
+/* the talk pattern's slot length: who talks changes this often */
+#define LOAD_TALK_US      4000000
 double load_random(void);            /* [0, 1) */
 void load_random_bytes(void *buf, size_t n);
 void load_log(load_peer_t *p, const char *fmt, ...)

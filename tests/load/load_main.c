@@ -432,8 +432,8 @@ load_usage(void)
     fprintf(stderr,
 "usage: rooms-load --port N [--host 127.0.0.1] [--rooms R] [--per-room N]\n"
 "         [--spread MS] [--seconds S] [--loss P] [--delay MS] [--sample N]\n"
-"         [--tile WxH] [--speakers N] [--worker-pid PID] [--nginx-pids A,B]\n"
-"         [--label TEXT] [--json FILE] [--no-simulcast]\n"
+"         [--tile WxH] [--speakers N] [--audio-slots N] [--worker-pid PID]\n"
+"         [--nginx-pids A,B] [--label TEXT] [--json FILE] [--no-simulcast]\n"
 "         [--janus-http PORT --local-ip IP: Janus VideoRoom, WebSocket on\n"
 "          --port] [-v]\n");
 }
@@ -455,7 +455,7 @@ load_options(int argc, char **argv)
         { "nginx-pids", 1, NULL, 'N' }, { "label", 1, NULL, 'L' },
         { "json", 1, NULL, 'j' }, { "verbose", 0, NULL, 'v' },
         { "janus-http", 1, NULL, 'J' }, { "local-ip", 1, NULL, 'i' },
-        { "no-simulcast", 0, NULL, 'M' },
+        { "no-simulcast", 0, NULL, 'M' }, { "audio-slots", 1, NULL, 'A' },
         { NULL, 0, NULL, 0 }
     };
 
@@ -468,6 +468,7 @@ load_options(int argc, char **argv)
     o->tile_w = 320;
     o->tile_h = 180;
     o->speakers = 3;
+    o->audio_slots = 3;           /* rooms_audio_slots' default */
     o->label = "run";
     o->local_ip = "127.0.0.1";
 
@@ -488,6 +489,7 @@ load_options(int argc, char **argv)
             }
             break;
         case 'k': o->speakers = (unsigned) atoi(optarg); break;
+        case 'A': o->audio_slots = (unsigned) atoi(optarg); break;
         case 'w': o->worker_pid = atoi(optarg); break;
         case 'N': o->nginx_pids = optarg; break;
         case 'L': o->label = optarg; break;
@@ -508,6 +510,7 @@ load_options(int argc, char **argv)
         || o->seconds == 0 || o->seconds > 600 || o->spread_ms > 60000
         || o->loss < 0 || o->loss >= 0.5 || o->delay_ms > 1000
         || o->speakers == 0 || o->speakers > o->per_room
+        || o->audio_slots == 0 || o->audio_slots > 8
         || o->rooms * o->per_room * (o->janus ? 2 : 1) > LOAD_MAX_PEERS)
     {
         return -1;
@@ -518,12 +521,20 @@ load_options(int argc, char **argv)
 
 /* ---- the run ---------------------------------------------------------- */
 
-/* everyone in p's room has reached p: audio from each, video from each
- * up to the 16 video slots */
+/*
+ * everyone in p's room has reached p: video from each up to the 16 video
+ * slots, and audio as the server forwards it.  Janus forwards every
+ * voice.  ngx_rooms forwards the audio_slots loudest (top-N audio): p has
+ * had that many voices, and has heard each one who talked through a whole
+ * talk slot while both were in the call (from 1 s after p's welcome and
+ * the talker's DTLS, the time a line takes to move with room to spare,
+ * until now or the measured window's end).
+ */
 int
 load_complete(load_peer_t *p)
 {
-    unsigned  i, others = 0, a = 0, v = 0;
+    unsigned  i, others = 0, a = 0, v = 0, s, from, to, need;
+    uint64_t  now;
 
     if (p->twin >= 0 && !p->is_sub) {
         /* Janus: its subscriber connection receives */
@@ -552,7 +563,38 @@ load_complete(load_peer_t *p)
         a += p->first_a[i] != 0;
         v += p->first_v[i] != 0;
     }
-    return a == others && v >= (others < 16 ? others : 16);
+    need = others < load_run.opt.audio_slots ? others
+                                             : load_run.opt.audio_slots;
+    if (a < need || v < (others < 16 ? others : 16) || p->welcome_us == 0) {
+        return 0;
+    }
+
+    /* whole talk slots inside [welcome + 1 s, now] */
+    now = load_run.end_us ? load_run.end_us : load_now_us();
+    if (p->welcome_us + 1000000 < load_run.start_us
+        || now < p->welcome_us + 1000000)
+    {
+        from = 0;
+    } else {
+        from = (unsigned) ((p->welcome_us + 1000000 - load_run.start_us
+                            + LOAD_TALK_US - 1) / LOAD_TALK_US);
+    }
+    to = now > load_run.start_us
+         ? (unsigned) ((now - load_run.start_us) / LOAD_TALK_US) : 0;
+    for (s = from; s < to; s++) {
+        for (i = 0; i < load_run.nlogical; i++) {
+            if (i != p->index && load_run.peers[i].room == p->room
+                && load_run.peers[i].state != LP_FAILED
+                && load_run.peers[i].dtls_us != 0
+                && load_run.peers[i].dtls_us + 1000000
+                   <= load_run.start_us + (uint64_t) s * LOAD_TALK_US
+                && load_talking(i, s) && p->first_a[i] == 0)
+            {
+                return 0;
+            }
+        }
+    }
+    return 1;
 }
 
 

@@ -35,7 +35,6 @@
 #include "rtp.h"
 
 
-#define LOAD_TALK_US      4000000        /* who speaks changes every 4 s */
 
 
 static const char *load_rids[LOAD_LAYERS] = { "q", "h", "f" };
@@ -360,20 +359,27 @@ load_protect_send(load_peer_t *p, uint8_t *b, size_t n, int rtcp)
 }
 
 
+int
+load_talking(unsigned index, unsigned slot)
+{
+    unsigned  per = load_run.opt.per_room, local = index / load_run.opt.rooms;
+
+    /* a window of `speakers` moving through the room */
+    return ((local + per - (slot * load_run.opt.speakers) % per) % per)
+           < load_run.opt.speakers;
+}
+
+
 static void
 load_send_audio(load_peer_t *p, uint64_t now)
 {
     uint8_t           b[LOAD_DGRAM];
     size_t            n;
     const load_frag_t *f;
-    unsigned          talking, slot, local, per;
+    unsigned          talking;
 
-    /* who talks: a window of `speakers` moving through the room */
-    per = load_run.opt.per_room;
-    local = p->index / load_run.opt.rooms;
-    slot = (unsigned) ((now - load_run.start_us) / LOAD_TALK_US);
-    talking = ((local + per - (slot * load_run.opt.speakers) % per) % per)
-              < load_run.opt.speakers;
+    talking = load_talking(p->index,
+                  (unsigned) ((now - load_run.start_us) / LOAD_TALK_US));
 
     f = talking ? &load_run.media.tone[p->aframe]
                 : &load_run.media.quiet[p->aframe];

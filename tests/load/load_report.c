@@ -176,6 +176,9 @@ load_report_proc_mark(int which)
 {
     if (which < 2) {
         marks_us[which] = load_now_us();
+        if (which == 1) {
+            load_run.end_us = marks_us[1];
+        }
         wticks[which] = load_run.opt.worker_pid
                         ? load_cpu_ticks(load_run.opt.worker_pid) : -1;
         nticks[which] = load_nginx_ticks();

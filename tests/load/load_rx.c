@@ -293,20 +293,23 @@ load_rx_close(load_peer_t *p)
 static void
 load_check_joined(load_peer_t *p, uint64_t now)
 {
-    unsigned  i, videos, need;
+    unsigned  i, videos, voices, need, slots;
 
     if (p->joined_us) {
         return;
     }
-    videos = 0;
+
+    /* Janus forwards every voice, ngx_rooms the audio_slots loudest */
+    slots = load_run.opt.janus ? p->npresent : load_run.opt.audio_slots;
+    videos = voices = 0;
     for (i = 0; i < p->npresent; i++) {
-        if (p->first_a[p->present[i]] == 0) {
-            return;
-        }
+        voices += p->first_a[p->present[i]] != 0;
         videos += p->first_v[p->present[i]] != 0;
     }
     need = p->npresent < 16 ? p->npresent : 16;
-    if (videos >= need) {
+    if (videos >= need
+        && voices >= (p->npresent < slots ? p->npresent : slots))
+    {
         p->joined_us = now;
     }
 }

@@ -14,7 +14,8 @@
 #   rooms2x25  two rooms of 25, the same
 #   storm50    one room of 50, all 50 joins within 1 s
 #   loss50     one room of 50 with 5% loss each way (inside the tool)
-#   small      one room of 6 for 3 s (tests/load/load.t)
+#   small      one room of 6 for 9 s (tests/load/load.t: two whole talk
+#              slots, so each talker is checked as heard)
 set -eu
 
 top=$(cd "$(dirname "$0")/../.." && pwd)
@@ -135,7 +136,7 @@ scenario_args() {
     rooms2x25) echo "--rooms 2 --per-room 25 --spread 5000 --seconds 10" ;;
     storm50)   echo "--rooms 1 --per-room 50 --spread 1000 --seconds 10" ;;
     loss50)    echo "--rooms 1 --per-room 50 --spread 5000 --seconds 10 --loss 0.05" ;;
-    small)     echo "--rooms 1 --per-room 6 --spread 1000 --seconds 3" ;;
+    small)     echo "--rooms 1 --per-room 6 --spread 1000 --seconds 9" ;;
     *)         return 1 ;;
     esac
 }
