@@ -13,6 +13,7 @@
  *     2  bans: the guest tokens a host removed, per room
  *     3  rooms.host_absent and rooms.rev; cohosts: co-host credentials
  *     4  rooms.used_at: when people were last seen in the room (expiry)
+ *     5  webhook_outbox: the webhook events not delivered yet, in order
  * A store is migrated step by step, in one transaction, from whatever
  * version it has up to ROOMS_STORE_SCHEMA_VERSION; a newer one is refused
  * untouched.
@@ -51,6 +52,11 @@ enum {
     ROOMS_SQL_COHOST_REVOKE_TOKEN,
     ROOMS_SQL_COHOST_LIST,
     ROOMS_SQL_USED,
+    ROOMS_SQL_OUTBOX_COUNT,
+    ROOMS_SQL_OUTBOX_DROP,
+    ROOMS_SQL_OUTBOX_ADD,
+    ROOMS_SQL_OUTBOX_NEXT,
+    ROOMS_SQL_OUTBOX_REMOVE,
     ROOMS_SQL_N
 };
 
@@ -125,6 +131,16 @@ static const char  *rooms_migrations[ROOMS_STORE_SCHEMA_VERSION] = {
 
     /* 3 -> 4: when people were last seen in a room (0: never), for expiry */
     "ALTER TABLE rooms ADD COLUMN used_at INTEGER NOT NULL DEFAULT 0;",
+
+    /*
+     * 4 -> 5: the webhook outbox, oldest first; AUTOINCREMENT so that an
+     * id is never given twice, even after the newest row went
+     */
+    "CREATE TABLE webhook_outbox ("
+    "  id               INTEGER PRIMARY KEY AUTOINCREMENT,"
+    "  created_at       INTEGER NOT NULL,"
+    "  body             BLOB NOT NULL"
+    ");",
 };
 
 
@@ -192,6 +208,17 @@ static const char  *rooms_sql[ROOMS_SQL_N] = {
     /* at most one write per room and ROOMS_STORE_USED_EVERY */
     "UPDATE rooms SET used_at = ?2"
     " WHERE id = ?1 AND used_at <= ?2 - ?3",
+
+    "SELECT count(*) FROM webhook_outbox",
+
+    "DELETE FROM webhook_outbox WHERE id IN"
+    " (SELECT id FROM webhook_outbox ORDER BY id LIMIT ?1)",
+
+    "INSERT INTO webhook_outbox (created_at, body) VALUES (?1, ?2)",
+
+    "SELECT id, body FROM webhook_outbox WHERE id > ?1 ORDER BY id LIMIT 1",
+
+    "DELETE FROM webhook_outbox WHERE id = ?1",
 };
 
 
@@ -1249,4 +1276,114 @@ rooms_store_expire(rooms_store_t *st, int64_t before, int64_t *purged)
     }
 
     return rc;
+}
+
+
+int
+rooms_store_outbox_add(rooms_store_t *st, const void *body, size_t len,
+    int64_t now, unsigned max, unsigned *dropped)
+{
+    int            own, n, rc;
+    sqlite3_stmt  *s;
+
+    *dropped = 0;
+
+    if (len > ROOMS_STORE_EVENT_MAX || max == 0) {
+        return ROOMS_STORE_ERROR;
+    }
+
+    own = rooms_store_tx(st);
+    if (own < 0) {
+        return own;
+    }
+
+    s = st->stmt[ROOMS_SQL_OUTBOX_COUNT];
+    n = sqlite3_step(s) == SQLITE_ROW ? sqlite3_column_int(s, 0) : -1;
+    sqlite3_reset(s);
+
+    if (n < 0) {
+        return rooms_store_tx_end(st, own, ROOMS_STORE_ERROR);
+    }
+
+    rc = ROOMS_STORE_OK;
+
+    if ((unsigned) n >= max) {
+        /* full: the oldest make room, so the newest state is never lost */
+        s = st->stmt[ROOMS_SQL_OUTBOX_DROP];
+        sqlite3_bind_int64(s, 1, (int64_t) n - max + 1);
+        rc = rooms_store_done(s);
+
+        if (rc == ROOMS_STORE_OK) {
+            *dropped = (unsigned) sqlite3_changes(st->db);
+        }
+    }
+
+    if (rc == ROOMS_STORE_OK) {
+        s = st->stmt[ROOMS_SQL_OUTBOX_ADD];
+        sqlite3_bind_int64(s, 1, now);
+        sqlite3_bind_blob(s, 2, body, (int) len, SQLITE_STATIC);
+        rc = rooms_store_done(s);
+    }
+
+    rc = rooms_store_tx_end(st, own, rc);
+
+    if (rc != ROOMS_STORE_OK) {
+        *dropped = 0;
+    }
+
+    return rc;
+}
+
+
+int
+rooms_store_outbox_next(rooms_store_t *st, int64_t after, int64_t *id,
+    void *body, size_t cap, size_t *len)
+{
+    int            rc, n;
+    const void    *b;
+    sqlite3_stmt  *s;
+
+    s = st->stmt[ROOMS_SQL_OUTBOX_NEXT];
+    sqlite3_bind_int64(s, 1, after);
+
+    rc = sqlite3_step(s);
+
+    if (rc == SQLITE_ROW) {
+        *id = sqlite3_column_int64(s, 0);
+        b = sqlite3_column_blob(s, 1);
+        n = sqlite3_column_bytes(s, 1);
+
+        if (b == NULL || n <= 0 || (size_t) n > cap) {
+            /* written by no version of this code: skipped as empty */
+            *len = 0;
+
+        } else {
+            memcpy(body, b, (size_t) n);
+            *len = (size_t) n;
+        }
+    }
+
+    sqlite3_reset(s);
+    sqlite3_clear_bindings(s);
+
+    switch (rc) {
+    case SQLITE_ROW:
+        return 1;
+    case SQLITE_DONE:
+        return 0;
+    default:
+        return ROOMS_STORE_ERROR;
+    }
+}
+
+
+int
+rooms_store_outbox_remove(rooms_store_t *st, int64_t id)
+{
+    sqlite3_stmt  *s;
+
+    s = st->stmt[ROOMS_SQL_OUTBOX_REMOVE];
+    sqlite3_bind_int64(s, 1, id);
+
+    return rooms_store_done(s);
 }

@@ -19,7 +19,7 @@
 #include "rooms_room.h"
 
 
-#define ROOMS_STORE_SCHEMA_VERSION  4
+#define ROOMS_STORE_SCHEMA_VERSION  5
 
 #define ROOMS_STORE_OK         0
 #define ROOMS_STORE_NOT_FOUND  1
@@ -221,6 +221,36 @@ int rooms_store_used(rooms_store_t *st, int64_t room_id, int64_t now);
  * ROOMS_STORE_OK or ROOMS_STORE_ERROR (nothing purged).
  */
 int rooms_store_expire(rooms_store_t *st, int64_t before, int64_t *purged);
+
+/*
+ * The webhook outbox: events waiting to be delivered, oldest first, each
+ * a body of at most ROOMS_STORE_EVENT_MAX bytes under an id that grows
+ * and is never given twice.
+ */
+#define ROOMS_STORE_EVENT_MAX  2048
+
+/*
+ * Appends body (len bytes), made at now, keeping at most max rows: when
+ * the outbox is full the oldest rows go first, and *dropped receives how
+ * many went.  In the caller's transaction, or in its own.
+ * ROOMS_STORE_OK, ROOMS_STORE_BUSY or ROOMS_STORE_ERROR.
+ */
+int rooms_store_outbox_add(rooms_store_t *st, const void *body, size_t len,
+    int64_t now, unsigned max, unsigned *dropped);
+
+/*
+ * The oldest event after the id after (0: the oldest of all): 1 with its
+ * id and body (at most cap bytes, *len its length), 0 when there is none,
+ * ROOMS_STORE_ERROR.  A read: it never waits for a writer.
+ */
+int rooms_store_outbox_next(rooms_store_t *st, int64_t after, int64_t *id,
+    void *body, size_t cap, size_t *len);
+
+/*
+ * Removes the event id (delivered).  ROOMS_STORE_OK (also when it was
+ * gone), ROOMS_STORE_BUSY or ROOMS_STORE_ERROR.
+ */
+int rooms_store_outbox_remove(rooms_store_t *st, int64_t id);
 
 
 #endif /* ROOMS_STORE_H */

@@ -72,6 +72,7 @@ typedef struct {
     ngx_queue_t                  queue;          /* LRU, newest at head */
     uint32_t                     store_crc;      /* which store is cached */
     ngx_uint_t                   nodes;
+    ngx_atomic_t                 webhook_sender; /* its pid; 0: none */
 } ngx_rooms_shctx_t;
 
 
@@ -89,6 +90,8 @@ typedef struct {
     ngx_str_t                    media_socket;   /* empty: no media worker */
     time_t                       expire;         /* rooms_expire; 0: off */
     ngx_event_t                  expire_ev;      /* worker 0's hourly run */
+    ngx_url_t                   *webhook;        /* rooms_webhook; or NULL */
+    ngx_str_t                    webhook_secret;
 
     /* where the first "rooms" directive is, to point errors at it */
     ngx_str_t                    rooms_file;

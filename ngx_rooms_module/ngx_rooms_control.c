@@ -21,7 +21,11 @@
  * RESYNC records that empty the rooms no count was sent for again, and
  * the reset of the counts this process read when its link is lost;
  * expiry (rooms_expire): worker 0 purges rooms ended or unused for that
- * long, at its start and every hour.  The directory reads the store on
+ * long, at its start and every hour; the webhook outbox (rooms_webhook):
+ * room.created and room.ended stored in the transaction of the change,
+ * room.opened when a COUNT record took a room from nobody to somebody
+ * (only the process whose record set the count first), the participant
+ * events the signaling reports, and the removal of a delivered event.  The directory reads the store on
  * its own (a cache miss, a code by id) and writes it never.
  * Locks: a change takes the store's write lock first, waiting at most
  * ROOMS_STORE_WAIT_MS, and only then the directory lock (the zone
@@ -44,6 +48,7 @@
 #include "ngx_rooms_directory.h"
 #include "ngx_rooms_media.h"
 #include "ngx_rooms_metrics.h"
+#include "ngx_rooms_webhook.h"
 
 
 #include "rooms_msg.h"
@@ -122,6 +127,12 @@ static ngx_int_t ngx_rooms_control_store_demote(rooms_store_t *store,
 static ngx_int_t ngx_rooms_control_absent(ngx_rooms_main_conf_t *rmcf,
     int64_t room_id, char *code, ngx_uint_t end);
 static ngx_int_t ngx_rooms_control_deferred(ngx_rooms_deferred_t *d);
+static void ngx_rooms_control_room_event(rooms_store_t *store,
+    ngx_rooms_event_e type, rooms_room_t *room);
+static ngx_int_t ngx_rooms_control_outbox(rooms_store_t *store, u_char *body,
+    size_t len);
+static ngx_int_t ngx_rooms_control_outbox_now(rooms_store_t *store,
+    u_char *body, size_t len);
 
 
 /*
@@ -358,6 +369,9 @@ ngx_rooms_control_insert(rooms_room_t *room, void *data)
         ngx_rooms_metrics_add(NGX_ROOMS_M_STORE_ERRORS, 1);
         return NGX_ERROR;
     }
+
+    ngx_rooms_control_room_event(change->store, NGX_ROOMS_EVENT_ROOM_CREATED,
+                                 room);
 
     return ngx_rooms_control_commit(change->store, change->log);
 }
@@ -648,6 +662,12 @@ ngx_rooms_control_write(rooms_store_t *store, ngx_log_t *log,
 
     case NGX_ROOMS_END:
         rc = rooms_store_end(store, room, ngx_time());
+
+        if (rc == ROOMS_STORE_OK) {
+            ngx_rooms_control_room_event(store, NGX_ROOMS_EVENT_ROOM_ENDED,
+                                         room);
+        }
+
         break;
 
     default: /* NGX_ROOMS_ROTATE */
@@ -1035,6 +1055,7 @@ ngx_rooms_control_count(const rooms_proto_hdr_t *hdr, const u_char *payload)
 {
     u_char                  buf[256];
     ngx_int_t               rc;
+    ngx_uint_t              opened;
     const char             *why;
     rooms_msg_count_t       rec;
     ngx_rooms_main_conf_t  *rmcf;
@@ -1058,7 +1079,13 @@ ngx_rooms_control_count(const rooms_proto_hdr_t *hdr, const u_char *payload)
 
     rc = ngx_rooms_dir_count(rmcf, ngx_cycle->log, rec.room,
                              (u_char *) rec.code, ngx_strlen(rec.code),
-                             (ngx_uint_t) rec.count, rec.seq);
+                             (ngx_uint_t) rec.count, rec.seq, &opened);
+
+    if (opened) {
+        /* once: the one process whose record set the count first */
+        ngx_rooms_control_event(rmcf, NGX_ROOMS_EVENT_ROOM_OPENED, rec.room,
+                                (u_char *) rec.code, NULL);
+    }
 
     /*
      * People came or went: the room is in use, which keeps it from
@@ -1523,6 +1550,15 @@ ngx_rooms_control_deferred(ngx_rooms_deferred_t *d)
                                             d->token_hash, d->time);
         break;
 
+    case NGX_ROOMS_DEFER_EVENT:
+        rc = ngx_rooms_control_outbox_now(rmcf->store, d->event,
+                                          d->event_len);
+        if (rc == NGX_ERROR) {
+            ngx_rooms_metrics_add(NGX_ROOMS_M_WEBHOOK_DROPPED, 1);
+        }
+
+        return rc;
+
     default: /* NGX_ROOMS_DEFER_ABSENT: it logs its own failure */
         return ngx_rooms_control_absent(rmcf, d->room_id, d->code, d->end);
     }
@@ -1552,4 +1588,170 @@ ngx_rooms_control_conf(void)
     }
 
     return rmcf;
+}
+
+
+/*
+ * room.created and room.ended: in the transaction that creates or ends the
+ * room, so the event is stored exactly when the change is.  A failure to
+ * store the event does not undo the change (logged, counted as dropped).
+ */
+static void
+ngx_rooms_control_room_event(rooms_store_t *store, ngx_rooms_event_e type,
+    rooms_room_t *room)
+{
+    size_t                  len;
+    u_char                  body[NGX_ROOMS_WEBHOOK_BODY_MAX];
+    ngx_rooms_main_conf_t  *rmcf;
+
+    rmcf = ngx_http_cycle_get_module_main_conf(ngx_cycle, ngx_rooms_module);
+
+    if (rmcf == NULL || rmcf->webhook == NULL) {
+        return;
+    }
+
+    len = ngx_rooms_webhook_body(body, type, room->id, (u_char *) room->code,
+                                 NULL);
+
+    if (len == 0 || ngx_rooms_control_outbox(store, body, len) != NGX_OK) {
+        ngx_rooms_metrics_add(NGX_ROOMS_M_WEBHOOK_DROPPED, 1);
+    }
+}
+
+
+void
+ngx_rooms_control_event(ngx_rooms_main_conf_t *rmcf, ngx_rooms_event_e type,
+    int64_t room_id, const u_char *code, ngx_rooms_event_who_t *who)
+{
+    ngx_int_t             rc;
+    ngx_rooms_deferred_t  d;
+
+    if (rmcf == NULL || rmcf->webhook == NULL || rmcf->store == NULL) {
+        return;
+    }
+
+    ngx_memzero(&d, offsetof(ngx_rooms_deferred_t, event));
+
+    d.event_len = ngx_rooms_webhook_body(d.event, type, room_id, code, who);
+
+    if (d.event_len == 0) {
+        ngx_rooms_metrics_add(NGX_ROOMS_M_WEBHOOK_DROPPED, 1);
+        return;
+    }
+
+    /* after the ones kept already: a participant's leave after its join */
+    rc = ngx_rooms_deferred_events()
+         ? NGX_ROOMS_BUSY
+         : ngx_rooms_control_outbox_now(rmcf->store, d.event, d.event_len);
+
+    if (rc == NGX_ROOMS_BUSY) {
+        d.kind = NGX_ROOMS_DEFER_EVENT;
+        d.room_id = room_id;
+        ngx_rooms_deferred_add(&d);
+
+    } else if (rc == NGX_ERROR) {
+        ngx_rooms_metrics_add(NGX_ROOMS_M_WEBHOOK_DROPPED, 1);
+    }
+}
+
+
+/*
+ * One event into the outbox, in the caller's transaction or its own:
+ * NGX_OK, NGX_ROOMS_BUSY (its own found the store locked) or NGX_ERROR
+ * (logged).  The events a full outbox drops are counted and logged here.
+ */
+static ngx_int_t
+ngx_rooms_control_outbox(rooms_store_t *store, u_char *body, size_t len)
+{
+    unsigned  dropped;
+
+    switch (rooms_store_outbox_add(store, body, len, (int64_t) ngx_time(),
+                                   NGX_ROOMS_WEBHOOK_OUTBOX_MAX, &dropped))
+    {
+    case ROOMS_STORE_OK:
+        break;
+
+    case ROOMS_STORE_BUSY:
+        return NGX_ROOMS_BUSY;
+
+    default:
+        ngx_log_error(NGX_LOG_ERR, ngx_cycle->log, 0,
+                      "rooms_webhook: an event could not be stored: %s",
+                      rooms_store_errmsg(store));
+        ngx_rooms_metrics_add(NGX_ROOMS_M_STORE_ERRORS, 1);
+        return NGX_ERROR;
+    }
+
+    if (dropped) {
+        ngx_log_error(NGX_LOG_WARN, ngx_cycle->log, 0,
+                      "rooms_webhook: the outbox holds %d events, the most "
+                      "it keeps: the %ud oldest were dropped (is the "
+                      "receiver down?)", NGX_ROOMS_WEBHOOK_OUTBOX_MAX,
+                      dropped);
+        ngx_rooms_metrics_add(NGX_ROOMS_M_WEBHOOK_DROPPED, dropped);
+    }
+
+    return NGX_OK;
+}
+
+
+/*
+ * One event into the outbox in a transaction of its own, waiting for the
+ * lock at most ROOMS_STORE_WAIT_MS as every change does (another nginx
+ * worker's write is that short; a longer lock is another program's, and
+ * the deferred writes wait it out): NGX_OK, NGX_ROOMS_BUSY or NGX_ERROR
+ * (logged).
+ */
+static ngx_int_t
+ngx_rooms_control_outbox_now(rooms_store_t *store, u_char *body, size_t len)
+{
+    ngx_int_t  rc;
+
+    switch (rooms_store_begin(store, ROOMS_STORE_WAIT_MS)) {
+
+    case ROOMS_STORE_OK:
+        break;
+
+    case ROOMS_STORE_BUSY:
+        return NGX_ROOMS_BUSY;
+
+    default:
+        ngx_log_error(NGX_LOG_ERR, ngx_cycle->log, 0,
+                      "rooms_webhook: the store cannot be written: %s",
+                      rooms_store_errmsg(store));
+        ngx_rooms_metrics_add(NGX_ROOMS_M_STORE_ERRORS, 1);
+        return NGX_ERROR;
+    }
+
+    rc = ngx_rooms_control_outbox(store, body, len);
+
+    if (rc == NGX_OK) {
+        rc = ngx_rooms_control_commit(store, ngx_cycle->log);
+    }
+
+    rooms_store_rollback(store);
+
+    return rc;
+}
+
+
+ngx_int_t
+ngx_rooms_control_webhook_delivered(ngx_rooms_main_conf_t *rmcf, int64_t id)
+{
+    switch (rooms_store_outbox_remove(rmcf->store, id)) {
+
+    case ROOMS_STORE_OK:
+        return NGX_OK;
+
+    case ROOMS_STORE_BUSY:
+        return NGX_ROOMS_BUSY;
+
+    default:
+        ngx_log_error(NGX_LOG_ERR, ngx_cycle->log, 0,
+                      "rooms_webhook: delivered event %L could not be "
+                      "removed from the outbox: %s", id,
+                      rooms_store_errmsg(rmcf->store));
+        ngx_rooms_metrics_add(NGX_ROOMS_M_STORE_ERRORS, 1);
+        return NGX_ERROR;
+    }
 }

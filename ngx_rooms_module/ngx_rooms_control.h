@@ -14,6 +14,7 @@
 
 
 #include "ngx_rooms.h"
+#include "ngx_rooms_webhook.h"
 
 
 /* a host's change to a room */
@@ -120,6 +121,26 @@ ngx_int_t ngx_rooms_control_banned(ngx_rooms_main_conf_t *rmcf,
 ngx_int_t ngx_rooms_control_cohosts(ngx_rooms_main_conf_t *rmcf,
     ngx_log_t *log, int64_t room_id, rooms_cohost_t *cohosts,
     unsigned max, unsigned *n);
+
+
+/*
+ * A webhook event (rooms_webhook) into the store's outbox, on its own:
+ * room.opened and the participants' events.  A store locked by another
+ * process keeps it (ngx_rooms_deferred.c).  Nothing when rooms_webhook is
+ * off.  room.created and room.ended are written here too, in the very
+ * transaction that creates or ends the room.
+ */
+void ngx_rooms_control_event(ngx_rooms_main_conf_t *rmcf,
+    ngx_rooms_event_e type, int64_t room_id, const u_char *code,
+    ngx_rooms_event_who_t *who);
+
+/*
+ * The webhook sender's: event id was delivered, out of the outbox with
+ * it.  NGX_OK, NGX_ROOMS_BUSY (locked: ask again) or NGX_ERROR (logged).
+ * Never waits for the lock.
+ */
+ngx_int_t ngx_rooms_control_webhook_delivered(ngx_rooms_main_conf_t *rmcf,
+    int64_t id);
 
 
 #endif /* _NGX_ROOMS_CONTROL_H_INCLUDED_ */

@@ -7,7 +7,7 @@
  *
  * Owns: the bounded list, oldest first, of writes a locked store refused
  * whose asker cannot try again (a ban from a BAN record, a co-host's
- * demotion, a HOST_ABSENT record's policy), the timer that has the
+ * demotion, a HOST_ABSENT record's policy, a webhook event), the timer that has the
  * control file make them every NGX_ROOMS_RETRY_EVERY until stored, and
  * their lines in the log (kept, stored, lost).  The list is per process:
  * a ban kept here is seen by this worker's admission only.
@@ -19,6 +19,7 @@
 
 
 #include "ngx_rooms_deferred.h"
+#include "ngx_rooms_metrics.h"
 
 
 /*
@@ -67,6 +68,11 @@ ngx_rooms_deferred_add(ngx_rooms_deferred_t *d)
                       "already; a %s of room %L is lost",
                       NGX_ROOMS_DEFER_MAX, ngx_rooms_deferred_name(d),
                       d->room_id);
+
+        if (d->kind == NGX_ROOMS_DEFER_EVENT) {
+            ngx_rooms_metrics_add(NGX_ROOMS_M_WEBHOOK_DROPPED, 1);
+        }
+
         return;
     }
 
@@ -99,6 +105,21 @@ ngx_rooms_deferred_banned(int64_t room_id, u_char *token_hash)
     }
 
     return 0;
+}
+
+
+ngx_uint_t
+ngx_rooms_deferred_events(void)
+{
+    ngx_uint_t  i, n;
+
+    n = 0;
+
+    for (i = 0; i < ngx_rooms_ndeferred; i++) {
+        n += ngx_rooms_deferred[i].kind == NGX_ROOMS_DEFER_EVENT;
+    }
+
+    return n;
 }
 
 
@@ -157,8 +178,16 @@ ngx_rooms_deferred_retry(ngx_event_t *ev)
     {
         ngx_log_error(NGX_LOG_ALERT, ev->log, 0,
                       "rooms_store is still locked by another process: %ui "
-                      "writes (bans, demotions, host-absent policies) are "
+                      "writes (bans, demotions, host-absent policies, webhook "
+                      "events) are "
                       "lost as this worker exits", ngx_rooms_ndeferred);
+
+        for (i = 0; i < ngx_rooms_ndeferred; i++) {
+            if (ngx_rooms_deferred[i].kind == NGX_ROOMS_DEFER_EVENT) {
+                ngx_rooms_metrics_add(NGX_ROOMS_M_WEBHOOK_DROPPED, 1);
+            }
+        }
+
         ngx_rooms_ndeferred = 0;
         return;
     }
@@ -175,6 +204,8 @@ ngx_rooms_deferred_name(ngx_rooms_deferred_t *d)
         return "ban";
     case NGX_ROOMS_DEFER_DEMOTE:
         return "co-host's demotion";
+    case NGX_ROOMS_DEFER_EVENT:
+        return "webhook event";
     default:
         return "host-absent policy";
     }

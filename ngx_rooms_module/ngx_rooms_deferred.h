@@ -15,6 +15,7 @@
 
 
 #include "ngx_rooms.h"
+#include "ngx_rooms_webhook.h"
 
 
 /* how often the kept writes are tried again, in ms */
@@ -23,6 +24,7 @@
 #define NGX_ROOMS_DEFER_BAN     1       /* a BAN record's ban */
 #define NGX_ROOMS_DEFER_DEMOTE  2       /* a co-host made a guest again */
 #define NGX_ROOMS_DEFER_ABSENT  3       /* a HOST_ABSENT record's policy */
+#define NGX_ROOMS_DEFER_EVENT   4       /* a webhook event for the outbox */
 
 
 typedef struct {
@@ -32,6 +34,8 @@ typedef struct {
     u_char                       token_hash[ROOMS_HASH_LEN]; /* BAN, DEMOTE */
     ngx_uint_t                   end;            /* ABSENT: policy end */
     char                         code[ROOMS_CODE_LEN + 1];   /* ABSENT */
+    size_t                       event_len;      /* EVENT: its body */
+    u_char                       event[NGX_ROOMS_WEBHOOK_BODY_MAX];
 } ngx_rooms_deferred_t;
 
 
@@ -56,6 +60,9 @@ void ngx_rooms_deferred_add(ngx_rooms_deferred_t *d);
 
 /* 1 when a ban of token_hash from room_id is kept here, not stored yet. */
 ngx_uint_t ngx_rooms_deferred_banned(int64_t room_id, u_char *token_hash);
+
+/* How many webhook events are kept here: a new one goes after them. */
+ngx_uint_t ngx_rooms_deferred_events(void);
 
 /* At a worker's exit: a last try; what is left is logged as lost. */
 void ngx_rooms_deferred_exit_process(void);

@@ -74,7 +74,7 @@ static ngx_int_t ngx_rooms_fetch(ngx_rooms_main_conf_t *rmcf,
     rooms_room_t *room);
 static ngx_int_t ngx_rooms_count_code(ngx_rooms_main_conf_t *rmcf,
     ngx_log_t *log, int64_t room_id, u_char *code, ngx_uint_t count,
-    int64_t seq);
+    int64_t seq, ngx_uint_t *opened);
 
 
 #define ngx_rooms_node_of(rn)                                                 \
@@ -121,6 +121,7 @@ ngx_rooms_zone_init(ngx_shm_zone_t *shm_zone, void *data)
             }
 
             ctx->sh->store_crc = crc;
+    ctx->sh->webhook_sender = 0;
 
             ngx_shmtx_unlock(&ctx->shpool->mutex);
         }
@@ -511,13 +512,15 @@ done:
 
 ngx_int_t
 ngx_rooms_dir_count(ngx_rooms_main_conf_t *rmcf, ngx_log_t *log,
-    int64_t room_id, u_char *code, size_t len, ngx_uint_t count, int64_t seq)
+    int64_t room_id, u_char *code, size_t len, ngx_uint_t count, int64_t seq,
+    ngx_uint_t *opened)
 {
     char                   current[ROOMS_CODE_LEN + 1];
     ngx_int_t              rc;
     ngx_rooms_zone_ctx_t  *ctx;
 
     ctx = rmcf->shm_zone->data;
+    *opened = 0;
 
     /* the worker bounds rooms by ROOMS_PARTICIPANTS_LIMIT: this is a guard */
     count = ngx_min(count, ROOMS_PARTICIPANTS_LIMIT);
@@ -527,7 +530,8 @@ ngx_rooms_dir_count(ngx_rooms_main_conf_t *rmcf, ngx_log_t *log,
     rc = NGX_ROOMS_GONE;
 
     if (rooms_token_is_code(code, len)) {
-        rc = ngx_rooms_count_code(rmcf, log, room_id, code, count, seq);
+        rc = ngx_rooms_count_code(rmcf, log, room_id, code, count, seq,
+                                  opened);
     }
 
     if (rc != NGX_ROOMS_GONE) {
@@ -540,7 +544,7 @@ ngx_rooms_dir_count(ngx_rooms_main_conf_t *rmcf, ngx_log_t *log,
 
     case ROOMS_STORE_OK:
         rc = ngx_rooms_count_code(rmcf, log, room_id, (u_char *) current,
-                                  count, seq);
+                                  count, seq, opened);
         if (rc == NGX_ROOMS_GONE) {
             /* rotated again meanwhile: the next count finds it */
             rc = NGX_DECLINED;
@@ -576,7 +580,8 @@ done:
  */
 static ngx_int_t
 ngx_rooms_count_code(ngx_rooms_main_conf_t *rmcf, ngx_log_t *log,
-    int64_t room_id, u_char *code, ngx_uint_t count, int64_t seq)
+    int64_t room_id, u_char *code, ngx_uint_t count, int64_t seq,
+    ngx_uint_t *opened)
 {
     ngx_int_t          rc;
     rooms_room_t       room;
@@ -608,6 +613,9 @@ ngx_rooms_count_code(ngx_rooms_main_conf_t *rmcf, ngx_log_t *log,
         /* read late from a slower ring: a newer count is in already */
         return NGX_ABORT;
     }
+
+    /* an equal seq is the same record, read by another nginx worker */
+    *opened = rn->room.participants == 0 && count > 0 && seq > rn->count_seq;
 
     rn->room.participants = (uint16_t) count;
     rn->count_seq = seq;
@@ -716,4 +724,15 @@ ngx_rooms_dir_purge(ngx_rooms_main_conf_t *rmcf, ngx_log_t *log,
     ngx_shmtx_unlock(&ctx->shpool->mutex);
 
     return n;
+}
+
+
+ngx_atomic_t *
+ngx_rooms_dir_webhook_sender(ngx_rooms_main_conf_t *rmcf)
+{
+    ngx_rooms_zone_ctx_t  *ctx;
+
+    ctx = rmcf->shm_zone->data;
+
+    return &ctx->sh->webhook_sender;
 }

@@ -78,11 +78,13 @@ ngx_int_t ngx_rooms_dir_change(ngx_rooms_main_conf_t *rmcf, ngx_log_t *log,
  * people in it is never evicted).  A count set by a higher seq stays
  * (NGX_ABORT: this one is stale).  Holds the zone mutex.  Returns NGX_OK,
  * NGX_ABORT, NGX_DECLINED (no such room, or no place in the zone) or
- * NGX_ERROR.
+ * NGX_ERROR.  *opened is 1 when this record took the room from nobody to
+ * somebody: of all nginx workers that read the same record, only the one
+ * that set it first.
  */
 ngx_int_t ngx_rooms_dir_count(ngx_rooms_main_conf_t *rmcf, ngx_log_t *log,
     int64_t room_id, u_char *code, size_t len, ngx_uint_t count,
-    int64_t seq);
+    int64_t seq, ngx_uint_t *opened);
 
 /*
  * Expiry: under the directory lock, purge() deletes rooms from the store
@@ -113,6 +115,14 @@ void ngx_rooms_dir_totals(ngx_rooms_main_conf_t *rmcf, ngx_uint_t *rooms,
  */
 void ngx_rooms_dir_counts_reset(ngx_rooms_main_conf_t *rmcf,
     ngx_log_t *log, int64_t seq);
+
+
+/*
+ * The pid of the worker that delivers webhooks (0: none), in the zone, so
+ * that it outlives a reload: the new worker 0 starts sending only once the
+ * old one, which may be finishing a delivery, is gone.
+ */
+ngx_atomic_t *ngx_rooms_dir_webhook_sender(ngx_rooms_main_conf_t *rmcf);
 
 
 #endif /* _NGX_ROOMS_DIRECTORY_H_INCLUDED_ */

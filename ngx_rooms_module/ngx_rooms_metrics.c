@@ -381,6 +381,26 @@ ngx_rooms_metrics_handler(ngx_http_request_t *r)
     p = ngx_slprintf(p, last, "rooms_media_link_reconnects_total %uA\n",
                      sh->plain[NGX_ROOMS_M_LINK_RECONNECTS]);
 
+    p = ngx_rooms_metrics_family(p, last,
+            "rooms_webhook_events_sent_total", "counter",
+            "Webhook events a receiver answered 2xx.");
+    p = ngx_slprintf(p, last, "rooms_webhook_events_sent_total %uA\n",
+                     sh->plain[NGX_ROOMS_M_WEBHOOK_SENT]);
+
+    p = ngx_rooms_metrics_family(p, last,
+            "rooms_webhook_deliveries_failed_total", "counter",
+            "Webhook deliveries that failed (refused, timed out, not 2xx); "
+            "each is tried again.");
+    p = ngx_slprintf(p, last, "rooms_webhook_deliveries_failed_total %uA\n",
+                     sh->plain[NGX_ROOMS_M_WEBHOOK_FAILED]);
+
+    p = ngx_rooms_metrics_family(p, last,
+            "rooms_webhook_events_dropped_total", "counter",
+            "Webhook events lost: the outbox was full (the oldest go), or "
+            "the store stayed locked.");
+    p = ngx_slprintf(p, last, "rooms_webhook_events_dropped_total %uA\n",
+                     sh->plain[NGX_ROOMS_M_WEBHOOK_DROPPED]);
+
     if (sh->media_seen) {
         ngx_memcpy(&media, &sh->media, sizeof(media));
         p = ngx_rooms_metrics_media(p, last, &media);

@@ -27,6 +27,9 @@ typedef enum {
     NGX_ROOMS_M_RING_FULL,               /* pushes refused: ring full */
     NGX_ROOMS_M_RING_ERROR,              /* pushes refused: other */
     NGX_ROOMS_M_LINK_RECONNECTS,         /* links made again after a loss */
+    NGX_ROOMS_M_WEBHOOK_SENT,            /* events a receiver took (2xx) */
+    NGX_ROOMS_M_WEBHOOK_FAILED,          /* deliveries that failed */
+    NGX_ROOMS_M_WEBHOOK_DROPPED,         /* events lost: outbox full */
     NGX_ROOMS_M_NPLAIN
 } ngx_rooms_metric_e;
 

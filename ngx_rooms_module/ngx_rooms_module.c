@@ -24,6 +24,7 @@
 #include "ngx_rooms_metrics.h"
 #include "ngx_rooms_router.h"
 #include "ngx_rooms_signal.h"
+#include "ngx_rooms_webhook.h"
 #include "ngx_rooms_ws.h"
 
 
@@ -96,6 +97,13 @@ static ngx_command_t  ngx_rooms_commands[] = {
     { ngx_string("rooms_expire"),
       NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
       ngx_rooms_expire,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("rooms_webhook"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE2,
+      ngx_rooms_webhook_directive,
       NGX_HTTP_MAIN_CONF_OFFSET,
       0,
       NULL },
@@ -337,6 +345,8 @@ ngx_rooms_init_process(ngx_cycle_t *cycle)
         return NGX_ERROR;
     }
 
+    ngx_rooms_webhook_init_process(cycle, rmcf);
+
     return ngx_rooms_media_init_process(cycle, &rmcf->media_socket);
 }
 
@@ -347,6 +357,7 @@ ngx_rooms_exit_process(ngx_cycle_t *cycle)
     ngx_rooms_main_conf_t  *rmcf;
 
     ngx_rooms_media_exit_process(cycle);
+    ngx_rooms_webhook_exit_process();
 
     rmcf = ngx_rooms_cycle_conf(cycle);
 
@@ -378,6 +389,8 @@ ngx_rooms_create_main_conf(ngx_conf_t *cf)
      *     rmcf->records[] = { NULL, ... };
      *     rmcf->nlink_down = 0;
      *     rmcf->expire_ev = { 0 };
+     *     rmcf->webhook = NULL;
+     *     rmcf->webhook_secret = { 0, NULL };
      */
 
     rmcf->expire = NGX_CONF_UNSET;
@@ -464,6 +477,16 @@ ngx_rooms_postconfiguration(ngx_conf_t *cf)
 
     if (rmcf->expire == NGX_CONF_UNSET) {
         rmcf->expire = NGX_ROOMS_EXPIRE_DEFAULT;
+    }
+
+    if (rmcf->webhook != NULL
+        && (rmcf->shm_zone == NULL || rmcf->store_path.len == 0))
+    {
+        /* the outbox is in the store */
+        ngx_log_error(NGX_LOG_EMERG, cf->log, 0,
+                      "\"rooms_webhook\" needs \"rooms_zone\" and "
+                      "\"rooms_store\" in the http block");
+        return NGX_ERROR;
     }
 
     if (rmcf->rooms_line == 0) {

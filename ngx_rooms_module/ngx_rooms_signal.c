@@ -15,7 +15,10 @@
  * SIGNAL, CLOSE and ROLE records (handlers registered at
  * postconfiguration) come back to the browser they are about, the
  * welcome with its guest token (ngx_rooms_signal_relay()).  Every error
- * message and close code a browser sees is chosen here.
+ * message and close code a browser sees is chosen here.  The webhook's
+ * participant.joined (as the welcome passes) and participant.left (as a
+ * welcomed WebSocket ends, not detached) are told from here, by the one
+ * nginx worker that holds the WebSocket, through the control file.
  * Must never write the store or change a room itself (the control file
  * does, ngx_rooms_control.c), and never touch a socket or a frame (the
  * WebSocket file does).
@@ -108,6 +111,13 @@ typedef struct {
     unsigned                     welcomed:1;     /* the token went out */
     unsigned                     join_seen:1;    /* a join was handled */
     unsigned                     waiting:1;      /* in the lobby (counted) */
+    unsigned                     joined:1;       /* participant.joined went */
+
+    /* for the webhook events (participant.joined, participant.left) */
+    int64_t                      pid;            /* the worker's id */
+    const char                  *role;
+    size_t                       name_len;
+    u_char                       name[ROOMS_NAME_MAX_BYTES];
 } ngx_rooms_signal_ctx_t;
 
 
@@ -115,6 +125,8 @@ static void ngx_rooms_signal_message(void *data, const u_char *text,
     size_t len, ngx_uint_t binary);
 static void ngx_rooms_signal_no_join(void *data);
 static void ngx_rooms_signal_leave(void *data, uint64_t id);
+static void ngx_rooms_signal_event(ngx_rooms_signal_ctx_t *ctx,
+    ngx_rooms_event_e type);
 static void ngx_rooms_signal_join(ngx_rooms_signal_ctx_t *ctx, json_t *msg);
 static void ngx_rooms_signal_resume(ngx_rooms_signal_ctx_t *ctx,
     json_t *msg);
@@ -262,6 +274,11 @@ ngx_rooms_signal_leave(void *data, uint64_t id)
     }
 
     ngx_rooms_media_leave(id);
+
+    if (ctx->joined) {
+        ctx->joined = 0;
+        ngx_rooms_signal_event(ctx, NGX_ROOMS_EVENT_LEFT);
+    }
 }
 
 
@@ -521,6 +538,9 @@ ngx_rooms_signal_join(ngx_rooms_signal_ctx_t *ctx, json_t *msg)
                                 NGX_ROOMS_SIGNAL_CLOSE_BAD);
         return;
     }
+
+    ctx->name_len = ngx_min(name.len, ROOMS_NAME_MAX_BYTES);
+    ngx_memcpy(ctx->name, name.data, ctx->name_len);
 
     if (ngx_rooms_signal_secrets(ctx, msg, key_hash, cohost_hash, token_hash,
                                  &has_key, &has_cohost_key)
@@ -1242,7 +1262,7 @@ ngx_rooms_signal_relay(ngx_rooms_signal_ctx_t *ctx, const u_char *payload,
     size_t len)
 {
     char          *text;
-    json_t        *msg, *type;
+    json_t        *msg, *type, *v;
     ngx_int_t      rc;
     ngx_uint_t     welcome;
     json_error_t   jerr;
@@ -1261,6 +1281,15 @@ ngx_rooms_signal_relay(ngx_rooms_signal_ctx_t *ctx, const u_char *payload,
         json_decref(msg);
         return ngx_rooms_ws_send(ctx->ws, payload, len);
     }
+
+    /* who joined, for the webhook: once the welcome is sent */
+    v = json_object_get(msg, "id");
+    ctx->pid = json_is_integer(v) ? (int64_t) json_integer_value(v) : 0;
+    v = json_object_get(msg, "role");
+    ctx->role = !json_is_string(v) ? "guest"
+                : ngx_strcmp(json_string_value(v), "host") == 0 ? "host"
+                : ngx_strcmp(json_string_value(v), "cohost") == 0 ? "cohost"
+                : "guest";
 
     text = NULL;
 
@@ -1301,6 +1330,18 @@ ngx_rooms_signal_relay(ngx_rooms_signal_ctx_t *ctx, const u_char *payload,
                            ngx_strlen(text));
     ngx_explicit_memzero(text, ngx_strlen(text));
     free(text);
+
+    if (!ctx->joined) {
+        /*
+         * A "resumed" is the same participant going on after a reload: its
+         * join was told, and its leave (DETACH) was not; its leave will be.
+         */
+        ctx->joined = 1;
+
+        if (welcome) {
+            ngx_rooms_signal_event(ctx, NGX_ROOMS_EVENT_JOINED);
+        }
+    }
 
     return rc;
 }
@@ -1481,4 +1522,29 @@ ngx_rooms_signal_send_json(ngx_rooms_signal_ctx_t *ctx, json_t *out)
 
     ngx_explicit_memzero(text, ngx_strlen(text));
     free(text);
+}
+
+
+/*
+ * participant.joined and participant.left (rooms_webhook): told by the
+ * nginx worker that holds the participant's WebSocket, so each once.
+ */
+static void
+ngx_rooms_signal_event(ngx_rooms_signal_ctx_t *ctx, ngx_rooms_event_e type)
+{
+    ngx_rooms_event_who_t   who;
+    ngx_rooms_main_conf_t  *rmcf;
+
+    rmcf = ngx_http_cycle_get_module_main_conf(ngx_cycle, ngx_rooms_module);
+
+    if (rmcf == NULL || rmcf->webhook == NULL) {
+        return;
+    }
+
+    who.id = ctx->pid;
+    who.role = ctx->role ? ctx->role : "guest";
+    who.name.data = ctx->name;
+    who.name.len = ctx->name_len;
+
+    ngx_rooms_control_event(rmcf, type, ctx->room_id, ctx->code, &who);
 }

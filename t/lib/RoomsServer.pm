@@ -34,13 +34,15 @@ sub free_port {
 }
 
 # Writes $dir/nginx.conf: the store at $opt{store} (default
-# $dir/rooms.db), the media socket when $opt{socket} is given.
+# $dir/rooms.db), the media socket when $opt{socket} is given, more lines
+# of the http block in $opt{http}.
 sub nginx_conf {
     my ($dir, $port, %opt) = @_;
     my $module = $ENV{TEST_NGINX_ROOMS_MODULE} || "$top/build/ngx_rooms_module.so";
     my $store = $opt{store} // "$dir/rooms.db";
     my $user = $> == 0 ? 'user nobody nogroup;' : '';
     my $media = $opt{socket} ? "rooms_media_socket $opt{socket};" : '';
+    my $http = $opt{http} // '';
     open my $f, '>', "$dir/nginx.conf" or die "$dir/nginx.conf: $!";
     print $f <<CONF;
 load_module $module;
@@ -57,6 +59,7 @@ http {
     rooms_zone  rooms:1m;
     rooms_store $store;
     $media
+    $http
     server {
         # reuseport: the kernel spreads connections over both workers
         listen 127.0.0.1:$port reuseport;

@@ -159,8 +159,8 @@ test_schema(const char *db)
     ok(access(db, F_OK) == 0, "the database file exists");
 
     query_text(db, "PRAGMA user_version", v, sizeof(v));
-    is_str(v, "4", "user_version is 4");
-    is_int(ROOMS_STORE_SCHEMA_VERSION, 4, "the module's schema version");
+    is_str(v, "5", "user_version is 5");
+    is_int(ROOMS_STORE_SCHEMA_VERSION, 5, "the module's schema version");
 
     query_text(db, "PRAGMA journal_mode", v, sizeof(v));
     is_str(v, "wal", "journal_mode is wal");
@@ -168,14 +168,15 @@ test_schema(const char *db)
     query_text(db, "SELECT group_concat(name, ',') FROM (SELECT name FROM"
                " sqlite_master WHERE type = 'table' ORDER BY name)",
                v, sizeof(v));
-    is_str(v, "bans,cohosts,retired_codes,rooms", "the four tables exist");
+    is_str(v, "bans,cohosts,retired_codes,rooms,sqlite_sequence,"
+           "webhook_outbox", "the tables exist");
 
     rooms_store_close(st);
 
     /* a second open of an existing store keeps it as it is */
     st = open_ok(db, "the same file again");
     query_text(db, "PRAGMA user_version", v, sizeof(v));
-    is_str(v, "4", "user_version is still 4");
+    is_str(v, "5", "user_version is still 5");
     rooms_store_close(st);
 }
 
@@ -558,12 +559,12 @@ test_migration(void)
     }
 
     query_text(path, "PRAGMA user_version", v, sizeof(v));
-    is_str(v, "4", "user_version is 4 now");
+    is_str(v, "5", "user_version is 5 now");
     query_text(path, "SELECT group_concat(name, ',') FROM (SELECT name FROM"
                " sqlite_master WHERE type = 'table' ORDER BY name)",
                v, sizeof(v));
-    is_str(v, "bans,cohosts,retired_codes,rooms",
-           "the bans and cohosts tables were added");
+    is_str(v, "bans,cohosts,retired_codes,rooms,sqlite_sequence,"
+           "webhook_outbox", "the bans, cohosts and outbox tables were added");
 
     is_int(rooms_store_find(st, "IIIIIIIIIIIIIIIIIIIIIA", &got),
            ROOMS_STORE_OK, "its room is still there");
@@ -589,7 +590,7 @@ test_migration(void)
 
     st = open_ok(path, "the migrated store again");
     query_text(path, "PRAGMA user_version", v, sizeof(v));
-    is_str(v, "4", "a second open leaves version 4 as it is");
+    is_str(v, "5", "a second open leaves version 5 as it is");
     is_int(rooms_store_is_banned(st, 7, t), 1, "the ban is kept");
     rooms_store_close(st);
 }
@@ -1115,6 +1116,76 @@ cleanup(void)
 }
 
 
+/*
+ * Schema 5: the webhook outbox (appended in order, read after an id,
+ * bounded by dropping the oldest, removed once delivered, kept across a
+ * close).
+ */
+static void
+test_outbox(void)
+{
+    char            path[128], body[64];
+    size_t          len;
+    int64_t         id, first;
+    unsigned        dropped, i;
+    rooms_store_t  *st;
+
+    path_in(path, sizeof(path), "outbox.db");
+    st = open_ok(path, "for the outbox");
+    if (st == NULL) {
+        return;
+    }
+
+    is_int(rooms_store_outbox_next(st, 0, &id, body, sizeof(body), &len), 0,
+           "an empty outbox has no next event");
+
+    for (i = 0; i < 3; i++) {
+        snprintf(body, sizeof(body), "{\"n\":%u}", i);
+        is_int(rooms_store_outbox_add(st, body, strlen(body), NOW, 3,
+                                      &dropped),
+               ROOMS_STORE_OK, "an event goes into the outbox");
+        is_int((int) dropped, 0, "nothing dropped below the bound");
+    }
+
+    is_int(rooms_store_outbox_next(st, 0, &first, body, sizeof(body), &len),
+           1, "the oldest event comes first");
+    is_int((int) len, 7, "with its body's length");
+    ok(memcmp(body, "{\"n\":0}", 7) == 0, "and its body");
+
+    is_int(rooms_store_outbox_add(st, "{\"n\":3}", 7, NOW, 3, &dropped),
+           ROOMS_STORE_OK, "a fourth event into a full outbox of 3");
+    is_int((int) dropped, 1, "drops one");
+    is_int(rooms_store_outbox_next(st, 0, &id, body, sizeof(body), &len), 1,
+           "the oldest now");
+    ok(memcmp(body, "{\"n\":1}", 7) == 0 && id > first,
+       "the oldest went, not the newest");
+
+    is_int(rooms_store_outbox_remove(st, id), ROOMS_STORE_OK,
+           "a delivered event is removed");
+    is_int(rooms_store_outbox_remove(st, id), ROOMS_STORE_OK,
+           "removing it twice is no error");
+    is_int(rooms_store_outbox_next(st, id, &id, body, sizeof(body), &len), 1,
+           "the next after it");
+    ok(memcmp(body, "{\"n\":2}", 7) == 0, "is the one after it, in order");
+
+    is_int(rooms_store_outbox_add(st, body, ROOMS_STORE_EVENT_MAX + 1, NOW, 3,
+                                  &dropped),
+           ROOMS_STORE_ERROR, "a body over ROOMS_STORE_EVENT_MAX is refused");
+
+    rooms_store_close(st);
+
+    st = open_ok(path, "the outbox again");
+    if (st == NULL) {
+        return;
+    }
+
+    is_int(rooms_store_outbox_next(st, 0, &id, body, sizeof(body), &len), 1,
+           "events survive a close");
+    ok(memcmp(body, "{\"n\":2}", 7) == 0, "in order");
+    rooms_store_close(st);
+}
+
+
 int
 main(void)
 {
@@ -1140,6 +1211,7 @@ main(void)
     test_migration();
     test_cohosts(db);
     test_expire();
+    test_outbox();
     test_lock(db);
     test_refusals();
 
