@@ -41,7 +41,10 @@ static const rooms_msg_type_t  rooms_msg_types[ROOMS_MSG_NTYPES] = {
     { "end",      ROOMS_MSG_END,          ROOMS_MSG_HOST,   ROOMS_MSG_NGINX, 0 },
     { "cohost",   ROOMS_MSG_COHOST_SET,   ROOMS_MSG_HOST,   ROOMS_MSG_RELAY, 1 },
     { "uncohost", ROOMS_MSG_COHOST_UNSET, ROOMS_MSG_HOST,   ROOMS_MSG_RELAY, 1 },
-    { "resume",   ROOMS_MSG_RESUME,       ROOMS_MSG_ANYONE, ROOMS_MSG_NGINX, 0 }
+    { "resume",   ROOMS_MSG_RESUME,       ROOMS_MSG_ANYONE, ROOMS_MSG_NGINX, 0 },
+    { "share",    ROOMS_MSG_SHARE,        ROOMS_MSG_ANYONE, ROOMS_MSG_RELAY, 0 },
+    { "unshare",  ROOMS_MSG_UNSHARE,      ROOMS_MSG_ANYONE, ROOMS_MSG_RELAY, 0 },
+    { "stop_share", ROOMS_MSG_STOP_SHARE, ROOMS_MSG_COHOST, ROOMS_MSG_RELAY, 1 }
 };
 
 static const char  *rooms_msg_roles[] = { "guest", "cohost", "host" };

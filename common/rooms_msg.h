@@ -51,6 +51,9 @@ typedef enum {
     ROOMS_MSG_COHOST_SET,         /* "cohost" */
     ROOMS_MSG_COHOST_UNSET,       /* "uncohost" */
     ROOMS_MSG_RESUME,             /* "resume": a first message, as join */
+    ROOMS_MSG_SHARE,              /* "share": this mid is my screen */
+    ROOMS_MSG_UNSHARE,            /* "unshare": I stopped sharing */
+    ROOMS_MSG_STOP_SHARE,         /* "stop_share": a host stops one */
     ROOMS_MSG_NTYPES
 } rooms_msg_id_e;
 

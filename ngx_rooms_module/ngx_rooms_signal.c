@@ -393,8 +393,9 @@ ngx_rooms_signal_forward(ngx_rooms_signal_ctx_t *ctx, const u_char *data,
 
 
 /*
- * remove, mute, admit, deny, lock, end, cohost and uncohost.  This is the
- * one place where nginx checks that they come from a host or a co-host:
+ * remove, mute, admit, deny, lock, end, cohost, uncohost and stop_share.
+ * This is the one place where nginx checks that they come from a host or
+ * a co-host:
  * end, cohost and uncohost from a host only, the others from either.
  * From anyone else (a waiting guest too) they are answered not_host and
  * change nothing, and the connection stays open.  The media worker checks
@@ -427,8 +428,9 @@ ngx_rooms_signal_host_action(ngx_rooms_signal_ctx_t *ctx,
 
         if (mt->target && !json_is_string(v)) {
             ngx_rooms_signal_refuse(ctx, "bad_message",
-                                    "remove, mute, admit, deny, cohost and "
-                                    "uncohost need a participant's \"id\"",
+                                    "remove, mute, admit, deny, cohost, "
+                                    "uncohost and stop_share need a "
+                                    "participant's \"id\"",
                                     NGX_ROOMS_SIGNAL_CLOSE_BAD);
             return;
         }

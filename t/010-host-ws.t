@@ -14,6 +14,9 @@
 #   the host unlocks the room, and after nginx restarts;
 # - mute reaches its target as mute_request; an unknown id is
 #   no_such_participant;
+# - stop_share from a guest: not_host; of someone not sharing:
+#   no_such_participant; a second share: share_taken; from the host:
+#   share_stopped to the sharer;
 # - lock over the WebSocket: everyone hears {"type":"room"}, a new guest
 #   gets "locked", the host still gets back in;
 # - PATCH locked over HTTP reaches the people in the room; DELETE over
@@ -159,6 +162,25 @@ sub check {
         send_json($host, { type => 'mute', id => $g_id });
         ok(expect_type($g, 'mute_request'), 'mute: the guest gets mute_request');
         is(drain($wk), '', 'the others do not');
+
+        # screen shares: a guest may not stop one, the host may
+        send_json($wk, { type => 'stop_share', id => $g_id });
+        $e = expect_type($wk, 'error');
+        is($e && $e->{code}, 'not_host', 'stop_share from a guest: not_host');
+        send_json($host, { type => 'stop_share', id => $g_id });
+        $e = expect_type($host, 'error');
+        is($e && $e->{code}, 'no_such_participant',
+           'stop_share of someone not sharing: no_such_participant');
+        send_json($g, { type => 'share', mid => '2' });
+        send_json($wk, { type => 'share', mid => '2' });
+        $e = expect_type($wk, 'error');
+        is($e && $e->{code}, 'share_taken',
+           'a second share in the room: share_taken');
+        send_json($host, { type => 'stop_share', id => $g_id });
+        ok(expect_type($g, 'share_stopped'),
+           'the host stops the guest\'s share: share_stopped');
+        is(drain($wk), '', 'the others get nothing of it');
+        is(drain($host), '', 'nor the host');
 
         # removal
         send_json($host, { type => 'remove', id => $g_id });

@@ -210,7 +210,7 @@ sub check {
         my %kinds = map { /kind="(\w+)"/ ? ($1 => 1) : () }
                     grep { /^rooms_host_actions_total/ } split /\n/, $text;
         is(join(',', sort keys %kinds),
-           'admit,cohost,deny,end,lock,mute,remove,uncohost',
+           'admit,cohost,deny,end,lock,mute,remove,stop_share,uncohost',
            'host action kinds: the host-only message types');
 
         ok(v($m, 'rooms_media_resident_memory_bytes') > 1e6,

@@ -306,6 +306,13 @@ sfu_assign_video(sfu_t *sfu, uint64_t now, sfu_part_t *p,
     n = sfu_select_video(p, chosen, nl);
     missing = 0;
 
+    /* a screen share refused or stopped: nobody keeps it */
+    for (i = 0; i < nl; i++) {
+        if (lines[i]->bound != NULL && !sfu_line_shown(lines[i]->bound)) {
+            sfu_unbind(lines[i]);
+        }
+    }
+
     for (i = 0; i < n; i++) {
         if (sfu_line_of(p->peer, chosen[i]) != NULL) {
             continue;
@@ -587,6 +594,11 @@ sfu_message(sfu_t *sfu, uint64_t now, sfu_part_t *p, const sfu_signal_t *m,
 
     case ROOMS_MSG_VIEW:
         sfu_view(sfu, now, p, m, io);
+        return;
+
+    case ROOMS_MSG_SHARE:
+    case ROOMS_MSG_UNSHARE:
+        sfu_share(sfu, now, p, m, io);
         return;
 
     case ROOMS_MSG_LEAVE:

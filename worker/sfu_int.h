@@ -94,6 +94,9 @@
 #define SFU_OFFER_MS         30000
 #define SFU_OFFER_SCAN_MS    1000
 
+/* a "share" mid, as long as the SDP core takes one (ROOMS_SDP_MID_MAX) */
+#define SFU_SHARE_MID_MAX    16
+
 /* the two kinds of stream, as indexes (counts[2] and the like) */
 #define SFU_AUDIO            0
 #define SFU_VIDEO            1
@@ -164,6 +167,15 @@ struct sfu_part_s {
     unsigned              shown_video;
 
     unsigned              speaker_told;   /* knows its room's speaker */
+
+    /*
+     * Its screen share (sfu_share.c): the mid of the m= line that carries
+     * it ("": not sharing), and the mid of one that was offered as a
+     * screen and is not one now (refused, or stopped), which nobody is
+     * given ("": none).
+     */
+    char                  share[SFU_SHARE_MID_MAX + 1];
+    char                  unshared[SFU_SHARE_MID_MAX + 1];
 
     unsigned              asked_audio;    /* the last renegotiate sent */
     unsigned              asked_video;
@@ -315,6 +327,7 @@ typedef struct {
     uint16_t                 view_w[ROOMS_VIEW_MAX];  /* and their tiles' */
     uint16_t                 view_h[ROOMS_VIEW_MAX];  /* sizes; 0: unknown */
     const char              *id;          /* type->target; NULL: none */
+    const char              *mid;         /* share */
 } sfu_signal_t;
 
 
@@ -406,6 +419,15 @@ void sfu_counts_sync(sfu_t *sfu, sfu_io_t *io, unsigned slot);
 /* host-absent deadlines and lingering idle rooms due at now */
 uint64_t sfu_room_poll(sfu_t *sfu, uint64_t now, sfu_io_t *io);
 void sfu_rooms_free(sfu_t *sfu);
+
+
+/* ---- sfu_share.c: screen shares ---- */
+
+/* "share" and "unshare" of p */
+void sfu_share(sfu_t *sfu, uint64_t now, sfu_part_t *p,
+    const sfu_signal_t *m, sfu_io_t *io);
+/* a host's or co-host's "stop_share" of t: 0, or -1 when t shares nothing */
+int sfu_share_stop(sfu_t *sfu, uint64_t now, sfu_part_t *t, sfu_io_t *io);
 
 
 /* ---- sfu_resume.c: detached participants and resuming them ---- */

@@ -161,6 +161,21 @@ sfu_msg_signal(const json_t *msg, sfu_signal_t *m)
         sfu_msg_view(msg, m);
         return;
 
+    case ROOMS_MSG_SHARE:
+        m->mid = json_string_value(json_object_get(msg, "mid"));
+
+        /* a token as an m= line's mid is (sdp_attr.c checks the SDP's) */
+        if (m->mid == NULL || m->mid[0] == '\0'
+            || strlen(m->mid) > SFU_SHARE_MID_MAX
+            || strspn(m->mid, "abcdefghijklmnopqrstuvwxyz"
+                      "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.!#$%&'*+^`{|}~")
+               != strlen(m->mid))
+        {
+            m->bad = "share needs the \"mid\" of the screen's m= line";
+        }
+
+        return;
+
     default:
         return;
     }
@@ -399,6 +414,14 @@ sfu_streams_json(const sfu_peer_t *p)
 
         obj = json_pack("{s:s, s:s}", "participant", l->bound->owner->id,
                         "kind", sfu_kind_name(l->kind));
+
+        /* a screen share: the client shows it first, large */
+        if (obj != NULL && sfu_line_is_screen(l->bound)
+            && json_object_set_new(obj, "screen", json_true()) != 0)
+        {
+            json_decref(obj);
+            obj = NULL;
+        }
 
         if (obj == NULL || json_object_set_new(streams, l->mid, obj) != 0) {
             json_decref(streams);

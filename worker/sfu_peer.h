@@ -366,6 +366,10 @@ void sfu_peer_dtls_flush(sfu_t *sfu, sfu_peer_t *peer, sfu_io_t *io);
 /* a kind as an index (SFU_AUDIO or SFU_VIDEO), and as a word */
 unsigned sfu_kind_index(rooms_sdp_kind_e kind);
 const char *sfu_kind_name(rooms_sdp_kind_e kind);
+/* 1 when pub is a screen its publisher shares (sfu_share.c) */
+unsigned sfu_line_is_screen(const sfu_line_t *pub);
+/* 1 when pub may be given to others (not a screen refused or stopped) */
+unsigned sfu_line_shown(const sfu_line_t *pub);
 /* the line of peer that carries pub, or NULL */
 sfu_line_t *sfu_line_of(const sfu_peer_t *peer, const sfu_line_t *pub);
 void sfu_select_receiving(const sfu_peer_t *peer, unsigned have[2]);

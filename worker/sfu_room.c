@@ -1119,7 +1119,7 @@ sfu_set_role(sfu_t *sfu, uint64_t now, sfu_part_t *t, unsigned cohost,
 
 
 /*
- * remove, mute, admit and deny from a host or co-host, cohost and
+ * remove, mute, stop_share, admit and deny from a host or co-host, cohost and
  * uncohost from a host, as the "from" of rooms_msg.h's table says.  This
  * is the worker's one check of the role: nginx refuses them by the same
  * table already (ngx_rooms_signal.c), and this repeats it against the
@@ -1205,6 +1205,18 @@ sfu_host_action(sfu_t *sfu, uint64_t now, sfu_part_t *p,
                 sfu_printable(t->name, safe, sizeof(safe)));
         sfu_error(sfu, io, t->conn, "denied", "the host did not let you in");
         sfu_lobby_leave(sfu, now, t, SFU_CLOSE_REFUSED, "denied", io);
+        return;
+    }
+
+    if (type == ROOMS_MSG_STOP_SHARE) {
+        if (sfu_share_stop(sfu, now, t, io) != 0) {
+            sfu_error(sfu, io, p->conn, "no_such_participant",
+                      "nobody sharing a screen has this id");
+            return;
+        }
+
+        sfu_log(sfu, SFU_LOG_INFO, "host %s stopped the share of %s", p->id,
+                t->id);
         return;
     }
 

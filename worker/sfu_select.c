@@ -11,7 +11,8 @@
  * other voices (speaker.h chooses among the streams these functions
  * list, sfu_voice.c applies it); video lines, up to its video_slots,
  * carry the videos its last "view" chooses (its ids first, then join
- * order).
+ * order), after any screen shared in the room, which everyone else is
+ * given first (sfu_share.c keeps who shares which line).
  *
  * Owns: the rules of the choice.  Must never: change anything (every
  * function reads its arguments and returns a decision), send, log,
@@ -47,6 +48,39 @@ sfu_min(unsigned a, unsigned b)
 }
 
 
+/*
+ * 1 when pub is a screen its publisher shares: a video line whose mid
+ * its "share" named.
+ */
+unsigned
+sfu_line_is_screen(const sfu_line_t *pub)
+{
+    const sfu_part_t  *o;
+
+    o = pub->owner->part;
+
+    return pub->publishing && pub->kind == ROOMS_SDP_KIND_VIDEO
+           && o->share[0] != '\0' && strcmp(o->share, pub->mid) == 0;
+}
+
+
+/*
+ * 1 when pub may be given to others: a publishing line, but not one
+ * offered as a screen that is not one now (a share refused, or stopped
+ * by a host: the browser may still send it).
+ */
+unsigned
+sfu_line_shown(const sfu_line_t *pub)
+{
+    const sfu_part_t  *o;
+
+    o = pub->owner->part;
+
+    return pub->publishing
+           && (o->unshared[0] == '\0' || strcmp(o->unshared, pub->mid) != 0);
+}
+
+
 /* Remote streams p could receive, per kind: everyone else's streams. */
 static void
 sfu_remote_counts(const sfu_part_t *p, unsigned counts[2])
@@ -66,7 +100,7 @@ sfu_remote_counts(const sfu_part_t *p, unsigned counts[2])
         o = sfu_queue_data(q, sfu_part_t, room_link)->peer;
 
         for (i = 0; i < o->nlines; i++) {
-            if (o->lines[i].publishing) {
+            if (sfu_line_shown(&o->lines[i])) {
                 counts[sfu_kind_index(o->lines[i].kind)]++;
             }
         }
@@ -152,7 +186,7 @@ sfu_choose_from(const sfu_peer_t *o, sfu_line_t **chosen, unsigned n,
     for (i = 0; i < o->nlines && n < max; i++) {
         pub = (sfu_line_t *) &o->lines[i];
 
-        if (!pub->publishing || pub->kind != ROOMS_SDP_KIND_VIDEO) {
+        if (!sfu_line_shown(pub) || pub->kind != ROOMS_SDP_KIND_VIDEO) {
             continue;
         }
 
@@ -169,9 +203,10 @@ sfu_choose_from(const sfu_peer_t *o, sfu_line_t **chosen, unsigned n,
 
 /*
  * The remote video streams p should see on max lines, most wanted first:
- * those of its view's ids in order (unknown ids and repeats skipped),
- * then everyone else's in join order, so no line idles while videos
- * exist.  Returns how many, at most max.
+ * the screens others share (join order), then the videos of its view's
+ * ids in order (unknown ids and repeats skipped), then everyone else's
+ * in join order, so no line idles while videos exist.  Returns how many,
+ * at most max.
  */
 unsigned
 sfu_select_video(const sfu_part_t *p, sfu_line_t **chosen, unsigned max)
@@ -181,6 +216,22 @@ sfu_select_video(const sfu_part_t *p, sfu_line_t **chosen, unsigned max)
     sfu_queue_t  *q;
 
     n = 0;
+
+    for (q = p->room->parts.next; q != &p->room->parts && n < max;
+         q = q->next)
+    {
+        o = sfu_queue_data(q, sfu_part_t, room_link);
+
+        if (o == p || o->share[0] == '\0') {
+            continue;
+        }
+
+        for (i = 0; i < o->peer->nlines && n < max; i++) {
+            if (sfu_line_is_screen(&o->peer->lines[i])) {
+                chosen[n++] = &o->peer->lines[i];
+            }
+        }
+    }
 
     for (i = 0; i < p->nview && n < max; i++) {
         o = sfu_find_id(&p->room->parts, p->view[i]);

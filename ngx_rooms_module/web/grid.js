@@ -60,10 +60,16 @@ function layout(el) {
   const H = el.clientHeight - parseFloat(cs.paddingTop) -
             parseFloat(cs.paddingBottom);
   if (W <= 0 || H <= 0 || !tiles.length) return;
-  // A pinned tile is the spotlight: it takes the stage but a strip along
-  // the bottom, where the others sit small (the server sends each the
-  // video layer its size asks for).  Alone, it is just a tile.
-  const pinned = el.querySelector(':scope > .tile.pinned');
+  // A shared screen, or else a pinned tile, is the spotlight: it takes
+  // the stage but a strip along the bottom, where the others sit small
+  // (the server sends each the video layer its size asks for; the
+  // sharer's camera is one of them).  Alone, it is just a tile.
+  const pinned = el.querySelector(':scope > .tile.screen') ||
+                 el.querySelector(':scope > .tile.pinned');
+  for (const t of el.querySelectorAll(':scope > .tile.spot')) {
+    if (t !== pinned) t.classList.remove('spot');
+  }
+  if (pinned) pinned.classList.add('spot');
   let f;
   if (pinned && tiles.length > 1) {
     const strip = Math.floor(H * STRIP);

@@ -63,6 +63,12 @@ const STRINGS = {
     you_suffix: '(you)',
     mic: 'Microphone',
     cam: 'Camera',
+    share: 'Share screen',
+    stop_sharing: 'Stop sharing',
+    screen_of: '{name}’s screen',
+    stop_share: 'Stop their share',
+    'notice.share_stopped': 'The host stopped your screen share',
+    'notice.share_failed': 'Your screen could not be shared: {msg}',
     leave: 'Leave',
     participants: 'Participants',
     settings: 'Settings',
@@ -147,6 +153,8 @@ const STRINGS = {
     'error.lobby_full': 'Too many people are waiting to join this room. ' +
       'Try again in a while.',
     'error.not_host': 'Only the host can do that.',
+    'error.share_taken': 'Someone else is sharing a screen: one at a ' +
+      'time.',
     'error.no_such_participant': 'That person is no longer in the room.',
     'error.too_many_cohosts': 'This room has as many co-hosts as it can ' +
       'have.',
@@ -214,6 +222,14 @@ const STRINGS = {
     you_suffix: '(tu)',
     mic: 'Microfono',
     cam: 'Fotocamera',
+    share: 'Condividi schermo',
+    stop_sharing: 'Interrompi condivisione',
+    screen_of: 'Schermo di {name}',
+    stop_share: 'Interrompi la sua condivisione',
+    'notice.share_stopped': "L'host ha interrotto la condivisione del " +
+      'tuo schermo',
+    'notice.share_failed': 'Non è stato possibile condividere lo ' +
+      'schermo: {msg}',
     leave: 'Esci',
     participants: 'Partecipanti',
     settings: 'Impostazioni',
@@ -301,6 +317,8 @@ const STRINGS = {
     'error.lobby_full': 'Troppe persone aspettano di entrare in questa ' +
       'stanza. Riprova tra un po’.',
     'error.not_host': "Solo l'host può farlo.",
+    'error.share_taken': 'Qualcun altro sta già condividendo lo schermo: ' +
+      'uno alla volta.',
     'error.no_such_participant': 'Quella persona non è più nella stanza.',
     'error.too_many_cohosts': 'Questa stanza ha già tutti i co-host che ' +
       'può avere.',

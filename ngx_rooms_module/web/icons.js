@@ -30,6 +30,9 @@ const SHAPES = {
   door: [['path', { d: 'M3 21h18M6 21V4a1 1 0 0 1 1-1h10a1 1 0 0 1 1 1v17' }],
          ['path', { d: 'M14 11.5v1' }]],
   close: [['path', { d: 'M6 6l12 12M18 6L6 18' }]],
+  // a monitor: sharing a screen
+  screen: [['rect', { x: 2, y: 3, width: 20, height: 14, rx: 2 }],
+           ['path', { d: 'M8 21h8M12 17v4' }]],
   pin: [['path', { d: 'M9 3h6l-1 6 4 4H6l4-4-1-6zM12 13v8' }]],
   slash: [['path', { d: 'M3 3l18 18' }]],
 };

@@ -2,7 +2,8 @@
 // badge and their microphone and camera state.  A host also gets, for
 // each other person, "Ask to mute" and "Remove", and "Make co-host" for a
 // guest or "Remove co-host" for a co-host; a co-host gets "Ask to mute"
-// for everyone and "Remove" for guests (docs/protocol.md, "Co-hosts").
+// for everyone and "Remove" for guests (docs/protocol.md, "Co-hosts");
+// both get "Stop their share" for someone sharing a screen.
 // room.js handles their clicks (data-action, data-id) in one listener on
 // the list.  Above it, for a host or co-host of a room with admission
 // "knock", the people waiting to be let in, each with "Admit" and "Deny"
@@ -76,6 +77,8 @@ function actionsFor(p, myRole) {
   const out = [];
   if (myRole !== 'host' && myRole !== 'cohost') return out;
   out.push(['mute', 'mute', 'ask_mute', 'secondary']);
+  // someone sharing a screen (the streams map says so): stop it
+  if (p.sharing) out.push(['share', 'stop_share', 'stop_share', 'secondary']);
   if (myRole === 'host' && them !== 'host') {
     out.push(them === 'cohost'
       ? ['role', 'uncohost', 'remove_cohost', 'secondary']

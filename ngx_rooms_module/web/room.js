@@ -43,7 +43,8 @@ import { t, setText } from './i18n.js';
 import { drawIcons } from './icons.js';
 import { watchGrid, watchView } from './grid.js';
 import {
-  makeTile, updateTile, showRole, showPaused, highlight, hue, initial,
+  makeTile, makeScreenTile, updateTile, showRole, showPaused, highlight, hue,
+  initial,
 } from './tiles.js';
 import { renderPeople, renderWaiting } from './people.js';
 import { heardSpeaker } from './speaker.js';
@@ -68,6 +69,7 @@ const tiles = $('tiles');
 const selfTile = $('self');
 const micButton = $('mic');
 const camButton = $('cam');
+const shareButton = $('share');
 const panel = $('people');
 const peopleButton = $('people-toggle');
 const peopleList = $('people-list');
@@ -87,7 +89,9 @@ const knockText = $('knock-text');
 // What tests (and curious people in devtools) can read.  `participants`
 // maps each other participant's id to its name; `people` has their whole
 // record ({id, name, role, audio, video}); `streams` is the last
-// mid -> {participant, kind} (of an answer or a streams message);
+// mid -> {participant, kind, screen} (of an answer or a streams message;
+// `screen`: that line carries their shared screen); `sharing` whether
+// we share our screen;
 // `speaker` the id highlighted as speaking; `offers` how many offers
 // this page sent; `view` the ids of the last view message; `pinned` the
 // id of the pinned tile, or null.  `waiting`: we are in the lobby;
@@ -97,6 +101,7 @@ const state = window.roomsState = {
   joined: false, id: null, role: null, locked: false,
   participants: {}, people: {}, streams: {}, speaker: null, offers: 0,
   waiting: false, lobby: {}, view: null, pinned: null, paused: [],
+  sharing: false,
 };
 
 
@@ -441,6 +446,8 @@ peopleList.addEventListener('click', (ev) => {
     send({ type: 'remove', id: p.id });
   } else if (b.dataset.action === 'mute') {
     send({ type: 'mute', id: p.id });
+  } else if (b.dataset.action === 'stop_share') {
+    send({ type: 'stop_share', id: p.id });
   } else if (b.dataset.action === 'cohost' ||
              b.dataset.action === 'uncohost') {
     // the answer is participant_role; meanwhile more presses do nothing
@@ -716,14 +723,23 @@ function play(video) {
 // the answer assigns to them.  One MediaStream per participant holds its
 // audio and video, so the element plays both (and Chromium only counts
 // audio samples of tracks attached to a media element).
+// A line the map marks `screen` is someone's shared screen: it gets a
+// tile of its own, first and large (grid.js), and their camera stays on
+// their tile, small beside it.
 function attachStreams() {
   const tracks = {};
+  const screens = {};
   for (const tr of pc.getTransceivers()) {
     const s = tr.mid !== null && state.streams[tr.mid];
     if (!s || !tr.receiver.track) continue;
     const id = String(s.participant);
+    if (s.screen && s.kind === 'video') {
+      screens[id] = tr.receiver.track;
+      continue;
+    }
     (tracks[id] = tracks[id] || []).push(tr.receiver.track);
   }
+  attachScreens(screens);
   for (const tile of tiles.querySelectorAll('[data-participant]')) {
     const video = tile.querySelector('video');
     const theirs = tracks[tile.dataset.participant] || [];
@@ -737,6 +753,40 @@ function attachStreams() {
     video.srcObject = theirs.length ? new MediaStream(theirs) : null;
     if (theirs.length) play(video);
   }
+}
+
+
+// The screen tiles: one per screen the map carries, the others go.  A
+// host or co-host sees "Stop their share" on a sharer's row.
+function attachScreens(screens) {
+  for (const tile of tiles.querySelectorAll('[data-screen]')) {
+    if (!screens[tile.dataset.screen]) tile.remove();
+  }
+  let changed = false;
+  for (const p of Object.values(state.people)) {
+    const on = Boolean(screens[String(p.id)]);
+    if (Boolean(p.sharing) !== on) changed = true;
+    p.sharing = on;
+  }
+  for (const [id, track] of Object.entries(screens)) {
+    let tile = tiles.querySelector('[data-screen="' + CSS.escape(id) + '"]');
+    if (!tile) {
+      const p = state.people[id];
+      tile = makeScreenTile(id, p ? p.name : '');
+      tiles.prepend(tile);
+      // a screen is what everyone looks at: show it
+      tiles.scrollTop = 0;
+    }
+    const video = tile.querySelector('video');
+    const have = video.srcObject ? video.srcObject.getTracks() : [];
+    if (have.length !== 1 || have[0] !== track) {
+      video.srcObject = new MediaStream([track]);
+      video.play().catch(() => {});
+    }
+  }
+  if (changed) renderList();
+  // the tiles moved and shrank: our view's sizes with them
+  view.update();
 }
 
 
@@ -803,6 +853,81 @@ function toggle(kind) {
 micButton.addEventListener('click', () => toggle('audio'));
 camButton.addEventListener('click', () => toggle('video'));
 
+// Sharing the screen: a second video of ours, on an m-line of its own
+// (no simulcast: one stream, its content hint "detail" so text stays
+// sharp), which the server gives everyone first.  Its transceiver is
+// kept when the share stops (inactive, no track) and used again by the
+// next share: the same m-line, the same mid.  A browser without
+// getDisplayMedia (a phone) shows no button.
+let shareTr = null;      // our screen's transceiver
+let shareTrack = null;   // the screen being shared, or null
+let shareTold = null;    // the mid the server was told in `share`
+const canShare = Boolean(navigator.mediaDevices &&
+                         navigator.mediaDevices.getDisplayMedia);
+
+function showShare() {
+  state.sharing = Boolean(shareTrack);
+  shareButton.hidden = !canShare || !inCall() || state.waiting;
+  shareButton.disabled = !pc;
+  shareButton.setAttribute('aria-pressed', String(state.sharing));
+  setText(shareButton.querySelector('.label'),
+          state.sharing ? 'stop_sharing' : 'share');
+}
+
+async function startShare() {
+  if (!pc || shareTrack) return;
+  let stream;
+  try {
+    stream = await navigator.mediaDevices.getDisplayMedia({
+      video: { frameRate: { ideal: 15, max: 30 } }, audio: false,
+    });
+  } catch (e) {
+    // pressing Cancel in the browser's picker is no failure to report
+    if (e.name !== 'NotAllowedError' && e.name !== 'AbortError') {
+      notice('notice.share_failed', { msg: e.message });
+    }
+    return;
+  }
+  const track = stream.getVideoTracks()[0];
+  if (!track || !pc || shareTrack) {
+    for (const tr of stream.getTracks()) tr.stop();
+    return;
+  }
+  if ('contentHint' in track) track.contentHint = 'detail';
+  // the browser's own "Stop sharing" bar ends the track
+  track.addEventListener('ended', () => stopShare(true));
+  shareTrack = track;
+  if (shareTr) {
+    await shareTr.sender.replaceTrack(track);
+    shareTr.direction = 'sendonly';
+  } else {
+    shareTr = pc.addTransceiver(track, { direction: 'sendonly' });
+  }
+  showShare();
+  negotiate();
+}
+
+// Ends our share; tell: the server does not know yet (we stopped it).
+function stopShare(tell) {
+  if (!shareTrack) return;
+  const track = shareTrack;
+  shareTrack = null;
+  track.stop();
+  if (tell && shareTold !== null) send({ type: 'unshare' });
+  shareTold = null;
+  if (shareTr && pc) {
+    shareTr.sender.replaceTrack(null).catch(() => {});
+    shareTr.direction = 'inactive';
+    negotiate();
+  }
+  showShare();
+}
+
+shareButton.addEventListener('click', () => {
+  if (shareTrack) stopShare(true);
+  else startShare();
+});
+
 // Ask for one negotiation; they run one at a time (docs/protocol.md: the
 // next offer only after the answer).
 function negotiate() {
@@ -833,6 +958,13 @@ async function offer() {
   // and 16 video m-lines must fit one message (devices.js)
   for (const tr of pc.getTransceivers()) pruneRecv(tr);
   await pc.setLocalDescription(await pc.createOffer());
+  // our screen's m-line has its mid now: the server hears which line is
+  // the screen before the offer that carries it
+  if (shareTrack && shareTr && shareTr.mid !== null &&
+      shareTold !== shareTr.mid) {
+    send({ type: 'share', mid: shareTr.mid });
+    shareTold = shareTr.mid;
+  }
   // No trickle: the server is ICE-lite, so it never needs our candidates
   // (it only answers our checks), and its answer carries its own one.
   send({ type: 'offer', sdp: pc.localDescription.sdp });
@@ -911,6 +1043,7 @@ function exitCall() {
   joinForm.hidden = info.state === 'ended';
   joinButton.disabled = false;
   document.body.classList.remove('in-call');
+  showShare();
   setPanel(false);
   notice(null);                    // what happened in the call is over
   joinForm.after(inviteCard, hostControls);
@@ -1008,6 +1141,7 @@ function startMedia(msg) {
   // many): no renegotiation before the first remote frame
   want = { audio: msg.audio | 0, video: msg.video | 0 };
   negotiate();
+  showShare();
   // tell the others if we came in with the camera or microphone off
   const m = mediaState();
   if (!m.audio || !m.video) sendMedia();
@@ -1119,6 +1253,11 @@ function onMessage(ev) {
   case 'role':
     ownRole(msg);
     break;
+  case 'share_stopped':
+    // a host or co-host stopped our share
+    stopShare(false);
+    notice('notice.share_stopped');
+    break;
   case 'mute_request': {
     // the host asks; the microphone goes off here, and we say so
     const a = localTrack('audio');
@@ -1152,6 +1291,10 @@ function onMessage(ev) {
         (msg.code === 'media_unavailable' && ws && ws.resuming)) {
       // too late to resume (close 4410 follows): we join again; or the
       // new nginx worker is not linked to the media server yet: again
+    } else if (msg.code === 'share_taken') {
+      // someone else is sharing: ours goes
+      stopShare(false);
+      notice(...refusal(msg));
     } else if (msg.code === 'bad_offer') {
       negotiating = false;
       fail(...refusal(msg));
@@ -1211,9 +1354,13 @@ function hangUp(keepMedia) {
   renderLobby();
   negotiating = again = false;
   want = { audio: 0, video: 0 };
+  if (shareTrack) shareTrack.stop();
+  shareTrack = shareTr = shareTold = null;
   if (pc) pc.close();
   pc = null;
-  for (const tile of tiles.querySelectorAll('[data-participant]')) {
+  showShare();
+  for (const tile of tiles.querySelectorAll('[data-participant], ' +
+                                            '[data-screen]')) {
     tile.remove();
   }
   highlight(tiles, null, null);

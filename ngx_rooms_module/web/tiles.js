@@ -74,6 +74,26 @@ export function makeTile(p) {
   return tile;
 }
 
+// The tile of someone's shared screen (room.js adds it when the streams
+// map marks a line `screen`): first and large on the grid (grid.js), the
+// whole picture shown.  It has data-screen, not data-participant: it is
+// no person (tests and our view count people by data-participant).
+export function makeScreenTile(id, name) {
+  const tile = el('figure', 'tile screen');
+  tile.dataset.screen = String(id);
+  const video = el('video');
+  video.autoplay = true;
+  video.playsInline = true;
+  video.muted = true;                // a screen has no sound here
+  const caption = el('figcaption');
+  const label = el('span', 'name');
+  setText(label, 'screen_of', { name });
+  caption.append(label);
+  video.setAttribute('aria-label', label.textContent);
+  tile.append(video, caption);
+  return tile;
+}
+
 // Name, role and media state (either may be unknown: undefined is "on").
 export function updateTile(tile, p) {
   if (p.name !== undefined) {

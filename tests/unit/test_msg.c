@@ -49,7 +49,10 @@ test_table(void)
         { "end",      ROOMS_MSG_HOST,   ROOMS_MSG_NGINX, 0 },
         { "cohost",   ROOMS_MSG_HOST,   ROOMS_MSG_RELAY, 1 },
         { "uncohost", ROOMS_MSG_HOST,   ROOMS_MSG_RELAY, 1 },
-        { "resume",   ROOMS_MSG_ANYONE, ROOMS_MSG_NGINX, 0 }
+        { "resume",   ROOMS_MSG_ANYONE, ROOMS_MSG_NGINX, 0 },
+        { "share",    ROOMS_MSG_ANYONE, ROOMS_MSG_RELAY, 0 },
+        { "unshare",  ROOMS_MSG_ANYONE, ROOMS_MSG_RELAY, 0 },
+        { "stop_share", ROOMS_MSG_COHOST, ROOMS_MSG_RELAY, 1 }
     };
     unsigned  i;
 

@@ -4199,6 +4199,230 @@ test_resume(void)
     is_int(sfu_participants(sfu), parts, "everyone is gone");
 }
 
+/* ---- screen shares ---- */
+
+
+/*
+ * Participant c of the share room offers audio and video (mids 0, 1),
+ * its screen on mid 2 when it shares (else that line inactive, as a
+ * client's stopped share is), then 2 audio and video recvonly lines.
+ */
+static void
+share_offer(uint64_t c, unsigned i, unsigned screen, unsigned video)
+{
+    char        ufrag[16], fp[100];
+    unsigned    k, n;
+    gen_line_t  lines[16];
+
+    snprintf(ufrag, sizeof(ufrag), "sh%03u", i);
+    snprintf(fp, sizeof(fp), "%02X:5E:CC:DD:EE:FF:00:11:22:33:44:55:66:"
+             "77:88:99:AA:BB:CC:DD:EE:FF:00:11:22:33:44:55:66:77:88:99", i);
+
+    lines[0] = (gen_line_t) { 0, 1, 30000 + 10 * i };
+    lines[1] = (gen_line_t) { 1, 1, 30000 + 10 * i + 2 };
+    lines[2] = (gen_line_t) { 1, 1, 30000 + 10 * i + 4 };
+    n = 3;
+
+    for (k = 0; k < 2; k++) {
+        lines[n++] = (gen_line_t) { 0, 0, 0 };
+    }
+
+    for (k = 0; k < video; k++) {
+        lines[n++] = (gen_line_t) { 1, 0, 0 };
+    }
+
+    gen_offer(text, ufrag, fp, 4, 96, lines, n);
+
+    if (!screen) {
+        /* mid 2's a=sendonly: the third one in the offer */
+        char  *p = text;
+
+        for (k = 0; k < 3 && p != NULL; k++) {
+            p = strstr(p + (k ? 1 : 0), "a=sendonly");
+        }
+
+        if (p == NULL) {
+            tap_bail_out("share offer without a third sendonly");
+        }
+
+        memcpy(p, "a=inactive", 10);
+    }
+
+    offer(c, text);
+}
+
+
+/* In map: the video streams of id, and how many of them are screens. */
+static unsigned
+share_in(json_t *map, const char *id, unsigned *screens)
+{
+    json_t      *v;
+    unsigned     n;
+    const char  *key;
+
+    n = 0;
+    *screens = 0;
+
+    json_object_foreach(map, key, v) {
+        if (strcmp(str(v, "kind"), "video") == 0
+            && strcmp(str(v, "participant"), id) == 0)
+        {
+            n++;
+            *screens += boolean(v, "screen") == 1;
+        }
+    }
+
+    return n;
+}
+
+
+/*
+ * A guest shares its screen (share, then an offer with the line): the
+ * others are asked for one more video line and their map marks the
+ * screen, its camera still there; a second sharer is refused
+ * share_taken; a bad mid is bad_message; stop_share from a guest is
+ * not_host, of someone not sharing no_such_participant; from the host it
+ * ends the share (share_stopped to the sharer, the screen gone from the
+ * others' maps, its line given to nobody though still sent); then the
+ * other may share, and its unshare ends it.
+ */
+static void
+test_share(void)
+{
+    char       h_id[16], g1_id[16], g2_id[16];
+    json_t    *m, *map;
+    unsigned   n, scr, good;
+    uint64_t   h, g1, g2, c[3];
+
+    h = ROOMS_PROTO_CONN(50, 1);
+    g1 = ROOMS_PROTO_CONN(50, 2);
+    g2 = ROOMS_PROTO_CONN(50, 3);
+    c[0] = h;
+    c[1] = g1;
+    c[2] = g2;
+
+    clear();
+    join_st(h, 90, "Host", "host", TOKEN_C, "\"max\":8,\"locked\":false");
+    welcome_id(h, h_id);
+    join_st(g1, 90, "G1", "guest", TOKEN_A, "\"max\":8,\"locked\":false");
+    welcome_id(g1, g1_id);
+    join_st(g2, 90, "G2", "guest", TOKEN_B, "\"max\":8,\"locked\":false");
+    welcome_id(g2, g2_id);
+
+    for (n = 0; n < 3; n++) {
+        share_offer(c[n], n, 0, 2);
+    }
+
+    /* G1 shares on mid 2 */
+    clear();
+    record(ROOMS_PROTO_SIGNAL, g1, "{\"type\":\"share\",\"mid\":\"2\"}");
+    ok(sig(g1, "error", 0) == NULL, "share: no error");
+    share_offer(g1, 1, 1, 2);
+    m = sig(h, "renegotiate", count_sig(h, "renegotiate") - 1);
+    ok(m != NULL && num(m, "video") == 3, "the host is asked for three "
+       "videos: two cameras and the screen");
+
+    clear();
+    share_offer(h, 0, 0, 3);
+    map = json_object_get(sig(h, "answer", 0), "streams");
+    ok(share_in(map, g1_id, &scr) == 2 && scr == 1,
+       "the host's answer: G1's camera and its screen, marked screen");
+    ok(share_in(map, g2_id, &scr) == 1 && scr == 0,
+       "and G2's camera, no screen");
+
+    /* one video line: the screen, whatever the view */
+    clear();
+    record(ROOMS_PROTO_SIGNAL, g2, "{\"type\":\"view\",\"ids\":[\"x\"]}");
+    share_offer(g2, 2, 0, 1);
+    map = json_object_get(sig(g2, "answer", 0), "streams");
+    ok(share_in(map, g1_id, &scr) == 1 && scr == 1,
+       "one video line: the screen takes it");
+    clear();
+    share_offer(g2, 2, 0, 3);
+
+    /* one at a time */
+    clear();
+    record(ROOMS_PROTO_SIGNAL, g2, "{\"type\":\"share\",\"mid\":\"2\"}");
+    is_str(str(sig(g2, "error", 0), "code"), "share_taken",
+           "a second sharer: share_taken");
+    ok(close_code(g2) == -1, "and it stays");
+    clear();
+    share_offer(g2, 2, 1, 3);
+    map = json_object_get(sig(h, "streams", 0), "streams");
+    ok(map == NULL || share_in(map, g2_id, &scr) == 1,
+       "its refused screen is given to nobody");
+    clear();
+    share_offer(h, 0, 0, 3);
+    map = json_object_get(sig(h, "answer", 0), "streams");
+    ok(share_in(map, g2_id, &scr) == 1 && scr == 0
+       && share_in(map, g1_id, &scr) == 2 && scr == 1,
+       "the host still has G1's screen, and G2's camera only");
+
+    /* who may stop a share */
+    is_str(refused(g2, "stop_share", g1_id), "not_host",
+           "stop_share from a guest: not_host");
+    ok(sig(g1, "share_stopped", 0) == NULL, "nothing stopped");
+    is_str(refused(h, "stop_share", g2_id), "no_such_participant",
+           "stop_share of someone not sharing: no_such_participant");
+
+    clear();
+    host_says(h, "stop_share", g1_id);
+    ok(sig(g1, "share_stopped", 0) != NULL, "the host stops G1's share: "
+       "G1 is told share_stopped");
+    ok(sig(h, "error", 0) == NULL, "no error to the host");
+    good = 1;
+
+    for (n = 0; n < 3; n += 2) {
+        map = json_object_get(sig(c[n], "streams", 0), "streams");
+
+        if (map == NULL || share_in(map, g1_id, &scr) != 1 || scr != 0) {
+            good = 0;
+        }
+    }
+
+    ok(good, "the others' maps: G1's camera, its screen gone");
+
+    /* G1's browser goes on sending the line: nobody is given it */
+    clear();
+    share_offer(h, 0, 0, 3);
+    map = json_object_get(sig(h, "answer", 0), "streams");
+    ok(share_in(map, g1_id, &scr) == 1 && scr == 0,
+       "a screen still sent after the stop is given to nobody");
+
+    /* now G2 may */
+    clear();
+    record(ROOMS_PROTO_SIGNAL, g2, "{\"type\":\"share\",\"mid\":\"2\"}");
+    ok(sig(g2, "error", 0) == NULL, "once stopped, another may share");
+    map = json_object_get(sig(h, "streams", 0), "streams");
+    ok(map != NULL && share_in(map, g2_id, &scr) >= 1 && scr == 1,
+       "its screen, already sent, comes at once (first)");
+    clear();
+    share_offer(h, 0, 0, 3);
+    map = json_object_get(sig(h, "answer", 0), "streams");
+    ok(share_in(map, g2_id, &scr) == 2 && scr == 1
+       && share_in(map, g1_id, &scr) == 1 && scr == 0,
+       "the next answer: G2's screen and camera, G1's camera");
+
+    clear();
+    record(ROOMS_PROTO_SIGNAL, g2, "{\"type\":\"unshare\"}");
+    map = json_object_get(sig(h, "streams", 0), "streams");
+    ok(map != NULL && share_in(map, g2_id, &scr) == 1 && scr == 0,
+       "unshare: the screen goes");
+
+    /* a malformed share */
+    clear();
+    record(ROOMS_PROTO_SIGNAL, g2, "{\"type\":\"share\",\"mid\":\"a b\"}");
+    is_str(str(sig(g2, "error", 0), "code"), "bad_message",
+           "a mid that is no token: bad_message");
+    ok(close_code(g2) == 4400, "closed 4400");
+
+    clear();
+    record(ROOMS_PROTO_SIGNAL, h, "{\"type\":\"leave\"}");
+    record(ROOMS_PROTO_SIGNAL, g1, "{\"type\":\"leave\"}");
+    clear();
+}
+
+
 int
 main(void)
 {
@@ -4238,6 +4462,7 @@ main(void)
     test_view_edges();
     test_voices();
     test_resume();
+    test_share();
 
     ok(count_seq_last > 0 && count_seq_down == 0,
        "the seq of COUNT records never went down in all these calls");

@@ -14,7 +14,11 @@
  * announced ones between answers); the videos a view chooses (its ids
  * in order, unknown and repeated ids skipped, then join order, never
  * its own, at most the lines it has); the line a chosen stream takes (a
- * free one first, then one whose stream is no longer chosen, else none).
+ * free one first, then one whose stream is no longer chosen, else none);
+ * a shared screen (the mid a "share" named) comes first for everyone
+ * else, whatever their view, is a screen in nobody's own list, and a
+ * line offered as a screen and not one now (refused or stopped) is
+ * given to nobody, nor counted.
  * Replay: the welcome, participant_joined, answer (ICE credentials,
  * SSRCs, o= line; the certificate's fingerprint aside), renegotiate and
  * streams records of a two-person call are byte for byte the same from
@@ -288,6 +292,73 @@ test_video(void)
 }
 
 
+static void
+test_share(void)
+{
+    unsigned     n, counts[2];
+    sfu_line_t  *chosen[ROOMS_SDP_MAX_MEDIA], *cam[NPARTS], *scr;
+
+    static const char  *ids[] = { "id2", "id1" };
+
+    room_reset();
+
+    for (n = 0; n < 4; n++) {
+        enter(n);
+        cam[n] = line(n, 0, ROOMS_SDP_KIND_VIDEO, 1);
+        snprintf(cam[n]->mid, sizeof(cam[n]->mid), "0");
+        line(n, 1, ROOMS_SDP_KIND_VIDEO, 0);
+    }
+
+    /* 1 shares on its line "2" */
+    scr = line(1, 2, ROOMS_SDP_KIND_VIDEO, 1);
+    snprintf(scr->mid, sizeof(scr->mid), "2");
+
+    ok(!sfu_line_is_screen(scr), "a second video is no screen before "
+       "its share");
+    snprintf(parts[1].share, sizeof(parts[1].share), "2");
+    ok(sfu_line_is_screen(scr) && !sfu_line_is_screen(cam[1]),
+       "the line its share names is its screen, its camera is not");
+
+    /* every other one gets it first, whatever its view */
+    view(3, ids, 2);
+
+    for (n = 0; n < 4; n++) {
+        if (n == 1) {
+            continue;
+        }
+
+        ok(sfu_select_video(&parts[n], chosen, 1) == 1 && chosen[0] == scr,
+           "one line: the screen, for %u", n);
+    }
+
+    n = sfu_select_video(&parts[3], chosen, 4);
+    ok(n == 4 && chosen[0] == scr && chosen[1] == cam[2]
+       && chosen[2] == cam[1] && chosen[3] == cam[0],
+       "the screen, then the view (the sharer's camera too), then join "
+       "order");
+
+    n = sfu_select_video(&parts[1], chosen, 4);
+    ok(n == 3 && chosen[0] == cam[0] && chosen[1] == cam[2]
+       && chosen[2] == cam[3], "the sharer is not given its own screen");
+
+    sfu_select_counts(&parts[0], counts);
+    is_int(counts[SFU_VIDEO], 4, "counted: three cameras and the screen");
+
+    /* stopped (by itself or a host): its line goes to nobody */
+    memcpy(parts[1].unshared, parts[1].share, sizeof(parts[1].unshared));
+    parts[1].share[0] = '\0';
+    ok(!sfu_line_is_screen(scr), "stopped: no screen");
+
+    n = sfu_select_video(&parts[0], chosen, 8);
+    ok(n == 3 && chosen[0] == cam[1] && chosen[1] == cam[2]
+       && chosen[2] == cam[3],
+       "stopped: the line it may still send is given to nobody");
+
+    sfu_select_counts(&parts[0], counts);
+    is_int(counts[SFU_VIDEO], 3, "stopped: not counted either");
+}
+
+
 /* ---- replay: one seed, the same bytes ---- */
 
 
@@ -486,6 +557,7 @@ main(void)
     test_counts();
     test_audio();
     test_video();
+    test_share();
     test_replay();
 
     return done_testing();
