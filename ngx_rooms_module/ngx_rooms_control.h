@@ -37,7 +37,8 @@ void ngx_rooms_control_exit_process(ngx_rooms_main_conf_t *rmcf);
 
 /*
  * At postconfiguration: registers the handlers of the media worker's
- * room records (BAN, COUNT, HOST_ABSENT) and of the link's loss.
+ * room records (BAN, COUNT, RESYNC, HOST_ABSENT) and of the link's loss,
+ * which ngx_rooms_records.c keeps.
  */
 ngx_int_t ngx_rooms_control_init(ngx_conf_t *cf);
 
