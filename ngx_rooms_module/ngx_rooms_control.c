@@ -36,12 +36,11 @@
  * a change before it is stored, never wait for the store under the zone
  * mutex, and never answer a client: the callers turn its results into
  * HTTP or WebSocket errors.
- * May not: include rooms_ring.h, include rooms_ws.h, call ngx_rooms_ws_, call ngx_rooms_signal_, call ngx_rooms_api_, call ngx_rooms_router_, call ngx_rooms_page_, call ngx_rooms_media_conn_id, call ngx_rooms_media_leave, include <jansson.h>, call json_
+ * May not: include rooms_ring.h, include rooms_ws.h, call ngx_rooms_ws_, call ngx_rooms_signal_, call ngx_rooms_api_, call ngx_rooms_router_, call ngx_rooms_page_, call ngx_rooms_media_conn_id, call ngx_rooms_media_leave, include <jansson.h>, call json_, include ngx_rooms_records.h, call ngx_rooms_records_
  */
 
 
 #include "ngx_rooms_control_int.h"
-#include "ngx_rooms_records.h"
 #include "ngx_rooms_deferred.h"
 #include "ngx_rooms_directory.h"
 #include "ngx_rooms_media.h"
@@ -50,6 +49,15 @@
 
 
 #include "rooms_msg.h"
+
+
+/* what a HOST_ABSENT record asks, and what came of it */
+typedef struct {
+    int64_t                      room_id;
+    ngx_uint_t                   policy;         /* ROOMS_HOST_ABSENT_* */
+    ngx_uint_t                   done;           /* NGX_ROOMS_UPDATE, END */
+    rooms_store_t               *store;
+} ngx_rooms_absent_t;
 
 
 /*
@@ -89,6 +97,10 @@ static void ngx_rooms_control_busy(ngx_log_t *log, const char *what);
 static ngx_int_t ngx_rooms_control_store_demote(rooms_store_t *store,
     int64_t room_id, u_char *token_hash, int64_t now);
 static ngx_int_t ngx_rooms_control_deferred(ngx_rooms_deferred_t *d);
+static ngx_int_t ngx_rooms_control_absent_change(ngx_rooms_main_conf_t *rmcf,
+    u_char *code, ngx_rooms_absent_t *ha, rooms_room_t *room);
+static ngx_int_t ngx_rooms_control_absent_apply(rooms_room_t *room,
+    void *data);
 static void ngx_rooms_control_room_event(rooms_store_t *store,
     ngx_rooms_event_e type, rooms_room_t *room);
 static ngx_int_t ngx_rooms_control_outbox(rooms_store_t *store, u_char *body,
@@ -256,13 +268,6 @@ ngx_rooms_control_exit_process(ngx_rooms_main_conf_t *rmcf)
         rooms_store_close(rmcf->store);
         rmcf->store = NULL;
     }
-}
-
-
-ngx_int_t
-ngx_rooms_control_init(ngx_conf_t *cf)
-{
-    return ngx_rooms_records_init(cf);
 }
 
 
@@ -1059,7 +1064,7 @@ ngx_rooms_control_deferred(ngx_rooms_deferred_t *d)
         return rc;
 
     default: /* NGX_ROOMS_DEFER_ABSENT: it logs its own failure */
-        return ngx_rooms_records_absent(rmcf, d->room_id, d->code, d->end);
+        return ngx_rooms_control_absent(rmcf, d->room_id, d->code, d->end);
     }
 
     if (rc == NGX_ERROR) {
@@ -1253,4 +1258,161 @@ ngx_rooms_control_webhook_delivered(ngx_rooms_main_conf_t *rmcf, int64_t id)
         ngx_rooms_metrics_add(NGX_ROOMS_M_STORE_ERRORS, 1);
         return NGX_ERROR;
     }
+}
+
+
+ngx_int_t
+ngx_rooms_control_absent(ngx_rooms_main_conf_t *rmcf, int64_t room_id,
+    char *code, ngx_uint_t end)
+{
+    char                    current[ROOMS_CODE_LEN + 1];
+    ngx_int_t               rc;
+    ngx_log_t              *log;
+    rooms_room_t            r;
+    ngx_rooms_absent_t      ha;
+
+    log = ngx_cycle->log;
+
+    ha.room_id = room_id;
+    ha.policy = end ? ROOMS_HOST_ABSENT_END : ROOMS_HOST_ABSENT_LOCK;
+    ha.done = 0;
+    ha.store = rmcf->store;
+
+    rc = NGX_ROOMS_GONE;
+
+    if (code[0] != '\0') {
+        rc = ngx_rooms_control_absent_change(rmcf, (u_char *) code, &ha,
+                                             &r);
+    }
+
+    if (rc == NGX_ROOMS_GONE) {
+        /* a rotation since the room's latest join: its code now, by id */
+
+        switch (rooms_store_code(rmcf->store, ha.room_id, current)) {
+
+        case ROOMS_STORE_OK:
+            rc = ngx_rooms_control_absent_change(rmcf, (u_char *) current,
+                                                 &ha, &r);
+            break;
+
+        case ROOMS_STORE_NOT_FOUND:
+            rc = NGX_DECLINED;
+            break;
+
+        default:
+            ngx_log_error(NGX_LOG_ERR, log, 0,
+                          "rooms_store lookup failed: %s",
+                          rooms_store_errmsg(rmcf->store));
+            ngx_rooms_metrics_add(NGX_ROOMS_M_STORE_ERRORS, 1);
+            rc = NGX_ERROR;
+            break;
+        }
+    }
+
+    if (rc == NGX_ROOMS_BUSY) {
+        return rc;
+    }
+
+    if (rc == NGX_ERROR) {
+        ngx_log_error(NGX_LOG_ERR, log, 0,
+                      "rooms: the host-absent policy of room %L could not "
+                      "be applied", ha.room_id);
+        return rc;
+    }
+
+    if (rc != NGX_OK) {
+        /* the room is no longer in the store */
+        ngx_log_error(NGX_LOG_INFO, log, 0,
+                      "rooms: the last host left room %L, which is gone",
+                      ha.room_id);
+        return rc;
+    }
+
+    if (ha.done == 0) {
+        ngx_log_error(NGX_LOG_INFO, log, 0,
+                      "rooms: the last host left room %L, which is ended, "
+                      "locked already or no longer of policy \"%s\": "
+                      "nothing changed", ha.room_id,
+                      rooms_host_absent_name(ha.policy));
+        return NGX_OK;
+    }
+
+    ngx_log_error(NGX_LOG_INFO, log, 0,
+                  "rooms: the last host left room %L, which is %s now "
+                  "(host_absent)", ha.room_id,
+                  ha.done == NGX_ROOMS_END ? "ended" : "locked");
+
+    (void) ngx_rooms_control_room(&r, (ha.done == NGX_ROOMS_END
+                                       ? ROOMS_MSG_ROOM_ENDED
+                                       : ROOMS_MSG_ROOM_LOCKED)
+                                      | ROOMS_MSG_ROOM_REASON, log);
+
+    return NGX_OK;
+}
+
+
+/* ngx_rooms_dir_change() of the room whose current code is code */
+static ngx_int_t
+ngx_rooms_control_absent_change(ngx_rooms_main_conf_t *rmcf, u_char *code,
+    ngx_rooms_absent_t *ha, rooms_room_t *room)
+{
+    ngx_int_t  rc;
+
+    rc = ngx_rooms_control_begin(rmcf->store, ngx_cycle->log);
+    if (rc != NGX_OK) {
+        return rc;
+    }
+
+    rc = ngx_rooms_dir_change(rmcf, ngx_cycle->log, code,
+                              ngx_rooms_control_absent_apply, ha, room);
+
+    rooms_store_rollback(rmcf->store);
+
+    if (rc == NGX_OK && room->id != ha->room_id) {
+        /* codes are never reused: a worker's mistake, not a room */
+        ngx_log_error(NGX_LOG_ERR, ngx_cycle->log, 0,
+                      "rooms: a HOST_ABSENT record names room %L by the "
+                      "code of room %L; dropped", ha->room_id, room->id);
+        return NGX_DECLINED;
+    }
+
+    return rc;
+}
+
+
+/* Runs under the directory lock, on a copy of the current record. */
+static ngx_int_t
+ngx_rooms_control_absent_apply(rooms_room_t *room, void *data)
+{
+    ngx_rooms_absent_t  *ha = data;
+
+    ngx_int_t            rc;
+
+    ha->done = 0;
+
+    if (room->id != ha->room_id
+        || room->ended_at != 0
+        || room->host_absent != ha->policy)
+    {
+        return NGX_ROOMS_DIR_KEEP;
+    }
+
+    if (ha->policy == ROOMS_HOST_ABSENT_END) {
+        rc = ngx_rooms_control_write(ha->store, ngx_cycle->log, room,
+                                     NGX_ROOMS_END);
+        ha->done = (rc == NGX_ERROR) ? 0 : NGX_ROOMS_END;
+        return rc;
+    }
+
+    if (room->locked) {
+        return NGX_ROOMS_DIR_KEEP;
+    }
+
+    room->locked = 1;
+
+    rc = ngx_rooms_control_write(ha->store, ngx_cycle->log, room,
+                                 NGX_ROOMS_UPDATE);
+    ha->done = (rc == NGX_ERROR) ? 0 : NGX_ROOMS_UPDATE;
+
+    return rc;
 }

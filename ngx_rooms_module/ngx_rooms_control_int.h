@@ -27,5 +27,14 @@ ngx_int_t ngx_rooms_control_room(rooms_room_t *room, ngx_uint_t what,
 ngx_int_t ngx_rooms_control_store_ban(rooms_store_t *store, int64_t room_id,
     u_char *token_hash);
 
+/*
+ * Applies the host-absent policy (end or lock) to the room with store id
+ * room_id, known by code (empty or retired: its current one is read by
+ * id), and tells the people in it.  NGX_ROOMS_BUSY when the store is
+ * locked (nothing changed); anything else is done or logged.
+ */
+ngx_int_t ngx_rooms_control_absent(ngx_rooms_main_conf_t *rmcf,
+    int64_t room_id, char *code, ngx_uint_t end);
+
 
 #endif /* _NGX_ROOMS_CONTROL_INT_H_INCLUDED_ */

@@ -41,15 +41,6 @@
 #include "rooms_msg.h"
 
 
-/* what a HOST_ABSENT record asks, and what came of it */
-typedef struct {
-    int64_t                      room_id;
-    ngx_uint_t                   policy;         /* ROOMS_HOST_ABSENT_* */
-    ngx_uint_t                   done;           /* NGX_ROOMS_UPDATE, END */
-    rooms_store_t               *store;
-} ngx_rooms_absent_t;
-
-
 static ngx_int_t ngx_rooms_records_copy(const rooms_proto_hdr_t *hdr,
     const u_char *payload, const char *type, u_char buf[256]);
 static void ngx_rooms_records_malformed(const char *type);
@@ -61,10 +52,6 @@ static void ngx_rooms_records_resync(const rooms_proto_hdr_t *hdr,
     const u_char *payload);
 static void ngx_rooms_records_host_absent(const rooms_proto_hdr_t *hdr,
     const u_char *payload);
-static ngx_int_t ngx_rooms_records_absent_change(ngx_rooms_main_conf_t *rmcf,
-    u_char *code, ngx_rooms_absent_t *ha, rooms_room_t *room);
-static ngx_int_t ngx_rooms_records_absent_apply(rooms_room_t *room,
-    void *data);
 static void ngx_rooms_records_link_down(void);
 
 
@@ -338,7 +325,7 @@ ngx_rooms_records_host_absent(const rooms_proto_hdr_t *hdr,
         return;
     }
 
-    if (ngx_rooms_records_absent(rmcf, rec.room, rec.code, rec.end)
+    if (ngx_rooms_control_absent(rmcf, rec.room, rec.code, rec.end)
         == NGX_ROOMS_BUSY)
     {
         ngx_memzero(&d, sizeof(ngx_rooms_deferred_t));
@@ -350,163 +337,6 @@ ngx_rooms_records_host_absent(const rooms_proto_hdr_t *hdr,
 
         ngx_rooms_deferred_add(&d);
     }
-}
-
-
-ngx_int_t
-ngx_rooms_records_absent(ngx_rooms_main_conf_t *rmcf, int64_t room_id,
-    char *code, ngx_uint_t end)
-{
-    char                    current[ROOMS_CODE_LEN + 1];
-    ngx_int_t               rc;
-    ngx_log_t              *log;
-    rooms_room_t            r;
-    ngx_rooms_absent_t      ha;
-
-    log = ngx_cycle->log;
-
-    ha.room_id = room_id;
-    ha.policy = end ? ROOMS_HOST_ABSENT_END : ROOMS_HOST_ABSENT_LOCK;
-    ha.done = 0;
-    ha.store = rmcf->store;
-
-    rc = NGX_ROOMS_GONE;
-
-    if (code[0] != '\0') {
-        rc = ngx_rooms_records_absent_change(rmcf, (u_char *) code, &ha,
-                                             &r);
-    }
-
-    if (rc == NGX_ROOMS_GONE) {
-        /* a rotation since the room's latest join: its code now, by id */
-
-        switch (rooms_store_code(rmcf->store, ha.room_id, current)) {
-
-        case ROOMS_STORE_OK:
-            rc = ngx_rooms_records_absent_change(rmcf, (u_char *) current,
-                                                 &ha, &r);
-            break;
-
-        case ROOMS_STORE_NOT_FOUND:
-            rc = NGX_DECLINED;
-            break;
-
-        default:
-            ngx_log_error(NGX_LOG_ERR, log, 0,
-                          "rooms_store lookup failed: %s",
-                          rooms_store_errmsg(rmcf->store));
-            ngx_rooms_metrics_add(NGX_ROOMS_M_STORE_ERRORS, 1);
-            rc = NGX_ERROR;
-            break;
-        }
-    }
-
-    if (rc == NGX_ROOMS_BUSY) {
-        return rc;
-    }
-
-    if (rc == NGX_ERROR) {
-        ngx_log_error(NGX_LOG_ERR, log, 0,
-                      "rooms: the host-absent policy of room %L could not "
-                      "be applied", ha.room_id);
-        return rc;
-    }
-
-    if (rc != NGX_OK) {
-        /* the room is no longer in the store */
-        ngx_log_error(NGX_LOG_INFO, log, 0,
-                      "rooms: the last host left room %L, which is gone",
-                      ha.room_id);
-        return rc;
-    }
-
-    if (ha.done == 0) {
-        ngx_log_error(NGX_LOG_INFO, log, 0,
-                      "rooms: the last host left room %L, which is ended, "
-                      "locked already or no longer of policy \"%s\": "
-                      "nothing changed", ha.room_id,
-                      rooms_host_absent_name(ha.policy));
-        return NGX_OK;
-    }
-
-    ngx_log_error(NGX_LOG_INFO, log, 0,
-                  "rooms: the last host left room %L, which is %s now "
-                  "(host_absent)", ha.room_id,
-                  ha.done == NGX_ROOMS_END ? "ended" : "locked");
-
-    (void) ngx_rooms_control_room(&r, (ha.done == NGX_ROOMS_END
-                                       ? ROOMS_MSG_ROOM_ENDED
-                                       : ROOMS_MSG_ROOM_LOCKED)
-                                      | ROOMS_MSG_ROOM_REASON, log);
-
-    return NGX_OK;
-}
-
-
-/* ngx_rooms_dir_change() of the room whose current code is code */
-static ngx_int_t
-ngx_rooms_records_absent_change(ngx_rooms_main_conf_t *rmcf, u_char *code,
-    ngx_rooms_absent_t *ha, rooms_room_t *room)
-{
-    ngx_int_t  rc;
-
-    rc = ngx_rooms_control_begin(rmcf->store, ngx_cycle->log);
-    if (rc != NGX_OK) {
-        return rc;
-    }
-
-    rc = ngx_rooms_dir_change(rmcf, ngx_cycle->log, code,
-                              ngx_rooms_records_absent_apply, ha, room);
-
-    rooms_store_rollback(rmcf->store);
-
-    if (rc == NGX_OK && room->id != ha->room_id) {
-        /* codes are never reused: a worker's mistake, not a room */
-        ngx_log_error(NGX_LOG_ERR, ngx_cycle->log, 0,
-                      "rooms: a HOST_ABSENT record names room %L by the "
-                      "code of room %L; dropped", ha->room_id, room->id);
-        return NGX_DECLINED;
-    }
-
-    return rc;
-}
-
-
-/* Runs under the directory lock, on a copy of the current record. */
-static ngx_int_t
-ngx_rooms_records_absent_apply(rooms_room_t *room, void *data)
-{
-    ngx_rooms_absent_t  *ha = data;
-
-    ngx_int_t            rc;
-
-    ha->done = 0;
-
-    if (room->id != ha->room_id
-        || room->ended_at != 0
-        || room->host_absent != ha->policy)
-    {
-        return NGX_ROOMS_DIR_KEEP;
-    }
-
-    if (ha->policy == ROOMS_HOST_ABSENT_END) {
-        rc = ngx_rooms_control_write(ha->store, ngx_cycle->log, room,
-                                     NGX_ROOMS_END);
-        ha->done = (rc == NGX_ERROR) ? 0 : NGX_ROOMS_END;
-        return rc;
-    }
-
-    if (room->locked) {
-        return NGX_ROOMS_DIR_KEEP;
-    }
-
-    room->locked = 1;
-
-    rc = ngx_rooms_control_write(ha->store, ngx_cycle->log, room,
-                                 NGX_ROOMS_UPDATE);
-    ha->done = (rc == NGX_ERROR) ? 0 : NGX_ROOMS_UPDATE;
-
-    return rc;
 }
 
 

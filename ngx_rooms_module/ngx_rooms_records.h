@@ -18,20 +18,11 @@
 
 
 /*
- * At postconfiguration (through ngx_rooms_control_init()): registers the
+ * At postconfiguration: registers the
  * handlers of the BAN, COUNT, RESYNC and HOST_ABSENT records and of the
  * link's loss with the media link.  NGX_ERROR when one cannot be.
  */
 ngx_int_t ngx_rooms_records_init(ngx_conf_t *cf);
-
-/*
- * Applies the host-absent policy (end or lock) to the room with store id
- * room_id, known by code (empty or retired: its current one is read by
- * id), and tells the people in it.  NGX_ROOMS_BUSY when the store is
- * locked (nothing changed); anything else is done or logged.
- */
-ngx_int_t ngx_rooms_records_absent(ngx_rooms_main_conf_t *rmcf,
-    int64_t room_id, char *code, ngx_uint_t end);
 
 
 #endif /* _NGX_ROOMS_RECORDS_H_INCLUDED_ */
