@@ -2,31 +2,28 @@
 /*
  * Copyright (C) ngx_rooms authors
  *
- * ngx_rooms_control.c: every change to a room, and every write to the
- * store.
+ * ngx_rooms_control.c: every change to a room a client asks for, and
+ * the store's write lock every store write takes.
  *
  * Owns: the store handle of each process (opened, migrated, closed); the
- * one path of every change to a room, whoever asks: a host's or
+ * one path of every change to a room a client asks for: a host's or
  * co-host's change from the API or a WebSocket (with the key checked
- * again under the directory lock), a co-host's revocation, and the
- * host-absent policy the media worker reports (HOST_ABSENT records); each
- * runs under the directory lock (ngx_rooms_dir_change()), stores what it
+ * again under the directory lock) and a co-host's revocation; each runs
+ * under the directory lock (ngx_rooms_dir_change()), stores what it
  * changes, and then tells the media worker what concerns the people in
  * the room (ROOM records, each with the room's revision); creating rooms,
- * storing bans (BAN records), drawing, storing and revoking co-host keys,
- * and the store reads the API and the signaling need (bans, co-host
- * keys); the live participant counts the media worker reports (COUNT
- * records, written into the directory in the media worker's order, and
- * when a room was last in use, written into the store for expiry), the
- * RESYNC records that empty the rooms no count was sent for again, and
- * the reset of the counts this process read when its link is lost;
- * expiry (rooms_expire): worker 0 purges rooms ended or unused for that
- * long, at its start and every hour; the webhook outbox (rooms_webhook):
+ * storing bans, drawing, storing and revoking co-host keys, and the store
+ * reads the API and the signaling need (bans, co-host keys); expiry
+ * (rooms_expire): worker 0 purges rooms ended or unused for that long, at
+ * its start and every hour; the webhook outbox (rooms_webhook):
  * room.created and room.ended stored in the transaction of the change,
- * room.opened when a COUNT record took a room from nobody to somebody
- * (only the process whose record set the count first), the participant
- * events the signaling reports, and the removal of a delivered event.  The directory reads the store on
- * its own (a cache miss, a code by id) and writes it never.
+ * room.opened and the participant events the signaling reports, each in
+ * a transaction of its own, and the removal of a delivered event.  The
+ * records the media worker sends (BAN, COUNT, RESYNC, HOST_ABSENT) and
+ * the loss of its link are handled by ngx_rooms_records.c, through the
+ * helpers of ngx_rooms_control_int.h; the two files are the control
+ * subsystem, the only writer of the store.  The directory reads the
+ * store on its own (a cache miss, a code by id) and writes it never.
  * Locks: a change takes the store's write lock first, waiting at most
  * ROOMS_STORE_WAIT_MS, and only then the directory lock (the zone
  * mutex), so nobody waits for the store while holding the mutex every
@@ -39,11 +36,11 @@
  * a change before it is stored, never wait for the store under the zone
  * mutex, and never answer a client: the callers turn its results into
  * HTTP or WebSocket errors.
- * May not: include rooms_ring.h, include rooms_ws.h, call ngx_rooms_ws_, call ngx_rooms_signal_, call ngx_rooms_api_, call ngx_rooms_router_, call ngx_rooms_page_, call ngx_rooms_media_conn_id, call ngx_rooms_media_leave, include <jansson.h>, call json_
+ * May not: include rooms_ring.h, include rooms_ws.h, call ngx_rooms_ws_, call ngx_rooms_signal_, call ngx_rooms_api_, call ngx_rooms_router_, call ngx_rooms_page_, call ngx_rooms_media_conn_id, call ngx_rooms_media_leave, include <jansson.h>, call json_, include ngx_rooms_records.h, call ngx_rooms_records_
  */
 
 
-#include "ngx_rooms_control.h"
+#include "ngx_rooms_control_int.h"
 #include "ngx_rooms_deferred.h"
 #include "ngx_rooms_directory.h"
 #include "ngx_rooms_media.h"
@@ -52,6 +49,15 @@
 
 
 #include "rooms_msg.h"
+
+
+/* what a HOST_ABSENT record asks, and what came of it */
+typedef struct {
+    int64_t                      room_id;
+    ngx_uint_t                   policy;         /* ROOMS_HOST_ABSENT_* */
+    ngx_uint_t                   done;           /* NGX_ROOMS_UPDATE, END */
+    rooms_store_t               *store;
+} ngx_rooms_absent_t;
 
 
 /*
@@ -75,73 +81,32 @@ typedef struct {
 } ngx_rooms_change_t;
 
 
-/* what a HOST_ABSENT record asks, and what came of it */
-typedef struct {
-    int64_t                      room_id;
-    ngx_uint_t                   policy;         /* ROOMS_HOST_ABSENT_* */
-    ngx_uint_t                   done;           /* NGX_ROOMS_UPDATE, END */
-    rooms_store_t               *store;
-} ngx_rooms_absent_t;
-
-
 static ngx_int_t ngx_rooms_control_insert(rooms_room_t *room, void *data);
 static ngx_int_t ngx_rooms_control_apply(rooms_room_t *room, void *data);
 static ngx_int_t ngx_rooms_control_allowed(rooms_room_t *room,
     ngx_rooms_change_t *change);
-static ngx_int_t ngx_rooms_control_write(rooms_store_t *store,
-    ngx_log_t *log, rooms_room_t *room, ngx_uint_t action);
-static ngx_int_t ngx_rooms_control_room(rooms_room_t *room, ngx_uint_t what,
-    ngx_log_t *log);
 static ngx_int_t ngx_rooms_control_demote(rooms_room_t *room,
     u_char *token_hash, ngx_log_t *log);
 static ngx_int_t ngx_rooms_control_tell(rooms_room_t *room, u_char *json,
     size_t len, const char *what, ngx_log_t *log);
-static ngx_int_t ngx_rooms_control_copy(const rooms_proto_hdr_t *hdr,
-    const u_char *payload, const char *type, u_char buf[256]);
-static void ngx_rooms_control_malformed(const char *type);
-static void ngx_rooms_control_ban(const rooms_proto_hdr_t *hdr,
-    const u_char *payload);
-static void ngx_rooms_control_count(const rooms_proto_hdr_t *hdr,
-    const u_char *payload);
-static void ngx_rooms_control_resync(const rooms_proto_hdr_t *hdr,
-    const u_char *payload);
-static void ngx_rooms_control_host_absent(const rooms_proto_hdr_t *hdr,
-    const u_char *payload);
+static void ngx_rooms_control_expire(ngx_event_t *ev);
+static ngx_int_t ngx_rooms_control_purge(void *data);
+static ngx_int_t ngx_rooms_control_commit(rooms_store_t *store,
+    ngx_log_t *log);
+static void ngx_rooms_control_busy(ngx_log_t *log, const char *what);
+static ngx_int_t ngx_rooms_control_store_demote(rooms_store_t *store,
+    int64_t room_id, u_char *token_hash, int64_t now);
+static ngx_int_t ngx_rooms_control_deferred(ngx_rooms_deferred_t *d);
 static ngx_int_t ngx_rooms_control_absent_change(ngx_rooms_main_conf_t *rmcf,
     u_char *code, ngx_rooms_absent_t *ha, rooms_room_t *room);
 static ngx_int_t ngx_rooms_control_absent_apply(rooms_room_t *room,
     void *data);
-static void ngx_rooms_control_link_down(void);
-static void ngx_rooms_control_expire(ngx_event_t *ev);
-static ngx_int_t ngx_rooms_control_purge(void *data);
-static ngx_rooms_main_conf_t *ngx_rooms_control_conf(void);
-static ngx_int_t ngx_rooms_control_begin(rooms_store_t *store,
-    ngx_log_t *log);
-static ngx_int_t ngx_rooms_control_commit(rooms_store_t *store,
-    ngx_log_t *log);
-static void ngx_rooms_control_busy(ngx_log_t *log, const char *what);
-static ngx_int_t ngx_rooms_control_store_ban(rooms_store_t *store,
-    int64_t room_id, u_char *token_hash);
-static ngx_int_t ngx_rooms_control_store_demote(rooms_store_t *store,
-    int64_t room_id, u_char *token_hash, int64_t now);
-static ngx_int_t ngx_rooms_control_absent(ngx_rooms_main_conf_t *rmcf,
-    int64_t room_id, char *code, ngx_uint_t end);
-static ngx_int_t ngx_rooms_control_deferred(ngx_rooms_deferred_t *d);
 static void ngx_rooms_control_room_event(rooms_store_t *store,
     ngx_rooms_event_e type, rooms_room_t *room);
 static ngx_int_t ngx_rooms_control_outbox(rooms_store_t *store, u_char *body,
     size_t len);
 static ngx_int_t ngx_rooms_control_outbox_now(rooms_store_t *store,
     u_char *body, size_t len);
-
-
-/*
- * The highest seq of the COUNT and RESYNC records this process read: a
- * lost link empties the rooms whose counts are that old or older, not
- * the newer ones another nginx worker read, perhaps from a media worker
- * started since (ngx_rooms_dir_counts_reset()).
- */
-static int64_t  ngx_rooms_control_seq;
 
 
 /*
@@ -303,30 +268,6 @@ ngx_rooms_control_exit_process(ngx_rooms_main_conf_t *rmcf)
         rooms_store_close(rmcf->store);
         rmcf->store = NULL;
     }
-}
-
-
-ngx_int_t
-ngx_rooms_control_init(ngx_conf_t *cf)
-{
-    if (ngx_rooms_media_on_record(cf, ROOMS_PROTO_BAN, ngx_rooms_control_ban)
-        != NGX_OK
-        || ngx_rooms_media_on_record(cf, ROOMS_PROTO_COUNT,
-                                     ngx_rooms_control_count)
-           != NGX_OK
-        || ngx_rooms_media_on_record(cf, ROOMS_PROTO_RESYNC,
-                                     ngx_rooms_control_resync)
-           != NGX_OK
-        || ngx_rooms_media_on_record(cf, ROOMS_PROTO_HOST_ABSENT,
-                                     ngx_rooms_control_host_absent)
-           != NGX_OK
-        || ngx_rooms_media_on_link_down(cf, ngx_rooms_control_link_down)
-           != NGX_OK)
-    {
-        return NGX_ERROR;
-    }
-
-    return NGX_OK;
 }
 
 
@@ -647,7 +588,7 @@ ngx_rooms_control_allowed(rooms_room_t *room, ngx_rooms_change_t *change)
  * directory lock.  Returns what the directory is to publish, or
  * NGX_ERROR (logged).
  */
-static ngx_int_t
+ngx_int_t
 ngx_rooms_control_write(rooms_store_t *store, ngx_log_t *log,
     rooms_room_t *room, ngx_uint_t action)
 {
@@ -705,7 +646,7 @@ ngx_rooms_control_write(rooms_store_t *store, ngx_log_t *log,
  * may carry ROOMS_MSG_ROOM_REASON when a host-absent policy caused it.
  * Returns what ngx_rooms_media_push() returns.
  */
-static ngx_int_t
+ngx_int_t
 ngx_rooms_control_room(rooms_room_t *room, ngx_uint_t what, ngx_log_t *log)
 {
     int               n;
@@ -953,443 +894,6 @@ ngx_rooms_control_cohosts(ngx_rooms_main_conf_t *rmcf, ngx_log_t *log,
 
 
 /*
- * Copies a small record from the media worker (BAN, COUNT, HOST_ABSENT)
- * out of the ring into buf, which holds 256 bytes: NGX_OK, or NGX_ERROR
- * for a record over 255 bytes, which is none of those and is logged with
- * its type's name.  The bytes are in shared memory: each is read once.
- */
-static ngx_int_t
-ngx_rooms_control_copy(const rooms_proto_hdr_t *hdr, const u_char *payload,
-    const char *type, u_char buf[256])
-{
-    if (hdr->len >= 256) {
-        ngx_log_error(NGX_LOG_ERR, ngx_cycle->log, 0,
-                      "rooms: a %uD-byte %s record from the media worker "
-                      "was dropped", hdr->len, type);
-        return NGX_ERROR;
-    }
-
-    ngx_memcpy(buf, payload, hdr->len);
-
-    return NGX_OK;
-}
-
-
-/* Logs a record that is not what its type says, and drops it. */
-static void
-ngx_rooms_control_malformed(const char *type)
-{
-    ngx_log_error(NGX_LOG_ERR, ngx_cycle->log, 0,
-                  "rooms: a malformed %s record from the media worker was "
-                  "dropped", type);
-}
-
-
-/*
- * A BAN record: a host removed a participant, and its guest token is
- * banned from the room for good.  The media worker sends it on the ring
- * of the removed WebSocket's nginx worker, before the CLOSE, so the ban
- * is stored before that browser can try again; it is stored whether or
- * not that WebSocket is still here.
- */
-static void
-ngx_rooms_control_ban(const rooms_proto_hdr_t *hdr, const u_char *payload)
-{
-    u_char                  buf[256], hash[ROOMS_HASH_LEN];
-    ngx_int_t               rc;
-    const char             *why;
-    rooms_msg_ban_t         rec;
-    ngx_rooms_deferred_t    d;
-    ngx_rooms_main_conf_t  *rmcf;
-
-    if (ngx_rooms_control_copy(hdr, payload, "BAN", buf) != NGX_OK) {
-        return;
-    }
-
-    if (rooms_msg_ban_decode((char *) buf, hdr->len, &rec, &why) != 0
-        || rooms_token_hash_from_hex(rec.token, ROOMS_HASH_HEX_LEN, hash)
-           != 0)
-    {
-        ngx_rooms_control_malformed("BAN");
-        return;
-    }
-
-    rmcf = ngx_rooms_control_conf();
-
-    if (rmcf == NULL) {
-        return;
-    }
-
-    rc = ngx_rooms_control_store_ban(rmcf->store, rec.room, hash);
-
-    if (rc == NGX_ROOMS_BUSY) {
-        ngx_memzero(&d, sizeof(ngx_rooms_deferred_t));
-        d.kind = NGX_ROOMS_DEFER_BAN;
-        d.room_id = rec.room;
-        ngx_memcpy(d.token_hash, hash, ROOMS_HASH_LEN);
-
-        ngx_rooms_deferred_add(&d);
-
-    } else if (rc != NGX_OK) {
-        ngx_log_error(NGX_LOG_ERR, ngx_cycle->log, 0,
-                      "rooms_store ban failed: %s; room %L",
-                      rooms_store_errmsg(rmcf->store), rec.room);
-        ngx_rooms_metrics_add(NGX_ROOMS_M_STORE_ERRORS, 1);
-
-    } else {
-        ngx_log_error(NGX_LOG_INFO, ngx_cycle->log, 0,
-                      "rooms: a participant was removed from room %L and "
-                      "banned", rec.room);
-    }
-}
-
-
-/*
- * A COUNT record: the number of people in a room changed.  It goes into
- * the shared directory, where GET /api/rooms/<code> reads it; every nginx
- * worker gets the same record and writes the same number, and one that
- * reads it after a newer one (a higher seq) was written leaves the newer.
- */
-static void
-ngx_rooms_control_count(const rooms_proto_hdr_t *hdr, const u_char *payload)
-{
-    u_char                  buf[256];
-    ngx_int_t               rc;
-    ngx_uint_t              opened;
-    const char             *why;
-    rooms_msg_count_t       rec;
-    ngx_rooms_main_conf_t  *rmcf;
-
-    if (ngx_rooms_control_copy(hdr, payload, "COUNT", buf) != NGX_OK) {
-        return;
-    }
-
-    if (rooms_msg_count_decode((char *) buf, hdr->len, &rec, &why) != 0) {
-        ngx_rooms_control_malformed("COUNT");
-        return;
-    }
-
-    rmcf = ngx_rooms_control_conf();
-
-    if (rmcf == NULL) {
-        return;
-    }
-
-    ngx_rooms_control_seq = ngx_max(ngx_rooms_control_seq, rec.seq);
-
-    rc = ngx_rooms_dir_count(rmcf, ngx_cycle->log, rec.room,
-                             (u_char *) rec.code, ngx_strlen(rec.code),
-                             (ngx_uint_t) rec.count, rec.seq, &opened);
-
-    if (opened) {
-        /* once: the one process whose record set the count first */
-        ngx_rooms_control_event(rmcf, NGX_ROOMS_EVENT_ROOM_OPENED, rec.room,
-                                (u_char *) rec.code, NULL);
-    }
-
-    /*
-     * People came or went: the room is in use, which keeps it from
-     * rooms_expire (a write at most once an hour per room).  It never
-     * waits for the store's lock: when another process holds it, the
-     * next COUNT of the room writes it.
-     */
-    switch (rooms_store_used(rmcf->store, rec.room, (int64_t) ngx_time())) {
-
-    case ROOMS_STORE_OK:
-        break;
-
-    case ROOMS_STORE_BUSY:
-        ngx_log_debug1(NGX_LOG_DEBUG_EVENT, ngx_cycle->log, 0,
-                       "rooms_store busy: room %L in use not recorded yet",
-                       rec.room);
-        break;
-
-    default:
-        ngx_log_error(NGX_LOG_ERR, ngx_cycle->log, 0,
-                      "rooms_store: room %L in use not recorded: %s",
-                      rec.room, rooms_store_errmsg(rmcf->store));
-        ngx_rooms_metrics_add(NGX_ROOMS_M_STORE_ERRORS, 1);
-        break;
-    }
-
-    ngx_log_debug4(NGX_LOG_DEBUG_EVENT, ngx_cycle->log, 0,
-                   "rooms media: room %L has %ui people (seq %L): %i",
-                   rec.room, (ngx_uint_t) rec.count, rec.seq, rc);
-}
-
-
-/*
- * A RESYNC record: the counts the media worker sent this process just
- * before it are all the rooms with people in them; the rest are empty
- * (a count that would have said so may have been lost on a full ring).
- */
-static void
-ngx_rooms_control_resync(const rooms_proto_hdr_t *hdr,
-    const u_char *payload)
-{
-    u_char                  buf[256];
-    const char             *why;
-    rooms_msg_resync_t      rec;
-    ngx_rooms_main_conf_t  *rmcf;
-
-    if (ngx_rooms_control_copy(hdr, payload, "RESYNC", buf) != NGX_OK) {
-        return;
-    }
-
-    if (rooms_msg_resync_decode((char *) buf, hdr->len, &rec, &why) != 0) {
-        ngx_rooms_control_malformed("RESYNC");
-        return;
-    }
-
-    rmcf = ngx_rooms_control_conf();
-
-    if (rmcf == NULL) {
-        return;
-    }
-
-    ngx_rooms_control_seq = ngx_max(ngx_rooms_control_seq, rec.seq);
-
-    ngx_rooms_dir_counts_reset(rmcf, ngx_cycle->log, rec.seq);
-}
-
-
-/*
- * A HOST_ABSENT record: the last host or co-host left a room whose
- * policy is lock or end (docs/protocol.md, "When the last host leaves").
- * The media worker timed the grace; the policy is read again here, under
- * the directory lock, so a host who changed it to stay_open meanwhile, or
- * ended the room, wins.  Once stored, the ROOM record with the reason
- * tells the people in the room; one nginx worker gets the record, and
- * any one of them may apply it.
- */
-static void
-ngx_rooms_control_host_absent(const rooms_proto_hdr_t *hdr,
-    const u_char *payload)
-{
-    u_char                  buf[256];
-    const char             *why;
-    ngx_rooms_deferred_t    d;
-    rooms_msg_host_absent_t rec;
-    ngx_rooms_main_conf_t  *rmcf;
-
-    if (ngx_rooms_control_copy(hdr, payload, "HOST_ABSENT", buf) != NGX_OK) {
-        return;
-    }
-
-    if (rooms_msg_host_absent_decode((char *) buf, hdr->len, &rec, &why)
-        != 0)
-    {
-        ngx_rooms_control_malformed("HOST_ABSENT");
-        return;
-    }
-
-    rmcf = ngx_rooms_control_conf();
-
-    if (rmcf == NULL) {
-        return;
-    }
-
-    if (ngx_rooms_control_absent(rmcf, rec.room, rec.code, rec.end)
-        == NGX_ROOMS_BUSY)
-    {
-        ngx_memzero(&d, sizeof(ngx_rooms_deferred_t));
-        d.kind = NGX_ROOMS_DEFER_ABSENT;
-        d.room_id = rec.room;
-        d.end = rec.end;
-        ngx_cpystrn((u_char *) d.code, (u_char *) rec.code,
-                    sizeof(d.code));
-
-        ngx_rooms_deferred_add(&d);
-    }
-}
-
-
-/*
- * Applies the host-absent policy (end or lock) to the room with store id
- * room_id, known by code (empty or retired: its current one is read by
- * id), and tells the people in it.  NGX_ROOMS_BUSY when the store is
- * locked (nothing changed); anything else is done or logged.
- */
-static ngx_int_t
-ngx_rooms_control_absent(ngx_rooms_main_conf_t *rmcf, int64_t room_id,
-    char *code, ngx_uint_t end)
-{
-    char                    current[ROOMS_CODE_LEN + 1];
-    ngx_int_t               rc;
-    ngx_log_t              *log;
-    rooms_room_t            r;
-    ngx_rooms_absent_t      ha;
-
-    log = ngx_cycle->log;
-
-    ha.room_id = room_id;
-    ha.policy = end ? ROOMS_HOST_ABSENT_END : ROOMS_HOST_ABSENT_LOCK;
-    ha.done = 0;
-    ha.store = rmcf->store;
-
-    rc = NGX_ROOMS_GONE;
-
-    if (code[0] != '\0') {
-        rc = ngx_rooms_control_absent_change(rmcf, (u_char *) code, &ha,
-                                             &r);
-    }
-
-    if (rc == NGX_ROOMS_GONE) {
-        /* a rotation since the room's latest join: its code now, by id */
-
-        switch (rooms_store_code(rmcf->store, ha.room_id, current)) {
-
-        case ROOMS_STORE_OK:
-            rc = ngx_rooms_control_absent_change(rmcf, (u_char *) current,
-                                                 &ha, &r);
-            break;
-
-        case ROOMS_STORE_NOT_FOUND:
-            rc = NGX_DECLINED;
-            break;
-
-        default:
-            ngx_log_error(NGX_LOG_ERR, log, 0,
-                          "rooms_store lookup failed: %s",
-                          rooms_store_errmsg(rmcf->store));
-            ngx_rooms_metrics_add(NGX_ROOMS_M_STORE_ERRORS, 1);
-            rc = NGX_ERROR;
-            break;
-        }
-    }
-
-    if (rc == NGX_ROOMS_BUSY) {
-        return rc;
-    }
-
-    if (rc == NGX_ERROR) {
-        ngx_log_error(NGX_LOG_ERR, log, 0,
-                      "rooms: the host-absent policy of room %L could not "
-                      "be applied", ha.room_id);
-        return rc;
-    }
-
-    if (rc != NGX_OK) {
-        /* the room is no longer in the store */
-        ngx_log_error(NGX_LOG_INFO, log, 0,
-                      "rooms: the last host left room %L, which is gone",
-                      ha.room_id);
-        return rc;
-    }
-
-    if (ha.done == 0) {
-        ngx_log_error(NGX_LOG_INFO, log, 0,
-                      "rooms: the last host left room %L, which is ended, "
-                      "locked already or no longer of policy \"%s\": "
-                      "nothing changed", ha.room_id,
-                      rooms_host_absent_name(ha.policy));
-        return NGX_OK;
-    }
-
-    ngx_log_error(NGX_LOG_INFO, log, 0,
-                  "rooms: the last host left room %L, which is %s now "
-                  "(host_absent)", ha.room_id,
-                  ha.done == NGX_ROOMS_END ? "ended" : "locked");
-
-    (void) ngx_rooms_control_room(&r, (ha.done == NGX_ROOMS_END
-                                       ? ROOMS_MSG_ROOM_ENDED
-                                       : ROOMS_MSG_ROOM_LOCKED)
-                                      | ROOMS_MSG_ROOM_REASON, log);
-
-    return NGX_OK;
-}
-
-
-/* ngx_rooms_dir_change() of the room whose current code is code */
-static ngx_int_t
-ngx_rooms_control_absent_change(ngx_rooms_main_conf_t *rmcf, u_char *code,
-    ngx_rooms_absent_t *ha, rooms_room_t *room)
-{
-    ngx_int_t  rc;
-
-    rc = ngx_rooms_control_begin(rmcf->store, ngx_cycle->log);
-    if (rc != NGX_OK) {
-        return rc;
-    }
-
-    rc = ngx_rooms_dir_change(rmcf, ngx_cycle->log, code,
-                              ngx_rooms_control_absent_apply, ha, room);
-
-    rooms_store_rollback(rmcf->store);
-
-    if (rc == NGX_OK && room->id != ha->room_id) {
-        /* codes are never reused: a worker's mistake, not a room */
-        ngx_log_error(NGX_LOG_ERR, ngx_cycle->log, 0,
-                      "rooms: a HOST_ABSENT record names room %L by the "
-                      "code of room %L; dropped", ha->room_id, room->id);
-        return NGX_DECLINED;
-    }
-
-    return rc;
-}
-
-
-/* Runs under the directory lock, on a copy of the current record. */
-static ngx_int_t
-ngx_rooms_control_absent_apply(rooms_room_t *room, void *data)
-{
-    ngx_rooms_absent_t  *ha = data;
-
-    ngx_int_t            rc;
-
-    ha->done = 0;
-
-    if (room->id != ha->room_id
-        || room->ended_at != 0
-        || room->host_absent != ha->policy)
-    {
-        return NGX_ROOMS_DIR_KEEP;
-    }
-
-    if (ha->policy == ROOMS_HOST_ABSENT_END) {
-        rc = ngx_rooms_control_write(ha->store, ngx_cycle->log, room,
-                                     NGX_ROOMS_END);
-        ha->done = (rc == NGX_ERROR) ? 0 : NGX_ROOMS_END;
-        return rc;
-    }
-
-    if (room->locked) {
-        return NGX_ROOMS_DIR_KEEP;
-    }
-
-    room->locked = 1;
-
-    rc = ngx_rooms_control_write(ha->store, ngx_cycle->log, room,
-                                 NGX_ROOMS_UPDATE);
-    ha->done = (rc == NGX_ERROR) ? 0 : NGX_ROOMS_UPDATE;
-
-    return rc;
-}
-
-
-/*
- * The link to the media worker is lost: nobody is in a room without it.
- * When only this link broke and the worker lives on, the counts come back
- * with the next link, a second later at first: the worker sends every
- * count that is not 0 to a newly linked nginx worker.  Only the counts as
- * old as the newest this process read are emptied: another nginx worker
- * that linked to a restarted media worker first may have newer ones.
- */
-static void
-ngx_rooms_control_link_down(void)
-{
-    ngx_rooms_main_conf_t  *rmcf;
-
-    rmcf = ngx_rooms_control_conf();
-
-    if (rmcf != NULL) {
-        ngx_rooms_dir_counts_reset(rmcf, ngx_cycle->log,
-                                   ngx_rooms_control_seq);
-    }
-}
-
-
-/*
  * Takes the store's write lock for a change, before the directory lock:
  * the order every writer keeps, so that nobody waits for the store while
  * holding the zone mutex that every directory read needs.  It waits
@@ -1400,7 +904,7 @@ ngx_rooms_control_link_down(void)
  * NGX_OK (the caller commits or rolls back), NGX_ROOMS_BUSY or NGX_ERROR
  * (logged).
  */
-static ngx_int_t
+ngx_int_t
 ngx_rooms_control_begin(rooms_store_t *store, ngx_log_t *log)
 {
     static ngx_msec_t  locked_until;
@@ -1476,7 +980,7 @@ ngx_rooms_control_busy(ngx_log_t *log, const char *what)
 
 
 /* A ban: NGX_OK, NGX_ROOMS_BUSY or NGX_ERROR. */
-static ngx_int_t
+ngx_int_t
 ngx_rooms_control_store_ban(rooms_store_t *store, int64_t room_id,
     u_char *token_hash)
 {
@@ -1576,7 +1080,7 @@ ngx_rooms_control_deferred(ngx_rooms_deferred_t *d)
 
 
 /* The directory this process serves, or NULL when it has none. */
-static ngx_rooms_main_conf_t *
+ngx_rooms_main_conf_t *
 ngx_rooms_control_conf(void)
 {
     ngx_rooms_main_conf_t  *rmcf;
@@ -1754,4 +1258,161 @@ ngx_rooms_control_webhook_delivered(ngx_rooms_main_conf_t *rmcf, int64_t id)
         ngx_rooms_metrics_add(NGX_ROOMS_M_STORE_ERRORS, 1);
         return NGX_ERROR;
     }
+}
+
+
+ngx_int_t
+ngx_rooms_control_absent(ngx_rooms_main_conf_t *rmcf, int64_t room_id,
+    char *code, ngx_uint_t end)
+{
+    char                    current[ROOMS_CODE_LEN + 1];
+    ngx_int_t               rc;
+    ngx_log_t              *log;
+    rooms_room_t            r;
+    ngx_rooms_absent_t      ha;
+
+    log = ngx_cycle->log;
+
+    ha.room_id = room_id;
+    ha.policy = end ? ROOMS_HOST_ABSENT_END : ROOMS_HOST_ABSENT_LOCK;
+    ha.done = 0;
+    ha.store = rmcf->store;
+
+    rc = NGX_ROOMS_GONE;
+
+    if (code[0] != '\0') {
+        rc = ngx_rooms_control_absent_change(rmcf, (u_char *) code, &ha,
+                                             &r);
+    }
+
+    if (rc == NGX_ROOMS_GONE) {
+        /* a rotation since the room's latest join: its code now, by id */
+
+        switch (rooms_store_code(rmcf->store, ha.room_id, current)) {
+
+        case ROOMS_STORE_OK:
+            rc = ngx_rooms_control_absent_change(rmcf, (u_char *) current,
+                                                 &ha, &r);
+            break;
+
+        case ROOMS_STORE_NOT_FOUND:
+            rc = NGX_DECLINED;
+            break;
+
+        default:
+            ngx_log_error(NGX_LOG_ERR, log, 0,
+                          "rooms_store lookup failed: %s",
+                          rooms_store_errmsg(rmcf->store));
+            ngx_rooms_metrics_add(NGX_ROOMS_M_STORE_ERRORS, 1);
+            rc = NGX_ERROR;
+            break;
+        }
+    }
+
+    if (rc == NGX_ROOMS_BUSY) {
+        return rc;
+    }
+
+    if (rc == NGX_ERROR) {
+        ngx_log_error(NGX_LOG_ERR, log, 0,
+                      "rooms: the host-absent policy of room %L could not "
+                      "be applied", ha.room_id);
+        return rc;
+    }
+
+    if (rc != NGX_OK) {
+        /* the room is no longer in the store */
+        ngx_log_error(NGX_LOG_INFO, log, 0,
+                      "rooms: the last host left room %L, which is gone",
+                      ha.room_id);
+        return rc;
+    }
+
+    if (ha.done == 0) {
+        ngx_log_error(NGX_LOG_INFO, log, 0,
+                      "rooms: the last host left room %L, which is ended, "
+                      "locked already or no longer of policy \"%s\": "
+                      "nothing changed", ha.room_id,
+                      rooms_host_absent_name(ha.policy));
+        return NGX_OK;
+    }
+
+    ngx_log_error(NGX_LOG_INFO, log, 0,
+                  "rooms: the last host left room %L, which is %s now "
+                  "(host_absent)", ha.room_id,
+                  ha.done == NGX_ROOMS_END ? "ended" : "locked");
+
+    (void) ngx_rooms_control_room(&r, (ha.done == NGX_ROOMS_END
+                                       ? ROOMS_MSG_ROOM_ENDED
+                                       : ROOMS_MSG_ROOM_LOCKED)
+                                      | ROOMS_MSG_ROOM_REASON, log);
+
+    return NGX_OK;
+}
+
+
+/* ngx_rooms_dir_change() of the room whose current code is code */
+static ngx_int_t
+ngx_rooms_control_absent_change(ngx_rooms_main_conf_t *rmcf, u_char *code,
+    ngx_rooms_absent_t *ha, rooms_room_t *room)
+{
+    ngx_int_t  rc;
+
+    rc = ngx_rooms_control_begin(rmcf->store, ngx_cycle->log);
+    if (rc != NGX_OK) {
+        return rc;
+    }
+
+    rc = ngx_rooms_dir_change(rmcf, ngx_cycle->log, code,
+                              ngx_rooms_control_absent_apply, ha, room);
+
+    rooms_store_rollback(rmcf->store);
+
+    if (rc == NGX_OK && room->id != ha->room_id) {
+        /* codes are never reused: a worker's mistake, not a room */
+        ngx_log_error(NGX_LOG_ERR, ngx_cycle->log, 0,
+                      "rooms: a HOST_ABSENT record names room %L by the "
+                      "code of room %L; dropped", ha->room_id, room->id);
+        return NGX_DECLINED;
+    }
+
+    return rc;
+}
+
+
+/* Runs under the directory lock, on a copy of the current record. */
+static ngx_int_t
+ngx_rooms_control_absent_apply(rooms_room_t *room, void *data)
+{
+    ngx_rooms_absent_t  *ha = data;
+
+    ngx_int_t            rc;
+
+    ha->done = 0;
+
+    if (room->id != ha->room_id
+        || room->ended_at != 0
+        || room->host_absent != ha->policy)
+    {
+        return NGX_ROOMS_DIR_KEEP;
+    }
+
+    if (ha->policy == ROOMS_HOST_ABSENT_END) {
+        rc = ngx_rooms_control_write(ha->store, ngx_cycle->log, room,
+                                     NGX_ROOMS_END);
+        ha->done = (rc == NGX_ERROR) ? 0 : NGX_ROOMS_END;
+        return rc;
+    }
+
+    if (room->locked) {
+        return NGX_ROOMS_DIR_KEEP;
+    }
+
+    room->locked = 1;
+
+    rc = ngx_rooms_control_write(ha->store, ngx_cycle->log, room,
+                                 NGX_ROOMS_UPDATE);
+    ha->done = (rc == NGX_ERROR) ? 0 : NGX_ROOMS_UPDATE;
+
+    return rc;
 }

@@ -36,12 +36,6 @@ ngx_int_t ngx_rooms_control_init_process(ngx_cycle_t *cycle,
 void ngx_rooms_control_exit_process(ngx_rooms_main_conf_t *rmcf);
 
 /*
- * At postconfiguration: registers the handlers of the media worker's
- * room records (BAN, COUNT, HOST_ABSENT) and of the link's loss.
- */
-ngx_int_t ngx_rooms_control_init(ngx_conf_t *cf);
-
-/*
  * Stores a new room (code, key hash and fields set) and caches it:
  * NGX_OK, NGX_ROOMS_BUSY (another program holds the store's write lock;
  * nothing was stored) or NGX_ERROR (logged).

@@ -22,6 +22,7 @@
 #include "ngx_rooms_directory.h"
 #include "ngx_rooms_media.h"
 #include "ngx_rooms_metrics.h"
+#include "ngx_rooms_records.h"
 #include "ngx_rooms_router.h"
 #include "ngx_rooms_signal.h"
 #include "ngx_rooms_webhook.h"
@@ -461,7 +462,7 @@ ngx_rooms_postconfiguration(ngx_conf_t *cf)
     ngx_rooms_main_conf_t  *rmcf;
 
     if (ngx_rooms_signal_init(cf) != NGX_OK
-        || ngx_rooms_control_init(cf) != NGX_OK
+        || ngx_rooms_records_init(cf) != NGX_OK
         || ngx_rooms_metrics_init(cf) != NGX_OK
         || ngx_rooms_router_init_filters(cf) != NGX_OK)
     {
