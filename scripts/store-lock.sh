@@ -70,7 +70,8 @@ mkfifo "$dir/lock.sql"
 sqlite3 "$dir/rooms.db" < "$dir/lock.sql" &
 locker=$!
 exec 3>"$dir/lock.sql"
-echo "BEGIN EXCLUSIVE; INSERT INTO retired_codes VALUES ('lock', 0, 0);" >&3
+echo ".timeout 10000
+BEGIN EXCLUSIVE; INSERT INTO retired_codes VALUES ('lock', 0, 0);" >&3
 sleep 0.5
 
 echo "store locked by another process, nobody writing:"

@@ -85,7 +85,8 @@ if ($locker == 0) {
 }
 open my $lock, '>', "$dir/lock.sql" or die "fifo: $!";
 $lock->autoflush(1);
-print $lock "BEGIN EXCLUSIVE;\n"
+# the program waits for a writer of the moment (a busy nginx) to finish
+print $lock ".timeout 10000\nBEGIN EXCLUSIVE;\n"
     . "INSERT INTO retired_codes VALUES ('held-by-another-program', 0, 0);\n";
 
 like(wait_for(5, sub {

@@ -187,7 +187,8 @@ if ($locker == 0) {
 }
 open my $lock, '>', "$dir/lock.sql" or die "fifo: $!";
 $lock->autoflush(1);
-print $lock "BEGIN EXCLUSIVE;\nDELETE FROM bans;\n";
+# the program waits for a writer of the moment (a busy nginx) to finish
+print $lock ".timeout 10000\nBEGIN EXCLUSIVE;\nDELETE FROM bans;\n";
 ok(wait_for(5, sub {
        `sqlite3 -cmd '.timeout 0' '$db' 'BEGIN IMMEDIATE' 2>&1` =~ /locked/
    }), 'another program holds the write lock');
@@ -247,7 +248,8 @@ if ($locker == 0) {
 }
 open $lock, '>', "$dir/lock.sql" or die "fifo: $!";
 $lock->autoflush(1);
-print $lock "BEGIN EXCLUSIVE;\nDELETE FROM bans;\n";
+# the program waits for a writer of the moment (a busy nginx) to finish
+print $lock ".timeout 10000\nBEGIN EXCLUSIVE;\nDELETE FROM bans;\n";
 ok(wait_for(5, sub {
        `sqlite3 -cmd '.timeout 0' '$db' 'BEGIN IMMEDIATE' 2>&1` =~ /locked/
    }), 'the store is locked again');
