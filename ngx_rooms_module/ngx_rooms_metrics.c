@@ -72,6 +72,8 @@ static void ngx_rooms_metrics_stats(const rooms_proto_hdr_t *hdr,
     const u_char *payload);
 static u_char *ngx_rooms_metrics_media(u_char *p, u_char *last,
     rooms_proto_stats_t *st);
+static u_char *ngx_rooms_metrics_one(u_char *p, u_char *last,
+    const char *name, const char *type, const char *help, uint64_t value);
 static u_char *ngx_rooms_metrics_family(u_char *p, u_char *last,
     const char *name, const char *type, const char *help);
 
@@ -261,6 +263,17 @@ ngx_rooms_metrics_family(u_char *p, u_char *last, const char *name,
 }
 
 
+/* a family of one sample without labels: its HELP, TYPE and value */
+static u_char *
+ngx_rooms_metrics_one(u_char *p, u_char *last, const char *name,
+    const char *type, const char *help, uint64_t value)
+{
+    p = ngx_rooms_metrics_family(p, last, name, type, help);
+
+    return ngx_slprintf(p, last, "%s %uL\n", name, value);
+}
+
+
 /*
  * GET: the page.  A gauge that nginx workers add to and take from is
  * read as a signed number: a worker that died with connections open
@@ -328,11 +341,10 @@ ngx_rooms_metrics_handler(ngx_http_request_t *r)
     p = ngx_slprintf(p, last, "rooms_websocket_connections %A\n",
                      (ngx_atomic_int_t) sh->plain[NGX_ROOMS_M_WS_CONNECTIONS]);
 
-    p = ngx_rooms_metrics_family(p, last, "rooms_joins_total", "counter",
+    p = ngx_rooms_metrics_one(p, last, "rooms_joins_total", "counter",
             "Joins that got into a call (welcomed, at once or from the "
-            "lobby).");
-    p = ngx_slprintf(p, last, "rooms_joins_total %uA\n",
-                     sh->plain[NGX_ROOMS_M_JOINS]);
+            "lobby).",
+            sh->plain[NGX_ROOMS_M_JOINS]);
 
     p = ngx_rooms_metrics_family(p, last, "rooms_join_refusals_total",
             "counter", "Joins refused, by the error code the browser got.");
@@ -357,10 +369,9 @@ ngx_rooms_metrics_handler(ngx_http_request_t *r)
         }
     }
 
-    p = ngx_rooms_metrics_family(p, last, "rooms_store_errors_total",
-            "counter", "Reads and writes of the SQLite store that failed.");
-    p = ngx_slprintf(p, last, "rooms_store_errors_total %uA\n",
-                     sh->plain[NGX_ROOMS_M_STORE_ERRORS]);
+    p = ngx_rooms_metrics_one(p, last, "rooms_store_errors_total", "counter",
+            "Reads and writes of the SQLite store that failed.",
+            sh->plain[NGX_ROOMS_M_STORE_ERRORS]);
 
     p = ngx_rooms_metrics_family(p, last,
             "rooms_media_ring_pushes_refused_total", "counter",
@@ -374,32 +385,28 @@ ngx_rooms_metrics_handler(ngx_http_request_t *r)
                      sh->plain[NGX_ROOMS_M_RING_FULL],
                      sh->plain[NGX_ROOMS_M_RING_ERROR]);
 
-    p = ngx_rooms_metrics_family(p, last,
+    p = ngx_rooms_metrics_one(p, last,
             "rooms_media_link_reconnects_total", "counter",
             "Links from an nginx worker to the media worker made again "
-            "after one was lost.");
-    p = ngx_slprintf(p, last, "rooms_media_link_reconnects_total %uA\n",
-                     sh->plain[NGX_ROOMS_M_LINK_RECONNECTS]);
+            "after one was lost.",
+            sh->plain[NGX_ROOMS_M_LINK_RECONNECTS]);
 
-    p = ngx_rooms_metrics_family(p, last,
+    p = ngx_rooms_metrics_one(p, last,
             "rooms_webhook_events_sent_total", "counter",
-            "Webhook events a receiver answered 2xx.");
-    p = ngx_slprintf(p, last, "rooms_webhook_events_sent_total %uA\n",
-                     sh->plain[NGX_ROOMS_M_WEBHOOK_SENT]);
+            "Webhook events a receiver answered 2xx.",
+            sh->plain[NGX_ROOMS_M_WEBHOOK_SENT]);
 
-    p = ngx_rooms_metrics_family(p, last,
+    p = ngx_rooms_metrics_one(p, last,
             "rooms_webhook_deliveries_failed_total", "counter",
             "Webhook deliveries that failed (refused, timed out, not 2xx); "
-            "each is tried again.");
-    p = ngx_slprintf(p, last, "rooms_webhook_deliveries_failed_total %uA\n",
-                     sh->plain[NGX_ROOMS_M_WEBHOOK_FAILED]);
+            "each is tried again.",
+            sh->plain[NGX_ROOMS_M_WEBHOOK_FAILED]);
 
-    p = ngx_rooms_metrics_family(p, last,
+    p = ngx_rooms_metrics_one(p, last,
             "rooms_webhook_events_dropped_total", "counter",
             "Webhook events lost: the outbox was full (the oldest go), or "
-            "the store stayed locked.");
-    p = ngx_slprintf(p, last, "rooms_webhook_events_dropped_total %uA\n",
-                     sh->plain[NGX_ROOMS_M_WEBHOOK_DROPPED]);
+            "the store stayed locked.",
+            sh->plain[NGX_ROOMS_M_WEBHOOK_DROPPED]);
 
     if (sh->media_seen) {
         ngx_memcpy(&media, &sh->media, sizeof(media));
@@ -445,10 +452,9 @@ ngx_rooms_metrics_handler(ngx_http_request_t *r)
 static u_char *
 ngx_rooms_metrics_media(u_char *p, u_char *last, rooms_proto_stats_t *st)
 {
-    p = ngx_rooms_metrics_family(p, last, "rooms_media_participants",
-            "gauge", "People with a session in the media worker.");
-    p = ngx_slprintf(p, last, "rooms_media_participants %uL\n",
-                     st->participants);
+    p = ngx_rooms_metrics_one(p, last, "rooms_media_participants", "gauge",
+            "People with a session in the media worker.",
+            st->participants);
 
     p = ngx_rooms_metrics_family(p, last,
             "rooms_media_packets_received_total", "counter",
@@ -463,16 +469,14 @@ ngx_rooms_metrics_media(u_char *p, u_char *last, rooms_proto_stats_t *st)
             st->rx_stun, st->rx_dtls, st->rx_rtp, st->rx_rtcp,
             st->rx_unknown);
 
-    p = ngx_rooms_metrics_family(p, last, "rooms_media_packets_sent_total",
-            "counter", "UDP datagrams the media worker sent.");
-    p = ngx_slprintf(p, last, "rooms_media_packets_sent_total %uL\n",
-                     st->tx);
+    p = ngx_rooms_metrics_one(p, last, "rooms_media_packets_sent_total", "counter",
+            "UDP datagrams the media worker sent.",
+            st->tx);
 
-    p = ngx_rooms_metrics_family(p, last,
+    p = ngx_rooms_metrics_one(p, last,
             "rooms_media_packets_forwarded_total", "counter",
-            "RTP packets forwarded from a publisher to a subscriber.");
-    p = ngx_slprintf(p, last, "rooms_media_packets_forwarded_total %uL\n",
-                     st->fwd);
+            "RTP packets forwarded from a publisher to a subscriber.",
+            st->fwd);
 
     p = ngx_rooms_metrics_family(p, last,
             "rooms_media_packets_dropped_total", "counter",
@@ -487,47 +491,41 @@ ngx_rooms_metrics_media(u_char *p, u_char *last, rooms_proto_stats_t *st)
             st->rx_bad, st->unprotect_fail, st->tx_dropped,
             st->fwd_dropped);
 
-    p = ngx_rooms_metrics_family(p, last, "rooms_media_nacks_sent_total",
-            "counter", "NACKs the media worker sent to publishers.");
-    p = ngx_slprintf(p, last, "rooms_media_nacks_sent_total %uL\n",
-                     st->nack_sent);
+    p = ngx_rooms_metrics_one(p, last, "rooms_media_nacks_sent_total", "counter",
+            "NACKs the media worker sent to publishers.",
+            st->nack_sent);
 
-    p = ngx_rooms_metrics_family(p, last,
+    p = ngx_rooms_metrics_one(p, last,
             "rooms_media_nack_resends_total", "counter",
-            "Packets the media worker resent to answer subscribers' NACKs.");
-    p = ngx_slprintf(p, last, "rooms_media_nack_resends_total %uL\n",
-                     st->nack_resent);
+            "Packets the media worker resent to answer subscribers' NACKs.",
+            st->nack_resent);
 
-    p = ngx_rooms_metrics_family(p, last, "rooms_media_plis_sent_total",
-            "counter", "Picture loss indications sent to publishers.");
-    p = ngx_slprintf(p, last, "rooms_media_plis_sent_total %uL\n",
-                     st->pli_sent);
+    p = ngx_rooms_metrics_one(p, last, "rooms_media_plis_sent_total", "counter",
+            "Picture loss indications sent to publishers.",
+            st->pli_sent);
 
-    p = ngx_rooms_metrics_family(p, last, "rooms_media_joins_total",
-            "counter", "Joins the media worker took into a room.");
-    p = ngx_slprintf(p, last, "rooms_media_joins_total %uL\n", st->joins);
+    p = ngx_rooms_metrics_one(p, last, "rooms_media_joins_total", "counter",
+            "Joins the media worker took into a room.",
+            st->joins);
 
-    p = ngx_rooms_metrics_family(p, last, "rooms_media_joins_refused_total",
-            "counter", "Joins the media worker refused.");
-    p = ngx_slprintf(p, last, "rooms_media_joins_refused_total %uL\n",
-                     st->refused);
+    p = ngx_rooms_metrics_one(p, last, "rooms_media_joins_refused_total", "counter",
+            "Joins the media worker refused.",
+            st->refused);
 
-    p = ngx_rooms_metrics_family(p, last,
+    p = ngx_rooms_metrics_one(p, last,
             "rooms_media_ice_timeouts_total", "counter",
-            "Sessions ended because ICE consent stopped for 30 s.");
-    p = ngx_slprintf(p, last, "rooms_media_ice_timeouts_total %uL\n",
-                     st->timeouts);
+            "Sessions ended because ICE consent stopped for 30 s.",
+            st->timeouts);
 
     p = ngx_rooms_metrics_family(p, last, "rooms_media_cpu_seconds_total",
             "counter", "CPU time of the media worker, user and system.");
     p = ngx_slprintf(p, last, "rooms_media_cpu_seconds_total %uL.%06uL\n",
                      st->cpu_usec / 1000000, st->cpu_usec % 1000000);
 
-    p = ngx_rooms_metrics_family(p, last,
+    p = ngx_rooms_metrics_one(p, last,
             "rooms_media_resident_memory_bytes", "gauge",
-            "Resident memory of the media worker.");
-    p = ngx_slprintf(p, last, "rooms_media_resident_memory_bytes %uL\n",
-                     st->rss_bytes);
+            "Resident memory of the media worker.",
+            st->rss_bytes);
 
     return p;
 }
