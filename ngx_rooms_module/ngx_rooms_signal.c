@@ -172,6 +172,9 @@ static void ngx_rooms_signal_link_down(void);
 static ngx_int_t ngx_rooms_signal_name(json_t *v, ngx_str_t *name);
 static void ngx_rooms_signal_refuse(ngx_rooms_signal_ctx_t *ctx,
     const char *code, const char *message, unsigned close_code);
+static void ngx_rooms_signal_media_down(ngx_rooms_signal_ctx_t *ctx,
+    ngx_int_t rc);
+static ngx_uint_t ngx_rooms_signal_proven_role(ngx_rooms_signal_ctx_t *ctx);
 static void ngx_rooms_signal_error(ngx_rooms_signal_ctx_t *ctx,
     const char *code, const char *message, const char *start_at);
 
@@ -667,17 +670,13 @@ ngx_rooms_signal_resume(ngx_rooms_signal_ctx_t *ctx, json_t *msg)
     id = ngx_rooms_media_conn_id();
 
     if (id == 0) {
-        ngx_rooms_signal_refuse(ctx, "media_unavailable",
-                                "the media server is unavailable; try "
-                                "again shortly",
-                                NGX_ROOMS_SIGNAL_CLOSE_LATER);
+        ngx_rooms_signal_media_down(ctx, NGX_ERROR);
         return;
     }
 
     ngx_memzero(&rec, sizeof(rooms_msg_resume_t));
     rec.room = room.id;
-    rec.role = ctx->host ? ROOMS_MSG_ROLE_HOST
-               : ctx->cohost ? ROOMS_MSG_ROLE_COHOST : ROOMS_MSG_ROLE_GUEST;
+    rec.role = ngx_rooms_signal_proven_role(ctx);
     rooms_token_hash_hex(token_hash, rec.token);
     rooms_token_hash_hex(resume_hash, rec.resume);
     rooms_token_hash_hex(next_hash, rec.next);
@@ -694,10 +693,7 @@ ngx_rooms_signal_resume(ngx_rooms_signal_ctx_t *ctx, json_t *msg)
     rc = ngx_rooms_media_push(ROOMS_PROTO_RESUME, id, text, (size_t) n);
 
     if (rc != NGX_OK) {
-        ngx_rooms_signal_refuse(ctx, "media_unavailable",
-                                "the media server is unavailable; try "
-                                "again shortly",
-                                NGX_ROOMS_SIGNAL_CLOSE_LATER);
+        ngx_rooms_signal_media_down(ctx, rc);
         return;
     }
 
@@ -845,10 +841,7 @@ ngx_rooms_signal_join_record(ngx_rooms_signal_ctx_t *ctx, rooms_room_t *room,
     id = ngx_rooms_media_conn_id();
 
     if (id == 0) {
-        ngx_rooms_signal_refuse(ctx, "media_unavailable",
-                                "the media server is unavailable; try "
-                                "again shortly",
-                                NGX_ROOMS_SIGNAL_CLOSE_LATER);
+        ngx_rooms_signal_media_down(ctx, NGX_ERROR);
         return;
     }
 
@@ -866,8 +859,7 @@ ngx_rooms_signal_join_record(ngx_rooms_signal_ctx_t *ctx, rooms_room_t *room,
     join.max = (unsigned) room->max_participants;
     ngx_memcpy(join.name, name->data,
                ngx_min(name->len, sizeof(join.name) - 1));
-    join.role = ctx->host ? ROOMS_MSG_ROLE_HOST
-                : ctx->cohost ? ROOMS_MSG_ROLE_COHOST : ROOMS_MSG_ROLE_GUEST;
+    join.role = ngx_rooms_signal_proven_role(ctx);
     rooms_token_hash_hex(token_hash, join.token);
     join.locked = room->locked;
     join.knock = room->admission == ROOMS_ADMISSION_KNOCK;
@@ -889,13 +881,7 @@ ngx_rooms_signal_join_record(ngx_rooms_signal_ctx_t *ctx, rooms_room_t *room,
     rc = ngx_rooms_media_push(ROOMS_PROTO_JOIN, id, text, (size_t) n);
 
     if (rc != NGX_OK) {
-        ngx_rooms_signal_refuse(ctx, "media_unavailable",
-                                rc == NGX_BUSY
-                                ? "the media server is overloaded; try "
-                                "again shortly"
-                                : "the media server is unavailable; try "
-                                "again shortly",
-                                NGX_ROOMS_SIGNAL_CLOSE_LATER);
+        ngx_rooms_signal_media_down(ctx, rc);
         return;
     }
 
@@ -1117,6 +1103,33 @@ ngx_rooms_signal_name(json_t *v, ngx_str_t *name)
     }
 
     return NGX_OK;
+}
+
+
+/*
+ * The media worker cannot take what this connection asks (no link, or
+ * its ring refused the record: rc, NGX_BUSY when full): the browser is
+ * told to come back (1013), as the protocol says.
+ */
+static void
+ngx_rooms_signal_media_down(ngx_rooms_signal_ctx_t *ctx, ngx_int_t rc)
+{
+    ngx_rooms_signal_refuse(ctx, "media_unavailable",
+                            rc == NGX_BUSY
+                            ? "the media server is overloaded; try again "
+                              "shortly"
+                            : "the media server is unavailable; try again "
+                              "shortly",
+                            NGX_ROOMS_SIGNAL_CLOSE_LATER);
+}
+
+
+/* the role the record names: what this connection proved */
+static ngx_uint_t
+ngx_rooms_signal_proven_role(ngx_rooms_signal_ctx_t *ctx)
+{
+    return ctx->host ? ROOMS_MSG_ROLE_HOST
+           : ctx->cohost ? ROOMS_MSG_ROLE_COHOST : ROOMS_MSG_ROLE_GUEST;
 }
 
 
