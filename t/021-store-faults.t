@@ -266,4 +266,9 @@ SKIP: {
     system('umount', $disk);
 }
 
+# the [emerg] lines are the nginx -t refusals this suite provokes
+my @alerts = log_alerts($dir,
+    qr/\[emerg\] .*rooms_store ".*" cannot be written( by the worker user)?/);
+is(join('', @alerts), '', 'no unexpected alert, crit or emerg in the error log');
+
 done_testing();

@@ -271,4 +271,8 @@ ok($rm && $rm->{locked} && ($rm->{reason} // '') eq 'host_absent',
 ($st, undef, $r) = http('GET', "/api/rooms/$code");
 ok($st == 200 && $r->{locked}, 'and the room is locked');
 
+# the one [alert] is the nginx worker this suite kills
+my @alerts = log_alerts($dir, qr/\[alert\] .*exited on signal 9$/);
+is(join('', @alerts), '', 'no unexpected alert, crit or emerg in the error log');
+
 done_testing();

@@ -19,7 +19,7 @@ use Time::HiRes qw(sleep time);
 use RoomsTest;
 
 our @EXPORT = qw(free_port nginx_conf nginx_test nginx_start nginx_stop
-                 nginx_workers wait_for);
+                 nginx_workers wait_for log_alerts);
 
 my $top = abs_path(dirname(__FILE__) . '/../..');
 my $nginx = $ENV{TEST_NGINX_BINARY} || 'nginx';
@@ -119,6 +119,20 @@ sub nginx_workers {
 }
 
 # Calls $check every 50 ms until it is true or $secs passed: its value.
+# The [alert], [crit] and [emerg] lines of $dir/error.log that match none
+# of the patterns given (what the suite caused on purpose): a suite ends
+# by asserting there are none, as Test::Nginx does for its blocks.
+sub log_alerts {
+    my ($dir, @expected) = @_;
+    open my $fh, '<', "$dir/error.log" or return ();
+    my @bad;
+    while (my $line = <$fh>) {
+        next unless $line =~ /\[(?:alert|crit|emerg)\]/;
+        push @bad, $line unless grep { $line =~ $_ } @expected;
+    }
+    return @bad;
+}
+
 sub wait_for {
     my ($secs, $check) = @_;
     my $until = time + $secs;
