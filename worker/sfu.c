@@ -628,34 +628,12 @@ sfu_message(sfu_t *sfu, uint64_t now, sfu_part_t *p, const sfu_signal_t *m,
 }
 
 
-/* now, never behind the latest time given (sfu_s.clock_us) */
-static uint64_t
-sfu_clock_us(sfu_t *sfu, uint64_t now_us)
-{
-    if (now_us < sfu->clock_us) {
-        return sfu->clock_us;
-    }
-
-    sfu->clock_us = now_us;
-
-    return now_us;
-}
-
-
-static uint64_t
-sfu_clock_ms(sfu_t *sfu, uint64_t now_ms)
-{
-    return sfu_clock_us(sfu, now_ms * 1000) / 1000;
-}
-
-
 void
 sfu_record(sfu_t *sfu, uint64_t now_ms, const rooms_proto_hdr_t *hdr,
     const unsigned char *payload, sfu_io_t *io)
 {
     sfu_part_t  *p;
 
-    now_ms = sfu_clock_ms(sfu, now_ms);
     p = sfu_find_conn(sfu, hdr->id);
 
     if (hdr->type == ROOMS_PROTO_LEAVE) {
@@ -709,8 +687,6 @@ sfu_drop_slot(sfu_t *sfu, unsigned slot, uint64_t now_ms, sfu_io_t *io)
 {
     sfu_queue_t  *q, *next;
     sfu_part_t   *p;
-
-    now_ms = sfu_clock_ms(sfu, now_ms);
 
     sfu->dead_slot = (int) slot;
 
@@ -767,8 +743,6 @@ sfu_slot_resync(sfu_t *sfu, unsigned slot, const uint64_t *conns, size_t n,
     size_t        i;
     sfu_part_t   *p;
     sfu_queue_t  *q, *next;
-
-    now_ms = sfu_clock_ms(sfu, now_ms);
 
     if (slot >= ROOMS_RING_MAX_PEERS
         || (sfu->slots & ((uint64_t) 1 << slot)) == 0)
@@ -929,7 +903,6 @@ sfu_udp_input_us(sfu_t *sfu, uint64_t now_us, const rooms_stun_addr_t *src,
     uint64_t     now_ms;
     sfu_peer_t  *p;
 
-    now_us = sfu_clock_us(sfu, now_us);
     now_ms = now_us / 1000;
     sfu->stats.rx++;
 
@@ -1030,13 +1003,19 @@ sfu_layers_apply(sfu_t *sfu, uint64_t now, sfu_part_t *p, sfu_io_t *io)
         return 0;
     }
 
-    /* a layer is arriving while its packets are (now never goes back:
-     * sfu_s.clock_us) */
+    /*
+     * A layer is arriving while its packets are.  A record may be handled
+     * with a "now" read before the datagrams of the same turn of the event
+     * loop (each batch reads the clock): a packet stamped after now is
+     * recent, not 2^64 ms old, or a view sent then would drop every layer
+     * and wait for keyframes.
+     */
     for (i = 0; i < n; i++) {
         for (k = 0; k < lines[i]->bound->nlayers; k++) {
             ly = &lines[i]->bound->layers[k];
             lines[i]->bound->lpub.layer[k].active =
-                ly->has_ssrc && now - ly->last_ms <= SFU_LAYER_IDLE_MS;
+                ly->has_ssrc && (ly->last_ms >= now
+                                 || now - ly->last_ms <= SFU_LAYER_IDLE_MS);
         }
     }
 
@@ -1283,7 +1262,6 @@ sfu_poll(sfu_t *sfu, uint64_t now_ms, sfu_io_t *io)
 {
     uint64_t  next;
 
-    now_ms = sfu_clock_ms(sfu, now_ms);
     next = sfu_layers_poll(sfu, now_ms, io);
 
     next = sfu_min64(next, sfu_voice_poll(sfu, now_ms, io));

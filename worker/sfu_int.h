@@ -263,15 +263,6 @@ struct sfu_s {
     sfu_conf_t            conf;
     char                  announce_ip[64];
 
-    /*
-     * The latest time an entry point was given, in µs: the event loop
-     * reads its clock once per batch, so a record may come with a time
-     * older than the datagrams just handled; every entry point runs at
-     * the later of the two, so no core sees time go back (a packet
-     * stamped "after now" would otherwise look 2^64 ms old).
-     */
-    uint64_t              clock_us;
-
     sfu_part_t           *conns[SFU_CONN_BUCKETS];
     sfu_room_t           *rooms[SFU_ROOM_BUCKETS];
     unsigned              nparts;         /* joined */
