@@ -115,6 +115,19 @@ typedef struct {
 } ngx_rooms_loc_conf_t;
 
 
+/*
+ * Who is asking: the signed-in person that the admin's rooms_user (with
+ * rooms_user_name, rooms_user_groups) or the rooms_policy identify() hook
+ * names.  id is empty for an anonymous browser, which is then known by its
+ * guest token alone.  Allocated from the request's pool.
+ */
+typedef struct {
+    ngx_str_t                    id;
+    ngx_str_t                    name;
+    ngx_array_t                 *groups;         /* of ngx_str_t; or NULL */
+} ngx_rooms_user_t;
+
+
 extern ngx_module_t  ngx_rooms_module;
 
 
