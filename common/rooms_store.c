@@ -14,6 +14,8 @@
  *     3  rooms.host_absent and rooms.rev; cohosts: co-host credentials
  *     4  rooms.used_at: when people were last seen in the room (expiry)
  *     5  webhook_outbox: the webhook events not delivered yet, in order
+ *     6  reminders, calendar_feeds, rooms.soon_sent: scheduled rooms
+ *        (rooms_sched.c; its own step, renumbered at merge)
  * A store is migrated step by step, in one transaction, from whatever
  * version it has up to ROOMS_STORE_SCHEMA_VERSION; a newer one is refused
  * untouched.
@@ -66,6 +68,13 @@ struct rooms_store_s {
     sqlite3_stmt  *stmt[ROOMS_SQL_N];
     char           err[256];        /* the message a rollback kept */
 };
+
+
+sqlite3 *
+rooms_store_db(rooms_store_t *st)
+{
+    return st->db;
+}
 
 
 static int rooms_store_tx(rooms_store_t *st);
@@ -141,6 +150,29 @@ static const char  *rooms_migrations[ROOMS_STORE_SCHEMA_VERSION] = {
     "  created_at       INTEGER NOT NULL,"
     "  body             BLOB NOT NULL"
     ");",
+
+    /*
+     * 5 -> 6: scheduled rooms (rooms_sched.c).  reminders: the browsers
+     * (SHA-256 of their browser token) that asked to be reminded of a
+     * room (kind 0) or created it (kind 1, for their calendar feed);
+     * calendar_feeds: each browser's secret feed address, as its SHA-256;
+     * rooms.soon_sent: room.starting_soon was stored in the outbox (once)
+     */
+    "CREATE TABLE reminders ("
+    "  room_id          INTEGER NOT NULL REFERENCES rooms(id),"
+    "  token_hash       BLOB NOT NULL,"
+    "  kind             INTEGER NOT NULL,"
+    "  created_at       INTEGER NOT NULL,"
+    "  PRIMARY KEY (room_id, token_hash, kind)"
+    ") WITHOUT ROWID;"
+    "CREATE INDEX reminders_token ON reminders (token_hash, kind);"
+    "CREATE TABLE calendar_feeds ("
+    "  token_hash       BLOB PRIMARY KEY,"
+    "  feed_hash        BLOB NOT NULL UNIQUE,"
+    "  created_at       INTEGER NOT NULL"
+    ") WITHOUT ROWID;"
+    "ALTER TABLE rooms ADD COLUMN soon_sent INTEGER NOT NULL DEFAULT 0;"
+    "CREATE INDEX rooms_start ON rooms (start_at);",
 };
 
 
@@ -231,6 +263,7 @@ static const char  *rooms_sql[ROOMS_SQL_N] = {
     " ELSE max(created_at, start_at, used_at) < ?1 END"
 
 static const char  *rooms_sql_expire[] = {
+    "DELETE FROM reminders WHERE room_id IN (" ROOMS_SQL_EXPIRED ")",
     "DELETE FROM bans WHERE room_id IN (" ROOMS_SQL_EXPIRED ")",
     "DELETE FROM cohosts WHERE room_id IN (" ROOMS_SQL_EXPIRED ")",
     "DELETE FROM retired_codes WHERE room_id IN (" ROOMS_SQL_EXPIRED ")",

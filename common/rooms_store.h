@@ -19,7 +19,7 @@
 #include "rooms_room.h"
 
 
-#define ROOMS_STORE_SCHEMA_VERSION  5
+#define ROOMS_STORE_SCHEMA_VERSION  6
 
 #define ROOMS_STORE_OK         0
 #define ROOMS_STORE_NOT_FOUND  1
@@ -251,6 +251,14 @@ int rooms_store_outbox_next(rooms_store_t *st, int64_t after, int64_t *id,
  * gone), ROOMS_STORE_BUSY or ROOMS_STORE_ERROR.
  */
 int rooms_store_outbox_remove(rooms_store_t *st, int64_t id);
+
+
+/*
+ * The SQLite handle, for the store's other files (rooms_sched.c), which
+ * include <sqlite3.h> themselves; nobody else calls it.
+ */
+struct sqlite3;
+struct sqlite3 *rooms_store_db(rooms_store_t *st);
 
 
 #endif /* ROOMS_STORE_H */

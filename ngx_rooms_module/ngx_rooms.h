@@ -92,6 +92,7 @@ typedef struct {
     ngx_event_t                  expire_ev;      /* worker 0's hourly run */
     ngx_url_t                   *webhook;        /* rooms_webhook; or NULL */
     ngx_str_t                    webhook_secret;
+    time_t                       reminder;       /* rooms_reminder, s */
 
     /* where the first "rooms" directive is, to point errors at it */
     ngx_str_t                    rooms_file;
