@@ -427,7 +427,7 @@ ngx_rooms_schedule_send(ngx_http_request_t *r, ngx_uint_t status,
 
 /*
  * api/notices: a stream of server-sent events, open as long as the page
- * is.  "event: reminder" with {"code","title","start_at","path"} when a
+ * is (204 for a browser without a token: nothing to tell it).  "event: reminder" with {"code","title","start_at","path"} when a
  * room this browser asked to be reminded of is rooms_reminder or less
  * from its start (once per stream and room).
  */
@@ -451,7 +451,23 @@ ngx_rooms_schedule_notices(ngx_http_request_t *r)
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    if (ngx_rooms_schedule_browser(r, 1, n->hash) != NGX_OK) {
+    switch (ngx_rooms_schedule_browser(r, 0, n->hash)) {
+
+    case NGX_OK:
+        break;
+
+    case NGX_DECLINED:
+        /*
+         * A browser with no token asked for nothing: 204 tells
+         * EventSource not to come back (and no token is made here, where
+         * it could race the one "Remind me" makes)
+         */
+        r->header_only = 1;
+        r->headers_out.status = NGX_HTTP_NO_CONTENT;
+        r->headers_out.content_length_n = 0;
+        return ngx_http_send_header(r);
+
+    default:
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 

@@ -395,6 +395,10 @@ unlike(got($carla_s), qr/event: reminder/, 'Carla, who did not ask, gets none');
 
 close $_ for @bruno, $carla_s;
 
+($st, $h, $r) = http('GET', '/api/notices');
+ok($st == 204 && !cookie_of($h),
+   'a browser without a token: 204 (EventSource stops), no token made');
+
 nginx_stop($dir);
 is(join('', log_alerts($dir)), '', 'no alert, crit or emerg in the log');
 

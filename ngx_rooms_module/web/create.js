@@ -4,6 +4,7 @@
 import * as i18n from './i18n.js';
 import { setText } from './i18n.js';
 import { drawIcons } from './icons.js';
+import { watchNotices } from './schedule.js';
 
 const form = document.getElementById('create');
 const result = document.getElementById('result');
@@ -111,8 +112,27 @@ form.addEventListener('submit', async (ev) => {
   document.getElementById('invite').value = data.invite_url;
   document.getElementById('host').value = data.host_url;
   document.getElementById('open-host').href = data.host_url;
+  // a scheduled room: its calendar file, next to the links
+  const cal = document.getElementById('add-calendar');
+  cal.hidden = data.state !== 'scheduled';
+  cal.href = 'r/' + encodeURIComponent(data.code) + '/event.ics';
   result.hidden = false;
 });
+
+// the "Add to calendar" link of a scheduled room's result
+function addCalendarLink() {
+  const a = document.createElement('a');
+  a.id = 'add-calendar';
+  a.download = 'event.ics';
+  a.hidden = true;
+  setText(a, 'schedule.add_calendar');
+  const p = document.createElement('p');
+  p.append(a);
+  result.append(p);
+}
+
+addCalendarLink();
+watchNotices(new URL('./', location.href).pathname);
 
 drawIcons();
 i18n.start();
