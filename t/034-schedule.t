@@ -25,7 +25,9 @@
 # - live notices (api/notices, server-sent events): the streams of the
 #   browser that asked get "event: reminder" for the room once it is
 #   rooms_reminder or less from its start, in both nginx workers; a
-#   browser that did not ask gets none.
+#   browser that did not ask gets none; a browser without a token gets
+#   204; a reload closes the old workers' streams (no alert about an
+#   open socket left) and new ones open.
 
 use strict;
 use warnings;
@@ -398,6 +400,26 @@ close $_ for @bruno, $carla_s;
 ($st, $h, $r) = http('GET', '/api/notices');
 ok($st == 204 && !cookie_of($h),
    'a browser without a token: 204 (EventSource stops), no token made');
+
+# a reload closes the old workers' streams (EventSource comes back to the
+# new ones), and no old worker waits on them
+my @open = map { stream($bruno) } 1 .. 2;
+ok(wait_for(5, sub { !grep { got($_) !~ /^retry:/m } @open }),
+   'two streams are open');
+kill 'HUP', $master;
+sub closed {
+    my ($s) = @_;
+    my $n = sysread $s, my $buf, 65536;
+    ${*$s}{got} .= $buf if $n;
+    return defined $n && $n == 0;
+}
+ok(wait_for(10, sub { !grep { !closed($_) } @open }),
+   'a reload closes them');
+close $_ for @open;
+my $after = stream($bruno);
+ok(wait_for(5, sub { got($after) =~ /^retry:/m }),
+   'and a new one opens on the new workers');
+close $after;
 
 nginx_stop($dir);
 is(join('', log_alerts($dir)), '', 'no alert, crit or emerg in the log');
