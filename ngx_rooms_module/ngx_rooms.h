@@ -112,6 +112,11 @@ typedef struct {
     ngx_msec_t                   host_grace;     /* rooms_host_grace */
     ngx_uint_t                   video_slots;    /* rooms_video_slots */
     ngx_uint_t                   audio_slots;    /* rooms_audio_slots */
+
+    /* who is asking (ngx_rooms_identity.c); NULL: not configured */
+    ngx_http_complex_value_t    *user;           /* rooms_user */
+    ngx_http_complex_value_t    *user_name;      /* rooms_user_name */
+    ngx_http_complex_value_t    *user_groups;    /* rooms_user_groups */
 } ngx_rooms_loc_conf_t;
 
 
