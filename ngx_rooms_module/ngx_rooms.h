@@ -76,6 +76,10 @@ typedef struct {
 } ngx_rooms_shctx_t;
 
 
+/* the site's rules in Lua (ngx_rooms_policy.c), opaque elsewhere */
+typedef struct ngx_rooms_policy_s  ngx_rooms_policy_t;
+
+
 typedef struct {
     ngx_rooms_shctx_t           *sh;
     ngx_slab_pool_t             *shpool;
@@ -92,6 +96,7 @@ typedef struct {
     ngx_event_t                  expire_ev;      /* worker 0's hourly run */
     ngx_url_t                   *webhook;        /* rooms_webhook; or NULL */
     ngx_str_t                    webhook_secret;
+    ngx_rooms_policy_t          *policy;         /* rooms_policy; or NULL */
 
     /* where the first "rooms" directive is, to point errors at it */
     ngx_str_t                    rooms_file;

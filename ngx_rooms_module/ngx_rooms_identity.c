@@ -21,8 +21,11 @@
 
 #include "ngx_rooms.h"
 #include "ngx_rooms_identity.h"
+#include "ngx_rooms_policy.h"
 
 
+static ngx_int_t ngx_rooms_identity_policy(ngx_http_request_t *r,
+    ngx_rooms_user_t *u);
 static ngx_int_t ngx_rooms_identity_conf(ngx_http_request_t *r,
     ngx_rooms_user_t *u);
 static ngx_int_t ngx_rooms_identity_set(ngx_http_request_t *r,
@@ -65,6 +68,7 @@ static ngx_http_variable_t  ngx_rooms_identity_vars[] = {
 ngx_rooms_user_t *
 ngx_rooms_identity(ngx_http_request_t *r)
 {
+    ngx_int_t            rc;
     ngx_rooms_user_t    *u;
     ngx_pool_cleanup_t  *cln;
 
@@ -79,7 +83,13 @@ ngx_rooms_identity(ngx_http_request_t *r)
         return NULL;
     }
 
-    if (ngx_rooms_identity_conf(r, u) != NGX_OK) {
+    rc = ngx_rooms_identity_policy(r, u);
+
+    if (rc == NGX_DECLINED) {
+        rc = ngx_rooms_identity_conf(r, u);
+    }
+
+    if (rc != NGX_OK) {
         return NULL;
     }
 
@@ -99,6 +109,47 @@ ngx_rooms_identity(ngx_http_request_t *r)
 static void
 ngx_rooms_identity_cached(void *data)
 {
+}
+
+
+/*
+ * From the rooms_policy identify() hook, which replaces the directives
+ * when there is one: NGX_DECLINED when there is none.  A hook that fails
+ * (logged by the policy) or names nobody leaves the request anonymous.
+ * NGX_ERROR only when memory runs out.
+ */
+static ngx_int_t
+ngx_rooms_identity_policy(ngx_http_request_t *r, ngx_rooms_user_t *u)
+{
+    ngx_int_t     rc;
+    ngx_str_t     id, name;
+    ngx_array_t  *groups;
+
+    groups = ngx_array_create(r->pool, 4, sizeof(ngx_str_t));
+    if (groups == NULL) {
+        return NGX_ERROR;
+    }
+
+    rc = ngx_rooms_policy_identify(r, &id, &name, groups);
+
+    if (rc == NGX_DECLINED) {
+        return NGX_DECLINED;
+    }
+
+    if (rc != NGX_OK || id.len == 0) {
+        return NGX_OK;
+    }
+
+    if (groups->nelts > NGX_ROOMS_USER_GROUPS_MAX) {
+        ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
+                      "identify: %ui groups past the first %d are ignored",
+                      groups->nelts - NGX_ROOMS_USER_GROUPS_MAX,
+                      NGX_ROOMS_USER_GROUPS_MAX);
+        groups->nelts = NGX_ROOMS_USER_GROUPS_MAX;
+    }
+
+    return ngx_rooms_identity_set(r, u, &id, &name, groups->elts,
+                                  groups->nelts, "identify");
 }
 
 

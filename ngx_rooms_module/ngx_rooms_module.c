@@ -23,6 +23,7 @@
 #include "ngx_rooms_identity.h"
 #include "ngx_rooms_media.h"
 #include "ngx_rooms_metrics.h"
+#include "ngx_rooms_policy.h"
 #include "ngx_rooms_records.h"
 #include "ngx_rooms_router.h"
 #include "ngx_rooms_signal.h"
@@ -106,6 +107,13 @@ static ngx_command_t  ngx_rooms_commands[] = {
     { ngx_string("rooms_webhook"),
       NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE2,
       ngx_rooms_webhook_directive,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("rooms_policy"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_rooms_policy_directive,
       NGX_HTTP_MAIN_CONF_OFFSET,
       0,
       NULL },
@@ -414,6 +422,7 @@ ngx_rooms_create_main_conf(ngx_conf_t *cf)
      *     rmcf->expire_ev = { 0 };
      *     rmcf->webhook = NULL;
      *     rmcf->webhook_secret = { 0, NULL };
+     *     rmcf->policy = NULL;
      */
 
     rmcf->expire = NGX_CONF_UNSET;

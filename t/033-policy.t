@@ -1,0 +1,402 @@
+# The site's rules in Lua (issue 13, part 6; docs/policy.md): rooms_policy
+# is compiled and run at "nginx -t" (a syntax error fails it with its
+# line, and so does a failing top level or data file); identify() names
+# the person, from headers, cookies and a JSON groups file read at load;
+# can_create() limits room creation (403 policy_denied with its reason);
+# can_join() refuses a guest (policy_denied, close 4403) or sends it to
+# the lobby ("knock"), through the REAL media worker; a runtime error, an
+# endless loop, a memory bomb, a wrong answer and an attempt at I/O each
+# deny with a log line, and the same nginx (one process: master_process
+# off) answers the next request, the state intact.
+
+use lib 't/lib';
+use Test::Nginx::Socket;
+use RoomsTest;
+use RoomsLive;
+use JSON::PP;
+use Time::HiRes qw(time);
+
+$ENV{TEST_NGINX_HTML_DIR} ||= html_dir();
+
+our $Dir = $ENV{TEST_NGINX_ROOMS_DIR};
+our $Sock = "$Dir/worker.sock";
+our $WorkerLog = "$Dir/worker.log";
+
+if (!-x worker_path()) {
+    plan(skip_all => "no media worker at " . worker_path() . ": run make first");
+}
+
+plan('no_plan');
+
+$RoomsTest::HttpConfig = <<"_EOC_";
+    rooms_zone   rooms:1m;
+    rooms_store  $Dir/rooms.db;
+    rooms_media_socket $Sock;
+    rooms_policy \$TEST_NGINX_HTML_DIR/policy.lua;
+_EOC_
+
+our %Room;
+
+# the blocks whose checks drive live WebSockets
+sub check {
+    my ($block) = @_;
+    my $name = $block->name;
+
+    if ($name =~ /can_join: knock, allow and deny/) {
+        my $room = create_room(title => 'Book club');
+        my ($code, $key) = @{$room}{qw(code host_key)};
+
+        # the host is never asked: its key proves it
+        my ($host, $w) = ws_join($code, name => 'Hanna', host_key => $key);
+        is($w && $w->{type}, 'welcome', 'the host (anonymous, with the key) is welcome');
+
+        # a signed-in member comes straight in
+        my ($m, $mw) = ws_join($code, name => 'Mara',
+                               headers => "X-User: mara\r\n");
+        is($mw && $mw->{type}, 'welcome', 'mara (signed in) is welcome');
+
+        # an anonymous guest of this open room knocks, because the policy says so
+        my ($g, $gw, $line) = ws_join($code, name => 'Gino');
+        is($line, 'text {"type":"waiting"}', 'an anonymous guest waits in the lobby');
+        my $k = expect_type($host, 'knock');
+        is($k && $k->{name}, 'Gino', 'the host sees the knock');
+        send_json($host, { type => 'admit', id => $k->{id} });
+        my $gw2 = expect_type($g, 'welcome');
+        ok($gw2 && $gw2->{guest_token}, 'admitted, it is welcome');
+
+        # a refused person: the reason, then 4403
+        my ($e, $ew, $eline) = ws_join($code, name => 'Eve',
+                                       headers => "X-User: eve\r\n");
+        is($ew && $ew->{code}, 'policy_denied', 'eve: policy_denied');
+        is($ew && $ew->{message}, 'eve was asked to leave the club',
+           'with the reason the policy gave');
+        is(expect_close($e), 'close 4403 policy_denied', 'close 4403');
+
+        my $room_now = get_room($code);
+        is($room_now->{admission}, 'open', 'the room itself stays open');
+        close $_ for $host, $m, $g;
+    }
+}
+
+add_response_body_check(\&check);
+
+start_worker($Sock, $WorkerLog);
+
+no_root_location();
+no_shuffle();
+run_tests();
+
+stop_worker();
+
+__DATA__
+
+=== TEST 1: a syntax error fails nginx -t, with the file and line
+--- user_files
+>>> policy.lua
+-- a policy with a typo on line 4
+function can_create(user, room)
+  return true
+end end
+--- must_die
+--- error_log eval
+qr/\[emerg\].*rooms_policy ".*policy\.lua": .*policy\.lua:4: '<eof>' expected near 'end'/
+
+
+
+=== TEST 2: a top level that fails (a missing data file) fails nginx -t
+--- user_files
+>>> policy.lua
+local groups = rooms.read_json("groups.json")
+function identify(req) return nil end
+--- must_die
+--- error_log eval
+qr/\[emerg\].*rooms_policy ".*policy\.lua": .*rooms\.read_json\(".*groups\.json"\): line -1: unable to open/
+
+
+
+=== TEST 3: a hook that is not a function fails nginx -t
+--- user_files
+>>> policy.lua
+can_join = 42
+--- must_die
+--- error_log eval
+qr/\[emerg\].*"can_join" is a number, not a function/
+
+
+
+=== TEST 4: an endless top level fails nginx -t instead of hanging it
+--- user_files
+>>> policy.lua
+while true do end
+--- must_die
+--- timeout: 30
+--- error_log eval
+qr/\[emerg\].*the instruction budget is spent/
+
+
+
+=== TEST 5: identify(): from a cookie and a header, groups from a JSON file read at load
+--- user_files
+>>> policy.lua
+-- the data file is read once, here, at start-up and on reload
+local members = rooms.read_json("groups.json")
+local sessions = { ["s-ada"] = "ada", ["s-bo"] = "bo" }
+
+function identify(req)
+  local id = sessions[req.cookies.session or ""] or req.headers["x-user"]
+  if id == nil then return nil end
+  local m = members[id] or {}
+  return id, m.name, m.groups
+end
+>>> groups.json
+{ "ada": { "name": "Ada Lovelace", "groups": ["staff", "book-club"] },
+  "bo": { "name": "Bo", "groups": ["book-club", "not a group!"] } }
+--- config
+    location = /who {
+        return 200 "[$rooms_user_id|$rooms_user_name|$rooms_user_groups]\n";
+    }
+--- request eval
+["GET /who", "GET /who", "GET /who", "GET /who"]
+--- more_headers eval
+["Cookie: theme=dark; session=s-ada",
+ "Cookie: session=s-bo",
+ "X-User: carla",
+ "Cookie: session=wrong"]
+--- response_body eval
+["[ada|Ada Lovelace|staff,book-club]\n",
+ "[bo|Bo|book-club]\n",
+ "[carla||]\n",
+ "[||]\n"]
+--- error_log
+identify: 1 groups of user "bo" are not 1 to 64 of A-Z a-z 0-9 . _ - and are ignored
+
+
+
+=== TEST 6: identify() replaces rooms_user
+--- user_files
+>>> policy.lua
+function identify(req) return "from-policy" end
+--- config
+    rooms_user $http_x_user;
+    location = /who {
+        return 200 "[$rooms_user_id]\n";
+    }
+--- request
+GET /who
+--- more_headers
+X-User: from-header
+--- response_body
+[from-policy]
+
+
+
+=== TEST 7: can_create(): only signed-in people create rooms, only staff public ones
+--- user_files
+>>> policy.lua
+function identify(req) return req.headers["x-user"], nil, { req.headers["x-group"] } end
+
+function can_create(user, room)
+  if user.id == nil then
+    return false, "sign in to create a room"
+  end
+  if room.audience == "public" and user.groups[1] ~= "staff" then
+    return false, "only staff open public rooms"
+  end
+  return true
+end
+--- request eval
+["POST /api/rooms\n{\"title\":\"Drinks\"}",
+ "POST /api/rooms\n{\"title\":\"Drinks\"}",
+ "POST /api/rooms\n{\"title\":\"Drinks\",\"audience\":\"public\"}",
+ "POST /api/rooms\n{\"title\":\"Drinks\",\"audience\":\"public\"}"]
+--- more_headers eval
+["Content-Type: application/json",
+ "Content-Type: application/json\nX-User: ada",
+ "Content-Type: application/json\nX-User: ada\nX-Group: eng",
+ "Content-Type: application/json\nX-User: ada\nX-Group: staff"]
+--- error_code eval
+[403, 201, 403, 201]
+--- response_body_like eval
+[qr/^\{"error":\{"code":"policy_denied","message":"sign in to create a room"\}\}\n$/,
+ qr/"title":"Drinks"/,
+ qr/^\{"error":\{"code":"policy_denied","message":"only staff open public rooms"\}\}\n$/,
+ qr/"audience":"public"/]
+--- no_error_log
+[error]
+
+
+
+=== TEST 8: a runtime error denies with a log line; the next call is served
+--- user_files
+>>> policy.lua
+local calls = 0
+function can_create(user, room)
+  calls = calls + 1
+  if room.title == "boom" then
+    local t = nil
+    return t.field
+  end
+  return true, nil, calls
+end
+--- request eval
+["POST /api/rooms\n{\"title\":\"boom\"}", "POST /api/rooms\n{\"title\":\"fine\"}",
+ "GET /api/rooms/AAAAAAAAAAAAAAAAAAAAAA"]
+--- more_headers eval
+["Content-Type: application/json", "Content-Type: application/json", ""]
+--- error_code eval
+[403, 201, 404]
+--- response_body_like eval
+[qr/^\{"error":\{"code":"policy_denied","message":"the site's rules do not allow this"\}\}\n$/,
+ qr/"title":"fine"/, qr/not_found/]
+--- error_log eval
+qr/\[error\].*rooms_policy: can_create\(\) failed: .*policy\.lua:6: attempt to index local 't' \(a nil value\); denied/
+
+
+
+=== TEST 9: an endless loop is stopped by the budget and denied; the next call is served
+--- user_files
+>>> policy.lua
+function can_create(user, room)
+  if room.title == "loop" then
+    local i = 0
+    while true do i = i + 1 end
+  end
+  if room.title == "recurse" then
+    local function f(n) return f(n + 1) + 1 end
+    return f(1)
+  end
+  return true
+end
+--- request eval
+["POST /api/rooms\n{\"title\":\"loop\"}", "POST /api/rooms\n{\"title\":\"fine\"}",
+ "POST /api/rooms\n{\"title\":\"loop\"}", "POST /api/rooms\n{\"title\":\"recurse\"}",
+ "POST /api/rooms\n{\"title\":\"fine\"}"]
+--- more_headers eval
+[("Content-Type: application/json") x 5]
+--- error_code eval
+[403, 201, 403, 403, 201]
+--- timeout: 30
+--- error_log eval
+[qr/\[error\].*rooms_policy: can_create\(\) failed: .*policy\.lua:4: the instruction budget is spent \(an endless loop\?\); denied/,
+ qr/\[error\].*rooms_policy: can_create\(\) failed: .*stack overflow.*; denied/]
+
+
+
+=== TEST 10: a memory bomb hits the cap and is denied; the next call is served
+--- user_files
+>>> policy.lua
+-- data the top level keeps: more than a call may add
+big = {}
+for i = 1, 100000 do big[i] = "entry " .. i end
+
+function can_create(user, room)
+  if room.title == "bomb" then
+    local t = {}
+    for i = 1, 1e7 do t[i] = string.rep("x", 100) .. i end
+  end
+  if room.title == "rep" then
+    return string.rep("x", 1e9) == ""
+  end
+  return #big == 100000
+end
+--- request eval
+["POST /api/rooms\n{\"title\":\"bomb\"}", "POST /api/rooms\n{\"title\":\"fine\"}",
+ "POST /api/rooms\n{\"title\":\"rep\"}", "POST /api/rooms\n{\"title\":\"fine\"}"]
+--- more_headers eval
+[("Content-Type: application/json") x 4]
+--- error_code eval
+[403, 201, 403, 201]
+--- timeout: 30
+--- error_log eval
+qr/\[error\].*rooms_policy: can_create\(\) failed: its memory cap of 4 MiB is reached; denied/
+
+
+
+=== TEST 11: hooks do no I/O: io, os, require, load* and dofile are gone, a kept io is empty
+--- user_files
+>>> policy.lua
+local kept_io = io
+local kept_os = os
+function can_create(user, room)
+  if room.title == "io" then return io.open("/etc/passwd") ~= nil end
+  if room.title == "kept" then return kept_io.open("/etc/passwd") ~= nil end
+  if room.title == "os" then return kept_os.execute("true") == 0 end
+  if room.title == "require" then return require("ffi") ~= nil end
+  if room.title == "load" then return loadstring("return true")() end
+  if room.title == "dofile" then return dofile("/etc/passwd") end
+  return string.format("%d", math.floor(2.5)) == "2" and table.concat({"a"}) == "a"
+end
+--- request eval
+[map({ "POST /api/rooms\n{\"title\":\"$_\"}" } qw(io kept os require load dofile fine))]
+--- more_headers eval
+[("Content-Type: application/json") x 7]
+--- error_code eval
+[403, 403, 403, 403, 403, 403, 201]
+--- error_log eval
+[qr/policy\.lua:4: attempt to index global 'io' \(a nil value\); denied/,
+ qr/policy\.lua:5: attempt to call field 'open' \(a nil value\); denied/,
+ qr/policy\.lua:6: attempt to call field 'execute' \(a nil value\); denied/,
+ qr/policy\.lua:7: attempt to call global 'require' \(a nil value\); denied/,
+ qr/policy\.lua:8: attempt to call global 'loadstring' \(a nil value\); denied/,
+ qr/policy\.lua:9: attempt to call global 'dofile' \(a nil value\); denied/]
+
+
+
+=== TEST 12: a wrong answer is an error, logged and denied
+--- user_files
+>>> policy.lua
+function can_create(user, room)
+  if room.title == "nothing" then return end
+  return "yes"
+end
+--- request eval
+["POST /api/rooms\n{\"title\":\"nothing\"}", "POST /api/rooms\n{\"title\":\"x\"}"]
+--- more_headers eval
+[("Content-Type: application/json") x 2]
+--- error_code eval
+[403, 403]
+--- error_log
+rooms_policy: can_create() failed: it returned nothing, not true, false; denied
+rooms_policy: can_create() failed: it returned string, not true, false; denied
+
+
+
+=== TEST 13: a reason that is not one line of text gives way to the general one; a long one is cut
+--- user_files
+>>> policy.lua
+function can_create(user, room)
+  if room.title == "ctl" then return false, "bad\nreason" end
+  return false, string.rep("é", 100)
+end
+--- request eval
+["POST /api/rooms\n{\"title\":\"ctl\"}", "POST /api/rooms\n{\"title\":\"x\"}"]
+--- more_headers eval
+[("Content-Type: application/json") x 2]
+--- error_code eval
+[403, 403]
+--- response_body_like eval
+[qr/"message":"the site's rules do not allow this"/,
+ qr/"message":"(?:\xc3\xa9){80}"/]
+
+
+
+=== TEST 14: can_join: knock, allow and deny (the real media worker)
+--- user_files
+>>> policy.lua
+function identify(req) return req.headers["x-user"] end
+
+function can_join(user, room)
+  if user.id == "eve" then
+    return false, "eve was asked to leave the club"
+  end
+  if user.id == nil and room.title == "Book club" then
+    return "knock"
+  end
+  return true
+end
+--- request
+GET /
+--- error_code: 200
+--- timeout: 30
+--- no_error_log
+[error]
