@@ -25,7 +25,7 @@
 
 
 static ngx_int_t ngx_rooms_identity_policy(ngx_http_request_t *r,
-    ngx_rooms_user_t *u);
+    ngx_rooms_user_t **u);
 static ngx_int_t ngx_rooms_identity_conf(ngx_http_request_t *r,
     ngx_rooms_user_t *u);
 static ngx_int_t ngx_rooms_identity_set(ngx_http_request_t *r,
@@ -83,13 +83,13 @@ ngx_rooms_identity(ngx_http_request_t *r)
         return NULL;
     }
 
-    rc = ngx_rooms_identity_policy(r, u);
-
-    if (rc == NGX_DECLINED) {
-        rc = ngx_rooms_identity_conf(r, u);
+    if (ngx_rooms_identity_conf(r, u) != NGX_OK) {
+        return NULL;
     }
 
-    if (rc != NGX_OK) {
+    rc = ngx_rooms_identity_policy(r, &u);
+
+    if (rc != NGX_OK && rc != NGX_DECLINED) {
         return NULL;
     }
 
@@ -113,28 +113,37 @@ ngx_rooms_identity_cached(void *data)
 
 
 /*
- * From the rooms_policy identify() hook, which replaces the directives
- * when there is one: NGX_DECLINED when there is none.  A hook that fails
- * (logged by the policy) or names nobody leaves the request anonymous.
- * NGX_ERROR only when memory runs out.
+ * The rooms_policy identify() hook, when there is one, decides in place
+ * of the directives, whose answer (*u) it is given as request.user: *u
+ * becomes its answer.  NGX_DECLINED without the hook (*u stays).  A hook
+ * that fails (logged by the policy) or names nobody leaves the request
+ * anonymous.  NGX_ERROR only when memory runs out.
  */
 static ngx_int_t
-ngx_rooms_identity_policy(ngx_http_request_t *r, ngx_rooms_user_t *u)
+ngx_rooms_identity_policy(ngx_http_request_t *r, ngx_rooms_user_t **up)
 {
-    ngx_int_t     rc;
-    ngx_str_t     id, name;
-    ngx_array_t  *groups;
+    ngx_int_t          rc;
+    ngx_str_t          id, name;
+    ngx_array_t       *groups;
+    ngx_rooms_user_t  *u;
 
     groups = ngx_array_create(r->pool, 4, sizeof(ngx_str_t));
     if (groups == NULL) {
         return NGX_ERROR;
     }
 
-    rc = ngx_rooms_policy_identify(r, &id, &name, groups);
+    rc = ngx_rooms_policy_identify(r, *up, &id, &name, groups);
 
     if (rc == NGX_DECLINED) {
         return NGX_DECLINED;
     }
+
+    u = ngx_pcalloc(r->pool, sizeof(ngx_rooms_user_t));
+    if (u == NULL) {
+        return NGX_ERROR;
+    }
+
+    *up = u;
 
     if (rc != NGX_OK || id.len == 0) {
         return NGX_OK;

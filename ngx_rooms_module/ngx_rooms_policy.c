@@ -549,8 +549,8 @@ ngx_rooms_policy_push_json(lua_State *L, json_t *v, ngx_uint_t depth)
 
 
 ngx_int_t
-ngx_rooms_policy_identify(ngx_http_request_t *r, ngx_str_t *id,
-    ngx_str_t *name, ngx_array_t *groups)
+ngx_rooms_policy_identify(ngx_http_request_t *r, ngx_rooms_user_t *given,
+    ngx_str_t *id, ngx_str_t *name, ngx_array_t *groups)
 {
     ngx_rooms_policy_call_t  call;
 
@@ -562,6 +562,7 @@ ngx_rooms_policy_identify(ngx_http_request_t *r, ngx_str_t *id,
     }
 
     call.hook = NGX_ROOMS_HOOK_IDENTIFY;
+    call.user = given;
     call.id = id;
     call.name = name;
     call.list = groups;
@@ -789,6 +790,8 @@ ngx_rooms_policy_run(lua_State *L)
 
     case NGX_ROOMS_HOOK_IDENTIFY:
         ngx_rooms_policy_push_request(L, call->r);
+        ngx_rooms_policy_push_user(L, call->user);
+        lua_setfield(L, -2, "user");
         nargs = 1;
         break;
 
@@ -830,7 +833,8 @@ ngx_rooms_policy_run(lua_State *L)
 /*
  * identify()'s request: method, uri, args, host, remote_addr, headers
  * (lower-case names; a repeated header's values joined by ", ") and
- * cookies (name = value, from every Cookie header).
+ * cookies (name = value, from every Cookie header); the caller adds
+ * user.
  */
 static void
 ngx_rooms_policy_push_request(lua_State *L, ngx_http_request_t *r)
@@ -840,7 +844,7 @@ ngx_rooms_policy_push_request(lua_State *L, ngx_http_request_t *r)
     ngx_list_part_t  *part;
     ngx_table_elt_t  *h;
 
-    lua_createtable(L, 0, 7);
+    lua_createtable(L, 0, 8);
 
     lua_pushlstring(L, (char *) r->method_name.data, r->method_name.len);
     lua_setfield(L, -2, "method");

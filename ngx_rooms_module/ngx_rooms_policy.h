@@ -38,16 +38,19 @@ char *ngx_rooms_policy_directive(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 
 /*
- * identify(request): who is asking, for ngx_rooms_identity() alone.
- * NGX_DECLINED when there is no policy or no identify hook; NGX_OK with
- * id, name (empty when the hook gave none: anonymous, no name) and the
- * groups (pushed as ngx_str_t onto groups, an array the caller created)
- * copied into r->pool, unchecked: the caller checks them; NGX_ERROR when
- * the hook failed (an error, its budget, a wrong type: logged), which
- * the caller treats as anonymous.
+ * identify(request): who is asking, for ngx_rooms_identity() alone;
+ * given is who the location's rooms_user directives name (anonymous
+ * without them), handed to the hook as request.user.  NGX_DECLINED when
+ * there is no policy or no identify hook; NGX_OK with id, name (empty
+ * when the hook gave none: anonymous, no name) and the groups (pushed as
+ * ngx_str_t onto groups, an array the caller created) copied into
+ * r->pool, unchecked: the caller checks them; NGX_ERROR when the hook
+ * failed (an error, its budget, a wrong type: logged), which the caller
+ * treats as anonymous.
  */
-ngx_int_t ngx_rooms_policy_identify(ngx_http_request_t *r, ngx_str_t *id,
-    ngx_str_t *name, ngx_array_t *groups);
+ngx_int_t ngx_rooms_policy_identify(ngx_http_request_t *r,
+    ngx_rooms_user_t *given, ngx_str_t *id, ngx_str_t *name,
+    ngx_array_t *groups);
 
 /*
  * can_create(user, room): may u create this room (parsed, not stored)?

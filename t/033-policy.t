@@ -6,8 +6,10 @@
 # can_join() refuses a guest (policy_denied, close 4403) or sends it to
 # the lobby ("knock"), through the REAL media worker; a runtime error, an
 # endless loop, a memory bomb, a wrong answer and an attempt at I/O each
-# deny with a log line, and the same nginx (one process: master_process
-# off) answers the next request, the state intact.
+# deny with a log line, and nginx answers the next request, the state
+# intact.  A master and two workers: the state made at configuration is
+# each worker's own copy; a worker that crashed would be an [alert]
+# ("exited on signal"), which fails the block.
 
 use lib 't/lib';
 use Test::Nginx::Socket;
@@ -82,6 +84,8 @@ add_response_body_check(\&check);
 
 start_worker($Sock, $WorkerLog);
 
+master_on();
+workers(2);
 no_root_location();
 no_shuffle();
 run_tests();
@@ -172,21 +176,26 @@ identify: 1 groups of user "bo" are not 1 to 64 of A-Z a-z 0-9 . _ - and are ign
 
 
 
-=== TEST 6: identify() replaces rooms_user
+=== TEST 6: identify() decides in place of rooms_user, which it is given as request.user
 --- user_files
 >>> policy.lua
-function identify(req) return "from-policy" end
+function identify(req)
+  if req.user.id == nil then return nil end
+  return "checked-" .. req.user.id, req.user.name, { "from-policy", req.user.groups[1] }
+end
 --- config
-    rooms_user $http_x_user;
+    rooms_user        $http_x_user;
+    rooms_user_name   $http_x_name;
+    rooms_user_groups $http_x_groups;
     location = /who {
-        return 200 "[$rooms_user_id]\n";
+        return 200 "[$rooms_user_id|$rooms_user_name|$rooms_user_groups]\n";
     }
---- request
-GET /who
---- more_headers
-X-User: from-header
---- response_body
-[from-policy]
+--- request eval
+["GET /who", "GET /who"]
+--- more_headers eval
+["X-User: from-header\nX-Name: Hed\nX-Groups: g1 g2", ""]
+--- response_body eval
+["[checked-from-header|Hed|from-policy,g1]\n", "[||]\n"]
 
 
 
