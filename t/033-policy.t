@@ -41,8 +41,26 @@ our %Room;
 
 # the blocks whose checks drive live WebSockets
 sub check {
-    my ($block) = @_;
+    my ($block, $body, $req_idx) = @_;
     my $name = $block->name;
+
+    if ($name =~ /docs\/policy\.md's sample/ && ($req_idx // 0) == 3) {
+        # ada's group:staff room, just created: the sample's can_join
+        my $code = $RoomsTest::Vars{code};
+        my ($v, $vw, $vline) = ws_join($code, name => 'Visitor');
+        is($vline, 'text {"type":"waiting"}',
+           'the sample: a visitor knocks on a group room');
+        my ($x, $xw) = ws_join($code, name => 'Mallory',
+                               headers => "Cookie: session=s-mallory\r\n");
+        is($xw && $xw->{code}, 'policy_denied', 'the sample: a blocked account is refused');
+        is($xw && $xw->{message}, 'this account may not join rooms here',
+           'with the sample\'s reason');
+        my ($b, $bw) = ws_join($code, name => 'Bo',
+                               headers => "Cookie: session=s-bo\r\n");
+        is($bw && $bw->{type}, 'welcome',
+           'the sample: bo, signed in, comes straight in');
+        close $_ for grep { $_ } $v, $x, $b;
+    }
 
     if ($name =~ /can_join: knock, allow and deny/) {
         my $room = create_room(title => 'Book club');
@@ -409,3 +427,70 @@ GET /
 --- timeout: 30
 --- no_error_log
 [error]
+
+
+
+=== TEST 15: docs/policy.md's sample, as written there: identity from an auth_request header, groups from its JSON file, creation for signed-in people
+--- user_files eval
+my $doc = do { local $/; open my $f, '<', 'docs/policy.md' or die "docs/policy.md: $!"; <$f> };
+my ($lua) = $doc =~ /```lua\n(.*?)```/s or die "no lua block";
+my ($json) = $doc =~ /```json\n(.*?)```/s or die "no json block";
+">>> policy.lua\n$lua>>> groups.json\n$json"
+--- config
+    location / {
+        auth_request      /_auth;
+        auth_request_set  $site_user $upstream_http_x_auth_user;
+        auth_request_set  $site_name $upstream_http_x_auth_name;
+        rooms_user        $site_user;
+        rooms_user_name   $site_name;
+
+        rooms;
+        add_header X-Who "[$rooms_user_id|$rooms_user_name|$rooms_user_groups]" always;
+    }
+
+    location = /_auth {
+        internal;
+        proxy_pass http://127.0.0.1:$TEST_NGINX_SERVER_PORT/_signin;
+        proxy_pass_request_body off;
+        proxy_set_header Content-Length "";
+    }
+
+    # the site's sign-in service, as the sample's port 9000 would be
+    location = /_signin {
+        if ($cookie_session = "s-ada") {
+            add_header X-Auth-User ada;
+            return 204;
+        }
+        if ($cookie_session = "s-mallory") {
+            add_header X-Auth-User mallory;
+            return 204;
+        }
+        if ($cookie_session = "s-bo") {
+            add_header X-Auth-User bo;
+            add_header X-Auth-Name "Bo Svensson";
+            return 204;
+        }
+        return 204;
+    }
+--- request eval
+["POST /api/rooms\n{\"title\":\"Reading\"}",
+ "POST /api/rooms\n{\"title\":\"Reading\",\"audience\":\"group:book-club\"}",
+ "POST /api/rooms\n{\"title\":\"Staff\",\"audience\":\"group:staff\"}",
+ "POST /api/rooms\n{\"title\":\"Staff\",\"audience\":\"group:staff\"}"]
+--- more_headers eval
+["Content-Type: application/json\nX-Auth-User: ada",
+ "Content-Type: application/json\nCookie: session=s-bo",
+ "Content-Type: application/json\nCookie: session=s-bo",
+ "Content-Type: application/json\nCookie: session=s-ada"]
+--- error_code eval
+[403, 201, 403, 201]
+--- capture: code
+--- response_headers eval
+["X-Who: [||]", "X-Who: [bo|Bo Svensson|book-club]",
+ "X-Who: [bo|Bo Svensson|book-club]", "X-Who: [ada|Ada Lovelace|staff,book-club]"]
+--- response_body_like eval
+[qr/"message":"sign in to create a room"/, qr/"audience":"group:book-club"/,
+ qr/"message":"only members of staff open its rooms"/, qr/"audience":"group:staff"/]
+--- no_error_log
+[error]
+[warn]
