@@ -98,7 +98,55 @@ sub check {
     }
 }
 
+# GET /who on the running nginx: its body
+sub who {
+    my ($st, $h, $body) = RoomsTest::http('GET', '/who');
+    return $body;
+}
+
+# HUP to the master, then wait until GET /who answers $want (the new
+# workers) or 10 s pass; returns the last answer
+sub reload_until {
+    my ($want) = @_;
+    open my $f, '<', html_dir() . '/../logs/nginx.pid' or die "pid: $!";
+    chomp(my $pid = <$f>);
+    kill 'HUP', $pid;
+    my $deadline = time + 10;
+    my $got;
+    do {
+        $got = who();
+        return $got if $got eq $want;
+        select undef, undef, undef, 0.05;
+    } while (time < $deadline);
+    return $got;
+}
+
+sub write_html {
+    my ($name, $text) = @_;
+    open my $f, '>', html_dir() . "/$name" or die "$name: $!";
+    print $f $text;
+    close $f;
+}
+
+sub check_reload {
+    my ($block) = @_;
+    return unless $block->name =~ /reload reads the data again/;
+
+    write_html('names.json', '{"ada": "Ada Byron"}');
+    is(reload_until("[ada|Ada Byron]\n"), "[ada|Ada Byron]\n",
+       'after a reload the data file is read again');
+
+    # a reload with a broken policy is refused: the running one stays
+    write_html('policy.lua', "function identify(req) return 'x' end end\n");
+    my $got = reload_until('never');
+    is($got, "[ada|Ada Byron]\n", 'a broken policy at reload: the running one stays');
+    my $log = do { local $/; open my $l, '<', html_dir() . '/../logs/error.log'; <$l> };
+    like($log, qr/\[emerg\].*policy\.lua:1: '<eof>' expected near 'end'/,
+         'the reload says why, with the line');
+}
+
 add_response_body_check(\&check);
+add_response_body_check(\&check_reload);
 
 start_worker($Sock, $WorkerLog);
 
@@ -494,3 +542,25 @@ my ($json) = $doc =~ /```json\n(.*?)```/s or die "no json block";
 --- no_error_log
 [error]
 [warn]
+
+
+
+=== TEST 16: a reload reads the data again; a broken policy at reload keeps the running one
+--- user_files
+>>> policy.lua
+local names = rooms.read_json("names.json")
+function identify(req) return "ada", names.ada end
+>>> names.json
+{"ada": "Ada Lovelace"}
+--- config
+    location = /who {
+        return 200 "[$rooms_user_id|$rooms_user_name]\n";
+    }
+--- request
+GET /who
+--- response_body
+[ada|Ada Lovelace]
+--- timeout: 30
+--- error_log
+[emerg]
+'<eof>' expected near 'end'
