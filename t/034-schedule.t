@@ -56,6 +56,10 @@ my $Lead = 30;                     # rooms_reminder in this suite's nginx
 
 sub http { RoomsTest::http(@_, port => $port) }
 
+# JSON with its keys in order, to compare whole answers
+my $J = JSON::PP->new->canonical;
+sub js { $J->encode($_[0]) }
+
 sub iso { strftime('%Y-%m-%dT%H:%M:%SZ', gmtime($_[0])) }
 
 # the rooms_browser cookie a response set ("rooms_browser=...")
@@ -208,7 +212,7 @@ my $rem = "/api/rooms/$code/reminders";
 
 ($st, $h, my $r) = http('POST', $rem);
 my $anna = cookie_of($h);
-is("$st " . encode_json($r), '200 {"reminded":true}',
+is("$st " . js($r), '200 {"reminded":true}',
    'Anna asks to be reminded: her first POST gives her a browser token');
 ok($anna && $anna ne $host_cookie, 'a token of her own');
 ($st, $h, $r) = http('POST', $rem, cookie => $anna);
@@ -221,17 +225,17 @@ my $carla = cookie_of($h);
 is($st, 200, 'and Carla');
 
 ($st, $h, $r) = http('GET', $rem, key => $sched->{host_key});
-is(encode_json($r), '{"reminded":false,"count":3}',
+is(js($r), '{"count":3,"reminded":false}',
    'the host sees that 3 asked (asking twice counts once)');
 ($st, $h, $r) = http('DELETE', $rem, cookie => $carla);
-is("$st " . encode_json($r), '200 {"reminded":false}', 'Carla forgets it');
+is("$st " . js($r), '200 {"reminded":false}', 'Carla forgets it');
 ($st, $h, $r) = http('GET', $rem, key => $sched->{host_key});
 is($r->{count}, 2, 'the host sees 2');
 ($st, $h, $r) = http('GET', $rem, cookie => $anna);
-is(encode_json($r), '{"reminded":true}',
+is(js($r), '{"reminded":true}',
    'Anna sees she asked, and no count: only the host sees it');
 ($st, $h, $r) = http('GET', $rem, key => 'x' x 43);
-is(encode_json($r), '{"reminded":false}', 'a wrong host key sees no count');
+is(js($r), '{"reminded":false}', 'a wrong host key sees no count');
 
 ($st, $h, $r) = http('POST', "/api/rooms/$open->{code}/reminders");
 is("$st $r->{error}{code}", '409 not_scheduled', 'an open room: refused');
