@@ -27,6 +27,7 @@
 #include "ngx_rooms_schedule.h"
 #include "ngx_rooms_api.h"
 #include "ngx_rooms_directory.h"
+#include "ngx_rooms_identity.h"
 #include "ngx_rooms_metrics.h"
 #include "ngx_rooms_webhook.h"
 
@@ -136,7 +137,28 @@ ngx_rooms_schedule_browser(ngx_http_request_t *r, ngx_uint_t mint,
     ngx_str_t              name, value;
     ngx_uint_t             secure;
     ngx_table_elt_t       *h;
+    ngx_rooms_user_t      *user;
     ngx_rooms_loc_conf_t  *rlcf;
+
+    /*
+     * A signed-in person (rooms_user, the policy's identify()) is known by
+     * their id on every browser: reminders and the feed follow them.  The
+     * prefix keeps an id's hash apart from any token's.
+     */
+    user = ngx_rooms_identity(r);
+
+    if (user != NULL && user->id.len) {
+        p = ngx_pnalloc(r->pool, sizeof("rooms user ") - 1 + user->id.len);
+        if (p == NULL) {
+            return NGX_ERROR;
+        }
+
+        len = ngx_cpymem(ngx_cpymem(p, "rooms user ",
+                                    sizeof("rooms user ") - 1),
+                         user->id.data, user->id.len) - p;
+        rooms_token_hash(p, len, hash);
+        return NGX_OK;
+    }
 
     ngx_str_set(&name, NGX_ROOMS_BROWSER_COOKIE);
 

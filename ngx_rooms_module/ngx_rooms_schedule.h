@@ -28,12 +28,12 @@ char *ngx_rooms_schedule_directive(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 
 /*
- * The browser token of the request's "rooms_browser" cookie, as its
- * SHA-256 in hash: NGX_OK; NGX_DECLINED when there is none (or it is not
- * one's shape) and mint is 0; with mint, a new one is made and set in the
- * answer's cookie.  NGX_ERROR: the random source or memory failed.  The
- * browser is known by this token for its reminders, its notices and its
- * calendar feed.
+ * Who asks, for reminders, notices and the calendar feed, as a SHA-256 in
+ * hash: a signed-in person (ngx_rooms_identity()) by their id, on any
+ * browser; otherwise the browser token of the "rooms_browser" cookie.
+ * NGX_OK; NGX_DECLINED when there is no token (or not one of a token's
+ * shape) and mint is 0; with mint, a new one is made and set in the
+ * answer's cookie.  NGX_ERROR: the random source or memory failed.
  */
 ngx_int_t ngx_rooms_schedule_browser(ngx_http_request_t *r, ngx_uint_t mint,
     u_char *hash);

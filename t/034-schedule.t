@@ -27,7 +27,9 @@
 #   rooms_reminder or less from its start, in both nginx workers; a
 #   browser that did not ask gets none; a browser without a token gets
 #   204; a reload closes the old workers' streams (no alert about an
-#   open socket left) and new ones open.
+#   open socket left) and new ones open;
+# - a signed-in person (rooms_user): reminders and the feed follow their
+#   id on any browser, without a browser token.
 
 use strict;
 use warnings;
@@ -424,6 +426,31 @@ my $after = stream($bruno);
 ok(wait_for(5, sub { got($after) =~ /^retry:/m }),
    'and a new one opens on the new workers');
 close $after;
+
+# ---- a signed-in person: reminders and the feed follow them ----
+
+nginx_stop($dir);
+nginx_conf($dir, $port, http => "rooms_reminder ${Lead}s;\n"
+                              . '    rooms_user $http_x_test_user;');
+$master = nginx_start($dir, $port);
+ok($master, 'nginx runs with rooms_user') or BAIL_OUT(`tail -5 $dir/error.log`);
+($st, $h, my $club) = http('POST', '/api/rooms',
+                           json => { title => 'Club',
+                                     start_at => iso(time + 3600) });
+my $ada = 'X-Test-User: ada@example.org';
+($st, $h, $r) = http('POST', "/api/rooms/$club->{code}/reminders",
+                     header => $ada);
+ok($st == 200 && !cookie_of($h),
+   'Ada, signed in, asks on one browser: no browser token needed');
+($st, $h, $r) = http('GET', "/api/rooms/$club->{code}/reminders",
+                     header => $ada, cookie => $anna);
+is(js($r), '{"reminded":true}', 'another browser of hers sees it');
+($st, $h, $r) = http('GET', "/api/rooms/$club->{code}/reminders",
+                     cookie => $anna);
+is(js($r), '{"reminded":false}', 'that browser signed out does not');
+($st, $h, $r) = http('POST', '/api/calendar', header => $ada);
+my ($ada_feed) = ($r->{url} // '') =~ m{^http://localhost(/calendar/\S+)$};
+is(feed_titles($ada_feed), 'Club', 'her feed lists it');
 
 nginx_stop($dir);
 is(join('', log_alerts($dir)), '', 'no alert, crit or emerg in the log');
