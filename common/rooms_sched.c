@@ -16,6 +16,10 @@
 #include "rooms_sched.h"
 
 
+/* room.starting_soon events stored by one rooms_sched_soon() call */
+#define ROOMS_SCHED_SOON_BATCH  64
+
+
 /* the room's columns every walk reads, in rooms_sched_row()'s order */
 #define ROOMS_SCHED_COLS                                                      \
     "r.id, r.code, r.title, r.activity, r.start_at, r.created_at,"           \
@@ -370,15 +374,20 @@ rooms_sched_soon(rooms_store_t *st, int64_t now, int64_t lead,
 {
     int                  rc, found;
     size_t               len;
-    unsigned             d;
+    unsigned             d, n;
     sqlite3_stmt        *s;
     rooms_sched_room_t   r;
     unsigned char        buf[ROOMS_STORE_EVENT_MAX];
 
     *dropped = 0;
 
-    for ( ;; ) {
-        /* one room per transaction, oldest start first */
+    /*
+     * One room per transaction, oldest start first; at most
+     * ROOMS_SCHED_SOON_BATCH a call, so that a burst of rooms starting
+     * at once never holds an nginx worker's event loop: the rest come at
+     * the next call.
+     */
+    for (n = 0; n < ROOMS_SCHED_SOON_BATCH; n++) {
         rc = rooms_store_begin(st, ROOMS_STORE_WAIT_MS);
         if (rc != ROOMS_STORE_OK) {
             return rc;
@@ -447,6 +456,8 @@ rooms_sched_soon(rooms_store_t *st, int64_t now, int64_t lead,
             return rc;
         }
     }
+
+    return ROOMS_STORE_OK;
 }
 
 
