@@ -162,8 +162,9 @@ const info = {
 function roomStatus() {
   if (info.state === 'ended') return ['room.ended'];
   if (info.state === 'scheduled') {
-    return pendingJoin ? ['schedule.waiting']
-      : ['room.opens', { when: info.start_at }];
+    // the schedule card says when; the status line, what Join will do
+    if (pendingJoin) return ['schedule.waiting'];
+    return sched ? [null] : ['room.opens', { when: info.start_at }];
   }
   if (info.locked) return ['room.locked'];
   if (info.admission === 'knock') {
