@@ -71,6 +71,7 @@
 #include "ngx_rooms_directory.h"
 #include "ngx_rooms_media.h"
 #include "ngx_rooms_metrics.h"
+#include "ngx_rooms_people.h"
 #include "ngx_rooms_ws.h"
 
 #include <jansson.h>
@@ -105,6 +106,7 @@ typedef struct {
     u_char                       key_hash[ROOMS_HASH_LEN];  /* (co-)host's */
     u_char                       token[ROOMS_GUEST_TOKEN_LEN + 1];
     u_char                       resume[ROOMS_GUEST_TOKEN_LEN + 1];
+    u_char                       token_hash[ROOMS_HASH_LEN];  /* people */
 
     unsigned                     host:1;         /* joined with the key */
     unsigned                     cohost:1;       /* a co-host key, now */
@@ -169,6 +171,7 @@ static void ngx_rooms_signal_demoted(ngx_rooms_signal_ctx_t *ctx,
 static void ngx_rooms_signal_send_json(ngx_rooms_signal_ctx_t *ctx,
     json_t *out);
 static void ngx_rooms_signal_link_down(void);
+static void ngx_rooms_signal_present(ngx_rooms_signal_ctx_t *ctx);
 static ngx_int_t ngx_rooms_signal_name(json_t *v, ngx_str_t *name);
 static void ngx_rooms_signal_refuse(ngx_rooms_signal_ctx_t *ctx,
     const char *code, const char *message, unsigned close_code);
@@ -265,6 +268,9 @@ static void
 ngx_rooms_signal_leave(void *data, uint64_t id)
 {
     ngx_rooms_signal_ctx_t  *ctx = data;
+
+    /* present no more here: a resume on another worker enters again */
+    ngx_rooms_people_leave(id);
 
     if (ctx->waiting) {
         ctx->waiting = 0;
@@ -567,6 +573,7 @@ ngx_rooms_signal_join(ngx_rooms_signal_ctx_t *ctx, json_t *msg)
         return;
     }
 
+    ngx_memcpy(ctx->token_hash, token_hash, ROOMS_HASH_LEN);
     ngx_rooms_signal_join_record(ctx, &room, &name, token_hash);
 }
 
@@ -699,6 +706,7 @@ ngx_rooms_signal_resume(ngx_rooms_signal_ctx_t *ctx, json_t *msg)
 
     ctx->id = id;
     ctx->room_id = room.id;
+    ngx_memcpy(ctx->token_hash, token_hash, ROOMS_HASH_LEN);
     ngx_rooms_ws_register(ctx->ws, id);
 
     ngx_log_debug2(NGX_LOG_DEBUG_HTTP, ctx->request->connection->log, 0,
@@ -1350,6 +1358,7 @@ ngx_rooms_signal_relay(ngx_rooms_signal_ctx_t *ctx, const u_char *payload,
          * join was told, and its leave (DETACH) was not; its leave will be.
          */
         ctx->joined = 1;
+        ngx_rooms_signal_present(ctx);
 
         if (welcome) {
             ngx_rooms_signal_event(ctx, NGX_ROOMS_EVENT_JOINED);
@@ -1357,6 +1366,25 @@ ngx_rooms_signal_relay(ngx_rooms_signal_ctx_t *ctx, const u_char *payload,
     }
 
     return rc;
+}
+
+
+/* Welcomed: present in the room, for the tray and "your people". */
+static void
+ngx_rooms_signal_present(ngx_rooms_signal_ctx_t *ctx)
+{
+    u_char  self[ROOMS_HASH_LEN];
+
+    if (ngx_rooms_people_self(ctx->request, ctx->token_hash, self) != NGX_OK)
+    {
+        return;
+    }
+
+    ngx_rooms_people_enter(ctx->request, ctx->room_id, ctx->code, ctx->id,
+                           self, ctx->name, ctx->name_len,
+                           ngx_strcmp(ctx->role, "guest") == 0
+                           ? NGX_ROOMS_PRESENT_GUEST
+                           : NGX_ROOMS_PRESENT_HOST);
 }
 
 
