@@ -235,25 +235,47 @@ rooms_people_forget(rooms_store_t *st, const unsigned char *self,
         return own;
     }
 
+    /* self's own rows (how many people self had), then the other way */
     s = rooms_people_prepare(st, other != NULL
-            ? "DELETE FROM people WHERE (self_hash = ?1 AND other_hash = ?2)"
-              " OR (self_hash = ?2 AND other_hash = ?1)"
-            : "DELETE FROM people WHERE self_hash = ?1 OR other_hash = ?1");
+            ? "DELETE FROM people WHERE self_hash = ?1 AND other_hash = ?2"
+            : "DELETE FROM people WHERE self_hash = ?1");
 
-    if (s == NULL) {
-        return rooms_people_tx_end(st, own, ROOMS_STORE_ERROR);
-    }
+    if (s != NULL) {
+        sqlite3_bind_blob(s, 1, self, ROOMS_HASH_LEN, SQLITE_STATIC);
 
-    sqlite3_bind_blob(s, 1, self, ROOMS_HASH_LEN, SQLITE_STATIC);
-
-    if (other != NULL) {
-        sqlite3_bind_blob(s, 2, other, ROOMS_HASH_LEN, SQLITE_STATIC);
+        if (other != NULL) {
+            sqlite3_bind_blob(s, 2, other, ROOMS_HASH_LEN, SQLITE_STATIC);
+        }
     }
 
     rc = rooms_people_done(s);
 
-    /* each relation is two rows */
-    *n = (unsigned) sqlite3_changes(rooms_store_db(st)) / 2;
+    if (rc != ROOMS_STORE_OK) {
+        return rooms_people_tx_end(st, own, rc);
+    }
+
+    *n = (unsigned) sqlite3_changes(rooms_store_db(st));
+
+    s = rooms_people_prepare(st, other != NULL
+            ? "DELETE FROM people WHERE self_hash = ?2 AND other_hash = ?1"
+            : "DELETE FROM people WHERE other_hash = ?1");
+
+    if (s != NULL) {
+        sqlite3_bind_blob(s, 1, self, ROOMS_HASH_LEN, SQLITE_STATIC);
+
+        if (other != NULL) {
+            sqlite3_bind_blob(s, 2, other, ROOMS_HASH_LEN, SQLITE_STATIC);
+        }
+    }
+
+    /* a relation only the other side kept still counts as one */
+    if (other != NULL && *n == 0 && rc == ROOMS_STORE_OK) {
+        rc = rooms_people_done(s);
+        *n = (unsigned) sqlite3_changes(rooms_store_db(st));
+        return rooms_people_tx_end(st, own, rc);
+    }
+
+    rc = rooms_people_done(s);
 
     return rooms_people_tx_end(st, own, rc);
 }
