@@ -627,6 +627,7 @@ ngx_rooms_signal_resume(ngx_rooms_signal_ctx_t *ctx, json_t *msg)
     json_t              *v;
     uint64_t             id;
     ngx_int_t            rc, has_key, has_cohost_key;
+    ngx_str_t            name;
     rooms_room_t         room;
     rooms_msg_resume_t   rec;
 
@@ -658,6 +659,13 @@ ngx_rooms_signal_resume(ngx_rooms_signal_ctx_t *ctx, json_t *msg)
 
     /* the welcome has passed: the browser knows its guest token */
     ngx_memzero(ctx->token, sizeof(ctx->token));
+
+    /* the name it joined with, when it says it again (for the tray) */
+    if (ngx_rooms_signal_name(json_object_get(msg, "name"), &name) == NGX_OK)
+    {
+        ctx->name_len = ngx_min(name.len, ROOMS_NAME_MAX_BYTES);
+        ngx_memcpy(ctx->name, name.data, ctx->name_len);
+    }
 
     if (ngx_rooms_signal_room(ctx, &room) != NGX_OK) {
         return;

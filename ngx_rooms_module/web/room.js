@@ -1387,7 +1387,7 @@ function connect(resuming) {
 
   sock.addEventListener('open', () => {
     const join = resuming
-      ? { type: 'resume', resume_token: resumeToken }
+      ? { type: 'resume', resume_token: resumeToken, name: myName }
       : { type: 'join', name: myName };
     if (hostKey) join.host_key = hostKey;
     const tok = guestToken();
