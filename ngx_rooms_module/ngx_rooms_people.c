@@ -14,7 +14,7 @@
  * the owner of a room; the hourly expiry of relations.
  * Must never decide what a tray shows (ngx_rooms_tray.c), write the rooms
  * table, or keep a guest token (only its SHA-256).
- * May not: call json_, include jansson.h, include rooms_ring.h, include rooms_ws.h, call ngx_rooms_ws_, call ngx_rooms_dir_change, call ngx_rooms_dir_add, call ngx_rooms_api_, call ngx_rooms_signal_, call ngx_rooms_tray_
+ * May not: call json_, include jansson.h, include rooms_ring.h, include rooms_ws.h, call ngx_rooms_ws_, call ngx_rooms_dir_, call ngx_rooms_api_, call ngx_rooms_signal_, call ngx_rooms_tray_, call ngx_rooms_control_
  *
  * Presence is per connection: a participant resumed on a new worker after
  * a reload enters there (its "resumed") before or after its old worker's
@@ -27,7 +27,9 @@
 
 
 #include "ngx_rooms_people.h"
+#include "ngx_rooms_identity.h"
 #include "ngx_rooms_media.h"
+#include "ngx_rooms_policy.h"
 
 #include "rooms_people.h"
 
@@ -176,12 +178,39 @@ ngx_rooms_people_init_process(ngx_cycle_t *cycle)
 /*
  * Who is signed in, when the admin's rooms_user (or the policy's
  * identify()) says so: NGX_OK with the id, NGX_DECLINED for an anonymous
- * browser.  Until the identity file is merged every browser is anonymous.
+ * browser.
  */
 static ngx_int_t
 ngx_rooms_people_user(ngx_http_request_t *r, ngx_str_t *id)
 {
-    return NGX_DECLINED;
+    ngx_rooms_user_t  *u;
+
+    u = ngx_rooms_identity(r);
+
+    if (u == NULL || u->id.len == 0) {
+        return NGX_DECLINED;
+    }
+
+    *id = u->id;
+
+    return NGX_OK;
+}
+
+
+/* The person hash of a signed-in id: SHA-256 of "user:" and the id. */
+static void
+ngx_rooms_people_user_hash(ngx_str_t *id, u_char *hash)
+{
+    u_char  buf[sizeof("user:") - 1 + NGX_ROOMS_USER_ID_MAX];
+
+    if (id->len > NGX_ROOMS_USER_ID_MAX) {
+        ngx_memzero(hash, ROOMS_HASH_LEN);
+        return;
+    }
+
+    ngx_memcpy(ngx_cpymem(buf, "user:", sizeof("user:") - 1), id->data,
+               id->len);
+    rooms_token_hash(buf, sizeof("user:") - 1 + id->len, hash);
 }
 
 
@@ -189,19 +218,10 @@ ngx_int_t
 ngx_rooms_people_self(ngx_http_request_t *r, const u_char *token_hash,
     u_char *self)
 {
-    u_char      *p;
-    ngx_str_t    id;
+    ngx_str_t  id;
 
-    if (r != NULL && ngx_rooms_people_user(r, &id) == NGX_OK && id.len) {
-        p = ngx_pnalloc(r->pool, sizeof("user:") - 1 + id.len);
-        if (p == NULL) {
-            return NGX_DECLINED;
-        }
-
-        ngx_memcpy(ngx_cpymem(p, "user:", sizeof("user:") - 1), id.data,
-                   id.len);
-        rooms_token_hash(p, sizeof("user:") - 1 + id.len, self);
-
+    if (r != NULL && ngx_rooms_people_user(r, &id) == NGX_OK) {
+        ngx_rooms_people_user_hash(&id, self);
         return NGX_OK;
     }
 
@@ -560,7 +580,7 @@ ngx_rooms_people_snapshot(ngx_pool_t *pool, ngx_rooms_present_t **out,
 
 
 ngx_int_t
-ngx_rooms_people_of(ngx_http_request_t *r, const u_char *self,
+ngx_rooms_people_stored(ngx_http_request_t *r, const u_char *self,
     rooms_person_t *out, ngx_uint_t max, ngx_uint_t *n)
 {
     unsigned        got;
@@ -584,11 +604,91 @@ ngx_rooms_people_of(ngx_http_request_t *r, const u_char *self,
 
     *n = got;
 
-    /*
-     * The rooms_policy people() hook adds the site's own friends here
-     * (as "user:" ids hashed like ngx_rooms_people_self()) once the policy
-     * file is merged.
-     */
+    return NGX_OK;
+}
+
+
+ngx_array_t *
+ngx_rooms_people_site(ngx_http_request_t *r)
+{
+    u_char            *h;
+    ngx_str_t         *id;
+    ngx_uint_t         i;
+    ngx_array_t       *ids, *hashes;
+    ngx_rooms_user_t  *u;
+
+    u = ngx_rooms_identity(r);
+
+    if (u == NULL || u->id.len == 0) {
+        return NULL;
+    }
+
+    ids = ngx_array_create(r->pool, 16, sizeof(ngx_str_t));
+    if (ids == NULL || ngx_rooms_policy_people(r, u, ids) != NGX_OK) {
+        return NULL;
+    }
+
+    hashes = ngx_array_create(r->pool, ids->nelts ? ids->nelts : 1,
+                              ROOMS_HASH_LEN);
+    if (hashes == NULL) {
+        return NULL;
+    }
+
+    id = ids->elts;
+
+    for (i = 0; i < ids->nelts; i++) {
+        h = ngx_array_push(hashes);
+        if (h == NULL) {
+            return NULL;
+        }
+
+        ngx_rooms_people_user_hash(&id[i], h);
+    }
+
+    return hashes;
+}
+
+
+ngx_int_t
+ngx_rooms_people_of(ngx_http_request_t *r, const u_char *self,
+    rooms_person_t *out, ngx_uint_t max, ngx_uint_t *n)
+{
+    u_char       *h;
+    ngx_uint_t    i, j;
+    ngx_array_t  *site;
+
+    if (ngx_rooms_people_stored(r, self, out, max, n) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    /* the site's own friends (rooms_policy people()), as well */
+
+    site = ngx_rooms_people_site(r);
+
+    if (site == NULL) {
+        return NGX_OK;
+    }
+
+    h = site->elts;
+
+    for (i = 0; i < site->nelts && *n < max; i++) {
+        for (j = 0; j < *n; j++) {
+            if (ngx_memcmp(out[j].hash, h + i * ROOMS_HASH_LEN,
+                           ROOMS_HASH_LEN) == 0)
+            {
+                break;
+            }
+        }
+
+        if (j < *n) {
+            continue;
+        }
+
+        ngx_memcpy(out[*n].hash, h + i * ROOMS_HASH_LEN, ROOMS_HASH_LEN);
+        out[*n].name[0] = '\0';
+        out[*n].last_at = 0;
+        (*n)++;
+    }
 
     return NGX_OK;
 }
@@ -636,7 +736,7 @@ ngx_rooms_people_forget(ngx_http_request_t *r, const u_char *self,
         return NGX_ERROR;
     }
 
-    if (ngx_rooms_people_of(r, self, people, ROOMS_PEOPLE_MAX, &got)
+    if (ngx_rooms_people_stored(r, self, people, ROOMS_PEOPLE_MAX, &got)
         != NGX_OK)
     {
         return NGX_ERROR;

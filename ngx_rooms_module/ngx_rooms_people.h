@@ -86,13 +86,26 @@ ngx_int_t ngx_rooms_people_snapshot(ngx_pool_t *pool,
 
 /*
  * "The people of X": self's people (the relation in the store, not
- * expired, met last first), and those the rooms_policy people() hook
- * names when one is loaded.  At most max into out, *n of them.  NGX_OK or
- * NGX_ERROR (the store failed; logged).  For the tray and the calendar
- * feed.
+ * expired, met last first), then those the rooms_policy people() hook
+ * names for the signed-in person r asks for (with an empty name), not
+ * twice.  At most max into out, *n of them.  NGX_OK or NGX_ERROR (the
+ * store failed; logged).  For the calendar feed and one-off requests:
+ * the hook's answer is copied into r->pool.
  */
 ngx_int_t ngx_rooms_people_of(ngx_http_request_t *r, const u_char *self,
     rooms_person_t *out, ngx_uint_t max, ngx_uint_t *n);
+
+/* The store's part of ngx_rooms_people_of() alone. */
+ngx_int_t ngx_rooms_people_stored(ngx_http_request_t *r, const u_char *self,
+    rooms_person_t *out, ngx_uint_t max, ngx_uint_t *n);
+
+/*
+ * The hook's part alone: the person hashes (ROOMS_HASH_LEN bytes each)
+ * of the site's friends of the signed-in person of r, from r->pool; NULL
+ * when there are none (no hook, anonymous, a failed hook).  A live tray
+ * asks once, at its hello.
+ */
+ngx_array_t *ngx_rooms_people_site(ngx_http_request_t *r);
 
 /*
  * Forgets self's person whose id (ngx_rooms_people_id()) is id, or every

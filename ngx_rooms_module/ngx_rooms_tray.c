@@ -35,7 +35,9 @@
 #include "ngx_rooms_tray.h"
 #include "ngx_rooms_api.h"
 #include "ngx_rooms_directory.h"
+#include "ngx_rooms_identity.h"
 #include "ngx_rooms_people.h"
+#include "ngx_rooms_policy.h"
 #include "ngx_rooms_ws.h"
 
 #include <jansson.h>
@@ -66,9 +68,11 @@ typedef struct {
     unsigned                     has_token:1;
     u_char                       self[ROOMS_HASH_LEN];
     u_char                       token[ROOMS_HASH_LEN];  /* for bans */
-    rooms_person_t              *people;
+    rooms_person_t              *people;                 /* the store's */
     ngx_uint_t                   npeople;
+    ngx_array_t                 *site;       /* the policy's, as hashes */
     ngx_array_t                 *groups;                 /* of ngx_str_t */
+    ngx_rooms_user_t            *user;
 } ngx_rooms_tray_who_t;
 
 
@@ -96,6 +100,9 @@ static ngx_int_t ngx_rooms_tray_room(ngx_http_request_t *r, u_char *code,
 static ngx_int_t ngx_rooms_tray_visible(ngx_http_request_t *r,
     ngx_rooms_tray_who_t *who, rooms_room_t *room,
     ngx_rooms_present_t *pres, ngx_uint_t npres, time_t now);
+static ngx_int_t ngx_rooms_tray_audience(ngx_http_request_t *r,
+    ngx_rooms_tray_who_t *who, rooms_room_t *room,
+    ngx_rooms_present_t *pres, ngx_uint_t npres);
 static ngx_int_t ngx_rooms_tray_known(ngx_rooms_tray_who_t *who,
     const u_char *person);
 static json_t *ngx_rooms_tray_item(rooms_room_t *room,
@@ -161,8 +168,12 @@ ngx_rooms_tray_who(ngx_http_request_t *r, const u_char *token,
         ngx_memcpy(who->token, token, ROOMS_HASH_LEN);
     }
 
+    who->user = ngx_rooms_identity(r);
     who->groups = ngx_rooms_tray_groups(r);
     who->has_self = ngx_rooms_people_self(r, token, who->self) == NGX_OK;
+
+    /* the site's own friends: asked once (a live tray's, at its hello) */
+    who->site = ngx_rooms_people_site(r);
 }
 
 
@@ -182,20 +193,23 @@ ngx_rooms_tray_people_of(ngx_http_request_t *r, ngx_pool_t *pool,
         return NGX_ERROR;
     }
 
-    return ngx_rooms_people_of(r, who->self, who->people, ROOMS_PEOPLE_MAX,
-                               &who->npeople);
+    return ngx_rooms_people_stored(r, who->self, who->people,
+                                   ROOMS_PEOPLE_MAX, &who->npeople);
 }
 
 
 /*
  * The groups of who is asking (rooms_user_groups, or the policy's
- * identify()): NULL while the identity file is not merged, and for an
- * anonymous browser.
+ * identify()): NULL for an anonymous browser.
  */
 static ngx_array_t *
 ngx_rooms_tray_groups(ngx_http_request_t *r)
 {
-    return NULL;
+    ngx_rooms_user_t  *u;
+
+    u = ngx_rooms_identity(r);
+
+    return u != NULL && u->id.len ? u->groups : NULL;
 }
 
 
@@ -362,10 +376,7 @@ ngx_rooms_tray_visible(ngx_http_request_t *r, ngx_rooms_tray_who_t *who,
     rooms_room_t *room, ngx_rooms_present_t *pres, ngx_uint_t npres,
     time_t now)
 {
-    u_char                  owner[ROOMS_HASH_LEN];
-    size_t                  len;
-    ngx_str_t              *g;
-    ngx_uint_t              i;
+    ngx_str_t               reason;
     const char             *state;
     ngx_rooms_main_conf_t  *rmcf;
 
@@ -394,6 +405,31 @@ ngx_rooms_tray_visible(ngx_http_request_t *r, ngx_rooms_tray_who_t *who,
         /* banned, or the store cannot tell: not shown */
         return NGX_DECLINED;
     }
+
+    if (ngx_rooms_tray_audience(r, who, room, pres, npres) != NGX_OK) {
+        return NGX_DECLINED;
+    }
+
+    /* the site's rooms_policy can_join() would refuse the drop-in */
+    if (ngx_rooms_policy_can_join(r, who->user, room, &reason)
+        == NGX_DECLINED)
+    {
+        return NGX_DECLINED;
+    }
+
+    return NGX_OK;
+}
+
+
+/* NGX_OK when the room's audience lets who see it. */
+static ngx_int_t
+ngx_rooms_tray_audience(ngx_http_request_t *r, ngx_rooms_tray_who_t *who,
+    rooms_room_t *room, ngx_rooms_present_t *pres, ngx_uint_t npres)
+{
+    u_char       owner[ROOMS_HASH_LEN];
+    size_t       len;
+    ngx_str_t   *g;
+    ngx_uint_t   i;
 
     if (ngx_strcmp(room->audience, "public") == 0) {
         return NGX_OK;
@@ -446,14 +482,27 @@ ngx_rooms_tray_visible(ngx_http_request_t *r, ngx_rooms_tray_who_t *who,
 }
 
 
-/* NGX_OK when person is one of who's people */
+/* NGX_OK when person is one of who's people (the store's or the site's) */
 static ngx_int_t
 ngx_rooms_tray_known(ngx_rooms_tray_who_t *who, const u_char *person)
 {
-    ngx_uint_t  i;
+    u_char      *h;
+    ngx_uint_t   i;
 
     for (i = 0; i < who->npeople; i++) {
         if (ngx_memcmp(who->people[i].hash, person, ROOMS_HASH_LEN) == 0) {
+            return NGX_OK;
+        }
+    }
+
+    if (who->site == NULL) {
+        return NGX_DECLINED;
+    }
+
+    h = who->site->elts;
+
+    for (i = 0; i < who->site->nelts; i++) {
+        if (ngx_memcmp(h + i * ROOMS_HASH_LEN, person, ROOMS_HASH_LEN) == 0) {
             return NGX_OK;
         }
     }

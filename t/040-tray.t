@@ -17,9 +17,10 @@
 #   someone joins or leaves (through either nginx worker), never a room
 #   the browser may not see; a bad first message closes it 4400.
 #
-# No viewer is a member of a group yet: until rooms_user_groups (the
-# identity file) is merged, group rooms are listed for nobody, which the
-# matrix checks.
+# Signed-in people (rooms_user from an X-User header, rooms_user_groups
+# from X-Groups, as an auth_request would set them): "same group" is Gina,
+# in group g1; and two signed-in people who meet are each other's people
+# whatever browser they use next.
 
 use lib 't/lib';
 use Test::Nginx::Socket;
@@ -41,7 +42,13 @@ if (!-x $Worker) {
 
 plan('no_plan');
 
-sub guest { my ($t) = @_; return $t ? (headers => { 'X-Rooms-Guest' => $t }) : () }
+# the headers of a viewer: a guest token, or a hash of headers
+sub guest {
+    my ($t) = @_;
+    return () unless $t;
+    return (headers => $t) if ref $t;
+    return (headers => { 'X-Rooms-Guest' => $t });
+}
 
 # POST api/rooms as the browser with guest token $t
 sub create_as {
@@ -177,12 +184,15 @@ sub check {
     }
 
     my %sees = (
-        'public open'  => 'none,carl,bruno',
-        'friends open' => 'bruno',
-        'public soon'  => 'none,carl,bruno,dora',
-        'friends soon' => 'bruno,dora',
+        'public open'   => 'none,carl,bruno,gina',
+        'friends open'  => 'bruno',
+        'group:g1 open' => 'gina',
+        'public soon'   => 'none,carl,bruno,dora,gina',
+        'friends soon'  => 'bruno,dora',
+        'group:g1 soon' => 'gina',
     );
-    my %viewer = (none => undef, carl => $tC, bruno => $tB, dora => $tD);
+    my %viewer = (none => undef, carl => $tC, bruno => $tB, dora => $tD,
+                  gina => { 'X-User' => 'gina', 'X-Groups' => 'g0,g1' });
 
     for my $v (sort keys %viewer) {
         my ($raw, $by, $st) = tray($viewer{$v}, $Port2);
@@ -217,6 +227,28 @@ sub check {
     is(join(',', @{ ($by->{ $room{'public open'}{code} } // {})->{people}
                     // ['?'] }), '',
        'Carl sees the public room without a name in it (Anna is not his)');
+
+    # another group's member sees no group room
+    my ($raw_h, $by_h) = tray({ 'X-User' => 'hugo', 'X-Groups' => 'g2' });
+    ok(!grep({ index($raw_h, $room{"group:g1 $_"}{code}) >= 0 }
+             qw(open empty soon locked ended)),
+       'hugo, in group g2: nothing of the g1 rooms');
+
+    # ---- signed-in people: the relation follows the user ----
+    my $sroom = create_room(title => 'Signed in');
+    my @s;
+    for my $who (qw(ivo jo)) {
+        my ($ws) = RoomsTest::ws_open("/api/rooms/$sroom->{code}/ws",
+                                      join_frame(name => ucfirst $who),
+                                      headers => "X-User: $who\r\n");
+        ok(expect_type($ws, 'welcome'), "$who, signed in, joins");
+        push @s, $ws;
+    }
+    close $_ for @s;
+    is(join(',', map { $_->{name} } @{ people({ 'X-User' => 'ivo' }) }),
+       'Jo', "ivo's people, from any browser: Jo");
+    is(scalar @{ people({ 'X-User' => 'ivo', 'X-Rooms-Guest' => $tC }) }, 1,
+       "with Carl's browser token too: still the user's");
 
     # ---- drop-in obeys the lock, the ban, the knock and the cap ----
     my ($n, $nm) = join_as($room{'public locked'}{code}, 'Carl',
@@ -332,6 +364,8 @@ sub check {
 add_response_body_check(\&check);
 
 $RoomsTest::HttpConfig = <<"_EOC_";
+    rooms_user        \$http_x_user;
+    rooms_user_groups \$http_x_groups;
     rooms_zone   rooms:1m;
     rooms_store  $Dir/rooms.db;
     rooms_media_socket $Sock;
