@@ -35,6 +35,7 @@ our $Worker = worker_path();
 our $Sock = "$Dir/worker.sock";
 our $WorkerLog = "$Dir/worker.log";
 our $Port2 = $ENV{TEST_NGINX_ROOMS_PORT2} ||= server_port() + 9;
+$ENV{TEST_NGINX_HTML_DIR} ||= html_dir();
 
 if (!-x $Worker) {
     plan(skip_all => "no media worker at $Worker: run make first");
@@ -250,6 +251,21 @@ sub check {
     is(scalar @{ people({ 'X-User' => 'ivo', 'X-Rooms-Guest' => $tC }) }, 1,
        "with Carl's browser token too: still the user's");
 
+    # ---- the site's friends (rooms_policy people()) count too ----
+    my ($st0, $h0, $kroom) = RoomsTest::http('POST', '/api/rooms',
+        json => { title => 'Kim friends', audience => 'friends' },
+        headers => { 'X-User' => 'kim' });
+    my ($kws) = RoomsTest::ws_open("/api/rooms/$kroom->{code}/ws",
+        join_frame(name => 'Kim', host_key => $kroom->{host_key}),
+        headers => "X-User: kim\r\n");
+    ok(expect_type($kws, 'welcome'), 'kim, signed in, opens a friends room');
+    my ($kraw, $kby) = tray({ 'X-User' => 'ivo' });
+    ok($kby->{ $kroom->{code} },
+       "ivo, kim's friend by the policy's people(), sees it (they never met)");
+    ($kraw) = tray({ 'X-User' => 'jo' });
+    ok(index($kraw, $kroom->{code}) < 0, 'jo, who is not, sees nothing');
+    close $kws;
+
     # ---- drop-in obeys the lock, the ban, the knock and the cap ----
     my ($n, $nm) = join_as($room{'public locked'}{code}, 'Carl',
                            guest_token => $tC);
@@ -364,6 +380,7 @@ sub check {
 add_response_body_check(\&check);
 
 $RoomsTest::HttpConfig = <<"_EOC_";
+    rooms_policy      \$TEST_NGINX_HTML_DIR/policy.lua;
     rooms_user        \$http_x_user;
     rooms_user_groups \$http_x_groups;
     rooms_zone   rooms:1m;
@@ -395,6 +412,13 @@ __DATA__
 GET /
 --- error_code: 200
 --- timeout: 60
+--- user_files
+>>> policy.lua
+-- the site's own friends: ivo's is kim
+function people(user)
+  if user.id == "ivo" then return { "kim" } end
+  return {}
+end
 --- no_error_log
 [error]
 [alert]
