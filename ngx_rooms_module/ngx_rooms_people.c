@@ -70,6 +70,8 @@ static ngx_int_t ngx_rooms_people_user(ngx_http_request_t *r,
     ngx_str_t *id);
 static rooms_store_t *ngx_rooms_people_store(void);
 static void ngx_rooms_people_sweep(ngx_rooms_people_sh_t *sh);
+static int ngx_libc_cdecl ngx_rooms_people_cmp(const void *a,
+    const void *b);
 
 
 static ngx_rooms_people_sh_t  *ngx_rooms_people_sh;
@@ -508,12 +510,21 @@ ngx_rooms_people_sweep(ngx_rooms_people_sh_t *sh)
 }
 
 
+static int ngx_libc_cdecl
+ngx_rooms_people_cmp(const void *a, const void *b)
+{
+    const ngx_rooms_present_t  *x = a, *y = b;
+
+    return x->room_id < y->room_id ? -1 : x->room_id > y->room_id;
+}
+
+
 ngx_int_t
 ngx_rooms_people_snapshot(ngx_pool_t *pool, ngx_rooms_present_t **out,
     ngx_uint_t *n)
 {
-    ngx_uint_t                i, j, k, top;
-    ngx_rooms_present_t      *p, tmp;
+    ngx_uint_t                i, top;
+    ngx_rooms_present_t      *p;
     ngx_rooms_people_sh_t    *sh;
     ngx_rooms_people_slot_t  *s;
 
@@ -554,24 +565,8 @@ ngx_rooms_people_snapshot(ngx_pool_t *pool, ngx_rooms_present_t **out,
 
     ngx_shmtx_unlock(&ngx_rooms_people_pool->mutex);
 
-    /* grouped by room: an insertion sort, stable, by room id */
-    for (i = 1; i < *n; i++) {
-        if (p[i].room_id >= p[i - 1].room_id) {
-            continue;
-        }
-
-        tmp = p[i];
-
-        for (j = i; j > 0 && p[j - 1].room_id > tmp.room_id; j--) {
-            /* void */
-        }
-
-        for (k = i; k > j; k--) {
-            p[k] = p[k - 1];
-        }
-
-        p[j] = tmp;
-    }
+    /* grouped by room */
+    ngx_qsort(p, *n, sizeof(ngx_rooms_present_t), ngx_rooms_people_cmp);
 
     *out = p;
 
@@ -801,8 +796,7 @@ ngx_rooms_people_owner_set(ngx_http_request_t *r, int64_t room_id)
 
 
 ngx_int_t
-ngx_rooms_people_owner(ngx_http_request_t *r, int64_t room_id,
-    u_char *owner)
+ngx_rooms_people_owner(int64_t room_id, u_char *owner)
 {
     int             rc;
     rooms_store_t  *st;

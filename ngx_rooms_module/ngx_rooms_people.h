@@ -128,8 +128,7 @@ void ngx_rooms_people_id(const u_char *self, const u_char *other,
 void ngx_rooms_people_owner_set(ngx_http_request_t *r, int64_t room_id);
 
 /* 1 with owner filled, 0 when unknown, NGX_ERROR. */
-ngx_int_t ngx_rooms_people_owner(ngx_http_request_t *r, int64_t room_id,
-    u_char *owner);
+ngx_int_t ngx_rooms_people_owner(int64_t room_id, u_char *owner);
 
 /*
  * The guest token a request presents in its X-Rooms-Guest header (never

@@ -5,7 +5,8 @@
  * ngx_rooms_tray.c: the tray, the rooms open to you that have people in
  * them now (or that your people scheduled within the hour).
  *
- * Owns: who may see a room (ngx_rooms_tray_visible(), the audience rule:
+ * Owns: who may see a room (ngx_rooms_tray_candidate() for what the room
+ * alone decides, ngx_rooms_tray_visible() for the asker; the audience rule:
  * "link" never, "friends" the people of its creator or of a host in it,
  * "group:<id>" that group's members, "public" everyone; never an ended,
  * locked or full room, nor one that bans the browser); GET api/tray (the
@@ -76,6 +77,23 @@ typedef struct {
 } ngx_rooms_tray_who_t;
 
 
+/* a room that may be in someone's tray: read once per pass, for all */
+typedef struct {
+    rooms_room_t                 room;
+    unsigned                     has_owner:1;
+    u_char                       owner[ROOMS_HASH_LEN];
+    ngx_rooms_present_t         *pres;           /* the people in it now */
+    ngx_uint_t                   npres;
+} ngx_rooms_tray_cand_t;
+
+
+typedef struct {
+    ngx_rooms_tray_cand_t       *cand;
+    ngx_uint_t                   ncand;
+    time_t                       now;
+} ngx_rooms_tray_pass_t;
+
+
 /* one live tray */
 typedef struct {
     ngx_queue_t                  queue;
@@ -93,16 +111,18 @@ static void ngx_rooms_tray_who(ngx_http_request_t *r,
 static ngx_int_t ngx_rooms_tray_people_of(ngx_http_request_t *r,
     ngx_pool_t *pool, ngx_rooms_tray_who_t *who);
 static ngx_array_t *ngx_rooms_tray_groups(ngx_http_request_t *r);
-static json_t *ngx_rooms_tray_list(ngx_http_request_t *r, ngx_pool_t *pool,
-    ngx_rooms_tray_who_t *who, ngx_rooms_present_t *pres, ngx_uint_t npres);
-static ngx_int_t ngx_rooms_tray_room(ngx_http_request_t *r, u_char *code,
+static ngx_int_t ngx_rooms_tray_pass(ngx_log_t *log, ngx_pool_t *pool,
+    ngx_rooms_tray_pass_t *pass);
+static ngx_int_t ngx_rooms_tray_candidate(ngx_rooms_tray_pass_t *pass,
+    ngx_rooms_tray_cand_t *c);
+static json_t *ngx_rooms_tray_list(ngx_http_request_t *r,
+    ngx_rooms_tray_who_t *who, ngx_rooms_tray_pass_t *pass);
+static ngx_int_t ngx_rooms_tray_room(ngx_log_t *log, u_char *code,
     int64_t room_id, rooms_room_t *room);
 static ngx_int_t ngx_rooms_tray_visible(ngx_http_request_t *r,
-    ngx_rooms_tray_who_t *who, rooms_room_t *room,
-    ngx_rooms_present_t *pres, ngx_uint_t npres, time_t now);
-static ngx_int_t ngx_rooms_tray_audience(ngx_http_request_t *r,
-    ngx_rooms_tray_who_t *who, rooms_room_t *room,
-    ngx_rooms_present_t *pres, ngx_uint_t npres);
+    ngx_rooms_tray_who_t *who, ngx_rooms_tray_cand_t *c);
+static ngx_int_t ngx_rooms_tray_audience(ngx_rooms_tray_who_t *who,
+    ngx_rooms_tray_cand_t *c);
 static ngx_int_t ngx_rooms_tray_known(ngx_rooms_tray_who_t *who,
     const u_char *person);
 static json_t *ngx_rooms_tray_item(rooms_room_t *room,
@@ -115,7 +135,7 @@ static void ngx_rooms_tray_leave(void *data, uint64_t id);
 static void ngx_rooms_tray_cleanup(void *data);
 static void ngx_rooms_tray_tick(ngx_event_t *ev);
 static void ngx_rooms_tray_send(ngx_rooms_tray_sub_t *sub,
-    ngx_pool_t *pool, ngx_rooms_present_t *pres, ngx_uint_t npres);
+    ngx_pool_t *pool, ngx_rooms_tray_pass_t *pass);
 
 
 static ngx_rooms_ws_handler_t  ngx_rooms_tray_ws_handler = {
@@ -219,23 +239,22 @@ ngx_rooms_tray_get(ngx_http_request_t *r)
     u_char                 token[ROOMS_HASH_LEN];
     char                  *text;
     json_t                *list, *out;
-    ngx_uint_t             npres;
-    ngx_rooms_present_t   *pres;
     ngx_rooms_tray_who_t   who;
+    ngx_rooms_tray_pass_t  pass;
 
     ngx_rooms_tray_who(r,
                        ngx_rooms_people_header_token(r, token) == NGX_OK
                        ? token : NULL, &who);
 
     if (ngx_rooms_tray_people_of(r, r->pool, &who) != NGX_OK
-        || ngx_rooms_people_snapshot(r->pool, &pres, &npres) != NGX_OK)
+        || ngx_rooms_tray_pass(r->connection->log, r->pool, &pass) != NGX_OK)
     {
         return ngx_rooms_api_fail(r, NGX_HTTP_SERVICE_UNAVAILABLE,
                                   "storage_unavailable",
                                   "the tray cannot be read now; try again");
     }
 
-    list = ngx_rooms_tray_list(r, r->pool, &who, pres, npres);
+    list = ngx_rooms_tray_list(r, &who, &pass);
     if (list == NULL) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
@@ -249,82 +268,153 @@ ngx_rooms_tray_get(ngx_http_request_t *r)
 
 
 /*
- * The tray: the rooms with people (pres, grouped by room) the asker may
- * see, then the scheduled ones opening within the hour; at most
- * NGX_ROOMS_TRAY_MAX.  A JSON array, or NULL when memory runs out.
+ * One pass: the rooms anyone's tray may list now, whoever asks: the rooms
+ * with people in them (from the presence table, grouped by room), then
+ * the scheduled ones opening within the hour, each read once (the
+ * directory, and the creator of a "friends" room from the store) and
+ * kept when the room itself allows it (ngx_rooms_tray_candidate()).  The
+ * live trays of a worker share a pass.  NGX_OK or NGX_ERROR.
  */
-static json_t *
-ngx_rooms_tray_list(ngx_http_request_t *r, ngx_pool_t *pool,
-    ngx_rooms_tray_who_t *who, ngx_rooms_present_t *pres, ngx_uint_t npres)
+static ngx_int_t
+ngx_rooms_tray_pass(ngx_log_t *log, ngx_pool_t *pool,
+    ngx_rooms_tray_pass_t *pass)
 {
     char                   (*codes)[ROOMS_CODE_LEN + 1];
-    time_t                   now;
-    json_t                  *list, *item;
     unsigned                 nsoon;
-    ngx_uint_t               i, j;
-    rooms_room_t             room;
+    ngx_uint_t               i, j, npres;
     rooms_store_t           *st;
+    ngx_rooms_present_t     *pres;
+    ngx_rooms_tray_cand_t   *c;
     ngx_rooms_main_conf_t   *rmcf;
 
-    now = ngx_time();
+    pass->now = ngx_time();
+    pass->ncand = 0;
+
+    if (ngx_rooms_people_snapshot(pool, &pres, &npres) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    pass->cand = ngx_palloc(pool, (npres + NGX_ROOMS_TRAY_SOON_MAX)
+                                  * sizeof(ngx_rooms_tray_cand_t));
+    codes = ngx_palloc(pool, NGX_ROOMS_TRAY_SOON_MAX * sizeof(*codes));
+
+    if (pass->cand == NULL || codes == NULL) {
+        return NGX_ERROR;
+    }
+
+    for (i = 0; i < npres; i = j) {
+        for (j = i + 1; j < npres && pres[j].room_id == pres[i].room_id; j++)
+        {
+            /* void */
+        }
+
+        c = &pass->cand[pass->ncand];
+        c->pres = &pres[i];
+        c->npres = j - i;
+
+        if (ngx_rooms_tray_room(log, pres[i].code, pres[i].room_id, &c->room)
+            == NGX_OK
+            && ngx_rooms_tray_candidate(pass, c) == NGX_OK)
+        {
+            pass->ncand++;
+        }
+    }
+
+    rmcf = ngx_http_cycle_get_module_main_conf(ngx_cycle, ngx_rooms_module);
+    st = rmcf->store;
+
+    if (st == NULL
+        || rooms_people_soon(st, pass->now, pass->now + NGX_ROOMS_TRAY_SOON,
+                             codes, NGX_ROOMS_TRAY_SOON_MAX, &nsoon)
+           != ROOMS_STORE_OK)
+    {
+        /* the rooms open now are still worth showing */
+        return NGX_OK;
+    }
+
+    for (i = 0; i < nsoon; i++) {
+        c = &pass->cand[pass->ncand];
+        c->pres = NULL;
+        c->npres = 0;
+
+        if (ngx_rooms_dir_get(rmcf, log, (u_char *) codes[i], &c->room)
+            == NGX_OK
+            && ngx_rooms_tray_candidate(pass, c) == NGX_OK)
+        {
+            pass->ncand++;
+        }
+    }
+
+    return NGX_OK;
+}
+
+
+/*
+ * What the room alone decides: NGX_OK when some tray may list it.  A room
+ * that would refuse any drop-in is never shown: ended, locked, full, or
+ * "link"; nor one that is neither open with people in it nor opening
+ * within the hour.  A knock room is shown: its drop-in knocks, as its
+ * link would.  The creator of a "friends" room is read here, once.
+ */
+static ngx_int_t
+ngx_rooms_tray_candidate(ngx_rooms_tray_pass_t *pass,
+    ngx_rooms_tray_cand_t *c)
+{
+    const char    *state;
+    rooms_room_t  *room;
+
+    room = &c->room;
+    state = rooms_state(room, pass->now);
+
+    if (ngx_strcmp(state, "ended") == 0 || room->locked
+        || ngx_strcmp(room->audience, "link") == 0)
+    {
+        return NGX_DECLINED;
+    }
+
+    if (ngx_strcmp(state, "open") == 0) {
+        if (c->npres == 0 || room->participants >= room->max_participants) {
+            return NGX_DECLINED;
+        }
+
+    } else if (room->start_at > pass->now + NGX_ROOMS_TRAY_SOON) {
+        return NGX_DECLINED;
+    }
+
+    c->has_owner = ngx_strcmp(room->audience, "friends") == 0
+                   && ngx_rooms_people_owner(room->id, c->owner) == 1;
+
+    return NGX_OK;
+}
+
+
+/*
+ * who's tray from a pass: the candidates who may see, in the pass's
+ * order, at most NGX_ROOMS_TRAY_MAX.  A JSON array, or NULL when memory
+ * runs out.
+ */
+static json_t *
+ngx_rooms_tray_list(ngx_http_request_t *r, ngx_rooms_tray_who_t *who,
+    ngx_rooms_tray_pass_t *pass)
+{
+    json_t      *list, *item;
+    ngx_uint_t   i;
 
     list = json_array();
     if (list == NULL) {
         return NULL;
     }
 
-    for (i = 0; i < npres && json_array_size(list) < NGX_ROOMS_TRAY_MAX;
-         i = j)
-    {
-        for (j = i + 1; j < npres && pres[j].room_id == pres[i].room_id; j++)
-        {
-            /* void */
-        }
-
-        if (ngx_rooms_tray_room(r, pres[i].code, pres[i].room_id, &room)
-            != NGX_OK
-            || ngx_rooms_tray_visible(r, who, &room, &pres[i], j - i, now)
-               != NGX_OK)
-        {
-            continue;
-        }
-
-        item = ngx_rooms_tray_item(&room, who, &pres[i], j - i, now);
-
-        if (item == NULL || json_array_append_new(list, item) != 0) {
-            json_decref(list);
-            return NULL;
-        }
-    }
-
-    /* the scheduled rooms opening within the hour */
-
-    rmcf = ngx_http_get_module_main_conf(r, ngx_rooms_module);
-    st = rmcf->store;
-
-    codes = ngx_palloc(pool, NGX_ROOMS_TRAY_SOON_MAX * sizeof(*codes));
-
-    if (st == NULL || codes == NULL
-        || rooms_people_soon(st, now, now + NGX_ROOMS_TRAY_SOON, codes,
-                             NGX_ROOMS_TRAY_SOON_MAX, &nsoon)
-           != ROOMS_STORE_OK)
-    {
-        /* the rooms open now are still worth showing */
-        return list;
-    }
-
-    for (i = 0; i < nsoon && json_array_size(list) < NGX_ROOMS_TRAY_MAX;
+    for (i = 0; i < pass->ncand && json_array_size(list) < NGX_ROOMS_TRAY_MAX;
          i++)
     {
-        if (ngx_rooms_dir_get(rmcf, r->connection->log, (u_char *) codes[i],
-                              &room)
-            != NGX_OK
-            || ngx_rooms_tray_visible(r, who, &room, NULL, 0, now) != NGX_OK)
-        {
+        if (ngx_rooms_tray_visible(r, who, &pass->cand[i]) != NGX_OK) {
             continue;
         }
 
-        item = ngx_rooms_tray_item(&room, who, NULL, 0, now);
+        item = ngx_rooms_tray_item(&pass->cand[i].room, who,
+                                   pass->cand[i].pres, pass->cand[i].npres,
+                                   pass->now);
 
         if (item == NULL || json_array_append_new(list, item) != 0) {
             json_decref(list);
@@ -341,23 +431,22 @@ ngx_rooms_tray_list(ngx_http_request_t *r, ngx_pool_t *pool,
  * rotation retired that code.  NGX_OK, or NGX_DECLINED (gone).
  */
 static ngx_int_t
-ngx_rooms_tray_room(ngx_http_request_t *r, u_char *code, int64_t room_id,
+ngx_rooms_tray_room(ngx_log_t *log, u_char *code, int64_t room_id,
     rooms_room_t *room)
 {
     char                    now_code[ROOMS_CODE_LEN + 1];
     ngx_int_t               rc;
     ngx_rooms_main_conf_t  *rmcf;
 
-    rmcf = ngx_http_get_module_main_conf(r, ngx_rooms_module);
+    rmcf = ngx_http_cycle_get_module_main_conf(ngx_cycle, ngx_rooms_module);
 
-    rc = ngx_rooms_dir_get(rmcf, r->connection->log, code, room);
+    rc = ngx_rooms_dir_get(rmcf, log, code, room);
 
     if (rc == NGX_ROOMS_GONE && rmcf->store != NULL
         && rooms_store_code(rmcf->store, room_id, now_code)
            == ROOMS_STORE_OK)
     {
-        rc = ngx_rooms_dir_get(rmcf, r->connection->log, (u_char *) now_code,
-                               room);
+        rc = ngx_rooms_dir_get(rmcf, log, (u_char *) now_code, room);
     }
 
     return rc == NGX_OK && room->id == room_id ? NGX_OK : NGX_DECLINED;
@@ -365,53 +454,33 @@ ngx_rooms_tray_room(ngx_http_request_t *r, u_char *code, int64_t room_id,
 
 
 /*
- * The rule: NGX_OK when who may see room (pres: the npres people in it
- * now), NGX_DECLINED otherwise.  A room that would refuse the asker's
- * join is never shown: ended, locked, full, or banning its token; nor one
- * that is neither open with people in it nor opening within the hour.
- * A knock room is shown: its drop-in knocks, as its link would.
+ * What the asker decides, for a candidate: NGX_OK when who may see it
+ * (its audience, then a ban of who's token, then the site's policy),
+ * NGX_DECLINED otherwise.  Cheapest first: the store and the policy are
+ * asked only about rooms the audience lets through.
  */
 static ngx_int_t
 ngx_rooms_tray_visible(ngx_http_request_t *r, ngx_rooms_tray_who_t *who,
-    rooms_room_t *room, ngx_rooms_present_t *pres, ngx_uint_t npres,
-    time_t now)
+    ngx_rooms_tray_cand_t *c)
 {
     ngx_str_t               reason;
-    const char             *state;
     ngx_rooms_main_conf_t  *rmcf;
 
-    state = rooms_state(room, now);
-
-    if (ngx_strcmp(state, "ended") == 0 || room->locked
-        || ngx_strcmp(room->audience, "link") == 0)
-    {
+    if (ngx_rooms_tray_audience(who, c) != NGX_OK) {
         return NGX_DECLINED;
     }
 
-    if (ngx_strcmp(state, "open") == 0) {
-        if (npres == 0 || room->participants >= room->max_participants) {
-            return NGX_DECLINED;
-        }
-
-    } else if (room->start_at > now + NGX_ROOMS_TRAY_SOON) {
-        return NGX_DECLINED;
-    }
-
-    rmcf = ngx_http_get_module_main_conf(r, ngx_rooms_module);
+    rmcf = ngx_http_cycle_get_module_main_conf(ngx_cycle, ngx_rooms_module);
 
     if (who->has_token && rmcf->store != NULL
-        && rooms_store_is_banned(rmcf->store, room->id, who->token) != 0)
+        && rooms_store_is_banned(rmcf->store, c->room.id, who->token) != 0)
     {
         /* banned, or the store cannot tell: not shown */
         return NGX_DECLINED;
     }
 
-    if (ngx_rooms_tray_audience(r, who, room, pres, npres) != NGX_OK) {
-        return NGX_DECLINED;
-    }
-
     /* the site's rooms_policy can_join() would refuse the drop-in */
-    if (ngx_rooms_policy_can_join(r, who->user, room, &reason)
+    if (ngx_rooms_policy_can_join(r, who->user, &c->room, &reason)
         == NGX_DECLINED)
     {
         return NGX_DECLINED;
@@ -423,13 +492,14 @@ ngx_rooms_tray_visible(ngx_http_request_t *r, ngx_rooms_tray_who_t *who,
 
 /* NGX_OK when the room's audience lets who see it. */
 static ngx_int_t
-ngx_rooms_tray_audience(ngx_http_request_t *r, ngx_rooms_tray_who_t *who,
-    rooms_room_t *room, ngx_rooms_present_t *pres, ngx_uint_t npres)
+ngx_rooms_tray_audience(ngx_rooms_tray_who_t *who, ngx_rooms_tray_cand_t *c)
 {
-    u_char       owner[ROOMS_HASH_LEN];
-    size_t       len;
-    ngx_str_t   *g;
-    ngx_uint_t   i;
+    size_t         len;
+    ngx_str_t     *g;
+    ngx_uint_t     i;
+    rooms_room_t  *room;
+
+    room = &c->room;
 
     if (ngx_strcmp(room->audience, "public") == 0) {
         return NGX_OK;
@@ -462,17 +532,17 @@ ngx_rooms_tray_audience(ngx_http_request_t *r, ngx_rooms_tray_who_t *who,
 
     /* friends: of its creator, or of a host in it now */
 
-    if (ngx_rooms_people_owner(r, room->id, owner) == 1
-        && (ngx_memcmp(owner, who->self, ROOMS_HASH_LEN) == 0
-            || ngx_rooms_tray_known(who, owner) == NGX_OK))
+    if (c->has_owner
+        && (ngx_memcmp(c->owner, who->self, ROOMS_HASH_LEN) == 0
+            || ngx_rooms_tray_known(who, c->owner) == NGX_OK))
     {
         return NGX_OK;
     }
 
-    for (i = 0; i < npres; i++) {
-        if (pres[i].role == NGX_ROOMS_PRESENT_HOST
-            && (ngx_memcmp(pres[i].person, who->self, ROOMS_HASH_LEN) == 0
-                || ngx_rooms_tray_known(who, pres[i].person) == NGX_OK))
+    for (i = 0; i < c->npres; i++) {
+        if (c->pres[i].role == NGX_ROOMS_PRESENT_HOST
+            && (ngx_memcmp(c->pres[i].person, who->self, ROOMS_HASH_LEN) == 0
+                || ngx_rooms_tray_known(who, c->pres[i].person) == NGX_OK))
         {
             return NGX_OK;
         }
@@ -680,8 +750,7 @@ ngx_rooms_tray_message(void *data, const u_char *text, size_t len,
     ngx_int_t             bad;
     ngx_pool_t           *pool;
     json_error_t          jerr;
-    ngx_uint_t            npres;
-    ngx_rooms_present_t  *pres;
+    ngx_rooms_tray_pass_t pass;
 
     if (sub->hello) {
         /* the browser has nothing more to say: ignored */
@@ -721,8 +790,10 @@ ngx_rooms_tray_message(void *data, const u_char *text, size_t len,
         return;
     }
 
-    if (ngx_rooms_people_snapshot(pool, &pres, &npres) == NGX_OK) {
-        ngx_rooms_tray_send(sub, pool, pres, npres);
+    if (ngx_rooms_tray_pass(sub->request->connection->log, pool, &pass)
+        == NGX_OK)
+    {
+        ngx_rooms_tray_send(sub, pool, &pass);
     }
 
     ngx_destroy_pool(pool);
@@ -741,7 +812,7 @@ ngx_rooms_tray_message(void *data, const u_char *text, size_t len,
  */
 static void
 ngx_rooms_tray_send(ngx_rooms_tray_sub_t *sub, ngx_pool_t *pool,
-    ngx_rooms_present_t *pres, ngx_uint_t npres)
+    ngx_rooms_tray_pass_t *pass)
 {
     char                *text;
     size_t               len;
@@ -755,7 +826,7 @@ ngx_rooms_tray_send(ngx_rooms_tray_sub_t *sub, ngx_pool_t *pool,
         return;
     }
 
-    list = ngx_rooms_tray_list(r, pool, &sub->who, pres, npres);
+    list = ngx_rooms_tray_list(r, &sub->who, pass);
     if (list == NULL) {
         return;
     }
@@ -791,18 +862,17 @@ ngx_rooms_tray_send(ngx_rooms_tray_sub_t *sub, ngx_pool_t *pool,
 /*
  * Every NGX_ROOMS_TRAY_TICK ms while this worker has live trays: after a
  * change of who is present anywhere, or every NGX_ROOMS_TRAY_FULL ms,
- * each tray is computed again (one snapshot for all of them, from a pool
- * of the pass).
+ * each tray is computed again (one pass for all of them, from a pool of
+ * its own).
  */
 static void
 ngx_rooms_tray_tick(ngx_event_t *ev)
 {
-    ngx_uint_t             npres;
     ngx_pool_t            *pool, *one;
     ngx_queue_t           *q, *next;
     ngx_atomic_uint_t      gen;
-    ngx_rooms_present_t   *pres;
     ngx_rooms_tray_sub_t  *sub;
+    ngx_rooms_tray_pass_t  pass;
 
     if (ngx_queue_empty(&ngx_rooms_tray_subs) || ngx_exiting) {
         return;
@@ -826,7 +896,7 @@ ngx_rooms_tray_tick(ngx_event_t *ev)
         return;
     }
 
-    if (ngx_rooms_people_snapshot(pool, &pres, &npres) == NGX_OK) {
+    if (ngx_rooms_tray_pass(ev->log, pool, &pass) == NGX_OK) {
 
         for (q = ngx_queue_head(&ngx_rooms_tray_subs);
              q != ngx_queue_sentinel(&ngx_rooms_tray_subs);
@@ -845,7 +915,7 @@ ngx_rooms_tray_tick(ngx_event_t *ev)
                 break;
             }
 
-            ngx_rooms_tray_send(sub, one, pres, npres);
+            ngx_rooms_tray_send(sub, one, &pass);
             ngx_destroy_pool(one);
         }
     }
