@@ -21,9 +21,12 @@
  * May not: include rooms_ring.h, call ngx_rooms_dir_change, call ngx_rooms_dir_add, call ngx_rooms_dir_count, call ngx_rooms_media_, call ngx_rooms_signal_, call ngx_rooms_router_, call ngx_rooms_page_, call ngx_rooms_control_
  *
  * Live updates.  One WebSocket per page (the project's RFC 6455 file, its
- * pings and bounded queue): a browser cannot put its token in a header of
- * an EventSource, and a WebSocket's first message carries it as the
- * signaling's join does.  Every nginx worker with live trays looks every
+ * pings and bounded queue) rather than server-sent events: a browser
+ * cannot put its token in a header of an EventSource, only in its URL
+ * (logged) or a cookie (sent by every page of any site that opens it);
+ * a WebSocket's first message carries it as the signaling's join does,
+ * so a page of another site can open the socket but learns nothing
+ * without the token, which only this origin's storage holds.  Every nginx worker with live trays looks every
  * NGX_ROOMS_TRAY_TICK ms at the presence generation (ngx_rooms_people.c,
  * shared by all workers): after a join or leave anywhere each of its
  * trays is computed again and sent when it differs from what that
