@@ -275,7 +275,13 @@ ngx_rooms_policy_directive(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     cln->data = policy;
 
     /* the interpreter alone: its count hook is the budget (see above) */
-    luaJIT_setmode(policy->L, 0, LUAJIT_MODE_ENGINE | LUAJIT_MODE_OFF);
+    if (!luaJIT_setmode(policy->L, 0, LUAJIT_MODE_ENGINE | LUAJIT_MODE_OFF)) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "rooms_policy \"%V\": LuaJIT's compiler cannot "
+                           "be turned off, so no budget could stop a hook",
+                           &policy->path);
+        return NGX_CONF_ERROR;
+    }
 
     lua_sethook(policy->L, ngx_rooms_policy_budget, LUA_MASKCOUNT,
                 NGX_ROOMS_POLICY_LOAD_BUDGET);
