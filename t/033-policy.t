@@ -242,6 +242,34 @@ identify: 1 groups of user "bo" are not 1 to 64 of A-Z a-z 0-9 . _ - and are ign
 
 
 
+=== TEST 5b: odd Cookie headers are read without harm: pairs without a name or "=", several headers, at most 64 cookies
+--- user_files
+>>> policy.lua
+function identify(req)
+  local n, last = 0, nil
+  for k, v in pairs(req.cookies) do n = n + 1 end
+  return "n" .. n, nil, { req.cookies.a and ("a_" .. req.cookies.a:gsub("=", "_")) or "no_a",
+                          req.cookies.b == "" and "b_empty" or "no_b",
+                          req.cookies.c64 and "has_c64" or "no_c64",
+                          req.cookies.c65 and "has_c65" or "no_c65" }
+end
+--- config
+    location = /who {
+        return 200 "[$rooms_user_id|$rooms_user_groups]\n";
+    }
+--- request eval
+["GET /who", "GET /who", "GET /who"]
+--- more_headers eval
+["Cookie: =x; ;  ; novalue; a=1=2; b=",
+ "Cookie: a=1\nCookie: b=",
+ "Cookie: " . CORE::join("; ", map { "c$_=v" } 1 .. 70)]
+--- response_body eval
+["[n2|a_1_2,b_empty,no_c64,no_c65]\n",
+ "[n2|a_1,b_empty,no_c64,no_c65]\n",
+ "[n64|no_a,no_b,has_c64,no_c65]\n"]
+
+
+
 === TEST 6: identify() decides in place of rooms_user, which it is given as request.user
 --- user_files
 >>> policy.lua
