@@ -453,8 +453,8 @@ ngx_rooms_metrics_handler(ngx_http_request_t *r)
 
 /*
  * The media workers' figures: each family the sum of their latest STATS
- * records (the host's totals), then each one's CPU time, by which the
- * spread of the rooms over the cores shows.  A media worker that was
+ * records (the host's totals), then each one's participants and CPU
+ * time, by which the spread of the rooms over the cores shows.  A media worker that was
  * restarted starts its totals again, as a restarted process would.
  */
 static u_char *
@@ -500,6 +500,19 @@ ngx_rooms_metrics_workers(u_char *p, u_char *last, ngx_rooms_metrics_sh_t *sh)
     p = ngx_rooms_metrics_one(p, last, "rooms_media_workers", "gauge",
             "Media workers that sent their figures (rooms-worker "
             "--workers).", seen);
+
+    p = ngx_rooms_metrics_family(p, last,
+            "rooms_media_worker_participants", "gauge",
+            "People with a session in each media worker (the rooms of one "
+            "media worker are rooms_shard_pick()'s).");
+
+    for (i = 0; i < n; i++) {
+        if (sh->media_seen[i]) {
+            p = ngx_slprintf(p, last, "rooms_media_worker_participants"
+                             "{worker=\"%ui\"} %uL\n", i,
+                             sh->media[i].participants);
+        }
+    }
 
     p = ngx_rooms_metrics_family(p, last,
             "rooms_media_worker_cpu_seconds_total", "counter",
