@@ -218,11 +218,14 @@ w_args(int argc, char **argv, w_args_t *a)
             level = argv[++i];
 
         } else if (strcmp(argv[i], "--workers") == 0) {
+            /* 0: the default, a media worker per core */
             n = strtol(argv[++i], &end, 10);
-            if (*end != '\0' || n < 1 || n > ROOMS_SHARD_MAX) {
+            if (*end != '\0' || n < 0 || n > ROOMS_SHARD_MAX) {
                 return -1;
             }
-            a->workers = (unsigned) n;
+            if (n > 0) {
+                a->workers = (unsigned) n;
+            }
 
         } else if (strcmp(argv[i], "--ring-capacity") == 0) {
             /* a power of two within the ring's bounds (rooms_limits.h) */
