@@ -307,7 +307,7 @@ $(DEBS) &: $(wildcard debian/* debian/*/*) config Makefile $(MODULE_SRC) \
 
 # rooms-load: many participants with real media through nginx and the
 # media worker (tests/load/, docs/performance.md).  `make load` builds it
-# and runs SCENARIO (room50, rooms2x25, storm50, loss50, or all) in a
+# and runs SCENARIO (room50, rooms2x25, rooms2x50, storm50, loss50, or all) in a
 # network namespace of its own, then the same on Janus VideoRoom
 # (JANUS=0 skips it), printing one table with both and their ratios.
 LOAD       := $(BUILD)/rooms-load

@@ -2,9 +2,14 @@
 /*
  * Copyright (C) ngx_rooms authors
  *
- * ngx_rooms_media.c: this nginx worker's link to the media worker.
+ * ngx_rooms_media.c: this nginx worker's links to the media workers.
  *
- * Owns: the control socket (rooms_media_socket), the hello/welcome
+ * Owns: one link per media worker of the host (rooms-worker --workers):
+ * the first at rooms_media_socket, whose welcome says how many there
+ * are, the others at "<socket>.<i>"; which one carries a room
+ * (rooms_shard_pick(), common/rooms_shard.h), and connection ids that
+ * name it, so that every record about a room or one of its WebSockets
+ * goes to that one.  For each link: the control socket, the hello/welcome
  * handshake of common/rooms_proto.h, the shared ring segment and the two
  * eventfd doorbells it brings, connection ids, pushing records (a LEAVE
  * that finds the ring full is kept and retried), reading the media
@@ -18,17 +23,18 @@
  * rings all run on nginx events, a full ring refuses at once, and the
  * media worker may be absent at any time, including when nginx starts.
  *
- * The link is a small state machine, one per process:
+ * Each link is a small state machine, one per process and media worker:
  *
  *     off --(rooms_media_socket set)--> connecting --(hello sent)-->
  *     waiting for the welcome --(welcome, 3 fds, segment checked)--> up
  *
  * Any failure (connect refused, EOF, a short or bad welcome, another
  * protocol version, a corrupt ring) tears everything down: the segment
- * is unmapped, the link-down handlers run when the link was up (the
- * signaling closes its WebSockets with 1012, the control sets every
- * participant count to 0), and a timer tries again after 1 s, doubling up
- * to 5 s.
+ * is unmapped, the link-down handlers run when the link was up, with
+ * the media worker's index (the signaling closes the WebSockets of its
+ * rooms with 1012, the records set its rooms' participant counts to 0;
+ * the other links and their rooms go on), and a timer tries again after
+ * 1 s, doubling up to 5 s.
  * Failures are logged once per kind, then again at most once a minute
  * while they last, so an absent media worker never floods the log.
  *
@@ -131,7 +137,8 @@ typedef struct {
 
 
 static ngx_int_t ngx_rooms_media_start(ngx_uint_t index);
-static void ngx_rooms_media_stop(ngx_rooms_media_link_t *ml);
+static void ngx_rooms_media_stop(ngx_rooms_media_link_t *ml,
+    ngx_uint_t tell);
 static ngx_int_t ngx_rooms_media_workers_set(ngx_rooms_media_link_t *ml,
     ngx_uint_t n);
 static ngx_int_t ngx_rooms_media_push_link(ngx_rooms_media_link_t *ml,
@@ -270,12 +277,28 @@ ngx_rooms_media_start(ngx_uint_t index)
 }
 
 
-/* Ends one link for good (the host runs fewer media workers now). */
+/*
+ * Ends one link for good: the process exits (tell 0), or the host runs
+ * fewer media workers now (tell 1: a link still up then is lost like any
+ * other, its rooms' WebSockets and counts go).
+ */
 static void
-ngx_rooms_media_stop(ngx_rooms_media_link_t *ml)
+ngx_rooms_media_stop(ngx_rooms_media_link_t *ml, ngx_uint_t tell)
 {
+    ngx_uint_t              i;
+    ngx_rooms_main_conf_t  *rmcf;
+
     if (ml->state == NGX_ROOMS_MEDIA_OFF) {
         return;
+    }
+
+    if (tell && ml->state == NGX_ROOMS_MEDIA_UP) {
+        rmcf = ngx_http_cycle_get_module_main_conf(ngx_cycle,
+                                                   ngx_rooms_module);
+
+        for (i = 0; rmcf != NULL && i < rmcf->nlink_down; i++) {
+            rmcf->link_down[i](ml->index, ngx_rooms_media_n);
+        }
     }
 
     ngx_rooms_media_close(ml);
@@ -300,7 +323,7 @@ ngx_rooms_media_exit_process(ngx_cycle_t *cycle)
     ngx_uint_t  i;
 
     for (i = 0; i < ngx_rooms_media_nlinks; i++) {
-        ngx_rooms_media_stop(&ngx_rooms_media_links[i]);
+        ngx_rooms_media_stop(&ngx_rooms_media_links[i], 0);
     }
 }
 
@@ -333,7 +356,7 @@ ngx_rooms_media_workers_set(ngx_rooms_media_link_t *ml, ngx_uint_t n)
     }
 
     for (i = n; i < ngx_rooms_media_nlinks; i++) {
-        ngx_rooms_media_stop(&ngx_rooms_media_links[i]);
+        ngx_rooms_media_stop(&ngx_rooms_media_links[i], 1);
     }
 
     if (ngx_rooms_media_nlinks > n) {
