@@ -10,8 +10,11 @@ set -eu
 PKGS="build-essential perl nginx nginx-dev libsqlite3-dev sqlite3 libjansson-dev \
 libssl-dev patch xz-utils libtest-base-perl libwww-perl curl procps \
 chromium fonts-liberation iproute2 util-linux libvpx-dev libopus-dev \
-debhelper dpkg-dev lintian systemd python3-prometheus-client"
+debhelper dpkg-dev lintian systemd python3-prometheus-client \
+libluajit-5.1-dev pkgconf"
 
+# libluajit-5.1-dev (found by pkg-config in config): the rooms_policy
+# hooks (docs/policy.md).
 # libvpx-dev and libopus-dev: the load tool encodes real VP8 and Opus
 # (tests/load/, `make load`).
 # The browser tests drive Chromium from Node.js (tests/e2e).  A Node.js
