@@ -146,7 +146,9 @@ export const moduleFile = process.env.ROOMS_E2E_MODULE ||
 // join-time bench uses the veth address tests/janus/janus.sh made);
 // binary: another build of the worker (the join-time bench's "before")
 // workers: rooms-worker --workers (1: the suites that count on one port and
-// one pid; more: ports udpPort .. udpPort + workers - 1)
+// one pid; more: ports udpPort .. udpPort + workers - 1); another binary
+// (an older build, which may not know the option) gets it only when more
+// than one is asked for
 export async function startWorker(dir, udpPort,
                                   { announceIp = '127.0.0.1',
                                     binary = workerBinary,
@@ -157,7 +159,8 @@ export async function startWorker(dir, udpPort,
   const child = start(binary,
     ['--udp-port', String(udpPort), '--announce-ip', announceIp,
      '--control', sock, '--log-level', 'debug', ...owner,
-     '--workers', String(workers)],
+     ...(binary === workerBinary || workers !== 1
+       ? ['--workers', String(workers)] : [])],
     path.join(dir, 'logs/worker.log'));
   const up = await until(() => child.exitStatus === undefined
                          ? fs.existsSync(sock) : 'exited',
