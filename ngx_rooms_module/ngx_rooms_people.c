@@ -65,7 +65,7 @@ typedef struct {
 
 static ngx_int_t ngx_rooms_people_zone_init(ngx_shm_zone_t *shm_zone,
     void *data);
-static void ngx_rooms_people_link_down(void);
+static void ngx_rooms_people_link_down(ngx_uint_t worker, ngx_uint_t n);
 static ngx_int_t ngx_rooms_people_user(ngx_http_request_t *r,
     ngx_str_t *id);
 static rooms_store_t *ngx_rooms_people_store(void);
@@ -444,15 +444,16 @@ ngx_rooms_people_leave(uint64_t conn)
 
 
 /*
- * The link to the media worker is lost: the signaling closes this
- * worker's WebSockets without their leave handlers (ngx_rooms_ws.c), so
- * its slots go here.
+ * The link to media worker `worker` is lost: the signaling closes this
+ * nginx worker's WebSockets of that media worker without their leave
+ * handlers (ngx_rooms_ws.c), so their slots go here, by the same mask.
  */
 static void
-ngx_rooms_people_link_down(void)
+ngx_rooms_people_link_down(ngx_uint_t worker, ngx_uint_t n)
 {
     ngx_uint_t                i;
     ngx_rooms_people_sh_t    *sh;
+    ngx_rooms_people_slot_t  *s;
 
     sh = ngx_rooms_people_sh;
 
@@ -463,8 +464,13 @@ ngx_rooms_people_link_down(void)
     ngx_shmtx_lock(&ngx_rooms_people_pool->mutex);
 
     for (i = 0; i < sh->top; i++) {
-        if (sh->slot[i].room_id != 0 && sh->slot[i].pid == ngx_pid) {
-            sh->slot[i].room_id = 0;
+        s = &sh->slot[i];
+
+        if (s->room_id != 0 && s->pid == ngx_pid
+            && (s->conn & NGX_ROOMS_MEDIA_ID_MASK)
+               == ngx_rooms_media_id_bits(worker))
+        {
+            s->room_id = 0;
         }
     }
 
