@@ -121,6 +121,7 @@ sub check {
     my ($block) = @_;
     my $name = $block->name;
 
+    return check_worker_gone() if $name =~ /media worker goes away/;
     return unless $name =~ /the tray/;
 
     # ---- Anna, Bruno and Dora meet; Carl meets nobody ----
@@ -377,6 +378,26 @@ sub check {
     close $_ for @held;
 }
 
+# the media worker goes away: nobody is in a room any more
+sub check_worker_gone {
+    my $pub = create_room(title => 'Public', audience => 'public');
+    my ($ph) = join_as($pub->{code}, 'Anna', host_key => $pub->{host_key});
+    my (undef, $by) = tray(undef);
+    ok($by->{ $pub->{code} }, 'a public room with Anna in it: listed');
+    stop_worker();
+    expect_close($ph);
+    my $deadline = time + 5;
+    my $listed = 1;
+    while ($listed && time < $deadline) {
+        my ($r1) = tray(undef);
+        my ($r2) = tray(undef, $Port2);
+        $listed = index($r1 . $r2, $pub->{code}) >= 0;
+        sleep 0.1 if $listed;
+    }
+    ok(!$listed, 'the media worker stops: the room leaves every tray');
+    start_worker($Sock, $WorkerLog);
+}
+
 add_response_body_check(\&check);
 
 $RoomsTest::HttpConfig = <<"_EOC_";
@@ -421,5 +442,19 @@ function people(user)
 end
 --- no_error_log
 [error]
+[alert]
+[crit]
+
+
+
+=== TEST 2: the media worker goes away: its rooms leave the trays
+--- request
+GET /
+--- error_code: 200
+--- timeout: 30
+--- user_files
+>>> policy.lua
+-- no hook: every rule is the module's own
+--- no_error_log
 [alert]
 [crit]
