@@ -9,7 +9,8 @@
 //
 //   - the join form's "Remember me on this browser" is checked, and the
 //     remembered browser keeps one guest token for every room;
-//   - after the call, Bruno's `/` lists Anna among "Your people";
+//   - after the call, Bruno's `/` lists Anna among "Your people"; at the
+//     end he forgets her there, and her room leaves his tray;
 //   - the create page's "Who can find it" makes a friends room, and the
 //     creation says who creates it (X-Rooms-Guest), never in a URL: no
 //     guest token appears in nginx's access log;
@@ -188,6 +189,22 @@ async function scenario() {
 
   ok(!(await carl.locator('body').textContent()).includes('Pizza'),
      'Carl still sees nothing of it');
+
+  /* ---- Forget, from the page ------------------------------------------ */
+
+  await button(bruno, 'Leave').click();
+  await bruno.goto(ngx.base);
+  ok(await until(async () =>
+    (await card(bruno, 'Pizza and a film').count()) === 1),
+     "back on `/`, Bruno's tray still shows Anna's room");
+  await bruno.locator('.tray-people summary').click();
+  const forget = bruno.locator('.tray-people li')
+    .filter({ hasText: 'Anna' }).getByRole('button', { name: 'Forget' });
+  await forget.click();
+  ok(await until(async () =>
+    (await card(bruno, 'Pizza and a film').count()) === 0 &&
+    !(await bruno.locator('.tray-people').isVisible())),
+     'Forget Anna: her room leaves the tray, and Bruno has no people');
 
   /* ---- no token in a logged URL --------------------------------------- */
 
