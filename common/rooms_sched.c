@@ -464,13 +464,15 @@ rooms_sched_soon(rooms_store_t *st, int64_t now, int64_t lead,
 int
 rooms_sched_feed_set(rooms_store_t *st,
     const unsigned char token_hash[ROOMS_HASH_LEN],
-    const unsigned char feed_hash[ROOMS_HASH_LEN], int64_t now)
+    const unsigned char feed_hash[ROOMS_HASH_LEN],
+    const unsigned char *people_hash, int64_t now)
 {
-    sqlite3_stmt  *s;
+    sqlite3_stmt                *s;
+    static const unsigned char   none[ROOMS_HASH_LEN];
 
     if (rooms_sched_prepare(st, "INSERT OR REPLACE INTO calendar_feeds"
-                            " (token_hash, feed_hash, created_at)"
-                            " VALUES (?1, ?2, ?3)", &s)
+                            " (token_hash, feed_hash, people_hash,"
+                            " created_at) VALUES (?1, ?2, ?3, ?4)", &s)
         != ROOMS_STORE_OK)
     {
         return ROOMS_STORE_ERROR;
@@ -478,7 +480,9 @@ rooms_sched_feed_set(rooms_store_t *st,
 
     sqlite3_bind_blob(s, 1, token_hash, ROOMS_HASH_LEN, SQLITE_STATIC);
     sqlite3_bind_blob(s, 2, feed_hash, ROOMS_HASH_LEN, SQLITE_STATIC);
-    sqlite3_bind_int64(s, 3, now);
+    sqlite3_bind_blob(s, 3, people_hash ? people_hash : none, ROOMS_HASH_LEN,
+                      SQLITE_STATIC);
+    sqlite3_bind_int64(s, 4, now);
 
     return rooms_sched_run(s);
 }
@@ -506,14 +510,15 @@ rooms_sched_feed_drop(rooms_store_t *st,
 int
 rooms_sched_feed_find(rooms_store_t *st,
     const unsigned char feed_hash[ROOMS_HASH_LEN],
-    unsigned char token_hash[ROOMS_HASH_LEN])
+    unsigned char token_hash[ROOMS_HASH_LEN],
+    unsigned char people_hash[ROOMS_HASH_LEN])
 {
     int            rc;
-    const void    *b;
+    const void    *b, *p;
     sqlite3_stmt  *s;
 
-    if (rooms_sched_prepare(st, "SELECT token_hash FROM calendar_feeds"
-                            " WHERE feed_hash = ?1", &s)
+    if (rooms_sched_prepare(st, "SELECT token_hash, people_hash"
+                            " FROM calendar_feeds WHERE feed_hash = ?1", &s)
         != ROOMS_STORE_OK)
     {
         return ROOMS_STORE_ERROR;
@@ -525,12 +530,20 @@ rooms_sched_feed_find(rooms_store_t *st,
 
     if (rc == SQLITE_ROW) {
         b = sqlite3_column_blob(s, 0);
+        p = sqlite3_column_blob(s, 1);
 
         if (b == NULL || sqlite3_column_bytes(s, 0) != ROOMS_HASH_LEN) {
             rc = SQLITE_DONE;
 
         } else {
             memcpy(token_hash, b, ROOMS_HASH_LEN);
+
+            if (p != NULL && sqlite3_column_bytes(s, 1) == ROOMS_HASH_LEN) {
+                memcpy(people_hash, p, ROOMS_HASH_LEN);
+
+            } else {
+                memset(people_hash, 0, ROOMS_HASH_LEN);
+            }
         }
     }
 
@@ -567,6 +580,33 @@ rooms_sched_feed_rooms(rooms_store_t *st,
     }
 
     sqlite3_bind_blob(s, 1, token_hash, ROOMS_HASH_LEN, SQLITE_STATIC);
+    sqlite3_bind_int64(s, 2, now - ROOMS_SCHED_FEED_PAST);
+
+    return rooms_sched_walk(s, 0, each, data);
+}
+
+
+int
+rooms_sched_feed_owned(rooms_store_t *st,
+    const unsigned char owner_hash[ROOMS_HASH_LEN], int64_t now,
+    rooms_sched_each_pt each, void *data)
+{
+    sqlite3_stmt  *s;
+
+    if (rooms_sched_prepare(st, "SELECT " ROOMS_SCHED_COLS " FROM rooms r"
+                            " JOIN room_owners o ON o.room_id = r.id"
+                            " WHERE o.owner_hash = ?1"
+                            " AND r.audience IN ('friends', 'public')"
+                            " AND r.ended_at = 0"
+                            " AND r.start_at > r.created_at"
+                            " AND r.start_at >= ?2"
+                            " ORDER BY r.start_at, r.id", &s)
+        != ROOMS_STORE_OK)
+    {
+        return ROOMS_STORE_ERROR;
+    }
+
+    sqlite3_bind_blob(s, 1, owner_hash, ROOMS_HASH_LEN, SQLITE_STATIC);
     sqlite3_bind_int64(s, 2, now - ROOMS_SCHED_FEED_PAST);
 
     return rooms_sched_walk(s, 0, each, data);

@@ -107,18 +107,22 @@ int rooms_sched_soon(rooms_store_t *st, int64_t now, int64_t lead,
 /*
  * The browser's calendar feed: rooms_sched_feed_set() gives it the
  * secret whose SHA-256 is feed_hash (a new one replaces the old, which
- * then finds nothing); rooms_sched_feed_drop() revokes it;
- * rooms_sched_feed_find() gives the browser of a feed (ROOMS_STORE_OK,
- * ROOMS_STORE_NOT_FOUND or ROOMS_STORE_ERROR).
+ * then finds nothing), and its person in the people relation
+ * (people_hash; NULL: unknown); rooms_sched_feed_drop() revokes it;
+ * rooms_sched_feed_find() gives the browser of a feed, and its person
+ * (zeros when unknown): ROOMS_STORE_OK, ROOMS_STORE_NOT_FOUND or
+ * ROOMS_STORE_ERROR.
  */
 int rooms_sched_feed_set(rooms_store_t *st,
     const unsigned char token_hash[ROOMS_HASH_LEN],
-    const unsigned char feed_hash[ROOMS_HASH_LEN], int64_t now);
+    const unsigned char feed_hash[ROOMS_HASH_LEN],
+    const unsigned char *people_hash, int64_t now);
 int rooms_sched_feed_drop(rooms_store_t *st,
     const unsigned char token_hash[ROOMS_HASH_LEN]);
 int rooms_sched_feed_find(rooms_store_t *st,
     const unsigned char feed_hash[ROOMS_HASH_LEN],
-    unsigned char token_hash[ROOMS_HASH_LEN]);
+    unsigned char token_hash[ROOMS_HASH_LEN],
+    unsigned char people_hash[ROOMS_HASH_LEN]);
 
 /*
  * The rooms of a browser's feed, by start: those it asked to be reminded
@@ -127,6 +131,18 @@ int rooms_sched_feed_find(rooms_store_t *st,
  */
 int rooms_sched_feed_rooms(rooms_store_t *st,
     const unsigned char token_hash[ROOMS_HASH_LEN], int64_t now,
+    rooms_sched_each_pt each, void *data);
+
+
+/*
+ * The scheduled rooms that owner_hash created (room_owners, the people
+ * relation's) that its people may see: audience "friends" or "public"
+ * (never "link"; "group:<id>" needs the asker's groups, which a calendar
+ * app's request has not), not ended, starting after now -
+ * ROOMS_SCHED_FEED_PAST.
+ */
+int rooms_sched_feed_owned(rooms_store_t *st,
+    const unsigned char owner_hash[ROOMS_HASH_LEN], int64_t now,
     rooms_sched_each_pt each, void *data);
 
 

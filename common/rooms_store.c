@@ -14,8 +14,10 @@
  *     3  rooms.host_absent and rooms.rev; cohosts: co-host credentials
  *     4  rooms.used_at: when people were last seen in the room (expiry)
  *     5  webhook_outbox: the webhook events not delivered yet, in order
- *     6  reminders, calendar_feeds, rooms.soon_sent: scheduled rooms
- *        (rooms_sched.c; its own step, renumbered at merge)
+ *     6  people (who met whom, by hash) and room_owners (who created a
+ *        room): rooms_people.c reads and writes them
+ *     7  reminders, calendar_feeds, rooms.soon_sent: scheduled rooms
+ *        (rooms_sched.c)
  * A store is migrated step by step, in one transaction, from whatever
  * version it has up to ROOMS_STORE_SCHEMA_VERSION; a newer one is refused
  * untouched.
@@ -68,13 +70,6 @@ struct rooms_store_s {
     sqlite3_stmt  *stmt[ROOMS_SQL_N];
     char           err[256];        /* the message a rollback kept */
 };
-
-
-sqlite3 *
-rooms_store_db(rooms_store_t *st)
-{
-    return st->db;
-}
 
 
 static int rooms_store_tx(rooms_store_t *st);
@@ -152,10 +147,32 @@ static const char  *rooms_migrations[ROOMS_STORE_SCHEMA_VERSION] = {
     ");",
 
     /*
-     * 5 -> 6: scheduled rooms (rooms_sched.c).  reminders: the browsers
+     * 5 -> 6: "your people" (rooms_people.h): two people who were in a call
+     * together, by the SHA-256 of each one's guest token (or signed-in id),
+     * one row each way; and who created a room, for the "friends"
+     * audience.  No foreign key: the rooms' purge stays as it is, and
+     * rooms_people_expire() drops the owners of rooms that went.
+     */
+    "CREATE TABLE people ("
+    "  self_hash        BLOB NOT NULL,"
+    "  other_hash       BLOB NOT NULL,"
+    "  name             TEXT NOT NULL,"
+    "  last_at          INTEGER NOT NULL,"
+    "  PRIMARY KEY (self_hash, other_hash)"
+    ") WITHOUT ROWID;"
+    "CREATE INDEX people_last ON people (last_at);"
+    "CREATE TABLE room_owners ("
+    "  room_id          INTEGER PRIMARY KEY,"
+    "  owner_hash       BLOB NOT NULL"
+    ");",
+
+    /*
+     * 6 -> 7: scheduled rooms (rooms_sched.c).  reminders: the browsers
      * (SHA-256 of their browser token) that asked to be reminded of a
      * room (kind 0) or created it (kind 1, for their calendar feed);
-     * calendar_feeds: each browser's secret feed address, as its SHA-256;
+     * calendar_feeds: each browser's secret feed address, as its SHA-256,
+     * and its person in the people relation (people_hash, zeros when
+     * unknown), whose people's rooms the feed lists too;
      * rooms.soon_sent: room.starting_soon was stored in the outbox (once)
      */
     "CREATE TABLE reminders ("
@@ -169,6 +186,7 @@ static const char  *rooms_migrations[ROOMS_STORE_SCHEMA_VERSION] = {
     "CREATE TABLE calendar_feeds ("
     "  token_hash       BLOB PRIMARY KEY,"
     "  feed_hash        BLOB NOT NULL UNIQUE,"
+    "  people_hash      BLOB NOT NULL,"
     "  created_at       INTEGER NOT NULL"
     ") WITHOUT ROWID;"
     "ALTER TABLE rooms ADD COLUMN soon_sent INTEGER NOT NULL DEFAULT 0;"
@@ -632,6 +650,13 @@ rooms_store_errmsg(rooms_store_t *st)
     }
 
     return sqlite3_errmsg(st->db);
+}
+
+
+struct sqlite3 *
+rooms_store_db(rooms_store_t *st)
+{
+    return st->db;
 }
 
 

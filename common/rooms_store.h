@@ -19,7 +19,7 @@
 #include "rooms_room.h"
 
 
-#define ROOMS_STORE_SCHEMA_VERSION  6
+#define ROOMS_STORE_SCHEMA_VERSION  7
 
 #define ROOMS_STORE_OK         0
 #define ROOMS_STORE_NOT_FOUND  1
@@ -70,6 +70,13 @@ void rooms_store_close(rooms_store_t *st);
  * the write lock for ROOMS_STORE_OPEN_WAIT_MS (nothing is known).
  */
 int rooms_store_check_write(rooms_store_t *st, char *err, size_t errlen);
+
+/*
+ * The SQLite handle, for the files of common/ that keep tables of their
+ * own in the store (rooms_people.c, rooms_sched.c), with its transactions
+ * below.
+ */
+struct sqlite3 *rooms_store_db(rooms_store_t *st);
 
 /* The last error's message, for logs. */
 const char *rooms_store_errmsg(rooms_store_t *st);
@@ -251,14 +258,6 @@ int rooms_store_outbox_next(rooms_store_t *st, int64_t after, int64_t *id,
  * gone), ROOMS_STORE_BUSY or ROOMS_STORE_ERROR.
  */
 int rooms_store_outbox_remove(rooms_store_t *st, int64_t id);
-
-
-/*
- * The SQLite handle, for the store's other files (rooms_sched.c), which
- * include <sqlite3.h> themselves; nobody else calls it.
- */
-struct sqlite3;
-struct sqlite3 *rooms_store_db(rooms_store_t *st);
 
 
 #endif /* ROOMS_STORE_H */

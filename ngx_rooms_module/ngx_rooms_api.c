@@ -24,6 +24,7 @@
 #include "ngx_rooms_schedule.h"
 #include "ngx_rooms_identity.h"
 #include "ngx_rooms_policy.h"
+#include "ngx_rooms_people.h"
 
 #include <jansson.h>
 
@@ -278,6 +279,9 @@ ngx_rooms_create(ngx_http_request_t *r, ngx_str_t *body)
                                   "storage_unavailable",
                                   "the room could not be stored; try again");
     }
+
+    /* its creator's people may see a "friends" room in their tray */
+    ngx_rooms_people_owner_set(r, room.id);
 
     location = ngx_list_push(&r->headers_out.headers);
     if (location == NULL) {
@@ -677,6 +681,13 @@ ngx_rooms_send_room(ngx_http_request_t *r, ngx_uint_t status,
 }
 
 
+ngx_int_t
+ngx_rooms_api_json(ngx_http_request_t *r, ngx_uint_t status, char *json)
+{
+    return ngx_rooms_send_json(r, status, json);
+}
+
+
 /* Sends a malloc()ed JSON document (freed here) with a newline. */
 static ngx_int_t
 ngx_rooms_send_json(ngx_http_request_t *r, ngx_uint_t status, char *json)
@@ -1004,13 +1015,6 @@ ngx_int_t
 ngx_rooms_api_base(ngx_http_request_t *r, ngx_str_t *base)
 {
     return ngx_rooms_base(r, base);
-}
-
-
-ngx_int_t
-ngx_rooms_api_send_json(ngx_http_request_t *r, ngx_uint_t status, char *json)
-{
-    return ngx_rooms_send_json(r, status, json);
 }
 
 

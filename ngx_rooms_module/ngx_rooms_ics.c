@@ -9,7 +9,8 @@
  * rooms_reminder before the start; STATUS:CANCELLED once the room ended)
  * and calendar/<secret>.ics, a browser's feed (ngx_rooms_schedule.c makes
  * its secret): the scheduled rooms that browser asked to be reminded of
- * and those it created, with their current links.  The text rules:
+ * and those it created, and its people's scheduled rooms that they may see
+ * ("friends" or "public", not banned), each once, with current links.  The text rules:
  * CRLF line ends, lines folded at 75 octets (never inside a UTF-8
  * character), TEXT values escaped (backslash, semicolon, comma, newline).
  * A room's UID is a hash of its store id and creation time, so it stays
@@ -21,6 +22,7 @@
 
 #include "ngx_rooms_schedule.h"
 #include "ngx_rooms_api.h"
+#include "ngx_rooms_people.h"
 
 #include "rooms_sched.h"
 
@@ -38,6 +40,9 @@
 
 typedef struct {
     ngx_http_request_t          *r;
+    rooms_store_t               *store;
+    ngx_array_t                 *listed;         /* room ids, int64_t */
+    u_char                      *person;         /* a ban's key; or NULL */
     u_char                      *start;
     u_char                      *pos;
     u_char                      *end;
@@ -370,12 +375,40 @@ ngx_rooms_ics_event(ngx_http_request_t *r, rooms_room_t *room)
 }
 
 
+/* A room of the feed, once (a browser's own and its people's may meet). */
 static int
 ngx_rooms_ics_feed_room(void *data, const rooms_sched_room_t *room)
 {
-    ngx_rooms_ics_vevent(data, room);
+    int64_t          *id;
+    ngx_uint_t        i;
+    ngx_rooms_ics_t  *ics = data;
 
-    return ((ngx_rooms_ics_t *) data)->failed;
+    id = ics->listed->elts;
+
+    for (i = 0; i < ics->listed->nelts; i++) {
+        if (id[i] == room->id) {
+            return 0;
+        }
+    }
+
+    /* nobody learns of a room they may not join */
+    if (ics->person != NULL
+        && rooms_store_is_banned(ics->store, room->id, ics->person) != 0)
+    {
+        return 0;
+    }
+
+    id = ngx_array_push(ics->listed);
+    if (id == NULL) {
+        ics->failed = 1;
+        return 1;
+    }
+
+    *id = room->id;
+
+    ngx_rooms_ics_vevent(ics, room);
+
+    return ics->failed;
 }
 
 
@@ -384,14 +417,18 @@ ngx_rooms_ics_feed(ngx_http_request_t *r, u_char *secret)
 {
     int                     rc;
     u_char                  feed[ROOMS_HASH_LEN], token[ROOMS_HASH_LEN];
+    u_char                  person[ROOMS_HASH_LEN];
+    ngx_uint_t              i, n;
+    rooms_person_t         *people;
     ngx_rooms_ics_t         ics;
     ngx_rooms_main_conf_t  *rmcf;
+    static const u_char     none[ROOMS_HASH_LEN];
 
     rmcf = ngx_http_get_module_main_conf(r, ngx_rooms_module);
 
     rooms_token_hash(secret, ROOMS_HOST_KEY_LEN, feed);
 
-    rc = rooms_sched_feed_find(rmcf->store, feed, token);
+    rc = rooms_sched_feed_find(rmcf->store, feed, token, person);
 
     if (rc == ROOMS_STORE_NOT_FOUND) {
         /* a rotated or revoked address: as if it never was */
@@ -404,15 +441,45 @@ ngx_rooms_ics_feed(ngx_http_request_t *r, u_char *secret)
 
     ngx_rooms_ics_open(&ics, r, "Rooms");
 
-    /*
-     * TODO(tray): the scheduled rooms of this browser's people go here
-     * too once the people relation is on main.
-     */
+    ics.store = rmcf->store;
+    ics.listed = ngx_array_create(r->pool, 16, sizeof(int64_t));
+    if (ics.listed == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    /* what it asked to be reminded of, and what it created */
     if (rooms_sched_feed_rooms(rmcf->store, token, (int64_t) ngx_time(),
                                ngx_rooms_ics_feed_room, &ics)
         != ROOMS_STORE_OK)
     {
         return NGX_HTTP_SERVICE_UNAVAILABLE;
+    }
+
+    /* its people's scheduled rooms that they may see (the tray's rule) */
+    if (ngx_memcmp(person, none, ROOMS_HASH_LEN) != 0) {
+        people = ngx_palloc(r->pool, ROOMS_PEOPLE_MAX
+                                     * sizeof(rooms_person_t));
+        if (people == NULL) {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+
+        if (ngx_rooms_people_stored(r, person, people, ROOMS_PEOPLE_MAX, &n)
+            != NGX_OK)
+        {
+            return NGX_HTTP_SERVICE_UNAVAILABLE;
+        }
+
+        ics.person = person;
+
+        for (i = 0; i < n; i++) {
+            if (rooms_sched_feed_owned(rmcf->store, people[i].hash,
+                                       (int64_t) ngx_time(),
+                                       ngx_rooms_ics_feed_room, &ics)
+                != ROOMS_STORE_OK)
+            {
+                return NGX_HTTP_SERVICE_UNAVAILABLE;
+            }
+        }
     }
 
     return ngx_rooms_ics_send(&ics, "inline; filename=\"rooms.ics\"");

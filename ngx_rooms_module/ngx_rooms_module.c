@@ -23,11 +23,13 @@
 #include "ngx_rooms_identity.h"
 #include "ngx_rooms_media.h"
 #include "ngx_rooms_metrics.h"
+#include "ngx_rooms_people.h"
 #include "ngx_rooms_policy.h"
 #include "ngx_rooms_records.h"
 #include "ngx_rooms_router.h"
 #include "ngx_rooms_schedule.h"
 #include "ngx_rooms_signal.h"
+#include "ngx_rooms_tray.h"
 #include "ngx_rooms_webhook.h"
 #include "ngx_rooms_ws.h"
 
@@ -373,6 +375,7 @@ ngx_rooms_init_process(ngx_cycle_t *cycle)
 
     ngx_rooms_ws_init_process(cycle);
     ngx_rooms_metrics_init_process(cycle);
+    ngx_rooms_tray_init_process(cycle);
 
     rmcf = ngx_rooms_cycle_conf(cycle);
 
@@ -386,6 +389,7 @@ ngx_rooms_init_process(ngx_cycle_t *cycle)
 
     ngx_rooms_webhook_init_process(cycle, rmcf);
     ngx_rooms_schedule_init_process(cycle, rmcf);
+    ngx_rooms_people_init_process(cycle);
 
     return ngx_rooms_media_init_process(cycle, &rmcf->media_socket);
 }
@@ -399,6 +403,7 @@ ngx_rooms_exit_process(ngx_cycle_t *cycle)
     ngx_rooms_media_exit_process(cycle);
     ngx_rooms_webhook_exit_process();
     ngx_rooms_schedule_exit_process();
+    ngx_rooms_tray_exit_process();
 
     rmcf = ngx_rooms_cycle_conf(cycle);
 
@@ -562,7 +567,8 @@ ngx_rooms_postconfiguration(ngx_conf_t *cf)
         return NGX_ERROR;
     }
 
-    return NGX_OK;
+    /* who is present where, for the tray */
+    return ngx_rooms_people_init(cf);
 }
 
 
@@ -949,11 +955,12 @@ ngx_rooms_media_socket(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
         return NGX_CONF_ERROR;
     }
 
-    if (path.len >= sizeof(sun.sun_path)) {
+    /* and room for ".63", the sockets of the other media workers */
+    if (path.len + 3 >= sizeof(sun.sun_path)) {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                            "rooms_media_socket \"%V\" is too long for a "
                            "unix socket, at most %uz bytes are allowed",
-                           &path, sizeof(sun.sun_path) - 1);
+                           &path, sizeof(sun.sun_path) - 4);
         return NGX_CONF_ERROR;
     }
 

@@ -27,7 +27,7 @@
 #include "ngx_rooms_schedule.h"
 #include "ngx_rooms_api.h"
 #include "ngx_rooms_directory.h"
-#include "ngx_rooms_identity.h"
+#include "ngx_rooms_people.h"
 #include "ngx_rooms_metrics.h"
 #include "ngx_rooms_webhook.h"
 
@@ -137,26 +137,14 @@ ngx_rooms_schedule_browser(ngx_http_request_t *r, ngx_uint_t mint,
     ngx_str_t              name, value;
     ngx_uint_t             secure;
     ngx_table_elt_t       *h;
-    ngx_rooms_user_t      *user;
     ngx_rooms_loc_conf_t  *rlcf;
 
     /*
      * A signed-in person (rooms_user, the policy's identify()) is known by
-     * their id on every browser: reminders and the feed follow them.  The
-     * prefix keeps an id's hash apart from any token's.
+     * their id on every browser, as the people relation knows them:
+     * reminders and the feed follow them.
      */
-    user = ngx_rooms_identity(r);
-
-    if (user != NULL && user->id.len) {
-        p = ngx_pnalloc(r->pool, sizeof("rooms user ") - 1 + user->id.len);
-        if (p == NULL) {
-            return NGX_ERROR;
-        }
-
-        len = ngx_cpymem(ngx_cpymem(p, "rooms user ",
-                                    sizeof("rooms user ") - 1),
-                         user->id.data, user->id.len) - p;
-        rooms_token_hash(p, len, hash);
+    if (ngx_rooms_people_self(r, NULL, hash) == NGX_OK) {
         return NGX_OK;
     }
 
@@ -364,6 +352,8 @@ ngx_rooms_schedule_calendar(ngx_http_request_t *r)
     int                     rc;
     char                    secret[ROOMS_HOST_KEY_LEN + 1];
     u_char                  hash[ROOMS_HASH_LEN], feed[ROOMS_HASH_LEN];
+    u_char                  token[ROOMS_HASH_LEN], person[ROOMS_HASH_LEN];
+    u_char                 *self;
     ngx_int_t               found;
     ngx_str_t               base;
     ngx_rooms_main_conf_t  *rmcf;
@@ -389,7 +379,21 @@ ngx_rooms_schedule_calendar(ngx_http_request_t *r)
         }
 
         rooms_token_hash((u_char *) secret, ROOMS_HOST_KEY_LEN, feed);
-        rc = rooms_sched_feed_set(rmcf->store, hash, feed,
+
+        /*
+         * who this browser is to the people relation (its remembered guest
+         * token, or the signed-in id): the feed lists its people's rooms
+         */
+        if (ngx_rooms_people_header_token(r, token) == NGX_OK) {
+            self = ngx_rooms_people_self(r, token, person) == NGX_OK
+                   ? person : NULL;
+
+        } else {
+            self = ngx_rooms_people_self(r, NULL, person) == NGX_OK
+                   ? person : NULL;
+        }
+
+        rc = rooms_sched_feed_set(rmcf->store, hash, feed, self,
                                   (int64_t) ngx_time());
     }
 
@@ -443,7 +447,7 @@ ngx_rooms_schedule_send(ngx_http_request_t *r, ngx_uint_t status,
 
     *p = '\0';
 
-    return ngx_rooms_api_send_json(r, status, json);
+    return ngx_rooms_api_json(r, status, json);
 }
 
 

@@ -19,7 +19,9 @@
 #   is CANCELLED; the raw text has CRLF lines of at most 75 octets;
 # - a browser's calendar feed (api/calendar) lists the scheduled rooms it
 #   asked to be reminded of and those it created, nothing else (not
-#   another browser's, not a room that was never scheduled); a rotated
+#   another browser's, not a room that was never scheduled); and its
+#   people's scheduled friends and public rooms (not their link-only
+#   ones), and not to someone who is not their person; a rotated
 #   invite link shows in it, an ended room leaves it; a new feed address
 #   makes the old one 404, and a revoked one 404s;
 # - live notices (api/notices, server-sent events): the streams of the
@@ -39,6 +41,7 @@ use Test::More;
 use File::Temp qw(tempdir);
 use IO::Socket::INET;
 use IPC::Open2 qw(open2);
+use Digest::SHA qw(sha256_hex);
 use JSON::PP;
 use POSIX qw(strftime);
 use Time::HiRes qw(sleep time);
@@ -356,6 +359,42 @@ is(feed_titles($anna_feed2), 'HTTP 404', 'it is gone');
 ($ics_st) = get_ics('/calendar/' . ('A' x 43) . '.ics');
 is($ics_st, 404, 'a feed address never made: 404');
 
+# ---- a feed lists its people's scheduled rooms they may see ----
+
+# Anna and Bruno met in a call (the people relation, written here as the
+# signaling writes it: tests/e2e/tray.t makes it in real calls)
+my ($tok_anna, $tok_bruno, $tok_dino) = ('AnnaGuestToken00000000', 'BrunoGuestToken0000000',
+                                         'DinoGuestToken00000000');
+my $sql = "INSERT INTO people (self_hash, other_hash, name, last_at) VALUES"
+        . " (x'" . sha256_hex($tok_bruno) . "', x'" . sha256_hex($tok_anna)
+        . "', 'Anna', strftime('%s','now'))";
+system('sqlite3', '-cmd', '.timeout 2000', "$dir/rooms.db", $sql) == 0
+    or die "sqlite3: people";
+my %made;
+for my $a (['friends', 'Anna friends', 7200], ['public', 'Anna public', 7300],
+           ['link', 'Anna link only', 7400], ['friends', 'Anna now', 0]) {
+    my ($aud, $t, $ahead) = @$a;
+    my ($s, undef, $room) = http('POST', '/api/rooms',
+        headers => { 'X-Rooms-Guest' => $tok_anna },
+        json => { title => $t, audience => $aud,
+                  $ahead ? (start_at => iso(time + $ahead)) : () });
+    $made{$t} = $room;
+    is($s, 201, "Anna creates \"$t\" ($aud)");
+}
+($st, $h, $r) = http('POST', '/api/calendar',
+                     headers => { 'X-Rooms-Guest' => $tok_bruno });
+my ($bruno_feed) = ($r->{url} // '') =~ m{^http://localhost(/calendar/\S+)$};
+is(feed_titles($bruno_feed), 'Anna friends | Anna public',
+   'Bruno\'s feed: his person Anna\'s scheduled friends and public rooms, '
+   . 'not her link-only one nor one that is not scheduled');
+($st, $h, $r) = http('POST', '/api/calendar',
+                     headers => { 'X-Rooms-Guest' => $tok_dino });
+my ($dino_feed) = ($r->{url} // '') =~ m{^http://localhost(/calendar/\S+)$};
+is(feed_titles($dino_feed), '', 'Dino, who never met her, gets none of them');
+($st) = http('DELETE', "/api/rooms/$made{'Anna public'}{code}",
+             key => $made{'Anna public'}{host_key});
+is(feed_titles($bruno_feed), 'Anna friends', 'an ended one leaves it');
+
 # ---- live notices ----
 
 # an open notice stream of a browser ($cookie): the socket
@@ -445,18 +484,19 @@ ok($master, 'nginx runs with rooms_user') or BAIL_OUT(`tail -5 $dir/error.log`);
 ($st, $h, my $club) = http('POST', '/api/rooms',
                            json => { title => 'Club',
                                      start_at => iso(time + 3600) });
-my $ada = 'X-Test-User: ada@example.org';
 ($st, $h, $r) = http('POST', "/api/rooms/$club->{code}/reminders",
-                     header => $ada);
+                     headers => { 'X-Test-User' => 'ada@example.org' });
 ok($st == 200 && !cookie_of($h),
    'Ada, signed in, asks on one browser: no browser token needed');
 ($st, $h, $r) = http('GET', "/api/rooms/$club->{code}/reminders",
-                     header => $ada, cookie => $anna);
+                     headers => { 'X-Test-User' => 'ada@example.org' },
+                     cookie => $anna);
 is(js($r), '{"reminded":true}', 'another browser of hers sees it');
 ($st, $h, $r) = http('GET', "/api/rooms/$club->{code}/reminders",
                      cookie => $anna);
 is(js($r), '{"reminded":false}', 'that browser signed out does not');
-($st, $h, $r) = http('POST', '/api/calendar', header => $ada);
+($st, $h, $r) = http('POST', '/api/calendar',
+                     headers => { 'X-Test-User' => 'ada@example.org' });
 my ($ada_feed) = ($r->{url} // '') =~ m{^http://localhost(/calendar/\S+)$};
 is(feed_titles($ada_feed), 'Club', 'her feed lists it');
 

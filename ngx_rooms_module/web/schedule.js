@@ -14,6 +14,7 @@
 // the page and, when the person allowed it, a desktop notification.
 
 import { t, setText } from './i18n.js';
+import { meHeaders } from './tray.js';
 
 const FLAG = 'rooms.reminders';
 
@@ -211,7 +212,11 @@ export function scheduleCard(opts) {
   subscribe.addEventListener('click', async () => {
     let res, data;
     try {
-      res = await fetch(opts.api + 'calendar', { method: 'POST' });
+      // with this browser's remembered guest token (tray.js), if any: the
+      // feed then lists its people's scheduled rooms too
+      res = await fetch(opts.api + 'calendar', {
+        method: 'POST', headers: meHeaders(),
+      });
       data = await res.json();
     } catch (e) {
       return;

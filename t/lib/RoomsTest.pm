@@ -310,7 +310,7 @@ sub ws_recv {
 # helpers for suites that drive nginx from a response-body check
 
 # http($method, $path, json => {...}, key => $host_key, port => $port,
-#      cookie => "name=value", header => "Name: value"):
+#      headers => {name => value}, cookie => "name=value"):
 # ($status, {lower-case header => value}, decoded JSON or the raw body)
 sub http {
     my ($method, $path, %opt) = @_;
@@ -325,8 +325,8 @@ sub http {
     $req .= "Content-Type: application/json\r\n" if length $body;
     $req .= "Content-Length: " . length($body) . "\r\n" if length $body;
     $req .= "Authorization: Bearer $opt{key}\r\n" if $opt{key};
+    $req .= "$_: $opt{headers}{$_}\r\n" for sort keys %{ $opt{headers} // {} };
     $req .= "Cookie: $opt{cookie}\r\n" if $opt{cookie};
-    $req .= "$opt{header}\r\n" if $opt{header};
     print $sock "$req\r\n$body";
     local $/;
     my $resp = <$sock> // '';

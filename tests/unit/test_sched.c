@@ -110,6 +110,7 @@ main(void)
     unsigned char   t1[ROOMS_HASH_LEN], t2[ROOMS_HASH_LEN];
     unsigned char   t3[ROOMS_HASH_LEN], f1[ROOMS_HASH_LEN];
     unsigned char   f2[ROOMS_HASH_LEN], out[ROOMS_HASH_LEN];
+    unsigned char   person[ROOMS_HASH_LEN], zero[ROOMS_HASH_LEN];
     rooms_room_t    ended;
     rooms_store_t  *st, *st2;
 
@@ -134,6 +135,7 @@ main(void)
     far = room(st, "SchedFFFFFFFFFFFFFFFFF", NOW + 86400, "Tomorrow");
     (void) far;
 
+    memset(zero, 0, sizeof(zero));
     token(t1, 1);
     token(t2, 2);
     token(t3, 3);
@@ -243,13 +245,17 @@ main(void)
 
     memset(f1, 0xf1, sizeof(f1));
     memset(f2, 0xf2, sizeof(f2));
-    is_int(rooms_sched_feed_set(st, t1, f1, NOW), ROOMS_STORE_OK, "a feed");
-    ok(rooms_sched_feed_find(st, f1, out) == ROOMS_STORE_OK
-       && memcmp(out, t1, ROOMS_HASH_LEN) == 0, "found by its secret's hash");
-    rooms_sched_feed_set(st, t1, f2, NOW);
-    is_int(rooms_sched_feed_find(st, f1, out), ROOMS_STORE_NOT_FOUND,
+    is_int(rooms_sched_feed_set(st, t1, f1, NULL, NOW), ROOMS_STORE_OK, "a feed");
+    ok(rooms_sched_feed_find(st, f1, out, person) == ROOMS_STORE_OK
+       && memcmp(out, t1, ROOMS_HASH_LEN) == 0
+       && memcmp(person, zero, ROOMS_HASH_LEN) == 0,
+       "found by its secret's hash, no person known");
+    rooms_sched_feed_set(st, t1, f2, t3, NOW);
+    is_int(rooms_sched_feed_find(st, f1, out, person), ROOMS_STORE_NOT_FOUND,
            "a new secret: the old one finds nothing");
-    is_int(rooms_sched_feed_find(st, f2, out), ROOMS_STORE_OK, "the new does");
+    ok(rooms_sched_feed_find(st, f2, out, person) == ROOMS_STORE_OK
+       && memcmp(person, t3, ROOMS_HASH_LEN) == 0,
+       "the new does, with its person");
 
     memset(&s, 0, sizeof(s));
     rooms_sched_feed_rooms(st, t1, NOW, collect, &s);
@@ -272,7 +278,7 @@ main(void)
     is_int(s.n, 0, "and is due to nobody");
 
     is_int(rooms_sched_feed_drop(st, t1), ROOMS_STORE_OK, "revoked");
-    is_int(rooms_sched_feed_find(st, f2, out), ROOMS_STORE_NOT_FOUND,
+    is_int(rooms_sched_feed_find(st, f2, out, person), ROOMS_STORE_NOT_FOUND,
            "finds nothing");
 
     /* ---- expiry ---- */
