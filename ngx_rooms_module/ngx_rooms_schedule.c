@@ -547,9 +547,13 @@ ngx_rooms_schedule_notices(ngx_http_request_t *r)
         return NGX_DONE;
     }
 
-    if (!ngx_rooms_schedule->tick.timer_set) {
-        ngx_add_timer(&ngx_rooms_schedule->tick, 1);
+    /* uncancelable while a stream is open: see the tick's shutdown */
+    if (ngx_rooms_schedule->tick.timer_set) {
+        ngx_del_timer(&ngx_rooms_schedule->tick);
     }
+
+    ngx_rooms_schedule->tick.cancelable = 0;
+    ngx_add_timer(&ngx_rooms_schedule->tick, 1);
 
     return NGX_DONE;
 }
@@ -697,6 +701,20 @@ ngx_rooms_schedule_tick(ngx_event_t *ev)
     ngx_rooms_main_conf_t  *rmcf = s->rmcf;
 
     if (ngx_exiting || ngx_terminate || ngx_quit) {
+        /*
+         * A graceful shutdown: streams an idle close did not end (those of
+         * HTTP/2, whose connection is not idle) end here, and EventSource
+         * comes back to the new workers.  The timer stays uncancelable
+         * while a stream is open, so that this runs before the exit.
+         */
+        while (!ngx_queue_empty(&s->streams)) {
+            q = ngx_queue_head(&s->streams);
+            n = ngx_queue_data(q, ngx_rooms_notice_t, queue);
+            ngx_queue_remove(q);
+            ngx_queue_init(q);          /* its cleanup's removal: a no-op */
+            ngx_http_finalize_request(n->r, NGX_HTTP_CLOSE);
+        }
+
         return;
     }
 
@@ -748,6 +766,7 @@ ngx_rooms_schedule_tick(ngx_event_t *ev)
     if (!ngx_queue_empty(&s->streams)
         || (rmcf->webhook != NULL && ngx_worker == 0))
     {
+        ev->cancelable = ngx_queue_empty(&s->streams);
         ngx_add_timer(ev, NGX_ROOMS_NOTICE_TICK);
     }
 }
