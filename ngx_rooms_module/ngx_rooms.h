@@ -92,6 +92,9 @@ typedef struct {
     ngx_event_t                  expire_ev;      /* worker 0's hourly run */
     ngx_url_t                   *webhook;        /* rooms_webhook; or NULL */
     ngx_str_t                    webhook_secret;
+    ngx_array_t                 *turn_urls;      /* rooms_turn; or NULL */
+    ngx_str_t                    turn_secret;    /* never logged */
+    time_t                       turn_ttl;       /* rooms_turn_ttl */
 
     /* where the first "rooms" directive is, to point errors at it */
     ngx_str_t                    rooms_file;

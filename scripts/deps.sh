@@ -10,8 +10,12 @@ set -eu
 PKGS="build-essential perl nginx nginx-dev libsqlite3-dev sqlite3 libjansson-dev \
 libssl-dev patch xz-utils libtest-base-perl libwww-perl curl procps \
 chromium fonts-liberation iproute2 util-linux libvpx-dev libopus-dev \
-debhelper dpkg-dev lintian systemd python3-prometheus-client"
+debhelper dpkg-dev lintian systemd python3-prometheus-client coturn nftables"
 
+# coturn and nftables: tests/e2e/turn.t runs its own turnserver in its
+# network namespace behind a rule that drops the browsers' UDP to the media
+# worker; the policy-rc.d below keeps the package's system turnserver from
+# starting (its /etc/default/coturn leaves it disabled as well).
 # libvpx-dev and libopus-dev: the load tool encodes real VP8 and Opus
 # (tests/load/, `make load`).
 # The browser tests drive Chromium from Node.js (tests/e2e).  A Node.js
