@@ -155,6 +155,11 @@ async function scenario() {
     'no-dtls',
     'no-cli',
     'no-rfc5780',
+    // as README "Networks" says: relay to the media worker and nowhere else
+    'no-multicast-peers',
+    'denied-peer-ip=0.0.0.0-255.255.255.255',
+    'denied-peer-ip=::-ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff',
+    'allowed-peer-ip=' + WORKER_IP,
     'no-stun-backward-compatibility',
     'proc-user=turnserver',
     'proc-group=turnserver',
