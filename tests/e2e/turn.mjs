@@ -7,8 +7,8 @@
 // (turnserver) did not send, so the browsers can reach the worker only
 // through coturn's relay.  Chromium runs WITHOUT
 // --allow-loopback-in-peer-connection.  Alice's page is forced to
-// iceTransportPolicy "relay"; Bob's gathers everything and finds that
-// only the relay gets through.  Both must decode each other's video and
+// iceTransportPolicy "relay" and the TURN URL over TCP; Bob's gathers
+// everything and finds that only the relay (over UDP) gets through.  Both must decode each other's video and
 // audio; Alice's selected candidate pair's local candidate is a relay,
 // coturn says it allocated for the usernames the welcomes carried, and
 // the rule's counter shows the browsers' own UDP to the worker was
@@ -37,13 +37,18 @@ const { dir, finish } = scenarioRun(DEADLINE, () => browser, people);
 const sh = (cmd, args) => execFileSync(cmd, args, { stdio: 'pipe' })
   .toString();
 
-// Alice's page: every RTCPeerConnection relay-only, as a browser behind
-// a network that lets nothing but TURN through would end up
+// Alice's page: every RTCPeerConnection relay-only, and through the TURN
+// URLs over TCP alone, as a browser on a network that lets only TCP out
+// would end up
 function relayOnly() {
   const Native = window.RTCPeerConnection;
   window.RTCPeerConnection = class extends Native {
     constructor(config = {}, ...rest) {
-      super(Object.assign({}, config, { iceTransportPolicy: 'relay' }),
+      const iceServers = (config.iceServers || []).map((s) =>
+        Object.assign({}, s, { urls: [].concat(s.urls)
+          .filter((u) => /\?transport=tcp$/.test(u)) }));
+      super(Object.assign({}, config, { iceServers,
+                                        iceTransportPolicy: 'relay' }),
             ...rest);
     }
   };
@@ -288,6 +293,8 @@ async function scenario() {
       ok(pair && pair.local.type === 'relay',
          "Alice's (relay-only) selected pair's local candidate is a relay",
          JSON.stringify(pair));
+      ok(pair && pair.local.relayProtocol === 'tcp',
+         'reached over TCP (turn:...?transport=tcp)', JSON.stringify(pair));
     } else {
       ok(pair && pair.local.type === 'relay',
          "Bob's too: his own UDP cannot reach the media worker",
