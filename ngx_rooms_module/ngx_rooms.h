@@ -76,6 +76,10 @@ typedef struct {
 } ngx_rooms_shctx_t;
 
 
+/* the site's rules in Lua (ngx_rooms_policy.c), opaque elsewhere */
+typedef struct ngx_rooms_policy_s  ngx_rooms_policy_t;
+
+
 typedef struct {
     ngx_rooms_shctx_t           *sh;
     ngx_slab_pool_t             *shpool;
@@ -95,6 +99,7 @@ typedef struct {
     ngx_array_t                 *turn_urls;      /* rooms_turn; or NULL */
     ngx_str_t                    turn_secret;    /* never logged */
     time_t                       turn_ttl;       /* rooms_turn_ttl */
+    ngx_rooms_policy_t          *policy;         /* rooms_policy; or NULL */
 
     /* where the first "rooms" directive is, to point errors at it */
     ngx_str_t                    rooms_file;
@@ -115,6 +120,11 @@ typedef struct {
     ngx_msec_t                   host_grace;     /* rooms_host_grace */
     ngx_uint_t                   video_slots;    /* rooms_video_slots */
     ngx_uint_t                   audio_slots;    /* rooms_audio_slots */
+
+    /* who is asking (ngx_rooms_identity.c); NULL: not configured */
+    ngx_http_complex_value_t    *user;           /* rooms_user */
+    ngx_http_complex_value_t    *user_name;      /* rooms_user_name */
+    ngx_http_complex_value_t    *user_groups;    /* rooms_user_groups */
 } ngx_rooms_loc_conf_t;
 
 

@@ -10,8 +10,11 @@ set -eu
 PKGS="build-essential perl nginx nginx-dev libsqlite3-dev sqlite3 libjansson-dev \
 libssl-dev patch xz-utils libtest-base-perl libwww-perl curl procps \
 chromium fonts-liberation iproute2 util-linux libvpx-dev libopus-dev \
-debhelper dpkg-dev lintian systemd python3-prometheus-client coturn nftables"
+debhelper dpkg-dev lintian systemd python3-prometheus-client \
+libluajit-5.1-dev pkgconf coturn nftables"
 
+# libluajit-5.1-dev (found by pkg-config in config): the rooms_policy
+# hooks (docs/policy.md).
 # coturn and nftables: tests/e2e/turn.t runs its own turnserver in its
 # network namespace behind a rule that drops the browsers' UDP to the media
 # worker; the policy-rc.d below keeps the package's system turnserver from
