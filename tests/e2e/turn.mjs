@@ -12,11 +12,15 @@
 // audio; Alice's selected candidate pair's local candidate is a relay,
 // coturn says it allocated for the usernames the welcomes carried, and
 // the rule's counter shows the browsers' own UDP to the worker was
-// dropped.  Prints TAP; run it through turn.t.
+// dropped.  Asked directly (a small TURN client below), coturn grants a
+// permission for the media worker and refuses any other peer (403), and
+// refuses an expired credential and one signed with another secret
+// (401).  Prints TAP; run it through turn.t.
 
 import fs from 'node:fs';
 import path from 'node:path';
 import dgram from 'node:dgram';
+import crypto from 'node:crypto';
 import { execFileSync } from 'node:child_process';
 import {
   ok, diag, until, freeTcpPort, freeUdpPort, startNginx, start, workerBinary, chromiumArgs, receivedInPage, scenarioRun,
@@ -102,6 +106,122 @@ function dropped() {
   const out = sh('nft', ['list', 'chain', 'inet', 'rooms_turn', 'out']);
   const m = out.match(/counter packets (\d+)/);
   return m ? Number(m[1]) : -1;
+}
+
+/* ---- a minimal TURN client (RFC 5766), to ask coturn directly ------------ */
+
+const MAGIC = 0x2112a442;
+
+// A STUN message: type, a fresh transaction id, [type, value] attributes,
+// and MESSAGE-INTEGRITY with key when given (RFC 5389 15.4).
+function stunMessage(type, attrs, key) {
+  const tid = crypto.randomBytes(12);
+  const body = [];
+  for (const [t, v] of attrs) {
+    const a = Buffer.alloc(4 + v.length + ((4 - v.length % 4) % 4));
+    a.writeUInt16BE(t, 0);
+    a.writeUInt16BE(v.length, 2);
+    v.copy(a, 4);
+    body.push(a);
+  }
+  const head = (len) => {
+    const h = Buffer.alloc(20);
+    h.writeUInt16BE(type, 0);
+    h.writeUInt16BE(len, 2);
+    h.writeUInt32BE(MAGIC, 4);
+    tid.copy(h, 8);
+    return h;
+  };
+  let msg = Buffer.concat([head(0), ...body]);
+  if (key) {
+    const len = msg.length - 20 + 24;
+    msg = Buffer.concat([head(len), ...body]);
+    const mac = crypto.createHmac('sha1', key).update(msg).digest();
+    const mi = Buffer.alloc(4);
+    mi.writeUInt16BE(0x0008, 0);
+    mi.writeUInt16BE(20, 2);
+    msg = Buffer.concat([msg, mi, mac]);
+  } else {
+    msg.writeUInt16BE(msg.length - 20, 2);
+  }
+  return msg;
+}
+
+// The answer's type, error code (0: none) and attributes by type.
+function stunParse(buf) {
+  const out = { type: buf.readUInt16BE(0), code: 0, attrs: {} };
+  for (let i = 20; i + 4 <= buf.length;) {
+    const t = buf.readUInt16BE(i);
+    const l = buf.readUInt16BE(i + 2);
+    const v = buf.subarray(i + 4, i + 4 + l);
+    out.attrs[t] = v;
+    if (t === 0x0009) out.code = v[2] * 100 + v[3];
+    i += 4 + l + ((4 - l % 4) % 4);
+  }
+  return out;
+}
+
+// One request to coturn over UDP, its parsed answer (null: none in 3 s).
+function turnAsk(sock, msg) {
+  return new Promise((resolve) => {
+    const done = (m) => {
+      clearTimeout(timer);
+      sock.off('message', on);
+      resolve(m);
+    };
+    const on = (m) => done(stunParse(m));
+    const timer = setTimeout(() => done(null), 3000);
+    sock.on('message', on);
+    sock.send(msg, TURN_PORT, TURN_IP);
+  });
+}
+
+const xorPeer = (ip, port) => {
+  const v = Buffer.alloc(8);
+  v[1] = 0x01;
+  v.writeUInt16BE(port ^ (MAGIC >>> 16), 2);
+  const a = ip.split('.').map(Number);
+  v.writeUInt32BE((((a[0] << 24) | (a[1] << 16) | (a[2] << 8) | a[3]) ^
+                   MAGIC) >>> 0, 4);
+  return v;
+};
+
+// An allocation with user and pass, then a permission for each peer:
+// { allocate: its error code (0: allocated), peers: { ip: code } }.
+async function turnTry(user, pass, peers = []) {
+  const sock = dgram.createSocket('udp4');
+  await new Promise((r) => sock.bind(0, r));
+  const udp = Buffer.from([17, 0, 0, 0]);            // REQUESTED-TRANSPORT
+  const out = { allocate: -1, peers: {} };
+  try {
+    const first = await turnAsk(sock, stunMessage(0x0003, [[0x0019, udp]]));
+    if (!first || first.code !== 401) return out;
+    const realm = first.attrs[0x0014];
+    const nonce = first.attrs[0x0015];
+    const key = crypto.createHash('md5')
+      .update(user + ':' + realm.toString() + ':' + pass).digest();
+    const auth = [[0x0006, Buffer.from(user)], [0x0014, realm],
+                  [0x0015, nonce]];
+    const alloc = await turnAsk(sock, stunMessage(0x0003,
+      [[0x0019, udp], ...auth], key));
+    out.allocate = alloc ? alloc.code : -1;
+    if (out.allocate !== 0) return out;
+    for (const ip of peers) {
+      const r = await turnAsk(sock, stunMessage(0x0008,
+        [[0x0012, xorPeer(ip, 9)], ...auth], key));
+      out.peers[ip] = r ? r.code : -1;
+    }
+    return out;
+  } finally {
+    sock.close();
+  }
+}
+
+// what nginx mints (README "Networks"), here from the test's own clock
+function credential(expiry, id, secret = SECRET) {
+  const user = expiry + ':' + id;
+  return [user, crypto.createHmac('sha1', secret).update(user)
+                  .digest('base64')];
 }
 
 async function scenario() {
@@ -320,6 +440,35 @@ async function scenario() {
            .slice(-10).join('\n'));
     }
     ok(!log.includes(SECRET), "the secret is not in coturn's log either");
+  }
+
+  // coturn asked directly: a credential nginx signed is taken, an expired
+  // one or a wrong secret refused; a relay reaches the media worker and
+  // no other address
+  {
+    const w = (welcomes.Bob || {}).ice_servers || [{}];
+    const r = await turnTry(w[0].username, w[0].credential,
+                            [WORKER_IP, '10.99.0.3']);
+    ok(r.allocate === 0, "coturn allocates with Bob's credential " +
+       '(another allocation)', JSON.stringify(r));
+    ok(r.peers[WORKER_IP] === 0,
+       'a permission for the media worker ' + WORKER_IP + ' is granted',
+       JSON.stringify(r));
+    ok(r.peers['10.99.0.3'] === 403,
+       'one for any other address (10.99.0.3) is refused 403 ' +
+       '(allowed-peer-ip, denied-peer-ip)', JSON.stringify(r));
+    const now = Math.floor(Date.now() / 1000);
+    const late = await turnTry(...credential(now - 60, 'late'));
+    ok(late.allocate === 401, 'an expired credential is refused 401',
+       JSON.stringify(late));
+    const wrong = await turnTry(...credential(now + 3600, 'x',
+                                              SECRET + 'x'));
+    ok(wrong.allocate === 401,
+       'a credential signed with another secret is refused 401',
+       JSON.stringify(wrong));
+    const good = await turnTry(...credential(now + 3600, 'x'));
+    ok(good.allocate === 0, 'the same, signed with the secret, is taken',
+       JSON.stringify(good));
   }
 
   ok(dropped() > 1, "the browsers' own UDP to the media worker was " +
