@@ -4,8 +4,9 @@
 // turnserver runs with a configuration written here (the TURN REST
 // shared secret of rooms_turn_secret); an nftables rule drops every UDP
 // datagram to the media worker's port that coturn's own user
-// (turnserver) did not send, so the browsers can reach the worker only
-// through coturn's relay.  Chromium runs WITHOUT
+// (turnserver) did not send (and TCP to that port, so that ICE over TCP
+// is no way round), so the browsers can reach the worker only through
+// coturn's relay.  Chromium runs WITHOUT
 // --allow-loopback-in-peer-connection.  Alice's page is forced to
 // iceTransportPolicy "relay" and the TURN URL over TCP; Bob's gathers
 // everything and finds that only the relay (over UDP) gets through.  Both must decode each other's video and
@@ -244,20 +245,21 @@ async function scenario() {
   const turnUid = sh('id', ['-u', 'turnserver']).trim();
 
   // every UDP datagram to the media worker's port is dropped unless
-  // coturn (its user, turnserver) sent it
+  // coturn (its user, turnserver) sent it; TCP to that port too, so that
+  // ICE over TCP to the media worker (when it offers it) is no way round
   try {
     sh('nft', ['add', 'table', 'inet', 'rooms_turn']);
     sh('nft', ['add', 'chain', 'inet', 'rooms_turn', 'out',
                '{ type filter hook output priority 0; policy accept; }']);
-    sh('nft', ['add', 'rule', 'inet', 'rooms_turn', 'out', 'udp', 'dport',
-               String(udpPort), 'meta', 'skuid', '!=', turnUid, 'counter',
-               'drop']);
+    sh('nft', ['add', 'rule', 'inet', 'rooms_turn', 'out', 'meta', 'l4proto',
+               '{', 'tcp,', 'udp', '}', 'th', 'dport', String(udpPort),
+               'meta', 'skuid', '!=', turnUid, 'counter', 'drop']);
   } catch (e) {
     ok(false, 'the nftables rule', String(e.stderr || e));
     return;
   }
-  ok(true, 'nftables drops UDP to the media worker (port ' + udpPort +
-     ') from every user but turnserver');
+  ok(true, 'nftables drops UDP and TCP to the media worker (port ' +
+     udpPort + ') from every user but turnserver');
   {
     const r = await sendOne(udpPort);
     ok(r === 'EPERM', 'a datagram from root (as the browsers) to the ' +
