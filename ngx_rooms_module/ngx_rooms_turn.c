@@ -33,10 +33,14 @@
 #define NGX_ROOMS_TURN_SECRET_MIN   16
 
 /*
- * rooms_turn_ttl.  coturn checks the expiry in the username on every
- * authenticated request, the allocation's refreshes included: a call
- * that outlives its credential loses its relay.  A day covers any
- * meeting; a new join (a reload, a media worker restart) gets a new one.
+ * rooms_turn_ttl.  coturn checks the expiry when a credential makes an
+ * allocation; one made in time is refreshed past it (coturn 4.6 keeps
+ * the session's key).  But a browser makes new allocations during a
+ * call too: Chromium gathers again when the device changes networks
+ * (Wi-Fi to mobile data), and those need a credential still valid.  A
+ * day covers any meeting; a new join (a reload, a media worker restart)
+ * gets a new credential.  A leaked one relays to the media worker only
+ * (README "Networks": allowed-peer-ip), so a day costs little.
  */
 #define NGX_ROOMS_TURN_TTL_DEFAULT  86400
 #define NGX_ROOMS_TURN_TTL_MIN      60
