@@ -3,7 +3,9 @@
 # folder, in the foreground, on http://127.0.0.1:$PORT (media over UDP on
 # port $MEDIA_PORT, announced to browsers as $MEDIA_IP).  Ctrl-C or SIGTERM
 # stops every process started here.  Rooms persist in run/data/rooms.db
-# (RUN_DIR= names another folder than run/).
+# (RUN_DIR= names another folder than run/).  MEDIA_WORKERS=N runs N media
+# workers (rooms-worker --workers, on ports $MEDIA_PORT and up); the
+# default is one, which this script restarts itself when it dies.
 #
 # TLS=1 serves https instead, on every address of the machine, so that
 # other devices (a phone's camera needs https) can join: with a
@@ -154,6 +156,7 @@ start_worker() {
     # shellcheck disable=SC2086
     "$top/build/rooms-worker" --udp-port "$MEDIA_PORT" \
         --announce-ip "$MEDIA_IP" --control "$run/worker.sock" \
+        --workers "${MEDIA_WORKERS:-1}" \
         $socket_user 2>>"$run/logs/worker.log" &
     wrk=$!
 }

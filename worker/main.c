@@ -6,12 +6,13 @@
  *     rooms-worker --udp-port 40000 --announce-ip 127.0.0.1
  *                  --control /run/rooms/worker.sock [--bind-ip 0.0.0.0]
  *                  [--socket-user www-data] [--socket-group www-data]
- *                  [--log-level info|debug]
+ *                  [--log-level info|debug] [--workers N]
  *
  * Owns: the order of one turn of the loop (the SFU's timers, the
  * datagrams and records they queued, the wait, what the wait woke up),
- * SIGTERM and SIGINT (a signalfd), the statistics line and the STATS
- * records of the metrics page.
+ * SIGTERM, SIGINT and SIGQUIT (a signalfd), the statistics line and the
+ * STATS records of the metrics page; with --workers N, what makes media
+ * worker i of N (its port and socket) once workers.c forked it.
  * Must never: block but in the loop's wait; do what the files it wires
  * do.
  * May not: include <sys/epoll.h>, include rooms_ring.h, call epoll_, call rooms_ring_, call sendmmsg, call recvmmsg, call clock_gettime, call json_
@@ -37,6 +38,8 @@
 #include "loop.h"
 #include "sfu.h"
 #include "udp.h"
+#include "workers.h"
+#include "rooms_shard.h"
 
 
 /*
@@ -62,6 +65,8 @@ typedef struct {
     rooms_link_access_t  access;
     size_t           ring_capacity;   /* bytes per ring */
     int              log_level;
+    unsigned         workers;         /* --workers */
+    unsigned         index;           /* this one, 0 .. workers - 1 */
 } w_args_t;
 
 
@@ -87,7 +92,7 @@ w_usage(void)
             "                    [--bind-ip IP] [--socket-user USER] "
             "[--socket-group GROUP]\n"
             "                    [--log-level info|debug] "
-            "[--ring-capacity BYTES]\n");
+            "[--ring-capacity BYTES] [--workers N]\n");
 }
 
 
@@ -172,12 +177,19 @@ static int
 w_args(int argc, char **argv, w_args_t *a)
 {
     int          i;
+    long         n;
+    char        *end;
     const char  *level;
 
     memset(a, 0, sizeof(w_args_t));
     a->bind_ip = "0.0.0.0";
     a->ring_capacity = ROOMS_RING_CAPACITY_DEFAULT;
     level = "info";
+
+    /* a media worker per core by default (docs/architecture.md) */
+    n = sysconf(_SC_NPROCESSORS_ONLN);
+    a->workers = n < 1 ? 1 : n > ROOMS_SHARD_MAX ? ROOMS_SHARD_MAX
+                 : (unsigned) n;
 
     for (i = 1; i < argc; i++) {
         if (i + 1 >= argc) {
@@ -205,6 +217,16 @@ w_args(int argc, char **argv, w_args_t *a)
         } else if (strcmp(argv[i], "--log-level") == 0) {
             level = argv[++i];
 
+        } else if (strcmp(argv[i], "--workers") == 0) {
+            /* 0: the default, a media worker per core */
+            n = strtol(argv[++i], &end, 10);
+            if (*end != '\0' || n < 0 || n > ROOMS_SHARD_MAX) {
+                return -1;
+            }
+            if (n > 0) {
+                a->workers = (unsigned) n;
+            }
+
         } else if (strcmp(argv[i], "--ring-capacity") == 0) {
             /* a power of two within the ring's bounds (rooms_limits.h) */
             char *end;
@@ -231,8 +253,9 @@ w_args(int argc, char **argv, w_args_t *a)
         return -1;
     }
 
-    if (a->port <= 0 || a->port > 65535 || a->announce == NULL
-        || a->control == NULL)
+    /* media worker i listens on port + i */
+    if (a->port <= 0 || a->port + (int) a->workers - 1 > 65535
+        || a->announce == NULL || a->control == NULL)
     {
         return -1;
     }
@@ -383,7 +406,7 @@ w_on_signal(rooms_loop_ev_t *ev, uint64_t now)
 }
 
 
-/* SIGTERM and SIGINT as a descriptor: 0, or -1 */
+/* SIGTERM, SIGINT and SIGQUIT as a descriptor: 0, or -1 */
 static int
 w_signals(w_t *w)
 {
@@ -394,6 +417,7 @@ w_signals(w_t *w)
     sigemptyset(&mask);
     sigaddset(&mask, SIGTERM);
     sigaddset(&mask, SIGINT);
+    sigaddset(&mask, SIGQUIT);
 
     if (sigprocmask(SIG_BLOCK, &mask, NULL) != 0
         || (w->sigfd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC)) < 0)
@@ -460,6 +484,8 @@ w_start(w_t *w, const w_args_t *a)
     if (w->link == NULL) {
         return -1;
     }
+
+    rooms_link_set_shard(w->link, a->index, a->workers);
 
     w->ev_udp.handler = w_on_udp;
     w->ev_udp.data = w;
@@ -554,10 +580,69 @@ w_stop(w_t *w)
 }
 
 
+/* One media worker: this process, or media worker index of a->workers. */
+static int
+w_main(w_args_t *a)
+{
+    w_t  w;
+
+    memset(&w, 0, sizeof(w_t));
+    w.sigfd = -1;
+
+    if (w_signals(&w) != 0 || w_start(&w, a) != 0) {
+        w_stop(&w);
+        return 1;
+    }
+
+    rooms_log(ROOMS_LOG_INFO, "started: media worker %u of %u, pid %u, "
+              "UDP %s:%d (announced %s), control %s (for uid %ld gid %ld), "
+              "%u ring slots of %zu KiB, DTLS fingerprint %s",
+              a->index, a->workers, (unsigned) getpid(), a->bind_ip, a->port,
+              a->announce, a->control, (long) (int) a->access.uid,
+              (long) (int) a->access.gid, ROOMS_RING_MAX_PEERS,
+              a->ring_capacity / 1024, sfu_fingerprint(w.sfu));
+
+    w_run(&w);
+    w_stats(&w);
+    w_stop(&w);
+
+    rooms_log(ROOMS_LOG_INFO, "stopped");
+
+    return 0;
+}
+
+
+/*
+ * rooms_workers_child_pt: media worker index of n, forked by the
+ * supervisor: UDP port + index, the control socket "<path>.<index>"
+ * beside the first (rooms_proto.h, the welcome).
+ */
+static int
+w_child(void *data, unsigned index, unsigned n)
+{
+    char       path[4096];
+    w_args_t  *a = data;
+
+    a->index = index;
+    a->port += (int) index;
+
+    if (index > 0) {
+        if ((size_t) snprintf(path, sizeof(path), "%s.%u", a->control, index)
+            >= sizeof(path))
+        {
+            return 2;
+        }
+
+        a->control = path;
+    }
+
+    return w_main(a);
+}
+
+
 int
 main(int argc, char **argv)
 {
-    w_t       w;
     w_args_t  a;
 
     if (w_args(argc, argv, &a) != 0) {
@@ -571,27 +656,10 @@ main(int argc, char **argv)
 
     rooms_log_set_level(a.log_level);
 
-    memset(&w, 0, sizeof(w_t));
-    w.sigfd = -1;
-
-    if (w_signals(&w) != 0 || w_start(&w, &a) != 0) {
-        w_stop(&w);
-        return 1;
+    /* one media worker runs here; more are supervised (workers.c) */
+    if (a.workers == 1) {
+        return w_main(&a);
     }
 
-    rooms_log(ROOMS_LOG_INFO, "started: pid %u, UDP %s:%d (announced %s), "
-              "control %s (for uid %ld gid %ld), %u ring slots of %zu "
-              "KiB, DTLS fingerprint %s",
-              (unsigned) getpid(), a.bind_ip, a.port, a.announce,
-              a.control, (long) (int) a.access.uid, (long) (int) a.access.gid,
-              ROOMS_RING_MAX_PEERS, a.ring_capacity / 1024,
-              sfu_fingerprint(w.sfu));
-
-    w_run(&w);
-    w_stats(&w);
-    w_stop(&w);
-
-    rooms_log(ROOMS_LOG_INFO, "stopped");
-
-    return 0;
+    return rooms_workers_run(a.workers, w_child, &a);
 }
