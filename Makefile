@@ -6,6 +6,8 @@
 
 SHELL      := /bin/bash
 PORT       ?= 8080
+# make run TLS=1: https with a certificate of its own (scripts/run.sh)
+TLS        ?= 0
 BUILD      := build
 NGX_SRC    := /usr/share/nginx/src
 NGX_BUILD  := $(BUILD)/nginx
@@ -327,7 +329,7 @@ load: all
 	sh tests/load/run.sh $(if $(filter 1,$(JANUS)),--janus) $(SCENARIO)
 
 run: all
-	PORT=$(PORT) sh scripts/run.sh
+	PORT=$(PORT) TLS=$(TLS) sh scripts/run.sh
 
 clean:
 	rm -rf $(BUILD) run

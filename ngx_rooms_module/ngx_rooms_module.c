@@ -29,6 +29,7 @@
 #include "ngx_rooms_router.h"
 #include "ngx_rooms_signal.h"
 #include "ngx_rooms_tray.h"
+#include "ngx_rooms_turn.h"
 #include "ngx_rooms_webhook.h"
 #include "ngx_rooms_ws.h"
 
@@ -109,6 +110,27 @@ static ngx_command_t  ngx_rooms_commands[] = {
     { ngx_string("rooms_webhook"),
       NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE2,
       ngx_rooms_webhook_directive,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("rooms_turn"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_1MORE,
+      ngx_rooms_turn_directive,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("rooms_turn_secret"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_rooms_turn_secret_directive,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("rooms_turn_ttl"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_rooms_turn_ttl_directive,
       NGX_HTTP_MAIN_CONF_OFFSET,
       0,
       NULL },
@@ -427,10 +449,13 @@ ngx_rooms_create_main_conf(ngx_conf_t *cf)
      *     rmcf->expire_ev = { 0 };
      *     rmcf->webhook = NULL;
      *     rmcf->webhook_secret = { 0, NULL };
+     *     rmcf->turn_urls = NULL;
+     *     rmcf->turn_secret = { 0, NULL };
      *     rmcf->policy = NULL;
      */
 
     rmcf->expire = NGX_CONF_UNSET;
+    rmcf->turn_ttl = NGX_CONF_UNSET;
 
     return rmcf;
 }
@@ -528,6 +553,10 @@ ngx_rooms_postconfiguration(ngx_conf_t *cf)
 
     if (rmcf->expire == NGX_CONF_UNSET) {
         rmcf->expire = NGX_ROOMS_EXPIRE_DEFAULT;
+    }
+
+    if (ngx_rooms_turn_init(cf, rmcf) != NGX_OK) {
+        return NGX_ERROR;
     }
 
     if (rmcf->webhook != NULL
