@@ -19,7 +19,7 @@ COMMON_HDR := $(wildcard common/*.h)
 MODULE_SRC := $(wildcard ngx_rooms_module/*.c ngx_rooms_module/*.h)
 WEB        := $(wildcard ngx_rooms_module/web/*)
 # the media worker's event-loop side: every system call and clock reading
-LOOP_SRC   := $(filter $(addprefix worker/,main.c loop.c udp.c link.c), \
+LOOP_SRC   := $(filter $(addprefix worker/,main.c loop.c udp.c link.c tcp.c), \
                        $(wildcard worker/*.c))
 # the media worker's sans-IO cores: everything else in worker/
 CORE_SRC   := $(filter-out $(LOOP_SRC),$(wildcard worker/*.c))

@@ -1,10 +1,13 @@
 /*
  * main.c: the media worker process (build/rooms-worker): its command
- * line and the wiring of the event loop (loop.h) to the UDP socket
- * (udp.h), the link with the nginx workers (link.h) and the SFU (sfu.h).
+ * line, the machine's interface list (getifaddrs, handed to addrs.h),
+ * and the wiring of the event loop (loop.h) to the UDP sockets (udp.h),
+ * the ICE-TCP listener (tcp.h), the link with the nginx workers (link.h)
+ * and the SFU (sfu.h).
  *
- *     rooms-worker --udp-port 40000 --announce-ip 127.0.0.1
- *                  --control /run/rooms/worker.sock [--bind-ip 0.0.0.0]
+ *     rooms-worker --udp-port 40000 --control /run/rooms/worker.sock
+ *                  [--announce-ip IP]... [--announce-loopback]
+ *                  [--bind-ip 0.0.0.0] [--tcp-port 40000]
  *                  [--socket-user www-data] [--socket-group www-data]
  *                  [--log-level info|debug]
  *
@@ -26,16 +29,21 @@
 #include <unistd.h>
 
 #include <grp.h>
+#include <ifaddrs.h>
+#include <net/if.h>
+#include <netinet/in.h>
 #include <pwd.h>
 
 #include <sys/resource.h>
 #include <sys/signalfd.h>
 
 #include "rooms_limits.h"
+#include "addrs.h"
 #include "ice.h"
 #include "link.h"
 #include "loop.h"
 #include "sfu.h"
+#include "tcp.h"
 #include "udp.h"
 
 
@@ -51,10 +59,16 @@
 /* how often the statistics line is written while people are in */
 #define W_STATS_MS         60000
 
+/* interface addresses looked at, at most (getifaddrs' list) */
+#define W_IFADDRS_MAX      256
+
 
 typedef struct {
     int              port;
-    const char      *announce;
+    int              tcp_port;        /* -1: the UDP port; 0: off */
+    unsigned         nannounce;
+    const char      *announce[ROOMS_ADDRS_MAX];
+    int              loopback;        /* announce loopback addresses too */
     const char      *bind_ip;
     const char      *control;
     const char      *socket_user;
@@ -68,13 +82,20 @@ typedef struct {
 typedef struct {
     rooms_loop_t    *loop;
     rooms_udp_t     *udp;
+    rooms_tcp_t     *tcp;
     rooms_link_t    *link;
     sfu_t           *sfu;
     sfu_io_t         io;
     int              sigfd;
     unsigned         stop;
-    rooms_loop_ev_t  ev_udp;
+    rooms_loop_ev_t  ev_udp[ROOMS_UDP_MAX_SOCKETS];
     rooms_loop_ev_t  ev_signal;
+
+    /* what is announced, and the addresses (text) the UDP sockets bind */
+    unsigned         ncands;
+    rooms_sdp_cand_t cands[ROOMS_SDP_MAX_CANDS];
+    unsigned         nbind;
+    const char      *bind[ROOMS_UDP_MAX_SOCKETS];
 } w_t;
 
 
@@ -82,10 +103,11 @@ static void
 w_usage(void)
 {
     fprintf(stderr,
-            "usage: rooms-worker --udp-port PORT --announce-ip IP "
-            "--control PATH\n"
-            "                    [--bind-ip IP] [--socket-user USER] "
-            "[--socket-group GROUP]\n"
+            "usage: rooms-worker --udp-port PORT --control PATH\n"
+            "                    [--announce-ip IP]... "
+            "[--announce-loopback] [--bind-ip IP]\n"
+            "                    [--tcp-port PORT (0: off)] "
+            "[--socket-user USER] [--socket-group GROUP]\n"
             "                    [--log-level info|debug] "
             "[--ring-capacity BYTES]\n");
 }
@@ -175,11 +197,16 @@ w_args(int argc, char **argv, w_args_t *a)
     const char  *level;
 
     memset(a, 0, sizeof(w_args_t));
-    a->bind_ip = "0.0.0.0";
+    a->tcp_port = -1;
     a->ring_capacity = ROOMS_RING_CAPACITY_DEFAULT;
     level = "info";
 
     for (i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--announce-loopback") == 0) {
+            a->loopback = 1;
+            continue;
+        }
+
         if (i + 1 >= argc) {
             return -1;
         }
@@ -188,7 +215,19 @@ w_args(int argc, char **argv, w_args_t *a)
             a->port = atoi(argv[++i]);
 
         } else if (strcmp(argv[i], "--announce-ip") == 0) {
-            a->announce = argv[++i];
+            if (a->nannounce == ROOMS_ADDRS_MAX) {
+                return -1;
+            }
+
+            a->announce[a->nannounce++] = argv[++i];
+
+        } else if (strcmp(argv[i], "--tcp-port") == 0) {
+            char *end;
+            long p = strtol(argv[++i], &end, 10);
+            if (*end != '\0' || end == argv[i] || p < 0 || p > 65535) {
+                return -1;
+            }
+            a->tcp_port = (int) p;
 
         } else if (strcmp(argv[i], "--control") == 0) {
             a->control = argv[++i];
@@ -231,10 +270,12 @@ w_args(int argc, char **argv, w_args_t *a)
         return -1;
     }
 
-    if (a->port <= 0 || a->port > 65535 || a->announce == NULL
-        || a->control == NULL)
-    {
+    if (a->port <= 0 || a->port > 65535 || a->control == NULL) {
         return -1;
+    }
+
+    if (a->tcp_port < 0) {
+        a->tcp_port = a->port;
     }
 
     return 0;
@@ -307,7 +348,7 @@ w_stats(w_t *w)
 
     rooms_log(ROOMS_LOG_INFO, "stats: rx %llu (stun %llu dtls %llu rtp %llu "
               "rtcp %llu unknown %llu bad %llu unprotect-fail %llu) tx %llu "
-              "(dropped %llu, send failures %llu) forwarded %llu (dropped "
+              "(dropped %llu, send failures %llu, tcp %llu) forwarded %llu (dropped "
               "%llu) nack %llu pli %llu records %llu (dropped %llu) joins "
               "%llu knocks %llu leaves %llu timeouts %llu",
               (unsigned long long) s->rx, (unsigned long long) s->rx_stun,
@@ -318,6 +359,7 @@ w_stats(w_t *w)
               (unsigned long long) s->unprotect_fail,
               (unsigned long long) s->tx, (unsigned long long) s->tx_dropped,
               (unsigned long long) rooms_udp_tx_fail(w->udp),
+              (unsigned long long) rooms_tcp_tx_fail(w->tcp),
               (unsigned long long) s->fwd,
               (unsigned long long) s->fwd_dropped,
               (unsigned long long) s->nack_resent,
@@ -365,7 +407,7 @@ w_on_udp(rooms_loop_ev_t *ev, uint64_t now)
 {
     w_t  *w = ev->data;
 
-    rooms_udp_read(w->udp, now, w->sfu, &w->io);
+    rooms_udp_read(w->udp, (unsigned) (ev - w->ev_udp), now, w->sfu, &w->io);
 }
 
 
@@ -406,16 +448,178 @@ w_signals(w_t *w)
 }
 
 
+/*
+ * The machine's addresses (getifaddrs) as addrs.h takes them, into
+ * ifs[0..W_IFADDRS_MAX): how many, or -1 (logged).
+ */
+static int
+w_interfaces(rooms_addrs_if_t *ifs)
+{
+    int               n;
+    struct ifaddrs   *list, *i;
+    rooms_addrs_if_t *f;
+
+    if (getifaddrs(&list) != 0) {
+        rooms_log(ROOMS_LOG_ERR, "getifaddrs: %s", strerror(errno));
+        return -1;
+    }
+
+    n = 0;
+
+    for (i = list; i != NULL && n < W_IFADDRS_MAX; i = i->ifa_next) {
+        if (i->ifa_addr == NULL) {
+            continue;
+        }
+
+        f = &ifs[n];
+        memset(f, 0, sizeof(*f));
+
+        if (rooms_udp_addr_from_sockaddr(&f->addr, i->ifa_addr,
+                i->ifa_addr->sa_family == AF_INET6
+                ? sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in))
+            != 0)
+        {
+            continue;                   /* AF_PACKET and others */
+        }
+
+        f->up = (i->ifa_flags & IFF_UP) && (i->ifa_flags & IFF_RUNNING);
+        f->loopback = (i->ifa_flags & IFF_LOOPBACK) != 0;
+        n++;
+    }
+
+    freeifaddrs(list);
+
+    return n;
+}
+
+
+/*
+ * What the worker announces and binds (README, "Worker options"): the
+ * --announce-ip addresses, on one socket at --bind-ip (0.0.0.0, or ::
+ * when one is IPv6), for a host behind NAT; else every usable address of
+ * the machine (addrs.h), a UDP socket on each, or one on --bind-ip when
+ * it is given.  Fills w->cands and opens w->udp: 0, or -1 (logged).
+ */
+static int
+w_addresses(w_t *w, const w_args_t *a)
+{
+    int                 nifs;
+    char                text[64];
+    unsigned            i, n, nb;
+    uint8_t             bound[ROOMS_ADDRS_MAX];
+    uint16_t            tcp_port;
+    const char         *ips[ROOMS_ADDRS_MAX], *one;
+    rooms_stun_addr_t   addrs[ROOMS_ADDRS_MAX], kept[ROOMS_ADDRS_MAX];
+    rooms_addrs_if_t   *ifs;
+
+    tcp_port = (uint16_t) a->tcp_port;
+    one = a->bind_ip;
+
+    if (a->nannounce > 0) {
+        n = a->nannounce;
+
+        for (i = 0; i < n; i++) {
+            if (rooms_stun_addr_set(&addrs[i], a->announce[i], 0) != 0) {
+                rooms_log(ROOMS_LOG_ERR, "bad --announce-ip \"%s\"",
+                          a->announce[i]);
+                return -1;
+            }
+
+            if (one == NULL && addrs[i].family == 6) {
+                one = "::";
+            }
+        }
+
+        if (one == NULL) {
+            one = "0.0.0.0";
+        }
+
+    } else {
+        ifs = calloc(W_IFADDRS_MAX, sizeof(rooms_addrs_if_t));
+        nifs = ifs != NULL ? w_interfaces(ifs) : -1;
+
+        if (nifs < 0) {
+            free(ifs);
+            return -1;
+        }
+
+        n = rooms_addrs_pick(ifs, (size_t) nifs, a->loopback, addrs);
+
+        if (n == 0) {
+            rooms_log(ROOMS_LOG_WARN, "no address but loopback: announcing "
+                      "it (browsers use it only when told to); see "
+                      "--announce-ip");
+            n = rooms_addrs_pick(ifs, (size_t) nifs, 1, addrs);
+        }
+
+        free(ifs);
+
+        if (n == 0) {
+            rooms_log(ROOMS_LOG_ERR, "no address to announce: give "
+                      "--announce-ip");
+            return -1;
+        }
+    }
+
+    for (i = 0; i < n; i++) {
+        /* the candidates' text forms, written once here for the binds */
+        if (rooms_addrs_cands(&addrs[i], 1, 1, 0, &w->cands[i]) != 1) {
+            return -1;
+        }
+
+        ips[i] = w->cands[i].ip;
+    }
+
+    if (one != NULL) {
+        w->udp = rooms_udp_open(&one, 1, (uint16_t) a->port, NULL);
+        memcpy(kept, addrs, n * sizeof(rooms_stun_addr_t));
+        nb = n;
+
+    } else {
+        /* an address that cannot be bound (say, IPv6 still tentative) */
+        w->udp = rooms_udp_open(ips, n, (uint16_t) a->port, bound);
+        nb = 0;
+
+        for (i = 0; w->udp != NULL && i < n; i++) {
+            if (bound[i]) {
+                kept[nb++] = addrs[i];
+
+            } else {
+                rooms_log(ROOMS_LOG_WARN, "not announced: %s",
+                          rooms_stun_addr_format(&addrs[i], text,
+                                                 sizeof(text)));
+            }
+        }
+    }
+
+    if (w->udp == NULL) {
+        return -1;
+    }
+
+    w->ncands = rooms_addrs_cands(kept, nb, (uint16_t) a->port, tcp_port,
+                                  w->cands);
+
+    return w->ncands > 0 ? 0 : -1;
+}
+
+
 /* The SFU, the socket, the link and the loop: 0, or -1 (logged). */
 static int
 w_start(w_t *w, const w_args_t *a)
 {
     char        err[256];
+    unsigned    i;
     sfu_conf_t  conf;
 
+    if (w_addresses(w, a) != 0) {
+        return -1;
+    }
+
     memset(&conf, 0, sizeof(conf));
-    conf.announce_ip = a->announce;
+    conf.announce_ip = w->cands[0].ip;
     conf.port = (uint16_t) a->port;
+    conf.cands = w->cands;
+    conf.ncands = w->ncands;
     conf.max_sessions = ROOMS_ICE_MAX_SESSIONS;
     conf.log = rooms_log_line;
     conf.log_level = a->log_level;
@@ -443,11 +647,6 @@ w_start(w_t *w, const w_args_t *a)
         return -1;
     }
 
-    w->udp = rooms_udp_open(a->bind_ip, (uint16_t) a->port);
-    if (w->udp == NULL) {
-        return -1;
-    }
-
     /* datagrams go to the socket, records to the rings */
     w->io.cap = W_TX_QUEUE;
     w->io.ctx = w;
@@ -461,16 +660,35 @@ w_start(w_t *w, const w_args_t *a)
         return -1;
     }
 
-    w->ev_udp.handler = w_on_udp;
-    w->ev_udp.data = w;
     w->ev_signal.handler = w_on_signal;
     w->ev_signal.data = w;
 
-    if (rooms_loop_add(w->loop, rooms_udp_fd(w->udp), &w->ev_udp) != 0
-        || rooms_loop_add(w->loop, w->sigfd, &w->ev_signal) != 0)
-    {
+    if (rooms_loop_add(w->loop, w->sigfd, &w->ev_signal) != 0) {
         rooms_log(ROOMS_LOG_ERR, "epoll: %s", strerror(errno));
         return -1;
+    }
+
+    for (i = 0; i < rooms_udp_count(w->udp); i++) {
+        w->ev_udp[i].handler = w_on_udp;
+        w->ev_udp[i].data = w;
+
+        if (rooms_loop_add(w->loop, rooms_udp_fd(w->udp, i), &w->ev_udp[i])
+            != 0)
+        {
+            rooms_log(ROOMS_LOG_ERR, "epoll: %s", strerror(errno));
+            return -1;
+        }
+    }
+
+    /* ICE-TCP: on every address (or --bind-ip's, or the one NAT'd) */
+    if (a->tcp_port != 0) {
+        w->tcp = rooms_tcp_open(w->loop, a->bind_ip, (uint16_t) a->tcp_port,
+                                w->sfu, &w->io);
+        if (w->tcp == NULL) {
+            return -1;
+        }
+
+        rooms_udp_set_tcp(w->udp, rooms_tcp_send, w->tcp);
     }
 
     return 0;
@@ -498,6 +716,9 @@ w_run(w_t *w)
 
         /* hellos that never came */
         rooms_link_expire(w->link, now);
+
+        /* TCP peers that broke, never checked in, or went quiet */
+        rooms_tcp_expire(w->tcp, now);
 
         if (now - last_metrics >= ROOMS_PROTO_STATS_MS) {
             last_metrics = now;
@@ -542,6 +763,7 @@ static void
 w_stop(w_t *w)
 {
     rooms_link_close(w->link);
+    rooms_tcp_close(w->tcp);
     rooms_udp_close(w->udp);
     rooms_loop_destroy(w->loop);
 
@@ -558,6 +780,7 @@ int
 main(int argc, char **argv)
 {
     w_t       w;
+    unsigned  i;
     w_args_t  a;
 
     if (w_args(argc, argv, &a) != 0) {
@@ -579,11 +802,17 @@ main(int argc, char **argv)
         return 1;
     }
 
-    rooms_log(ROOMS_LOG_INFO, "started: pid %u, UDP %s:%d (announced %s), "
-              "control %s (for uid %ld gid %ld), %u ring slots of %zu "
-              "KiB, DTLS fingerprint %s",
-              (unsigned) getpid(), a.bind_ip, a.port, a.announce,
-              a.control, (long) (int) a.access.uid, (long) (int) a.access.gid,
+    for (i = 0; i < w.ncands; i++) {
+        rooms_log(ROOMS_LOG_INFO, "announced: %s %s port %u priority %u",
+                  w.cands[i].tcp ? "tcp" : "udp", w.cands[i].ip,
+                  (unsigned) w.cands[i].port, (unsigned) w.cands[i].priority);
+    }
+
+    rooms_log(ROOMS_LOG_INFO, "started: pid %u, UDP port %d on %u "
+              "socket(s), ICE-TCP port %d (0: off), control %s (for uid "
+              "%ld gid %ld), %u ring slots of %zu KiB, DTLS fingerprint %s",
+              (unsigned) getpid(), a.port, rooms_udp_count(w.udp),
+              a.tcp_port, a.control, (long) (int) a.access.uid, (long) (int) a.access.gid,
               ROOMS_RING_MAX_PEERS, a.ring_capacity / 1024,
               sfu_fingerprint(w.sfu));
 

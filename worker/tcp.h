@@ -1,0 +1,86 @@
+/*
+ * tcp.h: ICE over TCP (RFC 6544), the media worker's side: one
+ * listening socket for the passive TCP candidates of every answer, and
+ * the connections browsers open to it, each carrying RFC 4571 framed
+ * packets (frame.h).  A packet from a connection goes to the SFU as a
+ * datagram would, from the peer's address with via ROOMS_VIA_TCP + the
+ * connection's slot; a datagram the SFU queues with that via goes back
+ * on that connection.  STUN (with integrity), DTLS and SRTP are the
+ * SFU's, exactly as over UDP.
+ *
+ * Owns: the listening socket and the connections; their bounds (how
+ * many, how long before the first answered check and between packets
+ * after it, bytes read per wakeup, the output queue of frame.h).
+ * Must never: block, wait for a slow peer (its media is dropped when its
+ * queue is full), free a connection while a handler may still use it, or
+ * let one connection's input reach another's session.
+ * May not: include rooms_ring.h, call rooms_ring_, call clock_gettime
+ */
+
+#ifndef ROOMS_TCP_H
+#define ROOMS_TCP_H
+
+#include <stdint.h>
+
+#include "loop.h"
+#include "sfu.h"
+
+
+/*
+ * Connections at most: each may hold ROOMS_FRAME_OUT_CAP queued (32 MiB
+ * in all), and TCP is for the few whose network blocks UDP; one more is
+ * accepted and closed at once.
+ */
+#define ROOMS_TCP_MAX_CONNS   128
+
+/*
+ * From accept to the first check answered (a STUN request with
+ * integrity): a browser sends its first check as soon as it connects,
+ * so a connection still unanswered is a stranger, a port scan or a
+ * slowloris, and goes.
+ */
+#define ROOMS_TCP_FIRST_MS    10000
+
+/*
+ * After that, the longest without a whole packet: browsers send consent
+ * checks every few seconds (RFC 7675 gives up after 30 s), so a silent
+ * connection is half-open or dead.
+ */
+#define ROOMS_TCP_IDLE_MS     30000
+
+
+typedef struct rooms_tcp_s  rooms_tcp_t;
+
+
+/*
+ * Listens on bind_ip:port (NULL: every address, IPv6 and IPv4) and
+ * watches it in loop; packets go to sfu with io, whose flush the caller
+ * set (it hands TCP datagrams back through rooms_tcp_send).  NULL, with
+ * the reason logged, when it cannot.
+ */
+rooms_tcp_t *rooms_tcp_open(rooms_loop_t *loop, const char *bind_ip,
+    uint16_t port, sfu_t *sfu, sfu_io_t *io);
+
+/* Closes the listener and every connection. */
+void rooms_tcp_close(rooms_tcp_t *t);
+
+/*
+ * rooms_udp_tcp_pt (udp.h): d, queued for a TCP connection, framed onto
+ * it, or dropped (and counted) when that connection is gone, is not the
+ * one d names, or its queue is full.
+ */
+void rooms_tcp_send(void *ctx, const sfu_dgram_t *d);
+
+/*
+ * Closes connections that broke, or that outlived a bound above; the
+ * loop calls it once a turn, outside the wait.
+ */
+void rooms_tcp_expire(rooms_tcp_t *t, uint64_t now_ms);
+
+/* connections open now; packets dropped on the way out; refused ones */
+unsigned rooms_tcp_conns(const rooms_tcp_t *t);
+uint64_t rooms_tcp_tx_fail(const rooms_tcp_t *t);
+uint64_t rooms_tcp_closed_bad(const rooms_tcp_t *t);
+
+
+#endif /* ROOMS_TCP_H */
