@@ -1,14 +1,16 @@
 #!/bin/sh
 # `make run`: the media worker and nginx with ngx_rooms from a local run
-# folder, in the foreground, on http://127.0.0.1:$PORT (media over UDP on
-# port $MEDIA_PORT, announced to browsers as $MEDIA_IP).  Ctrl-C or SIGTERM
+# folder, in the foreground, on http://127.0.0.1:$PORT (media over UDP and
+# TCP on port $MEDIA_PORT, announced to browsers at every address of the
+# machine but loopback, or at $MEDIA_IP, which may list several addresses
+# separated by spaces, when it is set).  Ctrl-C or SIGTERM
 # stops every process started here.  Rooms persist in run/data/rooms.db
 # (RUN_DIR= names another folder than run/).
 set -eu
 
 PORT=${PORT:-8080}
 MEDIA_PORT=${MEDIA_PORT:-40000}
-MEDIA_IP=${MEDIA_IP:-127.0.0.1}
+MEDIA_IP=${MEDIA_IP:-}
 top=$(cd "$(dirname "$0")/.." && pwd)
 run=${RUN_DIR:-$top/run}
 
@@ -87,9 +89,13 @@ trap stop EXIT
 # Only nginx's workers' user (nobody under root, else ours) may use it.
 start_worker() {
     rm -f "$run/worker.sock"
+    announce=""
+    for ip in $MEDIA_IP; do
+        announce="$announce --announce-ip $ip"
+    done
     # shellcheck disable=SC2086
-    "$top/build/rooms-worker" --udp-port "$MEDIA_PORT" \
-        --announce-ip "$MEDIA_IP" --control "$run/worker.sock" \
+    "$top/build/rooms-worker" --udp-port "$MEDIA_PORT" $announce \
+        --control "$run/worker.sock" \
         $socket_user 2>>"$run/logs/worker.log" &
     wrk=$!
 }
@@ -113,7 +119,8 @@ nginx -p "$run" -e "$run/logs/error.log" -c "$run/nginx.conf" &
 ngx=$!
 
 echo "ngx_rooms is running on http://127.0.0.1:$PORT/"
-echo "media on udp port $MEDIA_PORT, announced as $MEDIA_IP; logs in $run/logs"
+echo "media on udp and tcp port $MEDIA_PORT, announced at" \
+     "${MEDIA_IP:-every address of this machine}; logs in $run/logs"
 echo "Ctrl-C stops it."
 
 # Stop when nginx dies, or when whoever started us (make) goes away.  A
