@@ -10,8 +10,9 @@ set -eu
 PKGS="build-essential perl nginx nginx-dev libsqlite3-dev sqlite3 libjansson-dev \
 libssl-dev patch xz-utils libtest-base-perl libwww-perl curl procps \
 chromium fonts-liberation iproute2 util-linux libvpx-dev libopus-dev \
-debhelper dpkg-dev lintian systemd python3-prometheus-client"
+debhelper dpkg-dev lintian systemd python3-prometheus-client nftables"
 
+# nftables: tests/e2e/ice-tcp.t refuses UDP to the media worker with it.
 # libvpx-dev and libopus-dev: the load tool encodes real VP8 and Opus
 # (tests/load/, `make load`).
 # The browser tests drive Chromium from Node.js (tests/e2e).  A Node.js
