@@ -155,10 +155,11 @@ BENCHES    := $(patsubst tests/bench/%.c,$(BUILD)/bench/%,$(BENCH_SRC))
 bench: deps $(SRTP_LIB) $(BENCHES)
 	@for b in $(BENCHES); do echo "== $$b"; $$b || exit 1; done
 
-$(BUILD)/bench/%: tests/bench/%.c $(CORE_LIB) | $(SRTP_LIB)
+# (bench_udp measures the event loop's UDP side too: $(LOOP_LIB))
+$(BUILD)/bench/%: tests/bench/%.c $(CORE_LIB) $(LOOP_LIB) | $(SRTP_LIB)
 	@mkdir -p $(dir $@) $(OBJ)/bench
 	$(CC) -O2 -g $(WARN) -MMD -MP -MT $@ -MF $(OBJ)/bench/$*.d -Icommon -Iworker \
-	    -I$(BUILD)/deps/include -o $@ $< $(CORE_LIB) $(UNIT_LIBS)
+	    -I$(BUILD)/deps/include -o $@ $< $(LOOP_LIB) $(CORE_LIB) $(UNIT_LIBS)
 
 # the join time of ngx_rooms and of Janus VideoRoom, in Chromium, run
 # alternately (docs/join-time.md): tests/janus/janus.sh installs Janus if
