@@ -66,6 +66,7 @@
 typedef struct {
     int              port;
     int              tcp_port;        /* -1: the UDP port; 0: off */
+    int              tcp_given;       /* --tcp-port was given */
     unsigned         nannounce;
     const char      *announce[ROOMS_ADDRS_MAX];
     int              loopback;        /* announce loopback addresses too */
@@ -91,11 +92,11 @@ typedef struct {
     rooms_loop_ev_t  ev_udp[ROOMS_UDP_MAX_SOCKETS];
     rooms_loop_ev_t  ev_signal;
 
-    /* what is announced, and the addresses (text) the UDP sockets bind */
-    unsigned         ncands;
-    rooms_sdp_cand_t cands[ROOMS_SDP_MAX_CANDS];
-    unsigned         nbind;
-    const char      *bind[ROOMS_UDP_MAX_SOCKETS];
+    /* the addresses announced, and their candidates */
+    unsigned          naddrs;
+    rooms_stun_addr_t addrs[ROOMS_ADDRS_MAX];
+    unsigned          ncands;
+    rooms_sdp_cand_t  cands[ROOMS_SDP_MAX_CANDS];
 } w_t;
 
 
@@ -228,6 +229,7 @@ w_args(int argc, char **argv, w_args_t *a)
                 return -1;
             }
             a->tcp_port = (int) p;
+            a->tcp_given = 1;
 
         } else if (strcmp(argv[i], "--control") == 0) {
             a->control = argv[++i];
@@ -498,7 +500,7 @@ w_interfaces(rooms_addrs_if_t *ifs)
  * --announce-ip addresses, on one socket at --bind-ip (0.0.0.0, or ::
  * when one is IPv6), for a host behind NAT; else every usable address of
  * the machine (addrs.h), a UDP socket on each, or one on --bind-ip when
- * it is given.  Fills w->cands and opens w->udp: 0, or -1 (logged).
+ * it is given.  Fills w->addrs and opens w->udp: 0, or -1 (logged).
  */
 static int
 w_addresses(w_t *w, const w_args_t *a)
@@ -507,12 +509,10 @@ w_addresses(w_t *w, const w_args_t *a)
     char                text[64];
     unsigned            i, n, nb;
     uint8_t             bound[ROOMS_ADDRS_MAX];
-    uint16_t            tcp_port;
     const char         *ips[ROOMS_ADDRS_MAX], *one;
     rooms_stun_addr_t   addrs[ROOMS_ADDRS_MAX], kept[ROOMS_ADDRS_MAX];
     rooms_addrs_if_t   *ifs;
 
-    tcp_port = (uint16_t) a->tcp_port;
     one = a->bind_ip;
 
     if (a->nannounce > 0) {
@@ -596,10 +596,10 @@ w_addresses(w_t *w, const w_args_t *a)
         return -1;
     }
 
-    w->ncands = rooms_addrs_cands(kept, nb, (uint16_t) a->port, tcp_port,
-                                  w->cands);
+    memcpy(w->addrs, kept, nb * sizeof(rooms_stun_addr_t));
+    w->naddrs = nb;
 
-    return w->ncands > 0 ? 0 : -1;
+    return 0;
 }
 
 
@@ -611,7 +611,48 @@ w_start(w_t *w, const w_args_t *a)
     unsigned    i;
     sfu_conf_t  conf;
 
+    uint16_t    tcp_port;
+
     if (w_addresses(w, a) != 0) {
+        return -1;
+    }
+
+    w->io.q = calloc(W_TX_QUEUE, sizeof(sfu_dgram_t));
+    w->loop = rooms_loop_create();
+
+    if (w->io.q == NULL || w->loop == NULL) {
+        rooms_log(ROOMS_LOG_ERR, "out of memory (or epoll: %s)",
+                  strerror(errno));
+        return -1;
+    }
+
+    /*
+     * ICE-TCP, on every address (or --bind-ip's).  On the UDP port's
+     * number by default: when that TCP port is taken, the worker serves
+     * UDP alone (and says so) rather than not at all; a --tcp-port given
+     * must be had.
+     */
+    tcp_port = (uint16_t) a->tcp_port;
+
+    if (tcp_port != 0) {
+        w->tcp = rooms_tcp_open(w->loop, a->bind_ip, tcp_port, &w->io);
+
+        if (w->tcp == NULL && a->tcp_given) {
+            rooms_log(ROOMS_LOG_ERR, "cannot listen on --tcp-port %u",
+                      (unsigned) tcp_port);
+            return -1;
+        }
+
+        if (w->tcp == NULL) {
+            rooms_log(ROOMS_LOG_WARN, "ICE-TCP off: TCP port %u is not "
+                      "free (see --tcp-port)", (unsigned) tcp_port);
+            tcp_port = 0;
+        }
+    }
+
+    w->ncands = rooms_addrs_cands(w->addrs, w->naddrs, (uint16_t) a->port,
+                                  tcp_port, w->cands);
+    if (w->ncands == 0) {
         return -1;
     }
 
@@ -638,13 +679,9 @@ w_start(w_t *w, const w_args_t *a)
         return -1;
     }
 
-    w->io.q = calloc(W_TX_QUEUE, sizeof(sfu_dgram_t));
-    w->loop = rooms_loop_create();
-
-    if (w->io.q == NULL || w->loop == NULL) {
-        rooms_log(ROOMS_LOG_ERR, "out of memory (or epoll: %s)",
-                  strerror(errno));
-        return -1;
+    if (w->tcp != NULL) {
+        rooms_tcp_set_sfu(w->tcp, w->sfu);
+        rooms_udp_set_tcp(w->udp, rooms_tcp_send, w->tcp);
     }
 
     /* datagrams go to the socket, records to the rings */
@@ -678,17 +715,6 @@ w_start(w_t *w, const w_args_t *a)
             rooms_log(ROOMS_LOG_ERR, "epoll: %s", strerror(errno));
             return -1;
         }
-    }
-
-    /* ICE-TCP: on every address (or --bind-ip's, or the one NAT'd) */
-    if (a->tcp_port != 0) {
-        w->tcp = rooms_tcp_open(w->loop, a->bind_ip, (uint16_t) a->tcp_port,
-                                w->sfu, &w->io);
-        if (w->tcp == NULL) {
-            return -1;
-        }
-
-        rooms_udp_set_tcp(w->udp, rooms_tcp_send, w->tcp);
     }
 
     return 0;
@@ -809,10 +835,10 @@ main(int argc, char **argv)
     }
 
     rooms_log(ROOMS_LOG_INFO, "started: pid %u, UDP port %d on %u "
-              "socket(s), ICE-TCP port %d (0: off), control %s (for uid "
+              "socket(s), ICE-TCP %s, control %s (for uid "
               "%ld gid %ld), %u ring slots of %zu KiB, DTLS fingerprint %s",
               (unsigned) getpid(), a.port, rooms_udp_count(w.udp),
-              a.tcp_port, a.control, (long) (int) a.access.uid, (long) (int) a.access.gid,
+              w.tcp != NULL ? "on" : "off", a.control, (long) (int) a.access.uid, (long) (int) a.access.gid,
               ROOMS_RING_MAX_PEERS, a.ring_capacity / 1024,
               sfu_fingerprint(w.sfu));
 

@@ -183,6 +183,7 @@ rooms_tcp_on_conn(rooms_loop_ev_t *ev, uint64_t now)
     int                rc;
     size_t             off, used, len;
     ssize_t            n;
+    uint64_t           now_us;
     unsigned           round;
     const uint8_t     *pkt;
 
@@ -211,6 +212,9 @@ rooms_tcp_on_conn(rooms_loop_ev_t *ev, uint64_t now)
             break;
         }
 
+        /* arrival times, as udp.c: one clock reading per read */
+        now_us = rooms_loop_now_us();
+
         for (off = 0; off < (size_t) n && !c->dead; off += used) {
             rc = rooms_frame_take(&c->in, t->rx + off, (size_t) n - off,
                                   &used, &pkt, &len);
@@ -223,7 +227,7 @@ rooms_tcp_on_conn(rooms_loop_ev_t *ev, uint64_t now)
 
             if (rc == 1) {
                 c->last_ms = now;
-                sfu_udp_input_us(t->sfu, rooms_loop_now_us(), &c->remote,
+                sfu_udp_input_us(t->sfu, now_us, &c->remote,
                                  (uint8_t *) pkt, len, t->io);
             }
         }
@@ -412,7 +416,7 @@ rooms_tcp_listen(const char *ip, uint16_t port)
 
 rooms_tcp_t *
 rooms_tcp_open(rooms_loop_t *loop, const char *bind_ip, uint16_t port,
-    sfu_t *sfu, sfu_io_t *io)
+    sfu_io_t *io)
 {
     rooms_tcp_t  *t;
 
@@ -437,14 +441,14 @@ rooms_tcp_open(rooms_loop_t *loop, const char *bind_ip, uint16_t port,
     }
 
     if (t->fd < 0) {
-        rooms_log(ROOMS_LOG_ERR, "ICE-TCP: listen on %s port %u: %s",
+        /* the caller says how much it matters */
+        rooms_log(ROOMS_LOG_INFO, "ICE-TCP: listen on %s port %u: %s",
                   bind_ip, (unsigned) port, strerror(errno));
         free(t);
         return NULL;
     }
 
     t->loop = loop;
-    t->sfu = sfu;
     t->io = io;
     t->ev.handler = rooms_tcp_on_accept;
     t->ev.data = t;
@@ -457,6 +461,13 @@ rooms_tcp_open(rooms_loop_t *loop, const char *bind_ip, uint16_t port,
     }
 
     return t;
+}
+
+
+void
+rooms_tcp_set_sfu(rooms_tcp_t *t, sfu_t *sfu)
+{
+    t->sfu = sfu;
 }
 
 

@@ -54,12 +54,14 @@ typedef struct rooms_tcp_s  rooms_tcp_t;
 
 /*
  * Listens on bind_ip:port (NULL: every address, IPv6 and IPv4) and
- * watches it in loop; packets go to sfu with io, whose flush the caller
- * set (it hands TCP datagrams back through rooms_tcp_send).  NULL, with
- * the reason logged, when it cannot.
+ * watches it in loop; packets go to the SFU (rooms_tcp_set_sfu, before
+ * the loop first waits) with io, whose flush the caller sets (it hands
+ * TCP datagrams back through rooms_tcp_send).  NULL when it cannot
+ * (the reason logged as info: the caller says whether it is an error).
  */
 rooms_tcp_t *rooms_tcp_open(rooms_loop_t *loop, const char *bind_ip,
-    uint16_t port, sfu_t *sfu, sfu_io_t *io);
+    uint16_t port, sfu_io_t *io);
+void rooms_tcp_set_sfu(rooms_tcp_t *t, sfu_t *sfu);
 
 /* Closes the listener and every connection. */
 void rooms_tcp_close(rooms_tcp_t *t);
