@@ -76,6 +76,10 @@ typedef struct {
 } ngx_rooms_shctx_t;
 
 
+/* the site's rules in Lua (ngx_rooms_policy.c), opaque elsewhere */
+typedef struct ngx_rooms_policy_s  ngx_rooms_policy_t;
+
+
 typedef struct {
     ngx_rooms_shctx_t           *sh;
     ngx_slab_pool_t             *shpool;
@@ -92,6 +96,7 @@ typedef struct {
     ngx_event_t                  expire_ev;      /* worker 0's hourly run */
     ngx_url_t                   *webhook;        /* rooms_webhook; or NULL */
     ngx_str_t                    webhook_secret;
+    ngx_rooms_policy_t          *policy;         /* rooms_policy; or NULL */
 
     /* where the first "rooms" directive is, to point errors at it */
     ngx_str_t                    rooms_file;
@@ -112,6 +117,11 @@ typedef struct {
     ngx_msec_t                   host_grace;     /* rooms_host_grace */
     ngx_uint_t                   video_slots;    /* rooms_video_slots */
     ngx_uint_t                   audio_slots;    /* rooms_audio_slots */
+
+    /* who is asking (ngx_rooms_identity.c); NULL: not configured */
+    ngx_http_complex_value_t    *user;           /* rooms_user */
+    ngx_http_complex_value_t    *user_name;      /* rooms_user_name */
+    ngx_http_complex_value_t    *user_groups;    /* rooms_user_groups */
 } ngx_rooms_loc_conf_t;
 
 

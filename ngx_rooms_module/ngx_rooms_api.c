@@ -21,6 +21,8 @@
 #include "ngx_rooms_api.h"
 #include "ngx_rooms_control.h"
 #include "ngx_rooms_directory.h"
+#include "ngx_rooms_identity.h"
+#include "ngx_rooms_policy.h"
 
 #include <jansson.h>
 
@@ -228,7 +230,7 @@ ngx_rooms_create(ngx_http_request_t *r, ngx_str_t *body)
     char                    key[ROOMS_HOST_KEY_LEN + 1];
     u_char                 *p;
     ngx_int_t               rc;
-    ngx_str_t               host_key;
+    ngx_str_t               host_key, reason;
     rooms_room_t            room;
     rooms_error_t           err;
     ngx_table_elt_t        *location;
@@ -244,6 +246,14 @@ ngx_rooms_create(ngx_http_request_t *r, ngx_str_t *body)
         != 0)
     {
         return ngx_rooms_api_error(r, &err);
+    }
+
+    /* the site's rules (rooms_policy can_create()), on a valid room */
+    if (ngx_rooms_policy_can_create(r, ngx_rooms_identity(r), &room, &reason)
+        != NGX_OK)
+    {
+        return ngx_rooms_api_fail(r, NGX_HTTP_FORBIDDEN, "policy_denied",
+                                  (char *) reason.data);
     }
 
     if (rooms_token_code(room.code) != 0 || rooms_token_host_key(key) != 0)

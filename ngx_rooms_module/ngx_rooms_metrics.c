@@ -44,6 +44,7 @@ static ngx_str_t  ngx_rooms_metrics_reasons[] = {
     ngx_string("removed"),
     ngx_string("denied"),
     ngx_string("lobby_full"),
+    ngx_string("policy_denied"),
     ngx_string("not_found"),
     ngx_string("gone"),
     ngx_string("media_unavailable"),

@@ -20,8 +20,10 @@
 #include "ngx_rooms.h"
 #include "ngx_rooms_control.h"
 #include "ngx_rooms_directory.h"
+#include "ngx_rooms_identity.h"
 #include "ngx_rooms_media.h"
 #include "ngx_rooms_metrics.h"
+#include "ngx_rooms_policy.h"
 #include "ngx_rooms_records.h"
 #include "ngx_rooms_router.h"
 #include "ngx_rooms_signal.h"
@@ -109,6 +111,13 @@ static ngx_command_t  ngx_rooms_commands[] = {
       0,
       NULL },
 
+    { ngx_string("rooms_policy"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_rooms_policy_directive,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      0,
+      NULL },
+
     { ngx_string("rooms_media_socket"),
       NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
       ngx_rooms_media_socket,
@@ -165,12 +174,33 @@ static ngx_command_t  ngx_rooms_commands[] = {
       offsetof(ngx_rooms_loc_conf_t, audio_slots),
       &ngx_rooms_audio_slots_range },
 
+    { ngx_string("rooms_user"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_http_set_complex_value_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_rooms_loc_conf_t, user),
+      NULL },
+
+    { ngx_string("rooms_user_name"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_http_set_complex_value_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_rooms_loc_conf_t, user_name),
+      NULL },
+
+    { ngx_string("rooms_user_groups"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_http_set_complex_value_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_rooms_loc_conf_t, user_groups),
+      NULL },
+
       ngx_null_command
 };
 
 
 static ngx_http_module_t  ngx_rooms_module_ctx = {
-    NULL,                                  /* preconfiguration */
+    ngx_rooms_identity_add_variables,      /* preconfiguration */
     ngx_rooms_postconfiguration,           /* postconfiguration */
 
     ngx_rooms_create_main_conf,            /* create main configuration */
@@ -392,6 +422,7 @@ ngx_rooms_create_main_conf(ngx_conf_t *cf)
      *     rmcf->expire_ev = { 0 };
      *     rmcf->webhook = NULL;
      *     rmcf->webhook_secret = { 0, NULL };
+     *     rmcf->policy = NULL;
      */
 
     rmcf->expire = NGX_CONF_UNSET;
@@ -422,6 +453,9 @@ ngx_rooms_create_loc_conf(ngx_conf_t *cf)
     conf->host_grace = NGX_CONF_UNSET_MSEC;
     conf->video_slots = NGX_CONF_UNSET_UINT;
     conf->audio_slots = NGX_CONF_UNSET_UINT;
+    conf->user = NGX_CONF_UNSET_PTR;
+    conf->user_name = NGX_CONF_UNSET_PTR;
+    conf->user_groups = NGX_CONF_UNSET_PTR;
 
     return conf;
 }
@@ -444,6 +478,17 @@ ngx_rooms_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
                               ROOMS_VIDEO_SLOTS_DEFAULT);
     ngx_conf_merge_uint_value(conf->audio_slots, prev->audio_slots,
                               ROOMS_AUDIO_SLOTS_DEFAULT);
+    ngx_conf_merge_ptr_value(conf->user, prev->user, NULL);
+    ngx_conf_merge_ptr_value(conf->user_name, prev->user_name, NULL);
+    ngx_conf_merge_ptr_value(conf->user_groups, prev->user_groups, NULL);
+
+    if (conf->user == NULL && (conf->user_name || conf->user_groups)) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"rooms_user_name\" and \"rooms_user_groups\" "
+                           "need \"rooms_user\" (who the person is) in "
+                           "the same or an enclosing block");
+        return NGX_CONF_ERROR;
+    }
 
     return NGX_CONF_OK;
 }

@@ -69,8 +69,10 @@
 #include "ngx_rooms_signal.h"
 #include "ngx_rooms_control.h"
 #include "ngx_rooms_directory.h"
+#include "ngx_rooms_identity.h"
 #include "ngx_rooms_media.h"
 #include "ngx_rooms_metrics.h"
+#include "ngx_rooms_policy.h"
 #include "ngx_rooms_ws.h"
 
 #include <jansson.h>
@@ -996,10 +998,12 @@ ngx_rooms_signal_cohost_check(ngx_rooms_signal_ctx_t *ctx, rooms_room_t *room,
  * Admission, nginx's one check of who may come in, in this order
  * (docs/protocol.md): an ended room (room_ended), one that has not
  * started (not_started), a guest token a host removed (removed), a room
- * locked to guests (locked).  A host is never banned and gets past the
- * lock; a co-host is checked for a ban like a guest (a ban revokes its
- * key anyway) and gets past the lock like a host.  The refusal is sent
- * here; NGX_DECLINED then.
+ * locked to guests (locked), then the site's rooms_policy can_join() for
+ * a guest (policy_denied with its reason, or "knock": the lobby, as in a
+ * knock room).  A host is never banned and gets past the lock and the
+ * policy; a co-host is checked for a ban like a guest (a ban revokes its
+ * key anyway) and gets past the lock and the policy like a host.  The
+ * refusal is sent here; NGX_DECLINED then.
  */
 static ngx_int_t
 ngx_rooms_signal_admit(ngx_rooms_signal_ctx_t *ctx, rooms_room_t *room,
@@ -1007,6 +1011,7 @@ ngx_rooms_signal_admit(ngx_rooms_signal_ctx_t *ctx, rooms_room_t *room,
 {
     char                    start_at[ROOMS_TIME_LEN + 1];
     ngx_int_t               banned;
+    ngx_str_t               reason;
     const char             *state;
     ngx_rooms_main_conf_t  *rmcf;
 
@@ -1055,7 +1060,26 @@ ngx_rooms_signal_admit(ngx_rooms_signal_ctx_t *ctx, rooms_room_t *room,
         return NGX_DECLINED;
     }
 
-    return NGX_OK;
+    if (ctx->cohost) {
+        return NGX_OK;
+    }
+
+    switch (ngx_rooms_policy_can_join(ctx->request,
+                                      ngx_rooms_identity(ctx->request),
+                                      room, &reason))
+    {
+    case NGX_OK:
+        return NGX_OK;
+
+    case NGX_ROOMS_POLICY_KNOCK:
+        room->admission = ROOMS_ADMISSION_KNOCK;
+        return NGX_OK;
+
+    default:
+        ngx_rooms_signal_refuse(ctx, "policy_denied", (char *) reason.data,
+                                NGX_ROOMS_SIGNAL_CLOSE_REFUSED);
+        return NGX_DECLINED;
+    }
 }
 
 

@@ -10,8 +10,11 @@ set -eu
 PKGS="build-essential perl nginx nginx-dev libsqlite3-dev sqlite3 libjansson-dev \
 libssl-dev patch xz-utils libtest-base-perl libwww-perl curl procps \
 chromium fonts-liberation iproute2 util-linux libvpx-dev libopus-dev \
-debhelper dpkg-dev lintian systemd python3-prometheus-client nftables"
+debhelper dpkg-dev lintian systemd python3-prometheus-client \
+libluajit-5.1-dev pkgconf nftables"
 
+# libluajit-5.1-dev (found by pkg-config in config): the rooms_policy
+# hooks (docs/policy.md).
 # nftables: tests/e2e/ice-tcp.t refuses UDP to the media worker with it.
 # libvpx-dev and libopus-dev: the load tool encodes real VP8 and Opus
 # (tests/load/, `make load`).

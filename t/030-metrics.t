@@ -205,7 +205,7 @@ sub check {
                       grep { /^rooms_join_refusals_total/ } split /\n/, $text;
         is(join(',', sort keys %reasons),
            'denied,gone,internal_error,lobby_full,locked,media_unavailable,'
-           . 'not_found,not_started,removed,room_ended,room_full,'
+           . 'not_found,not_started,policy_denied,removed,room_ended,room_full,'
            . 'storage_unavailable', 'refusal reasons: the fixed set');
         my %kinds = map { /kind="(\w+)"/ ? ($1 => 1) : () }
                     grep { /^rooms_host_actions_total/ } split /\n/, $text;

@@ -144,15 +144,18 @@ sub drain {
 
 # Opens a WebSocket to room $code and joins; while the link to the media
 # worker comes up joins are refused media_unavailable, so that is retried.
-# Returns ($ws, the first message decoded, its line).
+# port and headers (extra handshake lines) go to the handshake, the rest
+# into the join.  Returns ($ws, the first message decoded, its line).
 sub ws_join {
     my ($code, %opt) = @_;
     my $port = delete $opt{port};
+    my $headers = delete $opt{headers};
     $opt{name} //= 'Ada';
     my $deadline = time + 8;
     for (;;) {
         my ($ws) = RoomsTest::ws_open("/api/rooms/$code/ws", join_frame(%opt),
-                                      $port ? (port => $port) : ());
+                                      $port ? (port => $port) : (),
+                                      $headers ? (headers => $headers) : ());
         return (undef, undef, 'no 101') unless $ws;
         my $f = next_frame($ws) // ['nothing', undef];
         if (($f->[0] =~ /media_unavailable/) && time < $deadline) {

@@ -227,6 +227,17 @@ export function nginxWorkers(port) {
   return byPeer;
 }
 
+// The lines of nginx's error log at alert level or worse ([] with no log).
+export function logAlerts(file) {
+  let text = '';
+  try {
+    text = fs.readFileSync(file, 'utf8');
+  } catch (e) {
+    return [];
+  }
+  return text.split('\n').filter((l) => /\[(alert|crit|emerg)\]/.test(l));
+}
+
 export function tail(file, lines = 60) {
   try {
     const text = fs.readFileSync(file, 'utf8').trimEnd().split('\n');
@@ -561,7 +572,8 @@ export const fitsWidth = (page) => page.evaluate(() =>
 // signals that end it early.  finish() reports (with the logs and each
 // page's console when something failed), closes the browser, stops every
 // process and exits; it runs once, whoever calls it first.
-export function scenarioRun(deadline, getBrowser, people) {
+export function scenarioRun(deadline, getBrowser, people,
+                            { allowLog = [] } = {}) {
   const dir = tempDir();
   let finishing = false;
   let timer = null;
@@ -583,13 +595,20 @@ export function scenarioRun(deadline, getBrowser, people) {
     if (finishing) return;
     finishing = true;
     clearTimeout(timer);
-    const passed = done();
-    if (!passed) dumpLogs();
     try {
       const browser = getBrowser();
       if (browser) await browser.close();
     } catch (e) { /* already gone */ }
     await stopAll();
+    // what Test::Nginx asserts of each block, over the whole run and its
+    // shutdown: nginx logged nothing at alert level or worse, but what the
+    // scenario provokes on purpose (allowLog: regular expressions)
+    const bad = logAlerts(path.join(dir, 'logs/error.log'))
+      .filter((l) => !allowLog.some((re) => re.test(l)));
+    ok(bad.length === 0, 'no [alert], [crit] or [emerg] in nginx\'s error log',
+       bad.slice(0, 10).join('\n'));
+    const passed = done();
+    if (!passed) dumpLogs();
     if (passed) {
       fs.rmSync(dir, { recursive: true, force: true });
     } else {
