@@ -2,7 +2,8 @@
 # real media worker, alone, on free ports, and TCP connections that send
 # a zero length, a huge length, well-framed garbage, one byte now and
 # then (slowloris), or nothing (half-open), and more connections than the
-# bound.  Each is closed without a byte back, and the worker lives on.
+# bounds, in all and from one address (each from its own address on
+# 127/8).  Each is closed without a byte back, and the worker lives on.
 
 use strict;
 use warnings;
@@ -23,6 +24,7 @@ plan(skip_all => 'run make first') unless -x $worker;
 
 # limits of worker/tcp.h
 my $MAX_CONNS = 128;
+my $MAX_PER_IP = 8;
 
 my $dir = tempdir('rooms-icetcp-XXXXXX', TMPDIR => 1, CLEANUP => 1);
 chmod 0755, $dir;
@@ -52,8 +54,11 @@ sleep 0.05 while !-S "$dir/worker.sock" && time < $until;
 ok(-S "$dir/worker.sock", 'the worker starts, ICE-TCP on its UDP port')
     or BAIL_OUT(`cat $dir/worker.log`);
 
+# a connection from $from (an address on 127/8)
 sub conn {
+    my ($from) = @_;
     my $s = IO::Socket::INET->new(PeerAddr => "127.0.0.1:$port",
+                                  LocalAddr => $from,
                                   Proto => 'tcp') or die "connect: $!";
     $s->autoflush(1);
     return $s;
@@ -71,19 +76,27 @@ my %peer = (
     'a half-open peer'        => '',
 );
 
+# first the bound in all, from as many addresses, and two more: each
+# of those pushes out the oldest connection that has no answered check
+my @many = map { conn('127.0.1.' . $_) } 1 .. $MAX_CONNS + 2;
+sleep 0.5;
+
+# then more than the bound from one address: the ones over it are closed
+my @one = map { conn('127.0.0.50') } 1 .. $MAX_PER_IP + 2;
+sleep 0.5;
+
 my (%sock, %closed, %got);
+my $from = 10;
 for my $what (sort keys %peer) {
-    $sock{$what} = conn();
+    $sock{$what} = conn('127.0.0.' . $from++);
     syswrite($sock{$what}, $peer{$what}) if length $peer{$what};
     $got{$what} = '';
 }
 
-# more than the bound at once: the ones over it are closed at once
-my @many = map { conn() } 1 .. $MAX_CONNS + 2;
-
-my $sel = IO::Select->new(values %sock, @many);
+my $sel = IO::Select->new(values %sock, @many, @one);
 my %name = map { ($sock{$_} => $_) } keys %sock;
-my %many_closed;
+my %is_one = map { ($_ => 1) } @one;
+my (%many_closed, %one_closed);
 my $start = time;
 my $last_drip = time;
 $until = time + 40;
@@ -95,6 +108,8 @@ while (time < $until && (keys %closed < keys %sock)) {
             $sel->remove($s);
             if (defined $name{$s}) {
                 $closed{$name{$s}} = time - $start;
+            } elsif ($is_one{$s}) {
+                $one_closed{$s} = time - $start;
             } else {
                 $many_closed{$s} = time - $start;
             }
@@ -115,9 +130,16 @@ for my $what (sort keys %peer) {
     is(length $got{$what}, 0, "$what: not a byte back");
 }
 
-my $early = grep { $_ < 5 } values %many_closed;
-ok($early >= 2, "connections over the bound ($MAX_CONNS) are closed at once"
-   . " ($early of " . scalar(@many) . ')');
+# the pushed out: 2 of @many, then one per connection of @one admitted
+# and one per peer above, all within a few seconds of the start
+my $pushed = grep { $_ < 5 } values %many_closed;
+my $want = 2 + $MAX_PER_IP + keys %peer;
+ok($pushed >= $want, "over $MAX_CONNS connections, the oldest without an"
+   . " answered check are pushed out ($pushed of " . scalar(@many)
+   . ", at least $want)");
+my $refused = grep { $_ < 5 } values %one_closed;
+is($refused, 2, "over $MAX_PER_IP from one address, the next are closed"
+   . ' at once');
 
 ok(kill(0, $pid), 'the worker still runs');
 my $log = `cat $dir/logs/worker.log 2>/dev/null; cat $dir/worker.log`;

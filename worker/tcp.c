@@ -39,6 +39,13 @@
 /* how often idle connections are looked for */
 #define W_TCP_CHECK_MS     1000
 
+/*
+ * Slots: twice the connections, since a connection pushed out or broken
+ * keeps its slot until rooms_tcp_expire() frees it, outside the wait
+ * (another event of the same wait may still name it).
+ */
+#define W_TCP_SLOTS        (2 * ROOMS_TCP_MAX_CONNS)
+
 
 typedef struct {
     int                  fd;
@@ -68,7 +75,7 @@ struct rooms_tcp_s {
     unsigned             ndead;
     uint64_t             tx_fail;
     uint64_t             closed_bad;
-    rooms_tcp_conn_t    *conns[ROOMS_TCP_MAX_CONNS];
+    rooms_tcp_conn_t    *conns[W_TCP_SLOTS];
     uint8_t              rx[W_TCP_READ];
 };
 
@@ -152,7 +159,7 @@ rooms_tcp_send(void *ctx, const sfu_dgram_t *d)
     rooms_tcp_conn_t  *c;
 
     slot = (unsigned) d->addr.via - ROOMS_VIA_TCP;
-    c = slot < ROOMS_TCP_MAX_CONNS ? t->conns[slot] : NULL;
+    c = slot < W_TCP_SLOTS ? t->conns[slot] : NULL;
 
     /* a session of a connection now gone, its slot maybe someone's else */
     if (c == NULL || c->dead || !rooms_stun_addr_equal(&c->remote, &d->addr))
@@ -245,6 +252,57 @@ rooms_tcp_on_conn(rooms_loop_ev_t *ev, uint64_t now)
 }
 
 
+/*
+ * Whether a new connection from remote may stay (ROOMS_TCP_MAX_PER_IP,
+ * ROOMS_TCP_MAX_CONNS): 0, after pushing out the oldest unanswered one
+ * when all are taken, or -1.
+ */
+static int
+rooms_tcp_admit(rooms_tcp_t *t, const rooms_stun_addr_t *remote)
+{
+    unsigned           i, same;
+    rooms_tcp_conn_t  *c, *oldest;
+
+    same = 0;
+    oldest = NULL;
+
+    for (i = 0; i < W_TCP_SLOTS; i++) {
+        c = t->conns[i];
+
+        if (c == NULL || c->dead || c->validated) {
+            continue;
+        }
+
+        if (c->remote.family == remote->family
+            && memcmp(c->remote.ip, remote->ip, 16) == 0)
+        {
+            same++;
+        }
+
+        if (oldest == NULL || c->opened_ms < oldest->opened_ms) {
+            oldest = c;
+        }
+    }
+
+    if (same >= ROOMS_TCP_MAX_PER_IP) {
+        return -1;
+    }
+
+    if (t->nconns - t->ndead < ROOMS_TCP_MAX_CONNS) {
+        return 0;
+    }
+
+    if (oldest == NULL) {
+        return -1;                      /* all answered: browsers in calls */
+    }
+
+    t->closed_bad++;
+    rooms_tcp_kill(oldest, "pushed out by a newer connection");
+
+    return 0;
+}
+
+
 /* The listener is readable: new connections. */
 static void
 rooms_tcp_on_accept(rooms_loop_ev_t *ev, uint64_t now)
@@ -277,15 +335,22 @@ rooms_tcp_on_accept(rooms_loop_ev_t *ev, uint64_t now)
             return;
         }
 
-        for (slot = 0; slot < ROOMS_TCP_MAX_CONNS; slot++) {
+        if (rooms_udp_addr_from_sockaddr(&remote, (struct sockaddr *) &ss,
+                                         alen) != 0
+            || rooms_tcp_admit(t, &remote) != 0)
+        {
+            t->closed_bad++;
+            close(fd);
+            continue;
+        }
+
+        for (slot = 0; slot < W_TCP_SLOTS; slot++) {
             if (t->conns[slot] == NULL) {
                 break;
             }
         }
 
-        if (slot == ROOMS_TCP_MAX_CONNS
-            || rooms_udp_addr_from_sockaddr(&remote, (struct sockaddr *) &ss,
-                                            alen) != 0
+        if (slot == W_TCP_SLOTS
             || (c = calloc(1, sizeof(rooms_tcp_conn_t))) == NULL)
         {
             t->closed_bad++;
@@ -334,7 +399,7 @@ rooms_tcp_expire(rooms_tcp_t *t, uint64_t now)
         t->next_check = now + W_TCP_CHECK_MS;
     }
 
-    for (i = 0; i < ROOMS_TCP_MAX_CONNS; i++) {
+    for (i = 0; i < W_TCP_SLOTS; i++) {
         c = t->conns[i];
 
         if (c == NULL) {
@@ -480,7 +545,7 @@ rooms_tcp_close(rooms_tcp_t *t)
         return;
     }
 
-    for (i = 0; i < ROOMS_TCP_MAX_CONNS; i++) {
+    for (i = 0; i < W_TCP_SLOTS; i++) {
         if (t->conns[i] != NULL) {
             rooms_tcp_free(t, t->conns[i]);
         }
@@ -495,7 +560,7 @@ rooms_tcp_close(rooms_tcp_t *t)
 unsigned
 rooms_tcp_conns(const rooms_tcp_t *t)
 {
-    return t != NULL ? t->nconns : 0;
+    return t != NULL ? t->nconns - t->ndead : 0;
 }
 
 

@@ -28,10 +28,20 @@
 
 /*
  * Connections at most: each may hold ROOMS_FRAME_OUT_CAP queued (32 MiB
- * in all), and TCP is for the few whose network blocks UDP; one more is
- * accepted and closed at once.
+ * in all), and TCP is for the few whose network blocks UDP.  When all
+ * are taken, a new one pushes out the oldest that has no answered check
+ * yet (so strangers that connect and wait cannot keep browsers out), or
+ * else is closed at once.
  */
 #define ROOMS_TCP_MAX_CONNS   128
+
+/*
+ * Connections without an answered check from one IP address at once: a
+ * browser opens one per candidate pair it tries and is answered within
+ * a round trip, so a few suffice, even for an office behind one NAT
+ * address; more is a flood, and the next one is closed at once.
+ */
+#define ROOMS_TCP_MAX_PER_IP  8
 
 /*
  * From accept to the first check answered (a STUN request with
