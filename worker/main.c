@@ -59,6 +59,11 @@
 /* how often the statistics line is written while people are in */
 #define W_STATS_MS         60000
 
+/* a UDP socket for each address announced */
+#if ROOMS_ADDRS_MAX > ROOMS_UDP_MAX_SOCKETS
+#error "ROOMS_ADDRS_MAX > ROOMS_UDP_MAX_SOCKETS"
+#endif
+
 /* interface addresses looked at, at most (getifaddrs' list) */
 #define W_IFADDRS_MAX      256
 
@@ -510,6 +515,7 @@ w_addresses(w_t *w, const w_args_t *a)
     unsigned            i, n, nb;
     uint8_t             bound[ROOMS_ADDRS_MAX];
     const char         *ips[ROOMS_ADDRS_MAX], *one;
+    rooms_sdp_cand_t    text_of[ROOMS_ADDRS_MAX];
     rooms_stun_addr_t   addrs[ROOMS_ADDRS_MAX], kept[ROOMS_ADDRS_MAX];
     rooms_addrs_if_t   *ifs;
 
@@ -562,12 +568,12 @@ w_addresses(w_t *w, const w_args_t *a)
     }
 
     for (i = 0; i < n; i++) {
-        /* the candidates' text forms, written once here for the binds */
-        if (rooms_addrs_cands(&addrs[i], 1, 1, 0, &w->cands[i]) != 1) {
+        /* the text form of each, as the candidates have it, to bind */
+        if (rooms_addrs_cands(&addrs[i], 1, 1, 0, &text_of[i]) != 1) {
             return -1;
         }
 
-        ips[i] = w->cands[i].ip;
+        ips[i] = text_of[i].ip;
     }
 
     if (one != NULL) {
