@@ -4,6 +4,7 @@
 # then (slowloris), or nothing (half-open), and more connections than the
 # bounds, in all and from one address (each from its own address on
 # 127/8).  Each is closed without a byte back, and the worker lives on.
+# Then --announce-ip given twice and --tcp-port 0.
 
 use strict;
 use warnings;
@@ -145,5 +146,20 @@ ok(kill(0, $pid), 'the worker still runs');
 my $log = `cat $dir/logs/worker.log 2>/dev/null; cat $dir/worker.log`;
 like($log, qr/ICE-TCP .*: bad framing/, 'bad framing is logged (debug)');
 unlike($log, qr/\[error\]/, 'and no error');
+
+# --announce-ip, twice, overrides the interface list; --tcp-port 0 turns
+# ICE-TCP off: only UDP candidates, in the order given
+{
+    kill 'TERM', $pid;
+    waitpid $pid, 0;
+    undef $pid;
+    my $out = `timeout -s TERM 2 $worker --udp-port $port --announce-ip 192.0.2.10 --announce-ip 2001:db8::10 --tcp-port 0 --control $dir/w2.sock 2>&1`;
+    my @ann = $out =~ /announced: (\w+ \S+) port $port priority (\d+)/g;
+    is("@ann[0, 2]", 'udp 192.0.2.10 udp 2001:db8::10',
+       '--announce-ip twice: both announced, in order, over UDP alone')
+        or diag($out);
+    ok(@ann == 4 && $ann[1] > $ann[3], 'the first with the higher priority');
+    like($out, qr/ICE-TCP off/, 'ICE-TCP off with --tcp-port 0');
+}
 
 done_testing();
