@@ -376,6 +376,9 @@ w_stats(w_t *w)
               (unsigned long long) s->joins, (unsigned long long) s->knocks,
               (unsigned long long) s->leaves,
               (unsigned long long) s->timeouts);
+    rooms_log(ROOMS_LOG_INFO, "stats: ICE-TCP connections %u, closed as bad "
+              "or pushed out %llu", rooms_tcp_conns(w->tcp),
+              (unsigned long long) rooms_tcp_closed_bad(w->tcp));
     rooms_log(ROOMS_LOG_INFO, "stats: transport feedback sent %llu read %llu, "
               "probes %llu, NACKs to publishers %llu, repairs %llu, layer "
               "switches %llu",

@@ -71,6 +71,7 @@ struct rooms_tcp_s {
     sfu_io_t            *io;
     uint64_t             now;          /* of the last wakeup */
     uint64_t             next_check;
+    unsigned             paused;       /* the listener, not watched */
     unsigned             nconns;
     unsigned             ndead;
     uint64_t             tx_fail;
@@ -327,7 +328,22 @@ rooms_tcp_on_accept(rooms_loop_ev_t *ev, uint64_t now)
                 continue;
             }
 
-            if (errno != EAGAIN && errno != EWOULDBLOCK) {
+            if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS
+                || errno == ENOMEM)
+            {
+                /*
+                 * out of descriptors or memory: the listener stays
+                 * readable, so it is not watched for a while (else the
+                 * loop would spin on it)
+                 */
+                rooms_log(ROOMS_LOG_WARN, "ICE-TCP accept: %s: not "
+                          "accepting for %d ms", strerror(errno),
+                          W_TCP_CHECK_MS);
+                rooms_loop_del(t->loop, t->fd);
+                t->paused = 1;
+                t->next_check = now + W_TCP_CHECK_MS;
+
+            } else if (errno != EAGAIN && errno != EWOULDBLOCK) {
                 rooms_log(ROOMS_LOG_WARN, "ICE-TCP accept: %s",
                           strerror(errno));
             }
@@ -397,6 +413,10 @@ rooms_tcp_expire(rooms_tcp_t *t, uint64_t now)
 
     if (now >= t->next_check) {
         t->next_check = now + W_TCP_CHECK_MS;
+
+        if (t->paused && rooms_loop_add(t->loop, t->fd, &t->ev) == 0) {
+            t->paused = 0;
+        }
     }
 
     for (i = 0; i < W_TCP_SLOTS; i++) {
@@ -551,7 +571,10 @@ rooms_tcp_close(rooms_tcp_t *t)
         }
     }
 
-    rooms_loop_del(t->loop, t->fd);
+    if (!t->paused) {
+        rooms_loop_del(t->loop, t->fd);
+    }
+
     close(t->fd);
     free(t);
 }
