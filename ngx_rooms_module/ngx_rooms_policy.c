@@ -8,8 +8,9 @@
  * (made, compiled and run once at configuration, in the master, so that
  * "nginx -t" reports a syntax error with its line and a failing data
  * file; each nginx worker gets its own copy of it by fork(), and a
- * reload makes a new one); the sandbox the hooks run in (no io, os,
- * require, load*, dofile once the file's top level has run); each call's
+ * reload makes a new one); the sandbox (no I/O ever in the state: data
+ * files are read by the top level through rooms.read_json() and
+ * rooms.read_file(), which refuse in a hook); each call's
  * instruction budget and memory cap; the plain tables a hook is given
  * and the checks on what it returns.
  * Must never let a hook stall or crash a worker: every call into Lua is
@@ -89,7 +90,14 @@ struct ngx_rooms_policy_s {
     size_t                       limit;          /* what it may hold now */
     size_t                       base;           /* held once loaded */
     int                          ref[NGX_ROOMS_HOOK_N];  /* LUA_NOREF: none */
+    unsigned                     loaded:1;       /* the top level ran */
 };
+
+
+typedef struct {
+    FILE                        *file;
+    json_t                      *json;
+} ngx_rooms_policy_box_t;
 
 
 /* one call's inputs and outputs, for ngx_rooms_policy_run() */
@@ -115,10 +123,13 @@ static void *ngx_rooms_policy_alloc(void *ud, void *ptr, size_t osize,
 static void ngx_rooms_policy_budget(lua_State *L, lua_Debug *ar);
 static int ngx_rooms_policy_load(lua_State *L);
 static int ngx_rooms_policy_read_json(lua_State *L);
-static int ngx_rooms_policy_json_gc(lua_State *L);
+static ngx_rooms_policy_box_t *ngx_rooms_policy_box(lua_State *L);
+static int ngx_rooms_policy_box_gc(lua_State *L);
 static void ngx_rooms_policy_push_json(lua_State *L, json_t *v,
     ngx_uint_t depth);
-static void ngx_rooms_policy_sandbox(lua_State *L);
+static const char *ngx_rooms_policy_data_file(lua_State *L,
+    ngx_rooms_policy_t *policy, const char *helper);
+static int ngx_rooms_policy_read_file(lua_State *L);
 static void ngx_rooms_policy_cleanup(void *data);
 static ngx_int_t ngx_rooms_policy_call(ngx_http_request_t *r,
     ngx_rooms_policy_call_t *call);
@@ -177,10 +188,16 @@ ngx_rooms_policy_alloc(void *ud, void *ptr, size_t osize, size_t nsize)
 }
 
 
-/* the count hook: called once the budget is spent, it ends the call */
+/*
+ * The count hook: called once the budget is spent, it ends the call.  It
+ * then fires at every instruction, so a hook that catches the error with
+ * pcall() and goes on is stopped again at once, up to the call's end.
+ */
 static void
 ngx_rooms_policy_budget(lua_State *L, lua_Debug *ar)
 {
+    lua_sethook(L, ngx_rooms_policy_budget, LUA_MASKCOUNT, 1);
+
     if (lua_getinfo(L, "Sl", ar) && ar->currentline > 0) {
         lua_pushfstring(L, "%s:%d: ", ar->short_src, ar->currentline);
 
@@ -258,7 +275,13 @@ ngx_rooms_policy_directive(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     cln->data = policy;
 
     /* the interpreter alone: its count hook is the budget (see above) */
-    luaJIT_setmode(policy->L, 0, LUAJIT_MODE_ENGINE | LUAJIT_MODE_OFF);
+    if (!luaJIT_setmode(policy->L, 0, LUAJIT_MODE_ENGINE | LUAJIT_MODE_OFF)) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "rooms_policy \"%V\": LuaJIT's compiler cannot "
+                           "be turned off, so no budget could stop a hook",
+                           &policy->path);
+        return NGX_CONF_ERROR;
+    }
 
     lua_sethook(policy->L, ngx_rooms_policy_budget, LUA_MASKCOUNT,
                 NGX_ROOMS_POLICY_LOAD_BUDGET);
@@ -313,10 +336,16 @@ ngx_rooms_policy_cleanup(void *data)
 
 
 /*
- * Under lua_cpcall(): the libraries the file may use (base, string,
- * table, math, bit; io and os for its top level only), the helper
- * rooms.read_json(), the file compiled (a syntax error is reported with
- * its line) and run, its hooks kept in the registry, then the sandbox.
+ * Under lua_cpcall(): the libraries the file may use, the helpers
+ * rooms.read_json() and rooms.read_file(), the file compiled (a syntax
+ * error is reported with its line) and run, its hooks kept in the
+ * registry, then what only the top level needed is taken away.
+ *
+ * No I/O is ever in the state: no io library, no loadfile, dofile or
+ * print, and of os only the clock, the calendar and getenv.  So nothing
+ * the top level keeps in a local can do I/O later, as a kept io.open
+ * could: the top level reads data through the helpers, which refuse
+ * once it has run (policy->loaded).
  */
 static int
 ngx_rooms_policy_load(lua_State *L)
@@ -334,8 +363,22 @@ ngx_rooms_policy_load(lua_State *L)
         { LUA_STRLIBNAME, luaopen_string },
         { LUA_MATHLIBNAME, luaopen_math },
         { LUA_BITLIBNAME, luaopen_bit },
-        { LUA_IOLIBNAME, luaopen_io },
         { LUA_OSLIBNAME, luaopen_os },
+    };
+
+    /* I/O, or code loaded from a file: gone before the file runs */
+    static const char  *never[] = {
+        "dofile", "loadfile", "print"
+    };
+
+    static const char  *os_never[] = {
+        "execute", "exit", "remove", "rename", "tmpname", "setlocale"
+    };
+
+    /* what the top level may use, and the hooks not */
+    static const char  *load_only[] = {
+        "rooms", "load", "loadstring", "collectgarbage", "getfenv",
+        "setfenv", "newproxy", "gcinfo"
     };
 
     policy = lua_touserdata(L, 1);
@@ -346,13 +389,36 @@ ngx_rooms_policy_load(lua_State *L)
         lua_call(L, 1, 0);
     }
 
-    lua_newtable(L);
+    for (i = 0; i < sizeof(never) / sizeof(never[0]); i++) {
+        lua_pushnil(L);
+        lua_setglobal(L, never[i]);
+    }
+
+    lua_getglobal(L, LUA_OSLIBNAME);
+
+    for (i = 0; i < sizeof(os_never) / sizeof(os_never[0]); i++) {
+        lua_pushnil(L);
+        lua_setfield(L, -2, os_never[i]);
+    }
+
+    lua_pop(L, 1);
+
+    /* the helpers' upvalues: the policy, and the metatable of their box */
+    lua_createtable(L, 0, 2);
+
     lua_pushlightuserdata(L, policy);
     lua_createtable(L, 0, 1);
-    lua_pushcfunction(L, ngx_rooms_policy_json_gc);
+    lua_pushcfunction(L, ngx_rooms_policy_box_gc);
     lua_setfield(L, -2, "__gc");
+
+    lua_pushvalue(L, -2);
+    lua_pushvalue(L, -2);
     lua_pushcclosure(L, ngx_rooms_policy_read_json, 2);
-    lua_setfield(L, -2, "read_json");
+    lua_setfield(L, -4, "read_json");
+
+    lua_pushcclosure(L, ngx_rooms_policy_read_file, 2);
+    lua_setfield(L, -2, "read_file");
+
     lua_setglobal(L, "rooms");
 
     if (luaL_loadfile(L, (char *) policy->path.data) != 0) {
@@ -377,51 +443,128 @@ ngx_rooms_policy_load(lua_State *L)
         policy->ref[i] = luaL_ref(L, LUA_REGISTRYINDEX);
     }
 
-    ngx_rooms_policy_sandbox(L);
+    for (i = 0; i < sizeof(load_only) / sizeof(load_only[0]); i++) {
+        lua_pushnil(L);
+        lua_setglobal(L, load_only[i]);
+    }
+
+    policy->loaded = 1;
 
     return 0;
 }
 
 
 /*
- * After the top level: what reads or writes files, loads code or
- * reaches outside the state is gone, from the globals and from the io
- * and os tables themselves (a top level that kept "local io = io" finds
- * it empty).  string, table, math, bit and the rest of base stay.
+ * The full name of a data file (a relative one is in the policy file's
+ * folder), also left at the top of the stack; a Lua error once the top
+ * level has run.
  */
-static void
-ngx_rooms_policy_sandbox(lua_State *L)
+static const char *
+ngx_rooms_policy_data_file(lua_State *L, ngx_rooms_policy_t *policy,
+    const char *helper)
 {
-    ngx_uint_t  i;
+    size_t        len;
+    const char   *name;
+    luaL_Buffer   b;
 
-    static const char  *gone[] = {
-        "io", "os", "rooms", "dofile", "loadfile", "load", "loadstring",
-        "require", "module", "package", "print", "collectgarbage",
-        "getfenv", "setfenv", "newproxy", "gcinfo", "debug", "jit"
-    };
-
-    for (i = 0; i < 2; i++) {
-        lua_getglobal(L, i == 0 ? "io" : "os");
-
-        if (lua_istable(L, -1)) {
-            /* clearing fields while traversing is allowed in Lua */
-            lua_pushnil(L);
-
-            while (lua_next(L, -2) != 0) {
-                lua_pop(L, 1);
-                lua_pushvalue(L, -1);
-                lua_pushnil(L);
-                lua_rawset(L, -4);
-            }
-        }
-
-        lua_pop(L, 1);
+    if (policy->loaded) {
+        luaL_error(L, "rooms.%s() reads data files at start-up and reload "
+                   "only, not in a hook", helper);
     }
 
-    for (i = 0; i < sizeof(gone) / sizeof(gone[0]); i++) {
-        lua_pushnil(L);
-        lua_setglobal(L, gone[i]);
+    name = luaL_checklstring(L, 1, &len);
+
+    if (name[0] == '/') {
+        lua_pushvalue(L, 1);
+        return name;
     }
+
+    luaL_buffinit(L, &b);
+    luaL_addlstring(&b, (char *) policy->dir.data, policy->dir.len);
+    luaL_addlstring(&b, name, len);
+    luaL_pushresult(&b);
+
+    return lua_tostring(L, -1);
+}
+
+
+/*
+ * What a helper opened or parsed, in a userdata whose __gc releases it:
+ * a Lua error (the memory cap) while it is in use leaks nothing.
+ */
+static ngx_rooms_policy_box_t *
+ngx_rooms_policy_box(lua_State *L)
+{
+    ngx_rooms_policy_box_t  *box;
+
+    box = lua_newuserdata(L, sizeof(ngx_rooms_policy_box_t));
+    box->file = NULL;
+    box->json = NULL;
+    lua_pushvalue(L, lua_upvalueindex(2));
+    lua_setmetatable(L, -2);
+
+    return box;
+}
+
+
+static int
+ngx_rooms_policy_box_gc(lua_State *L)
+{
+    ngx_rooms_policy_box_t  *box;
+
+    box = lua_touserdata(L, 1);
+
+    if (box->file != NULL) {
+        fclose(box->file);
+        box->file = NULL;
+    }
+
+    if (box->json != NULL) {
+        json_decref(box->json);
+        box->json = NULL;
+    }
+
+    return 0;
+}
+
+
+/*
+ * rooms.read_file(path): a data file's bytes as one string (a list of
+ * names, a CSV export), within the top level's memory.
+ */
+static int
+ngx_rooms_policy_read_file(lua_State *L)
+{
+    char                     buf[4096];
+    size_t                   n;
+    const char              *name;
+    luaL_Buffer              b;
+    ngx_rooms_policy_t      *policy;
+    ngx_rooms_policy_box_t  *box;
+
+    policy = lua_touserdata(L, lua_upvalueindex(1));
+    name = ngx_rooms_policy_data_file(L, policy, "read_file");
+    box = ngx_rooms_policy_box(L);
+
+    box->file = fopen(name, "rb");
+    if (box->file == NULL) {
+        return luaL_error(L, "rooms.read_file(\"%s\"): %s", name,
+                          strerror(errno));
+    }
+
+    luaL_buffinit(L, &b);
+
+    while ((n = fread(buf, 1, sizeof(buf), box->file)) > 0) {
+        luaL_addlstring(&b, buf, n);
+    }
+
+    if (ferror(box->file)) {
+        return luaL_error(L, "rooms.read_file(\"%s\"): read error", name);
+    }
+
+    luaL_pushresult(&b);
+
+    return 1;
 }
 
 
@@ -435,55 +578,25 @@ ngx_rooms_policy_sandbox(lua_State *L)
 static int
 ngx_rooms_policy_read_json(lua_State *L)
 {
-    size_t               len;
-    json_t             **box;
-    const char          *name;
-    json_error_t         err;
-    luaL_Buffer          b;
-    ngx_rooms_policy_t  *policy;
+    const char              *name;
+    json_error_t             err;
+    ngx_rooms_policy_t      *policy;
+    ngx_rooms_policy_box_t  *box;
 
     policy = lua_touserdata(L, lua_upvalueindex(1));
-    name = luaL_checklstring(L, 1, &len);
+    name = ngx_rooms_policy_data_file(L, policy, "read_json");
+    box = ngx_rooms_policy_box(L);
 
-    if (name[0] != '/') {
-        luaL_buffinit(L, &b);
-        luaL_addlstring(&b, (char *) policy->dir.data, policy->dir.len);
-        luaL_addlstring(&b, name, len);
-        luaL_pushresult(&b);
-        name = lua_tostring(L, -1);
-    }
+    box->json = json_load_file(name, JSON_REJECT_DUPLICATES, &err);
 
-    box = lua_newuserdata(L, sizeof(json_t *));
-    *box = NULL;
-    lua_pushvalue(L, lua_upvalueindex(2));
-    lua_setmetatable(L, -2);
-
-    *box = json_load_file(name, JSON_REJECT_DUPLICATES, &err);
-
-    if (*box == NULL) {
+    if (box->json == NULL) {
         return luaL_error(L, "rooms.read_json(\"%s\"): line %d: %s", name,
                           err.line, err.text);
     }
 
-    ngx_rooms_policy_push_json(L, *box, 0);
+    ngx_rooms_policy_push_json(L, box->json, 0);
 
     return 1;
-}
-
-
-static int
-ngx_rooms_policy_json_gc(lua_State *L)
-{
-    json_t  **box;
-
-    box = lua_touserdata(L, 1);
-
-    if (*box != NULL) {
-        json_decref(*box);
-        *box = NULL;
-    }
-
-    return 0;
 }
 
 
