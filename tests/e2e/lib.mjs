@@ -633,12 +633,13 @@ export function scenarioRun(deadline, getBrowser, people,
 }
 
 
-// A call of two (Alice hosts, Bob joins by the invite link) on the
-// server at base, in browser: a test each that the room is made, that
-// both join, and that each decodes the other's video (frames, and a
-// frame size) and receives audio.  Resolves to each one's selected
-// candidate pair (selectedPairInPage) once both do, or null.
-export async function callOfTwo(browser, people, base, title) {
+// A call of two (Alice hosts, Bob joins by the invite link; other names
+// in names) on the server at base, in browser: a test each that the room
+// is made, that both join, and that each decodes the other's video
+// (frames, and a frame size) and receives audio.  Resolves to each one's
+// selected candidate pair (selectedPairInPage) once both do, or null.
+export async function callOfTwo(browser, people, base, title,
+                                names = ['Alice', 'Bob']) {
   const res = await fetch(base + 'api/rooms', {
     method: 'POST',
     headers: { 'Content-Type': 'application/json' },
@@ -649,15 +650,15 @@ export async function callOfTwo(browser, people, base, title) {
           JSON.stringify(room))) {
     return null;
   }
-  const urls = { Alice: room.host_url, Bob: room.invite_url };
-  for (const name of ['Alice', 'Bob']) {
+  const urls = { [names[0]]: room.host_url, [names[1]]: room.invite_url };
+  for (const name of names) {
     const page = await openPerson(browser, people, name, urls[name]);
     const r = await joinAs(page, name);
     if (!ok(r === true, name + ' joins', 'got: ' + r)) return null;
   }
   const pairs = {};
   let good = true;
-  for (const name of ['Alice', 'Bob']) {
+  for (const name of names) {
     const page = people[name].page;
     const got = await until(async () => {
       const d = await page.evaluate(decodedInPage);

@@ -5,8 +5,11 @@
 // interfaces are a veth pair (net-default.t).  The worker must announce
 // the machine's own addresses (never loopback, which such a browser
 // refuses), and both people see and hear each other over one of them.
-// Prints TAP.
+// Then, with UDP over IPv6 to the worker refused (nftables), two more
+// do over IPv4: each address family reaches its own socket and is
+// answered from it.  Prints TAP.
 
+import { execFileSync } from 'node:child_process';
 import {
   ok, diag, vethAddrs, startMakeRun, announced, launchChromium,
   callOfTwo, scenarioRun,
@@ -42,6 +45,23 @@ async function scenario() {
   for (const [name, p] of Object.entries(pairs)) {
     ok(p && ours.includes(p.remote.address) && p.remote.protocol === 'udp',
        name + "'s media goes over UDP to one of the worker's addresses",
+       JSON.stringify(p));
+  }
+
+  // the other family: IPv6 UDP to the worker refused, a new call
+  execFileSync('nft', ['-f', '-'], { input:
+    'table inet rooms_net_default {\n' +
+    '  chain input {\n' +
+    '    type filter hook input priority 0; policy accept;\n' +
+    `    meta nfproto ipv6 udp dport ${run.mediaPort} reject\n` +
+    '  }\n}\n' });
+  const v4 = await callOfTwo(browser, people, run.base, 'Net default v4',
+                             ['Carol', 'Dave']);
+  if (!v4) return;
+  const ours4 = [vethAddrs.rv0[0], vethAddrs.rv1[0]];
+  for (const [name, p] of Object.entries(v4)) {
+    ok(p && ours4.includes(p.remote.address) && p.remote.protocol === 'udp',
+       name + "'s media goes over UDP to one of the worker's IPv4 addresses",
        JSON.stringify(p));
   }
 }

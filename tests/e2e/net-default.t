@@ -1,7 +1,8 @@
 #!/usr/bin/perl
 # Browser end-to-end: `make run`'s defaults reached by everyday browsers
 # (tests/e2e/net-default.mjs, which prints the TAP): a namespace with a
-# veth pair besides `lo`, Chromium without the loopback test flag.
+# veth pair besides `lo`, Chromium without the loopback test flag (and
+# nftables to refuse IPv6 media for a second call, over IPv4).
 
 use strict;
 use warnings;
@@ -10,4 +11,5 @@ use File::Basename qw(dirname);
 use lib dirname(__FILE__);
 use Scenario;
 
-Scenario::run('net-default.mjs', 150, { veth => 1 });   # its own: 120 s
+Scenario::run('net-default.mjs', 150, { veth => 1, need => ['nft'] });
+                                                # its own deadline: 120 s
