@@ -19,7 +19,8 @@ COMMON_HDR := $(wildcard common/*.h)
 MODULE_SRC := $(wildcard ngx_rooms_module/*.c ngx_rooms_module/*.h)
 WEB        := $(wildcard ngx_rooms_module/web/*)
 # the media worker's event-loop side: every system call and clock reading
-LOOP_SRC   := $(filter $(addprefix worker/,main.c loop.c udp.c link.c tcp.c), \
+LOOP_SRC   := $(filter $(addprefix worker/,main.c loop.c udp.c link.c tcp.c \
+                                 workers.c), \
                        $(wildcard worker/*.c))
 # the media worker's sans-IO cores: everything else in worker/
 CORE_SRC   := $(filter-out $(LOOP_SRC),$(wildcard worker/*.c))
@@ -308,7 +309,7 @@ $(DEBS) &: $(wildcard debian/* debian/*/*) config Makefile $(MODULE_SRC) \
 
 # rooms-load: many participants with real media through nginx and the
 # media worker (tests/load/, docs/performance.md).  `make load` builds it
-# and runs SCENARIO (room50, rooms2x25, storm50, loss50, or all) in a
+# and runs SCENARIO (room50, rooms2x25, rooms2x50, storm50, loss50, or all) in a
 # network namespace of its own, then the same on Janus VideoRoom
 # (JANUS=0 skips it), printing one table with both and their ratios.
 LOAD       := $(BUILD)/rooms-load

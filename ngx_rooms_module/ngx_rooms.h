@@ -63,7 +63,7 @@
  */
 typedef void (*ngx_rooms_record_pt)(const rooms_proto_hdr_t *hdr,
     const u_char *payload);
-typedef void (*ngx_rooms_link_down_pt)(void);
+typedef void (*ngx_rooms_link_down_pt)(ngx_uint_t worker, ngx_uint_t n);
 
 
 typedef struct {

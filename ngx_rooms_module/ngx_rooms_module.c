@@ -934,11 +934,12 @@ ngx_rooms_media_socket(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
         return NGX_CONF_ERROR;
     }
 
-    if (path.len >= sizeof(sun.sun_path)) {
+    /* and room for ".63", the sockets of the other media workers */
+    if (path.len + 3 >= sizeof(sun.sun_path)) {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                            "rooms_media_socket \"%V\" is too long for a "
                            "unix socket, at most %uz bytes are allowed",
-                           &path, sizeof(sun.sun_path) - 1);
+                           &path, sizeof(sun.sun_path) - 4);
         return NGX_CONF_ERROR;
     }
 

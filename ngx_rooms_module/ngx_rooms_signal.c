@@ -170,7 +170,7 @@ static void ngx_rooms_signal_demoted(ngx_rooms_signal_ctx_t *ctx,
     int64_t room_id, u_char *token_hash, ngx_log_t *log);
 static void ngx_rooms_signal_send_json(ngx_rooms_signal_ctx_t *ctx,
     json_t *out);
-static void ngx_rooms_signal_link_down(void);
+static void ngx_rooms_signal_link_down(ngx_uint_t worker, ngx_uint_t n);
 static ngx_int_t ngx_rooms_signal_name(json_t *v, ngx_str_t *name);
 static void ngx_rooms_signal_refuse(ngx_rooms_signal_ctx_t *ctx,
     const char *code, const char *message, unsigned close_code);
@@ -669,7 +669,7 @@ ngx_rooms_signal_resume(ngx_rooms_signal_ctx_t *ctx, json_t *msg)
         return;
     }
 
-    id = ngx_rooms_media_conn_id();
+    id = ngx_rooms_media_conn_id(room.id);
 
     if (id == 0) {
         ngx_rooms_signal_media_down(ctx, NGX_ERROR);
@@ -840,7 +840,7 @@ ngx_rooms_signal_join_record(ngx_rooms_signal_ctx_t *ctx, rooms_room_t *room,
     rooms_msg_join_t       join;
     ngx_rooms_loc_conf_t  *rlcf;
 
-    id = ngx_rooms_media_conn_id();
+    id = ngx_rooms_media_conn_id(room->id);
 
     if (id == 0) {
         ngx_rooms_signal_media_down(ctx, NGX_ERROR);
@@ -1275,11 +1275,16 @@ ngx_rooms_signal_close_record(const rooms_proto_hdr_t *hdr,
 }
 
 
-/* The media worker is gone: everyone who joined through it rejoins. */
+/*
+ * A media worker is gone: everyone whose room it carried rejoins (the
+ * rooms of the others go on).
+ */
 static void
-ngx_rooms_signal_link_down(void)
+ngx_rooms_signal_link_down(ngx_uint_t worker, ngx_uint_t n)
 {
-    ngx_rooms_ws_close_all(NGX_ROOMS_SIGNAL_CLOSE_RESTART,
+    ngx_rooms_ws_close_all(NGX_ROOMS_MEDIA_ID_MASK,
+                           ngx_rooms_media_id_bits(worker),
+                           NGX_ROOMS_SIGNAL_CLOSE_RESTART,
                            "media worker restarting");
 }
 

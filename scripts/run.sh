@@ -5,7 +5,9 @@
 # machine but loopback, or at $MEDIA_IP, which may list several addresses
 # separated by spaces, when it is set).  Ctrl-C or SIGTERM
 # stops every process started here.  Rooms persist in run/data/rooms.db
-# (RUN_DIR= names another folder than run/).
+# (RUN_DIR= names another folder than run/).  MEDIA_WORKERS=N runs N media
+# workers (rooms-worker --workers, on ports $MEDIA_PORT and up); the
+# default is one, which this script restarts itself when it dies.
 set -eu
 
 PORT=${PORT:-8080}
@@ -95,7 +97,7 @@ start_worker() {
     done
     # shellcheck disable=SC2086
     "$top/build/rooms-worker" --udp-port "$MEDIA_PORT" $announce \
-        --control "$run/worker.sock" \
+        --control "$run/worker.sock" --workers "${MEDIA_WORKERS:-1}" \
         $socket_user 2>>"$run/logs/worker.log" &
     wrk=$!
 }

@@ -9,12 +9,13 @@
  *                  [--announce-ip IP]... [--announce-loopback]
  *                  [--bind-ip 0.0.0.0] [--tcp-port 40000]
  *                  [--socket-user www-data] [--socket-group www-data]
- *                  [--log-level info|debug]
+ *                  [--log-level info|debug] [--workers N]
  *
  * Owns: the order of one turn of the loop (the SFU's timers, the
  * datagrams and records they queued, the wait, what the wait woke up),
- * SIGTERM and SIGINT (a signalfd), the statistics line and the STATS
- * records of the metrics page.
+ * SIGTERM, SIGINT and SIGQUIT (a signalfd), the statistics line and the
+ * STATS records of the metrics page; with --workers N, what makes media
+ * worker i of N (its port and socket) once workers.c forked it.
  * Must never: block but in the loop's wait; do what the files it wires
  * do.
  * May not: include <sys/epoll.h>, include rooms_ring.h, call epoll_, call rooms_ring_, call sendmmsg, call recvmmsg, call clock_gettime, call json_
@@ -45,6 +46,8 @@
 #include "sfu.h"
 #include "tcp.h"
 #include "udp.h"
+#include "workers.h"
+#include "rooms_shard.h"
 
 
 /*
@@ -82,6 +85,8 @@ typedef struct {
     rooms_link_access_t  access;
     size_t           ring_capacity;   /* bytes per ring */
     int              log_level;
+    unsigned         workers;         /* --workers */
+    unsigned         index;           /* this one, 0 .. workers - 1 */
 } w_args_t;
 
 
@@ -115,7 +120,7 @@ w_usage(void)
             "                    [--tcp-port PORT (0: off)] "
             "[--socket-user USER] [--socket-group GROUP]\n"
             "                    [--log-level info|debug] "
-            "[--ring-capacity BYTES]\n");
+            "[--ring-capacity BYTES] [--workers N]\n");
 }
 
 
@@ -200,12 +205,19 @@ static int
 w_args(int argc, char **argv, w_args_t *a)
 {
     int          i;
+    long         n;
+    char        *end;
     const char  *level;
 
     memset(a, 0, sizeof(w_args_t));
     a->tcp_port = -1;
     a->ring_capacity = ROOMS_RING_CAPACITY_DEFAULT;
     level = "info";
+
+    /* a media worker per core by default (docs/architecture.md) */
+    n = sysconf(_SC_NPROCESSORS_ONLN);
+    a->workers = n < 1 ? 1 : n > ROOMS_SHARD_MAX ? ROOMS_SHARD_MAX
+                 : (unsigned) n;
 
     for (i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--announce-loopback") == 0) {
@@ -251,6 +263,16 @@ w_args(int argc, char **argv, w_args_t *a)
         } else if (strcmp(argv[i], "--log-level") == 0) {
             level = argv[++i];
 
+        } else if (strcmp(argv[i], "--workers") == 0) {
+            /* 0: the default, a media worker per core */
+            n = strtol(argv[++i], &end, 10);
+            if (*end != '\0' || n < 0 || n > ROOMS_SHARD_MAX) {
+                return -1;
+            }
+            if (n > 0) {
+                a->workers = (unsigned) n;
+            }
+
         } else if (strcmp(argv[i], "--ring-capacity") == 0) {
             /* a power of two within the ring's bounds (rooms_limits.h) */
             char *end;
@@ -277,12 +299,12 @@ w_args(int argc, char **argv, w_args_t *a)
         return -1;
     }
 
-    if (a->port <= 0 || a->port > 65535 || a->control == NULL) {
+    /* media worker i listens on port + i (and on TCP, tcp_port + i) */
+    if (a->port <= 0 || a->port + (int) a->workers - 1 > 65535
+        || (a->tcp_port > 0 && a->tcp_port + (int) a->workers - 1 > 65535)
+        || a->control == NULL)
+    {
         return -1;
-    }
-
-    if (a->tcp_port < 0) {
-        a->tcp_port = a->port;
     }
 
     return 0;
@@ -435,7 +457,7 @@ w_on_signal(rooms_loop_ev_t *ev, uint64_t now)
 }
 
 
-/* SIGTERM and SIGINT as a descriptor: 0, or -1 */
+/* SIGTERM, SIGINT and SIGQUIT as a descriptor: 0, or -1 */
 static int
 w_signals(w_t *w)
 {
@@ -446,6 +468,7 @@ w_signals(w_t *w)
     sigemptyset(&mask);
     sigaddset(&mask, SIGTERM);
     sigaddset(&mask, SIGINT);
+    sigaddset(&mask, SIGQUIT);
 
     if (sigprocmask(SIG_BLOCK, &mask, NULL) != 0
         || (w->sigfd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC)) < 0)
@@ -641,7 +664,7 @@ w_start(w_t *w, const w_args_t *a)
      * UDP alone (and says so) rather than not at all; a --tcp-port given
      * must be had.
      */
-    tcp_port = (uint16_t) a->tcp_port;
+    tcp_port = (uint16_t) (a->tcp_port < 0 ? a->port : a->tcp_port);
 
     if (tcp_port != 0) {
         w->tcp = rooms_tcp_open(w->loop, a->bind_ip, tcp_port, &w->io);
@@ -705,6 +728,8 @@ w_start(w_t *w, const w_args_t *a)
     if (w->link == NULL) {
         return -1;
     }
+
+    rooms_link_set_shard(w->link, a->index, a->workers);
 
     w->ev_signal.handler = w_on_signal;
     w->ev_signal.data = w;
@@ -811,11 +836,82 @@ w_stop(w_t *w)
 }
 
 
-int
-main(int argc, char **argv)
+/* One media worker: this process, or media worker index of a->workers. */
+static int
+w_main(w_args_t *a)
 {
     w_t       w;
     unsigned  i;
+
+    memset(&w, 0, sizeof(w_t));
+    w.sigfd = -1;
+
+    if (w_signals(&w) != 0 || w_start(&w, a) != 0) {
+        w_stop(&w);
+        return 1;
+    }
+
+    for (i = 0; i < w.ncands; i++) {
+        rooms_log(ROOMS_LOG_INFO, "announced: %s %s port %u priority %u",
+                  w.cands[i].tcp ? "tcp" : "udp", w.cands[i].ip,
+                  (unsigned) w.cands[i].port, (unsigned) w.cands[i].priority);
+    }
+
+    rooms_log(ROOMS_LOG_INFO, "started: media worker %u of %u, pid %u, "
+              "UDP port %d on %u socket(s), ICE-TCP %s, control %s (for "
+              "uid %ld gid %ld), %u ring slots of %zu KiB, DTLS "
+              "fingerprint %s",
+              a->index, a->workers, (unsigned) getpid(), a->port,
+              rooms_udp_count(w.udp), w.tcp != NULL ? "on" : "off",
+              a->control, (long) (int) a->access.uid,
+              (long) (int) a->access.gid, ROOMS_RING_MAX_PEERS,
+              a->ring_capacity / 1024, sfu_fingerprint(w.sfu));
+
+    w_run(&w);
+    w_stats(&w);
+    w_stop(&w);
+
+    rooms_log(ROOMS_LOG_INFO, "stopped");
+
+    return 0;
+}
+
+
+/*
+ * rooms_workers_child_pt: media worker index of n, forked by the
+ * supervisor: UDP port + index, the control socket "<path>.<index>"
+ * beside the first (rooms_proto.h, the welcome).
+ */
+static int
+w_child(void *data, unsigned index, unsigned n)
+{
+    char       path[4096];
+    w_args_t  *a = data;
+
+    a->index = index;
+    a->port += (int) index;
+
+    if (a->tcp_port > 0) {
+        a->tcp_port += (int) index;
+    }
+
+    if (index > 0) {
+        if ((size_t) snprintf(path, sizeof(path), "%s.%u", a->control, index)
+            >= sizeof(path))
+        {
+            return 2;
+        }
+
+        a->control = path;
+    }
+
+    return w_main(a);
+}
+
+
+int
+main(int argc, char **argv)
+{
     w_args_t  a;
 
     if (w_args(argc, argv, &a) != 0) {
@@ -829,33 +925,10 @@ main(int argc, char **argv)
 
     rooms_log_set_level(a.log_level);
 
-    memset(&w, 0, sizeof(w_t));
-    w.sigfd = -1;
-
-    if (w_signals(&w) != 0 || w_start(&w, &a) != 0) {
-        w_stop(&w);
-        return 1;
+    /* one media worker runs here; more are supervised (workers.c) */
+    if (a.workers == 1) {
+        return w_main(&a);
     }
 
-    for (i = 0; i < w.ncands; i++) {
-        rooms_log(ROOMS_LOG_INFO, "announced: %s %s port %u priority %u",
-                  w.cands[i].tcp ? "tcp" : "udp", w.cands[i].ip,
-                  (unsigned) w.cands[i].port, (unsigned) w.cands[i].priority);
-    }
-
-    rooms_log(ROOMS_LOG_INFO, "started: pid %u, UDP port %d on %u "
-              "socket(s), ICE-TCP %s, control %s (for uid "
-              "%ld gid %ld), %u ring slots of %zu KiB, DTLS fingerprint %s",
-              (unsigned) getpid(), a.port, rooms_udp_count(w.udp),
-              w.tcp != NULL ? "on" : "off", a.control, (long) (int) a.access.uid, (long) (int) a.access.gid,
-              ROOMS_RING_MAX_PEERS, a.ring_capacity / 1024,
-              sfu_fingerprint(w.sfu));
-
-    w_run(&w);
-    w_stats(&w);
-    w_stop(&w);
-
-    rooms_log(ROOMS_LOG_INFO, "stopped");
-
-    return 0;
+    return rooms_workers_run(a.workers, w_child, &a);
 }

@@ -147,15 +147,22 @@ export const moduleFile = process.env.ROOMS_E2E_MODULE ||
 // announceIp: the address the worker puts in its answers (127.0.0.1; the
 // join-time bench uses the veth address tests/janus/janus.sh made);
 // binary: another build of the worker (the join-time bench's "before")
+// workers: rooms-worker --workers (1: the suites that count on one port and
+// one pid; more: ports udpPort .. udpPort + workers - 1); another binary
+// (an older build, which may not know the option) gets it only when more
+// than one is asked for
 export async function startWorker(dir, udpPort,
                                   { announceIp = '127.0.0.1',
-                                    binary = workerBinary } = {}) {
+                                    binary = workerBinary,
+                                    workers = 1 } = {}) {
   const sock = path.join(dir, 'worker.sock');
   // nginx's workers run as nobody under root: the control socket is theirs
   const owner = process.getuid() === 0 ? ['--socket-user', 'nobody'] : [];
   const child = start(binary,
     ['--udp-port', String(udpPort), '--announce-ip', announceIp,
-     '--control', sock, '--log-level', 'debug', ...owner],
+     '--control', sock, '--log-level', 'debug', ...owner,
+     ...(binary === workerBinary || workers !== 1
+       ? ['--workers', String(workers)] : [])],
     path.join(dir, 'logs/worker.log'));
   const up = await until(() => child.exitStatus === undefined
                          ? fs.existsSync(sock) : 'exited',

@@ -44,7 +44,8 @@ for (1 .. 50) {
 my $pid = fork // die "fork: $!";
 if ($pid == 0) {
     open STDERR, '>', "$dir/worker.log" or POSIX::_exit(127);
-    exec($worker, '--udp-port', $port, '--announce-ip', '127.0.0.1',
+    exec($worker, '--workers', 1, '--udp-port', $port,
+         '--announce-ip', '127.0.0.1',
          '--control', "$dir/worker.sock", '--log-level', 'debug')
         or POSIX::_exit(127);
 }
@@ -153,7 +154,7 @@ unlike($log, qr/\[error\]/, 'and no error');
     kill 'TERM', $pid;
     waitpid $pid, 0;
     undef $pid;
-    my $out = `timeout -s TERM 2 $worker --udp-port $port --announce-ip 192.0.2.10 --announce-ip 2001:db8::10 --tcp-port 0 --control $dir/w2.sock 2>&1`;
+    my $out = `timeout -s TERM 2 $worker --workers 1 --udp-port $port --announce-ip 192.0.2.10 --announce-ip 2001:db8::10 --tcp-port 0 --control $dir/w2.sock 2>&1`;
     my @ann = $out =~ /announced: (\w+ \S+) port $port priority (\d+)/g;
     is("@ann[0, 2]", 'udp 192.0.2.10 udp 2001:db8::10',
        '--announce-ip twice: both announced, in order, over UDP alone')
