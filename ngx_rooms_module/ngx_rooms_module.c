@@ -23,10 +23,12 @@
 #include "ngx_rooms_identity.h"
 #include "ngx_rooms_media.h"
 #include "ngx_rooms_metrics.h"
+#include "ngx_rooms_people.h"
 #include "ngx_rooms_policy.h"
 #include "ngx_rooms_records.h"
 #include "ngx_rooms_router.h"
 #include "ngx_rooms_signal.h"
+#include "ngx_rooms_tray.h"
 #include "ngx_rooms_webhook.h"
 #include "ngx_rooms_ws.h"
 
@@ -365,6 +367,7 @@ ngx_rooms_init_process(ngx_cycle_t *cycle)
 
     ngx_rooms_ws_init_process(cycle);
     ngx_rooms_metrics_init_process(cycle);
+    ngx_rooms_tray_init_process(cycle);
 
     rmcf = ngx_rooms_cycle_conf(cycle);
 
@@ -377,6 +380,7 @@ ngx_rooms_init_process(ngx_cycle_t *cycle)
     }
 
     ngx_rooms_webhook_init_process(cycle, rmcf);
+    ngx_rooms_people_init_process(cycle);
 
     return ngx_rooms_media_init_process(cycle, &rmcf->media_socket);
 }
@@ -389,6 +393,7 @@ ngx_rooms_exit_process(ngx_cycle_t *cycle)
 
     ngx_rooms_media_exit_process(cycle);
     ngx_rooms_webhook_exit_process();
+    ngx_rooms_tray_exit_process();
 
     rmcf = ngx_rooms_cycle_conf(cycle);
 
@@ -547,7 +552,8 @@ ngx_rooms_postconfiguration(ngx_conf_t *cf)
         return NGX_ERROR;
     }
 
-    return NGX_OK;
+    /* who is present where, for the tray */
+    return ngx_rooms_people_init(cf);
 }
 
 
