@@ -15,6 +15,7 @@ libluajit-5.1-dev pkgconf coturn nftables"
 
 # libluajit-5.1-dev (found by pkg-config in config): the rooms_policy
 # hooks (docs/policy.md).
+# nftables: tests/e2e/ice-tcp.t refuses UDP to the media worker with it.
 # coturn and nftables: tests/e2e/turn.t runs its own turnserver in its
 # network namespace behind a rule that drops the browsers' UDP to the media
 # worker; the policy-rc.d below keeps the package's system turnserver from

@@ -1,7 +1,9 @@
 #!/bin/sh
 # `make run`: the media worker and nginx with ngx_rooms from a local run
-# folder, in the foreground, on http://127.0.0.1:$PORT (media over UDP on
-# port $MEDIA_PORT, announced to browsers as $MEDIA_IP).  Ctrl-C or SIGTERM
+# folder, in the foreground, on http://127.0.0.1:$PORT (media over UDP and
+# TCP on port $MEDIA_PORT, announced to browsers at every address of the
+# machine but loopback, or at $MEDIA_IP, which may list several addresses
+# separated by spaces, when it is set).  Ctrl-C or SIGTERM
 # stops every process started here.  Rooms persist in run/data/rooms.db
 # (RUN_DIR= names another folder than run/).  MEDIA_WORKERS=N runs N media
 # workers (rooms-worker --workers, on ports $MEDIA_PORT and up); the
@@ -17,7 +19,7 @@ set -eu
 PORT=${PORT:-8080}
 TLS=${TLS:-0}
 MEDIA_PORT=${MEDIA_PORT:-40000}
-MEDIA_IP=${MEDIA_IP:-127.0.0.1}
+MEDIA_IP=${MEDIA_IP:-}
 top=$(cd "$(dirname "$0")/.." && pwd)
 run=${RUN_DIR:-$top/run}
 
@@ -153,10 +155,13 @@ trap stop EXIT
 # Only nginx's workers' user (nobody under root, else ours) may use it.
 start_worker() {
     rm -f "$run/worker.sock"
+    announce=""
+    for ip in $MEDIA_IP; do
+        announce="$announce --announce-ip $ip"
+    done
     # shellcheck disable=SC2086
-    "$top/build/rooms-worker" --udp-port "$MEDIA_PORT" \
-        --announce-ip "$MEDIA_IP" --control "$run/worker.sock" \
-        --workers "${MEDIA_WORKERS:-1}" \
+    "$top/build/rooms-worker" --udp-port "$MEDIA_PORT" $announce \
+        --control "$run/worker.sock" --workers "${MEDIA_WORKERS:-1}" \
         $socket_user 2>>"$run/logs/worker.log" &
     wrk=$!
 }
@@ -184,7 +189,8 @@ if [ "$TLS" = 1 ]; then
     echo "(on this machine also https://localhost:$PORT/; the certificate," \
          "to accept once on each device, is $tls/cert.pem)"
 fi
-echo "media on udp port $MEDIA_PORT, announced as $MEDIA_IP; logs in $run/logs"
+echo "media on udp and tcp port $MEDIA_PORT, announced at" \
+     "${MEDIA_IP:-every address of this machine}; logs in $run/logs"
 echo "Ctrl-C stops it."
 
 # Stop when nginx dies, or when whoever started us (make) goes away.  A
