@@ -97,6 +97,9 @@ typedef struct {
     ngx_url_t                   *webhook;        /* rooms_webhook; or NULL */
     ngx_str_t                    webhook_secret;
     time_t                       reminder;       /* rooms_reminder, s */
+    ngx_array_t                 *turn_urls;      /* rooms_turn; or NULL */
+    ngx_str_t                    turn_secret;    /* never logged */
+    time_t                       turn_ttl;       /* rooms_turn_ttl */
     ngx_rooms_policy_t          *policy;         /* rooms_policy; or NULL */
 
     /* where the first "rooms" directive is, to point errors at it */

@@ -30,6 +30,7 @@
 #include "ngx_rooms_schedule.h"
 #include "ngx_rooms_signal.h"
 #include "ngx_rooms_tray.h"
+#include "ngx_rooms_turn.h"
 #include "ngx_rooms_webhook.h"
 #include "ngx_rooms_ws.h"
 
@@ -117,6 +118,27 @@ static ngx_command_t  ngx_rooms_commands[] = {
     { ngx_string("rooms_reminder"),
       NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
       ngx_rooms_schedule_directive,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("rooms_turn"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_1MORE,
+      ngx_rooms_turn_directive,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("rooms_turn_secret"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_rooms_turn_secret_directive,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("rooms_turn_ttl"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_rooms_turn_ttl_directive,
       NGX_HTTP_MAIN_CONF_OFFSET,
       0,
       NULL },
@@ -437,11 +459,14 @@ ngx_rooms_create_main_conf(ngx_conf_t *cf)
      *     rmcf->expire_ev = { 0 };
      *     rmcf->webhook = NULL;
      *     rmcf->webhook_secret = { 0, NULL };
+     *     rmcf->turn_urls = NULL;
+     *     rmcf->turn_secret = { 0, NULL };
      *     rmcf->policy = NULL;
      */
 
     rmcf->expire = NGX_CONF_UNSET;
     rmcf->reminder = NGX_CONF_UNSET;
+    rmcf->turn_ttl = NGX_CONF_UNSET;
 
     return rmcf;
 }
@@ -543,6 +568,10 @@ ngx_rooms_postconfiguration(ngx_conf_t *cf)
 
     if (rmcf->reminder == NGX_CONF_UNSET) {
         rmcf->reminder = NGX_ROOMS_REMINDER_DEFAULT;
+    }
+
+    if (ngx_rooms_turn_init(cf, rmcf) != NGX_OK) {
+        return NGX_ERROR;
     }
 
     if (rmcf->webhook != NULL

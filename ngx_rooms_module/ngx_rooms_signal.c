@@ -74,6 +74,7 @@
 #include "ngx_rooms_metrics.h"
 #include "ngx_rooms_people.h"
 #include "ngx_rooms_policy.h"
+#include "ngx_rooms_turn.h"
 #include "ngx_rooms_ws.h"
 
 #include <jansson.h>
@@ -1352,10 +1353,15 @@ ngx_rooms_signal_relay(ngx_rooms_signal_ctx_t *ctx, const u_char *payload,
     text = NULL;
 
     if ((!welcome
-         || json_object_set_new(msg, "guest_token",
-                                json_stringn((char *) ctx->token,
-                                             ROOMS_GUEST_TOKEN_LEN))
-            == 0)
+         || (json_object_set_new(msg, "guest_token",
+                                 json_stringn((char *) ctx->token,
+                                              ROOMS_GUEST_TOKEN_LEN))
+             == 0
+             /* its own TURN credential, when TURN servers are set */
+             && ngx_rooms_turn_welcome(
+                    ngx_http_get_module_main_conf(ctx->request,
+                                                  ngx_rooms_module), msg)
+                == NGX_OK))
         && json_object_set_new(msg, "resume_token",
                                json_stringn((char *) ctx->resume,
                                             ROOMS_GUEST_TOKEN_LEN))

@@ -1135,7 +1135,10 @@ async function welcome(msg) {
 function startMedia(msg) {
   showToggles();
 
-  pc = new RTCPeerConnection({ bundlePolicy: 'max-bundle', iceServers: [] });
+  // the TURN servers the welcome names, with this join's own credential
+  // (docs/protocol.md); none: the media worker's own candidates alone
+  const iceServers = Array.isArray(msg.ice_servers) ? msg.ice_servers : [];
+  pc = new RTCPeerConnection({ bundlePolicy: 'max-bundle', iceServers });
   const mine = pc;
   pc.addEventListener('connectionstatechange', () => {
     if (pc === mine && pc.connectionState === 'failed') fail('pc_failed');

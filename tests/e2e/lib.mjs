@@ -94,9 +94,11 @@ const children = [];
 
 // Starts a program with its output in a log file; it is stopped by
 // stopAll() (and by the .t wrapper, which kills our process group).
-export function start(file, args, log, stopSignal = 'SIGTERM') {
+// env: its environment (by default ours).
+export function start(file, args, log, stopSignal = 'SIGTERM',
+                      env = process.env) {
   const fd = fs.openSync(log, 'a');
-  const child = spawn(file, args, { stdio: ['ignore', fd, fd] });
+  const child = spawn(file, args, { stdio: ['ignore', fd, fd], env });
   fs.closeSync(fd);
   child.stopSignal = stopSignal;
   child.exited = new Promise((r) => child.on('exit', (code, sig) => {
@@ -173,7 +175,7 @@ export async function startWorker(dir, udpPort,
 // loaded, the only connections left are the WebSockets, which is how the
 // test sees which worker holds whom.  `directives`: more lines for the
 // rooms location (say, 'rooms_video_slots 1;'); `http`: for the http
-// block (say, 'rooms_reminder 15s;').
+// block (say, 'rooms_turn turn:10.99.0.2:3478;' or 'rooms_reminder 15s;').
 export async function startNginx(dir, port, { directives = [], http = [],
                                               module = moduleFile } = {}) {
   const conf = path.join(dir, 'nginx.conf');
@@ -342,6 +344,93 @@ export async function receivedInPage() {
   return out;
 }
 
+// In the page: the candidate pair the current peer connection sends and
+// receives on (its transport's selected pair, or else the nominated one
+// that succeeded), with both candidates: { state, local, remote }, each
+// candidate { address, port, protocol, candidateType, tcpType }.
+export async function selectedPairInPage() {
+  const pc = (window.__pcs || []).at(-1);
+  if (!pc) return null;
+  const stats = new Map();
+  (await pc.getStats()).forEach((s) => stats.set(s.id, s));
+  let pair = null;
+  for (const s of stats.values()) {
+    if (s.type === 'transport' && s.selectedCandidatePairId) {
+      pair = stats.get(s.selectedCandidatePairId);
+    }
+  }
+  if (!pair) {
+    for (const s of stats.values()) {
+      if (s.type === 'candidate-pair' && s.nominated &&
+          s.state === 'succeeded') pair = s;
+    }
+  }
+  if (!pair) return null;
+  const cand = (id) => {
+    const c = stats.get(id) || {};
+    return { address: c.address, port: c.port, protocol: c.protocol,
+             candidateType: c.candidateType, tcpType: c.tcpType };
+  };
+  return { state: pair.state, local: cand(pair.localCandidateId),
+           remote: cand(pair.remoteCandidateId) };
+}
+
+// In the page: what the current peer connection decodes, all streams
+// together: { frames, width, height, samples } (video frames decoded and
+// the largest frame size, audio samples received).
+export async function decodedInPage() {
+  const pc = (window.__pcs || []).at(-1);
+  if (!pc) return null;
+  const r = { frames: 0, width: 0, height: 0, samples: 0 };
+  (await pc.getStats()).forEach((s) => {
+    if (s.type !== 'inbound-rtp') return;
+    if (s.kind === 'video') {
+      r.frames += s.framesDecoded || 0;
+      r.width = Math.max(r.width, s.frameWidth || 0);
+      r.height = Math.max(r.height, s.frameHeight || 0);
+    }
+    if (s.kind === 'audio') r.samples += s.totalSamplesReceived || 0;
+  });
+  return r;
+}
+
+// `make run` (scripts/run.sh) in dir (RUN_DIR) on free ports, with env
+// more (MEDIA_IP, say); resolves to { child, base, port, mediaPort } once
+// its page answers, or null.  Its logs are dir/logs/*.log, as a
+// scenario's.
+export async function startMakeRun(dir, env = {}) {
+  const port = await freeTcpPort();
+  let mediaPort;
+  // ICE-TCP listens on the media port's number too: both must be free
+  for (let i = 0; i < 50; i++) {
+    mediaPort = await freeUdpPort();
+    const free = await new Promise((resolve) => {
+      const s = net.createServer();
+      s.on('error', () => resolve(false));
+      s.listen(mediaPort, () => s.close(() => resolve(true)));
+    });
+    if (free) break;
+  }
+  const child = start('sh', [path.join(top, 'scripts/run.sh')],
+                      path.join(dir, 'logs/run.out'), 'SIGTERM',
+                      { ...process.env, RUN_DIR: dir, PORT: String(port),
+                        MEDIA_PORT: String(mediaPort), ...env });
+  const base = `http://127.0.0.1:${port}/`;
+  const up = await until(async () => {
+    if (child.exitStatus !== undefined) return 'exited';
+    return (await fetch(base)).ok;
+  }, { timeout: 20000, every: 200 });
+  return up === true ? { child, base, port, mediaPort } : null;
+}
+
+// The candidates the media worker announced (its log's "announced:"
+// lines): [{ protocol, address, port }].
+export function announced(dir) {
+  const log = tail(path.join(dir, 'logs/worker.log'), 400);
+  return [...log.matchAll(/announced: (udp|tcp) (\S+) port (\d+)/g)]
+    .map((m) => ({ protocol: m[1], address: m[2], port: Number(m[3]) }));
+}
+
 /* ---- people in browsers ------------------------------------------------ */
 
 // One person: a browser context of its own (its own localStorage, so its
@@ -426,14 +515,26 @@ export async function checkScreen(page, what) {
      unnamed.join('\n'));
 }
 
+// The addresses of the veth pair a scenario run with { veth => 1 }
+// (Scenario.pm) has.
+export const vethAddrs = {
+  rv0: ['10.99.0.1', 'fd99::1'],
+  rv1: ['10.99.0.2', 'fd99::2'],
+};
+
 // Chromium for a scenario: fake devices, loopback candidates, and any
 // more arguments (a microphone's sound from a file); the signals stay with
-// the test, which closes the browser itself.
-export async function launchChromium(more = []) {
+// the test, which closes the browser itself.  loopback: false starts it
+// as an everyday browser is, without --allow-loopback-in-peer-connection
+// (it then gathers and accepts no loopback candidate: the run needs
+// Scenario.pm's veth pair).
+export async function launchChromium(more = [], { loopback = true } = {}) {
   const { chromium } = await import('playwright-core');
+  const base = loopback ? chromiumArgs : chromiumArgs.filter((a) =>
+    a !== '--allow-loopback-in-peer-connection');
   return chromium.launch({
     executablePath: '/usr/bin/chromium',
-    args: [...chromiumArgs, ...more],
+    args: [...base, ...more],
     handleSIGINT: false, handleSIGTERM: false, handleSIGHUP: false,
   });
 }
@@ -537,4 +638,50 @@ export function scenarioRun(deadline, getBrowser, people,
   }
 
   return { dir, finish };
+}
+
+
+// A call of two (Alice hosts, Bob joins by the invite link; other names
+// in names) on the server at base, in browser: a test each that the room
+// is made, that both join, and that each decodes the other's video
+// (frames, and a frame size) and receives audio.  Resolves to each one's
+// selected candidate pair (selectedPairInPage) once both do, or null.
+export async function callOfTwo(browser, people, base, title,
+                                names = ['Alice', 'Bob']) {
+  const res = await fetch(base + 'api/rooms', {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/json' },
+    body: JSON.stringify({ title }),
+  });
+  const room = await res.json();
+  if (!ok(res.status === 201 && room.invite_url, 'the API creates a room',
+          JSON.stringify(room))) {
+    return null;
+  }
+  const urls = { [names[0]]: room.host_url, [names[1]]: room.invite_url };
+  for (const name of names) {
+    const page = await openPerson(browser, people, name, urls[name]);
+    const r = await joinAs(page, name);
+    if (!ok(r === true, name + ' joins', 'got: ' + r)) return null;
+  }
+  const pairs = {};
+  let good = true;
+  for (const name of names) {
+    const page = people[name].page;
+    const got = await until(async () => {
+      const d = await page.evaluate(decodedInPage);
+      return d && d.frames > 10 && d.width > 0 && d.height > 0 &&
+             d.samples > 4800 ? d : false;
+    }, { timeout: 40000 });
+    const last = got || await page.evaluate(decodedInPage);
+    good = ok(got, name + ' decodes video and receives audio',
+              'last: ' + JSON.stringify(last)) && good;
+    if (got) {
+      diag(name + ': ' + got.frames + ' frames of ' + got.width + 'x' +
+           got.height + ', ' + got.samples + ' audio samples');
+    }
+    pairs[name] = await page.evaluate(selectedPairInPage);
+    diag(name + "'s selected pair: " + JSON.stringify(pairs[name]));
+  }
+  return good ? pairs : null;
 }
