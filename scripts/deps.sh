@@ -7,7 +7,7 @@ set -eu
 # debhelper, dpkg-dev and lintian build and check `make deb`'s packages,
 # systemd gives systemd-analyze (the unit's check), python3-prometheus-client
 # the real parser of the /metrics suite, python3-icalendar the real parser
-# of the calendar suite (t/034-schedule.t).
+# of the calendar suite (t/036-schedule.t).
 PKGS="build-essential perl nginx nginx-dev libsqlite3-dev sqlite3 libjansson-dev \
 libssl-dev patch xz-utils libtest-base-perl libwww-perl curl procps \
 chromium fonts-liberation iproute2 util-linux libvpx-dev libopus-dev \
