@@ -11,9 +11,10 @@
  * (api/rooms/<code>/reminders) and the count the host sees; the calendar
  * feed's secret (api/calendar: made, rotated, revoked; 256 random bits,
  * unrelated to the browser token, stored as its SHA-256); the live
- * notices (api/notices, server-sent events: each nginx worker looks once
- * a second, while it has a notice stream open, for the reminders due to
- * the browsers of its streams); and room.starting_soon: nginx worker 0,
+ * notices (api/notices, server-sent events, or a page's own socket that
+ * asked with ngx_rooms_schedule_watch(): each nginx worker looks once a
+ * second, while a page listens, for the reminders due to the browsers of
+ * its pages, and tells each page once); and room.starting_soon: nginx worker 0,
  * when rooms_webhook is set, stores the event of each room whose
  * reminder time came, marked in the same transaction (never twice, also
  * across restarts), for the webhook sender.
@@ -48,6 +49,8 @@
  */
 #define NGX_ROOMS_NOTICE_PING      25
 
+#define NGX_ROOMS_NOTICE_EVENT     "event: reminder\ndata: "
+
 /* one notice: the JSON of a code, an escaped title, a time and a path */
 #define NGX_ROOMS_NOTICE_MAX       (256 + 6 * ROOMS_TITLE_MAX_BYTES        \
                                     + ROOMS_BASE_URL_MAX)
@@ -56,10 +59,15 @@
 #define NGX_ROOMS_SCHEDULE_LOG_EVERY  60
 
 
-/* one open notice stream (api/notices) */
+/*
+ * One page told of reminders: an open notice stream (api/notices), or a
+ * live socket of the page's own (send set: the tray's, on `/`).
+ */
 typedef struct {
     ngx_queue_t                  queue;
     ngx_http_request_t          *r;
+    ngx_rooms_notice_pt          send;                  /* NULL: a stream */
+    void                        *data;
     u_char                       hash[ROOMS_HASH_LEN];  /* its browser's */
     ngx_str_t                    prefix;                /* the location's */
     ngx_buf_t                   *buf;                   /* one message */
@@ -86,6 +94,7 @@ static void ngx_rooms_notice_write_handler(ngx_http_request_t *r);
 static ngx_int_t ngx_rooms_notice_put(ngx_rooms_notice_t *n, u_char *data,
     size_t len, ngx_uint_t first);
 static void ngx_rooms_notice_cleanup(void *data);
+static void ngx_rooms_schedule_arm(void);
 static void ngx_rooms_schedule_tick(ngx_event_t *ev);
 static void ngx_rooms_schedule_store_error(const char *what);
 
@@ -547,15 +556,69 @@ ngx_rooms_schedule_notices(ngx_http_request_t *r)
         return NGX_DONE;
     }
 
-    /* uncancelable while a stream is open: see the tick's shutdown */
+    ngx_rooms_schedule_arm();
+
+    return NGX_DONE;
+}
+
+
+ngx_int_t
+ngx_rooms_schedule_watch(ngx_http_request_t *r, ngx_rooms_notice_pt send,
+    void *data)
+{
+    ngx_int_t             rc;
+    ngx_pool_cleanup_t   *cln;
+    ngx_rooms_notice_t   *n;
+    ngx_rooms_loc_conf_t *rlcf;
+
+    if (ngx_rooms_schedule == NULL) {
+        return NGX_DECLINED;
+    }
+
+    n = ngx_pcalloc(r->pool, sizeof(ngx_rooms_notice_t));
+    cln = ngx_pool_cleanup_add(r->pool, 0);
+
+    if (n == NULL || cln == NULL) {
+        return NGX_ERROR;
+    }
+
+    /* never a new token: as api/notices, there is nothing to tell */
+    rc = ngx_rooms_schedule_browser(r, 0, n->hash);
+    if (rc != NGX_OK) {
+        return rc;
+    }
+
+    rlcf = ngx_http_get_module_loc_conf(r, ngx_rooms_module);
+
+    n->r = r;
+    n->send = send;
+    n->data = data;
+    n->prefix = rlcf->prefix;
+
+    cln->handler = ngx_rooms_notice_cleanup;
+    cln->data = n;
+
+    ngx_queue_insert_tail(&ngx_rooms_schedule->streams, &n->queue);
+
+    ngx_rooms_schedule_arm();
+
+    return NGX_OK;
+}
+
+
+/*
+ * A page began to listen: the tick runs at once, and is uncancelable
+ * while a page listens (see the tick's shutdown).
+ */
+static void
+ngx_rooms_schedule_arm(void)
+{
     if (ngx_rooms_schedule->tick.timer_set) {
         ngx_del_timer(&ngx_rooms_schedule->tick);
     }
 
     ngx_rooms_schedule->tick.cancelable = 0;
     ngx_add_timer(&ngx_rooms_schedule->tick, 1);
-
-    return NGX_DONE;
 }
 
 
@@ -631,9 +694,10 @@ static int
 ngx_rooms_notice_due(void *data, const rooms_sched_room_t *room)
 {
     u_char               msg[NGX_ROOMS_NOTICE_MAX];
-    u_char              *p, *last;
+    u_char              *p, *last, *json;
     char                 when[ROOMS_TIME_LEN + 1];
     size_t               tlen;
+    ngx_int_t            rc;
     ngx_uint_t           i;
     ngx_queue_t         *q, *next;
     ngx_rooms_notice_t  *n;
@@ -662,14 +726,25 @@ ngx_rooms_notice_due(void *data, const rooms_sched_room_t *room)
             continue;
         }
 
+        /* the event's data is the JSON a page's own socket is given */
         last = msg + sizeof(msg);
-        p = ngx_slprintf(msg, last, "event: reminder\ndata: {\"code\":\"%s\","
-                         "\"title\":\"", room->code);
+        json = ngx_cpymem(msg, NGX_ROOMS_NOTICE_EVENT,
+                          sizeof(NGX_ROOMS_NOTICE_EVENT) - 1);
+        p = ngx_slprintf(json, last, "{\"code\":\"%s\",\"title\":\"",
+                         room->code);
         p = (u_char *) ngx_escape_json(p, (u_char *) room->title, tlen);
-        p = ngx_slprintf(p, last, "\",\"start_at\":\"%s\",\"path\":\"%Vr/%s\"}"
-                         "\n\n", when, &n->prefix, room->code);
+        p = ngx_slprintf(p, last, "\",\"start_at\":\"%s\",\"path\":\"%Vr/%s\"}",
+                         when, &n->prefix, room->code);
 
-        if (ngx_rooms_notice_put(n, msg, p - msg, 0) == NGX_OK) {
+        if (n->send != NULL) {
+            rc = n->send(n->data, json, p - json);
+
+        } else {
+            p = ngx_slprintf(p, last, "\n\n");
+            rc = ngx_rooms_notice_put(n, msg, p - msg, 0);
+        }
+
+        if (rc == NGX_OK) {
             n->told[n->ntold++ % ROOMS_SCHED_PER_BROWSER] = room->id;
         }
     }
@@ -712,7 +787,11 @@ ngx_rooms_schedule_tick(ngx_event_t *ev)
             n = ngx_queue_data(q, ngx_rooms_notice_t, queue);
             ngx_queue_remove(q);
             ngx_queue_init(q);          /* its cleanup's removal: a no-op */
-            ngx_http_finalize_request(n->r, NGX_HTTP_CLOSE);
+
+            /* a page's own socket ends by its own shutdown */
+            if (n->send == NULL) {
+                ngx_http_finalize_request(n->r, NGX_HTTP_CLOSE);
+            }
         }
 
         return;
@@ -737,7 +816,7 @@ ngx_rooms_schedule_tick(ngx_event_t *ev)
             next = ngx_queue_next(q);
             n = ngx_queue_data(q, ngx_rooms_notice_t, queue);
 
-            if (now - n->last >= NGX_ROOMS_NOTICE_PING) {
+            if (n->send == NULL && now - n->last >= NGX_ROOMS_NOTICE_PING) {
                 (void) ngx_rooms_notice_put(n, (u_char *) ":\n\n", 3, 0);
             }
         }

@@ -51,6 +51,21 @@ ngx_int_t ngx_rooms_schedule_calendar(ngx_http_request_t *r);
 ngx_int_t ngx_rooms_schedule_notices(ngx_http_request_t *r);
 
 /*
+ * A page's own live socket (the tray's, on `/`) in place of api/notices:
+ * each reminder due to the browser of r (as api/notices knows it; never a
+ * new token) is given to send() once per room while r lives, as the JSON
+ * of an api/notices event, {"code","title","start_at","path"}.  send()
+ * returns NGX_OK (told), or anything else to be given it again at the
+ * next tick.  NGX_OK: watching until r's pool goes; NGX_DECLINED: no
+ * browser token (nothing to tell) or no store; NGX_ERROR.
+ */
+typedef ngx_int_t (*ngx_rooms_notice_pt)(void *data, u_char *json,
+    size_t len);
+
+ngx_int_t ngx_rooms_schedule_watch(ngx_http_request_t *r,
+    ngx_rooms_notice_pt send, void *data);
+
+/*
  * The calendar files (ngx_rooms_ics.c): r/<code>/event.ics of a room the
  * router found, and calendar/<secret>.ics (secret: ROOMS_HOST_KEY_LEN
  * bytes of the token alphabet, checked by the router).

@@ -28,7 +28,10 @@
 #   browser that asked get "event: reminder" for the room once it is
 #   rooms_reminder or less from its start, in both nginx workers; a
 #   browser that did not ask gets none; a browser without a token gets
-#   204; a reload closes the old workers' streams (no alert about an
+#   204; the tray's WebSocket (api/tray/ws, so that `/` keeps one
+#   connection) gets {"type":"reminder"} once per socket when its
+#   handshake carries the cookie, and none without it, for another
+#   browser, or from a page of another site (its Origin); a reload closes the old workers' streams (no alert about an
 #   open socket left) and new ones open;
 # - a signed-in person (rooms_user): reminders and the feed follow their
 #   id on any browser, without a browser token.
@@ -430,6 +433,37 @@ is($st, 200, "Bruno asks about a room starting in @{[$Lead + 6]} s");
 # four streams of Bruno's: reuseport spreads them over both workers
 my @bruno = map { stream($bruno) } 1 .. 4;
 my $carla_s = stream($carla);
+
+# the tray's sockets (`/` keeps one connection): after its hello, a
+# socket whose handshake carries the cookie is told as a stream is
+my $Hello = RoomsTest::ws_frame(text => '{"type":"hello"}');
+sub tray_sock {
+    my ($cookie, $origin) = @_;
+    my ($ws) = RoomsTest::ws_open('/api/tray/ws', $Hello, port => $port,
+        headers => ($cookie ? "Cookie: $cookie\r\n" : '')
+                   . 'Origin: ' . ($origin // 'http://localhost') . "\r\n");
+    ${*$ws}{msgs} = [] if $ws;
+    return $ws;
+}
+# the messages a tray socket received so far, decoded
+sub tray_got {
+    my ($ws) = @_;
+    for (split /\n/, RoomsTest::ws_recv($ws, 1000, 0.05)) {
+        my ($text) = /^text (.*)$/s or next;
+        push @{ ${*$ws}{msgs} }, eval { decode_json($text) } // {};
+    }
+    return ${*$ws}{msgs};
+}
+sub reminders_of { [grep { ($_->{type} // '') eq 'reminder' } @{ tray_got($_[0]) }] }
+my @bruno_t = map { tray_sock($bruno) } 1 .. 4;
+my $carla_t = tray_sock($carla);
+my $none_t = tray_sock(undef);
+my $other_t = tray_sock($bruno, 'http://evil.localhost');
+is(scalar(grep { $_ } @bruno_t, $carla_t, $none_t, $other_t), 7,
+   'seven tray sockets open');
+ok(wait_for(5, sub { !grep { !grep { $_->{type} eq 'tray' } @{ tray_got($_) } }
+                          @bruno_t, $carla_t, $none_t, $other_t }),
+   'each gets its tray after its hello');
 ok(wait_for(5, sub { got($carla_s) =~ /^retry: \d+/m }),
    'a stream opens: text/event-stream, with its retry')
     and like(got($carla_s), qr{^Content-Type: text/event-stream}mi,
@@ -447,6 +481,20 @@ sleep 2;
 is_deeply([map { scalar(() = got($_) =~ /event: reminder/g) } @bruno],
           [(1) x 4], 'once per stream');
 unlike(got($carla_s), qr/event: reminder/, 'Carla, who did not ask, gets none');
+
+ok(wait_for(5, sub { !grep { !@{ reminders_of($_) } } @bruno_t }),
+   'each of Bruno\'s tray sockets gets the reminder too');
+my $tn = reminders_of($bruno_t[0])->[0] // {};
+is(js($tn), js({ type => 'reminder', code => $soon->{code}, title => 'Soon',
+                 start_at => iso($soon_start), path => "/r/$soon->{code}" }),
+   'as {"type":"reminder"} with the stream\'s fields');
+sleep 1.5;
+is_deeply([map { scalar @{ reminders_of($_) } } @bruno_t], [(1) x 4],
+          'once per socket');
+is(join(' ', map { scalar @{ reminders_of($_) } } $carla_t, $none_t, $other_t),
+   '0 0 0', 'none on a socket of Carla\'s, one without the cookie, or one '
+   . 'another site opened with Bruno\'s cookie');
+close $_ for @bruno_t, $carla_t, $none_t, $other_t;
 
 close $_ for @bruno, $carla_s;
 

@@ -4,7 +4,8 @@
 import * as i18n from './i18n.js';
 import { setText } from './i18n.js';
 import { drawIcons } from './icons.js';
-import { watchNotices } from './schedule.js';
+// the reminders the tray's socket brings (tray.js) show as schedule.js's
+import './schedule.js';
 import { meHeaders } from './tray.js';
 
 const form = document.getElementById('create');
@@ -158,7 +159,6 @@ function addCalendarLink() {
 }
 
 addCalendarLink();
-watchNotices(new URL('./', location.href).pathname);
 
 drawIcons();
 i18n.start();

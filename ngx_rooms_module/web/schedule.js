@@ -9,12 +9,14 @@
 //
 // watchNotices(): once this browser asked for a reminder (a flag in
 // localStorage; the browser token itself is an HttpOnly cookie that
-// scripts never see), every page opens one stream of server-sent events
-// (api/notices) and shows each reminder the server sends: a notice on
-// the page and, when the person allowed it, a desktop notification.
+// scripts never see), a page without the tray opens one stream of
+// server-sent events (api/notices); on `/` the tray's WebSocket brings
+// them (tray.js), so that the page keeps one connection.  Each reminder
+// shows once per page: a notice on the page and, when the person allowed
+// it, a desktop notification.
 
 import { t, setText } from './i18n.js';
-import { meHeaders } from './tray.js';
+import { meHeaders, onReminder, hasTray } from './tray.js';
 
 const FLAG = 'rooms.reminders';
 
@@ -55,6 +57,7 @@ let banner = null;
 // base: the URL of the location's root ('/', '/rooms/'), as a string
 // ending in '/'.
 export function watchNotices(base, force) {
+  if (hasTray()) return;            // the tray's socket brings them
   if (source || !(force || flagged()) || !window.EventSource) return;
   source = new EventSource(base + 'api/notices');
   source.addEventListener('reminder', (ev) => {
@@ -64,10 +67,22 @@ export function watchNotices(base, force) {
     } catch (e) {
       return;
     }
-    seen.notices.push(n);
-    showReminder(n);
+    notice(n);
   });
 }
+
+// A reminder from either: shown once on this page (a stream or socket
+// that came back is told again).
+function notice(n) {
+  if (typeof n.code !== 'string' || typeof n.path !== 'string') return;
+  if (seen.notices.some((o) => o.code === n.code &&
+                        o.start_at === n.start_at)) return;
+  seen.notices.push({ code: n.code, title: n.title,
+                      start_at: n.start_at, path: n.path });
+  showReminder(n);
+}
+
+onReminder(notice);
 
 function showReminder(n) {
   const title = n.title || t('schedule.untitled');
