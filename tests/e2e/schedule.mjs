@@ -13,7 +13,9 @@
 //     page, same browser) opens too;
 //   - the host's page counts 1 person who asked;
 //   - the reminder comes before the start, as a notice on both of Rita's
-//     pages and as a desktop notification (tag rooms-<code>);
+//     pages (once on each) and as a desktop notification (tag
+//     rooms-<code>); her `/` page holds one live connection, the tray's
+//     WebSocket, which brings it (no notice stream);
 //   - at the start, both pages join by themselves (no reload), and Rita
 //     decodes Hana's video;
 //   - Italian: "Ricordamelo", "Inizia tra" for an it-IT visitor;
@@ -23,6 +25,7 @@
 import {
   ok, diag, sleep, until, openPerson, receivedInPage, scenarioRun,
   roomsState, checkScreen, launchChromium, screenshot, startServers,
+  watchConnections,
 } from './lib.mjs';
 
 const DEADLINE = 150000;      // the whole run; only a failing run reaches it
@@ -130,6 +133,8 @@ async function scenario() {
   // her other page, in the same browser
   const home = await people.Rita.context.newPage();
   home.on('pageerror', (e) => people.Rita.errors.push(String(e)));
+  await home.addInitScript(recordNotifications);
+  const homeConns = watchConnections(home);
   await home.goto(ngx.base);
 
   /* ---- the host sees who asked, and presses Join too ------------------ */
@@ -170,6 +175,18 @@ async function scenario() {
      'a notice on the page says so', notice);
   ok(await home.locator('.reminder-item').first().isVisible(),
      'and on her other page');
+  ok(await home.locator('.reminder-item').count() === 1,
+     'once on each page', await home.locator('.reminder-item').count());
+  // `/` brings it on its tray's socket: one connection, no notice stream
+  ok(homeConns.opened().join() === 'websocket /api/tray/ws' &&
+     homeConns.live().join() === 'websocket /api/tray/ws',
+     'her `/` page holds one live connection (the tray\'s WebSocket)',
+     'opened: ' + homeConns.opened().join(', ') + '; live: ' +
+     homeConns.live().join(', '));
+  const homeNotes = await home.evaluate(() => window.__notes || []);
+  ok(homeNotes.some((n) => n.tag === 'rooms-' + room.code),
+     'her `/` page shows the desktop notification too',
+     JSON.stringify(homeNotes));
   const notes = await rita.evaluate(() => window.__notes);
   ok(notes.some((n) => n.tag === 'rooms-' + room.code &&
                        n.title === 'A room is about to start'),
