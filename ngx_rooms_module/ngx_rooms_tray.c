@@ -11,8 +11,10 @@
  * "group:<id>" that group's members, "public" everyone; never an ended,
  * locked or full room, nor one that bans the browser); GET api/tray (the
  * list as JSON); the tray's WebSocket api/tray/ws, whose browser is sent
- * the list at once and again whenever it changes; api/people (your people
- * listed and forgotten).
+ * the list at once and again whenever it changes, and the reminders of the
+ * handshake's rooms_browser cookie (ngx_rooms_schedule_watch(); only when
+ * its Origin is this host), so that `/` holds one connection; api/people
+ * (your people listed and forgotten).
  * Must never tell anything of a room the asker may not see (not its
  * title, code or who is in it), change a room, or see a guest token in a
  * URL: the browser presents it in the X-Rooms-Guest header (api/tray,
