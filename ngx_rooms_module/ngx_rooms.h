@@ -63,7 +63,7 @@
  */
 typedef void (*ngx_rooms_record_pt)(const rooms_proto_hdr_t *hdr,
     const u_char *payload);
-typedef void (*ngx_rooms_link_down_pt)(void);
+typedef void (*ngx_rooms_link_down_pt)(ngx_uint_t worker, ngx_uint_t n);
 
 
 typedef struct {
@@ -96,6 +96,9 @@ typedef struct {
     ngx_event_t                  expire_ev;      /* worker 0's hourly run */
     ngx_url_t                   *webhook;        /* rooms_webhook; or NULL */
     ngx_str_t                    webhook_secret;
+    ngx_array_t                 *turn_urls;      /* rooms_turn; or NULL */
+    ngx_str_t                    turn_secret;    /* never logged */
+    time_t                       turn_ttl;       /* rooms_turn_ttl */
     ngx_rooms_policy_t          *policy;         /* rooms_policy; or NULL */
 
     /* where the first "rooms" directive is, to point errors at it */

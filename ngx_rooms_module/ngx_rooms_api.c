@@ -23,6 +23,7 @@
 #include "ngx_rooms_directory.h"
 #include "ngx_rooms_identity.h"
 #include "ngx_rooms_policy.h"
+#include "ngx_rooms_people.h"
 
 #include <jansson.h>
 
@@ -277,6 +278,9 @@ ngx_rooms_create(ngx_http_request_t *r, ngx_str_t *body)
                                   "storage_unavailable",
                                   "the room could not be stored; try again");
     }
+
+    /* its creator's people may see a "friends" room in their tray */
+    ngx_rooms_people_owner_set(r, room.id);
 
     location = ngx_list_push(&r->headers_out.headers);
     if (location == NULL) {
@@ -669,6 +673,13 @@ ngx_rooms_send_room(ngx_http_request_t *r, ngx_uint_t status,
                             NULL, ROOMS_VIEW_PUBLIC);
     }
 
+    return ngx_rooms_send_json(r, status, json);
+}
+
+
+ngx_int_t
+ngx_rooms_api_json(ngx_http_request_t *r, ngx_uint_t status, char *json)
+{
     return ngx_rooms_send_json(r, status, json);
 }
 

@@ -23,10 +23,13 @@
 #include "ngx_rooms_identity.h"
 #include "ngx_rooms_media.h"
 #include "ngx_rooms_metrics.h"
+#include "ngx_rooms_people.h"
 #include "ngx_rooms_policy.h"
 #include "ngx_rooms_records.h"
 #include "ngx_rooms_router.h"
 #include "ngx_rooms_signal.h"
+#include "ngx_rooms_tray.h"
+#include "ngx_rooms_turn.h"
 #include "ngx_rooms_webhook.h"
 #include "ngx_rooms_ws.h"
 
@@ -107,6 +110,27 @@ static ngx_command_t  ngx_rooms_commands[] = {
     { ngx_string("rooms_webhook"),
       NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE2,
       ngx_rooms_webhook_directive,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("rooms_turn"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_1MORE,
+      ngx_rooms_turn_directive,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("rooms_turn_secret"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_rooms_turn_secret_directive,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("rooms_turn_ttl"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_rooms_turn_ttl_directive,
       NGX_HTTP_MAIN_CONF_OFFSET,
       0,
       NULL },
@@ -365,6 +389,7 @@ ngx_rooms_init_process(ngx_cycle_t *cycle)
 
     ngx_rooms_ws_init_process(cycle);
     ngx_rooms_metrics_init_process(cycle);
+    ngx_rooms_tray_init_process(cycle);
 
     rmcf = ngx_rooms_cycle_conf(cycle);
 
@@ -377,6 +402,7 @@ ngx_rooms_init_process(ngx_cycle_t *cycle)
     }
 
     ngx_rooms_webhook_init_process(cycle, rmcf);
+    ngx_rooms_people_init_process(cycle);
 
     return ngx_rooms_media_init_process(cycle, &rmcf->media_socket);
 }
@@ -389,6 +415,7 @@ ngx_rooms_exit_process(ngx_cycle_t *cycle)
 
     ngx_rooms_media_exit_process(cycle);
     ngx_rooms_webhook_exit_process();
+    ngx_rooms_tray_exit_process();
 
     rmcf = ngx_rooms_cycle_conf(cycle);
 
@@ -422,10 +449,13 @@ ngx_rooms_create_main_conf(ngx_conf_t *cf)
      *     rmcf->expire_ev = { 0 };
      *     rmcf->webhook = NULL;
      *     rmcf->webhook_secret = { 0, NULL };
+     *     rmcf->turn_urls = NULL;
+     *     rmcf->turn_secret = { 0, NULL };
      *     rmcf->policy = NULL;
      */
 
     rmcf->expire = NGX_CONF_UNSET;
+    rmcf->turn_ttl = NGX_CONF_UNSET;
 
     return rmcf;
 }
@@ -525,6 +555,10 @@ ngx_rooms_postconfiguration(ngx_conf_t *cf)
         rmcf->expire = NGX_ROOMS_EXPIRE_DEFAULT;
     }
 
+    if (ngx_rooms_turn_init(cf, rmcf) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
     if (rmcf->webhook != NULL
         && (rmcf->shm_zone == NULL || rmcf->store_path.len == 0))
     {
@@ -547,7 +581,8 @@ ngx_rooms_postconfiguration(ngx_conf_t *cf)
         return NGX_ERROR;
     }
 
-    return NGX_OK;
+    /* who is present where, for the tray */
+    return ngx_rooms_people_init(cf);
 }
 
 
@@ -934,11 +969,12 @@ ngx_rooms_media_socket(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
         return NGX_CONF_ERROR;
     }
 
-    if (path.len >= sizeof(sun.sun_path)) {
+    /* and room for ".63", the sockets of the other media workers */
+    if (path.len + 3 >= sizeof(sun.sun_path)) {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                            "rooms_media_socket \"%V\" is too long for a "
                            "unix socket, at most %uz bytes are allowed",
-                           &path, sizeof(sun.sun_path) - 1);
+                           &path, sizeof(sun.sun_path) - 4);
         return NGX_CONF_ERROR;
     }
 

@@ -184,6 +184,9 @@ sub check {
             rooms_media_ice_timeouts => 'counter',
             rooms_media_cpu_seconds => 'counter',
             rooms_media_resident_memory_bytes => 'gauge',
+            rooms_media_workers => 'gauge',
+            rooms_media_worker_participants => 'gauge',
+            rooms_media_worker_cpu_seconds => 'counter',
         );
         for my $f (sort keys %want) {
             my $got = $m->{families}{$f};
