@@ -507,6 +507,9 @@ ok($st == 204 && !cookie_of($h),
 my @open = map { stream($bruno) } 1 .. 2;
 ok(wait_for(5, sub { !grep { got($_) !~ /^retry:/m } @open }),
    'two streams are open');
+my @trays = map { tray_sock($bruno) } 1 .. 2;
+ok(wait_for(5, sub { !grep { !@{ tray_got($_) } } @trays }),
+   'and two tray sockets that watch for reminders');
 kill 'HUP', $master;
 sub closed {
     my ($s) = @_;
@@ -516,7 +519,10 @@ sub closed {
 }
 ok(wait_for(10, sub { !grep { !closed($_) } @open }),
    'a reload closes them');
-close $_ for @open;
+ok(wait_for(10, sub { !grep { !grep { $_ eq 'EOF' } split /\n/,
+                                  RoomsTest::ws_recv($_, 1000, 0.05) } @trays }),
+   'and the tray sockets (the page opens another)');
+close $_ for @open, @trays;
 my $after = stream($bruno);
 ok(wait_for(5, sub { got($after) =~ /^retry:/m }),
    'and a new one opens on the new workers');
