@@ -118,7 +118,8 @@ for my $suite ('t/010-host-ws.t', 't/011-lobby.t', 't/020-ring-overflow.t')
 
     ok($rc == 0 && $out !~ /^not ok/m,
        "$suite passes with the media worker under ASan and UBSan")
-        or diag(tail($out, 30));
+        or diag(join("\n", grep { /^not ok|^#\s+(got|expected)/ }
+                                split /\n/, $out), "\n", tail($out, 30));
     ok(!@reports, "$suite: the worker reported nothing")
         or diag(join "\n", map { tail(slurp($_), 40) } @reports);
 }
