@@ -691,7 +691,7 @@ sfu_forward(sfu_t *sfu, uint64_t now_us, sfu_line_t *pub, int li,
          * target at a keyframe of the target, never between, so its
          * decoder never sees a frame it cannot decode; its outgoing
          * stream goes on (rooms_fwd_switch(): the SSRC stays, sequence
-         * numbers and timestamps continue).
+         * numbers, timestamps and VP8 PictureID and TL0PICIDX continue).
          */
         if (li >= 0 && sub->layer != li) {
             if (!keyframe || (sub->target != li
@@ -723,6 +723,13 @@ sfu_forward(sfu_t *sfu, uint64_t now_us, sfu_line_t *pub, int li,
         if (seq == ROOMS_FWD_DROP) {
             sfu->stats.fwd_dropped++;
             continue;
+        }
+
+        /* VP8, the answer's one video codec: its numbers continue too */
+        if (pub->kind == ROOMS_SDP_KIND_VIDEO) {
+            rooms_fwd_vp8(&sub->fwd, d->data + n - (pkt->len
+                                                    - pkt->payload_off),
+                          pkt->payload_len);
         }
 
         rooms_rtp_set_pt(d->data, (unsigned) sub->neg.pt);
@@ -1369,6 +1376,10 @@ sfu_kept(sfu_line_t *l, uint16_t out_seq, uint8_t *out, int *in_seq)
     if (len == 0 || rooms_fwd_replay(&l->fwd, out, len) == ROOMS_FWD_DROP) {
         return 0;
     }
+
+    /* VP8's numbers as they were sent (histories keep video only) */
+    rooms_fwd_vp8_replay(&l->fwd, out + len - (r.len - r.payload_off),
+                         r.payload_len);
 
     rooms_rtp_set_pt(out, (unsigned) l->neg.pt);
 
