@@ -96,6 +96,7 @@ typedef struct {
 /* what the SFU keeps per subscriber */
 typedef struct {
     unsigned        started;
+    unsigned        settled;      /* the budget fell once: ups wait */
     uint32_t        granted_bps;  /* the video budget choices fit in */
     int64_t         up_since_ms;  /* the estimate has allowed more since;
                                      -1: it has not */
@@ -147,8 +148,10 @@ int rooms_layer_desired(const rooms_layer_pub_t *pub, unsigned h,
  * the budget has stayed at least 15% above it for ROOMS_LAYER_UP_HOLD_MS
  * (to the lowest budget of that time / 1.15: up slowly, and with room to
  * spare), so layers and paused tiles come
- * back only after the estimate has recovered for a while.  A view change
- * that fits the granted budget takes effect at once.
+ * back only after the estimate has recovered for a while.  Before the
+ * budget has fallen once (start-up: the estimate has only grown, as
+ * probes found the link), it is raised to budget / 1.15 at once.  A view
+ * change that fits the granted budget takes effect at once.
  *
  * Fills *r when r is not NULL.  Returns the number of tiles whose layer
  * changed.

@@ -1643,6 +1643,7 @@ sfu_bwe_probe(sfu_t *sfu, uint64_t now, sfu_peer_t *peer, sfu_io_t *io)
 
     peer->probe_left = pr.packets;
     peer->probe_cluster = pr.cluster;
+    peer->probe_bps = pr.target_bps;
     peer->probe_interval_us = pr.interval_us > 0 ? pr.interval_us : 1000;
     peer->probe_next_us = (int64_t) now * 1000;
     sfu_queue_insert_tail(&sfu->net->probing, &peer->probe_link);
@@ -1708,6 +1709,18 @@ sfu_probe_send(sfu_t *sfu, uint64_t now_us, sfu_peer_t *peer, sfu_io_t *io)
 
     if (rooms_srtp_protect(&peer->srtp, d->data, &n) != 0) {
         return -1;
+    }
+
+    /*
+     * The next one after this one's size at the cluster's rate: a copy of
+     * the newest packet is whatever size it was (often a frame's short
+     * last one), and paced for the suggested size a cluster of small ones
+     * went out at a fraction of its rate and read as a link that carries
+     * no more (a failed probe, and seconds of back-off).
+     */
+    if (peer->probe_bps > 0) {
+        peer->probe_interval_us = (int64_t) ((uint64_t) n * 8 * 1000000
+                                             / peer->probe_bps);
     }
 
     sfu_commit(sfu, io, &peer->addr, n);
