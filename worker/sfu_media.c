@@ -565,6 +565,74 @@ sfu_build_rtx(sfu_line_t *sub, const uint8_t *pkt, size_t len, uint8_t *out)
 }
 
 
+/* a padding probe: the most one count byte pads, with its header */
+#define SFU_PROBE_PAD_BYTES  (ROOMS_RTP_HEADER_LEN + 32 + 255)
+
+
+/*
+ * A padding-only packet (RFC 3550 §5.1: P set, the last byte the count)
+ * of bytes bytes (at most 255 of padding) on sub's RTX stream, with its
+ * mid and a transport-wide number slot: what a probe sends when sub has
+ * no packet left to copy (its lines paused for longer than the history
+ * holds).  The browser's transport feedback counts it; its RTX receiver
+ * drops it, having no payload.  Returns its length, or 0.
+ */
+static size_t
+sfu_build_padding(sfu_line_t *sub, size_t bytes, uint8_t *out)
+{
+    size_t       ext, n, mid_len, pad;
+    unsigned     two, count;
+    sfu_ext_t    el[2];         /* twcc and mid */
+
+    count = 0;
+    mid_len = strlen(sub->mid);
+
+    if (sub->neg.ext_twcc && sub->owner->bwe_on) {
+        el[count].id = sub->neg.ext_twcc;
+        el[count].data = sfu_twcc_zero;
+        el[count++].len = ROOMS_RTP_TWCC_LEN;
+    }
+
+    if (sub->neg.ext_mid && mid_len > 0) {
+        el[count].id = sub->neg.ext_mid;
+        el[count].data = (const uint8_t *) sub->mid;
+        el[count++].len = mid_len;
+    }
+
+    ext = sfu_ext_size(el, count, &two);
+    n = ROOMS_RTP_HEADER_LEN + ext;
+    pad = bytes > n ? bytes - n : 1;
+
+    /* the count is one byte */
+    if (pad > 255) {
+        pad = 255;
+    }
+
+    if (n + pad > SFU_DGRAM_MAX - ROOMS_SRTP_MAX_TRAILER) {
+        return 0;
+    }
+
+    memset(out, 0, n + pad);
+    out[0] = (uint8_t) (0x80 | 0x20 | (count ? 0x10 : 0));
+
+    if (count) {
+        sfu_ext_write(out + ROOMS_RTP_HEADER_LEN, el, count, two, ext);
+    }
+
+    out[n + pad - 1] = (uint8_t) pad;
+
+    rooms_rtp_set_pt(out, (unsigned) sub->neg.rtx_pt);
+    rooms_rtp_set_ssrc(out, sub->rtx_out_ssrc);
+    rooms_rtp_set_seq(out, sub->rtx_seq++);
+    out[4] = (uint8_t) (sub->fwd.last_ts >> 24);
+    out[5] = (uint8_t) (sub->fwd.last_ts >> 16);
+    out[6] = (uint8_t) (sub->fwd.last_ts >> 8);
+    out[7] = (uint8_t) sub->fwd.last_ts;
+
+    return n + pad;
+}
+
+
 /*
  * The NACK history of stream pub (of its layer li, or -1): allocated
  * with SFU_HIST_SLOTS, halved for each layer below the top, when create
@@ -1623,9 +1691,10 @@ sfu_keyframes_poll(sfu_t *sfu, uint64_t now, sfu_io_t *io)
  * peer's link carries more than its estimate (its tiles want more), a
  * cluster of RTX copies of the newest packet of one of its video lines
  * (the browser drops a packet it has, once its transport feedback has
- * counted it), paced at the cluster's rate by sfu_probe_poll(): their
- * arrivals say how fast the link carries them.  A peer with no video
- * line that negotiated RTX and holds a packet is not probed.
+ * counted it), or RTX padding when none is left to copy, paced at the
+ * cluster's rate by sfu_probe_poll(): their arrivals say how fast the
+ * link carries them.  A peer with no video line that negotiated RTX is
+ * not probed.
  */
 void
 sfu_bwe_probe(sfu_t *sfu, uint64_t now, sfu_peer_t *peer, sfu_io_t *io)
@@ -1669,11 +1738,12 @@ sfu_probe_send(sfu_t *sfu, uint64_t now_us, sfu_peer_t *peer, sfu_io_t *io)
     size_t          len, n;
     uint8_t         kept[ROOMS_HIST_SLOT];
     unsigned        i;
-    sfu_line_t     *l;
+    sfu_line_t     *l, *pad;
     sfu_dgram_t    *d;
     rooms_hist_t   *h;
 
     l = NULL;
+    pad = NULL;
     len = 0;
 
     /*
@@ -1683,15 +1753,22 @@ sfu_probe_send(sfu_t *sfu, uint64_t now_us, sfu_peer_t *peer, sfu_io_t *io)
     for (i = 0; i < peer->nlines && len == 0; i++) {
         l = &peer->lines[i];
 
-        if (l->bound != NULL && l->kind == ROOMS_SDP_KIND_VIDEO
-            && l->neg.rtx_pt >= 0 && l->rtx_out_ssrc != 0
-            && l->fwd.started && (h = sfu_line_hist(l)) != NULL && h->any)
+        if (l->bound == NULL || l->kind != ROOMS_SDP_KIND_VIDEO
+            || l->neg.rtx_pt < 0 || l->rtx_out_ssrc == 0)
         {
+            continue;
+        }
+
+        if (pad == NULL) {
+            pad = l;
+        }
+
+        if (l->fwd.started && (h = sfu_line_hist(l)) != NULL && h->any) {
             len = sfu_kept(l, l->fwd.last_seq, kept, NULL);
         }
     }
 
-    if (len == 0 || !peer->srtp_ready || !peer->has_addr) {
+    if ((len == 0 && pad == NULL) || !peer->srtp_ready || !peer->has_addr) {
         return -1;
     }
 
@@ -1700,7 +1777,13 @@ sfu_probe_send(sfu_t *sfu, uint64_t now_us, sfu_peer_t *peer, sfu_io_t *io)
         return -1;
     }
 
-    n = sfu_build_rtx(l, kept, len, d->data);
+    /*
+     * No copy to send (lines paused for longer than their history
+     * holds: a probe is the only way back for them): padding, as much
+     * as one packet carries.
+     */
+    n = len > 0 ? sfu_build_rtx(l, kept, len, d->data)
+                : sfu_build_padding(pad, SFU_PROBE_PAD_BYTES, d->data);
     if (n == 0) {
         return -1;
     }
