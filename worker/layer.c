@@ -250,6 +250,21 @@ rooms_layer_choose(rooms_layer_state_t *s, int64_t now_ms,
 }
 
 
+void
+rooms_layer_rate(rooms_layer_t *l, uint32_t measured_bps)
+{
+    int64_t  diff;
+
+    if (l->bps == 0) {
+        l->bps = measured_bps;
+        return;
+    }
+
+    diff = (int64_t) measured_bps - (int64_t) l->bps;
+    l->bps = (uint32_t) ((int64_t) l->bps + diff / ROOMS_LAYER_RATE_GAIN);
+}
+
+
 int64_t
 rooms_layer_timeout(const rooms_layer_state_t *s)
 {

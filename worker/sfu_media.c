@@ -1314,7 +1314,7 @@ sfu_layer_packet(sfu_line_t *pub, int li, uint64_t now,
     span = now - ly->win_start;
 
     if (span >= 1000) {
-        lp->bps = (uint32_t) (ly->win_bytes * 8000 / span);
+        rooms_layer_rate(lp, (uint32_t) (ly->win_bytes * 8000 / span));
         ly->win_start = now;
         ly->win_bytes = 0;
     }

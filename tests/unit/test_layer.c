@@ -318,6 +318,31 @@ test_hysteresis(void)
 }
 
 
+/* a layer's bitrate: a keyframe's second moves it by a quarter */
+static void
+test_rate(void)
+{
+    int            i;
+    rooms_layer_t  l;
+
+    memset(&l, 0, sizeof(l));
+    rooms_layer_rate(&l, 500000);
+    is_int(l.bps, 500000, "rate: the first measure as it is");
+    rooms_layer_rate(&l, 1300000);
+    is_int(l.bps, 700000, "rate: a keyframe's second (1.3 Mbit/s) moves "
+           "it by a quarter");
+    rooms_layer_rate(&l, 500000);
+    is_int(l.bps, 650000, "rate: and back");
+
+    for (i = 0; i < 20; i++) {
+        rooms_layer_rate(&l, 200000);
+    }
+
+    ok(l.bps < 202000, "rate: a lasting change is followed (%u after 20 s)",
+       l.bps);
+}
+
+
 static void
 test_pause_resume(void)
 {
@@ -424,6 +449,7 @@ main(void)
     test_desired();
     test_table();
     test_hysteresis();
+    test_rate();
     test_pause_resume();
     test_view_change();
 
