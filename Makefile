@@ -6,6 +6,8 @@
 
 SHELL      := /bin/bash
 PORT       ?= 8080
+# make run TLS=1: https with a certificate of its own (scripts/run.sh)
+TLS        ?= 0
 BUILD      := build
 NGX_SRC    := /usr/share/nginx/src
 NGX_BUILD  := $(BUILD)/nginx
@@ -19,7 +21,8 @@ COMMON_HDR := $(wildcard common/*.h)
 MODULE_SRC := $(wildcard ngx_rooms_module/*.c ngx_rooms_module/*.h)
 WEB        := $(wildcard ngx_rooms_module/web/*)
 # the media worker's event-loop side: every system call and clock reading
-LOOP_SRC   := $(filter $(addprefix worker/,main.c loop.c udp.c link.c), \
+LOOP_SRC   := $(filter $(addprefix worker/,main.c loop.c udp.c link.c tcp.c \
+                                 workers.c), \
                        $(wildcard worker/*.c))
 # the media worker's sans-IO cores: everything else in worker/
 CORE_SRC   := $(filter-out $(LOOP_SRC),$(wildcard worker/*.c))
@@ -155,10 +158,11 @@ BENCHES    := $(patsubst tests/bench/%.c,$(BUILD)/bench/%,$(BENCH_SRC))
 bench: deps $(SRTP_LIB) $(BENCHES)
 	@for b in $(BENCHES); do echo "== $$b"; $$b || exit 1; done
 
-$(BUILD)/bench/%: tests/bench/%.c $(CORE_LIB) | $(SRTP_LIB)
+# (bench_udp measures the event loop's UDP side too: $(LOOP_LIB))
+$(BUILD)/bench/%: tests/bench/%.c $(CORE_LIB) $(LOOP_LIB) | $(SRTP_LIB)
 	@mkdir -p $(dir $@) $(OBJ)/bench
 	$(CC) -O2 -g $(WARN) -MMD -MP -MT $@ -MF $(OBJ)/bench/$*.d -Icommon -Iworker \
-	    -I$(BUILD)/deps/include -o $@ $< $(CORE_LIB) $(UNIT_LIBS)
+	    -I$(BUILD)/deps/include -o $@ $< $(LOOP_LIB) $(CORE_LIB) $(UNIT_LIBS)
 
 # the join time of ngx_rooms and of Janus VideoRoom, in Chromium, run
 # alternately (docs/join-time.md): tests/janus/janus.sh installs Janus if
@@ -307,7 +311,7 @@ $(DEBS) &: $(wildcard debian/* debian/*/*) config Makefile $(MODULE_SRC) \
 
 # rooms-load: many participants with real media through nginx and the
 # media worker (tests/load/, docs/performance.md).  `make load` builds it
-# and runs SCENARIO (room50, rooms2x25, storm50, loss50, or all) in a
+# and runs SCENARIO (room50, rooms2x25, rooms2x50, storm50, loss50, or all) in a
 # network namespace of its own, then the same on Janus VideoRoom
 # (JANUS=0 skips it), printing one table with both and their ratios.
 LOAD       := $(BUILD)/rooms-load
@@ -327,7 +331,7 @@ load: all
 	sh tests/load/run.sh $(if $(filter 1,$(JANUS)),--janus) $(SCENARIO)
 
 run: all
-	PORT=$(PORT) sh scripts/run.sh
+	PORT=$(PORT) TLS=$(TLS) sh scripts/run.sh
 
 clean:
 	rm -rf $(BUILD) run

@@ -24,7 +24,7 @@
  * Bump on any change to: the record header, the numbering or meaning of
  * the types, a payload format, or the ring segment layout (rooms_ring.h).
  */
-#define ROOMS_PROTO_VERSION  8
+#define ROOMS_PROTO_VERSION  9
 
 
 /*
@@ -335,11 +335,21 @@ typedef struct {
 #define ROOMS_PROTO_WELCOME_VERSION 1  /* another ROOMS_PROTO_VERSION */
 #define ROOMS_PROTO_WELCOME_FULL    2  /* every slot is taken */
 
+/*
+ * A host runs workers media workers (rooms-worker --workers, 1 ..
+ * ROOMS_SHARD_MAX), each with its own control socket: index 0 at the
+ * path nginx is given (rooms_media_socket), index i > 0 beside it at
+ * "<path>.<i>".  Each welcome says which one answered and how many there
+ * are, so nginx learns of the others from the first, and a room goes to
+ * media worker rooms_shard_pick(room, workers) (common/rooms_shard.h).
+ */
 typedef struct {
     uint32_t  magic;
     uint32_t  version;
     uint32_t  status;               /* ROOMS_PROTO_WELCOME_* */
     uint32_t  slot;                 /* the ring pair of this nginx worker */
+    uint32_t  index;                /* this media worker, 0 .. workers - 1 */
+    uint32_t  workers;              /* how many the host runs */
 } rooms_proto_welcome_t;
 
 

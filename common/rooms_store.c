@@ -14,6 +14,8 @@
  *     3  rooms.host_absent and rooms.rev; cohosts: co-host credentials
  *     4  rooms.used_at: when people were last seen in the room (expiry)
  *     5  webhook_outbox: the webhook events not delivered yet, in order
+ *     6  people (who met whom, by hash) and room_owners (who created a
+ *        room): rooms_people.c reads and writes them
  * A store is migrated step by step, in one transaction, from whatever
  * version it has up to ROOMS_STORE_SCHEMA_VERSION; a newer one is refused
  * untouched.
@@ -141,6 +143,27 @@ static const char  *rooms_migrations[ROOMS_STORE_SCHEMA_VERSION] = {
     "  created_at       INTEGER NOT NULL,"
     "  body             BLOB NOT NULL"
     ");",
+
+    /*
+     * 5 -> 6: "your people" (rooms_people.h): two people who were in a call
+     * together, by the SHA-256 of each one's guest token (or signed-in id),
+     * one row each way; and who created a room, for the "friends"
+     * audience.  No foreign key: the rooms' purge stays as it is, and
+     * rooms_people_expire() drops the owners of rooms that went.
+     */
+    "CREATE TABLE people ("
+    "  self_hash        BLOB NOT NULL,"
+    "  other_hash       BLOB NOT NULL,"
+    "  name             TEXT NOT NULL,"
+    "  last_at          INTEGER NOT NULL,"
+    "  PRIMARY KEY (self_hash, other_hash)"
+    ") WITHOUT ROWID;"
+    "CREATE INDEX people_last ON people (last_at);"
+    "CREATE TABLE room_owners ("
+    "  room_id          INTEGER PRIMARY KEY,"
+    "  owner_hash       BLOB NOT NULL"
+    ");"
+    "CREATE INDEX rooms_start ON rooms (start_at);",
 };
 
 
@@ -599,6 +622,13 @@ rooms_store_errmsg(rooms_store_t *st)
     }
 
     return sqlite3_errmsg(st->db);
+}
+
+
+struct sqlite3 *
+rooms_store_db(rooms_store_t *st)
+{
+    return st->db;
 }
 
 

@@ -19,7 +19,7 @@
 #include "rooms_room.h"
 
 
-#define ROOMS_STORE_SCHEMA_VERSION  5
+#define ROOMS_STORE_SCHEMA_VERSION  6
 
 #define ROOMS_STORE_OK         0
 #define ROOMS_STORE_NOT_FOUND  1
@@ -70,6 +70,12 @@ void rooms_store_close(rooms_store_t *st);
  * the write lock for ROOMS_STORE_OPEN_WAIT_MS (nothing is known).
  */
 int rooms_store_check_write(rooms_store_t *st, char *err, size_t errlen);
+
+/*
+ * The SQLite handle, for the files of common/ that keep tables of their
+ * own in the store (rooms_people.c), with its transactions below.
+ */
+struct sqlite3 *rooms_store_db(rooms_store_t *st);
 
 /* The last error's message, for logs. */
 const char *rooms_store_errmsg(rooms_store_t *st);

@@ -63,7 +63,7 @@
  */
 typedef void (*ngx_rooms_record_pt)(const rooms_proto_hdr_t *hdr,
     const u_char *payload);
-typedef void (*ngx_rooms_link_down_pt)(void);
+typedef void (*ngx_rooms_link_down_pt)(ngx_uint_t worker, ngx_uint_t n);
 
 
 typedef struct {
@@ -74,6 +74,10 @@ typedef struct {
     ngx_uint_t                   nodes;
     ngx_atomic_t                 webhook_sender; /* its pid; 0: none */
 } ngx_rooms_shctx_t;
+
+
+/* the site's rules in Lua (ngx_rooms_policy.c), opaque elsewhere */
+typedef struct ngx_rooms_policy_s  ngx_rooms_policy_t;
 
 
 typedef struct {
@@ -92,6 +96,10 @@ typedef struct {
     ngx_event_t                  expire_ev;      /* worker 0's hourly run */
     ngx_url_t                   *webhook;        /* rooms_webhook; or NULL */
     ngx_str_t                    webhook_secret;
+    ngx_array_t                 *turn_urls;      /* rooms_turn; or NULL */
+    ngx_str_t                    turn_secret;    /* never logged */
+    time_t                       turn_ttl;       /* rooms_turn_ttl */
+    ngx_rooms_policy_t          *policy;         /* rooms_policy; or NULL */
 
     /* where the first "rooms" directive is, to point errors at it */
     ngx_str_t                    rooms_file;
@@ -112,6 +120,11 @@ typedef struct {
     ngx_msec_t                   host_grace;     /* rooms_host_grace */
     ngx_uint_t                   video_slots;    /* rooms_video_slots */
     ngx_uint_t                   audio_slots;    /* rooms_audio_slots */
+
+    /* who is asking (ngx_rooms_identity.c); NULL: not configured */
+    ngx_http_complex_value_t    *user;           /* rooms_user */
+    ngx_http_complex_value_t    *user_name;      /* rooms_user_name */
+    ngx_http_complex_value_t    *user_groups;    /* rooms_user_groups */
 } ngx_rooms_loc_conf_t;
 
 

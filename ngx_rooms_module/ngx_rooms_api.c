@@ -21,6 +21,9 @@
 #include "ngx_rooms_api.h"
 #include "ngx_rooms_control.h"
 #include "ngx_rooms_directory.h"
+#include "ngx_rooms_identity.h"
+#include "ngx_rooms_policy.h"
+#include "ngx_rooms_people.h"
 
 #include <jansson.h>
 
@@ -228,7 +231,7 @@ ngx_rooms_create(ngx_http_request_t *r, ngx_str_t *body)
     char                    key[ROOMS_HOST_KEY_LEN + 1];
     u_char                 *p;
     ngx_int_t               rc;
-    ngx_str_t               host_key;
+    ngx_str_t               host_key, reason;
     rooms_room_t            room;
     rooms_error_t           err;
     ngx_table_elt_t        *location;
@@ -244,6 +247,14 @@ ngx_rooms_create(ngx_http_request_t *r, ngx_str_t *body)
         != 0)
     {
         return ngx_rooms_api_error(r, &err);
+    }
+
+    /* the site's rules (rooms_policy can_create()), on a valid room */
+    if (ngx_rooms_policy_can_create(r, ngx_rooms_identity(r), &room, &reason)
+        != NGX_OK)
+    {
+        return ngx_rooms_api_fail(r, NGX_HTTP_FORBIDDEN, "policy_denied",
+                                  (char *) reason.data);
     }
 
     if (rooms_token_code(room.code) != 0 || rooms_token_host_key(key) != 0)
@@ -267,6 +278,9 @@ ngx_rooms_create(ngx_http_request_t *r, ngx_str_t *body)
                                   "storage_unavailable",
                                   "the room could not be stored; try again");
     }
+
+    /* its creator's people may see a "friends" room in their tray */
+    ngx_rooms_people_owner_set(r, room.id);
 
     location = ngx_list_push(&r->headers_out.headers);
     if (location == NULL) {
@@ -659,6 +673,13 @@ ngx_rooms_send_room(ngx_http_request_t *r, ngx_uint_t status,
                             NULL, ROOMS_VIEW_PUBLIC);
     }
 
+    return ngx_rooms_send_json(r, status, json);
+}
+
+
+ngx_int_t
+ngx_rooms_api_json(ngx_http_request_t *r, ngx_uint_t status, char *json)
+{
     return ngx_rooms_send_json(r, status, json);
 }
 

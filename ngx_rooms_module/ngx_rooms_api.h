@@ -60,5 +60,12 @@ ngx_int_t ngx_rooms_api_not_allowed(ngx_http_request_t *r,
     const char *allow);
 ngx_int_t ngx_rooms_api_lookup_failed(ngx_http_request_t *r, ngx_int_t rc);
 
+/*
+ * A JSON answer of the other files that serve API addresses (the tray):
+ * json, malloc()ed, is freed here; sent with the API's headers.
+ */
+ngx_int_t ngx_rooms_api_json(ngx_http_request_t *r, ngx_uint_t status,
+    char *json);
+
 
 #endif /* _NGX_ROOMS_API_H_INCLUDED_ */

@@ -644,7 +644,7 @@ ngx_rooms_control_write(rooms_store_t *store, ngx_log_t *log,
  * revision ("rev").  what is ROOMS_MSG_ROOM_ENDED, or any of LOCKED,
  * ADMISSION, MAX and HOST_ABSENT (each sent as room has it now); either
  * may carry ROOMS_MSG_ROOM_REASON when a host-absent policy caused it.
- * Returns what ngx_rooms_media_push() returns.
+ * Returns what ngx_rooms_media_push_room() returns.
  */
 ngx_int_t
 ngx_rooms_control_room(rooms_room_t *room, ngx_uint_t what, ngx_log_t *log)
@@ -711,7 +711,7 @@ ngx_rooms_control_tell(rooms_room_t *room, u_char *json, size_t len,
 {
     ngx_int_t  rc;
 
-    rc = ngx_rooms_media_push(ROOMS_PROTO_ROOM, 0, json, len);
+    rc = ngx_rooms_media_push_room(room->id, ROOMS_PROTO_ROOM, json, len);
 
     switch (rc) {
 

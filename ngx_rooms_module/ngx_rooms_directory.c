@@ -35,6 +35,7 @@
 
 #include "ngx_rooms_directory.h"
 #include "ngx_rooms_metrics.h"
+#include "rooms_shard.h"
 
 
 typedef struct {
@@ -626,7 +627,7 @@ ngx_rooms_count_code(ngx_rooms_main_conf_t *rmcf, ngx_log_t *log,
 
 void
 ngx_rooms_dir_counts_reset(ngx_rooms_main_conf_t *rmcf, ngx_log_t *log,
-    int64_t seq)
+    int64_t seq, ngx_uint_t worker, ngx_uint_t workers)
 {
     ngx_uint_t             n;
     ngx_queue_t           *q;
@@ -645,6 +646,13 @@ ngx_rooms_dir_counts_reset(ngx_rooms_main_conf_t *rmcf, ngx_log_t *log,
         rn = ngx_queue_data(q, ngx_rooms_node_t, queue);
 
         if (rn->gone || rn->count_seq > seq) {
+            continue;
+        }
+
+        /* another media worker's room: its count is that one's business */
+        if (workers > 1
+            && rooms_shard_pick(rn->room.id, (unsigned) workers) != worker)
+        {
             continue;
         }
 

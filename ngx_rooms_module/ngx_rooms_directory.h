@@ -107,14 +107,17 @@ void ngx_rooms_dir_totals(ngx_rooms_main_conf_t *rmcf, ngx_uint_t *rooms,
     ngx_uint_t *people);
 
 /*
- * Every cached room whose count was set by a seq up to seq has 0 people,
- * and a count of a lower seq read later is stale: a RESYNC record (the
- * counts sent since are the truth), or this process's link to the media
- * worker lost (seq: the highest this process read; a count another
- * process read since, of a newer worker perhaps, stays).
+ * Every cached room of media worker worker (rooms_shard_pick() among
+ * workers; every room when workers is 0 or 1) whose count was set by a
+ * seq up to seq has 0 people, and a count of a lower seq read later is
+ * stale: a RESYNC record of that media worker (the counts it sent since
+ * are the truth), or this process's link to it lost (seq: the highest
+ * this process read from it; a count another process read since, of a
+ * newer media worker perhaps, stays).  Another media worker's rooms are
+ * left alone: their counts have a seq of their own.
  */
 void ngx_rooms_dir_counts_reset(ngx_rooms_main_conf_t *rmcf,
-    ngx_log_t *log, int64_t seq);
+    ngx_log_t *log, int64_t seq, ngx_uint_t worker, ngx_uint_t workers);
 
 
 /*

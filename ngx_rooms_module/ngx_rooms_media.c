@@ -2,9 +2,14 @@
 /*
  * Copyright (C) ngx_rooms authors
  *
- * ngx_rooms_media.c: this nginx worker's link to the media worker.
+ * ngx_rooms_media.c: this nginx worker's links to the media workers.
  *
- * Owns: the control socket (rooms_media_socket), the hello/welcome
+ * Owns: one link per media worker of the host (rooms-worker --workers):
+ * the first at rooms_media_socket, whose welcome says how many there
+ * are, the others at "<socket>.<i>"; which one carries a room
+ * (rooms_shard_pick(), common/rooms_shard.h), and connection ids that
+ * name it, so that every record about a room or one of its WebSockets
+ * goes to that one.  For each link: the control socket, the hello/welcome
  * handshake of common/rooms_proto.h, the shared ring segment and the two
  * eventfd doorbells it brings, connection ids, pushing records (a LEAVE
  * that finds the ring full is kept and retried), reading the media
@@ -18,17 +23,18 @@
  * rings all run on nginx events, a full ring refuses at once, and the
  * media worker may be absent at any time, including when nginx starts.
  *
- * The link is a small state machine, one per process:
+ * Each link is a small state machine, one per process and media worker:
  *
  *     off --(rooms_media_socket set)--> connecting --(hello sent)-->
  *     waiting for the welcome --(welcome, 3 fds, segment checked)--> up
  *
  * Any failure (connect refused, EOF, a short or bad welcome, another
  * protocol version, a corrupt ring) tears everything down: the segment
- * is unmapped, the link-down handlers run when the link was up (the
- * signaling closes its WebSockets with 1012, the control sets every
- * participant count to 0), and a timer tries again after 1 s, doubling up
- * to 5 s.
+ * is unmapped, the link-down handlers run when the link was up, with
+ * the media worker's index (the signaling closes the WebSockets of its
+ * rooms with 1012, the records set its rooms' participant counts to 0;
+ * the other links and their rooms go on), and a timer tries again after
+ * 1 s, doubling up to 5 s.
  * Failures are logged once per kind, then again at most once a minute
  * while they last, so an absent media worker never floods the log.
  *
@@ -53,6 +59,7 @@
 #include <sys/un.h>
 
 #include "rooms_ring.h"
+#include "rooms_shard.h"
 
 
 #define NGX_ROOMS_MEDIA_OFF         0
@@ -76,11 +83,23 @@
 
 #define NGX_ROOMS_MEDIA_NFDS        3      /* memfd, to and from worker */
 
-#define NGX_ROOMS_MEDIA_COUNTER_MASK  0xffffffffffffULL
+/* ".<index>" of the sockets beside rooms_media_socket: ".63" at most */
+#define NGX_ROOMS_MEDIA_SUFFIX_LEN  3
+
+/*
+ * A connection id (rooms_proto.h) is the ring slot and a 48-bit counter;
+ * the counter's top 8 bits name the media worker the connection's room
+ * lives on, so that each record finds its link, and the rest count the
+ * joins of one link: 2^40 joins in one process's life, it never wraps.
+ */
+#define NGX_ROOMS_MEDIA_COUNTER_MASK  0xffffffffffULL
+#define NGX_ROOMS_MEDIA_WORKER_SHIFT  40
+#define NGX_ROOMS_MEDIA_WORKER_BITS   0xffULL
 
 
 typedef struct {
     ngx_uint_t                   state;
+    ngx_uint_t                   index;          /* of the media workers */
     ngx_log_t                   *log;
 
     struct sockaddr_un           addr;
@@ -117,72 +136,130 @@ typedef struct {
 } ngx_rooms_media_link_t;
 
 
-static void ngx_rooms_media_connect(void);
+static ngx_int_t ngx_rooms_media_start(ngx_uint_t index);
+static void ngx_rooms_media_stop(ngx_rooms_media_link_t *ml,
+    ngx_uint_t tell);
+static ngx_int_t ngx_rooms_media_workers_set(ngx_rooms_media_link_t *ml,
+    ngx_uint_t n);
+static ngx_int_t ngx_rooms_media_push_link(ngx_rooms_media_link_t *ml,
+    uint16_t type, uint64_t id, const void *payload, size_t len);
+static void ngx_rooms_media_connect(ngx_rooms_media_link_t *ml);
 static void ngx_rooms_media_ctl_write(ngx_event_t *wev);
 static void ngx_rooms_media_ctl_read(ngx_event_t *rev);
-static ngx_int_t ngx_rooms_media_send_hello(void);
-static ngx_int_t ngx_rooms_media_recv_welcome(void);
-static ngx_int_t ngx_rooms_media_attach(int *fds, unsigned slot);
+static ngx_int_t ngx_rooms_media_send_hello(ngx_rooms_media_link_t *ml);
+static ngx_int_t ngx_rooms_media_recv_welcome(ngx_rooms_media_link_t *ml);
+static ngx_int_t ngx_rooms_media_attach(ngx_rooms_media_link_t *ml,
+    int *fds, unsigned slot);
 static void ngx_rooms_media_bell_handler(ngx_event_t *rev);
 static int ngx_rooms_media_record(void *data, const rooms_proto_hdr_t *hdr,
     const unsigned char *payload);
 static void ngx_rooms_media_retry_handler(ngx_event_t *ev);
 static void ngx_rooms_media_leave_handler(ngx_event_t *ev);
-static void ngx_rooms_media_flush_leaves(void);
-static void ngx_rooms_media_fail(ngx_uint_t kind, ngx_uint_t level,
-    ngx_err_t err, const char *fmt, ...);
-static void ngx_rooms_media_close(void);
+static void ngx_rooms_media_flush_leaves(ngx_rooms_media_link_t *ml);
+static void ngx_rooms_media_fail(ngx_rooms_media_link_t *ml, ngx_uint_t kind,
+    ngx_uint_t level, ngx_err_t err, const char *fmt, ...);
+static void ngx_rooms_media_close(ngx_rooms_media_link_t *ml);
 static void ngx_rooms_media_empty_handler(ngx_event_t *ev);
 
 
-static ngx_rooms_media_link_t  ngx_rooms_media_link;
+/*
+ * One link per media worker of the host.  Link 0 goes to
+ * rooms_media_socket; its welcome says how many media workers there are
+ * (ngx_rooms_media_n), and links 1 .. n - 1 go to the sockets beside it.
+ */
+static ngx_rooms_media_link_t  ngx_rooms_media_links[ROOMS_SHARD_MAX];
+static ngx_uint_t              ngx_rooms_media_n;        /* 0: not known */
+static ngx_uint_t              ngx_rooms_media_nlinks;   /* started */
+static ngx_uint_t              ngx_rooms_media_src;      /* being read */
+
+static u_char                  ngx_rooms_media_path[sizeof(
+                                   ((struct sockaddr_un *) 0)->sun_path)];
+static ngx_log_t              *ngx_rooms_media_log;
+static ngx_uint_t              ngx_rooms_media_conns;    /* connection_n */
 
 
 /*
  * Called from init_process.  The path was checked at "nginx -t"; it is
- * copied into the process's link, which never refers to a cycle's memory
+ * copied into the process, which never refers to a cycle's memory
  * afterwards (a single-process reload frees the old cycle).
  */
 ngx_int_t
 ngx_rooms_media_init_process(ngx_cycle_t *cycle, ngx_str_t *path)
 {
-    ngx_rooms_media_link_t  *ml = &ngx_rooms_media_link;
-
-    ngx_memzero(ml, sizeof(ngx_rooms_media_link_t));
-
-    ml->state = NGX_ROOMS_MEDIA_OFF;
-    ml->to_worker = -1;
+    ngx_memzero(ngx_rooms_media_links, sizeof(ngx_rooms_media_links));
+    ngx_rooms_media_n = 0;
+    ngx_rooms_media_nlinks = 0;
+    ngx_rooms_media_src = 0;
 
     if (path == NULL || path->len == 0) {
         return NGX_OK;
     }
 
-    if (path->len >= sizeof(ml->addr.sun_path)) {
+    if (path->len + NGX_ROOMS_MEDIA_SUFFIX_LEN
+        >= sizeof(ngx_rooms_media_path))
+    {
         /* refused at "nginx -t"; a guard for a changed check */
         ngx_log_error(NGX_LOG_EMERG, cycle->log, 0,
                       "rooms_media_socket \"%V\" is too long", path);
         return NGX_ERROR;
     }
 
-    ml->log = cycle->log;
+    ngx_memcpy(ngx_rooms_media_path, path->data, path->len);
+    ngx_rooms_media_path[path->len] = '\0';
+    ngx_rooms_media_log = cycle->log;
+    ngx_rooms_media_conns = cycle->connection_n;
+
+    return ngx_rooms_media_start(0);
+}
+
+
+/*
+ * Starts the link to media worker index: its socket is the configured
+ * path for 0, "<path>.<index>" beside it for the others.
+ */
+static ngx_int_t
+ngx_rooms_media_start(ngx_uint_t index)
+{
+    u_char                  *p;
+    ngx_rooms_media_link_t  *ml = &ngx_rooms_media_links[index];
+
+    if (ml->state != NGX_ROOMS_MEDIA_OFF) {
+        return NGX_OK;
+    }
+
+    ngx_memzero(ml, sizeof(ngx_rooms_media_link_t));
+
+    ml->index = index;
+    ml->to_worker = -1;
+    ml->log = ngx_rooms_media_log;
     ml->addr.sun_family = AF_UNIX;
-    ngx_memcpy(ml->addr.sun_path, path->data, path->len);
-    ml->addrlen = offsetof(struct sockaddr_un, sun_path) + path->len + 1;
+
+    p = ngx_cpymem(ml->addr.sun_path, ngx_rooms_media_path,
+                   ngx_strlen(ngx_rooms_media_path));
+
+    if (index > 0) {
+        p = ngx_sprintf(p, ".%ui", index);
+    }
+
+    *p = '\0';
+
+    ml->addrlen = offsetof(struct sockaddr_un, sun_path)
+                  + (p - (u_char *) ml->addr.sun_path) + 1;
     ml->type = SOCK_SEQPACKET;
 
     ml->retry.handler = ngx_rooms_media_retry_handler;
-    ml->retry.log = cycle->log;
+    ml->retry.log = ml->log;
     ml->retry.data = ml;
     ml->retry.cancelable = 1;
 
     ml->leave_retry.handler = ngx_rooms_media_leave_handler;
-    ml->leave_retry.log = cycle->log;
+    ml->leave_retry.log = ml->log;
     ml->leave_retry.data = ml;
     ml->leave_retry.cancelable = 1;
 
     /* every connection leaves at most once: this bounds the retry list */
-    ml->leaves_max = cycle->connection_n;
-    ml->leaves = ngx_alloc(ml->leaves_max * sizeof(uint64_t), cycle->log);
+    ml->leaves_max = ngx_rooms_media_conns;
+    ml->leaves = ngx_alloc(ml->leaves_max * sizeof(uint64_t), ml->log);
     if (ml->leaves == NULL) {
         return NGX_ERROR;
     }
@@ -190,22 +267,41 @@ ngx_rooms_media_init_process(ngx_cycle_t *cycle, ngx_str_t *path)
     ml->backoff = NGX_ROOMS_MEDIA_RETRY_MIN;
     ml->state = NGX_ROOMS_MEDIA_IDLE;
 
-    ngx_rooms_media_connect();
+    if (index >= ngx_rooms_media_nlinks) {
+        ngx_rooms_media_nlinks = index + 1;
+    }
+
+    ngx_rooms_media_connect(ml);
 
     return NGX_OK;
 }
 
 
-void
-ngx_rooms_media_exit_process(ngx_cycle_t *cycle)
+/*
+ * Ends one link for good: the process exits (tell 0), or the host runs
+ * fewer media workers now (tell 1: a link still up then is lost like any
+ * other, its rooms' WebSockets and counts go).
+ */
+static void
+ngx_rooms_media_stop(ngx_rooms_media_link_t *ml, ngx_uint_t tell)
 {
-    ngx_rooms_media_link_t  *ml = &ngx_rooms_media_link;
+    ngx_uint_t              i;
+    ngx_rooms_main_conf_t  *rmcf;
 
     if (ml->state == NGX_ROOMS_MEDIA_OFF) {
         return;
     }
 
-    ngx_rooms_media_close();
+    if (tell && ml->state == NGX_ROOMS_MEDIA_UP) {
+        rmcf = ngx_http_cycle_get_module_main_conf(ngx_cycle,
+                                                   ngx_rooms_module);
+
+        for (i = 0; rmcf != NULL && i < rmcf->nlink_down; i++) {
+            rmcf->link_down[i](ml->index, ngx_rooms_media_n);
+        }
+    }
+
+    ngx_rooms_media_close(ml);
 
     if (ml->retry.timer_set) {
         ngx_del_timer(&ml->retry);
@@ -221,19 +317,108 @@ ngx_rooms_media_exit_process(ngx_cycle_t *cycle)
 }
 
 
-uint64_t
-ngx_rooms_media_conn_id(void)
+void
+ngx_rooms_media_exit_process(ngx_cycle_t *cycle)
 {
-    ngx_rooms_media_link_t  *ml = &ngx_rooms_media_link;
+    ngx_uint_t  i;
+
+    for (i = 0; i < ngx_rooms_media_nlinks; i++) {
+        ngx_rooms_media_stop(&ngx_rooms_media_links[i], 0);
+    }
+}
+
+
+/*
+ * A welcome from ml said the host runs n media workers.  The first one
+ * starts the links to the others; another n (rooms-worker restarted with
+ * another --workers: every media worker was gone, so every link was
+ * down) moves the rooms (rooms_shard_pick()) and starts or ends links to
+ * match.  NGX_ERROR when n is out of range.
+ */
+static ngx_int_t
+ngx_rooms_media_workers_set(ngx_rooms_media_link_t *ml, ngx_uint_t n)
+{
+    ngx_uint_t  i;
+
+    if (n == 0 || n > ROOMS_SHARD_MAX || ml->index >= n) {
+        return NGX_ERROR;
+    }
+
+    if (n == ngx_rooms_media_n) {
+        return NGX_OK;
+    }
+
+    if (ngx_rooms_media_n != 0) {
+        ngx_log_error(NGX_LOG_NOTICE, ml->log, 0,
+                      "rooms: the host runs %ui media workers now (it ran "
+                      "%ui): rooms go to the one rooms_shard_pick() names",
+                      n, ngx_rooms_media_n);
+    }
+
+    for (i = n; i < ngx_rooms_media_nlinks; i++) {
+        ngx_rooms_media_stop(&ngx_rooms_media_links[i], 1);
+    }
+
+    if (ngx_rooms_media_nlinks > n) {
+        ngx_rooms_media_nlinks = n;
+    }
+
+    ngx_rooms_media_n = n;
+
+    for (i = 1; i < n; i++) {
+        if (ngx_rooms_media_start(i) != NGX_OK) {
+            return NGX_ERROR;
+        }
+    }
+
+    return NGX_OK;
+}
+
+
+uint64_t
+ngx_rooms_media_conn_id(int64_t room)
+{
+    ngx_uint_t               index;
+    ngx_rooms_media_link_t  *ml;
+
+    if (ngx_rooms_media_n == 0) {
+        return 0;
+    }
+
+    index = rooms_shard_pick(room, (unsigned) ngx_rooms_media_n);
+    ml = &ngx_rooms_media_links[index];
 
     if (ml->state != NGX_ROOMS_MEDIA_UP) {
         return 0;
     }
 
-    /* 2^48 joins in one process's life: the counter never wraps */
     ml->counter = (ml->counter + 1) & NGX_ROOMS_MEDIA_COUNTER_MASK;
 
-    return ROOMS_PROTO_CONN(ml->slot, ml->counter);
+    return ROOMS_PROTO_CONN(ml->slot,
+                            ((uint64_t) index << NGX_ROOMS_MEDIA_WORKER_SHIFT)
+                            | ml->counter);
+}
+
+
+ngx_uint_t
+ngx_rooms_media_worker_of(uint64_t id)
+{
+    return (ngx_uint_t) ((id >> NGX_ROOMS_MEDIA_WORKER_SHIFT)
+                         & NGX_ROOMS_MEDIA_WORKER_BITS);
+}
+
+
+ngx_uint_t
+ngx_rooms_media_workers(void)
+{
+    return ngx_rooms_media_n;
+}
+
+
+ngx_uint_t
+ngx_rooms_media_source(void)
+{
+    return ngx_rooms_media_src;
 }
 
 
@@ -241,9 +426,40 @@ ngx_int_t
 ngx_rooms_media_push(uint16_t type, uint64_t id, const void *payload,
     size_t len)
 {
-    int                      rc;
-    uint64_t                 n;
-    ngx_rooms_media_link_t  *ml = &ngx_rooms_media_link;
+    ngx_uint_t  index;
+
+    index = ngx_rooms_media_worker_of(id);
+
+    if (id == 0 || index >= ngx_rooms_media_nlinks) {
+        return NGX_DECLINED;
+    }
+
+    return ngx_rooms_media_push_link(&ngx_rooms_media_links[index], type, id,
+                                     payload, len);
+}
+
+
+ngx_int_t
+ngx_rooms_media_push_room(int64_t room, uint16_t type, const void *payload,
+    size_t len)
+{
+    if (ngx_rooms_media_n == 0) {
+        return NGX_DECLINED;
+    }
+
+    return ngx_rooms_media_push_link(
+               &ngx_rooms_media_links[rooms_shard_pick(room,
+                                          (unsigned) ngx_rooms_media_n)],
+               type, 0, payload, len);
+}
+
+
+static ngx_int_t
+ngx_rooms_media_push_link(ngx_rooms_media_link_t *ml, uint16_t type,
+    uint64_t id, const void *payload, size_t len)
+{
+    int       rc;
+    uint64_t  n;
 
     n = id & NGX_ROOMS_MEDIA_COUNTER_MASK;
 
@@ -271,9 +487,10 @@ ngx_rooms_media_push(uint16_t type, uint64_t id, const void *payload,
 
         if (!ml->full_logged) {
             ngx_log_error(NGX_LOG_WARN, ml->log, 0,
-                          "rooms: the ring to the media worker is full, "
+                          "rooms: the ring to media worker %ui is full, "
                           "it is overloaded or stalled; refusing "
-                          "signaling messages until it catches up");
+                          "signaling messages until it catches up",
+                          ml->index);
             ml->full_logged = 1;
         }
 
@@ -307,11 +524,13 @@ ngx_rooms_media_push(uint16_t type, uint64_t id, const void *payload,
 void
 ngx_rooms_media_leave(uint64_t id)
 {
-    ngx_rooms_media_link_t  *ml = &ngx_rooms_media_link;
+    ngx_rooms_media_link_t  *ml;
 
     if (ngx_rooms_media_push(ROOMS_PROTO_LEAVE, id, NULL, 0) != NGX_BUSY) {
         return;
     }
+
+    ml = &ngx_rooms_media_links[ngx_rooms_media_worker_of(id)];
 
     if (ml->nleaves == ml->leaves_max) {
         ngx_log_error(NGX_LOG_ERR, ml->log, 0,
@@ -328,12 +547,11 @@ ngx_rooms_media_leave(uint64_t id)
 
 
 static void
-ngx_rooms_media_connect(void)
+ngx_rooms_media_connect(ngx_rooms_media_link_t *ml)
 {
     int                      s;
     ngx_err_t                err;
     ngx_connection_t        *c;
-    ngx_rooms_media_link_t  *ml = &ngx_rooms_media_link;
 
     if (ngx_exiting || ngx_terminate || ngx_quit) {
         return;
@@ -343,7 +561,7 @@ again:
 
     s = socket(AF_UNIX, ml->type | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (s == -1) {
-        ngx_rooms_media_fail(NGX_ROOMS_MEDIA_BROKEN, NGX_LOG_ALERT,
+        ngx_rooms_media_fail(ml, NGX_ROOMS_MEDIA_BROKEN, NGX_LOG_ALERT,
                              ngx_socket_errno, "socket() failed");
         return;
     }
@@ -361,14 +579,14 @@ again:
             }
 
             if (err == NGX_ENOENT || err == NGX_ECONNREFUSED) {
-                ngx_rooms_media_fail(NGX_ROOMS_MEDIA_ABSENT, NGX_LOG_NOTICE,
+                ngx_rooms_media_fail(ml, NGX_ROOMS_MEDIA_ABSENT, NGX_LOG_NOTICE,
                                      err, "the media worker is not "
                                      "running: connect() failed");
                 return;
             }
 
             /* EAGAIN: its backlog is full, try later like any failure */
-            ngx_rooms_media_fail(NGX_ROOMS_MEDIA_BROKEN, NGX_LOG_ERR, err,
+            ngx_rooms_media_fail(ml, NGX_ROOMS_MEDIA_BROKEN, NGX_LOG_ERR, err,
                                  "connect() failed");
             return;
         }
@@ -377,7 +595,7 @@ again:
     c = ngx_get_connection(s, ml->log);
     if (c == NULL) {
         close(s);
-        ngx_rooms_media_fail(NGX_ROOMS_MEDIA_BROKEN, NGX_LOG_ERR, 0,
+        ngx_rooms_media_fail(ml, NGX_ROOMS_MEDIA_BROKEN, NGX_LOG_ERR, 0,
                              "no free connection for the control socket");
         return;
     }
@@ -396,7 +614,7 @@ again:
     ml->state = NGX_ROOMS_MEDIA_CONNECTING;
 
     if (ngx_handle_read_event(c->read, 0) != NGX_OK) {
-        ngx_rooms_media_fail(NGX_ROOMS_MEDIA_BROKEN, NGX_LOG_ERR, 0,
+        ngx_rooms_media_fail(ml, NGX_ROOMS_MEDIA_BROKEN, NGX_LOG_ERR, 0,
                              "the control socket cannot be watched");
         return;
     }
@@ -414,13 +632,14 @@ again:
 static void
 ngx_rooms_media_ctl_write(ngx_event_t *wev)
 {
-    ngx_rooms_media_link_t  *ml = &ngx_rooms_media_link;
+    ngx_connection_t        *c = wev->data;
+    ngx_rooms_media_link_t  *ml = c->data;
 
     if (ml->state != NGX_ROOMS_MEDIA_CONNECTING) {
         return;
     }
 
-    if (ngx_rooms_media_send_hello() != NGX_OK) {
+    if (ngx_rooms_media_send_hello(ml) != NGX_OK) {
         return;
     }
 
@@ -438,11 +657,12 @@ ngx_rooms_media_ctl_read(ngx_event_t *rev)
     ssize_t                  n;
     ngx_err_t                err;
     ngx_uint_t               i;
-    ngx_rooms_media_link_t  *ml = &ngx_rooms_media_link;
+    ngx_connection_t        *c = rev->data;
+    ngx_rooms_media_link_t  *ml = c->data;
 
     if (rev->timedout) {
         rev->timedout = 0;
-        ngx_rooms_media_fail(NGX_ROOMS_MEDIA_BROKEN, NGX_LOG_ERR, 0,
+        ngx_rooms_media_fail(ml, NGX_ROOMS_MEDIA_BROKEN, NGX_LOG_ERR, 0,
                              "the media worker sent no welcome within "
                              "%d ms", NGX_ROOMS_MEDIA_HANDSHAKE);
         return;
@@ -451,7 +671,7 @@ ngx_rooms_media_ctl_read(ngx_event_t *rev)
     switch (ml->state) {
 
     case NGX_ROOMS_MEDIA_WELCOME:
-        (void) ngx_rooms_media_recv_welcome();
+        (void) ngx_rooms_media_recv_welcome(ml);
         return;
 
     case NGX_ROOMS_MEDIA_UP:
@@ -480,7 +700,7 @@ ngx_rooms_media_ctl_read(ngx_event_t *rev)
         }
 
         if (n == 0) {
-            ngx_rooms_media_fail(NGX_ROOMS_MEDIA_LOST, NGX_LOG_ERR, 0,
+            ngx_rooms_media_fail(ml, NGX_ROOMS_MEDIA_LOST, NGX_LOG_ERR, 0,
                                  "lost the media worker (it closed the "
                                  "control socket)");
             return;
@@ -496,25 +716,24 @@ ngx_rooms_media_ctl_read(ngx_event_t *rev)
             continue;
         }
 
-        ngx_rooms_media_fail(NGX_ROOMS_MEDIA_LOST, NGX_LOG_ERR, err,
+        ngx_rooms_media_fail(ml, NGX_ROOMS_MEDIA_LOST, NGX_LOG_ERR, err,
                              "lost the media worker: recv() failed");
         return;
     }
 
     if (ngx_handle_read_event(rev, 0) != NGX_OK) {
-        ngx_rooms_media_fail(NGX_ROOMS_MEDIA_LOST, NGX_LOG_ERR, 0,
+        ngx_rooms_media_fail(ml, NGX_ROOMS_MEDIA_LOST, NGX_LOG_ERR, 0,
                              "the control socket cannot be watched");
     }
 }
 
 
 static ngx_int_t
-ngx_rooms_media_send_hello(void)
+ngx_rooms_media_send_hello(ngx_rooms_media_link_t *ml)
 {
     ssize_t                  n;
     ngx_err_t                err;
     rooms_proto_hello_t      hello;
-    ngx_rooms_media_link_t  *ml = &ngx_rooms_media_link;
 
     ngx_memzero(&hello, sizeof(rooms_proto_hello_t));
 
@@ -545,7 +764,7 @@ ngx_rooms_media_send_hello(void)
         ml->ctl->write->ready = 0;
 
         if (ngx_handle_write_event(ml->ctl->write, 0) != NGX_OK) {
-            ngx_rooms_media_fail(NGX_ROOMS_MEDIA_BROKEN, NGX_LOG_ERR, 0,
+            ngx_rooms_media_fail(ml, NGX_ROOMS_MEDIA_BROKEN, NGX_LOG_ERR, 0,
                                  "the control socket cannot be watched");
             return NGX_ERROR;
         }
@@ -554,12 +773,12 @@ ngx_rooms_media_send_hello(void)
     }
 
     if (n == -1 && (err == NGX_ECONNREFUSED || err == NGX_ENOENT)) {
-        ngx_rooms_media_fail(NGX_ROOMS_MEDIA_ABSENT, NGX_LOG_NOTICE, err,
+        ngx_rooms_media_fail(ml, NGX_ROOMS_MEDIA_ABSENT, NGX_LOG_NOTICE, err,
                              "the media worker is not running");
         return NGX_ERROR;
     }
 
-    ngx_rooms_media_fail(NGX_ROOMS_MEDIA_BROKEN, NGX_LOG_ERR,
+    ngx_rooms_media_fail(ml, NGX_ROOMS_MEDIA_BROKEN, NGX_LOG_ERR,
                          n == -1 ? err : 0,
                          "sending the hello to the media worker failed");
     return NGX_ERROR;
@@ -567,13 +786,12 @@ ngx_rooms_media_send_hello(void)
 
 
 static ngx_int_t
-ngx_rooms_media_recv_welcome(void)
+ngx_rooms_media_recv_welcome(ngx_rooms_media_link_t *ml)
 {
     int                      fds[NGX_ROOMS_MEDIA_NFDS], nfds, i;
     ssize_t                  n;
     ngx_err_t                err;
     rooms_proto_welcome_t    w;
-    ngx_rooms_media_link_t  *ml = &ngx_rooms_media_link;
 
     nfds = NGX_ROOMS_MEDIA_NFDS;
 
@@ -585,7 +803,7 @@ ngx_rooms_media_recv_welcome(void)
 
         if (err == NGX_EAGAIN) {
             if (ngx_handle_read_event(ml->ctl->read, 0) != NGX_OK) {
-                ngx_rooms_media_fail(NGX_ROOMS_MEDIA_BROKEN, NGX_LOG_ERR, 0,
+                ngx_rooms_media_fail(ml, NGX_ROOMS_MEDIA_BROKEN, NGX_LOG_ERR, 0,
                                      "the control socket cannot be "
                                      "watched");
                 return NGX_ERROR;
@@ -594,26 +812,29 @@ ngx_rooms_media_recv_welcome(void)
             return NGX_AGAIN;
         }
 
-        ngx_rooms_media_fail(NGX_ROOMS_MEDIA_BROKEN, NGX_LOG_ERR, err,
+        ngx_rooms_media_fail(ml, NGX_ROOMS_MEDIA_BROKEN, NGX_LOG_ERR, err,
                              "receiving the welcome failed");
         return NGX_ERROR;
     }
 
     if (n == 0) {
-        ngx_rooms_media_fail(NGX_ROOMS_MEDIA_BROKEN, NGX_LOG_ERR, 0,
+        ngx_rooms_media_fail(ml, NGX_ROOMS_MEDIA_BROKEN, NGX_LOG_ERR, 0,
                              "the media worker closed the control socket "
                              "before its welcome");
         return NGX_ERROR;
     }
 
-    if (n != (ssize_t) sizeof(rooms_proto_welcome_t)
-        || w.magic != ROOMS_PROTO_MAGIC)
+    /* a refusal of another version may be of that version's size */
+    if (n < (ssize_t) offsetof(rooms_proto_welcome_t, index)
+        || w.magic != ROOMS_PROTO_MAGIC
+        || (w.status == ROOMS_PROTO_WELCOME_OK
+            && n != (ssize_t) sizeof(rooms_proto_welcome_t)))
     {
         for (i = 0; i < nfds; i++) {
             close(fds[i]);
         }
 
-        ngx_rooms_media_fail(NGX_ROOMS_MEDIA_BROKEN, NGX_LOG_ERR, 0,
+        ngx_rooms_media_fail(ml, NGX_ROOMS_MEDIA_BROKEN, NGX_LOG_ERR, 0,
                              "the media worker's welcome is malformed "
                              "(%z bytes); is \"%s\" its socket?",
                              n, ml->addr.sun_path);
@@ -629,7 +850,7 @@ ngx_rooms_media_recv_welcome(void)
         switch (w.status) {
 
         case ROOMS_PROTO_WELCOME_VERSION:
-            ngx_rooms_media_fail(NGX_ROOMS_MEDIA_VERSION, NGX_LOG_ERR, 0,
+            ngx_rooms_media_fail(ml, NGX_ROOMS_MEDIA_VERSION, NGX_LOG_ERR, 0,
                                  "the media worker speaks protocol "
                                  "version %uD and this module version %d: "
                                  "install the module and the media worker "
@@ -638,14 +859,14 @@ ngx_rooms_media_recv_welcome(void)
             break;
 
         case ROOMS_PROTO_WELCOME_FULL:
-            ngx_rooms_media_fail(NGX_ROOMS_MEDIA_BROKEN, NGX_LOG_ERR, 0,
+            ngx_rooms_media_fail(ml, NGX_ROOMS_MEDIA_BROKEN, NGX_LOG_ERR, 0,
                                  "the media worker has no ring slot left "
                                  "for this nginx worker (more nginx "
                                  "workers than it serves?)");
             break;
 
         default:
-            ngx_rooms_media_fail(NGX_ROOMS_MEDIA_BROKEN, NGX_LOG_ERR, 0,
+            ngx_rooms_media_fail(ml, NGX_ROOMS_MEDIA_BROKEN, NGX_LOG_ERR, 0,
                                  "the media worker refused the hello "
                                  "(status %uD, %d descriptors)",
                                  w.status, nfds);
@@ -655,7 +876,22 @@ ngx_rooms_media_recv_welcome(void)
         return NGX_ERROR;
     }
 
-    return ngx_rooms_media_attach(fds, w.slot);
+    if (w.index != ml->index
+        || ngx_rooms_media_workers_set(ml, w.workers) != NGX_OK)
+    {
+        for (i = 0; i < nfds; i++) {
+            close(fds[i]);
+        }
+
+        ngx_rooms_media_fail(ml, NGX_ROOMS_MEDIA_BROKEN, NGX_LOG_ERR, 0,
+                             "the media worker at this socket says it is "
+                             "number %uD of %uD, and number %ui was "
+                             "expected here", w.index, w.workers,
+                             ml->index);
+        return NGX_ERROR;
+    }
+
+    return ngx_rooms_media_attach(ml, fds, w.slot);
 }
 
 
@@ -665,14 +901,14 @@ ngx_rooms_media_recv_welcome(void)
  * on, so a failure anywhere below leaves nothing open.
  */
 static ngx_int_t
-ngx_rooms_media_attach(int *fds, unsigned slot)
+ngx_rooms_media_attach(ngx_rooms_media_link_t *ml, int *fds,
+    unsigned slot)
 {
     int                      rc;
     void                    *seg;
     size_t                   size;
     ngx_err_t                err;
     ngx_connection_t        *c;
-    ngx_rooms_media_link_t  *ml = &ngx_rooms_media_link;
 
     seg = rooms_ring_memfd_map(fds[0], &size);
     err = ngx_errno;
@@ -688,7 +924,7 @@ ngx_rooms_media_attach(int *fds, unsigned slot)
             munmap(seg, size);
         }
 
-        ngx_rooms_media_fail(NGX_ROOMS_MEDIA_BROKEN, NGX_LOG_ERR, 0,
+        ngx_rooms_media_fail(ml, NGX_ROOMS_MEDIA_BROKEN, NGX_LOG_ERR, 0,
                              "no free connection for the doorbell");
         return NGX_ERROR;
     }
@@ -701,7 +937,7 @@ ngx_rooms_media_attach(int *fds, unsigned slot)
     ml->bell = c;
 
     if (seg == NULL) {
-        ngx_rooms_media_fail(NGX_ROOMS_MEDIA_BROKEN, NGX_LOG_ERR, err,
+        ngx_rooms_media_fail(ml, NGX_ROOMS_MEDIA_BROKEN, NGX_LOG_ERR, err,
                              "the ring segment cannot be mapped");
         return NGX_ERROR;
     }
@@ -712,7 +948,7 @@ ngx_rooms_media_attach(int *fds, unsigned slot)
     rc = rooms_ring_segment_check(seg, size);
 
     if (rc == ROOMS_RING_EVERSION) {
-        ngx_rooms_media_fail(NGX_ROOMS_MEDIA_VERSION, NGX_LOG_ERR, 0,
+        ngx_rooms_media_fail(ml, NGX_ROOMS_MEDIA_VERSION, NGX_LOG_ERR, 0,
                              "the media worker's ring segment is of "
                              "protocol version %uD and this module's is "
                              "%d: install the module and the media worker "
@@ -731,7 +967,7 @@ ngx_rooms_media_attach(int *fds, unsigned slot)
     }
 
     if (rc != ROOMS_RING_OK) {
-        ngx_rooms_media_fail(NGX_ROOMS_MEDIA_BROKEN, NGX_LOG_ERR, 0,
+        ngx_rooms_media_fail(ml, NGX_ROOMS_MEDIA_BROKEN, NGX_LOG_ERR, 0,
                              "the media worker's ring segment is unusable "
                              "(slot %ud): %s", slot, rooms_ring_strerror(rc));
         return NGX_ERROR;
@@ -745,7 +981,7 @@ ngx_rooms_media_attach(int *fds, unsigned slot)
      */
 
     if (ngx_handle_read_event(c->read, 0) != NGX_OK) {
-        ngx_rooms_media_fail(NGX_ROOMS_MEDIA_BROKEN, NGX_LOG_ERR, 0,
+        ngx_rooms_media_fail(ml, NGX_ROOMS_MEDIA_BROKEN, NGX_LOG_ERR, 0,
                              "the doorbell cannot be watched");
         return NGX_ERROR;
     }
@@ -765,8 +1001,9 @@ ngx_rooms_media_attach(int *fds, unsigned slot)
 
     ngx_log_error(NGX_LOG_NOTICE, ml->log, 0,
                   "rooms: connected to the media worker at \"%s\" "
-                  "(ring slot %ud, %uz-byte segment)",
-                  ml->addr.sun_path, slot, size);
+                  "(ring slot %ud, %uz-byte segment; media worker %ui of "
+                  "%ui)", ml->addr.sun_path, slot, size, ml->index,
+                  ngx_rooms_media_n);
 
     ml->fail_kind = 0;
     ml->fail_count = 0;
@@ -786,7 +1023,8 @@ static void
 ngx_rooms_media_bell_handler(ngx_event_t *rev)
 {
     int                      n;
-    ngx_rooms_media_link_t  *ml = &ngx_rooms_media_link;
+    ngx_connection_t        *c = rev->data;
+    ngx_rooms_media_link_t  *ml = c->data;
 
     if (ml->state != NGX_ROOMS_MEDIA_UP) {
         return;
@@ -795,7 +1033,7 @@ ngx_rooms_media_bell_handler(ngx_event_t *rev)
     /* the doorbell first, then the ring: a push in between is not lost */
 
     if (rooms_ring_doorbell_drain(ml->bell->fd) == -1) {
-        ngx_rooms_media_fail(NGX_ROOMS_MEDIA_LOST, NGX_LOG_ALERT, ngx_errno,
+        ngx_rooms_media_fail(ml, NGX_ROOMS_MEDIA_LOST, NGX_LOG_ALERT, ngx_errno,
                              "reading the doorbell failed");
         return;
     }
@@ -804,7 +1042,7 @@ ngx_rooms_media_bell_handler(ngx_event_t *rev)
                         NGX_ROOMS_MEDIA_BATCH);
 
     if (n == ROOMS_RING_CORRUPT) {
-        ngx_rooms_media_fail(NGX_ROOMS_MEDIA_LOST, NGX_LOG_ALERT, 0,
+        ngx_rooms_media_fail(ml, NGX_ROOMS_MEDIA_LOST, NGX_LOG_ALERT, 0,
                              "the ring from the media worker is corrupt");
         return;
     }
@@ -819,11 +1057,11 @@ ngx_rooms_media_bell_handler(ngx_event_t *rev)
 
     /* the worker made progress: it may have room for what waited */
     if (ml->nleaves) {
-        ngx_rooms_media_flush_leaves();
+        ngx_rooms_media_flush_leaves(ml);
     }
 
     if (ngx_handle_read_event(rev, 0) != NGX_OK) {
-        ngx_rooms_media_fail(NGX_ROOMS_MEDIA_LOST, NGX_LOG_ERR, 0,
+        ngx_rooms_media_fail(ml, NGX_ROOMS_MEDIA_LOST, NGX_LOG_ERR, 0,
                              "the doorbell cannot be watched");
     }
 }
@@ -854,6 +1092,9 @@ ngx_rooms_media_record(void *data, const rooms_proto_hdr_t *hdr,
                        (ngx_uint_t) hdr->type);
         return 0;
     }
+
+    /* which media worker sent it, for the handlers that ask */
+    ngx_rooms_media_src = ml->index;
 
     rmcf->records[hdr->type](hdr, payload);
 
@@ -903,10 +1144,10 @@ ngx_rooms_media_on_link_down(ngx_conf_t *cf, ngx_rooms_link_down_pt handler)
 static void
 ngx_rooms_media_retry_handler(ngx_event_t *ev)
 {
-    ngx_rooms_media_link_t  *ml = &ngx_rooms_media_link;
+    ngx_rooms_media_link_t  *ml = ev->data;
 
     if (ml->state == NGX_ROOMS_MEDIA_IDLE) {
-        ngx_rooms_media_connect();
+        ngx_rooms_media_connect(ml);
     }
 }
 
@@ -914,16 +1155,15 @@ ngx_rooms_media_retry_handler(ngx_event_t *ev)
 static void
 ngx_rooms_media_leave_handler(ngx_event_t *ev)
 {
-    ngx_rooms_media_flush_leaves();
+    ngx_rooms_media_flush_leaves(ev->data);
 }
 
 
 static void
-ngx_rooms_media_flush_leaves(void)
+ngx_rooms_media_flush_leaves(ngx_rooms_media_link_t *ml)
 {
     ngx_int_t                rc;
     ngx_uint_t               i;
-    ngx_rooms_media_link_t  *ml = &ngx_rooms_media_link;
 
     for (i = 0; i < ml->nleaves; i++) {
         rc = ngx_rooms_media_push(ROOMS_PROTO_LEAVE, ml->leaves[i], NULL, 0);
@@ -948,7 +1188,8 @@ ngx_rooms_media_flush_leaves(void)
  * repeats; a link that was up closes its WebSockets with 1012.
  */
 static void
-ngx_rooms_media_fail(ngx_uint_t kind, ngx_uint_t level, ngx_err_t err,
+ngx_rooms_media_fail(ngx_rooms_media_link_t *ml, ngx_uint_t kind,
+    ngx_uint_t level, ngx_err_t err,
     const char *fmt, ...)
 {
     u_char                   msg[NGX_MAX_ERROR_STR];
@@ -956,11 +1197,10 @@ ngx_rooms_media_fail(ngx_uint_t kind, ngx_uint_t level, ngx_err_t err,
     va_list                  args;
     ngx_uint_t               i, was_up;
     ngx_rooms_main_conf_t   *rmcf;
-    ngx_rooms_media_link_t  *ml = &ngx_rooms_media_link;
 
     was_up = (ml->state == NGX_ROOMS_MEDIA_UP);
 
-    ngx_rooms_media_close();
+    ngx_rooms_media_close(ml);
 
     ml->state = NGX_ROOMS_MEDIA_IDLE;
 
@@ -972,7 +1212,7 @@ ngx_rooms_media_fail(ngx_uint_t kind, ngx_uint_t level, ngx_err_t err,
                                                    ngx_rooms_module);
 
         for (i = 0; rmcf != NULL && i < rmcf->nlink_down; i++) {
-            rmcf->link_down[i]();
+            rmcf->link_down[i](ml->index, ngx_rooms_media_n);
         }
     }
 
@@ -1017,9 +1257,8 @@ ngx_rooms_media_fail(ngx_uint_t kind, ngx_uint_t level, ngx_err_t err,
 
 /* Closes the sockets and unmaps the segment, whatever state they are in. */
 static void
-ngx_rooms_media_close(void)
+ngx_rooms_media_close(ngx_rooms_media_link_t *ml)
 {
-    ngx_rooms_media_link_t  *ml = &ngx_rooms_media_link;
 
     if (ml->ctl) {
         ngx_close_connection(ml->ctl);

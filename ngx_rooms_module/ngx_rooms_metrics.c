@@ -25,6 +25,7 @@
 #include "ngx_rooms_media.h"
 
 #include "rooms_msg.h"
+#include "rooms_shard.h"
 
 
 /* the zone: one page of atomics is plenty; 8 pages is a slab's least */
@@ -32,7 +33,7 @@
 #define NGX_ROOMS_METRICS_ZONE_SIZE  (8 * ngx_pagesize)
 
 /* the page: every line below fits many times over */
-#define NGX_ROOMS_METRICS_PAGE_MAX   16384
+#define NGX_ROOMS_METRICS_PAGE_MAX   32768
 
 
 /* why a join was refused: docs/protocol.md's codes that end a join */
@@ -44,6 +45,7 @@ static ngx_str_t  ngx_rooms_metrics_reasons[] = {
     ngx_string("removed"),
     ngx_string("denied"),
     ngx_string("lobby_full"),
+    ngx_string("policy_denied"),
     ngx_string("not_found"),
     ngx_string("gone"),
     ngx_string("media_unavailable"),
@@ -60,8 +62,9 @@ typedef struct {
     ngx_atomic_t                 plain[NGX_ROOMS_M_NPLAIN];
     ngx_atomic_t                 refusals[NGX_ROOMS_METRICS_NREASONS];
     ngx_atomic_t                 actions[ROOMS_MSG_NTYPES];
-    ngx_atomic_t                 media_seen;     /* a STATS record came */
-    rooms_proto_stats_t          media;          /* the latest */
+    /* each media worker's latest STATS record, and whether one came */
+    ngx_atomic_t                 media_seen[ROOMS_SHARD_MAX];
+    rooms_proto_stats_t          media[ROOMS_SHARD_MAX];
 } ngx_rooms_metrics_sh_t;
 
 
@@ -70,6 +73,8 @@ static ngx_int_t ngx_rooms_metrics_zone_init(ngx_shm_zone_t *shm_zone,
 static ngx_int_t ngx_rooms_metrics_handler(ngx_http_request_t *r);
 static void ngx_rooms_metrics_stats(const rooms_proto_hdr_t *hdr,
     const u_char *payload);
+static u_char *ngx_rooms_metrics_workers(u_char *p, u_char *last,
+    ngx_rooms_metrics_sh_t *sh);
 static u_char *ngx_rooms_metrics_media(u_char *p, u_char *last,
     rooms_proto_stats_t *st);
 static u_char *ngx_rooms_metrics_one(u_char *p, u_char *last,
@@ -130,6 +135,7 @@ ngx_rooms_metrics_init(ngx_conf_t *cf)
 static void
 ngx_rooms_metrics_stats(const rooms_proto_hdr_t *hdr, const u_char *payload)
 {
+    ngx_uint_t           i;
     rooms_proto_stats_t  st;
 
     if (ngx_rooms_metrics_sh == NULL || hdr->len < sizeof(st)) {
@@ -143,8 +149,10 @@ ngx_rooms_metrics_stats(const rooms_proto_hdr_t *hdr, const u_char *payload)
      * total of its own, so that is never a wrong figure, only a mix of
      * two moments 5 s apart.
      */
-    ngx_memcpy(&ngx_rooms_metrics_sh->media, &st, sizeof(st));
-    ngx_rooms_metrics_sh->media_seen = 1;
+    i = ngx_rooms_media_source();
+
+    ngx_memcpy(&ngx_rooms_metrics_sh->media[i], &st, sizeof(st));
+    ngx_rooms_metrics_sh->media_seen[i] = 1;
 }
 
 
@@ -288,7 +296,6 @@ ngx_rooms_metrics_handler(ngx_http_request_t *r)
     ngx_int_t                rc;
     ngx_uint_t               i, rooms, people;
     ngx_chain_t              out;
-    rooms_proto_stats_t      media;
     ngx_rooms_metrics_sh_t  *sh;
     const rooms_msg_type_t  *mt;
     ngx_rooms_main_conf_t   *rmcf;
@@ -408,10 +415,7 @@ ngx_rooms_metrics_handler(ngx_http_request_t *r)
             "the store stayed locked.",
             sh->plain[NGX_ROOMS_M_WEBHOOK_DROPPED]);
 
-    if (sh->media_seen) {
-        ngx_memcpy(&media, &sh->media, sizeof(media));
-        p = ngx_rooms_metrics_media(p, last, &media);
-    }
+    p = ngx_rooms_metrics_workers(p, last, sh);
 
     if (p == last) {
         /* the page is bounded by the code above; this cannot be reached */
@@ -448,7 +452,87 @@ ngx_rooms_metrics_handler(ngx_http_request_t *r)
 }
 
 
-/* The media worker's figures, from its latest STATS record. */
+/*
+ * The media workers' figures: each family the sum of their latest STATS
+ * records (the host's totals), then each one's participants and CPU
+ * time, by which the spread of the rooms over the cores shows.  A media worker that was
+ * restarted starts its totals again, as a restarted process would.
+ */
+static u_char *
+ngx_rooms_metrics_workers(u_char *p, u_char *last, ngx_rooms_metrics_sh_t *sh)
+{
+    uint64_t             *sum, *one;
+    ngx_uint_t            i, k, n, seen;
+    rooms_proto_stats_t   media, st;
+
+    n = ngx_rooms_media_workers();
+
+    if (n == 0) {
+        /* not linked yet: what the zone kept from before a reload */
+        n = ROOMS_SHARD_MAX;
+    }
+
+    ngx_memzero(&media, sizeof(media));
+    sum = (uint64_t *) &media;
+    seen = 0;
+
+    for (i = 0; i < n; i++) {
+        if (!sh->media_seen[i]) {
+            continue;
+        }
+
+        ngx_memcpy(&st, &sh->media[i], sizeof(st));
+        one = (uint64_t *) &st;
+
+        /* every field is a uint64_t (rooms_proto.h): each one added */
+        for (k = 0; k < sizeof(st) / sizeof(uint64_t); k++) {
+            sum[k] += one[k];
+        }
+
+        seen++;
+    }
+
+    if (seen == 0) {
+        return p;
+    }
+
+    p = ngx_rooms_metrics_media(p, last, &media);
+
+    p = ngx_rooms_metrics_one(p, last, "rooms_media_workers", "gauge",
+            "Media workers that sent their figures (rooms-worker "
+            "--workers).", seen);
+
+    p = ngx_rooms_metrics_family(p, last,
+            "rooms_media_worker_participants", "gauge",
+            "People with a session in each media worker (the rooms of one "
+            "media worker are rooms_shard_pick()'s).");
+
+    for (i = 0; i < n; i++) {
+        if (sh->media_seen[i]) {
+            p = ngx_slprintf(p, last, "rooms_media_worker_participants"
+                             "{worker=\"%ui\"} %uL\n", i,
+                             sh->media[i].participants);
+        }
+    }
+
+    p = ngx_rooms_metrics_family(p, last,
+            "rooms_media_worker_cpu_seconds_total", "counter",
+            "CPU time of each media worker, user and system.");
+
+    for (i = 0; i < n; i++) {
+        if (sh->media_seen[i]) {
+            p = ngx_slprintf(p, last, "rooms_media_worker_cpu_seconds_total"
+                             "{worker=\"%ui\"} %uL.%06uL\n", i,
+                             sh->media[i].cpu_usec / 1000000,
+                             sh->media[i].cpu_usec % 1000000);
+        }
+    }
+
+    return p;
+}
+
+
+/* The media workers' figures, summed (ngx_rooms_metrics_workers()). */
 static u_char *
 ngx_rooms_metrics_media(u_char *p, u_char *last, rooms_proto_stats_t *st)
 {

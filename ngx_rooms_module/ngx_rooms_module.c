@@ -20,11 +20,16 @@
 #include "ngx_rooms.h"
 #include "ngx_rooms_control.h"
 #include "ngx_rooms_directory.h"
+#include "ngx_rooms_identity.h"
 #include "ngx_rooms_media.h"
 #include "ngx_rooms_metrics.h"
+#include "ngx_rooms_people.h"
+#include "ngx_rooms_policy.h"
 #include "ngx_rooms_records.h"
 #include "ngx_rooms_router.h"
 #include "ngx_rooms_signal.h"
+#include "ngx_rooms_tray.h"
+#include "ngx_rooms_turn.h"
 #include "ngx_rooms_webhook.h"
 #include "ngx_rooms_ws.h"
 
@@ -109,6 +114,34 @@ static ngx_command_t  ngx_rooms_commands[] = {
       0,
       NULL },
 
+    { ngx_string("rooms_turn"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_1MORE,
+      ngx_rooms_turn_directive,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("rooms_turn_secret"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_rooms_turn_secret_directive,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("rooms_turn_ttl"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_rooms_turn_ttl_directive,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("rooms_policy"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_rooms_policy_directive,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      0,
+      NULL },
+
     { ngx_string("rooms_media_socket"),
       NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
       ngx_rooms_media_socket,
@@ -165,12 +198,33 @@ static ngx_command_t  ngx_rooms_commands[] = {
       offsetof(ngx_rooms_loc_conf_t, audio_slots),
       &ngx_rooms_audio_slots_range },
 
+    { ngx_string("rooms_user"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_http_set_complex_value_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_rooms_loc_conf_t, user),
+      NULL },
+
+    { ngx_string("rooms_user_name"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_http_set_complex_value_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_rooms_loc_conf_t, user_name),
+      NULL },
+
+    { ngx_string("rooms_user_groups"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_http_set_complex_value_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_rooms_loc_conf_t, user_groups),
+      NULL },
+
       ngx_null_command
 };
 
 
 static ngx_http_module_t  ngx_rooms_module_ctx = {
-    NULL,                                  /* preconfiguration */
+    ngx_rooms_identity_add_variables,      /* preconfiguration */
     ngx_rooms_postconfiguration,           /* postconfiguration */
 
     ngx_rooms_create_main_conf,            /* create main configuration */
@@ -335,6 +389,7 @@ ngx_rooms_init_process(ngx_cycle_t *cycle)
 
     ngx_rooms_ws_init_process(cycle);
     ngx_rooms_metrics_init_process(cycle);
+    ngx_rooms_tray_init_process(cycle);
 
     rmcf = ngx_rooms_cycle_conf(cycle);
 
@@ -347,6 +402,7 @@ ngx_rooms_init_process(ngx_cycle_t *cycle)
     }
 
     ngx_rooms_webhook_init_process(cycle, rmcf);
+    ngx_rooms_people_init_process(cycle);
 
     return ngx_rooms_media_init_process(cycle, &rmcf->media_socket);
 }
@@ -359,6 +415,7 @@ ngx_rooms_exit_process(ngx_cycle_t *cycle)
 
     ngx_rooms_media_exit_process(cycle);
     ngx_rooms_webhook_exit_process();
+    ngx_rooms_tray_exit_process();
 
     rmcf = ngx_rooms_cycle_conf(cycle);
 
@@ -392,9 +449,13 @@ ngx_rooms_create_main_conf(ngx_conf_t *cf)
      *     rmcf->expire_ev = { 0 };
      *     rmcf->webhook = NULL;
      *     rmcf->webhook_secret = { 0, NULL };
+     *     rmcf->turn_urls = NULL;
+     *     rmcf->turn_secret = { 0, NULL };
+     *     rmcf->policy = NULL;
      */
 
     rmcf->expire = NGX_CONF_UNSET;
+    rmcf->turn_ttl = NGX_CONF_UNSET;
 
     return rmcf;
 }
@@ -422,6 +483,9 @@ ngx_rooms_create_loc_conf(ngx_conf_t *cf)
     conf->host_grace = NGX_CONF_UNSET_MSEC;
     conf->video_slots = NGX_CONF_UNSET_UINT;
     conf->audio_slots = NGX_CONF_UNSET_UINT;
+    conf->user = NGX_CONF_UNSET_PTR;
+    conf->user_name = NGX_CONF_UNSET_PTR;
+    conf->user_groups = NGX_CONF_UNSET_PTR;
 
     return conf;
 }
@@ -444,6 +508,17 @@ ngx_rooms_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
                               ROOMS_VIDEO_SLOTS_DEFAULT);
     ngx_conf_merge_uint_value(conf->audio_slots, prev->audio_slots,
                               ROOMS_AUDIO_SLOTS_DEFAULT);
+    ngx_conf_merge_ptr_value(conf->user, prev->user, NULL);
+    ngx_conf_merge_ptr_value(conf->user_name, prev->user_name, NULL);
+    ngx_conf_merge_ptr_value(conf->user_groups, prev->user_groups, NULL);
+
+    if (conf->user == NULL && (conf->user_name || conf->user_groups)) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"rooms_user_name\" and \"rooms_user_groups\" "
+                           "need \"rooms_user\" (who the person is) in "
+                           "the same or an enclosing block");
+        return NGX_CONF_ERROR;
+    }
 
     return NGX_CONF_OK;
 }
@@ -480,6 +555,10 @@ ngx_rooms_postconfiguration(ngx_conf_t *cf)
         rmcf->expire = NGX_ROOMS_EXPIRE_DEFAULT;
     }
 
+    if (ngx_rooms_turn_init(cf, rmcf) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
     if (rmcf->webhook != NULL
         && (rmcf->shm_zone == NULL || rmcf->store_path.len == 0))
     {
@@ -502,7 +581,8 @@ ngx_rooms_postconfiguration(ngx_conf_t *cf)
         return NGX_ERROR;
     }
 
-    return NGX_OK;
+    /* who is present where, for the tray */
+    return ngx_rooms_people_init(cf);
 }
 
 
@@ -889,11 +969,12 @@ ngx_rooms_media_socket(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
         return NGX_CONF_ERROR;
     }
 
-    if (path.len >= sizeof(sun.sun_path)) {
+    /* and room for ".63", the sockets of the other media workers */
+    if (path.len + 3 >= sizeof(sun.sun_path)) {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                            "rooms_media_socket \"%V\" is too long for a "
                            "unix socket, at most %uz bytes are allowed",
-                           &path, sizeof(sun.sun_path) - 1);
+                           &path, sizeof(sun.sun_path) - 4);
         return NGX_CONF_ERROR;
     }
 

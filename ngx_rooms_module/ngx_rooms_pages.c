@@ -61,6 +61,9 @@ static const char  ngx_rooms_index_html[] =
     "<h1 data-i18n=\"create.title\">Create a room</h1>\n"
     NGX_ROOMS_LANG_SWITCH
     "</header>\n"
+    /* the tray of rooms open to you (tray.js fills it) */
+    "<section id=\"tray\" class=\"tray\" hidden>"
+    "</section>\n"
     "<p class=\"muted\" data-i18n=\"create.intro\">Anyone with the invite "
     "link can join from a browser: no account, no app.</p>\n"
     "<form id=\"create\" class=\"card\">\n"

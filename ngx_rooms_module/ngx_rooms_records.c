@@ -39,6 +39,7 @@
 
 
 #include "rooms_msg.h"
+#include "rooms_shard.h"
 
 
 static ngx_int_t ngx_rooms_records_copy(const rooms_proto_hdr_t *hdr,
@@ -52,16 +53,17 @@ static void ngx_rooms_records_resync(const rooms_proto_hdr_t *hdr,
     const u_char *payload);
 static void ngx_rooms_records_host_absent(const rooms_proto_hdr_t *hdr,
     const u_char *payload);
-static void ngx_rooms_records_link_down(void);
+static void ngx_rooms_records_link_down(ngx_uint_t worker, ngx_uint_t n);
 
 
 /*
  * The highest seq of the COUNT and RESYNC records this process read: a
  * lost link empties the rooms whose counts are that old or older, not
  * the newer ones another nginx worker read, perhaps from a media worker
- * started since (ngx_rooms_dir_counts_reset()).
+ * started since (ngx_rooms_dir_counts_reset()).  One per media worker:
+ * each numbers its own counts, and carries rooms of its own.
  */
-static int64_t  ngx_rooms_records_seq;
+static int64_t  ngx_rooms_records_seq[ROOMS_SHARD_MAX];
 
 
 ngx_int_t
@@ -191,7 +193,7 @@ ngx_rooms_records_count(const rooms_proto_hdr_t *hdr, const u_char *payload)
 {
     u_char                  buf[256];
     ngx_int_t               rc;
-    ngx_uint_t              opened;
+    ngx_uint_t              opened, src;
     const char             *why;
     rooms_msg_count_t       rec;
     ngx_rooms_main_conf_t  *rmcf;
@@ -211,7 +213,9 @@ ngx_rooms_records_count(const rooms_proto_hdr_t *hdr, const u_char *payload)
         return;
     }
 
-    ngx_rooms_records_seq = ngx_max(ngx_rooms_records_seq, rec.seq);
+    src = ngx_rooms_media_source();
+    ngx_rooms_records_seq[src] = ngx_max(ngx_rooms_records_seq[src],
+                                         rec.seq);
 
     rc = ngx_rooms_dir_count(rmcf, ngx_cycle->log, rec.room,
                              (u_char *) rec.code, ngx_strlen(rec.code),
@@ -264,6 +268,7 @@ ngx_rooms_records_resync(const rooms_proto_hdr_t *hdr,
     const u_char *payload)
 {
     u_char                  buf[256];
+    ngx_uint_t              src;
     const char             *why;
     rooms_msg_resync_t      rec;
     ngx_rooms_main_conf_t  *rmcf;
@@ -283,9 +288,13 @@ ngx_rooms_records_resync(const rooms_proto_hdr_t *hdr,
         return;
     }
 
-    ngx_rooms_records_seq = ngx_max(ngx_rooms_records_seq, rec.seq);
+    src = ngx_rooms_media_source();
+    ngx_rooms_records_seq[src] = ngx_max(ngx_rooms_records_seq[src],
+                                         rec.seq);
 
-    ngx_rooms_dir_counts_reset(rmcf, ngx_cycle->log, rec.seq);
+    /* the rooms of the media worker that sent it, not the others' */
+    ngx_rooms_dir_counts_reset(rmcf, ngx_cycle->log, rec.seq, src,
+                               ngx_rooms_media_workers());
 }
 
 
@@ -341,7 +350,8 @@ ngx_rooms_records_host_absent(const rooms_proto_hdr_t *hdr,
 
 
 /*
- * The link to the media worker is lost: nobody is in a room without it.
+ * The link to a media worker is lost: nobody is in its rooms without it
+ * (the other media workers' rooms go on).
  * When only this link broke and the worker lives on, the counts come back
  * with the next link, a second later at first: the worker sends every
  * count that is not 0 to a newly linked nginx worker.  Only the counts as
@@ -349,7 +359,7 @@ ngx_rooms_records_host_absent(const rooms_proto_hdr_t *hdr,
  * that linked to a restarted media worker first may have newer ones.
  */
 static void
-ngx_rooms_records_link_down(void)
+ngx_rooms_records_link_down(ngx_uint_t worker, ngx_uint_t n)
 {
     ngx_rooms_main_conf_t  *rmcf;
 
@@ -357,6 +367,6 @@ ngx_rooms_records_link_down(void)
 
     if (rmcf != NULL) {
         ngx_rooms_dir_counts_reset(rmcf, ngx_cycle->log,
-                                   ngx_rooms_records_seq);
+                                   ngx_rooms_records_seq[worker], worker, n);
     }
 }

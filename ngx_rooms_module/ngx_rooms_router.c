@@ -22,6 +22,7 @@
 #include "ngx_rooms_directory.h"
 #include "ngx_rooms_pages.h"
 #include "ngx_rooms_signal.h"
+#include "ngx_rooms_tray.h"
 
 
 static ngx_int_t ngx_rooms_route_api(ngx_http_request_t *r,
@@ -30,6 +31,8 @@ static ngx_int_t ngx_rooms_route_room(ngx_http_request_t *r, u_char *code);
 static ngx_int_t ngx_rooms_route_page(ngx_http_request_t *r,
     ngx_str_t *code);
 static ngx_int_t ngx_rooms_route_ws(ngx_http_request_t *r, u_char *code);
+static ngx_int_t ngx_rooms_route_tray(ngx_http_request_t *r,
+    ngx_str_t *rest);
 static ngx_int_t ngx_rooms_route_cohosts(ngx_http_request_t *r,
     u_char *code, u_char *p, u_char *last);
 static ngx_int_t ngx_rooms_router_header_filter(ngx_http_request_t *r);
@@ -234,6 +237,14 @@ ngx_rooms_route_api(ngx_http_request_t *r, ngx_str_t *rest)
     p = rest->data;
     last = rest->data + rest->len;
 
+    if ((rest->len >= sizeof("api/tray") - 1
+         && ngx_strncmp(p, "api/tray", sizeof("api/tray") - 1) == 0)
+        || (rest->len >= sizeof("api/people") - 1
+            && ngx_strncmp(p, "api/people", sizeof("api/people") - 1) == 0))
+    {
+        return ngx_rooms_route_tray(r, rest);
+    }
+
     if (rest->len < sizeof("api/rooms") - 1
         || ngx_strncmp(p, "api/rooms", sizeof("api/rooms") - 1) != 0
         || (rest->len > sizeof("api/rooms") - 1
@@ -343,6 +354,68 @@ ngx_rooms_route_page(ngx_http_request_t *r, ngx_str_t *code)
                                     "The server cannot read its rooms "
                                     "right now. Try again shortly.");
     }
+}
+
+
+/*
+ * The tray (ngx_rooms_tray.c): GET api/tray, its WebSocket api/tray/ws,
+ * GET and DELETE api/people, DELETE api/people/<id>.  None takes a body.
+ */
+static ngx_int_t
+ngx_rooms_route_tray(ngx_http_request_t *r, ngx_str_t *rest)
+{
+    ngx_str_t  id;
+
+    if (rest->len == sizeof("api/tray/ws") - 1
+        && ngx_strncmp(rest->data, "api/tray/ws", rest->len) == 0)
+    {
+        if (r->method != NGX_HTTP_GET) {
+            return ngx_rooms_api_not_allowed(r, "GET");
+        }
+
+        return ngx_rooms_tray_ws(r);
+    }
+
+    if (ngx_http_discard_request_body(r) != NGX_OK) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    if (rest->len == sizeof("api/tray") - 1
+        && ngx_strncmp(rest->data, "api/tray", rest->len) == 0)
+    {
+        if (!(r->method & (NGX_HTTP_GET|NGX_HTTP_HEAD))) {
+            return ngx_rooms_api_not_allowed(r, "GET, HEAD");
+        }
+
+        return ngx_rooms_tray_get(r);
+    }
+
+    if (rest->len == sizeof("api/people") - 1
+        && ngx_strncmp(rest->data, "api/people", rest->len) == 0)
+    {
+        if (!(r->method & (NGX_HTTP_GET|NGX_HTTP_HEAD|NGX_HTTP_DELETE))) {
+            return ngx_rooms_api_not_allowed(r, "GET, HEAD, DELETE");
+        }
+
+        return ngx_rooms_tray_people(r, NULL);
+    }
+
+    if (rest->len > sizeof("api/people/") - 1
+        && ngx_strncmp(rest->data, "api/people/", sizeof("api/people/") - 1)
+           == 0)
+    {
+        if (r->method != NGX_HTTP_DELETE) {
+            return ngx_rooms_api_not_allowed(r, "DELETE");
+        }
+
+        id.data = rest->data + sizeof("api/people/") - 1;
+        id.len = rest->len - (sizeof("api/people/") - 1);
+
+        return ngx_rooms_tray_people(r, &id);
+    }
+
+    return ngx_rooms_api_fail(r, NGX_HTTP_NOT_FOUND, "not_found",
+                              "no such room or API endpoint");
 }
 
 

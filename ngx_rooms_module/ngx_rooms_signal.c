@@ -69,8 +69,12 @@
 #include "ngx_rooms_signal.h"
 #include "ngx_rooms_control.h"
 #include "ngx_rooms_directory.h"
+#include "ngx_rooms_identity.h"
 #include "ngx_rooms_media.h"
 #include "ngx_rooms_metrics.h"
+#include "ngx_rooms_people.h"
+#include "ngx_rooms_policy.h"
+#include "ngx_rooms_turn.h"
 #include "ngx_rooms_ws.h"
 
 #include <jansson.h>
@@ -105,6 +109,7 @@ typedef struct {
     u_char                       key_hash[ROOMS_HASH_LEN];  /* (co-)host's */
     u_char                       token[ROOMS_GUEST_TOKEN_LEN + 1];
     u_char                       resume[ROOMS_GUEST_TOKEN_LEN + 1];
+    u_char                       token_hash[ROOMS_HASH_LEN];  /* people */
 
     unsigned                     host:1;         /* joined with the key */
     unsigned                     cohost:1;       /* a co-host key, now */
@@ -168,7 +173,8 @@ static void ngx_rooms_signal_demoted(ngx_rooms_signal_ctx_t *ctx,
     int64_t room_id, u_char *token_hash, ngx_log_t *log);
 static void ngx_rooms_signal_send_json(ngx_rooms_signal_ctx_t *ctx,
     json_t *out);
-static void ngx_rooms_signal_link_down(void);
+static void ngx_rooms_signal_link_down(ngx_uint_t worker, ngx_uint_t n);
+static void ngx_rooms_signal_present(ngx_rooms_signal_ctx_t *ctx);
 static ngx_int_t ngx_rooms_signal_name(json_t *v, ngx_str_t *name);
 static void ngx_rooms_signal_refuse(ngx_rooms_signal_ctx_t *ctx,
     const char *code, const char *message, unsigned close_code);
@@ -265,6 +271,9 @@ static void
 ngx_rooms_signal_leave(void *data, uint64_t id)
 {
     ngx_rooms_signal_ctx_t  *ctx = data;
+
+    /* present no more here: a resume on another worker enters again */
+    ngx_rooms_people_leave(id);
 
     if (ctx->waiting) {
         ctx->waiting = 0;
@@ -567,6 +576,7 @@ ngx_rooms_signal_join(ngx_rooms_signal_ctx_t *ctx, json_t *msg)
         return;
     }
 
+    ngx_memcpy(ctx->token_hash, token_hash, ROOMS_HASH_LEN);
     ngx_rooms_signal_join_record(ctx, &room, &name, token_hash);
 }
 
@@ -620,6 +630,7 @@ ngx_rooms_signal_resume(ngx_rooms_signal_ctx_t *ctx, json_t *msg)
     json_t              *v;
     uint64_t             id;
     ngx_int_t            rc, has_key, has_cohost_key;
+    ngx_str_t            name;
     rooms_room_t         room;
     rooms_msg_resume_t   rec;
 
@@ -652,6 +663,13 @@ ngx_rooms_signal_resume(ngx_rooms_signal_ctx_t *ctx, json_t *msg)
     /* the welcome has passed: the browser knows its guest token */
     ngx_memzero(ctx->token, sizeof(ctx->token));
 
+    /* the name it joined with, when it says it again (for the tray) */
+    if (ngx_rooms_signal_name(json_object_get(msg, "name"), &name) == NGX_OK)
+    {
+        ctx->name_len = ngx_min(name.len, ROOMS_NAME_MAX_BYTES);
+        ngx_memcpy(ctx->name, name.data, ctx->name_len);
+    }
+
     if (ngx_rooms_signal_room(ctx, &room) != NGX_OK) {
         return;
     }
@@ -667,7 +685,7 @@ ngx_rooms_signal_resume(ngx_rooms_signal_ctx_t *ctx, json_t *msg)
         return;
     }
 
-    id = ngx_rooms_media_conn_id();
+    id = ngx_rooms_media_conn_id(room.id);
 
     if (id == 0) {
         ngx_rooms_signal_media_down(ctx, NGX_ERROR);
@@ -699,6 +717,7 @@ ngx_rooms_signal_resume(ngx_rooms_signal_ctx_t *ctx, json_t *msg)
 
     ctx->id = id;
     ctx->room_id = room.id;
+    ngx_memcpy(ctx->token_hash, token_hash, ROOMS_HASH_LEN);
     ngx_rooms_ws_register(ctx->ws, id);
 
     ngx_log_debug2(NGX_LOG_DEBUG_HTTP, ctx->request->connection->log, 0,
@@ -838,7 +857,7 @@ ngx_rooms_signal_join_record(ngx_rooms_signal_ctx_t *ctx, rooms_room_t *room,
     rooms_msg_join_t       join;
     ngx_rooms_loc_conf_t  *rlcf;
 
-    id = ngx_rooms_media_conn_id();
+    id = ngx_rooms_media_conn_id(room->id);
 
     if (id == 0) {
         ngx_rooms_signal_media_down(ctx, NGX_ERROR);
@@ -996,10 +1015,12 @@ ngx_rooms_signal_cohost_check(ngx_rooms_signal_ctx_t *ctx, rooms_room_t *room,
  * Admission, nginx's one check of who may come in, in this order
  * (docs/protocol.md): an ended room (room_ended), one that has not
  * started (not_started), a guest token a host removed (removed), a room
- * locked to guests (locked).  A host is never banned and gets past the
- * lock; a co-host is checked for a ban like a guest (a ban revokes its
- * key anyway) and gets past the lock like a host.  The refusal is sent
- * here; NGX_DECLINED then.
+ * locked to guests (locked), then the site's rooms_policy can_join() for
+ * a guest (policy_denied with its reason, or "knock": the lobby, as in a
+ * knock room).  A host is never banned and gets past the lock and the
+ * policy; a co-host is checked for a ban like a guest (a ban revokes its
+ * key anyway) and gets past the lock and the policy like a host.  The
+ * refusal is sent here; NGX_DECLINED then.
  */
 static ngx_int_t
 ngx_rooms_signal_admit(ngx_rooms_signal_ctx_t *ctx, rooms_room_t *room,
@@ -1007,6 +1028,7 @@ ngx_rooms_signal_admit(ngx_rooms_signal_ctx_t *ctx, rooms_room_t *room,
 {
     char                    start_at[ROOMS_TIME_LEN + 1];
     ngx_int_t               banned;
+    ngx_str_t               reason;
     const char             *state;
     ngx_rooms_main_conf_t  *rmcf;
 
@@ -1055,7 +1077,26 @@ ngx_rooms_signal_admit(ngx_rooms_signal_ctx_t *ctx, rooms_room_t *room,
         return NGX_DECLINED;
     }
 
-    return NGX_OK;
+    if (ctx->cohost) {
+        return NGX_OK;
+    }
+
+    switch (ngx_rooms_policy_can_join(ctx->request,
+                                      ngx_rooms_identity(ctx->request),
+                                      room, &reason))
+    {
+    case NGX_OK:
+        return NGX_OK;
+
+    case NGX_ROOMS_POLICY_KNOCK:
+        room->admission = ROOMS_ADMISSION_KNOCK;
+        return NGX_OK;
+
+    default:
+        ngx_rooms_signal_refuse(ctx, "policy_denied", (char *) reason.data,
+                                NGX_ROOMS_SIGNAL_CLOSE_REFUSED);
+        return NGX_DECLINED;
+    }
 }
 
 
@@ -1251,11 +1292,16 @@ ngx_rooms_signal_close_record(const rooms_proto_hdr_t *hdr,
 }
 
 
-/* The media worker is gone: everyone who joined through it rejoins. */
+/*
+ * A media worker is gone: everyone whose room it carried rejoins (the
+ * rooms of the others go on).
+ */
 static void
-ngx_rooms_signal_link_down(void)
+ngx_rooms_signal_link_down(ngx_uint_t worker, ngx_uint_t n)
 {
-    ngx_rooms_ws_close_all(NGX_ROOMS_SIGNAL_CLOSE_RESTART,
+    ngx_rooms_ws_close_all(NGX_ROOMS_MEDIA_ID_MASK,
+                           ngx_rooms_media_id_bits(worker),
+                           NGX_ROOMS_SIGNAL_CLOSE_RESTART,
                            "media worker restarting");
 }
 
@@ -1307,10 +1353,15 @@ ngx_rooms_signal_relay(ngx_rooms_signal_ctx_t *ctx, const u_char *payload,
     text = NULL;
 
     if ((!welcome
-         || json_object_set_new(msg, "guest_token",
-                                json_stringn((char *) ctx->token,
-                                             ROOMS_GUEST_TOKEN_LEN))
-            == 0)
+         || (json_object_set_new(msg, "guest_token",
+                                 json_stringn((char *) ctx->token,
+                                              ROOMS_GUEST_TOKEN_LEN))
+             == 0
+             /* its own TURN credential, when TURN servers are set */
+             && ngx_rooms_turn_welcome(
+                    ngx_http_get_module_main_conf(ctx->request,
+                                                  ngx_rooms_module), msg)
+                == NGX_OK))
         && json_object_set_new(msg, "resume_token",
                                json_stringn((char *) ctx->resume,
                                             ROOMS_GUEST_TOKEN_LEN))
@@ -1350,6 +1401,7 @@ ngx_rooms_signal_relay(ngx_rooms_signal_ctx_t *ctx, const u_char *payload,
          * join was told, and its leave (DETACH) was not; its leave will be.
          */
         ctx->joined = 1;
+        ngx_rooms_signal_present(ctx);
 
         if (welcome) {
             ngx_rooms_signal_event(ctx, NGX_ROOMS_EVENT_JOINED);
@@ -1357,6 +1409,25 @@ ngx_rooms_signal_relay(ngx_rooms_signal_ctx_t *ctx, const u_char *payload,
     }
 
     return rc;
+}
+
+
+/* Welcomed: present in the room, for the tray and "your people". */
+static void
+ngx_rooms_signal_present(ngx_rooms_signal_ctx_t *ctx)
+{
+    u_char  self[ROOMS_HASH_LEN];
+
+    if (ngx_rooms_people_self(ctx->request, ctx->token_hash, self) != NGX_OK)
+    {
+        return;
+    }
+
+    ngx_rooms_people_enter(ctx->request, ctx->room_id, ctx->code, ctx->id,
+                           self, ctx->name, ctx->name_len,
+                           ngx_strcmp(ctx->role, "guest") == 0
+                           ? NGX_ROOMS_PRESENT_GUEST
+                           : NGX_ROOMS_PRESENT_HOST);
 }
 
 

@@ -1062,21 +1062,32 @@ ngx_rooms_ws_find(uint64_t id)
 
 
 void
-ngx_rooms_ws_close_all(unsigned code, const char *reason)
+ngx_rooms_ws_close_all(uint64_t mask, uint64_t value, unsigned code,
+    const char *reason)
 {
-    ngx_rbtree_node_t   *node;
+    ngx_rbtree_node_t   *node, *next;
     ngx_rooms_ws_t      *ctx;
 
-    while (ngx_rooms_ws_conns.root != ngx_rooms_ws_conns.sentinel) {
-        node = ngx_rbtree_min(ngx_rooms_ws_conns.root,
-                              ngx_rooms_ws_conns.sentinel);
+    if (ngx_rooms_ws_conns.root == ngx_rooms_ws_conns.sentinel) {
+        return;
+    }
 
-        ngx_rbtree_delete(&ngx_rooms_ws_conns, node);
+    node = ngx_rbtree_min(ngx_rooms_ws_conns.root,
+                          ngx_rooms_ws_conns.sentinel);
 
-        ctx = ngx_rooms_ws_ctx_of(node);
-        ctx->registered = 0;
+    while (node != NULL) {
+        next = ngx_rbtree_next(&ngx_rooms_ws_conns, node);
 
-        ngx_rooms_ws_close(ctx, code, reason);
+        if (((uint64_t) node->key & mask) == value) {
+            ngx_rbtree_delete(&ngx_rooms_ws_conns, node);
+
+            ctx = ngx_rooms_ws_ctx_of(node);
+            ctx->registered = 0;
+
+            ngx_rooms_ws_close(ctx, code, reason);
+        }
+
+        node = next;
     }
 }
 

@@ -93,11 +93,12 @@ void ngx_rooms_ws_register(ngx_rooms_ws_t *ws, uint64_t id);
 void *ngx_rooms_ws_find(uint64_t id);
 
 /*
- * Closes every registered connection with code and reason; each leaves
- * the registry without its leave handler (whatever it would tell is
- * gone).
+ * Closes every registered connection whose id has (id & mask) == value
+ * (mask 0: all) with code and reason; each leaves the registry without
+ * its leave handler (whatever it would tell is gone).
  */
-void ngx_rooms_ws_close_all(unsigned code, const char *reason);
+void ngx_rooms_ws_close_all(uint64_t mask, uint64_t value, unsigned code,
+    const char *reason);
 
 
 #endif /* _NGX_ROOMS_WS_H_INCLUDED_ */

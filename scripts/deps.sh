@@ -10,8 +10,16 @@ set -eu
 PKGS="build-essential perl nginx nginx-dev libsqlite3-dev sqlite3 libjansson-dev \
 libssl-dev patch xz-utils libtest-base-perl libwww-perl curl procps \
 chromium fonts-liberation iproute2 util-linux libvpx-dev libopus-dev \
-debhelper dpkg-dev lintian systemd python3-prometheus-client"
+debhelper dpkg-dev lintian systemd python3-prometheus-client \
+libluajit-5.1-dev pkgconf coturn nftables"
 
+# libluajit-5.1-dev (found by pkg-config in config): the rooms_policy
+# hooks (docs/policy.md).
+# nftables: tests/e2e/ice-tcp.t refuses UDP to the media worker with it.
+# coturn and nftables: tests/e2e/turn.t runs its own turnserver in its
+# network namespace behind a rule that drops the browsers' UDP to the media
+# worker; the policy-rc.d below keeps the package's system turnserver from
+# starting at the install, and it is disabled after it (below).
 # libvpx-dev and libopus-dev: the load tool encodes real VP8 and Opus
 # (tests/load/, `make load`).
 # The browser tests drive Chromium from Node.js (tests/e2e).  A Node.js
@@ -45,3 +53,17 @@ if [ ! -e /usr/sbin/policy-rc.d ]; then
     trap 'rm -f /usr/sbin/policy-rc.d' EXIT
 fi
 apt-get install -y -q --no-install-recommends $missing
+
+# coturn's package enables its system service, which would start at the
+# next boot with a configuration that asks nobody for credentials; the
+# tests run their own turnserver, so the one installed here stays off
+# (README "Networks" says how to run one).  One that was there before is
+# left as it is.
+case " $missing " in
+*" coturn "*)
+    # (systemctl edits the links without a running systemd, and the
+    # SysV ones too)
+    systemctl disable coturn.service >/dev/null 2>&1 \
+        || update-rc.d coturn disable >/dev/null 2>&1 || true
+    ;;
+esac

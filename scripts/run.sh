@@ -1,18 +1,86 @@
 #!/bin/sh
 # `make run`: the media worker and nginx with ngx_rooms from a local run
-# folder, in the foreground, on http://127.0.0.1:$PORT (media over UDP on
-# port $MEDIA_PORT, announced to browsers as $MEDIA_IP).  Ctrl-C or SIGTERM
+# folder, in the foreground, on http://127.0.0.1:$PORT (media over UDP and
+# TCP on port $MEDIA_PORT, announced to browsers at every address of the
+# machine but loopback, or at $MEDIA_IP, which may list several addresses
+# separated by spaces, when it is set).  Ctrl-C or SIGTERM
 # stops every process started here.  Rooms persist in run/data/rooms.db
-# (RUN_DIR= names another folder than run/).
+# (RUN_DIR= names another folder than run/).  MEDIA_WORKERS=N runs N media
+# workers (rooms-worker --workers, on ports $MEDIA_PORT and up); the
+# default is one, which this script restarts itself when it dies.
+#
+# TLS=1 serves https instead, on every address of the machine, so that
+# other devices (a phone's camera needs https) can join: with a
+# self-signed certificate made on first use and kept in run/tls/ (made
+# again when an address of the machine is not in it, or it is about to
+# expire), naming localhost, 127.0.0.1 and every address the machine has.
 set -eu
 
 PORT=${PORT:-8080}
+TLS=${TLS:-0}
 MEDIA_PORT=${MEDIA_PORT:-40000}
-MEDIA_IP=${MEDIA_IP:-127.0.0.1}
+MEDIA_IP=${MEDIA_IP:-}
 top=$(cd "$(dirname "$0")/.." && pwd)
 run=${RUN_DIR:-$top/run}
 
 mkdir -p "$run/logs" "$run/data" "$run/tmp"
+
+# The machine's addresses other devices may use (IPv4, then IPv6; not
+# loopback or link-local), one per line.
+addresses() {
+    ip -o -4 addr show up scope global 2>/dev/null | awk '{print $4}' \
+        | cut -d/ -f1
+    ip -o -6 addr show up scope global 2>/dev/null | awk '{print $4}' \
+        | cut -d/ -f1
+}
+
+listen="listen 127.0.0.1:$PORT;"
+url="http://127.0.0.1:$PORT/"
+
+if [ "$TLS" = 1 ]; then
+    tls="$run/tls"
+    mkdir -p "$tls"
+    addrs=$(addresses)
+    fresh=1
+    if [ -s "$tls/cert.pem" ] && [ -s "$tls/key.pem" ] \
+       && openssl x509 -in "$tls/cert.pem" -noout -checkend 86400 >/dev/null
+    then
+        fresh=0
+        for a in 127.0.0.1 $addrs; do
+            openssl x509 -in "$tls/cert.pem" -noout -checkip "$a" \
+                | grep -q "does match" || fresh=1
+        done
+    fi
+    if [ $fresh = 1 ]; then
+        san="DNS:localhost,IP:127.0.0.1,IP:::1"
+        for a in $addrs; do
+            san="$san,IP:$a"
+        done
+        # 825 days: the longest validity Apple's devices accept
+        (umask 077 && openssl req -x509 -newkey ec \
+            -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 825 \
+            -keyout "$tls/key.pem" -out "$tls/cert.pem" \
+            -subj "/CN=ngx_rooms make run $(hostname)" \
+            -addext "subjectAltName=$san" \
+            -addext "extendedKeyUsage=serverAuth" 2>/dev/null)
+        chmod 644 "$tls/cert.pem"
+        echo "made a certificate for $san in $tls/cert.pem"
+    fi
+    listen="listen $PORT ssl;"
+    if [ -e /proc/net/if_inet6 ]; then
+        listen="$listen
+        listen [::]:$PORT ssl;"
+    fi
+    listen="$listen
+        ssl_certificate     $tls/cert.pem;
+        ssl_certificate_key $tls/key.pem;"
+    first=$(echo "$addrs" | head -1)
+    case $first in
+    "") url="https://localhost:$PORT/" ;;
+    *:*) url="https://[$first]:$PORT/" ;;
+    *) url="https://$first:$PORT/" ;;
+    esac
+fi
 
 user=""
 socket_user=""
@@ -55,7 +123,7 @@ http {
     limit_req_zone \$rooms_create_addr zone=rooms_create:1m rate=10r/m;
 
     server {
-        listen 127.0.0.1:$PORT;
+        $listen
 
         location / {
             rooms;
@@ -87,9 +155,13 @@ trap stop EXIT
 # Only nginx's workers' user (nobody under root, else ours) may use it.
 start_worker() {
     rm -f "$run/worker.sock"
+    announce=""
+    for ip in $MEDIA_IP; do
+        announce="$announce --announce-ip $ip"
+    done
     # shellcheck disable=SC2086
-    "$top/build/rooms-worker" --udp-port "$MEDIA_PORT" \
-        --announce-ip "$MEDIA_IP" --control "$run/worker.sock" \
+    "$top/build/rooms-worker" --udp-port "$MEDIA_PORT" $announce \
+        --control "$run/worker.sock" --workers "${MEDIA_WORKERS:-1}" \
         $socket_user 2>>"$run/logs/worker.log" &
     wrk=$!
 }
@@ -112,8 +184,13 @@ fi
 nginx -p "$run" -e "$run/logs/error.log" -c "$run/nginx.conf" &
 ngx=$!
 
-echo "ngx_rooms is running on http://127.0.0.1:$PORT/"
-echo "media on udp port $MEDIA_PORT, announced as $MEDIA_IP; logs in $run/logs"
+echo "ngx_rooms is running on $url"
+if [ "$TLS" = 1 ]; then
+    echo "(on this machine also https://localhost:$PORT/; the certificate," \
+         "to accept once on each device, is $tls/cert.pem)"
+fi
+echo "media on udp and tcp port $MEDIA_PORT, announced at" \
+     "${MEDIA_IP:-every address of this machine}; logs in $run/logs"
 echo "Ctrl-C stops it."
 
 # Stop when nginx dies, or when whoever started us (make) goes away.  A

@@ -625,4 +625,4 @@ qq{    rooms_zone   rooms:1m;
 }
 --- must_die
 --- error_log
-is too long for a unix socket, at most 107 bytes are allowed
+is too long for a unix socket, at most 104 bytes are allowed

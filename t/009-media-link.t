@@ -308,7 +308,7 @@ GET /api/rooms/{{code}}
 GET /api/rooms/{{code}}
 --- error_code: 200
 --- error_log
-the media worker speaks protocol version 99 and this module version 8
+the media worker speaks protocol version 99 and this module version 9
 
 
 

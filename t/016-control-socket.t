@@ -90,8 +90,8 @@ sub probe {
             my $buf = '';
             if (IO::Select->new($c)->can_read(3)) {
                 $c->recv($buf, 64);
-                push @out, length $buf == 16
-                    ? sprintf('welcome %d %d', (unpack 'VVVV', $buf)[2, 3])
+                push @out, length $buf == 24
+                    ? sprintf('welcome %d %d', (unpack 'VVVVVV', $buf)[2, 3])
                     : 'closed';
             } else {
                 push @out, 'nothing';

@@ -33,7 +33,14 @@ sub free_port {
 my $dir = tempdir('rooms-run-XXXXXX', TMPDIR => 1, CLEANUP => 1);
 chmod 0755, $dir;
 my $port = free_port('tcp');
-my $media = free_port('udp');
+# the media port: UDP, and TCP too (ICE-TCP listens on the same number)
+my $media;
+for (1 .. 50) {
+    $media = free_port('udp');
+    my $t = IO::Socket::INET->new(LocalAddr => '0.0.0.0', LocalPort => $media,
+                                  Proto => 'tcp', Listen => 1, ReuseAddr => 1);
+    last if $t;
+}
 
 my $pid = fork // die "fork: $!";
 if ($pid == 0) {
@@ -77,6 +84,28 @@ while (time < $deadline) {
     sleep 0.1;
 }
 is($st, 200, 'make run serves its page') or diag(`cat $dir.out`);
+
+# No MEDIA_IP: the worker announces the machine's addresses, loopback
+# left out (browsers refuse it without a test flag), with UDP and TCP.
+{
+    my $log = `cat $dir/logs/worker.log`;
+    my @udp = $log =~ /announced: udp (\S+) port $media /g;
+    my @tcp = $log =~ /announced: tcp (\S+) port $media /g;
+    my @global = `ip -o addr show scope global up 2>/dev/null`
+                 =~ /\binet6? ([0-9a-f.:]+)\//g;
+    if (@global) {
+        ok(@udp && !grep({ /^127\.|^::1$/ } @udp),
+           "no loopback announced by default (@udp)") or diag($log);
+        for my $ip (@global) {
+            ok((grep { $_ eq $ip } @udp) && (grep { $_ eq $ip } @tcp),
+               "$ip announced over UDP and TCP");
+        }
+    } else {
+        ok(@udp, 'only loopback here: it is announced');
+    }
+    like(`cat $dir.out`, qr/announced at every address of this machine/,
+         'run.sh says where media is announced');
+}
 
 my @got = map { (request('POST', '/api/rooms', '{"title":"x"}'))[0] } 1 .. 8;
 is("@got", '201 201 201 201 201 201 429 429',

@@ -184,6 +184,9 @@ sub check {
             rooms_media_ice_timeouts => 'counter',
             rooms_media_cpu_seconds => 'counter',
             rooms_media_resident_memory_bytes => 'gauge',
+            rooms_media_workers => 'gauge',
+            rooms_media_worker_participants => 'gauge',
+            rooms_media_worker_cpu_seconds => 'counter',
         );
         for my $f (sort keys %want) {
             my $got = $m->{families}{$f};
@@ -205,7 +208,7 @@ sub check {
                       grep { /^rooms_join_refusals_total/ } split /\n/, $text;
         is(join(',', sort keys %reasons),
            'denied,gone,internal_error,lobby_full,locked,media_unavailable,'
-           . 'not_found,not_started,removed,room_ended,room_full,'
+           . 'not_found,not_started,policy_denied,removed,room_ended,room_full,'
            . 'storage_unavailable', 'refusal reasons: the fixed set');
         my %kinds = map { /kind="(\w+)"/ ? ($1 => 1) : () }
                     grep { /^rooms_host_actions_total/ } split /\n/, $text;

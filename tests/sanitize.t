@@ -17,8 +17,12 @@
 # - The nginx module built with both (build/asan/ngx_rooms_module.so),
 #   loaded into Debian's nginx with the two runtimes preloaded (a wrapper
 #   script as TEST_NGINX_BINARY), under t/002-create-read.t,
-#   t/003-host-actions.t and t/030-metrics.t (the counters' shared zone,
-#   the WebSockets and the media worker's STATS records): ok when the
+#   t/003-host-actions.t, t/030-metrics.t (the counters' shared zone,
+#   the WebSockets and the media worker's STATS records), t/032-identity.t,
+#   t/033-policy.t (LuaJIT errors unwinding through the module, the
+#   policy's allocator and memory cap), t/034-turn.t (the TURN URLs
+#   checked at nginx -t, each welcome's credential) and t/040-tray.t (the
+#   presence zone, the tray's passes and its WebSockets): ok when the
 #   suite passes and nginx wrote no
 #   report.  Leak checking is off there: nginx itself leaves its cycle's
 #   arrays at exit, and its unwinding (no frame pointers) cannot tell
@@ -132,7 +136,8 @@ close $w;
 chmod 0755, $wrapper;
 
 for my $suite ('t/002-create-read.t', 't/003-host-actions.t',
-                't/030-metrics.t')
+                't/030-metrics.t', 't/032-identity.t', 't/033-policy.t',
+                't/034-turn.t', 't/040-tray.t')
 {
     if (!-f $module) {
         fail("$suite with $module: built (make sanitize-build)");

@@ -173,13 +173,15 @@ rooms_ice_hash_ufrag(const rooms_ice_table_t *t, const uint8_t *s,
 static uint32_t
 rooms_ice_hash_addr(const rooms_ice_table_t *t, const rooms_stun_addr_t *a)
 {
-    uint8_t  key[19];
+    uint8_t  key[21];
 
     /* only the bytes that make the address: the rest is zero anyway */
     key[0] = a->family;
     key[1] = (uint8_t) (a->port >> 8);
     key[2] = (uint8_t) a->port;
     memcpy(key + 3, a->ip, 16);
+    key[19] = (uint8_t) (a->via >> 8);
+    key[20] = (uint8_t) a->via;
 
     return (uint32_t) rooms_ice_siphash(t->hash_key, key, sizeof(key))
            & t->mask;

@@ -80,6 +80,8 @@ struct rooms_link_s {
     sfu_t               *sfu;
     sfu_io_t            *io;
     const char          *path;
+    unsigned             index;             /* of workers (the welcome) */
+    unsigned             workers;
     rooms_link_access_t  access;
     uid_t                self;              /* our effective uid */
     uint64_t             refused;           /* peers refused, not logged */
@@ -396,6 +398,8 @@ w_hello(rooms_link_conn_t *c, uint64_t now)
     wel.version = ROOMS_PROTO_VERSION;
     wel.status = ROOMS_PROTO_WELCOME_OK;
     wel.slot = slot;
+    wel.index = w->index;
+    wel.workers = w->workers;
 
     fds[0] = w->memfd;
     fds[1] = c->bell_in;
@@ -831,6 +835,8 @@ rooms_link_open(rooms_loop_t *loop, const char *path,
     w->sfu = sfu;
     w->io = io;
     w->path = path;
+    w->index = 0;
+    w->workers = 1;
     w->access = *access;
     w->self = geteuid();
     w->listen = -1;
@@ -894,6 +900,14 @@ rooms_link_expire(rooms_link_t *w, uint64_t now)
             w_conn_close(c, now, "no hello");
         }
     }
+}
+
+
+void
+rooms_link_set_shard(rooms_link_t *link, unsigned index, unsigned workers)
+{
+    link->index = index;
+    link->workers = workers;
 }
 
 

@@ -61,6 +61,13 @@ rooms_link_t *rooms_link_open(rooms_loop_t *loop, const char *path,
     const rooms_link_access_t *access, size_t capacity, sfu_t *sfu,
     sfu_io_t *io);
 
+/*
+ * This process is media worker index of workers (rooms-worker --workers):
+ * every welcome says so (rooms_proto_welcome_t).  0 of 1 until called.
+ */
+void rooms_link_set_shard(rooms_link_t *link, unsigned index,
+    unsigned workers);
+
 /* Closes every connection and the socket, and removes its file. */
 void rooms_link_close(rooms_link_t *link);
 

@@ -79,6 +79,19 @@ rooms_loop_add(rooms_loop_t *loop, int fd, rooms_loop_ev_t *ev)
 }
 
 
+int
+rooms_loop_want_write(rooms_loop_t *loop, int fd, rooms_loop_ev_t *ev,
+    int write)
+{
+    struct epoll_event  ee;
+
+    ee.events = EPOLLIN | EPOLLRDHUP | (write ? EPOLLOUT : 0);
+    ee.data.ptr = ev;
+
+    return epoll_ctl(loop->ep, EPOLL_CTL_MOD, fd, &ee);
+}
+
+
 void
 rooms_loop_del(rooms_loop_t *loop, int fd)
 {

@@ -48,6 +48,13 @@ int rooms_loop_add(rooms_loop_t *loop, int fd, rooms_loop_ev_t *ev);
 void rooms_loop_del(rooms_loop_t *loop, int fd);
 
 /*
+ * Watches a registered fd for output too (write 1), or no longer (0):
+ * its handler is then also called when it can be written.  0, or -1.
+ */
+int rooms_loop_want_write(rooms_loop_t *loop, int fd, rooms_loop_ev_t *ev,
+    int write);
+
+/*
  * Waits at most timeout_ms for ready descriptors and calls their
  * handlers with the time they woke up at.  Returns how many, 0 on a
  * timeout or a signal, or -1 with errno.

@@ -308,6 +308,21 @@ typedef struct {
     uint8_t             hold;             /* 1: answer without SEND */
 } rooms_sdp_send_t;
 
+/*
+ * The most candidates an answer carries: a line each in every answer,
+ * and checks from each browser towards each; a host with more addresses
+ * names the ones to use (rooms-worker --announce-ip).
+ */
+#define ROOMS_SDP_MAX_CANDS   32
+
+/* one host candidate of ours (RFC 8445 5.1.1.1; TCP: RFC 6544 passive) */
+typedef struct {
+    char                ip[46];           /* IPv4 or IPv6 literal */
+    uint16_t            port;
+    uint8_t             tcp;              /* 1: "tcp ... tcptype passive" */
+    uint32_t            priority;         /* RFC 8445 5.1.2.1 */
+} rooms_sdp_cand_t;
+
 /* our side of the answer */
 typedef struct {
     const char         *ice_ufrag;        /* 4..256 ice-chars */
@@ -315,6 +330,14 @@ typedef struct {
     unsigned char       fingerprint[ROOMS_SDP_FP_LEN]; /* our DTLS cert */
     const char         *ip;               /* IPv4 or IPv6 literal */
     uint16_t            port;             /* our UDP port, not 0 */
+
+    /*
+     * The candidates, in cands[0..ncands) (at most ROOMS_SDP_MAX_CANDS);
+     * none: one UDP host candidate at ip and port.  ip and port still
+     * fill c= and m= (RFC 8839: ignored by ICE agents, but required).
+     */
+    const rooms_sdp_cand_t  *cands;
+    unsigned            ncands;
     uint64_t            session_id;       /* o= line, the caller's choice */
     uint64_t            session_version;
     const char         *cname;            /* needed when any ssrc is set */

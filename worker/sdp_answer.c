@@ -310,12 +310,29 @@ rooms_sdp_local_word(const char *s, size_t max, int visible)
 }
 
 
+/* 1 when ip is an IPv4 or IPv6 literal (a name could not go into c=) */
+static int
+rooms_sdp_local_ip(const char *ip)
+{
+    size_t  n;
+
+    if (ip == NULL) {
+        return 0;
+    }
+
+    n = rooms_sdp_strnlen(ip, ROOMS_SDP_IP_MAX + 1);
+
+    return n > 0 && n <= ROOMS_SDP_IP_MAX
+           && strspn(ip, "0123456789abcdefABCDEF.:") == n
+           && strpbrk(ip, ".:") != NULL;
+}
+
+
 /* Everything local goes into the text: check it cannot break a line. */
 static int
 rooms_sdp_check_local(const rooms_sdp_local_t *local)
 {
     size_t                   i, n;
-    const char              *ip;
     const rooms_sdp_send_t  *s;
 
     if (local->ice_ufrag == NULL || local->ice_pwd == NULL
@@ -340,15 +357,19 @@ rooms_sdp_check_local(const rooms_sdp_local_t *local)
         return -1;
     }
 
-    ip = local->ip;
-    n = rooms_sdp_strnlen(ip, ROOMS_SDP_IP_MAX + 1);
-
-    /* a literal address only: a name could not go into c= anyway */
-    if (n == 0 || n > ROOMS_SDP_IP_MAX
-        || strspn(ip, "0123456789abcdefABCDEF.:") != n
-        || strpbrk(ip, ".:") == NULL)
+    if (!rooms_sdp_local_ip(local->ip)
+        || local->ncands > ROOMS_SDP_MAX_CANDS
+        || (local->ncands > 0 && local->cands == NULL))
     {
         return -1;
+    }
+
+    for (i = 0; i < local->ncands; i++) {
+        if (!rooms_sdp_local_ip(local->cands[i].ip)
+            || local->cands[i].port == 0)
+        {
+            return -1;
+        }
     }
 
     for (i = 0; i < ROOMS_SDP_MAX_MEDIA; i++) {
@@ -479,6 +500,7 @@ rooms_sdp_put_media(rooms_sdp_buf_t *b, const rooms_sdp_t *offer,
     unsigned                  k;
     uint8_t                   dir;
     uint16_t                  id;
+    const rooms_sdp_cand_t   *c;
     const rooms_sdp_media_t  *m;
     const rooms_sdp_send_t   *s;
 
@@ -506,11 +528,25 @@ rooms_sdp_put_media(rooms_sdp_buf_t *b, const rooms_sdp_t *offer,
 
     rooms_sdp_put(b, "\r\nc=IN %s %s\r\n", family, local->ip);
 
-    /* ICE-lite: one host candidate, on the BUNDLE tag only */
+    /*
+     * ICE-lite: our host candidates, on the BUNDLE tag only; each its own
+     * foundation (RFC 8445 5.1.1.3: a base address and transport each)
+     */
+    if (first && local->ncands == 0) {
+        rooms_sdp_put(b, "a=candidate:1 1 udp %u %s %u typ host\r\n",
+                      ROOMS_SDP_HOST_PRIORITY, local->ip,
+                      (unsigned) local->port);
+    }
+
+    for (k = 0; first && k < local->ncands; k++) {
+        c = &local->cands[k];
+        rooms_sdp_put(b, "a=candidate:%u 1 %s %u %s %u typ host%s\r\n",
+                      k + 1, c->tcp ? "tcp" : "udp", c->priority, c->ip,
+                      (unsigned) c->port, c->tcp ? " tcptype passive" : "");
+    }
+
     if (first) {
-        rooms_sdp_put(b, "a=candidate:1 1 udp %u %s %u typ host\r\n"
-                      "a=end-of-candidates\r\n", ROOMS_SDP_HOST_PRIORITY,
-                      local->ip, (unsigned) local->port);
+        rooms_sdp_put(b, "a=end-of-candidates\r\n");
     }
 
     rooms_sdp_put(b, "a=ice-ufrag:%s\r\na=ice-pwd:%s\r\n"

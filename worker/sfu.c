@@ -1288,6 +1288,8 @@ sfu_create(const sfu_conf_t *conf, char *err, size_t errlen)
     if (conf->announce_ip == NULL
         || strlen(conf->announce_ip) >= sizeof(sfu->announce_ip)
         || conf->port == 0 || conf->max_sessions == 0
+        || conf->ncands > ROOMS_SDP_MAX_CANDS
+        || (conf->ncands > 0 && conf->cands == NULL)
         || conf->max_sessions > ROOMS_ICE_MAX_SESSIONS
         || conf->rng == NULL)
     {
@@ -1308,6 +1310,13 @@ sfu_create(const sfu_conf_t *conf, char *err, size_t errlen)
     n = strlen(conf->announce_ip);
     memcpy(sfu->announce_ip, conf->announce_ip, n + 1);
     sfu->conf.announce_ip = sfu->announce_ip;
+
+    if (conf->ncands > 0) {
+        memcpy(sfu->cands, conf->cands,
+               conf->ncands * sizeof(rooms_sdp_cand_t));
+    }
+
+    sfu->conf.cands = sfu->cands;
 
     sfu_queue_init(&sfu->all);
     sfu_queue_init(&sfu->linger);

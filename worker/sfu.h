@@ -55,6 +55,7 @@
 #include <stdint.h>
 
 #include "rooms_proto.h"
+#include "sdp.h"
 #include "stun.h"
 
 
@@ -109,6 +110,15 @@ struct sfu_io_s {
 typedef struct {
     const char    *announce_ip;          /* in every answer's candidate */
     uint16_t       port;                 /* the UDP port, ditto */
+
+    /*
+     * The host candidates of every answer (addrs.h), copied: none
+     * (ncands 0) is one UDP candidate at announce_ip and port, which
+     * still fill the answer's c= and m= lines.  At most
+     * ROOMS_SDP_MAX_CANDS.
+     */
+    const rooms_sdp_cand_t  *cands;
+    unsigned       ncands;
     unsigned       max_sessions;         /* 1..ROOMS_ICE_MAX_SESSIONS */
 
     /* one log line, without a newline; log may be NULL */

@@ -262,6 +262,7 @@ struct sfu_room_s {
 struct sfu_s {
     sfu_conf_t            conf;
     char                  announce_ip[64];
+    rooms_sdp_cand_t      cands[ROOMS_SDP_MAX_CANDS];   /* conf's, copied */
 
     sfu_part_t           *conns[SFU_CONN_BUCKETS];
     sfu_room_t           *rooms[SFU_ROOM_BUCKETS];

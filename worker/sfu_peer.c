@@ -386,6 +386,8 @@ sfu_peer_answer(sfu_t *sfu, sfu_peer_t *p)
     memcpy(local.fingerprint, sfu->net->fp, ROOMS_DTLS_FP_LEN);
     local.ip = sfu->announce_ip;
     local.port = sfu->conf.port;
+    local.cands = sfu->conf.cands;
+    local.ncands = sfu->conf.ncands;
     local.session_id = p->sdp_id;
     local.session_version = ++p->sdp_version;
     local.cname = SFU_CNAME;

@@ -867,7 +867,7 @@ rooms_stun_addr_set(rooms_stun_addr_t *addr, const char *ip, uint16_t port)
 int
 rooms_stun_addr_equal(const rooms_stun_addr_t *a, const rooms_stun_addr_t *b)
 {
-    return a->family == b->family && a->port == b->port
+    return a->family == b->family && a->port == b->port && a->via == b->via
            && memcmp(a->ip, b->ip, a->family == 4 ? 4 : 16) == 0;
 }
 
@@ -880,12 +880,14 @@ rooms_stun_addr_format(const rooms_stun_addr_t *addr, char *buf, size_t size)
     if (addr->family == 4
         && inet_ntop(AF_INET, addr->ip, ip, sizeof(ip)) != NULL)
     {
-        snprintf(buf, size, "%s:%u", ip, (unsigned) addr->port);
+        snprintf(buf, size, "%s:%u%s", ip, (unsigned) addr->port,
+                 addr->via >= ROOMS_VIA_TCP ? " tcp" : "");
 
     } else if (addr->family == 6
                && inet_ntop(AF_INET6, addr->ip, ip, sizeof(ip)) != NULL)
     {
-        snprintf(buf, size, "[%s]:%u", ip, (unsigned) addr->port);
+        snprintf(buf, size, "[%s]:%u%s", ip, (unsigned) addr->port,
+                 addr->via >= ROOMS_VIA_TCP ? " tcp" : "");
 
     } else {
         snprintf(buf, size, "-");

@@ -89,13 +89,25 @@ typedef enum {
  * A transport address.  The struct is always fully initialised (unused
  * bytes zero), so two equal addresses are equal byte for byte, and IPv4
  * is never stored in its IPv4-mapped IPv6 form.
+ *
+ * via names the worker's own end: which of its UDP sockets (the index,
+ * below ROOMS_VIA_TCP), or which TCP connection (ROOMS_VIA_TCP + its
+ * slot) the remote address was seen on.  It takes part in equality, so
+ * a session bound to one transport is never fed, nor answered, from
+ * another: its packets go out the way its checks came in.  The cores
+ * carry it and never look into it; 0 is the first (or only) UDP socket.
+ * Addresses parsed from STUN attributes have via 0.
  */
 typedef struct {
     uint8_t   family;                   /* 4 or 6; 0 is "no address" */
     uint8_t   pad;
     uint16_t  port;                     /* host byte order */
     uint8_t   ip[16];                   /* IPv4 uses ip[0..4) */
+    uint16_t  via;                      /* the worker's socket/connection */
 } rooms_stun_addr_t;
+
+/* via at or above it: a TCP connection (RFC 6544), slot via - it */
+#define ROOMS_VIA_TCP  0x8000
 
 
 /*
@@ -217,11 +229,14 @@ uint32_t rooms_stun_crc32(const uint8_t *buf, size_t len);
 int rooms_stun_addr_set(rooms_stun_addr_t *addr, const char *ip,
     uint16_t port);
 
-/* 1 when a and b are the same family, address and port. */
+/* 1 when a and b are the same family, address, port and via. */
 int rooms_stun_addr_equal(const rooms_stun_addr_t *a,
     const rooms_stun_addr_t *b);
 
-/* "192.0.2.1:32853" or "[2001:db8::1]:32853" into buf (64 bytes fit). */
+/*
+ * "192.0.2.1:32853" or "[2001:db8::1]:32853" into buf (64 bytes fit),
+ * with " tcp" after it for an address seen on a TCP connection.
+ */
 const char *rooms_stun_addr_format(const rooms_stun_addr_t *addr, char *buf,
     size_t size);
 

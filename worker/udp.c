@@ -39,9 +39,13 @@
 
 
 struct rooms_udp_s {
-    int                      fd;
-    int                      family;
+    int                      fd[ROOMS_UDP_MAX_SOCKETS];
+    int                      family[ROOMS_UDP_MAX_SOCKETS];
+    unsigned                 n;
     uint64_t                 tx_fail;
+
+    rooms_udp_tcp_pt         tcp;
+    void                    *tcp_ctx;
 
     /* receive batch */
     struct mmsghdr           rx_msgs[W_BATCH];
@@ -130,37 +134,66 @@ rooms_udp_addr_to_sockaddr(const rooms_stun_addr_t *addr, int sock_family,
 
 
 
-/* Sends everything queued with sendmmsg; what the kernel refuses drops. */
+/*
+ * Sends everything queued with sendmmsg, in order, a batch per run of
+ * datagrams for one socket (via); datagrams for TCP connections go to
+ * the TCP side.  What the kernel refuses drops.
+ */
 void
 rooms_udp_flush(void *ctx, sfu_io_t *io)
 {
     rooms_udp_t             *u = ctx;
     int                      n;
-    unsigned                 i, done, batch;
+    unsigned                 i, k, batch, via;
     socklen_t                alen;
+    sfu_dgram_t             *d;
     struct iovec             iov[W_BATCH];
     struct mmsghdr           msgs[W_BATCH];
     struct sockaddr_storage  addr[W_BATCH];
 
-    done = 0;
+    i = 0;
 
-    while (done < io->n) {
+    while (i < io->n) {
         batch = 0;
+        via = io->q[i].addr.via;
 
-        while (batch < W_BATCH && done + batch < io->n) {
-            alen = rooms_udp_addr_to_sockaddr(&io->q[done + batch].addr,
-                                             u->family, &addr[batch]);
+        while (batch < W_BATCH && i < io->n) {
+            d = &io->q[i];
+
+            if (d->addr.via >= ROOMS_VIA_TCP) {
+                if (u->tcp != NULL) {
+                    u->tcp(u->tcp_ctx, d);
+
+                } else {
+                    u->tx_fail++;
+                }
+
+                i++;
+                continue;
+            }
+
+            if (d->addr.via != via) {
+                if (batch > 0) {
+                    break;
+                }
+
+                via = d->addr.via;
+            }
+
+            i++;
+
+            alen = via < u->n ? rooms_udp_addr_to_sockaddr(&d->addr,
+                                    u->family[via], &addr[batch])
+                              : 0;
 
             if (alen == 0) {
                 /* an address this socket cannot reach: skip it */
                 u->tx_fail++;
-                io->q[done + batch] = io->q[io->n - 1];
-                io->n--;
                 continue;
             }
 
-            iov[batch].iov_base = io->q[done + batch].data;
-            iov[batch].iov_len = io->q[done + batch].len;
+            iov[batch].iov_base = d->data;
+            iov[batch].iov_len = d->len;
             memset(&msgs[batch], 0, sizeof(struct mmsghdr));
             msgs[batch].msg_hdr.msg_name = &addr[batch];
             msgs[batch].msg_hdr.msg_namelen = alen;
@@ -169,15 +202,11 @@ rooms_udp_flush(void *ctx, sfu_io_t *io)
             batch++;
         }
 
-        if (batch == 0) {
-            break;
-        }
-
-        for (i = 0; i < batch; ) {
-            n = sendmmsg(u->fd, &msgs[i], batch - i, 0);
+        for (k = 0; k < batch; ) {
+            n = sendmmsg(u->fd[via], &msgs[k], batch - k, 0);
 
             if (n > 0) {
-                i += (unsigned) n;
+                k += (unsigned) n;
                 continue;
             }
 
@@ -187,17 +216,15 @@ rooms_udp_flush(void *ctx, sfu_io_t *io)
 
             if (n == -1 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
                 /* the socket buffer is full: never wait, drop the rest */
-                u->tx_fail += batch - i;
+                u->tx_fail += batch - k;
                 break;
             }
 
             /* this datagram failed (unreachable, ...): skip it */
             u->tx_fail++;
             rooms_log(ROOMS_LOG_DEBUG, "sendmmsg: %s", strerror(errno));
-            i++;
+            k++;
         }
-
-        done += batch;
     }
 
     io->n = 0;
@@ -206,7 +233,8 @@ rooms_udp_flush(void *ctx, sfu_io_t *io)
 
 
 void
-rooms_udp_read(rooms_udp_t *u, uint64_t now, sfu_t *sfu, sfu_io_t *io)
+rooms_udp_read(rooms_udp_t *u, unsigned via, uint64_t now, sfu_t *sfu,
+    sfu_io_t *io)
 {
     int                 n, i;
     uint64_t            now_us;
@@ -224,7 +252,7 @@ rooms_udp_read(rooms_udp_t *u, uint64_t now, sfu_t *sfu, sfu_io_t *io)
             u->rx_msgs[i].msg_hdr.msg_iovlen = 1;
         }
 
-        n = recvmmsg(u->fd, u->rx_msgs, W_BATCH, MSG_DONTWAIT, NULL);
+        n = recvmmsg(u->fd[via], u->rx_msgs, W_BATCH, MSG_DONTWAIT, NULL);
 
         if (n < 0) {
             if (errno == EINTR) {
@@ -256,6 +284,8 @@ rooms_udp_read(rooms_udp_t *u, uint64_t now, sfu_t *sfu, sfu_io_t *io)
                 continue;
             }
 
+            src.via = (uint16_t) via;
+
             sfu_udp_input_us(sfu, now_us, &src, u->rx_buf[i],
                              u->rx_msgs[i].msg_len, io);
         }
@@ -270,47 +300,39 @@ rooms_udp_read(rooms_udp_t *u, uint64_t now, sfu_t *sfu, sfu_io_t *io)
 
 
 
-rooms_udp_t *
-rooms_udp_open(const char *bind_ip, uint16_t port)
+/* Binds one socket on bind_ip:port into u->fd[u->n]: 0, or -1 (logged). */
+static int
+rooms_udp_bind(rooms_udp_t *u, const char *bind_ip, uint16_t port)
 {
-    int                  fd, one, size;
-    rooms_udp_t         *u;
+    int                  fd, one, size, family;
     socklen_t            len;
     struct sockaddr_in   sin;
     struct sockaddr_in6  sin6;
-
-    u = calloc(1, sizeof(rooms_udp_t));
-    if (u == NULL) {
-        rooms_log(ROOMS_LOG_ERR, "out of memory");
-        return NULL;
-    }
 
     memset(&sin, 0, sizeof(sin));
     memset(&sin6, 0, sizeof(sin6));
 
     if (inet_pton(AF_INET, bind_ip, &sin.sin_addr) == 1) {
-        u->family = AF_INET;
+        family = AF_INET;
         sin.sin_family = AF_INET;
         sin.sin_port = htons(port);
         len = sizeof(sin);
 
     } else if (inet_pton(AF_INET6, bind_ip, &sin6.sin6_addr) == 1) {
-        u->family = AF_INET6;
+        family = AF_INET6;
         sin6.sin6_family = AF_INET6;
         sin6.sin6_port = htons(port);
         len = sizeof(sin6);
 
     } else {
-        rooms_log(ROOMS_LOG_ERR, "bad --bind-ip \"%s\"", bind_ip);
-        free(u);
-        return NULL;
+        rooms_log(ROOMS_LOG_ERR, "bad address to bind \"%s\"", bind_ip);
+        return -1;
     }
 
-    fd = socket(u->family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    fd = socket(family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (fd < 0) {
         rooms_log(ROOMS_LOG_ERR, "socket: %s", strerror(errno));
-        free(u);
-        return NULL;
+        return -1;
     }
 
     one = 1;
@@ -322,18 +344,64 @@ rooms_udp_open(const char *bind_ip, uint16_t port)
     (void) setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, sizeof(size));
     (void) setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &size, sizeof(size));
 
-    if (bind(fd, u->family == AF_INET ? (struct sockaddr *) &sin
-                                         : (struct sockaddr *) &sin6,
+    if (bind(fd, family == AF_INET ? (struct sockaddr *) &sin
+                                   : (struct sockaddr *) &sin6,
              len) != 0)
     {
-        rooms_log(ROOMS_LOG_ERR, "bind UDP %s:%u: %s", bind_ip,
+        rooms_log(ROOMS_LOG_ERR, "bind UDP %s port %u: %s", bind_ip,
                   (unsigned) port, strerror(errno));
         close(fd);
-        free(u);
+        return -1;
+    }
+
+    u->fd[u->n] = fd;
+    u->family[u->n] = family;
+    u->n++;
+
+    return 0;
+}
+
+
+rooms_udp_t *
+rooms_udp_open(const char *const *ips, unsigned n, uint16_t port,
+    uint8_t *bound)
+{
+    unsigned      i;
+    rooms_udp_t  *u;
+
+    if (n == 0 || n > ROOMS_UDP_MAX_SOCKETS) {
+        rooms_log(ROOMS_LOG_ERR, "%u UDP addresses (1 to %u)", n,
+                  ROOMS_UDP_MAX_SOCKETS);
         return NULL;
     }
 
-    u->fd = fd;
+    u = calloc(1, sizeof(rooms_udp_t));
+    if (u == NULL) {
+        rooms_log(ROOMS_LOG_ERR, "out of memory");
+        return NULL;
+    }
+
+    for (i = 0; i < n; i++) {
+        if (rooms_udp_bind(u, ips[i], port) == 0) {
+            if (bound != NULL) {
+                bound[i] = 1;
+            }
+
+            continue;
+        }
+
+        if (bound == NULL) {
+            rooms_udp_close(u);
+            return NULL;
+        }
+
+        bound[i] = 0;
+    }
+
+    if (u->n == 0) {
+        rooms_udp_close(u);
+        return NULL;
+    }
 
     return u;
 }
@@ -343,19 +411,39 @@ rooms_udp_open(const char *bind_ip, uint16_t port)
 void
 rooms_udp_close(rooms_udp_t *u)
 {
+    unsigned  i;
+
     if (u == NULL) {
         return;
     }
 
-    close(u->fd);
+    for (i = 0; i < u->n; i++) {
+        close(u->fd[i]);
+    }
+
     free(u);
 }
 
 
-int
-rooms_udp_fd(const rooms_udp_t *u)
+unsigned
+rooms_udp_count(const rooms_udp_t *u)
 {
-    return u->fd;
+    return u->n;
+}
+
+
+int
+rooms_udp_fd(const rooms_udp_t *u, unsigned via)
+{
+    return u->fd[via];
+}
+
+
+void
+rooms_udp_set_tcp(rooms_udp_t *u, rooms_udp_tcp_pt tcp, void *ctx)
+{
+    u->tcp = tcp;
+    u->tcp_ctx = ctx;
 }
 
 

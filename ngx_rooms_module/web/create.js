@@ -4,6 +4,7 @@
 import * as i18n from './i18n.js';
 import { setText } from './i18n.js';
 import { drawIcons } from './icons.js';
+import { meHeaders } from './tray.js';
 
 const form = document.getElementById('create');
 const result = document.getElementById('result');
@@ -37,6 +38,29 @@ function addHostAbsent() {
 }
 
 addHostAbsent();
+
+// Who may find the room (audience, docs/api.md): the link only, the
+// tray of the creator's people, or everyone's tray on this site.
+const AUDIENCE = [['link', 'create.aud_link'], ['friends', 'create.aud_friends'],
+                  ['public', 'create.aud_public']];
+
+function addAudience() {
+  const label = document.createElement('label');
+  label.htmlFor = 'audience';
+  setText(label, 'create.audience');
+  const select = document.createElement('select');
+  select.id = select.name = 'audience';
+  for (const [value, key] of AUDIENCE) {
+    const o = new Option('', value);
+    setText(o, key);
+    select.append(o);
+  }
+  const before = form.querySelector('label[for="admission"]');
+  form.insertBefore(label, before);
+  form.insertBefore(select, before);
+}
+
+addAudience();
 
 // The activities in both languages, from the server's table (a <template>
 // of data-en/data-it pairs next to the <select>).
@@ -86,6 +110,7 @@ form.addEventListener('submit', async (ev) => {
     activity: form.elements.activity.value,
     admission: form.elements.admission.value,
     host_absent: form.elements.host_absent.value,
+    audience: form.elements.audience.value,
   };
   if (form.elements.start_at.value) {
     body.start_at = new Date(form.elements.start_at.value).toISOString();
@@ -94,7 +119,8 @@ form.addEventListener('submit', async (ev) => {
   try {
     res = await fetch('api/rooms', {
       method: 'POST',
-      headers: { 'Content-Type': 'application/json' },
+      // who creates it: its "friends" are this browser's people
+      headers: { 'Content-Type': 'application/json', ...meHeaders() },
       body: JSON.stringify(body),
     });
     data = await res.json();

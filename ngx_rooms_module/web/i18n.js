@@ -37,6 +37,29 @@ const STRINGS = {
     'create.unreachable': 'The server could not be reached.',
     'create.invalid': 'Check the form: {msg}',
     'create.failed': 'The room could not be created: {msg}',
+    'create.audience': 'Who can find it',
+    'create.aud_link': 'Only people with the link',
+    'create.aud_friends': 'My people, at the top of their page',
+    'create.aud_public': 'Everyone on this site',
+
+    // the tray of rooms open to you, and "Remember me" (tray.js)
+    'tray.title': 'Rooms open to you',
+    'tray.empty': 'None of your people is in a room right now.',
+    'tray.empty_new': 'Rooms of the people you have been in a call with ' +
+      'will show here.',
+    'tray.one': '1 person in the room',
+    'tray.many': '{n} people in the room',
+    'tray.opens': 'Opens {when}',
+    'tray.knock': 'The host lets people in',
+    'tray.drop_in': 'Drop in',
+    'tray.view': 'See the room',
+    'tray.untitled': 'Untitled room',
+    'tray.people': 'Your people ({n})',
+    'tray.forget': 'Forget',
+    'tray.forget_all': 'Forget everyone',
+    'tray.confirm_forget_all': 'Forget everyone you have been in a call ' +
+      'with?',
+    'join.remember': 'Remember me on this browser',
 
     // the room page, outside the call
     'room.open': 'This room is open.',
@@ -198,6 +221,28 @@ const STRINGS = {
     'create.unreachable': 'Il server non è raggiungibile.',
     'create.invalid': 'Controlla il modulo: {msg}',
     'create.failed': 'Non è stato possibile creare la stanza: {msg}',
+    'create.audience': 'Chi può trovarla',
+    'create.aud_link': 'Solo chi ha il link',
+    'create.aud_friends': 'Le mie persone, in cima alla loro pagina',
+    'create.aud_public': 'Tutti su questo sito',
+
+    'tray.title': 'Stanze aperte per te',
+    'tray.empty': 'Nessuna delle tue persone è in una stanza adesso.',
+    'tray.empty_new': 'Qui compariranno le stanze delle persone con cui ' +
+      'sei stato in una chiamata.',
+    'tray.one': '1 persona nella stanza',
+    'tray.many': '{n} persone nella stanza',
+    'tray.opens': 'Apre il {when}',
+    'tray.knock': "L'host fa entrare le persone",
+    'tray.drop_in': 'Entra',
+    'tray.view': 'Vedi la stanza',
+    'tray.untitled': 'Stanza senza titolo',
+    'tray.people': 'Le tue persone ({n})',
+    'tray.forget': 'Dimentica',
+    'tray.forget_all': 'Dimentica tutti',
+    'tray.confirm_forget_all': 'Dimenticare tutte le persone con cui sei ' +
+      'stato in una chiamata?',
+    'join.remember': 'Ricordami su questo browser',
 
     'room.open': 'La stanza è aperta.',
     'room.locked': "L'host ha bloccato la stanza.",

@@ -51,6 +51,9 @@ import { heardSpeaker } from './speaker.js';
 import {
   openMedia, listDevices, switchDevice, pruneRecv,
 } from './devices.js';
+import {
+  keepMyToken, myName as rememberedName, myToken, remember, remembered,
+} from './tray.js';
 
 const $ = (id) => document.getElementById(id);
 
@@ -367,9 +370,11 @@ copyButton($('copy-invite'), $('invite'));
 // banned, so pressing Join again gets "removed" again.
 const tokenKey = (c) => 'rooms.guest.' + c;
 
+// A browser that is remembered (tray.js) brings its own token to a room
+// it has none for: the same person in every room, to its people.
 function guestToken(c = code) {
   try {
-    return localStorage.getItem(tokenKey(c));
+    return localStorage.getItem(tokenKey(c)) || myToken();
   } catch (e) {
     return null;        // storage off: a new guest each time
   }
@@ -379,6 +384,7 @@ function keepToken(tok) {
   try {
     localStorage.setItem(tokenKey(code), tok);
   } catch (e) { /* see guestToken() */ }
+  keepMyToken(tok);
 }
 
 // The co-host key (docs/protocol.md, "Co-hosts"): given in a role
@@ -1124,7 +1130,10 @@ async function welcome(msg) {
 function startMedia(msg) {
   showToggles();
 
-  pc = new RTCPeerConnection({ bundlePolicy: 'max-bundle', iceServers: [] });
+  // the TURN servers the welcome names, with this join's own credential
+  // (docs/protocol.md); none: the media worker's own candidates alone
+  const iceServers = Array.isArray(msg.ice_servers) ? msg.ice_servers : [];
+  pc = new RTCPeerConnection({ bundlePolicy: 'max-bundle', iceServers });
   const mine = pc;
   pc.addEventListener('connectionstatechange', () => {
     if (pc === mine && pc.connectionState === 'failed') fail('pc_failed');
@@ -1381,7 +1390,7 @@ function connect(resuming) {
 
   sock.addEventListener('open', () => {
     const join = resuming
-      ? { type: 'resume', resume_token: resumeToken }
+      ? { type: 'resume', resume_token: resumeToken, name: myName }
       : { type: 'join', name: myName };
     if (hostKey) join.host_key = hostKey;
     const tok = guestToken();
@@ -1446,9 +1455,7 @@ joinForm.addEventListener('submit', (ev) => {
   ev.preventDefault();
   myName = joinForm.elements.name.value.trim();
   if (!myName) return;
-  try {
-    localStorage.setItem('rooms.name', myName);
-  } catch (e) { /* storage may be off; the name is only a convenience */ }
+  remember(rememberBox.checked, myName);
   fail(null);
   say('joining');
   retry = 0;
@@ -1468,6 +1475,23 @@ function leave() {
 }
 
 $('leave').addEventListener('click', leave);
+
+// "Remember me on this browser" (tray.js): under the name, checked
+// unless the person once said no.  The server's markup has no field for
+// it (t/007-pages.t pins that form), so it is added here.
+const rememberBox = (() => {
+  const label = document.createElement('label');
+  label.className = 'check';
+  const box = document.createElement('input');
+  box.type = 'checkbox';
+  box.name = 'remember';
+  box.checked = remembered();
+  const text = document.createElement('span');
+  setText(text, 'join.remember');
+  label.append(box, text);
+  joinForm.append(label);
+  return box;
+})();
 $('waiting-leave').addEventListener('click', () => {
   leave();
   joinForm.elements.name.focus();
@@ -1526,8 +1550,12 @@ navigator.mediaDevices?.addEventListener?.('devicechange', () => {
 drawIcons();
 i18n.onChange(renderRoom);
 i18n.start();
-try {
-  joinForm.elements.name.value = localStorage.getItem('rooms.name') || '';
-} catch (e) { /* see above */ }
+joinForm.elements.name.value = rememberedName();
 if (info.state === 'ended') joinForm.hidden = true;
 refreshRoom();
+// from the tray (#join=1): one click drops in, with the remembered name
+if (new URLSearchParams(location.hash.slice(1)).get('join') === '1'
+    && joinForm.elements.name.value && info.state === 'open') {
+  history.replaceState(null, '', location.pathname + location.search);
+  joinForm.requestSubmit();
+}

@@ -30,24 +30,43 @@ sub worker_path {
            || abs_path(dirname(__FILE__) . '/../..') . '/build/rooms-worker';
 }
 
+# A free UDP port, and the $n - 1 after it free too.
 sub free_udp_port {
-    my $s = IO::Socket::INET->new(LocalAddr => '127.0.0.1', LocalPort => 0,
-                                  Proto => 'udp') or die "udp: $!";
-    my $port = $s->sockport;
-    close $s;
-    return $port;
+    my ($n) = @_;
+    $n //= 1;
+    for (1 .. 50) {
+        my $s = IO::Socket::INET->new(LocalAddr => '127.0.0.1',
+                                      LocalPort => 0, Proto => 'udp')
+            or die "udp: $!";
+        my $port = $s->sockport;
+        my @more = map {
+            IO::Socket::INET->new(LocalAddr => '127.0.0.1',
+                                  LocalPort => $port + $_, Proto => 'udp')
+        } 1 .. $n - 1;
+        close $_ for $s, grep { $_ } @more;
+        return $port if $port + $n - 1 <= 65535 && !grep { !$_ } @more;
+    }
+    die "no $n free UDP ports in a row";
 }
 
 # Starts the media worker on control socket $sock, logging to $log, and
 # waits until it listens.  A test killed from outside still stops it.
 # @extra: more arguments; by default, as root, the control socket is for
 # nginx's workers, which run as nobody (README, "Running the media worker").
+#
+# One media worker unless @extra says --workers N (then N of them, on
+# ports $port .. $port + N - 1 and sockets $sock, $sock.1, ...: the suites
+# that count on one port and one pid run one).
 sub start_worker {
     my ($sock, $log, @extra) = @_;
-    @extra = ('--socket-user', 'nobody') if !@extra && $> == 0;
+    my %has = @extra % 2 ? () : @extra;
+    my $workers = delete $has{'--workers'};
+    @extra = (@extra, '--socket-user', 'nobody') if !%has && $> == 0;
+    push @extra, '--workers', 1 unless defined $workers;
     my $worker = worker_path();
     unlink $sock;
-    my $port = free_udp_port();
+    unlink "$sock.$_" for 1 .. ($workers // 1) - 1;
+    my $port = free_udp_port($workers // 1);
     my $pid = fork // die "fork: $!";
     if ($pid == 0) {
         open STDOUT, '>>', $log or POSIX::_exit(127);
@@ -144,15 +163,18 @@ sub drain {
 
 # Opens a WebSocket to room $code and joins; while the link to the media
 # worker comes up joins are refused media_unavailable, so that is retried.
-# Returns ($ws, the first message decoded, its line).
+# port and headers (extra handshake lines) go to the handshake, the rest
+# into the join.  Returns ($ws, the first message decoded, its line).
 sub ws_join {
     my ($code, %opt) = @_;
     my $port = delete $opt{port};
+    my $headers = delete $opt{headers};
     $opt{name} //= 'Ada';
     my $deadline = time + 8;
     for (;;) {
         my ($ws) = RoomsTest::ws_open("/api/rooms/$code/ws", join_frame(%opt),
-                                      $port ? (port => $port) : ());
+                                      $port ? (port => $port) : (),
+                                      $headers ? (headers => $headers) : ());
         return (undef, undef, 'no 101') unless $ws;
         my $f = next_frame($ws) // ['nothing', undef];
         if (($f->[0] =~ /media_unavailable/) && time < $deadline) {

@@ -408,6 +408,8 @@ hello(int s)
 
     w.status = ROOMS_PROTO_WELCOME_OK;
     w.slot = (uint32_t) i;
+    w.index = 0;
+    w.workers = 1;                /* one media worker: every room here */
 
     fds[0] = memfd;
     fds[1] = peers[i].to_worker;

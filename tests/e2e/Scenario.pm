@@ -9,6 +9,14 @@
 #     use lib dirname(__FILE__);
 #     use Scenario;
 #     Scenario::run('first-call.mjs', 150);
+#
+# With { veth => 1 } the namespace also has a veth pair, rv0 and rv1,
+# up, with 10.99.0.1/24 and fd99::1/64 on rv0 and 10.99.0.2/24 and
+# fd99::2/64 on rv1 (lib.mjs: vethAddrs): addresses that are not
+# loopback, so Chromium can run without --allow-loopback-in-peer-
+# connection and the media worker announces its own addresses.
+#
+#     Scenario::run('net-default.mjs', 150, { veth => 1 });
 
 package Scenario;
 
@@ -20,8 +28,9 @@ use File::Basename qw(dirname);
 use POSIX qw(setpgid WNOHANG);
 
 sub run {
-    # the .mjs, and seconds: over the scenario's own deadline
-    my ($name, $deadline) = @_;
+    # the .mjs, seconds (over the scenario's own deadline), options
+    my ($name, $deadline, $opt) = @_;
+    $opt //= {};
     my $top = abs_path(dirname(__FILE__) . '/../..');
     my $script = "$top/tests/e2e/$name";
 
@@ -34,7 +43,7 @@ sub run {
     my @missing;
     push @missing, 'run as root (unshare -n needs it)' if $> != 0;
     push @missing, "$_ (Debian package)" for grep { !$have->($_) }
-        qw(node unshare ip ss);
+        qw(node unshare ip ss), @{ $opt->{need} // [] };
     push @missing, '/usr/bin/chromium (Debian package chromium)'
         unless -x '/usr/bin/chromium';
     push @missing, 'tests/e2e/node_modules (make e2e-deps)'
@@ -53,8 +62,17 @@ sub run {
     if ($pid == 0) {
         setpgid(0, 0);
         chdir "$top/tests/e2e" or die "chdir: $!";
+        my $setup = 'ip link set lo up';
+        # nodad: the IPv6 addresses are usable at once (no tentative state)
+        $setup .= ' && ip link add rv0 type veth peer name rv1'
+                . ' && ip addr add 10.99.0.1/24 dev rv0'
+                . ' && ip addr add 10.99.0.2/24 dev rv1'
+                . ' && ip -6 addr add fd99::1/64 dev rv0 nodad'
+                . ' && ip -6 addr add fd99::2/64 dev rv1 nodad'
+                . ' && ip link set rv0 up && ip link set rv1 up'
+            if $opt->{veth};
         exec 'unshare', '-n', 'sh', '-c',
-             'ip link set lo up && exec node "$0"', $script;
+             $setup . ' && exec node "$0"', $script;
         die "exec unshare: $!";
     }
 

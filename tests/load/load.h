@@ -80,6 +80,7 @@ typedef struct {
                                        * (its rooms_audio_slots); Janus:
                                        * everyone */
     int             worker_pid;       /* for /proc figures; 0 none */
+    const char     *worker_pids;      /* "pid,pid": every media worker */
     const char     *nginx_pids;       /* "pid,pid" of nginx's workers */
     const char     *label;            /* the row's name */
     const char     *json;             /* write the figures here too */

@@ -3,7 +3,7 @@
  * phases (docs/performance.md).
  *
  *   rooms-load --port 8080 --rooms 1 --per-room 50 --spread 5000 \
- *              --seconds 10 [--loss 0.05] [--delay 20] [--worker-pid N] \
+ *              --seconds 10 [--loss 0.05] [--delay 20] [--worker-pid N[,N]] \
  *              [--nginx-pids A,B] [--label room50]
  *
  * creates the rooms over the HTTP API, then joins every participant (one
@@ -432,7 +432,7 @@ load_usage(void)
     fprintf(stderr,
 "usage: rooms-load --port N [--host 127.0.0.1] [--rooms R] [--per-room N]\n"
 "         [--spread MS] [--seconds S] [--loss P] [--delay MS] [--sample N]\n"
-"         [--tile WxH] [--speakers N] [--audio-slots N] [--worker-pid PID]\n"
+"         [--tile WxH] [--speakers N] [--audio-slots N] [--worker-pid PID[,PID]]\n"
 "         [--nginx-pids A,B] [--label TEXT] [--json FILE] [--no-simulcast]\n"
 "         [--janus-http PORT --local-ip IP: Janus VideoRoom, WebSocket on\n"
 "          --port] [-v]\n");
@@ -490,7 +490,8 @@ load_options(int argc, char **argv)
             break;
         case 'k': o->speakers = (unsigned) atoi(optarg); break;
         case 'A': o->audio_slots = (unsigned) atoi(optarg); break;
-        case 'w': o->worker_pid = atoi(optarg); break;
+        case 'w': o->worker_pid = atoi(optarg); o->worker_pids = optarg;
+                  break;
         case 'N': o->nginx_pids = optarg; break;
         case 'L': o->label = optarg; break;
         case 'j': o->json = optarg; break;

@@ -107,6 +107,51 @@ load_nginx_ticks(void)
 }
 
 
+/*
+ * --worker-pid PID[,PID...]: the media workers (rooms-worker --workers N
+ * runs N processes); their CPU ticks (each, and the sum: -1 when the
+ * first is gone), RSS, run delay summed.  which: 0 ticks, 1 RSS in kB,
+ * 2 run delay in ns.
+ */
+#define LOAD_WORKERS_MAX  64
+
+static long long   wticks_each[2][LOAD_WORKERS_MAX];
+static int         nworkers;
+
+static long long load_run_delay(int pid);
+
+static long long
+load_workers_sum(int what, long long *each)
+{
+    const char  *s = load_run.opt.worker_pids;
+    long long    sum = 0, v;
+    char        *end;
+    long         pid;
+    int          n = 0;
+
+    while (s && *s && n < LOAD_WORKERS_MAX) {
+        pid = strtol(s, &end, 10);
+        if (end == s) {
+            break;
+        }
+        v = what == 0 ? load_cpu_ticks((int) pid)
+            : what == 1 ? load_rss_kb((int) pid)
+            : load_run_delay((int) pid);
+        if (v < 0 && n == 0) {
+            return -1;
+        }
+        if (each) {
+            each[n] = v;
+        }
+        sum += v > 0 ? v : 0;
+        n++;
+        s = *end == ',' ? end + 1 : end;
+    }
+    nworkers = n;
+    return sum;
+}
+
+
 static long        rss_kb[3] = { -1, -1, -1 };   /* before, in, after */
 static long long   wticks[2], nticks[2];
 static uint64_t    marks_us[2];
@@ -166,7 +211,7 @@ void
 load_report_proc_start(void)
 {
     if (load_run.opt.worker_pid) {
-        rss_kb[0] = load_rss_kb(load_run.opt.worker_pid);
+        rss_kb[0] = load_workers_sum(1, NULL);
     }
 }
 
@@ -180,17 +225,17 @@ load_report_proc_mark(int which)
             load_run.end_us = marks_us[1];
         }
         wticks[which] = load_run.opt.worker_pid
-                        ? load_cpu_ticks(load_run.opt.worker_pid) : -1;
+                        ? load_workers_sum(0, wticks_each[which]) : -1;
         nticks[which] = load_nginx_ticks();
         tticks[which] = load_cpu_ticks(getpid());
         drops[which] = load_udp_drops();
         waits[which] = load_run.opt.worker_pid
-                       ? load_run_delay(load_run.opt.worker_pid) : -1;
+                       ? load_workers_sum(2, NULL) : -1;
         if (which == 1 && load_run.opt.worker_pid) {
-            rss_kb[1] = load_rss_kb(load_run.opt.worker_pid);
+            rss_kb[1] = load_workers_sum(1, NULL);
         }
     } else if (load_run.opt.worker_pid) {
-        rss_kb[2] = load_rss_kb(load_run.opt.worker_pid);
+        rss_kb[2] = load_workers_sum(1, NULL);
     }
 }
 
@@ -360,6 +405,19 @@ lines:
             "then; the media worker waited for a CPU %.0f%% of the time\n",
             load_run.opt.label, (tticks[1] - tticks[0]) / tick / secs * 100,
             drops[1] - drops[0], (waits[1] - waits[0]) / 1e7 / secs);
+    if (nworkers > 1 && wcpu >= 0) {
+        int   i;
+        char  line[LOAD_WORKERS_MAX * 12], *p = line;
+
+        line[0] = '\0';
+        for (i = 0; i < nworkers && i < LOAD_WORKERS_MAX; i++) {
+            p += snprintf(p, sizeof(line) - (size_t) (p - line), " %.1f%%",
+                          (wticks_each[1][i] - wticks_each[0][i]) / tick
+                          / secs * 100);
+        }
+        fprintf(stderr, "rooms-load: %s: CPU per media worker:%s\n",
+                load_run.opt.label, line);
+    }
     fprintf(stderr, "rooms-load: %s: %u/%u in, %u/%u got everyone's media, "
             "%u left cleanly; %llu samples checked, %llu corrupt; "
             "NACKs sent %llu, repaired %llu, resent %llu, PLI/FIR %llu; "

@@ -12,6 +12,8 @@
 # Scenarios (docs/performance.md):
 #   room50     one room of 50, joins spread over 5 s, 10 s of media
 #   rooms2x25  two rooms of 25, the same
+#   rooms2x50  two rooms of 50, the same (with ROOMS_LOAD_WORKERS=2: a room
+#              on each media worker, docs/performance.md)
 #   storm50    one room of 50, all 50 joins within 1 s
 #   loss50     one room of 50 with 5% loss each way (inside the tool)
 #   small      one room of 6 for 9 s (tests/load/load.t: two whole talk
@@ -35,6 +37,10 @@ if [ "${1:-}" = --janus ]; then
 fi
 janus_sh=${ROOMS_LOAD_JANUS_SH:-$top/tests/janus/janus.sh}
 rounds=${ROOMS_LOAD_ROUNDS:-1}
+# rooms-worker --workers: 1 by default (one process, one row as before);
+# N runs N media workers, and the worker columns sum them (each one's CPU
+# is printed beside the table)
+workers=${ROOMS_LOAD_WORKERS:-1}
 
 [ $# -gt 0 ] || set -- room50
 [ "$1" = all ] && set -- room50 rooms2x25 storm50 loss50
@@ -85,7 +91,8 @@ trap 'stop_servers; exit 1' INT TERM HUP
 start_servers() {
     rm -f "$dir/worker.sock" "$dir/data/rooms.db"
     $nice "$worker" --udp-port "$media" --announce-ip 127.0.0.1 \
-        --control "$dir/worker.sock" --socket-user nobody ${ROOMS_LOAD_WORKER_ARGS:-} \
+        --control "$dir/worker.sock" --socket-user nobody \
+        --workers "$workers" ${ROOMS_LOAD_WORKER_ARGS:-} \
         2>>"$dir/logs/worker.log" &
     wrk=$!
     i=0
@@ -128,12 +135,22 @@ CONF
     # the nginx workers linked to the media worker
     sleep 0.5
     ngxw=$(pgrep -P "$ngx" | paste -sd, -)
+    # the media workers: the process itself, or the supervisor's children
+    wpids=$wrk
+    if [ "$workers" -gt 1 ]; then
+        i=0
+        while [ "$(pgrep -P "$wrk" | wc -l)" -lt "$workers" ] && [ $i -lt 100 ]; do
+            sleep 0.05; i=$((i + 1))
+        done
+        wpids=$(pgrep -P "$wrk" | paste -sd, -)
+    fi
 }
 
 scenario_args() {
     case "$1" in
     room50)    echo "--rooms 1 --per-room 50 --spread 5000 --seconds 10" ;;
     rooms2x25) echo "--rooms 2 --per-room 25 --spread 5000 --seconds 10" ;;
+    rooms2x50) echo "--rooms 2 --per-room 50 --spread 5000 --seconds 10" ;;
     storm50)   echo "--rooms 1 --per-room 50 --spread 1000 --seconds 10" ;;
     loss50)    echo "--rooms 1 --per-room 50 --spread 5000 --seconds 10 --loss 0.05" ;;
     small)     echo "--rooms 1 --per-room 6 --spread 1000 --seconds 9" ;;
@@ -173,7 +190,7 @@ for s in "$@"; do
     udp0=$(awk '/^Udp:/ { n++; if (n == 2) print }' /proc/net/snmp)
     # shellcheck disable=SC2086
     if row=$(timeout 180 $nice "$load" --port "$port" $args --label "$label" \
-                --worker-pid "$wrk" --nginx-pids "$ngxw" \
+                --worker-pid "$wpids" --nginx-pids "$ngxw" \
                 --json "$dir/$label.json" ${ROOMS_LOAD_ARGS:-}); then
         :
     else

@@ -127,7 +127,7 @@ export async function startWorkerBehindRelay(dir, udpPort, { seed } = {}) {
   const worker = start(workerBinary,
     ['--udp-port', String(udpPort), '--bind-ip', '127.0.0.2',
      '--announce-ip', '127.0.0.1', '--control', sock,
-     '--log-level', 'debug'],
+     '--log-level', 'debug', '--workers', '1'],
     path.join(dir, 'logs/worker.log'));
   const up = await until(() => worker.exitStatus === undefined
                          ? fs.existsSync(sock) : 'exited',

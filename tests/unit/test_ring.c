@@ -241,8 +241,11 @@ test_geometry(void)
     is_int(ROOMS_PROTO_TYPE_MAX, 14, "and TYPE_MAX one past the last");
     is_int(sizeof(rooms_proto_stats_t), 20 * 8,
            "a STATS payload is 20 64-bit figures");
-    is_int(ROOMS_PROTO_VERSION, 8,
-           "protocol version 8 (resume after a reload)");
+    is_int(ROOMS_PROTO_VERSION, 9,
+           "protocol version 9 (a media worker per core: the welcome "
+           "says which of how many)");
+    is_int(sizeof(rooms_proto_welcome_t), 6 * 4,
+           "a welcome is 6 32-bit fields");
 
     is_int(rooms_ring_segment_size(1, SMALL), 128 + 2 * (256 + SMALL),
            "segment_size(1, 4 KiB): header, 2 control blocks, 2 buffers");

@@ -1061,6 +1061,63 @@ test_send_block(void)
 }
 
 
+/* an answer with the worker's candidate list (addrs.h) */
+static void
+test_candidates(void)
+{
+    int               n;
+    size_t            len;
+    rooms_sdp_cand_t  cands[3];
+
+    len = load(FIX_SENDONLY, fixture, sizeof(fixture));
+
+    if (rooms_sdp_parse(fixture, len, &offer, err, sizeof(err)) != 0) {
+        tap_bail_out("sendonly does not parse: %s", err);
+    }
+
+    init_local();
+    memset(cands, 0, sizeof(cands));
+    strcpy(cands[0].ip, "2001:db8::10");
+    cands[0].port = 40000;
+    cands[0].priority = 2130706431u;
+    strcpy(cands[1].ip, "192.0.2.10");
+    cands[1].port = 40000;
+    cands[1].priority = 2130706175u;
+    strcpy(cands[2].ip, "192.0.2.10");
+    cands[2].port = 40001;
+    cands[2].tcp = 1;
+    cands[2].priority = 1520434943u;
+    local.ip = cands[0].ip;
+    local.cands = cands;
+    local.ncands = 3;
+
+    n = rooms_sdp_answer(&offer, &local, out, sizeof(out));
+    ok(n > 0, "an answer with three candidates");
+    is_int(count_of(out, "\r\na=candidate:"), 3, "one a=candidate each");
+    ok(strstr(out, "\r\na=candidate:1 1 udp 2130706431 2001:db8::10 40000 "
+                   "typ host\r\na=candidate:2 1 udp 2130706175 192.0.2.10 "
+                   "40000 typ host\r\na=candidate:3 1 tcp 1520434943 "
+                   "192.0.2.10 40001 typ host tcptype passive\r\n"
+                   "a=end-of-candidates\r\n") != NULL,
+       "UDP ones, then the passive TCP one, each its foundation, then "
+       "end-of-candidates");
+    ok(strstr(out, "c=IN IP6 2001:db8::10\r\n") != NULL,
+       "c= names the first address");
+
+    strcpy(cands[1].ip, "192.0.2.10\r\na=x");
+    is_int(rooms_sdp_answer(&offer, &local, out, sizeof(out)),
+           ROOMS_SDP_ELOCAL, "a candidate that is not an address is refused");
+    strcpy(cands[1].ip, "192.0.2.10");
+    cands[1].port = 0;
+    is_int(rooms_sdp_answer(&offer, &local, out, sizeof(out)),
+           ROOMS_SDP_ELOCAL, "and one without a port");
+    local.ncands = ROOMS_SDP_MAX_CANDS + 1;
+    is_int(rooms_sdp_answer(&offer, &local, out, sizeof(out)),
+           ROOMS_SDP_ELOCAL, "and more than ROOMS_SDP_MAX_CANDS");
+    init_local();
+}
+
+
 static void
 test_answer_errors(void)
 {
@@ -1660,6 +1717,7 @@ main(void)
     test_negotiation_rules();
     test_send_block();
     test_answer_errors();
+    test_candidates();
     test_bad_offers();
     test_bounds();
     test_truncations();

@@ -29,6 +29,7 @@
 
 #include <sqlite3.h>
 
+#include "rooms_people.h"
 #include "rooms_store.h"
 #include "tap.h"
 
@@ -148,7 +149,7 @@ open_ok(const char *path, const char *what)
 static void
 test_schema(const char *db)
 {
-    char            v[64];
+    char            v[128];
     rooms_store_t  *st;
 
     st = open_ok(db, "a new file");
@@ -159,8 +160,8 @@ test_schema(const char *db)
     ok(access(db, F_OK) == 0, "the database file exists");
 
     query_text(db, "PRAGMA user_version", v, sizeof(v));
-    is_str(v, "5", "user_version is 5");
-    is_int(ROOMS_STORE_SCHEMA_VERSION, 5, "the module's schema version");
+    is_str(v, "6", "user_version is 6");
+    is_int(ROOMS_STORE_SCHEMA_VERSION, 6, "the module's schema version");
 
     query_text(db, "PRAGMA journal_mode", v, sizeof(v));
     is_str(v, "wal", "journal_mode is wal");
@@ -168,15 +169,15 @@ test_schema(const char *db)
     query_text(db, "SELECT group_concat(name, ',') FROM (SELECT name FROM"
                " sqlite_master WHERE type = 'table' ORDER BY name)",
                v, sizeof(v));
-    is_str(v, "bans,cohosts,retired_codes,rooms,sqlite_sequence,"
-           "webhook_outbox", "the tables exist");
+    is_str(v, "bans,cohosts,people,retired_codes,room_owners,rooms,"
+           "sqlite_sequence,webhook_outbox", "the tables exist");
 
     rooms_store_close(st);
 
     /* a second open of an existing store keeps it as it is */
     st = open_ok(db, "the same file again");
     query_text(db, "PRAGMA user_version", v, sizeof(v));
-    is_str(v, "5", "user_version is still 5");
+    is_str(v, "6", "user_version is still 6");
     rooms_store_close(st);
 }
 
@@ -532,7 +533,7 @@ static const char  v1_schema[] =
 static void
 test_migration(void)
 {
-    char            path[128], v[64], err[256];
+    char            path[128], v[128], err[256];
     sqlite3        *db;
     rooms_room_t    got;
     rooms_store_t  *st;
@@ -559,12 +560,13 @@ test_migration(void)
     }
 
     query_text(path, "PRAGMA user_version", v, sizeof(v));
-    is_str(v, "5", "user_version is 5 now");
+    is_str(v, "6", "user_version is 6 now");
     query_text(path, "SELECT group_concat(name, ',') FROM (SELECT name FROM"
                " sqlite_master WHERE type = 'table' ORDER BY name)",
                v, sizeof(v));
-    is_str(v, "bans,cohosts,retired_codes,rooms,sqlite_sequence,"
-           "webhook_outbox", "the bans, cohosts and outbox tables were added");
+    is_str(v, "bans,cohosts,people,retired_codes,room_owners,rooms,"
+           "sqlite_sequence,webhook_outbox",
+           "the bans, cohosts, outbox, people and owners tables were added");
 
     is_int(rooms_store_find(st, "IIIIIIIIIIIIIIIIIIIIIA", &got),
            ROOMS_STORE_OK, "its room is still there");
@@ -590,7 +592,7 @@ test_migration(void)
 
     st = open_ok(path, "the migrated store again");
     query_text(path, "PRAGMA user_version", v, sizeof(v));
-    is_str(v, "5", "a second open leaves version 5 as it is");
+    is_str(v, "6", "a second open leaves version 6 as it is");
     is_int(rooms_store_is_banned(st, 7, t), 1, "the ban is kept");
     rooms_store_close(st);
 }
@@ -1186,6 +1188,90 @@ test_outbox(void)
 }
 
 
+/*
+ * Schema 6: "your people" (rooms_people.h): a meeting both ways, names
+ * refreshed, the bound per person (the longest met go), the expiry,
+ * forgetting one and all, the owner set once.
+ */
+static void
+test_people(void)
+{
+    char             path[128];
+    unsigned         n, i;
+    unsigned char    a[ROOMS_HASH_LEN], b[ROOMS_HASH_LEN], o[ROOMS_HASH_LEN];
+    rooms_store_t   *st;
+    rooms_person_t  *list;
+
+    path_in(path, sizeof(path), "people.db");
+    st = open_ok(path, "a store for people");
+    list = calloc(ROOMS_PEOPLE_MAX + 10, sizeof(rooms_person_t));
+
+    memset(a, 0xaa, sizeof(a));
+    memset(b, 0xbb, sizeof(b));
+
+    is_int(rooms_people_meet(st, a, "Anna", b, "Bruno", 1000),
+           ROOMS_STORE_OK, "Anna meets Bruno");
+    is_int(rooms_people_meet(st, a, "Anna", a, "Anna", 1000),
+           ROOMS_STORE_OK, "meeting oneself is nothing");
+    is_int(rooms_people_list(st, a, 2000, list, 10, &n), ROOMS_STORE_OK,
+           "Anna's people");
+    ok(n == 1 && memcmp(list[0].hash, b, sizeof(b)) == 0
+       && strcmp(list[0].name, "Bruno") == 0 && list[0].last_at == 1000,
+       "Bruno, by his hash and name, met at 1000");
+    rooms_people_list(st, b, 2000, list, 10, &n);
+    ok(n == 1 && strcmp(list[0].name, "Anna") == 0, "and Bruno's: Anna");
+
+    rooms_people_meet(st, b, "Bruno B.", a, "Anna", 1500);
+    rooms_people_list(st, a, 2000, list, 10, &n);
+    ok(n == 1 && strcmp(list[0].name, "Bruno B.") == 0
+       && list[0].last_at == 1500, "meeting again refreshes name and time");
+
+    rooms_people_list(st, a, 1500 + ROOMS_PEOPLE_TTL, list, 10, &n);
+    is_int(n, 0, "past ROOMS_PEOPLE_TTL the relation is not listed");
+
+    /* the bound: ROOMS_PEOPLE_MAX + 5 more people meet Anna, later */
+    rooms_store_begin(st, 0);
+    for (i = 0; i < ROOMS_PEOPLE_MAX + 5; i++) {
+        memset(o, 0, sizeof(o));
+        memcpy(o, &i, sizeof(i));
+        rooms_people_meet(st, a, "Anna", o, "Someone", 2000 + i);
+    }
+    is_int(rooms_store_commit(st), ROOMS_STORE_OK, "in one transaction");
+    rooms_people_list(st, a, 3000, list, ROOMS_PEOPLE_MAX + 10, &n);
+    is_int(n, ROOMS_PEOPLE_MAX, "Anna keeps ROOMS_PEOPLE_MAX people");
+    ok(list[0].last_at == 2000 + ROOMS_PEOPLE_MAX + 4
+       && list[n - 1].last_at == 2005, "the ones met longest ago went");
+    rooms_people_list(st, b, 3000, list, 10, &n);
+    ok(n == 1, "Bruno still knows Anna (his own bound is not hers)");
+
+    is_int(rooms_people_forget(st, b, a, &n), ROOMS_STORE_OK, "forget");
+    is_int(n, 1, "one relation");
+    rooms_people_list(st, b, 3000, list, 10, &n);
+    is_int(n, 0, "Bruno has nobody");
+
+    is_int(rooms_people_forget(st, a, NULL, &n), ROOMS_STORE_OK,
+           "Anna forgets all");
+    is_int(n, ROOMS_PEOPLE_MAX, "all of them");
+
+    rooms_people_meet(st, a, "Anna", b, "Bruno", 1000);
+    is_int(rooms_people_expire(st, 1001), ROOMS_STORE_OK, "expire");
+    rooms_people_list(st, a, 1001, list, 10, &n);
+    is_int(n, 0, "a relation older than the limit is deleted");
+
+    is_int(rooms_people_owner_get(st, 5, o), 0, "no owner known");
+    rooms_people_owner_set(st, 5, a);
+    rooms_people_owner_set(st, 5, b);
+    ok(rooms_people_owner_get(st, 5, o) == 1 && memcmp(o, a, 32) == 0,
+       "the owner is set once");
+    is_int(rooms_people_expire(st, 0), ROOMS_STORE_OK,
+           "expire drops the owners of rooms gone");
+    is_int(rooms_people_owner_get(st, 5, o), 0, "room 5 never existed");
+
+    free(list);
+    rooms_store_close(st);
+}
+
+
 int
 main(void)
 {
@@ -1214,6 +1300,7 @@ main(void)
     test_outbox();
     test_lock(db);
     test_refusals();
+    test_people();
 
     ok(remove_dir(dir) == 0, "the temporary directory is removed");
 

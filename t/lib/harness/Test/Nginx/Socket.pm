@@ -13,7 +13,8 @@ package Test::Nginx::Socket;
 # raw_request_middle_delay seconds between them), error_code, response_body,
 # response_body_like, response_body_unlike, response_headers,
 # response_headers_like, error_log, no_error_log, must_die, timeout,
-# log_level, raw_request_middle_delay.  Arrays in request pair with
+# log_level, raw_request_middle_delay, user_files (">>> name" then its
+# text, written into html_dir() before nginx starts).  Arrays in request pair with
 # arrays in the checks, one element per request.
 
 use strict;
@@ -32,7 +33,7 @@ our @EXPORT = qw(
     run_tests repeat_each no_shuffle workers master_on master_off
     master_process_enabled log_level no_long_string no_root_location
     add_block_preprocessor add_response_body_check blocks server_port
-    no_diff env_to_nginx worker_connections
+    no_diff env_to_nginx worker_connections html_dir
 );
 
 our $ServerPort = $ENV{TEST_NGINX_SERVER_PORT} || 1984;
@@ -99,6 +100,7 @@ sub no_long_string { }
 sub no_diff { }
 sub no_root_location { $NoRootLocation = 1 }
 sub server_port { $ServerPort }
+sub html_dir { "$ServRoot/html" }
 sub env_to_nginx { push @EnvToNginx, @_ }
 sub add_block_preprocessor { push @BlockPreprocessors, shift }
 sub add_response_body_check { push @ResponseBodyChecks, shift }
@@ -189,6 +191,32 @@ sub setup_servroot {
               "$ServRoot/client_body_temp");
     # workers run as nobody when the suite runs as root
     chmod 0777, "$ServRoot/client_body_temp";
+}
+
+# "--- user_files": each ">>> name" line starts a file of html_dir()
+sub write_user_files {
+    my $block = shift;
+    my $files = $block->user_files;
+    return unless defined $files;
+
+    my ($name, %text, @order);
+    for my $line (split /^/, $files) {
+        if ($line =~ /^>>> (\S+)\s*$/) {
+            $name = $1;
+            push @order, $name;
+            $text{$name} = '';
+        } elsif (defined $name) {
+            $text{$name} .= $line;
+        }
+    }
+
+    for my $f (@order) {
+        my $path = html_dir() . "/$f";
+        make_path($path =~ m{^(.*)/} ? $1 : '.');
+        open my $out, '>', $path or bail("cannot write $path: $!");
+        print $out $text{$f};
+        close $out;
+    }
 }
 
 sub read_pid {
@@ -464,6 +492,7 @@ sub run_test {
     if (defined $block->must_die) {
         stop_nginx();
         setup_servroot();
+        write_user_files($block);
         write_config($block, $config);
         my $rc = start_nginx();
         Test::More::ok($rc != 0, "$name - nginx refused the configuration");
@@ -475,6 +504,7 @@ sub run_test {
 
     if ($UseHup && $NginxPid && alive($NginxPid)) {
         $log_from = -s "$ServRoot/logs/error.log" || 0;
+        write_user_files($block);
         my $text = config_text($block, $config);
         if (!defined $PrevConfig || $text ne $PrevConfig) {
             $ConfigVersion++;
@@ -485,6 +515,7 @@ sub run_test {
     } else {
         stop_nginx();
         setup_servroot();
+        write_user_files($block);
         $ConfigVersion++;
         write_config($block, $config);
         my $rc = start_nginx();

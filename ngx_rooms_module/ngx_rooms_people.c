@@ -1,0 +1,842 @@
+
+/*
+ * Copyright (C) ngx_rooms authors
+ *
+ * ngx_rooms_people.c: who is in which room now, and "your people".
+ *
+ * Owns: the presence table (a shared zone of its own, "rooms_people"):
+ * one slot per welcomed participant of every nginx worker, with its
+ * room, its person hash, its name and whether it hosts, and a generation
+ * bumped on every change, so the tray of any worker sees a join or a
+ * leave of any other; the moment two people become each other's people
+ * (a welcome into a room where the other is present), written to the
+ * store through common/rooms_people.c; who is asking, as a person hash;
+ * the owner of a room; the hourly expiry of relations.
+ * Must never decide what a tray shows (ngx_rooms_tray.c), write the rooms
+ * table, or keep a guest token (only its SHA-256).
+ * May not: call json_, include jansson.h, include rooms_ring.h, include rooms_ws.h, call ngx_rooms_ws_, call ngx_rooms_dir_, call ngx_rooms_api_, call ngx_rooms_signal_, call ngx_rooms_tray_, call ngx_rooms_control_
+ *
+ * Presence is per connection: a participant resumed on a new worker after
+ * a reload enters there (its "resumed") before or after its old worker's
+ * slot goes, so two slots of one person may exist for a moment; readers
+ * count people by slot of a room and never mind.  A worker that dies
+ * leaves slots behind: ngx_rooms_people_snapshot() drops the slots of a
+ * pid that no longer exists.  The store holds the relation, keyed by
+ * hashes, bounded (ROOMS_PEOPLE_MAX) and expiring (ROOMS_PEOPLE_TTL).
+ */
+
+
+#include "ngx_rooms_people.h"
+#include "ngx_rooms_identity.h"
+#include "ngx_rooms_media.h"
+#include "ngx_rooms_policy.h"
+
+#include "rooms_people.h"
+
+
+/*
+ * Presence slots for the whole site: 4096 people in calls at once on one
+ * nginx (about 330 bytes each, 1.4 MB); beyond, a participant joins as
+ * always and only the tray and the relation miss it (logged once).
+ */
+#define NGX_ROOMS_PEOPLE_SLOTS      4096
+#define NGX_ROOMS_PEOPLE_ZONE       "rooms_people"
+
+
+typedef struct {
+    int64_t                      room_id;        /* 0: free */
+    uint64_t                     conn;
+    ngx_pid_t                    pid;
+    u_char                       code[ROOMS_CODE_LEN];
+    u_char                       person[ROOMS_HASH_LEN];
+    uint8_t                      role;
+    uint16_t                     name_len;
+    u_char                       name[ROOMS_NAME_MAX_BYTES];
+} ngx_rooms_people_slot_t;
+
+
+typedef struct {
+    ngx_atomic_t                 gen;
+    ngx_uint_t                   top;            /* slots in use are below */
+    ngx_uint_t                   full_logged;
+    ngx_rooms_people_slot_t      slot[NGX_ROOMS_PEOPLE_SLOTS];
+} ngx_rooms_people_sh_t;
+
+
+static ngx_int_t ngx_rooms_people_zone_init(ngx_shm_zone_t *shm_zone,
+    void *data);
+static void ngx_rooms_people_link_down(ngx_uint_t worker, ngx_uint_t n);
+static ngx_int_t ngx_rooms_people_user(ngx_http_request_t *r,
+    ngx_str_t *id);
+static rooms_store_t *ngx_rooms_people_store(void);
+static void ngx_rooms_people_sweep(ngx_rooms_people_sh_t *sh);
+static int ngx_libc_cdecl ngx_rooms_people_cmp(const void *a,
+    const void *b);
+
+
+static ngx_rooms_people_sh_t  *ngx_rooms_people_sh;
+static ngx_slab_pool_t        *ngx_rooms_people_pool;
+static ngx_uint_t              ngx_rooms_people_tag;
+
+/* worker 0's hourly expiry of relations (a cancelable timer) */
+static ngx_event_t             ngx_rooms_people_expire_ev;
+
+static void ngx_rooms_people_expire(ngx_event_t *ev);
+
+
+ngx_int_t
+ngx_rooms_people_init(ngx_conf_t *cf)
+{
+    ngx_str_t        name;
+    ngx_shm_zone_t  *shm_zone;
+
+    ngx_str_set(&name, NGX_ROOMS_PEOPLE_ZONE);
+
+    /* the table, and room for the slab allocator's own pages */
+    shm_zone = ngx_shared_memory_add(cf, &name,
+                                     sizeof(ngx_rooms_people_sh_t)
+                                     + 64 * ngx_pagesize,
+                                     &ngx_rooms_people_tag);
+    if (shm_zone == NULL) {
+        return NGX_ERROR;
+    }
+
+    shm_zone->init = ngx_rooms_people_zone_init;
+
+    return ngx_rooms_media_on_link_down(cf, ngx_rooms_people_link_down);
+}
+
+
+/* The table is allocated once; a reload keeps it (and who is present). */
+static ngx_int_t
+ngx_rooms_people_zone_init(ngx_shm_zone_t *shm_zone, void *data)
+{
+    ngx_slab_pool_t  *shpool;
+
+    if (data) {
+        shm_zone->data = data;
+        return NGX_OK;
+    }
+
+    shpool = (ngx_slab_pool_t *) shm_zone->shm.addr;
+
+    if (shm_zone->shm.exists) {
+        shm_zone->data = shpool->data;
+        return NGX_OK;
+    }
+
+    shm_zone->data = ngx_slab_calloc(shpool, sizeof(ngx_rooms_people_sh_t));
+    if (shm_zone->data == NULL) {
+        return NGX_ERROR;
+    }
+
+    shpool->data = shm_zone->data;
+
+    return NGX_OK;
+}
+
+
+void
+ngx_rooms_people_init_process(ngx_cycle_t *cycle)
+{
+    ngx_uint_t        i;
+    ngx_list_part_t  *part;
+    ngx_shm_zone_t   *zone;
+
+    ngx_rooms_people_sh = NULL;
+
+    part = &cycle->shared_memory.part;
+    zone = part->elts;
+
+    for (i = 0; /* void */ ; i++) {
+
+        if (i >= part->nelts) {
+            if (part->next == NULL) {
+                return;
+            }
+
+            part = part->next;
+            zone = part->elts;
+            i = 0;
+        }
+
+        if (zone[i].tag == &ngx_rooms_people_tag) {
+            ngx_rooms_people_sh = zone[i].data;
+            ngx_rooms_people_pool = (ngx_slab_pool_t *) zone[i].shm.addr;
+            break;
+        }
+    }
+
+    if (ngx_worker == 0) {
+        ngx_rooms_people_expire_ev.handler = ngx_rooms_people_expire;
+        ngx_rooms_people_expire_ev.log = cycle->log;
+        ngx_rooms_people_expire_ev.data = cycle;
+        ngx_rooms_people_expire_ev.cancelable = 1;
+        ngx_add_timer(&ngx_rooms_people_expire_ev, 60000);
+    }
+}
+
+
+/*
+ * Who is signed in, when the admin's rooms_user (or the policy's
+ * identify()) says so: NGX_OK with the id, NGX_DECLINED for an anonymous
+ * browser.
+ */
+static ngx_int_t
+ngx_rooms_people_user(ngx_http_request_t *r, ngx_str_t *id)
+{
+    ngx_rooms_user_t  *u;
+
+    u = ngx_rooms_identity(r);
+
+    if (u == NULL || u->id.len == 0) {
+        return NGX_DECLINED;
+    }
+
+    *id = u->id;
+
+    return NGX_OK;
+}
+
+
+/* The person hash of a signed-in id: SHA-256 of "user:" and the id. */
+static void
+ngx_rooms_people_user_hash(ngx_str_t *id, u_char *hash)
+{
+    u_char  buf[sizeof("user:") - 1 + NGX_ROOMS_USER_ID_MAX];
+
+    if (id->len > NGX_ROOMS_USER_ID_MAX) {
+        ngx_memzero(hash, ROOMS_HASH_LEN);
+        return;
+    }
+
+    ngx_memcpy(ngx_cpymem(buf, "user:", sizeof("user:") - 1), id->data,
+               id->len);
+    rooms_token_hash(buf, sizeof("user:") - 1 + id->len, hash);
+}
+
+
+ngx_int_t
+ngx_rooms_people_self(ngx_http_request_t *r, const u_char *token_hash,
+    u_char *self)
+{
+    ngx_str_t  id;
+
+    if (r != NULL && ngx_rooms_people_user(r, &id) == NGX_OK) {
+        ngx_rooms_people_user_hash(&id, self);
+        return NGX_OK;
+    }
+
+    if (token_hash == NULL) {
+        return NGX_DECLINED;
+    }
+
+    ngx_memcpy(self, token_hash, ROOMS_HASH_LEN);
+
+    return NGX_OK;
+}
+
+
+ngx_int_t
+ngx_rooms_people_header_token(ngx_http_request_t *r, u_char *token_hash)
+{
+    ngx_list_part_t  *part;
+    ngx_table_elt_t  *h;
+    ngx_uint_t        i;
+
+    part = &r->headers_in.headers.part;
+    h = part->elts;
+
+    for (i = 0; /* void */ ; i++) {
+
+        if (i >= part->nelts) {
+            if (part->next == NULL) {
+                return NGX_DECLINED;
+            }
+
+            part = part->next;
+            h = part->elts;
+            i = 0;
+        }
+
+        if (h[i].key.len == sizeof("X-Rooms-Guest") - 1
+            && ngx_strncasecmp(h[i].key.data, (u_char *) "X-Rooms-Guest",
+                               sizeof("X-Rooms-Guest") - 1) == 0)
+        {
+            if (!rooms_token_is_guest(h[i].value.data, h[i].value.len)) {
+                return NGX_DECLINED;
+            }
+
+            rooms_token_hash(h[i].value.data, h[i].value.len, token_hash);
+
+            return NGX_OK;
+        }
+    }
+}
+
+
+static rooms_store_t *
+ngx_rooms_people_store(void)
+{
+    ngx_rooms_main_conf_t  *rmcf;
+
+    rmcf = ngx_http_cycle_get_module_main_conf(ngx_cycle, ngx_rooms_module);
+
+    return rmcf != NULL ? rmcf->store : NULL;
+}
+
+
+void
+ngx_rooms_people_enter(ngx_http_request_t *r, int64_t room_id,
+    const u_char *code, uint64_t conn, const u_char *person,
+    const u_char *name, size_t name_len, ngx_uint_t role)
+{
+    /* the others present, copied out from under the lock */
+    char                      me[ROOMS_NAME_MAX_BYTES + 1];
+    char                      names[ROOMS_PEOPLE_CALL_MAX]
+                                   [ROOMS_NAME_MAX_BYTES + 1];
+    u_char                    others[ROOMS_PEOPLE_CALL_MAX][ROOMS_HASH_LEN];
+    int                       rc;
+    time_t                    now;
+    ngx_uint_t                i, n, present, free_slot;
+    rooms_store_t            *st;
+    ngx_rooms_people_sh_t    *sh;
+    ngx_rooms_people_slot_t  *s;
+
+    sh = ngx_rooms_people_sh;
+
+    if (sh == NULL) {
+        return;
+    }
+
+    name_len = ngx_min(name_len, ROOMS_NAME_MAX_BYTES);
+    n = 0;
+    present = 0;
+    free_slot = NGX_ROOMS_PEOPLE_SLOTS;
+
+    ngx_shmtx_lock(&ngx_rooms_people_pool->mutex);
+
+    for (i = 0; i < sh->top; i++) {
+        s = &sh->slot[i];
+
+        if (s->room_id == 0) {
+            if (free_slot == NGX_ROOMS_PEOPLE_SLOTS) {
+                free_slot = i;
+            }
+
+            continue;
+        }
+
+        if (s->room_id != room_id) {
+            continue;
+        }
+
+        present++;
+
+        if (ngx_memcmp(s->person, person, ROOMS_HASH_LEN) == 0
+            || n == ROOMS_PEOPLE_CALL_MAX)
+        {
+            continue;
+        }
+
+        ngx_memcpy(others[n], s->person, ROOMS_HASH_LEN);
+        ngx_memcpy(names[n], s->name, s->name_len);
+        names[n][s->name_len] = '\0';
+        n++;
+    }
+
+    if (free_slot == NGX_ROOMS_PEOPLE_SLOTS
+        && sh->top < NGX_ROOMS_PEOPLE_SLOTS)
+    {
+        free_slot = sh->top++;
+    }
+
+    if (free_slot < NGX_ROOMS_PEOPLE_SLOTS) {
+        s = &sh->slot[free_slot];
+        s->room_id = room_id;
+        s->conn = conn;
+        s->pid = ngx_pid;
+        ngx_memcpy(s->code, code, ROOMS_CODE_LEN);
+        ngx_memcpy(s->person, person, ROOMS_HASH_LEN);
+        s->role = (uint8_t) role;
+        s->name_len = (uint16_t) name_len;
+        ngx_memcpy(s->name, name, name_len);
+        (void) ngx_atomic_fetch_add(&sh->gen, 1);
+
+    } else if (!sh->full_logged) {
+        sh->full_logged = 1;
+        ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
+                      "rooms: %d people are in calls: the tray and "
+                      "\"your people\" miss the ones beyond",
+                      NGX_ROOMS_PEOPLE_SLOTS);
+    }
+
+    ngx_shmtx_unlock(&ngx_rooms_people_pool->mutex);
+
+    /* a call, not an audience: see ROOMS_PEOPLE_CALL_MAX */
+    if (n == 0 || present >= ROOMS_PEOPLE_CALL_MAX) {
+        return;
+    }
+
+    st = ngx_rooms_people_store();
+    if (st == NULL) {
+        return;
+    }
+
+    ngx_memcpy(me, name, name_len);
+    me[name_len] = '\0';
+    now = ngx_time();
+
+    if (rooms_store_begin(st, ROOMS_STORE_WAIT_MS) != ROOMS_STORE_OK) {
+        /* the next call together records it */
+        ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
+                      "rooms: the store is busy: who met whom in room %L "
+                      "is not kept this time", room_id);
+        return;
+    }
+
+    rc = ROOMS_STORE_OK;
+
+    for (i = 0; i < n && rc == ROOMS_STORE_OK; i++) {
+        rc = rooms_people_meet(st, person, me, others[i], names[i], now);
+    }
+
+    if (rc != ROOMS_STORE_OK || rooms_store_commit(st) != ROOMS_STORE_OK) {
+        rooms_store_rollback(st);
+        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                      "rooms: who met whom in room %L not kept: %s",
+                      room_id, rooms_store_errmsg(st));
+    }
+}
+
+
+void
+ngx_rooms_people_leave(uint64_t conn)
+{
+    ngx_uint_t                i;
+    ngx_rooms_people_sh_t    *sh;
+    ngx_rooms_people_slot_t  *s;
+
+    sh = ngx_rooms_people_sh;
+
+    if (sh == NULL) {
+        return;
+    }
+
+    ngx_shmtx_lock(&ngx_rooms_people_pool->mutex);
+
+    for (i = 0; i < sh->top; i++) {
+        s = &sh->slot[i];
+
+        if (s->room_id != 0 && s->conn == conn && s->pid == ngx_pid) {
+            s->room_id = 0;
+            (void) ngx_atomic_fetch_add(&sh->gen, 1);
+            break;
+        }
+    }
+
+    while (sh->top > 0 && sh->slot[sh->top - 1].room_id == 0) {
+        sh->top--;
+    }
+
+    ngx_shmtx_unlock(&ngx_rooms_people_pool->mutex);
+}
+
+
+/*
+ * The link to media worker `worker` is lost: the signaling closes this
+ * nginx worker's WebSockets of that media worker without their leave
+ * handlers (ngx_rooms_ws.c), so their slots go here, by the same mask.
+ */
+static void
+ngx_rooms_people_link_down(ngx_uint_t worker, ngx_uint_t n)
+{
+    ngx_uint_t                i;
+    ngx_rooms_people_sh_t    *sh;
+    ngx_rooms_people_slot_t  *s;
+
+    sh = ngx_rooms_people_sh;
+
+    if (sh == NULL) {
+        return;
+    }
+
+    ngx_shmtx_lock(&ngx_rooms_people_pool->mutex);
+
+    for (i = 0; i < sh->top; i++) {
+        s = &sh->slot[i];
+
+        if (s->room_id != 0 && s->pid == ngx_pid
+            && (s->conn & NGX_ROOMS_MEDIA_ID_MASK)
+               == ngx_rooms_media_id_bits(worker))
+        {
+            s->room_id = 0;
+        }
+    }
+
+    (void) ngx_atomic_fetch_add(&sh->gen, 1);
+
+    ngx_shmtx_unlock(&ngx_rooms_people_pool->mutex);
+}
+
+
+ngx_atomic_uint_t
+ngx_rooms_people_gen(void)
+{
+    return ngx_rooms_people_sh != NULL ? ngx_rooms_people_sh->gen : 0;
+}
+
+
+/* Under the lock: the slots of nginx workers that are gone go. */
+static void
+ngx_rooms_people_sweep(ngx_rooms_people_sh_t *sh)
+{
+    ngx_pid_t   dead;
+    ngx_uint_t  i, j;
+
+    for (i = 0; i < sh->top; i++) {
+        if (sh->slot[i].room_id == 0 || sh->slot[i].pid == ngx_pid) {
+            continue;
+        }
+
+        dead = sh->slot[i].pid;
+
+        if (kill(dead, 0) == 0 || ngx_errno != NGX_ESRCH) {
+            continue;
+        }
+
+        for (j = i; j < sh->top; j++) {
+            if (sh->slot[j].pid == dead) {
+                sh->slot[j].room_id = 0;
+            }
+        }
+
+        (void) ngx_atomic_fetch_add(&sh->gen, 1);
+    }
+}
+
+
+static int ngx_libc_cdecl
+ngx_rooms_people_cmp(const void *a, const void *b)
+{
+    const ngx_rooms_present_t  *x = a, *y = b;
+
+    return x->room_id < y->room_id ? -1 : x->room_id > y->room_id;
+}
+
+
+ngx_int_t
+ngx_rooms_people_snapshot(ngx_pool_t *pool, ngx_rooms_present_t **out,
+    ngx_uint_t *n)
+{
+    ngx_uint_t                i, top;
+    ngx_rooms_present_t      *p;
+    ngx_rooms_people_sh_t    *sh;
+    ngx_rooms_people_slot_t  *s;
+
+    *n = 0;
+    *out = NULL;
+    sh = ngx_rooms_people_sh;
+
+    if (sh == NULL) {
+        return NGX_OK;
+    }
+
+    ngx_shmtx_lock(&ngx_rooms_people_pool->mutex);
+
+    ngx_rooms_people_sweep(sh);
+    top = sh->top;
+
+    p = ngx_palloc(pool, (top ? top : 1) * sizeof(ngx_rooms_present_t));
+    if (p == NULL) {
+        ngx_shmtx_unlock(&ngx_rooms_people_pool->mutex);
+        return NGX_ERROR;
+    }
+
+    for (i = 0; i < top; i++) {
+        s = &sh->slot[i];
+
+        if (s->room_id == 0) {
+            continue;
+        }
+
+        p[*n].room_id = s->room_id;
+        ngx_memcpy(p[*n].code, s->code, ROOMS_CODE_LEN);
+        ngx_memcpy(p[*n].person, s->person, ROOMS_HASH_LEN);
+        p[*n].role = s->role;
+        p[*n].name_len = s->name_len;
+        ngx_memcpy(p[*n].name, s->name, s->name_len);
+        (*n)++;
+    }
+
+    ngx_shmtx_unlock(&ngx_rooms_people_pool->mutex);
+
+    /* grouped by room */
+    ngx_qsort(p, *n, sizeof(ngx_rooms_present_t), ngx_rooms_people_cmp);
+
+    *out = p;
+
+    return NGX_OK;
+}
+
+
+ngx_int_t
+ngx_rooms_people_stored(ngx_http_request_t *r, const u_char *self,
+    rooms_person_t *out, ngx_uint_t max, ngx_uint_t *n)
+{
+    unsigned        got;
+    rooms_store_t  *st;
+
+    *n = 0;
+    st = ngx_rooms_people_store();
+
+    if (st == NULL) {
+        return NGX_OK;
+    }
+
+    if (rooms_people_list(st, self, ngx_time(), out, (unsigned) max, &got)
+        != ROOMS_STORE_OK)
+    {
+        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                      "rooms: reading someone's people failed: %s",
+                      rooms_store_errmsg(st));
+        return NGX_ERROR;
+    }
+
+    *n = got;
+
+    return NGX_OK;
+}
+
+
+ngx_array_t *
+ngx_rooms_people_site(ngx_http_request_t *r)
+{
+    u_char            *h;
+    ngx_str_t         *id;
+    ngx_uint_t         i;
+    ngx_array_t       *ids, *hashes;
+    ngx_rooms_user_t  *u;
+
+    u = ngx_rooms_identity(r);
+
+    if (u == NULL || u->id.len == 0) {
+        return NULL;
+    }
+
+    ids = ngx_array_create(r->pool, 16, sizeof(ngx_str_t));
+    if (ids == NULL || ngx_rooms_policy_people(r, u, ids) != NGX_OK) {
+        return NULL;
+    }
+
+    hashes = ngx_array_create(r->pool, ids->nelts ? ids->nelts : 1,
+                              ROOMS_HASH_LEN);
+    if (hashes == NULL) {
+        return NULL;
+    }
+
+    id = ids->elts;
+
+    for (i = 0; i < ids->nelts; i++) {
+        h = ngx_array_push(hashes);
+        if (h == NULL) {
+            return NULL;
+        }
+
+        ngx_rooms_people_user_hash(&id[i], h);
+    }
+
+    return hashes;
+}
+
+
+ngx_int_t
+ngx_rooms_people_of(ngx_http_request_t *r, const u_char *self,
+    rooms_person_t *out, ngx_uint_t max, ngx_uint_t *n)
+{
+    u_char       *h;
+    ngx_uint_t    i, j;
+    ngx_array_t  *site;
+
+    if (ngx_rooms_people_stored(r, self, out, max, n) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    /* the site's own friends (rooms_policy people()), as well */
+
+    site = ngx_rooms_people_site(r);
+
+    if (site == NULL) {
+        return NGX_OK;
+    }
+
+    h = site->elts;
+
+    for (i = 0; i < site->nelts && *n < max; i++) {
+        for (j = 0; j < *n; j++) {
+            if (ngx_memcmp(out[j].hash, h + i * ROOMS_HASH_LEN,
+                           ROOMS_HASH_LEN) == 0)
+            {
+                break;
+            }
+        }
+
+        if (j < *n) {
+            continue;
+        }
+
+        ngx_memcpy(out[*n].hash, h + i * ROOMS_HASH_LEN, ROOMS_HASH_LEN);
+        out[*n].name[0] = '\0';
+        out[*n].last_at = 0;
+        (*n)++;
+    }
+
+    return NGX_OK;
+}
+
+
+void
+ngx_rooms_people_id(const u_char *self, const u_char *other, u_char *id)
+{
+    u_char  both[2 * ROOMS_HASH_LEN], hash[ROOMS_HASH_LEN];
+
+    ngx_memcpy(both, self, ROOMS_HASH_LEN);
+    ngx_memcpy(both + ROOMS_HASH_LEN, other, ROOMS_HASH_LEN);
+    rooms_token_hash(both, sizeof(both), hash);
+
+    ngx_hex_dump(id, hash, NGX_ROOMS_PEOPLE_ID_LEN / 2);
+}
+
+
+ngx_int_t
+ngx_rooms_people_forget(ngx_http_request_t *r, const u_char *self,
+    ngx_str_t *id, ngx_uint_t *n)
+{
+    int              rc = ROOMS_STORE_OK;
+    u_char           pid[NGX_ROOMS_PEOPLE_ID_LEN];
+    unsigned         gone;
+    ngx_uint_t       i, got;
+    rooms_store_t   *st;
+    rooms_person_t  *people;
+
+    *n = 0;
+    st = ngx_rooms_people_store();
+
+    if (st == NULL) {
+        return NGX_ERROR;
+    }
+
+    if (id == NULL) {
+        rc = rooms_people_forget(st, self, NULL, &gone);
+        *n = gone;
+        goto done;
+    }
+
+    people = ngx_palloc(r->pool, ROOMS_PEOPLE_MAX * sizeof(rooms_person_t));
+    if (people == NULL) {
+        return NGX_ERROR;
+    }
+
+    if (ngx_rooms_people_stored(r, self, people, ROOMS_PEOPLE_MAX, &got)
+        != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    for (i = 0; i < got; i++) {
+        ngx_rooms_people_id(self, people[i].hash, pid);
+
+        if (id->len == NGX_ROOMS_PEOPLE_ID_LEN
+            && ngx_strncasecmp(pid, id->data, NGX_ROOMS_PEOPLE_ID_LEN) == 0)
+        {
+            rc = rooms_people_forget(st, self, people[i].hash, &gone);
+            *n = gone;
+            goto done;
+        }
+    }
+
+    return NGX_OK;
+
+done:
+
+    if (rc == ROOMS_STORE_BUSY) {
+        return NGX_ROOMS_BUSY;
+    }
+
+    if (rc != ROOMS_STORE_OK) {
+        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                      "rooms: forgetting people failed: %s",
+                      rooms_store_errmsg(st));
+        return NGX_ERROR;
+    }
+
+    return NGX_OK;
+}
+
+
+void
+ngx_rooms_people_owner_set(ngx_http_request_t *r, int64_t room_id)
+{
+    u_char          token[ROOMS_HASH_LEN], self[ROOMS_HASH_LEN];
+    ngx_int_t       rc;
+    rooms_store_t  *st;
+
+    st = ngx_rooms_people_store();
+
+    rc = ngx_rooms_people_header_token(r, token);
+
+    if (st == NULL
+        || ngx_rooms_people_self(r, rc == NGX_OK ? token : NULL, self)
+           != NGX_OK)
+    {
+        return;
+    }
+
+    if (rooms_people_owner_set(st, room_id, self) != ROOMS_STORE_OK) {
+        /* the room is made; only the "friends" tray will not know it */
+        ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
+                      "rooms: the creator of room %L is not kept: %s",
+                      room_id, rooms_store_errmsg(st));
+    }
+}
+
+
+ngx_int_t
+ngx_rooms_people_owner(int64_t room_id, u_char *owner)
+{
+    int             rc;
+    rooms_store_t  *st;
+
+    st = ngx_rooms_people_store();
+
+    if (st == NULL) {
+        return 0;
+    }
+
+    rc = rooms_people_owner_get(st, room_id, owner);
+
+    return rc < 0 ? NGX_ERROR : rc;
+}
+
+
+/* worker 0, hourly: relations past ROOMS_PEOPLE_TTL go */
+static void
+ngx_rooms_people_expire(ngx_event_t *ev)
+{
+    rooms_store_t  *st;
+
+    st = ngx_rooms_people_store();
+
+    if (st != NULL
+        && rooms_people_expire(st, ngx_time() - ROOMS_PEOPLE_TTL)
+           == ROOMS_STORE_ERROR)
+    {
+        ngx_log_error(NGX_LOG_ERR, ev->log, 0,
+                      "rooms: expiring people failed: %s",
+                      rooms_store_errmsg(st));
+    }
+
+    if (!ngx_exiting) {
+        ngx_add_timer(ev, NGX_ROOMS_EXPIRE_EVERY);
+    }
+}
