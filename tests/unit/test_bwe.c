@@ -15,12 +15,12 @@
  * Covers: (a) ramp-up from 300 kbit/s on a 2.5 Mbit/s link; (b) a step
  * down to 300 kbit/s; (c) the step back up; (d) 5% random loss with
  * ample capacity; (e) 20% loss; start-up probing (800 kbit/s to what the
- * tiles want within a second, ended by the first cut); (f) feedback that is garbage (unknown
- * numbers, duplicates, reordering, the 16-bit wrap); the estimator
- * driving the layer chooser (worker/layer.*) with an app-limited sender
- * through link changes; and the small
- * contracts (clamping, the unwrap of sent numbers, the feedback timeout,
- * probe bounds).  The figures are printed as TAP diagnostics.
+ * tiles want within a second, ended by the first cut); (f) feedback that
+ * is garbage (unknown numbers, duplicates, reordering, the 16-bit wrap);
+ * the estimator driving the layer chooser (worker/layer.*) with an
+ * app-limited sender through link changes; and the small contracts
+ * (clamping, the unwrap of sent numbers, the feedback timeout, probe
+ * bounds).  The figures are printed as TAP diagnostics.
  */
 
 #include <stdint.h>
