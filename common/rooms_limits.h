@@ -128,6 +128,13 @@
 /* a room may be scheduled at most a year and a day ahead */
 #define ROOMS_SCHEDULE_AHEAD_MAX   (366 * 86400)
 
+/*
+ * A start this far in the past is taken as "now": a person's clock may be
+ * a little behind the server's, and a form takes a while to fill; further
+ * back it is a mistake, refused.
+ */
+#define ROOMS_SCHEDULE_PAST_SLACK  300
+
 /* the largest JSON body the API reads; a room is a few hundred bytes */
 #define ROOMS_API_BODY_MAX         8192
 

@@ -477,7 +477,8 @@ rooms_activity_parse(json_t *v, uint8_t *out, rooms_error_t *err)
 
 /*
  * "start_at": null leaves *out as it is; otherwise an RFC 3339 time at
- * most ROOMS_SCHEDULE_AHEAD_MAX ahead of now, and one in the past is now.
+ * most ROOMS_SCHEDULE_AHEAD_MAX ahead of now, and at most
+ * ROOMS_SCHEDULE_PAST_SLACK before it, which is now.
  */
 static int
 rooms_start_at_parse(json_t *v, int64_t now, int64_t *out,
@@ -501,6 +502,12 @@ rooms_start_at_parse(json_t *v, int64_t now, int64_t *out,
     if (t > now + ROOMS_SCHEDULE_AHEAD_MAX) {
         return rooms_error(err, 422, "invalid_field",
                            "\"start_at\" is more than 366 days ahead");
+    }
+
+    if (t < now - ROOMS_SCHEDULE_PAST_SLACK) {
+        return rooms_error(err, 422, "invalid_field",
+                           "\"start_at\" is in the past; leave it out (or "
+                           "null) to open the room now");
     }
 
     /* a start in the past means "now": the record stays true */

@@ -16,6 +16,8 @@
  *     5  webhook_outbox: the webhook events not delivered yet, in order
  *     6  people (who met whom, by hash) and room_owners (who created a
  *        room): rooms_people.c reads and writes them
+ *     7  reminders, calendar_feeds, rooms.soon_sent: scheduled rooms
+ *        (rooms_sched.c)
  * A store is migrated step by step, in one transaction, from whatever
  * version it has up to ROOMS_STORE_SCHEMA_VERSION; a newer one is refused
  * untouched.
@@ -162,7 +164,32 @@ static const char  *rooms_migrations[ROOMS_STORE_SCHEMA_VERSION] = {
     "CREATE TABLE room_owners ("
     "  room_id          INTEGER PRIMARY KEY,"
     "  owner_hash       BLOB NOT NULL"
-    ");"
+    ");",
+
+    /*
+     * 6 -> 7: scheduled rooms (rooms_sched.c).  reminders: the browsers
+     * (SHA-256 of their browser token) that asked to be reminded of a
+     * room (kind 0) or created it (kind 1, for their calendar feed);
+     * calendar_feeds: each browser's secret feed address, as its SHA-256,
+     * and its person in the people relation (people_hash, zeros when
+     * unknown), whose people's rooms the feed lists too;
+     * rooms.soon_sent: room.starting_soon was stored in the outbox (once)
+     */
+    "CREATE TABLE reminders ("
+    "  room_id          INTEGER NOT NULL REFERENCES rooms(id),"
+    "  token_hash       BLOB NOT NULL,"
+    "  kind             INTEGER NOT NULL,"
+    "  created_at       INTEGER NOT NULL,"
+    "  PRIMARY KEY (room_id, token_hash, kind)"
+    ") WITHOUT ROWID;"
+    "CREATE INDEX reminders_token ON reminders (token_hash, kind);"
+    "CREATE TABLE calendar_feeds ("
+    "  token_hash       BLOB PRIMARY KEY,"
+    "  feed_hash        BLOB NOT NULL UNIQUE,"
+    "  people_hash      BLOB NOT NULL,"
+    "  created_at       INTEGER NOT NULL"
+    ") WITHOUT ROWID;"
+    "ALTER TABLE rooms ADD COLUMN soon_sent INTEGER NOT NULL DEFAULT 0;"
     "CREATE INDEX rooms_start ON rooms (start_at);",
 };
 
@@ -254,6 +281,7 @@ static const char  *rooms_sql[ROOMS_SQL_N] = {
     " ELSE max(created_at, start_at, used_at) < ?1 END"
 
 static const char  *rooms_sql_expire[] = {
+    "DELETE FROM reminders WHERE room_id IN (" ROOMS_SQL_EXPIRED ")",
     "DELETE FROM bans WHERE room_id IN (" ROOMS_SQL_EXPIRED ")",
     "DELETE FROM cohosts WHERE room_id IN (" ROOMS_SQL_EXPIRED ")",
     "DELETE FROM retired_codes WHERE room_id IN (" ROOMS_SQL_EXPIRED ")",

@@ -19,7 +19,7 @@
 #include "rooms_room.h"
 
 
-#define ROOMS_STORE_SCHEMA_VERSION  6
+#define ROOMS_STORE_SCHEMA_VERSION  7
 
 #define ROOMS_STORE_OK         0
 #define ROOMS_STORE_NOT_FOUND  1
@@ -73,7 +73,8 @@ int rooms_store_check_write(rooms_store_t *st, char *err, size_t errlen);
 
 /*
  * The SQLite handle, for the files of common/ that keep tables of their
- * own in the store (rooms_people.c), with its transactions below.
+ * own in the store (rooms_people.c, rooms_sched.c), with its transactions
+ * below.
  */
 struct sqlite3 *rooms_store_db(rooms_store_t *st);
 

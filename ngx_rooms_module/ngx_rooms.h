@@ -96,6 +96,7 @@ typedef struct {
     ngx_event_t                  expire_ev;      /* worker 0's hourly run */
     ngx_url_t                   *webhook;        /* rooms_webhook; or NULL */
     ngx_str_t                    webhook_secret;
+    time_t                       reminder;       /* rooms_reminder, s */
     ngx_array_t                 *turn_urls;      /* rooms_turn; or NULL */
     ngx_str_t                    turn_secret;    /* never logged */
     time_t                       turn_ttl;       /* rooms_turn_ttl */

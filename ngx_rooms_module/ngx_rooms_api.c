@@ -21,6 +21,7 @@
 #include "ngx_rooms_api.h"
 #include "ngx_rooms_control.h"
 #include "ngx_rooms_directory.h"
+#include "ngx_rooms_schedule.h"
 #include "ngx_rooms_identity.h"
 #include "ngx_rooms_policy.h"
 #include "ngx_rooms_people.h"
@@ -303,6 +304,9 @@ ngx_rooms_create(ngx_http_request_t *r, ngx_str_t *body)
 
     host_key.data = (u_char *) key;
     host_key.len = ROOMS_HOST_KEY_LEN;
+
+    /* a scheduled room goes into its creator's calendar feed */
+    ngx_rooms_schedule_created(r, &room);
 
     return ngx_rooms_send_room(r, NGX_HTTP_CREATED, &room, &host_key);
 }
@@ -1002,4 +1006,37 @@ ngx_rooms_base(ngx_http_request_t *r, ngx_str_t *base)
     base->len = p - base->data;
 
     return NGX_OK;
+}
+
+
+/* For the other API files (ngx_rooms_schedule.c, ngx_rooms_ics.c). */
+
+ngx_int_t
+ngx_rooms_api_base(ngx_http_request_t *r, ngx_str_t *base)
+{
+    return ngx_rooms_base(r, base);
+}
+
+
+ngx_int_t
+ngx_rooms_api_store_busy(ngx_http_request_t *r)
+{
+    return ngx_rooms_api_busy(r);
+}
+
+
+ngx_int_t
+ngx_rooms_api_is_host(ngx_http_request_t *r, rooms_room_t *room)
+{
+    u_char     hash[ROOMS_HASH_LEN];
+    ngx_str_t  key;
+
+    if (ngx_rooms_host_key(r, &key) != NGX_OK) {
+        return NGX_DECLINED;
+    }
+
+    rooms_token_hash(key.data, key.len, hash);
+
+    return rooms_token_hash_equal(hash, room->host_hash)
+           ? NGX_OK : NGX_DECLINED;
 }

@@ -61,7 +61,17 @@ ngx_int_t ngx_rooms_api_not_allowed(ngx_http_request_t *r,
 ngx_int_t ngx_rooms_api_lookup_failed(ngx_http_request_t *r, ngx_int_t rc);
 
 /*
- * A JSON answer of the other files that serve API addresses (the tray):
+ * For the API's other files (ngx_rooms_schedule.c, ngx_rooms_ics.c): the
+ * public base of links (no final slash); 503 storage_busy; and whether
+ * the request's "Authorization: Bearer" is the room's host key (NGX_OK)
+ * or not (NGX_DECLINED; nothing is sent).
+ */
+ngx_int_t ngx_rooms_api_base(ngx_http_request_t *r, ngx_str_t *base);
+ngx_int_t ngx_rooms_api_store_busy(ngx_http_request_t *r);
+ngx_int_t ngx_rooms_api_is_host(ngx_http_request_t *r, rooms_room_t *room);
+
+/*
+ * A JSON answer of the other files that serve API addresses (the tray, scheduled rooms):
  * json, malloc()ed, is freed here; sent with the API's headers.
  */
 ngx_int_t ngx_rooms_api_json(ngx_http_request_t *r, ngx_uint_t status,

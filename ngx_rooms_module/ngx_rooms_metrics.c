@@ -21,6 +21,7 @@
 
 
 #include "ngx_rooms_metrics.h"
+#include "ngx_rooms_shm.h"
 #include "ngx_rooms_directory.h"
 #include "ngx_rooms_media.h"
 
@@ -160,65 +161,18 @@ ngx_rooms_metrics_stats(const rooms_proto_hdr_t *hdr, const u_char *payload)
 static ngx_int_t
 ngx_rooms_metrics_zone_init(ngx_shm_zone_t *shm_zone, void *data)
 {
-    ngx_slab_pool_t  *shpool;
-
-    if (data) {
-        shm_zone->data = data;
-        return NGX_OK;
-    }
-
-    shpool = (ngx_slab_pool_t *) shm_zone->shm.addr;
-
-    if (shm_zone->shm.exists) {
-        shm_zone->data = shpool->data;
-        return NGX_OK;
-    }
-
-    shm_zone->data = ngx_slab_calloc(shpool, sizeof(ngx_rooms_metrics_sh_t));
-    if (shm_zone->data == NULL) {
-        return NGX_ERROR;
-    }
-
-    shpool->data = shm_zone->data;
-
-    return NGX_OK;
+    return ngx_rooms_shm_one(shm_zone, data, sizeof(ngx_rooms_metrics_sh_t));
 }
 
 
-/*
- * The zone is looked up in the cycle the worker runs, not remembered
- * from a configuration pass, which may have failed (the old cycle then
- * goes on) or dropped the directive.
- */
+/* the counters of the cycle this worker runs, if it has them */
 void
 ngx_rooms_metrics_init_process(ngx_cycle_t *cycle)
 {
-    ngx_uint_t       i;
-    ngx_list_part_t *part;
     ngx_shm_zone_t  *zone;
 
-    ngx_rooms_metrics_sh = NULL;
-
-    part = &cycle->shared_memory.part;
-    zone = part->elts;
-
-    for (i = 0; /* void */ ; i++) {
-
-        if (i >= part->nelts) {
-            if (part->next == NULL) {
-                return;
-            }
-
-            part = part->next;
-            zone = part->elts;
-            i = 0;
-        }
-
-        if (zone[i].tag == &ngx_rooms_metrics_tag) {
-            ngx_rooms_metrics_sh = zone[i].data;
-            return;
-        }
-    }
+    zone = ngx_rooms_shm_find(cycle, &ngx_rooms_metrics_tag);
+    ngx_rooms_metrics_sh = zone != NULL ? zone->data : NULL;
 }
 
 

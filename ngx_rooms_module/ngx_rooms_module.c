@@ -27,6 +27,7 @@
 #include "ngx_rooms_policy.h"
 #include "ngx_rooms_records.h"
 #include "ngx_rooms_router.h"
+#include "ngx_rooms_schedule.h"
 #include "ngx_rooms_signal.h"
 #include "ngx_rooms_tray.h"
 #include "ngx_rooms_turn.h"
@@ -110,6 +111,13 @@ static ngx_command_t  ngx_rooms_commands[] = {
     { ngx_string("rooms_webhook"),
       NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE2,
       ngx_rooms_webhook_directive,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("rooms_reminder"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_rooms_schedule_directive,
       NGX_HTTP_MAIN_CONF_OFFSET,
       0,
       NULL },
@@ -402,6 +410,7 @@ ngx_rooms_init_process(ngx_cycle_t *cycle)
     }
 
     ngx_rooms_webhook_init_process(cycle, rmcf);
+    ngx_rooms_schedule_init_process(cycle, rmcf);
     ngx_rooms_people_init_process(cycle);
 
     return ngx_rooms_media_init_process(cycle, &rmcf->media_socket);
@@ -415,6 +424,7 @@ ngx_rooms_exit_process(ngx_cycle_t *cycle)
 
     ngx_rooms_media_exit_process(cycle);
     ngx_rooms_webhook_exit_process();
+    ngx_rooms_schedule_exit_process();
     ngx_rooms_tray_exit_process();
 
     rmcf = ngx_rooms_cycle_conf(cycle);
@@ -455,6 +465,7 @@ ngx_rooms_create_main_conf(ngx_conf_t *cf)
      */
 
     rmcf->expire = NGX_CONF_UNSET;
+    rmcf->reminder = NGX_CONF_UNSET;
     rmcf->turn_ttl = NGX_CONF_UNSET;
 
     return rmcf;
@@ -553,6 +564,10 @@ ngx_rooms_postconfiguration(ngx_conf_t *cf)
 
     if (rmcf->expire == NGX_CONF_UNSET) {
         rmcf->expire = NGX_ROOMS_EXPIRE_DEFAULT;
+    }
+
+    if (rmcf->reminder == NGX_CONF_UNSET) {
+        rmcf->reminder = NGX_ROOMS_REMINDER_DEFAULT;
     }
 
     if (ngx_rooms_turn_init(cf, rmcf) != NGX_OK) {

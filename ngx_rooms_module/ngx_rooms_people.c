@@ -27,6 +27,7 @@
 
 
 #include "ngx_rooms_people.h"
+#include "ngx_rooms_shm.h"
 #include "ngx_rooms_identity.h"
 #include "ngx_rooms_media.h"
 #include "ngx_rooms_policy.h"
@@ -111,60 +112,21 @@ ngx_rooms_people_init(ngx_conf_t *cf)
 static ngx_int_t
 ngx_rooms_people_zone_init(ngx_shm_zone_t *shm_zone, void *data)
 {
-    ngx_slab_pool_t  *shpool;
-
-    if (data) {
-        shm_zone->data = data;
-        return NGX_OK;
-    }
-
-    shpool = (ngx_slab_pool_t *) shm_zone->shm.addr;
-
-    if (shm_zone->shm.exists) {
-        shm_zone->data = shpool->data;
-        return NGX_OK;
-    }
-
-    shm_zone->data = ngx_slab_calloc(shpool, sizeof(ngx_rooms_people_sh_t));
-    if (shm_zone->data == NULL) {
-        return NGX_ERROR;
-    }
-
-    shpool->data = shm_zone->data;
-
-    return NGX_OK;
+    return ngx_rooms_shm_one(shm_zone, data, sizeof(ngx_rooms_people_sh_t));
 }
 
 
 void
 ngx_rooms_people_init_process(ngx_cycle_t *cycle)
 {
-    ngx_uint_t        i;
-    ngx_list_part_t  *part;
-    ngx_shm_zone_t   *zone;
+    ngx_shm_zone_t  *zone;
 
     ngx_rooms_people_sh = NULL;
 
-    part = &cycle->shared_memory.part;
-    zone = part->elts;
-
-    for (i = 0; /* void */ ; i++) {
-
-        if (i >= part->nelts) {
-            if (part->next == NULL) {
-                return;
-            }
-
-            part = part->next;
-            zone = part->elts;
-            i = 0;
-        }
-
-        if (zone[i].tag == &ngx_rooms_people_tag) {
-            ngx_rooms_people_sh = zone[i].data;
-            ngx_rooms_people_pool = (ngx_slab_pool_t *) zone[i].shm.addr;
-            break;
-        }
+    zone = ngx_rooms_shm_find(cycle, &ngx_rooms_people_tag);
+    if (zone != NULL) {
+        ngx_rooms_people_sh = zone->data;
+        ngx_rooms_people_pool = (ngx_slab_pool_t *) zone->shm.addr;
     }
 
     if (ngx_worker == 0) {

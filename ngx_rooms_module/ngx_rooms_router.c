@@ -21,6 +21,7 @@
 #include "ngx_rooms_api.h"
 #include "ngx_rooms_directory.h"
 #include "ngx_rooms_pages.h"
+#include "ngx_rooms_schedule.h"
 #include "ngx_rooms_signal.h"
 #include "ngx_rooms_tray.h"
 
@@ -31,6 +32,10 @@ static ngx_int_t ngx_rooms_route_room(ngx_http_request_t *r, u_char *code);
 static ngx_int_t ngx_rooms_route_page(ngx_http_request_t *r,
     ngx_str_t *code);
 static ngx_int_t ngx_rooms_route_ws(ngx_http_request_t *r, u_char *code);
+static ngx_int_t ngx_rooms_route_schedule(ngx_http_request_t *r,
+    ngx_str_t *rest);
+static ngx_int_t ngx_rooms_route_page_failed(ngx_http_request_t *r,
+    ngx_int_t rc);
 static ngx_int_t ngx_rooms_route_tray(ngx_http_request_t *r,
     ngx_str_t *rest);
 static ngx_int_t ngx_rooms_route_cohosts(ngx_http_request_t *r,
@@ -168,6 +173,7 @@ ngx_rooms_router_body_filter(ngx_http_request_t *r, ngx_chain_t *in)
 ngx_int_t
 ngx_rooms_router_handler(ngx_http_request_t *r)
 {
+    ngx_int_t              rc;
     ngx_str_t              rest, code, name;
     ngx_rooms_loc_conf_t  *rlcf;
 
@@ -211,6 +217,12 @@ ngx_rooms_router_handler(ngx_http_request_t *r)
         return ngx_rooms_page_index(r);
     }
 
+    rc = ngx_rooms_route_schedule(r, &rest);
+
+    if (rc != NGX_DECLINED) {
+        return rc;
+    }
+
     if (rest.len > 2 && ngx_strncmp(rest.data, "r/", 2) == 0) {
         code.data = rest.data + 2;
         code.len = rest.len - 2;
@@ -236,6 +248,35 @@ ngx_rooms_route_api(ngx_http_request_t *r, ngx_str_t *rest)
 
     p = rest->data;
     last = rest->data + rest->len;
+
+    /* scheduled rooms (ngx_rooms_schedule.c): api/calendar, api/notices */
+    if ((size_t) (last - p) == sizeof("api/calendar") - 1
+        && ngx_strncmp(p, "api/calendar", sizeof("api/calendar") - 1) == 0)
+    {
+        if (!(r->method & (NGX_HTTP_POST|NGX_HTTP_DELETE))) {
+            return ngx_rooms_api_not_allowed(r, "POST, DELETE");
+        }
+
+        if (ngx_http_discard_request_body(r) != NGX_OK) {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+
+        return ngx_rooms_schedule_calendar(r);
+    }
+
+    if ((size_t) (last - p) == sizeof("api/notices") - 1
+        && ngx_strncmp(p, "api/notices", sizeof("api/notices") - 1) == 0)
+    {
+        if (r->method != NGX_HTTP_GET) {
+            return ngx_rooms_api_not_allowed(r, "GET");
+        }
+
+        if (ngx_http_discard_request_body(r) != NGX_OK) {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+
+        return ngx_rooms_schedule_notices(r);
+    }
 
     if ((rest->len >= sizeof("api/tray") - 1
          && ngx_strncmp(p, "api/tray", sizeof("api/tray") - 1) == 0)
@@ -297,6 +338,22 @@ ngx_rooms_route_api(ngx_http_request_t *r, ngx_str_t *rest)
         return ngx_rooms_route_ws(r, code.data);
     }
 
+    if ((size_t) (last - p) == sizeof("/reminders") - 1
+        && ngx_strncmp(p, "/reminders", sizeof("/reminders") - 1) == 0)
+    {
+        if (!(r->method & (NGX_HTTP_GET|NGX_HTTP_HEAD|NGX_HTTP_POST
+                           |NGX_HTTP_DELETE)))
+        {
+            return ngx_rooms_api_not_allowed(r, "GET, HEAD, POST, DELETE");
+        }
+
+        if (ngx_http_discard_request_body(r) != NGX_OK) {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+
+        return ngx_rooms_schedule_reminders(r, code.data);
+    }
+
     if ((size_t) (last - p) >= sizeof("/cohosts") - 1
         && ngx_strncmp(p, "/cohosts", sizeof("/cohosts") - 1) == 0
         && ((size_t) (last - p) == sizeof("/cohosts") - 1
@@ -332,11 +389,19 @@ ngx_rooms_route_page(ngx_http_request_t *r, ngx_str_t *code)
         rc = ngx_rooms_dir_get(rmcf, r->connection->log, code->data, &room);
     }
 
-    switch (rc) {
-
-    case NGX_OK:
+    if (rc == NGX_OK) {
         return ngx_rooms_page_room(r, NGX_HTTP_OK, &room);
+    }
 
+    return ngx_rooms_route_page_failed(r, rc);
+}
+
+
+/* The page of a lookup that found no live room (410, 404, 503). */
+static ngx_int_t
+ngx_rooms_route_page_failed(ngx_http_request_t *r, ngx_int_t rc)
+{
+    switch (rc) {
     case NGX_ROOMS_GONE:
         return ngx_rooms_page_error(r, NGX_ROOMS_HTTP_GONE,
                                     "This invite link was replaced",
@@ -523,4 +588,66 @@ ngx_rooms_route_cohosts(ngx_http_request_t *r, u_char *code, u_char *p,
     id.len = last - id.data;
 
     return ngx_rooms_api_cohost_revoke(r, code, &id);
+}
+
+
+/*
+ * The calendar files (GET, HEAD; ngx_rooms_ics.c): r/<code>/event.ics of
+ * a room, answered 404 or 410 as its page, and calendar/<secret>.ics.
+ * NGX_DECLINED for any other path.
+ */
+static ngx_int_t
+ngx_rooms_route_schedule(ngx_http_request_t *r, ngx_str_t *rest)
+{
+    u_char                 *p;
+    ngx_int_t               rc;
+    rooms_room_t            room;
+    ngx_rooms_main_conf_t  *rmcf;
+
+    p = rest->data;
+
+    if (rest->len == 2 + ROOMS_CODE_LEN + sizeof("/event.ics") - 1
+        && ngx_strncmp(p, "r/", 2) == 0
+        && ngx_strncmp(p + 2 + ROOMS_CODE_LEN, "/event.ics",
+                       sizeof("/event.ics") - 1) == 0)
+    {
+        if (!rooms_token_is_code(p + 2, ROOMS_CODE_LEN)) {
+            rc = NGX_DECLINED;
+
+        } else {
+            rmcf = ngx_http_get_module_main_conf(r, ngx_rooms_module);
+            rc = ngx_rooms_dir_get(rmcf, r->connection->log, p + 2, &room);
+        }
+
+        if (rc == NGX_OK) {
+            return ngx_rooms_ics_event(r, &room);
+        }
+
+        return ngx_rooms_route_page_failed(r, rc);
+    }
+
+    if (rest->len == sizeof("calendar/") - 1 + ROOMS_HOST_KEY_LEN
+                     + sizeof(".ics") - 1
+        && ngx_strncmp(p, "calendar/", sizeof("calendar/") - 1) == 0
+        && ngx_strncmp(p + rest->len - 4, ".ics", 4) == 0)
+    {
+        p += sizeof("calendar/") - 1;
+
+        if (!rooms_token_is_host_key(p, ROOMS_HOST_KEY_LEN)) {
+            return ngx_rooms_page_error(r, NGX_HTTP_NOT_FOUND, "Not found",
+                                        "There is nothing at this address.");
+        }
+
+        rc = ngx_rooms_ics_feed(r, p);
+
+        if (rc == NGX_HTTP_NOT_FOUND) {
+            return ngx_rooms_page_error(r, NGX_HTTP_NOT_FOUND, "Not found",
+                                        "This calendar address was "
+                                        "replaced or revoked.");
+        }
+
+        return rc;
+    }
+
+    return NGX_DECLINED;
 }

@@ -6,31 +6,34 @@
  * WebSocket connections of ngx_rooms_ws.c.
  *
  * Owns: the meaning of each message a browser sends: the join
- * (ngx_rooms_signal_join()) with its admission (ngx_rooms_signal_admit()),
- * each connection's role (host, co-host or guest) and guest token, the
- * check that host actions come from a host or co-host
- * (ngx_rooms_signal_host_action()), and the traffic between one browser
- * and the media worker: the join becomes a JOIN record, later messages
- * SIGNAL records, the end of the WebSocket a LEAVE record; the worker's
- * SIGNAL, CLOSE and ROLE records (handlers registered at
- * postconfiguration) come back to the browser they are about, the
- * welcome with its guest token (ngx_rooms_signal_relay()).  Every error
- * message and close code a browser sees is chosen here.  The webhook's
- * participant.joined (as the welcome passes) and participant.left (as a
- * welcomed WebSocket ends, not detached) are told from here, by the one
- * nginx worker that holds the WebSocket, through the control file.
+ * (ngx_rooms_signal_join()), whose admission ngx_rooms_admit.c decides
+ * (this file sends its refusals), each connection's role (host, co-host
+ * or guest) and guest token once admitted, the check that host actions
+ * come from a host or co-host (ngx_rooms_signal_host_action()), and the
+ * traffic between one browser and the media worker: the join becomes a
+ * JOIN record, later messages SIGNAL records, the end of the WebSocket a
+ * LEAVE record; the worker's SIGNAL, CLOSE and ROLE records (handlers
+ * registered at postconfiguration) come back to the browser they are
+ * about, the welcome with its guest token
+ * (ngx_rooms_signal_relay()).  Every error message and close code a
+ * browser sees is chosen here, but those of an admission's refusal
+ * (ngx_rooms_admit.c).  The webhook's participant.joined (as the welcome
+ * passes) and participant.left (as a welcomed WebSocket ends, not
+ * detached) are told from here, by the one nginx worker that holds the
+ * WebSocket, through the control file.
  * Must never write the store or change a room itself (the control file
  * does, ngx_rooms_control.c), and never touch a socket or a frame (the
  * WebSocket file does).
- * May not: call rooms_store_, call rooms_ws_, include rooms_ring.h, call ngx_rooms_dir_change, call ngx_rooms_dir_add, call ngx_rooms_dir_count, call ngx_rooms_api_, call ngx_rooms_router_, call ngx_rooms_page_, call ngx_rooms_media_init_process
+ * May not: call rooms_store_, call rooms_ws_, include rooms_ring.h, call ngx_rooms_dir_change, call ngx_rooms_dir_add, call ngx_rooms_dir_count, call ngx_rooms_dir_get, call ngx_rooms_policy_, call ngx_rooms_control_banned, call ngx_rooms_api_, call ngx_rooms_router_, call ngx_rooms_page_, call ngx_rooms_media_init_process
  *
  * Hosts and guests.  A join that carries the room's host key (its SHA-256
  * equals the stored hash, compared in constant time) makes the connection
- * a host's; any other well-formed key makes it a guest's, like no key.
- * Every joiner has a guest token: the one its join carried, or a new one
- * drawn here.  The JOIN record carries the role and the token's hash; the
- * token itself is added here to the worker's welcome as it passes, so it
- * reaches that browser alone and never the media worker.  lock and end
+ * a host's; any other well-formed key makes it a guest's, like no key
+ * (ngx_rooms_admit.c reads them).  Every joiner has a guest token: the
+ * one its join carried, or a new one drawn there.  The JOIN record
+ * carries the role and the token's hash; the token itself is added here
+ * to the worker's welcome as it passes, so it reaches that browser alone
+ * and never the media worker.  lock and end
  * take the HTTP API's path to the control file
  * (ngx_rooms_control_change_joined()), which tells the media worker;
  * remove, mute, admit, deny, cohost and uncohost go to the media worker,
@@ -39,11 +42,12 @@
  * Co-hosts.  A host's cohost makes the worker send a ROLE record for the
  * new co-host's WebSocket: the control file draws a co-host key and
  * stores its hash bound to that browser's guest token, and the key is
- * sent to that browser alone ({"type":"role"}).  A later join with the key and the same guest
- * token is a co-host's while the key is active (the store says so at the
- * join); with another token, or once revoked, a guest's.  A co-host may
- * do what a host does but end the room and make or unmake co-hosts; its
- * lock is checked against the store again, under the directory lock.
+ * sent to that browser alone ({"type":"role"}).  A later join with the key
+ * and the same guest token is a co-host's while the key is active (the
+ * store says so at the join); with another token, or once revoked, a
+ * guest's.  A co-host may do what a host does but end the room and make or
+ * unmake co-hosts; its lock is checked against the store again, under the
+ * directory lock.
  *
  * Resuming after a reload.  Every welcome carries a resume token drawn
  * here (128 bits; the JOIN carries its hash, the media worker keeps it
@@ -67,13 +71,11 @@
 
 
 #include "ngx_rooms_signal.h"
+#include "ngx_rooms_admit.h"
 #include "ngx_rooms_control.h"
-#include "ngx_rooms_directory.h"
-#include "ngx_rooms_identity.h"
 #include "ngx_rooms_media.h"
 #include "ngx_rooms_metrics.h"
 #include "ngx_rooms_people.h"
-#include "ngx_rooms_policy.h"
 #include "ngx_rooms_turn.h"
 #include "ngx_rooms_ws.h"
 
@@ -84,18 +86,6 @@
 
 #define NGX_ROOMS_SIGNAL_JOIN_TIMEOUT  10000
 #define NGX_ROOMS_SIGNAL_NAME_MAX      64      /* characters */
-
-/* the secrets a join may carry (ngx_rooms_signal_secret()) */
-#define NGX_ROOMS_SIGNAL_HOST_KEY      0
-#define NGX_ROOMS_SIGNAL_COHOST_KEY    1
-#define NGX_ROOMS_SIGNAL_GUEST_TOKEN   2
-
-/* docs/protocol.md close codes */
-#define NGX_ROOMS_SIGNAL_CLOSE_RESTART  1012
-#define NGX_ROOMS_SIGNAL_CLOSE_LATER    1013
-#define NGX_ROOMS_SIGNAL_CLOSE_BAD      4400
-#define NGX_ROOMS_SIGNAL_CLOSE_REFUSED  4403
-#define NGX_ROOMS_SIGNAL_CLOSE_NO_JOIN  4408
 
 
 /* one browser's signaling, over its WebSocket */
@@ -135,22 +125,8 @@ static void ngx_rooms_signal_event(ngx_rooms_signal_ctx_t *ctx,
 static void ngx_rooms_signal_join(ngx_rooms_signal_ctx_t *ctx, json_t *msg);
 static void ngx_rooms_signal_resume(ngx_rooms_signal_ctx_t *ctx,
     json_t *msg);
-static ngx_int_t ngx_rooms_signal_role_read(ngx_rooms_signal_ctx_t *ctx,
-    rooms_room_t *room, ngx_int_t has_key, u_char *key_hash,
-    ngx_int_t has_cohost_key, u_char *cohost_hash, u_char *token_hash);
 static ngx_int_t ngx_rooms_signal_resume_token(ngx_rooms_signal_ctx_t *ctx,
     u_char *hash);
-static ngx_int_t ngx_rooms_signal_secrets(ngx_rooms_signal_ctx_t *ctx,
-    json_t *msg, u_char *key_hash, u_char *cohost_hash, u_char *token_hash,
-    ngx_int_t *has_key, ngx_int_t *has_cohost_key);
-static ngx_int_t ngx_rooms_signal_secret(ngx_rooms_signal_ctx_t *ctx,
-    json_t *v, ngx_uint_t kind, u_char *hash);
-static ngx_int_t ngx_rooms_signal_room(ngx_rooms_signal_ctx_t *ctx,
-    rooms_room_t *room);
-static ngx_int_t ngx_rooms_signal_cohost_check(ngx_rooms_signal_ctx_t *ctx,
-    rooms_room_t *room, u_char *key_hash, u_char *token_hash);
-static ngx_int_t ngx_rooms_signal_admit(ngx_rooms_signal_ctx_t *ctx,
-    rooms_room_t *room, u_char *token_hash);
 static void ngx_rooms_signal_join_record(ngx_rooms_signal_ctx_t *ctx,
     rooms_room_t *room, ngx_str_t *name, u_char *token_hash);
 static void ngx_rooms_signal_host_action(ngx_rooms_signal_ctx_t *ctx,
@@ -176,6 +152,10 @@ static void ngx_rooms_signal_send_json(ngx_rooms_signal_ctx_t *ctx,
 static void ngx_rooms_signal_link_down(ngx_uint_t worker, ngx_uint_t n);
 static void ngx_rooms_signal_present(ngx_rooms_signal_ctx_t *ctx);
 static ngx_int_t ngx_rooms_signal_name(json_t *v, ngx_str_t *name);
+static void ngx_rooms_signal_proven(ngx_rooms_signal_ctx_t *ctx,
+    ngx_rooms_admit_t *a);
+static void ngx_rooms_signal_refused(ngx_rooms_signal_ctx_t *ctx,
+    ngx_rooms_admit_t *a);
 static void ngx_rooms_signal_refuse(ngx_rooms_signal_ctx_t *ctx,
     const char *code, const char *message, unsigned close_code);
 static void ngx_rooms_signal_media_down(ngx_rooms_signal_ctx_t *ctx,
@@ -534,9 +514,10 @@ ngx_rooms_signal_join(ngx_rooms_signal_ctx_t *ctx, json_t *msg)
     u_char        key_hash[ROOMS_HASH_LEN];
     u_char        cohost_hash[ROOMS_HASH_LEN];
     u_char        token_hash[ROOMS_HASH_LEN];
-    ngx_int_t     has_key, has_cohost_key;
-    ngx_str_t     name;
-    rooms_room_t  room;
+    ngx_int_t          has_key, has_cohost_key;
+    ngx_str_t          name;
+    rooms_room_t       room;
+    ngx_rooms_admit_t  a;
 
     ctx->join_seen = 1;
 
@@ -554,56 +535,26 @@ ngx_rooms_signal_join(ngx_rooms_signal_ctx_t *ctx, json_t *msg)
     ctx->name_len = ngx_min(name.len, ROOMS_NAME_MAX_BYTES);
     ngx_memcpy(ctx->name, name.data, ctx->name_len);
 
-    if (ngx_rooms_signal_secrets(ctx, msg, key_hash, cohost_hash, token_hash,
-                                 &has_key, &has_cohost_key)
-        != NGX_OK)
+    ngx_memzero(&a, sizeof(ngx_rooms_admit_t));
+    a.request = ctx->request;
+
+    if (ngx_rooms_admit_secrets(&a, msg, key_hash, cohost_hash, token_hash,
+                                &has_key, &has_cohost_key)
+        != NGX_OK
+        || ngx_rooms_admit_room(&a, ctx->code, &room) != NGX_OK
+        || ngx_rooms_admit_role(&a, &room, has_key, key_hash,
+                                has_cohost_key, cohost_hash, token_hash)
+           != NGX_OK
+        || ngx_rooms_admit_check(&a, &room, token_hash) != NGX_OK)
     {
+        ngx_rooms_signal_refused(ctx, &a);
         return;
     }
 
-    if (ngx_rooms_signal_room(ctx, &room) != NGX_OK) {
-        return;
-    }
-
-    if (ngx_rooms_signal_role_read(ctx, &room, has_key, key_hash,
-                                   has_cohost_key, cohost_hash, token_hash)
-        != NGX_OK)
-    {
-        return;
-    }
-
-    if (ngx_rooms_signal_admit(ctx, &room, token_hash) != NGX_OK) {
-        return;
-    }
-
+    ngx_memcpy(ctx->token, a.token, sizeof(ctx->token));
+    ngx_rooms_signal_proven(ctx, &a);
     ngx_memcpy(ctx->token_hash, token_hash, ROOMS_HASH_LEN);
     ngx_rooms_signal_join_record(ctx, &room, &name, token_hash);
-}
-
-
-/*
- * The role the join's or the resume's credentials give (one rule for
- * both): a key that is not this room's makes a guest, like no key at
- * all.  NGX_ERROR once refused (the store failed).
- */
-static ngx_int_t
-ngx_rooms_signal_role_read(ngx_rooms_signal_ctx_t *ctx, rooms_room_t *room,
-    ngx_int_t has_key, u_char *key_hash, ngx_int_t has_cohost_key,
-    u_char *cohost_hash, u_char *token_hash)
-{
-    if (has_key == NGX_OK && rooms_token_hash_equal(key_hash, room->host_hash))
-    {
-        ctx->host = 1;
-        ngx_memcpy(ctx->key_hash, key_hash, ROOMS_HASH_LEN);
-        return NGX_OK;
-    }
-
-    if (has_cohost_key == NGX_OK) {
-        return ngx_rooms_signal_cohost_check(ctx, room, cohost_hash,
-                                             token_hash);
-    }
-
-    return NGX_OK;
 }
 
 
@@ -632,6 +583,7 @@ ngx_rooms_signal_resume(ngx_rooms_signal_ctx_t *ctx, json_t *msg)
     ngx_int_t            rc, has_key, has_cohost_key;
     ngx_str_t            name;
     rooms_room_t         room;
+    ngx_rooms_admit_t    a;
     rooms_msg_resume_t   rec;
 
     ctx->join_seen = 1;
@@ -653,10 +605,14 @@ ngx_rooms_signal_resume(ngx_rooms_signal_ctx_t *ctx, json_t *msg)
     rooms_token_hash((u_char *) json_string_value(v), json_string_length(v),
                      resume_hash);
 
-    if (ngx_rooms_signal_secrets(ctx, msg, key_hash, cohost_hash, token_hash,
-                                 &has_key, &has_cohost_key)
+    ngx_memzero(&a, sizeof(ngx_rooms_admit_t));
+    a.request = ctx->request;
+
+    if (ngx_rooms_admit_secrets(&a, msg, key_hash, cohost_hash, token_hash,
+                                &has_key, &has_cohost_key)
         != NGX_OK)
     {
+        ngx_rooms_signal_refused(ctx, &a);
         return;
     }
 
@@ -670,16 +626,16 @@ ngx_rooms_signal_resume(ngx_rooms_signal_ctx_t *ctx, json_t *msg)
         ngx_memcpy(ctx->name, name.data, ctx->name_len);
     }
 
-    if (ngx_rooms_signal_room(ctx, &room) != NGX_OK) {
+    if (ngx_rooms_admit_room(&a, ctx->code, &room) != NGX_OK
+        || ngx_rooms_admit_role(&a, &room, has_key, key_hash,
+                                has_cohost_key, cohost_hash, token_hash)
+           != NGX_OK)
+    {
+        ngx_rooms_signal_refused(ctx, &a);
         return;
     }
 
-    if (ngx_rooms_signal_role_read(ctx, &room, has_key, key_hash,
-                                   has_cohost_key, cohost_hash, token_hash)
-        != NGX_OK)
-    {
-        return;
-    }
+    ngx_rooms_signal_proven(ctx, &a);
 
     if (ngx_rooms_signal_resume_token(ctx, next_hash) != NGX_OK) {
         return;
@@ -744,96 +700,6 @@ ngx_rooms_signal_resume_token(ngx_rooms_signal_ctx_t *ctx, u_char *hash)
     rooms_token_hash(ctx->resume, ROOMS_GUEST_TOKEN_LEN, hash);
 
     return NGX_OK;
-}
-
-
-/*
- * The join's host_key, cohost_key and guest_token, each hashed (*has_key
- * and *has_cohost_key are what ngx_rooms_signal_secret() returned); a
- * browser new to this room gets its guest token drawn here.  NGX_ERROR
- * once the join is refused.
- */
-static ngx_int_t
-ngx_rooms_signal_secrets(ngx_rooms_signal_ctx_t *ctx, json_t *msg,
-    u_char *key_hash, u_char *cohost_hash, u_char *token_hash,
-    ngx_int_t *has_key, ngx_int_t *has_cohost_key)
-{
-    ngx_int_t  rc;
-
-    *has_key = ngx_rooms_signal_secret(ctx, json_object_get(msg, "host_key"),
-                                       NGX_ROOMS_SIGNAL_HOST_KEY, key_hash);
-    if (*has_key == NGX_ERROR) {
-        return NGX_ERROR;
-    }
-
-    *has_cohost_key = ngx_rooms_signal_secret(ctx,
-                                           json_object_get(msg, "cohost_key"),
-                                           NGX_ROOMS_SIGNAL_COHOST_KEY,
-                                           cohost_hash);
-    if (*has_cohost_key == NGX_ERROR) {
-        return NGX_ERROR;
-    }
-
-    rc = ngx_rooms_signal_secret(ctx, json_object_get(msg, "guest_token"),
-                                 NGX_ROOMS_SIGNAL_GUEST_TOKEN, token_hash);
-    if (rc == NGX_ERROR) {
-        return NGX_ERROR;
-    }
-
-    if (rc == NGX_DECLINED) {
-        /* a browser new to this room: its token is drawn here */
-        if (rooms_token_guest((char *) ctx->token) != 0) {
-            ngx_log_error(NGX_LOG_ALERT, ctx->request->connection->log, 0,
-                          "rooms: the random source failed");
-            ngx_rooms_signal_refuse(ctx, "internal_error",
-                                    "the server cannot draw a token",
-                                    ROOMS_WS_CLOSE_INTERNAL);
-            return NGX_ERROR;
-        }
-
-        rooms_token_hash(ctx->token, ROOMS_GUEST_TOKEN_LEN, token_hash);
-    }
-
-    return NGX_OK;
-}
-
-
-/* The room this connection is for, read afresh; refused here if none. */
-static ngx_int_t
-ngx_rooms_signal_room(ngx_rooms_signal_ctx_t *ctx, rooms_room_t *room)
-{
-    ngx_int_t               rc;
-    ngx_rooms_main_conf_t  *rmcf;
-
-    rmcf = ngx_http_get_module_main_conf(ctx->request, ngx_rooms_module);
-
-    rc = ngx_rooms_dir_get(rmcf, ctx->request->connection->log, ctx->code,
-                           room);
-
-    switch (rc) {
-
-    case NGX_OK:
-        return NGX_OK;
-
-    case NGX_ROOMS_GONE:
-        ngx_rooms_signal_refuse(ctx, "gone",
-                                "this invite link was replaced by the host",
-                                NGX_ROOMS_SIGNAL_CLOSE_REFUSED);
-        break;
-
-    case NGX_DECLINED:
-        ngx_rooms_signal_refuse(ctx, "not_found", "no room has this code",
-                                NGX_ROOMS_SIGNAL_CLOSE_REFUSED);
-        break;
-
-    default:
-        ngx_rooms_signal_refuse(ctx, "storage_unavailable",
-                                "rooms cannot be read right now",
-                                NGX_ROOMS_SIGNAL_CLOSE_LATER);
-        break;
-    }
-
-    return NGX_ERROR;
 }
 
 
@@ -915,192 +781,6 @@ ngx_rooms_signal_join_record(ngx_rooms_signal_ctx_t *ctx, rooms_room_t *room,
 
 
 /*
- * The join's host_key, cohost_key or guest_token (kind): absent or null
- * is NGX_DECLINED; a value of the exact shape (a co-host key has a host
- * key's) is NGX_OK, with its SHA-256 in hash (a guest token is kept for
- * the welcome too); anything else is refused bad_message and NGX_ERROR.
- */
-static ngx_int_t
-ngx_rooms_signal_secret(ngx_rooms_signal_ctx_t *ctx, json_t *v, ngx_uint_t kind,
-    u_char *hash)
-{
-    size_t   len;
-    u_char  *s;
-
-    if (v == NULL || json_is_null(v)) {
-        return NGX_DECLINED;
-    }
-
-    s = json_is_string(v) ? (u_char *) json_string_value(v) : NULL;
-    len = s ? json_string_length(v) : 0;
-
-    switch (kind) {
-
-    case NGX_ROOMS_SIGNAL_HOST_KEY:
-        if (s == NULL || !rooms_token_is_host_key(s, len)) {
-            ngx_rooms_signal_refuse(ctx, "bad_message",
-                                    "host_key is not a host key",
-                                    NGX_ROOMS_SIGNAL_CLOSE_BAD);
-            return NGX_ERROR;
-        }
-
-        break;
-
-    case NGX_ROOMS_SIGNAL_COHOST_KEY:
-        if (s == NULL || !rooms_token_is_host_key(s, len)) {
-            ngx_rooms_signal_refuse(ctx, "bad_message",
-                                    "cohost_key is not a co-host key",
-                                    NGX_ROOMS_SIGNAL_CLOSE_BAD);
-            return NGX_ERROR;
-        }
-
-        break;
-
-    default: /* NGX_ROOMS_SIGNAL_GUEST_TOKEN */
-        if (s == NULL || !rooms_token_is_guest(s, len)) {
-            ngx_rooms_signal_refuse(ctx, "bad_message",
-                                    "guest_token is not a guest token",
-                                    NGX_ROOMS_SIGNAL_CLOSE_BAD);
-            return NGX_ERROR;
-        }
-
-        ngx_memcpy(ctx->token, s, ROOMS_GUEST_TOKEN_LEN);
-        ctx->token[ROOMS_GUEST_TOKEN_LEN] = '\0';
-        break;
-    }
-
-    rooms_token_hash(s, len, hash);
-
-    return NGX_OK;
-}
-
-
-/*
- * A join's co-host key makes a co-host when it is an active credential of
- * this room bound to the guest token this join carries: a key copied to
- * another browser (another token), or revoked, joins as a guest, without
- * an error.  NGX_OK either way; NGX_ERROR when the store failed (refused
- * here).
- */
-static ngx_int_t
-ngx_rooms_signal_cohost_check(ngx_rooms_signal_ctx_t *ctx, rooms_room_t *room,
-    u_char *key_hash, u_char *token_hash)
-{
-    u_char                  bound[ROOMS_HASH_LEN];
-    ngx_int_t               rc;
-    ngx_rooms_main_conf_t  *rmcf;
-
-    rmcf = ngx_http_get_module_main_conf(ctx->request, ngx_rooms_module);
-
-    rc = ngx_rooms_control_cohost_key(rmcf, ctx->request->connection->log,
-                                      room->id, key_hash, bound);
-
-    if (rc == NGX_ERROR) {
-        ngx_rooms_signal_refuse(ctx, "storage_unavailable",
-                                "rooms cannot be read right now",
-                                NGX_ROOMS_SIGNAL_CLOSE_LATER);
-        return NGX_ERROR;
-    }
-
-    if (rc == 1 && rooms_token_hash_equal(bound, token_hash)) {
-        ctx->cohost = 1;
-        ngx_memcpy(ctx->key_hash, key_hash, ROOMS_HASH_LEN);
-    }
-
-    return NGX_OK;
-}
-
-
-/*
- * Admission, nginx's one check of who may come in, in this order
- * (docs/protocol.md): an ended room (room_ended), one that has not
- * started (not_started), a guest token a host removed (removed), a room
- * locked to guests (locked), then the site's rooms_policy can_join() for
- * a guest (policy_denied with its reason, or "knock": the lobby, as in a
- * knock room).  A host is never banned and gets past the lock and the
- * policy; a co-host is checked for a ban like a guest (a ban revokes its
- * key anyway) and gets past the lock and the policy like a host.  The
- * refusal is sent here; NGX_DECLINED then.
- */
-static ngx_int_t
-ngx_rooms_signal_admit(ngx_rooms_signal_ctx_t *ctx, rooms_room_t *room,
-    u_char *token_hash)
-{
-    char                    start_at[ROOMS_TIME_LEN + 1];
-    ngx_int_t               banned;
-    ngx_str_t               reason;
-    const char             *state;
-    ngx_rooms_main_conf_t  *rmcf;
-
-    state = rooms_state(room, ngx_time());
-
-    if (ngx_strcmp(state, "ended") == 0) {
-        ngx_rooms_signal_refuse(ctx, "room_ended", "the host ended this room",
-                                NGX_ROOMS_SIGNAL_CLOSE_REFUSED);
-        return NGX_DECLINED;
-    }
-
-    if (ngx_strcmp(state, "scheduled") == 0) {
-        rooms_time_format(room->start_at, start_at);
-        ngx_rooms_signal_error(ctx, "not_started", "the room has not started",
-                               start_at);
-        ngx_rooms_ws_close(ctx->ws, NGX_ROOMS_SIGNAL_CLOSE_REFUSED, "refused");
-        return NGX_DECLINED;
-    }
-
-    if (ctx->host) {
-        return NGX_OK;
-    }
-
-    rmcf = ngx_http_get_module_main_conf(ctx->request, ngx_rooms_module);
-
-    banned = ngx_rooms_control_banned(rmcf, ctx->request->connection->log,
-                                      room->id, token_hash);
-
-    if (banned == NGX_ERROR) {
-        ngx_rooms_signal_refuse(ctx, "storage_unavailable",
-                                "rooms cannot be read right now",
-                                NGX_ROOMS_SIGNAL_CLOSE_LATER);
-        return NGX_DECLINED;
-    }
-
-    if (banned) {
-        ngx_rooms_signal_refuse(ctx, "removed",
-                                "the host removed you from this room",
-                                NGX_ROOMS_SIGNAL_CLOSE_REFUSED);
-        return NGX_DECLINED;
-    }
-
-    if (room->locked && !ctx->cohost) {
-        ngx_rooms_signal_refuse(ctx, "locked", "the host locked this room",
-                                NGX_ROOMS_SIGNAL_CLOSE_REFUSED);
-        return NGX_DECLINED;
-    }
-
-    if (ctx->cohost) {
-        return NGX_OK;
-    }
-
-    switch (ngx_rooms_policy_can_join(ctx->request,
-                                      ngx_rooms_identity(ctx->request),
-                                      room, &reason))
-    {
-    case NGX_OK:
-        return NGX_OK;
-
-    case NGX_ROOMS_POLICY_KNOCK:
-        room->admission = ROOMS_ADMISSION_KNOCK;
-        return NGX_OK;
-
-    default:
-        ngx_rooms_signal_refuse(ctx, "policy_denied", (char *) reason.data,
-                                NGX_ROOMS_SIGNAL_CLOSE_REFUSED);
-        return NGX_DECLINED;
-    }
-}
-
-
-/*
  * A display name: a string, trimmed of white space, 1 to 64 characters
  * (code points; the frame was valid UTF-8), one line of printable text as
  * a title is (rooms_text_check(): no C0 or C1 control, DEL, line or
@@ -1171,6 +851,29 @@ ngx_rooms_signal_proven_role(ngx_rooms_signal_ctx_t *ctx)
 {
     return ctx->host ? ROOMS_MSG_ROLE_HOST
            : ctx->cohost ? ROOMS_MSG_ROLE_COHOST : ROOMS_MSG_ROLE_GUEST;
+}
+
+
+/* The role the admission's credentials proved becomes this connection's. */
+static void
+ngx_rooms_signal_proven(ngx_rooms_signal_ctx_t *ctx, ngx_rooms_admit_t *a)
+{
+    ctx->host = a->host;
+    ctx->cohost = a->cohost;
+
+    if (a->host || a->cohost) {
+        ngx_memcpy(ctx->key_hash, a->key_hash, ROOMS_HASH_LEN);
+    }
+}
+
+
+/* The refusal the admission chose, as ngx_rooms_signal_refuse() sends. */
+static void
+ngx_rooms_signal_refused(ngx_rooms_signal_ctx_t *ctx, ngx_rooms_admit_t *a)
+{
+    ngx_rooms_signal_error(ctx, a->code, a->message,
+                           a->start_at[0] ? a->start_at : NULL);
+    ngx_rooms_ws_close(ctx->ws, a->close, a->reason);
 }
 
 

@@ -11,8 +11,10 @@
  * "group:<id>" that group's members, "public" everyone; never an ended,
  * locked or full room, nor one that bans the browser); GET api/tray (the
  * list as JSON); the tray's WebSocket api/tray/ws, whose browser is sent
- * the list at once and again whenever it changes; api/people (your people
- * listed and forgotten).
+ * the list at once and again whenever it changes, and the reminders of the
+ * handshake's rooms_browser cookie (ngx_rooms_schedule_watch(); only when
+ * its Origin is this host), so that `/` holds one connection; api/people
+ * (your people listed and forgotten).
  * Must never tell anything of a room the asker may not see (not its
  * title, code or who is in it), change a room, or see a guest token in a
  * URL: the browser presents it in the X-Rooms-Guest header (api/tray,
@@ -42,6 +44,7 @@
 #include "ngx_rooms_identity.h"
 #include "ngx_rooms_people.h"
 #include "ngx_rooms_policy.h"
+#include "ngx_rooms_schedule.h"
 #include "ngx_rooms_ws.h"
 
 #include <jansson.h>
@@ -134,6 +137,9 @@ static json_t *ngx_rooms_tray_item(rooms_room_t *room,
 static void ngx_rooms_tray_message(void *data, const u_char *text,
     size_t len, ngx_uint_t binary);
 static void ngx_rooms_tray_no_hello(void *data);
+static ngx_int_t ngx_rooms_tray_same_origin(ngx_http_request_t *r);
+static ngx_int_t ngx_rooms_tray_reminder(void *data, u_char *json,
+    size_t len);
 static void ngx_rooms_tray_leave(void *data, uint64_t id);
 static void ngx_rooms_tray_cleanup(void *data);
 static void ngx_rooms_tray_tick(ngx_event_t *ev);
@@ -788,6 +794,20 @@ ngx_rooms_tray_message(void *data, const u_char *text, size_t len,
     sub->hello = 1;
     ngx_rooms_tray_who(sub->request, tok != NULL ? token : NULL, &sub->who);
 
+    /*
+     * The page's reminders come on this socket too, so that `/` keeps one
+     * connection: its browser is the handshake's rooms_browser cookie, as
+     * api/notices knows it (no cookie: nothing to tell).
+     */
+    if (ngx_rooms_tray_same_origin(sub->request) == NGX_OK
+        && ngx_rooms_schedule_watch(sub->request, ngx_rooms_tray_reminder,
+                                    sub)
+           == NGX_ERROR)
+    {
+        ngx_rooms_ws_close(sub->ws, ROOMS_WS_CLOSE_INTERNAL, "no memory");
+        return;
+    }
+
     pool = ngx_create_pool(16384, sub->request->connection->log);
     if (pool == NULL) {
         return;
@@ -806,6 +826,116 @@ ngx_rooms_tray_message(void *data, const u_char *text, size_t len,
         ngx_rooms_tray_full_at = ngx_current_msec + NGX_ROOMS_TRAY_FULL;
         ngx_add_timer(&ngx_rooms_tray_ev, NGX_ROOMS_TRAY_TICK);
     }
+}
+
+
+/*
+ * Whether the handshake came from a page of this site (or from no page):
+ * unlike EventSource, a WebSocket is open to any page, and a page of
+ * another site on the same registrable domain would carry the SameSite
+ * cookie and read this browser's reminders.  Browsers always send Origin
+ * with a WebSocket; it must name this Host.
+ */
+static ngx_int_t
+ngx_rooms_tray_same_origin(ngx_http_request_t *r)
+{
+    u_char           *p;
+    ngx_str_t        *host, origin;
+    ngx_uint_t        i;
+    ngx_list_part_t  *part;
+    ngx_table_elt_t  *h;
+
+    ngx_str_null(&origin);
+
+    part = &r->headers_in.headers.part;
+    h = part->elts;
+
+    for (i = 0; /* void */; i++) {
+
+        if (i >= part->nelts) {
+            if (part->next == NULL) {
+                break;
+            }
+
+            part = part->next;
+            h = part->elts;
+            i = 0;
+        }
+
+        if (h[i].key.len == sizeof("Origin") - 1
+            && ngx_strncasecmp(h[i].key.data, (u_char *) "Origin",
+                               sizeof("Origin") - 1) == 0)
+        {
+            origin = h[i].value;
+            break;
+        }
+    }
+
+    if (origin.data == NULL) {
+        return NGX_OK;
+    }
+
+    if (r->headers_in.host == NULL) {
+        return NGX_DECLINED;
+    }
+
+    host = &r->headers_in.host->value;
+
+    p = ngx_strlcasestrn(origin.data, origin.data + origin.len,
+                         (u_char *) "://", 3 - 1);
+    if (p == NULL) {
+        return NGX_DECLINED;
+    }
+
+    p += 3;
+
+    if ((size_t) (origin.data + origin.len - p) != host->len
+        || ngx_strncasecmp(p, host->data, host->len) != 0)
+    {
+        return NGX_DECLINED;
+    }
+
+    return NGX_OK;
+}
+
+
+/*
+ * A reminder due to this page's browser (ngx_rooms_schedule_watch()):
+ * {"type":"reminder","code","title","start_at","path"}, the fields of
+ * api/notices' event.  Not NGX_OK when the socket's queue is full: the
+ * schedule's next tick gives it again.
+ */
+static ngx_int_t
+ngx_rooms_tray_reminder(void *data, u_char *json, size_t len)
+{
+    ngx_rooms_tray_sub_t  *sub = data;
+
+    u_char  *msg, *p;
+
+    /* json is an object: {"code":...} */
+    if (len < 2 || json[0] != '{') {
+        return NGX_ERROR;
+    }
+
+    msg = ngx_alloc(len + sizeof("{\"type\":\"reminder\",") - 1,
+                    sub->request->connection->log);
+    if (msg == NULL) {
+        return NGX_ERROR;
+    }
+
+    p = ngx_cpymem(msg, "{\"type\":\"reminder\",",
+                   sizeof("{\"type\":\"reminder\",") - 1);
+    p = ngx_cpymem(p, json + 1, len - 1);
+
+    if (ngx_rooms_ws_send(sub->ws, msg, p - msg) != NGX_OK) {
+        ngx_free(msg);
+        return NGX_AGAIN;
+    }
+
+    ngx_free(msg);
+    ngx_rooms_ws_wake(sub->ws);
+
+    return NGX_OK;
 }
 
 

@@ -95,7 +95,8 @@ static const char  *ngx_rooms_event_names[] = {
     "room.opened",
     "room.ended",
     "participant.joined",
-    "participant.left"
+    "participant.left",
+    "room.starting_soon"
 };
 
 
@@ -225,6 +226,30 @@ ngx_rooms_webhook_body(u_char *buf, ngx_rooms_event_e type, int64_t room_id,
     }
 
     p = ngx_slprintf(p, last, "}");
+
+    return p - buf;
+}
+
+
+size_t
+ngx_rooms_webhook_body_soon(u_char *buf, int64_t room_id, const u_char *code,
+    int64_t start_at)
+{
+    char     when[ROOMS_TIME_LEN + 1];
+    size_t   len;
+    u_char  *p;
+
+    len = ngx_rooms_webhook_body(buf, NGX_ROOMS_EVENT_STARTING_SOON, room_id,
+                                 code, NULL);
+
+    /* "...,"room":{"id":N,"code":"..."}}": start_at goes in the room */
+    if (len < 2 || len + 64 > NGX_ROOMS_WEBHOOK_BODY_MAX) {
+        return 0;
+    }
+
+    rooms_time_format(start_at, when);
+
+    p = ngx_sprintf(buf + len - 2, ",\"start_at\":\"%s\"}}", when);
 
     return p - buf;
 }

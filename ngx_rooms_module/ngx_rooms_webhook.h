@@ -32,7 +32,8 @@ typedef enum {
     NGX_ROOMS_EVENT_ROOM_OPENED,            /* its first person came in */
     NGX_ROOMS_EVENT_ROOM_ENDED,
     NGX_ROOMS_EVENT_JOINED,
-    NGX_ROOMS_EVENT_LEFT
+    NGX_ROOMS_EVENT_LEFT,
+    NGX_ROOMS_EVENT_STARTING_SOON           /* rooms_reminder before start */
 } ngx_rooms_event_e;
 
 
@@ -55,6 +56,13 @@ char *ngx_rooms_webhook_directive(ngx_conf_t *cf, ngx_command_t *cmd,
  */
 size_t ngx_rooms_webhook_body(u_char *buf, ngx_rooms_event_e type,
     int64_t room_id, const u_char *code, ngx_rooms_event_who_t *who);
+
+/*
+ * room.starting_soon's body: ngx_rooms_webhook_body()'s, with the room's
+ * "start_at" (RFC 3339) in its room object.  Its length, or 0.
+ */
+size_t ngx_rooms_webhook_body_soon(u_char *buf, int64_t room_id,
+    const u_char *code, int64_t start_at);
 
 /*
  * At a worker's start, after the store handle is open: nginx worker 0

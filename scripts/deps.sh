@@ -6,11 +6,13 @@ set -eu
 
 # debhelper, dpkg-dev and lintian build and check `make deb`'s packages,
 # systemd gives systemd-analyze (the unit's check), python3-prometheus-client
-# the real parser of the /metrics suite.
+# the real parser of the /metrics suite, python3-icalendar the real parser
+# of the calendar suite (t/036-schedule.t).
 PKGS="build-essential perl nginx nginx-dev libsqlite3-dev sqlite3 libjansson-dev \
 libssl-dev patch xz-utils libtest-base-perl libwww-perl curl procps \
 chromium fonts-liberation iproute2 util-linux libvpx-dev libopus-dev \
 debhelper dpkg-dev lintian systemd python3-prometheus-client \
+python3-icalendar \
 libluajit-5.1-dev pkgconf coturn nftables"
 
 # libluajit-5.1-dev (found by pkg-config in config): the rooms_policy

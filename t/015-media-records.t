@@ -254,8 +254,13 @@ sub check {
                         json => { locked => JSON::PP::false,
                                   host_absent => 'end' }, key => $key);
         ($host) = ws_join($code, name => 'Hanna', host_key => $key);
+        $mark = length fake_log();
         RoomsTest::http('PATCH', "/api/rooms/$code",
                         json => { host_absent => 'stay_open' }, key => $key);
+        # the PATCH's own ROOM record first, so it is not taken for one
+        # the leave caused (it may reach the worker after the answer)
+        is(room_record($mark, 'stay_open')->{host_absent}, 'stay_open',
+           'the change to stay_open reaches the media worker');
         $mark = length fake_log();
         send_json($host, { type => 'leave' });
         fake_line($mark, qr/^push 8/);

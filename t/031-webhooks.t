@@ -21,7 +21,11 @@
 #   events are kept by the nginx worker, and stored and sent once it is
 #   free;
 # - nginx reloads while a delivery is under way (the receiver takes 3 s to
-#   answer): the event arrives once, not again from the new worker 0.
+#   answer): the event arrives once, not again from the new worker 0;
+# - room.starting_soon: a room scheduled 5 minutes ahead (rooms_reminder
+#   is 10 minutes by default) gets it at once, with its start_at, signed;
+#   once, also after an nginx restart; a room starting in an hour and the
+#   rooms that were never scheduled get none.
 
 use strict;
 use warnings;
@@ -358,6 +362,33 @@ is(join(' ', story($d->{code}, received())), 'room.created',
 my $e = create_room(title => 'After the reload');
 ok(wait_for(10, sub { story($e->{code}, received()) >= 1 }),
    'and sends the events after it');
+
+# ---- room.starting_soon ----
+
+sub iso { POSIX::strftime('%Y-%m-%dT%H:%M:%SZ', gmtime($_[0])) }
+sub soon_events {
+    my ($code) = @_;
+    return grep { $_->{event}{type} eq 'room.starting_soon'
+                  && (!$code || $_->{event}{room}{code} eq $code) }
+           received();
+}
+my $soon_at = int(time) + 300;
+my $soon = create_room(title => 'Soon', start_at => iso($soon_at));
+my $later = create_room(title => 'Later', start_at => iso(time + 3600));
+ok(wait_for(10, sub { soon_events($soon->{code}) >= 1 }),
+   'a room starting in 5 minutes: room.starting_soon');
+my ($se) = soon_events($soon->{code});
+is($se->{event}{room}{start_at}, iso($soon_at), 'with its start_at');
+is($se->{headers}{'x-rooms-signature'}, 'sha256=' . hmac_sha256_hex(
+       "$se->{headers}{'x-rooms-timestamp'}.$se->{body}", $secret),
+   'signed as every event');
+nginx_stop($dir);
+$master = nginx_start($dir, $port);
+ok($master, 'nginx restarted') or BAIL_OUT(`tail -5 $dir/error.log`);
+sleep 3;                           # a second one would have come now
+is(scalar(soon_events($soon->{code})), 1, 'once, also across the restart');
+is(join(' ', map { $_->{event}{room}{code} } soon_events()), $soon->{code},
+   'none for a room starting in an hour, nor for rooms never scheduled');
 
 nginx_stop($dir);
 receiver_stop($rpid);

@@ -195,7 +195,10 @@ my $s = IO::Socket::INET->new(LocalAddr => '127.0.0.1', LocalPort => 0,
 $env{ROOMS_UDP_PORT} = $s->sockport;
 close $s;
 
+# systemd's expansion: ${VAR} is one word, $VAR is split at spaces (and
+# none when empty)
 (my $cmd = $u{ExecStart}) =~ s/\$\{(\w+)\}/$env{$1} \/\/ die "unset $1"/ge;
+$cmd =~ s/\$(\w+)/$env{$1} \/\/ die "unset $1"/ge;
 my @argv = split ' ', $cmd;
 my ($sock) = $cmd =~ /--control (\S+)/;
 is(dirname($sock), "/run/$u{RuntimeDirectory}",

@@ -407,8 +407,6 @@ void sfu_join(sfu_t *sfu, uint64_t now, uint64_t conn,
     const rooms_msg_join_t *j, sfu_io_t *io);
 void sfu_room_change(sfu_t *sfu, uint64_t now, const rooms_msg_room_t *c,
     sfu_io_t *io);
-void sfu_host_action(sfu_t *sfu, uint64_t now, sfu_part_t *p,
-    const sfu_signal_t *m, sfu_io_t *io);
 void sfu_remove(sfu_t *sfu, uint64_t now, sfu_part_t *p,
     unsigned close_code, const char *why, sfu_io_t *io);
 void sfu_media_update(sfu_t *sfu, sfu_io_t *io, sfu_part_t *p,
@@ -416,11 +414,25 @@ void sfu_media_update(sfu_t *sfu, sfu_io_t *io, sfu_part_t *p,
 void sfu_room_broadcast(sfu_t *sfu, sfu_io_t *io, sfu_room_t *room,
     sfu_part_t *except, char *text);
 void sfu_counts_sync(sfu_t *sfu, sfu_io_t *io, unsigned slot);
+/* t, in the room, becomes a co-host (cohost 1) or a guest again (0) */
+void sfu_set_role(sfu_t *sfu, uint64_t now, sfu_part_t *t, unsigned cohost,
+    sfu_io_t *io);
+/* waiting p is let in, if the room has a place for it */
+void sfu_admit(sfu_t *sfu, uint64_t now, sfu_part_t *p, sfu_io_t *io);
+/* waiting p leaves the lobby without coming in (close_code 0: no CLOSE) */
+void sfu_lobby_leave(sfu_t *sfu, uint64_t now, sfu_part_t *p,
+    unsigned close_code, const char *why, sfu_io_t *io);
 
 /* host-absent deadlines and lingering idle rooms due at now */
 uint64_t sfu_room_poll(sfu_t *sfu, uint64_t now, sfu_io_t *io);
 void sfu_rooms_free(sfu_t *sfu);
 
+
+/* ---- sfu_host.c: the host controls (sfu_room.c never calls them) ---- */
+
+/* a host action of p's (remove, mute, stop_share, admit, deny, cohost...) */
+void sfu_host_action(sfu_t *sfu, uint64_t now, sfu_part_t *p,
+    const sfu_signal_t *m, sfu_io_t *io);
 
 /* ---- sfu_share.c: screen shares ---- */
 

@@ -4,6 +4,8 @@
 import * as i18n from './i18n.js';
 import { setText } from './i18n.js';
 import { drawIcons } from './icons.js';
+// the reminders the tray's socket brings (tray.js) show as schedule.js's
+import './schedule.js';
 import { meHeaders } from './tray.js';
 
 const form = document.getElementById('create');
@@ -137,8 +139,26 @@ form.addEventListener('submit', async (ev) => {
   document.getElementById('invite').value = data.invite_url;
   document.getElementById('host').value = data.host_url;
   document.getElementById('open-host').href = data.host_url;
+  // a scheduled room: its calendar file, next to the links
+  const cal = document.getElementById('add-calendar');
+  cal.hidden = data.state !== 'scheduled';
+  cal.href = 'r/' + encodeURIComponent(data.code) + '/event.ics';
   result.hidden = false;
 });
+
+// the "Add to calendar" link of a scheduled room's result
+function addCalendarLink() {
+  const a = document.createElement('a');
+  a.id = 'add-calendar';
+  a.download = 'event.ics';
+  a.hidden = true;
+  setText(a, 'schedule.add_calendar');
+  const p = document.createElement('p');
+  p.append(a);
+  result.append(p);
+}
+
+addCalendarLink();
 
 drawIcons();
 i18n.start();

@@ -191,6 +191,28 @@ const STRINGS = {
     'error.internal_error': 'Something went wrong on the server. Try again.',
     'error.wrong_host_key': 'This host link is not valid for this room.',
     'error.missing_host_key': 'This host link is not valid for this room.',
+    // scheduled rooms (schedule.js)
+    'schedule.opens': 'Opens {when}',
+    'schedule.countdown': 'Starts in {left}',
+    'schedule.days': '{n} d',
+    'schedule.remind': 'Remind me',
+    'schedule.unremind': 'Cancel the reminder',
+    'schedule.reminder_set': 'You will be reminded a few minutes before, ' +
+      'on any open page of this browser.',
+    'schedule.add_calendar': 'Add to calendar',
+    'schedule.subscribe': 'Calendar feed',
+    'schedule.new_feed': 'New feed address',
+    'schedule.feed_label': 'Subscribe to this address in your calendar ' +
+      'app: it lists your scheduled rooms. Keep it to yourself; a new ' +
+      'address turns this one off.',
+    'schedule.count': 'People who asked to be reminded: {n}',
+    'schedule.waiting': 'You will join by yourself when the room opens.',
+    'schedule.reminder': '“{title}” is about to start ({when}).',
+    'schedule.untitled': 'A room',
+    'schedule.open': 'Open',
+    'schedule.notify_title': 'A room is about to start',
+    'schedule.failed': 'The reminder could not be saved: {msg}',
+    copy: 'Copy',
     'error.other': 'The server refused: {msg}',
   },
 
@@ -379,6 +401,27 @@ const STRINGS = {
       'stanza.',
     'error.missing_host_key': "Questo link dell'host non vale per questa " +
       'stanza.',
+    'schedule.opens': 'Apre il {when}',
+    'schedule.countdown': 'Inizia tra {left}',
+    'schedule.days': '{n} g',
+    'schedule.remind': 'Ricordamelo',
+    'schedule.unremind': 'Annulla il promemoria',
+    'schedule.reminder_set': 'Riceverai un promemoria qualche minuto ' +
+      'prima, in ogni pagina aperta di questo browser.',
+    'schedule.add_calendar': 'Aggiungi al calendario',
+    'schedule.subscribe': 'Feed del calendario',
+    'schedule.new_feed': 'Nuovo indirizzo del feed',
+    'schedule.feed_label': "Iscriviti a questo indirizzo nell'app del " +
+      'calendario: elenca le tue stanze programmate. Tienilo per te; un ' +
+      'nuovo indirizzo disattiva questo.',
+    'schedule.count': 'Persone che hanno chiesto un promemoria: {n}',
+    'schedule.waiting': "Entrerai da solo quando la stanza apre.",
+    'schedule.reminder': '“{title}” sta per iniziare ({when}).',
+    'schedule.untitled': 'Una stanza',
+    'schedule.open': 'Apri',
+    'schedule.notify_title': 'Una stanza sta per iniziare',
+    'schedule.failed': 'Il promemoria non è stato salvato: {msg}',
+    copy: 'Copia',
     'error.other': 'Il server ha rifiutato: {msg}',
   },
 };

@@ -51,6 +51,7 @@ import { heardSpeaker } from './speaker.js';
 import {
   openMedia, listDevices, switchDevice, pruneRecv,
 } from './devices.js';
+import { scheduleCard, watchNotices } from './schedule.js';
 import {
   keepMyToken, myName as rememberedName, myToken, remember, remembered,
 } from './tray.js';
@@ -164,7 +165,9 @@ const info = {
 function roomStatus() {
   if (info.state === 'ended') return ['room.ended'];
   if (info.state === 'scheduled') {
-    return ['room.opens', { when: info.start_at }];
+    // the schedule card says when; the status line, what Join will do
+    if (pendingJoin) return ['schedule.waiting'];
+    return sched ? [null] : ['room.opens', { when: info.start_at }];
   }
   if (info.locked) return ['room.locked'];
   if (info.admission === 'knock') {
@@ -216,6 +219,7 @@ function show(room) {
   });
   if (room.invite_url) $('invite').value = room.invite_url;
   if (info.state === 'ended' && !state.joined) joinForm.hidden = true;
+  if (sched) sched.update(info.start_at, info.state === 'ended');
   renderRoom();
 }
 
@@ -805,6 +809,7 @@ let want = { audio: 0, video: 0 };   // remote streams to receive, per kind
 let negotiating = false; // an offer is out and its answer not yet in
 let again = false;       // a renegotiate came while negotiating
 let myName = '';
+let pendingJoin = false;  // Join was pressed before the start (schedule.js)
 let retry = 0;           // reconnection attempts after a server restart
 // A reload of nginx closes our WebSocket (1001) but not the media
 // session: the server keeps us in the call while we open a new WebSocket
@@ -1316,6 +1321,10 @@ function onMessage(ev) {
       for (const p of Object.values(state.people)) p.pending = false;
       renderLobby();
       renderList();
+    } else if (msg.code === 'not_started' && pendingJoin) {
+      // our clock ran a little ahead of the server's: again in a moment
+      refused = true;
+      setTimeout(openNow, 1000);
     } else {
       refused = true;
       fail(...refusal(msg));
@@ -1457,6 +1466,13 @@ joinForm.addEventListener('submit', (ev) => {
   if (!myName) return;
   remember(rememberBox.checked, myName);
   fail(null);
+  if (info.state === 'scheduled') {
+    // not open yet: the page joins by itself at the start (schedule.js)
+    pendingJoin = true;
+    joinButton.disabled = true;
+    say('schedule.waiting');
+    return;
+  }
   say('joining');
   retry = 0;
   connect();
@@ -1546,6 +1562,28 @@ navigator.mediaDevices?.addEventListener?.('devicechange', () => {
 
 
 /* ---- start ----------------------------------------------------------- */
+
+/* ---- a room that has not opened yet (schedule.js) --------------------- */
+
+// The start came: the room is open; a person who pressed Join is in.
+function openNow() {
+  info.state = 'open';
+  renderRoom();
+  refreshRoom();
+  if (pendingJoin && !ws && !state.joined) {
+    retry = 0;
+    say('joining');
+    connect();
+    openEarly();
+  }
+}
+
+const sched = info.state === 'scheduled' ? scheduleCard({
+  code: () => code, startAt: info.start_at, api: '../api/',
+  base: new URL('../', location.href).pathname, hostKey,
+  before: joinForm, onOpen: openNow,
+}) : null;
+watchNotices(new URL('../', location.href).pathname);
 
 drawIcons();
 i18n.onChange(renderRoom);

@@ -8,8 +8,9 @@
 // creation) and in the tray WebSocket's first message: never in a URL.
 //
 // The tray: one WebSocket per page (api/tray/ws), which sends the whole
-// list at once and again whenever it changes; it reconnects with a
-// backoff when it drops.  One click on a room opens it with #join=1, and
+// list at once and again whenever it changes, and this browser's
+// reminders (schedule.js shows them: `/` opens no notice stream of its
+// own); it reconnects with a backoff when it drops.  One click on a room opens it with #join=1, and
 // the room page joins by itself with the remembered name.
 
 import * as i18n from './i18n.js';
@@ -69,6 +70,18 @@ export function meHeaders() {
 
 
 /* ---- the tray on `/` ------------------------------------------------- */
+
+// Who shows the reminders that come on the tray's socket (schedule.js).
+let reminderHandler = null;
+
+export function onReminder(fn) {
+  reminderHandler = fn;
+}
+
+// Whether this page has the tray's socket: it then brings the reminders.
+export function hasTray() {
+  return !!document.getElementById('tray');
+}
 
 const section = document.getElementById('tray');
 if (section) mount(section);
@@ -178,6 +191,8 @@ function connect(onRooms) {
       if (msg.type === 'tray' && Array.isArray(msg.rooms)) {
         delay = 1000;
         onRooms(msg.rooms);
+      } else if (msg.type === 'reminder' && reminderHandler) {
+        reminderHandler(msg);
       }
     });
     ws.addEventListener('close', () => {

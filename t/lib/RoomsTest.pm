@@ -310,7 +310,7 @@ sub ws_recv {
 # helpers for suites that drive nginx from a response-body check
 
 # http($method, $path, json => {...}, key => $host_key, port => $port,
-#      headers => {name => value}):
+#      headers => {name => value}, cookie => "name=value"):
 # ($status, {lower-case header => value}, decoded JSON or the raw body)
 sub http {
     my ($method, $path, %opt) = @_;
@@ -326,6 +326,7 @@ sub http {
     $req .= "Content-Length: " . length($body) . "\r\n" if length $body;
     $req .= "Authorization: Bearer $opt{key}\r\n" if $opt{key};
     $req .= "$_: $opt{headers}{$_}\r\n" for sort keys %{ $opt{headers} // {} };
+    $req .= "Cookie: $opt{cookie}\r\n" if $opt{cookie};
     print $sock "$req\r\n$body";
     local $/;
     my $resp = <$sock> // '';

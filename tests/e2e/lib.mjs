@@ -175,7 +175,7 @@ export async function startWorker(dir, udpPort,
 // loaded, the only connections left are the WebSockets, which is how the
 // test sees which worker holds whom.  `directives`: more lines for the
 // rooms location (say, 'rooms_video_slots 1;'); `http`: for the http
-// block (say, 'rooms_turn turn:10.99.0.2:3478;').
+// block (say, 'rooms_turn turn:10.99.0.2:3478;' or 'rooms_reminder 15s;').
 export async function startNginx(dir, port, { directives = [], http = [],
                                               module = moduleFile } = {}) {
   const conf = path.join(dir, 'nginx.conf');
@@ -452,6 +452,28 @@ export async function openPerson(browser, people, name, url,
   page.on('console', (m) => p.console.push(m.type() + ': ' + m.text()));
   await page.goto(url);
   return page;
+}
+
+// The live connections a page holds (issue 13: `/` keeps one): each
+// WebSocket and EventSource stream it opens is recorded from here on;
+// live() names those still open ("websocket /api/tray/ws"), a stream
+// counting as long as the document that opened it is the page's.
+export function watchConnections(page) {
+  const all = [];
+  const doc = (u) => u.split('#')[0];
+  page.on('websocket', (ws) => all.push({ kind: 'websocket', url: ws.url(),
+                                          ws }));
+  page.on('request', (r) => {
+    if (r.resourceType() === 'eventsource') {
+      all.push({ kind: 'eventsource', url: r.url(), doc: doc(r.frame().url()) });
+    }
+  });
+  return {
+    live: () => all.filter((c) => c.ws ? !c.ws.isClosed()
+                                        : c.doc === doc(page.url()))
+      .map((c) => c.kind + ' ' + new URL(c.url).pathname),
+    opened: () => all.map((c) => c.kind + ' ' + new URL(c.url).pathname),
+  };
 }
 
 // The text of the page's alert (role=alert), or '' when none shows.

@@ -10,7 +10,8 @@
 //   - the join form's "Remember me on this browser" is checked, and the
 //     remembered browser keeps one guest token for every room;
 //   - after the call, Bruno's `/` lists Anna among "Your people"; at the
-//     end he forgets her there, and her room leaves his tray;
+//     end he forgets her there, and her room leaves his tray; his `/`
+//     holds one live connection (the tray's WebSocket);
 //   - the create page's "Who can find it" makes a friends room, and the
 //     creation says who creates it (X-Rooms-Guest), never in a URL: no
 //     guest token appears in nginx's access log;
@@ -22,7 +23,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import {
   ok, diag, until, openPerson, alertOf, joinAs, scenarioRun, receivedInPage,
-  checkScreen, launchChromium, screenshot, startServers,
+  checkScreen, launchChromium, screenshot, startServers, watchConnections,
 } from './lib.mjs';
 
 const DEADLINE = 170000;      // the whole run; only a failing run reaches it
@@ -86,6 +87,7 @@ async function scenario() {
   if (!ok(annaIn, 'Anna joins', 'alert: ' + await alertOf(anna))) return;
 
   const bruno = await open('Bruno', meeting.invite);
+  const brunoConns = watchConnections(bruno);
   ok(await joinAs(bruno, 'Bruno') === true, 'Bruno joins');
   ok(await until(() => sees(anna, ['Bruno']), { timeout: 40000 }) &&
      await until(() => sees(bruno, ['Anna']), { timeout: 40000 }),
@@ -140,6 +142,9 @@ async function scenario() {
   diag("Bruno's tray showed the room " + after + ' ms after Anna was in');
   ok(await bruno.evaluate(() => window.__notReloaded === true),
      'without reloading the page');
+  ok(brunoConns.live().join() === 'websocket /api/tray/ws',
+     'his `/` holds one live connection: the tray\'s WebSocket',
+     brunoConns.live().join(', '));
   const c = card(bruno, 'Pizza and a film');
   ok((await c.locator('.tray-who').textContent()) === 'Anna' &&
      (await c.locator('.tray-meta').textContent()) === '1 person in the room',

@@ -160,8 +160,8 @@ test_schema(const char *db)
     ok(access(db, F_OK) == 0, "the database file exists");
 
     query_text(db, "PRAGMA user_version", v, sizeof(v));
-    is_str(v, "6", "user_version is 6");
-    is_int(ROOMS_STORE_SCHEMA_VERSION, 6, "the module's schema version");
+    is_str(v, "7", "user_version is 7");
+    is_int(ROOMS_STORE_SCHEMA_VERSION, 7, "the module's schema version");
 
     query_text(db, "PRAGMA journal_mode", v, sizeof(v));
     is_str(v, "wal", "journal_mode is wal");
@@ -169,15 +169,16 @@ test_schema(const char *db)
     query_text(db, "SELECT group_concat(name, ',') FROM (SELECT name FROM"
                " sqlite_master WHERE type = 'table' ORDER BY name)",
                v, sizeof(v));
-    is_str(v, "bans,cohosts,people,retired_codes,room_owners,rooms,"
-           "sqlite_sequence,webhook_outbox", "the tables exist");
+    is_str(v, "bans,calendar_feeds,cohosts,people,reminders,retired_codes,"
+           "room_owners,rooms,sqlite_sequence,webhook_outbox",
+           "the tables exist");
 
     rooms_store_close(st);
 
     /* a second open of an existing store keeps it as it is */
     st = open_ok(db, "the same file again");
     query_text(db, "PRAGMA user_version", v, sizeof(v));
-    is_str(v, "6", "user_version is still 6");
+    is_str(v, "7", "user_version is still 7");
     rooms_store_close(st);
 }
 
@@ -560,13 +561,14 @@ test_migration(void)
     }
 
     query_text(path, "PRAGMA user_version", v, sizeof(v));
-    is_str(v, "6", "user_version is 6 now");
+    is_str(v, "7", "user_version is 7 now");
     query_text(path, "SELECT group_concat(name, ',') FROM (SELECT name FROM"
                " sqlite_master WHERE type = 'table' ORDER BY name)",
                v, sizeof(v));
-    is_str(v, "bans,cohosts,people,retired_codes,room_owners,rooms,"
-           "sqlite_sequence,webhook_outbox",
-           "the bans, cohosts, outbox, people and owners tables were added");
+    is_str(v, "bans,calendar_feeds,cohosts,people,reminders,retired_codes,"
+           "room_owners,rooms,sqlite_sequence,webhook_outbox",
+           "the bans, cohosts, outbox, people, owners and schedule tables "
+           "were added");
 
     is_int(rooms_store_find(st, "IIIIIIIIIIIIIIIIIIIIIA", &got),
            ROOMS_STORE_OK, "its room is still there");
@@ -592,7 +594,7 @@ test_migration(void)
 
     st = open_ok(path, "the migrated store again");
     query_text(path, "PRAGMA user_version", v, sizeof(v));
-    is_str(v, "6", "a second open leaves version 6 as it is");
+    is_str(v, "7", "a second open leaves version 7 as it is");
     is_int(rooms_store_is_banned(st, 7, t), 1, "the ban is kept");
     rooms_store_close(st);
 }

@@ -15,7 +15,8 @@ package Test::Nginx::Socket;
 # response_headers_like, error_log, no_error_log, must_die, timeout,
 # log_level, raw_request_middle_delay, user_files (">>> name" then its
 # text, written into html_dir() before nginx starts).  Arrays in request pair with
-# arrays in the checks, one element per request.
+# arrays in the checks, one element per request; error_log and no_error_log
+# hold for each request's own log lines, as in the real module.
 
 use strict;
 use warnings;
@@ -433,9 +434,10 @@ sub check_response {
 sub check_error_log {
     my ($block, $name, $from) = @_;
 
-    open my $in, '<', "$ServRoot/logs/error.log" or return;
+    open my $in, '<', "$ServRoot/logs/error.log" or return $from;
     seek $in, $from, 0;
     my $log = do { local $/; <$in> } // '';
+    my $end = tell $in;
     close $in;
 
     check_severe($block, $name, $log);
@@ -454,6 +456,8 @@ sub check_error_log {
                            "$name - $section: $pat");
         }
     }
+
+    return $end;
 }
 
 # An [alert], [crit] or [emerg] line written during a block fails it,
@@ -540,11 +544,17 @@ sub run_test {
         my $requests = $block->request;
         my @reqs = ref $requests eq 'ARRAY' ? @$requests : ($requests);
 
+        # as the real module does, each request of an array is checked
+        # against the log lines written since the one before it: every
+        # --- error_log pattern must show during each request
         for my $i (0 .. $#reqs) {
             my $more = pick(scalar($block->more_headers), $i);
             my $resp = http_raw(build_request($reqs[$i], $more), $timeout);
             check_response($block, $name, $resp, ref $requests eq 'ARRAY'
                                                   ? $i : 0);
+            next if $i == $#reqs;
+            sleep 0.05;
+            $log_from = check_error_log($block, $name, $log_from);
         }
     }
 
