@@ -222,6 +222,7 @@ typedef struct {
     double          loss_fraction;   /* of the last complete window */
 
     /* probing */
+    unsigned        startup;      /* no cut and no failed probe yet */
     uint8_t         next_cluster; /* the id of the next cluster */
     int64_t         probe_last_us;   /* the last cluster's start */
     unsigned        probed;       /* one was started */
@@ -294,11 +295,12 @@ size_t rooms_bwe_feedback(rooms_bwe_t *b, int64_t now_us,
  * probe is only asked for when it exceeds the estimate, the estimate has
  * been stable (no decrease for 2 s, no overuse, little loss), no cluster
  * is in flight, and a second (more after failures) passed since the last
- * one; the very first may start at once.  Returns 1 and fills *p when
- * the caller should send p->packets packets (padding, or RTX of recent
- * packets, of about p->bytes each; actual sizes are what count) every
- * p->interval_us from now, each recorded with rooms_bwe_sent(...,
- * p->cluster); 0 otherwise.
+ * one; the very first may start at once, and during start-up (no cut and
+ * no failed probe yet) each next one as soon as the last has its verdict.
+ * Returns 1 and fills *p when the caller should send p->packets packets
+ * (padding, or RTX of recent packets, of about p->bytes each; actual
+ * sizes are what count) every p->interval_us from now, each recorded
+ * with rooms_bwe_sent(..., p->cluster); 0 otherwise.
  */
 int rooms_bwe_poll(rooms_bwe_t *b, int64_t now_us, uint32_t want_bps,
     rooms_bwe_probe_t *p);

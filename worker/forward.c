@@ -112,6 +112,7 @@ rooms_fwd_rebase(rooms_fwd_t *fwd, int64_t now_ms, uint32_t ssrc,
     fwd->src_ssrc = ssrc;
     fwd->has_src = 1;
     fwd->force_switch = 0;
+    fwd->vp8_rebase = 1;
 
     /* seq + 2^32 keeps extended numbers of older packets positive */
     fwd->src_base = ((int64_t) 1 << 32) + seq;
@@ -196,6 +197,161 @@ rooms_fwd_source_seq(const rooms_fwd_t *fwd, uint16_t out_seq,
     *in_seq = in;
 
     return 0;
+}
+
+
+/*
+ * Where the PictureID (*pid, 7 or 15 bits in *bits) and TL0PICIDX (*tl0)
+ * of the VP8 payload descriptor at p[0..len) are: their offsets, or -1
+ * when absent.  Returns -1 when the descriptor does not fit in len.
+ */
+static int
+rooms_fwd_vp8_find(const uint8_t *p, size_t len, int *pid, unsigned *bits,
+    int *tl0)
+{
+    size_t  i;
+
+    *pid = -1;
+    *tl0 = -1;
+    *bits = 0;
+
+    /* X: the extension byte with I (PictureID), L (TL0PICIDX) */
+    if (len < 2 || !(p[0] & 0x80)) {
+        return len < 1 ? -1 : 0;
+    }
+
+    i = 2;
+
+    if (p[1] & 0x80) {
+        if (i >= len) {
+            return -1;
+        }
+
+        *pid = (int) i;
+        *bits = (p[i] & 0x80) ? 15 : 7;
+        i += (p[i] & 0x80) ? 2 : 1;
+    }
+
+    if (p[1] & 0x40) {
+        if (i >= len) {
+            return -1;
+        }
+
+        *tl0 = (int) i;
+        i++;
+    }
+
+    return i <= len ? 0 : -1;
+}
+
+
+static void
+rooms_fwd_vp8_put(uint8_t *p, int pid, unsigned bits, int tl0,
+    uint16_t out_pid, uint8_t out_tl0)
+{
+    if (pid >= 0) {
+        if (bits == 15) {
+            p[pid] = (uint8_t) (0x80 | ((out_pid >> 8) & 0x7f));
+            p[pid + 1] = (uint8_t) (out_pid & 0xff);
+
+        } else {
+            p[pid] = (uint8_t) (out_pid & 0x7f);
+        }
+    }
+
+    if (tl0 >= 0) {
+        p[tl0] = out_tl0;
+    }
+}
+
+
+static uint16_t
+rooms_fwd_vp8_pid(const uint8_t *p, int pid, unsigned bits)
+{
+    return bits == 15 ? (uint16_t) (((p[pid] & 0x7f) << 8) | p[pid + 1])
+                      : (uint16_t) (p[pid] & 0x7f);
+}
+
+
+void
+rooms_fwd_vp8(rooms_fwd_t *fwd, uint8_t *payload, size_t len)
+{
+    int       pid, tl0;
+    unsigned  bits;
+    uint16_t  in_pid, out_pid, mask;
+    uint8_t   in_tl0, out_tl0;
+
+    if (rooms_fwd_vp8_find(payload, len, &pid, &bits, &tl0) != 0
+        || (pid < 0 && tl0 < 0))
+    {
+        return;
+    }
+
+    mask = bits == 7 ? 0x7f : 0x7fff;
+    in_pid = pid >= 0 ? rooms_fwd_vp8_pid(payload, pid, bits) : 0;
+    in_tl0 = tl0 >= 0 ? payload[tl0] : 0;
+
+    /* a new source goes on from the numbers the subscriber saw last */
+    if (fwd->vp8_rebase) {
+        fwd->vp8_rebase = 0;
+
+        if (fwd->vp8_started) {
+            fwd->pid_off = (uint16_t) ((fwd->last_pid + 1 - in_pid) & 0x7fff);
+            fwd->tl0_off = (uint8_t) (fwd->last_tl0 + 1 - in_tl0);
+
+        } else {
+            fwd->pid_off = 0;
+            fwd->tl0_off = 0;
+        }
+    }
+
+    out_pid = (uint16_t) ((in_pid + fwd->pid_off) & mask);
+    out_tl0 = (uint8_t) (in_tl0 + fwd->tl0_off);
+
+    rooms_fwd_vp8_put(payload, pid, bits, tl0, out_pid, out_tl0);
+
+    /* the highest sent, in each number's own modulus (a repair is late) */
+    if (pid >= 0
+        && (!fwd->vp8_started
+            || (((out_pid - fwd->last_pid) & mask) != 0
+                && ((out_pid - fwd->last_pid) & mask) < (mask + 1u) / 2)))
+    {
+        fwd->last_pid = out_pid;
+    }
+
+    if (tl0 >= 0
+        && (!fwd->vp8_started || (int8_t) (uint8_t) (out_tl0 - fwd->last_tl0)
+                                 > 0))
+    {
+        fwd->last_tl0 = out_tl0;
+    }
+
+    fwd->vp8_started = 1;
+}
+
+
+void
+rooms_fwd_vp8_replay(const rooms_fwd_t *fwd, uint8_t *payload, size_t len)
+{
+    int       pid, tl0;
+    unsigned  bits;
+    uint16_t  mask;
+
+    if (!fwd->vp8_started || fwd->vp8_rebase
+        || rooms_fwd_vp8_find(payload, len, &pid, &bits, &tl0) != 0)
+    {
+        return;
+    }
+
+    mask = bits == 7 ? 0x7f : 0x7fff;
+
+    rooms_fwd_vp8_put(payload, pid, bits, tl0,
+                      pid >= 0 ? (uint16_t) ((rooms_fwd_vp8_pid(payload, pid,
+                                                                bits)
+                                              + fwd->pid_off) & mask)
+                               : 0,
+                      tl0 >= 0 ? (uint8_t) (payload[tl0] + fwd->tl0_off)
+                               : 0);
 }
 
 

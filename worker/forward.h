@@ -6,7 +6,8 @@
  *
  * Owns: the mapping from whichever source currently feeds an outgoing
  * stream (a publisher's stream, or one simulcast layer of it) to the
- * subscriber's view of one continuous stream, both ways; the copies of
+ * subscriber's view of one continuous stream, both ways (RTP's numbers,
+ * and VP8's PictureID and TL0PICIDX); the copies of
  * the last N packets of a stream; the 500 ms spacing of PLI/FIR towards
  * a publisher.
  * Sans-IO: the caller passes the time (now_ms, any monotonic millisecond
@@ -67,6 +68,20 @@ typedef struct {
     uint16_t        last_seq;     /* highest out seq sent */
     uint32_t        last_ts;      /* highest out ts sent */
     int64_t         last_ts_ms;   /* now_ms when last_ts was first sent */
+
+    /*
+     * VP8's own numbering (RFC 7741 §4.2), continued across a switch as
+     * seq and ts are: each simulcast layer is its own encoder with its
+     * own PictureID and TL0PICIDX, and a decoder that sees them jump at a
+     * switch takes the new layer's frames for ones it already passed or
+     * for ones still missing (a frozen picture until its next keyframe).
+     */
+    unsigned        vp8_started;  /* a PictureID was sent */
+    unsigned        vp8_rebase;   /* the next one sets the offsets */
+    uint16_t        pid_off;      /* out PictureID = in + pid_off, mod 2^15 */
+    uint16_t        last_pid;     /* highest out PictureID sent */
+    uint8_t         tl0_off;      /* out TL0PICIDX = in + tl0_off, mod 2^8 */
+    uint8_t         last_tl0;     /* highest out TL0PICIDX sent */
 
     /* what the router may want to know */
     uint64_t        switches;
@@ -147,6 +162,24 @@ int rooms_fwd_source_seq(const rooms_fwd_t *fwd, uint16_t out_seq,
  * ROOMS_FWD_DROP when it is not RTP of the current source.
  */
 int rooms_fwd_replay(const rooms_fwd_t *fwd, uint8_t *pkt, size_t len);
+
+/*
+ * Rewrites in place the VP8 payload descriptor (RFC 7741 §4.2) at
+ * payload[0..len) of a packet rooms_fwd_rewrite() just passed: its
+ * PictureID and TL0PICIDX, when present, through the current offsets.
+ * The first of them after a new source starts continues the numbers the
+ * subscriber saw (the highest sent + 1), as rooms_fwd_rewrite() does for
+ * seq.  A 7-bit PictureID wraps at 128, a 15-bit one at 32768.  Does
+ * nothing for a payload too short to hold what its descriptor says.
+ */
+void rooms_fwd_vp8(rooms_fwd_t *fwd, uint8_t *payload, size_t len);
+
+/*
+ * The same for a packet rooms_fwd_replay() rewrote (a NACK answer):
+ * through the current offsets, without changing fwd.
+ */
+void rooms_fwd_vp8_replay(const rooms_fwd_t *fwd, uint8_t *payload,
+    size_t len);
 
 
 /*

@@ -135,6 +135,19 @@ rooms_layer_grant(rooms_layer_state_t *s, int64_t now_ms, uint32_t budget)
         /* down at once */
         s->granted_bps = budget;
         s->up_since_ms = -1;
+        s->settled = 1;
+        return;
+    }
+
+    /*
+     * Start-up: until the budget first falls, it has only grown as the
+     * estimator found the link (its probes); there is no sawtooth to
+     * wait out yet, and a newcomer's paused tiles come back at once.
+     */
+    if (!s->settled) {
+        s->granted_bps = (uint32_t) ((uint64_t) budget * 100
+                                     / ROOMS_LAYER_UP_PCT);
+        s->up_since_ms = -1;
         return;
     }
 
@@ -234,6 +247,21 @@ rooms_layer_choose(rooms_layer_state_t *s, int64_t now_ms,
     }
 
     return changed;
+}
+
+
+void
+rooms_layer_rate(rooms_layer_t *l, uint32_t measured_bps)
+{
+    int64_t  diff;
+
+    if (l->bps == 0) {
+        l->bps = measured_bps;
+        return;
+    }
+
+    diff = (int64_t) measured_bps - (int64_t) l->bps;
+    l->bps = (uint32_t) ((int64_t) l->bps + diff / ROOMS_LAYER_RATE_GAIN);
 }
 
 

@@ -63,13 +63,25 @@
 #define ROOMS_LAYER_NOMINAL_BPP   2
 #define ROOMS_LAYER_NOMINAL_MIN   30000
 
+/*
+ * A layer's bitrate follows each second's measure by a quarter of the
+ * difference.  Why: a keyframe is several times a frame's size, so a
+ * second with one reads 1.5-3x the layer's rate; the choices made with
+ * that spike moved other tiles down (and their keyframe requests made
+ * more spikes), then back up when it passed: under 5% loss and its
+ * keyframe requests, tiles flapped between layers every second or two.
+ * Smoothed, a spike moves the rate by a quarter of itself, and a lasting
+ * change is followed within a few seconds.
+ */
+#define ROOMS_LAYER_RATE_GAIN     4
+
 
 /* one layer of a publisher's video */
 typedef struct {
     uint16_t        width;
     uint16_t        height;
-    uint32_t        bps;          /* measured (smoothed over ~1 s by the
-                                     caller); 0: not known */
+    uint32_t        bps;          /* measured, smoothed by
+                                     rooms_layer_rate(); 0: not known */
     unsigned        active;       /* its packets are arriving */
 } rooms_layer_t;
 
@@ -96,6 +108,7 @@ typedef struct {
 /* what the SFU keeps per subscriber */
 typedef struct {
     unsigned        started;
+    unsigned        settled;      /* the budget fell once: ups wait */
     uint32_t        granted_bps;  /* the video budget choices fit in */
     int64_t         up_since_ms;  /* the estimate has allowed more since;
                                      -1: it has not */
@@ -147,8 +160,10 @@ int rooms_layer_desired(const rooms_layer_pub_t *pub, unsigned h,
  * the budget has stayed at least 15% above it for ROOMS_LAYER_UP_HOLD_MS
  * (to the lowest budget of that time / 1.15: up slowly, and with room to
  * spare), so layers and paused tiles come
- * back only after the estimate has recovered for a while.  A view change
- * that fits the granted budget takes effect at once.
+ * back only after the estimate has recovered for a while.  Before the
+ * budget has fallen once (start-up: the estimate has only grown, as
+ * probes found the link), it is raised to budget / 1.15 at once.  A view
+ * change that fits the granted budget takes effect at once.
  *
  * Fills *r when r is not NULL.  Returns the number of tiles whose layer
  * changed.
@@ -162,6 +177,13 @@ unsigned rooms_layer_choose(rooms_layer_state_t *s, int64_t now_ms,
  * (the hold of an upward move ends), or -1 when nothing is pending.
  */
 int64_t rooms_layer_timeout(const rooms_layer_state_t *s);
+
+/*
+ * Folds one measure of a layer's bitrate (bits per second over about a
+ * second) into l->bps: the first as it is, each next one by
+ * 1/ROOMS_LAYER_RATE_GAIN of the difference.
+ */
+void rooms_layer_rate(rooms_layer_t *l, uint32_t measured_bps);
 
 /* The bitrate counted for layer i of pub (measured, or nominal). */
 uint32_t rooms_layer_bps(const rooms_layer_pub_t *pub, int i);

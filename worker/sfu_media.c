@@ -565,6 +565,74 @@ sfu_build_rtx(sfu_line_t *sub, const uint8_t *pkt, size_t len, uint8_t *out)
 }
 
 
+/* a padding probe: the most one count byte pads, with its header */
+#define SFU_PROBE_PAD_BYTES  (ROOMS_RTP_HEADER_LEN + 32 + 255)
+
+
+/*
+ * A padding-only packet (RFC 3550 §5.1: P set, the last byte the count)
+ * of bytes bytes (at most 255 of padding) on sub's RTX stream, with its
+ * mid and a transport-wide number slot: what a probe sends when sub has
+ * no packet left to copy (its lines paused for longer than the history
+ * holds).  The browser's transport feedback counts it; its RTX receiver
+ * drops it, having no payload.  Returns its length, or 0.
+ */
+static size_t
+sfu_build_padding(sfu_line_t *sub, size_t bytes, uint8_t *out)
+{
+    size_t       ext, n, mid_len, pad;
+    unsigned     two, count;
+    sfu_ext_t    el[2];         /* twcc and mid */
+
+    count = 0;
+    mid_len = strlen(sub->mid);
+
+    if (sub->neg.ext_twcc && sub->owner->bwe_on) {
+        el[count].id = sub->neg.ext_twcc;
+        el[count].data = sfu_twcc_zero;
+        el[count++].len = ROOMS_RTP_TWCC_LEN;
+    }
+
+    if (sub->neg.ext_mid && mid_len > 0) {
+        el[count].id = sub->neg.ext_mid;
+        el[count].data = (const uint8_t *) sub->mid;
+        el[count++].len = mid_len;
+    }
+
+    ext = sfu_ext_size(el, count, &two);
+    n = ROOMS_RTP_HEADER_LEN + ext;
+    pad = bytes > n ? bytes - n : 1;
+
+    /* the count is one byte */
+    if (pad > 255) {
+        pad = 255;
+    }
+
+    if (n + pad > SFU_DGRAM_MAX - ROOMS_SRTP_MAX_TRAILER) {
+        return 0;
+    }
+
+    memset(out, 0, n + pad);
+    out[0] = (uint8_t) (0x80 | 0x20 | (count ? 0x10 : 0));
+
+    if (count) {
+        sfu_ext_write(out + ROOMS_RTP_HEADER_LEN, el, count, two, ext);
+    }
+
+    out[n + pad - 1] = (uint8_t) pad;
+
+    rooms_rtp_set_pt(out, (unsigned) sub->neg.rtx_pt);
+    rooms_rtp_set_ssrc(out, sub->rtx_out_ssrc);
+    rooms_rtp_set_seq(out, sub->rtx_seq++);
+    out[4] = (uint8_t) (sub->fwd.last_ts >> 24);
+    out[5] = (uint8_t) (sub->fwd.last_ts >> 16);
+    out[6] = (uint8_t) (sub->fwd.last_ts >> 8);
+    out[7] = (uint8_t) sub->fwd.last_ts;
+
+    return n + pad;
+}
+
+
 /*
  * The NACK history of stream pub (of its layer li, or -1): allocated
  * with SFU_HIST_SLOTS, halved for each layer below the top, when create
@@ -691,7 +759,7 @@ sfu_forward(sfu_t *sfu, uint64_t now_us, sfu_line_t *pub, int li,
          * target at a keyframe of the target, never between, so its
          * decoder never sees a frame it cannot decode; its outgoing
          * stream goes on (rooms_fwd_switch(): the SSRC stays, sequence
-         * numbers and timestamps continue).
+         * numbers, timestamps and VP8 PictureID and TL0PICIDX continue).
          */
         if (li >= 0 && sub->layer != li) {
             if (!keyframe || (sub->target != li
@@ -723,6 +791,13 @@ sfu_forward(sfu_t *sfu, uint64_t now_us, sfu_line_t *pub, int li,
         if (seq == ROOMS_FWD_DROP) {
             sfu->stats.fwd_dropped++;
             continue;
+        }
+
+        /* VP8, the answer's one video codec: its numbers continue too */
+        if (pub->kind == ROOMS_SDP_KIND_VIDEO) {
+            rooms_fwd_vp8(&sub->fwd, d->data + n - (pkt->len
+                                                    - pkt->payload_off),
+                          pkt->payload_len);
         }
 
         rooms_rtp_set_pt(d->data, (unsigned) sub->neg.pt);
@@ -1239,7 +1314,7 @@ sfu_layer_packet(sfu_line_t *pub, int li, uint64_t now,
     span = now - ly->win_start;
 
     if (span >= 1000) {
-        lp->bps = (uint32_t) (ly->win_bytes * 8000 / span);
+        rooms_layer_rate(lp, (uint32_t) (ly->win_bytes * 8000 / span));
         ly->win_start = now;
         ly->win_bytes = 0;
     }
@@ -1369,6 +1444,10 @@ sfu_kept(sfu_line_t *l, uint16_t out_seq, uint8_t *out, int *in_seq)
     if (len == 0 || rooms_fwd_replay(&l->fwd, out, len) == ROOMS_FWD_DROP) {
         return 0;
     }
+
+    /* VP8's numbers as they were sent (histories keep video only) */
+    rooms_fwd_vp8_replay(&l->fwd, out + len - (r.len - r.payload_off),
+                         r.payload_len);
 
     rooms_rtp_set_pt(out, (unsigned) l->neg.pt);
 
@@ -1612,9 +1691,10 @@ sfu_keyframes_poll(sfu_t *sfu, uint64_t now, sfu_io_t *io)
  * peer's link carries more than its estimate (its tiles want more), a
  * cluster of RTX copies of the newest packet of one of its video lines
  * (the browser drops a packet it has, once its transport feedback has
- * counted it), paced at the cluster's rate by sfu_probe_poll(): their
- * arrivals say how fast the link carries them.  A peer with no video
- * line that negotiated RTX and holds a packet is not probed.
+ * counted it), or RTX padding when none is left to copy, paced at the
+ * cluster's rate by sfu_probe_poll(): their arrivals say how fast the
+ * link carries them.  A peer with no video line that negotiated RTX is
+ * not probed.
  */
 void
 sfu_bwe_probe(sfu_t *sfu, uint64_t now, sfu_peer_t *peer, sfu_io_t *io)
@@ -1632,6 +1712,7 @@ sfu_bwe_probe(sfu_t *sfu, uint64_t now, sfu_peer_t *peer, sfu_io_t *io)
 
     peer->probe_left = pr.packets;
     peer->probe_cluster = pr.cluster;
+    peer->probe_bps = pr.target_bps;
     peer->probe_interval_us = pr.interval_us > 0 ? pr.interval_us : 1000;
     peer->probe_next_us = (int64_t) now * 1000;
     sfu_queue_insert_tail(&sfu->net->probing, &peer->probe_link);
@@ -1657,11 +1738,12 @@ sfu_probe_send(sfu_t *sfu, uint64_t now_us, sfu_peer_t *peer, sfu_io_t *io)
     size_t          len, n;
     uint8_t         kept[ROOMS_HIST_SLOT];
     unsigned        i;
-    sfu_line_t     *l;
+    sfu_line_t     *l, *pad;
     sfu_dgram_t    *d;
     rooms_hist_t   *h;
 
     l = NULL;
+    pad = NULL;
     len = 0;
 
     /*
@@ -1671,15 +1753,22 @@ sfu_probe_send(sfu_t *sfu, uint64_t now_us, sfu_peer_t *peer, sfu_io_t *io)
     for (i = 0; i < peer->nlines && len == 0; i++) {
         l = &peer->lines[i];
 
-        if (l->bound != NULL && l->kind == ROOMS_SDP_KIND_VIDEO
-            && l->neg.rtx_pt >= 0 && l->rtx_out_ssrc != 0
-            && l->fwd.started && (h = sfu_line_hist(l)) != NULL && h->any)
+        if (l->bound == NULL || l->kind != ROOMS_SDP_KIND_VIDEO
+            || l->neg.rtx_pt < 0 || l->rtx_out_ssrc == 0)
         {
+            continue;
+        }
+
+        if (pad == NULL) {
+            pad = l;
+        }
+
+        if (l->fwd.started && (h = sfu_line_hist(l)) != NULL && h->any) {
             len = sfu_kept(l, l->fwd.last_seq, kept, NULL);
         }
     }
 
-    if (len == 0 || !peer->srtp_ready || !peer->has_addr) {
+    if ((len == 0 && pad == NULL) || !peer->srtp_ready || !peer->has_addr) {
         return -1;
     }
 
@@ -1688,7 +1777,13 @@ sfu_probe_send(sfu_t *sfu, uint64_t now_us, sfu_peer_t *peer, sfu_io_t *io)
         return -1;
     }
 
-    n = sfu_build_rtx(l, kept, len, d->data);
+    /*
+     * No copy to send (lines paused for longer than their history
+     * holds: a probe is the only way back for them): padding, as much
+     * as one packet carries.
+     */
+    n = len > 0 ? sfu_build_rtx(l, kept, len, d->data)
+                : sfu_build_padding(pad, SFU_PROBE_PAD_BYTES, d->data);
     if (n == 0) {
         return -1;
     }
@@ -1697,6 +1792,18 @@ sfu_probe_send(sfu_t *sfu, uint64_t now_us, sfu_peer_t *peer, sfu_io_t *io)
 
     if (rooms_srtp_protect(&peer->srtp, d->data, &n) != 0) {
         return -1;
+    }
+
+    /*
+     * The next one after this one's size at the cluster's rate: a copy of
+     * the newest packet is whatever size it was (often a frame's short
+     * last one), and paced for the suggested size a cluster of small ones
+     * went out at a fraction of its rate and read as a link that carries
+     * no more (a failed probe, and seconds of back-off).
+     */
+    if (peer->probe_bps > 0) {
+        peer->probe_interval_us = (int64_t) ((uint64_t) n * 8 * 1000000
+                                             / peer->probe_bps);
     }
 
     sfu_commit(sfu, io, &peer->addr, n);

@@ -305,6 +305,7 @@ struct sfu_peer_s {
      */
     unsigned              probe_left;
     uint8_t               probe_cluster;
+    uint32_t              probe_bps;      /* the cluster's rate */
     int64_t               probe_next_us;
     int64_t               probe_interval_us;
     sfu_queue_t           probe_link;

@@ -3,7 +3,8 @@
  * publisher, 49 subscribers: a 50-person room), through the worker's
  * real cores: SRTP unprotect of the inbound packet (worker/srtp.c on
  * libsrtp2+OpenSSL), header parse and route lookup, then per subscriber
- * a copy, rooms_fwd_rewrite(), rooms_hist_put() and SRTP protect with
+ * a copy, rooms_fwd_rewrite() and rooms_fwd_vp8() (VP8's numbers),
+ * rooms_hist_put() and SRTP protect with
  * that subscriber's own outbound context.
  *
  * Beside it, measured in the same run: the floor, protect alone per
@@ -313,6 +314,10 @@ run_forward(unsigned profile, int with_send, int with_cc, int64_t *now_ms)
                 continue;
             }
 
+            /* VP8's PictureID and TL0PICIDX, as sfu_forward() does */
+            rooms_fwd_vp8(&fwds[k], egress[k] + rtp.payload_off,
+                          rtp.payload_len);
+
             /* our transport-wide number and the estimator's record */
             if (with_cc && rooms_rtp_parse(egress[k], len, &out) == 0
                 && rooms_rtp_set_twcc_seq(egress[k], &out, 3, tx_seq[k]) == 0)
@@ -409,6 +414,7 @@ run_rewrite(int64_t *now_ms)
             memcpy(egress[k], sealed[0], len);
 
             if (rooms_fwd_rewrite(&fwds[k], *now_ms, egress[k], len) >= 0) {
+                rooms_fwd_vp8(&fwds[k], egress[k] + 28, len - 28);
                 rooms_hist_put(&hists[k], egress[k], len);
             }
         }

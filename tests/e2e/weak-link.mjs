@@ -178,28 +178,51 @@ async function scenario() {
 
   ok((await relay.control('set * both loss=0.05 delay=25')).startsWith('ok'),
      'the relay drops 5% and delays 25 ms each way, for everyone');
-  await sleep(5000);
+  // The measured window starts once every estimate has found the new
+  // link: nobody's video paused for 5 s in a row.  The 25 ms step in
+  // delay reads as a queue to the delay-based estimators, and Ada's was
+  // still coming back from 300 kbit/s: a tile paused for bandwidth shows
+  // the avatar (and says why), which getStats counts as one long freeze
+  // when it comes back; that is the estimate's recovery, not loss.
+  const t2 = Date.now();
+  let calm = 0;
+  while (calm < 5 && Date.now() - t2 < 40000) {
+    await sleep(1000);
+    let paused = 0;
+    for (const n of NAMES) paused += (await inbound(n)).paused.length;
+    calm = paused ? 0 : calm + 1;
+  }
+  diag('nobody paused for 5 s, ' + Math.round((Date.now() - t2) / 1000) +
+       ' s after the loss began');
   const a = {};
   for (const n of NAMES) a[n] = await inbound(n);
   await sleep(20000);
   let worst = 0;
   let sum = 0;
   let count = 0;
+  let moving = 0;
   for (const n of NAMES) {
     const b = await inbound(n);
     for (const o of NAMES.filter((x) => x !== n)) {
       const frozen = (b[o].freezes - a[n][o].freezes) / 20;
+      const frames = b[o].frames - a[n][o].frames;
       worst = Math.max(worst, frozen);
       sum += frozen;
       count++;
+      // a video that stopped (paused, or stuck) is frozen, whatever
+      // getStats says before its next frame: 5 frames a second at least
+      moving += frames >= 100;
       diag(n + ' <- ' + o + ': frozen ' + (frozen * 100).toFixed(2) +
-           '% of 20 s, ' + (b[o].frames - a[n][o].frames) + ' frames, ' +
-           (b[o].nacks - a[n][o].nacks) + ' NACKs, ' + b[o].width + ' wide');
+           '% of 20 s, ' + frames + ' frames, ' +
+           (b[o].nacks - a[n][o].nacks) + ' NACKs, ' + b[o].width + ' wide' +
+           (b.paused.includes(o) ? ', paused' : ''));
     }
   }
   const mean = count ? sum / count : 1;
   diag('frozen under 5% loss: mean ' + (mean * 100).toFixed(2) + '%, worst ' +
        (worst * 100).toFixed(2) + '% (target 1%)');
+  ok(count === 6 && moving === 6, 'with 5% loss every received video ' +
+     'keeps moving (100 frames in 20 s at least): ' + moving + ' of 6');
   ok(count === 6 && mean <= 0.10, 'with 5% loss the received videos are ' +
      'frozen at most 10% of the time on average (mean ' +
      (mean * 100).toFixed(2) + '%, worst ' + (worst * 100).toFixed(2) +

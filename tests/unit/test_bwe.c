@@ -14,12 +14,13 @@
  *
  * Covers: (a) ramp-up from 300 kbit/s on a 2.5 Mbit/s link; (b) a step
  * down to 300 kbit/s; (c) the step back up; (d) 5% random loss with
- * ample capacity; (e) 20% loss; (f) feedback that is garbage (unknown
- * numbers, duplicates, reordering, the 16-bit wrap); the estimator
- * driving the layer chooser (worker/layer.*) with an app-limited sender
- * through link changes; and the small
- * contracts (clamping, the unwrap of sent numbers, the feedback timeout,
- * probe bounds).  The figures are printed as TAP diagnostics.
+ * ample capacity; (e) 20% loss; start-up probing (800 kbit/s to what the
+ * tiles want within a second, ended by the first cut); (f) feedback that
+ * is garbage (unknown numbers, duplicates, reordering, the 16-bit wrap);
+ * the estimator driving the layer chooser (worker/layer.*) with an
+ * app-limited sender through link changes; and the small contracts
+ * (clamping, the unwrap of sent numbers, the feedback timeout, probe
+ * bounds).  The figures are printed as TAP diagnostics.
  */
 
 #include <stdint.h>
@@ -460,6 +461,43 @@ run_loss(double loss, uint64_t seed, int verbose)
 }
 
 
+/*
+ * Start-up: a newcomer's estimate starts at 800 kbit/s (the SFU's start)
+ * and its tiles want 6 Mbit/s of a 20 Mbit/s link.  Until the first cut,
+ * each probe that found room is followed by the next as soon as its
+ * verdict is in, so the estimate doubles every round trip or so instead
+ * of once a second; the first cut (the link found) ends that.
+ */
+static void
+test_startup(void)
+{
+    int64_t   t_up;
+    sim_t    *s;
+
+    s = &sim;
+
+    sim_init(s, 20e6, 25000, 256000, 0, 3, 800000, 20000000);
+    s->want_bps = 6000000;
+
+    ok(s->bwe.startup == 1, "start-up: from the start");
+    t_up = sim_until(s, 10000000, 5000000, 1, NULL);
+    ok(t_up > 0 && t_up <= 1000000, "start-up: 800 kbit/s -> over 5 Mbit/s "
+       "(tiles want 6) within 1 s: %.2f s, %llu probes", t_up / 1e6,
+       (unsigned long long) s->bwe.probes);
+    ok(s->bwe.probes >= 3 && s->bwe.probes_ok >= 3,
+       "start-up: by probes that found room (%llu of %llu)",
+       (unsigned long long) s->bwe.probes_ok,
+       (unsigned long long) s->bwe.probes);
+
+    /* a 2 Mbit/s link then: the first cut ends start-up */
+    s->cap_bps = 2e6;
+    s->want_bps = 20000000;
+    (void) sim_until(s, 20000000, 2500000, 0, NULL);
+    ok(s->bwe.startup == 0 && s->bwe.decreases + s->bwe.loss_decreases > 0,
+       "start-up ends at the first cut (%.2f s)", s->now_us / 1e6);
+}
+
+
 static void
 test_loss(void)
 {
@@ -863,6 +901,7 @@ main(int argc, char **argv)
 
     test_contracts();
     test_steps();
+    test_startup();
     test_loss();
     test_garbage();
     test_app_limited();

@@ -12,7 +12,9 @@
  * history's hits, misses, window and wrap; one history of a source's
  * packets answering two subscribers with different rewrites (the source
  * number each one's NACK maps to, the bytes replayed); the keyframe
- * throttle.
+ * throttle; VP8's PictureID and TL0PICIDX continued across a simulcast
+ * switch (15-bit and 7-bit, their wraps, late repairs, NACK answers,
+ * descriptors without them or cut short).
  */
 
 #include <stdint.h>
@@ -392,6 +394,141 @@ test_shared(void)
 }
 
 
+/*
+ * A VP8 payload (RFC 7741 §4.2): X set, I (15- or 7-bit PictureID) and
+ * L (TL0PICIDX) as asked, S on a frame's first packet; then 4 bytes.
+ */
+static size_t
+vp8_payload(uint8_t *p, int pid, unsigned bits, int tl0)
+{
+    size_t  n;
+
+    n = 0;
+    p[n++] = 0x90;
+    p[n++] = (uint8_t) ((pid >= 0 ? 0x80 : 0) | (tl0 >= 0 ? 0x40 : 0));
+
+    if (pid >= 0 && bits == 15) {
+        p[n++] = (uint8_t) (0x80 | (pid >> 8));
+        p[n++] = (uint8_t) pid;
+
+    } else if (pid >= 0) {
+        p[n++] = (uint8_t) (pid & 0x7f);
+    }
+
+    if (tl0 >= 0) {
+        p[n++] = (uint8_t) tl0;
+    }
+
+    memset(p + n, 0x5a, 4);
+
+    return n + 4;
+}
+
+
+static unsigned
+pid_of(const uint8_t *p)
+{
+    return (p[2] & 0x80) ? (unsigned) (((p[2] & 0x7f) << 8) | p[3])
+                         : (unsigned) (p[2] & 0x7f);
+}
+
+
+static void
+test_vp8(void)
+{
+    uint8_t      b[64], v[16];
+    size_t       n;
+    rooms_fwd_t  f;
+
+    rooms_fwd_init(&f, OUT_SSRC, 90000, 100, 0);
+
+    /* layer A: its numbers pass as they are */
+    make_pkt(b, 0xa, 5000, 0);
+    rooms_fwd_rewrite(&f, 0, b, 32);
+    n = vp8_payload(v, 1000, 15, 200);
+    rooms_fwd_vp8(&f, v, n);
+    ok(pid_of(v) == 1000 && v[4] == 200, "the first source's PictureID "
+       "and TL0PICIDX pass unchanged (%u, %u)", pid_of(v), v[4]);
+    n = vp8_payload(v, 1001, 15, 201);
+    rooms_fwd_vp8(&f, v, n);
+
+    /*
+     * a switch to layer B, whose encoder numbers from elsewhere (behind
+     * A here): it goes on from A's, or the decoder takes its frames for
+     * ones it already decoded
+     */
+    make_pkt(b, 0xb, 700, 3000);
+    rooms_fwd_rewrite(&f, 40, b, 32);
+    n = vp8_payload(v, 20, 15, 7);
+    rooms_fwd_vp8(&f, v, n);
+    ok(pid_of(v) == 1002 && v[4] == 202, "switch: B's keyframe is "
+       "PictureID 1002, TL0PICIDX 202 (%u, %u)", pid_of(v), v[4]);
+    ok(v[0] == 0x90 && v[1] == 0xc0 && (v[2] & 0x80) && v[5] == 0x5a
+       && v[8] == 0x5a, "the rest of the descriptor and the payload "
+       "unchanged");
+    n = vp8_payload(v, 21, 15, 8);
+    rooms_fwd_vp8(&f, v, n);
+    ok(pid_of(v) == 1003 && v[4] == 203, "B's next frame: 1003, 203");
+
+    /* a late repair of B keeps its place; the highest stays */
+    n = vp8_payload(v, 20, 15, 7);
+    rooms_fwd_vp8(&f, v, n);
+    ok(pid_of(v) == 1002 && v[4] == 202, "a late packet of B: 1002, 202");
+
+    /* a NACK answer from the history: as it was sent, fwd unchanged */
+    n = vp8_payload(v, 21, 15, 8);
+    rooms_fwd_vp8_replay(&f, v, n);
+    ok(pid_of(v) == 1003 && v[4] == 203, "a NACK answer: 1003, 203");
+
+    /* a switch to C, ahead by far and past the 15-bit wrap */
+    make_pkt(b, 0xc, 9, 6000);
+    rooms_fwd_rewrite(&f, 80, b, 32);
+    n = vp8_payload(v, 32767, 15, 255);
+    rooms_fwd_vp8(&f, v, n);
+    ok(pid_of(v) == 1004 && v[4] == 204, "switch to C: 1004, 204 (%u, %u)",
+       pid_of(v), v[4]);
+    n = vp8_payload(v, 0, 15, 0);
+    rooms_fwd_vp8(&f, v, n);
+    ok(pid_of(v) == 1005 && v[4] == 205, "C wraps 32767 -> 0 and 255 -> 0: "
+       "1005, 205");
+
+    /* the subscriber's numbers wrap too */
+    rooms_fwd_init(&f, OUT_SSRC, 90000, 100, 0);
+    make_pkt(b, 0xa, 1, 0);
+    rooms_fwd_rewrite(&f, 0, b, 32);
+    n = vp8_payload(v, 32767, 15, 255);
+    rooms_fwd_vp8(&f, v, n);
+    make_pkt(b, 0xb, 1, 0);
+    rooms_fwd_rewrite(&f, 40, b, 32);
+    n = vp8_payload(v, 500, 15, 9);
+    rooms_fwd_vp8(&f, v, n);
+    ok(pid_of(v) == 0 && v[4] == 0, "after 32767 and 255: 0 and 0");
+
+    /* a 7-bit PictureID wraps at 128 */
+    rooms_fwd_init(&f, OUT_SSRC, 90000, 100, 0);
+    make_pkt(b, 0xa, 1, 0);
+    rooms_fwd_rewrite(&f, 0, b, 32);
+    n = vp8_payload(v, 127, 7, -1);
+    rooms_fwd_vp8(&f, v, n);
+    make_pkt(b, 0xb, 1, 0);
+    rooms_fwd_rewrite(&f, 40, b, 32);
+    n = vp8_payload(v, 50, 7, -1);
+    rooms_fwd_vp8(&f, v, n);
+    ok(pid_of(v) == 0 && !(v[2] & 0x80), "7-bit: 127 then 0, still 7-bit");
+
+    /* no X byte: nothing to do; cut short: left alone */
+    v[0] = 0x10;
+    v[1] = 0xab;
+    rooms_fwd_vp8(&f, v, 2);
+    ok(v[0] == 0x10 && v[1] == 0xab, "no extension: untouched");
+    n = vp8_payload(v, 1234, 15, 3);
+    rooms_fwd_vp8(&f, v, 3);
+    ok(pid_of(v) == 1234 && v[4] == 3, "a descriptor cut short: untouched");
+    rooms_fwd_vp8(&f, v, 0);
+    ok(1, "an empty payload: no crash");
+}
+
+
 static void
 test_throttle(void)
 {
@@ -445,6 +582,7 @@ main(void)
     test_history();
     test_shared();
     test_throttle();
+    test_vp8();
 
     return done_testing();
 }

@@ -245,7 +245,19 @@ test_hysteresis(void)
     rooms_layer_choose(&s, 0, 2000000, 4, t, 4, &r);
     ok(t[0].layer == H, "2 Mbit/s: the pinned tile at h");
 
-    /* 2.5 Mbit/s leaves 2.34 for video, 1.95 x 1.15 = 2.24 fits */
+    /*
+     * start-up: the estimate has only grown (probes finding the link),
+     * so 2.5 Mbit/s (2.34 for video, 1.95 x 1.15 = 2.24 fits) is granted
+     * at once
+     */
+    rooms_layer_choose(&s, 50, 2500000, 4, t, 4, &r);
+    ok(t[0].layer == F && rooms_layer_timeout(&s) == -1,
+       "start-up: f at once when the estimate rose (%s)", show(t, 4));
+
+    /* its first fall ends start-up: down at once, ups wait from now */
+    rooms_layer_choose(&s, 80, 2000000, 4, t, 4, &r);
+    ok(t[0].layer == H, "the first fall: h at once");
+
     for (now = 100; now < 2100; now += 100) {
         rooms_layer_choose(&s, now, 2500000, 4, t, 4, &r);
 
@@ -295,13 +307,39 @@ test_hysteresis(void)
     /* the hold takes the lowest budget of its time */
     rooms_layer_init(&s);
     view_init(t, 4, heights, 1);
-    rooms_layer_choose(&s, 0, 1000000, 4, t, 4, &r);
+    rooms_layer_choose(&s, 0, 1200000, 4, t, 4, &r);
+    rooms_layer_choose(&s, 50, 1000000, 4, t, 4, &r);
     rooms_layer_choose(&s, 100, 5000000, 4, t, 4, &r);
     rooms_layer_choose(&s, 1000, 1400000, 4, t, 4, &r);
     rooms_layer_choose(&s, 2100, 5000000, 4, t, 4, &r);
     ok(s.granted_bps == (1400000 - 160000) * 100 / 115 && t[0].layer == H,
        "the budget granted after a hold is the lowest of it / 1.15 (%u)",
        s.granted_bps);
+}
+
+
+/* a layer's bitrate: a keyframe's second moves it by a quarter */
+static void
+test_rate(void)
+{
+    int            i;
+    rooms_layer_t  l;
+
+    memset(&l, 0, sizeof(l));
+    rooms_layer_rate(&l, 500000);
+    is_int(l.bps, 500000, "rate: the first measure as it is");
+    rooms_layer_rate(&l, 1300000);
+    is_int(l.bps, 700000, "rate: a keyframe's second (1.3 Mbit/s) moves "
+           "it by a quarter");
+    rooms_layer_rate(&l, 500000);
+    is_int(l.bps, 650000, "rate: and back");
+
+    for (i = 0; i < 20; i++) {
+        rooms_layer_rate(&l, 200000);
+    }
+
+    ok(l.bps < 202000, "rate: a lasting change is followed (%u after 20 s)",
+       l.bps);
 }
 
 
@@ -411,6 +449,7 @@ main(void)
     test_desired();
     test_table();
     test_hysteresis();
+    test_rate();
     test_pause_resume();
     test_view_change();
 
