@@ -12,7 +12,8 @@
  *   sfu_peer.c    one participant's transport, offers and answers;
  *   sfu_select.c  who receives what, as pure functions;
  *   sfu_voice.c   who is heard: the loudest voices, the speaker;
- *   sfu_media.c   bindings, forwarding, NACK, PLI/FIR, RTCP;
+ *   sfu_media.c   bindings, forwarding, NACK and PLI to publishers;
+ *   sfu_feedback.c  RTCP answered (NACK, PLI/FIR, feedback); probes;
  *   sfu_rx.c      receive statistics and receiver reports;
  *   sfu_msg.c     every JSON text;
  * with sfu_int.h (rooms and people) and sfu_peer.h (peers and lines).

@@ -1,9 +1,10 @@
 /*
  * sfu_peer.h: the SFU's private header of the media side, shared by
- * sfu.c, sfu_peer.c, sfu_select.c, sfu_media.c, sfu_rx.c and sfu_msg.c
- * (which reads the streams map off the lines): one participant's
- * transport and m= lines (sfu_peer_t, sfu_line_t), what the transport
- * side of the SFU shares (sfu_net_t), and the calls between those files.
+ * sfu.c, sfu_peer.c, sfu_select.c, sfu_media.c, sfu_feedback.c, sfu_rx.c
+ * and sfu_msg.c (which reads the streams map off the lines): one
+ * participant's transport and m= lines (sfu_peer_t, sfu_line_t), what the
+ * transport side of the SFU shares (sfu_net_t), and the calls between
+ * those files.
  *
  * Owns: the shape of a peer (its ICE, DTLS and SRTP session, its lines,
  * what each line publishes or receives and the forwarding state of each
@@ -401,7 +402,7 @@ unsigned sfu_voice_assign(sfu_t *sfu, uint64_t now, sfu_part_t *p,
 uint64_t sfu_voice_poll(sfu_t *sfu, uint64_t now, sfu_io_t *io);
 
 
-/* ---- sfu_media.c: bindings, forwarding, feedback ---- */
+/* ---- sfu_media.c: bindings, forwarding, requests to publishers ---- */
 
 int sfu_bind(sfu_t *sfu, uint64_t now, sfu_peer_t *peer, sfu_line_t *l,
     sfu_line_t *pub, sfu_io_t *io);
@@ -419,6 +420,31 @@ uint64_t sfu_keyframes_poll(sfu_t *sfu, uint64_t now, sfu_io_t *io);
 /* one SRTP-unprotected packet from peer that arrived at now_us */
 void sfu_rtp(sfu_t *sfu, uint64_t now_us, sfu_peer_t *peer,
     const uint8_t *buf, size_t len, sfu_io_t *io);
+/* the RTP clock of the codecs we accept: Opus and VP8 */
+uint32_t sfu_clock_rate(rooms_sdp_kind_e kind);
+/*
+ * For sfu_feedback.c's resends and probes (contracts at each definition):
+ * packet pkt as line sub forwards it, with sub's extension ids; a kept
+ * packet as sub's RTX; RTX padding of about bytes; our next
+ * transport-wide number stamped on a packet for subscriber s; the NACK
+ * history of stream pub (layer li, or -1); a NACK up to publisher pub.
+ */
+size_t sfu_media_build(const sfu_line_t *sub, const rooms_rtp_t *pkt,
+    const uint8_t *abs, const uint8_t *level, uint8_t *out);
+size_t sfu_media_build_rtx(sfu_line_t *sub, const uint8_t *pkt, size_t len,
+    uint8_t *out);
+size_t sfu_media_build_padding(sfu_line_t *sub, size_t bytes, uint8_t *out);
+void sfu_media_stamp(sfu_peer_t *s, uint64_t now_us, uint8_t *pkt,
+    size_t len, unsigned cluster);
+rooms_hist_t *sfu_media_hist(sfu_t *sfu, sfu_line_t *pub, int li,
+    unsigned create);
+void sfu_media_nack_up(sfu_t *sfu, sfu_line_t *pub, int li,
+    const uint16_t *lost, size_t nlost, sfu_io_t *io);
+
+
+/* ---- sfu_feedback.c: RTCP answered, the estimator's probes ---- */
+
+/* one SRTCP-unprotected compound from peer that arrived at now (ms) */
 void sfu_rtcp(sfu_t *sfu, uint64_t now, sfu_peer_t *peer, const uint8_t *buf,
     size_t len, sfu_io_t *io);
 /*
@@ -428,9 +454,8 @@ void sfu_rtcp(sfu_t *sfu, uint64_t now, sfu_peer_t *peer, const uint8_t *buf,
 void sfu_bwe_probe(sfu_t *sfu, uint64_t now, sfu_peer_t *peer, sfu_io_t *io);
 /* the probe packets due by now: the next due, or SFU_NEVER */
 uint64_t sfu_probe_poll(sfu_t *sfu, uint64_t now, sfu_io_t *io);
+/* peer's probe cluster in flight, if any, is dropped (peer goes) */
 void sfu_probe_cancel(sfu_peer_t *peer);
-/* the RTP clock of the codecs we accept: Opus and VP8 */
-uint32_t sfu_clock_rate(rooms_sdp_kind_e kind);
 
 
 /* ---- sfu_rx.c: receive statistics and receiver reports ---- */
