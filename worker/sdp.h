@@ -134,10 +134,10 @@ typedef enum {
  * sends transport feedback for what it receives (sfu_rx.c), so the
  * browser's send-side estimator ramps up, and stamps its own transport
  * sequence numbers on what it sends and reads the browser's feedback
- * (sfu_media.c), to estimate each subscriber's link (bwe.h).  It sends no
- * REMB: a browser told to expect feedback that never comes holds its
- * send-side estimate at the floor (Chromium: 30 kbit/s, 320x240 at
- * 10 fps).
+ * (sfu_media.c, sfu_feedback.c), to estimate each subscriber's link
+ * (bwe.h).  It sends no REMB: a browser told to expect feedback that
+ * never comes holds its send-side estimate at the floor (Chromium:
+ * 30 kbit/s, 320x240 at 10 fps).
  */
 #define ROOMS_SDP_FB_ANSWER_VIDEO                                           \
     (ROOMS_SDP_FB_NACK | ROOMS_SDP_FB_PLI | ROOMS_SDP_FB_FIR              \
