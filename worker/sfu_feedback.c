@@ -234,6 +234,12 @@ sfu_nack(sfu_t *sfu, uint64_t now_us, sfu_peer_t *p,
 }
 
 
+/*
+ * One compound from p, its SRTCP removed, at now (ms): checked whole
+ * first (a bad one counts in rx_bad and is dropped), then each packet
+ * answered (SR, NACK, transport feedback, PLI, FIR); the others are
+ * passed over.
+ */
 void
 sfu_rtcp(sfu_t *sfu, uint64_t now, sfu_peer_t *p, const uint8_t *buf,
     size_t len, sfu_io_t *io)
@@ -359,6 +365,7 @@ sfu_bwe_probe(sfu_t *sfu, uint64_t now, sfu_peer_t *peer, sfu_io_t *io)
 }
 
 
+/* peer's cluster in flight, if any, is dropped: it leaves the list */
 void
 sfu_probe_cancel(sfu_peer_t *peer)
 {
@@ -451,6 +458,10 @@ sfu_probe_send(sfu_t *sfu, uint64_t now_us, sfu_peer_t *peer, sfu_io_t *io)
 }
 
 
+/*
+ * Each probing peer's packets due by now, at its cluster's pace; a
+ * cluster that cannot send ends.  The next due (ms), or SFU_NEVER.
+ */
 uint64_t
 sfu_probe_poll(sfu_t *sfu, uint64_t now, sfu_io_t *io)
 {
