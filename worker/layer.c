@@ -20,6 +20,7 @@ void
 rooms_layer_init(rooms_layer_state_t *s)
 {
     s->started = 0;
+    s->settled = 0;
     s->granted_bps = 0;
     s->up_since_ms = -1;
     s->up_min_bps = 0;
