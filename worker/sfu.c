@@ -1051,6 +1051,7 @@ sfu_layers_apply(sfu_t *sfu, uint64_t now, sfu_part_t *p, sfu_io_t *io)
                 (unsigned) tiles[i].width, (unsigned) tiles[i].height);
 
         l->target = t;
+        l->kf_wait_ms = 0;
 
         if (t < 0) {
             l->layer = ROOMS_LAYER_NONE;

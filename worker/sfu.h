@@ -170,6 +170,8 @@ typedef struct {
     uint64_t  fwd;                       /* RTP packets forwarded */
     uint64_t  fwd_dropped;               /* rewrite/size/protect refused */
     uint64_t  layer_switches;            /* simulcast layer changes */
+    uint64_t  kf_stuck;                  /* keyframes asked again for a
+                                            subscriber still waiting */
     uint64_t  nack_resent;               /* RTX packets included */
     uint64_t  rtx_sent;                  /* NACK answers sent as RTX */
     uint64_t  rr_sent;                   /* receiver reports to publishers */

@@ -709,6 +709,37 @@ sfu_layer_first(const sfu_line_t *sub, int li)
 }
 
 
+/*
+ * A subscriber sees its target layer's packets but no keyframe of it: the
+ * request its switch made was lost, or the publisher let it go (Chromium
+ * drops one that comes as a layer starts, whose own first keyframe the
+ * subscriber missed).  After SFU_KF_STUCK_MS of waiting it asks again, and
+ * again each SFU_KF_STUCK_MS while it waits (the publisher's own throttle
+ * still applies).  Why 1 s: a keyframe answers a request within a round
+ * trip and a frame or two (a few hundred ms here); a second ask any
+ * sooner would mostly bring a keyframe nobody needs.
+ */
+#define SFU_KF_STUCK_MS  1000
+
+static void
+sfu_kf_stuck(sfu_t *sfu, uint64_t now, sfu_line_t *sub, sfu_io_t *io)
+{
+    if (sub->kf_wait_ms == 0) {
+        sub->kf_wait_ms = now;
+        return;
+    }
+
+    if (now - sub->kf_wait_ms >= SFU_KF_STUCK_MS) {
+        sub->kf_wait_ms = now;
+        sfu->stats.kf_stuck++;
+        sfu_log(sfu, SFU_LOG_DEBUG, "%s mid %s waits for a keyframe of "
+                "%s's layer %d: asked again", sub->owner->id, sub->mid,
+                sub->bound->owner->id, sub->target);
+        sfu_want_keyframe(sfu, now, sub->bound, io);
+    }
+}
+
+
 static void
 sfu_forward(sfu_t *sfu, uint64_t now_us, sfu_line_t *pub, int li,
     unsigned keyframe, const rooms_rtp_t *pkt, sfu_io_t *io)
@@ -761,6 +792,11 @@ sfu_forward(sfu_t *sfu, uint64_t now_us, sfu_line_t *pub, int li,
          * numbers, timestamps and VP8 PictureID and TL0PICIDX continue).
          */
         if (li >= 0 && sub->layer != li) {
+            if (!keyframe && sub->target == li) {
+                sfu_kf_stuck(sfu, now, sub, io);
+                continue;
+            }
+
             if (!keyframe || (sub->target != li
                               && !sfu_layer_first(sub, li)))
             {
@@ -770,6 +806,7 @@ sfu_forward(sfu_t *sfu, uint64_t now_us, sfu_line_t *pub, int li,
             /* another SSRC starts a new source anyway; this says so */
             rooms_fwd_switch(&sub->fwd);
             sub->layer = li;
+            sub->kf_wait_ms = 0;
             sfu->stats.layer_switches++;
         }
 

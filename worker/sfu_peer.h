@@ -224,6 +224,9 @@ struct sfu_line_s {
                                              forwarded, ROOMS_LAYER_NONE */
     int                   target;         /* the one chosen: forwarded
                                              from its next keyframe on */
+    uint64_t              kf_wait_ms;     /* since when it has seen its
+                                             target's packets but no
+                                             keyframe yet; 0: not waiting */
     sfu_queue_t           sub_link;       /* in bound->subscribers */
     unsigned              fwd_first;      /* since bound: a packet went */
     unsigned              fwd_keyframe;   /* since bound: a keyframe went */
