@@ -65,39 +65,6 @@ rooms_people_done(sqlite3_stmt *s)
 }
 
 
-/* 1 when it opened its own transaction, 0 inside the caller's, or < 0 */
-static int
-rooms_people_tx(rooms_store_t *st)
-{
-    int  rc;
-
-    if (!sqlite3_get_autocommit(rooms_store_db(st))) {
-        return 0;
-    }
-
-    rc = rooms_store_begin(st, ROOMS_STORE_WAIT_MS);
-
-    return rc == ROOMS_STORE_OK ? 1 : rc;
-}
-
-
-static int
-rooms_people_tx_end(rooms_store_t *st, int own, int rc)
-{
-    if (!own) {
-        return rc;
-    }
-
-    if (rc == ROOMS_STORE_OK) {
-        return rooms_store_commit(st);
-    }
-
-    rooms_store_rollback(st);
-
-    return rc;
-}
-
-
 /* self meets other (named name): the row written or refreshed, bounded */
 static int
 rooms_people_one(rooms_store_t *st, const unsigned char *self,
@@ -152,7 +119,7 @@ rooms_people_meet(rooms_store_t *st, const unsigned char *a,
         return ROOMS_STORE_OK;
     }
 
-    own = rooms_people_tx(st);
+    own = rooms_store_tx(st);
     if (own < 0) {
         return own;
     }
@@ -163,7 +130,7 @@ rooms_people_meet(rooms_store_t *st, const unsigned char *a,
         rc = rooms_people_one(st, b, a, a_name, now);
     }
 
-    return rooms_people_tx_end(st, own, rc);
+    return rooms_store_tx_end(st, own, rc);
 }
 
 
@@ -230,7 +197,7 @@ rooms_people_forget(rooms_store_t *st, const unsigned char *self,
 
     *n = 0;
 
-    own = rooms_people_tx(st);
+    own = rooms_store_tx(st);
     if (own < 0) {
         return own;
     }
@@ -251,7 +218,7 @@ rooms_people_forget(rooms_store_t *st, const unsigned char *self,
     rc = rooms_people_done(s);
 
     if (rc != ROOMS_STORE_OK) {
-        return rooms_people_tx_end(st, own, rc);
+        return rooms_store_tx_end(st, own, rc);
     }
 
     *n = (unsigned) sqlite3_changes(rooms_store_db(st));
@@ -272,12 +239,12 @@ rooms_people_forget(rooms_store_t *st, const unsigned char *self,
     if (other != NULL && *n == 0 && rc == ROOMS_STORE_OK) {
         rc = rooms_people_done(s);
         *n = (unsigned) sqlite3_changes(rooms_store_db(st));
-        return rooms_people_tx_end(st, own, rc);
+        return rooms_store_tx_end(st, own, rc);
     }
 
     rc = rooms_people_done(s);
 
-    return rooms_people_tx_end(st, own, rc);
+    return rooms_store_tx_end(st, own, rc);
 }
 
 
@@ -287,7 +254,7 @@ rooms_people_expire(rooms_store_t *st, int64_t before)
     int            own, rc;
     sqlite3_stmt  *s;
 
-    own = rooms_people_tx(st);
+    own = rooms_store_tx(st);
     if (own < 0) {
         return own;
     }
@@ -305,7 +272,7 @@ rooms_people_expire(rooms_store_t *st, int64_t before)
                  " (SELECT id FROM rooms)"));
     }
 
-    return rooms_people_tx_end(st, own, rc);
+    return rooms_store_tx_end(st, own, rc);
 }
 
 

@@ -137,39 +137,6 @@ rooms_sched_walk(sqlite3_stmt *s, int with_token, rooms_sched_each_pt each,
 }
 
 
-/* Opens a transaction unless one is: 1 (own), 0, or BUSY/ERROR. */
-static int
-rooms_sched_tx(rooms_store_t *st)
-{
-    int  rc;
-
-    if (!sqlite3_get_autocommit(rooms_store_db(st))) {
-        return 0;
-    }
-
-    rc = rooms_store_begin(st, ROOMS_STORE_WAIT_MS);
-
-    return rc == ROOMS_STORE_OK ? 1 : rc;
-}
-
-
-static int
-rooms_sched_tx_end(rooms_store_t *st, int own, int rc)
-{
-    if (!own) {
-        return rc;
-    }
-
-    if (rc == ROOMS_STORE_OK) {
-        return rooms_store_commit(st);
-    }
-
-    rooms_store_rollback(st);
-
-    return rc;
-}
-
-
 int
 rooms_sched_add(rooms_store_t *st, int64_t room_id,
     const unsigned char token_hash[ROOMS_HASH_LEN], int kind, int64_t now)
@@ -178,7 +145,7 @@ rooms_sched_add(rooms_store_t *st, int64_t room_id,
     int64_t        n;
     sqlite3_stmt  *s;
 
-    own = rooms_sched_tx(st);
+    own = rooms_store_tx(st);
     if (own < 0) {
         return own;
     }
@@ -188,7 +155,7 @@ rooms_sched_add(rooms_store_t *st, int64_t room_id,
                             " room_id = ?1 AND token_hash = ?2 AND kind = ?3",
                             &s) != ROOMS_STORE_OK)
     {
-        return rooms_sched_tx_end(st, own, ROOMS_STORE_ERROR);
+        return rooms_store_tx_end(st, own, ROOMS_STORE_ERROR);
     }
 
     sqlite3_bind_int64(s, 1, room_id);
@@ -197,7 +164,7 @@ rooms_sched_add(rooms_store_t *st, int64_t room_id,
     n = rooms_sched_int(s);
 
     if (n != 0) {
-        return rooms_sched_tx_end(st, own,
+        return rooms_store_tx_end(st, own,
                                   n < 0 ? ROOMS_STORE_ERROR : ROOMS_STORE_OK);
     }
 
@@ -206,14 +173,14 @@ rooms_sched_add(rooms_store_t *st, int64_t room_id,
                                 " room_id = ?1 AND kind = 0", &s)
             != ROOMS_STORE_OK)
         {
-            return rooms_sched_tx_end(st, own, ROOMS_STORE_ERROR);
+            return rooms_store_tx_end(st, own, ROOMS_STORE_ERROR);
         }
 
         sqlite3_bind_int64(s, 1, room_id);
         n = rooms_sched_int(s);
 
         if (n < 0 || n >= ROOMS_SCHED_PER_ROOM) {
-            return rooms_sched_tx_end(st, own, n < 0 ? ROOMS_STORE_ERROR
+            return rooms_store_tx_end(st, own, n < 0 ? ROOMS_STORE_ERROR
                                                      : ROOMS_SCHED_ROOM_FULL);
         }
     }
@@ -222,7 +189,7 @@ rooms_sched_add(rooms_store_t *st, int64_t room_id,
                             " token_hash = ?1 AND kind = ?2", &s)
         != ROOMS_STORE_OK)
     {
-        return rooms_sched_tx_end(st, own, ROOMS_STORE_ERROR);
+        return rooms_store_tx_end(st, own, ROOMS_STORE_ERROR);
     }
 
     sqlite3_bind_blob(s, 1, token_hash, ROOMS_HASH_LEN, SQLITE_STATIC);
@@ -230,12 +197,12 @@ rooms_sched_add(rooms_store_t *st, int64_t room_id,
     n = rooms_sched_int(s);
 
     if (n < 0) {
-        return rooms_sched_tx_end(st, own, ROOMS_STORE_ERROR);
+        return rooms_store_tx_end(st, own, ROOMS_STORE_ERROR);
     }
 
     if (n >= ROOMS_SCHED_PER_BROWSER) {
         if (kind == ROOMS_SCHED_ASKED) {
-            return rooms_sched_tx_end(st, own, ROOMS_SCHED_BROWSER_FULL);
+            return rooms_store_tx_end(st, own, ROOMS_SCHED_BROWSER_FULL);
         }
 
         /* a host's feed keeps its newest rooms */
@@ -247,7 +214,7 @@ rooms_sched_add(rooms_store_t *st, int64_t room_id,
                                 &s)
             != ROOMS_STORE_OK)
         {
-            return rooms_sched_tx_end(st, own, ROOMS_STORE_ERROR);
+            return rooms_store_tx_end(st, own, ROOMS_STORE_ERROR);
         }
 
         sqlite3_bind_blob(s, 1, token_hash, ROOMS_HASH_LEN, SQLITE_STATIC);
@@ -255,7 +222,7 @@ rooms_sched_add(rooms_store_t *st, int64_t room_id,
         rc = rooms_sched_run(s);
 
         if (rc != ROOMS_STORE_OK) {
-            return rooms_sched_tx_end(st, own, rc);
+            return rooms_store_tx_end(st, own, rc);
         }
     }
 
@@ -263,7 +230,7 @@ rooms_sched_add(rooms_store_t *st, int64_t room_id,
                             " kind, created_at) VALUES (?1, ?2, ?3, ?4)", &s)
         != ROOMS_STORE_OK)
     {
-        return rooms_sched_tx_end(st, own, ROOMS_STORE_ERROR);
+        return rooms_store_tx_end(st, own, ROOMS_STORE_ERROR);
     }
 
     sqlite3_bind_int64(s, 1, room_id);
@@ -271,7 +238,7 @@ rooms_sched_add(rooms_store_t *st, int64_t room_id,
     sqlite3_bind_int(s, 3, kind);
     sqlite3_bind_int64(s, 4, now);
 
-    return rooms_sched_tx_end(st, own, rooms_sched_run(s));
+    return rooms_store_tx_end(st, own, rooms_sched_run(s));
 }
 
 

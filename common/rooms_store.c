@@ -72,10 +72,8 @@ struct rooms_store_s {
 };
 
 
-static int rooms_store_tx(rooms_store_t *st);
 static void rooms_store_why(rooms_store_t *st, const char *path, char *err,
     size_t errlen);
-static int rooms_store_tx_end(rooms_store_t *st, int own, int rc);
 
 
 /*
@@ -708,12 +706,8 @@ rooms_store_rollback(rooms_store_t *st)
 }
 
 
-/*
- * A write of several statements: 1 when it opened its own transaction
- * (none was open), 0 inside the caller's, ROOMS_STORE_BUSY or
- * ROOMS_STORE_ERROR.
- */
-static int
+/* rooms_store.h says what these two return */
+int
 rooms_store_tx(rooms_store_t *st)
 {
     int  rc;
@@ -728,12 +722,7 @@ rooms_store_tx(rooms_store_t *st)
 }
 
 
-/*
- * Ends what rooms_store_tx() opened with the result rc: committed or
- * rolled back when it was its own; inside the caller's, a failure is the
- * caller's to roll back.
- */
-static int
+int
 rooms_store_tx_end(rooms_store_t *st, int own, int rc)
 {
     if (!own) {

@@ -97,6 +97,18 @@ int rooms_store_begin(rooms_store_t *st, int wait_ms);
 int rooms_store_commit(rooms_store_t *st);
 void rooms_store_rollback(rooms_store_t *st);
 
+/*
+ * A write of several statements, inside the caller's transaction or its
+ * own: rooms_store_tx() opens one when none is (waiting at most
+ * ROOMS_STORE_WAIT_MS) and returns 1, or 0 inside the caller's, or
+ * ROOMS_STORE_BUSY / ROOMS_STORE_ERROR.  rooms_store_tx_end() takes what
+ * it returned (own) and the write's result rc: its own transaction is
+ * committed (rc OK) or rolled back; inside the caller's, a failure is the
+ * caller's to roll back.  Returns the result.
+ */
+int rooms_store_tx(rooms_store_t *st);
+int rooms_store_tx_end(rooms_store_t *st, int own, int rc);
+
 /* Inserts a new room; sets room->id. */
 int rooms_store_insert(rooms_store_t *st, rooms_room_t *room);
 

@@ -694,52 +694,27 @@ ngx_rooms_policy_identify(ngx_http_request_t *r, ngx_rooms_user_t *given,
 }
 
 
-ngx_int_t
-ngx_rooms_policy_can_create(ngx_http_request_t *r, ngx_rooms_user_t *u,
-    rooms_room_t *room, ngx_str_t *reason)
+/*
+ * can_create() or can_join(): NGX_OK with no such hook or when it
+ * allows; a refusal (or a failed call) is ngx_rooms_policy_deny()'s
+ * answer, with the hook's reason; else the hook's verdict (can_join()'s
+ * knock).
+ */
+static ngx_int_t
+ngx_rooms_policy_can(ngx_http_request_t *r, ngx_rooms_hook_e hook,
+    ngx_rooms_user_t *u, rooms_room_t *room, ngx_str_t *reason)
 {
     ngx_rooms_policy_call_t  call;
 
     ngx_memzero(&call, sizeof(ngx_rooms_policy_call_t));
     ngx_str_null(reason);
 
-    call.policy = ngx_rooms_policy_get(r, NGX_ROOMS_HOOK_CAN_CREATE);
+    call.policy = ngx_rooms_policy_get(r, hook);
     if (call.policy == NULL) {
         return NGX_OK;
     }
 
-    call.hook = NGX_ROOMS_HOOK_CAN_CREATE;
-    call.user = u;
-    call.room = room;
-
-    if (ngx_rooms_policy_call(r, &call) != NGX_OK) {
-        return ngx_rooms_policy_deny(r, reason);
-    }
-
-    if (call.verdict == NGX_DECLINED) {
-        *reason = call.reason;
-        return ngx_rooms_policy_deny(r, reason);
-    }
-
-    return NGX_OK;
-}
-
-
-ngx_int_t
-ngx_rooms_policy_can_join(ngx_http_request_t *r, ngx_rooms_user_t *u,
-    rooms_room_t *room, ngx_str_t *reason)
-{
-    ngx_rooms_policy_call_t  call;
-
-    ngx_memzero(&call, sizeof(ngx_rooms_policy_call_t));
-    ngx_str_null(reason);
-
-    call.policy = ngx_rooms_policy_get(r, NGX_ROOMS_HOOK_CAN_JOIN);
-    if (call.policy == NULL) {
-        return NGX_OK;
-    }
-
-    call.hook = NGX_ROOMS_HOOK_CAN_JOIN;
+    call.hook = hook;
     call.user = u;
     call.room = room;
 
@@ -753,6 +728,23 @@ ngx_rooms_policy_can_join(ngx_http_request_t *r, ngx_rooms_user_t *u,
     }
 
     return call.verdict;
+}
+
+
+ngx_int_t
+ngx_rooms_policy_can_create(ngx_http_request_t *r, ngx_rooms_user_t *u,
+    rooms_room_t *room, ngx_str_t *reason)
+{
+    return ngx_rooms_policy_can(r, NGX_ROOMS_HOOK_CAN_CREATE, u, room,
+                                reason);
+}
+
+
+ngx_int_t
+ngx_rooms_policy_can_join(ngx_http_request_t *r, ngx_rooms_user_t *u,
+    rooms_room_t *room, ngx_str_t *reason)
+{
+    return ngx_rooms_policy_can(r, NGX_ROOMS_HOOK_CAN_JOIN, u, room, reason);
 }
 
 
