@@ -70,6 +70,13 @@ sub run {
                 . ' && ip -6 addr add fd99::1/64 dev rv0 nodad'
                 . ' && ip -6 addr add fd99::2/64 dev rv1 nodad'
                 . ' && ip link set rv0 up && ip link set rv1 up'
+                # the link-local addresses the kernel adds at link-up stay
+                # tentative for about a second (DAD); Chromium started
+                # before they settle sees the network change and aborts the
+                # page's loads (net::ERR_NETWORK_CHANGED: a page that never
+                # loaded its scripts, once in a few runs on a busy machine)
+                . ' && n=0; while [ -n "$(ip -6 addr show tentative)" ]'
+                . ' && [ $n -lt 100 ]; do sleep 0.1; n=$((n+1)); done'
             if $opt->{veth};
         exec 'unshare', '-n', 'sh', '-c',
              $setup . ' && exec node "$0"', $script;

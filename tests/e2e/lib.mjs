@@ -24,8 +24,12 @@ let count = 0;
 let failed = 0;
 let closed = false;     // the plan is out: nothing may follow it
 
+// Once a test has failed, diagnostics go to stderr as well, as
+// Test::More's diag does: prove shows stderr even when not verbose, so a
+// CI log carries why a suite failed (the page's console, the logs).
 export function diag(text) {
-  for (const line of String(text).split('\n')) console.log('# ' + line);
+  const say = failed ? console.error : console.log;
+  for (const line of String(text).split('\n')) say('# ' + line);
 }
 
 export function ok(cond, name, why) {
@@ -34,6 +38,7 @@ export function ok(cond, name, why) {
   console.log((cond ? 'ok ' : 'not ok ') + count + ' - ' + name);
   if (!cond) {
     failed++;
+    diag('failed: ' + name);
     if (why) diag(why);
   }
   return !!cond;

@@ -234,6 +234,10 @@ async function scenario() {
     sh('ip', ['addr', 'add', TURN_IP + '/24', 'dev', 'rooms1']);
     sh('ip', ['link', 'set', 'rooms0', 'up']);
     sh('ip', ['link', 'set', 'rooms1', 'up']);
+    // until the link-local addresses leave DAD: a change after Chromium
+    // starts aborts the page's loads (net::ERR_NETWORK_CHANGED)
+    await until(() => sh('ip', ['-6', 'addr', 'show', 'tentative']) === '',
+                { timeout: 10000, every: 100 });
   } catch (e) {
     ok(false, 'a veth pair with ' + WORKER_IP + ' and ' + TURN_IP,
        String(e.stderr || e));
