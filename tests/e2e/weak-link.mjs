@@ -20,6 +20,9 @@
 //
 // Prints TAP; run through weak-link.t.  Figures go to diag lines.
 
+import fs from 'node:fs';
+import path from 'node:path';
+
 import {
   ok, diag, sleep, until, openPerson, joinAs, scenarioRun, launchChromium,
   startNginx, freeUdpPort, freeTcpPort,
@@ -62,6 +65,39 @@ async function inboundInPage() {
 }
 
 const inbound = (name) => people[name].page.evaluate(inboundInPage);
+
+// The media worker's repairs of publisher packets from byte at of its
+// debug log on: "repair of <who> mid <mid> seq <n> after <ms> ms, asks
+// <k>" for each NACKed packet whose retransmission came, "late of ..."
+// for one that came late itself, "gave up <n> packets" for the others.
+function repairsSince(file, at) {
+  const fd = fs.openSync(file, 'r');
+  const size = fs.fstatSync(fd).size;
+  const buf = Buffer.alloc(Math.max(0, size - at));
+  fs.readSync(fd, buf, 0, buf.length, at);
+  fs.closeSync(fd);
+  const waits = [];
+  let again = 0;
+  let late = 0;
+  let gone = 0;
+  for (const line of buf.toString('utf8').split('\n')) {
+    let m = /repair of .* after (\d+) ms, asks (\d+)/.exec(line);
+    if (m) {
+      waits.push(Number(m[1]));
+      again += Number(m[2]) > 1;
+      continue;
+    }
+    if (/late of .* after \d+ ms/.test(line)) late++;
+    m = /gave up (\d+) packets/.exec(line);
+    if (m) gone += Number(m[1]);
+  }
+  waits.sort((x, y) => x - y);
+  const q = (f) => waits.length ? waits[Math.min(waits.length - 1,
+                                                Math.floor(f * waits.length))]
+                                : 0;
+  return { n: waits.length, p50: q(0.5), p90: q(0.9), p99: q(0.99),
+           again, late, gone };
+}
 
 // Loss of what name receives (video of everyone) between two samples.
 function lossBetween(a, b) {
@@ -195,6 +231,8 @@ async function scenario() {
   diag('nobody paused for 5 s, ' + Math.round((Date.now() - t2) / 1000) +
        ' s after the loss began');
   const a = {};
+  const workerLog = path.join(dir, 'logs/worker.log');
+  const logAt = fs.statSync(workerLog).size;
   for (const n of NAMES) a[n] = await inbound(n);
   await sleep(20000);
   let worst = 0;
@@ -221,6 +259,12 @@ async function scenario() {
   const mean = count ? sum / count : 1;
   diag('frozen under 5% loss: mean ' + (mean * 100).toFixed(2) + '%, worst ' +
        (worst * 100).toFixed(2) + '% (target 1%)');
+  const rep = repairsSince(workerLog, logAt);
+  diag('publisher repairs in the window: ' + rep.n + ', p50 ' + rep.p50 +
+       ' ms, p90 ' + rep.p90 + ' ms, p99 ' + rep.p99 + ' ms; after two ' +
+       'asks or more ' + rep.again + ' (' +
+       (rep.n ? (100 * rep.again / rep.n).toFixed(1) : '0') + '%); late ' +
+       'originals ' + rep.late + '; given up ' + rep.gone);
   ok(count === 6 && moving === 6, 'with 5% loss every received video ' +
      'keeps moving (100 frames in 20 s at least): ' + moving + ' of 6');
   ok(count === 6 && mean <= 0.10, 'with 5% loss the received videos are ' +
