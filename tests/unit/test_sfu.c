@@ -29,7 +29,11 @@
  * P3 (a plain resend) and P2 (RTX), each in its own numbers; a view
  * moves P3's video line from P1 to P2: a PLI to P2, P2's packet on the
  * same SSRC with the next seq, a NACK for it answered from P2's
- * history, one from before the switch not.
+ * history, one from before the switch not.  NACKs up to a publisher: a
+ * gap NACKed at once, a subscriber's NACK of it just after asks nothing
+ * more, asked again by sfu_poll after the repair time (100 ms, not 99),
+ * the repair forwarded once, five asks at most, given up after a second
+ * (a repair after that goes nowhere).
  *
  * Who is heard, on a virtual clock (audio_slots 1): a listener's one
  * line carries the first publisher while nobody speaks; another who
