@@ -76,6 +76,11 @@ sfu_nack_up(sfu_t *sfu, uint64_t now, sfu_line_t *pub, int li,
     n = rooms_nack_ask(&p->nack, now, SFU_NACK_STREAM(pub, li), lost, nlost,
                        ask);
 
+    /* what it asked now is due again a repair time from now at the soonest */
+    if (n > 0 && now + rooms_nack_rto(&p->nack) < p->nack_due) {
+        p->nack_due = now + rooms_nack_rto(&p->nack);
+    }
+
     sfu_nack_queue(sfu, p);
     sfu_nack_send(sfu, pub, li, ask, n, io);
 }
@@ -97,6 +102,11 @@ sfu_nack_arrived(sfu_t *sfu, uint64_t now, sfu_line_t *pub, int li,
 
     asks = rooms_nack_arrived(&p->nack, now, SFU_NACK_STREAM(pub, li), seq,
                               repair, &waited);
+
+    if (asks == 1 && repair) {
+        /* a new repair time: what waits may be due sooner */
+        p->nack_due = rooms_nack_next(&p->nack);
+    }
 
     if (asks > 0) {
         sfu_log(sfu, SFU_LOG_DEBUG, "%s of %s mid %s seq %u after %llu ms, "
@@ -161,6 +171,14 @@ sfu_nack_poll(sfu_t *sfu, uint64_t now, sfu_io_t *io)
         qn = q->next;
         p = sfu_queue_data(q, sfu_peer_t, nack_link);
 
+        if (p->nack_due > now) {
+            if (p->nack_due < next) {
+                next = p->nack_due;
+            }
+
+            continue;
+        }
+
         while (rooms_nack_poll(&p->nack, now, &due)) {
             pub = sfu_nack_stream(p, due.stream, &li);
 
@@ -181,6 +199,7 @@ sfu_nack_poll(sfu_t *sfu, uint64_t now, sfu_io_t *io)
         }
 
         t = rooms_nack_next(&p->nack);
+        p->nack_due = t;
 
         if (t == ROOMS_NACK_NEVER) {
             sfu_queue_remove(&p->nack_link);
@@ -224,6 +243,7 @@ sfu_nack_cancel(sfu_peer_t *p)
     }
 
     rooms_nack_init(&p->nack);
+    p->nack_due = SFU_NEVER;
 }
 
 
@@ -234,6 +254,7 @@ sfu_nack_queue(sfu_t *sfu, sfu_peer_t *p)
     if (!p->nack_queued && p->nack.n > 0) {
         sfu_queue_insert_tail(&sfu->net->nack_pending, &p->nack_link);
         p->nack_queued = 1;
+        p->nack_due = rooms_nack_next(&p->nack);
     }
 }
 

@@ -308,10 +308,13 @@ struct sfu_peer_s {
      * (sfu_nack.c): only their repairs go on to subscribers (a
      * publisher's RTX also probes its bandwidth with copies of what it
      * sent, which nobody needs twice), and a late one is asked again.
-     * In sfu_net_t.nack_pending while it holds some.
+     * In sfu_net_t.nack_pending while it holds some; nack_due is never
+     * later than its next due (rooms_nack_next()), so a poll before it
+     * skips the tracker.
      */
     rooms_nack_t          nack;
     unsigned              nack_queued;
+    uint64_t              nack_due;
     sfu_queue_t           nack_link;
 };
 
