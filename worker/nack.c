@@ -63,10 +63,9 @@ rooms_nack_ask(rooms_nack_t *nk, uint64_t now, uint32_t stream,
     const uint16_t *seq, size_t n, uint16_t *out)
 {
     size_t             k, nout;
-    unsigned           i, half;
+    unsigned           i;
     rooms_nack_seq_t  *s;
 
-    half = (nk->srtt_ms ? nk->srtt_ms : ROOMS_NACK_RTT0_MS) / 2;
     nout = 0;
 
     for (k = 0; k < n; k++) {
@@ -76,18 +75,8 @@ rooms_nack_ask(rooms_nack_t *nk, uint64_t now, uint32_t stream,
             }
         }
 
+        /* asked already: asked again by rooms_nack_poll() only */
         if (i < nk->n) {
-            s = &nk->seqs[i];
-
-            if (s->tries < ROOMS_NACK_TRIES && now - s->last_ms >= half
-                && now - s->first_ms < ROOMS_NACK_AGE_MS)
-            {
-                s->tries++;
-                s->last_ms = now;
-                nk->again++;
-                out[nout++] = seq[k];
-            }
-
             continue;
         }
 

@@ -9,10 +9,11 @@
  * (rooms_nack_arrived()), and asked again when no repair came within a
  * repair time (rooms_nack_poll()): the NACK or its answer may be lost
  * too, and the subscribers' own retries reach the publisher only after
- * their round trip.  A number is asked ROOMS_NACK_TRIES times at most,
- * and given up ROOMS_NACK_AGE_MS after its first ask: until then its
- * repair is still wanted, and a subscriber asking for it again asks
- * nothing more of the publisher.
+ * their round trip.  Only this timer asks again: a subscriber asking
+ * for a number already asked asks nothing more of the publisher.  A
+ * number is asked ROOMS_NACK_TRIES times at most, and given up
+ * ROOMS_NACK_AGE_MS after its first ask: until then its repair is still
+ * wanted.
  *
  * The repair time is learned from the repairs themselves: the time from
  * a number's first ask to its repair, for numbers asked once (a repair of
@@ -113,11 +114,13 @@ void rooms_nack_init(rooms_nack_t *nk);
 /*
  * Numbers seq[0..n) of stream are missing at now: those to ask for now
  * go to out[] (n at most), their count returned.  A number not tracked
- * is tracked from now on and asked; a tracked one is asked again only
- * when its last ask is half a repair time old and it has asks left (two
- * subscribers asking for the same packet make one ask, and an ask the
- * publisher cannot have answered yet is not repeated).  When the tracker
- * is full, the oldest number is given up for the new one.
+ * is tracked from now on and asked; a tracked one is not asked here (the
+ * subscribers that see one gap all ask for it, within their round trips
+ * of our first ask, when its repair may still be on its way; and
+ * Chromium does not resend a packet it resent less than its round trip
+ * ago): rooms_nack_poll() asks again, once a repair time has passed.
+ * When the tracker is full, the oldest number is given up for the new
+ * one.
  */
 size_t rooms_nack_ask(rooms_nack_t *nk, uint64_t now, uint32_t stream,
     const uint16_t *seq, size_t n, uint16_t *out);

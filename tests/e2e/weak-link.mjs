@@ -55,6 +55,9 @@ async function inboundInPage() {
                          lost: s.packetsLost || 0,
                          got: s.packetsReceived || 0,
                          freezes: s.totalFreezesDuration || 0,
+                         freezeCount: s.freezeCount || 0,
+                         plis: s.pliCount || 0,
+                         dropped: s.framesDropped || 0,
                          nacks: s.nackCount || 0 });
     } else {
       r.samples = s.totalSamplesReceived || 0;
@@ -251,8 +254,11 @@ async function scenario() {
       // getStats says before its next frame: 5 frames a second at least
       moving += frames >= 100;
       diag(n + ' <- ' + o + ': frozen ' + (frozen * 100).toFixed(2) +
-           '% of 20 s, ' + frames + ' frames, ' +
-           (b[o].nacks - a[n][o].nacks) + ' NACKs, ' + b[o].width + ' wide' +
+           '% of 20 s (' + (b[o].freezeCount - a[n][o].freezeCount) +
+           ' freezes), ' + frames + ' frames (' +
+           (b[o].dropped - a[n][o].dropped) + ' dropped), ' +
+           (b[o].nacks - a[n][o].nacks) + ' NACKs, ' +
+           (b[o].plis - a[n][o].plis) + ' PLIs, ' + b[o].width + ' wide' +
            (b.paused.includes(o) ? ', paused' : ''));
     }
   }
