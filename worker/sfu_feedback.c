@@ -185,7 +185,8 @@ sfu_nack(sfu_t *sfu, uint64_t now_us, sfu_peer_t *p,
              * sent before and never reached us (lost on the
              * publisher's leg, and our NACK did not bring it yet): ask
              * the publisher, in its numbers, while the line carries that
-             * stream, unless we asked it just now (sfu_nack.c)
+             * stream, unless we asked already (sfu_nack.c asks again
+             * when the repair is late)
              */
             if (in >= 0
                 && (int16_t) (uint16_t) (lost[i] - l->fwd.last_seq) < 0)
