@@ -63,9 +63,10 @@ rooms_nack_ask(rooms_nack_t *nk, uint64_t now, uint32_t stream,
     const uint16_t *seq, size_t n, uint16_t *out)
 {
     size_t             k, nout;
-    unsigned           i;
+    unsigned           i, half;
     rooms_nack_seq_t  *s;
 
+    half = (nk->srtt_ms ? nk->srtt_ms : ROOMS_NACK_RTT0_MS) / 2;
     nout = 0;
 
     for (k = 0; k < n; k++) {
@@ -75,8 +76,19 @@ rooms_nack_ask(rooms_nack_t *nk, uint64_t now, uint32_t stream,
             }
         }
 
-        /* asked already: asked again by rooms_nack_poll() only */
         if (i < nk->n) {
+            s = &nk->seqs[i];
+
+            /* the timer's schedule stays: timed_ms does not move */
+            if (s->tries < ROOMS_NACK_TRIES && now - s->last_ms >= half
+                && now - s->first_ms < ROOMS_NACK_AGE_MS)
+            {
+                s->tries++;
+                s->last_ms = now;
+                nk->again++;
+                out[nout++] = seq[k];
+            }
+
             continue;
         }
 
@@ -88,6 +100,7 @@ rooms_nack_ask(rooms_nack_t *nk, uint64_t now, uint32_t stream,
         s = &nk->seqs[nk->n++];
         s->first_ms = now;
         s->last_ms = now;
+        s->timed_ms = now;
         s->stream = stream;
         s->seq = seq[k];
         s->tries = 1;
@@ -175,6 +188,7 @@ rooms_nack_poll(rooms_nack_t *nk, uint64_t now, rooms_nack_due_t *due)
         if (rooms_nack_again_at(nk, s) <= now && due->n < ROOMS_NACK_BATCH) {
             s->tries++;
             s->last_ms = now;
+            s->timed_ms = now;
             nk->again++;
             due->seq[due->n++] = s->seq;
         }
@@ -245,7 +259,7 @@ rooms_nack_again_at(const rooms_nack_t *nk, const rooms_nack_seq_t *s)
         return ROOMS_NACK_NEVER;
     }
 
-    t = s->last_ms + rooms_nack_rto(nk);
+    t = s->timed_ms + rooms_nack_rto(nk);
 
     return t < s->first_ms + ROOMS_NACK_AGE_MS ? t : ROOMS_NACK_NEVER;
 }

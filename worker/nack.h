@@ -9,11 +9,15 @@
  * (rooms_nack_arrived()), and asked again when no repair came within a
  * repair time (rooms_nack_poll()): the NACK or its answer may be lost
  * too, and the subscribers' own retries reach the publisher only after
- * their round trip.  Only this timer asks again: a subscriber asking
- * for a number already asked asks nothing more of the publisher.  A
- * number is asked ROOMS_NACK_TRIES times at most, and given up
- * ROOMS_NACK_AGE_MS after its first ask: until then its repair is still
- * wanted.
+ * their round trip.  A subscriber asking for a number already asked
+ * asks again only when our last ask is half a repair time old: the
+ * subscribers that all see one gap make one ask, and one that comes
+ * about its round trip after ours is served at once when our NACK was
+ * lost (when the repair was, Chromium ignores a request for a packet it
+ * resent less than its round trip ago; so such an ask does not move the
+ * timer's schedule).  A number is asked ROOMS_NACK_TRIES times at most,
+ * and given up ROOMS_NACK_AGE_MS after its first ask: until then its
+ * repair is still wanted.
  *
  * The repair time is learned from the repairs themselves: the time from
  * a number's first ask to its repair, for numbers asked once (a repair of
@@ -81,6 +85,9 @@
 typedef struct {
     uint64_t          first_ms;       /* asked first */
     uint64_t          last_ms;        /* asked last */
+    uint64_t          timed_ms;       /* the first ask or the timer's last:
+                                         the timer's next is a repair time
+                                         after it */
     uint32_t          stream;
     uint16_t          seq;
     uint8_t           tries;          /* asks so far */
@@ -114,13 +121,10 @@ void rooms_nack_init(rooms_nack_t *nk);
 /*
  * Numbers seq[0..n) of stream are missing at now: those to ask for now
  * go to out[] (n at most), their count returned.  A number not tracked
- * is tracked from now on and asked; a tracked one is not asked here (the
- * subscribers that see one gap all ask for it, within their round trips
- * of our first ask, when its repair may still be on its way; and
- * Chromium does not resend a packet it resent less than its round trip
- * ago): rooms_nack_poll() asks again, once a repair time has passed.
- * When the tracker is full, the oldest number is given up for the new
- * one.
+ * is tracked from now on and asked; a tracked one is asked again only
+ * when its last ask is half a repair time old and it has asks left
+ * (rooms_nack_poll()'s schedule stays as it was).  When the tracker is
+ * full, the oldest number is given up for the new one.
  */
 size_t rooms_nack_ask(rooms_nack_t *nk, uint64_t now, uint32_t stream,
     const uint16_t *seq, size_t n, uint16_t *out);

@@ -10,8 +10,9 @@
  * the next asks follow it, within its bounds; repairs after two asks time
  * nothing; five asks at most, then none, and given up a second after the
  * first ask (a repair after that is not wanted); a subscriber asking
- * for a number asked already asks nothing (only the timer asks again);
- * the bound of tracked numbers (the oldest given up for a new
+ * for a number asked already asks again only after half a repair time,
+ * once for two subscribers, and does not move the timer's schedule; the
+ * bound of tracked numbers (the oldest given up for a new
  * one); two streams with the same numbers kept apart, one poll per
  * stream, forget() of one; at most one NACK's worth per poll; the 16-bit
  * wrap; and a long random run against the invariants (bounds, asks per
@@ -258,15 +259,22 @@ test_asked_already(void)
     rooms_nack_ask(&nk, 0, 2, lost, 2, out);
     n = rooms_nack_ask(&nk, 10, 2, lost, 2, out);
     is_int(n, 0, "a subscriber asking 10 ms after us: nothing more asked");
-    n = rooms_nack_ask(&nk, 60, 2, lost, 2, out);
-    is_int(n, 0, "nor a second one at 60 ms, its repair still on its way");
+    n = rooms_nack_ask(&nk, 49, 2, lost, 2, out);
+    is_int(n, 0, "nor at 49 ms, within half a repair time");
     is_int(nk.again, 0, "no ask again counted");
+
+    n = rooms_nack_ask(&nk, 50, 2, lost, 2, out);
+    ok(n == 2 && out[0] == 40 && out[1] == 41,
+       "half a repair time (50 ms) after: asked again");
+    n = rooms_nack_ask(&nk, 52, 2, lost, 2, out);
+    is_int(n, 0, "a second subscriber 2 ms later: nothing more");
+    is_int(nk.again, 2, "two asks again counted");
+    is_int(drain(99, NULL, NULL, 0), 0, "the timer: nothing at 99 ms");
     is_int(drain(100, NULL, NULL, 0), 2,
-           "the timer asks again, a repair time after the first ask");
-    n = rooms_nack_ask(&nk, 199, 2, lost, 2, out);
-    is_int(n, 0, "a subscriber's ask then changes nothing");
-    is_int(drain(199, NULL, NULL, 0), 0, "nor the timer's");
-    is_int(drain(200, NULL, NULL, 0), 2, "asked again at 200 ms");
+           "and at 100 ms, a repair time after the first ask (not after "
+           "the subscriber's)");
+    is_int(drain(199, NULL, NULL, 0), 0, "then not before 200 ms");
+    is_int(drain(200, NULL, NULL, 0), 2, "at 200 ms again");
 
     /* the same number twice in one ask: asked once */
     rooms_nack_init(&nk);
