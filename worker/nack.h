@@ -46,7 +46,7 @@
  * a publisher's three layers of 720p send about 300 packets a second, so
  * 5% loss asks about 15 a second, and one whole gap (SFU_NACK_GAP_MAX,
  * 64) fits beside a second of 20% loss.  The bound keeps the look-ups (a
- * late packet, each poll) short and the tracker at 3 KiB a publisher;
+ * late packet, each poll) short and the tracker at 4 KiB a publisher;
  * beyond it the oldest number, asked most already, is given up.
  */
 #define ROOMS_NACK_MAX         128
