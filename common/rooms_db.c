@@ -61,6 +61,8 @@ rooms_db_close(rooms_db_t *db)
         return;
     }
 
+    db->closing = 1;
+
     for (s = db->stmts; s != NULL; s = next) {
         next = s->next;
         free(s->sql);

@@ -57,6 +57,7 @@ struct rooms_db_s {
     const rooms_db_engine_t  *engine;
     rooms_db_stmt_t          *stmts;        /* every statement kept */
     unsigned                  nstmts;
+    unsigned                  closing:1;    /* in rooms_db_close() */
     char                      err[ROOMS_DB_ERR_LEN];
 };
 
