@@ -34,6 +34,90 @@
 #define ROOMS_DB_STMTS_MAX  256
 
 
+int
+rooms_db_is_uri(const char *where)
+{
+    return strncmp(where, "postgresql://", sizeof("postgresql://") - 1) == 0
+           || strncmp(where, "postgres://", sizeof("postgres://") - 1) == 0;
+}
+
+
+char *
+rooms_db_redact(const char *where, char *out, size_t size)
+{
+    size_t       n, o;
+    const char  *p, *at, *colon, *q, *end;
+
+    if (size == 0) {
+        return out;
+    }
+
+    o = 0;
+
+#define ROOMS_DB_PUT(from, len)                                               \
+    do {                                                                      \
+        n = (len);                                                            \
+        if (n > size - 1 - o) {                                               \
+            n = size - 1 - o;                                                 \
+        }                                                                     \
+        memcpy(out + o, (from), n);                                           \
+        o += n;                                                               \
+    } while (0)
+
+    if (!rooms_db_is_uri(where)) {
+        ROOMS_DB_PUT(where, strlen(where));
+        out[o] = '\0';
+        return out;
+    }
+
+    p = strstr(where, "://") + 3;
+    ROOMS_DB_PUT(where, (size_t) (p - where));
+
+    /*
+     * "user:password@": the last '@' ends it (a password may hold one
+     * unescaped); the first ':' before it starts the password
+     */
+    at = strrchr(p, '@');
+    colon = at != NULL ? memchr(p, ':', (size_t) (at - p)) : NULL;
+
+    if (colon != NULL) {
+        ROOMS_DB_PUT(p, (size_t) (colon + 1 - p));
+        ROOMS_DB_PUT("***", 3);
+        p = at;
+    }
+
+    /* "password=..." among the parameters */
+    q = strchr(p, '?');
+    end = p + strlen(p);
+
+    while (q != NULL) {
+        q++;
+        ROOMS_DB_PUT(p, (size_t) (q - p));
+        p = q;
+
+        if (strncasecmp(q, "password=", 9) == 0) {
+            ROOMS_DB_PUT(q, 9);
+            ROOMS_DB_PUT("***", 3);
+            p = strchr(q, '&');
+
+            if (p == NULL) {
+                p = end;
+            }
+        }
+
+        q = strchr(p, '&');
+    }
+
+    ROOMS_DB_PUT(p, (size_t) (end - p));
+
+#undef ROOMS_DB_PUT
+
+    out[o] = '\0';
+
+    return out;
+}
+
+
 rooms_db_t *
 rooms_db_open(const char *where, char *err, size_t errlen)
 {
@@ -42,9 +126,7 @@ rooms_db_open(const char *where, char *err, size_t errlen)
         return NULL;
     }
 
-    if (strncmp(where, "postgresql://", sizeof("postgresql://") - 1) == 0
-        || strncmp(where, "postgres://", sizeof("postgres://") - 1) == 0)
-    {
+    if (rooms_db_is_uri(where)) {
         return rooms_db_pg_open(where, err, errlen);
     }
 

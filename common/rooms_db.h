@@ -63,6 +63,16 @@ void rooms_db_close(rooms_db_t *db);
 
 rooms_db_kind_t rooms_db_kind(rooms_db_t *db);
 
+/*
+ * where as a log may show it: a file path as it is; a URI with its
+ * password ("user:password@", "password=...") replaced by "***".  Writes
+ * at most size bytes into out, terminated, and returns out.
+ */
+char *rooms_db_redact(const char *where, char *out, size_t size);
+
+/* 1 when where names a PostgreSQL database (postgresql://, postgres://) */
+int rooms_db_is_uri(const char *where);
+
 /* The last error's message, for logs (never a password). */
 const char *rooms_db_errmsg(rooms_db_t *db);
 

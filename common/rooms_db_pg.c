@@ -146,6 +146,38 @@ rooms_db_pg_err(rooms_db_pg_t *pg, const char *what, const char *msg)
 }
 
 
+/*
+ * A failed result's message: the server's primary text (and its detail),
+ * without libpq's "ERROR:" and the statement's position lines.
+ */
+static void
+rooms_db_pg_res_err(rooms_db_pg_t *pg, PGresult *res)
+{
+    const char  *primary, *detail;
+
+    primary = PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY);
+    detail = PQresultErrorField(res, PG_DIAG_MESSAGE_DETAIL);
+
+    if (primary == NULL) {
+        rooms_db_pg_err(pg, "PostgreSQL", PQresultErrorMessage(res));
+        return;
+    }
+
+    rooms_db_set_err(&pg->db, "PostgreSQL: %s%s%s", primary,
+                     detail != NULL ? " (" : "",
+                     detail != NULL ? detail : "");
+
+    if (detail != NULL) {
+        size_t  n = strlen(pg->db.err);
+
+        if (n + 1 < sizeof(pg->db.err)) {
+            pg->db.err[n] = ')';
+            pg->db.err[n + 1] = '\0';
+        }
+    }
+}
+
+
 /* libpq's notices (a "skipping" of IF NOT EXISTS) are not for stderr */
 static void
 rooms_db_pg_notice(void *arg, const char *message)
@@ -300,7 +332,7 @@ rooms_db_pg_connect(rooms_db_pg_t *pg)
         }
 
         if (PQresultStatus(res) != PGRES_COMMAND_OK) {
-            rooms_db_pg_err(pg, "PostgreSQL", PQresultErrorMessage(res));
+            rooms_db_pg_res_err(pg, res);
             PQclear(res);
             goto failed;
         }
@@ -474,7 +506,7 @@ rooms_db_pg_results(rooms_db_pg_t *pg, int wait_ms)
         && PQresultStatus(kept) != PGRES_TUPLES_OK
         && PQresultStatus(kept) != PGRES_EMPTY_QUERY)
     {
-        rooms_db_pg_err(pg, "PostgreSQL", PQresultErrorMessage(kept));
+        rooms_db_pg_res_err(pg, kept);
 
         if (PQstatus(pg->conn) == CONNECTION_BAD) {
             rooms_db_pg_drop(pg);

@@ -65,6 +65,33 @@ test_translate(void)
 }
 
 
+static void
+test_redact(void)
+{
+    char  out[128];
+
+    is_str(rooms_db_redact("/var/lib/nginx/rooms.db", out, sizeof(out)),
+           "/var/lib/nginx/rooms.db", "a path is shown as it is");
+    is_str(rooms_db_redact("postgresql://rooms:s3cr@t@db.example:5432/rooms"
+                           "?sslmode=require", out, sizeof(out)),
+           "postgresql://rooms:***@db.example:5432/rooms?sslmode=require",
+           "a URI's password is not shown, an '@' inside it either");
+    is_str(rooms_db_redact("postgres://db/rooms?user=r&password=s3cret"
+                           "&connect_timeout=3", out, sizeof(out)),
+           "postgres://db/rooms?user=r&password=***&connect_timeout=3",
+           "nor a password parameter");
+    is_str(rooms_db_redact("postgresql:///rooms?PASSWORD=x", out,
+                           sizeof(out)),
+           "postgresql:///rooms?PASSWORD=***", "in any case");
+    is_str(rooms_db_redact("postgresql://rooms@/rooms?host=/run/pg", out,
+                           sizeof(out)),
+           "postgresql://rooms@/rooms?host=/run/pg",
+           "a user without a password is shown");
+    is_str(rooms_db_redact("postgresql://u:secret@h/d", out, 18),
+           "postgresql://u:**", "cut to the size, still without it");
+}
+
+
 static rooms_db_t *
 open_db(const char *where)
 {
@@ -359,6 +386,7 @@ main(void)
     atexit(cleanup);
 
     test_translate();
+    test_redact();
 
     snprintf(path, sizeof(path), "%s/db.sqlite", dir);
     test_engine(path, ROOMS_DB_SQLITE, "sqlite");
