@@ -29,7 +29,6 @@
 
 #include <sqlite3.h>
 
-#include "rooms_people.h"
 #include "rooms_store.h"
 #include "tap.h"
 
@@ -1190,90 +1189,6 @@ test_outbox(void)
 }
 
 
-/*
- * Schema 6: "your people" (rooms_people.h): a meeting both ways, names
- * refreshed, the bound per person (the longest met go), the expiry,
- * forgetting one and all, the owner set once.
- */
-static void
-test_people(void)
-{
-    char             path[128];
-    unsigned         n, i;
-    unsigned char    a[ROOMS_HASH_LEN], b[ROOMS_HASH_LEN], o[ROOMS_HASH_LEN];
-    rooms_store_t   *st;
-    rooms_person_t  *list;
-
-    path_in(path, sizeof(path), "people.db");
-    st = open_ok(path, "a store for people");
-    list = calloc(ROOMS_PEOPLE_MAX + 10, sizeof(rooms_person_t));
-
-    memset(a, 0xaa, sizeof(a));
-    memset(b, 0xbb, sizeof(b));
-
-    is_int(rooms_people_meet(st, a, "Anna", b, "Bruno", 1000),
-           ROOMS_STORE_OK, "Anna meets Bruno");
-    is_int(rooms_people_meet(st, a, "Anna", a, "Anna", 1000),
-           ROOMS_STORE_OK, "meeting oneself is nothing");
-    is_int(rooms_people_list(st, a, 2000, list, 10, &n), ROOMS_STORE_OK,
-           "Anna's people");
-    ok(n == 1 && memcmp(list[0].hash, b, sizeof(b)) == 0
-       && strcmp(list[0].name, "Bruno") == 0 && list[0].last_at == 1000,
-       "Bruno, by his hash and name, met at 1000");
-    rooms_people_list(st, b, 2000, list, 10, &n);
-    ok(n == 1 && strcmp(list[0].name, "Anna") == 0, "and Bruno's: Anna");
-
-    rooms_people_meet(st, b, "Bruno B.", a, "Anna", 1500);
-    rooms_people_list(st, a, 2000, list, 10, &n);
-    ok(n == 1 && strcmp(list[0].name, "Bruno B.") == 0
-       && list[0].last_at == 1500, "meeting again refreshes name and time");
-
-    rooms_people_list(st, a, 1500 + ROOMS_PEOPLE_TTL, list, 10, &n);
-    is_int(n, 0, "past ROOMS_PEOPLE_TTL the relation is not listed");
-
-    /* the bound: ROOMS_PEOPLE_MAX + 5 more people meet Anna, later */
-    rooms_store_begin(st, 0);
-    for (i = 0; i < ROOMS_PEOPLE_MAX + 5; i++) {
-        memset(o, 0, sizeof(o));
-        memcpy(o, &i, sizeof(i));
-        rooms_people_meet(st, a, "Anna", o, "Someone", 2000 + i);
-    }
-    is_int(rooms_store_commit(st), ROOMS_STORE_OK, "in one transaction");
-    rooms_people_list(st, a, 3000, list, ROOMS_PEOPLE_MAX + 10, &n);
-    is_int(n, ROOMS_PEOPLE_MAX, "Anna keeps ROOMS_PEOPLE_MAX people");
-    ok(list[0].last_at == 2000 + ROOMS_PEOPLE_MAX + 4
-       && list[n - 1].last_at == 2005, "the ones met longest ago went");
-    rooms_people_list(st, b, 3000, list, 10, &n);
-    ok(n == 1, "Bruno still knows Anna (his own bound is not hers)");
-
-    is_int(rooms_people_forget(st, b, a, &n), ROOMS_STORE_OK, "forget");
-    is_int(n, 1, "one relation");
-    rooms_people_list(st, b, 3000, list, 10, &n);
-    is_int(n, 0, "Bruno has nobody");
-
-    is_int(rooms_people_forget(st, a, NULL, &n), ROOMS_STORE_OK,
-           "Anna forgets all");
-    is_int(n, ROOMS_PEOPLE_MAX, "all of them");
-
-    rooms_people_meet(st, a, "Anna", b, "Bruno", 1000);
-    is_int(rooms_people_expire(st, 1001), ROOMS_STORE_OK, "expire");
-    rooms_people_list(st, a, 1001, list, 10, &n);
-    is_int(n, 0, "a relation older than the limit is deleted");
-
-    is_int(rooms_people_owner_get(st, 5, o), 0, "no owner known");
-    rooms_people_owner_set(st, 5, a);
-    rooms_people_owner_set(st, 5, b);
-    ok(rooms_people_owner_get(st, 5, o) == 1 && memcmp(o, a, 32) == 0,
-       "the owner is set once");
-    is_int(rooms_people_expire(st, 0), ROOMS_STORE_OK,
-           "expire drops the owners of rooms gone");
-    is_int(rooms_people_owner_get(st, 5, o), 0, "room 5 never existed");
-
-    free(list);
-    rooms_store_close(st);
-}
-
-
 int
 main(void)
 {
@@ -1302,7 +1217,6 @@ main(void)
     test_outbox();
     test_lock(db);
     test_refusals();
-    test_people();
 
     ok(remove_dir(dir) == 0, "the temporary directory is removed");
 
