@@ -36,6 +36,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 #include <libpq-fe.h>
@@ -85,6 +86,7 @@ typedef struct {
     rooms_db_stmt_t   s;
     char             *sql;                /* with $N */
     int               nparams;
+    unsigned          writes:1;           /* INSERT, UPDATE, DELETE */
     unsigned          gen;                /* prepared on; 0: never */
     char              name[16];
     unsigned int      ptypes[ROOMS_DB_PG_PARAMS_MAX];  /* prepared with */
@@ -666,6 +668,14 @@ rooms_db_pg_prepare(rooms_db_t *db, const char *sql)
 
     snprintf(s->name, sizeof(s->name), "r%u", ++pg->names);
 
+    for (p = sql; *p == ' ' || *p == '\n' || *p == '\t'; p++) {
+        /* void */
+    }
+
+    s->writes = strncasecmp(p, "INSERT", 6) == 0
+                || strncasecmp(p, "UPDATE", 6) == 0
+                || strncasecmp(p, "DELETE", 6) == 0;
+
     return &s->s;
 }
 
@@ -915,6 +925,12 @@ rooms_db_pg_run(rooms_db_pg_t *pg, rooms_db_pg_stmt_t *s)
 }
 
 
+static int rooms_db_pg_begin(rooms_db_t *db, int wait_ms);
+static int rooms_db_pg_commit(rooms_db_t *db);
+static void rooms_db_pg_rollback(rooms_db_t *db);
+static int rooms_db_pg_in_tx(rooms_db_t *db);
+
+
 static int
 rooms_db_pg_step(rooms_db_stmt_t *stmt)
 {
@@ -923,10 +939,40 @@ rooms_db_pg_step(rooms_db_stmt_t *stmt)
     rooms_db_pg_stmt_t  *s = (rooms_db_pg_stmt_t *) stmt;
 
     if (s->res == NULL) {
-        rc = rooms_db_pg_run(pg, s);
+        /*
+         * A write outside a transaction takes the write lock as SQLite's
+         * does, without waiting: it never slips between the reads and
+         * writes of another connection's transaction (a revision read
+         * and bumped).  Three exchanges instead of one; the commit's
+         * flush costs more than they do (docs/scaling.md).
+         */
+        if (s->writes && !rooms_db_pg_in_tx(stmt->db)) {
+            rc = rooms_db_pg_begin(stmt->db, 0);
 
-        if (rc != ROOMS_DB_DONE) {
-            return rc;
+            if (rc != ROOMS_DB_DONE) {
+                return rc;
+            }
+
+            rc = rooms_db_pg_run(pg, s);
+
+            if (rc == ROOMS_DB_DONE) {
+                rc = rooms_db_pg_commit(stmt->db);
+
+            } else {
+                rooms_db_pg_rollback(stmt->db);
+            }
+
+            if (rc != ROOMS_DB_DONE) {
+                rooms_db_pg_clear(s);
+                return rc;
+            }
+
+        } else {
+            rc = rooms_db_pg_run(pg, s);
+
+            if (rc != ROOMS_DB_DONE) {
+                return rc;
+            }
         }
     }
 

@@ -9,12 +9,14 @@
  *
  * WAL mode lets every nginx worker read while one writes; synchronous=
  * NORMAL keeps a commit off fsync (WAL stays durable across a process
- * crash, and across power loss up to the last checkpoint).  Only a file
- * this module may own (no tables, or a schema version) is switched to
- * WAL, a lasting mode; a file system without shared memory refuses WAL,
- * and then the store is refused too, since workers would block each
- * other.  No statement waits for the lock but rooms_db_begin()'s (and
- * the opening's, which runs before any request).
+ * crash, and across power loss up to the last checkpoint).  WAL is a
+ * lasting mode, so it is set at the first statement or transaction, not
+ * at the opening: a store the caller refuses after reading its version
+ * (a newer schema) is left exactly as it was, and a file with tables but
+ * no version (somebody else's) is never switched.  A file system without
+ * shared memory refuses WAL, and then every statement fails, since
+ * workers would block each other.  No statement waits for the lock but
+ * rooms_db_begin()'s (and the opening's, which runs before any request).
  *
  * May not: include <ngx_core.h>, include <jansson.h>, include <libpq-fe.h>, call json_, call rooms_store_, call rooms_people_, call rooms_sched_, call PQ
  */
@@ -40,6 +42,7 @@
 typedef struct {
     rooms_db_t      db;
     sqlite3        *h;
+    unsigned        journal:1;      /* WAL set, or not to be set */
 } rooms_db_sqlite_t;
 
 typedef struct {
@@ -196,11 +199,73 @@ rooms_db_sqlite_int(rooms_db_t *db, const char *sql)
 }
 
 
-rooms_db_t *
-rooms_db_sqlite_open(const char *path, char *err, size_t errlen)
+static int rooms_db_sqlite_foreign(rooms_db_t *db);
+
+
+/*
+ * WAL and synchronous=NORMAL, once, outside a transaction (SQLite cannot
+ * switch inside one), on a file this module may own: 0, or -1 with the
+ * message kept.  The busy timeout covers another worker's switch.
+ */
+static int
+rooms_db_sqlite_journal(rooms_db_t *db)
 {
     int                 wal;
     sqlite3_stmt       *stmt;
+    rooms_db_sqlite_t  *sq = (rooms_db_sqlite_t *) db;
+
+    if (sq->journal || !sqlite3_get_autocommit(sq->h)) {
+        return 0;
+    }
+
+    switch (rooms_db_sqlite_foreign(db)) {
+    case 0:
+        break;
+    case 1:
+        /* somebody else's: left as it is, for the caller to refuse */
+        sq->journal = 1;
+        return 0;
+    default:
+        return -1;
+    }
+
+    sqlite3_busy_timeout(sq->h, ROOMS_DB_SQLITE_OPEN_WAIT_MS);
+
+    if (sqlite3_prepare_v2(sq->h, "PRAGMA journal_mode=WAL", -1, &stmt,
+                           NULL)
+        != SQLITE_OK)
+    {
+        rooms_db_sqlite_why(db);
+        sqlite3_busy_timeout(sq->h, 0);
+        return -1;
+    }
+
+    wal = sqlite3_step(stmt) == SQLITE_ROW
+          && sqlite3_stricmp((const char *) sqlite3_column_text(stmt, 0),
+                             "wal") == 0;
+
+    if (!wal) {
+        rooms_db_sqlite_why(db);
+        rooms_db_set_err(db, "the store cannot use WAL journaling (%s)",
+                         db->err[0] ? db->err : "refused");
+    }
+
+    sqlite3_finalize(stmt);
+    sqlite3_busy_timeout(sq->h, 0);
+
+    if (!wal || rooms_db_sqlite_exec(db, "PRAGMA synchronous=NORMAL") != 0) {
+        return -1;
+    }
+
+    sq->journal = 1;
+
+    return 0;
+}
+
+
+rooms_db_t *
+rooms_db_sqlite_open(const char *path, char *err, size_t errlen)
+{
     rooms_db_sqlite_t  *sq;
 
     sq = calloc(1, sizeof(rooms_db_sqlite_t));
@@ -233,43 +298,8 @@ rooms_db_sqlite_open(const char *path, char *err, size_t errlen)
         goto failed;
     }
 
-    switch (rooms_db_foreign(&sq->db)) {
-    case 0:
-        break;
-    case 1:
-        /* somebody else's: left as it is, for the caller to refuse */
-        sqlite3_busy_timeout(sq->h, 0);
-        return &sq->db;
-    default:
-        goto failed;
-    }
-
-    if (sqlite3_prepare_v2(sq->h, "PRAGMA journal_mode=WAL", -1, &stmt,
-                           NULL)
-        != SQLITE_OK)
-    {
-        rooms_db_sqlite_why(&sq->db);
-        goto failed;
-    }
-
-    wal = sqlite3_step(stmt) == SQLITE_ROW
-          && sqlite3_stricmp((const char *) sqlite3_column_text(stmt, 0),
-                             "wal") == 0;
-
-    if (!wal) {
-        rooms_db_sqlite_why(&sq->db);
-    }
-
-    sqlite3_finalize(stmt);
-
-    if (!wal) {
-        snprintf(err, errlen, "the store cannot use WAL journaling (%s)",
-                 sq->db.err[0] ? sq->db.err : "refused");
-        rooms_db_close(&sq->db);
-        return NULL;
-    }
-
-    if (rooms_db_sqlite_exec(&sq->db, "PRAGMA synchronous=NORMAL") != 0) {
+    /* a file that is not a database fails here, before any change */
+    if (rooms_db_sqlite_int(&sq->db, "PRAGMA user_version") < 0) {
         goto failed;
     }
 
@@ -306,6 +336,11 @@ rooms_db_sqlite_prepare(rooms_db_t *db, const char *sql)
     }
 
     s->s.db = db;
+
+    if (rooms_db_sqlite_journal(db) != 0) {
+        free(s);
+        return NULL;
+    }
 
     if (sqlite3_prepare_v3(rooms_db_sqlite_h(db), sql, -1,
                            SQLITE_PREPARE_PERSISTENT, &s->h, NULL)
@@ -471,6 +506,10 @@ rooms_db_sqlite_begin(rooms_db_t *db, int wait_ms)
         return ROOMS_DB_ERROR;
     }
 
+    if (rooms_db_sqlite_journal(db) != 0) {
+        return ROOMS_DB_ERROR;
+    }
+
     sqlite3_busy_timeout(h, wait_ms);
     rc = sqlite3_exec(h, "BEGIN IMMEDIATE", NULL, NULL, NULL);
     sqlite3_busy_timeout(h, 0);
@@ -510,6 +549,18 @@ rooms_db_sqlite_commit(rooms_db_t *db)
     rooms_db_sqlite_rollback(db);
 
     return ROOMS_DB_ERROR;
+}
+
+
+/* rooms_db_exec(): the journal first, as every statement */
+static int
+rooms_db_sqlite_exec_sql(rooms_db_t *db, const char *sql)
+{
+    if (rooms_db_sqlite_journal(db) != 0) {
+        return -1;
+    }
+
+    return rooms_db_sqlite_exec(db, sql);
 }
 
 
@@ -568,7 +619,7 @@ static const rooms_db_engine_t  rooms_db_sqlite_engine = {
     rooms_db_sqlite_column_text,
     rooms_db_sqlite_reset,
     rooms_db_sqlite_changes,
-    rooms_db_sqlite_exec,
+    rooms_db_sqlite_exec_sql,
     rooms_db_sqlite_begin,
     rooms_db_sqlite_commit,
     rooms_db_sqlite_rollback,

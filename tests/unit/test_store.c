@@ -15,7 +15,11 @@
  * The write lock (test_lock): reads go on while another handle holds
  * it, writes are refused BUSY and change nothing, and writes inside a
  * caller's transaction commit only with it.  Everything happens in a fresh
- * mkdtemp() directory that is removed at the end.
+ * mkdtemp() directory that is removed at the end.  Then, when
+ * ROOMS_TEST_PG names a PostgreSQL database (make test-pg), the same
+ * calls on it: the schema and its version, rooms, two connections, bans,
+ * co-hosts, the write lock, expiry and the outbox (the database is
+ * emptied of the store's tables before, between and after).
  */
 
 #include <dirent.h>
@@ -51,14 +55,41 @@ path_in(char *out, size_t size, const char *name)
 }
 
 
-/* Runs a one-value query through the raw sqlite3 API; "" on error. */
+/*
+ * Runs a one-value query; "" on error.  A file through the raw sqlite3
+ * API (read-only: the file is seen as it is), a PostgreSQL URI through a
+ * connection of its own.
+ */
 static void
 query_text(const char *path, const char *sql, char *out, size_t size)
 {
-    sqlite3       *db;
-    sqlite3_stmt  *stmt;
+    sqlite3          *db;
+    sqlite3_stmt     *stmt;
+    rooms_db_t       *pg;
+    rooms_db_stmt_t  *s;
+    char              err[256];
 
     out[0] = '\0';
+
+    if (rooms_db_is_uri(path)) {
+        pg = rooms_db_open(path, err, sizeof(err));
+        if (pg == NULL) {
+            diag("query_text: %s", err);
+            return;
+        }
+
+        s = rooms_db_prepare(pg, sql);
+
+        if (s != NULL && rooms_db_step(s) == ROOMS_DB_ROW
+            && rooms_db_column_text(s, 0) != NULL)
+        {
+            snprintf(out, size, "%s", rooms_db_column_text(s, 0));
+        }
+
+        rooms_db_finalize(s);
+        rooms_db_close(pg);
+        return;
+    }
 
     if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK) {
         sqlite3_close(db);
@@ -77,6 +108,33 @@ query_text(const char *path, const char *sql, char *out, size_t size)
     }
 
     sqlite3_close(db);
+}
+
+
+/*
+ * Empties a PostgreSQL database of the store's tables, for a test that
+ * needs a new store (on SQLite: a new file).
+ */
+static void
+reset_pg(const char *where)
+{
+    char         err[256];
+    rooms_db_t  *db;
+
+    db = rooms_db_open(where, err, sizeof(err));
+    if (db == NULL) {
+        tap_bail_out("cannot open %s: %s", where, err);
+    }
+
+    if (rooms_db_exec(db, "DROP TABLE IF EXISTS rooms, retired_codes, bans,"
+                          " cohosts, webhook_outbox, people, room_owners,"
+                          " reminders, calendar_feeds, rooms_db_version"
+                          " CASCADE") != 0)
+    {
+        tap_bail_out("cannot empty %s: %s", where, rooms_db_errmsg(db));
+    }
+
+    rooms_db_close(db);
 }
 
 
@@ -142,6 +200,42 @@ open_ok(const char *path, const char *what)
     }
 
     return st;
+}
+
+
+/* The schema made on PostgreSQL: the same tables and version. */
+static void
+test_schema_pg(const char *where)
+{
+    char            v[256];
+    rooms_store_t  *st;
+
+    st = open_ok(where, "a new PostgreSQL store");
+    if (st == NULL) {
+        tap_bail_out("cannot open a store on PostgreSQL");
+    }
+
+    query_text(where, "SELECT version FROM rooms_db_version", v, sizeof(v));
+    is_str(v, "7", "the schema version is 7");
+
+    query_text(where, "SELECT string_agg(tablename, ',' ORDER BY tablename)"
+               " FROM pg_tables WHERE schemaname = current_schema()",
+               v, sizeof(v));
+    is_str(v, "bans,calendar_feeds,cohosts,people,reminders,retired_codes,"
+           "room_owners,rooms,rooms_db_version,webhook_outbox",
+           "the tables exist");
+
+    query_text(where, "SELECT data_type FROM information_schema.columns"
+               " WHERE table_name = 'rooms' AND column_name = 'host_hash'",
+               v, sizeof(v));
+    is_str(v, "bytea", "a BLOB is a bytea");
+
+    rooms_store_close(st);
+
+    st = open_ok(where, "the same store again");
+    query_text(where, "SELECT version FROM rooms_db_version", v, sizeof(v));
+    is_str(v, "7", "the version is still 7");
+    rooms_store_close(st);
 }
 
 
@@ -780,16 +874,15 @@ expire_room(rooms_store_t *st, const char *code, int64_t created,
 
 
 static void
-test_expire(void)
+test_expire(const char *path)
 {
-    char            path[128], v[256], sql[320];
+    char            v[256], sql[320];
     int64_t         purged, old_never, old_used, old_ended, new_ended, fresh,
                     ahead, long_ago, id;
     unsigned char   t[ROOMS_HASH_LEN], k[ROOMS_HASH_LEN];
     rooms_room_t    got;
     rooms_store_t  *st;
 
-    path_in(path, sizeof(path), "expire.db");
     st = open_ok(path, "for expiry");
     if (st == NULL) {
         tap_bail_out("cannot open %s", path);
@@ -1125,15 +1218,14 @@ cleanup(void)
  * close).
  */
 static void
-test_outbox(void)
+test_outbox(const char *path)
 {
-    char            path[128], body[64];
+    char            body[64];
     size_t          len;
     int64_t         id, first;
     unsigned        dropped, i;
     rooms_store_t  *st;
 
-    path_in(path, sizeof(path), "outbox.db");
     st = open_ok(path, "for the outbox");
     if (st == NULL) {
         return;
@@ -1192,8 +1284,8 @@ test_outbox(void)
 int
 main(void)
 {
-    char         db[128];
-    const char  *tmp;
+    char         db[128], path[128];
+    const char  *tmp, *pg;
 
     tmp = getenv("TMPDIR");
     snprintf(dir, sizeof(dir), "%s/rooms-store-XXXXXX",
@@ -1213,12 +1305,36 @@ main(void)
     test_bans(db);
     test_migration();
     test_cohosts(db);
-    test_expire();
-    test_outbox();
+    path_in(path, sizeof(path), "expire.db");
+    test_expire(path);
+    path_in(path, sizeof(path), "outbox.db");
+    test_outbox(path);
     test_lock(db);
     test_refusals();
 
     ok(remove_dir(dir) == 0, "the temporary directory is removed");
+
+    /* the same calls on PostgreSQL, when a database is given */
+    pg = getenv("ROOMS_TEST_PG");
+
+    if (pg != NULL && pg[0] != '\0') {
+        diag("engine: postgresql");
+        reset_pg(pg);
+        test_schema_pg(pg);
+        test_rooms(pg);
+        test_two_handles(pg);
+        test_bans(pg);
+        test_cohosts(pg);
+        test_lock(pg);
+        reset_pg(pg);
+        test_expire(pg);
+        reset_pg(pg);
+        test_outbox(pg);
+        reset_pg(pg);
+
+    } else {
+        diag("skip: the PostgreSQL part (ROOMS_TEST_PG is not set)");
+    }
 
     return done_testing();
 }
