@@ -82,6 +82,7 @@ typedef struct {
     unsigned     names;          /* statement names given */
     int64_t      retry_at;       /* ms, monotonic: no new try before */
     unsigned     tx_gen;         /* the connection a transaction is on */
+    char         down[ROOMS_DB_ERR_LEN];   /* why the last try failed */
     unsigned     tx:1;           /* begun, not yet committed or rolled back */
     unsigned     ended:1;        /* the server said it ends the connection */
 } rooms_db_pg_t;
@@ -370,6 +371,7 @@ failed:
 
     PQfinish(pg->conn);
     pg->conn = NULL;
+    memcpy(pg->down, pg->db.err, sizeof(pg->down));
 
     return -1;
 }
@@ -442,12 +444,8 @@ rooms_db_pg_ready(rooms_db_pg_t *pg)
     }
 
     if (rooms_db_pg_now() < pg->retry_at) {
-        /* the last try's message stays */
-        if (strncmp(pg->db.err, "PostgreSQL unavailable", 22) != 0) {
-            rooms_db_set_err(&pg->db, "PostgreSQL unavailable: not "
-                             "connected");
-        }
-
+        /* why the last try failed, until the next */
+        memcpy(pg->db.err, pg->down, sizeof(pg->down));
         return -1;
     }
 
@@ -512,6 +510,7 @@ rooms_db_pg_results(rooms_db_pg_t *pg, int wait_ms)
 
             if (strstr(pg->db.err, "no answer within") != NULL) {
                 pg->retry_at = rooms_db_pg_now() + ROOMS_DB_PG_RETRY_MS;
+                memcpy(pg->down, pg->db.err, sizeof(pg->down));
             }
 
             return NULL;
