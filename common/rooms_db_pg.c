@@ -1399,15 +1399,28 @@ static int
 rooms_db_pg_version_set(rooms_db_t *db, int version)
 {
     int             rc;
+    int64_t         has;
     char            sql[256];
     PGresult       *res;
     rooms_db_pg_t  *pg = (rooms_db_pg_t *) db;
 
+    /*
+     * The table is made only when missing: a user that may write the
+     * store's tables but not create any (a DBA's migration user made
+     * them) can still prove the store writable.
+     */
+    has = rooms_db_pg_int(pg, "SELECT to_regclass('rooms_db_version')"
+                              " IS NOT NULL");
+
+    if (has < 0) {
+        return -1;
+    }
+
     snprintf(sql, sizeof(sql),
-             "CREATE TABLE IF NOT EXISTS rooms_db_version"
-             " (version BIGINT NOT NULL);"
-             " DELETE FROM rooms_db_version;"
-             " INSERT INTO rooms_db_version (version) VALUES (%d)", version);
+             "%s DELETE FROM rooms_db_version;"
+             " INSERT INTO rooms_db_version (version) VALUES (%d)",
+             has ? "" : "CREATE TABLE rooms_db_version"
+                        " (version BIGINT NOT NULL);", version);
 
     res = rooms_db_pg_query(pg, sql, 0);
     rc = rooms_db_pg_ok(res) ? 0 : -1;
