@@ -108,6 +108,9 @@ ngx_rooms_zone_init(ngx_shm_zone_t *shm_zone, void *data)
         ctx->sh = octx->sh;
         ctx->shpool = octx->shpool;
 
+        /* a new configuration takes the zone over (a reload, in the master) */
+        (void) ngx_atomic_fetch_add(&ctx->sh->cycles, 1);
+
         /*
          * a reload that points at another store must not serve the old,
          * nor one into a module whose nodes differ read the old nodes
@@ -122,7 +125,7 @@ ngx_rooms_zone_init(ngx_shm_zone_t *shm_zone, void *data)
             }
 
             ctx->sh->store_crc = crc;
-    ctx->sh->webhook_sender = 0;
+            ctx->sh->webhook_sender = 0;
 
             ngx_shmtx_unlock(&ctx->shpool->mutex);
         }
@@ -151,6 +154,7 @@ ngx_rooms_zone_init(ngx_shm_zone_t *shm_zone, void *data)
 
     ctx->sh->store_crc = crc;
     ctx->sh->nodes = 0;
+    ctx->sh->cycles = 0;
 
     ctx->shpool->log_nomem = 0;
 
@@ -743,4 +747,37 @@ ngx_rooms_dir_webhook_sender(ngx_rooms_main_conf_t *rmcf)
     ctx = rmcf->shm_zone->data;
 
     return &ctx->sh->webhook_sender;
+}
+
+
+/* the zone's cycles when this process started */
+static ngx_atomic_uint_t  ngx_rooms_dir_cycle;
+
+
+void
+ngx_rooms_dir_init_process(ngx_rooms_main_conf_t *rmcf)
+{
+    ngx_rooms_zone_ctx_t  *ctx;
+
+    if (rmcf->shm_zone == NULL) {
+        return;
+    }
+
+    ctx = rmcf->shm_zone->data;
+    ngx_rooms_dir_cycle = ctx->sh->cycles;
+}
+
+
+ngx_uint_t
+ngx_rooms_dir_superseded(ngx_rooms_main_conf_t *rmcf)
+{
+    ngx_rooms_zone_ctx_t  *ctx;
+
+    if (rmcf == NULL || rmcf->shm_zone == NULL) {
+        return 0;
+    }
+
+    ctx = rmcf->shm_zone->data;
+
+    return ctx->sh->cycles != ngx_rooms_dir_cycle;
 }

@@ -409,6 +409,7 @@ ngx_rooms_init_process(ngx_cycle_t *cycle)
         return NGX_ERROR;
     }
 
+    ngx_rooms_dir_init_process(rmcf);
     ngx_rooms_webhook_init_process(cycle, rmcf);
     ngx_rooms_schedule_init_process(cycle, rmcf);
     ngx_rooms_people_init_process(cycle);

@@ -106,6 +106,7 @@ static void ngx_rooms_ws_run(ngx_rooms_ws_t *ctx);
 static ngx_int_t ngx_rooms_ws_flush(ngx_rooms_ws_t *ctx);
 static void ngx_rooms_ws_finalize(ngx_rooms_ws_t *ctx, ngx_int_t rc);
 static void ngx_rooms_ws_detach(ngx_rooms_ws_t *ctx);
+static void ngx_rooms_ws_going_away(ngx_rooms_ws_t *ctx);
 static void ngx_rooms_ws_cleanup(void *data);
 
 
@@ -470,8 +471,7 @@ ngx_rooms_ws_start(ngx_rooms_ws_t *ctx, char *accept)
     }
 
     if (ngx_exiting) {
-        ngx_rooms_ws_close(ctx, ROOMS_WS_CLOSE_GOING_AWAY,
-                           "server shutting down");
+        ngx_rooms_ws_going_away(ctx);
     }
 
     if (!ctx->closing) {
@@ -492,6 +492,25 @@ ngx_rooms_ws_start(ngx_rooms_ws_t *ctx, char *accept)
 }
 
 
+/* This nginx worker is closing: the handler says how its browser goes. */
+static void
+ngx_rooms_ws_going_away(ngx_rooms_ws_t *ctx)
+{
+    if (ctx->closing) {
+        return;
+    }
+
+    if (ctx->handler->going_away) {
+        ctx->handler->going_away(ctx->data);
+    }
+
+    if (!ctx->closing) {
+        ngx_rooms_ws_close(ctx, ROOMS_WS_CLOSE_GOING_AWAY,
+                           "server shutting down");
+    }
+}
+
+
 static void
 ngx_rooms_ws_read_handler(ngx_event_t *rev)
 {
@@ -507,8 +526,7 @@ ngx_rooms_ws_read_handler(ngx_event_t *rev)
         /* a graceful shutdown (or reload) of this nginx worker */
         c->close = 0;
         c->idle = 0;
-        ngx_rooms_ws_close(ctx, ROOMS_WS_CLOSE_GOING_AWAY,
-                           "server shutting down");
+        ngx_rooms_ws_going_away(ctx);
 
     } else if (ngx_rooms_ws_read(ctx) == NGX_DONE) {
         /* finalized: ctx may be gone */
@@ -566,8 +584,7 @@ ngx_rooms_ws_timer_handler(ngx_event_t *ev)
     }
 
     if (ngx_exiting) {
-        ngx_rooms_ws_close(ctx, ROOMS_WS_CLOSE_GOING_AWAY,
-                           "server shutting down");
+        ngx_rooms_ws_going_away(ctx);
 
     } else if (!ctx->first_seen
                && (ngx_msec_int_t) (now - ctx->started)
