@@ -46,6 +46,8 @@ sub store_pg { $PgHost ? 1 : 0 }
 sub psql {
     my ($db, @args) = @_;
     my $uri = $db =~ m{://} ? $db : "postgresql://rooms@/$db?host=$PgHost";
+    # (no NOTICE lines in the suites' output)
+    local $ENV{PGOPTIONS} = '-c client_min_messages=warning';
     open my $out, '-|', 'psql', '-X', '-q', '-A', '-t', '-F', '|',
         '-v', 'ON_ERROR_STOP=1', '-d', $uri, @args
         or die "psql: $!";
@@ -113,7 +115,7 @@ sub store_hex {
 }
 
 # the advisory lock of rooms_db_begin() on PostgreSQL (common/rooms_db_pg.c)
-our $PgLockKey = 'PGLOCKKEY';
+our $PgLockKey = 491495845235;
 
 sub is_pg { $_[0] =~ m{^postgres(?:ql)?://} }
 
