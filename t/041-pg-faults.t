@@ -49,7 +49,7 @@ sub cluster {
         or die "pg-cluster.sh $what failed\n";
 }
 
-END { system('sh', 'scripts/pg-cluster.sh', 'stop', $pg) if -d "$pg/data" }
+END { system("sh", "scripts/pg-cluster.sh", "stop", $pg) if $pg && -d "$pg/data" }
 
 # a password in the URI: the cluster trusts the socket and ignores it,
 # and no line nginx writes may show it
