@@ -32,7 +32,9 @@ UNITS      := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
 # helpers shared by several unit tests (tests/unit/*.c not named test_*)
 UHELP_SRC  := $(filter-out $(UNIT_SRC),$(wildcard tests/unit/*.c))
 SRTP_LIB   := $(BUILD)/deps/lib/libsrtp2.a
-UNIT_LIBS  := $(SRTP_LIB) -lsqlite3 -ljansson -lssl -lcrypto
+# libpq (Debian's libpq-dev): the store's PostgreSQL engine
+PG_INC     := $(or $(shell pg_config --includedir 2>/dev/null),/usr/include/postgresql)
+UNIT_LIBS  := $(SRTP_LIB) -lsqlite3 -lpq -ljansson -lssl -lcrypto
 
 # Every source is compiled once into $(OBJ) (header dependencies from
 # -MMD), then archived: the cores and common/ into libroomscore.a, the
@@ -41,7 +43,7 @@ UNIT_LIBS  := $(SRTP_LIB) -lsqlite3 -ljansson -lssl -lcrypto
 # link these, so a one-line change recompiles one object and relinks.
 OBJ        := $(BUILD)/obj
 CFLAGS_ALL := $(CFLAGS) $(WARN) -MMD -MP -Icommon -Iworker -Itests/unit \
-              -I$(BUILD)/deps/include
+              -I$(BUILD)/deps/include -I$(PG_INC)
 CORE_OBJ   := $(patsubst %.c,$(OBJ)/%.o,$(CORE_SRC) $(COMMON_SRC))
 LOOP_OBJ   := $(patsubst %.c,$(OBJ)/%.o,$(filter-out worker/main.c,$(LOOP_SRC)))
 UHELP_OBJ  := $(patsubst %.c,$(OBJ)/%.o,$(UHELP_SRC))
@@ -178,7 +180,8 @@ bench: deps $(SRTP_LIB) $(BENCHES)
 $(BUILD)/bench/%: tests/bench/%.c $(CORE_LIB) $(LOOP_LIB) | $(SRTP_LIB)
 	@mkdir -p $(dir $@) $(OBJ)/bench
 	$(CC) -O2 -g $(WARN) -MMD -MP -MT $@ -MF $(OBJ)/bench/$*.d -Icommon -Iworker \
-	    -I$(BUILD)/deps/include -o $@ $< $(LOOP_LIB) $(CORE_LIB) $(UNIT_LIBS)
+	    -I$(BUILD)/deps/include -I$(PG_INC) -o $@ $< $(LOOP_LIB) $(CORE_LIB) \
+	    $(UNIT_LIBS)
 
 # the join time of ngx_rooms and of Janus VideoRoom, in Chromium, run
 # alternately (docs/join-time.md): tests/janus/janus.sh installs Janus if
@@ -216,7 +219,8 @@ fuzz: deps $(SRTP_LIB) $(FUZZERS)
 
 # fuzzers are built with clang and sanitizers: their own objects, once
 FUZZ_OBJ   := $(BUILD)/fuzz/obj
-FUZZ_FLAGS := -g -O1 -MMD -MP -Icommon -Iworker -I$(BUILD)/deps/include
+FUZZ_FLAGS := -g -O1 -MMD -MP -Icommon -Iworker -I$(BUILD)/deps/include \
+              -I$(PG_INC)
 FUZZ_CORE  := $(patsubst %.c,$(FUZZ_OBJ)/%.o,$(CORE_SRC) $(COMMON_SRC))
 FUZZ_LIB   := $(BUILD)/fuzz/libroomscore.a
 
@@ -261,7 +265,7 @@ SAN_ENV    := ASAN_OPTIONS=detect_leaks=1:$(ASAN_OPTIONS) \
 $(ASAN_OBJ)/%.o: %.c | $(SRTP_LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(SAN_FLAGS) $(WARN) -MMD -MP -Icommon -Iworker -Itests/unit \
-	    -I$(BUILD)/deps/include -c -o $@ $<
+	    -I$(BUILD)/deps/include -I$(PG_INC) -c -o $@ $<
 
 $(ASAN)/libroomscore.a: $(ASAN_CORE)
 	rm -f $@ && ar rcs $@ $^

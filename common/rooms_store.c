@@ -1,14 +1,14 @@
 /*
- * rooms_store.c: the SQLite store behind the room directory.
+ * rooms_store.c: the store behind the room directory, on SQLite or
+ * PostgreSQL (rooms_db.h: one dialect, one schema, the same migrations).
  *
- * WAL mode lets every nginx worker read while one writes; synchronous=
- * NORMAL keeps a commit off fsync (WAL stays durable across a process
- * crash, and across power loss up to the last checkpoint).  Statements are
- * prepared once per handle.  A rotation writes the retired code and the
- * new one in one transaction, so no instant exists where the old code is
- * neither live nor gone.
+ * Statements are prepared once per connection.  A rotation writes the
+ * retired code and the new one in one transaction, so no instant exists
+ * where the old code is neither live nor gone.  Times are the caller's
+ * or this process's clock (time()), never the database's: both engines
+ * then store the same numbers.
  *
- * Schema versions (PRAGMA user_version) and their migrations:
+ * Schema versions (rooms_db_version_get()) and their migrations:
  *     1  rooms, retired_codes
  *     2  bans: the guest tokens a host removed, per room
  *     3  rooms.host_absent and rooms.rev; cohosts: co-host credentials
@@ -22,15 +22,13 @@
  * version it has up to ROOMS_STORE_SCHEMA_VERSION; a newer one is refused
  * untouched.
  *
- * May not: include <ngx_core.h>, include <jansson.h>, call json_, call rooms_ring_, call rooms_ws_
+ * May not: include <ngx_core.h>, include <jansson.h>, include <sqlite3.h>, include <libpq-fe.h>, call json_, call rooms_ring_, call rooms_ws_, call sqlite3_, call PQ
  */
 
-#include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
-#include <sys/statvfs.h>
-
-#include <sqlite3.h>
+#include <time.h>
 
 #include "rooms_store.h"
 
@@ -66,14 +64,9 @@ enum {
 
 
 struct rooms_store_s {
-    sqlite3       *db;
-    sqlite3_stmt  *stmt[ROOMS_SQL_N];
-    char           err[256];        /* the message a rollback kept */
+    rooms_db_t       *db;
+    rooms_db_stmt_t  *stmt[ROOMS_SQL_N];
 };
-
-
-static void rooms_store_why(rooms_store_t *st, const char *path, char *err,
-    size_t errlen);
 
 
 /*
@@ -196,7 +189,8 @@ static const char  *rooms_sql[ROOMS_SQL_N] = {
     "INSERT INTO rooms (code, host_hash, title, activity, audience,"
     " admission, locked, max_participants, start_at, created_at, ended_at,"
     " host_absent, rev)"
-    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, 0, ?11, 0)",
+    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, 0, ?11, 0)"
+    " RETURNING id",
 
     "SELECT id, code, host_hash, title, activity, audience, admission,"
     " locked, max_participants, start_at, created_at, ended_at,"
@@ -210,7 +204,7 @@ static const char  *rooms_sql[ROOMS_SQL_N] = {
     " WHERE id = ?1",
 
     "INSERT INTO retired_codes (code, room_id, retired_at)"
-    " VALUES (?1, ?2, strftime('%s', 'now'))",
+    " VALUES (?1, ?2, ?3)",
 
     "UPDATE rooms SET code = ?2 WHERE id = ?1",
 
@@ -218,19 +212,19 @@ static const char  *rooms_sql[ROOMS_SQL_N] = {
     " WHERE id = ?1 AND ended_at = 0",
 
     /* banning twice is no error: the first ban's time is kept */
-    "INSERT OR IGNORE INTO bans (room_id, token_hash, created_at)"
-    " VALUES (?1, ?2, strftime('%s', 'now'))",
+    "INSERT INTO bans (room_id, token_hash, created_at)"
+    " VALUES (?1, ?2, ?3) ON CONFLICT DO NOTHING",
 
     "SELECT 1 FROM bans WHERE room_id = ?1 AND token_hash = ?2",
 
     "SELECT code FROM rooms WHERE id = ?1",
 
     /* a ban ends the banned guest's co-host credentials */
-    "UPDATE cohosts SET revoked_at = max(strftime('%s', 'now'), 1)"
+    "UPDATE cohosts SET revoked_at = ?3"
     " WHERE room_id = ?1 AND token_hash = ?2 AND revoked_at = 0",
 
     "INSERT INTO cohosts (room_id, key_hash, token_hash, name, created_at)"
-    " VALUES (?1, ?2, ?3, ?4, ?5)",
+    " VALUES (?1, ?2, ?3, ?4, ?5) RETURNING id",
 
     "SELECT count(*) FROM cohosts WHERE room_id = ?1 AND revoked_at = 0",
 
@@ -276,7 +270,7 @@ static const char  *rooms_sql[ROOMS_SQL_N] = {
  */
 #define ROOMS_SQL_EXPIRED                                                     \
     "SELECT id FROM rooms WHERE CASE WHEN ended_at != 0 THEN ended_at < ?1"   \
-    " ELSE max(created_at, start_at, used_at) < ?1 END"
+    " ELSE created_at < ?1 AND start_at < ?1 AND used_at < ?1 END"
 
 static const char  *rooms_sql_expire[] = {
     "DELETE FROM reminders WHERE room_id IN (" ROOMS_SQL_EXPIRED ")",
@@ -287,32 +281,6 @@ static const char  *rooms_sql_expire[] = {
 };
 
 
-static int
-rooms_store_exec(rooms_store_t *st, const char *sql)
-{
-    return sqlite3_exec(st->db, sql, NULL, NULL, NULL) == SQLITE_OK
-           ? 0 : -1;
-}
-
-
-/* The single integer a query returns, or -1. */
-static int
-rooms_store_count(rooms_store_t *st, const char *sql)
-{
-    int            n;
-    sqlite3_stmt  *stmt;
-
-    if (sqlite3_prepare_v2(st->db, sql, -1, &stmt, NULL) != SQLITE_OK) {
-        return -1;
-    }
-
-    n = sqlite3_step(stmt) == SQLITE_ROW ? sqlite3_column_int(stmt, 0) : -1;
-    sqlite3_finalize(stmt);
-
-    return n;
-}
-
-
 /*
  * Brings the store up to ROOMS_STORE_SCHEMA_VERSION in one transaction.
  * The version is read again under the write lock: another process (a
@@ -321,43 +289,42 @@ rooms_store_count(rooms_store_t *st, const char *sql)
 static int
 rooms_store_migrate(rooms_store_t *st, char *err, size_t errlen)
 {
-    int   version;
-    char  sql[32];
+    int  rc, version;
 
-    if (rooms_store_exec(st, "BEGIN IMMEDIATE") != 0) {
-        rooms_store_why(st, sqlite3_db_filename(st->db, "main"), err, errlen);
+    rc = rooms_db_begin(st->db, ROOMS_STORE_OPEN_WAIT_MS);
+
+    if (rc != ROOMS_DB_DONE) {
+        snprintf(err, errlen, "%s", rc == ROOMS_DB_BUSY
+                 ? "another program held the store's write lock"
+                 : rooms_db_errmsg(st->db));
         return -1;
     }
 
-    version = rooms_store_count(st, "PRAGMA user_version");
+    version = rooms_db_version_get(st->db);
 
     if (version < 0 || version > ROOMS_STORE_SCHEMA_VERSION) {
-        rooms_store_exec(st, "ROLLBACK");
         snprintf(err, errlen, "schema version %d cannot be migrated to "
                  "this module's %d", version, ROOMS_STORE_SCHEMA_VERSION);
+        rooms_db_rollback(st->db);
         return -1;
     }
 
-    /* a version 0 file with tables is somebody else's: leave it be */
-    if (version == 0
-        && rooms_store_count(st, "SELECT count(*) FROM sqlite_master") != 0)
-    {
-        rooms_store_exec(st, "ROLLBACK");
+    /* a version 0 store with tables is somebody else's: leave it be */
+    if (version == 0 && rooms_db_foreign(st->db) != 0) {
         snprintf(err, errlen, "not an ngx_rooms store (it has tables "
                  "but no schema version)");
+        rooms_db_rollback(st->db);
         return -1;
     }
 
     for ( /* void */ ; version < ROOMS_STORE_SCHEMA_VERSION; version++) {
-        if (rooms_store_exec(st, rooms_migrations[version]) != 0) {
+        if (rooms_db_exec(st->db, rooms_migrations[version]) != 0) {
             goto failed;
         }
     }
 
-    snprintf(sql, sizeof(sql), "PRAGMA user_version = %d",
-             ROOMS_STORE_SCHEMA_VERSION);
-
-    if (rooms_store_exec(st, sql) != 0 || rooms_store_exec(st, "COMMIT") != 0)
+    if (rooms_db_version_set(st->db, ROOMS_STORE_SCHEMA_VERSION) != 0
+        || rooms_db_commit(st->db) != ROOMS_DB_DONE)
     {
         goto failed;
     }
@@ -366,52 +333,35 @@ rooms_store_migrate(rooms_store_t *st, char *err, size_t errlen)
 
 failed:
 
-    {
-        char  why[384];
+    snprintf(err, errlen, "migrating the schema from version %d failed: %s",
+             version, rooms_db_errmsg(st->db));
 
-        rooms_store_why(st, sqlite3_db_filename(st->db, "main"), why,
-                        sizeof(why));
-        snprintf(err, errlen, "migrating the schema from version %d "
-                 "failed: %s", version, why);
-    }
-
-    rooms_store_exec(st, "ROLLBACK");
+    rooms_db_rollback(st->db);
 
     return -1;
 }
 
 
 rooms_store_t *
-rooms_store_open(const char *path, char *err, size_t errlen)
+rooms_store_open(const char *where, char *err, size_t errlen)
 {
-    int             i, version, wal;
-    sqlite3_stmt   *stmt;
+    int             i, version;
     rooms_store_t  *st;
 
-    st = sqlite3_malloc(sizeof(rooms_store_t));
+    st = calloc(1, sizeof(rooms_store_t));
     if (st == NULL) {
         snprintf(err, errlen, "out of memory");
         return NULL;
     }
 
-    memset(st, 0, sizeof(rooms_store_t));
-
-    if (sqlite3_open_v2(path, &st->db,
-                        SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE
-                        | SQLITE_OPEN_NOMUTEX, NULL)
-        != SQLITE_OK)
-    {
-        goto failed;
+    /* SQLite: WAL, synchronous=NORMAL, foreign keys (rooms_db_sqlite.c) */
+    st->db = rooms_db_open(where, err, errlen);
+    if (st->db == NULL) {
+        free(st);
+        return NULL;
     }
 
-    /* only the migration below waits for the lock: requests never do */
-    sqlite3_busy_timeout(st->db, ROOMS_STORE_OPEN_WAIT_MS);
-
-    if (rooms_store_exec(st, "PRAGMA foreign_keys=ON") != 0) {
-        goto failed;
-    }
-
-    version = rooms_store_count(st, "PRAGMA user_version");
+    version = rooms_db_version_get(st->db);
 
     if (version < 0) {
         goto failed;
@@ -432,189 +382,43 @@ rooms_store_open(const char *path, char *err, size_t errlen)
     }
 
     for (i = 0; i < ROOMS_SQL_N; i++) {
-        if (sqlite3_prepare_v3(st->db, rooms_sql[i], -1,
-                               SQLITE_PREPARE_PERSISTENT, &st->stmt[i], NULL)
-            != SQLITE_OK)
-        {
+        st->stmt[i] = rooms_db_prepare(st->db, rooms_sql[i]);
+
+        if (st->stmt[i] == NULL) {
             goto failed;
         }
     }
-
-    /*
-     * Only a store this module owns, whose statements all compiled, is
-     * switched to WAL (a lasting mode); a file system without shared
-     * memory refuses WAL, and then the store is refused too, since
-     * workers would block each other.
-     */
-    if (sqlite3_prepare_v2(st->db, "PRAGMA journal_mode=WAL", -1, &stmt,
-                           NULL)
-        != SQLITE_OK)
-    {
-        goto failed;
-    }
-
-    wal = sqlite3_step(stmt) == SQLITE_ROW
-          && sqlite3_stricmp((const char *) sqlite3_column_text(stmt, 0),
-                             "wal") == 0;
-    sqlite3_finalize(stmt);
-
-    if (!wal) {
-        snprintf(err, errlen, "the store cannot use WAL journaling");
-        rooms_store_close(st);
-        return NULL;
-    }
-
-    if (rooms_store_exec(st, "PRAGMA synchronous=NORMAL") != 0) {
-        goto failed;
-    }
-
-    sqlite3_busy_timeout(st->db, 0);
 
     return st;
 
 failed:
 
-    if (st->db != NULL) {
-        rooms_store_why(st, path, err, errlen);
-
-    } else {
-        snprintf(err, errlen, "cannot open");
-    }
-
+    snprintf(err, errlen, "%s", rooms_db_errmsg(st->db));
     rooms_store_close(st);
 
     return NULL;
 }
 
 
-/* 1 when the file system of path's folder is mounted read-only */
-static int
-rooms_store_read_only_fs(const char *path)
-{
-    char            dir[4096];
-    char           *slash;
-    struct statvfs  vfs;
-
-    snprintf(dir, sizeof(dir), "%s", path);
-    slash = strrchr(dir, '/');
-
-    if (slash == NULL) {
-        snprintf(dir, sizeof(dir), ".");
-
-    } else {
-        slash[slash == dir ? 1 : 0] = '\0';
-    }
-
-    return statvfs(dir, &vfs) == 0 && (vfs.f_flag & ST_RDONLY);
-}
-
-
-/*
- * What went wrong, for an admin: SQLite's message, and for a failed
- * system call which file and why ("disk I/O error" alone says neither).
- */
-static void
-rooms_store_why(rooms_store_t *st, const char *path, char *err, size_t errlen)
-{
-    int          code, sys;
-    const char  *file, *hint;
-
-    code = sqlite3_extended_errcode(st->db);
-    sys = sqlite3_system_errno(st->db);
-
-    /* SQLite's own "full" carries no errno */
-    if ((code & 0xff) == SQLITE_FULL) {
-        sys = ENOSPC;
-    }
-
-    /* SQLite tells a file it could not create as missing */
-    if (rooms_store_read_only_fs(path)) {
-        sys = EROFS;
-    }
-
-    if (sys == 0 || (code & 0xff) == SQLITE_CORRUPT
-        || (code & 0xff) == SQLITE_NOTADB || (code & 0xff) == SQLITE_BUSY)
-    {
-        snprintf(err, errlen, "%s", sqlite3_errmsg(st->db));
-        return;
-    }
-
-    /* the shared-memory index SQLite keeps beside a WAL store */
-    switch (code) {
-    case SQLITE_IOERR_SHMOPEN:
-    case SQLITE_IOERR_SHMSIZE:
-    case SQLITE_IOERR_SHMMAP:
-    case SQLITE_IOERR_SHMLOCK:
-        file = "-shm\"";
-        break;
-    default:
-        file = "\" (or its -wal file)";
-        break;
-    }
-
-    switch (sys) {
-    case ENOSPC:
-    case EDQUOT:
-        hint = ": the file system is full";
-        break;
-    case EROFS:
-        hint = ": the file system is read-only";
-        break;
-    case EACCES:
-    case EPERM:
-        hint = ": no permission (is the folder writable by nginx's "
-               "worker user? is the file immutable?)";
-        break;
-    default:
-        hint = "";
-        break;
-    }
-
-    snprintf(err, errlen, "%s: \"%s%s: %s%s", sqlite3_errmsg(st->db),
-             path, file, strerror(sys), hint);
-}
-
-
 int
 rooms_store_check_write(rooms_store_t *st, char *err, size_t errlen)
 {
-    int          rc;
-    const char  *path;
-    char         sql[32];
+    int  rc;
 
-    path = sqlite3_db_filename(st->db, "main");
+    rc = rooms_db_begin(st->db, ROOMS_STORE_OPEN_WAIT_MS);
 
-    if (sqlite3_db_readonly(st->db, "main") == 1) {
-        snprintf(err, errlen, "\"%s\" can only be read (%s): every change "
-                 "would fail", path,
-                 rooms_store_read_only_fs(path)
-                 ? "its file system is mounted read-only: Read-only file "
-                   "system"
-                 : "a read-only mount of the file, an immutable file, or "
-                   "no write permission");
-        return ROOMS_STORE_ERROR;
-    }
-
-    rc = rooms_store_begin(st, ROOMS_STORE_OPEN_WAIT_MS);
-
-    if (rc == ROOMS_STORE_BUSY) {
+    if (rc == ROOMS_DB_BUSY) {
         snprintf(err, errlen, "another program holds its write lock");
         return ROOMS_STORE_BUSY;
     }
 
     /* a write that changes nothing, but needs the disk as any write does */
-    snprintf(sql, sizeof(sql), "PRAGMA user_version = %d",
-             ROOMS_STORE_SCHEMA_VERSION);
-
-    if (rc != ROOMS_STORE_OK || rooms_store_exec(st, sql) != 0
-        || sqlite3_exec(st->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK)
+    if (rc != ROOMS_DB_DONE
+        || rooms_db_version_set(st->db, ROOMS_STORE_SCHEMA_VERSION) != 0
+        || rooms_db_commit(st->db) != ROOMS_DB_DONE)
     {
-        rooms_store_why(st, path, err, errlen);
-
-        if (!sqlite3_get_autocommit(st->db)) {
-            (void) sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
-        }
-
+        snprintf(err, errlen, "%s", rooms_db_errmsg(st->db));
+        rooms_db_rollback(st->db);
         return ROOMS_STORE_ERROR;
     }
 
@@ -632,47 +436,36 @@ rooms_store_close(rooms_store_t *st)
     }
 
     for (i = 0; i < ROOMS_SQL_N; i++) {
-        sqlite3_finalize(st->stmt[i]);
+        rooms_db_finalize(st->stmt[i]);
     }
 
-    sqlite3_close(st->db);
-    sqlite3_free(st);
+    rooms_db_close(st->db);
+    free(st);
 }
 
 
 const char *
 rooms_store_errmsg(rooms_store_t *st)
 {
-    if (sqlite3_errcode(st->db) == SQLITE_OK && st->err[0] != '\0') {
-        return st->err;
-    }
-
-    return sqlite3_errmsg(st->db);
+    return rooms_db_errmsg(st->db);
 }
 
 
-struct sqlite3 *
+rooms_db_t *
 rooms_store_db(rooms_store_t *st)
 {
     return st->db;
 }
 
 
-int
-rooms_store_begin(rooms_store_t *st, int wait_ms)
+/* rooms_db's answers in the store's words */
+static int
+rooms_store_rc(int rc)
 {
-    int  rc;
-
-    st->err[0] = '\0';
-
-    sqlite3_busy_timeout(st->db, wait_ms);
-    rc = sqlite3_exec(st->db, "BEGIN IMMEDIATE", NULL, NULL, NULL);
-    sqlite3_busy_timeout(st->db, 0);
-
     switch (rc) {
-    case SQLITE_OK:
+    case ROOMS_DB_DONE:
         return ROOMS_STORE_OK;
-    case SQLITE_BUSY:
+    case ROOMS_DB_BUSY:
         return ROOMS_STORE_BUSY;
     default:
         return ROOMS_STORE_ERROR;
@@ -681,28 +474,23 @@ rooms_store_begin(rooms_store_t *st, int wait_ms)
 
 
 int
+rooms_store_begin(rooms_store_t *st, int wait_ms)
+{
+    return rooms_store_rc(rooms_db_begin(st->db, wait_ms));
+}
+
+
+int
 rooms_store_commit(rooms_store_t *st)
 {
-    if (sqlite3_exec(st->db, "COMMIT", NULL, NULL, NULL) == SQLITE_OK) {
-        return ROOMS_STORE_OK;
-    }
-
-    rooms_store_rollback(st);
-
-    return ROOMS_STORE_ERROR;
+    return rooms_store_rc(rooms_db_commit(st->db));
 }
 
 
 void
 rooms_store_rollback(rooms_store_t *st)
 {
-    if (sqlite3_errcode(st->db) != SQLITE_OK) {
-        snprintf(st->err, sizeof(st->err), "%s", sqlite3_errmsg(st->db));
-    }
-
-    if (!sqlite3_get_autocommit(st->db)) {
-        (void) sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
-    }
+    rooms_db_rollback(st->db);
 }
 
 
@@ -712,7 +500,7 @@ rooms_store_tx(rooms_store_t *st)
 {
     int  rc;
 
-    if (!sqlite3_get_autocommit(st->db)) {
+    if (rooms_db_in_tx(st->db)) {
         return 0;
     }
 
@@ -739,24 +527,19 @@ rooms_store_tx_end(rooms_store_t *st, int own, int rc)
 }
 
 
-/* Runs a bound statement that returns no rows, then resets it. */
+/*
+ * Runs a bound statement that returns no rows, then resets it (its
+ * rooms_db_changes() stay readable).
+ */
 static int
-rooms_store_done(sqlite3_stmt *stmt)
+rooms_store_done(rooms_db_stmt_t *stmt)
 {
     int  rc;
 
-    rc = sqlite3_step(stmt);
-    sqlite3_reset(stmt);
-    sqlite3_clear_bindings(stmt);
+    rc = rooms_db_step(stmt);
+    rooms_db_reset(stmt);
 
-    switch (rc) {
-    case SQLITE_DONE:
-        return ROOMS_STORE_OK;
-    case SQLITE_BUSY:
-        return ROOMS_STORE_BUSY;
-    default:
-        return ROOMS_STORE_ERROR;
-    }
+    return rooms_store_rc(rc);
 }
 
 
@@ -766,17 +549,17 @@ rooms_store_done(sqlite3_stmt *stmt)
  * may be NULL), 0 for none, ROOMS_STORE_ERROR.
  */
 static int
-rooms_store_blob(sqlite3_stmt *s, unsigned char *out, size_t len)
+rooms_store_blob(rooms_db_stmt_t *s, unsigned char *out, size_t len)
 {
     int          rc;
     const void  *blob;
 
-    rc = sqlite3_step(s);
+    rc = rooms_db_step(s);
 
-    if (rc == SQLITE_ROW && out != NULL) {
-        blob = sqlite3_column_blob(s, 0);
+    if (rc == ROOMS_DB_ROW && out != NULL) {
+        blob = rooms_db_column_blob(s, 0);
 
-        if (blob != NULL && (size_t) sqlite3_column_bytes(s, 0) == len) {
+        if (blob != NULL && rooms_db_column_bytes(s, 0) == len) {
             memcpy(out, blob, len);
 
         } else {
@@ -784,13 +567,12 @@ rooms_store_blob(sqlite3_stmt *s, unsigned char *out, size_t len)
         }
     }
 
-    sqlite3_reset(s);
-    sqlite3_clear_bindings(s);
+    rooms_db_reset(s);
 
     switch (rc) {
-    case SQLITE_ROW:
+    case ROOMS_DB_ROW:
         return 1;
-    case SQLITE_DONE:
+    case ROOMS_DB_DONE:
         return 0;
     default:
         return ROOMS_STORE_ERROR;
@@ -798,53 +580,67 @@ rooms_store_blob(sqlite3_stmt *s, unsigned char *out, size_t len)
 }
 
 
+/*
+ * Runs a bound INSERT ... RETURNING id, then resets it: ROOMS_STORE_OK
+ * with the new row's id in *id, ROOMS_STORE_BUSY or ROOMS_STORE_ERROR.
+ */
+static int
+rooms_store_insert_id(rooms_db_stmt_t *s, int64_t *id)
+{
+    int  rc;
+
+    rc = rooms_db_step(s);
+
+    if (rc == ROOMS_DB_ROW) {
+        *id = rooms_db_column_int(s, 0);
+        rc = rooms_db_step(s);
+    }
+
+    rooms_db_reset(s);
+
+    return rc == ROOMS_DB_ROW ? ROOMS_STORE_ERROR : rooms_store_rc(rc);
+}
+
+
 int
 rooms_store_insert(rooms_store_t *st, rooms_room_t *room)
 {
-    int            rc;
-    sqlite3_stmt  *s;
+    rooms_db_stmt_t  *s;
 
     s = st->stmt[ROOMS_SQL_INSERT];
 
-    sqlite3_bind_text(s, 1, room->code, -1, SQLITE_STATIC);
-    sqlite3_bind_blob(s, 2, room->host_hash, ROOMS_HASH_LEN, SQLITE_STATIC);
-    sqlite3_bind_text(s, 3, room->title, -1, SQLITE_STATIC);
-    sqlite3_bind_int(s, 4, room->activity);
-    sqlite3_bind_text(s, 5, room->audience, -1, SQLITE_STATIC);
-    sqlite3_bind_int(s, 6, room->admission);
-    sqlite3_bind_int(s, 7, room->locked);
-    sqlite3_bind_int(s, 8, room->max_participants);
-    sqlite3_bind_int64(s, 9, room->start_at);
-    sqlite3_bind_int64(s, 10, room->created_at);
-    sqlite3_bind_int(s, 11, room->host_absent);
+    rooms_db_bind_text(s, 1, room->code);
+    rooms_db_bind_blob(s, 2, room->host_hash, ROOMS_HASH_LEN);
+    rooms_db_bind_text(s, 3, room->title);
+    rooms_db_bind_int(s, 4, room->activity);
+    rooms_db_bind_text(s, 5, room->audience);
+    rooms_db_bind_int(s, 6, room->admission);
+    rooms_db_bind_int(s, 7, room->locked);
+    rooms_db_bind_int(s, 8, room->max_participants);
+    rooms_db_bind_int(s, 9, room->start_at);
+    rooms_db_bind_int(s, 10, room->created_at);
+    rooms_db_bind_int(s, 11, room->host_absent);
 
-    rc = rooms_store_done(s);
-
-    if (rc != ROOMS_STORE_OK) {
-        return rc;
-    }
-
-    room->id = sqlite3_last_insert_rowid(st->db);
-
-    return ROOMS_STORE_OK;
+    return rooms_store_insert_id(s, &room->id);
 }
 
 
 static void
-rooms_store_text(sqlite3_stmt *s, int col, char *out, size_t size)
+rooms_store_text(rooms_db_stmt_t *s, int col, char *out, size_t size)
 {
-    size_t                n;
-    const unsigned char  *p;
+    size_t       n;
+    const char  *p;
 
-    p = sqlite3_column_text(s, col);
-    n = (size_t) sqlite3_column_bytes(s, col);
+    p = rooms_db_column_text(s, col);
 
     if (p == NULL) {
         out[0] = '\0';
         return;
     }
 
-    /* the API never stores more; a hand-edited file is cut, not overrun */
+    n = rooms_db_column_bytes(s, col);
+
+    /* the API never stores more; a hand-edited store is cut, not overrun */
     if (n >= size) {
         n = size - 1;
     }
@@ -857,62 +653,56 @@ rooms_store_text(sqlite3_stmt *s, int col, char *out, size_t size)
 int
 rooms_store_find(rooms_store_t *st, const char *code, rooms_room_t *room)
 {
-    int            rc;
-    sqlite3_stmt  *s;
-    const void    *hash;
+    int               rc;
+    rooms_db_stmt_t  *s;
+    const void       *hash;
 
     s = st->stmt[ROOMS_SQL_FIND];
-    sqlite3_bind_text(s, 1, code, -1, SQLITE_STATIC);
+    rooms_db_bind_text(s, 1, code);
 
-    rc = sqlite3_step(s);
+    rc = rooms_db_step(s);
 
-    if (rc == SQLITE_ROW) {
+    if (rc == ROOMS_DB_ROW) {
         memset(room, 0, sizeof(rooms_room_t));
 
-        room->id = sqlite3_column_int64(s, 0);
+        room->id = rooms_db_column_int(s, 0);
         rooms_store_text(s, 1, room->code, sizeof(room->code));
 
-        hash = sqlite3_column_blob(s, 2);
-        if (hash != NULL && sqlite3_column_bytes(s, 2) == ROOMS_HASH_LEN) {
+        hash = rooms_db_column_blob(s, 2);
+        if (hash != NULL && rooms_db_column_bytes(s, 2) == ROOMS_HASH_LEN) {
             memcpy(room->host_hash, hash, ROOMS_HASH_LEN);
         }
 
         rooms_store_text(s, 3, room->title, sizeof(room->title));
-        room->activity = (uint8_t) sqlite3_column_int(s, 4);
+        room->activity = (uint8_t) rooms_db_column_int(s, 4);
         rooms_store_text(s, 5, room->audience, sizeof(room->audience));
-        room->admission = (uint8_t) sqlite3_column_int(s, 6);
-        room->locked = (uint8_t) sqlite3_column_int(s, 7);
-        room->max_participants = (uint16_t) sqlite3_column_int(s, 8);
-        room->start_at = sqlite3_column_int64(s, 9);
-        room->created_at = sqlite3_column_int64(s, 10);
-        room->ended_at = sqlite3_column_int64(s, 11);
-        room->host_absent = (uint8_t) sqlite3_column_int(s, 12);
-        room->rev = sqlite3_column_int64(s, 13);
+        room->admission = (uint8_t) rooms_db_column_int(s, 6);
+        room->locked = (uint8_t) rooms_db_column_int(s, 7);
+        room->max_participants = (uint16_t) rooms_db_column_int(s, 8);
+        room->start_at = rooms_db_column_int(s, 9);
+        room->created_at = rooms_db_column_int(s, 10);
+        room->ended_at = rooms_db_column_int(s, 11);
+        room->host_absent = (uint8_t) rooms_db_column_int(s, 12);
+        room->rev = rooms_db_column_int(s, 13);
     }
 
-    sqlite3_reset(s);
-    sqlite3_clear_bindings(s);
+    rooms_db_reset(s);
 
-    if (rc == SQLITE_ROW) {
+    if (rc == ROOMS_DB_ROW) {
         return ROOMS_STORE_OK;
     }
 
-    if (rc != SQLITE_DONE) {
+    if (rc != ROOMS_DB_DONE) {
         return ROOMS_STORE_ERROR;
     }
 
     s = st->stmt[ROOMS_SQL_FIND_RETIRED];
-    sqlite3_bind_text(s, 1, code, -1, SQLITE_STATIC);
+    rooms_db_bind_text(s, 1, code);
 
-    rc = sqlite3_step(s);
-
-    sqlite3_reset(s);
-    sqlite3_clear_bindings(s);
-
-    switch (rc) {
-    case SQLITE_ROW:
+    switch (rooms_store_blob(s, NULL, 0)) {
+    case 1:
         return ROOMS_STORE_GONE;
-    case SQLITE_DONE:
+    case 0:
         return ROOMS_STORE_NOT_FOUND;
     default:
         return ROOMS_STORE_ERROR;
@@ -923,19 +713,19 @@ rooms_store_find(rooms_store_t *st, const char *code, rooms_room_t *room)
 int
 rooms_store_update(rooms_store_t *st, rooms_room_t *room)
 {
-    int            rc;
-    sqlite3_stmt  *s;
+    int               rc;
+    rooms_db_stmt_t  *s;
 
     s = st->stmt[ROOMS_SQL_UPDATE];
 
-    sqlite3_bind_int64(s, 1, room->id);
-    sqlite3_bind_text(s, 2, room->title, -1, SQLITE_STATIC);
-    sqlite3_bind_text(s, 3, room->audience, -1, SQLITE_STATIC);
-    sqlite3_bind_int(s, 4, room->admission);
-    sqlite3_bind_int(s, 5, room->locked);
-    sqlite3_bind_int(s, 6, room->max_participants);
-    sqlite3_bind_int(s, 7, room->host_absent);
-    sqlite3_bind_int64(s, 8, room->rev + 1);
+    rooms_db_bind_int(s, 1, room->id);
+    rooms_db_bind_text(s, 2, room->title);
+    rooms_db_bind_text(s, 3, room->audience);
+    rooms_db_bind_int(s, 4, room->admission);
+    rooms_db_bind_int(s, 5, room->locked);
+    rooms_db_bind_int(s, 6, room->max_participants);
+    rooms_db_bind_int(s, 7, room->host_absent);
+    rooms_db_bind_int(s, 8, room->rev + 1);
 
     rc = rooms_store_done(s);
 
@@ -943,7 +733,7 @@ rooms_store_update(rooms_store_t *st, rooms_room_t *room)
         return rc;
     }
 
-    if (sqlite3_changes(st->db) != 1) {
+    if (rooms_db_changes(s) != 1) {
         return ROOMS_STORE_ERROR;
     }
 
@@ -957,8 +747,8 @@ int
 rooms_store_rotate(rooms_store_t *st, rooms_room_t *room,
     const char *new_code)
 {
-    int            own, rc;
-    sqlite3_stmt  *s;
+    int               own, rc;
+    rooms_db_stmt_t  *s;
 
     own = rooms_store_tx(st);
     if (own < 0) {
@@ -966,19 +756,20 @@ rooms_store_rotate(rooms_store_t *st, rooms_room_t *room,
     }
 
     s = st->stmt[ROOMS_SQL_RETIRE];
-    sqlite3_bind_text(s, 1, room->code, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(s, 2, room->id);
+    rooms_db_bind_text(s, 1, room->code);
+    rooms_db_bind_int(s, 2, room->id);
+    rooms_db_bind_int(s, 3, (int64_t) time(NULL));
 
     rc = rooms_store_done(s);
 
     if (rc == ROOMS_STORE_OK) {
         s = st->stmt[ROOMS_SQL_RECODE];
-        sqlite3_bind_int64(s, 1, room->id);
-        sqlite3_bind_text(s, 2, new_code, -1, SQLITE_STATIC);
+        rooms_db_bind_int(s, 1, room->id);
+        rooms_db_bind_text(s, 2, new_code);
 
         rc = rooms_store_done(s);
 
-        if (rc == ROOMS_STORE_OK && sqlite3_changes(st->db) != 1) {
+        if (rc == ROOMS_STORE_OK && rooms_db_changes(s) != 1) {
             rc = ROOMS_STORE_ERROR;
         }
     }
@@ -996,12 +787,12 @@ rooms_store_rotate(rooms_store_t *st, rooms_room_t *room,
 int
 rooms_store_end(rooms_store_t *st, rooms_room_t *room, int64_t now)
 {
-    int            rc;
-    sqlite3_stmt  *s;
+    int               rc;
+    rooms_db_stmt_t  *s;
 
     s = st->stmt[ROOMS_SQL_END];
-    sqlite3_bind_int64(s, 1, room->id);
-    sqlite3_bind_int64(s, 2, now);
+    rooms_db_bind_int(s, 1, room->id);
+    rooms_db_bind_int(s, 2, now);
 
     rc = rooms_store_done(s);
 
@@ -1010,7 +801,7 @@ rooms_store_end(rooms_store_t *st, rooms_room_t *room, int64_t now)
     }
 
     /* ending twice is refused: the first end time is the true one */
-    if (sqlite3_changes(st->db) != 1) {
+    if (rooms_db_changes(s) != 1) {
         return ROOMS_STORE_ERROR;
     }
 
@@ -1018,77 +809,6 @@ rooms_store_end(rooms_store_t *st, rooms_room_t *room, int64_t now)
     room->rev++;
 
     return ROOMS_STORE_OK;
-}
-
-
-int
-rooms_store_ban(rooms_store_t *st, int64_t room_id,
-    const unsigned char token_hash[ROOMS_HASH_LEN])
-{
-    int            i, own, rc;
-    sqlite3_stmt  *s;
-
-    own = rooms_store_tx(st);
-    if (own < 0) {
-        return own;
-    }
-
-    rc = ROOMS_STORE_OK;
-
-    /* the ban, and the end of the banned guest's co-host credentials */
-    for (i = 0; i < 2 && rc == ROOMS_STORE_OK; i++) {
-        s = st->stmt[i == 0 ? ROOMS_SQL_BAN : ROOMS_SQL_BAN_COHOSTS];
-        sqlite3_bind_int64(s, 1, room_id);
-        sqlite3_bind_blob(s, 2, token_hash, ROOMS_HASH_LEN, SQLITE_STATIC);
-
-        rc = rooms_store_done(s);
-    }
-
-    return rooms_store_tx_end(st, own, rc);
-}
-
-
-int
-rooms_store_is_banned(rooms_store_t *st, int64_t room_id,
-    const unsigned char token_hash[ROOMS_HASH_LEN])
-{
-    sqlite3_stmt  *s;
-
-    s = st->stmt[ROOMS_SQL_IS_BANNED];
-    sqlite3_bind_int64(s, 1, room_id);
-    sqlite3_bind_blob(s, 2, token_hash, ROOMS_HASH_LEN, SQLITE_STATIC);
-
-    return rooms_store_blob(s, NULL, 0);
-}
-
-
-int
-rooms_store_code(rooms_store_t *st, int64_t room_id,
-    char code[ROOMS_CODE_LEN + 1])
-{
-    int            rc;
-    sqlite3_stmt  *s;
-
-    s = st->stmt[ROOMS_SQL_CODE];
-    sqlite3_bind_int64(s, 1, room_id);
-
-    rc = sqlite3_step(s);
-
-    if (rc == SQLITE_ROW) {
-        rooms_store_text(s, 0, code, ROOMS_CODE_LEN + 1);
-    }
-
-    sqlite3_reset(s);
-    sqlite3_clear_bindings(s);
-
-    switch (rc) {
-    case SQLITE_ROW:
-        return ROOMS_STORE_OK;
-    case SQLITE_DONE:
-        return ROOMS_STORE_NOT_FOUND;
-    default:
-        return ROOMS_STORE_ERROR;
-    }
 }
 
 
@@ -1101,13 +821,100 @@ rooms_store_revoke_time(int64_t now)
 
 
 int
+rooms_store_ban(rooms_store_t *st, int64_t room_id,
+    const unsigned char token_hash[ROOMS_HASH_LEN])
+{
+    int               i, own, rc;
+    int64_t           now;
+    rooms_db_stmt_t  *s;
+
+    own = rooms_store_tx(st);
+    if (own < 0) {
+        return own;
+    }
+
+    rc = ROOMS_STORE_OK;
+    now = (int64_t) time(NULL);
+
+    /* the ban, and the end of the banned guest's co-host credentials */
+    for (i = 0; i < 2 && rc == ROOMS_STORE_OK; i++) {
+        s = st->stmt[i == 0 ? ROOMS_SQL_BAN : ROOMS_SQL_BAN_COHOSTS];
+        rooms_db_bind_int(s, 1, room_id);
+        rooms_db_bind_blob(s, 2, token_hash, ROOMS_HASH_LEN);
+        rooms_db_bind_int(s, 3, i == 0 ? now : rooms_store_revoke_time(now));
+
+        rc = rooms_store_done(s);
+    }
+
+    return rooms_store_tx_end(st, own, rc);
+}
+
+
+int
+rooms_store_is_banned(rooms_store_t *st, int64_t room_id,
+    const unsigned char token_hash[ROOMS_HASH_LEN])
+{
+    rooms_db_stmt_t  *s;
+
+    s = st->stmt[ROOMS_SQL_IS_BANNED];
+    rooms_db_bind_int(s, 1, room_id);
+    rooms_db_bind_blob(s, 2, token_hash, ROOMS_HASH_LEN);
+
+    return rooms_store_blob(s, NULL, 0);
+}
+
+
+int
+rooms_store_code(rooms_store_t *st, int64_t room_id,
+    char code[ROOMS_CODE_LEN + 1])
+{
+    int               rc;
+    rooms_db_stmt_t  *s;
+
+    s = st->stmt[ROOMS_SQL_CODE];
+    rooms_db_bind_int(s, 1, room_id);
+
+    rc = rooms_db_step(s);
+
+    if (rc == ROOMS_DB_ROW) {
+        rooms_store_text(s, 0, code, ROOMS_CODE_LEN + 1);
+    }
+
+    rooms_db_reset(s);
+
+    switch (rc) {
+    case ROOMS_DB_ROW:
+        return ROOMS_STORE_OK;
+    case ROOMS_DB_DONE:
+        return ROOMS_STORE_NOT_FOUND;
+    default:
+        return ROOMS_STORE_ERROR;
+    }
+}
+
+
+/* The count a bound count(*) returns (reset), or -1. */
+static int64_t
+rooms_store_count(rooms_db_stmt_t *s)
+{
+    int64_t  n;
+
+    n = rooms_db_step(s) == ROOMS_DB_ROW ? rooms_db_column_int(s, 0) : -1;
+    rooms_db_reset(s);
+
+    return n;
+}
+
+
+int
 rooms_store_cohost_add(rooms_store_t *st, int64_t room_id,
     const unsigned char key_hash[ROOMS_HASH_LEN],
     const unsigned char token_hash[ROOMS_HASH_LEN], const char *name,
     int64_t now, int64_t *id)
 {
-    int            active, own;
-    sqlite3_stmt  *s;
+    int               own;
+    int64_t           active;
+    rooms_db_stmt_t  *s;
 
     own = rooms_store_tx(st);
     if (own < 0) {
@@ -1124,12 +931,9 @@ rooms_store_cohost_add(rooms_store_t *st, int64_t room_id,
     /* the oldest goes first when the room has ROOMS_COHOSTS_MAX */
     for ( ;; ) {
         s = st->stmt[ROOMS_SQL_COHOST_ACTIVE];
-        sqlite3_bind_int64(s, 1, room_id);
+        rooms_db_bind_int(s, 1, room_id);
 
-        active = sqlite3_step(s) == SQLITE_ROW ? sqlite3_column_int(s, 0)
-                                               : -1;
-        sqlite3_reset(s);
-        sqlite3_clear_bindings(s);
+        active = rooms_store_count(s);
 
         if (active < 0) {
             goto failed;
@@ -1140,28 +944,26 @@ rooms_store_cohost_add(rooms_store_t *st, int64_t room_id,
         }
 
         s = st->stmt[ROOMS_SQL_COHOST_REVOKE_OLDEST];
-        sqlite3_bind_int64(s, 1, room_id);
-        sqlite3_bind_int64(s, 2, rooms_store_revoke_time(now));
+        rooms_db_bind_int(s, 1, room_id);
+        rooms_db_bind_int(s, 2, rooms_store_revoke_time(now));
 
         if (rooms_store_done(s) != ROOMS_STORE_OK
-            || sqlite3_changes(st->db) != 1)
+            || rooms_db_changes(s) != 1)
         {
             goto failed;
         }
     }
 
     s = st->stmt[ROOMS_SQL_COHOST_INSERT];
-    sqlite3_bind_int64(s, 1, room_id);
-    sqlite3_bind_blob(s, 2, key_hash, ROOMS_HASH_LEN, SQLITE_STATIC);
-    sqlite3_bind_blob(s, 3, token_hash, ROOMS_HASH_LEN, SQLITE_STATIC);
-    sqlite3_bind_text(s, 4, name, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(s, 5, now);
+    rooms_db_bind_int(s, 1, room_id);
+    rooms_db_bind_blob(s, 2, key_hash, ROOMS_HASH_LEN);
+    rooms_db_bind_blob(s, 3, token_hash, ROOMS_HASH_LEN);
+    rooms_db_bind_text(s, 4, name);
+    rooms_db_bind_int(s, 5, now);
 
-    if (rooms_store_done(s) != ROOMS_STORE_OK) {
+    if (rooms_store_insert_id(s, id) != ROOMS_STORE_OK) {
         goto failed;
     }
-
-    *id = sqlite3_last_insert_rowid(st->db);
 
     return rooms_store_tx_end(st, own, ROOMS_STORE_OK);
 
@@ -1176,11 +978,11 @@ rooms_store_cohost_check(rooms_store_t *st, int64_t room_id,
     const unsigned char key_hash[ROOMS_HASH_LEN],
     unsigned char *token_hash)
 {
-    sqlite3_stmt  *s;
+    rooms_db_stmt_t  *s;
 
     s = st->stmt[ROOMS_SQL_COHOST_CHECK];
-    sqlite3_bind_int64(s, 1, room_id);
-    sqlite3_bind_blob(s, 2, key_hash, ROOMS_HASH_LEN, SQLITE_STATIC);
+    rooms_db_bind_int(s, 1, room_id);
+    rooms_db_bind_blob(s, 2, key_hash, ROOMS_HASH_LEN);
 
     return rooms_store_blob(s, token_hash, ROOMS_HASH_LEN);
 }
@@ -1190,8 +992,8 @@ int
 rooms_store_cohost_revoke(rooms_store_t *st, int64_t room_id, int64_t id,
     int64_t now, unsigned char *token_hash)
 {
-    int            own, rc;
-    sqlite3_stmt  *s;
+    int               own, rc;
+    rooms_db_stmt_t  *s;
 
     own = rooms_store_tx(st);
     if (own < 0) {
@@ -1199,8 +1001,8 @@ rooms_store_cohost_revoke(rooms_store_t *st, int64_t room_id, int64_t id,
     }
 
     s = st->stmt[ROOMS_SQL_COHOST_GET];
-    sqlite3_bind_int64(s, 1, room_id);
-    sqlite3_bind_int64(s, 2, id);
+    rooms_db_bind_int(s, 1, room_id);
+    rooms_db_bind_int(s, 2, id);
 
     rc = rooms_store_blob(s, token_hash, ROOMS_HASH_LEN);
 
@@ -1210,13 +1012,13 @@ rooms_store_cohost_revoke(rooms_store_t *st, int64_t room_id, int64_t id,
     }
 
     s = st->stmt[ROOMS_SQL_COHOST_REVOKE];
-    sqlite3_bind_int64(s, 1, room_id);
-    sqlite3_bind_int64(s, 2, id);
-    sqlite3_bind_int64(s, 3, rooms_store_revoke_time(now));
+    rooms_db_bind_int(s, 1, room_id);
+    rooms_db_bind_int(s, 2, id);
+    rooms_db_bind_int(s, 3, rooms_store_revoke_time(now));
 
     rc = rooms_store_done(s);
 
-    if (rc == ROOMS_STORE_OK && sqlite3_changes(st->db) != 1) {
+    if (rc == ROOMS_STORE_OK && rooms_db_changes(s) != 1) {
         rc = ROOMS_STORE_ERROR;
     }
 
@@ -1228,12 +1030,12 @@ int
 rooms_store_cohost_revoke_token(rooms_store_t *st, int64_t room_id,
     const unsigned char token_hash[ROOMS_HASH_LEN], int64_t now)
 {
-    sqlite3_stmt  *s;
+    rooms_db_stmt_t  *s;
 
     s = st->stmt[ROOMS_SQL_COHOST_REVOKE_TOKEN];
-    sqlite3_bind_int64(s, 1, room_id);
-    sqlite3_bind_blob(s, 2, token_hash, ROOMS_HASH_LEN, SQLITE_STATIC);
-    sqlite3_bind_int64(s, 3, rooms_store_revoke_time(now));
+    rooms_db_bind_int(s, 1, room_id);
+    rooms_db_bind_blob(s, 2, token_hash, ROOMS_HASH_LEN);
+    rooms_db_bind_int(s, 3, rooms_store_revoke_time(now));
 
     return rooms_store_done(s);
 }
@@ -1243,39 +1045,38 @@ int
 rooms_store_cohost_list(rooms_store_t *st, int64_t room_id,
     rooms_cohost_t *out, unsigned max, unsigned *n)
 {
-    int            rc;
-    sqlite3_stmt  *s;
+    int               rc;
+    rooms_db_stmt_t  *s;
 
     *n = 0;
 
     s = st->stmt[ROOMS_SQL_COHOST_LIST];
-    sqlite3_bind_int64(s, 1, room_id);
-    sqlite3_bind_int(s, 2, (int) max);
+    rooms_db_bind_int(s, 1, room_id);
+    rooms_db_bind_int(s, 2, max);
 
-    while ((rc = sqlite3_step(s)) == SQLITE_ROW && *n < max) {
-        out[*n].id = sqlite3_column_int64(s, 0);
+    while ((rc = rooms_db_step(s)) == ROOMS_DB_ROW && *n < max) {
+        out[*n].id = rooms_db_column_int(s, 0);
         rooms_store_text(s, 1, out[*n].name, sizeof(out[*n].name));
-        out[*n].created_at = sqlite3_column_int64(s, 2);
+        out[*n].created_at = rooms_db_column_int(s, 2);
         (*n)++;
     }
 
-    sqlite3_reset(s);
-    sqlite3_clear_bindings(s);
+    rooms_db_reset(s);
 
-    return rc == SQLITE_DONE || rc == SQLITE_ROW ? ROOMS_STORE_OK
-                                                 : ROOMS_STORE_ERROR;
+    return rc == ROOMS_DB_DONE || rc == ROOMS_DB_ROW ? ROOMS_STORE_OK
+                                                     : ROOMS_STORE_ERROR;
 }
 
 
 int
 rooms_store_used(rooms_store_t *st, int64_t room_id, int64_t now)
 {
-    sqlite3_stmt  *s;
+    rooms_db_stmt_t  *s;
 
     s = st->stmt[ROOMS_SQL_USED];
-    sqlite3_bind_int64(s, 1, room_id);
-    sqlite3_bind_int64(s, 2, now);
-    sqlite3_bind_int64(s, 3, ROOMS_STORE_USED_EVERY);
+    rooms_db_bind_int(s, 1, room_id);
+    rooms_db_bind_int(s, 2, now);
+    rooms_db_bind_int(s, 3, ROOMS_STORE_USED_EVERY);
 
     return rooms_store_done(s);
 }
@@ -1284,9 +1085,9 @@ rooms_store_used(rooms_store_t *st, int64_t room_id, int64_t now)
 int
 rooms_store_expire(rooms_store_t *st, int64_t before, int64_t *purged)
 {
-    int            own, rc;
-    size_t         i;
-    sqlite3_stmt  *s;
+    int               own, rc;
+    size_t            i;
+    rooms_db_stmt_t  *s;
 
     *purged = 0;
 
@@ -1299,22 +1100,23 @@ rooms_store_expire(rooms_store_t *st, int64_t before, int64_t *purged)
     for (i = 0; i < sizeof(rooms_sql_expire) / sizeof(rooms_sql_expire[0]);
          i++)
     {
-        if (sqlite3_prepare_v2(st->db, rooms_sql_expire[i], -1, &s, NULL)
-            != SQLITE_OK)
-        {
+        s = rooms_db_prepare(st->db, rooms_sql_expire[i]);
+        if (s == NULL) {
             return rooms_store_tx_end(st, own, ROOMS_STORE_ERROR);
         }
 
-        sqlite3_bind_int64(s, 1, before);
-        rc = sqlite3_step(s);
-        sqlite3_finalize(s);
+        rooms_db_bind_int(s, 1, before);
+        rc = rooms_db_step(s);
 
-        if (rc != SQLITE_DONE) {
+        /* the last statement's rows are the rooms */
+        *purged = rooms_db_changes(s);
+        rooms_db_finalize(s);
+
+        if (rc != ROOMS_DB_DONE) {
+            *purged = 0;
             return rooms_store_tx_end(st, own, ROOMS_STORE_ERROR);
         }
     }
-
-    *purged = sqlite3_changes(st->db);
 
     rc = rooms_store_tx_end(st, own, ROOMS_STORE_OK);
 
@@ -1330,8 +1132,9 @@ int
 rooms_store_outbox_add(rooms_store_t *st, const void *body, size_t len,
     int64_t now, unsigned max, unsigned *dropped)
 {
-    int            own, n, rc;
-    sqlite3_stmt  *s;
+    int               own, rc;
+    int64_t           n;
+    rooms_db_stmt_t  *s;
 
     *dropped = 0;
 
@@ -1344,9 +1147,7 @@ rooms_store_outbox_add(rooms_store_t *st, const void *body, size_t len,
         return own;
     }
 
-    s = st->stmt[ROOMS_SQL_OUTBOX_COUNT];
-    n = sqlite3_step(s) == SQLITE_ROW ? sqlite3_column_int(s, 0) : -1;
-    sqlite3_reset(s);
+    n = rooms_store_count(st->stmt[ROOMS_SQL_OUTBOX_COUNT]);
 
     if (n < 0) {
         return rooms_store_tx_end(st, own, ROOMS_STORE_ERROR);
@@ -1354,21 +1155,21 @@ rooms_store_outbox_add(rooms_store_t *st, const void *body, size_t len,
 
     rc = ROOMS_STORE_OK;
 
-    if ((unsigned) n >= max) {
+    if (n >= (int64_t) max) {
         /* full: the oldest make room, so the newest state is never lost */
         s = st->stmt[ROOMS_SQL_OUTBOX_DROP];
-        sqlite3_bind_int64(s, 1, (int64_t) n - max + 1);
+        rooms_db_bind_int(s, 1, n - max + 1);
         rc = rooms_store_done(s);
 
         if (rc == ROOMS_STORE_OK) {
-            *dropped = (unsigned) sqlite3_changes(st->db);
+            *dropped = (unsigned) rooms_db_changes(s);
         }
     }
 
     if (rc == ROOMS_STORE_OK) {
         s = st->stmt[ROOMS_SQL_OUTBOX_ADD];
-        sqlite3_bind_int64(s, 1, now);
-        sqlite3_bind_blob(s, 2, body, (int) len, SQLITE_STATIC);
+        rooms_db_bind_int(s, 1, now);
+        rooms_db_bind_blob(s, 2, body, len);
         rc = rooms_store_done(s);
     }
 
@@ -1386,37 +1187,37 @@ int
 rooms_store_outbox_next(rooms_store_t *st, int64_t after, int64_t *id,
     void *body, size_t cap, size_t *len)
 {
-    int            rc, n;
-    const void    *b;
-    sqlite3_stmt  *s;
+    int               rc;
+    size_t            n;
+    const void       *b;
+    rooms_db_stmt_t  *s;
 
     s = st->stmt[ROOMS_SQL_OUTBOX_NEXT];
-    sqlite3_bind_int64(s, 1, after);
+    rooms_db_bind_int(s, 1, after);
 
-    rc = sqlite3_step(s);
+    rc = rooms_db_step(s);
 
-    if (rc == SQLITE_ROW) {
-        *id = sqlite3_column_int64(s, 0);
-        b = sqlite3_column_blob(s, 1);
-        n = sqlite3_column_bytes(s, 1);
+    if (rc == ROOMS_DB_ROW) {
+        *id = rooms_db_column_int(s, 0);
+        b = rooms_db_column_blob(s, 1);
+        n = rooms_db_column_bytes(s, 1);
 
-        if (b == NULL || n <= 0 || (size_t) n > cap) {
+        if (b == NULL || n == 0 || n > cap) {
             /* written by no version of this code: skipped as empty */
             *len = 0;
 
         } else {
-            memcpy(body, b, (size_t) n);
-            *len = (size_t) n;
+            memcpy(body, b, n);
+            *len = n;
         }
     }
 
-    sqlite3_reset(s);
-    sqlite3_clear_bindings(s);
+    rooms_db_reset(s);
 
     switch (rc) {
-    case SQLITE_ROW:
+    case ROOMS_DB_ROW:
         return 1;
-    case SQLITE_DONE:
+    case ROOMS_DB_DONE:
         return 0;
     default:
         return ROOMS_STORE_ERROR;
@@ -1427,10 +1228,10 @@ rooms_store_outbox_next(rooms_store_t *st, int64_t after, int64_t *id,
 int
 rooms_store_outbox_remove(rooms_store_t *st, int64_t id)
 {
-    sqlite3_stmt  *s;
+    rooms_db_stmt_t  *s;
 
     s = st->stmt[ROOMS_SQL_OUTBOX_REMOVE];
-    sqlite3_bind_int64(s, 1, id);
+    rooms_db_bind_int(s, 1, id);
 
     return rooms_store_done(s);
 }

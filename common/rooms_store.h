@@ -1,5 +1,6 @@
 /*
- * rooms_store.h: durable room state in one SQLite file (WAL).
+ * rooms_store.h: durable room state in one SQLite file (WAL) or one
+ * PostgreSQL database (rooms_db.h).
  *
  * Owns: the schema, its version and its migrations, and every statement
  * that reads or writes rooms, retired invite codes, removal bans and
@@ -7,7 +8,7 @@
  * never be shared across fork(): each process opens its own handle.  Must
  * never keep host keys or guest tokens in clear.
  *
- * May not: include <ngx_core.h>, include <sqlite3.h>, include <jansson.h>
+ * May not: include <ngx_core.h>, include <sqlite3.h>, include <libpq-fe.h>, include <jansson.h>
  */
 
 #ifndef ROOMS_STORE_H
@@ -16,6 +17,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "rooms_db.h"
 #include "rooms_room.h"
 
 
@@ -49,14 +51,16 @@ typedef struct rooms_store_s  rooms_store_t;
 
 
 /*
- * Opens (creating when missing) the store at path: WAL journal, the
- * schema created, or migrated from an older version (waiting up to
+ * Opens (creating when missing) the store at where: a file path (SQLite,
+ * WAL journal) or a postgresql:// URI (rooms_db_open()); the schema
+ * created, or migrated from an older version (waiting up to
  * ROOMS_STORE_OPEN_WAIT_MS for the write lock: it runs before any
  * request).
  * Returns NULL with a message in err on failure (unwritable directory, a
- * newer schema, not a database).
+ * newer schema, not a database, a server that cannot be reached; never
+ * the URI's password).
  */
-rooms_store_t *rooms_store_open(const char *path, char *err, size_t errlen);
+rooms_store_t *rooms_store_open(const char *where, char *err, size_t errlen);
 
 void rooms_store_close(rooms_store_t *st);
 
@@ -72,18 +76,19 @@ void rooms_store_close(rooms_store_t *st);
 int rooms_store_check_write(rooms_store_t *st, char *err, size_t errlen);
 
 /*
- * The SQLite handle, for the files of common/ that keep tables of their
- * own in the store (rooms_people.c, rooms_sched.c), with its transactions
+ * The store's connection, for the files of common/ that keep tables of
+ * their own in it (rooms_people.c, rooms_sched.c), with its transactions
  * below.
  */
-struct sqlite3 *rooms_store_db(rooms_store_t *st);
+rooms_db_t *rooms_store_db(rooms_store_t *st);
 
 /* The last error's message, for logs. */
 const char *rooms_store_errmsg(rooms_store_t *st);
 
 /*
  * Writes and the write lock.  rooms_store_begin() takes the write lock
- * (BEGIN IMMEDIATE), waiting at most wait_ms for another process to
+ * (rooms_db_begin(): SQLite's BEGIN IMMEDIATE, PostgreSQL's advisory
+ * lock), waiting at most wait_ms for another process to
  * release it: ROOMS_STORE_OK, ROOMS_STORE_BUSY (it did not, nothing is
  * open) or ROOMS_STORE_ERROR.  Every write below may run inside it; one
  * that needs several statements opens (and ends) its own transaction
@@ -91,7 +96,8 @@ const char *rooms_store_errmsg(rooms_store_t *st);
  * or ROOMS_STORE_ERROR with everything since the begin rolled back (the
  * disk is full, an I/O error).  rooms_store_rollback() drops it, when
  * one is open, and keeps the last error's message.  Reads never wait: in
- * WAL mode they see the last commit while another process writes.
+ * SQLite's WAL mode, as in PostgreSQL, they see the last commit while
+ * another process writes.
  */
 int rooms_store_begin(rooms_store_t *st, int wait_ms);
 int rooms_store_commit(rooms_store_t *st);

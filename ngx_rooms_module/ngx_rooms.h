@@ -89,7 +89,8 @@ typedef struct {
 
 typedef struct {
     ngx_shm_zone_t              *shm_zone;
-    ngx_str_t                    store_path;
+    ngx_str_t                    store_path;     /* a file or a URI */
+    ngx_str_t                    store_name;     /* as logs show it */
     rooms_store_t               *store;          /* this process's handle */
     ngx_str_t                    media_socket;   /* empty: no media worker */
     time_t                       expire;         /* rooms_expire; 0: off */

@@ -127,7 +127,7 @@ ngx_rooms_control_init_module(ngx_cycle_t *cycle,
     if (st == NULL) {
         ngx_log_error(NGX_LOG_EMERG, cycle->log, 0,
                       "rooms_store \"%V\" cannot be used: %s",
-                      &rmcf->store_path, err);
+                      &rmcf->store_name, err);
         return NGX_ERROR;
     }
 
@@ -139,12 +139,12 @@ ngx_rooms_control_init_module(ngx_cycle_t *cycle,
         /* a backup may hold it for a while: no reason to refuse nginx */
         ngx_log_error(NGX_LOG_WARN, cycle->log, 0,
                       "rooms_store \"%V\": %s, so writing to it was not "
-                      "tested", &rmcf->store_path, err);
+                      "tested", &rmcf->store_name, err);
 
     } else if (rc != ROOMS_STORE_OK) {
         ngx_log_error(NGX_LOG_EMERG, cycle->log, 0,
                       "rooms_store \"%V\" cannot be written: %s",
-                      &rmcf->store_path, err);
+                      &rmcf->store_name, err);
         return NGX_ERROR;
     }
 
@@ -164,8 +164,11 @@ ngx_rooms_control_init_process(ngx_cycle_t *cycle,
     if (rmcf->store == NULL) {
         ngx_log_error(NGX_LOG_EMERG, cycle->log, 0,
                       "rooms_store \"%V\" cannot be opened by the worker "
-                      "(is its directory writable by the worker user?): %s",
-                      &rmcf->store_path, err);
+                      "(%s): %s", &rmcf->store_name,
+                      rooms_db_is_uri((char *) rmcf->store_path.data)
+                      ? "is the database server up?"
+                      : "is its directory writable by the worker user?",
+                      err);
         return NGX_ERROR;
     }
 

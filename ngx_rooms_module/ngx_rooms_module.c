@@ -303,6 +303,11 @@ ngx_rooms_init_module(ngx_cycle_t *cycle)
         return NGX_ERROR;
     }
 
+    /* a PostgreSQL store has no file or folder here */
+    if (rooms_db_is_uri((char *) rmcf->store_path.data)) {
+        return NGX_OK;
+    }
+
     ccf = (ngx_core_conf_t *) ngx_get_conf(cycle->conf_ctx, ngx_core_module);
 
     if (geteuid() == 0 && ccf->user != (ngx_uid_t) NGX_CONF_UNSET_UINT) {
@@ -729,14 +734,37 @@ ngx_rooms_store(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 
     if (rmcf->store_path.len == 0) {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "rooms_store needs the path of an SQLite file");
+                           "rooms_store needs the path of an SQLite file "
+                           "or a postgresql:// URI");
         return NGX_CONF_ERROR;
+    }
+
+    /*
+     * A PostgreSQL URI is kept as it is (zero-terminated, as every
+     * directive argument): libpq reads it.  Logs show it without its
+     * password.
+     */
+    if (rooms_db_is_uri((char *) rmcf->store_path.data)) {
+        rmcf->store_name.data = ngx_pnalloc(cf->pool,
+                                            rmcf->store_path.len + 1);
+        if (rmcf->store_name.data == NULL) {
+            return NGX_CONF_ERROR;
+        }
+
+        rooms_db_redact((char *) rmcf->store_path.data,
+                        (char *) rmcf->store_name.data,
+                        rmcf->store_path.len + 1);
+        rmcf->store_name.len = ngx_strlen(rmcf->store_name.data);
+
+        return NGX_CONF_OK;
     }
 
     /* a zero-terminated full path: SQLite takes C strings */
     if (ngx_conf_full_name(cf->cycle, &rmcf->store_path, 0) != NGX_OK) {
         return NGX_CONF_ERROR;
     }
+
+    rmcf->store_name = rmcf->store_path;
 
     return NGX_CONF_OK;
 }

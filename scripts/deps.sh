@@ -13,10 +13,13 @@ libssl-dev patch xz-utils libtest-base-perl libwww-perl curl procps \
 chromium fonts-liberation iproute2 util-linux libvpx-dev libopus-dev \
 debhelper dpkg-dev lintian systemd python3-prometheus-client \
 python3-icalendar \
-libluajit-5.1-dev pkgconf coturn nftables"
+libluajit-5.1-dev pkgconf coturn nftables \
+libpq-dev postgresql"
 
 # libluajit-5.1-dev (found by pkg-config in config): the rooms_policy
 # hooks (docs/policy.md).
+# libpq-dev: the store on PostgreSQL (rooms_store postgresql://...);
+# postgresql: the throwaway cluster its tests start.
 # nftables: tests/e2e/ice-tcp.t refuses UDP to the media worker with it.
 # coturn and nftables: tests/e2e/turn.t runs its own turnserver in its
 # network namespace behind a rule that drops the browsers' UDP to the media

@@ -1,6 +1,7 @@
 /*
  * test_sched.c: scheduled rooms in the store (rooms_sched.*) on a real
- * file.
+ * SQLite file and, when ROOMS_TEST_PG names one (make test-pg), on a real
+ * PostgreSQL database: the same checks on both engines.
  *
  * Covers: "Remind me" (asking twice counts once, forgetting, who asked),
  * the bounds (ROOMS_SCHED_PER_ROOM browsers per room and
@@ -11,8 +12,11 @@
  * from a second handle, as another nginx worker or a restart would see
  * it; none for a room never scheduled or too far away), the feed's secret
  * (set, found, replaced, dropped) and the rooms of a feed (asked and
- * created, scheduled, not ended, not another browser's), and that
- * rooms_store_expire() takes a room's reminders with it.
+ * created, scheduled, not ended, not another browser's), the rooms an
+ * owner created that its people may see (for friends, not for the link),
+ * and that rooms_store_expire() takes a room's reminders with it.  A
+ * walk's callback may read the store between rows, as the calendar feed's
+ * does.
  */
 
 #include <errno.h>
@@ -22,16 +26,13 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "rooms_people.h"
 #include "rooms_sched.h"
 #include "tap.h"
 
 
 #define NOW   1795285800      /* 2026-11-21T18:30:00Z */
 #define LEAD  600
-
-
-static char  dir[64];
-static char  db[128];
 
 
 static void
@@ -64,16 +65,23 @@ room(rooms_store_t *st, const char *code, int64_t start, const char *title)
 }
 
 
-/* the walks' collector: ids (and the first token) in order */
+/*
+ * the walks' collector: ids (and the first token) in order; with st set,
+ * it reads the store between rows (the room's code by its id), as the
+ * calendar feed asks whether its person is banned
+ */
 typedef struct {
-    int64_t        ids[256];
-    unsigned       n;
-    unsigned char  tok[ROOMS_HASH_LEN];
+    int64_t         ids[256];
+    unsigned        n;
+    unsigned char   tok[ROOMS_HASH_LEN];
+    rooms_store_t  *st;
+    unsigned        read;
 } seen_t;
 
 static int
 collect(void *data, const rooms_sched_room_t *r)
 {
+    char     code[ROOMS_CODE_LEN + 1];
     seen_t  *s = data;
 
     if (s->n == 0) {
@@ -82,6 +90,13 @@ collect(void *data, const rooms_sched_room_t *r)
 
     if (s->n < 256) {
         s->ids[s->n++] = r->id;
+    }
+
+    if (s->st != NULL
+        && rooms_store_code(s->st, r->id, code) == ROOMS_STORE_OK
+        && strcmp(code, r->code) == 0)
+    {
+        s->read++;
     }
 
     return 0;
@@ -97,8 +112,8 @@ body(void *data, const rooms_sched_room_t *r, unsigned char *buf)
 }
 
 
-int
-main(void)
+static void
+test_sched(const char *where, const char *e)
 {
     int             asked;
     char            err[256], ev[ROOMS_STORE_EVENT_MAX];
@@ -106,7 +121,6 @@ main(void)
     int64_t         a, b, c, never, far, id;
     seen_t          s;
     unsigned        i, count, made, dropped;
-    const char     *tmp;
     unsigned char   t1[ROOMS_HASH_LEN], t2[ROOMS_HASH_LEN];
     unsigned char   t3[ROOMS_HASH_LEN], f1[ROOMS_HASH_LEN];
     unsigned char   f2[ROOMS_HASH_LEN], out[ROOMS_HASH_LEN];
@@ -114,19 +128,9 @@ main(void)
     rooms_room_t    ended;
     rooms_store_t  *st, *st2;
 
-    tmp = getenv("TMPDIR");
-    snprintf(dir, sizeof(dir), "%s/rooms-sched-XXXXXX",
-             tmp && tmp[0] && strlen(tmp) < 40 ? tmp : "/tmp");
-
-    if (mkdtemp(dir) == NULL) {
-        tap_bail_out("mkdtemp: %s", strerror(errno));
-    }
-
-    snprintf(db, sizeof(db), "%s/rooms.db", dir);
-
-    st = rooms_store_open(db, err, sizeof(err));
+    st = rooms_store_open(where, err, sizeof(err));
     if (st == NULL) {
-        tap_bail_out("open: %s", err);
+        tap_bail_out("%s: open: %s", e, err);
     }
 
     a = room(st, "SchedAAAAAAAAAAAAAAAAA", NOW + 300, "Soon");
@@ -143,55 +147,61 @@ main(void)
     /* ---- Remind me ---- */
 
     is_int(rooms_sched_add(st, a, t1, ROOMS_SCHED_ASKED, NOW),
-           ROOMS_STORE_OK, "a browser asks");
+           ROOMS_STORE_OK, "%s: a browser asks", e);
     is_int(rooms_sched_add(st, a, t1, ROOMS_SCHED_ASKED, NOW + 1),
-           ROOMS_STORE_OK, "asking again is no error");
+           ROOMS_STORE_OK, "%s: asking again is no error", e);
     is_int(rooms_sched_add(st, a, t2, ROOMS_SCHED_ASKED, NOW),
-           ROOMS_STORE_OK, "another asks");
+           ROOMS_STORE_OK, "%s: another asks", e);
     is_int(rooms_sched_add(st, a, t3, ROOMS_SCHED_HOSTS, NOW),
-           ROOMS_STORE_OK, "its creator is recorded");
+           ROOMS_STORE_OK, "%s: its creator is recorded", e);
     is_int(rooms_sched_count(st, a, t1, &count, &asked), ROOMS_STORE_OK,
-           "count");
-    ok(count == 2 && asked == 1, "2 asked (twice counts once, the creator "
-       "does not count), the first among them");
+           "%s: count", e);
+    ok(count == 2 && asked == 1, "%s: 2 asked (twice counts once, the creator "
+       "does not count), the first among them", e);
     rooms_sched_count(st, a, t3, &count, &asked);
-    is_int(asked, 0, "the creator did not ask");
-    is_int(rooms_sched_forget(st, a, t2), ROOMS_STORE_OK, "one forgets");
+    is_int(asked, 0, "%s: the creator did not ask", e);
+    is_int(rooms_sched_forget(st, a, t2), ROOMS_STORE_OK, "%s: one forgets",
+           e);
     rooms_sched_count(st, a, NULL, &count, &asked);
-    is_int(count, 1, "1 left");
+    is_int(count, 1, "%s: 1 left", e);
 
     /* ---- due ---- */
 
     memset(&s, 0, sizeof(s));
     is_int(rooms_sched_due(st, NOW, LEAD, collect, &s), ROOMS_STORE_OK,
-           "the reminders due");
+           "%s: the reminders due", e);
     ok(s.n == 1 && s.ids[0] == a && memcmp(s.tok, t1, ROOMS_HASH_LEN) == 0,
-       "the one who asked about the room 5 minutes away");
+       "%s: the one who asked about the room 5 minutes away", e);
     rooms_sched_add(st, b, t1, ROOMS_SCHED_ASKED, NOW);
     memset(&s, 0, sizeof(s));
     rooms_sched_due(st, NOW, LEAD, collect, &s);
-    is_int(s.n, 1, "not the room an hour away");
+    is_int(s.n, 1, "%s: not the room an hour away", e);
     memset(&s, 0, sizeof(s));
     rooms_sched_due(st, NOW + 3000, LEAD, collect, &s);
-    ok(s.n == 1 && s.ids[0] == b, "that one 50 minutes later; the first "
-       "has started and is no longer due");
+    ok(s.n == 1 && s.ids[0] == b, "%s: that one 50 minutes later; the first "
+       "has started and is no longer due", e);
 
     /* ---- room.starting_soon ---- */
 
     made = 0;
     is_int(rooms_sched_soon(st, NOW, LEAD, body, &made, 100, &dropped),
-           ROOMS_STORE_OK, "starting soon");
-    is_int(made, 1, "one event: the room 5 minutes away, not the others");
+           ROOMS_STORE_OK, "%s: starting soon", e);
+    is_int(made, 1, "%s: one event: the room 5 minutes away, not the others",
+           e);
     ok(rooms_store_outbox_next(st, 0, &id, ev, sizeof(ev), &len) == 1
        && len == strlen("{\"soon\":\"SchedAAAAAAAAAAAAAAAAA\"}")
        && memcmp(ev, "{\"soon\":\"SchedAAAAAAAAAAAAAAAAA\"}", len) == 0,
-       "in the outbox");
+       "%s: in the outbox", e);
 
-    st2 = rooms_store_open(db, err, sizeof(err));
+    st2 = rooms_store_open(where, err, sizeof(err));
+    if (st2 == NULL) {
+        tap_bail_out("%s: a second open: %s", e, err);
+    }
+
     made = 0;
     rooms_sched_soon(st2, NOW + 1, LEAD, body, &made, 100, &dropped);
     rooms_sched_soon(st, NOW + 2, LEAD, body, &made, 100, &dropped);
-    is_int(made, 0, "never again, from either handle");
+    is_int(made, 0, "%s: never again, from either handle", e);
     rooms_store_close(st2);
     (void) never;
 
@@ -212,16 +222,17 @@ main(void)
         }
     }
 
-    is_int(i, ROOMS_SCHED_PER_BROWSER, "a browser asks about 64 rooms");
+    is_int(i, ROOMS_SCHED_PER_BROWSER, "%s: a browser asks about 64 rooms",
+           e);
     is_int(rooms_sched_add(st, a, t2, ROOMS_SCHED_ASKED, NOW),
-           ROOMS_SCHED_BROWSER_FULL, "a 65th is refused");
+           ROOMS_SCHED_BROWSER_FULL, "%s: a 65th is refused", e);
     is_int(rooms_sched_add(st, a, t2, ROOMS_SCHED_HOSTS, NOW + 999),
-           ROOMS_STORE_OK, "a 65th created room is kept");
+           ROOMS_STORE_OK, "%s: a 65th created room is kept", e);
     memset(&s, 0, sizeof(s));
     rooms_sched_feed_rooms(st, t2, NOW, collect, &s);
     is_int(s.n, ROOMS_SCHED_PER_BROWSER + 1,
-           "its feed: the 64 asked, and the newest created (the oldest "
-           "created one, asked about too, stays)");
+           "%s: its feed: the 64 asked, and the newest created (the oldest "
+           "created one, asked about too, stays)", e);
 
     for (i = 0; i < ROOMS_SCHED_PER_ROOM; i++) {
         unsigned char  t[ROOMS_HASH_LEN];
@@ -235,51 +246,86 @@ main(void)
         }
     }
 
-    is_int(i, ROOMS_SCHED_PER_ROOM - 1, "a room takes 2000 reminders in all "
-           "(one was there)");
+    is_int(i, ROOMS_SCHED_PER_ROOM - 1, "%s: a room takes 2000 reminders in "
+           "all (one was there)", e);
     token(t3, 99999);
     is_int(rooms_sched_add(st, b, t3, ROOMS_SCHED_ASKED, NOW),
-           ROOMS_SCHED_ROOM_FULL, "the next is refused");
+           ROOMS_SCHED_ROOM_FULL, "%s: the next is refused", e);
 
     /* ---- feeds ---- */
 
     memset(f1, 0xf1, sizeof(f1));
     memset(f2, 0xf2, sizeof(f2));
-    is_int(rooms_sched_feed_set(st, t1, f1, NULL, NOW), ROOMS_STORE_OK, "a feed");
+    is_int(rooms_sched_feed_set(st, t1, f1, NULL, NOW), ROOMS_STORE_OK,
+           "%s: a feed", e);
     ok(rooms_sched_feed_find(st, f1, out, person) == ROOMS_STORE_OK
        && memcmp(out, t1, ROOMS_HASH_LEN) == 0
        && memcmp(person, zero, ROOMS_HASH_LEN) == 0,
-       "found by its secret's hash, no person known");
+       "%s: found by its secret's hash, no person known", e);
     rooms_sched_feed_set(st, t1, f2, t3, NOW);
     is_int(rooms_sched_feed_find(st, f1, out, person), ROOMS_STORE_NOT_FOUND,
-           "a new secret: the old one finds nothing");
+           "%s: a new secret: the old one finds nothing", e);
     ok(rooms_sched_feed_find(st, f2, out, person) == ROOMS_STORE_OK
        && memcmp(person, t3, ROOMS_HASH_LEN) == 0,
-       "the new does, with its person");
+       "%s: the new does, with its person", e);
 
     memset(&s, 0, sizeof(s));
-    rooms_sched_feed_rooms(st, t1, NOW, collect, &s);
+    s.st = st;
+    is_int(rooms_sched_feed_rooms(st, t1, NOW, collect, &s), ROOMS_STORE_OK,
+           "%s: a feed's rooms, reading the store between rows", e);
     ok(s.n == 2 && s.ids[0] == a && s.ids[1] == b,
-       "the feed lists the rooms it asked about, by start");
+       "%s: the feed lists the rooms it asked about, by start", e);
+    is_int(s.read, 2, "%s: each read between rows found its room", e);
     rooms_sched_add(st, never, t1, ROOMS_SCHED_ASKED, NOW);
     memset(&s, 0, sizeof(s));
     rooms_sched_feed_rooms(st, t1, NOW, collect, &s);
-    is_int(s.n, 2, "not a room that was never scheduled");
+    is_int(s.n, 2, "%s: not a room that was never scheduled", e);
 
     memset(&ended, 0, sizeof(ended));
     is_int(rooms_store_find(st, "SchedAAAAAAAAAAAAAAAAA", &ended),
-           ROOMS_STORE_OK, "the first room");
+           ROOMS_STORE_OK, "%s: the first room", e);
     rooms_store_end(st, &ended, NOW + 10);
     memset(&s, 0, sizeof(s));
     rooms_sched_feed_rooms(st, t1, NOW + 20, collect, &s);
-    ok(s.n == 1 && s.ids[0] == b, "an ended room leaves the feed");
+    ok(s.n == 1 && s.ids[0] == b, "%s: an ended room leaves the feed", e);
     memset(&s, 0, sizeof(s));
     rooms_sched_due(st, NOW + 20, LEAD, collect, &s);
-    is_int(s.n, 0, "and is due to nobody");
+    is_int(s.n, 0, "%s: and is due to nobody", e);
 
-    is_int(rooms_sched_feed_drop(st, t1), ROOMS_STORE_OK, "revoked");
+    is_int(rooms_sched_feed_drop(st, t1), ROOMS_STORE_OK, "%s: revoked",
+           e);
     is_int(rooms_sched_feed_find(st, f2, out, person), ROOMS_STORE_NOT_FOUND,
-           "finds nothing");
+           "%s: finds nothing", e);
+
+    /* ---- the rooms its people created ---- */
+
+    {
+        int64_t        friends, link;
+        rooms_room_t   r;
+        unsigned char  owner[ROOMS_HASH_LEN];
+
+        memset(owner, 0x0f, sizeof(owner));
+        owner[3] = 0;
+        friends = room(st, "SchedOwnedFriendsAAAAA", NOW + 1800, "Friends");
+        link = room(st, "SchedOwnedLinkAAAAAAAA", NOW + 1700, "Link");
+        memset(&r, 0, sizeof(r));
+        rooms_store_find(st, "SchedOwnedFriendsAAAAA", &r);
+        snprintf(r.audience, sizeof(r.audience), "friends");
+        is_int(rooms_store_update(st, &r), ROOMS_STORE_OK,
+               "%s: a room for friends", e);
+        rooms_people_owner_set(st, friends, owner);
+        rooms_people_owner_set(st, link, owner);
+
+        memset(&s, 0, sizeof(s));
+        s.st = st;
+        is_int(rooms_sched_feed_owned(st, owner, NOW, collect, &s),
+               ROOMS_STORE_OK, "%s: the rooms an owner created", e);
+        ok(s.n == 1 && s.ids[0] == friends && s.read == 1,
+           "%s: the one for friends, not the one for the link", e);
+        memset(&s, 0, sizeof(s));
+        rooms_sched_feed_owned(st, t1, NOW, collect, &s);
+        is_int(s.n, 0, "%s: nothing for one who created nothing", e);
+    }
 
     /* ---- expiry ---- */
 
@@ -287,26 +333,52 @@ main(void)
         int64_t  purged;
 
         is_int(rooms_store_expire(st, NOW + 86400 * 3, &purged),
-               ROOMS_STORE_OK, "expire everything before three days on");
+               ROOMS_STORE_OK, "%s: expire everything before three days on",
+               e);
         memset(&s, 0, sizeof(s));
         rooms_sched_feed_rooms(st, t2, 0, collect, &s);
         rooms_sched_count(st, b, NULL, &count, &asked);
         ok(purged > 0 && s.n == 0 && count == 0,
-           "the rooms went, their reminders with them");
+           "%s: the rooms went, their reminders with them", e);
     }
 
     rooms_store_close(st);
+}
+
+
+int
+main(void)
+{
+    char         dir[64], db[128], p[160];
+    const char  *tmp, *pg;
+
+    tmp = getenv("TMPDIR");
+    snprintf(dir, sizeof(dir), "%s/rooms-sched-XXXXXX",
+             tmp && tmp[0] && strlen(tmp) < 40 ? tmp : "/tmp");
+
+    if (mkdtemp(dir) == NULL) {
+        tap_bail_out("mkdtemp: %s", strerror(errno));
+    }
+
+    snprintf(db, sizeof(db), "%s/rooms.db", dir);
+
+    test_sched(db, "sqlite");
 
     unlink(db);
-    {
-        char  p[160];
-
-        snprintf(p, sizeof(p), "%s-wal", db);
-        unlink(p);
-        snprintf(p, sizeof(p), "%s-shm", db);
-        unlink(p);
-    }
+    snprintf(p, sizeof(p), "%s-wal", db);
+    unlink(p);
+    snprintf(p, sizeof(p), "%s-shm", db);
+    unlink(p);
     ok(rmdir(dir) == 0, "the temporary directory is removed");
+
+    pg = getenv("ROOMS_TEST_PG");
+
+    if (pg != NULL && pg[0] != '\0') {
+        test_sched(pg, "postgresql");
+
+    } else {
+        diag("skip: the PostgreSQL part (ROOMS_TEST_PG is not set)");
+    }
 
     return done_testing();
 }

@@ -15,7 +15,11 @@
  * The write lock (test_lock): reads go on while another handle holds
  * it, writes are refused BUSY and change nothing, and writes inside a
  * caller's transaction commit only with it.  Everything happens in a fresh
- * mkdtemp() directory that is removed at the end.
+ * mkdtemp() directory that is removed at the end.  Then, when
+ * ROOMS_TEST_PG names a PostgreSQL database (make test-pg), the same
+ * calls on it: the schema and its version, rooms, two connections, bans,
+ * co-hosts, the write lock, expiry and the outbox (the database is
+ * emptied of the store's tables before, between and after).
  */
 
 #include <dirent.h>
@@ -29,7 +33,6 @@
 
 #include <sqlite3.h>
 
-#include "rooms_people.h"
 #include "rooms_store.h"
 #include "tap.h"
 
@@ -52,14 +55,41 @@ path_in(char *out, size_t size, const char *name)
 }
 
 
-/* Runs a one-value query through the raw sqlite3 API; "" on error. */
+/*
+ * Runs a one-value query; "" on error.  A file through the raw sqlite3
+ * API (read-only: the file is seen as it is), a PostgreSQL URI through a
+ * connection of its own.
+ */
 static void
 query_text(const char *path, const char *sql, char *out, size_t size)
 {
-    sqlite3       *db;
-    sqlite3_stmt  *stmt;
+    sqlite3          *db;
+    sqlite3_stmt     *stmt;
+    rooms_db_t       *pg;
+    rooms_db_stmt_t  *s;
+    char              err[256];
 
     out[0] = '\0';
+
+    if (rooms_db_is_uri(path)) {
+        pg = rooms_db_open(path, err, sizeof(err));
+        if (pg == NULL) {
+            diag("query_text: %s", err);
+            return;
+        }
+
+        s = rooms_db_prepare(pg, sql);
+
+        if (s != NULL && rooms_db_step(s) == ROOMS_DB_ROW
+            && rooms_db_column_text(s, 0) != NULL)
+        {
+            snprintf(out, size, "%s", rooms_db_column_text(s, 0));
+        }
+
+        rooms_db_finalize(s);
+        rooms_db_close(pg);
+        return;
+    }
 
     if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK) {
         sqlite3_close(db);
@@ -78,6 +108,33 @@ query_text(const char *path, const char *sql, char *out, size_t size)
     }
 
     sqlite3_close(db);
+}
+
+
+/*
+ * Empties a PostgreSQL database of the store's tables, for a test that
+ * needs a new store (on SQLite: a new file).
+ */
+static void
+reset_pg(const char *where)
+{
+    char         err[256];
+    rooms_db_t  *db;
+
+    db = rooms_db_open(where, err, sizeof(err));
+    if (db == NULL) {
+        tap_bail_out("cannot open %s: %s", where, err);
+    }
+
+    if (rooms_db_exec(db, "DROP TABLE IF EXISTS rooms, retired_codes, bans,"
+                          " cohosts, webhook_outbox, people, room_owners,"
+                          " reminders, calendar_feeds, rooms_db_version"
+                          " CASCADE") != 0)
+    {
+        tap_bail_out("cannot empty %s: %s", where, rooms_db_errmsg(db));
+    }
+
+    rooms_db_close(db);
 }
 
 
@@ -143,6 +200,42 @@ open_ok(const char *path, const char *what)
     }
 
     return st;
+}
+
+
+/* The schema made on PostgreSQL: the same tables and version. */
+static void
+test_schema_pg(const char *where)
+{
+    char            v[256];
+    rooms_store_t  *st;
+
+    st = open_ok(where, "a new PostgreSQL store");
+    if (st == NULL) {
+        tap_bail_out("cannot open a store on PostgreSQL");
+    }
+
+    query_text(where, "SELECT version FROM rooms_db_version", v, sizeof(v));
+    is_str(v, "7", "the schema version is 7");
+
+    query_text(where, "SELECT string_agg(tablename, ',' ORDER BY tablename)"
+               " FROM pg_tables WHERE schemaname = current_schema()",
+               v, sizeof(v));
+    is_str(v, "bans,calendar_feeds,cohosts,people,reminders,retired_codes,"
+           "room_owners,rooms,rooms_db_version,webhook_outbox",
+           "the tables exist");
+
+    query_text(where, "SELECT data_type FROM information_schema.columns"
+               " WHERE table_name = 'rooms' AND column_name = 'host_hash'",
+               v, sizeof(v));
+    is_str(v, "bytea", "a BLOB is a bytea");
+
+    rooms_store_close(st);
+
+    st = open_ok(where, "the same store again");
+    query_text(where, "SELECT version FROM rooms_db_version", v, sizeof(v));
+    is_str(v, "7", "the version is still 7");
+    rooms_store_close(st);
 }
 
 
@@ -781,16 +874,15 @@ expire_room(rooms_store_t *st, const char *code, int64_t created,
 
 
 static void
-test_expire(void)
+test_expire(const char *path)
 {
-    char            path[128], v[256], sql[320];
+    char            v[256], sql[320];
     int64_t         purged, old_never, old_used, old_ended, new_ended, fresh,
                     ahead, long_ago, id;
     unsigned char   t[ROOMS_HASH_LEN], k[ROOMS_HASH_LEN];
     rooms_room_t    got;
     rooms_store_t  *st;
 
-    path_in(path, sizeof(path), "expire.db");
     st = open_ok(path, "for expiry");
     if (st == NULL) {
         tap_bail_out("cannot open %s", path);
@@ -1126,15 +1218,14 @@ cleanup(void)
  * close).
  */
 static void
-test_outbox(void)
+test_outbox(const char *path)
 {
-    char            path[128], body[64];
+    char            body[64];
     size_t          len;
     int64_t         id, first;
     unsigned        dropped, i;
     rooms_store_t  *st;
 
-    path_in(path, sizeof(path), "outbox.db");
     st = open_ok(path, "for the outbox");
     if (st == NULL) {
         return;
@@ -1190,95 +1281,11 @@ test_outbox(void)
 }
 
 
-/*
- * Schema 6: "your people" (rooms_people.h): a meeting both ways, names
- * refreshed, the bound per person (the longest met go), the expiry,
- * forgetting one and all, the owner set once.
- */
-static void
-test_people(void)
-{
-    char             path[128];
-    unsigned         n, i;
-    unsigned char    a[ROOMS_HASH_LEN], b[ROOMS_HASH_LEN], o[ROOMS_HASH_LEN];
-    rooms_store_t   *st;
-    rooms_person_t  *list;
-
-    path_in(path, sizeof(path), "people.db");
-    st = open_ok(path, "a store for people");
-    list = calloc(ROOMS_PEOPLE_MAX + 10, sizeof(rooms_person_t));
-
-    memset(a, 0xaa, sizeof(a));
-    memset(b, 0xbb, sizeof(b));
-
-    is_int(rooms_people_meet(st, a, "Anna", b, "Bruno", 1000),
-           ROOMS_STORE_OK, "Anna meets Bruno");
-    is_int(rooms_people_meet(st, a, "Anna", a, "Anna", 1000),
-           ROOMS_STORE_OK, "meeting oneself is nothing");
-    is_int(rooms_people_list(st, a, 2000, list, 10, &n), ROOMS_STORE_OK,
-           "Anna's people");
-    ok(n == 1 && memcmp(list[0].hash, b, sizeof(b)) == 0
-       && strcmp(list[0].name, "Bruno") == 0 && list[0].last_at == 1000,
-       "Bruno, by his hash and name, met at 1000");
-    rooms_people_list(st, b, 2000, list, 10, &n);
-    ok(n == 1 && strcmp(list[0].name, "Anna") == 0, "and Bruno's: Anna");
-
-    rooms_people_meet(st, b, "Bruno B.", a, "Anna", 1500);
-    rooms_people_list(st, a, 2000, list, 10, &n);
-    ok(n == 1 && strcmp(list[0].name, "Bruno B.") == 0
-       && list[0].last_at == 1500, "meeting again refreshes name and time");
-
-    rooms_people_list(st, a, 1500 + ROOMS_PEOPLE_TTL, list, 10, &n);
-    is_int(n, 0, "past ROOMS_PEOPLE_TTL the relation is not listed");
-
-    /* the bound: ROOMS_PEOPLE_MAX + 5 more people meet Anna, later */
-    rooms_store_begin(st, 0);
-    for (i = 0; i < ROOMS_PEOPLE_MAX + 5; i++) {
-        memset(o, 0, sizeof(o));
-        memcpy(o, &i, sizeof(i));
-        rooms_people_meet(st, a, "Anna", o, "Someone", 2000 + i);
-    }
-    is_int(rooms_store_commit(st), ROOMS_STORE_OK, "in one transaction");
-    rooms_people_list(st, a, 3000, list, ROOMS_PEOPLE_MAX + 10, &n);
-    is_int(n, ROOMS_PEOPLE_MAX, "Anna keeps ROOMS_PEOPLE_MAX people");
-    ok(list[0].last_at == 2000 + ROOMS_PEOPLE_MAX + 4
-       && list[n - 1].last_at == 2005, "the ones met longest ago went");
-    rooms_people_list(st, b, 3000, list, 10, &n);
-    ok(n == 1, "Bruno still knows Anna (his own bound is not hers)");
-
-    is_int(rooms_people_forget(st, b, a, &n), ROOMS_STORE_OK, "forget");
-    is_int(n, 1, "one relation");
-    rooms_people_list(st, b, 3000, list, 10, &n);
-    is_int(n, 0, "Bruno has nobody");
-
-    is_int(rooms_people_forget(st, a, NULL, &n), ROOMS_STORE_OK,
-           "Anna forgets all");
-    is_int(n, ROOMS_PEOPLE_MAX, "all of them");
-
-    rooms_people_meet(st, a, "Anna", b, "Bruno", 1000);
-    is_int(rooms_people_expire(st, 1001), ROOMS_STORE_OK, "expire");
-    rooms_people_list(st, a, 1001, list, 10, &n);
-    is_int(n, 0, "a relation older than the limit is deleted");
-
-    is_int(rooms_people_owner_get(st, 5, o), 0, "no owner known");
-    rooms_people_owner_set(st, 5, a);
-    rooms_people_owner_set(st, 5, b);
-    ok(rooms_people_owner_get(st, 5, o) == 1 && memcmp(o, a, 32) == 0,
-       "the owner is set once");
-    is_int(rooms_people_expire(st, 0), ROOMS_STORE_OK,
-           "expire drops the owners of rooms gone");
-    is_int(rooms_people_owner_get(st, 5, o), 0, "room 5 never existed");
-
-    free(list);
-    rooms_store_close(st);
-}
-
-
 int
 main(void)
 {
-    char         db[128];
-    const char  *tmp;
+    char         db[128], path[128];
+    const char  *tmp, *pg;
 
     tmp = getenv("TMPDIR");
     snprintf(dir, sizeof(dir), "%s/rooms-store-XXXXXX",
@@ -1298,13 +1305,36 @@ main(void)
     test_bans(db);
     test_migration();
     test_cohosts(db);
-    test_expire();
-    test_outbox();
+    path_in(path, sizeof(path), "expire.db");
+    test_expire(path);
+    path_in(path, sizeof(path), "outbox.db");
+    test_outbox(path);
     test_lock(db);
     test_refusals();
-    test_people();
 
     ok(remove_dir(dir) == 0, "the temporary directory is removed");
+
+    /* the same calls on PostgreSQL, when a database is given */
+    pg = getenv("ROOMS_TEST_PG");
+
+    if (pg != NULL && pg[0] != '\0') {
+        diag("engine: postgresql");
+        reset_pg(pg);
+        test_schema_pg(pg);
+        test_rooms(pg);
+        test_two_handles(pg);
+        test_bans(pg);
+        test_cohosts(pg);
+        test_lock(pg);
+        reset_pg(pg);
+        test_expire(pg);
+        reset_pg(pg);
+        test_outbox(pg);
+        reset_pg(pg);
+
+    } else {
+        diag("skip: the PostgreSQL part (ROOMS_TEST_PG is not set)");
+    }
 
     return done_testing();
 }

@@ -1,0 +1,1349 @@
+/*
+ * rooms_db_pg.c: rooms_db.h's PostgreSQL engine, through libpq.
+ *
+ * Owns: the libpq connection and its reconnection, named prepared
+ * statements on it, the write lock as a transaction-level advisory lock,
+ * the schema version's own one-row table (rooms_db_version), and the
+ * bounds on every wait.  Must never hold a table name or a statement of
+ * the product, and never put the URI (its password) in a message.
+ *
+ * Bounded waits.  The module calls the store from nginx's event loop, so
+ * a database that stops answering must not stop nginx for long.  Every
+ * exchange is sent with libpq's asynchronous calls and waited for with
+ * poll() against a deadline of our own: ROOMS_DB_PG_ANSWER_MS for a
+ * statement (plus the lock wait a rooms_db_begin() was given), and
+ * ROOMS_DB_PG_CONNECT_MS for a connection.  Past it the connection is
+ * dropped (a server that is stopped, or a host gone from the network,
+ * answers no cancel either) and the call fails.  The server's own
+ * statement_timeout (ROOMS_DB_PG_STATEMENT_MS, shorter) ends a slow
+ * statement first, keeping the connection.  A dropped connection is made
+ * again at the next call, at most once per ROOMS_DB_PG_RETRY_MS: while
+ * the server stays down, calls fail at once between tries.  Only the
+ * name lookup of a host name (getaddrinfo, inside libpq) is not bounded
+ * here: a Unix socket path or an address avoids it.
+ *
+ * Types.  A parameter's type is the type it was bound with (int8, text
+ * or bytea): the statement is prepared at its first run, when those are
+ * known, and again if a later run binds other types.  So "?2 - ?3" needs
+ * no cast.  Rows come as text (bytea decoded once per cell).  Statements
+ * are prepared again after a reconnection (the server forgot them).
+ *
+ * May not: include <ngx_core.h>, include <jansson.h>, include <sqlite3.h>, call json_, call rooms_store_, call rooms_people_, call rooms_sched_, call sqlite3_
+ */
+
+#include <errno.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include <libpq-fe.h>
+
+#include "rooms_db_int.h"
+
+
+/*
+ * The bounds (see above).  A store statement answers in well under a
+ * millisecond on a local server; these only stop a dead one from
+ * stalling every request of an nginx worker for longer.
+ */
+#define ROOMS_DB_PG_CONNECT_MS    2000
+#define ROOMS_DB_PG_ANSWER_MS     3000
+#define ROOMS_DB_PG_STATEMENT_MS  2000
+#define ROOMS_DB_PG_RETRY_MS      5000
+
+/*
+ * A row lock another connection holds is waited for this long, as
+ * SQLite's writes outside a transaction do not wait: then BUSY.
+ */
+#define ROOMS_DB_PG_LOCK_MS       50
+
+/* the advisory lock's key: the bytes of "rooms"; fixed (pg-log.md) */
+#define ROOMS_DB_PG_LOCK_KEY      "491495845235"
+
+/* PostgreSQL's type ids (pg_type.h, stable since long) */
+#define ROOMS_DB_PG_INT8     20
+#define ROOMS_DB_PG_TEXT     25
+#define ROOMS_DB_PG_BYTEA    17
+#define ROOMS_DB_PG_BOOL     16
+
+/* the highest ?N a statement may use */
+#define ROOMS_DB_PG_PARAMS_MAX  64
+
+
+typedef struct {
+    rooms_db_t   db;
+    PGconn      *conn;           /* NULL while down */
+    char        *uri;
+    unsigned     gen;            /* bumped at each connection */
+    unsigned     names;          /* statement names given */
+    int64_t      retry_at;       /* ms, monotonic: no new try before */
+} rooms_db_pg_t;
+
+typedef struct {
+    rooms_db_stmt_t   s;
+    char             *sql;                /* with $N */
+    int               nparams;
+    unsigned          writes:1;           /* INSERT, UPDATE, DELETE */
+    unsigned          gen;                /* prepared on; 0: never */
+    char              name[16];
+    unsigned int      ptypes[ROOMS_DB_PG_PARAMS_MAX];  /* prepared with */
+
+    unsigned int      types[ROOMS_DB_PG_PARAMS_MAX];   /* bound */
+    char             *values[ROOMS_DB_PG_PARAMS_MAX];
+    int               lengths[ROOMS_DB_PG_PARAMS_MAX];
+    int               formats[ROOMS_DB_PG_PARAMS_MAX];
+
+    PGresult         *res;
+    int               row;                /* the current row, -1 before */
+    int64_t           changes;
+    unsigned char   **blobs;              /* decoded bytea, per column */
+    size_t           *blob_lens;
+    int               nblobs;
+} rooms_db_pg_stmt_t;
+
+
+static const rooms_db_engine_t  rooms_db_pg_engine;
+
+static void rooms_db_pg_drop(rooms_db_pg_t *pg);
+
+
+static int64_t
+rooms_db_pg_now(void)
+{
+    struct timespec  ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+
+    return (int64_t) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+
+/* libpq's message, on one line, without its trailing newline */
+static void
+rooms_db_pg_err(rooms_db_pg_t *pg, const char *what, const char *msg)
+{
+    char    *p;
+    size_t   n;
+
+    if (msg == NULL || msg[0] == '\0') {
+        msg = "no message";
+    }
+
+    rooms_db_set_err(&pg->db, "%s%s%s", what, what[0] ? ": " : "", msg);
+
+    n = strlen(pg->db.err);
+
+    while (n > 0 && (pg->db.err[n - 1] == '\n' || pg->db.err[n - 1] == ' ')) {
+        pg->db.err[--n] = '\0';
+    }
+
+    for (p = pg->db.err; *p != '\0'; p++) {
+        if (*p == '\n' || *p == '\t') {
+            *p = ' ';
+        }
+    }
+}
+
+
+/*
+ * A failed result's message: the server's primary text (and its detail),
+ * without libpq's "ERROR:" and the statement's position lines.
+ */
+static void
+rooms_db_pg_res_err(rooms_db_pg_t *pg, PGresult *res)
+{
+    const char  *primary, *detail;
+
+    primary = PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY);
+    detail = PQresultErrorField(res, PG_DIAG_MESSAGE_DETAIL);
+
+    if (primary == NULL) {
+        rooms_db_pg_err(pg, "PostgreSQL", PQresultErrorMessage(res));
+        return;
+    }
+
+    rooms_db_set_err(&pg->db, "PostgreSQL: %s%s%s", primary,
+                     detail != NULL ? " (" : "",
+                     detail != NULL ? detail : "");
+
+    if (detail != NULL) {
+        size_t  n = strlen(pg->db.err);
+
+        if (n + 1 < sizeof(pg->db.err)) {
+            pg->db.err[n] = ')';
+            pg->db.err[n + 1] = '\0';
+        }
+    }
+}
+
+
+/* libpq's notices (a "skipping" of IF NOT EXISTS) are not for stderr */
+static void
+rooms_db_pg_notice(void *arg, const char *message)
+{
+}
+
+
+/*
+ * Waits until the socket is ready for what libpq asks (in), or the
+ * deadline passes: 1 ready, 0 the deadline, -1 an error.
+ */
+static int
+rooms_db_pg_poll(PGconn *conn, int in, int64_t deadline)
+{
+    int            n;
+    int64_t        left;
+    struct pollfd  pfd;
+
+    for ( ;; ) {
+        left = deadline - rooms_db_pg_now();
+
+        if (left <= 0) {
+            return 0;
+        }
+
+        pfd.fd = PQsocket(conn);
+        pfd.events = in ? POLLIN : POLLOUT;
+        pfd.revents = 0;
+
+        if (pfd.fd < 0) {
+            return -1;
+        }
+
+        n = poll(&pfd, 1, (int) left);
+
+        if (n > 0) {
+            return 1;
+        }
+
+        if (n < 0 && errno != EINTR) {
+            return -1;
+        }
+    }
+}
+
+
+/* A new connection, or -1 with the message kept (and a retry time). */
+static int
+rooms_db_pg_connect(rooms_db_pg_t *pg)
+{
+    int                     ready;
+    int64_t                 deadline;
+    PGresult               *res;
+    PostgresPollingStatusType  st;
+    char                    sql[256];
+
+    /*
+     * Ours first, so that the URI's own (after the expanded dbname)
+     * wins: a connect timeout for libpq too, and keepalives that find a
+     * vanished peer on TCP.
+     */
+    static const char *const  keys[] = {
+        "connect_timeout", "keepalives", "keepalives_idle",
+        "keepalives_interval", "keepalives_count", "tcp_user_timeout",
+        "application_name", "dbname", NULL
+    };
+    const char               *values[9];
+
+    values[0] = "2";
+    values[1] = "1";
+    values[2] = "5";
+    values[3] = "2";
+    values[4] = "2";
+    values[5] = "5000";
+    values[6] = "ngx_rooms";
+    values[7] = pg->uri;
+    values[8] = NULL;
+
+    deadline = rooms_db_pg_now() + ROOMS_DB_PG_CONNECT_MS;
+    pg->retry_at = rooms_db_pg_now() + ROOMS_DB_PG_RETRY_MS;
+
+    pg->conn = PQconnectStartParams(keys, values, 1);
+
+    if (pg->conn == NULL) {
+        rooms_db_set_err(&pg->db, "PostgreSQL unavailable: out of memory");
+        return -1;
+    }
+
+    st = PGRES_POLLING_WRITING;
+
+    while (st != PGRES_POLLING_OK) {
+        if (st == PGRES_POLLING_FAILED
+            || PQstatus(pg->conn) == CONNECTION_BAD)
+        {
+            rooms_db_pg_err(pg, "PostgreSQL unavailable",
+                            PQerrorMessage(pg->conn));
+            goto failed;
+        }
+
+        ready = rooms_db_pg_poll(pg->conn, st == PGRES_POLLING_READING,
+                                 deadline);
+
+        if (ready == 0) {
+            rooms_db_set_err(&pg->db, "PostgreSQL unavailable: no "
+                             "connection within %d ms",
+                             ROOMS_DB_PG_CONNECT_MS);
+            goto failed;
+        }
+
+        if (ready < 0) {
+            rooms_db_pg_err(pg, "PostgreSQL unavailable",
+                            PQerrorMessage(pg->conn));
+            goto failed;
+        }
+
+        st = PQconnectPoll(pg->conn);
+    }
+
+    PQsetNoticeProcessor(pg->conn, rooms_db_pg_notice, NULL);
+
+    pg->gen++;
+
+    /* the server's own bounds, and no NOTICE at all */
+    snprintf(sql, sizeof(sql),
+             "SET statement_timeout = %d; SET lock_timeout = %d;"
+             " SET idle_in_transaction_session_timeout = %d;"
+             " SET client_min_messages = warning",
+             ROOMS_DB_PG_STATEMENT_MS, ROOMS_DB_PG_LOCK_MS,
+             ROOMS_DB_PG_ANSWER_MS * 2);
+
+    if (!PQsendQuery(pg->conn, sql)) {
+        rooms_db_pg_err(pg, "PostgreSQL unavailable",
+                        PQerrorMessage(pg->conn));
+        goto failed;
+    }
+
+    for ( ;; ) {
+        while (PQisBusy(pg->conn)) {
+            if (rooms_db_pg_poll(pg->conn, 1, deadline) != 1
+                || !PQconsumeInput(pg->conn))
+            {
+                rooms_db_set_err(&pg->db, "PostgreSQL unavailable: no "
+                                 "answer within %d ms",
+                                 ROOMS_DB_PG_CONNECT_MS);
+                goto failed;
+            }
+        }
+
+        res = PQgetResult(pg->conn);
+        if (res == NULL) {
+            break;
+        }
+
+        if (PQresultStatus(res) != PGRES_COMMAND_OK) {
+            rooms_db_pg_res_err(pg, res);
+            PQclear(res);
+            goto failed;
+        }
+
+        PQclear(res);
+    }
+
+    pg->retry_at = 0;
+
+    return 0;
+
+failed:
+
+    PQfinish(pg->conn);
+    pg->conn = NULL;
+
+    return -1;
+}
+
+
+/*
+ * A usable connection before a new exchange, or -1.  An idle socket
+ * that is readable means the server spoke first: it ended the
+ * connection (a restart, an administrator).  Then, outside a
+ * transaction, a new one is made at once.
+ */
+static int
+rooms_db_pg_ready(rooms_db_pg_t *pg)
+{
+    struct pollfd  pfd;
+
+    if (pg->conn != NULL
+        && PQtransactionStatus(pg->conn) == PQTRANS_IDLE)
+    {
+        pfd.fd = PQsocket(pg->conn);
+        pfd.events = POLLIN;
+        pfd.revents = 0;
+
+        if (pfd.fd < 0
+            || (poll(&pfd, 1, 0) > 0
+                && (!PQconsumeInput(pg->conn)
+                    || PQstatus(pg->conn) == CONNECTION_BAD)))
+        {
+            rooms_db_pg_drop(pg);
+            pg->retry_at = 0;
+        }
+    }
+
+    if (pg->conn != NULL && PQstatus(pg->conn) == CONNECTION_BAD) {
+        rooms_db_pg_err(pg, "PostgreSQL unavailable",
+                        PQerrorMessage(pg->conn));
+        rooms_db_pg_drop(pg);
+        return -1;
+    }
+
+    if (pg->conn != NULL) {
+        return 0;
+    }
+
+    if (rooms_db_pg_now() < pg->retry_at) {
+        /* the last try's message stays */
+        if (strncmp(pg->db.err, "PostgreSQL unavailable", 22) != 0) {
+            rooms_db_set_err(&pg->db, "PostgreSQL unavailable: not "
+                             "connected");
+        }
+
+        return -1;
+    }
+
+    return rooms_db_pg_connect(pg);
+}
+
+
+static void
+rooms_db_pg_drop(rooms_db_pg_t *pg)
+{
+    if (pg->conn != NULL) {
+        PQfinish(pg->conn);
+        pg->conn = NULL;
+    }
+
+    pg->retry_at = rooms_db_pg_now() + ROOMS_DB_PG_RETRY_MS;
+}
+
+
+/*
+ * The results of what was just sent, within wait_ms more than
+ * ROOMS_DB_PG_ANSWER_MS: the first error's, or the last one's.  NULL
+ * (the message kept, the connection dropped) when none came in time or
+ * the connection broke.
+ */
+static PGresult *
+rooms_db_pg_results(rooms_db_pg_t *pg, int wait_ms)
+{
+    int64_t    deadline;
+    PGresult  *res, *kept;
+
+    deadline = rooms_db_pg_now() + ROOMS_DB_PG_ANSWER_MS + wait_ms;
+    kept = NULL;
+
+    for ( ;; ) {
+        while (PQisBusy(pg->conn)) {
+            switch (rooms_db_pg_poll(pg->conn, 1, deadline)) {
+            case 1:
+                if (PQconsumeInput(pg->conn)) {
+                    continue;
+                }
+
+                /* fall through */
+            case -1:
+                rooms_db_pg_err(pg, "PostgreSQL unavailable",
+                                PQerrorMessage(pg->conn));
+                break;
+            default:
+                rooms_db_set_err(&pg->db, "PostgreSQL unavailable: no "
+                                 "answer within %d ms",
+                                 ROOMS_DB_PG_ANSWER_MS + wait_ms);
+                break;
+            }
+
+            PQclear(kept);
+            rooms_db_pg_drop(pg);
+
+            return NULL;
+        }
+
+        res = PQgetResult(pg->conn);
+
+        if (res == NULL) {
+            break;
+        }
+
+        switch (PQresultStatus(res)) {
+        case PGRES_COMMAND_OK:
+        case PGRES_TUPLES_OK:
+        case PGRES_EMPTY_QUERY:
+            if (kept != NULL
+                && PQresultStatus(kept) != PGRES_COMMAND_OK
+                && PQresultStatus(kept) != PGRES_TUPLES_OK
+                && PQresultStatus(kept) != PGRES_EMPTY_QUERY)
+            {
+                PQclear(res);       /* an error before stays the answer */
+                continue;
+            }
+
+            break;
+
+        default:
+            if (kept != NULL
+                && PQresultStatus(kept) != PGRES_COMMAND_OK
+                && PQresultStatus(kept) != PGRES_TUPLES_OK
+                && PQresultStatus(kept) != PGRES_EMPTY_QUERY)
+            {
+                PQclear(res);
+                continue;
+            }
+
+            break;
+        }
+
+        PQclear(kept);
+        kept = res;
+    }
+
+    if (kept == NULL) {
+        rooms_db_pg_err(pg, "PostgreSQL", PQerrorMessage(pg->conn));
+        return NULL;
+    }
+
+    if (PQresultStatus(kept) != PGRES_COMMAND_OK
+        && PQresultStatus(kept) != PGRES_TUPLES_OK
+        && PQresultStatus(kept) != PGRES_EMPTY_QUERY)
+    {
+        rooms_db_pg_res_err(pg, kept);
+
+        if (PQstatus(pg->conn) == CONNECTION_BAD) {
+            rooms_db_pg_drop(pg);
+        }
+    }
+
+    return kept;
+}
+
+
+/* 1 when res is a success */
+static int
+rooms_db_pg_ok(PGresult *res)
+{
+    return res != NULL
+           && (PQresultStatus(res) == PGRES_COMMAND_OK
+               || PQresultStatus(res) == PGRES_TUPLES_OK
+               || PQresultStatus(res) == PGRES_EMPTY_QUERY);
+}
+
+
+/* 1 when res failed because a lock was not had in time */
+static int
+rooms_db_pg_busy(PGresult *res)
+{
+    const char  *state;
+
+    state = res != NULL ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
+
+    /* lock_not_available, deadlock_detected, serialization_failure */
+    return state != NULL
+           && (strcmp(state, "55P03") == 0 || strcmp(state, "40P01") == 0
+               || strcmp(state, "40001") == 0);
+}
+
+
+/* Runs sql (one or more statements, no parameters): its result or NULL */
+static PGresult *
+rooms_db_pg_query(rooms_db_pg_t *pg, const char *sql, int wait_ms)
+{
+    if (rooms_db_pg_ready(pg) != 0) {
+        return NULL;
+    }
+
+    if (!PQsendQuery(pg->conn, sql)) {
+        rooms_db_pg_err(pg, "PostgreSQL unavailable",
+                        PQerrorMessage(pg->conn));
+        rooms_db_pg_drop(pg);
+        return NULL;
+    }
+
+    return rooms_db_pg_results(pg, wait_ms);
+}
+
+
+rooms_db_t *
+rooms_db_pg_open(const char *uri, char *err, size_t errlen)
+{
+    char               *msg;
+    rooms_db_pg_t      *pg;
+    PQconninfoOption   *opts;
+
+    /* libpq's own message may quote a piece of the URI: not given */
+    msg = NULL;
+    opts = PQconninfoParse(uri, &msg);
+
+    if (opts == NULL) {
+        PQfreemem(msg);
+        snprintf(err, errlen, "the PostgreSQL URI cannot be read (its form: "
+                 "postgresql://user:password@host:port/database?param=value,"
+                 " or postgresql:///database?host=/socket/folder)");
+        return NULL;
+    }
+
+    PQconninfoFree(opts);
+
+    pg = calloc(1, sizeof(rooms_db_pg_t));
+    if (pg == NULL) {
+        snprintf(err, errlen, "out of memory");
+        return NULL;
+    }
+
+    pg->db.kind = ROOMS_DB_POSTGRESQL;
+    pg->db.engine = &rooms_db_pg_engine;
+    pg->uri = strdup(uri);
+
+    if (pg->uri == NULL || rooms_db_pg_connect(pg) != 0) {
+        snprintf(err, errlen, "%s",
+                 pg->uri != NULL ? pg->db.err : "out of memory");
+        rooms_db_close(&pg->db);
+        return NULL;
+    }
+
+    return &pg->db;
+}
+
+
+static void
+rooms_db_pg_close(rooms_db_t *db)
+{
+    rooms_db_pg_t  *pg = (rooms_db_pg_t *) db;
+
+    if (pg->conn != NULL) {
+        PQfinish(pg->conn);
+    }
+
+    if (pg->uri != NULL) {
+        /* the password is not left in freed memory */
+        memset(pg->uri, 0, strlen(pg->uri));
+        free(pg->uri);
+    }
+
+    free(pg);
+}
+
+
+static rooms_db_stmt_t *
+rooms_db_pg_prepare(rooms_db_t *db, const char *sql)
+{
+    int                  n;
+    const char          *p;
+    rooms_db_pg_t       *pg = (rooms_db_pg_t *) db;
+    rooms_db_pg_stmt_t  *s;
+
+    s = calloc(1, sizeof(rooms_db_pg_stmt_t));
+    if (s == NULL) {
+        rooms_db_set_err(db, "out of memory");
+        return NULL;
+    }
+
+    s->s.db = db;
+    s->row = -1;
+    s->sql = rooms_db_dollars(sql);
+
+    if (s->sql == NULL) {
+        rooms_db_set_err(db, "out of memory");
+        free(s);
+        return NULL;
+    }
+
+    /* the highest $N (literals hold none: rooms_db_dollars left them) */
+    for (p = s->sql; (p = strchr(p, '$')) != NULL; p++) {
+        n = atoi(p + 1);
+
+        if (n > s->nparams) {
+            s->nparams = n;
+        }
+    }
+
+    if (s->nparams > ROOMS_DB_PG_PARAMS_MAX) {
+        rooms_db_set_err(db, "a statement has more than %d parameters",
+                         ROOMS_DB_PG_PARAMS_MAX);
+        free(s->sql);
+        free(s);
+        return NULL;
+    }
+
+    snprintf(s->name, sizeof(s->name), "r%u", ++pg->names);
+
+    for (p = sql; *p == ' ' || *p == '\n' || *p == '\t'; p++) {
+        /* void */
+    }
+
+    s->writes = strncasecmp(p, "INSERT", 6) == 0
+                || strncasecmp(p, "UPDATE", 6) == 0
+                || strncasecmp(p, "DELETE", 6) == 0;
+
+    return &s->s;
+}
+
+
+static void
+rooms_db_pg_clear(rooms_db_pg_stmt_t *s)
+{
+    int  i;
+
+    PQclear(s->res);
+    s->res = NULL;
+    s->row = -1;
+
+    for (i = 0; i < s->nblobs; i++) {
+        if (s->blobs[i] != NULL) {
+            PQfreemem(s->blobs[i]);
+            s->blobs[i] = NULL;
+        }
+    }
+}
+
+
+static void
+rooms_db_pg_reset(rooms_db_stmt_t *stmt)
+{
+    int                  i;
+    rooms_db_pg_stmt_t  *s = (rooms_db_pg_stmt_t *) stmt;
+
+    rooms_db_pg_clear(s);
+
+    for (i = 0; i < s->nparams; i++) {
+        free(s->values[i]);
+        s->values[i] = NULL;
+        s->types[i] = 0;
+        s->lengths[i] = 0;
+        s->formats[i] = 0;
+    }
+}
+
+
+static void
+rooms_db_pg_finalize(rooms_db_stmt_t *stmt)
+{
+    char                 sql[48];
+    PGresult            *res;
+    rooms_db_pg_t       *pg = (rooms_db_pg_t *) stmt->db;
+    rooms_db_pg_stmt_t  *s = (rooms_db_pg_stmt_t *) stmt;
+
+    rooms_db_pg_reset(stmt);
+
+    /* one not kept by rooms_db.c goes from the server too */
+    if (!pg->db.closing && pg->conn != NULL && s->gen == pg->gen
+        && PQtransactionStatus(pg->conn) == PQTRANS_IDLE)
+    {
+        snprintf(sql, sizeof(sql), "DEALLOCATE %s", s->name);
+        res = rooms_db_pg_query(pg, sql, 0);
+        PQclear(res);
+    }
+
+    free(s->blobs);
+    free(s->blob_lens);
+    free(s->sql);
+    free(s);
+}
+
+
+static int
+rooms_db_pg_bind(rooms_db_stmt_t *stmt, int i, unsigned type, int format,
+    const void *p, size_t len)
+{
+    char                *v;
+    rooms_db_pg_stmt_t  *s = (rooms_db_pg_stmt_t *) stmt;
+
+    if (i < 1 || i > s->nparams) {
+        rooms_db_set_err(stmt->db, "no parameter %d in the statement", i);
+        return ROOMS_DB_ERROR;
+    }
+
+    if (len > 0x7fffffff) {
+        rooms_db_set_err(stmt->db, "a parameter of %zu bytes", len);
+        return ROOMS_DB_ERROR;
+    }
+
+    v = malloc(len + 1);
+    if (v == NULL) {
+        rooms_db_set_err(stmt->db, "out of memory");
+        return ROOMS_DB_ERROR;
+    }
+
+    if (len > 0) {
+        memcpy(v, p, len);
+    }
+
+    v[len] = '\0';
+
+    i--;
+    free(s->values[i]);
+    s->values[i] = v;
+    s->types[i] = type;
+    s->lengths[i] = (int) len;
+    s->formats[i] = format;
+
+    return 0;
+}
+
+
+static int
+rooms_db_pg_bind_int(rooms_db_stmt_t *stmt, int i, int64_t v)
+{
+    char  buf[24];
+    int   n;
+
+    n = snprintf(buf, sizeof(buf), "%lld", (long long) v);
+
+    return rooms_db_pg_bind(stmt, i, ROOMS_DB_PG_INT8, 0, buf, (size_t) n);
+}
+
+
+static int
+rooms_db_pg_bind_blob(rooms_db_stmt_t *stmt, int i, const void *p,
+    size_t len)
+{
+    /* bytea in binary: the bytes as they are */
+    return rooms_db_pg_bind(stmt, i, ROOMS_DB_PG_BYTEA, 1, p, len);
+}
+
+
+static int
+rooms_db_pg_bind_text(rooms_db_stmt_t *stmt, int i, const char *t)
+{
+    return rooms_db_pg_bind(stmt, i, ROOMS_DB_PG_TEXT, 0, t, strlen(t));
+}
+
+
+/* Prepares s on this connection with the types bound now: 0 or -1. */
+static int
+rooms_db_pg_prepare_now(rooms_db_pg_t *pg, rooms_db_pg_stmt_t *s)
+{
+    PGresult  *res;
+
+    if (s->gen == pg->gen
+        && memcmp(s->ptypes, s->types, s->nparams * sizeof(s->types[0]))
+           == 0)
+    {
+        return 0;
+    }
+
+    if (s->gen == pg->gen) {
+        /* other types than before: a new name (the old one dropped) */
+        char  sql[48];
+
+        snprintf(sql, sizeof(sql), "DEALLOCATE %s", s->name);
+        res = rooms_db_pg_query(pg, sql, 0);
+
+        if (!rooms_db_pg_ok(res)) {
+            PQclear(res);
+            return -1;
+        }
+
+        PQclear(res);
+        snprintf(s->name, sizeof(s->name), "r%u", ++pg->names);
+    }
+
+    s->gen = 0;
+
+    if (!PQsendPrepare(pg->conn, s->name, s->sql, s->nparams,
+                       (const Oid *) s->types))
+    {
+        rooms_db_pg_err(pg, "PostgreSQL unavailable",
+                        PQerrorMessage(pg->conn));
+        rooms_db_pg_drop(pg);
+        return -1;
+    }
+
+    res = rooms_db_pg_results(pg, 0);
+
+    if (!rooms_db_pg_ok(res)) {
+        PQclear(res);
+        return -1;
+    }
+
+    PQclear(res);
+
+    memcpy(s->ptypes, s->types, sizeof(s->types));
+    s->gen = pg->gen;
+
+    return 0;
+}
+
+
+static int
+rooms_db_pg_run(rooms_db_pg_t *pg, rooms_db_pg_stmt_t *s)
+{
+    int          n;
+    PGresult    *res;
+    const char  *tag;
+
+    if (rooms_db_pg_ready(pg) != 0 || rooms_db_pg_prepare_now(pg, s) != 0) {
+        return ROOMS_DB_ERROR;
+    }
+
+    if (!PQsendQueryPrepared(pg->conn, s->name, s->nparams,
+                             (const char *const *) s->values, s->lengths,
+                             s->formats, 0))
+    {
+        rooms_db_pg_err(pg, "PostgreSQL unavailable",
+                        PQerrorMessage(pg->conn));
+        rooms_db_pg_drop(pg);
+        return ROOMS_DB_ERROR;
+    }
+
+    res = rooms_db_pg_results(pg, 0);
+
+    if (!rooms_db_pg_ok(res)) {
+        n = rooms_db_pg_busy(res) ? ROOMS_DB_BUSY : ROOMS_DB_ERROR;
+        PQclear(res);
+        return n;
+    }
+
+    s->res = res;
+    s->row = -1;
+
+    tag = PQcmdStatus(res);
+    s->changes = strncmp(tag, "INSERT", 6) == 0
+                 || strncmp(tag, "UPDATE", 6) == 0
+                 || strncmp(tag, "DELETE", 6) == 0
+                 ? atoll(PQcmdTuples(res)) : 0;
+
+    n = PQnfields(res);
+
+    if (n > s->nblobs) {
+        free(s->blobs);
+        free(s->blob_lens);
+        s->blobs = calloc(n, sizeof(s->blobs[0]));
+        s->blob_lens = calloc(n, sizeof(s->blob_lens[0]));
+
+        if (s->blobs == NULL || s->blob_lens == NULL) {
+            s->nblobs = 0;
+            rooms_db_set_err(&pg->db, "out of memory");
+            return ROOMS_DB_ERROR;
+        }
+
+        s->nblobs = n;
+    }
+
+    return ROOMS_DB_DONE;
+}
+
+
+static int rooms_db_pg_begin(rooms_db_t *db, int wait_ms);
+static int rooms_db_pg_commit(rooms_db_t *db);
+static void rooms_db_pg_rollback(rooms_db_t *db);
+static int rooms_db_pg_in_tx(rooms_db_t *db);
+
+
+static int
+rooms_db_pg_step(rooms_db_stmt_t *stmt)
+{
+    int                  i, rc;
+    rooms_db_pg_t       *pg = (rooms_db_pg_t *) stmt->db;
+    rooms_db_pg_stmt_t  *s = (rooms_db_pg_stmt_t *) stmt;
+
+    if (s->res == NULL) {
+        /*
+         * A write outside a transaction takes the write lock as SQLite's
+         * does, without waiting: it never slips between the reads and
+         * writes of another connection's transaction (a revision read
+         * and bumped).  Three exchanges instead of one; the commit's
+         * flush costs more than they do (docs/scaling.md).
+         */
+        if (s->writes && !rooms_db_pg_in_tx(stmt->db)) {
+            rc = rooms_db_pg_begin(stmt->db, 0);
+
+            if (rc != ROOMS_DB_DONE) {
+                return rc;
+            }
+
+            rc = rooms_db_pg_run(pg, s);
+
+            if (rc == ROOMS_DB_DONE) {
+                rc = rooms_db_pg_commit(stmt->db);
+
+            } else {
+                rooms_db_pg_rollback(stmt->db);
+            }
+
+            if (rc != ROOMS_DB_DONE) {
+                rooms_db_pg_clear(s);
+                return rc;
+            }
+
+        } else {
+            rc = rooms_db_pg_run(pg, s);
+
+            if (rc != ROOMS_DB_DONE) {
+                return rc;
+            }
+        }
+    }
+
+    for (i = 0; i < s->nblobs; i++) {
+        if (s->blobs[i] != NULL) {
+            PQfreemem(s->blobs[i]);
+            s->blobs[i] = NULL;
+        }
+    }
+
+    if (s->row + 1 < PQntuples(s->res)) {
+        s->row++;
+        return ROOMS_DB_ROW;
+    }
+
+    s->row = PQntuples(s->res);
+
+    return ROOMS_DB_DONE;
+}
+
+
+/* The cell's text, or NULL (no row, no column, SQL NULL). */
+static const char *
+rooms_db_pg_cell(rooms_db_pg_stmt_t *s, int col)
+{
+    if (s->res == NULL || s->row < 0 || s->row >= PQntuples(s->res)
+        || col < 0 || col >= PQnfields(s->res)
+        || PQgetisnull(s->res, s->row, col))
+    {
+        return NULL;
+    }
+
+    return PQgetvalue(s->res, s->row, col);
+}
+
+
+static int64_t
+rooms_db_pg_column_int(rooms_db_stmt_t *stmt, int col)
+{
+    const char  *v;
+
+    v = rooms_db_pg_cell((rooms_db_pg_stmt_t *) stmt, col);
+
+    if (v == NULL) {
+        return 0;
+    }
+
+    /* a boolean comes as "t" or "f" */
+    if (v[0] == 't' || v[0] == 'f') {
+        return v[0] == 't';
+    }
+
+    return strtoll(v, NULL, 10);
+}
+
+
+static const void *
+rooms_db_pg_column_blob(rooms_db_stmt_t *stmt, int col)
+{
+    size_t               n;
+    const char          *v;
+    rooms_db_pg_stmt_t  *s = (rooms_db_pg_stmt_t *) stmt;
+
+    v = rooms_db_pg_cell(s, col);
+
+    if (v == NULL) {
+        return NULL;
+    }
+
+    if (PQftype(s->res, col) != ROOMS_DB_PG_BYTEA) {
+        return v;
+    }
+
+    if (s->blobs[col] == NULL) {
+        s->blobs[col] = PQunescapeBytea((const unsigned char *) v, &n);
+        s->blob_lens[col] = s->blobs[col] != NULL ? n : 0;
+    }
+
+    return s->blobs[col];
+}
+
+
+static size_t
+rooms_db_pg_column_bytes(rooms_db_stmt_t *stmt, int col)
+{
+    rooms_db_pg_stmt_t  *s = (rooms_db_pg_stmt_t *) stmt;
+
+    if (rooms_db_pg_cell(s, col) == NULL) {
+        return 0;
+    }
+
+    if (PQftype(s->res, col) != ROOMS_DB_PG_BYTEA) {
+        return (size_t) PQgetlength(s->res, s->row, col);
+    }
+
+    (void) rooms_db_pg_column_blob(stmt, col);
+
+    return s->blob_lens[col];
+}
+
+
+static const char *
+rooms_db_pg_column_text(rooms_db_stmt_t *stmt, int col)
+{
+    return rooms_db_pg_cell((rooms_db_pg_stmt_t *) stmt, col);
+}
+
+
+static int64_t
+rooms_db_pg_changes(rooms_db_stmt_t *stmt)
+{
+    return ((rooms_db_pg_stmt_t *) stmt)->changes;
+}
+
+
+static int
+rooms_db_pg_exec(rooms_db_t *db, const char *sql)
+{
+    int             rc;
+    char           *ddl;
+    PGresult       *res;
+    rooms_db_pg_t  *pg = (rooms_db_pg_t *) db;
+
+    ddl = rooms_db_ddl_pg(sql);
+    if (ddl == NULL) {
+        rooms_db_set_err(db, "out of memory");
+        return -1;
+    }
+
+    res = rooms_db_pg_query(pg, ddl, 0);
+    free(ddl);
+
+    rc = rooms_db_pg_ok(res) ? 0 : -1;
+    PQclear(res);
+
+    return rc;
+}
+
+
+static int
+rooms_db_pg_in_tx(rooms_db_t *db)
+{
+    rooms_db_pg_t  *pg = (rooms_db_pg_t *) db;
+
+    if (pg->conn == NULL) {
+        return 0;
+    }
+
+    switch (PQtransactionStatus(pg->conn)) {
+    case PQTRANS_INTRANS:
+    case PQTRANS_INERROR:
+    case PQTRANS_ACTIVE:
+        return 1;
+    default:
+        return 0;
+    }
+}
+
+
+static void
+rooms_db_pg_rollback(rooms_db_t *db)
+{
+    PGresult       *res;
+    rooms_db_pg_t  *pg = (rooms_db_pg_t *) db;
+    char            keep[ROOMS_DB_ERR_LEN];
+
+    if (!rooms_db_pg_in_tx(db)) {
+        return;
+    }
+
+    /* the message of what failed stays: ROLLBACK's own is not kept */
+    memcpy(keep, db->err, sizeof(keep));
+    res = rooms_db_pg_query(pg, "ROLLBACK", 0);
+    PQclear(res);
+    memcpy(db->err, keep, sizeof(keep));
+}
+
+
+static int
+rooms_db_pg_begin(rooms_db_t *db, int wait_ms)
+{
+    int             rc;
+    char            sql[256];
+    PGresult       *res;
+    rooms_db_pg_t  *pg = (rooms_db_pg_t *) db;
+
+    db->err[0] = '\0';
+
+    if (wait_ms == 0) {
+        snprintf(sql, sizeof(sql), "BEGIN;"
+                 " SELECT pg_try_advisory_xact_lock(" ROOMS_DB_PG_LOCK_KEY
+                 ")");
+
+    } else {
+        snprintf(sql, sizeof(sql), "BEGIN; SET LOCAL lock_timeout = %d;"
+                 " SELECT pg_advisory_xact_lock(" ROOMS_DB_PG_LOCK_KEY ");"
+                 " SET LOCAL lock_timeout = %d", wait_ms,
+                 ROOMS_DB_PG_LOCK_MS);
+    }
+
+    res = rooms_db_pg_query(pg, sql, wait_ms);
+
+    if (rooms_db_pg_ok(res)) {
+        rc = ROOMS_DB_DONE;
+
+        /* pg_try_advisory_xact_lock() said "f": another holds it */
+        if (wait_ms == 0 && PQntuples(res) == 1
+            && strcmp(PQgetvalue(res, 0, 0), "t") != 0)
+        {
+            rooms_db_set_err(db, "the store's write lock is held by "
+                             "another connection");
+            rc = ROOMS_DB_BUSY;
+        }
+
+    } else {
+        rc = rooms_db_pg_busy(res) ? ROOMS_DB_BUSY : ROOMS_DB_ERROR;
+    }
+
+    PQclear(res);
+
+    if (rc != ROOMS_DB_DONE) {
+        rooms_db_pg_rollback(db);
+    }
+
+    return rc;
+}
+
+
+static int
+rooms_db_pg_commit(rooms_db_t *db)
+{
+    int             rc;
+    PGresult       *res;
+    rooms_db_pg_t  *pg = (rooms_db_pg_t *) db;
+
+    if (pg->conn != NULL
+        && PQtransactionStatus(pg->conn) == PQTRANS_INERROR)
+    {
+        /* a statement failed: its message stays, nothing is committed */
+        rooms_db_pg_rollback(db);
+        return ROOMS_DB_ERROR;
+    }
+
+    res = rooms_db_pg_query(pg, "COMMIT", 0);
+
+    /* a transaction that failed answers COMMIT with ROLLBACK */
+    rc = rooms_db_pg_ok(res) && strcmp(PQcmdStatus(res), "COMMIT") == 0
+         ? ROOMS_DB_DONE : ROOMS_DB_ERROR;
+
+    if (rc != ROOMS_DB_DONE && rooms_db_pg_ok(res)) {
+        rooms_db_set_err(db, "PostgreSQL rolled the transaction back");
+    }
+
+    PQclear(res);
+
+    if (rc != ROOMS_DB_DONE) {
+        rooms_db_pg_rollback(db);
+    }
+
+    return rc;
+}
+
+
+/* The single integer a query returns, or -1. */
+static int64_t
+rooms_db_pg_int(rooms_db_pg_t *pg, const char *sql)
+{
+    int64_t    n;
+    PGresult  *res;
+
+    res = rooms_db_pg_query(pg, sql, 0);
+
+    n = rooms_db_pg_ok(res) && PQntuples(res) == 1 && PQnfields(res) >= 1
+        && !PQgetisnull(res, 0, 0)
+        ? (PQgetvalue(res, 0, 0)[0] == 't' ? 1
+           : PQgetvalue(res, 0, 0)[0] == 'f' ? 0
+           : strtoll(PQgetvalue(res, 0, 0), NULL, 10))
+        : -1;
+
+    if (rooms_db_pg_ok(res) && n < 0) {
+        rooms_db_set_err(&pg->db, "PostgreSQL: no number where one was "
+                         "expected");
+    }
+
+    PQclear(res);
+
+    return n;
+}
+
+
+static int
+rooms_db_pg_version_get(rooms_db_t *db)
+{
+    int64_t         has;
+    rooms_db_pg_t  *pg = (rooms_db_pg_t *) db;
+
+    has = rooms_db_pg_int(pg, "SELECT to_regclass('rooms_db_version')"
+                              " IS NOT NULL");
+
+    if (has <= 0) {
+        return (int) has;
+    }
+
+    return (int) rooms_db_pg_int(pg, "SELECT coalesce(max(version), 0)"
+                                     " FROM rooms_db_version");
+}
+
+
+static int
+rooms_db_pg_version_set(rooms_db_t *db, int version)
+{
+    int             rc;
+    char            sql[256];
+    PGresult       *res;
+    rooms_db_pg_t  *pg = (rooms_db_pg_t *) db;
+
+    snprintf(sql, sizeof(sql),
+             "CREATE TABLE IF NOT EXISTS rooms_db_version"
+             " (version BIGINT NOT NULL);"
+             " DELETE FROM rooms_db_version;"
+             " INSERT INTO rooms_db_version (version) VALUES (%d)", version);
+
+    res = rooms_db_pg_query(pg, sql, 0);
+    rc = rooms_db_pg_ok(res) ? 0 : -1;
+    PQclear(res);
+
+    return rc;
+}
+
+
+static int
+rooms_db_pg_foreign(rooms_db_t *db)
+{
+    int             version;
+    int64_t         tables;
+    rooms_db_pg_t  *pg = (rooms_db_pg_t *) db;
+
+    version = rooms_db_pg_version_get(db);
+
+    if (version != 0) {
+        return version < 0 ? -1 : 0;
+    }
+
+    tables = rooms_db_pg_int(pg, "SELECT count(*) FROM pg_catalog.pg_tables"
+                                 " WHERE schemaname = current_schema()"
+                                 " AND tablename <> 'rooms_db_version'");
+
+    return tables < 0 ? -1 : tables > 0;
+}
+
+
+static const rooms_db_engine_t  rooms_db_pg_engine = {
+    rooms_db_pg_close,
+    rooms_db_pg_prepare,
+    rooms_db_pg_finalize,
+    rooms_db_pg_bind_int,
+    rooms_db_pg_bind_blob,
+    rooms_db_pg_bind_text,
+    rooms_db_pg_step,
+    rooms_db_pg_column_int,
+    rooms_db_pg_column_blob,
+    rooms_db_pg_column_bytes,
+    rooms_db_pg_column_text,
+    rooms_db_pg_reset,
+    rooms_db_pg_changes,
+    rooms_db_pg_exec,
+    rooms_db_pg_begin,
+    rooms_db_pg_commit,
+    rooms_db_pg_rollback,
+    rooms_db_pg_in_tx,
+    rooms_db_pg_version_get,
+    rooms_db_pg_version_set,
+    rooms_db_pg_foreign,
+};
