@@ -364,22 +364,36 @@ failed:
 static int
 rooms_db_pg_ready(rooms_db_pg_t *pg)
 {
+    int            i;
+    PGnotify      *n;
     struct pollfd  pfd;
 
-    if (pg->conn != NULL
-        && PQtransactionStatus(pg->conn) == PQTRANS_IDLE)
+    /*
+     * A server that ends a connection sends an error, then closes: both
+     * are read here (a few reads at most), so that the close is seen.
+     */
+    for (i = 0; i < 4 && pg->conn != NULL
+                && PQtransactionStatus(pg->conn) == PQTRANS_IDLE; i++)
     {
         pfd.fd = PQsocket(pg->conn);
         pfd.events = POLLIN;
         pfd.revents = 0;
 
-        if (pfd.fd < 0
-            || (poll(&pfd, 1, 0) > 0
-                && (!PQconsumeInput(pg->conn)
-                    || PQstatus(pg->conn) == CONNECTION_BAD)))
+        if (pfd.fd >= 0 && poll(&pfd, 1, 0) <= 0) {
+            break;
+        }
+
+        if (pfd.fd < 0 || !PQconsumeInput(pg->conn)
+            || PQstatus(pg->conn) == CONNECTION_BAD)
         {
             rooms_db_pg_drop(pg);
             pg->retry_at = 0;
+            break;
+        }
+
+        /* a notification or a notice: parsed and dropped */
+        while ((n = PQnotifies(pg->conn)) != NULL) {
+            PQfreemem(n);
         }
     }
 

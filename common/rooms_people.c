@@ -1,17 +1,17 @@
 /*
  * rooms_people.c: "your people" and the rooms' owners in the store.
  *
- * Statements are prepared at each call: each runs a few times per join
- * or per tray refresh, not per packet, and the store's own prepared set
- * (rooms_store.c) stays its own.
+ * Statements are written in rooms_db.h's dialect, so that they run on
+ * SQLite and on PostgreSQL alike, and prepared at each call (the
+ * connection keeps them: rooms_db_prepare()): each runs a few times per
+ * join or per tray refresh, not per packet.
  *
- * May not: include <ngx_core.h>, include <jansson.h>, call json_, call rooms_ring_, call rooms_ws_
+ * May not: include <ngx_core.h>, include <jansson.h>, include <sqlite3.h>, include <libpq-fe.h>, call json_, call sqlite3_, call PQ, call rooms_ring_, call rooms_ws_
  */
 
 #include <string.h>
 
-#include <sqlite3.h>
-
+#include "rooms_db.h"
 #include "rooms_people.h"
 
 
@@ -20,11 +20,10 @@ static int
 rooms_people_rc(int rc)
 {
     switch (rc) {
-    case SQLITE_DONE:
-    case SQLITE_ROW:
-    case SQLITE_OK:
+    case ROOMS_DB_DONE:
+    case ROOMS_DB_ROW:
         return ROOMS_STORE_OK;
-    case SQLITE_BUSY:
+    case ROOMS_DB_BUSY:
         return ROOMS_STORE_BUSY;
     default:
         return ROOMS_STORE_ERROR;
@@ -32,25 +31,22 @@ rooms_people_rc(int rc)
 }
 
 
-/* prepares sql; NULL on failure */
-static sqlite3_stmt *
+/* sql's statement, kept by the connection (rooms_db_finalize() gives
+ * it back); NULL on failure */
+static rooms_db_stmt_t *
 rooms_people_prepare(rooms_store_t *st, const char *sql)
 {
-    sqlite3_stmt  *s;
-
-    if (sqlite3_prepare_v2(rooms_store_db(st), sql, -1, &s, NULL)
-        != SQLITE_OK)
-    {
-        return NULL;
-    }
-
-    return s;
+    return rooms_db_prepare(rooms_store_db(st), sql);
 }
 
 
-/* runs a statement that returns no rows, and finalizes it */
+/*
+ * Runs a bound statement that returns no rows, and gives it back
+ * (finalized); *changed, when not NULL, receives the rows it changed.
+ * bad: a bind failed (the statement is given back, not run).
+ */
 static int
-rooms_people_done(sqlite3_stmt *s)
+rooms_people_done(rooms_db_stmt_t *s, int bad, int64_t *changed)
 {
     int  rc;
 
@@ -58,8 +54,13 @@ rooms_people_done(sqlite3_stmt *s)
         return ROOMS_STORE_ERROR;
     }
 
-    rc = sqlite3_step(s);
-    sqlite3_finalize(s);
+    rc = bad ? ROOMS_DB_ERROR : rooms_db_step(s);
+
+    if (changed != NULL) {
+        *changed = rc == ROOMS_DB_DONE ? rooms_db_changes(s) : 0;
+    }
+
+    rooms_db_finalize(s);
 
     return rooms_people_rc(rc);
 }
@@ -70,41 +71,46 @@ static int
 rooms_people_one(rooms_store_t *st, const unsigned char *self,
     const unsigned char *other, const char *name, int64_t now)
 {
-    int            rc;
-    sqlite3_stmt  *s;
+    int               rc, bad;
+    rooms_db_stmt_t  *s;
 
     s = rooms_people_prepare(st,
             "INSERT INTO people (self_hash, other_hash, name, last_at)"
             " VALUES (?1, ?2, ?3, ?4) ON CONFLICT (self_hash, other_hash)"
             " DO UPDATE SET name = excluded.name,"
-            " last_at = max(last_at, excluded.last_at)");
+            " last_at = CASE WHEN excluded.last_at > people.last_at"
+            " THEN excluded.last_at ELSE people.last_at END");
     if (s == NULL) {
         return ROOMS_STORE_ERROR;
     }
 
-    sqlite3_bind_blob(s, 1, self, ROOMS_HASH_LEN, SQLITE_STATIC);
-    sqlite3_bind_blob(s, 2, other, ROOMS_HASH_LEN, SQLITE_STATIC);
-    sqlite3_bind_text(s, 3, name, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(s, 4, now);
+    bad = rooms_db_bind_blob(s, 1, self, ROOMS_HASH_LEN)
+          | rooms_db_bind_blob(s, 2, other, ROOMS_HASH_LEN)
+          | rooms_db_bind_text(s, 3, name)
+          | rooms_db_bind_int(s, 4, now);
 
-    rc = rooms_people_done(s);
+    rc = rooms_people_done(s, bad, NULL);
     if (rc != ROOMS_STORE_OK) {
         return rc;
     }
 
-    /* the bound: the ones met longest ago go, both ways */
+    /*
+     * The bound: the ones met longest ago go, both ways.  "NOT IN the
+     * newest" rather than "LIMIT -1 OFFSET max", which PostgreSQL lacks;
+     * other_hash orders those met at the same second.
+     */
     s = rooms_people_prepare(st,
-            "DELETE FROM people WHERE self_hash = ?1 AND other_hash IN"
+            "DELETE FROM people WHERE self_hash = ?1 AND other_hash NOT IN"
             " (SELECT other_hash FROM people WHERE self_hash = ?1"
-            "  ORDER BY last_at DESC LIMIT -1 OFFSET ?2)");
+            "  ORDER BY last_at DESC, other_hash LIMIT ?2)");
     if (s == NULL) {
         return ROOMS_STORE_ERROR;
     }
 
-    sqlite3_bind_blob(s, 1, self, ROOMS_HASH_LEN, SQLITE_STATIC);
-    sqlite3_bind_int(s, 2, ROOMS_PEOPLE_MAX);
+    bad = rooms_db_bind_blob(s, 1, self, ROOMS_HASH_LEN)
+          | rooms_db_bind_int(s, 2, ROOMS_PEOPLE_MAX);
 
-    return rooms_people_done(s);
+    return rooms_people_done(s, bad, NULL);
 }
 
 
@@ -138,12 +144,14 @@ int
 rooms_people_list(rooms_store_t *st, const unsigned char *self,
     int64_t now, rooms_person_t *out, unsigned max, unsigned *n)
 {
-    int            rc;
-    size_t         len;
-    const void    *blob;
-    sqlite3_stmt  *s;
+    int               rc;
+    size_t            len;
+    const void       *blob;
+    const char       *name;
+    rooms_db_stmt_t  *s;
 
     *n = 0;
+    rc = ROOMS_DB_DONE;
 
     s = rooms_people_prepare(st,
             "SELECT other_hash, name, last_at FROM people"
@@ -153,38 +161,48 @@ rooms_people_list(rooms_store_t *st, const unsigned char *self,
         return ROOMS_STORE_ERROR;
     }
 
-    sqlite3_bind_blob(s, 1, self, ROOMS_HASH_LEN, SQLITE_STATIC);
-    sqlite3_bind_int64(s, 2, now - ROOMS_PEOPLE_TTL);
-    sqlite3_bind_int(s, 3, (int) max);
+    if ((rooms_db_bind_blob(s, 1, self, ROOMS_HASH_LEN)
+         | rooms_db_bind_int(s, 2, now - ROOMS_PEOPLE_TTL)
+         | rooms_db_bind_int(s, 3, max)) != 0)
+    {
+        rooms_db_finalize(s);
+        return ROOMS_STORE_ERROR;
+    }
 
-    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-        blob = sqlite3_column_blob(s, 0);
+    while (*n < max && (rc = rooms_db_step(s)) == ROOMS_DB_ROW) {
+        blob = rooms_db_column_blob(s, 0);
 
         if (blob == NULL
-            || sqlite3_column_bytes(s, 0) != ROOMS_HASH_LEN)
+            || rooms_db_column_bytes(s, 0) != ROOMS_HASH_LEN)
         {
             continue;
         }
 
         memcpy(out[*n].hash, blob, ROOMS_HASH_LEN);
 
-        len = (size_t) sqlite3_column_bytes(s, 1);
+        name = rooms_db_column_text(s, 1);
+        len = name != NULL ? strlen(name) : 0;
+
         if (len > ROOMS_NAME_MAX_BYTES) {
             len = ROOMS_NAME_MAX_BYTES;
         }
 
         if (len) {
-            memcpy(out[*n].name, sqlite3_column_text(s, 1), len);
+            memcpy(out[*n].name, name, len);
         }
 
         out[*n].name[len] = '\0';
-        out[*n].last_at = sqlite3_column_int64(s, 2);
+        out[*n].last_at = rooms_db_column_int(s, 2);
         (*n)++;
     }
 
-    sqlite3_finalize(s);
+    if (*n == max) {
+        rc = ROOMS_DB_DONE;
+    }
 
-    return rc == SQLITE_DONE ? ROOMS_STORE_OK : ROOMS_STORE_ERROR;
+    rooms_db_finalize(s);
+
+    return rc == ROOMS_DB_DONE ? ROOMS_STORE_OK : ROOMS_STORE_ERROR;
 }
 
 
@@ -192,8 +210,9 @@ int
 rooms_people_forget(rooms_store_t *st, const unsigned char *self,
     const unsigned char *other, unsigned *n)
 {
-    int            own, rc;
-    sqlite3_stmt  *s;
+    int               own, rc, bad;
+    int64_t           changed;
+    rooms_db_stmt_t  *s;
 
     *n = 0;
 
@@ -207,42 +226,44 @@ rooms_people_forget(rooms_store_t *st, const unsigned char *self,
             ? "DELETE FROM people WHERE self_hash = ?1 AND other_hash = ?2"
             : "DELETE FROM people WHERE self_hash = ?1");
 
+    bad = 0;
+
     if (s != NULL) {
-        sqlite3_bind_blob(s, 1, self, ROOMS_HASH_LEN, SQLITE_STATIC);
+        bad = rooms_db_bind_blob(s, 1, self, ROOMS_HASH_LEN);
 
         if (other != NULL) {
-            sqlite3_bind_blob(s, 2, other, ROOMS_HASH_LEN, SQLITE_STATIC);
+            bad |= rooms_db_bind_blob(s, 2, other, ROOMS_HASH_LEN);
         }
     }
 
-    rc = rooms_people_done(s);
+    rc = rooms_people_done(s, bad, &changed);
 
     if (rc != ROOMS_STORE_OK) {
         return rooms_store_tx_end(st, own, rc);
     }
 
-    *n = (unsigned) sqlite3_changes(rooms_store_db(st));
+    *n = (unsigned) changed;
 
     s = rooms_people_prepare(st, other != NULL
             ? "DELETE FROM people WHERE self_hash = ?2 AND other_hash = ?1"
             : "DELETE FROM people WHERE other_hash = ?1");
 
+    bad = 0;
+
     if (s != NULL) {
-        sqlite3_bind_blob(s, 1, self, ROOMS_HASH_LEN, SQLITE_STATIC);
+        bad = rooms_db_bind_blob(s, 1, self, ROOMS_HASH_LEN);
 
         if (other != NULL) {
-            sqlite3_bind_blob(s, 2, other, ROOMS_HASH_LEN, SQLITE_STATIC);
+            bad |= rooms_db_bind_blob(s, 2, other, ROOMS_HASH_LEN);
         }
     }
 
+    rc = rooms_people_done(s, bad, &changed);
+
     /* a relation only the other side kept still counts as one */
     if (other != NULL && *n == 0 && rc == ROOMS_STORE_OK) {
-        rc = rooms_people_done(s);
-        *n = (unsigned) sqlite3_changes(rooms_store_db(st));
-        return rooms_store_tx_end(st, own, rc);
+        *n = (unsigned) changed;
     }
-
-    rc = rooms_people_done(s);
 
     return rooms_store_tx_end(st, own, rc);
 }
@@ -251,8 +272,8 @@ rooms_people_forget(rooms_store_t *st, const unsigned char *self,
 int
 rooms_people_expire(rooms_store_t *st, int64_t before)
 {
-    int            own, rc;
-    sqlite3_stmt  *s;
+    int               own, rc, bad;
+    rooms_db_stmt_t  *s;
 
     own = rooms_store_tx(st);
     if (own < 0) {
@@ -260,16 +281,14 @@ rooms_people_expire(rooms_store_t *st, int64_t before)
     }
 
     s = rooms_people_prepare(st, "DELETE FROM people WHERE last_at < ?1");
-    if (s != NULL) {
-        sqlite3_bind_int64(s, 1, before);
-    }
+    bad = s != NULL ? rooms_db_bind_int(s, 1, before) : 0;
 
-    rc = rooms_people_done(s);
+    rc = rooms_people_done(s, bad, NULL);
 
     if (rc == ROOMS_STORE_OK) {
         rc = rooms_people_done(rooms_people_prepare(st,
                  "DELETE FROM room_owners WHERE room_id NOT IN"
-                 " (SELECT id FROM rooms)"));
+                 " (SELECT id FROM rooms)"), 0, NULL);
     }
 
     return rooms_store_tx_end(st, own, rc);
@@ -280,19 +299,20 @@ int
 rooms_people_owner_set(rooms_store_t *st, int64_t room_id,
     const unsigned char *owner)
 {
-    sqlite3_stmt  *s;
+    int               bad;
+    rooms_db_stmt_t  *s;
 
     s = rooms_people_prepare(st,
-            "INSERT OR IGNORE INTO room_owners (room_id, owner_hash)"
-            " VALUES (?1, ?2)");
+            "INSERT INTO room_owners (room_id, owner_hash)"
+            " VALUES (?1, ?2) ON CONFLICT DO NOTHING");
     if (s == NULL) {
         return ROOMS_STORE_ERROR;
     }
 
-    sqlite3_bind_int64(s, 1, room_id);
-    sqlite3_bind_blob(s, 2, owner, ROOMS_HASH_LEN, SQLITE_STATIC);
+    bad = rooms_db_bind_int(s, 1, room_id)
+          | rooms_db_bind_blob(s, 2, owner, ROOMS_HASH_LEN);
 
-    return rooms_people_done(s);
+    return rooms_people_done(s, bad, NULL);
 }
 
 
@@ -300,9 +320,9 @@ int
 rooms_people_owner_get(rooms_store_t *st, int64_t room_id,
     unsigned char *owner)
 {
-    int            rc, found;
-    const void    *blob;
-    sqlite3_stmt  *s;
+    int               rc, found;
+    const void       *blob;
+    rooms_db_stmt_t  *s;
 
     s = rooms_people_prepare(st,
             "SELECT owner_hash FROM room_owners WHERE room_id = ?1");
@@ -310,23 +330,22 @@ rooms_people_owner_get(rooms_store_t *st, int64_t room_id,
         return ROOMS_STORE_ERROR;
     }
 
-    sqlite3_bind_int64(s, 1, room_id);
-
     found = 0;
-    rc = sqlite3_step(s);
+    rc = rooms_db_bind_int(s, 1, room_id) == 0 ? rooms_db_step(s)
+                                                : ROOMS_DB_ERROR;
 
-    if (rc == SQLITE_ROW) {
-        blob = sqlite3_column_blob(s, 0);
+    if (rc == ROOMS_DB_ROW) {
+        blob = rooms_db_column_blob(s, 0);
 
-        if (blob != NULL && sqlite3_column_bytes(s, 0) == ROOMS_HASH_LEN) {
+        if (blob != NULL && rooms_db_column_bytes(s, 0) == ROOMS_HASH_LEN) {
             memcpy(owner, blob, ROOMS_HASH_LEN);
             found = 1;
         }
     }
 
-    sqlite3_finalize(s);
+    rooms_db_finalize(s);
 
-    if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+    if (rc != ROOMS_DB_ROW && rc != ROOMS_DB_DONE) {
         return ROOMS_STORE_ERROR;
     }
 
@@ -338,11 +357,12 @@ int
 rooms_people_soon(rooms_store_t *st, int64_t now, int64_t until,
     char (*codes)[ROOMS_CODE_LEN + 1], unsigned max, unsigned *n)
 {
-    int            rc;
-    const char    *code;
-    sqlite3_stmt  *s;
+    int               rc;
+    const char       *code;
+    rooms_db_stmt_t  *s;
 
     *n = 0;
+    rc = ROOMS_DB_DONE;
 
     s = rooms_people_prepare(st,
             "SELECT code FROM rooms WHERE ended_at = 0 AND audience != 'link'"
@@ -352,12 +372,16 @@ rooms_people_soon(rooms_store_t *st, int64_t now, int64_t until,
         return ROOMS_STORE_ERROR;
     }
 
-    sqlite3_bind_int64(s, 1, now);
-    sqlite3_bind_int64(s, 2, until);
-    sqlite3_bind_int(s, 3, (int) max);
+    if ((rooms_db_bind_int(s, 1, now)
+         | rooms_db_bind_int(s, 2, until)
+         | rooms_db_bind_int(s, 3, max)) != 0)
+    {
+        rooms_db_finalize(s);
+        return ROOMS_STORE_ERROR;
+    }
 
-    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-        code = (const char *) sqlite3_column_text(s, 0);
+    while (*n < max && (rc = rooms_db_step(s)) == ROOMS_DB_ROW) {
+        code = rooms_db_column_text(s, 0);
 
         if (code == NULL || strlen(code) != ROOMS_CODE_LEN) {
             continue;
@@ -367,7 +391,11 @@ rooms_people_soon(rooms_store_t *st, int64_t now, int64_t until,
         (*n)++;
     }
 
-    sqlite3_finalize(s);
+    if (*n == max) {
+        rc = ROOMS_DB_DONE;
+    }
 
-    return rc == SQLITE_DONE ? ROOMS_STORE_OK : ROOMS_STORE_ERROR;
+    rooms_db_finalize(s);
+
+    return rc == ROOMS_DB_DONE ? ROOMS_STORE_OK : ROOMS_STORE_ERROR;
 }

@@ -1,18 +1,20 @@
 /*
  * rooms_sched.c: scheduled rooms in the store (see rooms_sched.h).
  *
- * Statements are prepared at each call: they run at a person's click or
- * once a second per nginx worker, not per packet.  Writes take the lock
- * as the store's own do: without waiting more than ROOMS_STORE_WAIT_MS,
- * and ROOMS_STORE_BUSY when another program holds it.
+ * Statements are written in rooms_db.h's dialect, so that they run on
+ * SQLite and on PostgreSQL alike, and prepared at each call (the
+ * connection keeps them: rooms_db_prepare()): they run at a person's
+ * click or once a second per nginx worker, not per packet.  Writes take
+ * the lock as the store's own do: without waiting more than
+ * ROOMS_STORE_WAIT_MS, and ROOMS_STORE_BUSY when another program holds
+ * it.
  *
- * May not: include <ngx_core.h>, include <jansson.h>, call json_, call rooms_ring_, call rooms_ws_
+ * May not: include <ngx_core.h>, include <jansson.h>, include <sqlite3.h>, include <libpq-fe.h>, call json_, call sqlite3_, call PQ, call rooms_ring_, call rooms_ws_
  */
 
 #include <string.h>
 
-#include <sqlite3.h>
-
+#include "rooms_db.h"
 #include "rooms_sched.h"
 
 
@@ -26,27 +28,32 @@
     " r.ended_at"
 
 
-static int
-rooms_sched_prepare(rooms_store_t *st, const char *sql, sqlite3_stmt **s)
+/* sql's statement, kept by the connection (rooms_db_finalize() gives
+ * it back); NULL on failure */
+static rooms_db_stmt_t *
+rooms_sched_prepare(rooms_store_t *st, const char *sql)
 {
-    return sqlite3_prepare_v2(rooms_store_db(st), sql, -1, s, NULL)
-           == SQLITE_OK ? ROOMS_STORE_OK : ROOMS_STORE_ERROR;
+    return rooms_db_prepare(rooms_store_db(st), sql);
 }
 
 
-/* Steps a statement that returns no rows and finalizes it. */
+/*
+ * Runs a bound statement that returns no rows, and gives it back
+ * (finalized).  bad: a bind failed (the statement is given back, not
+ * run).
+ */
 static int
-rooms_sched_run(sqlite3_stmt *s)
+rooms_sched_run(rooms_db_stmt_t *s, int bad)
 {
     int  rc;
 
-    rc = sqlite3_step(s);
-    sqlite3_finalize(s);
+    rc = bad ? ROOMS_DB_ERROR : rooms_db_step(s);
+    rooms_db_finalize(s);
 
     switch (rc) {
-    case SQLITE_DONE:
+    case ROOMS_DB_DONE:
         return ROOMS_STORE_OK;
-    case SQLITE_BUSY:
+    case ROOMS_DB_BUSY:
         return ROOMS_STORE_BUSY;
     default:
         return ROOMS_STORE_ERROR;
@@ -56,25 +63,26 @@ rooms_sched_run(sqlite3_stmt *s)
 
 /* One integer of a bound one-row query (finalized), or -1. */
 static int64_t
-rooms_sched_int(sqlite3_stmt *s)
+rooms_sched_int(rooms_db_stmt_t *s, int bad)
 {
     int64_t  n;
 
-    n = sqlite3_step(s) == SQLITE_ROW ? sqlite3_column_int64(s, 0) : -1;
-    sqlite3_finalize(s);
+    n = !bad && rooms_db_step(s) == ROOMS_DB_ROW ? rooms_db_column_int(s, 0)
+                                                 : -1;
+    rooms_db_finalize(s);
 
     return n;
 }
 
 
 static void
-rooms_sched_text(sqlite3_stmt *s, int col, char *out, size_t size)
+rooms_sched_text(rooms_db_stmt_t *s, int col, char *out, size_t size)
 {
-    const unsigned char  *t;
-    size_t                n;
+    const char  *t;
+    size_t       n;
 
-    t = sqlite3_column_text(s, col);
-    n = t ? (size_t) sqlite3_column_bytes(s, col) : 0;
+    t = rooms_db_column_text(s, col);
+    n = t ? strlen(t) : 0;
 
     if (n >= size) {
         n = size - 1;
@@ -90,24 +98,24 @@ rooms_sched_text(sqlite3_stmt *s, int col, char *out, size_t size)
 
 /* The ROOMS_SCHED_COLS of a row into r (and a token hash at column 7). */
 static void
-rooms_sched_row(sqlite3_stmt *s, rooms_sched_room_t *r, int with_token)
+rooms_sched_row(rooms_db_stmt_t *s, rooms_sched_room_t *r, int with_token)
 {
     const void  *b;
 
     memset(r, 0, sizeof(rooms_sched_room_t));
 
-    r->id = sqlite3_column_int64(s, 0);
+    r->id = rooms_db_column_int(s, 0);
     rooms_sched_text(s, 1, r->code, sizeof(r->code));
     rooms_sched_text(s, 2, r->title, sizeof(r->title));
-    r->activity = (uint8_t) sqlite3_column_int(s, 3);
-    r->start_at = sqlite3_column_int64(s, 4);
-    r->created_at = sqlite3_column_int64(s, 5);
-    r->ended_at = sqlite3_column_int64(s, 6);
+    r->activity = (uint8_t) rooms_db_column_int(s, 3);
+    r->start_at = rooms_db_column_int(s, 4);
+    r->created_at = rooms_db_column_int(s, 5);
+    r->ended_at = rooms_db_column_int(s, 6);
 
     if (with_token) {
-        b = sqlite3_column_blob(s, 7);
+        b = rooms_db_column_blob(s, 7);
 
-        if (b != NULL && sqlite3_column_bytes(s, 7) == ROOMS_HASH_LEN) {
+        if (b != NULL && rooms_db_column_bytes(s, 7) == ROOMS_HASH_LEN) {
             memcpy(r->token_hash, b, ROOMS_HASH_LEN);
         }
     }
@@ -116,24 +124,29 @@ rooms_sched_row(sqlite3_stmt *s, rooms_sched_room_t *r, int with_token)
 
 /* Calls each() per row of a bound statement (finalized). */
 static int
-rooms_sched_walk(sqlite3_stmt *s, int with_token, rooms_sched_each_pt each,
-    void *data)
+rooms_sched_walk(rooms_db_stmt_t *s, int bad, int with_token,
+    rooms_sched_each_pt each, void *data)
 {
     int                 rc;
     rooms_sched_room_t  r;
 
-    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+    if (bad) {
+        rooms_db_finalize(s);
+        return ROOMS_STORE_ERROR;
+    }
+
+    while ((rc = rooms_db_step(s)) == ROOMS_DB_ROW) {
         rooms_sched_row(s, &r, with_token);
 
         if (each(data, &r) != 0) {
-            rc = SQLITE_DONE;
+            rc = ROOMS_DB_DONE;
             break;
         }
     }
 
-    sqlite3_finalize(s);
+    rooms_db_finalize(s);
 
-    return rc == SQLITE_DONE ? ROOMS_STORE_OK : ROOMS_STORE_ERROR;
+    return rc == ROOMS_DB_DONE ? ROOMS_STORE_OK : ROOMS_STORE_ERROR;
 }
 
 
@@ -141,9 +154,9 @@ int
 rooms_sched_add(rooms_store_t *st, int64_t room_id,
     const unsigned char token_hash[ROOMS_HASH_LEN], int kind, int64_t now)
 {
-    int            own, rc;
-    int64_t        n;
-    sqlite3_stmt  *s;
+    int               own, rc, bad;
+    int64_t           n;
+    rooms_db_stmt_t  *s;
 
     own = rooms_store_tx(st);
     if (own < 0) {
@@ -151,17 +164,16 @@ rooms_sched_add(rooms_store_t *st, int64_t room_id,
     }
 
     /* already there: nothing to bound */
-    if (rooms_sched_prepare(st, "SELECT count(*) FROM reminders WHERE"
-                            " room_id = ?1 AND token_hash = ?2 AND kind = ?3",
-                            &s) != ROOMS_STORE_OK)
-    {
+    s = rooms_sched_prepare(st, "SELECT count(*) FROM reminders WHERE"
+                            " room_id = ?1 AND token_hash = ?2 AND kind = ?3");
+    if (s == NULL) {
         return rooms_store_tx_end(st, own, ROOMS_STORE_ERROR);
     }
 
-    sqlite3_bind_int64(s, 1, room_id);
-    sqlite3_bind_blob(s, 2, token_hash, ROOMS_HASH_LEN, SQLITE_STATIC);
-    sqlite3_bind_int(s, 3, kind);
-    n = rooms_sched_int(s);
+    bad = rooms_db_bind_int(s, 1, room_id)
+          | rooms_db_bind_blob(s, 2, token_hash, ROOMS_HASH_LEN)
+          | rooms_db_bind_int(s, 3, kind);
+    n = rooms_sched_int(s, bad);
 
     if (n != 0) {
         return rooms_store_tx_end(st, own,
@@ -169,15 +181,13 @@ rooms_sched_add(rooms_store_t *st, int64_t room_id,
     }
 
     if (kind == ROOMS_SCHED_ASKED) {
-        if (rooms_sched_prepare(st, "SELECT count(*) FROM reminders WHERE"
-                                " room_id = ?1 AND kind = 0", &s)
-            != ROOMS_STORE_OK)
-        {
+        s = rooms_sched_prepare(st, "SELECT count(*) FROM reminders WHERE"
+                                " room_id = ?1 AND kind = 0");
+        if (s == NULL) {
             return rooms_store_tx_end(st, own, ROOMS_STORE_ERROR);
         }
 
-        sqlite3_bind_int64(s, 1, room_id);
-        n = rooms_sched_int(s);
+        n = rooms_sched_int(s, rooms_db_bind_int(s, 1, room_id));
 
         if (n < 0 || n >= ROOMS_SCHED_PER_ROOM) {
             return rooms_store_tx_end(st, own, n < 0 ? ROOMS_STORE_ERROR
@@ -185,16 +195,15 @@ rooms_sched_add(rooms_store_t *st, int64_t room_id,
         }
     }
 
-    if (rooms_sched_prepare(st, "SELECT count(*) FROM reminders WHERE"
-                            " token_hash = ?1 AND kind = ?2", &s)
-        != ROOMS_STORE_OK)
-    {
+    s = rooms_sched_prepare(st, "SELECT count(*) FROM reminders WHERE"
+                            " token_hash = ?1 AND kind = ?2");
+    if (s == NULL) {
         return rooms_store_tx_end(st, own, ROOMS_STORE_ERROR);
     }
 
-    sqlite3_bind_blob(s, 1, token_hash, ROOMS_HASH_LEN, SQLITE_STATIC);
-    sqlite3_bind_int(s, 2, kind);
-    n = rooms_sched_int(s);
+    bad = rooms_db_bind_blob(s, 1, token_hash, ROOMS_HASH_LEN)
+          | rooms_db_bind_int(s, 2, kind);
+    n = rooms_sched_int(s, bad);
 
     if (n < 0) {
         return rooms_store_tx_end(st, own, ROOMS_STORE_ERROR);
@@ -206,39 +215,37 @@ rooms_sched_add(rooms_store_t *st, int64_t room_id,
         }
 
         /* a host's feed keeps its newest rooms */
-        if (rooms_sched_prepare(st, "DELETE FROM reminders WHERE"
+        s = rooms_sched_prepare(st, "DELETE FROM reminders WHERE"
                                 " token_hash = ?1 AND kind = 1 AND"
                                 " room_id IN (SELECT room_id FROM reminders"
                                 "  WHERE token_hash = ?1 AND kind = 1"
-                                "  ORDER BY created_at, room_id LIMIT ?2)",
-                                &s)
-            != ROOMS_STORE_OK)
-        {
+                                "  ORDER BY created_at, room_id LIMIT ?2)");
+        if (s == NULL) {
             return rooms_store_tx_end(st, own, ROOMS_STORE_ERROR);
         }
 
-        sqlite3_bind_blob(s, 1, token_hash, ROOMS_HASH_LEN, SQLITE_STATIC);
-        sqlite3_bind_int64(s, 2, n - ROOMS_SCHED_PER_BROWSER + 1);
-        rc = rooms_sched_run(s);
+        bad = rooms_db_bind_blob(s, 1, token_hash, ROOMS_HASH_LEN)
+              | rooms_db_bind_int(s, 2, n - ROOMS_SCHED_PER_BROWSER + 1);
+
+        rc = rooms_sched_run(s, bad);
 
         if (rc != ROOMS_STORE_OK) {
             return rooms_store_tx_end(st, own, rc);
         }
     }
 
-    if (rooms_sched_prepare(st, "INSERT INTO reminders (room_id, token_hash,"
-                            " kind, created_at) VALUES (?1, ?2, ?3, ?4)", &s)
-        != ROOMS_STORE_OK)
-    {
+    s = rooms_sched_prepare(st, "INSERT INTO reminders (room_id, token_hash,"
+                            " kind, created_at) VALUES (?1, ?2, ?3, ?4)");
+    if (s == NULL) {
         return rooms_store_tx_end(st, own, ROOMS_STORE_ERROR);
     }
 
-    sqlite3_bind_int64(s, 1, room_id);
-    sqlite3_bind_blob(s, 2, token_hash, ROOMS_HASH_LEN, SQLITE_STATIC);
-    sqlite3_bind_int(s, 3, kind);
-    sqlite3_bind_int64(s, 4, now);
+    bad = rooms_db_bind_int(s, 1, room_id)
+          | rooms_db_bind_blob(s, 2, token_hash, ROOMS_HASH_LEN)
+          | rooms_db_bind_int(s, 3, kind)
+          | rooms_db_bind_int(s, 4, now);
 
-    return rooms_store_tx_end(st, own, rooms_sched_run(s));
+    return rooms_store_tx_end(st, own, rooms_sched_run(s, bad));
 }
 
 
@@ -246,19 +253,19 @@ int
 rooms_sched_forget(rooms_store_t *st, int64_t room_id,
     const unsigned char token_hash[ROOMS_HASH_LEN])
 {
-    sqlite3_stmt  *s;
+    int               bad;
+    rooms_db_stmt_t  *s;
 
-    if (rooms_sched_prepare(st, "DELETE FROM reminders WHERE room_id = ?1"
-                            " AND token_hash = ?2 AND kind = 0", &s)
-        != ROOMS_STORE_OK)
-    {
+    s = rooms_sched_prepare(st, "DELETE FROM reminders WHERE room_id = ?1"
+                            " AND token_hash = ?2 AND kind = 0");
+    if (s == NULL) {
         return ROOMS_STORE_ERROR;
     }
 
-    sqlite3_bind_int64(s, 1, room_id);
-    sqlite3_bind_blob(s, 2, token_hash, ROOMS_HASH_LEN, SQLITE_STATIC);
+    bad = rooms_db_bind_int(s, 1, room_id)
+          | rooms_db_bind_blob(s, 2, token_hash, ROOMS_HASH_LEN);
 
-    return rooms_sched_run(s);
+    return rooms_sched_run(s, bad);
 }
 
 
@@ -266,18 +273,17 @@ int
 rooms_sched_count(rooms_store_t *st, int64_t room_id,
     const unsigned char *token_hash, unsigned *count, int *asked)
 {
-    int64_t        n;
-    sqlite3_stmt  *s;
+    int               bad;
+    int64_t           n;
+    rooms_db_stmt_t  *s;
 
-    if (rooms_sched_prepare(st, "SELECT count(*) FROM reminders WHERE"
-                            " room_id = ?1 AND kind = 0", &s)
-        != ROOMS_STORE_OK)
-    {
+    s = rooms_sched_prepare(st, "SELECT count(*) FROM reminders WHERE"
+                            " room_id = ?1 AND kind = 0");
+    if (s == NULL) {
         return ROOMS_STORE_ERROR;
     }
 
-    sqlite3_bind_int64(s, 1, room_id);
-    n = rooms_sched_int(s);
+    n = rooms_sched_int(s, rooms_db_bind_int(s, 1, room_id));
 
     if (n < 0) {
         return ROOMS_STORE_ERROR;
@@ -290,17 +296,15 @@ rooms_sched_count(rooms_store_t *st, int64_t room_id,
         return ROOMS_STORE_OK;
     }
 
-    if (rooms_sched_prepare(st, "SELECT count(*) FROM reminders WHERE"
-                            " room_id = ?1 AND token_hash = ?2 AND kind = 0",
-                            &s)
-        != ROOMS_STORE_OK)
-    {
+    s = rooms_sched_prepare(st, "SELECT count(*) FROM reminders WHERE"
+                            " room_id = ?1 AND token_hash = ?2 AND kind = 0");
+    if (s == NULL) {
         return ROOMS_STORE_ERROR;
     }
 
-    sqlite3_bind_int64(s, 1, room_id);
-    sqlite3_bind_blob(s, 2, token_hash, ROOMS_HASH_LEN, SQLITE_STATIC);
-    n = rooms_sched_int(s);
+    bad = rooms_db_bind_int(s, 1, room_id)
+          | rooms_db_bind_blob(s, 2, token_hash, ROOMS_HASH_LEN);
+    n = rooms_sched_int(s, bad);
 
     if (n < 0) {
         return ROOMS_STORE_ERROR;
@@ -316,22 +320,23 @@ int
 rooms_sched_due(rooms_store_t *st, int64_t now, int64_t lead,
     rooms_sched_each_pt each, void *data)
 {
-    sqlite3_stmt  *s;
+    int               bad;
+    rooms_db_stmt_t  *s;
 
-    if (rooms_sched_prepare(st, "SELECT " ROOMS_SCHED_COLS ", m.token_hash"
+    /* now + lead is bound: no arithmetic on parameters of unknown type */
+    s = rooms_sched_prepare(st, "SELECT " ROOMS_SCHED_COLS ", m.token_hash"
                             " FROM rooms r JOIN reminders m"
                             " ON m.room_id = r.id AND m.kind = 0"
-                            " WHERE r.start_at > ?1 AND r.start_at <= ?1 + ?2"
-                            " AND r.ended_at = 0", &s)
-        != ROOMS_STORE_OK)
-    {
+                            " WHERE r.start_at > ?1 AND r.start_at <= ?2"
+                            " AND r.ended_at = 0");
+    if (s == NULL) {
         return ROOMS_STORE_ERROR;
     }
 
-    sqlite3_bind_int64(s, 1, now);
-    sqlite3_bind_int64(s, 2, lead);
+    bad = rooms_db_bind_int(s, 1, now)
+          | rooms_db_bind_int(s, 2, now + lead);
 
-    return rooms_sched_walk(s, 1, each, data);
+    return rooms_sched_walk(s, bad, 1, each, data);
 }
 
 
@@ -342,7 +347,7 @@ rooms_sched_soon(rooms_store_t *st, int64_t now, int64_t lead,
     int                  rc, found;
     size_t               len;
     unsigned             d, n;
-    sqlite3_stmt        *s;
+    rooms_db_stmt_t     *s;
     rooms_sched_room_t   r;
     unsigned char        buf[ROOMS_STORE_EVENT_MAX];
 
@@ -360,46 +365,42 @@ rooms_sched_soon(rooms_store_t *st, int64_t now, int64_t lead,
             return rc;
         }
 
-        if (rooms_sched_prepare(st, "SELECT " ROOMS_SCHED_COLS
+        s = rooms_sched_prepare(st, "SELECT " ROOMS_SCHED_COLS
                                 " FROM rooms r WHERE r.soon_sent = 0"
                                 " AND r.ended_at = 0"
                                 " AND r.start_at > r.created_at"
                                 " AND r.start_at > ?1"
-                                " AND r.start_at <= ?1 + ?2"
-                                " ORDER BY r.start_at, r.id LIMIT 1", &s)
-            != ROOMS_STORE_OK)
-        {
+                                " AND r.start_at <= ?2"
+                                " ORDER BY r.start_at, r.id LIMIT 1");
+        if (s == NULL) {
             rooms_store_rollback(st);
             return ROOMS_STORE_ERROR;
         }
 
-        sqlite3_bind_int64(s, 1, now);
-        sqlite3_bind_int64(s, 2, lead);
-
-        rc = sqlite3_step(s);
-        found = rc == SQLITE_ROW;
+        rc = (rooms_db_bind_int(s, 1, now)
+              | rooms_db_bind_int(s, 2, now + lead)) == 0
+             ? rooms_db_step(s) : ROOMS_DB_ERROR;
+        found = rc == ROOMS_DB_ROW;
 
         if (found) {
             rooms_sched_row(s, &r, 0);
         }
 
-        sqlite3_finalize(s);
+        rooms_db_finalize(s);
 
         if (!found) {
             rooms_store_rollback(st);
-            return rc == SQLITE_DONE ? ROOMS_STORE_OK : ROOMS_STORE_ERROR;
+            return rc == ROOMS_DB_DONE ? ROOMS_STORE_OK : ROOMS_STORE_ERROR;
         }
 
-        if (rooms_sched_prepare(st, "UPDATE rooms SET soon_sent = 1"
-                                " WHERE id = ?1 AND soon_sent = 0", &s)
-            != ROOMS_STORE_OK)
-        {
+        s = rooms_sched_prepare(st, "UPDATE rooms SET soon_sent = 1"
+                                " WHERE id = ?1 AND soon_sent = 0");
+        if (s == NULL) {
             rooms_store_rollback(st);
             return ROOMS_STORE_ERROR;
         }
 
-        sqlite3_bind_int64(s, 1, r.id);
-        rc = rooms_sched_run(s);
+        rc = rooms_sched_run(s, rooms_db_bind_int(s, 1, r.id));
 
         if (rc == ROOMS_STORE_OK) {
             len = body(data, &r, buf);
@@ -434,24 +435,48 @@ rooms_sched_feed_set(rooms_store_t *st,
     const unsigned char feed_hash[ROOMS_HASH_LEN],
     const unsigned char *people_hash, int64_t now)
 {
-    sqlite3_stmt                *s;
+    int                          own, rc, bad;
+    rooms_db_stmt_t             *s;
     static const unsigned char   none[ROOMS_HASH_LEN];
 
-    if (rooms_sched_prepare(st, "INSERT OR REPLACE INTO calendar_feeds"
-                            " (token_hash, feed_hash, people_hash,"
-                            " created_at) VALUES (?1, ?2, ?3, ?4)", &s)
-        != ROOMS_STORE_OK)
-    {
-        return ROOMS_STORE_ERROR;
+    own = rooms_store_tx(st);
+    if (own < 0) {
+        return own;
     }
 
-    sqlite3_bind_blob(s, 1, token_hash, ROOMS_HASH_LEN, SQLITE_STATIC);
-    sqlite3_bind_blob(s, 2, feed_hash, ROOMS_HASH_LEN, SQLITE_STATIC);
-    sqlite3_bind_blob(s, 3, people_hash ? people_hash : none, ROOMS_HASH_LEN,
-                      SQLITE_STATIC);
-    sqlite3_bind_int64(s, 4, now);
+    /*
+     * A replace of every row the new one would collide with: the
+     * browser's old feed, and (never in practice: a hash of 32 random
+     * bytes) another browser's with the same secret.
+     */
+    s = rooms_sched_prepare(st, "DELETE FROM calendar_feeds"
+                            " WHERE token_hash = ?1 OR feed_hash = ?2");
+    if (s == NULL) {
+        return rooms_store_tx_end(st, own, ROOMS_STORE_ERROR);
+    }
 
-    return rooms_sched_run(s);
+    bad = rooms_db_bind_blob(s, 1, token_hash, ROOMS_HASH_LEN)
+          | rooms_db_bind_blob(s, 2, feed_hash, ROOMS_HASH_LEN);
+
+    rc = rooms_sched_run(s, bad);
+    if (rc != ROOMS_STORE_OK) {
+        return rooms_store_tx_end(st, own, rc);
+    }
+
+    s = rooms_sched_prepare(st, "INSERT INTO calendar_feeds"
+                            " (token_hash, feed_hash, people_hash,"
+                            " created_at) VALUES (?1, ?2, ?3, ?4)");
+    if (s == NULL) {
+        return rooms_store_tx_end(st, own, ROOMS_STORE_ERROR);
+    }
+
+    bad = rooms_db_bind_blob(s, 1, token_hash, ROOMS_HASH_LEN)
+          | rooms_db_bind_blob(s, 2, feed_hash, ROOMS_HASH_LEN)
+          | rooms_db_bind_blob(s, 3, people_hash ? people_hash : none,
+                               ROOMS_HASH_LEN)
+          | rooms_db_bind_int(s, 4, now);
+
+    return rooms_store_tx_end(st, own, rooms_sched_run(s, bad));
 }
 
 
@@ -459,18 +484,16 @@ int
 rooms_sched_feed_drop(rooms_store_t *st,
     const unsigned char token_hash[ROOMS_HASH_LEN])
 {
-    sqlite3_stmt  *s;
+    rooms_db_stmt_t  *s;
 
-    if (rooms_sched_prepare(st, "DELETE FROM calendar_feeds"
-                            " WHERE token_hash = ?1", &s)
-        != ROOMS_STORE_OK)
-    {
+    s = rooms_sched_prepare(st, "DELETE FROM calendar_feeds"
+                            " WHERE token_hash = ?1");
+    if (s == NULL) {
         return ROOMS_STORE_ERROR;
     }
 
-    sqlite3_bind_blob(s, 1, token_hash, ROOMS_HASH_LEN, SQLITE_STATIC);
-
-    return rooms_sched_run(s);
+    return rooms_sched_run(s, rooms_db_bind_blob(s, 1, token_hash,
+                                                 ROOMS_HASH_LEN));
 }
 
 
@@ -480,32 +503,30 @@ rooms_sched_feed_find(rooms_store_t *st,
     unsigned char token_hash[ROOMS_HASH_LEN],
     unsigned char people_hash[ROOMS_HASH_LEN])
 {
-    int            rc;
-    const void    *b, *p;
-    sqlite3_stmt  *s;
+    int               rc;
+    const void       *b, *p;
+    rooms_db_stmt_t  *s;
 
-    if (rooms_sched_prepare(st, "SELECT token_hash, people_hash"
-                            " FROM calendar_feeds WHERE feed_hash = ?1", &s)
-        != ROOMS_STORE_OK)
-    {
+    s = rooms_sched_prepare(st, "SELECT token_hash, people_hash"
+                            " FROM calendar_feeds WHERE feed_hash = ?1");
+    if (s == NULL) {
         return ROOMS_STORE_ERROR;
     }
 
-    sqlite3_bind_blob(s, 1, feed_hash, ROOMS_HASH_LEN, SQLITE_STATIC);
+    rc = rooms_db_bind_blob(s, 1, feed_hash, ROOMS_HASH_LEN) == 0
+         ? rooms_db_step(s) : ROOMS_DB_ERROR;
 
-    rc = sqlite3_step(s);
+    if (rc == ROOMS_DB_ROW) {
+        b = rooms_db_column_blob(s, 0);
+        p = rooms_db_column_blob(s, 1);
 
-    if (rc == SQLITE_ROW) {
-        b = sqlite3_column_blob(s, 0);
-        p = sqlite3_column_blob(s, 1);
-
-        if (b == NULL || sqlite3_column_bytes(s, 0) != ROOMS_HASH_LEN) {
-            rc = SQLITE_DONE;
+        if (b == NULL || rooms_db_column_bytes(s, 0) != ROOMS_HASH_LEN) {
+            rc = ROOMS_DB_DONE;
 
         } else {
             memcpy(token_hash, b, ROOMS_HASH_LEN);
 
-            if (p != NULL && sqlite3_column_bytes(s, 1) == ROOMS_HASH_LEN) {
+            if (p != NULL && rooms_db_column_bytes(s, 1) == ROOMS_HASH_LEN) {
                 memcpy(people_hash, p, ROOMS_HASH_LEN);
 
             } else {
@@ -514,12 +535,12 @@ rooms_sched_feed_find(rooms_store_t *st,
         }
     }
 
-    sqlite3_finalize(s);
+    rooms_db_finalize(s);
 
     switch (rc) {
-    case SQLITE_ROW:
+    case ROOMS_DB_ROW:
         return ROOMS_STORE_OK;
-    case SQLITE_DONE:
+    case ROOMS_DB_DONE:
         return ROOMS_STORE_NOT_FOUND;
     default:
         return ROOMS_STORE_ERROR;
@@ -532,24 +553,24 @@ rooms_sched_feed_rooms(rooms_store_t *st,
     const unsigned char token_hash[ROOMS_HASH_LEN], int64_t now,
     rooms_sched_each_pt each, void *data)
 {
-    sqlite3_stmt  *s;
+    int               bad;
+    rooms_db_stmt_t  *s;
 
-    if (rooms_sched_prepare(st, "SELECT " ROOMS_SCHED_COLS " FROM rooms r"
+    s = rooms_sched_prepare(st, "SELECT " ROOMS_SCHED_COLS " FROM rooms r"
                             " WHERE r.id IN (SELECT room_id FROM reminders"
                             "  WHERE token_hash = ?1)"
                             " AND r.ended_at = 0"
                             " AND r.start_at > r.created_at"
                             " AND r.start_at >= ?2"
-                            " ORDER BY r.start_at, r.id", &s)
-        != ROOMS_STORE_OK)
-    {
+                            " ORDER BY r.start_at, r.id");
+    if (s == NULL) {
         return ROOMS_STORE_ERROR;
     }
 
-    sqlite3_bind_blob(s, 1, token_hash, ROOMS_HASH_LEN, SQLITE_STATIC);
-    sqlite3_bind_int64(s, 2, now - ROOMS_SCHED_FEED_PAST);
+    bad = rooms_db_bind_blob(s, 1, token_hash, ROOMS_HASH_LEN)
+          | rooms_db_bind_int(s, 2, now - ROOMS_SCHED_FEED_PAST);
 
-    return rooms_sched_walk(s, 0, each, data);
+    return rooms_sched_walk(s, bad, 0, each, data);
 }
 
 
@@ -558,23 +579,23 @@ rooms_sched_feed_owned(rooms_store_t *st,
     const unsigned char owner_hash[ROOMS_HASH_LEN], int64_t now,
     rooms_sched_each_pt each, void *data)
 {
-    sqlite3_stmt  *s;
+    int               bad;
+    rooms_db_stmt_t  *s;
 
-    if (rooms_sched_prepare(st, "SELECT " ROOMS_SCHED_COLS " FROM rooms r"
+    s = rooms_sched_prepare(st, "SELECT " ROOMS_SCHED_COLS " FROM rooms r"
                             " JOIN room_owners o ON o.room_id = r.id"
                             " WHERE o.owner_hash = ?1"
                             " AND r.audience IN ('friends', 'public')"
                             " AND r.ended_at = 0"
                             " AND r.start_at > r.created_at"
                             " AND r.start_at >= ?2"
-                            " ORDER BY r.start_at, r.id", &s)
-        != ROOMS_STORE_OK)
-    {
+                            " ORDER BY r.start_at, r.id");
+    if (s == NULL) {
         return ROOMS_STORE_ERROR;
     }
 
-    sqlite3_bind_blob(s, 1, owner_hash, ROOMS_HASH_LEN, SQLITE_STATIC);
-    sqlite3_bind_int64(s, 2, now - ROOMS_SCHED_FEED_PAST);
+    bad = rooms_db_bind_blob(s, 1, owner_hash, ROOMS_HASH_LEN)
+          | rooms_db_bind_int(s, 2, now - ROOMS_SCHED_FEED_PAST);
 
-    return rooms_sched_walk(s, 0, each, data);
+    return rooms_sched_walk(s, bad, 0, each, data);
 }
