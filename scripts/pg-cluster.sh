@@ -13,14 +13,16 @@
 #                              of a new empty database, dropped after
 #   pg-cluster.sh init DIR     a cluster in DIR (empty or missing)
 #   pg-cluster.sh start DIR    starts it and waits until it answers
-#   pg-cluster.sh kill DIR     SIGKILL to its postmaster (a crash: its
-#                              backends end too), waits until it is gone
+#   pg-cluster.sh kill DIR     SIGKILL to its postmaster and every process
+#                              of it (the server dies as in a crash or an
+#                              OOM kill), waits until they are gone
 #   pg-cluster.sh stop DIR     a fast shutdown, waits until it is gone
 #
 # The cluster's one role is "rooms", a superuser, trusted over the socket
 # (no password): a test cluster that nothing outside this machine's
 # processes can reach.  fsync is off: nothing in it must survive a crash
-# of the machine.
+# of the machine (a crash of the server keeps every commit: the WAL is in
+# the page cache).
 set -eu
 
 PGBIN=${PGBIN:-$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)}
@@ -56,8 +58,9 @@ start() {
     # max_connections: each nginx worker and each unit test holds one
     as_owner "$PGBIN/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 30 \
         -o "-c listen_addresses='' -c unix_socket_directories='$dir' \
-            -c fsync=off -c synchronous_commit=off -c full_page_writes=off \
-            -c max_connections=200" start >/dev/null || {
+            -c fsync=off -c full_page_writes=off \
+            -c max_connections=200" start >"$dir/pg_ctl.log" 2>&1 || {
+        cat "$dir/pg_ctl.log" >&2
         tail -n 20 "$dir/server.log" >&2
         exit 1
     }
@@ -70,13 +73,20 @@ postmaster() {
 kill_() {
     pid=$(postmaster "$1")
     [ -n "$pid" ] || return 0
-    kill -KILL "$pid" 2>/dev/null || true
-    # its backends notice their parent's death and exit
+    # the postmaster and its children at once: none left to write, and
+    # the next start recovers from the WAL as after any crash (it takes
+    # the stale postmaster.pid for what it is)
+    pids="$pid $(pgrep -P "$pid" | tr '\n' ' ')"
+    kill -KILL $pids 2>/dev/null || true
     i=0
-    while kill -0 "$pid" 2>/dev/null && [ $i -lt 200 ]; do
+    while [ $i -lt 200 ]; do
+        alive=0
+        for p in $pids; do
+            kill -0 "$p" 2>/dev/null && alive=1
+        done
+        [ $alive = 0 ] && break
         sleep 0.05; i=$((i + 1))
     done
-    rm -f "$1/data/postmaster.pid"
 }
 
 stop() {
