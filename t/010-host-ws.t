@@ -92,7 +92,8 @@ sub ban_rows {
     my ($code, $token) = @_;
     my $hash = sha256_hex($token);
     return sql("SELECT count(*) FROM bans WHERE room_id = (SELECT id FROM "
-               . "rooms WHERE code = '$code') AND token_hash = X'$hash'");
+               . "rooms WHERE code = '$code') AND token_hash = "
+               . store_blob($hash));
 }
 
 sub check {
