@@ -17,7 +17,7 @@
 // answers through the front with its current code (the rotated ones' old
 // codes 410) and its host key; only the drained node's rooms moved.
 //
-// The store: one PostgreSQL when ROOMS_E2E_PG is set (a libpq URI,
+// The store: one PostgreSQL when ROOMS_TEST_PG is set (a libpq URI,
 // nodes.t starts a throwaway cluster), otherwise one SQLite file (the
 // namespaces share the file system).  Prints TAP; run it through nodes.t.
 
@@ -39,7 +39,7 @@ const addr = (i) => `10.77.0.${i + 1}`;
 // the pages load from loopback (a secure context: the camera is allowed
 // there); their media goes over the bridge to the nodes' addresses
 const base = `http://127.0.0.1:${PORT}/`;
-const STORE = process.env.ROOMS_E2E_PG || '';
+const STORE = process.env.ROOMS_TEST_PG || '';
 
 let failed = false;
 function ok(cond, name, why) {
@@ -186,20 +186,22 @@ http {
   return conf;
 }
 
-// The node (index) each room code's requests went to, from the front's
-// log ($upstream_addr $rooms_key): the last one that answered.
-function served() {
-  const by = {};
-  const log = fs.readFileSync(path.join(dir, 'logs/access.log'), 'utf8');
-  for (const line of log.split('\n')) {
-    // a WebSocket's line (101) is written when it closes: left out
-    const m = line.match(/" (\d+) (\S+) "([^"]*)"$/);
-    if (!m || m[1] === '101' || m[1] >= '500') continue;
-    const last = m[3].split(', ').pop();
-    const i = nodes.findIndex((n, k) => last === `${addr(k)}:${PORT}`);
-    if (i >= 0) by[m[2]] = i;
-  }
-  return by;
+// The node (index) that serves room code now, from the front's log
+// ($rooms_key "$upstream_addr"; the last address is the one that
+// answered): a GET with a query of its own (the key is the path's), and
+// its line waited for (nginx logs a request after it has answered it).
+let probes = 0;
+async function home(code) {
+  const tag = 'probe=' + ++probes;
+  await fetch(base + 'api/rooms/' + code + '?' + tag);
+  const line = await until(() => fs.readFileSync(path.join(dir,
+    'logs/access.log'), 'utf8').split('\n')
+    .find((l) => l.includes('?' + tag + ' ')), { timeout: 5000, every: 20 });
+  const m = line && line.match(/ "([^"]*)"$/);
+  if (!m) return undefined;
+  const last = m[1].split(', ').pop();
+  const i = nodes.findIndex((n, k) => last === `${addr(k)}:${PORT}`);
+  return i >= 0 ? i : undefined;
 }
 
 const api = (p, opt = {}) => fetch(base + 'api/rooms' + p, opt);
@@ -295,10 +297,9 @@ async function scenario() {
          JSON.stringify(room));
       return;
     }
-    await api('/' + room.code);
+    room.node = await home(room.code);
     rooms.push(room);
-    const by = served();
-    per = nodes.map((n, i) => rooms.filter((r) => by[r.code] === i).length);
+    per = nodes.map((n, i) => rooms.filter((r) => r.node === i).length);
     if (per.every((c) => c >= 2)) break;
   }
   ok(per.every((c) => c >= 2), `${rooms.length} rooms created through the ` +
@@ -317,9 +318,7 @@ async function scenario() {
     r.old = r.code;
     r.code = j.code;
   }
-  for (const r of rooms) await api('/' + r.code);
-  const homeBefore = served();
-  for (const r of rooms) r.node = homeBefore[r.code];
+  for (const r of rooms) r.node = await home(r.code);
   diag('rooms per node before the drain: ' + nodes.map((x, i) =>
     rooms.filter((r) => r.node === i).length).join(', '));
 
@@ -339,8 +338,7 @@ async function scenario() {
     if (!ok(await until(() => hearsAndSees(name, other), { timeout: 40000 }),
             name + ' sees and hears ' + other)) return;
   }
-  await api('/' + call.code);
-  const N = served()[call.code];
+  const N = await home(call.code);
   diag(`the call is on node ${N} (${addr(N)})`);
   const pairBefore = await people.Alice.page.evaluate(selectedPairInPage);
   ok(pairBefore && pairBefore.remote.address === addr(N),
@@ -394,8 +392,7 @@ async function scenario() {
   }
   diag('the call was back ' + (Date.now() - t0) + ' ms after the drain (as ' +
        'polled)');
-  await api('/' + call.code);
-  const M = served()[call.code];
+  const M = await home(call.code);
   ok(M !== undefined && M !== N, `the front sent the room's requests to ` +
      `node ${M} after the drain`);
   const pairAfter = await people.Alice.page.evaluate(selectedPairInPage);
@@ -451,11 +448,11 @@ async function scenario() {
   }
   ok(wrong.length === 0, 'every node left answers each rotated room\'s old ' +
      'code 410 and its new one 200, asked directly', wrong.join('\n'));
-  const after = served();
+  for (const r of rooms) r.after = await home(r.code);
   const stayed = rooms.filter((r) => r.node !== N)
-    .filter((r) => after[r.code] === r.node).length;
+    .filter((r) => r.after === r.node).length;
   const moved = rooms.filter((r) => r.node === N)
-    .filter((r) => after[r.code] !== undefined && after[r.code] !== N).length;
+    .filter((r) => r.after !== undefined && r.after !== N).length;
   ok(stayed === rooms.filter((r) => r.node !== N).length,
      `the other nodes' rooms stayed where they were (${stayed})`);
   ok(moved === rooms.filter((r) => r.node === N).length,
