@@ -52,9 +52,12 @@
  * Resuming after a reload.  Every welcome carries a resume token drawn
  * here (128 bits; the JOIN carries its hash, the media worker keeps it
  * with the participant).  A WebSocket closed because this nginx worker
- * is closing (ngx_exiting: a reload or a graceful stop) becomes a DETACH
- * record, not a LEAVE: the media worker keeps the participant and its
- * media session for ROOMS_RESUME_GRACE_MS.  The browser then opens a new
+ * is closing for a reload (ngx_exiting, and a newer configuration runs:
+ * ngx_rooms_dir_superseded()) becomes a DETACH record, not a LEAVE (a
+ * graceful stop, nginx -s quit, closes it 4412 and leaves instead: the
+ * node is drained, ngx_rooms_signal_going_away()): the media worker
+ * keeps the participant and its media session for
+ * ROOMS_RESUME_GRACE_MS.  The browser then opens a new
  * WebSocket (served by a new worker) whose first message is "resume"
  * instead of "join", with its resume token and the join's credentials;
  * the role is read from those as for a join, and a RESUME record asks

@@ -122,6 +122,11 @@
  * A.8 jitter for a late frame, and after an SR its LSR and the DLSR.  A
  * PLI is relayed (throttled), and 30 s without STUN ends the sessions
  * with CLOSE 4408.
+ *
+ * A drain (sfu_drain(), the media worker's SIGQUIT), on an SFU of its
+ * own: everyone in a room or a lobby gets CLOSE 4412, the counts go to
+ * 0, no host-absent policy applies after the grace, and later JOINs and
+ * RESUMEs get CLOSE 4412 and nothing else.
  */
 
 #include <stdint.h>
