@@ -436,6 +436,8 @@ ngx_rooms_exit_process(ngx_cycle_t *cycle)
     rmcf = ngx_rooms_cycle_conf(cycle);
 
     if (rmcf != NULL) {
+        /* before the store closes */
+        ngx_rooms_people_exit_process(cycle);
         ngx_rooms_control_exit_process(rmcf);
     }
 }

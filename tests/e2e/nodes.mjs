@@ -204,6 +204,20 @@ async function home(code) {
   return i >= 0 ? i : undefined;
 }
 
+// What each node's tray (asked directly, anonymously) says of room code:
+// its participants, 0 when not listed; the nodes in skip are not asked.
+async function trays(code, skip) {
+  const seen = [];
+  for (let i = 0; i < NODES; i++) {
+    if (skip.includes(i)) continue;
+    const t = await fetch(`http://${addr(i)}:${PORT}/api/tray`)
+      .then((x) => x.json()).catch(() => null);
+    const r = t && t.rooms && t.rooms.find((x) => x.code === code);
+    seen.push(r ? r.participants : 0);
+  }
+  return seen;
+}
+
 const api = (p, opt = {}) => fetch(base + 'api/rooms' + p, opt);
 const bearer = (key) => ({ Authorization: 'Bearer ' + key });
 
@@ -322,6 +336,14 @@ async function scenario() {
   diag('rooms per node before the drain: ' + nodes.map((x, i) =>
     rooms.filter((r) => r.node === i).length).join(', '));
 
+  // the call's room is public: every node's tray may list it
+  const pr = await api('/' + call.code, {
+    method: 'PATCH', headers: { ...bearer(call.host_key),
+                                'Content-Type': 'application/json' },
+    body: JSON.stringify({ audience: 'public' }),
+  });
+  if (!ok(pr.status === 200, 'the call\'s room is made public')) return;
+
   // a call of two on the call's node
   browser = await launchChromium();
   const names = ['Alice', 'Bob'];
@@ -344,6 +366,17 @@ async function scenario() {
   ok(pairBefore && pairBefore.remote.address === addr(N),
      "Alice's media goes to that node's media worker",
      JSON.stringify(pairBefore));
+
+  // presence through the store (PostgreSQL): a tray served by any node
+  // lists the call, with its two people
+  if (STORE) {
+    const t = await until(async () => {
+      const seen = await trays(call.code, []);
+      return seen.every((c) => c === 2) ? seen : false;
+    }, { timeout: 15000, every: 250 });
+    ok(t, 'the tray of every node lists the call with its 2 people',
+       JSON.stringify(await trays(call.code, [])));
+  }
 
   // a host's second WebSocket makes Bob co-host and bans Mallory
   const tool = await openPerson(browser, people, 'tool', base);
@@ -401,6 +434,15 @@ async function scenario() {
      JSON.stringify(pairAfter));
   ok(await people.Bob.page.evaluate(() => window.roomsState.role) ===
      'cohost', 'Bob is still a co-host (his key, from the store)');
+  if (STORE) {
+    // the drained node's rows went as it stopped, not at their expiry
+    const t = await until(async () => {
+      const seen = await trays(call.code, [N]);
+      return seen.every((c) => c === 2) ? seen : false;
+    }, { timeout: 10000, every: 250 });
+    ok(t, 'the tray of every node left lists the call on its new node, ' +
+       'with its 2 people', JSON.stringify(await trays(call.code, [N])));
+  }
   ok(await people.Alice.page.evaluate(() => window.roomsState.role) ===
      'host', 'Alice is still the host');
   await rawOpen(tool, 'mallory2', call.code,
