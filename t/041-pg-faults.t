@@ -10,7 +10,11 @@
 #   storage_unavailable within a bounded time, a join is refused, a call
 #   already in the room goes on, no nginx process crashes;
 # - the database back: creations, changes and joins work again without
-#   restarting nginx, and every room made before is there with its key.
+#   restarting nginx, and every room made before is there with its key;
+# - the database stalled (SIGSTOP: it takes connections and statements
+#   and answers nothing, as a hung host): creations and changes answer
+#   503 within a bounded time rather than hanging nginx, the call in the
+#   room goes on, and once it wakes changes work again.
 #
 # The faults of an SQLite store are t/021-store-faults.t's.  This suite
 # runs under `make test-pg`, or when ROOMS_TEST_PG_FAULTS=1.
@@ -49,7 +53,12 @@ sub cluster {
         or die "pg-cluster.sh $what failed\n";
 }
 
-END { system("sh", "scripts/pg-cluster.sh", "stop", $pg) if $pg && -d "$pg/data" }
+END {
+    if ($pg && -d "$pg/data") {
+        system('sh', 'scripts/pg-cluster.sh', 'resume', $pg);
+        system('sh', 'scripts/pg-cluster.sh', 'stop', $pg);
+    }
+}
 
 # a password in the URI: the cluster trusts the socket and ignores it,
 # and no line nginx writes may show it
@@ -150,7 +159,44 @@ $ok = wait_for(15, sub {
     return $nw2 && $nw2->{type} eq 'welcome';
 });
 ok($ok, 'a newcomer joins again') or diag($line);
-close $_ for grep { $_ } $host, $guest, $n2;
+close $n2 if $n2;
+
+# ---- stalled: the server takes connections and statements, answers none ----
+
+cluster('pause');
+# a store call that waited for the server's answer without a bound would
+# hang nginx until the server wakes: wake it after 20 s, and the times
+# below fail rather than the suite hanging
+local $SIG{ALRM} = sub { cluster('resume') };
+alarm 20;
+$t0 = time;
+($st, $h, $r) = http('POST', '/api/rooms', json => { title => 'Stalled' });
+$took = time - $t0;
+is("$st " . (ref $r ? $r->{error}{code} : ''), '503 storage_unavailable',
+   'with the database stalled, a creation answers 503 storage_unavailable');
+# (common/rooms_db_pg.c: a statement waits 3 s at most for its answer,
+# then the connection is dropped and the next calls fail at once)
+ok($took < 10, sprintf('... in %.1f s, not after the database wakes', $took));
+$t0 = time;
+($st, $h, $r) = http('PATCH', "/api/rooms/$code", key => $key,
+                     json => { title => 'Changed while stalled' });
+is($st, 503, 'a change answers 503 too');
+ok(time - $t0 < 10, sprintf('... in %.1f s', time - $t0));
+send_json($guest, { type => 'media', audio => JSON::PP::false,
+                    video => JSON::PP::false });
+$pm = expect_type($host, 'participant_media', 10);
+is($pm && $pm->{id}, $gw->{id}, 'the call in the room goes on meanwhile');
+alarm 0;
+cluster('resume');
+$ok = wait_for(15, sub {
+    ($st, $h, $r) = http('PATCH', "/api/rooms/$code", key => $key,
+                         json => { title => 'Changed at last' });
+    return $st == 200;
+});
+ok($ok, 'the database awake, changes work again');
+($st, $h, $r) = http('GET', "/api/rooms/$code");
+is($st == 200 && $r->{title}, 'Changed at last', 'and read back');
+close $_ for grep { $_ } $host, $guest;
 
 ok(kill(0, $master), 'the nginx master lives');
 my @now = nginx_workers($master);
