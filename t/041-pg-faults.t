@@ -103,14 +103,14 @@ cluster('kill');
 my $t0 = time;
 ($st, $h, my $r) = http('POST', '/api/rooms', json => { title => 'Down' });
 my $took = time - $t0;
-is("$st " . (ref $r ? $r->{error}{code} : ''), '503 storage_unavailable',
+is("$st " . (ref $r ? $r->{error}{code} // '' : ''), '503 storage_unavailable',
    'with the database killed, a creation answers 503 storage_unavailable');
 # (the bound of a call on a dead database: a connection refused at once,
 # at worst the connect timeout; a hang would be a test timeout)
 ok($took < 15, sprintf('... in %.1f s', $took));
 ($st, $h, $r) = http('PATCH', "/api/rooms/$code", key => $key,
                      json => { title => 'Changed while down' });
-is("$st " . (ref $r ? $r->{error}{code} : ''), '503 storage_unavailable',
+is("$st " . (ref $r ? $r->{error}{code} // '' : ''), '503 storage_unavailable',
    'a change answers 503 storage_unavailable');
 
 # a newcomer: refused, at the handshake or by an error frame
@@ -172,7 +172,7 @@ alarm 20;
 $t0 = time;
 ($st, $h, $r) = http('POST', '/api/rooms', json => { title => 'Stalled' });
 $took = time - $t0;
-is("$st " . (ref $r ? $r->{error}{code} : ''), '503 storage_unavailable',
+is("$st " . (ref $r ? $r->{error}{code} // '' : ''), '503 storage_unavailable',
    'with the database stalled, a creation answers 503 storage_unavailable');
 # (common/rooms_db_pg.c: a statement waits 3 s at most for its answer,
 # then the connection is dropped and the next calls fail at once)
