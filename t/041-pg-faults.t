@@ -4,7 +4,8 @@
 # that it can be stopped and killed without harming the other suites:
 #
 # - the database down at start: "nginx -t" fails with a line naming the
-#   store and the cause, and never the URI's password;
+#   store and the cause, and never the URI's password; so do a database
+#   that does not exist and a role that cannot create the tables;
 # - the database killed (SIGKILL to the postmaster: every connection
 #   dies) while serving: creations and changes answer 503
 #   storage_unavailable within a bounded time, a join is refused, a call
@@ -77,10 +78,38 @@ like($out, qr/rooms_store "postgres[^"]*" cannot be used: .*\S/,
      '... naming the store and the cause') or diag($out);
 unlike($out, qr/\Q$secret\E/, '... and not the password');
 
-# ---- up: a room, a call ----
+# ---- a room, a call ----
 
 cluster('start');
-store_query("postgresql://rooms\@/postgres?host=$pg", 'CREATE DATABASE rooms');
+my $admin = "postgresql://rooms\@/postgres?host=$pg";
+
+# ---- up, but not a database nginx can use ----
+
+($rc, $out) = nginx_test($dir);
+isnt($rc, 0, 'with no database "rooms" on the server, nginx -t fails');
+like($out, qr/rooms_store "postgres[^"]*" cannot be used: .*"rooms" does not exist/,
+     '... saying the database does not exist') or diag($out);
+
+# a role that may connect but not create tables (PostgreSQL 15 gives
+# the public schema's CREATE to its owner only): refused at nginx -t,
+# not at the first room
+store_query($admin, 'CREATE DATABASE rooms');
+store_query($admin, 'CREATE ROLE reader LOGIN');
+nginx_conf($dir, $port, socket => $sock,
+           store => "postgresql://reader:$secret\@/rooms?host=$pg");
+($rc, $out) = nginx_test($dir);
+isnt($rc, 0, 'a role that cannot create the tables fails nginx -t');
+like($out, qr/rooms_store "postgres[^"]*" cannot be (used|written): .*permission denied/,
+     '... saying permission is denied') or diag($out);
+unlike($out, qr/\Q$secret\E/, '... and not the password');
+is(store_query("postgresql://rooms\@/rooms?host=$pg",
+               "SELECT count(*) FROM information_schema.tables "
+               . "WHERE table_schema = 'public'"), "0\n",
+   '... leaving the database as it was');
+nginx_conf($dir, $port, socket => $sock, store => $store);
+
+# ---- up ----
+
 ($rc, $out) = nginx_test($dir);
 is($rc, 0, 'with the database up, nginx -t passes') or diag($out);
 my $master = nginx_start($dir, $port);
