@@ -26,7 +26,10 @@
  *     last_insert_rowid;
  *   - no multi-argument max()/min() (PostgreSQL's GREATEST): use CASE;
  *     no strftime('%s','now'): the caller passes now as a parameter;
- *   - LIMIT with a parameter, ORDER BY, subqueries, count(*): as usual.
+ *   - LIMIT with a parameter, ORDER BY, subqueries, count(*): as usual;
+ *   - a parameter has the type it is bound with (int8, text, bytea on
+ *     PostgreSQL): a function that takes a 32-bit integer gets
+ *     CAST(?N AS INTEGER).
  *
  * May not: include <ngx_core.h>, include <jansson.h>, call json_, call rooms_store_, call rooms_people_, call rooms_sched_
  */
@@ -78,7 +81,10 @@ const char *rooms_db_errmsg(rooms_db_t *db);
 
 /*
  * Prepares sql (the dialect above), once per connection: a statement is
- * kept and reused.  NULL on error (rooms_db_errmsg() says why).
+ * kept and reused (rooms_db_finalize() gives it back; a later prepare of
+ * the same text gets it).  NULL on error (rooms_db_errmsg() says why);
+ * PostgreSQL prepares at the first rooms_db_step(), when the parameters'
+ * types are known, and says there what is wrong in the text.
  */
 rooms_db_stmt_t *rooms_db_prepare(rooms_db_t *db, const char *sql);
 void rooms_db_finalize(rooms_db_stmt_t *stmt);

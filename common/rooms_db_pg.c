@@ -17,8 +17,9 @@
  * answers no cancel either) and the call fails.  The server's own
  * statement_timeout (ROOMS_DB_PG_STATEMENT_MS, shorter) ends a slow
  * statement first, keeping the connection.  A dropped connection is made
- * again at the next call, at most once per ROOMS_DB_PG_RETRY_MS: while
- * the server stays down, calls fail at once between tries.  Only the
+ * again at the next call; after a failed try, or a server that did not
+ * answer, at most once per ROOMS_DB_PG_RETRY_MS: while the server stays
+ * down, calls fail at once between tries.  Only the
  * name lookup of a host name (getaddrinfo, inside libpq) is not bounded
  * here: a Unix socket path or an address avoids it.
  *
@@ -80,6 +81,10 @@ typedef struct {
     unsigned     gen;            /* bumped at each connection */
     unsigned     names;          /* statement names given */
     int64_t      retry_at;       /* ms, monotonic: no new try before */
+    unsigned     tx_gen;         /* the connection a transaction is on */
+    char         down[ROOMS_DB_ERR_LEN];   /* why the last try failed */
+    unsigned     tx:1;           /* begun, not yet committed or rolled back */
+    unsigned     ended:1;        /* the server said it ends the connection */
 } rooms_db_pg_t;
 
 typedef struct {
@@ -180,10 +185,25 @@ rooms_db_pg_res_err(rooms_db_pg_t *pg, PGresult *res)
 }
 
 
-/* libpq's notices (a "skipping" of IF NOT EXISTS) are not for stderr */
+/*
+ * libpq's notices (a "skipping" of IF NOT EXISTS) are not for stderr.
+ * One of severity FATAL is the server saying, while the connection was
+ * idle, that it ends it (a restart, an administrator): noted, so that
+ * the next call connects again rather than speak to a closing socket.
+ */
 static void
-rooms_db_pg_notice(void *arg, const char *message)
+rooms_db_pg_notice(void *arg, const PGresult *res)
 {
+    const char     *severity;
+    rooms_db_pg_t  *pg = arg;
+
+    severity = PQresultErrorField(res, PG_DIAG_SEVERITY_NONLOCALIZED);
+
+    if (severity != NULL
+        && (strcmp(severity, "FATAL") == 0 || strcmp(severity, "PANIC") == 0))
+    {
+        pg->ended = 1;
+    }
 }
 
 
@@ -298,7 +318,8 @@ rooms_db_pg_connect(rooms_db_pg_t *pg)
         st = PQconnectPoll(pg->conn);
     }
 
-    PQsetNoticeProcessor(pg->conn, rooms_db_pg_notice, NULL);
+    PQsetNoticeReceiver(pg->conn, rooms_db_pg_notice, pg);
+    pg->ended = 0;
 
     pg->gen++;
 
@@ -350,6 +371,7 @@ failed:
 
     PQfinish(pg->conn);
     pg->conn = NULL;
+    memcpy(pg->down, pg->db.err, sizeof(pg->down));
 
     return -1;
 }
@@ -383,18 +405,31 @@ rooms_db_pg_ready(rooms_db_pg_t *pg)
             break;
         }
 
+        /* (PQisBusy() parses what came: a FATAL goes to the notices) */
         if (pfd.fd < 0 || !PQconsumeInput(pg->conn)
+            || (PQisBusy(pg->conn), pg->ended)
             || PQstatus(pg->conn) == CONNECTION_BAD)
         {
             rooms_db_pg_drop(pg);
-            pg->retry_at = 0;
             break;
         }
 
-        /* a notification or a notice: parsed and dropped */
+        /* a notification: dropped */
         while ((n = PQnotifies(pg->conn)) != NULL) {
             PQfreemem(n);
         }
+    }
+
+    /*
+     * A transaction whose connection went is gone: every statement of it
+     * fails until the caller's rollback (or failed commit), never runs
+     * on a new connection outside it.
+     */
+    if (pg->tx && (pg->conn == NULL || pg->tx_gen != pg->gen)) {
+        rooms_db_set_err(&pg->db, "PostgreSQL unavailable: the connection "
+                         "was lost inside a transaction, which is rolled "
+                         "back");
+        return -1;
     }
 
     if (pg->conn != NULL && PQstatus(pg->conn) == CONNECTION_BAD) {
@@ -409,12 +444,8 @@ rooms_db_pg_ready(rooms_db_pg_t *pg)
     }
 
     if (rooms_db_pg_now() < pg->retry_at) {
-        /* the last try's message stays */
-        if (strncmp(pg->db.err, "PostgreSQL unavailable", 22) != 0) {
-            rooms_db_set_err(&pg->db, "PostgreSQL unavailable: not "
-                             "connected");
-        }
-
+        /* why the last try failed, until the next */
+        memcpy(pg->db.err, pg->down, sizeof(pg->down));
         return -1;
     }
 
@@ -422,6 +453,11 @@ rooms_db_pg_ready(rooms_db_pg_t *pg)
 }
 
 
+/*
+ * Ends the connection; the next call makes a new one at once (a server
+ * that closed it, a restart), unless the drop was for a server that did
+ * not answer: then not before ROOMS_DB_PG_RETRY_MS.
+ */
 static void
 rooms_db_pg_drop(rooms_db_pg_t *pg)
 {
@@ -430,7 +466,7 @@ rooms_db_pg_drop(rooms_db_pg_t *pg)
         pg->conn = NULL;
     }
 
-    pg->retry_at = rooms_db_pg_now() + ROOMS_DB_PG_RETRY_MS;
+    pg->retry_at = 0;
 }
 
 
@@ -471,6 +507,11 @@ rooms_db_pg_results(rooms_db_pg_t *pg, int wait_ms)
 
             PQclear(kept);
             rooms_db_pg_drop(pg);
+
+            if (strstr(pg->db.err, "no answer within") != NULL) {
+                pg->retry_at = rooms_db_pg_now() + ROOMS_DB_PG_RETRY_MS;
+                memcpy(pg->down, pg->db.err, sizeof(pg->down));
+            }
 
             return NULL;
         }
@@ -984,6 +1025,19 @@ rooms_db_pg_step(rooms_db_stmt_t *stmt)
         } else {
             rc = rooms_db_pg_run(pg, s);
 
+            /*
+             * A read outside a transaction whose connection broke (not
+             * one that did not answer in time) runs once more, on a new
+             * connection: the server may have ended the old one an
+             * instant before, unseen.  A read changes nothing.
+             */
+            if (rc == ROOMS_DB_ERROR && !s->writes
+                && !rooms_db_pg_in_tx(stmt->db) && pg->conn == NULL
+                && pg->retry_at == 0)
+            {
+                rc = rooms_db_pg_run(pg, s);
+            }
+
             if (rc != ROOMS_DB_DONE) {
                 return rc;
             }
@@ -1126,11 +1180,10 @@ rooms_db_pg_exec(rooms_db_t *db, const char *sql)
 }
 
 
+/* 1 when the server has a transaction open on this connection */
 static int
-rooms_db_pg_in_tx(rooms_db_t *db)
+rooms_db_pg_open_tx(rooms_db_pg_t *pg)
 {
-    rooms_db_pg_t  *pg = (rooms_db_pg_t *) db;
-
     if (pg->conn == NULL) {
         return 0;
     }
@@ -1146,6 +1199,19 @@ rooms_db_pg_in_tx(rooms_db_t *db)
 }
 
 
+/*
+ * Inside a transaction: one begun and not ended by the caller (even when
+ * its connection went: the caller still ends it), or one the server has.
+ */
+static int
+rooms_db_pg_in_tx(rooms_db_t *db)
+{
+    rooms_db_pg_t  *pg = (rooms_db_pg_t *) db;
+
+    return pg->tx || rooms_db_pg_open_tx(pg);
+}
+
+
 static void
 rooms_db_pg_rollback(rooms_db_t *db)
 {
@@ -1153,7 +1219,9 @@ rooms_db_pg_rollback(rooms_db_t *db)
     rooms_db_pg_t  *pg = (rooms_db_pg_t *) db;
     char            keep[ROOMS_DB_ERR_LEN];
 
-    if (!rooms_db_pg_in_tx(db)) {
+    pg->tx = 0;
+
+    if (!rooms_db_pg_open_tx(pg)) {
         return;
     }
 
@@ -1173,6 +1241,11 @@ rooms_db_pg_begin(rooms_db_t *db, int wait_ms)
     PGresult       *res;
     rooms_db_pg_t  *pg = (rooms_db_pg_t *) db;
 
+    if (pg->tx) {
+        rooms_db_set_err(db, "a transaction is already open");
+        return ROOMS_DB_ERROR;
+    }
+
     db->err[0] = '\0';
 
     if (wait_ms == 0) {
@@ -1188,6 +1261,11 @@ rooms_db_pg_begin(rooms_db_t *db, int wait_ms)
     }
 
     res = rooms_db_pg_query(pg, sql, wait_ms);
+
+    /* a connection that broke unseen: BEGIN changed nothing, once more */
+    if (res == NULL && pg->conn == NULL && pg->retry_at == 0) {
+        res = rooms_db_pg_query(pg, sql, wait_ms);
+    }
 
     if (rooms_db_pg_ok(res)) {
         rc = ROOMS_DB_DONE;
@@ -1209,7 +1287,11 @@ rooms_db_pg_begin(rooms_db_t *db, int wait_ms)
 
     if (rc != ROOMS_DB_DONE) {
         rooms_db_pg_rollback(db);
+        return rc;
     }
+
+    pg->tx = 1;
+    pg->tx_gen = pg->gen;
 
     return rc;
 }
@@ -1222,6 +1304,23 @@ rooms_db_pg_commit(rooms_db_t *db)
     PGresult       *res;
     rooms_db_pg_t  *pg = (rooms_db_pg_t *) db;
 
+    /* none open, or its connection went: nothing can be committed */
+    if (!pg->tx || pg->conn == NULL || pg->tx_gen != pg->gen
+        || !rooms_db_pg_open_tx(pg))
+    {
+        if (pg->tx) {
+            rooms_db_set_err(db, "PostgreSQL unavailable: the connection "
+                             "was lost inside a transaction, which is "
+                             "rolled back");
+
+        } else {
+            rooms_db_set_err(db, "no transaction to commit");
+        }
+
+        rooms_db_pg_rollback(db);
+        return ROOMS_DB_ERROR;
+    }
+
     if (pg->conn != NULL
         && PQtransactionStatus(pg->conn) == PQTRANS_INERROR)
     {
@@ -1230,6 +1329,7 @@ rooms_db_pg_commit(rooms_db_t *db)
         return ROOMS_DB_ERROR;
     }
 
+    pg->tx = 0;
     res = rooms_db_pg_query(pg, "COMMIT", 0);
 
     /* a transaction that failed answers COMMIT with ROLLBACK */

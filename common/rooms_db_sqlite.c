@@ -42,6 +42,7 @@
 typedef struct {
     rooms_db_t      db;
     sqlite3        *h;
+    char           *path;           /* as given: for messages */
     unsigned        journal:1;      /* WAL set, or not to be set */
 } rooms_db_sqlite_t;
 
@@ -99,11 +100,7 @@ rooms_db_sqlite_why(rooms_db_t *db)
     h = rooms_db_sqlite_h(db);
     code = sqlite3_extended_errcode(h);
     sys = sqlite3_system_errno(h);
-    path = sqlite3_db_filename(h, "main");
-
-    if (path == NULL) {
-        path = "";
-    }
+    path = ((rooms_db_sqlite_t *) db)->path;
 
     /* SQLite's own "full" carries no errno */
     if ((code & 0xff) == SQLITE_FULL) {
@@ -276,6 +273,13 @@ rooms_db_sqlite_open(const char *path, char *err, size_t errlen)
 
     sq->db.kind = ROOMS_DB_SQLITE;
     sq->db.engine = &rooms_db_sqlite_engine;
+    sq->path = strdup(path);
+
+    if (sq->path == NULL) {
+        snprintf(err, errlen, "out of memory");
+        free(sq);
+        return NULL;
+    }
 
     if (sqlite3_open_v2(path, &sq->h,
                         SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE
@@ -284,6 +288,7 @@ rooms_db_sqlite_open(const char *path, char *err, size_t errlen)
     {
         if (sq->h == NULL) {
             snprintf(err, errlen, "cannot open");
+            free(sq->path);
             free(sq);
             return NULL;
         }
@@ -320,6 +325,7 @@ static void
 rooms_db_sqlite_close(rooms_db_t *db)
 {
     sqlite3_close(rooms_db_sqlite_h(db));
+    free(((rooms_db_sqlite_t *) db)->path);
     free(db);
 }
 

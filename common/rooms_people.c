@@ -31,8 +31,10 @@ rooms_people_rc(int rc)
 }
 
 
-/* sql's statement, kept by the connection (rooms_db_finalize() gives
- * it back); NULL on failure */
+/*
+ * sql's statement, kept by the connection (rooms_db_finalize() gives it
+ * back); NULL on failure.
+ */
 static rooms_db_stmt_t *
 rooms_people_prepare(rooms_store_t *st, const char *sql)
 {

@@ -28,8 +28,10 @@
     " r.ended_at"
 
 
-/* sql's statement, kept by the connection (rooms_db_finalize() gives
- * it back); NULL on failure */
+/*
+ * sql's statement, kept by the connection (rooms_db_finalize() gives it
+ * back); NULL on failure.
+ */
 static rooms_db_stmt_t *
 rooms_sched_prepare(rooms_store_t *st, const char *sql)
 {

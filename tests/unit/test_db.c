@@ -13,11 +13,21 @@
  * the first is in use), transactions committed and rolled back, the
  * write lock between two connections (BUSY after the wait, reads go on,
  * free again after the commit), the schema version and a foreign
- * database, and a bad statement refused with a message.
+ * database, and a bad statement refused with a message.  PostgreSQL
+ * that cannot be had, without a server: a URI libpq cannot read, a socket
+ * folder with no server, a server (a listening socket on 127.0.0.1) that
+ * never answers: each refused with a message that never holds the
+ * password, the last after the connection's bound.  With a server: a
+ * connection the server ends (pg_terminate_backend) is made again by the
+ * next call, idle or inside a transaction (that call fails, the next
+ * works).
  */
 
+#include <arpa/inet.h>
 #include <dirent.h>
 #include <errno.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -89,6 +99,180 @@ test_redact(void)
            "a user without a password is shown");
     is_str(rooms_db_redact("postgresql://u:secret@h/d", out, 18),
            "postgresql://u:**", "cut to the size, still without it");
+}
+
+
+static rooms_db_t *open_db(const char *where);
+
+
+static int64_t
+ms_since(const struct timespec *t0)
+{
+    struct timespec  t1;
+
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+
+    return (t1.tv_sec - t0->tv_sec) * 1000
+           + (t1.tv_nsec - t0->tv_nsec) / 1000000;
+}
+
+
+static void
+test_pg_unreachable(void)
+{
+    int                 fd;
+    char                uri[160], err[512];
+    socklen_t           len;
+    rooms_db_t         *db;
+    struct timespec     t0;
+    struct sockaddr_in  sin;
+
+    err[0] = '\0';
+    db = rooms_db_open("postgresql://rooms:hunter2@/x?host=/nonexistent"
+                       "&connect_timeout=1", err, sizeof(err));
+    ok(db == NULL, "a socket folder with no server: refused");
+    ok(strstr(err, "PostgreSQL unavailable") != NULL
+       && strstr(err, "hunter2") == NULL,
+       "saying so, without the password (%s)", err);
+
+    err[0] = '\0';
+    db = rooms_db_open("postgresql://rooms:hun%zzter2@/x?host=/nonexistent",
+                       err, sizeof(err));
+    ok(db == NULL && err[0] != '\0' && strstr(err, "hun") == NULL,
+       "a URI libpq cannot read: refused without a piece of it (%s)", err);
+
+    /* a server that takes the connection and never says a word */
+    fd = socket(AF_INET, SOCK_STREAM, 0);
+    memset(&sin, 0, sizeof(sin));
+    sin.sin_family = AF_INET;
+    sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    len = sizeof(sin);
+
+    if (fd < 0 || bind(fd, (struct sockaddr *) &sin, sizeof(sin)) != 0
+        || listen(fd, 4) != 0
+        || getsockname(fd, (struct sockaddr *) &sin, &len) != 0)
+    {
+        tap_bail_out("a listening socket: %s", strerror(errno));
+    }
+
+    snprintf(uri, sizeof(uri), "postgresql://rooms:hunter2@127.0.0.1:%d/x"
+             "?sslmode=disable", ntohs(sin.sin_port));
+
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    err[0] = '\0';
+    db = rooms_db_open(uri, err, sizeof(err));
+
+    ok(db == NULL, "a server that never answers: refused");
+    ok(strstr(err, "no connection within") != NULL
+       && strstr(err, "hunter2") == NULL,
+       "after the connection's bound, without the password (%s, %lld ms)",
+       err, (long long) ms_since(&t0));
+    ok(ms_since(&t0) < 20000, "not waiting for ever");
+
+    close(fd);
+}
+
+
+/* This connection's server process id, or -1. */
+static int64_t
+backend_pid(rooms_db_t *db)
+{
+    int64_t           pid;
+    rooms_db_stmt_t  *s;
+
+    s = rooms_db_prepare(db, "SELECT pg_backend_pid()");
+    pid = s != NULL && rooms_db_step(s) == ROOMS_DB_ROW
+          ? rooms_db_column_int(s, 0) : -1;
+    rooms_db_finalize(s);
+
+    return pid;
+}
+
+
+/* Ends the server process pid from db, and waits until it is gone. */
+static void
+terminate(rooms_db_t *db, int64_t pid)
+{
+    int               i, left;
+    rooms_db_stmt_t  *s;
+
+    /* (the function takes an int4: a parameter is an int8) */
+    s = rooms_db_prepare(db, "SELECT pg_terminate_backend("
+                             "CAST(?1 AS INTEGER))");
+    rooms_db_bind_int(s, 1, pid);
+    ok(rooms_db_step(s) == ROOMS_DB_ROW && rooms_db_column_int(s, 0) == 1,
+       "postgresql: the server ends connection %lld", (long long) pid);
+    rooms_db_finalize(s);
+
+    /* bounded: only to stop a hang */
+    for (i = 0; i < 500; i++) {
+        s = rooms_db_prepare(db, "SELECT count(*) FROM pg_stat_activity"
+                                 " WHERE pid = ?1");
+        rooms_db_bind_int(s, 1, pid);
+        left = rooms_db_step(s) == ROOMS_DB_ROW
+               ? (int) rooms_db_column_int(s, 0) : -1;
+        rooms_db_finalize(s);
+
+        if (left == 0) {
+            return;
+        }
+
+        usleep(10000);
+    }
+
+    diag("connection %lld still there", (long long) pid);
+}
+
+
+static void
+test_pg_reconnect(const char *where)
+{
+    int64_t           pid, pid2;
+    rooms_db_t       *db, *killer;
+    rooms_db_stmt_t  *s;
+
+    db = open_db(where);
+    killer = open_db(where);
+
+    pid = backend_pid(db);
+    ok(pid > 0, "postgresql: a connection (%lld)", (long long) pid);
+
+    /* idle: the next call sees the end and connects again */
+    terminate(killer, pid);
+    pid2 = backend_pid(db);
+    ok(pid2 > 0 && pid2 != pid, "postgresql: the next call works, on a new "
+       "connection (%lld)", (long long) pid2);
+
+    /* inside a transaction: that one fails, the next works */
+    is_int(rooms_db_begin(db, 0), ROOMS_DB_DONE, "postgresql: begin");
+    terminate(killer, pid2);
+
+    s = rooms_db_prepare(db, "SELECT 1 + ?1");
+    rooms_db_bind_int(s, 1, 1);
+    is_int(rooms_db_step(s), ROOMS_DB_ERROR,
+           "postgresql: a statement of the ended transaction fails");
+    ok(strstr(rooms_db_errmsg(db), "PostgreSQL") != NULL,
+       "postgresql: saying why (%s)", rooms_db_errmsg(db));
+    rooms_db_finalize(s);
+    is_int(rooms_db_in_tx(db), 1, "postgresql: the caller still ends it");
+    s = rooms_db_prepare(db, "SELECT 1 + ?1");
+    rooms_db_bind_int(s, 1, 1);
+    is_int(rooms_db_step(s), ROOMS_DB_ERROR, "postgresql: and every "
+           "statement fails until then, none runs outside it");
+    rooms_db_finalize(s);
+    is_int(rooms_db_commit(db), ROOMS_DB_ERROR,
+           "postgresql: its commit fails");
+    is_int(rooms_db_in_tx(db), 0, "postgresql: then it is ended");
+
+    s = rooms_db_prepare(db, "SELECT 1 + ?1");
+    rooms_db_bind_int(s, 1, 1);
+    ok(rooms_db_step(s) == ROOMS_DB_ROW && rooms_db_column_int(s, 0) == 2,
+       "postgresql: the next call works");
+    rooms_db_finalize(s);
+    ok(backend_pid(db) != pid2, "postgresql: on a new connection");
+
+    rooms_db_close(killer);
+    rooms_db_close(db);
 }
 
 
@@ -398,10 +582,13 @@ main(void)
     ok(db == NULL && err[0] != '\0', "a missing folder is refused (%s)",
        err);
 
+    test_pg_unreachable();
+
     pg = getenv("ROOMS_TEST_PG");
 
     if (pg != NULL && pg[0] != '\0') {
         test_engine(pg, ROOMS_DB_POSTGRESQL, "postgresql");
+        test_pg_reconnect(pg);
 
     } else {
         diag("ROOMS_TEST_PG not set: PostgreSQL not tested here");
