@@ -167,11 +167,13 @@ cluster('start');
 # each nginx worker finds its connection dead and opens another, trying
 # at most every few seconds while the server stays away: each step is
 # retried for a while, none needs nginx restarted
+$t0 = time;
 my $ok = wait_for(15, sub {
     my ($s) = http('POST', '/api/rooms', json => { title => 'After' });
     return $s == 201;
 });
-ok($ok, 'with the database back, rooms are created again, nginx untouched')
+ok($ok, sprintf('with the database back, rooms are created again, nginx '
+                . 'untouched (after %.1f s)', time - $t0))
     or diag(`tail -5 $pg/server.log; grep -i 'postgres\\|store' $dir/error.log | tail -5`);
 $ok = wait_for(15, sub {
     ($st, $h, $r) = http('PATCH', "/api/rooms/$code", key => $key,
@@ -217,12 +219,14 @@ $pm = expect_type($host, 'participant_media', 10);
 is($pm && $pm->{id}, $gw->{id}, 'the call in the room goes on meanwhile');
 alarm 0;
 cluster('resume');
+$t0 = time;
 $ok = wait_for(15, sub {
     ($st, $h, $r) = http('PATCH', "/api/rooms/$code", key => $key,
                          json => { title => 'Changed at last' });
     return $st == 200;
 });
-ok($ok, 'the database awake, changes work again');
+ok($ok, sprintf('the database awake, changes work again (after %.1f s)',
+               time - $t0));
 ($st, $h, $r) = http('GET', "/api/rooms/$code");
 is($st == 200 && $r->{title}, 'Changed at last', 'and read back');
 close $_ for grep { $_ } $host, $guest;
