@@ -16,6 +16,10 @@
 #   pg-cluster.sh kill DIR     SIGKILL to its postmaster and every process
 #                              of it (the server dies as in a crash or an
 #                              OOM kill), waits until they are gone
+#   pg-cluster.sh pause DIR    SIGSTOP to its postmaster and every process
+#                              of it: a server that accepts nothing and
+#                              answers nothing (a hung host)
+#   pg-cluster.sh resume DIR   SIGCONT to them
 #   pg-cluster.sh stop DIR     a fast shutdown, waits until it is gone
 #
 # The cluster's one role is "rooms", a superuser, trusted over the socket
@@ -76,7 +80,7 @@ kill_() {
     # the postmaster and its children at once: none left to write, and
     # the next start recovers from the WAL as after any crash (it takes
     # the stale postmaster.pid for what it is)
-    pids="$pid $(pgrep -P "$pid" | tr '\n' ' ')"
+    pids=$(server_pids "$1")
     kill -KILL $pids 2>/dev/null || true
     i=0
     while [ $i -lt 200 ]; do
@@ -87,6 +91,21 @@ kill_() {
         [ $alive = 0 ] && break
         sleep 0.05; i=$((i + 1))
     done
+}
+
+# the postmaster and its children
+server_pids() {
+    pid=$(postmaster "$1")
+    [ -n "$pid" ] || return 0
+    echo "$pid $(pgrep -P "$pid" | tr '\n' ' ')"
+}
+
+pause() {
+    kill -STOP $(server_pids "$1") 2>/dev/null || true
+}
+
+resume() {
+    kill -CONT $(server_pids "$1") 2>/dev/null || true
 }
 
 stop() {
@@ -103,7 +122,7 @@ psql_() {
 cmd=${1:-}
 [ $# -gt 0 ] && shift
 case "$cmd" in
-init|start|stop)
+init|start|stop|pause|resume)
     "$cmd" "$1"
     ;;
 kill)
@@ -132,7 +151,8 @@ fresh)
     exit $status
     ;;
 *)
-    echo "usage: pg-cluster.sh run|fresh CMD... | init|start|kill|stop DIR" >&2
+    echo "usage: pg-cluster.sh run|fresh CMD... |" \
+         "init|start|kill|pause|resume|stop DIR" >&2
     exit 2
     ;;
 esac

@@ -8,7 +8,8 @@ package RoomsStore;
 # (what a block's "rooms_store" says) and reads it with store_query().
 #
 # - store_new($name): a new empty store for this suite: SQLite
-#   "$TEST_NGINX_ROOMS_DIR/$name.db" (a file name nobody has used yet),
+#   "$TEST_NGINX_ROOMS_DIR/$name.db" (the name is the caller's to keep
+#   unique),
 #   PostgreSQL a new database t_<suite>_<pid>_<name>, dropped at exit;
 # - store_of($dir): the suite's store for a folder a suite made itself
 #   ($dir/rooms.db on SQLite; on PostgreSQL the suite's database);
@@ -29,7 +30,11 @@ package RoomsStore;
 use strict;
 use warnings;
 
+use feature 'state';
+
+use Cwd qw(abs_path);
 use Exporter qw(import);
+use File::Basename qw(dirname);
 use IO::Handle;
 use POSIX ();
 
@@ -114,8 +119,17 @@ sub store_hex {
     return $PgHost ? "upper(encode($col, 'hex'))" : "hex($col)";
 }
 
-# the advisory lock of rooms_db_begin() on PostgreSQL (common/rooms_db_pg.c)
-our $PgLockKey = 491495845235;
+# the key of rooms_db_begin()'s advisory lock on PostgreSQL, as
+# common/rooms_db_pg.c defines it
+sub pg_lock_key {
+    state $key = do {
+        my $src = abs_path(dirname(__FILE__) . '/../../common/rooms_db_pg.c');
+        local (@ARGV, $/) = ($src);
+        my ($k) = (<> // '') =~ /#define\s+ROOMS_DB_PG_LOCK_KEY\s+"(\d+)"/;
+        $k // die "no ROOMS_DB_PG_LOCK_KEY in $src\n";
+    };
+    return $key;
+}
 
 sub is_pg { $_[0] =~ m{^postgres(?:ql)?://} }
 
@@ -137,7 +151,7 @@ sub store_lock {
     # the program waits for a writer of the moment (a busy nginx) to finish
     print $w is_pg($store)
         ? "SET lock_timeout = '10s';\nBEGIN;\n"
-          . "SELECT pg_advisory_xact_lock($PgLockKey);\n"
+          . 'SELECT pg_advisory_xact_lock(' . pg_lock_key() . ");\n"
         : ".timeout 10000\nBEGIN EXCLUSIVE;\nDELETE FROM bans;\n";
     return { pid => $pid, fh => $w };
 }
@@ -152,8 +166,8 @@ sub store_locked {
     my ($store) = @_;
     if (is_pg($store)) {
         # (taken and let go at once when it is free)
-        return store_query($store, "SELECT pg_try_advisory_xact_lock("
-                                   . "$PgLockKey)") =~ /^f/ ? 1 : 0;
+        return store_query($store, 'SELECT pg_try_advisory_xact_lock('
+                                   . pg_lock_key() . ')') =~ /^f/ ? 1 : 0;
     }
     return `sqlite3 -cmd '.timeout 0' '$store' 'BEGIN IMMEDIATE' 2>&1`
         =~ /locked/ ? 1 : 0;
