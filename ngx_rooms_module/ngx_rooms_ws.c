@@ -35,7 +35,9 @@
  * a lingering close when the client may still be sending.  The pool
  * cleanup repeats the leaving, so no path out of the request forgets it.
  * A ping goes out every 30 s; 75 s without a byte from the client closes
- * the connection.
+ * the connection.  When this nginx worker closes (a reload, or the node
+ * stopping), each connection is closed as its handler's going_away says
+ * (the signaling: 1001 to resume, or 4412 to move), else 1001.
  *
  * Memory per connection is bounded: the parser, a 64 KiB message buffer,
  * a 4 KiB read buffer, and a send queue that grows on demand up to
