@@ -51,7 +51,7 @@ CORE_LIB   := $(BUILD)/libroomscore.a
 LOOP_LIB   := $(BUILD)/libroomsloop.a
 UHELP_LIB  := $(BUILD)/libroomstest.a
 
-.PHONY: all deps module units worker relay e2e-deps test run bench fuzz clean layers \
+.PHONY: all deps module units worker relay e2e-deps test test-pg run bench fuzz clean layers \
         sanitize sanitize-build load load-build jointime deb
 
 all: deps module units worker relay e2e-deps load-build
@@ -148,6 +148,22 @@ test: all layers sanitize-build deb
 	$(SAN_ENV) prove -I t/lib/harness -I t/lib $(UNITS) $(ASAN_UNITS) \
 	    tests/sanitize.t t/ tests/deb.t tests/relay/test_relay.sh tests/load/load.t \
 	    $(wildcard tests/e2e/*.t)
+
+# the unit tests and the Test::Nginx suites again, the store on
+# PostgreSQL (README "Tests"): a throwaway cluster for the run
+# (scripts/pg-cluster.sh), each unit test with a new database of its own
+# in ROOMS_TEST_PG (the unit tests that read it: the others never touch
+# a store), each suite with one in $$TEST_NGINX_ROOMS_STORE
+# (t/lib/RoomsStore.pm).  PG_UNITS and PG_SUITES choose others.
+PG_UNITS   ?= $(patsubst tests/unit/%.c,$(BUILD)/tests/%, \
+                         $(shell grep -l ROOMS_TEST_PG $(UNIT_SRC)))
+PG_SUITES  ?= t/
+
+test-pg: all layers
+	sh scripts/pg-cluster.sh run sh -c 'st=0; \
+	    $(if $(strip $(PG_UNITS)),prove --exec "sh scripts/pg-cluster.sh fresh" \
+	        $(PG_UNITS) || st=1;) \
+	    prove -I t/lib/harness -I t/lib $(PG_SUITES) || st=1; exit $$st'
 
 # each source file's "May not:" contract against its includes and calls
 layers:

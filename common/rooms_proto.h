@@ -279,6 +279,14 @@ typedef enum {
  */
 #define ROOMS_PROTO_CLOSE_RESYNC    4409
 
+/*
+ * The close code of a WebSocket whose node is being drained (nginx -s
+ * quit, or the media worker's SIGQUIT): the browser joins again through
+ * the same address at once, and the front sends it to another node
+ * (docs/protocol.md, docs/scaling.md).
+ */
+#define ROOMS_PROTO_CLOSE_MOVED     4412
+
 /* how often the worker sends STATS: fresher than any scrape interval */
 #define ROOMS_PROTO_STATS_MS        5000
 

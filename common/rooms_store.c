@@ -18,6 +18,8 @@
  *        room): rooms_people.c reads and writes them
  *     7  reminders, calendar_feeds, rooms.soon_sent: scheduled rooms
  *        (rooms_sched.c)
+ *     8  presence: each node's people in calls, for the other nodes'
+ *        trays (rooms_presence.c)
  * A store is migrated step by step, in one transaction, from whatever
  * version it has up to ROOMS_STORE_SCHEMA_VERSION; a newer one is refused
  * untouched.
@@ -182,6 +184,24 @@ static const char  *rooms_migrations[ROOMS_STORE_SCHEMA_VERSION] = {
     ") WITHOUT ROWID;"
     "ALTER TABLE rooms ADD COLUMN soon_sent INTEGER NOT NULL DEFAULT 0;"
     "CREATE INDEX rooms_start ON rooms (start_at);",
+
+    /*
+     * 7 -> 8: presence on every node (rooms_presence.c): each node's
+     * people in calls, by person hash, replaced whole by that node and
+     * gone by themselves after expires_at (a node that died), for the
+     * trays of the other nodes (docs/scaling.md)
+     */
+    "CREATE TABLE presence ("
+    "  node             INTEGER NOT NULL,"
+    "  room_id          INTEGER NOT NULL,"
+    "  code             TEXT NOT NULL,"
+    "  person           BLOB NOT NULL,"
+    "  role             INTEGER NOT NULL,"
+    "  name             TEXT NOT NULL,"
+    "  expires_at       INTEGER NOT NULL"
+    ");"
+    "CREATE INDEX presence_node ON presence (node);"
+    "CREATE INDEX presence_expires ON presence (expires_at);",
 };
 
 

@@ -73,6 +73,7 @@ typedef struct {
     uint32_t                     store_crc;      /* which store is cached */
     ngx_uint_t                   nodes;
     ngx_atomic_t                 webhook_sender; /* its pid; 0: none */
+    ngx_atomic_t                 cycles;         /* reloads that kept it */
 } ngx_rooms_shctx_t;
 
 

@@ -45,6 +45,7 @@ typedef struct {
     ngx_queue_t                  queue;
     rooms_room_t                 room;           /* absent in gone nodes */
     int64_t                      count_seq;      /* set room.participants */
+    ngx_msec_t                   fetched;        /* read or written then */
 } ngx_rooms_node_t;
 
 
@@ -54,9 +55,21 @@ typedef struct {
  * nodes of another layout (it empties the cache instead: the store is
  * the truth, and the media worker sends every count again to the new
  * nginx workers).  Bump on any change to ngx_rooms_node_t or
- * rooms_room_t.  2: count_seq.
+ * rooms_room_t.  2: count_seq.  3: fetched.
  */
-#define NGX_ROOMS_NODE_LAYOUT  "rooms node layout 2"
+#define NGX_ROOMS_NODE_LAYOUT  "rooms node layout 3"
+
+/*
+ * How long a cached room is served before it is read from the store
+ * again.  Several nodes may share one store (docs/scaling.md): a change
+ * made on another node (a rotation, a lock, an end, a room expired)
+ * reaches this node's cache within this bound, which matters when rooms
+ * move between nodes (a node drained, added or removed) and for the node
+ * that created a room the front then sends elsewhere.  At most one store
+ * read per room in use a second per node; a store that cannot be read
+ * then leaves the cached copy in use.
+ */
+#define NGX_ROOMS_FRESH_MS  1000
 
 /* how many least recently used nodes one failed allocation may evict */
 #define NGX_ROOMS_EVICT_MAX  16
@@ -108,6 +121,9 @@ ngx_rooms_zone_init(ngx_shm_zone_t *shm_zone, void *data)
         ctx->sh = octx->sh;
         ctx->shpool = octx->shpool;
 
+        /* a new configuration takes the zone over (a reload, in the master) */
+        (void) ngx_atomic_fetch_add(&ctx->sh->cycles, 1);
+
         /*
          * a reload that points at another store must not serve the old,
          * nor one into a module whose nodes differ read the old nodes
@@ -122,7 +138,7 @@ ngx_rooms_zone_init(ngx_shm_zone_t *shm_zone, void *data)
             }
 
             ctx->sh->store_crc = crc;
-    ctx->sh->webhook_sender = 0;
+            ctx->sh->webhook_sender = 0;
 
             ngx_shmtx_unlock(&ctx->shpool->mutex);
         }
@@ -151,6 +167,7 @@ ngx_rooms_zone_init(ngx_shm_zone_t *shm_zone, void *data)
 
     ctx->sh->store_crc = crc;
     ctx->sh->nodes = 0;
+    ctx->sh->cycles = 0;
 
     ctx->shpool->log_nomem = 0;
 
@@ -321,6 +338,7 @@ ngx_rooms_insert(ngx_rooms_zone_ctx_t *ctx, u_char *code,
     if (!gone) {
         rn->room = *room;
         rn->count_seq = 0;
+        rn->fetched = ngx_current_msec;
     }
 
     ngx_rbtree_insert(&ctx->sh->rbtree, node);
@@ -358,15 +376,47 @@ ngx_rooms_fetch(ngx_rooms_main_conf_t *rmcf, ngx_log_t *log, u_char *code,
         }
 
         *room = rn->room;
-        return NGX_OK;
-    }
 
-    *node = NULL;
+        if ((ngx_msec_int_t) (ngx_current_msec - rn->fetched)
+            < NGX_ROOMS_FRESH_MS)
+        {
+            return NGX_OK;
+        }
+    }
 
     ngx_memcpy(key, code, ROOMS_CODE_LEN);
     key[ROOMS_CODE_LEN] = '\0';
 
     rc = rooms_store_find(rmcf->store, key, room);
+
+    if (rn) {
+        /* read again: the live count is this node's, never stored */
+
+        switch (rc) {
+
+        case ROOMS_STORE_OK:
+            room->participants = rn->room.participants;
+            rn->room = *room;
+            rn->fetched = ngx_current_msec;
+            return NGX_OK;
+
+        case ROOMS_STORE_GONE:
+        case ROOMS_STORE_NOT_FOUND:
+            /* rotated, or expired, on another node */
+            ngx_rooms_delete(ctx, rn);
+            break;
+
+        default:
+            ngx_log_error(NGX_LOG_WARN, log, 0, "rooms_store lookup failed, "
+                          "the cached room served: %s",
+                          rooms_store_errmsg(rmcf->store));
+            ngx_rooms_metrics_add(NGX_ROOMS_M_STORE_ERRORS, 1);
+            *room = rn->room;
+            return NGX_OK;
+        }
+    }
+
+    *node = NULL;
 
     switch (rc) {
 
@@ -499,6 +549,7 @@ ngx_rooms_dir_change(ngx_rooms_main_conf_t *rmcf, ngx_log_t *log,
 
     if (rn) {
         rn->room = copy;
+        rn->fetched = ngx_current_msec;
     }
 
     *room = copy;
@@ -743,4 +794,37 @@ ngx_rooms_dir_webhook_sender(ngx_rooms_main_conf_t *rmcf)
     ctx = rmcf->shm_zone->data;
 
     return &ctx->sh->webhook_sender;
+}
+
+
+/* the zone's cycles when this process started */
+static ngx_atomic_uint_t  ngx_rooms_dir_cycle;
+
+
+void
+ngx_rooms_dir_init_process(ngx_rooms_main_conf_t *rmcf)
+{
+    ngx_rooms_zone_ctx_t  *ctx;
+
+    if (rmcf->shm_zone == NULL) {
+        return;
+    }
+
+    ctx = rmcf->shm_zone->data;
+    ngx_rooms_dir_cycle = ctx->sh->cycles;
+}
+
+
+ngx_uint_t
+ngx_rooms_dir_superseded(ngx_rooms_main_conf_t *rmcf)
+{
+    ngx_rooms_zone_ctx_t  *ctx;
+
+    if (rmcf == NULL || rmcf->shm_zone == NULL) {
+        return 0;
+    }
+
+    ctx = rmcf->shm_zone->data;
+
+    return ctx->sh->cycles != ngx_rooms_dir_cycle;
 }

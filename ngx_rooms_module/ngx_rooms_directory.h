@@ -128,4 +128,20 @@ void ngx_rooms_dir_counts_reset(ngx_rooms_main_conf_t *rmcf,
 ngx_atomic_t *ngx_rooms_dir_webhook_sender(ngx_rooms_main_conf_t *rmcf);
 
 
+/*
+ * Whether this nginx worker closes because of a reload or because its
+ * node stops (docs/scaling.md, "Draining a node"): nginx sends both the
+ * same signal.  A reload's configuration takes the zone over in the
+ * master before the old workers are told, and each such takeover counts
+ * in the zone; ngx_rooms_dir_init_process() notes the count a worker
+ * starts with.  ngx_rooms_dir_superseded() is 1 when a newer
+ * configuration runs beside this closing worker (a reload: its browsers
+ * resume on the new workers of this node), 0 when none does (nginx -s
+ * quit: they go to another node).  A reload that resizes the zone makes
+ * a new one and counts as a stop: the browsers join again from scratch.
+ */
+void ngx_rooms_dir_init_process(ngx_rooms_main_conf_t *rmcf);
+ngx_uint_t ngx_rooms_dir_superseded(ngx_rooms_main_conf_t *rmcf);
+
+
 #endif /* _NGX_ROOMS_DIRECTORY_H_INCLUDED_ */

@@ -414,6 +414,7 @@ ngx_rooms_init_process(ngx_cycle_t *cycle)
         return NGX_ERROR;
     }
 
+    ngx_rooms_dir_init_process(rmcf);
     ngx_rooms_webhook_init_process(cycle, rmcf);
     ngx_rooms_schedule_init_process(cycle, rmcf);
     ngx_rooms_people_init_process(cycle);
@@ -435,6 +436,8 @@ ngx_rooms_exit_process(ngx_cycle_t *cycle)
     rmcf = ngx_rooms_cycle_conf(cycle);
 
     if (rmcf != NULL) {
+        /* before the store closes */
+        ngx_rooms_people_exit_process(cycle);
         ngx_rooms_control_exit_process(rmcf);
     }
 }

@@ -11,7 +11,10 @@
  * leave of any other; the moment two people become each other's people
  * (a welcome into a room where the other is present), written to the
  * store through common/rooms_people.c; who is asking, as a person hash;
- * the owner of a room; the hourly expiry of relations.
+ * the owner of a room; the hourly expiry of relations; with a store
+ * several nodes share (PostgreSQL), this node's presence written to it
+ * and the other nodes' read from it (common/rooms_presence.c), so that a
+ * tray served by any node sees every node's calls.
  * Must never decide what a tray shows (ngx_rooms_tray.c), write the rooms
  * table, or keep a guest token (only its SHA-256).
  * May not: call json_, include jansson.h, include rooms_ring.h, include rooms_ws.h, call ngx_rooms_ws_, call ngx_rooms_dir_, call ngx_rooms_api_, call ngx_rooms_signal_, call ngx_rooms_tray_, call ngx_rooms_control_
@@ -33,6 +36,9 @@
 #include "ngx_rooms_policy.h"
 
 #include "rooms_people.h"
+#include "rooms_presence.h"
+
+#include <openssl/rand.h>
 
 
 /*
@@ -56,10 +62,28 @@ typedef struct {
 } ngx_rooms_people_slot_t;
 
 
+/*
+ * Presence across nodes (a PostgreSQL store that several nodes share,
+ * docs/scaling.md): worker 0 writes this node's slots to the store at
+ * most once a second when they changed, and every
+ * NGX_ROOMS_PRESENCE_REFRESH ms while anyone is present, each row good
+ * for NGX_ROOMS_PRESENCE_TTL ms: the rows of a node that died or was
+ * drained go within that, and a clock a few seconds off another node's
+ * loses nothing.  A snapshot adds the other nodes' rows, at most
+ * NGX_ROOMS_PRESENCE_MAX (each tray pass reads them: a few hundred calls;
+ * a site past that needs a query per asker, docs/scaling.md).
+ */
+#define NGX_ROOMS_PRESENCE_EVERY    1000
+#define NGX_ROOMS_PRESENCE_REFRESH  5000
+#define NGX_ROOMS_PRESENCE_TTL      15
+#define NGX_ROOMS_PRESENCE_MAX      4096
+
+
 typedef struct {
     ngx_atomic_t                 gen;
     ngx_uint_t                   top;            /* slots in use are below */
     ngx_uint_t                   full_logged;
+    int64_t                      node;           /* this nginx's, random */
     ngx_rooms_people_slot_t      slot[NGX_ROOMS_PEOPLE_SLOTS];
 } ngx_rooms_people_sh_t;
 
@@ -83,6 +107,16 @@ static ngx_uint_t              ngx_rooms_people_tag;
 static ngx_event_t             ngx_rooms_people_expire_ev;
 
 static void ngx_rooms_people_expire(ngx_event_t *ev);
+static void ngx_rooms_people_publish(ngx_event_t *ev);
+static ngx_uint_t ngx_rooms_people_shared(rooms_store_t *st);
+static ngx_rooms_present_t *ngx_rooms_people_remote(ngx_pool_t *pool,
+    ngx_rooms_present_t *p, ngx_uint_t *n);
+
+static ngx_event_t             ngx_rooms_people_publish_ev;
+static ngx_atomic_uint_t       ngx_rooms_people_published_gen;
+static ngx_msec_t              ngx_rooms_people_published_at;
+static ngx_uint_t              ngx_rooms_people_published_n;
+static int                     ngx_rooms_people_publish_rc;
 
 
 ngx_int_t
@@ -112,7 +146,27 @@ ngx_rooms_people_init(ngx_conf_t *cf)
 static ngx_int_t
 ngx_rooms_people_zone_init(ngx_shm_zone_t *shm_zone, void *data)
 {
-    return ngx_rooms_shm_one(shm_zone, data, sizeof(ngx_rooms_people_sh_t));
+    uint64_t                node;
+    ngx_rooms_people_sh_t  *sh;
+
+    if (ngx_rooms_shm_one(shm_zone, data, sizeof(ngx_rooms_people_sh_t))
+        != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    sh = shm_zone->data;
+
+    /* this nginx among the nodes of a store: random, kept by reloads */
+    while (sh->node == 0) {
+        if (RAND_bytes((unsigned char *) &node, sizeof(node)) != 1) {
+            return NGX_ERROR;
+        }
+
+        sh->node = (int64_t) (node >> 2);
+    }
+
+    return NGX_OK;
 }
 
 
@@ -135,6 +189,16 @@ ngx_rooms_people_init_process(ngx_cycle_t *cycle)
         ngx_rooms_people_expire_ev.data = cycle;
         ngx_rooms_people_expire_ev.cancelable = 1;
         ngx_add_timer(&ngx_rooms_people_expire_ev, 60000);
+
+        ngx_rooms_people_publish_ev.handler = ngx_rooms_people_publish;
+        ngx_rooms_people_publish_ev.log = cycle->log;
+        ngx_rooms_people_publish_ev.data = cycle;
+        ngx_rooms_people_publish_ev.cancelable = 1;
+        ngx_rooms_people_published_n = 0;
+        ngx_rooms_people_published_gen = 0;
+        ngx_rooms_people_publish_rc = ROOMS_STORE_OK;
+        ngx_add_timer(&ngx_rooms_people_publish_ev,
+                      NGX_ROOMS_PRESENCE_EVERY);
     }
 }
 
@@ -487,6 +551,199 @@ ngx_rooms_people_cmp(const void *a, const void *b)
 }
 
 
+/* Whether presence goes through the store: a PostgreSQL one (nodes). */
+static ngx_uint_t
+ngx_rooms_people_shared(rooms_store_t *st)
+{
+    return st != NULL && ngx_rooms_people_sh != NULL
+           && rooms_db_kind(rooms_store_db(st)) == ROOMS_DB_POSTGRESQL;
+}
+
+
+/*
+ * The local entries p[0..*n) followed by the other nodes' present people
+ * from the store (none when it is not shared, or cannot be read: a tray
+ * then shows this node's calls); the array it returns holds all *n.
+ */
+static ngx_rooms_present_t *
+ngx_rooms_people_remote(ngx_pool_t *pool, ngx_rooms_present_t *p,
+    ngx_uint_t *n)
+{
+    size_t                m, i, len;
+    rooms_store_t        *st;
+    rooms_presence_t     *rows;
+    ngx_rooms_present_t  *all, *q;
+
+    st = ngx_rooms_people_store();
+
+    if (!ngx_rooms_people_shared(st)) {
+        return p;
+    }
+
+    rows = ngx_alloc(NGX_ROOMS_PRESENCE_MAX * sizeof(rooms_presence_t),
+                     ngx_cycle->log);
+    if (rows == NULL) {
+        return NULL;
+    }
+
+    if (rooms_presence_get(st, ngx_rooms_people_sh->node, ngx_time(), rows,
+                           NGX_ROOMS_PRESENCE_MAX, &m)
+        != ROOMS_STORE_OK)
+    {
+        ngx_log_error(NGX_LOG_WARN, ngx_cycle->log, 0,
+                      "rooms: the other nodes' presence cannot be read: %s",
+                      rooms_store_errmsg(st));
+        m = 0;
+    }
+
+    all = p;
+
+    if (m > 0) {
+        all = ngx_palloc(pool, (*n + m) * sizeof(ngx_rooms_present_t));
+        if (all == NULL) {
+            ngx_free(rows);
+            return NULL;
+        }
+
+        ngx_memcpy(all, p, *n * sizeof(ngx_rooms_present_t));
+    }
+
+    for (i = 0; i < m; i++) {
+        q = &all[(*n)++];
+        q->room_id = rows[i].room_id;
+        ngx_memcpy(q->code, rows[i].code, ROOMS_CODE_LEN);
+        ngx_memcpy(q->person, rows[i].person, ROOMS_HASH_LEN);
+        q->role = rows[i].role == NGX_ROOMS_PRESENT_HOST
+                  ? NGX_ROOMS_PRESENT_HOST : NGX_ROOMS_PRESENT_GUEST;
+        len = ngx_strlen(rows[i].name);
+        q->name_len = len;
+        ngx_memcpy(q->name, rows[i].name, len);
+    }
+
+    ngx_free(rows);
+
+    return all;
+}
+
+
+/*
+ * This node's present people into the store (its rows replaced), when
+ * the store is shared.  A busy store is tried again at the next tick; a
+ * failing one is logged when it starts and when it ends.
+ */
+static void
+ngx_rooms_people_put(ngx_log_t *log)
+{
+    int                       rc;
+    size_t                    n;
+    ngx_uint_t                i;
+    rooms_store_t            *st;
+    ngx_atomic_uint_t         gen;
+    rooms_presence_t         *rows;
+    ngx_rooms_people_sh_t    *sh;
+    ngx_rooms_people_slot_t  *s;
+
+    st = ngx_rooms_people_store();
+    sh = ngx_rooms_people_sh;
+
+    if (!ngx_rooms_people_shared(st)) {
+        return;
+    }
+
+    rows = ngx_alloc(NGX_ROOMS_PEOPLE_SLOTS * sizeof(rooms_presence_t), log);
+    if (rows == NULL) {
+        return;
+    }
+
+    n = 0;
+
+    ngx_shmtx_lock(&ngx_rooms_people_pool->mutex);
+
+    ngx_rooms_people_sweep(sh);
+    gen = sh->gen;
+
+    for (i = 0; i < sh->top; i++) {
+        s = &sh->slot[i];
+
+        if (s->room_id == 0) {
+            continue;
+        }
+
+        ngx_memzero(&rows[n], sizeof(rooms_presence_t));
+        rows[n].room_id = s->room_id;
+        ngx_memcpy(rows[n].code, s->code, ROOMS_CODE_LEN);
+        ngx_memcpy(rows[n].person, s->person, ROOMS_HASH_LEN);
+        rows[n].role = s->role;
+        ngx_memcpy(rows[n].name, s->name, s->name_len);
+        n++;
+    }
+
+    ngx_shmtx_unlock(&ngx_rooms_people_pool->mutex);
+
+    rc = rooms_presence_put(st, sh->node, rows, n, ngx_time(),
+                            ngx_time() + NGX_ROOMS_PRESENCE_TTL);
+    ngx_free(rows);
+
+    if (rc == ROOMS_STORE_OK) {
+        ngx_rooms_people_published_gen = gen;
+        ngx_rooms_people_published_at = ngx_current_msec;
+        ngx_rooms_people_published_n = n;
+
+        if (ngx_rooms_people_publish_rc == ROOMS_STORE_ERROR) {
+            ngx_log_error(NGX_LOG_NOTICE, log, 0,
+                          "rooms: presence is stored again");
+        }
+
+    } else if (rc == ROOMS_STORE_ERROR
+               && ngx_rooms_people_publish_rc != ROOMS_STORE_ERROR)
+    {
+        ngx_log_error(NGX_LOG_WARN, log, 0,
+                      "rooms: this node's presence cannot be stored: %s",
+                      rooms_store_errmsg(st));
+    }
+
+    if (rc != ROOMS_STORE_BUSY) {
+        ngx_rooms_people_publish_rc = rc;
+    }
+}
+
+
+/*
+ * Worker 0, every NGX_ROOMS_PRESENCE_EVERY ms: this node's presence into
+ * the store when it changed, and every NGX_ROOMS_PRESENCE_REFRESH ms
+ * while anyone is present (their rows expire).
+ */
+static void
+ngx_rooms_people_publish(ngx_event_t *ev)
+{
+    if (ngx_rooms_people_sh != NULL
+        && (ngx_rooms_people_sh->gen != ngx_rooms_people_published_gen
+            || (ngx_rooms_people_published_n > 0
+                && (ngx_msec_int_t) (ngx_current_msec
+                                     - ngx_rooms_people_published_at)
+                   >= NGX_ROOMS_PRESENCE_REFRESH)))
+    {
+        ngx_rooms_people_put(ev->log);
+    }
+
+    if (!ngx_exiting) {
+        ngx_add_timer(ev, NGX_ROOMS_PRESENCE_EVERY);
+    }
+}
+
+
+void
+ngx_rooms_people_exit_process(ngx_cycle_t *cycle)
+{
+    /*
+     * Each worker, its WebSockets closed: who is left, at once (a drained
+     * node's rows go now, not at their expiry; the last worker out
+     * leaves the truth)
+     */
+    ngx_rooms_people_put(cycle->log);
+}
+
+
 ngx_int_t
 ngx_rooms_people_snapshot(ngx_pool_t *pool, ngx_rooms_present_t **out,
     ngx_uint_t *n)
@@ -532,6 +789,11 @@ ngx_rooms_people_snapshot(ngx_pool_t *pool, ngx_rooms_present_t **out,
     }
 
     ngx_shmtx_unlock(&ngx_rooms_people_pool->mutex);
+
+    p = ngx_rooms_people_remote(pool, p, n);
+    if (p == NULL) {
+        return NGX_ERROR;
+    }
 
     /* grouped by room */
     ngx_qsort(p, *n, sizeof(ngx_rooms_present_t), ngx_rooms_people_cmp);

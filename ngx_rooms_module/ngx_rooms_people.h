@@ -43,9 +43,17 @@ ngx_int_t ngx_rooms_people_init(ngx_conf_t *cf);
 
 /*
  * init_process: finds this cycle's presence zone; worker 0 expires the
- * relations past ROOMS_PEOPLE_TTL every hour.
+ * relations past ROOMS_PEOPLE_TTL every hour and, when the store is
+ * shared by several nodes (PostgreSQL), writes this node's presence into
+ * it (common/rooms_presence.h) once a second when it changed.
  */
 void ngx_rooms_people_init_process(ngx_cycle_t *cycle);
+
+/*
+ * exit_process: when the store is shared by several nodes (PostgreSQL),
+ * this node's presence as it is now goes into the store at once.
+ */
+void ngx_rooms_people_exit_process(ngx_cycle_t *cycle);
 
 /*
  * Who is asking, as the people relation knows them: the SHA-256 of the

@@ -52,9 +52,12 @@
  * Resuming after a reload.  Every welcome carries a resume token drawn
  * here (128 bits; the JOIN carries its hash, the media worker keeps it
  * with the participant).  A WebSocket closed because this nginx worker
- * is closing (ngx_exiting: a reload or a graceful stop) becomes a DETACH
- * record, not a LEAVE: the media worker keeps the participant and its
- * media session for ROOMS_RESUME_GRACE_MS.  The browser then opens a new
+ * is closing for a reload (ngx_exiting, and a newer configuration runs:
+ * ngx_rooms_dir_superseded()) becomes a DETACH record, not a LEAVE (a
+ * graceful stop, nginx -s quit, closes it 4412 and leaves instead: the
+ * node is drained, ngx_rooms_signal_going_away()): the media worker
+ * keeps the participant and its media session for
+ * ROOMS_RESUME_GRACE_MS.  The browser then opens a new
  * WebSocket (served by a new worker) whose first message is "resume"
  * instead of "join", with its resume token and the join's credentials;
  * the role is read from those as for a join, and a RESUME record asks
@@ -73,6 +76,7 @@
 #include "ngx_rooms_signal.h"
 #include "ngx_rooms_admit.h"
 #include "ngx_rooms_control.h"
+#include "ngx_rooms_directory.h"
 #include "ngx_rooms_media.h"
 #include "ngx_rooms_metrics.h"
 #include "ngx_rooms_people.h"
@@ -107,6 +111,7 @@ typedef struct {
     unsigned                     join_seen:1;    /* a join was handled */
     unsigned                     waiting:1;      /* in the lobby (counted) */
     unsigned                     joined:1;       /* participant.joined went */
+    unsigned                     moved:1;        /* closed 4412: its node stops */
 
     /* for the webhook events (participant.joined, participant.left) */
     int64_t                      pid;            /* the worker's id */
@@ -165,11 +170,15 @@ static void ngx_rooms_signal_error(ngx_rooms_signal_ctx_t *ctx,
     const char *code, const char *message, const char *start_at);
 
 
+static void ngx_rooms_signal_going_away(void *data);
+
+
 static ngx_rooms_ws_handler_t  ngx_rooms_signal_ws_handler = {
     NGX_ROOMS_SIGNAL_JOIN_TIMEOUT,
     ngx_rooms_signal_no_join,
     ngx_rooms_signal_message,
-    ngx_rooms_signal_leave
+    ngx_rooms_signal_leave,
+    ngx_rooms_signal_going_away
 };
 
 
@@ -260,7 +269,7 @@ ngx_rooms_signal_leave(void *data, uint64_t id)
         ngx_rooms_metrics_add(NGX_ROOMS_M_LOBBY_WAITING, -1);
     }
 
-    if (ngx_exiting) {
+    if (ngx_exiting && !ctx->moved) {
         (void) ngx_rooms_media_push(ROOMS_PROTO_DETACH, id, NULL, 0);
         return;
     }
@@ -271,6 +280,35 @@ ngx_rooms_signal_leave(void *data, uint64_t id)
         ctx->joined = 0;
         ngx_rooms_signal_event(ctx, NGX_ROOMS_EVENT_LEFT);
     }
+}
+
+
+/*
+ * This nginx worker is closing.  On a reload (a newer configuration runs
+ * beside it) the browser resumes its call on a new worker of this node:
+ * close 1001, and the leave is a DETACH.  When the node stops (nginx -s
+ * quit: docs/scaling.md, "Draining a node"), nothing here will take the
+ * call back: close 4412, and the leave is a LEAVE, so that the media
+ * worker lets the participant go at once.  The browser joins again
+ * through the same address, which the front sends to another node.
+ */
+static void
+ngx_rooms_signal_going_away(void *data)
+{
+    ngx_rooms_signal_ctx_t  *ctx = data;
+
+    ngx_rooms_main_conf_t   *rmcf;
+
+    rmcf = ngx_http_get_module_main_conf(ctx->request, ngx_rooms_module);
+
+    if (ngx_rooms_dir_superseded(rmcf)) {
+        ngx_rooms_ws_close(ctx->ws, ROOMS_WS_CLOSE_GOING_AWAY,
+                           "server shutting down");
+        return;
+    }
+
+    ctx->moved = 1;
+    ngx_rooms_ws_close(ctx->ws, ROOMS_PROTO_CLOSE_MOVED, "moved");
 }
 
 
@@ -318,8 +356,7 @@ ngx_rooms_signal_message(void *data, const u_char *text, size_t len,
 
     if (!ctx->join_seen && ngx_exiting) {
         /* a closing worker takes no one in: the browser goes elsewhere */
-        ngx_rooms_ws_close(ctx->ws, ROOMS_WS_CLOSE_GOING_AWAY,
-                           "server shutting down");
+        ngx_rooms_signal_going_away(ctx);
         goto done;
     }
 

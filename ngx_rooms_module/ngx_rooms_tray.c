@@ -151,7 +151,8 @@ static ngx_rooms_ws_handler_t  ngx_rooms_tray_ws_handler = {
     NGX_ROOMS_TRAY_HELLO_MS,
     ngx_rooms_tray_no_hello,
     ngx_rooms_tray_message,
-    ngx_rooms_tray_leave
+    ngx_rooms_tray_leave,
+    NULL
 };
 
 

@@ -35,7 +35,9 @@
  * a lingering close when the client may still be sending.  The pool
  * cleanup repeats the leaving, so no path out of the request forgets it.
  * A ping goes out every 30 s; 75 s without a byte from the client closes
- * the connection.
+ * the connection.  When this nginx worker closes (a reload, or the node
+ * stopping), each connection is closed as its handler's going_away says
+ * (the signaling: 1001 to resume, or 4412 to move), else 1001.
  *
  * Memory per connection is bounded: the parser, a 64 KiB message buffer,
  * a 4 KiB read buffer, and a send queue that grows on demand up to
@@ -106,6 +108,7 @@ static void ngx_rooms_ws_run(ngx_rooms_ws_t *ctx);
 static ngx_int_t ngx_rooms_ws_flush(ngx_rooms_ws_t *ctx);
 static void ngx_rooms_ws_finalize(ngx_rooms_ws_t *ctx, ngx_int_t rc);
 static void ngx_rooms_ws_detach(ngx_rooms_ws_t *ctx);
+static void ngx_rooms_ws_going_away(ngx_rooms_ws_t *ctx);
 static void ngx_rooms_ws_cleanup(void *data);
 
 
@@ -470,8 +473,7 @@ ngx_rooms_ws_start(ngx_rooms_ws_t *ctx, char *accept)
     }
 
     if (ngx_exiting) {
-        ngx_rooms_ws_close(ctx, ROOMS_WS_CLOSE_GOING_AWAY,
-                           "server shutting down");
+        ngx_rooms_ws_going_away(ctx);
     }
 
     if (!ctx->closing) {
@@ -492,6 +494,25 @@ ngx_rooms_ws_start(ngx_rooms_ws_t *ctx, char *accept)
 }
 
 
+/* This nginx worker is closing: the handler says how its browser goes. */
+static void
+ngx_rooms_ws_going_away(ngx_rooms_ws_t *ctx)
+{
+    if (ctx->closing) {
+        return;
+    }
+
+    if (ctx->handler->going_away) {
+        ctx->handler->going_away(ctx->data);
+    }
+
+    if (!ctx->closing) {
+        ngx_rooms_ws_close(ctx, ROOMS_WS_CLOSE_GOING_AWAY,
+                           "server shutting down");
+    }
+}
+
+
 static void
 ngx_rooms_ws_read_handler(ngx_event_t *rev)
 {
@@ -507,8 +528,7 @@ ngx_rooms_ws_read_handler(ngx_event_t *rev)
         /* a graceful shutdown (or reload) of this nginx worker */
         c->close = 0;
         c->idle = 0;
-        ngx_rooms_ws_close(ctx, ROOMS_WS_CLOSE_GOING_AWAY,
-                           "server shutting down");
+        ngx_rooms_ws_going_away(ctx);
 
     } else if (ngx_rooms_ws_read(ctx) == NGX_DONE) {
         /* finalized: ctx may be gone */
@@ -566,8 +586,7 @@ ngx_rooms_ws_timer_handler(ngx_event_t *ev)
     }
 
     if (ngx_exiting) {
-        ngx_rooms_ws_close(ctx, ROOMS_WS_CLOSE_GOING_AWAY,
-                           "server shutting down");
+        ngx_rooms_ws_going_away(ctx);
 
     } else if (!ctx->first_seen
                && (ngx_msec_int_t) (now - ctx->started)

@@ -39,6 +39,13 @@ typedef struct {
      * request is freed; runs once (not for ngx_rooms_ws_close_all())
      */
     void                       (*leave)(void *data, uint64_t id);
+
+    /*
+     * this nginx worker is closing (a reload, or the node stops): the
+     * handler closes the connection as its protocol says; NULL, or a
+     * connection still open afterwards, is closed 1001
+     */
+    void                       (*going_away)(void *data);
 } ngx_rooms_ws_handler_t;
 
 

@@ -4,20 +4,35 @@
 use lib 't/lib';
 use Test::Nginx::Socket 'no_plan';
 use RoomsTest;
+use RoomsStore;
 
 # a file that is not an SQLite database
 open my $junk, '>', "$ENV{TEST_NGINX_ROOMS_DIR}/junk.db" or die $!;
 print $junk "this is not a database\n" x 100;
 close $junk;
 
-# somebody else's SQLite database: it must be refused and left untouched
-system('sqlite3', "$ENV{TEST_NGINX_ROOMS_DIR}/foreign.db",
-       'CREATE TABLE rooms (name TEXT)') == 0 or die "sqlite3 failed";
+# somebody else's database (an SQLite file, or under `make test-pg` a
+# PostgreSQL database): it must be refused and left untouched
+$ENV{TEST_NGINX_ROOMS_FOREIGN} = store_new('foreign');
+store_query($ENV{TEST_NGINX_ROOMS_FOREIGN}, 'CREATE TABLE rooms (name TEXT)');
+die "cannot make the foreign store\n" if $?;
 
 add_response_body_check(sub {
     my ($block) = @_;
     return unless $block->name =~ /foreign database was not changed/;
-    my $db = "$ENV{TEST_NGINX_ROOMS_DIR}/foreign.db";
+    my $db = $ENV{TEST_NGINX_ROOMS_FOREIGN};
+    if (store_pg()) {
+        is(store_query($db, "SELECT table_schema || '.' || table_name FROM "
+                          . "information_schema.tables WHERE table_schema "
+                          . "NOT IN ('pg_catalog', 'information_schema') "
+                          . "ORDER BY 1"),
+           "public.rooms\n", 'the foreign tables are as they were');
+        is(store_query($db, "SELECT count(*) FROM pg_namespace WHERE "
+                          . "nspname NOT LIKE 'pg\\_%' AND nspname NOT IN "
+                          . "('public', 'information_schema')"),
+           "0\n", 'no schema was added to the foreign database');
+        return;
+    }
     is(`sqlite3 $db .schema`, "CREATE TABLE rooms (name TEXT);\n",
        'the foreign schema is as it was');
     is(`sqlite3 $db 'PRAGMA journal_mode'`, "delete\n",
@@ -42,7 +57,7 @@ needs "rooms_zone" and "rooms_store" in the http block
 === TEST 2: a zone without a size
 --- http_config
     rooms_zone   rooms;
-    rooms_store  $TEST_NGINX_ROOMS_DIR/rooms.db;
+    rooms_store  $TEST_NGINX_ROOMS_STORE;
 --- must_die
 --- error_log
 invalid rooms_zone "rooms", expected "name:size", such as "rooms:10m"
@@ -52,7 +67,7 @@ invalid rooms_zone "rooms", expected "name:size", such as "rooms:10m"
 === TEST 3: a zone with a bad size
 --- http_config
     rooms_zone   rooms:lots;
-    rooms_store  $TEST_NGINX_ROOMS_DIR/rooms.db;
+    rooms_store  $TEST_NGINX_ROOMS_STORE;
 --- must_die
 --- error_log
 invalid rooms_zone size "rooms:lots"
@@ -62,7 +77,7 @@ invalid rooms_zone size "rooms:lots"
 === TEST 4: a zone too small to hold anything
 --- http_config
     rooms_zone   rooms:4k;
-    rooms_store  $TEST_NGINX_ROOMS_DIR/rooms.db;
+    rooms_store  $TEST_NGINX_ROOMS_STORE;
 --- must_die
 --- error_log
 rooms_zone "rooms:4k" is too small
@@ -73,7 +88,7 @@ rooms_zone "rooms:4k" is too small
 --- http_config
     rooms_zone   rooms:1m;
     rooms_zone   more:1m;
-    rooms_store  $TEST_NGINX_ROOMS_DIR/rooms.db;
+    rooms_store  $TEST_NGINX_ROOMS_STORE;
 --- must_die
 --- error_log
 "rooms_zone" directive is duplicate
@@ -103,10 +118,10 @@ qr{rooms_store ".*/junk.db" cannot be used: file is not a database}
 === TEST 8: a store that is another application's database
 --- http_config
     rooms_zone   rooms:1m;
-    rooms_store  $TEST_NGINX_ROOMS_DIR/foreign.db;
+    rooms_store  $TEST_NGINX_ROOMS_FOREIGN;
 --- must_die
 --- error_log eval
-qr{rooms_store ".*/foreign.db" cannot be used: not an ngx_rooms store}
+qr{rooms_store ".*foreign.*" cannot be used: not an ngx_rooms store}
 
 
 
@@ -315,7 +330,7 @@ invalid rooms_host_grace "-1s"
 === TEST 23: a host grace in every context, 0 and the maximum are valid
 --- http_config
     rooms_zone   rooms:1m;
-    rooms_store  $TEST_NGINX_ROOMS_DIR/rooms.db;
+    rooms_store  $TEST_NGINX_ROOMS_STORE;
     rooms_host_grace 10m;
 --- config
     rooms_host_grace 0;

@@ -9,6 +9,10 @@ BEGIN {
 use lib 't/lib';
 use Test::Nginx::Socket 'no_plan';
 use RoomsTest;
+use RoomsStore;
+
+# the other store of TEST 4 (a file, or a PostgreSQL database)
+$ENV{TEST_NGINX_ROOMS_OTHER} = store_new('other');
 
 no_root_location();
 no_shuffle();
@@ -59,7 +63,7 @@ Authorization: Bearer {{key}}
 === TEST 4: reload onto another store: the room is not there
 --- http_config
     rooms_zone   rooms:1m;
-    rooms_store  $TEST_NGINX_ROOMS_DIR/other.db;
+    rooms_store  $TEST_NGINX_ROOMS_OTHER;
 --- request
 GET /api/rooms/{{code}}
 --- error_code: 404

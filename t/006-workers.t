@@ -1,11 +1,12 @@
 # Two nginx workers share one room directory: concurrent creates all land,
 # with distinct codes, readable from every worker; racing changes to one
 # room serialize (one rotation wins, the rest see 410); every worker and
-# the SQLite file agree afterwards.
+# the store agree afterwards.
 
 use lib 't/lib';
 use Test::Nginx::Socket 'no_plan';
 use RoomsTest;
+use RoomsStore;
 
 master_on();
 workers(2);
@@ -15,7 +16,7 @@ no_shuffle();
 # a second listener with reuseport: the kernel spreads its connections over
 # both workers, so both really serve the race
 our $Port2 = $ENV{TEST_NGINX_ROOMS_PORT2} ||= server_port() + 7;
-our $Db = "$ENV{TEST_NGINX_ROOMS_DIR}/rooms.db";
+our $Db = $ENV{TEST_NGINX_ROOMS_STORE};
 
 sub call {
     my ($method, $path, %opt) = @_;
@@ -50,7 +51,7 @@ sub race {
 
 sub sql {
     my $q = shift;
-    my $out = `sqlite3 '$Db' "$q"`;
+    my $out = store_query($Db, $q);
     chomp $out;
     return $out;
 }

@@ -156,7 +156,7 @@ RoomsTest::ws_handshake('/api/rooms/{{code}}/ws') . $::Join
 === TEST 4: the media worker's socket is configured but nobody listens: media_unavailable, and a notice
 --- http_config
     rooms_zone   rooms:1m;
-    rooms_store  $TEST_NGINX_ROOMS_DIR/rooms.db;
+    rooms_store  $TEST_NGINX_ROOMS_STORE;
     rooms_media_socket $TEST_NGINX_ROOMS_DIR/no-such-worker.sock;
 --- raw_request eval
 RoomsTest::ws_handshake('/api/rooms/{{code}}/ws') . $::Join
@@ -608,7 +608,7 @@ rooms: no join within 10000 ms of the WebSocket upgrade
 === TEST 33: a duplicate rooms_media_socket is refused by nginx -t
 --- http_config
     rooms_zone   rooms:1m;
-    rooms_store  $TEST_NGINX_ROOMS_DIR/rooms.db;
+    rooms_store  $TEST_NGINX_ROOMS_STORE;
     rooms_media_socket /run/rooms/media.sock;
     rooms_media_socket /run/rooms/media.sock;
 --- must_die
@@ -620,7 +620,7 @@ rooms: no join within 10000 ms of the WebSocket upgrade
 === TEST 34: a socket path too long for a unix address is refused by nginx -t
 --- http_config eval
 qq{    rooms_zone   rooms:1m;
-    rooms_store  \$TEST_NGINX_ROOMS_DIR/rooms.db;
+    rooms_store  \$TEST_NGINX_ROOMS_STORE;
     rooms_media_socket /run/} . ('x' x 120) . qq{/media.sock;
 }
 --- must_die

@@ -30,6 +30,7 @@ use lib 't/lib';
 use Test::More import => [qw(note)];
 use Test::Nginx::Socket;
 use RoomsTest;
+use RoomsStore;
 use RoomsLive;
 use Digest::SHA qw(sha256_hex);
 use JSON::PP;
@@ -40,7 +41,7 @@ our $Dir = $ENV{TEST_NGINX_ROOMS_DIR};
 our $Worker = worker_path();
 our $Sock = "$Dir/worker.sock";
 our $WorkerLog = "$Dir/worker.log";
-our $Db = "$Dir/rooms.db";
+our $Db = $ENV{TEST_NGINX_ROOMS_STORE};
 
 # a second listener with reuseport: the kernel spreads its connections over
 # both nginx workers, so the race really runs on two
@@ -57,7 +58,7 @@ plan('no_plan');
 
 sub sql {
     my $q = shift;
-    my $out = `sqlite3 '$Db' "$q"`;
+    my $out = store_query($Db, $q);
     chomp $out;
     return $out;
 }
@@ -91,7 +92,8 @@ sub ban_rows {
     my ($code, $token) = @_;
     my $hash = sha256_hex($token);
     return sql("SELECT count(*) FROM bans WHERE room_id = (SELECT id FROM "
-               . "rooms WHERE code = '$code') AND token_hash = X'$hash'");
+               . "rooms WHERE code = '$code') AND token_hash = "
+               . store_blob($hash));
 }
 
 sub check {

@@ -179,7 +179,7 @@ add_response_body_check(\&check);
 
 $RoomsTest::HttpConfig = <<"_EOC_";
     rooms_zone   rooms:1m;
-    rooms_store  $Dir/rooms.db;
+    rooms_store  $ENV{TEST_NGINX_ROOMS_STORE};
     rooms_media_socket $Sock;
 _EOC_
 

@@ -1,19 +1,20 @@
 # rooms_expire: rooms ended, or with nobody in them, for longer than the
 # limit (30 days by default) are purged from the store when nginx starts
 # (and every hour).  The rooms are made through the API, then aged by
-# writing their times into the SQLite file; every block restarts nginx.
+# writing their times into the store; every block restarts nginx.
 
 use lib 't/lib';
 use Test::Nginx::Socket 'no_plan';
 use RoomsTest;
+use RoomsStore;
 
-our $Db = "$ENV{TEST_NGINX_ROOMS_DIR}/rooms.db";
+our $Db = $ENV{TEST_NGINX_ROOMS_STORE};
 our $Day = 86400;
 
 sub sql {
     my ($q) = @_;
-    my $out = `sqlite3 -cmd '.timeout 2000' $Db "$q"`;
-    die "sqlite3 failed: $q" if $?;
+    my $out = store_query($Db, $q);
+    die "store query failed: $q" if $?;
     chomp $out;
     return $out;
 }
@@ -46,7 +47,7 @@ add_response_body_check(sub {
         }
         # what refers to the old ended room goes with it
         sql("INSERT INTO bans (room_id, token_hash, created_at)"
-            . " SELECT id, zeroblob(32), $now FROM rooms"
+            . " SELECT id, " . store_blob('00' x 32) . ", $now FROM rooms"
             . " WHERE title = 'ended-old'");
         sql("INSERT INTO retired_codes (code, room_id, retired_at)"
             . " SELECT 'RetiredRetiredRetiredA', id, $now FROM rooms"
@@ -110,7 +111,7 @@ Content-Type: application/json
 === TEST 3: rooms_expire off keeps every room
 --- http_config
     rooms_zone   rooms:1m;
-    rooms_store  $TEST_NGINX_ROOMS_DIR/rooms.db;
+    rooms_store  $TEST_NGINX_ROOMS_STORE;
     rooms_expire off;
 --- request eval
 ["GET /api/rooms/{{fresh}}", "GET /api/rooms/{{ended_new}}"]
@@ -125,7 +126,7 @@ rooms_expire:
 === TEST 4: a longer rooms_expire keeps a room 40 days old
 --- http_config
     rooms_zone   rooms:1m;
-    rooms_store  $TEST_NGINX_ROOMS_DIR/rooms.db;
+    rooms_store  $TEST_NGINX_ROOMS_STORE;
     rooms_expire 60d;
 --- request
 GET /api/rooms/{{fresh}}
@@ -148,7 +149,7 @@ rooms_expire: 1 rooms ended or unused for 30 days or more were purged
 === TEST 6: less than a day, or not a time, fails nginx -t
 --- http_config
     rooms_zone   rooms:1m;
-    rooms_store  $TEST_NGINX_ROOMS_DIR/rooms.db;
+    rooms_store  $TEST_NGINX_ROOMS_STORE;
     rooms_expire 12h;
 --- must_die
 --- error_log

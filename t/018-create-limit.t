@@ -8,7 +8,7 @@ use RoomsTest;
 
 $RoomsTest::HttpConfig = <<'_EOC_';
     rooms_zone   rooms:1m;
-    rooms_store  $TEST_NGINX_ROOMS_DIR/rooms.db;
+    rooms_store  $TEST_NGINX_ROOMS_STORE;
 
     map "$request_method $uri" $rooms_create_addr {
         "POST /api/rooms"  $binary_remote_addr;

@@ -32,6 +32,7 @@ use Time::HiRes qw(sleep time);
 use RoomsTest;
 use RoomsLive;
 use RoomsServer;
+use RoomsStore;
 
 plan(skip_all => 'no media worker: run make first') unless -x worker_path();
 
@@ -39,7 +40,7 @@ my $dir = tempdir('rooms-faults-XXXXXX', TMPDIR => 1, CLEANUP => 1);
 chmod 0777, $dir;
 my $port = $ENV{TEST_NGINX_SERVER_PORT} || free_port();
 my $sock = "$dir/worker.sock";
-my $db = "$dir/rooms.db";
+my $db = store_of($dir);
 $ENV{TEST_NGINX_SERVER_PORT} = $port;       # RoomsLive's clients
 
 sub http { RoomsTest::http(@_, port => $port) }
@@ -178,20 +179,9 @@ $token = $gw->{guest_token};
 my $gid = $gw->{id};
 expect_type($host, 'participant_joined');
 
-POSIX::mkfifo("$dir/lock.sql", 0600) or die "mkfifo: $!";
-my $locker = fork // die "fork: $!";
-if ($locker == 0) {
-    open STDIN, '<', "$dir/lock.sql" or POSIX::_exit(127);
-    open STDOUT, '>', '/dev/null';
-    exec('sqlite3', $db) or POSIX::_exit(127);
-}
-open my $lock, '>', "$dir/lock.sql" or die "fifo: $!";
-$lock->autoflush(1);
-# the program waits for a writer of the moment (a busy nginx) to finish
-print $lock ".timeout 10000\nBEGIN EXCLUSIVE;\nDELETE FROM bans;\n";
-ok(wait_for(5, sub {
-       `sqlite3 -cmd '.timeout 0' '$db' 'BEGIN IMMEDIATE' 2>&1` =~ /locked/
-   }), 'another program holds the write lock');
+my $lock = store_lock($db);
+ok(wait_for(5, sub { store_locked($db) }),
+   'another program holds the write lock');
 
 send_json($host, { type => 'lock', locked => JSON::PP::true });
 my $e = expect_type($host, 'error');
@@ -206,12 +196,12 @@ is(expect_close($guest), 'close 4403 removed', 'and is out');
 my $left = expect_type($host, 'participant_left');
 is($left && $left->{id}, $gid, 'the host sees it leave');
 
-close $lock;
-waitpid $locker, 0;
+store_unlock($lock);
 
 my $hash = do { require Digest::SHA; Digest::SHA::sha256_hex($token) };
 is(wait_for(5, sub {
-       `sqlite3 '$db' "SELECT count(*) FROM bans WHERE hex(token_hash) = upper('$hash')"` == 1
+       store_query($db, "SELECT count(*) FROM bans WHERE "
+                   . store_hex('token_hash') . " = upper('$hash')") == 1
    }) ? 1 : 0, 1, 'once the store is free, the ban is stored');
 like(`cat $dir/error.log`, qr/a deferred ban of room \d+ is stored/,
      'the error log says so');
@@ -229,7 +219,7 @@ $master = nginx_start($dir, $port);
 ($g2, $m2) = ws_join($code, name => 'Gino', guest_token => $token);
 ok($m2 && ($m2->{code} // '') =~ /^(removed|locked)$/,
    'after a restart the removed guest is still kept out');
-is(`sqlite3 '$db' "SELECT count(*) FROM bans"` + 0, 1,
+is(store_query($db, "SELECT count(*) FROM bans") + 0, 1,
    'and the store has its ban');
 
 # the last host leaves a room whose policy is lock, while the store is
@@ -240,19 +230,8 @@ $room = create_room(title => 'Absent host', host_absent => 'lock');
 ($guest, $gw) = ws_join($code, name => 'Gino');
 expect_type($host, 'participant_joined');
 
-$locker = fork // die "fork: $!";
-if ($locker == 0) {
-    open STDIN, '<', "$dir/lock.sql" or POSIX::_exit(127);
-    open STDOUT, '>', '/dev/null';
-    exec('sqlite3', $db) or POSIX::_exit(127);
-}
-open $lock, '>', "$dir/lock.sql" or die "fifo: $!";
-$lock->autoflush(1);
-# the program waits for a writer of the moment (a busy nginx) to finish
-print $lock ".timeout 10000\nBEGIN EXCLUSIVE;\nDELETE FROM bans;\n";
-ok(wait_for(5, sub {
-       `sqlite3 -cmd '.timeout 0' '$db' 'BEGIN IMMEDIATE' 2>&1` =~ /locked/
-   }), 'the store is locked again');
+$lock = store_lock($db);
+ok(wait_for(5, sub { store_locked($db) }), 'the store is locked again');
 
 send_json($host, { type => 'leave' });
 $left = expect_type($guest, 'participant_left');
@@ -262,8 +241,7 @@ ok(wait_for(5, sub { `cat $dir/error.log` =~ /a host-absent policy of room \d+ i
 ($st, undef, $r) = http('GET', "/api/rooms/$code");
 ok($st == 200 && !$r->{locked}, 'the room is not locked yet');
 
-close $lock;
-waitpid $locker, 0;
+store_unlock($lock);
 
 $rm = expect_type($guest, 'room', 5);
 ok($rm && $rm->{locked} && ($rm->{reason} // '') eq 'host_absent',

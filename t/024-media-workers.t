@@ -31,17 +31,18 @@ use Time::HiRes qw(sleep time);
 use RoomsTest;
 use RoomsLive;
 use RoomsServer;
+use RoomsStore;
 
 plan(skip_all => 'no media worker: run make first') unless -x worker_path();
 plan(skip_all => 'sqlite3 is needed to read the rooms\' ids')
-    unless `sqlite3 -version 2>/dev/null`;
+    unless store_pg() || `sqlite3 -version 2>/dev/null`;
 
 my $dir = tempdir('rooms-workers-XXXXXX', TMPDIR => 1, CLEANUP => 1);
 chmod 0777, $dir;
 my $port = $ENV{TEST_NGINX_SERVER_PORT} || free_port();
 my $mport = free_port();
 my $sock = "$dir/worker.sock";
-my $db = "$dir/rooms.db";
+my $db = store_of($dir);
 my $log = "$dir/worker.log";
 $ENV{TEST_NGINX_SERVER_PORT} = $port;       # RoomsLive's clients
 
@@ -126,7 +127,7 @@ is(scalar nginx_workers($master), 2, 'with two workers');
 my (@rooms, %on);
 for my $i (1 .. 8) {
     my $room = create_room(title => "Room $i");
-    my $id = `sqlite3 '$db' "SELECT id FROM rooms WHERE code = '$room->{code}'"`;
+    my $id = store_query($db, "SELECT id FROM rooms WHERE code = '$room->{code}'");
     chomp $id;
     $room->{worker} = pick($id, 2);
     push @rooms, $room;

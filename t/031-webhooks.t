@@ -42,6 +42,7 @@ use Time::HiRes qw(sleep time);
 use RoomsTest;
 use RoomsLive;
 use RoomsServer;
+use RoomsStore;
 
 plan(skip_all => 'no media worker: run make first') unless -x worker_path();
 
@@ -315,21 +316,9 @@ is(metric('rooms_webhook_events_dropped_total'), 0, 'nothing dropped');
 my $g = create_room(title => 'Locked store');
 ok(wait_for(10, sub { story($g->{code}, received()) >= 1 }),
    'a room created before the lock: its event came');
-POSIX::mkfifo("$dir/lock.sql", 0600) or die "mkfifo: $!";
-my $locker = fork // die "fork: $!";
-if ($locker == 0) {
-    open STDIN, '<', "$dir/lock.sql" or POSIX::_exit(127);
-    open STDOUT, '>', '/dev/null';
-    exec('sqlite3', "$dir/rooms.db") or POSIX::_exit(127);
-}
-open my $lock, '>', "$dir/lock.sql" or die "fifo: $!";
-$lock->autoflush(1);
-# the program waits for a writer of the moment (a busy nginx) to finish
-print $lock ".timeout 10000\nBEGIN EXCLUSIVE;\nDELETE FROM bans;\n";
-ok(wait_for(5, sub {
-       `sqlite3 -cmd '.timeout 0' '$dir/rooms.db' 'BEGIN IMMEDIATE' 2>&1`
-           =~ /locked/
-   }), 'another program holds the store\'s write lock');
+my $lock = store_lock(store_of($dir));
+ok(wait_for(5, sub { store_locked(store_of($dir)) }),
+   'another program holds the store\'s write lock');
 my ($gh, $ghw) = ws_join($g->{code}, name => 'Gil',
                          host_key => $g->{host_key});
 is($ghw->{type}, 'welcome', 'a host joins meanwhile');
@@ -338,8 +327,7 @@ ok(wait_for(5, sub {
    }), 'its events are kept while the store is locked');
 is(join(' ', story($g->{code}, received())), 'room.created',
    'and not sent yet');
-close $lock;
-waitpid $locker, 0;
+store_unlock($lock);
 ok(wait_for(10, sub { story($g->{code}, received()) >= 3 }),
    'once the store is free they are stored and sent');
 sleep 1;

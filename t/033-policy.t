@@ -33,7 +33,7 @@ plan('no_plan');
 
 $RoomsTest::HttpConfig = <<"_EOC_";
     rooms_zone   rooms:1m;
-    rooms_store  $Dir/rooms.db;
+    rooms_store  $ENV{TEST_NGINX_ROOMS_STORE};
     rooms_media_socket $Sock;
     rooms_policy \$TEST_NGINX_HTML_DIR/policy.lua;
 _EOC_

@@ -114,13 +114,13 @@ add_response_body_check(\&check);
 
 $RoomsTest::HttpConfig = <<"_EOC_";
     rooms_zone   rooms:1m;
-    rooms_store  $Dir/rooms.db;
+    rooms_store  $ENV{TEST_NGINX_ROOMS_STORE};
     rooms_media_socket $Sock;
 _EOC_
 
 our $Turn = <<"_EOC_";
     rooms_zone   rooms:1m;
-    rooms_store  $Dir/rooms.db;
+    rooms_store  $ENV{TEST_NGINX_ROOMS_STORE};
     rooms_media_socket $Sock;
     rooms_turn   turn:192.0.2.10:3478?transport=udp
                  turn:192.0.2.10:3478?transport=tcp;
@@ -153,7 +153,7 @@ __DATA__
 === TEST 1: a URL that is not turn: or turns:
 --- http_config
     rooms_zone   rooms:1m;
-    rooms_store  $TEST_NGINX_ROOMS_DIR/rooms.db;
+    rooms_store  $TEST_NGINX_ROOMS_STORE;
     rooms_turn   stun:192.0.2.10:3478;
     rooms_turn_secret 0123456789abcdef;
 --- must_die
@@ -165,7 +165,7 @@ invalid rooms_turn URL "stun:192.0.2.10:3478": not a turn: or turns: URL
 === TEST 2: a bad port
 --- http_config
     rooms_zone   rooms:1m;
-    rooms_store  $TEST_NGINX_ROOMS_DIR/rooms.db;
+    rooms_store  $TEST_NGINX_ROOMS_STORE;
     rooms_turn   turn:192.0.2.10:70000;
     rooms_turn_secret 0123456789abcdef;
 --- must_die
@@ -177,7 +177,7 @@ invalid rooms_turn URL "turn:192.0.2.10:70000": bad port
 === TEST 3: a bad transport
 --- http_config
     rooms_zone   rooms:1m;
-    rooms_store  $TEST_NGINX_ROOMS_DIR/rooms.db;
+    rooms_store  $TEST_NGINX_ROOMS_STORE;
     rooms_turn   turn:192.0.2.10?transport=sctp;
     rooms_turn_secret 0123456789abcdef;
 --- must_die
@@ -189,7 +189,7 @@ invalid rooms_turn URL "turn:192.0.2.10?transport=sctp": expected "?transport=ud
 === TEST 4: turns: over udp (DTLS) is not for browsers
 --- http_config
     rooms_zone   rooms:1m;
-    rooms_store  $TEST_NGINX_ROOMS_DIR/rooms.db;
+    rooms_store  $TEST_NGINX_ROOMS_STORE;
     rooms_turn   turns:turn.example.com:443?transport=udp;
     rooms_turn_secret 0123456789abcdef;
 --- must_die
@@ -201,7 +201,7 @@ turns: with transport=udp (DTLS) is not supported
 === TEST 5: URLs without a secret
 --- http_config
     rooms_zone   rooms:1m;
-    rooms_store  $TEST_NGINX_ROOMS_DIR/rooms.db;
+    rooms_store  $TEST_NGINX_ROOMS_STORE;
     rooms_turn   turn:192.0.2.10:3478;
 --- must_die
 --- error_log
@@ -212,7 +212,7 @@ turns: with transport=udp (DTLS) is not supported
 === TEST 6: a secret without URLs
 --- http_config
     rooms_zone   rooms:1m;
-    rooms_store  $TEST_NGINX_ROOMS_DIR/rooms.db;
+    rooms_store  $TEST_NGINX_ROOMS_STORE;
     rooms_turn_secret 0123456789abcdef;
 --- must_die
 --- error_log
@@ -223,7 +223,7 @@ turns: with transport=udp (DTLS) is not supported
 === TEST 7: a short secret, not quoted in the message
 --- http_config
     rooms_zone   rooms:1m;
-    rooms_store  $TEST_NGINX_ROOMS_DIR/rooms.db;
+    rooms_store  $TEST_NGINX_ROOMS_STORE;
     rooms_turn   turn:192.0.2.10:3478;
     rooms_turn_secret shortsecret;
 --- must_die
@@ -237,7 +237,7 @@ shortsecret
 === TEST 8: a lifetime out of range
 --- http_config
     rooms_zone   rooms:1m;
-    rooms_store  $TEST_NGINX_ROOMS_DIR/rooms.db;
+    rooms_store  $TEST_NGINX_ROOMS_STORE;
     rooms_turn   turn:192.0.2.10:3478;
     rooms_turn_secret 0123456789abcdef;
     rooms_turn_ttl 30s;
@@ -250,7 +250,7 @@ invalid rooms_turn_ttl "30s": a time from 1m to 7d
 === TEST 9: too many URLs
 --- http_config
     rooms_zone   rooms:1m;
-    rooms_store  $TEST_NGINX_ROOMS_DIR/rooms.db;
+    rooms_store  $TEST_NGINX_ROOMS_STORE;
     rooms_turn   turn:a.example:1 turn:a.example:2 turn:a.example:3
                  turn:a.example:4 turn:a.example:5 turn:a.example:6
                  turn:a.example:7 turn:a.example:8 turn:a.example:9;
@@ -264,7 +264,7 @@ too many rooms_turn URLs: at most 8
 === TEST 10: not in a server block
 --- http_config
     rooms_zone   rooms:1m;
-    rooms_store  $TEST_NGINX_ROOMS_DIR/rooms.db;
+    rooms_store  $TEST_NGINX_ROOMS_STORE;
 --- config
     rooms_turn   turn:192.0.2.10:3478;
     location / {

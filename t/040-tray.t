@@ -405,7 +405,7 @@ $RoomsTest::HttpConfig = <<"_EOC_";
     rooms_user        \$http_x_user;
     rooms_user_groups \$http_x_groups;
     rooms_zone   rooms:1m;
-    rooms_store  $Dir/rooms.db;
+    rooms_store  $ENV{TEST_NGINX_ROOMS_STORE};
     rooms_media_socket $Sock;
 
     server {

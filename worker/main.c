@@ -13,7 +13,8 @@
  *
  * Owns: the order of one turn of the loop (the SFU's timers, the
  * datagrams and records they queued, the wait, what the wait woke up),
- * SIGTERM, SIGINT and SIGQUIT (a signalfd), the statistics line and the
+ * SIGTERM, SIGINT and SIGQUIT (a signalfd; SIGQUIT drains: sfu_drain(),
+ * then it stops once nobody is left), the statistics line and the
  * STATS records of the metrics page; with --workers N, what makes media
  * worker i of N (its port and socket) once workers.c forked it.
  * Must never: block but in the loop's wait; do what the files it wires
@@ -59,6 +60,9 @@
 /* the longest the loop sleeps: timers are never later than this */
 #define W_WAIT_MAX_MS      100
 
+/* a drained worker's last wait, for nginx to read its CLOSE records */
+#define W_DRAIN_LINGER_MS  1000
+
 /* how often the statistics line is written while people are in */
 #define W_STATS_MS         60000
 
@@ -99,6 +103,8 @@ typedef struct {
     sfu_io_t         io;
     int              sigfd;
     unsigned         stop;
+    unsigned         drain;           /* SIGQUIT: a drain, stop when empty */
+    uint64_t         drain_until;
     rooms_loop_ev_t  ev_udp[ROOMS_UDP_MAX_SOCKETS];
     rooms_loop_ev_t  ev_signal;
 
@@ -453,6 +459,19 @@ w_on_signal(rooms_loop_ev_t *ev, uint64_t now)
     struct signalfd_siginfo   si;
 
     while (read(w->sigfd, &si, sizeof(si)) == (ssize_t) sizeof(si)) {
+        if (si.ssi_signo == SIGQUIT) {
+            /* a drain: the calls move to other nodes, then we stop */
+            if (!w->drain) {
+                rooms_log(ROOMS_LOG_INFO, "signal %u: draining, stopping "
+                          "once nobody is left or in %d ms",
+                          (unsigned) si.ssi_signo, ROOMS_WORKERS_DRAIN_MS);
+                w->drain = 1;
+                w->drain_until = now + ROOMS_WORKERS_DRAIN_MS;
+                sfu_drain(w->sfu, now, &w->io);
+            }
+            continue;
+        }
+
         rooms_log(ROOMS_LOG_INFO, "signal %u: stopping",
                   (unsigned) si.ssi_signo);
         w->stop = 1;
@@ -779,6 +798,25 @@ w_run(w_t *w)
 
         /* hellos that never came */
         rooms_link_expire(w->link, now);
+
+        /*
+         * Drained once nobody is left, and W_DRAIN_LINGER_MS after: the
+         * nginx workers read the last CLOSE records (4412, moved) before
+         * they see the link go, which would close the same WebSockets
+         * 1012 instead.
+         */
+        if (w->drain && sfu_participants(w->sfu) == 0
+            && sfu_waiting(w->sfu) == 0
+            && now + W_DRAIN_LINGER_MS < w->drain_until)
+        {
+            w->drain_until = now + W_DRAIN_LINGER_MS;
+        }
+
+        if (w->drain && now >= w->drain_until) {
+            rooms_log(ROOMS_LOG_INFO, "drained: %u participants left",
+                      sfu_participants(w->sfu) + sfu_waiting(w->sfu));
+            break;
+        }
 
         /* TCP peers that broke, never checked in, or went quiet */
         rooms_tcp_expire(w->tcp, now);

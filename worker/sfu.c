@@ -666,6 +666,15 @@ sfu_record(sfu_t *sfu, uint64_t now_ms, const rooms_proto_hdr_t *hdr,
         p = NULL;
     }
 
+    if (sfu->draining
+        && (hdr->type == ROOMS_PROTO_JOIN || hdr->type == ROOMS_PROTO_RESUME))
+    {
+        /* this node takes nobody in: the browser goes to another one */
+        sfu->stats.refused++;
+        sfu_close(sfu, io, hdr->id, ROOMS_PROTO_CLOSE_MOVED, "moved");
+        return;
+    }
+
     if (hdr->type == ROOMS_PROTO_SIGNAL && p == NULL) {
         /* after a refusal, or racing a close: nobody to answer */
         sfu_log(sfu, SFU_LOG_DEBUG, "SIGNAL for unknown connection %u:%llu",
@@ -681,6 +690,35 @@ sfu_record(sfu_t *sfu, uint64_t now_ms, const rooms_proto_hdr_t *hdr,
     }
 
     sfu_msg_record(sfu, now_ms, hdr, p, io);
+}
+
+
+void
+sfu_drain(sfu_t *sfu, uint64_t now_ms, sfu_io_t *io)
+{
+    unsigned      n;
+    sfu_queue_t  *q, *next;
+    sfu_part_t   *p;
+
+    if (sfu->draining) {
+        return;
+    }
+
+    sfu->draining = 1;
+    n = 0;
+
+    for (q = sfu->all.next; q != &sfu->all; q = next) {
+        next = q->next;
+        p = sfu_queue_data(q, sfu_part_t, all_link);
+
+        /* as in sfu_drop_slot(): next stays valid (draining: no policy) */
+        sfu_remove(sfu, now_ms, p, p->detached ? 0 : ROOMS_PROTO_CLOSE_MOVED,
+                   "moved", io);
+        n++;
+    }
+
+    sfu_log(sfu, SFU_LOG_INFO, "draining: %u participants told to move, "
+            "joins refused from now on", n);
 }
 
 

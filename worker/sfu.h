@@ -263,6 +263,17 @@ void sfu_slot_resync(sfu_t *sfu, unsigned slot, const uint64_t *conns,
 void sfu_drop_slot(sfu_t *sfu, unsigned slot, uint64_t now_ms, sfu_io_t *io);
 
 /*
+ * The node is being drained (the media worker's SIGQUIT; docs/scaling.md):
+ * everyone in a room or a lobby here leaves (the others are told, as
+ * after a LEAVE) and gets CLOSE ROOMS_PROTO_CLOSE_MOVED, so that the
+ * browser joins again through the front, on another node; from now on
+ * every JOIN and RESUME gets that CLOSE too, and no host-absent policy
+ * applies (the hosts went to another node, not away).  The caller stops
+ * once sfu_participants() and sfu_waiting() are 0.  Once only.
+ */
+void sfu_drain(sfu_t *sfu, uint64_t now_ms, sfu_io_t *io);
+
+/*
  * Participants (in rooms), guests waiting in lobbies, rooms with people
  * in them or waiting, and idle rooms (nobody in them: their state kept to
  * linger or for a host-absent deadline), right now.

@@ -304,6 +304,9 @@ struct sfu_s {
     uint64_t              voice_quiet;    /* the first room's speaker goes
                                              then, unless heard again */
     unsigned              layers_tiles;   /* simulcast tiles at the last */
+
+    /* sfu_drain(): its people told to move, JOIN and RESUME refused */
+    unsigned              draining;
 };
 
 

@@ -1396,8 +1396,8 @@ sfu_room_poll(sfu_t *sfu, uint64_t now, sfu_io_t *io)
 
     next = SFU_NEVER;
 
-    /* host-absent deadlines, earliest first */
-    while (!sfu_queue_empty(&sfu->absent)) {
+    /* host-absent deadlines, earliest first (none while draining) */
+    while (!sfu->draining && !sfu_queue_empty(&sfu->absent)) {
         room = sfu_queue_data(sfu->absent.next, sfu_room_t, absent_link);
 
         if (room->absent_at > now) {

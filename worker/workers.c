@@ -175,7 +175,8 @@ rooms_workers_stop(unsigned n, int sig, const sigset_t *mask)
         }
     }
 
-    deadline = rooms_loop_now() + ROOMS_WORKERS_STOP_MS;
+    deadline = rooms_loop_now() + ROOMS_WORKERS_STOP_MS
+               + (sig == SIGQUIT ? ROOMS_WORKERS_DRAIN_MS : 0);
 
     for ( ;; ) {
         rooms_workers_reap(n, 1);

@@ -122,6 +122,7 @@ const STRINGS = {
     left: 'You left the room.',
     restarted: 'The call service restarted; joining again…',
     resync: 'The connection fell behind; joining again…',
+    moving: 'The call is moving to another server; joining again…',
     lost: 'The connection to the room was lost. Press Join to try again.',
     unreachable: 'Could not reach the room. Check the link and your ' +
       'connection, then try again.',
@@ -328,6 +329,7 @@ const STRINGS = {
     left: 'Hai lasciato la stanza.',
     restarted: 'Il servizio di chiamata si è riavviato; rientro in corso…',
     resync: 'La connessione è rimasta indietro; rientro in corso…',
+    moving: 'La chiamata si sposta su un altro server; rientro in corso…',
     lost: 'La connessione alla stanza si è interrotta. Premi Entra per ' +
       'riprovare.',
     unreachable: 'Impossibile raggiungere la stanza. Controlla il link e la ' +

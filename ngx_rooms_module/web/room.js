@@ -818,6 +818,7 @@ let retry = 0;           // reconnection attempts after a server restart
 // the next.  Kept in memory only: a reloaded page has no session to
 // resume.
 let resumeToken = null;
+let moves = 0;           // joins again since the node said 4412 (moved)
 let resumes = 0;         // resume attempts since the WebSocket went
 let refused = false;     // the server said why before closing
 let sentCohostKey = false; // the last join carried a co-host key
@@ -1086,6 +1087,7 @@ async function welcome(msg) {
   if (msg.guest_token) keepToken(msg.guest_token);
   resumeToken = msg.resume_token || null;
   resumes = 0;
+  moves = 0;
   // we came with a co-host key and are a guest: the host took it back
   if (sentCohostKey && state.role === 'guest') keepCohostKey(null);
   if (typeof msg.locked === 'boolean') info.locked = msg.locked;
@@ -1437,6 +1439,18 @@ function connect(resuming) {
       hangUp(true);
       say('restarted');
       connect();
+      return;
+    }
+    // 4412: this node is being drained (docs/protocol.md): join again at
+    // once through the same address, which the front sends to another
+    // node; again, a little later each time, while the node still answers
+    if (ev.code === 4412 && moves < 8) {
+      hangUp(true);
+      resumeToken = null;
+      resumes = 0;
+      moves++;
+      say('moving');
+      setTimeout(connect, moves === 1 ? 0 : 250 * moves);
       return;
     }
     // 1012: the media worker restarted; everyone joins again.  4409:

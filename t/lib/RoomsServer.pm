@@ -17,6 +17,7 @@ use POSIX ();
 use Time::HiRes qw(sleep time);
 
 use RoomsTest;
+use RoomsStore;
 
 our @EXPORT = qw(free_port nginx_conf nginx_test nginx_start nginx_stop
                  nginx_workers wait_for log_alerts);
@@ -33,13 +34,13 @@ sub free_port {
     return $p;
 }
 
-# Writes $dir/nginx.conf: the store at $opt{store} (default
-# $dir/rooms.db), the media socket when $opt{socket} is given, more lines
+# Writes $dir/nginx.conf: the store at $opt{store} (default the suite's
+# store for $dir: RoomsStore::store_of), the media socket when $opt{socket} is given, more lines
 # of the http block in $opt{http}.
 sub nginx_conf {
     my ($dir, $port, %opt) = @_;
     my $module = $ENV{TEST_NGINX_ROOMS_MODULE} || "$top/build/ngx_rooms_module.so";
-    my $store = $opt{store} // "$dir/rooms.db";
+    my $store = $opt{store} // store_of($dir);
     my $user = $> == 0 ? 'user nobody nogroup;' : '';
     my $media = $opt{socket} ? "rooms_media_socket $opt{socket};" : '';
     my $http = $opt{http} // '';

@@ -5,8 +5,10 @@ package RoomsTest;
 # add_response_body_check), so it runs under the real Test::Nginx too.
 #
 # - loads the freshly built module and gives each block a default
-#   http_config (zone + store in a per-file temporary folder) and config
-#   (location / { rooms; }) unless the block sets its own;
+#   http_config (zone + the suite's store, $TEST_NGINX_ROOMS_STORE: a
+#   file in a per-file temporary folder, or under `make test-pg` a
+#   PostgreSQL database of the suite's own: t/lib/RoomsStore.pm) and
+#   config (location / { rooms; }) unless the block sets its own;
 # - "--- capture: code key=host_key" stores fields of a JSON response in
 #   %RoomsTest::Vars; "{{code}}" and "{{key}}" in later blocks' request,
 #   more_headers and checks are replaced by them.  This is how one block
@@ -28,6 +30,7 @@ use IO::Select;
 use JSON::PP;
 
 use Test::Nginx::Socket;
+use RoomsStore;
 
 our %Vars;
 
@@ -42,9 +45,11 @@ unless ($ENV{TEST_NGINX_ROOMS_DIR}) {
     chmod 0777, $ENV{TEST_NGINX_ROOMS_DIR};
 }
 
+$ENV{TEST_NGINX_ROOMS_STORE} ||= store_new('rooms');
+
 our $HttpConfig = <<'_EOC_';
     rooms_zone   rooms:1m;
-    rooms_store  $TEST_NGINX_ROOMS_DIR/rooms.db;
+    rooms_store  $TEST_NGINX_ROOMS_STORE;
 _EOC_
 
 our $Config = <<'_EOC_';

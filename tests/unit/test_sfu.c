@@ -126,6 +126,11 @@
  * A.8 jitter for a late frame, and after an SR its LSR and the DLSR.  A
  * PLI is relayed (throttled), and 30 s without STUN ends the sessions
  * with CLOSE 4408.
+ *
+ * A drain (sfu_drain(), the media worker's SIGQUIT), on an SFU of its
+ * own: everyone in a room or a lobby gets CLOSE 4412, the counts go to
+ * 0, no host-absent policy applies after the grace, and later JOINs and
+ * RESUMEs get CLOSE 4412 and nothing else.
  */
 
 #include <stdint.h>
@@ -4506,6 +4511,85 @@ share_in(json_t *map, const char *id, unsigned *screens)
  * others' maps, its line given to nobody though still sent); then the
  * other may share, and its unshare ends it.
  */
+/*
+ * A drain (the media worker's SIGQUIT, docs/scaling.md): its own SFU, so
+ * the others' rooms are not touched.  Everyone in a room and in a lobby
+ * gets CLOSE 4412, the others are told who left, the counts go to 0, no
+ * host-absent policy applies after the grace, and every later JOIN and
+ * RESUME gets CLOSE 4412 and nothing else.
+ */
+static void
+test_drain(const sfu_conf_t *conf)
+{
+    char       err[256];
+    sfu_t     *saved;
+    uint64_t   h, g, w, late, res;
+    unsigned   i, other;
+    long long  seq_saved;
+
+    /* a new SFU numbers its COUNT records afresh */
+    seq_saved = count_seq_last;
+    count_seq_last = 0;
+    saved = sfu;
+    sfu = sfu_create(conf, err, sizeof(err));
+    if (sfu == NULL) {
+        tap_bail_out("sfu_create: %s", err);
+    }
+
+    h = ROOMS_PROTO_CONN(40, 1);
+    g = ROOMS_PROTO_CONN(40, 2);
+    w = ROOMS_PROTO_CONN(40, 3);
+    late = ROOMS_PROTO_CONN(40, 4);
+    res = ROOMS_PROTO_CONN(40, 5);
+
+    clear();
+    sfu_slot_add(sfu, 40, &io);
+    pair_in(h, g, 120, "end", ROOMS_HOST_GRACE_DEFAULT, 3);
+    join_adm(w, 121, 5, "W", "guest", TOKEN_B, "knock");
+    ok(sig(w, "waiting", 0) != NULL, "drain: a guest waits in a lobby");
+    is_int(sfu_participants(sfu), 2, "drain: two in a room");
+
+    clear();
+    sfu_drain(sfu, now, &io);
+    on_flush(NULL, &io);
+    is_int(close_code(h), ROOMS_PROTO_CLOSE_MOVED, "drain: the host gets "
+           "CLOSE 4412");
+    is_int(close_code(g), ROOMS_PROTO_CLOSE_MOVED, "drain: the guest too");
+    is_int(close_code(w), ROOMS_PROTO_CLOSE_MOVED, "drain: and the guest "
+           "waiting in the lobby");
+    is_int(sfu_participants(sfu) + sfu_waiting(sfu), 0, "drain: nobody is "
+           "left");
+    is_str(counts_to(40, 120), "1,0", "drain: the room counts 1, then 0");
+
+    clear();
+    is_int(absent_after(ROOMS_HOST_GRACE_DEFAULT + 1000), 0,
+           "drain: no host-absent policy after the grace (the room goes on "
+           "on another node)");
+
+    clear();
+    join_as(late, 122, 5, "L", "host", TOKEN_B, 0);
+    resume_rec(res, 120, "guest", TOKEN_A, RESUME_1, RESUME_2);
+    is_int(close_code(late), ROOMS_PROTO_CLOSE_MOVED, "drain: a JOIN after "
+           "it gets CLOSE 4412");
+    is_int(close_code(res), ROOMS_PROTO_CLOSE_MOVED, "drain: a RESUME too");
+    for (other = 0, i = 0; i < nrecs; i++) {
+        other += recs[i].type != ROOMS_PROTO_CLOSE;
+    }
+    is_int(other, 0, "drain: and nothing else (no welcome)");
+    is_int(sfu_participants(sfu) + sfu_rooms(sfu), 0, "drain: nobody came "
+           "in");
+
+    clear();
+    sfu_drain(sfu, now, &io);
+    is_int(nrecs, 0, "drain: a second SIGQUIT does nothing more");
+
+    sfu_destroy(sfu);
+    sfu = saved;
+    count_seq_last = seq_saved;
+    clear();
+}
+
+
 static void
 test_share(void)
 {
@@ -4683,6 +4767,7 @@ main(void)
     test_voices();
     test_resume();
     test_share();
+    test_drain(&conf);
 
     ok(count_seq_last > 0 && count_seq_down == 0,
        "the seq of COUNT records never went down in all these calls");

@@ -128,7 +128,7 @@ reset_pg(const char *where)
 
     if (rooms_db_exec(db, "DROP TABLE IF EXISTS rooms, retired_codes, bans,"
                           " cohosts, webhook_outbox, people, room_owners,"
-                          " reminders, calendar_feeds, rooms_db_version"
+                          " reminders, calendar_feeds, presence, rooms_db_version"
                           " CASCADE") != 0)
     {
         tap_bail_out("cannot empty %s: %s", where, rooms_db_errmsg(db));
@@ -216,13 +216,13 @@ test_schema_pg(const char *where)
     }
 
     query_text(where, "SELECT version FROM rooms_db_version", v, sizeof(v));
-    is_str(v, "7", "the schema version is 7");
+    is_str(v, "8", "the schema version is 8");
 
     query_text(where, "SELECT string_agg(tablename, ',' ORDER BY tablename)"
                " FROM pg_tables WHERE schemaname = current_schema()",
                v, sizeof(v));
-    is_str(v, "bans,calendar_feeds,cohosts,people,reminders,retired_codes,"
-           "room_owners,rooms,rooms_db_version,webhook_outbox",
+    is_str(v, "bans,calendar_feeds,cohosts,people,presence,reminders,"
+           "retired_codes,room_owners,rooms,rooms_db_version,webhook_outbox",
            "the tables exist");
 
     query_text(where, "SELECT data_type FROM information_schema.columns"
@@ -234,7 +234,7 @@ test_schema_pg(const char *where)
 
     st = open_ok(where, "the same store again");
     query_text(where, "SELECT version FROM rooms_db_version", v, sizeof(v));
-    is_str(v, "7", "the version is still 7");
+    is_str(v, "8", "the version is still 8");
     rooms_store_close(st);
 }
 
@@ -253,8 +253,8 @@ test_schema(const char *db)
     ok(access(db, F_OK) == 0, "the database file exists");
 
     query_text(db, "PRAGMA user_version", v, sizeof(v));
-    is_str(v, "7", "user_version is 7");
-    is_int(ROOMS_STORE_SCHEMA_VERSION, 7, "the module's schema version");
+    is_str(v, "8", "user_version is 8");
+    is_int(ROOMS_STORE_SCHEMA_VERSION, 8, "the module's schema version");
 
     query_text(db, "PRAGMA journal_mode", v, sizeof(v));
     is_str(v, "wal", "journal_mode is wal");
@@ -262,8 +262,8 @@ test_schema(const char *db)
     query_text(db, "SELECT group_concat(name, ',') FROM (SELECT name FROM"
                " sqlite_master WHERE type = 'table' ORDER BY name)",
                v, sizeof(v));
-    is_str(v, "bans,calendar_feeds,cohosts,people,reminders,retired_codes,"
-           "room_owners,rooms,sqlite_sequence,webhook_outbox",
+    is_str(v, "bans,calendar_feeds,cohosts,people,presence,reminders,"
+           "retired_codes,room_owners,rooms,sqlite_sequence,webhook_outbox",
            "the tables exist");
 
     rooms_store_close(st);
@@ -271,7 +271,7 @@ test_schema(const char *db)
     /* a second open of an existing store keeps it as it is */
     st = open_ok(db, "the same file again");
     query_text(db, "PRAGMA user_version", v, sizeof(v));
-    is_str(v, "7", "user_version is still 7");
+    is_str(v, "8", "user_version is still 8");
     rooms_store_close(st);
 }
 
@@ -654,14 +654,14 @@ test_migration(void)
     }
 
     query_text(path, "PRAGMA user_version", v, sizeof(v));
-    is_str(v, "7", "user_version is 7 now");
+    is_str(v, "8", "user_version is 8 now");
     query_text(path, "SELECT group_concat(name, ',') FROM (SELECT name FROM"
                " sqlite_master WHERE type = 'table' ORDER BY name)",
                v, sizeof(v));
-    is_str(v, "bans,calendar_feeds,cohosts,people,reminders,retired_codes,"
-           "room_owners,rooms,sqlite_sequence,webhook_outbox",
-           "the bans, cohosts, outbox, people, owners and schedule tables "
-           "were added");
+    is_str(v, "bans,calendar_feeds,cohosts,people,presence,reminders,"
+           "retired_codes,room_owners,rooms,sqlite_sequence,webhook_outbox",
+           "the bans, cohosts, outbox, people, owners, schedule and "
+           "presence tables were added");
 
     is_int(rooms_store_find(st, "IIIIIIIIIIIIIIIIIIIIIA", &got),
            ROOMS_STORE_OK, "its room is still there");
@@ -687,7 +687,7 @@ test_migration(void)
 
     st = open_ok(path, "the migrated store again");
     query_text(path, "PRAGMA user_version", v, sizeof(v));
-    is_str(v, "7", "a second open leaves version 7 as it is");
+    is_str(v, "8", "a second open leaves version 8 as it is");
     is_int(rooms_store_is_banned(st, 7, t), 1, "the ban is kept");
     rooms_store_close(st);
 }

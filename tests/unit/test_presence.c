@@ -1,0 +1,191 @@
+/*
+ * test_presence.c: presence across nodes in the store (rooms_presence.*),
+ * on an SQLite file and, when ROOMS_TEST_PG names a database, on
+ * PostgreSQL: the same calls and the same answers.
+ *
+ * Covers: a node's rows written and read by another node (room, code,
+ * person hash with zero bytes, role, name), never by the node itself; a
+ * put replacing the node's rows whole (a person gone, one come); rows
+ * past their expiry neither read nor kept (the next put of any node
+ * drops them: a node that died); an empty put emptying the node's rows;
+ * the bound on rows read; two nodes' rows ordered by room.
+ */
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "rooms_db.h"
+#include "rooms_presence.h"
+#include "rooms_store.h"
+#include "tap.h"
+
+
+#define CODE_A  "AAAAAAAAAAAAAAAAAAAAAA"
+#define CODE_B  "Bb-_0123456789xyzXYZqw"
+
+
+static rooms_store_t *
+open_ok(const char *where, const char *e)
+{
+    char            err[256];
+    rooms_store_t  *st;
+
+    err[0] = '\0';
+    st = rooms_store_open(where, err, sizeof(err));
+
+    if (!ok(st != NULL, "%s: the store opens", e)) {
+        diag("%s", err);
+    }
+
+    return st;
+}
+
+
+static void
+row(rooms_presence_t *p, int64_t room, const char *code, unsigned who,
+    int role, const char *name)
+{
+    memset(p, 0, sizeof(*p));
+    p->room_id = room;
+    snprintf(p->code, sizeof(p->code), "%s", code);
+    memcpy(p->person, &who, sizeof(who));      /* zero bytes after */
+    p->role = role;
+    snprintf(p->name, sizeof(p->name), "%s", name);
+}
+
+
+static int64_t
+count_rows(rooms_store_t *st)
+{
+    int64_t           n;
+    rooms_db_stmt_t  *s;
+
+    s = rooms_db_prepare(rooms_store_db(st), "SELECT count(*) FROM presence");
+    n = s != NULL && rooms_db_step(s) == ROOMS_DB_ROW
+        ? rooms_db_column_int(s, 0) : -1;
+    rooms_db_finalize(s);
+
+    return n;
+}
+
+
+static void
+test_presence(const char *where, const char *e)
+{
+    size_t             n;
+    unsigned           who;
+    rooms_store_t     *st, *st2;
+    rooms_presence_t   put[3], got[8];
+
+    st = open_ok(where, e);
+    st2 = open_ok(where, e);
+    if (st == NULL || st2 == NULL) {
+        return;
+    }
+
+    /* a fresh table: a database of an earlier run may be reused */
+    rooms_db_exec(rooms_store_db(st), "DELETE FROM presence");
+
+    row(&put[0], 7, CODE_A, 1, 1, "Anna");
+    row(&put[1], 7, CODE_A, 2, 0, "Bruno \xc3\xa8");
+    is_int(rooms_presence_put(st, 101, put, 2, 1000, 1015), ROOMS_STORE_OK,
+           "%s: node 101 puts its two people", e);
+
+    is_int(rooms_presence_get(st2, 202, 1000, got, 8, &n), ROOMS_STORE_OK,
+           "%s: node 202 reads", e);
+    memcpy(&who, got[0].person, sizeof(who));
+    ok(n == 2 && got[0].room_id == 7 && strcmp(got[0].code, CODE_A) == 0
+       && (got[0].person[0] == 1 || got[0].person[0] == 2)
+       && got[0].person[31] == 0,
+       "%s: node 202 sees them, room, code and hash", e);
+    ok(n == 2 && ((strcmp(got[0].name, "Anna") == 0 && got[0].role == 1
+                   && strcmp(got[1].name, "Bruno \xc3\xa8") == 0
+                   && got[1].role == 0)
+                  || (strcmp(got[1].name, "Anna") == 0 && got[1].role == 1
+                      && strcmp(got[0].name, "Bruno \xc3\xa8") == 0
+                      && got[0].role == 0)),
+       "%s: with their roles and names", e);
+
+    is_int(rooms_presence_get(st, 101, 1000, got, 8, &n), ROOMS_STORE_OK,
+           "%s: node 101 reads", e);
+    is_int((int) n, 0, "%s: and never sees its own rows", e);
+
+    /* node 202 has a call of its own, in a room of a lower id */
+    row(&put[2], 3, CODE_B, 9, 0, "Carla");
+    is_int(rooms_presence_put(st2, 202, &put[2], 1, 1005, 1020),
+           ROOMS_STORE_OK, "%s: node 202 puts its one", e);
+    rooms_presence_get(st, 303, 1005, got, 8, &n);
+    ok(n == 3 && got[0].room_id == 3 && got[1].room_id == 7
+       && got[2].room_id == 7, "%s: a third node sees all three, by room",
+       e);
+    rooms_presence_get(st, 303, 1005, got, 2, &n);
+    is_int((int) n, 2, "%s: no more than asked for", e);
+
+    /* Bruno left, Dora came: the node's rows are replaced whole */
+    row(&put[1], 7, CODE_A, 4, 0, "Dora");
+    rooms_presence_put(st, 101, put, 2, 1006, 1021);
+    rooms_presence_get(st2, 202, 1006, got, 8, &n);
+    ok(n == 2 && ((strcmp(got[0].name, "Anna") == 0
+                   && strcmp(got[1].name, "Dora") == 0)
+                  || (strcmp(got[1].name, "Anna") == 0
+                      && strcmp(got[0].name, "Dora") == 0)),
+       "%s: a put replaces the node's rows (Bruno gone, Dora in)", e);
+
+    /* node 202 dies: its rows are past their expiry at 1021 */
+    rooms_presence_get(st, 101, 1021, got, 8, &n);
+    is_int((int) n, 0, "%s: a node's rows past their expiry are not read",
+           e);
+    is_int((int) count_rows(st), 3, "%s: they are still there", e);
+    rooms_presence_put(st, 101, put, 2, 1021, 1036);
+    is_int((int) count_rows(st), 2, "%s: the next put of any node drops "
+           "them", e);
+
+    /* everyone left node 101 */
+    is_int(rooms_presence_put(st, 101, NULL, 0, 1030, 1045), ROOMS_STORE_OK,
+           "%s: an empty put", e);
+    is_int((int) count_rows(st), 0, "%s: leaves no row of the node", e);
+
+    rooms_store_close(st2);
+    rooms_store_close(st);
+}
+
+
+int
+main(void)
+{
+    char         dir[64], db[128], p[160];
+    const char  *tmp, *pg;
+
+    tmp = getenv("TMPDIR");
+    snprintf(dir, sizeof(dir), "%s/rooms-presence-XXXXXX",
+             tmp && tmp[0] && strlen(tmp) < 40 ? tmp : "/tmp");
+
+    if (mkdtemp(dir) == NULL) {
+        tap_bail_out("mkdtemp: %s", strerror(errno));
+    }
+
+    snprintf(db, sizeof(db), "%s/rooms.db", dir);
+
+    test_presence(db, "sqlite");
+
+    unlink(db);
+    snprintf(p, sizeof(p), "%s-wal", db);
+    unlink(p);
+    snprintf(p, sizeof(p), "%s-shm", db);
+    unlink(p);
+    ok(rmdir(dir) == 0, "the temporary directory is removed");
+
+    pg = getenv("ROOMS_TEST_PG");
+
+    if (pg != NULL && pg[0] != '\0') {
+        test_presence(pg, "postgresql");
+
+    } else {
+        diag("skip: the PostgreSQL part (ROOMS_TEST_PG is not set)");
+    }
+
+    return done_testing();
+}
