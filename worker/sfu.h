@@ -174,6 +174,9 @@ typedef struct {
                                             subscriber still waiting */
     uint64_t  nack_resent;               /* RTX packets included */
     uint64_t  rtx_sent;                  /* NACK answers sent as RTX */
+    uint64_t  repairs_resent;            /* NACK answers sent again when
+                                            transport feedback said lost
+                                            (in nack_resent too) */
     uint64_t  rr_sent;                   /* receiver reports to publishers */
     uint64_t  twcc_sent;                 /* transport feedback packets */
     uint64_t  twcc_received;             /* and from subscribers, read */

@@ -4,7 +4,10 @@
  * history of the stream its line carries (sfu_media.c keeps it): each
  * lost packet rebuilt and rewritten for that line as it was forwarded,
  * sent as RTX (RFC 4588) where the line negotiated it, else as it was;
- * what the history lacks is asked of the publisher again.  PLI and FIR
+ * what the history lacks is asked of the publisher again.  Each such
+ * repair is remembered by its transport number, and sent again at once
+ * when the subscriber's transport feedback reports it lost (resend.h
+ * bounds how often).  PLI and FIR
  * become keyframe requests (sfu_want_keyframe(): throttled there).
  * Transport feedback (RTPFB 15) goes into the subscriber's estimator
  * (bwe.h), a publisher's sender report into its receive statistics
@@ -13,7 +16,7 @@
  * paced at the cluster's rate.  Every resend and probe is a new
  * transport packet, numbered by sfu_media_stamp().
  *
- * Owns: the answer to each RTCP packet, the probing list
+ * Owns: the answer to each RTCP packet, the repairs' resends, the probing list
  * (sfu_net_t.probing) and each peer's probe cluster in flight
  * (sfu_peer_t.probe_*).
  * Must never: allocate, bind or unbind a line, forward a publisher's
@@ -149,6 +152,110 @@ sfu_kept(sfu_line_t *l, uint16_t out_seq, uint8_t *out, int *in_seq)
 
 
 /*
+ * Sends p the repair kept[0..len) of line l's packet out_seq (sfu_kept()),
+ * as RTX where the line negotiated it, else as it was; a new transport
+ * packet, remembered by its number (with tries, resend.h) so that its
+ * loss in p's transport feedback sends it again.  Returns 0, or -1 when
+ * the output queue is full.
+ */
+static int
+sfu_resend_one(sfu_t *sfu, uint64_t now_us, sfu_peer_t *p, sfu_line_t *l,
+    uint16_t out_seq, const uint8_t *kept, size_t len, unsigned tries,
+    sfu_io_t *io)
+{
+    unsigned      rtx;
+    uint16_t      tw;
+    sfu_dgram_t  *d;
+
+    rtx = l->neg.rtx_pt >= 0 && l->rtx_out_ssrc != 0;
+
+    d = sfu_out(sfu, io);
+    if (d == NULL) {
+        return -1;
+    }
+
+    if (rtx) {
+        len = sfu_media_build_rtx(l, kept, len, d->data);
+        if (len == 0) {
+            return 0;
+        }
+
+    } else {
+        memcpy(d->data, kept, len);
+    }
+
+    /* a resend is a new transport packet: a new number */
+    tw = p->tx_seq;
+    sfu_media_stamp(p, now_us, d->data, len, 0);
+
+    if (rooms_srtp_protect(&p->srtp, d->data, &len) != 0) {
+        return 0;
+    }
+
+    sfu_commit(sfu, io, &p->addr, len);
+    sfu->stats.nack_resent++;
+
+    if (rtx) {
+        sfu->stats.rtx_sent++;
+    }
+
+    if (p->bwe_on) {
+        rooms_resend_sent(&p->resend, (int64_t) now_us, tw,
+                          (unsigned) (l - p->lines), out_seq, len, tries);
+    }
+
+    return 0;
+}
+
+
+/*
+ * Transport feedback from p (its n statuses in st) reported some of our
+ * repairs lost: each one resend.h allows is sent again at once, from the
+ * same history as a NACK's answer, without waiting for p's next NACK.
+ */
+static void
+sfu_resend_lost(sfu_t *sfu, uint64_t now_us, sfu_peer_t *p,
+    const rooms_twcc_status_t *st, size_t n, sfu_io_t *io)
+{
+    size_t               k, i, len;
+    uint8_t              kept[ROOMS_HIST_SLOT];
+    sfu_line_t          *l;
+    rooms_resend_due_t   due[SFU_NACK_MAX];
+
+    k = rooms_resend_feedback(&p->resend, (int64_t) now_us, st, n,
+                              rooms_bwe_estimate(&p->bwe), due,
+                              SFU_NACK_MAX);
+
+    for (i = 0; i < k; i++) {
+        if (due[i].line >= p->nlines) {
+            continue;
+        }
+
+        l = &p->lines[due[i].line];
+
+        if (l->bound == NULL || !l->receiving) {
+            continue;
+        }
+
+        len = sfu_kept(l, due[i].seq, kept, NULL);
+
+        if (len == 0) {
+            continue;
+        }
+
+        if (sfu_resend_one(sfu, now_us, p, l, due[i].seq, kept, len,
+                           due[i].tries, io)
+            != 0)
+        {
+            return;
+        }
+
+        sfu->stats.repairs_resent++;
+    }
+}
+
+
+/*
  * Answers a NACK from p: each lost packet from the shared history of the
  * stream its line carries (sfu_kept()), as RTX packets when the line
  * negotiated RTX (and the answer announced our RTX SSRC), or else sent
@@ -160,19 +267,15 @@ sfu_nack(sfu_t *sfu, uint64_t now_us, sfu_peer_t *p,
 {
     int             n, i, in;
     size_t          len, nup;
-    unsigned        rtx;
     uint8_t         kept[ROOMS_HIST_SLOT];
     uint16_t        lost[SFU_NACK_MAX], up[SFU_NACK_MAX];
     sfu_line_t     *l;
-    sfu_dgram_t    *d;
 
     l = sfu_line_by_out_ssrc(p, fb->media_ssrc);
 
     if (l == NULL || sfu_line_hist(l) == NULL) {
         return;
     }
-
-    rtx = l->neg.rtx_pt >= 0 && l->rtx_out_ssrc != 0;
 
     n = rooms_rtcp_nack_expand(fb, lost, SFU_NACK_MAX);
     nup = 0;
@@ -197,33 +300,10 @@ sfu_nack(sfu_t *sfu, uint64_t now_us, sfu_peer_t *p,
             continue;
         }
 
-        d = sfu_out(sfu, io);
-        if (d == NULL) {
+        if (sfu_resend_one(sfu, now_us, p, l, lost[i], kept, len, 0, io)
+            != 0)
+        {
             return;
-        }
-
-        if (rtx) {
-            len = sfu_media_build_rtx(l, kept, len, d->data);
-            if (len == 0) {
-                continue;
-            }
-
-        } else {
-            memcpy(d->data, kept, len);
-        }
-
-        /* a resend is a new transport packet: a new number */
-        sfu_media_stamp(p, now_us, d->data, len, 0);
-
-        if (rooms_srtp_protect(&p->srtp, d->data, &len) != 0) {
-            continue;
-        }
-
-        sfu_commit(sfu, io, &p->addr, len);
-        sfu->stats.nack_resent++;
-
-        if (rtx) {
-            sfu->stats.rtx_sent++;
         }
     }
 
@@ -295,6 +375,9 @@ sfu_rtcp(sfu_t *sfu, uint64_t now, sfu_peer_t *p, const uint8_t *buf,
                                               sfu->net->twcc_st,
                                               (size_t) count);
                     sfu->stats.twcc_received++;
+                    sfu_resend_lost(sfu, now * 1000, p, sfu->net->twcc_st,
+                                    count < ROOMS_BWE_HISTORY
+                                    ? (size_t) count : ROOMS_BWE_HISTORY, io);
                 }
             }
 

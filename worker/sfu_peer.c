@@ -215,6 +215,7 @@ sfu_lines_update(sfu_t *sfu, sfu_peer_t *p, const rooms_sdp_t *offer)
         {
             rooms_bwe_init(&p->bwe, SFU_BWE_START_BPS, SFU_BWE_MIN_BPS,
                            SFU_BWE_MAX_BPS);
+            rooms_resend_init(&p->resend);
             p->bwe_on = 1;
         }
 

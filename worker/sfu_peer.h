@@ -24,6 +24,7 @@
 #include "ice.h"
 #include "layer.h"
 #include "nack.h"
+#include "resend.h"
 #include "rtp.h"
 #include "sdp.h"
 #include "speaker.h"
@@ -287,6 +288,13 @@ struct sfu_peer_s {
     unsigned              bwe_on;
     uint16_t              tx_seq;
     rooms_bwe_t           bwe;
+
+    /*
+     * Our repairs (NACK answers) towards it, by transport number, sent
+     * again when its transport feedback reports them lost (resend.h).
+     * Used while bwe_on: only then do they carry our numbers.
+     */
+    rooms_resend_t        resend;
 
     /*
      * A probe cluster being sent, one packet every probe_interval_us
