@@ -1631,6 +1631,61 @@ test_media(void)
     is_int(sfu_stats(sfu)->nack_resent, 2, "two resends counted");
     is_int(sfu_stats(sfu)->rtx_sent, 2, "both as RTX");
 
+    /*
+     * P2's transport feedback says the first repair arrived and the
+     * second was lost (a packet after it arrived): the second is sent
+     * again at once, without waiting for P2's next NACK; lost again, once
+     * more; a third loss is left to P2 (ROOMS_RESEND_TRIES).
+     */
+    {
+        int            k, nfb;
+        uint16_t       tw1, tw2, twn = 0;
+        rooms_rtp_t    rr;
+        rooms_twcc_t   tf;
+
+        ok(rooms_rtp_ext_find(&r, 3, &v, &n) == 0 && n == 2,
+           "the first repair carries our transport number");
+        tw1 = (uint16_t) (v[0] << 8 | v[1]);
+        ok(rooms_rtp_ext_find(&r2, 3, &v, &n) == 0 && n == 2,
+           "so does the second");
+        tw2 = (uint16_t) (v[0] << 8 | v[1]);
+
+        for (k = 0; k < 3; k++) {
+            /* the first: tw1 received; then the one before the resend */
+            rooms_twcc_init(&tf, 0x99, v_out);
+            (void) rooms_twcc_input(&tf, 5000000,
+                                    k == 0 ? tw1 : (uint16_t) (tw2 - 1));
+            (void) rooms_twcc_input(&tf, 5001000, (uint16_t) (tw2 + 1));
+            nfb = rooms_twcc_poll(&tf, 5002000, pkt,
+                                  sizeof(pkt));
+            len = nfb > 0 ? (size_t) nfb : 0;
+            rooms_srtp_protect_rtcp(&c2.srtp, pkt, &len);
+            clear();
+            udp(&c2, pkt, len);
+
+            if (k == 2) {
+                is_int(to_client(&c2, 0), 0,
+                       "lost a third time: left to P2's NACK");
+                break;
+            }
+
+            is_int(to_client(&c2, 0), 1,
+                   "feedback: repair lost, sent again at once (%d)", k + 1);
+            n = received(&c2, got, 0);
+            ok(n > 0 && rooms_rtp_parse(got, n, &rr) == 0 && rr.pt == 101
+               && rr.ssrc == v_rtx && rr.payload_len == 20
+               && got[rr.payload_off] == (uint8_t) (lost2[1] >> 8)
+               && got[rr.payload_off + 1] == (uint8_t) lost2[1],
+               "as RTX of the lost one's number, not the received one's");
+            ok(rooms_rtp_ext_find(&rr, 3, &v, &n) == 0 && n == 2
+               && (twn = (uint16_t) (v[0] << 8 | v[1])) != tw2,
+               "with a new transport number");
+            tw2 = twn;
+        }
+
+        is_int(sfu_stats(sfu)->repairs_resent, 2, "two resends counted");
+    }
+
     /* a NACK for something never sent resends nothing */
     lost = (uint16_t) (out_seq + 100);
     len = rooms_rtcp_build_nack(pkt, sizeof(pkt), 0x99, v_out, &lost, 1);
@@ -1894,7 +1949,8 @@ test_media(void)
     ok(r.payload_len == 18
        && memcmp(got + r.payload_off, "\x10\x00\x9d\x01\x2apayload-bytes",
                  18) == 0, "the original payload, no OSN");
-    is_int(sfu_stats(sfu)->rtx_sent, 2, "not counted as RTX");
+    is_int(sfu_stats(sfu)->rtx_sent, 4,
+           "not counted as RTX (2 NACK answers and 2 resends before)");
 
     /*
      * One history of P1's video serves both: P2 NACKs the same packet in
@@ -1914,7 +1970,7 @@ test_media(void)
                  18) == 0,
        "the same packet NACKed by P2: from the same history, as P2's RTX "
        "(its SSRC, its OSN %u, the payload)", (unsigned) seq2);
-    is_int(sfu_stats(sfu)->rtx_sent, 3, "counted as RTX");
+    is_int(sfu_stats(sfu)->rtx_sent, 5, "counted as RTX");
 
     /*
      * P3's one video line follows its view to P2: a streams message, a
