@@ -410,7 +410,8 @@ w_stats(w_t *w)
     rooms_log(ROOMS_LOG_INFO, "stats: transport feedback sent %llu read %llu, "
               "probes %llu, NACKs to publishers %llu (packets asked again "
               "%llu), repairs %llu, our repairs resent on feedback %llu, "
-              "layer switches %llu, keyframes asked again %llu",
+              "keyframes for gaps given up %llu, layer switches %llu, "
+              "keyframes asked again %llu",
               (unsigned long long) s->twcc_sent,
               (unsigned long long) s->twcc_received,
               (unsigned long long) s->probes_sent,
@@ -418,6 +419,7 @@ w_stats(w_t *w)
               (unsigned long long) s->nack_again,
               (unsigned long long) s->rtx_received,
               (unsigned long long) s->repairs_resent,
+              (unsigned long long) s->pli_gap,
               (unsigned long long) s->layer_switches,
               (unsigned long long) s->kf_stuck);
 }

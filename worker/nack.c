@@ -196,6 +196,17 @@ rooms_nack_poll(rooms_nack_t *nk, uint64_t now, rooms_nack_due_t *due)
         i++;
     }
 
+    due->keyframe = 0;
+
+    if (due->gone > 0
+        && (!nk->kf_any || now >= nk->kf_ms + ROOMS_NACK_KF_MS))
+    {
+        due->keyframe = 1;
+        nk->kf_any = 1;
+        nk->kf_ms = now;
+        nk->keyframes++;
+    }
+
     return 1;
 }
 

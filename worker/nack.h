@@ -76,6 +76,17 @@
 #define ROOMS_NACK_RTO_MIN_MS  20
 #define ROOMS_NACK_RTO_MAX_MS  450
 
+/*
+ * A number given up leaves a gap its receivers cannot fill: the frame is
+ * lost, and the following ones wait for a keyframe that Chromium asks
+ * for itself only when its frame buffer times out (about 3 s).  The poll
+ * asks for one (rooms_nack_due_t.keyframe) at once, at most once per
+ * ROOMS_NACK_KF_MS per publisher: a keyframe costs every subscriber of
+ * the publisher several frames' worth, and one answers every gap given
+ * up before it.
+ */
+#define ROOMS_NACK_KF_MS       1000
+
 /* numbers of one stream asked again in one poll: one NACK packet */
 #define ROOMS_NACK_BATCH       64
 
@@ -97,6 +108,8 @@ typedef struct {
     rooms_nack_seq_t  seqs[ROOMS_NACK_MAX];   /* by first ask, oldest first */
     unsigned          n;
     unsigned          srtt_ms;        /* 0: no repair timed yet */
+    unsigned          kf_any;         /* a keyframe was asked, at kf_ms */
+    uint64_t          kf_ms;
     unsigned          rttvar_ms;
 
     /* what became of the numbers asked, since init */
@@ -105,6 +118,7 @@ typedef struct {
     uint64_t          repaired;       /* by a repair or the late original */
     uint64_t          repaired_again; /* of those, after two asks or more */
     uint64_t          given_up;       /* too old, or asked enough */
+    uint64_t          keyframes;      /* asked for numbers given up */
 } rooms_nack_t;
 
 /* what one poll asks of the caller: one NACK, for one stream */
@@ -113,6 +127,8 @@ typedef struct {
     unsigned          n;
     uint16_t          seq[ROOMS_NACK_BATCH];
     unsigned          gone;           /* numbers of it given up just now */
+    unsigned          keyframe;       /* and a keyframe of it is wanted
+                                         (ROOMS_NACK_KF_MS allows) */
 } rooms_nack_due_t;
 
 
@@ -142,8 +158,9 @@ unsigned rooms_nack_arrived(rooms_nack_t *nk, uint64_t now, uint32_t stream,
 /*
  * What is due at now, one stream at a time: fills *due with the numbers
  * of one stream to ask again now (their asks counted) and how many of
- * its numbers were given up (ROOMS_NACK_AGE_MS old, never repaired);
- * returns 1, or 0 when nothing more is due.  Call until it returns 0.
+ * its numbers were given up (ROOMS_NACK_AGE_MS old, never repaired),
+ * and whether a keyframe is wanted for them (ROOMS_NACK_KF_MS); returns
+ * 1, or 0 when nothing more is due.  Call until it returns 0.
  */
 unsigned rooms_nack_poll(rooms_nack_t *nk, uint64_t now,
     rooms_nack_due_t *due);

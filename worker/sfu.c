@@ -1301,15 +1301,28 @@ again:
 uint64_t
 sfu_poll(sfu_t *sfu, uint64_t now_ms, sfu_io_t *io)
 {
-    uint64_t  next;
+    size_t       i, nkf;
+    uint64_t     next;
+    sfu_line_t  *kf[SFU_NACK_KF_MAX];
 
     next = sfu_layers_poll(sfu, now_ms, io);
+
+    /*
+     * NACKs first: a publisher's gap given up wants a keyframe, sent now
+     * or queued for the throttle, which sfu_keyframes_poll() then counts
+     */
+    next = sfu_min64(next, sfu_nack_poll(sfu, now_ms, kf, SFU_NACK_KF_MAX,
+                                         &nkf, io));
+
+    for (i = 0; i < nkf; i++) {
+        sfu_want_keyframe(sfu, now_ms, kf[i], io);
+        sfu->stats.pli_gap++;
+    }
 
     next = sfu_min64(next, sfu_voice_poll(sfu, now_ms, io));
     next = sfu_min64(next, sfu_ice_poll(sfu, now_ms, io));
     next = sfu_min64(next, sfu_dtls_poll(sfu, now_ms, io));
     next = sfu_min64(next, sfu_keyframes_poll(sfu, now_ms, io));
-    next = sfu_min64(next, sfu_nack_poll(sfu, now_ms, io));
     next = sfu_min64(next, sfu_rr_poll(sfu, now_ms, io));
     next = sfu_min64(next, sfu_twcc_poll(sfu, now_ms, io));
     next = sfu_min64(next, sfu_probe_poll(sfu, now_ms, io));

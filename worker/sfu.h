@@ -186,6 +186,8 @@ typedef struct {
                                             because a repair was late */
     uint64_t  rtx_received;              /* their retransmissions, used */
     uint64_t  pli_sent;                  /* towards publishers */
+    uint64_t  pli_gap;                   /* keyframes asked for a gap
+                                            given up (nack.h) */
     uint64_t  records;                   /* ring records sent */
     uint64_t  records_dropped;           /* record() refused them */
     uint64_t  joins;                     /* into a room, from a lobby too */

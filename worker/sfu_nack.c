@@ -155,7 +155,8 @@ sfu_nack_stream(sfu_peer_t *p, uint32_t stream, int *li)
 
 
 uint64_t
-sfu_nack_poll(sfu_t *sfu, uint64_t now, sfu_io_t *io)
+sfu_nack_poll(sfu_t *sfu, uint64_t now, sfu_line_t **kf, size_t cap,
+    size_t *nkf, sfu_io_t *io)
 {
     int                li;
     uint64_t           next, t;
@@ -166,6 +167,7 @@ sfu_nack_poll(sfu_t *sfu, uint64_t now, sfu_io_t *io)
 
     next = SFU_NEVER;
     list = &sfu->net->nack_pending;
+    *nkf = 0;
 
     for (q = list->next; q != list; q = qn) {
         qn = q->next;
@@ -189,7 +191,13 @@ sfu_nack_poll(sfu_t *sfu, uint64_t now, sfu_io_t *io)
 
             if (due.gone > 0) {
                 sfu_log(sfu, SFU_LOG_DEBUG, "gave up %u packets of %s mid "
-                        "%s", due.gone, p->id, pub->mid);
+                        "%s%s", due.gone, p->id, pub->mid,
+                        due.keyframe ? ", keyframe asked" : "");
+            }
+
+            /* a gap nobody can fill: its receivers need a keyframe */
+            if (due.keyframe && *nkf < cap) {
+                kf[(*nkf)++] = pub;
             }
 
             if (due.n > 0 && p->srtp_ready && p->has_addr) {

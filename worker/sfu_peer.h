@@ -134,6 +134,13 @@ typedef struct {
 #define SFU_NACK_GAP_MAX     64
 
 /*
+ * Publisher lines one sfu_poll() asks a keyframe for because of gaps
+ * given up: each publisher asks at most once a second (nack.h), so more
+ * than this in one poll is rare, and the rest wait for the next poll.
+ */
+#define SFU_NACK_KF_MAX      16
+
+/*
  * Layers are chosen again this often: a layer that stops or starts
  * arriving is noticed within it, and the chooser's 2 s hold before going
  * up is measured in its steps.
@@ -475,8 +482,14 @@ void sfu_nack_up(sfu_t *sfu, uint64_t now, sfu_line_t *pub, int li,
  */
 unsigned sfu_nack_arrived(sfu_t *sfu, uint64_t now, sfu_line_t *pub, int li,
     uint16_t seq, unsigned repair);
-/* the NACKs due again at now: the next due, or SFU_NEVER */
-uint64_t sfu_nack_poll(sfu_t *sfu, uint64_t now, sfu_io_t *io);
+/*
+ * The NACKs due again at now: the next due, or SFU_NEVER.  The publisher
+ * lines with numbers just given up that want a keyframe (nack.h) go to
+ * kf[0..cap), their count in *nkf, for the caller to ask (this file
+ * must not: sfu_media.c calls it); beyond cap, the next poll's.
+ */
+uint64_t sfu_nack_poll(sfu_t *sfu, uint64_t now, sfu_line_t **kf,
+    size_t cap, size_t *nkf, sfu_io_t *io);
 /* stream pub (layer li, or -1: every one of the line) stops or restarts */
 void sfu_nack_forget(sfu_line_t *pub, int li);
 /* peer goes: nothing more is asked of it */

@@ -9,7 +9,8 @@
  * of numbers asked once time the repair time (RFC 6298 smoothing) and
  * the next asks follow it, within its bounds; repairs after two asks time
  * nothing; five asks at most, then none, and given up a second after the
- * first ask (a repair after that is not wanted); a subscriber asking
+ * first ask (a repair after that is not wanted), and a keyframe wanted
+ * then, once a second at most; a subscriber asking
  * for a number asked already asks again only after half a repair time,
  * once for two subscribers, and does not move the timer's schedule; the
  * bound of tracked numbers (the oldest given up for a new
@@ -457,12 +458,71 @@ test_random(void)
 }
 
 
+/*
+ * A gap given up wants a keyframe, at once, once a second at most per
+ * publisher; asks and repairs want none.
+ */
+static void
+test_keyframe(void)
+{
+    uint64_t          w;
+    unsigned          kf, gone;
+    rooms_nack_due_t  due;
+
+    rooms_nack_init(&nk);
+
+    ask1(0, 3, 9);
+    ask1(0, 3, 10);
+    kf = 0;
+
+    while (rooms_nack_poll(&nk, 100, &due)) {
+        kf += due.keyframe;
+    }
+
+    is_int(kf, 0, "asking again wants no keyframe");
+
+    rooms_nack_arrived(&nk, 150, 3, 10, 1, &w);
+    kf = 0;
+    gone = 0;
+
+    while (rooms_nack_poll(&nk, ROOMS_NACK_AGE_MS, &due)) {
+        kf += due.keyframe;
+        gone += due.gone;
+    }
+
+    is_int(gone, 1, "9 given up at the age (10 was repaired)");
+    is_int(kf, 1, "a keyframe wanted with it, at once");
+    is_int(nk.keyframes, 1, "counted");
+
+    /* another stream of the publisher given up 500 ms later: none yet */
+    ask1(ROOMS_NACK_AGE_MS - 500, 4, 20);
+    kf = 0;
+
+    while (rooms_nack_poll(&nk, 2 * ROOMS_NACK_AGE_MS - 500, &due)) {
+        kf += due.keyframe;
+    }
+
+    is_int(kf, 0, "none within ROOMS_NACK_KF_MS of the last");
+
+    ask1(2 * ROOMS_NACK_AGE_MS, 3, 30);
+    kf = 0;
+
+    while (rooms_nack_poll(&nk, 3 * ROOMS_NACK_AGE_MS, &due)) {
+        kf += due.keyframe;
+    }
+
+    is_int(kf, 1, "the next one, ROOMS_NACK_KF_MS after it, wants one");
+    is_int(nk.keyframes, 2, "two in all");
+}
+
+
 int
 main(void)
 {
     test_gap_retry_repair();
     test_timing();
     test_give_up();
+    test_keyframe();
     test_asked_already();
     test_bound();
     test_streams();
