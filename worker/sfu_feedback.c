@@ -251,6 +251,9 @@ sfu_resend_lost(sfu_t *sfu, uint64_t now_us, sfu_peer_t *p,
         }
 
         sfu->stats.repairs_resent++;
+        sfu_log(sfu, SFU_LOG_DEBUG, "resent repair to %s mid %s seq %u, "
+                "try %u", p->id, l->mid, (unsigned) due[i].seq,
+                (unsigned) due[i].tries);
     }
 }
 

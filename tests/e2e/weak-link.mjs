@@ -75,7 +75,9 @@ const inbound = (name) => people[name].page.evaluate(inboundInPage);
 // The media worker's repairs of publisher packets from byte at of its
 // debug log on: "repair of <who> mid <mid> seq <n> after <ms> ms, asks
 // <k>" for each NACKed packet whose retransmission came, "late of ..."
-// for one that came late itself, "gave up <n> packets" for the others.
+// for one that came late itself, "gave up <n> packets" for the others
+// (", keyframe asked" when that asked one); "resent repair to ..." for a
+// repair towards a subscriber sent again on its transport feedback.
 function repairsSince(file, at) {
   const fd = fs.openSync(file, 'r');
   const size = fs.fstatSync(fd).size;
@@ -86,6 +88,8 @@ function repairsSince(file, at) {
   let again = 0;
   let late = 0;
   let gone = 0;
+  let keyframes = 0;
+  let resent = 0;
   for (const line of buf.toString('utf8').split('\n')) {
     let m = /repair of .* after (\d+) ms, asks (\d+)/.exec(line);
     if (m) {
@@ -94,15 +98,17 @@ function repairsSince(file, at) {
       continue;
     }
     if (/late of .* after \d+ ms/.test(line)) late++;
+    if (/resent repair to /.test(line)) resent++;
     m = /gave up (\d+) packets/.exec(line);
     if (m) gone += Number(m[1]);
+    if (m && /keyframe asked/.test(line)) keyframes++;
   }
   waits.sort((x, y) => x - y);
   const q = (f) => waits.length ? waits[Math.min(waits.length - 1,
                                                 Math.floor(f * waits.length))]
                                 : 0;
   return { n: waits.length, p50: q(0.5), p90: q(0.9), p99: q(0.99),
-           again, late, gone };
+           again, late, gone, keyframes, resent };
 }
 
 // Loss of what name receives (video of everyone) between two samples.
@@ -273,7 +279,9 @@ async function scenario() {
        ' ms, p90 ' + rep.p90 + ' ms, p99 ' + rep.p99 + ' ms; after two ' +
        'asks or more ' + rep.again + ' (' +
        (rep.n ? (100 * rep.again / rep.n).toFixed(1) : '0') + '%); late ' +
-       'originals ' + rep.late + '; given up ' + rep.gone);
+       'originals ' + rep.late + '; given up ' + rep.gone + ' (keyframes ' +
+       'asked for them ' + rep.keyframes + '); repairs to subscribers ' +
+       'resent on their feedback ' + rep.resent);
   ok(count === 6 && moving === 6, 'with 5% loss every received video ' +
      'keeps moving (100 frames in 20 s at least): ' + moving + ' of 6');
   ok(count === 6 && mean <= 0.10, 'with 5% loss the received videos are ' +
