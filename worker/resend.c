@@ -12,6 +12,18 @@
 #include "resend.h"
 
 
+/* slot s is empty from now on */
+static void
+rooms_resend_free(rooms_resend_t *rs, rooms_resend_slot_t *s)
+{
+    if (s->used && s->tries > 0) {
+        rs->resends--;
+    }
+
+    s->used = 0;
+}
+
+
 void
 rooms_resend_init(rooms_resend_t *rs)
 {
@@ -32,7 +44,7 @@ rooms_resend_sent(rooms_resend_t *rs, int64_t now_us, uint16_t twcc,
      * again too): the count carries on, so the bound is per packet.  Only
      * a NACK's answer looks (about 5% of packets at 5% loss).
      */
-    if (tries == 0) {
+    if (tries == 0 && rs->resends > 0) {
         for (i = 0; i < ROOMS_RESEND_SLOTS; i++) {
             s = &rs->slots[i];
 
@@ -40,13 +52,16 @@ rooms_resend_sent(rooms_resend_t *rs, int64_t now_us, uint16_t twcc,
                 && now_us - s->sent_us <= ROOMS_RESEND_AGE_US)
             {
                 tries = s->tries;
-                s->used = 0;
+                rooms_resend_free(rs, s);
                 break;
             }
         }
     }
 
     s = &rs->slots[twcc & (ROOMS_RESEND_SLOTS - 1)];
+
+    /* an older repair in the slot is forgotten */
+    rooms_resend_free(rs, s);
 
     s->sent_us = now_us;
     s->twcc = twcc;
@@ -56,6 +71,10 @@ rooms_resend_sent(rooms_resend_t *rs, int64_t now_us, uint16_t twcc,
     s->tries = (uint8_t) (tries > ROOMS_RESEND_TRIES
                           ? ROOMS_RESEND_TRIES : tries);
     s->used = 1;
+
+    if (s->tries > 0) {
+        rs->resends++;
+    }
 
     rs->sent++;
 }
@@ -116,7 +135,7 @@ rooms_resend_feedback(rooms_resend_t *rs, int64_t now_us,
             continue;
         }
 
-        s->used = 0;
+        rooms_resend_free(rs, s);
 
         if (st[i].status != ROOMS_TWCC_NOT_RECEIVED) {
             rs->received++;

@@ -88,6 +88,9 @@ typedef struct {
     rooms_resend_slot_t  slots[ROOMS_RESEND_SLOTS];
     int64_t              budget;     /* bytes, may go below 0: none */
     int64_t              refill_us;  /* the budget counted up to */
+    unsigned             resends;    /* slots holding a resend (tries >
+                                        0): a NACK's answer looks for
+                                        its packet only when some are */
 
     /* what became of the repairs, since init */
     uint64_t             sent;       /* recorded */
