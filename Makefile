@@ -160,7 +160,10 @@ test: all layers sanitize-build deb
 PG_UNITS   ?= $(patsubst tests/unit/%.c,$(BUILD)/tests/%, \
                          $(shell grep -l ROOMS_TEST_PG $(UNIT_SRC)))
 PG_SUITES  ?= t/
-PG_E2E     ?= tests/e2e/first-call.t tests/e2e/tray.t
+# (the browser suites whose rooms live in the store: a call, hosts'
+# actions, co-hosts, the lobby, scheduled rooms, the tray of people)
+PG_E2E     ?= $(addprefix tests/e2e/,first-call.t host-controls.t cohost.t \
+                                     lobby.t schedule.t tray.t)
 
 test-pg: all layers
 	sh scripts/pg-cluster.sh run sh -c 'st=0; \
