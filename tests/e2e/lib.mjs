@@ -187,6 +187,15 @@ export function storeOf(dir) {
   return process.env.ROOMS_E2E_STORE || path.join(dir, 'data/rooms.db');
 }
 
+// One query's rows (columns joined by "|"), through sqlite3 or psql.
+export function storeQuery(dir, sql) {
+  const store = storeOf(dir);
+  const out = store.startsWith('postgres')
+    ? execFileSync('psql', ['-X', '-q', '-A', '-t', '-d', store, '-c', sql])
+    : execFileSync('sqlite3', [store, sql]);
+  return out.toString().trim();
+}
+
 export async function startNginx(dir, port, { directives = [], http = [],
                                               module = moduleFile } = {}) {
   const conf = path.join(dir, 'nginx.conf');
