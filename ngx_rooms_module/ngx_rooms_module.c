@@ -562,9 +562,13 @@ ngx_rooms_postconfiguration(ngx_conf_t *cf)
 
     rmcf = ngx_http_conf_get_module_main_conf(cf, ngx_rooms_module);
 
+    /*
+     * the zone keeps the store it caches by name: a PostgreSQL URI
+     * without its password, so that a new password is the same store
+     */
     if (rmcf->shm_zone) {
         ctx = rmcf->shm_zone->data;
-        ctx->store_path = rmcf->store_path;
+        ctx->store_path = rmcf->store_name;
     }
 
     if (rmcf->expire == NGX_CONF_UNSET) {
