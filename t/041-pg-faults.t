@@ -6,7 +6,7 @@
 # - the database down at start: "nginx -t" fails with a line naming the
 #   store and the cause, and never the URI's password; so do a database
 #   that does not exist and a role that cannot create the tables;
-# - the database killed (SIGKILL to the postmaster: every connection
+# - the database killed (SIGKILL to all its processes: every connection
 #   dies) while serving: creations and changes answer 503
 #   storage_unavailable within a bounded time, a join is refused, a call
 #   already in the room goes on, no nginx process crashes;
