@@ -145,7 +145,7 @@ $(BUILD):
 # built with both, started and stopped); tests/deb.t installs and purges
 # the packages of `make deb`
 test: all layers sanitize-build deb
-	$(SAN_ENV) prove -I t/lib/harness -I t/lib $(UNITS) $(ASAN_UNITS) \
+	$(SAN_ENV) ROOMS_TEST_PG_FAULTS=1 prove -I t/lib/harness -I t/lib $(UNITS) $(ASAN_UNITS) \
 	    tests/sanitize.t t/ tests/deb.t tests/relay/test_relay.sh tests/load/load.t \
 	    $(wildcard tests/e2e/*.t)
 
