@@ -408,12 +408,14 @@ w_stats(w_t *w)
               "or pushed out %llu", rooms_tcp_conns(w->tcp),
               (unsigned long long) rooms_tcp_closed_bad(w->tcp));
     rooms_log(ROOMS_LOG_INFO, "stats: transport feedback sent %llu read %llu, "
-              "probes %llu, NACKs to publishers %llu, repairs %llu, layer "
-              "switches %llu, keyframes asked again %llu",
+              "probes %llu, NACKs to publishers %llu (packets asked again "
+              "%llu), repairs %llu, layer switches %llu, keyframes asked "
+              "again %llu",
               (unsigned long long) s->twcc_sent,
               (unsigned long long) s->twcc_received,
               (unsigned long long) s->probes_sent,
               (unsigned long long) s->nack_sent,
+              (unsigned long long) s->nack_again,
               (unsigned long long) s->rtx_received,
               (unsigned long long) s->layer_switches,
               (unsigned long long) s->kf_stuck);

@@ -12,7 +12,8 @@
  *   sfu_peer.c    one participant's transport, offers and answers;
  *   sfu_select.c  who receives what, as pure functions;
  *   sfu_voice.c   who is heard: the loudest voices, the speaker;
- *   sfu_media.c   bindings, forwarding, NACK and PLI to publishers;
+ *   sfu_media.c   bindings, forwarding, PLI to publishers;
+ *   sfu_nack.c    NACKs to publishers, asked again while repairs are late;
  *   sfu_feedback.c  RTCP answered (NACK, PLI/FIR, feedback); probes;
  *   sfu_rx.c      receive statistics and receiver reports;
  *   sfu_msg.c     every JSON text;
@@ -1308,6 +1309,7 @@ sfu_poll(sfu_t *sfu, uint64_t now_ms, sfu_io_t *io)
     next = sfu_min64(next, sfu_ice_poll(sfu, now_ms, io));
     next = sfu_min64(next, sfu_dtls_poll(sfu, now_ms, io));
     next = sfu_min64(next, sfu_keyframes_poll(sfu, now_ms, io));
+    next = sfu_min64(next, sfu_nack_poll(sfu, now_ms, io));
     next = sfu_min64(next, sfu_rr_poll(sfu, now_ms, io));
     next = sfu_min64(next, sfu_twcc_poll(sfu, now_ms, io));
     next = sfu_min64(next, sfu_probe_poll(sfu, now_ms, io));

@@ -179,6 +179,8 @@ typedef struct {
     uint64_t  twcc_received;             /* and from subscribers, read */
     uint64_t  probes_sent;               /* bandwidth probe packets */
     uint64_t  nack_sent;                 /* NACKs to publishers */
+    uint64_t  nack_again;                /* numbers in them asked again
+                                            because a repair was late */
     uint64_t  rtx_received;              /* their retransmissions, used */
     uint64_t  pli_sent;                  /* towards publishers */
     uint64_t  records;                   /* ring records sent */

@@ -183,10 +183,10 @@ sfu_nack(sfu_t *sfu, uint64_t now_us, sfu_peer_t *p,
         if (len == 0) {
             /*
              * sent before and never reached us (lost on the
-             * publisher's leg, and our one NACK did not bring it): ask
-             * the publisher again, in its numbers, while the line
-             * carries that stream; the subscriber's own retries pace
-             * this
+             * publisher's leg, and our NACK did not bring it yet): ask
+             * the publisher, in its numbers, while the line carries that
+             * stream, unless we asked already (sfu_nack.c asks again
+             * when the repair is late)
              */
             if (in >= 0
                 && (int16_t) (uint16_t) (lost[i] - l->fwd.last_seq) < 0)
@@ -228,8 +228,8 @@ sfu_nack(sfu_t *sfu, uint64_t now_us, sfu_peer_t *p,
     }
 
     if (nup > 0) {
-        sfu_media_nack_up(sfu, l->bound, l->bound->nlayers ? l->layer : -1,
-                          up, nup, io);
+        sfu_nack_up(sfu, now_us / 1000, l->bound,
+                    l->bound->nlayers ? l->layer : -1, up, nup, io);
     }
 }
 

@@ -5,8 +5,9 @@
  * with the subscriber's header extension ids, rewritten (SSRC, sequence,
  * timestamp: forward.h) and protected; a video stream's packets are kept
  * once, as they came, in its NACK history, which all its subscribers
- * share.  What goes up to a publisher is here too: a NACK for a gap in
- * its stream, a PLI when someone wants its keyframe (throttled).
+ * share.  A gap in a stream is asked for (sfu_nack.c, which tracks the
+ * asks), and only repairs still wanted go on.  A PLI goes up to a
+ * publisher when someone wants its keyframe (throttled).
  * Binding a receiving line to a stream (its SSRC, rewriting state and
  * RTX stream) is here too.  The RTCP peers send, the NACK answers from
  * the histories and the estimator's probes are sfu_feedback.c's, which
@@ -30,7 +31,7 @@
  * when it is first forwarded), build or read JSON, know of rooms, or
  * read a peer's RTCP (sfu_feedback.c, which calls this file: never back).
  * May not: include <sys/socket.h>, include <netinet/in.h>, include <sys/epoll.h>, include <jansson.h>, call json_, call malloc, call calloc, call clock_gettime, call time, call rand, call getrandom, call RAND_bytes
- * May not: call sfu_rtcp, call sfu_bwe_probe, call sfu_probe_, call sfu_feedback_
+ * May not: call sfu_rtcp, call sfu_bwe_probe, call sfu_probe_, call sfu_feedback_, call sfu_nack_poll, call rooms_nack_
  */
 
 #include <stdio.h>
@@ -47,9 +48,6 @@ static sfu_line_t *sfu_learn_rtx(sfu_t *sfu, sfu_peer_t *p,
     const rooms_rtp_t *pkt, int *li);
 static size_t sfu_repair(const sfu_line_t *pub, int li,
     const rooms_rtp_t *rtx, uint8_t *out);
-static void sfu_nack_gap(sfu_t *sfu, sfu_peer_t *p, sfu_line_t *pub, int li,
-    uint16_t seq, sfu_io_t *io);
-static unsigned sfu_repair_wanted(sfu_rx_t *rx, uint16_t seq);
 static void sfu_demux(sfu_peer_t *p, const rooms_rtp_t *pkt, sfu_line_t **pub,
     sfu_line_t **rtx, int *li);
 static sfu_line_t *sfu_learn_by_mid(sfu_t *sfu, sfu_peer_t *p,
@@ -268,6 +266,7 @@ sfu_unpublish(sfu_line_t *l)
         l->kf_queued = 0;
     }
 
+    sfu_nack_forget(l, -1);
     l->publishing = 0;
     l->has_ssrc = 0;
     l->ssrc = 0;
@@ -969,6 +968,7 @@ sfu_rtp(sfu_t *sfu, uint64_t now_us, sfu_peer_t *p, const uint8_t *buf,
     uint8_t       repair[SFU_DGRAM_MAX];
     uint64_t      now;
     unsigned      keyframe;
+    sfu_rx_t     *rx;
     sfu_line_t   *pub, *rtx;
     rooms_rtp_t   pkt;
     const uint8_t *lv;
@@ -1010,8 +1010,7 @@ sfu_rtp(sfu_t *sfu, uint64_t now_us, sfu_peer_t *p, const uint8_t *buf,
         n = sfu_repair(rtx, li, &pkt, repair);
 
         if (rooms_rtp_parse(repair, n, &pkt) != 0
-            || !sfu_repair_wanted(li >= 0 ? &rtx->layers[li].rx : &rtx->rx,
-                                  pkt.seq))
+            || !sfu_nack_arrived(sfu, now, rtx, li, pkt.seq, 1))
         {
             return;
         }
@@ -1037,11 +1036,21 @@ sfu_rtp(sfu_t *sfu, uint64_t now_us, sfu_peer_t *p, const uint8_t *buf,
         return;
     }
 
-    /* a gap before this packet: ask the publisher for what is missing */
+    /*
+     * a gap before this packet: ask the publisher for what is missing;
+     * one we asked for that comes late after all is not asked again
+     */
     if (rtx == NULL && pub->kind == ROOMS_SDP_KIND_VIDEO
         && (pub->neg.fb & ROOMS_SDP_FB_NACK))
     {
-        sfu_nack_gap(sfu, p, pub, li, pkt.seq, io);
+        rx = li >= 0 ? &pub->layers[li].rx : &pub->rx;
+
+        if (rx->started && (int16_t) (uint16_t) (pkt.seq - rx->max_seq) < 0) {
+            (void) sfu_nack_arrived(sfu, now, pub, li, pkt.seq, 0);
+
+        } else {
+            sfu_nack_gap(sfu, now, pub, li, pkt.seq, io);
+        }
     }
 
     /*
@@ -1123,6 +1132,7 @@ sfu_learn_layer(sfu_t *sfu, sfu_peer_t *p, const rooms_rtp_t *pkt, int *li)
             {
                 /* a layer that restarts with another SSRC starts over */
                 memset(&l->layers[k].rx, 0, sizeof(sfu_rx_t));
+                sfu_nack_forget(l, (int) k);
                 l->layers[k].has_ssrc = 1;
                 l->layers[k].ssrc = pkt->ssrc;
                 l->has_ssrc = 1;
@@ -1210,112 +1220,6 @@ sfu_repair(const sfu_line_t *pub, int li, const rooms_rtp_t *rtx,
     rooms_rtp_set_pt(out, (unsigned) pub->neg.pt);
 
     return rtx->payload_off + rtx->payload_len - 2;
-}
-
-
-/*
- * Whether seq is one we NACKed and still wait for; taken off the list
- * when it is, so a second copy goes nowhere either.
- */
-static unsigned
-sfu_repair_wanted(sfu_rx_t *rx, uint16_t seq)
-{
-    unsigned  k, i;
-
-    for (k = 0; k < rx->nacked_n; k++) {
-        i = (rx->nacked_pos + SFU_NACKED_MAX - 1 - k) % SFU_NACKED_MAX;
-
-        if (rx->nacked[i] == seq) {
-            /* the newest request takes its place */
-            rx->nacked[i] = rx->nacked[(rx->nacked_pos + SFU_NACKED_MAX - 1)
-                                       % SFU_NACKED_MAX];
-            rx->nacked_pos = (rx->nacked_pos + SFU_NACKED_MAX - 1)
-                             % SFU_NACKED_MAX;
-            rx->nacked_n--;
-            return 1;
-        }
-    }
-
-    return 0;
-}
-
-
-/*
- * seq of publisher stream pub (layer li) arrived past a gap: one NACK to
- * the publisher for every number missing since the highest before it
- * (SFU_NACK_GAP_MAX at most), from our feedback SSRC.
- */
-static void
-sfu_nack_gap(sfu_t *sfu, sfu_peer_t *p, sfu_line_t *pub, int li,
-    uint16_t seq, sfu_io_t *io)
-{
-    uint16_t      gap, k, lost[SFU_NACK_GAP_MAX];
-    sfu_rx_t     *rx;
-
-    rx = li >= 0 ? &pub->layers[li].rx : &pub->rx;
-    gap = (uint16_t) (seq - rx->max_seq);
-
-    if (!rx->started || gap < 2 || gap > SFU_NACK_GAP_MAX
-        || !p->srtp_ready || !p->has_addr)
-    {
-        return;
-    }
-
-    for (k = 0; k < gap - 1; k++) {
-        lost[k] = (uint16_t) (rx->max_seq + 1 + k);
-    }
-
-    sfu_media_nack_up(sfu, pub, li, lost, gap - 1, io);
-}
-
-
-/*
- * A NACK to publisher pub for the n numbers lost[] of its stream (layer
- * li of a simulcast line), from our feedback SSRC.
- */
-void
-sfu_media_nack_up(sfu_t *sfu, sfu_line_t *pub, int li, const uint16_t *lost,
-    size_t nlost, sfu_io_t *io)
-{
-    size_t        n, k;
-    sfu_rx_t     *rx;
-    sfu_peer_t   *p;
-    sfu_dgram_t  *d;
-
-    p = pub->owner;
-
-    if (nlost == 0 || !p->srtp_ready || !p->has_addr) {
-        return;
-    }
-
-    /* what a repair may bring: sfu_repair_wanted() */
-    rx = li >= 0 ? &pub->layers[li].rx : &pub->rx;
-
-    for (k = 0; k < nlost; k++) {
-        rx->nacked[rx->nacked_pos] = lost[k];
-        rx->nacked_pos = (rx->nacked_pos + 1) % SFU_NACKED_MAX;
-
-        if (rx->nacked_n < SFU_NACKED_MAX) {
-            rx->nacked_n++;
-        }
-    }
-
-    d = sfu_out(sfu, io);
-    if (d == NULL) {
-        return;
-    }
-
-    n = rooms_rtcp_build_nack(d->data, sizeof(d->data)
-                              - ROOMS_SRTCP_MAX_TRAILER, p->fb_ssrc,
-                              li >= 0 ? pub->layers[li].ssrc : pub->ssrc,
-                              lost, nlost);
-
-    if (n == 0 || rooms_srtp_protect_rtcp(&p->srtp, d->data, &n) != 0) {
-        return;
-    }
-
-    sfu_commit(sfu, io, &p->addr, n);
-    sfu->stats.nack_sent++;
 }
 
 

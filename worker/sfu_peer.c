@@ -483,6 +483,7 @@ sfu_peer_new(sfu_t *sfu, sfu_part_t *p)
     sfu_queue_init(&peer->hs_link);
     sfu_queue_init(&peer->twcc_link);
     sfu_queue_init(&peer->probe_link);
+    sfu_queue_init(&peer->nack_link);
     rooms_layer_init(&peer->lstate);
     rooms_twcc_init(&peer->twcc, peer->fb_ssrc, 0);
 
@@ -523,6 +524,7 @@ sfu_peer_free(sfu_t *sfu, sfu_peer_t *peer)
     sfu_rr_cancel(sfu, peer);
     sfu_twcc_cancel(peer);
     sfu_probe_cancel(peer);
+    sfu_nack_cancel(peer);
 
     if (peer->ice_id != 0) {
         rooms_ice_remove(sfu->net->ice, peer->ice_id);
@@ -606,6 +608,7 @@ sfu_net_create(sfu_t *sfu, char *err, size_t errlen)
     sfu_queue_init(&net->twcc_pending);
     sfu_queue_init(&net->probing);
     sfu_queue_init(&net->kf_pending);
+    sfu_queue_init(&net->nack_pending);
 
     net->offer = malloc(sizeof(rooms_sdp_t));
     net->answer = malloc(SFU_ANSWER_MAX);

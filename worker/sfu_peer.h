@@ -1,10 +1,10 @@
 /*
  * sfu_peer.h: the SFU's private header of the media side, shared by
- * sfu.c, sfu_peer.c, sfu_select.c, sfu_media.c, sfu_feedback.c, sfu_rx.c
- * and sfu_msg.c (which reads the streams map off the lines): one
- * participant's transport and m= lines (sfu_peer_t, sfu_line_t), what the
- * transport side of the SFU shares (sfu_net_t), and the calls between
- * those files.
+ * sfu.c, sfu_peer.c, sfu_select.c, sfu_media.c, sfu_feedback.c,
+ * sfu_nack.c, sfu_rx.c and sfu_msg.c (which reads the streams map off
+ * the lines): one participant's transport and m= lines (sfu_peer_t,
+ * sfu_line_t), what the transport side of the SFU shares (sfu_net_t),
+ * and the calls between those files.
  *
  * Owns: the shape of a peer (its ICE, DTLS and SRTP session, its lines,
  * what each line publishes or receives and the forwarding state of each
@@ -23,6 +23,7 @@
 #include "bwe.h"
 #include "ice.h"
 #include "layer.h"
+#include "nack.h"
 #include "rtp.h"
 #include "sdp.h"
 #include "speaker.h"
@@ -68,10 +69,6 @@
 
 typedef struct sfu_line_s  sfu_line_t;
 
-/* outstanding NACKed numbers kept per publisher stream (sfu_rx_t) */
-#define SFU_NACKED_MAX       128
-
-
 /*
  * The receive statistics of one publisher stream (RFC 3550 appendix A.1,
  * A.3 and A.8) and the last SR it sent, for our receiver reports.
@@ -96,16 +93,6 @@ typedef struct {
     unsigned              has_sr;
     uint32_t              lsr;            /* middle 32 bits of its NTP */
     uint64_t              sr_ms;          /* when it arrived */
-
-    /*
-     * The numbers we NACKed and still wait for: only their repairs go
-     * on to subscribers (a publisher's RTX also probes its bandwidth
-     * with copies of what it sent, which nobody needs twice).  A ring of
-     * SFU_NACKED_MAX: an older request that was not answered is given up.
-     */
-    uint16_t              nacked[SFU_NACKED_MAX];
-    unsigned              nacked_pos;
-    unsigned              nacked_n;
 } sfu_rx_t;
 
 
@@ -140,9 +127,8 @@ typedef struct {
 
 /*
  * A gap in a publisher's sequence numbers up to this many packets is
- * NACKed at once (one request: a publisher's RTX answers within a round
- * trip, and what it does not recover the subscribers' keyframe requests
- * do); a longer gap is an outage a keyframe repairs better.
+ * NACKed at once (and again while a repair is late: sfu_nack.c); a
+ * longer gap is an outage a keyframe repairs better.
  */
 #define SFU_NACK_GAP_MAX     64
 
@@ -316,6 +302,20 @@ struct sfu_peer_s {
     unsigned              twcc_queued;
     sfu_queue_t           twcc_link;      /* in sfu_net_t.twcc_pending */
     rooms_twcc_t          twcc;
+
+    /*
+     * The numbers of its streams we asked it for and still wait for
+     * (sfu_nack.c): only their repairs go on to subscribers (a
+     * publisher's RTX also probes its bandwidth with copies of what it
+     * sent, which nobody needs twice), and a late one is asked again.
+     * In sfu_net_t.nack_pending while it holds some; nack_due is never
+     * later than its next due (rooms_nack_next()), so a poll before it
+     * skips the tracker.
+     */
+    rooms_nack_t          nack;
+    unsigned              nack_queued;
+    uint64_t              nack_due;
+    sfu_queue_t           nack_link;
 };
 
 
@@ -329,6 +329,7 @@ struct sfu_net_s {
     sfu_queue_t           twcc_pending;   /* of sfu_peer_t.twcc_link */
     sfu_queue_t           probing;        /* of sfu_peer_t.probe_link */
     sfu_queue_t           kf_pending;     /* of sfu_line_t.kf_link */
+    sfu_queue_t           nack_pending;   /* of sfu_peer_t.nack_link */
 
     /* peers by their next receiver report, a min-heap on rr_due */
     sfu_peer_t          **rr_heap;        /* max_sessions entries */
@@ -430,7 +431,7 @@ uint32_t sfu_clock_rate(rooms_sdp_kind_e kind);
  * packet pkt as line sub forwards it, with sub's extension ids; a kept
  * packet as sub's RTX; RTX padding of about bytes; our next
  * transport-wide number stamped on a packet for subscriber s; the NACK
- * history of stream pub (layer li, or -1); a NACK up to publisher pub.
+ * history of stream pub (layer li, or -1).
  */
 size_t sfu_media_build(const sfu_line_t *sub, const rooms_rtp_t *pkt,
     const uint8_t *abs, const uint8_t *level, uint8_t *out);
@@ -441,8 +442,37 @@ void sfu_media_stamp(sfu_peer_t *s, uint64_t now_us, uint8_t *pkt,
     size_t len, unsigned cluster);
 rooms_hist_t *sfu_media_hist(sfu_t *sfu, sfu_line_t *pub, int li,
     unsigned create);
-void sfu_media_nack_up(sfu_t *sfu, sfu_line_t *pub, int li,
+
+
+/* ---- sfu_nack.c: NACKs up to publishers, and their retries ---- */
+
+/*
+ * seq of publisher stream pub (layer li of a simulcast line, or -1)
+ * arrived past a gap: every number missing since the highest before it
+ * (SFU_NACK_GAP_MAX at most) is asked for, and tracked.
+ */
+void sfu_nack_gap(sfu_t *sfu, uint64_t now, sfu_line_t *pub, int li,
+    uint16_t seq, sfu_io_t *io);
+/*
+ * Numbers lost[0..nlost) of stream pub (layer li, or -1) are wanted (a
+ * subscriber asked for them, and we never got them): a NACK for those
+ * not asked for already (rooms_nack_ask()), from our feedback SSRC.
+ */
+void sfu_nack_up(sfu_t *sfu, uint64_t now, sfu_line_t *pub, int li,
     const uint16_t *lost, size_t nlost, sfu_io_t *io);
+/*
+ * Packet seq of stream pub (layer li, or -1) arrived at now, as a repair
+ * or late: 1 when it is one we asked for and still waited for (a repair
+ * goes on to subscribers only then), 0 otherwise.
+ */
+unsigned sfu_nack_arrived(sfu_t *sfu, uint64_t now, sfu_line_t *pub, int li,
+    uint16_t seq, unsigned repair);
+/* the NACKs due again at now: the next due, or SFU_NEVER */
+uint64_t sfu_nack_poll(sfu_t *sfu, uint64_t now, sfu_io_t *io);
+/* stream pub (layer li, or -1: every one of the line) stops or restarts */
+void sfu_nack_forget(sfu_line_t *pub, int li);
+/* peer goes: nothing more is asked of it */
+void sfu_nack_cancel(sfu_peer_t *peer);
 
 
 /* ---- sfu_feedback.c: RTCP answered, the estimator's probes ---- */

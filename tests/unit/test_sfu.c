@@ -29,7 +29,11 @@
  * P3 (a plain resend) and P2 (RTX), each in its own numbers; a view
  * moves P3's video line from P1 to P2: a PLI to P2, P2's packet on the
  * same SSRC with the next seq, a NACK for it answered from P2's
- * history, one from before the switch not.
+ * history, one from before the switch not.  NACKs up to a publisher: a
+ * gap NACKed at once, a subscriber's NACK of it just after asks nothing
+ * more, asked again by sfu_poll after the repair time (100 ms, not 99),
+ * the repair forwarded once, five asks at most, given up after a second
+ * (a repair after that goes nowhere).
  *
  * Who is heard, on a virtual clock (audio_slots 1): a listener's one
  * line carries the first publisher while nobody speaks; another who
@@ -152,6 +156,7 @@
 #include "twcc.h"
 #include "srtp.h"
 #include "stun.h"
+#include "nack.h"
 #include "tap.h"
 
 
@@ -1221,6 +1226,85 @@ send_video(client_t *c, unsigned pt, uint16_t seq, uint32_t ts,
 }
 
 
+/*
+ * The numbers NACKed for media SSRC ssrc in the datagrams to c (each
+ * RTCP one unprotected once), into lost[0..cap); their count.  *nacks,
+ * when not NULL, gets the number of NACK packets.
+ */
+static size_t
+nacked_to(client_t *c, uint32_t ssrc, uint16_t *lost, size_t cap,
+    unsigned *nacks)
+{
+    int                 k;
+    size_t              n, len, off;
+    unsigned            i;
+    uint8_t             buf[1600];
+    rooms_rtcp_fb_t     fb;
+    rooms_rtcp_hdr_t    h;
+
+    n = 0;
+
+    if (nacks != NULL) {
+        *nacks = 0;
+    }
+
+    for (i = 0; i < nwire; i++) {
+        if (!rooms_stun_addr_equal(&wire[i].addr, &c->addr)
+            || wire[i].len < 2 || wire[i].data[1] < 192
+            || wire[i].data[1] > 223)
+        {
+            continue;                        /* RTP, not RTCP */
+        }
+
+        len = wire[i].len;
+        memcpy(buf, wire[i].data, len);
+
+        if (rooms_srtp_unprotect_rtcp(&c->srtp, buf, &len) != 0) {
+            continue;
+        }
+
+        off = 0;
+
+        while (rooms_rtcp_next(buf, len, &off, &h) == ROOMS_RTCP_OK) {
+            if (h.pt != ROOMS_RTCP_RTPFB || h.count != ROOMS_RTCP_FMT_NACK
+                || rooms_rtcp_fb_parse(&h, &fb) != 0
+                || fb.media_ssrc != ssrc)
+            {
+                continue;
+            }
+
+            if (nacks != NULL) {
+                (*nacks)++;
+            }
+
+            k = rooms_rtcp_nack_expand(&fb, lost + n, cap - n);
+            n += k > 0 ? (size_t) k : 0;
+        }
+    }
+
+    return n;
+}
+
+
+/* c sends its RTX (payload type 97, SSRC its video's + 1) of seq osn */
+static void
+send_rtx(client_t *c, uint16_t rtx_seq, uint16_t osn, uint32_t ts)
+{
+    size_t   len, at;
+    uint8_t  pkt[1600];
+
+    len = rtp_packet(pkt, 97, rtx_seq, ts, c->v_ssrc + 1, "1", 0);
+    at = len - 18;                           /* the payload's offset */
+    memmove(pkt + at + 2, pkt + at, 18);
+    pkt[at] = (uint8_t) (osn >> 8);
+    pkt[at + 1] = (uint8_t) osn;
+    len += 2;
+    rooms_srtp_protect(&c->srtp, pkt, &len);
+    clear();
+    udp(c, pkt, len);
+}
+
+
 static void
 put32(uint8_t *p, uint32_t v)
 {
@@ -1261,6 +1345,9 @@ test_media(void)
     json_t         *ans, *m;
     uint8_t         pkt[1600], got[1600], got2[1600];
     uint16_t        out_seq, lost, lost2[2], seq3;
+    int             asks;
+    size_t          m_n;
+    uint64_t        t_nack;
     uint32_t        v_out, a_out, out_ts, v_rtx, fb1, v_out3;
     uint16_t        seq2;
     uint64_t        next, t0, t_sr, arrive;
@@ -1580,48 +1667,74 @@ test_media(void)
     next = sfu_poll(sfu, now, &io);
     on_flush(NULL, &io);
     {
-        int                   k, nfb, nrr, nst;
+        int                   k, nfb, nrr, nst, nnack, e;
         size_t                m, off;
+        unsigned              d;
         uint8_t               buf[1600];
+        uint16_t              asked[8];
         client_t             *cs[2];
+        rooms_rtcp_fb_t       nfb_fb;
         rooms_rtcp_hdr_t      h;
         rooms_twcc_info_t     info;
         rooms_twcc_status_t   st[16];
 
         /*
          * what did go: transport feedback, one to each publisher, about
-         * the transport-wide sequence number its packets carried (7)
+         * the transport-wide sequence number its packets carried (7);
+         * and the gaps of both (P1's 1003 and 1004, P2's one before the
+         * wrap), NACKed at once, asked again (sfu_nack.c): no repair came
+         * within the repair time (100 ms before any was timed)
          */
         cs[0] = &c1;
         cs[1] = &c2;
         nfb = 0;
         nrr = 0;
         nst = 0;
+        nnack = 0;
+        asked[0] = asked[1] = 0;
 
         for (k = 0; k < 2; k++) {
-            m = received(cs[k], buf, 1);
-            off = 0;
+            for (d = 0; (m = received_nth(cs[k], d, buf, 1)) > 0; d++) {
+                off = 0;
 
-            if (m > 0 && rooms_rtcp_next(buf, m, &off, &h) == ROOMS_RTCP_OK
-                && h.pt == ROOMS_RTCP_RR)
-            {
-                nrr++;
-            }
+                if (rooms_rtcp_next(buf, m, &off, &h) != ROOMS_RTCP_OK) {
+                    continue;
+                }
 
-            if (m > 0 && rooms_twcc_parse_packet(buf, m, &info, st, 16) == 1
-                && st[0].seq == 7
-                && st[0].status != ROOMS_TWCC_NOT_RECEIVED
-                && info.media_ssrc != 0)
-            {
-                nfb++;
-                nst += (int) info.status_count;
+                if (h.pt == ROOMS_RTCP_RR) {
+                    nrr++;
+                }
+
+                if (h.pt == ROOMS_RTCP_RTPFB
+                    && h.count == ROOMS_RTCP_FMT_NACK
+                    && rooms_rtcp_fb_parse(&h, &nfb_fb) == 0)
+                {
+                    nnack++;
+
+                    if (k == 0 && nfb_fb.media_ssrc == c1.v_ssrc) {
+                        e = rooms_rtcp_nack_expand(&nfb_fb, asked, 8);
+                        asked[0] = e == 2 ? asked[0] : 0;
+                    }
+                }
+
+                if (rooms_twcc_parse_packet(buf, m, &info, st, 16) == 1
+                    && st[0].seq == 7
+                    && st[0].status != ROOMS_TWCC_NOT_RECEIVED
+                    && info.media_ssrc != 0)
+                {
+                    nfb++;
+                    nst += (int) info.status_count;
+                }
             }
         }
 
         is_int(nrr, 0, "no receiver report before 0.5 s");
         is_int(nfb, 2, "transport feedback went to each publisher, about "
                "seq 7, received (%d statuses)", nst);
-        is_int(to_client(&c1, 0) + to_client(&c2, 0), 2,
+        is_int(nnack, 2, "and each one's gap, asked for again");
+        ok(asked[0] == 1003 && asked[1] == 1004,
+           "P1's: 1003 and 1004 (%u %u)", asked[0], asked[1]);
+        is_int(to_client(&c1, 0) + to_client(&c2, 0), 4,
                "and nothing else");
     }
     ok(next >= t0 + 500 && next <= t0 + 1500,
@@ -1846,6 +1959,113 @@ test_media(void)
     udp(&c3, pkt, len);
     ok(to_client(&c3, 0) == 1 && sfu_stats(sfu)->nack_resent == k + 1,
        "a NACK for P2's packet: answered from P2's history");
+
+    /*
+     * NACKs up to a publisher, asked again while the repair is late
+     * (sfu_nack.c, nack.h), on the virtual clock.  P1's 1014 is lost on
+     * its way to us: 1015 shows the gap and 1014 is NACKed at once.  P2,
+     * which sees the same gap, NACKs it too: we asked just now, so that
+     * asks nothing more.  No repair within the repair time (100 ms before
+     * one was timed): sfu_poll asks again, not a millisecond sooner.  P1's
+     * RTX of 1014 then reaches P2, once; a second copy goes nowhere and
+     * nothing more is asked.
+     */
+    now += 2000;
+    send_video(&c1, 96, 1013, 44000, "1");
+    n = received(&c2, got, 0);
+    ok(n > 0 && rooms_rtp_parse(got, n, &r) == 0 && r.ssrc == v_out,
+       "P1's 1013 reaches P2");
+    seq2 = r.seq;
+    k = (unsigned) sfu_stats(sfu)->nack_sent;
+    send_video(&c1, 96, 1015, 50000, "1");
+    m_n = nacked_to(&c1, c1.v_ssrc, lost2, 2, NULL);
+    ok(m_n == 1 && lost2[0] == 1014, "1015 after 1013: 1014 NACKed at once");
+    is_int(sfu_stats(sfu)->nack_sent, k + 1, "one NACK counted");
+
+    lost = (uint16_t) (seq2 + 1);
+    len = rooms_rtcp_build_nack(pkt, sizeof(pkt), 0x99, v_out, &lost, 1);
+    rooms_srtp_protect_rtcp(&c2.srtp, pkt, &len);
+    clear();
+    udp(&c2, pkt, len);
+    is_int(nwire, 0, "P2's NACK of it, just after ours: nothing more asked");
+
+    t_nack = now;
+    now = t_nack + 99;
+    clear();
+    next = sfu_poll(sfu, now, &io);
+    on_flush(NULL, &io);
+    is_int((int) nacked_to(&c1, c1.v_ssrc, lost2, 2, NULL), 0,
+           "99 ms later: not asked again yet");
+    ok(next <= t_nack + 100, "sfu_poll wants to run again by 100 ms");
+
+    now = t_nack + 100;
+    k = (unsigned) sfu_stats(sfu)->nack_again;
+    clear();
+    sfu_poll(sfu, now, &io);
+    on_flush(NULL, &io);
+    m_n = nacked_to(&c1, c1.v_ssrc, lost2, 2, NULL);
+    ok(m_n == 1 && lost2[0] == 1014, "100 ms later: 1014 asked again");
+    is_int(sfu_stats(sfu)->nack_again, k + 1, "counted as asked again");
+
+    now += 30;
+    send_rtx(&c1, 500, 1014, 47000);
+    n = received(&c2, got, 0);
+    ok(to_client(&c2, 0) == 1 && n > 0 && rooms_rtp_parse(got, n, &r) == 0
+       && r.ssrc == v_out && r.seq == (uint16_t) (seq2 + 1),
+       "P1's repair of 1014 reaches P2, in its place (seq %u)",
+       (unsigned) r.seq);
+    is_int(sfu_stats(sfu)->rtx_received, 1, "one repair counted");
+    send_rtx(&c1, 501, 1014, 47000);
+    is_int(nwire, 0, "a second copy of it goes nowhere");
+
+    now += 1000;
+    clear();
+    sfu_poll(sfu, now, &io);
+    on_flush(NULL, &io);
+    is_int((int) nacked_to(&c1, c1.v_ssrc, lost2, 2, NULL), 0,
+           "repaired: never asked again");
+
+    /*
+     * 1016 is never repaired: asked at once, then every repair time
+     * (the repair above took two asks, so it timed nothing: still 100
+     * ms), five asks in all.  A subscriber asking for it after that asks
+     * nothing more.  Its repair is still wanted until the number is a
+     * second old; then it is given up, and a repair goes nowhere.
+     */
+    send_video(&c1, 96, 1017, 56000, "1");
+    m_n = nacked_to(&c1, c1.v_ssrc, lost2, 2, NULL);
+    ok(m_n == 1 && lost2[0] == 1016, "1016 NACKed at once");
+    t_nack = now;
+    asks = 1;
+
+    for (i = 1; i <= 9; i++) {
+        now = t_nack + 100 * (uint64_t) i;
+        clear();
+        sfu_poll(sfu, now, &io);
+        on_flush(NULL, &io);
+        asks += (int) nacked_to(&c1, c1.v_ssrc, lost2, 2, NULL);
+    }
+
+    is_int(asks, ROOMS_NACK_TRIES, "asked %d times in 900 ms, no more",
+           ROOMS_NACK_TRIES);
+    lost = (uint16_t) (seq2 + 3);
+    len = rooms_rtcp_build_nack(pkt, sizeof(pkt), 0x99, v_out, &lost, 1);
+    rooms_srtp_protect_rtcp(&c2.srtp, pkt, &len);
+    clear();
+    udp(&c2, pkt, len);
+    is_int((int) nacked_to(&c1, c1.v_ssrc, lost2, 2, NULL), 0,
+           "P2 asking for it then asks nothing of P1");
+
+    now = t_nack + ROOMS_NACK_AGE_MS;
+    clear();
+    sfu_poll(sfu, now, &io);
+    on_flush(NULL, &io);
+    is_int((int) nacked_to(&c1, c1.v_ssrc, lost2, 2, NULL), 0,
+           "a second after its first ask it is given up");
+    k = (unsigned) sfu_stats(sfu)->rtx_received;
+    send_rtx(&c1, 502, 1016, 53000);
+    is_int(to_client(&c2, 0), 0, "its repair after that goes nowhere");
+    is_int(sfu_stats(sfu)->rtx_received, k, "and is not counted");
 
     /* 30 s of silence: both sessions time out, 4408 */
     now += 31000;
