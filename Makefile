@@ -145,7 +145,7 @@ $(BUILD):
 # built with both, started and stopped); tests/deb.t installs and purges
 # the packages of `make deb`
 test: all layers sanitize-build deb
-	$(SAN_ENV) prove -I t/lib/harness -I t/lib $(UNITS) $(ASAN_UNITS) \
+	$(SAN_ENV) ROOMS_TEST_PG_FAULTS=1 prove -I t/lib/harness -I t/lib $(UNITS) $(ASAN_UNITS) \
 	    tests/sanitize.t t/ tests/deb.t tests/relay/test_relay.sh tests/load/load.t \
 	    $(wildcard tests/e2e/*.t)
 
@@ -154,16 +154,25 @@ test: all layers sanitize-build deb
 # (scripts/pg-cluster.sh), each unit test with a new database of its own
 # in ROOMS_TEST_PG (the unit tests that read it: the others never touch
 # a store), each suite with one in $$TEST_NGINX_ROOMS_STORE
-# (t/lib/RoomsStore.pm).  PG_UNITS and PG_SUITES choose others.
+# (t/lib/RoomsStore.pm); then PG_E2E, browser suites (one at a time
+# machine-wide: the browser lock), each with a database of its own.
+# PG_UNITS, PG_SUITES and PG_E2E choose others.
 PG_UNITS   ?= $(patsubst tests/unit/%.c,$(BUILD)/tests/%, \
                          $(shell grep -l ROOMS_TEST_PG $(UNIT_SRC)))
 PG_SUITES  ?= t/
+# (the browser suites whose rooms live in the store: a call, hosts'
+# actions, co-hosts, the lobby, scheduled rooms, the tray of people)
+PG_E2E     ?= $(addprefix tests/e2e/,first-call.t host-controls.t cohost.t \
+                                     lobby.t schedule.t tray.t)
 
 test-pg: all layers
 	sh scripts/pg-cluster.sh run sh -c 'st=0; \
 	    $(if $(strip $(PG_UNITS)),prove --exec "sh scripts/pg-cluster.sh fresh" \
 	        $(PG_UNITS) || st=1;) \
-	    prove -I t/lib/harness -I t/lib $(PG_SUITES) || st=1; exit $$st'
+	    $(if $(strip $(PG_SUITES)),prove -I t/lib/harness -I t/lib \
+	        $(PG_SUITES) || st=1;) \
+	    $(if $(strip $(PG_E2E)),flock /tmp/rooms-browser.lock prove $(PG_E2E) \
+	        || st=1;) exit $$st'
 
 # each source file's "May not:" contract against its includes and calls
 layers:

@@ -31,8 +31,11 @@
 #define ROOMS_DB_PG_RETRY_MS      5000
 
 /*
- * A row lock another connection holds is waited for this long, as
- * SQLite's writes outside a transaction do not wait: then BUSY.
+ * A row lock or the write lock another connection holds is waited for
+ * this long, then BUSY: the time a few writers' commit flushes take on a
+ * loaded server, short enough that the nginx worker waiting stalls no
+ * one for long (SQLite's writes outside a transaction do not wait at
+ * all: they hold its lock for microseconds).
  */
 #define ROOMS_DB_PG_LOCK_MS       50
 

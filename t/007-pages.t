@@ -82,8 +82,8 @@ HEAD /r/{{code}}
  "Content-Type: text/javascript; charset=utf-8",
  "Content-Type: text/css; charset=utf-8", "", ""]
 --- response_body_like eval
-[qr/fetch\('api\/rooms'/, qr/Authorization/, qr/\.card/, qr/Not found/,
- qr/Authorization/]
+[qr/fetch\('api\/rooms'/, qr/roomsState/, qr/\.card/, qr/Not found/,
+ qr/roomsState/]
 
 
 
@@ -130,7 +130,7 @@ qr/data-state="scheduled".*This room opens on $::Opens\./s
 ["Location: ^/rooms/api/rooms/[\\w-]{22}\$", "", "", "", ""]
 --- response_body_like eval
 [qr{"invite_url":"http://localhost/rooms/r/[\w-]{22}".*"host_url":"http://localhost/rooms/r/[\w-]{22}#host=},
- qr/data-code="\{\{code\}\}"/, qr/Create a room/, qr/Authorization/,
+ qr/data-code="\{\{code\}\}"/, qr/Create a room/, qr/roomsState/,
  qr{"invite_url":"http://localhost/rooms/r/\{\{code\}\}"}]
 
 
@@ -144,3 +144,20 @@ qr/data-state="scheduled".*This room opens on $::Opens\./s
 [200, 200]
 --- response_body_like eval
 [qr/"state":"ended"/, qr/data-state="ended".*This room has ended\./s]
+
+
+
+=== TEST 12: every part of the room page is served (room.js imports them)
+--- request eval
+["GET /assets/words.js", "GET /assets/keys.js", "GET /assets/signal.js",
+ "GET /assets/media.js", "GET /assets/stage.js", "GET /assets/panel.js",
+ "GET /assets/host.js", "GET /assets/settings.js"]
+--- error_code eval
+[200, 200, 200, 200, 200, 200, 200, 200]
+--- response_headers eval
+[("Content-Type: text/javascript; charset=utf-8") x 8]
+--- response_body_like eval
+[qr/export function refusal/, qr/export function guestToken/,
+ qr/new WebSocket/, qr/new RTCPeerConnection/, qr/export function stage/,
+ qr/export function participantPanel/, qr/Authorization/,
+ qr/export function watchSettings/]

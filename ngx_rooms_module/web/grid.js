@@ -10,7 +10,7 @@
 // Content-Security-Policy allows, unlike style attributes).
 //
 // watchView(): which participants' tiles are on screen, in screen order,
-// the pinned one and the speaker first; room.js sends it to the server
+// the pinned one and the speaker first; stage.js sends it to the server
 // as our `view`, which chooses whose video we receive from it
 // (docs/protocol.md, "Who you see and hear").
 

@@ -4,7 +4,7 @@
 // guest or "Remove co-host" for a co-host; a co-host gets "Ask to mute"
 // for everyone and "Remove" for guests (docs/protocol.md, "Co-hosts");
 // both get "Stop their share" for someone sharing a screen.
-// room.js handles their clicks (data-action, data-id) in one listener on
+// panel.js handles their clicks (data-action, data-id) in one listener on
 // the list.  Above it, for a host or co-host of a room with admission
 // "knock", the people waiting to be let in, each with "Admit" and "Deny"
 // (renderWaiting).
@@ -163,7 +163,7 @@ export function renderPeople(list, me, others, myRole) {
 
 // The people waiting in the lobby: waiting is [{id, name, pending}] in
 // the order they knocked; pending: "Admit" or "Deny" was pressed and the
-// server has not answered yet (the buttons say so, and room.js ignores
+// server has not answered yet (the buttons say so, and panel.js ignores
 // more presses).
 export function renderWaiting(list, waiting) {
   const keep = new Set(waiting.map((p) => String(p.id)));

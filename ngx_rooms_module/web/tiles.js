@@ -2,7 +2,7 @@
 // are the host or a co-host, and badges when their microphone or camera is off.  With
 // the camera off, a coloured circle with their initial stands in for the
 // black picture, and also while we receive no video of theirs (the
-// server gives us a few video slots, see room.js).  Our own tile (#self) is in the page from the start and
+// server gives us a few video slots, see stage.js).  Our own tile (#self) is in the page from the start and
 // has no data-participant (tests count the others by it).
 
 import { icon } from './icons.js';
@@ -62,7 +62,7 @@ export function makeTile(p) {
   caption.append(el('span', 'name', p.name), host,
                  badge('audio', 'mic-off', 'mic_off'),
                  badge('video', 'cam-off', 'cam_off'), paused);
-  // pin: first on the grid and first in our view (room.js)
+  // pin: first on the grid and first in our view (stage.js)
   const pin = el('button', 'pin');
   pin.type = 'button';
   pin.setAttribute('aria-pressed', 'false');
@@ -74,7 +74,7 @@ export function makeTile(p) {
   return tile;
 }
 
-// The tile of someone's shared screen (room.js adds it when the streams
+// The tile of someone's shared screen (stage.js adds it when the streams
 // map marks a line `screen`): first and large on the grid (grid.js), the
 // whole picture shown.  It has data-screen, not data-participant: it is
 // no person (tests and our view count people by data-participant).

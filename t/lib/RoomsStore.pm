@@ -119,14 +119,18 @@ sub store_hex {
     return $PgHost ? "upper(encode($col, 'hex'))" : "hex($col)";
 }
 
-# the key of rooms_db_begin()'s advisory lock on PostgreSQL, as
-# common/rooms_db_pg.c defines it
+# the key of rooms_db_begin()'s advisory lock on PostgreSQL, as the
+# engine's sources (common/rooms_db_pg*) define it
 sub pg_lock_key {
     state $key = do {
-        my $src = abs_path(dirname(__FILE__) . '/../../common/rooms_db_pg.c');
-        local (@ARGV, $/) = ($src);
-        my ($k) = (<> // '') =~ /#define\s+ROOMS_DB_PG_LOCK_KEY\s+"(\d+)"/;
-        $k // die "no ROOMS_DB_PG_LOCK_KEY in $src\n";
+        my $common = abs_path(dirname(__FILE__) . '/../../common');
+        local (@ARGV, $/) = glob "$common/rooms_db_pg*.[ch]";
+        my $k;
+        while (my $src = <>) {
+            ($k) = $src =~ /#define\s+ROOMS_DB_PG_LOCK_KEY\s+"(\d+)"/
+                and last;
+        }
+        $k // die "no ROOMS_DB_PG_LOCK_KEY in $common/rooms_db_pg*\n";
     };
     return $key;
 }

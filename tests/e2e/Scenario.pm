@@ -57,6 +57,15 @@ sub run {
         exit 1;
     }
 
+    # under `make test-pg`, the suite's own PostgreSQL database
+    # (t/lib/RoomsStore.pm, dropped when this process ends)
+    if ($ENV{ROOMS_TEST_PGHOST}) {
+        require lib;
+        lib->import("$top/t/lib");
+        require RoomsStore;
+        $ENV{ROOMS_E2E_STORE} = RoomsStore::store_new('e2e');
+    }
+
     my $pid = fork // die "fork: $!";
 
     if ($pid == 0) {

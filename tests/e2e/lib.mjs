@@ -181,6 +181,21 @@ export async function startWorker(dir, udpPort,
 // test sees which worker holds whom.  `directives`: more lines for the
 // rooms location (say, 'rooms_video_slots 1;'); `http`: for the http
 // block (say, 'rooms_turn turn:10.99.0.2:3478;' or 'rooms_reminder 15s;').
+// The store: the run's SQLite file, or under `make test-pg` the
+// PostgreSQL database Scenario.pm made for this suite (ROOMS_E2E_STORE).
+export function storeOf(dir) {
+  return process.env.ROOMS_E2E_STORE || path.join(dir, 'data/rooms.db');
+}
+
+// One query's rows (columns joined by "|"), through sqlite3 or psql.
+export function storeQuery(dir, sql) {
+  const store = storeOf(dir);
+  const out = store.startsWith('postgres')
+    ? execFileSync('psql', ['-X', '-q', '-A', '-t', '-d', store, '-c', sql])
+    : execFileSync('sqlite3', [store, sql]);
+  return out.toString().trim();
+}
+
 export async function startNginx(dir, port, { directives = [], http = [],
                                               module = moduleFile } = {}) {
   const conf = path.join(dir, 'nginx.conf');
@@ -202,7 +217,7 @@ http {
     uwsgi_temp_path ${dir}/tmp/uwsgi;
     scgi_temp_path ${dir}/tmp/scgi;
     rooms_zone rooms:1m;
-    rooms_store ${dir}/data/rooms.db;
+    rooms_store ${storeOf(dir)};
     rooms_media_socket ${dir}/worker.sock;${http.map((d) => '\n    ' + d).join('')}
     server {
         listen 127.0.0.1:${port} reuseport;

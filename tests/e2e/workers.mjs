@@ -9,13 +9,12 @@
 // once the supervisor has started it again, and see and hear each other
 // again.  Prints TAP; run it through workers.t.
 
-import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import {
   ok, diag, sleep, until, nginxWorkers, receivedInPage, scenarioRun,
   launchChromium, openPerson, joinAs, startWorker, startNginx, freeUdpPort,
-  freeTcpPort, captureSignaling,
+  freeTcpPort, captureSignaling, storeQuery,
 } from './lib.mjs';
 
 const DEADLINE = 170000;      // the whole run; only a failing run reaches it
@@ -117,8 +116,8 @@ async function scenario() {
       body: JSON.stringify({ title: 'Room ' + i }),
     });
     const room = await res.json();
-    const id = execFileSync('sqlite3', [path.join(dir, 'data/rooms.db'),
-      `SELECT id FROM rooms WHERE code = '${room.code}'`]).toString().trim();
+    const id = storeQuery(dir,
+      `SELECT id FROM rooms WHERE code = '${room.code}'`);
     room.worker = pick(Number(id), 2);
     on[room.worker] = on[room.worker] || room;
   }

@@ -3,7 +3,7 @@
  *
  * At start-up a moving pattern is encoded with libvpx (VP8, realtime, one
  * keyframe at the start of the loop, at the three simulcast sizes of
- * room.js: 320x180, 640x360, 1280x720) and a tone and silence with libopus
+ * media.js: 320x180, 640x360, 1280x720) and a tone and silence with libopus
  * (20 ms packets), a few seconds of each.  Each participant then replays
  * them with its own SSRCs, sequence numbers and timestamps, paced in real
  * time (a frame every 1/fps s, audio every 20 ms), with the header
@@ -226,7 +226,7 @@ load_media_encode(load_media_t *m, unsigned seconds, unsigned fps)
 {
     static const unsigned  w[LOAD_LAYERS] = { 320, 640, 1280 };
     static const unsigned  h[LOAD_LAYERS] = { 180, 360, 720 };
-    /* room.js's maxBitrate per layer, in kbit/s */
+    /* media.js's maxBitrate per layer, in kbit/s */
     static const unsigned  kbps[LOAD_LAYERS] = { 150, 500, 1500 };
     unsigned               l;
 

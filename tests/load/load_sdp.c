@@ -6,7 +6,7 @@
  * sendonly video line (VP8 with RTX; rids q, h, f with a=simulcast:send
  * when the welcome said simulcast, else SSRCs in an FID group), then the
  * recvonly lines the last `renegotiate` asked for, pruned to the codecs
- * and extensions the server forwards (what room.js's pruneRecv keeps);
+ * and extensions the server forwards (what devices.js's pruneRecv keeps);
  * and reading the answer: the server's ICE credentials, candidate and
  * fingerprint, the extension ids, each receiving line's SSRC and RTX SSRC.
  * Must never: offer what the tool does not do (no RED, no FEC, no H.264),
@@ -143,7 +143,7 @@ put_video(load_peer_t *p, load_sb_t *b, unsigned mid, int send)
 
 /*
  * Our own two lines first (mids 0 and 1), then the receiving lines: as
- * room.js, recvonly transceivers are added as asked and never removed,
+ * media.js, recvonly transceivers are added as asked and never removed,
  * audio ones first the first time, so mids keep their kind.
  */
 int

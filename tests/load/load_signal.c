@@ -262,7 +262,7 @@ load_offer(load_peer_t *p)
 
 /*
  * The tiles on screen: the first 16 others in joining order, all the same
- * size (a gallery), as room.js reports them.
+ * size (a gallery), as stage.js reports them.
  */
 static void
 load_view(load_peer_t *p)
@@ -288,7 +288,7 @@ load_view(load_peer_t *p)
         n++;
     }
 
-    /* as room.js: only when what is on screen changed */
+    /* as grid.js: only when what is on screen changed */
     json_t *msg = json_pack("{s:s, s:o, s:o}", "type", "view", "ids", ids,
                             "sizes", sizes);
     char *text = json_dumps(msg, JSON_COMPACT | JSON_SORT_KEYS);
@@ -374,7 +374,7 @@ load_message(load_peer_t *p, const char *text, size_t len)
         p->welcome_us = now;
         p->state = LP_IN;
         /* a server that says how many streams to receive in the welcome
-         * gets a first offer that receives them, as room.js does */
+         * gets a first offer that receives them, as media.js does */
         p->want_audio = (unsigned) json_integer_value(json_object_get(msg,
                                                       "audio"));
         p->want_video = (unsigned) json_integer_value(json_object_get(msg,
