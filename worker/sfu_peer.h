@@ -135,8 +135,8 @@ typedef struct {
 
 /*
  * Publisher lines one sfu_poll() asks a keyframe for because of gaps
- * given up: each publisher asks at most once a second (nack.h), so more
- * than this in one poll is rare, and the rest wait for the next poll.
+ * given up: each publisher asks at most once a second (nack.h), and
+ * more than this many giving up in the same poll is rare.
  */
 #define SFU_NACK_KF_MAX      16
 
@@ -486,7 +486,8 @@ unsigned sfu_nack_arrived(sfu_t *sfu, uint64_t now, sfu_line_t *pub, int li,
  * The NACKs due again at now: the next due, or SFU_NEVER.  The publisher
  * lines with numbers just given up that want a keyframe (nack.h) go to
  * kf[0..cap), their count in *nkf, for the caller to ask (this file
- * must not: sfu_media.c calls it); beyond cap, the next poll's.
+ * must not: sfu_media.c calls it); beyond cap one is not asked (the
+ * receivers' own request remains).
  */
 uint64_t sfu_nack_poll(sfu_t *sfu, uint64_t now, sfu_line_t **kf,
     size_t cap, size_t *nkf, sfu_io_t *io);
