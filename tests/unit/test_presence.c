@@ -21,6 +21,7 @@
 #include "rooms_presence.h"
 #include "rooms_store.h"
 #include "tap.h"
+#include "engines.h"
 
 
 #define CODE_A  "AAAAAAAAAAAAAAAAAAAAAA"
@@ -156,36 +157,7 @@ test_presence(const char *where, const char *e)
 int
 main(void)
 {
-    char         dir[64], db[128], p[160];
-    const char  *tmp, *pg;
-
-    tmp = getenv("TMPDIR");
-    snprintf(dir, sizeof(dir), "%s/rooms-presence-XXXXXX",
-             tmp && tmp[0] && strlen(tmp) < 40 ? tmp : "/tmp");
-
-    if (mkdtemp(dir) == NULL) {
-        tap_bail_out("mkdtemp: %s", strerror(errno));
-    }
-
-    snprintf(db, sizeof(db), "%s/rooms.db", dir);
-
-    test_presence(db, "sqlite");
-
-    unlink(db);
-    snprintf(p, sizeof(p), "%s-wal", db);
-    unlink(p);
-    snprintf(p, sizeof(p), "%s-shm", db);
-    unlink(p);
-    ok(rmdir(dir) == 0, "the temporary directory is removed");
-
-    pg = getenv("ROOMS_TEST_PG");
-
-    if (pg != NULL && pg[0] != '\0') {
-        test_presence(pg, "postgresql");
-
-    } else {
-        diag("skip: the PostgreSQL part (ROOMS_TEST_PG is not set)");
-    }
+    test_on_engines("presence", test_presence);
 
     return done_testing();
 }
