@@ -555,12 +555,19 @@ function checkPhases(joins) {
     !/renegotiate/.test(label)).map(([label]) => label);
   ok(missing.length === 0, 'every phase of the join is logged',
      'missing: ' + missing.join(', '));
-  // the order a join must go through, page and worker interleaved
-  const order = [j.ws_open, j.welcome, firstOf(j.offers),
-                 firstOf(j.worker.answers), firstOf(j.answers)];
-  const after = [j.worker.ice, j.worker.dtls, firstOf(j.worker.fwd_first),
-                 minOf(j.pkt), minOf(j.dec)];
-  const inOrder = (xs) => xs.every((x, i) => i === 0 || xs[i - 1] <= x);
+  // the order a join must go through, page (P) and worker (W)
+  // interleaved.  The two are different processes' clocks, and the
+  // worker stamps its log line after the send: a packet forwarded on
+  // loopback can reach the page "before" the worker's stamp (7 ms once,
+  // in CI), so a step from one clock to the other may go back SKEW ms
+  const P = 'page', W = 'worker', SKEW = 50;
+  const order = [[j.ws_open, P], [j.welcome, P], [firstOf(j.offers), P],
+                 [firstOf(j.worker.answers), W], [firstOf(j.answers), P]];
+  const after = [[j.worker.ice, W], [j.worker.dtls, W],
+                 [firstOf(j.worker.fwd_first), W], [minOf(j.pkt), P],
+                 [minOf(j.dec), P]];
+  const inOrder = (xs) => xs.every(([x, clock], i) => i === 0 ||
+    xs[i - 1][0] <= x + (xs[i - 1][1] === clock ? 0 : SKEW));
   ok(inOrder(order) && inOrder(after) && firstOf(j.worker.answers) <= j.worker.ice,
      'the phases come in order: WebSocket, welcome, offer, answer, ICE, ' +
      'DTLS, first packet forwarded, received, decoded',

@@ -236,7 +236,7 @@ http {
     path.join(dir, 'logs/nginx.out'), 'SIGQUIT');
   const up = await until(async () => {
     if (child.exitStatus !== undefined) return 'exited';
-    return (await fetch(base)).ok;
+    return (await fetch(base, { signal: AbortSignal.timeout(2000) })).ok;
   }, { timeout: 15000, every: 200 });
   return up === true ? { child, base, port } : null;
 }
@@ -438,7 +438,9 @@ export async function startMakeRun(dir, env = {}) {
   const base = `http://127.0.0.1:${port}/`;
   const up = await until(async () => {
     if (child.exitStatus !== undefined) return 'exited';
-    return (await fetch(base)).ok;
+    // each try bounded: a fetch without one once hung the whole run
+    // (net-default.t in CI: 120 s, not one request in nginx's log)
+    return (await fetch(base, { signal: AbortSignal.timeout(2000) })).ok;
   }, { timeout: 20000, every: 200 });
   return up === true ? { child, base, port, mediaPort } : null;
 }
