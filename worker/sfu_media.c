@@ -494,27 +494,15 @@ sfu_media_build(const sfu_line_t *sub, const rooms_rtp_t *pkt,
 
 
 /*
- * Writes into out (SFU_DGRAM_MAX bytes) the RTX packet (RFC 4588 §4)
- * that resends the kept packet pkt[0..len) of subscriber line sub: its
- * fixed header and CSRCs with sub's RTX payload type, RTX SSRC and next
- * RTX sequence number (marker and timestamp kept); an extension block
- * with sub's mid only (a stale abs-send-time would read as queuing delay
- * to the receiver's bandwidth estimate); then the original sequence
- * number, the one sub saw, and the original payload without its padding.
- * Returns the length, or 0.
+ * The extensions of a packet on sub's RTX stream, into el[2]: a
+ * transport-wide number slot (when sub's estimator runs) and sub's mid.
+ * Returns how many.
  */
-size_t
-sfu_media_build_rtx(sfu_line_t *sub, const uint8_t *pkt, size_t len,
-    uint8_t *out)
+static unsigned
+sfu_rtx_exts(sfu_line_t *sub, sfu_ext_t el[2])
 {
-    size_t       fixed, ext, n, mid_len;
-    unsigned     two, count;
-    sfu_ext_t    el[2];         /* twcc and mid */
-    rooms_rtp_t  r;
-
-    if (rooms_rtp_parse(pkt, len, &r) != 0) {
-        return 0;
-    }
+    size_t    mid_len;
+    unsigned  count;
 
     count = 0;
     mid_len = strlen(sub->mid);
@@ -530,6 +518,35 @@ sfu_media_build_rtx(sfu_line_t *sub, const uint8_t *pkt, size_t len,
         el[count].data = (const uint8_t *) sub->mid;
         el[count++].len = mid_len;
     }
+
+    return count;
+}
+
+
+/*
+ * Writes into out (SFU_DGRAM_MAX bytes) the RTX packet (RFC 4588 §4)
+ * that resends the kept packet pkt[0..len) of subscriber line sub: its
+ * fixed header and CSRCs with sub's RTX payload type, RTX SSRC and next
+ * RTX sequence number (marker and timestamp kept); an extension block
+ * with sub's mid only (a stale abs-send-time would read as queuing delay
+ * to the receiver's bandwidth estimate); then the original sequence
+ * number, the one sub saw, and the original payload without its padding.
+ * Returns the length, or 0.
+ */
+size_t
+sfu_media_build_rtx(sfu_line_t *sub, const uint8_t *pkt, size_t len,
+    uint8_t *out)
+{
+    size_t       fixed, ext, n;
+    unsigned     two, count;
+    sfu_ext_t    el[2];         /* twcc and mid */
+    rooms_rtp_t  r;
+
+    if (rooms_rtp_parse(pkt, len, &r) != 0) {
+        return 0;
+    }
+
+    count = sfu_rtx_exts(sub, el);
 
     ext = sfu_ext_size(el, count, &two);
     fixed = ROOMS_RTP_HEADER_LEN + 4 * (size_t) r.csrc_count;
@@ -578,24 +595,11 @@ sfu_media_build_rtx(sfu_line_t *sub, const uint8_t *pkt, size_t len,
 size_t
 sfu_media_build_padding(sfu_line_t *sub, size_t bytes, uint8_t *out)
 {
-    size_t       ext, n, mid_len, pad;
+    size_t       ext, n, pad;
     unsigned     two, count;
     sfu_ext_t    el[2];         /* twcc and mid */
 
-    count = 0;
-    mid_len = strlen(sub->mid);
-
-    if (sub->neg.ext_twcc && sub->owner->bwe_on) {
-        el[count].id = sub->neg.ext_twcc;
-        el[count].data = sfu_twcc_zero;
-        el[count++].len = ROOMS_RTP_TWCC_LEN;
-    }
-
-    if (sub->neg.ext_mid && mid_len > 0) {
-        el[count].id = sub->neg.ext_mid;
-        el[count].data = (const uint8_t *) sub->mid;
-        el[count++].len = mid_len;
-    }
+    count = sfu_rtx_exts(sub, el);
 
     ext = sfu_ext_size(el, count, &two);
     n = ROOMS_RTP_HEADER_LEN + ext;
