@@ -5,13 +5,18 @@
  * ngx_rooms_directory.c: the room directory every nginx worker sees.
  *
  * Owns: a write-through cache of room records in the shared zone (a red-
- * black tree keyed by code, with an LRU queue), over the SQLite store,
- * which stays the truth.  Every operation holds the zone mutex from
- * lookup to last write, so concurrent requests on different workers
- * serialize: a change is committed to the store first, then published in
- * shared memory.  A retired (rotated) code is cached as a small "gone"
- * node.  Must never hand out pointers into shared memory: callers get
- * copies.  Rooms with people in them are never evicted.
+ * black tree keyed by code, with an LRU queue), over the store, which
+ * stays the truth.  The zone mutex guards shared memory only, and no
+ * store call is ever made under it (ngx_rooms_shm.h): an operation takes
+ * it to look a code up, releases it to read the store, and takes it again
+ * to apply what the store said to the node of that code present then (a
+ * record's rev says which of two copies is the newer).  A change is
+ * committed to the store first, then published in shared memory; changes
+ * are serialised by the store's write lock, and each starts from the
+ * store's record (ngx_rooms_dir_change()).  A retired (rotated) code is
+ * cached as a small "gone" node.  Must never hand out pointers into
+ * shared memory: callers get copies.  Rooms with people in them are never
+ * evicted.
  *
  * The live participant count of each cached room is written here too,
  * from the media worker's COUNT records (ngx_rooms_dir_count()).  It is
@@ -25,8 +30,8 @@
  *
  * The store is read here (a cache miss, a room's current code by id) and
  * never written: a change is stored by the callback of ngx_rooms_dir_add()
- * or ngx_rooms_dir_change() (ngx_rooms_control.c), under the zone mutex,
- * and published here once it is durable.  Must never call up: it knows no
+ * or ngx_rooms_dir_change() (ngx_rooms_control.c), without the zone
+ * mutex, and published here once it is durable.  Must never call up: it knows no
  * other file of the module but the counters it adds to (a store read that
  * failed, ngx_rooms_metrics.h), which read its totals in turn.
  * May not: call rooms_store_insert, call rooms_store_update, call rooms_store_rotate, call rooms_store_end, call rooms_store_ban, call rooms_store_cohost, call rooms_store_open, call rooms_store_close, call json_, include jansson.h, include rooms_ring.h, include rooms_ws.h, call ngx_rooms_control_, call ngx_rooms_media_, call ngx_rooms_signal_, call ngx_rooms_ws_, call ngx_rooms_api_, call ngx_rooms_router_, call ngx_rooms_page_
@@ -35,6 +40,7 @@
 
 #include "ngx_rooms_directory.h"
 #include "ngx_rooms_metrics.h"
+#include "ngx_rooms_shm.h"
 #include "rooms_shard.h"
 
 
@@ -84,8 +90,13 @@ static ngx_rooms_node_t *ngx_rooms_insert(ngx_rooms_zone_ctx_t *ctx,
 static void ngx_rooms_delete(ngx_rooms_zone_ctx_t *ctx,
     ngx_rooms_node_t *rn);
 static ngx_int_t ngx_rooms_fetch(ngx_rooms_main_conf_t *rmcf,
-    ngx_log_t *log, u_char *code, ngx_rooms_node_t **node,
+    ngx_log_t *log, u_char *code, ngx_uint_t always, ngx_rooms_node_t **node,
     rooms_room_t *room);
+static ngx_int_t ngx_rooms_fetched(ngx_rooms_main_conf_t *rmcf,
+    ngx_log_t *log, u_char *code, int rc, rooms_room_t *read,
+    ngx_uint_t always, ngx_rooms_node_t **node, rooms_room_t *room);
+static void ngx_rooms_publish(ngx_rooms_zone_ctx_t *ctx, u_char *code,
+    rooms_room_t *copy, ngx_int_t action, int64_t seq);
 static ngx_int_t ngx_rooms_count_code(ngx_rooms_main_conf_t *rmcf,
     ngx_log_t *log, int64_t room_id, u_char *code, ngx_uint_t count,
     int64_t seq, ngx_uint_t *opened);
@@ -129,7 +140,7 @@ ngx_rooms_zone_init(ngx_shm_zone_t *shm_zone, void *data)
          * nor one into a module whose nodes differ read the old nodes
          */
         if (ctx->sh->store_crc != crc) {
-            ngx_shmtx_lock(&ctx->shpool->mutex);
+            ngx_rooms_shm_lock(&ctx->shpool->mutex);
 
             while (!ngx_queue_empty(&ctx->sh->queue)) {
                 q = ngx_queue_last(&ctx->sh->queue);
@@ -140,7 +151,7 @@ ngx_rooms_zone_init(ngx_shm_zone_t *shm_zone, void *data)
             ctx->sh->store_crc = crc;
             ctx->sh->webhook_sender = 0;
 
-            ngx_shmtx_unlock(&ctx->shpool->mutex);
+            ngx_rooms_shm_unlock(&ctx->shpool->mutex);
         }
 
         return NGX_OK;
@@ -351,20 +362,28 @@ ngx_rooms_insert(ngx_rooms_zone_ctx_t *ctx, u_char *code,
 
 /*
  * Finds code in the cache or, on a miss, in the store, caching what the
- * store says.  Called with the mutex held.  *node is NULL when the room
- * could not be cached (zone full of occupied rooms): the copy in room is
- * still right.
+ * store says.  Called without the mutex; returns with it held, and *node
+ * is the node of code present then (NULL when there is none, or the room
+ * could not be cached: zone full of occupied rooms; the copy in room is
+ * still right).  A cached copy younger than NGX_ROOMS_FRESH_MS answers at
+ * once unless always is set (a change, which must start from the store's
+ * record: ngx_rooms_dir_change()); a "gone" node answers at once (a
+ * rotation is for good).  The store is read with the mutex released and
+ * what it said applied to the node present after (ngx_rooms_fetched()).
  */
 static ngx_int_t
 ngx_rooms_fetch(ngx_rooms_main_conf_t *rmcf, ngx_log_t *log, u_char *code,
-    ngx_rooms_node_t **node, rooms_room_t *room)
+    ngx_uint_t always, ngx_rooms_node_t **node, rooms_room_t *room)
 {
     int                    rc;
     char                   key[ROOMS_CODE_LEN + 1];
+    rooms_room_t           read;
     ngx_rooms_node_t      *rn;
     ngx_rooms_zone_ctx_t  *ctx;
 
     ctx = rmcf->shm_zone->data;
+
+    ngx_rooms_shm_lock(&ctx->shpool->mutex);
 
     rn = ngx_rooms_lookup(ctx, code);
 
@@ -375,66 +394,105 @@ ngx_rooms_fetch(ngx_rooms_main_conf_t *rmcf, ngx_log_t *log, u_char *code,
             return NGX_ROOMS_GONE;
         }
 
-        *room = rn->room;
-
-        if ((ngx_msec_int_t) (ngx_current_msec - rn->fetched)
-            < NGX_ROOMS_FRESH_MS)
+        if (!always
+            && (ngx_msec_int_t) (ngx_current_msec - rn->fetched)
+               < NGX_ROOMS_FRESH_MS)
         {
-            return NGX_OK;
-        }
-    }
-
-    ngx_memcpy(key, code, ROOMS_CODE_LEN);
-    key[ROOMS_CODE_LEN] = '\0';
-
-    rc = rooms_store_find(rmcf->store, key, room);
-
-    if (rn) {
-        /* read again: the live count is this node's, never stored */
-
-        switch (rc) {
-
-        case ROOMS_STORE_OK:
-            room->participants = rn->room.participants;
-            rn->room = *room;
-            rn->fetched = ngx_current_msec;
-            return NGX_OK;
-
-        case ROOMS_STORE_GONE:
-        case ROOMS_STORE_NOT_FOUND:
-            /* rotated, or expired, on another node */
-            ngx_rooms_delete(ctx, rn);
-            break;
-
-        default:
-            ngx_log_error(NGX_LOG_WARN, log, 0, "rooms_store lookup failed, "
-                          "the cached room served: %s",
-                          rooms_store_errmsg(rmcf->store));
-            ngx_rooms_metrics_add(NGX_ROOMS_M_STORE_ERRORS, 1);
             *room = rn->room;
             return NGX_OK;
         }
     }
 
-    *node = NULL;
+    ngx_rooms_shm_unlock(&ctx->shpool->mutex);
+
+    ngx_memcpy(key, code, ROOMS_CODE_LEN);
+    key[ROOMS_CODE_LEN] = '\0';
+
+    rc = rooms_store_find(rmcf->store, key, &read);
+
+    ngx_rooms_shm_lock(&ctx->shpool->mutex);
+
+    return ngx_rooms_fetched(rmcf, log, code, rc, &read, always, node, room);
+}
+
+
+/*
+ * Under the mutex: what the store said of code (rc, and the record read)
+ * applied to whatever node of code is there now, which may have changed
+ * since the read (another handler of this process or another process
+ * read, changed, rotated or evicted it meanwhile).  A record's rev grows
+ * with every change of its stored fields: a node of a higher rev than
+ * the one read was published after the read and stays.  The live count
+ * and its seq are the node's own, never read from the store.
+ */
+static ngx_int_t
+ngx_rooms_fetched(ngx_rooms_main_conf_t *rmcf, ngx_log_t *log, u_char *code,
+    int rc, rooms_room_t *read, ngx_uint_t always, ngx_rooms_node_t **node,
+    rooms_room_t *room)
+{
+    ngx_rooms_node_t      *rn;
+    ngx_rooms_zone_ctx_t  *ctx;
+
+    ctx = rmcf->shm_zone->data;
+
+    rn = ngx_rooms_lookup(ctx, code);
+    *node = rn;
+
+    if (rn && rn->gone) {
+        /* rotated, and published, since the read: for good */
+        return NGX_ROOMS_GONE;
+    }
 
     switch (rc) {
 
     case ROOMS_STORE_OK:
-        *node = ngx_rooms_insert(ctx, code, room, 0);
+        if (rn == NULL) {
+            *node = ngx_rooms_insert(ctx, code, read, 0);
+            *room = *read;
+            return NGX_OK;
+        }
+
+        if (rn->room.rev <= read->rev) {
+            read->participants = rn->room.participants;
+            rn->room = *read;
+            rn->fetched = ngx_current_msec;
+        }
+
+        *room = rn->room;
         return NGX_OK;
 
     case ROOMS_STORE_GONE:
+        /* rotated on another node, or by a change not published yet */
+        if (rn) {
+            ngx_rooms_delete(ctx, rn);
+        }
+
         *node = ngx_rooms_insert(ctx, code, NULL, 1);
         return NGX_ROOMS_GONE;
 
     case ROOMS_STORE_NOT_FOUND:
+        /* expired, perhaps on another node */
+        if (rn) {
+            ngx_rooms_delete(ctx, rn);
+        }
+
+        *node = NULL;
         return NGX_DECLINED;
 
     default:
+        ngx_rooms_metrics_add(NGX_ROOMS_M_STORE_ERRORS, 1);
+
+        if (rn && !always) {
+            ngx_log_error(NGX_LOG_WARN, log, 0, "rooms_store lookup failed, "
+                          "the cached room served: %s",
+                          rooms_store_errmsg(rmcf->store));
+            *room = rn->room;
+            return NGX_OK;
+        }
+
+        /* a change is never made to a copy the store did not just give */
         ngx_log_error(NGX_LOG_ERR, log, 0, "rooms_store lookup failed: %s",
                       rooms_store_errmsg(rmcf->store));
-        ngx_rooms_metrics_add(NGX_ROOMS_M_STORE_ERRORS, 1);
         return NGX_ERROR;
     }
 }
@@ -450,11 +508,9 @@ ngx_rooms_dir_get(ngx_rooms_main_conf_t *rmcf, ngx_log_t *log, u_char *code,
 
     ctx = rmcf->shm_zone->data;
 
-    ngx_shmtx_lock(&ctx->shpool->mutex);
+    rc = ngx_rooms_fetch(rmcf, log, code, 0, &rn, room);
 
-    rc = ngx_rooms_fetch(rmcf, log, code, &rn, room);
-
-    ngx_shmtx_unlock(&ctx->shpool->mutex);
+    ngx_rooms_shm_unlock(&ctx->shpool->mutex);
 
     return rc;
 }
@@ -465,25 +521,45 @@ ngx_rooms_dir_add(ngx_rooms_main_conf_t *rmcf, ngx_log_t *log,
     rooms_room_t *room, ngx_rooms_change_pt store, void *data)
 {
     ngx_int_t              rc;
+    ngx_rooms_node_t      *rn;
     ngx_rooms_zone_ctx_t  *ctx;
 
     ctx = rmcf->shm_zone->data;
 
-    ngx_shmtx_lock(&ctx->shpool->mutex);
-
     rc = store(room, data);
 
-    if (rc == NGX_OK) {
+    if (rc != NGX_OK) {
+        return rc;
+    }
+
+    ngx_rooms_shm_lock(&ctx->shpool->mutex);
+
+    /* a read of the new code since its commit may have cached it */
+    rn = ngx_rooms_lookup(ctx, (u_char *) room->code);
+
+    if (rn == NULL) {
         /* a full cache is no error: the store has the room */
         (void) ngx_rooms_insert(ctx, (u_char *) room->code, room, 0);
     }
 
-    ngx_shmtx_unlock(&ctx->shpool->mutex);
+    ngx_rooms_shm_unlock(&ctx->shpool->mutex);
 
     return rc;
 }
 
 
+/*
+ * The handler runs without the mutex, on a copy of the record the store
+ * gave under the store's write lock, which the caller took
+ * (ngx_rooms_control_begin()) and the handler's commit releases.  That
+ * lock, not the mutex, serialises changes: every change of a room's
+ * stored fields is made here, under it, from the store's record, so no
+ * change is ever made to a copy that misses an earlier one, whichever
+ * node made that.  The mutex guards only shared memory: the result is
+ * published under it to the node there now, which another process may
+ * have read, changed or evicted between the commit and the publication
+ * (the rev decides which record is the newer).
+ */
 ngx_int_t
 ngx_rooms_dir_change(ngx_rooms_main_conf_t *rmcf, ngx_log_t *log,
     u_char *code, ngx_rooms_change_pt handler, void *data,
@@ -497,11 +573,15 @@ ngx_rooms_dir_change(ngx_rooms_main_conf_t *rmcf, ngx_log_t *log,
 
     ctx = rmcf->shm_zone->data;
 
-    ngx_shmtx_lock(&ctx->shpool->mutex);
+    rc = ngx_rooms_fetch(rmcf, log, code, 1, &rn, room);
 
-    rc = ngx_rooms_fetch(rmcf, log, code, &rn, room);
+    /* the live count as of the fetch, and the seq that set it */
+    seq = (rc == NGX_OK && rn) ? rn->count_seq : 0;
+
+    ngx_rooms_shm_unlock(&ctx->shpool->mutex);
+
     if (rc != NGX_OK) {
-        goto done;
+        return rc;
     }
 
     copy = *room;
@@ -512,53 +592,92 @@ ngx_rooms_dir_change(ngx_rooms_main_conf_t *rmcf, ngx_log_t *log,
 
     case NGX_ROOMS_DIR_KEEP:
     case NGX_ROOMS_DIR_UPDATE:
-        break;
-
     case NGX_ROOMS_DIR_ROTATE:
-        /* the old code's node becomes a small "gone" node */
-        seq = 0;
-
-        if (rn) {
-            seq = rn->count_seq;
-            ngx_rooms_delete(ctx, rn);
-        }
-
-        (void) ngx_rooms_insert(ctx, code, NULL, 1);
-
-        rn = ngx_rooms_insert(ctx, (u_char *) copy.code, &copy, 0);
-
-        if (rn) {
-            /* the count goes on under the new code, in the same order */
-            rn->count_seq = seq;
-        }
-
-        *room = copy;
-        goto done;
+        break;
 
     case NGX_ERROR:
         /* the store failed, and the callback said so in the log */
-        rc = NGX_ERROR;
-        goto done;
+        return NGX_ERROR;
 
     default: /* NGX_ROOMS_REFUSED */
-        rc = NGX_ROOMS_REFUSED;
-        goto done;
+        return NGX_ROOMS_REFUSED;
     }
 
-    /* with the revision the store bumped, which ROOM records carry */
+    ngx_rooms_shm_lock(&ctx->shpool->mutex);
 
-    if (rn) {
-        rn->room = copy;
-        rn->fetched = ngx_current_msec;
-    }
+    ngx_rooms_publish(ctx, code, &copy, action, seq);
+
+    ngx_rooms_shm_unlock(&ctx->shpool->mutex);
 
     *room = copy;
 
-done:
+    return NGX_OK;
+}
 
-    ngx_shmtx_unlock(&ctx->shpool->mutex);
 
-    return rc;
+/*
+ * Under the mutex: a change's record (copy, with the live count of the
+ * fetch, set by seq) into the node of its code present now.  A node with
+ * a count of a higher seq keeps it (set since the fetch); one with a
+ * higher rev keeps its record too (a later change, published first).  A
+ * node evicted since the fetch is inserted again.  On a rotation, code
+ * is the old code: its node becomes a small "gone" node, and its count
+ * goes on under the new code, in the same order.  copy receives the live
+ * count the node has afterwards.
+ */
+static void
+ngx_rooms_publish(ngx_rooms_zone_ctx_t *ctx, u_char *code, rooms_room_t *copy,
+    ngx_int_t action, int64_t seq)
+{
+    ngx_rooms_node_t  *rn;
+
+    rn = ngx_rooms_lookup(ctx, code);
+
+    if (action == NGX_ROOMS_DIR_ROTATE) {
+
+        if (rn == NULL || !rn->gone) {
+            if (rn) {
+                if (rn->count_seq >= seq) {
+                    copy->participants = rn->room.participants;
+                    seq = rn->count_seq;
+                }
+
+                ngx_rooms_delete(ctx, rn);
+            }
+
+            (void) ngx_rooms_insert(ctx, code, NULL, 1);
+        }
+
+        rn = ngx_rooms_lookup(ctx, (u_char *) copy->code);
+    }
+
+    if (rn && rn->gone) {
+        /* rotated again since, and published: nothing to update */
+        return;
+    }
+
+    if (rn == NULL) {
+        rn = ngx_rooms_insert(ctx, (u_char *) copy->code, copy, 0);
+
+        if (rn) {
+            rn->count_seq = seq;
+        }
+
+        return;
+    }
+
+    if (rn->count_seq < seq) {
+        rn->room.participants = copy->participants;
+        rn->count_seq = seq;
+    }
+
+    copy->participants = rn->room.participants;
+
+    if (rn->room.rev <= copy->rev) {
+        /* with the revision the store bumped, which ROOM records carry */
+        rn->room = *copy;
+        rn->fetched = ngx_current_msec;
+    }
 }
 
 
@@ -567,17 +686,13 @@ ngx_rooms_dir_count(ngx_rooms_main_conf_t *rmcf, ngx_log_t *log,
     int64_t room_id, u_char *code, size_t len, ngx_uint_t count, int64_t seq,
     ngx_uint_t *opened)
 {
-    char                   current[ROOMS_CODE_LEN + 1];
-    ngx_int_t              rc;
-    ngx_rooms_zone_ctx_t  *ctx;
+    char       current[ROOMS_CODE_LEN + 1];
+    ngx_int_t  rc;
 
-    ctx = rmcf->shm_zone->data;
     *opened = 0;
 
     /* the worker bounds rooms by ROOMS_PARTICIPANTS_LIMIT: this is a guard */
     count = ngx_min(count, ROOMS_PARTICIPANTS_LIMIT);
-
-    ngx_shmtx_lock(&ctx->shpool->mutex);
 
     rc = NGX_ROOMS_GONE;
 
@@ -587,7 +702,7 @@ ngx_rooms_dir_count(ngx_rooms_main_conf_t *rmcf, ngx_log_t *log,
     }
 
     if (rc != NGX_ROOMS_GONE) {
-        goto done;
+        return rc;
     }
 
     /* a rotation since the room's latest join: its code now, by id */
@@ -602,32 +717,25 @@ ngx_rooms_dir_count(ngx_rooms_main_conf_t *rmcf, ngx_log_t *log,
             rc = NGX_DECLINED;
         }
 
-        break;
+        return rc;
 
     case ROOMS_STORE_NOT_FOUND:
-        rc = NGX_DECLINED;
-        break;
+        return NGX_DECLINED;
 
     default:
         ngx_log_error(NGX_LOG_ERR, log, 0, "rooms_store lookup failed: %s",
                       rooms_store_errmsg(rmcf->store));
         ngx_rooms_metrics_add(NGX_ROOMS_M_STORE_ERRORS, 1);
-        rc = NGX_ERROR;
-        break;
+        return NGX_ERROR;
     }
-
-done:
-
-    ngx_shmtx_unlock(&ctx->shpool->mutex);
-
-    return rc;
 }
 
 
 /*
  * Sets the count of the room whose current code is code, caching the
  * room first when it is not, unless a record of a higher seq set it
- * (NGX_ABORT: this one is stale).  Called with the mutex held.
+ * (NGX_ABORT: this one is stale).  Called without the mutex; the count
+ * is set under it, on the node there once the room was found.
  * NGX_ROOMS_GONE: a rotation retired the code.
  */
 static ngx_int_t
@@ -635,14 +743,17 @@ ngx_rooms_count_code(ngx_rooms_main_conf_t *rmcf, ngx_log_t *log,
     int64_t room_id, u_char *code, ngx_uint_t count, int64_t seq,
     ngx_uint_t *opened)
 {
-    ngx_int_t          rc;
-    rooms_room_t       room;
-    ngx_rooms_node_t  *rn;
+    ngx_int_t              rc;
+    rooms_room_t           room;
+    ngx_rooms_node_t      *rn;
+    ngx_rooms_zone_ctx_t  *ctx;
 
-    rc = ngx_rooms_fetch(rmcf, log, code, &rn, &room);
+    ctx = rmcf->shm_zone->data;
+
+    rc = ngx_rooms_fetch(rmcf, log, code, 0, &rn, &room);
 
     if (rc != NGX_OK) {
-        return rc;
+        goto done;
     }
 
     if (room.id != room_id) {
@@ -650,7 +761,8 @@ ngx_rooms_count_code(ngx_rooms_main_conf_t *rmcf, ngx_log_t *log,
         ngx_log_error(NGX_LOG_ERR, log, 0,
                       "rooms: a COUNT record names room %L by the code of "
                       "room %L; dropped", room_id, room.id);
-        return NGX_DECLINED;
+        rc = NGX_DECLINED;
+        goto done;
     }
 
     if (rn == NULL) {
@@ -658,12 +770,14 @@ ngx_rooms_count_code(ngx_rooms_main_conf_t *rmcf, ngx_log_t *log,
         ngx_log_error(NGX_LOG_WARN, log, 0,
                       "rooms: no place in rooms_zone for the count of room "
                       "%L; make the zone larger", room_id);
-        return NGX_DECLINED;
+        rc = NGX_DECLINED;
+        goto done;
     }
 
     if (seq < rn->count_seq) {
         /* read late from a slower ring: a newer count is in already */
-        return NGX_ABORT;
+        rc = NGX_ABORT;
+        goto done;
     }
 
     /* an equal seq is the same record, read by another nginx worker */
@@ -672,7 +786,11 @@ ngx_rooms_count_code(ngx_rooms_main_conf_t *rmcf, ngx_log_t *log,
     rn->room.participants = (uint16_t) count;
     rn->count_seq = seq;
 
-    return NGX_OK;
+done:
+
+    ngx_rooms_shm_unlock(&ctx->shpool->mutex);
+
+    return rc;
 }
 
 
@@ -688,7 +806,7 @@ ngx_rooms_dir_counts_reset(ngx_rooms_main_conf_t *rmcf, ngx_log_t *log,
     ctx = rmcf->shm_zone->data;
     n = 0;
 
-    ngx_shmtx_lock(&ctx->shpool->mutex);
+    ngx_rooms_shm_lock(&ctx->shpool->mutex);
 
     for (q = ngx_queue_head(&ctx->sh->queue);
          q != ngx_queue_sentinel(&ctx->sh->queue);
@@ -713,7 +831,7 @@ ngx_rooms_dir_counts_reset(ngx_rooms_main_conf_t *rmcf, ngx_log_t *log,
         rn->count_seq = seq;
     }
 
-    ngx_shmtx_unlock(&ctx->shpool->mutex);
+    ngx_rooms_shm_unlock(&ctx->shpool->mutex);
 
     ngx_log_debug2(NGX_LOG_DEBUG_EVENT, log, 0,
                    "rooms: %ui rooms have nobody in them now (counts up to "
@@ -733,7 +851,7 @@ ngx_rooms_dir_totals(ngx_rooms_main_conf_t *rmcf, ngx_uint_t *rooms,
     *rooms = 0;
     *people = 0;
 
-    ngx_shmtx_lock(&ctx->shpool->mutex);
+    ngx_rooms_shm_lock(&ctx->shpool->mutex);
 
     for (q = ngx_queue_head(&ctx->sh->queue);
          q != ngx_queue_sentinel(&ctx->sh->queue);
@@ -747,7 +865,7 @@ ngx_rooms_dir_totals(ngx_rooms_main_conf_t *rmcf, ngx_uint_t *rooms,
         }
     }
 
-    ngx_shmtx_unlock(&ctx->shpool->mutex);
+    ngx_rooms_shm_unlock(&ctx->shpool->mutex);
 }
 
 
@@ -762,11 +880,14 @@ ngx_rooms_dir_purge(ngx_rooms_main_conf_t *rmcf, ngx_log_t *log,
 
     ctx = rmcf->shm_zone->data;
 
-    ngx_shmtx_lock(&ctx->shpool->mutex);
-
+    /* the purge commits first: a node cached from a read before it,
+     * published after the drop below, is served until it is no longer
+     * fresh (NGX_ROOMS_FRESH_MS), as on the other nodes of the store */
     n = purge(data);
 
     if (n > 0) {
+        ngx_rooms_shm_lock(&ctx->shpool->mutex);
+
         for (q = ngx_queue_last(&ctx->sh->queue);
              q != ngx_queue_sentinel(&ctx->sh->queue);
              q = prev)
@@ -778,9 +899,9 @@ ngx_rooms_dir_purge(ngx_rooms_main_conf_t *rmcf, ngx_log_t *log,
                 ngx_rooms_delete(ctx, rn);
             }
         }
-    }
 
-    ngx_shmtx_unlock(&ctx->shpool->mutex);
+        ngx_rooms_shm_unlock(&ctx->shpool->mutex);
+    }
 
     return n;
 }

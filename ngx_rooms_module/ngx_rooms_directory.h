@@ -29,13 +29,16 @@
 
 /*
  * The caller of ngx_rooms_dir_add(), ngx_rooms_dir_change() and
- * ngx_rooms_dir_purge() has taken the store's write lock before (the
- * order every writer keeps): nothing under the directory lock waits for
- * the store.  A change callback runs under the directory lock on a copy
- * of the current record.  It stores what it changes (ngx_rooms_control.c is the
- * one file that writes the store) and returns NGX_ROOMS_DIR_KEEP, UPDATE
- * or ROTATE for the directory to publish; NGX_ROOMS_REFUSED (having noted
- * why in data); or NGX_ERROR when the store failed (logged).
+ * ngx_rooms_dir_purge() has taken the store's write lock before
+ * (ngx_rooms_control_begin()): that lock serialises the changes of every
+ * process and node.  The zone mutex is never held across a callback (no
+ * store call under it, ngx_rooms_shm.h).  A change callback runs on a copy
+ * of the record the store gave under that write lock.  It stores what it
+ * changes (ngx_rooms_control.c is the one file that writes the store),
+ * commits, and returns NGX_ROOMS_DIR_KEEP, UPDATE or ROTATE for the
+ * directory to publish; NGX_ROOMS_REFUSED (having noted why in data); or
+ * NGX_ERROR when the store failed (logged).  It must not read or write
+ * the directory's shared memory: it works on the copy only.
  */
 typedef ngx_int_t (*ngx_rooms_change_pt)(rooms_room_t *room, void *data);
 
@@ -51,19 +54,21 @@ ngx_int_t ngx_rooms_dir_get(ngx_rooms_main_conf_t *rmcf, ngx_log_t *log,
     u_char *code, rooms_room_t *room);
 
 /*
- * A new room (code, key hash and fields set): under the directory lock,
- * store() stores it (NGX_OK, or NGX_ERROR when it could not), and then it
- * is cached.  Returns what store() returned.
+ * A new room (code, key hash and fields set): store() stores it (NGX_OK,
+ * or NGX_ERROR when it could not), and then it is cached.  Returns what
+ * store() returned.
  */
 ngx_int_t ngx_rooms_dir_add(ngx_rooms_main_conf_t *rmcf, ngx_log_t *log,
     rooms_room_t *room, ngx_rooms_change_pt store, void *data);
 
 /*
- * Runs handler on the current record under the directory lock and
- * publishes what it stored: the store first, then shared memory, so no
- * worker ever sees a change that is not durable.  room receives the
- * record as it is afterwards.  Returns NGX_OK, NGX_DECLINED,
- * NGX_ROOMS_GONE, NGX_ROOMS_REFUSED or NGX_ERROR.
+ * Runs handler on a copy of the current record, read from the store (a
+ * "gone" node answers at once), and publishes what it stored: the store
+ * first, then shared memory, so no worker ever sees a change that is not
+ * durable.  room receives the record as the change left it, with the
+ * live count.  Returns NGX_OK, NGX_DECLINED, NGX_ROOMS_GONE,
+ * NGX_ROOMS_REFUSED or NGX_ERROR (the store could not be read or
+ * written).
  */
 ngx_int_t ngx_rooms_dir_change(ngx_rooms_main_conf_t *rmcf, ngx_log_t *log,
     u_char *code, ngx_rooms_change_pt handler, void *data,
@@ -76,7 +81,7 @@ ngx_int_t ngx_rooms_dir_change(ngx_rooms_main_conf_t *rmcf, ngx_log_t *log,
  * read from the store by id.  A room that is not cached is loaded like
  * any lookup, so the count is never lost to an eviction (and a room with
  * people in it is never evicted).  A count set by a higher seq stays
- * (NGX_ABORT: this one is stale).  Holds the zone mutex.  Returns NGX_OK,
+ * (NGX_ABORT: this one is stale).  Returns NGX_OK,
  * NGX_ABORT, NGX_DECLINED (no such room, or no place in the zone) or
  * NGX_ERROR.  *opened is 1 when this record took the room from nobody to
  * somebody: of all nginx workers that read the same record, only the one
@@ -87,11 +92,11 @@ ngx_int_t ngx_rooms_dir_count(ngx_rooms_main_conf_t *rmcf, ngx_log_t *log,
     int64_t seq, ngx_uint_t *opened);
 
 /*
- * Expiry: under the directory lock, purge() deletes rooms from the store
- * (ngx_rooms_control.c) and returns how many, or NGX_ERROR.  When any
- * went, every cached room nobody is in is dropped from the zone (the
- * store is the truth: the rest is read again on the next miss), so no
- * worker serves a purged room.  Returns what purge() returned.
+ * Expiry: purge() deletes rooms from the store (ngx_rooms_control.c) and
+ * returns how many, or NGX_ERROR.  When any went, every cached room
+ * nobody is in is then dropped from the zone (the store is the truth: the
+ * rest is read again on the next miss), so no worker serves a purged
+ * room.  Returns what purge() returned.
  */
 typedef ngx_int_t (*ngx_rooms_purge_pt)(void *data);
 

@@ -340,7 +340,7 @@ ngx_rooms_people_enter(ngx_http_request_t *r, int64_t room_id,
     present = 0;
     free_slot = NGX_ROOMS_PEOPLE_SLOTS;
 
-    ngx_shmtx_lock(&ngx_rooms_people_pool->mutex);
+    ngx_rooms_shm_lock(&ngx_rooms_people_pool->mutex);
 
     for (i = 0; i < sh->top; i++) {
         s = &sh->slot[i];
@@ -397,7 +397,7 @@ ngx_rooms_people_enter(ngx_http_request_t *r, int64_t room_id,
                       NGX_ROOMS_PEOPLE_SLOTS);
     }
 
-    ngx_shmtx_unlock(&ngx_rooms_people_pool->mutex);
+    ngx_rooms_shm_unlock(&ngx_rooms_people_pool->mutex);
 
     /* a call, not an audience: see ROOMS_PEOPLE_CALL_MAX */
     if (n == 0 || present >= ROOMS_PEOPLE_CALL_MAX) {
@@ -449,7 +449,7 @@ ngx_rooms_people_leave(uint64_t conn)
         return;
     }
 
-    ngx_shmtx_lock(&ngx_rooms_people_pool->mutex);
+    ngx_rooms_shm_lock(&ngx_rooms_people_pool->mutex);
 
     for (i = 0; i < sh->top; i++) {
         s = &sh->slot[i];
@@ -465,7 +465,7 @@ ngx_rooms_people_leave(uint64_t conn)
         sh->top--;
     }
 
-    ngx_shmtx_unlock(&ngx_rooms_people_pool->mutex);
+    ngx_rooms_shm_unlock(&ngx_rooms_people_pool->mutex);
 }
 
 
@@ -487,7 +487,7 @@ ngx_rooms_people_link_down(ngx_uint_t worker, ngx_uint_t n)
         return;
     }
 
-    ngx_shmtx_lock(&ngx_rooms_people_pool->mutex);
+    ngx_rooms_shm_lock(&ngx_rooms_people_pool->mutex);
 
     for (i = 0; i < sh->top; i++) {
         s = &sh->slot[i];
@@ -502,7 +502,7 @@ ngx_rooms_people_link_down(ngx_uint_t worker, ngx_uint_t n)
 
     (void) ngx_atomic_fetch_add(&sh->gen, 1);
 
-    ngx_shmtx_unlock(&ngx_rooms_people_pool->mutex);
+    ngx_rooms_shm_unlock(&ngx_rooms_people_pool->mutex);
 }
 
 
@@ -657,7 +657,7 @@ ngx_rooms_people_put(ngx_log_t *log)
 
     n = 0;
 
-    ngx_shmtx_lock(&ngx_rooms_people_pool->mutex);
+    ngx_rooms_shm_lock(&ngx_rooms_people_pool->mutex);
 
     ngx_rooms_people_sweep(sh);
     gen = sh->gen;
@@ -678,7 +678,7 @@ ngx_rooms_people_put(ngx_log_t *log)
         n++;
     }
 
-    ngx_shmtx_unlock(&ngx_rooms_people_pool->mutex);
+    ngx_rooms_shm_unlock(&ngx_rooms_people_pool->mutex);
 
     rc = rooms_presence_put(st, sh->node, rows, n, ngx_time(),
                             ngx_time() + NGX_ROOMS_PRESENCE_TTL);
@@ -761,14 +761,14 @@ ngx_rooms_people_snapshot(ngx_pool_t *pool, ngx_rooms_present_t **out,
         return NGX_OK;
     }
 
-    ngx_shmtx_lock(&ngx_rooms_people_pool->mutex);
+    ngx_rooms_shm_lock(&ngx_rooms_people_pool->mutex);
 
     ngx_rooms_people_sweep(sh);
     top = sh->top;
 
     p = ngx_palloc(pool, (top ? top : 1) * sizeof(ngx_rooms_present_t));
     if (p == NULL) {
-        ngx_shmtx_unlock(&ngx_rooms_people_pool->mutex);
+        ngx_rooms_shm_unlock(&ngx_rooms_people_pool->mutex);
         return NGX_ERROR;
     }
 
@@ -788,7 +788,7 @@ ngx_rooms_people_snapshot(ngx_pool_t *pool, ngx_rooms_present_t **out,
         (*n)++;
     }
 
-    ngx_shmtx_unlock(&ngx_rooms_people_pool->mutex);
+    ngx_rooms_shm_unlock(&ngx_rooms_people_pool->mutex);
 
     p = ngx_rooms_people_remote(pool, p, n);
     if (p == NULL) {

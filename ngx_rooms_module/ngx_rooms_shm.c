@@ -5,8 +5,13 @@
  * ngx_rooms_shm.c: the module's small shared zones of one record.
  *
  * Owns: making such a zone's record once and keeping it across reloads,
- * and finding a zone by its tag in the running cycle.
- * Must never know what a record holds, nor lock it: its owner does.
+ * finding a zone by its tag in the running cycle, and the locking of
+ * every zone's mutex in the module (ngx_rooms_shm_lock()), with the count
+ * of those this process holds: no store call may be made while it is not
+ * 0 (a store call that waited there would hold up every handler that
+ * needs the zone; ngx_rooms_shm_held() lets the store's waits check).
+ * Must never know what a record holds, nor when to lock it: its owner
+ * decides.
  * May not: call json_, include jansson.h, include rooms_ring.h, include rooms_ws.h, call rooms_store_, call ngx_rooms_ws_, call ngx_rooms_dir_, call ngx_rooms_api_, call ngx_rooms_signal_, call ngx_rooms_control_, call ngx_rooms_media_
  */
 
@@ -68,4 +73,31 @@ ngx_rooms_shm_find(ngx_cycle_t *cycle, void *tag)
             return &zone[i];
         }
     }
+}
+
+
+/* the zone mutexes this process holds now (it is single-threaded) */
+static ngx_uint_t  ngx_rooms_shm_locks;
+
+
+void
+ngx_rooms_shm_lock(ngx_shmtx_t *mtx)
+{
+    ngx_shmtx_lock(mtx);
+    ngx_rooms_shm_locks++;
+}
+
+
+void
+ngx_rooms_shm_unlock(ngx_shmtx_t *mtx)
+{
+    ngx_rooms_shm_locks--;
+    ngx_shmtx_unlock(mtx);
+}
+
+
+ngx_uint_t
+ngx_rooms_shm_held(void)
+{
+    return ngx_rooms_shm_locks;
 }

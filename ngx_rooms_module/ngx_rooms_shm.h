@@ -3,7 +3,9 @@
  * Copyright (C) ngx_rooms authors
  *
  * ngx_rooms_shm.h: the module's small shared zones of one record
- * (ngx_rooms_shm.c), for the files that keep one (metrics, people).
+ * (ngx_rooms_shm.c), for the files that keep one (metrics, people), and
+ * the zone mutexes' lock, for every file that takes one (directory,
+ * people).
  *
  * May not: include jansson.h, include rooms_ring.h, include rooms_ws.h
  */
@@ -31,6 +33,21 @@ ngx_int_t ngx_rooms_shm_one(ngx_shm_zone_t *shm_zone, void *data,
  * NULL.
  */
 ngx_shm_zone_t *ngx_rooms_shm_find(ngx_cycle_t *cycle, void *tag);
+
+/*
+ * Every zone mutex of the module is taken and released through these
+ * (never ngx_shmtx_lock() itself), which keep the count of those this
+ * process holds.  The rule they make checkable: no store call (rooms_store_
+ * and the rest of common/'s store) while ngx_rooms_shm_held() is not 0.
+ * A store call may wait for the database (and, with the store's waits on
+ * nginx's events, let this process's other handlers run meanwhile): one
+ * made under a zone mutex would stall every handler that needs the zone,
+ * in this process and the others.  So a handler takes the mutex only to
+ * read or write shared memory, and releases it before any store call.
+ */
+void ngx_rooms_shm_lock(ngx_shmtx_t *mtx);
+void ngx_rooms_shm_unlock(ngx_shmtx_t *mtx);
+ngx_uint_t ngx_rooms_shm_held(void);
 
 
 #endif /* _NGX_ROOMS_SHM_H_INCLUDED_ */
