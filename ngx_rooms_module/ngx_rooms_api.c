@@ -354,8 +354,8 @@ ngx_rooms_api_get(ngx_http_request_t *r, u_char *code)
  * PATCH, rotate and end.  The order of checks is fixed: the room must
  * exist (404, 410), the caller must hold its key (401, 403), the body must
  * be valid (400, 415, 422), then the change must be allowed (409).  The
- * key is checked again under the directory lock, against the record the
- * change is applied to.
+ * key is checked again under the store's write lock, against the record
+ * the change is applied to.
  */
 static ngx_int_t
 ngx_rooms_host_action(ngx_http_request_t *r, ngx_uint_t op, u_char *code,
@@ -516,8 +516,8 @@ ngx_rooms_api_cohost_list(ngx_http_request_t *r, u_char *code)
 
 /*
  * DELETE /api/rooms/<code>/cohosts/<id>: the control file revokes the
- * credential under the directory lock (the host key checked again there)
- * and tells the media worker.
+ * credential under the store's write lock (the host key checked again
+ * there) and tells the media worker.
  */
 ngx_int_t
 ngx_rooms_api_cohost_revoke(ngx_http_request_t *r, u_char *code, ngx_str_t *id)

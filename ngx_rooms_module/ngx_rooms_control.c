@@ -8,9 +8,9 @@
  * Owns: the store handle of each process (opened, migrated, closed); the
  * one path of every change to a room a client asks for: a host's or
  * co-host's change from the API or a WebSocket (with the key checked
- * again under the directory lock) and a co-host's revocation; each runs
- * under the directory lock (ngx_rooms_dir_change()), stores what it
- * changes, and then tells the media worker what concerns the people in
+ * again under the store's write lock) and a co-host's revocation; each
+ * runs through ngx_rooms_dir_change() on the store's record, stores what
+ * it changes, and then tells the media worker what concerns the people in
  * the room (ROOM records, each with the room's revision); creating rooms,
  * storing bans, drawing, storing and revoking co-host keys, and the store
  * reads the API and the signaling need (bans, co-host keys); expiry
@@ -24,17 +24,19 @@
  * helpers of ngx_rooms_control_int.h; the two files are the control
  * subsystem, the only writer of the store.  The directory reads the
  * store on its own (a cache miss, a code by id) and writes it never.
- * Locks: a change takes the store's write lock first, waiting at most
- * ROOMS_STORE_WAIT_MS, and only then the directory lock (the zone
- * mutex), so nobody waits for the store while holding the mutex every
- * directory read needs; a change the store is too busy for is refused
+ * Locks: a change takes the store's write lock, waiting at most
+ * ROOMS_STORE_WAIT_MS, which serialises changes on every node; the zone
+ * mutex guards shared memory only, and no store call is made under it
+ * (ngx_rooms_shm.h): the callbacks below run without it.  A change the
+ * store is too busy for is refused
  * (NGX_ROOMS_BUSY: the client is told to try again), and a write nobody
  * can be asked to repeat (a ban, a co-host's demotion, a host-absent
  * policy, all from the media worker or a WebSocket) is kept by
  * ngx_rooms_deferred.c and made again here every second until stored.
- * Must never store a change without the directory lock, never announce
- * a change before it is stored, never wait for the store under the zone
- * mutex, and never answer a client: the callers turn its results into
+ * Must never store a change without the store's write lock, never
+ * announce a change before it is stored, never call the store under a
+ * zone mutex, never touch the directory's shared memory from a callback,
+ * and never answer a client: the callers turn its results into
  * HTTP or WebSocket errors.
  * May not: include rooms_ring.h, include rooms_ws.h, call ngx_rooms_ws_, call ngx_rooms_signal_, call ngx_rooms_api_, call ngx_rooms_router_, call ngx_rooms_page_, call ngx_rooms_media_conn_id, call ngx_rooms_media_leave, include <jansson.h>, call json_, include ngx_rooms_records.h, call ngx_rooms_records_
  */
@@ -62,12 +64,12 @@ typedef struct {
 
 /*
  * A change that is no host action: revoking a co-host credential, in the
- * store, under the directory lock (the room's record stays).
+ * store, through ngx_rooms_dir_change() (the room's record stays).
  */
 #define NGX_ROOMS_REVOKE     64
 
 
-/* what a host action asks of the directory, checked under its lock */
+/* what a host action asks, checked on the store's record under its lock */
 typedef struct {
     ngx_uint_t                   action;
     ngx_uint_t                   cohost;         /* hash is a co-host's */
@@ -236,7 +238,7 @@ ngx_rooms_control_expire(ngx_event_t *ev)
 
 
 /*
- * Runs under the directory lock, inside the store's write transaction:
+ * Runs inside the store's write transaction, without the directory lock:
  * the purge itself (ngx_rooms_dir_purge).
  */
 static ngx_int_t
@@ -300,7 +302,7 @@ ngx_rooms_control_create(ngx_rooms_main_conf_t *rmcf, ngx_log_t *log,
 }
 
 
-/* Runs under the directory lock: a new room goes into the store. */
+/* Under the store's write lock: a new room goes into the store. */
 static ngx_int_t
 ngx_rooms_control_insert(rooms_room_t *room, void *data)
 {
@@ -468,10 +470,11 @@ ngx_rooms_control_cohost_revoke(ngx_rooms_main_conf_t *rmcf, ngx_log_t *log,
 
 
 /*
- * Runs under the directory lock, on a copy of the current record: checks
- * who asks, then stores the change.  The store is asked under the same
- * lock for a co-host's credential, and for a revocation, so that neither
- * races a change of the room.
+ * Runs under the store's write lock (ngx_rooms_dir_change()), without the
+ * directory lock, on a copy of the record the store gave under that
+ * lock: checks who asks, then stores the change.  The store is asked in
+ * the same transaction for a co-host's credential, and for a revocation,
+ * so that neither races a change of the room.
  */
 static ngx_int_t
 ngx_rooms_control_apply(rooms_room_t *room, void *data)
@@ -542,7 +545,7 @@ ngx_rooms_control_apply(rooms_room_t *room, void *data)
 
 
 /*
- * Under the directory lock: the host key's hash must be the room's; a
+ * Under the store's write lock: the host key's hash must be the room's; a
  * co-host key must be an active credential of the room, and may only
  * lock and unlock.  NGX_DECLINED with change->err set otherwise.
  */
@@ -587,7 +590,7 @@ ngx_rooms_control_allowed(rooms_room_t *room, ngx_rooms_change_t *change)
 
 /*
  * Stores room as action changed it (a rotation draws the new code here),
- * and commits: inside the transaction the caller began, under the
+ * and commits: inside the transaction the caller began, without the
  * directory lock.  Returns what the directory is to publish, or
  * NGX_ERROR (logged).
  */
@@ -897,9 +900,9 @@ ngx_rooms_control_cohosts(ngx_rooms_main_conf_t *rmcf, ngx_log_t *log,
 
 
 /*
- * Takes the store's write lock for a change, before the directory lock:
- * the order every writer keeps, so that nobody waits for the store while
- * holding the zone mutex that every directory read needs.  It waits
+ * Takes the store's write lock for a change, never under the directory
+ * lock (no store call is made under a zone mutex, so nobody waits for the
+ * store while holding the mutex every directory read needs).  It waits
  * ROOMS_STORE_WAIT_MS at most, and once that was not enough (another
  * program holds the lock), for the next second it does not wait at all:
  * each write only tries, so a flood of writes against a locked store
@@ -1383,7 +1386,10 @@ ngx_rooms_control_absent_change(ngx_rooms_main_conf_t *rmcf, u_char *code,
 }
 
 
-/* Runs under the directory lock, on a copy of the current record. */
+/*
+ * Runs under the store's write lock, without the directory lock, on a
+ * copy of the record the store gave under it (ngx_rooms_dir_change()).
+ */
 static ngx_int_t
 ngx_rooms_control_absent_apply(rooms_room_t *room, void *data)
 {

@@ -47,9 +47,9 @@ ngx_int_t ngx_rooms_control_create(ngx_rooms_main_conf_t *rmcf,
  * A host's change (NGX_ROOMS_UPDATE with patch, ROTATE or END) to the room
  * whose current code is code, from the API or a host's WebSocket.  hash
  * is the SHA-256 of the host key presented, checked again under the
- * directory lock.  With cohost set, hash is a co-host key's instead: it
- * must be an active co-host credential of the room (asked of the store
- * under the directory lock), and the change may only be a patch of
+ * store's write lock.  With cohost set, hash is a co-host key's instead:
+ * it must be an active co-host credential of the room (asked of the store
+ * under that lock), and the change may only be a patch of
  * "locked"; anything else is refused not_host.  Once stored, the media
  * worker is told what concerns the people in the room (a ROOM record).
  * Returns what ngx_rooms_dir_change() returns, or NGX_ROOMS_BUSY when
@@ -73,7 +73,7 @@ ngx_int_t ngx_rooms_control_change_joined(ngx_rooms_main_conf_t *rmcf,
     rooms_error_t *err);
 
 /*
- * The host (hash, checked again under the directory lock) revokes the
+ * The host (hash, checked again under the store's write lock) revokes the
  * co-host credential id of the room whose code is code; then the media
  * worker is told to make that co-host a guest if it is in the room.
  * Returns what ngx_rooms_dir_change() returns, or NGX_ROOMS_BUSY; err is

@@ -16,15 +16,15 @@
  * first); the RESYNC records that empty the rooms no count
  * was sent for again; the reset of the counts this process read when its
  * link is lost; the host-absent policy (end or lock) a HOST_ABSENT record
- * asks for, read again and applied under the directory lock (or kept
+ * asks for, read again and applied under the store's write lock (or kept
  * while the store is locked), and told to the people in the room.
  * With ngx_rooms_control.c it is the control subsystem, the only writer
  * of the store: it writes through that file's helpers
- * (ngx_rooms_control_int.h), which keep the lock order (the store's write
- * lock first, then the directory lock).
+ * (ngx_rooms_control_int.h), which take the store's write lock and never
+ * call the store under the directory lock.
  * Must never take the store's write lock but through
- * ngx_rooms_control_begin(), never store a change without the directory
- * lock, never announce a change before it is stored, and never trust a
+ * ngx_rooms_control_begin(), never store a change without it, never
+ * announce a change before it is stored, and never trust a
  * record's bytes: they are in shared memory, each is read once.
  * May not: include rooms_ring.h, include rooms_ws.h, call ngx_rooms_ws_, call ngx_rooms_signal_, call ngx_rooms_api_, call ngx_rooms_router_, call ngx_rooms_page_, call ngx_rooms_media_conn_id, call ngx_rooms_media_leave, include <jansson.h>, call json_, call rooms_store_begin, call rooms_store_commit
  */
@@ -301,11 +301,11 @@ ngx_rooms_records_resync(const rooms_proto_hdr_t *hdr,
 /*
  * A HOST_ABSENT record: the last host or co-host left a room whose
  * policy is lock or end (docs/protocol.md, "When the last host leaves").
- * The media worker timed the grace; the policy is read again here, under
- * the directory lock, so a host who changed it to stay_open meanwhile, or
- * ended the room, wins.  Once stored, the ROOM record with the reason
- * tells the people in the room; one nginx worker gets the record, and
- * any one of them may apply it.
+ * The media worker timed the grace; the policy is read again here, from
+ * the store under its write lock, so a host who changed it to stay_open
+ * meanwhile, or ended the room, wins.  Once stored, the ROOM record with
+ * the reason tells the people in the room; one nginx worker gets the
+ * record, and any one of them may apply it.
  */
 static void
 ngx_rooms_records_host_absent(const rooms_proto_hdr_t *hdr,

@@ -47,7 +47,7 @@
  * store says so at the join); with another token, or once revoked, a
  * guest's.  A co-host may do what a host does but end the room and make or
  * unmake co-hosts; its lock is checked against the store again, under the
- * directory lock.
+ * store's write lock.
  *
  * Resuming after a reload.  Every welcome carries a resume token drawn
  * here (128 bits; the JOIN carries its hash, the media worker keeps it
