@@ -93,8 +93,9 @@ static ngx_int_t ngx_rooms_fetch(ngx_rooms_main_conf_t *rmcf,
     ngx_log_t *log, u_char *code, ngx_uint_t always, ngx_rooms_node_t **node,
     rooms_room_t *room);
 static ngx_int_t ngx_rooms_fetched(ngx_rooms_main_conf_t *rmcf,
-    ngx_log_t *log, u_char *code, int rc, rooms_room_t *read,
-    ngx_uint_t always, ngx_rooms_node_t **node, rooms_room_t *room);
+    ngx_log_t *log, u_char *code, int rc, const char *err,
+    rooms_room_t *read, ngx_msec_t start, ngx_uint_t always,
+    ngx_rooms_node_t **node, rooms_room_t *room);
 static void ngx_rooms_publish(ngx_rooms_zone_ctx_t *ctx, u_char *code,
     rooms_room_t *copy, ngx_int_t action, int64_t seq);
 static ngx_int_t ngx_rooms_count_code(ngx_rooms_main_conf_t *rmcf,
@@ -377,6 +378,8 @@ ngx_rooms_fetch(ngx_rooms_main_conf_t *rmcf, ngx_log_t *log, u_char *code,
 {
     int                    rc;
     char                   key[ROOMS_CODE_LEN + 1];
+    const char            *err;
+    ngx_msec_t             start;
     rooms_room_t           read;
     ngx_rooms_node_t      *rn;
     ngx_rooms_zone_ctx_t  *ctx;
@@ -403,6 +406,8 @@ ngx_rooms_fetch(ngx_rooms_main_conf_t *rmcf, ngx_log_t *log, u_char *code,
         }
     }
 
+    start = ngx_current_msec;
+
     ngx_rooms_shm_unlock(&ctx->shpool->mutex);
 
     ngx_memcpy(key, code, ROOMS_CODE_LEN);
@@ -410,25 +415,31 @@ ngx_rooms_fetch(ngx_rooms_main_conf_t *rmcf, ngx_log_t *log, u_char *code,
 
     rc = rooms_store_find(rmcf->store, key, &read);
 
+    /* the handle's text, unchanged until its next call: none under the lock */
+    err = rc < 0 ? rooms_store_errmsg(rmcf->store) : NULL;
+
     ngx_rooms_shm_lock(&ctx->shpool->mutex);
 
-    return ngx_rooms_fetched(rmcf, log, code, rc, &read, always, node, room);
+    return ngx_rooms_fetched(rmcf, log, code, rc, err, &read, start, always,
+                             node, room);
 }
 
 
 /*
- * Under the mutex: what the store said of code (rc, and the record read)
- * applied to whatever node of code is there now, which may have changed
- * since the read (another handler of this process or another process
- * read, changed, rotated or evicted it meanwhile).  A record's rev grows
- * with every change of its stored fields: a node of a higher rev than
- * the one read was published after the read and stays.  The live count
- * and its seq are the node's own, never read from the store.
+ * Under the mutex: what the store said of code (rc, and the record read,
+ * from start on) applied to whatever node of code is there now, which
+ * may have changed since (another handler of this process, or another
+ * process, read, changed, rotated or evicted it meanwhile).  A record's
+ * rev grows with every change of its stored fields: a node written since
+ * start with a higher rev than the one read was published after the read
+ * and stays; one not written since is replaced whatever its rev (a store
+ * restored from a backup goes back in time).  The live count and its seq
+ * are the node's own, never read from the store.
  */
 static ngx_int_t
 ngx_rooms_fetched(ngx_rooms_main_conf_t *rmcf, ngx_log_t *log, u_char *code,
-    int rc, rooms_room_t *read, ngx_uint_t always, ngx_rooms_node_t **node,
-    rooms_room_t *room)
+    int rc, const char *err, rooms_room_t *read, ngx_msec_t start,
+    ngx_uint_t always, ngx_rooms_node_t **node, rooms_room_t *room)
 {
     ngx_rooms_node_t      *rn;
     ngx_rooms_zone_ctx_t  *ctx;
@@ -452,13 +463,17 @@ ngx_rooms_fetched(ngx_rooms_main_conf_t *rmcf, ngx_log_t *log, u_char *code,
             return NGX_OK;
         }
 
-        if (rn->room.rev <= read->rev) {
-            read->participants = rn->room.participants;
+        read->participants = rn->room.participants;
+
+        if (rn->room.rev <= read->rev
+            || (ngx_msec_int_t) (rn->fetched - start) < 0)
+        {
             rn->room = *read;
             rn->fetched = ngx_current_msec;
         }
 
-        *room = rn->room;
+        /* a change starts from the store's record, under its write lock */
+        *room = always ? *read : rn->room;
         return NGX_OK;
 
     case ROOMS_STORE_GONE:
@@ -484,15 +499,14 @@ ngx_rooms_fetched(ngx_rooms_main_conf_t *rmcf, ngx_log_t *log, u_char *code,
 
         if (rn && !always) {
             ngx_log_error(NGX_LOG_WARN, log, 0, "rooms_store lookup failed, "
-                          "the cached room served: %s",
-                          rooms_store_errmsg(rmcf->store));
+                          "the cached room served: %s", err);
             *room = rn->room;
             return NGX_OK;
         }
 
         /* a change is never made to a copy the store did not just give */
         ngx_log_error(NGX_LOG_ERR, log, 0, "rooms_store lookup failed: %s",
-                      rooms_store_errmsg(rmcf->store));
+                      err);
         return NGX_ERROR;
     }
 }
