@@ -3,10 +3,11 @@
  * without blocking, two ways (issue 17, docs/scaling.md "Blocking,
  * measured"):
  *
- *   fiber        the call suspends its fiber (common/rooms_fiber.h); the
- *                connection's socket goes into the loop's epoll set
- *                (EPOLL_CTL_ADD), the loop's epoll_wait finds it ready,
- *                resumes the fiber, which takes the socket out (DEL);
+ *   fiber        the call suspends its fiber (common/rooms_fiber.h) and
+ *                the loop's epoll_wait reports the connection's socket,
+ *                then resumes the fiber; the socket either added to the
+ *                epoll set before each wait and deleted after it
+ *                (EPOLL_CTL_ADD, DEL), or kept in the set for good;
  *   thread pool  the call is a task for a pool thread, as nginx's
  *                src/core/ngx_thread_pool.c runs them: queued under the
  *                pool's mutex with its condition variable signalled, taken
@@ -18,28 +19,34 @@
  *
  * 1. The hand-off alone, no database: the fiber's socket is made readable
  *    once and never drained (the answer's arrival is the database's
- *    cost, the same in both), the pool's task is empty.  One call at a
- *    time (the loop otherwise idle: the latency a call adds) and 64 at
- *    once (a loop with many requests waiting: the cost per call when
- *    wake-ups are shared).  Median of RUNS runs of CALLS calls: wall time,
- *    the CPU time of the event loop's thread (what the loop cannot spend
- *    on other requests), the CPU time of the whole process (pool threads
- *    included), each in ns per call, and the ratios pool / fiber.
+ *    cost, the same both ways), the pool's task is empty.  One call at a
+ *    time (the loop otherwise idle: what a call adds) and 64 at once (a
+ *    loop with many requests waiting: wake-ups shared).  First its parts
+ *    alone: an empty system call, a fiber's resume and yield, epoll_ctl
+ *    ADD and DEL, an epoll_wait finding one fd ready.
  * 2. Memory per waiting call: the resident pages of a fiber's stack and
  *    of a pool thread's stack (mincore) while each waits below a frame
- *    that used 16 KiB of stack, and the process's resident growth per
- *    waiting unit with 16 of each waiting (a pool thread also gets its
- *    own malloc arena).  The server's side: a pool needs one PostgreSQL
- *    connection per thread (fibers share the worker's one); with
- *    ROOMS_BENCH_PG set and the server on this machine, that backend's
- *    resident memory (/proc/PID/status of pg_backend_pid()).
+ *    that used 16 KiB of stack, the same for a fiber on a spare stack
+ *    whose last fiber ran 128 KiB deep, and the process's resident
+ *    growth per waiting unit with 16 of each waiting (a pool thread also
+ *    gets its own malloc arena).  The server's side: a pool needs one
+ *    PostgreSQL connection per thread (fibers share the worker's one);
+ *    with ROOMS_BENCH_PG set and the server on this machine, that
+ *    backend's resident memory (/proc/PID/status of pg_backend_pid()).
  * 3. With ROOMS_BENCH_PG set (a postgresql:// URI), end to end: one
  *    prepared SELECT of one row, sent with PQsendQueryPrepared and waited
  *    for in a fiber on epoll, against the same statement run by a pool
  *    thread on its own connection (PQexecPrepared), and against the loop
- *    blocking on it (what the loop loses while it waits).
+ *    blocking in libpq (what nginx does today).
  *
- * A benchmark, not a test: it prints figures and never fails on time.
+ * Each figure is the median of RUNS runs, the ways taking turns run by
+ * run (a change of the machine's load falls on all alike), each run
+ * after untimed calls the same way (where the scheduler places the
+ * threads after a change of way moves the figures by half): wall time,
+ * the CPU time of the loop's thread (what it cannot spend on other
+ * requests) and of the whole process (pool threads included), in ns per
+ * call, and the ratios pool / fiber.  A benchmark, not a test: it prints
+ * figures and never fails on time.
  */
 
 #ifndef _GNU_SOURCE
@@ -68,9 +75,12 @@
 #define RUNS       11
 #define CALLS      20000          /* per run, the hand-off */
 #define PG_CALLS   2000           /* per run, end to end */
+#define PG_WARM    200            /* untimed, before each run */
+#define WARM       2000           /* untimed, before each hand-off run */
 #define INFLIGHT   64             /* "many at once" */
 #define THREADS    4              /* the pool's (nginx's default is 32) */
 #define DEPTH      (16 * 1024)    /* stack a waiting call sits below */
+#define BIG        (128 * 1024)   /* a deep call, once */
 #define WAITERS    16             /* units waiting for the RSS figure */
 
 
@@ -166,7 +176,11 @@ print_row(const char *name, times_t *t)
 static void
 print_head(const char *title)
 {
-    printf("%s\n    %-36s %8s %9s %12s\n", title, "", "wall", "loop CPU",
+    if (title != NULL) {
+        printf("%s\n", title);
+    }
+
+    printf("    %-36s %8s %9s %12s\n", "", "wall", "loop CPU",
            "process CPU");
 }
 
@@ -289,60 +303,6 @@ fib_loop(int ep, rooms_fiber_fn fn, fib_call_t *calls, int n)
             die("epoll_ctl DEL");
         }
     }
-}
-
-
-static void
-bench_fiber(int inflight, int keep, times_t *t)
-{
-    int          i, r, ep, sv[2][INFLIGHT];
-    clocks_t     c;
-    fib_call_t   calls[INFLIGHT];
-
-    ep = epoll_create1(EPOLL_CLOEXEC);
-    if (ep < 0) {
-        die("epoll_create1");
-    }
-
-    for (i = 0; i < inflight; i++) {
-        int  p[2];
-
-        if (socketpair(AF_UNIX, SOCK_STREAM, 0, p) != 0) {
-            die("socketpair");
-        }
-
-        /* one byte, never read: readable for good */
-        if (write(p[1], "x", 1) != 1) {
-            die("write");
-        }
-
-        sv[0][i] = p[0];
-        sv[1][i] = p[1];
-    }
-
-    for (r = -1; r < RUNS; r++) {
-        for (i = 0; i < inflight; i++) {
-            memset(&calls[i], 0, sizeof(fib_call_t));
-            calls[i].ep = ep;
-            calls[i].fd = sv[0][i];
-            calls[i].calls = CALLS / inflight;
-            calls[i].keep = keep;
-        }
-
-        clocks_start(&c);
-        fib_loop(ep, fib_handoff_fn, calls, inflight);
-
-        if (r >= 0) {               /* run -1 warms up */
-            clocks_stop(&c, t, r, (CALLS / inflight) * inflight);
-        }
-    }
-
-    for (i = 0; i < inflight; i++) {
-        close(sv[0][i]);
-        close(sv[1][i]);
-    }
-
-    close(ep);
 }
 
 
@@ -712,34 +672,96 @@ pool_run(pool_t *p, task_t *tasks, int inflight, int total)
 }
 
 
-static void
-bench_pool(int inflight, times_t *t)
+/*
+ * About `calls` calls one way, `inflight` waiting at once: 0 fibers, the
+ * socket added and deleted for each wait, 1 fibers, the socket kept in
+ * the set, 2 the pool.  Returns the calls made.
+ */
+static int
+handoff_way(int way, int ep, int *fds, pool_t *tp, int inflight, int calls)
 {
-    int       r, ep;
-    pool_t    pool;
-    task_t    tasks[INFLIGHT];
-    clocks_t  c;
+    int          i;
+    task_t       tasks[INFLIGHT];
+    fib_call_t   fc[INFLIGHT];
+
+    if (way == 2) {
+        memset(tasks, 0, sizeof(tasks));   /* empty tasks: no handler */
+        pool_run(tp, tasks, inflight, calls);
+
+        return calls;
+    }
+
+    for (i = 0; i < inflight; i++) {
+        memset(&fc[i], 0, sizeof(fib_call_t));
+        fc[i].ep = ep;
+        fc[i].fd = fds[i];
+        fc[i].calls = calls / inflight;
+        fc[i].keep = way == 1;
+    }
+
+    fib_loop(ep, fib_handoff_fn, fc, inflight);
+
+    return (calls / inflight) * inflight;
+}
+
+
+/*
+ * The hand-off with `inflight` calls waiting at once: RUNS runs (after
+ * one to warm up) of the three ways in turn, so that a change in the
+ * machine's load falls on all three alike.
+ */
+static void
+bench_handoff(int inflight, times_t *added, times_t *kept, times_t *pool)
+{
+    int          i, n, r, w, ep, pep, sv[2][INFLIGHT];
+    pool_t       tp;
+    clocks_t     c;
 
     ep = epoll_create1(EPOLL_CLOEXEC);
-    if (ep < 0) {
+    pep = epoll_create1(EPOLL_CLOEXEC);
+
+    if (ep < 0 || pep < 0) {
         die("epoll_create1");
     }
 
-    pool_start(&pool, ep, NULL, NULL, NULL);
+    for (i = 0; i < inflight; i++) {
+        int  p[2];
 
-    for (r = -1; r < RUNS; r++) {
-        memset(tasks, 0, sizeof(tasks));   /* empty tasks: no handler */
+        if (socketpair(AF_UNIX, SOCK_STREAM, 0, p) != 0) {
+            die("socketpair");
+        }
 
-        clocks_start(&c);
-        pool_run(&pool, tasks, inflight, CALLS);
+        /* one byte, never read: readable for good */
+        if (write(p[1], "x", 1) != 1) {
+            die("write");
+        }
 
-        if (r >= 0) {
-            clocks_stop(&c, t, r, CALLS);
+        sv[0][i] = p[0];
+        sv[1][i] = p[1];
+    }
+
+    pool_start(&tp, pep, NULL, NULL, NULL);
+
+    for (r = 0; r < RUNS; r++) {
+        for (w = 0; w < 3; w++) {
+            /* untimed first: the threads settle where this way puts them */
+            handoff_way(w, ep, sv[0], &tp, inflight, WARM);
+
+            clocks_start(&c);
+            n = handoff_way(w, ep, sv[0], &tp, inflight, CALLS);
+            clocks_stop(&c, w == 0 ? added : w == 1 ? kept : pool, r, n);
         }
     }
 
-    pool_stop(&pool);
+    pool_stop(&tp);
+
+    for (i = 0; i < inflight; i++) {
+        close(sv[0][i]);
+        close(sv[1][i]);
+    }
+
     close(ep);
+    close(pep);
 }
 
 
@@ -864,6 +886,35 @@ fiber_waiter_fn(void *data)
 }
 
 
+/* a fiber's resident stack, from a local of its first frame */
+static size_t
+fiber_resident(uintptr_t sp)
+{
+    uintptr_t  lo, hi;
+
+    /* the rw part: from the guard page up ROOMS_FIBER_STACK */
+    if (mapping_of(sp, &lo, &hi) != 0) {
+        die("fiber's mapping");
+    }
+
+    return resident(lo, ROOMS_FIBER_STACK < hi - lo ? ROOMS_FIBER_STACK
+                                                    : hi - lo);
+}
+
+
+/* a call that once went BIG deep (a TLS handshake, a large record) */
+static void
+fiber_big_fn(void *data)
+{
+    size_t         i;
+    volatile char  buf[BIG];
+
+    for (i = 0; i < sizeof(buf); i += 64) {
+        buf[i] = (char) i;
+    }
+}
+
+
 static void
 fiber_wait_once(void *arg)
 {
@@ -911,9 +962,8 @@ bench_memory(void)
 {
     int              i;
     size_t           before, fib_stack, thr_stack, thr_size, page;
-    size_t           fib_rss, thr_rss;
+    size_t           fib_rss, thr_rss, spare_stack;
     void            *addr;
-    uintptr_t        lo, hi;
     waiter_t         fw[WAITERS], tw[WAITERS];
     pthread_attr_t   attr;
     rooms_fiber_t   *f[WAITERS];
@@ -935,18 +985,32 @@ bench_memory(void)
 
     fib_rss = (rss_bytes() - before) / WAITERS;
 
-    /* the stack's rw part: from the guard page up ROOMS_FIBER_STACK */
-    if (mapping_of(fw[0].sp, &lo, &hi) != 0) {
-        die("fiber's mapping");
-    }
-
-    fib_stack = resident(lo, ROOMS_FIBER_STACK < hi - lo ? ROOMS_FIBER_STACK
-                                                         : hi - lo);
+    fib_stack = fiber_resident(fw[0].sp);
 
     for (i = 0; i < WAITERS; i++) {
         if (rooms_fiber_resume(f[i]) != 1) {
             die("fiber waiter's end");
         }
+    }
+
+    /* a spare stack keeps the pages its last fiber touched */
+    f[0] = rooms_fiber_new(fiber_big_fn, NULL);
+    if (f[0] == NULL || rooms_fiber_resume(f[0]) != 1) {
+        die("fiber 128 KiB deep");
+    }
+
+    memset(&fw[0], 0, sizeof(waiter_t));
+    fw[0].wait = fiber_wait_once;
+
+    f[0] = rooms_fiber_new(fiber_waiter_fn, &fw[0]);
+    if (f[0] == NULL || rooms_fiber_resume(f[0]) != 0) {
+        die("fiber waiter");
+    }
+
+    spare_stack = fiber_resident(fw[0].sp);
+
+    if (rooms_fiber_resume(f[0]) != 1) {
+        die("fiber waiter's end");
     }
 
     /* pool threads, default attributes as nginx's */
@@ -999,10 +1063,14 @@ bench_memory(void)
     printf("    %-28s %10zu %10zu %12zu\n", "fiber",
            (ROOMS_FIBER_STACK + page) / 1024, fib_stack / 1024,
            fib_rss / 1024);
+    printf("    %-28s %10zu %10zu %12s\n", "fiber, its stack a spare",
+           (ROOMS_FIBER_STACK + page) / 1024, spare_stack / 1024, "-");
     printf("    %-28s %10zu %10zu %12zu\n", "pool thread", thr_size / 1024,
            thr_stack / 1024, thr_rss / 1024);
     printf("    (process RSS: growth with %d waiting, per one; a thread's "
-           "includes its malloc arena)\n", WAITERS);
+           "includes its malloc arena;\n     a spare: the stack of a fiber "
+           "that ran %d KiB deep, taken by the next fiber)\n", WAITERS,
+           BIG / 1024);
 }
 
 
@@ -1076,7 +1144,12 @@ fib_pg_fn(void *data)
         }
 
         while (PQisBusy(c->pg)) {
-            fib_wait(c->ep, PQsocket(c->pg));
+            if (c->keep) {
+                rooms_fiber_yield();
+
+            } else {
+                fib_wait(c->ep, PQsocket(c->pg));
+            }
 
             if (!PQconsumeInput(c->pg)) {
                 c->bad++;
@@ -1160,22 +1233,93 @@ complete_pg(task_t *task, void *arg)
 }
 
 
+typedef struct {
+    PGconn  *pg;                 /* the loop's connection */
+    int      ep;                 /* the loop's epoll set */
+    pool_t  *pool;               /* its threads: a connection each */
+} pg_t;
+
+
+/*
+ * n calls one way: 0 the loop blocks in libpq, 1 a fiber waits on epoll
+ * (the socket added and deleted for each wait), 2 the same with the
+ * socket kept in the set, 3 a pool thread makes the call.  One call at
+ * a time.  Returns the number of wrong answers.
+ */
+static int
+pg_way(pg_t *x, int way, int n)
+{
+    int          i, bad, done;
+    char         num[16];
+    const char  *v;
+    again_t      a;
+    PGresult    *res;
+    pg_task_t    task;
+    fib_call_t   call;
+
+    bad = 0;
+
+    switch (way) {
+
+    case 0:
+        for (i = 0; i < n; i++) {
+            pg_param(num, sizeof(num), i, &v);
+            res = PQexecPrepared(x->pg, PG_STMT, 1, &v, NULL, NULL, 0);
+            bad += !pg_good(res, i);
+            PQclear(res);
+        }
+
+        break;
+
+    case 1:
+    case 2:
+        memset(&call, 0, sizeof(call));
+        call.ep = x->ep;
+        call.pg = x->pg;
+        call.fd = PQsocket(x->pg);
+        call.keep = way == 2;
+        call.calls = n;
+
+        fib_loop(x->ep, fib_pg_fn, &call, 1);
+        bad += call.bad;
+        break;
+
+    default:
+        memset(&task, 0, sizeof(task));
+        task.task.handler = pg_task_handler;
+
+        a.pool = x->pool;
+        a.total = n;
+        a.posted = 1;
+        task.i = 0;
+
+        pool_post(x->pool, &task.task);
+
+        for (done = 0; done < n; ) {
+            done += pool_wait(x->pool, complete_pg, &a);
+        }
+
+        bad += task.bad;
+    }
+
+    return bad;
+}
+
+
 static int
 bench_pg(const char *uri)
 {
-    int                 i, r, ep, bad, done;
-    char                num[16], path[64], line[128], name[40];
-    med_t               mf, mp;
+    int                 r, w, ep, pep, bad;
+    long                kb;
+    char                path[64], line[128], name[40], *p;
+    med_t               mf, mk, mp;
     FILE               *fp;
-    const char         *v;
+    pg_t                x;
     PGconn             *pg;
     PGresult           *res;
     pool_t              pool;
-    again_t             a;
-    times_t             tf, tp, tb;
+    times_t             t[4];
     clocks_t            c;
-    fib_call_t          call;
-    pg_task_t           task;
 
     pg = pg_open(uri);
     if (pg == NULL) {
@@ -1189,67 +1333,38 @@ bench_pg(const char *uri)
 
     bad = 0;
 
-    /* the loop blocks: what nginx does today, between its events */
-    for (r = -1; r < RUNS; r++) {
-        clocks_start(&c);
-
-        for (i = 0; i < PG_CALLS; i++) {
-            pg_param(num, sizeof(num), i, &v);
-            res = PQexecPrepared(pg, PG_STMT, 1, &v, NULL, NULL, 0);
-            bad += !pg_good(res, i);
-            PQclear(res);
-        }
-
-        if (r >= 0) {
-            clocks_stop(&c, &tb, r, PG_CALLS);
-        }
-    }
-
-    /* fibers: one at a time, the loop's epoll waits */
-    for (r = -1; r < RUNS; r++) {
-        memset(&call, 0, sizeof(call));
-        call.ep = ep;
-        call.pg = pg;
-        call.calls = PG_CALLS;
-
-        clocks_start(&c);
-        fib_loop(ep, fib_pg_fn, &call, 1);
-
-        if (r >= 0) {
-            clocks_stop(&c, &tf, r, PG_CALLS);
-        }
-
-        bad += call.bad;
-    }
-
-    /* the pool: each thread its own connection; one call at a time */
+    /* the pool: each thread its own connection */
     pg_thread_bad = 0;
-    pool_start(&pool, ep, pg_thread_init, pg_thread_exit, (void *) uri);
+    pep = epoll_create1(EPOLL_CLOEXEC);
+    if (pep < 0) {
+        die("epoll_create1");
+    }
 
-    for (r = -1; r < RUNS; r++) {
-        memset(&task, 0, sizeof(task));
-        task.task.handler = pg_task_handler;
+    pool_start(&pool, pep, pg_thread_init, pg_thread_exit, (void *) uri);
 
-        a.pool = &pool;
-        a.total = PG_CALLS;
-        a.posted = 1;
-        task.i = 0;
+    x.pg = pg;
+    x.ep = ep;
+    x.pool = &pool;
 
-        clocks_start(&c);
-        pool_post(&pool, &task.task);
+    /*
+     * Run by run, the four ways in turn, so that a change of the
+     * machine's load falls on all alike; each timed run after PG_WARM
+     * untimed calls the same way (where the scheduler puts the threads
+     * and the server's process after a change of way moves the figures
+     * by half).
+     */
+    for (r = 0; r < RUNS; r++) {
+        for (w = 0; w < 4; w++) {
+            bad += pg_way(&x, w, PG_WARM);
 
-        for (done = 0; done < PG_CALLS; ) {
-            done += pool_wait(&pool, complete_pg, &a);
+            clocks_start(&c);
+            bad += pg_way(&x, w, PG_CALLS);
+            clocks_stop(&c, &t[w], r, PG_CALLS);
         }
-
-        if (r >= 0) {
-            clocks_stop(&c, &tp, r, PG_CALLS);
-        }
-
-        bad += task.bad;
     }
 
     pool_stop(&pool);
+    close(pep);
     bad += pg_thread_bad;
 
     if (bad != 0) {
@@ -1262,11 +1377,13 @@ bench_pg(const char *uri)
 
     printf("one prepared SELECT of one row, end to end (PostgreSQL): median "
            "of %d runs of %d calls, ns per call\n", RUNS, PG_CALLS);
-    print_head("");
-    mf = print_row("fiber on epoll", &tf);
-    mp = print_row(name, &tp);
-    (void) print_row("the loop blocks in libpq", &tb);
-    print_ratio("ratio pool / fiber", mp, mf);
+    print_head(NULL);
+    mf = print_row("fiber, socket added then deleted", &t[1]);
+    mk = print_row("fiber, socket kept in epoll", &t[2]);
+    mp = print_row(name, &t[3]);
+    (void) print_row("the loop blocks in libpq", &t[0]);
+    print_ratio("ratio pool / fiber (added, deleted)", mp, mf);
+    print_ratio("ratio pool / fiber (kept)", mp, mk);
 
     /* the server's memory for one connection (a pool needs one a thread) */
     res = PQexec(pg, "SELECT pg_backend_pid()");
@@ -1280,19 +1397,24 @@ bench_pg(const char *uri)
                    "or as another user): not measured\n", path);
 
         } else {
-            printf("server side, one connection's backend (%s):", path);
+            printf("server side, one connection's backend (%s), KiB:\n",
+                   path);
 
             while (fgets(line, sizeof(line), fp) != NULL) {
-                if (strncmp(line, "VmRSS:", 6) == 0
-                    || strncmp(line, "RssAnon:", 8) == 0
-                    || strncmp(line, "RssShmem:", 9) == 0)
+                p = strchr(line, ':');
+
+                if (p != NULL
+                    && (strncmp(line, "VmRSS:", 6) == 0
+                        || strncmp(line, "RssAnon:", 8) == 0
+                        || strncmp(line, "RssShmem:", 9) == 0)
+                    && sscanf(p + 1, "%ld", &kb) == 1)
                 {
-                    line[strcspn(line, "\n")] = '\0';
-                    printf("  %s", line);
+                    *p = '\0';
+                    printf("    %-36s %8ld\n", line, kb);
                 }
             }
 
-            printf("\n    (RssAnon is the backend's own; RssShmem, shared "
+            printf("    (RssAnon is the backend's own; RssShmem, the shared "
                    "buffers it touched, is shared by all backends)\n");
             fclose(fp);
         }
@@ -1312,7 +1434,7 @@ main(void)
     int          rc;
     char         name[40];
     med_t        f1, k1, p1, fn, kn, pn;
-    times_t      t;
+    times_t      ta, tk, tp;
     const char  *pg;
 
     /* first: the fibers' stacks are fresh mappings only here */
@@ -1326,22 +1448,18 @@ main(void)
            "calls, ns per call\n", RUNS, CALLS);
 
     print_head("  one call waiting at a time");
-    bench_fiber(1, 0, &t);
-    f1 = print_row("fiber, socket added then deleted", &t);
-    bench_fiber(1, 1, &t);
-    k1 = print_row("fiber, socket kept in epoll", &t);
-    bench_pool(1, &t);
-    p1 = print_row(name, &t);
+    bench_handoff(1, &ta, &tk, &tp);
+    f1 = print_row("fiber, socket added then deleted", &ta);
+    k1 = print_row("fiber, socket kept in epoll", &tk);
+    p1 = print_row(name, &tp);
     print_ratio("ratio pool / fiber (added, deleted)", p1, f1);
     print_ratio("ratio pool / fiber (kept)", p1, k1);
 
     print_head("  64 calls waiting at once");
-    bench_fiber(INFLIGHT, 0, &t);
-    fn = print_row("fiber, socket added then deleted", &t);
-    bench_fiber(INFLIGHT, 1, &t);
-    kn = print_row("fiber, socket kept in epoll", &t);
-    bench_pool(INFLIGHT, &t);
-    pn = print_row(name, &t);
+    bench_handoff(INFLIGHT, &ta, &tk, &tp);
+    fn = print_row("fiber, socket added then deleted", &ta);
+    kn = print_row("fiber, socket kept in epoll", &tk);
+    pn = print_row(name, &tp);
     print_ratio("ratio pool / fiber (added, deleted)", pn, fn);
     print_ratio("ratio pool / fiber (kept)", pn, kn);
 
