@@ -36,8 +36,9 @@
  * 3. With ROOMS_BENCH_PG set (a postgresql:// URI), end to end: one
  *    prepared SELECT of one row, sent with PQsendQueryPrepared and waited
  *    for in a fiber on epoll, against the same statement run by a pool
- *    thread on its own connection (PQexecPrepared), and against the loop
- *    blocking in libpq (what nginx does today).
+ *    thread on its own connection (PQexecPrepared), against the loop
+ *    blocking in libpq (what nginx did before fibers), and against the
+ *    loop waiting in epoll_wait itself, no fiber (the fiber's own share).
  *
  * Each figure is the median of RUNS runs, the ways taking turns run by
  * run (a change of the machine's load falls on all alike), each run
@@ -1236,6 +1237,7 @@ complete_pg(task_t *task, void *arg)
 typedef struct {
     PGconn  *pg;                 /* the loop's connection */
     int      ep;                 /* the loop's epoll set */
+    int      ep_kept;            /* another, pg's socket in it for good */
     pool_t  *pool;               /* its threads: a connection each */
 } pg_t;
 
@@ -1243,19 +1245,21 @@ typedef struct {
 /*
  * n calls one way: 0 the loop blocks in libpq, 1 a fiber waits on epoll
  * (the socket added and deleted for each wait), 2 the same with the
- * socket kept in the set, 3 a pool thread makes the call.  One call at
- * a time.  Returns the number of wrong answers.
+ * socket kept in the set, 3 a pool thread makes the call, 4 the loop
+ * itself waits in epoll_wait, no fiber (what 2 costs without the fiber's
+ * switches).  One call at a time.  Returns the number of wrong answers.
  */
 static int
 pg_way(pg_t *x, int way, int n)
 {
-    int          i, bad, done;
-    char         num[16];
-    const char  *v;
-    again_t      a;
-    PGresult    *res;
-    pg_task_t    task;
-    fib_call_t   call;
+    int                 i, bad, done, got;
+    char                num[16];
+    const char         *v;
+    again_t             a;
+    struct epoll_event  ev;
+    PGresult           *res;
+    pg_task_t           task;
+    fib_call_t          call;
 
     bad = 0;
 
@@ -1282,6 +1286,37 @@ pg_way(pg_t *x, int way, int n)
 
         fib_loop(x->ep, fib_pg_fn, &call, 1);
         bad += call.bad;
+        break;
+
+    case 4:
+        for (i = 0; i < n; i++) {
+            pg_param(num, sizeof(num), i, &v);
+
+            if (!PQsendQueryPrepared(x->pg, PG_STMT, 1, &v, NULL, NULL, 0)) {
+                return n;
+            }
+
+            while (PQisBusy(x->pg)) {
+                if (epoll_wait(x->ep_kept, &ev, 1, -1) < 0 && errno != EINTR)
+                {
+                    die("epoll_wait");
+                }
+
+                if (!PQconsumeInput(x->pg)) {
+                    return n;
+                }
+            }
+
+            got = 0;
+
+            while ((res = PQgetResult(x->pg)) != NULL) {
+                got += pg_good(res, i);
+                PQclear(res);
+            }
+
+            bad += got != 1;
+        }
+
         break;
 
     default:
@@ -1318,7 +1353,8 @@ bench_pg(const char *uri)
     PGconn             *pg;
     PGresult           *res;
     pool_t              pool;
-    times_t             t[4];
+    times_t             t[5];
+    struct epoll_event  ev;
     clocks_t            c;
 
     pg = pg_open(uri);
@@ -1345,16 +1381,26 @@ bench_pg(const char *uri)
     x.pg = pg;
     x.ep = ep;
     x.pool = &pool;
+    x.ep_kept = epoll_create1(EPOLL_CLOEXEC);
+
+    ev.events = EPOLLIN;
+    ev.data.ptr = NULL;
+
+    if (x.ep_kept < 0
+        || epoll_ctl(x.ep_kept, EPOLL_CTL_ADD, PQsocket(pg), &ev) != 0)
+    {
+        die("epoll");
+    }
 
     /*
-     * Run by run, the four ways in turn, so that a change of the
+     * Run by run, the five ways in turn, so that a change of the
      * machine's load falls on all alike; each timed run after PG_WARM
      * untimed calls the same way (where the scheduler puts the threads
      * and the server's process after a change of way moves the figures
      * by half).
      */
     for (r = 0; r < RUNS; r++) {
-        for (w = 0; w < 4; w++) {
+        for (w = 0; w < 5; w++) {
             bad += pg_way(&x, w, PG_WARM);
 
             clocks_start(&c);
@@ -1365,6 +1411,7 @@ bench_pg(const char *uri)
 
     pool_stop(&pool);
     close(pep);
+    close(x.ep_kept);
     bad += pg_thread_bad;
 
     if (bad != 0) {
@@ -1382,6 +1429,7 @@ bench_pg(const char *uri)
     mk = print_row("fiber, socket kept in epoll", &t[2]);
     mp = print_row(name, &t[3]);
     (void) print_row("the loop blocks in libpq", &t[0]);
+    (void) print_row("the loop waits in epoll, no fiber", &t[4]);
     print_ratio("ratio pool / fiber (added, deleted)", mp, mf);
     print_ratio("ratio pool / fiber (kept)", mp, mk);
 
