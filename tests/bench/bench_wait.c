@@ -79,7 +79,9 @@
 #define PG_WARM    200            /* untimed, before each run */
 #define WARM       2000           /* untimed, before each hand-off run */
 #define INFLIGHT   64             /* "many at once" */
-#define THREADS    4              /* the pool's (nginx's default is 32) */
+#define THREADS    4              /* a store connection each, as the
+                                     module lends 4 store handles per
+                                     worker (nginx's default is 32) */
 #define DEPTH      (16 * 1024)    /* stack a waiting call sits below */
 #define BIG        (128 * 1024)   /* a deep call, once */
 #define WAITERS    16             /* units waiting for the RSS figure */
