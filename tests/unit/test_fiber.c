@@ -13,7 +13,10 @@
  * its end, and then exactly ROOMS_FIBER_SPARE stacks are kept (the rest
  * unmapped); a spare stack reused by the next new() (the count drops by
  * one, the new fiber's locals at the same addresses); a fiber that fills
- * 128 KiB of its stack, yields, and finds it intact.
+ * 128 KiB of its stack, yields, and finds it intact; a fiber that runs
+ * past the end of its stack is stopped by the guard page (in a child
+ * process, with writable memory placed right below the guard page, so
+ * that without it the overflow would be a silent write).
  */
 
 #ifndef _GNU_SOURCE
@@ -24,6 +27,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <unistd.h>
+#include <sys/mman.h>
+#include <sys/wait.h>
 
 #include "rooms_fiber.h"
 #include "tap.h"
@@ -403,9 +410,171 @@ test_big(void)
 }
 
 
+/* ---- the guard page ---- */
+
+#define OVER      (ROOMS_FIBER_STACK + 8 * 1024)
+
+
+static void
+probe_fn(void *data)
+{
+    volatile int  x = 0;
+
+    *(uintptr_t *) data = (uintptr_t) &x;
+}
+
+
+static void
+overflow_fn(void *data)
+{
+    size_t         i;
+    volatile char  buf[OVER];
+
+    /* from the top down, as a stack grows: the guard page is met first */
+    for (i = OVER; i > 0; i -= 512) {
+        buf[i - 1] = 1;
+    }
+
+    buf[0] = 1;
+
+    /* read back: the writes are not dead */
+    *(char *) data = buf[0];
+}
+
+
+/* the mapping (/proc/self/maps) that holds addr: 1, its bounds, perms */
+static int
+maps_at(uintptr_t addr, uintptr_t *lo, uintptr_t *hi, char *perms)
+{
+    int                 found;
+    char                line[256];
+    FILE               *fp;
+    unsigned long long  a, b;
+
+    found = 0;
+    fp = fopen("/proc/self/maps", "r");
+
+    while (fp != NULL && fgets(line, sizeof(line), fp) != NULL) {
+        if (sscanf(line, "%llx-%llx %7s", &a, &b, perms) == 3
+            && addr >= a && addr < b)
+        {
+            *lo = (uintptr_t) a;
+            *hi = (uintptr_t) b;
+            found = 1;
+            break;
+        }
+    }
+
+    if (fp != NULL) {
+        fclose(fp);
+    }
+
+    return found;
+}
+
+
+/*
+ * In a child: where a fresh fiber's mapping starts (the guard page, or
+ * with none, the stack's lowest page), writable memory mapped right
+ * below it, then a fiber on that same stack (the spare) writes past its
+ * end.  Exits 0 when it survived (the overflow wrote below the stack), 3
+ * when the memory below could not be placed.
+ */
+static void
+overflow_child(void)
+{
+    int             fd;
+    char            c, perms[8];
+    size_t          page;
+    uintptr_t       sp, lo, hi, glo, ghi, below;
+    rooms_fiber_t  *f;
+
+    /* the crash report (ASan's) is not this test's output */
+    fd = open("/dev/null", O_WRONLY);
+    if (fd >= 0) {
+        (void) dup2(fd, 2);
+    }
+
+    page = (size_t) sysconf(_SC_PAGESIZE);
+
+    f = rooms_fiber_new(probe_fn, &sp);
+    if (f == NULL || rooms_fiber_resume(f) != 1) {
+        _exit(3);
+    }
+
+    if (!maps_at(sp, &lo, &hi, perms)) {
+        _exit(3);
+    }
+
+    /* the guard page: an inaccessible page right below the stack */
+    if (maps_at(lo - 1, &glo, &ghi, perms) && perms[0] == '-'
+        && perms[1] == '-')
+    {
+        lo -= page;
+    }
+
+    /* 64 KiB below that, or writable memory there already (ASan's) */
+    below = lo - 64 * 1024;
+
+    if (mmap((void *) below, 64 * 1024, PROT_READ|PROT_WRITE,
+             MAP_PRIVATE|MAP_ANONYMOUS|MAP_FIXED_NOREPLACE, -1, 0)
+        != (void *) below
+        && !(maps_at(lo - 16 * 1024, &glo, &ghi, perms) && ghi >= lo
+             && perms[1] == 'w'))
+    {
+        _exit(3);
+    }
+
+    f = rooms_fiber_new(overflow_fn, &c);
+    if (f == NULL) {
+        _exit(3);
+    }
+
+    (void) rooms_fiber_resume(f);
+
+    _exit(0);
+}
+
+
+static void
+test_guard(void)
+{
+    int    status;
+    pid_t  pid;
+
+    fflush(stdout);
+    fflush(stderr);
+
+    pid = fork();
+    if (pid < 0) {
+        tap_bail_out("fork failed");
+    }
+
+    if (pid == 0) {
+        overflow_child();
+    }
+
+    if (waitpid(pid, &status, 0) != pid) {
+        tap_bail_out("waitpid failed");
+    }
+
+    if (WIFEXITED(status) && WEXITSTATUS(status) == 3) {
+        diag("the memory below the guard page could not be placed: the "
+             "check below holds without it too");
+    }
+
+    ok(!(WIFEXITED(status) && WEXITSTATUS(status) == 0),
+       "writing past a fiber's stack stops at its guard page (%s %d)",
+       WIFSIGNALED(status) ? "signal" : "exit",
+       WIFSIGNALED(status) ? WTERMSIG(status) : WEXITSTATUS(status));
+}
+
+
 int
 main(void)
 {
+    /* first: in a child whose fibers are all fresh mappings */
+    test_guard();
     test_once();
     test_yields();
     test_max();
