@@ -344,7 +344,7 @@ ngx_rooms_people_enter(ngx_http_request_t *r, int64_t room_id,
     present = 0;
     free_slot = NGX_ROOMS_PEOPLE_SLOTS;
 
-    ngx_shmtx_lock(&ngx_rooms_people_pool->mutex);
+    ngx_rooms_shm_lock(&ngx_rooms_people_pool->mutex);
 
     for (i = 0; i < sh->top; i++) {
         s = &sh->slot[i];
@@ -401,7 +401,7 @@ ngx_rooms_people_enter(ngx_http_request_t *r, int64_t room_id,
                       NGX_ROOMS_PEOPLE_SLOTS);
     }
 
-    ngx_shmtx_unlock(&ngx_rooms_people_pool->mutex);
+    ngx_rooms_shm_unlock(&ngx_rooms_people_pool->mutex);
 
     /* a call, not an audience: see ROOMS_PEOPLE_CALL_MAX */
     if (n == 0 || present >= ROOMS_PEOPLE_CALL_MAX) {
@@ -453,7 +453,7 @@ ngx_rooms_people_leave(uint64_t conn)
         return;
     }
 
-    ngx_shmtx_lock(&ngx_rooms_people_pool->mutex);
+    ngx_rooms_shm_lock(&ngx_rooms_people_pool->mutex);
 
     for (i = 0; i < sh->top; i++) {
         s = &sh->slot[i];
@@ -469,7 +469,7 @@ ngx_rooms_people_leave(uint64_t conn)
         sh->top--;
     }
 
-    ngx_shmtx_unlock(&ngx_rooms_people_pool->mutex);
+    ngx_rooms_shm_unlock(&ngx_rooms_people_pool->mutex);
 }
 
 
@@ -491,7 +491,7 @@ ngx_rooms_people_link_down(ngx_uint_t worker, ngx_uint_t n)
         return;
     }
 
-    ngx_shmtx_lock(&ngx_rooms_people_pool->mutex);
+    ngx_rooms_shm_lock(&ngx_rooms_people_pool->mutex);
 
     for (i = 0; i < sh->top; i++) {
         s = &sh->slot[i];
@@ -506,7 +506,7 @@ ngx_rooms_people_link_down(ngx_uint_t worker, ngx_uint_t n)
 
     (void) ngx_atomic_fetch_add(&sh->gen, 1);
 
-    ngx_shmtx_unlock(&ngx_rooms_people_pool->mutex);
+    ngx_rooms_shm_unlock(&ngx_rooms_people_pool->mutex);
 }
 
 
@@ -661,7 +661,7 @@ ngx_rooms_people_put(ngx_log_t *log)
 
     n = 0;
 
-    ngx_shmtx_lock(&ngx_rooms_people_pool->mutex);
+    ngx_rooms_shm_lock(&ngx_rooms_people_pool->mutex);
 
     ngx_rooms_people_sweep(sh);
     gen = sh->gen;
@@ -682,7 +682,7 @@ ngx_rooms_people_put(ngx_log_t *log)
         n++;
     }
 
-    ngx_shmtx_unlock(&ngx_rooms_people_pool->mutex);
+    ngx_rooms_shm_unlock(&ngx_rooms_people_pool->mutex);
 
     rc = rooms_presence_put(st, sh->node, rows, n, ngx_time(),
                             ngx_time() + NGX_ROOMS_PRESENCE_TTL);
@@ -775,14 +775,14 @@ ngx_rooms_people_snapshot(ngx_pool_t *pool, ngx_rooms_present_t **out,
         return NGX_OK;
     }
 
-    ngx_shmtx_lock(&ngx_rooms_people_pool->mutex);
+    ngx_rooms_shm_lock(&ngx_rooms_people_pool->mutex);
 
     ngx_rooms_people_sweep(sh);
     top = sh->top;
 
     p = ngx_palloc(pool, (top ? top : 1) * sizeof(ngx_rooms_present_t));
     if (p == NULL) {
-        ngx_shmtx_unlock(&ngx_rooms_people_pool->mutex);
+        ngx_rooms_shm_unlock(&ngx_rooms_people_pool->mutex);
         return NGX_ERROR;
     }
 
@@ -802,7 +802,7 @@ ngx_rooms_people_snapshot(ngx_pool_t *pool, ngx_rooms_present_t **out,
         (*n)++;
     }
 
-    ngx_shmtx_unlock(&ngx_rooms_people_pool->mutex);
+    ngx_rooms_shm_unlock(&ngx_rooms_people_pool->mutex);
 
     p = ngx_rooms_people_remote(pool, p, n);
     if (p == NULL) {
