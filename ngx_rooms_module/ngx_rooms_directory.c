@@ -39,6 +39,7 @@
 
 
 #include "ngx_rooms_directory.h"
+#include "ngx_rooms_handles.h"
 #include "ngx_rooms_metrics.h"
 #include "ngx_rooms_shm.h"
 #include "rooms_shard.h"
@@ -381,6 +382,7 @@ ngx_rooms_fetch(ngx_rooms_main_conf_t *rmcf, ngx_log_t *log, u_char *code,
     const char            *err;
     ngx_msec_t             start;
     rooms_room_t           read;
+    rooms_store_t         *st;
     ngx_rooms_node_t      *rn;
     ngx_rooms_zone_ctx_t  *ctx;
 
@@ -413,10 +415,13 @@ ngx_rooms_fetch(ngx_rooms_main_conf_t *rmcf, ngx_log_t *log, u_char *code,
     ngx_memcpy(key, code, ROOMS_CODE_LEN);
     key[ROOMS_CODE_LEN] = '\0';
 
-    rc = rooms_store_find(rmcf->store, key, &read);
+    /* lent to this fiber (which may wait for one): never under the mutex */
+    st = ngx_rooms_store_handle();
+
+    rc = rooms_store_find(st, key, &read);
 
     /* the handle's text, unchanged until its next call: none under the lock */
-    err = rc < 0 ? rooms_store_errmsg(rmcf->store) : NULL;
+    err = rc < 0 ? rooms_store_errmsg(st) : NULL;
 
     ngx_rooms_shm_lock(&ctx->shpool->mutex);
 
@@ -721,7 +726,7 @@ ngx_rooms_dir_count(ngx_rooms_main_conf_t *rmcf, ngx_log_t *log,
 
     /* a rotation since the room's latest join: its code now, by id */
 
-    switch (rooms_store_code(rmcf->store, room_id, current)) {
+    switch (rooms_store_code(ngx_rooms_store_handle(), room_id, current)) {
 
     case ROOMS_STORE_OK:
         rc = ngx_rooms_count_code(rmcf, log, room_id, (u_char *) current,
@@ -738,7 +743,7 @@ ngx_rooms_dir_count(ngx_rooms_main_conf_t *rmcf, ngx_log_t *log,
 
     default:
         ngx_log_error(NGX_LOG_ERR, log, 0, "rooms_store lookup failed: %s",
-                      rooms_store_errmsg(rmcf->store));
+                      rooms_store_errmsg(ngx_rooms_store_handle()));
         ngx_rooms_metrics_add(NGX_ROOMS_M_STORE_ERRORS, 1);
         return NGX_ERROR;
     }

@@ -30,6 +30,8 @@
 
 
 #include "ngx_rooms_people.h"
+#include "ngx_rooms_handles.h"
+#include "ngx_rooms_fiber.h"
 #include "ngx_rooms_shm.h"
 #include "ngx_rooms_identity.h"
 #include "ngx_rooms_media.h"
@@ -107,7 +109,9 @@ static ngx_uint_t              ngx_rooms_people_tag;
 static ngx_event_t             ngx_rooms_people_expire_ev;
 
 static void ngx_rooms_people_expire(ngx_event_t *ev);
+static void ngx_rooms_people_expire_run(ngx_event_t *ev);
 static void ngx_rooms_people_publish(ngx_event_t *ev);
+static void ngx_rooms_people_publish_run(ngx_event_t *ev);
 static ngx_uint_t ngx_rooms_people_shared(rooms_store_t *st);
 static ngx_rooms_present_t *ngx_rooms_people_remote(ngx_pool_t *pool,
     ngx_rooms_present_t *p, ngx_uint_t *n);
@@ -308,7 +312,7 @@ ngx_rooms_people_store(void)
 
     rmcf = ngx_http_cycle_get_module_main_conf(ngx_cycle, ngx_rooms_module);
 
-    return rmcf != NULL ? rmcf->store : NULL;
+    return rmcf != NULL ? ngx_rooms_store_handle() : NULL;
 }
 
 
@@ -713,8 +717,18 @@ ngx_rooms_people_put(ngx_log_t *log)
  * the store when it changed, and every NGX_ROOMS_PRESENCE_REFRESH ms
  * while anyone is present (their rows expire).
  */
+/* in a fiber: its store calls may wait (ngx_rooms_fiber_timer()) */
 static void
 ngx_rooms_people_publish(ngx_event_t *ev)
+{
+    static ngx_uint_t  busy;
+
+    ngx_rooms_fiber_timer(ev, ngx_rooms_people_publish_run, &busy);
+}
+
+
+static void
+ngx_rooms_people_publish_run(ngx_event_t *ev)
 {
     if (ngx_rooms_people_sh != NULL
         && (ngx_rooms_people_sh->gen != ngx_rooms_people_published_gen
@@ -1044,8 +1058,18 @@ ngx_rooms_people_owner(int64_t room_id, u_char *owner)
 
 
 /* worker 0, hourly: relations past ROOMS_PEOPLE_TTL go */
+/* in a fiber: its store calls may wait (ngx_rooms_fiber_timer()) */
 static void
 ngx_rooms_people_expire(ngx_event_t *ev)
+{
+    static ngx_uint_t  busy;
+
+    ngx_rooms_fiber_timer(ev, ngx_rooms_people_expire_run, &busy);
+}
+
+
+static void
+ngx_rooms_people_expire_run(ngx_event_t *ev)
 {
     rooms_store_t  *st;
 

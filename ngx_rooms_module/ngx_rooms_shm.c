@@ -19,6 +19,9 @@
 #include "ngx_rooms_shm.h"
 
 
+static ngx_uint_t  ngx_rooms_shm_nheld;
+
+
 ngx_int_t
 ngx_rooms_shm_one(ngx_shm_zone_t *shm_zone, void *data, size_t size)
 {
@@ -76,22 +79,18 @@ ngx_rooms_shm_find(ngx_cycle_t *cycle, void *tag)
 }
 
 
-/* the zone mutexes this process holds now (it is single-threaded) */
-static ngx_uint_t  ngx_rooms_shm_locks;
-
-
 void
 ngx_rooms_shm_lock(ngx_shmtx_t *mtx)
 {
     ngx_shmtx_lock(mtx);
-    ngx_rooms_shm_locks++;
+    ngx_rooms_shm_nheld++;
 }
 
 
 void
 ngx_rooms_shm_unlock(ngx_shmtx_t *mtx)
 {
-    ngx_rooms_shm_locks--;
+    ngx_rooms_shm_nheld--;
     ngx_shmtx_unlock(mtx);
 }
 
@@ -99,5 +98,5 @@ ngx_rooms_shm_unlock(ngx_shmtx_t *mtx)
 ngx_uint_t
 ngx_rooms_shm_held(void)
 {
-    return ngx_rooms_shm_locks;
+    return ngx_rooms_shm_nheld;
 }

@@ -44,6 +44,8 @@ ngx_shm_zone_t *ngx_rooms_shm_find(ngx_cycle_t *cycle, void *tag);
  * made under a zone mutex would stall every handler that needs the zone,
  * in this process and the others.  So a handler takes the mutex only to
  * read or write shared memory, and releases it before any store call.
+ * A store call that would wait under one blocks instead, and logs an
+ * alert (ngx_rooms_fiber.c), which fails the suites.
  */
 void ngx_rooms_shm_lock(ngx_shmtx_t *mtx);
 void ngx_rooms_shm_unlock(ngx_shmtx_t *mtx);

@@ -29,6 +29,8 @@
 
 
 #include "ngx_rooms_webhook.h"
+#include "ngx_rooms_handles.h"
+#include "ngx_rooms_fiber.h"
 #include "ngx_rooms_control.h"
 #include "ngx_rooms_directory.h"
 #include "ngx_rooms_metrics.h"
@@ -76,6 +78,7 @@ typedef struct {
 
 
 static void ngx_rooms_webhook_tick(ngx_event_t *ev);
+static void ngx_rooms_webhook_tick_run(ngx_event_t *ev);
 static ngx_int_t ngx_rooms_webhook_start(ngx_rooms_webhook_t *wh);
 static ngx_int_t ngx_rooms_webhook_request(ngx_rooms_webhook_t *wh,
     u_char *body, size_t len);
@@ -365,8 +368,18 @@ ngx_rooms_webhook_claim(ngx_rooms_webhook_t *wh)
  * The sender's clock: removes what was delivered, then starts on the
  * oldest event left, or looks again later.
  */
+/* in a fiber: its store calls may wait (ngx_rooms_fiber_timer()) */
 static void
 ngx_rooms_webhook_tick(ngx_event_t *ev)
+{
+    static ngx_uint_t  busy;
+
+    ngx_rooms_fiber_timer(ev, ngx_rooms_webhook_tick_run, &busy);
+}
+
+
+static void
+ngx_rooms_webhook_tick_run(ngx_event_t *ev)
 {
     ngx_int_t             rc;
     ngx_msec_t            next;
@@ -418,7 +431,7 @@ ngx_rooms_webhook_start(ngx_rooms_webhook_t *wh)
     u_char     body[NGX_ROOMS_WEBHOOK_BODY_MAX];
     ngx_int_t  n;
 
-    rc = rooms_store_outbox_next(wh->rmcf->store, wh->delivered, &wh->id,
+    rc = rooms_store_outbox_next(ngx_rooms_store_handle(), wh->delivered, &wh->id,
                                  body, sizeof(body), &len);
 
     if (rc == 0) {
@@ -428,7 +441,7 @@ ngx_rooms_webhook_start(ngx_rooms_webhook_t *wh)
     if (rc != 1) {
         ngx_log_error(NGX_LOG_ERR, ngx_cycle->log, 0,
                       "rooms_webhook: the outbox could not be read: %s",
-                      rooms_store_errmsg(wh->rmcf->store));
+                      rooms_store_errmsg(ngx_rooms_store_handle()));
         ngx_rooms_metrics_add(NGX_ROOMS_M_STORE_ERRORS, 1);
         return NGX_ERROR;
     }
