@@ -14,7 +14,11 @@
 # 2. the same with a host's change (PATCH): woken, it is 200 and seen;
 # 3. a call already in the room goes on meanwhile: its WebSocket answers
 #    a ping, and a participant's microphone state reaches the host;
-# 4. past the store's bound (the database never wakes in time) the read
+# 4. the server ended nginx's connection (a psql session kept open asks
+#    it to) while it takes no new connection (its postmaster stopped): a
+#    read makes a new one, and the asset is answered while the read waits
+#    for it to be taken; taken, the read is 404;
+# 5. past the store's bound (the database never wakes in time) the read
 #    is 503 storage_unavailable, and the asset asked for after it was
 #    answered before it.
 #
@@ -43,6 +47,7 @@ use File::Temp qw(tempdir);
 use IO::Select;
 use IO::Socket::INET;
 use JSON::PP;
+use POSIX ();
 use Time::HiRes qw(sleep time);
 
 use RoomsTest;
@@ -139,13 +144,16 @@ sub error_code {
 
 # What waits unread for the stalled server: the bytes of statements sent
 # on its connections and the connections not yet taken, summed over the
-# sockets it listens and serves on (ss's Recv-Q).
+# sockets it listens and serves on (ss's Recv-Q); only the connections
+# not yet taken with $state 'LISTEN'.
 sub pg_queued {
+    my ($state) = @_;
     my $path = "$pg/.s.PGSQL.5432";
     my $n = 0;
     for (`ss -xanH 2>/dev/null`) {
         my @f = split ' ';
-        $n += $f[2] if @f > 4 && $f[4] eq $path && $f[2] =~ /^\d+$/;
+        next unless @f > 4 && $f[4] eq $path && $f[2] =~ /^\d+$/;
+        $n += $f[2] if !$state || $f[1] eq $state;
     }
     return $n;
 }
@@ -153,7 +161,8 @@ sub pg_queued {
 # A request sent to the stalled server is seen in its queue: 1 when it
 # is, undef when it never came ($HANG s).
 sub stall_with {
-    return wait_for($HANG, sub { pg_queued() > 0 });
+    my ($state) = @_;
+    return wait_for($HANG, sub { pg_queued($state) > 0 });
 }
 
 # ---- a request that needs no store: a page asset ----
@@ -191,6 +200,38 @@ sub store_ready {
         my ($st) = http('GET', '/api/rooms/AAAAAAAAAAAAAAAAAAAAAA');
         return $st == 404;
     });
+}
+
+# ---- the server's processes ----
+
+# psql on $store, kept open: statements are printed to {fh}
+sub psql_session {
+    my ($uri) = @_;
+    pipe my $rd, my $wr or die "pipe: $!";
+    my $pid = fork // die "fork: $!";
+    if ($pid == 0) {
+        close $wr;
+        open STDIN, '<&', $rd or POSIX::_exit(127);
+        open STDOUT, '>', '/dev/null';
+        $ENV{PGAPPNAME} = 'rooms_t_session';
+        exec('psql', '-X', '-q', '-d', $uri) or POSIX::_exit(127);
+    }
+    close $rd;
+    $wr->autoflush(1);
+    # connected before the caller stops the postmaster
+    wait_for($HANG, sub {
+        store_query($uri, 'SELECT count(*) FROM pg_stat_activity WHERE '
+                          . "application_name = 'rooms_t_session'") eq "1\n";
+    }) or die "psql did not connect\n";
+    return { pid => $pid, fh => $wr };
+}
+
+# 1 while process $pid runs (a zombie has ended: its parent is stopped)
+sub alive {
+    my ($pid) = @_;
+    open my $f, '<', "/proc/$pid/stat" or return 0;
+    my $stat = <$f> // '';
+    return $stat =~ /^\d+ \(.*\) [^Z]/s ? 1 : 0;
 }
 
 # ---- set up ----
@@ -296,7 +337,37 @@ is(error_code($st, $r), '404 not_found',
    'the database awake, the read gets its answer');
 close $_ for grep { $_ } $host, $guest;
 
-# ---- 4. stalled past the store's bound ----
+# ---- 4. a connection made again to a stalled server ----
+
+# nginx's connection ended by the server (a restart, an administrator)
+# while the server takes no new connection (its postmaster stopped; the
+# other processes run): the next store call makes a new one at once
+# (common/rooms_db_pg_conn.c), which waits to be taken
+ok(store_ready(), 'the store answers');
+my @backends = split ' ', store_query($store,
+    "SELECT pid FROM pg_stat_activity WHERE application_name = 'ngx_rooms'");
+ok(@backends, 'nginx is connected to PostgreSQL');
+my $session = psql_session($store);
+my ($postmaster) = split ' ', do {
+    local (@ARGV, $/) = ("$pg/data/postmaster.pid");
+    <>;
+};
+kill 'STOP', $postmaster;
+print { $session->{fh} } 'SELECT pg_terminate_backend(pid) FROM '
+    . "pg_stat_activity WHERE application_name = 'ngx_rooms';\n";
+ok(wait_for($HANG, sub { !grep { alive($_) } @backends }),
+   'the server ends nginx\'s connection');
+$waiting = send_request('GET', '/api/rooms/AAAAAAAAAAAAAAAAAAAAAE');
+ok(stall_with('LISTEN'), 'a read waits for its new connection to be taken');
+asset_while_waiting('connection made again', $waiting);
+kill 'CONT', $postmaster;
+($st, $h, $r) = response($waiting);
+is(error_code($st, $r), '404 not_found',
+   'the connection taken, the read gets its answer');
+close $session->{fh};
+waitpid $session->{pid}, 0;
+
+# ---- 5. stalled past the store's bound ----
 
 ok(store_ready(), 'the store answers');
 cluster('pause');
