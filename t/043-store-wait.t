@@ -158,8 +158,9 @@ sub pg_queued {
     return $n;
 }
 
-# A request sent to the stalled server is seen in its queue: 1 when it
-# is, undef when it never came ($HANG s).
+# A request sent to the stalled server is seen in its queue (with
+# $state 'LISTEN': a connection it makes): 1 when it is, undef when it
+# never came ($HANG s).
 sub stall_with {
     my ($state) = @_;
     return wait_for($HANG, sub { pg_queued($state) > 0 });
