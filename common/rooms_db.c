@@ -163,6 +163,14 @@ rooms_db_kind(rooms_db_t *db)
 }
 
 
+void
+rooms_db_set_wait(rooms_db_t *db, rooms_db_wait_pt wait, void *data)
+{
+    db->wait = wait;
+    db->wait_data = data;
+}
+
+
 const char *
 rooms_db_errmsg(rooms_db_t *db)
 {

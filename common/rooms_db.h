@@ -76,6 +76,21 @@ char *rooms_db_redact(const char *where, char *out, size_t size);
 /* 1 when where names a PostgreSQL database (postgresql://, postgres://) */
 int rooms_db_is_uri(const char *where);
 
+/*
+ * How the engine waits when it must: for PostgreSQL's answer (fd >= 0:
+ * until fd is readable, in = 1, or writable, in = 0) or for SQLite's
+ * write lock held by another connection (fd = -1: until ms pass).  At
+ * most ms milliseconds; returns 1 ready, 0 the time passed (or, for fd =
+ * -1, it slept), -1 an error.  Without one (NULL, the default) the engine
+ * polls and sleeps in the caller's thread.  A program with an event
+ * loop gives one that suspends the caller and runs the loop meanwhile
+ * (the module's fibers); it must then never let two callers use db at
+ * once.  The deadlines stay the engine's: a wait may return early.
+ */
+typedef int (*rooms_db_wait_pt)(void *data, int fd, int in, int ms);
+
+void rooms_db_set_wait(rooms_db_t *db, rooms_db_wait_pt wait, void *data);
+
 /* The last error's message, for logs (never a password). */
 const char *rooms_db_errmsg(rooms_db_t *db);
 

@@ -58,6 +58,8 @@ struct rooms_db_s {
     rooms_db_stmt_t          *stmts;        /* every statement kept */
     unsigned                  nstmts;
     unsigned                  closing:1;    /* in rooms_db_close() */
+    rooms_db_wait_pt          wait;         /* NULL: poll(), sleep */
+    void                     *wait_data;
     char                      err[ROOMS_DB_ERR_LEN];
 };
 

@@ -130,10 +130,12 @@ rooms_db_pg_notice(void *arg, const PGresult *res)
 
 /*
  * Waits until the socket is ready for what libpq asks (in), or the
- * deadline passes: 1 ready, 0 the deadline, -1 an error.
+ * deadline passes: 1 ready, 0 the deadline, -1 an error.  With a wait
+ * of the caller's (rooms_db_set_wait()), that waits instead of poll():
+ * the module suspends the handler and nginx's event loop goes on.
  */
 static int
-rooms_db_pg_poll(PGconn *conn, int in, int64_t deadline)
+rooms_db_pg_poll(rooms_db_pg_t *pg, int in, int64_t deadline)
 {
     int            n;
     int64_t        left;
@@ -146,12 +148,22 @@ rooms_db_pg_poll(PGconn *conn, int in, int64_t deadline)
             return 0;
         }
 
-        pfd.fd = PQsocket(conn);
+        pfd.fd = PQsocket(pg->conn);
         pfd.events = in ? POLLIN : POLLOUT;
         pfd.revents = 0;
 
         if (pfd.fd < 0) {
             return -1;
+        }
+
+        if (pg->db.wait != NULL) {
+            n = pg->db.wait(pg->db.wait_data, pfd.fd, in, (int) left);
+
+            if (n != 0) {
+                return n;
+            }
+
+            continue;
         }
 
         n = poll(&pfd, 1, (int) left);
@@ -220,7 +232,7 @@ rooms_db_pg_connect(rooms_db_pg_t *pg)
             goto failed;
         }
 
-        ready = rooms_db_pg_poll(pg->conn, st == PGRES_POLLING_READING,
+        ready = rooms_db_pg_poll(pg, st == PGRES_POLLING_READING,
                                  deadline);
 
         if (ready == 0) {
@@ -260,7 +272,7 @@ rooms_db_pg_connect(rooms_db_pg_t *pg)
 
     for ( ;; ) {
         while (PQisBusy(pg->conn)) {
-            if (rooms_db_pg_poll(pg->conn, 1, deadline) != 1
+            if (rooms_db_pg_poll(pg, 1, deadline) != 1
                 || !PQconsumeInput(pg->conn))
             {
                 rooms_db_set_err(&pg->db, "PostgreSQL unavailable: no "
@@ -408,7 +420,7 @@ rooms_db_pg_results(rooms_db_pg_t *pg, int wait_ms)
 
     for ( ;; ) {
         while (PQisBusy(pg->conn)) {
-            switch (rooms_db_pg_poll(pg->conn, 1, deadline)) {
+            switch (rooms_db_pg_poll(pg, 1, deadline)) {
             case 1:
                 if (PQconsumeInput(pg->conn)) {
                     continue;

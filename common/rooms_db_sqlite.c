@@ -43,6 +43,7 @@ typedef struct {
     rooms_db_t      db;
     sqlite3        *h;
     char           *path;           /* as given: for messages */
+    int             busy_left;      /* ms a BEGIN may still wait */
     unsigned        journal:1;      /* WAL set, or not to be set */
 } rooms_db_sqlite_t;
 
@@ -490,6 +491,35 @@ rooms_db_sqlite_changes(rooms_db_stmt_t *stmt)
 }
 
 
+/*
+ * SQLite's busy handler while BEGIN IMMEDIATE waits for another
+ * connection's write lock, when the caller gave a wait of its own: the
+ * waits go through it (the module's suspend the handler rather than
+ * nginx's event loop), short at first (a writer holds the lock for
+ * microseconds), then up to 10 ms, for wait_ms in all.
+ */
+static int
+rooms_db_sqlite_busy(void *data, int count)
+{
+    int                 ms;
+    rooms_db_sqlite_t  *sq = data;
+
+    if (sq->busy_left <= 0) {
+        return 0;
+    }
+
+    ms = count < 3 ? 1 : (count < 6 ? 5 : 10);
+    ms = ms < sq->busy_left ? ms : sq->busy_left;
+    sq->busy_left -= ms;
+
+    if (sq->db.wait(sq->db.wait_data, -1, 0, ms) < 0) {
+        return 0;
+    }
+
+    return 1;
+}
+
+
 static int
 rooms_db_sqlite_begin(rooms_db_t *db, int wait_ms)
 {
@@ -516,7 +546,14 @@ rooms_db_sqlite_begin(rooms_db_t *db, int wait_ms)
         return ROOMS_DB_ERROR;
     }
 
-    sqlite3_busy_timeout(h, wait_ms);
+    if (db->wait != NULL) {
+        ((rooms_db_sqlite_t *) db)->busy_left = wait_ms;
+        sqlite3_busy_handler(h, rooms_db_sqlite_busy, db);
+
+    } else {
+        sqlite3_busy_timeout(h, wait_ms);
+    }
+
     rc = sqlite3_exec(h, "BEGIN IMMEDIATE", NULL, NULL, NULL);
     sqlite3_busy_timeout(h, 0);
 

@@ -21,6 +21,7 @@
 #include "ngx_rooms_api.h"
 #include "ngx_rooms_control.h"
 #include "ngx_rooms_directory.h"
+#include "ngx_rooms_fiber.h"
 #include "ngx_rooms_schedule.h"
 #include "ngx_rooms_identity.h"
 #include "ngx_rooms_policy.h"
@@ -38,6 +39,7 @@ typedef struct {
 
 
 static void ngx_rooms_body_handler(ngx_http_request_t *r);
+static ngx_int_t ngx_rooms_body_action(ngx_http_request_t *r);
 static ngx_int_t ngx_rooms_body(ngx_http_request_t *r, ngx_str_t *body,
     rooms_error_t *err);
 static ngx_int_t ngx_rooms_create(ngx_http_request_t *r, ngx_str_t *body);
@@ -102,6 +104,14 @@ ngx_rooms_api_action(ngx_http_request_t *r, ngx_uint_t op, u_char *code)
 static void
 ngx_rooms_body_handler(ngx_http_request_t *r)
 {
+    /* the action may wait for the store: in a fiber, not this worker */
+    ngx_rooms_fiber_post(r, ngx_rooms_body_action);
+}
+
+
+static ngx_int_t
+ngx_rooms_body_action(ngx_http_request_t *r)
+{
     ngx_int_t         rc;
     ngx_str_t         body;
     rooms_error_t     err;
@@ -113,27 +123,21 @@ ngx_rooms_body_handler(ngx_http_request_t *r)
 
     if (rc == NGX_DECLINED) {
         /* a refused body is answered, and its action never runs */
-        ngx_http_finalize_request(r, ngx_rooms_api_error(r, &err));
-        return;
+        return ngx_rooms_api_error(r, &err);
     }
 
     if (rc != NGX_OK) {
-        ngx_http_finalize_request(r, rc);
-        return;
+        return rc;
     }
 
     switch (ctx->op) {
 
     case NGX_ROOMS_API_CREATE:
-        rc = ngx_rooms_create(r, &body);
-        break;
+        return ngx_rooms_create(r, &body);
 
     default:
-        rc = ngx_rooms_host_action(r, ctx->op, ctx->code, &body);
-        break;
+        return ngx_rooms_host_action(r, ctx->op, ctx->code, &body);
     }
-
-    ngx_http_finalize_request(r, rc);
 }
 
 

@@ -41,6 +41,7 @@
 
 
 #include "ngx_rooms_control_int.h"
+#include "ngx_rooms_handles.h"
 #include "ngx_rooms_deferred.h"
 #include "ngx_rooms_directory.h"
 #include "ngx_rooms_media.h"
@@ -172,6 +173,11 @@ ngx_rooms_control_init_process(ngx_cycle_t *cycle,
         return NGX_ERROR;
     }
 
+    /* the handles fibers borrow, before anything may ask for one */
+    if (ngx_rooms_handles_init_process(cycle, rmcf) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
     ngx_rooms_deferred_init_process(cycle, ngx_rooms_control_deferred);
 
     /*
@@ -205,12 +211,12 @@ ngx_rooms_control_expire(ngx_event_t *ev)
 
     next = NGX_ROOMS_EXPIRE_EVERY;
 
-    n = ngx_rooms_control_begin(rmcf->store, ev->log);
+    n = ngx_rooms_control_begin(ngx_rooms_store_handle(), ev->log);
 
     if (n == NGX_OK) {
         n = ngx_rooms_dir_purge(rmcf, ev->log, ngx_rooms_control_purge,
                                 rmcf);
-        rooms_store_rollback(rmcf->store);
+        rooms_store_rollback(ngx_rooms_store_handle());
     }
 
     if (n == NGX_ROOMS_BUSY) {
@@ -220,7 +226,7 @@ ngx_rooms_control_expire(ngx_event_t *ev)
     } else if (n == NGX_ERROR) {
         ngx_log_error(NGX_LOG_ERR, ev->log, 0,
                       "rooms_expire: the store could not be purged: %s",
-                      rooms_store_errmsg(rmcf->store));
+                      rooms_store_errmsg(ngx_rooms_store_handle()));
         ngx_rooms_metrics_add(NGX_ROOMS_M_STORE_ERRORS, 1);
 
     } else if (n > 0) {
@@ -245,10 +251,10 @@ ngx_rooms_control_purge(void *data)
     int64_t                 purged;
     ngx_rooms_main_conf_t  *rmcf = data;
 
-    if (rooms_store_expire(rmcf->store, (int64_t) ngx_time() - rmcf->expire,
+    if (rooms_store_expire(ngx_rooms_store_handle(), (int64_t) ngx_time() - rmcf->expire,
                            &purged)
         != ROOMS_STORE_OK
-        || rooms_store_commit(rmcf->store) != ROOMS_STORE_OK)
+        || rooms_store_commit(ngx_rooms_store_handle()) != ROOMS_STORE_OK)
     {
         return NGX_ERROR;
     }
@@ -268,6 +274,7 @@ ngx_rooms_control_exit_process(ngx_rooms_main_conf_t *rmcf)
         /* a last try of the kept writes, while the handle is open */
         ngx_rooms_deferred_exit_process();
 
+        ngx_rooms_handles_exit_process();
         rooms_store_close(rmcf->store);
         rmcf->store = NULL;
     }
@@ -283,10 +290,10 @@ ngx_rooms_control_create(ngx_rooms_main_conf_t *rmcf, ngx_log_t *log,
 
     ngx_memzero(&change, sizeof(ngx_rooms_change_t));
 
-    change.store = rmcf->store;
+    change.store = ngx_rooms_store_handle();
     change.log = log;
 
-    rc = ngx_rooms_control_begin(rmcf->store, log);
+    rc = ngx_rooms_control_begin(ngx_rooms_store_handle(), log);
     if (rc != NGX_OK) {
         return rc;
     }
@@ -294,7 +301,7 @@ ngx_rooms_control_create(ngx_rooms_main_conf_t *rmcf, ngx_log_t *log,
     rc = ngx_rooms_dir_add(rmcf, log, room, ngx_rooms_control_insert,
                            &change);
 
-    rooms_store_rollback(rmcf->store);
+    rooms_store_rollback(ngx_rooms_store_handle());
 
     return rc;
 }
@@ -342,11 +349,11 @@ ngx_rooms_control_change(ngx_rooms_main_conf_t *rmcf, ngx_log_t *log,
     change.action = action;
     change.cohost = cohost;
     change.patch = patch;
-    change.store = rmcf->store;
+    change.store = ngx_rooms_store_handle();
     change.log = log;
     ngx_memcpy(change.hash, hash, ROOMS_HASH_LEN);
 
-    rc = ngx_rooms_control_begin(rmcf->store, log);
+    rc = ngx_rooms_control_begin(ngx_rooms_store_handle(), log);
     if (rc != NGX_OK) {
         return rc;
     }
@@ -355,7 +362,7 @@ ngx_rooms_control_change(ngx_rooms_main_conf_t *rmcf, ngx_log_t *log,
                               &change, room);
 
     /* a refusal, or a failure, stored nothing */
-    rooms_store_rollback(rmcf->store);
+    rooms_store_rollback(ngx_rooms_store_handle());
 
     if (rc == NGX_ROOMS_REFUSED) {
         *err = change.err;
@@ -404,7 +411,7 @@ ngx_rooms_control_change_joined(ngx_rooms_main_conf_t *rmcf, ngx_log_t *log,
         return rc;
     }
 
-    switch (rooms_store_code(rmcf->store, room_id, current)) {
+    switch (rooms_store_code(ngx_rooms_store_handle(), room_id, current)) {
 
     case ROOMS_STORE_OK:
         break;
@@ -414,7 +421,7 @@ ngx_rooms_control_change_joined(ngx_rooms_main_conf_t *rmcf, ngx_log_t *log,
 
     default:
         ngx_log_error(NGX_LOG_ERR, log, 0, "rooms_store lookup failed: %s",
-                      rooms_store_errmsg(rmcf->store));
+                      rooms_store_errmsg(ngx_rooms_store_handle()));
         ngx_rooms_metrics_add(NGX_ROOMS_M_STORE_ERRORS, 1);
         return NGX_ERROR;
     }
@@ -437,12 +444,12 @@ ngx_rooms_control_cohost_revoke(ngx_rooms_main_conf_t *rmcf, ngx_log_t *log,
     ngx_memzero(&change, sizeof(ngx_rooms_change_t));
 
     change.action = NGX_ROOMS_REVOKE;
-    change.store = rmcf->store;
+    change.store = ngx_rooms_store_handle();
     change.log = log;
     change.cohost_id = id;
     ngx_memcpy(change.hash, hash, ROOMS_HASH_LEN);
 
-    rc = ngx_rooms_control_begin(rmcf->store, log);
+    rc = ngx_rooms_control_begin(ngx_rooms_store_handle(), log);
     if (rc != NGX_OK) {
         return rc;
     }
@@ -450,7 +457,7 @@ ngx_rooms_control_cohost_revoke(ngx_rooms_main_conf_t *rmcf, ngx_log_t *log,
     rc = ngx_rooms_dir_change(rmcf, log, code, ngx_rooms_control_apply,
                               &change, room);
 
-    rooms_store_rollback(rmcf->store);
+    rooms_store_rollback(ngx_rooms_store_handle());
 
     if (rc != NGX_OK) {
         *err = change.err;
@@ -765,15 +772,15 @@ ngx_rooms_control_cohost_grant(ngx_rooms_main_conf_t *rmcf, ngx_log_t *log,
 
     rooms_token_hash((u_char *) key, ROOMS_HOST_KEY_LEN, key_hash);
 
-    rc = ngx_rooms_control_begin(rmcf->store, log);
+    rc = ngx_rooms_control_begin(ngx_rooms_store_handle(), log);
 
     if (rc == NGX_OK
-        && (rooms_store_cohost_add(rmcf->store, room_id, key_hash,
+        && (rooms_store_cohost_add(ngx_rooms_store_handle(), room_id, key_hash,
                                    token_hash, name, ngx_time(), &id)
             != ROOMS_STORE_OK
-            || rooms_store_commit(rmcf->store) != ROOMS_STORE_OK))
+            || rooms_store_commit(ngx_rooms_store_handle()) != ROOMS_STORE_OK))
     {
-        rooms_store_rollback(rmcf->store);
+        rooms_store_rollback(ngx_rooms_store_handle());
         rc = NGX_ERROR;
     }
 
@@ -783,7 +790,7 @@ ngx_rooms_control_cohost_grant(ngx_rooms_main_conf_t *rmcf, ngx_log_t *log,
                       "of room %L gets no key",
                       rc == NGX_ROOMS_BUSY
                       ? "the store is locked by another process"
-                      : rooms_store_errmsg(rmcf->store), room_id);
+                      : rooms_store_errmsg(ngx_rooms_store_handle()), room_id);
         ngx_rooms_metrics_add(NGX_ROOMS_M_STORE_ERRORS, 1);
         ngx_explicit_memzero(key, ROOMS_HOST_KEY_LEN + 1);
         return NGX_ERROR;
@@ -804,7 +811,7 @@ ngx_rooms_control_cohost_demote(ngx_rooms_main_conf_t *rmcf, ngx_log_t *log,
     ngx_int_t             rc;
     ngx_rooms_deferred_t  d;
 
-    rc = ngx_rooms_control_store_demote(rmcf->store, room_id, token_hash,
+    rc = ngx_rooms_control_store_demote(ngx_rooms_store_handle(), room_id, token_hash,
                                         (int64_t) ngx_time());
 
     if (rc == NGX_ROOMS_BUSY) {
@@ -822,7 +829,7 @@ ngx_rooms_control_cohost_demote(ngx_rooms_main_conf_t *rmcf, ngx_log_t *log,
         /* the key would work at the next join: loud */
         ngx_log_error(NGX_LOG_ERR, log, 0,
                       "rooms_store co-host revocation failed: %s; "
-                      "room %L", rooms_store_errmsg(rmcf->store), room_id);
+                      "room %L", rooms_store_errmsg(ngx_rooms_store_handle()), room_id);
         ngx_rooms_metrics_add(NGX_ROOMS_M_STORE_ERRORS, 1);
         return;
     }
@@ -838,12 +845,12 @@ ngx_rooms_control_cohost_key(ngx_rooms_main_conf_t *rmcf, ngx_log_t *log,
 {
     int  rc;
 
-    rc = rooms_store_cohost_check(rmcf->store, room_id, key_hash, bound);
+    rc = rooms_store_cohost_check(ngx_rooms_store_handle(), room_id, key_hash, bound);
 
     if (rc == ROOMS_STORE_ERROR) {
         ngx_log_error(NGX_LOG_ERR, log, 0,
                       "rooms_store co-host lookup failed: %s",
-                      rooms_store_errmsg(rmcf->store));
+                      rooms_store_errmsg(ngx_rooms_store_handle()));
         ngx_rooms_metrics_add(NGX_ROOMS_M_STORE_ERRORS, 1);
         return NGX_ERROR;
     }
@@ -864,12 +871,12 @@ ngx_rooms_control_banned(ngx_rooms_main_conf_t *rmcf, ngx_log_t *log,
         return 1;
     }
 
-    banned = rooms_store_is_banned(rmcf->store, room_id, token_hash);
+    banned = rooms_store_is_banned(ngx_rooms_store_handle(), room_id, token_hash);
 
     if (banned == ROOMS_STORE_ERROR) {
         ngx_log_error(NGX_LOG_ERR, log, 0,
                       "rooms_store ban lookup failed: %s",
-                      rooms_store_errmsg(rmcf->store));
+                      rooms_store_errmsg(ngx_rooms_store_handle()));
         ngx_rooms_metrics_add(NGX_ROOMS_M_STORE_ERRORS, 1);
         return NGX_ERROR;
     }
@@ -882,12 +889,12 @@ ngx_int_t
 ngx_rooms_control_cohosts(ngx_rooms_main_conf_t *rmcf, ngx_log_t *log,
     int64_t room_id, rooms_cohost_t *cohosts, unsigned max, unsigned *n)
 {
-    if (rooms_store_cohost_list(rmcf->store, room_id, cohosts, max, n)
+    if (rooms_store_cohost_list(ngx_rooms_store_handle(), room_id, cohosts, max, n)
         != ROOMS_STORE_OK)
     {
         ngx_log_error(NGX_LOG_ERR, log, 0,
                       "rooms_store co-host list failed: %s",
-                      rooms_store_errmsg(rmcf->store));
+                      rooms_store_errmsg(ngx_rooms_store_handle()));
         ngx_rooms_metrics_add(NGX_ROOMS_M_STORE_ERRORS, 1);
         return NGX_ERROR;
     }
@@ -1048,17 +1055,17 @@ ngx_rooms_control_deferred(ngx_rooms_deferred_t *d)
     switch (d->kind) {
 
     case NGX_ROOMS_DEFER_BAN:
-        rc = ngx_rooms_control_store_ban(rmcf->store, d->room_id,
+        rc = ngx_rooms_control_store_ban(ngx_rooms_store_handle(), d->room_id,
                                          d->token_hash);
         break;
 
     case NGX_ROOMS_DEFER_DEMOTE:
-        rc = ngx_rooms_control_store_demote(rmcf->store, d->room_id,
+        rc = ngx_rooms_control_store_demote(ngx_rooms_store_handle(), d->room_id,
                                             d->token_hash, d->time);
         break;
 
     case NGX_ROOMS_DEFER_EVENT:
-        rc = ngx_rooms_control_outbox_now(rmcf->store, d->event,
+        rc = ngx_rooms_control_outbox_now(ngx_rooms_store_handle(), d->event,
                                           d->event_len);
         if (rc == NGX_ERROR) {
             ngx_rooms_metrics_add(NGX_ROOMS_M_WEBHOOK_DROPPED, 1);
@@ -1074,7 +1081,7 @@ ngx_rooms_control_deferred(ngx_rooms_deferred_t *d)
         ngx_log_error(NGX_LOG_ERR, ngx_cycle->log, 0,
                       "rooms_store: a kept %s of room %L failed: %s",
                       d->kind == NGX_ROOMS_DEFER_BAN ? "ban" : "demotion",
-                      d->room_id, rooms_store_errmsg(rmcf->store));
+                      d->room_id, rooms_store_errmsg(ngx_rooms_store_handle()));
         ngx_rooms_metrics_add(NGX_ROOMS_M_STORE_ERRORS, 1);
     }
 
@@ -1149,7 +1156,7 @@ ngx_rooms_control_event(ngx_rooms_main_conf_t *rmcf, ngx_rooms_event_e type,
     /* after the ones kept already: a participant's leave after its join */
     rc = ngx_rooms_deferred_events()
          ? NGX_ROOMS_BUSY
-         : ngx_rooms_control_outbox_now(rmcf->store, d.event, d.event_len);
+         : ngx_rooms_control_outbox_now(ngx_rooms_store_handle(), d.event, d.event_len);
 
     if (rc == NGX_ROOMS_BUSY) {
         d.kind = NGX_ROOMS_DEFER_EVENT;
@@ -1245,7 +1252,7 @@ ngx_rooms_control_outbox_now(rooms_store_t *store, u_char *body, size_t len)
 ngx_int_t
 ngx_rooms_control_webhook_delivered(ngx_rooms_main_conf_t *rmcf, int64_t id)
 {
-    switch (rooms_store_outbox_remove(rmcf->store, id)) {
+    switch (rooms_store_outbox_remove(ngx_rooms_store_handle(), id)) {
 
     case ROOMS_STORE_OK:
         return NGX_OK;
@@ -1257,7 +1264,7 @@ ngx_rooms_control_webhook_delivered(ngx_rooms_main_conf_t *rmcf, int64_t id)
         ngx_log_error(NGX_LOG_ERR, ngx_cycle->log, 0,
                       "rooms_webhook: delivered event %L could not be "
                       "removed from the outbox: %s", id,
-                      rooms_store_errmsg(rmcf->store));
+                      rooms_store_errmsg(ngx_rooms_store_handle()));
         ngx_rooms_metrics_add(NGX_ROOMS_M_STORE_ERRORS, 1);
         return NGX_ERROR;
     }
@@ -1279,7 +1286,7 @@ ngx_rooms_control_absent(ngx_rooms_main_conf_t *rmcf, int64_t room_id,
     ha.room_id = room_id;
     ha.policy = end ? ROOMS_HOST_ABSENT_END : ROOMS_HOST_ABSENT_LOCK;
     ha.done = 0;
-    ha.store = rmcf->store;
+    ha.store = ngx_rooms_store_handle();
 
     rc = NGX_ROOMS_GONE;
 
@@ -1291,7 +1298,7 @@ ngx_rooms_control_absent(ngx_rooms_main_conf_t *rmcf, int64_t room_id,
     if (rc == NGX_ROOMS_GONE) {
         /* a rotation since the room's latest join: its code now, by id */
 
-        switch (rooms_store_code(rmcf->store, ha.room_id, current)) {
+        switch (rooms_store_code(ngx_rooms_store_handle(), ha.room_id, current)) {
 
         case ROOMS_STORE_OK:
             rc = ngx_rooms_control_absent_change(rmcf, (u_char *) current,
@@ -1305,7 +1312,7 @@ ngx_rooms_control_absent(ngx_rooms_main_conf_t *rmcf, int64_t room_id,
         default:
             ngx_log_error(NGX_LOG_ERR, log, 0,
                           "rooms_store lookup failed: %s",
-                          rooms_store_errmsg(rmcf->store));
+                          rooms_store_errmsg(ngx_rooms_store_handle()));
             ngx_rooms_metrics_add(NGX_ROOMS_M_STORE_ERRORS, 1);
             rc = NGX_ERROR;
             break;
@@ -1361,7 +1368,7 @@ ngx_rooms_control_absent_change(ngx_rooms_main_conf_t *rmcf, u_char *code,
 {
     ngx_int_t  rc;
 
-    rc = ngx_rooms_control_begin(rmcf->store, ngx_cycle->log);
+    rc = ngx_rooms_control_begin(ngx_rooms_store_handle(), ngx_cycle->log);
     if (rc != NGX_OK) {
         return rc;
     }
@@ -1369,7 +1376,7 @@ ngx_rooms_control_absent_change(ngx_rooms_main_conf_t *rmcf, u_char *code,
     rc = ngx_rooms_dir_change(rmcf, ngx_cycle->log, code,
                               ngx_rooms_control_absent_apply, ha, room);
 
-    rooms_store_rollback(rmcf->store);
+    rooms_store_rollback(ngx_rooms_store_handle());
 
     if (rc == NGX_OK && room->id != ha->room_id) {
         /* codes are never reused: a worker's mistake, not a room */

@@ -34,6 +34,7 @@
 
 
 #include "ngx_rooms_directory.h"
+#include "ngx_rooms_handles.h"
 #include "ngx_rooms_metrics.h"
 #include "rooms_shard.h"
 
@@ -387,7 +388,7 @@ ngx_rooms_fetch(ngx_rooms_main_conf_t *rmcf, ngx_log_t *log, u_char *code,
     ngx_memcpy(key, code, ROOMS_CODE_LEN);
     key[ROOMS_CODE_LEN] = '\0';
 
-    rc = rooms_store_find(rmcf->store, key, room);
+    rc = rooms_store_find(ngx_rooms_store_handle(), key, room);
 
     if (rn) {
         /* read again: the live count is this node's, never stored */
@@ -409,7 +410,7 @@ ngx_rooms_fetch(ngx_rooms_main_conf_t *rmcf, ngx_log_t *log, u_char *code,
         default:
             ngx_log_error(NGX_LOG_WARN, log, 0, "rooms_store lookup failed, "
                           "the cached room served: %s",
-                          rooms_store_errmsg(rmcf->store));
+                          rooms_store_errmsg(ngx_rooms_store_handle()));
             ngx_rooms_metrics_add(NGX_ROOMS_M_STORE_ERRORS, 1);
             *room = rn->room;
             return NGX_OK;
@@ -433,7 +434,7 @@ ngx_rooms_fetch(ngx_rooms_main_conf_t *rmcf, ngx_log_t *log, u_char *code,
 
     default:
         ngx_log_error(NGX_LOG_ERR, log, 0, "rooms_store lookup failed: %s",
-                      rooms_store_errmsg(rmcf->store));
+                      rooms_store_errmsg(ngx_rooms_store_handle()));
         ngx_rooms_metrics_add(NGX_ROOMS_M_STORE_ERRORS, 1);
         return NGX_ERROR;
     }
@@ -592,7 +593,7 @@ ngx_rooms_dir_count(ngx_rooms_main_conf_t *rmcf, ngx_log_t *log,
 
     /* a rotation since the room's latest join: its code now, by id */
 
-    switch (rooms_store_code(rmcf->store, room_id, current)) {
+    switch (rooms_store_code(ngx_rooms_store_handle(), room_id, current)) {
 
     case ROOMS_STORE_OK:
         rc = ngx_rooms_count_code(rmcf, log, room_id, (u_char *) current,
@@ -610,7 +611,7 @@ ngx_rooms_dir_count(ngx_rooms_main_conf_t *rmcf, ngx_log_t *log,
 
     default:
         ngx_log_error(NGX_LOG_ERR, log, 0, "rooms_store lookup failed: %s",
-                      rooms_store_errmsg(rmcf->store));
+                      rooms_store_errmsg(ngx_rooms_store_handle()));
         ngx_rooms_metrics_add(NGX_ROOMS_M_STORE_ERRORS, 1);
         rc = NGX_ERROR;
         break;

@@ -21,6 +21,7 @@
 
 
 #include "ngx_rooms_schedule.h"
+#include "ngx_rooms_handles.h"
 #include "ngx_rooms_api.h"
 #include "ngx_rooms_people.h"
 
@@ -421,14 +422,11 @@ ngx_rooms_ics_feed(ngx_http_request_t *r, u_char *secret)
     ngx_uint_t              i, n;
     rooms_person_t         *people;
     ngx_rooms_ics_t         ics;
-    ngx_rooms_main_conf_t  *rmcf;
     static const u_char     none[ROOMS_HASH_LEN];
-
-    rmcf = ngx_http_get_module_main_conf(r, ngx_rooms_module);
 
     rooms_token_hash(secret, ROOMS_HOST_KEY_LEN, feed);
 
-    rc = rooms_sched_feed_find(rmcf->store, feed, token, person);
+    rc = rooms_sched_feed_find(ngx_rooms_store_handle(), feed, token, person);
 
     if (rc == ROOMS_STORE_NOT_FOUND) {
         /* a rotated or revoked address: as if it never was */
@@ -441,14 +439,14 @@ ngx_rooms_ics_feed(ngx_http_request_t *r, u_char *secret)
 
     ngx_rooms_ics_open(&ics, r, "Rooms");
 
-    ics.store = rmcf->store;
+    ics.store = ngx_rooms_store_handle();
     ics.listed = ngx_array_create(r->pool, 16, sizeof(int64_t));
     if (ics.listed == NULL) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
     /* what it asked to be reminded of, and what it created */
-    if (rooms_sched_feed_rooms(rmcf->store, token, (int64_t) ngx_time(),
+    if (rooms_sched_feed_rooms(ngx_rooms_store_handle(), token, (int64_t) ngx_time(),
                                ngx_rooms_ics_feed_room, &ics)
         != ROOMS_STORE_OK)
     {
@@ -472,7 +470,7 @@ ngx_rooms_ics_feed(ngx_http_request_t *r, u_char *secret)
         ics.person = person;
 
         for (i = 0; i < n; i++) {
-            if (rooms_sched_feed_owned(rmcf->store, people[i].hash,
+            if (rooms_sched_feed_owned(ngx_rooms_store_handle(), people[i].hash,
                                        (int64_t) ngx_time(),
                                        ngx_rooms_ics_feed_room, &ics)
                 != ROOMS_STORE_OK)

@@ -30,6 +30,7 @@
 
 
 #include "ngx_rooms_people.h"
+#include "ngx_rooms_handles.h"
 #include "ngx_rooms_shm.h"
 #include "ngx_rooms_identity.h"
 #include "ngx_rooms_media.h"
@@ -308,7 +309,7 @@ ngx_rooms_people_store(void)
 
     rmcf = ngx_http_cycle_get_module_main_conf(ngx_cycle, ngx_rooms_module);
 
-    return rmcf != NULL ? rmcf->store : NULL;
+    return rmcf != NULL ? ngx_rooms_store_handle() : NULL;
 }
 
 

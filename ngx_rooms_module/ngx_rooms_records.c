@@ -31,6 +31,7 @@
 
 
 #include "ngx_rooms_control_int.h"
+#include "ngx_rooms_handles.h"
 #include "ngx_rooms_deferred.h"
 #include "ngx_rooms_directory.h"
 #include "ngx_rooms_media.h"
@@ -158,7 +159,7 @@ ngx_rooms_records_ban(const rooms_proto_hdr_t *hdr, const u_char *payload)
         return;
     }
 
-    rc = ngx_rooms_control_store_ban(rmcf->store, rec.room, hash);
+    rc = ngx_rooms_control_store_ban(ngx_rooms_store_handle(), rec.room, hash);
 
     if (rc == NGX_ROOMS_BUSY) {
         ngx_memzero(&d, sizeof(ngx_rooms_deferred_t));
@@ -171,7 +172,7 @@ ngx_rooms_records_ban(const rooms_proto_hdr_t *hdr, const u_char *payload)
     } else if (rc != NGX_OK) {
         ngx_log_error(NGX_LOG_ERR, ngx_cycle->log, 0,
                       "rooms_store ban failed: %s; room %L",
-                      rooms_store_errmsg(rmcf->store), rec.room);
+                      rooms_store_errmsg(ngx_rooms_store_handle()), rec.room);
         ngx_rooms_metrics_add(NGX_ROOMS_M_STORE_ERRORS, 1);
 
     } else {
@@ -233,7 +234,7 @@ ngx_rooms_records_count(const rooms_proto_hdr_t *hdr, const u_char *payload)
      * waits for the store's lock: when another process holds it, the
      * next COUNT of the room writes it.
      */
-    switch (rooms_store_used(rmcf->store, rec.room, (int64_t) ngx_time())) {
+    switch (rooms_store_used(ngx_rooms_store_handle(), rec.room, (int64_t) ngx_time())) {
 
     case ROOMS_STORE_OK:
         break;
@@ -247,7 +248,7 @@ ngx_rooms_records_count(const rooms_proto_hdr_t *hdr, const u_char *payload)
     default:
         ngx_log_error(NGX_LOG_ERR, ngx_cycle->log, 0,
                       "rooms_store: room %L in use not recorded: %s",
-                      rec.room, rooms_store_errmsg(rmcf->store));
+                      rec.room, rooms_store_errmsg(ngx_rooms_store_handle()));
         ngx_rooms_metrics_add(NGX_ROOMS_M_STORE_ERRORS, 1);
         break;
     }

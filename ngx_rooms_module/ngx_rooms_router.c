@@ -18,6 +18,7 @@
 
 
 #include "ngx_rooms_router.h"
+#include "ngx_rooms_fiber.h"
 #include "ngx_rooms_api.h"
 #include "ngx_rooms_directory.h"
 #include "ngx_rooms_pages.h"
@@ -26,6 +27,7 @@
 #include "ngx_rooms_tray.h"
 
 
+static ngx_int_t ngx_rooms_route(ngx_http_request_t *r);
 static ngx_int_t ngx_rooms_route_api(ngx_http_request_t *r,
     ngx_str_t *rest);
 static ngx_int_t ngx_rooms_route_room(ngx_http_request_t *r, u_char *code);
@@ -170,8 +172,19 @@ ngx_rooms_router_body_filter(ngx_http_request_t *r, ngx_chain_t *in)
 }
 
 
+/*
+ * Every request of the module runs in a fiber (ngx_rooms_fiber.c): a
+ * store call on its path that must wait suspends it, not this worker.
+ */
 ngx_int_t
 ngx_rooms_router_handler(ngx_http_request_t *r)
+{
+    return ngx_rooms_fiber_handler(r, ngx_rooms_route);
+}
+
+
+static ngx_int_t
+ngx_rooms_route(ngx_http_request_t *r)
 {
     ngx_int_t              rc;
     ngx_str_t              rest, code, name;

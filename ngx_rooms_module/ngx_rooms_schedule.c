@@ -26,6 +26,7 @@
 
 
 #include "ngx_rooms_schedule.h"
+#include "ngx_rooms_handles.h"
 #include "ngx_rooms_api.h"
 #include "ngx_rooms_directory.h"
 #include "ngx_rooms_people.h"
@@ -216,7 +217,6 @@ void
 ngx_rooms_schedule_created(ngx_http_request_t *r, rooms_room_t *room)
 {
     u_char                  hash[ROOMS_HASH_LEN];
-    ngx_rooms_main_conf_t  *rmcf;
 
     if (room->start_at <= room->created_at
         || ngx_rooms_schedule_browser(r, 1, hash) != NGX_OK)
@@ -224,16 +224,14 @@ ngx_rooms_schedule_created(ngx_http_request_t *r, rooms_room_t *room)
         return;
     }
 
-    rmcf = ngx_http_get_module_main_conf(r, ngx_rooms_module);
-
     /* the room is made: a feed that misses it is logged, not refused */
-    if (rooms_sched_add(rmcf->store, room->id, hash, ROOMS_SCHED_HOSTS,
+    if (rooms_sched_add(ngx_rooms_store_handle(), room->id, hash, ROOMS_SCHED_HOSTS,
                         (int64_t) ngx_time())
         != ROOMS_STORE_OK)
     {
         ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
                       "rooms: room %L is not in its creator's calendar "
-                      "feed: %s", room->id, rooms_store_errmsg(rmcf->store));
+                      "feed: %s", room->id, rooms_store_errmsg(ngx_rooms_store_handle()));
     }
 }
 
@@ -287,7 +285,7 @@ ngx_rooms_schedule_reminders(ngx_http_request_t *r, u_char *code)
                                       "nothing to be reminded of");
         }
 
-        rc = rooms_sched_add(rmcf->store, room.id, hash, ROOMS_SCHED_ASKED,
+        rc = rooms_sched_add(ngx_rooms_store_handle(), room.id, hash, ROOMS_SCHED_ASKED,
                              (int64_t) ngx_time());
 
         switch (rc) {
@@ -314,7 +312,7 @@ ngx_rooms_schedule_reminders(ngx_http_request_t *r, u_char *code)
         }
 
     } else if (r->method == NGX_HTTP_DELETE && found == NGX_OK) {
-        rc = rooms_sched_forget(rmcf->store, room.id, hash);
+        rc = rooms_sched_forget(ngx_rooms_store_handle(), room.id, hash);
 
         if (rc == ROOMS_STORE_BUSY) {
             return ngx_rooms_api_store_busy(r);
@@ -329,7 +327,7 @@ ngx_rooms_schedule_reminders(ngx_http_request_t *r, u_char *code)
         }
     }
 
-    if (rooms_sched_count(rmcf->store, room.id,
+    if (rooms_sched_count(ngx_rooms_store_handle(), room.id,
                           found == NGX_OK ? hash : NULL, &count, &asked)
         != ROOMS_STORE_OK)
     {
@@ -365,9 +363,6 @@ ngx_rooms_schedule_calendar(ngx_http_request_t *r)
     u_char                 *self;
     ngx_int_t               found;
     ngx_str_t               base;
-    ngx_rooms_main_conf_t  *rmcf;
-
-    rmcf = ngx_http_get_module_main_conf(r, ngx_rooms_module);
 
     found = ngx_rooms_schedule_browser(r, r->method == NGX_HTTP_POST, hash);
 
@@ -376,7 +371,7 @@ ngx_rooms_schedule_calendar(ngx_http_request_t *r)
     }
 
     if (r->method == NGX_HTTP_DELETE) {
-        rc = found == NGX_OK ? rooms_sched_feed_drop(rmcf->store, hash)
+        rc = found == NGX_OK ? rooms_sched_feed_drop(ngx_rooms_store_handle(), hash)
                              : ROOMS_STORE_OK;
 
     } else {
@@ -402,7 +397,7 @@ ngx_rooms_schedule_calendar(ngx_http_request_t *r)
                    ? person : NULL;
         }
 
-        rc = rooms_sched_feed_set(rmcf->store, hash, feed, self,
+        rc = rooms_sched_feed_set(ngx_rooms_store_handle(), hash, feed, self,
                                   (int64_t) ngx_time());
     }
 
@@ -800,7 +795,7 @@ ngx_rooms_schedule_tick(ngx_event_t *ev)
     now = ngx_time();
 
     if (!ngx_queue_empty(&s->streams)) {
-        if (rooms_sched_due(rmcf->store, (int64_t) now,
+        if (rooms_sched_due(ngx_rooms_store_handle(), (int64_t) now,
                             (int64_t) rmcf->reminder, ngx_rooms_notice_due,
                             NULL)
             != ROOMS_STORE_OK)
@@ -823,7 +818,7 @@ ngx_rooms_schedule_tick(ngx_event_t *ev)
     }
 
     if (rmcf->webhook != NULL && ngx_worker == 0) {
-        rc = rooms_sched_soon(rmcf->store, (int64_t) now,
+        rc = rooms_sched_soon(ngx_rooms_store_handle(), (int64_t) now,
                               (int64_t) rmcf->reminder,
                               ngx_rooms_schedule_soon_body, NULL,
                               NGX_ROOMS_WEBHOOK_OUTBOX_MAX, &dropped);
@@ -865,7 +860,7 @@ ngx_rooms_schedule_store_error(const char *what)
     s->logged = ngx_time();
 
     ngx_log_error(NGX_LOG_ERR, ngx_cycle->log, 0, "rooms: %s: %s", what,
-                  rooms_store_errmsg(s->rmcf->store));
+                  rooms_store_errmsg(ngx_rooms_store_handle()));
 }
 
 

@@ -14,6 +14,9 @@
 #include "ngx_rooms_shm.h"
 
 
+static ngx_uint_t  ngx_rooms_shm_nheld;
+
+
 ngx_int_t
 ngx_rooms_shm_one(ngx_shm_zone_t *shm_zone, void *data, size_t size)
 {
@@ -68,4 +71,27 @@ ngx_rooms_shm_find(ngx_cycle_t *cycle, void *tag)
             return &zone[i];
         }
     }
+}
+
+
+void
+ngx_rooms_shm_lock(ngx_shmtx_t *mtx)
+{
+    ngx_shmtx_lock(mtx);
+    ngx_rooms_shm_nheld++;
+}
+
+
+void
+ngx_rooms_shm_unlock(ngx_shmtx_t *mtx)
+{
+    ngx_rooms_shm_nheld--;
+    ngx_shmtx_unlock(mtx);
+}
+
+
+ngx_uint_t
+ngx_rooms_shm_held(void)
+{
+    return ngx_rooms_shm_nheld;
 }

@@ -32,5 +32,14 @@ ngx_int_t ngx_rooms_shm_one(ngx_shm_zone_t *shm_zone, void *data,
  */
 ngx_shm_zone_t *ngx_rooms_shm_find(ngx_cycle_t *cycle, void *tag);
 
+/*
+ * A shared zone's mutex, taken and given back, with the count of those
+ * this process holds: a store call must never wait while it holds one
+ * (ngx_rooms_fiber.c).
+ */
+void ngx_rooms_shm_lock(ngx_shmtx_t *mtx);
+void ngx_rooms_shm_unlock(ngx_shmtx_t *mtx);
+ngx_uint_t ngx_rooms_shm_held(void);
+
 
 #endif /* _NGX_ROOMS_SHM_H_INCLUDED_ */

@@ -39,6 +39,7 @@
 
 
 #include "ngx_rooms_tray.h"
+#include "ngx_rooms_handles.h"
 #include "ngx_rooms_api.h"
 #include "ngx_rooms_directory.h"
 #include "ngx_rooms_identity.h"
@@ -331,7 +332,7 @@ ngx_rooms_tray_pass(ngx_log_t *log, ngx_pool_t *pool,
     }
 
     rmcf = ngx_http_cycle_get_module_main_conf(ngx_cycle, ngx_rooms_module);
-    st = rmcf->store;
+    st = ngx_rooms_store_handle();
 
     if (st == NULL
         || rooms_people_soon(st, pass->now, pass->now + NGX_ROOMS_TRAY_SOON,
@@ -453,7 +454,7 @@ ngx_rooms_tray_room(ngx_log_t *log, u_char *code, int64_t room_id,
     rc = ngx_rooms_dir_get(rmcf, log, code, room);
 
     if (rc == NGX_ROOMS_GONE && rmcf->store != NULL
-        && rooms_store_code(rmcf->store, room_id, now_code)
+        && rooms_store_code(ngx_rooms_store_handle(), room_id, now_code)
            == ROOMS_STORE_OK)
     {
         rc = ngx_rooms_dir_get(rmcf, log, (u_char *) now_code, room);
@@ -483,7 +484,7 @@ ngx_rooms_tray_visible(ngx_http_request_t *r, ngx_rooms_tray_who_t *who,
     rmcf = ngx_http_cycle_get_module_main_conf(ngx_cycle, ngx_rooms_module);
 
     if (who->has_token && rmcf->store != NULL
-        && rooms_store_is_banned(rmcf->store, c->room.id, who->token) != 0)
+        && rooms_store_is_banned(ngx_rooms_store_handle(), c->room.id, who->token) != 0)
     {
         /* banned, or the store cannot tell: not shown */
         return NGX_DECLINED;

@@ -29,6 +29,7 @@
 
 
 #include "ngx_rooms_webhook.h"
+#include "ngx_rooms_handles.h"
 #include "ngx_rooms_control.h"
 #include "ngx_rooms_directory.h"
 #include "ngx_rooms_metrics.h"
@@ -418,7 +419,7 @@ ngx_rooms_webhook_start(ngx_rooms_webhook_t *wh)
     u_char     body[NGX_ROOMS_WEBHOOK_BODY_MAX];
     ngx_int_t  n;
 
-    rc = rooms_store_outbox_next(wh->rmcf->store, wh->delivered, &wh->id,
+    rc = rooms_store_outbox_next(ngx_rooms_store_handle(), wh->delivered, &wh->id,
                                  body, sizeof(body), &len);
 
     if (rc == 0) {
@@ -428,7 +429,7 @@ ngx_rooms_webhook_start(ngx_rooms_webhook_t *wh)
     if (rc != 1) {
         ngx_log_error(NGX_LOG_ERR, ngx_cycle->log, 0,
                       "rooms_webhook: the outbox could not be read: %s",
-                      rooms_store_errmsg(wh->rmcf->store));
+                      rooms_store_errmsg(ngx_rooms_store_handle()));
         ngx_rooms_metrics_add(NGX_ROOMS_M_STORE_ERRORS, 1);
         return NGX_ERROR;
     }
