@@ -13,7 +13,11 @@
 #    its right answer (200 with what the store holds, 404), not an error;
 # 2. the same with a host's change (PATCH): woken, it is 200 and seen;
 # 3. a call already in the room goes on meanwhile: its WebSocket answers
-#    a ping, and a participant's microphone state reaches the host;
+#    a ping, and a participant's microphone state reaches the host; when
+#    nginx stores something of its own (a room in use, who is in the
+#    calls, after a guest leaves), the asset is answered before nginx
+#    gives up on that store call; and when a guest leaves while a read
+#    waits, the host is told and the asset is answered;
 # 4. the server ended nginx's connection (a psql session kept open asks
 #    it to) while it takes no new connection (its postmaster stopped): a
 #    read makes a new one, and the asset is answered while the read waits
@@ -75,7 +79,6 @@ $ENV{TEST_NGINX_SERVER_PORT} = $port;       # RoomsLive's clients
 # (generous: only to stop a hang, never to decide)
 my $HANG = 10;
 
-sub http { RoomsTest::http(@_, port => $port) }
 
 sub cluster {
     my ($what) = @_;
@@ -83,7 +86,13 @@ sub cluster {
         or die "pg-cluster.sh $what failed\n";
 }
 
+my @workers;
+
 END {
+    # a worker stuck for good outlives its master's SIGKILL, and keeps
+    # the port (reuseport) from the next run
+    nginx_stop($dir);
+    kill 'KILL', grep { kill 0, $_ } @workers;
     if ($pg && -d "$pg/data") {
         system('sh', "$top/scripts/pg-cluster.sh", 'resume', $pg);
         system('sh', "$top/scripts/pg-cluster.sh", 'stop', $pg);
@@ -134,6 +143,10 @@ sub response {
     my $json = eval { decode_json($body // '') };
     return ($status // 0, \%h, $json // $body // '');
 }
+
+# A request and its answer, both bounded (RoomsTest::http() waits for
+# the answer as long as it takes)
+sub http { response(send_request(@_)) }
 
 sub error_code {
     my ($st, $r) = @_;
@@ -197,10 +210,33 @@ sub asset_while_waiting {
 # is made again, at most every few seconds): an unknown code's read
 # answers 404 rather than 503.
 sub store_ready {
-    return wait_for(15, sub {
+    my $ok = wait_for(15, sub {
         my ($st) = http('GET', '/api/rooms/AAAAAAAAAAAAAAAAAAAAAA');
         return $st == 404;
     });
+    # (a worker that answers nothing: where it sleeps)
+    diag(join '', map { "nginx worker $_ waits in " . (do {
+        local (@ARGV, $/) = ("/proc/$_/wchan");
+        eval { <> } // '?';
+    }) . "\n" } @workers) unless $ok;
+    return $ok;
+}
+
+# The lines nginx logged after the first $at bytes of its error log.
+sub log_since {
+    my ($at) = @_;
+    open my $f, '<', "$dir/error.log" or return ();
+    seek $f, $at, 0;
+    return <$f>;
+}
+
+# The store answers, or nginx answers nothing at all any more (a worker
+# stuck for good): then the cases left are not run.
+sub store_ready_or_end {
+    return if ok(store_ready(), 'the store answers');
+    diag('nginx answers nothing: the cases left are not run');
+    done_testing();
+    exit;
 }
 
 # ---- the server's processes ----
@@ -246,7 +282,7 @@ start_worker($sock, "$dir/worker.log");
 nginx_conf($dir, $port, socket => $sock, store => $store, workers => 1);
 my $master = nginx_start($dir, $port);
 ok($master, 'nginx runs') or BAIL_OUT(`tail -5 $dir/error.log`);
-my @workers = nginx_workers($master);
+@workers = nginx_workers($master);
 is(scalar(@workers), 1, 'with one worker: one event loop serves everything');
 
 my ($st, $h, $room) = http('POST', '/api/rooms', json => { title => 'Before' });
@@ -264,7 +300,7 @@ my $renamed_at = time;
 # ---- 1. reads ----
 
 # an unknown code: no cached copy, the store says "no such room"
-ok(store_ready(), 'the store answers');
+store_ready_or_end();
 cluster('pause');
 my $waiting = send_request('GET', '/api/rooms/AAAAAAAAAAAAAAAAAAAAAB');
 ok(stall_with(), 'the read of an unknown code waits in PostgreSQL');
@@ -275,7 +311,7 @@ is(error_code($st, $r), '404 not_found',
    'the database awake, the read gets its answer: 404 not_found');
 
 # a room whose cached copy is stale: read again from the store
-ok(store_ready(), 'the store answers');
+store_ready_or_end();
 # (waits for the cache to age, which decides nothing: a copy still fresh
 # would be answered at once and fail the check of its order below)
 sleep(1.2 - (time - $renamed_at)) if time - $renamed_at < 1.2;
@@ -292,7 +328,7 @@ is($st == 200 && ref $r && $r->{title}, 'Renamed in the store',
 
 # ---- 2. a host's change ----
 
-ok(store_ready(), 'the store answers');
+store_ready_or_end();
 cluster('pause');
 $waiting = send_request('PATCH', "/api/rooms/$code", key => $key,
                   json => { title => 'Changed while waiting' });
@@ -310,12 +346,18 @@ is(store_query($store, "SELECT title FROM rooms WHERE code = '$code'"),
 
 # ---- 3. a call in the room ----
 
-ok(store_ready(), 'the store answers');
+store_ready_or_end();
 my ($host, $hw) = ws_join($code, name => 'Hanna', host_key => $key);
 is($hw && $hw->{type}, 'welcome', 'the host joins');
-my ($guest, $gw) = ws_join($code, name => 'Gino');
-is($gw && $gw->{type}, 'welcome', 'a guest joins');
-ok(expect_type($host, 'participant_joined', $HANG), 'the host sees the guest');
+my @guests;
+for my $name ('Gino', 'Gia') {
+    my ($ws, $welcome) = ws_join($code, name => $name);
+    is($welcome && $welcome->{type}, 'welcome', "guest $name joins");
+    ok(expect_type($host, 'participant_joined', $HANG),
+       '... and the host sees them');
+    push @guests, [$ws, $welcome && $welcome->{id}];
+}
+my ($guest, $gid) = @{ $guests[0] };
 drain($host, 0.2);
 
 cluster('pause');
@@ -338,14 +380,53 @@ send_json($guest, { type => 'media', audio => JSON::PP::true,
                     video => JSON::PP::false });
 my $pm = expect_type($host, 'participant_media', $HANG);
 $calm &&= !answered($waiting);
-is($pm && $pm->{id}, $gw->{id},
-   'the guest\'s microphone state reaches the host');
+is($pm && $pm->{id}, $gid, 'a guest\'s microphone state reaches the host');
 ok($calm, '... both while the read had no answer yet');
 cluster('resume');
 ($st, $h, $r) = response($waiting);
 is(error_code($st, $r), '404 not_found',
    'the database awake, the read gets its answer');
-close $_ for grep { $_ } $host, $guest;
+
+# ---- 3b. what a call stores on its own ----
+
+# nginx stores on its own, with no request waiting for it, that a room
+# is in use (a COUNT record of the media worker, ngx_rooms_records.c)
+# and who is in the calls (a timer of ngx_rooms_people.c): here, after a
+# guest leaves
+store_ready_or_end();
+my $log_at = -s "$dir/error.log";
+cluster('pause');
+close $guest;
+my $left = expect_type($host, 'participant_left', $HANG);
+is($left && $left->{id}, $gid, 'a guest leaves, and the host is told');
+ok(stall_with(), 'a store call of nginx\'s own, no request\'s, waits in '
+                 . 'PostgreSQL');
+my ($ast, $ah, $abody) = response(send_request('GET', "/assets/$asset"));
+my $gave_up = grep { /no (?:answer|connection) within/ } log_since($log_at);
+ok($ast == 200 && $abody eq $asset_body,
+   'the page asset is answered whole') or diag("status $ast");
+ok(!$gave_up, '... before nginx gave up on that store call (the event '
+              . 'loop was free)') or diag(join '', log_since($log_at));
+cluster('resume');
+
+# ---- 3c. a guest leaves while a read waits ----
+
+# the media worker's records of the leave (the room's count) meet the
+# room directory, which the waiting read is using
+store_ready_or_end();
+my ($guest2, $gid2) = @{ $guests[1] };
+cluster('pause');
+$waiting = send_request('GET', '/api/rooms/AAAAAAAAAAAAAAAAAAAAAF');
+ok(stall_with(), 'a read waits in PostgreSQL');
+close $guest2;
+$left = expect_type($host, 'participant_left', $HANG);
+is($left && $left->{id}, $gid2, 'the other guest leaves, and the host is told');
+asset_while_waiting('guest left', $waiting);
+cluster('resume');
+($st, $h, $r) = response($waiting);
+is(error_code($st, $r), '404 not_found',
+   'the database awake, the read gets its answer');
+close $host;
 
 # ---- 4. a connection made again to a stalled server ----
 
@@ -353,7 +434,7 @@ close $_ for grep { $_ } $host, $guest;
 # while the server takes no new connection (its postmaster stopped; the
 # other processes run): the next store call makes a new one at once
 # (common/rooms_db_pg_conn.c), which waits to be taken
-ok(store_ready(), 'the store answers');
+store_ready_or_end();
 my @backends = split ' ', store_query($store,
     "SELECT pid FROM pg_stat_activity WHERE application_name = 'ngx_rooms'");
 ok(@backends, 'nginx is connected to PostgreSQL');
@@ -379,7 +460,7 @@ waitpid $session->{pid}, 0;
 
 # ---- 5. stalled past the store's bound ----
 
-ok(store_ready(), 'the store answers');
+store_ready_or_end();
 cluster('pause');
 my $t0 = time;
 $waiting = send_request('GET', '/api/rooms/AAAAAAAAAAAAAAAAAAAAAD');
@@ -407,7 +488,8 @@ unlike($log, qr/exited on signal/, 'no nginx process died of a signal');
 nginx_stop($dir);
 stop_worker();
 
-my @alerts = log_alerts($dir, qr/\[(?:alert|crit)\] .*(?:rooms_store|store|PostgreSQL|postgres|connection)/i);
+# (a store that stalls is an [error] or a [warn], never more)
+my @alerts = log_alerts($dir);
 is(join('', @alerts), '', 'no unexpected alert, crit or emerg in the error log');
 
 done_testing();
