@@ -28,7 +28,10 @@
 #
 # "Waits in PostgreSQL" is seen, not guessed: the request's statement (or
 # its connection) sits unread in the queue of the stalled server's socket
-# (ss: its Recv-Q), and only then is the asset asked for.
+# (ss: its Recv-Q), and only then is the asset asked for.  A store call
+# of nginx's own has no client to watch: its end is the line nginx logs
+# when it gives up on it ("no answer within"), which must come after the
+# asset's answer.
 #
 # Why not a lock held by a psql session: the module sets lock_timeout
 # (ROOMS_DB_PG_LOCK_MS, 50 ms) on its connection, so a read or write that
