@@ -42,6 +42,7 @@
 
 #include "ngx_rooms_control_int.h"
 #include "ngx_rooms_handles.h"
+#include "ngx_rooms_fiber.h"
 #include "ngx_rooms_deferred.h"
 #include "ngx_rooms_directory.h"
 #include "ngx_rooms_media.h"
@@ -91,6 +92,7 @@ static ngx_int_t ngx_rooms_control_demote(rooms_room_t *room,
 static ngx_int_t ngx_rooms_control_tell(rooms_room_t *room, u_char *json,
     size_t len, const char *what, ngx_log_t *log);
 static void ngx_rooms_control_expire(ngx_event_t *ev);
+static void ngx_rooms_control_expire_run(ngx_event_t *ev);
 static ngx_int_t ngx_rooms_control_purge(void *data);
 static ngx_int_t ngx_rooms_control_commit(rooms_store_t *store,
     ngx_log_t *log);
@@ -198,8 +200,18 @@ ngx_rooms_control_init_process(ngx_cycle_t *cycle,
 }
 
 
+/* in a fiber: its store calls may wait (ngx_rooms_fiber_timer()) */
 static void
 ngx_rooms_control_expire(ngx_event_t *ev)
+{
+    static ngx_uint_t  busy;
+
+    ngx_rooms_fiber_timer(ev, ngx_rooms_control_expire_run, &busy);
+}
+
+
+static void
+ngx_rooms_control_expire_run(ngx_event_t *ev)
 {
     ngx_int_t               n;
     ngx_msec_t              next;

@@ -19,6 +19,7 @@
 
 
 #include "ngx_rooms_deferred.h"
+#include "ngx_rooms_fiber.h"
 #include "ngx_rooms_metrics.h"
 
 
@@ -31,6 +32,7 @@
 
 
 static void ngx_rooms_deferred_retry(ngx_event_t *ev);
+static void ngx_rooms_deferred_retry_run(ngx_event_t *ev);
 static const char *ngx_rooms_deferred_name(ngx_rooms_deferred_t *d);
 
 
@@ -144,8 +146,18 @@ ngx_rooms_deferred_exit_process(void)
  * that one and the rest wait for the next second, unless the worker is
  * exiting: then they are logged as lost.
  */
+/* in a fiber: its store calls may wait (ngx_rooms_fiber_timer()) */
 static void
 ngx_rooms_deferred_retry(ngx_event_t *ev)
+{
+    static ngx_uint_t  busy;
+
+    ngx_rooms_fiber_timer(ev, ngx_rooms_deferred_retry_run, &busy);
+}
+
+
+static void
+ngx_rooms_deferred_retry_run(ngx_event_t *ev)
 {
     ngx_int_t    rc;
     ngx_uint_t   i;

@@ -35,6 +35,7 @@
 
 #include "ngx_rooms_directory.h"
 #include "ngx_rooms_handles.h"
+#include "ngx_rooms_shm.h"
 #include "ngx_rooms_metrics.h"
 #include "rooms_shard.h"
 
@@ -130,7 +131,7 @@ ngx_rooms_zone_init(ngx_shm_zone_t *shm_zone, void *data)
          * nor one into a module whose nodes differ read the old nodes
          */
         if (ctx->sh->store_crc != crc) {
-            ngx_shmtx_lock(&ctx->shpool->mutex);
+            ngx_rooms_shm_lock(&ctx->shpool->mutex);
 
             while (!ngx_queue_empty(&ctx->sh->queue)) {
                 q = ngx_queue_last(&ctx->sh->queue);
@@ -141,7 +142,7 @@ ngx_rooms_zone_init(ngx_shm_zone_t *shm_zone, void *data)
             ctx->sh->store_crc = crc;
             ctx->sh->webhook_sender = 0;
 
-            ngx_shmtx_unlock(&ctx->shpool->mutex);
+            ngx_rooms_shm_unlock(&ctx->shpool->mutex);
         }
 
         return NGX_OK;
@@ -451,11 +452,11 @@ ngx_rooms_dir_get(ngx_rooms_main_conf_t *rmcf, ngx_log_t *log, u_char *code,
 
     ctx = rmcf->shm_zone->data;
 
-    ngx_shmtx_lock(&ctx->shpool->mutex);
+    ngx_rooms_shm_lock(&ctx->shpool->mutex);
 
     rc = ngx_rooms_fetch(rmcf, log, code, &rn, room);
 
-    ngx_shmtx_unlock(&ctx->shpool->mutex);
+    ngx_rooms_shm_unlock(&ctx->shpool->mutex);
 
     return rc;
 }
@@ -470,7 +471,7 @@ ngx_rooms_dir_add(ngx_rooms_main_conf_t *rmcf, ngx_log_t *log,
 
     ctx = rmcf->shm_zone->data;
 
-    ngx_shmtx_lock(&ctx->shpool->mutex);
+    ngx_rooms_shm_lock(&ctx->shpool->mutex);
 
     rc = store(room, data);
 
@@ -479,7 +480,7 @@ ngx_rooms_dir_add(ngx_rooms_main_conf_t *rmcf, ngx_log_t *log,
         (void) ngx_rooms_insert(ctx, (u_char *) room->code, room, 0);
     }
 
-    ngx_shmtx_unlock(&ctx->shpool->mutex);
+    ngx_rooms_shm_unlock(&ctx->shpool->mutex);
 
     return rc;
 }
@@ -498,7 +499,7 @@ ngx_rooms_dir_change(ngx_rooms_main_conf_t *rmcf, ngx_log_t *log,
 
     ctx = rmcf->shm_zone->data;
 
-    ngx_shmtx_lock(&ctx->shpool->mutex);
+    ngx_rooms_shm_lock(&ctx->shpool->mutex);
 
     rc = ngx_rooms_fetch(rmcf, log, code, &rn, room);
     if (rc != NGX_OK) {
@@ -557,7 +558,7 @@ ngx_rooms_dir_change(ngx_rooms_main_conf_t *rmcf, ngx_log_t *log,
 
 done:
 
-    ngx_shmtx_unlock(&ctx->shpool->mutex);
+    ngx_rooms_shm_unlock(&ctx->shpool->mutex);
 
     return rc;
 }
@@ -578,7 +579,7 @@ ngx_rooms_dir_count(ngx_rooms_main_conf_t *rmcf, ngx_log_t *log,
     /* the worker bounds rooms by ROOMS_PARTICIPANTS_LIMIT: this is a guard */
     count = ngx_min(count, ROOMS_PARTICIPANTS_LIMIT);
 
-    ngx_shmtx_lock(&ctx->shpool->mutex);
+    ngx_rooms_shm_lock(&ctx->shpool->mutex);
 
     rc = NGX_ROOMS_GONE;
 
@@ -619,7 +620,7 @@ ngx_rooms_dir_count(ngx_rooms_main_conf_t *rmcf, ngx_log_t *log,
 
 done:
 
-    ngx_shmtx_unlock(&ctx->shpool->mutex);
+    ngx_rooms_shm_unlock(&ctx->shpool->mutex);
 
     return rc;
 }
@@ -689,7 +690,7 @@ ngx_rooms_dir_counts_reset(ngx_rooms_main_conf_t *rmcf, ngx_log_t *log,
     ctx = rmcf->shm_zone->data;
     n = 0;
 
-    ngx_shmtx_lock(&ctx->shpool->mutex);
+    ngx_rooms_shm_lock(&ctx->shpool->mutex);
 
     for (q = ngx_queue_head(&ctx->sh->queue);
          q != ngx_queue_sentinel(&ctx->sh->queue);
@@ -714,7 +715,7 @@ ngx_rooms_dir_counts_reset(ngx_rooms_main_conf_t *rmcf, ngx_log_t *log,
         rn->count_seq = seq;
     }
 
-    ngx_shmtx_unlock(&ctx->shpool->mutex);
+    ngx_rooms_shm_unlock(&ctx->shpool->mutex);
 
     ngx_log_debug2(NGX_LOG_DEBUG_EVENT, log, 0,
                    "rooms: %ui rooms have nobody in them now (counts up to "
@@ -734,7 +735,7 @@ ngx_rooms_dir_totals(ngx_rooms_main_conf_t *rmcf, ngx_uint_t *rooms,
     *rooms = 0;
     *people = 0;
 
-    ngx_shmtx_lock(&ctx->shpool->mutex);
+    ngx_rooms_shm_lock(&ctx->shpool->mutex);
 
     for (q = ngx_queue_head(&ctx->sh->queue);
          q != ngx_queue_sentinel(&ctx->sh->queue);
@@ -748,7 +749,7 @@ ngx_rooms_dir_totals(ngx_rooms_main_conf_t *rmcf, ngx_uint_t *rooms,
         }
     }
 
-    ngx_shmtx_unlock(&ctx->shpool->mutex);
+    ngx_rooms_shm_unlock(&ctx->shpool->mutex);
 }
 
 
@@ -763,7 +764,7 @@ ngx_rooms_dir_purge(ngx_rooms_main_conf_t *rmcf, ngx_log_t *log,
 
     ctx = rmcf->shm_zone->data;
 
-    ngx_shmtx_lock(&ctx->shpool->mutex);
+    ngx_rooms_shm_lock(&ctx->shpool->mutex);
 
     n = purge(data);
 
@@ -781,7 +782,7 @@ ngx_rooms_dir_purge(ngx_rooms_main_conf_t *rmcf, ngx_log_t *log,
         }
     }
 
-    ngx_shmtx_unlock(&ctx->shpool->mutex);
+    ngx_rooms_shm_unlock(&ctx->shpool->mutex);
 
     return n;
 }

@@ -35,6 +35,9 @@
 #define NGX_ROOMS_FIBER_POST     1
 #define NGX_ROOMS_FIBER_GO       2
 
+/* a timer fired while its last run still waits: tried again this soon */
+#define NGX_ROOMS_FIBER_TIMER_AGAIN  100
+
 
 typedef struct {
     rooms_fiber_t               *fiber;
@@ -53,7 +56,15 @@ typedef struct {
 } ngx_rooms_fiber_ctx_t;
 
 
-static ngx_rooms_fiber_pt  ngx_rooms_fiber_release;
+/* a timer's run, in a fiber */
+typedef struct {
+    ngx_event_t                 *ev;
+    ngx_event_handler_pt         handler;
+    ngx_uint_t                  *busy;
+} ngx_rooms_fiber_tick_t;
+
+
+static ngx_rooms_fiber_pt  ngx_rooms_fiber_give_back;
 
 
 static ngx_int_t ngx_rooms_fiber_start(ngx_rooms_fiber_ctx_t *ctx);
@@ -64,6 +75,8 @@ static void ngx_rooms_fiber_io(ngx_event_t *ev);
 static void ngx_rooms_fiber_timeout(ngx_event_t *ev);
 static void ngx_rooms_fiber_woken(ngx_event_t *ev);
 static int ngx_rooms_fiber_block(int fd, int in, int ms);
+static void ngx_rooms_fiber_tick(void *data);
+static void ngx_rooms_fiber_ticked(void *data);
 
 
 ngx_int_t
@@ -206,10 +219,11 @@ ngx_rooms_fiber_start(ngx_rooms_fiber_ctx_t *ctx)
          * it; ngx_rooms_fiber_ended() lets it go.  A fiber with no
          * response of its own holds a count too, dropped at its end.
          */
-        r->main->blocked++;
-
         if (ctx->kind == NGX_ROOMS_FIBER_GO) {
-            r->main->count++;
+            ngx_rooms_fiber_hold(r);
+
+        } else {
+            r->main->blocked++;
         }
 
         ctx->held = 1;
@@ -231,8 +245,8 @@ ngx_rooms_fiber_main(void *data)
         ctx->rc = ctx->handler(ctx->request);
     }
 
-    if (ctx->slot != NULL && ngx_rooms_fiber_release != NULL) {
-        ngx_rooms_fiber_release(&ctx->slot);
+    if (ctx->slot != NULL && ngx_rooms_fiber_give_back != NULL) {
+        ngx_rooms_fiber_give_back(&ctx->slot);
     }
 }
 
@@ -265,34 +279,108 @@ ngx_rooms_fiber_ended(ngx_rooms_fiber_ctx_t *ctx)
     }
 
     c = r->connection;
-    r->main->blocked--;
 
     switch (ctx->kind) {
 
     case NGX_ROOMS_FIBER_HANDLER:
     case NGX_ROOMS_FIBER_POST:
+        r->main->blocked--;
         ngx_http_finalize_request(r, ctx->rc);
         break;
 
     default: /* NGX_ROOMS_FIBER_GO */
 
         if (ctx->done) {
+            /* the request still held: done may use it */
             ctx->done(ctx->data);
         }
 
-        /*
-         * Our count goes: a request its WebSocket code ended meanwhile
-         * is freed by this (nginx 1.22 has no "terminated" flag: an
-         * error termination that waited for us left c->error set).
-         */
-        ngx_http_finalize_request(r, c->error ? NGX_ERROR : NGX_DONE);
-
+        ngx_rooms_fiber_release(r);
         break;
     }
 
     ngx_free(ctx);
 
     ngx_http_run_posted_requests(c);
+}
+
+
+void
+ngx_rooms_fiber_hold(ngx_http_request_t *r)
+{
+    r->main->count++;
+    r->main->blocked++;
+}
+
+
+void
+ngx_rooms_fiber_release(ngx_http_request_t *r)
+{
+    ngx_connection_t  *c;
+
+    c = r->connection;
+    r->main->blocked--;
+
+    /*
+     * Our count goes: a request ended meanwhile is freed by this (nginx
+     * 1.22 has no "terminated" flag: an error termination that waited
+     * for us left c->error set, and NGX_ERROR finishes it).
+     */
+    ngx_http_finalize_request(r, c->error ? NGX_ERROR : NGX_DONE);
+}
+
+
+void
+ngx_rooms_fiber_timer(ngx_event_t *ev, ngx_event_handler_pt h,
+    ngx_uint_t *busy)
+{
+    ngx_rooms_fiber_tick_t  *t;
+
+    if (*busy) {
+        if (!ev->timer_set) {
+            ngx_add_timer(ev, NGX_ROOMS_FIBER_TIMER_AGAIN);
+        }
+
+        return;
+    }
+
+    t = ngx_alloc(sizeof(ngx_rooms_fiber_tick_t), ev->log);
+    if (t == NULL) {
+        h(ev);
+        return;
+    }
+
+    t->ev = ev;
+    t->handler = h;
+    t->busy = busy;
+
+    *busy = 1;
+
+    if (ngx_rooms_fiber_go(NULL, ngx_rooms_fiber_tick, t,
+                           ngx_rooms_fiber_ticked)
+        == NGX_OK)
+    {
+        ngx_rooms_fiber_ticked(t);
+    }
+}
+
+
+static void
+ngx_rooms_fiber_tick(void *data)
+{
+    ngx_rooms_fiber_tick_t  *t = data;
+
+    t->handler(t->ev);
+}
+
+
+static void
+ngx_rooms_fiber_ticked(void *data)
+{
+    ngx_rooms_fiber_tick_t  *t = data;
+
+    *t->busy = 0;
+    ngx_free(t);
 }
 
 
@@ -443,7 +531,7 @@ ngx_rooms_fiber_slot(void)
 void
 ngx_rooms_fiber_on_end(ngx_rooms_fiber_pt release)
 {
-    ngx_rooms_fiber_release = release;
+    ngx_rooms_fiber_give_back = release;
 }
 
 

@@ -45,6 +45,23 @@ ngx_int_t ngx_rooms_fiber_go(ngx_http_request_t *r, ngx_rooms_fiber_pt fn,
     void *data, ngx_rooms_fiber_pt done);
 
 /*
+ * A timer's handler h (which may wait for the store) run in a fiber: ev
+ * fires into this.  Runs of one timer never overlap: while one waits, a
+ * firing of ev is put off by NGX_ROOMS_FIBER_TIMER_AGAIN ms.  busy is
+ * the timer's own flag, zero at first.
+ */
+void ngx_rooms_fiber_timer(ngx_event_t *ev, ngx_event_handler_pt h,
+    ngx_uint_t *busy);
+
+/*
+ * Holds r while the running fiber uses it across a wait (a request not
+ * its own, such as another tray's WebSocket), and lets it go: a request
+ * ended meanwhile is freed by the release.
+ */
+void ngx_rooms_fiber_hold(ngx_http_request_t *r);
+void ngx_rooms_fiber_release(ngx_http_request_t *r);
+
+/*
  * rooms_db's wait (rooms_db_set_wait()): in a fiber that may wait (no
  * shared zone's mutex held), the fiber is suspended until fd is ready
  * on nginx's events, or ms pass; anywhere else, poll() or a sleep.

@@ -31,6 +31,7 @@
 
 #include "ngx_rooms_people.h"
 #include "ngx_rooms_handles.h"
+#include "ngx_rooms_fiber.h"
 #include "ngx_rooms_shm.h"
 #include "ngx_rooms_identity.h"
 #include "ngx_rooms_media.h"
@@ -108,7 +109,9 @@ static ngx_uint_t              ngx_rooms_people_tag;
 static ngx_event_t             ngx_rooms_people_expire_ev;
 
 static void ngx_rooms_people_expire(ngx_event_t *ev);
+static void ngx_rooms_people_expire_run(ngx_event_t *ev);
 static void ngx_rooms_people_publish(ngx_event_t *ev);
+static void ngx_rooms_people_publish_run(ngx_event_t *ev);
 static ngx_uint_t ngx_rooms_people_shared(rooms_store_t *st);
 static ngx_rooms_present_t *ngx_rooms_people_remote(ngx_pool_t *pool,
     ngx_rooms_present_t *p, ngx_uint_t *n);
@@ -341,7 +344,7 @@ ngx_rooms_people_enter(ngx_http_request_t *r, int64_t room_id,
     present = 0;
     free_slot = NGX_ROOMS_PEOPLE_SLOTS;
 
-    ngx_shmtx_lock(&ngx_rooms_people_pool->mutex);
+    ngx_rooms_shm_lock(&ngx_rooms_people_pool->mutex);
 
     for (i = 0; i < sh->top; i++) {
         s = &sh->slot[i];
@@ -398,7 +401,7 @@ ngx_rooms_people_enter(ngx_http_request_t *r, int64_t room_id,
                       NGX_ROOMS_PEOPLE_SLOTS);
     }
 
-    ngx_shmtx_unlock(&ngx_rooms_people_pool->mutex);
+    ngx_rooms_shm_unlock(&ngx_rooms_people_pool->mutex);
 
     /* a call, not an audience: see ROOMS_PEOPLE_CALL_MAX */
     if (n == 0 || present >= ROOMS_PEOPLE_CALL_MAX) {
@@ -450,7 +453,7 @@ ngx_rooms_people_leave(uint64_t conn)
         return;
     }
 
-    ngx_shmtx_lock(&ngx_rooms_people_pool->mutex);
+    ngx_rooms_shm_lock(&ngx_rooms_people_pool->mutex);
 
     for (i = 0; i < sh->top; i++) {
         s = &sh->slot[i];
@@ -466,7 +469,7 @@ ngx_rooms_people_leave(uint64_t conn)
         sh->top--;
     }
 
-    ngx_shmtx_unlock(&ngx_rooms_people_pool->mutex);
+    ngx_rooms_shm_unlock(&ngx_rooms_people_pool->mutex);
 }
 
 
@@ -488,7 +491,7 @@ ngx_rooms_people_link_down(ngx_uint_t worker, ngx_uint_t n)
         return;
     }
 
-    ngx_shmtx_lock(&ngx_rooms_people_pool->mutex);
+    ngx_rooms_shm_lock(&ngx_rooms_people_pool->mutex);
 
     for (i = 0; i < sh->top; i++) {
         s = &sh->slot[i];
@@ -503,7 +506,7 @@ ngx_rooms_people_link_down(ngx_uint_t worker, ngx_uint_t n)
 
     (void) ngx_atomic_fetch_add(&sh->gen, 1);
 
-    ngx_shmtx_unlock(&ngx_rooms_people_pool->mutex);
+    ngx_rooms_shm_unlock(&ngx_rooms_people_pool->mutex);
 }
 
 
@@ -658,7 +661,7 @@ ngx_rooms_people_put(ngx_log_t *log)
 
     n = 0;
 
-    ngx_shmtx_lock(&ngx_rooms_people_pool->mutex);
+    ngx_rooms_shm_lock(&ngx_rooms_people_pool->mutex);
 
     ngx_rooms_people_sweep(sh);
     gen = sh->gen;
@@ -679,7 +682,7 @@ ngx_rooms_people_put(ngx_log_t *log)
         n++;
     }
 
-    ngx_shmtx_unlock(&ngx_rooms_people_pool->mutex);
+    ngx_rooms_shm_unlock(&ngx_rooms_people_pool->mutex);
 
     rc = rooms_presence_put(st, sh->node, rows, n, ngx_time(),
                             ngx_time() + NGX_ROOMS_PRESENCE_TTL);
@@ -714,8 +717,18 @@ ngx_rooms_people_put(ngx_log_t *log)
  * the store when it changed, and every NGX_ROOMS_PRESENCE_REFRESH ms
  * while anyone is present (their rows expire).
  */
+/* in a fiber: its store calls may wait (ngx_rooms_fiber_timer()) */
 static void
 ngx_rooms_people_publish(ngx_event_t *ev)
+{
+    static ngx_uint_t  busy;
+
+    ngx_rooms_fiber_timer(ev, ngx_rooms_people_publish_run, &busy);
+}
+
+
+static void
+ngx_rooms_people_publish_run(ngx_event_t *ev)
 {
     if (ngx_rooms_people_sh != NULL
         && (ngx_rooms_people_sh->gen != ngx_rooms_people_published_gen
@@ -762,14 +775,14 @@ ngx_rooms_people_snapshot(ngx_pool_t *pool, ngx_rooms_present_t **out,
         return NGX_OK;
     }
 
-    ngx_shmtx_lock(&ngx_rooms_people_pool->mutex);
+    ngx_rooms_shm_lock(&ngx_rooms_people_pool->mutex);
 
     ngx_rooms_people_sweep(sh);
     top = sh->top;
 
     p = ngx_palloc(pool, (top ? top : 1) * sizeof(ngx_rooms_present_t));
     if (p == NULL) {
-        ngx_shmtx_unlock(&ngx_rooms_people_pool->mutex);
+        ngx_rooms_shm_unlock(&ngx_rooms_people_pool->mutex);
         return NGX_ERROR;
     }
 
@@ -789,7 +802,7 @@ ngx_rooms_people_snapshot(ngx_pool_t *pool, ngx_rooms_present_t **out,
         (*n)++;
     }
 
-    ngx_shmtx_unlock(&ngx_rooms_people_pool->mutex);
+    ngx_rooms_shm_unlock(&ngx_rooms_people_pool->mutex);
 
     p = ngx_rooms_people_remote(pool, p, n);
     if (p == NULL) {
@@ -1045,8 +1058,18 @@ ngx_rooms_people_owner(int64_t room_id, u_char *owner)
 
 
 /* worker 0, hourly: relations past ROOMS_PEOPLE_TTL go */
+/* in a fiber: its store calls may wait (ngx_rooms_fiber_timer()) */
 static void
 ngx_rooms_people_expire(ngx_event_t *ev)
+{
+    static ngx_uint_t  busy;
+
+    ngx_rooms_fiber_timer(ev, ngx_rooms_people_expire_run, &busy);
+}
+
+
+static void
+ngx_rooms_people_expire_run(ngx_event_t *ev)
 {
     rooms_store_t  *st;
 

@@ -27,6 +27,7 @@
 
 #include "ngx_rooms_schedule.h"
 #include "ngx_rooms_handles.h"
+#include "ngx_rooms_fiber.h"
 #include "ngx_rooms_api.h"
 #include "ngx_rooms_directory.h"
 #include "ngx_rooms_people.h"
@@ -97,6 +98,7 @@ static ngx_int_t ngx_rooms_notice_put(ngx_rooms_notice_t *n, u_char *data,
 static void ngx_rooms_notice_cleanup(void *data);
 static void ngx_rooms_schedule_arm(void);
 static void ngx_rooms_schedule_tick(ngx_event_t *ev);
+static void ngx_rooms_schedule_tick_run(ngx_event_t *ev);
 static void ngx_rooms_schedule_store_error(const char *what);
 
 
@@ -759,8 +761,18 @@ ngx_rooms_schedule_soon_body(void *data, const rooms_sched_room_t *room,
 }
 
 
+/* in a fiber: its store calls may wait (ngx_rooms_fiber_timer()) */
 static void
 ngx_rooms_schedule_tick(ngx_event_t *ev)
+{
+    static ngx_uint_t  busy;
+
+    ngx_rooms_fiber_timer(ev, ngx_rooms_schedule_tick_run, &busy);
+}
+
+
+static void
+ngx_rooms_schedule_tick_run(ngx_event_t *ev)
 {
     int                     rc;
     time_t                  now;

@@ -40,6 +40,7 @@
 
 #include "ngx_rooms_tray.h"
 #include "ngx_rooms_handles.h"
+#include "ngx_rooms_fiber.h"
 #include "ngx_rooms_api.h"
 #include "ngx_rooms_directory.h"
 #include "ngx_rooms_identity.h"
@@ -144,6 +145,7 @@ static ngx_int_t ngx_rooms_tray_reminder(void *data, u_char *json,
 static void ngx_rooms_tray_leave(void *data, uint64_t id);
 static void ngx_rooms_tray_cleanup(void *data);
 static void ngx_rooms_tray_tick(ngx_event_t *ev);
+static void ngx_rooms_tray_tick_run(ngx_event_t *ev);
 static void ngx_rooms_tray_send(ngx_rooms_tray_sub_t *sub,
     ngx_pool_t *pool, ngx_rooms_tray_pass_t *pass);
 
@@ -1000,12 +1002,23 @@ ngx_rooms_tray_send(ngx_rooms_tray_sub_t *sub, ngx_pool_t *pool,
  * each tray is computed again (one pass for all of them, from a pool of
  * its own).
  */
+/* in a fiber: its store calls may wait (ngx_rooms_fiber_timer()) */
 static void
 ngx_rooms_tray_tick(ngx_event_t *ev)
+{
+    static ngx_uint_t  busy;
+
+    ngx_rooms_fiber_timer(ev, ngx_rooms_tray_tick_run, &busy);
+}
+
+
+static void
+ngx_rooms_tray_tick_run(ngx_event_t *ev)
 {
     ngx_pool_t            *pool, *one;
     ngx_queue_t           *q, *next;
     ngx_atomic_uint_t      gen;
+    ngx_http_request_t    *r;
     ngx_rooms_tray_sub_t  *sub;
     ngx_rooms_tray_pass_t  pass;
 
@@ -1037,10 +1050,10 @@ ngx_rooms_tray_tick(ngx_event_t *ev)
              q != ngx_queue_sentinel(&ngx_rooms_tray_subs);
              q = next)
         {
-            next = ngx_queue_next(q);
             sub = ngx_queue_data(q, ngx_rooms_tray_sub_t, queue);
 
             if (!sub->hello) {
+                next = ngx_queue_next(q);
                 continue;
             }
 
@@ -1050,8 +1063,20 @@ ngx_rooms_tray_tick(ngx_event_t *ev)
                 break;
             }
 
+            /*
+             * The send may wait for the store (a ban read): held, this
+             * tray's request and its place in the queue outlive the wait;
+             * the next is taken after it, and before the release, which
+             * may free this one.
+             */
+            r = sub->request;
+            ngx_rooms_fiber_hold(r);
+
             ngx_rooms_tray_send(sub, one, &pass);
             ngx_destroy_pool(one);
+
+            next = ngx_queue_next(q);
+            ngx_rooms_fiber_release(r);
         }
     }
 

@@ -30,6 +30,7 @@
 
 #include "ngx_rooms_webhook.h"
 #include "ngx_rooms_handles.h"
+#include "ngx_rooms_fiber.h"
 #include "ngx_rooms_control.h"
 #include "ngx_rooms_directory.h"
 #include "ngx_rooms_metrics.h"
@@ -77,6 +78,7 @@ typedef struct {
 
 
 static void ngx_rooms_webhook_tick(ngx_event_t *ev);
+static void ngx_rooms_webhook_tick_run(ngx_event_t *ev);
 static ngx_int_t ngx_rooms_webhook_start(ngx_rooms_webhook_t *wh);
 static ngx_int_t ngx_rooms_webhook_request(ngx_rooms_webhook_t *wh,
     u_char *body, size_t len);
@@ -366,8 +368,18 @@ ngx_rooms_webhook_claim(ngx_rooms_webhook_t *wh)
  * The sender's clock: removes what was delivered, then starts on the
  * oldest event left, or looks again later.
  */
+/* in a fiber: its store calls may wait (ngx_rooms_fiber_timer()) */
 static void
 ngx_rooms_webhook_tick(ngx_event_t *ev)
+{
+    static ngx_uint_t  busy;
+
+    ngx_rooms_fiber_timer(ev, ngx_rooms_webhook_tick_run, &busy);
+}
+
+
+static void
+ngx_rooms_webhook_tick_run(ngx_event_t *ev)
 {
     ngx_int_t             rc;
     ngx_msec_t            next;

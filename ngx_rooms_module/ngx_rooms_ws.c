@@ -46,6 +46,7 @@
 
 
 #include "ngx_rooms_ws.h"
+#include "ngx_rooms_fiber.h"
 #include "ngx_rooms_metrics.h"
 
 
@@ -88,6 +89,19 @@ struct ngx_rooms_ws_s {
     unsigned                     closing:1;      /* our close is queued */
     unsigned                     peer_closed:1;  /* theirs arrived */
     unsigned                     done:1;         /* finalized */
+
+    /*
+     * A message whose handler waits (for the store, in a fiber): input
+     * stops until it ends, so that messages are handled in order; what
+     * came after it waits in rest (within in, which is not read into
+     * meanwhile).
+     */
+    const u_char                *msg;
+    size_t                       msg_len;
+    u_char                      *rest;
+    size_t                       rest_len;
+    unsigned                     msg_binary:1;
+    unsigned                     waiting:1;
 };
 
 
@@ -108,6 +122,8 @@ static void ngx_rooms_ws_run(ngx_rooms_ws_t *ctx);
 static ngx_int_t ngx_rooms_ws_flush(ngx_rooms_ws_t *ctx);
 static void ngx_rooms_ws_finalize(ngx_rooms_ws_t *ctx, ngx_int_t rc);
 static void ngx_rooms_ws_detach(ngx_rooms_ws_t *ctx);
+static void ngx_rooms_ws_message(void *data);
+static void ngx_rooms_ws_message_done(void *data);
 static void ngx_rooms_ws_going_away(ngx_rooms_ws_t *ctx);
 static void ngx_rooms_ws_cleanup(void *data);
 
@@ -640,7 +656,8 @@ ngx_rooms_ws_read(ngx_rooms_ws_t *ctx)
 
     for (i = 0; i < NGX_ROOMS_WS_READS; i++) {
 
-        if (!c->read->ready) {
+        if (!c->read->ready || ctx->waiting) {
+            /* a waiting message posts this event again once it ends */
             break;
         }
 
@@ -677,6 +694,10 @@ ngx_rooms_ws_read(ngx_rooms_ws_t *ctx)
         if (!ctx->closing) {
             ngx_rooms_ws_input(ctx, ctx->in, (size_t) n);
         }
+    }
+
+    if (ctx->waiting) {
+        return NGX_OK;
     }
 
     if (i == NGX_ROOMS_WS_READS && c->read->ready) {
@@ -719,8 +740,21 @@ ngx_rooms_ws_input(ngx_rooms_ws_t *ctx, u_char *data, size_t len)
         case ROOMS_WS_EV_TEXT:
         case ROOMS_WS_EV_BINARY:
             ctx->first_seen = 1;
-            ctx->handler->message(ctx->data, ev.data, ev.len,
-                                  ev.type == ROOMS_WS_EV_BINARY);
+            ctx->msg = ev.data;
+            ctx->msg_len = ev.len;
+            ctx->msg_binary = (ev.type == ROOMS_WS_EV_BINARY);
+
+            /* in a fiber: a store call of the handler may wait */
+            if (ngx_rooms_fiber_go(ctx->request, ngx_rooms_ws_message, ctx,
+                                   ngx_rooms_ws_message_done)
+                == NGX_AGAIN)
+            {
+                ctx->waiting = 1;
+                ctx->rest = data;
+                ctx->rest_len = len;
+                return;
+            }
+
             break;
 
         case ROOMS_WS_EV_PING:
@@ -748,6 +782,47 @@ ngx_rooms_ws_input(ngx_rooms_ws_t *ctx, u_char *data, size_t len)
             break;
         }
     }
+}
+
+
+static void
+ngx_rooms_ws_message(void *data)
+{
+    ngx_rooms_ws_t  *ctx = data;
+
+    ctx->handler->message(ctx->data, ctx->msg, ctx->msg_len,
+                          ctx->msg_binary);
+}
+
+
+/*
+ * A message that waited is handled: the input after it goes on, and
+ * what its handler queued goes out.  The request is still held here.
+ */
+static void
+ngx_rooms_ws_message_done(void *data)
+{
+    ngx_rooms_ws_t    *ctx = data;
+    ngx_connection_t  *c;
+
+    ctx->waiting = 0;
+
+    if (ctx->done) {
+        return;
+    }
+
+    c = ctx->request->connection;
+
+    if (ctx->rest_len && !ctx->closing) {
+        ngx_rooms_ws_input(ctx, ctx->rest, ctx->rest_len);
+    }
+
+    if (!ctx->waiting) {
+        /* what the socket holds was left unread: read it now */
+        ngx_post_event(c->read, &ngx_posted_events);
+    }
+
+    ngx_rooms_ws_run(ctx);
 }
 
 
