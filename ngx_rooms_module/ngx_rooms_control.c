@@ -112,6 +112,7 @@ static ngx_int_t ngx_rooms_control_outbox(rooms_store_t *store, u_char *body,
     size_t len);
 static ngx_int_t ngx_rooms_control_outbox_now(rooms_store_t *store,
     u_char *body, size_t len);
+static void ngx_rooms_control_event_write(void *data);
 
 
 /*
@@ -1152,8 +1153,7 @@ void
 ngx_rooms_control_event(ngx_rooms_main_conf_t *rmcf, ngx_rooms_event_e type,
     int64_t room_id, const u_char *code, ngx_rooms_event_who_t *who)
 {
-    ngx_int_t             rc;
-    ngx_rooms_deferred_t  d;
+    ngx_rooms_deferred_t  d, *dp;
 
     if (rmcf == NULL || rmcf->webhook == NULL || rmcf->store == NULL) {
         return;
@@ -1168,15 +1168,50 @@ ngx_rooms_control_event(ngx_rooms_main_conf_t *rmcf, ngx_rooms_event_e type,
         return;
     }
 
+    /*
+     * Code that cannot wait (a WebSocket's cleanup: participant.left)
+     * hands the write to a fiber of its own.
+     */
+    if (!ngx_rooms_fiber_can_wait()) {
+        dp = ngx_alloc(sizeof(ngx_rooms_deferred_t), ngx_cycle->log);
+
+        if (dp != NULL) {
+            ngx_memcpy(dp, &d, sizeof(ngx_rooms_deferred_t));
+            dp->room_id = room_id;
+
+            if (ngx_rooms_fiber_spawn(ngx_rooms_control_event_write, dp,
+                                      ngx_free)
+                == NGX_OK)
+            {
+                return;
+            }
+
+            ngx_free(dp);
+        }
+    }
+
+    d.room_id = room_id;
+    ngx_rooms_control_event_write(&d);
+}
+
+
+/* An event's write: at once, or kept while the store is locked. */
+static void
+ngx_rooms_control_event_write(void *data)
+{
+    ngx_rooms_deferred_t  *d = data;
+
+    ngx_int_t  rc;
+
     /* after the ones kept already: a participant's leave after its join */
     rc = ngx_rooms_deferred_events()
          ? NGX_ROOMS_BUSY
-         : ngx_rooms_control_outbox_now(ngx_rooms_store_handle(), d.event, d.event_len);
+         : ngx_rooms_control_outbox_now(ngx_rooms_store_handle(), d->event,
+                                        d->event_len);
 
     if (rc == NGX_ROOMS_BUSY) {
-        d.kind = NGX_ROOMS_DEFER_EVENT;
-        d.room_id = room_id;
-        ngx_rooms_deferred_add(&d);
+        d->kind = NGX_ROOMS_DEFER_EVENT;
+        ngx_rooms_deferred_add(d);
 
     } else if (rc == NGX_ERROR) {
         ngx_rooms_metrics_add(NGX_ROOMS_M_WEBHOOK_DROPPED, 1);

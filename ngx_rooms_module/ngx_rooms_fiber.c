@@ -177,6 +177,44 @@ ngx_rooms_fiber_go(ngx_http_request_t *r, ngx_rooms_fiber_pt fn, void *data,
 }
 
 
+ngx_int_t
+ngx_rooms_fiber_spawn(ngx_rooms_fiber_pt fn, void *data,
+    ngx_rooms_fiber_pt done)
+{
+    ngx_rooms_fiber_ctx_t  *ctx;
+
+    ctx = ngx_calloc(sizeof(ngx_rooms_fiber_ctx_t), ngx_cycle->log);
+    if (ctx == NULL) {
+        return NGX_ERROR;
+    }
+
+    ctx->kind = NGX_ROOMS_FIBER_GO;
+    ctx->fn = fn;
+    ctx->data = data;
+    ctx->done = done;
+
+    ctx->fiber = rooms_fiber_new(ngx_rooms_fiber_main, ctx);
+    if (ctx->fiber == NULL) {
+        ngx_free(ctx);
+        return NGX_ERROR;
+    }
+
+    rooms_fiber_set_user(ctx->fiber, ctx);
+
+    ctx->timer.handler = ngx_rooms_fiber_timeout;
+    ctx->timer.data = ctx;
+    ctx->timer.log = ngx_cycle->log;
+    ctx->wake.handler = ngx_rooms_fiber_woken;
+    ctx->wake.data = ctx;
+    ctx->wake.log = ngx_cycle->log;
+
+    /* its first run, from the event loop: never from inside a fiber */
+    ngx_post_event(&ctx->wake, &ngx_posted_events);
+
+    return NGX_OK;
+}
+
+
 /*
  * Runs ctx's work in a new fiber until it ends (NGX_OK) or waits
  * (NGX_AGAIN: its request, if any, is held from now on).  Without a
@@ -433,6 +471,7 @@ ngx_rooms_fiber_wait(void *data, int fd, int in, int ms)
         rc = ngx_add_event(ev, in ? NGX_READ_EVENT : NGX_WRITE_EVENT, 0);
 
         if (rc != NGX_OK) {
+            c->fd = (ngx_socket_t) -1;
             ngx_free_connection(c);
             return ngx_rooms_fiber_block(fd, in, ms);
         }
@@ -449,6 +488,14 @@ ngx_rooms_fiber_wait(void *data, int fd, int in, int ms)
 
     if (c != NULL) {
         (void) ngx_del_event(ev, in ? NGX_READ_EVENT : NGX_WRITE_EVENT, 0);
+
+        /* with accept_mutex, a readiness may be queued behind the timer */
+        if (ev->posted) {
+            ngx_delete_posted_event(ev);
+        }
+
+        /* the socket is libpq's: nginx must not count it as its own */
+        c->fd = (ngx_socket_t) -1;
         ngx_free_connection(c);
     }
 

@@ -45,6 +45,16 @@ ngx_int_t ngx_rooms_fiber_go(ngx_http_request_t *r, ngx_rooms_fiber_pt fn,
     void *data, ngx_rooms_fiber_pt done);
 
 /*
+ * fn(data) in a fiber of its own, started from nginx's event loop soon
+ * after (also when called inside another fiber, which goes on at once):
+ * for a store write nobody waits for.  done(data), when set, runs once fn
+ * has ended; data is the caller's to free there.  NGX_ERROR when no
+ * fiber could be had (nothing runs).
+ */
+ngx_int_t ngx_rooms_fiber_spawn(ngx_rooms_fiber_pt fn, void *data,
+    ngx_rooms_fiber_pt done);
+
+/*
  * A timer's handler h (which may wait for the store) run in a fiber: ev
  * fires into this.  Runs of one timer never overlap: while one waits, a
  * firing of ev is put off by NGX_ROOMS_FIBER_TIMER_AGAIN ms.  busy is

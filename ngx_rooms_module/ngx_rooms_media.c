@@ -53,6 +53,7 @@
 
 
 #include "ngx_rooms_media.h"
+#include "ngx_rooms_fiber.h"
 #include "ngx_rooms_metrics.h"
 
 #include <sys/socket.h>
@@ -133,6 +134,11 @@ typedef struct {
     ngx_uint_t                   fail_count;     /* since the last log */
     ngx_uint_t                   full_logged;
     ngx_uint_t                   links;          /* made, this process */
+
+    /* the ring is read in a fiber: a record's handler may wait */
+    ngx_int_t                    read_rc;        /* records, or CORRUPT */
+    unsigned                     reading:1;      /* a read waits */
+    unsigned                     read_again:1;   /* rung meanwhile */
 } ngx_rooms_media_link_t;
 
 
@@ -151,6 +157,8 @@ static ngx_int_t ngx_rooms_media_recv_welcome(ngx_rooms_media_link_t *ml);
 static ngx_int_t ngx_rooms_media_attach(ngx_rooms_media_link_t *ml,
     int *fds, unsigned slot);
 static void ngx_rooms_media_bell_handler(ngx_event_t *rev);
+static void ngx_rooms_media_read(void *data);
+static void ngx_rooms_media_read_done(void *data);
 static int ngx_rooms_media_record(void *data, const rooms_proto_hdr_t *hdr,
     const unsigned char *payload);
 static void ngx_rooms_media_retry_handler(ngx_event_t *ev);
@@ -1022,7 +1030,6 @@ ngx_rooms_media_attach(ngx_rooms_media_link_t *ml, int *fds,
 static void
 ngx_rooms_media_bell_handler(ngx_event_t *rev)
 {
-    int                      n;
     ngx_connection_t        *c = rev->data;
     ngx_rooms_media_link_t  *ml = c->data;
 
@@ -1038,8 +1045,87 @@ ngx_rooms_media_bell_handler(ngx_event_t *rev)
         return;
     }
 
-    n = rooms_ring_read(&ml->rx, ngx_rooms_media_record, ml,
-                        NGX_ROOMS_MEDIA_BATCH);
+    if (ml->reading) {
+        /* a record's handler waits for the store: read on after it */
+        ml->read_again = 1;
+        return;
+    }
+
+    ml->reading = 1;
+
+    if (ngx_rooms_fiber_go(NULL, ngx_rooms_media_read, ml,
+                           ngx_rooms_media_read_done)
+        == NGX_OK)
+    {
+        ngx_rooms_media_read_done(ml);
+    }
+}
+
+
+/*
+ * The records of the ring, in order, in a fiber: a handler that writes
+ * the store (a ban, a count's "used", a co-host's key) may wait, and the
+ * records after it wait with it, so that their order holds (a BAN before
+ * its CLOSE).  Each record is handled in the ring and consumed after its
+ * handler; the handlers copy what they keep before any wait.  A link
+ * that went down or was made again meanwhile is not read on: its ring
+ * may be gone.
+ */
+static void
+ngx_rooms_media_read(void *data)
+{
+    ngx_rooms_media_link_t  *ml = data;
+
+    int                   rc;
+    ngx_int_t             n;
+    ngx_uint_t            links;
+    rooms_proto_hdr_t     hdr;
+    const unsigned char  *payload;
+
+    links = ml->links;
+
+    for (n = 0; n < NGX_ROOMS_MEDIA_BATCH; n++) {
+        rc = rooms_ring_peek(&ml->rx, &hdr, &payload);
+
+        if (rc == ROOMS_RING_EMPTY) {
+            break;
+        }
+
+        if (rc != ROOMS_RING_OK) {
+            ml->read_rc = ROOMS_RING_CORRUPT;
+            return;
+        }
+
+        (void) ngx_rooms_media_record(ml, &hdr, payload);
+
+        if (ml->state != NGX_ROOMS_MEDIA_UP || ml->links != links) {
+            ml->read_rc = 0;
+            return;
+        }
+
+        (void) rooms_ring_pop(&ml->rx);
+    }
+
+    ml->read_rc = n;
+}
+
+
+static void
+ngx_rooms_media_read_done(void *data)
+{
+    ngx_rooms_media_link_t  *ml = data;
+
+    ngx_int_t     n;
+    ngx_event_t  *rev;
+
+    ml->reading = 0;
+    n = ml->read_rc;
+
+    if (ml->state != NGX_ROOMS_MEDIA_UP) {
+        return;
+    }
+
+    rev = ml->bell->read;
 
     if (n == ROOMS_RING_CORRUPT) {
         ngx_rooms_media_fail(ml, NGX_ROOMS_MEDIA_LOST, NGX_LOG_ALERT, 0,
@@ -1050,8 +1136,9 @@ ngx_rooms_media_bell_handler(ngx_event_t *rev)
     ngx_log_debug1(NGX_LOG_DEBUG_EVENT, ml->log, 0,
                    "rooms media: %d records", n);
 
-    if (n == NGX_ROOMS_MEDIA_BATCH) {
+    if (n == NGX_ROOMS_MEDIA_BATCH || ml->read_again) {
         /* let other connections run, then go on */
+        ml->read_again = 0;
         ngx_post_event(rev, &ngx_posted_events);
     }
 

@@ -90,12 +90,27 @@ typedef struct {
 } ngx_rooms_people_sh_t;
 
 
+/* a meeting to store: a copy, for the fiber that writes it */
+typedef struct {
+    int64_t                      room_id;
+    time_t                       now;
+    ngx_uint_t                   n;
+    u_char                       person[ROOMS_HASH_LEN];
+    char                         me[ROOMS_NAME_MAX_BYTES + 1];
+    u_char                       others[ROOMS_PEOPLE_CALL_MAX]
+                                       [ROOMS_HASH_LEN];
+    char                         names[ROOMS_PEOPLE_CALL_MAX]
+                                      [ROOMS_NAME_MAX_BYTES + 1];
+} ngx_rooms_people_meet_t;
+
+
 static ngx_int_t ngx_rooms_people_zone_init(ngx_shm_zone_t *shm_zone,
     void *data);
 static void ngx_rooms_people_link_down(ngx_uint_t worker, ngx_uint_t n);
 static ngx_int_t ngx_rooms_people_user(ngx_http_request_t *r,
     ngx_str_t *id);
 static rooms_store_t *ngx_rooms_people_store(void);
+static void ngx_rooms_people_meet(void *data);
 static void ngx_rooms_people_sweep(ngx_rooms_people_sh_t *sh);
 static int ngx_libc_cdecl ngx_rooms_people_cmp(const void *a,
     const void *b);
@@ -322,16 +337,13 @@ ngx_rooms_people_enter(ngx_http_request_t *r, int64_t room_id,
     const u_char *name, size_t name_len, ngx_uint_t role)
 {
     /* the others present, copied out from under the lock */
-    char                      me[ROOMS_NAME_MAX_BYTES + 1];
     char                      names[ROOMS_PEOPLE_CALL_MAX]
                                    [ROOMS_NAME_MAX_BYTES + 1];
     u_char                    others[ROOMS_PEOPLE_CALL_MAX][ROOMS_HASH_LEN];
-    int                       rc;
-    time_t                    now;
     ngx_uint_t                i, n, present, free_slot;
-    rooms_store_t            *st;
     ngx_rooms_people_sh_t    *sh;
     ngx_rooms_people_slot_t  *s;
+    ngx_rooms_people_meet_t  *meet;
 
     sh = ngx_rooms_people_sh;
 
@@ -404,38 +416,72 @@ ngx_rooms_people_enter(ngx_http_request_t *r, int64_t room_id,
     ngx_rooms_shm_unlock(&ngx_rooms_people_pool->mutex);
 
     /* a call, not an audience: see ROOMS_PEOPLE_CALL_MAX */
-    if (n == 0 || present >= ROOMS_PEOPLE_CALL_MAX) {
+    if (n == 0 || present >= ROOMS_PEOPLE_CALL_MAX
+        || ngx_rooms_people_store() == NULL)
+    {
         return;
     }
+
+    /*
+     * Written by a fiber of its own, which nobody waits for: the welcome
+     * that called this goes on at once, whatever the store takes.
+     */
+    meet = ngx_alloc(sizeof(ngx_rooms_people_meet_t), ngx_cycle->log);
+    if (meet == NULL) {
+        return;
+    }
+
+    meet->room_id = room_id;
+    meet->n = n;
+    meet->now = ngx_time();
+    ngx_memcpy(meet->person, person, ROOMS_HASH_LEN);
+    ngx_memcpy(meet->me, name, name_len);
+    meet->me[name_len] = '\0';
+    ngx_memcpy(meet->others, others, n * ROOMS_HASH_LEN);
+    ngx_memcpy(meet->names, names, sizeof(names));
+
+    if (ngx_rooms_fiber_spawn(ngx_rooms_people_meet, meet, ngx_free)
+        != NGX_OK)
+    {
+        ngx_free(meet);
+    }
+}
+
+
+/* who met whom in a call, stored: the next call together retries */
+static void
+ngx_rooms_people_meet(void *data)
+{
+    ngx_rooms_people_meet_t  *meet = data;
+
+    int              rc;
+    ngx_uint_t       i;
+    rooms_store_t   *st;
 
     st = ngx_rooms_people_store();
     if (st == NULL) {
         return;
     }
 
-    ngx_memcpy(me, name, name_len);
-    me[name_len] = '\0';
-    now = ngx_time();
-
     if (rooms_store_begin(st, ROOMS_STORE_WAIT_MS) != ROOMS_STORE_OK) {
-        /* the next call together records it */
-        ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
+        ngx_log_error(NGX_LOG_INFO, ngx_cycle->log, 0,
                       "rooms: the store is busy: who met whom in room %L "
-                      "is not kept this time", room_id);
+                      "is not kept this time", meet->room_id);
         return;
     }
 
     rc = ROOMS_STORE_OK;
 
-    for (i = 0; i < n && rc == ROOMS_STORE_OK; i++) {
-        rc = rooms_people_meet(st, person, me, others[i], names[i], now);
+    for (i = 0; i < meet->n && rc == ROOMS_STORE_OK; i++) {
+        rc = rooms_people_meet(st, meet->person, meet->me, meet->others[i],
+                               meet->names[i], meet->now);
     }
 
     if (rc != ROOMS_STORE_OK || rooms_store_commit(st) != ROOMS_STORE_OK) {
         rooms_store_rollback(st);
-        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+        ngx_log_error(NGX_LOG_ERR, ngx_cycle->log, 0,
                       "rooms: who met whom in room %L not kept: %s",
-                      room_id, rooms_store_errmsg(st));
+                      meet->room_id, rooms_store_errmsg(st));
     }
 }
 

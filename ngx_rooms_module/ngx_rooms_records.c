@@ -34,7 +34,6 @@
 #include "ngx_rooms_handles.h"
 #include "ngx_rooms_deferred.h"
 #include "ngx_rooms_directory.h"
-#include "ngx_rooms_fiber.h"
 #include "ngx_rooms_media.h"
 #include "ngx_rooms_metrics.h"
 #include "ngx_rooms_records.h"
@@ -56,23 +55,6 @@ static void ngx_rooms_records_resync(const rooms_proto_hdr_t *hdr,
 static void ngx_rooms_records_host_absent(const rooms_proto_hdr_t *hdr,
     const u_char *payload);
 static void ngx_rooms_records_link_down(ngx_uint_t worker, ngx_uint_t n);
-static void ngx_rooms_records_ban_job(const rooms_proto_hdr_t *hdr,
-    const u_char *payload);
-static void ngx_rooms_records_count_job(const rooms_proto_hdr_t *hdr,
-    const u_char *payload);
-static void ngx_rooms_records_host_absent_job(const rooms_proto_hdr_t *hdr,
-    const u_char *payload);
-
-
-typedef void (*ngx_rooms_records_pt)(const rooms_proto_hdr_t *hdr,
-    const u_char *payload);
-
-/* a record whose handler writes the store, copied to run in a fiber */
-typedef struct {
-    ngx_rooms_records_pt         handler;
-    rooms_proto_hdr_t            hdr;
-    u_char                       payload[256];
-} ngx_rooms_records_job_t;
 
 
 /*
@@ -88,17 +70,16 @@ static int64_t  ngx_rooms_records_seq[ROOMS_SHARD_MAX];
 ngx_int_t
 ngx_rooms_records_init(ngx_conf_t *cf)
 {
-    if (ngx_rooms_media_on_record(cf, ROOMS_PROTO_BAN,
-                                  ngx_rooms_records_ban_job)
+    if (ngx_rooms_media_on_record(cf, ROOMS_PROTO_BAN, ngx_rooms_records_ban)
         != NGX_OK
         || ngx_rooms_media_on_record(cf, ROOMS_PROTO_COUNT,
-                                     ngx_rooms_records_count_job)
+                                     ngx_rooms_records_count)
            != NGX_OK
         || ngx_rooms_media_on_record(cf, ROOMS_PROTO_RESYNC,
                                      ngx_rooms_records_resync)
            != NGX_OK
         || ngx_rooms_media_on_record(cf, ROOMS_PROTO_HOST_ABSENT,
-                                     ngx_rooms_records_host_absent_job)
+                                     ngx_rooms_records_host_absent)
            != NGX_OK
         || ngx_rooms_media_on_link_down(cf, ngx_rooms_records_link_down)
            != NGX_OK)
@@ -107,76 +88,6 @@ ngx_rooms_records_init(ngx_conf_t *cf)
     }
 
     return NGX_OK;
-}
-
-
-static void
-ngx_rooms_records_job_run(void *data)
-{
-    ngx_rooms_records_job_t  *job = data;
-
-    job->handler(&job->hdr, job->payload);
-}
-
-
-/*
- * The records whose handlers write or read the store (BAN, COUNT,
- * HOST_ABSENT) run in a fiber, copied out of the ring first: a store that
- * waits suspends the handler, not this worker's media link.  Each is
- * handled as before (a COUNT's order is its seq; a BAN's write is kept by
- * ngx_rooms_deferred.c if the store is locked).  A record too long for
- * the copy goes to its handler at once, which drops it with a log line.
- */
-static void
-ngx_rooms_records_job(ngx_rooms_records_pt handler,
-    const rooms_proto_hdr_t *hdr, const u_char *payload)
-{
-    ngx_rooms_records_job_t  *job;
-
-    if (hdr->len >= sizeof(job->payload)) {
-        handler(hdr, payload);
-        return;
-    }
-
-    job = ngx_alloc(sizeof(ngx_rooms_records_job_t), ngx_cycle->log);
-    if (job == NULL) {
-        handler(hdr, payload);
-        return;
-    }
-
-    job->handler = handler;
-    job->hdr = *hdr;
-    ngx_memcpy(job->payload, payload, hdr->len);
-
-    if (ngx_rooms_fiber_go(NULL, ngx_rooms_records_job_run, job, ngx_free)
-        == NGX_OK)
-    {
-        ngx_free(job);
-    }
-}
-
-
-static void
-ngx_rooms_records_ban_job(const rooms_proto_hdr_t *hdr,
-    const u_char *payload)
-{
-    ngx_rooms_records_job(ngx_rooms_records_ban, hdr, payload);
-}
-
-
-static void
-ngx_rooms_records_count_job(const rooms_proto_hdr_t *hdr,
-    const u_char *payload)
-{
-    ngx_rooms_records_job(ngx_rooms_records_count, hdr, payload);
-}
-
-
-static void
-ngx_rooms_records_host_absent_job(const rooms_proto_hdr_t *hdr,
-    const u_char *payload)
-{
-    ngx_rooms_records_job(ngx_rooms_records_host_absent, hdr, payload);
 }
 
 

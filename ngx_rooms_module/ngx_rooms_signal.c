@@ -74,6 +74,7 @@
 
 
 #include "ngx_rooms_signal.h"
+#include "ngx_rooms_fiber.h"
 #include "ngx_rooms_admit.h"
 #include "ngx_rooms_control.h"
 #include "ngx_rooms_directory.h"
@@ -1222,8 +1223,10 @@ ngx_rooms_signal_role(const rooms_proto_hdr_t *hdr, const u_char *payload)
     ngx_log_t               *log;
     const char              *why;
     rooms_msg_role_t         rec;
+    ngx_http_request_t      *r;
     ngx_rooms_signal_ctx_t  *ctx;
 
+    r = NULL;
     ctx = ngx_rooms_ws_find(hdr->id);
     log = ctx ? ctx->request->connection->log : ngx_cycle->log;
 
@@ -1248,6 +1251,16 @@ ngx_rooms_signal_role(const rooms_proto_hdr_t *hdr, const u_char *payload)
         return;
     }
 
+    /*
+     * A key is stored (and a demotion's keys revoked) before the answer:
+     * the store may make this wait, in the media link's fiber; the
+     * WebSocket is held meanwhile, so that a close cannot free it.
+     */
+    if (ctx) {
+        r = ctx->request;
+        ngx_rooms_fiber_hold(r);
+    }
+
     if (rec.cohost) {
         ngx_rooms_signal_promoted(ctx, rec.room, token, rec.name, log);
 
@@ -1257,6 +1270,7 @@ ngx_rooms_signal_role(const rooms_proto_hdr_t *hdr, const u_char *payload)
 
     if (ctx) {
         ngx_rooms_ws_wake(ctx->ws);
+        ngx_rooms_fiber_release(r);
     }
 }
 

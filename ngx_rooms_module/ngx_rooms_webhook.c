@@ -697,10 +697,17 @@ ngx_rooms_webhook_done(ngx_rooms_webhook_t *wh, ngx_uint_t ok,
         wh->failures = 0;
         delay = 1;
 
-        /* at once: an exiting worker has no next tick */
+        /*
+         * The next tick, 1 ms on and in a fiber (its store write may
+         * wait), removes it before it reads the next; an exiting worker
+         * has no next tick: at once then.
+         */
         wh->delivered = wh->id;
 
-        if (ngx_rooms_control_webhook_delivered(wh->rmcf, wh->id) == NGX_OK) {
+        if ((ngx_exiting || ngx_terminate || ngx_quit)
+            && ngx_rooms_control_webhook_delivered(wh->rmcf, wh->id)
+               == NGX_OK)
+        {
             wh->delivered = 0;
         }
 

@@ -36,7 +36,7 @@ sub free_port {
 
 # Writes $dir/nginx.conf: the store at $opt{store} (default the suite's
 # store for $dir: RoomsStore::store_of), the media socket when $opt{socket} is given, more lines
-# of the http block in $opt{http}.
+# of the http block in $opt{http}, $opt{workers} nginx workers (default 2).
 sub nginx_conf {
     my ($dir, $port, %opt) = @_;
     my $module = $ENV{TEST_NGINX_ROOMS_MODULE} || "$top/build/ngx_rooms_module.so";
@@ -44,11 +44,12 @@ sub nginx_conf {
     my $user = $> == 0 ? 'user nobody nogroup;' : '';
     my $media = $opt{socket} ? "rooms_media_socket $opt{socket};" : '';
     my $http = $opt{http} // '';
+    my $workers = $opt{workers} // 2;
     open my $f, '>', "$dir/nginx.conf" or die "$dir/nginx.conf: $!";
     print $f <<CONF;
 load_module $module;
 $user
-worker_processes 2;
+worker_processes $workers;
 daemon off;
 master_process on;
 error_log $dir/error.log info;
