@@ -188,7 +188,11 @@ ngx_rooms_control_init_process(ngx_cycle_t *cycle,
     /*
      * Expiry runs in one worker: the first, at its start (so a restart
      * serves no expired room) and then every hour.  The timer is
-     * cancelable: it never holds a graceful shutdown.
+     * cancelable: it never holds a graceful shutdown.  The run at the
+     * start is made here, outside a fiber (the worker's own handle, whose
+     * waits block), before the worker reads any request: the purge holds
+     * no zone mutex, so nothing else would keep this worker's lookups
+     * from reading a room it is about to purge.
      */
     if (rmcf->expire > 0 && ngx_worker == 0 && rmcf->shm_zone != NULL) {
         rmcf->expire_ev.handler = ngx_rooms_control_expire;
@@ -196,7 +200,7 @@ ngx_rooms_control_init_process(ngx_cycle_t *cycle,
         rmcf->expire_ev.log = cycle->log;
         rmcf->expire_ev.cancelable = 1;
 
-        ngx_rooms_control_expire(&rmcf->expire_ev);
+        ngx_rooms_control_expire_run(&rmcf->expire_ev);
     }
 
     return NGX_OK;
