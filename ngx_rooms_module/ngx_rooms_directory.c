@@ -671,7 +671,7 @@ ngx_rooms_publish(ngx_rooms_zone_ctx_t *ctx, u_char *code, rooms_room_t *copy,
     }
 
     if (rn && rn->gone) {
-        /* rotated again since, and published: nothing to update */
+        /* its code retired by a later rotation, published: for good */
         return;
     }
 
