@@ -1075,6 +1075,11 @@ ngx_rooms_ws_finalize(ngx_rooms_ws_t *ctx, ngx_int_t rc)
 {
     ngx_http_request_t  *r;
 
+    if (ctx->done) {
+        /* once: a message's fiber may still run after it (held) */
+        return;
+    }
+
     r = ctx->request;
 
     ngx_rooms_ws_detach(ctx);
