@@ -98,7 +98,10 @@ typedef struct {
  * for the host-absent policy, which a moved room's hosts did not choose
  * (ngx_rooms_people_moved(): kept over the longest grace); a site that
  * moves more calls than that in as long forgets the oldest (their
- * bound, and their hosts' absence) first.
+ * bound, and their hosts' absence) first.  A read of split calls takes
+ * the first NGX_ROOMS_MOVE_SPLIT_MAX by room id: a split is the moment
+ * after a node is added, and a room moved leaves the list within
+ * seconds, so the ones after come up at the next reads.
  */
 #define NGX_ROOMS_MOVE_CHECK        250
 #define NGX_ROOMS_MOVE_EVERY        60
