@@ -56,15 +56,16 @@ rooms_presence_put(rooms_store_t *st, int64_t node,
 
     for (i = 0; i < n && rc == ROOMS_STORE_OK; i++) {
         s = rooms_db_prepare(db, "INSERT INTO presence (node, room_id, code,"
-                                 " person, role, name, expires_at)"
-                                 " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)");
+                                 " person, role, name, expires_at, began)"
+                                 " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)");
         bad = s == NULL || rooms_db_bind_int(s, 1, node)
               | rooms_db_bind_int(s, 2, rows[i].room_id)
               | rooms_db_bind_text(s, 3, rows[i].code)
               | rooms_db_bind_blob(s, 4, rows[i].person, ROOMS_HASH_LEN)
               | rooms_db_bind_int(s, 5, rows[i].role)
               | rooms_db_bind_text(s, 6, rows[i].name)
-              | rooms_db_bind_int(s, 7, expires_at);
+              | rooms_db_bind_int(s, 7, expires_at)
+              | rooms_db_bind_int(s, 8, rows[i].began);
         rc = rooms_presence_done(s, bad);
     }
 
@@ -85,7 +86,7 @@ rooms_presence_get(rooms_store_t *st, int64_t node, int64_t now,
     *n = 0;
 
     s = rooms_db_prepare(rooms_store_db(st),
-            "SELECT room_id, code, person, role, name FROM presence"
+            "SELECT room_id, code, person, role, name, began FROM presence"
             " WHERE node <> ?1 AND expires_at >= ?2"
             " ORDER BY room_id, node LIMIT ?3");
     if (s == NULL) {
@@ -123,6 +124,47 @@ rooms_presence_get(rooms_store_t *st, int64_t node, int64_t now,
         len = len > ROOMS_NAME_MAX_BYTES ? ROOMS_NAME_MAX_BYTES : len;
         memcpy(p->name, text ? text : "", len);
 
+        p->began = rooms_db_column_int(s, 5);
+
+        (*n)++;
+    }
+
+    rooms_db_finalize(s);
+
+    return rc == ROOMS_DB_DONE ? ROOMS_STORE_OK : ROOMS_STORE_ERROR;
+}
+
+
+int
+rooms_presence_split(rooms_store_t *st, int64_t node, int64_t now,
+    rooms_presence_call_t *calls, size_t max, size_t *n)
+{
+    int               rc;
+    rooms_db_stmt_t  *s;
+
+    *n = 0;
+
+    /* the node's own rows say which rooms it has (presence_room) */
+    s = rooms_db_prepare(rooms_store_db(st),
+            "SELECT room_id, node, MIN(began) FROM presence"
+            " WHERE node <> ?1 AND expires_at >= ?2"
+            " AND room_id IN (SELECT room_id FROM presence WHERE node = ?1)"
+            " GROUP BY room_id, node ORDER BY room_id, node LIMIT ?3");
+    if (s == NULL) {
+        return ROOMS_STORE_ERROR;
+    }
+
+    if ((rooms_db_bind_int(s, 1, node) | rooms_db_bind_int(s, 2, now)
+         | rooms_db_bind_int(s, 3, (int64_t) max)) != 0)
+    {
+        rooms_db_finalize(s);
+        return ROOMS_STORE_ERROR;
+    }
+
+    while ((rc = rooms_db_step(s)) == ROOMS_DB_ROW) {
+        calls[*n].room_id = rooms_db_column_int(s, 0);
+        calls[*n].node = rooms_db_column_int(s, 1);
+        calls[*n].began = rooms_db_column_int(s, 2);
         (*n)++;
     }
 

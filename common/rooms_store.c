@@ -20,6 +20,9 @@
  *        (rooms_sched.c)
  *     8  presence: each node's people in calls, for the other nodes'
  *        trays (rooms_presence.c)
+ *     9  presence.began: when the node's call in that room began, so
+ *        that the older of two nodes with the same room's call yields
+ *        (docs/scaling.md, "Adding a node")
  * A store is migrated step by step, in one transaction, from whatever
  * version it has up to ROOMS_STORE_SCHEMA_VERSION; a newer one is refused
  * untouched.
@@ -202,6 +205,14 @@ static const char  *rooms_migrations[ROOMS_STORE_SCHEMA_VERSION] = {
     ");"
     "CREATE INDEX presence_node ON presence (node);"
     "CREATE INDEX presence_expires ON presence (expires_at);",
+
+    /*
+     * 8 -> 9: when each node's call in a room began (ms since the epoch,
+     * the node's clock), and rooms found by id: a node whose call in a
+     * room is older than another node's yields it (rooms_presence.c)
+     */
+    "ALTER TABLE presence ADD COLUMN began INTEGER NOT NULL DEFAULT 0;"
+    "CREATE INDEX presence_room ON presence (room_id);",
 };
 
 

@@ -21,7 +21,7 @@
 #include "rooms_room.h"
 
 
-#define ROOMS_STORE_SCHEMA_VERSION  8
+#define ROOMS_STORE_SCHEMA_VERSION  9
 
 #define ROOMS_STORE_OK         0
 #define ROOMS_STORE_NOT_FOUND  1

@@ -369,6 +369,13 @@ ngx_rooms_metrics_handler(ngx_http_request_t *r)
             "the store stayed locked.",
             sh->plain[NGX_ROOMS_M_WEBHOOK_DROPPED]);
 
+    p = ngx_rooms_metrics_one(p, last,
+            "rooms_calls_moved_total", "counter",
+            "Calls this node yielded to another node that runs the same "
+            "room's call, begun later (a node added): their people were "
+            "told to rejoin (4412).",
+            sh->plain[NGX_ROOMS_M_ROOMS_MOVED]);
+
     p = ngx_rooms_metrics_workers(p, last, sh);
 
     if (p == last) {

@@ -30,6 +30,7 @@ typedef enum {
     NGX_ROOMS_M_WEBHOOK_SENT,            /* events a receiver took (2xx) */
     NGX_ROOMS_M_WEBHOOK_FAILED,          /* deliveries that failed */
     NGX_ROOMS_M_WEBHOOK_DROPPED,         /* events lost: outbox full */
+    NGX_ROOMS_M_ROOMS_MOVED,             /* calls yielded to another node */
     NGX_ROOMS_M_NPLAIN
 } ngx_rooms_metric_e;
 

@@ -14,7 +14,10 @@
  * the owner of a room; the hourly expiry of relations; with a store
  * several nodes share (PostgreSQL), this node's presence written to it
  * and the other nodes' read from it (common/rooms_presence.c), so that a
- * tray served by any node sees every node's calls.
+ * tray served by any node sees every node's calls; and from those rows,
+ * a call of this node that another node runs too, begun there later
+ * (the front now sends the room there: a node added), told to move
+ * (docs/scaling.md, "Adding a node").
  * Must never decide what a tray shows (ngx_rooms_tray.c), write the rooms
  * table, or keep a guest token (only its SHA-256).
  * May not: call json_, include jansson.h, include rooms_ring.h, include rooms_ws.h, call ngx_rooms_ws_, call ngx_rooms_dir_, call ngx_rooms_api_, call ngx_rooms_signal_, call ngx_rooms_tray_, call ngx_rooms_control_
@@ -35,6 +38,7 @@
 #include "ngx_rooms_shm.h"
 #include "ngx_rooms_identity.h"
 #include "ngx_rooms_media.h"
+#include "ngx_rooms_metrics.h"
 #include "ngx_rooms_policy.h"
 
 #include "rooms_people.h"
@@ -61,6 +65,7 @@ typedef struct {
     uint8_t                      role;
     uint16_t                     name_len;
     u_char                       name[ROOMS_NAME_MAX_BYTES];
+    int64_t                      began;          /* ms: the room's call here */
 } ngx_rooms_people_slot_t;
 
 
@@ -81,11 +86,43 @@ typedef struct {
 #define NGX_ROOMS_PRESENCE_MAX      4096
 
 
+/*
+ * Moving a call (docs/scaling.md, "Adding a node").  When another node
+ * runs a call in a room this node has people in, and its call there
+ * began later (the front sends that room's joins there now), worker 0
+ * orders the room's people here to move: each nginx worker closes its
+ * own of their WebSockets 4412, checking for orders every
+ * NGX_ROOMS_MOVE_CHECK ms.  A room is moved at most once every
+ * NGX_ROOMS_MOVE_EVERY s (two fronts that disagree must not make a call
+ * bounce for ever).  NGX_ROOMS_MOVES orders are kept, for that bound and
+ * for the host-absent policy, which a moved room's hosts did not choose
+ * (ngx_rooms_people_moved(): kept over the longest grace); a site that
+ * moves more calls than that in as long forgets the oldest (their
+ * bound, and their hosts' absence) first.  A read of split calls takes
+ * the first NGX_ROOMS_MOVE_SPLIT_MAX by room id: a split is the moment
+ * after a node is added, and a room moved leaves the list within
+ * seconds, so the ones after come up at the next reads.
+ */
+#define NGX_ROOMS_MOVE_CHECK        250
+#define NGX_ROOMS_MOVE_EVERY        60
+#define NGX_ROOMS_MOVES             1024
+#define NGX_ROOMS_MOVE_SPLIT_MAX    256
+
+
+typedef struct {
+    int64_t                      room_id;
+    time_t                       at;
+    ngx_atomic_uint_t            gen;            /* the order's; 0: none */
+} ngx_rooms_people_move_t;
+
+
 typedef struct {
     ngx_atomic_t                 gen;
     ngx_uint_t                   top;            /* slots in use are below */
     ngx_uint_t                   full_logged;
     int64_t                      node;           /* this nginx's, random */
+    ngx_atomic_t                 move_gen;       /* orders so far */
+    ngx_rooms_people_move_t      move[NGX_ROOMS_MOVES];
     ngx_rooms_people_slot_t      slot[NGX_ROOMS_PEOPLE_SLOTS];
 } ngx_rooms_people_sh_t;
 
@@ -131,7 +168,13 @@ static ngx_uint_t ngx_rooms_people_shared(rooms_store_t *st);
 static ngx_rooms_present_t *ngx_rooms_people_remote(ngx_pool_t *pool,
     ngx_rooms_present_t *p, ngx_uint_t *n);
 
+static void ngx_rooms_people_split(ngx_log_t *log);
+static void ngx_rooms_people_move_check(ngx_event_t *ev);
+
 static ngx_event_t             ngx_rooms_people_publish_ev;
+static ngx_event_t             ngx_rooms_people_move_ev;
+static ngx_atomic_uint_t       ngx_rooms_people_move_seen;
+static ngx_rooms_people_move_pt  ngx_rooms_people_mover;
 static ngx_atomic_uint_t       ngx_rooms_people_published_gen;
 static ngx_msec_t              ngx_rooms_people_published_at;
 static ngx_uint_t              ngx_rooms_people_published_n;
@@ -200,6 +243,14 @@ ngx_rooms_people_init_process(ngx_cycle_t *cycle)
     if (zone != NULL) {
         ngx_rooms_people_sh = zone->data;
         ngx_rooms_people_pool = (ngx_slab_pool_t *) zone->shm.addr;
+
+        /* the orders before this worker were its predecessor's to carry */
+        ngx_rooms_people_move_seen = ngx_rooms_people_sh->move_gen;
+        ngx_rooms_people_move_ev.handler = ngx_rooms_people_move_check;
+        ngx_rooms_people_move_ev.log = cycle->log;
+        ngx_rooms_people_move_ev.data = cycle;
+        ngx_rooms_people_move_ev.cancelable = 1;
+        ngx_add_timer(&ngx_rooms_people_move_ev, NGX_ROOMS_MOVE_CHECK);
     }
 
     if (ngx_worker == 0) {
@@ -340,7 +391,9 @@ ngx_rooms_people_enter(ngx_http_request_t *r, int64_t room_id,
     char                      names[ROOMS_PEOPLE_CALL_MAX]
                                    [ROOMS_NAME_MAX_BYTES + 1];
     u_char                    others[ROOMS_PEOPLE_CALL_MAX][ROOMS_HASH_LEN];
+    int64_t                   began;
     ngx_uint_t                i, n, present, free_slot;
+    ngx_time_t               *tp;
     ngx_rooms_people_sh_t    *sh;
     ngx_rooms_people_slot_t  *s;
     ngx_rooms_people_meet_t  *meet;
@@ -350,6 +403,10 @@ ngx_rooms_people_enter(ngx_http_request_t *r, int64_t room_id,
     if (sh == NULL) {
         return;
     }
+
+    /* the room's call here began now, or with the people already in it */
+    tp = ngx_timeofday();
+    began = (int64_t) tp->sec * 1000 + tp->msec;
 
     name_len = ngx_min(name_len, ROOMS_NAME_MAX_BYTES);
     n = 0;
@@ -374,6 +431,7 @@ ngx_rooms_people_enter(ngx_http_request_t *r, int64_t room_id,
         }
 
         present++;
+        began = ngx_min(began, s->began);
 
         if (ngx_memcmp(s->person, person, ROOMS_HASH_LEN) == 0
             || n == ROOMS_PEOPLE_CALL_MAX)
@@ -403,6 +461,7 @@ ngx_rooms_people_enter(ngx_http_request_t *r, int64_t room_id,
         s->role = (uint8_t) role;
         s->name_len = (uint16_t) name_len;
         ngx_memcpy(s->name, name, name_len);
+        s->began = began;
         (void) ngx_atomic_fetch_add(&sh->gen, 1);
 
     } else if (!sh->full_logged) {
@@ -725,6 +784,7 @@ ngx_rooms_people_put(ngx_log_t *log)
         ngx_memcpy(rows[n].person, s->person, ROOMS_HASH_LEN);
         rows[n].role = s->role;
         ngx_memcpy(rows[n].name, s->name, s->name_len);
+        rows[n].began = s->began;
         n++;
     }
 
@@ -786,9 +846,241 @@ ngx_rooms_people_publish_run(ngx_event_t *ev)
         ngx_rooms_people_put(ev->log);
     }
 
+    /* only this node's rows in the store say which rooms it has */
+    if (ngx_rooms_people_published_n > 0 && !ngx_exiting) {
+        ngx_rooms_people_split(ev->log);
+    }
+
     if (!ngx_exiting) {
         ngx_add_timer(ev, NGX_ROOMS_PRESENCE_EVERY);
     }
+}
+
+
+/*
+ * Worker 0, in the publish fiber, while this node has people present:
+ * the rooms whose call another node runs too.  This node's call of such
+ * a room yields when the other began later (the newer side is where the
+ * front sends the room's joins now: a node was added), or at the same
+ * ms when the other node's id is higher, so that exactly one side
+ * yields; a drained node's calls arriving elsewhere are the newer side
+ * there, and the drained node closes its own.  The order goes into the
+ * zone, for every nginx worker to close its own WebSockets of the room.
+ */
+static void
+ngx_rooms_people_split(ngx_log_t *log)
+{
+    size_t                    n, i, j;
+    int64_t                   mine;
+    ngx_uint_t                k, moved;
+    time_t                    now;
+    rooms_store_t            *st;
+    ngx_rooms_people_sh_t    *sh;
+    ngx_rooms_people_move_t  *m;
+    rooms_presence_call_t    *calls;
+
+    st = ngx_rooms_people_store();
+    sh = ngx_rooms_people_sh;
+
+    if (!ngx_rooms_people_shared(st)) {
+        return;
+    }
+
+    calls = ngx_alloc(NGX_ROOMS_MOVE_SPLIT_MAX
+                      * sizeof(rooms_presence_call_t), log);
+    if (calls == NULL) {
+        return;
+    }
+
+    if (rooms_presence_split(st, sh->node, ngx_time(), calls,
+                             NGX_ROOMS_MOVE_SPLIT_MAX, &n)
+        != ROOMS_STORE_OK)
+    {
+        /* the put above logs a failing store; this is tried next tick */
+        ngx_free(calls);
+        return;
+    }
+
+    now = ngx_time();
+
+    for (i = 0; i < n; i++) {
+
+        /* one entry per room and other node: the newest other decides */
+        for (j = i + 1; j < n && calls[j].room_id == calls[i].room_id; j++)
+        {
+            if (calls[j].began > calls[i].began
+                || (calls[j].began == calls[i].began
+                    && calls[j].node > calls[i].node))
+            {
+                calls[i].began = calls[j].began;
+                calls[i].node = calls[j].node;
+            }
+        }
+
+        moved = 0;
+        mine = -1;
+
+        ngx_rooms_shm_lock(&ngx_rooms_people_pool->mutex);
+
+        for (k = 0; k < sh->top; k++) {
+            if (sh->slot[k].room_id == calls[i].room_id
+                && (mine < 0 || sh->slot[k].began < mine))
+            {
+                mine = sh->slot[k].began;
+            }
+        }
+
+        if (mine >= 0
+            && (calls[i].began > mine
+                || (calls[i].began == mine && calls[i].node > sh->node)))
+        {
+            moved = 1;
+
+            for (k = 0; k < NGX_ROOMS_MOVES; k++) {
+                m = &sh->move[k];
+
+                if (m->gen != 0 && m->room_id == calls[i].room_id
+                    && now - m->at < NGX_ROOMS_MOVE_EVERY)
+                {
+                    moved = 2;          /* moved a moment ago: not again */
+                    break;
+                }
+            }
+        }
+
+        if (moved == 1) {
+            m = &sh->move[sh->move_gen % NGX_ROOMS_MOVES];
+            m->room_id = calls[i].room_id;
+            m->at = now;
+            m->gen = sh->move_gen + 1;
+            (void) ngx_atomic_fetch_add(&sh->move_gen, 1);
+        }
+
+        ngx_rooms_shm_unlock(&ngx_rooms_people_pool->mutex);
+
+        if (moved == 1) {
+            ngx_log_error(NGX_LOG_NOTICE, log, 0,
+                          "rooms: room %L moved to node %L: its call there "
+                          "began later (%L ms after this node's)",
+                          calls[i].room_id, calls[i].node,
+                          calls[i].began - mine);
+            ngx_rooms_metrics_add(NGX_ROOMS_M_ROOMS_MOVED, 1);
+
+        } else if (moved == 2) {
+            ngx_log_error(NGX_LOG_INFO, log, 0,
+                          "rooms: room %L also has a call on node %L, begun "
+                          "later, but it moved less than %d s ago: not again",
+                          calls[i].room_id, calls[i].node,
+                          NGX_ROOMS_MOVE_EVERY);
+        }
+
+        i = j - 1;
+    }
+
+    ngx_free(calls);
+}
+
+
+/*
+ * Every nginx worker, every NGX_ROOMS_MOVE_CHECK ms: the orders it has
+ * not carried yet, carried.  Its own connections in a moved room are
+ * found under the lock and handed to the signaling after it (which
+ * closes them 4412 and so leaves: the lock again).
+ */
+static void
+ngx_rooms_people_move_check(ngx_event_t *ev)
+{
+    uint64_t                  *conns;
+    ngx_uint_t                 i, k, n, any;
+    ngx_atomic_uint_t          gen;
+    ngx_rooms_people_sh_t     *sh;
+    ngx_rooms_people_slot_t   *s;
+    ngx_rooms_people_move_t   *m;
+
+    sh = ngx_rooms_people_sh;
+    gen = sh->move_gen;
+    conns = NULL;
+    n = 0;
+
+    if (gen != ngx_rooms_people_move_seen && ngx_rooms_people_mover != NULL)
+    {
+        conns = ngx_alloc(NGX_ROOMS_PEOPLE_SLOTS * sizeof(uint64_t),
+                          ev->log);
+    }
+
+    if (conns != NULL) {
+        ngx_rooms_shm_lock(&ngx_rooms_people_pool->mutex);
+
+        for (i = 0; i < sh->top; i++) {
+            s = &sh->slot[i];
+
+            if (s->room_id == 0 || s->pid != ngx_pid) {
+                continue;
+            }
+
+            any = 0;
+
+            for (k = 0; k < NGX_ROOMS_MOVES && !any; k++) {
+                m = &sh->move[k];
+                any = m->gen > ngx_rooms_people_move_seen && m->gen <= gen
+                      && m->room_id == s->room_id;
+            }
+
+            if (any) {
+                conns[n++] = s->conn;
+            }
+        }
+
+        ngx_rooms_shm_unlock(&ngx_rooms_people_pool->mutex);
+
+        for (i = 0; i < n; i++) {
+            ngx_rooms_people_mover(conns[i]);
+        }
+
+        ngx_free(conns);
+        ngx_rooms_people_move_seen = gen;
+    }
+
+    if (!ngx_exiting) {
+        ngx_add_timer(ev, NGX_ROOMS_MOVE_CHECK);
+    }
+}
+
+
+void
+ngx_rooms_people_on_move(ngx_rooms_people_move_pt handler)
+{
+    ngx_rooms_people_mover = handler;
+}
+
+
+ngx_uint_t
+ngx_rooms_people_moved(int64_t room_id, time_t within)
+{
+    time_t                    now;
+    ngx_uint_t                k, moved;
+    ngx_rooms_people_sh_t    *sh;
+    ngx_rooms_people_move_t  *m;
+
+    sh = ngx_rooms_people_sh;
+
+    if (sh == NULL) {
+        return 0;
+    }
+
+    now = ngx_time();
+    moved = 0;
+
+    ngx_rooms_shm_lock(&ngx_rooms_people_pool->mutex);
+
+    for (k = 0; k < NGX_ROOMS_MOVES && !moved; k++) {
+        m = &sh->move[k];
+        moved = m->gen != 0 && m->room_id == room_id && now - m->at <= within;
+    }
+
+    ngx_rooms_shm_unlock(&ngx_rooms_people_pool->mutex);
+
+    return moved;
 }
 
 

@@ -45,7 +45,9 @@ ngx_int_t ngx_rooms_people_init(ngx_conf_t *cf);
  * init_process: finds this cycle's presence zone; worker 0 expires the
  * relations past ROOMS_PEOPLE_TTL every hour and, when the store is
  * shared by several nodes (PostgreSQL), writes this node's presence into
- * it (common/rooms_presence.h) once a second when it changed.
+ * it (common/rooms_presence.h) once a second when it changed, and orders
+ * the move of a call another node runs too, begun there later; every
+ * worker carries those orders for its own connections.
  */
 void ngx_rooms_people_init_process(ngx_cycle_t *cycle);
 
@@ -74,6 +76,22 @@ ngx_int_t ngx_rooms_people_self(ngx_http_request_t *r,
 void ngx_rooms_people_enter(ngx_http_request_t *r, int64_t room_id,
     const u_char *code, uint64_t conn, const u_char *person,
     const u_char *name, size_t name_len, ngx_uint_t role);
+
+/*
+ * Who closes a connection told to move (its room's call runs on another
+ * node now, docs/scaling.md "Adding a node"): the signaling registers it
+ * at postconfiguration; it gets the connection id of a participant of
+ * this nginx worker, outside any lock, and closes it 4412.
+ */
+typedef void (*ngx_rooms_people_move_pt)(uint64_t conn);
+
+void ngx_rooms_people_on_move(ngx_rooms_people_move_pt handler);
+
+/*
+ * Whether this node moved room_id's call to another node within the last
+ * `within` seconds (so its hosts left for that node, not the room).
+ */
+ngx_uint_t ngx_rooms_people_moved(int64_t room_id, time_t within);
 
 /* That connection's participant left (or detached): no longer present. */
 void ngx_rooms_people_leave(uint64_t conn);

@@ -36,6 +36,7 @@
 #include "ngx_rooms_directory.h"
 #include "ngx_rooms_media.h"
 #include "ngx_rooms_metrics.h"
+#include "ngx_rooms_people.h"
 #include "ngx_rooms_records.h"
 
 
@@ -332,6 +333,19 @@ ngx_rooms_records_host_absent(const rooms_proto_hdr_t *hdr,
     rmcf = ngx_rooms_control_conf();
 
     if (rmcf == NULL) {
+        return;
+    }
+
+    /*
+     * This node moved the room's call to another node (a node added,
+     * docs/scaling.md): its hosts went there, not away.  Within the
+     * longest grace and a minute, the time the move takes.
+     */
+    if (ngx_rooms_people_moved(rec.room, ROOMS_HOST_GRACE_MAX / 1000 + 60)) {
+        ngx_log_error(NGX_LOG_INFO, ngx_cycle->log, 0,
+                      "rooms: the last host left room %L, whose call "
+                      "moved to another node: its host-absent policy is "
+                      "that node's", rec.room);
         return;
     }
 

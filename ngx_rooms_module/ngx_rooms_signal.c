@@ -172,6 +172,7 @@ static void ngx_rooms_signal_error(ngx_rooms_signal_ctx_t *ctx,
 
 
 static void ngx_rooms_signal_going_away(void *data);
+static void ngx_rooms_signal_move(uint64_t conn);
 
 
 static ngx_rooms_ws_handler_t  ngx_rooms_signal_ws_handler = {
@@ -200,6 +201,8 @@ ngx_rooms_signal_init(ngx_conf_t *cf)
     {
         return NGX_ERROR;
     }
+
+    ngx_rooms_people_on_move(ngx_rooms_signal_move);
 
     return NGX_OK;
 }
@@ -310,6 +313,30 @@ ngx_rooms_signal_going_away(void *data)
 
     ctx->moved = 1;
     ngx_rooms_ws_close(ctx->ws, ROOMS_PROTO_CLOSE_MOVED, "moved");
+}
+
+
+/*
+ * The room's call runs on another node now, begun there later (a node
+ * added: docs/scaling.md, "Adding a node"; ngx_rooms_people.c decides):
+ * close 4412 as a drain does, and the leave is a LEAVE.  The browser
+ * joins again through the same address, which the front sends to that
+ * node.
+ */
+static void
+ngx_rooms_signal_move(uint64_t conn)
+{
+    ngx_rooms_signal_ctx_t  *ctx;
+
+    ctx = ngx_rooms_ws_find(conn);
+
+    if (ctx == NULL || ctx->moved) {
+        return;
+    }
+
+    ctx->moved = 1;
+    ngx_rooms_ws_close(ctx->ws, ROOMS_PROTO_CLOSE_MOVED, "moved");
+    ngx_rooms_ws_wake(ctx->ws);
 }
 
 

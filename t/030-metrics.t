@@ -171,6 +171,7 @@ sub check {
             rooms_webhook_events_sent => 'counter',
             rooms_webhook_deliveries_failed => 'counter',
             rooms_webhook_events_dropped => 'counter',
+            rooms_calls_moved => 'counter',
             rooms_media_participants => 'gauge',
             rooms_media_packets_received => 'counter',
             rooms_media_packets_sent => 'counter',

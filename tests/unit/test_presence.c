@@ -8,7 +8,10 @@
  * put replacing the node's rows whole (a person gone, one come); rows
  * past their expiry neither read nor kept (the next put of any node
  * drops them: a node that died); an empty put emptying the node's rows;
- * the bound on rows read; two nodes' rows ordered by room.
+ * the bound on rows read; two nodes' rows ordered by room; when each
+ * node's call began, read back, and the calls split across nodes
+ * (rooms_presence_split(): only rooms the asking node has rows in, the
+ * earliest began per room and other node, not expired ones).
  */
 
 #include <errno.h>
@@ -148,6 +151,48 @@ test_presence(const char *where, const char *e)
     is_int(rooms_presence_put(st, 101, NULL, 0, 1030, 1045), ROOMS_STORE_OK,
            "%s: an empty put", e);
     is_int((int) count_rows(st), 0, "%s: leaves no row of the node", e);
+
+    /* the same room's call on two nodes, and one on a third alone */
+    row(&put[0], 7, CODE_A, 1, 1, "Anna");
+    put[0].began = 1000500;
+    row(&put[1], 5, CODE_B, 2, 0, "Bruno");
+    put[1].began = 1000100;
+    is_int(rooms_presence_put(st, 101, put, 2, 1040, 1055), ROOMS_STORE_OK,
+           "%s: node 101 puts rooms 7 and 5", e);
+    row(&put[0], 7, CODE_A, 3, 0, "Carla");
+    put[0].began = 1030900;
+    row(&put[1], 7, CODE_A, 4, 0, "Dora");
+    put[1].began = 1030000;
+    row(&put[2], 9, CODE_B, 5, 0, "Emil");
+    put[2].began = 1000000;
+    is_int(rooms_presence_put(st2, 202, put, 3, 1041, 1056), ROOMS_STORE_OK,
+           "%s: node 202 puts room 7 twice and room 9", e);
+
+    rooms_presence_get(st, 101, 1041, got, 8, &n);
+    ok(n == 3 && got[2].room_id == 9 && got[2].began == 1000000,
+       "%s: a row's began is read back", e);
+
+    {
+        rooms_presence_call_t  calls[4];
+
+        is_int(rooms_presence_split(st, 101, 1041, calls, 4, &n),
+               ROOMS_STORE_OK, "%s: node 101 asks for split calls", e);
+        ok(n == 1 && calls[0].room_id == 7 && calls[0].node == 202
+           && calls[0].began == 1030000,
+           "%s: room 7 on node 202, from its earliest row (not 9: node "
+           "101 has no one there, not 5: nobody else has)", e);
+        rooms_presence_split(st2, 202, 1041, calls, 4, &n);
+        ok(n == 1 && calls[0].room_id == 7 && calls[0].node == 101
+           && calls[0].began == 1000500,
+           "%s: and node 202 sees node 101's call of room 7", e);
+        rooms_presence_split(st, 101, 1057, calls, 4, &n);
+        is_int((int) n, 0, "%s: an expired call is not split", e);
+        rooms_presence_split(st, 303, 1041, calls, 4, &n);
+        is_int((int) n, 0, "%s: a node with no rows has no split call", e);
+    }
+
+    rooms_presence_put(st, 101, NULL, 0, 1060, 1075);
+    rooms_presence_put(st2, 202, NULL, 0, 1060, 1075);
 
     rooms_store_close(st2);
     rooms_store_close(st);

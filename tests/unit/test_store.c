@@ -216,7 +216,7 @@ test_schema_pg(const char *where)
     }
 
     query_text(where, "SELECT version FROM rooms_db_version", v, sizeof(v));
-    is_str(v, "8", "the schema version is 8");
+    is_str(v, "9", "the schema version is 9");
 
     query_text(where, "SELECT string_agg(tablename, ',' ORDER BY tablename)"
                " FROM pg_tables WHERE schemaname = current_schema()",
@@ -234,7 +234,7 @@ test_schema_pg(const char *where)
 
     st = open_ok(where, "the same store again");
     query_text(where, "SELECT version FROM rooms_db_version", v, sizeof(v));
-    is_str(v, "8", "the version is still 8");
+    is_str(v, "9", "the version is still 9");
     rooms_store_close(st);
 }
 
@@ -253,8 +253,8 @@ test_schema(const char *db)
     ok(access(db, F_OK) == 0, "the database file exists");
 
     query_text(db, "PRAGMA user_version", v, sizeof(v));
-    is_str(v, "8", "user_version is 8");
-    is_int(ROOMS_STORE_SCHEMA_VERSION, 8, "the module's schema version");
+    is_str(v, "9", "user_version is 9");
+    is_int(ROOMS_STORE_SCHEMA_VERSION, 9, "the module's schema version");
 
     query_text(db, "PRAGMA journal_mode", v, sizeof(v));
     is_str(v, "wal", "journal_mode is wal");
@@ -271,7 +271,7 @@ test_schema(const char *db)
     /* a second open of an existing store keeps it as it is */
     st = open_ok(db, "the same file again");
     query_text(db, "PRAGMA user_version", v, sizeof(v));
-    is_str(v, "8", "user_version is still 8");
+    is_str(v, "9", "user_version is still 9");
     rooms_store_close(st);
 }
 
@@ -654,7 +654,7 @@ test_migration(void)
     }
 
     query_text(path, "PRAGMA user_version", v, sizeof(v));
-    is_str(v, "8", "user_version is 8 now");
+    is_str(v, "9", "user_version is 9 now");
     query_text(path, "SELECT group_concat(name, ',') FROM (SELECT name FROM"
                " sqlite_master WHERE type = 'table' ORDER BY name)",
                v, sizeof(v));
@@ -687,7 +687,7 @@ test_migration(void)
 
     st = open_ok(path, "the migrated store again");
     query_text(path, "PRAGMA user_version", v, sizeof(v));
-    is_str(v, "8", "a second open leaves version 8 as it is");
+    is_str(v, "9", "a second open leaves version 9 as it is");
     is_int(rooms_store_is_banned(st, 7, t), 1, "the ban is kept");
     rooms_store_close(st);
 }
