@@ -481,10 +481,6 @@ ngx_rooms_people_enter(ngx_http_request_t *r, int64_t room_id,
         return;
     }
 
-    /*
-     * Written by a fiber of its own, which nobody waits for: the welcome
-     * that called this goes on at once, whatever the store takes.
-     */
     meet = ngx_alloc(sizeof(ngx_rooms_people_meet_t), ngx_cycle->log);
     if (meet == NULL) {
         return;
@@ -499,9 +495,16 @@ ngx_rooms_people_enter(ngx_http_request_t *r, int64_t room_id,
     ngx_memcpy(meet->others, others, n * ROOMS_HASH_LEN);
     ngx_memcpy(meet->names, names, sizeof(names));
 
-    if (ngx_rooms_fiber_spawn(ngx_rooms_people_meet, meet, ngx_free)
-        != NGX_OK)
+    /*
+     * Stored before the caller goes on when it may wait (the welcome, in
+     * the media link's fiber: "your people" lists them once the call has
+     * begun); else by a fiber of its own, which nobody waits for.
+     */
+    if (ngx_rooms_fiber_can_wait()
+        || ngx_rooms_fiber_spawn(ngx_rooms_people_meet, meet, ngx_free)
+           != NGX_OK)
     {
+        ngx_rooms_people_meet(meet);
         ngx_free(meet);
     }
 }

@@ -139,6 +139,8 @@ static void ngx_rooms_signal_host_action(ngx_rooms_signal_ctx_t *ctx,
     const rooms_msg_type_t *mt, json_t *msg, const u_char *data, size_t len);
 static void ngx_rooms_signal_forward(ngx_rooms_signal_ctx_t *ctx,
     const u_char *data, size_t len);
+static void ngx_rooms_signal_sent(ngx_rooms_signal_ctx_t *ctx,
+    ngx_int_t rc);
 static void ngx_rooms_signal_record(const rooms_proto_hdr_t *hdr,
     const u_char *payload);
 static void ngx_rooms_signal_count(ngx_rooms_signal_ctx_t *ctx, json_t *msg,
@@ -992,6 +994,7 @@ ngx_rooms_signal_error(ngx_rooms_signal_ctx_t *ctx, const char *code,
 static void
 ngx_rooms_signal_record(const rooms_proto_hdr_t *hdr, const u_char *payload)
 {
+    ngx_http_request_t      *r;
     ngx_rooms_signal_ctx_t  *ctx;
 
     ctx = ngx_rooms_ws_find(hdr->id);
@@ -1004,10 +1007,34 @@ ngx_rooms_signal_record(const rooms_proto_hdr_t *hdr, const u_char *payload)
         return;
     }
 
-    switch (ctx->welcomed
-            ? ngx_rooms_ws_send(ctx->ws, payload, hdr->len)
-            : ngx_rooms_signal_relay(ctx, payload, hdr->len))
-    {
+    if (ctx->welcomed) {
+        ngx_rooms_signal_sent(ctx, ngx_rooms_ws_send(ctx->ws, payload,
+                                                     hdr->len));
+        return;
+    }
+
+    /*
+     * Before the welcome: it is relayed, and the people met are stored
+     * (ngx_rooms_people_enter()) before the page is told more, so that
+     * "your people" lists them as soon as the call has begun.  That write
+     * may wait, in the media link's fiber: the WebSocket is held.
+     */
+    r = ctx->request;
+    ngx_rooms_fiber_hold(r);
+
+    ngx_rooms_signal_sent(ctx, ngx_rooms_signal_relay(ctx, payload,
+                                                      hdr->len));
+
+    ngx_rooms_fiber_release(r);
+}
+
+
+/* What came of a record's message to the page, and the page woken. */
+static void
+ngx_rooms_signal_sent(ngx_rooms_signal_ctx_t *ctx, ngx_int_t rc)
+{
+    switch (rc) {
+
     case NGX_OK:
         break;
 

@@ -94,7 +94,7 @@ my @workers;
 END {
     # a worker stuck for good outlives its master's SIGKILL, and keeps
     # the port (reuseport) from the next run
-    nginx_stop($dir);
+    nginx_stop($dir) if defined $dir;
     kill 'KILL', grep { kill 0, $_ } @workers;
     if ($pg && -d "$pg/data") {
         system('sh', "$top/scripts/pg-cluster.sh", 'resume', $pg);
