@@ -73,6 +73,33 @@ rooms_presence_put(rooms_store_t *st, int64_t node,
 }
 
 
+/*
+ * A read of the other nodes' rows: sql bound with ?1 this node, ?2 now
+ * (rows expired before it are not read) and ?3 the most rows wanted.
+ * NULL on an error (the statement is gone then).
+ */
+static rooms_db_stmt_t *
+rooms_presence_query(rooms_store_t *st, const char *sql, int64_t node,
+    int64_t now, size_t max)
+{
+    rooms_db_stmt_t  *s;
+
+    s = rooms_db_prepare(rooms_store_db(st), sql);
+    if (s == NULL) {
+        return NULL;
+    }
+
+    if ((rooms_db_bind_int(s, 1, node) | rooms_db_bind_int(s, 2, now)
+         | rooms_db_bind_int(s, 3, (int64_t) max)) != 0)
+    {
+        rooms_db_finalize(s);
+        return NULL;
+    }
+
+    return s;
+}
+
+
 int
 rooms_presence_get(rooms_store_t *st, int64_t node, int64_t now,
     rooms_presence_t *rows, size_t max, size_t *n)
@@ -85,18 +112,11 @@ rooms_presence_get(rooms_store_t *st, int64_t node, int64_t now,
 
     *n = 0;
 
-    s = rooms_db_prepare(rooms_store_db(st),
+    s = rooms_presence_query(st,
             "SELECT room_id, code, person, role, name, began FROM presence"
             " WHERE node <> ?1 AND expires_at >= ?2"
-            " ORDER BY room_id, node LIMIT ?3");
+            " ORDER BY room_id, node LIMIT ?3", node, now, max);
     if (s == NULL) {
-        return ROOMS_STORE_ERROR;
-    }
-
-    if ((rooms_db_bind_int(s, 1, node) | rooms_db_bind_int(s, 2, now)
-         | rooms_db_bind_int(s, 3, (int64_t) max)) != 0)
-    {
-        rooms_db_finalize(s);
         return ROOMS_STORE_ERROR;
     }
 
@@ -145,19 +165,13 @@ rooms_presence_split(rooms_store_t *st, int64_t node, int64_t now,
     *n = 0;
 
     /* the node's own rows say which rooms it has (presence_room) */
-    s = rooms_db_prepare(rooms_store_db(st),
+    s = rooms_presence_query(st,
             "SELECT room_id, node, MIN(began) FROM presence"
             " WHERE node <> ?1 AND expires_at >= ?2"
             " AND room_id IN (SELECT room_id FROM presence WHERE node = ?1)"
-            " GROUP BY room_id, node ORDER BY room_id, node LIMIT ?3");
+            " GROUP BY room_id, node ORDER BY room_id, node LIMIT ?3",
+            node, now, max);
     if (s == NULL) {
-        return ROOMS_STORE_ERROR;
-    }
-
-    if ((rooms_db_bind_int(s, 1, node) | rooms_db_bind_int(s, 2, now)
-         | rooms_db_bind_int(s, 3, (int64_t) max)) != 0)
-    {
-        rooms_db_finalize(s);
         return ROOMS_STORE_ERROR;
     }
 

@@ -67,6 +67,7 @@ typedef struct {
 static ngx_rooms_fiber_pt  ngx_rooms_fiber_give_back;
 
 
+static ngx_int_t ngx_rooms_fiber_new(ngx_rooms_fiber_ctx_t *ctx);
 static ngx_int_t ngx_rooms_fiber_start(ngx_rooms_fiber_ctx_t *ctx);
 static void ngx_rooms_fiber_main(void *data);
 static void ngx_rooms_fiber_continue(ngx_rooms_fiber_ctx_t *ctx);
@@ -193,9 +194,28 @@ ngx_rooms_fiber_spawn(ngx_rooms_fiber_pt fn, void *data,
     ctx->data = data;
     ctx->done = done;
 
-    ctx->fiber = rooms_fiber_new(ngx_rooms_fiber_main, ctx);
-    if (ctx->fiber == NULL) {
+    if (ngx_rooms_fiber_new(ctx) != NGX_OK) {
         ngx_free(ctx);
+        return NGX_ERROR;
+    }
+
+    /* its first run, from the event loop: never from inside a fiber */
+    ngx_post_event(&ctx->wake, &ngx_posted_events);
+
+    return NGX_OK;
+}
+
+
+/* ctx's fiber and its events, or NGX_ERROR (logged: none to be had) */
+static ngx_int_t
+ngx_rooms_fiber_new(ngx_rooms_fiber_ctx_t *ctx)
+{
+    ctx->fiber = rooms_fiber_new(ngx_rooms_fiber_main, ctx);
+
+    if (ctx->fiber == NULL) {
+        ngx_log_error(NGX_LOG_WARN, ngx_cycle->log, 0,
+                      "rooms: no fiber to be had (%d at most), a store "
+                      "call may block this worker", ROOMS_FIBER_MAX);
         return NGX_ERROR;
     }
 
@@ -207,9 +227,6 @@ ngx_rooms_fiber_spawn(ngx_rooms_fiber_pt fn, void *data,
     ctx->wake.handler = ngx_rooms_fiber_woken;
     ctx->wake.data = ctx;
     ctx->wake.log = ngx_cycle->log;
-
-    /* its first run, from the event loop: never from inside a fiber */
-    ngx_post_event(&ctx->wake, &ngx_posted_events);
 
     return NGX_OK;
 }
@@ -225,24 +242,10 @@ ngx_rooms_fiber_start(ngx_rooms_fiber_ctx_t *ctx)
 {
     ngx_http_request_t  *r;
 
-    ctx->fiber = rooms_fiber_new(ngx_rooms_fiber_main, ctx);
-
-    if (ctx->fiber == NULL) {
-        ngx_log_error(NGX_LOG_WARN, ngx_cycle->log, 0,
-                      "rooms: no fiber to be had (%d at most), a store "
-                      "call may block this worker", ROOMS_FIBER_MAX);
+    if (ngx_rooms_fiber_new(ctx) != NGX_OK) {
         ngx_rooms_fiber_main(ctx);
         return NGX_OK;
     }
-
-    rooms_fiber_set_user(ctx->fiber, ctx);
-
-    ctx->timer.handler = ngx_rooms_fiber_timeout;
-    ctx->timer.data = ctx;
-    ctx->timer.log = ngx_cycle->log;
-    ctx->wake.handler = ngx_rooms_fiber_woken;
-    ctx->wake.data = ctx;
-    ctx->wake.log = ngx_cycle->log;
 
     if (rooms_fiber_resume(ctx->fiber)) {
         return NGX_OK;

@@ -24,11 +24,11 @@ import fs from 'node:fs';
 import path from 'node:path';
 import {
   ok as tapOk, diag, until, scenarioRun, launchChromium, openPerson, joinAs,
-  logAlerts, tail, captureSignaling, selectedPairInPage,
+  captureSignaling, selectedPairInPage,
 } from './lib.mjs';
 import {
   addr, base, PORT, api, bearer, cluster, rawOpen, rawSend, rawGet,
-  captureCloses, inPages,
+  captureCloses, inPages, checkEnd, runScenario,
 } from './nodes-lib.mjs';
 
 const DEADLINE = 110000;      // the whole run; only a failing run reaches it
@@ -242,26 +242,7 @@ async function scenario() {
     `${name} is still in the call`);
   }
 
-  for (const name of everyone) {
-    ok(people[name].errors.length === 0, name + ': no page errors',
-       people[name].errors.join('\n'));
-  }
-  for (const [i, nd] of nodes.entries()) {
-    const alerts = logAlerts(path.join(nd.dir, 'logs/error.log'));
-    ok(alerts.length === 0, `node ${i}: no [alert], [crit] or [emerg]`,
-       alerts.slice(0, 5).join('\n'));
-  }
+  checkEnd(ok, people, everyone, nodes);
 }
 
-scenario()
-  .catch((e) => ok(false, 'the scenario ran without an exception',
-                   e.stack || String(e)))
-  .finally(async () => {
-    for (const [i, nd] of failed ? nodes.entries() : []) {
-      diag(`--- node ${i}: nginx error log (last lines)`);
-      diag(tail(path.join(nd.dir, 'logs/error.log'), 15));
-      diag(`--- node ${i}: worker log (last lines)`);
-      diag(tail(path.join(nd.dir, 'logs/worker.log'), 10));
-    }
-    await finish();
-  });
+runScenario(scenario, ok, () => failed, nodes, finish);

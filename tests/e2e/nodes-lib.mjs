@@ -15,7 +15,8 @@ import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import {
-  until, receivedInPage, start, top, workerBinary, moduleFile,
+  until, receivedInPage, start, top, workerBinary, moduleFile, diag,
+  logAlerts, tail,
 } from './lib.mjs';
 
 export const FRONT = '10.77.0.254';
@@ -275,4 +276,35 @@ export function inPages(people) {
   }
 
   return { closes, welcomes, frames, hearsAndSees };
+}
+
+// The checks every run ends with (ok: the suite's own, which notes a
+// failure): no page errors for each of names, no alert on any node.
+export function checkEnd(ok, people, names, nodes) {
+  for (const name of names) {
+    ok(people[name].errors.length === 0, name + ': no page errors',
+       people[name].errors.join('\n'));
+  }
+  for (const [i, nd] of nodes.entries()) {
+    const alerts = logAlerts(path.join(nd.dir, 'logs/error.log'));
+    ok(alerts.length === 0, `node ${i}: no [alert], [crit] or [emerg]`,
+       alerts.slice(0, 5).join('\n'));
+  }
+}
+
+// Runs scenario, then finish; after a failure (failed()), each node's
+// logs go to the diagnostics first.
+export function runScenario(scenario, ok, failed, nodes, finish) {
+  scenario()
+    .catch((e) => ok(false, 'the scenario ran without an exception',
+                     e.stack || String(e)))
+    .finally(async () => {
+      for (const [i, nd] of failed() ? nodes.entries() : []) {
+        diag(`--- node ${i}: nginx error log (last lines)`);
+        diag(tail(path.join(nd.dir, 'logs/error.log'), 15));
+        diag(`--- node ${i}: worker log (last lines)`);
+        diag(tail(path.join(nd.dir, 'logs/worker.log'), 10));
+      }
+      await finish();
+    });
 }

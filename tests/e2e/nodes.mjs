@@ -17,11 +17,11 @@
 import path from 'node:path';
 import {
   ok as tapOk, diag, until, scenarioRun, launchChromium, openPerson, joinAs,
-  logAlerts, tail, captureSignaling, selectedPairInPage,
+  tail, captureSignaling, selectedPairInPage,
 } from './lib.mjs';
 import {
   addr, base, PORT, STORE, api, bearer, cluster, rawOpen, rawSend, rawGet,
-  captureCloses, inPages,
+  captureCloses, inPages, checkEnd, runScenario,
 } from './nodes-lib.mjs';
 
 const DEADLINE = 110000;      // the whole run; only a failing run reaches it
@@ -270,26 +270,7 @@ async function scenario() {
     'logs/worker.log'), 40)), 'its media worker says it drained with ' +
      'nobody left');
 
-  for (const name of names) {
-    ok(people[name].errors.length === 0, name + ': no page errors',
-       people[name].errors.join('\n'));
-  }
-  for (const [i, nd] of nodes.entries()) {
-    const alerts = logAlerts(path.join(nd.dir, 'logs/error.log'));
-    ok(alerts.length === 0, `node ${i}: no [alert], [crit] or [emerg]`,
-       alerts.slice(0, 5).join('\n'));
-  }
+  checkEnd(ok, people, names, nodes);
 }
 
-scenario()
-  .catch((e) => ok(false, 'the scenario ran without an exception',
-                   e.stack || String(e)))
-  .finally(async () => {
-    for (const [i, nd] of failed ? nodes.entries() : []) {
-      diag(`--- node ${i}: nginx error log (last lines)`);
-      diag(tail(path.join(nd.dir, 'logs/error.log'), 15));
-      diag(`--- node ${i}: worker log (last lines)`);
-      diag(tail(path.join(nd.dir, 'logs/worker.log'), 10));
-    }
-    await finish();
-  });
+runScenario(scenario, ok, () => failed, nodes, finish);
