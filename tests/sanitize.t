@@ -48,6 +48,10 @@ chdir $top or die "chdir $top: $!";
 
 my $seconds = $ENV{SANITIZE_FUZZ_SECONDS} || 5;
 my $tmp = tempdir('rooms-sanitize-XXXXXX', TMPDIR => 1, CLEANUP => 1);
+# nginx's workers run as nobody: they must reach their report folders
+# below, or a sanitizer that has something to say dies trying to open its
+# log (a worker gone, "no response from nginx", instead of a report)
+chmod 0711, $tmp;
 
 # the tail of a long output, for diag
 sub tail {
@@ -158,7 +162,10 @@ for my $suite ('t/002-create-read.t', 't/003-host-actions.t',
 
     my $out = `$^X -I t/lib/harness -I t/lib $suite 2>&1`;
     my $rc = $?;
-    my @reports = glob "$dir/*san*";
+    # the module's fibers switch stacks with swapcontext, which ASan
+    # always warns of once per process even when every switch is
+    # annotated (common/rooms_fiber.c): that line alone is no report
+    my @reports = grep { slurp($_) !~ /\A(?:==\d+==WARNING: ASan doesn't fully support makecontext\/swapcontext functions and may produce false positives in some cases!\n)+\z/ } glob "$dir/*san*";
 
     ok($rc == 0 && $out !~ /^not ok/m,
        "$suite passes with the module under ASan and UBSan")
