@@ -27,8 +27,8 @@ import {
   captureSignaling, selectedPairInPage,
 } from './lib.mjs';
 import {
-  addr, base, PORT, api, bearer, cluster, rawOpen, rawSend, rawGet,
-  captureCloses, inPages, checkEnd, runScenario,
+  addr, base, PORT, api, bearer, cluster, rawOpen, rawGet,
+  captureCloses, inPages, checkEnd, runScenario, cohostAndBan,
 } from './nodes-lib.mjs';
 
 const DEADLINE = 110000;      // the whole run; only a failing run reaches it
@@ -143,27 +143,9 @@ async function scenario() {
      `Alice's media goes to node ${A}'s media worker`);
 
   // a host's second WebSocket makes Bob co-host and bans Mallory
-  const tool = await openPerson(browser, people, 'tool', base);
-  await rawOpen(tool, 'mallory', call.code, { type: 'join', name: 'Mallory' });
-  const mw = await rawGet(tool, 'mallory', 'welcome');
-  await rawOpen(tool, 'host', call.code, { type: 'join', name: 'Alice too',
-                                           host_key: call.host_key });
-  const hw = await rawGet(tool, 'host', 'welcome');
-  const idOf = (n) => (hw && hw.participants || [])
-    .find((p) => p.name === n)?.id;
-  if (!ok(mw && hw && idOf('Bob') && idOf('Mallory'),
-          'Mallory joins, and a second host connection sees Bob and her',
-          JSON.stringify({ mw, hw }))) return;
-  await rawSend(tool, 'host', { type: 'cohost', id: idOf('Bob') });
-  await rawSend(tool, 'host', { type: 'remove', id: idOf('Mallory') });
-  const removed = await rawGet(tool, 'mallory', '_close');
-  ok(removed && removed.code === 4403, 'Mallory is removed (banned): 4403',
-     JSON.stringify(removed));
-  ok(await until(() => people.Bob.page.evaluate(
-    () => window.roomsState.role === 'cohost'), { timeout: 10000 }),
-  'Bob is a co-host');
-  await rawSend(tool, 'host', { type: 'leave' });
-  await rawGet(tool, 'host', '_close');
+  const raw = await cohostAndBan(ok, browser, people, call);
+  if (!raw) return;
+  const { tool, mallory: mw } = raw;
 
   // ---- node 2 is added back: the room is its again ----
   if (!ok(await relist(front, [0, 1, 2], call.code, (i) => i === NEW),

@@ -16,7 +16,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import {
   until, receivedInPage, start, top, workerBinary, moduleFile, diag,
-  logAlerts, tail,
+  logAlerts, tail, openPerson,
 } from './lib.mjs';
 
 export const FRONT = '10.77.0.254';
@@ -307,4 +307,35 @@ export function runScenario(scenario, ok, failed, nodes, finish) {
       }
       await finish();
     });
+}
+
+// Through a second host connection (raw WebSockets in a page of their
+// own, "tool"), in the call whose code and host key call has: Mallory
+// joins and is removed (banned), Bob is made co-host.  Each step is
+// checked with ok (the suite's own).  { tool: the page, for more raw
+// connections, mallory: her welcome (her guest token) }; null when a
+// step failed.
+export async function cohostAndBan(ok, browser, people, call) {
+  const tool = await openPerson(browser, people, 'tool', base);
+  await rawOpen(tool, 'mallory', call.code, { type: 'join', name: 'Mallory' });
+  const mw = await rawGet(tool, 'mallory', 'welcome');
+  await rawOpen(tool, 'host', call.code, { type: 'join', name: 'Alice too',
+                                           host_key: call.host_key });
+  const hw = await rawGet(tool, 'host', 'welcome');
+  const idOf = (n) => (hw && hw.participants || [])
+    .find((p) => p.name === n)?.id;
+  if (!ok(mw && hw && idOf('Bob') && idOf('Mallory'),
+          'Mallory joins, and a second host connection sees Bob and her',
+          JSON.stringify({ mw, hw }))) return null;
+  await rawSend(tool, 'host', { type: 'cohost', id: idOf('Bob') });
+  await rawSend(tool, 'host', { type: 'remove', id: idOf('Mallory') });
+  const removed = await rawGet(tool, 'mallory', '_close');
+  ok(removed && removed.code === 4403, 'Mallory is removed (banned): 4403',
+     JSON.stringify(removed));
+  ok(await until(() => people.Bob.page.evaluate(
+    () => window.roomsState.role === 'cohost'), { timeout: 10000 }),
+  'Bob is a co-host');
+  await rawSend(tool, 'host', { type: 'leave' });
+  await rawGet(tool, 'host', '_close');
+  return { tool, mallory: mw };
 }
