@@ -7,10 +7,11 @@
  * exchanges' deadlines.  Must never hold a table name or a statement of
  * the product, and never put the URI (its password) in a message.
  *
- * Bounded waits.  The module calls the store from nginx's event loop, so
- * a database that stops answering must not stop nginx for long.  Every
- * exchange is sent with libpq's asynchronous calls and waited for with
- * poll() against a deadline of our own: ROOMS_DB_PG_ANSWER_MS for a
+ * Bounded waits.  A database that stops answering must not hold its
+ * caller for long.  Every exchange is sent with libpq's asynchronous
+ * calls and waited for against a deadline of our own, with poll() or the
+ * caller's wait (rooms_db_set_wait(): the module's fibers suspend on
+ * nginx's events instead): ROOMS_DB_PG_ANSWER_MS for a
  * statement (plus the lock wait a rooms_db_begin() was given), and
  * ROOMS_DB_PG_CONNECT_MS for a connection.  Past it the connection is
  * dropped (a server that is stopped, or a host gone from the network,
